@@ -1,0 +1,4 @@
+// Subcommands of dirigent-cli; each returns the process exit status.
+#pragma once
+
+int dg_cli_device(int argc, char **argv);

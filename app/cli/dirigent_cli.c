@@ -1,0 +1,34 @@
+// dirigent-cli: the headless entry point. Dispatches to one subcommand per file.
+#include <stdio.h>
+#include <string.h>
+
+#include "dg_cli.h"
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *help;
+} command;
+
+static const command commands[] = {
+    {"device", dg_cli_device, "report the Vulkan device and run the op self-test"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: dirigent-cli COMMAND [OPTIONS]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+  fprintf(f, "\nRun 'dirigent-cli COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "dirigent-cli: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

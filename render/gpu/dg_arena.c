@@ -1,0 +1,141 @@
+#include "dg_arena.h"
+
+#include <stdlib.h>
+
+#include "dg_arena_internal.h"
+#include "dg_device_internal.h"
+
+typedef struct block {
+  dg_buffer buf;
+  uint64_t used;
+} block;
+
+struct dg_arena {
+  dg_device *device;
+  uint64_t block_bytes;
+  block **blocks; // heap-allocated so the dg_buffer pointers in ranges stay valid
+  int count, capacity;
+  int current; // index of the block being filled
+};
+
+static int find_memory_type(const dg_device *d, uint32_t bits, VkMemoryPropertyFlags want) {
+  for (uint32_t i = 0; i < d->memory.memoryTypeCount; i++)
+    if ((bits & (1u << i)) && (d->memory.memoryTypes[i].propertyFlags & want) == want) return (int)i;
+  return -1;
+}
+
+static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
+  dg_device *d = a->device;
+  *out = (block){0};
+  VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                           .size = size,
+                           .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                    VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                           .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+  VkResult r = vkCreateBuffer(d->device, &bi, NULL, &out->buf.buffer);
+  if (r != VK_SUCCESS)
+    return dg_fail(r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY ? DG_ERR_OOM : DG_ERR_VULKAN,
+                   "creating a %.1f MiB buffer on %s failed: %s", (double)size / 1048576.0, d->info.name,
+                   dg_vk_result_name(r));
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(d->device, out->buf.buffer, &req);
+  const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  int type = find_memory_type(d, req.memoryTypeBits, host | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+  if (type < 0) type = find_memory_type(d, req.memoryTypeBits, host);
+  if (type < 0) {
+    vkDestroyBuffer(d->device, out->buf.buffer, NULL);
+    return dg_fail(DG_ERR_UNSUPPORTED, "device %s has no host-visible coherent memory", d->info.name);
+  }
+  VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                             .allocationSize = req.size,
+                             .memoryTypeIndex = (uint32_t)type};
+  r = vkAllocateMemory(d->device, &ai, NULL, &out->buf.memory);
+  if (r == VK_SUCCESS) r = vkBindBufferMemory(d->device, out->buf.buffer, out->buf.memory, 0);
+  if (r == VK_SUCCESS) r = vkMapMemory(d->device, out->buf.memory, 0, VK_WHOLE_SIZE, 0, (void **)&out->buf.mapped);
+  if (r != VK_SUCCESS) {
+    if (out->buf.memory) vkFreeMemory(d->device, out->buf.memory, NULL);
+    vkDestroyBuffer(d->device, out->buf.buffer, NULL);
+    return dg_fail(r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY ? DG_ERR_OOM : DG_ERR_VULKAN,
+                   "allocating %.1f MiB of device memory on %s failed: %s", (double)size / 1048576.0, d->info.name,
+                   dg_vk_result_name(r));
+  }
+  out->buf.size = size;
+  return DG_OK;
+}
+
+dg_status dg_arena_create(dg_device *device, uint64_t block_bytes, dg_arena **out) {
+  dg_arena *a = calloc(1, sizeof *a);
+  if (!a) return dg_fail(DG_ERR_OOM, "out of host memory");
+  a->device = device;
+  a->block_bytes = block_bytes ? block_bytes : 64ull << 20;
+  *out = a;
+  return DG_OK;
+}
+
+void dg_arena_destroy(dg_arena *a) {
+  if (!a) return;
+  for (int i = 0; i < a->count; i++) {
+    vkDestroyBuffer(a->device->device, a->blocks[i]->buf.buffer, NULL);
+    vkFreeMemory(a->device->device, a->blocks[i]->buf.memory, NULL);
+    free(a->blocks[i]);
+  }
+  free(a->blocks);
+  free(a);
+}
+
+dg_status dg_arena_alloc(dg_arena *a, uint64_t bytes, dg_range *out) {
+  uint64_t size = (bytes + DG_ARENA_ALIGN - 1) / DG_ARENA_ALIGN * DG_ARENA_ALIGN;
+  if (size == 0) size = DG_ARENA_ALIGN;
+  // First fit among the current and later (released) blocks.
+  for (int i = a->current; i < a->count; i++) {
+    block *b = a->blocks[i];
+    if (b->used + size <= b->buf.size) {
+      *out = (dg_range){&b->buf, b->used, bytes};
+      b->used += size;
+      a->current = i;
+      return DG_OK;
+    }
+  }
+  if (a->count == a->capacity) {
+    int cap = a->capacity ? 2 * a->capacity : 8;
+    block **blocks = realloc(a->blocks, (size_t)cap * sizeof *blocks);
+    if (!blocks) return dg_fail(DG_ERR_OOM, "out of host memory");
+    a->blocks = blocks;
+    a->capacity = cap;
+  }
+  block *nb = malloc(sizeof *nb);
+  if (!nb) return dg_fail(DG_ERR_OOM, "out of host memory");
+  dg_status s = create_block(a, size > a->block_bytes ? size : a->block_bytes, nb);
+  if (s != DG_OK) {
+    free(nb);
+    return s;
+  }
+  // Appended last and made current: later allocations never go into earlier blocks, so
+  // release-to-mark keeps stack order.
+  a->blocks[a->count] = nb;
+  a->current = a->count++;
+  *out = (dg_range){&nb->buf, 0, bytes};
+  nb->used = size;
+  return DG_OK;
+}
+
+dg_arena_mark dg_arena_get_mark(const dg_arena *a) {
+  return (dg_arena_mark){a->current, a->count ? a->blocks[a->current]->used : 0};
+}
+
+void dg_arena_release(dg_arena *a, dg_arena_mark m) {
+  if (!a->count) return;
+  for (int i = m.block + 1; i < a->count; i++) a->blocks[i]->used = 0;
+  a->blocks[m.block]->used = m.offset;
+  a->current = m.block;
+}
+
+uint64_t dg_arena_bytes_in_use(const dg_arena *a) {
+  uint64_t n = 0;
+  for (int i = 0; i < a->count; i++) n += a->blocks[i]->used;
+  return n;
+}
+
+dg_device *dg_arena_device(const dg_arena *a) { return a->device; }
+
+void *dg_range_map(dg_range r) { return r.buffer->mapped + r.offset; }

@@ -1,0 +1,37 @@
+// Device memory for one job: large blocks, each one VkBuffer, suballocated with a bump pointer.
+// Memory is host-visible (mapped once), so uploads and downloads are plain copies once the stream
+// that used a range has finished.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dg_device.h"
+
+typedef struct dg_arena dg_arena;
+typedef struct dg_buffer dg_buffer;
+
+// A byte range inside one block.
+typedef struct dg_range {
+  dg_buffer *buffer;
+  uint64_t offset, size;
+} dg_range;
+
+typedef struct dg_arena_mark {
+  int block;
+  uint64_t offset;
+} dg_arena_mark;
+
+#define DG_ARENA_ALIGN 256u
+
+// block_bytes: size of each block (0 = 64 MiB); a larger allocation gets a block of its own size.
+dg_status dg_arena_create(dg_device *device, uint64_t block_bytes, dg_arena **out);
+void dg_arena_destroy(dg_arena *arena);
+dg_status dg_arena_alloc(dg_arena *arena, uint64_t bytes, dg_range *out);
+// Stack discipline for temporaries: everything allocated after `mark` is released (blocks are kept).
+dg_arena_mark dg_arena_get_mark(const dg_arena *arena);
+void dg_arena_release(dg_arena *arena, dg_arena_mark mark);
+uint64_t dg_arena_bytes_in_use(const dg_arena *arena);
+dg_device *dg_arena_device(const dg_arena *arena);
+
+// Host pointer to the start of a range (memory is persistently mapped).
+void *dg_range_map(dg_range range);

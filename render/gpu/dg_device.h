@@ -1,0 +1,50 @@
+// The one Vulkan device context: instance, physical device choice, queue, shared pipeline layout.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dg_status.h"
+
+typedef struct dg_device dg_device;
+
+typedef struct dg_device_options {
+  // Device choice: a decimal index into the physical-device list, or a case-insensitive substring
+  // of the device name. NULL reads the DIRIGENT_DEVICE environment variable; unset picks the best
+  // (discrete > integrated > virtual > CPU).
+  const char *select;
+  // Enable VK_LAYER_KHRONOS_validation and count its messages. Also on when DIRIGENT_VALIDATION=1.
+  bool validation;
+  // Record GPU timestamps per dispatch (profiling). Also on when DIRIGENT_PROFILE=1.
+  bool timestamps;
+  // Largest storage-buffer binding ops may use; 0 means the device's maxStorageBufferRange. Tests
+  // lower it to exercise the code that splits big tensors. Also read from DIRIGENT_MAX_BINDING.
+  uint64_t max_binding_bytes;
+} dg_device_options;
+
+typedef struct dg_device_info {
+  char name[256];
+  char driver[520];
+  uint32_t api_version, vendor_id, device_id;
+  const char *type; // "discrete", "integrated", "virtual", "cpu", "other"
+  uint64_t max_binding_bytes;   // effective limit ops respect (<= device maxStorageBufferRange)
+  uint64_t max_storage_buffer_range;
+  uint32_t min_storage_offset_alignment;
+  uint32_t max_push_constants;
+  uint32_t max_workgroup_invocations;
+  uint32_t max_workgroup_count[3];
+  uint32_t max_shared_memory;
+  uint32_t subgroup_size;
+  bool fp16_storage, fp16_arithmetic;
+  bool timestamps; // timestamps enabled and supported
+  float timestamp_period_ns;
+  uint64_t device_local_bytes;
+} dg_device_info;
+
+dg_status dg_device_open(const dg_device_options *options, dg_device **out);
+void dg_device_close(dg_device *device);
+const dg_device_info *dg_device_get_info(const dg_device *device);
+// Number of validation-layer warnings and errors seen so far (0 when validation is off).
+uint64_t dg_device_validation_messages(const dg_device *device);
+// Writes one line per physical device ("index: name (type, driver)") into buf; returns the count.
+int dg_device_list(char *buf, size_t size);

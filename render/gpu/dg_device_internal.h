@@ -1,0 +1,42 @@
+// Internals of the device shared by the gpu/ modules only.
+#pragma once
+#include <stdatomic.h>
+#include <vulkan/vulkan.h>
+
+#include "dg_device.h"
+
+#define DG_MAX_BINDINGS 8
+#define DG_PUSH_BYTES 128
+
+typedef struct dg_pipeline_table dg_pipeline_table;
+
+struct dg_device {
+  VkInstance instance;
+  VkDebugUtilsMessengerEXT messenger;
+  VkPhysicalDevice physical;
+  VkDevice device;
+  VkQueue queue;
+  uint32_t queue_family;
+  VkPhysicalDeviceMemoryProperties memory;
+  VkDescriptorSetLayout set_layout; // DG_MAX_BINDINGS storage buffers, push descriptors
+  VkPipelineLayout pipeline_layout;
+  VkPipelineCache pipeline_cache;
+  PFN_vkCmdPushDescriptorSetKHR push_descriptor_set;
+  dg_pipeline_table *pipelines;
+  atomic_uint_fast64_t validation_messages;
+  dg_device_info info;
+};
+
+const char *dg_vk_result_name(VkResult r);
+#define DG_VK(call, what)                                                                                \
+  do {                                                                                                   \
+    VkResult dg_vk_r_ = (call);                                                                          \
+    if (dg_vk_r_ != VK_SUCCESS)                                                                          \
+      return dg_fail(dg_vk_r_ == VK_ERROR_OUT_OF_DEVICE_MEMORY || dg_vk_r_ == VK_ERROR_OUT_OF_HOST_MEMORY \
+                         ? DG_ERR_OOM                                                                    \
+                         : DG_ERR_VULKAN,                                                                \
+                     "%s failed: %s", what, dg_vk_result_name(dg_vk_r_));                                \
+  } while (0)
+
+dg_status dg_pipeline_table_create(dg_device *device);
+void dg_pipeline_table_destroy(dg_device *device);

@@ -1,0 +1,44 @@
+// Records dispatches into command buffers and submits them in batches, so recording overlaps
+// execution. A barrier is inserted only where a dispatch touches memory an earlier, not yet
+// barriered dispatch wrote (or writes memory one read). A cancellation flag is checked at every
+// batch boundary.
+#pragma once
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dg_arena.h"
+#include "dg_pipeline.h"
+
+typedef struct dg_stream dg_stream;
+
+typedef struct dg_binding {
+  dg_range range;
+  bool write;
+} dg_binding;
+
+// batch: dispatches per submit (0 = 128).
+dg_status dg_stream_create(dg_device *device, int batch, dg_stream **out);
+void dg_stream_destroy(dg_stream *stream);
+dg_device *dg_stream_device(const dg_stream *stream);
+// The flag is read, never written; NULL disables cancellation.
+void dg_stream_set_cancel(dg_stream *stream, const atomic_bool *flag);
+
+// Binding i of the shader (set 0) gets bindings[i]. push is copied (at most 128 bytes).
+dg_status dg_stream_dispatch(dg_stream *stream, dg_pipeline *pipeline, const dg_binding *bindings, int n_bindings,
+                             const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
+                             const char *label);
+// Submits what is recorded and waits for all of it. Returns DG_ERR_CANCELLED (once) if the flag
+// was seen raised; the work recorded after that point was dropped.
+dg_status dg_stream_finish(dg_stream *stream);
+
+// Profiling (device opened with timestamps): GPU time per label, accumulated over finished work.
+typedef struct dg_profile_entry {
+  const char *label;
+  double total_ms;
+  uint64_t count;
+} dg_profile_entry;
+int dg_stream_profile(const dg_stream *stream, const dg_profile_entry **entries);
+void dg_stream_profile_reset(dg_stream *stream);
+uint64_t dg_stream_dispatch_count(const dg_stream *stream);
+uint64_t dg_stream_barrier_count(const dg_stream *stream);

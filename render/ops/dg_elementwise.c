@@ -1,0 +1,88 @@
+#include "dg_elementwise.h"
+
+#include "dg_op_util.h"
+
+#define LOCAL 256
+
+typedef struct push {
+  uint32_t n, a_off, b_off, o_off, base, b_inner, b_count;
+  float alpha, beta;
+} push;
+
+dg_status dg_broadcast_params(const char *op, const dg_tensor *a, const dg_tensor *b, int64_t *inner, int64_t *count) {
+  char sa[96], sb[96];
+  if (b->ndim > a->ndim) goto bad;
+  int64_t bs[DG_MAX_DIMS];
+  int off = a->ndim - b->ndim;
+  for (int i = 0; i < a->ndim; i++) bs[i] = i < off ? 1 : b->shape[i - off];
+  int first = -1, last = -1;
+  for (int i = 0; i < a->ndim; i++)
+    if (bs[i] != 1) {
+      if (first < 0) first = i;
+      last = i;
+    }
+  *inner = 1;
+  *count = 1;
+  if (first < 0) return DG_OK; // scalar
+  for (int i = first; i <= last; i++) {
+    if (bs[i] != a->shape[i]) goto bad;
+    *count *= bs[i];
+  }
+  for (int i = last + 1; i < a->ndim; i++) *inner *= a->shape[i];
+  return DG_OK;
+bad:
+  return dg_fail(DG_ERR_ARG, "%s: cannot broadcast %s to %s", op, dg_shape_str(b, sb, sizeof sb),
+                 dg_shape_str(a, sa, sizeof sa));
+}
+
+// Runs the elementwise shader over a in windows that respect the binding limit.
+static dg_status run(dg_stream *s, uint32_t op, const char *label, const dg_tensor *a, const dg_tensor *b,
+                     int64_t inner, int64_t count, dg_tensor *out, float alpha, float beta) {
+  const dg_device *d = dg_stream_device(s);
+  dg_pipeline *p;
+  uint32_t spec[2] = {LOCAL, op};
+  DG_TRY(dg_op_pipeline(s, "elementwise", a->dtype, spec, 2, &p));
+  int64_t n = dg_tensor_numel(a), chunk = dg_window_elems(d, a);
+  bool b_full = b && count == n && inner == 1;
+  if (b && !b_full && dg_tensor_numel(b) * (int64_t)dg_dtype_size(b->dtype) > (int64_t)dg_device_get_info(d)->max_binding_bytes)
+    return dg_fail(DG_ERR_ARG, "%s: broadcast operand too large", label);
+  if (chunk > (1ll << 31)) chunk = 1ll << 31;
+  for (int64_t first = 0; first < n; first += chunk) {
+    int64_t m = n - first < chunk ? n - first : chunk;
+    // A full-size b is windowed like a, so it is indexed from the window start (base 0).
+    push pc = {.n = (uint32_t)m, .base = b_full ? 0 : (uint32_t)first, .alpha = alpha, .beta = beta};
+    dg_binding bind[3];
+    bind[0] = dg_window(d, a, first, m, false, &pc.a_off);
+    if (b_full) bind[1] = dg_window(d, b, first, m, false, &pc.b_off);
+    else bind[1] = b ? dg_bind(b, false) : bind[0];
+    bind[2] = dg_window(d, out, first, m, true, &pc.o_off);
+    pc.b_inner = (uint32_t)inner;
+    pc.b_count = b_full ? (uint32_t)m : (uint32_t)count;
+    uint32_t gx, gy;
+    dg_grid_1d(d, ((uint64_t)m + LOCAL - 1) / LOCAL, &gx, &gy);
+    DG_TRY(dg_stream_dispatch(s, p, bind, 3, &pc, sizeof pc, gx, gy, 1, label));
+  }
+  return DG_OK;
+}
+
+dg_status dg_binary(dg_stream *s, dg_binary_op op, const dg_tensor *a, const dg_tensor *b, dg_tensor *out) {
+  const char *label = op == DG_ADD ? "add" : op == DG_MUL ? "mul" : op == DG_SUB ? "sub" : "div";
+  if (op != DG_ADD && op != DG_MUL && op != DG_SUB && op != DG_DIV) return dg_fail(DG_ERR_ARG, "binary: bad op %d", op);
+  DG_TRY(dg_check_same_dtype(label, a, b));
+  DG_TRY(dg_check_same_dtype(label, a, out));
+  DG_TRY(dg_check_numel(label, "out", out, dg_tensor_numel(a)));
+  int64_t inner, count;
+  DG_TRY(dg_broadcast_params(label, a, b, &inner, &count));
+  if (inner > UINT32_MAX || count > UINT32_MAX) return dg_fail(DG_ERR_ARG, "%s: tensor too large", label);
+  return run(s, (uint32_t)op, label, a, b, inner, count, out, 0, 0);
+}
+
+dg_status dg_unary(dg_stream *s, dg_unary_op op, const dg_tensor *a, dg_tensor *out, float alpha, float beta) {
+  static const char *labels[] = {[DG_SCALE] = "scale", [DG_SILU] = "silu", [DG_GELU] = "gelu",
+                                 [DG_GELU_TANH] = "gelu_tanh", [DG_QUICK_GELU] = "quick_gelu",
+                                 [DG_SIGMOID] = "sigmoid", [DG_COPY] = "copy"};
+  if (op < DG_SCALE || op > DG_COPY) return dg_fail(DG_ERR_ARG, "unary: bad op %d", op);
+  DG_TRY(dg_check_same_dtype(labels[op], a, out));
+  DG_TRY(dg_check_numel(labels[op], "out", out, dg_tensor_numel(a)));
+  return run(s, (uint32_t)op, labels[op], a, NULL, 1, 1, out, alpha, beta);
+}
