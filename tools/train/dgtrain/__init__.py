@@ -1,0 +1,1 @@
+"""Dirigent's PyTorch reference models, training and fixture tools (a tool, never a runtime dependency)."""
