@@ -5,6 +5,7 @@
 #include "dg_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint OP = 0;
+layout(constant_id = 2) const bool B_FULL = false; // b has a's shape: no broadcast arithmetic
 
 layout(std430, binding = 0) readonly buffer A { T a[]; };
 layout(std430, binding = 1) readonly buffer B { T b[]; };
@@ -36,7 +37,7 @@ void main() {
   float x = float(a[p.a_off + i]);
   float r;
   if (OP <= SUB || OP == DIV) {
-    float y = float(b[p.b_off + ((p.base + i) / p.b_inner) % p.b_count]);
+    float y = float(b[B_FULL ? p.b_off + i : p.b_off + ((p.base + i) / p.b_inner) % p.b_count]);
     r = OP == ADD ? x + y : OP == MUL ? x * y : OP == SUB ? x - y : x / y;
   } else if (OP == SCALE) {
     r = p.alpha * x + p.beta;

@@ -4,6 +4,11 @@
 
 #define LOCAL 256
 
+typedef struct push4 {
+  uint32_t n4, a_off, b_off, o_off;
+  float alpha, beta;
+} push4;
+
 typedef struct push {
   uint32_t n, a_off, b_off, o_off, base, b_inner, b_count;
   float alpha, beta;
@@ -35,32 +40,46 @@ bad:
                  dg_shape_str(a, sa, sizeof sa));
 }
 
-// Runs the elementwise shader over a in windows that respect the binding limit.
+// Runs the elementwise shaders over a in windows that respect the binding limit: the vec4 shader
+// over the largest multiple of 4 elements when b is absent or full-size, the scalar shader for
+// broadcasting and for the tail.
 static dg_status run(dg_stream *s, uint32_t op, const char *label, const dg_tensor *a, const dg_tensor *b,
                      int64_t inner, int64_t count, dg_tensor *out, float alpha, float beta) {
   const dg_device *d = dg_stream_device(s);
-  dg_pipeline *p;
-  uint32_t spec[2] = {LOCAL, op};
-  DG_TRY(dg_op_pipeline(s, "elementwise", a->dtype, spec, 2, &p));
-  int64_t n = dg_tensor_numel(a), chunk = dg_window_elems(d, a);
+  int64_t n = dg_tensor_numel(a);
+  int64_t chunk = dg_window_elems(d, a) / 64 * 64; // multiple of 64: vec4 windows stay aligned
+  if (chunk > (1ll << 31)) chunk = 1ll << 31;
   bool b_full = b && count == n && inner == 1;
   if (b && !b_full && dg_tensor_numel(b) * (int64_t)dg_dtype_size(b->dtype) > (int64_t)dg_device_get_info(d)->max_binding_bytes)
     return dg_fail(DG_ERR_ARG, "%s: broadcast operand too large", label);
-  if (chunk > (1ll << 31)) chunk = 1ll << 31;
+  int64_t n_vec = (!b || b_full) ? n / 4 * 4 : 0;
+  dg_pipeline *p4 = NULL, *p1 = NULL;
+  uint32_t spec[3] = {LOCAL, op, b_full};
+  if (n_vec) DG_TRY(dg_op_pipeline(s, "elementwise_vec4", a->dtype, spec, 2, &p4));
+  if (n_vec < n) DG_TRY(dg_op_pipeline(s, "elementwise", a->dtype, spec, 3, &p1));
   for (int64_t first = 0; first < n; first += chunk) {
     int64_t m = n - first < chunk ? n - first : chunk;
-    // A full-size b is windowed like a, so it is indexed from the window start (base 0).
-    push pc = {.n = (uint32_t)m, .base = b_full ? 0 : (uint32_t)first, .alpha = alpha, .beta = beta};
     dg_binding bind[3];
-    bind[0] = dg_window(d, a, first, m, false, &pc.a_off);
-    if (b_full) bind[1] = dg_window(d, b, first, m, false, &pc.b_off);
+    uint32_t a_off, b_off = 0, o_off, gx, gy;
+    bind[0] = dg_window(d, a, first, m, false, &a_off);
+    if (b_full) bind[1] = dg_window(d, b, first, m, false, &b_off);
     else bind[1] = b ? dg_bind(b, false) : bind[0];
-    bind[2] = dg_window(d, out, first, m, true, &pc.o_off);
-    pc.b_inner = (uint32_t)inner;
-    pc.b_count = b_full ? (uint32_t)m : (uint32_t)count;
-    uint32_t gx, gy;
-    dg_grid_1d(d, ((uint64_t)m + LOCAL - 1) / LOCAL, &gx, &gy);
-    DG_TRY(dg_stream_dispatch(s, p, bind, 3, &pc, sizeof pc, gx, gy, 1, label));
+    bind[2] = dg_window(d, out, first, m, true, &o_off);
+    int64_t m4 = first + m <= n_vec ? m : n_vec > first ? n_vec - first : 0;
+    if (m4) {
+      push4 pc = {(uint32_t)(m4 / 4), a_off / 4, b_off / 4, o_off / 4, alpha, beta};
+      dg_grid_1d(d, ((uint64_t)m4 / 4 + LOCAL - 1) / LOCAL, &gx, &gy);
+      DG_TRY(dg_stream_dispatch(s, p4, bind, 3, &pc, sizeof pc, gx, gy, 1, label));
+    }
+    if (m4 < m) { // scalar tail (or everything, when broadcasting)
+      // A full-size b is windowed like a, so it is indexed from the window start (base 0).
+      push pc = {.n = (uint32_t)(m - m4), .a_off = a_off + (uint32_t)m4, .b_off = b_off + (uint32_t)m4,
+                 .o_off = o_off + (uint32_t)m4, .base = b_full ? 0 : (uint32_t)(first + m4),
+                 .b_inner = (uint32_t)inner, .b_count = b_full ? (uint32_t)(m - m4) : (uint32_t)count,
+                 .alpha = alpha, .beta = beta};
+      dg_grid_1d(d, ((uint64_t)(m - m4) + LOCAL - 1) / LOCAL, &gx, &gy);
+      DG_TRY(dg_stream_dispatch(s, p1, bind, 3, &pc, sizeof pc, gx, gy, 1, label));
+    }
   }
   return DG_OK;
 }

@@ -1,0 +1,6 @@
+// One function per op family; each allocates from b->arena and prints its rows.
+#pragma once
+#include "dg_bench.h"
+#include "dg_tensor.h"
+
+void bench_elementwise(dg_bench *b);

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""The benchmark's PyTorch side: times one computation on this CPU and prints seconds per iteration.
+Usage: torch_ref.py OP ARGS... (see the OPS table)."""
+import sys
+import time
+
+import torch
+
+torch.set_num_threads(2)
+
+
+def bench(fn, seconds=1.0):
+    fn()
+    iters = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= seconds or iters >= 1 << 20:
+            return dt / iters
+        iters = min(iters * 10, int(iters * seconds / max(dt, 1e-9) * 1.1) + 1)
+
+
+def elementwise_add(n):
+    a, b = torch.randn(int(n)), torch.randn(int(n))
+    out = torch.empty_like(a)
+    return lambda: torch.add(a, b, out=out)
+
+
+OPS = {"add": elementwise_add}
+
+if __name__ == "__main__":
+    with torch.no_grad():
+        print(bench(OPS[sys.argv[1]](*sys.argv[2:])))
