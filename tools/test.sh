@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh Debian 12 machine: install what is needed, build with -Werror,
+# run every test (under the Vulkan validation layer), then the op tests again under ASan/UBSan.
+# Ends with one summary line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh || exit 1
+
+configure() { # dir, extra meson options...
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" -Dwerror=true "$@" >/dev/null
+  else meson setup "$dir" -Dwerror=true "$@" >/dev/null; fi
+}
+
+status=0
+configure build-test || exit 1
+ninja -C build-test || exit 1
+meson test -C build-test --print-errorlogs --num-processes 2 || status=1
+
+# Sanitizers: the GPU op tests again with ASan+UBSan. Leak checking is off because the Vulkan driver
+# (llvmpipe) keeps allocations alive past exit that are not ours.
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+ninja -C build-asan || exit 1
+ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || status=1
+
+/usr/bin/python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    for line in open(path):
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"): passed += 1
+        elif r == "SKIP": skipped += 1
+        else: failed += 1
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+PY
+exit $status
