@@ -29,14 +29,15 @@ struct dg_weights {
 
 // ---------------------------------------------------------------------------------------------------
 // Name matching: scan(s, pat, &a, &b) matches `pat` at the start of s, where each '#' matches an
-// unsigned decimal integer (1-6 digits) stored in the next int*. Returns the rest of s, or NULL.
+// unsigned decimal integer of 1-4 digits (so index arithmetic cannot overflow) stored in the next int*.
+// Returns the rest of s, or NULL.
 static const char *scan(const char *s, const char *pat, ...) {
   va_list ap;
   va_start(ap, pat);
   for (; *pat; pat++) {
     if (*pat == '#') {
       int v = 0, n = 0;
-      while (*s >= '0' && *s <= '9' && n < 6)
+      while (*s >= '0' && *s <= '9' && n < 4)
         v = v * 10 + (*s++ - '0'), n++;
       if (n == 0 || (*s >= '0' && *s <= '9')) {
         va_end(ap);
@@ -522,6 +523,10 @@ static dg_status need(const dg_weights *w, const char *prefix, const char *name,
   if (!t) return dg_fail(DG_ERR_FORMAT, "%s: missing tensor '%s%s'", w->path, prefix, name);
   if (t->ndim != ndim)
     return dg_fail(DG_ERR_FORMAT, "%s: tensor '%s%s' has %d dims, expected %d", w->path, prefix, name, t->ndim, ndim);
+  for (int i = 0; i < ndim; i++)
+    if (t->shape[i] < 1 || t->shape[i] > (1 << 24))
+      return dg_fail(DG_ERR_FORMAT, "%s: tensor '%s%s' has dim %d of size %lld", w->path, prefix, name, i,
+                     (long long)t->shape[i]);
   *out = t;
   return DG_OK;
 }
