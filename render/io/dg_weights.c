@@ -321,6 +321,7 @@ static dg_status add_file(dg_weights *w, const char *path, dg_name_scheme want, 
   }
   for (size_t i = 0; i < n; i++) {
     const dg_st_tensor *t = dg_safetensors_tensor(st, i);
+    if (!t) return dg_fail(DG_ERR_ARG, "%s: tensor %zu of %zu vanished", path, i, n); // cannot happen
     char name[MAX_NAME];
     bool attention_weight;
     if (!map_name(scheme, &ctx, t->name, name, sizeof name, &attention_weight))
