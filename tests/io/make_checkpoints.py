@@ -19,7 +19,6 @@ import os
 import sys
 import zlib
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "train"))
