@@ -25,6 +25,7 @@ packages=(
   xvfb xauth dbus-x11 imagemagick
   python3-torch python3-numpy libopenblas0-pthread
   python3-pil
+  python3-regex
 )
 backport_packages=(mesa-vulkan-drivers libvkfft-dev)
 
