@@ -88,7 +88,7 @@ def main(argv=None):
     tok = Tokenizer.from_dir(args.tokenizer)
     cfg = C.load_config(args.config)
     cfg["text"]["vocab_size"] = tok.vocab_size
-    train = WorldImages(args.data, hflip=True)
+    train = WorldImages(args.data, hflip=True, cache=not args.no_cache)
     val = WorldImages(args.val) if args.val else None
     model = C.ClipModel(cfg).to(args.device)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]

@@ -31,7 +31,7 @@ def main(argv=None):
     pal = load_palette()
     if cfg["num_classes"] != len(pal["names"]):
         print(f"note: num_classes {cfg['num_classes']} differs from the palette's {len(pal['names'])}", file=sys.stderr)
-    train = WorldImages(args.data, hflip=True)
+    train = WorldImages(args.data, hflip=True, cache=not args.no_cache)
     val = WorldImages(args.val) if args.val else None
     model = S.UperNet(cfg).to(args.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)

@@ -30,6 +30,7 @@ def common_args(description):
     ap.add_argument("--export", help="final weights: PATH.safetensors (+ PATH.json config)")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
     ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--no-cache", action="store_true", help="do not keep decoded training images in memory")
     return ap
 
 
