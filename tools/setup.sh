@@ -24,7 +24,8 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   xvfb xauth dbus-x11 imagemagick
   python3-torch python3-numpy libopenblas0-pthread
-  clang-14 libclang-rt-14-dev
+  python3-pil
+  python3-regex
 )
 backport_packages=(mesa-vulkan-drivers libvkfft-dev)
 
