@@ -484,10 +484,16 @@ static GtkWidget *build_toolbar(dg_editor *ed) {
   gtk_box_append(GTK_BOX(size), bigger);
   gtk_box_append(GTK_BOX(bar), size);
 
+  return bar;
+}
+
+// Below the canvas: the overlay opacity and the zoom buttons.
+static GtkWidget *build_viewbar(dg_editor *ed) {
+  GtkWidget *bar = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
   GtkWidget *spacer = gtk_label_new("");
   gtk_widget_set_hexpand(spacer, TRUE);
   gtk_box_append(GTK_BOX(bar), spacer);
-  gtk_box_append(GTK_BOX(bar), gtk_label_new("Overlay"));
+  gtk_box_append(GTK_BOX(bar), gtk_label_new("Layout over result"));
   ed->opacity_scale = gtk_scale_new_with_range(GTK_ORIENTATION_HORIZONTAL, 0, 1, 0.05);
   gtk_widget_set_size_request(ed->opacity_scale, 100, -1);
   gtk_widget_set_tooltip_text(ed->opacity_scale, "Opacity of the layout over the result");
@@ -655,6 +661,7 @@ dg_editor *dg_editor_new(GtkApplication *app) {
   GtkWidget *frame = gtk_frame_new(NULL);
   gtk_frame_set_child(GTK_FRAME(frame), dg_canvas_new(ed));
   gtk_box_append(GTK_BOX(centre), frame);
+  gtk_box_append(GTK_BOX(centre), build_viewbar(ed));
 
   GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_box_append(GTK_BOX(row), build_left(ed));
@@ -695,6 +702,7 @@ dg_editor *dg_editor_new(GtkApplication *app) {
   gtk_window_set_child(ed->window, main_box);
 
   dg_actions_install(ed);
+  dg_editor_set_running(ed, false);
   dg_editor_set_document(ed, dg_document_new(DG_DOC_DEFAULT_HEIGHT, DG_DOC_DEFAULT_WIDTH), NULL);
   gtk_range_set_value(GTK_RANGE(ed->opacity_scale), ed->overlay_opacity);
   dg_editor_set_tool(ed, DG_TOOL_BRUSH);

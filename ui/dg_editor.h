@@ -86,6 +86,8 @@ void dg_canvas_fit(dg_editor *ed);
 // Generation (dg_generate.c).
 void dg_editor_generate(dg_editor *ed);
 void dg_editor_cancel(dg_editor *ed);
+// Enables Cancel and disables Generate while a job runs.
+void dg_editor_set_running(dg_editor *ed, bool running);
 
 // Files (dg_files.c).
 bool dg_editor_open_path(dg_editor *ed, const char *path);

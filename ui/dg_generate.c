@@ -4,9 +4,10 @@
 // it was.
 #include "dg_editor.h"
 
-static void set_running(dg_editor *ed, bool running) {
-  gtk_widget_set_sensitive(ed->generate_button, !running);
-  gtk_widget_set_sensitive(ed->cancel_button, running);
+void dg_editor_set_running(dg_editor *ed, bool running) {
+  GActionMap *map = G_ACTION_MAP(ed->app);
+  g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(map, "generate")), !running);
+  g_simple_action_set_enabled(G_SIMPLE_ACTION(g_action_map_lookup_action(map, "cancel")), running);
 }
 
 static void show_preview(dg_editor *ed, const dg_job_update *u) {
@@ -53,7 +54,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   dg_job_free(ed->job);
   ed->job = NULL;
   ed->tick_id = 0;
-  set_running(ed, false);
+  dg_editor_set_running(ed, false);
   return G_SOURCE_REMOVE;
 }
 
@@ -75,7 +76,7 @@ void dg_editor_generate(dg_editor *ed) {
     dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not start generation", dg_last_error());
     return;
   }
-  set_running(ed, true);
+  dg_editor_set_running(ed, true);
   gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(ed->progress), 0);
   gtk_progress_bar_set_text(GTK_PROGRESS_BAR(ed->progress), "Starting…");
   ed->tick_id = gtk_widget_add_tick_callback(ed->canvas, tick, ed, NULL);
