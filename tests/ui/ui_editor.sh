@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # UI test of the editor under Xvfb with its own D-Bus session, driven through its GActions:
-#   ui_editor.sh BUILD/ui/dirigent OUTDIR ui/data/org.dirigent.Dirigent.desktop
+#   ui_editor.sh BUILD/ui/dirigent OUTDIR ui/data/org.dirigent.Dirigent.desktop BUILD/.../libdg_test_pipeline.so
 # Checks: label import, a stroke changes the layout and undo restores it exactly (redo re-applies),
 # parameters and save/open round trip (byte-identical re-save), a corrupt project gives an error
 # dialog and leaves the document alone, Generate without a pipeline says "no model loaded",
-# crash recovery from the autosave, and a screenshot that shows the painted class colour.
+# crash recovery from the autosave, and a screenshot that shows the painted class colour. Then, with the
+# test-only stand-in pipeline module loaded: progress while running, result in the history, export,
+# results saved in the project, and cancel leaving no result.
 set -u
 DIRIGENT=$(realpath "$1")
 OUT=$(realpath -m "$2")
 DESKTOP=$(realpath "$3")
+MODULE=$(realpath "$4")
 if [ -z "${DG_UI_INNER:-}" ]; then
   command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null || { echo "no xvfb-run/dbus"; exit 77; }
   rm -rf "$OUT" && mkdir -p "$OUT"
-  DG_UI_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$DIRIGENT" "$OUT" "$DESKTOP"
+  DG_UI_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$DIRIGENT" "$OUT" "$DESKTOP" "$MODULE"
 fi
 
 export XDG_STATE_HOME="$OUT/state" XDG_CONFIG_HOME="$OUT/config" XDG_DATA_HOME="$OUT/data"
@@ -168,6 +171,40 @@ check "clean quit exits 0" [ $? -eq 0 ]
 check "clean quit removes the autosave" test ! -e "$XDG_STATE_HOME/dirigent/autosave.dirigent"
 start
 check "no recovery offer after a clean exit" bash -c "gapplication action $APPID dump-state \"'$OUT/state.json'\" && ! grep -q 'Recover' '$OUT/state.json'"
+act quit
+wait "$APP"
+
+# Generation through the job machinery, with the test-only stand-in pipeline (not a generator).
+export DIRIGENT_TEST_PIPELINE="$MODULE" DG_TEST_STEP_MS=40
+start
+act open "$(q "$OUT/p1.dirigent")"
+act dump-layout "$(q "$OUT/g0.raw")"
+act set-steps 12
+depth=$(state undo_depth)
+act generate
+check "generate starts a job" [ "$(state generating)" = True ]
+sleep 0.25
+check "progress shows steps and time left while running" bash -c "[[ '$(state progress)' =~ ^Step\ [0-9]+\ /\ 12\ ·\ [0-9]+\ s\ left$ ]]"
+for _ in $(seq 50); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+check "the job finished: 'Done', one result" [ "$(state progress)/$(state results)" = "Done/1" ]
+check "generating is not an undo step" [ "$(state undo_depth)" = "$depth" ]
+sleep 0.5
+act screenshot "$(q "$OUT/window-result.png")"
+# The stand-in pattern's final grass colour (148, 255, 108) shows in the preview and the history strip.
+check "preview and history show the result" [ "$(count_rgb "$OUT/window-result.png" 148 255 108)" -gt 3000 ]
+act export "$(q "$OUT/result.png")"
+check "export writes the 256x128 result" [ "$(identify -format %wx%h "$OUT/result.png" 2>/dev/null)" = 256x128 ]
+act save "$(q "$OUT/p3.dirigent")"
+check "the project holds the result" $PY -c "import json; assert len(json.load(open('$OUT/p3.dirigent'))['results']) == 1"
+act set-steps 1000
+act generate
+sleep 0.5
+act cancel
+for _ in $(seq 20); do [ "$(state generating)" = False ] && break; sleep 0.1; done
+check "cancel stops the job within a step" [ "$(state generating)" = False ]
+check "cancel leaves no new result" [ "$(state progress)/$(state results)" = "Cancelled/1" ]
+act dump-layout "$(q "$OUT/g1.raw")"
+check "generation leaves the layout as it was" same "$OUT/g0.raw" "$OUT/g1.raw"
 act quit
 wait "$APP"
 
