@@ -12,8 +12,18 @@
 typedef struct {
   int step_sleep_us;
   bool fail;
+  bool no_report;  // for the overhead measurement: the same work without progress reports
+  int spin_us;     // busy work per step instead of sleeping
+  double run_s;    // the pipeline's own wall time
+  double report_s; // time spent inside dg_job_report
   atomic_int steps_run;
 } test_pipe;
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 static void sleep_us(int us) {
   struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
@@ -25,6 +35,7 @@ static dg_status test_pipeline(dg_job *job, const dg_job_params *p, void *user, 
   test_pipe *tp = user;
   size_t n = (size_t)p->width * p->height;
   uint8_t *img = malloc(n * 4);
+  double t0 = now_s();
   for (int s = 0; s < p->steps; s++) {
     if (dg_job_cancelled(job)) {
       free(img);
@@ -37,9 +48,19 @@ static dg_status test_pipeline(dg_job *job, const dg_job_params *p, void *user, 
     for (size_t i = 0; i < n; i++)
       img[4 * i] = p->layout[i], img[4 * i + 1] = (uint8_t)s, img[4 * i + 2] = (uint8_t)p->seed, img[4 * i + 3] = 255;
     sleep_us(tp->step_sleep_us);
+    if (tp->spin_us) {
+      double until = now_s() + tp->spin_us * 1e-6;
+      while (now_s() < until) {
+      }
+    }
     atomic_fetch_add(&tp->steps_run, 1);
-    dg_job_report(job, s + 1, p->steps, img, p->width, p->height);
+    if (!tp->no_report) {
+      double r0 = now_s();
+      dg_job_report(job, s + 1, p->steps, img, p->width, p->height);
+      tp->report_s += now_s() - r0;
+    }
   }
+  tp->run_s = now_s() - t0;
   *ow = p->width, *oh = p->height, *out = img;
   return DG_OK;
 }
@@ -127,6 +148,34 @@ int main(void) {
   tp.step_sleep_us = 2000;
   job = dg_job_start(d, test_pipeline, &tp, 0, &st);
   dg_job_free(job);
+
+  // Preview cost: 50 steps of 2 ms busy work on a 256x128 layout, with a 128 KiB preview per step
+  // and a reader polling every 16 ms (a frame), against the same run without reports.
+  dg_document *big = dg_document_new(128, 256);
+  dg_document_set_steps(big, 50);
+  test_pipe bench = {.spin_us = 2000};
+  double best[2] = {1e9, 1e9}, report = 1e9;
+  for (int rep = 0; rep < 3; rep++)
+    for (int with = 0; with < 2; with++) {
+      bench.no_report = !with;
+      bench.report_s = 0;
+      job = dg_job_start(big, test_pipeline, &bench, 0, &st);
+      while (dg_job_state_get(job) == DG_JOB_RUNNING) {
+        if (dg_job_poll(job, &u)) dg_job_update_clear(&u);
+        sleep_us(16000);
+      }
+      dg_job_wait(job);
+      dg_job_free(job);
+      if (bench.run_s < best[with]) best[with] = bench.run_s;
+      if (with && bench.report_s < report) report = bench.report_s;
+    }
+  // Wall times on a shared machine are noisy; the cost that matters is the time the pipeline spends
+  // inside dg_job_report (a 128 KiB copy under a lock): under 0.5 ms per report, against UNet steps
+  // of 100 ms and more on lavapipe.
+  printf("preview overhead: run %.1f ms without reports, %.1f ms with; %.3f ms inside 50 reports (%.2f%%)\n",
+         best[0] * 1e3, best[1] * 1e3, report * 1e3, 100 * report / best[0]);
+  CHECK(report / 50 < 0.5e-3, "a report costs %.3f ms", report / 50 * 1e3);
+  dg_document_free(big);
 
   dg_document_free(d);
   return CHECK_DONE();
