@@ -175,7 +175,7 @@ act quit
 wait "$APP"
 
 # Generation through the job machinery, with the test-only stand-in pipeline (not a generator).
-export DIRIGENT_TEST_PIPELINE="$MODULE" DG_TEST_STEP_MS=40
+export DIRIGENT_TEST_PIPELINE="$MODULE" DG_TEST_STEP_MS=80
 start
 act open "$(q "$OUT/p1.dirigent")"
 act dump-layout "$(q "$OUT/g0.raw")"
@@ -183,8 +183,15 @@ act set-steps 12
 depth=$(state undo_depth)
 act generate
 check "generate starts a job" [ "$(state generating)" = True ]
-sleep 0.25
-check "progress shows steps and time left while running" bash -c "[[ '$(state progress)' =~ ^Step\ [0-9]+\ /\ 12\ ·\ [0-9]+\ s\ left$ ]]"
+progress_ok() {
+  for _ in $(seq 30); do
+    [[ "$(state progress)" =~ ^Step\ [0-9]+\ /\ 12\ ·\ [0-9]+\ s\ left$ ]] && return 0
+    sleep 0.1
+  done
+  echo "progress text: $(state progress)"
+  return 1
+}
+check "progress shows steps and time left while running" progress_ok
 for _ in $(seq 50); do [ "$(state generating)" = False ] && break; sleep 0.2; done
 check "the job finished: 'Done', one result" [ "$(state progress)/$(state results)" = "Done/1" ]
 check "generating is not an undo step" [ "$(state undo_depth)" = "$depth" ]
@@ -205,6 +212,41 @@ check "cancel stops the job within a step" [ "$(state generating)" = False ]
 check "cancel leaves no new result" [ "$(state progress)/$(state results)" = "Cancelled/1" ]
 act dump-layout "$(q "$OUT/g1.raw")"
 check "generation leaves the layout as it was" same "$OUT/g0.raw" "$OUT/g1.raw"
+
+# Real input through the X server (xdotool): [ and ] resize the brush, a mouse drag paints one undo
+# step, Ctrl+Z / Ctrl+Shift+Z undo and redo it, Ctrl+Enter generates and Escape cancels.
+if command -v xdotool >/dev/null; then
+  xdotool mousemove 600 400
+  act brush-size 6
+  xdotool key bracketright bracketright
+  check "] ] grows the brush 6 -> 8 -> 10" [ "$(state brush_radius)" = 10.0 ]
+  xdotool key bracketleft
+  check "[ shrinks it to 8" [ "$(state brush_radius)" = 8.0 ]
+  act select-class 10
+  act dump-layout "$(q "$OUT/k0.raw")"
+  depth=$(state undo_depth)
+  xdotool mousedown 1 mousemove 650 420 mousemove 700 450 mouseup 1
+  sleep 0.3
+  act dump-layout "$(q "$OUT/k1.raw")"
+  check "a mouse drag paints one undo step" bash -c "! cmp -s '$OUT/k0.raw' '$OUT/k1.raw' && [ $(state undo_depth) = $((depth + 1)) ]"
+  xdotool key ctrl+z
+  sleep 0.2
+  act dump-layout "$(q "$OUT/k2.raw")"
+  check "Ctrl+Z undoes the mouse stroke exactly" same "$OUT/k0.raw" "$OUT/k2.raw"
+  xdotool key ctrl+shift+z
+  sleep 0.2
+  act dump-layout "$(q "$OUT/k3.raw")"
+  check "Ctrl+Shift+Z redoes it" same "$OUT/k1.raw" "$OUT/k3.raw"
+  results=$(state results)
+  xdotool key ctrl+Return
+  sleep 0.3
+  check "Ctrl+Enter starts generating" [ "$(state generating)" = True ]
+  xdotool key Escape
+  for _ in $(seq 20); do [ "$(state generating)" = False ] && break; sleep 0.1; done
+  check "Escape cancels" [ "$(state progress)/$(state results)" = "Cancelled/$results" ]
+else
+  echo "skip keyboard and mouse checks: xdotool is not installed"
+fi
 act quit
 wait "$APP"
 
