@@ -42,6 +42,12 @@ start() {
   echo "the editor did not start"; cat "$OUT/app.log"; exit 1
 }
 alive() { kill -0 "$APP" 2>/dev/null; }
+# X input is processed asynchronously to D-Bus actions: poll until a state key has a value.
+state_is() { # state_is KEY VALUE
+  for _ in $(seq 30); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.1; done
+  echo "  $1 = $(state "$1"), expected $2"
+  return 1
+}
 same() { cmp -s "$1" "$2"; }
 count_rgb() { # count_rgb PNG R G B -> pixels of exactly that colour
   convert "$1" -depth 8 rgb:- | $PY -c "
@@ -219,28 +225,27 @@ if command -v xdotool >/dev/null; then
   xdotool mousemove 600 400
   act brush-size 6
   xdotool key bracketright bracketright
-  check "] ] grows the brush 6 -> 8 -> 10" [ "$(state brush_radius)" = 10.0 ]
+  check "] ] grows the brush 6 -> 8 -> 10" state_is brush_radius 10.0
   xdotool key bracketleft
-  check "[ shrinks it to 8" [ "$(state brush_radius)" = 8.0 ]
+  check "[ shrinks it to 8" state_is brush_radius 8.0
   act select-class 10
   act dump-layout "$(q "$OUT/k0.raw")"
   depth=$(state undo_depth)
   xdotool mousedown 1 mousemove 650 420 mousemove 700 450 mouseup 1
-  sleep 0.3
+  check "a mouse drag paints one undo step" state_is undo_depth $((depth + 1))
   act dump-layout "$(q "$OUT/k1.raw")"
-  check "a mouse drag paints one undo step" bash -c "! cmp -s '$OUT/k0.raw' '$OUT/k1.raw' && [ $(state undo_depth) = $((depth + 1)) ]"
+  check "  ... and changes the layout" bash -c "! cmp -s '$OUT/k0.raw' '$OUT/k1.raw'"
   xdotool key ctrl+z
-  sleep 0.2
+  state_is undo_depth "$depth" >/dev/null
   act dump-layout "$(q "$OUT/k2.raw")"
   check "Ctrl+Z undoes the mouse stroke exactly" same "$OUT/k0.raw" "$OUT/k2.raw"
   xdotool key ctrl+shift+z
-  sleep 0.2
+  state_is undo_depth $((depth + 1)) >/dev/null
   act dump-layout "$(q "$OUT/k3.raw")"
   check "Ctrl+Shift+Z redoes it" same "$OUT/k1.raw" "$OUT/k3.raw"
   results=$(state results)
   xdotool key ctrl+Return
-  sleep 0.3
-  check "Ctrl+Enter starts generating" [ "$(state generating)" = True ]
+  check "Ctrl+Enter starts generating" state_is generating True
   xdotool key Escape
   for _ in $(seq 20); do [ "$(state generating)" = False ] && break; sleep 0.1; done
   check "Escape cancels" [ "$(state progress)/$(state results)" = "Cancelled/$results" ]
