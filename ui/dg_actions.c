@@ -284,9 +284,17 @@ static void act_shortcuts(GSimpleAction *a, GVariant *p, gpointer d) {
   g_object_unref(b);
 }
 
+// Closes the window; with unsaved changes it first asks whether to save them.
 static void act_quit(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a, (void)p;
   dg_editor *ed = d;
+  gtk_window_close(ed->window);
+}
+// Closes without asking; unsaved changes are lost.
+static void act_quit_discard(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a, (void)p;
+  dg_editor *ed = d;
+  ed->close_confirmed = true;
   gtk_window_close(ed->window);
 }
 
@@ -328,6 +336,7 @@ void dg_actions_install(dg_editor *ed) {
       {"screenshot", act_screenshot, "s", NULL, NULL, {0}},
       {"shortcuts", act_shortcuts, NULL, NULL, NULL, {0}},
       {"quit", act_quit, NULL, NULL, NULL, {0}},
+      {"quit-discard", act_quit_discard, NULL, NULL, NULL, {0}},
   };
   g_action_map_add_action_entries(G_ACTION_MAP(ed->app), entries, G_N_ELEMENTS(entries), ed);
 

@@ -298,7 +298,7 @@ void dg_editor_set_brush_radius(dg_editor *ed, double radius) {
 
 void dg_editor_update_title(dg_editor *ed) {
   char *base = ed->path ? g_path_get_basename(ed->path) : g_strdup("Untitled");
-  bool modified = dg_document_generation(ed->doc) != ed->saved_generation;
+  bool modified = dg_editor_modified(ed);
   char *title = g_strdup_printf("%s%s — Dirigent", modified ? "• " : "", base);
   gtk_window_set_title(ed->window, title);
   g_free(title), g_free(base);
@@ -621,9 +621,45 @@ static GtkWidget *build_header(dg_editor *ed) {
   return header;
 }
 
+bool dg_editor_modified(const dg_editor *ed) { return dg_document_generation(ed->doc) != ed->saved_generation; }
+
+static void close_response(GtkDialog *d, int response, gpointer data) {
+  dg_editor *ed = data;
+  gtk_window_destroy(GTK_WINDOW(d));
+  if (response == GTK_RESPONSE_REJECT) {
+    ed->close_confirmed = true;
+    gtk_window_close(ed->window);
+  } else if (response == GTK_RESPONSE_ACCEPT) {
+    if (ed->path) {
+      if (dg_editor_save_path(ed, ed->path)) {
+        ed->close_confirmed = true;
+        gtk_window_close(ed->window);
+      }
+    } else {
+      ed->close_after_save = true;
+      dg_editor_save_dialog(ed);
+    }
+  }
+}
+
 static gboolean close_request(GtkWindow *w, gpointer data) {
   (void)w;
   dg_editor *ed = data;
+  if (!ed->close_confirmed && dg_editor_modified(ed)) {
+    char *base = ed->path ? g_path_get_basename(ed->path) : g_strdup("Untitled");
+    g_ptr_array_add(ed->dialog_log, g_strdup_printf("Save changes to %s before closing?", base));
+    GtkWidget *d =
+        gtk_message_dialog_new(ed->window, GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_QUESTION,
+                               GTK_BUTTONS_NONE, "Save changes to “%s” before closing?", base);
+    gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "Unsaved changes are lost otherwise.");
+    gtk_dialog_add_buttons(GTK_DIALOG(d), "Close _without saving", GTK_RESPONSE_REJECT, "_Cancel", GTK_RESPONSE_CANCEL,
+                           "_Save", GTK_RESPONSE_ACCEPT, NULL);
+    gtk_dialog_set_default_response(GTK_DIALOG(d), GTK_RESPONSE_ACCEPT);
+    g_signal_connect(d, "response", G_CALLBACK(close_response), ed);
+    gtk_window_present(GTK_WINDOW(d));
+    g_free(base);
+    return TRUE;
+  }
   dg_editor_cancel(ed);
   // A clean exit: the autosave is no longer a crash to recover from.
   dg_editor_autosave_remove();

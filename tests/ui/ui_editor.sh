@@ -172,6 +172,10 @@ act dump-layout "$(q "$OUT/l8.raw")"
 check "recovered layout" same "$OUT/l7.raw" "$OUT/l8.raw"
 check "recovered prompt" [ "$(state prompt)" = "unsaved work" ]
 act quit
+sleep 0.3
+check "quit with unsaved changes asks first" bash -c "gapplication action $APPID dump-state \"'$OUT/state.json'\" && grep -q 'Save changes to Untitled before closing?' '$OUT/state.json'"
+check "  ... and keeps running" alive
+act quit-discard
 wait "$APP"
 check "clean quit exits 0" [ $? -eq 0 ]
 check "clean quit removes the autosave" test ! -e "$XDG_STATE_HOME/dirigent/autosave.dirigent"
@@ -252,7 +256,7 @@ if command -v xdotool >/dev/null; then
 else
   echo "skip keyboard and mouse checks: xdotool is not installed"
 fi
-act quit
+act quit-discard
 wait "$APP"
 
 echo "$fails failures"
