@@ -211,10 +211,10 @@ static void text_changed(GtkTextBuffer *b, gpointer data) {
   char *text = buffer_text(view);
   gint64 now = g_get_monotonic_time();
   // Typing with pauses under a second is one undo step.
-  bool coalesce = now - ed->last_text_edit_us < G_USEC_PER_SEC;
+  if (now - ed->last_text_edit_us >= G_USEC_PER_SEC) dg_document_seal_history(ed->doc);
   ed->last_text_edit_us = now;
   ed->syncing = true; // the listener must not rewrite the buffer being typed into
-  if (dg_document_set_text(ed->doc, field, text, coalesce) != DG_OK) dg_editor_set_status(ed, "%s", dg_last_error());
+  if (dg_document_set_text(ed->doc, field, text, true) != DG_OK) dg_editor_set_status(ed, "%s", dg_last_error());
   ed->syncing = false;
   g_free(text);
 }

@@ -247,6 +247,19 @@ if command -v xdotool >/dev/null; then
   state_is undo_depth $((depth + 1)) >/dev/null
   act dump-layout "$(q "$OUT/k3.raw")"
   check "Ctrl+Shift+Z redoes it" same "$OUT/k1.raw" "$OUT/k3.raw"
+  # Typing in the prompt is one undo step; Ctrl+Z in the prompt undoes it through the document.
+  act set-prompt "''"
+  depth=$(state undo_depth)
+  xdotool mousemove 1100 120 click 1
+  sleep 0.2
+  xdotool type --delay 20 "a castle"
+  check "typing into the prompt" state_is prompt "a castle"
+  check "  ... is one undo step" state_is undo_depth $((depth + 1))
+  xdotool key ctrl+z
+  check "Ctrl+Z in the prompt undoes the typing" state_is prompt ""
+  xdotool key ctrl+shift+z
+  check "Ctrl+Shift+Z brings it back" state_is prompt "a castle"
+  xdotool mousemove 600 400 click 1 # focus back on the canvas
   results=$(state results)
   xdotool key ctrl+Return
   check "Ctrl+Enter starts generating" state_is generating True
