@@ -244,18 +244,26 @@ static void act_dump_state(GSimpleAction *a, GVariant *p, gpointer d) {
     g_variant_builder_add(&dialogs, "s", (const char *)g_ptr_array_index(ed->dialog_log, i));
   int64_t areas[256];
   dg_document_class_areas(ed->doc, areas);
+  // view: where layout pixel (0, 0)'s corner is on the window's surface, and the zoom, so that tests
+  // can aim real pointer events at layout pixels.
+  graphene_point_t o = GRAPHENE_POINT_INIT((float)ed->origin_x, (float)ed->origin_y), q = o;
+  double sx = 0, sy = 0;
+  if (!gtk_widget_compute_point(ed->canvas, GTK_WIDGET(ed->window), &o, &q)) q = o;
+  gtk_native_get_surface_transform(GTK_NATIVE(ed->window), &sx, &sy);
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
       " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'results': <%i>, 'generating': <%b>,"
-      " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>}",
+      " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
+      " 'view': <(%d, %d, %d)>}",
       ed->path ? ed->path : "", dg_document_generation(ed->doc) != ed->saved_generation,
       dg_document_undo_depth(ed->doc), dg_document_can_redo(ed->doc), dg_document_width(ed->doc),
       dg_document_height(ed->doc), dg_tool_name(ed->tool), ed->cls, ed->brush_radius, dg_document_prompt(ed->doc),
       dg_document_negative(ed->doc), (guint64)dg_document_seed(ed->doc), dg_document_seed_random(ed->doc),
       dg_document_steps(ed->doc), dg_document_guidance(ed->doc), dg_document_result_count(ed->doc), ed->job != NULL,
       gtk_progress_bar_get_text(GTK_PROGRESS_BAR(ed->progress)), gtk_label_get_text(GTK_LABEL(ed->status)),
-      (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs)));
+      (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(ed->doc), q.x + sx, q.y + sy,
+      ed->zoom));
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);
   json_node_unref(node);

@@ -260,6 +260,50 @@ if command -v xdotool >/dev/null; then
   xdotool key ctrl+shift+z
   check "Ctrl+Shift+Z brings it back" state_is prompt "a castle"
   xdotool mousemove 600 400 click 1 # focus back on the canvas
+
+  # The canvas tools with real pointer events aimed at layout pixels: rectangle (key r), flood fill
+  # (f), polygon (p, clicks, Return), eyedropper (i), wheel zoom.
+  WIN=$(xdotool search --name "— Dirigent" | head -1)
+  eval "$(xdotool getwindowgeometry --shell "$WIN")" # X, Y of the window
+  to_screen() { # to_screen LX LY -> "SX SY" of layout pixel (LX, LY)'s centre
+    act dump-state "$(q "$OUT/state.json")"
+    $PY -c "import json; v = json.load(open('$OUT/state.json'))['view']
+print(round($X + v[0] + ($1 + 0.5) * v[2]), round($Y + v[1] + ($2 + 0.5) * v[2]))"
+  }
+  layout_py() { # layout_py EXPR: EXPR over a = the current layout (128 x 256)
+    act dump-layout "$(q "$OUT/t.raw")"
+    $PY -c "import numpy as np; a = np.fromfile('$OUT/t.raw', np.uint8).reshape(128, 256); assert $1"
+  }
+  act select-class 12
+  xdotool key r
+  check "key r selects the rectangle tool" state_is tool rect
+  act dump-layout "$(q "$OUT/t0.raw")"
+  xdotool mousemove $(to_screen 10 10) mousedown 1 mousemove $(to_screen 20 15) mousemove $(to_screen 30 20) mouseup 1
+  check "rectangle drag fills exactly (10,10)-(30,20)" layout_py \
+    "(a[10:21, 10:31] == 12).all() and (a == 12).sum() == 21 * 11"
+  act select-class 3
+  xdotool key f
+  xdotool mousemove $(to_screen 20 15) click 1
+  check "flood fill click refills that rectangle" layout_py "(a[10:21, 10:31] == 3).all() and (a == 12).sum() == 0"
+  act select-class 10
+  xdotool key p
+  for pt in "100 20" "140 20" "120 50"; do xdotool mousemove $(to_screen $pt) click 1; sleep 0.1; done
+  xdotool key Return
+  check "polygon clicks + Return fill a triangle" layout_py \
+    "a[30, 120] == 10 and a[21, 101] == 10 and a[45, 120] == 10 and a[48, 110] != 10 and (a == 10).sum() > 500"
+  xdotool key i
+  xdotool mousemove $(to_screen 20 15) click 1
+  check "eyedropper click picks water" state_is class 3
+  zoom_now() { act dump-state "$(q "$OUT/state.json")" && $PY -c "import json; print(json.load(open('$OUT/state.json'))['view'][2])"; }
+  zoom0=$(zoom_now)
+  xdotool mousemove $(to_screen 128 64) click 4
+  zoomed() {
+    for _ in $(seq 30); do $PY -c "assert abs($(zoom_now) / $zoom0 - 1.25) < 1e-6" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+  }
+  check "wheel up zooms in 1.25x" zoomed
+  act zoom-fit
+  act set-tool "'brush'"
   results=$(state results)
   xdotool key ctrl+Return
   check "Ctrl+Enter starts generating" state_is generating True
@@ -269,6 +313,9 @@ if command -v xdotool >/dev/null; then
 else
   echo "skip keyboard and mouse checks: xdotool is not installed"
 fi
+act shortcuts
+sleep 0.3
+check "the shortcuts window opens" alive
 act quit-discard
 wait "$APP"
 
