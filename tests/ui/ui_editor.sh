@@ -107,6 +107,10 @@ act set-negative "$(q 'blurry')"
 act set-seed "'123456789012345'"
 act set-steps 28
 act set-guidance 6.5
+act set-model "'world-aldm'"
+check "set-model" [ "$(state model)" = world-aldm ]
+act undo
+check "undo set-model" [ "$(state model)" = default ]
 check "parameters set" [ "$(state steps)/$(state guidance)/$(state seed)" = "28/6.5/123456789012345" ]
 act undo
 check "undo guidance" [ "$(state guidance)" = 7.5 ]
