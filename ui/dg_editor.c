@@ -629,7 +629,7 @@ static GtkWidget *build_header(dg_editor *ed) {
   gtk_header_bar_pack_start(GTK_HEADER_BAR(header), hist);
 
   GMenu *menu = g_menu_new();
-  g_menu_append(menu, "New blank canvas", "app.new((128,256))");
+  g_menu_append(menu, "New canvas…", "app.new-dialog");
   g_menu_append(menu, "Import label PNG…", "app.import-layout('')");
   g_menu_append(menu, "Save as…", "app.save-as('')");
   g_menu_append(menu, "Export result PNG…", "app.export('')");

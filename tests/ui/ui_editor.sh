@@ -71,6 +71,13 @@ act dump-layout "$(q "$OUT/l0.raw")"
 check "import: layout is sky over grass" $PY -c "
 import numpy as np; a = np.fromfile('$OUT/l0.raw', np.uint8).reshape(128, 256)
 assert (a[:64] == 0).all() and (a[64:] == 4).all()"
+# An indexed PNG whose palette entries are class colours imports the same way; another size makes a new canvas.
+convert -size 96x48 xc:'rgb(0,0,142)' -fill 'rgb(220,20,60)' -draw 'rectangle 0,0 47,47' -type Palette "$OUT/indexed.png"
+act import-layout "$(q "$OUT/indexed.png")"
+check "indexed PNG of another size: a 96x48 canvas of person and car" bash -c "[ \"\$(gapplication action $APPID dump-layout \"'$OUT/ix.raw'\"; $PY -c \"import numpy as np; a = np.fromfile('$OUT/ix.raw', np.uint8).reshape(48, 96); print(int((a[:, :48] == 10).all() and (a[:, 48:] == 9).all()))\")\" = 1 ]"
+check "  ... reported as 96x48" [ "$(state width)x$(state height)" = 96x48 ]
+act import-layout "$(q "$OUT/label.png")"
+check "  ... and back to 256x128" [ "$(state width)x$(state height)" = 256x128 ]
 convert -size 8x8 xc:'rgb(1,2,3)' "$OUT/badlabel.png"
 act import-layout "$(q "$OUT/badlabel.png")"
 act dump-state "$(q "$OUT/state.json")"
@@ -318,8 +325,9 @@ else
   echo "skip keyboard and mouse checks: xdotool is not installed"
 fi
 act shortcuts
+act new-dialog
 sleep 0.3
-check "the shortcuts window opens" alive
+check "the shortcuts window and the New canvas dialog open" alive
 act quit-discard
 wait "$APP"
 
