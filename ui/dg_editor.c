@@ -383,6 +383,8 @@ static void doc_changed(dg_document *doc, int what, int x, int y, int w, int h, 
 
 void dg_editor_set_document(dg_editor *ed, dg_document *doc, const char *path) {
   g_array_set_size(ed->polygon, 0);
+  dg_editor_cancel(ed); // a running job belongs to the document being replaced
+  ed->doc_serial++;
   if (ed->doc) dg_document_free(ed->doc);
   ed->doc = doc;
   dg_document_set_listener(doc, doc_changed, ed);

@@ -57,6 +57,7 @@ typedef struct dg_editor {
   guint areas_idle;
 
   dg_job *job;
+  unsigned doc_serial, job_serial; // which document a job started from (its result goes nowhere else)
   guint tick_id;
   GPtrArray *dialog_log; // messages of error and info dialogs shown (for dump-state and tests)
 } dg_editor;

@@ -233,6 +233,11 @@ check "cancel stops the job within a step" [ "$(state generating)" = False ]
 check "cancel leaves no new result" [ "$(state progress)/$(state results)" = "Cancelled/1" ]
 act dump-layout "$(q "$OUT/g1.raw")"
 check "generation leaves the layout as it was" same "$OUT/g0.raw" "$OUT/g1.raw"
+act generate
+sleep 0.3
+act open "$(q "$OUT/p1.dirigent")"
+for _ in $(seq 20); do [ "$(state generating)" = False ] && break; sleep 0.1; done
+check "opening another project stops the job; its result goes nowhere" [ "$(state generating)/$(state results)" = "False/0" ]
 
 # Real input through the X server (xdotool): [ and ] resize the brush, a mouse drag paints one undo
 # step, Ctrl+Z / Ctrl+Shift+Z undo and redo it, Ctrl+Enter generates and Escape cancels.
