@@ -24,6 +24,8 @@ packages=(
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   xvfb xauth dbus-x11 imagemagick
   python3-torch python3-numpy libopenblas0-pthread
+  python3-pil
+  python3-regex
 )
 backport_packages=(mesa-vulkan-drivers libvkfft-dev)
 

@@ -1,0 +1,154 @@
+"""Reader of the procedural world's datasets (docs/world-format.md), shared by every training script.
+
+Image datasets: `WorldImages(root)` yields dicts with the image in [-1, 1], the class-id label map
+(255 = unlabelled), the captions and their token roles as character spans. Video datasets: `WorldVideos`.
+"""
+import json
+import os
+import random
+
+import numpy as np
+import torch
+from PIL import Image
+
+UNLABELLED = 255
+_REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def read_index(root):
+    """All entries of root/index.jsonl (blank lines skipped)."""
+    entries = []
+    with open(os.path.join(root, "index.jsonl"), encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{root}/index.jsonl line {n}: {e}") from None
+    return entries
+
+
+def load_palette(path="assets/palettes/world.json"):
+    """The class palette: {"unlabelled": 255, "names": [...], "colors": uint8 [N,3], "classes": [...]}.
+    A relative path that does not exist from the working directory is resolved from the repository root."""
+    if not os.path.isabs(path) and not os.path.exists(path):
+        path = os.path.join(_REPO, path)
+    with open(path, encoding="utf-8") as f:
+        pal = json.load(f)
+    classes = sorted(pal["classes"], key=lambda c: c["id"])
+    if [c["id"] for c in classes] != list(range(len(classes))):
+        raise ValueError(f"{path}: class ids must be dense from 0")
+    pal["names"] = [c["name"] for c in classes]
+    pal["colors"] = np.array([c["color"] for c in classes], dtype=np.uint8)
+    pal.setdefault("unlabelled", UNLABELLED)
+    return pal
+
+
+def load_image(path):
+    """RGB8 PNG -> float32 tensor [3,H,W] in [-1,1]."""
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1).float() / 127.5 - 1.0
+
+
+def load_label(path):
+    """8-bit label PNG (palette or grey; pixel value = class id) -> int64 tensor [H,W]."""
+    with Image.open(path) as im:
+        if im.mode not in ("P", "L"):
+            raise ValueError(f"{path}: label PNG must be 8-bit palette or grey, not {im.mode}")
+        arr = np.asarray(im, dtype=np.uint8)
+    return torch.from_numpy(arr.astype(np.int64))
+
+
+def _roles(caption):
+    out = []
+    for r in caption.get("roles", []) or []:
+        attr = r.get("attribute")
+        out.append({"object": list(r["object"]), "attribute": list(attr) if attr is not None else None})
+    return out
+
+
+class WorldImages(torch.utils.data.Dataset):
+    """Still images of a world dataset; clip entries (with "frames") are skipped."""
+
+    def __init__(self, root, hflip=False):
+        self.root = root
+        self.hflip = hflip
+        self.entries = [e for e in read_index(root) if "frames" not in e]
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __getitem__(self, i):
+        e = self.entries[i]
+        image = load_image(os.path.join(self.root, e["image"]))
+        label = load_label(os.path.join(self.root, e["label"]))
+        if image.shape[1:] != label.shape:
+            raise ValueError(f"{e['id']}: image {tuple(image.shape[1:])} and label {tuple(label.shape)} differ")
+        if self.hflip and random.random() < 0.5:
+            image = image.flip(-1)
+            label = label.flip(-1)
+        caps = e.get("captions", [])
+        return {
+            "image": image,
+            "label": label,
+            "captions": [c["text"] for c in caps],
+            "roles": [_roles(c) for c in caps],
+            "id": e["id"],
+        }
+
+
+class WorldVideos(torch.utils.data.Dataset):
+    """Video clips of a world dataset (entries with "frames"); still images are skipped."""
+
+    def __init__(self, root, hflip=False):
+        self.root = root
+        self.hflip = hflip
+        self.entries = [e for e in read_index(root) if "frames" in e]
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __getitem__(self, i):
+        e = self.entries[i]
+        frames = torch.stack([load_image(os.path.join(self.root, p)) for p in e["frame_images"]])
+        labels = torch.stack([load_label(os.path.join(self.root, p)) for p in e["frame_labels"]])
+        if frames.shape[0] != e["frames"] or labels.shape[0] != e["frames"]:
+            raise ValueError(f"{e['id']}: expected {e['frames']} frames, got {frames.shape[0]} images, {labels.shape[0]} labels")
+        if self.hflip and random.random() < 0.5:
+            frames = frames.flip(-1)
+            labels = labels.flip(-1)
+        return {
+            "frames": frames,
+            "labels": labels,
+            "caption": e.get("caption", ""),
+            "stages": [dict(s) for s in e.get("stages", [])],
+            "transition": e.get("transition"),
+            "id": e["id"],
+        }
+
+
+def caption_corpus(root):
+    """Every caption text of a dataset (image captions, clip captions and stage texts), in index order."""
+    out = []
+    for e in read_index(root):
+        for c in e.get("captions", []) or []:
+            out.append(c["text"])
+        if "caption" in e:
+            out.append(e["caption"])
+        for s in e.get("stages", []) or []:
+            out.append(s["text"])
+    return out
+
+
+def collate_images(batch):
+    """Batch WorldImages items: stacked image/label, lists for the rest."""
+    return {
+        "image": torch.stack([b["image"] for b in batch]),
+        "label": torch.stack([b["label"] for b in batch]),
+        "captions": [b["captions"] for b in batch],
+        "roles": [b["roles"] for b in batch],
+        "id": [b["id"] for b in batch],
+    }

@@ -1,0 +1,101 @@
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from dgtrain import synth_world  # noqa: E402
+from dgtrain.world_data import WorldImages, WorldVideos, caption_corpus, collate_images, load_palette  # noqa: E402
+
+
+class WorldDataTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.root = synth_world.write_dataset(cls.tmp.name, n=6, width=48, height=24, videos=2, frames=4)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_palette(self):
+        pal = load_palette()
+        self.assertEqual(len(pal["names"]), 14)
+        self.assertEqual(pal["names"][9], "car")
+        self.assertEqual(pal["unlabelled"], 255)
+        self.assertEqual(pal["colors"].shape, (14, 3))
+
+    def test_images(self):
+        ds = WorldImages(self.root)
+        self.assertEqual(len(ds), 6)  # clips skipped
+        item = ds[0]
+        self.assertEqual(item["image"].dtype, torch.float32)
+        self.assertEqual(tuple(item["image"].shape), (3, 24, 48))
+        self.assertGreaterEqual(item["image"].min().item(), -1.0)
+        self.assertLessEqual(item["image"].max().item(), 1.0)
+        self.assertEqual(item["label"].dtype, torch.int64)
+        self.assertEqual(tuple(item["label"].shape), (24, 48))
+        vals = set(item["label"].unique().tolist())
+        self.assertTrue(vals <= set(range(14)) | {255}, vals)
+        self.assertIn(0, vals)  # every synthetic scene has sky on top
+        self.assertEqual(item["id"], "train-0000000")
+        self.assertEqual(len(item["captions"]), 3)
+        for text, roles in zip(item["captions"], item["roles"]):
+            for r in roles:
+                s, e = r["object"]
+                self.assertIn(text[s:e], synth_world.OBJECTS + ["street"])
+                if r["attribute"] is not None:
+                    a, b = r["attribute"]
+                    self.assertIn(text[a:b], synth_world.COLOURS)
+
+    def test_label_matches_file_values(self):
+        from PIL import Image
+        ds = WorldImages(self.root)
+        raw = np.asarray(Image.open(os.path.join(self.root, ds.entries[1]["label"])))
+        self.assertTrue(np.array_equal(ds[1]["label"].numpy(), raw.astype(np.int64)))
+
+    def test_hflip_flips_image_and_label_together(self):
+        plain = WorldImages(self.root)[2]
+        ds = WorldImages(self.root, hflip=True)
+        seen = set()
+        torch.manual_seed(0)
+        for _ in range(40):
+            it = ds[2]
+            if torch.equal(it["image"], plain["image"]):
+                self.assertTrue(torch.equal(it["label"], plain["label"]))
+                seen.add("same")
+            else:
+                self.assertTrue(torch.equal(it["image"], plain["image"].flip(-1)))
+                self.assertTrue(torch.equal(it["label"], plain["label"].flip(-1)))
+                seen.add("flipped")
+            self.assertEqual(it["captions"], plain["captions"])
+        self.assertEqual(seen, {"same", "flipped"})
+
+    def test_collate(self):
+        ds = WorldImages(self.root)
+        b = collate_images([ds[0], ds[1]])
+        self.assertEqual(tuple(b["image"].shape), (2, 3, 24, 48))
+        self.assertEqual(tuple(b["label"].shape), (2, 24, 48))
+
+    def test_videos(self):
+        ds = WorldVideos(self.root)
+        self.assertEqual(len(ds), 2)
+        it = ds[0]
+        self.assertEqual(tuple(it["frames"].shape), (4, 3, 24, 48))
+        self.assertEqual(tuple(it["labels"].shape), (4, 24, 48))
+        self.assertEqual(it["caption"], "a street from day to night")
+        self.assertEqual(it["stages"][1]["start"], 2)
+        # the synthetic clip darkens over time
+        self.assertGreater(it["frames"][0].mean().item(), it["frames"][-1].mean().item())
+
+    def test_caption_corpus(self):
+        corpus = caption_corpus(self.root)
+        self.assertEqual(len(corpus), 6 * 3 + 2 * 3)
+        self.assertIn("a street at night", corpus)
+
+
+if __name__ == "__main__":
+    unittest.main()
