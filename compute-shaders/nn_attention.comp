@@ -1,0 +1,44 @@
+#version 450
+// Scaled dot-product attention, one invocation per (sample, head, query): q [N, Lq, H*D],
+// k, v [N, Lk, H*D] straight from the projections, out [N, Lq, H*D]. One pass over the keys with
+// the online (running max) softmax, accumulation in f32.
+#extension GL_GOOGLE_include_directive : require
+#include "dg_common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint D = 64; // head dim
+
+layout(std430, binding = 0) readonly buffer Q { T q[]; };
+layout(std430, binding = 1) readonly buffer K { T k[]; };
+layout(std430, binding = 2) readonly buffer V { T v[]; };
+layout(std430, binding = 3) writeonly buffer O { T o[]; };
+layout(push_constant) uniform P {
+  uint n, lq, lk, heads;
+  float scale;
+} p;
+
+void main() {
+  uint i = dg_group_index() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+  if (i >= p.n * p.heads * p.lq) return;
+  uint qi = i % p.lq, h = (i / p.lq) % p.heads, nn = i / (p.lq * p.heads);
+  uint width = p.heads * D;
+  uint qb = (nn * p.lq + qi) * width + h * D;
+  float qv[D];
+  float acc[D];
+  for (uint d = 0; d < D; d++) {
+    qv[d] = float(q[qb + d]) * p.scale;
+    acc[d] = 0.0;
+  }
+  float mx = -1.0 / 0.0, sum = 0.0;
+  for (uint j = 0; j < p.lk; j++) {
+    uint kb = (nn * p.lk + j) * width + h * D;
+    float s = 0.0;
+    for (uint d = 0; d < D; d++) s += qv[d] * float(k[kb + d]);
+    float m2 = max(mx, s);
+    float c = exp(mx - m2), e = exp(s - m2);
+    sum = sum * c + e;
+    for (uint d = 0; d < D; d++) acc[d] = acc[d] * c + e * float(v[kb + d]);
+    mx = m2;
+  }
+  float inv = 1.0 / sum;
+  for (uint d = 0; d < D; d++) o[qb + d] = T(acc[d] * inv);
+}
