@@ -174,6 +174,10 @@ static dg_status parse(dg_safetensors *st) {
                    st->size);
   uint64_t n;
   memcpy(&n, st->data, 8);
+  bool zip = !memcmp(st->data, "PK\x03\x04", 4), pickle = st->data[0] == 0x80 && st->data[1] >= 2 && st->data[1] <= 5;
+  if ((n > DG_ST_MAX_HEADER || n > st->size - 8) && (zip || pickle))
+    return dg_fail(DG_ERR_UNSUPPORTED, "%s: a PyTorch %s checkpoint, not safetensors; convert it to .safetensors", file,
+                   zip ? "zip" : "pickle");
   if (n > DG_ST_MAX_HEADER)
     return dg_fail(DG_ERR_FORMAT, "%s: header length %llu exceeds the %u-byte limit (not a safetensors file?)", file,
                    (unsigned long long)n, DG_ST_MAX_HEADER);

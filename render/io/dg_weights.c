@@ -250,7 +250,8 @@ dg_name_scheme dg_name_scheme_guess(const char *const *names, size_t count) {
        inputs = false, time_embed = false;
   for (size_t i = 0; i < count; i++) {
     const char *s = names[i];
-    ldm |= starts(s, DG_LDM_UNET) || starts(s, DG_LDM_VAE) || starts(s, DG_LDM_CLIP) || starts(s, DG_LDM_CONTROL);
+    ldm |= starts(s, DG_LDM_UNET) || starts(s, DG_LDM_VAE) || starts(s, DG_LDM_CLIP) || starts(s, DG_LDM_CONTROL) ||
+           starts(s, DG_LDM_OPENCLIP);
     cond |= starts(s, "controlnet_cond_embedding.");
     down |= starts(s, "down_blocks.");
     temb |= starts(s, "time_embedding.");
@@ -321,6 +322,7 @@ static dg_status add_file(dg_weights *w, const char *path, dg_name_scheme want, 
   }
   for (size_t i = 0; i < n; i++) {
     const dg_st_tensor *t = dg_safetensors_tensor(st, i);
+    if (!t) return dg_fail(DG_ERR_ARG, "%s: tensor %zu of %zu vanished", path, i, n); // cannot happen
     char name[MAX_NAME];
     bool attention_weight;
     if (!map_name(scheme, &ctx, t->name, name, sizeof name, &attention_weight))
@@ -471,6 +473,15 @@ bool dg_weights_has_prefix(const dg_weights *w, const char *prefix) {
   return lo < w->count && strncmp(w->entries[lo].pub.name, prefix, n) == 0;
 }
 
+const dg_weight *dg_weights_findf(const dg_weights *w, const char *fmt, ...) {
+  char name[MAX_NAME];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(name, sizeof name, fmt, ap);
+  va_end(ap);
+  return n >= 0 && (size_t)n < sizeof name ? dg_weights_find(w, name) : NULL;
+}
+
 static const entry *entry_of(const dg_weights *w, const dg_weight *t) {
   return t >= &w->entries[0].pub && t < &w->entries[w->count].pub ? (const entry *)t : NULL;
 }
@@ -493,6 +504,25 @@ dg_status dg_weights_load(const dg_weights *w, const char *ldm_name, dg_arena *a
   DG_TRY(dg_weights_read(w, t, dtype, dg_range_map(tmp.data), (size_t)t->numel * dg_dtype_size(dtype)));
   *out = tmp;
   return DG_OK;
+}
+
+dg_status dg_weights_load_shaped(const dg_weights *w, const char *ldm_name, int ndim, const int64_t *shape,
+                                 dg_arena *arena, dg_dtype dtype, dg_tensor *out) {
+  const dg_weight *t = dg_weights_find(w, ldm_name);
+  if (!t) return dg_fail(DG_ERR_FORMAT, "%s: missing tensor '%.160s'", w->path, ldm_name ? ldm_name : "(null)");
+  bool same = t->ndim == ndim;
+  for (int i = 0; same && i < ndim; i++)
+    same = t->shape[i] == shape[i];
+  if (!same) {
+    char want[160] = "", got[160] = "";
+    for (int i = 0; i < ndim && i < DG_ST_MAX_DIMS; i++)
+      put(want, sizeof want, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    for (int i = 0; i < t->ndim; i++)
+      put(got, sizeof got, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+    return dg_fail(DG_ERR_FORMAT, "%s: tensor '%.160s' has shape [%s], the model expects [%s]", w->path, t->name, got,
+                   want);
+  }
+  return dg_weights_load(w, ldm_name, arena, dtype, out);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -662,6 +692,25 @@ static dg_status detect_clip(const dg_weights *w, dg_clip_config *c) {
   return DG_OK;
 }
 
+static dg_status detect_openclip(const dg_weights *w, dg_clip_config *c) {
+  const char *P = DG_LDM_OPENCLIP;
+  const dg_weight *t;
+  memset(c, 0, sizeof *c);
+  DG_TRY(need(w, P, "token_embedding.weight", 2, &t));
+  c->vocab = (int)t->shape[0];
+  c->width = (int)t->shape[1];
+  DG_TRY(need(w, P, "positional_embedding", 2, &t));
+  c->max_positions = (int)t->shape[0];
+  while (hasf(w, "%stransformer.resblocks.%d.", P, c->layers))
+    c->layers++;
+  if (c->layers == 0)
+    return dg_fail(DG_ERR_FORMAT, "%s: OpenCLIP text tower without %stransformer.resblocks", w->path, P);
+  DG_TRY(need(w, P, "transformer.resblocks.0.mlp.c_fc.weight", 2, &t));
+  c->mlp_dim = (int)t->shape[0];
+  DG_TRY(need(w, P, "ln_final.weight", 1, &t));
+  return DG_OK;
+}
+
 static dg_status detect_control(const dg_weights *w, dg_control_config *c) {
   const char *P = DG_LDM_CONTROL;
   memset(c, 0, sizeof *c);
@@ -737,6 +786,14 @@ dg_status dg_weights_detect(const dg_weights *w, dg_model_info *info) {
     put(d, cap, "%s CLIP text (vocab %d, width %d, %d layers, %d positions, mlp %d)", first ? "" : " +", c->vocab,
         c->width, c->layers, c->max_positions, c->mlp_dim);
   }
+  if (dg_weights_has_prefix(w, DG_LDM_OPENCLIP)) {
+    DG_TRY(detect_openclip(w, &info->openclip));
+    bool first = !info->parts;
+    info->parts |= DG_PART_OPENCLIP_TEXT;
+    const dg_clip_config *c = &info->openclip;
+    put(d, cap, "%s OpenCLIP text (vocab %d, width %d, %d layers, %d positions, mlp %d)", first ? "" : " +", c->vocab,
+        c->width, c->layers, c->max_positions, c->mlp_dim);
+  }
   if (dg_weights_has_prefix(w, DG_LDM_CONTROL)) {
     DG_TRY(detect_control(w, &info->control));
     bool first = !info->parts;
@@ -774,7 +831,8 @@ dg_status dg_weights_detect(const dg_weights *w, dg_model_info *info) {
       put(examples, sizeof examples, "%s'%.100s'", i ? ", " : "", w->entries[i].pub.name);
     return dg_fail(DG_ERR_UNSUPPORTED,
                    "%s: no known model among %zu tensors (e.g. %s); expected LDM names (" DG_LDM_UNET ", " DG_LDM_VAE
-                   ", " DG_LDM_CLIP ", " DG_LDM_CONTROL "), diffusers UNet/VAE/ControlNet names, CLIP text_model.*, "
+                   ", " DG_LDM_CLIP ", " DG_LDM_OPENCLIP ", " DG_LDM_CONTROL
+                   "), diffusers UNet/VAE/ControlNet names, CLIP text_model.*, "
                    "or StyleGAN2 mapping/synthesis",
                    w->path, w->count, w->count ? examples : "none");
   }

@@ -21,6 +21,7 @@
 #define DG_LDM_VAE "first_stage_model."
 #define DG_LDM_CLIP "cond_stage_model.transformer."
 #define DG_LDM_CONTROL "control_model."
+#define DG_LDM_OPENCLIP "cond_stage_model.model." // OpenCLIP text tower (VideoCrafter2, SD 2.x)
 
 typedef struct dg_weight {
   const char *name; // LDM name
@@ -46,19 +47,26 @@ bool dg_weights_has_prefix(const dg_weights *w, const char *prefix);
 // tokenizer/ of a diffusers folder (with vocab.json and merges.txt), or NULL.
 const char *dg_weights_tokenizer_dir(const dg_weights *w);
 
+// printf-style lookup: dg_weights_findf(w, DG_LDM_UNET "input_blocks.%d.0.op.weight", k).
+const dg_weight *dg_weights_findf(const dg_weights *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 // Host copy as f32/f16 (dst holds numel elements).
 dg_status dg_weights_read(const dg_weights *w, const dg_weight *t, dg_dtype dtype, void *dst, size_t dst_bytes);
 // Device tensor with the LDM shape (at most DG_MAX_DIMS dims).
 dg_status dg_weights_load(const dg_weights *w, const char *ldm_name, dg_arena *arena, dg_dtype dtype, dg_tensor *out);
+// Same, failing with a message naming the tensor unless its shape is exactly shape[0..ndim).
+dg_status dg_weights_load_shaped(const dg_weights *w, const char *ldm_name, int ndim, const int64_t *shape,
+                                 dg_arena *arena, dg_dtype dtype, dg_tensor *out);
 
 // ---- Model detection ----
 typedef enum dg_model_part {
-  DG_PART_UNET = 1,       // 2-D UNet with cross-attention (SD 1.x/2.x structure)
-  DG_PART_VAE = 2,        // KL autoencoder
-  DG_PART_CLIP_TEXT = 4,  // CLIP text transformer
-  DG_PART_CONTROLNET = 8, // ControlNet (stock or ALDM id-embedding hint)
-  DG_PART_UNET3D = 16,    // VideoCrafter2 UNet3D (temporal convs and transformers)
-  DG_PART_STYLEGAN2 = 32, // StyleGAN2 generator (mapping + synthesis)
+  DG_PART_UNET = 1,           // 2-D UNet with cross-attention (SD 1.x/2.x structure)
+  DG_PART_VAE = 2,            // KL autoencoder
+  DG_PART_CLIP_TEXT = 4,      // CLIP text transformer
+  DG_PART_CONTROLNET = 8,     // ControlNet (stock or ALDM id-embedding hint)
+  DG_PART_UNET3D = 16,        // VideoCrafter2 UNet3D (temporal convs and transformers)
+  DG_PART_STYLEGAN2 = 32,     // StyleGAN2 generator (mapping + synthesis)
+  DG_PART_OPENCLIP_TEXT = 64, // OpenCLIP text transformer (transformer.resblocks...)
 } dg_model_part;
 
 #define DG_MAX_LEVELS 8
@@ -98,6 +106,7 @@ typedef struct dg_model_info {
   dg_unet_config unet; // for DG_PART_UNET and DG_PART_UNET3D
   dg_vae_config vae;
   dg_clip_config clip;
+  dg_clip_config openclip; // for DG_PART_OPENCLIP_TEXT
   dg_control_config control;
   dg_stylegan2_config stylegan2;
   char description[1024];

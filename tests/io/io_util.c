@@ -54,7 +54,7 @@ void io_writer_add(io_writer *w, const char *name, const char *dtype, int ndim, 
   e->name = strdup(name);
   snprintf(e->dtype, sizeof e->dtype, "%s", dtype);
   e->ndim = ndim;
-  memcpy(e->shape, shape, (size_t)ndim * sizeof *shape);
+  if (ndim) memcpy(e->shape, shape, (size_t)ndim * sizeof *shape);
   e->bytes = bytes;
   e->data = xrealloc(NULL, bytes ? bytes : 1);
   if (data)

@@ -19,7 +19,6 @@ import os
 import sys
 import zlib
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "train"))
@@ -30,7 +29,6 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 # Tiny SD 1.5 structure (real: 320, [1,2,4,4], 2, levels 0-2, context 768).
 MC, MULT, NRB, ATTN, CTX, IN_CH, OUT_CH = 2, [1, 2, 4, 4], 2, [True, True, True, False], 8, 4, 4
 VAE_CH, VAE_MULT, VAE_NRB, Z, EMBED = 2, [1, 2, 4, 4], 2, 4, 4
-NODIFF = "\0"  # marks tensors that exist only in LDM naming
 CLIP_VOCAB, CLIP_W, CLIP_LAYERS, CLIP_POS, CLIP_MLP = 32, 8, 2, 77, 16
 
 
@@ -50,7 +48,7 @@ class Pairs:
         self.items = []
 
     def add(self, ldm, diff, shape):
-        self.items.append((ldm, None if diff.startswith(NODIFF) else diff, tuple(shape)))
+        self.items.append((ldm, diff, tuple(shape)))
 
     def param(self, ldm, diff, shape, bias=True):
         self.add(ldm + ".weight", diff + ".weight", shape)
@@ -58,7 +56,7 @@ class Pairs:
             self.add(ldm + ".bias", diff + ".bias", (shape[0],))
 
 
-def unet_resblock(p, ldm, diff, cin, cout, temb, temporal=False):
+def unet_resblock(p, ldm, diff, cin, cout, temb):
     p.param(ldm + ".in_layers.0", diff + ".norm1", (cin,))
     p.param(ldm + ".in_layers.2", diff + ".conv1", (cout, cin, 3, 3))
     p.param(ldm + ".emb_layers.1", diff + ".time_emb_proj", (cout, temb))
@@ -66,10 +64,6 @@ def unet_resblock(p, ldm, diff, cin, cout, temb, temporal=False):
     p.param(ldm + ".out_layers.3", diff + ".conv2", (cout, cout, 3, 3))
     if cin != cout:
         p.param(ldm + ".skip_connection", diff + ".conv_shortcut", (cout, cin, 1, 1))
-    if temporal:  # VideoCrafter2 only (LDM names only)
-        for i in range(1, 5):
-            p.param(ldm + f".temopral_conv.conv{i}.0", NODIFF, (cout,))
-            p.param(ldm + f".temopral_conv.conv{i}.3", NODIFF, (cout, cout, 3, 1, 1))
 
 
 def transformer(p, ldm, diff, ch, ctx, linear=False):
@@ -89,16 +83,12 @@ def transformer(p, ldm, diff, ch, ctx, linear=False):
     p.param(ldm + ".proj_out", diff + ".proj_out", proj)
 
 
-def unet_encoder(p, ctx=CTX, linear=False, temporal=False, control=False):
+def unet_encoder(p, ctx=CTX, linear=False, control=False):
     """time_embed, input_blocks, middle_block; returns the skip channels."""
     temb = 4 * MC
     p.param("time_embed.0", "time_embedding.linear_1", (temb, MC))
     p.param("time_embed.2", "time_embedding.linear_2", (temb, temb))
     p.param("input_blocks.0.0", "conv_in", (MC, IN_CH, 3, 3))
-    if temporal:
-        transformer(p, "init_attn.0", NODIFF, MC, MC, linear=True)
-        p.param("fps_embedding.0", NODIFF, (temb, MC))
-        p.param("fps_embedding.2", NODIFF, (temb, temb))
     chans, ch, k = [MC], MC, 1
     zero = 0
     if control:
@@ -106,12 +96,10 @@ def unet_encoder(p, ctx=CTX, linear=False, temporal=False, control=False):
         zero = 1
     for i, m in enumerate(MULT):
         for j in range(NRB):
-            unet_resblock(p, f"input_blocks.{k}.0", f"down_blocks.{i}.resnets.{j}", ch, MC * m, temb, temporal)
+            unet_resblock(p, f"input_blocks.{k}.0", f"down_blocks.{i}.resnets.{j}", ch, MC * m, temb)
             ch = MC * m
             if ATTN[i]:
                 transformer(p, f"input_blocks.{k}.1", f"down_blocks.{i}.attentions.{j}", ch, ctx, linear)
-                if temporal:
-                    transformer(p, f"input_blocks.{k}.2", NODIFF, ch, ch, linear=True)
             chans.append(ch)
             if control:
                 p.param(f"zero_convs.{zero}.0", f"controlnet_down_blocks.{zero}", (ch, ch, 1, 1))
@@ -124,35 +112,28 @@ def unet_encoder(p, ctx=CTX, linear=False, temporal=False, control=False):
                 p.param(f"zero_convs.{zero}.0", f"controlnet_down_blocks.{zero}", (ch, ch, 1, 1))
                 zero += 1
             k += 1
-    unet_resblock(p, "middle_block.0", "mid_block.resnets.0", ch, ch, temb, temporal)
+    unet_resblock(p, "middle_block.0", "mid_block.resnets.0", ch, ch, temb)
     transformer(p, "middle_block.1", "mid_block.attentions.0", ch, ctx, linear)
-    if temporal:
-        transformer(p, "middle_block.2", NODIFF, ch, ch, linear=True)
-        unet_resblock(p, "middle_block.3", NODIFF, ch, ch, temb, temporal)
-    else:
-        unet_resblock(p, "middle_block.2", "mid_block.resnets.1", ch, ch, temb, temporal)
+    unet_resblock(p, "middle_block.2", "mid_block.resnets.1", ch, ch, temb)
     if control:
         p.param("middle_block_out.0", "controlnet_mid_block", (ch, ch, 1, 1))
     return chans, ch
 
 
-def unet(ctx=CTX, linear=False, temporal=False):
+def unet(ctx=CTX, linear=False):
     p = Pairs()
-    chans, ch = unet_encoder(p, ctx, linear, temporal)
+    chans, ch = unet_encoder(p, ctx, linear)
     temb, k = 4 * MC, 0
     for lvl in reversed(range(len(MULT))):
         i = len(MULT) - 1 - lvl  # diffusers up block index
         for j in range(NRB + 1):
             skip = chans.pop()
-            unet_resblock(p, f"output_blocks.{k}.0", f"up_blocks.{i}.resnets.{j}", ch + skip, MC * MULT[lvl], temb,
-                          temporal)
+            unet_resblock(p, f"output_blocks.{k}.0", f"up_blocks.{i}.resnets.{j}", ch + skip, MC * MULT[lvl], temb)
             ch = MC * MULT[lvl]
             sub = 1
             if ATTN[lvl]:
                 transformer(p, f"output_blocks.{k}.1", f"up_blocks.{i}.attentions.{j}", ch, ctx, linear)
-                if temporal:
-                    transformer(p, f"output_blocks.{k}.2", NODIFF, ch, ch, linear=True)
-                sub = 3 if temporal else 2
+                sub = 2
             if lvl and j == NRB:
                 p.param(f"output_blocks.{k}.{sub}.conv", f"up_blocks.{i}.upsamplers.0.conv", (ch, ch, 3, 3))
             k += 1
@@ -161,19 +142,14 @@ def unet(ctx=CTX, linear=False, temporal=False):
     return p
 
 
-def controlnet(hint):
+def controlnet():
+    """Stock hint 3->16->16->32(s2)->32->96(s2)->96->256(s2)->320, scaled down."""
     p = Pairs()
-    if hint == "stock":  # 3->16->16->32(s2)->32->96(s2)->96->256(s2)->320, scaled down
-        chs = [3, 4, 4, 6, 6, 8, 8, 8]
-        p.param("input_hint_block.0", "controlnet_cond_embedding.conv_in", (chs[1], chs[0], 3, 3))
-        for b in range(6):
-            p.param(f"input_hint_block.{2 * b + 2}", f"controlnet_cond_embedding.blocks.{b}",
-                    (chs[b + 2], chs[b + 1], 3, 3))
-        p.param("input_hint_block.14", "controlnet_cond_embedding.conv_out", (MC, chs[7], 3, 3))
-    else:  # ALDM id hint: 768->768->512->256(s2)->256->320, scaled down (LDM names only)
-        chs = [16, 16, 12, 8, 8, MC]
-        for b in range(5):
-            p.param(f"input_hint_block.{2 * b}", NODIFF, (chs[b + 1], chs[b], 3, 3))
+    chs = [3, 4, 4, 6, 6, 8, 8, 8]
+    p.param("input_hint_block.0", "controlnet_cond_embedding.conv_in", (chs[1], chs[0], 3, 3))
+    for b in range(6):
+        p.param(f"input_hint_block.{2 * b + 2}", f"controlnet_cond_embedding.blocks.{b}", (chs[b + 2], chs[b + 1], 3, 3))
+    p.param("input_hint_block.14", "controlnet_cond_embedding.conv_out", (MC, chs[7], 3, 3))
     unet_encoder(p, control=True)
     return p
 
@@ -260,7 +236,7 @@ def diffusers_dict(prefix, pairs, linear_attention=False):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    u, v, c, cn = unet(), vae(), clip(), controlnet("stock")
+    u, v, c, cn = unet(), vae(), clip(), controlnet()
     single = {}
     single.update(ldm_dict("model.diffusion_model.", u))
     single.update(ldm_dict("first_stage_model.", v))

@@ -173,6 +173,17 @@ static void both_layouts(dg_arena *arena) {
       free(fy);
     }
     dg_tensor t;
+    const dg_weight *op = dg_weights_findf(ldm, DG_LDM_UNET "input_blocks.%d.0.op.weight", 3);
+    io_check(op && op->ndim == 4 && op->shape[0] == 2 && op->shape[1] == 2, "findf input_blocks.3.0.op");
+    io_ok(dg_weights_load_shaped(dif, DG_LDM_UNET "input_blocks.3.0.op.weight", 4, (int64_t[]){2, 2, 3, 3}, arena,
+                                 DG_F16, &t),
+          "load_shaped with the right shape");
+    io_expect_error(dg_weights_load_shaped(dif, DG_LDM_UNET "input_blocks.3.0.op.weight", 4, (int64_t[]){4, 2, 3, 3},
+                                           arena, DG_F16, &t),
+                    DG_ERR_FORMAT,
+                    "'model.diffusion_model.input_blocks.3.0.op.weight' has shape [2, 2, 3, 3], the model "
+                    "expects [4, 2, 3, 3]",
+                    "load_shaped with a wrong shape");
     io_expect_error(dg_weights_load(ldm, DG_LDM_CLIP "text_model.embeddings.position_ids", arena, DG_F32, &t),
                     DG_ERR_UNSUPPORTED, "I64", "position_ids are integers");
     io_expect_error(dg_weights_load(ldm, "nope", arena, DG_F32, &t), DG_ERR_ARG, "no tensor 'nope'", "absent name");
@@ -254,11 +265,24 @@ static void other_models(void) {
                 NULL, 24);
   io_writer_add(x, DG_LDM_UNET "init_attn.0.proj_in.weight", "F16", 2, (int64_t[]){2, 2}, NULL, 8);
   io_writer_add(x, DG_LDM_UNET "fps_embedding.0.weight", "F16", 2, (int64_t[]){8, 2}, NULL, 32);
+  // Its OpenCLIP text tower (vocab 32, width 8, 2 layers, mlp 16 here; 49408, 1024, 24, 4096 in VC2).
+  io_writer_add(x, DG_LDM_OPENCLIP "token_embedding.weight", "F16", 2, (int64_t[]){32, 8}, NULL, 512);
+  io_writer_add(x, DG_LDM_OPENCLIP "positional_embedding", "F16", 2, (int64_t[]){77, 8}, NULL, 77 * 16);
+  for (int l = 0; l < 2; l++) {
+    char name[128];
+    snprintf(name, sizeof name, DG_LDM_OPENCLIP "transformer.resblocks.%d.mlp.c_fc.weight", l);
+    io_writer_add(x, name, "F16", 2, (int64_t[]){16, 8}, NULL, 256);
+    snprintf(name, sizeof name, DG_LDM_OPENCLIP "transformer.resblocks.%d.attn.in_proj_weight", l);
+    io_writer_add(x, name, "F16", 2, (int64_t[]){24, 8}, NULL, 384);
+  }
+  io_writer_add(x, DG_LDM_OPENCLIP "ln_final.weight", "F16", 1, (int64_t[]){8}, NULL, 16);
   save(x, tmp_path("vc2.safetensors"));
   if (io_ok(dg_weights_open(tmp_path("vc2.safetensors"), &w), "VideoCrafter2 UNet3D")) {
     if (io_ok(dg_weights_detect(w, &m), "detect VC2"))
-      io_check(m.parts == DG_PART_UNET3D && m.unet.model_channels == 2 && m.unet.num_levels == 4 &&
-                   strstr(m.description, "VideoCrafter2 UNet3D"),
+      io_check(m.parts == (DG_PART_UNET3D | DG_PART_OPENCLIP_TEXT) && m.unet.model_channels == 2 &&
+                   m.unet.num_levels == 4 && strstr(m.description, "VideoCrafter2 UNet3D") && m.openclip.vocab == 32 &&
+                   m.openclip.width == 8 && m.openclip.layers == 2 && m.openclip.max_positions == 77 &&
+                   m.openclip.mlp_dim == 16,
                "VC2: %s", m.description);
     dg_weights_close(w);
   }

@@ -139,6 +139,42 @@ static void test_bad_device_choice(void) {
   dg_device_close(d2);
 }
 
+static void test_timestamps(void) {
+  dg_device *d2;
+  dg_device_options o = {.timestamps = true};
+  if (!dg_test_check(dg_device_open(&o, &d2) == DG_OK, "device with timestamps")) return;
+  if (!dg_device_get_info(d2)->timestamps) {
+    printf("device has no compute timestamps: profiling check skipped\n");
+    dg_device_close(d2);
+    return;
+  }
+  dg_arena *arena;
+  dg_stream *s;
+  dg_arena_create(d2, 0, &arena);
+  dg_stream_create(d2, 4, &s);
+  int64_t shape[1] = {1 << 16};
+  dg_tensor a, b;
+  dg_tensor_alloc(arena, DG_F32, 1, shape, &a);
+  dg_tensor_alloc(arena, DG_F32, 1, shape, &b);
+  dg_tensor_fill_f32(&a, 1.0f);
+  for (int i = 0; i < 10; i++) dg_unary(s, DG_SILU, &a, &b, 0, 0);
+  dg_binary(s, DG_ADD, &a, &b, &b);
+  dg_test_check(dg_stream_finish(s) == DG_OK, "profiled run");
+  const dg_profile_entry *e;
+  int n = dg_stream_profile(s, &e);
+  uint64_t silu = 0, add = 0;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(e[i].label, "silu")) silu = e[i].count;
+    if (!strcmp(e[i].label, "add")) add = e[i].count;
+    dg_test_check(e[i].total_ms >= 0, "%s: GPU time %.3f ms", e[i].label, e[i].total_ms);
+  }
+  dg_test_check(silu == 10 && add == 1, "per-label dispatch counts (silu %llu, add %llu)", (unsigned long long)silu,
+                (unsigned long long)add);
+  dg_stream_destroy(s);
+  dg_arena_destroy(arena);
+  dg_device_close(d2);
+}
+
 int main(void) {
   dg_test_init("test_device");
   test_info();
@@ -148,5 +184,6 @@ int main(void) {
   test_binding_limit();
   test_pipeline_cache_corrupt();
   test_bad_device_choice();
+  test_timestamps();
   return dg_test_finish();
 }

@@ -74,6 +74,17 @@ class WorldDataTest(unittest.TestCase):
             self.assertEqual(it["captions"], plain["captions"])
         self.assertEqual(seen, {"same", "flipped"})
 
+    def test_cache(self):
+        plain = WorldImages(self.root)
+        cached = WorldImages(self.root, cache=True, hflip=True)
+        for _ in range(6):  # flips of cached items never alter the cache
+            for i in (0, 3):
+                it = cached[i]
+                ref = plain[i]
+                self.assertTrue(torch.equal(it["image"], ref["image"]) or torch.equal(it["image"], ref["image"].flip(-1)))
+        self.assertEqual(sorted(cached.cache), [0, 3])
+        self.assertEqual(cached.cache[0][0].dtype, torch.uint8)
+
     def test_collate(self):
         ds = WorldImages(self.root)
         b = collate_images([ds[0], ds[1]])

@@ -1,0 +1,530 @@
+#include "dg_document.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_palette.h"
+
+typedef enum { ENTRY_PIXELS, ENTRY_TEXT, ENTRY_NUMBER } entry_kind;
+
+typedef struct entry {
+  entry_kind kind;
+  dg_doc_field field;
+  bool coalescing;
+  int x, y, w, h;          // ENTRY_PIXELS: the changed rectangle
+  uint8_t *before, *after; // ENTRY_PIXELS: w*h ids each
+  char *old_text, *new_text;
+  double old_num, new_num; // seeds are exact below 2^53; ENTRY_NUMBER stores seeds in u64 below
+  uint64_t old_u64, new_u64;
+} entry;
+
+struct dg_document {
+  int width, height;
+  uint8_t *layout;
+  char *prompt, *negative, *model;
+  uint64_t seed;
+  bool seed_random;
+  int steps;
+  double guidance;
+
+  dg_result *results;
+  int result_count, current_result;
+
+  entry *history;
+  int history_len, history_pos;
+
+  int edit_depth;
+  uint8_t *edit_before;                       // the layout when the outermost edit began
+  int touch_x0, touch_y0, touch_x1, touch_y1; // bounding box of written pixels (x1/y1 exclusive)
+
+  uint64_t generation;
+  dg_document_listener listener;
+  void *listener_user;
+};
+
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+
+static void notify(dg_document *doc, int what, int x, int y, int w, int h) {
+  doc->generation++;
+  if (doc->listener) doc->listener(doc, what, x, y, w, h, doc->listener_user);
+}
+
+dg_document *dg_document_new(int height, int width) {
+  if (width < 1 || height < 1 || width > DG_DOC_MAX_SIDE || height > DG_DOC_MAX_SIDE) {
+    dg_fail(DG_ERR_ARG, "document: size %dx%d (height x width) outside 1..%d", height, width, DG_DOC_MAX_SIDE);
+    return NULL;
+  }
+  dg_document *doc = calloc(1, sizeof *doc);
+  doc->width = width;
+  doc->height = height;
+  doc->layout = malloc((size_t)width * height);
+  memset(doc->layout, DG_UNLABELLED, (size_t)width * height);
+  doc->prompt = strdup("");
+  doc->negative = strdup("");
+  doc->model = strdup("default");
+  doc->seed = 1;
+  doc->seed_random = false;
+  doc->steps = 20;
+  doc->guidance = 7.5;
+  doc->current_result = -1;
+  return doc;
+}
+
+static void entry_free(entry *e) {
+  free(e->before);
+  free(e->after);
+  free(e->old_text);
+  free(e->new_text);
+}
+
+void dg_result_clear(dg_result *r) {
+  free(r->rgba);
+  free(r->prompt);
+  free(r->negative);
+  free(r->model);
+  memset(r, 0, sizeof *r);
+}
+
+void dg_document_free(dg_document *doc) {
+  if (!doc) return;
+  for (int i = 0; i < doc->history_len; i++)
+    entry_free(&doc->history[i]);
+  for (int i = 0; i < doc->result_count; i++)
+    dg_result_clear(&doc->results[i]);
+  free(doc->history);
+  free(doc->results);
+  free(doc->edit_before);
+  free(doc->layout);
+  free(doc->prompt);
+  free(doc->negative);
+  free(doc->model);
+  free(doc);
+}
+
+void dg_document_set_listener(dg_document *doc, dg_document_listener fn, void *user) {
+  doc->listener = fn;
+  doc->listener_user = user;
+}
+
+int dg_document_width(const dg_document *doc) { return doc->width; }
+int dg_document_height(const dg_document *doc) { return doc->height; }
+const uint8_t *dg_document_layout(const dg_document *doc) { return doc->layout; }
+int dg_document_pixel(const dg_document *doc, int x, int y) {
+  if (x < 0 || y < 0 || x >= doc->width || y >= doc->height) return -1;
+  return doc->layout[(size_t)y * doc->width + x];
+}
+
+void dg_document_class_areas(const dg_document *doc, int64_t counts[256]) {
+  memset(counts, 0, 256 * sizeof counts[0]);
+  size_t n = (size_t)doc->width * doc->height;
+  for (size_t i = 0; i < n; i++)
+    counts[doc->layout[i]]++;
+}
+
+// ---- history -------------------------------------------------------------------------------------
+
+static entry *push_entry(dg_document *doc) {
+  for (int i = doc->history_pos; i < doc->history_len; i++)
+    entry_free(&doc->history[i]);
+  doc->history_len = doc->history_pos;
+  if (doc->history_len == DG_DOC_HISTORY_LIMIT) {
+    entry_free(&doc->history[0]);
+    memmove(doc->history, doc->history + 1, (size_t)(doc->history_len - 1) * sizeof(entry));
+    doc->history_len--;
+  }
+  if (!doc->history) doc->history = calloc(DG_DOC_HISTORY_LIMIT, sizeof(entry));
+  entry *e = &doc->history[doc->history_len++];
+  memset(e, 0, sizeof *e);
+  doc->history_pos = doc->history_len;
+  return e;
+}
+
+bool dg_document_can_undo(const dg_document *doc) { return doc->history_pos > 0; }
+bool dg_document_can_redo(const dg_document *doc) { return doc->history_pos < doc->history_len; }
+int dg_document_undo_depth(const dg_document *doc) { return doc->history_pos; }
+void dg_document_clear_history(dg_document *doc) {
+  for (int i = 0; i < doc->history_len; i++)
+    entry_free(&doc->history[i]);
+  doc->history_len = doc->history_pos = 0;
+  notify(doc, DG_CHANGED_HISTORY, 0, 0, 0, 0);
+}
+uint64_t dg_document_generation(const dg_document *doc) { return doc->generation; }
+
+size_t dg_document_history_bytes(const dg_document *doc) {
+  size_t bytes = 0;
+  for (int i = 0; i < doc->history_len; i++) {
+    const entry *e = &doc->history[i];
+    if (e->kind == ENTRY_PIXELS) bytes += 2 * (size_t)e->w * e->h;
+    if (e->old_text) bytes += strlen(e->old_text) + 1;
+    if (e->new_text) bytes += strlen(e->new_text) + 1;
+  }
+  return bytes;
+}
+
+static void copy_rect(uint8_t *layout, int width, const entry *e, const uint8_t *src) {
+  for (int r = 0; r < e->h; r++)
+    memcpy(layout + (size_t)(e->y + r) * width + e->x, src + (size_t)r * e->w, (size_t)e->w);
+}
+
+static char **text_slot(dg_document *doc, dg_doc_field f) {
+  switch (f) {
+  case DG_FIELD_PROMPT: return &doc->prompt;
+  case DG_FIELD_NEGATIVE: return &doc->negative;
+  case DG_FIELD_MODEL: return &doc->model;
+  default: return NULL;
+  }
+}
+
+static void apply_number(dg_document *doc, dg_doc_field f, double num, uint64_t u) {
+  switch (f) {
+  case DG_FIELD_SEED: doc->seed = u; break;
+  case DG_FIELD_SEED_RANDOM: doc->seed_random = u != 0; break;
+  case DG_FIELD_STEPS: doc->steps = (int)u; break;
+  case DG_FIELD_GUIDANCE: doc->guidance = num; break;
+  default: break;
+  }
+}
+
+static void apply_entry(dg_document *doc, const entry *e, bool forward) {
+  switch (e->kind) {
+  case ENTRY_PIXELS:
+    copy_rect(doc->layout, doc->width, e, forward ? e->after : e->before);
+    notify(doc, DG_CHANGED_LAYOUT | DG_CHANGED_HISTORY, e->x, e->y, e->w, e->h);
+    return;
+  case ENTRY_TEXT: {
+    char **slot = text_slot(doc, e->field);
+    free(*slot);
+    *slot = strdup(forward ? e->new_text : e->old_text);
+    break;
+  }
+  case ENTRY_NUMBER:
+    apply_number(doc, e->field, forward ? e->new_num : e->old_num, forward ? e->new_u64 : e->old_u64);
+    break;
+  }
+  notify(doc, DG_CHANGED_PARAMS | DG_CHANGED_HISTORY, 0, 0, 0, 0);
+}
+
+bool dg_document_undo(dg_document *doc) {
+  if (doc->edit_depth > 0 || doc->history_pos == 0) return false;
+  apply_entry(doc, &doc->history[--doc->history_pos], false);
+  return true;
+}
+
+bool dg_document_redo(dg_document *doc) {
+  if (doc->edit_depth > 0 || doc->history_pos == doc->history_len) return false;
+  apply_entry(doc, &doc->history[doc->history_pos++], true);
+  return true;
+}
+
+// ---- pixel edits ---------------------------------------------------------------------------------
+
+void dg_document_edit_begin(dg_document *doc) {
+  if (doc->edit_depth++ > 0) return;
+  size_t n = (size_t)doc->width * doc->height;
+  doc->edit_before = malloc(n);
+  memcpy(doc->edit_before, doc->layout, n);
+  doc->touch_x0 = doc->width;
+  doc->touch_y0 = doc->height;
+  doc->touch_x1 = doc->touch_y1 = 0;
+}
+
+void dg_document_edit_end(dg_document *doc) {
+  if (doc->edit_depth == 0 || --doc->edit_depth > 0) return;
+  // Shrink the touched box to the pixels that really changed.
+  int x0 = doc->width, y0 = doc->height, x1 = -1, y1 = -1;
+  for (int y = doc->touch_y0; y < doc->touch_y1; y++) {
+    const uint8_t *a = doc->edit_before + (size_t)y * doc->width, *b = doc->layout + (size_t)y * doc->width;
+    for (int x = doc->touch_x0; x < doc->touch_x1; x++) {
+      if (a[x] == b[x]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      y1 = y;
+    }
+  }
+  if (x1 >= 0) {
+    entry *e = push_entry(doc);
+    e->kind = ENTRY_PIXELS;
+    e->x = x0;
+    e->y = y0;
+    e->w = x1 - x0 + 1;
+    e->h = y1 - y0 + 1;
+    e->before = malloc((size_t)e->w * e->h);
+    e->after = malloc((size_t)e->w * e->h);
+    for (int r = 0; r < e->h; r++) {
+      size_t off = (size_t)(e->y + r) * doc->width + e->x;
+      memcpy(e->before + (size_t)r * e->w, doc->edit_before + off, (size_t)e->w);
+      memcpy(e->after + (size_t)r * e->w, doc->layout + off, (size_t)e->w);
+    }
+    notify(doc, DG_CHANGED_HISTORY, 0, 0, 0, 0);
+  }
+  free(doc->edit_before);
+  doc->edit_before = NULL;
+}
+
+static int clamp_class(int cls) { return cls == DG_UNLABELLED || (cls >= 0 && cls < 255) ? cls : -1; }
+
+// Notifies listeners of the box [x0, x1) x [y0, y1) and grows the edit's touched box.
+static void touched(dg_document *doc, int x0, int y0, int x1, int y1) {
+  if (x0 < 0) x0 = 0;
+  if (y0 < 0) y0 = 0;
+  if (x1 > doc->width) x1 = doc->width;
+  if (y1 > doc->height) y1 = doc->height;
+  if (x0 >= x1 || y0 >= y1) return;
+  if (x0 < doc->touch_x0) doc->touch_x0 = x0;
+  if (y0 < doc->touch_y0) doc->touch_y0 = y0;
+  if (x1 > doc->touch_x1) doc->touch_x1 = x1;
+  if (y1 > doc->touch_y1) doc->touch_y1 = y1;
+  notify(doc, DG_CHANGED_LAYOUT, x0, y0, x1 - x0, y1 - y0);
+}
+
+static void dab(dg_document *doc, double cx, double cy, double radius, uint8_t cls) {
+  // Pixel (x, y) is painted when its centre lies within radius of (cx, cy); radius < 0.5 paints
+  // at least the pixel under the centre.
+  int x0 = (int)floor(cx - radius), x1 = (int)ceil(cx + radius), y0 = (int)floor(cy - radius),
+      y1 = (int)ceil(cy + radius);
+  double r2 = radius * radius;
+  for (int y = y0 < 0 ? 0 : y0; y <= y1 && y < doc->height; y++)
+    for (int x = x0 < 0 ? 0 : x0; x <= x1 && x < doc->width; x++) {
+      double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
+      if (dx * dx + dy * dy <= r2) doc->layout[(size_t)y * doc->width + x] = cls;
+    }
+  int px = (int)floor(cx), py = (int)floor(cy);
+  if (px >= 0 && py >= 0 && px < doc->width && py < doc->height) doc->layout[(size_t)py * doc->width + px] = cls;
+}
+
+void dg_document_paint_dab(dg_document *doc, double cx, double cy, double radius, int cls) {
+  dg_document_paint_line(doc, cx, cy, cx, cy, radius, cls);
+}
+
+void dg_document_paint_line(dg_document *doc, double x0, double y0, double x1, double y1, double radius, int cls) {
+  cls = clamp_class(cls);
+  if (cls < 0 || !isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1) || !isfinite(radius)) return;
+  if (radius < 0) radius = 0;
+  if (radius > DG_DOC_MAX_SIDE) radius = DG_DOC_MAX_SIDE;
+  // Far outside the canvas there is nothing to paint; clamp to keep the dab count bounded.
+  double lim = 2.0 * DG_DOC_MAX_SIDE;
+  x0 = fmax(-lim, fmin(lim, x0)), x1 = fmax(-lim, fmin(lim, x1));
+  y0 = fmax(-lim, fmin(lim, y0)), y1 = fmax(-lim, fmin(lim, y1));
+  bool own = doc->edit_depth == 0;
+  if (own) dg_document_edit_begin(doc);
+  double len = hypot(x1 - x0, y1 - y0), spacing = fmax(0.25, radius * 0.25);
+  int n = (int)ceil(len / spacing);
+  for (int i = 0; i <= n; i++) {
+    double t = n ? (double)i / n : 0;
+    dab(doc, x0 + t * (x1 - x0), y0 + t * (y1 - y0), radius, (uint8_t)cls);
+  }
+  touched(doc, (int)floor(fmin(x0, x1) - radius) - 1, (int)floor(fmin(y0, y1) - radius) - 1,
+          (int)ceil(fmax(x0, x1) + radius) + 2, (int)ceil(fmax(y0, y1) + radius) + 2);
+  if (own) dg_document_edit_end(doc);
+}
+
+void dg_document_flood_fill(dg_document *doc, int x, int y, int cls) {
+  cls = clamp_class(cls);
+  int target = dg_document_pixel(doc, x, y);
+  if (cls < 0 || target < 0 || target == cls) return;
+  bool own = doc->edit_depth == 0;
+  if (own) dg_document_edit_begin(doc);
+  int w = doc->width, h = doc->height;
+  int bx0 = x, by0 = y, bx1 = x, by1 = y;
+  // Scanline fill with an explicit stack of seed pixels (each pixel is pushed at most once per
+  // neighbouring span, so the stack stays within 2*w*h).
+  size_t cap = 1024, top = 0;
+  int *stack = malloc(cap * 2 * sizeof(int));
+  stack[top * 2] = x, stack[top * 2 + 1] = y, top++;
+  while (top) {
+    top--;
+    int sx = stack[top * 2], sy = stack[top * 2 + 1];
+    uint8_t *row = doc->layout + (size_t)sy * w;
+    if (row[sx] != target) continue;
+    int l = sx, r = sx;
+    while (l > 0 && row[l - 1] == target)
+      l--;
+    while (r < w - 1 && row[r + 1] == target)
+      r++;
+    memset(row + l, cls, (size_t)(r - l + 1));
+    if (l < bx0) bx0 = l;
+    if (r > bx1) bx1 = r;
+    if (sy < by0) by0 = sy;
+    if (sy > by1) by1 = sy;
+    for (int dy = -1; dy <= 1; dy += 2) {
+      int ny = sy + dy;
+      if (ny < 0 || ny >= h) continue;
+      const uint8_t *nrow = doc->layout + (size_t)ny * w;
+      for (int i = l; i <= r; i++) {
+        if (nrow[i] != target || (i > l && nrow[i - 1] == target)) continue;
+        if (top == cap) {
+          cap *= 2;
+          stack = realloc(stack, cap * 2 * sizeof(int));
+        }
+        stack[top * 2] = i, stack[top * 2 + 1] = ny, top++;
+      }
+    }
+  }
+  free(stack);
+  touched(doc, bx0, by0, bx1 + 1, by1 + 1);
+  if (own) dg_document_edit_end(doc);
+}
+
+void dg_document_fill_rect(dg_document *doc, int x0, int y0, int x1, int y1, int cls) {
+  cls = clamp_class(cls);
+  if (cls < 0) return;
+  if (x0 > x1) {
+    int t = x0;
+    x0 = x1;
+    x1 = t;
+  }
+  if (y0 > y1) {
+    int t = y0;
+    y0 = y1;
+    y1 = t;
+  }
+  if (x0 < 0) x0 = 0;
+  if (y0 < 0) y0 = 0;
+  if (x1 >= doc->width) x1 = doc->width - 1;
+  if (y1 >= doc->height) y1 = doc->height - 1;
+  if (x0 > x1 || y0 > y1) return;
+  bool own = doc->edit_depth == 0;
+  if (own) dg_document_edit_begin(doc);
+  for (int y = y0; y <= y1; y++)
+    memset(doc->layout + (size_t)y * doc->width + x0, cls, (size_t)(x1 - x0 + 1));
+  touched(doc, x0, y0, x1 + 1, y1 + 1);
+  if (own) dg_document_edit_end(doc);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+void dg_document_fill_polygon(dg_document *doc, const double *xy, int n, int cls) {
+  cls = clamp_class(cls);
+  if (cls < 0 || n < 3 || n > 65536) return;
+  double minx = INFINITY, maxx = -INFINITY, miny = INFINITY, maxy = -INFINITY;
+  for (int i = 0; i < n; i++) {
+    if (!isfinite(xy[2 * i]) || !isfinite(xy[2 * i + 1])) return;
+    minx = fmin(minx, xy[2 * i]), maxx = fmax(maxx, xy[2 * i]);
+    miny = fmin(miny, xy[2 * i + 1]), maxy = fmax(maxy, xy[2 * i + 1]);
+  }
+  int ya = (int)fmax(0, floor(miny)), yb = (int)fmin(doc->height - 1, ceil(maxy));
+  if (ya > yb || maxx < 0 || minx >= doc->width) return;
+  bool own = doc->edit_depth == 0;
+  if (own) dg_document_edit_begin(doc);
+  double *xs = malloc((size_t)n * sizeof(double));
+  for (int y = ya; y <= yb; y++) {
+    double cy = y + 0.5;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+      double ax = xy[2 * i], ay = xy[2 * i + 1], bx = xy[2 * ((i + 1) % n)], by = xy[2 * ((i + 1) % n) + 1];
+      if ((ay <= cy) == (by <= cy)) continue; // half-open rule: vertices are counted once
+      xs[k++] = ax + (cy - ay) * (bx - ax) / (by - ay);
+    }
+    qsort(xs, (size_t)k, sizeof(double), cmp_double);
+    for (int i = 0; i + 1 < k; i += 2) {
+      // pixel centres x + 0.5 in [xs[i], xs[i+1])
+      int from = (int)ceil(xs[i] - 0.5), to = (int)ceil(xs[i + 1] - 0.5) - 1;
+      if (from < 0) from = 0;
+      if (to >= doc->width) to = doc->width - 1;
+      if (from <= to) memset(doc->layout + (size_t)y * doc->width + from, cls, (size_t)(to - from + 1));
+    }
+  }
+  free(xs);
+  touched(doc, (int)floor(minx), ya, (int)ceil(maxx) + 1, yb + 1);
+  if (own) dg_document_edit_end(doc);
+}
+
+dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int height, int width) {
+  if (width != doc->width || height != doc->height)
+    return dg_fail(DG_ERR_ARG, "document: layout is %dx%d, the document %dx%d (height x width)", height, width,
+                   doc->height, doc->width);
+  bool own = doc->edit_depth == 0;
+  if (own) dg_document_edit_begin(doc);
+  memcpy(doc->layout, ids, (size_t)width * height);
+  touched(doc, 0, 0, width, height);
+  if (own) dg_document_edit_end(doc);
+  return DG_OK;
+}
+
+// ---- parameters ----------------------------------------------------------------------------------
+
+const char *dg_document_prompt(const dg_document *doc) { return doc->prompt; }
+const char *dg_document_negative(const dg_document *doc) { return doc->negative; }
+const char *dg_document_model(const dg_document *doc) { return doc->model; }
+uint64_t dg_document_seed(const dg_document *doc) { return doc->seed; }
+bool dg_document_seed_random(const dg_document *doc) { return doc->seed_random; }
+int dg_document_steps(const dg_document *doc) { return doc->steps; }
+double dg_document_guidance(const dg_document *doc) { return doc->guidance; }
+
+dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char *text, bool coalesce) {
+  char **slot = text_slot(doc, field);
+  if (!slot) return dg_fail(DG_ERR_ARG, "document: field %d is not a text field", (int)field);
+  if (!text) text = "";
+  if (strlen(text) > 65536) return dg_fail(DG_ERR_ARG, "document: text of %zu bytes (limit 65536)", strlen(text));
+  if (field == DG_FIELD_MODEL && !*text) return dg_fail(DG_ERR_ARG, "document: empty model name");
+  if (!strcmp(*slot, text)) return DG_OK;
+  entry *top = doc->history_pos > 0 ? &doc->history[doc->history_pos - 1] : NULL;
+  if (coalesce && top && doc->history_pos == doc->history_len && top->kind == ENTRY_TEXT && top->field == field &&
+      top->coalescing) {
+    free(top->new_text);
+    top->new_text = strdup(text);
+  } else {
+    entry *e = push_entry(doc);
+    e->kind = ENTRY_TEXT;
+    e->field = field;
+    e->coalescing = coalesce;
+    e->old_text = dup_or_empty(*slot);
+    e->new_text = strdup(text);
+  }
+  free(*slot);
+  *slot = strdup(text);
+  notify(doc, DG_CHANGED_PARAMS | DG_CHANGED_HISTORY, 0, 0, 0, 0);
+  return DG_OK;
+}
+
+static dg_status set_number(dg_document *doc, dg_doc_field f, double old_num, double num, uint64_t old_u, uint64_t u) {
+  if (old_num == num && old_u == u) return DG_OK;
+  entry *e = push_entry(doc);
+  e->kind = ENTRY_NUMBER;
+  e->field = f;
+  e->old_num = old_num, e->new_num = num, e->old_u64 = old_u, e->new_u64 = u;
+  apply_number(doc, f, num, u);
+  notify(doc, DG_CHANGED_PARAMS | DG_CHANGED_HISTORY, 0, 0, 0, 0);
+  return DG_OK;
+}
+
+dg_status dg_document_set_seed(dg_document *doc, uint64_t seed) {
+  return set_number(doc, DG_FIELD_SEED, 0, 0, doc->seed, seed);
+}
+dg_status dg_document_set_seed_random(dg_document *doc, bool random) {
+  return set_number(doc, DG_FIELD_SEED_RANDOM, 0, 0, doc->seed_random, random);
+}
+dg_status dg_document_set_steps(dg_document *doc, int steps) {
+  if (steps < 1 || steps > DG_DOC_MAX_STEPS)
+    return dg_fail(DG_ERR_ARG, "document: steps %d outside 1..%d", steps, DG_DOC_MAX_STEPS);
+  return set_number(doc, DG_FIELD_STEPS, 0, 0, (uint64_t)doc->steps, (uint64_t)steps);
+}
+dg_status dg_document_set_guidance(dg_document *doc, double guidance) {
+  if (!(guidance >= 0 && guidance <= 100)) return dg_fail(DG_ERR_ARG, "document: guidance %g outside 0..100", guidance);
+  return set_number(doc, DG_FIELD_GUIDANCE, doc->guidance, guidance, 0, 0);
+}
+
+// ---- results -------------------------------------------------------------------------------------
+
+int dg_document_result_count(const dg_document *doc) { return doc->result_count; }
+const dg_result *dg_document_result(const dg_document *doc, int index) {
+  return index >= 0 && index < doc->result_count ? &doc->results[index] : NULL;
+}
+void dg_document_add_result(dg_document *doc, dg_result *r) {
+  doc->results = realloc(doc->results, (size_t)(doc->result_count + 1) * sizeof(dg_result));
+  doc->results[doc->result_count] = *r;
+  memset(r, 0, sizeof *r);
+  doc->current_result = doc->result_count++;
+  notify(doc, DG_CHANGED_RESULTS, 0, 0, 0, 0);
+}
+int dg_document_current_result(const dg_document *doc) { return doc->current_result; }
+void dg_document_set_current_result(dg_document *doc, int index) {
+  if (index < -1 || index >= doc->result_count || index == doc->current_result) return;
+  doc->current_result = index;
+  notify(doc, DG_CHANGED_RESULTS, 0, 0, 0, 0);
+}

@@ -1,0 +1,114 @@
+// The editor's document: a layout map of class ids (DG_UNLABELLED = 255 is erased), prompt, negative
+// prompt, seed, steps, guidance, model choice and the list of results, with undo/redo for every edit.
+// Pixel edits are bracketed by dg_document_edit_begin/end; the history keeps only the rectangle of
+// changed pixels (before and after), never whole copies. No GTK here: the CLI and tests use it too.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dg_status.h"
+
+#define DG_DOC_DEFAULT_WIDTH 256
+#define DG_DOC_DEFAULT_HEIGHT 128
+#define DG_DOC_MAX_SIDE 4096
+#define DG_DOC_MAX_STEPS 1000
+#define DG_DOC_HISTORY_LIMIT 1000 // undo entries kept; the oldest are dropped beyond this
+
+typedef struct dg_document dg_document;
+
+typedef enum dg_doc_field {
+  DG_FIELD_PROMPT,
+  DG_FIELD_NEGATIVE,
+  DG_FIELD_SEED,
+  DG_FIELD_SEED_RANDOM,
+  DG_FIELD_STEPS,
+  DG_FIELD_GUIDANCE,
+  DG_FIELD_MODEL,
+} dg_doc_field;
+
+// What changed, for listeners (the UI redraws only that).
+enum {
+  DG_CHANGED_LAYOUT = 1,  // the rectangle x, y, w, h of the layout
+  DG_CHANGED_PARAMS = 2,  // prompts, seed, steps, guidance, model
+  DG_CHANGED_RESULTS = 4, // the results list or the current result
+  DG_CHANGED_HISTORY = 8, // the undo/redo availability
+  DG_CHANGED_ALL = 15,
+};
+typedef void (*dg_document_listener)(dg_document *doc, int what, int x, int y, int w, int h, void *user);
+
+// A generated image (RGBA8, rows packed) with the settings that made it.
+typedef struct dg_result {
+  int width, height;
+  uint8_t *rgba;
+  uint64_t seed;
+  int steps;
+  double guidance;
+  char *prompt, *negative, *model;
+} dg_result;
+
+// A blank document (all pixels DG_UNLABELLED) of height x width; NULL on bad size (error set).
+dg_document *dg_document_new(int height, int width);
+void dg_document_free(dg_document *doc);
+void dg_document_set_listener(dg_document *doc, dg_document_listener fn, void *user);
+
+int dg_document_width(const dg_document *doc);
+int dg_document_height(const dg_document *doc);
+const uint8_t *dg_document_layout(const dg_document *doc);
+int dg_document_pixel(const dg_document *doc, int x, int y); // -1 outside
+// Pixel counts per class id (counts[256]).
+void dg_document_class_areas(const dg_document *doc, int64_t counts[256]);
+
+// Pixel edits. Every drawing call between begin and end becomes one undo step (if any pixel changed).
+// Drawing calls outside a begin/end pair are wrapped in their own step.
+void dg_document_edit_begin(dg_document *doc);
+void dg_document_edit_end(dg_document *doc);
+void dg_document_paint_dab(dg_document *doc, double cx, double cy, double radius, int cls);
+// A brush stroke segment from (x0,y0) to (x1,y1): round dabs spaced at most a quarter radius apart.
+void dg_document_paint_line(dg_document *doc, double x0, double y0, double x1, double y1, double radius, int cls);
+// 4-connected flood fill of the region of equal id containing (x, y).
+void dg_document_flood_fill(dg_document *doc, int x, int y, int cls);
+// Fills the rectangle between two corner pixels (inclusive, any order, clipped).
+void dg_document_fill_rect(dg_document *doc, int x0, int y0, int x1, int y1, int cls);
+// Fills a polygon (pixel centres inside by the even-odd rule); xy holds n (x, y) vertex pairs.
+void dg_document_fill_polygon(dg_document *doc, const double *xy, int n, int cls);
+// Replaces the whole layout (an import); dimensions must match (else DG_ERR_ARG).
+dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int height, int width);
+
+// Parameters. Each change is one undo step; with `coalesce`, a text edit directly following an edit
+// of the same field merges into it (typing). Setters validate (steps 1..DG_DOC_MAX_STEPS, guidance
+// 0..100) and return DG_ERR_ARG for bad values without changing anything.
+const char *dg_document_prompt(const dg_document *doc);
+const char *dg_document_negative(const dg_document *doc);
+const char *dg_document_model(const dg_document *doc);
+uint64_t dg_document_seed(const dg_document *doc);
+bool dg_document_seed_random(const dg_document *doc);
+int dg_document_steps(const dg_document *doc);
+double dg_document_guidance(const dg_document *doc);
+dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char *text, bool coalesce);
+dg_status dg_document_set_seed(dg_document *doc, uint64_t seed);
+dg_status dg_document_set_seed_random(dg_document *doc, bool random);
+dg_status dg_document_set_steps(dg_document *doc, int steps);
+dg_status dg_document_set_guidance(dg_document *doc, double guidance);
+
+// Results (not part of the undo history: generating is not an edit).
+int dg_document_result_count(const dg_document *doc);
+const dg_result *dg_document_result(const dg_document *doc, int index);
+// Takes ownership of r's buffers (r itself is copied).
+void dg_document_add_result(dg_document *doc, dg_result *r);
+int dg_document_current_result(const dg_document *doc); // -1 if none
+void dg_document_set_current_result(dg_document *doc, int index);
+void dg_result_clear(dg_result *r);
+
+// History.
+bool dg_document_can_undo(const dg_document *doc);
+bool dg_document_can_redo(const dg_document *doc);
+bool dg_document_undo(dg_document *doc);
+bool dg_document_redo(dg_document *doc);
+int dg_document_undo_depth(const dg_document *doc);
+// Forgets all undo/redo steps (after opening a file).
+void dg_document_clear_history(dg_document *doc);
+// Bytes held by the history (to check that strokes store rectangles, not copies).
+size_t dg_document_history_bytes(const dg_document *doc);
+// Increments on every change; the UI compares it with the saved generation to show "modified".
+uint64_t dg_document_generation(const dg_document *doc);

@@ -1,0 +1,202 @@
+#include "dg_job.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dg_job {
+  dg_job_params params;
+  uint8_t *layout;
+  char *prompt, *negative, *model;
+  dg_pipeline_fn fn;
+  void *user;
+
+  pthread_t thread;
+  bool joined;
+  atomic_bool cancel;
+  atomic_int state;
+  struct timespec started;
+
+  pthread_mutex_t lock; // guards the mailbox, the result and the error
+  bool mailbox_full;
+  dg_job_update mailbox;
+
+  int result_width, result_height;
+  uint8_t *result;
+  char *error;
+};
+
+static dg_pipeline_fn default_fn;
+static void *default_user;
+
+void dg_job_set_default_pipeline(dg_pipeline_fn fn, void *user) {
+  default_fn = fn;
+  default_user = user;
+}
+dg_pipeline_fn dg_job_default_pipeline(void **user) {
+  if (user) *user = default_user;
+  return default_fn;
+}
+
+static double seconds_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+static void *worker(void *arg) {
+  dg_job *job = arg;
+  int w = 0, h = 0;
+  uint8_t *rgba = NULL;
+  dg_clear_error();
+  dg_status s = job->fn(job, &job->params, job->user, &w, &h, &rgba);
+  pthread_mutex_lock(&job->lock);
+  dg_job_state final;
+  if (s == DG_OK && rgba && w > 0 && h > 0 && !atomic_load(&job->cancel)) {
+    job->result = rgba, job->result_width = w, job->result_height = h;
+    final = DG_JOB_DONE;
+  } else {
+    free(rgba);
+    if (s == DG_ERR_CANCELLED || atomic_load(&job->cancel)) {
+      final = DG_JOB_CANCELLED;
+    } else {
+      final = DG_JOB_FAILED;
+      const char *msg = dg_last_error();
+      job->error = strdup(s == DG_OK ? "pipeline returned no image" : (*msg ? msg : dg_status_name(s)));
+    }
+  }
+  pthread_mutex_unlock(&job->lock);
+  atomic_store(&job->state, final);
+  return NULL;
+}
+
+dg_job *dg_job_start(const dg_document *doc, dg_pipeline_fn fn, void *user, uint64_t random_seed, dg_status *status) {
+  if (!fn) {
+    *status = dg_fail(DG_ERR_UNSUPPORTED, "no model loaded: this build has no generation pipeline yet");
+    return NULL;
+  }
+  dg_job *job = calloc(1, sizeof *job);
+  size_t n = (size_t)dg_document_width(doc) * dg_document_height(doc);
+  job->layout = malloc(n);
+  memcpy(job->layout, dg_document_layout(doc), n);
+  job->prompt = strdup(dg_document_prompt(doc));
+  job->negative = strdup(dg_document_negative(doc));
+  job->model = strdup(dg_document_model(doc));
+  job->params = (dg_job_params){
+      .width = dg_document_width(doc),
+      .height = dg_document_height(doc),
+      .layout = job->layout,
+      .prompt = job->prompt,
+      .negative = job->negative,
+      .model = job->model,
+      .seed = dg_document_seed_random(doc) ? random_seed : dg_document_seed(doc),
+      .steps = dg_document_steps(doc),
+      .guidance = dg_document_guidance(doc),
+  };
+  job->fn = fn;
+  job->user = user;
+  atomic_init(&job->cancel, false);
+  atomic_init(&job->state, DG_JOB_RUNNING);
+  pthread_mutex_init(&job->lock, NULL);
+  clock_gettime(CLOCK_MONOTONIC, &job->started);
+  if (pthread_create(&job->thread, NULL, worker, job) != 0) {
+    *status = dg_fail(DG_ERR_OOM, "job: cannot start the worker thread");
+    job->joined = true;
+    dg_job_free(job);
+    return NULL;
+  }
+  *status = DG_OK;
+  return job;
+}
+
+void dg_job_cancel(dg_job *job) { atomic_store(&job->cancel, true); }
+bool dg_job_cancelled(dg_job *job) { return atomic_load(&job->cancel); }
+dg_job_state dg_job_state_get(dg_job *job) { return (dg_job_state)atomic_load(&job->state); }
+const dg_job_params *dg_job_params_get(const dg_job *job) { return &job->params; }
+
+void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int width, int height) {
+  double elapsed = seconds_since(&job->started);
+  size_t size = preview && width > 0 && height > 0 ? (size_t)width * height * 4 : 0;
+  pthread_mutex_lock(&job->lock);
+  dg_job_update *m = &job->mailbox;
+  // Reuse an unread preview buffer of the same size; copying under the lock is one memcpy.
+  uint8_t *buf = NULL;
+  if (size) {
+    if (m->preview && (size_t)m->preview_width * m->preview_height * 4 == size) {
+      buf = m->preview;
+      m->preview = NULL;
+    } else {
+      buf = malloc(size);
+    }
+    memcpy(buf, preview, size);
+  }
+  free(m->preview);
+  *m = (dg_job_update){step, total, size ? width : 0, size ? height : 0, buf, elapsed};
+  job->mailbox_full = true;
+  pthread_mutex_unlock(&job->lock);
+}
+
+bool dg_job_poll(dg_job *job, dg_job_update *out) {
+  pthread_mutex_lock(&job->lock);
+  bool full = job->mailbox_full;
+  if (full) {
+    *out = job->mailbox;
+    memset(&job->mailbox, 0, sizeof job->mailbox);
+    job->mailbox_full = false;
+  }
+  pthread_mutex_unlock(&job->lock);
+  return full;
+}
+
+void dg_job_update_clear(dg_job_update *u) {
+  free(u->preview);
+  memset(u, 0, sizeof *u);
+}
+
+dg_job_state dg_job_wait(dg_job *job) {
+  if (!job->joined) {
+    pthread_join(job->thread, NULL);
+    job->joined = true;
+  }
+  return dg_job_state_get(job);
+}
+
+bool dg_job_take_result(dg_job *job, dg_result *out) {
+  if (dg_job_state_get(job) != DG_JOB_DONE) return false;
+  pthread_mutex_lock(&job->lock);
+  bool ok = job->result != NULL;
+  if (ok) {
+    memset(out, 0, sizeof *out);
+    out->width = job->result_width;
+    out->height = job->result_height;
+    out->rgba = job->result;
+    out->seed = job->params.seed;
+    out->steps = job->params.steps;
+    out->guidance = job->params.guidance;
+    out->prompt = strdup(job->prompt);
+    out->negative = strdup(job->negative);
+    out->model = strdup(job->model);
+    job->result = NULL;
+  }
+  pthread_mutex_unlock(&job->lock);
+  return ok;
+}
+
+const char *dg_job_error(dg_job *job) { return job->error ? job->error : ""; }
+
+void dg_job_free(dg_job *job) {
+  if (!job) return;
+  dg_job_cancel(job);
+  dg_job_wait(job);
+  pthread_mutex_destroy(&job->lock);
+  free(job->mailbox.preview);
+  free(job->result);
+  free(job->error);
+  free(job->layout);
+  free(job->prompt);
+  free(job->negative);
+  free(job->model);
+  free(job);
+}

@@ -1,0 +1,24 @@
+// Project files (.dirigent): the whole document as JSON (json-glib). The layout is stored run-length
+// encoded and base64'd, results as zlib-compressed RGBA8, base64'd. Reading is strict: anything
+// malformed returns NULL with a message naming the problem, and no document is changed.
+#pragma once
+#include <stddef.h>
+
+#include "dg_document.h"
+
+#define DG_PROJECT_FORMAT "dirigent-project"
+#define DG_PROJECT_VERSION 1
+
+// Serialises doc (settings, layout, results; not the undo history). Caller frees with free().
+char *dg_project_serialize(const dg_document *doc, size_t *length);
+// Parses a project from memory; NULL and the error message on failure.
+dg_document *dg_project_parse(const char *data, size_t length, dg_status *status);
+
+// Writes to a temporary file in the same directory, syncs it and renames it over `path`, so a
+// failed save leaves any old file untouched.
+dg_status dg_project_save(const dg_document *doc, const char *path);
+// Reads `path`; on failure NULL and a message that starts with the file name.
+dg_document *dg_project_load(const char *path, dg_status *status);
+
+// Test hook: the next save fails after writing this many bytes of the temporary file (-1: off).
+void dg_project_inject_write_failure(long after_bytes);

@@ -1,0 +1,138 @@
+// Project files: exact round trip, atomic save, strict rejection of malformed files.
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dg_check.h"
+#include "dg_project.h"
+
+static dg_document *sample(void) {
+  dg_document *d = dg_document_new(128, 256);
+  dg_document_fill_rect(d, 0, 0, 255, 60, 0);
+  dg_document_paint_line(d, 10, 100, 200, 90, 6, 9);
+  double poly[] = {30, 70, 90, 65, 120, 120, 20, 110};
+  dg_document_fill_polygon(d, poly, 4, 4);
+  dg_document_set_text(d, DG_FIELD_PROMPT, "a red car on a snowy street at night, \"quoted\" \\ \xc3\xa9\n", false);
+  dg_document_set_text(d, DG_FIELD_NEGATIVE, "blurry", false);
+  dg_document_set_text(d, DG_FIELD_MODEL, "world-aldm", false);
+  dg_document_set_seed(d, 18446744073709551557ull);
+  dg_document_set_steps(d, 33);
+  dg_document_set_guidance(d, 0.1 + 0.2); // not exactly representable in short decimal
+  for (int k = 0; k < 2; k++) {
+    dg_result r = {.width = 64, .height = 32, .seed = 42 + k, .steps = 10, .guidance = 5};
+    r.rgba = malloc(64 * 32 * 4);
+    for (int i = 0; i < 64 * 32 * 4; i++)
+      r.rgba[i] = (uint8_t)(i * 31 + k);
+    r.prompt = strdup("p"), r.negative = strdup(""), r.model = strdup("m");
+    dg_document_add_result(d, &r);
+  }
+  dg_document_set_current_result(d, 0);
+  return d;
+}
+
+static bool equal_docs(const dg_document *a, const dg_document *b) {
+  if (dg_document_width(a) != dg_document_width(b) || dg_document_height(a) != dg_document_height(b)) return false;
+  if (memcmp(dg_document_layout(a), dg_document_layout(b), (size_t)dg_document_width(a) * dg_document_height(a)))
+    return false;
+  if (strcmp(dg_document_prompt(a), dg_document_prompt(b)) ||
+      strcmp(dg_document_negative(a), dg_document_negative(b)) || strcmp(dg_document_model(a), dg_document_model(b)))
+    return false;
+  if (dg_document_seed(a) != dg_document_seed(b) || dg_document_seed_random(a) != dg_document_seed_random(b) ||
+      dg_document_steps(a) != dg_document_steps(b) || dg_document_guidance(a) != dg_document_guidance(b))
+    return false;
+  if (dg_document_result_count(a) != dg_document_result_count(b) ||
+      dg_document_current_result(a) != dg_document_current_result(b))
+    return false;
+  for (int i = 0; i < dg_document_result_count(a); i++) {
+    const dg_result *x = dg_document_result(a, i), *y = dg_document_result(b, i);
+    if (x->width != y->width || x->height != y->height || x->seed != y->seed || x->steps != y->steps ||
+        x->guidance != y->guidance || strcmp(x->prompt, y->prompt) ||
+        memcmp(x->rgba, y->rgba, (size_t)x->width * x->height * 4))
+      return false;
+  }
+  return true;
+}
+
+int main(void) {
+  char *dir = g_dir_make_tmp("dg-project-XXXXXX", NULL);
+  char *path = g_build_filename(dir, "scene.dirigent", NULL);
+  dg_document *d = sample();
+  dg_status st = dg_project_save(d, path);
+  CHECK(st == DG_OK, "save: %s", dg_last_error());
+  dg_document *e = dg_project_load(path, &st);
+  CHECK(e && equal_docs(d, e), "round trip: %s", e ? "differs" : dg_last_error());
+  CHECK(e && !dg_document_can_undo(e), "an opened document starts with an empty history");
+  // Saving what was opened gives the same bytes.
+  size_t la, lb;
+  char *ta = dg_project_serialize(d, &la), *tb = e ? dg_project_serialize(e, &lb) : NULL;
+  CHECK(tb && la == lb && !memcmp(ta, tb, la), "re-serialisation is byte-identical");
+  // The layout is stored compactly (run-length), not as 32768 raw bytes in base64.
+  CHECK(la < 40000, "file is %zu bytes", la);
+
+  // A failed save leaves the old file untouched and no temporary file behind.
+  gchar *before = NULL;
+  gsize before_len = 0;
+  g_file_get_contents(path, &before, &before_len, NULL);
+  dg_document_set_text(e, DG_FIELD_PROMPT, "changed", false);
+  dg_project_inject_write_failure(100);
+  st = dg_project_save(e, path);
+  CHECK(st == DG_ERR_IO, "injected failure not reported");
+  gchar *after = NULL;
+  gsize after_len = 0;
+  g_file_get_contents(path, &after, &after_len, NULL);
+  CHECK(after && after_len == before_len && !memcmp(before, after, before_len), "old file damaged by a failed save");
+  GDir *gd = g_dir_open(dir, 0, NULL);
+  int files = 0;
+  while (g_dir_read_name(gd))
+    files++;
+  g_dir_close(gd);
+  CHECK(files == 1, "%d files in the directory after a failed save", files);
+  CHECK(dg_project_save(d, "/nonexistent-dir/x.dirigent") == DG_ERR_IO, "save into a missing directory");
+
+  // Malformed files: each is rejected with a message naming the problem.
+  struct {
+    const char *edit_from, *edit_to, *needle;
+  } cases[] = {
+      {"\"format\" : \"dirigent-project\"", "\"format\" : \"other\"", "format"},
+      {"\"steps\" : 33", "\"steps\" : 0", "steps"},
+      {"\"steps\" : 33", "\"steps\" : \"33\"", "steps"},
+      {"\"width\" : 256", "\"width\" : 255", "run-length"},
+      {"\"seed\" : \"18446744073709551557\"", "\"seed\" : \"-1\"", "seed"},
+      {"\"current_result\" : 0", "\"current_result\" : 2", "current_result"},
+      {"\"encoding\" : \"rle8-base64\"", "\"encoding\" : \"png\"", "encoding"},
+      {"\"version\" : 1", "\"version\" : 2", "newer"},
+      {"\"model\" : \"world-aldm\"", "\"model\" : 5", "model"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *at = strstr(ta, cases[i].edit_from);
+    CHECK(at != NULL, "case %zu: '%s' not in the file", i, cases[i].edit_from);
+    if (!at) continue;
+    GString *s = g_string_new_len(ta, at - ta);
+    g_string_append(s, cases[i].edit_to);
+    g_string_append(s, at + strlen(cases[i].edit_from));
+    dg_document *bad = dg_project_parse(s->str, s->len, &st);
+    CHECK(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), cases[i].needle), "case %zu: %s", i,
+          bad ? "accepted" : dg_last_error());
+    dg_document_free(bad);
+    g_string_free(s, TRUE);
+  }
+  const char *garbage[] = {"", "{", "null", "[1,2]", "{\"format\": \"dirigent-project\"}", "\x89PNG\r\n\x1a\n"};
+  for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
+    dg_document *bad = dg_project_parse(garbage[i], strlen(garbage[i]), &st);
+    CHECK(!bad && *dg_last_error(), "garbage %zu accepted", i);
+  }
+  char *bad_path = g_build_filename(dir, "broken.dirigent", NULL);
+  g_file_set_contents(bad_path, "{\"format\": 3}", -1, NULL);
+  CHECK(!dg_project_load(bad_path, &st) && strstr(dg_last_error(), "broken.dirigent"), "message names the file: %s",
+        dg_last_error());
+
+  free(ta), free(tb);
+  g_free(before), g_free(after);
+  unlink(path), unlink(bad_path);
+  rmdir(dir);
+  g_free(dir), g_free(path), g_free(bad_path);
+  dg_document_free(d);
+  dg_document_free(e);
+  return CHECK_DONE();
+}

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# UI test of the editor under Xvfb with its own D-Bus session, driven through its GActions:
+#   ui_editor.sh BUILD/ui/dirigent OUTDIR ui/data/org.dirigent.Dirigent.desktop BUILD/.../libdg_test_pipeline.so
+# Checks: label import, a stroke changes the layout and undo restores it exactly (redo re-applies),
+# parameters and save/open round trip (byte-identical re-save), a corrupt project gives an error
+# dialog and leaves the document alone, Generate without a pipeline says "no model loaded",
+# crash recovery from the autosave, and a screenshot that shows the painted class colour. Then, with the
+# test-only stand-in pipeline module loaded: progress while running, result in the history, export,
+# results saved in the project, and cancel leaving no result.
+set -u
+DIRIGENT=$(realpath "$1")
+OUT=$(realpath -m "$2")
+DESKTOP=$(realpath "$3")
+MODULE=$(realpath "$4")
+if [ -z "${DG_UI_INNER:-}" ]; then
+  command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null || { echo "no xvfb-run/dbus"; exit 77; }
+  rm -rf "$OUT" && mkdir -p "$OUT"
+  DG_UI_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$DIRIGENT" "$OUT" "$DESKTOP" "$MODULE"
+fi
+
+export XDG_STATE_HOME="$OUT/state" XDG_CONFIG_HOME="$OUT/config" XDG_DATA_HOME="$OUT/data"
+export PATH="$(dirname "$DIRIGENT"):$PATH" # the desktop file's Exec=dirigent must resolve
+export GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1
+APPID=org.dirigent.Dirigent
+fails=0
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
+}
+act() { gapplication action $APPID "$@"; }
+q() { printf "'%s'" "$1"; } # a GVariant string literal
+PY=/usr/bin/python3
+state() { act dump-state "$(q "$OUT/state.json")" && $PY -c "import json,sys; print(json.load(open('$OUT/state.json'))[sys.argv[1]])" "$1"; }
+start() {
+  "$DIRIGENT" >>"$OUT/app.log" 2>&1 &
+  APP=$!
+  for _ in $(seq 100); do
+    gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+      --method org.freedesktop.DBus.NameHasOwner $APPID 2>/dev/null | grep -q true && return 0
+    sleep 0.1
+  done
+  echo "the editor did not start"; cat "$OUT/app.log"; exit 1
+}
+alive() { kill -0 "$APP" 2>/dev/null; }
+same() { cmp -s "$1" "$2"; }
+count_rgb() { # count_rgb PNG R G B -> pixels of exactly that colour
+  convert "$1" -depth 8 rgb:- | $PY -c "
+import sys, numpy as np
+a = np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(-1, 3)
+print(int(np.all(a == [$2, $3, $4], axis=1).sum()))"
+}
+
+mkdir -p "$XDG_DATA_HOME/applications"
+cp "$DESKTOP" "$XDG_DATA_HOME/applications/"
+start
+# gapplication finds the app through its desktop file; the actions are exported on the bus.
+check "desktop file found by gapplication" gapplication list-actions $APPID
+check "actions exported on D-Bus" bash -c "gdbus call --session --dest $APPID --object-path /org/dirigent/Dirigent \
+  --method org.gtk.Actions.List | grep -q \"'paint-stroke'\""
+# A colour-coded label: sky over grass (palette colours), imported as the layout.
+convert -size 256x128 xc:'rgb(70,130,180)' -fill 'rgb(152,251,152)' -draw 'rectangle 0,64 255,127' \
+  -define png:color-type=2 "$OUT/label.png"
+act import-layout "$(q "$OUT/label.png")"
+act dump-layout "$(q "$OUT/l0.raw")"
+check "import: layout is sky over grass" $PY -c "
+import numpy as np; a = np.fromfile('$OUT/l0.raw', np.uint8).reshape(128, 256)
+assert (a[:64] == 0).all() and (a[64:] == 4).all()"
+convert -size 8x8 xc:'rgb(1,2,3)' "$OUT/badlabel.png"
+act import-layout "$(q "$OUT/badlabel.png")"
+act dump-state "$(q "$OUT/state.json")"
+check "import of an off-palette PNG: error dialog naming the pixel and colour" grep -q "badlabel.png: pixel (0, 0) has colour #010203" "$OUT/state.json"
+act dump-layout "$(q "$OUT/l0b.raw")"
+check "  ... layout unchanged" same "$OUT/l0.raw" "$OUT/l0b.raw"
+
+# A stroke, then undo restores the exact layout; redo re-applies it.
+act paint-stroke '(9, 10, [(30, 100), (120, 80), (200, 105)])'
+act dump-layout "$(q "$OUT/l1.raw")"
+check "stroke changed the layout" bash -c "! cmp -s '$OUT/l0.raw' '$OUT/l1.raw'"
+check "stroke painted car pixels" $PY -c "
+import numpy as np; a = np.fromfile('$OUT/l1.raw', np.uint8); assert (a == 9).sum() > 2000, (a == 9).sum()"
+act undo
+act dump-layout "$(q "$OUT/l2.raw")"
+check "undo restores the exact layout" same "$OUT/l0.raw" "$OUT/l2.raw"
+act redo
+act dump-layout "$(q "$OUT/l3.raw")"
+check "redo re-applies the stroke" same "$OUT/l1.raw" "$OUT/l3.raw"
+act fill '(5, 5, 7)'
+act fill-rect '(10, 20, 40, 50, 13)'
+act fill-polygon '(2, [(100, 63), (150, 20), (200, 63)])'
+act set-tool "'eraser'"
+check "set-tool" [ "$(state tool)" = eraser ]
+act set-tool "'brush'"
+act select-class 9
+act brush-size 4
+act brush-bigger
+check "brush-bigger ([ and ] keys' action)" [ "$(state brush_radius)" = 5.0 ]
+
+# Parameters and their undo.
+act set-prompt "$(q 'a blue car on a meadow under a mountain')"
+act set-negative "$(q 'blurry')"
+act set-seed "'123456789012345'"
+act set-steps 28
+act set-guidance 6.5
+check "parameters set" [ "$(state steps)/$(state guidance)/$(state seed)" = "28/6.5/123456789012345" ]
+act undo
+check "undo guidance" [ "$(state guidance)" = 7.5 ]
+act redo
+check "redo guidance" [ "$(state guidance)" = 6.5 ]
+
+# Save, replace the document, open again: everything comes back; a re-save is byte-identical.
+act dump-layout "$(q "$OUT/l4.raw")"
+act save "$(q "$OUT/p1.dirigent")"
+check "saved" test -s "$OUT/p1.dirigent"
+check "title not modified after save" [ "$(state modified)" = False ]
+act new '(64, 96)'
+check "new canvas" [ "$(state width)x$(state height)" = 96x64 ]
+act open "$(q "$OUT/p1.dirigent")"
+act dump-layout "$(q "$OUT/l5.raw")"
+check "open: same layout" same "$OUT/l4.raw" "$OUT/l5.raw"
+check "open: same prompt" [ "$(state prompt)" = "a blue car on a meadow under a mountain" ]
+check "open: same settings" [ "$(state steps)/$(state guidance)/$(state seed)/$(state negative)" = "28/6.5/123456789012345/blurry" ]
+act save-as "$(q "$OUT/p2.dirigent")"
+check "re-save is byte-identical" same "$OUT/p1.dirigent" "$OUT/p2.dirigent"
+
+# A corrupt project: an error dialog naming the file, no crash, the document as it was.
+head -c 300 "$OUT/p1.dirigent" >"$OUT/corrupt.dirigent"
+act open "$(q "$OUT/corrupt.dirigent")"
+check "corrupt file: editor still running" alive
+act dump-state "$(q "$OUT/state.json")"
+check "corrupt file: error dialog names the file" grep -q "Could not open the project: $OUT/corrupt.dirigent: not valid JSON" "$OUT/state.json"
+act dump-layout "$(q "$OUT/l6.raw")"
+check "corrupt file: document unchanged" same "$OUT/l4.raw" "$OUT/l6.raw"
+check "corrupt file: path unchanged" [ "$(state path)" = "$OUT/p2.dirigent" ]
+
+# Generation: no pipeline in this build -> a clear message, no result, no job.
+act generate
+act dump-state "$(q "$OUT/state.json")"
+check "generate without a pipeline says 'No model loaded'" grep -q "No model loaded" "$OUT/state.json"
+check "  ... no result, no job" [ "$(state results)/$(state generating)" = "0/False" ]
+act cancel
+act export "$(q "$OUT/result.png")"
+act dump-state "$(q "$OUT/state.json")"
+check "export without a result: a message, no file" bash -c "[ ! -e '$OUT/result.png' ] && grep -q 'Nothing to export' '$OUT/state.json'"
+
+# Screenshots: the X server's (what a user sees) and the window's own rendering.
+act fill-rect '(0, 0, 255, 50, 0)'
+act paint-stroke '(10, 6, [(20, 110), (240, 110)])'
+sleep 1
+import -window root "$OUT/screen.png"
+act screenshot "$(q "$OUT/window.png")"
+check "X screenshot shows the painted person colour" [ "$(count_rgb "$OUT/screen.png" 220 20 60)" -gt 1500 ]
+check "X screenshot shows the car colour" [ "$(count_rgb "$OUT/screen.png" 0 0 142)" -gt 1500 ]
+check "window snapshot shows the person colour" [ "$(count_rgb "$OUT/window.png" 220 20 60)" -gt 1500 ]
+
+# Crash recovery: unsaved work is autosaved; after a kill the next start offers it back.
+act set-prompt "$(q 'unsaved work')"
+act dump-layout "$(q "$OUT/l7.raw")"
+sleep 3.5
+check "autosave written" test -s "$XDG_STATE_HOME/dirigent/autosave.dirigent"
+kill -9 "$APP"
+wait "$APP" 2>/dev/null
+start
+check "recovery offered after a crash" bash -c "gapplication action $APPID dump-state \"'$OUT/state.json'\" && grep -q 'Recover unsaved work?' '$OUT/state.json'"
+act recover
+act dump-layout "$(q "$OUT/l8.raw")"
+check "recovered layout" same "$OUT/l7.raw" "$OUT/l8.raw"
+check "recovered prompt" [ "$(state prompt)" = "unsaved work" ]
+act quit
+wait "$APP"
+check "clean quit exits 0" [ $? -eq 0 ]
+check "clean quit removes the autosave" test ! -e "$XDG_STATE_HOME/dirigent/autosave.dirigent"
+start
+check "no recovery offer after a clean exit" bash -c "gapplication action $APPID dump-state \"'$OUT/state.json'\" && ! grep -q 'Recover' '$OUT/state.json'"
+act quit
+wait "$APP"
+
+# Generation through the job machinery, with the test-only stand-in pipeline (not a generator).
+export DIRIGENT_TEST_PIPELINE="$MODULE" DG_TEST_STEP_MS=40
+start
+act open "$(q "$OUT/p1.dirigent")"
+act dump-layout "$(q "$OUT/g0.raw")"
+act set-steps 12
+depth=$(state undo_depth)
+act generate
+check "generate starts a job" [ "$(state generating)" = True ]
+sleep 0.25
+check "progress shows steps and time left while running" bash -c "[[ '$(state progress)' =~ ^Step\ [0-9]+\ /\ 12\ ·\ [0-9]+\ s\ left$ ]]"
+for _ in $(seq 50); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+check "the job finished: 'Done', one result" [ "$(state progress)/$(state results)" = "Done/1" ]
+check "generating is not an undo step" [ "$(state undo_depth)" = "$depth" ]
+sleep 0.5
+act screenshot "$(q "$OUT/window-result.png")"
+# The stand-in pattern's final grass colour (148, 255, 108) shows in the preview and the history strip.
+check "preview and history show the result" [ "$(count_rgb "$OUT/window-result.png" 148 255 108)" -gt 3000 ]
+act export "$(q "$OUT/result.png")"
+check "export writes the 256x128 result" [ "$(identify -format %wx%h "$OUT/result.png" 2>/dev/null)" = 256x128 ]
+act save "$(q "$OUT/p3.dirigent")"
+check "the project holds the result" $PY -c "import json; assert len(json.load(open('$OUT/p3.dirigent'))['results']) == 1"
+act set-steps 1000
+act generate
+sleep 0.5
+act cancel
+for _ in $(seq 20); do [ "$(state generating)" = False ] && break; sleep 0.1; done
+check "cancel stops the job within a step" [ "$(state generating)" = False ]
+check "cancel leaves no new result" [ "$(state progress)/$(state results)" = "Cancelled/1" ]
+act dump-layout "$(q "$OUT/g1.raw")"
+check "generation leaves the layout as it was" same "$OUT/g0.raw" "$OUT/g1.raw"
+act quit
+wait "$APP"
+
+echo "$fails failures"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,255 @@
+"""Shared plumbing of the training scripts: arguments, threads, in-memory world data, resumable checkpoints,
+the log file, text conditioning through the frozen CLIP text tower, and safetensors export."""
+import argparse
+import json
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+from . import safetensors_io
+
+
+def base_parser(description):
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--data", required=True, help="world dataset directory (docs/world-format.md)")
+    ap.add_argument("--out", required=True, help="run directory, e.g. runs/NAME (checkpoint, log)")
+    ap.add_argument("--steps", type=int, required=True, help="total optimisation steps (resumes count)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--config", help="model config JSON (default: the small default)")
+    ap.add_argument("--max-images", type=int, default=0, help="use at most this many images (0 = all)")
+    ap.add_argument("--val-frac", type=float, default=0.05, help="held-out fraction when no --val is given")
+    ap.add_argument("--val", help="validation dataset directory (e.g. the test split)")
+    ap.add_argument("--ckpt-every", type=float, default=300.0, help="seconds between checkpoints")
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--export", help="write the trained weights (safetensors) and PATH.json config at the end")
+    return ap
+
+
+def setup(args):
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA device")
+    os.makedirs(args.out, exist_ok=True)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    return torch.device(args.device)
+
+
+class Log:
+    def __init__(self, out):
+        self.path = os.path.join(out, "log.txt")
+
+    def __call__(self, msg):
+        line = time.strftime("%Y-%m-%dT%H:%M:%S ") + msg
+        print(line, flush=True)
+        with open(self.path, "a") as f:
+            f.write(line + "\n")
+
+
+class WorldTensors:
+    """A world image dataset held in memory as uint8 images [N,3,H,W] and uint8 labels [N,H,W] (PNG decoding
+    once, not every step), with its captions."""
+
+    def __init__(self, root, max_images=0, indices=None):
+        from .world_data import WorldImages
+        ds = WorldImages(root)
+        n = len(ds) if not max_images else min(max_images, len(ds))
+        idx = list(range(n)) if indices is None else [i for i in indices if i < n]
+        items = [ds[i] for i in idx]
+        if not items:
+            raise SystemExit(f"{root}: no images")
+        self.images = torch.stack([((it["image"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8) for it in items])
+        self.labels = torch.stack([it["label"].to(torch.uint8) for it in items])
+        self.captions = [it["captions"] or [""] for it in items]
+        self.ids = [it["id"] for it in items]
+
+    def __len__(self):
+        return self.images.shape[0]
+
+    def subset(self, idx):
+        out = object.__new__(WorldTensors)
+        idx = list(idx)
+        out.images, out.labels = self.images[idx], self.labels[idx]
+        out.captions, out.ids = [self.captions[i] for i in idx], [self.ids[i] for i in idx]
+        return out
+
+    def batch(self, idx, device, hflip=False, gen=None):
+        """(images float [-1,1], labels int64 with 255 unlabelled, one random caption each)."""
+        img = self.images[idx].float() / 127.5 - 1.0
+        lab = self.labels[idx].long()
+        if hflip:
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            img[flip] = img[flip].flip(-1)
+            lab[flip] = lab[flip].flip(-1)
+        caps = [self.captions[i][int(torch.randint(len(self.captions[i]), (1,), generator=gen))] for i in idx]
+        return img.to(device), lab.to(device), caps
+
+
+def split_data(args):
+    """(train, val) WorldTensors: --val if given, else the last val_frac of --data."""
+    data = WorldTensors(args.data, args.max_images)
+    if args.val:
+        return data, WorldTensors(args.val, max(1, min(len(data) // 10, 200)) if args.max_images else 200)
+    n_val = max(1, int(round(len(data) * args.val_frac))) if len(data) > 1 else 0
+    n_tr = len(data) - n_val
+    return data.subset(range(n_tr)), data.subset(range(n_tr, len(data))) if n_val else data
+
+
+class Batches:
+    """Endless shuffled index batches from a seeded generator (the same order for the same seed)."""
+
+    def __init__(self, n, batch, seed):
+        self.n, self.batch = n, batch
+        self.gen = torch.Generator().manual_seed(seed)
+        self.perm, self.pos = torch.randperm(n, generator=self.gen), 0
+
+    def next(self):
+        out = []
+        while len(out) < self.batch:
+            if self.pos >= self.n:
+                self.perm, self.pos = torch.randperm(self.n, generator=self.gen), 0
+            take = min(self.batch - len(out), self.n - self.pos)
+            out += self.perm[self.pos:self.pos + take].tolist()
+            self.pos += take
+        return out
+
+    def state_dict(self):
+        return {"gen": self.gen.get_state(), "perm": self.perm, "pos": self.pos}
+
+    def load_state_dict(self, s):
+        self.gen.set_state(s["gen"])
+        self.perm, self.pos = s["perm"], s["pos"]
+
+
+class Checkpoint:
+    """runs/NAME/ckpt.pt, written atomically every `every` seconds and at the end."""
+
+    def __init__(self, out, every):
+        self.path = os.path.join(out, "ckpt.pt")
+        self.every, self.last = every, time.time()
+
+    def load(self):
+        if os.path.exists(self.path):
+            return torch.load(self.path, map_location="cpu")
+        return None
+
+    def save(self, state, force=False):
+        if not force and time.time() - self.last < self.every:
+            return False
+        tmp = self.path + ".tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.path)
+        self.last = time.time()
+        return True
+
+
+class EMA:
+    def __init__(self, model, decay=0.999):
+        self.decay = decay
+        self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model, step):
+        d = min(self.decay, (1 + step) / (10 + step))
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.shadow[k].mul_(d).add_(v.detach().float(), alpha=1 - d)
+            else:
+                self.shadow[k].copy_(v)
+
+    def copy_to(self, model):
+        model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in self.shadow.items()})
+
+
+def export(path, state, prefix, config, metadata=None):
+    """Writes PATH (safetensors, keys = prefix + LDM names, float32) and PATH with .json for the config."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tensors = {prefix + k: v.detach().float().cpu().contiguous() for k, v in state.items()}
+    meta = dict(metadata or {})
+    meta["config"] = json.dumps(config)
+    safetensors_io.save(tensors, path, metadata=meta)
+    cfg_path = os.path.splitext(path)[0] + ".json"
+    with open(cfg_path, "w") as f:
+        json.dump(dict(config, **{k: v for k, v in (metadata or {}).items() if k not in config}), f, indent=1)
+    return cfg_path
+
+
+def load_prefixed(path, prefix):
+    """State dict of a single-file safetensors with the prefix removed (keys without it are skipped)."""
+    sd, meta = safetensors_io.load(path)
+    return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}, meta
+
+
+def load_json_beside(path, config=None):
+    cfg_path = config or os.path.splitext(path)[0] + ".json"
+    with open(cfg_path) as f:
+        return json.load(f)
+
+
+class TextCond:
+    """Frozen CLIP text tower + tokenizer: captions -> last_hidden_state [B,77,D], cached per caption (f16)."""
+
+    def __init__(self, weights, tokenizer_dir, config=None, device="cpu", cache_max=20000):
+        from .clip_text import load_text_encoder
+        from .tokenizer import Tokenizer
+        cfg = load_json_beside(weights, config)
+        self.model = load_text_encoder(weights, cfg).eval().to(device)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.tok = Tokenizer.from_dir(tokenizer_dir)
+        self.device, self.cache, self.cache_max = device, {}, cache_max
+        self.dim = self.model.config["width"]
+
+    @torch.no_grad()
+    def __call__(self, captions):
+        missing = [c for c in dict.fromkeys(captions) if c not in self.cache]
+        if missing:
+            h, _ = self.model(self.tok(missing).to(self.device))
+            for c, v in zip(missing, h):
+                if len(self.cache) < self.cache_max:
+                    self.cache[c] = v.half().cpu()
+            if len(self.cache) >= self.cache_max:
+                fresh = dict(zip(missing, h))
+                return torch.stack([fresh[c].float() if c in fresh else self.cache[c].float().to(self.device)
+                                    for c in captions]).to(self.device)
+        return torch.stack([self.cache[c] for c in captions]).float().to(self.device)
+
+    @torch.no_grad()
+    def pooled(self, texts):
+        _, p = self.model(self.tok(texts).to(self.device))
+        return p
+
+
+def add_text_args(ap):
+    ap.add_argument("--text-encoder", required=True, help="text encoder safetensors (HF CLIPTextModel names)")
+    ap.add_argument("--text-config", help="its config JSON (default: beside the weights)")
+    ap.add_argument("--tokenizer", required=True, help="tokenizer folder (vocab.json + merges.txt)")
+
+
+def add_vae_args(ap):
+    ap.add_argument("--vae", required=True, help="VAE safetensors (first_stage_model.* names) with .json config beside")
+
+
+def load_vae(path, device):
+    from .ldm_vae import AutoencoderKL
+    sd, _ = load_prefixed(path, "first_stage_model.")
+    cfg = load_json_beside(path)
+    vae = AutoencoderKL(cfg)
+    vae.load_state_dict(sd)
+    vae.eval().to(device)
+    for p in vae.parameters():
+        p.requires_grad_(False)
+    return vae
+
+
+def param_count(m):
+    return sum(p.numel() for p in m.parameters())

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Trains the contrastive text-image model (our CLIP text tower + a small conv image encoder) on world
+images and captions (one random caption of each image per step; identical captions in a batch are not
+used as negatives).
+
+Example: /usr/bin/python3 tools/train/train_clip.py --data data/world/train --val data/world/test \
+    --tokenizer assets/tokenizer --out runs/clip --steps 3000 --batch 64 --lr 5e-4 \
+    --export assets/models/world_clip
+The export holds the text tower in single-file naming (cond_stage_model.transformer.text_model.*, loadable
+with dgtrain.clip_text.load_text_encoder) plus `clip.image.*`, `clip.text_projection.weight`,
+`clip.image_projection.weight`, `clip.logit_scale`; PATH.json has the config and the training record.
+"""
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+from dgtrain import clip_model as C  # noqa: E402
+from dgtrain import trainutil as U  # noqa: E402
+from dgtrain.clip_text import CKPT_PREFIX  # noqa: E402
+from dgtrain.safetensors_io import load, save  # noqa: E402
+from dgtrain.tokenizer import Tokenizer  # noqa: E402
+from dgtrain.world_data import WorldImages  # noqa: E402
+
+_REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+def export_state_dict(model):
+    """Text tower in single-file naming, the rest under clip.*."""
+    out = {}
+    for k, v in model.state_dict().items():
+        out[CKPT_PREFIX + k[len("text."):] if k.startswith("text.") else "clip." + k] = v
+    return out
+
+
+def load_clip(weights_path, config):
+    """Inverse of export_state_dict: a ClipModel from an exported file and its config (dict or JSON path)."""
+    model = C.ClipModel(config)
+    sd, _ = load(weights_path)
+    own = {}
+    for k, v in sd.items():
+        if k.startswith(CKPT_PREFIX):
+            own["text." + k[len(CKPT_PREFIX):]] = v
+        elif k.startswith("clip."):
+            own[k[len("clip."):]] = v
+    model.load_state_dict(own)
+    return model
+
+
+@torch.no_grad()
+def retrieval(model, tok, dataset, device, limit=256, batch=64):
+    """Top-1 image->text and text->image accuracy among up to `limit` held-out images with their first
+    captions (a retrieved caption with the same text counts as correct), and the mean matched cosine."""
+    model.eval()
+    n = min(limit, len(dataset))
+    imgs, txts, texts = [], [], []
+    for s in range(0, n, batch):
+        items = [dataset[i] for i in range(s, min(n, s + batch))]
+        caps = [it["captions"][0] if it["captions"] else "" for it in items]
+        ids = C.trim_ids(tok(caps), tok.eot_id).to(device)
+        imgs.append(model.encode_image(torch.stack([it["image"] for it in items]).to(device)).cpu())
+        txts.append(model.encode_text(ids).cpu())
+        texts += caps
+    img, txt = torch.cat(imgs), torch.cat(txts)
+    sim = img @ txt.t()
+    i2t = sum(texts[j] == texts[i] for i, j in enumerate(sim.argmax(1).tolist())) / n
+    t2i = sum(texts[j] == texts[i] for i, j in enumerate(sim.argmax(0).tolist())) / n
+    model.train()
+    return {"i2t_top1": i2t, "t2i_top1": t2i, "matched_cos": sim.diag().mean().item(), "images": n}
+
+
+def main(argv=None):
+    ap = U.common_args(__doc__.split("\n")[0])
+    ap.add_argument("--tokenizer", default=os.path.join(_REPO, "assets", "tokenizer"), help="folder with vocab.json + merges.txt")
+    ap.add_argument("--weight-decay", type=float, default=0.1)
+    ap.add_argument("--eval-every", type=int, default=0)
+    args = ap.parse_args(argv)
+    U.setup_threads(args.threads)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+
+    if not os.path.exists(os.path.join(args.tokenizer, "vocab.json")):
+        sys.exit(f"train_clip: no tokenizer in {args.tokenizer}; learn one with "
+                 f"`python3 -m dgtrain.tokenizer learn --captions {args.data} --merges N --out {args.tokenizer}`")
+    tok = Tokenizer.from_dir(args.tokenizer)
+    cfg = C.load_config(args.config)
+    cfg["text"]["vocab_size"] = tok.vocab_size
+    train = WorldImages(args.data, hflip=True, cache=not args.no_cache)
+    val = WorldImages(args.val) if args.val else None
+    model = C.ClipModel(cfg).to(args.device)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
+    sampler = U.Sampler(len(train), args.seed)
+    run = U.Run(args.out, args, args.ckpt_minutes)
+    step, extra = run.resume(model, opt, sampler)
+    warmup = args.warmup if args.warmup is not None else min(500, args.steps // 20)
+    n_text = sum(p.numel() for p in model.text.parameters())
+    n_all = sum(p.numel() for p in model.parameters())
+    run.log(f"clip: {n_all} parameters ({n_text} text tower), vocab {tok.vocab_size}, {len(train)} training images")
+
+    meter = U.Meter()
+    last = {}
+    evals = extra.get("evals", [])
+    model.train()
+    while step < args.steps:
+        lr = U.lr_at(step, args.steps, args.lr, warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        items = [train[i] for i in sampler.take(args.batch)]
+        caps = [random.choice(it["captions"]) if it["captions"] else "" for it in items]
+        ids = C.trim_ids(tok(caps), tok.eot_id).to(args.device)
+        same = torch.tensor([[a == b for b in caps] for a in caps], device=args.device)
+        x = torch.stack([it["image"] for it in items]).to(args.device)
+        loss, logits = model(x, ids, same)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        with torch.no_grad():
+            acc = (logits.argmax(1) == torch.arange(len(items), device=args.device)).float().mean().item()
+        meter.add(loss=loss.item(), acc=acc, scale=model.scale().item())
+        if step % args.log_every == 0 or step == args.steps:
+            r = meter.report()
+            last = r
+            run.log(f"step {step} loss {r['loss']:.4f} batch_i2t {r['acc']:.3f} scale {r['scale']:.1f} lr {lr:.2e} "
+                    f"s/step {r['s_per_step']:.3f} cpu_s/step {r['cpu_s_per_step']:.3f}")
+        if val is not None and args.eval_every and step % args.eval_every == 0 and step < args.steps:
+            ev = retrieval(model, tok, val, args.device)
+            evals.append(dict(step=step, **ev))
+            run.log(f"eval step {step} {ev}")
+        run.maybe_save(step, model, opt, sampler, {"evals": evals})
+    run.save(step, model, opt, sampler, {"evals": evals})
+
+    summary = {"steps": step, "parameters": n_all, "text_parameters": n_text, "config": cfg, "evals": evals,
+               "train_images": len(train), "tokenizer": os.path.abspath(args.tokenizer), "last_log": last}
+    if val is not None:
+        summary["val"] = retrieval(model, tok, val, args.device)
+        run.log(f"final eval {summary['val']}")
+    if args.export:
+        w, c = U.export_paths(args.export)
+        model.cpu()
+        save(export_state_dict(model), w, {"format": "dirigent-clip"})
+        import json
+        with open(c, "w") as f:
+            json.dump(dict(cfg, text_prefix=CKPT_PREFIX, tokenizer=os.path.relpath(os.path.abspath(args.tokenizer), _REPO),
+                           training={"command": run.command, "steps": step, "val": summary.get("val")}), f, indent=1)
+        summary["export"] = w
+        run.log(f"exported {w} and {c}")
+    run.summary(summary)
+    return summary
+
+
+if __name__ == "__main__":
+    main()

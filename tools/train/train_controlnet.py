@@ -1,0 +1,294 @@
+#!/usr/bin/python3
+"""Trains the layout ControlNet (cldm naming) on a frozen text-to-image UNet: --mode baseline (diffusion loss
+only) or --mode aldm (ALDM, methods.md section 2: segmenter discriminator with N+1 classes, adversarial loss on
+the decoded predicted x0, multistep unrolling).
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/train_controlnet.py --mode aldm --data data/world/train \
+        --out runs/cn_aldm --unet assets/models/unet.safetensors --vae assets/models/vae.safetensors \
+        --text-encoder assets/models/text_encoder.safetensors --tokenizer assets/tokenizer \
+        --steps 10000 --batch 16 --lr 1e-4 --export assets/models/controlnet_aldm.safetensors
+
+Layout input (--hint id, ALDM's): each pixel's class becomes the pooled text embedding of "a photo of {class}"
+(the null embedding, of the empty prompt, for unlabelled pixels), nearest-resized to 2x latent resolution.
+--hint color: the palette colours at image resolution in [0,1] (stock ControlNet-seg style).
+
+ALDM (per optimisation step s; baseline and ALDM draw the same batches, timesteps and noise for the diffusion
+loss from the same seeded generators):
+- L = L_diff + lambda_adv * ramp(s) * L_adv, ramp linear 0 -> 1 over [--ramp-start, --ramp-end], and L_adv only
+  every --lazy (8) steps and from --d-warmup on.
+- L_adv: from a random index i in [K, S) of the S = 25 DDIM schedule, noise z0 to t_i, predict eps (gradient
+  through the ControlNet), DDIM-step to x0_hat_0, decode with the frozen VAE (gradient flows), clamp, per-pixel
+  CE_0 of the discriminator against the true layout; then K (= --unroll, 9) further DDIM steps without gradient,
+  each with its CE_k. Per pixel: CE_0 * mean_k(CE_k, k = 0..K) / stopgrad(CE_0), summed over labelled pixels and
+  divided by their number.
+- Discriminator (UperNet, N+1 classes, GroupNorm): class-balanced CE on real images (ALDM's loss sampler V1) +
+  --w-fake * CE(decoded x0_hat_0, all pixels "fake"), updated every --lazy steps and at every step before
+  --d-warmup (the warm-up, during which the generator gets no adversarial loss).
+Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from dgtrain import controlnet, diffusion, ldm_unet  # noqa: E402
+from dgtrain import train_common as C  # noqa: E402
+from train_unet import cached_latents, sample_grid  # noqa: E402
+
+IGNORE = 255
+
+
+def load_unet(path, device):
+    sd, _ = C.load_prefixed(path, "model.diffusion_model.")
+    cfg = C.load_json_beside(path)
+    unet = ldm_unet.UNetModel({k: v for k, v in cfg.items() if k in ldm_unet.SD15})
+    unet.load_state_dict(sd)
+    unet.eval().to(device)
+    for p in unet.parameters():
+        p.requires_grad_(False)
+    return unet, unet.cfg
+
+
+def class_table(text, names):
+    """[N+1, D]: pooled embeddings of "a photo of {name}", and of the empty prompt last (the null embedding)."""
+    return torch.cat([text.pooled([f"a photo of {n}" for n in names]), text.pooled([""])]).float()
+
+
+def colour_hint(label, colors):
+    """Palette colours [B,3,H,W] in [0,1]; unlabelled pixels black."""
+    pal = torch.cat([colors.float() / 255.0, torch.zeros(1, 3)]).to(label.device)
+    lab = label.clone()
+    lab[(lab < 0) | (lab >= colors.shape[0])] = colors.shape[0]
+    return pal[lab].permute(0, 3, 1, 2).contiguous()
+
+
+def balanced_ce(logits, label, n_classes):
+    """ALDM loss sampler V1: coef_c = (N_valid / count_c) / (n_present * n_classes); pixel weight coef[label];
+    loss = sum(CE * w) / N_valid."""
+    valid = label != IGNORE
+    nv = valid.sum().clamp_min(1)
+    lab = label.clone()
+    lab[~valid] = 0
+    counts = torch.bincount(lab[valid], minlength=n_classes).float()
+    present = (counts > 0).sum().clamp_min(1)
+    coef = torch.where(counts > 0, nv / counts.clamp_min(1), torch.zeros_like(counts)) / (present * n_classes)
+    ce = F.cross_entropy(logits, lab, reduction="none")
+    return (ce * coef[lab] * valid).sum() / nv
+
+
+def per_pixel_ce(logits, label):
+    lab = label.clone()
+    lab[label == IGNORE] = 0
+    return F.cross_entropy(logits, lab, reduction="none")
+
+
+def main(argv=None):
+    ap = C.base_parser(__doc__.split("\n")[0])
+    C.add_vae_args(ap)
+    C.add_text_args(ap)
+    ap.add_argument("--unet", required=True, help="frozen UNet safetensors (model.diffusion_model.*), .json beside")
+    ap.add_argument("--mode", choices=["baseline", "aldm"], default="aldm")
+    ap.add_argument("--hint", choices=["id", "color"], default="id")
+    ap.add_argument("--drop", type=float, default=0.1, help="empty-caption probability")
+    ap.add_argument("--lambda-adv", type=float, default=0.1)
+    ap.add_argument("--ramp-start", type=int, default=500)
+    ap.add_argument("--ramp-end", type=int, default=1000)
+    ap.add_argument("--unroll", type=int, default=9, help="K further DDIM steps (0: adversarial loss only)")
+    ap.add_argument("--ddim-steps", type=int, default=25)
+    ap.add_argument("--lazy", type=int, default=8, help="adversarial terms every N steps")
+    ap.add_argument("--d-warmup", type=int, default=500, help="steps of discriminator-only training")
+    ap.add_argument("--d-lr", type=float, default=2e-4)
+    ap.add_argument("--w-fake", type=float, default=0.01)
+    ap.add_argument("--adv-batch", type=int, default=4, help="images of the batch used for the adversarial terms")
+    ap.add_argument("--d-config", help="discriminator (segmenter) config JSON; num_classes is set to N+1")
+    ap.add_argument("--d-init", help="segmenter safetensors (N classes) to initialise the discriminator from")
+    ap.add_argument("--sample-every", type=int, default=0)
+    ap.set_defaults(batch=16, lr=1e-4)
+    args = ap.parse_args(argv)
+    dev = C.setup(args)
+    log = C.Log(args.out)
+    from dgtrain.world_data import load_palette
+    pal = load_palette()
+    names, n_cls = pal["names"], len(pal["names"])
+
+    train, val = C.split_data(args)
+    vae = C.load_vae(args.vae, dev)
+    text = C.TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
+    unet, ucfg = load_unet(args.unet, dev)
+    z_all = cached_latents(args, vae, train, dev, "train")
+    lat_hw = tuple(z_all.shape[2:])
+    table = class_table(text, names).to(dev)
+    ccfg = controlnet.small_config(ucfg, args.hint, embed_dim=table.shape[1])
+    cnet = controlnet.ControlNet(ccfg).to(dev)
+    cnet.load_from_unet(unet)
+    opt = torch.optim.AdamW(cnet.parameters(), lr=args.lr, weight_decay=0.0)
+
+    disc = dopt = None
+    if args.mode == "aldm":
+        from dgtrain import segmenter
+        dcfg = segmenter.load_config(args.d_config) if args.d_config else dict(segmenter.DEFAULT, norm="gn")
+        dcfg["num_classes"] = n_cls + 1
+        disc = segmenter.UperNet(dcfg).to(dev)
+        if args.d_init:
+            sd, _ = C.load_prefixed(args.d_init, "")
+            own = disc.state_dict()
+            for k, v in sd.items():
+                if k in own and own[k].shape == v.shape:
+                    own[k] = v
+                elif k in own and k.startswith("classifier.") and own[k].shape[1:] == v.shape[1:]:
+                    own[k][:v.shape[0]] = v  # the extra "fake" row keeps its initialisation
+            disc.load_state_dict(own)
+        dopt = torch.optim.AdamW(disc.parameters(), lr=args.d_lr, weight_decay=1e-4)
+
+    batches = C.Batches(len(train), args.batch, args.seed)
+    ck = C.Checkpoint(args.out, args.ckpt_every)
+    sched = diffusion.Schedule()
+    ddim = diffusion.DDIM(sched, args.ddim_steps)
+    gen = torch.Generator().manual_seed(args.seed)          # diffusion loss: identical in both modes
+    gen_adv = torch.Generator().manual_seed(args.seed + 1)  # adversarial terms only
+    state, step = ck.load(), 0
+    if state:
+        cnet.load_state_dict(state["cnet"])
+        opt.load_state_dict(state["opt"])
+        batches.load_state_dict(state["batches"])
+        gen.set_state(state["gen"])
+        gen_adv.set_state(state["gen_adv"])
+        if disc is not None:
+            disc.load_state_dict(state["disc"])
+            dopt.load_state_dict(state["dopt"])
+        step = state["step"]
+        log(f"resumed at step {step}")
+    else:
+        log(f"start: {' '.join(sys.argv)}")
+        log(f"controlnet ({args.mode}, hint {args.hint}): {C.param_count(cnet)} parameters"
+            + (f"; discriminator {C.param_count(disc)}" if disc is not None else "")
+            + f"; frozen unet {C.param_count(unet)}; {len(train)} train images; latents {tuple(z_all.shape)}")
+
+    def snapshot():
+        s = {"cnet": cnet.state_dict(), "opt": opt.state_dict(), "batches": batches.state_dict(), "gen": gen.get_state(),
+             "gen_adv": gen_adv.get_state(), "step": step, "config": ccfg, "table": table.cpu()}
+        if disc is not None:
+            s.update(disc=disc.state_dict(), dopt=dopt.state_dict())
+        return s
+
+    def hint_of(label):
+        if args.hint == "id":
+            return controlnet.id_hint(label, table, (2 * lat_hw[0], 2 * lat_hw[1]))
+        return colour_hint(label, torch.as_tensor(pal["colors"]))
+
+    def eps_fn(x, t, ctx, hint):
+        return unet(x, t, ctx, cnet(x, hint, t, ctx))
+
+    def decode(z):
+        return vae.decode(z / vae.scale_factor).clamp(-1, 1)
+
+    sums, t0, n = {}, time.time(), 0
+    cnet.train()
+    while step < args.steps:
+        idx = batches.next()
+        z0 = z_all[idx].to(dev)
+        img, lab, _ = train.batch(idx, dev)
+        caps = [train.captions[i][int(torch.randint(len(train.captions[i]), (1,), generator=gen))] for i in idx]
+        caps = ["" if float(torch.rand(1, generator=gen)) < args.drop else c for c in caps]
+        ctx = text(caps)
+        hint = hint_of(lab)
+        t = torch.randint(0, sched.n, (len(idx),), generator=gen).to(dev)
+        noise = torch.randn(z0.shape, generator=gen).to(dev)
+        l_diff = F.mse_loss(eps_fn(sched.q_sample(z0, t, noise), t, ctx, hint), noise)
+        loss = l_diff
+        logs = {"diff": l_diff.item()}
+
+        warm = step < args.d_warmup
+        adv_step = disc is not None and (step % args.lazy == 0 or warm)
+        fake_img = None
+        if adv_step:
+            b = min(args.adv_batch, len(idx))
+            i0 = int(torch.randint(args.unroll, args.ddim_steps, (1,), generator=gen_adv))
+            ti = torch.full((b,), int(ddim.ts[i0]), dtype=torch.long, device=dev)
+            n2 = torch.randn((b,) + tuple(z0.shape[1:]), generator=gen_adv).to(dev)
+            xt = sched.q_sample(z0[:b], ti, n2)
+            ramp = min(1.0, max(0.0, (step - args.ramp_start) / max(1, args.ramp_end - args.ramp_start)))
+            g_on = not warm and ramp > 0 and step % args.lazy == 0
+            if g_on:
+                disc.eval()
+                for p in disc.parameters():
+                    p.requires_grad_(False)
+                x_prev, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
+                fake_img = decode(x0h)
+                ce0 = per_pixel_ce(disc(fake_img), lab[:b])
+                ces = [ce0.detach()]
+                with torch.no_grad():
+                    x = x_prev
+                    for k in range(1, args.unroll + 1):
+                        tk = torch.full((b,), int(ddim.ts[i0 - k]), dtype=torch.long, device=dev)
+                        x, x0k = ddim.step(x, eps_fn(x, tk, ctx[:b], hint[:b]), i0 - k)
+                        ces.append(per_pixel_ce(disc(decode(x0k)), lab[:b]))
+                valid = (lab[:b] != IGNORE).float()
+                mean_ce = torch.stack(ces).mean(0)
+                l_adv = (ce0 * mean_ce / ce0.detach().clamp_min(1e-8) * valid).sum() / valid.sum().clamp_min(1)
+                loss = loss + args.lambda_adv * ramp * l_adv
+                logs.update(adv=l_adv.item(), adv_last=float((ces[-1] * valid).sum() / valid.sum().clamp_min(1)))
+                for p in disc.parameters():
+                    p.requires_grad_(True)
+                disc.train()
+            else:
+                with torch.no_grad():
+                    _, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
+                    fake_img = decode(x0h)
+
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(cnet.parameters(), 1.0)
+        opt.step()
+
+        if adv_step:
+            d_real = balanced_ce(disc(img[:b]), lab[:b], n_cls + 1)
+            fake_lab = torch.full(lab[:b].shape, n_cls, dtype=torch.long, device=dev)
+            d_fake = F.cross_entropy(disc(fake_img.detach()), fake_lab)
+            d_loss = d_real + args.w_fake * d_fake
+            dopt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            dopt.step()
+            logs.update(d_real=d_real.item(), d_fake=d_fake.item())
+
+        step += 1
+        n += 1
+        for k, v in logs.items():
+            sums[k] = sums.get(k, (0.0, 0))
+            sums[k] = (sums[k][0] + v, sums[k][1] + 1)
+        if step % args.log_every == 0 or step == args.steps:
+            log(f"step {step} " + " ".join(f"{k} {s / c:.5f}" for k, (s, c) in sums.items())
+                + f" s/step {(time.time() - t0) / n:.3f}")
+            sums, t0, n = {}, time.time(), 0
+        if args.sample_every and step % args.sample_every == 0:
+            k = min(8, len(val))
+            vl = val.labels[:k].long().to(dev)
+            vh = hint_of(vl)
+            sample_grid(unet, vae, text, [val.captions[i][0] for i in range(k)], z_all.shape[1:], dev,
+                        os.path.join(args.out, f"samples_{step}.png"),
+                        control_fn=lambda x, tt, c: cnet(x, torch.cat([vh] * (x.shape[0] // k)), tt, c))
+            cnet.train()
+        if ck.save(snapshot()):
+            log(f"checkpoint at step {step}")
+    ck.save(snapshot(), force=True)
+    if args.export:
+        cfg = dict(ccfg, class_names=names, mode=args.mode, unroll=args.unroll if args.mode == "aldm" else 0,
+                   class_embeddings="dirigent.class_embeddings" if args.hint == "id" else None,
+                   hint_resolution="2x latent" if args.hint == "id" else "image")
+        state = cnet.state_dict()
+        path = C.export(args.export, state, "control_model.", cfg,
+                        {"training": f"{' '.join(sys.argv)} | steps {step}"})
+        if args.hint == "id":  # the class-embedding table travels in the same file, outside control_model.
+            from dgtrain.safetensors_io import load, save
+            sd, meta = load(args.export)
+            sd["dirigent.class_embeddings"] = table.cpu()
+            save(sd, args.export, metadata=meta)
+        log(f"exported {args.export} and {path}")
+
+
+if __name__ == "__main__":
+    main()

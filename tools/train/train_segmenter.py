@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Trains the UperNet-style evaluation segmenter on a world dataset (cross-entropy, 255 ignored).
+
+Example: /usr/bin/python3 tools/train/train_segmenter.py --data data/world/train --val data/world/test \
+    --out runs/seg --steps 4000 --batch 16 --lr 2e-3 --export assets/models/world_segmenter
+Resumes from runs/NAME/ckpt.pt; log in runs/NAME/log.txt; summary.json at the end.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from dgtrain import segmenter as S  # noqa: E402
+from dgtrain import trainutil as U  # noqa: E402
+from dgtrain.world_data import WorldImages, load_palette  # noqa: E402
+
+
+def main(argv=None):
+    ap = U.common_args(__doc__.split("\n")[0])
+    ap.add_argument("--eval-every", type=int, default=0, help="evaluate on --val every N steps (0: only at the end)")
+    ap.add_argument("--eval-limit", type=int, default=None, help="evaluate on at most N images")
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    args = ap.parse_args(argv)
+    U.setup_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    cfg = S.load_config(args.config)
+    pal = load_palette()
+    if cfg["num_classes"] != len(pal["names"]):
+        print(f"note: num_classes {cfg['num_classes']} differs from the palette's {len(pal['names'])}", file=sys.stderr)
+    train = WorldImages(args.data, hflip=True, cache=not args.no_cache)
+    val = WorldImages(args.val) if args.val else None
+    model = S.UperNet(cfg).to(args.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    sampler = U.Sampler(len(train), args.seed)
+    run = U.Run(args.out, args, args.ckpt_minutes)
+    step, extra = run.resume(model, opt, sampler)
+    warmup = args.warmup if args.warmup is not None else min(500, args.steps // 20)
+    nparams = sum(p.numel() for p in model.parameters())
+    run.log(f"segmenter: {nparams} parameters, {len(train)} training images, config {cfg}")
+
+    meter = U.Meter()
+    last = {}
+    evals = extra.get("evals", [])
+    model.train()
+    while step < args.steps:
+        lr = U.lr_at(step, args.steps, args.lr, warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        items = [train[i] for i in sampler.take(args.batch)]
+        x = torch.stack([it["image"] for it in items]).to(args.device)
+        y = torch.stack([it["label"] for it in items]).to(args.device)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, ignore_index=S.IGNORE)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        with torch.no_grad():
+            keep = y != S.IGNORE
+            acc = (logits.argmax(1)[keep] == y[keep]).float().mean().item() if keep.any() else 0.0
+        meter.add(loss=loss.item(), acc=acc)
+        if step % args.log_every == 0 or step == args.steps:
+            r = meter.report()
+            last = r
+            run.log(f"step {step} loss {r['loss']:.4f} pixacc {r['acc']:.4f} lr {lr:.2e} s/step {r['s_per_step']:.3f} cpu_s/step {r['cpu_s_per_step']:.3f}")
+        if val is not None and args.eval_every and step % args.eval_every == 0 and step < args.steps:
+            ev = S.evaluate(model, val, device=args.device, limit=args.eval_limit)
+            evals.append({"step": step, "miou": ev["miou"], "acc": ev["acc"]})
+            run.log(f"eval step {step} mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
+            model.train()
+        run.maybe_save(step, model, opt, sampler, {"evals": evals})
+    run.save(step, model, opt, sampler, {"evals": evals})
+
+    summary = {"steps": step, "parameters": nparams, "config": cfg, "train_images": len(train), "evals": evals,
+               "last_log": last}
+    if val is not None:
+        ev = S.evaluate(model, val, device=args.device, limit=args.eval_limit)
+        names = pal["names"] if cfg["num_classes"] == len(pal["names"]) else [str(i) for i in range(cfg["num_classes"])]
+        summary["val"] = {"data": args.val, "images": ev["images"], "miou": ev["miou"], "pixacc": ev["acc"],
+                          "iou": dict(zip(names, ev["iou"]))}
+        run.log(f"final eval mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
+    if args.export:
+        w, c = U.export_paths(args.export)
+        model.cpu()
+        S.save_segmenter(model, w, c, {"format": "dirigent-segmenter"},
+                         {"class_names": pal["names"], "ignore_index": S.IGNORE,
+                          "input": "RGB in [-1,1], any size divisible by 32",
+                          "training": {"command": run.command, "steps": step, "val": summary.get("val")}})
+        summary["export"] = w
+        run.log(f"exported {w} and {c}")
+    run.summary(summary)
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""Trains the KL autoencoder (LDM naming, f=8: 128x256 RGB -> 4x16x32 latents) on world images.
+
+Trains on random crops (--crop, default 64x128: a quarter of the pixels per step) and evaluates on whole images.
+Loss: L1 + grad_weight * L1 of the image gradients (keeps edges sharp, a cheap stand-in for a perceptual
+loss: no pretrained network may be downloaded) + kl_weight * KL, and from --adv-start on a hinge PatchGAN term
+(weight --adv-weight; 0 turns it off). PSNR on the held-out split (--val, or the last --val-frac of --data) is
+logged every --eval-every steps and at the end. At export the latent scale factor 1/std(latents) is measured
+and stored in the config, as SD's 0.18215 was.
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/train_vae.py --data data/world/train --val data/world/test \
+        --out runs/vae --steps 6000 --batch 8 --lr 2e-4 --export assets/models/vae.safetensors
+Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt.
+"""
+import math
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from dgtrain import ldm_vae  # noqa: E402
+from dgtrain import train_common as C  # noqa: E402
+
+
+class PatchDisc(nn.Module):
+    """Small PatchGAN discriminator (LDM's NLayerDiscriminator shape, GroupNorm instead of BatchNorm)."""
+
+    def __init__(self, ch=32, layers=3):
+        super().__init__()
+        mods, c = [nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2)], ch
+        for i in range(1, layers):
+            mods += [nn.Conv2d(c, c * 2, 4, 2, 1), nn.GroupNorm(8, c * 2), nn.LeakyReLU(0.2)]
+            c *= 2
+        mods += [nn.Conv2d(c, 1, 4, 1, 1)]
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def grad_l1(a, b):
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]  # noqa: E731
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]  # noqa: E731
+    return (dx(a) - dx(b)).abs().mean() + (dy(a) - dy(b)).abs().mean()
+
+
+def kl_loss(mean, logvar):
+    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=(1, 2, 3)).mean()
+
+
+@torch.no_grad()
+def psnr(vae, data, device, batch=16):
+    """Mean PSNR (dB) over the images of `data`, with the posterior mean, pixel range [0,1]."""
+    vae.eval()
+    vals = []
+    for s in range(0, len(data), batch):
+        x, _, _ = data.batch(list(range(s, min(len(data), s + batch))), device)
+        y = vae.decode(vae.encode(x)).clamp(-1, 1)
+        mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+        vals += (-10 * torch.log10(mse)).tolist()
+    vae.train()
+    return sum(vals) / len(vals)
+
+
+@torch.no_grad()
+def latent_std(vae, data, device, n=256, batch=16):
+    zs = []
+    for s in range(0, min(n, len(data)), batch):
+        x, _, _ = data.batch(list(range(s, min(len(data), s + batch, n))), device)
+        zs.append(vae.encode(x).cpu())
+    return torch.cat(zs).std().item()
+
+
+def main(argv=None):
+    ap = C.base_parser(__doc__.split("\n")[0])
+    ap.add_argument("--kl-weight", type=float, default=1e-6)
+    ap.add_argument("--grad-weight", type=float, default=0.5)
+    ap.add_argument("--adv-weight", type=float, default=0.0, help="hinge PatchGAN weight (0 = off)")
+    ap.add_argument("--adv-start", type=int, default=2000)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--crop", default="64x128", help="random training crop HxW (multiple of 8; 0 = full image)")
+    ap.set_defaults(batch=8, lr=2e-4)
+    args = ap.parse_args(argv)
+    dev = C.setup(args)
+    log = C.Log(args.out)
+    cfg = ldm_vae.load_config(args.config) if args.config else dict(ldm_vae.DEFAULT_SMALL)
+    cfg["resolution"] = 128
+
+    train, val = C.split_data(args)
+    vae = ldm_vae.AutoencoderKL(cfg).to(dev)
+    disc = PatchDisc().to(dev)
+    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
+    dopt = torch.optim.AdamW(disc.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
+    batches = C.Batches(len(train), args.batch, args.seed)
+    ck = C.Checkpoint(args.out, args.ckpt_every)
+    state, step = ck.load(), 0
+    if state:
+        vae.load_state_dict(state["vae"])
+        disc.load_state_dict(state["disc"])
+        opt.load_state_dict(state["opt"])
+        dopt.load_state_dict(state["dopt"])
+        batches.load_state_dict(state["batches"])
+        torch.set_rng_state(state["rng"])
+        step = state["step"]
+        log(f"resumed at step {step}")
+    else:
+        log(f"start: {' '.join(sys.argv)}")
+        log(f"vae: {C.param_count(vae)} parameters, config {cfg}; {len(train)} train / {len(val)} val images")
+
+    def snapshot():
+        return {"vae": vae.state_dict(), "disc": disc.state_dict(), "opt": opt.state_dict(), "dopt": dopt.state_dict(),
+                "batches": batches.state_dict(), "rng": torch.get_rng_state(), "step": step, "config": cfg}
+
+    gen = torch.Generator().manual_seed(args.seed + step)
+    crop = None if args.crop in ("0", "") else tuple(int(v) for v in args.crop.lower().split("x"))
+    sums, t0, n = {}, time.time(), 0
+    vae.train()
+    while step < args.steps:
+        x, _, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
+        if crop:
+            ch, cw = min(crop[0], x.shape[2]), min(crop[1], x.shape[3])
+            y0 = int(torch.randint(0, x.shape[2] - ch + 1, (1,), generator=gen))
+            x0 = int(torch.randint(0, x.shape[3] - cw + 1, (1,), generator=gen))
+            x = x[:, :, y0:y0 + ch, x0:x0 + cw]
+        rec, mean, logvar = vae(x)
+        l1 = (rec - x).abs().mean()
+        gl = grad_l1(rec, x)
+        kl = kl_loss(mean, logvar)
+        loss = l1 + args.grad_weight * gl + args.kl_weight * kl
+        adv_on = args.adv_weight > 0 and step >= args.adv_start
+        if adv_on:
+            g_adv = -disc(rec).mean()
+            loss = loss + args.adv_weight * g_adv
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if adv_on:
+            d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(rec.detach())).mean()
+            dopt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            dopt.step()
+            sums["d"] = sums.get("d", 0.0) + d_loss.item()
+        step += 1
+        n += 1
+        for k, v in (("loss", loss.item()), ("l1", l1.item()), ("grad", gl.item()), ("kl", kl.item())):
+            sums[k] = sums.get(k, 0.0) + v
+        if step % args.log_every == 0 or step == args.steps:
+            dt = (time.time() - t0) / n
+            log(f"step {step} " + " ".join(f"{k} {v / n:.5f}" for k, v in sums.items()) + f" s/step {dt:.3f}")
+            sums, t0, n = {}, time.time(), 0
+        if args.eval_every and step % args.eval_every == 0 and step < args.steps:
+            log(f"eval step {step} psnr {psnr(vae, val, dev):.3f} dB ({len(val)} images)")
+        if ck.save(snapshot()):
+            log(f"checkpoint at step {step}")
+    ck.save(snapshot(), force=True)
+    p = psnr(vae, val, dev)
+    log(f"final step {step} psnr {p:.3f} dB on {len(val)} held-out images")
+    if args.export:
+        std = latent_std(vae, train, dev)
+        cfg["scale_factor"] = round(1.0 / std, 5) if std > 0 and math.isfinite(std) else 1.0
+        path = C.export(args.export, vae.state_dict(), "first_stage_model.", cfg,
+                        {"training": f"{' '.join(sys.argv)} | steps {step} | psnr {p:.3f} dB | latent std {std:.4f}"})
+        log(f"exported {args.export} and {path} (scale_factor {cfg['scale_factor']})")
+    return p
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+// Opening, saving, importing and exporting files; autosave and crash recovery; window screenshots.
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "dg_editor.h"
+#include "dg_project.h"
+
+bool dg_editor_open_path(dg_editor *ed, const char *path) {
+  dg_status st;
+  dg_document *doc = dg_project_load(path, &st);
+  if (!doc) {
+    // The current document stays as it was.
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not open the project", dg_last_error());
+    return false;
+  }
+  dg_editor_set_document(ed, doc, path);
+  dg_editor_set_status(ed, "Opened %s", path);
+  return true;
+}
+
+bool dg_editor_save_path(dg_editor *ed, const char *path) {
+  if (dg_project_save(ed->doc, path) != DG_OK) {
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not save the project", dg_last_error());
+    return false;
+  }
+  if (!ed->path || strcmp(ed->path, path)) {
+    g_free(ed->path);
+    ed->path = g_strdup(path);
+  }
+  ed->saved_generation = dg_document_generation(ed->doc);
+  dg_editor_update_title(ed);
+  dg_editor_set_status(ed, "Saved %s", path);
+  return true;
+}
+
+// Imports a colour-coded label PNG: every pixel must have one of the palette's colours (or the
+// unlabelled colour) and be opaque. Indexed PNGs whose palette entries are the class colours work
+// the same way. Index-valued label PNGs (pixel = class id, any palette) need app/image/dg_png's
+// strict reader, which is not in this branch yet.
+bool dg_editor_import_layout(dg_editor *ed, const char *path) {
+  GError *err = NULL;
+  GdkTexture *tex = gdk_texture_new_from_filename(path, &err);
+  if (!tex) {
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", err->message);
+    g_error_free(err);
+    return false;
+  }
+  int w = gdk_texture_get_width(tex), h = gdk_texture_get_height(tex);
+  if (w > DG_DOC_MAX_SIDE || h > DG_DOC_MAX_SIDE) {
+    char *msg = g_strdup_printf("%s: %dx%d pixels is larger than %d on a side", path, w, h, DG_DOC_MAX_SIDE);
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", msg);
+    g_free(msg);
+    g_object_unref(tex);
+    return false;
+  }
+  guchar *px = g_malloc((size_t)w * h * 4); // Cairo ARGB32: B, G, R, A in memory on little endian
+  gdk_texture_download(tex, px, (gsize)w * 4);
+  g_object_unref(tex);
+  uint8_t *ids = g_malloc((size_t)w * h);
+  char *problem = NULL;
+  for (size_t i = 0; i < (size_t)w * h && !problem; i++) {
+    const guchar *p = px + 4 * i;
+    uint8_t rgb[3] = {p[2], p[1], p[0]};
+    int id = p[3] == 255 ? dg_palette_lookup_rgb(ed->palette, rgb) : -1;
+    if (id < 0)
+      problem = g_strdup_printf("%s: pixel (%zu, %zu) has colour #%02x%02x%02x%s, which is no class of the world "
+                                "palette. Labels must be colour-coded with the palette's colours.",
+                                path, i % (size_t)w, i / (size_t)w, rgb[0], rgb[1], rgb[2],
+                                p[3] == 255 ? "" : " and is not opaque");
+    ids[i] = (uint8_t)id;
+  }
+  g_free(px);
+  if (problem) {
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", problem);
+    g_free(problem);
+    g_free(ids);
+    return false;
+  }
+  if (w != dg_document_width(ed->doc) || h != dg_document_height(ed->doc)) {
+    // A different size starts a new document with the current settings.
+    dg_document *doc = dg_document_new(h, w);
+    dg_document_set_text(doc, DG_FIELD_PROMPT, dg_document_prompt(ed->doc), false);
+    dg_document_set_text(doc, DG_FIELD_NEGATIVE, dg_document_negative(ed->doc), false);
+    dg_document_set_layout(doc, ids, h, w);
+    dg_editor_set_document(ed, doc, NULL);
+  } else {
+    dg_document_set_layout(ed->doc, ids, h, w);
+  }
+  g_free(ids);
+  dg_editor_set_status(ed, "Imported %s (%dx%d)", path, w, h);
+  return true;
+}
+
+bool dg_editor_export_png(dg_editor *ed, const char *path) {
+  const dg_result *r = dg_document_result(ed->doc, dg_document_current_result(ed->doc));
+  if (!r) {
+    dg_editor_message(ed, GTK_MESSAGE_INFO, "Nothing to export",
+                      "Generate an image first; export saves the current result.");
+    return false;
+  }
+  GBytes *bytes = g_bytes_new(r->rgba, (gsize)r->width * r->height * 4);
+  GdkTexture *tex = gdk_memory_texture_new(r->width, r->height, GDK_MEMORY_R8G8B8A8, bytes, (gsize)r->width * 4);
+  g_bytes_unref(bytes);
+  bool ok = gdk_texture_save_to_png(tex, path);
+  g_object_unref(tex);
+  if (!ok)
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not export the PNG", path);
+  else
+    dg_editor_set_status(ed, "Exported %s", path);
+  return ok;
+}
+
+// ---- file choosers -------------------------------------------------------------------------------
+
+typedef bool (*path_fn)(dg_editor *, const char *);
+
+static void chooser_response(GtkNativeDialog *d, int response, gpointer data) {
+  dg_editor *ed = data;
+  path_fn fn = (path_fn)g_object_get_data(G_OBJECT(d), "fn");
+  if (response == GTK_RESPONSE_ACCEPT) {
+    GFile *f = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(d));
+    char *path = g_file_get_path(f);
+    if (path) fn(ed, path);
+    g_free(path);
+    g_object_unref(f);
+  }
+  g_object_unref(d);
+}
+
+static void chooser(dg_editor *ed, const char *title, GtkFileChooserAction action, const char *pattern,
+                    const char *filter_name, path_fn fn) {
+  GtkFileChooserNative *d = gtk_file_chooser_native_new(title, ed->window, action, NULL, NULL);
+  GtkFileFilter *filter = gtk_file_filter_new();
+  gtk_file_filter_set_name(filter, filter_name);
+  gtk_file_filter_add_pattern(filter, pattern);
+  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), filter);
+  g_object_unref(filter);
+  if (action == GTK_FILE_CHOOSER_ACTION_SAVE)
+    gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d),
+                                      fn == dg_editor_export_png ? "result.png" : "untitled.dirigent");
+  g_object_set_data(G_OBJECT(d), "fn", (gpointer)fn);
+  g_signal_connect(d, "response", G_CALLBACK(chooser_response), ed);
+  gtk_native_dialog_show(GTK_NATIVE_DIALOG(d));
+}
+
+void dg_editor_open_dialog(dg_editor *ed) {
+  chooser(ed, "Open project", GTK_FILE_CHOOSER_ACTION_OPEN, "*.dirigent", "Dirigent projects", dg_editor_open_path);
+}
+void dg_editor_save_dialog(dg_editor *ed) {
+  chooser(ed, "Save project", GTK_FILE_CHOOSER_ACTION_SAVE, "*.dirigent", "Dirigent projects", dg_editor_save_path);
+}
+void dg_editor_import_dialog(dg_editor *ed) {
+  chooser(ed, "Import label PNG", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", dg_editor_import_layout);
+}
+void dg_editor_export_dialog(dg_editor *ed) {
+  chooser(ed, "Export result", GTK_FILE_CHOOSER_ACTION_SAVE, "*.png", "PNG images", dg_editor_export_png);
+}
+
+// ---- autosave and recovery -----------------------------------------------------------------------
+
+char *dg_editor_autosave_path(void) {
+  return g_build_filename(g_get_user_state_dir(), "dirigent", "autosave.dirigent", NULL);
+}
+
+void dg_editor_autosave_remove(void) {
+  char *path = dg_editor_autosave_path();
+  g_unlink(path);
+  g_free(path);
+}
+
+static gboolean autosave_now(gpointer data) {
+  dg_editor *ed = data;
+  ed->autosave_source = 0;
+  char *path = dg_editor_autosave_path();
+  char *dir = g_path_get_dirname(path);
+  if (g_mkdir_with_parents(dir, 0700) != 0 || dg_project_save(ed->doc, path) != DG_OK)
+    dg_editor_set_status(ed, "Autosave failed: %s", *dg_last_error() ? dg_last_error() : g_strerror(errno));
+  else
+    ed->autosaved_generation = dg_document_generation(ed->doc);
+  g_free(dir);
+  g_free(path);
+  return G_SOURCE_REMOVE;
+}
+
+void dg_editor_autosave_schedule(dg_editor *ed) {
+  if (ed->autosave_source || dg_document_generation(ed->doc) == ed->autosaved_generation ||
+      dg_document_generation(ed->doc) == ed->saved_generation)
+    return;
+  ed->autosave_source = g_timeout_add_seconds(2, autosave_now, ed);
+}
+
+bool dg_editor_recover(dg_editor *ed) {
+  char *path = dg_editor_autosave_path();
+  dg_status st;
+  dg_document *doc = dg_project_load(path, &st);
+  g_free(path);
+  if (!doc) {
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not recover the autosaved work", dg_last_error());
+    return false;
+  }
+  dg_editor_set_document(ed, doc, NULL);
+  ed->saved_generation = (uint64_t)-1; // recovered work is unsaved
+  dg_editor_update_title(ed);
+  dg_editor_set_status(ed, "Recovered the autosaved work; save it to keep it");
+  return true;
+}
+
+static void recovery_response(GtkDialog *d, int response, gpointer data) {
+  dg_editor *ed = data;
+  gtk_window_destroy(GTK_WINDOW(d));
+  if (response == GTK_RESPONSE_ACCEPT)
+    dg_editor_recover(ed);
+  else if (response == GTK_RESPONSE_REJECT)
+    dg_editor_autosave_remove();
+}
+
+void dg_editor_offer_recovery(dg_editor *ed) {
+  char *path = dg_editor_autosave_path();
+  GStatBuf sb;
+  if (g_stat(path, &sb) == 0) {
+    GDateTime *t = g_date_time_new_from_unix_local(sb.st_mtime);
+    char *when = g_date_time_format(t, "%Y-%m-%d %H:%M");
+    char *detail =
+        g_strdup_printf("Dirigent did not exit cleanly. Unsaved work from %s was autosaved to %s.", when, path);
+    g_ptr_array_add(ed->dialog_log, g_strdup_printf("Recover unsaved work?: %s", detail));
+    GtkWidget *d = gtk_message_dialog_new(ed->window, GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                          GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Recover unsaved work?");
+    gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "%s", detail);
+    gtk_dialog_add_buttons(GTK_DIALOG(d), "_Discard", GTK_RESPONSE_REJECT, "_Recover", GTK_RESPONSE_ACCEPT, NULL);
+    gtk_dialog_set_default_response(GTK_DIALOG(d), GTK_RESPONSE_ACCEPT);
+    g_signal_connect(d, "response", G_CALLBACK(recovery_response), ed);
+    gtk_window_present(GTK_WINDOW(d));
+    g_free(detail), g_free(when);
+    g_date_time_unref(t);
+  }
+  g_free(path);
+}
+
+// ---- screenshot ----------------------------------------------------------------------------------
+
+bool dg_editor_screenshot(dg_editor *ed, const char *path) {
+  GtkWidget *w = GTK_WIDGET(ed->window);
+  int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
+  GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(w));
+  if (width <= 0 || height <= 0 || !renderer) return false;
+  GdkPaintable *paintable = gtk_widget_paintable_new(w);
+  GtkSnapshot *snap = gtk_snapshot_new();
+  gdk_paintable_snapshot(paintable, snap, width, height);
+  GskRenderNode *node = gtk_snapshot_free_to_node(snap);
+  bool ok = false;
+  if (node) {
+    GdkTexture *tex = gsk_renderer_render_texture(renderer, node, &GRAPHENE_RECT_INIT(0, 0, width, height));
+    ok = tex && gdk_texture_save_to_png(tex, path);
+    if (tex) g_object_unref(tex);
+    gsk_render_node_unref(node);
+  }
+  g_object_unref(paintable);
+  return ok;
+}
