@@ -1,11 +1,12 @@
 #version 450
 // Scaled dot-product attention, one invocation per (sample, head, query): q [N, Lq, H*D],
 // k, v [N, Lk, H*D] straight from the projections, out [N, Lq, H*D]. One pass over the keys with
-// the online (running max) softmax, accumulation in f32.
+// the online (running max) softmax, accumulation in f32; optionally causal (CLIP's text mask).
 #extension GL_GOOGLE_include_directive : require
 #include "dg_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint D = 64; // head dim
+layout(constant_id = 2) const bool CAUSAL = false; // query i sees keys j <= i + (Lk - Lq)
 
 layout(std430, binding = 0) readonly buffer Q { T q[]; };
 layout(std430, binding = 1) readonly buffer K { T k[]; };
@@ -29,7 +30,8 @@ void main() {
     acc[d] = 0.0;
   }
   float mx = -1.0 / 0.0, sum = 0.0;
-  for (uint j = 0; j < p.lk; j++) {
+  uint lk = CAUSAL ? min(p.lk, qi + 1 + (p.lk - p.lq)) : p.lk;
+  for (uint j = 0; j < lk; j++) {
     uint kb = (nn * p.lk + j) * width + h * D;
     float s = 0.0;
     for (uint d = 0; d < D; d++) s += qv[d] * float(k[kb + d]);

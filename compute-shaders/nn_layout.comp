@@ -6,6 +6,7 @@
 //   3 nearest 2x upsample       src [a, b, c] -> dst [a, 2b, 2c]
 //   4 GEGLU                     src [a, 2b] -> dst [a, b] = src[:, :b] * gelu(src[:, b:])
 //   5 clamp                     dst = clamp(src, alpha, beta)
+//   6 embedding gather          dst [a, b] = src[ids[r], :] (src a table [V, b])
 #extension GL_GOOGLE_include_directive : require
 #include "dg_common.glsl"
 layout(local_size_x_id = 0) in;
@@ -13,6 +14,7 @@ layout(constant_id = 1) const uint MODE = 0;
 
 layout(std430, binding = 0) readonly buffer S { T s[]; };
 layout(std430, binding = 1) buffer D { T o[]; };
+layout(std430, binding = 2) readonly buffer I { uint ids[]; }; // mode 6 only
 layout(push_constant) uniform P {
   uint total, a, b, c, d, e;
   float alpha, beta;
@@ -45,6 +47,9 @@ void main() {
     uint f = i % p.b, r = i / p.b;
     float xv = float(s[r * 2 * p.b + f]), g = float(s[r * 2 * p.b + p.b + f]);
     o[i] = T(xv * gelu_erf(g));
+  } else if (MODE == 6) { // i indexes dst [a, b]
+    uint d = i % p.b, r = i / p.b;
+    o[i] = s[ids[r] * p.b + d];
   } else {
     o[i] = T(clamp(float(s[i]), p.alpha, p.beta));
   }

@@ -147,7 +147,7 @@ static dg_status attn_forward(const dg_nn *nn, const dg_nn_attn *a, const dg_ten
   DG_TRY(dg_nn_linear_forward(nn, &a->v, ctx, &v));
   DG_TRY(dg_nn_alloc(nn, q.ndim, q.shape, &o));
   float scale = 1.0f / sqrtf((float)(q.shape[2] / a->heads));
-  DG_TRY(dg_nn_attention(nn->s, &q, &k, &v, a->heads, scale, &o));
+  DG_TRY(dg_nn_attention(nn->s, &q, &k, &v, a->heads, scale, false, &o));
   DG_TRY(dg_nn_linear_forward(nn, &a->o, &o, &y));
   return dg_binary(nn->s, DG_ADD, x, &y, x);
 }
@@ -298,7 +298,7 @@ dg_status dg_nn_vae_attn_forward(const dg_nn *nn, const dg_nn_vae_attn *a, const
   DG_TRY(dg_nn_transpose(nn->s, &q, n, c, hw, &qt));
   DG_TRY(dg_nn_transpose(nn->s, &k, n, c, hw, &kt));
   DG_TRY(dg_nn_transpose(nn->s, &v, n, c, hw, &vt));
-  DG_TRY(dg_nn_attention(nn->s, &qt, &kt, &vt, 1, 1.0f / sqrtf((float)c), &o));
+  DG_TRY(dg_nn_attention(nn->s, &qt, &kt, &vt, 1, 1.0f / sqrtf((float)c), false, &o));
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, &ot));
   DG_TRY(dg_nn_transpose(nn->s, &o, n, hw, c, &ot));
   DG_TRY(dg_nn_conv_forward(nn, &a->proj, &ot, out));

@@ -1,5 +1,7 @@
 #include "dg_nn_ops.h"
 
+#include <string.h>
+
 #include "dg_op_util.h"
 
 #define LOCAL 64
@@ -77,11 +79,12 @@ dg_status dg_nn_dense(dg_stream *s, const dg_tensor *x, const dg_tensor *w, cons
 }
 
 dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, int heads,
-                          float scale, dg_tensor *out) {
+                          float scale, bool causal, dg_tensor *out) {
   char sq[96], sk[96];
   if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3 || heads < 1 || q->shape[2] % heads || k->shape[2] != q->shape[2] ||
       v->shape[2] != q->shape[2] || k->shape[0] != q->shape[0] || v->shape[0] != q->shape[0] ||
-      v->shape[1] != k->shape[1] || dg_tensor_numel(out) != dg_tensor_numel(q) || q->shape[2] / heads > 512)
+      v->shape[1] != k->shape[1] || dg_tensor_numel(out) != dg_tensor_numel(q) || q->shape[2] / heads > 512 ||
+      (causal && k->shape[1] < q->shape[1]))
     return dg_fail(DG_ERR_ARG, "attention: bad shapes q %s, k/v %s with %d heads (head dim <= 512)",
                    dg_shape_str(q, sq, sizeof sq), dg_shape_str(k, sk, sizeof sk), heads);
   DG_TRY(dg_check_same_dtype("attention", q, k));
@@ -91,8 +94,8 @@ dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, 
   DG_TRY(fits(s, "attention", k));
   DG_TRY(fits(s, "attention", v));
   dg_pipeline *p;
-  uint32_t spec[2] = {LOCAL, (uint32_t)(q->shape[2] / heads)};
-  DG_TRY(dg_op_pipeline(s, "nn_attention", q->dtype, spec, 2, &p));
+  uint32_t spec[3] = {LOCAL, (uint32_t)(q->shape[2] / heads), causal};
+  DG_TRY(dg_op_pipeline(s, "nn_attention", q->dtype, spec, 3, &p));
   struct {
     uint32_t n, lq, lk, heads;
     float scale;
@@ -115,8 +118,8 @@ static dg_status layout(dg_stream *s, uint32_t mode, const char *label, const dg
   uint32_t spec[2] = {LOCAL, mode};
   DG_TRY(dg_op_pipeline(s, "nn_layout", x->dtype, spec, 2, &p));
   // Mode 1 writes only part of out: bind it read-write so earlier writes to out are ordered.
-  dg_binding bind[2] = {dg_bind(x, false), dg_bind(out, true)};
-  return dispatch(s, p, bind, 2, &pc, sizeof pc, pc.total, label);
+  dg_binding bind[3] = {dg_bind(x, false), dg_bind(out, true), dg_bind(x, false)}; // binding 2: ids, unused here
+  return dispatch(s, p, bind, 3, &pc, sizeof pc, pc.total, label);
 }
 
 dg_status dg_nn_transpose(dg_stream *s, const dg_tensor *x, int64_t a, int64_t b, int64_t c, dg_tensor *out) {
@@ -194,4 +197,28 @@ dg_status dg_nn_clamp(dg_stream *s, const dg_tensor *x, float lo, float hi, dg_t
   DG_TRY(dg_check_numel("clamp", "out", out, dg_tensor_numel(x)));
   layout_push pc = {(uint32_t)dg_tensor_numel(x), 0, 0, 0, 0, 0, lo, hi};
   return layout(s, 5, "clamp", x, out, pc);
+}
+
+dg_status dg_nn_embed(dg_stream *s, dg_arena *arena, const dg_tensor *table, const uint32_t *ids, int64_t n,
+                      dg_tensor *out) {
+  char st[96];
+  if (table->ndim != 2 || n < 1 || dg_tensor_numel(out) != n * table->shape[1])
+    return dg_fail(DG_ERR_ARG, "embed: table %s, %lld ids and out do not match", dg_shape_str(table, st, sizeof st),
+                   (long long)n);
+  for (int64_t i = 0; i < n; i++)
+    if (ids[i] >= (uint64_t)table->shape[0])
+      return dg_fail(DG_ERR_ARG, "embed: id %u at %lld is outside the table of %lld rows", ids[i], (long long)i,
+                     (long long)table->shape[0]);
+  DG_TRY(dg_check_same_dtype("embed", table, out));
+  DG_TRY(fits(s, "embed", table));
+  DG_TRY(fits(s, "embed", out));
+  dg_range r;
+  DG_TRY(dg_arena_alloc(arena, (uint64_t)n * 4, &r));
+  memcpy(dg_range_map(r), ids, (size_t)n * 4);
+  dg_pipeline *p;
+  uint32_t spec[2] = {LOCAL, 6};
+  DG_TRY(dg_op_pipeline(s, "nn_layout", table->dtype, spec, 2, &p));
+  layout_push pc = {(uint32_t)dg_tensor_numel(out), (uint32_t)n, (uint32_t)table->shape[1], 0, 0, 0, 0, 0};
+  dg_binding bind[3] = {dg_bind(table, false), dg_bind(out, true), {r, false}};
+  return dispatch(s, p, bind, 3, &pc, sizeof pc, pc.total, "embed");
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include <stdbool.h>
 
+#include "dg_arena.h"
 #include "dg_stream.h"
 #include "dg_tensor.h"
 
@@ -15,9 +16,13 @@ dg_status dg_nn_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
                        int pad_l, dg_tensor *out);
 // x [..., K] as M rows, w [N, K], b [N] or NULL -> out [..., N].
 dg_status dg_nn_dense(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b, dg_tensor *out);
-// q [N, Lq, H*D], k, v [N, Lk, H*D] -> out [N, Lq, H*D]; softmax(scale q k^T) v per head.
+// q [N, Lq, H*D], k, v [N, Lk, H*D] -> out [N, Lq, H*D]; softmax(scale q k^T) v per head. causal:
+// query i attends to keys j <= i + Lk - Lq (Lk >= Lq).
 dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, int heads,
-                          float scale, dg_tensor *out);
+                          float scale, bool causal, dg_tensor *out);
+// out [R, D] = table[ids[r]] for R ids (uint32, host) of a table [V, D]; an id >= V is an error.
+dg_status dg_nn_embed(dg_stream *s, dg_arena *arena, const dg_tensor *table, const uint32_t *ids, int64_t n,
+                      dg_tensor *out);
 // x [A, B, C] (any shape read that way) -> out [A, C, B].
 dg_status dg_nn_transpose(dg_stream *s, const dg_tensor *x, int64_t a, int64_t b, int64_t c, dg_tensor *out);
 // Copies x [N, Cx, ...] into channels [c0, c0 + Cx) of out [N, Cout, ...] (same trailing size).
