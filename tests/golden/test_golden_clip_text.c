@@ -29,9 +29,12 @@ static void run(dg_dtype dt, dg_weights *w, dg_safetensors *st) {
     ids[i] = (int32_t)idf[i];
   if (!dg_test_ok(dg_clip_text_load(&src, 4, c), "clip load")) goto done;
   dg_tensor hid, hid2;
-  double t0 = now_ms();
-  if (!dg_test_ok(dg_clip_text_forward(&nn, c, ids, b, len, 0, &hid), "clip forward")) goto done;
-  double t1 = now_ms();
+  double t0 = 0, t1 = 0;
+  for (int rep = 0; rep < 2; rep++) { // the first run includes pipeline creation; its scratch stays
+    t0 = now_ms();
+    if (!dg_test_ok(dg_clip_text_forward(&nn, c, ids, b, len, 0, &hid), "clip forward")) goto done; // finishes
+    t1 = now_ms();
+  }
   golden_check("text_encoder last_hidden_state", &hid, st, "last_hidden_state", dt);
   float *h = dg_test_read(&hid), *pooled = malloc((size_t)b * c->cfg.width * sizeof *pooled);
   for (int i = 0; i < b; i++)
@@ -45,8 +48,7 @@ static void run(dg_dtype dt, dg_weights *w, dg_safetensors *st) {
   free(pooled);
   if (dg_test_ok(dg_clip_text_forward(&nn, c, ids, b, len, 1, &hid2), "clip forward skip"))
     golden_check("text_encoder hidden_layer_m2", &hid2, st, "hidden_layer_m2", dt);
-  printf("  clip text %s: [%d, %d] forward %.1f ms (first use, includes pipeline creation)\n", dg_dtype_name(dt), b,
-         len, t1 - t0);
+  printf("  clip text %s: [%d, %d] forward %.1f ms\n", dg_dtype_name(dt), b, len, t1 - t0);
 done:
   free(idf);
   free(ids);

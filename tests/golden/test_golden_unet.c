@@ -38,7 +38,7 @@ static void run(dg_dtype dt, dg_weights *w, const char *fixture, bool with_contr
     dg_arena_mark m2 = dg_arena_get_mark(T.arena);
     double t0 = now_ms();
     dg_status s = dg_unet_forward(&nn, u, &x, t, &ctx, with_control ? ctlp : NULL, &eps);
-    if (!dg_test_ok(s, "unet forward")) break;
+    if (!dg_test_ok(s, "unet forward")) break; // finishes the stream
     double t1 = now_ms();
     if (rep == 1) {
       char what[64];
@@ -48,6 +48,13 @@ static void run(dg_dtype dt, dg_weights *w, const char *fixture, bool with_contr
              (long long)x.shape[0], (unsigned long long)dg_stream_dispatch_count(T.stream));
     }
     dg_arena_release(T.arena, m2);
+    if (rep == 0) dg_stream_profile_reset(T.stream);
+  }
+  if (getenv("DIRIGENT_PROFILE")) {
+    const dg_profile_entry *e;
+    int n = dg_stream_profile(T.stream, &e);
+    for (int i = 0; i < n; i++)
+      printf("    %-14s %8.2f ms %6llu x\n", e[i].label, e[i].total_ms, (unsigned long long)e[i].count);
   }
   free(t);
   dg_safetensors_close(st);

@@ -24,7 +24,7 @@ static void run(dg_dtype dt, dg_weights *w) {
   for (int rep = 0; rep < 2; rep++) { // the second run is timed without pipeline creation
     dg_arena_mark m2 = dg_arena_get_mark(T.arena);
     double t0 = now_ms();
-    if (!dg_test_ok(dg_vae_encode(&nn, v, &image, &mean, &logvar), "vae encode")) break;
+    if (!dg_test_ok(dg_vae_encode(&nn, v, &image, &mean, &logvar), "vae encode")) break; // finishes
     double t1 = now_ms();
     if (!dg_test_ok(dg_vae_decode(&nn, v, &z, &out), "vae decode")) break;
     double t2 = now_ms();
