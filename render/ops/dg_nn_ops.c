@@ -23,16 +23,35 @@ static dg_status dispatch(dg_stream *s, dg_pipeline *p, const dg_binding *b, int
   return dg_stream_dispatch(s, p, b, nb, push, size, gx, gy, 1, label);
 }
 
-dg_status dg_nn_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b, int stride, int pad_t,
-                       int pad_l, dg_tensor *out) {
+// C[z] = A[z] B[z] (+ bias): A [M, K]; B [K, N], or [N, K] with bt; bias per column (1) or row (2).
+static dg_status gemm(dg_stream *s, const dg_tensor *a, const dg_tensor *b, const dg_tensor *bias, int bias_mode,
+                      bool bt, uint32_t m, uint32_t n, uint32_t k, uint32_t batch, uint32_t a_sz, uint32_t b_sz,
+                      uint32_t c_sz, dg_tensor *out, const char *label) {
+  const uint32_t ln = 8, lm = LOCAL / ln, tile = 8;
+  bool av = k % 4 == 0 && a_sz % 4 == 0, bv = (bt ? k % 4 == 0 : n % 4 == 0) && b_sz % 4 == 0;
+  uint32_t spec[3] = {LOCAL, (bt ? 1u : 0u) | (av ? 2u : 0u) | (bv ? 4u : 0u) | ((uint32_t)bias_mode << 3), ln};
+  dg_pipeline *p;
+  DG_TRY(dg_op_pipeline(s, "nn_gemm", a->dtype, spec, 3, &p));
+  uint32_t groups_n = (n + ln * tile - 1) / (ln * tile), groups_m = (m + lm * tile - 1) / (lm * tile);
+  uint32_t pc[7] = {m, n, k, a_sz, b_sz, c_sz, groups_n};
+  dg_binding bind[6] = {
+      dg_bind(a, false), dg_bind(a, false), dg_bind(b, false), dg_bind(b, false), dg_bind(bias ? bias : a, false),
+      dg_bind(out, true)};
+  uint32_t gx, gy;
+  dg_grid_1d(dg_stream_device(s), (uint64_t)groups_n * groups_m, &gx, &gy);
+  return dg_stream_dispatch(s, p, bind, 6, pc, sizeof pc, gx, gy, batch, label);
+}
+
+dg_status dg_nn_conv2d(dg_stream *s, dg_arena *scratch, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b,
+                       int stride, int pad_t, int pad_l, dg_tensor *out) {
   char sx[96], sw[96], so[96];
   if (x->ndim != 4 || w->ndim != 4 || out->ndim != 4 || w->shape[2] != w->shape[3] || w->shape[1] != x->shape[1] ||
       out->shape[0] != x->shape[0] || out->shape[1] != w->shape[0] || stride < 1 || pad_t < 0 || pad_l < 0)
     goto bad;
   int64_t k = w->shape[2];
-  // The output must not read past the padded input: the implied bottom/right padding is < k.
-  if ((out->shape[2] - 1) * stride + k > x->shape[2] + pad_t + k - 1 ||
-      (out->shape[3] - 1) * stride + k > x->shape[3] + pad_l + k - 1 || out->shape[2] < 1 || out->shape[3] < 1)
+  // The last window must start inside the padded input (the implied bottom/right padding is < k).
+  if ((out->shape[2] - 1) * stride > x->shape[2] + pad_t - 1 ||
+      (out->shape[3] - 1) * stride > x->shape[3] + pad_l - 1 || out->shape[2] < 1 || out->shape[3] < 1)
     goto bad;
   if (b && (dg_tensor_numel(b) != w->shape[0])) goto bad;
   DG_TRY(dg_check_same_dtype("conv2d", x, w));
@@ -41,15 +60,23 @@ dg_status dg_nn_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
   DG_TRY(fits(s, "conv2d", x));
   DG_TRY(fits(s, "conv2d", w));
   DG_TRY(fits(s, "conv2d", out));
-  dg_pipeline *p;
-  uint32_t spec[2] = {LOCAL, b != NULL};
-  DG_TRY(dg_op_pipeline(s, "nn_conv2d", x->dtype, spec, 2, &p));
-  uint32_t pc[11] = {(uint32_t)x->shape[0], (uint32_t)x->shape[1],   (uint32_t)x->shape[2],   (uint32_t)x->shape[3],
-                     (uint32_t)w->shape[0], (uint32_t)out->shape[2], (uint32_t)out->shape[3], (uint32_t)k,
-                     (uint32_t)stride,      (uint32_t)pad_t,         (uint32_t)pad_l};
-  dg_binding bind[4] = {dg_bind(x, false), dg_bind(w, false), dg_bind(b ? b : w, false), dg_bind(out, true)};
-  uint64_t inv = (uint64_t)out->shape[0] * ((out->shape[1] + 3) / 4) * out->shape[2] * out->shape[3];
-  return dispatch(s, p, bind, 4, pc, sizeof pc, inv, "conv2d");
+  int64_t n = x->shape[0], cin = x->shape[1], pix = out->shape[2] * out->shape[3], kk = cin * k * k;
+  dg_tensor col = *x;
+  if (k != 1 || stride != 1 || pad_t || pad_l) {
+    int64_t cs[3] = {n, kk, pix};
+    DG_TRY(dg_tensor_alloc(scratch, x->dtype, 3, cs, &col));
+    DG_TRY(fits(s, "conv2d (im2col)", &col));
+    dg_pipeline *p;
+    uint32_t spec[1] = {LOCAL};
+    DG_TRY(dg_op_pipeline(s, "nn_im2col", x->dtype, spec, 1, &p));
+    uint32_t pc[10] = {
+        (uint32_t)n,      (uint32_t)cin,   (uint32_t)x->shape[2], (uint32_t)x->shape[3],   (uint32_t)k,
+        (uint32_t)stride, (uint32_t)pad_t, (uint32_t)pad_l,       (uint32_t)out->shape[2], (uint32_t)out->shape[3]};
+    dg_binding bind[2] = {dg_bind(x, false), dg_bind(&col, true)};
+    DG_TRY(dispatch(s, p, bind, 2, pc, sizeof pc, (uint64_t)n * kk * ((pix + 3) / 4), "im2col"));
+  }
+  return gemm(s, w, &col, b, b ? 2 : 0, false, (uint32_t)w->shape[0], (uint32_t)pix, (uint32_t)kk, (uint32_t)n, 0,
+              (uint32_t)(kk * pix), (uint32_t)(w->shape[0] * pix), out, "conv2d");
 bad:
   return dg_fail(DG_ERR_ARG, "conv2d: bad shapes x %s, w %s, out %s (stride %d, pad %d,%d)",
                  dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw), dg_shape_str(out, so, sizeof so),
@@ -69,13 +96,8 @@ dg_status dg_nn_dense(dg_stream *s, const dg_tensor *x, const dg_tensor *w, cons
   DG_TRY(fits(s, "dense", x));
   DG_TRY(fits(s, "dense", w));
   DG_TRY(fits(s, "dense", out));
-  dg_pipeline *p;
-  uint32_t spec[2] = {LOCAL, b != NULL};
-  DG_TRY(dg_op_pipeline(s, "nn_dense", x->dtype, spec, 2, &p));
   uint32_t m = (uint32_t)(dg_tensor_numel(x) / w->shape[1]);
-  uint32_t pc[3] = {m, (uint32_t)w->shape[1], (uint32_t)w->shape[0]};
-  dg_binding bind[4] = {dg_bind(x, false), dg_bind(w, false), dg_bind(b ? b : w, false), dg_bind(out, true)};
-  return dispatch(s, p, bind, 4, pc, sizeof pc, (uint64_t)m * ((pc[2] + 3) / 4), "dense");
+  return gemm(s, x, w, b, b ? 1 : 0, true, m, (uint32_t)w->shape[0], (uint32_t)w->shape[1], 1, 0, 0, 0, out, "dense");
 }
 
 dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, int heads,

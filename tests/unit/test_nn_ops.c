@@ -26,7 +26,7 @@ static void check_conv(dg_dtype dt, int64_t n, int64_t cin, int64_t h, int64_t w
   dg_tensor tx = dg_test_tensor(dt, 4, xs, -1, 1, &x), tw = dg_test_tensor(dt, 4, ws, -0.5f, 0.5f, &wt), tb;
   if (bias) tb = dg_test_tensor(dt, 1, bs, -1, 1, &b);
   dg_tensor to = dg_test_poisoned(dt, 4, os);
-  if (dg_test_ok(dg_nn_conv2d(T.stream, &tx, &tw, bias ? &tb : NULL, stride, pt, pt, &to), "conv2d")) {
+  if (dg_test_ok(dg_nn_conv2d(T.stream, T.arena, &tx, &tw, bias ? &tb : NULL, stride, pt, pt, &to), "conv2d")) {
     dg_ref_conv2d(x, n, cin, h, w, wt, cout, k, b, stride, pt, pt, oh, ow, want);
     compare("conv2d", dt, &to, want);
   }
@@ -140,6 +140,8 @@ int main(void) {
     check_conv(dt, 2, 8, 5, 5, 4, 1, 1, 0, false, false);
     check_dense(dt, dg_test_int(1, 30), dg_test_int(1, 70), dg_test_int(1, 30), true);
     check_dense(dt, 5, 64, 8, false);
+    check_dense(dt, 70, 36, 72, true);                      // several tiles, vec4 path
+    check_conv(dt, 2, 8, 16, 12, 20, 3, 1, 1, false, true); // vec4 paths (K, pixels % 4 == 0)
     check_attention(dt, 2, dg_test_int(1, 40), dg_test_int(1, 40), 2, 8, false);
     check_attention(dt, 1, 77, 77, 4, 8, true);
     check_attention(dt, 1, 12, 7, 1, 40, false);
@@ -149,7 +151,8 @@ int main(void) {
   int64_t s4[4] = {1, 3, 4, 4}, w4[4] = {2, 4, 3, 3}, o4[4] = {1, 2, 4, 4};
   dg_tensor x = dg_test_tensor(DG_F32, 4, s4, 0, 1, NULL), w = dg_test_tensor(DG_F32, 4, w4, 0, 1, NULL),
             o = dg_test_poisoned(DG_F32, 4, o4);
-  dg_test_expect_error(dg_nn_conv2d(T.stream, &x, &w, NULL, 1, 1, 1, &o), DG_ERR_ARG, "conv2d", "conv channels");
+  dg_test_expect_error(dg_nn_conv2d(T.stream, T.arena, &x, &w, NULL, 1, 1, 1, &o), DG_ERR_ARG, "conv2d",
+                       "conv channels");
   int64_t q3[3] = {1, 4, 6};
   dg_tensor q = dg_test_tensor(DG_F32, 3, q3, 0, 1, NULL);
   dg_test_expect_error(dg_nn_attention(T.stream, &q, &q, &q, 4, 1, false, &q), DG_ERR_ARG, "heads", "attention heads");
