@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "dg_controlnet.h"
+#include "dg_sampler.h"
 #include "dg_test.h"
 #include "golden_util.h"
 
@@ -77,6 +78,18 @@ static void run(dg_dtype dt, dg_weights *uw, const char *weights, const char *fi
       snprintf(what, sizeof what, "%s eps", fixture);
       golden_check(what, &eps, st, "eps", dt);
     }
+    // The same through the sampler's model wrapper (ControlNet + UNet, no guidance).
+    dg_guided g;
+    float *xh = golden_read(st, "x", NULL), *eh = malloc((size_t)dg_tensor_numel(&x) * sizeof *eh);
+    if (dg_test_ok(dg_guided_init(&g, &nn, u, c, &ctx, NULL, &hint, 1.0f, 1.0f, x.shape), "guided init") &&
+        dg_test_ok(dg_guided_eps(&g, xh, (int)t[0], eh), "guided eps")) {
+      char what[96];
+      snprintf(what, sizeof what, "%s eps via dg_guided_eps %s", fixture, dg_dtype_name(dt));
+      golden_check_host(what, eh, st, "eps", dg_test_tolerance(dt));
+    }
+    dg_guided_free(&g);
+    free(xh);
+    free(eh);
   }
   free(t);
   dg_safetensors_close(st);
