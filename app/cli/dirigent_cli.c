@@ -12,6 +12,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"device", dg_cli_device, "report the Vulkan device and run the op self-test"},
+    {"model", dg_cli_model, "validate a checkpoint file or diffusers folder and report its models"},
 };
 
 static void usage(FILE *f) {

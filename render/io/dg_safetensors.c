@@ -326,6 +326,47 @@ void dg_safetensors_metadata_at(const dg_safetensors *st, size_t index, const ch
 
 const void *dg_safetensors_data(const dg_safetensors *st, const dg_st_tensor *t) { return st->payload + t->begin; }
 
+// Inlinable copies of dg_f16_to_f32 / dg_f32_to_f16 (bit-identical; test_safetensors checks every f16
+// and bf16 value): calling the exported ones per element across the shared-library boundary made
+// whole-checkpoint conversion several times slower.
+static inline float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, x;
+  if (exp == 0 && mant == 0)
+    x = sign;
+  else if (exp == 0) { // subnormal: normalise
+    exp = 127 - 15 + 1;
+    while (!(mant & 0x400u))
+      mant <<= 1, exp--;
+    x = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+  } else if (exp == 31)
+    x = sign | 0x7f800000u | (mant << 13);
+  else
+    x = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+  float f;
+  memcpy(&f, &x, 4);
+  return f;
+}
+
+static inline uint16_t float_to_half(float f) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u, mant = x & 0x7fffffu;
+  int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
+  if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0)); // inf/nan
+  if (exp >= 31) return (uint16_t)(sign | 0x7c00u);                                        // overflow
+  if (exp <= 0) {                                                                          // subnormal
+    if (exp < -10) return (uint16_t)sign;
+    mant |= 0x800000u;
+    uint32_t shift = (uint32_t)(14 - exp), half = mant >> shift;
+    uint32_t rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) half++;
+    return (uint16_t)(sign | half);
+  }
+  uint32_t half = sign | ((uint32_t)exp << 10) | (mant >> 13), rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (half & 1))) half++; // round to nearest even
+  return (uint16_t)half;
+}
+
 dg_status dg_safetensors_read(const dg_safetensors *st, const dg_st_tensor *t, dg_dtype dtype, void *dst,
                               size_t dst_bytes) {
   if (!t) return dg_fail(DG_ERR_ARG, "%s: read of a NULL tensor", st->path);
@@ -341,24 +382,37 @@ dg_status dg_safetensors_read(const dg_safetensors *st, const dg_st_tensor *t, d
     if (n) memcpy(dst, src, n * out_size);
     return DG_OK;
   }
-  for (size_t i = 0; i < n; i++) {
-    float f;
-    if (t->dtype == DG_ST_F32)
+  // One loop per conversion so each stays simple enough for the compiler to unroll.
+  float *f32 = dst;
+  uint16_t *f16 = dst;
+  if (t->dtype == DG_ST_F32) { // -> f16
+    for (size_t i = 0; i < n; i++) {
+      float f;
       memcpy(&f, src + 4 * i, 4);
-    else {
+      f16[i] = float_to_half(f);
+    }
+  } else if (t->dtype == DG_ST_F16) { // -> f32
+    for (size_t i = 0; i < n; i++) {
       uint16_t h;
       memcpy(&h, src + 2 * i, 2);
-      if (t->dtype == DG_ST_F16)
-        f = dg_f16_to_f32(h);
-      else {
-        uint32_t x = (uint32_t)h << 16;
-        memcpy(&f, &x, 4);
-      }
+      f32[i] = half_to_float(h);
     }
-    if (dtype == DG_F32)
-      ((float *)dst)[i] = f;
-    else
-      ((uint16_t *)dst)[i] = dg_f32_to_f16(f);
+  } else if (dtype == DG_F32) { // bf16 -> f32
+    for (size_t i = 0; i < n; i++) {
+      uint16_t h;
+      memcpy(&h, src + 2 * i, 2);
+      uint32_t x = (uint32_t)h << 16;
+      memcpy(&f32[i], &x, 4);
+    }
+  } else { // bf16 -> f16
+    for (size_t i = 0; i < n; i++) {
+      uint16_t h;
+      memcpy(&h, src + 2 * i, 2);
+      uint32_t x = (uint32_t)h << 16;
+      float f;
+      memcpy(&f, &x, 4);
+      f16[i] = float_to_half(f);
+    }
   }
   return DG_OK;
 }

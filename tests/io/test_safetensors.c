@@ -118,6 +118,68 @@ static void check_valid(dg_safetensors *st, dg_arena *arena) {
   io_expect_error(dg_safetensors_load(st, "d.ids", arena, DG_F16, &t), DG_ERR_UNSUPPORTED, "I64", "load of I64");
 }
 
+// Every f16 and bf16 bit pattern, and f32 patterns around every f16 rounding boundary, convert exactly
+// as dg_f16_to_f32 / dg_f32_to_f16 do (the reader has its own inlined copies).
+static void conversions_exhaustive(void) {
+  enum { N = 65536, M = 65536 * 8 };
+  uint16_t *h = malloc(N * 2);
+  uint32_t *x = malloc(M * 4);
+  for (uint32_t i = 0; i < N; i++)
+    h[i] = (uint16_t)i;
+  uint64_t s = 12345;
+  for (uint32_t i = 0; i < M; i++) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    // f16 value bits shifted into f32 position, with random low bits (ties, just above/below).
+    uint32_t low[4] = {0x1000u, 0x0fffu, 0x1001u, (uint32_t)(s >> 40) & 0x1fffu};
+    uint32_t exp16 = (i >> 3) & 0x1f;
+    uint32_t e32 = exp16 ? exp16 - 15 + 127 : (uint32_t)(s >> 20) % 113; // also subnormal-range f32
+    x[i] = ((i >> 8) & 0x80000000u) | (e32 << 23) | ((((i >> 3) >> 5) & 0x3ffu) << 13) | low[i & 3];
+    if ((i & 7) >= 4) x[i] = (uint32_t)(s >> 32);
+  }
+  io_writer *w = io_writer_new();
+  io_writer_add(w, "f16", "F16", 1, (int64_t[]){N}, h, N * 2);
+  io_writer_add(w, "bf16", "BF16", 1, (int64_t[]){N}, h, N * 2);
+  io_writer_add(w, "f32", "F32", 1, (int64_t[]){M}, x, M * 4);
+  size_t size;
+  unsigned char *img = io_writer_image(w, &size);
+  io_writer_free(w);
+  dg_safetensors *st;
+  float *f = malloc(M * 4);
+  uint16_t *g = malloc(M * 2);
+  if (io_ok(dg_safetensors_open_memory(img, size, "conv", &st), "open conversion table")) {
+    long bad = 0;
+    io_ok(dg_safetensors_read(st, dg_safetensors_find(st, "f16"), DG_F32, f, N * 4), "all f16 -> f32");
+    for (uint32_t i = 0; i < N; i++) {
+      float want = dg_f16_to_f32(h[i]);
+      bad += memcmp(&f[i], &want, 4) != 0;
+    }
+    io_check(bad == 0, "%ld of 65536 f16 -> f32 differ from dg_f16_to_f32", bad);
+    bad = 0;
+    io_ok(dg_safetensors_read(st, dg_safetensors_find(st, "bf16"), DG_F16, g, N * 2), "all bf16 -> f16");
+    for (uint32_t i = 0; i < N; i++) {
+      uint32_t b = (uint32_t)h[i] << 16;
+      float v;
+      memcpy(&v, &b, 4);
+      bad += g[i] != dg_f32_to_f16(v);
+    }
+    io_check(bad == 0, "%ld of 65536 bf16 -> f16 differ from dg_f32_to_f16", bad);
+    bad = 0;
+    io_ok(dg_safetensors_read(st, dg_safetensors_find(st, "f32"), DG_F16, g, M * 2), "f32 -> f16 patterns");
+    for (uint32_t i = 0; i < M; i++) {
+      float v;
+      memcpy(&v, &x[i], 4);
+      bad += g[i] != dg_f32_to_f16(v);
+    }
+    io_check(bad == 0, "%ld of %d f32 -> f16 differ from dg_f32_to_f16", bad, M);
+    dg_safetensors_close(st);
+  }
+  free(f);
+  free(g);
+  free(img);
+  free(h);
+  free(x);
+}
+
 // Opens a crafted image from memory, expecting an error that mentions `needle` and the file name.
 static void expect_bad(unsigned char *img, size_t size, dg_status want, const char *needle, const char *what) {
   dg_safetensors *st = (dg_safetensors *)1;
@@ -250,6 +312,7 @@ int main(void) {
   free(e);
   free(img);
   failures(dir);
+  conversions_exhaustive();
   io_rmtree(dir);
   free(dir);
   if (device) {
