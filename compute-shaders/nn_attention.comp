@@ -12,6 +12,13 @@ layout(std430, binding = 0) readonly buffer Q { T q[]; };
 layout(std430, binding = 1) readonly buffer K { T k[]; };
 layout(std430, binding = 2) readonly buffer V { T v[]; };
 layout(std430, binding = 3) writeonly buffer O { T o[]; };
+#ifdef DG_F16
+#define V f16vec4
+#else
+#define V vec4
+#endif
+layout(std430, binding = 4) readonly buffer K4 { V k4[]; }; // aliases of k and v for vec4 loads (D % 4 == 0)
+layout(std430, binding = 5) readonly buffer V4 { V v4[]; };
 layout(push_constant) uniform P {
   uint n, lq, lk, heads;
   float scale;
@@ -34,11 +41,28 @@ void main() {
   for (uint j = 0; j < lk; j++) {
     uint kb = (nn * p.lk + j) * width + h * D;
     float s = 0.0;
-    for (uint d = 0; d < D; d++) s += qv[d] * float(k[kb + d]);
+    if (D % 4 == 0) {
+      for (uint d = 0; d < D; d += 4) {
+        vec4 kv = vec4(k4[(kb + d) / 4]);
+        s += qv[d] * kv.x + qv[d + 1] * kv.y + qv[d + 2] * kv.z + qv[d + 3] * kv.w;
+      }
+    } else {
+      for (uint d = 0; d < D; d++) s += qv[d] * float(k[kb + d]);
+    }
     float m2 = max(mx, s);
     float c = exp(mx - m2), e = exp(s - m2);
     sum = sum * c + e;
-    for (uint d = 0; d < D; d++) acc[d] = acc[d] * c + e * float(v[kb + d]);
+    if (D % 4 == 0) {
+      for (uint d = 0; d < D; d += 4) {
+        vec4 vv = vec4(v4[(kb + d) / 4]);
+        acc[d] = acc[d] * c + e * vv.x;
+        acc[d + 1] = acc[d + 1] * c + e * vv.y;
+        acc[d + 2] = acc[d + 2] * c + e * vv.z;
+        acc[d + 3] = acc[d + 3] * c + e * vv.w;
+      }
+    } else {
+      for (uint d = 0; d < D; d++) acc[d] = acc[d] * c + e * float(v[kb + d]);
+    }
     mx = m2;
   }
   float inv = 1.0 / sum;

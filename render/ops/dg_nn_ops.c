@@ -122,8 +122,9 @@ dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, 
     uint32_t n, lq, lk, heads;
     float scale;
   } pc = {(uint32_t)q->shape[0], (uint32_t)q->shape[1], (uint32_t)k->shape[1], (uint32_t)heads, scale};
-  dg_binding bind[4] = {dg_bind(q, false), dg_bind(k, false), dg_bind(v, false), dg_bind(out, true)};
-  return dispatch(s, p, bind, 4, &pc, sizeof pc, (uint64_t)pc.n * pc.lq * pc.heads, "attention");
+  dg_binding bind[6] = {dg_bind(q, false), dg_bind(k, false), dg_bind(v, false),
+                        dg_bind(out, true), dg_bind(k, false), dg_bind(v, false)};
+  return dispatch(s, p, bind, 6, &pc, sizeof pc, (uint64_t)pc.n * pc.lq * pc.heads, "attention");
 }
 
 typedef struct layout_push {

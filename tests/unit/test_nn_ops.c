@@ -145,6 +145,7 @@ int main(void) {
     check_attention(dt, 2, dg_test_int(1, 40), dg_test_int(1, 40), 2, 8, false);
     check_attention(dt, 1, 77, 77, 4, 8, true);
     check_attention(dt, 1, 12, 7, 1, 40, false);
+    check_attention(dt, 2, 9, 5, 3, 6, false); // head dim not a multiple of 4: scalar loads
     check_layout(dt);
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
