@@ -74,6 +74,32 @@ int main(int argc, char **argv) {
       run(d ? DG_F16 : DG_F32, w, "unet.safetensors", false);
       run(d ? DG_F16 : DG_F32, w, "unet_control.safetensors", true);
     }
+    // Bad inputs give errors that name the problem.
+    dg_arena_mark mark = dg_arena_get_mark(T.arena);
+    dg_nn_src src = {w, T.arena, DG_F32};
+    dg_unet *u = calloc(1, sizeof *u);
+    dg_test_expect_error(dg_unet_load(&src, (dg_unet_heads){0, 0}, u), DG_ERR_ARG, "heads", "no heads");
+    dg_test_expect_error(dg_unet_load(&src, (dg_unet_heads){3, 0}, u), DG_ERR_ARG, "heads", "heads not dividing");
+    if (dg_test_ok(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), "unet load")) {
+      dg_nn nn = {T.stream, T.arena, DG_F32};
+      int64_t xs[4] = {1, 4, 8, 16}, odd[4] = {1, 4, 7, 16}, cs[3] = {1, 7, 16}, bad_c[3] = {1, 7, 12};
+      dg_tensor x = dg_test_tensor(DG_F32, 4, xs, -1, 1, NULL), xo = dg_test_tensor(DG_F32, 4, odd, -1, 1, NULL);
+      dg_tensor c = dg_test_tensor(DG_F32, 3, cs, -1, 1, NULL), cb = dg_test_tensor(DG_F32, 3, bad_c, -1, 1, NULL);
+      dg_tensor eps;
+      float t[1] = {10};
+      dg_test_expect_error(dg_unet_forward(&nn, u, &x, t, &cb, NULL, &eps), DG_ERR_ARG, "context", "context width");
+      dg_test_expect_error(dg_unet_forward(&nn, u, &xo, t, &c, NULL, &eps), DG_ERR_ARG, "divisible", "latent size");
+    }
+    free(u);
+    dg_arena_release(T.arena, mark);
+    dg_weights_close(w);
+  }
+  snprintf(path, sizeof path, "%s/vae_weights.safetensors", golden_dir);
+  if (dg_test_ok(dg_weights_open(path, &w), "open vae weights")) {
+    dg_nn_src src = {w, T.arena, DG_F32};
+    dg_unet *u = calloc(1, sizeof *u);
+    dg_test_expect_error(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), DG_ERR_FORMAT, "UNet", "UNet from a VAE file");
+    free(u);
     dg_weights_close(w);
   }
   return dg_test_finish();
