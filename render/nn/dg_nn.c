@@ -49,7 +49,12 @@ dg_status dg_nn_conv_forward(const dg_nn *nn, const dg_nn_conv *c, const dg_tens
   int64_t oh = (x->shape[2] + pt + pb - k) / c->stride + 1, ow = (x->shape[3] + pt + pb - k) / c->stride + 1;
   int64_t shape[4] = {x->shape[0], c->w.shape[0], oh, ow};
   DG_TRY(dg_nn_alloc(nn, 4, shape, out));
-  return dg_nn_conv2d(nn->s, nn->scratch, x, &c->w, &c->b, c->stride, pt, pt, out);
+  // The im2col buffer is released as soon as the GEMM is recorded: the stream orders any later
+  // write to that memory after the GEMM's reads.
+  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
+  dg_status st = dg_nn_conv2d(nn->s, nn->scratch, x, &c->w, &c->b, c->stride, pt, pt, out);
+  dg_arena_release(nn->scratch, mark);
+  return st;
 }
 
 dg_status dg_nn_linear_load(const dg_nn_src *src, const char *prefix, bool bias, dg_nn_linear *out) {
