@@ -124,10 +124,24 @@ done:
   dg_arena_release(T.arena, mark);
 }
 
+static void test_preview(void) {
+  float lat[4 * 2] = {0, 1, 0, 0, 0, 0, 0, -9}; // [4, 1, 2]: pixel 0 all zero, pixel 1 = (1, 0, 0, -9)
+  uint8_t rgb[6];
+  dg_sampler_preview_rgb(lat, 1, 2, rgb);
+  // pixel 1: R = (0.298 + 9 * 0.184 + 1) * 127.5 = 376 -> 255, G = (0.207 + 9 * 0.271 + 1) * 127.5 = 465 -> 255,
+  // B = (0.208 + 9 * 0.473 + 1) * 127.5 = 696.8 -> 255; pixel 0 is mid-grey.
+  dg_test_check(rgb[0] == 128 && rgb[1] == 128 && rgb[2] == 128 && rgb[3] == 255 && rgb[4] == 255 && rgb[5] == 255,
+                "preview rgb %d %d %d / %d %d %d", rgb[0], rgb[1], rgb[2], rgb[3], rgb[4], rgb[5]);
+  float lat2[4] = {-1, 0, 0, 0}; // R = (1 - 0.298) * 127.5 = 89.5 -> 90
+  dg_sampler_preview_rgb(lat2, 1, 1, rgb);
+  dg_test_check(rgb[0] == 90 && rgb[1] == 101 && rgb[2] == 101, "preview rgb %d %d %d", rgb[0], rgb[1], rgb[2]);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) golden_dir = argv[1];
   dg_test_init("test_golden_sampler");
   test_rng();
+  test_preview();
   char path[1024];
   snprintf(path, sizeof path, "%s/unet_weights.safetensors", golden_dir);
   dg_weights *w = NULL;
