@@ -93,7 +93,7 @@ static dg_status find_tokenizer(dg_model_set *m, const char *model, const dg_mod
     if (is_file(vocab)) dir = beside;
     g_free(vocab);
   }
-  if (!dir) dir = getenv("DG_DEFAULT_TOKENIZER");
+  if (!dir) dir = o->default_tokenizer_dir;
   dg_status s = dir ? dg_tokenizer_load(dir, &m->tok)
                     : dg_fail(DG_ERR_ARG, "model %s: no tokenizer found (tokenizer/ with vocab.json and merges.txt)", model);
   if (s == DG_OK) describe(m, "tokenizer: %d tokens (%s)\n", dg_tokenizer_vocab_size(m->tok), dir);

@@ -16,11 +16,12 @@ typedef struct dg_model_set dg_model_set;
 //   exported by tools/train with their configs in the files' metadata;
 // - an LDM single file (SD 1.5 style) or a diffusers folder; then a ControlNet may come from the
 //   same store or from `control` given as a path.
-// tokenizer_dir: NULL looks for tokenizer/ in the diffusers folder or beside the model, then
-// DG_DEFAULT_TOKENIZER (set by the caller, e.g. the embedded assets/tokenizer).
+// The tokenizer: tokenizer_dir if given, else tokenizer/ of a diffusers folder or beside the model,
+// else default_tokenizer_dir (e.g. the embedded assets/tokenizer).
 typedef struct dg_model_options {
   const char *control;       // ControlNet name in a Dirigent folder, or a file; NULL: "aldm" if present
-  const char *tokenizer_dir; // NULL: found as described above
+  const char *tokenizer_dir;         // NULL: found as described above
+  const char *default_tokenizer_dir; // the last resort
   dg_dtype dtype;            // weights and activations (DG_F32 or DG_F16)
 } dg_model_options;
 
