@@ -1,0 +1,55 @@
+// The Stable Diffusion UNet (LDM openaimodel naming), config-driven: the tiny fixtures, our defaults
+// and SD 1.5 (320, [1,2,4,4], 8 heads, context 768) run through the same code. The encoder half
+// (time embedding, input blocks, middle block) is shared with the ControlNet (dg_controlnet.h).
+#pragma once
+#include "dg_nn.h"
+
+#define DG_UNET_MAX_BLOCKS 32
+
+// One input/output block: some of conv (conv_in or Downsample), ResBlock, SpatialTransformer, Upsample.
+typedef struct dg_unet_block {
+  bool has_conv, has_res, has_attn, has_up;
+  dg_nn_conv conv, up;
+  dg_nn_resblock res;
+  dg_nn_transformer attn;
+} dg_unet_block;
+
+// Heads of every SpatialTransformer: num_heads > 0 fixes the count (SD 1.5: 8), otherwise
+// num_head_channels fixes the width per head (SD 2.x: 64).
+typedef struct dg_unet_heads {
+  int num_heads, num_head_channels;
+} dg_unet_heads;
+
+typedef struct dg_unet_encoder {
+  dg_unet_config cfg;
+  dg_nn_linear time1, time2;
+  int n_input;
+  dg_unet_block input[DG_UNET_MAX_BLOCKS];
+  dg_unet_block middle; // res, attn, and a second ResBlock in middle_res2
+  dg_nn_resblock middle_res2;
+} dg_unet_encoder;
+
+typedef struct dg_unet {
+  dg_unet_encoder enc;
+  int n_output;
+  dg_unet_block output[DG_UNET_MAX_BLOCKS];
+  dg_nn_norm out_norm;
+  dg_nn_conv out_conv;
+} dg_unet;
+
+// prefix: "model.diffusion_model." (or "control_model." for the encoder of a ControlNet).
+dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const dg_unet_config *cfg, dg_unet_heads heads,
+                               dg_unet_encoder *out);
+// SiLU(time_embed(timestep_embedding(t))) [N, 4 * model_channels]; t holds N timesteps (host).
+dg_status dg_unet_time_embed(const dg_nn *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu);
+dg_status dg_unet_block_forward(const dg_nn *nn, const dg_unet_block *b, const dg_tensor *x, const dg_tensor *emb_silu,
+                                const dg_tensor *context, dg_tensor *out);
+
+// Loads the UNet under DG_LDM_UNET with the configuration detected from the store.
+dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out);
+// Number of control residuals the UNet takes (input blocks + 1).
+int dg_unet_num_control(const dg_unet *u);
+// x [N, in, h, w], t: N timesteps, context [N, L, D], control: NULL or dg_unet_num_control tensors
+// (one per input block, then the middle block). eps is allocated from the scratch arena.
+dg_status dg_unet_forward(const dg_nn *nn, const dg_unet *u, const dg_tensor *x, const float *t,
+                          const dg_tensor *context, const dg_tensor *const *control, dg_tensor *eps);

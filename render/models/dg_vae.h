@@ -1,0 +1,39 @@
+// The KL autoencoder of Stable Diffusion (LDM naming under `first_stage_model.`): encoder to the
+// latent posterior's mean and log-variance, decoder from an (unscaled) latent to an image in about
+// [-1, 1]. Config from the store (any ch, ch_mult, res blocks; attention blocks where present).
+// Tiled decoding for tensors past the binding limit is not done yet: such sizes fail with a clear
+// DG_ERR_UNSUPPORTED from the ops.
+#pragma once
+#include "dg_nn.h"
+
+#define DG_VAE_MAX_RES 4
+
+typedef struct dg_vae_level {
+  int n_block;
+  dg_nn_vae_res block[DG_VAE_MAX_RES];
+  bool has_attn;
+  dg_nn_vae_attn attn[DG_VAE_MAX_RES];
+  bool has_resample;
+  dg_nn_conv resample; // encoder: stride-2 downsample with (0,1,0,1) padding; decoder: conv after 2x upsample
+} dg_vae_level;
+
+typedef struct dg_vae_half {
+  dg_nn_conv conv_in, conv_out;
+  dg_vae_level level[DG_MAX_LEVELS];
+  dg_nn_vae_res mid1, mid2;
+  dg_nn_vae_attn mid_attn;
+  dg_nn_norm norm_out;
+} dg_vae_half;
+
+typedef struct dg_vae {
+  dg_vae_config cfg;
+  bool has_encoder, has_decoder;
+  dg_vae_half enc, dec;
+  dg_nn_conv quant, post_quant;
+} dg_vae;
+
+dg_status dg_vae_load(const dg_nn_src *src, dg_vae *out);
+// image [N, 3, H, W] -> mean, logvar [N, embed_dim, H/f, W/f] (logvar clamped to [-30, 20]).
+dg_status dg_vae_encode(const dg_nn *nn, const dg_vae *v, const dg_tensor *image, dg_tensor *mean, dg_tensor *logvar);
+// z [N, embed_dim, h, w] (unscaled: latent / scale_factor) -> image [N, 3, f h, f w].
+dg_status dg_vae_decode(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image);

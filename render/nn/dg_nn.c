@@ -1,0 +1,325 @@
+#include "dg_nn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dg_elementwise.h"
+#include "dg_nn_ops.h"
+#include "dg_norm.h"
+
+#define NAME_MAX_LEN 256
+// Weight names are built with snprintf into fixed buffers; load() rejects a truncated name.
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+dg_status dg_nn_alloc(const dg_nn *nn, int ndim, const int64_t *shape, dg_tensor *out) {
+  return dg_tensor_alloc(nn->scratch, nn->dtype, ndim, shape, out);
+}
+
+bool dg_nn_has(const dg_nn_src *src, const char *prefix, const char *suffix) {
+  char name[NAME_MAX_LEN];
+  snprintf(name, sizeof name, "%s%s", prefix, suffix);
+  return dg_weights_find(src->w, name) != NULL;
+}
+
+static dg_status load(const dg_nn_src *src, const char *prefix, const char *suffix, dg_tensor *out) {
+  char name[NAME_MAX_LEN];
+  if (snprintf(name, sizeof name, "%s%s", prefix, suffix) >= (int)sizeof name)
+    return dg_fail(DG_ERR_ARG, "nn: weight name too long: %s%s", prefix, suffix);
+  if (!dg_weights_find(src->w, name)) return dg_fail(DG_ERR_FORMAT, "nn: the checkpoint has no tensor %s", name);
+  return dg_weights_load(src->w, name, src->arena, src->dtype, out);
+}
+
+// ---- conv, linear, norm ----
+
+dg_status dg_nn_conv_load(const dg_nn_src *src, const char *prefix, int stride, int pad, dg_nn_conv *out) {
+  memset(out, 0, sizeof *out);
+  out->stride = stride;
+  out->pad = pad;
+  DG_TRY(load(src, prefix, ".weight", &out->w));
+  if (out->w.ndim != 4 || out->w.shape[2] != out->w.shape[3])
+    return dg_fail(DG_ERR_FORMAT, "nn: %s.weight is not a square conv kernel", prefix);
+  return load(src, prefix, ".bias", &out->b);
+}
+
+dg_status dg_nn_conv_forward(const dg_nn *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
+  if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "conv: input must be [N, C, H, W]");
+  int64_t k = c->w.shape[2];
+  int pt = c->pad < 0 ? 0 : c->pad, pb = c->pad < 0 ? 1 : c->pad;
+  int64_t oh = (x->shape[2] + pt + pb - k) / c->stride + 1, ow = (x->shape[3] + pt + pb - k) / c->stride + 1;
+  int64_t shape[4] = {x->shape[0], c->w.shape[0], oh, ow};
+  DG_TRY(dg_nn_alloc(nn, 4, shape, out));
+  // The im2col buffer is released as soon as the GEMM is recorded: the stream orders any later
+  // write to that memory after the GEMM's reads.
+  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
+  dg_status st = dg_nn_conv2d(nn->s, nn->scratch, x, &c->w, &c->b, c->stride, pt, pt, out);
+  dg_arena_release(nn->scratch, mark);
+  return st;
+}
+
+dg_status dg_nn_linear_load(const dg_nn_src *src, const char *prefix, bool bias, dg_nn_linear *out) {
+  memset(out, 0, sizeof *out);
+  DG_TRY(load(src, prefix, ".weight", &out->w));
+  if (out->w.ndim != 2) return dg_fail(DG_ERR_FORMAT, "nn: %s.weight is not a matrix", prefix);
+  out->has_bias = bias;
+  return bias ? load(src, prefix, ".bias", &out->b) : DG_OK;
+}
+
+dg_status dg_nn_linear_forward(const dg_nn *nn, const dg_nn_linear *l, const dg_tensor *x, dg_tensor *out) {
+  int64_t shape[DG_MAX_DIMS];
+  memcpy(shape, x->shape, sizeof shape);
+  shape[x->ndim - 1] = l->w.shape[0];
+  DG_TRY(dg_nn_alloc(nn, x->ndim, shape, out));
+  return dg_nn_dense(nn->s, x, &l->w, l->has_bias ? &l->b : NULL, out);
+}
+
+dg_status dg_nn_norm_load(const dg_nn_src *src, const char *prefix, int groups, float eps, dg_nn_norm *out) {
+  memset(out, 0, sizeof *out);
+  out->groups = groups;
+  out->eps = eps;
+  DG_TRY(load(src, prefix, ".weight", &out->g));
+  return load(src, prefix, ".bias", &out->b);
+}
+
+dg_status dg_nn_norm_forward(const dg_nn *nn, const dg_nn_norm *n, const dg_tensor *x, bool silu, dg_tensor *out) {
+  DG_TRY(dg_nn_alloc(nn, x->ndim, x->shape, out));
+  if (n->groups) return dg_group_norm(nn->s, x, n->groups, &n->g, &n->b, n->eps, silu, out);
+  DG_TRY(dg_layer_norm(nn->s, x, &n->g, &n->b, n->eps, out));
+  return silu ? dg_unary(nn->s, DG_SILU, out, out, 0, 0) : DG_OK;
+}
+
+// ---- UNet ResBlock ----
+
+dg_status dg_nn_resblock_load(const dg_nn_src *src, const char *prefix, dg_nn_resblock *out) {
+  char p[NAME_MAX_LEN];
+  memset(out, 0, sizeof *out);
+#define SUB(fmt) (snprintf(p, sizeof p, "%s" fmt, prefix), p)
+  DG_TRY(dg_nn_norm_load(src, SUB(".in_layers.0"), 32, 1e-5f, &out->in_norm));
+  DG_TRY(dg_nn_conv_load(src, SUB(".in_layers.2"), 1, 1, &out->in_conv));
+  DG_TRY(dg_nn_linear_load(src, SUB(".emb_layers.1"), true, &out->emb));
+  DG_TRY(dg_nn_norm_load(src, SUB(".out_layers.0"), 32, 1e-5f, &out->out_norm));
+  DG_TRY(dg_nn_conv_load(src, SUB(".out_layers.3"), 1, 1, &out->out_conv));
+  out->has_skip = dg_nn_has(src, prefix, ".skip_connection.weight");
+  if (out->has_skip) DG_TRY(dg_nn_conv_load(src, SUB(".skip_connection"), 1, 0, &out->skip));
+#undef SUB
+  out->cout = (int)out->in_conv.w.shape[0];
+  return DG_OK;
+}
+
+dg_status dg_nn_resblock_forward(const dg_nn *nn, const dg_nn_resblock *r, const dg_tensor *x,
+                                 const dg_tensor *emb_silu, dg_tensor *out) {
+  dg_tensor h, h2, e, e4, sk;
+  DG_TRY(dg_nn_norm_forward(nn, &r->in_norm, x, true, &h));
+  DG_TRY(dg_nn_conv_forward(nn, &r->in_conv, &h, &h2));
+  DG_TRY(dg_nn_linear_forward(nn, &r->emb, emb_silu, &e));
+  int64_t es[4] = {e.shape[0], e.shape[1], 1, 1};
+  DG_TRY(dg_tensor_reshape(&e, 4, es, &e4));
+  DG_TRY(dg_binary(nn->s, DG_ADD, &h2, &e4, &h2));
+  DG_TRY(dg_nn_norm_forward(nn, &r->out_norm, &h2, true, &h));
+  DG_TRY(dg_nn_conv_forward(nn, &r->out_conv, &h, out));
+  if (r->has_skip) {
+    DG_TRY(dg_nn_conv_forward(nn, &r->skip, x, &sk));
+    return dg_binary(nn->s, DG_ADD, out, &sk, out);
+  }
+  return dg_binary(nn->s, DG_ADD, out, x, out);
+}
+
+// ---- SpatialTransformer ----
+
+static dg_status attn_load(const dg_nn_src *src, const char *prefix, int heads, dg_nn_attn *out) {
+  char p[NAME_MAX_LEN];
+  out->heads = heads;
+  snprintf(p, sizeof p, "%s.to_q", prefix);
+  DG_TRY(dg_nn_linear_load(src, p, false, &out->q));
+  snprintf(p, sizeof p, "%s.to_k", prefix);
+  DG_TRY(dg_nn_linear_load(src, p, false, &out->k));
+  snprintf(p, sizeof p, "%s.to_v", prefix);
+  DG_TRY(dg_nn_linear_load(src, p, false, &out->v));
+  snprintf(p, sizeof p, "%s.to_out.0", prefix);
+  DG_TRY(dg_nn_linear_load(src, p, true, &out->o));
+  if (out->q.w.shape[0] % heads)
+    return dg_fail(DG_ERR_ARG, "nn: %s: width %lld not divisible by %d heads", prefix, (long long)out->q.w.shape[0],
+                   heads);
+  return DG_OK;
+}
+
+// out = x + attn(ln_x, ctx) where ln_x is the normalised x and ctx the keys' source (ln_x for self-attention).
+static dg_status attn_forward(const dg_nn *nn, const dg_nn_attn *a, const dg_tensor *ln_x, const dg_tensor *ctx,
+                              dg_tensor *x) {
+  dg_tensor q, k, v, o, y;
+  DG_TRY(dg_nn_linear_forward(nn, &a->q, ln_x, &q));
+  DG_TRY(dg_nn_linear_forward(nn, &a->k, ctx, &k));
+  DG_TRY(dg_nn_linear_forward(nn, &a->v, ctx, &v));
+  DG_TRY(dg_nn_alloc(nn, q.ndim, q.shape, &o));
+  float scale = 1.0f / sqrtf((float)(q.shape[2] / a->heads));
+  DG_TRY(dg_nn_attention(nn->s, &q, &k, &v, a->heads, scale, false, &o));
+  DG_TRY(dg_nn_linear_forward(nn, &a->o, &o, &y));
+  return dg_binary(nn->s, DG_ADD, x, &y, x);
+}
+
+dg_status dg_nn_transformer_load(const dg_nn_src *src, const char *prefix, int heads, dg_nn_transformer *out) {
+  char p[NAME_MAX_LEN];
+  memset(out, 0, sizeof *out);
+  snprintf(p, sizeof p, "%s.norm", prefix);
+  DG_TRY(dg_nn_norm_load(src, p, 32, 1e-6f, &out->norm));
+  snprintf(p, sizeof p, "%s.proj_in.weight", prefix);
+  const dg_weight *pw = dg_weights_find(src->w, p);
+  if (!pw) return dg_fail(DG_ERR_FORMAT, "nn: the checkpoint has no tensor %s", p);
+  out->linear_proj = pw->ndim == 2;
+  snprintf(p, sizeof p, "%s.proj_in", prefix);
+  if (out->linear_proj)
+    DG_TRY(dg_nn_linear_load(src, p, true, &out->proj_in_l));
+  else
+    DG_TRY(dg_nn_conv_load(src, p, 1, 0, &out->proj_in_c));
+  snprintf(p, sizeof p, "%s.proj_out", prefix);
+  if (out->linear_proj)
+    DG_TRY(dg_nn_linear_load(src, p, true, &out->proj_out_l));
+  else
+    DG_TRY(dg_nn_conv_load(src, p, 1, 0, &out->proj_out_c));
+  out->inner = (int)pw->shape[0];
+  for (int d = 0;; d++) {
+    char bp[NAME_MAX_LEN];
+    snprintf(bp, sizeof bp, "%s.transformer_blocks.%d", prefix, d);
+    if (!dg_nn_has(src, bp, ".norm1.weight")) break;
+    if (d == DG_NN_MAX_DEPTH) return dg_fail(DG_ERR_UNSUPPORTED, "nn: %s: more than %d blocks", prefix, d);
+    dg_nn_tblock *b = &out->blocks[d];
+    const char *norms[3] = {"norm1", "norm2", "norm3"};
+    dg_nn_norm *nd[3] = {&b->norm1, &b->norm2, &b->norm3};
+    for (int i = 0; i < 3; i++) {
+      snprintf(p, sizeof p, "%s.%s", bp, norms[i]);
+      DG_TRY(dg_nn_norm_load(src, p, 0, 1e-5f, nd[i]));
+    }
+    snprintf(p, sizeof p, "%s.attn1", bp);
+    DG_TRY(attn_load(src, p, heads, &b->attn1));
+    snprintf(p, sizeof p, "%s.attn2", bp);
+    DG_TRY(attn_load(src, p, heads, &b->attn2));
+    snprintf(p, sizeof p, "%s.ff.net.0.proj", bp);
+    DG_TRY(dg_nn_linear_load(src, p, true, &b->ff_in));
+    snprintf(p, sizeof p, "%s.ff.net.2", bp);
+    DG_TRY(dg_nn_linear_load(src, p, true, &b->ff_out));
+    out->depth = d + 1;
+  }
+  if (!out->depth) return dg_fail(DG_ERR_FORMAT, "nn: %s has no transformer blocks", prefix);
+  return DG_OK;
+}
+
+dg_status dg_nn_transformer_forward(const dg_nn *nn, const dg_nn_transformer *t, const dg_tensor *x,
+                                    const dg_tensor *context, dg_tensor *out) {
+  int64_t n = x->shape[0], c = x->shape[1], hw = x->shape[2] * x->shape[3];
+  dg_tensor h, h2, tok, ln, f, g;
+  DG_TRY(dg_nn_norm_forward(nn, &t->norm, x, false, &h));
+  int64_t ts[3] = {n, hw, t->inner};
+  DG_TRY(dg_nn_alloc(nn, 3, ts, &tok));
+  if (t->linear_proj) {
+    int64_t s3[3] = {n, hw, c};
+    DG_TRY(dg_nn_alloc(nn, 3, s3, &h2));
+    DG_TRY(dg_nn_transpose(nn->s, &h, n, c, hw, &h2));
+    DG_TRY(dg_nn_linear_forward(nn, &t->proj_in_l, &h2, &tok));
+  } else {
+    DG_TRY(dg_nn_conv_forward(nn, &t->proj_in_c, &h, &h2));
+    DG_TRY(dg_nn_transpose(nn->s, &h2, n, t->inner, hw, &tok));
+  }
+  for (int d = 0; d < t->depth; d++) {
+    const dg_nn_tblock *b = &t->blocks[d];
+    DG_TRY(dg_nn_norm_forward(nn, &b->norm1, &tok, false, &ln));
+    DG_TRY(attn_forward(nn, &b->attn1, &ln, &ln, &tok));
+    DG_TRY(dg_nn_norm_forward(nn, &b->norm2, &tok, false, &ln));
+    DG_TRY(attn_forward(nn, &b->attn2, &ln, context, &tok));
+    DG_TRY(dg_nn_norm_forward(nn, &b->norm3, &tok, false, &ln));
+    DG_TRY(dg_nn_linear_forward(nn, &b->ff_in, &ln, &f));
+    int64_t gs[3] = {n, hw, f.shape[2] / 2};
+    DG_TRY(dg_nn_alloc(nn, 3, gs, &g));
+    DG_TRY(dg_nn_geglu(nn->s, &f, &g));
+    DG_TRY(dg_nn_linear_forward(nn, &b->ff_out, &g, &f));
+    DG_TRY(dg_binary(nn->s, DG_ADD, &tok, &f, &tok));
+  }
+  if (t->linear_proj) {
+    DG_TRY(dg_nn_linear_forward(nn, &t->proj_out_l, &tok, &h2));
+    DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
+    DG_TRY(dg_nn_transpose(nn->s, &h2, n, hw, c, out));
+  } else {
+    int64_t s4[4] = {n, t->inner, x->shape[2], x->shape[3]};
+    DG_TRY(dg_nn_alloc(nn, 4, s4, &h2));
+    DG_TRY(dg_nn_transpose(nn->s, &tok, n, hw, t->inner, &h2));
+    DG_TRY(dg_nn_conv_forward(nn, &t->proj_out_c, &h2, out));
+  }
+  return dg_binary(nn->s, DG_ADD, out, x, out);
+}
+
+// ---- VAE blocks ----
+
+dg_status dg_nn_vae_res_load(const dg_nn_src *src, const char *prefix, dg_nn_vae_res *out) {
+  char p[NAME_MAX_LEN];
+  memset(out, 0, sizeof *out);
+#define SUB(fmt) (snprintf(p, sizeof p, "%s" fmt, prefix), p)
+  DG_TRY(dg_nn_norm_load(src, SUB(".norm1"), 32, 1e-6f, &out->norm1));
+  DG_TRY(dg_nn_conv_load(src, SUB(".conv1"), 1, 1, &out->conv1));
+  DG_TRY(dg_nn_norm_load(src, SUB(".norm2"), 32, 1e-6f, &out->norm2));
+  DG_TRY(dg_nn_conv_load(src, SUB(".conv2"), 1, 1, &out->conv2));
+  out->has_nin = dg_nn_has(src, prefix, ".nin_shortcut.weight");
+  if (out->has_nin) DG_TRY(dg_nn_conv_load(src, SUB(".nin_shortcut"), 1, 0, &out->nin));
+#undef SUB
+  return DG_OK;
+}
+
+dg_status dg_nn_vae_res_forward(const dg_nn *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
+  dg_tensor h, h2, sk;
+  DG_TRY(dg_nn_norm_forward(nn, &r->norm1, x, true, &h));
+  DG_TRY(dg_nn_conv_forward(nn, &r->conv1, &h, &h2));
+  DG_TRY(dg_nn_norm_forward(nn, &r->norm2, &h2, true, &h));
+  DG_TRY(dg_nn_conv_forward(nn, &r->conv2, &h, out));
+  if (r->has_nin) {
+    DG_TRY(dg_nn_conv_forward(nn, &r->nin, x, &sk));
+    return dg_binary(nn->s, DG_ADD, out, &sk, out);
+  }
+  return dg_binary(nn->s, DG_ADD, out, x, out);
+}
+
+dg_status dg_nn_vae_attn_load(const dg_nn_src *src, const char *prefix, dg_nn_vae_attn *out) {
+  char p[NAME_MAX_LEN];
+  memset(out, 0, sizeof *out);
+#define SUB(fmt) (snprintf(p, sizeof p, "%s" fmt, prefix), p)
+  DG_TRY(dg_nn_norm_load(src, SUB(".norm"), 32, 1e-6f, &out->norm));
+  DG_TRY(dg_nn_conv_load(src, SUB(".q"), 1, 0, &out->q));
+  DG_TRY(dg_nn_conv_load(src, SUB(".k"), 1, 0, &out->k));
+  DG_TRY(dg_nn_conv_load(src, SUB(".v"), 1, 0, &out->v));
+  DG_TRY(dg_nn_conv_load(src, SUB(".proj_out"), 1, 0, &out->proj));
+#undef SUB
+  return DG_OK;
+}
+
+dg_status dg_nn_vae_attn_forward(const dg_nn *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
+  int64_t n = x->shape[0], c = x->shape[1], hw = x->shape[2] * x->shape[3];
+  dg_tensor h, q, k, v, qt, kt, vt, o, ot;
+  DG_TRY(dg_nn_norm_forward(nn, &a->norm, x, false, &h));
+  DG_TRY(dg_nn_conv_forward(nn, &a->q, &h, &q));
+  DG_TRY(dg_nn_conv_forward(nn, &a->k, &h, &k));
+  DG_TRY(dg_nn_conv_forward(nn, &a->v, &h, &v));
+  int64_t ts[3] = {n, hw, c};
+  DG_TRY(dg_nn_alloc(nn, 3, ts, &qt));
+  DG_TRY(dg_nn_alloc(nn, 3, ts, &kt));
+  DG_TRY(dg_nn_alloc(nn, 3, ts, &vt));
+  DG_TRY(dg_nn_alloc(nn, 3, ts, &o));
+  DG_TRY(dg_nn_transpose(nn->s, &q, n, c, hw, &qt));
+  DG_TRY(dg_nn_transpose(nn->s, &k, n, c, hw, &kt));
+  DG_TRY(dg_nn_transpose(nn->s, &v, n, c, hw, &vt));
+  DG_TRY(dg_nn_attention(nn->s, &qt, &kt, &vt, 1, 1.0f / sqrtf((float)c), false, &o));
+  DG_TRY(dg_nn_alloc(nn, 4, x->shape, &ot));
+  DG_TRY(dg_nn_transpose(nn->s, &o, n, hw, c, &ot));
+  DG_TRY(dg_nn_conv_forward(nn, &a->proj, &ot, out));
+  return dg_binary(nn->s, DG_ADD, out, x, out);
+}
+
+void dg_nn_timestep_embedding(const float *t, int n, int dim, float *out) {
+  int half = dim / 2;
+  const float c = (float)-log(10000.0);
+  for (int b = 0; b < n; b++) {
+    float *o = out + (size_t)b * dim;
+    for (int i = 0; i < half; i++) {
+      float arg = t[b] * expf(c * (float)i / (float)half);
+      o[i] = cosf(arg);
+      o[half + i] = sinf(arg);
+    }
+    if (dim % 2) o[dim - 1] = 0;
+  }
+}

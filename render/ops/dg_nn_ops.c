@@ -1,0 +1,247 @@
+#include "dg_nn_ops.h"
+
+#include <string.h>
+
+#include "dg_op_util.h"
+
+#define LOCAL 64
+
+static dg_status fits(dg_stream *s, const char *op, const dg_tensor *t) {
+  uint64_t bytes = (uint64_t)dg_tensor_numel(t) * dg_dtype_size(t->dtype);
+  if (bytes > dg_device_get_info(dg_stream_device(s))->max_binding_bytes || dg_tensor_numel(t) > (int64_t)UINT32_MAX) {
+    char sh[96];
+    return dg_fail(DG_ERR_UNSUPPORTED, "%s: tensor %s exceeds the binding limit (not split yet)", op,
+                   dg_shape_str(t, sh, sizeof sh));
+  }
+  return DG_OK;
+}
+
+static dg_status dispatch(dg_stream *s, dg_pipeline *p, const dg_binding *b, int nb, const void *push, uint32_t size,
+                          uint64_t invocations, const char *label) {
+  uint32_t gx, gy;
+  dg_grid_1d(dg_stream_device(s), (invocations + LOCAL - 1) / LOCAL, &gx, &gy);
+  return dg_stream_dispatch(s, p, b, nb, push, size, gx, gy, 1, label);
+}
+
+// C[z] = A[z] B[z] (+ bias): A [M, K]; B [K, N], or [N, K] with bt; bias per column (1) or row (2).
+static dg_status gemm(dg_stream *s, const dg_tensor *a, const dg_tensor *b, const dg_tensor *bias, int bias_mode,
+                      bool bt, uint32_t m, uint32_t n, uint32_t k, uint32_t batch, uint32_t a_sz, uint32_t b_sz,
+                      uint32_t c_sz, dg_tensor *out, const char *label) {
+  const uint32_t ln = 8, lm = LOCAL / ln, tile = 8;
+  bool av = k % 4 == 0 && a_sz % 4 == 0, bv = (bt ? k % 4 == 0 : n % 4 == 0) && b_sz % 4 == 0;
+  uint32_t spec[3] = {LOCAL, (bt ? 1u : 0u) | (av ? 2u : 0u) | (bv ? 4u : 0u) | ((uint32_t)bias_mode << 3), ln};
+  dg_pipeline *p;
+  DG_TRY(dg_op_pipeline(s, "nn_gemm", a->dtype, spec, 3, &p));
+  uint32_t groups_n = (n + ln * tile - 1) / (ln * tile), groups_m = (m + lm * tile - 1) / (lm * tile);
+  uint32_t pc[7] = {m, n, k, a_sz, b_sz, c_sz, groups_n};
+  dg_binding bind[6] = {
+      dg_bind(a, false), dg_bind(a, false), dg_bind(b, false), dg_bind(b, false), dg_bind(bias ? bias : a, false),
+      dg_bind(out, true)};
+  uint32_t gx, gy;
+  dg_grid_1d(dg_stream_device(s), (uint64_t)groups_n * groups_m, &gx, &gy);
+  return dg_stream_dispatch(s, p, bind, 6, pc, sizeof pc, gx, gy, batch, label);
+}
+
+dg_status dg_nn_conv2d(dg_stream *s, dg_arena *scratch, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b,
+                       int stride, int pad_t, int pad_l, dg_tensor *out) {
+  char sx[96], sw[96], so[96];
+  if (x->ndim != 4 || w->ndim != 4 || out->ndim != 4 || w->shape[2] != w->shape[3] || w->shape[1] != x->shape[1] ||
+      out->shape[0] != x->shape[0] || out->shape[1] != w->shape[0] || stride < 1 || pad_t < 0 || pad_l < 0)
+    goto bad;
+  int64_t k = w->shape[2];
+  // The last window must start inside the padded input (the implied bottom/right padding is < k).
+  if ((out->shape[2] - 1) * stride > x->shape[2] + pad_t - 1 ||
+      (out->shape[3] - 1) * stride > x->shape[3] + pad_l - 1 || out->shape[2] < 1 || out->shape[3] < 1)
+    goto bad;
+  if (b && (dg_tensor_numel(b) != w->shape[0])) goto bad;
+  DG_TRY(dg_check_same_dtype("conv2d", x, w));
+  DG_TRY(dg_check_same_dtype("conv2d", x, out));
+  if (b) DG_TRY(dg_check_same_dtype("conv2d", x, b));
+  DG_TRY(fits(s, "conv2d", x));
+  DG_TRY(fits(s, "conv2d", w));
+  DG_TRY(fits(s, "conv2d", out));
+  int64_t n = x->shape[0], cin = x->shape[1], pix = out->shape[2] * out->shape[3], kk = cin * k * k;
+  dg_tensor col = *x;
+  if (k != 1 || stride != 1 || pad_t || pad_l) {
+    int64_t cs[3] = {n, kk, pix};
+    DG_TRY(dg_tensor_alloc(scratch, x->dtype, 3, cs, &col));
+    DG_TRY(fits(s, "conv2d (im2col)", &col));
+    dg_pipeline *p;
+    uint32_t spec[1] = {LOCAL};
+    DG_TRY(dg_op_pipeline(s, "nn_im2col", x->dtype, spec, 1, &p));
+    uint32_t pc[10] = {
+        (uint32_t)n,      (uint32_t)cin,   (uint32_t)x->shape[2], (uint32_t)x->shape[3],   (uint32_t)k,
+        (uint32_t)stride, (uint32_t)pad_t, (uint32_t)pad_l,       (uint32_t)out->shape[2], (uint32_t)out->shape[3]};
+    dg_binding bind[2] = {dg_bind(x, false), dg_bind(&col, true)};
+    DG_TRY(dispatch(s, p, bind, 2, pc, sizeof pc, (uint64_t)n * kk * ((pix + 3) / 4), "im2col"));
+  }
+  return gemm(s, w, &col, b, b ? 2 : 0, false, (uint32_t)w->shape[0], (uint32_t)pix, (uint32_t)kk, (uint32_t)n, 0,
+              (uint32_t)(kk * pix), (uint32_t)(w->shape[0] * pix), out, "conv2d");
+bad:
+  return dg_fail(DG_ERR_ARG, "conv2d: bad shapes x %s, w %s, out %s (stride %d, pad %d,%d)",
+                 dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw), dg_shape_str(out, so, sizeof so),
+                 stride, pad_t, pad_l);
+}
+
+dg_status dg_nn_dense(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b, dg_tensor *out) {
+  char sx[96], sw[96], so[96];
+  if (w->ndim != 2 || x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1] || out->shape[out->ndim - 1] != w->shape[0] ||
+      dg_tensor_numel(out) / w->shape[0] != dg_tensor_numel(x) / w->shape[1] ||
+      (b && dg_tensor_numel(b) != w->shape[0]))
+    return dg_fail(DG_ERR_ARG, "dense: bad shapes x %s, w %s, out %s", dg_shape_str(x, sx, sizeof sx),
+                   dg_shape_str(w, sw, sizeof sw), dg_shape_str(out, so, sizeof so));
+  DG_TRY(dg_check_same_dtype("dense", x, w));
+  DG_TRY(dg_check_same_dtype("dense", x, out));
+  if (b) DG_TRY(dg_check_same_dtype("dense", x, b));
+  DG_TRY(fits(s, "dense", x));
+  DG_TRY(fits(s, "dense", w));
+  DG_TRY(fits(s, "dense", out));
+  uint32_t m = (uint32_t)(dg_tensor_numel(x) / w->shape[1]);
+  return gemm(s, x, w, b, b ? 1 : 0, true, m, (uint32_t)w->shape[0], (uint32_t)w->shape[1], 1, 0, 0, 0, out, "dense");
+}
+
+dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, int heads,
+                          float scale, bool causal, dg_tensor *out) {
+  char sq[96], sk[96];
+  if (q->ndim != 3 || k->ndim != 3 || v->ndim != 3 || heads < 1 || q->shape[2] % heads || k->shape[2] != q->shape[2] ||
+      v->shape[2] != q->shape[2] || k->shape[0] != q->shape[0] || v->shape[0] != q->shape[0] ||
+      v->shape[1] != k->shape[1] || dg_tensor_numel(out) != dg_tensor_numel(q) || q->shape[2] / heads > 512 ||
+      (causal && k->shape[1] < q->shape[1]))
+    return dg_fail(DG_ERR_ARG, "attention: bad shapes q %s, k/v %s with %d heads (head dim <= 512)",
+                   dg_shape_str(q, sq, sizeof sq), dg_shape_str(k, sk, sizeof sk), heads);
+  DG_TRY(dg_check_same_dtype("attention", q, k));
+  DG_TRY(dg_check_same_dtype("attention", q, v));
+  DG_TRY(dg_check_same_dtype("attention", q, out));
+  DG_TRY(fits(s, "attention", q));
+  DG_TRY(fits(s, "attention", k));
+  DG_TRY(fits(s, "attention", v));
+  dg_pipeline *p;
+  uint32_t spec[3] = {LOCAL, (uint32_t)(q->shape[2] / heads), causal};
+  DG_TRY(dg_op_pipeline(s, "nn_attention", q->dtype, spec, 3, &p));
+  struct {
+    uint32_t n, lq, lk, heads;
+    float scale;
+  } pc = {(uint32_t)q->shape[0], (uint32_t)q->shape[1], (uint32_t)k->shape[1], (uint32_t)heads, scale};
+  dg_binding bind[6] = {dg_bind(q, false), dg_bind(k, false), dg_bind(v, false),
+                        dg_bind(out, true), dg_bind(k, false), dg_bind(v, false)};
+  return dispatch(s, p, bind, 6, &pc, sizeof pc, (uint64_t)pc.n * pc.lq * pc.heads, "attention");
+}
+
+typedef struct layout_push {
+  uint32_t total, a, b, c, d, e;
+  float alpha, beta;
+} layout_push;
+
+static dg_status layout(dg_stream *s, uint32_t mode, const char *label, const dg_tensor *x, dg_tensor *out,
+                        layout_push pc) {
+  DG_TRY(dg_check_same_dtype(label, x, out));
+  DG_TRY(fits(s, label, x));
+  DG_TRY(fits(s, label, out));
+  dg_pipeline *p;
+  uint32_t spec[2] = {LOCAL, mode};
+  DG_TRY(dg_op_pipeline(s, "nn_layout", x->dtype, spec, 2, &p));
+  // Mode 1 writes only part of out: bind it read-write so earlier writes to out are ordered.
+  dg_binding bind[3] = {dg_bind(x, false), dg_bind(out, true), dg_bind(x, false)}; // binding 2: ids, unused here
+  return dispatch(s, p, bind, 3, &pc, sizeof pc, pc.total, label);
+}
+
+dg_status dg_nn_transpose(dg_stream *s, const dg_tensor *x, int64_t a, int64_t b, int64_t c, dg_tensor *out) {
+  if (a * b * c != dg_tensor_numel(x) || dg_tensor_numel(out) != dg_tensor_numel(x))
+    return dg_fail(DG_ERR_ARG, "transpose: [%lld, %lld, %lld] does not match the tensors", (long long)a, (long long)b,
+                   (long long)c);
+  layout_push pc = {(uint32_t)(a * b * c), (uint32_t)a, (uint32_t)b, (uint32_t)c, 0, 0, 0, 0};
+  return layout(s, 0, "transpose", x, out, pc);
+}
+
+static dg_status channel_args(const char *op, const dg_tensor *small, int64_t c0, const dg_tensor *big,
+                              layout_push *pc) {
+  char s1[96], s2[96];
+  if (small->ndim < 2 || big->ndim != small->ndim || small->shape[0] != big->shape[0] || c0 < 0 ||
+      c0 + small->shape[1] > big->shape[1])
+    goto bad;
+  int64_t inner = 1;
+  for (int i = 2; i < small->ndim; i++) {
+    if (small->shape[i] != big->shape[i]) goto bad;
+    inner *= small->shape[i];
+  }
+  *pc = (layout_push){(uint32_t)dg_tensor_numel(small),
+                      (uint32_t)small->shape[0],
+                      (uint32_t)small->shape[1],
+                      (uint32_t)inner,
+                      (uint32_t)big->shape[1],
+                      (uint32_t)c0,
+                      0,
+                      0};
+  return DG_OK;
+bad:
+  return dg_fail(DG_ERR_ARG, "%s: %s does not fit into %s at channel %lld", op, dg_shape_str(small, s1, sizeof s1),
+                 dg_shape_str(big, s2, sizeof s2), (long long)c0);
+}
+
+dg_status dg_nn_put_channels(dg_stream *s, const dg_tensor *x, int64_t c0, dg_tensor *out) {
+  layout_push pc;
+  DG_TRY(channel_args("put_channels", x, c0, out, &pc));
+  return layout(s, 1, "put_channels", x, out, pc);
+}
+
+dg_status dg_nn_get_channels(dg_stream *s, const dg_tensor *x, int64_t c0, dg_tensor *out) {
+  layout_push pc;
+  DG_TRY(channel_args("get_channels", out, c0, x, &pc));
+  return layout(s, 2, "get_channels", x, out, pc);
+}
+
+dg_status dg_nn_upsample2x(dg_stream *s, const dg_tensor *x, dg_tensor *out) {
+  char s1[96], s2[96];
+  if (x->ndim != 4 || out->ndim != 4 || out->shape[0] != x->shape[0] || out->shape[1] != x->shape[1] ||
+      out->shape[2] != 2 * x->shape[2] || out->shape[3] != 2 * x->shape[3])
+    return dg_fail(DG_ERR_ARG, "upsample2x: %s -> %s", dg_shape_str(x, s1, sizeof s1),
+                   dg_shape_str(out, s2, sizeof s2));
+  layout_push pc = {(uint32_t)dg_tensor_numel(out),
+                    (uint32_t)(x->shape[0] * x->shape[1]),
+                    (uint32_t)x->shape[2],
+                    (uint32_t)x->shape[3],
+                    0,
+                    0,
+                    0,
+                    0};
+  return layout(s, 3, "upsample2x", x, out, pc);
+}
+
+dg_status dg_nn_geglu(dg_stream *s, const dg_tensor *x, dg_tensor *out) {
+  char s1[96], s2[96];
+  int64_t f = out->shape[out->ndim - 1];
+  if (x->shape[x->ndim - 1] != 2 * f || dg_tensor_numel(x) != 2 * dg_tensor_numel(out))
+    return dg_fail(DG_ERR_ARG, "geglu: %s -> %s", dg_shape_str(x, s1, sizeof s1), dg_shape_str(out, s2, sizeof s2));
+  layout_push pc = {(uint32_t)dg_tensor_numel(out), (uint32_t)(dg_tensor_numel(out) / f), (uint32_t)f, 0, 0, 0, 0, 0};
+  return layout(s, 4, "geglu", x, out, pc);
+}
+
+dg_status dg_nn_clamp(dg_stream *s, const dg_tensor *x, float lo, float hi, dg_tensor *out) {
+  DG_TRY(dg_check_numel("clamp", "out", out, dg_tensor_numel(x)));
+  layout_push pc = {(uint32_t)dg_tensor_numel(x), 0, 0, 0, 0, 0, lo, hi};
+  return layout(s, 5, "clamp", x, out, pc);
+}
+
+dg_status dg_nn_embed(dg_stream *s, dg_arena *arena, const dg_tensor *table, const uint32_t *ids, int64_t n,
+                      dg_tensor *out) {
+  char st[96];
+  if (table->ndim != 2 || n < 1 || dg_tensor_numel(out) != n * table->shape[1])
+    return dg_fail(DG_ERR_ARG, "embed: table %s, %lld ids and out do not match", dg_shape_str(table, st, sizeof st),
+                   (long long)n);
+  for (int64_t i = 0; i < n; i++)
+    if (ids[i] >= (uint64_t)table->shape[0])
+      return dg_fail(DG_ERR_ARG, "embed: id %u at %lld is outside the table of %lld rows", ids[i], (long long)i,
+                     (long long)table->shape[0]);
+  DG_TRY(dg_check_same_dtype("embed", table, out));
+  DG_TRY(fits(s, "embed", table));
+  DG_TRY(fits(s, "embed", out));
+  dg_range r;
+  DG_TRY(dg_arena_alloc(arena, (uint64_t)n * 4, &r));
+  memcpy(dg_range_map(r), ids, (size_t)n * 4);
+  dg_pipeline *p;
+  uint32_t spec[2] = {LOCAL, 6};
+  DG_TRY(dg_op_pipeline(s, "nn_layout", table->dtype, spec, 2, &p));
+  layout_push pc = {(uint32_t)dg_tensor_numel(out), (uint32_t)n, (uint32_t)table->shape[1], 0, 0, 0, 0, 0};
+  dg_binding bind[3] = {dg_bind(table, false), dg_bind(out, true), {r, false}};
+  return dispatch(s, p, bind, 3, &pc, sizeof pc, pc.total, "embed");
+}

@@ -1,0 +1,16 @@
+// Fixture access for the golden tests: tensors of a fixture .safetensors as host f32 arrays
+// (I64 timesteps/labels converted) or device tensors.
+#pragma once
+#include "dg_nn.h"
+#include "dg_safetensors.h"
+
+extern const char *golden_dir;
+
+dg_safetensors *golden_open(const char *file);
+// Host copy as f32 (F32/F16/I64 sources); *numel gets the element count. Caller frees.
+float *golden_read(const dg_safetensors *st, const char *name, int64_t *numel);
+// Device tensor of the stored shape in dtype, from the test arena.
+dg_tensor golden_tensor(const dg_safetensors *st, const char *name, dg_dtype dtype);
+// Compares a device tensor with a fixture tensor; tolerance by dtype (1e-4 f32, 1e-2 f16). Returns the error.
+double golden_check(const char *what, const dg_tensor *got, const dg_safetensors *st, const char *name, dg_dtype dtype);
+double golden_check_host(const char *what, const float *got, const dg_safetensors *st, const char *name, double tol);
