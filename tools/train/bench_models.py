@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+"""Measures seconds per training step (forward + backward + AdamW) of the default image models on random
+data, next to environment.md's reference UNet (4.7M parameters, 64/128/192, 16x16 latents, batch 32: ~0.44 s
+on an idle machine), so a busy machine's numbers can be scaled.
+
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/bench_models.py [--steps 3] [--only unet,vae,...]
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch  # noqa: E402
+
+from dgtrain import controlnet, ldm_unet, ldm_vae  # noqa: E402
+
+
+def timeit(step, n):
+    step()
+    t = time.time()
+    for _ in range(n):
+        step()
+    return (time.time() - t) / n
+
+
+def unet_step(cfg, b, hw, ctx_len=77):
+    m = ldm_unet.UNetModel(cfg)
+    opt = torch.optim.AdamW(m.parameters(), 1e-4)
+    x, c = torch.randn(b, 4, *hw), torch.randn(b, ctx_len, cfg["context_dim"])
+    t = torch.randint(0, 1000, (b,))
+
+    def step():
+        loss = (m(x, t, c) - x).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return m, step
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default="ref,unet,vae,controlnet")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    only = a.only.split(",")
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    if "ref" in only:
+        ref = dict(ldm_unet.DEFAULT_SMALL, channel_mult=[1, 2, 3], num_res_blocks=2, context_dim=256)
+        m, s = unet_step(ref, 32, (16, 16))
+        print(f"reference UNet {n(m) / 1e6:.2f}M, 16x16 latents, batch 32: {timeit(s, a.steps):.3f} s/step", flush=True)
+    if "unet" in only:
+        m, s = unet_step(dict(ldm_unet.DEFAULT_SMALL), 32, (16, 32))
+        print(f"default UNet {n(m) / 1e6:.2f}M, 16x32 latents, batch 32: {timeit(s, a.steps):.3f} s/step", flush=True)
+    if "vae" in only:
+        v = ldm_vae.AutoencoderKL(dict(ldm_vae.DEFAULT_SMALL))
+        opt = torch.optim.AdamW(v.parameters(), 1e-4)
+        x = torch.rand(8, 3, 64, 128) * 2 - 1
+
+        def vstep():
+            rec, mean, logvar = v(x)
+            loss = (rec - x).abs().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        print(f"default VAE {n(v) / 1e6:.2f}M, 64x128 crops, batch 8: {timeit(vstep, a.steps):.3f} s/step", flush=True)
+    if "controlnet" in only:
+        ucfg = dict(ldm_unet.DEFAULT_SMALL)
+        u = ldm_unet.UNetModel(ucfg)
+        for p in u.parameters():
+            p.requires_grad_(False)
+        c = controlnet.ControlNet(controlnet.small_config(ucfg, "id", 256))
+        opt = torch.optim.AdamW(c.parameters(), 1e-4)
+        b = 16
+        x, ctx, h = torch.randn(b, 4, 16, 32), torch.randn(b, 77, 256), torch.randn(b, 256, 32, 64)
+        t = torch.randint(0, 1000, (b,))
+
+        def cstep():
+            loss = (u(x, t, ctx, c(x, h, t, ctx)) - x).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        print(f"ControlNet (id hint) {n(c) / 1e6:.2f}M on the default UNet, batch 16, diffusion loss only: "
+              f"{timeit(cstep, a.steps):.3f} s/step", flush=True)
+
+
+if __name__ == "__main__":
+    main()
