@@ -182,7 +182,7 @@ class TestSmallModels(unittest.TestCase):
         self.assertEqual(u(torch.randn(1, 4, 8, 8), torch.tensor([3]), torch.randn(1, 5, 24)).shape, (1, 4, 8, 8))
 
     def test_default_sizes(self):
-        self.assertEqual(ldm_unet.UNetModel().num_control, 8)
+        self.assertEqual(ldm_unet.UNetModel().num_control, 7)  # 6 input blocks + middle
         n = sum(p.numel() for p in ldm_unet.UNetModel().parameters())
         self.assertTrue(4e6 < n < 6e6, n)
 
