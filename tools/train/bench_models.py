@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Measures seconds per training step (forward + backward + AdamW) of the default image models on random
-data, next to environment.md's reference UNet (4.7M parameters, 64/128/192, 16x16 latents, batch 32: ~0.44 s
-on an idle machine), so a busy machine's numbers can be scaled.
+data. It first prints this machine's current matmul and 3x3-conv throughput (idle 2-core reference in
+environment.md: ~95 and ~85 GFLOP/s), so numbers taken on a busy machine can be scaled.
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/bench_models.py [--steps 3] [--only unet,vae,...]
 """
@@ -42,15 +42,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default="ref,unet,vae,controlnet")
+    ap.add_argument("--only", default="calib,unet,vae,controlnet")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     only = a.only.split(",")
     n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-    if "ref" in only:
-        ref = dict(ldm_unet.DEFAULT_SMALL, channel_mult=[1, 2, 3], num_res_blocks=2, context_dim=256)
-        m, s = unet_step(ref, 32, (16, 16))
-        print(f"reference UNet {n(m) / 1e6:.2f}M, 16x16 latents, batch 32: {timeit(s, a.steps):.3f} s/step", flush=True)
+    if "calib" in only:
+        x, y = torch.randn(1024, 1024), torch.randn(1024, 1024)
+        dt = timeit(lambda: x @ y, 5)
+        conv, img = torch.nn.Conv2d(64, 64, 3, padding=1), torch.randn(32, 64, 32, 32)
+        with torch.no_grad():
+            dc = timeit(lambda: conv(img), 3)
+        print(f"machine now: matmul {2 * 1024 ** 3 / dt / 1e9:.1f} GFLOP/s, conv3x3 "
+              f"{2 * 64 * 64 * 9 * 32 * 32 * 32 / dc / 1e9:.1f} GFLOP/s", flush=True)
     if "unet" in only:
         m, s = unet_step(dict(ldm_unet.DEFAULT_SMALL), 32, (16, 32))
         print(f"default UNet {n(m) / 1e6:.2f}M, 16x32 latents, batch 32: {timeit(s, a.steps):.3f} s/step", flush=True)
