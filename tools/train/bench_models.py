@@ -17,11 +17,17 @@ from dgtrain import controlnet, ldm_unet, ldm_vae  # noqa: E402
 
 
 def timeit(step, n):
+    """Wall seconds per call; with --cpu-time, CPU seconds of this process per call instead (on a busy machine,
+    with --threads 1, close to the wall time the step takes on an idle core)."""
     step()
-    t = time.time()
+    clock = time.process_time if CPU_TIME else time.time
+    t = clock()
     for _ in range(n):
         step()
-    return (time.time() - t) / n
+    return (clock() - t) / n
+
+
+CPU_TIME = False
 
 
 def unet_step(cfg, b, hw, ctx_len=77):
@@ -42,8 +48,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", default="calib,unet,vae,controlnet")
+    ap.add_argument("--only", default="calib,unet,vae,controlnet,aldm")
+    ap.add_argument("--cpu-time", action="store_true", help="report process CPU seconds instead of wall seconds")
     a = ap.parse_args()
+    global CPU_TIME
+    CPU_TIME = a.cpu_time
     torch.set_num_threads(a.threads)
     only = a.only.split(",")
     n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
@@ -88,6 +97,33 @@ def main():
             opt.step()
         print(f"ControlNet (id hint) {n(c) / 1e6:.2f}M on the default UNet, batch 16, diffusion loss only: "
               f"{timeit(cstep, a.steps):.3f} s/step", flush=True)
+    if "aldm" in only:
+        # the extra work of one ALDM adversarial step: 4 images, K = 9 unrolled DDIM steps, each decoded by the
+        # default VAE and segmented by the default discriminator; gradient through the first step only
+        from dgtrain import diffusion, segmenter
+        ucfg = dict(ldm_unet.DEFAULT_SMALL)
+        u, v = ldm_unet.UNetModel(ucfg), ldm_vae.AutoencoderKL(dict(ldm_vae.DEFAULT_SMALL))
+        d = segmenter.UperNet(dict(segmenter.DEFAULT, num_classes=15, norm="gn"))
+        for p in list(u.parameters()) + list(v.parameters()) + list(d.parameters()):
+            p.requires_grad_(False)
+        c = controlnet.ControlNet(controlnet.small_config(ucfg, "id", 256))
+        ddim = diffusion.DDIM(diffusion.Schedule(), 25)
+        b = 4
+        x, ctx, h = torch.randn(b, 4, 16, 32), torch.randn(b, 77, 256), torch.randn(b, 256, 32, 64)
+        lab = torch.randint(0, 14, (b, 128, 256))
+
+        def astep():
+            t = torch.full((b,), int(ddim.ts[20]))
+            xp, x0 = ddim.step(x, u(x, t, ctx, c(x, h, t, ctx)), 20)
+            ce0 = torch.nn.functional.cross_entropy(d(v.decode(x0)), lab, reduction="none")
+            with torch.no_grad():
+                for k in range(1, 10):
+                    tk = torch.full((b,), int(ddim.ts[20 - k]))
+                    xp, x0 = ddim.step(xp, u(xp, tk, ctx, c(xp, h, tk, ctx)), 20 - k)
+                    torch.nn.functional.cross_entropy(d(v.decode(x0)), lab, reduction="none")
+            ce0.mean().backward()
+        print(f"ALDM adversarial step (4 images, K = 9), on top of the diffusion step every 8 steps: "
+              f"{timeit(astep, a.steps):.3f} s", flush=True)
 
 
 if __name__ == "__main__":
