@@ -109,7 +109,7 @@ def main(argv=None):
     step = 0
     if state:
         unet.load_state_dict(state["unet"])
-        ema.shadow = state["ema"]
+        ema.shadow = {k: v.to(dev) for k, v in state["ema"].items()}
         opt.load_state_dict(state["opt"])
         batches.load_state_dict(state["batches"])
         torch.set_rng_state(state["rng"])
