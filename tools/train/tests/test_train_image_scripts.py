@@ -15,6 +15,7 @@ torch.set_num_threads(2)
 
 from dgtrain import clip_text, synth_world, tokenizer  # noqa: E402
 from dgtrain.safetensors_io import load  # noqa: E402
+import sample_image  # noqa: E402
 import train_controlnet  # noqa: E402
 import train_unet  # noqa: E402
 import train_vae  # noqa: E402
@@ -103,6 +104,19 @@ class TestTrainScripts(unittest.TestCase):
             self.assertTrue("control_model.middle_block_out.0.weight" in sd, "control_model.middle_block_out.0.weight")
             self.assertEqual(sd["dirigent.class_embeddings"].shape[0], 15)
         self.assertEqual(diffs["baseline"][0], diffs["aldm"][0])
+
+        # sampling from the exports: text only (PLMS) and with the ALDM ControlNet on a dataset layout (DDIM)
+        base = ["--unet", self.p("m", "unet.safetensors"), "--vae", self.p("m", "vae.safetensors")] + self.text
+        img = sample_image.main(base + ["--prompt", "a red car", "--prompt", "a tree", "--sampler", "plms",
+                                        "--steps", "3", "--latent", "4x8", "--out", self.p("t2i.png")])
+        self.assertEqual(tuple(img.shape), (2, 3, 32, 64))
+        lab = os.path.join(self.data, "labels", "train-0000000.png")
+        a = sample_image.main(base + ["--prompt", "a road", "--steps", "2", "--seed", "5", "--label", lab,
+                                     "--controlnet", self.p("m", "cn_aldm.safetensors"), "--out", self.p("l2i.png")])
+        b = sample_image.main(base + ["--prompt", "a road", "--steps", "2", "--seed", "5", "--label", lab,
+                                      "--controlnet", self.p("m", "cn_aldm.safetensors"), "--out", self.p("l2i.png")])
+        self.assertEqual(tuple(a.shape), (1, 3, 32, 64))
+        self.assertTrue(torch.equal(a, b))  # Philox noise: the same seed gives the same image
 
 
 if __name__ == "__main__":
