@@ -6,7 +6,9 @@ used as negatives).
 Example: /usr/bin/python3 tools/train/train_clip.py --data data/world/train --val data/world/test \
     --tokenizer assets/tokenizer --out runs/clip --steps 3000 --batch 64 --lr 5e-4 \
     --export assets/models/world_clip
-The export holds the text tower in single-file naming (cond_stage_model.transformer.text_model.*, loadable
+--export PATH writes PATH.safetensors + PATH.json and, unless --export-text says otherwise, the text tower
+alone as text_encoder.safetensors + text_encoder.json in the same folder (what train_unet.py loads).
+The full export holds the text tower in single-file naming (cond_stage_model.transformer.text_model.*, loadable
 with dgtrain.clip_text.load_text_encoder) plus `clip.image.*`, `clip.text_projection.weight`,
 `clip.image_projection.weight`, `clip.logit_scale`; PATH.json has the config and the training record.
 """
@@ -20,7 +22,7 @@ import torch  # noqa: E402
 
 from dgtrain import clip_model as C  # noqa: E402
 from dgtrain import trainutil as U  # noqa: E402
-from dgtrain.clip_text import CKPT_PREFIX  # noqa: E402
+from dgtrain.clip_text import CKPT_PREFIX, save_text_encoder  # noqa: E402
 from dgtrain.safetensors_io import load, save  # noqa: E402
 from dgtrain.tokenizer import Tokenizer  # noqa: E402
 from dgtrain.world_data import WorldImages  # noqa: E402
@@ -77,6 +79,8 @@ def main(argv=None):
     ap.add_argument("--tokenizer", default=os.path.join(_REPO, "assets", "tokenizer"), help="folder with vocab.json + merges.txt")
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--eval-every", type=int, default=0)
+    ap.add_argument("--export-text", help="text tower alone: PATH.safetensors + PATH.json (text config); "
+                                          "default with --export: text_encoder.* beside it")
     args = ap.parse_args(argv)
     U.setup_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -151,6 +155,10 @@ def main(argv=None):
                            training={"command": run.command, "steps": step, "val": summary.get("val")}), f, indent=1)
         summary["export"] = w
         run.log(f"exported {w} and {c}")
+        tw, tc = U.export_paths(args.export_text or os.path.join(os.path.dirname(w), "text_encoder"))
+        save_text_encoder(model.text, tw, tc, {"format": "dirigent-text-encoder", "source": os.path.basename(w)})
+        summary["export_text"] = tw
+        run.log(f"exported {tw} and {tc}")
     run.summary(summary)
     return summary
 

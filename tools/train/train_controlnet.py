@@ -122,7 +122,10 @@ def main(argv=None):
     z_all = cached_latents(args, vae, train, dev, "train")
     lat_hw = tuple(z_all.shape[2:])
     table = class_table(text, names).to(dev)
-    ccfg = controlnet.small_config(ucfg, args.hint, embed_dim=table.shape[1])
+    ck = C.Checkpoint(args.out, args.ckpt_every)
+    state = ck.load()
+    # a resumed run keeps the architecture it was started with
+    ccfg = state["config"] if state else controlnet.small_config(ucfg, args.hint, embed_dim=table.shape[1])
     cnet = controlnet.ControlNet(ccfg).to(dev)
     cnet.load_from_unet(unet)
     opt = torch.optim.AdamW(cnet.parameters(), lr=args.lr, weight_decay=0.0)
@@ -145,13 +148,13 @@ def main(argv=None):
         dopt = torch.optim.AdamW(disc.parameters(), lr=args.d_lr, weight_decay=1e-4)
 
     batches = C.Batches(len(train), args.batch, args.seed)
-    ck = C.Checkpoint(args.out, args.ckpt_every)
     sched = diffusion.Schedule()
     ddim = diffusion.DDIM(sched, args.ddim_steps)
     gen = torch.Generator().manual_seed(args.seed)          # diffusion loss: identical in both modes
     gen_adv = torch.Generator().manual_seed(args.seed + 1)  # adversarial terms only
-    state, step = ck.load(), 0
+    step = 0
     if state:
+        table = state["table"].to(dev)
         cnet.load_state_dict(state["cnet"])
         opt.load_state_dict(state["opt"])
         batches.load_state_dict(state["batches"])

@@ -93,19 +93,23 @@ def main(argv=None):
     train, val = C.split_data(args)
     vae = C.load_vae(args.vae, dev)
     text = C.TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
-    cfg = ldm_unet.load_config(args.config) if args.config else dict(ldm_unet.DEFAULT_SMALL)
-    cfg["context_dim"] = text.dim
+    ck = C.Checkpoint(args.out, args.ckpt_every)
+    state = ck.load()
+    if state:  # a resumed run keeps the architecture it was started with
+        cfg = state["config"]
+    else:
+        cfg = ldm_unet.load_config(args.config) if args.config else dict(ldm_unet.DEFAULT_SMALL)
+        cfg["context_dim"] = text.dim
     z_all = cached_latents(args, vae, train, dev, "train")
     unet = ldm_unet.UNetModel(cfg).to(dev)
     ema = C.EMA(unet, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
     batches = C.Batches(len(train), args.batch, args.seed)
-    ck = C.Checkpoint(args.out, args.ckpt_every)
     sched = diffusion.Schedule()
-    state, step = ck.load(), 0
+    step = 0
     if state:
         unet.load_state_dict(state["unet"])
-        ema.shadow = state["ema"]
+        ema.shadow = {k: v.to(dev) for k, v in state["ema"].items()}
         opt.load_state_dict(state["opt"])
         batches.load_state_dict(state["batches"])
         torch.set_rng_state(state["rng"])

@@ -88,8 +88,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     dev = C.setup(args)
     log = C.Log(args.out)
-    cfg = ldm_vae.load_config(args.config) if args.config else dict(ldm_vae.DEFAULT_SMALL)
-    cfg["resolution"] = 128
+    ck = C.Checkpoint(args.out, args.ckpt_every)
+    state = ck.load()
+    if state:  # a resumed run keeps the architecture it was started with
+        cfg = state["config"]
+    else:
+        cfg = ldm_vae.load_config(args.config) if args.config else dict(ldm_vae.DEFAULT_SMALL)
+        cfg["resolution"] = 128
 
     train, val = C.split_data(args)
     vae = ldm_vae.AutoencoderKL(cfg).to(dev)
@@ -97,8 +102,7 @@ def main(argv=None):
     opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
     dopt = torch.optim.AdamW(disc.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
     batches = C.Batches(len(train), args.batch, args.seed)
-    ck = C.Checkpoint(args.out, args.ckpt_every)
-    state, step = ck.load(), 0
+    step = 0
     if state:
         vae.load_state_dict(state["vae"])
         disc.load_state_dict(state["disc"])

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 SD15 = {"vocab_size": 49408, "width": 768, "layers": 12, "heads": 12, "mlp": 3072, "max_len": 77,
         "eps": 1e-5, "act": "quick_gelu"}
 # Our default text tower: width 256 = the small UNet's context_dim (ldm_unet.DEFAULT_SMALL).
-DEFAULT_SMALL = {"vocab_size": 2048, "width": 256, "layers": 4, "heads": 4, "mlp": 1024, "max_len": 77,
+# vocab_size is replaced by the tokenizer's at training time.
+DEFAULT_SMALL = {"vocab_size": 2048, "width": 256, "layers": 3, "heads": 4, "mlp": 1024, "max_len": 77,
                  "eps": 1e-5, "act": "quick_gelu"}
 
 CKPT_PREFIX = "cond_stage_model.transformer."  # single-file LDM checkpoints
@@ -189,7 +190,13 @@ def save_text_encoder(model, weights_path, config_path=None, metadata=None):
 
 
 def load_text_encoder(weights_path, config):
+    """config: text config dict or JSON path; a contrastive-model config ({"text": {...}, ...}) also works."""
     from .safetensors_io import load
+    if not isinstance(config, dict):
+        with open(config) as f:
+            config = json.load(f)
+    if isinstance(config.get("text"), dict):
+        config = config["text"]
     model = ClipTextModel(config)
     sd, _ = load(weights_path)
     model.load_any_state_dict(sd)

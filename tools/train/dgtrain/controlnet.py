@@ -31,7 +31,9 @@ def small_config(unet_cfg, mode="id", embed_dim=None):
     mc = cfg["model_channels"]
     if mode == "id":
         d = embed_dim or cfg["context_dim"]
-        cfg.update(hint_mode="id", hint_channels=d, hint_layers=[[d, 1], [2 * mc, 1], [mc, 2], [mc, 1]])
+        # ALDM: D -> D -> 512 -> 256 (s2) -> 256 -> zero 320; here the first width is capped at model_channels,
+        # since a D -> D 3x3 conv at 2x latent resolution would cost more than the whole small UNet.
+        cfg.update(hint_mode="id", hint_channels=d, hint_layers=[[min(d, mc), 1], [2 * mc, 1], [mc, 2], [mc, 1]])
     else:
         cfg.update(hint_mode="color", hint_channels=3,
                    hint_layers=[[16, 1], [16, 1], [32, 2], [32, 1], [64, 2], [64, 1], [mc, 2]])

@@ -177,6 +177,15 @@ class TestSmallModels(unittest.TestCase):
             self.assertGreater((u(x, t, ctx, ctl) - y).abs().max().item(), 1e-4)
             self.assertGreater((u(x, t, ctx + 1) - y).abs().max().item(), 1e-4)
 
+    def test_unet_first_mult_not_one(self):
+        u = ldm_unet.UNetModel(tiny_unet_cfg(channel_mult=[2, 1]))
+        self.assertEqual(u(torch.randn(1, 4, 8, 8), torch.tensor([3]), torch.randn(1, 5, 24)).shape, (1, 4, 8, 8))
+
+    def test_default_sizes(self):
+        self.assertEqual(ldm_unet.UNetModel().num_control, 7)  # 6 input blocks + middle
+        n = sum(p.numel() for p in ldm_unet.UNetModel().parameters())
+        self.assertTrue(4e6 < n < 6e6, n)
+
     def test_controlnet_residuals(self):
         ucfg = tiny_unet_cfg()
         u = ldm_unet.UNetModel(ucfg)

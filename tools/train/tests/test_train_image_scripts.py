@@ -1,0 +1,123 @@
+"""Smoke tests of the training scripts: a few steps each on a synthetic world-format dataset in a temp dir,
+tiny model configs, resume from the checkpoint, export in single-file naming."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+torch.set_num_threads(2)
+
+from dgtrain import clip_text, synth_world, tokenizer  # noqa: E402
+from dgtrain.safetensors_io import load  # noqa: E402
+import sample_image  # noqa: E402
+import train_controlnet  # noqa: E402
+import train_unet  # noqa: E402
+import train_vae  # noqa: E402
+
+VAE_CFG = {"ch": 32, "ch_mult": [1, 1, 1, 1], "num_res_blocks": 1}
+UNET_CFG = {"model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1, "attention_resolutions": [2],
+            "num_heads": 2, "num_head_channels": -1}
+SEG_CFG = {"stem": 16, "channels": [16, 16, 32, 32], "blocks": [1, 1, 1, 1], "fpn_dim": 32, "norm": "gn"}
+
+
+def lines(path):
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+class TestTrainScripts(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="dg_train_")
+        d = cls.tmp
+        cls.data = synth_world.write_dataset(os.path.join(d, "data"), n=6, width=64, height=32, seed=1)
+        for name, cfg in (("vae", VAE_CFG), ("unet", UNET_CFG), ("seg", SEG_CFG)):
+            with open(os.path.join(d, name + ".json"), "w") as f:
+                json.dump(cfg, f)
+        from dgtrain.world_data import WorldImages
+        caps = [c for it in WorldImages(cls.data) for c in it["captions"]]
+        vocab, merges, _ = tokenizer.learn_bpe(caps, 40)
+        tokenizer.save_tokenizer(os.path.join(d, "tok"), vocab, merges)
+        torch.manual_seed(0)
+        te = clip_text.ClipTextModel(dict(clip_text.DEFAULT_SMALL, vocab_size=len(vocab), width=32, layers=1,
+                                          heads=2, mlp=64))
+        clip_text.save_text_encoder(te, os.path.join(d, "te.safetensors"), os.path.join(d, "te.json"))
+        cls.common = ["--data", cls.data, "--batch", "2", "--log-every", "1", "--threads", "2"]
+        cls.text = ["--text-encoder", os.path.join(d, "te.safetensors"), "--tokenizer", os.path.join(d, "tok")]
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def p(self, *a):
+        return os.path.join(self.tmp, *a)
+
+    def test_pipeline(self):
+        # VAE: 2 steps, then resume to 3 and export
+        vae_args = self.common + ["--out", self.p("runs", "vae"), "--config", self.p("vae.json"), "--crop", "32x32",
+                                  "--adv-weight", "0.1", "--adv-start", "1", "--eval-every", "0"]
+        train_vae.main(vae_args + ["--steps", "2"])
+        psnr = train_vae.main(vae_args + ["--steps", "3", "--export", self.p("m", "vae.safetensors")])
+        log = lines(self.p("runs", "vae", "log.txt"))
+        self.assertTrue(any("resumed at step 2" in ln for ln in log))
+        self.assertTrue(any(" step 3 " in ln and "l1" in ln for ln in log))
+        self.assertTrue(0 < psnr < 60)
+        sd, meta = load(self.p("m", "vae.safetensors"))
+        self.assertTrue("first_stage_model.encoder.conv_in.weight" in sd, "first_stage_model.encoder.conv_in.weight")
+        self.assertTrue("first_stage_model.decoder.up.3.upsample.conv.weight" in sd, "first_stage_model.decoder.up.3.upsample.conv.weight")
+        with open(self.p("m", "vae.json")) as f:
+            cfg = json.load(f)
+        self.assertGreater(cfg["scale_factor"], 0)
+
+        # UNet on the exported VAE's latents
+        train_unet.main(self.common + self.text + ["--out", self.p("runs", "unet"), "--config", self.p("unet.json"),
+                                                   "--vae", self.p("m", "vae.safetensors"), "--steps", "2",
+                                                   "--sample-every", "2", "--export", self.p("m", "unet.safetensors")])
+        sd, _ = load(self.p("m", "unet.safetensors"))
+        self.assertTrue("model.diffusion_model.input_blocks.3.1.transformer_blocks.0.attn2.to_k.weight" in sd, "model.diffusion_model.input_blocks.3.1.transformer_blocks.0.attn2.to_k.weight")
+        self.assertEqual(tuple(sd["model.diffusion_model.input_blocks.3.1.transformer_blocks.0.attn2.to_k.weight"].shape), (32, 32))
+        self.assertTrue(os.path.exists(self.p("runs", "unet", "samples_2.png")))
+        self.assertTrue(any("loss" in ln for ln in lines(self.p("runs", "unet", "log.txt"))))
+
+        # ControlNet: baseline and ALDM draw the same diffusion batches; ALDM runs its adversarial path
+        diffs = {}
+        for mode in ("baseline", "aldm"):
+            out = self.p("runs", "cn_" + mode)
+            train_controlnet.main(self.common + self.text + [
+                "--out", out, "--mode", mode, "--unet", self.p("m", "unet.safetensors"),
+                "--vae", self.p("m", "vae.safetensors"), "--steps", "3", "--d-warmup", "1", "--ramp-start", "0",
+                "--ramp-end", "1", "--lazy", "2", "--unroll", "2", "--adv-batch", "2", "--d-config", self.p("seg.json"),
+                "--export", self.p("m", f"cn_{mode}.safetensors")])
+            log = lines(os.path.join(out, "log.txt"))
+            diffs[mode] = [ln.split(" diff ")[1].split()[0] for ln in log if " diff " in ln]
+            if mode == "aldm":
+                self.assertTrue(any(" adv " in ln for ln in log))
+                self.assertTrue(any("d_real" in ln for ln in log))
+            sd, _ = load(self.p("m", f"cn_{mode}.safetensors"))
+            self.assertTrue("control_model.input_hint_block.8.weight" in sd, "control_model.input_hint_block.8.weight")
+            self.assertTrue("control_model.middle_block_out.0.weight" in sd, "control_model.middle_block_out.0.weight")
+            self.assertEqual(sd["dirigent.class_embeddings"].shape[0], 15)
+        self.assertEqual(diffs["baseline"][0], diffs["aldm"][0])
+
+        # sampling from the exports: text only (PLMS) and with the ALDM ControlNet on a dataset layout (DDIM)
+        base = ["--unet", self.p("m", "unet.safetensors"), "--vae", self.p("m", "vae.safetensors")] + self.text
+        img = sample_image.main(base + ["--prompt", "a red car", "--prompt", "a tree", "--sampler", "plms",
+                                        "--steps", "3", "--latent", "4x8", "--out", self.p("t2i.png")])
+        self.assertEqual(tuple(img.shape), (2, 3, 32, 64))
+        lab = os.path.join(self.data, "labels", "train-0000000.png")
+        a = sample_image.main(base + ["--prompt", "a road", "--steps", "2", "--seed", "5", "--label", lab,
+                                     "--controlnet", self.p("m", "cn_aldm.safetensors"), "--out", self.p("l2i.png")])
+        b = sample_image.main(base + ["--prompt", "a road", "--steps", "2", "--seed", "5", "--label", lab,
+                                      "--controlnet", self.p("m", "cn_aldm.safetensors"), "--out", self.p("l2i.png")])
+        self.assertEqual(tuple(a.shape), (1, 3, 32, 64))
+        self.assertTrue(torch.equal(a, b))  # Philox noise: the same seed gives the same image
+
+
+if __name__ == "__main__":
+    unittest.main()
