@@ -2,3 +2,4 @@
 #pragma once
 
 int dg_cli_device(int argc, char **argv);
+int dg_cli_world(int argc, char **argv);

@@ -12,6 +12,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"device", dg_cli_device, "report the Vulkan device and run the op self-test"},
+    {"world", dg_cli_world, "procedural world: sample scenes and write datasets"},
 };
 
 static void usage(FILE *f) {
