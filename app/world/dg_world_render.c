@@ -82,7 +82,7 @@ static look make_look(const dg_world_scene *s, float f, float cx, float hy) {
   static const v3 sky_top[3] = {{0.22f, 0.45f, 0.82f}, {0.26f, 0.22f, 0.50f}, {0.015f, 0.025f, 0.08f}};
   static const v3 sky_hor[3] = {{0.66f, 0.80f, 0.94f}, {0.99f, 0.56f, 0.28f}, {0.06f, 0.08f, 0.17f}};
   static const v3 sun[3] = {{1.05f, 1.00f, 0.92f}, {1.05f, 0.62f, 0.32f}, {0.10f, 0.12f, 0.20f}};
-  static const v3 amb[3] = {{0.48f, 0.53f, 0.62f}, {0.36f, 0.30f, 0.38f}, {0.06f, 0.07f, 0.13f}};
+  static const v3 amb[3] = {{0.55f, 0.60f, 0.68f}, {0.36f, 0.30f, 0.38f}, {0.09f, 0.10f, 0.17f}};
   static const v3 cloud[3] = {{1.0f, 1.0f, 1.0f}, {1.0f, 0.70f, 0.55f}, {0.20f, 0.22f, 0.30f}};
   static const float elev[3] = {0.85f, 0.09f, 0.7f}, lat[3] = {0.75f, 0.35f, 0.6f}, ahead[3] = {-0.45f, 0.93f, -0.3f};
   L.sky_top = key3(sky_top, t);
@@ -289,7 +289,7 @@ static int ground(const rctx *r, float x, float z, float fine, bool markings, v3
     for (int l = -1; l <= 1; l += 2) {
       float lane = l * s->road_half * 0.5f;
       float dt = fabsf(fabsf(x - lane) - 0.8f);
-      if (dt < 0.25f) tracks = fminf(tracks, 0.35f + 0.65f * dt / 0.25f);
+      if (dt < 0.2f) tracks = fminf(tracks, 0.6f + 0.4f * dt / 0.2f);
     }
     *out = snow_over(r, c, x, z, tracks);
     if (r->L.rain > 0) *out = vmix(*out, r->L.sky_hor, 0.22f * r->L.rain * smooth(3, 25, z));
@@ -507,7 +507,7 @@ static bool facade_shader(rctx *r, const dg_world_object *o, float u, float v, f
       s->a = V(0.3f, 0.3f, 0.31f);
     } else if (v > 0.6f && v < 3.0f && cu > 0.6f && cu < ww * 2 - 0.6f) {
       window_glass(r, o, -1, (int)floorf((u + off) / (ww * 2)), z, s);
-      if (L->night > 0) s->e = vadd(s->e, vs(V(1.0f, 0.85f, 0.6f), 0.5f * L->night));
+      if (L->night > 0) s->e = vadd(s->e, vs(V(1.0f, 0.85f, 0.6f), 0.2f * L->night));
     } else {
       s->a = wall_texture(r, o, u, v, z);
     }
@@ -922,7 +922,7 @@ static void ground_pass(rctx *r) {
       float shadow = r->sun_shadow[p] * building_shadow(r, x, 0, z);
       for (int k = 0; k < r->n_lamps && L->night > 0.02f; k++) {
         float ddx = x - r->lamps[k][0], ddz = z - r->lamps[k][2];
-        s.e = vadd(s.e, vs(vmul(a, L->lamp), 3.0f / (1 + (ddx * ddx + ddz * ddz) * 0.12f)));
+        s.e = vadd(s.e, vs(vmul(a, L->lamp), 2.2f / (1 + (ddx * ddx + ddz * ddz) * 0.12f)));
       }
       put(r, p, z, cls, -1, lit_fog(r, &s, shadow, r->ao[p], fog));
     }
@@ -1025,11 +1025,11 @@ static void weather_pass(rctx *r) {
   }
 }
 
-static void to_bytes(const float *f, uint8_t *out, size_t n) {
+static void to_bytes(const float *f, uint8_t *out, size_t n, bool exact) {
   for (size_t i = 0; i < n; i++) {
     float v = f[i];
     // A gentle shoulder keeps bright lights from clipping flat.
-    if (v > 0.8f) v = 0.8f + 0.2f * (1 - expf(-(v - 0.8f) * 5));
+    if (v > 0.8f && !exact) v = 0.8f + 0.2f * (1 - expf(-(v - 0.8f) * 5));
     int q = (int)(v * 255.0f + 0.5f);
     out[i] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
   }
@@ -1158,7 +1158,7 @@ dg_status dg_world_render_ex(dg_world_scene *s, uint8_t *rgb, uint8_t *label, ui
     }
   for (int i = 0; i < s->n_objects; i++)
     if (!s->objects[i].pixels) memset(s->objects[i].bbox, 0, sizeof s->objects[i].bbox);
-  to_bytes(rgbf, rgb, n * 3);
+  to_bytes(rgbf, rgb, n * 3, flat);
   free(rgbf);
   free(depth);
   free(sh);
@@ -1344,7 +1344,7 @@ dg_status dg_world_render_labels(const uint8_t *label, int width, int height, dg
   r.rgb = rgbf;
   r.sc = &sc;
   weather_pass(&r);
-  to_bytes(rgbf, rgb, n * 3);
+  to_bytes(rgbf, rgb, n * 3, false);
   free(rgbf);
   free(base_z);
   free(run_bottom);
