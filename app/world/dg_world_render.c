@@ -1048,8 +1048,9 @@ static void setup(rctx *r, dg_world_scene *s) {
   r->L = make_look(s, r->f, r->cx, r->hy);
 }
 
+// `visibility_only` (with `flat`) draws the objects alone: enough to count each one's visible pixels.
 static dg_status render_once(dg_world_scene *s, float *rgbf, float *depth, float *sh, float *ao, uint8_t *label,
-                             uint16_t *inst, int *drawn, bool flat) {
+                             uint16_t *inst, int *drawn, bool flat, bool visibility_only) {
   rctx r = {0};
   setup(&r, s);
   r.rgb = rgbf;
@@ -1085,8 +1086,10 @@ static dg_status render_once(dg_world_scene *s, float *rgbf, float *depth, float
   // Objects first: the ground and sky are then shaded only where no object covers them.
   for (int i = 0; i < s->n_objects; i++)
     draw_object(&r, i);
-  ground_pass(&r);
-  background_pass(&r);
+  if (!visibility_only) {
+    ground_pass(&r);
+    background_pass(&r);
+  }
   if (!flat) weather_pass(&r);
   return DG_OK;
 }
@@ -1113,7 +1116,7 @@ dg_status dg_world_render_ex(dg_world_scene *s, uint8_t *rgb, uint8_t *label, ui
   int min_px = (int)fmaxf(5, 12 * area);
   // Visibility from cheap flat passes (the geometry does not depend on shading), then one final pass.
   for (int pass = 0; prune && pass < 3; pass++) {
-    render_once(s, rgbf, depth, sh, ao, label, inst, drawn, true);
+    render_once(s, rgbf, depth, sh, ao, label, inst, drawn, true, true);
     int by_instance[DG_WORLD_MAX_OBJECTS + 2] = {0};
     for (size_t i = 0; i < n; i++)
       if (inst[i] && inst[i] <= DG_WORLD_MAX_OBJECTS) by_instance[inst[i]]++;
@@ -1133,7 +1136,7 @@ dg_status dg_world_render_ex(dg_world_scene *s, uint8_t *rgb, uint8_t *label, ui
     s->n_objects = kept;
     if (!dropped) break;
   }
-  render_once(s, rgbf, depth, sh, ao, label, inst, drawn, flat);
+  render_once(s, rgbf, depth, sh, ao, label, inst, drawn, flat, false);
   // Visible pixels and bounding boxes from the final instance map.
   for (int i = 0; i < s->n_objects; i++) {
     s->objects[i].pixels = 0;
