@@ -762,8 +762,8 @@ static bool tree_shader(rctx *r, const dg_world_object *o, float u, float v, flo
   }
   float th = h * 0.38f, cy = th + (h - th) * 0.5f, ry = (h - th) * 0.5f;
   float du = u / rx, dv = (v - cy) / ry, d = du * du + dv * dv;
-  float edge = fbm2(u * 0.9f + off, v * 0.9f, 2);
-  bool crown = d < 0.55f + 0.75f * edge && v <= h + 0.5f;
+  // The noisy edge lies between d = 0.55 and 1.3; only there is the noise needed.
+  bool crown = v <= h + 0.5f && (d < 0.55f || (d < 1.3f && d < 0.55f + 0.75f * fbm2(u * 0.9f + off, v * 0.9f, 2)));
   if (crown && L->leaf_density < 1) { // autumn into winter: leaves fall, branches remain
     float keep = noise2(u * 3.1f + off, v * 3.1f);
     if (keep > L->leaf_density * 0.85f + 0.15f) {
