@@ -1094,23 +1094,48 @@ static dg_status render_once(dg_world_scene *s, float *rgbf, float *depth, float
   return DG_OK;
 }
 
+typedef struct scratch {
+  size_t size;
+  void *mem;
+} scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static void scratch_free(void *p) {
+  if (p) free(((scratch *)p)->mem);
+  free(p);
+}
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+// The calling thread's scratch block of at least `size` bytes (freed when the thread exits).
+static void *scratch_get(size_t size) {
+  pthread_once(&scratch_once, scratch_init);
+  scratch *sc = pthread_getspecific(scratch_key);
+  if (!sc) {
+    sc = calloc(1, sizeof *sc);
+    if (!sc || pthread_setspecific(scratch_key, sc) != 0) {
+      free(sc);
+      return NULL;
+    }
+  }
+  if (sc->size < size) {
+    free(sc->mem);
+    sc->mem = malloc(size);
+    sc->size = sc->mem ? size : 0;
+  }
+  return sc->mem;
+}
+
 dg_status dg_world_render_ex(dg_world_scene *s, uint8_t *rgb, uint8_t *label, uint16_t *instance, bool flat,
                              bool prune) {
   if (!s || !rgb || !label) return dg_fail(DG_ERR_ARG, "world render: null scene or output");
   if (s->width < 16 || s->height < 16 || s->width > 8192 || s->height > 8192)
     return dg_fail(DG_ERR_ARG, "world render: image size %dx%d out of range", s->width, s->height);
   size_t n = (size_t)s->width * s->height;
-  float *rgbf = malloc(n * 3 * sizeof(float)), *depth = malloc(n * sizeof(float));
-  float *sh = malloc(n * sizeof(float)), *ao = malloc(n * sizeof(float));
-  uint16_t *inst = instance ? instance : malloc(n * sizeof(uint16_t));
-  if (!rgbf || !depth || !sh || !ao || !inst) {
-    free(rgbf);
-    free(depth);
-    free(sh);
-    free(ao);
-    if (!instance) free(inst);
-    return dg_fail(DG_ERR_OOM, "world render: out of memory for %dx%d", s->width, s->height);
-  }
+  // Per-thread scratch memory, kept between renders: fresh large allocations would page-fault every time.
+  float *scratch = scratch_get(n * 6 * sizeof(float) + n * sizeof(uint16_t));
+  if (!scratch) return dg_fail(DG_ERR_OOM, "world render: out of memory for %dx%d", s->width, s->height);
+  float *rgbf = scratch, *depth = rgbf + 3 * n, *sh = depth + n, *ao = sh + n;
+  uint16_t *inst = instance ? instance : (uint16_t *)(ao + n);
   int drawn[DG_WORLD_MAX_OBJECTS], vis[DG_WORLD_MAX_OBJECTS + 1];
   float area = (float)n / (256.0f * 128.0f);
   int min_px = (int)fmaxf(5, 12 * area);
@@ -1162,11 +1187,6 @@ dg_status dg_world_render_ex(dg_world_scene *s, uint8_t *rgb, uint8_t *label, ui
   for (int i = 0; i < s->n_objects; i++)
     if (!s->objects[i].pixels) memset(s->objects[i].bbox, 0, sizeof s->objects[i].bbox);
   to_bytes(rgbf, rgb, n * 3, flat);
-  free(rgbf);
-  free(depth);
-  free(sh);
-  free(ao);
-  if (!instance) free(inst);
   return DG_OK;
 }
 
