@@ -1,0 +1,469 @@
+#include "dg_png.h"
+
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---------------------------------------------------------------------------------------------
+// Shared error plumbing: libpng reports through on_error, which records the message and jumps back.
+
+typedef struct png_ctx {
+  const char *name;
+  char msg[256];
+  // reading from memory
+  const uint8_t *data;
+  size_t size, pos;
+} png_ctx;
+
+static void on_error(png_structp png, png_const_charp msg) {
+  png_ctx *c = png_get_error_ptr(png);
+  snprintf(c->msg, sizeof c->msg, "%s", msg);
+  png_longjmp(png, 1);
+}
+
+static void on_warning(png_structp png, png_const_charp msg) {
+  (void)png;
+  (void)msg;
+}
+
+static void on_read(png_structp png, png_bytep out, size_t n) {
+  png_ctx *c = png_get_io_ptr(png);
+  if (n > c->size - c->pos) png_error(png, "file is truncated");
+  memcpy(out, c->data + c->pos, n);
+  c->pos += n;
+}
+
+static dg_status read_file(const char *path, uint8_t **data, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return dg_fail(DG_ERR_IO, "png: cannot open '%s': %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  uint8_t *buf = malloc(cap);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    if (cap >= ((size_t)1 << 30)) {
+      free(buf);
+      fclose(f);
+      return dg_fail(DG_ERR_FORMAT, "png: '%s' is larger than 1 GiB", path);
+    }
+    uint8_t *grown = realloc(buf, cap *= 2);
+    if (!grown) free(buf);
+    buf = grown;
+  }
+  bool err = ferror(f);
+  fclose(f);
+  if (!buf) return dg_fail(DG_ERR_OOM, "png: out of memory reading '%s'", path);
+  if (err) {
+    free(buf);
+    return dg_fail(DG_ERR_IO, "png: cannot read '%s'", path);
+  }
+  *data = buf;
+  *size = n;
+  return DG_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+enum read_mode { READ_RGB8, READ_LABEL, READ_TEXTS };
+
+typedef struct decoded {
+  int width, height, channels; // channels of `pixels`
+  int color_type;              // as in the file
+  uint8_t *pixels;
+  dg_png_text_list texts;
+} decoded;
+
+static void collect_texts(png_structp png, png_infop info, dg_png_text_list *list) {
+  png_textp t;
+  int n = 0;
+  png_get_text(png, info, &t, &n);
+  if (n <= 0) return;
+  char **keys = realloc(list->keys, (size_t)(list->n + n) * sizeof *keys);
+  if (!keys) png_error(png, "out of memory for text chunks");
+  list->keys = keys;
+  char **texts = realloc(list->texts, (size_t)(list->n + n) * sizeof *texts);
+  if (!texts) png_error(png, "out of memory for text chunks");
+  list->texts = texts;
+  for (int i = 0; i < n; i++) {
+    size_t len = t[i].compression >= PNG_ITXT_COMPRESSION_NONE ? t[i].itxt_length : t[i].text_length;
+    char *k = strdup(t[i].key), *v = malloc(len + 1);
+    if (!k || !v) {
+      free(k);
+      free(v);
+      png_error(png, "out of memory for text chunks");
+    }
+    if (len) memcpy(v, t[i].text, len);
+    v[len] = 0;
+    list->keys[list->n] = k;
+    list->texts[list->n] = v;
+    list->n++;
+  }
+}
+
+void dg_png_text_list_free(dg_png_text_list *list) {
+  if (!list) return;
+  for (int i = 0; i < list->n; i++) {
+    free(list->keys[i]);
+    free(list->texts[i]);
+  }
+  free(list->keys);
+  free(list->texts);
+  memset(list, 0, sizeof *list);
+}
+
+const char *dg_png_text_find(const dg_png_text_list *list, const char *key) {
+  for (int i = 0; i < list->n; i++)
+    if (!strcmp(list->keys[i], key)) return list->texts[i];
+  return NULL;
+}
+
+// Decodes `c`'s memory buffer. On error returns false with c->msg set and nothing allocated in *out.
+static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
+  memset(out, 0, sizeof *out);
+  if (c->size < 8 || png_sig_cmp(c->data, 0, 8)) {
+    snprintf(c->msg, sizeof c->msg, c->size < 8 ? "file is too short to be a PNG (%zu bytes)" : "not a PNG file",
+             c->size);
+    return false;
+  }
+  // Chunk lengths must fit in the file: libpng would otherwise allocate (and clear) a corrupt length
+  // before noticing that the data is missing.
+  for (size_t p = 8; p + 8 <= c->size;) {
+    uint32_t len =
+        (uint32_t)c->data[p] << 24 | (uint32_t)c->data[p + 1] << 16 | (uint32_t)c->data[p + 2] << 8 | c->data[p + 3];
+    if ((uint64_t)len + 12 > c->size - p) {
+      char type[5] = {0};
+      for (int k = 0; k < 4; k++) {
+        char ch = (char)c->data[p + 4 + k];
+        type[k] = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ? ch : '?';
+      }
+      snprintf(c->msg, sizeof c->msg,
+               "file is truncated or corrupt: chunk '%s' at byte %zu claims %u bytes, %zu remain", type, p, len,
+               c->size - p - 8);
+      return false;
+    }
+    p += (size_t)len + 12;
+  }
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, on_error, on_warning);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  png_infop end_info = info ? png_create_info_struct(png) : NULL;
+  if (!end_info) {
+    png_destroy_read_struct(png ? &png : NULL, info ? &info : NULL, NULL);
+    snprintf(c->msg, sizeof c->msg, "out of memory");
+    return false;
+  }
+  // Everything allocated after setjmp lives in `out` (not a local), so the error path can free it.
+  volatile decoded *vo = out;
+  png_bytep *volatile rows = NULL;
+  if (setjmp(png_jmpbuf(png))) {
+    free(rows);
+    free(vo->pixels);
+    vo->pixels = NULL;
+    dg_png_text_list_free((dg_png_text_list *)&vo->texts);
+    png_destroy_read_struct(&png, &info, &end_info);
+    return false;
+  }
+  png_set_user_limits(png, DG_PNG_MAX_SIDE, DG_PNG_MAX_SIDE);
+  // No chunk can be longer than the file: a corrupt length must not allocate more than that.
+  png_set_chunk_malloc_max(png, c->size < (64u << 20) ? c->size + 64 : 64u << 20);
+  png_set_read_fn(png, c, on_read);
+  png_read_info(png, info);
+  png_uint_32 w, h;
+  int depth, color, interlace;
+  png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
+  if ((uint64_t)w * h > DG_PNG_MAX_PIXELS)
+    png_error(png, "image is too large"); // message completed below with the size
+  // Deflate expands at most ~1032:1, so a header claiming more raw bytes than the file could hold is
+  // corrupt; refusing it avoids allocating for pixels that cannot exist.
+  int ch = color == PNG_COLOR_TYPE_RGB          ? 3
+           : color == PNG_COLOR_TYPE_RGB_ALPHA  ? 4
+           : color == PNG_COLOR_TYPE_GRAY_ALPHA ? 2
+                                                : 1;
+  uint64_t raw = (((uint64_t)w * ch * depth + 7) / 8 + 1) * h;
+  if (raw > 1100ull * c->size + 65536) {
+    snprintf(c->msg, sizeof c->msg, "header claims %ux%u pixels, more than %zu bytes of data can hold (corrupt size)",
+             (unsigned)w, (unsigned)h, c->size);
+    png_longjmp(png, 1);
+  }
+  out->width = (int)w;
+  out->height = (int)h;
+  out->color_type = color;
+  if (mode == READ_TEXTS) collect_texts(png, info, &out->texts);
+  int channels;
+  if (mode == READ_LABEL) {
+    if (depth != 8 || (color != PNG_COLOR_TYPE_PALETTE && color != PNG_COLOR_TYPE_GRAY && color != PNG_COLOR_TYPE_RGB &&
+                       color != PNG_COLOR_TYPE_RGB_ALPHA)) {
+      snprintf(c->msg, sizeof c->msg,
+               "a label map must be 8-bit indexed, grey, RGB or RGBA; this one has bit depth %d and colour type %d",
+               depth, color);
+      png_longjmp(png, 1);
+    }
+    channels = color == PNG_COLOR_TYPE_RGB ? 3 : color == PNG_COLOR_TYPE_RGB_ALPHA ? 4 : 1;
+  } else {
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    if (depth == 16) png_set_strip_16(png);
+    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+    channels = 3;
+  }
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  size_t stride = (size_t)w * channels;
+  if (png_get_rowbytes(png, info) != stride) png_error(png, "unexpected row size after conversion");
+  vo->pixels = malloc(stride * h);
+  rows = malloc(h * sizeof *rows);
+  if (!vo->pixels || !rows) png_error(png, "out of memory for the pixels");
+  for (png_uint_32 y = 0; y < h; y++)
+    rows[y] = vo->pixels + y * stride;
+  png_read_image(png, rows);
+  png_read_end(png, end_info);
+  if (mode == READ_TEXTS) collect_texts(png, end_info, &out->texts);
+  free(rows);
+  out->channels = channels;
+  png_destroy_read_struct(&png, &info, &end_info);
+  return true;
+}
+
+static dg_status decode_failed(png_ctx *c, const char *what) {
+  if (!strcmp(c->msg, "image is too large"))
+    return dg_fail(DG_ERR_FORMAT, "png: '%s': %s: more than %d pixels or a side over %d", c->name, c->msg,
+                   DG_PNG_MAX_PIXELS, DG_PNG_MAX_SIDE);
+  return dg_fail(strstr(c->msg, "out of memory") ? DG_ERR_OOM : DG_ERR_FORMAT, "png: cannot read %s '%s': %s", what,
+                 c->name, c->msg);
+}
+
+dg_status dg_png_read_rgb8_mem(const void *data, size_t size, const char *name, int *width, int *height,
+                               uint8_t **rgb) {
+  png_ctx c = {.name = name, .data = data, .size = size};
+  decoded d;
+  if (!decode(&c, READ_RGB8, &d)) return decode_failed(&c, "image");
+  *width = d.width;
+  *height = d.height;
+  *rgb = d.pixels;
+  return DG_OK;
+}
+
+dg_status dg_png_read_rgb8(const char *path, int *width, int *height, uint8_t **rgb) {
+  uint8_t *data;
+  size_t size;
+  DG_TRY(read_file(path, &data, &size));
+  dg_status s = dg_png_read_rgb8_mem(data, size, path, width, height, rgb);
+  free(data);
+  return s;
+}
+
+static int find_color(const dg_png_palette *pal, const uint8_t *p) {
+  for (int k = 0; k < pal->n_classes; k++)
+    if (pal->rgb[k][0] == p[0] && pal->rgb[k][1] == p[1] && pal->rgb[k][2] == p[2]) return k;
+  if (pal->unlabelled_rgb[0] == p[0] && pal->unlabelled_rgb[1] == p[1] && pal->unlabelled_rgb[2] == p[2])
+    return DG_PNG_UNLABELLED;
+  return -1;
+}
+
+dg_status dg_png_read_label_mem(const void *data, size_t size, const char *name, const dg_png_palette *pal, int *width,
+                                int *height, uint8_t **ids) {
+  if (!pal || pal->n_classes < 1 || pal->n_classes > 255)
+    return dg_fail(DG_ERR_ARG, "png: label palette for '%s' must have 1..255 classes", name);
+  png_ctx c = {.name = name, .data = data, .size = size};
+  decoded d;
+  if (!decode(&c, READ_LABEL, &d)) return decode_failed(&c, "label map");
+  const char *kind = d.channels == 1 ? (d.color_type == PNG_COLOR_TYPE_PALETTE ? "indexed" : "grey") : "colour";
+  dg_status s = DG_OK;
+  if ((*width && *width != d.width) || (*height && *height != d.height))
+    s = dg_fail(DG_ERR_FORMAT, "png: label map '%s' is %dx%d (WxH), expected %dx%d", name, d.width, d.height, *width,
+                *height);
+  size_t n = (size_t)d.width * d.height;
+  uint8_t *out = d.pixels; // converted in place: the output is never wider than the input
+  int last = -1;           // colour-coded images repeat colours; remember the last lookup
+  uint8_t last_rgb[3] = {0};
+  for (size_t i = 0; s == DG_OK && i < n; i++) {
+    int x = (int)(i % d.width), y = (int)(i / d.width);
+    if (d.channels == 1) {
+      uint8_t v = d.pixels[i];
+      if (v >= pal->n_classes && v != DG_PNG_UNLABELLED)
+        s = dg_fail(DG_ERR_FORMAT,
+                    "png: %s label map '%s': pixel (%d, %d) has value %u, not a class id (0..%d) or %d (unlabelled)",
+                    kind, name, x, y, v, pal->n_classes - 1, DG_PNG_UNLABELLED);
+      continue;
+    }
+    const uint8_t *p = d.pixels + i * d.channels;
+    if (d.channels == 4 && p[3] != 255) {
+      if (p[3] == 0) {
+        out[i] = DG_PNG_UNLABELLED;
+        continue;
+      }
+      s = dg_fail(DG_ERR_FORMAT, "png: colour label map '%s': pixel (%d, %d) is partly transparent (alpha %u)", name, x,
+                  y, p[3]);
+      break;
+    }
+    if (last < 0 || memcmp(p, last_rgb, 3)) {
+      memcpy(last_rgb, p, 3);
+      last = find_color(pal, p);
+    }
+    if (last < 0) {
+      s = dg_fail(DG_ERR_FORMAT,
+                  "png: colour label map '%s': pixel (%d, %d) has colour (%u, %u, %u), not in the palette", name, x, y,
+                  p[0], p[1], p[2]);
+      break;
+    }
+    out[i] = (uint8_t)last;
+  }
+  if (s != DG_OK) {
+    free(d.pixels);
+    return s;
+  }
+  uint8_t *shrunk = d.channels > 1 ? realloc(d.pixels, n ? n : 1) : NULL;
+  *ids = shrunk ? shrunk : d.pixels;
+  *width = d.width;
+  *height = d.height;
+  return DG_OK;
+}
+
+dg_status dg_png_read_label(const char *path, const dg_png_palette *pal, int *width, int *height, uint8_t **ids) {
+  uint8_t *data;
+  size_t size;
+  DG_TRY(read_file(path, &data, &size));
+  dg_status s = dg_png_read_label_mem(data, size, path, pal, width, height, ids);
+  free(data);
+  return s;
+}
+
+dg_status dg_png_read_texts(const char *path, dg_png_text_list *out) {
+  memset(out, 0, sizeof *out);
+  uint8_t *data;
+  size_t size;
+  DG_TRY(read_file(path, &data, &size));
+  png_ctx c = {.name = path, .data = data, .size = size};
+  decoded d;
+  bool ok = decode(&c, READ_TEXTS, &d);
+  free(data);
+  if (!ok) return decode_failed(&c, "image");
+  free(d.pixels);
+  *out = d.texts;
+  return DG_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+typedef struct write_job {
+  int width, height, color_type, channels;
+  const uint8_t *pixels;
+  const dg_png_palette *pal; // palette images only
+} write_job;
+
+static bool is_ascii(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s >= 128) return false;
+  return true;
+}
+
+static dg_status write_png(const char *path, const write_job *job, const dg_png_write_opts *opts) {
+  if (job->width <= 0 || job->height <= 0 || job->width > DG_PNG_MAX_SIDE || job->height > DG_PNG_MAX_SIDE)
+    return dg_fail(DG_ERR_ARG, "png: cannot write '%s': bad size %dx%d", path, job->width, job->height);
+  if (!job->pixels) return dg_fail(DG_ERR_ARG, "png: cannot write '%s': no pixels", path);
+  int n_texts = opts ? opts->n_texts : 0;
+  for (int i = 0; i < n_texts; i++) {
+    size_t kl = opts->texts[i].key ? strlen(opts->texts[i].key) : 0;
+    if (kl < 1 || kl > 79 || !opts->texts[i].text)
+      return dg_fail(DG_ERR_ARG, "png: cannot write '%s': text chunk %d needs a 1..79 character key and a text", path,
+                     i);
+  }
+  FILE *f = fopen(path, "wb");
+  if (!f) return dg_fail(DG_ERR_IO, "png: cannot create '%s': %s", path, strerror(errno));
+  png_ctx c = {.name = path};
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
+  png_infop info = png ? png_create_info_struct(png) : NULL;
+  png_textp volatile texts = NULL;
+  if (!info) {
+    png_destroy_write_struct(png ? &png : NULL, NULL);
+    fclose(f);
+    remove(path);
+    return dg_fail(DG_ERR_OOM, "png: out of memory writing '%s'", path);
+  }
+  if (setjmp(png_jmpbuf(png))) {
+    free(texts);
+    png_destroy_write_struct(&png, &info);
+    fclose(f);
+    remove(path);
+    return dg_fail(DG_ERR_IO, "png: cannot write '%s': %s", path, c.msg);
+  }
+  png_init_io(png, f);
+  int level = opts && opts->level > 0 ? (opts->level > 9 ? 9 : opts->level) : 6;
+  png_set_compression_level(png, level);
+  // Fast datasets: at low zlib levels the adaptive filter search costs more than it saves.
+  if (job->color_type == PNG_COLOR_TYPE_PALETTE)
+    png_set_filter(png, 0, PNG_FILTER_NONE);
+  else if (level <= 3)
+    png_set_filter(png, 0, PNG_FILTER_SUB);
+  png_set_IHDR(png, info, (png_uint_32)job->width, (png_uint_32)job->height, 8, job->color_type, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (job->pal) {
+    png_color plte[256];
+    for (int i = 0; i < 256; i++) {
+      const uint8_t *rgb = i < job->pal->n_classes ? job->pal->rgb[i] : job->pal->unlabelled_rgb;
+      plte[i] = (png_color){rgb[0], rgb[1], rgb[2]};
+    }
+    png_set_PLTE(png, info, plte, 256);
+  }
+  if (n_texts) {
+    texts = calloc((size_t)n_texts, sizeof *texts);
+    if (!texts) png_error(png, "out of memory for text chunks");
+    for (int i = 0; i < n_texts; i++) {
+      texts[i].key = (char *)opts->texts[i].key;
+      texts[i].text = (char *)opts->texts[i].text;
+      if (is_ascii(opts->texts[i].text)) {
+        texts[i].compression = PNG_TEXT_COMPRESSION_NONE;
+        texts[i].text_length = strlen(opts->texts[i].text);
+      } else {
+        texts[i].compression = PNG_ITXT_COMPRESSION_NONE;
+        texts[i].itxt_length = strlen(opts->texts[i].text);
+        texts[i].lang = (char *)"";
+        texts[i].lang_key = (char *)"";
+      }
+    }
+    png_set_text(png, info, texts, n_texts);
+  }
+  png_write_info(png, info);
+  size_t stride = (size_t)job->width * job->channels;
+  for (int y = 0; y < job->height; y++)
+    png_write_row(png, job->pixels + y * stride);
+  png_write_end(png, NULL);
+  png_destroy_write_struct(&png, &info);
+  free(texts);
+  if (fclose(f) != 0) {
+    remove(path);
+    return dg_fail(DG_ERR_IO, "png: cannot write '%s': %s", path, strerror(errno));
+  }
+  return DG_OK;
+}
+
+dg_status dg_png_write_rgb8(const char *path, int width, int height, const uint8_t *rgb,
+                            const dg_png_write_opts *opts) {
+  write_job job = {width, height, PNG_COLOR_TYPE_RGB, 3, rgb, NULL};
+  return write_png(path, &job, opts);
+}
+
+dg_status dg_png_write_rgba8(const char *path, int width, int height, const uint8_t *rgba,
+                             const dg_png_write_opts *opts) {
+  write_job job = {width, height, PNG_COLOR_TYPE_RGB_ALPHA, 4, rgba, NULL};
+  return write_png(path, &job, opts);
+}
+
+dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                             const dg_png_write_opts *opts) {
+  if (!pal || pal->n_classes < 1 || pal->n_classes > 255)
+    return dg_fail(DG_ERR_ARG, "png: cannot write label map '%s': palette must have 1..255 classes", path);
+  size_t n = (size_t)(width > 0 ? width : 0) * (height > 0 ? height : 0);
+  for (size_t i = 0; ids && i < n; i++)
+    if (ids[i] >= pal->n_classes && ids[i] != DG_PNG_UNLABELLED)
+      return dg_fail(DG_ERR_ARG, "png: cannot write label map '%s': pixel (%d, %d) has id %u (classes 0..%d, 255)",
+                     path, (int)(i % width), (int)(i / width), ids[i], pal->n_classes - 1);
+  write_job job = {width, height, PNG_COLOR_TYPE_PALETTE, 1, ids, pal};
+  return write_png(path, &job, opts);
+}

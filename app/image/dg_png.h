@@ -1,0 +1,63 @@
+// PNG files on libpng: RGB8/RGBA8 images, 8-bit palette-indexed label maps, tEXt/iTXt text chunks
+// (the A1111 `parameters` chunk, JSON job chunks), and a strict label-map reader. Every libpng error
+// is caught (setjmp) and returned as a dg_status whose message names the file and the problem.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dg_status.h"
+
+// Largest accepted width or height and pixel count on read, so a hostile header cannot exhaust memory.
+#define DG_PNG_MAX_SIDE 32768
+#define DG_PNG_MAX_PIXELS (1 << 28)
+#define DG_PNG_UNLABELLED 255
+
+typedef struct dg_png_text {
+  const char *key;  // 1..79 Latin-1 characters
+  const char *text; // written as tEXt when plain ASCII, else as iTXt (UTF-8)
+} dg_png_text;
+
+typedef struct dg_png_write_opts {
+  int level; // zlib level 1..9; 0 = libpng's default (6)
+  const dg_png_text *texts;
+  int n_texts;
+} dg_png_write_opts;
+
+// A label palette: class id i has colour rgb[i]; pixels of colour `unlabelled_rgb` read as 255.
+typedef struct dg_png_palette {
+  int n_classes; // 1..255
+  uint8_t rgb[255][3];
+  uint8_t unlabelled_rgb[3];
+} dg_png_palette;
+
+// `opts` may be NULL (default level, no text).
+dg_status dg_png_write_rgb8(const char *path, int width, int height, const uint8_t *rgb, const dg_png_write_opts *opts);
+dg_status dg_png_write_rgba8(const char *path, int width, int height, const uint8_t *rgba,
+                             const dg_png_write_opts *opts);
+// An 8-bit palette PNG: pixel value = class id (< n_classes) or 255; the PLTE chunk holds the class
+// colours (256 entries, unused ones and 255 get the unlabelled colour) so viewers show the colours.
+dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                             const dg_png_write_opts *opts);
+
+// Reads any PNG as RGB8 (palette and grey expanded, 16-bit reduced, alpha dropped). *rgb is malloc'd.
+dg_status dg_png_read_rgb8(const char *path, int *width, int *height, uint8_t **rgb);
+dg_status dg_png_read_rgb8_mem(const void *data, size_t size, const char *name, int *width, int *height, uint8_t **rgb);
+
+// Reads a label map strictly. Accepted: 8-bit palette or 8-bit grey (pixel value = class id, < n_classes
+// or 255), or 8-bit RGB/RGBA colour-coded in `pal` (fully transparent pixels read as unlabelled).
+// Anything else (other bit depths, unknown colours or ids, partial alpha, truncated or corrupt data,
+// a size different from a non-zero *width/*height given on entry) is an error. *ids is malloc'd.
+dg_status dg_png_read_label(const char *path, const dg_png_palette *pal, int *width, int *height, uint8_t **ids);
+dg_status dg_png_read_label_mem(const void *data, size_t size, const char *name, const dg_png_palette *pal, int *width,
+                                int *height, uint8_t **ids);
+
+// The text chunks (tEXt, zTXt, iTXt) of a PNG, in file order.
+typedef struct dg_png_text_list {
+  int n;
+  char **keys;
+  char **texts;
+} dg_png_text_list;
+dg_status dg_png_read_texts(const char *path, dg_png_text_list *out);
+// The text for `key`, or NULL.
+const char *dg_png_text_find(const dg_png_text_list *list, const char *key);
+void dg_png_text_list_free(dg_png_text_list *list);

@@ -1,0 +1,226 @@
+// dg_png: round trips of RGB8, RGBA8, indexed labels and text chunks; strict label reading with clear
+// errors for every kind of bad file.
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "dg_png.h"
+#include "dg_world.h"
+#include "world_test.h"
+
+static char dir[256];
+
+static const char *tmp(const char *name) {
+  static char path[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
+  return path[k];
+}
+
+static uint8_t *slurp(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  *n = (size_t)ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *b = malloc(*n);
+  if (fread(b, 1, *n, f) != *n) *n = 0;
+  fclose(f);
+  return b;
+}
+
+static void spit(const char *path, const uint8_t *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  fwrite(b, 1, n, f);
+  fclose(f);
+}
+
+// Writes a PNG in any libpng format with the simplified API (for grey and 16-bit inputs).
+static void write_simple(const char *path, int w, int h, uint32_t format, const void *pixels) {
+  png_image im;
+  memset(&im, 0, sizeof im);
+  im.version = PNG_IMAGE_VERSION;
+  im.width = (png_uint_32)w;
+  im.height = (png_uint_32)h;
+  im.format = format;
+  png_image_write_to_file(&im, path, 0, pixels, 0, NULL);
+}
+
+static void test_rgb_roundtrip(void) {
+  enum { W = 37, H = 21 };
+  uint8_t rgb[W * H * 3], rgba[W * H * 4];
+  for (int i = 0; i < W * H * 3; i++)
+    rgb[i] = (uint8_t)(i * 7 + (i / 5));
+  for (int i = 0; i < W * H; i++) {
+    memcpy(rgba + 4 * i, rgb + 3 * i, 3);
+    rgba[4 * i + 3] = (uint8_t)i;
+  }
+  const char *json = "{\"job\": \"txt2img\", \"prompt\": \"caf\xc3\xa9 at night\"}"; // UTF-8: goes to iTXt
+  dg_png_text texts[] = {{"parameters", "a red car\nSteps: 25, Sampler: DDIM, CFG scale: 7.5, Seed: 42"},
+                         {"dirigent", json}};
+  for (int level = 1; level <= 9; level += 4) {
+    dg_png_write_opts o = {.level = level, .texts = texts, .n_texts = 2};
+    WT_CHECK(dg_png_write_rgb8(tmp("rgb.png"), W, H, rgb, &o) == DG_OK, "write rgb level %d: %s", level,
+             dg_last_error());
+    int w, h;
+    uint8_t *got = NULL;
+    WT_CHECK(dg_png_read_rgb8(tmp("rgb.png"), &w, &h, &got) == DG_OK, "read rgb: %s", dg_last_error());
+    WT_CHECK(got && w == W && h == H && !memcmp(got, rgb, sizeof rgb), "rgb round trip at level %d", level);
+    free(got);
+    dg_png_text_list list;
+    WT_CHECK(dg_png_read_texts(tmp("rgb.png"), &list) == DG_OK, "read texts: %s", dg_last_error());
+    const char *p = dg_png_text_find(&list, "parameters"), *j = dg_png_text_find(&list, "dirigent");
+    WT_CHECK(p && !strcmp(p, texts[0].text), "parameters chunk round trip: '%s'", p ? p : "(missing)");
+    WT_CHECK(j && !strcmp(j, json), "UTF-8 JSON chunk round trip: '%s'", j ? j : "(missing)");
+    WT_CHECK(list.n == 2 && !dg_png_text_find(&list, "nothing"), "exactly two text chunks, got %d", list.n);
+    dg_png_text_list_free(&list);
+  }
+  // The iTXt chunk really is iTXt and the ASCII one tEXt.
+  size_t n;
+  uint8_t *file = slurp(tmp("rgb.png"), &n);
+  WT_CHECK(file && memmem(file, n, "iTXtdirigent", 12) && memmem(file, n, "tEXtparameters", 14), "chunk types");
+  free(file);
+
+  WT_CHECK(dg_png_write_rgba8(tmp("rgba.png"), W, H, rgba, NULL) == DG_OK, "write rgba: %s", dg_last_error());
+  int w, h;
+  uint8_t *got = NULL;
+  WT_CHECK(dg_png_read_rgb8(tmp("rgba.png"), &w, &h, &got) == DG_OK && !memcmp(got, rgb, sizeof rgb),
+           "rgba read as rgb drops alpha: %s", dg_last_error());
+  free(got);
+  dg_png_text bad_key[] = {{"", "x"}};
+  dg_png_write_opts o = {.texts = bad_key, .n_texts = 1};
+  WT_EXPECT_ERROR(dg_png_write_rgb8(tmp("bad.png"), W, H, rgb, &o), DG_ERR_ARG, "key", "empty text key");
+  WT_EXPECT_ERROR(dg_png_write_rgb8(tmp("bad.png"), 0, H, rgb, NULL), DG_ERR_ARG, "size", "zero width");
+  WT_EXPECT_ERROR(dg_png_write_rgb8("/nonexistent-dir/x.png", W, H, rgb, NULL), DG_ERR_IO, "nonexistent-dir",
+                  "unwritable path");
+  dg_png_text_list none;
+  WT_CHECK(dg_png_read_texts(tmp("rgba.png"), &none) == DG_OK && none.n == 0, "no text chunks");
+  dg_png_text_list_free(&none);
+}
+
+static void test_labels(void) {
+  const dg_png_palette *pal = dg_world_palette();
+  enum { W = 40, H = 24 };
+  uint8_t ids[W * H], rgb[W * H * 3], rgba[W * H * 4];
+  for (int i = 0; i < W * H; i++) {
+    ids[i] = i % 17 == 0 ? DG_PNG_UNLABELLED : (uint8_t)((i / 3) % DG_WORLD_NUM_CLASSES);
+    const uint8_t *c = ids[i] == DG_PNG_UNLABELLED ? pal->unlabelled_rgb : pal->rgb[ids[i]];
+    memcpy(rgb + 3 * i, c, 3);
+    memcpy(rgba + 4 * i, c, 3);
+    rgba[4 * i + 3] = ids[i] == DG_PNG_UNLABELLED ? 0 : 255;
+  }
+  // Indexed.
+  WT_CHECK(dg_png_write_label(tmp("lab.png"), W, H, ids, pal, NULL) == DG_OK, "write label: %s", dg_last_error());
+  int w = 0, h = 0;
+  uint8_t *got = NULL;
+  WT_CHECK(dg_png_read_label(tmp("lab.png"), pal, &w, &h, &got) == DG_OK, "read indexed label: %s", dg_last_error());
+  WT_CHECK(got && w == W && h == H && !memcmp(got, ids, sizeof ids), "indexed label round trip");
+  free(got);
+  // The palette makes the indexed file viewable: read as RGB it shows the class colours.
+  WT_CHECK(dg_png_read_rgb8(tmp("lab.png"), &w, &h, &got) == DG_OK && !memcmp(got, rgb, sizeof rgb),
+           "indexed label shows the palette colours");
+  free(got);
+  // Colour-coded RGB and RGBA (transparent = unlabelled).
+  WT_CHECK(dg_png_write_rgb8(tmp("labc.png"), W, H, rgb, NULL) == DG_OK, "write colour label");
+  w = h = 0;
+  WT_CHECK(dg_png_read_label(tmp("labc.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
+           "colour-coded label: %s", dg_last_error());
+  free(got);
+  WT_CHECK(dg_png_write_rgba8(tmp("laba.png"), W, H, rgba, NULL) == DG_OK, "write rgba label");
+  w = h = 0;
+  WT_CHECK(dg_png_read_label(tmp("laba.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
+           "rgba label with transparent unlabelled: %s", dg_last_error());
+  free(got);
+  // Expected size.
+  w = W + 1;
+  h = H;
+  WT_EXPECT_ERROR(dg_png_read_label(tmp("lab.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "expected 41x24",
+                  "size mismatch");
+
+  // Out-of-range ids: written with a bigger palette, read with the world's.
+  dg_png_palette big = *pal;
+  big.n_classes = 30;
+  uint8_t bad[W * H];
+  memcpy(bad, ids, sizeof bad);
+  bad[5 * W + 7] = 20;
+  WT_CHECK(dg_png_write_label(tmp("lab20.png"), W, H, bad, &big, NULL) == DG_OK, "write 30-class label");
+  w = h = 0;
+  WT_EXPECT_ERROR(dg_png_read_label(tmp("lab20.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "pixel (7, 5) has value 20",
+                  "id out of range");
+  WT_CHECK(strstr(dg_last_error(), "lab20.png") != NULL, "error names the file: %s", dg_last_error());
+  WT_EXPECT_ERROR(dg_png_write_label(tmp("x.png"), W, H, bad, pal, NULL), DG_ERR_ARG, "id 20",
+                  "writer rejects bad ids");
+  // Unknown colour.
+  rgb[3 * (2 * W + 3) + 1] ^= 1;
+  dg_png_write_rgb8(tmp("labu.png"), W, H, rgb, NULL);
+  w = h = 0;
+  char needle[64];
+  const uint8_t *p = rgb + 3 * (2 * W + 3);
+  snprintf(needle, sizeof needle, "pixel (3, 2) has colour (%u, %u, %u)", p[0], p[1], p[2]);
+  WT_EXPECT_ERROR(dg_png_read_label(tmp("labu.png"), pal, &w, &h, &got), DG_ERR_FORMAT, needle, "unknown colour");
+  // Partly transparent.
+  rgba[4 * 9 + 3] = 128;
+  dg_png_write_rgba8(tmp("labp.png"), W, H, rgba, NULL);
+  w = h = 0;
+  WT_EXPECT_ERROR(dg_png_read_label(tmp("labp.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "alpha 128", "partial alpha");
+
+  // Grey 8-bit ids are accepted; 16-bit grey and 1-bit are not.
+  write_simple(tmp("grey.png"), W, H, PNG_FORMAT_GRAY, ids);
+  w = h = 0;
+  WT_CHECK(dg_png_read_label(tmp("grey.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
+           "grey ids: %s", dg_last_error());
+  free(got);
+  uint16_t ids16[W * H];
+  for (int i = 0; i < W * H; i++)
+    ids16[i] = ids[i];
+  write_simple(tmp("grey16.png"), W, H, PNG_FORMAT_LINEAR_Y, ids16);
+  w = h = 0;
+  WT_EXPECT_ERROR(dg_png_read_label(tmp("grey16.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "bit depth 16", "16-bit");
+
+  // Malformed files.
+  size_t n;
+  uint8_t *file = slurp(tmp("lab.png"), &n);
+  spit(tmp("trunc.png"), file, n / 2);
+  w = h = 0;
+  WT_EXPECT_ERROR(dg_png_read_label(tmp("trunc.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "trunc.png", "truncated");
+  WT_CHECK(strstr(dg_last_error(), "truncated") != NULL, "truncation is named: %s", dg_last_error());
+  spit(tmp("noend.png"), file, n - 12); // no IEND chunk
+  WT_EXPECT_ERROR(dg_png_read_label(tmp("noend.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "truncated", "missing IEND");
+  WT_EXPECT_ERROR(dg_png_read_label_mem(file, 5, "five-bytes", pal, &w, &h, &got), DG_ERR_FORMAT, "too short",
+                  "tiny file");
+  WT_EXPECT_ERROR(dg_png_read_label_mem("GIF89a-not-a-png", 16, "gif", pal, &w, &h, &got), DG_ERR_FORMAT, "not a PNG",
+                  "wrong signature");
+  // A header claiming 100000 x 100000 pixels (with a valid CRC) is refused before any allocation.
+  uint8_t *huge = malloc(n);
+  memcpy(huge, file, n);
+  for (int k = 0; k < 2; k++) { // IHDR data starts at byte 16: width, height (big-endian)
+    uint32_t v = 100000;
+    uint8_t *q = huge + 16 + 4 * k;
+    q[0] = (uint8_t)(v >> 24), q[1] = (uint8_t)(v >> 16), q[2] = (uint8_t)(v >> 8), q[3] = (uint8_t)v;
+  }
+  uint32_t crc = (uint32_t)crc32(0, huge + 12, 17);
+  uint8_t *c = huge + 29;
+  c[0] = (uint8_t)(crc >> 24), c[1] = (uint8_t)(crc >> 16), c[2] = (uint8_t)(crc >> 8), c[3] = (uint8_t)crc;
+  WT_EXPECT_ERROR(dg_png_read_label_mem(huge, n, "huge", pal, &w, &h, &got), DG_ERR_FORMAT, "huge", "huge header");
+  WT_EXPECT_ERROR(dg_png_read_rgb8_mem(huge, n, "huge", &w, &h, &got), DG_ERR_FORMAT, "huge", "huge header, rgb");
+  free(huge);
+  free(file);
+  WT_EXPECT_ERROR(dg_png_read_label(tmp("missing.png"), pal, &w, &h, &got), DG_ERR_IO, "missing.png", "missing file");
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "%s/png-test-XXXXXX", DG_BUILD_DIR);
+  if (!mkdtemp(dir)) {
+    printf("cannot create a temporary directory\n");
+    return 1;
+  }
+  test_rgb_roundtrip();
+  test_labels();
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
+  return wt_finish("test_png");
+}
