@@ -4,3 +4,4 @@
 #include "dg_tensor.h"
 
 void bench_elementwise(dg_bench *b);
+void bench_attention(dg_bench *b);

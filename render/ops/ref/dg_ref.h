@@ -16,3 +16,9 @@ void dg_ref_group_norm(const float *x, int64_t n, int64_t c, int64_t hw, int gro
 void dg_ref_layer_norm(const float *x, int64_t rows, int64_t len, const float *gamma, const float *beta, float eps,
                        float *out);
 void dg_ref_softmax(const float *x, int64_t rows, int64_t len, float scale, float *out);
+
+// Attention (dg_attention.h): q/out [n, lq, heads*d], k/v [n, lk, heads*d]; bias NULL, [lq, lk] or
+// [n*heads, lq, lk]; probs [n*heads, lq, n_chosen] when n_chosen > 0.
+void dg_ref_attention(const float *q, const float *k, const float *v, int64_t n, int64_t lq, int64_t lk, int heads,
+                      int64_t d, float scale, const float *bias, bool bias_per_batch, bool causal, const int *chosen,
+                      int n_chosen, float *probs, float *out);
