@@ -22,3 +22,10 @@ void dg_ref_softmax(const float *x, int64_t rows, int64_t len, float scale, floa
 void dg_ref_attention(const float *q, const float *k, const float *v, int64_t n, int64_t lq, int64_t lk, int heads,
                       int64_t d, float scale, const float *bias, bool bias_per_batch, bool causal, const int *chosen,
                       int n_chosen, float *probs, float *out);
+
+// Resampling (dg_resample.h) of [planes, h, w]: mode 0 nearest 2x upsample, 1 avg pool k, 2 x[::k, ::k].
+void dg_ref_resample(int mode, const float *x, int64_t planes, int64_t h, int64_t w, int k, float *out);
+
+// Layout (dg_layout.h): permute a contiguous [shape] tensor; concat n inputs of [outer, sizes[i], inner].
+void dg_ref_permute(const float *x, int ndim, const int64_t *shape, const int *perm, float *out);
+void dg_ref_concat(const float *const *inputs, const int64_t *sizes, int n, int64_t outer, int64_t inner, float *out);
