@@ -29,3 +29,8 @@ void dg_ref_resample(int mode, const float *x, int64_t planes, int64_t h, int64_
 // Layout (dg_layout.h): permute a contiguous [shape] tensor; concat n inputs of [outer, sizes[i], inner].
 void dg_ref_permute(const float *x, int ndim, const int64_t *shape, const int *perm, float *out);
 void dg_ref_concat(const float *const *inputs, const int64_t *sizes, int n, int64_t outer, int64_t inner, float *out);
+
+// Embeddings (dg_embedding.h).
+void dg_ref_embedding_lookup(const uint32_t *ids, int64_t n_ids, const float *table, int64_t vocab, int64_t dim,
+                             float *out);
+void dg_ref_timestep_embedding(const float *t, int64_t n, int dim, float max_period, bool cos_first, float *out);
