@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "dg_elementwise.h"
+#include "dg_reduce.h"
 
 void dg_ref_binary(dg_binary_op op, const float *a, const float *b, int64_t n, int64_t b_inner, int64_t b_count,
                    float *out);
@@ -34,3 +35,6 @@ void dg_ref_concat(const float *const *inputs, const int64_t *sizes, int n, int6
 void dg_ref_embedding_lookup(const uint32_t *ids, int64_t n_ids, const float *table, int64_t vocab, int64_t dim,
                              float *out);
 void dg_ref_timestep_embedding(const float *t, int64_t n, int dim, float max_period, bool cos_first, float *out);
+
+// Reductions (dg_reduce.h) of x viewed as [outer, a, inner] along a.
+void dg_ref_reduce(dg_reduce_op op, const float *x, int64_t outer, int64_t a, int64_t inner, float *out);
