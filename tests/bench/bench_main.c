@@ -14,6 +14,7 @@ typedef struct family {
 static const family families[] = {
     {"elementwise", bench_elementwise},
     {"attention", bench_attention},
+    {"norm", bench_norm},
 };
 
 int main(int argc, char **argv) {

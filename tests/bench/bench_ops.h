@@ -5,3 +5,4 @@
 
 void bench_elementwise(dg_bench *b);
 void bench_attention(dg_bench *b);
+void bench_norm(dg_bench *b);
