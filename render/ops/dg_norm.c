@@ -35,7 +35,7 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
   if (len > UINT32_MAX || rows * len > UINT32_MAX) return dg_fail(DG_ERR_ARG, "%s: tensor too large", op);
   if (per_chunk > 65535LL * 65535LL) per_chunk = 65535LL * 65535LL;
   bool affine = gamma != NULL;
-  dg_binding gb = dg_bind(x, false), bb = gb;
+  dg_binding gb = {0}, bb = {0};
   uint32_t g_off = 0, b_off = 0;
   if (affine) {
     gb = dg_window(d, gamma, 0, dg_tensor_numel(gamma), false, &g_off);
@@ -53,6 +53,7 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
     uint32_t spec[6] = {wg, mode, vec, silu, affine, one_sg};
     dg_pipeline *pl;
     DG_TRY(dg_op_pipeline(s, "norm", x->dtype, spec, 6, &pl));
+    if (!affine) gb = bb = xb; // unused, but every binding must be valid
     dg_binding bind[8] = {xb, xb, ob, ob, gb, bb, gb, bb};
     push pc = {(uint32_t)nr,
                (uint32_t)len,
