@@ -12,6 +12,9 @@ layout(constant_id = 1) const uint MODE = 0; // 0 group norm, 1 layer norm, 2 so
 layout(constant_id = 2) const bool VEC = false;
 layout(constant_id = 3) const bool SILU = false;
 layout(constant_id = 4) const bool AFFINE = true;
+// The workgroup is exactly one subgroup (short rows on CPU devices): reductions need no shared
+// memory and no barriers, which are costly on lavapipe.
+layout(constant_id = 5) const bool ONE_SUBGROUP = false;
 
 #ifdef DG_F16
 #define V f16vec4
@@ -39,6 +42,7 @@ shared vec2 red[256];
 
 vec2 reduce_sum(vec2 v) {
   v = subgroupAdd(v);
+  if (ONE_SUBGROUP) return v;
   barrier();
   if (subgroupElect()) red[gl_SubgroupID] = v;
   barrier();
@@ -49,6 +53,7 @@ vec2 reduce_sum(vec2 v) {
 
 float reduce_max(float v) {
   v = subgroupMax(v);
+  if (ONE_SUBGROUP) return v;
   barrier();
   if (subgroupElect()) red[gl_SubgroupID].x = v;
   barrier();

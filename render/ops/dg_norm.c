@@ -1,5 +1,7 @@
 #include "dg_norm.h"
 
+#include <string.h>
+
 #include "dg_op_util.h"
 
 enum { GROUP_NORM = 0, LAYER_NORM = 1, SOFTMAX = 2 };
@@ -9,7 +11,12 @@ typedef struct push {
   float eps, scale;
 } push;
 
-static uint32_t workgroup_size(int64_t len) {
+// On CPU devices (subgroup = the SIMD width, fixed) a row gets one subgroup, so the reductions
+// need no barriers (barriers cost more there than the parallelism within a row gains: group norm
+// 320x64x64 went from about 25 to 14 ms, layer norm 4096x320 from 45 to 26 ms, on a loaded box).
+static uint32_t workgroup_size(const dg_device_info *info, int64_t len, bool *one_subgroup) {
+  *one_subgroup = !strcmp(info->type, "cpu") && info->subgroup_size >= 4;
+  if (*one_subgroup) return info->subgroup_size;
   int64_t per_lane = len / 16; // aim at 4 vec4s per lane
   uint32_t wg = 32;
   while (wg < 256 && wg < per_lane)
@@ -28,13 +35,14 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
   if (len > UINT32_MAX || rows * len > UINT32_MAX) return dg_fail(DG_ERR_ARG, "%s: tensor too large", op);
   if (per_chunk > 65535LL * 65535LL) per_chunk = 65535LL * 65535LL;
   bool affine = gamma != NULL;
-  dg_binding gb = dg_bind(x, false), bb = gb;
+  dg_binding gb = {0}, bb = {0};
   uint32_t g_off = 0, b_off = 0;
   if (affine) {
     gb = dg_window(d, gamma, 0, dg_tensor_numel(gamma), false, &g_off);
     bb = dg_window(d, beta, 0, dg_tensor_numel(beta), false, &b_off);
   }
-  uint32_t wg = workgroup_size(len);
+  bool one_sg;
+  uint32_t wg = workgroup_size(dg_device_get_info(d), len, &one_sg);
   for (int64_t r0 = 0; r0 < rows; r0 += per_chunk) {
     int64_t nr = rows - r0 < per_chunk ? rows - r0 : per_chunk;
     uint32_t x_off, o_off, gx, gy;
@@ -42,9 +50,10 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
     dg_binding ob = dg_window(d, out, r0 * len, nr * len, true, &o_off);
     bool vec = len % 4 == 0 && x_off % 4 == 0 && o_off % 4 == 0 && (mode != GROUP_NORM || hw % 4 == 0) &&
                (mode != LAYER_NORM || !affine || (g_off % 4 == 0 && b_off % 4 == 0));
-    uint32_t spec[5] = {wg, mode, vec, silu, affine};
+    uint32_t spec[6] = {wg, mode, vec, silu, affine, one_sg};
     dg_pipeline *pl;
-    DG_TRY(dg_op_pipeline(s, "norm", x->dtype, spec, 5, &pl));
+    DG_TRY(dg_op_pipeline(s, "norm", x->dtype, spec, 6, &pl));
+    if (!affine) gb = bb = xb; // unused, but every binding must be valid
     dg_binding bind[8] = {xb, xb, ob, ob, gb, bb, gb, bb};
     push pc = {(uint32_t)nr,
                (uint32_t)len,

@@ -4,3 +4,5 @@
 #include "dg_tensor.h"
 
 void bench_elementwise(dg_bench *b);
+void bench_attention(dg_bench *b);
+void bench_norm(dg_bench *b);

@@ -28,7 +28,32 @@ def elementwise_add(n):
     return lambda: torch.add(a, b, out=out)
 
 
+def attention(n, lq, lk, d, heads):
+    # As LDM's CrossAttention: heads folded into the batch, einsum scores, softmax, einsum.
+    b, lq, lk, d = int(n) * int(heads), int(lq), int(lk), int(d)
+    q, k, v = torch.randn(b, lq, d), torch.randn(b, lk, d), torch.randn(b, lk, d)
+    scale = d ** -0.5
+    return lambda: torch.einsum("bij,bjd->bid", (torch.einsum("bid,bjd->bij", q, k) * scale).softmax(-1), v)
+
+
 OPS = {"add": elementwise_add}
+OPS["attention"] = attention
+
+
+def group_norm(n, c, h, w, groups):
+    x, c = torch.randn(int(n), int(c), int(h), int(w)), int(c)
+    weight, bias = torch.ones(c), torch.zeros(c)
+    return lambda: torch.nn.functional.group_norm(x, int(groups), weight, bias, 1e-5)
+
+
+def layer_norm(rows, dim):
+    x, dim = torch.randn(int(rows), int(dim)), int(dim)
+    weight, bias = torch.ones(dim), torch.zeros(dim)
+    return lambda: torch.nn.functional.layer_norm(x, (dim,), weight, bias, 1e-5)
+
+
+OPS["group_norm"] = group_norm
+OPS["layer_norm"] = layer_norm
 
 if __name__ == "__main__":
     with torch.no_grad():

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "dg_elementwise.h"
+#include "dg_reduce.h"
 
 void dg_ref_binary(dg_binary_op op, const float *a, const float *b, int64_t n, int64_t b_inner, int64_t b_count,
                    float *out);
@@ -16,3 +17,24 @@ void dg_ref_group_norm(const float *x, int64_t n, int64_t c, int64_t hw, int gro
 void dg_ref_layer_norm(const float *x, int64_t rows, int64_t len, const float *gamma, const float *beta, float eps,
                        float *out);
 void dg_ref_softmax(const float *x, int64_t rows, int64_t len, float scale, float *out);
+
+// Attention (dg_attention.h): q/out [n, lq, heads*d], k/v [n, lk, heads*d]; bias NULL, [lq, lk] or
+// [n*heads, lq, lk]; probs [n*heads, lq, n_chosen] when n_chosen > 0.
+void dg_ref_attention(const float *q, const float *k, const float *v, int64_t n, int64_t lq, int64_t lk, int heads,
+                      int64_t d, float scale, const float *bias, bool bias_per_batch, bool causal, const int *chosen,
+                      int n_chosen, float *probs, float *out);
+
+// Resampling (dg_resample.h) of [planes, h, w]: mode 0 nearest 2x upsample, 1 avg pool k, 2 x[::k, ::k].
+void dg_ref_resample(int mode, const float *x, int64_t planes, int64_t h, int64_t w, int k, float *out);
+
+// Layout (dg_layout.h): permute a contiguous [shape] tensor; concat n inputs of [outer, sizes[i], inner].
+void dg_ref_permute(const float *x, int ndim, const int64_t *shape, const int *perm, float *out);
+void dg_ref_concat(const float *const *inputs, const int64_t *sizes, int n, int64_t outer, int64_t inner, float *out);
+
+// Embeddings (dg_embedding.h).
+void dg_ref_embedding_lookup(const uint32_t *ids, int64_t n_ids, const float *table, int64_t vocab, int64_t dim,
+                             float *out);
+void dg_ref_timestep_embedding(const float *t, int64_t n, int dim, float max_period, bool cos_first, float *out);
+
+// Reductions (dg_reduce.h) of x viewed as [outer, a, inner] along a.
+void dg_ref_reduce(dg_reduce_op op, const float *x, int64_t outer, int64_t a, int64_t inner, float *out);
