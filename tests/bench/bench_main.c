@@ -13,6 +13,8 @@ typedef struct family {
 
 static const family families[] = {
     {"elementwise", bench_elementwise},
+    {"matmul", bench_matmul},
+    {"conv", bench_conv},
 };
 
 int main(int argc, char **argv) {

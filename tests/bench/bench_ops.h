@@ -4,3 +4,5 @@
 #include "dg_tensor.h"
 
 void bench_elementwise(dg_bench *b);
+void bench_matmul(dg_bench *b);
+void bench_conv(dg_bench *b);
