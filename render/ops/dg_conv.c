@@ -99,13 +99,29 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
             DG_TRY(dg_op_pipeline(s, "conv2d", x->dtype, spec, 5, &pipe));
             uint32_t groups_n = (uint32_t)((tiles_x * nr + LANES - 1) / LANES);
             uint64_t groups = (uint64_t)groups_n * (uint64_t)((cout + TM - 1) / TM);
-            push pc = {(uint32_t)c->H, (uint32_t)c->W, (uint32_t)c->Ho, (uint32_t)c->Wo,
-                       (uint32_t)cin, (uint32_t)cout,
-                       xo, (uint32_t)(c->Cin * plane), (uint32_t)r0,
-                       yo, (uint32_t)(c->Cout * oplane), (uint32_t)oy0, (uint32_t)nr,
-                       wo, (uint32_t)(c->cig * c->KH * c->KW), bo,
-                       (uint32_t)c->sh, (uint32_t)c->sw, (uint32_t)c->ph, (uint32_t)c->pw, groups_n,
-                       (uint32_t)c->KH, (uint32_t)c->KW};
+            push pc = {(uint32_t)c->H,
+                       (uint32_t)c->W,
+                       (uint32_t)c->Ho,
+                       (uint32_t)c->Wo,
+                       (uint32_t)cin,
+                       (uint32_t)cout,
+                       xo,
+                       (uint32_t)(c->Cin * plane),
+                       (uint32_t)r0,
+                       yo,
+                       (uint32_t)(c->Cout * oplane),
+                       (uint32_t)oy0,
+                       (uint32_t)nr,
+                       wo,
+                       (uint32_t)(c->cig * c->KH * c->KW),
+                       bo,
+                       (uint32_t)c->sh,
+                       (uint32_t)c->sw,
+                       (uint32_t)c->ph,
+                       (uint32_t)c->pw,
+                       groups_n,
+                       (uint32_t)c->KH,
+                       (uint32_t)c->KW};
             uint32_t gx, gy;
             dg_grid_1d(d, groups, &gx, &gy);
             DG_TRY(dg_stream_dispatch(s, pipe, bind, 6, &pc, sizeof pc, gx, gy, (uint32_t)zn, "conv2d"));
@@ -123,8 +139,11 @@ dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
   DG_TRY(dg_check_same_dtype("conv2d", x, w));
   DG_TRY(dg_check_same_dtype("conv2d", x, y));
   if (bias) DG_TRY(dg_check_same_dtype("conv2d", x, bias));
-  conv_shape c = {.sh = pr.stride_h ? pr.stride_h : 1, .sw = pr.stride_w ? pr.stride_w : 1, .ph = pr.pad_h,
-                  .pw = pr.pad_w, .G = pr.groups ? pr.groups : 1};
+  conv_shape c = {.sh = pr.stride_h ? pr.stride_h : 1,
+                  .sw = pr.stride_w ? pr.stride_w : 1,
+                  .ph = pr.pad_h,
+                  .pw = pr.pad_w,
+                  .G = pr.groups ? pr.groups : 1};
   if (c.sh < 1 || c.sw < 1 || c.ph < 0 || c.pw < 0 || c.G < 1)
     return dg_fail(DG_ERR_ARG, "conv2d: bad params (stride %d x %d, padding %d x %d, groups %d)", pr.stride_h,
                    pr.stride_w, pr.pad_h, pr.pad_w, pr.groups);
@@ -140,8 +159,8 @@ dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
   c.KH = w->shape[2];
   c.KW = w->shape[3];
   if (c.Cin % c.G || c.Cout % c.G || w->shape[1] != c.Cin / c.G)
-    return dg_fail(DG_ERR_ARG, "conv2d: x %s and weight %s do not match with %lld groups", dg_shape_str(x, sx, sizeof sx),
-                   dg_shape_str(w, sw, sizeof sw), (long long)c.G);
+    return dg_fail(DG_ERR_ARG, "conv2d: x %s and weight %s do not match with %lld groups",
+                   dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw), (long long)c.G);
   c.cig = c.Cin / c.G;
   c.cog = c.Cout / c.G;
   c.Ho = (c.H + 2 * c.ph - c.KH) / c.sh + 1;
@@ -151,21 +170,39 @@ dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
                    (long long)c.KH, (long long)c.KW, dg_shape_str(x, sx, sizeof sx), c.ph, c.pw);
   int64_t want[4] = {c.N, c.Cout, c.Ho, c.Wo};
   bool ok = y->ndim == x->ndim;
-  for (int i = 0; ok && i < y->ndim; i++) ok = y->shape[i] == want[i + (4 - y->ndim)];
+  for (int i = 0; ok && i < y->ndim; i++)
+    ok = y->shape[i] == want[i + (4 - y->ndim)];
   if (!ok)
-    return dg_fail(DG_ERR_ARG, "conv2d: y has shape %s, expected [%lld, %lld, %lld, %lld]", dg_shape_str(y, sy, sizeof sy),
-                   (long long)c.N, (long long)c.Cout, (long long)c.Ho, (long long)c.Wo);
+    return dg_fail(DG_ERR_ARG, "conv2d: y has shape %s, expected [%lld, %lld, %lld, %lld]",
+                   dg_shape_str(y, sy, sizeof sy), (long long)c.N, (long long)c.Cout, (long long)c.Ho, (long long)c.Wo);
   if (bias && dg_tensor_numel(bias) != c.Cout)
     return dg_fail(DG_ERR_ARG, "conv2d: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
                    (long long)c.Cout);
   if (c.KH == 1 && c.KW == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0) {
     int64_t hw = c.H * c.W;
     for (int64_t g = 0; g < c.G; g++) { // y[n, g] = W[g] x[n, g] per group, a matmul over pixels
-      dg_gemm_desc gd = {.label = "conv2d", .batch = c.N, .M = c.cog, .N = hw, .K = c.cig, .a = w, .b = x, .c = y,
-                         .bias = bias, .bias_mode = 2, .bias_off = g * c.cog,
-                         .a_off = g * c.cog * c.cig, .a_sz = 0, .a_sm = c.cig, .a_sk = 1,
-                         .b_off = g * c.cig * hw, .b_sz = c.Cin * hw, .b_sk = hw, .b_sn = 1,
-                         .c_off = g * c.cog * hw, .c_sz = c.Cout * hw, .c_sm = hw};
+      dg_gemm_desc gd = {.label = "conv2d",
+                         .batch = c.N,
+                         .M = c.cog,
+                         .N = hw,
+                         .K = c.cig,
+                         .a = w,
+                         .b = x,
+                         .c = y,
+                         .bias = bias,
+                         .bias_mode = 2,
+                         .bias_off = g * c.cog,
+                         .a_off = g * c.cog * c.cig,
+                         .a_sz = 0,
+                         .a_sm = c.cig,
+                         .a_sk = 1,
+                         .b_off = g * c.cig * hw,
+                         .b_sz = c.Cin * hw,
+                         .b_sk = hw,
+                         .b_sn = 1,
+                         .c_off = g * c.cog * hw,
+                         .c_sz = c.Cout * hw,
+                         .c_sm = hw};
       DG_TRY(dg_gemm(s, &gd));
     }
     return DG_OK;
@@ -181,7 +218,8 @@ dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w,
   if (bias) DG_TRY(dg_check_same_dtype("conv_temporal", x, bias));
   bool w_ok = (w->ndim == 5 && w->shape[3] == 1 && w->shape[4] == 1) || w->ndim == 3;
   if (x->ndim != 5 || !w_ok)
-    return dg_fail(DG_ERR_ARG, "conv_temporal: x must be [N, C, F, H, W] (got %s), weight [Cout, Cin, k, 1, 1] (got %s)",
+    return dg_fail(DG_ERR_ARG,
+                   "conv_temporal: x must be [N, C, F, H, W] (got %s), weight [Cout, Cin, k, 1, 1] (got %s)",
                    dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw));
   int64_t N = x->shape[0], Cin = x->shape[1], F = x->shape[2], hw = x->shape[3] * x->shape[4];
   int64_t Cout = w->shape[0], k = w->shape[2];
@@ -192,17 +230,19 @@ dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w,
     return dg_fail(DG_ERR_ARG, "conv_temporal: padding %d unsupported for kernel %lld (need 0 <= 2 pad <= k - 1)", pad,
                    (long long)k);
   int64_t Fo = F + 2 * pad - k + 1;
-  if (Fo < 1) return dg_fail(DG_ERR_ARG, "conv_temporal: %lld frames too few for kernel %lld", (long long)F, (long long)k);
+  if (Fo < 1)
+    return dg_fail(DG_ERR_ARG, "conv_temporal: %lld frames too few for kernel %lld", (long long)F, (long long)k);
   int64_t want[5] = {N, Cout, Fo, x->shape[3], x->shape[4]};
   bool ok = y->ndim == 5;
-  for (int i = 0; ok && i < 5; i++) ok = y->shape[i] == want[i];
+  for (int i = 0; ok && i < 5; i++)
+    ok = y->shape[i] == want[i];
   if (!ok)
     return dg_fail(DG_ERR_ARG, "conv_temporal: y has shape %s, expected [%lld, %lld, %lld, %lld, %lld]",
-                   dg_shape_str(y, sy, sizeof sy), (long long)N, (long long)Cout, (long long)Fo,
-                   (long long)x->shape[3], (long long)x->shape[4]);
+                   dg_shape_str(y, sy, sizeof sy), (long long)N, (long long)Cout, (long long)Fo, (long long)x->shape[3],
+                   (long long)x->shape[4]);
   if (bias && dg_tensor_numel(bias) != Cout)
-    return dg_fail(DG_ERR_ARG, "conv_temporal: bias has %lld elements, expected %lld",
-                   (long long)dg_tensor_numel(bias), (long long)Cout);
+    return dg_fail(DG_ERR_ARG, "conv_temporal: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
+                   (long long)Cout);
   // y[n, :, f] = sum_t W[:, :, t] x[n, :, f + t - pad]: one matmul per tap, batched over the output
   // frames whose input frame exists. Tap `pad` reads frame f for every f < Fo <= F, so it goes first,
   // writes every output (with the bias) and the other taps accumulate.
@@ -211,11 +251,28 @@ dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w,
       int64_t t = i == 0 ? pad : i <= pad ? i - 1 : i;
       int64_t f0 = pad - t > 0 ? pad - t : 0, f1 = F + pad - t < Fo ? F + pad - t : Fo;
       if (f1 <= f0) continue;
-      dg_gemm_desc g = {.label = "conv_temporal", .batch = f1 - f0, .M = Cout, .N = hw, .K = Cin,
-                        .a = w, .b = x, .c = y, .bias = i == 0 ? bias : NULL, .bias_mode = 2,
-                        .a_off = t, .a_sz = 0, .a_sm = Cin * k, .a_sk = k,
-                        .b_off = (n * Cin * F + f0 + t - pad) * hw, .b_sz = hw, .b_sk = F * hw, .b_sn = 1,
-                        .c_off = (n * Cout * Fo + f0) * hw, .c_sz = hw, .c_sm = Fo * hw, .accumulate = i > 0};
+      dg_gemm_desc g = {.label = "conv_temporal",
+                        .batch = f1 - f0,
+                        .M = Cout,
+                        .N = hw,
+                        .K = Cin,
+                        .a = w,
+                        .b = x,
+                        .c = y,
+                        .bias = i == 0 ? bias : NULL,
+                        .bias_mode = 2,
+                        .a_off = t,
+                        .a_sz = 0,
+                        .a_sm = Cin * k,
+                        .a_sk = k,
+                        .b_off = (n * Cin * F + f0 + t - pad) * hw,
+                        .b_sz = hw,
+                        .b_sk = F * hw,
+                        .b_sn = 1,
+                        .c_off = (n * Cout * Fo + f0) * hw,
+                        .c_sz = hw,
+                        .c_sm = Fo * hw,
+                        .accumulate = i > 0};
       DG_TRY(dg_gemm(s, &g));
     }
   return DG_OK;

@@ -101,10 +101,22 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
           int64_t lm = LANES / LN;
           uint32_t groups_n = (uint32_t)((nn + LN * TN - 1) / (LN * TN));
           uint64_t groups = (uint64_t)groups_n * (uint64_t)((mn + lm * TM - 1) / (lm * TM));
-          push pc = {(uint32_t)mn, (uint32_t)nn, (uint32_t)kn,
-                     ao, (uint32_t)g->a_sm, (uint32_t)g->a_sk, (uint32_t)g->a_sz,
-                     bo, (uint32_t)g->b_sk, (uint32_t)g->b_sn, (uint32_t)g->b_sz,
-                     co, (uint32_t)g->c_sm, (uint32_t)g->c_sz, biaso, groups_n};
+          push pc = {(uint32_t)mn,
+                     (uint32_t)nn,
+                     (uint32_t)kn,
+                     ao,
+                     (uint32_t)g->a_sm,
+                     (uint32_t)g->a_sk,
+                     (uint32_t)g->a_sz,
+                     bo,
+                     (uint32_t)g->b_sk,
+                     (uint32_t)g->b_sn,
+                     (uint32_t)g->b_sz,
+                     co,
+                     (uint32_t)g->c_sm,
+                     (uint32_t)g->c_sz,
+                     biaso,
+                     groups_n};
           uint32_t gx, gy;
           dg_grid_1d(d, groups, &gx, &gy);
           DG_TRY(dg_stream_dispatch(s, pipe, bind, 6, &pc, sizeof pc, gx, gy, (uint32_t)zn, g->label));

@@ -5,12 +5,12 @@
 
 static int64_t leading(const dg_tensor *t, int keep) {
   int64_t n = 1;
-  for (int i = 0; i < t->ndim - keep; i++) n *= t->shape[i];
+  for (int i = 0; i < t->ndim - keep; i++)
+    n *= t->shape[i];
   return n;
 }
 
-dg_status dg_matmul(dg_stream *s, const dg_tensor *a, bool trans_a, const dg_tensor *b, bool trans_b,
-                    dg_tensor *out) {
+dg_status dg_matmul(dg_stream *s, const dg_tensor *a, bool trans_a, const dg_tensor *b, bool trans_b, dg_tensor *out) {
   char sa[96], sb[96], so[96];
   DG_TRY(dg_check_same_dtype("matmul", a, b));
   DG_TRY(dg_check_same_dtype("matmul", a, out));
@@ -24,15 +24,27 @@ dg_status dg_matmul(dg_stream *s, const dg_tensor *a, bool trans_a, const dg_ten
     return dg_fail(DG_ERR_ARG, "matmul: inner dims differ: a %s%s, b %s%s", dg_shape_str(a, sa, sizeof sa),
                    trans_a ? " (transposed)" : "", dg_shape_str(b, sb, sizeof sb), trans_b ? " (transposed)" : "");
   if (za != zb && za != 1 && zb != 1)
-    return dg_fail(DG_ERR_ARG, "matmul: batch counts differ (%lld vs %lld): a %s, b %s", (long long)za,
-                   (long long)zb, dg_shape_str(a, sa, sizeof sa), dg_shape_str(b, sb, sizeof sb));
+    return dg_fail(DG_ERR_ARG, "matmul: batch counts differ (%lld vs %lld): a %s, b %s", (long long)za, (long long)zb,
+                   dg_shape_str(a, sa, sizeof sa), dg_shape_str(b, sb, sizeof sb));
   if (out->shape[out->ndim - 2] != M || out->shape[out->ndim - 1] != N || leading(out, 2) != batch)
     return dg_fail(DG_ERR_ARG, "matmul: out has shape %s, expected %lld matrices of [%lld, %lld]",
                    dg_shape_str(out, so, sizeof so), (long long)batch, (long long)M, (long long)N);
-  dg_gemm_desc g = {.label = "matmul", .batch = batch, .M = M, .N = N, .K = K, .a = a, .b = b, .c = out,
-                    .a_sz = za == 1 ? 0 : M * K, .a_sm = trans_a ? 1 : K, .a_sk = trans_a ? M : 1,
-                    .b_sz = zb == 1 ? 0 : K * N, .b_sk = trans_b ? 1 : N, .b_sn = trans_b ? K : 1,
-                    .c_sz = M * N, .c_sm = N};
+  dg_gemm_desc g = {.label = "matmul",
+                    .batch = batch,
+                    .M = M,
+                    .N = N,
+                    .K = K,
+                    .a = a,
+                    .b = b,
+                    .c = out,
+                    .a_sz = za == 1 ? 0 : M * K,
+                    .a_sm = trans_a ? 1 : K,
+                    .a_sk = trans_a ? M : 1,
+                    .b_sz = zb == 1 ? 0 : K * N,
+                    .b_sk = trans_b ? 1 : N,
+                    .b_sn = trans_b ? K : 1,
+                    .c_sz = M * N,
+                    .c_sm = N};
   return dg_gemm(s, &g);
 }
 
@@ -55,7 +67,20 @@ dg_status dg_linear(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
     return dg_fail(DG_ERR_ARG, "linear: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
                    (long long)nout);
   if (rows == 0) return DG_OK;
-  dg_gemm_desc g = {.label = "linear", .batch = 1, .M = rows, .N = nout, .K = nin, .a = x, .b = w, .c = y,
-                    .bias = bias, .bias_mode = 1, .a_sm = nin, .a_sk = 1, .b_sk = 1, .b_sn = nin, .c_sm = nout};
+  dg_gemm_desc g = {.label = "linear",
+                    .batch = 1,
+                    .M = rows,
+                    .N = nout,
+                    .K = nin,
+                    .a = x,
+                    .b = w,
+                    .c = y,
+                    .bias = bias,
+                    .bias_mode = 1,
+                    .a_sm = nin,
+                    .a_sk = 1,
+                    .b_sk = 1,
+                    .b_sn = nin,
+                    .c_sm = nout};
   return dg_gemm(s, &g);
 }

@@ -18,8 +18,7 @@ static int run_mm(dg_bench *b, void *p) {
 static void bench_one(dg_bench *b, const char *name, int64_t M, int64_t K, int64_t N, bool linear) {
   mm_ctx c = {.linear = linear};
   int64_t sa[2] = {M, K}, sb[2] = {K, N}, sw[2] = {N, K}, sbias[1] = {N}, sc[2] = {M, N};
-  if (dg_tensor_alloc(b->arena, DG_F32, 2, sa, &c.a) ||
-      dg_tensor_alloc(b->arena, DG_F32, 2, linear ? sw : sb, &c.b) ||
+  if (dg_tensor_alloc(b->arena, DG_F32, 2, sa, &c.a) || dg_tensor_alloc(b->arena, DG_F32, 2, linear ? sw : sb, &c.b) ||
       dg_tensor_alloc(b->arena, DG_F32, 1, sbias, &c.bias) || dg_tensor_alloc(b->arena, DG_F32, 2, sc, &c.c)) {
     printf("%s: %s\n", name, dg_last_error());
     return;

@@ -22,8 +22,8 @@ static void check_conv2d(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t
     dg_ref_conv2d(x, w, bias, N, Cin, H, W, Cout, K, K, stride, stride, pad, pad, groups, want);
     char what[160];
     snprintf(what, sizeof what, "conv2d %s x=[%lld,%lld,%lld,%lld] Cout=%lld k=%lld s=%d p=%d g=%d bias=%d",
-             dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)H, (long long)W, (long long)Cout,
-             (long long)K, stride, pad, groups, with_bias);
+             dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)H, (long long)W, (long long)Cout, (long long)K,
+             stride, pad, groups, with_bias);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -47,8 +47,8 @@ static void check_temporal(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64
     dg_ref_conv_temporal(x, w, bias, N, Cin, F, H * W, Cout, k, pad, want);
     char what[160];
     snprintf(what, sizeof what, "conv_temporal %s x=[%lld,%lld,%lld,%lld,%lld] Cout=%lld k=%lld pad=%d bias=%d",
-             dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)F, (long long)H, (long long)W,
-             (long long)Cout, (long long)k, pad, with_bias);
+             dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)F, (long long)H, (long long)W, (long long)Cout,
+             (long long)k, pad, with_bias);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -92,7 +92,8 @@ int main(void) {
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
   // Argument errors are reported, not crashed on.
-  int64_t sx[4] = {1, 4, 8, 8}, sw[4] = {6, 4, 3, 3}, sw2[4] = {6, 3, 3, 3}, sy[4] = {1, 6, 8, 8}, sy2[4] = {1, 6, 6, 6};
+  int64_t sx[4] = {1, 4, 8, 8}, sw[4] = {6, 4, 3, 3}, sw2[4] = {6, 3, 3, 3}, sy[4] = {1, 6, 8, 8},
+          sy2[4] = {1, 6, 6, 6};
   int64_t sb[1] = {5}, sx5[5] = {1, 4, 3, 2, 2}, sw5[5] = {2, 4, 3, 1, 1}, sy5[5] = {1, 2, 3, 2, 2};
   dg_tensor x = dg_test_tensor(DG_F32, 4, sx, 0, 1, NULL), w = dg_test_tensor(DG_F32, 4, sw, 0, 1, NULL);
   dg_tensor w2 = dg_test_tensor(DG_F32, 4, sw2, 0, 1, NULL), y = dg_test_poisoned(DG_F32, 4, sy);

@@ -37,8 +37,8 @@ static void check_linear(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_
     float *got = dg_test_read(&Y), *want = malloc((size_t)(d0 * d1 * out) * sizeof *want);
     dg_ref_linear(x, w, bias, d0 * d1, in, out, want);
     char what[128];
-    snprintf(what, sizeof what, "linear %s rows=%lldx%lld in=%lld out=%lld bias=%d", dg_dtype_name(dt),
-             (long long)d0, (long long)d1, (long long)in, (long long)out, with_bias);
+    snprintf(what, sizeof what, "linear %s rows=%lldx%lld in=%lld out=%lld bias=%d", dg_dtype_name(dt), (long long)d0,
+             (long long)d1, (long long)in, (long long)out, with_bias);
     dg_test_close(what, got, want, d0 * d1 * out, dg_test_tolerance(dt));
     free(got);
     free(want);

@@ -15,8 +15,7 @@ void dg_ref_unary(dg_unary_op op, const float *a, int64_t n, float alpha, float 
 void dg_ref_matmul(const float *a, bool ta, int64_t za, const float *b, bool tb, int64_t zb, int64_t M, int64_t N,
                    int64_t K, float *out);
 // y[r] = x[r] W^T + bias (bias may be NULL); x [rows, in], w [out, in].
-void dg_ref_linear(const float *x, const float *w, const float *bias, int64_t rows, int64_t in, int64_t out,
-                   float *y);
+void dg_ref_linear(const float *x, const float *w, const float *bias, int64_t rows, int64_t in, int64_t out, float *y);
 // NCHW conv2d as torch: x [N, Cin, H, W], w [Cout, Cin/groups, KH, KW], bias [Cout] or NULL.
 void dg_ref_conv2d(const float *x, const float *w, const float *bias, int64_t N, int64_t Cin, int64_t H, int64_t W,
                    int64_t Cout, int64_t KH, int64_t KW, int sh, int sw, int ph, int pw, int groups, float *y);
