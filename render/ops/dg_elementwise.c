@@ -19,8 +19,7 @@ dg_status dg_broadcast_params(const char *op, const dg_tensor *a, const dg_tenso
   if (b->ndim > a->ndim) goto bad;
   int64_t bs[DG_MAX_DIMS];
   int off = a->ndim - b->ndim;
-  for (int i = 0; i < a->ndim; i++)
-    bs[i] = i < off ? 1 : b->shape[i - off];
+  for (int i = 0; i < a->ndim; i++) bs[i] = i < off ? 1 : b->shape[i - off];
   int first = -1, last = -1;
   for (int i = 0; i < a->ndim; i++)
     if (bs[i] != 1) {
@@ -34,8 +33,7 @@ dg_status dg_broadcast_params(const char *op, const dg_tensor *a, const dg_tenso
     if (bs[i] != a->shape[i]) goto bad;
     *count *= bs[i];
   }
-  for (int i = last + 1; i < a->ndim; i++)
-    *inner *= a->shape[i];
+  for (int i = last + 1; i < a->ndim; i++) *inner *= a->shape[i];
   return DG_OK;
 bad:
   return dg_fail(DG_ERR_ARG, "%s: cannot broadcast %s to %s", op, dg_shape_str(b, sb, sizeof sb),
@@ -52,8 +50,7 @@ static dg_status run(dg_stream *s, uint32_t op, const char *label, const dg_tens
   int64_t chunk = dg_window_elems(d, a) / 64 * 64; // multiple of 64: vec4 windows stay aligned
   if (chunk > (1ll << 31)) chunk = 1ll << 31;
   bool b_full = b && count == n && inner == 1;
-  if (b && !b_full &&
-      dg_tensor_numel(b) * (int64_t)dg_dtype_size(b->dtype) > (int64_t)dg_device_get_info(d)->max_binding_bytes)
+  if (b && !b_full && dg_tensor_numel(b) * (int64_t)dg_dtype_size(b->dtype) > (int64_t)dg_device_get_info(d)->max_binding_bytes)
     return dg_fail(DG_ERR_ARG, "%s: broadcast operand too large", label);
   int64_t n_vec = (!b || b_full) ? n / 4 * 4 : 0;
   dg_pipeline *p4 = NULL, *p1 = NULL;
@@ -65,10 +62,8 @@ static dg_status run(dg_stream *s, uint32_t op, const char *label, const dg_tens
     dg_binding bind[3];
     uint32_t a_off, b_off = 0, o_off, gx, gy;
     bind[0] = dg_window(d, a, first, m, false, &a_off);
-    if (b_full)
-      bind[1] = dg_window(d, b, first, m, false, &b_off);
-    else
-      bind[1] = b ? dg_bind(b, false) : bind[0];
+    if (b_full) bind[1] = dg_window(d, b, first, m, false, &b_off);
+    else bind[1] = b ? dg_bind(b, false) : bind[0];
     bind[2] = dg_window(d, out, first, m, true, &o_off);
     int64_t m4 = first + m <= n_vec ? m : n_vec > first ? n_vec - first : 0;
     if (m4) {
@@ -78,15 +73,10 @@ static dg_status run(dg_stream *s, uint32_t op, const char *label, const dg_tens
     }
     if (m4 < m) { // scalar tail (or everything, when broadcasting)
       // A full-size b is windowed like a, so it is indexed from the window start (base 0).
-      push pc = {.n = (uint32_t)(m - m4),
-                 .a_off = a_off + (uint32_t)m4,
-                 .b_off = b_off + (uint32_t)m4,
-                 .o_off = o_off + (uint32_t)m4,
-                 .base = b_full ? 0 : (uint32_t)(first + m4),
-                 .b_inner = (uint32_t)inner,
-                 .b_count = b_full ? (uint32_t)(m - m4) : (uint32_t)count,
-                 .alpha = alpha,
-                 .beta = beta};
+      push pc = {.n = (uint32_t)(m - m4), .a_off = a_off + (uint32_t)m4, .b_off = b_off + (uint32_t)m4,
+                 .o_off = o_off + (uint32_t)m4, .base = b_full ? 0 : (uint32_t)(first + m4),
+                 .b_inner = (uint32_t)inner, .b_count = b_full ? (uint32_t)(m - m4) : (uint32_t)count,
+                 .alpha = alpha, .beta = beta};
       dg_grid_1d(d, ((uint64_t)(m - m4) + LOCAL - 1) / LOCAL, &gx, &gy);
       DG_TRY(dg_stream_dispatch(s, p1, bind, 3, &pc, sizeof pc, gx, gy, 1, label));
     }
@@ -107,9 +97,9 @@ dg_status dg_binary(dg_stream *s, dg_binary_op op, const dg_tensor *a, const dg_
 }
 
 dg_status dg_unary(dg_stream *s, dg_unary_op op, const dg_tensor *a, dg_tensor *out, float alpha, float beta) {
-  static const char *labels[] = {
-      [DG_SCALE] = "scale",           [DG_SILU] = "silu",       [DG_GELU] = "gelu", [DG_GELU_TANH] = "gelu_tanh",
-      [DG_QUICK_GELU] = "quick_gelu", [DG_SIGMOID] = "sigmoid", [DG_COPY] = "copy"};
+  static const char *labels[] = {[DG_SCALE] = "scale", [DG_SILU] = "silu", [DG_GELU] = "gelu",
+                                 [DG_GELU_TANH] = "gelu_tanh", [DG_QUICK_GELU] = "quick_gelu",
+                                 [DG_SIGMOID] = "sigmoid", [DG_COPY] = "copy"};
   if (op < DG_SCALE || op > DG_COPY) return dg_fail(DG_ERR_ARG, "unary: bad op %d", op);
   DG_TRY(dg_check_same_dtype(labels[op], a, out));
   DG_TRY(dg_check_numel(labels[op], "out", out, dg_tensor_numel(a)));
