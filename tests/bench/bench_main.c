@@ -15,6 +15,8 @@ static const family families[] = {
     {"elementwise", bench_elementwise},
     {"attention", bench_attention},
     {"norm", bench_norm},
+    {"matmul", bench_matmul},
+    {"conv", bench_conv},
 };
 
 int main(int argc, char **argv) {

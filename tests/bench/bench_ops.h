@@ -6,3 +6,5 @@
 void bench_elementwise(dg_bench *b);
 void bench_attention(dg_bench *b);
 void bench_norm(dg_bench *b);
+void bench_matmul(dg_bench *b);
+void bench_conv(dg_bench *b);

@@ -54,6 +54,26 @@ def layer_norm(rows, dim):
 
 OPS["group_norm"] = group_norm
 OPS["layer_norm"] = layer_norm
+def matmul(m, k, n):
+    a, b = torch.randn(int(m), int(k)), torch.randn(int(k), int(n))
+    out = torch.empty(int(m), int(n))
+    return lambda: torch.matmul(a, b, out=out)
+
+
+def linear(m, k, n):
+    x, w, b = torch.randn(int(m), int(k)), torch.randn(int(n), int(k)), torch.randn(int(n))
+    return lambda: torch.nn.functional.linear(x, w, b)
+
+
+def conv2d(cin, cout, hw, k):
+    x = torch.randn(1, int(cin), int(hw), int(hw))
+    w, b = torch.randn(int(cout), int(cin), int(k), int(k)), torch.randn(int(cout))
+    return lambda: torch.nn.functional.conv2d(x, w, b, padding=int(k) // 2)
+
+
+OPS["matmul"] = matmul
+OPS["linear"] = linear
+OPS["conv2d"] = conv2d
 
 if __name__ == "__main__":
     with torch.no_grad():

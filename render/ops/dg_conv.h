@@ -1,0 +1,24 @@
+// Convolutions (f32 or f16 storage, f32 arithmetic), PyTorch semantics and weight layouts.
+#pragma once
+#include "dg_stream.h"
+#include "dg_tensor.h"
+
+typedef struct dg_conv2d_params {
+  int stride_h, stride_w; // 0 means 1
+  int pad_h, pad_w;       // zero padding
+  int groups;             // 0 means 1
+} dg_conv2d_params;
+
+// y = conv2d(x, w) + bias, as torch.nn.functional.conv2d: x [N, Cin, H, W] (or [Cin, H, W]),
+// w [Cout, Cin/groups, KH, KW], bias [Cout] or NULL, y [N, Cout, Ho, Wo] with
+// Ho = (H + 2 pad_h - KH) / stride_h + 1. params NULL: stride 1, no padding, one group.
+// 1x1 convolutions run as a matmul; 3x3 stride-1 padding-1 ones have a vectorised path.
+dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
+                    const dg_conv2d_params *params, dg_tensor *y);
+
+// Convolution over frames with a k x 1 x 1 kernel (VideoCrafter's temporal Conv3d (k,1,1), padding
+// (pad,0,0)): x [N, Cin, F, H, W], w [Cout, Cin, k, 1, 1] (or [Cout, Cin, k]), bias [Cout] or NULL,
+// y [N, Cout, Fo, H, W] with Fo = F + 2 pad - k + 1. Needs 0 <= 2 pad <= k - 1 (Fo <= F; "same"
+// padding is pad = (k - 1) / 2).
+dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
+                           dg_tensor *y);

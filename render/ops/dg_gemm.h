@@ -1,0 +1,22 @@
+// Internal: the strided batched GEMM behind matmul, linear and 1x1 convolution, split into
+// dispatches whose bindings respect the binding limit. Not part of the public API.
+#pragma once
+#include "dg_stream.h"
+#include "dg_tensor.h"
+
+// C[z](m, n) = sum_k A[z](m, k) B[z](k, n) (+ bias) (+ C when accumulate), for z < batch, where
+// X[z](i, j) is element off + z*sz + i*si + j*sj of tensor X (C's column stride is 1). A batch
+// stride of 0 broadcasts that operand.
+typedef struct dg_gemm_desc {
+  const char *label;
+  int64_t batch, M, N, K;
+  const dg_tensor *a, *b, *c, *bias; // bias may be NULL
+  int64_t a_off, a_sz, a_sm, a_sk;
+  int64_t b_off, b_sz, b_sk, b_sn;
+  int64_t c_off, c_sz, c_sm;
+  int64_t bias_off;
+  int bias_mode; // 1: per column n, 2: per row m
+  bool accumulate;
+} dg_gemm_desc;
+
+dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g);

@@ -1,0 +1,14 @@
+// Batched matrix multiply and linear layers (f32 or f16 storage, f32 arithmetic).
+#pragma once
+#include <stdbool.h>
+
+#include "dg_stream.h"
+#include "dg_tensor.h"
+
+// out[z] = op(a[z]) op(b[z]). a is [..., M, K] ([..., K, M] when trans_a), b is [..., K, N]
+// ([..., N, K] when trans_b); the leading dims of each flatten to a batch count, and the two batch
+// counts must match or one of them be 1 (broadcast). out has M*N elements per batch, last dims [M, N].
+dg_status dg_matmul(dg_stream *s, const dg_tensor *a, bool trans_a, const dg_tensor *b, bool trans_b, dg_tensor *out);
+
+// y = x W^T + bias, as torch.nn.Linear: x [..., in], w [out, in], bias [out] or NULL, y [..., out].
+dg_status dg_linear(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, dg_tensor *y);

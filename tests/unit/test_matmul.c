@@ -1,0 +1,88 @@
+// Batched matmul (all transpose combinations, broadcast batches) and linear against the CPU
+// reference, both dtypes, random odd shapes; with a small DIRIGENT_MAX_BINDING the larger shapes
+// need splitting over batch, rows, columns and k.
+#include <stdlib.h>
+
+#include "dg_matmul.h"
+#include "dg_ref.h"
+#include "dg_test.h"
+
+static void check_matmul(dg_dtype dt, int64_t za, int64_t zb, int64_t M, int64_t N, int64_t K, bool ta, bool tb) {
+  int64_t batch = za > zb ? za : zb;
+  int64_t sa[3] = {za, ta ? K : M, ta ? M : K}, sb[3] = {zb, tb ? N : K, tb ? K : N}, so[3] = {batch, M, N};
+  float *a, *b;
+  dg_tensor A = dg_test_tensor(dt, 3, sa, -1, 1, &a), B = dg_test_tensor(dt, 3, sb, -1, 1, &b);
+  dg_tensor O = dg_test_poisoned(dt, 3, so);
+  if (dg_test_ok(dg_matmul(T.stream, &A, ta, &B, tb, &O), "matmul")) {
+    float *got = dg_test_read(&O), *want = malloc((size_t)(batch * M * N) * sizeof *want);
+    dg_ref_matmul(a, ta, za, b, tb, zb, M, N, K, want);
+    char what[128];
+    snprintf(what, sizeof what, "matmul %s z=%lld/%lld M=%lld N=%lld K=%lld ta=%d tb=%d", dg_dtype_name(dt),
+             (long long)za, (long long)zb, (long long)M, (long long)N, (long long)K, ta, tb);
+    dg_test_close(what, got, want, batch * M * N, dg_test_tolerance(dt));
+    free(got);
+    free(want);
+  }
+  free(a);
+  free(b);
+}
+
+static void check_linear(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_t out, bool with_bias) {
+  int64_t sx[3] = {d0, d1, in}, sw[2] = {out, in}, sbias[1] = {out}, sy[3] = {d0, d1, out};
+  float *x, *w, *bias = NULL;
+  dg_tensor X = dg_test_tensor(dt, 3, sx, -1, 1, &x), W = dg_test_tensor(dt, 2, sw, -1, 1, &w);
+  dg_tensor Bias = with_bias ? dg_test_tensor(dt, 1, sbias, -1, 1, &bias) : (dg_tensor){0};
+  dg_tensor Y = dg_test_poisoned(dt, 3, sy);
+  if (dg_test_ok(dg_linear(T.stream, &X, &W, with_bias ? &Bias : NULL, &Y), "linear")) {
+    float *got = dg_test_read(&Y), *want = malloc((size_t)(d0 * d1 * out) * sizeof *want);
+    dg_ref_linear(x, w, bias, d0 * d1, in, out, want);
+    char what[128];
+    snprintf(what, sizeof what, "linear %s rows=%lldx%lld in=%lld out=%lld bias=%d", dg_dtype_name(dt), (long long)d0,
+             (long long)d1, (long long)in, (long long)out, with_bias);
+    dg_test_close(what, got, want, d0 * d1 * out, dg_test_tolerance(dt));
+    free(got);
+    free(want);
+  }
+  free(x);
+  free(w);
+  free(bias);
+}
+
+int main(void) {
+  dg_test_init("test_matmul");
+  for (int d = 0; d < 2; d++) {
+    dg_dtype dt = d ? DG_F16 : DG_F32;
+    for (int t = 0; t < 4; t++) {
+      bool ta = t & 1, tb = t & 2;
+      // random odd shapes, and multiples of 4 (the vectorised paths)
+      check_matmul(dt, dg_test_int(1, 3), 1, dg_test_int(1, 37), dg_test_int(1, 41), dg_test_int(1, 43), ta, tb);
+      int64_t z = dg_test_int(2, 3);
+      check_matmul(dt, z, z, 4 * dg_test_int(1, 12), 4 * dg_test_int(1, 12), 4 * dg_test_int(1, 12), ta, tb);
+      check_matmul(dt, 1, z, dg_test_int(5, 40), 4 * dg_test_int(1, 10), dg_test_int(5, 40), ta, tb);
+      // larger than a 64 KiB binding: A alone, then B alone
+      check_matmul(dt, 2, 2, 4 * dg_test_int(50, 60), dg_test_int(20, 30), 4 * dg_test_int(20, 25) + 1, ta, tb);
+      check_matmul(dt, 1, 1, dg_test_int(9, 20), 4 * dg_test_int(35, 40), 4 * dg_test_int(30, 32), ta, tb);
+    }
+    check_linear(dt, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40), true);
+    check_linear(dt, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), dg_test_int(1, 70), false);
+    check_linear(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true); // splits
+    dg_arena_release(T.arena, (dg_arena_mark){0, 0});
+  }
+  // Argument errors are reported, not crashed on.
+  int64_t s34[2] = {3, 4}, s54[2] = {5, 4}, s35[2] = {3, 5}, s33[2] = {3, 3}, s4[1] = {4}, s233[3] = {2, 3, 3};
+  int64_t s333[3] = {3, 3, 3};
+  dg_tensor a = dg_test_tensor(DG_F32, 2, s34, 0, 1, NULL), b = dg_test_tensor(DG_F32, 2, s54, 0, 1, NULL);
+  dg_tensor h = dg_test_tensor(DG_F16, 2, s54, 0, 1, NULL), o = dg_test_poisoned(DG_F32, 2, s35);
+  dg_tensor o33 = dg_test_poisoned(DG_F32, 2, s33), v4 = dg_test_tensor(DG_F32, 1, s4, 0, 1, NULL);
+  dg_tensor b2 = dg_test_tensor(DG_F32, 3, s233, 0, 1, NULL), b3 = dg_test_tensor(DG_F32, 3, s333, 0, 1, NULL);
+  dg_tensor o2 = dg_test_poisoned(DG_F32, 3, s233);
+  dg_test_expect_error(dg_matmul(T.stream, &a, false, &b, false, &o), DG_ERR_ARG, "inner dims", "inner mismatch");
+  dg_test_expect_error(dg_matmul(T.stream, &a, false, &h, true, &o), DG_ERR_ARG, "dtype", "dtype mismatch");
+  dg_test_expect_error(dg_matmul(T.stream, &a, false, &b, true, &o33), DG_ERR_ARG, "out has shape", "bad out");
+  dg_test_expect_error(dg_matmul(T.stream, &v4, false, &b, true, &o), DG_ERR_ARG, "at least 2 dims", "1-D operand");
+  dg_test_expect_error(dg_matmul(T.stream, &b2, false, &b3, false, &o2), DG_ERR_ARG, "batch counts", "batch mismatch");
+  dg_test_expect_error(dg_linear(T.stream, &a, &o33, NULL, &o), DG_ERR_ARG, "in-features", "linear in mismatch");
+  dg_test_expect_error(dg_linear(T.stream, &a, &b, &a, &o), DG_ERR_ARG, "bias", "linear bias size");
+  dg_test_expect_error(dg_linear(T.stream, &a, &b, NULL, &o33), DG_ERR_ARG, "y has shape", "linear bad y");
+  return dg_test_finish();
+}
