@@ -237,6 +237,7 @@ dg_status dg_nn_embed(dg_stream *s, dg_arena *arena, const dg_tensor *table, con
   DG_TRY(fits(s, "embed", out));
   dg_range r;
   DG_TRY(dg_arena_alloc(arena, (uint64_t)n * 4, &r));
+  DG_TRY(dg_stream_finish(s)); // recorded work may still use this (released) memory
   memcpy(dg_range_map(r), ids, (size_t)n * 4);
   dg_pipeline *p;
   uint32_t spec[2] = {LOCAL, 6};

@@ -20,7 +20,8 @@ dg_status dg_nn_dense(dg_stream *s, const dg_tensor *x, const dg_tensor *w, cons
 // query i attends to keys j <= i + Lk - Lq (Lk >= Lq).
 dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, int heads,
                           float scale, bool causal, dg_tensor *out);
-// out [R, D] = table[ids[r]] for R ids (uint32, host) of a table [V, D]; an id >= V is an error.
+// out [R, D] = table[ids[r]] for R ids (uint32, host) of a table [V, D]; an id >= V is an error. The ids
+// are uploaded into `arena` after finishing the stream (so released memory is no longer in use).
 dg_status dg_nn_embed(dg_stream *s, dg_arena *arena, const dg_tensor *table, const uint32_t *ids, int64_t n,
                       dg_tensor *out);
 // x [A, B, C] (any shape read that way) -> out [A, C, B].
