@@ -1,7 +1,7 @@
 // Ops the model layers need that have no general-purpose version yet: convolution, a fully
 // connected layer, multi-head attention, and layout moves (transpose, channel concat/slice, nearest
-// upsample, GEGLU, clamp). Every tensor must fit one binding (no windowing yet). out may not alias
-// an input.
+// upsample, GEGLU, clamp). Every tensor must fit one binding (no windowing yet, except the conv's
+// im2col buffer). out may not alias an input.
 #pragma once
 #include <stdbool.h>
 
@@ -11,7 +11,8 @@
 
 // x [N, Cin, H, W], w [Cout, Cin, K, K], b [Cout] or NULL; zero padding pad_t/pad_l on the top/left,
 // out [N, Cout, OH, OW] with OH = (H + pad_t + pad_b - K) / stride + 1 (pad_b and pad_r are implied
-// by out's shape). Runs as im2col (into `scratch`, except for 1x1 convs) and a register-tiled GEMM.
+// by out's shape). Runs as im2col (into `scratch`, except for 1x1 convs; per sample in bands of pixels
+// when the batch's im2col would pass the binding limit) and a register-tiled GEMM.
 dg_status dg_nn_conv2d(dg_stream *s, dg_arena *scratch, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b,
                        int stride, int pad_t, int pad_l, dg_tensor *out);
 // x [..., K] as M rows, w [N, K], b [N] or NULL -> out [..., N].
