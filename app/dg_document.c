@@ -143,6 +143,9 @@ static entry *push_entry(dg_document *doc) {
 bool dg_document_can_undo(const dg_document *doc) { return doc->history_pos > 0; }
 bool dg_document_can_redo(const dg_document *doc) { return doc->history_pos < doc->history_len; }
 int dg_document_undo_depth(const dg_document *doc) { return doc->history_pos; }
+void dg_document_seal_history(dg_document *doc) {
+  if (doc->history_pos > 0) doc->history[doc->history_pos - 1].coalescing = false;
+}
 void dg_document_clear_history(dg_document *doc) {
   for (int i = 0; i < doc->history_len; i++)
     entry_free(&doc->history[i]);

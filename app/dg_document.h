@@ -75,9 +75,9 @@ void dg_document_fill_polygon(dg_document *doc, const double *xy, int n, int cls
 // Replaces the whole layout (an import); dimensions must match (else DG_ERR_ARG).
 dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int height, int width);
 
-// Parameters. Each change is one undo step; with `coalesce`, a text edit directly following an edit
-// of the same field merges into it (typing). Setters validate (steps 1..DG_DOC_MAX_STEPS, guidance
-// 0..100) and return DG_ERR_ARG for bad values without changing anything.
+// Parameters. Each change is one undo step; with `coalesce`, a text edit directly following a
+// coalescing edit of the same field merges into it (typing), until dg_document_seal_history. Setters validate
+// (steps 1..DG_DOC_MAX_STEPS, guidance 0..100) and return DG_ERR_ARG for bad values without changing anything.
 const char *dg_document_prompt(const dg_document *doc);
 const char *dg_document_negative(const dg_document *doc);
 const char *dg_document_model(const dg_document *doc);
@@ -106,6 +106,8 @@ bool dg_document_can_redo(const dg_document *doc);
 bool dg_document_undo(dg_document *doc);
 bool dg_document_redo(dg_document *doc);
 int dg_document_undo_depth(const dg_document *doc);
+// Ends the merging of coalescing text edits: the next edit is a new undo step (a typing pause).
+void dg_document_seal_history(dg_document *doc);
 // Forgets all undo/redo steps (after opening a file).
 void dg_document_clear_history(dg_document *doc);
 // Bytes held by the history (to check that strokes store rectangles, not copies).

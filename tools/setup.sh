@@ -23,7 +23,7 @@ packages=(
   libpng-dev libjson-glib-dev libgtk-4-dev libadwaita-1-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   xvfb xauth dbus-x11 imagemagick
-  at-spi2-core libglib2.0-bin
+  at-spi2-core libglib2.0-bin xdotool
   python3-torch python3-numpy libopenblas0-pthread
   python3-pil
   python3-regex

@@ -164,6 +164,49 @@ static void act_new(GSimpleAction *a, GVariant *p, gpointer d) {
   dg_editor_set_document(ED(d), doc, NULL);
 }
 
+static void new_response(GtkDialog *dialog, int response, gpointer data) {
+  dg_editor *ed = data;
+  if (response == GTK_RESPONSE_ACCEPT) {
+    int h = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(g_object_get_data(G_OBJECT(dialog), "height")));
+    int w = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(g_object_get_data(G_OBJECT(dialog), "width")));
+    g_action_group_activate_action(G_ACTION_GROUP(ed->app), "new", g_variant_new("(ii)", h, w));
+  }
+  gtk_window_destroy(GTK_WINDOW(dialog));
+}
+
+// Asks for the size of a new blank canvas (default: the world's 128 x 256).
+static void act_new_dialog(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a, (void)p;
+  dg_editor *ed = d;
+  GtkWidget *dialog =
+      gtk_dialog_new_with_buttons("New canvas", ed->window, GTK_DIALOG_MODAL | GTK_DIALOG_USE_HEADER_BAR, "_Cancel",
+                                  GTK_RESPONSE_CANCEL, "_Create", GTK_RESPONSE_ACCEPT, NULL);
+  gtk_dialog_set_default_response(GTK_DIALOG(dialog), GTK_RESPONSE_ACCEPT);
+  GtkWidget *grid = gtk_grid_new();
+  gtk_grid_set_row_spacing(GTK_GRID(grid), 8);
+  gtk_grid_set_column_spacing(GTK_GRID(grid), 12);
+  gtk_widget_set_margin_start(grid, 16);
+  gtk_widget_set_margin_end(grid, 16);
+  gtk_widget_set_margin_top(grid, 16);
+  gtk_widget_set_margin_bottom(grid, 16);
+  const char *names[2] = {"height", "width"};
+  const char *labels[2] = {"Height (pixels)", "Width (pixels)"};
+  int values[2] = {DG_DOC_DEFAULT_HEIGHT, DG_DOC_DEFAULT_WIDTH};
+  for (int i = 0; i < 2; i++) {
+    GtkWidget *l = gtk_label_new(labels[i]);
+    gtk_label_set_xalign(GTK_LABEL(l), 0);
+    GtkWidget *spin = gtk_spin_button_new_with_range(8, DG_DOC_MAX_SIDE, 8);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), values[i]);
+    gtk_entry_set_activates_default(GTK_ENTRY(gtk_editable_get_delegate(GTK_EDITABLE(spin))), TRUE);
+    gtk_grid_attach(GTK_GRID(grid), l, 0, i, 1, 1);
+    gtk_grid_attach(GTK_GRID(grid), spin, 1, i, 1, 1);
+    g_object_set_data(G_OBJECT(dialog), names[i], spin);
+  }
+  gtk_box_append(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(dialog))), grid);
+  g_signal_connect(dialog, "response", G_CALLBACK(new_response), ed);
+  gtk_window_present(GTK_WINDOW(dialog));
+}
+
 // Path actions: an empty path asks with a file chooser.
 static void act_open(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
@@ -244,18 +287,26 @@ static void act_dump_state(GSimpleAction *a, GVariant *p, gpointer d) {
     g_variant_builder_add(&dialogs, "s", (const char *)g_ptr_array_index(ed->dialog_log, i));
   int64_t areas[256];
   dg_document_class_areas(ed->doc, areas);
+  // view: where layout pixel (0, 0)'s corner is on the window's surface, and the zoom, so that tests
+  // can aim real pointer events at layout pixels.
+  graphene_point_t o = GRAPHENE_POINT_INIT((float)ed->origin_x, (float)ed->origin_y), q = o;
+  double sx = 0, sy = 0;
+  if (!gtk_widget_compute_point(ed->canvas, GTK_WIDGET(ed->window), &o, &q)) q = o;
+  gtk_native_get_surface_transform(GTK_NATIVE(ed->window), &sx, &sy);
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
       " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'results': <%i>, 'generating': <%b>,"
-      " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>}",
+      " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
+      " 'view': <(%d, %d, %d)>}",
       ed->path ? ed->path : "", dg_document_generation(ed->doc) != ed->saved_generation,
       dg_document_undo_depth(ed->doc), dg_document_can_redo(ed->doc), dg_document_width(ed->doc),
       dg_document_height(ed->doc), dg_tool_name(ed->tool), ed->cls, ed->brush_radius, dg_document_prompt(ed->doc),
       dg_document_negative(ed->doc), (guint64)dg_document_seed(ed->doc), dg_document_seed_random(ed->doc),
       dg_document_steps(ed->doc), dg_document_guidance(ed->doc), dg_document_result_count(ed->doc), ed->job != NULL,
       gtk_progress_bar_get_text(GTK_PROGRESS_BAR(ed->progress)), gtk_label_get_text(GTK_LABEL(ed->status)),
-      (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs)));
+      (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(ed->doc), q.x + sx, q.y + sy,
+      ed->zoom));
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);
   json_node_unref(node);
@@ -284,9 +335,17 @@ static void act_shortcuts(GSimpleAction *a, GVariant *p, gpointer d) {
   g_object_unref(b);
 }
 
+// Closes the window; with unsaved changes it first asks whether to save them.
 static void act_quit(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a, (void)p;
   dg_editor *ed = d;
+  gtk_window_close(ed->window);
+}
+// Closes without asking; unsaved changes are lost.
+static void act_quit_discard(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a, (void)p;
+  dg_editor *ed = d;
+  ed->close_confirmed = true;
   gtk_window_close(ed->window);
 }
 
@@ -315,6 +374,7 @@ void dg_actions_install(dg_editor *ed) {
       {"zoom-fit", act_zoom_fit, NULL, NULL, NULL, {0}},
       {"select-result", act_select_result, "i", NULL, NULL, {0}},
       {"new", act_new, "(ii)", NULL, NULL, {0}},
+      {"new-dialog", act_new_dialog, NULL, NULL, NULL, {0}},
       {"open", act_open, "s", NULL, NULL, {0}},
       {"save", act_save, "s", NULL, NULL, {0}},
       {"save-as", act_save_as, "s", NULL, NULL, {0}},
@@ -328,6 +388,7 @@ void dg_actions_install(dg_editor *ed) {
       {"screenshot", act_screenshot, "s", NULL, NULL, {0}},
       {"shortcuts", act_shortcuts, NULL, NULL, NULL, {0}},
       {"quit", act_quit, NULL, NULL, NULL, {0}},
+      {"quit-discard", act_quit_discard, NULL, NULL, NULL, {0}},
   };
   g_action_map_add_action_entries(G_ACTION_MAP(ed->app), entries, G_N_ELEMENTS(entries), ed);
 
@@ -341,6 +402,7 @@ void dg_actions_install(dg_editor *ed) {
       {"app.save('')", {"<Control>s", NULL}},
       {"app.save-as('')", {"<Control><Shift>s", NULL}},
       {"app.open('')", {"<Control>o", NULL}},
+      {"app.new-dialog", {"<Control>n", NULL}},
       {"app.export('')", {"<Control>e", NULL}},
       {"app.shortcuts", {"<Control>question", "F1", NULL}},
       {"app.zoom-in", {"<Control>plus", "<Control>equal", NULL}},

@@ -51,8 +51,13 @@ void dg_canvas_layout_changed(dg_editor *ed, int x, int y, int w, int h) {
   for (int r = y; r < y + h; r++) {
     uint32_t *row = (uint32_t *)(data + (size_t)r * stride);
     for (int c = x; c < x + w; c++) {
-      uint8_t rgb[3];
-      dg_palette_color(ed->palette, ids[(size_t)r * W + c], rgb);
+      uint8_t id = ids[(size_t)r * W + c], rgb[3];
+      if (id == DG_UNLABELLED) {
+        // Unlabelled (erased) pixels show as a grey checkerboard, like transparency elsewhere.
+        row[c] = ((r / 8 + c / 8) & 1) ? 0xff5a5a60u : 0xff4a4a50u;
+        continue;
+      }
+      dg_palette_color(ed->palette, id, rgb);
       row[c] = 0xff000000u | (uint32_t)rgb[0] << 16 | (uint32_t)rgb[1] << 8 | rgb[2];
     }
   }

@@ -175,6 +175,8 @@ static gboolean rebuild_areas(gpointer data) {
 
 // ---- parameters ----------------------------------------------------------------------------------
 
+static void sync_model(dg_editor *ed);
+
 static char *buffer_text(GtkWidget *view) {
   GtkTextBuffer *b = gtk_text_view_get_buffer(GTK_TEXT_VIEW(view));
   GtkTextIter s, e;
@@ -200,6 +202,7 @@ void dg_editor_sync_params(dg_editor *ed) {
   gtk_widget_set_sensitive(ed->seed_entry, !dg_document_seed_random(ed->doc));
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(ed->steps_spin), dg_document_steps(ed->doc));
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(ed->guidance_spin), dg_document_guidance(ed->doc));
+  sync_model(ed);
   ed->syncing = false;
 }
 
@@ -211,10 +214,10 @@ static void text_changed(GtkTextBuffer *b, gpointer data) {
   char *text = buffer_text(view);
   gint64 now = g_get_monotonic_time();
   // Typing with pauses under a second is one undo step.
-  bool coalesce = now - ed->last_text_edit_us < G_USEC_PER_SEC;
+  if (now - ed->last_text_edit_us >= G_USEC_PER_SEC) dg_document_seal_history(ed->doc);
   ed->last_text_edit_us = now;
   ed->syncing = true; // the listener must not rewrite the buffer being typed into
-  if (dg_document_set_text(ed->doc, field, text, coalesce) != DG_OK) dg_editor_set_status(ed, "%s", dg_last_error());
+  if (dg_document_set_text(ed->doc, field, text, true) != DG_OK) dg_editor_set_status(ed, "%s", dg_last_error());
   ed->syncing = false;
   g_free(text);
 }
@@ -261,6 +264,25 @@ static void guidance_changed(GtkSpinButton *s, gpointer data) {
   dg_editor *ed = data;
   if (!ed->syncing) dg_document_set_guidance(ed->doc, gtk_spin_button_get_value(s));
 }
+static void model_selected(GObject *drop, GParamSpec *ps, gpointer data) {
+  (void)ps;
+  dg_editor *ed = data;
+  GtkStringObject *item = gtk_drop_down_get_selected_item(GTK_DROP_DOWN(drop));
+  if (!ed->syncing && item) dg_document_set_text(ed->doc, DG_FIELD_MODEL, gtk_string_object_get_string(item), false);
+}
+
+// Selects the document's model in the drop-down, adding it if a project names one not listed.
+static void sync_model(dg_editor *ed) {
+  GtkStringList *list = GTK_STRING_LIST(gtk_drop_down_get_model(GTK_DROP_DOWN(ed->model_drop)));
+  const char *model = dg_document_model(ed->doc);
+  guint n = g_list_model_get_n_items(G_LIST_MODEL(list)), i;
+  for (i = 0; i < n; i++)
+    if (!strcmp(gtk_string_list_get_string(list, i), model)) break;
+  if (i == n) gtk_string_list_append(list, model);
+  if (gtk_drop_down_get_selected(GTK_DROP_DOWN(ed->model_drop)) != i)
+    gtk_drop_down_set_selected(GTK_DROP_DOWN(ed->model_drop), i);
+}
+
 static void opacity_changed(GtkRange *r, gpointer data) {
   dg_editor *ed = data;
   ed->overlay_opacity = gtk_range_get_value(r);
@@ -298,7 +320,7 @@ void dg_editor_set_brush_radius(dg_editor *ed, double radius) {
 
 void dg_editor_update_title(dg_editor *ed) {
   char *base = ed->path ? g_path_get_basename(ed->path) : g_strdup("Untitled");
-  bool modified = dg_document_generation(ed->doc) != ed->saved_generation;
+  bool modified = dg_editor_modified(ed);
   char *title = g_strdup_printf("%s%s — Dirigent", modified ? "• " : "", base);
   gtk_window_set_title(ed->window, title);
   g_free(title), g_free(base);
@@ -361,6 +383,8 @@ static void doc_changed(dg_document *doc, int what, int x, int y, int w, int h, 
 
 void dg_editor_set_document(dg_editor *ed, dg_document *doc, const char *path) {
   g_array_set_size(ed->polygon, 0);
+  dg_editor_cancel(ed); // a running job belongs to the document being replaced
+  ed->doc_serial++;
   if (ed->doc) dg_document_free(ed->doc);
   ed->doc = doc;
   dg_document_set_listener(doc, doc_changed, ed);
@@ -553,9 +577,10 @@ static GtkWidget *build_right(dg_editor *ed) {
   gtk_spin_button_set_digits(GTK_SPIN_BUTTON(ed->guidance_spin), 2);
   g_signal_connect(ed->guidance_spin, "value-changed", G_CALLBACK(guidance_changed), ed);
   gtk_box_append(GTK_BOX(box), labelled("Guidance", ed->guidance_spin));
-  const char *models[] = {"default (embedded)", NULL};
+  const char *models[] = {"default", NULL};
   ed->model_drop = gtk_drop_down_new_from_strings(models);
-  gtk_widget_set_tooltip_text(ed->model_drop, "Models come with the generation pipeline (not built yet)");
+  gtk_widget_set_tooltip_text(ed->model_drop, "The embedded default; a models folder comes with the pipeline");
+  g_signal_connect(ed->model_drop, "notify::selected", G_CALLBACK(model_selected), ed);
   gtk_box_append(GTK_BOX(box), labelled("Model", ed->model_drop));
 
   GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
@@ -606,7 +631,7 @@ static GtkWidget *build_header(dg_editor *ed) {
   gtk_header_bar_pack_start(GTK_HEADER_BAR(header), hist);
 
   GMenu *menu = g_menu_new();
-  g_menu_append(menu, "New blank canvas", "app.new((128,256))");
+  g_menu_append(menu, "New canvas…", "app.new-dialog");
   g_menu_append(menu, "Import label PNG…", "app.import-layout('')");
   g_menu_append(menu, "Save as…", "app.save-as('')");
   g_menu_append(menu, "Export result PNG…", "app.export('')");
@@ -621,9 +646,45 @@ static GtkWidget *build_header(dg_editor *ed) {
   return header;
 }
 
+bool dg_editor_modified(const dg_editor *ed) { return dg_document_generation(ed->doc) != ed->saved_generation; }
+
+static void close_response(GtkDialog *d, int response, gpointer data) {
+  dg_editor *ed = data;
+  gtk_window_destroy(GTK_WINDOW(d));
+  if (response == GTK_RESPONSE_REJECT) {
+    ed->close_confirmed = true;
+    gtk_window_close(ed->window);
+  } else if (response == GTK_RESPONSE_ACCEPT) {
+    if (ed->path) {
+      if (dg_editor_save_path(ed, ed->path)) {
+        ed->close_confirmed = true;
+        gtk_window_close(ed->window);
+      }
+    } else {
+      ed->close_after_save = true;
+      dg_editor_save_dialog(ed);
+    }
+  }
+}
+
 static gboolean close_request(GtkWindow *w, gpointer data) {
   (void)w;
   dg_editor *ed = data;
+  if (!ed->close_confirmed && dg_editor_modified(ed)) {
+    char *base = ed->path ? g_path_get_basename(ed->path) : g_strdup("Untitled");
+    g_ptr_array_add(ed->dialog_log, g_strdup_printf("Save changes to %s before closing?", base));
+    GtkWidget *d =
+        gtk_message_dialog_new(ed->window, GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_QUESTION,
+                               GTK_BUTTONS_NONE, "Save changes to “%s” before closing?", base);
+    gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "Unsaved changes are lost otherwise.");
+    gtk_dialog_add_buttons(GTK_DIALOG(d), "Close _without saving", GTK_RESPONSE_REJECT, "_Cancel", GTK_RESPONSE_CANCEL,
+                           "_Save", GTK_RESPONSE_ACCEPT, NULL);
+    gtk_dialog_set_default_response(GTK_DIALOG(d), GTK_RESPONSE_ACCEPT);
+    g_signal_connect(d, "response", G_CALLBACK(close_response), ed);
+    gtk_window_present(GTK_WINDOW(d));
+    g_free(base);
+    return TRUE;
+  }
   dg_editor_cancel(ed);
   // A clean exit: the autosave is no longer a crash to recover from.
   dg_editor_autosave_remove();

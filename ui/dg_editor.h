@@ -26,6 +26,8 @@ typedef struct dg_editor {
   uint64_t saved_generation; // dg_document_generation at the last save/open
   uint64_t autosaved_generation;
   guint autosave_source;
+  bool close_confirmed;  // the user chose to close (saved or discarded)
+  bool close_after_save; // close once the Save dialog of the close confirmation has saved
 
   dg_tool tool;
   int cls;
@@ -55,12 +57,14 @@ typedef struct dg_editor {
   guint areas_idle;
 
   dg_job *job;
+  unsigned doc_serial, job_serial; // which document a job started from (its result goes nowhere else)
   guint tick_id;
   GPtrArray *dialog_log; // messages of error and info dialogs shown (for dump-state and tests)
 } dg_editor;
 
 dg_editor *dg_editor_new(GtkApplication *app);
 void dg_editor_free(dg_editor *ed);
+bool dg_editor_modified(const dg_editor *ed);
 // Replaces the document (takes ownership), e.g. after open; the old one is freed.
 void dg_editor_set_document(dg_editor *ed, dg_document *doc, const char *path);
 // Shows a modal message dialog and records it in dialog_log.

@@ -31,6 +31,10 @@ bool dg_editor_save_path(dg_editor *ed, const char *path) {
   ed->saved_generation = dg_document_generation(ed->doc);
   dg_editor_update_title(ed);
   dg_editor_set_status(ed, "Saved %s", path);
+  if (ed->close_after_save) {
+    ed->close_confirmed = true;
+    gtk_window_close(ed->window);
+  }
   return true;
 }
 
@@ -118,6 +122,7 @@ typedef bool (*path_fn)(dg_editor *, const char *);
 static void chooser_response(GtkNativeDialog *d, int response, gpointer data) {
   dg_editor *ed = data;
   path_fn fn = (path_fn)g_object_get_data(G_OBJECT(d), "fn");
+  if (response != GTK_RESPONSE_ACCEPT) ed->close_after_save = false;
   if (response == GTK_RESPONSE_ACCEPT) {
     GFile *f = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(d));
     char *path = g_file_get_path(f);

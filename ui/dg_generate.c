@@ -38,7 +38,9 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   if (state == DG_JOB_RUNNING) return G_SOURCE_CONTINUE;
   dg_job_wait(ed->job);
   dg_result r;
-  if (state == DG_JOB_DONE && dg_job_take_result(ed->job, &r)) {
+  if (state == DG_JOB_DONE && ed->doc_serial != ed->job_serial) {
+    gtk_progress_bar_set_text(GTK_PROGRESS_BAR(ed->progress), "Discarded (another document was opened)");
+  } else if (state == DG_JOB_DONE && dg_job_take_result(ed->job, &r)) {
     dg_document_add_result(ed->doc, &r);
     gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(ed->progress), 1);
     gtk_progress_bar_set_text(GTK_PROGRESS_BAR(ed->progress), "Done");
@@ -76,6 +78,7 @@ void dg_editor_generate(dg_editor *ed) {
     dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not start generation", dg_last_error());
     return;
   }
+  ed->job_serial = ed->doc_serial;
   dg_editor_set_running(ed, true);
   gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(ed->progress), 0);
   gtk_progress_bar_set_text(GTK_PROGRESS_BAR(ed->progress), "Starting…");

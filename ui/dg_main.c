@@ -19,6 +19,7 @@ static void activate(GApplication *app, gpointer data) {
     return;
   }
   gtk_window_present(editor->window);
+  gtk_widget_grab_focus(editor->canvas); // keys like [ and ] work at once, not typed into search
   dg_editor_offer_recovery(editor);
 }
 

@@ -43,6 +43,6 @@ act set-seed "'424242'"
 act select-class 9
 sleep 1
 act screenshot "'$PNG'"
-act quit
+act quit-discard
 wait $APP || true
 rm -rf "$TMP"

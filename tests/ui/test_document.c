@@ -131,6 +131,13 @@ static void test_undo(void) {
   CHECK(dg_document_undo_depth(d) == depth + 1, "typing is one step");
   dg_document_undo(d);
   CHECK(!strcmp(dg_document_prompt(d), "a red car"), "undo typing -> '%s'", dg_document_prompt(d));
+  // The first keystroke after a pause starts a new step that later keystrokes merge into.
+  dg_document_set_text(d, DG_FIELD_PROMPT, "a red car!", true);
+  dg_document_seal_history(d);
+  dg_document_set_text(d, DG_FIELD_PROMPT, "a red car! x", true);
+  dg_document_set_text(d, DG_FIELD_PROMPT, "a red car! xy", true);
+  dg_document_undo(d);
+  CHECK(!strcmp(dg_document_prompt(d), "a red car!"), "sealed typing -> '%s'", dg_document_prompt(d));
 
   // Many steps deep: 300 strokes, all undone, give the original layout back.
   dg_document *m = dg_document_new(64, 64);

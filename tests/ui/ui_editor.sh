@@ -42,6 +42,12 @@ start() {
   echo "the editor did not start"; cat "$OUT/app.log"; exit 1
 }
 alive() { kill -0 "$APP" 2>/dev/null; }
+# X input is processed asynchronously to D-Bus actions: poll until a state key has a value.
+state_is() { # state_is KEY VALUE
+  for _ in $(seq 30); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.1; done
+  echo "  $1 = $(state "$1"), expected $2"
+  return 1
+}
 same() { cmp -s "$1" "$2"; }
 count_rgb() { # count_rgb PNG R G B -> pixels of exactly that colour
   convert "$1" -depth 8 rgb:- | $PY -c "
@@ -65,6 +71,13 @@ act dump-layout "$(q "$OUT/l0.raw")"
 check "import: layout is sky over grass" $PY -c "
 import numpy as np; a = np.fromfile('$OUT/l0.raw', np.uint8).reshape(128, 256)
 assert (a[:64] == 0).all() and (a[64:] == 4).all()"
+# An indexed PNG whose palette entries are class colours imports the same way; another size makes a new canvas.
+convert -size 96x48 xc:'rgb(0,0,142)' -fill 'rgb(220,20,60)' -draw 'rectangle 0,0 47,47' -type Palette "$OUT/indexed.png"
+act import-layout "$(q "$OUT/indexed.png")"
+check "indexed PNG of another size: a 96x48 canvas of person and car" bash -c "[ \"\$(gapplication action $APPID dump-layout \"'$OUT/ix.raw'\"; $PY -c \"import numpy as np; a = np.fromfile('$OUT/ix.raw', np.uint8).reshape(48, 96); print(int((a[:, :48] == 10).all() and (a[:, 48:] == 9).all()))\")\" = 1 ]"
+check "  ... reported as 96x48" [ "$(state width)x$(state height)" = 96x48 ]
+act import-layout "$(q "$OUT/label.png")"
+check "  ... and back to 256x128" [ "$(state width)x$(state height)" = 256x128 ]
 convert -size 8x8 xc:'rgb(1,2,3)' "$OUT/badlabel.png"
 act import-layout "$(q "$OUT/badlabel.png")"
 act dump-state "$(q "$OUT/state.json")"
@@ -101,6 +114,10 @@ act set-negative "$(q 'blurry')"
 act set-seed "'123456789012345'"
 act set-steps 28
 act set-guidance 6.5
+act set-model "'world-aldm'"
+check "set-model" [ "$(state model)" = world-aldm ]
+act undo
+check "undo set-model" [ "$(state model)" = default ]
 check "parameters set" [ "$(state steps)/$(state guidance)/$(state seed)" = "28/6.5/123456789012345" ]
 act undo
 check "undo guidance" [ "$(state guidance)" = 7.5 ]
@@ -166,6 +183,10 @@ act dump-layout "$(q "$OUT/l8.raw")"
 check "recovered layout" same "$OUT/l7.raw" "$OUT/l8.raw"
 check "recovered prompt" [ "$(state prompt)" = "unsaved work" ]
 act quit
+sleep 0.3
+check "quit with unsaved changes asks first" bash -c "gapplication action $APPID dump-state \"'$OUT/state.json'\" && grep -q 'Save changes to Untitled before closing?' '$OUT/state.json'"
+check "  ... and keeps running" alive
+act quit-discard
 wait "$APP"
 check "clean quit exits 0" [ $? -eq 0 ]
 check "clean quit removes the autosave" test ! -e "$XDG_STATE_HOME/dirigent/autosave.dirigent"
@@ -175,7 +196,7 @@ act quit
 wait "$APP"
 
 # Generation through the job machinery, with the test-only stand-in pipeline (not a generator).
-export DIRIGENT_TEST_PIPELINE="$MODULE" DG_TEST_STEP_MS=40
+export DIRIGENT_TEST_PIPELINE="$MODULE" DG_TEST_STEP_MS=80
 start
 act open "$(q "$OUT/p1.dirigent")"
 act dump-layout "$(q "$OUT/g0.raw")"
@@ -183,8 +204,15 @@ act set-steps 12
 depth=$(state undo_depth)
 act generate
 check "generate starts a job" [ "$(state generating)" = True ]
-sleep 0.25
-check "progress shows steps and time left while running" bash -c "[[ '$(state progress)' =~ ^Step\ [0-9]+\ /\ 12\ ·\ [0-9]+\ s\ left$ ]]"
+progress_ok() {
+  for _ in $(seq 30); do
+    [[ "$(state progress)" =~ ^Step\ [0-9]+\ /\ 12\ ·\ [0-9]+\ s\ left$ ]] && return 0
+    sleep 0.1
+  done
+  echo "progress text: $(state progress)"
+  return 1
+}
+check "progress shows steps and time left while running" progress_ok
 for _ in $(seq 50); do [ "$(state generating)" = False ] && break; sleep 0.2; done
 check "the job finished: 'Done', one result" [ "$(state progress)/$(state results)" = "Done/1" ]
 check "generating is not an undo step" [ "$(state undo_depth)" = "$depth" ]
@@ -205,7 +233,107 @@ check "cancel stops the job within a step" [ "$(state generating)" = False ]
 check "cancel leaves no new result" [ "$(state progress)/$(state results)" = "Cancelled/1" ]
 act dump-layout "$(q "$OUT/g1.raw")"
 check "generation leaves the layout as it was" same "$OUT/g0.raw" "$OUT/g1.raw"
-act quit
+act generate
+sleep 0.3
+act open "$(q "$OUT/p1.dirigent")"
+for _ in $(seq 20); do [ "$(state generating)" = False ] && break; sleep 0.1; done
+check "opening another project stops the job; its result goes nowhere" [ "$(state generating)/$(state results)" = "False/0" ]
+
+# Real input through the X server (xdotool): [ and ] resize the brush, a mouse drag paints one undo
+# step, Ctrl+Z / Ctrl+Shift+Z undo and redo it, Ctrl+Enter generates and Escape cancels.
+if command -v xdotool >/dev/null; then
+  xdotool mousemove 600 400
+  act brush-size 6
+  xdotool key bracketright bracketright
+  check "] ] grows the brush 6 -> 8 -> 10" state_is brush_radius 10.0
+  xdotool key bracketleft
+  check "[ shrinks it to 8" state_is brush_radius 8.0
+  act select-class 10
+  act dump-layout "$(q "$OUT/k0.raw")"
+  depth=$(state undo_depth)
+  xdotool mousedown 1 mousemove 650 420 mousemove 700 450 mouseup 1
+  check "a mouse drag paints one undo step" state_is undo_depth $((depth + 1))
+  act dump-layout "$(q "$OUT/k1.raw")"
+  check "  ... and changes the layout" bash -c "! cmp -s '$OUT/k0.raw' '$OUT/k1.raw'"
+  xdotool key ctrl+z
+  state_is undo_depth "$depth" >/dev/null
+  act dump-layout "$(q "$OUT/k2.raw")"
+  check "Ctrl+Z undoes the mouse stroke exactly" same "$OUT/k0.raw" "$OUT/k2.raw"
+  xdotool key ctrl+shift+z
+  state_is undo_depth $((depth + 1)) >/dev/null
+  act dump-layout "$(q "$OUT/k3.raw")"
+  check "Ctrl+Shift+Z redoes it" same "$OUT/k1.raw" "$OUT/k3.raw"
+  # Typing in the prompt is one undo step; Ctrl+Z in the prompt undoes it through the document.
+  act set-prompt "''"
+  depth=$(state undo_depth)
+  xdotool mousemove 1100 120 click 1
+  sleep 0.2
+  xdotool type --delay 20 "a castle"
+  check "typing into the prompt" state_is prompt "a castle"
+  check "  ... is one undo step" state_is undo_depth $((depth + 1))
+  xdotool key ctrl+z
+  check "Ctrl+Z in the prompt undoes the typing" state_is prompt ""
+  xdotool key ctrl+shift+z
+  check "Ctrl+Shift+Z brings it back" state_is prompt "a castle"
+  xdotool mousemove 600 400 click 1 # focus back on the canvas
+
+  # The canvas tools with real pointer events aimed at layout pixels: rectangle (key r), flood fill
+  # (f), polygon (p, clicks, Return), eyedropper (i), wheel zoom.
+  WIN=$(xdotool search --name "— Dirigent" | head -1)
+  eval "$(xdotool getwindowgeometry --shell "$WIN")" # X, Y of the window
+  to_screen() { # to_screen LX LY -> "SX SY" of layout pixel (LX, LY)'s centre
+    act dump-state "$(q "$OUT/state.json")"
+    $PY -c "import json; v = json.load(open('$OUT/state.json'))['view']
+print(round($X + v[0] + ($1 + 0.5) * v[2]), round($Y + v[1] + ($2 + 0.5) * v[2]))"
+  }
+  layout_py() { # layout_py EXPR: EXPR over a = the current layout (128 x 256)
+    act dump-layout "$(q "$OUT/t.raw")"
+    $PY -c "import numpy as np; a = np.fromfile('$OUT/t.raw', np.uint8).reshape(128, 256); assert $1"
+  }
+  act select-class 12
+  xdotool key r
+  check "key r selects the rectangle tool" state_is tool rect
+  act dump-layout "$(q "$OUT/t0.raw")"
+  xdotool mousemove $(to_screen 10 10) mousedown 1 mousemove $(to_screen 20 15) mousemove $(to_screen 30 20) mouseup 1
+  check "rectangle drag fills exactly (10,10)-(30,20)" layout_py \
+    "(a[10:21, 10:31] == 12).all() and (a == 12).sum() == 21 * 11"
+  act select-class 3
+  xdotool key f
+  xdotool mousemove $(to_screen 20 15) click 1
+  check "flood fill click refills that rectangle" layout_py "(a[10:21, 10:31] == 3).all() and (a == 12).sum() == 0"
+  act select-class 10
+  xdotool key p
+  for pt in "100 20" "140 20" "120 50"; do xdotool mousemove $(to_screen $pt) click 1; sleep 0.1; done
+  xdotool key Return
+  check "polygon clicks + Return fill a triangle" layout_py \
+    "a[30, 120] == 10 and a[21, 101] == 10 and a[45, 120] == 10 and a[48, 110] != 10 and (a == 10).sum() > 500"
+  xdotool key i
+  xdotool mousemove $(to_screen 20 15) click 1
+  check "eyedropper click picks water" state_is class 3
+  zoom_now() { act dump-state "$(q "$OUT/state.json")" && $PY -c "import json; print(json.load(open('$OUT/state.json'))['view'][2])"; }
+  zoom0=$(zoom_now)
+  xdotool mousemove $(to_screen 128 64) click 4
+  zoomed() {
+    for _ in $(seq 30); do $PY -c "assert abs($(zoom_now) / $zoom0 - 1.25) < 1e-6" 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+  }
+  check "wheel up zooms in 1.25x" zoomed
+  act zoom-fit
+  act set-tool "'brush'"
+  results=$(state results)
+  xdotool key ctrl+Return
+  check "Ctrl+Enter starts generating" state_is generating True
+  xdotool key Escape
+  for _ in $(seq 20); do [ "$(state generating)" = False ] && break; sleep 0.1; done
+  check "Escape cancels" [ "$(state progress)/$(state results)" = "Cancelled/$results" ]
+else
+  echo "skip keyboard and mouse checks: xdotool is not installed"
+fi
+act shortcuts
+act new-dialog
+sleep 0.3
+check "the shortcuts window and the New canvas dialog open" alive
+act quit-discard
 wait "$APP"
 
 echo "$fails failures"
