@@ -113,6 +113,7 @@ dg_job *dg_job_start(const dg_document *doc, dg_pipeline_fn fn, void *user, uint
 
 void dg_job_cancel(dg_job *job) { atomic_store(&job->cancel, true); }
 bool dg_job_cancelled(dg_job *job) { return atomic_load(&job->cancel); }
+const atomic_bool *dg_job_cancel_flag(dg_job *job) { return &job->cancel; }
 dg_job_state dg_job_state_get(dg_job *job) { return (dg_job_state)atomic_load(&job->state); }
 const dg_job_params *dg_job_params_get(const dg_job *job) { return &job->params; }
 

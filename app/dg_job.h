@@ -4,6 +4,7 @@
 // report replaces an unread older one, so a slow reader never slows the pipeline. The UI polls the
 // mailbox on its frame clock. Cancel raises an atomic flag the pipeline checks between steps.
 #pragma once
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,5 +68,7 @@ void dg_job_free(dg_job *job);
 
 // For pipelines, from the worker thread.
 bool dg_job_cancelled(dg_job *job);
+// The flag itself, for pipelines that poll it deeper down (dg_generate checks it every step).
+const atomic_bool *dg_job_cancel_flag(dg_job *job);
 // Posts progress; `preview` (RGBA8, width*height*4) is copied, may be NULL.
 void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int width, int height);

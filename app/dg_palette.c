@@ -1,6 +1,6 @@
 #include "dg_palette.h"
 
-#include "dg_paths.h"
+#include "dg_assets.h"
 
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
@@ -125,25 +125,12 @@ dg_palette *dg_palette_load(const char *path, dg_status *status) {
 }
 
 dg_palette *dg_palette_load_default(dg_status *status) {
-  const char *dirs[3] = {g_getenv("DIRIGENT_ASSETS"), NULL, NULL};
-#ifdef DG_SOURCE_ASSETS
-  dirs[1] = DG_SOURCE_ASSETS;
-#endif
-#ifdef DG_INSTALLED_ASSETS
-  dirs[2] = DG_INSTALLED_ASSETS;
-#endif
-  for (int i = 0; i < 3; i++) {
-    if (!dirs[i]) continue;
-    gchar *path = g_build_filename(dirs[i], "palettes", "world.json", NULL);
-    if (g_file_test(path, G_FILE_TEST_EXISTS)) {
-      dg_palette *p = dg_palette_load(path, status);
-      g_free(path);
-      return p;
-    }
-    g_free(path);
-  }
-  *status = dg_fail(DG_ERR_IO, "palette: palettes/world.json not found (set DIRIGENT_ASSETS)");
-  return NULL;
+  gchar *path = dg_assets_path("palettes/world.json");
+  dg_palette *p = NULL;
+  if (g_file_test(path, G_FILE_TEST_EXISTS)) p = dg_palette_load(path, status);
+  else *status = dg_fail(DG_ERR_IO, "palette: %s not found (set DIRIGENT_ASSETS)", path);
+  g_free(path);
+  return p;
 }
 
 int dg_palette_count(const dg_palette *p) { return p->count; }

@@ -2,7 +2,9 @@
 // window; `dirigent FILE.dirigent` opens a project.
 #include <gmodule.h>
 
+#include "dg_assets.h"
 #include "dg_editor.h"
+#include "dg_neural_pipeline.h"
 
 static dg_editor *editor;
 
@@ -32,9 +34,8 @@ static void open_files(GApplication *app, GFile **files, int n, const char *hint
   g_free(path);
 }
 
-// Test hook: the UI tests load a stand-in pipeline (tests/ui/test_pipeline_module.c) from
-// DIRIGENT_TEST_PIPELINE, because the neural pipeline is not linked in yet. Without it Generate
-// says "no model loaded".
+// Test hook: the UI tests can load a stand-in pipeline (tests/ui/test_pipeline_module.c) from
+// DIRIGENT_TEST_PIPELINE, to drive progress and cancel timing without a model.
 static void load_test_pipeline(void) {
   const char *path = g_getenv("DIRIGENT_TEST_PIPELINE");
   if (!path || !*path) return;
@@ -48,7 +49,28 @@ static void load_test_pipeline(void) {
   dg_job_set_default_pipeline((dg_pipeline_fn)fn, NULL);
 }
 
+// The neural pipeline on the default model: $DIRIGENT_MODEL, else the embedded assets/models folder.
+// Without either, Generate says "no model loaded".
+static dg_neural_pipeline *load_neural_pipeline(void) {
+  const char *env = g_getenv("DIRIGENT_MODEL");
+  char *assets = dg_assets_path("models");
+  char *text = g_build_filename(assets, "text_encoder.safetensors", NULL);
+  const char *model = env && *env ? env : g_file_test(text, G_FILE_TEST_EXISTS) ? assets : NULL;
+  dg_neural_pipeline *np = NULL;
+  if (model) {
+    char *tok = dg_assets_path("tokenizer"), *pal = dg_assets_path("palettes/world.json");
+    np = dg_neural_pipeline_new(model, tok, pal);
+    if (np) dg_job_set_default_pipeline(dg_neural_pipeline_run, np);
+    g_free(tok);
+    g_free(pal);
+  }
+  g_free(text);
+  g_free(assets);
+  return np;
+}
+
 int main(int argc, char **argv) {
+  dg_neural_pipeline *np = load_neural_pipeline();
   load_test_pipeline();
   GtkApplication *app = gtk_application_new("org.dirigent.Dirigent", G_APPLICATION_HANDLES_OPEN);
   g_signal_connect(app, "activate", G_CALLBACK(activate), NULL);
@@ -56,5 +78,6 @@ int main(int argc, char **argv) {
   int status = g_application_run(G_APPLICATION(app), argc, argv);
   dg_editor_free(editor);
   g_object_unref(app);
+  dg_neural_pipeline_free(np);
   return status;
 }

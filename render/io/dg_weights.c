@@ -838,3 +838,11 @@ dg_status dg_weights_detect(const dg_weights *w, dg_model_info *info) {
   }
   return DG_OK;
 }
+
+const char *dg_weights_metadata(const dg_weights *w, const char *key) {
+  for (int i = 0; i < w->nfiles; i++) {
+    const char *v = dg_safetensors_metadata(w->files[i], key);
+    if (v) return v;
+  }
+  return NULL;
+}

@@ -44,6 +44,8 @@ const dg_weight *dg_weights_at(const dg_weights *w, size_t index);
 const dg_weight *dg_weights_find(const dg_weights *w, const char *ldm_name);
 // True if some tensor name starts with `prefix`.
 bool dg_weights_has_prefix(const dg_weights *w, const char *prefix);
+// A `__metadata__` value of the store's files (the first file that has the key), or NULL.
+const char *dg_weights_metadata(const dg_weights *w, const char *key);
 // tokenizer/ of a diffusers folder (with vocab.json and merges.txt), or NULL.
 const char *dg_weights_tokenizer_dir(const dg_weights *w);
 

@@ -12,10 +12,11 @@ DIRIGENT=$(realpath "$1")
 OUT=$(realpath -m "$2")
 DESKTOP=$(realpath "$3")
 MODULE=$(realpath "$4")
+TINY_MODEL=$(realpath "$5")
 if [ -z "${DG_UI_INNER:-}" ]; then
   command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null || { echo "no xvfb-run/dbus"; exit 77; }
   rm -rf "$OUT" && mkdir -p "$OUT"
-  DG_UI_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$DIRIGENT" "$OUT" "$DESKTOP" "$MODULE"
+  DG_UI_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$DIRIGENT" "$OUT" "$DESKTOP" "$MODULE" "$TINY_MODEL"
 fi
 
 export XDG_STATE_HOME="$OUT/state" XDG_CONFIG_HOME="$OUT/config" XDG_DATA_HOME="$OUT/data"
@@ -334,6 +335,23 @@ act new-dialog
 sleep 0.3
 check "the shortcuts window and the New canvas dialog open" alive
 act quit-discard
+wait "$APP"
+
+# The real neural pipeline: the tiny complete model of tests/pipeline (random weights, so the image is
+# not a scene, but every pixel comes from the text encoder, UNet with ControlNet and VAE decoder).
+unset DIRIGENT_TEST_PIPELINE
+export DIRIGENT_MODEL="$TINY_MODEL"
+start
+act new "(32, 64)"
+act set-prompt "$(q 'a red car on a street at night')"
+act set-steps 4
+act generate
+for _ in $(seq 300); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+check "the neural pipeline finished: 'Done', one result" [ "$(state progress)/$(state results)" = "Done/1" ]
+act export "$(q "$OUT/neural.png")"
+check "export writes the 64x32 generated image" [ "$(identify -format %wx%h "$OUT/neural.png" 2>/dev/null)" = 64x32 ]
+check "the generated image is not flat" [ "$(convert "$OUT/neural.png" -format '%[fx:standard_deviation>0.01]' info:)" = 1 ]
+act quit
 wait "$APP"
 
 echo "$fails failures"

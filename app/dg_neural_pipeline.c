@@ -1,0 +1,122 @@
+#include "dg_neural_pipeline.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_generate.h"
+#include "dg_palette.h"
+
+struct dg_neural_pipeline {
+  pthread_mutex_t lock; // one generation at a time
+  char *default_model, *tokenizer_dir;
+  uint8_t (*palette)[3];
+  int n_classes;
+  dg_device *device;
+  dg_model_set *models;
+  char *loaded; // path of the loaded model set
+};
+
+dg_neural_pipeline *dg_neural_pipeline_new(const char *default_model, const char *tokenizer_dir,
+                                           const char *palette_json) {
+  dg_neural_pipeline *np = calloc(1, sizeof *np);
+  if (!np) return NULL;
+  pthread_mutex_init(&np->lock, NULL);
+  np->default_model = strdup(default_model);
+  np->tokenizer_dir = tokenizer_dir ? strdup(tokenizer_dir) : NULL;
+  dg_status s;
+  dg_palette *pal = palette_json ? dg_palette_load(palette_json, &s) : NULL;
+  if (pal) {
+    np->n_classes = dg_palette_count(pal);
+    np->palette = calloc((size_t)np->n_classes, sizeof *np->palette);
+    for (int i = 0; np->palette && i < np->n_classes; i++) {
+      const dg_palette_class *c = dg_palette_class_at(pal, i);
+      if (c->id >= 0 && c->id < np->n_classes) memcpy(np->palette[c->id], c->rgb, 3);
+    }
+    dg_palette_free(pal);
+  }
+  return np;
+}
+
+void dg_neural_pipeline_free(dg_neural_pipeline *np) {
+  if (!np) return;
+  dg_model_set_close(np->models);
+  dg_device_close(np->device);
+  pthread_mutex_destroy(&np->lock);
+  free(np->default_model);
+  free(np->tokenizer_dir);
+  free(np->palette);
+  free(np->loaded);
+  free(np);
+}
+
+typedef struct preview_ctx {
+  dg_job *job;
+  uint8_t *rgba;
+} preview_ctx;
+
+static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, int h) {
+  preview_ctx *c = user;
+  uint8_t *rgba = realloc(c->rgba, (size_t)w * h * 4);
+  if (!rgba) return;
+  c->rgba = rgba;
+  for (int i = 0; i < w * h; i++) {
+    memcpy(rgba + 4 * i, rgb + 3 * i, 3);
+    rgba[4 * i + 3] = 255;
+  }
+  dg_job_report(c->job, step, total, rgba, w, h);
+}
+
+// Loads (or keeps) the model set named by the job.
+static dg_status models_for(dg_neural_pipeline *np, const char *model) {
+  const char *path = !model || !*model || !strncmp(model, "default", 7) ? np->default_model : model;
+  if (np->models && !strcmp(np->loaded, path)) return DG_OK;
+  if (!np->device) DG_TRY(dg_device_open(NULL, &np->device));
+  dg_model_set_close(np->models);
+  np->models = NULL;
+  free(np->loaded);
+  np->loaded = NULL;
+  dg_model_options o = {.default_tokenizer_dir = np->tokenizer_dir};
+  DG_TRY(dg_model_set_open(np->device, path, &o, &np->models));
+  np->loaded = strdup(path);
+  return DG_OK;
+}
+
+dg_status dg_neural_pipeline_run(dg_job *job, const dg_job_params *params, void *user, int *out_width,
+                                 int *out_height, uint8_t **out_rgba) {
+  dg_neural_pipeline *np = user;
+  pthread_mutex_lock(&np->lock);
+  dg_status s = models_for(np, params->model);
+  bool layout_used = false;
+  for (int i = 0; params->layout && i < params->width * params->height; i++) layout_used |= params->layout[i] != 255;
+  preview_ctx pc = {job, NULL};
+  uint8_t *rgb = malloc((size_t)params->width * params->height * 3);
+  if (s == DG_OK && !rgb) s = dg_fail(DG_ERR_OOM, "out of host memory");
+  if (s == DG_OK) {
+    // A painted layout drives the layout ControlNet when the model has one.
+    bool control = layout_used && dg_model_set_has_control(np->models);
+    dg_generate_params p = {.prompt = params->prompt, .negative = params->negative, .width = params->width,
+                            .height = params->height, .steps = params->steps, .cfg = (float)params->guidance,
+                            .seed = params->seed, .sampler = DG_SAMPLER_DDIM,
+                            .layout = control ? params->layout : NULL,
+                            .palette = (const uint8_t(*)[3])np->palette, .n_classes = np->n_classes,
+                            .cancel = dg_job_cancel_flag(job), .on_step = on_step, .user = &pc};
+    s = dg_generate(np->models, &p, rgb);
+  }
+  if (s == DG_OK) {
+    int n = params->width * params->height;
+    uint8_t *rgba = malloc((size_t)n * 4);
+    if (!rgba) s = dg_fail(DG_ERR_OOM, "out of host memory");
+    for (int i = 0; rgba && i < n; i++) {
+      memcpy(rgba + 4 * i, rgb + 3 * i, 3);
+      rgba[4 * i + 3] = 255;
+    }
+    *out_rgba = rgba;
+    *out_width = params->width;
+    *out_height = params->height;
+  }
+  free(rgb);
+  free(pc.rgba);
+  pthread_mutex_unlock(&np->lock);
+  return s;
+}

@@ -1,0 +1,121 @@
+// The generation pipeline end to end on a tiny complete model folder (tests/pipeline/tiny_model, made
+// by make_tiny_model.py): images equal the PyTorch reference pipeline's (text-to-image and with the
+// ALDM layout ControlNet), the same seed gives the same bytes, progress arrives every step with a
+// preview, cancel stops within one step, and bad requests are errors.
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_generate.h"
+#include "dg_safetensors.h"
+#include "dg_test.h"
+
+#define H 32
+#define W 64
+
+typedef struct progress {
+  int calls, last_step, total;
+  bool preview_ok;
+  atomic_bool *cancel_at_1;
+} progress;
+
+static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, int h) {
+  progress *p = user;
+  p->calls++;
+  p->last_step = step;
+  p->total = total;
+  p->preview_ok = rgb && w == W / 2 && h == H / 2;
+  if (p->cancel_at_1 && step == 1) atomic_store(p->cancel_at_1, true);
+}
+
+// Largest difference in 8-bit levels between rgb and the reference image [3, H, W] in [-1, 1].
+static int max_level_diff(const uint8_t *rgb, const dg_safetensors *st, const char *name) {
+  const dg_st_tensor *t = dg_safetensors_find(st, name);
+  float ref[3 * H * W];
+  if (!t || dg_safetensors_read(st, t, DG_F32, ref, sizeof ref) != DG_OK) return 999;
+  int worst = 0;
+  for (int i = 0; i < H * W; i++)
+    for (int c = 0; c < 3; c++) {
+      float v = (ref[c * H * W + i] + 1.0f) * 127.5f;
+      int want = (int)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f), d = abs(want - rgb[i * 3 + c]);
+      if (d > worst) worst = d;
+    }
+  return worst;
+}
+
+int main(void) {
+  dg_test_init("test_pipeline");
+  dg_safetensors *expected;
+  if (!dg_test_ok(dg_safetensors_open(DG_PIPELINE_DIR "/expected.safetensors", &expected), "expected images"))
+    return dg_test_finish();
+  uint8_t layout[H * W];
+  const dg_st_tensor *lt = dg_safetensors_find(expected, "label_map");
+  dg_test_check(lt && lt->dtype == DG_ST_U8, "layout fixture is U8");
+  if (lt) memcpy(layout, dg_safetensors_data(expected, lt), sizeof layout);
+
+  for (int d = 0; d < 2; d++) {
+    dg_dtype dt = d ? DG_F16 : DG_F32;
+    dg_model_set *m;
+    dg_model_options mo = {.dtype = dt};
+    if (!dg_test_ok(dg_model_set_open(T.device, DG_PIPELINE_DIR "/tiny_model", &mo, &m), "open tiny model")) continue;
+    printf("%s", dg_model_set_describe(m));
+    dg_test_check(dg_model_set_has_control(m) && dg_model_set_latent_factor(m) == 2, "control and factor 2");
+    static uint8_t a[H * W * 3], b[H * W * 3];
+    progress pr = {0};
+    dg_generate_params p = {.prompt = "a red car on a street at night", .negative = "blurry", .width = W,
+                            .height = H, .steps = 4, .cfg = 5.0f, .seed = 7, .sampler = DG_SAMPLER_DDIM,
+                            .on_step = on_step, .user = &pr};
+    int tol = d ? 6 : 1; // 8-bit levels: f32 matches to rounding; f16 storage within a few levels
+    if (dg_test_ok(dg_generate(m, &p, a), "text-to-image")) {
+      int diff = max_level_diff(a, expected, "image_text");
+      dg_test_check(diff <= tol, "%s text-to-image vs PyTorch: %d levels (tolerance %d)", dg_dtype_name(dt), diff, tol);
+      printf("  %s text-to-image: max difference to PyTorch %d levels\n", dg_dtype_name(dt), diff);
+      dg_test_check(pr.calls == 4 && pr.total == 4 && pr.preview_ok, "4 progress calls with previews (%d)", pr.calls);
+    }
+    if (dg_test_ok(dg_generate(m, &p, b), "again")) dg_test_check(!memcmp(a, b, sizeof a), "same seed, same bytes");
+    p.seed = 8;
+    if (dg_test_ok(dg_generate(m, &p, b), "seed 8")) dg_test_check(memcmp(a, b, sizeof a) != 0, "another seed differs");
+    p.seed = 7;
+    p.layout = layout;
+    if (dg_test_ok(dg_generate(m, &p, b), "layout-to-image")) {
+      int diff = max_level_diff(b, expected, "image_layout");
+      dg_test_check(diff <= tol, "%s layout-to-image vs PyTorch: %d levels", dg_dtype_name(dt), diff);
+      printf("  %s layout-to-image: max difference to PyTorch %d levels\n", dg_dtype_name(dt), diff);
+      int changed = 0;
+      for (int i = 0; i < H * W * 3; i++) changed += abs(a[i] - b[i]) > 8;
+      dg_test_check(changed > H * W / 4, "the layout changes the image (%d values moved > 8 levels)", changed);
+    }
+    uint8_t other[H * W];
+    for (int i = 0; i < H * W; i++) other[i] = (uint8_t)(layout[i] == 9 ? 4 : layout[i]); // car -> grass
+    p.layout = other;
+    static uint8_t c[H * W * 3];
+    if (dg_test_ok(dg_generate(m, &p, c), "other layout"))
+      dg_test_check(memcmp(b, c, sizeof c) != 0, "another layout gives another image");
+    p.layout = layout;
+    // Cancel raised from the step-1 callback: the sampler stops before another step.
+    atomic_bool cancel = false;
+    progress pc = {.cancel_at_1 = &cancel};
+    p.cancel = &cancel;
+    p.user = &pc;
+    dg_status s = dg_generate(m, &p, b);
+    dg_test_check(s == DG_ERR_CANCELLED && pc.calls == 2, "cancel stops within one step (%s, %d steps)",
+                  dg_status_name(s), pc.calls);
+    atomic_store(&cancel, false);
+    p.user = &pr;
+    p.layout = NULL;
+    if (dg_test_ok(dg_generate(m, &p, b), "after a cancel")) dg_test_check(!memcmp(a, b, sizeof a), "usable after cancel");
+    p.cancel = NULL;
+    // Bad requests.
+    p.width = 63;
+    dg_test_expect_error(dg_generate(m, &p, b), DG_ERR_ARG, "multiple of 2", "odd width");
+    p.width = W;
+    p.steps = 0;
+    dg_test_expect_error(dg_generate(m, &p, b), DG_ERR_ARG, "steps", "zero steps");
+    dg_model_set_close(m);
+  }
+  dg_model_set *none;
+  dg_test_expect_error(dg_model_set_open(T.device, "/nonexistent/model.safetensors", NULL, &none), DG_ERR_IO,
+                       "/nonexistent", "missing model file");
+  dg_safetensors_close(expected);
+  return dg_test_finish();
+}
