@@ -31,6 +31,7 @@ layout(push_constant) uniform P {
   uint M, N, K;
   uint a_sz, b_sz, c_sz; // per-batch strides (elements)
   uint groups_n;
+  uint c_off, c_sm; // C[m, n] is c[c_off + z c_sz + m c_sm + n] (a band of a wider output)
 } p;
 
 void main() {
@@ -82,7 +83,7 @@ void main() {
       [[unroll]] for (uint i = 0; i < TM; i++)
         [[unroll]] for (uint j = 0; j < TN; j++) acc[i][j] += as[i][t] * bs[t][j];
   }
-  uint cb = z * p.c_sz;
+  uint cb = p.c_off + z * p.c_sz;
   [[unroll]] for (uint i = 0; i < TM; i++) {
     uint m = m0 + i;
     if (m >= p.M) break;
@@ -92,7 +93,7 @@ void main() {
       float v = acc[i][j];
       if (BIAS == 1) v += float(bias[n]);
       if (BIAS == 2) v += float(bias[m]);
-      c[cb + m * p.N + n] = T(v);
+      c[cb + m * p.c_sm + n] = T(v);
     }
   }
 }

@@ -93,3 +93,16 @@ int dg_clip_text_pooled_index(const int32_t *ids, int len) {
     if (ids[i] > ids[best]) best = i;
   return best;
 }
+
+dg_status dg_clip_text_encode(const dg_nn *nn, const dg_clip_text *c, const dg_tokenizer *tok,
+                              const char *const *prompts, int n, int skip, dg_tensor *context) {
+  if (n < 1) return dg_fail(DG_ERR_ARG, "clip_text: no prompts");
+  int32_t *ids = malloc((size_t)n * DG_TOKENS_MAX * sizeof *ids);
+  if (!ids) return dg_fail(DG_ERR_OOM, "clip_text: out of host memory");
+  dg_status st = DG_OK;
+  for (int i = 0; i < n && st == DG_OK; i++)
+    st = dg_tokenizer_encode(tok, prompts[i], DG_TOKENS_MAX, ids + (size_t)i * DG_TOKENS_MAX, NULL, NULL);
+  if (st == DG_OK) st = dg_clip_text_forward(nn, c, ids, n, DG_TOKENS_MAX, skip, context);
+  free(ids);
+  return st;
+}

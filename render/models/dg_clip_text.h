@@ -3,6 +3,7 @@
 // head_dim^-0.5) and a quick-GELU MLP, final layer norm. SD 1.5's encoder and our small ones share it.
 #pragma once
 #include "dg_nn.h"
+#include "dg_tokenizer.h"
 
 #define DG_CLIP_MAX_LAYERS 48
 
@@ -27,3 +28,6 @@ dg_status dg_clip_text_forward(const dg_nn *nn, const dg_clip_text *c, const int
                                dg_tensor *hidden);
 // The pooled token of each sequence: the position of its largest id (the first end token).
 int dg_clip_text_pooled_index(const int32_t *ids, int len);
+// Tokenizes `n` prompts (77 tokens each) and encodes them: context [n, 77, width] for the UNet.
+dg_status dg_clip_text_encode(const dg_nn *nn, const dg_clip_text *c, const dg_tokenizer *tok,
+                              const char *const *prompts, int n, int skip, dg_tensor *context);

@@ -80,6 +80,9 @@ dg_status dg_unet_time_embed(const dg_nn *nn, const dg_unet_encoder *e, const fl
   int64_t shape[2] = {n, mc};
   dg_tensor te, h;
   dg_status st = dg_nn_alloc(nn, 2, shape, &te);
+  // A host write: scratch memory may still be in use by recorded work (layers release temporaries
+  // right after recording), so that work must finish first.
+  if (st == DG_OK) st = dg_stream_finish(nn->s);
   if (st == DG_OK) dg_tensor_write_f32(&te, host);
   free(host);
   DG_TRY(st);

@@ -1,6 +1,7 @@
 #include "dg_vae.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dg_nn_ops.h"
@@ -128,12 +129,122 @@ dg_status dg_vae_encode(const dg_nn *nn, const dg_vae *v, const dg_tensor *image
   return dg_nn_clamp(nn->s, &lv, -30.0f, 20.0f, logvar);
 }
 
-dg_status dg_vae_decode(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image) {
+static dg_status decode_whole(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image);
+
+static dg_status check_latent(const dg_vae *v, const dg_tensor *z) {
   char sz[96];
   if (!v->has_decoder) return dg_fail(DG_ERR_ARG, "vae: the checkpoint has no decoder");
   if (z->ndim != 4 || z->shape[1] != v->post_quant.w.shape[1])
     return dg_fail(DG_ERR_ARG, "vae: latent %s must be [N, %lld, h, w]", dg_shape_str(z, sz, sizeof sz),
                    (long long)v->post_quant.w.shape[1]);
+  return DG_OK;
+}
+
+// Bytes of the decoder's largest activation for an n x h x w latent.
+static uint64_t decode_peak(const dg_vae *v, int64_t n, int64_t h, int64_t w, size_t esize) {
+  uint64_t peak = 0;
+  int levels = v->cfg.num_levels;
+  for (int i = 0; i < levels; i++) {
+    uint64_t ch = (uint64_t)v->cfg.ch * v->cfg.ch_mult[i], f = 1ull << (levels - 1 - i);
+    uint64_t out = (uint64_t)n * ch * h * f * w * f * esize; // level i's blocks; its upsample gives 4x
+    uint64_t up = i ? out * 4 : 0;
+    if (out > peak) peak = out;
+    if (up > peak) peak = up;
+  }
+  return peak;
+}
+
+int dg_vae_auto_tile(const dg_nn *nn, const dg_vae *v, const dg_tensor *z) {
+  uint64_t limit = dg_device_get_info(dg_stream_device(nn->s))->max_binding_bytes;
+  size_t es = dg_dtype_size(nn->dtype);
+  if (z->ndim != 4 || decode_peak(v, z->shape[0], z->shape[2], z->shape[3], es) <= limit) return 0;
+  int64_t t = z->shape[2] > z->shape[3] ? z->shape[2] : z->shape[3];
+  while (t > 8 && decode_peak(v, z->shape[0], t, t, es) > limit)
+    t = t / 2;
+  int64_t r = t / 8 * 8;
+  return (int)(r > 0 ? r : 8);
+}
+
+static float ramp(int64_t i, int64_t n, int64_t lo_ov, int64_t hi_ov) {
+  float a = lo_ov ? (float)(i + 1) / (float)(lo_ov + 1) : 1.0f, b = hi_ov ? (float)(n - i) / (float)(hi_ov + 1) : 1.0f;
+  a = a > 1 ? 1 : a;
+  b = b > 1 ? 1 : b;
+  return a < b ? a : b;
+}
+
+dg_status dg_vae_decode_tiled(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, int tile, int overlap,
+                              dg_tensor *image) {
+  DG_TRY(check_latent(v, z));
+  if (tile < 1 || overlap < 0 || overlap >= tile)
+    return dg_fail(DG_ERR_ARG, "vae: tile %d with overlap %d (need 0 <= overlap < tile)", tile, overlap);
+  int64_t n = z->shape[0], c = z->shape[1], h = z->shape[2], w = z->shape[3], f = 1ll << (v->cfg.num_levels - 1);
+  int64_t oc = v->dec.conv_out.w.shape[0], H = h * f, W = w * f;
+  DG_TRY(dg_stream_finish(nn->s));
+  float *zh = malloc((size_t)dg_tensor_numel(z) * sizeof *zh), *acc = calloc((size_t)(n * oc * H * W), sizeof *acc);
+  float *wsum = calloc((size_t)(H * W), sizeof *wsum), *tz = malloc((size_t)(n * c * tile * tile) * sizeof *tz);
+  float *ti = malloc((size_t)(n * oc * tile * f * tile * f) * sizeof *ti);
+  dg_status st = zh && acc && wsum && tz && ti ? DG_OK : dg_fail(DG_ERR_OOM, "vae: out of host memory");
+  if (st == DG_OK) dg_tensor_read_f32(z, zh);
+  int64_t step = tile - overlap;
+  for (int64_t y0 = 0; st == DG_OK && y0 < h; y0 += step) {
+    int64_t th = h - y0 < tile ? h - y0 : tile;
+    for (int64_t x0 = 0; st == DG_OK && x0 < w; x0 += step) {
+      int64_t tw = w - x0 < tile ? w - x0 : tile;
+      for (int64_t i = 0; i < n * c; i++)
+        for (int64_t y = 0; y < th; y++)
+          memcpy(tz + (i * th + y) * tw, zh + (i * h + y0 + y) * w + x0, (size_t)tw * 4);
+      dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
+      int64_t ts[4] = {n, c, th, tw};
+      dg_tensor tt, out;
+      st = dg_nn_alloc(nn, 4, ts, &tt);
+      if (st == DG_OK) {
+        dg_tensor_write_f32(&tt, tz);
+        st = decode_whole(nn, v, &tt, &out);
+      }
+      if (st == DG_OK) st = dg_stream_finish(nn->s);
+      if (st == DG_OK) dg_tensor_read_f32(&out, ti);
+      dg_arena_release(nn->scratch, mark);
+      if (st != DG_OK) break;
+      // Blend: weights ramp over the overlaps shared with neighbouring tiles.
+      int64_t oh = th * f, ow = tw * f, ov = overlap * f;
+      for (int64_t y = 0; y < oh; y++) {
+        float wy = ramp(y, oh, y0 ? ov : 0, y0 + th < h ? ov : 0);
+        for (int64_t x = 0; x < ow; x++) {
+          float wt = wy * ramp(x, ow, x0 ? ov : 0, x0 + tw < w ? ov : 0);
+          int64_t gy = y0 * f + y, gx = x0 * f + x;
+          wsum[gy * W + gx] += wt;
+          for (int64_t i = 0; i < n * oc; i++)
+            acc[(i * H + gy) * W + gx] += wt * ti[(i * oh + y) * ow + x];
+        }
+      }
+      if (x0 + tw >= w) break;
+    }
+    if (y0 + th >= h) break;
+  }
+  if (st == DG_OK) {
+    for (int64_t i = 0; i < n * oc; i++)
+      for (int64_t p = 0; p < H * W; p++)
+        acc[i * H * W + p] /= wsum[p];
+    int64_t is[4] = {n, oc, H, W};
+    st = dg_nn_alloc(nn, 4, is, image);
+    if (st == DG_OK) dg_tensor_write_f32(image, acc);
+  }
+  free(zh);
+  free(acc);
+  free(wsum);
+  free(tz);
+  free(ti);
+  return st;
+}
+
+dg_status dg_vae_decode(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image) {
+  DG_TRY(check_latent(v, z));
+  int tile = dg_vae_auto_tile(nn, v, z);
+  if (tile) return dg_vae_decode_tiled(nn, v, z, tile, tile / 4, image);
+  return decode_whole(nn, v, z, image);
+}
+
+static dg_status decode_whole(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image) {
   dg_tensor h, nxt;
   DG_TRY(dg_nn_conv_forward(nn, &v->post_quant, z, &nxt));
   DG_TRY(dg_nn_conv_forward(nn, &v->dec.conv_in, &nxt, &h));

@@ -26,14 +26,14 @@ static dg_status dispatch(dg_stream *s, dg_pipeline *p, const dg_binding *b, int
 // C[z] = A[z] B[z] (+ bias): A [M, K]; B [K, N], or [N, K] with bt; bias per column (1) or row (2).
 static dg_status gemm(dg_stream *s, const dg_tensor *a, const dg_tensor *b, const dg_tensor *bias, int bias_mode,
                       bool bt, uint32_t m, uint32_t n, uint32_t k, uint32_t batch, uint32_t a_sz, uint32_t b_sz,
-                      uint32_t c_sz, dg_tensor *out, const char *label) {
+                      uint32_t c_sz, uint32_t c_off, uint32_t c_sm, dg_tensor *out, const char *label) {
   const uint32_t ln = 8, lm = LOCAL / ln, tile = 8;
   bool av = k % 4 == 0 && a_sz % 4 == 0, bv = (bt ? k % 4 == 0 : n % 4 == 0) && b_sz % 4 == 0;
   uint32_t spec[3] = {LOCAL, (bt ? 1u : 0u) | (av ? 2u : 0u) | (bv ? 4u : 0u) | ((uint32_t)bias_mode << 3), ln};
   dg_pipeline *p;
   DG_TRY(dg_op_pipeline(s, "nn_gemm", a->dtype, spec, 3, &p));
   uint32_t groups_n = (n + ln * tile - 1) / (ln * tile), groups_m = (m + lm * tile - 1) / (lm * tile);
-  uint32_t pc[7] = {m, n, k, a_sz, b_sz, c_sz, groups_n};
+  uint32_t pc[9] = {m, n, k, a_sz, b_sz, c_sz, groups_n, c_off, c_sm};
   dg_binding bind[6] = {
       dg_bind(a, false), dg_bind(a, false), dg_bind(b, false), dg_bind(b, false), dg_bind(bias ? bias : a, false),
       dg_bind(out, true)};
@@ -61,22 +61,46 @@ dg_status dg_nn_conv2d(dg_stream *s, dg_arena *scratch, const dg_tensor *x, cons
   DG_TRY(fits(s, "conv2d", w));
   DG_TRY(fits(s, "conv2d", out));
   int64_t n = x->shape[0], cin = x->shape[1], pix = out->shape[2] * out->shape[3], kk = cin * k * k;
-  dg_tensor col = *x;
-  if (k != 1 || stride != 1 || pad_t || pad_l) {
-    int64_t cs[3] = {n, kk, pix};
-    DG_TRY(dg_tensor_alloc(scratch, x->dtype, 3, cs, &col));
-    DG_TRY(fits(s, "conv2d (im2col)", &col));
-    dg_pipeline *p;
-    uint32_t spec[1] = {LOCAL};
-    DG_TRY(dg_op_pipeline(s, "nn_im2col", x->dtype, spec, 1, &p));
-    uint32_t pc[10] = {
-        (uint32_t)n,      (uint32_t)cin,   (uint32_t)x->shape[2], (uint32_t)x->shape[3],   (uint32_t)k,
-        (uint32_t)stride, (uint32_t)pad_t, (uint32_t)pad_l,       (uint32_t)out->shape[2], (uint32_t)out->shape[3]};
-    dg_binding bind[2] = {dg_bind(x, false), dg_bind(&col, true)};
-    DG_TRY(dispatch(s, p, bind, 2, pc, sizeof pc, (uint64_t)n * kk * ((pix + 3) / 4), "im2col"));
-  }
-  return gemm(s, w, &col, b, b ? 2 : 0, false, (uint32_t)w->shape[0], (uint32_t)pix, (uint32_t)kk, (uint32_t)n, 0,
-              (uint32_t)(kk * pix), (uint32_t)(w->shape[0] * pix), out, "conv2d");
+  uint32_t cout = (uint32_t)w->shape[0];
+  if (k == 1 && stride == 1 && !pad_t && !pad_l) // x is already the GEMM's B
+    return gemm(s, w, x, b, b ? 2 : 0, false, cout, (uint32_t)pix, (uint32_t)kk, (uint32_t)n, 0, (uint32_t)(kk * pix),
+                (uint32_t)(cout * pix), 0, (uint32_t)pix, out, "conv2d");
+  // im2col of the whole batch, or, past the binding limit, of each sample in bands of output pixels.
+  uint64_t limit = dg_device_get_info(dg_stream_device(s))->max_binding_bytes, esize = dg_dtype_size(x->dtype);
+  bool whole = (uint64_t)(n * kk * pix) * esize <= limit;
+  int64_t band = whole ? pix : (int64_t)(limit / ((uint64_t)kk * esize)) / 4 * 4;
+  if (band > pix) band = pix;
+  if (band < 1)
+    return dg_fail(DG_ERR_UNSUPPORTED, "conv2d: one im2col pixel (%lld values) exceeds the binding limit",
+                   (long long)kk);
+  int64_t cs[3] = {whole ? n : 1, kk, band};
+  dg_tensor col;
+  DG_TRY(dg_tensor_alloc(scratch, x->dtype, 3, cs, &col));
+  dg_pipeline *p;
+  uint32_t spec[1] = {LOCAL};
+  DG_TRY(dg_op_pipeline(s, "nn_im2col", x->dtype, spec, 1, &p));
+  for (int64_t s0 = 0; s0 < (whole ? 1 : n); s0++)
+    for (int64_t p0 = 0; p0 < pix; p0 += band) {
+      uint32_t pb = (uint32_t)(pix - p0 < band ? pix - p0 : band), ns = whole ? (uint32_t)n : 1;
+      uint32_t pc[13] = {ns,
+                         (uint32_t)cin,
+                         (uint32_t)x->shape[2],
+                         (uint32_t)x->shape[3],
+                         (uint32_t)k,
+                         (uint32_t)stride,
+                         (uint32_t)pad_t,
+                         (uint32_t)pad_l,
+                         (uint32_t)out->shape[2],
+                         (uint32_t)out->shape[3],
+                         (uint32_t)p0,
+                         pb,
+                         (uint32_t)s0};
+      dg_binding bind[2] = {dg_bind(x, false), dg_bind(&col, true)};
+      DG_TRY(dispatch(s, p, bind, 2, pc, sizeof pc, (uint64_t)ns * kk * ((pb + 3) / 4), "im2col"));
+      DG_TRY(gemm(s, w, &col, b, b ? 2 : 0, false, cout, pb, (uint32_t)kk, ns, 0, (uint32_t)(kk * pb),
+                  (uint32_t)(cout * pix), (uint32_t)(s0 * cout * pix + p0), (uint32_t)pix, out, "conv2d"));
+    }
+  return DG_OK;
 bad:
   return dg_fail(DG_ERR_ARG, "conv2d: bad shapes x %s, w %s, out %s (stride %d, pad %d,%d)",
                  dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw), dg_shape_str(out, so, sizeof so),
@@ -97,7 +121,8 @@ dg_status dg_nn_dense(dg_stream *s, const dg_tensor *x, const dg_tensor *w, cons
   DG_TRY(fits(s, "dense", w));
   DG_TRY(fits(s, "dense", out));
   uint32_t m = (uint32_t)(dg_tensor_numel(x) / w->shape[1]);
-  return gemm(s, x, w, b, b ? 1 : 0, true, m, (uint32_t)w->shape[0], (uint32_t)w->shape[1], 1, 0, 0, 0, out, "dense");
+  return gemm(s, x, w, b, b ? 1 : 0, true, m, (uint32_t)w->shape[0], (uint32_t)w->shape[1], 1, 0, 0, 0, 0,
+              (uint32_t)w->shape[0], out, "dense");
 }
 
 dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, int heads,
@@ -122,7 +147,7 @@ dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, 
     uint32_t n, lq, lk, heads;
     float scale;
   } pc = {(uint32_t)q->shape[0], (uint32_t)q->shape[1], (uint32_t)k->shape[1], (uint32_t)heads, scale};
-  dg_binding bind[6] = {dg_bind(q, false), dg_bind(k, false), dg_bind(v, false),
+  dg_binding bind[6] = {dg_bind(q, false),  dg_bind(k, false), dg_bind(v, false),
                         dg_bind(out, true), dg_bind(k, false), dg_bind(v, false)};
   return dispatch(s, p, bind, 6, &pc, sizeof pc, (uint64_t)pc.n * pc.lq * pc.heads, "attention");
 }
@@ -237,6 +262,7 @@ dg_status dg_nn_embed(dg_stream *s, dg_arena *arena, const dg_tensor *table, con
   DG_TRY(fits(s, "embed", out));
   dg_range r;
   DG_TRY(dg_arena_alloc(arena, (uint64_t)n * 4, &r));
+  DG_TRY(dg_stream_finish(s)); // recorded work may still use this (released) memory
   memcpy(dg_range_map(r), ids, (size_t)n * 4);
   dg_pipeline *p;
   uint32_t spec[2] = {LOCAL, 6};

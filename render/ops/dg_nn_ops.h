@@ -1,7 +1,7 @@
 // Ops the model layers need that have no general-purpose version yet: convolution, a fully
 // connected layer, multi-head attention, and layout moves (transpose, channel concat/slice, nearest
-// upsample, GEGLU, clamp). Every tensor must fit one binding (no windowing yet). out may not alias
-// an input.
+// upsample, GEGLU, clamp). Every tensor must fit one binding (no windowing yet, except the conv's
+// im2col buffer). out may not alias an input.
 #pragma once
 #include <stdbool.h>
 
@@ -11,7 +11,8 @@
 
 // x [N, Cin, H, W], w [Cout, Cin, K, K], b [Cout] or NULL; zero padding pad_t/pad_l on the top/left,
 // out [N, Cout, OH, OW] with OH = (H + pad_t + pad_b - K) / stride + 1 (pad_b and pad_r are implied
-// by out's shape). Runs as im2col (into `scratch`, except for 1x1 convs) and a register-tiled GEMM.
+// by out's shape). Runs as im2col (into `scratch`, except for 1x1 convs; per sample in bands of pixels
+// when the batch's im2col would pass the binding limit) and a register-tiled GEMM.
 dg_status dg_nn_conv2d(dg_stream *s, dg_arena *scratch, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b,
                        int stride, int pad_t, int pad_l, dg_tensor *out);
 // x [..., K] as M rows, w [N, K], b [N] or NULL -> out [..., N].
@@ -20,7 +21,8 @@ dg_status dg_nn_dense(dg_stream *s, const dg_tensor *x, const dg_tensor *w, cons
 // query i attends to keys j <= i + Lk - Lq (Lk >= Lq).
 dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, int heads,
                           float scale, bool causal, dg_tensor *out);
-// out [R, D] = table[ids[r]] for R ids (uint32, host) of a table [V, D]; an id >= V is an error.
+// out [R, D] = table[ids[r]] for R ids (uint32, host) of a table [V, D]; an id >= V is an error. The ids
+// are uploaded into `arena` after finishing the stream (so released memory is no longer in use).
 dg_status dg_nn_embed(dg_stream *s, dg_arena *arena, const dg_tensor *table, const uint32_t *ids, int64_t n,
                       dg_tensor *out);
 // x [A, B, C] (any shape read that way) -> out [A, C, B].

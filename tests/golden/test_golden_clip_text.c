@@ -49,6 +49,22 @@ static void run(dg_dtype dt, dg_weights *w, dg_safetensors *st) {
   if (dg_test_ok(dg_clip_text_forward(&nn, c, ids, b, len, 1, &hid2), "clip forward skip"))
     golden_check("text_encoder hidden_layer_m2", &hid2, st, "hidden_layer_m2", dt);
   printf("  clip text %s: [%d, %d] forward %.1f ms\n", dg_dtype_name(dt), b, len, t1 - t0);
+  // From the texts through the C tokenizer (the fixture's ids are the tokenizer's encodings of them).
+  const char *texts[4] = {"a red car on a snowy street at night", "", "it's 2024: caf\u00e9!", NULL};
+  char *long_text = malloc(400);
+  long_text[0] = 0;
+  for (int i = 0; i < 30; i++)
+    strcat(long_text, i ? " a red car" : "a red car");
+  texts[3] = long_text;
+  char tdir[1024];
+  snprintf(tdir, sizeof tdir, "%s/tokenizer", golden_dir);
+  dg_tokenizer *tok = NULL;
+  dg_tensor ctx;
+  if (b == 4 && dg_test_ok(dg_tokenizer_load(tdir, &tok), "tokenizer load") &&
+      dg_test_ok(dg_clip_text_encode(&nn, c, tok, texts, 4, 0, &ctx), "clip encode texts"))
+    golden_check("text_encoder from texts via the tokenizer", &ctx, st, "last_hidden_state", dt);
+  dg_tokenizer_free(tok);
+  free(long_text);
 done:
   free(idf);
   free(ids);

@@ -94,6 +94,38 @@ int main(int argc, char **argv) {
     dg_arena_release(T.arena, mark);
     dg_weights_close(w);
   }
+  // SD 2.x-style Linear projections, depth-2 transformers, heads by width, a single level
+  // (tests/golden/make_fixture_unet_linear.py).
+  static char extra[512];
+  snprintf(extra, sizeof extra, "%s/../extra", golden_dir);
+  snprintf(path, sizeof path, "%s/unet_linear_weights.safetensors", extra);
+  if (dg_test_ok(dg_weights_open(path, &w), "open unet_linear weights")) {
+    const char *image_dir = golden_dir;
+    golden_dir = extra;
+    for (int d = 0; d < 2; d++) {
+      dg_dtype dt = d ? DG_F16 : DG_F32;
+      dg_arena_mark mark = dg_arena_get_mark(T.arena);
+      dg_nn_src src = {w, T.arena, dt};
+      dg_unet *u = calloc(1, sizeof *u);
+      if (dg_test_ok(dg_unet_load(&src, (dg_unet_heads){0, 8}, u), "unet_linear load")) {
+        dg_test_check(u->enc.input[1].attn.linear_proj && u->enc.input[1].attn.depth == 2 &&
+                          u->enc.input[1].attn.blocks[0].attn1.heads == 4 && u->n_output == 2,
+                      "unet_linear structure");
+        dg_safetensors *st = golden_open("unet_linear.safetensors");
+        dg_tensor x = golden_tensor(st, "x", dt), ctx = golden_tensor(st, "context", dt), eps;
+        float *t = golden_read(st, "t", NULL);
+        dg_nn nn = {T.stream, T.arena, dt};
+        if (dg_test_ok(dg_unet_forward(&nn, u, &x, t, &ctx, NULL, &eps), "unet_linear forward"))
+          golden_check("unet_linear eps", &eps, st, "eps", dt);
+        free(t);
+        dg_safetensors_close(st);
+      }
+      free(u);
+      dg_arena_release(T.arena, mark);
+    }
+    golden_dir = image_dir;
+    dg_weights_close(w);
+  }
   snprintf(path, sizeof path, "%s/vae_weights.safetensors", golden_dir);
   if (dg_test_ok(dg_weights_open(path, &w), "open vae weights")) {
     dg_nn_src src = {w, T.arena, DG_F32};

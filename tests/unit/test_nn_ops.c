@@ -69,7 +69,7 @@ static void check_attention(dg_dtype dt, int64_t n, int64_t lq, int64_t lk, int 
 }
 
 static void check_layout(dg_dtype dt) {
-  int64_t a = dg_test_int(1, 3), b = dg_test_int(1, 40), c = dg_test_int(1, 40);
+  int64_t a = dg_test_int(1, 3), b = dg_test_int(1, 20), c = dg_test_int(1, 20); // under 64 KiB (split run)
   int64_t s[3] = {a, b, c}, st[3] = {a, c, b};
   float *x, *want = malloc((size_t)(12 * a * (b + 2) * c) * sizeof *want);
   dg_tensor tx = dg_test_tensor(dt, 3, s, -1, 1, &x), to = dg_test_poisoned(dt, 3, st);
@@ -140,8 +140,9 @@ int main(void) {
     check_conv(dt, 2, 8, 5, 5, 4, 1, 1, 0, false, false);
     check_dense(dt, dg_test_int(1, 30), dg_test_int(1, 70), dg_test_int(1, 30), true);
     check_dense(dt, 5, 64, 8, false);
-    check_dense(dt, 70, 36, 72, true);                      // several tiles, vec4 path
-    check_conv(dt, 2, 8, 16, 12, 20, 3, 1, 1, false, true); // vec4 paths (K, pixels % 4 == 0)
+    check_dense(dt, 70, 36, 72, true);                       // several tiles, vec4 path
+    check_conv(dt, 2, 8, 16, 12, 20, 3, 1, 1, false, true);  // vec4 paths (K, pixels % 4 == 0)
+    check_conv(dt, 2, 16, 24, 21, 12, 3, 1, 1, false, true); // im2col in pixel bands in the split run
     check_attention(dt, 2, dg_test_int(1, 40), dg_test_int(1, 40), 2, 8, false);
     check_attention(dt, 1, 77, 77, 4, 8, true);
     check_attention(dt, 1, 12, 7, 1, 40, false);
