@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dg_nn_ops.h"
+#include "dg_ref.h"
 #include "dg_ref_nn.h"
 #include "dg_test.h"
 
@@ -27,7 +28,7 @@ static void check_conv(dg_dtype dt, int64_t n, int64_t cin, int64_t h, int64_t w
   if (bias) tb = dg_test_tensor(dt, 1, bs, -1, 1, &b);
   dg_tensor to = dg_test_poisoned(dt, 4, os);
   if (dg_test_ok(dg_nn_conv2d(T.stream, T.arena, &tx, &tw, bias ? &tb : NULL, stride, pt, pt, &to), "conv2d")) {
-    dg_ref_conv2d(x, n, cin, h, w, wt, cout, k, b, stride, pt, pt, oh, ow, want);
+    dg_ref_conv2d_pad_tl(x, n, cin, h, w, wt, cout, k, b, stride, pt, pt, oh, ow, want);
     compare("conv2d", dt, &to, want);
   }
   free(x);
@@ -59,7 +60,7 @@ static void check_attention(dg_dtype dt, int64_t n, int64_t lq, int64_t lk, int 
             tv = dg_test_tensor(dt, 3, ks, -1, 1, &v), to = dg_test_poisoned(dt, 3, qs);
   float scale = 1.0f / sqrtf((float)d);
   if (dg_test_ok(dg_nn_attention(T.stream, &tq, &tk, &tv, heads, scale, causal, &to), "attention")) {
-    dg_ref_attention(q, k, v, n, lq, lk, heads, d, scale, causal, want);
+    dg_ref_attention(q, k, v, n, lq, lk, heads, d, scale, NULL, false, causal, NULL, 0, NULL, want);
     compare(causal ? "attention causal" : "attention", dt, &to, want);
   }
   free(q);

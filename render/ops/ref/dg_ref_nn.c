@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-void dg_ref_conv2d(const float *x, int64_t n, int64_t cin, int64_t h, int64_t w, const float *wt, int64_t cout,
+void dg_ref_conv2d_pad_tl(const float *x, int64_t n, int64_t cin, int64_t h, int64_t w, const float *wt, int64_t cout,
                    int64_t k, const float *b, int stride, int pad_t, int pad_l, int64_t oh, int64_t ow, float *out) {
   for (int64_t s = 0; s < n; s++)
     for (int64_t co = 0; co < cout; co++)
@@ -29,34 +29,6 @@ void dg_ref_dense(const float *x, int64_t m, int64_t k, const float *w, int64_t 
         acc += (double)x[i * k + kk] * w[j * k + kk];
       out[i * n + j] = (float)acc;
     }
-}
-
-void dg_ref_attention(const float *q, const float *k, const float *v, int64_t n, int64_t lq, int64_t lk, int heads,
-                      int64_t d, float scale, bool causal, float *out) {
-  int64_t width = heads * d;
-  double *p = malloc((size_t)lk * sizeof *p);
-  for (int64_t s = 0; s < n; s++)
-    for (int h = 0; h < heads; h++)
-      for (int64_t i = 0; i < lq; i++) {
-        int64_t last = causal ? i + (lk - lq) : lk - 1;
-        double mx = -INFINITY, sum = 0;
-        for (int64_t j = 0; j <= last; j++) {
-          double dot = 0;
-          for (int64_t e = 0; e < d; e++)
-            dot += (double)q[(s * lq + i) * width + h * d + e] * k[(s * lk + j) * width + h * d + e];
-          p[j] = dot * scale;
-          if (p[j] > mx) mx = p[j];
-        }
-        for (int64_t j = 0; j <= last; j++)
-          sum += p[j] = exp(p[j] - mx);
-        for (int64_t e = 0; e < d; e++) {
-          double acc = 0;
-          for (int64_t j = 0; j <= last; j++)
-            acc += p[j] * v[(s * lk + j) * width + h * d + e];
-          out[(s * lq + i) * width + h * d + e] = (float)(acc / sum);
-        }
-      }
-  free(p);
 }
 
 void dg_ref_transpose(const float *x, int64_t a, int64_t b, int64_t c, float *out) {
