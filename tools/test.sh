@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh Debian 12 machine: install what is needed, build with -Werror,
-# run every test (under the Vulkan validation layer), then the op tests again under ASan/UBSan.
+# run every test (under the Vulkan validation layer), then the op and parser tests under ASan/UBSan.
 # Ends with one summary line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,12 +17,22 @@ configure build-test || exit 1
 ninja -C build-test || exit 1
 meson test -C build-test --print-errorlogs --num-processes 2 || status=1
 
-# Sanitizers: the GPU op tests again with ASan+UBSan. Leak checking is off because the Vulkan driver
-# (llvmpipe) keeps allocations alive past exit that are not ours.
+# Sanitizers: the GPU op tests and the parsers' tests and fuzzers again under ASan+UBSan (only those
+# targets are built). Leak checking is off because the Vulkan driver (llvmpipe) keeps allocations
+# alive past exit that are not ours.
+asan_suites=(unit io world editor golden pipeline)
 configure build-asan -Db_sanitize=address,undefined -Db_lundef=false || exit 1
-ninja -C build-asan || exit 1
+targets=$(meson introspect build-asan --tests | /usr/bin/python3 -c '
+import json, os, sys
+suites = set(sys.argv[1:])
+for t in json.load(sys.stdin):
+    if suites & {s.split(":")[-1] for s in t["suite"]} and os.path.isabs(t["cmd"][0]):
+        print(os.path.relpath(t["cmd"][0], "build-asan"))' "${asan_suites[@]}" | sort -u)
+ninja -C build-asan $targets || exit 1
+suite_args=()
+for s in "${asan_suites[@]}"; do suite_args+=(--suite "$s"); done
 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || status=1
+  meson test -C build-asan --no-rebuild "${suite_args[@]}" --print-errorlogs --num-processes 2 || status=1
 
 /usr/bin/python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
 import json, sys
