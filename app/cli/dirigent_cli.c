@@ -13,6 +13,7 @@ typedef struct command {
 static const command commands[] = {
     {"device", dg_cli_device, "report the Vulkan device and run the op self-test"},
     {"model", dg_cli_model, "validate a checkpoint file or diffusers folder and report its models"},
+    {"generate", dg_cli_generate, "text- or layout-to-image with the embedded or a given model"},
     {"world", dg_cli_world, "procedural world: sample scenes and write datasets"},
 };
 

@@ -1,0 +1,224 @@
+// `dirigent-cli generate`: text-to-image, or layout-to-image with the model's ControlNet when --layout
+// is given. Writes a PNG with an A1111-style `parameters` text chunk and a `dirigent` JSON chunk of
+// the whole job.
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dg_assets.h"
+#include "dg_cli.h"
+#include "dg_generate.h"
+#include "dg_palette.h"
+#include "dg_png.h"
+
+typedef struct options {
+  const char *prompt, *negative, *layout, *model, *control, *out, *sampler;
+  int steps, width, height;
+  double cfg;
+  uint64_t seed;
+  bool have_seed, f16, quiet;
+} options;
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: dirigent-cli generate --prompt TEXT --out OUT.png [options]\n\n"
+             "  --prompt TEXT       what to generate\n"
+             "  --negative TEXT     negative prompt (default empty)\n"
+             "  --layout LABEL.png  layout map (class ids or palette colours): layout-to-image\n"
+             "  --steps N           sampling steps (default 25)\n"
+             "  --cfg X             classifier-free guidance scale (default 7.5)\n"
+             "  --seed N            seed (default: random, printed)\n"
+             "  --sampler ddim|plms (default ddim)\n"
+             "  --width W --height H  image size (default: the layout's, else 256x128)\n"
+             "  --model DIR|FILE    Dirigent model folder, SD single file or diffusers folder\n"
+             "                      (default: the embedded assets/models)\n"
+             "  --control NAME      ControlNet of a model folder (default aldm) or a file\n"
+             "  --f16               f16 weights and activations\n"
+             "  --quiet             no progress bar\n");
+}
+
+static bool parse_int(const char *s, long lo, long hi, long *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (!*s || *end || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+static int parse(int argc, char **argv, options *o) {
+  *o = (options){.negative = "", .steps = 25, .cfg = 7.5, .sampler = "ddim"};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help")) {
+      usage(stdout);
+      return 0;
+    }
+    if (!strcmp(a, "--f16")) { o->f16 = true; continue; }
+    if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "generate: %s needs a value (or is unknown)\n", a);
+      return 2;
+    }
+    const char *v = argv[++i];
+    long n;
+    if (!strcmp(a, "--prompt")) o->prompt = v;
+    else if (!strcmp(a, "--negative")) o->negative = v;
+    else if (!strcmp(a, "--layout")) o->layout = v;
+    else if (!strcmp(a, "--model")) o->model = v;
+    else if (!strcmp(a, "--control")) o->control = v;
+    else if (!strcmp(a, "--out")) o->out = v;
+    else if (!strcmp(a, "--sampler") && (!strcmp(v, "ddim") || !strcmp(v, "plms"))) o->sampler = v;
+    else if (!strcmp(a, "--steps") && parse_int(v, 1, 1000, &n)) o->steps = (int)n;
+    else if (!strcmp(a, "--width") && parse_int(v, 8, 4096, &n)) o->width = (int)n;
+    else if (!strcmp(a, "--height") && parse_int(v, 8, 4096, &n)) o->height = (int)n;
+    else if (!strcmp(a, "--cfg")) {
+      char *end;
+      o->cfg = strtod(v, &end);
+      if (*end || !(o->cfg >= 0 && o->cfg <= 100)) {
+        fprintf(stderr, "generate: --cfg %s is not a number in 0..100\n", v);
+        return 2;
+      }
+    } else if (!strcmp(a, "--seed")) {
+      char *end;
+      o->seed = strtoull(v, &end, 10);
+      if (!*v || *end || *v == '-') {
+        fprintf(stderr, "generate: --seed %s is not a non-negative integer\n", v);
+        return 2;
+      }
+      o->have_seed = true;
+    } else {
+      fprintf(stderr, "generate: bad option or value: %s %s\n", a, v);
+      return 2;
+    }
+  }
+  if (!o->prompt || !o->out) {
+    fprintf(stderr, "generate: --prompt and --out are required\n");
+    usage(stderr);
+    return 2;
+  }
+  return -1; // go on
+}
+
+// The world palette as dg_png wants it, for reading colour-coded layouts.
+static dg_status load_png_palette(dg_png_palette *pal, dg_palette **owned) {
+  dg_status s;
+  *owned = dg_palette_load_default(&s);
+  if (!*owned) return s;
+  memset(pal, 0, sizeof *pal);
+  pal->n_classes = dg_palette_count(*owned);
+  for (int i = 0; i < pal->n_classes; i++) memcpy(pal->rgb[i], dg_palette_class_at(*owned, i)->rgb, 3);
+  return DG_OK;
+}
+
+static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, int h) {
+  (void)rgb, (void)w, (void)h;
+  const double *t0 = user;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double el = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - *t0, left = el / (step + 1) * (total - step - 1);
+  int done = 30 * (step + 1) / total;
+  fprintf(stderr, "\r[%.*s%*s] %d/%d  %.1f s left ", done, "##############################", 30 - done, "", step + 1,
+          total, left);
+  if (step + 1 == total) fprintf(stderr, "\n");
+}
+
+static char *job_json(const options *o, const char *model, uint64_t seed, int w, int h) {
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "generator"), json_builder_add_string_value(b, "dirigent");
+  json_builder_set_member_name(b, "prompt"), json_builder_add_string_value(b, o->prompt);
+  json_builder_set_member_name(b, "negative"), json_builder_add_string_value(b, o->negative);
+  json_builder_set_member_name(b, "steps"), json_builder_add_int_value(b, o->steps);
+  json_builder_set_member_name(b, "cfg"), json_builder_add_double_value(b, o->cfg);
+  char seed_text[24]; // a string: JSON numbers lose 64-bit precision in many readers
+  snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
+  json_builder_set_member_name(b, "seed"), json_builder_add_string_value(b, seed_text);
+  json_builder_set_member_name(b, "sampler"), json_builder_add_string_value(b, o->sampler);
+  json_builder_set_member_name(b, "width"), json_builder_add_int_value(b, w);
+  json_builder_set_member_name(b, "height"), json_builder_add_int_value(b, h);
+  json_builder_set_member_name(b, "model"), json_builder_add_string_value(b, model);
+  json_builder_set_member_name(b, "control"), json_builder_add_string_value(b, o->control ? o->control : "");
+  json_builder_set_member_name(b, "layout"), json_builder_add_string_value(b, o->layout ? o->layout : "");
+  json_builder_set_member_name(b, "precision"), json_builder_add_string_value(b, o->f16 ? "f16" : "f32");
+  json_builder_end_object(b);
+  JsonGenerator *g = json_generator_new();
+  JsonNode *root = json_builder_get_root(b);
+  json_generator_set_root(g, root);
+  char *text = json_generator_to_data(g, NULL);
+  json_node_unref(root);
+  g_object_unref(g);
+  g_object_unref(b);
+  return text;
+}
+
+int dg_cli_generate(int argc, char **argv) {
+  options o;
+  int rc = parse(argc, argv, &o);
+  if (rc >= 0) return rc;
+  uint8_t *layout = NULL, *rgb = NULL;
+  dg_palette *palette = NULL;
+  dg_device *dev = NULL;
+  dg_model_set *m = NULL;
+  char *model = o.model ? g_strdup(o.model) : dg_assets_path("models");
+  char *tokenizer = dg_assets_path("tokenizer");
+  dg_png_palette pal;
+  dg_status s = load_png_palette(&pal, &palette);
+  int w = o.width, h = o.height;
+  if (s == DG_OK && o.layout) {
+    int lw = w, lh = h; // a given size must match the layout's
+    s = dg_png_read_label(o.layout, &pal, &lw, &lh, &layout);
+    w = lw, h = lh;
+  }
+  if (!w) w = 256;
+  if (!h) h = 128;
+  if (!o.have_seed) o.seed = g_random_int() | (uint64_t)g_random_int() << 32;
+  char *default_text = g_build_filename(model, "text_encoder.safetensors", NULL);
+  if (s == DG_OK && !o.model && !g_file_test(default_text, G_FILE_TEST_EXISTS))
+    s = dg_fail(DG_ERR_IO, "no embedded default model in %s yet (train it with tools/train/train_defaults.sh) "
+                           "- pass --model DIR|FILE", model);
+  g_free(default_text);
+  if (s == DG_OK) s = dg_device_open(NULL, &dev);
+  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.f16 ? DG_F16 : DG_F32};
+  if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
+  if (s == DG_OK && !(rgb = malloc((size_t)w * h * 3))) s = dg_fail(DG_ERR_OOM, "out of host memory");
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+  if (s == DG_OK) {
+    uint8_t (*colors)[3] = pal.rgb;
+    dg_generate_params p = {.prompt = o.prompt, .negative = o.negative, .width = w, .height = h, .steps = o.steps,
+                            .cfg = (float)o.cfg, .seed = o.seed,
+                            .sampler = !strcmp(o.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
+                            .layout = layout, .palette = (const uint8_t(*)[3])colors, .n_classes = pal.n_classes,
+                            .on_step = !o.quiet && isatty(2) ? on_step : NULL, .user = &t0};
+    s = dg_generate(m, &p, rgb);
+  }
+  if (s == DG_OK) {
+    char *params = g_strdup_printf("%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, "
+                                   "Size: %dx%d, Model: %s%s",
+                                   o.prompt, o.negative, o.steps, !strcmp(o.sampler, "plms") ? "PLMS" : "DDIM", o.cfg,
+                                   (unsigned long long)o.seed, w, h, model, o.layout ? ", ControlNet: layout" : "");
+    char *job = job_json(&o, model, o.seed, w, h);
+    dg_png_text texts[2] = {{"parameters", params}, {"dirigent", job}};
+    dg_png_write_opts wo = {.texts = texts, .n_texts = 2};
+    s = dg_png_write_rgb8(o.out, w, h, rgb, &wo);
+    g_free(params);
+    g_free(job);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  if (s == DG_OK)
+    printf("wrote %s (%dx%d, seed %llu, %.1f s)\n", o.out, w, h, (unsigned long long)o.seed,
+           (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - t0);
+  else fprintf(stderr, "dirigent-cli generate: %s\n", dg_last_error());
+  dg_model_set_close(m);
+  dg_device_close(dev);
+  dg_palette_free(palette);
+  free(layout);
+  free(rgb);
+  g_free(model);
+  g_free(tokenizer);
+  return s == DG_OK ? 0 : 1;
+}
