@@ -4,9 +4,13 @@
 #include <string.h>
 
 #include "dg_editor.h"
+#include "dg_generation_png.h"
+
+static bool restore_settings(dg_editor *ed, const char *path);
 #include "dg_project.h"
 
 bool dg_editor_open_path(dg_editor *ed, const char *path) {
+  if (g_str_has_suffix(path, ".png") || g_str_has_suffix(path, ".PNG")) return restore_settings(ed, path);
   dg_status st;
   dg_document *doc = dg_project_load(path, &st);
   if (!doc) {
@@ -103,16 +107,35 @@ bool dg_editor_export_png(dg_editor *ed, const char *path) {
                       "Generate an image first; export saves the current result.");
     return false;
   }
-  GBytes *bytes = g_bytes_new(r->rgba, (gsize)r->width * r->height * 4);
-  GdkTexture *tex = gdk_memory_texture_new(r->width, r->height, GDK_MEMORY_R8G8B8A8, bytes, (gsize)r->width * 4);
-  g_bytes_unref(bytes);
-  bool ok = gdk_texture_save_to_png(tex, path);
-  g_object_unref(tex);
+  // The same writer as the CLI: A1111 `parameters` chunk and the `dirigent` JSON job chunk.
+  dg_generation_info info = {.prompt = r->prompt, .negative = r->negative, .sampler = "DDIM", .model = r->model,
+                             .layout = "editor", .steps = r->steps, .width = r->width, .height = r->height,
+                             .cfg = r->guidance, .seed = r->seed};
+  bool ok = dg_generation_png_write(path, r->rgba, 4, &info) == DG_OK;
   if (!ok)
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not export the PNG", path);
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not export the PNG", dg_last_error());
   else
     dg_editor_set_status(ed, "Exported %s", path);
   return ok;
+}
+
+// Restores prompt, negative prompt, seed, steps and guidance from a PNG that Dirigent (or an
+// A1111-compatible tool) wrote; each change is an undo step. The layout is left as it is.
+static bool restore_settings(dg_editor *ed, const char *path) {
+  dg_generation_info g;
+  if (dg_generation_png_read(path, &g) != DG_OK) {
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not read settings from the PNG", dg_last_error());
+    return false;
+  }
+  dg_document_set_text(ed->doc, DG_FIELD_PROMPT, g.prompt, false);
+  dg_document_set_text(ed->doc, DG_FIELD_NEGATIVE, g.negative, false);
+  dg_document_set_seed_random(ed->doc, false);
+  dg_document_set_seed(ed->doc, g.seed);
+  dg_document_set_steps(ed->doc, g.steps);
+  dg_document_set_guidance(ed->doc, g.cfg);
+  dg_editor_set_status(ed, "Settings restored from %s", path);
+  dg_generation_info_clear(&g);
+  return true;
 }
 
 // ---- file choosers -------------------------------------------------------------------------------

@@ -1,8 +1,7 @@
 // `dirigent-cli generate`: text-to-image, or layout-to-image with the model's ControlNet when --layout
 // is given. Writes a PNG with an A1111-style `parameters` text chunk and a `dirigent` JSON chunk of
-// the whole job.
+// the whole job (dg_generation_png).
 #include <glib.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "dg_assets.h"
 #include "dg_cli.h"
 #include "dg_generate.h"
+#include "dg_generation_png.h"
 #include "dg_palette.h"
 #include "dg_png.h"
 
@@ -125,35 +125,6 @@ static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, 
   if (step + 1 == total) fprintf(stderr, "\n");
 }
 
-static char *job_json(const options *o, const char *model, uint64_t seed, int w, int h) {
-  JsonBuilder *b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "generator"), json_builder_add_string_value(b, "dirigent");
-  json_builder_set_member_name(b, "prompt"), json_builder_add_string_value(b, o->prompt);
-  json_builder_set_member_name(b, "negative"), json_builder_add_string_value(b, o->negative);
-  json_builder_set_member_name(b, "steps"), json_builder_add_int_value(b, o->steps);
-  json_builder_set_member_name(b, "cfg"), json_builder_add_double_value(b, o->cfg);
-  char seed_text[24]; // a string: JSON numbers lose 64-bit precision in many readers
-  snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
-  json_builder_set_member_name(b, "seed"), json_builder_add_string_value(b, seed_text);
-  json_builder_set_member_name(b, "sampler"), json_builder_add_string_value(b, o->sampler);
-  json_builder_set_member_name(b, "width"), json_builder_add_int_value(b, w);
-  json_builder_set_member_name(b, "height"), json_builder_add_int_value(b, h);
-  json_builder_set_member_name(b, "model"), json_builder_add_string_value(b, model);
-  json_builder_set_member_name(b, "control"), json_builder_add_string_value(b, o->control ? o->control : "");
-  json_builder_set_member_name(b, "layout"), json_builder_add_string_value(b, o->layout ? o->layout : "");
-  json_builder_set_member_name(b, "precision"), json_builder_add_string_value(b, o->f16 ? "f16" : "f32");
-  json_builder_end_object(b);
-  JsonGenerator *g = json_generator_new();
-  JsonNode *root = json_builder_get_root(b);
-  json_generator_set_root(g, root);
-  char *text = json_generator_to_data(g, NULL);
-  json_node_unref(root);
-  g_object_unref(g);
-  g_object_unref(b);
-  return text;
-}
-
 int dg_cli_generate(int argc, char **argv) {
   options o;
   int rc = parse(argc, argv, &o);
@@ -197,16 +168,11 @@ int dg_cli_generate(int argc, char **argv) {
     s = dg_generate(m, &p, rgb);
   }
   if (s == DG_OK) {
-    char *params = g_strdup_printf("%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, "
-                                   "Size: %dx%d, Model: %s%s",
-                                   o.prompt, o.negative, o.steps, !strcmp(o.sampler, "plms") ? "PLMS" : "DDIM", o.cfg,
-                                   (unsigned long long)o.seed, w, h, model, o.layout ? ", ControlNet: layout" : "");
-    char *job = job_json(&o, model, o.seed, w, h);
-    dg_png_text texts[2] = {{"parameters", params}, {"dirigent", job}};
-    dg_png_write_opts wo = {.texts = texts, .n_texts = 2};
-    s = dg_png_write_rgb8(o.out, w, h, rgb, &wo);
-    g_free(params);
-    g_free(job);
+    dg_generation_info info = {.prompt = (char *)o.prompt, .negative = (char *)o.negative,
+                               .sampler = !strcmp(o.sampler, "plms") ? "PLMS" : "DDIM", .model = model,
+                               .layout = (char *)(o.layout ? o.layout : ""), .steps = o.steps, .width = w,
+                               .height = h, .cfg = o.cfg, .seed = o.seed};
+    s = dg_generation_png_write(o.out, rgb, 3, &info);
   }
   clock_gettime(CLOCK_MONOTONIC, &ts);
   if (s == DG_OK)

@@ -351,6 +351,11 @@ check "the neural pipeline finished: 'Done', one result" [ "$(state progress)/$(
 act export "$(q "$OUT/neural.png")"
 check "export writes the 64x32 generated image" [ "$(identify -format %wx%h "$OUT/neural.png" 2>/dev/null)" = 64x32 ]
 check "the generated image is not flat" [ "$(convert "$OUT/neural.png" -format '%[fx:standard_deviation>0.01]' info:)" = 1 ]
+check "the export holds the parameters chunk" bash -c "$PY -c \"from PIL import Image; t=Image.open('$OUT/neural.png').text; assert t['parameters'].startswith('a red car on a street at night\\nNegative prompt:'), t; assert 'Steps: 4' in t['parameters']\""
+act set-prompt "$(q 'something else')"
+act set-steps 9
+act open "$(q "$OUT/neural.png")"
+check "opening the exported PNG restores prompt and steps" [ "$(state prompt)/$(state steps)" = "a red car on a street at night/4" ]
 act quit
 wait "$APP"
 

@@ -1,0 +1,140 @@
+#include "dg_generation_png.h"
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dg_png.h"
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
+static char *parameters_text(const dg_generation_info *g) {
+  return g_strdup_printf("%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, "
+                         "Model: %s%s",
+                         or_empty(g->prompt), or_empty(g->negative), g->steps, or_empty(g->sampler), g->cfg,
+                         (unsigned long long)g->seed, g->width, g->height, or_empty(g->model),
+                         g->layout && *g->layout ? ", ControlNet: layout" : "");
+}
+
+static char *job_json(const dg_generation_info *g) {
+  JsonBuilder *b = json_builder_new();
+  char seed[24]; // a string: JSON numbers lose 64-bit precision in many readers
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)g->seed);
+  json_builder_begin_object(b);
+  const char *keys[] = {"generator", "prompt", "negative", "sampler", "model", "layout", "seed"};
+  const char *vals[] = {"dirigent", or_empty(g->prompt), or_empty(g->negative), or_empty(g->sampler),
+                        or_empty(g->model), or_empty(g->layout), seed};
+  for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+    json_builder_set_member_name(b, keys[i]);
+    json_builder_add_string_value(b, vals[i]);
+  }
+  json_builder_set_member_name(b, "steps"), json_builder_add_int_value(b, g->steps);
+  json_builder_set_member_name(b, "cfg"), json_builder_add_double_value(b, g->cfg);
+  json_builder_set_member_name(b, "width"), json_builder_add_int_value(b, g->width);
+  json_builder_set_member_name(b, "height"), json_builder_add_int_value(b, g->height);
+  json_builder_end_object(b);
+  JsonGenerator *gen = json_generator_new();
+  JsonNode *root = json_builder_get_root(b);
+  json_generator_set_root(gen, root);
+  char *text = json_generator_to_data(gen, NULL);
+  json_node_unref(root);
+  g_object_unref(gen);
+  g_object_unref(b);
+  return text;
+}
+
+dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int channels, const dg_generation_info *info) {
+  if (channels != 3 && channels != 4) return dg_fail(DG_ERR_ARG, "png: %d channels (3 or 4)", channels);
+  char *params = parameters_text(info), *job = job_json(info);
+  char *tmp = g_strdup_printf("%s.%d.tmp", path, (int)getpid());
+  dg_png_text texts[2] = {{"parameters", params}, {"dirigent", job}};
+  dg_png_write_opts o = {.texts = texts, .n_texts = 2};
+  dg_status s = channels == 3 ? dg_png_write_rgb8(tmp, info->width, info->height, pixels, &o)
+                              : dg_png_write_rgba8(tmp, info->width, info->height, pixels, &o);
+  if (s == DG_OK && g_rename(tmp, path) != 0) s = dg_fail(DG_ERR_IO, "png: cannot write %s", path);
+  if (s != DG_OK) g_unlink(tmp);
+  g_free(tmp);
+  g_free(params);
+  g_free(job);
+  return s;
+}
+
+void dg_generation_info_clear(dg_generation_info *g) {
+  g_free(g->prompt), g_free(g->negative), g_free(g->sampler), g_free(g->model), g_free(g->layout);
+  memset(g, 0, sizeof *g);
+}
+
+static char *member_string(JsonObject *o, const char *key) {
+  JsonNode *n = json_object_get_member(o, key);
+  return g_strdup(n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+                      ? json_node_get_string(n)
+                      : "");
+}
+
+static dg_status parse_job(const char *path, const char *text, dg_generation_info *g) {
+  JsonParser *p = json_parser_new();
+  GError *err = NULL;
+  dg_status s = DG_OK;
+  if (!json_parser_load_from_data(p, text, -1, &err) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+    s = dg_fail(DG_ERR_FORMAT, "%s: the dirigent chunk is not a JSON object%s%s", path, err ? ": " : "",
+                err ? err->message : "");
+  } else {
+    JsonObject *o = json_node_get_object(json_parser_get_root(p));
+    g->prompt = member_string(o, "prompt"), g->negative = member_string(o, "negative");
+    g->sampler = member_string(o, "sampler"), g->model = member_string(o, "model");
+    g->layout = member_string(o, "layout");
+    char *seed = member_string(o, "seed");
+    g->seed = g_ascii_strtoull(seed, NULL, 10);
+    g_free(seed);
+    g->steps = (int)json_object_get_int_member_with_default(o, "steps", 25);
+    g->cfg = json_object_get_double_member_with_default(o, "cfg", 7.5);
+    g->width = (int)json_object_get_int_member_with_default(o, "width", 0);
+    g->height = (int)json_object_get_int_member_with_default(o, "height", 0);
+    if (g->steps < 1 || g->steps > 1000 || !(g->cfg >= 0 && g->cfg <= 100))
+      s = dg_fail(DG_ERR_FORMAT, "%s: steps %d or guidance %g out of range", path, g->steps, g->cfg);
+  }
+  if (err) g_error_free(err);
+  g_object_unref(p);
+  return s;
+}
+
+// A1111: "PROMPT\nNegative prompt: NEG\nSteps: 20, Sampler: X, CFG scale: 7, Seed: 1, Size: 512x512, ...".
+static dg_status parse_parameters(const char *path, const char *text, dg_generation_info *g) {
+  const char *neg = strstr(text, "\nNegative prompt: ");
+  const char *last = strrchr(text, '\n');
+  if (!last || !strstr(last, "Steps: "))
+    return dg_fail(DG_ERR_FORMAT, "%s: the parameters chunk has no 'Steps:' line", path);
+  g->prompt = g_strndup(text, (gsize)((neg ? neg : last) - text));
+  g->negative = neg && neg < last ? g_strndup(neg + 18, (gsize)(last - neg - 18)) : g_strdup("");
+  g->sampler = g_strdup(""), g->model = g_strdup(""), g->layout = g_strdup("");
+  g->steps = 25, g->cfg = 7.5;
+  char **fields = g_strsplit(last + 1, ", ", -1);
+  for (char **f = fields; *f; f++) {
+    if (g_str_has_prefix(*f, "Steps: ")) g->steps = atoi(*f + 7);
+    else if (g_str_has_prefix(*f, "CFG scale: ")) g->cfg = g_ascii_strtod(*f + 11, NULL);
+    else if (g_str_has_prefix(*f, "Seed: ")) g->seed = g_ascii_strtoull(*f + 6, NULL, 10);
+    else if (g_str_has_prefix(*f, "Sampler: ")) g_free(g->sampler), g->sampler = g_strdup(*f + 9);
+    else if (g_str_has_prefix(*f, "Size: ")) sscanf(*f + 6, "%dx%d", &g->width, &g->height);
+  }
+  g_strfreev(fields);
+  if (g->steps < 1 || g->steps > 1000 || !(g->cfg >= 0 && g->cfg <= 100))
+    return dg_fail(DG_ERR_FORMAT, "%s: steps %d or guidance %g out of range", path, g->steps, g->cfg);
+  return DG_OK;
+}
+
+dg_status dg_generation_png_read(const char *path, dg_generation_info *out) {
+  memset(out, 0, sizeof *out);
+  dg_png_text_list list;
+  DG_TRY(dg_png_read_texts(path, &list));
+  const char *job = dg_png_text_find(&list, "dirigent"), *params = dg_png_text_find(&list, "parameters");
+  dg_status s = job      ? parse_job(path, job, out)
+                : params ? parse_parameters(path, params, out)
+                         : dg_fail(DG_ERR_FORMAT, "%s has no generation parameters (no 'dirigent' or 'parameters' "
+                                                  "text chunk)", path);
+  dg_png_text_list_free(&list);
+  if (s != DG_OK) dg_generation_info_clear(out);
+  return s;
+}

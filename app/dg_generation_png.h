@@ -1,0 +1,23 @@
+// Generated images as PNG files that carry how they were made: an A1111-compatible `parameters`
+// text chunk (what other tools read) and a `dirigent` JSON chunk with the whole job, read back to
+// restore the settings. The CLI and the editor both write through here.
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dg_status.h"
+
+typedef struct dg_generation_info {
+  char *prompt, *negative, *sampler, *model, *layout; // layout: its source file, or "" / "editor"
+  int steps, width, height;
+  double cfg;
+  uint64_t seed;
+} dg_generation_info;
+
+// pixels: width*height*channels bytes (3 = RGB, 4 = RGBA). The file is written to a temporary name
+// and renamed, so a failure leaves no partial file.
+dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int channels, const dg_generation_info *info);
+// Reads the `dirigent` chunk (or, failing that, parses an A1111 `parameters` chunk) into *out; the
+// strings are g_malloc'd (free with dg_generation_info_clear). DG_ERR_FORMAT if the PNG has neither.
+dg_status dg_generation_png_read(const char *path, dg_generation_info *out);
+void dg_generation_info_clear(dg_generation_info *info);
