@@ -356,7 +356,7 @@ act set-prompt "$(q 'something else')"
 act set-steps 9
 act open "$(q "$OUT/neural.png")"
 check "opening the exported PNG restores prompt and steps" [ "$(state prompt)/$(state steps)" = "a red car on a street at night/4" ]
-act quit
+act quit-discard
 wait "$APP"
 
 echo "$fails failures"
