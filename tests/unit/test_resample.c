@@ -47,7 +47,7 @@ int main(void) {
       check(mode, dt, 5, s5, k);
       int64_t big[4] = {2, 40, 24, 24}; // several windows in the split run (vec4 upsample)
       check(mode, dt, 4, big, 2);
-      int64_t w4[3] = {dg_test_int(1, 5), dg_test_int(1, 9), 4 * dg_test_int(1, 6)}; // vec4 upsample
+      int64_t w4[3] = {dg_test_int(1, 5), dg_test_int(4, 9), 4 * dg_test_int(1, 6)}; // vec4 upsample (k <= 4)
       check(mode, dt, 3, w4, mode == 0 ? 2 : k);
     }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
