@@ -116,10 +116,14 @@ void main() {
     [[unroll]] for (uint r = 0; r < QR; r++) {
       float tmax = m[r];
       [[unroll]] for (uint t = 0; t < TILE; t++) tmax = max(tmax, s[r][t]);
-      float corr = exp(m[r] - tmax);
-      m[r] = tmax;
-      l[r] *= corr;
-      [[unroll]] for (uint c = 0; c < D4; c++) acc[r][c] *= corr;
+      // Rescale only when some lane's running max grew (rare after the first keys); lanes whose
+      // max did not grow get corr = 1.
+      if (subgroupAny(tmax > m[r])) {
+        float corr = exp(m[r] - tmax);
+        m[r] = tmax;
+        l[r] *= corr;
+        [[unroll]] for (uint c = 0; c < D4; c++) acc[r][c] *= corr;
+      }
       [[unroll]] for (uint t = 0; t < TILE; t++) {
         s[r][t] = exp(s[r][t] - tmax);
         l[r] += s[r][t];
