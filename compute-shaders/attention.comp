@@ -8,5 +8,7 @@
 // 16-byte aligned windows), attention_scalar.comp serves any D. Each K/V load feeds QR rows.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_ballot : require
+#extension GL_KHR_shader_subgroup_vote : require
 #include "dg_common.glsl"
 #include "attention_body.glsl"

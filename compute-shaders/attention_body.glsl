@@ -8,7 +8,13 @@ const bool BIAS = (FLAGS & 1) != 0;
 const bool CAUSAL = (FLAGS & 2) != 0;
 const bool PROBS = (FLAGS & 4) != 0;
 const uint D4 = (D + 3) / 4;
-const uint TILE = 1;
+// COOP (vec4 variant, CPU devices with a fixed subgroup of SG lanes): the lanes of a subgroup load
+// a K/V row together, lane i the vec4s i, i + SG, ..., and every lane takes the values it needs
+// with subgroupBroadcast. On lavapipe that turns D/4 lane-by-lane loads per row into D/(4 SG).
+layout(constant_id = 4) const uint SG = 8;
+const bool COOP = (FLAGS & 8) != 0;
+const uint NL = (D4 + SG - 1) / SG;
+const uint TILE = 1; // keys per softmax update: 4 measured slower on lavapipe and compiles longer
 
 #ifdef DG_ATTENTION_SCALAR
 // Any D: scalar loads and stores, zero-padded to whole vec4s.
@@ -22,6 +28,8 @@ layout(std430, binding = 3) writeonly buffer O { T o[]; };
     if (4 * c4 + e < D) r[e] = float(buf[base + 4 * c4 + e]);                                      \
   return r;
 vec4 load_q(uint base, uint c4) { LOAD4(q, base, c4) }
+#define FETCH_ROW(rows, buf, base)
+#define ROW_ELEM(rows, load, base, c) load(base, c)
 vec4 load_k(uint base, uint c4) { LOAD4(k, base, c4) }
 vec4 load_v(uint base, uint c4) { LOAD4(v, base, c4) }
 void store_o(uint base, uint c4, vec4 x) {
@@ -40,6 +48,11 @@ layout(std430, binding = 1) readonly buffer K { V k4[]; };
 layout(std430, binding = 2) readonly buffer Vb { V v4[]; };
 layout(std430, binding = 3) writeonly buffer O { V o4[]; };
 vec4 load_q(uint base, uint c4) { return vec4(q4[(base >> 2) + c4]); }
+#define FETCH_ROW(rows, buf, base)                                                                 \
+  if (COOP)                                                                                        \
+    [[unroll]] for (uint u = 0; u < NL; u++)                                                       \
+      rows[u] = vec4(buf[(base >> 2) + min(u * SG + gl_SubgroupInvocationID, D4 - 1)]);
+#define ROW_ELEM(rows, load, base, c) (COOP ? subgroupBroadcast(rows[(c) / SG], (c) % SG) : load(base, c))
 vec4 load_k(uint base, uint c4) { return vec4(k4[(base >> 2) + c4]); }
 vec4 load_v(uint base, uint c4) { return vec4(v4[(base >> 2) + c4]); }
 void store_o(uint base, uint c4, vec4 x) { o4[(base >> 2) + c4] = V(x); }
@@ -87,8 +100,10 @@ void main() {
       uint j = min(j0 + t, jend - 1), kb = p.k_off + kvrow + j * rstride;
       vec4 a[QR];
       [[unroll]] for (uint r = 0; r < QR; r++) a[r] = vec4(0);
+      vec4 krow[NL];
+      FETCH_ROW(krow, k4, kb)
       [[unroll]] for (uint c = 0; c < D4; c++) {
-        vec4 kv = load_k(kb, c);
+        vec4 kv = ROW_ELEM(krow, load_k, kb, c);
         [[unroll]] for (uint r = 0; r < QR; r++) a[r] += qr[r][c] * kv;
       }
       [[unroll]] for (uint r = 0; r < QR; r++) {
@@ -101,10 +116,14 @@ void main() {
     [[unroll]] for (uint r = 0; r < QR; r++) {
       float tmax = m[r];
       [[unroll]] for (uint t = 0; t < TILE; t++) tmax = max(tmax, s[r][t]);
-      float corr = exp(m[r] - tmax);
-      m[r] = tmax;
-      l[r] *= corr;
-      [[unroll]] for (uint c = 0; c < D4; c++) acc[r][c] *= corr;
+      // Rescale only when some lane's running max grew (rare after the first keys); lanes whose
+      // max did not grow get corr = 1.
+      if (subgroupAny(tmax > m[r])) {
+        float corr = exp(m[r] - tmax);
+        m[r] = tmax;
+        l[r] *= corr;
+        [[unroll]] for (uint c = 0; c < D4; c++) acc[r][c] *= corr;
+      }
       [[unroll]] for (uint t = 0; t < TILE; t++) {
         s[r][t] = exp(s[r][t] - tmax);
         l[r] += s[r][t];
@@ -112,8 +131,10 @@ void main() {
     }
     [[unroll]] for (uint t = 0; t < TILE; t++) {
       uint vb = p.v_off + kvrow + min(j0 + t, jend - 1) * rstride;
+      vec4 vrow[NL];
+      FETCH_ROW(vrow, v4, vb)
       [[unroll]] for (uint c = 0; c < D4; c++) {
-        vec4 vv = load_v(vb, c);
+        vec4 vv = ROW_ELEM(vrow, load_v, vb, c);
         [[unroll]] for (uint r = 0; r < QR; r++) acc[r][c] += s[r][t] * vv;
       }
     }

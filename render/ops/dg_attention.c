@@ -96,9 +96,12 @@ dg_status dg_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, con
     if (probs) nq = min64(nq, w / a->n_chosen);
   }
   // Query rows per lane: enough to reuse each loaded K/V element, few enough to stay in registers.
-  // (2 rows gain 40% over 1 at d 80; 4 rows gain nothing at d 40 and double the compile time.)
+  // (With cooperative loads 1, 2 and 4 rows measure within noise of each other; 4 compiles 3x longer.)
   uint32_t qr = d <= 80 ? 2 : 1;
   uint32_t rows_per_group = WG * qr;
+  // Cooperative K/V loads need the subgroup size the shader runs with: CPU devices have a fixed one.
+  const dg_device_info *info = dg_device_get_info(dev);
+  bool coop = !strcmp(info->type, "cpu") && info->subgroup_size >= 2 && WG % info->subgroup_size == 0;
   uint32_t flags = (a->bias ? 1u : 0) | (a->causal ? 2u : 0) | (probs ? 4u : 0);
   push pc = {.lk = (uint32_t)lk,
              .heads = (uint32_t)heads,
@@ -135,9 +138,9 @@ dg_status dg_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, con
         pc.h0 = (uint32_t)h0;
         pc.q0 = (uint32_t)q0;
         bool vec = d % 4 == 0 && pc.q_off % 4 == 0 && pc.k_off % 4 == 0 && pc.v_off % 4 == 0 && pc.o_off % 4 == 0;
-        uint32_t spec[4] = {WG, (uint32_t)d, qr, flags};
+        uint32_t spec[5] = {WG, (uint32_t)d, qr, flags | (vec && coop ? 8u : 0), coop ? info->subgroup_size : 8};
         dg_pipeline *pl;
-        DG_TRY(dg_op_pipeline(s, vec ? "attention" : "attention_scalar", q->dtype, spec, 4, &pl));
+        DG_TRY(dg_op_pipeline(s, vec ? "attention" : "attention_scalar", q->dtype, spec, 5, &pl));
         uint32_t gx = (uint32_t)((cq + rows_per_group - 1) / rows_per_group), gy = (uint32_t)(cn * nh);
         DG_TRY(dg_stream_dispatch(s, pl, b, 6, &pc, sizeof pc, gx, gy, 1, "attention"));
       }

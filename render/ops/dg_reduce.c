@@ -26,17 +26,21 @@ dg_status dg_reduce(dg_stream *s, dg_reduce_op op, const dg_tensor *x, int axis,
   if (per < 1)
     return dg_fail(DG_ERR_UNSUPPORTED, "%s: one slice of %lld x %lld exceeds the binding limit", name, (long long)a,
                    (long long)inner);
-  uint32_t spec[2] = {LOCAL, (uint32_t)op};
-  dg_pipeline *pl;
-  DG_TRY(dg_op_pipeline(s, "reduce", x->dtype, spec, 2, &pl));
+  dg_pipeline *pl[2];
+  for (int v = 0; v < 2; v++) {
+    uint32_t spec[3] = {LOCAL, (uint32_t)op, (uint32_t)v};
+    DG_TRY(dg_op_pipeline(s, "reduce", x->dtype, spec, 3, &pl[v]));
+  }
   for (int64_t o0 = 0; o0 < outer; o0 += per) {
     int64_t no = outer - o0 < per ? outer - o0 : per;
     push pc = {(uint32_t)(no * inner), (uint32_t)a, (uint32_t)inner, 0, 0};
-    dg_binding b[2] = {dg_window(d, x, o0 * a * inner, no * a * inner, false, &pc.x_off),
+    dg_binding b[3] = {dg_window(d, x, o0 * a * inner, no * a * inner, false, &pc.x_off),
                        dg_window(d, out, o0 * inner, no * inner, true, &pc.o_off)};
+    b[2] = b[0];
+    bool vec = inner == 1 && a % 4 == 0 && pc.x_off % 4 == 0;
     uint32_t gx, gy;
     dg_grid_1d(d, (pc.n + LOCAL - 1) / LOCAL, &gx, &gy);
-    DG_TRY(dg_stream_dispatch(s, pl, b, 2, &pc, sizeof pc, gx, gy, 1, name));
+    DG_TRY(dg_stream_dispatch(s, pl[vec], b, 3, &pc, sizeof pc, gx, gy, 1, name));
   }
   return DG_OK;
 }

@@ -33,17 +33,29 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
                    (long long)w);
   if (dg_tensor_numel(x) > UINT32_MAX || dg_tensor_numel(out) > UINT32_MAX)
     return dg_fail(DG_ERR_ARG, "%s: tensor too large", op);
+  dg_pipeline *pl, *pl4 = NULL;
   uint32_t spec[2] = {LOCAL, mode};
-  dg_pipeline *pl;
   DG_TRY(dg_op_pipeline(s, "resample", x->dtype, spec, 2, &pl));
+  if (mode == 0 && w % 4 == 0) {
+    spec[1] = 3;
+    DG_TRY(dg_op_pipeline(s, "resample", x->dtype, spec, 2, &pl4));
+  }
   for (int64_t p0 = 0; p0 < planes; p0 += per) {
     int64_t np = planes - p0 < per ? planes - p0 : per;
     push pc = {(uint32_t)(np * oh * ow), 0, 0, (uint32_t)h, (uint32_t)w, (uint32_t)oh, (uint32_t)ow, (uint32_t)k};
-    dg_binding bind[2] = {dg_window(d, x, p0 * h * w, np * h * w, false, &pc.x_off),
+    dg_binding bind[4] = {dg_window(d, x, p0 * h * w, np * h * w, false, &pc.x_off),
                           dg_window(d, out, p0 * oh * ow, np * oh * ow, true, &pc.o_off)};
+    bind[2] = bind[0];
+    bind[3] = bind[1];
+    dg_pipeline *use = pl;
+    if (pl4 && pc.x_off % 4 == 0 && pc.o_off % 4 == 0) { // vec4 upsample: units of vec4s
+      use = pl4;
+      pc = (push){(uint32_t)(np * h * w / 4), pc.x_off / 4, pc.o_off / 4,       (uint32_t)h,
+                  (uint32_t)(w / 4),          (uint32_t)oh, (uint32_t)(ow / 4), 2};
+    }
     uint32_t gx, gy;
     dg_grid_1d(d, (pc.n + LOCAL - 1) / LOCAL, &gx, &gy);
-    DG_TRY(dg_stream_dispatch(s, pl, bind, 2, &pc, sizeof pc, gx, gy, 1, op));
+    DG_TRY(dg_stream_dispatch(s, use, bind, 4, &pc, sizeof pc, gx, gy, 1, op));
   }
   return DG_OK;
 }

@@ -32,12 +32,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   const dg_device_info *info = dg_device_get_info(b.device);
-  printf("device: %s (%s); peak assumed %.0f GFLOP/s; PyTorch comparison %s\n", info->name, info->driver, b.peak_gflops,
-         b.torch ? "on" : "off");
+  printf("device: %s (%s); peak assumed %.0f GFLOP/s; PyTorch comparison %s\n", info->name, info->driver,
+         b.peak_gflops, b.torch ? "on" : "off");
   for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
     bool wanted = argc <= first;
-    for (int k = first; k < argc; k++)
-      wanted |= !strcmp(argv[k], families[i].name);
+    for (int k = first; k < argc; k++) wanted |= !strcmp(argv[k], families[i].name);
     if (!wanted) continue;
     families[i].run(&b);
     dg_arena_release(b.arena, (dg_arena_mark){0, 0});

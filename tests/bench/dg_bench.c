@@ -32,8 +32,8 @@ double dg_bench_time(dg_bench *b, int (*run)(dg_bench *b, void *ctx), void *ctx,
 double dg_bench_torch(dg_bench *b, const char *spec) {
   if (!b->torch) return -1;
   char cmd[512];
-  snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 /usr/bin/python3 %s/torch_ref.py %s 2>/dev/null", DG_BENCH_DIR,
-           spec);
+  snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 /usr/bin/python3 %s/torch_ref.py %s 2>/dev/null",
+           DG_BENCH_DIR, spec);
   FILE *p = popen(cmd, "r");
   if (!p) return -1;
   double s = -1;
@@ -49,10 +49,8 @@ void dg_bench_report(dg_bench *b, const char *name, double work, bool is_flops, 
   }
   double rate = work / seconds * 1e-9;
   printf("%-44s %9.3f ms  %8.2f %s", name, seconds * 1e3, rate, is_flops ? "GFLOP/s" : "GB/s   ");
-  if (is_flops)
-    printf("  %5.1f%% of peak", 100.0 * rate / b->peak_gflops);
-  else
-    printf("  %14s", "");
+  if (is_flops) printf("  %5.1f%% of peak", 100.0 * rate / b->peak_gflops);
+  else printf("  %14s", "");
   if (torch_seconds > 0) printf("  torch %9.3f ms  ratio %.2fx", torch_seconds * 1e3, torch_seconds / seconds);
   printf("\n");
   fflush(stdout);

@@ -108,6 +108,10 @@ int main(void) {
     int nchw_to_nhwc[4] = {0, 2, 3, 1}, swap[4] = {1, 0, 2, 3};
     check_permute(dt, 4, heads, nchw_to_nhwc); // chunks along dim 0 in the split run
     check_permute(dt, 4, heads, swap);         // unsupported in the split run (input must be bound whole)
+    int64_t mat[2] = {12, 4 * dg_test_int(1, 9)}, odd[3] = {3, 6, 10};
+    int t2[2] = {1, 0}, t3[3] = {0, 2, 1};
+    check_permute(dt, 2, mat, t2); // 4x4-block transpose
+    check_permute(dt, 3, odd, t3); // transpose that is not in 4x4 blocks
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
   int64_t a[2] = {2, 3}, b[2] = {3, 3}, c[2] = {2, 7}, h3[3] = {2, 3, 1};

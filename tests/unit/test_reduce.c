@@ -46,8 +46,10 @@ int main(void) {
         check((dg_reduce_op)op, dt, ndim, shape, dg_test_int(0, ndim - 1));
       }
       int64_t rows[2] = {300, 320}, chw[3] = {320, 48, 48};
-      check((dg_reduce_op)op, dt, 2, rows, 1); // split run: several windows
-      check((dg_reduce_op)op, dt, 3, chw, 0);  // long axis, unsupported with a tiny binding limit
+      check((dg_reduce_op)op, dt, 2, rows, 1); // split run: several windows (vec4 rows)
+      int64_t r4[3] = {dg_test_int(1, 3), dg_test_int(1, 30), 4 * dg_test_int(1, 40)};
+      check((dg_reduce_op)op, dt, 3, r4, 2);  // last axis, vec4 rows
+      check((dg_reduce_op)op, dt, 3, chw, 0); // long axis, unsupported with a tiny binding limit
     }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }

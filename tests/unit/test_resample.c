@@ -45,8 +45,10 @@ int main(void) {
       check(mode, dt, 2, s2, k);
       int64_t s5[5] = {1, 3, 2, dg_test_int(k, 9), dg_test_int(k, 9)};
       check(mode, dt, 5, s5, k);
-      int64_t big[4] = {2, 40, 24, 24}; // several windows in the split run
+      int64_t big[4] = {2, 40, 24, 24}; // several windows in the split run (vec4 upsample)
       check(mode, dt, 4, big, 2);
+      int64_t w4[3] = {dg_test_int(1, 5), dg_test_int(4, 9), 4 * dg_test_int(1, 6)}; // vec4 upsample (k <= 4)
+      check(mode, dt, 3, w4, mode == 0 ? 2 : k);
     }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
