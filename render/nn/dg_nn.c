@@ -42,6 +42,16 @@ dg_status dg_nn_conv_load(const dg_nn_src *src, const char *prefix, int stride, 
   return load(src, prefix, ".bias", &out->b);
 }
 
+// Writes into a preallocated out. The im2col buffer is released as soon as the GEMM is recorded: the
+// stream orders any later write to that memory after the GEMM's reads.
+static dg_status conv_into(const dg_nn *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
+  int pt = c->pad < 0 ? 0 : c->pad;
+  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
+  dg_status st = dg_nn_conv2d(nn->s, nn->scratch, x, &c->w, &c->b, c->stride, pt, pt, out);
+  dg_arena_release(nn->scratch, mark);
+  return st;
+}
+
 dg_status dg_nn_conv_forward(const dg_nn *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "conv: input must be [N, C, H, W]");
   int64_t k = c->w.shape[2];
@@ -49,12 +59,7 @@ dg_status dg_nn_conv_forward(const dg_nn *nn, const dg_nn_conv *c, const dg_tens
   int64_t oh = (x->shape[2] + pt + pb - k) / c->stride + 1, ow = (x->shape[3] + pt + pb - k) / c->stride + 1;
   int64_t shape[4] = {x->shape[0], c->w.shape[0], oh, ow};
   DG_TRY(dg_nn_alloc(nn, 4, shape, out));
-  // The im2col buffer is released as soon as the GEMM is recorded: the stream orders any later
-  // write to that memory after the GEMM's reads.
-  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
-  dg_status st = dg_nn_conv2d(nn->s, nn->scratch, x, &c->w, &c->b, c->stride, pt, pt, out);
-  dg_arena_release(nn->scratch, mark);
-  return st;
+  return conv_into(nn, c, x, out);
 }
 
 dg_status dg_nn_linear_load(const dg_nn_src *src, const char *prefix, bool bias, dg_nn_linear *out) {
@@ -106,8 +111,10 @@ dg_status dg_nn_resblock_load(const dg_nn_src *src, const char *prefix, dg_nn_re
   return DG_OK;
 }
 
-dg_status dg_nn_resblock_forward(const dg_nn *nn, const dg_nn_resblock *r, const dg_tensor *x,
-                                 const dg_tensor *emb_silu, dg_tensor *out) {
+// Block forwards allocate their output first and release their temporaries when recorded (the
+// stream orders reuse of that memory), so a network's scratch holds little more than the block outputs.
+static dg_status resblock_body(const dg_nn *nn, const dg_nn_resblock *r, const dg_tensor *x, const dg_tensor *emb_silu,
+                               dg_tensor *out) {
   dg_tensor h, h2, e, e4, sk;
   DG_TRY(dg_nn_norm_forward(nn, &r->in_norm, x, true, &h));
   DG_TRY(dg_nn_conv_forward(nn, &r->in_conv, &h, &h2));
@@ -116,12 +123,23 @@ dg_status dg_nn_resblock_forward(const dg_nn *nn, const dg_nn_resblock *r, const
   DG_TRY(dg_tensor_reshape(&e, 4, es, &e4));
   DG_TRY(dg_binary(nn->s, DG_ADD, &h2, &e4, &h2));
   DG_TRY(dg_nn_norm_forward(nn, &r->out_norm, &h2, true, &h));
-  DG_TRY(dg_nn_conv_forward(nn, &r->out_conv, &h, out));
+  DG_TRY(conv_into(nn, &r->out_conv, &h, out));
   if (r->has_skip) {
     DG_TRY(dg_nn_conv_forward(nn, &r->skip, x, &sk));
     return dg_binary(nn->s, DG_ADD, out, &sk, out);
   }
   return dg_binary(nn->s, DG_ADD, out, x, out);
+}
+
+dg_status dg_nn_resblock_forward(const dg_nn *nn, const dg_nn_resblock *r, const dg_tensor *x,
+                                 const dg_tensor *emb_silu, dg_tensor *out) {
+  if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "resblock: input must be [N, C, H, W]");
+  int64_t os[4] = {x->shape[0], r->out_conv.w.shape[0], x->shape[2], x->shape[3]};
+  DG_TRY(dg_nn_alloc(nn, 4, os, out));
+  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
+  dg_status st = resblock_body(nn, r, x, emb_silu, out);
+  dg_arena_release(nn->scratch, mark);
+  return st;
 }
 
 // ---- SpatialTransformer ----
@@ -203,8 +221,8 @@ dg_status dg_nn_transformer_load(const dg_nn_src *src, const char *prefix, int h
   return DG_OK;
 }
 
-dg_status dg_nn_transformer_forward(const dg_nn *nn, const dg_nn_transformer *t, const dg_tensor *x,
-                                    const dg_tensor *context, dg_tensor *out) {
+static dg_status transformer_body(const dg_nn *nn, const dg_nn_transformer *t, const dg_tensor *x,
+                                  const dg_tensor *context, dg_tensor *out) {
   int64_t n = x->shape[0], c = x->shape[1], hw = x->shape[2] * x->shape[3];
   dg_tensor h, h2, tok, ln, f, g;
   DG_TRY(dg_nn_norm_forward(nn, &t->norm, x, false, &h));
@@ -235,15 +253,24 @@ dg_status dg_nn_transformer_forward(const dg_nn *nn, const dg_nn_transformer *t,
   }
   if (t->linear_proj) {
     DG_TRY(dg_nn_linear_forward(nn, &t->proj_out_l, &tok, &h2));
-    DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
     DG_TRY(dg_nn_transpose(nn->s, &h2, n, hw, c, out));
   } else {
     int64_t s4[4] = {n, t->inner, x->shape[2], x->shape[3]};
     DG_TRY(dg_nn_alloc(nn, 4, s4, &h2));
     DG_TRY(dg_nn_transpose(nn->s, &tok, n, hw, t->inner, &h2));
-    DG_TRY(dg_nn_conv_forward(nn, &t->proj_out_c, &h2, out));
+    DG_TRY(conv_into(nn, &t->proj_out_c, &h2, out));
   }
   return dg_binary(nn->s, DG_ADD, out, x, out);
+}
+
+dg_status dg_nn_transformer_forward(const dg_nn *nn, const dg_nn_transformer *t, const dg_tensor *x,
+                                    const dg_tensor *context, dg_tensor *out) {
+  if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "transformer: input must be [N, C, H, W]");
+  DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
+  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
+  dg_status st = transformer_body(nn, t, x, context, out);
+  dg_arena_release(nn->scratch, mark);
+  return st;
 }
 
 // ---- VAE blocks ----
@@ -262,17 +289,27 @@ dg_status dg_nn_vae_res_load(const dg_nn_src *src, const char *prefix, dg_nn_vae
   return DG_OK;
 }
 
-dg_status dg_nn_vae_res_forward(const dg_nn *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
+static dg_status vae_res_body(const dg_nn *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
   dg_tensor h, h2, sk;
   DG_TRY(dg_nn_norm_forward(nn, &r->norm1, x, true, &h));
   DG_TRY(dg_nn_conv_forward(nn, &r->conv1, &h, &h2));
   DG_TRY(dg_nn_norm_forward(nn, &r->norm2, &h2, true, &h));
-  DG_TRY(dg_nn_conv_forward(nn, &r->conv2, &h, out));
+  DG_TRY(conv_into(nn, &r->conv2, &h, out));
   if (r->has_nin) {
     DG_TRY(dg_nn_conv_forward(nn, &r->nin, x, &sk));
     return dg_binary(nn->s, DG_ADD, out, &sk, out);
   }
   return dg_binary(nn->s, DG_ADD, out, x, out);
+}
+
+dg_status dg_nn_vae_res_forward(const dg_nn *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
+  if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "vae resblock: input must be [N, C, H, W]");
+  int64_t os[4] = {x->shape[0], r->conv2.w.shape[0], x->shape[2], x->shape[3]};
+  DG_TRY(dg_nn_alloc(nn, 4, os, out));
+  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
+  dg_status st = vae_res_body(nn, r, x, out);
+  dg_arena_release(nn->scratch, mark);
+  return st;
 }
 
 dg_status dg_nn_vae_attn_load(const dg_nn_src *src, const char *prefix, dg_nn_vae_attn *out) {
@@ -288,7 +325,7 @@ dg_status dg_nn_vae_attn_load(const dg_nn_src *src, const char *prefix, dg_nn_va
   return DG_OK;
 }
 
-dg_status dg_nn_vae_attn_forward(const dg_nn *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
+static dg_status vae_attn_body(const dg_nn *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
   int64_t n = x->shape[0], c = x->shape[1], hw = x->shape[2] * x->shape[3];
   dg_tensor h, q, k, v, qt, kt, vt, o, ot;
   DG_TRY(dg_nn_norm_forward(nn, &a->norm, x, false, &h));
@@ -306,8 +343,17 @@ dg_status dg_nn_vae_attn_forward(const dg_nn *nn, const dg_nn_vae_attn *a, const
   DG_TRY(dg_nn_attention(nn->s, &qt, &kt, &vt, 1, 1.0f / sqrtf((float)c), false, &o));
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, &ot));
   DG_TRY(dg_nn_transpose(nn->s, &o, n, hw, c, &ot));
-  DG_TRY(dg_nn_conv_forward(nn, &a->proj, &ot, out));
+  DG_TRY(conv_into(nn, &a->proj, &ot, out));
   return dg_binary(nn->s, DG_ADD, out, x, out);
+}
+
+dg_status dg_nn_vae_attn_forward(const dg_nn *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
+  if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "vae attention: input must be [N, C, H, W]");
+  DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
+  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
+  dg_status st = vae_attn_body(nn, a, x, out);
+  dg_arena_release(nn->scratch, mark);
+  return st;
 }
 
 void dg_nn_timestep_embedding(const float *t, int n, int dim, float *out) {

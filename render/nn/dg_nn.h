@@ -1,7 +1,10 @@
 // Layers of the Stable Diffusion networks, built from ops, each loading its weights by LDM name
 // (`prefix` is the full name up to the layer, e.g. "model.diffusion_model.input_blocks.1.0").
 // Forward passes allocate their outputs (and temporaries) from the context's scratch arena; the
-// caller releases the scratch (dg_arena_release) once the stream has finished.
+// caller releases the scratch (dg_arena_release) once the stream has finished. Layers release their
+// temporaries as soon as their work is recorded (the stream orders GPU reuse of that memory), so
+// scratch memory allocated after a forward may still back recorded work: finish the stream before
+// writing such memory from the host.
 #pragma once
 #include <stdbool.h>
 
