@@ -92,10 +92,13 @@ class TrainScriptsTest(unittest.TestCase):
         tok = T.Tokenizer.from_dir(self.tok)
         self.assertEqual(conf["text"]["vocab_size"], tok.vocab_size)
         clip = train_clip.load_clip(exp + ".safetensors", conf).eval()
-        text = load_text_encoder(exp + ".safetensors", conf["text"]).eval()  # the diffusion model's view
+        text = load_text_encoder(exp + ".safetensors", exp + ".json").eval()
+        alone = os.path.join(os.path.dirname(exp), "text_encoder")
+        text2 = load_text_encoder(alone + ".safetensors", alone + ".json").eval()  # what the UNet training loads
         ids = tok(["a red car on a winter street at night"])
         with torch.no_grad():
             self.assertTrue(torch.equal(text(ids)[0], clip.text(ids)[0]))
+            self.assertTrue(torch.equal(text2(ids)[0], clip.text(ids)[0]))
 
 
 if __name__ == "__main__":
