@@ -229,7 +229,7 @@ static v3 attr_color(int attr, bool car) {
 }
 
 static v3 asphalt(const rctx *r, float x, float z, float fine) {
-  float n = fbm2(x * 0.35f + 3.1f, z * 0.35f, 2);
+  float n = noise2(x * 0.35f + 3.1f, z * 0.35f);
   float grain = fine > 0 ? (noise2(x * 9, z * 9) - 0.5f) * 0.18f * fine : 0;
   float g = 0.25f * (0.85f + 0.35f * n + grain);
   v3 c = V(g, g, g * 1.04f);
@@ -1028,8 +1028,10 @@ static void weather_pass(rctx *r) {
 static void to_bytes(const float *f, uint8_t *out, size_t n, bool exact) {
   for (size_t i = 0; i < n; i++) {
     float v = f[i];
-    // A gentle shoulder keeps bright lights from clipping flat.
-    if (v > 0.8f && !exact) v = 0.8f + 0.2f * (1 - expf(-(v - 0.8f) * 5));
+    if (v > 0.8f && !exact) { // a gentle shoulder (rational, no exp: this runs on every value)
+      float t = (v - 0.8f) * 5;
+      v = 0.8f + 0.2f * t / (1 + t);
+    }
     int q = (int)(v * 255.0f + 0.5f);
     out[i] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
   }
