@@ -41,7 +41,7 @@ train() { # name script export args...
 
 # 3. Contrastive text-image model; its text tower is the diffusion model's frozen text encoder.
 train clip train_clip.py "$MODELS/clip" --data "../../$DATA/train" --val "../../$DATA/val" \
-  --tokenizer ../../assets/tokenizer --steps "$(steps 6000)" --export-text "../../$MODELS/text_encoder.safetensors"
+  --tokenizer ../../assets/tokenizer --steps "$(steps 6000)" --export-text "../../$MODELS/text_encoder"
 # 4. Evaluation segmenter (judges layout alignment; never used to train the generators).
 train eval_segmenter train_segmenter.py "$MODELS/eval_segmenter" --data "../../$DATA/train" \
   --val "../../$DATA/val" --steps "$(steps 6000)"
@@ -53,6 +53,7 @@ train unet train_unet.py "$MODELS/unet" --data "../../$DATA/train" --val "../../
 for mode in baseline aldm; do
   train "controlnet_$mode" train_controlnet.py "$MODELS/controlnet_$mode" --mode "$mode" \
     --data "../../$DATA/train" --val "../../$DATA/val" --unet "../../$MODELS/unet.safetensors" \
-    --text-encoder "../../$MODELS/text_encoder.safetensors" --steps "$(steps 10000)" --seed 1
+    --vae "../../$MODELS/vae.safetensors" --text-encoder "../../$MODELS/text_encoder.safetensors" \
+    --tokenizer ../../assets/tokenizer --steps "$(steps 10000)" --seed 1
 done
 stage "all default models trained"
