@@ -3,24 +3,28 @@
 # a stage whose export exists is skipped, and each trainer resumes from runs/<stage>/ckpt.pt.
 # Run in the background and follow runs/train_defaults.log:
 #   nohup tools/train/train_defaults.sh > runs/train_defaults.log 2>&1 &
-# DG_TRAIN_DEVICE=cuda uses a GPU; DG_TRAIN_SCALE (default 1) multiplies the step counts.
+# DG_TRAIN_DEVICE=cuda uses a GPU. For a smoke run of the whole chain: DG_TRAIN_PERMILLE (default
+# 1000) scales the step counts, DG_TRAIN_DATA / DG_TRAIN_MODELS / DG_TRAIN_RUNS move the dataset,
+# the exported models and the run folders, and DG_TRAIN_IMAGES sets the training-set size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 PY=/usr/bin/python3
 DEV=${DG_TRAIN_DEVICE:-cpu}
-SCALE=${DG_TRAIN_SCALE:-1}
-steps() { echo $(( $1 * SCALE )); }
+PERMILLE=${DG_TRAIN_PERMILLE:-1000}
+steps() { local n=$(( $1 * PERMILLE / 1000 )); echo $(( n > 2 ? n : 2 )); }
 CLI=build/app/cli/dirigent-cli
-DATA=data/world
-MODELS=assets/models
-mkdir -p runs "$MODELS"
+DATA=${DG_TRAIN_DATA:-data/world}
+MODELS=${DG_TRAIN_MODELS:-assets/models}
+RUNS=${DG_TRAIN_RUNS:-runs}
+IMAGES=${DG_TRAIN_IMAGES:-20000}
+mkdir -p "$RUNS" "$MODELS"
 [ -x "$CLI" ] || { meson setup build >/dev/null && ninja -C build; }
 
 stage() { echo "== $(date -u +%H:%M:%S) $*"; }
 
 # 1. The world: train/val/test images (disjoint seed ranges), resumable.
-for split_count in train:20000 val:1000 test:1000; do
+for split_count in train:$IMAGES val:$(( IMAGES / 20 )) test:$(( IMAGES / 20 )); do
   split=${split_count%%:*} count=${split_count##*:}
   stage "world dataset $split ($count)"
   "$CLI" world dataset --split "$split" --count "$count" --out "$DATA/$split"
@@ -36,7 +40,7 @@ train() { # name script export args...
   local name=$1 script=$2 export=$3; shift 3
   if [ -f "$export.safetensors" ]; then stage "$name: done ($export.safetensors)"; return; fi
   stage "$name"
-  (cd tools/train && $PY "$script" --device "$DEV" --out "../../runs/$name" --export "../../$export.safetensors" "$@")
+  (cd tools/train && $PY "$script" --device "$DEV" --out "../../$RUNS/$name" --export "../../$export.safetensors" "$@")
 }
 
 # 3. Contrastive text-image model; its text tower is the diffusion model's frozen text encoder.
