@@ -13,7 +13,6 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;    // output channels per lane
 layout(constant_id = 2) const uint TN = 8;    // output pixels per lane (along x)
 layout(constant_id = 3) const uint MODE = 0;
-layout(constant_id = 4) const uint FLAGS = 0; // 1: add bias, 2: accumulate into y
 
 #ifdef DG_F16
 #define V f16vec4
@@ -37,6 +36,7 @@ layout(push_constant) uniform P {
   uint sh, sw, ph, pw;
   uint groups_n;            // pixel-tile workgroups
   uint KH, KW;
+  uint flags; // 1: add bias, 2: accumulate into y (push constants, not specialisation: one pipeline)
 } p;
 
 void main() {
@@ -120,9 +120,9 @@ void main() {
       uint ox = ox0 + j;
       if (ox >= p.Wo) break;
       float v = acc[i][j];
-      if ((FLAGS & 1) != 0) v += float(bias[p.bias_off + co]);
+      if ((p.flags & 1) != 0) v += float(bias[p.bias_off + co]);
       uint yi = yb + co * p.Ho * p.Wo + ox;
-      if ((FLAGS & 2) != 0) v += float(y[yi]);
+      if ((p.flags & 2) != 0) v += float(y[yi]);
       y[yi] = T(v);
     }
   }

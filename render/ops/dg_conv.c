@@ -19,6 +19,7 @@ typedef struct push {
   uint32_t sh, sw, ph, pw;
   uint32_t groups_n;
   uint32_t KH, KW;
+  uint32_t flags;
 } push;
 
 static int64_t shrink(int64_t v) { return v <= 4 ? v - 1 : (v / 2 + 3) / 4 * 4; }
@@ -94,9 +95,9 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
             bool with_bias = bias && first;
             bind[4] = with_bias ? dg_window(d, bias, cog_abs, cout, false, &bo) : bind[0];
             bool vec = fast && xo % 4 == 0 && wo % 4 == 0 && (c->Cin * plane) % 4 == 0;
-            uint32_t spec[5] = {LANES, TM, TN, vec ? 1u : 0u, (uint32_t)with_bias | (first ? 0u : 2u)};
+            uint32_t spec[4] = {LANES, TM, TN, vec ? 1u : 0u};
             dg_pipeline *pipe;
-            DG_TRY(dg_op_pipeline(s, "conv2d", x->dtype, spec, 5, &pipe));
+            DG_TRY(dg_op_pipeline(s, "conv2d", x->dtype, spec, 4, &pipe));
             uint32_t groups_n = (uint32_t)((tiles_x * nr + LANES - 1) / LANES);
             uint64_t groups = (uint64_t)groups_n * (uint64_t)((cout + TM - 1) / TM);
             push pc = {(uint32_t)c->H,
@@ -121,7 +122,8 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
                        (uint32_t)c->pw,
                        groups_n,
                        (uint32_t)c->KH,
-                       (uint32_t)c->KW};
+                       (uint32_t)c->KW,
+                       (uint32_t)with_bias | (first ? 0u : 2u)};
             uint32_t gx, gy;
             dg_grid_1d(d, groups, &gx, &gy);
             DG_TRY(dg_stream_dispatch(s, pipe, bind, 6, &pc, sizeof pc, gx, gy, (uint32_t)zn, "conv2d"));

@@ -3,8 +3,9 @@
 #include "dg_op_util.h"
 
 // Tile shape of compute-shaders/matmul.comp (see there): 8 lanes per workgroup as LM x LN, each
-// lane TM x TN outputs. Chosen by measurement on lavapipe (4096x320x320, per-core CPU time): 8x8
-// 4.0-4.5 GFLOP/s, 16x8 4.6, 12x12 4.1, 4x4 3.1, 4x8 0.6-3.
+// lane TM x TN outputs. Measured on lavapipe (4096x320x320, per-core CPU time): 8x8 3-4.5 GFLOP/s,
+// 16x16 4.9-5.5, 16x8 2.8-4.6, 12x12 4.1, 4x4 3.1. 16x16 is faster but its JIT compile is so slow
+// that the tests (a dozen flag variants per dtype) time out, hence 8x8.
 #define LANES 8
 #define TM 8
 #define TN 8

@@ -83,6 +83,7 @@ int main(void) {
     check_conv2d(dt, 1, r(5, 7), r(45, 55), r(45, 55), r(5, 7), 3, 2, 1, 1, true);
     check_conv2d(dt, 1, 64, r(9, 15), r(9, 15), 72, 3, 1, 1, 1, true);
     check_conv2d(dt, 2, 48, r(20, 25), r(20, 25), 40, 1, 1, 0, 1, true);
+    check_conv2d(dt, 1, 2, r(130, 140), 128, 2, 3, 1, 1, 1, true); // one f32 plane > 64 KiB: row bands
     // temporal k x 1 x 1
     check_temporal(dt, r(1, 2), r(1, 9), r(1, 6), r(1, 7), r(1, 7), r(1, 9), 3, 1, true);
     check_temporal(dt, r(1, 2), 4 * r(1, 3), r(3, 6), r(1, 7), 4 * r(1, 3), r(1, 9), 3, 0, false);
