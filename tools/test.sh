@@ -8,12 +8,12 @@ bash tools/setup.sh || exit 1
 
 configure() { # dir, extra meson options...
   local dir=$1; shift
-  if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" -Dwerror=true "$@" >/dev/null
-  else meson setup "$dir" -Dwerror=true "$@" >/dev/null; fi
+  if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null
+  else meson setup "$dir" "$@" >/dev/null; fi
 }
 
 status=0
-configure build-test || exit 1
+configure build-test -Dwerror=true || exit 1
 ninja -C build-test || exit 1
 meson test -C build-test --print-errorlogs --num-processes 2 || status=1
 
@@ -21,7 +21,9 @@ meson test -C build-test --print-errorlogs --num-processes 2 || status=1
 # targets are built). Leak checking is off because the Vulkan driver (llvmpipe) keeps allocations
 # alive past exit that are not ours.
 asan_suites=(unit io world editor golden pipeline)
-configure build-asan -Db_sanitize=address,undefined -Db_lundef=false || exit 1
+# -Werror stays on in the main build above; instrumented builds inline differently and raise
+# format-truncation false positives in GCC 12, so here warnings are reported but not fatal.
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=false || exit 1
 targets=$(meson introspect build-asan --tests | /usr/bin/python3 -c '
 import json, os, sys
 suites = set(sys.argv[1:])

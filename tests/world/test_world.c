@@ -497,7 +497,7 @@ static void test_render_labels(void) {
 }
 
 static bool file_exists(const char *dirname, const char *rel) {
-  char p[1200];
+  char p[4096];
   snprintf(p, sizeof p, "%s/%s", dirname, rel);
   struct stat st;
   return stat(p, &st) == 0 && st.st_size > 0;
@@ -519,7 +519,7 @@ static void test_dataset(void) {
     dg_world_dataset_opts o = {.dir = dirs[k], .split = splits[k], .count = 4, .width = W, .height = H, .threads = 2};
     dg_world_dataset_stats st;
     WT_CHECK(dg_world_dataset(&o, &st) == DG_OK && st.written == 4, "%s set: %s", splits[k], dg_last_error());
-    char ip[600];
+    char ip[4096];
     snprintf(ip, sizeof ip, "%s/index.jsonl", dirs[k]);
     size_t n;
     char *idx = slurp(ip, &n);
