@@ -4,7 +4,6 @@ linear projections into a joint space, a learned logit scale and CLIP's symmetri
 The text tower is exported on its own as the frozen text encoder of the diffusion model; the pair gives
 the text-image similarity used in evaluation (`similarity`).
 """
-import json
 import math
 
 import torch
@@ -13,6 +12,7 @@ import torch.nn.functional as F
 
 from .clip_text import ClipTextModel
 from .clip_text import DEFAULT_SMALL as TEXT_SMALL
+from . import config
 
 DEFAULT = {
     "text": TEXT_SMALL,
@@ -26,16 +26,7 @@ DEFAULT = {
 
 
 def load_config(path_or_dict=None):
-    cfg = json.loads(json.dumps(DEFAULT))
-    src = path_or_dict or {}
-    if not isinstance(src, dict):
-        with open(src) as f:
-            src = json.load(f)
-    for k, v in src.items():
-        if isinstance(v, dict) and isinstance(cfg.get(k), dict):
-            cfg[k].update(v)
-        else:
-            cfg[k] = v
+    cfg = config.merged(path_or_dict, DEFAULT, deep=True)
     return cfg
 
 

@@ -12,6 +12,7 @@ import json
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from . import config
 
 SD15 = {"vocab_size": 49408, "width": 768, "layers": 12, "heads": 12, "mlp": 3072, "max_len": 77,
         "eps": 1e-5, "act": "quick_gelu"}
@@ -24,12 +25,7 @@ CKPT_PREFIX = "cond_stage_model.transformer."  # single-file LDM checkpoints
 
 
 def load_config(path_or_dict):
-    cfg = dict(SD15)
-    if isinstance(path_or_dict, dict):
-        cfg.update(path_or_dict)
-    else:
-        with open(path_or_dict) as f:
-            cfg.update(json.load(f))
+    cfg = config.merged(path_or_dict, SD15)
     if cfg["width"] % cfg["heads"]:
         raise ValueError(f"clip_text: width {cfg['width']} is not divisible by heads {cfg['heads']}")
     return cfg

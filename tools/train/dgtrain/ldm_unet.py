@@ -2,12 +2,12 @@
 ldm/modules/attention.py), so that `model.diffusion_model.*` keys of an SD 1.5 single-file checkpoint load
 as they are. Widths, depths and heads come from a config dict (see configs/sd15_unet.json and
 DEFAULT_SMALL)."""
-import json
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from . import config
 
 SD15 = {
     "in_channels": 4, "out_channels": 4, "model_channels": 320, "channel_mult": [1, 2, 4, 4],
@@ -26,14 +26,7 @@ DEFAULT_SMALL = {
 
 
 def load_config(path_or_dict):
-    if isinstance(path_or_dict, dict):
-        cfg = dict(path_or_dict)
-    else:
-        with open(path_or_dict) as f:
-            cfg = json.load(f)
-    full = dict(SD15)
-    full.update(cfg)
-    return full
+    return config.merged(path_or_dict, SD15)
 
 
 class GroupNorm32(nn.GroupNorm):

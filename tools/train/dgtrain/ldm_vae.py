@@ -1,10 +1,10 @@
 """KL autoencoder (AutoencoderKL) in the original LDM naming (ldm/modules/diffusionmodules/model.py,
 ldm/models/autoencoder.py), so that `first_stage_model.*` keys of an SD 1.5 checkpoint load as they are."""
-import json
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from . import config
 
 SD15 = {"in_channels": 3, "out_ch": 3, "ch": 128, "ch_mult": [1, 2, 4, 4], "num_res_blocks": 2,
         "attn_resolutions": [], "resolution": 256, "z_channels": 4, "embed_dim": 4, "double_z": True,
@@ -17,14 +17,7 @@ DEFAULT_SMALL = dict(SD15, ch=32, ch_mult=[1, 1, 2, 2], num_res_blocks=1, scale_
 
 
 def load_config(path_or_dict):
-    if isinstance(path_or_dict, dict):
-        cfg = dict(path_or_dict)
-    else:
-        with open(path_or_dict) as f:
-            cfg = json.load(f)
-    full = dict(SD15)
-    full.update(cfg)
-    return full
+    return config.merged(path_or_dict, SD15)
 
 
 class Normalize(nn.GroupNorm):

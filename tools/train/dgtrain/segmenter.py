@@ -10,6 +10,7 @@ import json
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from . import config
 
 IGNORE = 255
 
@@ -26,12 +27,7 @@ DEFAULT = {
 
 
 def load_config(path_or_dict=None):
-    cfg = dict(DEFAULT)
-    src = path_or_dict or {}
-    if not isinstance(src, dict):
-        with open(src) as f:
-            src = json.load(f)
-    cfg.update(src)
+    cfg = config.merged(path_or_dict, DEFAULT)
     if len(cfg["channels"]) != 4 or len(cfg["blocks"]) != 4:
         raise ValueError("segmenter: channels and blocks need 4 stages")
     return cfg
