@@ -20,18 +20,6 @@ static const char *tmp(const char *name) {
   return path[k];
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  *n = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc(*n);
-  if (fread(b, 1, *n, f) != *n) *n = 0;
-  fclose(f);
-  return b;
-}
-
 static void spit(const char *path, const uint8_t *b, size_t n) {
   FILE *f = fopen(path, "wb");
   fwrite(b, 1, n, f);
@@ -80,7 +68,7 @@ static void test_rgb_roundtrip(void) {
   }
   // The iTXt chunk really is iTXt and the ASCII one tEXt.
   size_t n;
-  uint8_t *file = slurp(tmp("rgb.png"), &n);
+  uint8_t *file = (uint8_t *)wt_read_file(tmp("rgb.png"), &n);
   WT_CHECK(file && memmem(file, n, "iTXtdirigent", 12) && memmem(file, n, "tEXtparameters", 14), "chunk types");
   free(file);
 
@@ -182,7 +170,7 @@ static void test_labels(void) {
 
   // Malformed files.
   size_t n;
-  uint8_t *file = slurp(tmp("lab.png"), &n);
+  uint8_t *file = (uint8_t *)wt_read_file(tmp("lab.png"), &n);
   spit(tmp("trunc.png"), file, n / 2);
   w = h = 0;
   WT_EXPECT_ERROR(dg_png_read_label(tmp("trunc.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "trunc.png", "truncated");

@@ -19,18 +19,6 @@ static uint64_t next(void) {
 }
 static size_t below(size_t n) { return n ? (size_t)(next() % n) : 0; }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  *n = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc(*n);
-  if (fread(b, 1, *n, f) != *n) *n = 0;
-  fclose(f);
-  return b;
-}
-
 static uint32_t be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
@@ -122,7 +110,7 @@ int main(void) {
   uint8_t *seed[3];
   size_t seed_n[3];
   for (int s = 0; s < 3; s++) {
-    seed[s] = slurp(path[s], &seed_n[s]);
+    seed[s] = (uint8_t *)wt_read_file(path[s], &seed_n[s]);
     int w = 0, h = 0;
     uint8_t *got = NULL;
     WT_CHECK(dg_png_read_label_mem(seed[s], seed_n[s], "seed", pal, &w, &h, &got) == DG_OK &&

@@ -15,24 +15,11 @@
 enum { W = 256, H = 128, N = W * H };
 static char dir[256];
 
-static char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  *n = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc(*n + 1);
-  if (fread(b, 1, *n, f) != *n) *n = 0;
-  b[*n] = 0;
-  fclose(f);
-  return b;
-}
-
 static void test_palette_file(void) {
   char path[512];
   snprintf(path, sizeof path, "%s/assets/palettes/world.json", DG_SOURCE_DIR);
   size_t n;
-  char *text = slurp(path, &n);
+  char *text = wt_read_file(path, &n);
   WT_CHECK(text != NULL, "read %s", path);
   if (!text) return;
   int found = 0;
@@ -85,7 +72,7 @@ static void test_determinism(void) {
     snprintf(f1, sizeof f1, "%s/%s", p1, files[k]);
     snprintf(f2, sizeof f2, "%s/%s", p2, files[k]);
     size_t n1 = 0, n2 = 0;
-    char *c1 = slurp(f1, &n1), *c2 = slurp(f2, &n2);
+    char *c1 = wt_read_file(f1, &n1), *c2 = wt_read_file(f2, &n2);
     WT_CHECK(c1 && c2 && n1 == n2 && n1 > 0 && !memcmp(c1, c2, n1), "%s identical across runs", files[k]);
     free(c1);
     free(c2);
@@ -522,7 +509,7 @@ static void test_dataset(void) {
     char ip[4096];
     snprintf(ip, sizeof ip, "%s/index.jsonl", dirs[k]);
     size_t n;
-    char *idx = slurp(ip, &n);
+    char *idx = wt_read_file(ip, &n);
     WT_CHECK(idx != NULL, "index exists");
     if (!idx) continue;
     int lines = 0;
@@ -587,7 +574,7 @@ static void test_dataset(void) {
     snprintf(p1, sizeof p1, "%s/%s", one, same[f]);
     snprintf(p2, sizeof p2, "%s/%s", dirs[0], same[f]);
     size_t n1 = 0, n2 = 0;
-    char *c1 = slurp(p1, &n1), *c2 = slurp(p2, &n2);
+    char *c1 = wt_read_file(p1, &n1), *c2 = wt_read_file(p2, &n2);
     WT_CHECK(c1 && c2 && n1 == n2 && !memcmp(c1, c2, n1), "%s identical with 1 and 2 threads", same[f]);
     free(c1);
     free(c2);
@@ -604,7 +591,7 @@ static void test_dataset(void) {
   char ip[600];
   snprintf(ip, sizeof ip, "%s/index.jsonl", vd);
   size_t n;
-  char *idx = slurp(ip, &n);
+  char *idx = wt_read_file(ip, &n);
   const char *vf[] = {
       "\"id\": \"val-v000000\"",    "\"frames\": 4",   "\"frame_images\": [\"videos/val-v000000/img_000.png\"",
       "\"frame_labels\": [",        "\"caption\": \"", "\"transition\": \"",

@@ -1,5 +1,6 @@
 // A minimal harness for tests that need no Vulkan device: counted checks and a summary.
 #pragma once
+#include <glib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,4 +32,13 @@ static int wt_checks, wt_failures;
 static inline int wt_finish(const char *name) {
   printf("%s: %d checks, %d failed\n", name, wt_checks, wt_failures);
   return wt_failures ? 1 : 0;
+}
+
+// The whole file, NUL-terminated (free with g_free); NULL if it cannot be read.
+static inline char *wt_read_file(const char *path, size_t *n) {
+  gchar *b = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents(path, &b, &len, NULL)) return NULL;
+  *n = len;
+  return b;
 }
