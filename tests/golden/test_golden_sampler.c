@@ -31,12 +31,12 @@ static void test_rng(void) {
       bad += (int64_t)w[j] != v;
     }
   }
-  dg_test_check(bad == 0, "philox words of seed 42 stream 3: %d of 32 differ", bad);
+  dg_check(bad == 0, "philox words of seed 42 stream 3: %d of 32 differ", bad);
   printf("  philox words seed 42 stream 3 blocks 0..7: %d of 32 differ\n", bad);
   uint32_t ctr[4] = {0, 0, 0, 0}, kat[4];
   dg_philox4x32_10(ctr, 0, 0, kat);
-  dg_test_check(kat[0] == 0x6627e8d5 && kat[1] == 0xe169c58d && kat[2] == 0xbc57ac4c && kat[3] == 0x9b00dbd8,
-                "philox known answer (counter 0, key 0)");
+  dg_check(kat[0] == 0x6627e8d5 && kat[1] == 0xe169c58d && kat[2] == 0xbc57ac4c && kat[3] == 0x9b00dbd8,
+           "philox known answer (counter 0, key 0)");
   dg_safetensors_close(st);
 }
 
@@ -79,8 +79,8 @@ static void run(dg_dtype dt, const dg_unet *u, const char *fixture, dg_sampler_k
     dg_stream_set_cancel(T.stream, &flag);
     dg_status s = dg_sample(&o, dg_guided_eps, &g, x);
     dg_stream_set_cancel(T.stream, NULL);
-    dg_test_check(s == DG_ERR_CANCELLED && r.steps == 1, "cancel after step 0: status %s after %d steps",
-                  dg_status_name(s), r.steps);
+    dg_check(s == DG_ERR_CANCELLED && r.steps == 1, "cancel after step 0: status %s after %d steps", dg_status_name(s),
+             r.steps);
     printf("  %s: cancelled from the step-0 callback: status %s, %d of %d steps\n", fixture, dg_status_name(s), r.steps,
            evals);
     goto done;
@@ -92,7 +92,7 @@ static void run(dg_dtype dt, const dg_unet *u, const char *fixture, dg_sampler_k
     int bad = 0;
     for (int i = 0; i < evals; i++)
       bad += ts[i] != (int)want[i];
-    dg_test_check(bad == 0, "%s timesteps differ", fixture);
+    dg_check(bad == 0, "%s timesteps differ", fixture);
     free(want);
     dg_randn(seed, 0, (size_t)n, x);
     snprintf(what, sizeof what, "%s x_T bit-exact", fixture);
@@ -103,7 +103,7 @@ static void run(dg_dtype dt, const dg_unet *u, const char *fixture, dg_sampler_k
         int64_t m;
         float *all = golden_read(st, "step_noise", &m);
         double err = dg_test_rel_err(x, all + i * n, n);
-        dg_test_check(err == 0, "%s step_noise[%d] differs (%g)", fixture, i, err);
+        dg_check(err == 0, "%s step_noise[%d] differs (%g)", fixture, i, err);
         free(all);
       }
   }
@@ -130,11 +130,11 @@ static void test_preview(void) {
   dg_sampler_preview_rgb(lat, 1, 2, rgb);
   // pixel 1: R = (0.298 + 9 * 0.184 + 1) * 127.5 = 376 -> 255, G = (0.207 + 9 * 0.271 + 1) * 127.5 = 465 -> 255,
   // B = (0.208 + 9 * 0.473 + 1) * 127.5 = 696.8 -> 255; pixel 0 is mid-grey.
-  dg_test_check(rgb[0] == 128 && rgb[1] == 128 && rgb[2] == 128 && rgb[3] == 255 && rgb[4] == 255 && rgb[5] == 255,
-                "preview rgb %d %d %d / %d %d %d", rgb[0], rgb[1], rgb[2], rgb[3], rgb[4], rgb[5]);
+  dg_check(rgb[0] == 128 && rgb[1] == 128 && rgb[2] == 128 && rgb[3] == 255 && rgb[4] == 255 && rgb[5] == 255,
+           "preview rgb %d %d %d / %d %d %d", rgb[0], rgb[1], rgb[2], rgb[3], rgb[4], rgb[5]);
   float lat2[4] = {-1, 0, 0, 0}; // R = (1 - 0.298) * 127.5 = 89.5 -> 90
   dg_sampler_preview_rgb(lat2, 1, 1, rgb);
-  dg_test_check(rgb[0] == 90 && rgb[1] == 101 && rgb[2] == 101, "preview rgb %d %d %d", rgb[0], rgb[1], rgb[2]);
+  dg_check(rgb[0] == 90 && rgb[1] == 101 && rgb[2] == 101, "preview rgb %d %d %d", rgb[0], rgb[1], rgb[2]);
 }
 
 int main(int argc, char **argv) {

@@ -78,8 +78,8 @@ int main(int argc, char **argv) {
     dg_arena_mark mark = dg_arena_get_mark(T.arena);
     dg_nn_src src = {w, T.arena, DG_F32};
     dg_unet *u = calloc(1, sizeof *u);
-    dg_test_expect_error(dg_unet_load(&src, (dg_unet_heads){0, 0}, u), DG_ERR_ARG, "heads", "no heads");
-    dg_test_expect_error(dg_unet_load(&src, (dg_unet_heads){3, 0}, u), DG_ERR_ARG, "heads", "heads not dividing");
+    dg_check_error(dg_unet_load(&src, (dg_unet_heads){0, 0}, u), DG_ERR_ARG, "heads", "no heads");
+    dg_check_error(dg_unet_load(&src, (dg_unet_heads){3, 0}, u), DG_ERR_ARG, "heads", "heads not dividing");
     if (dg_test_ok(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), "unet load")) {
       dg_nn nn = {T.stream, T.arena, DG_F32};
       int64_t xs[4] = {1, 4, 8, 16}, odd[4] = {1, 4, 7, 16}, cs[3] = {1, 7, 16}, bad_c[3] = {1, 7, 12};
@@ -87,8 +87,8 @@ int main(int argc, char **argv) {
       dg_tensor c = dg_test_tensor(DG_F32, 3, cs, -1, 1, NULL), cb = dg_test_tensor(DG_F32, 3, bad_c, -1, 1, NULL);
       dg_tensor eps;
       float t[1] = {10};
-      dg_test_expect_error(dg_unet_forward(&nn, u, &x, t, &cb, NULL, &eps), DG_ERR_ARG, "context", "context width");
-      dg_test_expect_error(dg_unet_forward(&nn, u, &xo, t, &c, NULL, &eps), DG_ERR_ARG, "divisible", "latent size");
+      dg_check_error(dg_unet_forward(&nn, u, &x, t, &cb, NULL, &eps), DG_ERR_ARG, "context", "context width");
+      dg_check_error(dg_unet_forward(&nn, u, &xo, t, &c, NULL, &eps), DG_ERR_ARG, "divisible", "latent size");
     }
     free(u);
     dg_arena_release(T.arena, mark);
@@ -108,9 +108,9 @@ int main(int argc, char **argv) {
       dg_nn_src src = {w, T.arena, dt};
       dg_unet *u = calloc(1, sizeof *u);
       if (dg_test_ok(dg_unet_load(&src, (dg_unet_heads){0, 8}, u), "unet_linear load")) {
-        dg_test_check(u->enc.input[1].attn.linear_proj && u->enc.input[1].attn.depth == 2 &&
-                          u->enc.input[1].attn.blocks[0].attn1.heads == 4 && u->n_output == 2,
-                      "unet_linear structure");
+        dg_check(u->enc.input[1].attn.linear_proj && u->enc.input[1].attn.depth == 2 &&
+                     u->enc.input[1].attn.blocks[0].attn1.heads == 4 && u->n_output == 2,
+                 "unet_linear structure");
         dg_safetensors *st = golden_open("unet_linear.safetensors");
         dg_tensor x = golden_tensor(st, "x", dt), ctx = golden_tensor(st, "context", dt), eps;
         float *t = golden_read(st, "t", NULL);
@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
   if (dg_test_ok(dg_weights_open(path, &w), "open vae weights")) {
     dg_nn_src src = {w, T.arena, DG_F32};
     dg_unet *u = calloc(1, sizeof *u);
-    dg_test_expect_error(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), DG_ERR_FORMAT, "UNet", "UNet from a VAE file");
+    dg_check_error(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), DG_ERR_FORMAT, "UNet", "UNet from a VAE file");
     free(u);
     dg_weights_close(w);
   }

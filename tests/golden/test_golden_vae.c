@@ -41,7 +41,7 @@ static void run(dg_dtype dt, dg_weights *w) {
   // Tiled decoding: one tile covering the latent is the whole decode; smaller tiles approximate it.
   if (dg_test_ok(dg_vae_decode_tiled(&nn, v, &z, 32, 8, &out), "vae decode one tile"))
     golden_check("vae_decoder image, one 32x32 tile", &out, dec, "image", dt);
-  dg_test_check(dg_vae_auto_tile(&nn, v, &z) == 0, "the fixture latent needs no tiling");
+  dg_check(dg_vae_auto_tile(&nn, v, &z) == 0, "the fixture latent needs no tiling");
   // Two 16x16 tiles without overlap: exactly the decodes of the two halves, side by side.
   if (dg_test_ok(dg_vae_decode_tiled(&nn, v, &z, 16, 0, &out), "vae decode two tiles")) {
     float *got = dg_test_read(&out), *zh = dg_test_read(&z), *want = malloc(3 * 32 * 64 * sizeof *want);
@@ -76,7 +76,7 @@ static void run(dg_dtype dt, dg_weights *w) {
            err);
     // This random VAE's group norms and mid attention see each tile alone, so only sanity is asserted
     // here (finite, same scale); the one-tile case above checks the tiling arithmetic exactly.
-    dg_test_check(isfinite(err) && err < 2, "tiled decode not finite or off-scale (%g)", err);
+    dg_check(isfinite(err) && err < 2, "tiled decode not finite or off-scale (%g)", err);
     free(got);
     free(want);
   }

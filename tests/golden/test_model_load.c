@@ -29,22 +29,21 @@ static void check(const char *path, const char *what) {
     }
     for (int i = 0; i < u->enc.n_input; i++)
       attn_ok &= u->enc.input[i].has_attn == (i == 1 || i == 2 || i == 4 || i == 5 || i == 7 || i == 8);
-    dg_test_check(u->enc.n_input == 12 && u->n_output == 12 && dg_unet_num_control(u) == 13 && up_ok && attn_ok &&
-                      u->enc.middle.has_attn && u->output[11].res.has_skip && !u->enc.input[1].res.has_skip,
-                  "%s: UNet structure (%d input, %d output blocks)", what, u->enc.n_input, u->n_output);
+    dg_check(u->enc.n_input == 12 && u->n_output == 12 && dg_unet_num_control(u) == 13 && up_ok && attn_ok &&
+                 u->enc.middle.has_attn && u->output[11].res.has_skip && !u->enc.input[1].res.has_skip,
+             "%s: UNet structure (%d input, %d output blocks)", what, u->enc.n_input, u->n_output);
   }
   if (dg_test_ok(dg_controlnet_load(&src, (dg_unet_heads){1, 0}, c), "controlnet load"))
-    dg_test_check(dg_controlnet_num_outputs(c) == 13 && c->n_hint == 8 && !c->id_hint && c->hint[2].stride == 2 &&
-                      c->hint[3].stride == 1 && c->hint[6].stride == 2,
-                  "%s: ControlNet structure (%d outputs, %d hint convs)", what, dg_controlnet_num_outputs(c),
-                  c->n_hint);
+    dg_check(dg_controlnet_num_outputs(c) == 13 && c->n_hint == 8 && !c->id_hint && c->hint[2].stride == 2 &&
+                 c->hint[3].stride == 1 && c->hint[6].stride == 2,
+             "%s: ControlNet structure (%d outputs, %d hint convs)", what, dg_controlnet_num_outputs(c), c->n_hint);
   if (dg_test_ok(dg_vae_load(&src, v), "vae load"))
-    dg_test_check(v->has_encoder && v->has_decoder && v->cfg.num_levels == 4 && v->enc.level[0].has_resample &&
-                      !v->enc.level[3].has_resample && !v->dec.level[0].has_resample && v->dec.level[3].has_resample &&
-                      v->dec.level[0].n_block == 3 && v->enc.level[1].block[0].has_nin,
-                  "%s: VAE structure", what);
+    dg_check(v->has_encoder && v->has_decoder && v->cfg.num_levels == 4 && v->enc.level[0].has_resample &&
+                 !v->enc.level[3].has_resample && !v->dec.level[0].has_resample && v->dec.level[3].has_resample &&
+                 v->dec.level[0].n_block == 3 && v->enc.level[1].block[0].has_nin,
+             "%s: VAE structure", what);
   if (dg_test_ok(dg_clip_text_load(&src, 2, t), "clip load"))
-    dg_test_check(t->cfg.layers == 2 && t->cfg.width == 8 && t->position.shape[0] == 77, "%s: CLIP structure", what);
+    dg_check(t->cfg.layers == 2 && t->cfg.width == 8 && t->position.shape[0] == 77, "%s: CLIP structure", what);
   printf("  %s: all four models loaded (%llu bytes of f16 weights)\n", what,
          (unsigned long long)(dg_arena_bytes_in_use(T.arena)));
   free(u);

@@ -158,7 +158,7 @@ static void exercise(const dg_safetensors *st, size_t size) {
   size_t cap = 0;
   for (size_t i = 0; i < dg_safetensors_count(st); i++) {
     const dg_st_tensor *t = dg_safetensors_tensor(st, i);
-    if (!io_check(t->begin <= t->end && t->end <= size && dg_safetensors_find(st, t->name) == t,
+    if (!dg_check(t->begin <= t->end && t->end <= size && dg_safetensors_find(st, t->name) == t,
                   "opened tensor '%s' has offsets [%llu, %llu] in a %zu-byte file", t->name,
                   (unsigned long long)t->begin, (unsigned long long)t->end, size))
       continue;
@@ -168,7 +168,7 @@ static void exercise(const dg_safetensors *st, size_t size) {
     for (int dt = 0; dt < 2; dt++) {
       dg_status s = dg_safetensors_read(st, t, dt ? DG_F16 : DG_F32, f, need);
       bool floaty = t->dtype == DG_ST_F32 || t->dtype == DG_ST_F16 || t->dtype == DG_ST_BF16;
-      io_check(floaty ? s == DG_OK : s == DG_ERR_UNSUPPORTED, "read of '%s' (%s): %s", t->name,
+      dg_check(floaty ? s == DG_OK : s == DG_ERR_UNSUPPORTED, "read of '%s' (%s): %s", t->name,
                dg_st_dtype_name(t->dtype), dg_last_error());
       reads++;
     }
@@ -176,7 +176,7 @@ static void exercise(const dg_safetensors *st, size_t size) {
   for (size_t i = 0; i < dg_safetensors_metadata_count(st); i++) {
     const char *k, *v;
     dg_safetensors_metadata_at(st, i, &k, &v);
-    io_check(k && v && dg_safetensors_metadata(st, k) != NULL, "metadata %zu", i);
+    dg_check(k && v && dg_safetensors_metadata(st, k) != NULL, "metadata %zu", i);
   }
   free(f);
 }
@@ -209,7 +209,7 @@ static void fuzz_safetensors(bytes *seeds, int nseeds, long iters, const char *d
       dg_safetensors_close(st);
     } else {
       rejected++;
-      if (!io_check(good_error(s) && st == NULL, "iteration %ld: status %s, message '%s'", it, dg_status_name(s),
+      if (!dg_check(good_error(s) && st == NULL, "iteration %ld: status %s, message '%s'", it, dg_status_name(s),
                     dg_last_error()))
         break;
     }
@@ -221,15 +221,15 @@ static void fuzz_safetensors(bytes *seeds, int nseeds, long iters, const char *d
 static long nodes;
 static void walk(const dg_json_value *v, int depth) {
   nodes++;
-  io_check(depth <= DG_JSON_DEFAULT_DEPTH, "tree deeper than the limit");
-  if (v->type == DG_JSON_STRING) io_check(strlen(v->str) <= v->len && v->str[v->len] == 0, "string length");
+  dg_check(depth <= DG_JSON_DEFAULT_DEPTH, "tree deeper than the limit");
+  if (v->type == DG_JSON_STRING) dg_check(strlen(v->str) <= v->len && v->str[v->len] == 0, "string length");
   if (v->type == DG_JSON_ARRAY)
     for (size_t i = 0; i < v->count; i++)
       walk(v->items[i], depth + 1);
   if (v->type == DG_JSON_OBJECT)
     for (size_t i = 0; i < v->count; i++) {
       const dg_json_member *m = &v->members[i];
-      if (strlen(m->key) == m->key_len) io_check(dg_json_get(v, m->key) == m->value, "lookup of '%s'", m->key);
+      if (strlen(m->key) == m->key_len) dg_check(dg_json_get(v, m->key) == m->value, "lookup of '%s'", m->key);
       walk(m->value, depth + 1);
     }
 }
@@ -261,7 +261,7 @@ static void fuzz_json(bytes *seeds, int nseeds, long iters) {
       dg_json_free(doc);
     } else {
       bad++;
-      if (!io_check((s == DG_ERR_FORMAT || s == DG_ERR_OOM) && dg_last_error()[0] && doc == NULL,
+      if (!dg_check((s == DG_ERR_FORMAT || s == DG_ERR_OOM) && dg_last_error()[0] && doc == NULL,
                     "json iteration %ld: status %s, message '%s'", it, dg_status_name(s), dg_last_error()))
         break;
     }
@@ -304,11 +304,11 @@ static void fuzz_weights(const bytes *seed, long iters, const char *dir) {
       if (d == DG_OK)
         detected++;
       else
-        io_check(good_error(d), "detect: status %s, '%s'", dg_status_name(d), dg_last_error());
+        dg_check(good_error(d), "detect: status %s, '%s'", dg_status_name(d), dg_last_error());
       dg_weights_close(w);
     } else {
       bad++;
-      io_check(good_error(s) && w == NULL, "weights: status %s, '%s'", dg_status_name(s), dg_last_error());
+      dg_check(good_error(s) && w == NULL, "weights: status %s, '%s'", dg_status_name(s), dg_last_error());
     }
   }
   printf("model store: %ld mutated checkpoints, %ld opened (%ld detected), %ld rejected\n", iters, ok, detected, bad);
@@ -356,7 +356,7 @@ int main(void) {
   io_writer_free(w);
   for (int i = 0; i < 4; i++) {
     dg_safetensors *st;
-    io_ok(dg_safetensors_open_memory(st_seeds[i].d, st_seeds[i].n, "seed", &st), "seed opens");
+    dg_check_status(dg_safetensors_open_memory(st_seeds[i].d, st_seeds[i].n, "seed", &st), "seed opens");
     dg_safetensors_close(st);
   }
   fuzz_safetensors(st_seeds, 4, iters, dir);
@@ -392,5 +392,5 @@ int main(void) {
   free(unet.d);
   io_rmtree(dir);
   free(dir);
-  return io_finish("fuzz_io");
+  return dg_check_finish("fuzz_io");
 }

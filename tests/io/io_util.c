@@ -198,37 +198,3 @@ bool io_mkdirs(const char *path) {
     }
   return mkdir(tmp, 0755) == 0 || access(tmp, F_OK) == 0;
 }
-
-static int checks, failures;
-
-bool io_check(bool ok, const char *fmt, ...) {
-  checks++;
-  if (!ok) {
-    failures++;
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-  }
-  return ok;
-}
-
-bool io_ok(dg_status s, const char *what) {
-  return io_check(s == DG_OK, "%s: %s (%s)", what, dg_status_name(s), dg_last_error());
-}
-
-bool io_expect_error(dg_status got, dg_status want, const char *needle, const char *what) {
-  const char *msg = dg_last_error();
-  bool ok =
-      io_check(got == want && msg[0] && strstr(msg, needle), "%s: expected '%s' error mentioning '%s', got %s: '%s'",
-               what, dg_status_name(want), needle, dg_status_name(got), msg);
-  if (ok && getenv("DG_TEST_VERBOSE")) printf("ok: %s -> %s\n", what, msg);
-  return ok;
-}
-
-int io_finish(const char *name) {
-  printf("%s: %d checks, %d failed\n", name, checks, failures);
-  return failures ? 1 : 0;
-}

@@ -1,10 +1,11 @@
 // Helpers for the render/io tests: building safetensors images in memory (valid or deliberately
-// broken), writing files into a temporary folder, and status checks that need no GPU.
+// broken), writing files into a temporary folder. Checks come from tests/common/dg_check.h.
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dg_check.h"
 #include "dg_status.h"
 
 // A safetensors image built tensor by tensor (data copied, offsets contiguous, names in add order).
@@ -30,9 +31,3 @@ unsigned char *io_read_file(const char *path, size_t *size);
 char *io_tmpdir(void);
 void io_rmtree(const char *path);
 bool io_mkdirs(const char *path);
-
-// Host-only check counters (the GPU tests use tests/unit/dg_test.h instead).
-bool io_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool io_ok(dg_status s, const char *what);
-bool io_expect_error(dg_status got, dg_status want, const char *needle, const char *what);
-int io_finish(const char *name);

@@ -9,7 +9,7 @@
 
 static dg_json *parse(const char *text, int depth) {
   dg_json *doc = NULL;
-  io_ok(dg_json_parse(text, strlen(text), "test.json", 0, depth, &doc), text);
+  dg_check_status(dg_json_parse(text, strlen(text), "test.json", 0, depth, &doc), text);
   return doc;
 }
 
@@ -18,11 +18,11 @@ static void expect_bad(const char *text, const char *needle, size_t offset) {
   dg_status s = dg_json_parse(text, strlen(text), "bad.json", 100, 0, &doc);
   char what[160];
   snprintf(what, sizeof what, "reject `%.60s`", text);
-  io_expect_error(s, DG_ERR_FORMAT, needle, what);
+  dg_check_error(s, DG_ERR_FORMAT, needle, what);
   char at[64];
   snprintf(at, sizeof at, "bad.json: invalid JSON at byte %zu:", offset + 100);
-  io_check(strstr(dg_last_error(), at) != NULL, "%s: message '%s' lacks '%s'", what, dg_last_error(), at);
-  io_check(doc == NULL, "%s: output not cleared", what);
+  dg_check(strstr(dg_last_error(), at) != NULL, "%s: message '%s' lacks '%s'", what, dg_last_error(), at);
+  dg_check(doc == NULL, "%s: output not cleared", what);
 }
 
 static void valid(void) {
@@ -32,48 +32,48 @@ static void valid(void) {
                        0);
   if (!doc) return;
   const dg_json_value *r = dg_json_root(doc);
-  io_check(r->type == DG_JSON_OBJECT && r->count == 7, "root object with 7 members");
-  io_check(!strcmp(r->members[0].key, "a") && !strcmp(r->members[6].key, "z"), "members keep source order");
+  dg_check(r->type == DG_JSON_OBJECT && r->count == 7, "root object with 7 members");
+  dg_check(!strcmp(r->members[0].key, "a") && !strcmp(r->members[6].key, "z"), "members keep source order");
   const dg_json_value *a = dg_json_get(r, "a");
-  io_check(a && a->type == DG_JSON_ARRAY && a->count == 8, "array of 8");
+  dg_check(a && a->type == DG_JSON_ARRAY && a->count == 8, "array of 8");
   if (a && a->count == 8) {
-    io_check(a->items[0]->is_uint && a->items[0]->uint == 1 && a->items[0]->number == 1, "1 is uint");
-    io_check(!a->items[1]->is_uint && a->items[1]->number == -2500.0, "-2.5e3");
-    io_check(a->items[2]->is_uint && a->items[2]->uint == 0, "0");
-    io_check(a->items[3]->type == DG_JSON_TRUE && a->items[4]->type == DG_JSON_FALSE &&
+    dg_check(a->items[0]->is_uint && a->items[0]->uint == 1 && a->items[0]->number == 1, "1 is uint");
+    dg_check(!a->items[1]->is_uint && a->items[1]->number == -2500.0, "-2.5e3");
+    dg_check(a->items[2]->is_uint && a->items[2]->uint == 0, "0");
+    dg_check(a->items[3]->type == DG_JSON_TRUE && a->items[4]->type == DG_JSON_FALSE &&
                  a->items[5]->type == DG_JSON_NULL,
              "literals");
-    io_check(a->items[6]->type == DG_JSON_OBJECT && a->items[6]->count == 0, "empty object");
-    io_check(a->items[7]->type == DG_JSON_ARRAY && a->items[7]->count == 0, "empty array");
-    io_check(a->offset == 7, "array offset %zu == 7", a->offset);
+    dg_check(a->items[6]->type == DG_JSON_OBJECT && a->items[6]->count == 0, "empty object");
+    dg_check(a->items[7]->type == DG_JSON_ARRAY && a->items[7]->count == 0, "empty array");
+    dg_check(a->offset == 7, "array offset %zu == 7", a->offset);
   }
   const dg_json_value *b = dg_json_get(r, "b");
-  io_check(b && b->len == 9 && !memcmp(b->str, "x\"\\/\b\f\n\r\t", 9), "simple escapes");
+  dg_check(b && b->len == 9 && !memcmp(b->str, "x\"\\/\b\f\n\r\t", 9), "simple escapes");
   const dg_json_value *u = dg_json_get(r, "u"), *raw = dg_json_get(r, "raw");
-  io_check(u && raw && u->len == 9 && raw->len == 9 && !memcmp(u->str, raw->str, 9),
+  dg_check(u && raw && u->len == 9 && raw->len == 9 && !memcmp(u->str, raw->str, 9),
            "\\u escapes incl. a surrogate pair decode to the same UTF-8 as the raw text");
   const dg_json_value *big = dg_json_get(r, "big"), *over = dg_json_get(r, "over");
-  io_check(big && big->is_uint && big->uint == UINT64_MAX, "2^64-1 is exact");
-  io_check(over && !over->is_uint && over->number == 18446744073709551616.0, "2^64 is a double only");
+  dg_check(big && big->is_uint && big->uint == UINT64_MAX, "2^64-1 is exact");
+  dg_check(over && !over->is_uint && over->number == 18446744073709551616.0, "2^64 is a double only");
   const dg_json_value *z = dg_json_get(r, "z");
-  io_check(z && z->len == 2 && z->str[0] == 0 && z->str[1] == 'x', "\\u0000 keeps its length");
-  io_check(dg_json_get(r, "missing") == NULL && dg_json_get(a, "a") == NULL, "lookups of absent keys");
+  dg_check(z && z->len == 2 && z->str[0] == 0 && z->str[1] == 'x', "\\u0000 keeps its length");
+  dg_check(dg_json_get(r, "missing") == NULL && dg_json_get(a, "a") == NULL, "lookups of absent keys");
   dg_json_free(doc);
 
   doc = parse("\"top\"", 0);
-  io_check(doc && dg_json_root(doc)->type == DG_JSON_STRING, "scalar root");
+  dg_check(doc && dg_json_root(doc)->type == DG_JSON_STRING, "scalar root");
   dg_json_free(doc);
   // Depth: 3 nested arrays pass with limit 3, fail with limit 2.
   doc = parse("[[[]]]", 3);
   dg_json_free(doc);
   dg_json *bad = NULL;
-  io_expect_error(dg_json_parse("[[[]]]", 6, "d.json", 0, 2, &bad), DG_ERR_FORMAT, "nesting deeper", "depth limit");
+  dg_check_error(dg_json_parse("[[[]]]", 6, "d.json", 0, 2, &bad), DG_ERR_FORMAT, "nesting deeper", "depth limit");
   // Deep nesting far beyond the default limit must not recurse unboundedly.
   static char deep[200001];
   memset(deep, '[', 100000);
   memset(deep + 100000, ']', 100000);
-  io_expect_error(dg_json_parse(deep, 200000, "deep.json", 0, 0, &bad), DG_ERR_FORMAT, "nesting deeper",
-                  "100000 nested arrays");
+  dg_check_error(dg_json_parse(deep, 200000, "deep.json", 0, 0, &bad), DG_ERR_FORMAT, "nesting deeper",
+                 "100000 nested arrays");
   // Many members: sorted lookup.
   char many[40000];
   size_t n = 0;
@@ -90,7 +90,7 @@ static void valid(void) {
       const dg_json_value *v = dg_json_get(dg_json_root(doc), k);
       all &= v && v->uint == (uint64_t)i;
     }
-    io_check(all, "lookup among 2000 members");
+    dg_check(all, "lookup among 2000 members");
   }
   dg_json_free(doc);
 }
@@ -131,11 +131,11 @@ static void invalid(void) {
   expect_bad("[1,2", "unterminated array", 0);
   // Not NUL-terminated: the parser must stop at len.
   dg_json *doc = NULL;
-  io_expect_error(dg_json_parse("[1, 2]", 4, "cut.json", 0, 0, &doc), DG_ERR_FORMAT, "cut.json", "length respected");
+  dg_check_error(dg_json_parse("[1, 2]", 4, "cut.json", 0, 0, &doc), DG_ERR_FORMAT, "cut.json", "length respected");
 }
 
 int main(void) {
   valid();
   invalid();
-  return io_finish("test_json");
+  return dg_check_finish("test_json");
 }

@@ -41,81 +41,81 @@ static unsigned char *valid_image(size_t *size) {
 }
 
 static void check_valid(dg_safetensors *st, dg_arena *arena) {
-  io_check(dg_safetensors_count(st) == 7, "7 tensors (got %zu)", dg_safetensors_count(st));
+  dg_check(dg_safetensors_count(st) == 7, "7 tensors (got %zu)", dg_safetensors_count(st));
   const char *order[] = {"a.f16", "b.f32", "c.bf16", "d.ids", "e.scalar", "f.empty", "g.6d"};
   for (size_t i = 0; i < 7 && i < dg_safetensors_count(st); i++)
-    io_check(!strcmp(dg_safetensors_tensor(st, i)->name, order[i]), "tensor %zu is %s", i, order[i]);
-  io_check(dg_safetensors_tensor(st, 7) == NULL, "index past the end gives NULL");
-  io_check(!strcmp(dg_safetensors_metadata(st, "format"), "pt"), "metadata format");
+    dg_check(!strcmp(dg_safetensors_tensor(st, i)->name, order[i]), "tensor %zu is %s", i, order[i]);
+  dg_check(dg_safetensors_tensor(st, 7) == NULL, "index past the end gives NULL");
+  dg_check(!strcmp(dg_safetensors_metadata(st, "format"), "pt"), "metadata format");
   const char *note = dg_safetensors_metadata(st, "note");
-  io_check(note && !strcmp(note, "caf\xc3\xa9"), "metadata with a \\u escape");
-  io_check(dg_safetensors_metadata(st, "nope") == NULL && dg_safetensors_metadata_count(st) == 2, "metadata count");
+  dg_check(note && !strcmp(note, "caf\xc3\xa9"), "metadata with a \\u escape");
+  dg_check(dg_safetensors_metadata(st, "nope") == NULL && dg_safetensors_metadata_count(st) == 2, "metadata count");
   const dg_st_tensor *b = dg_safetensors_find(st, "b.f32"), *a = dg_safetensors_find(st, "a.f16"),
                      *c = dg_safetensors_find(st, "c.bf16"), *d = dg_safetensors_find(st, "d.ids");
-  io_check(dg_safetensors_find(st, "zz") == NULL && dg_safetensors_find(st, "__metadata__") == NULL, "find absent");
+  dg_check(dg_safetensors_find(st, "zz") == NULL && dg_safetensors_find(st, "__metadata__") == NULL, "find absent");
   if (!a || !b || !c || !d) {
-    io_check(false, "tensors missing");
+    dg_check(false, "tensors missing");
     return;
   }
-  io_check(b->dtype == DG_ST_F32 && b->ndim == 2 && b->shape[0] == 2 && b->shape[1] == 3 && b->numel == 6, "b shape");
-  io_check(c->dtype == DG_ST_BF16 && c->ndim == 3 && c->shape[0] == 5, "c shape");
-  io_check(!strcmp(dg_st_dtype_name(d->dtype), "I64") && dg_st_dtype_size(d->dtype) == 8, "I64 dtype");
+  dg_check(b->dtype == DG_ST_F32 && b->ndim == 2 && b->shape[0] == 2 && b->shape[1] == 3 && b->numel == 6, "b shape");
+  dg_check(c->dtype == DG_ST_BF16 && c->ndim == 3 && c->shape[0] == 5, "c shape");
+  dg_check(!strcmp(dg_st_dtype_name(d->dtype), "I64") && dg_st_dtype_size(d->dtype) == 8, "I64 dtype");
   float f[6];
   uint16_t h[6];
-  io_ok(dg_safetensors_read(st, b, DG_F32, f, sizeof f), "f32 -> f32");
-  io_check(!memcmp(f, f32v, sizeof f), "f32 -> f32 exact");
-  io_ok(dg_safetensors_read(st, b, DG_F16, h, sizeof h), "f32 -> f16");
+  dg_check_status(dg_safetensors_read(st, b, DG_F32, f, sizeof f), "f32 -> f32");
+  dg_check(!memcmp(f, f32v, sizeof f), "f32 -> f32 exact");
+  dg_check_status(dg_safetensors_read(st, b, DG_F16, h, sizeof h), "f32 -> f16");
   bool ok = true;
   for (int i = 0; i < 6; i++)
     ok &= h[i] == dg_f32_to_f16(f32v[i]);
-  io_check(ok, "f32 -> f16 rounds as dg_f32_to_f16");
-  io_ok(dg_safetensors_read(st, a, DG_F32, f, sizeof f), "f16 -> f32");
+  dg_check(ok, "f32 -> f16 rounds as dg_f32_to_f16");
+  dg_check_status(dg_safetensors_read(st, a, DG_F32, f, sizeof f), "f16 -> f32");
   ok = true;
   for (int i = 0; i < 4; i++)
     ok &= f[i] == dg_f16_to_f32(f16v[i]);
-  io_check(ok, "f16 -> f32 exact");
-  io_ok(dg_safetensors_read(st, a, DG_F16, h, sizeof h), "f16 -> f16");
-  io_check(!memcmp(h, f16v, sizeof f16v), "f16 -> f16 exact");
-  io_ok(dg_safetensors_read(st, c, DG_F32, f, sizeof f), "bf16 -> f32");
-  io_check(!memcmp(f, bf16_want, 5 * sizeof(float)), "bf16 -> f32 exact");
-  io_ok(dg_safetensors_read(st, c, DG_F16, h, sizeof h), "bf16 -> f16");
+  dg_check(ok, "f16 -> f32 exact");
+  dg_check_status(dg_safetensors_read(st, a, DG_F16, h, sizeof h), "f16 -> f16");
+  dg_check(!memcmp(h, f16v, sizeof f16v), "f16 -> f16 exact");
+  dg_check_status(dg_safetensors_read(st, c, DG_F32, f, sizeof f), "bf16 -> f32");
+  dg_check(!memcmp(f, bf16_want, 5 * sizeof(float)), "bf16 -> f32 exact");
+  dg_check_status(dg_safetensors_read(st, c, DG_F16, h, sizeof h), "bf16 -> f16");
   ok = true;
   for (int i = 0; i < 5; i++)
     ok &= h[i] == dg_f32_to_f16(bf16_want[i]);
-  io_check(ok, "bf16 -> f16 (3e38 saturates to inf, -1.5e-30 flushes to -0)");
-  io_check(h[3] == 0x7c00 && h[4] == 0x8000, "bf16 -> f16 overflow/underflow values");
-  io_expect_error(dg_safetensors_read(st, d, DG_F32, f, sizeof f), DG_ERR_UNSUPPORTED, "'d.ids' has dtype I64",
-                  "I64 -> f32");
-  io_expect_error(dg_safetensors_read(st, b, DG_F32, f, 5 * sizeof(float)), DG_ERR_ARG, "needs 24 bytes",
-                  "short destination");
+  dg_check(ok, "bf16 -> f16 (3e38 saturates to inf, -1.5e-30 flushes to -0)");
+  dg_check(h[3] == 0x7c00 && h[4] == 0x8000, "bf16 -> f16 overflow/underflow values");
+  dg_check_error(dg_safetensors_read(st, d, DG_F32, f, sizeof f), DG_ERR_UNSUPPORTED, "'d.ids' has dtype I64",
+                 "I64 -> f32");
+  dg_check_error(dg_safetensors_read(st, b, DG_F32, f, 5 * sizeof(float)), DG_ERR_ARG, "needs 24 bytes",
+                 "short destination");
   const dg_st_tensor *e = dg_safetensors_find(st, "e.scalar");
-  io_ok(dg_safetensors_read(st, e, DG_F32, f, 4), "0-d tensor");
-  io_check(e->ndim == 0 && e->numel == 1 && f[0] == f32v[2], "0-d tensor value");
+  dg_check_status(dg_safetensors_read(st, e, DG_F32, f, 4), "0-d tensor");
+  dg_check(e->ndim == 0 && e->numel == 1 && f[0] == f32v[2], "0-d tensor value");
   const dg_st_tensor *em = dg_safetensors_find(st, "f.empty");
-  io_check(em && em->numel == 0 && em->begin == em->end, "empty tensor");
-  io_ok(dg_safetensors_read(st, em, DG_F32, f, 0), "read of an empty tensor");
+  dg_check(em && em->numel == 0 && em->begin == em->end, "empty tensor");
+  dg_check_status(dg_safetensors_read(st, em, DG_F32, f, 0), "read of an empty tensor");
   if (!arena) return;
   dg_tensor t;
-  if (io_ok(dg_safetensors_load(st, "c.bf16", arena, DG_F32, &t), "load bf16 as f32")) {
-    io_check(t.dtype == DG_F32 && t.ndim == 3 && t.shape[0] == 5 && t.shape[1] == 1, "loaded shape");
+  if (dg_check_status(dg_safetensors_load(st, "c.bf16", arena, DG_F32, &t), "load bf16 as f32")) {
+    dg_check(t.dtype == DG_F32 && t.ndim == 3 && t.shape[0] == 5 && t.shape[1] == 1, "loaded shape");
     float got[5];
     dg_tensor_read_f32(&t, got);
-    io_check(!memcmp(got, bf16_want, sizeof got), "loaded bf16 values");
+    dg_check(!memcmp(got, bf16_want, sizeof got), "loaded bf16 values");
   }
-  if (io_ok(dg_safetensors_load(st, "b.f32", arena, DG_F16, &t), "load f32 as f16")) {
+  if (dg_check_status(dg_safetensors_load(st, "b.f32", arena, DG_F16, &t), "load f32 as f16")) {
     float got[6];
     dg_tensor_read_f32(&t, got);
     ok = true;
     for (int i = 0; i < 6; i++)
       ok &= got[i] == dg_f16_to_f32(dg_f32_to_f16(f32v[i]));
-    io_check(ok && t.dtype == DG_F16, "loaded f16 values");
+    dg_check(ok && t.dtype == DG_F16, "loaded f16 values");
   }
-  if (io_ok(dg_safetensors_load(st, "e.scalar", arena, DG_F32, &t), "load scalar"))
-    io_check(t.ndim == 1 && t.shape[0] == 1, "scalar loads as [1]");
-  io_expect_error(dg_safetensors_load(st, "g.6d", arena, DG_F32, &t), DG_ERR_UNSUPPORTED, "6 dims", "6-D load");
-  io_expect_error(dg_safetensors_load(st, "nope", arena, DG_F32, &t), DG_ERR_ARG, "no tensor named 'nope'",
-                  "load of an absent name");
-  io_expect_error(dg_safetensors_load(st, "d.ids", arena, DG_F16, &t), DG_ERR_UNSUPPORTED, "I64", "load of I64");
+  if (dg_check_status(dg_safetensors_load(st, "e.scalar", arena, DG_F32, &t), "load scalar"))
+    dg_check(t.ndim == 1 && t.shape[0] == 1, "scalar loads as [1]");
+  dg_check_error(dg_safetensors_load(st, "g.6d", arena, DG_F32, &t), DG_ERR_UNSUPPORTED, "6 dims", "6-D load");
+  dg_check_error(dg_safetensors_load(st, "nope", arena, DG_F32, &t), DG_ERR_ARG, "no tensor named 'nope'",
+                 "load of an absent name");
+  dg_check_error(dg_safetensors_load(st, "d.ids", arena, DG_F16, &t), DG_ERR_UNSUPPORTED, "I64", "load of I64");
 }
 
 // Every f16 and bf16 bit pattern, and f32 patterns around every f16 rounding boundary, convert exactly
@@ -146,31 +146,31 @@ static void conversions_exhaustive(void) {
   dg_safetensors *st;
   float *f = malloc(M * 4);
   uint16_t *g = malloc(M * 2);
-  if (io_ok(dg_safetensors_open_memory(img, size, "conv", &st), "open conversion table")) {
+  if (dg_check_status(dg_safetensors_open_memory(img, size, "conv", &st), "open conversion table")) {
     long bad = 0;
-    io_ok(dg_safetensors_read(st, dg_safetensors_find(st, "f16"), DG_F32, f, N * 4), "all f16 -> f32");
+    dg_check_status(dg_safetensors_read(st, dg_safetensors_find(st, "f16"), DG_F32, f, N * 4), "all f16 -> f32");
     for (uint32_t i = 0; i < N; i++) {
       float want = dg_f16_to_f32(h[i]);
       bad += memcmp(&f[i], &want, 4) != 0;
     }
-    io_check(bad == 0, "%ld of 65536 f16 -> f32 differ from dg_f16_to_f32", bad);
+    dg_check(bad == 0, "%ld of 65536 f16 -> f32 differ from dg_f16_to_f32", bad);
     bad = 0;
-    io_ok(dg_safetensors_read(st, dg_safetensors_find(st, "bf16"), DG_F16, g, N * 2), "all bf16 -> f16");
+    dg_check_status(dg_safetensors_read(st, dg_safetensors_find(st, "bf16"), DG_F16, g, N * 2), "all bf16 -> f16");
     for (uint32_t i = 0; i < N; i++) {
       uint32_t b = (uint32_t)h[i] << 16;
       float v;
       memcpy(&v, &b, 4);
       bad += g[i] != dg_f32_to_f16(v);
     }
-    io_check(bad == 0, "%ld of 65536 bf16 -> f16 differ from dg_f32_to_f16", bad);
+    dg_check(bad == 0, "%ld of 65536 bf16 -> f16 differ from dg_f32_to_f16", bad);
     bad = 0;
-    io_ok(dg_safetensors_read(st, dg_safetensors_find(st, "f32"), DG_F16, g, M * 2), "f32 -> f16 patterns");
+    dg_check_status(dg_safetensors_read(st, dg_safetensors_find(st, "f32"), DG_F16, g, M * 2), "f32 -> f16 patterns");
     for (uint32_t i = 0; i < M; i++) {
       float v;
       memcpy(&v, &x[i], 4);
       bad += g[i] != dg_f32_to_f16(v);
     }
-    io_check(bad == 0, "%ld of %d f32 -> f16 differ from dg_f32_to_f16", bad, M);
+    dg_check(bad == 0, "%ld of %d f32 -> f16 differ from dg_f32_to_f16", bad, M);
     dg_safetensors_close(st);
   }
   free(f);
@@ -184,9 +184,9 @@ static void conversions_exhaustive(void) {
 static void expect_bad(unsigned char *img, size_t size, dg_status want, const char *needle, const char *what) {
   dg_safetensors *st = (dg_safetensors *)1;
   dg_status s = dg_safetensors_open_memory(img, size, "crafted.safetensors", &st);
-  io_expect_error(s, want, needle, what);
-  io_check(strstr(dg_last_error(), "crafted.safetensors") != NULL, "%s: message names the file", what);
-  io_check(st == NULL, "%s: handle cleared", what);
+  dg_check_error(s, want, needle, what);
+  dg_check(strstr(dg_last_error(), "crafted.safetensors") != NULL, "%s: message names the file", what);
+  dg_check(st == NULL, "%s: handle cleared", what);
   free(img);
 }
 
@@ -269,14 +269,14 @@ static void failures(const char *dir) {
   io_write_file(path, valid, size - 6);
   dg_safetensors *st;
   dg_status s = dg_safetensors_open(path, &st);
-  io_expect_error(s, DG_ERR_FORMAT, "run past the data section", "truncated file on disk");
-  io_check(strstr(dg_last_error(), "truncated.safetensors: tensor '") != NULL, "truncated file: names file and tensor");
+  dg_check_error(s, DG_ERR_FORMAT, "run past the data section", "truncated file on disk");
+  dg_check(strstr(dg_last_error(), "truncated.safetensors: tensor '") != NULL, "truncated file: names file and tensor");
   snprintf(path, sizeof path, "%s/empty.safetensors", dir);
   io_write_file(path, "", 0);
-  io_expect_error(dg_safetensors_open(path, &st), DG_ERR_FORMAT, "0 bytes, too short", "empty file on disk");
+  dg_check_error(dg_safetensors_open(path, &st), DG_ERR_FORMAT, "0 bytes, too short", "empty file on disk");
   snprintf(path, sizeof path, "%s/missing.safetensors", dir);
-  io_expect_error(dg_safetensors_open(path, &st), DG_ERR_IO, "missing.safetensors: cannot open", "missing file");
-  io_expect_error(dg_safetensors_open(dir, &st), DG_ERR_IO, "not a regular file", "a directory");
+  dg_check_error(dg_safetensors_open(path, &st), DG_ERR_IO, "missing.safetensors: cannot open", "missing file");
+  dg_check_error(dg_safetensors_open(dir, &st), DG_ERR_IO, "not a regular file", "a directory");
   free(valid);
 }
 
@@ -290,23 +290,23 @@ int main(void) {
   size_t size;
   unsigned char *img = valid_image(&size);
   dg_safetensors *st;
-  if (io_ok(dg_safetensors_open_memory(img, size, "mem.safetensors", &st), "open from memory")) {
+  if (dg_check_status(dg_safetensors_open_memory(img, size, "mem.safetensors", &st), "open from memory")) {
     check_valid(st, arena);
-    io_check(!strcmp(dg_safetensors_path(st), "mem.safetensors"), "memory name");
+    dg_check(!strcmp(dg_safetensors_path(st), "mem.safetensors"), "memory name");
     dg_safetensors_close(st);
   }
   char path[4096];
   snprintf(path, sizeof path, "%s/valid.safetensors", dir);
   io_write_file(path, img, size);
-  if (io_ok(dg_safetensors_open(path, &st), "open with mmap")) {
+  if (dg_check_status(dg_safetensors_open(path, &st), "open with mmap")) {
     check_valid(st, arena);
     dg_safetensors_close(st);
   }
   // A file with no tensors at all is valid.
   size_t n;
   unsigned char *e = io_image_h("{}      ", NULL, 0, &n);
-  if (io_ok(dg_safetensors_open_memory(e, n, "e", &st), "empty header")) {
-    io_check(dg_safetensors_count(st) == 0, "no tensors");
+  if (dg_check_status(dg_safetensors_open_memory(e, n, "e", &st), "empty header")) {
+    dg_check(dg_safetensors_count(st) == 0, "no tensors");
     dg_safetensors_close(st);
   }
   free(e);
@@ -316,9 +316,9 @@ int main(void) {
   io_rmtree(dir);
   free(dir);
   if (device) {
-    io_check(dg_device_validation_messages(device) == 0, "no validation messages");
+    dg_check(dg_device_validation_messages(device) == 0, "no validation messages");
     dg_arena_destroy(arena);
     dg_device_close(device);
   }
-  return io_finish("test_safetensors");
+  return dg_check_finish("test_safetensors");
 }

@@ -33,7 +33,7 @@ static const char *tmp_path(const char *name) {
 static io_writer *derive(const char *src, const char *keep, const char *exclude, size_t strip, const char *add) {
   dg_safetensors *st;
   io_writer *w = io_writer_new();
-  if (!io_ok(dg_safetensors_open(src, &st), src)) return w;
+  if (!dg_check_status(dg_safetensors_open(src, &st), src)) return w;
   for (size_t i = 0; i < dg_safetensors_count(st); i++) {
     const dg_st_tensor *t = dg_safetensors_tensor(st, i);
     if (strncmp(t->name, keep, strlen(keep)) || (exclude && !strncmp(t->name, exclude, strlen(exclude)))) continue;
@@ -47,13 +47,13 @@ static io_writer *derive(const char *src, const char *keep, const char *exclude,
 }
 
 static void save(io_writer *w, const char *path) {
-  io_check(io_writer_save(w, path), "write %s", path);
+  dg_check(io_writer_save(w, path), "write %s", path);
   io_writer_free(w);
 }
 
 static float *read_f32(const dg_weights *w, const dg_weight *t) {
   float *v = malloc((size_t)(t->numel ? t->numel : 1) * sizeof(float));
-  if (!io_ok(dg_weights_read(w, t, DG_F32, v, (size_t)t->numel * sizeof(float)), t->name)) memset(v, 0, 4);
+  if (!dg_check_status(dg_weights_read(w, t, DG_F32, v, (size_t)t->numel * sizeof(float)), t->name)) memset(v, 0, 4);
   return v;
 }
 
@@ -62,13 +62,13 @@ static size_t compare_stores(const dg_weights *sub, const dg_weights *full, cons
   size_t same = 0, n = dg_weights_count(sub);
   for (size_t i = 0; i < n; i++) {
     const dg_weight *a = dg_weights_at(sub, i), *b = dg_weights_find(full, a->name);
-    if (!io_check(b != NULL, "%s: '%s' (from '%s') missing from the other layout", what, a->name, a->source_name))
+    if (!dg_check(b != NULL, "%s: '%s' (from '%s') missing from the other layout", what, a->name, a->source_name))
       continue;
     bool shape = a->ndim == b->ndim && !memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof(int64_t));
-    if (!io_check(shape && a->dtype == b->dtype, "%s: '%s' shape/dtype differ", what, a->name)) continue;
+    if (!dg_check(shape && a->dtype == b->dtype, "%s: '%s' shape/dtype differ", what, a->name)) continue;
     if (a->dtype != DG_ST_F32 && a->dtype != DG_ST_F16 && a->dtype != DG_ST_BF16) continue;
     float *x = read_f32(sub, a), *y = read_f32(full, b);
-    same += io_check(!memcmp(x, y, (size_t)a->numel * sizeof(float)), "%s: '%s' values differ", what, a->name);
+    same += dg_check(!memcmp(x, y, (size_t)a->numel * sizeof(float)), "%s: '%s' values differ", what, a->name);
     free(x);
     free(y);
   }
@@ -77,27 +77,27 @@ static size_t compare_stores(const dg_weights *sub, const dg_weights *full, cons
 
 static void check_config(const dg_model_info *m, const char *what) {
   const dg_unet_config *u = &m->unet;
-  io_check(u->in_channels == 4 && u->out_channels == 4 && u->model_channels == 2 && u->time_embed_dim == 8,
+  dg_check(u->in_channels == 4 && u->out_channels == 4 && u->model_channels == 2 && u->time_embed_dim == 8,
            "%s: UNet in/out/model/time channels %d %d %d %d", what, u->in_channels, u->out_channels, u->model_channels,
            u->time_embed_dim);
-  io_check(u->num_levels == 4 && u->channel_mult[0] == 1 && u->channel_mult[1] == 2 && u->channel_mult[2] == 4 &&
+  dg_check(u->num_levels == 4 && u->channel_mult[0] == 1 && u->channel_mult[1] == 2 && u->channel_mult[2] == 4 &&
                u->channel_mult[3] == 4 && u->num_res_blocks == 2,
            "%s: UNet levels %d, res blocks %d", what, u->num_levels, u->num_res_blocks);
-  io_check(u->attention[0] && u->attention[1] && u->attention[2] && !u->attention[3] && u->mid_attention,
+  dg_check(u->attention[0] && u->attention[1] && u->attention[2] && !u->attention[3] && u->mid_attention,
            "%s: UNet attention levels", what);
-  io_check(u->context_dim == 8 && u->transformer_depth == 1 && !u->linear_proj, "%s: UNet context %d depth %d", what,
+  dg_check(u->context_dim == 8 && u->transformer_depth == 1 && !u->linear_proj, "%s: UNet context %d depth %d", what,
            u->context_dim, u->transformer_depth);
   const dg_vae_config *v = &m->vae;
-  io_check(v->has_encoder && v->has_decoder && v->ch == 2 && v->num_levels == 4 && v->ch_mult[3] == 4 &&
+  dg_check(v->has_encoder && v->has_decoder && v->ch == 2 && v->num_levels == 4 && v->ch_mult[3] == 4 &&
                v->num_res_blocks == 2 && v->z_channels == 4 && v->embed_dim == 4 && v->in_channels == 3 &&
                v->out_channels == 3,
            "%s: VAE config (ch %d, levels %d, res %d, z %d, embed %d)", what, v->ch, v->num_levels, v->num_res_blocks,
            v->z_channels, v->embed_dim);
   const dg_clip_config *c = &m->clip;
-  io_check(c->vocab == 32 && c->width == 8 && c->layers == 2 && c->max_positions == 77 && c->mlp_dim == 16,
+  dg_check(c->vocab == 32 && c->width == 8 && c->layers == 2 && c->max_positions == 77 && c->mlp_dim == 16,
            "%s: CLIP config (vocab %d, width %d, layers %d)", what, c->vocab, c->width, c->layers);
   const dg_control_config *k = &m->control;
-  io_check(k->hint_channels == 3 && k->hint_convs == 8 && !k->id_hint && k->zero_convs == 12 &&
+  dg_check(k->hint_channels == 3 && k->hint_convs == 8 && !k->id_hint && k->zero_convs == 12 &&
                k->body.model_channels == 2 && k->body.num_levels == 4 && k->body.context_dim == 8 &&
                k->body.out_channels == 0,
            "%s: ControlNet config (hint %d ch, %d convs, %d zero convs)", what, k->hint_channels, k->hint_convs,
@@ -106,45 +106,46 @@ static void check_config(const dg_model_info *m, const char *what) {
 
 static void both_layouts(dg_arena *arena) {
   dg_weights *ldm = NULL, *dif = NULL;
-  if (!io_ok(dg_weights_open(data("sd15_tiny.safetensors"), &ldm), "open LDM single file") ||
-      !io_ok(dg_weights_open(data("sd15_tiny_diffusers"), &dif), "open diffusers folder")) {
+  if (!dg_check_status(dg_weights_open(data("sd15_tiny.safetensors"), &ldm), "open LDM single file") ||
+      !dg_check_status(dg_weights_open(data("sd15_tiny_diffusers"), &dif), "open diffusers folder")) {
     dg_weights_close(ldm);
     return;
   }
-  io_check(!strcmp(dg_weights_layout(ldm), "LDM single file"), "layout '%s'", dg_weights_layout(ldm));
-  io_check(!strcmp(dg_weights_layout(dif), "diffusers folder"), "layout '%s'", dg_weights_layout(dif));
+  dg_check(!strcmp(dg_weights_layout(ldm), "LDM single file"), "layout '%s'", dg_weights_layout(ldm));
+  dg_check(!strcmp(dg_weights_layout(dif), "diffusers folder"), "layout '%s'", dg_weights_layout(dif));
   // The single file also holds alphas_cumprod, model_ema.decay and the CLIP position_ids.
-  io_check(dg_weights_count(ldm) == dg_weights_count(dif) + 3, "tensor counts %zu (LDM) vs %zu (diffusers) + 3",
+  dg_check(dg_weights_count(ldm) == dg_weights_count(dif) + 3, "tensor counts %zu (LDM) vs %zu (diffusers) + 3",
            dg_weights_count(ldm), dg_weights_count(dif));
   size_t same = compare_stores(dif, ldm, "diffusers -> LDM");
-  io_check(same == dg_weights_count(dif), "%zu of %zu diffusers tensors equal their LDM twins", same,
+  dg_check(same == dg_weights_count(dif), "%zu of %zu diffusers tensors equal their LDM twins", same,
            dg_weights_count(dif));
   printf("%zu tensors identical in both layouts\n", same);
   const dg_weight *q = dg_weights_find(dif, DG_LDM_VAE "decoder.mid.attn_1.q.weight");
-  io_check(q && q->ndim == 4 && q->shape[2] == 1 && q->shape[3] == 1 &&
+  dg_check(q && q->ndim == 4 && q->shape[2] == 1 && q->shape[3] == 1 &&
                !strcmp(q->source_name, "decoder.mid_block.attentions.0.to_q.weight"),
            "diffusers VAE to_q [C,C] becomes LDM q [C,C,1,1]");
   const dg_weight *up = dg_weights_find(dif, DG_LDM_UNET "output_blocks.2.1.conv.weight");
-  io_check(up && !strcmp(up->source_name, "up_blocks.0.upsamplers.0.conv.weight"),
+  dg_check(up && !strcmp(up->source_name, "up_blocks.0.upsamplers.0.conv.weight"),
            "upsampler of an up block without attention is output_blocks.2.1");
   up = dg_weights_find(dif, DG_LDM_UNET "output_blocks.5.2.conv.weight");
-  io_check(up && !strcmp(up->source_name, "up_blocks.1.upsamplers.0.conv.weight"),
+  dg_check(up && !strcmp(up->source_name, "up_blocks.1.upsamplers.0.conv.weight"),
            "upsampler of an up block with attention is output_blocks.5.2");
   const dg_weight *dec = dg_weights_find(dif, DG_LDM_VAE "decoder.up.3.block.0.conv1.weight");
-  io_check(dec && !strcmp(dec->source_name, "decoder.up_blocks.0.resnets.0.conv1.weight"),
+  dg_check(dec && !strcmp(dec->source_name, "decoder.up_blocks.0.resnets.0.conv1.weight"),
            "VAE decoder up blocks are reversed");
   const char *tok = dg_weights_tokenizer_dir(dif);
-  io_check(tok && strstr(tok, "sd15_tiny_diffusers/tokenizer"), "tokenizer folder found");
-  io_check(dg_weights_tokenizer_dir(ldm) == NULL, "no tokenizer in a single file");
-  io_check(dg_weights_has_prefix(ldm, "model_ema.") && !dg_weights_has_prefix(dif, "model_ema."), "has_prefix");
+  dg_check(tok && strstr(tok, "sd15_tiny_diffusers/tokenizer"), "tokenizer folder found");
+  dg_check(dg_weights_tokenizer_dir(ldm) == NULL, "no tokenizer in a single file");
+  dg_check(dg_weights_has_prefix(ldm, "model_ema.") && !dg_weights_has_prefix(dif, "model_ema."), "has_prefix");
 
   dg_model_info a, b;
-  if (io_ok(dg_weights_detect(ldm, &a), "detect LDM") && io_ok(dg_weights_detect(dif, &b), "detect diffusers")) {
+  if (dg_check_status(dg_weights_detect(ldm, &a), "detect LDM") &&
+      dg_check_status(dg_weights_detect(dif, &b), "detect diffusers")) {
     unsigned all = DG_PART_UNET | DG_PART_VAE | DG_PART_CLIP_TEXT | DG_PART_CONTROLNET;
-    io_check(a.parts == all && b.parts == all, "parts %#x and %#x", a.parts, b.parts);
+    dg_check(a.parts == all && b.parts == all, "parts %#x and %#x", a.parts, b.parts);
     check_config(&a, "LDM");
     check_config(&b, "diffusers");
-    io_check(!memcmp(&a.unet, &b.unet, sizeof a.unet) && !memcmp(&a.vae, &b.vae, sizeof a.vae) &&
+    dg_check(!memcmp(&a.unet, &b.unet, sizeof a.unet) && !memcmp(&a.vae, &b.vae, sizeof a.vae) &&
                  !memcmp(&a.clip, &b.clip, sizeof a.clip) && !memcmp(&a.control, &b.control, sizeof a.control),
              "both layouts detect the same configuration");
     printf("%s\n%s\n", a.description, b.description);
@@ -156,11 +157,11 @@ static void both_layouts(dg_arena *arena) {
                            DG_LDM_CONTROL "input_hint_block.14.weight", DG_LDM_CONTROL "zero_convs.11.0.bias"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
       dg_tensor x, y;
-      if (!io_ok(dg_weights_load(ldm, names[i], arena, DG_F32, &x), names[i]) ||
-          !io_ok(dg_weights_load(dif, names[i], arena, DG_F16, &y), names[i]))
+      if (!dg_check_status(dg_weights_load(ldm, names[i], arena, DG_F32, &x), names[i]) ||
+          !dg_check_status(dg_weights_load(dif, names[i], arena, DG_F16, &y), names[i]))
         continue;
       int64_t n = dg_tensor_numel(&x);
-      io_check(x.ndim == y.ndim && n == dg_tensor_numel(&y) && !memcmp(x.shape, y.shape, sizeof x.shape),
+      dg_check(x.ndim == y.ndim && n == dg_tensor_numel(&y) && !memcmp(x.shape, y.shape, sizeof x.shape),
                "%s: device shapes equal", names[i]);
       float *fx = malloc((size_t)n * 4), *fy = malloc((size_t)n * 4);
       dg_tensor_read_f32(&x, fx);
@@ -168,35 +169,35 @@ static void both_layouts(dg_arena *arena) {
       bool ok = true;
       for (int64_t k = 0; k < n; k++)
         ok &= fy[k] == dg_f16_to_f32(dg_f32_to_f16(fx[k]));
-      io_check(ok, "%s: f32 (LDM) and f16 (diffusers) device tensors agree", names[i]);
+      dg_check(ok, "%s: f32 (LDM) and f16 (diffusers) device tensors agree", names[i]);
       free(fx);
       free(fy);
     }
     dg_tensor t;
     const dg_weight *op = dg_weights_findf(ldm, DG_LDM_UNET "input_blocks.%d.0.op.weight", 3);
-    io_check(op && op->ndim == 4 && op->shape[0] == 2 && op->shape[1] == 2, "findf input_blocks.3.0.op");
-    io_ok(dg_weights_load_shaped(dif, DG_LDM_UNET "input_blocks.3.0.op.weight", 4, (int64_t[]){2, 2, 3, 3}, arena,
-                                 DG_F16, &t),
-          "load_shaped with the right shape");
-    io_expect_error(dg_weights_load_shaped(dif, DG_LDM_UNET "input_blocks.3.0.op.weight", 4, (int64_t[]){4, 2, 3, 3},
+    dg_check(op && op->ndim == 4 && op->shape[0] == 2 && op->shape[1] == 2, "findf input_blocks.3.0.op");
+    dg_check_status(dg_weights_load_shaped(dif, DG_LDM_UNET "input_blocks.3.0.op.weight", 4, (int64_t[]){2, 2, 3, 3},
                                            arena, DG_F16, &t),
-                    DG_ERR_FORMAT,
-                    "'model.diffusion_model.input_blocks.3.0.op.weight' has shape [2, 2, 3, 3], the model "
-                    "expects [4, 2, 3, 3]",
-                    "load_shaped with a wrong shape");
-    io_expect_error(dg_weights_load(ldm, DG_LDM_CLIP "text_model.embeddings.position_ids", arena, DG_F32, &t),
-                    DG_ERR_UNSUPPORTED, "I64", "position_ids are integers");
-    io_expect_error(dg_weights_load(ldm, "nope", arena, DG_F32, &t), DG_ERR_ARG, "no tensor 'nope'", "absent name");
+                    "load_shaped with the right shape");
+    dg_check_error(dg_weights_load_shaped(dif, DG_LDM_UNET "input_blocks.3.0.op.weight", 4, (int64_t[]){4, 2, 3, 3},
+                                          arena, DG_F16, &t),
+                   DG_ERR_FORMAT,
+                   "'model.diffusion_model.input_blocks.3.0.op.weight' has shape [2, 2, 3, 3], the model "
+                   "expects [4, 2, 3, 3]",
+                   "load_shaped with a wrong shape");
+    dg_check_error(dg_weights_load(ldm, DG_LDM_CLIP "text_model.embeddings.position_ids", arena, DG_F32, &t),
+                   DG_ERR_UNSUPPORTED, "I64", "position_ids are integers");
+    dg_check_error(dg_weights_load(ldm, "nope", arena, DG_F32, &t), DG_ERR_ARG, "no tensor 'nope'", "absent name");
   }
 
   // Component files on their own, and derived variants.
   dg_weights *w;
   dg_model_info m;
-  if (io_ok(dg_weights_open(data("sd15_tiny_diffusers/unet/diffusion_pytorch_model.safetensors"), &w),
-            "diffusers UNet file")) {
-    io_check(!strcmp(dg_weights_layout(w), "diffusers UNet"), "layout '%s'", dg_weights_layout(w));
-    if (io_ok(dg_weights_detect(w, &m), "detect diffusers UNet file"))
-      io_check(m.parts == DG_PART_UNET && !memcmp(&m.unet, &a.unet, sizeof m.unet) &&
+  if (dg_check_status(dg_weights_open(data("sd15_tiny_diffusers/unet/diffusion_pytorch_model.safetensors"), &w),
+                      "diffusers UNet file")) {
+    dg_check(!strcmp(dg_weights_layout(w), "diffusers UNet"), "layout '%s'", dg_weights_layout(w));
+    if (dg_check_status(dg_weights_detect(w, &m), "detect diffusers UNet file"))
+      dg_check(m.parts == DG_PART_UNET && !memcmp(&m.unet, &a.unet, sizeof m.unet) &&
                    strstr(m.description, "SD-structured UNet"),
                "UNet-only file: %s", m.description);
     dg_weights_close(w);
@@ -206,20 +207,20 @@ static void both_layouts(dg_arena *arena) {
   unsigned char *cn = io_read_file(data("sd15_tiny_diffusers/controlnet/diffusion_pytorch_model.safetensors"), &n);
   io_write_file(tmp_path("cn/diffusion_pytorch_model.safetensors"), cn, n);
   free(cn);
-  if (io_ok(dg_weights_open(tmp_path("cn"), &w), "ControlNet-only diffusers folder")) {
-    io_check(!strcmp(dg_weights_layout(w), "diffusers ControlNet"), "layout '%s'", dg_weights_layout(w));
-    if (io_ok(dg_weights_detect(w, &m), "detect ControlNet folder"))
-      io_check(m.parts == DG_PART_CONTROLNET && !memcmp(&m.control, &a.control, sizeof m.control) &&
+  if (dg_check_status(dg_weights_open(tmp_path("cn"), &w), "ControlNet-only diffusers folder")) {
+    dg_check(!strcmp(dg_weights_layout(w), "diffusers ControlNet"), "layout '%s'", dg_weights_layout(w));
+    if (dg_check_status(dg_weights_detect(w, &m), "detect ControlNet folder"))
+      dg_check(m.parts == DG_PART_CONTROLNET && !memcmp(&m.control, &a.control, sizeof m.control) &&
                    strstr(m.description, "stock hint"),
                "ControlNet-only: %s", m.description);
     dg_weights_close(w);
   }
   save(derive(data("sd15_tiny.safetensors"), DG_LDM_VAE, NULL, strlen(DG_LDM_VAE), ""), tmp_path("vae.safetensors"));
-  if (io_ok(dg_weights_open(tmp_path("vae.safetensors"), &w), "bare LDM VAE")) {
-    io_check(!strcmp(dg_weights_layout(w), "LDM VAE"), "layout '%s'", dg_weights_layout(w));
-    io_check(compare_stores(w, ldm, "bare VAE") == 248 && dg_weights_count(w) == 248, "bare VAE: 248 tensors equal");
-    if (io_ok(dg_weights_detect(w, &m), "detect bare VAE"))
-      io_check(m.parts == DG_PART_VAE && !memcmp(&m.vae, &a.vae, sizeof m.vae), "VAE-only: %s", m.description);
+  if (dg_check_status(dg_weights_open(tmp_path("vae.safetensors"), &w), "bare LDM VAE")) {
+    dg_check(!strcmp(dg_weights_layout(w), "LDM VAE"), "layout '%s'", dg_weights_layout(w));
+    dg_check(compare_stores(w, ldm, "bare VAE") == 248 && dg_weights_count(w) == 248, "bare VAE: 248 tensors equal");
+    if (dg_check_status(dg_weights_detect(w, &m), "detect bare VAE"))
+      dg_check(m.parts == DG_PART_VAE && !memcmp(&m.vae, &a.vae, sizeof m.vae), "VAE-only: %s", m.description);
     dg_weights_close(w);
   }
   // Older single files: CLIP names without `text_model.`.
@@ -227,10 +228,10 @@ static void both_layouts(dg_arena *arena) {
       derive(data("sd15_tiny.safetensors"), DG_LDM_CLIP "text_model.", DG_LDM_CLIP "text_model.embeddings.position_ids",
              strlen(DG_LDM_CLIP "text_model."), DG_LDM_CLIP);
   save(old, tmp_path("oldclip.safetensors"));
-  if (io_ok(dg_weights_open(tmp_path("oldclip.safetensors"), &w), "old CLIP naming")) {
-    io_check(compare_stores(w, ldm, "old CLIP naming") == 36, "old CLIP names map to text_model.*");
-    if (io_ok(dg_weights_detect(w, &m), "detect old CLIP"))
-      io_check(m.parts == DG_PART_CLIP_TEXT && !memcmp(&m.clip, &a.clip, sizeof m.clip), "CLIP-only: %s",
+  if (dg_check_status(dg_weights_open(tmp_path("oldclip.safetensors"), &w), "old CLIP naming")) {
+    dg_check(compare_stores(w, ldm, "old CLIP naming") == 36, "old CLIP names map to text_model.*");
+    if (dg_check_status(dg_weights_detect(w, &m), "detect old CLIP"))
+      dg_check(m.parts == DG_PART_CLIP_TEXT && !memcmp(&m.clip, &a.clip, sizeof m.clip), "CLIP-only: %s",
                m.description);
     dg_weights_close(w);
   }
@@ -252,9 +253,9 @@ static void other_models(void) {
     io_writer_add(x, name, "F16", 1, &ch[i + 1], NULL, (size_t)ch[i + 1] * 2);
   }
   save(x, tmp_path("aldm.safetensors"));
-  if (io_ok(dg_weights_open(tmp_path("aldm.safetensors"), &w), "ALDM ControlNet")) {
-    if (io_ok(dg_weights_detect(w, &m), "detect ALDM"))
-      io_check(m.parts == DG_PART_CONTROLNET && m.control.id_hint && m.control.hint_channels == 16 &&
+  if (dg_check_status(dg_weights_open(tmp_path("aldm.safetensors"), &w), "ALDM ControlNet")) {
+    if (dg_check_status(dg_weights_detect(w, &m), "detect ALDM"))
+      dg_check(m.parts == DG_PART_CONTROLNET && m.control.id_hint && m.control.hint_channels == 16 &&
                    m.control.hint_convs == 5 && strstr(m.description, "ALDM id-embedding hint"),
                "ALDM: %s", m.description);
     dg_weights_close(w);
@@ -277,32 +278,32 @@ static void other_models(void) {
   }
   io_writer_add(x, DG_LDM_OPENCLIP "ln_final.weight", "F16", 1, (int64_t[]){8}, NULL, 16);
   save(x, tmp_path("vc2.safetensors"));
-  if (io_ok(dg_weights_open(tmp_path("vc2.safetensors"), &w), "VideoCrafter2 UNet3D")) {
-    if (io_ok(dg_weights_detect(w, &m), "detect VC2"))
-      io_check(m.parts == (DG_PART_UNET3D | DG_PART_OPENCLIP_TEXT) && m.unet.model_channels == 2 &&
+  if (dg_check_status(dg_weights_open(tmp_path("vc2.safetensors"), &w), "VideoCrafter2 UNet3D")) {
+    if (dg_check_status(dg_weights_detect(w, &m), "detect VC2"))
+      dg_check(m.parts == (DG_PART_UNET3D | DG_PART_OPENCLIP_TEXT) && m.unet.model_channels == 2 &&
                    m.unet.num_levels == 4 && strstr(m.description, "VideoCrafter2 UNet3D") && m.openclip.vocab == 32 &&
                    m.openclip.width == 8 && m.openclip.layers == 2 && m.openclip.max_positions == 77 &&
                    m.openclip.mlp_dim == 16,
                "VC2: %s", m.description);
     dg_weights_close(w);
   }
-  if (io_ok(dg_weights_open(data("stylegan2_tiny.safetensors"), &w), "StyleGAN2")) {
-    if (io_ok(dg_weights_detect(w, &m), "detect StyleGAN2"))
-      io_check(m.parts == DG_PART_STYLEGAN2 && m.stylegan2.max_res == 8 && m.stylegan2.mapping_layers == 8 &&
+  if (dg_check_status(dg_weights_open(data("stylegan2_tiny.safetensors"), &w), "StyleGAN2")) {
+    if (dg_check_status(dg_weights_detect(w, &m), "detect StyleGAN2"))
+      dg_check(m.parts == DG_PART_STYLEGAN2 && m.stylegan2.max_res == 8 && m.stylegan2.mapping_layers == 8 &&
                    m.stylegan2.w_dim == 8,
                "StyleGAN2: %s", m.description);
     dg_weights_close(w);
   }
-  if (io_ok(dg_weights_open(data("unknown.safetensors"), &w), "unknown model")) {
-    io_expect_error(dg_weights_detect(w, &m), DG_ERR_UNSUPPORTED,
-                    "no known model among 2 tensors (e.g. 'encoder.layer1.weight', 'head.fc.bias')", "unknown model");
+  if (dg_check_status(dg_weights_open(data("unknown.safetensors"), &w), "unknown model")) {
+    dg_check_error(dg_weights_detect(w, &m), DG_ERR_UNSUPPORTED,
+                   "no known model among 2 tensors (e.g. 'encoder.layer1.weight', 'head.fc.bias')", "unknown model");
     dg_weights_close(w);
   }
   // A UNet without its middle block is recognised but inconsistent.
   save(derive(data("sd15_tiny.safetensors"), DG_LDM_UNET, DG_LDM_UNET "middle_block.", 0, ""),
        tmp_path("nomid.safetensors"));
-  if (io_ok(dg_weights_open(tmp_path("nomid.safetensors"), &w), "UNet without middle block")) {
-    io_expect_error(dg_weights_detect(w, &m), DG_ERR_FORMAT, "middle_block ResBlocks are missing", "missing middle");
+  if (dg_check_status(dg_weights_open(tmp_path("nomid.safetensors"), &w), "UNet without middle block")) {
+    dg_check_error(dg_weights_detect(w, &m), DG_ERR_FORMAT, "middle_block ResBlocks are missing", "missing middle");
     dg_weights_close(w);
   }
 }
@@ -314,37 +315,37 @@ static void open_errors(void) {
   io_writer *x = derive(data("sd15_tiny_diffusers/unet/diffusion_pytorch_model.safetensors"), "", NULL, 0, "");
   io_writer_add(x, "add_embedding.linear_1.weight", "F32", 2, (int64_t[]){2, 2}, NULL, 16);
   save(x, tmp_path("sdxl/unet/diffusion_pytorch_model.safetensors"));
-  io_expect_error(dg_weights_open(tmp_path("sdxl"), &w), DG_ERR_UNSUPPORTED,
-                  "tensor 'add_embedding.linear_1.weight' has no LDM name in the diffusers UNet layout",
-                  "unmappable diffusers name");
-  io_check(w == NULL, "handle cleared on error");
+  dg_check_error(dg_weights_open(tmp_path("sdxl"), &w), DG_ERR_UNSUPPORTED,
+                 "tensor 'add_embedding.linear_1.weight' has no LDM name in the diffusers UNet layout",
+                 "unmappable diffusers name");
+  dg_check(w == NULL, "handle cleared on error");
   // Two tensors that map to the same LDM name.
   x = derive(data("sd15_tiny.safetensors"), DG_LDM_CLIP "text_model.final_layer_norm.", NULL, 0, "");
   io_writer_add(x, DG_LDM_CLIP "final_layer_norm.weight", "F32", 1, (int64_t[]){8}, NULL, 32);
   save(x, tmp_path("collide.safetensors"));
-  io_expect_error(dg_weights_open(tmp_path("collide.safetensors"), &w), DG_ERR_FORMAT,
-                  "both map to 'cond_stage_model.transformer.text_model.final_layer_norm.weight'", "name collision");
+  dg_check_error(dg_weights_open(tmp_path("collide.safetensors"), &w), DG_ERR_FORMAT,
+                 "both map to 'cond_stage_model.transformer.text_model.final_layer_norm.weight'", "name collision");
   // A component folder holding the wrong model.
   io_mkdirs(tmp_path("wrong/vae"));
   save(derive(data("sd15_tiny_diffusers/unet/diffusion_pytorch_model.safetensors"), "", NULL, 0, ""),
        tmp_path("wrong/vae/diffusion_pytorch_model.safetensors"));
-  io_expect_error(dg_weights_open(tmp_path("wrong"), &w), DG_ERR_FORMAT,
-                  "expected diffusers VAE tensor names, found diffusers UNet", "wrong component");
+  dg_check_error(dg_weights_open(tmp_path("wrong"), &w), DG_ERR_FORMAT,
+                 "expected diffusers VAE tensor names, found diffusers UNet", "wrong component");
   io_mkdirs(tmp_path("pickle/unet"));
   io_write_file(tmp_path("pickle/unet/diffusion_pytorch_model.bin"), "PK", 2);
-  io_expect_error(dg_weights_open(tmp_path("pickle"), &w), DG_ERR_UNSUPPORTED, "pickle", "pickle weights");
+  dg_check_error(dg_weights_open(tmp_path("pickle"), &w), DG_ERR_UNSUPPORTED, "pickle", "pickle weights");
   io_mkdirs(tmp_path("empty"));
-  io_expect_error(dg_weights_open(tmp_path("empty"), &w), DG_ERR_FORMAT, "no model files found", "empty folder");
-  io_expect_error(dg_weights_open(tmp_path("absent"), &w), DG_ERR_IO, "absent", "missing path");
+  dg_check_error(dg_weights_open(tmp_path("empty"), &w), DG_ERR_FORMAT, "no model files found", "empty folder");
+  dg_check_error(dg_weights_open(tmp_path("absent"), &w), DG_ERR_IO, "absent", "missing path");
   io_mkdirs(tmp_path("tok/tokenizer"));
   io_write_file(tmp_path("tok/tokenizer/vocab.json"), "{}", 2);
-  io_expect_error(dg_weights_open(tmp_path("tok"), &w), DG_ERR_FORMAT, "vocab.json without merges.txt",
-                  "tokenizer without merges");
+  dg_check_error(dg_weights_open(tmp_path("tok"), &w), DG_ERR_FORMAT, "vocab.json without merges.txt",
+                 "tokenizer without merges");
   // A broken file inside a folder reports the file.
   io_mkdirs(tmp_path("broken/text_encoder"));
   io_write_file(tmp_path("broken/text_encoder/model.safetensors"), "\x02\0\0\0\0\0\0\0{", 9);
-  io_expect_error(dg_weights_open(tmp_path("broken"), &w), DG_ERR_FORMAT, "text_encoder/model.safetensors",
-                  "broken component file");
+  dg_check_error(dg_weights_open(tmp_path("broken"), &w), DG_ERR_FORMAT, "text_encoder/model.safetensors",
+                 "broken component file");
 }
 
 int main(void) {
@@ -358,11 +359,11 @@ int main(void) {
   other_models();
   open_errors();
   if (device) {
-    io_check(dg_device_validation_messages(device) == 0, "no validation messages");
+    dg_check(dg_device_validation_messages(device) == 0, "no validation messages");
     dg_arena_destroy(arena);
     dg_device_close(device);
   }
   io_rmtree(dir);
   free(dir);
-  return io_finish("test_weights");
+  return dg_check_finish("test_weights");
 }

@@ -50,7 +50,7 @@ int main(void) {
     return dg_test_finish();
   uint8_t layout[H * W];
   const dg_st_tensor *lt = dg_safetensors_find(expected, "label_map");
-  dg_test_check(lt && lt->dtype == DG_ST_U8, "layout fixture is U8");
+  dg_check(lt && lt->dtype == DG_ST_U8, "layout fixture is U8");
   if (lt) memcpy(layout, dg_safetensors_data(expected, lt), sizeof layout);
 
   for (int d = 0; d < 2; d++) {
@@ -59,38 +59,47 @@ int main(void) {
     dg_model_options mo = {.dtype = dt};
     if (!dg_test_ok(dg_model_set_open(T.device, DG_PIPELINE_DIR "/tiny_model", &mo, &m), "open tiny model")) continue;
     printf("%s", dg_model_set_describe(m));
-    dg_test_check(dg_model_set_has_control(m) && dg_model_set_latent_factor(m) == 2, "control and factor 2");
+    dg_check(dg_model_set_has_control(m) && dg_model_set_latent_factor(m) == 2, "control and factor 2");
     static uint8_t a[H * W * 3], b[H * W * 3];
     progress pr = {0};
-    dg_generate_params p = {.prompt = "a red car on a street at night", .negative = "blurry", .width = W,
-                            .height = H, .steps = 4, .cfg = 5.0f, .seed = 7, .sampler = DG_SAMPLER_DDIM,
-                            .on_step = on_step, .user = &pr};
+    dg_generate_params p = {.prompt = "a red car on a street at night",
+                            .negative = "blurry",
+                            .width = W,
+                            .height = H,
+                            .steps = 4,
+                            .cfg = 5.0f,
+                            .seed = 7,
+                            .sampler = DG_SAMPLER_DDIM,
+                            .on_step = on_step,
+                            .user = &pr};
     int tol = d ? 6 : 1; // 8-bit levels: f32 matches to rounding; f16 storage within a few levels
     if (dg_test_ok(dg_generate(m, &p, a), "text-to-image")) {
       int diff = max_level_diff(a, expected, "image_text");
-      dg_test_check(diff <= tol, "%s text-to-image vs PyTorch: %d levels (tolerance %d)", dg_dtype_name(dt), diff, tol);
+      dg_check(diff <= tol, "%s text-to-image vs PyTorch: %d levels (tolerance %d)", dg_dtype_name(dt), diff, tol);
       printf("  %s text-to-image: max difference to PyTorch %d levels\n", dg_dtype_name(dt), diff);
-      dg_test_check(pr.calls == 4 && pr.total == 4 && pr.preview_ok, "4 progress calls with previews (%d)", pr.calls);
+      dg_check(pr.calls == 4 && pr.total == 4 && pr.preview_ok, "4 progress calls with previews (%d)", pr.calls);
     }
-    if (dg_test_ok(dg_generate(m, &p, b), "again")) dg_test_check(!memcmp(a, b, sizeof a), "same seed, same bytes");
+    if (dg_test_ok(dg_generate(m, &p, b), "again")) dg_check(!memcmp(a, b, sizeof a), "same seed, same bytes");
     p.seed = 8;
-    if (dg_test_ok(dg_generate(m, &p, b), "seed 8")) dg_test_check(memcmp(a, b, sizeof a) != 0, "another seed differs");
+    if (dg_test_ok(dg_generate(m, &p, b), "seed 8")) dg_check(memcmp(a, b, sizeof a) != 0, "another seed differs");
     p.seed = 7;
     p.layout = layout;
     if (dg_test_ok(dg_generate(m, &p, b), "layout-to-image")) {
       int diff = max_level_diff(b, expected, "image_layout");
-      dg_test_check(diff <= tol, "%s layout-to-image vs PyTorch: %d levels", dg_dtype_name(dt), diff);
+      dg_check(diff <= tol, "%s layout-to-image vs PyTorch: %d levels", dg_dtype_name(dt), diff);
       printf("  %s layout-to-image: max difference to PyTorch %d levels\n", dg_dtype_name(dt), diff);
       int changed = 0;
-      for (int i = 0; i < H * W * 3; i++) changed += abs(a[i] - b[i]) > 8;
-      dg_test_check(changed > H * W / 4, "the layout changes the image (%d values moved > 8 levels)", changed);
+      for (int i = 0; i < H * W * 3; i++)
+        changed += abs(a[i] - b[i]) > 8;
+      dg_check(changed > H * W / 4, "the layout changes the image (%d values moved > 8 levels)", changed);
     }
     uint8_t other[H * W];
-    for (int i = 0; i < H * W; i++) other[i] = (uint8_t)(layout[i] == 9 ? 4 : layout[i]); // car -> grass
+    for (int i = 0; i < H * W; i++)
+      other[i] = (uint8_t)(layout[i] == 9 ? 4 : layout[i]); // car -> grass
     p.layout = other;
     static uint8_t c[H * W * 3];
     if (dg_test_ok(dg_generate(m, &p, c), "other layout"))
-      dg_test_check(memcmp(b, c, sizeof c) != 0, "another layout gives another image");
+      dg_check(memcmp(b, c, sizeof c) != 0, "another layout gives another image");
     p.layout = layout;
     // Cancel raised from the step-1 callback: the sampler stops before another step.
     atomic_bool cancel = false;
@@ -98,24 +107,24 @@ int main(void) {
     p.cancel = &cancel;
     p.user = &pc;
     dg_status s = dg_generate(m, &p, b);
-    dg_test_check(s == DG_ERR_CANCELLED && pc.calls == 2, "cancel stops within one step (%s, %d steps)",
-                  dg_status_name(s), pc.calls);
+    dg_check(s == DG_ERR_CANCELLED && pc.calls == 2, "cancel stops within one step (%s, %d steps)", dg_status_name(s),
+             pc.calls);
     atomic_store(&cancel, false);
     p.user = &pr;
     p.layout = NULL;
-    if (dg_test_ok(dg_generate(m, &p, b), "after a cancel")) dg_test_check(!memcmp(a, b, sizeof a), "usable after cancel");
+    if (dg_test_ok(dg_generate(m, &p, b), "after a cancel")) dg_check(!memcmp(a, b, sizeof a), "usable after cancel");
     p.cancel = NULL;
     // Bad requests.
     p.width = 63;
-    dg_test_expect_error(dg_generate(m, &p, b), DG_ERR_ARG, "multiple of 2", "odd width");
+    dg_check_error(dg_generate(m, &p, b), DG_ERR_ARG, "multiple of 2", "odd width");
     p.width = W;
     p.steps = 0;
-    dg_test_expect_error(dg_generate(m, &p, b), DG_ERR_ARG, "steps", "zero steps");
+    dg_check_error(dg_generate(m, &p, b), DG_ERR_ARG, "steps", "zero steps");
     dg_model_set_close(m);
   }
   dg_model_set *none;
-  dg_test_expect_error(dg_model_set_open(T.device, "/nonexistent/model.safetensors", NULL, &none), DG_ERR_IO,
-                       "/nonexistent", "missing model file");
+  dg_check_error(dg_model_set_open(T.device, "/nonexistent/model.safetensors", NULL, &none), DG_ERR_IO, "/nonexistent",
+                 "missing model file");
   dg_safetensors_close(expected);
   return dg_test_finish();
 }

@@ -1,6 +1,7 @@
 // Deterministic fuzz of the project-file parser: mutations of a valid project (byte flips, inserts,
 // deletions, truncation, splices of JSON tokens) must either parse into a valid document or fail with
 // a message; never crash, hang or leak (run under ASan/valgrind for the latter).
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,18 +70,18 @@ int main(int argc, char **argv) {
     dg_document *out = dg_project_parse(buf, n, &st);
     if (out) {
       parsed++;
-      CHECK(st == DG_OK && dg_document_width(out) >= 1 && dg_document_height(out) >= 1, "iteration %d", it);
+      dg_check(st == DG_OK && dg_document_width(out) >= 1 && dg_document_height(out) >= 1, "iteration %d", it);
       dg_document_free(out);
     } else {
       rejected++;
-      CHECK(st != DG_OK && *dg_last_error(), "iteration %d: rejected without a message", it);
+      dg_check(st != DG_OK && *dg_last_error(), "iteration %d: rejected without a message", it);
     }
   }
   printf("%d mutations: %d parsed, %d rejected\n", iterations, parsed, rejected);
-  CHECK(rejected > iterations / 2, "most mutations should be rejected");
-  CHECK(parsed > 0, "some mutations (e.g. in the prompt text) should still parse");
+  dg_check(rejected > iterations / 2, "most mutations should be rejected");
+  dg_check(parsed > 0, "some mutations (e.g. in the prompt text) should still parse");
   free(buf);
   free(valid);
   dg_document_free(d);
-  return CHECK_DONE();
+  return dg_check_finish("fuzz_project");
 }

@@ -18,57 +18,58 @@ static bool same(const dg_document *d, const uint8_t *s) {
 
 static void test_tools(void) {
   dg_document *d = dg_document_new(DG_DOC_DEFAULT_HEIGHT, DG_DOC_DEFAULT_WIDTH);
-  CHECK(dg_document_width(d) == 256 && dg_document_height(d) == 128, "default size");
-  CHECK(dg_document_pixel(d, 5, 5) == DG_UNLABELLED, "blank is unlabelled");
+  dg_check(dg_document_width(d) == 256 && dg_document_height(d) == 128, "default size");
+  dg_check(dg_document_pixel(d, 5, 5) == DG_UNLABELLED, "blank is unlabelled");
   int64_t areas[256];
 
   dg_document_fill_rect(d, 20, 10, 10, 19, 4); // corners in any order, inclusive
   dg_document_class_areas(d, areas);
-  CHECK(areas[4] == 11 * 10, "rect area %lld", (long long)areas[4]);
-  CHECK(dg_document_pixel(d, 10, 10) == 4 && dg_document_pixel(d, 20, 19) == 4 && dg_document_pixel(d, 21, 19) != 4,
-        "rect bounds");
+  dg_check(areas[4] == 11 * 10, "rect area %lld", (long long)areas[4]);
+  dg_check(dg_document_pixel(d, 10, 10) == 4 && dg_document_pixel(d, 20, 19) == 4 && dg_document_pixel(d, 21, 19) != 4,
+           "rect bounds");
 
   // A dab of radius 3 at a pixel centre covers the pixels whose centres lie within 3: 29 of them.
   dg_document_paint_dab(d, 100.5, 50.5, 3, 9);
   dg_document_class_areas(d, areas);
-  CHECK(areas[9] == 29, "dab area %lld", (long long)areas[9]);
+  dg_check(areas[9] == 29, "dab area %lld", (long long)areas[9]);
 
   // A horizontal stroke of radius 2 from x=50.5 to 70.5 on row centre 100.5: a capsule.
   dg_document_paint_line(d, 50.5, 100.5, 70.5, 100.5, 2, 5);
-  CHECK(dg_document_pixel(d, 50, 100) == 5 && dg_document_pixel(d, 70, 102) == 5 && dg_document_pixel(d, 60, 103) != 5,
-        "stroke coverage");
+  dg_check(dg_document_pixel(d, 50, 100) == 5 && dg_document_pixel(d, 70, 102) == 5 &&
+               dg_document_pixel(d, 60, 103) != 5,
+           "stroke coverage");
 
   // Flood fill replaces exactly the connected region: the rect (110 px) with class 7, not the dab.
   dg_document_flood_fill(d, 15, 15, 7);
   dg_document_class_areas(d, areas);
-  CHECK(areas[7] == 110 && areas[4] == 0 && areas[9] == 29, "flood fill %lld %lld", (long long)areas[7],
-        (long long)areas[4]);
+  dg_check(areas[7] == 110 && areas[4] == 0 && areas[9] == 29, "flood fill %lld %lld", (long long)areas[7],
+           (long long)areas[4]);
   // Flood fill of the unlabelled background does not leak into the painted regions.
   dg_document_flood_fill(d, 0, 0, 0);
   dg_document_class_areas(d, areas);
-  CHECK(areas[DG_UNLABELLED] == 0 && areas[0] == 256 * 128 - 110 - 29 - areas[5], "background fill");
+  dg_check(areas[DG_UNLABELLED] == 0 && areas[0] == 256 * 128 - 110 - 29 - areas[5], "background fill");
 
   // Polygon: the triangle (0,0) (10,0) (0,10) covers pixel centres with x+y < 10 -> 45 pixels (+0 on the edge).
   dg_document *t = dg_document_new(16, 16);
   double tri[] = {0, 0, 10, 0, 0, 10};
   dg_document_fill_polygon(t, tri, 3, 2);
   dg_document_class_areas(t, areas);
-  CHECK(areas[2] == 45, "triangle area %lld", (long long)areas[2]);
+  dg_check(areas[2] == 45, "triangle area %lld", (long long)areas[2]);
   // A square polygon equals fill_rect.
   double sq[] = {2, 2, 8, 2, 8, 6, 2, 6};
   dg_document_fill_polygon(t, sq, 4, 3);
   dg_document_class_areas(t, areas);
-  CHECK(areas[3] == 24, "square polygon %lld", (long long)areas[3]);
+  dg_check(areas[3] == 24, "square polygon %lld", (long long)areas[3]);
   // Eraser = paint with unlabelled.
   dg_document_paint_dab(t, 1.5, 1.5, 0.5, DG_UNLABELLED);
-  CHECK(dg_document_pixel(t, 1, 1) == DG_UNLABELLED, "erase");
+  dg_check(dg_document_pixel(t, 1, 1) == DG_UNLABELLED, "erase");
   // Bad inputs do nothing and do not crash.
   dg_document_paint_line(t, 1e300, -1e300, 0.0 / 0.0, 5, 1e9, 3);
   dg_document_flood_fill(t, -1, 99, 3);
   dg_document_fill_rect(t, 100, 100, 200, 200, 3);
   dg_document_fill_polygon(t, sq, 2, 3);
   dg_document_paint_dab(t, 5, 5, 1, 300);
-  CHECK(dg_document_new(0, 5) == NULL && dg_document_new(5, 5000) == NULL, "bad sizes rejected");
+  dg_check(dg_document_new(0, 5) == NULL && dg_document_new(5, 5000) == NULL, "bad sizes rejected");
   dg_document_free(t);
   dg_document_free(d);
 }
@@ -84,60 +85,60 @@ static void test_undo(void) {
     dg_document_paint_line(d, 10 + i, 30, 11 + i, 40, 3, 8);
   dg_document_edit_end(d);
   uint8_t *s2 = snapshot(d);
-  CHECK(dg_document_undo_depth(d) == 2, "depth %d", dg_document_undo_depth(d));
+  dg_check(dg_document_undo_depth(d) == 2, "depth %d", dg_document_undo_depth(d));
   // The stroke's history is its changed rectangle (before and after), far less than a layout copy.
   size_t bytes = dg_document_history_bytes(d);
-  CHECK(bytes < 256 * 64 * 2 + 2 * 60 * 20, "history bytes %zu", bytes);
+  dg_check(bytes < 256 * 64 * 2 + 2 * 60 * 20, "history bytes %zu", bytes);
   // A stroke that changes nothing adds no step.
   dg_document_paint_dab(d, 30.5, 35.5, 1, 8);
-  CHECK(dg_document_undo_depth(d) == 2, "no-op stroke added a step");
+  dg_check(dg_document_undo_depth(d) == 2, "no-op stroke added a step");
 
-  CHECK(dg_document_undo(d) && same(d, s1), "undo stroke");
-  CHECK(dg_document_undo(d) && same(d, s0), "undo rect");
-  CHECK(!dg_document_undo(d), "nothing more to undo");
-  CHECK(dg_document_redo(d) && same(d, s1), "redo rect");
-  CHECK(dg_document_redo(d) && same(d, s2), "redo stroke");
-  CHECK(!dg_document_redo(d), "nothing more to redo");
+  dg_check(dg_document_undo(d) && same(d, s1), "undo stroke");
+  dg_check(dg_document_undo(d) && same(d, s0), "undo rect");
+  dg_check(!dg_document_undo(d), "nothing more to undo");
+  dg_check(dg_document_redo(d) && same(d, s1), "redo rect");
+  dg_check(dg_document_redo(d) && same(d, s2), "redo stroke");
+  dg_check(!dg_document_redo(d), "nothing more to redo");
 
   // Parameters.
-  CHECK(dg_document_set_text(d, DG_FIELD_PROMPT, "a red car", false) == DG_OK, "prompt");
-  CHECK(dg_document_set_text(d, DG_FIELD_NEGATIVE, "blurry", false) == DG_OK, "negative");
-  CHECK(dg_document_set_seed(d, 18446744073709551615ull) == DG_OK, "seed");
-  CHECK(dg_document_set_steps(d, 30) == DG_OK && dg_document_set_steps(d, 0) == DG_ERR_ARG, "steps");
-  CHECK(dg_document_set_guidance(d, 3.25) == DG_OK && dg_document_set_guidance(d, -1) == DG_ERR_ARG, "guidance");
-  CHECK(dg_document_set_seed_random(d, true) == DG_OK, "seed random");
-  CHECK(dg_document_undo_depth(d) == 8, "depth %d", dg_document_undo_depth(d));
+  dg_check(dg_document_set_text(d, DG_FIELD_PROMPT, "a red car", false) == DG_OK, "prompt");
+  dg_check(dg_document_set_text(d, DG_FIELD_NEGATIVE, "blurry", false) == DG_OK, "negative");
+  dg_check(dg_document_set_seed(d, 18446744073709551615ull) == DG_OK, "seed");
+  dg_check(dg_document_set_steps(d, 30) == DG_OK && dg_document_set_steps(d, 0) == DG_ERR_ARG, "steps");
+  dg_check(dg_document_set_guidance(d, 3.25) == DG_OK && dg_document_set_guidance(d, -1) == DG_ERR_ARG, "guidance");
+  dg_check(dg_document_set_seed_random(d, true) == DG_OK, "seed random");
+  dg_check(dg_document_undo_depth(d) == 8, "depth %d", dg_document_undo_depth(d));
   dg_document_undo(d);
-  CHECK(!dg_document_seed_random(d), "undo seed_random");
+  dg_check(!dg_document_seed_random(d), "undo seed_random");
   dg_document_undo(d);
-  CHECK(dg_document_guidance(d) == 7.5, "undo guidance %g", dg_document_guidance(d));
+  dg_check(dg_document_guidance(d) == 7.5, "undo guidance %g", dg_document_guidance(d));
   dg_document_undo(d);
-  CHECK(dg_document_steps(d) == 20, "undo steps");
+  dg_check(dg_document_steps(d) == 20, "undo steps");
   dg_document_undo(d);
-  CHECK(dg_document_seed(d) == 1, "undo seed");
+  dg_check(dg_document_seed(d) == 1, "undo seed");
   dg_document_undo(d);
-  CHECK(!strcmp(dg_document_negative(d), ""), "undo negative");
+  dg_check(!strcmp(dg_document_negative(d), ""), "undo negative");
   dg_document_redo(d);
-  CHECK(!strcmp(dg_document_negative(d), "blurry"), "redo negative");
+  dg_check(!strcmp(dg_document_negative(d), "blurry"), "redo negative");
   // A new edit after undo drops the redo branch.
   dg_document_set_steps(d, 5);
-  CHECK(!dg_document_can_redo(d), "redo branch dropped");
+  dg_check(!dg_document_can_redo(d), "redo branch dropped");
 
   // Typing coalesces into one step; a non-coalescing edit starts a new one.
   int depth = dg_document_undo_depth(d);
   dg_document_set_text(d, DG_FIELD_PROMPT, "a red car o", true);
   dg_document_set_text(d, DG_FIELD_PROMPT, "a red car on", true);
   dg_document_set_text(d, DG_FIELD_PROMPT, "a red car on a road", true);
-  CHECK(dg_document_undo_depth(d) == depth + 1, "typing is one step");
+  dg_check(dg_document_undo_depth(d) == depth + 1, "typing is one step");
   dg_document_undo(d);
-  CHECK(!strcmp(dg_document_prompt(d), "a red car"), "undo typing -> '%s'", dg_document_prompt(d));
+  dg_check(!strcmp(dg_document_prompt(d), "a red car"), "undo typing -> '%s'", dg_document_prompt(d));
   // The first keystroke after a pause starts a new step that later keystrokes merge into.
   dg_document_set_text(d, DG_FIELD_PROMPT, "a red car!", true);
   dg_document_seal_history(d);
   dg_document_set_text(d, DG_FIELD_PROMPT, "a red car! x", true);
   dg_document_set_text(d, DG_FIELD_PROMPT, "a red car! xy", true);
   dg_document_undo(d);
-  CHECK(!strcmp(dg_document_prompt(d), "a red car!"), "sealed typing -> '%s'", dg_document_prompt(d));
+  dg_check(!strcmp(dg_document_prompt(d), "a red car!"), "sealed typing -> '%s'", dg_document_prompt(d));
 
   // Many steps deep: 300 strokes, all undone, give the original layout back.
   dg_document *m = dg_document_new(64, 64);
@@ -148,14 +149,14 @@ static void test_undo(void) {
   int undone = 0;
   while (dg_document_undo(m))
     undone++;
-  CHECK(undone >= 290 && same(m, m0), "undid %d strokes back to blank", undone);
+  dg_check(undone >= 290 && same(m, m0), "undid %d strokes back to blank", undone);
   while (dg_document_redo(m)) {
   }
-  CHECK(same(m, m1), "redo all");
+  dg_check(same(m, m1), "redo all");
   // The history is bounded.
   for (int i = 0; i < DG_DOC_HISTORY_LIMIT + 50; i++)
     dg_document_set_steps(m, 1 + i % 2);
-  CHECK(dg_document_undo_depth(m) == DG_DOC_HISTORY_LIMIT, "history limit");
+  dg_check(dg_document_undo_depth(m) == DG_DOC_HISTORY_LIMIT, "history limit");
   dg_document_free(m);
   free(m0), free(m1);
 
@@ -166,21 +167,21 @@ static void test_undo(void) {
 static void test_palette(void) {
   dg_status st;
   dg_palette *p = dg_palette_load_default(&st);
-  CHECK(p != NULL, "palette: %s", dg_last_error());
+  dg_check(p != NULL, "palette: %s", dg_last_error());
   if (!p) return;
-  CHECK(dg_palette_count(p) == 14, "14 classes");
-  CHECK(!strcmp(dg_palette_name(p, 9), "car") && !strcmp(dg_palette_name(p, 255), "unlabelled"), "names");
+  dg_check(dg_palette_count(p) == 14, "14 classes");
+  dg_check(!strcmp(dg_palette_name(p, 9), "car") && !strcmp(dg_palette_name(p, 255), "unlabelled"), "names");
   uint8_t rgb[3] = {0, 0, 142};
-  CHECK(dg_palette_lookup_rgb(p, rgb) == 9, "eyedropper colour -> car");
+  dg_check(dg_palette_lookup_rgb(p, rgb) == 9, "eyedropper colour -> car");
   uint8_t black[3] = {0, 0, 0}, odd[3] = {1, 2, 3};
-  CHECK(dg_palette_lookup_rgb(p, black) == DG_UNLABELLED && dg_palette_lookup_rgb(p, odd) == -1, "unknown colour");
+  dg_check(dg_palette_lookup_rgb(p, black) == DG_UNLABELLED && dg_palette_lookup_rgb(p, odd) == -1, "unknown colour");
   dg_palette_free(p);
   const char *bad[] = {"", "[]", "{\"classes\": []}",
                        "{\"classes\": [{\"id\": 1, \"name\": \"x\", \"color\": [1,2,3]}]}",
                        "{\"classes\": [{\"id\": 0, \"name\": \"x\", \"color\": [1,2,300]}]}"};
   for (int i = 0; i < 5; i++) {
     dg_palette *q = dg_palette_parse(bad[i], (long)strlen(bad[i]), &st);
-    CHECK(q == NULL && st == DG_ERR_FORMAT && *dg_last_error(), "bad palette %d accepted", i);
+    dg_check(q == NULL && st == DG_ERR_FORMAT && *dg_last_error(), "bad palette %d accepted", i);
   }
 }
 
@@ -188,5 +189,5 @@ int main(void) {
   test_tools();
   test_undo();
   test_palette();
-  return CHECK_DONE();
+  return dg_check_finish("test_document");
 }

@@ -2,6 +2,7 @@
 // progress reaches the mailbox, the mailbox keeps only the newest report, cancel stops within a step
 // and yields no result, failures carry their message, "no model loaded" without a pipeline.
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,7 +75,7 @@ int main(void) {
 
   // No pipeline: a clear message.
   dg_job *none = dg_job_start(d, NULL, NULL, 0, &st);
-  CHECK(!none && st == DG_ERR_UNSUPPORTED && strstr(dg_last_error(), "no model loaded"), "no pipeline");
+  dg_check(!none && st == DG_ERR_UNSUPPORTED && strstr(dg_last_error(), "no model loaded"), "no pipeline");
 
   // A complete run: every update comes in order, the last is step 6 with the final preview.
   test_pipe tp = {.step_sleep_us = 2000};
@@ -89,18 +90,18 @@ int main(void) {
       updates++;
       ordered &= u.step > last_step && u.total == 6;
       last_step = u.step;
-      CHECK(u.preview && u.preview_width == 16 && u.preview[0] == 3 && u.preview[1] == u.step - 1 &&
-                u.preview[4 * 10] == 255,
-            "preview content");
+      dg_check(u.preview && u.preview_width == 16 && u.preview[0] == 3 && u.preview[1] == u.step - 1 &&
+                   u.preview[4 * 10] == 255,
+               "preview content");
       dg_job_update_clear(&u);
     }
     if (dg_job_state_get(job) != DG_JOB_RUNNING && !dg_job_poll(job, &u)) break;
     sleep_us(500);
   }
-  CHECK(ordered && updates >= 1 && last_step == 6, "updates %d, last %d", updates, last_step);
-  CHECK(dg_job_wait(job) == DG_JOB_DONE, "done");
+  dg_check(ordered && updates >= 1 && last_step == 6, "updates %d, last %d", updates, last_step);
+  dg_check(dg_job_wait(job) == DG_JOB_DONE, "done");
   dg_result r;
-  CHECK(dg_job_take_result(job, &r) && r.width == 16 && r.seed == 77 && r.rgba[2] == 77 && r.rgba[1] == 5, "result");
+  dg_check(dg_job_take_result(job, &r) && r.width == 16 && r.seed == 77 && r.rgba[2] == 77 && r.rgba[1] == 5, "result");
   dg_result_clear(&r);
   dg_job_free(job);
 
@@ -109,15 +110,15 @@ int main(void) {
   job = dg_job_start(d, test_pipeline, &tp, 0, &st);
   dg_job_wait(job);
   dg_job_update u;
-  CHECK(dg_job_poll(job, &u) && u.step == 6 && u.preview[0] == 9, "only the newest report (step %d)", u.step);
+  dg_check(dg_job_poll(job, &u) && u.step == 6 && u.preview[0] == 9, "only the newest report (step %d)", u.step);
   dg_job_update_clear(&u);
-  CHECK(!dg_job_poll(job, &u), "mailbox empty after taking");
+  dg_check(!dg_job_poll(job, &u), "mailbox empty after taking");
   dg_job_free(job);
 
   // Random seed: the job uses the seed it was given.
   dg_document_set_seed_random(d, true);
   job = dg_job_start(d, test_pipeline, &tp, 12345, &st);
-  CHECK(dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->seed == 12345, "random seed resolved");
+  dg_check(dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->seed == 12345, "random seed resolved");
   dg_job_free(job);
 
   // Cancel stops within one step and leaves no result.
@@ -129,18 +130,18 @@ int main(void) {
     sleep_us(1000);
   dg_job_cancel(job);
   int at_cancel = atomic_load(&tp.steps_run);
-  CHECK(dg_job_wait(job) == DG_JOB_CANCELLED, "cancelled state");
-  CHECK(atomic_load(&tp.steps_run) <= at_cancel + 1, "ran %d steps after cancel",
-        atomic_load(&tp.steps_run) - at_cancel);
-  CHECK(!dg_job_take_result(job, &r), "no result after cancel");
+  dg_check(dg_job_wait(job) == DG_JOB_CANCELLED, "cancelled state");
+  dg_check(atomic_load(&tp.steps_run) <= at_cancel + 1, "ran %d steps after cancel",
+           atomic_load(&tp.steps_run) - at_cancel);
+  dg_check(!dg_job_take_result(job, &r), "no result after cancel");
   dg_job_free(job);
 
   // A failing pipeline: the job fails with its message.
   tp.fail = true;
   tp.step_sleep_us = 0;
   job = dg_job_start(d, test_pipeline, &tp, 0, &st);
-  CHECK(dg_job_wait(job) == DG_JOB_FAILED && strstr(dg_job_error(job), "device lost at step 2"), "failure: %s",
-        dg_job_error(job));
+  dg_check(dg_job_wait(job) == DG_JOB_FAILED && strstr(dg_job_error(job), "device lost at step 2"), "failure: %s",
+           dg_job_error(job));
   dg_job_free(job);
 
   // Freeing a running job cancels and joins it.
@@ -174,9 +175,9 @@ int main(void) {
   // of 100 ms and more on lavapipe.
   printf("preview overhead: run %.1f ms without reports, %.1f ms with; %.3f ms inside 50 reports (%.2f%%)\n",
          best[0] * 1e3, best[1] * 1e3, report * 1e3, 100 * report / best[0]);
-  CHECK(report / 50 < 0.5e-3, "a report costs %.3f ms", report / 50 * 1e3);
+  dg_check(report / 50 < 0.5e-3, "a report costs %.3f ms", report / 50 * 1e3);
   dg_document_free(big);
 
   dg_document_free(d);
-  return CHECK_DONE();
+  return dg_check_finish("test_job");
 }

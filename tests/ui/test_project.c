@@ -59,16 +59,16 @@ int main(void) {
   char *path = g_build_filename(dir, "scene.dirigent", NULL);
   dg_document *d = sample();
   dg_status st = dg_project_save(d, path);
-  CHECK(st == DG_OK, "save: %s", dg_last_error());
+  dg_check(st == DG_OK, "save: %s", dg_last_error());
   dg_document *e = dg_project_load(path, &st);
-  CHECK(e && equal_docs(d, e), "round trip: %s", e ? "differs" : dg_last_error());
-  CHECK(e && !dg_document_can_undo(e), "an opened document starts with an empty history");
+  dg_check(e && equal_docs(d, e), "round trip: %s", e ? "differs" : dg_last_error());
+  dg_check(e && !dg_document_can_undo(e), "an opened document starts with an empty history");
   // Saving what was opened gives the same bytes.
   size_t la, lb;
   char *ta = dg_project_serialize(d, &la), *tb = e ? dg_project_serialize(e, &lb) : NULL;
-  CHECK(tb && la == lb && !memcmp(ta, tb, la), "re-serialisation is byte-identical");
+  dg_check(tb && la == lb && !memcmp(ta, tb, la), "re-serialisation is byte-identical");
   // The layout is stored compactly (run-length), not as 32768 raw bytes in base64.
-  CHECK(la < 40000, "file is %zu bytes", la);
+  dg_check(la < 40000, "file is %zu bytes", la);
 
   // A failed save leaves the old file untouched and no temporary file behind.
   gchar *before = NULL;
@@ -77,18 +77,18 @@ int main(void) {
   dg_document_set_text(e, DG_FIELD_PROMPT, "changed", false);
   dg_project_inject_write_failure(100);
   st = dg_project_save(e, path);
-  CHECK(st == DG_ERR_IO, "injected failure not reported");
+  dg_check(st == DG_ERR_IO, "injected failure not reported");
   gchar *after = NULL;
   gsize after_len = 0;
   g_file_get_contents(path, &after, &after_len, NULL);
-  CHECK(after && after_len == before_len && !memcmp(before, after, before_len), "old file damaged by a failed save");
+  dg_check(after && after_len == before_len && !memcmp(before, after, before_len), "old file damaged by a failed save");
   GDir *gd = g_dir_open(dir, 0, NULL);
   int files = 0;
   while (g_dir_read_name(gd))
     files++;
   g_dir_close(gd);
-  CHECK(files == 1, "%d files in the directory after a failed save", files);
-  CHECK(dg_project_save(d, "/nonexistent-dir/x.dirigent") == DG_ERR_IO, "save into a missing directory");
+  dg_check(files == 1, "%d files in the directory after a failed save", files);
+  dg_check(dg_project_save(d, "/nonexistent-dir/x.dirigent") == DG_ERR_IO, "save into a missing directory");
 
   // Malformed files: each is rejected with a message naming the problem.
   struct {
@@ -106,26 +106,26 @@ int main(void) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *at = strstr(ta, cases[i].edit_from);
-    CHECK(at != NULL, "case %zu: '%s' not in the file", i, cases[i].edit_from);
+    dg_check(at != NULL, "case %zu: '%s' not in the file", i, cases[i].edit_from);
     if (!at) continue;
     GString *s = g_string_new_len(ta, at - ta);
     g_string_append(s, cases[i].edit_to);
     g_string_append(s, at + strlen(cases[i].edit_from));
     dg_document *bad = dg_project_parse(s->str, s->len, &st);
-    CHECK(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), cases[i].needle), "case %zu: %s", i,
-          bad ? "accepted" : dg_last_error());
+    dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), cases[i].needle), "case %zu: %s", i,
+             bad ? "accepted" : dg_last_error());
     dg_document_free(bad);
     g_string_free(s, TRUE);
   }
   const char *garbage[] = {"", "{", "null", "[1,2]", "{\"format\": \"dirigent-project\"}", "\x89PNG\r\n\x1a\n"};
   for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
     dg_document *bad = dg_project_parse(garbage[i], strlen(garbage[i]), &st);
-    CHECK(!bad && *dg_last_error(), "garbage %zu accepted", i);
+    dg_check(!bad && *dg_last_error(), "garbage %zu accepted", i);
   }
   char *bad_path = g_build_filename(dir, "broken.dirigent", NULL);
   g_file_set_contents(bad_path, "{\"format\": 3}", -1, NULL);
-  CHECK(!dg_project_load(bad_path, &st) && strstr(dg_last_error(), "broken.dirigent"), "message names the file: %s",
-        dg_last_error());
+  dg_check(!dg_project_load(bad_path, &st) && strstr(dg_last_error(), "broken.dirigent"), "message names the file: %s",
+           dg_last_error());
 
   free(ta), free(tb);
   g_free(before), g_free(after);
@@ -134,5 +134,5 @@ int main(void) {
   g_free(dir), g_free(path), g_free(bad_path);
   dg_document_free(d);
   dg_document_free(e);
-  return CHECK_DONE();
+  return dg_check_finish("test_project");
 }

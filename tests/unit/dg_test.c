@@ -1,7 +1,6 @@
 #include "dg_test.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,11 +8,11 @@
 dg_test T;
 
 void dg_test_init(const char *name) {
+  T.name = name;
   const char *env = getenv("DG_TEST_SEED");
   T.seed = env ? strtoull(env, NULL, 10) : ((uint64_t)time(NULL) * 2654435761u) ^ (uint64_t)clock();
   T.rng = T.seed * 0x9E3779B97F4A7C15ull + 1;
-  printf("%s: seed %llu (DG_TEST_SEED=%llu to replay)\n", name, (unsigned long long)T.seed,
-         (unsigned long long)T.seed);
+  printf("%s: seed %llu (DG_TEST_SEED=%llu to replay)\n", name, (unsigned long long)T.seed, (unsigned long long)T.seed);
   if (dg_device_open(NULL, &T.device) != DG_OK) {
     printf("no usable Vulkan device: %s\n", dg_last_error());
     exit(77);
@@ -28,12 +27,12 @@ void dg_test_init(const char *name) {
 
 int dg_test_finish(void) {
   uint64_t messages = dg_device_validation_messages(T.device);
-  dg_test_check(messages == 0, "%llu validation-layer messages", (unsigned long long)messages);
+  dg_check(messages == 0, "%llu validation-layer messages", (unsigned long long)messages);
   dg_stream_destroy(T.stream);
   dg_arena_destroy(T.arena);
   dg_device_close(T.device);
-  printf("%d checks, %d failed (seed %llu)\n", T.checks, T.failures, (unsigned long long)T.seed);
-  return T.failures ? 1 : 0;
+  printf("seed %llu\n", (unsigned long long)T.seed);
+  return dg_check_finish(T.name);
 }
 
 uint64_t dg_test_next(void) { // splitmix64
@@ -65,7 +64,8 @@ dg_tensor dg_test_tensor(dg_dtype dtype, int ndim, const int64_t *shape, float l
   dg_tensor t = alloc_or_die(dtype, ndim, shape);
   int64_t n = dg_tensor_numel(&t);
   float *v = malloc((size_t)n * sizeof *v);
-  for (int64_t i = 0; i < n; i++) v[i] = dg_test_uniform(lo, hi);
+  for (int64_t i = 0; i < n; i++)
+    v[i] = dg_test_uniform(lo, hi);
   dg_tensor_write_f32(&t, v);
   if (host) {
     dg_tensor_read_f32(&t, v); // the values as stored
@@ -98,36 +98,16 @@ double dg_test_rel_err(const float *got, const float *want, int64_t n) {
   return max_diff / (max_want > 1e-30 ? max_want : 1e-30);
 }
 
-bool dg_test_check(bool ok, const char *fmt, ...) {
-  T.checks++;
-  if (!ok) {
-    T.failures++;
-    va_list ap;
-    va_start(ap, fmt);
-    printf("FAIL: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-  }
-  return ok;
-}
-
 bool dg_test_close(const char *what, const float *got, const float *want, int64_t n, double tol) {
   double e = dg_test_rel_err(got, want, n);
-  bool ok = dg_test_check(e < tol, "%s: relative error %.3g >= %.3g", what, e, tol);
+  bool ok = dg_check(e < tol, "%s: relative error %.3g >= %.3g", what, e, tol);
   if (ok && getenv("DG_TEST_VERBOSE")) printf("ok: %s (rel err %.3g)\n", what, e);
   return ok;
 }
 
 bool dg_test_ok(dg_status s, const char *what) {
   if (s == DG_OK) s = dg_stream_finish(T.stream);
-  return dg_test_check(s == DG_OK, "%s: %s (%s)", what, dg_status_name(s), dg_last_error());
-}
-
-bool dg_test_expect_error(dg_status got, dg_status want, const char *needle, const char *what) {
-  const char *msg = dg_last_error();
-  return dg_test_check(got == want && msg[0] && strstr(msg, needle), "%s: expected '%s' error mentioning '%s', got %s: '%s'",
-                       what, dg_status_name(want), needle, dg_status_name(got), msg);
+  return dg_check_status(s, what);
 }
 
 double dg_test_tolerance(dg_dtype dtype) { return dtype == DG_F16 ? 1e-2 : 1e-4; }

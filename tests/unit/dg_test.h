@@ -1,22 +1,23 @@
 // A small test harness for GPU op tests: one device per test program (with the validation layer
 // when DIRIGENT_VALIDATION=1), a fresh random seed per run (printed; DG_TEST_SEED replays it),
-// random tensors, poisoned outputs and relative-error checks.
+// random tensors, poisoned outputs and relative-error checks. Counted checks: dg_check.h.
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "dg_arena.h"
+#include "dg_check.h"
 #include "dg_device.h"
 #include "dg_stream.h"
 #include "dg_tensor.h"
 
 typedef struct dg_test {
+  const char *name;
   dg_device *device;
   dg_arena *arena;
   dg_stream *stream;
   uint64_t seed, rng;
-  int checks, failures;
 } dg_test;
 
 extern dg_test T;
@@ -43,10 +44,7 @@ float *dg_test_read(const dg_tensor *t);
 double dg_test_rel_err(const float *got, const float *want, int64_t n);
 // Records a check; prints name and error on failure. Returns ok.
 bool dg_test_close(const char *what, const float *got, const float *want, int64_t n, double tol);
-bool dg_test_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // Finishes the stream and records a failure if any op returned an error.
 bool dg_test_ok(dg_status s, const char *what);
-// Expects status `want` (e.g. DG_ERR_ARG) and a non-empty message containing `needle`.
-bool dg_test_expect_error(dg_status got, dg_status want, const char *needle, const char *what);
 
 double dg_test_tolerance(dg_dtype dtype); // f32 1e-4, f16 1e-2

@@ -41,7 +41,7 @@ static void check(dg_dtype dt, acase c) {
            dg_dtype_name(dt), (long long)c.n, c.heads, (long long)c.lq, (long long)c.lk, (long long)c.d, c.bias,
            c.causal, c.n_chosen);
   if (too_big) {
-    dg_test_expect_error(dg_attention(T.stream, &tq, &tk, &tv, &a, &to), DG_ERR_UNSUPPORTED, "binding limit", what);
+    dg_check_error(dg_attention(T.stream, &tq, &tk, &tv, &a, &to), DG_ERR_UNSUPPORTED, "binding limit", what);
   } else if (dg_test_ok(dg_attention(T.stream, &tq, &tk, &tv, &a, &to), what)) {
     int64_t no = c.n * c.lq * row, np = b * c.lq * c.n_chosen;
     float *got = dg_test_read(&to), *want = malloc((size_t)no * sizeof *want);
@@ -101,16 +101,16 @@ int main(void) {
   dg_tensor b = dg_test_tensor(DG_F32, 2, bs, 0, 1, NULL), p = dg_test_poisoned(DG_F32, 3, ps);
   dg_tensor h = dg_test_poisoned(DG_F16, 3, qs);
   dg_attention_args a = {.heads = 2};
-  dg_test_expect_error(dg_attention(T.stream, &q, &kb, &kb, &a, &o), DG_ERR_ARG, "k", "k shape");
-  dg_test_expect_error(dg_attention(T.stream, &q, &k, &k, &a, &h), DG_ERR_ARG, "dtype", "out dtype");
+  dg_check_error(dg_attention(T.stream, &q, &kb, &kb, &a, &o), DG_ERR_ARG, "k", "k shape");
+  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &h), DG_ERR_ARG, "dtype", "out dtype");
   a.heads = 3;
-  dg_test_expect_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "heads", "heads");
+  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "heads", "heads");
   a = (dg_attention_args){.heads = 2, .bias = &b};
-  dg_test_expect_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "bias", "bias shape");
+  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "bias", "bias shape");
   int chosen[2] = {1, 7};
   a = (dg_attention_args){.heads = 2, .chosen = chosen, .n_chosen = 2, .probs = &p};
-  dg_test_expect_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "chosen", "chosen out of range");
+  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "chosen", "chosen out of range");
   a.n_chosen = 17;
-  dg_test_expect_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "n_chosen", "too many chosen");
+  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "n_chosen", "too many chosen");
   return dg_test_finish();
 }

@@ -103,15 +103,15 @@ int main(void) {
   dg_tensor x5 = dg_test_tensor(DG_F32, 5, sx5, 0, 1, NULL), w5 = dg_test_tensor(DG_F32, 5, sw5, 0, 1, NULL);
   dg_tensor y5 = dg_test_poisoned(DG_F32, 5, sy5);
   dg_conv2d_params same = {1, 1, 1, 1, 1}, g2 = {1, 1, 1, 1, 2}, bad = {-1, 1, 0, 0, 1};
-  dg_test_expect_error(dg_conv2d(T.stream, &x, &w, NULL, &same, &y2), DG_ERR_ARG, "y has shape", "conv2d bad y");
-  dg_test_expect_error(dg_conv2d(T.stream, &x, &w2, NULL, &same, &y), DG_ERR_ARG, "groups", "conv2d channel mismatch");
-  dg_test_expect_error(dg_conv2d(T.stream, &x, &w, NULL, &g2, &y), DG_ERR_ARG, "groups", "conv2d groups mismatch");
-  dg_test_expect_error(dg_conv2d(T.stream, &x, &w, NULL, &bad, &y), DG_ERR_ARG, "bad params", "conv2d bad stride");
-  dg_test_expect_error(dg_conv2d(T.stream, &x, &w, &b5, &same, &y), DG_ERR_ARG, "bias", "conv2d bias size");
-  dg_test_expect_error(dg_conv2d(T.stream, &xh, &w, NULL, &same, &y), DG_ERR_ARG, "dtype", "conv2d dtype");
-  dg_test_expect_error(dg_conv2d(T.stream, &x5, &w, NULL, &same, &y), DG_ERR_ARG, "must be", "conv2d 5-D x");
-  dg_test_expect_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 2, &y5), DG_ERR_ARG, "padding", "temporal pad");
-  dg_test_expect_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 0, &y5), DG_ERR_ARG, "y has shape", "temporal bad y");
-  dg_test_expect_error(dg_conv_temporal(T.stream, &x, &w5, NULL, 1, &y5), DG_ERR_ARG, "must be", "temporal 4-D x");
+  dg_check_error(dg_conv2d(T.stream, &x, &w, NULL, &same, &y2), DG_ERR_ARG, "y has shape", "conv2d bad y");
+  dg_check_error(dg_conv2d(T.stream, &x, &w2, NULL, &same, &y), DG_ERR_ARG, "groups", "conv2d channel mismatch");
+  dg_check_error(dg_conv2d(T.stream, &x, &w, NULL, &g2, &y), DG_ERR_ARG, "groups", "conv2d groups mismatch");
+  dg_check_error(dg_conv2d(T.stream, &x, &w, NULL, &bad, &y), DG_ERR_ARG, "bad params", "conv2d bad stride");
+  dg_check_error(dg_conv2d(T.stream, &x, &w, &b5, &same, &y), DG_ERR_ARG, "bias", "conv2d bias size");
+  dg_check_error(dg_conv2d(T.stream, &xh, &w, NULL, &same, &y), DG_ERR_ARG, "dtype", "conv2d dtype");
+  dg_check_error(dg_conv2d(T.stream, &x5, &w, NULL, &same, &y), DG_ERR_ARG, "must be", "conv2d 5-D x");
+  dg_check_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 2, &y5), DG_ERR_ARG, "padding", "temporal pad");
+  dg_check_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 0, &y5), DG_ERR_ARG, "y has shape", "temporal bad y");
+  dg_check_error(dg_conv_temporal(T.stream, &x, &w5, NULL, 1, &y5), DG_ERR_ARG, "must be", "temporal 4-D x");
   return dg_test_finish();
 }

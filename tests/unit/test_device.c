@@ -9,43 +9,43 @@
 
 static void test_info(void) {
   const dg_device_info *info = dg_device_get_info(T.device);
-  dg_test_check(info->name[0] != '\0', "device has a name");
-  dg_test_check(info->max_binding_bytes > 0 && info->max_binding_bytes <= info->max_storage_buffer_range,
-                "binding limit within maxStorageBufferRange");
-  dg_test_check(info->min_storage_offset_alignment <= DG_ARENA_ALIGN, "arena alignment covers the device's");
+  dg_check(info->name[0] != '\0', "device has a name");
+  dg_check(info->max_binding_bytes > 0 && info->max_binding_bytes <= info->max_storage_buffer_range,
+           "binding limit within maxStorageBufferRange");
+  dg_check(info->min_storage_offset_alignment <= DG_ARENA_ALIGN, "arena alignment covers the device's");
 }
 
 static void test_arena(void) {
   dg_arena_mark m = dg_arena_get_mark(T.arena);
   uint64_t before = dg_arena_bytes_in_use(T.arena);
   dg_range a, b;
-  dg_test_check(dg_arena_alloc(T.arena, 1000, &a) == DG_OK && dg_arena_alloc(T.arena, 10, &b) == DG_OK, "alloc");
-  dg_test_check(a.offset % DG_ARENA_ALIGN == 0 && b.offset % DG_ARENA_ALIGN == 0, "aligned");
-  dg_test_check(a.buffer != b.buffer || a.offset + a.size <= b.offset, "no overlap");
+  dg_check(dg_arena_alloc(T.arena, 1000, &a) == DG_OK && dg_arena_alloc(T.arena, 10, &b) == DG_OK, "alloc");
+  dg_check(a.offset % DG_ARENA_ALIGN == 0 && b.offset % DG_ARENA_ALIGN == 0, "aligned");
+  dg_check(a.buffer != b.buffer || a.offset + a.size <= b.offset, "no overlap");
   dg_arena_release(T.arena, m);
-  dg_test_check(dg_arena_bytes_in_use(T.arena) == before, "release returns to the mark");
+  dg_check(dg_arena_bytes_in_use(T.arena) == before, "release returns to the mark");
   // An impossible allocation is an error with a message, not a crash.
   dg_range huge;
   dg_status s = dg_arena_alloc(T.arena, 1ull << 46, &huge);
-  dg_test_check(s == DG_ERR_OOM || s == DG_ERR_VULKAN, "64 TiB allocation fails cleanly (%s)", dg_status_name(s));
-  dg_test_check(strstr(dg_last_error(), "MiB") != NULL, "OOM message names the size: %s", dg_last_error());
+  dg_check(s == DG_ERR_OOM || s == DG_ERR_VULKAN, "64 TiB allocation fails cleanly (%s)", dg_status_name(s));
+  dg_check(strstr(dg_last_error(), "MiB") != NULL, "OOM message names the size: %s", dg_last_error());
   int64_t bad[2] = {3, 0};
   dg_tensor t;
-  dg_test_expect_error(dg_tensor_alloc(T.arena, DG_F32, 2, bad, &t), DG_ERR_ARG, "size 0", "zero-sized dim");
+  dg_check_error(dg_tensor_alloc(T.arena, DG_F32, 2, bad, &t), DG_ERR_ARG, "size 0", "zero-sized dim");
 }
 
 static void test_pipeline(void) {
   dg_pipeline *p;
-  dg_test_expect_error(dg_pipeline_get(T.device, "no_such_shader", NULL, 0, &p), DG_ERR_ARG, "no_such_shader",
-                       "unknown shader");
+  dg_check_error(dg_pipeline_get(T.device, "no_such_shader", NULL, 0, &p), DG_ERR_ARG, "no_such_shader",
+                 "unknown shader");
   uint32_t spec[2] = {64, 0};
   dg_pipeline *p1, *p2, *p3;
-  dg_test_check(dg_pipeline_get(T.device, "elementwise", spec, 2, &p1) == DG_OK &&
-                    dg_pipeline_get(T.device, "elementwise", spec, 2, &p2) == DG_OK && p1 == p2,
-                "pipelines are cached by name and constants");
+  dg_check(dg_pipeline_get(T.device, "elementwise", spec, 2, &p1) == DG_OK &&
+               dg_pipeline_get(T.device, "elementwise", spec, 2, &p2) == DG_OK && p1 == p2,
+           "pipelines are cached by name and constants");
   spec[1] = 1;
-  dg_test_check(dg_pipeline_get(T.device, "elementwise", spec, 2, &p3) == DG_OK && p3 != p1,
-                "other constants give another pipeline");
+  dg_check(dg_pipeline_get(T.device, "elementwise", spec, 2, &p3) == DG_OK && p3 != p1,
+           "other constants give another pipeline");
 }
 
 static void test_barriers_and_batching(void) {
@@ -55,13 +55,14 @@ static void test_barriers_and_batching(void) {
   uint64_t b0 = dg_stream_barrier_count(T.stream);
   dg_binary(T.stream, DG_ADD, &a, &b, &c); // reads a, b
   dg_binary(T.stream, DG_MUL, &a, &b, &d); // independent: no barrier
-  dg_test_check(dg_stream_barrier_count(T.stream) == b0, "independent dispatches share a barrier-free run");
+  dg_check(dg_stream_barrier_count(T.stream) == b0, "independent dispatches share a barrier-free run");
   dg_binary(T.stream, DG_ADD, &c, &d, &c); // reads c, d written above: barrier
-  dg_test_check(dg_stream_barrier_count(T.stream) == b0 + 1, "a dependent dispatch gets one barrier");
+  dg_check(dg_stream_barrier_count(T.stream) == b0 + 1, "a dependent dispatch gets one barrier");
   dg_test_ok(DG_OK, "finish");
   float *got = dg_test_read(&c), *av = dg_test_read(&a), *bv = dg_test_read(&b);
   float want[1000];
-  for (int i = 0; i < 1000; i++) want[i] = (av[i] + bv[i]) + av[i] * bv[i];
+  for (int i = 0; i < 1000; i++)
+    want[i] = (av[i] + bv[i]) + av[i] * bv[i];
   dg_test_close("dependent chain", got, want, 1000, 1e-6);
   free(got);
   free(av);
@@ -71,10 +72,11 @@ static void test_barriers_and_batching(void) {
   dg_stream *s;
   dg_stream_create(T.device, 16, &s);
   dg_tensor x = dg_test_tensor(DG_F32, 1, shape, 0, 0, NULL);
-  for (int i = 0; i < 300; i++) dg_unary(s, DG_SCALE, &x, &x, 1.0f, 1.0f);
-  dg_test_check(dg_stream_finish(s) == DG_OK, "300 dispatches in batches of 16");
+  for (int i = 0; i < 300; i++)
+    dg_unary(s, DG_SCALE, &x, &x, 1.0f, 1.0f);
+  dg_check(dg_stream_finish(s) == DG_OK, "300 dispatches in batches of 16");
   float *xv = dg_test_read(&x);
-  dg_test_check(xv[0] == 300.0f && xv[999] == 300.0f, "chain across batches ordered: %g", xv[0]);
+  dg_check(xv[0] == 300.0f && xv[999] == 300.0f, "chain across batches ordered: %g", xv[0]);
   free(xv);
 
   // Cancellation: raised before a batch boundary, the rest is dropped and finish says so.
@@ -87,13 +89,13 @@ static void test_barriers_and_batching(void) {
     if (i == 40) atomic_store(&cancel, true);
     st = dg_unary(s, DG_SCALE, &y, &y, 1.0f, 1.0f);
   }
-  dg_test_check(st == DG_ERR_CANCELLED && issued <= 40 + 16 + 1, "dispatch stops within one batch of cancel (%d)", issued);
-  dg_test_check(dg_stream_finish(s) == DG_ERR_CANCELLED, "finish reports the cancellation");
+  dg_check(st == DG_ERR_CANCELLED && issued <= 40 + 16 + 1, "dispatch stops within one batch of cancel (%d)", issued);
+  dg_check(dg_stream_finish(s) == DG_ERR_CANCELLED, "finish reports the cancellation");
   atomic_store(&cancel, false);
   dg_unary(s, DG_SCALE, &y, &y, 0.0f, 5.0f);
-  dg_test_check(dg_stream_finish(s) == DG_OK, "the stream is usable after a cancellation");
+  dg_check(dg_stream_finish(s) == DG_OK, "the stream is usable after a cancellation");
   float *yv = dg_test_read(&y);
-  dg_test_check(yv[0] == 5.0f, "work after cancellation runs");
+  dg_check(yv[0] == 5.0f, "work after cancellation runs");
   free(yv);
   dg_stream_destroy(s);
 }
@@ -107,8 +109,8 @@ static void test_binding_limit(void) {
   if (dg_arena_alloc(T.arena, info->max_binding_bytes + 1024, &r) != DG_OK) return; // not enough memory here
   dg_binding b[3] = {{r, false}, {r, false}, {r, true}};
   uint32_t push[9] = {0};
-  dg_test_expect_error(dg_stream_dispatch(T.stream, p, b, 3, push, sizeof push, 1, 1, 1, "test"), DG_ERR_ARG,
-                       "binding limit", "oversized binding refused");
+  dg_check_error(dg_stream_dispatch(T.stream, p, b, 3, push, sizeof push, 1, 1, 1, "test"), DG_ERR_ARG, "binding limit",
+                 "oversized binding refused");
 }
 
 static void test_pipeline_cache_corrupt(void) {
@@ -116,16 +118,16 @@ static void test_pipeline_cache_corrupt(void) {
   char path[] = "/tmp/dg-cache-XXXXXX";
   int fd = mkstemp(path);
   const char junk[] = "DGPC this is not a pipeline cache";
-  if (write(fd, junk, sizeof junk) < 0) dg_test_check(false, "write junk");
+  if (write(fd, junk, sizeof junk) < 0) dg_check(false, "write junk");
   close(fd);
   setenv("DIRIGENT_PIPELINE_CACHE", path, 1);
   dg_device *d2;
-  dg_test_check(dg_device_open(NULL, &d2) == DG_OK, "device opens with a corrupt pipeline cache");
+  dg_check(dg_device_open(NULL, &d2) == DG_OK, "device opens with a corrupt pipeline cache");
   dg_pipeline *p;
   uint32_t spec[2] = {64, 0};
-  dg_test_check(dg_pipeline_get(d2, "elementwise", spec, 2, &p) == DG_OK, "pipelines build");
+  dg_check(dg_pipeline_get(d2, "elementwise", spec, 2, &p) == DG_OK, "pipelines build");
   dg_device_close(d2); // writes a valid cache over the junk
-  dg_test_check(dg_device_open(NULL, &d2) == DG_OK, "device opens with the rewritten cache");
+  dg_check(dg_device_open(NULL, &d2) == DG_OK, "device opens with the rewritten cache");
   dg_device_close(d2);
   unlink(path);
 }
@@ -133,16 +135,16 @@ static void test_pipeline_cache_corrupt(void) {
 static void test_bad_device_choice(void) {
   dg_device *d2;
   dg_device_options o = {.select = "no-such-device-anywhere"};
-  dg_test_expect_error(dg_device_open(&o, &d2), DG_ERR_ARG, "no-such-device-anywhere", "unknown device name");
+  dg_check_error(dg_device_open(&o, &d2), DG_ERR_ARG, "no-such-device-anywhere", "unknown device name");
   o.select = "0";
-  dg_test_check(dg_device_open(&o, &d2) == DG_OK, "device by index");
+  dg_check(dg_device_open(&o, &d2) == DG_OK, "device by index");
   dg_device_close(d2);
 }
 
 static void test_timestamps(void) {
   dg_device *d2;
   dg_device_options o = {.timestamps = true};
-  if (!dg_test_check(dg_device_open(&o, &d2) == DG_OK, "device with timestamps")) return;
+  if (!dg_check(dg_device_open(&o, &d2) == DG_OK, "device with timestamps")) return;
   if (!dg_device_get_info(d2)->timestamps) {
     printf("device has no compute timestamps: profiling check skipped\n");
     dg_device_close(d2);
@@ -157,19 +159,20 @@ static void test_timestamps(void) {
   dg_tensor_alloc(arena, DG_F32, 1, shape, &a);
   dg_tensor_alloc(arena, DG_F32, 1, shape, &b);
   dg_tensor_fill_f32(&a, 1.0f);
-  for (int i = 0; i < 10; i++) dg_unary(s, DG_SILU, &a, &b, 0, 0);
+  for (int i = 0; i < 10; i++)
+    dg_unary(s, DG_SILU, &a, &b, 0, 0);
   dg_binary(s, DG_ADD, &a, &b, &b);
-  dg_test_check(dg_stream_finish(s) == DG_OK, "profiled run");
+  dg_check(dg_stream_finish(s) == DG_OK, "profiled run");
   const dg_profile_entry *e;
   int n = dg_stream_profile(s, &e);
   uint64_t silu = 0, add = 0;
   for (int i = 0; i < n; i++) {
     if (!strcmp(e[i].label, "silu")) silu = e[i].count;
     if (!strcmp(e[i].label, "add")) add = e[i].count;
-    dg_test_check(e[i].total_ms >= 0, "%s: GPU time %.3f ms", e[i].label, e[i].total_ms);
+    dg_check(e[i].total_ms >= 0, "%s: GPU time %.3f ms", e[i].label, e[i].total_ms);
   }
-  dg_test_check(silu == 10 && add == 1, "per-label dispatch counts (silu %llu, add %llu)", (unsigned long long)silu,
-                (unsigned long long)add);
+  dg_check(silu == 10 && add == 1, "per-label dispatch counts (silu %llu, add %llu)", (unsigned long long)silu,
+           (unsigned long long)add);
   dg_stream_destroy(s);
   dg_arena_destroy(arena);
   dg_device_close(d2);

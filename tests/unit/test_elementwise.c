@@ -18,7 +18,8 @@ static void check_binary(dg_binary_op op, dg_dtype dt, int ndim, const int64_t *
     float *got = dg_test_read(&to), *want = malloc((size_t)n * sizeof *want);
     dg_ref_binary(op, a, b, n, inner, count, want);
     char what[96];
-    snprintf(what, sizeof what, "binary op %d %s n=%lld bcount=%lld", op, dg_dtype_name(dt), (long long)n, (long long)count);
+    snprintf(what, sizeof what, "binary op %d %s n=%lld bcount=%lld", op, dg_dtype_name(dt), (long long)n,
+             (long long)count);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -55,13 +56,13 @@ int main(void) {
     dg_binary_op ops[] = {DG_ADD, DG_MUL, DG_SUB, DG_DIV};
     for (int i = 0; i < 4; i++) {
       int64_t full[4] = {2, dg_test_int(1, 9), dg_test_int(1, 33), dg_test_int(1, 31)};
-      check_binary(ops[i], dt, 4, full, 4, full);                     // same shape
+      check_binary(ops[i], dt, 4, full, 4, full); // same shape
       int64_t chan[3] = {full[1], 1, 1};
-      check_binary(ops[i], dt, 4, full, 3, chan);                     // per channel
+      check_binary(ops[i], dt, 4, full, 3, chan); // per channel
       int64_t scalar[1] = {1};
-      check_binary(ops[i], dt, 4, full, 1, scalar);                   // scalar
+      check_binary(ops[i], dt, 4, full, 1, scalar); // scalar
       int64_t row[1] = {full[3]};
-      check_binary(ops[i], dt, 4, full, 1, row);                      // last dim
+      check_binary(ops[i], dt, 4, full, 1, row); // last dim
     }
     int64_t bigshape[2] = {big, 1};
     check_binary(DG_ADD, dt, 2, bigshape, 2, bigshape);
@@ -76,7 +77,7 @@ int main(void) {
   int64_t s1[2] = {3, 4}, s2[2] = {4, 3};
   dg_tensor a = dg_test_tensor(DG_F32, 2, s1, 0, 1, NULL), b = dg_test_tensor(DG_F32, 2, s2, 0, 1, NULL);
   dg_tensor h = dg_test_tensor(DG_F16, 2, s1, 0, 1, NULL), o = dg_test_poisoned(DG_F32, 2, s1);
-  dg_test_expect_error(dg_binary(T.stream, DG_ADD, &a, &b, &o), DG_ERR_ARG, "broadcast", "shape mismatch");
-  dg_test_expect_error(dg_binary(T.stream, DG_ADD, &a, &h, &o), DG_ERR_ARG, "dtype", "dtype mismatch");
+  dg_check_error(dg_binary(T.stream, DG_ADD, &a, &b, &o), DG_ERR_ARG, "broadcast", "shape mismatch");
+  dg_check_error(dg_binary(T.stream, DG_ADD, &a, &h, &o), DG_ERR_ARG, "dtype", "dtype mismatch");
   return dg_test_finish();
 }

@@ -13,7 +13,7 @@ static void check_lookup(dg_dtype dt, int64_t vocab, int64_t dim, int64_t n) {
   dg_tensor tt = dg_test_tensor(dt, 2, ts, -2, 2, &table), to = dg_test_poisoned(dt, 2, os);
   dg_range ids;
   if (dg_arena_alloc(T.arena, (uint64_t)n * 4, &ids) != DG_OK) {
-    dg_test_check(false, "ids allocation: %s", dg_last_error());
+    dg_check(false, "ids allocation: %s", dg_last_error());
     return;
   }
   uint32_t *host = malloc((size_t)n * sizeof *host);
@@ -71,11 +71,11 @@ int main(void) {
   dg_tensor t = dg_test_tensor(DG_F32, 1, t1, 0, 1, NULL), th = dg_test_tensor(DG_F16, 1, t1, 0, 1, NULL);
   dg_range ids;
   dg_arena_alloc(T.arena, 16, &ids);
-  dg_test_expect_error(dg_embedding_lookup(T.stream, ids, 5, &table, &o), DG_ERR_ARG, "ids", "too few ids");
-  dg_test_expect_error(dg_embedding_lookup(T.stream, ids, 2, &table, &o), DG_ERR_ARG, "out", "out size");
-  dg_test_expect_error(dg_embedding_lookup(T.stream, ids, 3, &t, &o), DG_ERR_ARG, "table", "table rank");
-  dg_test_expect_error(dg_timestep_embedding(T.stream, &t, 5, 10000, true, &o), DG_ERR_ARG, "out", "ts out shape");
-  dg_test_expect_error(dg_timestep_embedding(T.stream, &th, 4, 10000, true, &o), DG_ERR_ARG, "f32", "ts dtype");
-  dg_test_expect_error(dg_timestep_embedding(T.stream, &t, 4, 0, true, &o), DG_ERR_ARG, "max_period", "ts period");
+  dg_check_error(dg_embedding_lookup(T.stream, ids, 5, &table, &o), DG_ERR_ARG, "ids", "too few ids");
+  dg_check_error(dg_embedding_lookup(T.stream, ids, 2, &table, &o), DG_ERR_ARG, "out", "out size");
+  dg_check_error(dg_embedding_lookup(T.stream, ids, 3, &t, &o), DG_ERR_ARG, "table", "table rank");
+  dg_check_error(dg_timestep_embedding(T.stream, &t, 5, 10000, true, &o), DG_ERR_ARG, "out", "ts out shape");
+  dg_check_error(dg_timestep_embedding(T.stream, &th, 4, 10000, true, &o), DG_ERR_ARG, "f32", "ts dtype");
+  dg_check_error(dg_timestep_embedding(T.stream, &t, 4, 0, true, &o), DG_ERR_ARG, "max_period", "ts period");
   return dg_test_finish();
 }

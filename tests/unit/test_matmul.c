@@ -76,13 +76,13 @@ int main(void) {
   dg_tensor o33 = dg_test_poisoned(DG_F32, 2, s33), v4 = dg_test_tensor(DG_F32, 1, s4, 0, 1, NULL);
   dg_tensor b2 = dg_test_tensor(DG_F32, 3, s233, 0, 1, NULL), b3 = dg_test_tensor(DG_F32, 3, s333, 0, 1, NULL);
   dg_tensor o2 = dg_test_poisoned(DG_F32, 3, s233);
-  dg_test_expect_error(dg_matmul(T.stream, &a, false, &b, false, &o), DG_ERR_ARG, "inner dims", "inner mismatch");
-  dg_test_expect_error(dg_matmul(T.stream, &a, false, &h, true, &o), DG_ERR_ARG, "dtype", "dtype mismatch");
-  dg_test_expect_error(dg_matmul(T.stream, &a, false, &b, true, &o33), DG_ERR_ARG, "out has shape", "bad out");
-  dg_test_expect_error(dg_matmul(T.stream, &v4, false, &b, true, &o), DG_ERR_ARG, "at least 2 dims", "1-D operand");
-  dg_test_expect_error(dg_matmul(T.stream, &b2, false, &b3, false, &o2), DG_ERR_ARG, "batch counts", "batch mismatch");
-  dg_test_expect_error(dg_linear(T.stream, &a, &o33, NULL, &o), DG_ERR_ARG, "in-features", "linear in mismatch");
-  dg_test_expect_error(dg_linear(T.stream, &a, &b, &a, &o), DG_ERR_ARG, "bias", "linear bias size");
-  dg_test_expect_error(dg_linear(T.stream, &a, &b, NULL, &o33), DG_ERR_ARG, "y has shape", "linear bad y");
+  dg_check_error(dg_matmul(T.stream, &a, false, &b, false, &o), DG_ERR_ARG, "inner dims", "inner mismatch");
+  dg_check_error(dg_matmul(T.stream, &a, false, &h, true, &o), DG_ERR_ARG, "dtype", "dtype mismatch");
+  dg_check_error(dg_matmul(T.stream, &a, false, &b, true, &o33), DG_ERR_ARG, "out has shape", "bad out");
+  dg_check_error(dg_matmul(T.stream, &v4, false, &b, true, &o), DG_ERR_ARG, "at least 2 dims", "1-D operand");
+  dg_check_error(dg_matmul(T.stream, &b2, false, &b3, false, &o2), DG_ERR_ARG, "batch counts", "batch mismatch");
+  dg_check_error(dg_linear(T.stream, &a, &o33, NULL, &o), DG_ERR_ARG, "in-features", "linear in mismatch");
+  dg_check_error(dg_linear(T.stream, &a, &b, &a, &o), DG_ERR_ARG, "bias", "linear bias size");
+  dg_check_error(dg_linear(T.stream, &a, &b, NULL, &o33), DG_ERR_ARG, "y has shape", "linear bad y");
   return dg_test_finish();
 }

@@ -102,12 +102,12 @@ int main(void) {
   dg_tensor x = dg_test_tensor(DG_F32, 4, s4, 0, 1, NULL), o = dg_test_poisoned(DG_F32, 4, s4);
   dg_tensor g = dg_test_tensor(DG_F32, 1, s1, 0, 1, NULL), g5 = dg_test_tensor(DG_F32, 1, s5, 0, 1, NULL);
   dg_tensor h = dg_test_poisoned(DG_F16, 4, s4);
-  dg_test_expect_error(dg_group_norm(T.stream, &x, 4, &g, &g, 1e-5f, false, &o), DG_ERR_ARG, "groups", "bad groups");
-  dg_test_expect_error(dg_group_norm(T.stream, &x, 3, &g5, &g5, 1e-5f, false, &o), DG_ERR_ARG, "gamma", "gamma size");
-  dg_test_expect_error(dg_group_norm(T.stream, &x, 3, &g, NULL, 1e-5f, false, &o), DG_ERR_ARG, "beta", "beta missing");
-  dg_test_expect_error(dg_group_norm(T.stream, &x, 3, &g, &g, 1e-5f, false, &h), DG_ERR_ARG, "dtype", "dtype");
-  dg_test_expect_error(dg_layer_norm(T.stream, &x, &g, &g, 1e-5f, &o), DG_ERR_ARG, "gamma", "ln gamma size");
-  dg_test_expect_error(dg_softmax(T.stream, &x, 1, &g), DG_ERR_ARG, "out", "softmax out size");
-  dg_test_expect_error(dg_softmax(T.stream, &x, NAN, &o), DG_ERR_ARG, "NaN", "softmax scale");
+  dg_check_error(dg_group_norm(T.stream, &x, 4, &g, &g, 1e-5f, false, &o), DG_ERR_ARG, "groups", "bad groups");
+  dg_check_error(dg_group_norm(T.stream, &x, 3, &g5, &g5, 1e-5f, false, &o), DG_ERR_ARG, "gamma", "gamma size");
+  dg_check_error(dg_group_norm(T.stream, &x, 3, &g, NULL, 1e-5f, false, &o), DG_ERR_ARG, "beta", "beta missing");
+  dg_check_error(dg_group_norm(T.stream, &x, 3, &g, &g, 1e-5f, false, &h), DG_ERR_ARG, "dtype", "dtype");
+  dg_check_error(dg_layer_norm(T.stream, &x, &g, &g, 1e-5f, &o), DG_ERR_ARG, "gamma", "ln gamma size");
+  dg_check_error(dg_softmax(T.stream, &x, 1, &g), DG_ERR_ARG, "out", "softmax out size");
+  dg_check_error(dg_softmax(T.stream, &x, NAN, &o), DG_ERR_ARG, "NaN", "softmax scale");
   return dg_test_finish();
 }

@@ -55,9 +55,9 @@ int main(void) {
   int64_t s[3] = {2, 5, 5}, wrong[3] = {2, 9, 9}, one[1] = {5};
   dg_tensor x = dg_test_tensor(DG_F32, 3, s, 0, 1, NULL), o = dg_test_poisoned(DG_F32, 3, wrong);
   dg_tensor v = dg_test_tensor(DG_F32, 1, one, 0, 1, NULL);
-  dg_test_expect_error(dg_upsample_nearest2x(T.stream, &x, &o), DG_ERR_ARG, "out", "upsample out shape");
-  dg_test_expect_error(dg_avg_pool(T.stream, &x, 0, &o), DG_ERR_ARG, "kernel", "pool k 0");
-  dg_test_expect_error(dg_avg_pool(T.stream, &x, 6, &o), DG_ERR_ARG, "smaller", "pool k > size");
-  dg_test_expect_error(dg_downsample(T.stream, &v, 2, &o), DG_ERR_ARG, "[..., H, W]", "1-D input");
+  dg_check_error(dg_upsample_nearest2x(T.stream, &x, &o), DG_ERR_ARG, "out", "upsample out shape");
+  dg_check_error(dg_avg_pool(T.stream, &x, 0, &o), DG_ERR_ARG, "kernel", "pool k 0");
+  dg_check_error(dg_avg_pool(T.stream, &x, 6, &o), DG_ERR_ARG, "smaller", "pool k > size");
+  dg_check_error(dg_downsample(T.stream, &v, 2, &o), DG_ERR_ARG, "[..., H, W]", "1-D input");
   return dg_test_finish();
 }

@@ -1,6 +1,7 @@
 // dg_png: round trips of RGB8, RGBA8, indexed labels and text chunks; strict label reading with clear
 // errors for every kind of bad file.
 #include <png.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,41 +52,41 @@ static void test_rgb_roundtrip(void) {
                          {"dirigent", json}};
   for (int level = 1; level <= 9; level += 4) {
     dg_png_write_opts o = {.level = level, .texts = texts, .n_texts = 2};
-    WT_CHECK(dg_png_write_rgb8(tmp("rgb.png"), W, H, rgb, &o) == DG_OK, "write rgb level %d: %s", level,
+    dg_check(dg_png_write_rgb8(tmp("rgb.png"), W, H, rgb, &o) == DG_OK, "write rgb level %d: %s", level,
              dg_last_error());
     int w, h;
     uint8_t *got = NULL;
-    WT_CHECK(dg_png_read_rgb8(tmp("rgb.png"), &w, &h, &got) == DG_OK, "read rgb: %s", dg_last_error());
-    WT_CHECK(got && w == W && h == H && !memcmp(got, rgb, sizeof rgb), "rgb round trip at level %d", level);
+    dg_check(dg_png_read_rgb8(tmp("rgb.png"), &w, &h, &got) == DG_OK, "read rgb: %s", dg_last_error());
+    dg_check(got && w == W && h == H && !memcmp(got, rgb, sizeof rgb), "rgb round trip at level %d", level);
     free(got);
     dg_png_text_list list;
-    WT_CHECK(dg_png_read_texts(tmp("rgb.png"), &list) == DG_OK, "read texts: %s", dg_last_error());
+    dg_check(dg_png_read_texts(tmp("rgb.png"), &list) == DG_OK, "read texts: %s", dg_last_error());
     const char *p = dg_png_text_find(&list, "parameters"), *j = dg_png_text_find(&list, "dirigent");
-    WT_CHECK(p && !strcmp(p, texts[0].text), "parameters chunk round trip: '%s'", p ? p : "(missing)");
-    WT_CHECK(j && !strcmp(j, json), "UTF-8 JSON chunk round trip: '%s'", j ? j : "(missing)");
-    WT_CHECK(list.n == 2 && !dg_png_text_find(&list, "nothing"), "exactly two text chunks, got %d", list.n);
+    dg_check(p && !strcmp(p, texts[0].text), "parameters chunk round trip: '%s'", p ? p : "(missing)");
+    dg_check(j && !strcmp(j, json), "UTF-8 JSON chunk round trip: '%s'", j ? j : "(missing)");
+    dg_check(list.n == 2 && !dg_png_text_find(&list, "nothing"), "exactly two text chunks, got %d", list.n);
     dg_png_text_list_free(&list);
   }
   // The iTXt chunk really is iTXt and the ASCII one tEXt.
   size_t n;
   uint8_t *file = (uint8_t *)wt_read_file(tmp("rgb.png"), &n);
-  WT_CHECK(file && memmem(file, n, "iTXtdirigent", 12) && memmem(file, n, "tEXtparameters", 14), "chunk types");
+  dg_check(file && memmem(file, n, "iTXtdirigent", 12) && memmem(file, n, "tEXtparameters", 14), "chunk types");
   free(file);
 
-  WT_CHECK(dg_png_write_rgba8(tmp("rgba.png"), W, H, rgba, NULL) == DG_OK, "write rgba: %s", dg_last_error());
+  dg_check(dg_png_write_rgba8(tmp("rgba.png"), W, H, rgba, NULL) == DG_OK, "write rgba: %s", dg_last_error());
   int w, h;
   uint8_t *got = NULL;
-  WT_CHECK(dg_png_read_rgb8(tmp("rgba.png"), &w, &h, &got) == DG_OK && !memcmp(got, rgb, sizeof rgb),
+  dg_check(dg_png_read_rgb8(tmp("rgba.png"), &w, &h, &got) == DG_OK && !memcmp(got, rgb, sizeof rgb),
            "rgba read as rgb drops alpha: %s", dg_last_error());
   free(got);
   dg_png_text bad_key[] = {{"", "x"}};
   dg_png_write_opts o = {.texts = bad_key, .n_texts = 1};
-  WT_EXPECT_ERROR(dg_png_write_rgb8(tmp("bad.png"), W, H, rgb, &o), DG_ERR_ARG, "key", "empty text key");
-  WT_EXPECT_ERROR(dg_png_write_rgb8(tmp("bad.png"), 0, H, rgb, NULL), DG_ERR_ARG, "size", "zero width");
-  WT_EXPECT_ERROR(dg_png_write_rgb8("/nonexistent-dir/x.png", W, H, rgb, NULL), DG_ERR_IO, "nonexistent-dir",
-                  "unwritable path");
+  dg_check_error(dg_png_write_rgb8(tmp("bad.png"), W, H, rgb, &o), DG_ERR_ARG, "key", "empty text key");
+  dg_check_error(dg_png_write_rgb8(tmp("bad.png"), 0, H, rgb, NULL), DG_ERR_ARG, "size", "zero width");
+  dg_check_error(dg_png_write_rgb8("/nonexistent-dir/x.png", W, H, rgb, NULL), DG_ERR_IO, "nonexistent-dir",
+                 "unwritable path");
   dg_png_text_list none;
-  WT_CHECK(dg_png_read_texts(tmp("rgba.png"), &none) == DG_OK && none.n == 0, "no text chunks");
+  dg_check(dg_png_read_texts(tmp("rgba.png"), &none) == DG_OK && none.n == 0, "no text chunks");
   dg_png_text_list_free(&none);
 }
 
@@ -101,32 +102,32 @@ static void test_labels(void) {
     rgba[4 * i + 3] = ids[i] == DG_PNG_UNLABELLED ? 0 : 255;
   }
   // Indexed.
-  WT_CHECK(dg_png_write_label(tmp("lab.png"), W, H, ids, pal, NULL) == DG_OK, "write label: %s", dg_last_error());
+  dg_check(dg_png_write_label(tmp("lab.png"), W, H, ids, pal, NULL) == DG_OK, "write label: %s", dg_last_error());
   int w = 0, h = 0;
   uint8_t *got = NULL;
-  WT_CHECK(dg_png_read_label(tmp("lab.png"), pal, &w, &h, &got) == DG_OK, "read indexed label: %s", dg_last_error());
-  WT_CHECK(got && w == W && h == H && !memcmp(got, ids, sizeof ids), "indexed label round trip");
+  dg_check(dg_png_read_label(tmp("lab.png"), pal, &w, &h, &got) == DG_OK, "read indexed label: %s", dg_last_error());
+  dg_check(got && w == W && h == H && !memcmp(got, ids, sizeof ids), "indexed label round trip");
   free(got);
   // The palette makes the indexed file viewable: read as RGB it shows the class colours.
-  WT_CHECK(dg_png_read_rgb8(tmp("lab.png"), &w, &h, &got) == DG_OK && !memcmp(got, rgb, sizeof rgb),
+  dg_check(dg_png_read_rgb8(tmp("lab.png"), &w, &h, &got) == DG_OK && !memcmp(got, rgb, sizeof rgb),
            "indexed label shows the palette colours");
   free(got);
   // Colour-coded RGB and RGBA (transparent = unlabelled).
-  WT_CHECK(dg_png_write_rgb8(tmp("labc.png"), W, H, rgb, NULL) == DG_OK, "write colour label");
+  dg_check(dg_png_write_rgb8(tmp("labc.png"), W, H, rgb, NULL) == DG_OK, "write colour label");
   w = h = 0;
-  WT_CHECK(dg_png_read_label(tmp("labc.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
+  dg_check(dg_png_read_label(tmp("labc.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
            "colour-coded label: %s", dg_last_error());
   free(got);
-  WT_CHECK(dg_png_write_rgba8(tmp("laba.png"), W, H, rgba, NULL) == DG_OK, "write rgba label");
+  dg_check(dg_png_write_rgba8(tmp("laba.png"), W, H, rgba, NULL) == DG_OK, "write rgba label");
   w = h = 0;
-  WT_CHECK(dg_png_read_label(tmp("laba.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
+  dg_check(dg_png_read_label(tmp("laba.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
            "rgba label with transparent unlabelled: %s", dg_last_error());
   free(got);
   // Expected size.
   w = W + 1;
   h = H;
-  WT_EXPECT_ERROR(dg_png_read_label(tmp("lab.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "expected 41x24",
-                  "size mismatch");
+  dg_check_error(dg_png_read_label(tmp("lab.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "expected 41x24",
+                 "size mismatch");
 
   // Out-of-range ids: written with a bigger palette, read with the world's.
   dg_png_palette big = *pal;
@@ -134,13 +135,12 @@ static void test_labels(void) {
   uint8_t bad[W * H];
   memcpy(bad, ids, sizeof bad);
   bad[5 * W + 7] = 20;
-  WT_CHECK(dg_png_write_label(tmp("lab20.png"), W, H, bad, &big, NULL) == DG_OK, "write 30-class label");
+  dg_check(dg_png_write_label(tmp("lab20.png"), W, H, bad, &big, NULL) == DG_OK, "write 30-class label");
   w = h = 0;
-  WT_EXPECT_ERROR(dg_png_read_label(tmp("lab20.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "pixel (7, 5) has value 20",
-                  "id out of range");
-  WT_CHECK(strstr(dg_last_error(), "lab20.png") != NULL, "error names the file: %s", dg_last_error());
-  WT_EXPECT_ERROR(dg_png_write_label(tmp("x.png"), W, H, bad, pal, NULL), DG_ERR_ARG, "id 20",
-                  "writer rejects bad ids");
+  dg_check_error(dg_png_read_label(tmp("lab20.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "pixel (7, 5) has value 20",
+                 "id out of range");
+  dg_check(strstr(dg_last_error(), "lab20.png") != NULL, "error names the file: %s", dg_last_error());
+  dg_check_error(dg_png_write_label(tmp("x.png"), W, H, bad, pal, NULL), DG_ERR_ARG, "id 20", "writer rejects bad ids");
   // Unknown colour.
   rgb[3 * (2 * W + 3) + 1] ^= 1;
   dg_png_write_rgb8(tmp("labu.png"), W, H, rgb, NULL);
@@ -148,17 +148,17 @@ static void test_labels(void) {
   char needle[64];
   const uint8_t *p = rgb + 3 * (2 * W + 3);
   snprintf(needle, sizeof needle, "pixel (3, 2) has colour (%u, %u, %u)", p[0], p[1], p[2]);
-  WT_EXPECT_ERROR(dg_png_read_label(tmp("labu.png"), pal, &w, &h, &got), DG_ERR_FORMAT, needle, "unknown colour");
+  dg_check_error(dg_png_read_label(tmp("labu.png"), pal, &w, &h, &got), DG_ERR_FORMAT, needle, "unknown colour");
   // Partly transparent.
   rgba[4 * 9 + 3] = 128;
   dg_png_write_rgba8(tmp("labp.png"), W, H, rgba, NULL);
   w = h = 0;
-  WT_EXPECT_ERROR(dg_png_read_label(tmp("labp.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "alpha 128", "partial alpha");
+  dg_check_error(dg_png_read_label(tmp("labp.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "alpha 128", "partial alpha");
 
   // Grey 8-bit ids are accepted; 16-bit grey and 1-bit are not.
   write_simple(tmp("grey.png"), W, H, PNG_FORMAT_GRAY, ids);
   w = h = 0;
-  WT_CHECK(dg_png_read_label(tmp("grey.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
+  dg_check(dg_png_read_label(tmp("grey.png"), pal, &w, &h, &got) == DG_OK && !memcmp(got, ids, sizeof ids),
            "grey ids: %s", dg_last_error());
   free(got);
   uint16_t ids16[W * H];
@@ -166,21 +166,21 @@ static void test_labels(void) {
     ids16[i] = ids[i];
   write_simple(tmp("grey16.png"), W, H, PNG_FORMAT_LINEAR_Y, ids16);
   w = h = 0;
-  WT_EXPECT_ERROR(dg_png_read_label(tmp("grey16.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "bit depth 16", "16-bit");
+  dg_check_error(dg_png_read_label(tmp("grey16.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "bit depth 16", "16-bit");
 
   // Malformed files.
   size_t n;
   uint8_t *file = (uint8_t *)wt_read_file(tmp("lab.png"), &n);
   spit(tmp("trunc.png"), file, n / 2);
   w = h = 0;
-  WT_EXPECT_ERROR(dg_png_read_label(tmp("trunc.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "trunc.png", "truncated");
-  WT_CHECK(strstr(dg_last_error(), "truncated") != NULL, "truncation is named: %s", dg_last_error());
+  dg_check_error(dg_png_read_label(tmp("trunc.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "trunc.png", "truncated");
+  dg_check(strstr(dg_last_error(), "truncated") != NULL, "truncation is named: %s", dg_last_error());
   spit(tmp("noend.png"), file, n - 12); // no IEND chunk
-  WT_EXPECT_ERROR(dg_png_read_label(tmp("noend.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "truncated", "missing IEND");
-  WT_EXPECT_ERROR(dg_png_read_label_mem(file, 5, "five-bytes", pal, &w, &h, &got), DG_ERR_FORMAT, "too short",
-                  "tiny file");
-  WT_EXPECT_ERROR(dg_png_read_label_mem("GIF89a-not-a-png", 16, "gif", pal, &w, &h, &got), DG_ERR_FORMAT, "not a PNG",
-                  "wrong signature");
+  dg_check_error(dg_png_read_label(tmp("noend.png"), pal, &w, &h, &got), DG_ERR_FORMAT, "truncated", "missing IEND");
+  dg_check_error(dg_png_read_label_mem(file, 5, "five-bytes", pal, &w, &h, &got), DG_ERR_FORMAT, "too short",
+                 "tiny file");
+  dg_check_error(dg_png_read_label_mem("GIF89a-not-a-png", 16, "gif", pal, &w, &h, &got), DG_ERR_FORMAT, "not a PNG",
+                 "wrong signature");
   // A header claiming 100000 x 100000 pixels (with a valid CRC) is refused before any allocation.
   uint8_t *huge = malloc(n);
   memcpy(huge, file, n);
@@ -192,11 +192,11 @@ static void test_labels(void) {
   uint32_t crc = (uint32_t)crc32(0, huge + 12, 17);
   uint8_t *c = huge + 29;
   c[0] = (uint8_t)(crc >> 24), c[1] = (uint8_t)(crc >> 16), c[2] = (uint8_t)(crc >> 8), c[3] = (uint8_t)crc;
-  WT_EXPECT_ERROR(dg_png_read_label_mem(huge, n, "huge", pal, &w, &h, &got), DG_ERR_FORMAT, "huge", "huge header");
-  WT_EXPECT_ERROR(dg_png_read_rgb8_mem(huge, n, "huge", &w, &h, &got), DG_ERR_FORMAT, "huge", "huge header, rgb");
+  dg_check_error(dg_png_read_label_mem(huge, n, "huge", pal, &w, &h, &got), DG_ERR_FORMAT, "huge", "huge header");
+  dg_check_error(dg_png_read_rgb8_mem(huge, n, "huge", &w, &h, &got), DG_ERR_FORMAT, "huge", "huge header, rgb");
   free(huge);
   free(file);
-  WT_EXPECT_ERROR(dg_png_read_label(tmp("missing.png"), pal, &w, &h, &got), DG_ERR_IO, "missing.png", "missing file");
+  dg_check_error(dg_png_read_label(tmp("missing.png"), pal, &w, &h, &got), DG_ERR_IO, "missing.png", "missing file");
 }
 
 int main(void) {
@@ -210,5 +210,5 @@ int main(void) {
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
-  return wt_finish("test_png");
+  return dg_check_finish("test_png");
 }

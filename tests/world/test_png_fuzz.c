@@ -1,6 +1,7 @@
 // Deterministic mutation fuzzing of the strict label-map reader: 2000 mutated label files (bit flips,
 // truncations, chunk length changes, chunk data edits with valid CRCs, inserted bytes). Every file
 // must either read as a valid label map or fail with a dg_status error naming the file; none may crash.
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -104,16 +105,16 @@ int main(void) {
   snprintf(path[0], sizeof path[0], "%s/seed-indexed.png", dir);
   snprintf(path[1], sizeof path[1], "%s/seed-rgb.png", dir);
   snprintf(path[2], sizeof path[2], "%s/seed-rgba.png", dir);
-  WT_CHECK(dg_png_write_label(path[0], W, H, ids, pal, &o) == DG_OK, "write seed 0");
-  WT_CHECK(dg_png_write_rgb8(path[1], W, H, rgb, &o) == DG_OK, "write seed 1");
-  WT_CHECK(dg_png_write_rgba8(path[2], W, H, rgba, &o) == DG_OK, "write seed 2");
+  dg_check(dg_png_write_label(path[0], W, H, ids, pal, &o) == DG_OK, "write seed 0");
+  dg_check(dg_png_write_rgb8(path[1], W, H, rgb, &o) == DG_OK, "write seed 1");
+  dg_check(dg_png_write_rgba8(path[2], W, H, rgba, &o) == DG_OK, "write seed 2");
   uint8_t *seed[3];
   size_t seed_n[3];
   for (int s = 0; s < 3; s++) {
     seed[s] = (uint8_t *)wt_read_file(path[s], &seed_n[s]);
     int w = 0, h = 0;
     uint8_t *got = NULL;
-    WT_CHECK(dg_png_read_label_mem(seed[s], seed_n[s], "seed", pal, &w, &h, &got) == DG_OK &&
+    dg_check(dg_png_read_label_mem(seed[s], seed_n[s], "seed", pal, &w, &h, &got) == DG_OK &&
                  !memcmp(got, ids, sizeof ids),
              "seed file %d reads back: %s", s, dg_last_error());
     free(got);
@@ -144,13 +145,13 @@ int main(void) {
       bool valid = w > 0 && h > 0 && got;
       for (int i = 0; valid && i < w * h; i++)
         valid = got[i] < DG_WORLD_NUM_CLASSES || got[i] == DG_PNG_UNLABELLED;
-      WT_CHECK(valid, "mutant %d (%s) read as OK but holds invalid ids", it, kinds[kind]);
+      dg_check(valid, "mutant %d (%s) read as OK but holds invalid ids", it, kinds[kind]);
       free(got);
     } else {
       errors++;
       by_kind_err[kind]++;
-      WT_CHECK(st == DG_ERR_FORMAT || st == DG_ERR_OOM, "mutant %d (%s): status %d", it, kinds[kind], st);
-      WT_CHECK(strstr(dg_last_error(), name) != NULL, "mutant %d (%s): message does not name the file: '%s'", it,
+      dg_check(st == DG_ERR_FORMAT || st == DG_ERR_OOM, "mutant %d (%s): status %d", it, kinds[kind], st);
+      dg_check(strstr(dg_last_error(), name) != NULL, "mutant %d (%s): message does not name the file: '%s'", it,
                kinds[kind], dg_last_error());
       if (it < 15) printf("  %s (%s): %s\n", name, kinds[kind], dg_last_error());
     }
@@ -161,14 +162,14 @@ int main(void) {
   printf("%d mutants: %d read as valid label maps, %d rejected (bit flips %d, truncations %d, chunk lengths %d, "
          "chunk data %d, insertions %d)\n",
          total, ok, errors, by_kind_err[0], by_kind_err[1], by_kind_err[2], by_kind_err[3], by_kind_err[4]);
-  WT_CHECK(errors > total / 2, "most mutants must be rejected (%d of %d)", errors, total);
+  dg_check(errors > total / 2, "most mutants must be rejected (%d of %d)", errors, total);
   for (int k = 0; k < 5; k++)
-    WT_CHECK(by_kind_err[k] > 0, "mutation kind '%s' produced no rejected file", kinds[k]);
+    dg_check(by_kind_err[k] > 0, "mutation kind '%s' produced no rejected file", kinds[k]);
   free(buf);
   for (int s = 0; s < 3; s++)
     free(seed[s]);
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
-  return wt_finish("test_png_fuzz");
+  return dg_check_finish("test_png_fuzz");
 }

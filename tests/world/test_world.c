@@ -3,6 +3,7 @@
 // objects with their true attributes, video stages that match the frames, rendering of a given label
 // map, and the dataset writer (index fields, resuming, thread-count independence).
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,7 +21,7 @@ static void test_palette_file(void) {
   snprintf(path, sizeof path, "%s/assets/palettes/world.json", DG_SOURCE_DIR);
   size_t n;
   char *text = wt_read_file(path, &n);
-  WT_CHECK(text != NULL, "read %s", path);
+  dg_check(text != NULL, "read %s", path);
   if (!text) return;
   int found = 0;
   for (const char *p = text; (p = strstr(p, "{\"id\":")) != NULL; p++) {
@@ -29,22 +30,22 @@ static void test_palette_file(void) {
     if (sscanf(p, "{\"id\": %d, \"name\": \"%63[^\"]\", \"color\": [%d, %d, %d]}", &id, name, &r, &g, &b) != 5)
       continue;
     found++;
-    WT_CHECK(id >= 0 && id < DG_WORLD_NUM_CLASSES, "palette id %d in range", id);
+    dg_check(id >= 0 && id < DG_WORLD_NUM_CLASSES, "palette id %d in range", id);
     if (id < 0 || id >= DG_WORLD_NUM_CLASSES) continue;
     const dg_world_class *c = &dg_world_classes[id];
-    WT_CHECK(!strcmp(c->name, name) && c->rgb[0] == r && c->rgb[1] == g && c->rgb[2] == b,
+    dg_check(!strcmp(c->name, name) && c->rgb[0] == r && c->rgb[1] == g && c->rgb[2] == b,
              "class %d: code has %s (%d %d %d), world.json has %s (%d %d %d)", id, c->name, c->rgb[0], c->rgb[1],
              c->rgb[2], name, r, g, b);
   }
-  WT_CHECK(found == DG_WORLD_NUM_CLASSES, "world.json lists %d classes, code %d", found, DG_WORLD_NUM_CLASSES);
-  WT_CHECK(strstr(text, "\"unlabelled\": 255") != NULL, "unlabelled id 255");
+  dg_check(found == DG_WORLD_NUM_CLASSES, "world.json lists %d classes, code %d", found, DG_WORLD_NUM_CLASSES);
+  dg_check(strstr(text, "\"unlabelled\": 255") != NULL, "unlabelled id 255");
   free(text);
 }
 
 static void render(uint64_t seed, dg_world_style st, dg_world_scene *s, uint8_t *rgb, uint8_t *lab, uint16_t *inst) {
   dg_status r = dg_world_generate(seed, W, H, st, s);
   if (r == DG_OK) r = dg_world_render(s, rgb, lab, inst);
-  WT_CHECK(r == DG_OK, "render seed %llu: %s", (unsigned long long)seed, dg_last_error());
+  dg_check(r == DG_OK, "render seed %llu: %s", (unsigned long long)seed, dg_last_error());
 }
 
 static void test_determinism(void) {
@@ -54,18 +55,18 @@ static void test_determinism(void) {
     dg_world_style st = dg_world_style_random(seed);
     render(seed, st, &sa, a, la, NULL);
     render(seed, st, &sb, b, lb, NULL);
-    WT_CHECK(!memcmp(a, b, sizeof a) && !memcmp(la, lb, sizeof la) && !memcmp(&sa, &sb, sizeof sa),
+    dg_check(!memcmp(a, b, sizeof a) && !memcmp(la, lb, sizeof la) && !memcmp(&sa, &sb, sizeof sa),
              "seed %llu renders identically twice", (unsigned long long)seed);
   }
   render(7, dg_world_style_random(7), &sa, a, la, NULL);
   render(8, dg_world_style_random(8), &sb, b, lb, NULL);
-  WT_CHECK(memcmp(a, b, sizeof a) != 0, "different seeds give different images");
+  dg_check(memcmp(a, b, sizeof a) != 0, "different seeds give different images");
   // Same bytes on disk.
   char p1[512], p2[512];
   snprintf(p1, sizeof p1, "%s/det1", dir);
   snprintf(p2, sizeof p2, "%s/det2", dir);
-  WT_CHECK(dg_world_write_sample(p1, 77, W, H, NULL) == DG_OK, "sample 1: %s", dg_last_error());
-  WT_CHECK(dg_world_write_sample(p2, 77, W, H, NULL) == DG_OK, "sample 2: %s", dg_last_error());
+  dg_check(dg_world_write_sample(p1, 77, W, H, NULL) == DG_OK, "sample 1: %s", dg_last_error());
+  dg_check(dg_world_write_sample(p2, 77, W, H, NULL) == DG_OK, "sample 2: %s", dg_last_error());
   const char *files[] = {"world-77.png", "world-77-label.png", "world-77.json", "world-77-captions.json"};
   for (int k = 0; k < 4; k++) {
     char f1[600], f2[600];
@@ -73,7 +74,7 @@ static void test_determinism(void) {
     snprintf(f2, sizeof f2, "%s/%s", p2, files[k]);
     size_t n1 = 0, n2 = 0;
     char *c1 = wt_read_file(f1, &n1), *c2 = wt_read_file(f2, &n2);
-    WT_CHECK(c1 && c2 && n1 == n2 && n1 > 0 && !memcmp(c1, c2, n1), "%s identical across runs", files[k]);
+    dg_check(c1 && c2 && n1 == n2 && n1 > 0 && !memcmp(c1, c2, n1), "%s identical across runs", files[k]);
     free(c1);
     free(c2);
   }
@@ -85,13 +86,13 @@ static void test_determinism(void) {
   render(77, dg_world_style_random(77), &s, a, la, NULL);
   int w = 0, h = 0;
   uint8_t *got = NULL;
-  WT_CHECK(dg_png_read_label(lp, dg_world_palette(), &w, &h, &got) == DG_OK && !memcmp(got, la, N),
+  dg_check(dg_png_read_label(lp, dg_world_palette(), &w, &h, &got) == DG_OK && !memcmp(got, la, N),
            "label PNG equals the rendered label map: %s", dg_last_error());
   free(got);
   dg_png_text_list texts;
-  WT_CHECK(dg_png_read_texts(ip, &texts) == DG_OK, "texts: %s", dg_last_error());
+  dg_check(dg_png_read_texts(ip, &texts) == DG_OK, "texts: %s", dg_last_error());
   const char *seed_text = dg_png_text_find(&texts, "dirigent-world-seed");
-  WT_CHECK(seed_text && !strcmp(seed_text, "77"), "seed text chunk");
+  dg_check(seed_text && !strcmp(seed_text, "77"), "seed text chunk");
   dg_png_text_list_free(&texts);
 }
 
@@ -135,11 +136,11 @@ static void test_alignment(void) {
       const uint8_t *c = dg_world_classes[flab[i]].rgb;
       flat_ok = flat[3 * i] == c[0] && flat[3 * i + 1] == c[1] && flat[3 * i + 2] == c[2];
     }
-    WT_CHECK(flat_ok, "seed %llu: flat render shows the label map in palette colours", (unsigned long long)seed);
+    dg_check(flat_ok, "seed %llu: flat render shows the label map in palette colours", (unsigned long long)seed);
     float f = s.focal * H, cx = s.vanish_x * W, hy = s.horizon * H;
     for (int i = 0; i < N; i++) {
       int x = i % W, y = i / W, c = lab[i];
-      WT_CHECK(c < DG_WORLD_NUM_CLASSES, "seed %llu pixel (%d,%d) unlabelled", (unsigned long long)seed, x, y);
+      dg_check(c < DG_WORLD_NUM_CLASSES, "seed %llu pixel (%d,%d) unlabelled", (unsigned long long)seed, x, y);
       bool stuff = !is_object_class(c);
       if (stuff && inst[i]) bad_class++;
       if (!stuff) {
@@ -169,15 +170,15 @@ static void test_alignment(void) {
         int x = i % W, y = i / W;
         if (x + 1 < box[0] - 1 || x > box[2] + 1 || y + 1 < box[1] - 1 || y > box[3] + 1) bad_box++;
       }
-      WT_CHECK(count == o->pixels && count > 0, "seed %llu object %d: %d pixels, scene says %d",
+      dg_check(count == o->pixels && count > 0, "seed %llu object %d: %d pixels, scene says %d",
                (unsigned long long)seed, o->instance, count, o->pixels);
     }
   }
-  WT_CHECK(objects > 100, "enough objects checked (%d)", objects);
-  WT_CHECK(bad_box == 0, "%d object pixels outside the object's projected box", bad_box);
-  WT_CHECK(bad_class == 0, "%d pixels whose class disagrees with the instance map", bad_class);
-  WT_CHECK(bad_stuff == 0, "%d sky pixels below or ground pixels above the horizon", bad_stuff);
-  WT_CHECK(bad_road == 0, "%d road pixels off the road", bad_road);
+  dg_check(objects > 100, "enough objects checked (%d)", objects);
+  dg_check(bad_box == 0, "%d object pixels outside the object's projected box", bad_box);
+  dg_check(bad_class == 0, "%d pixels whose class disagrees with the instance map", bad_class);
+  dg_check(bad_stuff == 0, "%d sky pixels below or ground pixels above the horizon", bad_stuff);
+  dg_check(bad_road == 0, "%d road pixels off the road", bad_road);
 
   // Colours where the labels say: cars show their attribute colour, sky is blue and grass green by day.
   dg_world_style day = {DG_TIME_DAY, DG_WEATHER_CLEAR, DG_SEASON_SUMMER};
@@ -230,12 +231,12 @@ static void test_alignment(void) {
       }
     }
   }
-  WT_CHECK(cars >= 20 && wrong == 0, "%d of %d cars do not show their colour attribute", wrong, cars);
-  WT_CHECK(n_sky && sky[2] > sky[0] * 1.15, "clear day sky is blue (%.0f %.0f %.0f)", sky[0] / n_sky, sky[1] / n_sky,
+  dg_check(cars >= 20 && wrong == 0, "%d of %d cars do not show their colour attribute", wrong, cars);
+  dg_check(n_sky && sky[2] > sky[0] * 1.15, "clear day sky is blue (%.0f %.0f %.0f)", sky[0] / n_sky, sky[1] / n_sky,
            sky[2] / n_sky);
-  WT_CHECK(n_grass && grass[1] > grass[0] && grass[1] > grass[2] * 1.3, "summer grass is green (%.0f %.0f %.0f)",
+  dg_check(n_grass && grass[1] > grass[0] && grass[1] > grass[2] * 1.3, "summer grass is green (%.0f %.0f %.0f)",
            grass[0] / n_grass, grass[1] / n_grass, grass[2] / n_grass);
-  WT_CHECK(n_road && n_walk && road / n_road < walk / n_walk, "asphalt darker than sidewalk (%.0f vs %.0f)",
+  dg_check(n_road && n_walk && road / n_road < walk / n_walk, "asphalt darker than sidewalk (%.0f vs %.0f)",
            road / n_road, walk / n_walk);
 }
 
@@ -260,7 +261,7 @@ static void test_styles(void) {
       lum[t] += mean_lum(rgb) / 10;
     }
   }
-  WT_CHECK(lum[DG_TIME_DAY] > lum[DG_TIME_SUNSET] && lum[DG_TIME_SUNSET] > lum[DG_TIME_NIGHT] * 1.15 &&
+  dg_check(lum[DG_TIME_DAY] > lum[DG_TIME_SUNSET] && lum[DG_TIME_SUNSET] > lum[DG_TIME_NIGHT] * 1.15 &&
                lum[DG_TIME_NIGHT] < 0.45 * lum[DG_TIME_DAY],
            "brightness day %.1f > sunset %.1f > night %.1f", lum[0], lum[1], lum[2]);
   // Snow cover whitens the ground.
@@ -276,7 +277,7 @@ static void test_styles(void) {
     }
     ground[k] /= n ? n : 1;
   }
-  WT_CHECK(ground[1] > ground[0] + 40, "snowy ground (%.0f) much brighter than summer ground (%.0f)", ground[1],
+  dg_check(ground[1] > ground[0] + 40, "snowy ground (%.0f) much brighter than summer ground (%.0f)", ground[1],
            ground[0]);
   // Weather alone (same scene graph) changes the image but not the label map.
   static uint8_t rgb2[N * 3], lab2[N];
@@ -295,7 +296,7 @@ static void test_styles(void) {
          sky2 = lab2[i] == DG_WORLD_SKY || lab2[i] == DG_WORLD_CLOUD;
     moved += sky1 != sky2 || (!sky1 && lab[i] != lab2[i]);
   }
-  WT_CHECK(moved == 0 && memcmp(rgb, rgb2, sizeof rgb) != 0, "fog changes pixels, not labels (%d moved)", moved);
+  dg_check(moved == 0 && memcmp(rgb, rgb2, sizeof rgb) != 0, "fog changes pixels, not labels (%d moved)", moved);
 }
 
 static const char *noun(int cls, int count) {
@@ -324,12 +325,12 @@ static void test_captions(void) {
     render(seed, dg_world_style_random(seed), &s, rgb, lab, NULL);
     dg_world_caption caps[DG_WORLD_MAX_CAPTIONS];
     int nc = dg_world_captions(&s, caps);
-    WT_CHECK(nc == DG_WORLD_MAX_CAPTIONS, "seed %llu: %d captions", (unsigned long long)seed, nc);
+    dg_check(nc == DG_WORLD_MAX_CAPTIONS, "seed %llu: %d captions", (unsigned long long)seed, nc);
     int per_class[DG_WORLD_NUM_CLASSES] = {0}, per_attr[DG_WORLD_NUM_CLASSES][DG_ATTR_COUNT] = {{0}};
     for (int k = 0; k < s.n_objects; k++) {
       per_class[s.objects[k].cls]++;
       if (s.objects[k].attr >= 0) per_attr[s.objects[k].cls][s.objects[k].attr]++;
-      WT_CHECK(s.objects[k].pixels > 0, "described objects are visible");
+      dg_check(s.objects[k].pixels > 0, "described objects are visible");
     }
     for (int c = 0; c < nc; c++) {
       const dg_world_caption *cap = &caps[c];
@@ -337,19 +338,19 @@ static void test_captions(void) {
       for (int r = 0; r < cap->n_roles; r++) {
         const dg_world_role *ro = &cap->roles[r];
         checked++;
-        WT_CHECK(span_is(cap->text, ro->object, noun(ro->cls, ro->count)), "'%s': object span [%d,%d) is not '%s'",
+        dg_check(span_is(cap->text, ro->object, noun(ro->cls, ro->count)), "'%s': object span [%d,%d) is not '%s'",
                  cap->text, ro->object[0], ro->object[1], noun(ro->cls, ro->count));
         if (ro->attr >= 0) {
-          WT_CHECK(span_is(cap->text, ro->attribute, dg_world_attr_names[ro->attr]), "'%s': attribute span is not '%s'",
+          dg_check(span_is(cap->text, ro->attribute, dg_world_attr_names[ro->attr]), "'%s': attribute span is not '%s'",
                    cap->text, dg_world_attr_names[ro->attr]);
           // The attribute is true: that many objects of this class have this colour.
           int have = per_attr[ro->cls][ro->attr];
-          WT_CHECK(strcmp(cap->kind, "short") ? have == ro->count : have >= 1,
+          dg_check(strcmp(cap->kind, "short") ? have == ro->count : have >= 1,
                    "'%s': %d %s %s in the scene, caption says %d", cap->text, have, dg_world_attr_names[ro->attr],
                    noun(ro->cls, 2), ro->count);
         } else {
-          WT_CHECK(ro->attribute[0] == -1, "no attribute span without an attribute");
-          WT_CHECK(!strcmp(cap->kind, "short") ? per_class[ro->cls] >= 1 : per_class[ro->cls] == ro->count,
+          dg_check(ro->attribute[0] == -1, "no attribute span without an attribute");
+          dg_check(!strcmp(cap->kind, "short") ? per_class[ro->cls] >= 1 : per_class[ro->cls] == ro->count,
                    "'%s': %d %s in the scene, caption says %d", cap->text, per_class[ro->cls], noun(ro->cls, 2),
                    ro->count);
         }
@@ -358,12 +359,12 @@ static void test_captions(void) {
       if (!strcmp(cap->kind, "count")) {
         kinds[2]++;
         for (int cls = DG_WORLD_BUILDING; cls < DG_WORLD_NUM_CLASSES; cls++)
-          WT_CHECK(mentioned[cls] == per_class[cls], "'%s': mentions %d %s, scene has %d", cap->text, mentioned[cls],
+          dg_check(mentioned[cls] == per_class[cls], "'%s': mentions %d %s, scene has %d", cap->text, mentioned[cls],
                    noun(cls, 2), per_class[cls]);
       } else if (!strcmp(cap->kind, "list")) {
         kinds[1]++;
         if (per_class[DG_WORLD_CAR] + per_class[DG_WORLD_BUILDING])
-          WT_CHECK(mentioned[DG_WORLD_CAR] == per_class[DG_WORLD_CAR] &&
+          dg_check(mentioned[DG_WORLD_CAR] == per_class[DG_WORLD_CAR] &&
                        mentioned[DG_WORLD_BUILDING] == per_class[DG_WORLD_BUILDING],
                    "'%s': list mentions every car and building (%d/%d cars, %d/%d buildings)", cap->text,
                    mentioned[DG_WORLD_CAR], per_class[DG_WORLD_CAR], mentioned[DG_WORLD_BUILDING],
@@ -372,12 +373,12 @@ static void test_captions(void) {
         kinds[0]++;
         const char *adj[] = {NULL, "foggy", "rainy", "snowy"};
         if (adj[s.style.weather])
-          WT_CHECK(strstr(cap->text, adj[s.style.weather]) != NULL, "'%s' names the weather", cap->text);
+          dg_check(strstr(cap->text, adj[s.style.weather]) != NULL, "'%s' names the weather", cap->text);
         if (s.style.time == DG_TIME_NIGHT)
-          WT_CHECK(strstr(cap->text, "at night") != NULL, "'%s' says night", cap->text);
+          dg_check(strstr(cap->text, "at night") != NULL, "'%s' says night", cap->text);
         if (s.style.time == DG_TIME_SUNSET)
-          WT_CHECK(strstr(cap->text, "at sunset") != NULL, "'%s' says sunset", cap->text);
-        WT_CHECK(!strstr(cap->text, s.style.time == DG_TIME_NIGHT ? "sunset" : "night"), "'%s': no wrong time",
+          dg_check(strstr(cap->text, "at sunset") != NULL, "'%s' says sunset", cap->text);
+        dg_check(!strstr(cap->text, s.style.time == DG_TIME_NIGHT ? "sunset" : "night"), "'%s': no wrong time",
                  cap->text);
       }
     }
@@ -385,7 +386,7 @@ static void test_captions(void) {
       for (int c = 0; c < nc; c++)
         printf("  %-5s %s\n", caps[c].kind, caps[c].text);
   }
-  WT_CHECK(checked > 500 && kinds[0] && kinds[1] && kinds[2], "%d roles checked", checked);
+  dg_check(checked > 500 && kinds[0] && kinds[1] && kinds[2], "%d roles checked", checked);
 }
 
 static void test_video(void) {
@@ -394,13 +395,13 @@ static void test_video(void) {
   static dg_world_scene s;
   for (int frames = 16; frames <= 64; frames *= 2) {
     for (uint64_t seed = 40; seed < 48; seed++) {
-      WT_CHECK(dg_world_clip_plan(seed, W, H, frames, &clip) == DG_OK, "plan: %s", dg_last_error());
-      WT_CHECK(clip.kind == (dg_world_clip_kind)(seed % DG_CLIP_COUNT), "clip kind from the seed");
+      dg_check(dg_world_clip_plan(seed, W, H, frames, &clip) == DG_OK, "plan: %s", dg_last_error());
+      dg_check(clip.kind == (dg_world_clip_kind)(seed % DG_CLIP_COUNT), "clip kind from the seed");
       int expect = clip.kind == DG_CLIP_MOTION ? 1 : clip.kind == DG_CLIP_WEATHER ? 2 : 3;
-      WT_CHECK(clip.n_stages == expect && clip.stages[0].start == 0 && clip.stages[clip.n_stages - 1].end == frames - 1,
+      dg_check(clip.n_stages == expect && clip.stages[0].start == 0 && clip.stages[clip.n_stages - 1].end == frames - 1,
                "%s clip stages cover the clip", dg_world_clip_names[clip.kind]);
       for (int k = 0; k + 1 < clip.n_stages; k++)
-        WT_CHECK(clip.stages[k].end < clip.stages[k + 1].start && clip.stages[k].start <= clip.stages[k].end,
+        dg_check(clip.stages[k].end < clip.stages[k + 1].start && clip.stages[k].start <= clip.stages[k].end,
                  "stages ordered and disjoint");
       for (int f = 0; f < frames; f++) {
         dg_world_clip_frame(&clip, f, &s);
@@ -408,9 +409,9 @@ static void test_video(void) {
         for (int k = 0; k < clip.n_stages; k++)
           if (f >= clip.stages[k].start && f <= clip.stages[k].end) in = k;
         if (in >= 0) {
-          WT_CHECK(!memcmp(&s.mood, &clip.stages[in].mood, sizeof s.mood), "frame %d holds stage %d's mood", f, in);
+          dg_check(!memcmp(&s.mood, &clip.stages[in].mood, sizeof s.mood), "frame %d holds stage %d's mood", f, in);
         } else {
-          WT_CHECK(memcmp(&s.mood, &clip.stages[0].mood, sizeof s.mood) &&
+          dg_check(memcmp(&s.mood, &clip.stages[0].mood, sizeof s.mood) &&
                        memcmp(&s.mood, &clip.stages[clip.n_stages - 1].mood, sizeof s.mood),
                    "transition frame %d differs from the end stages", f);
         }
@@ -425,7 +426,7 @@ static void test_video(void) {
     for (int k = 0; k < 2; k++) {
       int f = k ? clip.stages[clip.n_stages - 1].end : clip.stages[0].start;
       dg_world_clip_frame(&clip, f, &s);
-      WT_CHECK(dg_world_render_ex(&s, rgb, lab, NULL, false, false) == DG_OK, "render frame");
+      dg_check(dg_world_render_ex(&s, rgb, lab, NULL, false, false) == DG_OK, "render frame");
       *(k ? &last : &first) = mean_lum(rgb);
       for (int i = 0; i < N; i++)
         if (lab[i] == DG_WORLD_TREE)
@@ -439,17 +440,17 @@ static void test_video(void) {
     }
     switch (clip.kind) {
     case DG_CLIP_TIME:
-      WT_CHECK(last < first * 0.6, "time clip: night (%.1f) darker than day (%.1f)", last, first);
+      dg_check(last < first * 0.6, "time clip: night (%.1f) darker than day (%.1f)", last, first);
       break;
     case DG_CLIP_WEATHER:
-      WT_CHECK(fabs(last - first) > 3, "weather clip changes the image (%.1f vs %.1f)", first, last);
+      dg_check(fabs(last - first) > 3, "weather clip changes the image (%.1f vs %.1f)", first, last);
       break;
     case DG_CLIP_SEASON:
-      WT_CHECK(tree_first[0] == 0 || tree_first[1] > tree_first[0], "season clip starts green");
-      WT_CHECK(last > first, "season clip ends whiter (%.1f vs %.1f)", last, first);
+      dg_check(tree_first[0] == 0 || tree_first[1] > tree_first[0], "season clip starts green");
+      dg_check(last > first, "season clip ends whiter (%.1f vs %.1f)", last, first);
       break;
     default:
-      WT_CHECK(car_first != car_last, "motion clip: the car moves (height %d -> %d px)", car_first, car_last);
+      dg_check(car_first != car_last, "motion clip: the car moves (height %d -> %d px)", car_first, car_last);
       break;
     }
   }
@@ -461,16 +462,16 @@ static void test_render_labels(void) {
   render(5, (dg_world_style){DG_TIME_DAY, DG_WEATHER_CLEAR, DG_SEASON_SUMMER}, &s, rgb, lab, NULL);
   dg_world_mood day = dg_world_mood_of((dg_world_style){DG_TIME_DAY, DG_WEATHER_CLEAR, DG_SEASON_SUMMER});
   dg_world_mood night = dg_world_mood_of((dg_world_style){DG_TIME_NIGHT, DG_WEATHER_CLEAR, DG_SEASON_SUMMER});
-  WT_CHECK(dg_world_render_labels(lab, W, H, day, 9, out) == DG_OK, "render labels: %s", dg_last_error());
-  WT_CHECK(dg_world_render_labels(lab, W, H, day, 9, out2) == DG_OK && !memcmp(out, out2, sizeof out), "deterministic");
+  dg_check(dg_world_render_labels(lab, W, H, day, 9, out) == DG_OK, "render labels: %s", dg_last_error());
+  dg_check(dg_world_render_labels(lab, W, H, day, 9, out2) == DG_OK && !memcmp(out, out2, sizeof out), "deterministic");
   double sky[3] = {0};
   for (int i = 0; i < N; i++)
     if (lab[i] == DG_WORLD_SKY)
       for (int c = 0; c < 3; c++)
         sky[c] += out[3 * i + c];
-  WT_CHECK(sky[2] > sky[0], "rendered label map: sky is blue by day");
+  dg_check(sky[2] > sky[0], "rendered label map: sky is blue by day");
   dg_world_render_labels(lab, W, H, night, 9, out2);
-  WT_CHECK(mean_lum(out2) < mean_lum(out) * 0.6, "night rendering of the label map is darker");
+  dg_check(mean_lum(out2) < mean_lum(out) * 0.6, "night rendering of the label map is darker");
   // A painted layout: sky above, road below, a car box.
   for (int i = 0; i < N; i++) {
     int x = i % W, y = i / W;
@@ -478,9 +479,9 @@ static void test_render_labels(void) {
     if (x > 100 && x < 140 && y > 60 && y < 90) lab[i] = DG_WORLD_CAR;
     if (x < 5) lab[i] = DG_WORLD_UNLABELLED;
   }
-  WT_CHECK(dg_world_render_labels(lab, W, H, day, 1, out) == DG_OK, "painted layout renders");
+  dg_check(dg_world_render_labels(lab, W, H, day, 1, out) == DG_OK, "painted layout renders");
   lab[3] = 77;
-  WT_EXPECT_ERROR(dg_world_render_labels(lab, W, H, day, 1, out), DG_ERR_ARG, "class 77", "bad class rejected");
+  dg_check_error(dg_world_render_labels(lab, W, H, day, 1, out), DG_ERR_ARG, "class 77", "bad class rejected");
 }
 
 static bool file_exists(const char *dirname, const char *rel) {
@@ -492,12 +493,12 @@ static bool file_exists(const char *dirname, const char *rel) {
 
 static void test_dataset(void) {
   uint64_t b[3];
-  WT_CHECK(dg_world_split_base("train", &b[0]) == DG_OK && dg_world_split_base("val", &b[1]) == DG_OK &&
+  dg_check(dg_world_split_base("train", &b[0]) == DG_OK && dg_world_split_base("val", &b[1]) == DG_OK &&
                dg_world_split_base("test", &b[2]) == DG_OK,
            "split bases");
-  WT_CHECK(b[0] + DG_WORLD_SPLIT_RANGE <= b[1] && b[1] + DG_WORLD_SPLIT_RANGE <= b[2],
+  dg_check(b[0] + DG_WORLD_SPLIT_RANGE <= b[1] && b[1] + DG_WORLD_SPLIT_RANGE <= b[2],
            "split seed ranges are disjoint");
-  WT_EXPECT_ERROR(dg_world_split_base("dev", &b[0]), DG_ERR_ARG, "dev", "unknown split");
+  dg_check_error(dg_world_split_base("dev", &b[0]), DG_ERR_ARG, "dev", "unknown split");
   const char *splits[] = {"train", "val", "test"};
   char dirs[3][512];
   uint64_t seeds[3][4];
@@ -505,12 +506,12 @@ static void test_dataset(void) {
     snprintf(dirs[k], sizeof dirs[k], "%s/ds-%s", dir, splits[k]);
     dg_world_dataset_opts o = {.dir = dirs[k], .split = splits[k], .count = 4, .width = W, .height = H, .threads = 2};
     dg_world_dataset_stats st;
-    WT_CHECK(dg_world_dataset(&o, &st) == DG_OK && st.written == 4, "%s set: %s", splits[k], dg_last_error());
+    dg_check(dg_world_dataset(&o, &st) == DG_OK && st.written == 4, "%s set: %s", splits[k], dg_last_error());
     char ip[4096];
     snprintf(ip, sizeof ip, "%s/index.jsonl", dirs[k]);
     size_t n;
     char *idx = wt_read_file(ip, &n);
-    WT_CHECK(idx != NULL, "index exists");
+    dg_check(idx != NULL, "index exists");
     if (!idx) continue;
     int lines = 0;
     for (char *line = idx; *line; lines++) {
@@ -531,42 +532,42 @@ static void test_dataset(void) {
                               "\"kind\": \"list\"",
                               "\"kind\": \"count\""};
       for (int f = 0; f < 13; f++)
-        WT_CHECK(strstr(line, fields[f]) != NULL, "index line has %s", fields[f]);
+        dg_check(strstr(line, fields[f]) != NULL, "index line has %s", fields[f]);
       char id[64], img[128];
       unsigned long long seed = 0;
-      WT_CHECK(sscanf(line, "{\"id\": \"%63[^\"]\", \"seed\": %llu", id, &seed) == 2, "id and seed parse");
+      dg_check(sscanf(line, "{\"id\": \"%63[^\"]\", \"seed\": %llu", id, &seed) == 2, "id and seed parse");
       char want[64];
       snprintf(want, sizeof want, "%s-%07d", splits[k], lines);
-      WT_CHECK(!strcmp(id, want) && seed == b[k] + (uint64_t)lines, "line %d: id %s seed %llu", lines, id, seed);
+      dg_check(!strcmp(id, want) && seed == b[k] + (uint64_t)lines, "line %d: id %s seed %llu", lines, id, seed);
       if (lines < 4) seeds[k][lines] = seed;
       snprintf(img, sizeof img, "images/%s.png", id);
-      WT_CHECK(file_exists(dirs[k], img), "%s exists", img);
+      dg_check(file_exists(dirs[k], img), "%s exists", img);
       snprintf(img, sizeof img, "labels/%s.png", id);
-      WT_CHECK(file_exists(dirs[k], img), "%s exists", img);
+      dg_check(file_exists(dirs[k], img), "%s exists", img);
       line = end + 1;
     }
-    WT_CHECK(lines == 4, "%d index lines", lines);
+    dg_check(lines == 4, "%d index lines", lines);
     free(idx);
     // Resuming skips everything that exists; a lost sample is redone.
-    WT_CHECK(dg_world_dataset(&o, &st) == DG_OK && st.written == 0 && st.skipped == 4, "resume skips all");
+    dg_check(dg_world_dataset(&o, &st) == DG_OK && st.written == 0 && st.skipped == 4, "resume skips all");
     if (k == 0) {
       char meta[2048];
       snprintf(meta, sizeof meta, "%s/meta/train-0000002.json", dirs[k]);
       remove(meta);
-      WT_CHECK(dg_world_dataset(&o, &st) == DG_OK && st.written == 1 && st.skipped == 3, "resume redoes one");
+      dg_check(dg_world_dataset(&o, &st) == DG_OK && st.written == 1 && st.skipped == 3, "resume redoes one");
     }
   }
   for (int a = 0; a < 3; a++)
     for (int c = a + 1; c < 3; c++)
       for (int i = 0; i < 4; i++)
         for (int j = 0; j < 4; j++)
-          WT_CHECK(seeds[a][i] != seeds[c][j], "splits share seed %llu", (unsigned long long)seeds[a][i]);
+          dg_check(seeds[a][i] != seeds[c][j], "splits share seed %llu", (unsigned long long)seeds[a][i]);
   // One thread or two: the same bytes.
   char one[512];
   snprintf(one, sizeof one, "%s/ds-train-1", dir);
   dg_world_dataset_opts o1 = {.dir = one, .split = "train", .count = 4, .width = W, .height = H, .threads = 1};
   dg_world_dataset_stats st;
-  WT_CHECK(dg_world_dataset(&o1, &st) == DG_OK, "single-thread set");
+  dg_check(dg_world_dataset(&o1, &st) == DG_OK, "single-thread set");
   const char *same[] = {"index.jsonl", "images/train-0000003.png", "labels/train-0000001.png",
                         "scenes/train-0000000.json"};
   for (int f = 0; f < 4; f++) {
@@ -575,7 +576,7 @@ static void test_dataset(void) {
     snprintf(p2, sizeof p2, "%s/%s", dirs[0], same[f]);
     size_t n1 = 0, n2 = 0;
     char *c1 = wt_read_file(p1, &n1), *c2 = wt_read_file(p2, &n2);
-    WT_CHECK(c1 && c2 && n1 == n2 && !memcmp(c1, c2, n1), "%s identical with 1 and 2 threads", same[f]);
+    dg_check(c1 && c2 && n1 == n2 && !memcmp(c1, c2, n1), "%s identical with 1 and 2 threads", same[f]);
     free(c1);
     free(c2);
   }
@@ -584,8 +585,8 @@ static void test_dataset(void) {
   snprintf(vd, sizeof vd, "%s/ds-video", dir);
   dg_world_dataset_opts ov = {
       .dir = vd, .split = "val", .count = 2, .width = 64, .height = 32, .threads = 2, .video = true, .frames = 4};
-  WT_CHECK(dg_world_dataset(&ov, &st) == DG_OK && st.written == 2, "video set: %s", dg_last_error());
-  WT_CHECK(file_exists(vd, "videos/val-v000001/img_003.png") && file_exists(vd, "videos/val-v000001/lab_003.png") &&
+  dg_check(dg_world_dataset(&ov, &st) == DG_OK && st.written == 2, "video set: %s", dg_last_error());
+  dg_check(file_exists(vd, "videos/val-v000001/img_003.png") && file_exists(vd, "videos/val-v000001/lab_003.png") &&
                file_exists(vd, "videos/val-v000000/scene.json"),
            "video frames written");
   char ip[600];
@@ -597,18 +598,18 @@ static void test_dataset(void) {
       "\"frame_labels\": [",        "\"caption\": \"", "\"transition\": \"",
       "\"stages\": [{\"text\": \"", "\"start\": 0"};
   for (int f = 0; f < 8; f++)
-    WT_CHECK(idx && strstr(idx, vf[f]), "video index has %s", vf[f]);
+    dg_check(idx && strstr(idx, vf[f]), "video index has %s", vf[f]);
   free(idx);
   // Bad options are errors, not crashes.
   dg_world_dataset_opts bad = o1;
   bad.split = "dev";
-  WT_EXPECT_ERROR(dg_world_dataset(&bad, &st), DG_ERR_ARG, "dev", "bad split");
+  dg_check_error(dg_world_dataset(&bad, &st), DG_ERR_ARG, "dev", "bad split");
   bad = o1;
   bad.count = 0;
-  WT_EXPECT_ERROR(dg_world_dataset(&bad, &st), DG_ERR_ARG, "count", "zero count");
+  dg_check_error(dg_world_dataset(&bad, &st), DG_ERR_ARG, "count", "zero count");
   bad = ov;
   bad.frames = 1;
-  WT_EXPECT_ERROR(dg_world_dataset(&bad, &st), DG_ERR_ARG, "frames", "one frame");
+  dg_check_error(dg_world_dataset(&bad, &st), DG_ERR_ARG, "frames", "one frame");
 }
 
 int main(void) {
@@ -623,9 +624,9 @@ int main(void) {
   test_render_labels();
   test_dataset();
   dg_world_scene s;
-  WT_EXPECT_ERROR(dg_world_generate(1, 8, 8, dg_world_style_random(1), &s), DG_ERR_ARG, "8x8", "tiny image");
+  dg_check_error(dg_world_generate(1, 8, 8, dg_world_style_random(1), &s), DG_ERR_ARG, "8x8", "tiny image");
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
-  return wt_finish("test_world");
+  return dg_check_finish("test_world");
 }

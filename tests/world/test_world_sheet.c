@@ -1,6 +1,7 @@
 // Writes a contact sheet for people to look at: 16 samples covering every time of day, weather and season
 // (4 x 4), and 4 video strips (time, weather, season, motion; 8 of 16 frames each), plus the same layout
 // in label colours. Usage: test_world_sheet SHEET.png [SMALL.png]. SMALL is a smaller sheet for docs/.
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,7 @@ static bool sheet(const char *path, int tw, int th, int n_strips, bool check) {
     seen_t[st.time] = seen_w[st.weather] = seen_s[st.season] = true;
     dg_status r = dg_world_generate(tile_seeds[i], tw, th, st, s);
     if (r == DG_OK) r = dg_world_render(s, rgb, lab, NULL);
-    WT_CHECK(r == DG_OK, "tile %d: %s", i, dg_last_error());
+    dg_check(r == DG_OK, "tile %d: %s", i, dg_last_error());
     blit(&c, (i % cols) * (tw + gap), (i / cols) * (th + gap), tw, th, rgb, lab);
     double m = 0;
     for (int k = 0; k < tw * th * 3; k++)
@@ -61,19 +62,19 @@ static bool sheet(const char *path, int tw, int th, int n_strips, bool check) {
              dg_world_layout_names[s->layout], s->n_objects);
   }
   for (int k = 0; k < 3; k++)
-    WT_CHECK(seen_t[k] && seen_s[k], "sheet covers every time and season");
+    dg_check(seen_t[k] && seen_s[k], "sheet covers every time and season");
   for (int k = 0; k < 4; k++)
-    WT_CHECK(seen_w[k], "sheet covers every weather");
+    dg_check(seen_w[k], "sheet covers every weather");
   int distinct = 0;
   for (int i = 0; i < 16; i++)
     for (int j = i + 1; j < 16; j++)
       distinct += means[i] != means[j];
-  WT_CHECK(distinct >= 110, "tiles differ (%d of 120 pairs)", distinct);
+  dg_check(distinct >= 110, "tiles differ (%d of 120 pairs)", distinct);
   // Video strips: one clip per kind (the kind is seed % 4), every other frame of 16.
   static const uint64_t clip_seeds[4] = {4, 29, 14, 23};
   for (int k = 0; k < n_strips; k++) {
     dg_status r = dg_world_clip_plan(clip_seeds[k], fw, fh, 16, clip);
-    WT_CHECK(r == DG_OK, "clip %d: %s", k, dg_last_error());
+    dg_check(r == DG_OK, "clip %d: %s", k, dg_last_error());
     if (r != DG_OK) continue;
     if (check) {
       printf("  strip %d: %s (%s):", k, clip->caption, dg_world_clip_names[clip->kind]);
@@ -89,11 +90,11 @@ static bool sheet(const char *path, int tw, int th, int n_strips, bool check) {
   }
   dg_png_write_opts o = {.level = 9};
   bool ok = dg_png_write_rgb8(path, c.w, c.h, c.rgb, &o) == DG_OK;
-  WT_CHECK(ok, "write %s: %s", path, dg_last_error());
+  dg_check(ok, "write %s: %s", path, dg_last_error());
   if (check) {
     char lp[1024];
     snprintf(lp, sizeof lp, "%.*s-labels.png", (int)(strlen(path) - 4), path);
-    WT_CHECK(dg_png_write_rgb8(lp, c.w, c.h, c.lab, &o) == DG_OK, "write %s", lp);
+    dg_check(dg_png_write_rgb8(lp, c.w, c.h, c.lab, &o) == DG_OK, "write %s", lp);
     printf("wrote %s and %s (%dx%d)\n", path, lp, c.w, c.h);
   }
   free(c.rgb);
@@ -109,5 +110,5 @@ int main(int argc, char **argv) {
   const char *path = argc > 1 ? argv[1] : "world-contact-sheet.png";
   sheet(path, 256, 128, 4, true);
   if (argc > 2) sheet(argv[2], 160, 80, 2, false);
-  return wt_finish("test_world_sheet");
+  return dg_check_finish("test_world_sheet");
 }
