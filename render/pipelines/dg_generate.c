@@ -210,6 +210,8 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
   return DG_OK;
 }
 
+dg_stream *dg_model_set_stream(dg_model_set *m) { return m->stream; }
+
 void dg_model_set_close(dg_model_set *m) {
   if (!m) return;
   dg_stream_destroy(m->stream);

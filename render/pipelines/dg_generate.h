@@ -27,6 +27,8 @@ typedef struct dg_model_options {
 
 dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out);
 void dg_model_set_close(dg_model_set *m);
+// The stream the set records on (for profiling).
+dg_stream *dg_model_set_stream(dg_model_set *m);
 // Checks, without a device and reading only file headers and the tokenizer, that `model` is a set
 // dg_model_set_open accepts: its files open and hold a CLIP text encoder, an image UNet, a VAE decoder
 // (and the ControlNet when there is one), and a tokenizer is found. Errors name the file. `kind` (may

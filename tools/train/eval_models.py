@@ -32,6 +32,7 @@ from dgtrain.tokenizer import Tokenizer  # noqa: E402
 from dgtrain.world_data import load_image, load_label, load_palette, read_index  # noqa: E402
 from sample_image import Generator  # noqa: E402
 from train_clip import load_clip  # noqa: E402
+from train_unet import save_grid  # noqa: E402
 
 _REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ATTR_CLASSES = ("car", "building")
@@ -171,6 +172,7 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=25)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", help="JSON report")
+    ap.add_argument("--grid", help="PNG grid of the first 16 generated images (l2i: of each model), input order")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -192,6 +194,8 @@ def main(argv=None):
     if args.task == "t2i":
         gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"))
         imgs = generate(gen, prompts, None, args.seed, args)
+        if args.grid:
+            save_grid(imgs[:16], args.grid)
         report["generated"] = image_metrics(imgs, prompts, wants, judges, centroids, real_feats)
     else:
         report["models"] = {}
@@ -199,8 +203,10 @@ def main(argv=None):
             print(f"{name}", file=sys.stderr)
             gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"),
                             controlnet_path=m(name))
-            r = image_metrics(generate(gen, prompts, labels, args.seed, args), prompts, wants, judges, centroids,
-                              real_feats, labels)
+            imgs = generate(gen, prompts, labels, args.seed, args)
+            if args.grid:
+                save_grid(imgs[:16], args.grid.replace(".png", f"_{name}.png"))
+            r = image_metrics(imgs, prompts, wants, judges, centroids, real_feats, labels)
             r["edits"] = {}
             e = args.edit_count
             for edit, fn in EDITS.items():
