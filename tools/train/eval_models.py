@@ -158,6 +158,36 @@ def image_metrics(images, prompts, wants, judges, centroids, real_feats, labels=
     return out
 
 
+def markdown(report):
+    """The report as Markdown tables (docs/evaluation.md)."""
+    f = lambda v, d=3: "n/a" if v is None or v != v else f"{v:.{d}f}"  # noqa: E731
+    lines = [f"{report['task']} on {report['count']} items of {report['data']}, DDIM {report['steps']} steps, "
+             f"CFG {report['cfg']}, seed {report['seed']}", ""]
+    real = report["real"]
+    if report["task"] == "t2i":
+        g = report["generated"]
+        lines += ["| images | CLIP similarity | attribute accuracy (items) | Frechet distance |", "|---|---|---|---|",
+                  f"| real test images | {f(real['clip_sim'])} | {f(real['attr_acc'])} ({real['attr_items']}) | 0 |",
+                  f"| generated | {f(g['clip_sim'])} | {f(g['attr_acc'])} ({g['attr_items']}) | {f(g['fd'], 2)} |"]
+        return "\n".join(lines) + "\n"
+    small = SMALL_CLASSES
+    lines += ["| model | mIoU | " + " | ".join(f"IoU {c}" for c in small) + " | FD | CLIP sim | attribute acc |",
+              "|---|---|" + "---|" * len(small) + "---|---|---|",
+              f"| real test images | {f(real['miou'])} | " + " | ".join(f(real['iou'][c]) for c in small)
+              + f" | 0 | {f(real['clip_sim'])} | {f(real['attr_acc'])} |"]
+    for name, r in report["models"].items():
+        lines.append(f"| {name} | {f(r['miou'])} | " + " | ".join(f(r['iou'][c]) for c in small)
+                     + f" | {f(r['fd'], 2)} | {f(r['clip_sim'])} | {f(r['attr_acc'])} |")
+    lines += ["", "Text editability (same layouts, edited prompts): CLIP similarity to the edited prompt of images "
+              "made with it, and with the unedited prompt; mIoU kept; attribute accuracy for the car-colour edit.", "",
+              "| model | edit | CLIP sim edited | CLIP sim unedited | mIoU | attribute acc |", "|---|---|---|---|---|---|"]
+    for name, r in report["models"].items():
+        for edit, d in r["edits"].items():
+            lines.append(f"| {name} | {edit} | {f(d['clip_sim'])} | {f(d.get('clip_sim_unedited_prompt'))} | "
+                         f"{f(d['miou'])} | {f(d['attr_acc']) if edit == 'car colour' else ''} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("task", choices=["t2i", "l2i"])
@@ -224,11 +254,13 @@ def main(argv=None):
             report["models"][name] = r
     report["seconds"] = round(time.time() - t0, 1)
     text = json.dumps(report, indent=1)
-    print(text)
+    print(markdown(report))
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             f.write(text + "\n")
+        with open(os.path.splitext(args.out)[0] + ".md", "w") as f:
+            f.write(markdown(report))
 
 
 if __name__ == "__main__":

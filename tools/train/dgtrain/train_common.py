@@ -198,7 +198,12 @@ def load_prefixed(path, prefix):
 
 
 def load_json_beside(path, config=None):
+    """The config JSON given, else PATH with .json, else the "config" metadata of the safetensors file."""
     cfg_path = config or os.path.splitext(path)[0] + ".json"
+    if not config and not os.path.exists(cfg_path) and path.endswith(".safetensors"):
+        meta = safetensors_io.load(path)[1]
+        if "config" in meta:
+            return json.loads(meta["config"])
     with open(cfg_path) as f:
         return json.load(f)
 

@@ -44,6 +44,21 @@ class TestEvalHelpers(unittest.TestCase):
         self.assertFalse(E.attr_correct(img, seg, ("car", "blue"), cents, names))
         self.assertFalse(E.attr_correct(img, torch.zeros(8, 8, dtype=torch.long), ("car", "red"), cents, names))
 
+    def test_markdown(self):
+        iou = {c: 0.5 for c in E.SMALL_CLASSES}
+        real = {"clip_sim": 0.3, "attr_acc": 0.9, "attr_items": 10, "miou": 0.9, "iou": iou}
+        rep = {"task": "l2i", "count": 2, "data": "d", "steps": 25, "cfg": 7.5, "seed": 0, "real": real,
+               "models": {"cn": dict(real, fd=3.0, edits={"snowy": {"clip_sim": 0.2, "clip_sim_unedited_prompt": 0.1,
+                                                                    "miou": 0.5, "attr_acc": 0.0},
+                                                          "car colour": {"clip_sim": 0.2, "miou": 0.4, "attr_acc": 0.25,
+                                                                         "attr_items": 4}})}}
+        md = E.markdown(rep)
+        self.assertIn("| cn | 0.900 | 0.500 | 0.500 | 0.500 | 3.00 | 0.300 | 0.900 |", md)
+        self.assertIn("| cn | car colour | 0.200 | n/a | 0.400 | 0.250 |", md)
+        t = E.markdown({"task": "t2i", "count": 2, "data": "d", "steps": 25, "cfg": 7.5, "seed": 0, "real": real,
+                        "generated": dict(real, fd=float("nan"))})
+        self.assertIn("| generated | 0.300 | 0.900 (10) | n/a |", t)
+
 
 if __name__ == "__main__":
     unittest.main()
