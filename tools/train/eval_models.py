@@ -8,9 +8,9 @@
 
 Metrics, every image generated with DDIM 25 steps and CFG 7.5 from the item's first (short) caption:
 - clip_sim: cosine of the evaluation CLIP's image and text embeddings (the same for the real test images);
-- attr_acc: the caption names a colour for a car or building; the evaluation segmenter finds that class in the
-  image and the mean colour of its pixels is nearest that colour's centroid (centroids from real test images with
-  ground-truth masks); a missing object counts as wrong;
+- attr_acc: the caption names a car colour; the evaluation segmenter finds cars in the image and at least a fifth
+  of their pixels are nearest that colour's centroid (mean colour of ground-truth car pixels in real test images
+  whose cars share one colour); a missing car counts as wrong;
 - fd: Frechet distance between CLIP image-tower features (before projection) of generated and real images;
 - l2i: mIoU and per-class IoU of the evaluation segmenter on generated images against the input layouts, and text
   editability: the same layouts with edited prompts ("snowy", "at night", another car colour).
@@ -35,9 +35,9 @@ from train_clip import load_clip  # noqa: E402
 from train_unet import save_grid  # noqa: E402
 
 _REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-ATTR_CLASSES = ("car", "building")
+ATTR_CLASSES = ("car",)  # buildings: scenes mix facade colours, so no clean centroids
 SMALL_CLASSES = ("person", "pole", "sign")
-COLOURS = ("red", "blue", "white", "black", "yellow", "green")
+COLOURS = ("red", "blue", "white", "black", "yellow", "green", "grey", "brown")  # the world's attributes
 
 
 class Judges:
@@ -78,7 +78,7 @@ def frechet(a, b):
 
 
 def caption_attr(caption):
-    """(class, colour) of the first role naming a colour for a car or building, or None."""
+    """(class, colour) of the first role naming a colour for a class in ATTR_CLASSES, or None."""
     for r in caption["roles"]:
         if r.get("attr") in COLOURS and r.get("class") in ATTR_CLASSES:
             return r["class"], r["attr"]
@@ -86,7 +86,7 @@ def caption_attr(caption):
 
 
 def colour_centroids(items, root, names):
-    """Mean RGB in [-1,1] of ground-truth car / building pixels per colour, from scenes whose instances of that
+    """Mean RGB in [-1,1] of ground-truth pixels of each ATTR_CLASSES class per colour, from scenes whose instances of that
     class all share one colour: {(class, colour): tensor[3]}."""
     sums = {}
     for it in items:
@@ -108,14 +108,19 @@ def colour_centroids(items, root, names):
     return {k: s / n for k, (s, n) in sums.items()}
 
 
-def attr_correct(image, seg, want, centroids, names):
+def attr_correct(image, seg, want, centroids, names, share=0.2):
+    """Is there a `colour` `cls` in the image: at least `share` of the pixels the segmenter calls cls (20 or
+    more) are nearest that colour's centroid. False when the object is missing or the colour has no centroid.
+    On 200 real test images with ground-truth masks this accepts the caption's colour for 57% of them and a wrong
+    colour for 8% (shading, windows and other cars make pixel colours noisy), so read it against the real row."""
     cls, colour = want
     mask = seg == names.index(cls)
-    if mask.sum() < 20:
+    cands = sorted(c for (k, c) in centroids if k == cls)
+    if mask.sum() < 20 or colour not in cands:
         return False
-    mean = image[:, mask].mean(1)
-    cands = {c: v for (k, c), v in centroids.items() if k == cls}
-    return min(cands, key=lambda c: float((cands[c] - mean).pow(2).sum())) == colour
+    cent = torch.stack([centroids[(cls, c)] for c in cands])
+    nearest = torch.cdist(image[:, mask].t(), cent).argmin(1)
+    return float((nearest == cands.index(colour)).float().mean()) >= share
 
 
 EDITS = {

@@ -30,7 +30,7 @@ def load_controlnet(path):
     cn.load_state_dict(sd)
     for p in cn.parameters():
         p.requires_grad_(False)
-    table = C.load_prefixed(path, "dirigent.")[0].get("class_embeddings") if cfg["hint_mode"] == "id" else None
+    table = C.load_prefixed(path, "dirigent.")[0]["class_embeddings"].float() if cfg["hint_mode"] == "id" else None
     return cn, cfg, table
 
 

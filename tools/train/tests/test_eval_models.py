@@ -29,8 +29,9 @@ class TestEvalHelpers(unittest.TestCase):
         self.assertEqual(E.colour_edit("a blue car on a street", ("car", "blue"))[1], ("car", "red"))
 
     def test_caption_attr(self):
-        cap = {"roles": [{"class": "person", "attr": None}, {"class": "building", "attr": "yellow"}]}
-        self.assertEqual(E.caption_attr(cap), ("building", "yellow"))
+        cap = {"roles": [{"class": "person", "attr": None}, {"class": "building", "attr": "yellow"},
+                         {"class": "car", "attr": "green"}]}
+        self.assertEqual(E.caption_attr(cap), ("car", "green"))
         self.assertIsNone(E.caption_attr({"roles": [{"class": "tree", "attr": None}]}))
 
     def test_attr_correct(self):
