@@ -442,5 +442,29 @@ check "opening the exported PNG restores prompt and steps" [ "$(state prompt)/$(
 act quit-discard
 wait "$APP"
 
+# The embedded default model (assets/models, trained by tools/train/train_defaults.sh): a random world
+# layout, a prompt, Generate; the layout ControlNet and the UNet make a 256x128 scene.
+DEFAULT_MODELS=$(realpath -m "$(dirname "$0")/../../assets/models")
+if [ -f "$DEFAULT_MODELS/unet.safetensors" ]; then
+  unset DIRIGENT_MODEL
+  start
+  check "the default model is the embedded one" [ "$(state model_name)" = "Default (embedded)" ]
+  act new-random-layout "$(q 5)"
+  act set-prompt "$(q 'a red car on a snowy street at night')"
+  act set-steps 10
+  act generate
+  for _ in $(seq 900); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+  check "the embedded default generated a result" [ "$(state progress)/$(state results)" = "Done/1" ]
+  act export "$(q "$OUT/default.png")"
+  check "  ... a 256x128 image" [ "$(identify -format %wx%h "$OUT/default.png" 2>/dev/null)" = 256x128 ]
+  check "  ... that is not flat" [ "$(convert "$OUT/default.png" -format '%[fx:standard_deviation>0.05]' info:)" = 1 ]
+  sleep 0.5
+  act screenshot "$(q "$OUT/editor-default.png")"
+  act quit-discard
+  wait "$APP"
+else
+  echo "skip: no embedded default model in $DEFAULT_MODELS"
+fi
+
 echo "$fails failures"
 [ "$fails" -eq 0 ]
