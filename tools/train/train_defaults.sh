@@ -56,19 +56,25 @@ TEXT_ARGS=(--text-encoder "../../$MODELS/text_encoder.safetensors" --tokenizer .
 # 4. evaluation segmenter (judges layout alignment; never used to train the generators), 5. autoencoder.
 train clip $T train_clip.py "$MODELS/clip" "${DATA_ARGS[@]}" --tokenizer ../../assets/tokenizer \
   --steps "$(steps 1000)" --batch 64 --lr 5e-4 --export-text "../../$MODELS/text_encoder" & pids+=($!)
-train eval_segmenter $T train_segmenter.py "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 800)" & pids+=($!)
+train eval_segmenter $T train_segmenter.py "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 1500)" --balanced 0.5 & pids+=($!)
 train vae $T train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --steps "$(steps 1100)" & pids+=($!)
 join
 # 6. UNet on cached latents, text-conditioned, 10% empty captions.
 train unet 2 train_unet.py "$MODELS/unet" "${DATA_ARGS[@]}" --vae "../../$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" \
   --steps "$(steps 1200)" --lr 3e-4 --warmup 200 --ema 0.995
-# 7. ControlNets on the same data, steps and seed: baseline (diffusion loss), +adversarial (segmenter
-# discriminator, no unrolling), ALDM (+ K=9 unrolled DDIM steps); the ALDM one is the editor's default.
+# 7. ControlNets on the same data, steps and seed: baseline (diffusion loss), ALDM (segmenter discriminator
+# + K=9 unrolled DDIM steps), optionally +adversarial only; the ALDM one is the editor's default.
 CN_ARGS=("${DATA_ARGS[@]}" --unet "../../$MODELS/unet.safetensors" --vae "../../$MODELS/vae.safetensors" "${TEXT_ARGS[@]}"
-         --steps "$(steps 300)" --lr 2e-4 --seed 1 --d-warmup "$(steps 100)" --ramp-start "$(steps 100)"
-         --ramp-end "$(steps 200)")
+         --steps "$(steps 250)" --lr 2e-4 --seed 1 --d-warmup "$(steps 80)" --ramp-start "$(steps 80)"
+         --ramp-end "$(steps 160)")
 train controlnet_baseline $T train_controlnet.py "$MODELS/controlnet_baseline" --mode baseline "${CN_ARGS[@]}" & pids+=($!)
-train controlnet_adv $T train_controlnet.py "$MODELS/controlnet_adv" --mode aldm --unroll 0 "${CN_ARGS[@]}" & pids+=($!)
+# The "+adversarial" middle row of the comparison costs a third run: DG_TRAIN_ADV=1 adds it.
+if [ "${DG_TRAIN_ADV:-0}" = 1 ]; then
+  train controlnet_adv $T train_controlnet.py "$MODELS/controlnet_adv" --mode aldm --unroll 0 "${CN_ARGS[@]}" & pids+=($!)
+fi
 train controlnet_aldm $T train_controlnet.py "$MODELS/controlnet_aldm" --mode aldm "${CN_ARGS[@]}" & pids+=($!)
 join
+
+# Shipped as float16 (half the size, same images to ~0.01 of a level).
+$PY tools/train/to_f16.py "$MODELS"/*.safetensors
 stage "all default models trained"
