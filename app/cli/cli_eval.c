@@ -1,6 +1,7 @@
 // `dirigent-cli eval t2i|l2i`: the evaluation of the text-to-image and layout-to-image issues computed
-// by the engine. For the first N samples of a world dataset split it generates an image from the
-// sample's caption (and, for l2i, its label map through the layout ControlNet), then measures with the
+// by the engine, with the definitions of tools/train/eval_models.py (docs/eval.md). For the first N
+// samples of a world dataset split it generates an image from the sample's first caption (and, for l2i,
+// its label map through the layout ControlNet), then measures it and the real image with the
 // evaluation segmenter and the contrastive text-image model of the model folder (dg_eval_models); the
 // report (dg_eval_report) goes to stdout as a table and optionally to a JSON file.
 #include <glib.h>
@@ -28,9 +29,10 @@ typedef struct options {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: dirigent-cli eval t2i|l2i --count N [options]\n\n"
-             "  t2i                 text-to-image: CLIP similarity and colour-attribute check\n"
-             "  l2i                 layout-to-image: segmenter mIoU and per-class IoU against the layouts,\n"
-             "                      Frechet distance of CLIP image features, CLIP similarity\n"
+             "  t2i                 text-to-image: CLIP similarity, car-colour attribute accuracy and the\n"
+             "                      Frechet distance of CLIP image features, generated vs real images\n"
+             "  l2i                 layout-to-image: the same, and segmenter mIoU, per-class IoU and pixel\n"
+             "                      accuracy against the input layouts\n"
              "  --count N           evaluate the first N samples of the split\n"
              "  --split NAME        dataset split (default test)\n"
              "  --data DIR          world dataset root holding SPLIT/index.jsonl (default data/world)\n"
@@ -140,22 +142,9 @@ typedef struct eval_ctx {
   dg_model_set *gen;
   dg_eval_models *ev;
   dg_eval_report *report;
-  float *emb_text, *emb_gen, *emb_real, *feat;
+  dg_eval_colours colours;
+  float *emb_text, *emb, *feat;
 } eval_ctx;
-
-// The colour attributes of the caption's car and building roles, checked on both images.
-static void check_attributes(const dg_world_index_caption *cap, const uint8_t *gen, const uint8_t *gen_cls,
-                             const uint8_t *real, const uint8_t *real_cls, int64_t n, dg_eval_item *it) {
-  for (int r = 0; r < cap->n_roles && it->n_attrs < DG_WORLD_MAX_ROLES; r++) {
-    const dg_world_index_role *role = &cap->roles[r];
-    if (!dg_eval_attr_checkable(role->cls, role->attr)) continue;
-    dg_eval_attr_item *a = &it->attrs[it->n_attrs++];
-    a->cls = role->cls;
-    a->attr = role->attr;
-    a->generated = dg_eval_attr_check(gen, gen_cls, n, role->cls, role->attr, &a->found_generated);
-    a->real = dg_eval_attr_check(real, real_cls, n, role->cls, role->attr, &a->found_real);
-  }
-}
 
 static dg_status save_image(const char *dir, const char *id, const uint8_t *rgb, int w, int h) {
   char *name = g_strdup_printf("%s.png", id), *path = g_build_filename(dir, name, NULL);
@@ -165,59 +154,67 @@ static dg_status save_image(const char *dir, const char *id, const uint8_t *rgb,
   return s;
 }
 
-// One sample: generate, then measure the generated and the real image.
+// Measures one image (generated or real) of a sample: CLIP similarity to the caption and features,
+// segmenter classes, the car-colour share and, for l2i, the confusion against the layout.
+static dg_status measure(eval_ctx *c, const uint8_t *rgb, int w, int h, const uint8_t *layout, bool generated,
+                         dg_eval_item *it) {
+  dg_eval_report *r = c->report;
+  int64_t n = (int64_t)w * h;
+  uint8_t *cls = malloc((size_t)n);
+  dg_status s = cls ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
+  if (s == DG_OK) s = dg_eval_embed_image(c->ev, rgb, w, h, c->feat, c->emb);
+  if (s == DG_OK) s = dg_eval_segment(c->ev, rgb, w, h, cls);
+  if (s == DG_OK) {
+    float sim = dg_eval_similarity(c->emb_text, c->emb, dg_eval_models_embed_dim(c->ev));
+    dg_eval_moments_add(generated ? &r->feat_generated : &r->feat_real, c->feat);
+    double share = it->attr == DG_ATTR_NONE ? -1 : dg_eval_attr_share(&c->colours, rgb, cls, n, it->attr);
+    if (generated) it->sim_generated = sim, it->share_generated = share;
+    else it->sim_real = sim, it->share_real = share;
+    if (layout) {
+      int64_t conf[DG_EVAL_K * DG_EVAL_K] = {0};
+      double iou[DG_EVAL_K], acc, *miou = generated ? &it->miou_generated : &it->miou_real;
+      int64_t *total = generated ? r->conf_generated : r->conf_real;
+      dg_eval_confusion_add(conf, DG_EVAL_K, layout, cls, n, DG_WORLD_UNLABELLED);
+      dg_eval_iou(conf, DG_EVAL_K, iou, miou, &acc);
+      for (int j = 0; j < DG_EVAL_K * DG_EVAL_K; j++)
+        total[j] += conf[j];
+    }
+  }
+  free(cls);
+  return s;
+}
+
+// One sample: generate from its first caption (and layout), then measure the generated and the real image.
 static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, progress *pg) {
   const options *o = c->o;
   bool l2i = !strcmp(o->task, "l2i");
-  const dg_world_index_caption *cap = dg_world_index_caption_of(e, "short");
-  if (!cap) return dg_fail(DG_ERR_FORMAT, "%s: sample %s has no caption", o->data, e->id);
+  if (!e->n_captions) return dg_fail(DG_ERR_FORMAT, "%s: sample %s has no caption", o->data, e->id);
+  const dg_world_index_caption *cap = &e->captions[0];
   int w = e->width, h = e->height, rw = 0, rh = 0;
-  int64_t n = (int64_t)w * h;
-  uint8_t *layout = NULL, *real = NULL, *gen = malloc((size_t)n * 3), *gen_cls = malloc((size_t)n),
-          *real_cls = malloc((size_t)n);
-  dg_status s = gen && gen_cls && real_cls ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
+  uint8_t *layout = NULL, *real = NULL, *gen = malloc((size_t)w * h * 3);
+  dg_status s = gen ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
   if (s == DG_OK) s = dg_png_read_rgb8(e->image, &rw, &rh, &real);
   if (s == DG_OK && (rw != w || rh != h))
     s = dg_fail(DG_ERR_FORMAT, "%s is %dx%d, the index says %dx%d", e->image, rw, rh, w, h);
   if (s == DG_OK && l2i) s = dg_png_read_label(e->label, dg_world_palette(), &w, &h, &layout);
   dg_eval_item *it = s == DG_OK ? dg_eval_report_add(c->report, e->id, cap->text, o->seed + (uint64_t)i) : NULL;
+  if (it) it->attr = dg_eval_attr_wanted(cap);
   if (s == DG_OK) {
-    dg_generate_params p = {.prompt = cap->text, .negative = "", .width = w, .height = h, .steps = o->steps,
-                            .cfg = (float)o->cfg, .seed = it->seed,
-                            .sampler = !strcmp(o->sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
-                            .layout = layout, .n_classes = DG_WORLD_NUM_CLASSES,
-                            .on_step = pg ? on_step : NULL, .user = pg};
     uint8_t colors[DG_WORLD_NUM_CLASSES][3];
     for (int k = 0; k < DG_WORLD_NUM_CLASSES; k++)
       memcpy(colors[k], dg_world_classes[k].rgb, 3);
-    p.palette = (const uint8_t(*)[3])colors;
+    dg_generate_params p = {.prompt = cap->text, .negative = "", .width = w, .height = h, .steps = o->steps,
+                            .cfg = (float)o->cfg, .seed = it->seed,
+                            .sampler = !strcmp(o->sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
+                            .layout = layout, .palette = (const uint8_t(*)[3])colors,
+                            .n_classes = DG_WORLD_NUM_CLASSES, .on_step = pg ? on_step : NULL, .user = pg};
     s = dg_generate(c->gen, &p, gen);
   }
   if (s == DG_OK && o->images) s = save_image(o->images, e->id, gen, w, h);
-  int d = dg_eval_models_embed_dim(c->ev);
   if (s == DG_OK) s = dg_eval_embed_text(c->ev, cap->text, c->emb_text);
-  if (s == DG_OK) s = dg_eval_embed_image(c->ev, gen, w, h, c->feat, c->emb_gen);
-  if (s == DG_OK && l2i) dg_eval_moments_add(&c->report->feat_generated, c->feat);
-  if (s == DG_OK) s = dg_eval_embed_image(c->ev, real, w, h, c->feat, c->emb_real);
-  if (s == DG_OK && l2i) dg_eval_moments_add(&c->report->feat_real, c->feat);
-  if (s == DG_OK) s = dg_eval_segment(c->ev, gen, w, h, gen_cls);
-  if (s == DG_OK) s = dg_eval_segment(c->ev, real, w, h, real_cls);
-  if (s == DG_OK) {
-    it->sim_generated = dg_eval_similarity(c->emb_text, c->emb_gen, d);
-    it->sim_real = dg_eval_similarity(c->emb_text, c->emb_real, d);
-    if (l2i) {
-      int64_t cg[DG_WORLD_NUM_CLASSES * DG_WORLD_NUM_CLASSES] = {0}, cr[DG_WORLD_NUM_CLASSES * DG_WORLD_NUM_CLASSES] = {0};
-      double iou[DG_WORLD_NUM_CLASSES], acc;
-      int k = c->report->k;
-      dg_eval_confusion_add(cg, k, layout, gen_cls, n, DG_WORLD_UNLABELLED);
-      dg_eval_confusion_add(cr, k, layout, real_cls, n, DG_WORLD_UNLABELLED);
-      dg_eval_iou(cg, k, iou, &it->miou_generated, &acc);
-      dg_eval_iou(cr, k, iou, &it->miou_real, &acc);
-      for (int j = 0; j < k * k; j++)
-        c->report->conf_generated[j] += cg[j], c->report->conf_real[j] += cr[j];
-    } else check_attributes(cap, gen, gen_cls, real, real_cls, n, it);
-  }
-  free(layout), free(real), free(gen), free(gen_cls), free(real_cls);
+  if (s == DG_OK) s = measure(c, gen, w, h, layout, true, it);
+  if (s == DG_OK) s = measure(c, real, w, h, layout, false, it);
+  free(layout), free(real), free(gen);
   return s;
 }
 
@@ -234,7 +231,7 @@ int dg_cli_eval(int argc, char **argv) {
   dg_eval_models *ev = NULL;
   dg_eval_report report = {0};
   eval_ctx c = {.o = &o, .report = &report};
-  dg_status s = dg_world_index_load(split_dir, o.count, &ix);
+  dg_status s = dg_world_index_load(split_dir, 0, &ix); // all of it: the colour centroids use every sample
   if (s == DG_OK && ix.n < o.count)
     s = dg_fail(DG_ERR_ARG, "%s/index.jsonl has %d samples, fewer than --count %d", split_dir, ix.n, o.count);
   char *text = g_build_filename(model, "text_encoder.safetensors", NULL);
@@ -250,7 +247,7 @@ int dg_cli_eval(int argc, char **argv) {
     s = dg_fail(DG_ERR_ARG, "l2i needs a layout ControlNet, and %s has none (controlnet_%s.safetensors)", model,
                 o.control ? o.control : "aldm");
   if (s == DG_OK) s = dg_eval_models_open(dev, model, tokenizer, mo.dtype, &ev);
-  if (s == DG_OK && dg_eval_models_classes(ev) != DG_WORLD_NUM_CLASSES)
+  if (s == DG_OK && dg_eval_models_classes(ev) != DG_EVAL_K)
     s = dg_fail(DG_ERR_FORMAT, "%s/eval_segmenter.safetensors has %d classes, the world %d", model,
                 dg_eval_models_classes(ev), DG_WORLD_NUM_CLASSES);
   dg_eval_settings settings = {.task = o.task, .split = o.split, .data = o.data, .model = model,
@@ -258,13 +255,13 @@ int dg_cli_eval(int argc, char **argv) {
                                .sampler = !strcmp(o.sampler, "plms") ? "PLMS" : "DDIM", .count = o.count,
                                .steps = o.steps, .cfg = o.cfg, .seed = o.seed};
   if (s == DG_OK) s = dg_eval_report_init(&report, &settings, dg_eval_models_feature_dim(ev));
+  if (s == DG_OK) s = dg_eval_colours_from_dataset(&ix, &c.colours);
   if (s == DG_OK) {
     int d = dg_eval_models_embed_dim(ev);
     c.gen = gen, c.ev = ev;
-    c.emb_text = malloc((size_t)d * sizeof(float)), c.emb_gen = malloc((size_t)d * sizeof(float));
-    c.emb_real = malloc((size_t)d * sizeof(float));
+    c.emb_text = malloc((size_t)d * sizeof(float)), c.emb = malloc((size_t)d * sizeof(float));
     c.feat = malloc((size_t)dg_eval_models_feature_dim(ev) * sizeof(float));
-    if (!c.emb_text || !c.emb_gen || !c.emb_real || !c.feat) s = dg_fail(DG_ERR_OOM, "out of host memory");
+    if (!c.emb_text || !c.emb || !c.feat) s = dg_fail(DG_ERR_OOM, "out of host memory");
   }
   bool tty = !o.quiet && isatty(2);
   double t0 = now();
@@ -283,7 +280,7 @@ int dg_cli_eval(int argc, char **argv) {
     if (s == DG_OK && o.out) printf("wrote %s\n", o.out);
   }
   if (s != DG_OK) fprintf(stderr, "dirigent-cli eval: %s\n", dg_last_error());
-  free(c.emb_text), free(c.emb_gen), free(c.emb_real), free(c.feat);
+  free(c.emb_text), free(c.emb), free(c.feat);
   dg_eval_report_free(&report);
   dg_eval_models_close(ev);
   dg_model_set_close(gen);

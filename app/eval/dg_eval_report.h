@@ -1,8 +1,7 @@
 // What `dirigent-cli eval` measures, accumulated image by image, and how it is reported: a table on a
-// stream and a JSON file. t2i: text-image similarity of generated and of real images with their
-// caption, and the colour-attribute check on both; l2i: the evaluation segmenter's confusion against the
-// input layouts for generated and real images (mIoU, per-class IoU, pixel accuracy), the Frechet
-// distance between their CLIP image features, and their text-image similarity.
+// stream and a JSON file laid out like tools/train/eval_models.py's report ("real" and "generated"
+// groups with clip_sim, attr_acc, attr_items, fd, and for l2i miou, pixel_acc, iou), so the two can be
+// compared key by key.
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,46 +19,39 @@ typedef struct dg_eval_settings {
   uint64_t seed; // image i uses seed + i
 } dg_eval_settings;
 
-typedef struct dg_eval_attr_item {
-  int cls, attr;
-  dg_eval_attr_result generated, real;
-  int found_generated, found_real;
-} dg_eval_attr_item;
-
 typedef struct dg_eval_item {
   char *id, *prompt;
   uint64_t seed;
   float sim_generated, sim_real;
-  double miou_generated, miou_real; // l2i: this image's mIoU
-  int n_attrs;
-  dg_eval_attr_item attrs[DG_WORLD_MAX_ROLES];
+  int attr;                            // the caption's car colour, DG_ATTR_NONE if it names none
+  double share_generated, share_real;  // dg_eval_attr_share (-1: no car or no centroid)
+  double miou_generated, miou_real;    // l2i: this image's mIoU
 } dg_eval_item;
+
+#define DG_EVAL_K DG_WORLD_NUM_CLASSES
 
 typedef struct dg_eval_report {
   dg_eval_settings settings;
   int n, cap;
   dg_eval_item *items;
-  int k; // classes
-  int64_t conf_generated[DG_WORLD_NUM_CLASSES * DG_WORLD_NUM_CLASSES], conf_real[DG_WORLD_NUM_CLASSES * DG_WORLD_NUM_CLASSES];
-  dg_eval_moments feat_generated, feat_real; // l2i
+  int64_t conf_generated[DG_EVAL_K * DG_EVAL_K], conf_real[DG_EVAL_K * DG_EVAL_K]; // l2i
+  dg_eval_moments feat_generated, feat_real;
   double seconds;
 } dg_eval_report;
 
 dg_status dg_eval_report_init(dg_eval_report *r, const dg_eval_settings *settings, int feature_dim);
 void dg_eval_report_free(dg_eval_report *r);
-// A new item (copies id and prompt); NULL when memory runs out.
+// A new item (copies id and prompt) with every number undefined.
 dg_eval_item *dg_eval_report_add(dg_eval_report *r, const char *id, const char *prompt, uint64_t seed);
 
-// The summary numbers (NaN where undefined).
-typedef struct dg_eval_summary {
-  double sim_generated, sim_real;
-  int attr_checks[3];                 // car, building, all
-  double attr_generated[3], attr_real[3]; // pass rates
-  double miou_generated, miou_real, acc_generated, acc_real;
-  double iou_generated[DG_WORLD_NUM_CLASSES], iou_real[DG_WORLD_NUM_CLASSES];
-  double frechet; // NaN with fewer than 2 images
-} dg_eval_summary;
-void dg_eval_report_summary(const dg_eval_report *r, dg_eval_summary *s);
+// The numbers of one group (real or generated images); NaN where undefined.
+typedef struct dg_eval_group {
+  int images, attr_items;
+  double clip_sim, attr_acc;
+  double fd; // generated only: against the real images' features (needs 2 images)
+  double miou, pixel_acc, iou[DG_EVAL_K];
+} dg_eval_group;
+void dg_eval_report_summary(const dg_eval_report *r, dg_eval_group *real, dg_eval_group *generated);
 
 void dg_eval_report_print(const dg_eval_report *r, FILE *f);
 dg_status dg_eval_report_write_json(const dg_eval_report *r, const char *path);

@@ -72,10 +72,6 @@ typedef enum {
   DG_ATTR_COUNT
 } dg_world_attr;
 extern const char *const dg_world_attr_names[DG_ATTR_COUNT];
-// Whether objects of class `cls` (DG_WORLD_CAR or DG_WORLD_BUILDING) come in colour `attr`.
-bool dg_world_attr_used(int cls, int attr);
-// The base colour of `attr` (8-bit, before lighting) on a car (car true) or a building facade.
-void dg_world_attr_rgb(int attr, bool car, uint8_t rgb[3]);
 
 typedef enum { DG_LAYOUT_STREET, DG_LAYOUT_COUNTRY, DG_LAYOUT_COUNT } dg_world_layout;
 extern const char *const dg_world_layout_names[DG_LAYOUT_COUNT];

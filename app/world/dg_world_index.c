@@ -59,6 +59,7 @@ static bool read_entry(JsonObject *o, const char *dir, dg_world_index_entry *e, 
   e->id = g_strdup(id);
   e->image = g_build_filename(dir, image, NULL);
   e->label = g_build_filename(dir, label, NULL);
+  e->scene = member_string(o, "scene") ? g_build_filename(dir, member_string(o, "scene"), NULL) : NULL;
   e->seed = (uint64_t)seed;
   e->width = (int)w;
   e->height = (int)h;
@@ -119,7 +120,7 @@ dg_status dg_world_index_load(const char *dir, int max, dg_world_index *out) {
 void dg_world_index_free(dg_world_index *ix) {
   for (int i = 0; i < ix->n; i++) {
     dg_world_index_entry *e = &ix->entries[i];
-    g_free(e->id), g_free(e->image), g_free(e->label);
+    g_free(e->id), g_free(e->image), g_free(e->label), g_free(e->scene);
     for (int c = 0; c < e->n_captions; c++)
       g_free(e->captions[c].text);
   }
@@ -127,8 +128,31 @@ void dg_world_index_free(dg_world_index *ix) {
   memset(ix, 0, sizeof *ix);
 }
 
-const dg_world_index_caption *dg_world_index_caption_of(const dg_world_index_entry *e, const char *kind) {
-  for (int c = 0; c < e->n_captions; c++)
-    if (!strcmp(e->captions[c].kind, kind)) return &e->captions[c];
-  return e->n_captions ? &e->captions[0] : NULL;
+dg_status dg_world_index_object_colours(const dg_world_index_entry *e, int cls, unsigned *colours, bool *uncoloured) {
+  *colours = 0;
+  *uncoloured = false;
+  if (!e->scene) return dg_fail(DG_ERR_FORMAT, "sample %s has no scene graph in the index", e->id);
+  JsonParser *parser = json_parser_new();
+  GError *err = NULL;
+  dg_status s = DG_OK;
+  if (!json_parser_load_from_file(parser, e->scene, &err)) {
+    s = dg_fail(DG_ERR_IO, "cannot read %s: %s", e->scene, err ? err->message : "unknown error");
+    g_clear_error(&err);
+  } else {
+    JsonNode *root = json_parser_get_root(parser);
+    JsonNode *on = JSON_NODE_HOLDS_OBJECT(root) ? json_object_get_member(json_node_get_object(root), "objects") : NULL;
+    JsonArray *objs = on && JSON_NODE_HOLDS_ARRAY(on) ? json_node_get_array(on) : NULL;
+    if (!objs) s = dg_fail(DG_ERR_FORMAT, "%s: no objects array", e->scene);
+    for (guint i = 0; objs && i < json_array_get_length(objs); i++) {
+      JsonNode *n = json_array_get_element(objs, i);
+      if (!JSON_NODE_HOLDS_OBJECT(n)) continue;
+      JsonObject *o = json_node_get_object(n);
+      if (class_id(member_string(o, "class")) != cls) continue;
+      int a = attr_id(member_string(o, "attribute"));
+      if (a == DG_ATTR_NONE) *uncoloured = true;
+      else *colours |= 1u << a;
+    }
+  }
+  g_object_unref(parser);
+  return s;
 }

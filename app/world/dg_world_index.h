@@ -1,6 +1,7 @@
 // Reading a world image dataset's index (DIR/index.jsonl, docs/world-format.md): per sample its id,
-// seed, size, image and label paths (made absolute from DIR) and captions with the class and colour
-// attribute of each role. Used by `dirigent-cli eval`.
+// seed, size, image, label and scene paths (prefixed with DIR) and captions with the class and colour
+// attribute of each role; and the colours of a class's objects from a sample's scene graph. Used by
+// `dirigent-cli eval`.
 #pragma once
 #include <stdint.h>
 
@@ -21,6 +22,7 @@ typedef struct dg_world_index_caption {
 
 typedef struct dg_world_index_entry {
   char *id, *image, *label;
+  char *scene; // NULL when the line has none
   uint64_t seed;
   int width, height;
   int n_captions;
@@ -37,5 +39,6 @@ typedef struct dg_world_index {
 // file and the line.
 dg_status dg_world_index_load(const char *dir, int max, dg_world_index *out);
 void dg_world_index_free(dg_world_index *ix);
-// The first caption of `kind` ("short"...), else the first caption; NULL if the entry has none.
-const dg_world_index_caption *dg_world_index_caption_of(const dg_world_index_entry *e, const char *kind);
+// The colours of the objects of class `cls` in the entry's scene graph: bit a of *colours set for each
+// dg_world_attr a present; *uncoloured set if some object of the class has no colour attribute.
+dg_status dg_world_index_object_colours(const dg_world_index_entry *e, int cls, unsigned *colours, bool *uncoloured);

@@ -228,13 +228,6 @@ static v3 attr_color(int attr, bool car) {
   }
 }
 
-void dg_world_attr_rgb(int attr, bool car, uint8_t rgb[3]) {
-  v3 c = attr_color(attr, car);
-  float v[3] = {c.r, c.g, c.b};
-  for (int i = 0; i < 3; i++)
-    rgb[i] = (uint8_t)(v[i] * 255.0f + 0.5f);
-}
-
 static v3 asphalt(const rctx *r, float x, float z, float fine) {
   float n = noise2(x * 0.35f + 3.1f, z * 0.35f);
   float grain = fine > 0 ? (noise2(x * 9, z * 9) - 0.5f) * 0.18f * fine : 0;

@@ -80,14 +80,6 @@ static const int car_colors[] = {DG_ATTR_RED,   DG_ATTR_BLUE,   DG_ATTR_WHITE,
 static const int facade_colors[] = {DG_ATTR_RED,  DG_ATTR_YELLOW, DG_ATTR_WHITE,
                                     DG_ATTR_GREY, DG_ATTR_BLUE,   DG_ATTR_BROWN};
 
-bool dg_world_attr_used(int cls, int attr) {
-  const int *list = cls == DG_WORLD_CAR ? car_colors : cls == DG_WORLD_BUILDING ? facade_colors : NULL;
-  size_t n = cls == DG_WORLD_CAR ? sizeof car_colors / sizeof *car_colors : sizeof facade_colors / sizeof *facade_colors;
-  for (size_t i = 0; list && i < n; i++)
-    if (list[i] == attr) return true;
-  return false;
-}
-
 // Distance from the road centre line to the start of the side's band (kerb + sidewalk).
 static float band_start(const dg_world_scene *s) { return s->road_half + s->walk_width; }
 

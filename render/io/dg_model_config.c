@@ -48,26 +48,27 @@ static dg_status read_file(const char *path, char **text, size_t *len) {
 
 dg_status dg_model_config_load(const char *weights_path, const dg_weights *w, dg_model_config *out) {
   memset(out, 0, sizeof *out);
-  const char *meta = w ? dg_weights_metadata(w, "config") : NULL;
-  if (meta) {
-    snprintf(out->source, sizeof out->source, "%s (metadata)", weights_path);
-    return parse(meta, strlen(meta), out->source, out);
-  }
   size_t n = strlen(weights_path), ext = strlen(".safetensors");
   if (n > ext && !strcmp(weights_path + n - ext, ".safetensors")) n -= ext;
-  if (snprintf(out->source, sizeof out->source, "%.*s.json", (int)n, weights_path) >= (int)sizeof out->source)
+  char json[1024];
+  if (snprintf(json, sizeof json, "%.*s.json", (int)n, weights_path) >= (int)sizeof json)
     return dg_fail(DG_ERR_ARG, "%s: path too long", weights_path);
-  FILE *f = fopen(out->source, "rb");
-  if (!f)
-    return dg_fail(DG_ERR_IO, "%s has no configuration: neither a 'config' metadata entry nor %s", weights_path,
-                   out->source);
-  fclose(f);
-  char *text = NULL;
-  size_t len = 0;
-  DG_TRY(read_file(out->source, &text, &len));
-  dg_status s = parse(text, len, out->source, out);
-  free(text);
-  return s;
+  FILE *f = fopen(json, "rb");
+  if (f) {
+    fclose(f);
+    snprintf(out->source, sizeof out->source, "%s", json);
+    char *text = NULL;
+    size_t len = 0;
+    DG_TRY(read_file(out->source, &text, &len));
+    dg_status s = parse(text, len, out->source, out);
+    free(text);
+    return s;
+  }
+  const char *meta = w ? dg_weights_metadata(w, "config") : NULL;
+  if (!meta)
+    return dg_fail(DG_ERR_IO, "%s has no configuration: neither %s nor a 'config' metadata entry", weights_path, json);
+  snprintf(out->source, sizeof out->source, "%s (metadata)", weights_path);
+  return parse(meta, strlen(meta), out->source, out);
 }
 
 void dg_model_config_free(dg_model_config *c) {

@@ -10,6 +10,7 @@
 #include "dg_check.h"
 #include "dg_eval_attr.h"
 #include "dg_eval_metrics.h"
+#include "dg_png.h"
 #include "dg_world_index.h"
 
 static void test_iou(void) {
@@ -134,31 +135,51 @@ static void test_frechet(void) {
   dg_eval_moments_free(&other);
 }
 
+// n pixels of colour rgb (plus a per-pixel wobble of +-2) labelled cls.
+static void fill(uint8_t *rgb, uint8_t *label, int from, int to, const uint8_t c[3], int cls) {
+  for (int i = from; i < to; i++) {
+    for (int k = 0; k < 3; k++)
+      rgb[3 * i + k] = (uint8_t)(c[k] + (i % 5) - 2);
+    label[i] = (uint8_t)cls;
+  }
+}
+
 static void test_attr(void) {
   enum { N = 100 };
-  uint8_t rgb[N * 3], cls[N], blue[3], black[3];
-  dg_world_attr_rgb(DG_ATTR_BLUE, true, blue);
-  dg_world_attr_rgb(DG_ATTR_BLACK, true, black);
-  for (int i = 0; i < N; i++) { // 60 blue-ish car pixels, 30 black car pixels (tyres, glass), 10 road
-    cls[i] = i < 90 ? DG_WORLD_CAR : DG_WORLD_ROAD;
-    const uint8_t *c = i < 60 ? blue : black;
-    for (int k = 0; k < 3; k++)
-      rgb[3 * i + k] = (uint8_t)(c[k] + (i % 5) - 2 < 0 ? 0 : c[k] + (i % 5) - 2);
-  }
-  int found;
-  dg_check(dg_eval_attr_check(rgb, cls, N, DG_WORLD_CAR, DG_ATTR_BLUE, &found) == DG_EVAL_ATTR_PASS &&
-               found == DG_ATTR_BLUE,
-           "a blue car passes 'blue'");
-  dg_check(dg_eval_attr_check(rgb, cls, N, DG_WORLD_CAR, DG_ATTR_RED, &found) == DG_EVAL_ATTR_WRONG &&
-               found == DG_ATTR_BLUE,
-           "a blue car fails 'red' and reports blue");
-  dg_check(dg_eval_attr_check(rgb, cls, N, DG_WORLD_BUILDING, DG_ATTR_BLUE, &found) == DG_EVAL_ATTR_MISSING &&
-               found == DG_ATTR_NONE,
-           "no building region: missing");
-  dg_check(dg_eval_attr_checkable(DG_WORLD_CAR, DG_ATTR_GREEN) && !dg_eval_attr_checkable(DG_WORLD_CAR, DG_ATTR_BROWN) &&
-               dg_eval_attr_checkable(DG_WORLD_BUILDING, DG_ATTR_BROWN) &&
-               !dg_eval_attr_checkable(DG_WORLD_TREE, DG_ATTR_GREEN) && !dg_eval_attr_checkable(DG_WORLD_CAR, -1),
-           "checkable roles");
+  static const uint8_t blue[3] = {30, 50, 160}, red[3] = {170, 30, 25}, grey[3] = {120, 120, 120};
+  uint8_t rgb[N * 3], label[N];
+  dg_eval_colours c = {0};
+  fill(rgb, label, 0, 40, blue, DG_WORLD_CAR), fill(rgb, label, 40, N, grey, DG_WORLD_ROAD);
+  dg_eval_colours_add(&c, 1u << DG_ATTR_BLUE, rgb, label, N); // one blue car: counts
+  fill(rgb, label, 0, 40, red, DG_WORLD_CAR);
+  dg_eval_colours_add(&c, 1u << DG_ATTR_RED, rgb, label, N); // one red car: counts
+  dg_eval_colours_add(&c, 1u << DG_ATTR_RED | 1u << DG_ATTR_BLUE, rgb, label, N); // mixed colours: skipped
+  fill(rgb, label, 0, 40, grey, DG_WORLD_ROAD), fill(rgb, label, 0, 10, red, DG_WORLD_CAR);
+  dg_eval_colours_add(&c, 1u << DG_ATTR_RED, rgb, label, N); // 10 car pixels: skipped
+  dg_eval_colours_finish(&c);
+  dg_check(c.images[DG_ATTR_BLUE] == 1 && c.images[DG_ATTR_RED] == 1 && c.images[DG_ATTR_GREEN] == 0,
+           "centroids from single-colour images with enough car pixels");
+  double mean_b = 0;
+  for (int i = 0; i < 40; i++)
+    mean_b += (blue[2] + (i % 5) - 2) / 127.5 - 1;
+  dg_check(fabs(c.rgb[DG_ATTR_BLUE][2] - mean_b / 40) < 1e-12, "centroid = mean colour in [-1, 1]");
+  // A generated image: 30 car pixels near blue, 70 near red.
+  uint8_t cls[N];
+  fill(rgb, cls, 0, 30, blue, DG_WORLD_CAR), fill(rgb, cls, 30, N, red, DG_WORLD_CAR);
+  double sb = dg_eval_attr_share(&c, rgb, cls, N, DG_ATTR_BLUE), sr = dg_eval_attr_share(&c, rgb, cls, N, DG_ATTR_RED);
+  dg_check(fabs(sb - 0.3) < 1e-12 && fabs(sr - 0.7) < 1e-12, "shares %g %g", sb, sr);
+  dg_check(dg_eval_attr_pass(sb) && dg_eval_attr_pass(sr) && !dg_eval_attr_pass(0.19) && !dg_eval_attr_pass(-1),
+           "a fifth of the car pixels passes");
+  dg_check(dg_eval_attr_share(&c, rgb, cls, N, DG_ATTR_GREEN) < 0, "a colour without centroid fails");
+  fill(rgb, cls, 19, N, grey, DG_WORLD_ROAD);
+  dg_check(dg_eval_attr_share(&c, rgb, cls, N, DG_ATTR_BLUE) < 0, "19 car pixels: no car");
+  dg_world_index_caption cap = {.n_roles = 3,
+                                .roles = {{DG_WORLD_TREE, DG_ATTR_NONE, 3},
+                                          {DG_WORLD_BUILDING, DG_ATTR_WHITE, 1},
+                                          {DG_WORLD_CAR, DG_ATTR_GREEN, 1}}};
+  dg_check(dg_eval_attr_wanted(&cap) == DG_ATTR_GREEN, "the caption's car colour");
+  cap.n_roles = 2;
+  dg_check(dg_eval_attr_wanted(&cap) == DG_ATTR_NONE, "no car colour: none");
 }
 
 static void write_file(const char *path, const char *text) {
@@ -186,14 +207,14 @@ static void test_index(void) {
     dg_check(!strcmp(e->id, "test-0000000") && !strcmp(e->image, img) && e->width == 64 && e->height == 32 &&
                  e->seed == 2000000000ull && e->n_captions == 2,
              "entry fields");
-    const dg_world_index_caption *c = dg_world_index_caption_of(e, "short");
-    dg_check(c && !strcmp(c->text, "a blue car") && c->n_roles == 1 && c->roles[0].cls == DG_WORLD_CAR &&
-                 c->roles[0].attr == DG_ATTR_BLUE,
-             "the short caption and its role");
+    const dg_world_index_caption *c = &e->captions[1];
+    dg_check(!strcmp(c->text, "a blue car") && !strcmp(c->kind, "short") && c->n_roles == 1 &&
+                 c->roles[0].cls == DG_WORLD_CAR && c->roles[0].attr == DG_ATTR_BLUE,
+             "the second caption and its role");
     dg_check(e->captions[0].roles[0].cls == DG_WORLD_TREE && e->captions[0].roles[0].attr == DG_ATTR_NONE &&
                  e->captions[0].roles[0].count == 3,
              "a role without colour");
-    dg_check(dg_world_index_caption_of(&ix.entries[1], "short") == NULL, "no captions: NULL");
+    dg_check(ix.entries[1].n_captions == 0 && !ix.entries[1].scene, "no captions, no scene");
     g_free(img);
     dg_world_index_free(&ix);
   }
@@ -212,11 +233,56 @@ static void test_index(void) {
   g_free(dir);
 }
 
+// Centroids from a dataset on disk: scene graphs, images and label maps.
+static void test_colours_dataset(void) {
+  char *dir = g_dir_make_tmp("dg_eval_colours_XXXXXX", NULL);
+  enum { W = 16, H = 8, N = W * H };
+  uint8_t rgb[N * 3], label[N];
+  static const uint8_t blue[3] = {30, 50, 160}, grey[3] = {120, 120, 120};
+  fill(rgb, label, 0, N, grey, DG_WORLD_ROAD), fill(rgb, label, 0, 24, blue, DG_WORLD_CAR);
+  char *paths[4] = {g_build_filename(dir, "a.png", NULL), g_build_filename(dir, "a_label.png", NULL),
+                    g_build_filename(dir, "a.json", NULL), g_build_filename(dir, "b.json", NULL)};
+  dg_check_status(dg_png_write_rgb8(paths[0], W, H, rgb, NULL), "write image");
+  dg_check_status(dg_png_write_label(paths[1], W, H, label, dg_world_palette(), NULL), "write label");
+  write_file(paths[2], "{\"objects\": [{\"class\": \"car\", \"attribute\": \"blue\"}, {\"class\": \"car\", "
+                       "\"attribute\": \"blue\"}, {\"class\": \"building\", \"attribute\": \"red\"}]}");
+  write_file(paths[3], "{\"objects\": [{\"class\": \"car\", \"attribute\": \"blue\"}, {\"class\": \"car\", "
+                       "\"attribute\": \"red\"}]}");
+  char *index = g_build_filename(dir, "index.jsonl", NULL);
+  write_file(index, "{\"id\": \"a\", \"width\": 16, \"height\": 8, \"image\": \"a.png\", \"label\": \"a_label.png\", "
+                    "\"scene\": \"a.json\", \"captions\": []}\n"
+                    "{\"id\": \"b\", \"width\": 16, \"height\": 8, \"image\": \"missing.png\", \"label\": \"x.png\", "
+                    "\"scene\": \"b.json\", \"captions\": []}\n");
+  dg_world_index ix;
+  if (dg_check_status(dg_world_index_load(dir, 0, &ix), "read colour index")) {
+    unsigned colours;
+    bool uncoloured;
+    dg_check_status(dg_world_index_object_colours(&ix.entries[0], DG_WORLD_CAR, &colours, &uncoloured), "scene a");
+    dg_check(colours == 1u << DG_ATTR_BLUE && !uncoloured, "scene a: blue cars only");
+    dg_check_status(dg_world_index_object_colours(&ix.entries[0], DG_WORLD_BUILDING, &colours, &uncoloured), "a");
+    dg_check(colours == 1u << DG_ATTR_RED, "scene a: a red building");
+    dg_eval_colours c;
+    // b mixes colours, so its (missing) image is never read.
+    if (dg_check_status(dg_eval_colours_from_dataset(&ix, &c), "centroids from the dataset"))
+      dg_check(c.images[DG_ATTR_BLUE] == 1 && c.images[DG_ATTR_RED] == 0 &&
+                   fabs(c.rgb[DG_ATTR_BLUE][0] - (30 / 127.5 - 1)) < 0.02,
+               "one blue centroid from image a");
+    dg_world_index_free(&ix);
+  }
+  for (int i = 0; i < 4; i++)
+    remove(paths[i]), g_free(paths[i]);
+  remove(index);
+  g_free(index);
+  remove(dir);
+  g_free(dir);
+}
+
 int main(void) {
   test_iou();
   test_jacobi_sqrtm();
   test_frechet();
   test_attr();
   test_index();
+  test_colours_dataset();
   return dg_check_finish("test_eval");
 }
