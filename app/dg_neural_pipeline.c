@@ -1,15 +1,19 @@
 #include "dg_neural_pipeline.h"
 
+#include <glib.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dg_generate.h"
+#include "dg_model_choice.h"
 #include "dg_palette.h"
 
 struct dg_neural_pipeline {
   pthread_mutex_t lock; // one generation at a time
-  char *default_model, *tokenizer_dir;
+  char *tokenizer_dir;
+  atomic_bool previews;
   uint8_t (*palette)[3];
   int n_classes;
   dg_device *device;
@@ -17,12 +21,11 @@ struct dg_neural_pipeline {
   char *loaded; // path of the loaded model set
 };
 
-dg_neural_pipeline *dg_neural_pipeline_new(const char *default_model, const char *tokenizer_dir,
-                                           const char *palette_json) {
+dg_neural_pipeline *dg_neural_pipeline_new(const char *tokenizer_dir, const char *palette_json) {
   dg_neural_pipeline *np = calloc(1, sizeof *np);
   if (!np) return NULL;
   pthread_mutex_init(&np->lock, NULL);
-  np->default_model = strdup(default_model);
+  atomic_init(&np->previews, true);
   np->tokenizer_dir = tokenizer_dir ? strdup(tokenizer_dir) : NULL;
   dg_status s;
   dg_palette *pal = palette_json ? dg_palette_load(palette_json, &s) : NULL;
@@ -43,12 +46,13 @@ void dg_neural_pipeline_free(dg_neural_pipeline *np) {
   dg_model_set_close(np->models);
   dg_device_close(np->device);
   pthread_mutex_destroy(&np->lock);
-  free(np->default_model);
   free(np->tokenizer_dir);
   free(np->palette);
   free(np->loaded);
   free(np);
 }
+
+void dg_neural_pipeline_set_previews(dg_neural_pipeline *np, bool on) { atomic_store(&np->previews, on); }
 
 typedef struct preview_ctx {
   dg_job *job;
@@ -67,19 +71,25 @@ static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, 
   dg_job_report(c->job, step, total, rgba, w, h);
 }
 
-// Loads (or keeps) the model set named by the job.
+// Loads (or keeps) the model set named by the job's model choice.
 static dg_status models_for(dg_neural_pipeline *np, const char *model) {
-  const char *path = !model || !*model || !strncmp(model, "default", 7) ? np->default_model : model;
-  if (np->models && !strcmp(np->loaded, path)) return DG_OK;
-  if (!np->device) DG_TRY(dg_device_open(NULL, &np->device));
-  dg_model_set_close(np->models);
-  np->models = NULL;
-  free(np->loaded);
-  np->loaded = NULL;
-  dg_model_options o = {.default_tokenizer_dir = np->tokenizer_dir};
-  DG_TRY(dg_model_set_open(np->device, path, &o, &np->models));
-  np->loaded = strdup(path);
-  return DG_OK;
+  char *path = dg_model_choice_path(model);
+  if (!path)
+    return dg_fail(DG_ERR_UNSUPPORTED, "No model loaded: there is no default model (assets/models holds none and "
+                                       "DIRIGENT_MODEL is not set); choose a model folder or checkpoint file");
+  dg_status s = DG_OK;
+  if (!np->models || strcmp(np->loaded, path)) {
+    if (!np->device) s = dg_device_open(NULL, &np->device);
+    dg_model_set_close(np->models);
+    np->models = NULL;
+    free(np->loaded);
+    np->loaded = NULL;
+    dg_model_options o = {.default_tokenizer_dir = np->tokenizer_dir};
+    if (s == DG_OK) s = dg_model_set_open(np->device, path, &o, &np->models);
+    if (s == DG_OK) np->loaded = strdup(path);
+  }
+  g_free(path);
+  return s;
 }
 
 dg_status dg_neural_pipeline_run(dg_job *job, const dg_job_params *params, void *user, int *out_width,
@@ -100,7 +110,8 @@ dg_status dg_neural_pipeline_run(dg_job *job, const dg_job_params *params, void 
                             .seed = params->seed, .sampler = DG_SAMPLER_DDIM,
                             .layout = control ? params->layout : NULL,
                             .palette = (const uint8_t(*)[3])np->palette, .n_classes = np->n_classes,
-                            .cancel = dg_job_cancel_flag(job), .on_step = on_step, .user = &pc};
+                            .cancel = dg_job_cancel_flag(job),
+                            .on_step = atomic_load(&np->previews) ? on_step : NULL, .user = &pc};
     s = dg_generate(np->models, &p, rgb);
   }
   if (s == DG_OK) {

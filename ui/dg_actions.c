@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "dg_editor.h"
+#include "dg_model_choice.h"
 #include "dg_project.h"
+#include "dg_world.h"
 
 #define ED(data) ((dg_editor *)(data))
 
@@ -78,9 +80,19 @@ static void act_set_negative(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   report(ED(d), dg_document_set_text(ED(d)->doc, DG_FIELD_NEGATIVE, g_variant_get_string(p, NULL), false));
 }
+// 'default' or the absolute path of a model folder or checkpoint file, checked before it is used.
 static void act_set_model(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
-  report(ED(d), dg_document_set_text(ED(d)->doc, DG_FIELD_MODEL, g_variant_get_string(p, NULL), false));
+  dg_editor_set_model(ED(d), g_variant_get_string(p, NULL));
+}
+// 'folder' or 'file': asks for one with a file chooser.
+static void act_choose_model(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  const char *what = g_variant_get_string(p, NULL);
+  if (!strcmp(what, "folder") || !strcmp(what, "file"))
+    dg_editor_choose_model_dialog(ED(d), !strcmp(what, "folder"));
+  else
+    dg_editor_set_status(ED(d), "choose-model: '%s' is neither 'folder' nor 'file'", what);
 }
 // A decimal seed (fixes it) or "random".
 static void act_set_seed(GSimpleAction *a, GVariant *p, gpointer d) {
@@ -162,6 +174,32 @@ static void act_new(GSimpleAction *a, GVariant *p, gpointer d) {
     return;
   }
   dg_editor_set_document(ED(d), doc, NULL);
+}
+
+bool dg_editor_random_layout(dg_editor *ed, uint64_t seed) {
+  int w = dg_document_width(ed->doc), h = dg_document_height(ed->doc);
+  uint8_t *ids = g_malloc((size_t)w * h);
+  bool ok = dg_world_random_labels(seed, w, h, ids) == DG_OK;
+  if (!ok)
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not make a random layout", dg_last_error());
+  else if (dg_document_set_layout(ed->doc, ids, h, w) == DG_OK)
+    dg_editor_set_status(ed, "Random world layout, seed %llu (undo brings the old layout back)",
+                         (unsigned long long)seed);
+  g_free(ids);
+  return ok;
+}
+
+// 'random' (a fresh seed) or a decimal seed: the layout of that world scene at the canvas size, as
+// one undo step. Only the layout comes from the world; prompts, settings and results stay.
+static void act_new_random_layout(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  const char *s = g_variant_get_string(p, NULL);
+  guint64 seed = g_random_int();
+  if (strcmp(s, "random") && !g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT64, &seed, NULL)) {
+    dg_editor_set_status(ED(d), "new-random-layout: '%s' is neither a whole number nor 'random'", s);
+    return;
+  }
+  dg_editor_random_layout(ED(d), seed);
 }
 
 static void new_response(GtkDialog *dialog, int response, gpointer data) {
@@ -298,7 +336,7 @@ static void act_dump_state(GSimpleAction *a, GVariant *p, gpointer d) {
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
       " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'results': <%i>, 'generating': <%b>,"
       " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
-      " 'view': <(%d, %d, %d)>}",
+      " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>}",
       ed->path ? ed->path : "", dg_document_generation(ed->doc) != ed->saved_generation,
       dg_document_undo_depth(ed->doc), dg_document_can_redo(ed->doc), dg_document_width(ed->doc),
       dg_document_height(ed->doc), dg_tool_name(ed->tool), ed->cls, ed->brush_radius, dg_document_prompt(ed->doc),
@@ -306,7 +344,8 @@ static void act_dump_state(GSimpleAction *a, GVariant *p, gpointer d) {
       dg_document_steps(ed->doc), dg_document_guidance(ed->doc), dg_document_result_count(ed->doc), ed->job != NULL,
       gtk_progress_bar_get_text(GTK_PROGRESS_BAR(ed->progress)), gtk_label_get_text(GTK_LABEL(ed->status)),
       (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(ed->doc), q.x + sx, q.y + sy,
-      ed->zoom));
+      ed->zoom, gtk_menu_button_get_label(GTK_MENU_BUTTON(ed->model_button)),
+      gtk_label_get_text(GTK_LABEL(ed->model_kind))));
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);
   json_node_unref(node);
@@ -360,6 +399,7 @@ void dg_actions_install(dg_editor *ed) {
       {"set-prompt", act_set_prompt, "s", NULL, NULL, {0}},
       {"set-negative", act_set_negative, "s", NULL, NULL, {0}},
       {"set-model", act_set_model, "s", NULL, NULL, {0}},
+      {"choose-model", act_choose_model, "s", NULL, NULL, {0}},
       {"set-seed", act_set_seed, "s", NULL, NULL, {0}},
       {"set-steps", act_set_steps, "i", NULL, NULL, {0}},
       {"set-guidance", act_set_guidance, "d", NULL, NULL, {0}},
@@ -375,6 +415,7 @@ void dg_actions_install(dg_editor *ed) {
       {"select-result", act_select_result, "i", NULL, NULL, {0}},
       {"new", act_new, "(ii)", NULL, NULL, {0}},
       {"new-dialog", act_new_dialog, NULL, NULL, NULL, {0}},
+      {"new-random-layout", act_new_random_layout, "s", NULL, NULL, {0}},
       {"open", act_open, "s", NULL, NULL, {0}},
       {"save", act_save, "s", NULL, NULL, {0}},
       {"save-as", act_save_as, "s", NULL, NULL, {0}},

@@ -175,8 +175,6 @@ static gboolean rebuild_areas(gpointer data) {
 
 // ---- parameters ----------------------------------------------------------------------------------
 
-static void sync_model(dg_editor *ed);
-
 static char *buffer_text(GtkWidget *view) {
   GtkTextBuffer *b = gtk_text_view_get_buffer(GTK_TEXT_VIEW(view));
   GtkTextIter s, e;
@@ -202,7 +200,7 @@ void dg_editor_sync_params(dg_editor *ed) {
   gtk_widget_set_sensitive(ed->seed_entry, !dg_document_seed_random(ed->doc));
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(ed->steps_spin), dg_document_steps(ed->doc));
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(ed->guidance_spin), dg_document_guidance(ed->doc));
-  sync_model(ed);
+  dg_model_picker_sync(ed);
   ed->syncing = false;
 }
 
@@ -264,25 +262,6 @@ static void guidance_changed(GtkSpinButton *s, gpointer data) {
   dg_editor *ed = data;
   if (!ed->syncing) dg_document_set_guidance(ed->doc, gtk_spin_button_get_value(s));
 }
-static void model_selected(GObject *drop, GParamSpec *ps, gpointer data) {
-  (void)ps;
-  dg_editor *ed = data;
-  GtkStringObject *item = gtk_drop_down_get_selected_item(GTK_DROP_DOWN(drop));
-  if (!ed->syncing && item) dg_document_set_text(ed->doc, DG_FIELD_MODEL, gtk_string_object_get_string(item), false);
-}
-
-// Selects the document's model in the drop-down, adding it if a project names one not listed.
-static void sync_model(dg_editor *ed) {
-  GtkStringList *list = GTK_STRING_LIST(gtk_drop_down_get_model(GTK_DROP_DOWN(ed->model_drop)));
-  const char *model = dg_document_model(ed->doc);
-  guint n = g_list_model_get_n_items(G_LIST_MODEL(list)), i;
-  for (i = 0; i < n; i++)
-    if (!strcmp(gtk_string_list_get_string(list, i), model)) break;
-  if (i == n) gtk_string_list_append(list, model);
-  if (gtk_drop_down_get_selected(GTK_DROP_DOWN(ed->model_drop)) != i)
-    gtk_drop_down_set_selected(GTK_DROP_DOWN(ed->model_drop), i);
-}
-
 static void opacity_changed(GtkRange *r, gpointer data) {
   dg_editor *ed = data;
   ed->overlay_opacity = gtk_range_get_value(r);
@@ -577,11 +556,7 @@ static GtkWidget *build_right(dg_editor *ed) {
   gtk_spin_button_set_digits(GTK_SPIN_BUTTON(ed->guidance_spin), 2);
   g_signal_connect(ed->guidance_spin, "value-changed", G_CALLBACK(guidance_changed), ed);
   gtk_box_append(GTK_BOX(box), labelled("Guidance", ed->guidance_spin));
-  const char *models[] = {"default", NULL};
-  ed->model_drop = gtk_drop_down_new_from_strings(models);
-  gtk_widget_set_tooltip_text(ed->model_drop, "The embedded default; a models folder comes with the pipeline");
-  g_signal_connect(ed->model_drop, "notify::selected", G_CALLBACK(model_selected), ed);
-  gtk_box_append(GTK_BOX(box), labelled("Model", ed->model_drop));
+  gtk_box_append(GTK_BOX(box), dg_model_picker_new(ed));
 
   GtkWidget *buttons = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
   gtk_widget_set_margin_top(buttons, 6);
@@ -632,6 +607,7 @@ static GtkWidget *build_header(dg_editor *ed) {
 
   GMenu *menu = g_menu_new();
   g_menu_append(menu, "New canvas…", "app.new-dialog");
+  g_menu_append(menu, "New from random world layout", "app.new-random-layout('random')");
   g_menu_append(menu, "Import label PNG…", "app.import-layout('')");
   g_menu_append(menu, "Save as…", "app.save-as('')");
   g_menu_append(menu, "Export result PNG…", "app.export('')");
@@ -785,5 +761,6 @@ void dg_editor_free(dg_editor *ed) {
   g_array_free(ed->polygon, TRUE);
   g_ptr_array_free(ed->dialog_log, TRUE);
   g_free(ed->path);
+  g_free(ed->model_checked);
   g_free(ed);
 }

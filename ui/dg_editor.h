@@ -49,9 +49,12 @@ typedef struct dg_editor {
 
   // Widgets kept for updates.
   GtkWidget *palette_list, *search, *areas_list, *areas_total;
-  GtkWidget *prompt_view, *negative_view, *seed_entry, *seed_random, *steps_spin, *guidance_spin, *model_drop;
+  GtkWidget *prompt_view, *negative_view, *seed_entry, *seed_random, *steps_spin, *guidance_spin;
+  GtkWidget *model_button, *model_kind;
   GtkWidget *generate_button, *cancel_button, *progress, *preview, *history_box, *history_empty, *status;
   GtkWidget *tool_buttons[DG_TOOL_COUNT], *brush_label, *opacity_scale, *title;
+  char *model_checked; // the model choice the model row last checked and shows
+  bool model_ok;       // whether that check passed
   bool syncing;             // true while widgets are being set from the document
   gint64 last_text_edit_us; // typing within a second coalesces into one undo step
   guint areas_idle;
@@ -102,12 +105,27 @@ void dg_editor_open_dialog(dg_editor *ed);
 void dg_editor_save_dialog(dg_editor *ed);
 void dg_editor_import_dialog(dg_editor *ed);
 void dg_editor_export_dialog(dg_editor *ed);
+// A native file chooser calling fn with the chosen path; pattern NULL: no filter.
+void dg_editor_choose_file(dg_editor *ed, const char *title, GtkFileChooserAction action, const char *pattern,
+                           const char *filter_name, bool (*fn)(dg_editor *, const char *));
 char *dg_editor_autosave_path(void);
 void dg_editor_autosave_schedule(dg_editor *ed);
 void dg_editor_autosave_remove(void);
 void dg_editor_offer_recovery(dg_editor *ed);
 bool dg_editor_recover(dg_editor *ed);
 bool dg_editor_screenshot(dg_editor *ed, const char *path);
+
+// The model row (dg_model.c).
+GtkWidget *dg_model_picker_new(dg_editor *ed);
+void dg_model_picker_sync(dg_editor *ed);
+// Sets the document's model choice ("default" or a folder or file, made absolute) after checking that
+// it can be loaded; otherwise an error dialog naming the file, and the document is unchanged.
+bool dg_editor_set_model(dg_editor *ed, const char *choice);
+void dg_editor_choose_model_dialog(dg_editor *ed, bool folder);
+
+// Random layouts (dg_actions.c): the label map of the world scene for `seed` at the document's size,
+// as one undo step.
+bool dg_editor_random_layout(dg_editor *ed, uint64_t seed);
 
 // Actions (dg_actions.c).
 void dg_actions_install(dg_editor *ed);

@@ -156,14 +156,16 @@ static void chooser_response(GtkNativeDialog *d, int response, gpointer data) {
   g_object_unref(d);
 }
 
-static void chooser(dg_editor *ed, const char *title, GtkFileChooserAction action, const char *pattern,
-                    const char *filter_name, path_fn fn) {
+void dg_editor_choose_file(dg_editor *ed, const char *title, GtkFileChooserAction action, const char *pattern,
+                           const char *filter_name, path_fn fn) {
   GtkFileChooserNative *d = gtk_file_chooser_native_new(title, ed->window, action, NULL, NULL);
-  GtkFileFilter *filter = gtk_file_filter_new();
-  gtk_file_filter_set_name(filter, filter_name);
-  gtk_file_filter_add_pattern(filter, pattern);
-  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), filter);
-  g_object_unref(filter);
+  if (pattern) {
+    GtkFileFilter *filter = gtk_file_filter_new();
+    gtk_file_filter_set_name(filter, filter_name);
+    gtk_file_filter_add_pattern(filter, pattern);
+    gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), filter);
+    g_object_unref(filter);
+  }
   if (action == GTK_FILE_CHOOSER_ACTION_SAVE)
     gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d),
                                       fn == dg_editor_export_png ? "result.png" : "untitled.dirigent");
@@ -173,16 +175,16 @@ static void chooser(dg_editor *ed, const char *title, GtkFileChooserAction actio
 }
 
 void dg_editor_open_dialog(dg_editor *ed) {
-  chooser(ed, "Open project", GTK_FILE_CHOOSER_ACTION_OPEN, "*.dirigent", "Dirigent projects", dg_editor_open_path);
+  dg_editor_choose_file(ed, "Open project", GTK_FILE_CHOOSER_ACTION_OPEN, "*.dirigent", "Dirigent projects", dg_editor_open_path);
 }
 void dg_editor_save_dialog(dg_editor *ed) {
-  chooser(ed, "Save project", GTK_FILE_CHOOSER_ACTION_SAVE, "*.dirigent", "Dirigent projects", dg_editor_save_path);
+  dg_editor_choose_file(ed, "Save project", GTK_FILE_CHOOSER_ACTION_SAVE, "*.dirigent", "Dirigent projects", dg_editor_save_path);
 }
 void dg_editor_import_dialog(dg_editor *ed) {
-  chooser(ed, "Import label PNG", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", dg_editor_import_layout);
+  dg_editor_choose_file(ed, "Import label PNG", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", dg_editor_import_layout);
 }
 void dg_editor_export_dialog(dg_editor *ed) {
-  chooser(ed, "Export result", GTK_FILE_CHOOSER_ACTION_SAVE, "*.png", "PNG images", dg_editor_export_png);
+  dg_editor_choose_file(ed, "Export result", GTK_FILE_CHOOSER_ACTION_SAVE, "*.png", "PNG images", dg_editor_export_png);
 }
 
 // ---- autosave and recovery -----------------------------------------------------------------------

@@ -2,7 +2,10 @@
 // "no model loaded"), polls its mailbox on the frame clock for progress and previews, and puts the
 // final image into the document's results. Cancel raises the job's flag and leaves the document as
 // it was.
+#include "dg_assets.h"
 #include "dg_editor.h"
+#include "dg_model_choice.h"
+#include "dg_neural_pipeline.h"
 
 void dg_editor_set_running(dg_editor *ed, bool running) {
   GActionMap *map = G_ACTION_MAP(ed->app);
@@ -60,15 +63,33 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
+// Why the neural pipeline cannot run the document's model choice before it starts: no default model,
+// or a chosen path that is gone. NULL when it can try (other pipelines bring their own).
+static char *no_model_reason(dg_editor *ed, dg_pipeline_fn fn) {
+  if (fn != dg_neural_pipeline_run) return NULL;
+  char *path = dg_model_choice_path(dg_document_model(ed->doc)), *why = NULL;
+  if (!path) {
+    char *assets = dg_assets_path("models");
+    why = g_strdup_printf("There is no default model: %s holds none yet (tools/train/train_defaults.sh trains it) "
+                          "and DIRIGENT_MODEL is not set. Choose a model folder or checkpoint file under Model.",
+                          assets);
+    g_free(assets);
+  } else if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+    why = g_strdup_printf("%s does not exist. Choose a model folder or checkpoint file under Model.", path);
+  }
+  g_free(path);
+  return why;
+}
+
 void dg_editor_generate(dg_editor *ed) {
   if (ed->job) return;
   void *user = NULL;
   dg_pipeline_fn fn = dg_job_default_pipeline(&user);
-  if (!fn) {
+  char *why = fn ? no_model_reason(ed, fn) : g_strdup("This build of Dirigent has no generation pipeline.");
+  if (why) {
     gtk_progress_bar_set_text(GTK_PROGRESS_BAR(ed->progress), "No model loaded");
-    dg_editor_message(ed, GTK_MESSAGE_INFO, "No model loaded",
-                      "This build of Dirigent has no generation pipeline yet. Painting, prompts, settings and "
-                      "projects work; Generate becomes available when the neural pipeline lands.");
+    dg_editor_message(ed, GTK_MESSAGE_INFO, "No model loaded", why);
+    g_free(why);
     return;
   }
   dg_status st;

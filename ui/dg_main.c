@@ -49,23 +49,14 @@ static void load_test_pipeline(void) {
   dg_job_set_default_pipeline((dg_pipeline_fn)fn, NULL);
 }
 
-// The neural pipeline on the default model: $DIRIGENT_MODEL, else the embedded assets/models folder.
-// Without either, Generate says "no model loaded".
+// The neural pipeline: it generates with the document's model choice (dg_model_choice.h), the
+// embedded tokenizer as the fallback and the world palette.
 static dg_neural_pipeline *load_neural_pipeline(void) {
-  const char *env = g_getenv("DIRIGENT_MODEL");
-  char *assets = dg_assets_path("models");
-  char *text = g_build_filename(assets, "text_encoder.safetensors", NULL);
-  const char *model = env && *env ? env : g_file_test(text, G_FILE_TEST_EXISTS) ? assets : NULL;
-  dg_neural_pipeline *np = NULL;
-  if (model) {
-    char *tok = dg_assets_path("tokenizer"), *pal = dg_assets_path("palettes/world.json");
-    np = dg_neural_pipeline_new(model, tok, pal);
-    if (np) dg_job_set_default_pipeline(dg_neural_pipeline_run, np);
-    g_free(tok);
-    g_free(pal);
-  }
-  g_free(text);
-  g_free(assets);
+  char *tok = dg_assets_path("tokenizer"), *pal = dg_assets_path("palettes/world.json");
+  dg_neural_pipeline *np = dg_neural_pipeline_new(tok, pal);
+  if (np) dg_job_set_default_pipeline(dg_neural_pipeline_run, np);
+  g_free(tok);
+  g_free(pal);
   return np;
 }
 

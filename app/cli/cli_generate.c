@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@ typedef struct options {
   int steps, width, height;
   double cfg;
   uint64_t seed;
-  bool have_seed, f16, quiet;
+  bool have_seed, f16, quiet, profile;
 } options;
 
 static void usage(FILE *f) {
@@ -37,7 +38,8 @@ static void usage(FILE *f) {
              "                      (default: the embedded assets/models)\n"
              "  --control NAME      ControlNet of a model folder (default aldm) or a file\n"
              "  --f16               f16 weights and activations\n"
-             "  --quiet             no progress bar\n");
+             "  --quiet             no progress bar\n"
+             "  --profile           print GPU time per op and peak memory (also DIRIGENT_PROFILE=1)\n");
 }
 
 static bool parse_int(const char *s, long lo, long hi, long *out) {
@@ -58,6 +60,7 @@ static int parse(int argc, char **argv, options *o) {
     }
     if (!strcmp(a, "--f16")) { o->f16 = true; continue; }
     if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
+    if (!strcmp(a, "--profile")) { o->profile = true; continue; }
     if (i + 1 >= argc) {
       fprintf(stderr, "generate: %s needs a value (or is unknown)\n", a);
       return 2;
@@ -125,6 +128,31 @@ static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, 
   if (step + 1 == total) fprintf(stderr, "\n");
 }
 
+// Where the time went: GPU time per op label (largest first) and the peak resident memory, which on a
+// CPU device such as lavapipe includes every tensor.
+static int by_time(const void *a, const void *b) {
+  double d = ((const dg_profile_entry *)b)->total_ms - ((const dg_profile_entry *)a)->total_ms;
+  return (d > 0) - (d < 0);
+}
+
+static void print_profile(dg_model_set *m) {
+  const dg_profile_entry *e;
+  int n = dg_stream_profile(dg_model_set_stream(m), &e);
+  dg_profile_entry *sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
+  if (!sorted) return;
+  memcpy(sorted, e, sizeof *sorted * (size_t)n);
+  qsort(sorted, (size_t)n, sizeof *sorted, by_time);
+  double total = 0;
+  for (int i = 0; i < n; i++) total += sorted[i].total_ms;
+  printf("GPU time by op (%.1f ms in all):\n", total);
+  for (int i = 0; i < n; i++)
+    printf("  %-16s %10.1f ms %5.1f %% %8llu dispatches\n", sorted[i].label, sorted[i].total_ms,
+           total > 0 ? 100 * sorted[i].total_ms / total : 0, (unsigned long long)sorted[i].count);
+  struct rusage ru;
+  if (!getrusage(RUSAGE_SELF, &ru)) printf("peak resident memory: %.1f MiB\n", ru.ru_maxrss / 1024.0);
+  free(sorted);
+}
+
 int dg_cli_generate(int argc, char **argv) {
   options o;
   int rc = parse(argc, argv, &o);
@@ -151,7 +179,8 @@ int dg_cli_generate(int argc, char **argv) {
     s = dg_fail(DG_ERR_IO, "no embedded default model in %s yet (train it with tools/train/train_defaults.sh) "
                            "- pass --model DIR|FILE", model);
   g_free(default_text);
-  if (s == DG_OK) s = dg_device_open(NULL, &dev);
+  dg_device_options dopt = {.timestamps = o.profile};
+  if (s == DG_OK) s = dg_device_open(&dopt, &dev);
   dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.f16 ? DG_F16 : DG_F32};
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
   if (s == DG_OK && !(rgb = malloc((size_t)w * h * 3))) s = dg_fail(DG_ERR_OOM, "out of host memory");
@@ -179,6 +208,7 @@ int dg_cli_generate(int argc, char **argv) {
     printf("wrote %s (%dx%d, seed %llu, %.1f s)\n", o.out, w, h, (unsigned long long)o.seed,
            (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - t0);
   else fprintf(stderr, "dirigent-cli generate: %s\n", dg_last_error());
+  if (s == DG_OK && dev && dg_device_get_info(dev)->timestamps) print_profile(m);
   dg_model_set_close(m);
   dg_device_close(dev);
   dg_palette_free(palette);

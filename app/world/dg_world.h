@@ -132,6 +132,11 @@ dg_status dg_world_render(dg_world_scene *scene, uint8_t *rgb, uint8_t *label, u
 dg_status dg_world_render_ex(dg_world_scene *scene, uint8_t *rgb, uint8_t *label, uint16_t *instance, bool flat,
                              bool prune);
 
+// The label map alone of the scene for `seed` at width x height (16..8192 a side; style from
+// dg_world_style_random(seed)): the same map dg_world_render gives that scene, shading skipped. The
+// editor starts layouts from it; no world-rendered pixels leave this function.
+dg_status dg_world_random_labels(uint64_t seed, int width, int height, uint8_t *label);
+
 // Renders an image for a given label map (e.g. a layout a user painted) in `mood`, with textures and
 // lighting from the same materials; `seed` picks colours of cars and facades per connected region.
 dg_status dg_world_render_labels(const uint8_t *label, int width, int height, dg_world_mood mood, uint64_t seed,

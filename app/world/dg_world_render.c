@@ -1196,6 +1196,20 @@ dg_status dg_world_render(dg_world_scene *s, uint8_t *rgb, uint8_t *label, uint1
   return dg_world_render_ex(s, rgb, label, instance, false, true);
 }
 
+dg_status dg_world_random_labels(uint64_t seed, int width, int height, uint8_t *label) {
+  if (!label) return dg_fail(DG_ERR_ARG, "world random_labels: null output");
+  dg_world_scene *s = malloc(sizeof *s);
+  uint8_t *rgb = s && width > 0 && height > 0 ? malloc((size_t)width * height * 3) : NULL;
+  dg_status st = !s ? dg_fail(DG_ERR_OOM, "world random_labels: out of memory") : DG_OK;
+  if (st == DG_OK) st = dg_world_generate(seed, width, height, dg_world_style_random(seed), s);
+  if (st == DG_OK && !rgb) st = dg_fail(DG_ERR_OOM, "world random_labels: out of memory for %dx%d", width, height);
+  // Flat shading: the labels do not depend on it, and the colours are thrown away.
+  if (st == DG_OK) st = dg_world_render_ex(s, rgb, label, NULL, true, true);
+  free(rgb);
+  free(s);
+  return st;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rendering a given label map: the same materials, with depth guessed from each pixel's row.
 

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "dg_attention.h"
 #include "dg_op_util.h"
 
 #define LOCAL 64
@@ -137,6 +138,12 @@ dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, 
   DG_TRY(dg_check_same_dtype("attention", q, k));
   DG_TRY(dg_check_same_dtype("attention", q, v));
   DG_TRY(dg_check_same_dtype("attention", q, out));
+  // The flash kernel (key tiles shared through subgroup broadcasts) is many times faster on long
+  // sequences; this one-query-per-invocation kernel remains for heads wider than it takes (VAE mid-block).
+  if (q->shape[2] / heads <= DG_ATTENTION_MAX_D) {
+    dg_attention_args a = {.heads = heads, .scale = scale, .causal = causal};
+    return dg_attention(s, q, k, v, &a, out);
+  }
   DG_TRY(fits(s, "attention", q));
   DG_TRY(fits(s, "attention", k));
   DG_TRY(fits(s, "attention", v));

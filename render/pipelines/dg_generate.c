@@ -81,24 +81,56 @@ static dg_status load_class_table(dg_model_set *m, const dg_weights *w) {
   return dg_weights_read(w, t, DG_F32, m->class_table, (size_t)t->numel * sizeof(float));
 }
 
+// The tokenizer folder for `model`: the option, tokenizer/ of a diffusers folder, tokenizer/ beside the
+// model, else the default. NULL when there is none; *owned is set when the result must be g_free'd.
+static const char *tokenizer_dir_for(const char *model, const dg_model_options *o, const dg_weights *text,
+                                     char **owned) {
+  *owned = NULL;
+  if (o->tokenizer_dir) return o->tokenizer_dir;
+  if (dg_weights_tokenizer_dir(text)) return dg_weights_tokenizer_dir(text);
+  char *parent = g_file_test(model, G_FILE_TEST_IS_DIR) ? g_strdup(model) : g_path_get_dirname(model);
+  char *beside = g_build_filename(parent, "tokenizer", NULL), *vocab = g_build_filename(beside, "vocab.json", NULL);
+  g_free(parent);
+  if (is_file(vocab)) *owned = beside;
+  else g_free(beside);
+  g_free(vocab);
+  return *owned ? *owned : o->default_tokenizer_dir;
+}
+
+static dg_status no_tokenizer(const char *model) {
+  return dg_fail(DG_ERR_ARG, "model %s: no tokenizer found (tokenizer/ with vocab.json and merges.txt)", model);
+}
+
 static dg_status find_tokenizer(dg_model_set *m, const char *model, const dg_model_options *o, const dg_weights *text) {
-  const char *dir = o->tokenizer_dir;
-  char *beside = NULL;
-  if (!dir) dir = dg_weights_tokenizer_dir(text);
-  if (!dir) {
-    char *parent = g_file_test(model, G_FILE_TEST_IS_DIR) ? g_strdup(model) : g_path_get_dirname(model);
-    beside = g_build_filename(parent, "tokenizer", NULL);
-    g_free(parent);
-    char *vocab = g_build_filename(beside, "vocab.json", NULL);
-    if (is_file(vocab)) dir = beside;
-    g_free(vocab);
-  }
-  if (!dir) dir = o->default_tokenizer_dir;
-  dg_status s = dir ? dg_tokenizer_load(dir, &m->tok)
-                    : dg_fail(DG_ERR_ARG, "model %s: no tokenizer found (tokenizer/ with vocab.json and merges.txt)", model);
+  char *owned;
+  const char *dir = tokenizer_dir_for(model, o, text, &owned);
+  dg_status s = dir ? dg_tokenizer_load(dir, &m->tok) : no_tokenizer(model);
   if (s == DG_OK) describe(m, "tokenizer: %d tokens (%s)\n", dg_tokenizer_vocab_size(m->tok), dir);
-  g_free(beside);
+  g_free(owned);
   return s;
+}
+
+// A Dirigent model folder's files: text encoder, UNet, VAE and the ControlNet `control` (default
+// "aldm"; paths[3] NULL when that file is absent). False, with nothing allocated, when `model` is no
+// such folder. g_free each path.
+static bool folder_files(const char *model, const char *control, char *paths[4]) {
+  char *text = g_build_filename(model, "text_encoder.safetensors", NULL);
+  if (!is_file(text)) {
+    g_free(text);
+    return false;
+  }
+  paths[0] = text;
+  paths[1] = g_build_filename(model, "unet.safetensors", NULL);
+  paths[2] = g_build_filename(model, "vae.safetensors", NULL);
+  char *name = g_strdup_printf("controlnet_%s.safetensors", control ? control : "aldm");
+  paths[3] = g_build_filename(model, name, NULL);
+  g_free(name);
+  if (!is_file(paths[3])) g_clear_pointer(&paths[3], g_free);
+  return true;
+}
+
+static dg_status no_control(const char *model, const char *control) {
+  return dg_fail(DG_ERR_ARG, "model %s has no controlnet_%s.safetensors", model, control);
 }
 
 dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out) {
@@ -114,18 +146,14 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
 
   // Which store holds which part.
   dg_weights *text = NULL, *unet = NULL, *vae = NULL, *control = NULL;
-  char *folder_text = g_build_filename(model, "text_encoder.safetensors", NULL);
-  bool dirigent_folder = is_file(folder_text);
+  char *files[4] = {0};
+  bool dirigent_folder = folder_files(model, o.control, files);
   if (s == DG_OK && dirigent_folder) {
-    char *u = g_build_filename(model, "unet.safetensors", NULL), *v = g_build_filename(model, "vae.safetensors", NULL);
-    s = open_store(m, folder_text, &text);
-    if (s == DG_OK) s = open_store(m, u, &unet);
-    if (s == DG_OK) s = open_store(m, v, &vae);
-    char *name = g_strdup_printf("controlnet_%s.safetensors", o.control ? o.control : "aldm");
-    char *c = g_build_filename(model, name, NULL);
-    if (s == DG_OK && is_file(c)) s = open_store(m, c, &control);
-    else if (s == DG_OK && o.control) s = dg_fail(DG_ERR_ARG, "model %s has no %s", model, name);
-    g_free(u), g_free(v), g_free(c), g_free(name);
+    s = open_store(m, files[0], &text);
+    if (s == DG_OK) s = open_store(m, files[1], &unet);
+    if (s == DG_OK) s = open_store(m, files[2], &vae);
+    if (s == DG_OK && files[3]) s = open_store(m, files[3], &control);
+    else if (s == DG_OK && o.control) s = no_control(model, o.control);
   } else if (s == DG_OK) {
     dg_weights *w;
     s = open_store(m, model, &w);
@@ -133,7 +161,8 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
     if (s == DG_OK && dg_weights_has_prefix(w, DG_LDM_CONTROL)) control = w;
     if (s == DG_OK && o.control) s = open_store(m, o.control, &control);
   }
-  g_free(folder_text);
+  for (int i = 0; i < 4; i++)
+    g_free(files[i]);
 
   if (s == DG_OK) s = find_tokenizer(m, model, &o, text);
   dg_nn_src src = {text, m->weights, m->dtype};
@@ -181,6 +210,8 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
   return DG_OK;
 }
 
+dg_stream *dg_model_set_stream(dg_model_set *m) { return m->stream; }
+
 void dg_model_set_close(dg_model_set *m) {
   if (!m) return;
   dg_stream_destroy(m->stream);
@@ -190,6 +221,74 @@ void dg_model_set_close(dg_model_set *m) {
   dg_tokenizer_free(m->tok);
   free(m->class_table);
   free(m);
+}
+
+// ---- checking without a device ---------------------------------------------------------------------
+
+// Fails naming `path` unless its detected models include `part` (a VAE must have a decoder).
+static dg_status need_part(const char *path, const dg_model_info *info, unsigned part, const char *what) {
+  bool ok = (info->parts & part) && (part != DG_PART_VAE || info->vae.has_decoder);
+  return ok ? DG_OK : dg_fail(DG_ERR_UNSUPPORTED, "%s: no %s in it (found %s)", path, what, info->description);
+}
+
+// Opens `path`, detects its models and requires `parts` (dg_model_part bits) among them.
+static dg_status check_store(const char *path, unsigned parts, dg_weights **out, dg_model_info *info) {
+  DG_TRY(dg_weights_open(path, out));
+  dg_status s = dg_weights_detect(*out, info);
+  if (s == DG_OK && (parts & DG_PART_CLIP_TEXT)) s = need_part(path, info, DG_PART_CLIP_TEXT, "CLIP text encoder");
+  if (s == DG_OK && (parts & DG_PART_UNET)) s = need_part(path, info, DG_PART_UNET, "image UNet");
+  if (s == DG_OK && (parts & DG_PART_VAE)) s = need_part(path, info, DG_PART_VAE, "VAE decoder");
+  if (s == DG_OK && (parts & DG_PART_CONTROLNET)) s = need_part(path, info, DG_PART_CONTROLNET, "ControlNet");
+  if (s == DG_OK && (parts & DG_PART_CONTROLNET) && info->control.id_hint &&
+      !dg_weights_find(*out, "dirigent.class_embeddings"))
+    s = dg_fail(DG_ERR_FORMAT, "%s: ControlNet with an id hint but no 'dirigent.class_embeddings' table", path);
+  return s;
+}
+
+dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size) {
+  dg_model_options o = opt ? *opt : (dg_model_options){0};
+  if (!model || !*model) return dg_fail(DG_ERR_ARG, "model: no path given");
+  char *files[4] = {0};
+  dg_weights *w[4] = {0};
+  dg_model_info info[4];
+  const char *layout = "";
+  dg_status s = DG_OK;
+  if (folder_files(model, o.control, files)) {
+    const unsigned parts[4] = {DG_PART_CLIP_TEXT, DG_PART_UNET, DG_PART_VAE, DG_PART_CONTROLNET};
+    for (int i = 0; i < 4 && s == DG_OK; i++)
+      if (files[i]) s = check_store(files[i], parts[i], &w[i], &info[i]);
+    if (s == DG_OK && !files[3] && o.control) s = no_control(model, o.control);
+    layout = "Dirigent model folder";
+  } else {
+    s = check_store(model, DG_PART_CLIP_TEXT | DG_PART_UNET | DG_PART_VAE, &w[0], &info[0]);
+    info[1] = info[2] = info[0];
+    if (s == DG_OK && o.control) s = check_store(o.control, DG_PART_CONTROLNET, &w[3], &info[3]);
+    else if (s == DG_OK && (info[0].parts & DG_PART_CONTROLNET)) info[3] = info[0], files[3] = g_strdup(model);
+    if (s == DG_OK) layout = dg_weights_layout(w[0]);
+  }
+  if (s == DG_OK) {
+    char *owned;
+    const char *dir = tokenizer_dir_for(model, &o, w[0], &owned);
+    dg_tokenizer *tok = NULL;
+    s = dir ? dg_tokenizer_load(dir, &tok) : no_tokenizer(model);
+    dg_tokenizer_free(tok);
+    g_free(owned);
+  }
+  if (s == DG_OK && kind && kind_size) {
+    const dg_unet_config *u = &info[1].unet;
+    const char *family = u->context_dim == 768 && !u->linear_proj ? " (SD 1.x)"
+                         : u->context_dim == 1024 && u->linear_proj ? " (SD 2.x)"
+                                                                    : "";
+    const char *control = !files[3] && !o.control       ? ""
+                          : info[3].control.id_hint     ? ", ALDM layout ControlNet"
+                                                        : ", colour layout ControlNet";
+    snprintf(kind, kind_size, "%s%s: text encoder, UNet, VAE%s", layout, family, control);
+  }
+  for (int i = 0; i < 4; i++) {
+    if (w[i]) dg_weights_close(w[i]);
+    g_free(files[i]);
+  }
+  return s;
 }
 
 const char *dg_model_set_describe(const dg_model_set *m) { return m->description; }

@@ -27,6 +27,14 @@ typedef struct dg_model_options {
 
 dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out);
 void dg_model_set_close(dg_model_set *m);
+// The stream the set records on (for profiling).
+dg_stream *dg_model_set_stream(dg_model_set *m);
+// Checks, without a device and reading only file headers and the tokenizer, that `model` is a set
+// dg_model_set_open accepts: its files open and hold a CLIP text encoder, an image UNet, a VAE decoder
+// (and the ControlNet when there is one), and a tokenizer is found. Errors name the file. `kind` (may
+// be NULL) gets e.g. "Dirigent model folder: text encoder, UNet, VAE, ALDM layout ControlNet".
+// Tensor shapes beyond what detection reads are checked by dg_model_set_open only.
+dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size);
 // One line per part, e.g. "unet: 4 levels, 96 channels, context 256 (unet.safetensors)".
 const char *dg_model_set_describe(const dg_model_set *m);
 bool dg_model_set_has_control(const dg_model_set *m);

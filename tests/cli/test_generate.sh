@@ -8,8 +8,10 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$cli" world sample --seed 3 --width 64 --height 32 --out "$out" >/dev/null || fail "world sample"
 gen() { "$cli" generate --model "$model" --prompt "a red car on a street at night" --steps 3 --seed 11 "$@"; }
 gen --layout "$out/world-3-label.png" --out "$out/a.png" || fail "generate with a layout"
-gen --layout "$out/world-3-label.png" --out "$out/b.png" >/dev/null || fail "generate again"
-cmp -s "$out/a.png" "$out/b.png" || fail "same seed and settings gave different files"
+gen --layout "$out/world-3-label.png" --out "$out/b.png" --profile >"$out/profile" || fail "generate again, profiled"
+cmp -s "$out/a.png" "$out/b.png" || fail "same seed and settings gave different files (profiling on in one)"
+grep -Eq '^  conv2d +[0-9.]+ ms' "$out/profile" && grep -q '^peak resident memory: [0-9.]* MiB' "$out/profile" ||
+  fail "--profile printed no per-op times or peak memory: $(cat "$out/profile")"
 /usr/bin/python3 - "$out/a.png" <<'PY' || fail "PNG chunks"
 import json, sys
 from PIL import Image

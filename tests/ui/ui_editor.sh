@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # UI test of the editor under Xvfb with its own D-Bus session, driven through its GActions:
 #   ui_editor.sh BUILD/ui/dirigent OUTDIR ui/data/org.dirigent.Dirigent.desktop BUILD/.../libdg_test_pipeline.so
-# Checks: label import, a stroke changes the layout and undo restores it exactly (redo re-applies),
-# parameters and save/open round trip (byte-identical re-save), a corrupt project gives an error
-# dialog and leaves the document alone, Generate without a pipeline says "no model loaded",
+# Checks: label import, a random world layout at the canvas size (one undo step, undo restores the
+# exact layout), a stroke changes the layout and undo restores it exactly (redo re-applies),
+# parameters and save/open round trip (byte-identical re-save), the model choice (a model folder is
+# checked, named and saved in the project; a model that cannot be loaded gives an error dialog naming
+# the file and leaves the document alone), a corrupt project gives an error dialog and leaves the
+# document alone, Generate without a model says "no model loaded",
 # crash recovery from the autosave, and a screenshot that shows the painted class colour. Then, with the
 # test-only stand-in pipeline module loaded: progress while running, result in the history, export,
 # results saved in the project, and cancel leaving no result.
@@ -22,6 +25,8 @@ fi
 export XDG_STATE_HOME="$OUT/state" XDG_CONFIG_HOME="$OUT/config" XDG_DATA_HOME="$OUT/data"
 export PATH="$(dirname "$DIRIGENT"):$PATH" # the desktop file's Exec=dirigent must resolve
 export GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1
+# The default model is a folder that does not exist, whether or not assets/models holds a trained one.
+export DIRIGENT_MODEL="$OUT/no-model"
 APPID=org.dirigent.Dirigent
 fails=0
 check() { # check DESCRIPTION COMMAND...
@@ -50,6 +55,8 @@ state_is() { # state_is KEY VALUE
   return 1
 }
 same() { cmp -s "$1" "$2"; }
+has() { [[ "$1" == *"$2"* ]] || { echo "  '$1' lacks '$2'"; return 1; }; } # has TEXT PART
+matches() { [[ "$1" =~ $2 ]] || { echo "  '$1' does not match '$2'"; return 1; }; } # matches TEXT REGEX
 count_rgb() { # count_rgb PNG R G B -> pixels of exactly that colour
   convert "$1" -depth 8 rgb:- | $PY -c "
 import sys, numpy as np
@@ -77,6 +84,14 @@ convert -size 96x48 xc:'rgb(0,0,142)' -fill 'rgb(220,20,60)' -draw 'rectangle 0,
 act import-layout "$(q "$OUT/indexed.png")"
 check "indexed PNG of another size: a 96x48 canvas of person and car" bash -c "[ \"\$(gapplication action $APPID dump-layout \"'$OUT/ix.raw'\"; $PY -c \"import numpy as np; a = np.fromfile('$OUT/ix.raw', np.uint8).reshape(48, 96); print(int((a[:, :48] == 10).all() and (a[:, 48:] == 9).all()))\")\" = 1 ]"
 check "  ... reported as 96x48" [ "$(state width)x$(state height)" = 96x48 ]
+act new-random-layout "'3'"
+act dump-layout "$(q "$OUT/ix-random.raw")"
+check "a random world layout fills the 96x48 canvas" $PY -c "
+import numpy as np; a = np.fromfile('$OUT/ix-random.raw', np.uint8); b = np.fromfile('$OUT/ix.raw', np.uint8)
+assert a.size == 96 * 48 and (a != b).sum() > 1000, (a.size, (a != b).sum())"
+act undo
+act dump-layout "$(q "$OUT/ix-undo.raw")"
+check "  ... and undo restores the exact 96x48 layout" same "$OUT/ix.raw" "$OUT/ix-undo.raw"
 act import-layout "$(q "$OUT/label.png")"
 check "  ... and back to 256x128" [ "$(state width)x$(state height)" = 256x128 ]
 convert -size 8x8 xc:'rgb(1,2,3)' "$OUT/badlabel.png"
@@ -85,6 +100,45 @@ act dump-state "$(q "$OUT/state.json")"
 check "import of an off-palette PNG: error dialog naming the pixel and colour" grep -q "badlabel.png: pixel (0, 0) has colour #010203" "$OUT/state.json"
 act dump-layout "$(q "$OUT/l0b.raw")"
 check "  ... layout unchanged" same "$OUT/l0.raw" "$OUT/l0b.raw"
+
+# A random world layout (only the layout comes from the world): one undo step at the canvas size;
+# undo restores the exact layout, redo and the same seed give the same layout.
+act set-prompt "$(q 'kept prompt')"
+depth=$(state undo_depth)
+act new-random-layout "'7'"
+act dump-layout "$(q "$OUT/r1.raw")"
+check "random layout (seed 7) changes the layout" bash -c "! cmp -s '$OUT/l0.raw' '$OUT/r1.raw'"
+check "  ... to a world scene: 256x128, world classes only, at least three" $PY -c "
+import numpy as np; a = np.fromfile('$OUT/r1.raw', np.uint8); u = set(np.unique(a).tolist())
+assert a.size == 256 * 128 and u <= set(range(14)) | {255} and len(u) >= 3, (a.size, u)"
+check "  ... as one undo step" [ "$(state undo_depth)" = $((depth + 1)) ]
+check "  ... naming its seed" has "$(state status)" "seed 7"
+check "  ... keeping the prompt" [ "$(state prompt)" = "kept prompt" ]
+act undo
+act dump-layout "$(q "$OUT/r2.raw")"
+check "undo of the random layout restores the exact layout" same "$OUT/l0.raw" "$OUT/r2.raw"
+act redo
+act dump-layout "$(q "$OUT/r3.raw")"
+check "redo brings the same random layout back" same "$OUT/r1.raw" "$OUT/r3.raw"
+act undo
+act new-random-layout "'8'"
+act dump-layout "$(q "$OUT/r4.raw")"
+check "seed 8 gives another layout" bash -c "! cmp -s '$OUT/r1.raw' '$OUT/r4.raw' && ! cmp -s '$OUT/l0.raw' '$OUT/r4.raw'"
+act undo
+act new-random-layout "'7'"
+act dump-layout "$(q "$OUT/r5.raw")"
+check "seed 7 again gives the same layout" same "$OUT/r1.raw" "$OUT/r5.raw"
+act undo
+act new-random-layout "'random'"
+act dump-layout "$(q "$OUT/r6.raw")"
+check "'random' changes the layout" bash -c "! cmp -s '$OUT/l0.raw' '$OUT/r6.raw'"
+check "  ... and names the seed it picked" matches "$(state status)" 'seed [0-9]+ '
+act undo
+act new-random-layout "'seven'"
+act dump-layout "$(q "$OUT/r7.raw")"
+check "a bad seed leaves the layout unchanged" same "$OUT/l0.raw" "$OUT/r7.raw"
+check "  ... and says why" has "$(state status)" "'seven' is neither a whole number nor 'random'"
+act undo # the prompt
 
 # A stroke, then undo restores the exact layout; redo re-applies it.
 act paint-stroke '(9, 10, [(30, 100), (120, 80), (200, 105)])'
@@ -115,10 +169,26 @@ act set-negative "$(q 'blurry')"
 act set-seed "'123456789012345'"
 act set-steps 28
 act set-guidance 6.5
-act set-model "'world-aldm'"
-check "set-model" [ "$(state model)" = world-aldm ]
+check "the default model follows DIRIGENT_MODEL" [ "$(state model_name)" = "Default: no-model" ]
+check "  ... and says that it cannot be loaded" has "$(state model_kind)" "Cannot be loaded: $OUT/no-model: "
+act set-model "$(q "$TINY_MODEL")"
+check "set-model to a model folder" [ "$(state model)" = "$TINY_MODEL" ]
+check "  ... shows its name" [ "$(state model_name)" = tiny_model ]
+check "  ... and its detected kind" [ "$(state model_kind)" = "Dirigent model folder: text encoder, UNet, VAE, ALDM layout ControlNet" ]
 act undo
-check "undo set-model" [ "$(state model)" = default ]
+check "undo set-model" [ "$(state model)/$(state model_name)" = "default/Default: no-model" ]
+# Models that cannot be loaded: an error dialog naming the file; the document stays as it was.
+depth=$(state undo_depth)
+act set-model "$(q "$OUT/missing-model")"
+act set-model "$(q "$TINY_MODEL/vae.safetensors")"
+act set-model "$(q "$OUT/label.png")"
+act dump-state "$(q "$OUT/state.json")"
+check "a missing model: error dialog naming it" grep -q "Could not load the model: $OUT/missing-model: No such file" "$OUT/state.json"
+check "a lone VAE: error dialog naming the file and what is missing" \
+  grep -q "Could not load the model: $TINY_MODEL/vae.safetensors: no CLIP text encoder" "$OUT/state.json"
+check "a PNG: error dialog naming it" grep -q "Could not load the model: $OUT/label.png: " "$OUT/state.json"
+check "  ... the document unchanged (model, undo depth, name)" \
+  [ "$(state model)/$(state undo_depth)/$(state model_name)" = "default/$depth/Default: no-model" ]
 check "parameters set" [ "$(state steps)/$(state guidance)/$(state seed)" = "28/6.5/123456789012345" ]
 act undo
 check "undo guidance" [ "$(state guidance)" = 7.5 ]
@@ -150,10 +220,20 @@ act dump-layout "$(q "$OUT/l6.raw")"
 check "corrupt file: document unchanged" same "$OUT/l4.raw" "$OUT/l6.raw"
 check "corrupt file: path unchanged" [ "$(state path)" = "$OUT/p2.dirigent" ]
 
-# Generation: no pipeline in this build -> a clear message, no result, no job.
+# The project remembers the chosen model.
+act set-model "$(q "$TINY_MODEL")"
+act save-as "$(q "$OUT/pm.dirigent")"
+check "the project file holds the model path" $PY -c "import json; assert json.load(open('$OUT/pm.dirigent'))['model'] == '$TINY_MODEL'"
+act new '(64, 96)'
+check "a new canvas uses the default model" [ "$(state model_name)" = "Default: no-model" ]
+act open "$(q "$OUT/pm.dirigent")"
+check "opening the project brings the model back" [ "$(state model)/$(state model_name)" = "$TINY_MODEL/tiny_model" ]
+act set-model "'default'"
+
+# Generation: the default model does not exist -> a clear message naming it, no result, no job.
 act generate
 act dump-state "$(q "$OUT/state.json")"
-check "generate without a pipeline says 'No model loaded'" grep -q "No model loaded" "$OUT/state.json"
+check "generate without a model says 'No model loaded'" grep -q "No model loaded: $OUT/no-model does not exist" "$OUT/state.json"
 check "  ... no result, no job" [ "$(state results)/$(state generating)" = "0/False" ]
 act cancel
 act export "$(q "$OUT/result.png")"
@@ -332,8 +412,10 @@ else
 fi
 act shortcuts
 act new-dialog
+act choose-model "'folder'"
+act choose-model "'file'"
 sleep 0.3
-check "the shortcuts window and the New canvas dialog open" alive
+check "the shortcuts window, the New canvas dialog and the model choosers open" alive
 act quit-discard
 wait "$APP"
 
@@ -342,6 +424,7 @@ wait "$APP"
 unset DIRIGENT_TEST_PIPELINE
 export DIRIGENT_MODEL="$TINY_MODEL"
 start
+check "the default model is DIRIGENT_MODEL's tiny model" [ "$(state model_name)" = "Default: tiny_model" ]
 act new "(32, 64)"
 act set-prompt "$(q 'a red car on a street at night')"
 act set-steps 4
@@ -358,6 +441,30 @@ act open "$(q "$OUT/neural.png")"
 check "opening the exported PNG restores prompt and steps" [ "$(state prompt)/$(state steps)" = "a red car on a street at night/4" ]
 act quit-discard
 wait "$APP"
+
+# The embedded default model (assets/models, trained by tools/train/train_defaults.sh): a random world
+# layout, a prompt, Generate; the layout ControlNet and the UNet make a 256x128 scene.
+DEFAULT_MODELS=$(realpath -m "$(dirname "$0")/../../assets/models")
+if [ -f "$DEFAULT_MODELS/unet.safetensors" ]; then
+  unset DIRIGENT_MODEL
+  start
+  check "the default model is the embedded one" [ "$(state model_name)" = "Default (embedded)" ]
+  act new-random-layout "$(q 5)"
+  act set-prompt "$(q 'a red car on a snowy street at night')"
+  act set-steps 10
+  act generate
+  for _ in $(seq 900); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+  check "the embedded default generated a result" [ "$(state progress)/$(state results)" = "Done/1" ]
+  act export "$(q "$OUT/default.png")"
+  check "  ... a 256x128 image" [ "$(identify -format %wx%h "$OUT/default.png" 2>/dev/null)" = 256x128 ]
+  check "  ... that is not flat" [ "$(convert "$OUT/default.png" -format '%[fx:standard_deviation>0.05]' info:)" = 1 ]
+  sleep 0.5
+  act screenshot "$(q "$OUT/editor-default.png")"
+  act quit-discard
+  wait "$APP"
+else
+  echo "skip: no embedded default model in $DEFAULT_MODELS"
+fi
 
 echo "$fails failures"
 [ "$fails" -eq 0 ]

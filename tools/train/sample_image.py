@@ -22,6 +22,62 @@ from train_controlnet import colour_hint, load_unet  # noqa: E402
 from train_unet import save_grid  # noqa: E402
 
 
+def load_controlnet(path):
+    """(ControlNet, config, class-embedding table or None) from an exported ControlNet."""
+    sd, _ = C.load_prefixed(path, "control_model.")
+    cfg = C.load_json_beside(path)
+    cn = controlnet.ControlNet({k: v for k, v in cfg.items() if k in controlnet.SD15_ID}).eval()
+    cn.load_state_dict(sd)
+    for p in cn.parameters():
+        p.requires_grad_(False)
+    table = C.load_prefixed(path, "dirigent.")[0]["class_embeddings"].float() if cfg["hint_mode"] == "id" else None
+    return cn, cfg, table
+
+
+class Generator:
+    """Exported UNet + VAE + text encoder (+ optional ControlNet): prompts (and label maps) -> images in [-1,1]."""
+
+    def __init__(self, unet, vae, text_encoder, tokenizer, text_config=None, controlnet_path=None):
+        self.unet, _ = load_unet(unet, "cpu")
+        self.vae = C.load_vae(vae, "cpu")
+        self.text = C.TextCond(text_encoder, tokenizer, text_config, "cpu")
+        self.f = 2 ** (len(self.vae.cfg["ch_mult"]) - 1)
+        self.cn = None
+        if controlnet_path:
+            self.cn, self.cn_cfg, self.table = load_controlnet(controlnet_path)
+
+    def hint(self, labels, lh, lw):
+        if self.cn_cfg["hint_mode"] == "id":
+            return controlnet.id_hint(labels, self.table, (2 * lh, 2 * lw))
+        from dgtrain.world_data import load_palette
+        return colour_hint(labels, torch.as_tensor(load_palette()["colors"]))
+
+    @torch.no_grad()
+    def __call__(self, prompts, labels=None, seed=0, negative="", sampler="ddim", steps=25, eta=0.0, cfg=7.5,
+                 latent=(16, 32)):
+        """prompts: list of B strings; labels: int64 [B,H,W] class ids (needs a ControlNet). Returns [B,3,H,W]."""
+        b = len(prompts)
+        cond, uncond = self.text(prompts), self.text([negative] * b)
+        lh, lw = latent
+        control_fn = None
+        if labels is not None:
+            if self.cn is None:
+                raise ValueError("a layout needs a ControlNet")
+            lh, lw = labels.shape[1] // self.f, labels.shape[2] // self.f
+            hint = self.hint(labels, lh, lw)
+
+            def control_fn(x, t, c):
+                return self.cn(x, torch.cat([hint] * (x.shape[0] // b)), t, c)
+
+        def fn(x, t, c):
+            return self.unet(x, t, c, control_fn(x, t, c) if control_fn else None)
+
+        sched = diffusion.Schedule()
+        smp = diffusion.DDIM(sched, steps, eta) if sampler == "ddim" else diffusion.PLMS(sched, steps)
+        z, _ = smp.sample(fn, (b, self.unet.cfg["in_channels"], lh, lw), seed, cond, uncond, cfg)
+        return self.vae.decode(z / self.vae.scale_factor)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--unet", required=True)
@@ -41,44 +97,16 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    dev = "cpu"
-    unet, _ = load_unet(args.unet, dev)
-    vae = C.load_vae(args.vae, dev)
-    text = C.TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
+    if args.controlnet and not args.label:
+        raise SystemExit("--controlnet needs --label")
+    gen = Generator(args.unet, args.vae, args.text_encoder, args.tokenizer, args.text_config, args.controlnet)
     b = len(args.prompt)
-    cond, uncond = text(args.prompt), text([args.negative] * b)
-    f = 2 ** (len(vae.cfg["ch_mult"]) - 1)
-    lh, lw = (int(v) for v in args.latent.lower().split("x"))
-    control_fn = None
-    if args.controlnet:
-        if not args.label:
-            raise SystemExit("--controlnet needs --label")
+    labels = None
+    if args.label:
         from dgtrain.world_data import load_label
-        sd, _ = C.load_prefixed(args.controlnet, "control_model.")
-        cfg = C.load_json_beside(args.controlnet)
-        cn = controlnet.ControlNet({k: v for k, v in cfg.items() if k in controlnet.SD15_ID}).eval()
-        cn.load_state_dict(sd)
-        label = load_label(args.label)[None].expand(b, -1, -1)
-        lh, lw = label.shape[1] // f, label.shape[2] // f
-        if cfg["hint_mode"] == "id":
-            table, _ = C.load_prefixed(args.controlnet, "dirigent.")
-            hint = controlnet.id_hint(label, table["class_embeddings"], (2 * lh, 2 * lw))
-        else:
-            from dgtrain.world_data import load_palette
-            hint = colour_hint(label, torch.as_tensor(load_palette()["colors"]))
-
-        def control_fn(x, t, c):
-            return cn(x, torch.cat([hint] * (x.shape[0] // b)), t, c)
-
-    def fn(x, t, c):
-        with torch.no_grad():
-            return unet(x, t, c, control_fn(x, t, c) if control_fn else None)
-
-    sched = diffusion.Schedule()
-    sampler = diffusion.DDIM(sched, args.steps, args.eta) if args.sampler == "ddim" else diffusion.PLMS(sched, args.steps)
-    z, _ = sampler.sample(fn, (b, unet.cfg["in_channels"], lh, lw), args.seed, cond, uncond, args.cfg)
-    with torch.no_grad():
-        img = vae.decode(z / vae.scale_factor)
+        labels = load_label(args.label)[None].expand(b, -1, -1)
+    img = gen(args.prompt, labels, args.seed, args.negative, args.sampler, args.steps, args.eta, args.cfg,
+              tuple(int(v) for v in args.latent.lower().split("x")))
     save_grid(img, args.out, cols=min(4, b))
     print(f"wrote {args.out}: {b} image(s) {tuple(img.shape[2:])}, {args.sampler} {args.steps} steps, CFG {args.cfg}, "
           f"seed {args.seed}")

@@ -36,28 +36,39 @@ if [ ! -f assets/tokenizer/merges.txt ]; then
   (cd tools/train && $PY -m dgtrain.tokenizer learn --captions "../../$DATA/train" --merges 4000 --out ../../assets/tokenizer/)
 fi
 
-train() { # name script export args...
-  local name=$1 script=$2 export=$3; shift 3
+train() { # name threads script export args...
+  local name=$1 threads=$2 script=$3 export=$4; shift 4
   if [ -f "$export.safetensors" ]; then stage "$name: done ($export.safetensors)"; return; fi
   stage "$name"
-  (cd tools/train && $PY "$script" --device "$DEV" --out "../../$RUNS/$name" --export "../../$export.safetensors" "$@")
+  (cd tools/train && $PY "$script" --device "$DEV" --threads "$threads" --out "../../$RUNS/$name" \
+     --export "../../$export.safetensors" "$@" > "../../$RUNS/$name.out" 2>&1) || { stage "$name FAILED (see $RUNS/$name.out)"; return 1; }
+  stage "$name: exported $export.safetensors"
 }
+# On a CPU the independent stages run side by side with one thread each (better throughput than one after
+# the other with two threads); on a GPU they share it.
+T=1; [ "$DEV" = cuda ] && T=2
+pids=()
+join() { for p in "${pids[@]}"; do wait "$p"; done; pids=(); }  # fails when any stage failed
+DATA_ARGS=(--data "../../$DATA/train" --val "../../$DATA/val")
+TEXT_ARGS=(--text-encoder "../../$MODELS/text_encoder.safetensors" --tokenizer ../../assets/tokenizer)
 
-# 3. Contrastive text-image model; its text tower is the diffusion model's frozen text encoder.
-train clip train_clip.py "$MODELS/clip" --data "../../$DATA/train" --val "../../$DATA/val" \
-  --tokenizer ../../assets/tokenizer --steps "$(steps 6000)" --export-text "../../$MODELS/text_encoder"
-# 4. Evaluation segmenter (judges layout alignment; never used to train the generators).
-train eval_segmenter train_segmenter.py "$MODELS/eval_segmenter" --data "../../$DATA/train" \
-  --val "../../$DATA/val" --steps "$(steps 6000)"
-# 5. Autoencoder, 6. UNet, 7. ControlNets (baseline and ALDM on the same data, steps and seed).
-train vae train_vae.py "$MODELS/vae" --data "../../$DATA/train" --val "../../$DATA/val" --steps "$(steps 8000)"
-train unet train_unet.py "$MODELS/unet" --data "../../$DATA/train" --val "../../$DATA/val" \
-  --vae "../../$MODELS/vae.safetensors" --text-encoder "../../$MODELS/text_encoder.safetensors" \
-  --tokenizer ../../assets/tokenizer --steps "$(steps 20000)"
-for mode in baseline aldm; do
-  train "controlnet_$mode" train_controlnet.py "$MODELS/controlnet_$mode" --mode "$mode" \
-    --data "../../$DATA/train" --val "../../$DATA/val" --unet "../../$MODELS/unet.safetensors" \
-    --vae "../../$MODELS/vae.safetensors" --text-encoder "../../$MODELS/text_encoder.safetensors" \
-    --tokenizer ../../assets/tokenizer --steps "$(steps 10000)" --seed 1
-done
+# 3. Contrastive text-image model (its text tower is the diffusion model's frozen text encoder),
+# 4. evaluation segmenter (judges layout alignment; never used to train the generators), 5. autoencoder.
+train clip $T train_clip.py "$MODELS/clip" "${DATA_ARGS[@]}" --tokenizer ../../assets/tokenizer \
+  --steps "$(steps 1000)" --batch 64 --lr 5e-4 --export-text "../../$MODELS/text_encoder" & pids+=($!)
+train eval_segmenter $T train_segmenter.py "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 800)" & pids+=($!)
+train vae $T train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --steps "$(steps 1100)" & pids+=($!)
+join
+# 6. UNet on cached latents, text-conditioned, 10% empty captions.
+train unet 2 train_unet.py "$MODELS/unet" "${DATA_ARGS[@]}" --vae "../../$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" \
+  --steps "$(steps 1200)" --lr 3e-4 --warmup 200 --ema 0.995
+# 7. ControlNets on the same data, steps and seed: baseline (diffusion loss), +adversarial (segmenter
+# discriminator, no unrolling), ALDM (+ K=9 unrolled DDIM steps); the ALDM one is the editor's default.
+CN_ARGS=("${DATA_ARGS[@]}" --unet "../../$MODELS/unet.safetensors" --vae "../../$MODELS/vae.safetensors" "${TEXT_ARGS[@]}"
+         --steps "$(steps 300)" --lr 2e-4 --seed 1 --d-warmup "$(steps 100)" --ramp-start "$(steps 100)"
+         --ramp-end "$(steps 200)")
+train controlnet_baseline $T train_controlnet.py "$MODELS/controlnet_baseline" --mode baseline "${CN_ARGS[@]}" & pids+=($!)
+train controlnet_adv $T train_controlnet.py "$MODELS/controlnet_adv" --mode aldm --unroll 0 "${CN_ARGS[@]}" & pids+=($!)
+train controlnet_aldm $T train_controlnet.py "$MODELS/controlnet_aldm" --mode aldm "${CN_ARGS[@]}" & pids+=($!)
+join
 stage "all default models trained"

@@ -23,6 +23,9 @@ def main(argv=None):
     ap.add_argument("--eval-every", type=int, default=0, help="evaluate on --val every N steps (0: only at the end)")
     ap.add_argument("--eval-limit", type=int, default=None, help="evaluate on at most N images")
     ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--balanced", type=float, default=0.0,
+                    help="weight of the class-balanced cross-entropy (ALDM's, x num_classes = mean per-class CE) "
+                         "mixed into the plain one: lifts the small classes (person, pole, sign)")
     args = ap.parse_args(argv)
     U.setup_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -55,6 +58,10 @@ def main(argv=None):
         y = torch.stack([it["label"] for it in items]).to(args.device)
         logits = model(x)
         loss = F.cross_entropy(logits, y, ignore_index=S.IGNORE)
+        if args.balanced > 0:
+            from train_controlnet import balanced_ce
+            k = cfg["num_classes"]
+            loss = (1 - args.balanced) * loss + args.balanced * k * balanced_ce(logits, y, k)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

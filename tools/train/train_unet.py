@@ -10,6 +10,7 @@ The latents (posterior means x scale_factor) are computed once and cached in run
 from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. --sample-every N writes a grid
 of DDIM-25 / CFG-7.5 samples of held-out captions to runs/NAME/samples_STEP.png.
 """
+import hashlib
 import os
 import sys
 import time
@@ -36,14 +37,17 @@ def encode_latents(vae, data, device, batch=16, flip=False):
 
 
 def cached_latents(args, vae, data, device, tag):
-    path = os.path.join(args.out, f"latents_{tag}.pt")
+    """Latents of every training image, cached beside the run folder (shared by the runs of one VAE and data)."""
     key = (os.path.abspath(args.vae), os.path.getmtime(args.vae), len(data), data.ids[0], data.ids[-1])
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:12]
+    path = os.path.join(os.path.dirname(os.path.abspath(args.out)), f"latents_{tag}_{digest}.pt")
     if os.path.exists(path):
         c = torch.load(path)
         if c["key"] == key:
             return c["z"]
     z = encode_latents(vae, data, device)
-    torch.save({"key": key, "z": z}, path)
+    torch.save({"key": key, "z": z}, path + f".{os.getpid()}.tmp")
+    os.replace(path + f".{os.getpid()}.tmp", path)
     return z
 
 

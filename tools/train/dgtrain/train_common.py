@@ -64,13 +64,21 @@ class WorldTensors:
         ds = WorldImages(root)
         n = len(ds) if not max_images else min(max_images, len(ds))
         idx = list(range(n)) if indices is None else [i for i in indices if i < n]
-        items = [ds[i] for i in idx]
-        if not items:
+        if not idx:
             raise SystemExit(f"{root}: no images")
-        self.images = torch.stack([((it["image"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8) for it in items])
-        self.labels = torch.stack([it["label"].to(torch.uint8) for it in items])
-        self.captions = [it["captions"] or [""] for it in items]
-        self.ids = [it["id"] for it in items]
+        # Filled one item at a time: holding every decoded float image first would need ~16 GB for 20k images.
+        self.images = self.labels = None
+        self.captions, self.ids = [], []
+        for k, i in enumerate(idx):
+            it = ds[i]
+            img = ((it["image"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+            if self.images is None:
+                self.images = torch.empty((len(idx),) + tuple(img.shape), dtype=torch.uint8)
+                self.labels = torch.empty((len(idx),) + tuple(it["label"].shape), dtype=torch.uint8)
+            self.images[k] = img
+            self.labels[k] = it["label"].to(torch.uint8)
+            self.captions.append(it["captions"] or [""])
+            self.ids.append(it["id"])
 
     def __len__(self):
         return self.images.shape[0]
@@ -190,7 +198,12 @@ def load_prefixed(path, prefix):
 
 
 def load_json_beside(path, config=None):
+    """The config JSON given, else PATH with .json, else the "config" metadata of the safetensors file."""
     cfg_path = config or os.path.splitext(path)[0] + ".json"
+    if not config and not os.path.exists(cfg_path) and path.endswith(".safetensors"):
+        meta = safetensors_io.load(path)[1]
+        if "config" in meta:
+            return json.loads(meta["config"])
     with open(cfg_path) as f:
         return json.load(f)
 

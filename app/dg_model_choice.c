@@ -1,0 +1,58 @@
+#include "dg_model_choice.h"
+
+#include <glib.h>
+#include <string.h>
+
+#include "dg_assets.h"
+#include "dg_generate.h"
+
+bool dg_model_choice_is_default(const char *choice) { return !choice || !*choice || !strcmp(choice, DG_MODEL_DEFAULT); }
+
+char *dg_model_default_path(void) {
+  const char *env = g_getenv("DIRIGENT_MODEL");
+  if (env && *env) return g_strdup(env);
+  char *assets = dg_assets_path("models");
+  char *text = g_build_filename(assets, "text_encoder.safetensors", NULL);
+  bool present = g_file_test(text, G_FILE_TEST_IS_REGULAR);
+  g_free(text);
+  if (present) return assets;
+  g_free(assets);
+  return NULL;
+}
+
+char *dg_model_choice_path(const char *choice) {
+  return dg_model_choice_is_default(choice) ? dg_model_default_path() : g_strdup(choice);
+}
+
+static char *base_name(const char *path) {
+  char *trimmed = g_strdup(path);
+  size_t n = strlen(trimmed);
+  while (n > 1 && trimmed[n - 1] == G_DIR_SEPARATOR)
+    trimmed[--n] = 0; // "models/" names "models"
+  char *base = g_path_get_basename(trimmed);
+  g_free(trimmed);
+  if (g_str_has_suffix(base, ".safetensors")) base[strlen(base) - strlen(".safetensors")] = 0;
+  return base;
+}
+
+char *dg_model_choice_name(const char *choice) {
+  if (!dg_model_choice_is_default(choice)) return base_name(choice);
+  const char *env = g_getenv("DIRIGENT_MODEL");
+  if (env && *env) {
+    char *base = base_name(env), *name = g_strdup_printf("Default: %s", base);
+    g_free(base);
+    return name;
+  }
+  char *path = dg_model_default_path();
+  char *name = g_strdup(path ? "Default (embedded)" : "Default (none installed)");
+  g_free(path);
+  return name;
+}
+
+dg_status dg_model_choice_check(const char *path, char *kind, size_t kind_size) {
+  char *tokenizer = dg_assets_path("tokenizer");
+  dg_model_options o = {.default_tokenizer_dir = tokenizer};
+  dg_status s = dg_model_set_check(path, &o, kind, kind_size);
+  g_free(tokenizer);
+  return s;
+}

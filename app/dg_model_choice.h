@@ -1,0 +1,24 @@
+// A document's model choice: "default" (the embedded assets/models folder, or $DIRIGENT_MODEL when
+// set) or the path of a model folder or checkpoint file (see dg_generate.h). Resolving a choice to a
+// path, naming it for the user and checking it without a device.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dg_status.h"
+
+#define DG_MODEL_DEFAULT "default"
+
+// True for "default" (and the empty string).
+bool dg_model_choice_is_default(const char *choice);
+// The default model's path: $DIRIGENT_MODEL when set, else the embedded models folder when it holds
+// a model; NULL when neither (g_free the result).
+char *dg_model_default_path(void);
+// The path a choice names: the default's for "default" (NULL when there is none), else the choice.
+char *dg_model_choice_path(const char *choice);
+// What the editor shows: "Default (embedded)", "Default: NAME" ($DIRIGENT_MODEL), "Default (none
+// installed)", or the folder's or file's name without .safetensors (g_free the result).
+char *dg_model_choice_name(const char *choice);
+// dg_model_set_check on `path` with the embedded tokenizer as the last resort, as the editor's
+// pipeline opens it. Errors name the file; `kind` as there (may be NULL).
+dg_status dg_model_choice_check(const char *path, char *kind, size_t kind_size);

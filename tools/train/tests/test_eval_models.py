@@ -1,0 +1,65 @@
+"""Unit tests of the evaluation helpers in eval_models.py (the metrics themselves run on trained models)."""
+import os
+import sys
+import unittest
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import eval_models as E  # noqa: E402
+
+
+class TestEvalHelpers(unittest.TestCase):
+    def test_frechet(self):
+        g = torch.Generator().manual_seed(0)
+        a = torch.randn(20000, 8, generator=g)
+        b = torch.randn(20000, 8, generator=g)
+        self.assertLess(E.frechet(a, b), 0.05)
+        # Shifted mean by 1 in every dim: distance ~ 8; doubled scale: 8 * (1 + 4 - 2*2) = 8.
+        self.assertAlmostEqual(E.frechet(a, b + 1), 8.0, delta=0.3)
+        self.assertAlmostEqual(E.frechet(a, 2 * b), 8.0, delta=0.4)
+
+    def test_edits(self):
+        self.assertEqual(E.EDITS["snowy"]("a red car on a foggy street at sunset"), "a red car on a snowy street at sunset")
+        self.assertEqual(E.EDITS["snowy"]("a red car on a street"), "a red car on a snowy street")
+        self.assertEqual(E.EDITS["at night"]("a red car on a street at sunset"), "a red car on a street at night")
+        self.assertEqual(E.EDITS["at night"]("a red car on a street"), "a red car on a street at night")
+        self.assertEqual(E.colour_edit("a red car on a street", ("car", "red")), ("a blue car on a street", ("car", "blue")))
+        self.assertEqual(E.colour_edit("a blue car on a street", ("car", "blue"))[1], ("car", "red"))
+
+    def test_caption_attr(self):
+        cap = {"roles": [{"class": "person", "attr": None}, {"class": "building", "attr": "yellow"},
+                         {"class": "car", "attr": "green"}]}
+        self.assertEqual(E.caption_attr(cap), ("car", "green"))
+        self.assertIsNone(E.caption_attr({"roles": [{"class": "tree", "attr": None}]}))
+
+    def test_attr_correct(self):
+        names = ["sky", "car"]
+        cents = {("car", "red"): torch.tensor([0.8, -0.8, -0.8]), ("car", "blue"): torch.tensor([-0.8, -0.8, 0.8])}
+        img = torch.zeros(3, 8, 8)
+        img[:, :, :4] = torch.tensor([0.7, -0.7, -0.6]).view(3, 1, 1)
+        seg = torch.zeros(8, 8, dtype=torch.long)
+        seg[:, :4] = 1
+        self.assertTrue(E.attr_correct(img, seg, ("car", "red"), cents, names))
+        self.assertFalse(E.attr_correct(img, seg, ("car", "blue"), cents, names))
+        self.assertFalse(E.attr_correct(img, torch.zeros(8, 8, dtype=torch.long), ("car", "red"), cents, names))
+
+    def test_markdown(self):
+        iou = {c: 0.5 for c in E.SMALL_CLASSES}
+        real = {"clip_sim": 0.3, "attr_acc": 0.9, "attr_items": 10, "miou": 0.9, "iou": iou}
+        rep = {"task": "l2i", "count": 2, "data": "d", "steps": 25, "cfg": 7.5, "seed": 0, "real": real,
+               "models": {"cn": dict(real, fd=3.0, edits={"snowy": {"clip_sim": 0.2, "clip_sim_unedited_prompt": 0.1,
+                                                                    "miou": 0.5, "attr_acc": 0.0},
+                                                          "car colour": {"clip_sim": 0.2, "miou": 0.4, "attr_acc": 0.25,
+                                                                         "attr_items": 4}})}}
+        md = E.markdown(rep)
+        self.assertIn("| cn | 0.900 | 0.500 | 0.500 | 0.500 | 3.00 | 0.300 | 0.900 |", md)
+        self.assertIn("| cn | car colour | 0.200 | n/a | 0.400 | 0.250 |", md)
+        t = E.markdown({"task": "t2i", "count": 2, "data": "d", "steps": 25, "cfg": 7.5, "seed": 0, "real": real,
+                        "generated": dict(real, fd=float("nan"))})
+        self.assertIn("| generated | 0.300 | 0.900 (10) | n/a |", t)
+
+
+if __name__ == "__main__":
+    unittest.main()
