@@ -20,7 +20,7 @@ layout(push_constant) uniform P {
 
 // Keep in sync with dg_unary_op / dg_binary_op in render/ops/dg_elementwise.h.
 const uint ADD = 0, MUL = 1, SUB = 2, SCALE = 3, SILU = 4, GELU = 5, GELU_TANH = 6, QUICK_GELU = 7,
-           SIGMOID = 8, COPY = 9, DIV = 10;
+           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11;
 
 // GLSL has no erf: Abramowitz-Stegun 7.1.26 (absolute error under 1.5e-7), odd-symmetric.
 float gelu_erf(float x) {
@@ -51,6 +51,8 @@ void main() {
     r = x / (1.0 + exp(-1.702 * x));
   } else if (OP == SIGMOID) {
     r = 1.0 / (1.0 + exp(-x));
+  } else if (OP == RELU) {
+    r = max(x, 0.0);
   } else {
     r = x;
   }

@@ -21,7 +21,7 @@ layout(push_constant) uniform P {
 } p;
 
 const uint ADD = 0, MUL = 1, SUB = 2, SCALE = 3, SILU = 4, GELU = 5, GELU_TANH = 6, QUICK_GELU = 7,
-           SIGMOID = 8, COPY = 9, DIV = 10;
+           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11;
 
 vec4 erf4(vec4 x) { // Abramowitz-Stegun 7.1.26, odd-symmetric
   vec4 z = abs(x);
@@ -45,6 +45,7 @@ void main() {
   else if (OP == GELU_TANH) r = 0.5 * x * (1.0 + tanh(clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0)));
   else if (OP == QUICK_GELU) r = x / (1.0 + exp(-1.702 * x));
   else if (OP == SIGMOID) r = 1.0 / (1.0 + exp(-x));
+  else if (OP == RELU) r = max(x, vec4(0.0));
   else r = x;
   o[p.o_off + i] = V(r);
 }

@@ -99,8 +99,8 @@ dg_status dg_binary(dg_stream *s, dg_binary_op op, const dg_tensor *a, const dg_
 dg_status dg_unary(dg_stream *s, dg_unary_op op, const dg_tensor *a, dg_tensor *out, float alpha, float beta) {
   static const char *labels[] = {[DG_SCALE] = "scale", [DG_SILU] = "silu", [DG_GELU] = "gelu",
                                  [DG_GELU_TANH] = "gelu_tanh", [DG_QUICK_GELU] = "quick_gelu",
-                                 [DG_SIGMOID] = "sigmoid", [DG_COPY] = "copy"};
-  if (op < DG_SCALE || op > DG_COPY) return dg_fail(DG_ERR_ARG, "unary: bad op %d", op);
+                                 [DG_SIGMOID] = "sigmoid", [DG_COPY] = "copy", [DG_RELU] = "relu"};
+  if (op < DG_SCALE || op > DG_RELU || op == (dg_unary_op)DG_DIV) return dg_fail(DG_ERR_ARG, "unary: bad op %d", op);
   DG_TRY(dg_check_same_dtype(labels[op], a, out));
   DG_TRY(dg_check_numel(labels[op], "out", out, dg_tensor_numel(a)));
   return run(s, (uint32_t)op, labels[op], a, NULL, 1, 1, out, alpha, beta);

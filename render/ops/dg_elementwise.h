@@ -14,6 +14,7 @@ typedef enum dg_unary_op {
   DG_QUICK_GELU = 7, // x * sigmoid(1.702 x), CLIP's
   DG_SIGMOID = 8,
   DG_COPY = 9,
+  DG_RELU = 11, // max(x, 0)
 } dg_unary_op;
 
 dg_status dg_binary(dg_stream *s, dg_binary_op op, const dg_tensor *a, const dg_tensor *b, dg_tensor *out);

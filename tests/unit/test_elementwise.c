@@ -66,8 +66,8 @@ int main(void) {
     }
     int64_t bigshape[2] = {big, 1};
     check_binary(DG_ADD, dt, 2, bigshape, 2, bigshape);
-    dg_unary_op un[] = {DG_SCALE, DG_SILU, DG_GELU, DG_GELU_TANH, DG_QUICK_GELU, DG_SIGMOID, DG_COPY};
-    for (int i = 0; i < 7; i++) {
+    dg_unary_op un[] = {DG_SCALE, DG_SILU, DG_GELU, DG_GELU_TANH, DG_QUICK_GELU, DG_SIGMOID, DG_COPY, DG_RELU};
+    for (int i = 0; i < 8; i++) {
       check_unary(un[i], dt, dg_test_int(1, 5000));
       check_unary(un[i], dt, big);
     }
@@ -79,5 +79,6 @@ int main(void) {
   dg_tensor h = dg_test_tensor(DG_F16, 2, s1, 0, 1, NULL), o = dg_test_poisoned(DG_F32, 2, s1);
   dg_check_error(dg_binary(T.stream, DG_ADD, &a, &b, &o), DG_ERR_ARG, "broadcast", "shape mismatch");
   dg_check_error(dg_binary(T.stream, DG_ADD, &a, &h, &o), DG_ERR_ARG, "dtype", "dtype mismatch");
+  dg_check_error(dg_unary(T.stream, (dg_unary_op)DG_DIV, &a, &o, 0, 0), DG_ERR_ARG, "bad op", "binary op as unary");
   return dg_test_finish();
 }

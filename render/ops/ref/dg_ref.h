@@ -26,6 +26,12 @@ void dg_ref_attention(const float *q, const float *k, const float *v, int64_t n,
 
 // Resampling (dg_resample.h) of [planes, h, w]: mode 0 nearest 2x upsample, 1 avg pool k, 2 x[::k, ::k].
 void dg_ref_resample(int mode, const float *x, int64_t planes, int64_t h, int64_t w, int k, float *out);
+// Max pooling (padding never chosen), adaptive average pooling and bilinear resizing of [planes, h, w],
+// as torch's max_pool2d, adaptive_avg_pool2d and interpolate(mode="bilinear").
+void dg_ref_max_pool(const float *x, int64_t planes, int64_t h, int64_t w, int k, int stride, int pad, float *out);
+void dg_ref_adaptive_avg_pool(const float *x, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow, float *out);
+void dg_ref_resize_bilinear(const float *x, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                            bool align_corners, float *out);
 
 // Layout (dg_layout.h): permute a contiguous [shape] tensor; concat n inputs of [outer, sizes[i], inner].
 void dg_ref_permute(const float *x, int ndim, const int64_t *shape, const int *perm, float *out);

@@ -20,6 +20,7 @@ void dg_ref_unary(dg_unary_op op, const float *a, int64_t n, float alpha, float 
     case DG_GELU_TANH: r = 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); break;
     case DG_QUICK_GELU: r = x / (1 + exp(-1.702 * x)); break;
     case DG_SIGMOID: r = 1 / (1 + exp(-x)); break;
+    case DG_RELU: r = x > 0 ? x : 0; break;
     default: r = x; break;
     }
     out[i] = (float)r;

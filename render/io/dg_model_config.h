@@ -1,0 +1,29 @@
+// A model's configuration JSON: the file PATH.json beside PATH.safetensors (how tools/train exports
+// its models), or else the weights file's `__metadata__["config"]` (the order of
+// tools/train/dgtrain/train_common.load_json_beside). Values are looked up by dotted paths ("image.groups"); a present value of the
+// wrong type is an error naming the source and the key.
+#pragma once
+#include <stdbool.h>
+
+#include "dg_json.h"
+#include "dg_weights.h"
+
+typedef struct dg_model_config {
+  dg_json *doc;
+  const dg_json_value *root; // an object
+  char source[1024];         // the JSON file, or "WEIGHTS (metadata)"
+} dg_model_config;
+
+// Neither place holding a configuration is an error naming both.
+dg_status dg_model_config_load(const char *weights_path, const dg_weights *w, dg_model_config *out);
+void dg_model_config_free(dg_model_config *c);
+
+// The value at `path` (NULL if absent).
+const dg_json_value *dg_model_config_get(const dg_model_config *c, const char *path);
+// An integer, `def` when absent.
+dg_status dg_model_config_int(const dg_model_config *c, const char *path, int def, int *out);
+// An array of up to `max` integers, `def` (n_def values) when absent; *n receives the count.
+dg_status dg_model_config_ints(const dg_model_config *c, const char *path, const int *def, int n_def, int max,
+                               int *out, int *n);
+// A string, `def` when absent (points into the configuration).
+dg_status dg_model_config_string(const dg_model_config *c, const char *path, const char *def, const char **out);

@@ -1,0 +1,69 @@
+#include "dg_model_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_conv.h"
+#include "dg_elementwise.h"
+
+dg_status dg_model_upload(const dg_nn_src *src, int ndim, const int64_t *shape, const float *values, dg_tensor *out) {
+  DG_TRY(dg_tensor_alloc(src->arena, src->dtype, ndim, shape, out));
+  dg_tensor_write_f32(out, values);
+  return DG_OK;
+}
+
+dg_status dg_model_read(const dg_nn_src *src, const char *name, int ndim, const int64_t *shape, float **out) {
+  *out = NULL;
+  const dg_weight *t = dg_weights_find(src->w, name);
+  if (!t) return dg_fail(DG_ERR_FORMAT, "the checkpoint has no tensor %s", name);
+  bool ok = t->ndim == ndim;
+  for (int i = 0; ok && i < ndim; i++)
+    ok = shape[i] < 0 || t->shape[i] == shape[i];
+  if (!ok) {
+    char want[128] = "[", got[128] = "[";
+    for (int i = 0; i < ndim; i++)
+      snprintf(want + strlen(want), sizeof want - strlen(want), shape[i] < 0 ? "%s?" : "%s%lld", i ? ", " : "",
+               (long long)shape[i]);
+    for (int i = 0; i < t->ndim; i++)
+      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+    return dg_fail(DG_ERR_FORMAT, "tensor %s has shape %s], expected %s]", name, got, want);
+  }
+  float *v = malloc((size_t)t->numel * sizeof *v);
+  if (!v) return dg_fail(DG_ERR_OOM, "out of host memory for %s", name);
+  dg_status s = dg_weights_read(src->w, t, DG_F32, v, (size_t)t->numel * sizeof *v);
+  if (s != DG_OK) {
+    free(v);
+    return s;
+  }
+  *out = v;
+  return DG_OK;
+}
+
+dg_status dg_model_rgb_tensor(const dg_nn *nn, const uint8_t *const *rgb, int n, int width, int height,
+                              dg_tensor *out) {
+  int64_t hw = (int64_t)width * height, shape[4] = {n, 3, height, width};
+  float *v = malloc((size_t)(n * 3 * hw) * sizeof *v);
+  if (!v) return dg_fail(DG_ERR_OOM, "out of host memory");
+  for (int b = 0; b < n; b++)
+    for (int64_t i = 0; i < hw; i++)
+      for (int c = 0; c < 3; c++)
+        v[((int64_t)b * 3 + c) * hw + i] = rgb[b][i * 3 + c] / 127.5f - 1.0f;
+  dg_status s = dg_stream_finish(nn->s); // released scratch may still back recorded work
+  if (s == DG_OK) s = dg_nn_alloc(nn, 4, shape, out);
+  if (s == DG_OK) dg_tensor_write_f32(out, v);
+  free(v);
+  return s;
+}
+
+dg_status dg_model_conv(const dg_nn *nn, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b, int stride,
+                        int pad, bool relu, dg_tensor *out) {
+  if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "conv: input must be [N, C, H, W]");
+  int64_t kh = w->shape[2], kw = w->shape[3];
+  int64_t shape[4] = {x->shape[0], w->shape[0], (x->shape[2] + 2 * pad - kh) / stride + 1,
+                      (x->shape[3] + 2 * pad - kw) / stride + 1};
+  DG_TRY(dg_nn_alloc(nn, 4, shape, out));
+  dg_conv2d_params p = {.stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad};
+  DG_TRY(dg_conv2d(nn->s, x, w, b, &p, out));
+  return relu ? dg_unary(nn->s, DG_RELU, out, out, 0, 0) : DG_OK;
+}
