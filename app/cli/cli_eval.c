@@ -49,14 +49,6 @@ static void usage(FILE *f) {
              "  --quiet             no progress line\n");
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
 static int parse(int argc, char **argv, options *o) {
   *o = (options){.split = "test", .data = "data/world", .steps = 25, .cfg = 7.5, .sampler = "ddim"};
   for (int i = 1; i < argc; i++) {
@@ -84,22 +76,12 @@ static int parse(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--images")) o->images = v;
     else if (!strcmp(a, "--sampler") && (!strcmp(v, "ddim") || !strcmp(v, "plms"))) o->sampler = v;
-    else if (!strcmp(a, "--count") && parse_long(v, 1, 1000000, &n)) o->count = (int)n;
-    else if (!strcmp(a, "--steps") && parse_long(v, 1, 1000, &n)) o->steps = (int)n;
+    else if (!strcmp(a, "--count") && dg_cli_parse_long(v, 1, 1000000, &n)) o->count = (int)n;
+    else if (!strcmp(a, "--steps") && dg_cli_parse_long(v, 1, 1000, &n)) o->steps = (int)n;
     else if (!strcmp(a, "--cfg")) {
-      char *end;
-      o->cfg = strtod(v, &end);
-      if (*end || !(o->cfg >= 0 && o->cfg <= 100)) {
-        fprintf(stderr, "eval: --cfg %s is not a number in 0..100\n", v);
-        return 2;
-      }
+      if (!dg_cli_parse_cfg("eval", v, &o->cfg)) return 2;
     } else if (!strcmp(a, "--seed")) {
-      char *end;
-      o->seed = strtoull(v, &end, 10);
-      if (!*v || *end || *v == '-') {
-        fprintf(stderr, "eval: --seed %s is not a non-negative integer\n", v);
-        return 2;
-      }
+      if (!dg_cli_parse_seed("eval", v, &o->seed)) return 2;
     } else {
       fprintf(stderr, "eval: bad option or value: %s %s\n", a, v);
       return 2;

@@ -42,14 +42,6 @@ static void usage(FILE *f) {
              "  --profile           print GPU time per op and peak memory (also DIRIGENT_PROFILE=1)\n");
 }
 
-static bool parse_int(const char *s, long lo, long hi, long *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
 static int parse(int argc, char **argv, options *o) {
   *o = (options){.negative = "", .steps = 25, .cfg = 7.5, .sampler = "ddim"};
   for (int i = 1; i < argc; i++) {
@@ -74,23 +66,13 @@ static int parse(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--control")) o->control = v;
     else if (!strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--sampler") && (!strcmp(v, "ddim") || !strcmp(v, "plms"))) o->sampler = v;
-    else if (!strcmp(a, "--steps") && parse_int(v, 1, 1000, &n)) o->steps = (int)n;
-    else if (!strcmp(a, "--width") && parse_int(v, 8, 4096, &n)) o->width = (int)n;
-    else if (!strcmp(a, "--height") && parse_int(v, 8, 4096, &n)) o->height = (int)n;
+    else if (!strcmp(a, "--steps") && dg_cli_parse_long(v, 1, 1000, &n)) o->steps = (int)n;
+    else if (!strcmp(a, "--width") && dg_cli_parse_long(v, 8, 4096, &n)) o->width = (int)n;
+    else if (!strcmp(a, "--height") && dg_cli_parse_long(v, 8, 4096, &n)) o->height = (int)n;
     else if (!strcmp(a, "--cfg")) {
-      char *end;
-      o->cfg = strtod(v, &end);
-      if (*end || !(o->cfg >= 0 && o->cfg <= 100)) {
-        fprintf(stderr, "generate: --cfg %s is not a number in 0..100\n", v);
-        return 2;
-      }
+      if (!dg_cli_parse_cfg("generate", v, &o->cfg)) return 2;
     } else if (!strcmp(a, "--seed")) {
-      char *end;
-      o->seed = strtoull(v, &end, 10);
-      if (!*v || *end || *v == '-') {
-        fprintf(stderr, "generate: --seed %s is not a non-negative integer\n", v);
-        return 2;
-      }
+      if (!dg_cli_parse_seed("generate", v, &o->seed)) return 2;
       o->have_seed = true;
     } else {
       fprintf(stderr, "generate: bad option or value: %s %s\n", a, v);

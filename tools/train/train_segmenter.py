@@ -16,6 +16,7 @@ import torch.nn.functional as F  # noqa: E402
 from dgtrain import segmenter as S  # noqa: E402
 from dgtrain import trainutil as U  # noqa: E402
 from dgtrain.world_data import WorldImages, load_palette  # noqa: E402
+from train_controlnet import balanced_ce  # noqa: E402
 
 
 def main(argv=None):
@@ -59,7 +60,6 @@ def main(argv=None):
         logits = model(x)
         loss = F.cross_entropy(logits, y, ignore_index=S.IGNORE)
         if args.balanced > 0:
-            from train_controlnet import balanced_ce
             k = cfg["num_classes"]
             loss = (1 - args.balanced) * loss + args.balanced * k * balanced_ce(logits, y, k)
         opt.zero_grad(set_to_none=True)
