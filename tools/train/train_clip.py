@@ -22,6 +22,7 @@ import torch  # noqa: E402
 
 from dgtrain import clip_model as C  # noqa: E402
 from dgtrain import trainutil as U  # noqa: E402
+from dgtrain.train_common import Budget  # noqa: E402
 from dgtrain.clip_text import CKPT_PREFIX, save_text_encoder  # noqa: E402
 from dgtrain.safetensors_io import load, save  # noqa: E402
 from dgtrain.tokenizer import Tokenizer  # noqa: E402
@@ -111,8 +112,9 @@ def main(argv=None):
     last = {}
     evals = extra.get("evals", [])
     model.train()
-    while step < args.steps:
-        lr = U.lr_at(step, args.steps, args.lr, warmup)
+    budget = Budget(args.steps, args.budget_seconds)
+    while not budget.done(step):
+        lr = U.lr_at(budget.sched_step(step), args.steps, args.lr, warmup)
         for g in opt.param_groups:
             g["lr"] = lr
         items = [train[i] for i in sampler.take(args.batch)]
@@ -128,12 +130,12 @@ def main(argv=None):
         with torch.no_grad():
             acc = (logits.argmax(1) == torch.arange(len(items), device=args.device)).float().mean().item()
         meter.add(loss=loss.item(), acc=acc, scale=model.scale().item())
-        if step % args.log_every == 0 or step == args.steps:
+        if step % args.log_every == 0 or budget.done(step):
             r = meter.report()
             last = r
             run.log(f"step {step} loss {r['loss']:.4f} batch_i2t {r['acc']:.3f} scale {r['scale']:.1f} lr {lr:.2e} "
                     f"s/step {r['s_per_step']:.3f} cpu_s/step {r['cpu_s_per_step']:.3f}")
-        if val is not None and args.eval_every and step % args.eval_every == 0 and step < args.steps:
+        if val is not None and args.eval_every and step % args.eval_every == 0 and not budget.done(step):
             ev = retrieval(model, tok, val, args.device)
             evals.append(dict(step=step, **ev))
             run.log(f"eval step {step} {ev}")

@@ -191,7 +191,8 @@ def main(argv=None):
 
     sums, t0, n = {}, time.time(), 0
     cnet.train()
-    while step < args.steps:
+    budget = C.Budget(args.steps, args.budget_seconds)
+    while not budget.done(step):
         idx = batches.next()
         z0 = z_all[idx].to(dev)
         img, lab, _ = train.batch(idx, dev)
@@ -205,7 +206,8 @@ def main(argv=None):
         loss = l_diff
         logs = {"diff": l_diff.item()}
 
-        warm = step < args.d_warmup
+        s_eff = budget.sched_step(step)  # time-budgeted runs still pass through the warm-up and the ramp
+        warm = s_eff < args.d_warmup
         adv_step = disc is not None and (step % args.lazy == 0 or warm)
         fake_img = None
         if adv_step:
@@ -214,7 +216,7 @@ def main(argv=None):
             ti = torch.full((b,), int(ddim.ts[i0]), dtype=torch.long, device=dev)
             n2 = torch.randn((b,) + tuple(z0.shape[1:]), generator=gen_adv).to(dev)
             xt = sched.q_sample(z0[:b], ti, n2)
-            ramp = min(1.0, max(0.0, (step - args.ramp_start) / max(1, args.ramp_end - args.ramp_start)))
+            ramp = min(1.0, max(0.0, (s_eff - args.ramp_start) / max(1, args.ramp_end - args.ramp_start)))
             g_on = not warm and ramp > 0 and step % args.lazy == 0
             if g_on:
                 disc.eval()
@@ -263,7 +265,7 @@ def main(argv=None):
         for k, v in logs.items():
             sums[k] = sums.get(k, (0.0, 0))
             sums[k] = (sums[k][0] + v, sums[k][1] + 1)
-        if step % args.log_every == 0 or step == args.steps:
+        if step % args.log_every == 0 or budget.done(step):
             log(f"step {step} " + " ".join(f"{k} {s / c:.5f}" for k, (s, c) in sums.items())
                 + f" s/step {(time.time() - t0) / n:.3f}")
             sums, t0, n = {}, time.time(), 0

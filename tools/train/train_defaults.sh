@@ -5,19 +5,24 @@
 #   nohup tools/train/train_defaults.sh > runs/train_defaults.log 2>&1 &
 # DG_TRAIN_DEVICE=cuda uses a GPU. For a smoke run of the whole chain: DG_TRAIN_PERMILLE (default
 # 1000) scales the step counts, DG_TRAIN_DATA / DG_TRAIN_MODELS / DG_TRAIN_RUNS move the dataset,
-# the exported models and the run folders, and DG_TRAIN_IMAGES sets the training-set size.
+# the exported models and the run folders, DG_TRAIN_IMAGES sets the training-set size and
+# DG_TRAIN_WORLD_THREADS the threads rendering it, DG_TRAIN_PYTHON the interpreter (default /usr/bin/python3),
+# DG_TRAIN_CLI the dirigent-cli that renders it.
+# DG_TRAIN_BUDGET="clip=120 unet=190 ..." also stops a stage after that many seconds of training (its schedules
+# then follow time): how a GPU lease of a few minutes is spent. On a GPU the batches are larger.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
-PY=/usr/bin/python3
+PY=${DG_TRAIN_PYTHON:-/usr/bin/python3}
 DEV=${DG_TRAIN_DEVICE:-cpu}
 PERMILLE=${DG_TRAIN_PERMILLE:-1000}
 steps() { local n=$(( $1 * PERMILLE / 1000 )); echo $(( n > 2 ? n : 2 )); }
-CLI=build/app/cli/dirigent-cli
+CLI=${DG_TRAIN_CLI:-build/app/cli/dirigent-cli}
 DATA=${DG_TRAIN_DATA:-data/world}
 MODELS=${DG_TRAIN_MODELS:-assets/models}
 RUNS=${DG_TRAIN_RUNS:-runs}
 IMAGES=${DG_TRAIN_IMAGES:-20000}
+DATA=$(realpath -m "$DATA") MODELS=$(realpath -m "$MODELS") RUNS=$(realpath -m "$RUNS")  # the trainers run in tools/train
 mkdir -p "$RUNS" "$MODELS"
 [ -x "$CLI" ] || { meson setup build >/dev/null && ninja -C build; }
 
@@ -27,21 +32,32 @@ stage() { echo "== $(date -u +%H:%M:%S) $*"; }
 for split_count in train:$IMAGES val:$(( IMAGES / 20 )) test:$(( IMAGES / 20 )); do
   split=${split_count%%:*} count=${split_count##*:}
   stage "world dataset $split ($count)"
-  "$CLI" world dataset --split "$split" --count "$count" --out "$DATA/$split"
+  "$CLI" world dataset --split "$split" --count "$count" --threads "${DG_TRAIN_WORLD_THREADS:-2}" --out "$DATA/$split"
+done
+
+# Decoded once into DATA/<split>/decoded/*.npy, which every trainer memory-maps.
+for split in train val; do
+  [ -f "$DATA/$split/decoded/images.npy" ] || (cd tools/train && $PY -m dgtrain.world_data decode "$DATA/$split")
 done
 
 # 2. Tokenizer vocabulary learned on the training captions.
 if [ ! -f assets/tokenizer/merges.txt ]; then
   stage "tokenizer"
-  (cd tools/train && $PY -m dgtrain.tokenizer learn --captions "../../$DATA/train" --merges 4000 --out ../../assets/tokenizer/)
+  (cd tools/train && $PY -m dgtrain.tokenizer learn --captions "$DATA/train" --merges 4000 --out ../../assets/tokenizer/)
 fi
 
+budget() { # name -> its DG_TRAIN_BUDGET seconds (controlnet_* fall back to "controlnet"), 0 = none
+  local kv
+  for kv in ${DG_TRAIN_BUDGET:-}; do [ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return; }; done
+  case $1 in controlnet_*) budget controlnet ;; *) echo 0 ;; esac
+}
+batch() { if [ "$DEV" = cuda ]; then echo "$2"; else echo "$1"; fi; }  # cpu gpu
 train() { # name threads script export args...
   local name=$1 threads=$2 script=$3 export=$4; shift 4
   if [ -f "$export.safetensors" ]; then stage "$name: done ($export.safetensors)"; return; fi
   stage "$name"
-  (cd tools/train && $PY "$script" --device "$DEV" --threads "$threads" --out "../../$RUNS/$name" \
-     --export "../../$export.safetensors" "$@" > "../../$RUNS/$name.out" 2>&1) || { stage "$name FAILED (see $RUNS/$name.out)"; return 1; }
+  (cd tools/train && $PY "$script" --device "$DEV" --threads "$threads" --out "$RUNS/$name" \
+     --export "$export.safetensors" --budget-seconds "$(budget "$name")" "$@" > "$RUNS/$name.out" 2>&1) || { stage "$name FAILED (see $RUNS/$name.out)"; return 1; }
   stage "$name: exported $export.safetensors"
 }
 # On a CPU the independent stages run side by side with one thread each (better throughput than one after
@@ -49,23 +65,25 @@ train() { # name threads script export args...
 T=1; [ "$DEV" = cuda ] && T=2
 pids=()
 join() { for p in "${pids[@]}"; do wait "$p"; done; pids=(); }  # fails when any stage failed
-DATA_ARGS=(--data "../../$DATA/train" --val "../../$DATA/val")
-TEXT_ARGS=(--text-encoder "../../$MODELS/text_encoder.safetensors" --tokenizer ../../assets/tokenizer)
+DATA_ARGS=(--data "$DATA/train" --val "$DATA/val")
+TEXT_ARGS=(--text-encoder "$MODELS/text_encoder.safetensors" --tokenizer ../../assets/tokenizer)
 
 # 3. Contrastive text-image model (its text tower is the diffusion model's frozen text encoder),
 # 4. evaluation segmenter (judges layout alignment; never used to train the generators), 5. autoencoder.
 train clip $T train_clip.py "$MODELS/clip" "${DATA_ARGS[@]}" --tokenizer ../../assets/tokenizer \
-  --steps "$(steps 1000)" --batch 64 --lr 5e-4 --export-text "../../$MODELS/text_encoder" & pids+=($!)
-train eval_segmenter $T train_segmenter.py "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 1500)" --balanced 0.5 & pids+=($!)
-train vae $T train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --steps "$(steps 1100)" & pids+=($!)
+  --steps "$(steps 1000)" --batch "$(batch 64 256)" --lr 5e-4 --export-text "$MODELS/text_encoder" & pids+=($!)
+train vae $T train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --steps "$(steps 1100)" --batch "$(batch 8 32)" & pids+=($!)
+# The segmenter feeds no later stage: it trains on alongside them and is awaited at the end.
+train eval_segmenter $T train_segmenter.py "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 1500)" \
+  --batch "$(batch 16 32)" --balanced 0.5 & seg_pid=$!
 join
 # 6. UNet on cached latents, text-conditioned, 10% empty captions.
-train unet 2 train_unet.py "$MODELS/unet" "${DATA_ARGS[@]}" --vae "../../$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" \
-  --steps "$(steps 1200)" --lr 3e-4 --warmup 200 --ema 0.995
+train unet 2 train_unet.py "$MODELS/unet" "${DATA_ARGS[@]}" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" \
+  --steps "$(steps 1200)" --batch "$(batch 32 128)" --lr 3e-4 --warmup 200 --ema 0.995
 # 7. ControlNets on the same data, steps and seed: baseline (diffusion loss), ALDM (segmenter discriminator
 # + K=9 unrolled DDIM steps), optionally +adversarial only; the ALDM one is the editor's default.
-CN_ARGS=("${DATA_ARGS[@]}" --unet "../../$MODELS/unet.safetensors" --vae "../../$MODELS/vae.safetensors" "${TEXT_ARGS[@]}"
-         --steps "$(steps 250)" --lr 2e-4 --seed 1 --d-warmup "$(steps 80)" --ramp-start "$(steps 80)"
+CN_ARGS=("${DATA_ARGS[@]}" --unet "$MODELS/unet.safetensors" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}"
+         --steps "$(steps 250)" --batch "$(batch 16 32)" --adv-batch "$(batch 4 16)" --lr 2e-4 --seed 1 --d-warmup "$(steps 80)" --ramp-start "$(steps 80)"
          --ramp-end "$(steps 160)")
 train controlnet_baseline $T train_controlnet.py "$MODELS/controlnet_baseline" --mode baseline "${CN_ARGS[@]}" & pids+=($!)
 # The "+adversarial" middle row of the comparison costs a third run: DG_TRAIN_ADV=1 adds it.
@@ -74,6 +92,7 @@ if [ "${DG_TRAIN_ADV:-0}" = 1 ]; then
 fi
 train controlnet_aldm $T train_controlnet.py "$MODELS/controlnet_aldm" --mode aldm "${CN_ARGS[@]}" & pids+=($!)
 join
+wait "$seg_pid"
 
 # Shipped as float16 (half the size, same images to ~0.01 of a level).
 $PY tools/train/to_f16.py "$MODELS"/*.safetensors

@@ -15,6 +15,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from dgtrain import segmenter as S  # noqa: E402
 from dgtrain import trainutil as U  # noqa: E402
+from dgtrain.train_common import Budget  # noqa: E402
 from dgtrain.world_data import WorldImages, load_palette  # noqa: E402
 from train_controlnet import balanced_ce  # noqa: E402
 
@@ -50,8 +51,9 @@ def main(argv=None):
     last = {}
     evals = extra.get("evals", [])
     model.train()
-    while step < args.steps:
-        lr = U.lr_at(step, args.steps, args.lr, warmup)
+    budget = Budget(args.steps, args.budget_seconds)
+    while not budget.done(step):
+        lr = U.lr_at(budget.sched_step(step), args.steps, args.lr, warmup)
         for g in opt.param_groups:
             g["lr"] = lr
         items = [train[i] for i in sampler.take(args.batch)]
@@ -70,11 +72,11 @@ def main(argv=None):
             keep = y != S.IGNORE
             acc = (logits.argmax(1)[keep] == y[keep]).float().mean().item() if keep.any() else 0.0
         meter.add(loss=loss.item(), acc=acc)
-        if step % args.log_every == 0 or step == args.steps:
+        if step % args.log_every == 0 or budget.done(step):
             r = meter.report()
             last = r
             run.log(f"step {step} loss {r['loss']:.4f} pixacc {r['acc']:.4f} lr {lr:.2e} s/step {r['s_per_step']:.3f} cpu_s/step {r['cpu_s_per_step']:.3f}")
-        if val is not None and args.eval_every and step % args.eval_every == 0 and step < args.steps:
+        if val is not None and args.eval_every and step % args.eval_every == 0 and not budget.done(step):
             ev = S.evaluate(model, val, device=args.device, limit=args.eval_limit)
             evals.append({"step": step, "miou": ev["miou"], "acc": ev["acc"]})
             run.log(f"eval step {step} mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")

@@ -131,7 +131,8 @@ def main(argv=None):
     gen = torch.Generator().manual_seed(args.seed + step)
     sums, t0, n = 0.0, time.time(), 0
     unet.train()
-    while step < args.steps:
+    budget = C.Budget(args.steps, args.budget_seconds)
+    while not budget.done(step):
         idx = batches.next()
         z0 = z_all[idx].to(dev)
         caps = [train.captions[i][int(torch.randint(len(train.captions[i]), (1,), generator=gen))] for i in idx]
@@ -150,7 +151,7 @@ def main(argv=None):
         step += 1
         sums += loss.item()
         n += 1
-        if step % args.log_every == 0 or step == args.steps:
+        if step % args.log_every == 0 or budget.done(step):
             log(f"step {step} loss {sums / n:.5f} s/step {(time.time() - t0) / n:.3f}")
             sums, t0, n = 0.0, time.time(), 0
         if args.sample_every and step % args.sample_every == 0:

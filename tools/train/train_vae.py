@@ -124,7 +124,8 @@ def main(argv=None):
     crop = None if args.crop in ("0", "") else tuple(int(v) for v in args.crop.lower().split("x"))
     sums, t0, n = {}, time.time(), 0
     vae.train()
-    while step < args.steps:
+    budget = C.Budget(args.steps, args.budget_seconds)
+    while not budget.done(step):
         x, _, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
         if crop:
             ch, cw = min(crop[0], x.shape[2]), min(crop[1], x.shape[3])
@@ -153,11 +154,11 @@ def main(argv=None):
         n += 1
         for k, v in (("loss", loss.item()), ("l1", l1.item()), ("grad", gl.item()), ("kl", kl.item())):
             sums[k] = sums.get(k, 0.0) + v
-        if step % args.log_every == 0 or step == args.steps:
+        if step % args.log_every == 0 or budget.done(step):
             dt = (time.time() - t0) / n
             log(f"step {step} " + " ".join(f"{k} {v / n:.5f}" for k, v in sums.items()) + f" s/step {dt:.3f}")
             sums, t0, n = {}, time.time(), 0
-        if args.eval_every and step % args.eval_every == 0 and step < args.steps:
+        if args.eval_every and step % args.eval_every == 0 and not budget.done(step):
             log(f"eval step {step} psnr {psnr(vae, val, dev):.3f} dB ({len(val)} images)")
         if ck.save(snapshot()):
             log(f"checkpoint at step {step}")

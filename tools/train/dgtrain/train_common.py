@@ -29,7 +29,31 @@ def base_parser(description):
     ap.add_argument("--ckpt-every", type=float, default=300.0, help="seconds between checkpoints")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--export", help="write the trained weights (safetensors) and PATH.json config at the end")
+    add_budget_arg(ap)
     return ap
+
+
+def add_budget_arg(ap):
+    ap.add_argument("--budget-seconds", type=float, default=0.0,
+                    help="also stop (and export) after this many seconds of training; schedules then follow time")
+
+
+class Budget:
+    """Ends training at --steps or after --budget-seconds, whichever comes first. sched_step() is the step that
+    step-based schedules (learning rate, ramps) should see: the later of the real step and the elapsed fraction
+    of the time budget, so a run cut short by time still finishes its schedule."""
+
+    def __init__(self, steps, seconds):
+        self.steps, self.seconds, self.t0 = steps, seconds, time.time()
+
+    def elapsed_fraction(self):
+        return (time.time() - self.t0) / self.seconds if self.seconds > 0 else 0.0
+
+    def done(self, step):
+        return step >= self.steps or (self.seconds > 0 and self.elapsed_fraction() >= 1.0)
+
+    def sched_step(self, step):
+        return max(step, min(self.steps, int(self.elapsed_fraction() * self.steps)))
 
 
 def setup(args):
@@ -69,6 +93,14 @@ class WorldTensors:
         # Filled one item at a time: holding every decoded float image first would need ~16 GB for 20k images.
         self.images = self.labels = None
         self.captions, self.ids = [], []
+        if ds.decoded is not None:  # decode_dataset already did the work: one copy into memory
+            self.images = torch.from_numpy(np.ascontiguousarray(ds.decoded[0][idx]))
+            self.labels = torch.from_numpy(np.ascontiguousarray(ds.decoded[1][idx]))
+            for i in idx:
+                e = ds.entries[i]
+                self.captions.append([c["text"] for c in e.get("captions", [])] or [""])
+                self.ids.append(e["id"])
+            return
         for k, i in enumerate(idx):
             it = ds[i]
             img = ((it["image"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)

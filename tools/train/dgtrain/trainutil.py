@@ -13,6 +13,8 @@ import time
 
 import torch
 
+from .train_common import add_budget_arg
+
 
 def common_args(description):
     ap = argparse.ArgumentParser(description=description)
@@ -31,6 +33,7 @@ def common_args(description):
     ap.add_argument("--ckpt-minutes", type=float, default=5.0, help="checkpoint interval")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--no-cache", action="store_true", help="do not keep decoded training images in memory")
+    add_budget_arg(ap)
     return ap
 
 

@@ -76,20 +76,71 @@ def _roles(caption):
     return out
 
 
+DECODED = "decoded"  # root/decoded/{images,labels}.npy: every still image decoded once (see decode_dataset)
+
+
+def _decode_item(args):
+    root, e = args
+    return (_read_rgb8(os.path.join(root, e["image"])).numpy(), _read_label8(os.path.join(root, e["label"])).numpy())
+
+
+def decode_dataset(root, workers=None):
+    """Decodes every still image and label of a dataset once, in parallel, into root/decoded/images.npy
+    (uint8 [N,3,H,W]) and labels.npy (uint8 [N,H,W]), in index order, so that several training processes
+    memory-map one copy instead of each decoding 20k PNGs."""
+    import multiprocessing
+    entries = [e for e in read_index(root) if "frames" not in e]
+    if not entries:
+        raise ValueError(f"{root}: no still images to decode")
+    out = os.path.join(root, DECODED)
+    os.makedirs(out, exist_ok=True)
+    with multiprocessing.Pool(workers) as pool:
+        images = labels = None
+        for k, (img, lab) in enumerate(pool.imap(_decode_item, [(root, e) for e in entries], chunksize=64)):
+            if images is None:
+                images = np.lib.format.open_memmap(os.path.join(out, "images.tmp.npy"), "w+", np.uint8,
+                                                   (len(entries),) + img.shape)
+                labels = np.lib.format.open_memmap(os.path.join(out, "labels.tmp.npy"), "w+", np.uint8,
+                                                   (len(entries),) + lab.shape)
+            if img.shape != images.shape[1:] or lab.shape != labels.shape[1:]:
+                raise ValueError(f"{root}: {entries[k]['id']} is {img.shape[1:]}, not {images.shape[2:]} like the first")
+            images[k], labels[k] = img, lab
+    images.flush()
+    labels.flush()
+    del images, labels
+    for name in ("images", "labels"):
+        os.replace(os.path.join(out, f"{name}.tmp.npy"), os.path.join(out, f"{name}.npy"))
+    return len(entries)
+
+
+def load_decoded(root, count):
+    """(images, labels) memory-mapped from root/decoded when decode_dataset wrote them for `count` items, else None."""
+    paths = [os.path.join(root, DECODED, f"{n}.npy") for n in ("images", "labels")]
+    if not all(os.path.exists(p) for p in paths):
+        return None
+    images, labels = (np.load(p, mmap_mode="r") for p in paths)
+    if images.shape[0] != count or labels.shape[0] != count:
+        return None  # stale: the dataset grew or shrank since
+    return images, labels
+
+
 class WorldImages(torch.utils.data.Dataset):
-    """Still images of a world dataset; clip entries (with "frames") are skipped.
+    """Still images of a world dataset; clip entries (with "frames") are skipped. Reads root/decoded when present.
     cache=True keeps the decoded 8-bit image and label of every item read (about 130 KB per 128x256 item)."""
 
     def __init__(self, root, hflip=False, cache=False):
         self.root = root
         self.hflip = hflip
         self.entries = [e for e in read_index(root) if "frames" not in e]
-        self.cache = {} if cache else None
+        self.decoded = load_decoded(root, len(self.entries))
+        self.cache = {} if cache and self.decoded is None else None
 
     def __len__(self):
         return len(self.entries)
 
     def _read(self, i):
+        if self.decoded is not None:
+            return torch.from_numpy(np.array(self.decoded[0][i])), torch.from_numpy(np.array(self.decoded[1][i]))
         if self.cache is not None and i in self.cache:
             return self.cache[i]
         e = self.entries[i]
@@ -170,3 +221,11 @@ def collate_images(batch):
         "roles": [b["roles"] for b in batch],
         "id": [b["id"] for b in batch],
     }
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) < 3 or sys.argv[1] != "decode":
+        raise SystemExit("usage: python3 -m dgtrain.world_data decode DATASET_DIR...")
+    for d in sys.argv[2:]:
+        print(f"{d}: decoded {decode_dataset(d)} images into {os.path.join(d, DECODED)}")

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole default-model chain (train_defaults.sh) inside one short GPU lease: a 2-step smoke run of every
+# stage on 64 images first (a CUDA-only bug then costs seconds, not the lease), then the real run with
+# per-stage time budgets, then the float16 exports and logs packed into OUT (at most 16 MiB a file).
+#   OUT=/tmp/out tools/train/train_defaults_lease.sh   # DG_LEASE_SECONDS: the whole run's limit (default 540)
+# Needs build/app/cli/dirigent-cli (built here or carried) and a python3 with torch and CUDA.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+t0=$(date +%s)
+OUT=${OUT:?set OUT to the folder for the results}
+LEASE=${DG_LEASE_SECONDS:-540}
+export DG_TRAIN_DEVICE=cuda DG_TRAIN_PYTHON=${DG_TRAIN_PYTHON:-python3} DG_TRAIN_WORLD_THREADS=$(nproc)
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+
+echo "== smoke run"
+if ! DG_TRAIN_PERMILLE=2 DG_TRAIN_IMAGES=64 DG_TRAIN_ADV=1 DG_TRAIN_DATA=/tmp/smoke/data \
+     DG_TRAIN_MODELS=/tmp/smoke/models DG_TRAIN_RUNS=/tmp/smoke/runs tools/train/train_defaults.sh; then
+  tail -n 30 /tmp/smoke/runs/*.out
+  tar czf "$OUT/smoke_logs.tgz" /tmp/smoke/runs 2>/dev/null
+  exit 1
+fi
+echo "== smoke run passed after $(( $(date +%s) - t0 )) s"
+
+# Step counts x40 so that the budgets, not the counts, end each stage; schedules follow the budgets.
+export DG_TRAIN_PERMILLE=40000 DG_TRAIN_IMAGES=${DG_TRAIN_IMAGES:-40000} DG_TRAIN_ADV=1 \
+       DG_TRAIN_MODELS=runs/models DG_TRAIN_RUNS=runs \
+       DG_TRAIN_BUDGET=${DG_TRAIN_BUDGET:-"clip=110 vae=110 eval_segmenter=360 unet=180 controlnet=75"}
+mkdir -p runs
+left=$(( LEASE - ($(date +%s) - t0) ))
+timeout "$left" tools/train/train_defaults.sh 2>&1 | tee runs/train_defaults.log
+pkill -f 'train_(clip|vae|segmenter|unet|controlnet)\.py' && sleep 2  # stages the timeout cut short
+echo "== chain ended after $(( $(date +%s) - t0 )) s"
+
+cd runs/models || exit 1
+ls *.safetensors >/dev/null 2>&1 && "$DG_TRAIN_PYTHON" ../../tools/train/to_f16.py *.safetensors
+pack() { local name=$1; shift; local have=(); for f in "$@"; do [ -f "$f" ] && have+=("$f"); done
+         [ ${#have[@]} -gt 0 ] && tar cf "$OUT/$name.tar" "${have[@]}"; }
+pack unet_vae unet.* vae.*
+pack clip clip.* text_encoder.*
+pack seg_cnbase eval_segmenter.* controlnet_baseline.*
+pack cn_aldm_adv controlnet_aldm.* controlnet_adv.*
+cd ../..
+tar czf "$OUT/logs.tgz" runs/train_defaults.log runs/*.out runs/*/log.txt runs/*/summary.json runs/*/samples_*.png 2>/dev/null
+ls -la "$OUT"
