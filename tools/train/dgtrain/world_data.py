@@ -80,8 +80,15 @@ DECODED = "decoded"  # root/decoded/{images,labels}.npy: every still image decod
 
 
 def _decode_item(args):
+    # numpy only: torch ops in 16 forked workers, each with its own thread pool, ran 20k images in 3 minutes
     root, e = args
-    return (_read_rgb8(os.path.join(root, e["image"])).numpy(), _read_label8(os.path.join(root, e["label"])).numpy())
+    with Image.open(os.path.join(root, e["image"])) as im:
+        rgb = np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1))
+    return rgb, _read_label8(os.path.join(root, e["label"])).numpy()
+
+
+def _decode_worker_init():
+    torch.set_num_threads(1)
 
 
 def decode_dataset(root, workers=None):
@@ -94,7 +101,7 @@ def decode_dataset(root, workers=None):
         raise ValueError(f"{root}: no still images to decode")
     out = os.path.join(root, DECODED)
     os.makedirs(out, exist_ok=True)
-    with multiprocessing.Pool(workers) as pool:
+    with multiprocessing.Pool(workers, initializer=_decode_worker_init) as pool:
         images = labels = None
         for k, (img, lab) in enumerate(pool.imap(_decode_item, [(root, e) for e in entries], chunksize=64)):
             if images is None:
