@@ -79,16 +79,25 @@ def _roles(caption):
 DECODED = "decoded"  # root/decoded/{images,labels}.npy: every still image decoded once (see decode_dataset)
 
 
-def _decode_item(args):
+def _decode_item(root, e):
     # numpy only: torch ops in 16 forked workers, each with its own thread pool, ran 20k images in 3 minutes
-    root, e = args
     with Image.open(os.path.join(root, e["image"])) as im:
         rgb = np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1))
     return rgb, _read_label8(os.path.join(root, e["label"])).numpy()
 
 
-def _decode_worker_init():
+def _decode_chunk(args):
+    """Decodes entries[start:start+len] straight into the shared arrays (no images sent between processes)."""
+    root, out, start, entries = args
     torch.set_num_threads(1)
+    images, labels = (np.load(os.path.join(out, f"{n}.tmp.npy"), mmap_mode="r+") for n in ("images", "labels"))
+    for k, e in enumerate(entries, start):
+        img, lab = _decode_item(root, e)
+        if img.shape != images.shape[1:] or lab.shape != labels.shape[1:]:
+            raise ValueError(f"{root}: {e['id']} is {img.shape[1:]}, not {images.shape[2:]} like the first image")
+        images[k], labels[k] = img, lab
+    images.flush()
+    labels.flush()
 
 
 def decode_dataset(root, workers=None):
@@ -101,20 +110,13 @@ def decode_dataset(root, workers=None):
         raise ValueError(f"{root}: no still images to decode")
     out = os.path.join(root, DECODED)
     os.makedirs(out, exist_ok=True)
-    with multiprocessing.Pool(workers, initializer=_decode_worker_init) as pool:
-        images = labels = None
-        for k, (img, lab) in enumerate(pool.imap(_decode_item, [(root, e) for e in entries], chunksize=64)):
-            if images is None:
-                images = np.lib.format.open_memmap(os.path.join(out, "images.tmp.npy"), "w+", np.uint8,
-                                                   (len(entries),) + img.shape)
-                labels = np.lib.format.open_memmap(os.path.join(out, "labels.tmp.npy"), "w+", np.uint8,
-                                                   (len(entries),) + lab.shape)
-            if img.shape != images.shape[1:] or lab.shape != labels.shape[1:]:
-                raise ValueError(f"{root}: {entries[k]['id']} is {img.shape[1:]}, not {images.shape[2:]} like the first")
-            images[k], labels[k] = img, lab
-    images.flush()
-    labels.flush()
-    del images, labels
+    img, lab = _decode_item(root, entries[0])
+    for name, shape in (("images", img.shape), ("labels", lab.shape)):
+        np.lib.format.open_memmap(os.path.join(out, f"{name}.tmp.npy"), "w+", np.uint8,
+                                  (len(entries),) + shape).flush()
+    chunk = 256
+    with multiprocessing.Pool(workers) as pool:
+        pool.map(_decode_chunk, [(root, out, s, entries[s:s + chunk]) for s in range(0, len(entries), chunk)])
     for name in ("images", "labels"):
         os.replace(os.path.join(out, f"{name}.tmp.npy"), os.path.join(out, f"{name}.npy"))
     return len(entries)

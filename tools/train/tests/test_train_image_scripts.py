@@ -121,3 +121,19 @@ class TestTrainScripts(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BudgetTest(unittest.TestCase):
+    def test_time_budget_ends_training_and_drives_schedules(self):
+        import time
+        from dgtrain.train_common import Budget
+        b = Budget(steps=1000, seconds=0.2)
+        self.assertFalse(b.done(0))
+        self.assertTrue(b.done(1000))  # the step count still ends it
+        self.assertEqual(b.sched_step(10), 10)  # early on the real step leads
+        time.sleep(0.1)
+        self.assertGreaterEqual(b.sched_step(10), 400)  # half the time gone: schedules see about half the steps
+        time.sleep(0.12)
+        self.assertTrue(b.done(10))
+        self.assertEqual(b.sched_step(10), 1000)
+        self.assertFalse(Budget(5, 0).done(4))  # no budget: only the steps count

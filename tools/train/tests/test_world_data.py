@@ -85,6 +85,26 @@ class WorldDataTest(unittest.TestCase):
         self.assertEqual(sorted(cached.cache), [0, 3])
         self.assertEqual(cached.cache[0][0].dtype, torch.uint8)
 
+    def test_decoded_copy_matches_png_and_goes_stale(self):
+        import shutil
+        from dgtrain.train_common import WorldTensors
+        from dgtrain.world_data import decode_dataset, load_decoded
+        with tempfile.TemporaryDirectory() as d:
+            root = os.path.join(d, "ds")
+            shutil.copytree(self.root, root)
+            png = WorldImages(root)
+            self.assertEqual(decode_dataset(root, workers=2), len(png))
+            dec = WorldImages(root)
+            self.assertIsNotNone(dec.decoded)
+            for i in range(len(png)):
+                self.assertTrue(torch.equal(dec[i]["image"], png[i]["image"]))
+                self.assertTrue(torch.equal(dec[i]["label"], png[i]["label"]))
+            wt = WorldTensors(root)  # the trainers' in-memory copy, from the decoded arrays
+            self.assertTrue(torch.equal(wt.images[2].float() / 127.5 - 1, png[2]["image"]))
+            self.assertEqual(wt.captions[2], png[2]["captions"] or [""])
+            # a different item count (the dataset grew) makes the decoded copy stale: PNGs are read again
+            self.assertIsNone(load_decoded(root, len(png) + 1))
+
     def test_collate(self):
         ds = WorldImages(self.root)
         b = collate_images([ds[0], ds[1]])
