@@ -174,6 +174,8 @@ def markdown(report):
         lines += ["| images | CLIP similarity | attribute accuracy (items) | Frechet distance |", "|---|---|---|---|",
                   f"| real test images | {f(real['clip_sim'])} | {f(real['attr_acc'])} ({real['attr_items']}) | 0 |",
                   f"| generated | {f(g['clip_sim'])} | {f(g['attr_acc'])} ({g['attr_items']}) | {f(g['fd'], 2)} |"]
+        if "vae_psnr_db" in report:
+            lines += ["", f"Autoencoder reconstruction of the same real test images: PSNR {f(report['vae_psnr_db'], 2)} dB"]
         return "\n".join(lines) + "\n"
     small = SMALL_CLASSES
     lines += ["| model | mIoU | " + " | ".join(f"IoU {c}" for c in small) + " | FD | CLIP sim | attribute acc |",
@@ -228,6 +230,8 @@ def main(argv=None):
     m = lambda n: os.path.join(args.models, n + ".safetensors")  # noqa: E731
     if args.task == "t2i":
         gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"))
+        from train_vae import psnr_each
+        report["vae_psnr_db"] = sum(sum(psnr_each(gen.vae, real[s:s + 25])) for s in range(0, len(real), 25)) / len(real)
         imgs = generate(gen, prompts, None, args.seed, args)
         if args.grid:
             save_grid(imgs[:16], args.grid)

@@ -54,15 +54,21 @@ def kl_loss(mean, logvar):
 
 
 @torch.no_grad()
+@torch.no_grad()
+def psnr_each(vae, x):
+    """PSNR (dB) of each image of x [B,3,H,W] in [-1,1] through the VAE (posterior mean), pixel range [0,1]."""
+    y = vae.decode(vae.encode(x)).clamp(-1, 1)
+    mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    return (-10 * torch.log10(mse)).tolist()
+
+
 def psnr(vae, data, device, batch=16):
-    """Mean PSNR (dB) over the images of `data`, with the posterior mean, pixel range [0,1]."""
+    """Mean PSNR (dB) over the images of `data`."""
     vae.eval()
     vals = []
     for s in range(0, len(data), batch):
         x, _, _ = data.batch(list(range(s, min(len(data), s + batch))), device)
-        y = vae.decode(vae.encode(x)).clamp(-1, 1)
-        mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-        vals += (-10 * torch.log10(mse)).tolist()
+        vals += psnr_each(vae, x)
     vae.train()
     return sum(vals) / len(vals)
 
