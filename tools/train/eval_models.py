@@ -211,6 +211,9 @@ def main(argv=None):
     ap.add_argument("--out", help="JSON report")
     ap.add_argument("--grid", help="PNG grid of the first 16 generated images (l2i: of each model), input order")
     args = ap.parse_args(argv)
+    for path in (args.out, args.grid):  # before the long run, not after it
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.set_num_threads(args.threads)
     t0 = time.time()
     judges = Judges(args.models)
@@ -265,7 +268,6 @@ def main(argv=None):
     text = json.dumps(report, indent=1)
     print(markdown(report))
     if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
             f.write(text + "\n")
         with open(os.path.splitext(args.out)[0] + ".md", "w") as f:
