@@ -1138,30 +1138,25 @@ dg_status dg_world_render_ex(dg_world_scene *s, uint8_t *rgb, uint8_t *label, ui
   if (!scratch) return dg_fail(DG_ERR_OOM, "world render: out of memory for %dx%d", s->width, s->height);
   float *rgbf = scratch, *depth = rgbf + 3 * n, *sh = depth + n, *ao = sh + n;
   uint16_t *inst = instance ? instance : (uint16_t *)(ao + n);
-  int drawn[DG_WORLD_MAX_OBJECTS], vis[DG_WORLD_MAX_OBJECTS + 1];
+  int drawn[DG_WORLD_MAX_OBJECTS];
   float area = (float)n / (256.0f * 128.0f);
   int min_px = (int)fmaxf(5, 12 * area);
-  // Visibility from cheap flat passes (the geometry does not depend on shading), then one final pass.
-  for (int pass = 0; prune && pass < 3; pass++) {
+  // Visibility from a cheap flat pass (the geometry does not depend on shading), then the final pass.
+  // Dropping an object only uncovers the others, so one pass finds every object to drop.
+  if (prune) {
     render_once(s, rgbf, depth, sh, ao, label, inst, drawn, true, true);
-    int by_instance[DG_WORLD_MAX_OBJECTS + 2] = {0};
+    int vis[DG_WORLD_MAX_OBJECTS + 2] = {0}; // visible pixels by instance
     for (size_t i = 0; i < n; i++)
-      if (inst[i] && inst[i] <= DG_WORLD_MAX_OBJECTS) by_instance[inst[i]]++;
-    bool dropped = false;
+      if (inst[i] && inst[i] <= DG_WORLD_MAX_OBJECTS) vis[inst[i]]++;
     int kept = 0;
     for (int i = 0; i < s->n_objects; i++) {
       dg_world_object *o = &s->objects[i];
-      vis[i] = by_instance[o->instance];
+      int v = vis[o->instance];
       // A building's front wall is usually behind its neighbour, so only its visible area counts.
-      bool hidden = vis[i] < min_px || (o->cls != DG_WORLD_BUILDING && vis[i] < 0.25f * drawn[i]);
-      if (prune && hidden) {
-        dropped = true;
-        continue;
-      }
+      if (v < min_px || (o->cls != DG_WORLD_BUILDING && v < 0.25f * drawn[i])) continue;
       s->objects[kept++] = *o;
     }
     s->n_objects = kept;
-    if (!dropped) break;
   }
   render_once(s, rgbf, depth, sh, ao, label, inst, drawn, flat, false);
   // Visible pixels and bounding boxes from the final instance map.
