@@ -474,26 +474,9 @@ static void filter_rows(const write_job *job, uint8_t *raw, bool adaptive) {
   }
 }
 
-static dg_status write_png(const char *path, const write_job *job, const dg_png_write_opts *opts) {
-  if (job->width <= 0 || job->height <= 0 || job->width > DG_PNG_MAX_SIDE || job->height > DG_PNG_MAX_SIDE)
-    return dg_fail(DG_ERR_ARG, "png: cannot write '%s': bad size %dx%d", path, job->width, job->height);
-  if (!job->pixels) return dg_fail(DG_ERR_ARG, "png: cannot write '%s': no pixels", path);
-  int n_texts = opts ? opts->n_texts : 0;
-  for (int i = 0; i < n_texts; i++) {
-    size_t kl = opts->texts[i].key ? strlen(opts->texts[i].key) : 0;
-    if (kl < 1 || kl > 79 || !opts->texts[i].text)
-      return dg_fail(DG_ERR_ARG, "png: cannot write '%s': text chunk %d needs a 1..79 character key and a text", path,
-                     i);
-  }
-  int level = opts && opts->level > 0 ? (opts->level > 9 ? 9 : opts->level) : 6;
-  size_t raw_size = ((size_t)job->width * job->channels + 1) * job->height;
-  write_scratch *s = scratch_get(level, raw_size);
-  if (!s) return dg_fail(DG_ERR_OOM, "png: out of memory writing '%s'", path);
-  // Fast levels (1..3) and label maps (long runs of one id): unfiltered; filtering costs more time than
-  // its 1-2% size gain at these levels.
-  filter_rows(job, s->raw, job->color_type != PNG_COLOR_TYPE_PALETTE && level > 3);
-  size_t z_size = libdeflate_zlib_compress(s->z, s->raw, raw_size, s->out, s->out_cap);
-  if (!z_size) return dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
+// The file: signature, IHDR, PLTE (label maps), text chunks, one IDAT with the compressed rows, IEND.
+static dg_status write_file(const char *path, const write_job *job, const dg_png_write_opts *opts, const uint8_t *z,
+                            size_t z_size) {
   FILE *f = fopen(path, "wb");
   if (!f) return dg_fail(DG_ERR_IO, "png: cannot create '%s': %s", path, strerror(errno));
   fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
@@ -509,20 +492,49 @@ static dg_status write_png(const char *path, const write_job *job, const dg_png_
       memcpy(plte[i], i < job->pal->n_classes ? job->pal->rgb[i] : job->pal->unlabelled_rgb, 3);
     chunk1(f, "PLTE", plte, sizeof plte);
   }
-  for (int i = 0; i < n_texts; i++) {
+  for (int i = 0; opts && i < opts->n_texts; i++) {
     const char *k = opts->texts[i].key, *t = opts->texts[i].text;
     // tEXt: key, 0, text. iTXt: key, 0, no compression (0, 0), empty language and translated key, text.
     bool ascii = is_ascii(t);
     chunk(f, ascii ? "tEXt" : "iTXt", 3, (const void *const[]){k, "\0\0\0\0", t},
           (const size_t[]){strlen(k), ascii ? 1 : 5, strlen(t)});
   }
-  chunk1(f, "IDAT", s->out, z_size);
+  chunk1(f, "IDAT", z, z_size);
   chunk1(f, "IEND", "", 0);
   if (ferror(f) | (fclose(f) != 0)) {
     remove(path);
     return dg_fail(DG_ERR_IO, "png: cannot write '%s': %s", path, strerror(errno));
   }
   return DG_OK;
+}
+
+static dg_status write_png(const char *path, const write_job *job, const dg_png_write_opts *opts) {
+  if (job->width <= 0 || job->height <= 0 || job->width > DG_PNG_MAX_SIDE || job->height > DG_PNG_MAX_SIDE)
+    return dg_fail(DG_ERR_ARG, "png: cannot write '%s': bad size %dx%d", path, job->width, job->height);
+  if (!job->pixels) return dg_fail(DG_ERR_ARG, "png: cannot write '%s': no pixels", path);
+  for (int i = 0; opts && i < opts->n_texts; i++) {
+    size_t kl = opts->texts[i].key ? strlen(opts->texts[i].key) : 0;
+    if (kl < 1 || kl > 79 || !opts->texts[i].text)
+      return dg_fail(DG_ERR_ARG, "png: cannot write '%s': text chunk %d needs a 1..79 character key and a text", path,
+                     i);
+  }
+  int level = opts && opts->level > 0 ? (opts->level > 9 ? 9 : opts->level) : 6;
+  size_t raw_size = ((size_t)job->width * job->channels + 1) * job->height;
+  write_scratch *s = scratch_get(level, raw_size);
+  if (!s) return dg_fail(DG_ERR_OOM, "png: out of memory writing '%s'", path);
+  // Fast levels (1..3) and label maps (long runs of one id): unfiltered; filtering costs more time than
+  // its 1-2% size gain at these levels.
+  filter_rows(job, s->raw, job->color_type != PNG_COLOR_TYPE_PALETTE && level > 3);
+  size_t z_size = libdeflate_zlib_compress(s->z, s->raw, raw_size, s->out, s->out_cap);
+  dg_status st = z_size ? write_file(path, job, opts, s->out, z_size)
+                        : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
+  if (s->raw_cap > (8u << 20)) { // the buffers of a large image are not kept
+    free(s->raw);
+    free(s->out);
+    s->raw = s->out = NULL;
+    s->raw_cap = s->out_cap = 0;
+  }
+  return st;
 }
 
 dg_status dg_png_write_rgb8(const char *path, int width, int height, const uint8_t *rgb,
