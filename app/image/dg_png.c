@@ -526,8 +526,8 @@ static dg_status write_png(const char *path, const write_job *job, const dg_png_
   // its 1-2% size gain at these levels.
   filter_rows(job, s->raw, job->color_type != PNG_COLOR_TYPE_PALETTE && level > 3);
   size_t z_size = libdeflate_zlib_compress(s->z, s->raw, raw_size, s->out, s->out_cap);
-  dg_status st = z_size ? write_file(path, job, opts, s->out, z_size)
-                        : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
+  dg_status st =
+      z_size ? write_file(path, job, opts, s->out, z_size) : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
   if (s->raw_cap > (8u << 20)) { // the buffers of a large image are not kept
     free(s->raw);
     free(s->out);
