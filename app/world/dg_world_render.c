@@ -292,7 +292,7 @@ static int ground(const rctx *r, float x, float z, float fine, bool markings, v3
     }
     // Snow lies on the road except in the wheel tracks.
     float tracks = 1;
-    for (int l = -1; l <= 1; l += 2) {
+    for (int l = -1; l <= 1 && r->L.cover > 0; l += 2) {
       float lane = l * s->road_half * 0.5f;
       float dt = fabsf(fabsf(x - lane) - 0.8f);
       if (dt < 0.2f) tracks = fminf(tracks, 0.6f + 0.4f * dt / 0.2f);
