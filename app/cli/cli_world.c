@@ -31,7 +31,7 @@ static void usage_dataset(FILE *f) {
              "                                 [--png-level L]\n\n"
              "Writes N samples (or N video clips of F frames) and DIR/index.jsonl. Splits use disjoint seed\n"
              "ranges (train from 0, val from 1e9, test from 2e9). Samples already written are skipped, so an\n"
-             "interrupted run can be resumed. Default: 256x128, 2 threads, zlib level 1. Prints images/s.\n");
+             "interrupted run can be resumed. Default: 256x128, 2 threads, deflate level 1. Prints images/s.\n");
 }
 
 static bool parse_int(const char *opt, const char *s, long lo, long hi, long *out) {
@@ -204,8 +204,8 @@ static int cmd_dataset(int argc, char **argv) {
   long images = (long)st.written * (o.video ? o.frames : 1);
   printf("%s: %d %s written, %d skipped (already present), %s/index.jsonl\n", o.split, st.written,
          o.video ? "clips" : "samples", st.skipped, o.dir);
-  printf("%ld images (%dx%d, image + label PNG, zlib %d) in %.2f s: %.1f images/s with %d threads\n", images, o.width,
-         o.height, o.png_level, st.seconds, st.seconds > 0 ? images / st.seconds : 0.0, o.threads);
+  printf("%ld images (%dx%d, image + label PNG, deflate level %d) in %.2f s: %.1f images/s with %d threads\n", images,
+         o.width, o.height, o.png_level, st.seconds, st.seconds > 0 ? images / st.seconds : 0.0, o.threads);
   return 0;
 }
 

@@ -1,8 +1,9 @@
 #include "dg_png.h"
 
 #include <errno.h>
+#include <libdeflate.h>
 #include <png.h>
-#include <zlib.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -350,7 +351,8 @@ dg_status dg_png_read_texts(const char *path, dg_png_text_list *out) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Writing
+// Writing, with libdeflate: the whole image is filtered and compressed in one call, into buffers (and a
+// compressor) kept per thread, so a dataset writer does not allocate, fault in and free them per file.
 
 typedef struct write_job {
   int width, height, color_type, channels;
@@ -358,89 +360,181 @@ typedef struct write_job {
   const dg_png_palette *pal; // palette images only
 } write_job;
 
+typedef struct write_scratch {
+  struct libdeflate_compressor *z;
+  int level;
+  size_t raw_cap, out_cap;
+  uint8_t *raw, *out;
+} write_scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static void scratch_free(void *p) {
+  write_scratch *s = p;
+  libdeflate_free_compressor(s->z);
+  free(s->raw);
+  free(s->out);
+  free(s);
+}
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+// The calling thread's compressor for `level` and buffers for `raw` filtered and compressed bytes.
+static write_scratch *scratch_get(int level, size_t raw) {
+  pthread_once(&scratch_once, scratch_init);
+  write_scratch *s = pthread_getspecific(scratch_key);
+  if (!s && (!(s = calloc(1, sizeof *s)) || pthread_setspecific(scratch_key, s) != 0)) {
+    free(s);
+    return NULL;
+  }
+  if (!s->z || s->level != level) {
+    libdeflate_free_compressor(s->z);
+    s->level = level;
+    if (!(s->z = libdeflate_alloc_compressor(level))) return NULL;
+  }
+  size_t out = libdeflate_zlib_compress_bound(s->z, raw);
+  if (s->raw_cap < raw) {
+    free(s->raw);
+    s->raw_cap = (s->raw = malloc(raw)) ? raw : 0;
+  }
+  if (s->out_cap < out) {
+    free(s->out);
+    s->out_cap = (s->out = malloc(out)) ? out : 0;
+  }
+  return s->raw && s->out ? s : NULL;
+}
+
 static bool is_ascii(const char *s) {
   for (; *s; s++)
     if ((unsigned char)*s >= 128) return false;
   return true;
 }
 
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+// One chunk whose data is the concatenation of `n` parts.
+static void chunk(FILE *f, const char *type, int n, const void *const *parts, const size_t *sizes) {
+  uint8_t head[8], tail[4];
+  size_t len = 0;
+  for (int i = 0; i < n; i++)
+    len += sizes[i];
+  put32(head, (uint32_t)len);
+  memcpy(head + 4, type, 4);
+  uint32_t crc = libdeflate_crc32(0, type, 4);
+  fwrite(head, 1, 8, f);
+  for (int i = 0; i < n; i++) {
+    crc = libdeflate_crc32(crc, parts[i], sizes[i]);
+    fwrite(parts[i], 1, sizes[i], f);
+  }
+  put32(tail, crc);
+  fwrite(tail, 1, 4, f);
+}
+
+static void chunk1(FILE *f, const char *type, const void *data, size_t size) {
+  chunk(f, type, 1, (const void *const[]){data}, (const size_t[]){size});
+}
+
+static inline uint8_t filter_byte(int type, const uint8_t *cur, const uint8_t *prev, size_t i, int bpp) {
+  int a = i >= (size_t)bpp ? cur[i - bpp] : 0, b = prev ? prev[i] : 0, c = prev && i >= (size_t)bpp ? prev[i - bpp] : 0;
+  switch (type) {
+  case 0: return cur[i];
+  case 1: return (uint8_t)(cur[i] - a);
+  case 2: return (uint8_t)(cur[i] - b);
+  case 3: return (uint8_t)(cur[i] - ((a + b) >> 1));
+  default: {
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return (uint8_t)(cur[i] - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c));
+  }
+  }
+}
+
+// Each row as a filter type byte and the filtered bytes. `adaptive` picks, per row, the filter with the
+// smallest sum of absolute (signed) values, as libpng does; otherwise rows are stored unfiltered.
+static void filter_rows(const write_job *job, uint8_t *raw, bool adaptive) {
+  size_t stride = (size_t)job->width * job->channels;
+  for (int y = 0; y < job->height; y++) {
+    const uint8_t *cur = job->pixels + y * stride, *prev = y ? cur - stride : NULL;
+    uint8_t *out = raw + y * (stride + 1);
+    int best = 0;
+    if (adaptive) {
+      unsigned long best_sum = ~0ul;
+      for (int t = 0; t < 5; t++) {
+        unsigned long sum = 0;
+        for (size_t i = 0; i < stride && sum < best_sum; i++) {
+          uint8_t v = filter_byte(t, cur, prev, i, job->channels);
+          sum += v < 128 ? v : 256 - v;
+        }
+        if (sum < best_sum) best_sum = sum, best = t;
+      }
+    }
+    out[0] = (uint8_t)best;
+    if (!best) memcpy(out + 1, cur, stride);
+    for (size_t i = 0; best && i < stride; i++)
+      out[1 + i] = filter_byte(best, cur, prev, i, job->channels);
+  }
+}
+
+// The file: signature, IHDR, PLTE (label maps), text chunks, one IDAT with the compressed rows, IEND.
+static dg_status write_file(const char *path, const write_job *job, const dg_png_write_opts *opts, const uint8_t *z,
+                            size_t z_size) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return dg_fail(DG_ERR_IO, "png: cannot create '%s': %s", path, strerror(errno));
+  fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
+  uint8_t ihdr[13] = {0};
+  put32(ihdr, (uint32_t)job->width);
+  put32(ihdr + 4, (uint32_t)job->height);
+  ihdr[8] = 8;
+  ihdr[9] = (uint8_t)job->color_type;
+  chunk1(f, "IHDR", ihdr, sizeof ihdr);
+  if (job->pal) {
+    uint8_t plte[256][3];
+    for (int i = 0; i < 256; i++)
+      memcpy(plte[i], i < job->pal->n_classes ? job->pal->rgb[i] : job->pal->unlabelled_rgb, 3);
+    chunk1(f, "PLTE", plte, sizeof plte);
+  }
+  for (int i = 0; opts && i < opts->n_texts; i++) {
+    const char *k = opts->texts[i].key, *t = opts->texts[i].text;
+    // tEXt: key, 0, text. iTXt: key, 0, no compression (0, 0), empty language and translated key, text.
+    bool ascii = is_ascii(t);
+    chunk(f, ascii ? "tEXt" : "iTXt", 3, (const void *const[]){k, "\0\0\0\0", t},
+          (const size_t[]){strlen(k), ascii ? 1 : 5, strlen(t)});
+  }
+  chunk1(f, "IDAT", z, z_size);
+  chunk1(f, "IEND", "", 0);
+  if (ferror(f) | (fclose(f) != 0)) {
+    remove(path);
+    return dg_fail(DG_ERR_IO, "png: cannot write '%s': %s", path, strerror(errno));
+  }
+  return DG_OK;
+}
+
 static dg_status write_png(const char *path, const write_job *job, const dg_png_write_opts *opts) {
   if (job->width <= 0 || job->height <= 0 || job->width > DG_PNG_MAX_SIDE || job->height > DG_PNG_MAX_SIDE)
     return dg_fail(DG_ERR_ARG, "png: cannot write '%s': bad size %dx%d", path, job->width, job->height);
   if (!job->pixels) return dg_fail(DG_ERR_ARG, "png: cannot write '%s': no pixels", path);
-  int n_texts = opts ? opts->n_texts : 0;
-  for (int i = 0; i < n_texts; i++) {
+  for (int i = 0; opts && i < opts->n_texts; i++) {
     size_t kl = opts->texts[i].key ? strlen(opts->texts[i].key) : 0;
     if (kl < 1 || kl > 79 || !opts->texts[i].text)
       return dg_fail(DG_ERR_ARG, "png: cannot write '%s': text chunk %d needs a 1..79 character key and a text", path,
                      i);
   }
-  FILE *f = fopen(path, "wb");
-  if (!f) return dg_fail(DG_ERR_IO, "png: cannot create '%s': %s", path, strerror(errno));
-  png_ctx c = {.name = path};
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
-  png_infop info = png ? png_create_info_struct(png) : NULL;
-  png_textp volatile texts = NULL;
-  if (!info) {
-    png_destroy_write_struct(png ? &png : NULL, NULL);
-    fclose(f);
-    remove(path);
-    return dg_fail(DG_ERR_OOM, "png: out of memory writing '%s'", path);
-  }
-  if (setjmp(png_jmpbuf(png))) {
-    free(texts);
-    png_destroy_write_struct(&png, &info);
-    fclose(f);
-    remove(path);
-    return dg_fail(DG_ERR_IO, "png: cannot write '%s': %s", path, c.msg);
-  }
-  png_init_io(png, f);
   int level = opts && opts->level > 0 ? (opts->level > 9 ? 9 : opts->level) : 6;
-  png_set_compression_level(png, level);
-  // Fast datasets (levels 1..3): no filter (the filter pass costs more time than its 1-2% size gain at
-  // these levels); label maps, long runs of one id, also use run-length matching.
-  if (job->color_type == PNG_COLOR_TYPE_PALETTE || level <= 3) png_set_filter(png, 0, PNG_FILTER_NONE);
-  if (job->color_type == PNG_COLOR_TYPE_PALETTE && level <= 3) png_set_compression_strategy(png, Z_RLE);
-  png_set_IHDR(png, info, (png_uint_32)job->width, (png_uint_32)job->height, 8, job->color_type, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  if (job->pal) {
-    png_color plte[256];
-    for (int i = 0; i < 256; i++) {
-      const uint8_t *rgb = i < job->pal->n_classes ? job->pal->rgb[i] : job->pal->unlabelled_rgb;
-      plte[i] = (png_color){rgb[0], rgb[1], rgb[2]};
-    }
-    png_set_PLTE(png, info, plte, 256);
+  size_t raw_size = ((size_t)job->width * job->channels + 1) * job->height;
+  write_scratch *s = scratch_get(level, raw_size);
+  if (!s) return dg_fail(DG_ERR_OOM, "png: out of memory writing '%s'", path);
+  // Fast levels (1..3) and label maps (long runs of one id): unfiltered; filtering costs more time than
+  // its 1-2% size gain at these levels.
+  filter_rows(job, s->raw, job->color_type != PNG_COLOR_TYPE_PALETTE && level > 3);
+  size_t z_size = libdeflate_zlib_compress(s->z, s->raw, raw_size, s->out, s->out_cap);
+  dg_status st =
+      z_size ? write_file(path, job, opts, s->out, z_size) : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
+  if (s->raw_cap > (8u << 20)) { // the buffers of a large image are not kept
+    free(s->raw);
+    free(s->out);
+    s->raw = s->out = NULL;
+    s->raw_cap = s->out_cap = 0;
   }
-  if (n_texts) {
-    texts = calloc((size_t)n_texts, sizeof *texts);
-    if (!texts) png_error(png, "out of memory for text chunks");
-    for (int i = 0; i < n_texts; i++) {
-      texts[i].key = (char *)opts->texts[i].key;
-      texts[i].text = (char *)opts->texts[i].text;
-      if (is_ascii(opts->texts[i].text)) {
-        texts[i].compression = PNG_TEXT_COMPRESSION_NONE;
-        texts[i].text_length = strlen(opts->texts[i].text);
-      } else {
-        texts[i].compression = PNG_ITXT_COMPRESSION_NONE;
-        texts[i].itxt_length = strlen(opts->texts[i].text);
-        texts[i].lang = (char *)"";
-        texts[i].lang_key = (char *)"";
-      }
-    }
-    png_set_text(png, info, texts, n_texts);
-  }
-  png_write_info(png, info);
-  size_t stride = (size_t)job->width * job->channels;
-  for (int y = 0; y < job->height; y++)
-    png_write_row(png, job->pixels + y * stride);
-  png_write_end(png, NULL);
-  png_destroy_write_struct(&png, &info);
-  free(texts);
-  if (fclose(f) != 0) {
-    remove(path);
-    return dg_fail(DG_ERR_IO, "png: cannot write '%s': %s", path, strerror(errno));
-  }
-  return DG_OK;
+  return st;
 }
 
 dg_status dg_png_write_rgb8(const char *path, int width, int height, const uint8_t *rgb,

@@ -1,6 +1,7 @@
-// PNG files on libpng: RGB8/RGBA8 images, 8-bit palette-indexed label maps, tEXt/iTXt text chunks
-// (the A1111 `parameters` chunk, JSON job chunks), and a strict label-map reader. Every libpng error
-// is caught (setjmp) and returned as a dg_status whose message names the file and the problem.
+// PNG files: RGB8/RGBA8 images, 8-bit palette-indexed label maps, tEXt/iTXt text chunks (the A1111
+// `parameters` chunk, JSON job chunks), and a strict label-map reader. Reading uses libpng, whose errors
+// are caught (setjmp); writing uses libdeflate. Errors are returned as a dg_status whose message names
+// the file and the problem.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -18,7 +19,7 @@ typedef struct dg_png_text {
 } dg_png_text;
 
 typedef struct dg_png_write_opts {
-  int level; // zlib level 1..9; 0 = libpng's default (6)
+  int level; // deflate level 1..9 (libdeflate's, like zlib's); 0 = 6
   const dg_png_text *texts;
   int n_texts;
 } dg_png_write_opts;

@@ -201,7 +201,7 @@ typedef struct dg_world_dataset_opts {
   bool video;
   int frames; // with video
   int threads;
-  int png_level; // zlib level (default 1)
+  int png_level; // deflate level 1..9 (default 1)
   // Called from worker threads after each finished (or skipped) sample; may be NULL.
   void (*progress)(void *user, int done, int total);
   void *user;

@@ -26,7 +26,12 @@ static inline float smooth(float e0, float e1, float x) {
   float t = clampf((x - e0) / (e1 - e0), 0, 1);
   return t * t * (3 - 2 * t);
 }
-static inline float fractf(float x) { return x - floorf(x); }
+// floorf(x) as an integer, for |x| < 2^63: much cheaper than floorf without SSE4.1, and exact.
+static inline int64_t ifloor(float x) {
+  int64_t i = (int64_t)x;
+  return i - (x < (float)i);
+}
+static inline float fractf(float x) { return x - (float)ifloor(x); }
 static inline v3 key3(const v3 *k, float t) { return t < 1 ? vmix(k[0], k[1], t) : vmix(k[1], k[2], t - 1); }
 static inline float key1(const float *k, float t) {
   return t < 1 ? k[0] + (k[1] - k[0]) * t : k[1] + (k[2] - k[1]) * (t - 1);
@@ -43,8 +48,9 @@ static void init_noise(void) {
 }
 
 static inline float noise2(float x, float y) {
-  float fx = floorf(x), fy = floorf(y), tx = x - fx, ty = y - fy;
-  int ix = (int)(int64_t)fx & 255, iy = (int)(int64_t)fy & 255, jx = (ix + 1) & 255, jy = (iy + 1) & 255;
+  int64_t fx = ifloor(x), fy = ifloor(y);
+  float tx = x - (float)fx, ty = y - (float)fy;
+  int ix = (int)(fx & 255), iy = (int)(fy & 255), jx = (ix + 1) & 255, jy = (iy + 1) & 255;
   tx = tx * tx * (3 - 2 * tx);
   ty = ty * ty * (3 - 2 * ty);
   const float *a = noise_table + iy * 256, *b = noise_table + jy * 256;
@@ -256,7 +262,7 @@ static v3 grass_color(const rctx *r, float x, float z, float fine) {
   return c;
 }
 
-static v3 snow_over(const rctx *r, v3 c, float x, float z, float amount) {
+static inline v3 snow_over(const rctx *r, v3 c, float x, float z, float amount) {
   if (r->L.cover <= 0) return c;
   float n = noise2(x * 0.9f + 7, z * 0.9f);
   float k = clampf(r->L.cover * amount * (1.25f - 0.5f * n), 0, 1);
@@ -286,7 +292,7 @@ static int ground(const rctx *r, float x, float z, float fine, bool markings, v3
     }
     // Snow lies on the road except in the wheel tracks.
     float tracks = 1;
-    for (int l = -1; l <= 1; l += 2) {
+    for (int l = -1; l <= 1 && r->L.cover > 0; l += 2) {
       float lane = l * s->road_half * 0.5f;
       float dt = fabsf(fabsf(x - lane) - 0.8f);
       if (dt < 0.2f) tracks = fminf(tracks, 0.6f + 0.4f * dt / 0.2f);
@@ -410,6 +416,7 @@ static void draw_side(rctx *r, int oi, float xp, float z0, float z1, float v0, f
     int y0 = (int)floorf(r->hy - r->f * (v1 - r->hc) / z), y1 = (int)ceilf(r->hy - r->f * (v0 - r->hc) / z);
     if (y0 < 0) y0 = 0;
     if (y1 > r->H) y1 = r->H;
+    float fog = fog_factor(r, z);
     for (int py = y0; py < y1; py++) {
       float v = r->hc + (r->hy - py - 0.5f) * z / r->f;
       if (v < v0 || v > v1) continue;
@@ -422,7 +429,7 @@ static void draw_side(rctx *r, int oi, float xp, float z0, float z1, float v0, f
         continue;
       }
       float shadow = !r->flat && s.ndl > 0 ? building_shadow(r, xp, v, z) : 1;
-      put(r, p, z, o->cls, oi, r->flat ? V(0, 0, 0) : lit(r, &s, shadow, 1, z));
+      put(r, p, z, o->cls, oi, r->flat ? V(0, 0, 0) : lit_fog(r, &s, shadow, 1, fog));
     }
   }
 }
@@ -438,6 +445,7 @@ static void draw_front(rctx *r, int oi, float zp, float xa, float xb, float v0, 
   if (x1 > r->W) x1 = r->W;
   if (y0 < 0) y0 = 0;
   if (y1 > r->H) y1 = r->H;
+  float fog = fog_factor(r, zp);
   for (int py = y0; py < y1; py++) {
     float v = r->hc + (r->hy - py - 0.5f) * zp / r->f;
     if (v < v0 || v > v1) continue;
@@ -453,7 +461,7 @@ static void draw_front(rctx *r, int oi, float zp, float xa, float xb, float v0, 
         continue;
       }
       float shadow = !r->flat && s.ndl > 0 ? building_shadow(r, x, v, zp) : 1;
-      put(r, p, zp, o->cls, oi, r->flat ? V(0, 0, 0) : lit(r, &s, shadow, 1, zp));
+      put(r, p, zp, o->cls, oi, r->flat ? V(0, 0, 0) : lit_fog(r, &s, shadow, 1, fog));
     }
   }
 }
@@ -1138,30 +1146,25 @@ dg_status dg_world_render_ex(dg_world_scene *s, uint8_t *rgb, uint8_t *label, ui
   if (!scratch) return dg_fail(DG_ERR_OOM, "world render: out of memory for %dx%d", s->width, s->height);
   float *rgbf = scratch, *depth = rgbf + 3 * n, *sh = depth + n, *ao = sh + n;
   uint16_t *inst = instance ? instance : (uint16_t *)(ao + n);
-  int drawn[DG_WORLD_MAX_OBJECTS], vis[DG_WORLD_MAX_OBJECTS + 1];
+  int drawn[DG_WORLD_MAX_OBJECTS];
   float area = (float)n / (256.0f * 128.0f);
   int min_px = (int)fmaxf(5, 12 * area);
-  // Visibility from cheap flat passes (the geometry does not depend on shading), then one final pass.
-  for (int pass = 0; prune && pass < 3; pass++) {
+  // Visibility from a cheap flat pass (the geometry does not depend on shading), then the final pass.
+  // Dropping an object only uncovers the others, so one pass finds every object to drop.
+  if (prune) {
     render_once(s, rgbf, depth, sh, ao, label, inst, drawn, true, true);
-    int by_instance[DG_WORLD_MAX_OBJECTS + 2] = {0};
+    int vis[DG_WORLD_MAX_OBJECTS + 2] = {0}; // visible pixels by instance
     for (size_t i = 0; i < n; i++)
-      if (inst[i] && inst[i] <= DG_WORLD_MAX_OBJECTS) by_instance[inst[i]]++;
-    bool dropped = false;
+      if (inst[i] && inst[i] <= DG_WORLD_MAX_OBJECTS) vis[inst[i]]++;
     int kept = 0;
     for (int i = 0; i < s->n_objects; i++) {
       dg_world_object *o = &s->objects[i];
-      vis[i] = by_instance[o->instance];
+      int v = vis[o->instance];
       // A building's front wall is usually behind its neighbour, so only its visible area counts.
-      bool hidden = vis[i] < min_px || (o->cls != DG_WORLD_BUILDING && vis[i] < 0.25f * drawn[i]);
-      if (prune && hidden) {
-        dropped = true;
-        continue;
-      }
+      if (v < min_px || (o->cls != DG_WORLD_BUILDING && v < 0.25f * drawn[i])) continue;
       s->objects[kept++] = *o;
     }
     s->n_objects = kept;
-    if (!dropped) break;
   }
   render_once(s, rgbf, depth, sh, ao, label, inst, drawn, flat, false);
   // Visible pixels and bounding boxes from the final instance map.

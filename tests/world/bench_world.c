@@ -18,7 +18,7 @@ static double now(void) {
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 400, level = argc > 2 ? atoi(argv[2]) : 1, w = 256, h = 128;
   if (n < 1 || level < 1 || level > 9) {
-    fprintf(stderr, "usage: world-bench [N >= 1] [zlib level 1..9]\n");
+    fprintf(stderr, "usage: world-bench [N >= 1] [deflate level 1..9]\n");
     return 2;
   }
   uint8_t *rgb = malloc((size_t)w * h * 3), *lab = malloc((size_t)w * h);
@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
   rmdir(dir);
   printf("world-bench: %d images %dx%d on one core\n", n, w, h);
   printf("  generate + render: %.2f ms/image\n", 1e3 * t_render / n);
-  printf("  PNG image + label (zlib %d): %.2f ms/image, image PNG %.1f KiB average\n", level, 1e3 * t_png / n,
+  printf("  PNG image + label (deflate level %d): %.2f ms/image, image PNG %.1f KiB average\n", level, 1e3 * t_png / n,
          bytes / 1024.0 / n);
   printf("  total: %.1f images/s per core\n", n / (t_render + t_png));
   free(rgb);
