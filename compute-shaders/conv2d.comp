@@ -4,15 +4,20 @@
 // per-lane register tiles and few, wide loads matter on lavapipe).
 // MODE 0: any kernel/stride/padding, scalar loads.
 // MODE 1: 3x3, stride 1, padding 1, W % 4 == 0, TN == 8, input channels in blocks of 4: per block
-//   each lane loads 9 vec4s of weights per output channel (4 channels x 9 taps are contiguous) and
-//   4 vec4s per input row (pixels x0-4 .. x0+11, of which x0-1 .. x0+8 are used).
+//   the weights of each output channel are 9 vec4s (4 channels x 9 taps are contiguous), and each
+//   lane loads 4 vec4s per input row (pixels x0-4 .. x0+11, of which x0-1 .. x0+8 are used). All lanes
+//   of a workgroup use the same TM output channels: with COOP (a subgroup of TM lanes, the whole
+//   workgroup) lane i loads the weights of channel i only and the others take them with
+//   subgroupBroadcast, which on lavapipe is far cheaper than every lane loading all TM channels.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_ballot : require
 #include "dg_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;    // output channels per lane
 layout(constant_id = 2) const uint TN = 8;    // output pixels per lane (along x)
 layout(constant_id = 3) const uint MODE = 0;
+layout(constant_id = 4) const bool COOP = false;
 
 #ifdef DG_F16
 #define V f16vec4
@@ -45,9 +50,11 @@ void main() {
   uint lane = gl_LocalInvocationID.x;
   uint tiles_x = (p.Wo + TN - 1) / TN;
   uint pt = gp * gl_WorkGroupSize.x + lane;
+  bool live = pt < tiles_x * p.rows;
+  if (!COOP && !live) return;
+  pt = min(pt, tiles_x * p.rows - 1); // COOP: lanes past the end load (for the others) but store nothing
   uint oy = p.oy0 + pt / tiles_x, ox0 = (pt % tiles_x) * TN;
   uint co0 = gc * TM;
-  if (pt >= tiles_x * p.rows) return;
   uint z = gl_WorkGroupID.z;
   uint xb = p.x_off + z * p.x_sz;
   uint plane = p.H * p.W;
@@ -62,11 +69,22 @@ void main() {
     [[dont_unroll]] for (uint c = 0; c < p.cin; c += 4) {
       // weights of input channels c..c+3 (4 x 9 taps, contiguous) for each output channel
       float wt[TM][36];
-      [[unroll]] for (uint i = 0; i < TM; i++)
-        [[unroll]] for (uint q = 0; q < 9; q++) {
-          vec4 v = vec4(w4[(wrow[i] + c * 9) / 4 + q]);
-          [[unroll]] for (uint e = 0; e < 4; e++) wt[i][4 * q + e] = v[e];
-        }
+      if (COOP) {
+        vec4 wl[9];
+        uint wb = (p.w_off + min(co0 + lane, p.cout - 1) * p.w_sco + c * 9) / 4;
+        [[unroll]] for (uint q = 0; q < 9; q++) wl[q] = vec4(w4[wb + q]);
+        [[unroll]] for (uint i = 0; i < TM; i++)
+          [[unroll]] for (uint q = 0; q < 9; q++) {
+            vec4 v = subgroupBroadcast(wl[q], i);
+            [[unroll]] for (uint e = 0; e < 4; e++) wt[i][4 * q + e] = v[e];
+          }
+      } else {
+        [[unroll]] for (uint i = 0; i < TM; i++)
+          [[unroll]] for (uint q = 0; q < 9; q++) {
+            vec4 v = vec4(w4[(wrow[i] + c * 9) / 4 + q]);
+            [[unroll]] for (uint e = 0; e < 4; e++) wt[i][4 * q + e] = v[e];
+          }
+      }
       [[unroll]] for (uint cc = 0; cc < 4; cc++) {
         [[unroll]] for (uint ky = 0; ky < 3; ky++) {
           int iy = int(oy) - 1 + int(ky);
@@ -112,6 +130,7 @@ void main() {
     }
   }
 
+  if (!live) return;
   uint yb = p.y_off + z * p.y_sz + (oy - p.oy0) * p.Wo;
   [[unroll]] for (uint i = 0; i < TM; i++) {
     uint co = co0 + i;

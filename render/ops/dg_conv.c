@@ -1,5 +1,7 @@
 #include "dg_conv.h"
 
+#include <string.h>
+
 #include "dg_gemm.h"
 #include "dg_op_util.h"
 
@@ -69,6 +71,10 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
         break;
       }
   int64_t tiles_x = (c->Wo + TN - 1) / TN;
+  // Weights shared through subgroup broadcasts (see conv2d.comp) need a subgroup of exactly the
+  // workgroup's LANES = TM lanes: CPU devices have a fixed one.
+  const dg_device_info *info = dg_device_get_info(d);
+  bool coop = !strcmp(info->type, "cpu") && info->subgroup_size == LANES && LANES == TM;
   for (int64_t gi = 0; gi < c->G; gi++)
     for (int64_t c0 = 0; c0 < c->cig; c0 += cib) {
       int64_t cin = c->cig - c0 < cib ? c->cig - c0 : cib;
@@ -95,9 +101,9 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
             bool with_bias = bias && first;
             bind[4] = with_bias ? dg_window(d, bias, cog_abs, cout, false, &bo) : bind[0];
             bool vec = fast && xo % 4 == 0 && wo % 4 == 0 && (c->Cin * plane) % 4 == 0;
-            uint32_t spec[4] = {LANES, TM, TN, vec ? 1u : 0u};
+            uint32_t spec[5] = {LANES, TM, TN, vec ? 1u : 0u, vec && coop};
             dg_pipeline *pipe;
-            DG_TRY(dg_op_pipeline(s, "conv2d", x->dtype, spec, 4, &pipe));
+            DG_TRY(dg_op_pipeline(s, "conv2d", x->dtype, spec, 5, &pipe));
             uint32_t groups_n = (uint32_t)((tiles_x * nr + LANES - 1) / LANES);
             uint64_t groups = (uint64_t)groups_n * (uint64_t)((cout + TM - 1) / TM);
             push pc = {(uint32_t)c->H,
