@@ -3,16 +3,22 @@
 // computes TM output channels x TN consecutive output pixels of one row (see matmul.comp for why
 // per-lane register tiles and few, wide loads matter on lavapipe).
 // MODE 0: any kernel/stride/padding, scalar loads.
-// MODE 1: 3x3, stride 1, padding 1, W % 4 == 0, TN == 8, input channels in blocks of 4: per block
-//   each lane loads 9 vec4s of weights per output channel (4 channels x 9 taps are contiguous) and
-//   4 vec4s per input row (pixels x0-4 .. x0+11, of which x0-1 .. x0+8 are used).
+// MODE 1: 3x3, stride 1, padding 1, W % 4 == 0, TN % 4 == 0, input channels in blocks of 4: per block
+//   the weights of each output channel are 9 vec4s (4 channels x 9 taps are contiguous), and each
+//   lane loads TN / 4 + 2 vec4s per input row (pixels x0-4 .. x0+TN+3, of which x0-1 .. x0+TN are
+//   used). All lanes of a workgroup use the same TM output channels: with COOP (a subgroup that is the
+//   whole workgroup, TM a multiple of its size) lane l loads the weights of channels l, l + 8, ... only
+//   and the others take them with subgroupBroadcast, which on lavapipe is far cheaper than every lane
+//   loading all TM channels.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_ballot : require
 #include "dg_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;    // output channels per lane
 layout(constant_id = 2) const uint TN = 8;    // output pixels per lane (along x)
 layout(constant_id = 3) const uint MODE = 0;
+layout(constant_id = 4) const bool COOP = false;
 
 #ifdef DG_F16
 #define V f16vec4
@@ -45,9 +51,11 @@ void main() {
   uint lane = gl_LocalInvocationID.x;
   uint tiles_x = (p.Wo + TN - 1) / TN;
   uint pt = gp * gl_WorkGroupSize.x + lane;
+  bool live = pt < tiles_x * p.rows;
+  if (!COOP && !live) return;
+  pt = min(pt, tiles_x * p.rows - 1); // COOP: lanes past the end load (for the others) but store nothing
   uint oy = p.oy0 + pt / tiles_x, ox0 = (pt % tiles_x) * TN;
   uint co0 = gc * TM;
-  if (pt >= tiles_x * p.rows) return;
   uint z = gl_WorkGroupID.z;
   uint xb = p.x_off + z * p.x_sz;
   uint plane = p.H * p.W;
@@ -62,19 +70,33 @@ void main() {
     [[dont_unroll]] for (uint c = 0; c < p.cin; c += 4) {
       // weights of input channels c..c+3 (4 x 9 taps, contiguous) for each output channel
       float wt[TM][36];
-      [[unroll]] for (uint i = 0; i < TM; i++)
-        [[unroll]] for (uint q = 0; q < 9; q++) {
-          vec4 v = vec4(w4[(wrow[i] + c * 9) / 4 + q]);
-          [[unroll]] for (uint e = 0; e < 4; e++) wt[i][4 * q + e] = v[e];
+      if (COOP) {
+        const uint LW = gl_WorkGroupSize.x;
+        vec4 wl[TM / LW][9];
+        [[unroll]] for (uint r = 0; r < TM / LW; r++) {
+          uint wb = (p.w_off + min(co0 + r * LW + lane, p.cout - 1) * p.w_sco + c * 9) / 4;
+          [[unroll]] for (uint q = 0; q < 9; q++) wl[r][q] = vec4(w4[wb + q]);
         }
+        [[unroll]] for (uint i = 0; i < TM; i++)
+          [[unroll]] for (uint q = 0; q < 9; q++) {
+            vec4 v = subgroupBroadcast(wl[i / LW][q], i % LW);
+            [[unroll]] for (uint e = 0; e < 4; e++) wt[i][4 * q + e] = v[e];
+          }
+      } else {
+        [[unroll]] for (uint i = 0; i < TM; i++)
+          [[unroll]] for (uint q = 0; q < 9; q++) {
+            vec4 v = vec4(w4[(wrow[i] + c * 9) / 4 + q]);
+            [[unroll]] for (uint e = 0; e < 4; e++) wt[i][4 * q + e] = v[e];
+          }
+      }
       [[unroll]] for (uint cc = 0; cc < 4; cc++) {
         [[unroll]] for (uint ky = 0; ky < 3; ky++) {
           int iy = int(oy) - 1 + int(ky);
           bool rv = iy >= 0 && iy < int(p.H);
           uint rb = xb + (c + cc) * plane + uint(clamp(iy, 0, int(p.H) - 1) - int(p.x_row0)) * p.W;
-          // 16 pixels x0-4 .. x0+11 as 4 vec4 (each entirely inside or outside the row)
-          float px[16];
-          [[unroll]] for (uint q = 0; q < 4; q++) {
+          // TN + 8 pixels x0-4 .. x0+TN+3 as vec4s (each entirely inside or outside the row)
+          float px[TN + 8];
+          [[unroll]] for (uint q = 0; q < TN / 4 + 2; q++) {
             int xs = int(ox0) - 4 + 4 * int(q);
             bool ok = rv && xs >= 0 && xs < int(p.W);
             vec4 v = vec4(x4[(rb + uint(clamp(xs, 0, int(p.W) - 4))) / 4]);
@@ -112,6 +134,7 @@ void main() {
     }
   }
 
+  if (!live) return;
   uint yb = p.y_off + z * p.y_sz + (oy - p.oy0) * p.Wo;
   [[unroll]] for (uint i = 0; i < TM; i++) {
     uint co = co0 + i;

@@ -10,6 +10,7 @@
 // is contiguous (AV/BV; scalar loads otherwise): (TM + TN) loads for 4 TM TN multiply-adds.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
+#extension GL_KHR_shader_subgroup_ballot : require
 #include "dg_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint TM = 8;    // rows per lane (multiple of 4)
@@ -22,6 +23,10 @@ const bool AV = (FLAGS & 4) != 0;   // vec4 loads of A allowed (aligned, extent 
 const bool BV = (FLAGS & 8) != 0;   // vec4 loads of B allowed
 const uint BIAS = (FLAGS >> 4) & 3; // 0 none, 1 per column n, 2 per row m
 const bool ACCUM = (FLAGS & 64) != 0; // C += A B
+// COOP (A row-major with vec4 loads, a subgroup of LN lanes = the workgroup, one row group): all
+// lanes share the TM rows, so lane l loads only rows l, l + LN, ... and the others take them with
+// subgroupBroadcast; on lavapipe that replaces TM lane-by-lane loads per lane with TM / LN.
+const bool COOP = (FLAGS & 128) != 0;
 
 #ifdef DG_F16
 #define V f16vec4
@@ -49,7 +54,7 @@ void main() {
   uint gn = g % p.groups_n, gm = g / p.groups_n;
   uint lane = gl_LocalInvocationID.x;
   uint m0 = (gm * LM + lane / LN) * TM, n0 = (gn * LN + lane % LN) * TN;
-  if (m0 >= p.M || n0 >= p.N) return;
+  if (m0 >= p.M || (!COOP && n0 >= p.N)) return; // COOP: lanes past N load for the others
   uint z = gl_WorkGroupID.z;
   uint a_base = p.a_off + z * p.a_sz, b_base = p.b_off + z * p.b_sz;
 
@@ -61,7 +66,15 @@ void main() {
     float as[TM][4], bs[4][TN];
     // Rows/columns/k past the end are clamped (k past K is zeroed below; rows and columns past
     // the end are computed but never stored).
-    if (!AT && AV) {
+    if (COOP) {
+      vec4 al[TM / LN];
+      [[unroll]] for (uint r = 0; r < TM / LN; r++)
+        al[r] = vec4(a4[(a_base + min(m0 + r * LN + lane, p.M - 1) * p.a_sm + k) / 4]);
+      [[unroll]] for (uint i = 0; i < TM; i++) {
+        vec4 v = subgroupBroadcast(al[i / LN], i % LN);
+        [[unroll]] for (uint t = 0; t < 4; t++) as[i][t] = v[t];
+      }
+    } else if (!AT && AV) {
       [[unroll]] for (uint i = 0; i < TM; i++) {
         vec4 v = vec4(a4[(a_base + min(m0 + i, p.M - 1) * p.a_sm + k) / 4]);
         [[unroll]] for (uint t = 0; t < 4; t++) as[i][t] = v[t];

@@ -90,7 +90,7 @@ static int self_test_mm_conv(dg_device *dev) {
     dg_tensor_write_f32(&tw, w);
     s = dg_matmul(stream, &ta, false, &tb, false, &tc);
   }
-  dg_conv2d_params same = {1, 1, 1, 1, 1};
+  dg_conv2d_params same = {.pad_h = 1, .pad_w = 1};
   if (s == DG_OK) s = dg_conv2d(stream, &tx, &tw, NULL, &same, &ty);
   if (s == DG_OK) s = dg_stream_finish(stream);
   double mm_err = 0, conv_err = 0;

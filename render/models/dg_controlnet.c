@@ -40,26 +40,33 @@ dg_status dg_controlnet_load(const dg_nn_src *src, dg_unet_heads heads, dg_contr
 
 int dg_controlnet_num_outputs(const dg_controlnet *c) { return c->enc.n_input + 1; }
 
+dg_status dg_controlnet_hint(const dg_nn *nn, const dg_controlnet *c, const dg_tensor *hint, dg_tensor *out) {
+  char sh[96];
+  if (hint->ndim != 4 || hint->shape[1] != c->hint[0].w.shape[1])
+    return dg_fail(DG_ERR_ARG, "controlnet: hint %s must be [N, %lld, H, W]", dg_shape_str(hint, sh, sizeof sh),
+                   (long long)c->hint[0].w.shape[1]);
+  dg_tensor g = *hint;
+  for (int i = 0; i < c->n_hint; i++) {
+    DG_TRY(dg_nn_conv_forward(nn, &c->hint[i], &g, out));
+    if (i + 1 < c->n_hint) DG_TRY(dg_unary(nn->s, DG_SILU, out, out, 0, 0));
+    g = *out;
+  }
+  return DG_OK;
+}
+
 dg_status dg_controlnet_forward(const dg_nn *nn, const dg_controlnet *c, const dg_tensor *x, const dg_tensor *hint,
                                 const float *t, const dg_tensor *context, float scale, dg_tensor *control) {
   char sx[96], sh[96];
-  int64_t f = c->id_hint ? 2 : 8;
-  if (x->ndim != 4 || hint->ndim != 4 || hint->shape[0] != x->shape[0] || hint->shape[1] != c->hint[0].w.shape[1] ||
-      hint->shape[2] != f * x->shape[2] || hint->shape[3] != f * x->shape[3])
-    return dg_fail(DG_ERR_ARG, "controlnet: hint %s must be [N, %lld, %lld h, %lld w] for x %s",
-                   dg_shape_str(hint, sh, sizeof sh), (long long)c->hint[0].w.shape[1], (long long)f, (long long)f,
-                   dg_shape_str(x, sx, sizeof sx));
-  dg_tensor emb, g = *hint, nxt, h = *x;
+  if (x->ndim != 4 || hint->ndim != 4 || hint->shape[0] != x->shape[0] || hint->shape[2] != x->shape[2] ||
+      hint->shape[3] != x->shape[3])
+    return dg_fail(DG_ERR_ARG, "controlnet: encoded hint %s must be [N, C, h, w] for x %s",
+                   dg_shape_str(hint, sh, sizeof sh), dg_shape_str(x, sx, sizeof sx));
+  dg_tensor emb, nxt, h = *x;
   DG_TRY(dg_unet_time_embed(nn, &c->enc, t, (int)x->shape[0], &emb));
-  for (int i = 0; i < c->n_hint; i++) {
-    DG_TRY(dg_nn_conv_forward(nn, &c->hint[i], &g, &nxt));
-    if (i + 1 < c->n_hint) DG_TRY(dg_unary(nn->s, DG_SILU, &nxt, &nxt, 0, 0));
-    g = nxt;
-  }
   for (int i = 0; i < c->enc.n_input; i++) {
     DG_TRY(dg_unet_block_forward(nn, &c->enc.input[i], &h, &emb, context, &nxt));
     h = nxt;
-    if (i == 0) DG_TRY(dg_binary(nn->s, DG_ADD, &h, &g, &h));
+    if (i == 0) DG_TRY(dg_binary(nn->s, DG_ADD, &h, hint, &h));
     DG_TRY(dg_nn_conv_forward(nn, &c->zero[i], &h, &control[i]));
   }
   DG_TRY(dg_unet_block_forward(nn, &c->enc.middle, &h, &emb, context, &nxt));

@@ -184,7 +184,11 @@ dg_status dg_guided_init(dg_guided *g, const dg_nn *nn, const dg_unet *unet, con
   // The stream must be idle here: contexts and hints are staged through the host.
   DG_TRY(dg_stream_finish(nn->s));
   DG_TRY(doubled(nn, g->guided ? uncond : cond, g->guided ? cond : NULL, &g->context));
-  if (control) DG_TRY(doubled(nn, hint, g->guided ? hint : NULL, &g->hint));
+  if (control) {
+    dg_tensor h;
+    DG_TRY(doubled(nn, hint, g->guided ? hint : NULL, &h));
+    DG_TRY(dg_controlnet_hint(nn, control, &h, &g->hint));
+  }
   int64_t xs[4] = {latent_shape[0] * (g->guided ? 2 : 1), latent_shape[1], latent_shape[2], latent_shape[3]};
   DG_TRY(dg_tensor_alloc(nn->scratch, nn->dtype, 4, xs, &g->x));
   int64_t n = xs[0] * xs[1] * xs[2] * xs[3];

@@ -47,7 +47,7 @@ typedef struct dg_guided {
   const dg_controlnet *control; // optional
   float cfg_scale, control_scale;
   int64_t batch;
-  dg_tensor context, hint, x; // batch 2B (or B without guidance), built by dg_guided_init
+  dg_tensor context, hint, x; // batch 2B (or B without guidance), built by dg_guided_init; hint encoded
   bool guided;
   float *x2, *eps2;
 } dg_guided;

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dg_conv.h"
 #include "dg_elementwise.h"
+#include "dg_matmul.h"
 #include "dg_nn_ops.h"
 #include "dg_norm.h"
 
@@ -42,14 +44,12 @@ dg_status dg_nn_conv_load(const dg_nn_src *src, const char *prefix, int stride, 
   return load(src, prefix, ".bias", &out->b);
 }
 
-// Writes into a preallocated out. The im2col buffer is released as soon as the GEMM is recorded: the
-// stream orders any later write to that memory after the GEMM's reads.
+// Writes into a preallocated out. pad < 0: no padding on the top/left, one row/column on the
+// bottom/right (the VAE encoder's downsampling).
 static dg_status conv_into(const dg_nn *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
-  int pt = c->pad < 0 ? 0 : c->pad;
-  dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
-  dg_status st = dg_nn_conv2d(nn->s, nn->scratch, x, &c->w, &c->b, c->stride, pt, pt, out);
-  dg_arena_release(nn->scratch, mark);
-  return st;
+  int pad = c->pad < 0 ? 0 : c->pad, end = c->pad < 0 ? 1 : 0;
+  dg_conv2d_params p = {.stride_h = c->stride, .stride_w = c->stride, .pad_h = pad, .pad_w = pad, .pad_b = end, .pad_r = end};
+  return dg_conv2d(nn->s, x, &c->w, &c->b, &p, out);
 }
 
 dg_status dg_nn_conv_forward(const dg_nn *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
@@ -75,7 +75,7 @@ dg_status dg_nn_linear_forward(const dg_nn *nn, const dg_nn_linear *l, const dg_
   memcpy(shape, x->shape, sizeof shape);
   shape[x->ndim - 1] = l->w.shape[0];
   DG_TRY(dg_nn_alloc(nn, x->ndim, shape, out));
-  return dg_nn_dense(nn->s, x, &l->w, l->has_bias ? &l->b : NULL, out);
+  return dg_linear(nn->s, x, &l->w, l->has_bias ? &l->b : NULL, out);
 }
 
 dg_status dg_nn_norm_load(const dg_nn_src *src, const char *prefix, int groups, float eps, dg_nn_norm *out) {

@@ -7,11 +7,12 @@ typedef struct dg_conv2d_params {
   int stride_h, stride_w; // 0 means 1
   int pad_h, pad_w;       // zero padding
   int groups;             // 0 means 1
+  int pad_b, pad_r;       // further zero padding at the bottom / right only, as F.pad(x, (0, r, 0, b))
 } dg_conv2d_params;
 
 // y = conv2d(x, w) + bias, as torch.nn.functional.conv2d: x [N, Cin, H, W] (or [Cin, H, W]),
 // w [Cout, Cin/groups, KH, KW], bias [Cout] or NULL, y [N, Cout, Ho, Wo] with
-// Ho = (H + 2 pad_h - KH) / stride_h + 1. params NULL: stride 1, no padding, one group.
+// Ho = (H + 2 pad_h + pad_b - KH) / stride_h + 1. params NULL: stride 1, no padding, one group.
 // 1x1 convolutions run as a matmul; 3x3 stride-1 padding-1 ones have a vectorised path.
 dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
                     const dg_conv2d_params *params, dg_tensor *y);

@@ -1,7 +1,7 @@
-// Ops the model layers need that have no general-purpose version yet: convolution, a fully
-// connected layer, multi-head attention, and layout moves (transpose, channel concat/slice, nearest
-// upsample, GEGLU, clamp). Every tensor must fit one binding (no windowing yet, except the conv's
-// im2col buffer). out may not alias an input.
+// Ops the model layers need that have no general-purpose version yet: multi-head attention (on
+// dg_attention up to its head width), embedding lookup and layout moves (transpose, channel
+// concat/slice, nearest upsample, GEGLU, clamp). Convolutions and linear layers use dg_conv2d and
+// dg_linear. Every tensor must fit one binding (no windowing). out may not alias an input.
 #pragma once
 #include <stdbool.h>
 
@@ -9,14 +9,6 @@
 #include "dg_stream.h"
 #include "dg_tensor.h"
 
-// x [N, Cin, H, W], w [Cout, Cin, K, K], b [Cout] or NULL; zero padding pad_t/pad_l on the top/left,
-// out [N, Cout, OH, OW] with OH = (H + pad_t + pad_b - K) / stride + 1 (pad_b and pad_r are implied
-// by out's shape). Runs as im2col (into `scratch`, except for 1x1 convs; per sample in bands of pixels
-// when the batch's im2col would pass the binding limit) and a register-tiled GEMM.
-dg_status dg_nn_conv2d(dg_stream *s, dg_arena *scratch, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b,
-                       int stride, int pad_t, int pad_l, dg_tensor *out);
-// x [..., K] as M rows, w [N, K], b [N] or NULL -> out [..., N].
-dg_status dg_nn_dense(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b, dg_tensor *out);
 // q [N, Lq, H*D], k, v [N, Lk, H*D] -> out [N, Lq, H*D]; softmax(scale q k^T) v per head. causal:
 // query i attends to keys j <= i + Lk - Lq (Lk >= Lq).
 dg_status dg_nn_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, int heads,

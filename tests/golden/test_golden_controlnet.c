@@ -60,7 +60,9 @@ static void run(dg_dtype dt, dg_weights *uw, const char *weights, const char *fi
   dg_status s = DG_OK;
   for (int rep = 0; rep < 2 && s == DG_OK; rep++) { // the first run includes pipeline creation
     t0 = now_ms();
-    s = dg_controlnet_forward(&nn, c, &x, &hint, t, &ctx, 1.0f, ctl);
+    dg_tensor g;
+    s = dg_controlnet_hint(&nn, c, &hint, &g);
+    if (s == DG_OK) s = dg_controlnet_forward(&nn, c, &x, &g, t, &ctx, 1.0f, ctl);
     if (s == DG_OK) s = dg_stream_finish(T.stream);
     t1 = now_ms();
   }

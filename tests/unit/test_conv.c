@@ -5,6 +5,7 @@
 
 #include "dg_conv.h"
 #include "dg_ref.h"
+#include "dg_ref_nn.h"
 #include "dg_test.h"
 
 static void check_conv2d(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t W, int64_t Cout, int64_t K, int stride,
@@ -15,7 +16,7 @@ static void check_conv2d(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t
   dg_tensor X = dg_test_tensor(dt, 4, sx, -1, 1, &x), Wt = dg_test_tensor(dt, 4, sw, -1, 1, &w);
   dg_tensor B = with_bias ? dg_test_tensor(dt, 1, sb, -1, 1, &bias) : (dg_tensor){0};
   dg_tensor Y = dg_test_poisoned(dt, 4, sy);
-  dg_conv2d_params p = {stride, stride, pad, pad, groups};
+  dg_conv2d_params p = {.stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad, .groups = groups};
   if (dg_test_ok(dg_conv2d(T.stream, &X, &Wt, with_bias ? &B : NULL, &p, &Y), "conv2d")) {
     int64_t n = N * Cout * Ho * Wo;
     float *got = dg_test_read(&Y), *want = malloc((size_t)n * sizeof *want);
@@ -24,6 +25,30 @@ static void check_conv2d(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t
     snprintf(what, sizeof what, "conv2d %s x=[%lld,%lld,%lld,%lld] Cout=%lld k=%lld s=%d p=%d g=%d bias=%d",
              dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)H, (long long)W, (long long)Cout, (long long)K,
              stride, pad, groups, with_bias);
+    dg_test_close(what, got, want, n, dg_test_tolerance(dt));
+    free(got);
+    free(want);
+  }
+  free(x);
+  free(w);
+  free(bias);
+}
+
+// No top/left padding, one row and column at the bottom/right (the VAE encoder's downsampling).
+static void check_conv2d_end_pad(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t W, int64_t Cout, int stride) {
+  int64_t Ho = (H + 1 - 3) / stride + 1, Wo = (W + 1 - 3) / stride + 1;
+  int64_t sx[4] = {N, Cin, H, W}, sw[4] = {Cout, Cin, 3, 3}, sb[1] = {Cout}, sy[4] = {N, Cout, Ho, Wo};
+  float *x, *w, *bias;
+  dg_tensor X = dg_test_tensor(dt, 4, sx, -1, 1, &x), Wt = dg_test_tensor(dt, 4, sw, -1, 1, &w);
+  dg_tensor B = dg_test_tensor(dt, 1, sb, -1, 1, &bias), Y = dg_test_poisoned(dt, 4, sy);
+  dg_conv2d_params p = {.stride_h = stride, .stride_w = stride, .pad_b = 1, .pad_r = 1};
+  if (dg_test_ok(dg_conv2d(T.stream, &X, &Wt, &B, &p, &Y), "conv2d")) {
+    int64_t n = N * Cout * Ho * Wo;
+    float *got = dg_test_read(&Y), *want = malloc((size_t)n * sizeof *want);
+    dg_ref_conv2d_pad_tl(x, N, Cin, H, W, w, Cout, 3, bias, stride, 0, 0, Ho, Wo, want);
+    char what[160];
+    snprintf(what, sizeof what, "conv2d %s x=[%lld,%lld,%lld,%lld] Cout=%lld s=%d padding (0, 1, 0, 1)",
+             dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)H, (long long)W, (long long)Cout, stride);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -75,6 +100,8 @@ int main(void) {
     int64_t g = r(2, 3);
     check_conv2d(dt, 2, g * r(1, 4), r(3, 10), r(3, 10), g * r(1, 5), 3, 1, 1, (int)g, true);
     check_conv2d(dt, 1, g * 4, r(3, 10), 8, g * r(1, 5), 3, 1, 1, (int)g, true);
+    check_conv2d_end_pad(dt, r(1, 2), r(1, 7), r(3, 12), r(3, 12), r(1, 9), 2);
+    check_conv2d_end_pad(dt, 1, 8, r(3, 9), 8, r(1, 9), 1);
     // 1x1 (matmul path), with groups and odd sizes
     check_conv2d(dt, r(1, 3), r(1, 9), r(1, 11), r(1, 11), r(1, 13), 1, 1, 0, 1, true);
     check_conv2d(dt, 2, 2 * r(1, 4), r(1, 9), r(1, 9), 2 * r(1, 5), 1, 1, 0, 2, false);
@@ -102,7 +129,7 @@ int main(void) {
   dg_tensor xh = dg_test_tensor(DG_F16, 4, sx, 0, 1, NULL);
   dg_tensor x5 = dg_test_tensor(DG_F32, 5, sx5, 0, 1, NULL), w5 = dg_test_tensor(DG_F32, 5, sw5, 0, 1, NULL);
   dg_tensor y5 = dg_test_poisoned(DG_F32, 5, sy5);
-  dg_conv2d_params same = {1, 1, 1, 1, 1}, g2 = {1, 1, 1, 1, 2}, bad = {-1, 1, 0, 0, 1};
+  dg_conv2d_params same = {.pad_h = 1, .pad_w = 1}, g2 = {.pad_h = 1, .pad_w = 1, .groups = 2}, bad = {.stride_h = -1};
   dg_check_error(dg_conv2d(T.stream, &x, &w, NULL, &same, &y2), DG_ERR_ARG, "y has shape", "conv2d bad y");
   dg_check_error(dg_conv2d(T.stream, &x, &w2, NULL, &same, &y), DG_ERR_ARG, "groups", "conv2d channel mismatch");
   dg_check_error(dg_conv2d(T.stream, &x, &w, NULL, &g2, &y), DG_ERR_ARG, "groups", "conv2d groups mismatch");

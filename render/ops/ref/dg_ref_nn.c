@@ -21,16 +21,6 @@ void dg_ref_conv2d_pad_tl(const float *x, int64_t n, int64_t cin, int64_t h, int
         }
 }
 
-void dg_ref_dense(const float *x, int64_t m, int64_t k, const float *w, int64_t n, const float *b, float *out) {
-  for (int64_t i = 0; i < m; i++)
-    for (int64_t j = 0; j < n; j++) {
-      double acc = b ? b[j] : 0;
-      for (int64_t kk = 0; kk < k; kk++)
-        acc += (double)x[i * k + kk] * w[j * k + kk];
-      out[i * n + j] = (float)acc;
-    }
-}
-
 void dg_ref_transpose(const float *x, int64_t a, int64_t b, int64_t c, float *out) {
   for (int64_t i = 0; i < a; i++)
     for (int64_t j = 0; j < b; j++)
