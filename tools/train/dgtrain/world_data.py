@@ -236,5 +236,8 @@ if __name__ == "__main__":
     import sys
     if len(sys.argv) < 3 or sys.argv[1] != "decode":
         raise SystemExit("usage: python3 -m dgtrain.world_data decode DATASET_DIR...")
+    import time
     for d in sys.argv[2:]:
-        print(f"{d}: decoded {decode_dataset(d)} images into {os.path.join(d, DECODED)}")
+        t0 = time.time()
+        n = decode_dataset(d)
+        print(f"{d}: decoded {n} images into {os.path.join(d, DECODED)} in {time.time() - t0:.1f} s")
