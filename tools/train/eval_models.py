@@ -33,6 +33,7 @@ from dgtrain.world_data import load_image, load_label, load_palette, read_index 
 from sample_image import Generator  # noqa: E402
 from train_clip import load_clip  # noqa: E402
 from train_unet import save_grid  # noqa: E402
+from train_vae import psnr_each  # noqa: E402
 
 _REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ATTR_CLASSES = ("car",)  # buildings: scenes mix facade colours, so no clean centroids
@@ -233,8 +234,8 @@ def main(argv=None):
     m = lambda n: os.path.join(args.models, n + ".safetensors")  # noqa: E731
     if args.task == "t2i":
         gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"))
-        from train_vae import psnr_each
-        report["vae_psnr_db"] = sum(sum(psnr_each(gen.vae, real[s:s + 25])) for s in range(0, len(real), 25)) / len(real)
+        b = args.batch
+        report["vae_psnr_db"] = sum(sum(psnr_each(gen.vae, real[s:s + b])) for s in range(0, len(real), b)) / len(real)
         imgs = generate(gen, prompts, None, args.seed, args)
         if args.grid:
             save_grid(imgs[:16], args.grid)

@@ -45,12 +45,15 @@ class Budget:
 
     def __init__(self, steps, seconds):
         self.steps, self.seconds, self.t0 = steps, seconds, time.time()
+        self._done_at = None  # (step, answer): every check within one step agrees (log, eval and loop)
 
     def elapsed_fraction(self):
         return (time.time() - self.t0) / self.seconds if self.seconds > 0 else 0.0
 
     def done(self, step):
-        return step >= self.steps or (self.seconds > 0 and self.elapsed_fraction() >= 1.0)
+        if self._done_at is None or self._done_at[0] != step:
+            self._done_at = (step, step >= self.steps or (self.seconds > 0 and self.elapsed_fraction() >= 1.0))
+        return self._done_at[1]
 
     def sched_step(self, step):
         return max(step, min(self.steps, int(self.elapsed_fraction() * self.steps)))
@@ -84,33 +87,26 @@ class WorldTensors:
     once, not every step), with its captions."""
 
     def __init__(self, root, max_images=0, indices=None):
-        from .world_data import WorldImages
+        from .world_data import WorldImages, caption_texts
         ds = WorldImages(root)
         n = len(ds) if not max_images else min(max_images, len(ds))
         idx = list(range(n)) if indices is None else [i for i in indices if i < n]
         if not idx:
             raise SystemExit(f"{root}: no images")
-        # Filled one item at a time: holding every decoded float image first would need ~16 GB for 20k images.
-        self.images = self.labels = None
-        self.captions, self.ids = [], []
+        self.captions = [caption_texts(ds.entries[i]) or [""] for i in idx]
+        self.ids = [ds.entries[i]["id"] for i in idx]
         if ds.decoded is not None:  # decode_dataset already did the work: one copy into memory
             self.images = torch.from_numpy(np.ascontiguousarray(ds.decoded[0][idx]))
             self.labels = torch.from_numpy(np.ascontiguousarray(ds.decoded[1][idx]))
-            for i in idx:
-                e = ds.entries[i]
-                self.captions.append([c["text"] for c in e.get("captions", [])] or [""])
-                self.ids.append(e["id"])
             return
+        # Filled one 8-bit item at a time: holding every decoded float image first would need ~16 GB for 20k.
+        self.images = self.labels = None
         for k, i in enumerate(idx):
-            it = ds[i]
-            img = ((it["image"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+            img, lab = ds._read(i)
             if self.images is None:
                 self.images = torch.empty((len(idx),) + tuple(img.shape), dtype=torch.uint8)
-                self.labels = torch.empty((len(idx),) + tuple(it["label"].shape), dtype=torch.uint8)
-            self.images[k] = img
-            self.labels[k] = it["label"].to(torch.uint8)
-            self.captions.append(it["captions"] or [""])
-            self.ids.append(it["id"])
+                self.labels = torch.empty((len(idx),) + tuple(lab.shape), dtype=torch.uint8)
+            self.images[k], self.labels[k] = img, lab
 
     def __len__(self):
         return self.images.shape[0]

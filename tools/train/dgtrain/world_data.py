@@ -46,16 +46,38 @@ def load_palette(path="assets/palettes/world.json"):
     return pal
 
 
-def _read_rgb8(path):
+def _rgb8_array(path):
+    """uint8 numpy [3,H,W] (numpy only: also runs in the decode workers)."""
     with Image.open(path) as im:
-        return torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1).contiguous()
+        return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1))
 
 
-def _read_label8(path):
+def _label8_array(path):
     with Image.open(path) as im:
         if im.mode not in ("P", "L"):
             raise ValueError(f"{path}: label PNG must be 8-bit palette or grey, not {im.mode}")
-        return torch.from_numpy(np.asarray(im, dtype=np.uint8).copy())
+        return np.array(im, dtype=np.uint8)
+
+
+def _read_rgb8(path):
+    return torch.from_numpy(_rgb8_array(path))
+
+
+def _read_label8(path):
+    return torch.from_numpy(_label8_array(path))
+
+
+def _pair_arrays(root, e):
+    """An index entry's (image uint8 [3,H,W], label uint8 [H,W]) as numpy arrays."""
+    img, lab = _rgb8_array(os.path.join(root, e["image"])), _label8_array(os.path.join(root, e["label"]))
+    if img.shape[1:] != lab.shape:
+        raise ValueError(f"{e['id']}: image {tuple(img.shape[1:])} and label {tuple(lab.shape)} differ")
+    return img, lab
+
+
+def caption_texts(e):
+    """The caption texts of an index entry."""
+    return [c["text"] for c in e.get("captions", [])]
 
 
 def load_image(path):
@@ -79,20 +101,13 @@ def _roles(caption):
 DECODED = "decoded"  # root/decoded/{images,labels}.npy: every still image decoded once (see decode_dataset)
 
 
-def _decode_item(root, e):
-    # numpy only: torch ops in 16 forked workers, each with its own thread pool, ran 20k images in 3 minutes
-    with Image.open(os.path.join(root, e["image"])) as im:
-        rgb = np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1))
-    return rgb, _read_label8(os.path.join(root, e["label"])).numpy()
-
-
 def _decode_chunk(args):
-    """Decodes entries[start:start+len] straight into the shared arrays (no images sent between processes)."""
+    """Decodes entries[start:start+len] straight into the shared arrays (no images sent between processes).
+    numpy only: workers running torch ops (a thread pool each) decoded 20k images in 3 minutes on 16 cores."""
     root, out, start, entries = args
-    torch.set_num_threads(1)
     images, labels = (np.load(os.path.join(out, f"{n}.tmp.npy"), mmap_mode="r+") for n in ("images", "labels"))
     for k, e in enumerate(entries, start):
-        img, lab = _decode_item(root, e)
+        img, lab = _pair_arrays(root, e)
         if img.shape != images.shape[1:] or lab.shape != labels.shape[1:]:
             raise ValueError(f"{root}: {e['id']} is {img.shape[1:]}, not {images.shape[2:]} like the first image")
         images[k], labels[k] = img, lab
@@ -110,7 +125,7 @@ def decode_dataset(root, workers=None):
         raise ValueError(f"{root}: no still images to decode")
     out = os.path.join(root, DECODED)
     os.makedirs(out, exist_ok=True)
-    img, lab = _decode_item(root, entries[0])
+    img, lab = _pair_arrays(root, entries[0])
     for name, shape in (("images", img.shape), ("labels", lab.shape)):
         np.lib.format.open_memmap(os.path.join(out, f"{name}.tmp.npy"), "w+", np.uint8,
                                   (len(entries),) + shape).flush()
@@ -152,8 +167,7 @@ class WorldImages(torch.utils.data.Dataset):
             return torch.from_numpy(np.array(self.decoded[0][i])), torch.from_numpy(np.array(self.decoded[1][i]))
         if self.cache is not None and i in self.cache:
             return self.cache[i]
-        e = self.entries[i]
-        pair = (_read_rgb8(os.path.join(self.root, e["image"])), _read_label8(os.path.join(self.root, e["label"])))
+        pair = tuple(torch.from_numpy(a) for a in _pair_arrays(self.root, self.entries[i]))
         if self.cache is not None:
             self.cache[i] = pair
         return pair
@@ -163,17 +177,14 @@ class WorldImages(torch.utils.data.Dataset):
         rgb, lab = self._read(i)
         image = rgb.float() / 127.5 - 1.0
         label = lab.long()
-        if image.shape[1:] != label.shape:
-            raise ValueError(f"{e['id']}: image {tuple(image.shape[1:])} and label {tuple(label.shape)} differ")
         if self.hflip and random.random() < 0.5:
             image = image.flip(-1)
             label = label.flip(-1)
-        caps = e.get("captions", [])
         return {
             "image": image,
             "label": label,
-            "captions": [c["text"] for c in caps],
-            "roles": [_roles(c) for c in caps],
+            "captions": caption_texts(e),
+            "roles": [_roles(c) for c in e.get("captions", [])],
             "id": e["id"],
         }
 

@@ -137,3 +137,8 @@ class BudgetTest(unittest.TestCase):
         self.assertTrue(b.done(10))
         self.assertEqual(b.sched_step(10), 1000)
         self.assertFalse(Budget(5, 0).done(4))  # no budget: only the steps count
+        late = Budget(1000, 0.05)
+        self.assertFalse(late.done(3))
+        time.sleep(0.06)
+        self.assertFalse(late.done(3))  # the same step gets the same answer (log check vs loop check)
+        self.assertTrue(late.done(4))

@@ -105,6 +105,21 @@ class WorldDataTest(unittest.TestCase):
             # a different item count (the dataset grew) makes the decoded copy stale: PNGs are read again
             self.assertIsNone(load_decoded(root, len(png) + 1))
 
+    def test_image_and_label_of_different_sizes_rejected(self):
+        import shutil
+        from PIL import Image
+        from dgtrain.world_data import decode_dataset
+        with tempfile.TemporaryDirectory() as d:
+            root = os.path.join(d, "ds")
+            shutil.copytree(self.root, root)
+            ds = WorldImages(root)
+            e = ds.entries[1]
+            Image.new("L", (10, 10)).save(os.path.join(root, e["label"]))
+            with self.assertRaisesRegex(ValueError, e["id"] + ".*differ"):
+                ds[1]
+            with self.assertRaisesRegex(ValueError, "differ"):
+                decode_dataset(root, workers=1)
+
     def test_collate(self):
         ds = WorldImages(self.root)
         b = collate_images([ds[0], ds[1]])
