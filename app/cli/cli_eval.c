@@ -20,11 +20,9 @@
 #include "dg_world_index.h"
 
 typedef struct options {
-  const char *task, *split, *data, *model, *control, *out, *images, *sampler;
-  int count, steps;
-  double cfg;
-  uint64_t seed;
-  bool f16, quiet;
+  const char *task, *split, *data, *control, *out, *images;
+  int count;
+  dg_cli_sampling s;
 } options;
 
 static void usage(FILE *f) {
@@ -50,7 +48,7 @@ static void usage(FILE *f) {
 }
 
 static int parse(int argc, char **argv, options *o) {
-  *o = (options){.split = "test", .data = "data/world", .steps = 25, .cfg = 7.5, .sampler = "ddim"};
+  *o = (options){.split = "test", .data = "data/world", .s = DG_CLI_SAMPLING_DEFAULTS};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help")) {
@@ -61,28 +59,23 @@ static int parse(int argc, char **argv, options *o) {
       o->task = a;
       continue;
     }
-    if (!strcmp(a, "--f16")) { o->f16 = true; continue; }
-    if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
+    if (dg_cli_sampling_flag(a, &o->s)) continue;
     if (i + 1 >= argc) {
       fprintf(stderr, "eval: %s needs a value (or is unknown)\n", a);
       return 2;
     }
     const char *v = argv[++i];
+    int took = dg_cli_sampling_option("eval", a, v, &o->s);
     long n;
+    if (took < 0) return 2;
+    if (took) continue;
     if (!strcmp(a, "--split")) o->split = v;
     else if (!strcmp(a, "--data")) o->data = v;
-    else if (!strcmp(a, "--model")) o->model = v;
     else if (!strcmp(a, "--controlnet")) o->control = v;
     else if (!strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--images")) o->images = v;
-    else if (!strcmp(a, "--sampler") && (!strcmp(v, "ddim") || !strcmp(v, "plms"))) o->sampler = v;
     else if (!strcmp(a, "--count") && dg_cli_parse_long(v, 1, 1000000, &n)) o->count = (int)n;
-    else if (!strcmp(a, "--steps") && dg_cli_parse_long(v, 1, 1000, &n)) o->steps = (int)n;
-    else if (!strcmp(a, "--cfg")) {
-      if (!dg_cli_parse_cfg("eval", v, &o->cfg)) return 2;
-    } else if (!strcmp(a, "--seed")) {
-      if (!dg_cli_parse_seed("eval", v, &o->seed)) return 2;
-    } else {
+    else {
       fprintf(stderr, "eval: bad option or value: %s %s\n", a, v);
       return 2;
     }
@@ -179,15 +172,15 @@ static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, pro
   if (s == DG_OK && (rw != w || rh != h))
     s = dg_fail(DG_ERR_FORMAT, "%s is %dx%d, the index says %dx%d", e->image, rw, rh, w, h);
   if (s == DG_OK && l2i) s = dg_png_read_label(e->label, dg_world_palette(), &w, &h, &layout);
-  dg_eval_item *it = s == DG_OK ? dg_eval_report_add(c->report, e->id, cap->text, o->seed + (uint64_t)i) : NULL;
+  dg_eval_item *it = s == DG_OK ? dg_eval_report_add(c->report, e->id, cap->text, o->s.seed + (uint64_t)i) : NULL;
   if (it) it->attr = dg_eval_attr_wanted(cap);
   if (s == DG_OK) {
     uint8_t colors[DG_WORLD_NUM_CLASSES][3];
     for (int k = 0; k < DG_WORLD_NUM_CLASSES; k++)
       memcpy(colors[k], dg_world_classes[k].rgb, 3);
-    dg_generate_params p = {.prompt = cap->text, .negative = "", .width = w, .height = h, .steps = o->steps,
-                            .cfg = (float)o->cfg, .seed = it->seed,
-                            .sampler = !strcmp(o->sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
+    dg_generate_params p = {.prompt = cap->text, .negative = "", .width = w, .height = h, .steps = o->s.steps,
+                            .cfg = (float)o->s.cfg, .seed = it->seed,
+                            .sampler = !strcmp(o->s.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
                             .layout = layout, .palette = (const uint8_t(*)[3])colors,
                             .n_classes = DG_WORLD_NUM_CLASSES, .on_step = pg ? on_step : NULL, .user = pg};
     s = dg_generate(c->gen, &p, gen);
@@ -204,7 +197,7 @@ int dg_cli_eval(int argc, char **argv) {
   options o;
   int rc = parse(argc, argv, &o);
   if (rc >= 0) return rc;
-  char *model = o.model ? g_strdup(o.model) : dg_assets_path("models");
+  char *model = o.s.model ? g_strdup(o.s.model) : dg_assets_path("models");
   char *tokenizer = dg_assets_path("tokenizer"), *split_dir = g_build_filename(o.data, o.split, NULL);
   bool l2i = !strcmp(o.task, "l2i");
   dg_world_index ix = {0};
@@ -223,7 +216,7 @@ int dg_cli_eval(int argc, char **argv) {
   if (s == DG_OK && o.images && g_mkdir_with_parents(o.images, 0755))
     s = dg_fail(DG_ERR_IO, "cannot create %s", o.images);
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
-  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.f16 ? DG_F16 : DG_F32};
+  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &gen);
   if (s == DG_OK && l2i && !dg_model_set_has_control(gen))
     s = dg_fail(DG_ERR_ARG, "l2i needs a layout ControlNet, and %s has none (controlnet_%s.safetensors)", model,
@@ -234,8 +227,8 @@ int dg_cli_eval(int argc, char **argv) {
                 dg_eval_models_classes(ev), DG_WORLD_NUM_CLASSES);
   dg_eval_settings settings = {.task = o.task, .split = o.split, .data = o.data, .model = model,
                                .controlnet = l2i ? (o.control ? o.control : "aldm") : NULL,
-                               .sampler = !strcmp(o.sampler, "plms") ? "PLMS" : "DDIM", .count = o.count,
-                               .steps = o.steps, .cfg = o.cfg, .seed = o.seed};
+                               .sampler = !strcmp(o.s.sampler, "plms") ? "PLMS" : "DDIM", .count = o.count,
+                               .steps = o.s.steps, .cfg = o.s.cfg, .seed = o.s.seed};
   if (s == DG_OK) s = dg_eval_report_init(&report, &settings, dg_eval_models_feature_dim(ev));
   if (s == DG_OK) s = dg_eval_colours_from_dataset(&ix, &c.colours);
   if (s == DG_OK) {
@@ -245,13 +238,13 @@ int dg_cli_eval(int argc, char **argv) {
     c.feat = malloc((size_t)dg_eval_models_feature_dim(ev) * sizeof(float));
     if (!c.emb_text || !c.emb || !c.feat) s = dg_fail(DG_ERR_OOM, "out of host memory");
   }
-  bool tty = !o.quiet && isatty(2);
+  bool tty = !o.s.quiet && isatty(2);
   double t0 = now();
   progress pg = {.n = o.count, .t0 = t0};
   for (int i = 0; s == DG_OK && i < o.count; i++) {
     pg.i = i;
     pg.id = ix.entries[i].id;
-    if (tty) show(&pg, 0, o.steps);
+    if (tty) show(&pg, 0, o.s.steps);
     s = eval_one(&c, &ix.entries[i], i, tty ? &pg : NULL);
   }
   if (tty) fprintf(stderr, "\r\033[K");

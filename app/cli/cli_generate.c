@@ -17,11 +17,10 @@
 #include "dg_png.h"
 
 typedef struct options {
-  const char *prompt, *negative, *layout, *model, *control, *out, *sampler;
-  int steps, width, height;
-  double cfg;
-  uint64_t seed;
-  bool have_seed, f16, quiet, profile;
+  const char *prompt, *negative, *layout, *control, *out;
+  int width, height;
+  bool profile;
+  dg_cli_sampling s;
 } options;
 
 static void usage(FILE *f) {
@@ -43,38 +42,32 @@ static void usage(FILE *f) {
 }
 
 static int parse(int argc, char **argv, options *o) {
-  *o = (options){.negative = "", .steps = 25, .cfg = 7.5, .sampler = "ddim"};
+  *o = (options){.negative = "", .s = DG_CLI_SAMPLING_DEFAULTS};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help")) {
       usage(stdout);
       return 0;
     }
-    if (!strcmp(a, "--f16")) { o->f16 = true; continue; }
-    if (!strcmp(a, "--quiet")) { o->quiet = true; continue; }
+    if (dg_cli_sampling_flag(a, &o->s)) continue;
     if (!strcmp(a, "--profile")) { o->profile = true; continue; }
     if (i + 1 >= argc) {
       fprintf(stderr, "generate: %s needs a value (or is unknown)\n", a);
       return 2;
     }
     const char *v = argv[++i];
+    int took = dg_cli_sampling_option("generate", a, v, &o->s);
     long n;
+    if (took < 0) return 2;
+    if (took) continue;
     if (!strcmp(a, "--prompt")) o->prompt = v;
     else if (!strcmp(a, "--negative")) o->negative = v;
     else if (!strcmp(a, "--layout")) o->layout = v;
-    else if (!strcmp(a, "--model")) o->model = v;
     else if (!strcmp(a, "--control")) o->control = v;
     else if (!strcmp(a, "--out")) o->out = v;
-    else if (!strcmp(a, "--sampler") && (!strcmp(v, "ddim") || !strcmp(v, "plms"))) o->sampler = v;
-    else if (!strcmp(a, "--steps") && dg_cli_parse_long(v, 1, 1000, &n)) o->steps = (int)n;
     else if (!strcmp(a, "--width") && dg_cli_parse_long(v, 8, 4096, &n)) o->width = (int)n;
     else if (!strcmp(a, "--height") && dg_cli_parse_long(v, 8, 4096, &n)) o->height = (int)n;
-    else if (!strcmp(a, "--cfg")) {
-      if (!dg_cli_parse_cfg("generate", v, &o->cfg)) return 2;
-    } else if (!strcmp(a, "--seed")) {
-      if (!dg_cli_parse_seed("generate", v, &o->seed)) return 2;
-      o->have_seed = true;
-    } else {
+    else {
       fprintf(stderr, "generate: bad option or value: %s %s\n", a, v);
       return 2;
     }
@@ -143,7 +136,7 @@ int dg_cli_generate(int argc, char **argv) {
   dg_palette *palette = NULL;
   dg_device *dev = NULL;
   dg_model_set *m = NULL;
-  char *model = o.model ? g_strdup(o.model) : dg_assets_path("models");
+  char *model = o.s.model ? g_strdup(o.s.model) : dg_assets_path("models");
   char *tokenizer = dg_assets_path("tokenizer");
   dg_png_palette pal;
   dg_status s = load_png_palette(&pal, &palette);
@@ -155,15 +148,15 @@ int dg_cli_generate(int argc, char **argv) {
   }
   if (!w) w = 256;
   if (!h) h = 128;
-  if (!o.have_seed) o.seed = g_random_int() | (uint64_t)g_random_int() << 32;
+  if (!o.s.have_seed) o.s.seed = g_random_int() | (uint64_t)g_random_int() << 32;
   char *default_text = g_build_filename(model, "text_encoder.safetensors", NULL);
-  if (s == DG_OK && !o.model && !g_file_test(default_text, G_FILE_TEST_EXISTS))
+  if (s == DG_OK && !o.s.model && !g_file_test(default_text, G_FILE_TEST_EXISTS))
     s = dg_fail(DG_ERR_IO, "no embedded default model in %s yet (train it with tools/train/train_defaults.sh) "
                            "- pass --model DIR|FILE", model);
   g_free(default_text);
   dg_device_options dopt = {.timestamps = o.profile};
   if (s == DG_OK) s = dg_device_open(&dopt, &dev);
-  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.f16 ? DG_F16 : DG_F32};
+  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
   if (s == DG_OK && !(rgb = malloc((size_t)w * h * 3))) s = dg_fail(DG_ERR_OOM, "out of host memory");
   struct timespec ts;
@@ -171,23 +164,23 @@ int dg_cli_generate(int argc, char **argv) {
   double t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
   if (s == DG_OK) {
     uint8_t (*colors)[3] = pal.rgb;
-    dg_generate_params p = {.prompt = o.prompt, .negative = o.negative, .width = w, .height = h, .steps = o.steps,
-                            .cfg = (float)o.cfg, .seed = o.seed,
-                            .sampler = !strcmp(o.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
+    dg_generate_params p = {.prompt = o.prompt, .negative = o.negative, .width = w, .height = h, .steps = o.s.steps,
+                            .cfg = (float)o.s.cfg, .seed = o.s.seed,
+                            .sampler = !strcmp(o.s.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
                             .layout = layout, .palette = (const uint8_t(*)[3])colors, .n_classes = pal.n_classes,
-                            .on_step = !o.quiet && isatty(2) ? on_step : NULL, .user = &t0};
+                            .on_step = !o.s.quiet && isatty(2) ? on_step : NULL, .user = &t0};
     s = dg_generate(m, &p, rgb);
   }
   if (s == DG_OK) {
     dg_generation_info info = {.prompt = (char *)o.prompt, .negative = (char *)o.negative,
-                               .sampler = !strcmp(o.sampler, "plms") ? "PLMS" : "DDIM", .model = model,
-                               .layout = (char *)(o.layout ? o.layout : ""), .steps = o.steps, .width = w,
-                               .height = h, .cfg = o.cfg, .seed = o.seed};
+                               .sampler = !strcmp(o.s.sampler, "plms") ? "PLMS" : "DDIM", .model = model,
+                               .layout = (char *)(o.layout ? o.layout : ""), .steps = o.s.steps, .width = w,
+                               .height = h, .cfg = o.s.cfg, .seed = o.s.seed};
     s = dg_generation_png_write(o.out, rgb, 3, &info);
   }
   clock_gettime(CLOCK_MONOTONIC, &ts);
   if (s == DG_OK)
-    printf("wrote %s (%dx%d, seed %llu, %.1f s)\n", o.out, w, h, (unsigned long long)o.seed,
+    printf("wrote %s (%dx%d, seed %llu, %.1f s)\n", o.out, w, h, (unsigned long long)o.s.seed,
            (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - t0);
   else fprintf(stderr, "dirigent-cli generate: %s\n", dg_last_error());
   if (s == DG_OK && dev && dg_device_get_info(dev)->timestamps) print_profile(m);

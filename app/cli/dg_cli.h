@@ -14,3 +14,18 @@ int dg_cli_eval(int argc, char **argv);
 bool dg_cli_parse_long(const char *s, long lo, long hi, long *out);
 bool dg_cli_parse_cfg(const char *cmd, const char *s, double *out);
 bool dg_cli_parse_seed(const char *cmd, const char *s, uint64_t *out);
+
+// The sampling options that generate and eval share.
+typedef struct dg_cli_sampling {
+  const char *model, *sampler;
+  int steps;
+  double cfg;
+  uint64_t seed;
+  bool have_seed, f16, quiet;
+} dg_cli_sampling;
+#define DG_CLI_SAMPLING_DEFAULTS {.sampler = "ddim", .steps = 25, .cfg = 7.5}
+// A flag without value: true when A is --f16 or --quiet (then set in s).
+bool dg_cli_sampling_flag(const char *a, dg_cli_sampling *s);
+// A with its value V, one of --model, --steps, --cfg, --seed, --sampler: 1 taken, 0 not one of them,
+// -1 a bad value (said on stderr as "CMD: ...").
+int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli_sampling *s);

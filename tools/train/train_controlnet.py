@@ -119,7 +119,7 @@ def main(argv=None):
     vae = C.load_vae(args.vae, dev)
     text = C.TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
     unet, ucfg = load_unet(args.unet, dev)
-    z_all = cached_latents(args, vae, train, dev, "train")
+    z_all = cached_latents(args, vae, train, dev, "train", only=C.Batches(len(train), args.batch, args.seed).indices(args.steps))
     lat_hw = tuple(z_all.shape[2:])
     table = class_table(text, names).to(dev)
     ck = C.Checkpoint(args.out, args.ckpt_every)

@@ -5,6 +5,7 @@ Example: /usr/bin/python3 tools/train/train_segmenter.py --data data/world/train
     --out runs/seg --steps 4000 --batch 16 --lr 2e-3 --export assets/models/world_segmenter
 Resumes from runs/NAME/ckpt.pt; log in runs/NAME/log.txt; summary.json at the end.
 """
+import json
 import os
 import sys
 
@@ -28,6 +29,8 @@ def main(argv=None):
     ap.add_argument("--balanced", type=float, default=0.0,
                     help="weight of the class-balanced cross-entropy (ALDM's, x num_classes = mean per-class CE) "
                          "mixed into the plain one: lifts the small classes (person, pole, sign)")
+    ap.add_argument("--init", help="segmenter safetensors to start from (same config), e.g. to fine-tune with "
+                                   "another loss; recorded in the export")
     args = ap.parse_args(argv)
     U.setup_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -38,11 +41,15 @@ def main(argv=None):
         print(f"note: num_classes {cfg['num_classes']} differs from the palette's {len(pal['names'])}", file=sys.stderr)
     train = WorldImages(args.data, hflip=True, cache=not args.no_cache)
     val = WorldImages(args.val) if args.val else None
-    model = S.UperNet(cfg).to(args.device)
+    init_record = None  # what the starting weights had seen, kept in the export's record
+    if args.init and os.path.exists(U.export_paths(args.init)[1]):
+        with open(U.export_paths(args.init)[1]) as f:
+            init_record = {"weights": args.init, "training": json.load(f).get("training")}
+    model = (S.load_segmenter(args.init, cfg) if args.init else S.UperNet(cfg)).float().to(args.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     sampler = U.Sampler(len(train), args.seed)
     run = U.Run(args.out, args, args.ckpt_minutes)
-    step, extra = run.resume(model, opt, sampler)
+    step, extra = run.resume(model, opt, sampler)  # a checkpoint, when there is one, replaces --init
     warmup = args.warmup if args.warmup is not None else min(500, args.steps // 20)
     nparams = sum(p.numel() for p in model.parameters())
     run.log(f"segmenter: {nparams} parameters, {len(train)} training images, config {cfg}")
@@ -98,7 +105,8 @@ def main(argv=None):
         S.save_segmenter(model, w, c, {"format": "dirigent-segmenter"},
                          {"class_names": pal["names"], "ignore_index": S.IGNORE,
                           "input": "RGB in [-1,1], any size divisible by 32",
-                          "training": {"command": run.command, "steps": step, "val": summary.get("val")}})
+                          "training": {"command": run.command, "steps": step, "val": summary.get("val"),
+                                       **({"init": init_record} if init_record else {})}})
         summary["export"] = w
         run.log(f"exported {w} and {c}")
     run.summary(summary)

@@ -36,17 +36,31 @@ def encode_latents(vae, data, device, batch=16, flip=False):
     return torch.cat(out)
 
 
-def cached_latents(args, vae, data, device, tag):
-    """Latents of every training image, cached beside the run folder (shared by the runs of one VAE and data)."""
+def cached_latents(args, vae, data, device, tag, only=None):
+    """Latents of the training images, cached beside the run folder (shared by the runs of one VAE and data).
+    With `only` (the indices a run will draw), a cache of every image is used when there is one; otherwise just
+    those are encoded (the rest stay zero): a 250-step ControlNet run sees 4000 of 20k images."""
     key = (os.path.abspath(args.vae), os.path.getmtime(args.vae), len(data), data.ids[0], data.ids[-1])
-    digest = hashlib.sha1(repr(key).encode()).hexdigest()[:12]
-    path = os.path.join(os.path.dirname(os.path.abspath(args.out)), f"latents_{tag}_{digest}.pt")
-    if os.path.exists(path):
-        c = torch.load(path)
-        if c["key"] == key:
-            return c["z"]
-    z = encode_latents(vae, data, device)
-    torch.save({"key": key, "z": z}, path + f".{os.getpid()}.tmp")
+
+    def path_of(k):
+        digest = hashlib.sha1(repr(k).encode()).hexdigest()[:12]
+        return os.path.join(os.path.dirname(os.path.abspath(args.out)), f"latents_{tag}_{digest}.pt")
+
+    only = sorted(set(only)) if only is not None and len(set(only)) < len(data) else None
+    keys = [key] + ([key + (hashlib.sha1(repr(only).encode()).hexdigest(),)] if only is not None else [])
+    for k in keys:
+        if os.path.exists(path_of(k)):
+            c = torch.load(path_of(k))
+            if c["key"] == k:
+                return c["z"]
+    if only is None:
+        z = encode_latents(vae, data, device)
+    else:
+        part = encode_latents(vae, data.subset(only), device)
+        z = torch.zeros((len(data),) + tuple(part.shape[1:]))
+        z[only] = part
+    path = path_of(keys[-1])
+    torch.save({"key": keys[-1], "z": z}, path + f".{os.getpid()}.tmp")
     os.replace(path + f".{os.getpid()}.tmp", path)
     return z
 

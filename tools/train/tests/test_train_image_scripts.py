@@ -142,3 +142,31 @@ class BudgetTest(unittest.TestCase):
         time.sleep(0.06)
         self.assertFalse(late.done(3))  # the same step gets the same answer (log check vs loop check)
         self.assertTrue(late.done(4))
+
+
+class LatentCacheTest(unittest.TestCase):
+    def test_only_the_drawn_images_are_encoded(self):
+        import argparse
+        from dgtrain import ldm_vae
+        from dgtrain.train_common import Batches, WorldTensors
+        tmp = tempfile.mkdtemp(prefix="dg_latents_")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        data = WorldTensors(synth_world.write_dataset(os.path.join(tmp, "data"), n=6, width=64, height=32, seed=2))
+        b = Batches(len(data), 2, seed=1)
+        want = b.indices(2)
+        self.assertEqual(want, b.next() + b.next())  # indices() looks ahead without advancing
+        torch.manual_seed(0)
+        vae = ldm_vae.AutoencoderKL(VAE_CFG).eval()
+        vae_path = os.path.join(tmp, "vae.safetensors")
+        open(vae_path, "wb").close()  # only its path and mtime key the cache
+        args = argparse.Namespace(vae=vae_path, out=os.path.join(tmp, "runs", "cn"))
+        os.makedirs(os.path.dirname(args.out))
+        with torch.no_grad():
+            z = train_unet.cached_latents(args, vae, data, "cpu", "train", only=want)
+            full = train_unet.encode_latents(vae, data, "cpu")
+        drawn = sorted(set(want))
+        self.assertTrue(torch.allclose(z[drawn], full[drawn], atol=1e-5))
+        rest = [i for i in range(len(data)) if i not in drawn]
+        self.assertTrue(rest and bool((z[rest] == 0).all()))
+        again = train_unet.cached_latents(args, None, data, "cpu", "train", only=want)  # from the cache: no VAE
+        self.assertTrue(torch.equal(again, z))
