@@ -16,6 +16,7 @@ Metrics, every image generated with DDIM 25 steps and CFG 7.5 from the item's fi
   editability: the same layouts with edited prompts ("snowy", "at night", another car colour).
 """
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -137,11 +138,26 @@ def colour_edit(text, want):
     return re.sub(rf"\b{colour} {cls}", f"{new} {cls}", text, count=1), (cls, new)
 
 
-def generate(gen, prompts, labels, seed, args):
+def generate(gen, prompts, labels, seed, args, ident=""):
+    """Images for the prompts (and layouts), batch by batch; with --cache, each batch is kept under a key of
+    `ident` (the model files), its prompts, layouts, seed, steps and CFG, so a rerun (another judge, a killed
+    run) generates only what is missing."""
     out = []
     for s in range(0, len(prompts), args.batch):
         lab = labels[s:s + args.batch] if labels is not None else None
-        out.append(gen(prompts[s:s + args.batch], lab, seed + s, steps=args.steps, cfg=args.cfg))
+        path = None
+        if args.cache:
+            h = hashlib.sha1(repr((ident, prompts[s:s + args.batch], seed + s, args.steps, args.cfg)).encode())
+            if lab is not None:
+                h.update(lab.numpy().tobytes())
+            path = os.path.join(args.cache, h.hexdigest()[:20] + ".pt")
+        if path and os.path.exists(path):
+            out.append(torch.load(path))
+        else:
+            out.append(gen(prompts[s:s + args.batch], lab, seed + s, steps=args.steps, cfg=args.cfg))
+            if path:
+                torch.save(out[-1], path + ".tmp")
+                os.replace(path + ".tmp", path)
         print(f"  {min(len(prompts), s + args.batch)}/{len(prompts)} images", file=sys.stderr, flush=True)
     return torch.cat(out).clamp(-1, 1)
 
@@ -210,11 +226,14 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=25)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", help="JSON report")
+    ap.add_argument("--cache", help="folder keeping the generated images, so a rerun only judges them again")
     ap.add_argument("--grid", help="PNG grid of the first 16 generated images (l2i: of each model), input order")
     args = ap.parse_args(argv)
     for path in (args.out, args.grid):  # before the long run, not after it
         if path:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if args.cache:
+        os.makedirs(args.cache, exist_ok=True)
     torch.set_num_threads(args.threads)
     t0 = time.time()
     judges = Judges(args.models)
@@ -232,11 +251,12 @@ def main(argv=None):
               "real": image_metrics(real, prompts, wants, judges, centroids, None,
                                     labels if args.task == "l2i" else None)}
     m = lambda n: os.path.join(args.models, n + ".safetensors")  # noqa: E731
+    ident = lambda *names: [(m(n), os.path.getmtime(m(n))) for n in ("unet", "vae", "text_encoder") + names]  # noqa: E731
     if args.task == "t2i":
         gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"))
         b = args.batch
         report["vae_psnr_db"] = sum(sum(psnr_each(gen.vae, real[s:s + b])) for s in range(0, len(real), b)) / len(real)
-        imgs = generate(gen, prompts, None, args.seed, args)
+        imgs = generate(gen, prompts, None, args.seed, args, ident())
         if args.grid:
             save_grid(imgs[:16], args.grid)
         report["generated"] = image_metrics(imgs, prompts, wants, judges, centroids, real_feats)
@@ -246,7 +266,7 @@ def main(argv=None):
             print(f"{name}", file=sys.stderr)
             gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"),
                             controlnet_path=m(name))
-            imgs = generate(gen, prompts, labels, args.seed, args)
+            imgs = generate(gen, prompts, labels, args.seed, args, ident(name))
             if args.grid:
                 save_grid(imgs[:16], args.grid.replace(".png", f"_{name}.png"))
             r = image_metrics(imgs, prompts, wants, judges, centroids, real_feats, labels)
@@ -254,14 +274,14 @@ def main(argv=None):
             e = args.edit_count
             for edit, fn in EDITS.items():
                 new = [fn(p) for p in prompts[:e]]
-                imgs = generate(gen, new, labels[:e], args.seed, args)
+                imgs = generate(gen, new, labels[:e], args.seed, args, ident(name))
                 _, emb = judges.features(imgs)
                 d = image_metrics(imgs, new, wants[:e], judges, centroids, None, labels[:e])
                 d["clip_sim_unedited_prompt"] = float((emb * judges.text(prompts[:e])).sum(-1).mean())
                 r["edits"][edit] = {k: d[k] for k in ("clip_sim", "clip_sim_unedited_prompt", "miou", "attr_acc")}
             sel = [i for i, w in enumerate(wants) if w and w[0] == "car"][:e]
             pairs = [colour_edit(prompts[i], wants[i]) for i in sel]
-            imgs = generate(gen, [p for p, _ in pairs], labels[sel], args.seed, args)
+            imgs = generate(gen, [p for p, _ in pairs], labels[sel], args.seed, args, ident(name))
             d = image_metrics(imgs, [p for p, _ in pairs], [w for _, w in pairs], judges, centroids, None, labels[sel])
             r["edits"]["car colour"] = {k: d[k] for k in ("clip_sim", "miou", "attr_acc", "attr_items")}
             report["models"][name] = r

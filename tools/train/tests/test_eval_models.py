@@ -20,6 +20,29 @@ class TestEvalHelpers(unittest.TestCase):
         self.assertAlmostEqual(E.frechet(a, b + 1), 8.0, delta=0.3)
         self.assertAlmostEqual(E.frechet(a, 2 * b), 8.0, delta=0.4)
 
+    def test_generation_cache(self):
+        import argparse
+        import shutil
+        import tempfile
+        tmp = tempfile.mkdtemp(prefix="dg_evalcache_")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        calls = []
+
+        def gen(prompts, labels, seed, steps, cfg):
+            calls.append(seed)
+            return torch.full((len(prompts), 3, 2, 2), seed / 10.0)
+
+        args = argparse.Namespace(batch=2, steps=3, cfg=7.5, cache=tmp)
+        labels = torch.zeros(3, 2, 2, dtype=torch.uint8)
+        a = E.generate(gen, ["a", "b", "c"], labels, 1, args, "m1")
+        self.assertEqual(calls, [1, 3])  # one call per batch, seed + batch start
+        b = E.generate(gen, ["a", "b", "c"], labels, 1, args, "m1")
+        self.assertEqual(calls, [1, 3])  # all from the cache
+        self.assertTrue(torch.equal(a, b))
+        E.generate(gen, ["a", "b", "c"], labels, 1, args, "m2")  # another model: generated again
+        E.generate(gen, ["a", "b", "x"], labels + 1, 1, args, "m1")  # other prompts and layouts too
+        self.assertEqual(calls, [1, 3, 1, 3, 1, 3])
+
     def test_edits(self):
         self.assertEqual(E.EDITS["snowy"]("a red car on a foggy street at sunset"), "a red car on a snowy street at sunset")
         self.assertEqual(E.EDITS["snowy"]("a red car on a street"), "a red car on a snowy street")
