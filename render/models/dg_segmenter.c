@@ -77,6 +77,22 @@ static dg_status load_block(const dg_nn_src *src, const char *prefix, int64_t ci
   return out->has_down ? load_conv_bn(src, a, b, cin, 1, stride, &out->down) : DG_OK;
 }
 
+// A 1x1 conv `name`.{weight [cout, cin, 1, 1], bias [cout]} without norm.
+static dg_status load_conv_bias(const dg_nn_src *src, const char *name, int64_t cout, int64_t cin, dg_seg_conv *out) {
+  char wn[200], bn[200];
+  snprintf(wn, sizeof wn, "%s.weight", name), snprintf(bn, sizeof bn, "%s.bias", name);
+  int64_t cs[4] = {cout, cin, 1, 1}, bs[1] = {cout};
+  float *w, *b = NULL;
+  DG_TRY(dg_model_read(src, wn, 4, cs, &w));
+  dg_status s = dg_model_read(src, bn, 1, bs, &b);
+  if (s == DG_OK) s = dg_model_upload(src, 4, cs, w, &out->w);
+  if (s == DG_OK) s = dg_model_upload(src, 1, bs, b, &out->b);
+  out->stride = 1;
+  free(w);
+  free(b);
+  return s;
+}
+
 dg_status dg_segmenter_load(const dg_nn_src *src, const dg_model_config *cfg, dg_segmenter *out) {
   memset(out, 0, sizeof *out);
   const char *norm;
@@ -129,16 +145,13 @@ dg_status dg_segmenter_load(const dg_nn_src *src, const dg_model_config *cfg, dg
   if (!dg_nn_has(src, "classifier", ".weight")) return dg_fail(DG_ERR_FORMAT, "segmenter: the checkpoint has no classifier");
   out->num_classes = (int)wdim(src, "classifier.weight", 0);
   if (out->num_classes > 255) return dg_fail(DG_ERR_UNSUPPORTED, "segmenter: %d classes (at most 255)", out->num_classes);
-  int64_t cs[4] = {out->num_classes, d, 1, 1}, bs[1] = {out->num_classes};
-  float *w, *b = NULL;
-  DG_TRY(dg_model_read(src, "classifier.weight", 4, cs, &w));
-  dg_status s = dg_model_read(src, "classifier.bias", 1, bs, &b);
-  if (s == DG_OK) s = dg_model_upload(src, 4, cs, w, &out->classifier.w);
-  if (s == DG_OK) s = dg_model_upload(src, 1, bs, b, &out->classifier.b);
-  out->classifier.stride = 1;
-  free(w);
-  free(b);
-  return s;
+  DG_TRY(load_conv_bias(src, "classifier", out->num_classes, d, &out->classifier));
+  if (!dg_nn_has(src, "refine.stem.0.0", ".weight")) return DG_OK;
+  DG_TRY(load_cna(src, "refine.stem.0", out->in_channels, 3, 1, &out->refine_stem[0]));
+  out->refine = (int)out->refine_stem[0].w.shape[0];
+  DG_TRY(load_cna(src, "refine.stem.1", out->refine, 3, 1, &out->refine_stem[1]));
+  DG_TRY(load_cna(src, "refine.head", out->refine + out->num_classes, 3, 1, &out->refine_head));
+  return load_conv_bias(src, "refine.out", out->num_classes, out->refine, &out->refine_out);
 }
 
 static dg_status conv(const dg_nn *nn, const dg_seg_conv *c, const dg_tensor *x, bool relu, dg_tensor *out) {
@@ -229,7 +242,15 @@ dg_status dg_segmenter_forward(const dg_nn *nn, const dg_segmenter *m, const dg_
   DG_TRY(cat(nn, parts, DG_SEG_STAGES, &x));
   DG_TRY(conv(nn, &m->fuse, &x, true, &fused));
   DG_TRY(conv(nn, &m->classifier, &fused, false, &small));
-  return resize(nn, &small, images->shape[2], images->shape[3], logits);
+  if (!m->refine) return resize(nn, &small, images->shape[2], images->shape[3], logits);
+  dg_tensor coarse, d, both, h;
+  DG_TRY(resize(nn, &small, images->shape[2], images->shape[3], &coarse));
+  DG_TRY(conv(nn, &m->refine_stem[0], images, true, &x));
+  DG_TRY(conv(nn, &m->refine_stem[1], &x, true, &d));
+  DG_TRY(cat(nn, (const dg_tensor *[]){&d, &coarse}, 2, &both));
+  DG_TRY(conv(nn, &m->refine_head, &both, true, &h));
+  DG_TRY(conv(nn, &m->refine_out, &h, false, logits));
+  return dg_binary(nn->s, DG_ADD, logits, &coarse, logits);
 }
 
 void dg_segmenter_argmax(const float *logits, int num_classes, int64_t hw, uint8_t *classes) {

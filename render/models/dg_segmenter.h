@@ -3,8 +3,9 @@
 // (stem of two 3x3 convs and a 3x3 stride-2 max pool, four stages of BasicBlocks at strides 4..32), a
 // pyramid pooling module on the last stage (adaptive average pooling to each pool scale, 1x1 conv,
 // bilinear upsampling, 3x3 bottleneck), an FPN fusing all levels at stride 4, a 1x1 classifier and a
-// bilinear upsampling to the input size (align_corners=False throughout). BatchNorm runs in eval
-// mode: each one is folded into the weights and bias of the conv before it at load time.
+// bilinear upsampling to the input size (align_corners=False throughout), and, when the checkpoint has
+// `refine.*`, a full-resolution head adding out(head(cat(stem(image), logits))) to those logits. BatchNorm
+// runs in eval mode: each one is folded into the weights and bias of the conv before it at load time.
 #pragma once
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ typedef struct dg_segmenter {
   dg_seg_block stage[DG_SEG_STAGES][DG_SEG_MAX_BLOCKS];
   dg_seg_conv ppm[DG_SEG_MAX_SCALES], bottleneck;
   dg_seg_conv lateral[DG_SEG_STAGES - 1], fpn_out[DG_SEG_STAGES - 1], fuse, classifier;
+  int refine; // channels of the refinement head, 0 without one
+  dg_seg_conv refine_stem[2], refine_head, refine_out;
 } dg_segmenter;
 
 // Widths and depths come from the tensor shapes; pool_scales (default 1, 2, 3, 6) and norm ("bn"; a

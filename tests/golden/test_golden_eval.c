@@ -31,15 +31,15 @@ static void close_model(model_files *m) {
   dg_weights_close(m->w);
 }
 
-static void segmenter(dg_dtype dt, model_files *mf, dg_safetensors *st) {
+static void segmenter(dg_dtype dt, model_files *mf, dg_safetensors *st, int refine) {
   dg_arena_mark mark = dg_arena_get_mark(T.arena);
   dg_nn_src src = {mf->w, T.arena, dt};
   dg_nn nn = {T.stream, T.arena, dt};
   dg_segmenter *m = calloc(1, sizeof *m);
   if (!dg_test_ok(dg_segmenter_load(&src, &mf->cfg, m), "segmenter load")) goto done;
   dg_check(m->num_classes == 14 && m->stem == 8 && m->channels[3] == 24 && m->blocks[1] == 2 && m->fpn_dim == 16 &&
-               m->n_scales == 4 && m->pool_scales[3] == 6,
-           "segmenter config from shapes and JSON");
+               m->n_scales == 4 && m->pool_scales[3] == 6 && m->refine == refine,
+           "segmenter config from shapes and JSON (refine %d)", refine);
   dg_tensor image = golden_tensor(st, "image", dt), logits;
   if (!dg_test_ok(dg_segmenter_forward(&nn, m, &image, &logits), "segmenter forward")) goto done;
   golden_check("segmenter logits", &logits, st, "logits", dt);
@@ -196,10 +196,11 @@ int main(int argc, char **argv) {
   if (argc > 1) golden_dir = argv[1];
   dg_test_init("test_golden_eval");
   model_files seg, cl;
-  if (open_model("segmenter_weights.safetensors", &seg)) {
-    dg_safetensors *st = golden_open("segmenter.safetensors");
-    segmenter(DG_F32, &seg, st);
-    segmenter(DG_F16, &seg, st);
+  for (int refine = 0; refine <= 4; refine += 4) { // without and with the full-resolution refinement head
+    if (!open_model(refine ? "segmenter_refine_weights.safetensors" : "segmenter_weights.safetensors", &seg)) continue;
+    dg_safetensors *st = golden_open(refine ? "segmenter_refine.safetensors" : "segmenter.safetensors");
+    segmenter(DG_F32, &seg, st, refine);
+    segmenter(DG_F16, &seg, st, refine);
     dg_safetensors_close(st);
     close_model(&seg);
   }

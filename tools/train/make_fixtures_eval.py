@@ -71,22 +71,28 @@ def main():
         manifest[name] = dict(meta, file=name + ".safetensors", tensors={k: list(v.shape) for k, v in tensors.items()})
 
     # --- evaluation segmenter, exported as train_segmenter.py does (config in the .json beside) ---
+    def segmenter_fixture(name, cfg, g, what):
+        seg = segmenter.UperNet(cfg)
+        randomise(seg, g)
+        if seg.refine is not None:  # trained from zero: a random one, so that its path counts in the logits
+            with torch.no_grad():
+                seg.refine.out.weight.copy_((0.3 * torch.randn(seg.refine.out.weight.shape, generator=g)).half().float())
+        seg.eval()
+        sd = {k: v for k, v in seg.state_dict().items() if not k.endswith("num_batches_tracked")}
+        save(f16(sd), os.path.join(args.out, name + "_weights.safetensors"), {"format": "dirigent-segmenter"})
+        with open(os.path.join(args.out, name + "_weights.json"), "w") as f:
+            json.dump(dict(seg.config, ignore_index=segmenter.IGNORE, input="RGB in [-1,1], any size divisible by 32"),
+                      f, indent=1)
+        image = torch.rand((1, 3) + IMAGE, generator=g) * 2 - 1
+        with torch.no_grad():
+            logits = seg(image)
+        write(name, {"image": image, "logits": logits, "classes": logits.argmax(1)},
+              {"weights": name + "_weights.safetensors", "config": cfg, "what": what})
+
     torch.manual_seed(5)
-    seg = segmenter.UperNet(SEGMENTER)
-    randomise(seg, gen)
-    seg.eval()
-    sd = {k: v for k, v in seg.state_dict().items() if not k.endswith("num_batches_tracked")}
-    save(f16(sd), os.path.join(args.out, "segmenter_weights.safetensors"), {"format": "dirigent-segmenter"})
-    with open(os.path.join(args.out, "segmenter_weights.json"), "w") as f:
-        json.dump(dict(seg.config, ignore_index=segmenter.IGNORE, input="RGB in [-1,1], any size divisible by 32"), f,
-                  indent=1)
-    image = torch.rand((1, 3) + IMAGE, generator=gen) * 2 - 1
-    with torch.no_grad():
-        logits = seg(image)
-    write("segmenter", {"image": image, "logits": logits, "classes": logits.argmax(1)},
-          {"weights": "segmenter_weights.safetensors", "config": SEGMENTER,
-           "what": "logits = UperNet(image) in eval mode (BatchNorm with running statistics), bilinear "
-                   "align_corners=False; classes = argmax over the class axis"})
+    segmenter_fixture("segmenter", SEGMENTER, gen,
+                      "logits = UperNet(image) in eval mode (BatchNorm with running statistics), bilinear "
+                      "align_corners=False; classes = argmax over the class axis")
 
     # --- contrastive text-image model, exported as train_clip.py does ---
     tok = Tokenizer.from_dir(TOKENIZER)
@@ -110,6 +116,13 @@ def main():
            "what": "image_features = ImageEncoder(images) (global average pool); image_embeds = "
                    "normalize(image_projection(image_features)); text_embeds = normalize(text_projection(pooled EOT "
                    "state of the text tower)) for ids = tokenizer(texts); similarity = image_embeds text_embeds^T"})
+
+    # --- the segmenter with a full-resolution refinement head; its own generator leaves the fixtures above as
+    # they were ---
+    torch.manual_seed(7)
+    segmenter_fixture("segmenter_refine", dict(SEGMENTER, refine=4), torch.Generator().manual_seed(20261127),
+                      "as segmenter, plus refine 4: logits = coarse + refine.out(refine.head(cat(refine.stem(image), "
+                      "coarse))), coarse the upsampled UperNet logits")
 
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)

@@ -21,6 +21,18 @@ from dgtrain.world_data import WorldImages, load_palette  # noqa: E402
 from train_controlnet import balanced_ce  # noqa: E402
 
 
+def random_crops(tensors, size, per_image, seed):
+    """per_image random size x size patches of each image of every tensor [B, ..., H, W] (the same places in
+    all of them) -> tensors [B * per_image, ..., size, size]."""
+    h, w = tensors[0].shape[-2:]
+    g = torch.Generator().manual_seed(seed)
+    n = tensors[0].shape[0] * per_image
+    ys = torch.randint(0, h - size + 1, (n,), generator=g).tolist()
+    xs = torch.randint(0, w - size + 1, (n,), generator=g).tolist()
+    return tuple(torch.stack([t[i // per_image, ..., y:y + size, x:x + size] for i, (y, x) in enumerate(zip(ys, xs))])
+                 for t in tensors)
+
+
 def main(argv=None):
     ap = U.common_args(__doc__.split("\n")[0])
     ap.add_argument("--eval-every", type=int, default=0, help="evaluate on --val every N steps (0: only at the end)")
@@ -29,6 +41,10 @@ def main(argv=None):
     ap.add_argument("--balanced", type=float, default=0.0,
                     help="weight of the class-balanced cross-entropy (ALDM's, x num_classes = mean per-class CE) "
                          "mixed into the plain one: lifts the small classes (person, pole, sign)")
+    ap.add_argument("--refine-only", type=int, default=0, metavar="CROP",
+                    help="train only the refinement head (config 'refine'), the rest frozen as --init gave it, on "
+                         "4 random CROPxCROP patches per image: at full resolution its small convs cost ~60x more "
+                         "per pixel on this CPU than on 64x64 patches")
     ap.add_argument("--init", help="segmenter safetensors to start from (same config), e.g. to fine-tune with "
                                    "another loss; recorded in the export")
     args = ap.parse_args(argv)
@@ -45,8 +61,11 @@ def main(argv=None):
     if args.init and os.path.exists(U.export_paths(args.init)[1]):
         with open(U.export_paths(args.init)[1]) as f:
             init_record = {"weights": args.init, "training": json.load(f).get("training")}
-    model = (S.load_segmenter(args.init, cfg) if args.init else S.UperNet(cfg)).float().to(args.device)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    model = (S.load_segmenter(args.init, cfg, new=("refine.",)) if args.init else S.UperNet(cfg)).float().to(args.device)
+    if args.refine_only and (model.refine is None or not args.init):
+        raise SystemExit("train_segmenter: --refine-only needs a config with 'refine' > 0 and --init")
+    trained = model.refine if args.refine_only else model
+    opt = torch.optim.AdamW(trained.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     sampler = U.Sampler(len(train), args.seed)
     run = U.Run(args.out, args, args.ckpt_minutes)
     step, extra = run.resume(model, opt, sampler)  # a checkpoint, when there is one, replaces --init
@@ -57,7 +76,11 @@ def main(argv=None):
     meter = U.Meter()
     last = {}
     evals = extra.get("evals", [])
-    model.train()
+
+    def train_mode():
+        model.train(not args.refine_only)  # a frozen base keeps its BatchNorm statistics
+        trained.train()
+    train_mode()
     budget = Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         lr = U.lr_at(budget.sched_step(step), args.steps, args.lr, warmup)
@@ -66,7 +89,13 @@ def main(argv=None):
         items = [train[i] for i in sampler.take(args.batch)]
         x = torch.stack([it["image"] for it in items]).to(args.device)
         y = torch.stack([it["label"] for it in items]).to(args.device)
-        logits = model(x)
+        if args.refine_only:
+            with torch.no_grad():
+                coarse = model.coarse(x)
+            x, coarse, y = random_crops((x, coarse, y), args.refine_only, 4, args.seed * 1000003 + step)
+            logits = model.refine(x, coarse)
+        else:
+            logits = model(x)
         loss = F.cross_entropy(logits, y, ignore_index=S.IGNORE)
         if args.balanced > 0:
             k = cfg["num_classes"]
@@ -87,7 +116,7 @@ def main(argv=None):
             ev = S.evaluate(model, val, device=args.device, limit=args.eval_limit)
             evals.append({"step": step, "miou": ev["miou"], "acc": ev["acc"]})
             run.log(f"eval step {step} mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
-            model.train()
+            train_mode()
         run.maybe_save(step, model, opt, sampler, {"evals": evals})
     run.save(step, model, opt, sampler, {"evals": evals})
 

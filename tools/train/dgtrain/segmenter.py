@@ -1,6 +1,8 @@
 """UperNet-style semantic segmenter: a small ResNet-like backbone with 4 stages (strides 4/8/16/32), a
 pyramid pooling module on the last stage and an FPN decoder that fuses all levels at stride 4, upsampled
-bilinearly to the input size.
+bilinearly to the input size. With "refine": R > 0, a full-resolution head corrects those logits from two
+3x3 convs on the image itself (R channels): the world's railings, poles and signs are a few pixels wide,
+finer than anything a stride-4 map can draw.
 
 It is the evaluation segmenter (14 world classes, 255 ignored) and, with num_classes = N + 1 (the extra
 class "fake"), ALDM's segmenter discriminator; the class count is a config value.
@@ -23,6 +25,7 @@ DEFAULT = {
     "fpn_dim": 64,
     "pool_scales": [1, 2, 3, 6],
     "norm": "bn",  # "bn" or "gn" (GroupNorm; batch-independent, for use as a discriminator)
+    "refine": 0,  # channels of the full-resolution refinement head (0: none)
 }
 
 
@@ -99,6 +102,21 @@ class PPM(nn.Module):
         return self.bottleneck(torch.cat(outs, 1))
 
 
+class Refine(nn.Module):
+    """logits + out(head(cat(stem(image), logits))): a residual correction at full resolution."""
+
+    def __init__(self, cin, r, k, norm):
+        super().__init__()
+        self.stem = nn.Sequential(ConvNormAct(cin, r, 3, 1, norm), ConvNormAct(r, r, 3, 1, norm))
+        self.head = ConvNormAct(r + k, r, 3, 1, norm)
+        self.out = nn.Conv2d(r, k, 1)
+        nn.init.zeros_(self.out.weight)  # starts as the identity: a trained coarse model keeps its answers
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, image, logits):
+        return logits + self.out(self.head(torch.cat([self.stem(image), logits], 1)))
+
+
 class UperNet(nn.Module):
     """forward(images [B,3,H,W] in [-1,1]) -> logits [B,num_classes,H,W]."""
 
@@ -113,6 +131,7 @@ class UperNet(nn.Module):
         self.fpn_out = nn.ModuleList([ConvNormAct(d, d, 3, 1, n) for _ in range(3)])
         self.fuse = ConvNormAct(4 * d, d, 3, 1, n)
         self.classifier = nn.Conv2d(d, c["num_classes"], 1)
+        self.refine = Refine(c["in_channels"], c["refine"], c["num_classes"], n) if c["refine"] else None
 
     def features(self, x):
         """The fused stride-4 feature map [B,fpn_dim,H/4,W/4]."""
@@ -127,9 +146,13 @@ class UperNet(nn.Module):
         up = [levels[0]] + [F.interpolate(l, size=size, mode="bilinear", align_corners=False) for l in levels[1:]]
         return self.fuse(torch.cat(up, 1))
 
+    def coarse(self, x):
+        """The stride-4 logits upsampled to the input size (what the refinement head, if any, corrects)."""
+        return F.interpolate(self.classifier(self.features(x)), size=x.shape[2:], mode="bilinear", align_corners=False)
+
     def forward(self, x):
-        logits = self.classifier(self.features(x))
-        return F.interpolate(logits, size=x.shape[2:], mode="bilinear", align_corners=False)
+        logits = self.coarse(x)
+        return self.refine(x, logits) if self.refine is not None else logits
 
 
 def confusion(pred, label, num_classes, ignore=IGNORE):
@@ -180,12 +203,15 @@ def save_segmenter(model, weights_path, config_path=None, metadata=None, extra=N
             json.dump(cfg, f, indent=1)
 
 
-def load_segmenter(weights_path, config):
+def load_segmenter(weights_path, config, new=()):
+    """The segmenter of `config` with the weights of weights_path; tensors whose names start with one of `new`
+    may be absent (they keep their initialisation: a refinement head added to a trained model)."""
     from .safetensors_io import load
     model = UperNet(config)
     sd, _ = load(weights_path)
     model.load_state_dict(sd, strict=False)
-    missing = [k for k in model.state_dict() if k not in sd and not k.endswith("num_batches_tracked")]
+    missing = [k for k in model.state_dict()
+               if k not in sd and not k.endswith("num_batches_tracked") and not k.startswith(tuple(new))]
     if missing:
         raise ValueError(f"segmenter: {weights_path} lacks {missing[:5]}")
     return model

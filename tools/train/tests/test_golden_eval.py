@@ -24,14 +24,19 @@ class TestGoldenEval(unittest.TestCase):
             cls.man = json.load(f)
 
     def test_segmenter(self):
-        m = segmenter.load_segmenter(os.path.join(GOLD, "segmenter_weights.safetensors"),
-                                     os.path.join(GOLD, "segmenter_weights.json")).eval()
-        io, _ = load(os.path.join(GOLD, "segmenter.safetensors"))
-        with torch.no_grad():
-            logits = m(io["image"])
-        self.assertTrue(torch.allclose(logits, io["logits"], atol=1e-5))
-        self.assertTrue(torch.equal(logits.argmax(1), io["classes"]))
-        self.assertGreater(len(io["classes"].unique()), 1)
+        for name in ("segmenter", "segmenter_refine"):
+            m = segmenter.load_segmenter(os.path.join(GOLD, name + "_weights.safetensors"),
+                                         os.path.join(GOLD, name + "_weights.json")).eval()
+            self.assertEqual(m.refine is not None, name == "segmenter_refine")
+            io, _ = load(os.path.join(GOLD, name + ".safetensors"))
+            with torch.no_grad():
+                logits = m(io["image"])
+                coarse = m.coarse(io["image"])
+            self.assertTrue(torch.allclose(logits, io["logits"], atol=1e-5), name)
+            self.assertTrue(torch.equal(logits.argmax(1), io["classes"]), name)
+            self.assertGreater(len(io["classes"].unique()), 1)
+            if m.refine is not None:  # the head really changes the answer
+                self.assertGreater((logits - coarse).abs().max().item(), 0.1)
 
     def test_clip(self):
         m = load_clip(os.path.join(GOLD, "clip_weights.safetensors"), os.path.join(GOLD, "clip_weights.json")).eval()

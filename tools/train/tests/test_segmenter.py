@@ -60,6 +60,33 @@ class SegmenterTest(unittest.TestCase):
         _, miou, _ = S.iou_from_confusion(S.confusion(m(x).argmax(1), y, 3))
         self.assertGreater(miou, 0.9)
 
+    def test_refine_head_draws_one_pixel_stripes(self):
+        """Railings are 1-pixel stripes: the stride-4 model cannot draw them, the full-resolution head can; the
+        head starts as the identity, so a trained model given one keeps its answers."""
+        torch.manual_seed(0)
+        coarse = S.UperNet(dict(SMALL, num_classes=2)).eval()
+        fine = S.UperNet(dict(SMALL, num_classes=2, refine=8)).eval()
+        fine.load_state_dict(coarse.state_dict(), strict=False)
+        x = torch.randn(2, 3, 32, 64)
+        self.assertTrue(torch.equal(coarse(x), fine(x)))
+        x = torch.full((4, 3, 32, 64), -0.5)
+        y = torch.zeros(4, 32, 64, dtype=torch.long)
+        x[:, :, :, 1::3] = 0.5
+        y[:, :, 1::3] = 1
+        mious = {}
+        for name, m in (("coarse", coarse), ("fine", fine)):
+            m.train()
+            opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+            for _ in range(60):
+                loss = torch.nn.functional.cross_entropy(m(x + 0.05 * torch.randn_like(x)), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            m.eval()
+            mious[name] = S.iou_from_confusion(S.confusion(m(x).argmax(1), y, 2))[1]
+        self.assertGreater(mious["fine"], 0.95, mious)
+        self.assertLess(mious["coarse"], 0.8, mious)
+
 
 if __name__ == "__main__":
     unittest.main()
