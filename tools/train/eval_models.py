@@ -138,6 +138,12 @@ def colour_edit(text, want):
     return re.sub(rf"\b{colour} {cls}", f"{new} {cls}", text, count=1), (cls, new)
 
 
+def file_digest(path):
+    """sha1 of a file's bytes: a cache key that survives rewriting the same weights (to_f16 does)."""
+    with open(path, "rb") as f:
+        return hashlib.sha1(f.read()).hexdigest()
+
+
 def generate(gen, prompts, labels, seed, args, ident=""):
     """Images for the prompts (and layouts), batch by batch; with --cache, each batch is kept under a key of
     `ident` (the model files), its prompts, layouts, seed, steps and CFG, so a rerun (another judge, a killed
@@ -251,7 +257,7 @@ def main(argv=None):
               "real": image_metrics(real, prompts, wants, judges, centroids, None,
                                     labels if args.task == "l2i" else None)}
     m = lambda n: os.path.join(args.models, n + ".safetensors")  # noqa: E731
-    ident = lambda *names: [(m(n), os.path.getmtime(m(n))) for n in ("unet", "vae", "text_encoder") + names]  # noqa: E731
+    ident = lambda *names: [file_digest(m(n)) for n in ("unet", "vae", "text_encoder") + names]  # noqa: E731
     if args.task == "t2i":
         gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"))
         b = args.batch

@@ -73,9 +73,16 @@ TEXT_ARGS=(--text-encoder "$MODELS/text_encoder.safetensors" --tokenizer ../../a
 train clip $T train_clip.py "$MODELS/clip" "${DATA_ARGS[@]}" --tokenizer ../../assets/tokenizer \
   --steps "$(steps 1000)" --batch "$(batch 64 256)" --lr 5e-4 --export-text "$MODELS/text_encoder" & pids+=($!)
 train vae $T train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --steps "$(steps 1100)" --batch "$(batch 8 32)" & pids+=($!)
-# The segmenter feeds no later stage: it trains on alongside them and is awaited at the end.
-train eval_segmenter $T train_segmenter.py "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 1500)" \
-  --batch "$(batch 16 32)" --balanced 0.5 & seg_pid=$!
+# The segmenter feeds no later stage: it trains on alongside them and is awaited at the end. Its
+# full-resolution refinement head is trained afterwards on 64x64 patches with the rest frozen.
+segmenter() {
+  [ -f "$MODELS/eval_segmenter.safetensors" ] || train eval_segmenter_base $T train_segmenter.py "$RUNS/eval_segmenter_base" \
+    "${DATA_ARGS[@]}" --steps "$(steps 1500)" --batch "$(batch 16 32)" --balanced 0.5
+  train eval_segmenter $T train_segmenter.py "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 2000)" \
+    --batch "$(batch 16 32)" --lr 1e-3 --balanced 0.2 --config configs/eval_segmenter_refine.json --refine-only 64 \
+    --init "$RUNS/eval_segmenter_base.safetensors"
+}
+segmenter & seg_pid=$!
 join
 # 6. UNet on cached latents, text-conditioned, 10% empty captions.
 train unet 2 train_unet.py "$MODELS/unet" "${DATA_ARGS[@]}" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" \

@@ -45,6 +45,9 @@ def main(argv=None):
                     help="train only the refinement head (config 'refine'), the rest frozen as --init gave it, on "
                          "4 random CROPxCROP patches per image: at full resolution its small convs cost ~60x more "
                          "per pixel on this CPU than on 64x64 patches")
+    ap.add_argument("--refine-crop", type=int, default=0, metavar="CROP",
+                    help="train the whole network: the upsampled coarse logits on whole images, the refinement "
+                         "head (fed those logits, gradients flowing back) on 4 CROPxCROP patches per image")
     ap.add_argument("--init", help="segmenter safetensors to start from (same config), e.g. to fine-tune with "
                                    "another loss; recorded in the export")
     args = ap.parse_args(argv)
@@ -62,8 +65,9 @@ def main(argv=None):
         with open(U.export_paths(args.init)[1]) as f:
             init_record = {"weights": args.init, "training": json.load(f).get("training")}
     model = (S.load_segmenter(args.init, cfg, new=("refine.",)) if args.init else S.UperNet(cfg)).float().to(args.device)
-    if args.refine_only and (model.refine is None or not args.init):
-        raise SystemExit("train_segmenter: --refine-only needs a config with 'refine' > 0 and --init")
+    crop = args.refine_only or args.refine_crop
+    if crop and (model.refine is None or not args.init):
+        raise SystemExit("train_segmenter: --refine-only/--refine-crop need a config with 'refine' > 0 and --init")
     trained = model.refine if args.refine_only else model
     opt = torch.optim.AdamW(trained.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     sampler = U.Sampler(len(train), args.seed)
@@ -81,6 +85,12 @@ def main(argv=None):
         model.train(not args.refine_only)  # a frozen base keeps its BatchNorm statistics
         trained.train()
     train_mode()
+    k = cfg["num_classes"]
+
+    def ce(logits, y):
+        loss = F.cross_entropy(logits, y, ignore_index=S.IGNORE)
+        return (1 - args.balanced) * loss + args.balanced * k * balanced_ce(logits, y, k) if args.balanced else loss
+
     budget = Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         lr = U.lr_at(budget.sched_step(step), args.steps, args.lr, warmup)
@@ -89,17 +99,17 @@ def main(argv=None):
         items = [train[i] for i in sampler.take(args.batch)]
         x = torch.stack([it["image"] for it in items]).to(args.device)
         y = torch.stack([it["label"] for it in items]).to(args.device)
-        if args.refine_only:
-            with torch.no_grad():
+        loss = 0
+        if crop:
+            with torch.set_grad_enabled(not args.refine_only):
                 coarse = model.coarse(x)
-            x, coarse, y = random_crops((x, coarse, y), args.refine_only, 4, args.seed * 1000003 + step)
+            if not args.refine_only:
+                loss = ce(coarse, y)
+            x, coarse, y = random_crops((x, coarse, y), crop, 4, args.seed * 1000003 + step)
             logits = model.refine(x, coarse)
         else:
             logits = model(x)
-        loss = F.cross_entropy(logits, y, ignore_index=S.IGNORE)
-        if args.balanced > 0:
-            k = cfg["num_classes"]
-            loss = (1 - args.balanced) * loss + args.balanced * k * balanced_ce(logits, y, k)
+        loss = loss + ce(logits, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -76,6 +76,20 @@ class TrainScriptsTest(unittest.TestCase):
         ev = S.evaluate(m, WorldImages(self.val))
         self.assertAlmostEqual(ev["miou"], summary["val"]["miou"], places=5)
 
+        # A refinement head on the exported model: alone (the rest frozen), then with everything, on 16x16 patches
+        rcfg = self._config(dict(json.loads(read(cfg)), refine=4))
+        for mode in ("--refine-only", "--refine-crop"):
+            rexp = os.path.join(self.tmp.name, "exp", "seg" + mode)
+            quiet(train_segmenter.main, base[:-6] + ["--config", rcfg, "--log-every", "1", "--steps", "2", mode, "16",
+                                                    "--init", exp + ".safetensors", "--export", rexp,
+                                                    "--out", out + mode])
+            r = S.load_segmenter(rexp + ".safetensors", json.loads(read(rexp + ".json")))
+            self.assertIsNotNone(r.refine)
+            rsd, sd = r.state_dict(), m.state_dict()
+            same = all(torch.equal(rsd[k], v) for k, v in sd.items())
+            self.assertEqual(same, mode == "--refine-only", mode)  # the base only moves with --refine-crop
+            self.assertEqual(json.loads(read(rexp + ".json"))["training"]["init"]["weights"], exp + ".safetensors")
+
     def test_clip(self):
         out = os.path.join(self.tmp.name, "runs", "clip")
         exp = os.path.join(self.tmp.name, "exp", "clip")
