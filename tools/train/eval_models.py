@@ -168,7 +168,9 @@ def generate(gen, prompts, labels, seed, args, ident=""):
     return torch.cat(out).clamp(-1, 1)
 
 
-def image_metrics(images, prompts, wants, judges, centroids, real_feats, labels=None):
+def image_metrics(images, prompts, wants, judges, centroids, real_feats, labels=None, confusions=None):
+    """The report's metrics of one image set; with labels, the per-image confusions [N, k, k] are also appended
+    to the list `confusions` when one is given (for miou_gain)."""
     seg = judges.segment(images)
     feats, emb = judges.features(images)
     sim = (emb * judges.text(prompts)).sum(-1)
@@ -180,10 +182,35 @@ def image_metrics(images, prompts, wants, judges, centroids, real_feats, labels=
         out["fd"] = frechet(feats, real_feats)
     if labels is not None:
         k = len(judges.names)
-        conf = S.confusion(seg, labels, k)
-        iou, miou, acc = S.iou_from_confusion(conf)
+        per_image = torch.stack([S.confusion(seg[i], labels[i], k) for i in range(len(seg))])
+        iou, miou, acc = S.iou_from_confusion(per_image.sum(0))
         out.update(miou=miou, pixel_acc=acc, iou={n: iou[i] for i, n in enumerate(judges.names)})
+        if confusions is not None:
+            confusions.append(per_image)
     return out
+
+
+def miou_gain(conf_a, conf_b, rounds=2000, seed=0):
+    """mIoU(b) - mIoU(a) over the same images, from per-image confusions [N, k, k], with a paired bootstrap 95%
+    interval (the images resampled with replacement, both models on the same draw): whether a gain is more than
+    the choice of layouts."""
+    n, k = conf_a.shape[0], conf_a.shape[1]
+    g = torch.Generator().manual_seed(seed)
+    draws = torch.randint(0, n, (rounds, n), generator=g)
+    weights = torch.zeros(rounds, n, dtype=torch.float64).scatter_add_(1, draws, torch.ones(rounds, n, dtype=torch.float64))
+
+    def mious(conf):  # [rounds or 1, k, k] -> mIoU over the classes present in each
+        tp = conf.diagonal(dim1=1, dim2=2)
+        union = conf.sum(1) + conf.sum(2) - tp
+        iou = tp / union.clamp_min(1)
+        present = union > 0
+        return (iou * present).sum(1) / present.sum(1).clamp_min(1)
+
+    flat = lambda c: c.reshape(n, k * k).double()  # noqa: E731
+    boot = mious((weights @ flat(conf_b)).reshape(rounds, k, k)) - mious((weights @ flat(conf_a)).reshape(rounds, k, k))
+    point = mious(conf_b.sum(0, keepdim=True).double()) - mious(conf_a.sum(0, keepdim=True).double())
+    lo, hi = torch.quantile(boot, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+    return {"gain": float(point), "ci95": [lo, hi]}
 
 
 def markdown(report):
@@ -208,6 +235,12 @@ def markdown(report):
     for name, r in report["models"].items():
         lines.append(f"| {name} | {f(r['miou'])} | " + " | ".join(f(r['iou'][c]) for c in small)
                      + f" | {f(r['fd'], 2)} | {f(r['clip_sim'])} | {f(r['attr_acc'])} |")
+    for name, r in report["models"].items():
+        for key, g in r.items():
+            if key.startswith("miou_gain_vs_"):
+                lines.append(f"\n{name}: mIoU {100 * g['gain']:+.1f} points over {key[len('miou_gain_vs_'):]} on the "
+                             f"same layouts (paired bootstrap 95% interval {100 * g['ci95'][0]:+.1f} to "
+                             f"{100 * g['ci95'][1]:+.1f})")
     lines += ["", "Text editability (same layouts, edited prompts): CLIP similarity to the edited prompt of images "
               "made with it, and with the unedited prompt; mIoU kept; attribute accuracy for the car-colour edit.", "",
               "| model | edit | CLIP sim edited | CLIP sim unedited | mIoU | attribute acc |", "|---|---|---|---|---|---|"]
@@ -268,6 +301,7 @@ def main(argv=None):
         report["generated"] = image_metrics(imgs, prompts, wants, judges, centroids, real_feats)
     else:
         report["models"] = {}
+        confusions, first_model = [], (args.controlnet or ["controlnet_aldm"])[0]
         for name in args.controlnet or ["controlnet_aldm"]:
             print(f"{name}", file=sys.stderr)
             gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"),
@@ -275,7 +309,9 @@ def main(argv=None):
             imgs = generate(gen, prompts, labels, args.seed, args, ident(name))
             if args.grid:
                 save_grid(imgs[:16], args.grid.replace(".png", f"_{name}.png"))
-            r = image_metrics(imgs, prompts, wants, judges, centroids, real_feats, labels)
+            r = image_metrics(imgs, prompts, wants, judges, centroids, real_feats, labels, confusions)
+            if len(confusions) > 1:  # against the first model, on the same layouts
+                r["miou_gain_vs_" + first_model] = miou_gain(confusions[0], confusions[-1])
             r["edits"] = {}
             e = args.edit_count
             for edit, fn in EDITS.items():

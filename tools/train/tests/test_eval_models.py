@@ -43,6 +43,22 @@ class TestEvalHelpers(unittest.TestCase):
         E.generate(gen, ["a", "b", "x"], labels + 1, 1, args, "m1")  # other prompts and layouts too
         self.assertEqual(calls, [1, 3, 1, 3, 1, 3])
 
+    def test_miou_gain(self):
+        from dgtrain import segmenter as S
+        g = torch.Generator().manual_seed(1)
+        labels = torch.randint(0, 3, (40, 8, 8), generator=g)
+        noisy = lambda p: torch.where(torch.rand(labels.shape, generator=g) < p,  # noqa: E731
+                                      torch.randint(0, 3, labels.shape, generator=g), labels)
+        conf = lambda pred: torch.stack([S.confusion(pred[i], labels[i], 3) for i in range(40)])  # noqa: E731
+        a, b = conf(noisy(0.6)), conf(noisy(0.2))
+        same = E.miou_gain(a, a)
+        self.assertEqual((same["gain"], same["ci95"]), (0.0, [0.0, 0.0]))
+        r = E.miou_gain(a, b)
+        whole = lambda c: S.iou_from_confusion(c.sum(0))[1]  # noqa: E731
+        self.assertAlmostEqual(r["gain"], whole(b) - whole(a), places=6)
+        self.assertTrue(0 < r["ci95"][0] < r["gain"] < r["ci95"][1], r)
+        self.assertLess(E.miou_gain(b, a)["ci95"][1], 0)
+
     def test_edits(self):
         self.assertEqual(E.EDITS["snowy"]("a red car on a foggy street at sunset"), "a red car on a snowy street at sunset")
         self.assertEqual(E.EDITS["snowy"]("a red car on a street"), "a red car on a snowy street")
