@@ -136,7 +136,7 @@ def main(argv=None):
         ev = S.evaluate(model, val, device=args.device, limit=args.eval_limit)
         names = pal["names"] if cfg["num_classes"] == len(pal["names"]) else [str(i) for i in range(cfg["num_classes"])]
         summary["val"] = {"data": args.val, "images": ev["images"], "miou": ev["miou"], "pixacc": ev["acc"],
-                          "iou": dict(zip(names, ev["iou"]))}
+                          "iou": {n: (v if v == v else None) for n, v in zip(names, ev["iou"])}}  # NaN: absent
         run.log(f"final eval mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
     if args.export:
         w, c = U.export_paths(args.export)
