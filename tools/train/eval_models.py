@@ -16,6 +16,7 @@ Metrics, every image generated with DDIM 25 steps and CFG 7.5 from the item's fi
   editability: the same layouts with edited prompts ("snowy", "at night", another car colour).
 """
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -138,6 +139,7 @@ def colour_edit(text, want):
     return re.sub(rf"\b{colour} {cls}", f"{new} {cls}", text, count=1), (cls, new)
 
 
+@functools.lru_cache(maxsize=None)
 def file_digest(path):
     """sha1 of a file's bytes: a cache key that survives rewriting the same weights (to_f16 does)."""
     with open(path, "rb") as f:

@@ -160,10 +160,8 @@ class Batches:
 
     def indices(self, steps):
         """Every index the next `steps` batches will hold (from a copy: this one does not advance)."""
-        copy = Batches.__new__(Batches)
-        copy.n, copy.batch, copy.gen = self.n, self.batch, torch.Generator()
-        copy.gen.set_state(self.gen.get_state())
-        copy.perm, copy.pos = self.perm.clone(), self.pos
+        copy = Batches(self.n, self.batch, 0)
+        copy.load_state_dict(self.state_dict())
         return [i for _ in range(steps) for i in copy.next()]
 
     def state_dict(self):

@@ -80,9 +80,9 @@ class TrainScriptsTest(unittest.TestCase):
         rcfg = self._config(dict(json.loads(read(cfg)), refine=4))
         for mode in ("--refine-only", "--refine-crop"):
             rexp = os.path.join(self.tmp.name, "exp", "seg" + mode)
-            quiet(train_segmenter.main, base[:-6] + ["--config", rcfg, "--log-every", "1", "--steps", "2", mode, "16",
-                                                    "--init", exp + ".safetensors", "--export", rexp,
-                                                    "--out", out + mode])
+            quiet(train_segmenter.main, ["--data", self.train, "--val", self.val, "--out", out + mode, "--batch", "2",
+                                         "--config", rcfg, "--threads", "1", "--steps", "2", mode, "16",
+                                         "--init", exp + ".safetensors", "--export", rexp])
             r = S.load_segmenter(rexp + ".safetensors", json.loads(read(rexp + ".json")))
             self.assertIsNotNone(r.refine)
             rsd, sd = r.state_dict(), m.state_dict()
