@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from dgtrain import clip_model as C  # noqa: E402
 from dgtrain import trainutil as U  # noqa: E402
-from dgtrain.train_common import Budget  # noqa: E402
+from dgtrain.train_common import Budget, write_record  # noqa: E402
 from dgtrain.clip_text import CKPT_PREFIX, save_text_encoder  # noqa: E402
 from dgtrain.safetensors_io import load, save  # noqa: E402
 from dgtrain.tokenizer import Tokenizer  # noqa: E402
@@ -151,10 +151,8 @@ def main(argv=None):
         w, c = U.export_paths(args.export)
         model.cpu()
         save(export_state_dict(model), w, {"format": "dirigent-clip"})
-        import json
-        with open(c, "w") as f:
-            json.dump(dict(cfg, text_prefix=CKPT_PREFIX, tokenizer=os.path.relpath(os.path.abspath(args.tokenizer), _REPO),
-                           training={"command": run.command, "steps": step, "val": summary.get("val")}), f, indent=1)
+        write_record(c, dict(cfg, text_prefix=CKPT_PREFIX, tokenizer=os.path.relpath(os.path.abspath(args.tokenizer), _REPO),
+                               training={"command": run.command, "steps": step, "val": summary.get("val")}))
         summary["export"] = w
         run.log(f"exported {w} and {c}")
         tw, tc = U.export_paths(args.export_text or os.path.join(os.path.dirname(w), "text_encoder"))

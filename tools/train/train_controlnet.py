@@ -35,22 +35,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from dgtrain import controlnet, diffusion, ldm_unet  # noqa: E402
+from dgtrain import controlnet, diffusion  # noqa: E402
 from dgtrain import train_common as C  # noqa: E402
-from train_unet import cached_latents, sample_grid  # noqa: E402
+from train_unet import cached_latents, load_unet, sample_grid  # noqa: E402
 
 IGNORE = 255
-
-
-def load_unet(path, device):
-    sd, _ = C.load_prefixed(path, "model.diffusion_model.")
-    cfg = C.load_json_beside(path)
-    unet = ldm_unet.UNetModel({k: v for k, v in cfg.items() if k in ldm_unet.SD15})
-    unet.load_state_dict(sd)
-    unet.eval().to(device)
-    for p in unet.parameters():
-        p.requires_grad_(False)
-    return unet, unet.cfg
 
 
 def class_table(text, names):

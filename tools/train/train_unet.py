@@ -40,7 +40,7 @@ def cached_latents(args, vae, data, device, tag, only=None):
     """Latents of the training images, cached beside the run folder (shared by the runs of one VAE and data).
     With `only` (the indices a run will draw), a cache of every image is used when there is one; otherwise just
     those are encoded (the rest stay zero): a 250-step ControlNet run sees 4000 of 20k images."""
-    key = (os.path.abspath(args.vae), os.path.getmtime(args.vae), len(data), data.ids[0], data.ids[-1])
+    key = (C.file_digest(args.vae), len(data), data.ids[0], data.ids[-1])
 
     def path_of(k):
         digest = hashlib.sha1(repr(k).encode()).hexdigest()[:12]
@@ -63,6 +63,20 @@ def cached_latents(args, vae, data, device, tag, only=None):
     torch.save({"key": keys[-1], "z": z}, path + f".{os.getpid()}.tmp")
     os.replace(path + f".{os.getpid()}.tmp", path)
     return z
+
+
+def load_unet(path, device, frozen=True):
+    """An exported UNet (model.diffusion_model.* names, .json config beside) and its config."""
+    sd, _ = C.load_prefixed(path, "model.diffusion_model.")
+    cfg = C.load_json_beside(path)
+    unet = ldm_unet.UNetModel({k: v for k, v in cfg.items() if k in ldm_unet.SD15})
+    unet.load_state_dict({k: v.float() for k, v in sd.items()})
+    unet.to(device)
+    if frozen:
+        unet.eval()
+        for p in unet.parameters():
+            p.requires_grad_(False)
+    return unet, unet.cfg
 
 
 def save_grid(images, path, cols=4):
@@ -103,6 +117,8 @@ def main(argv=None):
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--sample-every", type=int, default=0)
+    ap.add_argument("--init", help="exported UNet to continue from (its config replaces --config; the export's "
+                    "record keeps what it had seen)")
     ap.set_defaults(batch=32, lr=2e-4)
     args = ap.parse_args(argv)
     dev = C.setup(args)
@@ -113,13 +129,21 @@ def main(argv=None):
     text = C.TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
     ck = C.Checkpoint(args.out, args.ckpt_every)
     state = ck.load()
+    init_record = None
+    if args.init:
+        unet, cfg = load_unet(args.init, dev, frozen=False)
+        init_record = {"weights": args.init, "training": C.load_json_beside(args.init).get("training")}
+        if cfg["context_dim"] != text.dim:
+            raise SystemExit(f"train_unet: {args.init} has context_dim {cfg['context_dim']}, the text encoder "
+                             f"{args.text_encoder} gives {text.dim}")
     if state:  # a resumed run keeps the architecture it was started with
         cfg = state["config"]
-    else:
+    elif not args.init:
         cfg = ldm_unet.load_config(args.config) if args.config else dict(ldm_unet.DEFAULT_SMALL)
         cfg["context_dim"] = text.dim
     z_all = cached_latents(args, vae, train, dev, "train")
-    unet = ldm_unet.UNetModel(cfg).to(dev)
+    if not args.init:
+        unet = ldm_unet.UNetModel(cfg).to(dev)
     ema = C.EMA(unet, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
     batches = C.Batches(len(train), args.batch, args.seed)
@@ -178,7 +202,7 @@ def main(argv=None):
         ema.copy_to(unet)
         path = C.export(args.export, unet.state_dict(), "model.diffusion_model.", cfg,
                         {"training": f"{' '.join(sys.argv)} | steps {step} | EMA {args.ema}",
-                         "latent_shape": list(z_all.shape[1:])})
+                         "latent_shape": list(z_all.shape[1:]), **({"init": init_record} if init_record else {})})
         log(f"exported EMA weights to {args.export} and {path}")
 
 

@@ -55,9 +55,10 @@ def kl_loss(mean, logvar):
 
 @torch.no_grad()
 @torch.no_grad()
-def psnr_each(vae, x):
-    """PSNR (dB) of each image of x [B,3,H,W] in [-1,1] through the VAE (posterior mean), pixel range [0,1]."""
-    y = vae.decode(vae.encode(x)).clamp(-1, 1)
+def psnr_each(vae, x, y=None):
+    """PSNR (dB) of each image of x [B,3,H,W] in [-1,1] through the VAE (posterior mean), pixel range [0,1];
+    `y`, when given, is that reconstruction already made."""
+    y = vae.decode(vae.encode(x)).clamp(-1, 1) if y is None else y
     mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
     return (-10 * torch.log10(mse)).tolist()
 

@@ -181,8 +181,8 @@ def save_text_encoder(model, weights_path, config_path=None, metadata=None):
     from .safetensors_io import save
     save(model.ldm_state_dict(), weights_path, metadata)
     if config_path:
-        with open(config_path, "w") as f:
-            json.dump(model.config, f, indent=1)
+        from .train_common import write_record
+        write_record(config_path, model.config)
 
 
 def load_text_encoder(weights_path, config):

@@ -7,7 +7,6 @@ finer than anything a stride-4 map can draw.
 It is the evaluation segmenter (14 world classes, 255 ignored) and, with num_classes = N + 1 (the extra
 class "fake"), ALDM's segmenter discriminator; the class count is a config value.
 """
-import json
 
 import torch
 import torch.nn as nn
@@ -199,8 +198,8 @@ def save_segmenter(model, weights_path, config_path=None, metadata=None, extra=N
     if config_path:
         cfg = dict(model.config)
         cfg.update(extra or {})
-        with open(config_path, "w") as f:
-            json.dump(cfg, f, indent=1)
+        from .train_common import write_record
+        write_record(config_path, cfg)
 
 
 def load_segmenter(weights_path, config, new=()):

@@ -1,6 +1,8 @@
 """Shared plumbing of the training scripts: arguments, threads, in-memory world data, resumable checkpoints,
 the log file, text conditioning through the frozen CLIP text tower, and safetensors export."""
 import argparse
+import functools
+import hashlib
 import json
 import os
 import random
@@ -217,12 +219,26 @@ def export(path, state, prefix, config, metadata=None):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tensors = {prefix + k: v.detach().float().cpu().contiguous() for k, v in state.items()}
     meta = dict(metadata or {})
-    meta["config"] = json.dumps(config)
+    meta["config"] = json.dumps(config, allow_nan=False)
     safetensors_io.save(tensors, path, metadata=meta)
     cfg_path = os.path.splitext(path)[0] + ".json"
-    with open(cfg_path, "w") as f:
-        json.dump(dict(config, **{k: v for k, v in (metadata or {}).items() if k not in config}), f, indent=1)
+    write_record(cfg_path, dict(config, **{k: v for k, v in (metadata or {}).items() if k not in config}))
     return cfg_path
+
+
+def write_record(path, record):
+    """A model's JSON record; NaN or infinity is refused before the file is touched (the engine's parser refuses
+    them too, so such a file would only fail later, far from its cause)."""
+    text = json.dumps(record, indent=1, allow_nan=False)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+@functools.lru_cache(maxsize=None)
+def file_digest(path):
+    """sha1 of a file's bytes: a cache key that survives rewriting the same weights (to_f16, a fresh clone)."""
+    with open(path, "rb") as f:
+        return hashlib.sha1(f.read()).hexdigest()
 
 
 def load_prefixed(path, prefix):

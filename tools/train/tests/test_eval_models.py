@@ -96,8 +96,10 @@ class TestEvalHelpers(unittest.TestCase):
         self.assertIn("| cn | 0.900 | 0.500 | 0.500 | 0.500 | 3.00 | 0.300 | 0.900 |", md)
         self.assertIn("| cn | car colour | 0.200 | n/a | 0.400 | 0.250 |", md)
         t = E.markdown({"task": "t2i", "count": 2, "data": "d", "steps": 25, "cfg": 7.5, "seed": 0, "real": real,
-                        "generated": dict(real, fd=float("nan")), "vae_psnr_db": 21.337})
+                        "generated": dict(real, fd=float("nan")), "vae_psnr_db": 21.337,
+                        "reconstructed": dict(real, attr_acc=0.7, fd=1.234)})
         self.assertIn("| generated | 0.300 | 0.900 (10) | n/a |", t)
+        self.assertIn("| real test images through the autoencoder | 0.300 | 0.700 (10) | 1.23 |", t)
         self.assertIn("PSNR 21.34 dB", t)
 
 

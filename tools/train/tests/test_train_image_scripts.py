@@ -85,6 +85,17 @@ class TestTrainScripts(unittest.TestCase):
         self.assertTrue(os.path.exists(self.p("runs", "unet", "samples_2.png")))
         self.assertTrue(any("loss" in ln for ln in lines(self.p("runs", "unet", "log.txt"))))
 
+        # --init continues from the export: at lr 0 the weights stay the initial ones, the record keeps the chain
+        train_unet.main(self.common + self.text + ["--out", self.p("runs", "unet_more"), "--init",
+                                                   self.p("m", "unet.safetensors"), "--vae", self.p("m", "vae.safetensors"),
+                                                   "--steps", "2", "--lr", "0", "--export", self.p("m", "unet_more.safetensors")])
+        more, _ = load(self.p("m", "unet_more.safetensors"))
+        self.assertEqual(set(more), set(sd))
+        self.assertTrue(all(torch.allclose(more[k], sd[k], atol=1e-6) for k in sd))
+        with open(self.p("m", "unet.json")) as f, open(self.p("m", "unet_more.json")) as g:
+            self.assertEqual(json.load(g)["init"], {"weights": self.p("m", "unet.safetensors"),
+                                                    "training": json.load(f)["training"]})
+
         # ControlNet: baseline and ALDM draw the same diffusion batches; ALDM runs its adversarial path
         diffs = {}
         for mode in ("baseline", "aldm"):
@@ -158,7 +169,7 @@ class LatentCacheTest(unittest.TestCase):
         torch.manual_seed(0)
         vae = ldm_vae.AutoencoderKL(VAE_CFG).eval()
         vae_path = os.path.join(tmp, "vae.safetensors")
-        open(vae_path, "wb").close()  # only its path and mtime key the cache
+        open(vae_path, "wb").close()  # only its bytes key the cache
         args = argparse.Namespace(vae=vae_path, out=os.path.join(tmp, "runs", "cn"))
         os.makedirs(os.path.dirname(args.out))
         with torch.no_grad():
@@ -168,5 +179,19 @@ class LatentCacheTest(unittest.TestCase):
         self.assertTrue(torch.allclose(z[drawn], full[drawn], atol=1e-5))
         rest = [i for i in range(len(data)) if i not in drawn]
         self.assertTrue(rest and bool((z[rest] == 0).all()))
+        os.utime(vae_path, (0, 0))  # the same weights written again (a fresh clone, to_f16) keep their cache
         again = train_unet.cached_latents(args, None, data, "cpu", "train", only=want)  # from the cache: no VAE
         self.assertTrue(torch.equal(again, z))
+
+
+class RecordTest(unittest.TestCase):
+    def test_nan_is_refused_and_the_old_record_kept(self):
+        from dgtrain.train_common import write_record
+        tmp = tempfile.mkdtemp(prefix="dg_record_")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "m.json")
+        write_record(path, {"val": {"miou": 0.5}})
+        with self.assertRaises(ValueError):
+            write_record(path, {"val": {"miou": float("nan")}})
+        with open(path) as f:
+            self.assertEqual(json.load(f), {"val": {"miou": 0.5}})
