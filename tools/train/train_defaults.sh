@@ -85,11 +85,12 @@ segmenter() {
 segmenter & seg_pid=$!
 join
 # 6. UNet on cached latents, text-conditioned, 10% empty captions.
-train unet 2 train_unet.py "$MODELS/unet" "${DATA_ARGS[@]}" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" \
-  --steps "$(steps 1200)" --batch "$(batch 32 128)" --lr 3e-4 --warmup 200 --ema 0.995
+UNET_ARGS=("${DATA_ARGS[@]}" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" --batch "$(batch 32 128)")
+train unet_base 2 train_unet.py "$RUNS/unet_base" "${UNET_ARGS[@]}" --steps "$(steps 1200)" --lr 3e-4 --warmup 200 \
+  --ema 0.995
 # 7. ControlNets on the same data, steps and seed: baseline (diffusion loss), ALDM (segmenter discriminator
 # + K=9 unrolled DDIM steps), optionally +adversarial only; the ALDM one is the editor's default.
-CN_ARGS=("${DATA_ARGS[@]}" --unet "$MODELS/unet.safetensors" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}"
+CN_ARGS=("${DATA_ARGS[@]}" --unet "$RUNS/unet_base.safetensors" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}"
          --steps "$(steps 250)" --batch "$(batch 16 32)" --adv-batch "$(batch 4 16)" --lr 2e-4 --seed 1 --d-warmup "$(steps 80)" --ramp-start "$(steps 80)"
          --ramp-end "$(steps 160)")
 train controlnet_baseline $T train_controlnet.py "$MODELS/controlnet_baseline" --mode baseline "${CN_ARGS[@]}" & pids+=($!)
@@ -100,6 +101,10 @@ fi
 train controlnet_aldm $T train_controlnet.py "$MODELS/controlnet_aldm" --mode aldm "${CN_ARGS[@]}" & pids+=($!)
 join
 wait "$seg_pid"
+# 8. The shipped UNet continues the one the ControlNets were trained on (they carry over: same layout
+# alignment, docs/evaluation.md), as the shipped models were made across sessions.
+train unet 2 train_unet.py "$MODELS/unet" "${UNET_ARGS[@]}" --init "$RUNS/unet_base.safetensors" \
+  --steps "$(steps 3300)" --lr 2e-4 --warmup 100 --ema 0.999
 
 # Shipped as float16 (half the size, same images to ~0.01 of a level).
 $PY tools/train/to_f16.py "$MODELS"/*.safetensors

@@ -29,7 +29,7 @@ fi
 export DG_TRAIN_PERMILLE=40000 DG_TRAIN_IMAGES=${DG_TRAIN_IMAGES:-40000} DG_TRAIN_ADV=1 \
        DG_TRAIN_DATA=${DG_TRAIN_DATA:-/dev/shm/world} \
        DG_TRAIN_MODELS=runs/models DG_TRAIN_RUNS=runs \
-       DG_TRAIN_BUDGET=${DG_TRAIN_BUDGET:-"clip=110 vae=110 eval_segmenter_base=240 eval_segmenter=120 unet=180 controlnet=75"}
+       DG_TRAIN_BUDGET=${DG_TRAIN_BUDGET:-"clip=110 vae=110 eval_segmenter_base=240 eval_segmenter=120 unet_base=150 controlnet=75 unet=30"}
 mkdir -p runs
 left=$(( LEASE - ($(date +%s) - t0) ))
 timeout "$left" tools/train/train_defaults.sh 2>&1 | tee runs/train_defaults.log
