@@ -34,7 +34,7 @@ from dgtrain.world_data import load_image, load_label, load_palette, read_index 
 from sample_image import Generator  # noqa: E402
 from train_clip import load_clip  # noqa: E402
 from train_unet import save_grid  # noqa: E402
-from train_vae import psnr_each  # noqa: E402
+from train_vae import psnr_each, reconstruct  # noqa: E402
 
 _REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 ATTR_CLASSES = ("car",)  # buildings: scenes mix facade colours, so no clean centroids
@@ -293,8 +293,8 @@ def main(argv=None):
         gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"))
         b = args.batch
         # the autoencoder's round trip of the real images: the most the UNet's images can reach through it
-        recon = torch.cat([gen.vae.decode(gen.vae.encode(real[s:s + b])).clamp(-1, 1) for s in range(0, len(real), b)])
-        report["vae_psnr_db"] = sum(psnr_each(gen.vae, real, recon)) / len(real)
+        recon = torch.cat([reconstruct(gen.vae, real[s:s + b]) for s in range(0, len(real), b)])
+        report["vae_psnr_db"] = sum(psnr_each(real, recon)) / len(real)
         report["reconstructed"] = image_metrics(recon, prompts, wants, judges, centroids, real_feats)
         imgs = generate(gen, prompts, None, args.seed, args, ident())
         if args.grid:

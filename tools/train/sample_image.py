@@ -19,8 +19,7 @@ import torch  # noqa: E402
 from dgtrain import controlnet, diffusion  # noqa: E402
 from dgtrain import train_common as C  # noqa: E402
 from train_controlnet import colour_hint  # noqa: E402
-from train_unet import load_unet  # noqa: E402
-from train_unet import save_grid  # noqa: E402
+from train_unet import load_unet, save_grid  # noqa: E402
 
 
 def load_controlnet(path):

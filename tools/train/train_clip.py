@@ -150,9 +150,9 @@ def main(argv=None):
     if args.export:
         w, c = U.export_paths(args.export)
         model.cpu()
-        save(export_state_dict(model), w, {"format": "dirigent-clip"})
         write_record(c, dict(cfg, text_prefix=CKPT_PREFIX, tokenizer=os.path.relpath(os.path.abspath(args.tokenizer), _REPO),
                                training={"command": run.command, "steps": step, "val": summary.get("val")}))
+        save(export_state_dict(model), w, {"format": "dirigent-clip"})
         summary["export"] = w
         run.log(f"exported {w} and {c}")
         tw, tc = U.export_paths(args.export_text or os.path.join(os.path.dirname(w), "text_encoder"))

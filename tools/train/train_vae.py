@@ -54,11 +54,13 @@ def kl_loss(mean, logvar):
 
 
 @torch.no_grad()
-@torch.no_grad()
-def psnr_each(vae, x, y=None):
-    """PSNR (dB) of each image of x [B,3,H,W] in [-1,1] through the VAE (posterior mean), pixel range [0,1];
-    `y`, when given, is that reconstruction already made."""
-    y = vae.decode(vae.encode(x)).clamp(-1, 1) if y is None else y
+def reconstruct(vae, x):
+    """x [B,3,H,W] in [-1,1] through the VAE (posterior mean), clamped to [-1,1]."""
+    return vae.decode(vae.encode(x)).clamp(-1, 1)
+
+
+def psnr_each(x, y):
+    """PSNR (dB) of each image y against x, both [B,3,H,W] in [-1,1], pixel range [0,1]."""
     mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
     return (-10 * torch.log10(mse)).tolist()
 
@@ -69,7 +71,7 @@ def psnr(vae, data, device, batch=16):
     vals = []
     for s in range(0, len(data), batch):
         x, _, _ = data.batch(list(range(s, min(len(data), s + batch))), device)
-        vals += psnr_each(vae, x)
+        vals += psnr_each(x, reconstruct(vae, x))
     vae.train()
     return sum(vals) / len(vals)
 

@@ -179,10 +179,10 @@ class ClipTextModel(nn.Module):
 
 def save_text_encoder(model, weights_path, config_path=None, metadata=None):
     from .safetensors_io import save
-    save(model.ldm_state_dict(), weights_path, metadata)
-    if config_path:
+    if config_path:  # the record first (write_record)
         from .train_common import write_record
         write_record(config_path, model.config)
+    save(model.ldm_state_dict(), weights_path, metadata)
 
 
 def load_text_encoder(weights_path, config):

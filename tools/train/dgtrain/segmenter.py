@@ -194,12 +194,12 @@ def evaluate(model, dataset, batch=16, device="cpu", limit=None):
 
 def save_segmenter(model, weights_path, config_path=None, metadata=None, extra=None):
     from .safetensors_io import save
-    save({k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}, weights_path, metadata)
-    if config_path:
+    if config_path:  # the record first (write_record)
         cfg = dict(model.config)
         cfg.update(extra or {})
         from .train_common import write_record
         write_record(config_path, cfg)
+    save({k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}, weights_path, metadata)
 
 
 def load_segmenter(weights_path, config, new=()):

@@ -220,15 +220,16 @@ def export(path, state, prefix, config, metadata=None):
     tensors = {prefix + k: v.detach().float().cpu().contiguous() for k, v in state.items()}
     meta = dict(metadata or {})
     meta["config"] = json.dumps(config, allow_nan=False)
-    safetensors_io.save(tensors, path, metadata=meta)
     cfg_path = os.path.splitext(path)[0] + ".json"
     write_record(cfg_path, dict(config, **{k: v for k, v in (metadata or {}).items() if k not in config}))
+    safetensors_io.save(tensors, path, metadata=meta)
     return cfg_path
 
 
 def write_record(path, record):
     """A model's JSON record; NaN or infinity is refused before the file is touched (the engine's parser refuses
-    them too, so such a file would only fail later, far from its cause)."""
+    them too, so such a file would only fail later, far from its cause). Exporters write it before the weights,
+    so a refused record leaves both files as they were."""
     text = json.dumps(record, indent=1, allow_nan=False)
     with open(path, "w") as f:
         f.write(text)

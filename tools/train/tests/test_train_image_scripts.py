@@ -195,3 +195,9 @@ class RecordTest(unittest.TestCase):
             write_record(path, {"val": {"miou": float("nan")}})
         with open(path) as f:
             self.assertEqual(json.load(f), {"val": {"miou": 0.5}})
+        # an export whose record is refused writes neither file
+        from dgtrain.train_common import export
+        weights = os.path.join(tmp, "w.safetensors")
+        with self.assertRaises(ValueError):
+            export(weights, {"a": torch.zeros(2)}, "p.", {"x": 1}, {"loss": float("inf")})
+        self.assertEqual(sorted(os.listdir(tmp)), ["m.json"])
