@@ -72,7 +72,7 @@ TEXT_ARGS=(--text-encoder "$MODELS/text_encoder.safetensors" --tokenizer ../../a
 # 4. evaluation segmenter (judges layout alignment; never used to train the generators), 5. autoencoder.
 train clip $T train_clip.py "$MODELS/clip" "${DATA_ARGS[@]}" --tokenizer ../../assets/tokenizer \
   --steps "$(steps 1000)" --batch "$(batch 64 256)" --lr 5e-4 --export-text "$MODELS/text_encoder" & pids+=($!)
-train vae $T train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --steps "$(steps 1100)" --batch "$(batch 8 32)" & pids+=($!)
+train vae $T train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --steps "$(steps 1100)" --batch "$(batch 8 64)" & pids+=($!)
 # The segmenter feeds no later stage: it trains on alongside them and is awaited at the end. Its
 # full-resolution refinement head is trained afterwards on 64x64 patches with the rest frozen.
 segmenter() {
