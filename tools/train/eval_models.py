@@ -10,7 +10,8 @@ Metrics, every image generated with DDIM 25 steps and CFG 7.5 from the item's fi
 - clip_sim: cosine of the evaluation CLIP's image and text embeddings (the same for the real test images);
 - attr_acc: the caption names a car colour; the evaluation segmenter finds cars in the image and at least a fifth
   of their pixels are nearest that colour's centroid (mean colour of ground-truth car pixels in real test images
-  whose cars share one colour); a missing car counts as wrong;
+  whose cars share one colour); a missing car counts as wrong; attr_other: the same check for another colour
+  (the colour edit's: blue, or red for a blue car), the rate a caption-blind image would reach;
 - fd: Frechet distance between CLIP image-tower features (before projection) of generated and real images;
 - l2i: mIoU and per-class IoU of the evaluation segmenter on generated images against the input layouts, and text
   editability: the same layouts with edited prompts ("snowy", "at night", another car colour).
@@ -132,10 +133,16 @@ EDITS = {
 }
 
 
+def other_colour(want):
+    """The (class, colour) a colour edit swaps to: blue, or red for a blue one."""
+    cls, colour = want
+    return cls, "blue" if colour != "blue" else "red"
+
+
 def colour_edit(text, want):
     cls, colour = want
-    new = "blue" if colour != "blue" else "red"
-    return re.sub(rf"\b{colour} {cls}", f"{new} {cls}", text, count=1), (cls, new)
+    new = other_colour(want)
+    return re.sub(rf"\b{colour} {cls}", f"{new[1]} {cls}", text, count=1), new
 
 
 def generate(gen, prompts, labels, seed, args, ident=""):
@@ -171,7 +178,10 @@ def image_metrics(images, prompts, wants, judges, centroids, real_feats, labels=
     checked = [(i, w) for i, w in enumerate(wants) if w]
     out = {"images": len(images), "clip_sim": float(sim.mean()),
            "attr_acc": (sum(attr_correct(images[i], seg[i], w, centroids, judges.names) for i, w in checked)
-                        / max(1, len(checked))), "attr_items": len(checked)}
+                        / max(1, len(checked))), "attr_items": len(checked),
+           # The control: how often the same check accepts another colour than the caption's on these images.
+           "attr_other": (sum(attr_correct(images[i], seg[i], other_colour(w), centroids, judges.names)
+                              for i, w in checked) / max(1, len(checked)))}
     if real_feats is not None:
         out["fd"] = frechet(feats, real_feats)
     if labels is not None:
@@ -215,13 +225,14 @@ def markdown(report):
     real = report["real"]
     if report["task"] == "t2i":
         g = report["generated"]
-        lines += ["| images | CLIP similarity | attribute accuracy (items) | Frechet distance |", "|---|---|---|---|",
-                  f"| real test images | {f(real['clip_sim'])} | {f(real['attr_acc'])} ({real['attr_items']}) | 0 |"]
+        row = lambda name, r, fd: (f"| {name} | {f(r['clip_sim'])} | {f(r['attr_acc'])} ({r['attr_items']}) | "  # noqa: E731
+                                   f"{f(r.get('attr_other'))} | {fd} |")
+        lines += ["| images | CLIP similarity | attribute accuracy (items) | another colour accepted (control) | "
+                  "Frechet distance |", "|---|---|---|---|---|", row("real test images", real, "0")]
         if "reconstructed" in report:
             r = report["reconstructed"]
-            lines += [f"| real test images through the autoencoder | {f(r['clip_sim'])} | {f(r['attr_acc'])} "
-                      f"({r['attr_items']}) | {f(r['fd'], 2)} |"]
-        lines += [f"| generated | {f(g['clip_sim'])} | {f(g['attr_acc'])} ({g['attr_items']}) | {f(g['fd'], 2)} |"]
+            lines += [row("real test images through the autoencoder", r, f(r["fd"], 2))]
+        lines += [row("generated", g, f(g["fd"], 2))]
         if "vae_psnr_db" in report:
             lines += ["", f"Autoencoder reconstruction of the same real test images: PSNR {f(report['vae_psnr_db'], 2)} dB"]
         return "\n".join(lines) + "\n"

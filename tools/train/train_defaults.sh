@@ -69,10 +69,11 @@ DATA_ARGS=(--data "$DATA/train" --val "$DATA/val")
 TEXT_ARGS=(--text-encoder "$MODELS/text_encoder.safetensors" --tokenizer ../../assets/tokenizer)
 
 # 3. Contrastive text-image model (its text tower is the diffusion model's frozen text encoder),
-# 4. evaluation segmenter (judges layout alignment; never used to train the generators), 5. autoencoder.
+# 4. evaluation segmenter (judges layout alignment; never used to train the generators), 5. autoencoder (its
+# decoder is trained on in 9.).
 train clip $T train_clip.py "$MODELS/clip" "${DATA_ARGS[@]}" --tokenizer ../../assets/tokenizer \
   --steps "$(steps 1000)" --batch "$(batch 64 256)" --lr 5e-4 --export-text "$MODELS/text_encoder" & pids+=($!)
-train vae $T train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --steps "$(steps 1100)" --batch "$(batch 8 64)" & pids+=($!)
+train vae_base $T train_vae.py "$RUNS/vae_base" "${DATA_ARGS[@]}" --steps "$(steps 1100)" --batch "$(batch 8 64)" & pids+=($!)
 # The segmenter feeds no later stage: it trains on alongside them and is awaited at the end. Its
 # full-resolution refinement head is trained afterwards on 64x64 patches with the rest frozen.
 segmenter() {
@@ -85,14 +86,17 @@ segmenter() {
 segmenter & seg_pid=$!
 join
 # 6. UNet on cached latents, text-conditioned, 10% empty captions.
-UNET_ARGS=("${DATA_ARGS[@]}" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" --batch "$(batch 32 128)")
+UNET_ARGS=("${DATA_ARGS[@]}" --vae "$RUNS/vae_base.safetensors" "${TEXT_ARGS[@]}" --batch "$(batch 32 128)")
 train unet_base 2 train_unet.py "$RUNS/unet_base" "${UNET_ARGS[@]}" --steps "$(steps 1200)" --lr 3e-4 --warmup 200 \
   --ema 0.995
 # 7. ControlNets on the same data, steps and seed: baseline (diffusion loss), ALDM (segmenter discriminator
 # + K=9 unrolled DDIM steps), optionally +adversarial only; the ALDM one is the editor's default.
-CN_ARGS=("${DATA_ARGS[@]}" --unet "$RUNS/unet_base.safetensors" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}"
-         --steps "$(steps 250)" --batch "$(batch 16 32)" --adv-batch "$(batch 4 16)" --lr 2e-4 --seed 1 --d-warmup "$(steps 80)" --ramp-start "$(steps 80)"
-         --ramp-end "$(steps 160)")
+# DG_TRAIN_CN_STEPS fixes their step count (the schedules scale with it): a comparison needs equal steps, which a
+# time budget does not give (side by side on a GPU, ALDM's steps cost 1.6x the baseline's).
+CN=${DG_TRAIN_CN_STEPS:-$(steps 250)}
+CN_ARGS=("${DATA_ARGS[@]}" --unet "$RUNS/unet_base.safetensors" --vae "$RUNS/vae_base.safetensors" "${TEXT_ARGS[@]}"
+         --steps "$CN" --batch "$(batch 16 32)" --adv-batch "$(batch 4 16)" --lr 2e-4 --seed 1 --d-warmup $(( CN * 80 / 250 ))
+         --ramp-start $(( CN * 80 / 250 )) --ramp-end $(( CN * 160 / 250 )))
 train controlnet_baseline $T train_controlnet.py "$MODELS/controlnet_baseline" --mode baseline "${CN_ARGS[@]}" & pids+=($!)
 # The "+adversarial" middle row of the comparison costs a third run: DG_TRAIN_ADV=1 adds it.
 if [ "${DG_TRAIN_ADV:-0}" = 1 ]; then
@@ -105,6 +109,10 @@ wait "$seg_pid"
 # alignment, docs/evaluation.md), as the shipped models were made across sessions.
 train unet 2 train_unet.py "$MODELS/unet" "${UNET_ARGS[@]}" --init "$RUNS/unet_base.safetensors" \
   --steps "$(steps 3300)" --lr 2e-4 --warmup 100 --ema 0.999
+# 9. The shipped autoencoder: vae_base's decoder trained on with the encoder frozen, so the latents the UNet and
+# ControlNets learned stay what they were; the pixels of small objects (whose colours captions name) weigh 5x.
+train vae 2 train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --init "$RUNS/vae_base.safetensors" --decoder-only \
+  --object-weight 4 --steps "$(steps 1500)" --batch "$(batch 8 64)"
 
 # Shipped as float16 (half the size, same images to ~0.01 of a level).
 $PY tools/train/to_f16.py "$MODELS"/*.safetensors

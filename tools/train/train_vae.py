@@ -25,6 +25,7 @@ import torch.nn.functional as F  # noqa: E402
 
 from dgtrain import ldm_vae  # noqa: E402
 from dgtrain import train_common as C  # noqa: E402
+from dgtrain.world_data import load_palette  # noqa: E402
 
 
 class PatchDisc(nn.Module):
@@ -93,22 +94,45 @@ def main(argv=None):
     ap.add_argument("--adv-start", type=int, default=2000)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--crop", default="64x128", help="random training crop HxW (multiple of 8; 0 = full image)")
+    ap.add_argument("--init", help="exported VAE to continue from (its config replaces --config; recorded under init)")
+    ap.add_argument("--decoder-only", action="store_true",
+                    help="train the decoder alone: the latent space and scale factor stay --init's, so a UNet and "
+                         "ControlNets trained on its latents keep working")
+    ap.add_argument("--object-weight", type=float, default=0.0,
+                    help="extra L1 weight on pixels of --object-classes (small objects whose colour a caption names)")
+    ap.add_argument("--object-classes", default="car,person,pole,sign")
     ap.set_defaults(batch=8, lr=2e-4)
     args = ap.parse_args(argv)
     dev = C.setup(args)
     log = C.Log(args.out)
     ck = C.Checkpoint(args.out, args.ckpt_every)
     state = ck.load()
+    init_record = None
+    if args.decoder_only and not args.init:
+        raise SystemExit("train_vae: --decoder-only needs --init (the VAE whose latent space is kept)")
     if state:  # a resumed run keeps the architecture it was started with
         cfg = state["config"]
+    elif args.init:  # the architecture and scale factor, not the record of how it was trained
+        cfg = {k: v for k, v in C.load_json_beside(args.init).items() if k not in ("training", "init")}
     else:
         cfg = ldm_vae.load_config(args.config) if args.config else dict(ldm_vae.DEFAULT_SMALL)
         cfg["resolution"] = 128
 
     train, val = C.split_data(args)
     vae = ldm_vae.AutoencoderKL(cfg).to(dev)
+    if args.init:
+        init_record = {"weights": args.init, "training": C.load_json_beside(args.init).get("training")}
+        if not state:
+            sd, _ = C.load_prefixed(args.init, "first_stage_model.")
+            vae.load_state_dict({k: v.float() for k, v in sd.items()})
+    if args.decoder_only:
+        for m in (vae.encoder, vae.quant_conv):
+            m.requires_grad_(False)
+    names = load_palette()["names"]
+    objects = torch.tensor([names.index(c) for c in args.object_classes.split(",") if c], device=dev)
     disc = PatchDisc().to(dev)
-    opt = torch.optim.AdamW(vae.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
+    opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=args.lr, betas=(0.5, 0.9),
+                            weight_decay=0.0)
     dopt = torch.optim.AdamW(disc.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
     batches = C.Batches(len(train), args.batch, args.seed)
     step = 0
@@ -135,14 +159,17 @@ def main(argv=None):
     vae.train()
     budget = C.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
-        x, _, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
+        x, lab, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
         if crop:
             ch, cw = min(crop[0], x.shape[2]), min(crop[1], x.shape[3])
             y0 = int(torch.randint(0, x.shape[2] - ch + 1, (1,), generator=gen))
             x0 = int(torch.randint(0, x.shape[3] - cw + 1, (1,), generator=gen))
-            x = x[:, :, y0:y0 + ch, x0:x0 + cw]
+            x, lab = x[:, :, y0:y0 + ch, x0:x0 + cw], lab[:, y0:y0 + ch, x0:x0 + cw]
         rec, mean, logvar = vae(x)
-        l1 = (rec - x).abs().mean()
+        err = (rec - x).abs()
+        if args.object_weight:
+            err = err * (1 + args.object_weight * torch.isin(lab, objects).unsqueeze(1))
+        l1 = err.mean()
         gl = grad_l1(rec, x)
         kl = kl_loss(mean, logvar)
         loss = l1 + args.grad_weight * gl + args.kl_weight * kl
@@ -176,9 +203,11 @@ def main(argv=None):
     log(f"final step {step} psnr {p:.3f} dB on {len(val)} held-out images")
     if args.export:
         std = latent_std(vae, train, dev)
-        cfg["scale_factor"] = round(1.0 / std, 5) if std > 0 and math.isfinite(std) else 1.0
+        if not args.decoder_only:  # else the scale the UNet was trained with stays
+            cfg["scale_factor"] = round(1.0 / std, 5) if std > 0 and math.isfinite(std) else 1.0
         path = C.export(args.export, vae.state_dict(), "first_stage_model.", cfg,
-                        {"training": f"{' '.join(sys.argv)} | steps {step} | psnr {p:.3f} dB | latent std {std:.4f}"})
+                        {"training": f"{' '.join(sys.argv)} | steps {step} | psnr {p:.3f} dB | latent std {std:.4f}",
+                         **({"init": init_record} if init_record else {})})
         log(f"exported {args.export} and {path} (scale_factor {cfg['scale_factor']})")
     return p
 

@@ -83,10 +83,12 @@ class TestEvalHelpers(unittest.TestCase):
         self.assertTrue(E.attr_correct(img, seg, ("car", "red"), cents, names))
         self.assertFalse(E.attr_correct(img, seg, ("car", "blue"), cents, names))
         self.assertFalse(E.attr_correct(img, torch.zeros(8, 8, dtype=torch.long), ("car", "red"), cents, names))
+        self.assertEqual(E.other_colour(("car", "red")), ("car", "blue"))
+        self.assertEqual(E.other_colour(("car", "blue")), ("car", "red"))
 
     def test_markdown(self):
         iou = {c: 0.5 for c in E.SMALL_CLASSES}
-        real = {"clip_sim": 0.3, "attr_acc": 0.9, "attr_items": 10, "miou": 0.9, "iou": iou}
+        real = {"clip_sim": 0.3, "attr_acc": 0.9, "attr_items": 10, "attr_other": 0.05, "miou": 0.9, "iou": iou}
         rep = {"task": "l2i", "count": 2, "data": "d", "steps": 25, "cfg": 7.5, "seed": 0, "real": real,
                "models": {"cn": dict(real, fd=3.0, edits={"snowy": {"clip_sim": 0.2, "clip_sim_unedited_prompt": 0.1,
                                                                     "miou": 0.5, "attr_acc": 0.0},
@@ -98,8 +100,8 @@ class TestEvalHelpers(unittest.TestCase):
         t = E.markdown({"task": "t2i", "count": 2, "data": "d", "steps": 25, "cfg": 7.5, "seed": 0, "real": real,
                         "generated": dict(real, fd=float("nan")), "vae_psnr_db": 21.337,
                         "reconstructed": dict(real, attr_acc=0.7, fd=1.234)})
-        self.assertIn("| generated | 0.300 | 0.900 (10) | n/a |", t)
-        self.assertIn("| real test images through the autoencoder | 0.300 | 0.700 (10) | 1.23 |", t)
+        self.assertIn("| generated | 0.300 | 0.900 (10) | 0.050 | n/a |", t)
+        self.assertIn("| real test images through the autoencoder | 0.300 | 0.700 (10) | 0.050 | 1.23 |", t)
         self.assertIn("PSNR 21.34 dB", t)
 
 

@@ -75,6 +75,22 @@ class TestTrainScripts(unittest.TestCase):
             cfg = json.load(f)
         self.assertGreater(cfg["scale_factor"], 0)
 
+        # --decoder-only from the export: the encoder and the scale factor (the latent space) stay, the decoder
+        # trains (small objects weighted), and the record keeps the chain
+        train_vae.main(self.common + ["--out", self.p("runs", "vae_dec"), "--init", self.p("m", "vae.safetensors"),
+                                      "--decoder-only", "--object-weight", "4", "--crop", "32x32", "--steps", "2",
+                                      "--lr", "1e-2", "--eval-every", "0", "--export", self.p("m", "vae_dec.safetensors")])
+        dec, _ = load(self.p("m", "vae_dec.safetensors"))
+        enc_keys = [k for k in sd if ".encoder." in k or ".quant_conv." in k]
+        self.assertTrue(enc_keys and all(torch.equal(dec[k], sd[k]) for k in enc_keys))
+        self.assertFalse(torch.equal(dec["first_stage_model.decoder.conv_out.weight"],
+                                     sd["first_stage_model.decoder.conv_out.weight"]))
+        with open(self.p("m", "vae_dec.json")) as f:
+            dec_cfg = json.load(f)
+        self.assertEqual(dec_cfg["scale_factor"], cfg["scale_factor"])
+        self.assertEqual(dec_cfg["init"]["training"], cfg["training"])
+        self.assertIn("| steps 2 |", dec_cfg["training"])  # its own record, not the one it started from
+
         # UNet on the exported VAE's latents
         train_unet.main(self.common + self.text + ["--out", self.p("runs", "unet"), "--config", self.p("unet.json"),
                                                    "--vae", self.p("m", "vae.safetensors"), "--steps", "2",
