@@ -107,29 +107,32 @@ def main(argv=None):
     log = C.Log(args.out)
     ck = C.Checkpoint(args.out, args.ckpt_every)
     state = ck.load()
-    init_record = None
     if args.decoder_only and not args.init:
         raise SystemExit("train_vae: --decoder-only needs --init (the VAE whose latent space is kept)")
+    init_cfg = C.load_json_beside(args.init) if args.init else None
+    init_record = {"weights": args.init, "training": init_cfg.get("training")} if init_cfg else None
     if state:  # a resumed run keeps the architecture it was started with
         cfg = state["config"]
-    elif args.init:  # the architecture and scale factor, not the record of how it was trained
-        cfg = {k: v for k, v in C.load_json_beside(args.init).items() if k not in ("training", "init")}
+    elif init_cfg:  # its architecture and scale factor (export drops its record)
+        cfg = init_cfg
     else:
         cfg = ldm_vae.load_config(args.config) if args.config else dict(ldm_vae.DEFAULT_SMALL)
         cfg["resolution"] = 128
 
     train, val = C.split_data(args)
     vae = ldm_vae.AutoencoderKL(cfg).to(dev)
-    if args.init:
-        init_record = {"weights": args.init, "training": C.load_json_beside(args.init).get("training")}
-        if not state:
-            sd, _ = C.load_prefixed(args.init, "first_stage_model.")
-            vae.load_state_dict({k: v.float() for k, v in sd.items()})
+    if args.init and not state:
+        sd, _ = C.load_prefixed(args.init, "first_stage_model.")
+        vae.load_state_dict({k: v.float() for k, v in sd.items()})
     if args.decoder_only:
         for m in (vae.encoder, vae.quant_conv):
             m.requires_grad_(False)
-    names = load_palette()["names"]
-    objects = torch.tensor([names.index(c) for c in args.object_classes.split(",") if c], device=dev)
+    if args.object_weight:
+        names = load_palette()["names"]
+        unknown = [c for c in args.object_classes.split(",") if c not in names]
+        if unknown:
+            raise SystemExit(f"train_vae: --object-classes {unknown} are not world classes ({', '.join(names)})")
+        objects = torch.tensor([names.index(c) for c in args.object_classes.split(",")], device=dev)
     disc = PatchDisc().to(dev)
     opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=args.lr, betas=(0.5, 0.9),
                             weight_decay=0.0)

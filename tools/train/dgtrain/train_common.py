@@ -214,14 +214,19 @@ class EMA:
         model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in self.shadow.items()})
 
 
+RECORD_KEYS = ("training", "init")  # how a model was made, not what it is: never carried over from another record
+
+
 def export(path, state, prefix, config, metadata=None):
-    """Writes PATH (safetensors, keys = prefix + LDM names, float32) and PATH with .json for the config."""
+    """Writes PATH (safetensors, keys = prefix + LDM names, float32) and PATH with .json: the config plus the
+    metadata (this export's record, which replaces any record keys a config read from another export holds)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tensors = {prefix + k: v.detach().float().cpu().contiguous() for k, v in state.items()}
+    config = {k: v for k, v in config.items() if k not in RECORD_KEYS}
     meta = dict(metadata or {})
     meta["config"] = json.dumps(config, allow_nan=False)
     cfg_path = os.path.splitext(path)[0] + ".json"
-    write_record(cfg_path, dict(config, **{k: v for k, v in (metadata or {}).items() if k not in config}))
+    write_record(cfg_path, dict(config, **(metadata or {})))
     safetensors_io.save(tensors, path, metadata=meta)
     return cfg_path
 
