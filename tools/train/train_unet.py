@@ -40,7 +40,7 @@ def cached_latents(args, vae, data, device, tag, only=None):
     """Latents of the training images, cached beside the run folder (shared by the runs of one VAE and data).
     With `only` (the indices a run will draw), a cache of every image is used when there is one; otherwise just
     those are encoded (the rest stay zero): a 250-step ControlNet run sees 4000 of 20k images."""
-    key = (C.file_digest(args.vae), len(data), data.ids[0], data.ids[-1])
+    key = (C.encoder_digest(args.vae), len(data), data.ids[0], data.ids[-1])
 
     def path_of(k):
         digest = hashlib.sha1(repr(k).encode()).hexdigest()[:12]
@@ -63,6 +63,25 @@ def cached_latents(args, vae, data, device, tag, only=None):
     torch.save({"key": keys[-1], "z": z}, path + f".{os.getpid()}.tmp")
     os.replace(path + f".{os.getpid()}.tmp", path)
     return z
+
+
+@torch.no_grad()
+def val_loss(unet, z, ctx, sched, seed=0, draws=4):
+    """Mean diffusion loss over held-out latents at fixed timesteps (evenly spaced) and fixed noise: a number that
+    moves only when the weights do, for deciding whether a continued run has improved."""
+    was = unet.training
+    unet.eval()
+    gen = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for d in range(draws):
+        t = ((torch.arange(len(z)) * sched.n // len(z) + d * sched.n // (draws * len(z))) % sched.n).to(z.device)
+        noise = torch.randn(z.shape, generator=gen).to(z.device)
+        for s in range(0, len(z), 32):
+            sl = slice(s, s + 32)
+            total += F.mse_loss(unet(sched.q_sample(z[sl], t[sl], noise[sl]), t[sl], ctx[sl]), noise[sl],
+                                reduction="sum").item()
+    unet.train(was)
+    return total / (draws * z.numel())
 
 
 def load_unet(path, device, frozen=True):
@@ -117,10 +136,17 @@ def main(argv=None):
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--sample-every", type=int, default=0)
+    ap.add_argument("--val-every", type=int, default=0,
+                    help="every N steps, the EMA weights' diffusion loss on the held-out images (fixed noise)")
+    ap.add_argument("--export-best", action="store_true",
+                    help="export at each --val-every check that beats every earlier one (and the --init weights), "
+                         "not at the end: a continuous run that may be stopped at any time")
     ap.add_argument("--init", help="exported UNet to continue from (its config replaces --config; the export's "
                     "record keeps what it had seen)")
     ap.set_defaults(batch=32, lr=2e-4)
     args = ap.parse_args(argv)
+    if args.export_best and not (args.val_every and args.export):
+        raise SystemExit("train_unet: --export-best needs --val-every and --export")
     dev = C.setup(args)
     log = C.Log(args.out)
 
@@ -142,6 +168,9 @@ def main(argv=None):
         cfg = ldm_unet.load_config(args.config) if args.config else dict(ldm_unet.DEFAULT_SMALL)
         cfg["context_dim"] = text.dim
     z_all = cached_latents(args, vae, train, dev, "train")
+    if args.val_every:
+        z_val = cached_latents(args, vae, val, dev, "val")
+        ctx_val = text([c[0] for c in val.captions])
     if not args.init:
         unet = ldm_unet.UNetModel(cfg).to(dev)
     ema = C.EMA(unet, args.ema)
@@ -164,7 +193,29 @@ def main(argv=None):
 
     def snapshot():
         return {"unet": unet.state_dict(), "ema": ema.shadow, "opt": opt.state_dict(), "batches": batches.state_dict(),
-                "rng": torch.get_rng_state(), "step": step, "config": cfg}
+                "rng": torch.get_rng_state(), "step": step, "config": cfg, "best_val": best_val}
+
+    def export(val=None):
+        live = {k: v.clone() for k, v in unet.state_dict().items()}
+        ema.copy_to(unet)
+        record = f"{' '.join(sys.argv)} | steps {step} | EMA {args.ema}" + (f" | val loss {val:.5f}" if val else "")
+        path = C.export(args.export, unet.state_dict(), "model.diffusion_model.", cfg,
+                        {"training": record, "latent_shape": list(z_all.shape[1:]),
+                         **({"init": init_record} if init_record else {})})
+        unet.load_state_dict(live)
+        log(f"exported EMA weights to {args.export} and {path}")
+
+    def ema_val():
+        live = {k: v.clone() for k, v in unet.state_dict().items()}
+        ema.copy_to(unet)
+        v = val_loss(unet, z_val, ctx_val, sched)
+        unet.load_state_dict(live)
+        return v
+
+    best_val = state.get("best_val") if state else None
+    if args.export_best and best_val is None:
+        best_val = val_loss(unet, z_val, ctx_val, sched) if args.init else float("inf")
+        log(f"val loss of the starting weights {best_val:.5f}")
 
     gen = torch.Generator().manual_seed(args.seed + step)
     sums, t0, n = 0.0, time.time(), 0
@@ -195,15 +246,19 @@ def main(argv=None):
         if args.sample_every and step % args.sample_every == 0:
             caps = [val.captions[i][0] for i in range(min(8, len(val)))]
             sample_grid(unet, vae, text, caps, z_all.shape[1:], dev, os.path.join(args.out, f"samples_{step}.png"))
-        if ck.save(snapshot()):
+        if args.val_every and step % args.val_every == 0:
+            v = ema_val()
+            better = best_val is None or v < best_val
+            log(f"val step {step} loss {v:.5f}" + (f" (best {best_val:.5f})" if best_val is not None else ""))
+            if args.export_best and args.export and better:
+                best_val = v
+                export(v)
+            ck.save(snapshot(), force=True)
+        elif ck.save(snapshot()):
             log(f"checkpoint at step {step}")
     ck.save(snapshot(), force=True)
-    if args.export:
-        ema.copy_to(unet)
-        path = C.export(args.export, unet.state_dict(), "model.diffusion_model.", cfg,
-                        {"training": f"{' '.join(sys.argv)} | steps {step} | EMA {args.ema}",
-                         "latent_shape": list(z_all.shape[1:]), **({"init": init_record} if init_record else {})})
-        log(f"exported EMA weights to {args.export} and {path}")
+    if args.export and not args.export_best:
+        export()
 
 
 if __name__ == "__main__":

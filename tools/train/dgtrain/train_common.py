@@ -247,6 +247,19 @@ def file_digest(path):
         return hashlib.sha1(f.read()).hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
+def encoder_digest(vae_path):
+    """sha1 of what a VAE's latents depend on (encoder and quant_conv weights, scale factor): a latent cache keyed
+    on it survives training the decoder alone."""
+    sd, _ = load_prefixed(vae_path, "first_stage_model.")
+    h = hashlib.sha1(repr(load_json_beside(vae_path).get("scale_factor")).encode())
+    for k in sorted(sd):
+        if k.startswith(("encoder.", "quant_conv.")):
+            h.update(k.encode())
+            h.update(sd[k].float().numpy().tobytes())
+    return h.hexdigest()
+
+
 def load_prefixed(path, prefix):
     """State dict of a single-file safetensors with the prefix removed (keys without it are skipped)."""
     sd, meta = safetensors_io.load(path)

@@ -175,7 +175,7 @@ class LatentCacheTest(unittest.TestCase):
     def test_only_the_drawn_images_are_encoded(self):
         import argparse
         from dgtrain import ldm_vae
-        from dgtrain.train_common import Batches, WorldTensors
+        from dgtrain.train_common import Batches, WorldTensors, encoder_digest, export
         tmp = tempfile.mkdtemp(prefix="dg_latents_")
         self.addCleanup(shutil.rmtree, tmp, True)
         data = WorldTensors(synth_world.write_dataset(os.path.join(tmp, "data"), n=6, width=64, height=32, seed=2))
@@ -185,7 +185,7 @@ class LatentCacheTest(unittest.TestCase):
         torch.manual_seed(0)
         vae = ldm_vae.AutoencoderKL(VAE_CFG).eval()
         vae_path = os.path.join(tmp, "vae.safetensors")
-        open(vae_path, "wb").close()  # only its bytes key the cache
+        export(vae_path, vae.state_dict(), "first_stage_model.", dict(VAE_CFG))  # its encoder keys the cache
         args = argparse.Namespace(vae=vae_path, out=os.path.join(tmp, "runs", "cn"))
         os.makedirs(os.path.dirname(args.out))
         with torch.no_grad():
@@ -195,9 +195,18 @@ class LatentCacheTest(unittest.TestCase):
         self.assertTrue(torch.allclose(z[drawn], full[drawn], atol=1e-5))
         rest = [i for i in range(len(data)) if i not in drawn]
         self.assertTrue(rest and bool((z[rest] == 0).all()))
-        os.utime(vae_path, (0, 0))  # the same weights written again (a fresh clone, to_f16) keep their cache
+        with torch.no_grad():  # a decoder trained on alone keeps the latents and so the cache
+            vae.decoder.conv_out.bias.add_(1.0)
+        export(vae_path, vae.state_dict(), "first_stage_model.", dict(VAE_CFG))
+        encoder_digest.cache_clear()
         again = train_unet.cached_latents(args, None, data, "cpu", "train", only=want)  # from the cache: no VAE
         self.assertTrue(torch.equal(again, z))
+        with torch.no_grad():  # a changed encoder does not
+            vae.encoder.conv_in.bias.add_(1.0)
+        export(vae_path, vae.state_dict(), "first_stage_model.", dict(VAE_CFG))
+        encoder_digest.cache_clear()
+        with self.assertRaises(AttributeError):  # a cache miss: it encodes, with no VAE to do it
+            train_unet.cached_latents(args, None, data, "cpu", "train", only=want)
 
 
 class RecordTest(unittest.TestCase):
