@@ -27,11 +27,14 @@ static void usage_sample(FILE *f) {
 
 static void usage_dataset(FILE *f) {
   fprintf(f, "usage: dirigent-cli world dataset --split train|val|test --count N --out DIR\n"
-             "                                 [--video --frames F] [--threads T] [--width W] [--height H]\n"
-             "                                 [--png-level L]\n\n"
+             "                                 [--video --frames F] [--painted [--painted-settings train|test]]\n"
+             "                                 [--threads T] [--width W] [--height H] [--png-level L]\n\n"
              "Writes N samples (or N video clips of F frames) and DIR/index.jsonl. Splits use disjoint seed\n"
              "ranges (train from 0, val from 1e9, test from 2e9). Samples already written are skipped, so an\n"
-             "interrupted run can be resumed. Default: 256x128, 2 threads, deflate level 1. Prints images/s.\n");
+             "interrupted run can be resumed. Default: 256x128, 2 threads, deflate level 1. Prints images/s.\n"
+             "--painted: layouts as people paint them (rectangles, polygons, strokes, blobs, unpainted gaps),\n"
+             "rendered by the world's materials, from their own seeds; the test split uses the 'test' generator\n"
+             "settings unless --painted-settings says otherwise.\n");
 }
 
 static bool parse_int(const char *opt, const char *s, long lo, long hi, long *out) {
@@ -134,7 +137,7 @@ static void on_progress(void *user, int done, int total) {
 static int cmd_dataset(int argc, char **argv) {
   dg_world_dataset_opts o = {.width = 256, .height = 128, .threads = 2, .png_level = 1, .frames = 16};
   long v_ = 0;
-  bool frames_given = false;
+  bool frames_given = false, settings_given = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -145,7 +148,17 @@ static int cmd_dataset(int argc, char **argv) {
       o.video = true;
       continue;
     }
+    if (!strcmp(a, "--painted")) {
+      o.painted = true;
+      continue;
+    }
     bool ok = true;
+    if (!strcmp(a, "--painted-settings")) {
+      int k = pick(a, v, dg_world_painted_settings_names, DG_PAINTED_COUNT);
+      ok = k >= 0;
+      if (ok) o.painted_settings = (dg_world_painted_settings)k;
+      settings_given = true;
+    } else
     if (!strcmp(a, "--split")) {
       static const char *const splits[] = {"train", "val", "test"};
       int k = pick(a, v, splits, 3);
@@ -192,6 +205,12 @@ static int cmd_dataset(int argc, char **argv) {
     fprintf(stderr, "world dataset: --frames needs --video\n");
     return 2;
   }
+  if (settings_given && !o.painted) {
+    fprintf(stderr, "world dataset: --painted-settings needs --painted\n");
+    return 2;
+  }
+  if (o.painted && !settings_given) // the test split is painted with other settings than training
+    o.painted_settings = !strcmp(o.split, "test") ? DG_PAINTED_TEST : DG_PAINTED_TRAIN;
   progress p = {isatty(STDOUT_FILENO), -1};
   o.progress = on_progress;
   o.user = &p;

@@ -138,9 +138,20 @@ dg_status dg_world_render_ex(dg_world_scene *scene, uint8_t *rgb, uint8_t *label
 dg_status dg_world_random_labels(uint64_t seed, int width, int height, uint8_t *label);
 
 // Renders an image for a given label map (e.g. a layout a user painted) in `mood`, with textures and
-// lighting from the same materials; `seed` picks colours of cars and facades per connected region.
-dg_status dg_world_render_labels(const uint8_t *label, int width, int height, dg_world_mood mood, uint64_t seed,
-                                 uint8_t *rgb);
+// lighting from the same materials; `seed` picks colours of cars and facades per connected region, unless
+// `attr` (may be NULL) gives a pixel's colour attribute (dg_world_attr; 255 = pick by seed).
+dg_status dg_world_render_labels(const uint8_t *label, const uint8_t *attr, int width, int height, dg_world_mood mood,
+                                 uint64_t seed, uint8_t *rgb);
+
+// Layouts as people paint them (rectangles, polygons, strokes and blobs of classes over a horizon, small
+// objects as boxes, some pixels unpainted), from a seed and a settings preset; the test preset differs from
+// the training one in its ranges. Writes label (class ids, 255 unlabelled) and attr (each pixel's colour
+// attribute, 255 none), and fills `scene` with the style, layout kind and the visible objects (class,
+// attribute, pixels, box), from which dg_world_captions describes it.
+typedef enum { DG_PAINTED_TRAIN, DG_PAINTED_TEST, DG_PAINTED_COUNT } dg_world_painted_settings;
+extern const char *const dg_world_painted_settings_names[DG_PAINTED_COUNT]; // "train", "test"
+dg_status dg_world_painted(uint64_t seed, int width, int height, dg_world_painted_settings settings, uint8_t *label,
+                           uint8_t *attr, dg_world_scene *scene);
 
 // Captions with token roles (character spans into text).
 #define DG_WORLD_MAX_ROLES 16
@@ -200,6 +211,10 @@ typedef struct dg_world_dataset_opts {
   int width, height;
   bool video;
   int frames; // with video
+  // Painted-style layouts (dg_world_painted) rendered by dg_world_render_labels instead of world scenes;
+  // their seeds are disjoint from the split's world seeds.
+  bool painted;
+  dg_world_painted_settings painted_settings;
   int threads;
   int png_level; // deflate level 1..9 (default 1)
   // Called from worker threads after each finished (or skipped) sample; may be NULL.

@@ -147,15 +147,29 @@ typedef struct job {
 static void sample_id(const job *j, int i, char *out, size_t n) {
   if (j->o->video)
     snprintf(out, n, "%s-v%06d", j->o->split, i);
+  else if (j->o->painted)
+    snprintf(out, n, "%s-p%07d", j->o->split, i);
   else
     snprintf(out, n, "%s-%07d", j->o->split, i);
 }
 
+// Painted samples take the upper half of the split's seed range, world scenes the lower.
+#define PAINTED_SEED_OFFSET (DG_WORLD_SPLIT_RANGE / 2)
+
 static dg_status image_sample(const job *j, int i, const char *id, uint8_t *rgb, uint8_t *label, dg_world_scene *s) {
   const dg_world_dataset_opts *o = j->o;
-  uint64_t seed = j->base + (uint64_t)i;
-  DG_TRY(dg_world_generate(seed, o->width, o->height, dg_world_style_random(seed), s));
-  DG_TRY(dg_world_render(s, rgb, label, NULL));
+  uint64_t seed = j->base + (uint64_t)i + (o->painted ? PAINTED_SEED_OFFSET : 0);
+  if (o->painted) {
+    uint8_t *attr = malloc((size_t)o->width * o->height);
+    if (!attr) return dg_fail(DG_ERR_OOM, "world dataset: out of memory");
+    dg_status st = dg_world_painted(seed, o->width, o->height, o->painted_settings, label, attr, s);
+    if (st == DG_OK) st = dg_world_render_labels(label, attr, o->width, o->height, s->mood, seed, rgb);
+    free(attr);
+    DG_TRY(st);
+  } else {
+    DG_TRY(dg_world_generate(seed, o->width, o->height, dg_world_style_random(seed), s));
+    DG_TRY(dg_world_render(s, rgb, label, NULL));
+  }
   dg_world_caption caps[DG_WORLD_MAX_CAPTIONS];
   int nc = dg_world_captions(s, caps);
   dg_png_write_opts po = {.level = o->png_level > 0 ? o->png_level : 1};
@@ -174,8 +188,10 @@ static dg_status image_sample(const job *j, int i, const char *id, uint8_t *rgb,
   dg_json_init(&js);
   dg_json_add(&js,
               "{\"id\": \"%s\", \"seed\": %llu, \"width\": %d, \"height\": %d, \"image\": \"images/%s.png\", "
-              "\"label\": \"labels/%s.png\", \"scene\": \"scenes/%s.json\", \"layout\": \"%s\", \"style\": ",
+              "\"label\": \"labels/%s.png\", \"scene\": \"scenes/%s.json\", \"layout\": \"%s\", ",
               id, (unsigned long long)seed, o->width, o->height, id, id, id, dg_world_layout_names[s->layout]);
+  if (o->painted) dg_json_add(&js, "\"painted\": \"%s\", ", dg_world_painted_settings_names[o->painted_settings]);
+  dg_json_add(&js, "\"style\": ");
   dg_json_style(&js, s->style);
   dg_json_add(&js, ", \"captions\": ");
   dg_json_captions(&js, caps, nc);
@@ -330,6 +346,9 @@ dg_status dg_world_dataset(const dg_world_dataset_opts *o, dg_world_dataset_stat
                    (unsigned long long)DG_WORLD_SPLIT_RANGE);
   if (o->width < 16 || o->height < 16 || o->width > 8192 || o->height > 8192)
     return dg_fail(DG_ERR_ARG, "world dataset: size %dx%d must be within 16..8192", o->width, o->height);
+  if (o->video && o->painted) return dg_fail(DG_ERR_ARG, "world dataset: painted layouts are images, not videos");
+  if (o->painted && (unsigned)o->painted_settings >= DG_PAINTED_COUNT)
+    return dg_fail(DG_ERR_ARG, "world dataset: painted settings %d unknown", (int)o->painted_settings);
   if (o->video && (o->frames < 2 || o->frames > DG_WORLD_MAX_FRAMES))
     return dg_fail(DG_ERR_ARG, "world dataset: --frames %d must be 2..%d", o->frames, DG_WORLD_MAX_FRAMES);
   if (o->threads < 1 || o->threads > 256)

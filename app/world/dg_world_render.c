@@ -1216,8 +1216,8 @@ dg_status dg_world_random_labels(uint64_t seed, int width, int height, uint8_t *
 // ---------------------------------------------------------------------------------------------
 // Rendering a given label map: the same materials, with depth guessed from each pixel's row.
 
-dg_status dg_world_render_labels(const uint8_t *label, int width, int height, dg_world_mood mood, uint64_t seed,
-                                 uint8_t *rgb) {
+dg_status dg_world_render_labels(const uint8_t *label, const uint8_t *attr, int width, int height, dg_world_mood mood,
+                                 uint64_t seed, uint8_t *rgb) {
   if (!label || !rgb || width < 1 || height < 1 || width > 8192 || height > 8192)
     return dg_fail(DG_ERR_ARG, "world render_labels: bad arguments (%dx%d)", width, height);
   size_t n = (size_t)width * height;
@@ -1250,7 +1250,7 @@ dg_status dg_world_render_labels(const uint8_t *label, int width, int height, dg
   sc.horizon = hrow < 0 ? 0.45f : clampf((float)hrow / height, 0.15f, 0.85f);
   rctx r = {0};
   setup(&r, &sc);
-  float *rgbf = malloc(n * 3 * sizeof(float));
+  float *rgbf = malloc(n * 4 * sizeof(float)); // RGB, then the weather pass's accumulation plane
   float *base_z = malloc((size_t)width * sizeof(float));
   int *run_bottom = malloc((size_t)width * sizeof(int));
   int *comp = malloc(n * sizeof(int)), *queue = malloc(n * sizeof(int));
@@ -1347,13 +1347,13 @@ dg_status dg_world_render_labels(const uint8_t *label, int width, int height, dg
         if (c == DG_WORLD_BUILDING) {
           static const int facades[] = {DG_ATTR_RED,  DG_ATTR_YELLOW, DG_ATTR_WHITE,
                                         DG_ATTR_GREY, DG_ATTR_BLUE,   DG_ATTR_BROWN};
-          obj.attr = facades[h % 6];
+          obj.attr = attr && attr[p] < DG_ATTR_COUNT ? attr[p] : facades[h % 6];
           obj.variant = (int)(h >> 8) % 3;
           facade_shader(&r, &obj, wx, v, z, &s);
         } else if (c == DG_WORLD_CAR) {
           static const int cars[] = {DG_ATTR_RED,   DG_ATTR_BLUE,   DG_ATTR_WHITE,
                                      DG_ATTR_BLACK, DG_ATTR_YELLOW, DG_ATTR_GREEN};
-          obj.attr = cars[h % 6];
+          obj.attr = attr && attr[p] < DG_ATTR_COUNT ? attr[p] : cars[h % 6];
           obj.h = 1.5f;
           s.a = v < 0.3f                ? V(0.04f, 0.04f, 0.04f)
                 : v > 0.95f && v < 1.4f ? V(0.06f, 0.07f, 0.09f)
@@ -1384,6 +1384,7 @@ dg_status dg_world_render_labels(const uint8_t *label, int width, int height, dg
     }
   }
   r.rgb = rgbf;
+  r.ao = rgbf + 3 * n;
   r.sc = &sc;
   weather_pass(&r);
   to_bytes(rgbf, rgb, n * 3, false);

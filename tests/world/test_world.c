@@ -462,15 +462,15 @@ static void test_render_labels(void) {
   render(5, (dg_world_style){DG_TIME_DAY, DG_WEATHER_CLEAR, DG_SEASON_SUMMER}, &s, rgb, lab, NULL);
   dg_world_mood day = dg_world_mood_of((dg_world_style){DG_TIME_DAY, DG_WEATHER_CLEAR, DG_SEASON_SUMMER});
   dg_world_mood night = dg_world_mood_of((dg_world_style){DG_TIME_NIGHT, DG_WEATHER_CLEAR, DG_SEASON_SUMMER});
-  dg_check(dg_world_render_labels(lab, W, H, day, 9, out) == DG_OK, "render labels: %s", dg_last_error());
-  dg_check(dg_world_render_labels(lab, W, H, day, 9, out2) == DG_OK && !memcmp(out, out2, sizeof out), "deterministic");
+  dg_check(dg_world_render_labels(lab, NULL, W, H, day, 9, out) == DG_OK, "render labels: %s", dg_last_error());
+  dg_check(dg_world_render_labels(lab, NULL, W, H, day, 9, out2) == DG_OK && !memcmp(out, out2, sizeof out), "deterministic");
   double sky[3] = {0};
   for (int i = 0; i < N; i++)
     if (lab[i] == DG_WORLD_SKY)
       for (int c = 0; c < 3; c++)
         sky[c] += out[3 * i + c];
   dg_check(sky[2] > sky[0], "rendered label map: sky is blue by day");
-  dg_world_render_labels(lab, W, H, night, 9, out2);
+  dg_world_render_labels(lab, NULL, W, H, night, 9, out2);
   dg_check(mean_lum(out2) < mean_lum(out) * 0.6, "night rendering of the label map is darker");
   // A painted layout: sky above, road below, a car box.
   for (int i = 0; i < N; i++) {
@@ -479,9 +479,9 @@ static void test_render_labels(void) {
     if (x > 100 && x < 140 && y > 60 && y < 90) lab[i] = DG_WORLD_CAR;
     if (x < 5) lab[i] = DG_WORLD_UNLABELLED;
   }
-  dg_check(dg_world_render_labels(lab, W, H, day, 1, out) == DG_OK, "painted layout renders");
+  dg_check(dg_world_render_labels(lab, NULL, W, H, day, 1, out) == DG_OK, "painted layout renders");
   lab[3] = 77;
-  dg_check_error(dg_world_render_labels(lab, W, H, day, 1, out), DG_ERR_ARG, "class 77", "bad class rejected");
+  dg_check_error(dg_world_render_labels(lab, NULL, W, H, day, 1, out), DG_ERR_ARG, "class 77", "bad class rejected");
 }
 
 static bool file_exists(const char *dirname, const char *rel) {

@@ -96,8 +96,24 @@ def main(argv=None):
     ap.add_argument("--d-config", help="discriminator (segmenter) config JSON; num_classes is set to N+1")
     ap.add_argument("--d-init", help="segmenter safetensors (N classes) to initialise the discriminator from")
     ap.add_argument("--sample-every", type=int, default=0)
+    ap.add_argument("--init", help="exported ControlNet to continue from (its config and class table are kept)")
+    ap.add_argument("--val-every", type=int, default=0,
+                    help="every N steps, layout alignment on held-out layouts: DDIM --val-steps with CFG 7.5, the "
+                         "evaluation segmenter's mIoU against the layouts")
+    ap.add_argument("--val-data", action="append", default=[],
+                    help="held-out datasets for --val-every (repeat; default --val); the score is their mean mIoU")
+    ap.add_argument("--val-count", type=int, default=32, help="layouts per --val-data set")
+    ap.add_argument("--val-steps", type=int, default=10)
+    ap.add_argument("--judge", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "assets",
+                                                    "models", "eval_segmenter.safetensors"),
+                    help="the evaluation segmenter that scores --val-every")
+    ap.add_argument("--export-best", action="store_true",
+                    help="export at each --val-every check that beats every earlier one (and the --init weights), "
+                         "not at the end: a continuous run that may be stopped at any time")
     ap.set_defaults(batch=16, lr=1e-4)
     args = ap.parse_args(argv)
+    if args.export_best and not (args.val_every and args.export):
+        raise SystemExit("train_controlnet: --export-best needs --val-every and --export")
     dev = C.setup(args)
     log = C.Log(args.out)
     from dgtrain.world_data import load_palette
@@ -114,9 +130,24 @@ def main(argv=None):
     ck = C.Checkpoint(args.out, args.ckpt_every)
     state = ck.load()
     # a resumed run keeps the architecture it was started with
-    ccfg = state["config"] if state else controlnet.small_config(ucfg, args.hint, embed_dim=table.shape[1])
+    init_record = None
+    if args.init and not state:
+        from sample_image import load_controlnet
+        init_net, init_cfg, init_table = load_controlnet(args.init)
+        ccfg = {k: v for k, v in init_cfg.items() if k in controlnet.SD15_ID}
+        if init_table is not None:
+            table = init_table.to(dev)
+        init_record = {"weights": args.init, "training": init_cfg.get("training")}
+    else:
+        ccfg = state["config"] if state else controlnet.small_config(ucfg, args.hint, embed_dim=table.shape[1])
     cnet = controlnet.ControlNet(ccfg).to(dev)
     cnet.load_from_unet(unet)
+    if args.init and not state:
+        cnet.load_state_dict(init_net.state_dict())
+        for p in cnet.parameters():
+            p.requires_grad_(True)
+    if state and state.get("init"):
+        init_record = state["init"]
     opt = torch.optim.AdamW(cnet.parameters(), lr=args.lr, weight_decay=0.0)
 
     disc = dopt = None
@@ -162,7 +193,8 @@ def main(argv=None):
 
     def snapshot():
         s = {"cnet": cnet.state_dict(), "opt": opt.state_dict(), "batches": batches.state_dict(), "gen": gen.get_state(),
-             "gen_adv": gen_adv.get_state(), "step": step, "config": ccfg, "table": table.cpu()}
+             "gen_adv": gen_adv.get_state(), "step": step, "config": ccfg, "table": table.cpu(), "init": init_record,
+             "best_val": best_val}
         if disc is not None:
             s.update(disc=disc.state_dict(), dopt=dopt.state_dict())
         return s
@@ -177,6 +209,59 @@ def main(argv=None):
 
     def decode(z):
         return vae.decode(z / vae.scale_factor).clamp(-1, 1)
+
+    def export(score=None):
+        cfg = dict(ccfg, class_names=names, mode=args.mode, unroll=args.unroll if args.mode == "aldm" else 0,
+                   class_embeddings="dirigent.class_embeddings" if args.hint == "id" else None,
+                   hint_resolution="2x latent" if args.hint == "id" else "image")
+        record = f"{' '.join(sys.argv)} | steps {step}" + (f" | val mIoU {score:.4f}" if score is not None else "")
+        path = C.export(args.export, cnet.state_dict(), "control_model.", cfg,
+                        {"training": record, **({"init": init_record} if init_record else {})})
+        if args.hint == "id":  # the class-embedding table travels in the same file, outside control_model.
+            from dgtrain.safetensors_io import load, save
+            sd, meta = load(args.export)
+            sd["dirigent.class_embeddings"] = table.cpu()
+            save(sd, args.export, metadata=meta)
+        log(f"exported {args.export} and {path}")
+
+    val_sets = []
+    if args.val_every:
+        from dgtrain import segmenter as S
+        judge = S.load_segmenter(args.judge, C.load_json_beside(args.judge)).eval().to(dev)
+        for d in args.val_data or [args.val]:
+            v = C.WorldTensors(d, args.val_count)
+            val_sets.append((os.path.basename(os.path.dirname(os.path.abspath(d))) + "/" + os.path.basename(d),
+                             v.labels.long(), [c[0] for c in v.captions]))
+
+    @torch.no_grad()
+    def val_miou():
+        """Mean over the --val-data sets of the judge's mIoU on images generated from their layouts (fixed seeds)."""
+        cnet.eval()
+        smp = diffusion.DDIM(sched, args.val_steps)
+        scores = {}
+        for name, labels, caps in val_sets:
+            conf = 0
+            for s0 in range(0, len(caps), 8):
+                lab = labels[s0:s0 + 8].to(dev)
+                b = len(lab)
+                hint = hint_of(lab)
+
+                def fn(x, t, c):
+                    return unet(x, t, c, cnet(x, torch.cat([hint] * (x.shape[0] // b)), t, c))
+
+                z, _ = smp.sample(fn, (b,) + tuple(z_all.shape[1:]), 1000 + s0, text(caps[s0:s0 + 8]),
+                                  text([""] * b), 7.5, device=dev)
+                seg = judge(vae.decode(z / vae.scale_factor).clamp(-1, 1)).argmax(1)
+                for i in range(b):
+                    conf = conf + S.confusion(seg[i], lab[i], n_cls)
+            scores[name] = S.iou_from_confusion(conf)[1]
+        cnet.train()
+        return sum(scores.values()) / len(scores), scores
+
+    best_val = state.get("best_val") if state else None
+    if args.export_best and best_val is None:
+        best_val, parts = val_miou() if args.init else (-1.0, {})
+        log(f"val mIoU of the starting weights {best_val:.4f} {parts}")
 
     sums, t0, n = {}, time.time(), 0
     cnet.train()
@@ -266,22 +351,18 @@ def main(argv=None):
                         os.path.join(args.out, f"samples_{step}.png"),
                         control_fn=lambda x, tt, c: cnet(x, torch.cat([vh] * (x.shape[0] // k)), tt, c))
             cnet.train()
-        if ck.save(snapshot()):
+        if args.val_every and step % args.val_every == 0:
+            score, parts = val_miou()
+            log(f"val step {step} mIoU {score:.4f} {parts}" + (f" (best {best_val:.4f})" if best_val is not None else ""))
+            if args.export_best and score > best_val:
+                best_val = score
+                export(score)
+            ck.save(snapshot(), force=True)
+        elif ck.save(snapshot()):
             log(f"checkpoint at step {step}")
     ck.save(snapshot(), force=True)
-    if args.export:
-        cfg = dict(ccfg, class_names=names, mode=args.mode, unroll=args.unroll if args.mode == "aldm" else 0,
-                   class_embeddings="dirigent.class_embeddings" if args.hint == "id" else None,
-                   hint_resolution="2x latent" if args.hint == "id" else "image")
-        state = cnet.state_dict()
-        path = C.export(args.export, state, "control_model.", cfg,
-                        {"training": f"{' '.join(sys.argv)} | steps {step}"})
-        if args.hint == "id":  # the class-embedding table travels in the same file, outside control_model.
-            from dgtrain.safetensors_io import load, save
-            sd, meta = load(args.export)
-            sd["dirigent.class_embeddings"] = table.cpu()
-            save(sd, args.export, metadata=meta)
-        log(f"exported {args.export} and {path}")
+    if args.export and not args.export_best:
+        export()
 
 
 if __name__ == "__main__":

@@ -39,7 +39,15 @@ def encode_latents(vae, data, device, batch=16, flip=False):
 def cached_latents(args, vae, data, device, tag, only=None):
     """Latents of the training images, cached beside the run folder (shared by the runs of one VAE and data).
     With `only` (the indices a run will draw), a cache of every image is used when there is one; otherwise just
-    those are encoded (the rest stay zero): a 250-step ControlNet run sees 4000 of 20k images."""
+    those are encoded (the rest stay zero): a 250-step ControlNet run sees 4000 of 20k images. A mix of datasets
+    (train_common.concat) is cached per dataset, so each dataset's latents are shared by every mix it is in."""
+    if getattr(data, "parts", None):
+        out, start = [], 0
+        for n in data.parts:
+            sub = ([i - start for i in only if start <= i < start + n] or [0]) if only is not None else None
+            out.append(cached_latents(args, vae, data.subset(range(start, start + n)), device, tag, sub))
+            start += n
+        return torch.cat(out)
     key = (C.encoder_digest(args.vae), len(data), data.ids[0], data.ids[-1])
 
     def path_of(k):

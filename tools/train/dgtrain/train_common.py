@@ -28,6 +28,8 @@ def base_parser(description):
     ap.add_argument("--max-images", type=int, default=0, help="use at most this many images (0 = all)")
     ap.add_argument("--val-frac", type=float, default=0.05, help="held-out fraction when no --val is given")
     ap.add_argument("--val", help="validation dataset directory (e.g. the test split)")
+    ap.add_argument("--extra-data", action="append", default=[],
+                    help="another dataset mixed into training (repeat; e.g. painted layouts), drawn in proportion")
     ap.add_argument("--ckpt-every", type=float, default=300.0, help="seconds between checkpoints")
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--export", help="write the trained weights (safetensors) and PATH.json config at the end")
@@ -132,8 +134,27 @@ class WorldTensors:
         return img.to(device), lab.to(device), caps
 
 
+def concat(parts):
+    """One WorldTensors of several (same image size), in order."""
+    if len(parts) == 1:
+        return parts[0]
+    shapes = {tuple(p.images.shape[1:]) for p in parts}
+    if len(shapes) > 1:
+        raise SystemExit(f"datasets of different image sizes cannot be mixed: {sorted(shapes)}")
+    out = object.__new__(WorldTensors)
+    out.images = torch.cat([p.images for p in parts])
+    out.labels = torch.cat([p.labels for p in parts])
+    out.captions = [c for p in parts for c in p.captions]
+    out.ids = [i for p in parts for i in p.ids]
+    out.parts = [len(p) for p in parts]  # per-dataset caches (latents) stay valid across mixes
+    return out
+
+
 def split_data(args):
-    """(train, val) WorldTensors: --val if given, else the last val_frac of --data."""
+    """(train, val) WorldTensors: --val if given, else the last val_frac of --data; --extra-data joins training."""
+    if getattr(args, "extra_data", None):
+        train, val = split_data(argparse.Namespace(**dict(vars(args), extra_data=[])))
+        return concat([train] + [WorldTensors(d, args.max_images) for d in args.extra_data]), val
     data = WorldTensors(args.data, args.max_images)
     if args.val:
         return data, WorldTensors(args.val, max(1, min(len(data) // 10, 200)) if args.max_images else 200)

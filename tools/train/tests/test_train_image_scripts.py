@@ -111,6 +111,15 @@ class TestTrainScripts(unittest.TestCase):
         with open(self.p("m", "unet.json")) as f, open(self.p("m", "unet_more.json")) as g:
             self.assertEqual(json.load(g)["init"], {"weights": self.p("m", "unet.safetensors"),
                                                     "training": json.load(f)["training"]})
+        # --export-best: checked on held-out latents each --val-every steps, exported only when better than the
+        # --init weights (at lr 0 never)
+        train_unet.main(self.common + self.text + ["--out", self.p("runs", "unet_best"), "--init",
+                                                   self.p("m", "unet.safetensors"), "--vae", self.p("m", "vae.safetensors"),
+                                                   "--steps", "2", "--lr", "0", "--val-every", "1", "--export-best",
+                                                   "--export", self.p("m", "unet_best.safetensors")])
+        log = lines(self.p("runs", "unet_best", "log.txt"))
+        self.assertEqual(sum(" val step " in ln for ln in log), 2)
+        self.assertFalse(os.path.exists(self.p("m", "unet_best.safetensors")))
 
         # ControlNet: baseline and ALDM draw the same diffusion batches; ALDM runs its adversarial path
         diffs = {}
@@ -131,6 +140,35 @@ class TestTrainScripts(unittest.TestCase):
             self.assertTrue("control_model.middle_block_out.0.weight" in sd, "control_model.middle_block_out.0.weight")
             self.assertEqual(sd["dirigent.class_embeddings"].shape[0], 15)
         self.assertEqual(diffs["baseline"][0], diffs["aldm"][0])
+
+        # a continuous run: --init from the export, another dataset mixed in, judged on held-out layouts, exported
+        # only on a better score (at lr 0 the score cannot improve, so nothing is written); without --export-best
+        # the weights come back as they went in
+        from dgtrain import segmenter as S
+        from dgtrain.safetensors_io import save
+        judge = S.UperNet(dict(S.DEFAULT, **SEG_CFG, num_classes=14))
+        save(judge.state_dict(), self.p("m", "judge.safetensors"))
+        with open(self.p("m", "judge.json"), "w") as f:
+            json.dump(dict(S.DEFAULT, **SEG_CFG, num_classes=14), f)
+        extra = synth_world.write_dataset(self.p("extra"), n=4, width=64, height=32, seed=3)
+        cont = self.common + self.text + [
+            "--mode", "baseline", "--unet", self.p("m", "unet.safetensors"), "--vae", self.p("m", "vae.safetensors"),
+            "--init", self.p("m", "cn_aldm.safetensors"), "--extra-data", extra, "--steps", "2", "--lr", "0"]
+        train_controlnet.main(cont + ["--out", self.p("runs", "cn_cont"), "--val-every", "1", "--val-count", "2",
+                                      "--val-steps", "2", "--val-data", extra, "--judge", self.p("m", "judge.safetensors"),
+                                      "--export-best", "--export", self.p("m", "cn_best.safetensors")])
+        log = lines(self.p("runs", "cn_cont", "log.txt"))
+        self.assertTrue(any("9 train images" in ln for ln in log))  # 5 of --data (1 held out) + 4
+        self.assertTrue(any("val mIoU of the starting weights" in ln for ln in log))
+        self.assertEqual(sum(" val step " in ln for ln in log), 2)
+        self.assertFalse(os.path.exists(self.p("m", "cn_best.safetensors")))
+        train_controlnet.main(cont + ["--out", self.p("runs", "cn_same"), "--export", self.p("m", "cn_same.safetensors")])
+        before, _ = load(self.p("m", "cn_aldm.safetensors"))
+        after, _ = load(self.p("m", "cn_same.safetensors"))
+        self.assertEqual(set(before), set(after))
+        self.assertTrue(all(torch.equal(before[k], after[k]) for k in before))
+        with open(self.p("m", "cn_same.json")) as f:
+            self.assertEqual(json.load(f)["init"]["weights"], self.p("m", "cn_aldm.safetensors"))
 
         # sampling from the exports: text only (PLMS) and with the ALDM ControlNet on a dataset layout (DDIM)
         base = ["--unet", self.p("m", "unet.safetensors"), "--vae", self.p("m", "vae.safetensors")] + self.text
