@@ -66,15 +66,20 @@ def psnr_each(x, y):
     return (-10 * torch.log10(mse)).tolist()
 
 
-def psnr(vae, data, device, batch=16):
-    """Mean PSNR (dB) over the images of `data`."""
+def psnr(vae, data, device, batch=16, perceptual=None):
+    """Mean PSNR (dB) over the images of `data`; with a perceptual distance, (PSNR, mean distance)."""
     vae.eval()
-    vals = []
+    vals, dist = [], []
     for s in range(0, len(data), batch):
         x, _, _ = data.batch(list(range(s, min(len(data), s + batch))), device)
-        vals += psnr_each(x, reconstruct(vae, x))
+        rec = reconstruct(vae, x)
+        vals += psnr_each(x, rec)
+        if perceptual is not None:
+            with torch.no_grad():
+                dist += perceptual(rec, x).tolist()
     vae.train()
-    return sum(vals) / len(vals)
+    p = sum(vals) / len(vals)
+    return (p, sum(dist) / len(dist)) if perceptual is not None else p
 
 
 @torch.no_grad()
@@ -101,6 +106,19 @@ def main(argv=None):
     ap.add_argument("--object-weight", type=float, default=0.0,
                     help="extra L1 weight on pixels of --object-classes (small objects whose colour a caption names)")
     ap.add_argument("--object-classes", default="car,person,pole,sign")
+    ap.add_argument("--perceptual-weight", type=float, default=0.0,
+                    help="weight of the perceptual distance (dgtrain.perceptual) between reconstruction and image")
+    ap.add_argument("--perceptual-net", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                             "assets", "models", "eval_segmenter.safetensors"),
+                    help="the trained network whose features the perceptual distance compares")
+    ap.add_argument("--d-start", type=int, default=-1,
+                    help="step from which the discriminator trains (default --adv-start; earlier warms it up)")
+    ap.add_argument("--val-count", type=int, default=200, help="held-out images of each evaluation")
+    ap.add_argument("--export-best", action="store_true",
+                    help="export at each --eval-every check that beats every earlier one and the --init weights: "
+                         "a lower perceptual distance (with --perceptual-weight) at no more than --psnr-slack dB "
+                         "below the start's PSNR, else a higher PSNR; for a continuous run that may stop any time")
+    ap.add_argument("--psnr-slack", type=float, default=0.3)
     ap.set_defaults(batch=8, lr=2e-4)
     args = ap.parse_args(argv)
     dev = C.setup(args)
@@ -119,8 +137,15 @@ def main(argv=None):
         cfg = ldm_vae.load_config(args.config) if args.config else dict(ldm_vae.DEFAULT_SMALL)
         cfg["resolution"] = 128
 
+    if args.export_best and not (args.eval_every and args.export):
+        raise SystemExit("train_vae: --export-best needs --eval-every and --export")
     train, val = C.split_data(args)
+    val = val.subset(range(min(len(val), args.val_count)))
     vae = ldm_vae.AutoencoderKL(cfg).to(dev)
+    perc = None
+    if args.perceptual_weight:
+        from dgtrain.perceptual import Perceptual
+        perc = Perceptual(args.perceptual_net).to(dev)
     if args.init and not state:
         sd, _ = C.load_prefixed(args.init, "first_stage_model.")
         vae.load_state_dict({k: v.float() for k, v in sd.items()})
@@ -154,7 +179,35 @@ def main(argv=None):
 
     def snapshot():
         return {"vae": vae.state_dict(), "disc": disc.state_dict(), "opt": opt.state_dict(), "dopt": dopt.state_dict(),
-                "batches": batches.state_dict(), "rng": torch.get_rng_state(), "step": step, "config": cfg}
+                "batches": batches.state_dict(), "rng": torch.get_rng_state(), "step": step, "config": cfg,
+                "best": best, "start_psnr": start_psnr}
+
+    def score():
+        """(PSNR, perceptual distance or None) on the held-out images."""
+        r = psnr(vae, val, dev, perceptual=perc)
+        return r if perc is not None else (r, None)
+
+    def better(p, d):
+        if perc is not None:
+            return p >= start_psnr - args.psnr_slack and (best is None or d < best)
+        return best is None or p > best
+
+    best = state.get("best") if state else None
+    start_psnr = state.get("start_psnr") if state else None
+    if args.export_best and start_psnr is None:
+        start_psnr, d0 = score() if args.init else (0.0, None)
+        best = d0 if perc is not None else (start_psnr if args.init else None)
+        log(f"start: psnr {start_psnr:.3f} dB" + (f", perceptual {d0:.5f}" if d0 is not None else ""))
+
+    def export(p, d):
+        std = latent_std(vae, train, dev)
+        if not args.decoder_only:  # else the scale the UNet was trained with stays
+            cfg["scale_factor"] = round(1.0 / std, 5) if std > 0 and math.isfinite(std) else 1.0
+        record = (f"{' '.join(sys.argv)} | steps {step} | psnr {p:.3f} dB"
+                  + (f" | perceptual {d:.5f}" if d is not None else "") + f" | latent std {std:.4f}")
+        path = C.export(args.export, vae.state_dict(), "first_stage_model.", cfg,
+                        {"training": record, **({"init": init_record} if init_record else {})})
+        log(f"exported {args.export} and {path} (scale_factor {cfg['scale_factor']})")
 
     gen = torch.Generator().manual_seed(args.seed + step)
     crop = None if args.crop in ("0", "") else tuple(int(v) for v in args.crop.lower().split("x"))
@@ -176,14 +229,19 @@ def main(argv=None):
         gl = grad_l1(rec, x)
         kl = kl_loss(mean, logvar)
         loss = l1 + args.grad_weight * gl + args.kl_weight * kl
+        if perc is not None:
+            pl = perc(rec, x).mean()
+            loss = loss + args.perceptual_weight * pl
+            sums["perc"] = sums.get("perc", 0.0) + pl.item()
         adv_on = args.adv_weight > 0 and step >= args.adv_start
+        d_on = args.adv_weight > 0 and step >= (args.d_start if args.d_start >= 0 else args.adv_start)
         if adv_on:
             g_adv = -disc(rec).mean()
             loss = loss + args.adv_weight * g_adv
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if adv_on:
+        if d_on:
             d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(rec.detach())).mean()
             dopt.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -198,20 +256,21 @@ def main(argv=None):
             log(f"step {step} " + " ".join(f"{k} {v / n:.5f}" for k, v in sums.items()) + f" s/step {dt:.3f}")
             sums, t0, n = {}, time.time(), 0
         if args.eval_every and step % args.eval_every == 0 and not budget.done(step):
-            log(f"eval step {step} psnr {psnr(vae, val, dev):.3f} dB ({len(val)} images)")
-        if ck.save(snapshot()):
+            p, d = score()
+            log(f"eval step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")
+                + f" ({len(val)} images)")
+            if args.export_best and better(p, d):
+                best = d if perc is not None else p
+                export(p, d)
+            ck.save(snapshot(), force=True)
+        elif ck.save(snapshot()):
             log(f"checkpoint at step {step}")
     ck.save(snapshot(), force=True)
-    p = psnr(vae, val, dev)
-    log(f"final step {step} psnr {p:.3f} dB on {len(val)} held-out images")
-    if args.export:
-        std = latent_std(vae, train, dev)
-        if not args.decoder_only:  # else the scale the UNet was trained with stays
-            cfg["scale_factor"] = round(1.0 / std, 5) if std > 0 and math.isfinite(std) else 1.0
-        path = C.export(args.export, vae.state_dict(), "first_stage_model.", cfg,
-                        {"training": f"{' '.join(sys.argv)} | steps {step} | psnr {p:.3f} dB | latent std {std:.4f}",
-                         **({"init": init_record} if init_record else {})})
-        log(f"exported {args.export} and {path} (scale_factor {cfg['scale_factor']})")
+    p, d = score()
+    log(f"final step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")
+        + f" on {len(val)} held-out images")
+    if args.export and (not args.export_best or better(p, d)):
+        export(p, d)
     return p
 
 

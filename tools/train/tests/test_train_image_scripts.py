@@ -91,6 +91,24 @@ class TestTrainScripts(unittest.TestCase):
         self.assertEqual(dec_cfg["init"]["training"], cfg["training"])
         self.assertIn("| steps 2 |", dec_cfg["training"])  # its own record, not the one it started from
 
+        # --export-best with the perceptual term: judged every step against the --init weights; at lr 0 nothing
+        # improves, so nothing is exported
+        from dgtrain import segmenter as S
+        from dgtrain.safetensors_io import save
+        judge_cfg = dict(S.DEFAULT, **SEG_CFG, num_classes=14)
+        save(S.UperNet(judge_cfg).state_dict(), self.p("m", "judge.safetensors"))
+        with open(self.p("m", "judge.json"), "w") as f:
+            json.dump(judge_cfg, f)
+        train_vae.main(self.common + ["--out", self.p("runs", "vae_best"), "--init", self.p("m", "vae.safetensors"),
+                                      "--decoder-only", "--crop", "32x32", "--steps", "2", "--lr", "0", "--eval-every",
+                                      "1", "--perceptual-weight", "1", "--perceptual-net", self.p("m", "judge.safetensors"),
+                                      "--adv-weight", "0.1", "--adv-start", "2", "--d-start", "0",
+                                      "--export-best", "--export", self.p("m", "vae_best.safetensors")])
+        log = lines(self.p("runs", "vae_best", "log.txt"))
+        self.assertTrue(any("perceptual" in ln and "eval step 1" in ln for ln in log))
+        self.assertTrue(any(" step 1 " in ln and " d " in ln for ln in log))  # D warms up before the G term
+        self.assertFalse(os.path.exists(self.p("m", "vae_best.safetensors")))
+
         # UNet on the exported VAE's latents
         train_unet.main(self.common + self.text + ["--out", self.p("runs", "unet"), "--config", self.p("unet.json"),
                                                    "--vae", self.p("m", "vae.safetensors"), "--steps", "2",
@@ -144,12 +162,6 @@ class TestTrainScripts(unittest.TestCase):
         # a continuous run: --init from the export, another dataset mixed in, judged on held-out layouts, exported
         # only on a better score (at lr 0 the score cannot improve, so nothing is written); without --export-best
         # the weights come back as they went in
-        from dgtrain import segmenter as S
-        from dgtrain.safetensors_io import save
-        judge = S.UperNet(dict(S.DEFAULT, **SEG_CFG, num_classes=14))
-        save(judge.state_dict(), self.p("m", "judge.safetensors"))
-        with open(self.p("m", "judge.json"), "w") as f:
-            json.dump(dict(S.DEFAULT, **SEG_CFG, num_classes=14), f)
         extra = synth_world.write_dataset(self.p("extra"), n=4, width=64, height=32, seed=3)
         cont = self.common + self.text + [
             "--mode", "baseline", "--unet", self.p("m", "unet.safetensors"), "--vae", self.p("m", "vae.safetensors"),
@@ -245,6 +257,27 @@ class LatentCacheTest(unittest.TestCase):
         encoder_digest.cache_clear()
         with self.assertRaises(AttributeError):  # a cache miss: it encodes, with no VAE to do it
             train_unet.cached_latents(args, None, data, "cpu", "train", only=want)
+
+
+class PerceptualTest(unittest.TestCase):
+    def test_distance(self):
+        from dgtrain import segmenter as S
+        from dgtrain.perceptual import Perceptual
+        from dgtrain.safetensors_io import save
+        tmp = tempfile.mkdtemp(prefix="dg_perc_")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cfg = dict(S.DEFAULT, **SEG_CFG, num_classes=14)
+        torch.manual_seed(0)
+        save(S.UperNet(cfg).state_dict(), os.path.join(tmp, "s.safetensors"))
+        with open(os.path.join(tmp, "s.json"), "w") as f:
+            json.dump(cfg, f)
+        perc = Perceptual(os.path.join(tmp, "s.safetensors")).train()
+        a = torch.rand(2, 3, 32, 64) * 2 - 1
+        blur = torch.nn.functional.avg_pool2d(a, 3, 1, 1)
+        d_same, d_blur, d_noise = perc(a, a), perc(a, blur), perc(a, torch.rand_like(a) * 2 - 1)
+        self.assertTrue(torch.allclose(d_same, torch.zeros(2)))
+        self.assertTrue(bool((d_blur > 0).all()) and bool((d_noise > d_blur).all()))
+        self.assertFalse(any(p.requires_grad for p in perc.parameters()))
 
 
 class RecordTest(unittest.TestCase):
