@@ -48,6 +48,8 @@ def main(argv=None):
     ap.add_argument("--refine-crop", type=int, default=0, metavar="CROP",
                     help="train the whole network: the upsampled coarse logits on whole images, the refinement "
                          "head (fed those logits, gradients flowing back) on 4 CROPxCROP patches per image")
+    ap.add_argument("--extra-data", action="append", default=[],
+                    help="another dataset mixed into training (repeat), drawn in proportion to its size")
     ap.add_argument("--init", help="segmenter safetensors to start from (same config), e.g. to fine-tune with "
                                    "another loss; recorded in the export")
     args = ap.parse_args(argv)
@@ -59,6 +61,9 @@ def main(argv=None):
     if cfg["num_classes"] != len(pal["names"]):
         print(f"note: num_classes {cfg['num_classes']} differs from the palette's {len(pal['names'])}", file=sys.stderr)
     train = WorldImages(args.data, hflip=True, cache=not args.no_cache)
+    if args.extra_data:  # e.g. painted layouts' renders, so the judge reads those images too
+        train = torch.utils.data.ConcatDataset(
+            [train] + [WorldImages(d, hflip=True, cache=not args.no_cache) for d in args.extra_data])
     val = WorldImages(args.val) if args.val else None
     init_record = None  # what the starting weights had seen, kept in the export's record
     if args.init and os.path.exists(U.export_paths(args.init)[1]):
