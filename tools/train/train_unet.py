@@ -26,14 +26,25 @@ from dgtrain import train_common as C  # noqa: E402
 
 
 @torch.no_grad()
-def encode_latents(vae, data, device, batch=16, flip=False):
-    out = []
-    for s in range(0, len(data), batch):
+def encode_latents(vae, data, device, batch=16, flip=False, partial=None):
+    """Scaled posterior means of every image; with `partial` (a path), finished chunks of CHUNK images are kept there
+    as they come, so a run killed while encoding resumes where it stopped."""
+    chunks = torch.load(partial) if partial and os.path.exists(partial) else []
+    cur = []
+    for s in range(len(chunks) * CHUNK, len(data), batch):
         x = data.images[s:s + batch].float().to(device) / 127.5 - 1.0
         if flip:
             x = x.flip(-1)
-        out.append((vae.encode(x) * vae.scale_factor).cpu())
-    return torch.cat(out)
+        cur.append((vae.encode(x) * vae.scale_factor).cpu())
+        if partial and (s + batch) % CHUNK == 0:
+            chunks.append(torch.cat(cur))
+            cur = []
+            torch.save(chunks, partial + ".tmp")
+            os.replace(partial + ".tmp", partial)
+    return torch.cat(chunks + cur)
+
+
+CHUNK = 1024  # images per resumable chunk of encode_latents (a multiple of its batch)
 
 
 def cached_latents(args, vae, data, device, tag, only=None):
@@ -61,15 +72,17 @@ def cached_latents(args, vae, data, device, tag, only=None):
             c = torch.load(path_of(k))
             if c["key"] == k:
                 return c["z"]
+    path = path_of(keys[-1])
     if only is None:
-        z = encode_latents(vae, data, device)
+        z = encode_latents(vae, data, device, partial=path + ".partial")
     else:
-        part = encode_latents(vae, data.subset(only), device)
+        part = encode_latents(vae, data.subset(only), device, partial=path + ".partial")
         z = torch.zeros((len(data),) + tuple(part.shape[1:]))
         z[only] = part
-    path = path_of(keys[-1])
     torch.save({"key": keys[-1], "z": z}, path + f".{os.getpid()}.tmp")
     os.replace(path + f".{os.getpid()}.tmp", path)
+    if os.path.exists(path + ".partial"):
+        os.remove(path + ".partial")
     return z
 
 

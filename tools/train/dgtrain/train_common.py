@@ -7,6 +7,7 @@ import json
 import os
 import random
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -99,9 +100,14 @@ class WorldTensors:
             raise SystemExit(f"{root}: no images")
         self.captions = [caption_texts(ds.entries[i]) or [""] for i in idx]
         self.ids = [ds.entries[i]["id"] for i in idx]
-        if ds.decoded is not None:  # decode_dataset already did the work: one copy into memory
-            self.images = torch.from_numpy(np.ascontiguousarray(ds.decoded[0][idx]))
-            self.labels = torch.from_numpy(np.ascontiguousarray(ds.decoded[1][idx]))
+        if ds.decoded is not None:  # decode_dataset already did the work
+            if idx == list(range(len(ds))):  # the whole set: mapped, so runs side by side share the page cache
+                with warnings.catch_warnings():  # read-only memory: nothing here writes into a dataset
+                    warnings.simplefilter("ignore")
+                    self.images, self.labels = (torch.from_numpy(a) for a in ds.decoded)
+            else:
+                self.images = torch.from_numpy(np.ascontiguousarray(ds.decoded[0][idx]))
+                self.labels = torch.from_numpy(np.ascontiguousarray(ds.decoded[1][idx]))
             return
         # Filled one 8-bit item at a time: holding every decoded float image first would need ~16 GB for 20k.
         self.images = self.labels = None

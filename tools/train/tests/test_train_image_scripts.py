@@ -280,6 +280,38 @@ class PerceptualTest(unittest.TestCase):
         self.assertFalse(any(p.requires_grad for p in perc.parameters()))
 
 
+class EncodeResumeTest(unittest.TestCase):
+    def test_a_killed_encoding_resumes_from_its_chunks(self):
+        class Halving:
+            scale_factor, calls, fail_after = 2.0, 0, None
+
+            def encode(self, x):
+                Halving.calls += 1
+                if self.fail_after is not None and Halving.calls > self.fail_after:
+                    raise RuntimeError("killed")
+                return x[:, :1, ::8, ::8]
+
+        class Data:
+            images = (torch.rand(2100, 3, 16, 16) * 255).byte()
+
+            def __len__(self):
+                return len(self.images)
+
+        tmp = tempfile.mkdtemp(prefix="dg_encode_")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        partial = os.path.join(tmp, "z.partial")
+        full = train_unet.encode_latents(Halving(), Data(), "cpu")
+        dying = Halving()
+        dying.fail_after = Halving.calls + 100  # dies after 1600 images: one chunk of 1024 kept
+        with self.assertRaises(RuntimeError):
+            train_unet.encode_latents(dying, Data(), "cpu", partial=partial)
+        self.assertEqual(len(torch.load(partial)), 1)
+        before = Halving.calls
+        again = train_unet.encode_latents(Halving(), Data(), "cpu", partial=partial)
+        self.assertEqual(Halving.calls - before, (2100 - 1024 + 15) // 16)  # only the rest is encoded
+        self.assertTrue(torch.equal(again, full))
+
+
 class RecordTest(unittest.TestCase):
     def test_nan_is_refused_and_the_old_record_kept(self):
         from dgtrain.train_common import write_record
