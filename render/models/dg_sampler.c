@@ -151,7 +151,7 @@ dg_status dg_sample(const dg_sampler_opts *o, dg_eps_fn fn, void *user, float *x
 
 // ---- UNet (+ ControlNet) with classifier-free guidance ----
 
-static dg_status doubled(const dg_nn *nn, const dg_tensor *a, const dg_tensor *b, dg_tensor *out) {
+static dg_status doubled(const dg_nn_ctx *nn, const dg_tensor *a, const dg_tensor *b, dg_tensor *out) {
   int64_t na = dg_tensor_numel(a), nb = b ? dg_tensor_numel(b) : 0;
   int64_t shape[DG_MAX_DIMS];
   memcpy(shape, a->shape, sizeof shape);
@@ -166,7 +166,7 @@ static dg_status doubled(const dg_nn *nn, const dg_tensor *a, const dg_tensor *b
   return DG_OK;
 }
 
-dg_status dg_guided_init(dg_guided *g, const dg_nn *nn, const dg_unet *unet, const dg_controlnet *control,
+dg_status dg_guided_init(dg_guided *g, const dg_nn_ctx *nn, const dg_unet *unet, const dg_controlnet *control,
                          const dg_tensor *cond, const dg_tensor *uncond, const dg_tensor *hint, float cfg_scale,
                          float control_scale, const int64_t latent_shape[4]) {
   memset(g, 0, sizeof *g);

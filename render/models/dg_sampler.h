@@ -42,7 +42,7 @@ dg_status dg_sample(const dg_sampler_opts *o, dg_eps_fn eps, void *eps_user, flo
 // evaluation runs one batch of 2B (uncond first), finishes the stream (so cancellation through the
 // stream's flag stops within one step) and releases its scratch.
 typedef struct dg_guided {
-  dg_nn nn;
+  dg_nn_ctx nn;
   const dg_unet *unet;
   const dg_controlnet *control; // optional
   float cfg_scale, control_scale;
@@ -52,7 +52,7 @@ typedef struct dg_guided {
   float *x2, *eps2;
 } dg_guided;
 
-dg_status dg_guided_init(dg_guided *g, const dg_nn *nn, const dg_unet *unet, const dg_controlnet *control,
+dg_status dg_guided_init(dg_guided *g, const dg_nn_ctx *nn, const dg_unet *unet, const dg_controlnet *control,
                          const dg_tensor *cond, const dg_tensor *uncond, const dg_tensor *hint, float cfg_scale,
                          float control_scale, const int64_t latent_shape[4]);
 void dg_guided_free(dg_guided *g);

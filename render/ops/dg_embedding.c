@@ -1,6 +1,7 @@
 #include "dg_embedding.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "dg_op_util.h"
 
@@ -57,6 +58,19 @@ dg_status dg_embedding_lookup(dg_stream *s, dg_range ids, int64_t n_ids, const d
     }
   }
   return DG_OK;
+}
+
+dg_status dg_embedding_lookup_host(dg_stream *s, dg_arena *arena, const uint32_t *ids, int64_t n_ids,
+                                   const dg_tensor *table, dg_tensor *out) {
+  for (int64_t i = 0; i < n_ids && table->ndim == 2; i++)
+    if (ids[i] >= (uint64_t)table->shape[0])
+      return dg_fail(DG_ERR_ARG, "embedding: id %u at %lld is outside the table of %lld rows", ids[i], (long long)i,
+                     (long long)table->shape[0]);
+  dg_range r;
+  DG_TRY(dg_arena_alloc(arena, (uint64_t)(n_ids > 0 ? n_ids : 1) * 4, &r));
+  DG_TRY(dg_stream_finish(s));
+  if (n_ids > 0) memcpy(dg_range_map(r), ids, (size_t)n_ids * 4);
+  return dg_embedding_lookup(s, r, n_ids, table, out);
 }
 
 dg_status dg_timestep_embedding(dg_stream *s, const dg_tensor *t, int dim, float max_period, bool cos_first,

@@ -297,7 +297,7 @@ int dg_model_set_latent_factor(const dg_model_set *m) { return m->factor; }
 
 // ---- generation ------------------------------------------------------------------------------------
 
-static dg_status encode_prompt(dg_model_set *m, const dg_nn *nn, const char *prompt, dg_tensor *context) {
+static dg_status encode_prompt(dg_model_set *m, const dg_nn_ctx *nn, const char *prompt, dg_tensor *context) {
   int32_t ids[DG_TOKENS_MAX];
   DG_TRY(dg_tokenizer_encode(m->tok, prompt ? prompt : "", DG_TOKENS_MAX, ids, NULL, NULL));
   int len = m->clip.cfg.max_positions < DG_TOKENS_MAX ? m->clip.cfg.max_positions : DG_TOKENS_MAX;
@@ -306,7 +306,7 @@ static dg_status encode_prompt(dg_model_set *m, const dg_nn *nn, const char *pro
 
 // The ControlNet hint for a layout: ALDM class embeddings at 2x latent resolution, or palette colours
 // at image resolution.
-static dg_status layout_hint(dg_model_set *m, const dg_nn *nn, const dg_generate_params *p, int lh, int lw,
+static dg_status layout_hint(dg_model_set *m, const dg_nn_ctx *nn, const dg_generate_params *p, int lh, int lw,
                              dg_tensor *hint) {
   if (m->control.id_hint) {
     int h = 2 * lh, w = 2 * lw, d = m->table_dim;
@@ -364,7 +364,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   int lh = p->height / f, lw = p->width / f;
   dg_arena_mark mark = dg_arena_get_mark(m->scratch);
   dg_stream_set_cancel(m->stream, p->cancel);
-  dg_nn nn = {m->stream, m->scratch, m->dtype};
+  dg_nn_ctx nn = {.s = m->stream, .scratch = m->scratch, .dtype = m->dtype};
   dg_tensor cond, uncond, hint;
   dg_guided g = {0};
   step_ctx sc = {p, lh, lw, m->scale_factor, malloc((size_t)lh * lw * 3)};

@@ -19,7 +19,7 @@ static void run(dg_dtype dt, dg_weights *w, dg_safetensors *st) {
   dg_arena_mark mark = dg_arena_get_mark(T.arena);
   dg_nn_src src = {w, T.arena, dt};
   dg_clip_text *c = calloc(1, sizeof *c);
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   int64_t n;
   float *idf = golden_read(st, "ids", &n);
   const dg_st_tensor *it = dg_safetensors_find(st, "ids");

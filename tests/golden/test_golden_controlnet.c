@@ -52,7 +52,7 @@ static void run(dg_dtype dt, dg_weights *uw, const char *weights, const char *fi
   dg_tensor x = golden_tensor(st, "x", dt), ctx = golden_tensor(st, "context", dt),
             hint = golden_tensor(st, "hint", dt);
   float *t = golden_read(st, "t", NULL);
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   int n = dg_controlnet_num_outputs(c);
   dg_tensor ctl[DG_UNET_MAX_BLOCKS + 1], eps;
   const dg_tensor *ctlp[DG_UNET_MAX_BLOCKS + 1];

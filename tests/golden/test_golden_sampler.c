@@ -68,7 +68,7 @@ static void run(dg_dtype dt, const dg_unet *u, const char *fixture, dg_sampler_k
   o.on_step = on_step;
   o.step_user = &r;
   float *x = malloc((size_t)n * sizeof *x);
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   dg_guided g;
   char what[160];
   atomic_bool flag = false;

@@ -32,7 +32,7 @@ static void run(dg_dtype dt, dg_weights *w, const char *fixture, bool with_contr
       ctlp[i] = &ctl[i];
     }
   }
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   dg_tensor eps;
   for (int rep = 0; rep < 2; rep++) { // the first run includes pipeline creation
     dg_arena_mark m2 = dg_arena_get_mark(T.arena);
@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
     dg_check_error(dg_unet_load(&src, (dg_unet_heads){0, 0}, u), DG_ERR_ARG, "heads", "no heads");
     dg_check_error(dg_unet_load(&src, (dg_unet_heads){3, 0}, u), DG_ERR_ARG, "heads", "heads not dividing");
     if (dg_test_ok(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), "unet load")) {
-      dg_nn nn = {T.stream, T.arena, DG_F32};
+      dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = DG_F32};
       int64_t xs[4] = {1, 4, 8, 16}, odd[4] = {1, 4, 7, 16}, cs[3] = {1, 7, 16}, bad_c[3] = {1, 7, 12};
       dg_tensor x = dg_test_tensor(DG_F32, 4, xs, -1, 1, NULL), xo = dg_test_tensor(DG_F32, 4, odd, -1, 1, NULL);
       dg_tensor c = dg_test_tensor(DG_F32, 3, cs, -1, 1, NULL), cb = dg_test_tensor(DG_F32, 3, bad_c, -1, 1, NULL);
@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
         dg_safetensors *st = golden_open("unet_linear.safetensors");
         dg_tensor x = golden_tensor(st, "x", dt), ctx = golden_tensor(st, "context", dt), eps;
         float *t = golden_read(st, "t", NULL);
-        dg_nn nn = {T.stream, T.arena, dt};
+        dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
         if (dg_test_ok(dg_unet_forward(&nn, u, &x, t, &ctx, NULL, &eps), "unet_linear forward"))
           golden_check("unet_linear eps", &eps, st, "eps", dt);
         free(t);
