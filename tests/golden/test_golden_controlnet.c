@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "dg_controlnet.h"
-#include "dg_sampler.h"
+#include "dg_denoise.h"
 #include "dg_test.h"
 #include "golden_util.h"
 
@@ -80,16 +80,18 @@ static void run(dg_dtype dt, dg_weights *uw, const char *weights, const char *fi
       snprintf(what, sizeof what, "%s eps", fixture);
       golden_check(what, &eps, st, "eps", dt);
     }
-    // The same through the sampler's model wrapper (ControlNet + UNet, no guidance).
-    dg_guided g;
+    // The same through the denoise loop's model (ControlNet + UNet, no guidance).
+    dg_denoiser *g = NULL;
+    dg_denoise_model dm = {
+        .unet = u, .control = c, .hint = &hint, .control_scale = 1.0f, .cond = &ctx, .cfg_scale = 1.0f};
     float *xh = golden_read(st, "x", NULL), *eh = malloc((size_t)dg_tensor_numel(&x) * sizeof *eh);
-    if (dg_test_ok(dg_guided_init(&g, &nn, u, c, &ctx, NULL, &hint, 1.0f, 1.0f, x.shape), "guided init") &&
-        dg_test_ok(dg_guided_eps(&g, xh, (int)t[0], eh), "guided eps")) {
+    if (dg_test_ok(dg_denoiser_new(&nn, &dm, 4, x.shape, &g), "denoiser") &&
+        dg_test_ok(dg_denoiser_eps(g, xh, (int)t[0], eh), "denoiser eps")) {
       char what[96];
-      snprintf(what, sizeof what, "%s eps via dg_guided_eps %s", fixture, dg_dtype_name(dt));
+      snprintf(what, sizeof what, "%s eps via dg_denoiser_eps %s", fixture, dg_dtype_name(dt));
       golden_check_host(what, eh, st, "eps", dg_test_tolerance(dt));
     }
-    dg_guided_free(&g);
+    dg_denoiser_free(g);
     free(xh);
     free(eh);
   }
