@@ -141,13 +141,13 @@ dg_status dg_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, con
         pc.h0 = (uint32_t)h0;
         pc.q0 = (uint32_t)q0;
         bool vec = d % 4 == 0 && pc.q_off % 4 == 0 && pc.k_off % 4 == 0 && pc.v_off % 4 == 0 && pc.o_off % 4 == 0;
-        dg_pipeline *pl;
+        dg_kernel *pl;
         if (wide) {
           uint32_t spec[3] = {WG_WIDE, (uint32_t)d, flags | (vec ? 8u : 0)};
-          DG_TRY(dg_op_pipeline(s, "attention_wide", q->dtype, spec, 3, &pl));
+          DG_TRY(dg_op_kernel(s, "attention_wide", q->dtype, spec, 3, &pl));
         } else {
           uint32_t spec[5] = {WG, (uint32_t)d, qr, flags | (vec && coop ? 8u : 0), coop ? info->subgroup_size : 8};
-          DG_TRY(dg_op_pipeline(s, vec ? "attention" : "attention_scalar", q->dtype, spec, 5, &pl));
+          DG_TRY(dg_op_kernel(s, vec ? "attention" : "attention_scalar", q->dtype, spec, 5, &pl));
         }
         b[6] = b[1]; // attention_wide's vec4 views of K and V
         b[7] = b[2];

@@ -54,10 +54,10 @@ static dg_status run(dg_stream *s, uint32_t op, const char *label, const dg_tens
   if (b && !b_full && dg_tensor_numel(b) * (int64_t)dg_dtype_size(b->dtype) > (int64_t)dg_device_get_info(d)->max_binding_bytes)
     return dg_fail(DG_ERR_ARG, "%s: broadcast operand too large", label);
   int64_t n_vec = (!b || b_full) ? n / 4 * 4 : 0;
-  dg_pipeline *p4 = NULL, *p1 = NULL;
+  dg_kernel *p4 = NULL, *p1 = NULL;
   uint32_t spec[3] = {LOCAL, op, b_full};
-  if (n_vec) DG_TRY(dg_op_pipeline(s, "elementwise_vec4", a->dtype, spec, 2, &p4));
-  if (n_vec < n) DG_TRY(dg_op_pipeline(s, "elementwise", a->dtype, spec, 3, &p1));
+  if (n_vec) DG_TRY(dg_op_kernel(s, "elementwise_vec4", a->dtype, spec, 2, &p4));
+  if (n_vec < n) DG_TRY(dg_op_kernel(s, "elementwise", a->dtype, spec, 3, &p1));
   for (int64_t first = 0; first < n; first += chunk) {
     int64_t m = n - first < chunk ? n - first : chunk;
     dg_binding bind[3];
@@ -124,7 +124,7 @@ dg_status dg_geglu(dg_stream *s, const dg_tensor *x, dg_tensor *out) {
   const dg_device *d = dg_stream_device(s);
   int64_t rows = n / f, per = dg_window_elems(d, x) / (2 * f);
   if (per < 1) return dg_fail(DG_ERR_UNSUPPORTED, "geglu: one row of %lld exceeds the binding limit", (long long)(2 * f));
-  dg_pipeline *p4 = NULL, *p1 = NULL;
+  dg_kernel *p4 = NULL, *p1 = NULL;
   uint32_t spec[3] = {LOCAL, GEGLU, 0};
   for (int64_t r0 = 0; r0 < rows; r0 += per) {
     int64_t nr = rows - r0 < per ? rows - r0 : per;
@@ -133,12 +133,12 @@ dg_status dg_geglu(dg_stream *s, const dg_tensor *x, dg_tensor *out) {
     bind[1] = bind[0];
     bind[2] = dg_window(d, out, r0 * f, nr * f, true, &o_off);
     if (f % 4 == 0 && x_off % 4 == 0 && o_off % 4 == 0) { // vec4s
-      if (!p4) DG_TRY(dg_op_pipeline(s, "elementwise_vec4", x->dtype, spec, 2, &p4));
+      if (!p4) DG_TRY(dg_op_kernel(s, "elementwise_vec4", x->dtype, spec, 2, &p4));
       push4 pc = {(uint32_t)(nr * f / 4), x_off / 4, 0, o_off / 4, 0, 0, (uint32_t)(f / 4)};
       dg_grid_1d(d, ((uint64_t)pc.n4 + LOCAL - 1) / LOCAL, &gx, &gy);
       DG_TRY(dg_stream_dispatch(s, p4, bind, 3, &pc, sizeof pc, gx, gy, 1, "geglu"));
     } else {
-      if (!p1) DG_TRY(dg_op_pipeline(s, "elementwise", x->dtype, spec, 3, &p1));
+      if (!p1) DG_TRY(dg_op_kernel(s, "elementwise", x->dtype, spec, 3, &p1));
       push pc = {.n = (uint32_t)(nr * f), .a_off = x_off, .o_off = o_off, .b_inner = (uint32_t)f, .b_count = 1};
       dg_grid_1d(d, ((uint64_t)pc.n + LOCAL - 1) / LOCAL, &gx, &gy);
       DG_TRY(dg_stream_dispatch(s, p1, bind, 3, &pc, sizeof pc, gx, gy, 1, "geglu"));
