@@ -38,6 +38,13 @@ static dg_status doubled(const dg_nn_ctx *nn, const dg_tensor *a, const dg_tenso
   return DG_OK;
 }
 
+void dg_denoiser_free(dg_denoiser *d) {
+  if (!d) return;
+  free(d->x2);
+  free(d->eps2);
+  free(d);
+}
+
 dg_status dg_denoiser_new(const dg_nn_ctx *nn, const dg_denoise_model *m, int ndim, const int64_t *shape,
                           dg_denoiser **out) {
   *out = NULL;
@@ -73,19 +80,11 @@ dg_status dg_denoiser_new(const dg_nn_ctx *nn, const dg_denoise_model *m, int nd
     d->eps2 = malloc((size_t)dg_tensor_numel(&d->x) * sizeof *d->eps2);
     if (!d->x2 || !d->eps2) s = dg_fail(DG_ERR_OOM, "denoise: out of host memory");
   }
-  if (s != DG_OK) {
+  if (s == DG_OK)
+    *out = d;
+  else
     dg_denoiser_free(d);
-    return s;
-  }
-  *out = d;
-  return DG_OK;
-}
-
-void dg_denoiser_free(dg_denoiser *d) {
-  if (!d) return;
-  free(d->x2);
-  free(d->eps2);
-  free(d);
+  return s;
 }
 
 // The model on the batched latent: eps2 (host) gets the eps of every batch entry.

@@ -237,6 +237,20 @@ static dg_status open_stores(dg_model_set *m, const char *model, const dg_model_
   return s;
 }
 
+void dg_model_set_close(dg_model_set *m) {
+  if (!m) return;
+  dg_stream_destroy(m->stream);
+  dg_arena_destroy(m->scratch);
+  dg_arena_destroy(m->weights);
+  for (int i = 0; i < m->n_stores; i++)
+    dg_weights_close(m->stores[i]);
+  for (int r = 0; r < DG_ROLE_COUNT; r++)
+    free(m->role[r].model);
+  dg_tokenizer_free(m->tok);
+  free(m->class_table);
+  free(m);
+}
+
 dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out) {
   *out = NULL;
   dg_model_options o = opt ? *opt : (dg_model_options){0};
@@ -257,26 +271,11 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
   }
   for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
     if (m->role[r].w) roles[r].describe(m, m->role[r].model, dg_weights_layout(m->role[r].w));
-  if (s != DG_OK) {
+  if (s == DG_OK)
+    *out = m;
+  else
     dg_model_set_close(m);
-    return s;
-  }
-  *out = m;
-  return DG_OK;
-}
-
-void dg_model_set_close(dg_model_set *m) {
-  if (!m) return;
-  dg_stream_destroy(m->stream);
-  dg_arena_destroy(m->scratch);
-  dg_arena_destroy(m->weights);
-  for (int i = 0; i < m->n_stores; i++)
-    dg_weights_close(m->stores[i]);
-  for (int r = 0; r < DG_ROLE_COUNT; r++)
-    free(m->role[r].model);
-  dg_tokenizer_free(m->tok);
-  free(m->class_table);
-  free(m);
+  return s;
 }
 
 // ---- checking without a device ---------------------------------------------------------------------

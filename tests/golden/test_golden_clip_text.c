@@ -73,12 +73,9 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_clip_text");
-  char path[1024];
-  snprintf(path, sizeof path, "%s/text_encoder_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open text encoder weights")) {
+  golden_init(argc, argv, "test_golden_clip_text");
+  dg_weights *w = golden_weights("text_encoder_weights.safetensors");
+  if (w) {
     dg_safetensors *st = golden_open("text_encoder.safetensors");
     run(DG_F32, w, st);
     run(DG_F16, w, st);

@@ -105,12 +105,9 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_controlnet");
-  char path[1024];
-  snprintf(path, sizeof path, "%s/unet_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open unet weights")) {
+  golden_init(argc, argv, "test_golden_controlnet");
+  dg_weights *w = golden_weights("unet_weights.safetensors");
+  if (w) {
     for (int d = 0; d < 2; d++) {
       run(d ? DG_F16 : DG_F32, w, "controlnet_id_weights.safetensors", "controlnet_id.safetensors");
       run(d ? DG_F16 : DG_F32, w, "controlnet_color_weights.safetensors", "controlnet_color.safetensors");

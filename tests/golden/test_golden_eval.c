@@ -193,8 +193,7 @@ static void errors(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_eval");
+  golden_init(argc, argv, "test_golden_eval");
   model_files seg, cl;
   for (int refine = 0; refine <= 4; refine += 4) { // without and with the full-resolution refinement head
     if (!open_model(refine ? "segmenter_refine_weights.safetensors" : "segmenter_weights.safetensors", &seg)) continue;

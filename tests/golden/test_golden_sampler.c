@@ -139,14 +139,11 @@ static void test_preview(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_sampler");
+  golden_init(argc, argv, "test_golden_sampler");
   test_rng();
   test_preview();
-  char path[1024];
-  snprintf(path, sizeof path, "%s/unet_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open unet weights")) {
+  dg_weights *w = golden_weights("unet_weights.safetensors");
+  if (w) {
     for (int d = 0; d < 2; d++) {
       dg_dtype dt = d ? DG_F16 : DG_F32;
       dg_arena_mark mark = dg_arena_get_mark(T.arena);

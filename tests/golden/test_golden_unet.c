@@ -64,12 +64,10 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_unet");
+  golden_init(argc, argv, "test_golden_unet");
   char path[1024];
-  snprintf(path, sizeof path, "%s/unet_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open unet weights")) {
+  dg_weights *w = golden_weights("unet_weights.safetensors");
+  if (w) {
     for (int d = 0; d < 2; d++) {
       run(d ? DG_F16 : DG_F32, w, "unet.safetensors", false);
       run(d ? DG_F16 : DG_F32, w, "unet_control.safetensors", true);
@@ -126,8 +124,7 @@ int main(int argc, char **argv) {
     golden_dir = image_dir;
     dg_weights_close(w);
   }
-  snprintf(path, sizeof path, "%s/vae_weights.safetensors", golden_dir);
-  if (dg_test_ok(dg_weights_open(path, &w), "open vae weights")) {
+  if ((w = golden_weights("vae_weights.safetensors"))) {
     dg_nn_src src = {w, T.arena, DG_F32};
     dg_unet *u = calloc(1, sizeof *u);
     dg_check_error(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), DG_ERR_FORMAT, "UNet", "UNet from a VAE file");

@@ -88,12 +88,9 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_vae");
-  char path[1024];
-  snprintf(path, sizeof path, "%s/vae_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open vae weights")) {
+  golden_init(argc, argv, "test_golden_vae");
+  dg_weights *w = golden_weights("vae_weights.safetensors");
+  if (w) {
     run(DG_F32, w);
     run(DG_F16, w);
     dg_weights_close(w);

@@ -183,15 +183,11 @@ static dg_tensor twice(const dg_tensor *t) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_nn_ctx");
-  char path[1024];
-  snprintf(path, sizeof path, "%s/unet_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
+  golden_init(argc, argv, "test_nn_ctx");
+  dg_weights *w = golden_weights("unet_weights.safetensors");
   dg_unet *u = calloc(1, sizeof *u);
-  dg_nn_src src = {NULL, T.arena, DG_F32};
-  if (dg_test_ok(dg_weights_open(path, &w), "open unet weights") && (src.w = w) &&
-      dg_test_ok(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), "unet load")) {
+  dg_nn_src src = {w, T.arena, DG_F32};
+  if (w && dg_test_ok(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), "unet load")) {
     U = u;
     dg_safetensors *st = golden_open("sample_ddim.safetensors");
     cond = golden_tensor(st, "cond", DG_F32);
@@ -204,6 +200,6 @@ int main(int argc, char **argv) {
     dg_safetensors_close(st);
   }
   free(u);
-  dg_weights_close(w);
+  if (w) dg_weights_close(w);
   return dg_test_finish();
 }
