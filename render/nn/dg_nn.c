@@ -133,8 +133,8 @@ dg_status dg_nn_resblock_load(const dg_nn_src *src, const char *prefix, dg_nn_re
 
 // Block forwards allocate their output first and release their temporaries when recorded (the
 // stream orders reuse of that memory), so a network's scratch holds little more than the block outputs.
-static dg_status resblock_body(const dg_nn_ctx *nn, const dg_nn_resblock *r, const dg_tensor *x, const dg_tensor *emb_silu,
-                               dg_tensor *out) {
+static dg_status resblock_body(const dg_nn_ctx *nn, const dg_nn_resblock *r, const dg_tensor *x,
+                               const dg_tensor *emb_silu, dg_tensor *out) {
   dg_tensor h, h2, e, e4, sk;
   DG_TRY(dg_nn_norm_forward(nn, &r->in_norm, x, true, &h));
   DG_TRY(dg_nn_conv_forward(nn, &r->in_conv, &h, &h2));
@@ -313,8 +313,8 @@ dg_status dg_nn_transformer_forward(const dg_nn_ctx *nn, const dg_nn_transformer
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "transformer: input must be [N*F, C, H, W]");
   const dg_tensor *ctx = dg_nn_context(nn, context);
   if (ctx->ndim != 3 || ctx->shape[0] != x->shape[0])
-    return dg_fail(DG_ERR_ARG, "transformer: context %s must be [%lld, L, D] for x %s", dg_shape_str(ctx, sc, sizeof sc),
-                   (long long)x->shape[0], dg_shape_str(x, sx, sizeof sx));
+    return dg_fail(DG_ERR_ARG, "transformer: context %s must be [%lld, L, D] for x %s",
+                   dg_shape_str(ctx, sc, sizeof sc), (long long)x->shape[0], dg_shape_str(x, sx, sizeof sx));
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
   dg_status st = transformer_body(nn, t, x, ctx, out);
