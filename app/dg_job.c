@@ -10,7 +10,7 @@ struct dg_job {
   dg_job_params params;
   uint8_t *layout;
   char *prompt, *negative, *model;
-  dg_pipeline_fn fn;
+  dg_job_fn fn;
   void *user;
 
   pthread_t thread;
@@ -23,19 +23,18 @@ struct dg_job {
   bool mailbox_full;
   dg_job_update mailbox;
 
-  int result_width, result_height;
-  uint8_t *result;
+  dg_media result;
   char *error;
 };
 
-static dg_pipeline_fn default_fn;
+static dg_job_fn default_fn;
 static void *default_user;
 
-void dg_job_set_default_pipeline(dg_pipeline_fn fn, void *user) {
+void dg_job_set_default_fn(dg_job_fn fn, void *user) {
   default_fn = fn;
   default_user = user;
 }
-dg_pipeline_fn dg_job_default_pipeline(void **user) {
+dg_job_fn dg_job_default_fn(void **user) {
   if (user) *user = default_user;
   return default_fn;
 }
@@ -48,23 +47,23 @@ static double seconds_since(const struct timespec *t0) {
 
 static void *worker(void *arg) {
   dg_job *job = arg;
-  int w = 0, h = 0;
-  uint8_t *rgba = NULL;
+  dg_media media = {0};
   dg_clear_error();
-  dg_status s = job->fn(job, &job->params, job->user, &w, &h, &rgba);
+  dg_status s = job->fn(job, &job->params, job->user, &media);
   pthread_mutex_lock(&job->lock);
   dg_job_state final;
-  if (s == DG_OK && rgba && w > 0 && h > 0 && !atomic_load(&job->cancel)) {
-    job->result = rgba, job->result_width = w, job->result_height = h;
+  bool got = media.data && media.frames > 0 && media.width > 0 && media.height > 0 && media.channels == 4;
+  if (s == DG_OK && got && !atomic_load(&job->cancel)) {
+    job->result = media;
     final = DG_JOB_DONE;
   } else {
-    free(rgba);
+    dg_media_clear(&media);
     if (s == DG_ERR_CANCELLED || atomic_load(&job->cancel)) {
       final = DG_JOB_CANCELLED;
     } else {
       final = DG_JOB_FAILED;
       const char *msg = dg_last_error();
-      job->error = strdup(s == DG_OK ? "pipeline returned no image" : (*msg ? msg : dg_status_name(s)));
+      job->error = strdup(s == DG_OK ? "the job returned no image" : (*msg ? msg : dg_status_name(s)));
     }
   }
   pthread_mutex_unlock(&job->lock);
@@ -72,7 +71,7 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-dg_job *dg_job_start(const dg_document *doc, dg_pipeline_fn fn, void *user, uint64_t random_seed, dg_status *status) {
+dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, dg_status *status) {
   if (!fn) {
     *status = dg_fail(DG_ERR_UNSUPPORTED, "no model loaded: this build has no generation pipeline yet");
     return NULL;
@@ -164,25 +163,42 @@ dg_job_state dg_job_wait(dg_job *job) {
   return dg_job_state_get(job);
 }
 
-bool dg_job_take_result(dg_job *job, dg_result *out) {
+bool dg_job_take_media(dg_job *job, dg_media *out) {
   if (dg_job_state_get(job) != DG_JOB_DONE) return false;
   pthread_mutex_lock(&job->lock);
-  bool ok = job->result != NULL;
+  bool ok = job->result.data != NULL;
   if (ok) {
-    memset(out, 0, sizeof *out);
-    out->width = job->result_width;
-    out->height = job->result_height;
-    out->rgba = job->result;
-    out->seed = job->params.seed;
-    out->steps = job->params.steps;
-    out->guidance = job->params.guidance;
-    out->prompt = strdup(job->prompt);
-    out->negative = strdup(job->negative);
-    out->model = strdup(job->model);
-    job->result = NULL;
+    *out = job->result;
+    memset(&job->result, 0, sizeof job->result);
   }
   pthread_mutex_unlock(&job->lock);
   return ok;
+}
+
+bool dg_job_take_result(dg_job *job, dg_result *out) {
+  dg_media m;
+  if (!dg_job_take_media(job, &m)) return false;
+  if (m.frames > 1) { // the document keeps images: the first frame
+    uint8_t *first = malloc(dg_media_frame_bytes(&m));
+    if (!first) {
+      dg_media_clear(&m);
+      return false;
+    }
+    memcpy(first, m.data, dg_media_frame_bytes(&m));
+    free(m.data);
+    m.data = first;
+  }
+  memset(out, 0, sizeof *out);
+  out->width = m.width;
+  out->height = m.height;
+  out->rgba = m.data;
+  out->seed = job->params.seed;
+  out->steps = job->params.steps;
+  out->guidance = job->params.guidance;
+  out->prompt = strdup(job->prompt);
+  out->negative = strdup(job->negative);
+  out->model = strdup(job->model);
+  return true;
 }
 
 const char *dg_job_error(dg_job *job) { return job->error ? job->error : ""; }
@@ -193,7 +209,7 @@ void dg_job_free(dg_job *job) {
   dg_job_wait(job);
   pthread_mutex_destroy(&job->lock);
   free(job->mailbox.preview);
-  free(job->result);
+  dg_media_clear(&job->result);
   free(job->error);
   free(job->layout);
   free(job->prompt);

@@ -14,26 +14,25 @@ layout(push_constant) uniform P {
   uint n;        // elements in this chunk
   uint a_off, b_off, o_off;
   uint base;     // index of the chunk's first element in the whole tensor (for broadcasting)
-  uint b_inner, b_count;
+  uint b_inner, b_count; // GEGLU: b_inner is F, the output row length (a's rows are 2F long)
   float alpha, beta; // out = alpha * op(...) + beta for OP_SCALE; extra operands otherwise
 } p;
 
 // Keep in sync with dg_unary_op / dg_binary_op in render/ops/dg_elementwise.h.
 const uint ADD = 0, MUL = 1, SUB = 2, SCALE = 3, SILU = 4, GELU = 5, GELU_TANH = 6, QUICK_GELU = 7,
-           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11;
+           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11, CLAMP = 12, GEGLU = 13;
 
-// GLSL has no erf: Abramowitz-Stegun 7.1.26 (absolute error under 1.5e-7), odd-symmetric.
-float gelu_erf(float x) {
-  float z = abs(x) * 0.70710678118654752;
-  float t = 1.0 / (1.0 + 0.3275911 * z);
-  float y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-z * z);
-  float erf_v = x < 0.0 ? -y : y;
-  return 0.5 * x * (1.0 + erf_v);
-}
+#include "dg_gelu.glsl"
 
 void main() {
   uint i = dg_group_index() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
   if (i >= p.n) return;
+  if (OP == GEGLU) { // i indexes out [rows, F]; a is [rows, 2F]
+    uint f = i % p.b_inner, row = i / p.b_inner;
+    float xv = float(a[p.a_off + row * 2 * p.b_inner + f]), g = float(a[p.a_off + row * 2 * p.b_inner + p.b_inner + f]);
+    o[p.o_off + i] = T(xv * gelu_erf(g));
+    return;
+  }
   float x = float(a[p.a_off + i]);
   float r;
   if (OP <= SUB || OP == DIV) {
@@ -53,6 +52,8 @@ void main() {
     r = 1.0 / (1.0 + exp(-x));
   } else if (OP == RELU) {
     r = max(x, 0.0);
+  } else if (OP == CLAMP) {
+    r = clamp(x, p.alpha, p.beta);
   } else {
     r = x;
   }

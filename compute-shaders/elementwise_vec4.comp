@@ -4,6 +4,7 @@
 // then issues one 16-byte load instead of four scalar gathers. n4 counts vec4s; offsets are in vec4s.
 #extension GL_GOOGLE_include_directive : require
 #include "dg_common.glsl"
+#include "dg_gelu.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint OP = 0;
 
@@ -18,10 +19,11 @@ layout(std430, binding = 2) writeonly buffer O { V o[]; };
 layout(push_constant) uniform P {
   uint n4, a_off, b_off, o_off;
   float alpha, beta;
+  uint f4; // GEGLU: vec4s per output row (a's rows are twice as long)
 } p;
 
 const uint ADD = 0, MUL = 1, SUB = 2, SCALE = 3, SILU = 4, GELU = 5, GELU_TANH = 6, QUICK_GELU = 7,
-           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11;
+           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11, CLAMP = 12, GEGLU = 13;
 
 vec4 erf4(vec4 x) { // Abramowitz-Stegun 7.1.26, odd-symmetric
   vec4 z = abs(x);
@@ -30,9 +32,18 @@ vec4 erf4(vec4 x) { // Abramowitz-Stegun 7.1.26, odd-symmetric
   return sign(x) * y;
 }
 
+
 void main() {
   uint i = dg_group_index() * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
   if (i >= p.n4) return;
+  if (OP == GEGLU) { // i indexes out [rows, F4]; a is [rows, 2 F4]
+    uint f = i % p.f4, row = i / p.f4;
+    vec4 xv = vec4(a[p.a_off + row * 2 * p.f4 + f]), g = vec4(a[p.a_off + row * 2 * p.f4 + p.f4 + f]);
+    vec4 r;
+    for (uint c = 0; c < 4; c++) r[c] = xv[c] * gelu_erf(g[c]); // not erf4: the scalar shader's bits
+    o[p.o_off + i] = V(r);
+    return;
+  }
   vec4 x = vec4(a[p.a_off + i]);
   vec4 r;
   if (OP == ADD) r = x + vec4(b[p.b_off + i]);
@@ -46,6 +57,7 @@ void main() {
   else if (OP == QUICK_GELU) r = x / (1.0 + exp(-1.702 * x));
   else if (OP == SIGMOID) r = 1.0 / (1.0 + exp(-x));
   else if (OP == RELU) r = max(x, vec4(0.0));
+  else if (OP == CLAMP) r = clamp(x, vec4(p.alpha), vec4(p.beta));
   else r = x;
   o[p.o_off + i] = V(r);
 }

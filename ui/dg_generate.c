@@ -5,7 +5,7 @@
 #include "dg_assets.h"
 #include "dg_editor.h"
 #include "dg_model_choice.h"
-#include "dg_neural_pipeline.h"
+#include "dg_runner.h"
 
 void dg_editor_set_running(dg_editor *ed, bool running) {
   GActionMap *map = G_ACTION_MAP(ed->app);
@@ -63,10 +63,10 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-// Why the neural pipeline cannot run the document's model choice before it starts: no default model,
-// or a chosen path that is gone. NULL when it can try (other pipelines bring their own).
-static char *no_model_reason(dg_editor *ed, dg_pipeline_fn fn) {
-  if (fn != dg_neural_pipeline_run) return NULL;
+// Why the runner cannot run the document's model choice before it starts: no default model, or a
+// chosen path that is gone. NULL when it can try (other job functions bring their own).
+static char *no_model_reason(dg_editor *ed, dg_job_fn fn) {
+  if (fn != dg_runner_run) return NULL;
   char *path = dg_model_choice_path(dg_document_model(ed->doc)), *why = NULL;
   if (!path) {
     char *assets = dg_assets_path("models");
@@ -84,7 +84,7 @@ static char *no_model_reason(dg_editor *ed, dg_pipeline_fn fn) {
 void dg_editor_generate(dg_editor *ed) {
   if (ed->job) return;
   void *user = NULL;
-  dg_pipeline_fn fn = dg_job_default_pipeline(&user);
+  dg_job_fn fn = dg_job_default_fn(&user);
   char *why = fn ? no_model_reason(ed, fn) : g_strdup("This build of Dirigent has no generation pipeline.");
   if (why) {
     gtk_progress_bar_set_text(GTK_PROGRESS_BAR(ed->progress), "No model loaded");

@@ -4,7 +4,7 @@
 
 #include "dg_assets.h"
 #include "dg_editor.h"
-#include "dg_neural_pipeline.h"
+#include "dg_runner.h"
 
 static dg_editor *editor;
 
@@ -46,22 +46,22 @@ static void load_test_pipeline(void) {
     return;
   }
   g_module_make_resident(module);
-  dg_job_set_default_pipeline((dg_pipeline_fn)fn, NULL);
+  dg_job_set_default_fn((dg_job_fn)fn, NULL);
 }
 
-// The neural pipeline: it generates with the document's model choice (dg_model_choice.h), the
-// embedded tokenizer as the fallback and the world palette.
-static dg_neural_pipeline *load_neural_pipeline(void) {
+// The runner: it generates with the document's model choice (dg_model_choice.h), the embedded
+// tokenizer as the fallback and the world palette.
+static dg_runner *load_runner(void) {
   char *tok = dg_assets_path("tokenizer"), *pal = dg_assets_path("palettes/world.json");
-  dg_neural_pipeline *np = dg_neural_pipeline_new(tok, pal);
-  if (np) dg_job_set_default_pipeline(dg_neural_pipeline_run, np);
+  dg_runner *runner = dg_runner_new(tok, pal);
+  if (runner) dg_job_set_default_fn(dg_runner_run, runner);
   g_free(tok);
   g_free(pal);
-  return np;
+  return runner;
 }
 
 int main(int argc, char **argv) {
-  dg_neural_pipeline *np = load_neural_pipeline();
+  dg_runner *runner = load_runner();
   load_test_pipeline();
   GtkApplication *app = gtk_application_new("org.dirigent.Dirigent", G_APPLICATION_HANDLES_OPEN);
   g_signal_connect(app, "activate", G_CALLBACK(activate), NULL);
@@ -69,6 +69,6 @@ int main(int argc, char **argv) {
   int status = g_application_run(G_APPLICATION(app), argc, argv);
   dg_editor_free(editor);
   g_object_unref(app);
-  dg_neural_pipeline_free(np);
+  dg_runner_free(runner);
   return status;
 }

@@ -86,21 +86,21 @@ int dg_eval_models_classes(const dg_eval_models *m) { return m->seg.num_classes;
 int dg_eval_models_feature_dim(const dg_eval_models *m) { return m->clip.image.out_dim; }
 int dg_eval_models_embed_dim(const dg_eval_models *m) { return m->clip.embed_dim; }
 
-static dg_nn nn_of(dg_eval_models *m) { return (dg_nn){m->stream, m->scratch, m->dtype}; }
+static dg_nn_ctx nn_of(dg_eval_models *m) { return (dg_nn_ctx){.s = m->stream, .scratch = m->scratch, .dtype = m->dtype}; }
 
 dg_status dg_eval_segment(dg_eval_models *m, const uint8_t *rgb, int width, int height, uint8_t *classes) {
-  dg_nn nn = nn_of(m);
+  dg_nn_ctx nn = nn_of(m);
   return dg_segmenter_classify(&nn, &m->seg, rgb, width, height, classes);
 }
 
 dg_status dg_eval_embed_image(dg_eval_models *m, const uint8_t *rgb, int width, int height, float *features,
                               float *embedding) {
-  dg_nn nn = nn_of(m);
+  dg_nn_ctx nn = nn_of(m);
   return dg_clip_image_embed(&nn, &m->clip.image, &rgb, 1, width, height, features, embedding);
 }
 
 dg_status dg_eval_embed_text(dg_eval_models *m, const char *text, float *embedding) {
-  dg_nn nn = nn_of(m);
+  dg_nn_ctx nn = nn_of(m);
   return dg_clip_embed_texts(&nn, &m->clip, m->tok, &text, 1, embedding);
 }
 

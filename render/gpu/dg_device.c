@@ -288,7 +288,7 @@ dg_status dg_device_open(const dg_device_options *options, dg_device **out) {
     fill_info(d, o.max_binding_bytes, o.timestamps);
     s = create_logical(d);
   }
-  if (s == DG_OK) s = dg_pipeline_table_create(d);
+  if (s == DG_OK) s = dg_kernel_table_create(d);
   if (s != DG_OK) {
     dg_device_close(d);
     return s;
@@ -301,7 +301,7 @@ void dg_device_close(dg_device *d) {
   if (!d) return;
   if (d->device) {
     vkDeviceWaitIdle(d->device);
-    dg_pipeline_table_destroy(d);
+    dg_kernel_table_destroy(d);
     if (d->pipeline_layout) vkDestroyPipelineLayout(d->device, d->pipeline_layout, NULL);
     if (d->set_layout) vkDestroyDescriptorSetLayout(d->device, d->set_layout, NULL);
     vkDestroyDevice(d->device, NULL);

@@ -8,7 +8,7 @@
 #define DG_MAX_BINDINGS 8
 #define DG_PUSH_BYTES 128
 
-typedef struct dg_pipeline_table dg_pipeline_table;
+typedef struct dg_kernel_table dg_kernel_table;
 
 struct dg_device {
   VkInstance instance;
@@ -22,7 +22,7 @@ struct dg_device {
   VkPipelineLayout pipeline_layout;
   VkPipelineCache pipeline_cache;
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_set;
-  dg_pipeline_table *pipelines;
+  dg_kernel_table *kernels;
   atomic_uint_fast64_t validation_messages;
   dg_device_info info;
 };
@@ -38,5 +38,5 @@ const char *dg_vk_result_name(VkResult r);
                      "%s failed: %s", what, dg_vk_result_name(dg_vk_r_));                                \
   } while (0)
 
-dg_status dg_pipeline_table_create(dg_device *device);
-void dg_pipeline_table_destroy(dg_device *device);
+dg_status dg_kernel_table_create(dg_device *device);
+void dg_kernel_table_destroy(dg_device *device);

@@ -5,7 +5,7 @@
 
 #include "dg_arena_internal.h"
 #include "dg_device_internal.h"
-#include "dg_pipeline_internal.h"
+#include "dg_kernel_internal.h"
 
 #define SLOTS 2
 #define MAX_HAZARDS 128
@@ -161,7 +161,7 @@ static bool needs_barrier(const dg_stream *s, const dg_binding *bindings, int n)
   return false;
 }
 
-dg_status dg_stream_dispatch(dg_stream *s, dg_pipeline *p, const dg_binding *bindings, int n, const void *push,
+dg_status dg_stream_dispatch(dg_stream *s, dg_kernel *p, const dg_binding *bindings, int n, const void *push,
                              uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, const char *label) {
   const dg_device_info *info = &s->device->info;
   if (s->cancelled) return dg_fail(DG_ERR_CANCELLED, "cancelled");

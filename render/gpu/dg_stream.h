@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "dg_arena.h"
-#include "dg_pipeline.h"
+#include "dg_kernel.h"
 
 typedef struct dg_stream dg_stream;
 
@@ -25,7 +25,7 @@ dg_device *dg_stream_device(const dg_stream *stream);
 void dg_stream_set_cancel(dg_stream *stream, const atomic_bool *flag);
 
 // Binding i of the shader (set 0) gets bindings[i]. push is copied (at most 128 bytes).
-dg_status dg_stream_dispatch(dg_stream *stream, dg_pipeline *pipeline, const dg_binding *bindings, int n_bindings,
+dg_status dg_stream_dispatch(dg_stream *stream, dg_kernel *kernel, const dg_binding *bindings, int n_bindings,
                              const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
                              const char *label);
 // Submits what is recorded and waits for all of it. Returns DG_ERR_CANCELLED (once) if the flag

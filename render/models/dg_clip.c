@@ -18,7 +18,7 @@ dg_status dg_clip_load(const dg_nn_src *src, const dg_model_config *cfg, dg_clip
                                 &out->text_projection);
 }
 
-dg_status dg_clip_embed_ids(const dg_nn *nn, const dg_clip *c, const int32_t *ids, int n, int len, float *embeddings) {
+dg_status dg_clip_embed_ids(const dg_nn_ctx *nn, const dg_clip *c, const int32_t *ids, int n, int len, float *embeddings) {
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
   int d = c->embed_dim;
   float *proj = malloc((size_t)n * len * d * sizeof *proj);
@@ -44,7 +44,7 @@ dg_status dg_clip_embed_ids(const dg_nn *nn, const dg_clip *c, const int32_t *id
   return s;
 }
 
-dg_status dg_clip_embed_texts(const dg_nn *nn, const dg_clip *c, const dg_tokenizer *tok, const char *const *texts,
+dg_status dg_clip_embed_texts(const dg_nn_ctx *nn, const dg_clip *c, const dg_tokenizer *tok, const char *const *texts,
                               int n, float *embeddings) {
   if (n < 1) return dg_fail(DG_ERR_ARG, "clip: no texts");
   int len = c->text.cfg.max_positions < DG_TOKENS_MAX ? c->text.cfg.max_positions : DG_TOKENS_MAX;

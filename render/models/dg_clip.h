@@ -20,9 +20,9 @@ typedef struct dg_clip {
 dg_status dg_clip_load(const dg_nn_src *src, const dg_model_config *cfg, dg_clip *out);
 // n token sequences ids [n, len] -> unit-norm embeddings [n, embed_dim] on the host; finishes the
 // stream and releases its scratch.
-dg_status dg_clip_embed_ids(const dg_nn *nn, const dg_clip *c, const int32_t *ids, int n, int len, float *embeddings);
+dg_status dg_clip_embed_ids(const dg_nn_ctx *nn, const dg_clip *c, const int32_t *ids, int n, int len, float *embeddings);
 // Tokenizes n texts (77 tokens each, cut to the tower's positions) and embeds them as above.
-dg_status dg_clip_embed_texts(const dg_nn *nn, const dg_clip *c, const dg_tokenizer *tok, const char *const *texts,
+dg_status dg_clip_embed_texts(const dg_nn_ctx *nn, const dg_clip *c, const dg_tokenizer *tok, const char *const *texts,
                               int n, float *embeddings);
 // Cosine similarity of two unit-norm embeddings.
 float dg_clip_similarity(const float *a, const float *b, int dim);

@@ -102,7 +102,7 @@ dg_status dg_clip_image_load(const dg_nn_src *src, const dg_model_config *cfg, d
 }
 
 // out = conv(x) -> GroupNorm (-> ReLU).
-static dg_status conv_gn(const dg_nn *nn, const dg_clip_image *m, const dg_tensor *x, const dg_tensor *w,
+static dg_status conv_gn(const dg_nn_ctx *nn, const dg_clip_image *m, const dg_tensor *x, const dg_tensor *w,
                          const dg_tensor *b, int stride, int pad, const dg_tensor *g, const dg_tensor *beta, bool relu,
                          dg_tensor *out) {
   dg_tensor h;
@@ -112,7 +112,7 @@ static dg_status conv_gn(const dg_nn *nn, const dg_clip_image *m, const dg_tenso
   return relu ? dg_unary(nn->s, DG_RELU, out, out, 0, 0) : DG_OK;
 }
 
-static dg_status block(const dg_nn *nn, const dg_clip_image *m, const dg_clip_image_block *b, const dg_tensor *x,
+static dg_status block(const dg_nn_ctx *nn, const dg_clip_image *m, const dg_clip_image_block *b, const dg_tensor *x,
                        dg_tensor *out) {
   dg_tensor h, sk = *x;
   DG_TRY(conv_gn(nn, m, x, &b->conv1, NULL, b->stride, 1, &b->g1, &b->b1, true, &h));
@@ -122,7 +122,7 @@ static dg_status block(const dg_nn *nn, const dg_clip_image *m, const dg_clip_im
   return dg_unary(nn->s, DG_RELU, out, out, 0, 0);
 }
 
-dg_status dg_clip_image_forward(const dg_nn *nn, const dg_clip_image *m, const dg_tensor *images, dg_tensor *features,
+dg_status dg_clip_image_forward(const dg_nn_ctx *nn, const dg_clip_image *m, const dg_tensor *images, dg_tensor *features,
                                 dg_tensor *projected) {
   char sh[96];
   if (images->ndim != 4 || images->shape[1] != m->in_channels || images->shape[2] < m->stem_stride ||
@@ -158,7 +158,7 @@ void dg_clip_normalize(float *rows, int n, int dim) {
   }
 }
 
-dg_status dg_clip_image_embed(const dg_nn *nn, const dg_clip_image *m, const uint8_t *const *rgb, int n, int width,
+dg_status dg_clip_image_embed(const dg_nn_ctx *nn, const dg_clip_image *m, const uint8_t *const *rgb, int n, int width,
                               int height, float *features, float *embeddings) {
   if (m->in_channels != 3) return dg_fail(DG_ERR_ARG, "clip image: %d input channels, not RGB", m->in_channels);
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);

@@ -33,11 +33,11 @@ typedef struct dg_clip_image {
 dg_status dg_clip_image_load(const dg_nn_src *src, const dg_model_config *cfg, dg_clip_image *out);
 // images [N, in_channels, H, W] in [-1, 1] -> features [N, out_dim] (the pooled tower output) and
 // projected [N, embed_dim] (before normalisation), in scratch.
-dg_status dg_clip_image_forward(const dg_nn *nn, const dg_clip_image *m, const dg_tensor *images, dg_tensor *features,
+dg_status dg_clip_image_forward(const dg_nn_ctx *nn, const dg_clip_image *m, const dg_tensor *images, dg_tensor *features,
                                 dg_tensor *projected);
 // n RGB8 images (height x width x 3 each) -> host features [n, out_dim] (may be NULL) and unit-norm
 // embeddings [n, embed_dim]; finishes the stream and releases its scratch.
-dg_status dg_clip_image_embed(const dg_nn *nn, const dg_clip_image *m, const uint8_t *const *rgb, int n, int width,
+dg_status dg_clip_image_embed(const dg_nn_ctx *nn, const dg_clip_image *m, const uint8_t *const *rgb, int n, int width,
                               int height, float *features, float *embeddings);
 // Scales each of the n rows of `dim` values to unit L2 norm (a zero row stays zero), as F.normalize.
 void dg_clip_normalize(float *rows, int n, int dim);

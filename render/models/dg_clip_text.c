@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_attention.h"
 #include "dg_elementwise.h"
-#include "dg_nn_ops.h"
+#include "dg_embedding.h"
 
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -44,7 +45,7 @@ dg_status dg_clip_text_load(const dg_nn_src *src, int heads, dg_clip_text *out) 
   return dg_nn_norm_load(src, CLIP "final_layer_norm", 0, 1e-5f, &out->final_ln);
 }
 
-dg_status dg_clip_text_forward(const dg_nn *nn, const dg_clip_text *c, const int32_t *ids, int batch, int len, int skip,
+dg_status dg_clip_text_forward(const dg_nn_ctx *nn, const dg_clip_text *c, const int32_t *ids, int batch, int len, int skip,
                                dg_tensor *hidden) {
   int w = c->cfg.width;
   if (batch < 1 || len < 1 || len > c->position.shape[0] || skip < 0 || skip >= c->cfg.layers)
@@ -58,7 +59,7 @@ dg_status dg_clip_text_forward(const dg_nn *nn, const dg_clip_text *c, const int
   int64_t xs[3] = {batch, len, w};
   dg_tensor x, pos, h, q, k, v, o, y;
   dg_status st = dg_nn_alloc(nn, 3, xs, &x);
-  if (st == DG_OK) st = dg_nn_embed(nn->s, nn->scratch, &c->token, u, n, &x);
+  if (st == DG_OK) st = dg_embedding_lookup_host(nn->s, nn->scratch, u, n, &c->token, &x);
   free(u);
   DG_TRY(st);
   pos = c->position; // its first len rows
@@ -67,7 +68,7 @@ dg_status dg_clip_text_forward(const dg_nn *nn, const dg_clip_text *c, const int
   pos.shape[1] = w;
   pos.data.size = (uint64_t)len * w * dg_dtype_size(pos.dtype);
   DG_TRY(dg_binary(nn->s, DG_ADD, &x, &pos, &x));
-  float scale = 1.0f / sqrtf((float)(w / c->heads));
+  dg_attention_args causal = {.heads = c->heads, .scale = 1.0f / sqrtf((float)(w / c->heads)), .causal = true};
   for (int i = 0; i < c->cfg.layers - skip; i++) {
     const dg_clip_layer *l = &c->layers[i];
     DG_TRY(dg_nn_norm_forward(nn, &l->ln1, &x, false, &h));
@@ -75,7 +76,7 @@ dg_status dg_clip_text_forward(const dg_nn *nn, const dg_clip_text *c, const int
     DG_TRY(dg_nn_linear_forward(nn, &l->k, &h, &k));
     DG_TRY(dg_nn_linear_forward(nn, &l->v, &h, &v));
     DG_TRY(dg_nn_alloc(nn, 3, xs, &o));
-    DG_TRY(dg_nn_attention(nn->s, &q, &k, &v, c->heads, scale, true, &o));
+    DG_TRY(dg_attention(nn->s, &q, &k, &v, &causal, &o));
     DG_TRY(dg_nn_linear_forward(nn, &l->out, &o, &y));
     DG_TRY(dg_binary(nn->s, DG_ADD, &x, &y, &x));
     DG_TRY(dg_nn_norm_forward(nn, &l->ln2, &x, false, &h));
@@ -94,7 +95,7 @@ int dg_clip_text_pooled_index(const int32_t *ids, int len) {
   return best;
 }
 
-dg_status dg_clip_text_encode(const dg_nn *nn, const dg_clip_text *c, const dg_tokenizer *tok,
+dg_status dg_clip_text_encode(const dg_nn_ctx *nn, const dg_clip_text *c, const dg_tokenizer *tok,
                               const char *const *prompts, int n, int skip, dg_tensor *context) {
   if (n < 1) return dg_fail(DG_ERR_ARG, "clip_text: no prompts");
   int32_t *ids = malloc((size_t)n * DG_TOKENS_MAX * sizeof *ids);

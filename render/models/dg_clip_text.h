@@ -24,10 +24,10 @@ typedef struct dg_clip_text {
 dg_status dg_clip_text_load(const dg_nn_src *src, int heads, dg_clip_text *out);
 // ids [batch, len] (host, len <= max positions) -> hidden [batch, len, width] after the final layer
 // norm; skip = 0 uses the last layer's output, skip = 1 the one before ("clip skip 2"), etc.
-dg_status dg_clip_text_forward(const dg_nn *nn, const dg_clip_text *c, const int32_t *ids, int batch, int len, int skip,
+dg_status dg_clip_text_forward(const dg_nn_ctx *nn, const dg_clip_text *c, const int32_t *ids, int batch, int len, int skip,
                                dg_tensor *hidden);
 // The pooled token of each sequence: the position of its largest id (the first end token).
 int dg_clip_text_pooled_index(const int32_t *ids, int len);
 // Tokenizes `n` prompts (77 tokens each) and encodes them: context [n, 77, width] for the UNet.
-dg_status dg_clip_text_encode(const dg_nn *nn, const dg_clip_text *c, const dg_tokenizer *tok,
+dg_status dg_clip_text_encode(const dg_nn_ctx *nn, const dg_clip_text *c, const dg_tokenizer *tok,
                               const char *const *prompts, int n, int skip, dg_tensor *context);

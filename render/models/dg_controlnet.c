@@ -40,7 +40,7 @@ dg_status dg_controlnet_load(const dg_nn_src *src, dg_unet_heads heads, dg_contr
 
 int dg_controlnet_num_outputs(const dg_controlnet *c) { return c->enc.n_input + 1; }
 
-dg_status dg_controlnet_hint(const dg_nn *nn, const dg_controlnet *c, const dg_tensor *hint, dg_tensor *out) {
+dg_status dg_controlnet_hint(const dg_nn_ctx *nn, const dg_controlnet *c, const dg_tensor *hint, dg_tensor *out) {
   char sh[96];
   if (hint->ndim != 4 || hint->shape[1] != c->hint[0].w.shape[1])
     return dg_fail(DG_ERR_ARG, "controlnet: hint %s must be [N, %lld, H, W]", dg_shape_str(hint, sh, sizeof sh),
@@ -54,22 +54,22 @@ dg_status dg_controlnet_hint(const dg_nn *nn, const dg_controlnet *c, const dg_t
   return DG_OK;
 }
 
-dg_status dg_controlnet_forward(const dg_nn *nn, const dg_controlnet *c, const dg_tensor *x, const dg_tensor *hint,
+dg_status dg_controlnet_forward(const dg_nn_ctx *nn, const dg_controlnet *c, const dg_tensor *x, const dg_tensor *hint,
                                 const float *t, const dg_tensor *context, float scale, dg_tensor *control) {
   char sx[96], sh[96];
   if (x->ndim != 4 || hint->ndim != 4 || hint->shape[0] != x->shape[0] || hint->shape[2] != x->shape[2] ||
       hint->shape[3] != x->shape[3])
-    return dg_fail(DG_ERR_ARG, "controlnet: encoded hint %s must be [N, C, h, w] for x %s",
+    return dg_fail(DG_ERR_ARG, "controlnet: encoded hint %s must be [N*F, C, h, w] for x %s",
                    dg_shape_str(hint, sh, sizeof sh), dg_shape_str(x, sx, sizeof sx));
-  dg_tensor emb, nxt, h = *x;
-  DG_TRY(dg_unet_time_embed(nn, &c->enc, t, (int)x->shape[0], &emb));
+  dg_tensor emb, ctx, nxt, h = *x;
+  DG_TRY(dg_unet_inputs(nn, &c->enc, x, t, context, &emb, &ctx));
   for (int i = 0; i < c->enc.n_input; i++) {
-    DG_TRY(dg_unet_block_forward(nn, &c->enc.input[i], &h, &emb, context, &nxt));
+    DG_TRY(dg_unet_block_forward(nn, &c->enc.input[i], &h, &emb, &ctx, &nxt));
     h = nxt;
     if (i == 0) DG_TRY(dg_binary(nn->s, DG_ADD, &h, hint, &h));
     DG_TRY(dg_nn_conv_forward(nn, &c->zero[i], &h, &control[i]));
   }
-  DG_TRY(dg_unet_block_forward(nn, &c->enc.middle, &h, &emb, context, &nxt));
+  DG_TRY(dg_unet_block_forward(nn, &c->enc.middle, &h, &emb, &ctx, &nxt));
   DG_TRY(dg_nn_resblock_forward(nn, &c->enc.middle_res2, &nxt, &emb, &h));
   DG_TRY(dg_nn_conv_forward(nn, &c->middle_out, &h, &control[c->enc.n_input]));
   if (scale != 1.0f)

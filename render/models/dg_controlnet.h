@@ -22,10 +22,10 @@ dg_status dg_controlnet_load(const dg_nn_src *src, dg_unet_heads heads, dg_contr
 int dg_controlnet_num_outputs(const dg_controlnet *c);
 // The hint network: hint (colour [N, 3, 8h, 8w] or id [N, D, 2h, 2w]) -> out [N, C, h, w] (allocated
 // from the scratch arena). It does not depend on the step, so a sampler computes it once.
-dg_status dg_controlnet_hint(const dg_nn *nn, const dg_controlnet *c, const dg_tensor *hint, dg_tensor *out);
+dg_status dg_controlnet_hint(const dg_nn_ctx *nn, const dg_controlnet *c, const dg_tensor *hint, dg_tensor *out);
 // control[i] (allocated from the scratch arena) for i < dg_controlnet_num_outputs, each multiplied by
 // scale (1 = as trained), for the hint encoded by dg_controlnet_hint.
-dg_status dg_controlnet_forward(const dg_nn *nn, const dg_controlnet *c, const dg_tensor *x, const dg_tensor *hint,
+dg_status dg_controlnet_forward(const dg_nn_ctx *nn, const dg_controlnet *c, const dg_tensor *x, const dg_tensor *hint,
                                 const float *t, const dg_tensor *context, float scale, dg_tensor *control);
 
 // ALDM's id hint on the host: label [h0, w0] (values >= classes, or negative, are unlabelled), table

@@ -40,7 +40,7 @@ dg_status dg_model_read(const dg_nn_src *src, const char *name, int ndim, const 
   return DG_OK;
 }
 
-dg_status dg_model_rgb_tensor(const dg_nn *nn, const uint8_t *const *rgb, int n, int width, int height,
+dg_status dg_model_rgb_tensor(const dg_nn_ctx *nn, const uint8_t *const *rgb, int n, int width, int height,
                               dg_tensor *out) {
   int64_t hw = (int64_t)width * height, shape[4] = {n, 3, height, width};
   float *v = malloc((size_t)(n * 3 * hw) * sizeof *v);
@@ -56,7 +56,7 @@ dg_status dg_model_rgb_tensor(const dg_nn *nn, const uint8_t *const *rgb, int n,
   return s;
 }
 
-dg_status dg_model_conv(const dg_nn *nn, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b, int stride,
+dg_status dg_model_conv(const dg_nn_ctx *nn, const dg_tensor *x, const dg_tensor *w, const dg_tensor *b, int stride,
                         int pad, bool relu, dg_tensor *out) {
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "conv: input must be [N, C, H, W]");
   int64_t kh = w->shape[2], kw = w->shape[3];

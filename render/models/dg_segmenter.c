@@ -154,12 +154,12 @@ dg_status dg_segmenter_load(const dg_nn_src *src, const dg_model_config *cfg, dg
   return load_conv_bias(src, "refine.out", out->num_classes, out->refine, &out->refine_out);
 }
 
-static dg_status conv(const dg_nn *nn, const dg_seg_conv *c, const dg_tensor *x, bool relu, dg_tensor *out) {
+static dg_status conv(const dg_nn_ctx *nn, const dg_seg_conv *c, const dg_tensor *x, bool relu, dg_tensor *out) {
   return dg_model_conv(nn, x, &c->w, &c->b, c->stride, c->pad, relu, out);
 }
 
 // x resized to h x w (bilinear, align_corners=False); x itself when the size is already that.
-static dg_status resize(const dg_nn *nn, const dg_tensor *x, int64_t h, int64_t w, dg_tensor *out) {
+static dg_status resize(const dg_nn_ctx *nn, const dg_tensor *x, int64_t h, int64_t w, dg_tensor *out) {
   if (x->shape[2] == h && x->shape[3] == w) {
     *out = *x;
     return DG_OK;
@@ -169,7 +169,7 @@ static dg_status resize(const dg_nn *nn, const dg_tensor *x, int64_t h, int64_t 
   return dg_resize_bilinear(nn->s, x, false, out);
 }
 
-static dg_status block(const dg_nn *nn, const dg_seg_block *b, const dg_tensor *x, dg_tensor *out) {
+static dg_status block(const dg_nn_ctx *nn, const dg_seg_block *b, const dg_tensor *x, dg_tensor *out) {
   dg_tensor h, sk = *x;
   DG_TRY(conv(nn, &b->conv1, x, true, &h));
   DG_TRY(conv(nn, &b->conv2, &h, false, out));
@@ -179,7 +179,7 @@ static dg_status block(const dg_nn *nn, const dg_seg_block *b, const dg_tensor *
 }
 
 // Concatenation along channels of n tensors [N, C_i, H, W].
-static dg_status cat(const dg_nn *nn, const dg_tensor *const *parts, int n, dg_tensor *out) {
+static dg_status cat(const dg_nn_ctx *nn, const dg_tensor *const *parts, int n, dg_tensor *out) {
   int64_t shape[4] = {parts[0]->shape[0], 0, parts[0]->shape[2], parts[0]->shape[3]};
   for (int i = 0; i < n; i++)
     shape[1] += parts[i]->shape[1];
@@ -187,7 +187,7 @@ static dg_status cat(const dg_nn *nn, const dg_tensor *const *parts, int n, dg_t
   return dg_concat(nn->s, parts, n, 1, out);
 }
 
-static dg_status ppm(const dg_nn *nn, const dg_segmenter *m, const dg_tensor *x, dg_tensor *out) {
+static dg_status ppm(const dg_nn_ctx *nn, const dg_segmenter *m, const dg_tensor *x, dg_tensor *out) {
   dg_tensor ups[DG_SEG_MAX_SCALES];
   const dg_tensor *parts[DG_SEG_MAX_SCALES + 1] = {x};
   for (int i = 0; i < m->n_scales; i++) {
@@ -204,7 +204,7 @@ static dg_status ppm(const dg_nn *nn, const dg_segmenter *m, const dg_tensor *x,
   return conv(nn, &m->bottleneck, &c, true, out);
 }
 
-dg_status dg_segmenter_forward(const dg_nn *nn, const dg_segmenter *m, const dg_tensor *images, dg_tensor *logits) {
+dg_status dg_segmenter_forward(const dg_nn_ctx *nn, const dg_segmenter *m, const dg_tensor *images, dg_tensor *logits) {
   char sh[96];
   if (images->ndim != 4 || images->shape[1] != m->in_channels || images->shape[2] < 32 || images->shape[3] < 32)
     return dg_fail(DG_ERR_ARG, "segmenter: images %s, expected [N, %d, H >= 32, W >= 32]",
@@ -262,7 +262,7 @@ void dg_segmenter_argmax(const float *logits, int num_classes, int64_t hw, uint8
   }
 }
 
-dg_status dg_segmenter_classify(const dg_nn *nn, const dg_segmenter *m, const uint8_t *rgb, int width, int height,
+dg_status dg_segmenter_classify(const dg_nn_ctx *nn, const dg_segmenter *m, const uint8_t *rgb, int width, int height,
                                 uint8_t *classes) {
   if (m->in_channels != 3) return dg_fail(DG_ERR_ARG, "segmenter: %d input channels, not RGB", m->in_channels);
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);

@@ -43,10 +43,10 @@ typedef struct dg_segmenter {
 // GroupNorm discriminator is refused) from the configuration.
 dg_status dg_segmenter_load(const dg_nn_src *src, const dg_model_config *cfg, dg_segmenter *out);
 // images [N, in_channels, H, W] in [-1, 1] -> logits [N, num_classes, H, W] (scratch).
-dg_status dg_segmenter_forward(const dg_nn *nn, const dg_segmenter *m, const dg_tensor *images, dg_tensor *logits);
+dg_status dg_segmenter_forward(const dg_nn_ctx *nn, const dg_segmenter *m, const dg_tensor *images, dg_tensor *logits);
 // classes[i] = argmax over c of logits[c * hw + i] (the first maximum).
 void dg_segmenter_argmax(const float *logits, int num_classes, int64_t hw, uint8_t *classes);
 // An RGB8 image (height x width x 3) -> the class of every pixel; finishes the stream and releases
 // its scratch.
-dg_status dg_segmenter_classify(const dg_nn *nn, const dg_segmenter *m, const uint8_t *rgb, int width, int height,
+dg_status dg_segmenter_classify(const dg_nn_ctx *nn, const dg_segmenter *m, const uint8_t *rgb, int width, int height,
                                 uint8_t *classes);

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "dg_elementwise.h"
-#include "dg_nn_ops.h"
+#include "dg_layout.h"
+#include "dg_resample.h"
 
 #define P_LEN 256
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
@@ -46,6 +47,7 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
         b->has_attn = true;
         snprintf(p, sizeof p, "%sinput_blocks.%d.1", prefix, n);
         DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &b->attn));
+        b->attn.index = out->n_attn++;
       }
       n++;
     }
@@ -67,17 +69,24 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
   if (cfg->mid_attention) {
     snprintf(p, sizeof p, "%smiddle_block.1", prefix);
     DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &out->middle.attn));
+    out->middle.attn.index = out->n_attn++;
   }
   snprintf(p, sizeof p, "%smiddle_block.%d", prefix, cfg->mid_attention ? 2 : 1);
   return dg_nn_resblock_load(src, p, &out->middle_res2);
 }
 
-dg_status dg_unet_time_embed(const dg_nn *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu) {
-  int mc = e->cfg.model_channels;
-  float *host = malloc((size_t)n * mc * sizeof *host);
-  if (!host) return dg_fail(DG_ERR_OOM, "unet: out of host memory");
-  dg_nn_timestep_embedding(t, n, mc, host);
-  int64_t shape[2] = {n, mc};
+dg_status dg_unet_time_embed(const dg_nn_ctx *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu) {
+  int mc = e->cfg.model_channels, f = dg_nn_frames(nn);
+  float *host = malloc((size_t)n * f * mc * sizeof *host), *tf = f > 1 ? malloc((size_t)n * f * sizeof *tf) : NULL;
+  if (!host || (f > 1 && !tf)) {
+    free(host);
+    free(tf);
+    return dg_fail(DG_ERR_OOM, "unet: out of host memory");
+  }
+  for (int i = 0; tf && i < n * f; i++) tf[i] = t[i / f]; // the frames of an item share its timestep
+  dg_nn_timestep_embedding(tf ? tf : t, n * f, mc, host);
+  free(tf);
+  int64_t shape[2] = {(int64_t)n * f, mc};
   dg_tensor te, h;
   dg_status st = dg_nn_alloc(nn, 2, shape, &te);
   // A host write: scratch memory may still be in use by recorded work (layers release temporaries
@@ -92,7 +101,39 @@ dg_status dg_unet_time_embed(const dg_nn *nn, const dg_unet_encoder *e, const fl
   return dg_unary(nn->s, DG_SILU, emb_silu, emb_silu, 0, 0);
 }
 
-dg_status dg_unet_block_forward(const dg_nn *nn, const dg_unet_block *b, const dg_tensor *x, const dg_tensor *emb_silu,
+dg_status dg_unet_inputs(const dg_nn_ctx *nn, const dg_unet_encoder *e, const dg_tensor *x, const float *t,
+                         const dg_tensor *context, dg_tensor *emb_silu, dg_tensor *frame_context) {
+  char sx[96], sc[96];
+  int64_t f = dg_nn_frames(nn), n = x->ndim == 4 ? x->shape[0] / f : 0;
+  const dg_tensor *c = dg_nn_context(nn, context);
+  if (x->ndim != 4 || x->shape[1] != e->cfg.in_channels || n * f != x->shape[0] || c->ndim != 3 ||
+      (c->shape[0] != n * f && c->shape[0] != n) || c->shape[2] != e->cfg.context_dim)
+    return dg_fail(DG_ERR_ARG, "unet: x %s must be [N*%lld, %d, h, w] and context %s [N or N*%lld, L, %d]",
+                   dg_shape_str(x, sx, sizeof sx), (long long)f, e->cfg.in_channels, dg_shape_str(c, sc, sizeof sc),
+                   (long long)f, e->cfg.context_dim);
+  int levels = e->cfg.num_levels - 1;
+  if (x->shape[2] % (1 << levels) || x->shape[3] % (1 << levels))
+    return dg_fail(DG_ERR_ARG, "unet: latent size %s must be divisible by %d", dg_shape_str(x, sx, sizeof sx),
+                   1 << levels);
+  DG_TRY(dg_unet_time_embed(nn, e, t, (int)n, emb_silu));
+  *frame_context = *c;
+  if (c->shape[0] == n * f) return DG_OK;
+  // One context per item, repeated over its frames: [N, 1, L*D] -> [N, F, L*D].
+  int64_t one[3] = {n, 1, c->shape[1] * c->shape[2]}, all[3] = {n, f, one[2]};
+  int64_t fs[3] = {n * f, c->shape[1], c->shape[2]};
+  dg_tensor src, dst;
+  const dg_tensor **parts = malloc((size_t)f * sizeof *parts);
+  if (!parts) return dg_fail(DG_ERR_OOM, "unet: out of host memory");
+  for (int64_t i = 0; i < f; i++) parts[i] = &src;
+  dg_status st = dg_tensor_reshape(c, 3, one, &src);
+  if (st == DG_OK) st = dg_nn_alloc(nn, 3, fs, frame_context);
+  if (st == DG_OK) st = dg_tensor_reshape(frame_context, 3, all, &dst);
+  if (st == DG_OK) st = dg_concat(nn->s, parts, (int)f, 1, &dst);
+  free(parts);
+  return st;
+}
+
+dg_status dg_unet_block_forward(const dg_nn_ctx *nn, const dg_unet_block *b, const dg_tensor *x, const dg_tensor *emb_silu,
                                 const dg_tensor *context, dg_tensor *out) {
   dg_tensor cur = *x, nxt;
   if (b->has_conv) {
@@ -111,7 +152,7 @@ dg_status dg_unet_block_forward(const dg_nn *nn, const dg_unet_block *b, const d
     int64_t s[4] = {cur.shape[0], cur.shape[1], cur.shape[2] * 2, cur.shape[3] * 2};
     dg_tensor u;
     DG_TRY(dg_nn_alloc(nn, 4, s, &u));
-    DG_TRY(dg_nn_upsample2x(nn->s, &cur, &u));
+    DG_TRY(dg_upsample_nearest2x(nn->s, &cur, &u));
     DG_TRY(dg_nn_conv_forward(nn, &b->up, &u, &nxt));
     cur = nxt;
   }
@@ -126,6 +167,7 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
   const dg_unet_config *cfg = &info.unet;
   memset(out, 0, sizeof *out);
   DG_TRY(dg_unet_encoder_load(src, DG_LDM_UNET, cfg, heads, &out->enc));
+  out->n_attn = out->enc.n_attn; // the output blocks' transformers number on
   char p[P_LEN];
   int mc = cfg->model_channels, n = 0;
   for (int level = cfg->num_levels - 1; level >= 0; level--) {
@@ -141,6 +183,7 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
         b->has_attn = true;
         snprintf(p, sizeof p, DG_LDM_UNET "output_blocks.%d.%d", n, j++);
         DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &b->attn));
+        b->attn.index = out->n_attn++;
       }
       if (level && i == cfg->num_res_blocks) {
         b->has_up = true;
@@ -157,24 +200,15 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
 
 int dg_unet_num_control(const dg_unet *u) { return u->enc.n_input + 1; }
 
-dg_status dg_unet_forward(const dg_nn *nn, const dg_unet *u, const dg_tensor *x, const float *t,
+dg_status dg_unet_forward(const dg_nn_ctx *nn, const dg_unet *u, const dg_tensor *x, const float *t,
                           const dg_tensor *context, const dg_tensor *const *control, dg_tensor *eps) {
-  char sx[96];
-  if (x->ndim != 4 || x->shape[1] != u->enc.cfg.in_channels || context->ndim != 3 || context->shape[0] != x->shape[0] ||
-      context->shape[2] != u->enc.cfg.context_dim)
-    return dg_fail(DG_ERR_ARG, "unet: x %s must be [N, %d, h, w] and context [N, L, %d]",
-                   dg_shape_str(x, sx, sizeof sx), u->enc.cfg.in_channels, u->enc.cfg.context_dim);
-  int levels = u->enc.cfg.num_levels - 1;
-  if (x->shape[2] % (1 << levels) || x->shape[3] % (1 << levels))
-    return dg_fail(DG_ERR_ARG, "unet: latent size %s must be divisible by %d", dg_shape_str(x, sx, sizeof sx),
-                   1 << levels);
-  dg_tensor emb, hs[DG_UNET_MAX_BLOCKS], h = *x, nxt;
-  DG_TRY(dg_unet_time_embed(nn, &u->enc, t, (int)x->shape[0], &emb));
+  dg_tensor emb, ctx, hs[DG_UNET_MAX_BLOCKS], h = *x, nxt;
+  DG_TRY(dg_unet_inputs(nn, &u->enc, x, t, context, &emb, &ctx));
   for (int i = 0; i < u->enc.n_input; i++) {
-    DG_TRY(dg_unet_block_forward(nn, &u->enc.input[i], &h, &emb, context, &hs[i]));
+    DG_TRY(dg_unet_block_forward(nn, &u->enc.input[i], &h, &emb, &ctx, &hs[i]));
     h = hs[i];
   }
-  DG_TRY(dg_unet_block_forward(nn, &u->enc.middle, &h, &emb, context, &nxt));
+  DG_TRY(dg_unet_block_forward(nn, &u->enc.middle, &h, &emb, &ctx, &nxt));
   DG_TRY(dg_nn_resblock_forward(nn, &u->enc.middle_res2, &nxt, &emb, &h));
   int nc = u->enc.n_input;
   if (control) DG_TRY(dg_binary(nn->s, DG_ADD, &h, control[nc], &h));
@@ -187,10 +221,10 @@ dg_status dg_unet_forward(const dg_nn *nn, const dg_unet *u, const dg_tensor *x,
       skip = sum;
     }
     int64_t cs[4] = {h.shape[0], h.shape[1] + skip.shape[1], h.shape[2], h.shape[3]};
+    const dg_tensor *parts[2] = {&h, &skip};
     DG_TRY(dg_nn_alloc(nn, 4, cs, &cat));
-    DG_TRY(dg_nn_put_channels(nn->s, &h, 0, &cat));
-    DG_TRY(dg_nn_put_channels(nn->s, &skip, h.shape[1], &cat));
-    DG_TRY(dg_unet_block_forward(nn, &u->output[j], &cat, &emb, context, &h));
+    DG_TRY(dg_concat(nn->s, parts, 2, 1, &cat));
+    DG_TRY(dg_unet_block_forward(nn, &u->output[j], &cat, &emb, &ctx, &h));
   }
   dg_tensor o;
   DG_TRY(dg_nn_norm_forward(nn, &u->out_norm, &h, true, &o));

@@ -24,6 +24,7 @@ typedef struct dg_unet_encoder {
   dg_unet_config cfg;
   dg_nn_linear time1, time2;
   int n_input;
+  int n_attn; // transformers, numbered 0.. in forward order (dg_nn_transformer.index)
   dg_unet_block input[DG_UNET_MAX_BLOCKS];
   dg_unet_block middle; // res, attn, and a second ResBlock in middle_res2
   dg_nn_resblock middle_res2;
@@ -32,6 +33,7 @@ typedef struct dg_unet_encoder {
 typedef struct dg_unet {
   dg_unet_encoder enc;
   int n_output;
+  int n_attn; // transformers of the whole UNet: the encoder's, then the output blocks' (hooks select by index)
   dg_unet_block output[DG_UNET_MAX_BLOCKS];
   dg_nn_norm out_norm;
   dg_nn_conv out_conv;
@@ -40,16 +42,24 @@ typedef struct dg_unet {
 // prefix: "model.diffusion_model." (or "control_model." for the encoder of a ControlNet).
 dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const dg_unet_config *cfg, dg_unet_heads heads,
                                dg_unet_encoder *out);
-// SiLU(time_embed(timestep_embedding(t))) [N, 4 * model_channels]; t holds N timesteps (host).
-dg_status dg_unet_time_embed(const dg_nn *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu);
-dg_status dg_unet_block_forward(const dg_nn *nn, const dg_unet_block *b, const dg_tensor *x, const dg_tensor *emb_silu,
+// SiLU(time_embed(timestep_embedding(t))) [N*F, 4 * model_channels]; t holds N timesteps (host), one
+// per item, shared by its F = dg_nn_frames(nn) frames.
+dg_status dg_unet_time_embed(const dg_nn_ctx *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu);
+// Checks x [N*F, in, h, w] and context, and makes what every block takes: the time embedding
+// (dg_unet_time_embed of the N timesteps t) and the context per folded batch entry: the per-frame
+// context hook or `context` itself when it is [N*F, L, D], else the rows of a context [N, L, D]
+// repeated over the frames (nothing is copied for images, F = 1).
+dg_status dg_unet_inputs(const dg_nn_ctx *nn, const dg_unet_encoder *e, const dg_tensor *x, const float *t,
+                         const dg_tensor *context, dg_tensor *emb_silu, dg_tensor *frame_context);
+dg_status dg_unet_block_forward(const dg_nn_ctx *nn, const dg_unet_block *b, const dg_tensor *x, const dg_tensor *emb_silu,
                                 const dg_tensor *context, dg_tensor *out);
 
 // Loads the UNet under DG_LDM_UNET with the configuration detected from the store.
 dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out);
 // Number of control residuals the UNet takes (input blocks + 1).
 int dg_unet_num_control(const dg_unet *u);
-// x [N, in, h, w], t: N timesteps, context [N, L, D], control: NULL or dg_unet_num_control tensors
-// (one per input block, then the middle block). eps is allocated from the scratch arena.
-dg_status dg_unet_forward(const dg_nn *nn, const dg_unet *u, const dg_tensor *x, const float *t,
+// x [N*F, in, h, w] (F = dg_nn_frames(nn) frames folded into the batch; 1 for images), t: N
+// timesteps, context [N, L, D] or [N*F, L, D] (dg_unet_inputs), control: NULL or dg_unet_num_control
+// tensors (one per input block, then the middle block). eps is allocated from the scratch arena.
+dg_status dg_unet_forward(const dg_nn_ctx *nn, const dg_unet *u, const dg_tensor *x, const float *t,
                           const dg_tensor *context, const dg_tensor *const *control, dg_tensor *eps);

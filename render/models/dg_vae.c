@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dg_nn_ops.h"
+#include "dg_elementwise.h"
+#include "dg_layout.h"
+#include "dg_resample.h"
 
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -74,7 +76,7 @@ dg_status dg_vae_load(const dg_nn_src *src, dg_vae *out) {
   return DG_OK;
 }
 
-static dg_status level_forward(const dg_nn *nn, const dg_vae_level *l, bool up, dg_tensor *h) {
+static dg_status level_forward(const dg_nn_ctx *nn, const dg_vae_level *l, bool up, dg_tensor *h) {
   dg_tensor nxt;
   for (int j = 0; j < l->n_block; j++) {
     DG_TRY(dg_nn_vae_res_forward(nn, &l->block[j], h, &nxt));
@@ -89,7 +91,7 @@ static dg_status level_forward(const dg_nn *nn, const dg_vae_level *l, bool up, 
     int64_t s[4] = {h->shape[0], h->shape[1], 2 * h->shape[2], 2 * h->shape[3]};
     dg_tensor u;
     DG_TRY(dg_nn_alloc(nn, 4, s, &u));
-    DG_TRY(dg_nn_upsample2x(nn->s, h, &u));
+    DG_TRY(dg_upsample_nearest2x(nn->s, h, &u));
     *h = u;
   }
   DG_TRY(dg_nn_conv_forward(nn, &l->resample, h, &nxt));
@@ -97,14 +99,14 @@ static dg_status level_forward(const dg_nn *nn, const dg_vae_level *l, bool up, 
   return DG_OK;
 }
 
-static dg_status mid_forward(const dg_nn *nn, const dg_vae_half *half, dg_tensor *h) {
+static dg_status mid_forward(const dg_nn_ctx *nn, const dg_vae_half *half, dg_tensor *h) {
   dg_tensor a, b;
   DG_TRY(dg_nn_vae_res_forward(nn, &half->mid1, h, &a));
   DG_TRY(dg_nn_vae_attn_forward(nn, &half->mid_attn, &a, &b));
   return dg_nn_vae_res_forward(nn, &half->mid2, &b, h);
 }
 
-dg_status dg_vae_encode(const dg_nn *nn, const dg_vae *v, const dg_tensor *image, dg_tensor *mean, dg_tensor *logvar) {
+dg_status dg_vae_encode(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *image, dg_tensor *mean, dg_tensor *logvar) {
   char si[96];
   int f = 1 << (v->cfg.num_levels - 1);
   if (!v->has_encoder) return dg_fail(DG_ERR_ARG, "vae: the checkpoint has no encoder");
@@ -124,12 +126,12 @@ dg_status dg_vae_encode(const dg_nn *nn, const dg_vae *v, const dg_tensor *image
   DG_TRY(dg_nn_alloc(nn, 4, s, mean));
   DG_TRY(dg_nn_alloc(nn, 4, s, &lv));
   DG_TRY(dg_nn_alloc(nn, 4, s, logvar));
-  DG_TRY(dg_nn_get_channels(nn->s, &m, 0, mean));
-  DG_TRY(dg_nn_get_channels(nn->s, &m, e, &lv));
-  return dg_nn_clamp(nn->s, &lv, -30.0f, 20.0f, logvar);
+  dg_tensor *halves[2] = {mean, &lv};
+  DG_TRY(dg_split(nn->s, &m, 1, halves, 2));
+  return dg_unary(nn->s, DG_CLAMP, &lv, logvar, -30.0f, 20.0f);
 }
 
-static dg_status decode_whole(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image);
+static dg_status decode_whole(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image);
 
 static dg_status check_latent(const dg_vae *v, const dg_tensor *z) {
   char sz[96];
@@ -154,7 +156,7 @@ static uint64_t decode_peak(const dg_vae *v, int64_t n, int64_t h, int64_t w, si
   return peak;
 }
 
-int dg_vae_auto_tile(const dg_nn *nn, const dg_vae *v, const dg_tensor *z) {
+int dg_vae_auto_tile(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z) {
   uint64_t limit = dg_device_get_info(dg_stream_device(nn->s))->max_binding_bytes;
   size_t es = dg_dtype_size(nn->dtype);
   if (z->ndim != 4 || decode_peak(v, z->shape[0], z->shape[2], z->shape[3], es) <= limit) return 0;
@@ -172,7 +174,7 @@ static float ramp(int64_t i, int64_t n, int64_t lo_ov, int64_t hi_ov) {
   return a < b ? a : b;
 }
 
-dg_status dg_vae_decode_tiled(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, int tile, int overlap,
+dg_status dg_vae_decode_tiled(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z, int tile, int overlap,
                               dg_tensor *image) {
   DG_TRY(check_latent(v, z));
   if (tile < 1 || overlap < 0 || overlap >= tile)
@@ -237,14 +239,14 @@ dg_status dg_vae_decode_tiled(const dg_nn *nn, const dg_vae *v, const dg_tensor 
   return st;
 }
 
-dg_status dg_vae_decode(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image) {
+dg_status dg_vae_decode(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image) {
   DG_TRY(check_latent(v, z));
   int tile = dg_vae_auto_tile(nn, v, z);
   if (tile) return dg_vae_decode_tiled(nn, v, z, tile, tile / 4, image);
   return decode_whole(nn, v, z, image);
 }
 
-static dg_status decode_whole(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image) {
+static dg_status decode_whole(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image) {
   dg_tensor h, nxt;
   DG_TRY(dg_nn_conv_forward(nn, &v->post_quant, z, &nxt));
   DG_TRY(dg_nn_conv_forward(nn, &v->dec.conv_in, &nxt, &h));

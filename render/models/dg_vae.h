@@ -35,14 +35,14 @@ typedef struct dg_vae {
 
 dg_status dg_vae_load(const dg_nn_src *src, dg_vae *out);
 // image [N, 3, H, W] -> mean, logvar [N, embed_dim, H/f, W/f] (logvar clamped to [-30, 20]).
-dg_status dg_vae_encode(const dg_nn *nn, const dg_vae *v, const dg_tensor *image, dg_tensor *mean, dg_tensor *logvar);
+dg_status dg_vae_encode(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *image, dg_tensor *mean, dg_tensor *logvar);
 // z [N, embed_dim, h, w] (unscaled: latent / scale_factor) -> image [N, 3, f h, f w]. Tiles (with
 // dg_vae_auto_tile's size, overlap a quarter of it) when the whole decode would pass the binding limit.
-dg_status dg_vae_decode(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image);
+dg_status dg_vae_decode(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z, dg_tensor *image);
 // Largest square latent tile (a multiple of 8, at most the latent's size) whose decode fits the binding
 // limit; 0 if the whole latent fits as it is.
-int dg_vae_auto_tile(const dg_nn *nn, const dg_vae *v, const dg_tensor *z);
+int dg_vae_auto_tile(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z);
 // Decodes tiles of tile x tile latent pixels overlapping by `overlap` (< tile), each blended in with weights
 // ramping linearly across the overlap. Finishes the stream (tiles are assembled on the host).
-dg_status dg_vae_decode_tiled(const dg_nn *nn, const dg_vae *v, const dg_tensor *z, int tile, int overlap,
+dg_status dg_vae_decode_tiled(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z, int tile, int overlap,
                               dg_tensor *image);

@@ -4,18 +4,38 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dg_attention.h"
 #include "dg_conv.h"
 #include "dg_elementwise.h"
+#include "dg_layout.h"
 #include "dg_matmul.h"
-#include "dg_nn_ops.h"
 #include "dg_norm.h"
 
 #define NAME_MAX_LEN 256
 // Weight names are built with snprintf into fixed buffers; load() rejects a truncated name.
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-dg_status dg_nn_alloc(const dg_nn *nn, int ndim, const int64_t *shape, dg_tensor *out) {
+dg_status dg_nn_alloc(const dg_nn_ctx *nn, int ndim, const int64_t *shape, dg_tensor *out) {
   return dg_tensor_alloc(nn->scratch, nn->dtype, ndim, shape, out);
+}
+
+const dg_tensor *dg_nn_context(const dg_nn_ctx *nn, const dg_tensor *context) {
+  return nn->hooks && nn->hooks->frame_context ? nn->hooks->frame_context : context;
+}
+
+void dg_nn_scope_end(const dg_nn_ctx *nn, dg_arena_mark mark) {
+  if (!nn->hooks || !nn->hooks->tape) dg_arena_release(nn->scratch, mark);
+}
+
+// out [a, c, b] = x [a, b, c] (both read as that shape whatever their own): NCL <-> NLC.
+static dg_status transpose(const dg_nn_ctx *nn, const dg_tensor *x, int64_t a, int64_t b, int64_t c,
+                           const dg_tensor *out) {
+  static const int perm[3] = {0, 2, 1};
+  int64_t xs[3] = {a, b, c}, os[3] = {a, c, b};
+  dg_tensor xv, ov;
+  DG_TRY(dg_tensor_reshape(x, 3, xs, &xv));
+  DG_TRY(dg_tensor_reshape(out, 3, os, &ov));
+  return dg_permute(nn->s, &xv, perm, &ov);
 }
 
 bool dg_nn_has(const dg_nn_src *src, const char *prefix, const char *suffix) {
@@ -46,13 +66,13 @@ dg_status dg_nn_conv_load(const dg_nn_src *src, const char *prefix, int stride, 
 
 // Writes into a preallocated out. pad < 0: no padding on the top/left, one row/column on the
 // bottom/right (the VAE encoder's downsampling).
-static dg_status conv_into(const dg_nn *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
+static dg_status conv_into(const dg_nn_ctx *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
   int pad = c->pad < 0 ? 0 : c->pad, end = c->pad < 0 ? 1 : 0;
   dg_conv2d_params p = {.stride_h = c->stride, .stride_w = c->stride, .pad_h = pad, .pad_w = pad, .pad_b = end, .pad_r = end};
   return dg_conv2d(nn->s, x, &c->w, &c->b, &p, out);
 }
 
-dg_status dg_nn_conv_forward(const dg_nn *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
+dg_status dg_nn_conv_forward(const dg_nn_ctx *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "conv: input must be [N, C, H, W]");
   int64_t k = c->w.shape[2];
   int pt = c->pad < 0 ? 0 : c->pad, pb = c->pad < 0 ? 1 : c->pad;
@@ -70,7 +90,7 @@ dg_status dg_nn_linear_load(const dg_nn_src *src, const char *prefix, bool bias,
   return bias ? load(src, prefix, ".bias", &out->b) : DG_OK;
 }
 
-dg_status dg_nn_linear_forward(const dg_nn *nn, const dg_nn_linear *l, const dg_tensor *x, dg_tensor *out) {
+dg_status dg_nn_linear_forward(const dg_nn_ctx *nn, const dg_nn_linear *l, const dg_tensor *x, dg_tensor *out) {
   int64_t shape[DG_MAX_DIMS];
   memcpy(shape, x->shape, sizeof shape);
   shape[x->ndim - 1] = l->w.shape[0];
@@ -86,7 +106,7 @@ dg_status dg_nn_norm_load(const dg_nn_src *src, const char *prefix, int groups, 
   return load(src, prefix, ".bias", &out->b);
 }
 
-dg_status dg_nn_norm_forward(const dg_nn *nn, const dg_nn_norm *n, const dg_tensor *x, bool silu, dg_tensor *out) {
+dg_status dg_nn_norm_forward(const dg_nn_ctx *nn, const dg_nn_norm *n, const dg_tensor *x, bool silu, dg_tensor *out) {
   DG_TRY(dg_nn_alloc(nn, x->ndim, x->shape, out));
   if (n->groups) return dg_group_norm(nn->s, x, n->groups, &n->g, &n->b, n->eps, silu, out);
   DG_TRY(dg_layer_norm(nn->s, x, &n->g, &n->b, n->eps, out));
@@ -113,8 +133,8 @@ dg_status dg_nn_resblock_load(const dg_nn_src *src, const char *prefix, dg_nn_re
 
 // Block forwards allocate their output first and release their temporaries when recorded (the
 // stream orders reuse of that memory), so a network's scratch holds little more than the block outputs.
-static dg_status resblock_body(const dg_nn *nn, const dg_nn_resblock *r, const dg_tensor *x, const dg_tensor *emb_silu,
-                               dg_tensor *out) {
+static dg_status resblock_body(const dg_nn_ctx *nn, const dg_nn_resblock *r, const dg_tensor *x,
+                               const dg_tensor *emb_silu, dg_tensor *out) {
   dg_tensor h, h2, e, e4, sk;
   DG_TRY(dg_nn_norm_forward(nn, &r->in_norm, x, true, &h));
   DG_TRY(dg_nn_conv_forward(nn, &r->in_conv, &h, &h2));
@@ -131,14 +151,14 @@ static dg_status resblock_body(const dg_nn *nn, const dg_nn_resblock *r, const d
   return dg_binary(nn->s, DG_ADD, out, x, out);
 }
 
-dg_status dg_nn_resblock_forward(const dg_nn *nn, const dg_nn_resblock *r, const dg_tensor *x,
+dg_status dg_nn_resblock_forward(const dg_nn_ctx *nn, const dg_nn_resblock *r, const dg_tensor *x,
                                  const dg_tensor *emb_silu, dg_tensor *out) {
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "resblock: input must be [N, C, H, W]");
   int64_t os[4] = {x->shape[0], r->out_conv.w.shape[0], x->shape[2], x->shape[3]};
   DG_TRY(dg_nn_alloc(nn, 4, os, out));
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
   dg_status st = resblock_body(nn, r, x, emb_silu, out);
-  dg_arena_release(nn->scratch, mark);
+  dg_nn_scope_end(nn, mark);
   return st;
 }
 
@@ -161,16 +181,38 @@ static dg_status attn_load(const dg_nn_src *src, const char *prefix, int heads, 
   return DG_OK;
 }
 
-// out = x + attn(ln_x, ctx) where ln_x is the normalised x and ctx the keys' source (ln_x for self-attention).
-static dg_status attn_forward(const dg_nn *nn, const dg_nn_attn *a, const dg_tensor *ln_x, const dg_tensor *ctx,
-                              dg_tensor *x) {
-  dg_tensor q, k, v, o, y;
+// Where an attention sub-layer sits: its kind, the model's transformer index and block, and the
+// image size of its tokens (hooks see these).
+typedef struct attn_site {
+  dg_nn_attn_kind kind;
+  int layer, block;
+  int64_t h, w;
+} attn_site;
+
+// x += attn(ln_x, ctx) where ln_x is the normalised x and ctx the keys' source (ln_x for
+// self-attention), with the hooks that apply to this site.
+static dg_status attn_forward(const dg_nn_ctx *nn, const dg_nn_attn *a, const dg_tensor *ln_x, const dg_tensor *ctx,
+                              attn_site site, dg_tensor *x) {
+  dg_tensor q, k, v, o, y, probs;
   DG_TRY(dg_nn_linear_forward(nn, &a->q, ln_x, &q));
   DG_TRY(dg_nn_linear_forward(nn, &a->k, ctx, &k));
   DG_TRY(dg_nn_linear_forward(nn, &a->v, ctx, &v));
   DG_TRY(dg_nn_alloc(nn, q.ndim, q.shape, &o));
-  float scale = 1.0f / sqrtf((float)(q.shape[2] / a->heads));
-  DG_TRY(dg_nn_attention(nn->s, &q, &k, &v, a->heads, scale, false, &o));
+  dg_attention_args args = {.heads = a->heads, .scale = 1.0f / sqrtf((float)(q.shape[2] / a->heads))};
+  const dg_nn_hooks *hk = nn->hooks;
+  const dg_nn_attn_capture *cap = hk && site.kind == DG_NN_CROSS_ATTN ? hk->attn_capture : NULL;
+  if (cap && (cap->n_tokens < 1 || site.layer < 0 || site.layer > 63 || !(cap->layers >> site.layer & 1))) cap = NULL;
+  if (cap) {
+    int64_t ps[3] = {q.shape[0] * a->heads, q.shape[1], cap->n_tokens};
+    DG_TRY(dg_nn_alloc(nn, 3, ps, &probs));
+    args.chosen = cap->tokens;
+    args.n_chosen = cap->n_tokens;
+    args.probs = &probs;
+  }
+  if (hk && hk->temporal_bias && site.kind == DG_NN_TEMPORAL_ATTN)
+    DG_TRY(hk->temporal_bias(hk->temporal_user, site.layer, site.h, site.w, &q, &k, a->heads, &args.bias));
+  DG_TRY(dg_attention(nn->s, &q, &k, &v, &args, &o));
+  if (cap) DG_TRY(cap->fn(cap->user, site.layer, site.block, site.h, site.w, &probs));
   DG_TRY(dg_nn_linear_forward(nn, &a->o, &o, &y));
   return dg_binary(nn->s, DG_ADD, x, &y, x);
 }
@@ -221,7 +263,7 @@ dg_status dg_nn_transformer_load(const dg_nn_src *src, const char *prefix, int h
   return DG_OK;
 }
 
-static dg_status transformer_body(const dg_nn *nn, const dg_nn_transformer *t, const dg_tensor *x,
+static dg_status transformer_body(const dg_nn_ctx *nn, const dg_nn_transformer *t, const dg_tensor *x,
                                   const dg_tensor *context, dg_tensor *out) {
   int64_t n = x->shape[0], c = x->shape[1], hw = x->shape[2] * x->shape[3];
   dg_tensor h, h2, tok, ln, f, g;
@@ -231,45 +273,52 @@ static dg_status transformer_body(const dg_nn *nn, const dg_nn_transformer *t, c
   if (t->linear_proj) {
     int64_t s3[3] = {n, hw, c};
     DG_TRY(dg_nn_alloc(nn, 3, s3, &h2));
-    DG_TRY(dg_nn_transpose(nn->s, &h, n, c, hw, &h2));
+    DG_TRY(transpose(nn, &h, n, c, hw, &h2));
     DG_TRY(dg_nn_linear_forward(nn, &t->proj_in_l, &h2, &tok));
   } else {
     DG_TRY(dg_nn_conv_forward(nn, &t->proj_in_c, &h, &h2));
-    DG_TRY(dg_nn_transpose(nn->s, &h2, n, t->inner, hw, &tok));
+    DG_TRY(transpose(nn, &h2, n, t->inner, hw, &tok));
   }
   for (int d = 0; d < t->depth; d++) {
     const dg_nn_tblock *b = &t->blocks[d];
+    attn_site self = {DG_NN_SELF_ATTN, t->index, d, x->shape[2], x->shape[3]}, cross = self;
+    cross.kind = DG_NN_CROSS_ATTN;
     DG_TRY(dg_nn_norm_forward(nn, &b->norm1, &tok, false, &ln));
-    DG_TRY(attn_forward(nn, &b->attn1, &ln, &ln, &tok));
+    DG_TRY(attn_forward(nn, &b->attn1, &ln, &ln, self, &tok));
     DG_TRY(dg_nn_norm_forward(nn, &b->norm2, &tok, false, &ln));
-    DG_TRY(attn_forward(nn, &b->attn2, &ln, context, &tok));
+    DG_TRY(attn_forward(nn, &b->attn2, &ln, context, cross, &tok));
     DG_TRY(dg_nn_norm_forward(nn, &b->norm3, &tok, false, &ln));
     DG_TRY(dg_nn_linear_forward(nn, &b->ff_in, &ln, &f));
     int64_t gs[3] = {n, hw, f.shape[2] / 2};
     DG_TRY(dg_nn_alloc(nn, 3, gs, &g));
-    DG_TRY(dg_nn_geglu(nn->s, &f, &g));
+    DG_TRY(dg_geglu(nn->s, &f, &g));
     DG_TRY(dg_nn_linear_forward(nn, &b->ff_out, &g, &f));
     DG_TRY(dg_binary(nn->s, DG_ADD, &tok, &f, &tok));
   }
   if (t->linear_proj) {
     DG_TRY(dg_nn_linear_forward(nn, &t->proj_out_l, &tok, &h2));
-    DG_TRY(dg_nn_transpose(nn->s, &h2, n, hw, c, out));
+    DG_TRY(transpose(nn, &h2, n, hw, c, out));
   } else {
     int64_t s4[4] = {n, t->inner, x->shape[2], x->shape[3]};
     DG_TRY(dg_nn_alloc(nn, 4, s4, &h2));
-    DG_TRY(dg_nn_transpose(nn->s, &tok, n, hw, t->inner, &h2));
+    DG_TRY(transpose(nn, &tok, n, hw, t->inner, &h2));
     DG_TRY(conv_into(nn, &t->proj_out_c, &h2, out));
   }
   return dg_binary(nn->s, DG_ADD, out, x, out);
 }
 
-dg_status dg_nn_transformer_forward(const dg_nn *nn, const dg_nn_transformer *t, const dg_tensor *x,
+dg_status dg_nn_transformer_forward(const dg_nn_ctx *nn, const dg_nn_transformer *t, const dg_tensor *x,
                                     const dg_tensor *context, dg_tensor *out) {
-  if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "transformer: input must be [N, C, H, W]");
+  char sx[96], sc[96];
+  if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "transformer: input must be [N*F, C, H, W]");
+  const dg_tensor *ctx = dg_nn_context(nn, context);
+  if (ctx->ndim != 3 || ctx->shape[0] != x->shape[0])
+    return dg_fail(DG_ERR_ARG, "transformer: context %s must be [%lld, L, D] for x %s",
+                   dg_shape_str(ctx, sc, sizeof sc), (long long)x->shape[0], dg_shape_str(x, sx, sizeof sx));
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
-  dg_status st = transformer_body(nn, t, x, context, out);
-  dg_arena_release(nn->scratch, mark);
+  dg_status st = transformer_body(nn, t, x, ctx, out);
+  dg_nn_scope_end(nn, mark);
   return st;
 }
 
@@ -289,7 +338,7 @@ dg_status dg_nn_vae_res_load(const dg_nn_src *src, const char *prefix, dg_nn_vae
   return DG_OK;
 }
 
-static dg_status vae_res_body(const dg_nn *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
+static dg_status vae_res_body(const dg_nn_ctx *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
   dg_tensor h, h2, sk;
   DG_TRY(dg_nn_norm_forward(nn, &r->norm1, x, true, &h));
   DG_TRY(dg_nn_conv_forward(nn, &r->conv1, &h, &h2));
@@ -302,13 +351,13 @@ static dg_status vae_res_body(const dg_nn *nn, const dg_nn_vae_res *r, const dg_
   return dg_binary(nn->s, DG_ADD, out, x, out);
 }
 
-dg_status dg_nn_vae_res_forward(const dg_nn *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
+dg_status dg_nn_vae_res_forward(const dg_nn_ctx *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "vae resblock: input must be [N, C, H, W]");
   int64_t os[4] = {x->shape[0], r->conv2.w.shape[0], x->shape[2], x->shape[3]};
   DG_TRY(dg_nn_alloc(nn, 4, os, out));
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
   dg_status st = vae_res_body(nn, r, x, out);
-  dg_arena_release(nn->scratch, mark);
+  dg_nn_scope_end(nn, mark);
   return st;
 }
 
@@ -325,7 +374,7 @@ dg_status dg_nn_vae_attn_load(const dg_nn_src *src, const char *prefix, dg_nn_va
   return DG_OK;
 }
 
-static dg_status vae_attn_body(const dg_nn *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
+static dg_status vae_attn_body(const dg_nn_ctx *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
   int64_t n = x->shape[0], c = x->shape[1], hw = x->shape[2] * x->shape[3];
   dg_tensor h, q, k, v, qt, kt, vt, o, ot;
   DG_TRY(dg_nn_norm_forward(nn, &a->norm, x, false, &h));
@@ -337,22 +386,23 @@ static dg_status vae_attn_body(const dg_nn *nn, const dg_nn_vae_attn *a, const d
   DG_TRY(dg_nn_alloc(nn, 3, ts, &kt));
   DG_TRY(dg_nn_alloc(nn, 3, ts, &vt));
   DG_TRY(dg_nn_alloc(nn, 3, ts, &o));
-  DG_TRY(dg_nn_transpose(nn->s, &q, n, c, hw, &qt));
-  DG_TRY(dg_nn_transpose(nn->s, &k, n, c, hw, &kt));
-  DG_TRY(dg_nn_transpose(nn->s, &v, n, c, hw, &vt));
-  DG_TRY(dg_nn_attention(nn->s, &qt, &kt, &vt, 1, 1.0f / sqrtf((float)c), false, &o));
+  DG_TRY(transpose(nn, &q, n, c, hw, &qt));
+  DG_TRY(transpose(nn, &k, n, c, hw, &kt));
+  DG_TRY(transpose(nn, &v, n, c, hw, &vt));
+  dg_attention_args args = {.heads = 1, .scale = 1.0f / sqrtf((float)c)};
+  DG_TRY(dg_attention(nn->s, &qt, &kt, &vt, &args, &o));
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, &ot));
-  DG_TRY(dg_nn_transpose(nn->s, &o, n, hw, c, &ot));
+  DG_TRY(transpose(nn, &o, n, hw, c, &ot));
   DG_TRY(conv_into(nn, &a->proj, &ot, out));
   return dg_binary(nn->s, DG_ADD, out, x, out);
 }
 
-dg_status dg_nn_vae_attn_forward(const dg_nn *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
+dg_status dg_nn_vae_attn_forward(const dg_nn_ctx *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "vae attention: input must be [N, C, H, W]");
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
   dg_status st = vae_attn_body(nn, a, x, out);
-  dg_arena_release(nn->scratch, mark);
+  dg_nn_scope_end(nn, mark);
   return st;
 }
 

@@ -6,6 +6,7 @@
 #include "dg_op_util.h"
 
 #define WG 32
+#define WG_WIDE 64
 
 typedef struct push {
   uint32_t nq, lk, heads, nh, h0, q0;
@@ -34,8 +35,8 @@ static dg_status check_args(const dg_tensor *q, const dg_tensor *k, const dg_ten
     return dg_fail(DG_ERR_ARG, "attention: out has shape %s, expected q's %s", dg_shape_str(out, s2, sizeof s2),
                    dg_shape_str(q, s1, sizeof s1));
   *d = q->shape[2] / a->heads;
-  if (*d > DG_ATTENTION_MAX_D)
-    return dg_fail(DG_ERR_UNSUPPORTED, "attention: head dim %lld over %d", (long long)*d, DG_ATTENTION_MAX_D);
+  if (*d > DG_ATTENTION_MAX_WIDE_D)
+    return dg_fail(DG_ERR_UNSUPPORTED, "attention: head dim %lld over %d", (long long)*d, DG_ATTENTION_MAX_WIDE_D);
   int64_t b = q->shape[0] * a->heads, lq = q->shape[1], lk = k->shape[1];
   if (a->bias) {
     const dg_tensor *t = a->bias;
@@ -97,8 +98,10 @@ dg_status dg_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, con
   }
   // Query rows per lane: enough to reuse each loaded K/V element, few enough to stay in registers.
   // (With cooperative loads 1, 2 and 4 rows measure within noise of each other; 4 compiles 3x longer.)
+  // Heads wider than DG_ATTENTION_MAX_D take attention_wide.comp: one query per lane.
+  bool wide = d > DG_ATTENTION_MAX_D;
   uint32_t qr = d <= 80 ? 2 : 1;
-  uint32_t rows_per_group = WG * qr;
+  uint32_t rows_per_group = wide ? WG_WIDE : WG * qr;
   // Cooperative K/V loads need the subgroup size the shader runs with: CPU devices have a fixed one.
   const dg_device_info *info = dg_device_get_info(dev);
   bool coop = !strcmp(info->type, "cpu") && info->subgroup_size >= 2 && WG % info->subgroup_size == 0;
@@ -117,7 +120,7 @@ dg_status dg_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, con
     for (int64_t h0 = 0; h0 < heads; h0 += nh) {
       for (int64_t q0 = 0; q0 < lq; q0 += nq) {
         int64_t cq = min64(nq, lq - q0);
-        dg_binding b[6];
+        dg_binding b[8];
         b[0] = dg_window(dev, q, (n0 * lq + q0) * row, ((cn - 1) * lq + cq) * row, false, &pc.q_off);
         b[1] = dg_window(dev, k, n0 * lk * row, cn * lk * row, false, &pc.k_off);
         b[2] = dg_window(dev, v, n0 * lk * row, cn * lk * row, false, &pc.v_off);
@@ -138,11 +141,18 @@ dg_status dg_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, con
         pc.h0 = (uint32_t)h0;
         pc.q0 = (uint32_t)q0;
         bool vec = d % 4 == 0 && pc.q_off % 4 == 0 && pc.k_off % 4 == 0 && pc.v_off % 4 == 0 && pc.o_off % 4 == 0;
-        uint32_t spec[5] = {WG, (uint32_t)d, qr, flags | (vec && coop ? 8u : 0), coop ? info->subgroup_size : 8};
-        dg_pipeline *pl;
-        DG_TRY(dg_op_pipeline(s, vec ? "attention" : "attention_scalar", q->dtype, spec, 5, &pl));
+        dg_kernel *pl;
+        if (wide) {
+          uint32_t spec[3] = {WG_WIDE, (uint32_t)d, flags | (vec ? 8u : 0)};
+          DG_TRY(dg_op_kernel(s, "attention_wide", q->dtype, spec, 3, &pl));
+        } else {
+          uint32_t spec[5] = {WG, (uint32_t)d, qr, flags | (vec && coop ? 8u : 0), coop ? info->subgroup_size : 8};
+          DG_TRY(dg_op_kernel(s, vec ? "attention" : "attention_scalar", q->dtype, spec, 5, &pl));
+        }
+        b[6] = b[1]; // attention_wide's vec4 views of K and V
+        b[7] = b[2];
         uint32_t gx = (uint32_t)((cq + rows_per_group - 1) / rows_per_group), gy = (uint32_t)(cn * nh);
-        DG_TRY(dg_stream_dispatch(s, pl, b, 6, &pc, sizeof pc, gx, gy, 1, "attention"));
+        DG_TRY(dg_stream_dispatch(s, pl, b, wide ? 8 : 6, &pc, sizeof pc, gx, gy, 1, "attention"));
       }
     }
   }

@@ -12,7 +12,11 @@
 #include "dg_tensor.h"
 
 #define DG_ATTENTION_MAX_CHOSEN 16
+// Head dims up to DG_ATTENTION_MAX_D run the flash kernel (query rows and accumulators in registers,
+// K/V rows shared through subgroup broadcasts); wider heads, up to DG_ATTENTION_MAX_WIDE_D (the VAE
+// mid-block's single head of 512), a one-query-per-lane kernel with the same options.
 #define DG_ATTENTION_MAX_D 256
+#define DG_ATTENTION_MAX_WIDE_D 512
 
 typedef struct dg_attention_args {
   int heads;             // >= 1, divides q's last dim

@@ -104,8 +104,8 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
             bind[4] = with_bias ? dg_window(d, bias, cog_abs, cout, false, &bo) : bind[0];
             bool vec = fast && xo % 4 == 0 && wo % 4 == 0 && (c->Cin * plane) % 4 == 0;
             uint32_t spec[5] = {LANES, (uint32_t)tm, (uint32_t)tn, vec ? 1u : 0u, vec && coop};
-            dg_pipeline *pipe;
-            DG_TRY(dg_op_pipeline(s, "conv2d", x->dtype, spec, 5, &pipe));
+            dg_kernel *pipe;
+            DG_TRY(dg_op_kernel(s, "conv2d", x->dtype, spec, 5, &pipe));
             uint32_t groups_n = (uint32_t)((tiles_x * nr + LANES - 1) / LANES);
             uint64_t groups = (uint64_t)groups_n * (uint64_t)((cout + tm - 1) / tm);
             push pc = {(uint32_t)c->H,

@@ -1,6 +1,7 @@
 #include "dg_embedding.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "dg_op_util.h"
 
@@ -38,8 +39,8 @@ dg_status dg_embedding_lookup(dg_stream *s, dg_range ids, int64_t n_ids, const d
   int64_t tv = w / dim,
           orows = min64(w / dim, (int64_t)((info->max_binding_bytes - info->min_storage_offset_alignment) / 4));
   uint32_t spec[1] = {LOCAL};
-  dg_pipeline *pl;
-  DG_TRY(dg_op_pipeline(s, "embedding", table->dtype, spec, 1, &pl));
+  dg_kernel *pl;
+  DG_TRY(dg_op_kernel(s, "embedding", table->dtype, spec, 1, &pl));
   uint32_t align = info->min_storage_offset_alignment;
   for (int64_t r0 = 0; r0 < n_ids; r0 += orows) {
     int64_t nr = min64(orows, n_ids - r0);
@@ -59,6 +60,19 @@ dg_status dg_embedding_lookup(dg_stream *s, dg_range ids, int64_t n_ids, const d
   return DG_OK;
 }
 
+dg_status dg_embedding_lookup_host(dg_stream *s, dg_arena *arena, const uint32_t *ids, int64_t n_ids,
+                                   const dg_tensor *table, dg_tensor *out) {
+  for (int64_t i = 0; i < n_ids && table->ndim == 2; i++)
+    if (ids[i] >= (uint64_t)table->shape[0])
+      return dg_fail(DG_ERR_ARG, "embedding: id %u at %lld is outside the table of %lld rows", ids[i], (long long)i,
+                     (long long)table->shape[0]);
+  dg_range r;
+  DG_TRY(dg_arena_alloc(arena, (uint64_t)(n_ids > 0 ? n_ids : 1) * 4, &r));
+  DG_TRY(dg_stream_finish(s));
+  if (n_ids > 0) memcpy(dg_range_map(r), ids, (size_t)n_ids * 4);
+  return dg_embedding_lookup(s, r, n_ids, table, out);
+}
+
 dg_status dg_timestep_embedding(dg_stream *s, const dg_tensor *t, int dim, float max_period, bool cos_first,
                                 dg_tensor *out) {
   char a[96];
@@ -75,8 +89,8 @@ dg_status dg_timestep_embedding(dg_stream *s, const dg_tensor *t, int dim, float
   int64_t rows = min64(dg_window_elems(d, out) / dim, dg_window_elems(d, t));
   if (rows < 1) return dg_fail(DG_ERR_UNSUPPORTED, "timestep_embedding: one row of %d exceeds the binding limit", dim);
   uint32_t spec[2] = {LOCAL, cos_first};
-  dg_pipeline *pl;
-  DG_TRY(dg_op_pipeline(s, "timestep", out->dtype, spec, 2, &pl));
+  dg_kernel *pl;
+  DG_TRY(dg_op_kernel(s, "timestep", out->dtype, spec, 2, &pl));
   for (int64_t r0 = 0; r0 < n; r0 += rows) {
     int64_t nr = min64(rows, n - r0);
     timestep_push pc = {(uint32_t)(nr * dim), (uint32_t)dim, 0, 0, logf(max_period)};

@@ -110,8 +110,8 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
           int64_t tm = coop ? CTM : TM, tn = coop ? CTN : TN, ln = coop ? LANES : LN;
           flags |= (uint32_t)coop << 7;
           uint32_t spec[5] = {LANES, (uint32_t)tm, (uint32_t)tn, flags, (uint32_t)ln};
-          dg_pipeline *pipe;
-          DG_TRY(dg_op_pipeline(s, "matmul", dt, spec, 5, &pipe));
+          dg_kernel *pipe;
+          DG_TRY(dg_op_kernel(s, "matmul", dt, spec, 5, &pipe));
           int64_t lm = LANES / ln;
           uint32_t groups_n = (uint32_t)((nn + ln * tn - 1) / (ln * tn));
           uint64_t groups = (uint64_t)groups_n * (uint64_t)((mn + lm * tm - 1) / (lm * tm));

@@ -20,10 +20,10 @@ static dg_status copy2d(dg_stream *s, const char *op, const dg_tensor *x, int64_
                         int64_t os, int64_t ost, int64_t rows, int64_t cols) {
   const dg_device *d = dg_stream_device(s);
   int64_t w = dg_window_elems(d, x);
-  dg_pipeline *pl[2];
+  dg_kernel *pl[2];
   for (int v = 0; v < 2; v++) {
     uint32_t spec[2] = {LOCAL, (uint32_t)v};
-    DG_TRY(dg_op_pipeline(s, "copy2d", x->dtype, spec, 2, &pl[v]));
+    DG_TRY(dg_op_kernel(s, "copy2d", x->dtype, spec, 2, &pl[v]));
   }
   int64_t stride = xst > ost ? xst : ost;
   int64_t nr = cols <= w ? (w - cols) / stride + 1 : 1, nc = cols <= w ? cols : w / 64 * 64;
@@ -157,8 +157,8 @@ static dg_status transpose4(dg_stream *s, const dg_tensor *x, int64_t batch, int
   *done = false;
   if (rows % 4 || cols % 4 || per < 1) return DG_OK;
   uint32_t spec[1] = {LOCAL};
-  dg_pipeline *pl;
-  DG_TRY(dg_op_pipeline(s, "transpose4", x->dtype, spec, 1, &pl));
+  dg_kernel *pl;
+  DG_TRY(dg_op_kernel(s, "transpose4", x->dtype, spec, 1, &pl));
   for (int64_t b0 = 0; b0 < batch; b0 += per) {
     int64_t nb = batch - b0 < per ? batch - b0 : per;
     transpose_push pc = {(uint32_t)(nb * rows * cols / 16), (uint32_t)(rows / 4), (uint32_t)(cols / 4), 0, 0};
@@ -212,8 +212,8 @@ dg_status dg_permute(dg_stream *s, const dg_tensor *x, const int *perm, dg_tenso
                    dg_shape_str(x, a, sizeof a), perm[0]);
   int64_t per = w / slice;
   uint32_t spec[1] = {LOCAL};
-  dg_pipeline *pl;
-  DG_TRY(dg_op_pipeline(s, "permute", x->dtype, spec, 1, &pl));
+  dg_kernel *pl;
+  DG_TRY(dg_op_kernel(s, "permute", x->dtype, spec, 1, &pl));
   perm_push pc = {0};
   for (int i = 0; i < 5; i++) {
     int k = i - (5 - nd);

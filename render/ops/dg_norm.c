@@ -51,8 +51,8 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
     bool vec = len % 4 == 0 && x_off % 4 == 0 && o_off % 4 == 0 && (mode != GROUP_NORM || hw % 4 == 0) &&
                (mode != LAYER_NORM || !affine || (g_off % 4 == 0 && b_off % 4 == 0));
     uint32_t spec[6] = {wg, mode, vec, silu, affine, one_sg};
-    dg_pipeline *pl;
-    DG_TRY(dg_op_pipeline(s, "norm", x->dtype, spec, 6, &pl));
+    dg_kernel *pl;
+    DG_TRY(dg_op_kernel(s, "norm", x->dtype, spec, 6, &pl));
     if (!affine) gb = bb = xb; // unused, but every binding must be valid
     dg_binding bind[8] = {xb, xb, ob, ob, gb, bb, gb, bb};
     push pc = {(uint32_t)nr,

@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-dg_status dg_op_pipeline(dg_stream *s, const char *name, dg_dtype dtype, const uint32_t *spec, int n_spec,
-                         dg_pipeline **out) {
+dg_status dg_op_kernel(dg_stream *s, const char *name, dg_dtype dtype, const uint32_t *spec, int n_spec,
+                         dg_kernel **out) {
   char full[128];
   snprintf(full, sizeof full, "%s%s", name, dtype == DG_F16 ? ".f16" : "");
-  return dg_pipeline_get(dg_stream_device(s), full, spec, n_spec, out);
+  return dg_kernel_get(dg_stream_device(s), full, spec, n_spec, out);
 }
 
 dg_binding dg_window(const dg_device *d, const dg_tensor *t, int64_t first, int64_t count, bool write,

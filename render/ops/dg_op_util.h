@@ -1,13 +1,13 @@
-// Helpers shared by the op wrappers: pipeline lookup per dtype, bindings and windows into tensors,
+// Helpers shared by the op wrappers: kernel lookup per dtype, bindings and windows into tensors,
 // and dispatch-grid sizing. Not part of the public API.
 #pragma once
 #include "dg_stream.h"
 #include "dg_tensor.h"
 
-// Pipeline for shader `name`, picking the ".f16" variant for f16 tensors. spec[0] is the workgroup
+// Kernel for shader `name`, picking the ".f16" variant for f16 tensors. spec[0] is the workgroup
 // size by convention.
-dg_status dg_op_pipeline(dg_stream *s, const char *name, dg_dtype dtype, const uint32_t *spec, int n_spec,
-                         dg_pipeline **out);
+dg_status dg_op_kernel(dg_stream *s, const char *name, dg_dtype dtype, const uint32_t *spec, int n_spec,
+                         dg_kernel **out);
 
 static inline dg_binding dg_bind(const dg_tensor *t, bool write) { return (dg_binding){t->data, write}; }
 

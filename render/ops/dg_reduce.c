@@ -26,10 +26,10 @@ dg_status dg_reduce(dg_stream *s, dg_reduce_op op, const dg_tensor *x, int axis,
   if (per < 1)
     return dg_fail(DG_ERR_UNSUPPORTED, "%s: one slice of %lld x %lld exceeds the binding limit", name, (long long)a,
                    (long long)inner);
-  dg_pipeline *pl[2];
+  dg_kernel *pl[2];
   for (int v = 0; v < 2; v++) {
     uint32_t spec[3] = {LOCAL, (uint32_t)op, (uint32_t)v};
-    DG_TRY(dg_op_pipeline(s, "reduce", x->dtype, spec, 3, &pl[v]));
+    DG_TRY(dg_op_kernel(s, "reduce", x->dtype, spec, 3, &pl[v]));
   }
   for (int64_t o0 = 0; o0 < outer; o0 += per) {
     int64_t no = outer - o0 < per ? outer - o0 : per;

@@ -52,12 +52,12 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
                    (long long)w);
   if (dg_tensor_numel(x) > UINT32_MAX || dg_tensor_numel(out) > UINT32_MAX)
     return dg_fail(DG_ERR_ARG, "%s: tensor too large", op);
-  dg_pipeline *pl, *pl4 = NULL;
+  dg_kernel *pl, *pl4 = NULL;
   uint32_t spec[2] = {LOCAL, mode};
-  DG_TRY(dg_op_pipeline(s, "resample", x->dtype, spec, 2, &pl));
+  DG_TRY(dg_op_kernel(s, "resample", x->dtype, spec, 2, &pl));
   if (mode == UPSAMPLE2X && w % 4 == 0 && band == oh) {
     spec[1] = UPSAMPLE2X_VEC4;
-    DG_TRY(dg_op_pipeline(s, "resample", x->dtype, spec, 2, &pl4));
+    DG_TRY(dg_op_kernel(s, "resample", x->dtype, spec, 2, &pl4));
   }
   // torch's area_pixel_compute_scale for a given output size.
   float sh = a.align_corners ? (oh > 1 ? (float)(h - 1) / (float)(oh - 1) : 0.0f) : (float)h / (float)oh;
@@ -72,7 +72,7 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
                             dg_window(d, out, p0 * oh * ow + r0 * ow, np * nr * ow, true, &pc.o_off)};
       bind[2] = bind[0];
       bind[3] = bind[1];
-      dg_pipeline *use = pl;
+      dg_kernel *use = pl;
       if (pl4 && pc.x_off % 4 == 0 && pc.o_off % 4 == 0) { // vec4 upsample: units of vec4s
         use = pl4;
         pc.n = (uint32_t)(np * h * w / 4);

@@ -1,8 +1,8 @@
 // dirigent-bench-preview: what the editor's live preview costs. Generates the same image N times with
-// the per-step preview and N times without, through the editor's own path (app/dg_neural_pipeline
+// the per-step preview and N times without, through the editor's own path (app/dg_runner
 // behind a dg_job whose mailbox is polled at 60 Hz, as the editor's frame clock does), alternating the
 // order so that drift in the machine's load hits both sides alike, and prints both times and the ratio.
-// The model is loaded and the pipelines built by a warm-up run that is not counted.
+// The model is loaded and the kernels built by a warm-up run that is not counted.
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include "dg_assets.h"
 #include "dg_job.h"
 #include "dg_model_choice.h"
-#include "dg_neural_pipeline.h"
+#include "dg_runner.h"
 #include "dg_world.h"
 
 typedef struct options {
@@ -73,11 +73,11 @@ typedef struct run {
 } run;
 
 // One generation through a job, polled like the editor polls it; false (message printed) on failure.
-static bool generate(dg_neural_pipeline *np, const dg_document *doc, bool previews, run *out) {
-  dg_neural_pipeline_set_previews(np, previews);
+static bool generate(dg_runner *runner, const dg_document *doc, bool previews, run *out) {
+  dg_runner_set_previews(runner, previews);
   dg_status st;
   gint64 t0 = g_get_monotonic_time();
-  dg_job *job = dg_job_start(doc, dg_neural_pipeline_run, np, 0, &st);
+  dg_job *job = dg_job_start(doc, dg_runner_run, runner, 0, &st);
   if (!job) {
     fprintf(stderr, "dirigent-bench-preview: %s\n", dg_last_error());
     return false;
@@ -136,9 +136,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   char *tok = dg_assets_path("tokenizer"), *pal = dg_assets_path("palettes/world.json");
-  dg_neural_pipeline *np = dg_neural_pipeline_new(tok, pal);
+  dg_runner *runner = dg_runner_new(tok, pal);
   dg_document *doc = dg_document_new(o.height, o.width);
-  if (!np || !doc) {
+  if (!runner || !doc) {
     fprintf(stderr, "dirigent-bench-preview: %s\n", dg_last_error());
     return 1;
   }
@@ -155,8 +155,8 @@ int main(int argc, char **argv) {
          o.height, o.steps, o.layout ? "random world layout" : "no layout", o.runs);
 
   run warm;
-  if (!generate(np, doc, true, &warm)) return 1;
-  printf("warm-up (loads the model, builds pipelines): %.3f s\n", warm.seconds);
+  if (!generate(runner, doc, true, &warm)) return 1;
+  printf("warm-up (loads the model, builds kernels): %.3f s\n", warm.seconds);
   double with[o.runs], without[o.runs];
   int previews = 0;
   bool identical = true;
@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; k++) {
       bool on = (i + k) % 2 == 0; // with, without; then without, with; ...
       run r;
-      if (!generate(np, doc, on, &r)) return 1;
+      if (!generate(runner, doc, on, &r)) return 1;
       (on ? with : without)[i] = r.seconds;
       if (on) previews += r.previews;
       else if (r.previews) fprintf(stderr, "dirigent-bench-preview: a preview arrived with previews off\n");
@@ -181,7 +181,7 @@ int main(int argc, char **argv) {
          mw / mo, 100 * (mw / mo - 1), nw / no, 100 * (nw / no - 1));
   free(warm.rgba);
   dg_document_free(doc);
-  dg_neural_pipeline_free(np);
+  dg_runner_free(runner);
   g_free(tok), g_free(pal), g_free(model);
   return identical ? 0 : 1;
 }

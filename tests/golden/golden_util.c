@@ -8,6 +8,19 @@
 
 const char *golden_dir = ".";
 
+void golden_init(int argc, char **argv, const char *name) {
+  if (argc > 1) golden_dir = argv[1];
+  dg_test_init(name);
+}
+
+dg_weights *golden_weights(const char *file) {
+  char path[1024], what[1100];
+  snprintf(path, sizeof path, "%s/%s", golden_dir, file);
+  snprintf(what, sizeof what, "open %s", file);
+  dg_weights *w = NULL;
+  return dg_test_ok(dg_weights_open(path, &w), what) ? w : NULL;
+}
+
 dg_safetensors *golden_open(const char *file) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", golden_dir, file);

@@ -6,7 +6,11 @@
 
 extern const char *golden_dir;
 
+// Starts a golden test program: golden_dir from argv[1] when given, then dg_test_init(name).
+void golden_init(int argc, char **argv, const char *name);
 dg_safetensors *golden_open(const char *file);
+// The model store golden_dir/file, opened as a counted check; NULL when that fails.
+dg_weights *golden_weights(const char *file);
 // Host copy as f32 (F32/F16/I64 sources); *numel gets the element count. Caller frees.
 float *golden_read(const dg_safetensors *st, const char *name, int64_t *numel);
 // Device tensor of the stored shape in dtype, from the test arena.

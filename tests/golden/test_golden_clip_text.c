@@ -19,7 +19,7 @@ static void run(dg_dtype dt, dg_weights *w, dg_safetensors *st) {
   dg_arena_mark mark = dg_arena_get_mark(T.arena);
   dg_nn_src src = {w, T.arena, dt};
   dg_clip_text *c = calloc(1, sizeof *c);
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   int64_t n;
   float *idf = golden_read(st, "ids", &n);
   const dg_st_tensor *it = dg_safetensors_find(st, "ids");
@@ -73,12 +73,9 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_clip_text");
-  char path[1024];
-  snprintf(path, sizeof path, "%s/text_encoder_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open text encoder weights")) {
+  golden_init(argc, argv, "test_golden_clip_text");
+  dg_weights *w = golden_weights("text_encoder_weights.safetensors");
+  if (w) {
     dg_safetensors *st = golden_open("text_encoder.safetensors");
     run(DG_F32, w, st);
     run(DG_F16, w, st);

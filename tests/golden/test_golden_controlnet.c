@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "dg_controlnet.h"
-#include "dg_sampler.h"
+#include "dg_denoise.h"
 #include "dg_test.h"
 #include "golden_util.h"
 
@@ -52,7 +52,7 @@ static void run(dg_dtype dt, dg_weights *uw, const char *weights, const char *fi
   dg_tensor x = golden_tensor(st, "x", dt), ctx = golden_tensor(st, "context", dt),
             hint = golden_tensor(st, "hint", dt);
   float *t = golden_read(st, "t", NULL);
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   int n = dg_controlnet_num_outputs(c);
   dg_tensor ctl[DG_UNET_MAX_BLOCKS + 1], eps;
   const dg_tensor *ctlp[DG_UNET_MAX_BLOCKS + 1];
@@ -80,16 +80,18 @@ static void run(dg_dtype dt, dg_weights *uw, const char *weights, const char *fi
       snprintf(what, sizeof what, "%s eps", fixture);
       golden_check(what, &eps, st, "eps", dt);
     }
-    // The same through the sampler's model wrapper (ControlNet + UNet, no guidance).
-    dg_guided g;
+    // The same through the denoise loop's model (ControlNet + UNet, no guidance).
+    dg_denoiser *g = NULL;
+    dg_denoise_model dm = {
+        .unet = u, .control = c, .hint = &hint, .control_scale = 1.0f, .cond = &ctx, .cfg_scale = 1.0f};
     float *xh = golden_read(st, "x", NULL), *eh = malloc((size_t)dg_tensor_numel(&x) * sizeof *eh);
-    if (dg_test_ok(dg_guided_init(&g, &nn, u, c, &ctx, NULL, &hint, 1.0f, 1.0f, x.shape), "guided init") &&
-        dg_test_ok(dg_guided_eps(&g, xh, (int)t[0], eh), "guided eps")) {
+    if (dg_test_ok(dg_denoiser_new(&nn, &dm, 4, x.shape, &g), "denoiser") &&
+        dg_test_ok(dg_denoiser_eps(g, xh, (int)t[0], eh), "denoiser eps")) {
       char what[96];
-      snprintf(what, sizeof what, "%s eps via dg_guided_eps %s", fixture, dg_dtype_name(dt));
+      snprintf(what, sizeof what, "%s eps via dg_denoiser_eps %s", fixture, dg_dtype_name(dt));
       golden_check_host(what, eh, st, "eps", dg_test_tolerance(dt));
     }
-    dg_guided_free(&g);
+    dg_denoiser_free(g);
     free(xh);
     free(eh);
   }
@@ -103,12 +105,9 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_controlnet");
-  char path[1024];
-  snprintf(path, sizeof path, "%s/unet_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open unet weights")) {
+  golden_init(argc, argv, "test_golden_controlnet");
+  dg_weights *w = golden_weights("unet_weights.safetensors");
+  if (w) {
     for (int d = 0; d < 2; d++) {
       run(d ? DG_F16 : DG_F32, w, "controlnet_id_weights.safetensors", "controlnet_id.safetensors");
       run(d ? DG_F16 : DG_F32, w, "controlnet_color_weights.safetensors", "controlnet_color.safetensors");

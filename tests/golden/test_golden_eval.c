@@ -34,7 +34,7 @@ static void close_model(model_files *m) {
 static void segmenter(dg_dtype dt, model_files *mf, dg_safetensors *st, int refine) {
   dg_arena_mark mark = dg_arena_get_mark(T.arena);
   dg_nn_src src = {mf->w, T.arena, dt};
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   dg_segmenter *m = calloc(1, sizeof *m);
   if (!dg_test_ok(dg_segmenter_load(&src, &mf->cfg, m), "segmenter load")) goto done;
   dg_check(m->num_classes == 14 && m->stem == 8 && m->channels[3] == 24 && m->blocks[1] == 2 && m->fpn_dim == 16 &&
@@ -88,7 +88,7 @@ done:
 static void clip(dg_dtype dt, model_files *mf, dg_safetensors *st) {
   dg_arena_mark mark = dg_arena_get_mark(T.arena);
   dg_nn_src src = {mf->w, T.arena, dt};
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   dg_clip *c = calloc(1, sizeof *c);
   double tol = dg_test_tolerance(dt);
   if (!dg_test_ok(dg_clip_load(&src, &mf->cfg, c), "clip load")) goto done;
@@ -193,8 +193,7 @@ static void errors(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_eval");
+  golden_init(argc, argv, "test_golden_eval");
   model_files seg, cl;
   for (int refine = 0; refine <= 4; refine += 4) { // without and with the full-resolution refinement head
     if (!open_model(refine ? "segmenter_refine_weights.safetensors" : "segmenter_weights.safetensors", &seg)) continue;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_denoise.h"
 #include "dg_rng.h"
 #include "dg_sampler.h"
 #include "dg_test.h"
@@ -61,23 +62,23 @@ static void run(dg_dtype dt, const dg_unet *u, const char *fixture, dg_sampler_k
   dg_arena_mark mark = dg_arena_get_mark(T.arena);
   dg_safetensors *st = golden_open(fixture);
   dg_tensor cond = golden_tensor(st, "cond", dt), uncond = golden_tensor(st, "uncond", dt);
-  dg_sampler_opts o = {.kind = kind, .steps = steps, .eta = eta, .seed = seed, .shape = {1, 4, 8, 16}};
+  dg_sampler_opts o = {.kind = kind, .steps = steps, .eta = eta, .seed = seed};
+  int64_t shape[4] = {1, 4, 8, 16};
   int evals = dg_sampler_evaluations(&o);
   int64_t n = 4 * 8 * 16;
   record r = {0, calloc((size_t)(n * evals), sizeof(float)), calloc((size_t)(n * evals), sizeof(float)), n, NULL};
-  o.on_step = on_step;
-  o.step_user = &r;
+  dg_denoise_params dp = {.sampler = o, .on_step = on_step, .step_user = &r};
   float *x = malloc((size_t)n * sizeof *x);
-  dg_nn nn = {T.stream, T.arena, dt};
-  dg_guided g;
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
+  dg_denoise_model dm = {.unet = u, .cond = &cond, .uncond = &uncond, .cfg_scale = 5.0f, .control_scale = 1.0f};
+  dg_denoiser *g = NULL;
   char what[160];
   atomic_bool flag = false;
-  if (!dg_test_ok(dg_guided_init(&g, &nn, u, NULL, &cond, &uncond, NULL, 5.0f, 1.0f, o.shape), "guided init"))
-    goto done;
+  if (!dg_test_ok(dg_denoiser_new(&nn, &dm, 4, shape, &g), "denoiser")) goto done;
   if (cancel) {
     r.cancel = &flag;
     dg_stream_set_cancel(T.stream, &flag);
-    dg_status s = dg_sample(&o, dg_guided_eps, &g, x);
+    dg_status s = dg_denoise(g, &dp, x);
     dg_stream_set_cancel(T.stream, NULL);
     dg_check(s == DG_ERR_CANCELLED && r.steps == 1, "cancel after step 0: status %s after %d steps", dg_status_name(s),
              r.steps);
@@ -107,7 +108,7 @@ static void run(dg_dtype dt, const dg_unet *u, const char *fixture, dg_sampler_k
         free(all);
       }
   }
-  if (!dg_test_ok(dg_sample(&o, dg_guided_eps, &g, x), "sample")) goto done;
+  if (!dg_test_ok(dg_denoise(g, &dp, x), "sample")) goto done;
   double tol = dg_test_tolerance(dt);
   snprintf(what, sizeof what, "%s %s x_steps (all)", fixture, dg_dtype_name(dt));
   golden_check_host(what, r.x_steps, st, "x_steps", tol);
@@ -116,7 +117,7 @@ static void run(dg_dtype dt, const dg_unet *u, const char *fixture, dg_sampler_k
   snprintf(what, sizeof what, "%s %s x_out", fixture, dg_dtype_name(dt));
   golden_check_host(what, x, st, "x_out", tol);
 done:
-  dg_guided_free(&g);
+  dg_denoiser_free(g);
   free(r.x_steps);
   free(r.pred_x0);
   free(x);
@@ -138,14 +139,11 @@ static void test_preview(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_sampler");
+  golden_init(argc, argv, "test_golden_sampler");
   test_rng();
   test_preview();
-  char path[1024];
-  snprintf(path, sizeof path, "%s/unet_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open unet weights")) {
+  dg_weights *w = golden_weights("unet_weights.safetensors");
+  if (w) {
     for (int d = 0; d < 2; d++) {
       dg_dtype dt = d ? DG_F16 : DG_F32;
       dg_arena_mark mark = dg_arena_get_mark(T.arena);

@@ -32,7 +32,7 @@ static void run(dg_dtype dt, dg_weights *w, const char *fixture, bool with_contr
       ctlp[i] = &ctl[i];
     }
   }
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   dg_tensor eps;
   for (int rep = 0; rep < 2; rep++) { // the first run includes pipeline creation
     dg_arena_mark m2 = dg_arena_get_mark(T.arena);
@@ -64,12 +64,10 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_unet");
+  golden_init(argc, argv, "test_golden_unet");
   char path[1024];
-  snprintf(path, sizeof path, "%s/unet_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open unet weights")) {
+  dg_weights *w = golden_weights("unet_weights.safetensors");
+  if (w) {
     for (int d = 0; d < 2; d++) {
       run(d ? DG_F16 : DG_F32, w, "unet.safetensors", false);
       run(d ? DG_F16 : DG_F32, w, "unet_control.safetensors", true);
@@ -81,7 +79,7 @@ int main(int argc, char **argv) {
     dg_check_error(dg_unet_load(&src, (dg_unet_heads){0, 0}, u), DG_ERR_ARG, "heads", "no heads");
     dg_check_error(dg_unet_load(&src, (dg_unet_heads){3, 0}, u), DG_ERR_ARG, "heads", "heads not dividing");
     if (dg_test_ok(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), "unet load")) {
-      dg_nn nn = {T.stream, T.arena, DG_F32};
+      dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = DG_F32};
       int64_t xs[4] = {1, 4, 8, 16}, odd[4] = {1, 4, 7, 16}, cs[3] = {1, 7, 16}, bad_c[3] = {1, 7, 12};
       dg_tensor x = dg_test_tensor(DG_F32, 4, xs, -1, 1, NULL), xo = dg_test_tensor(DG_F32, 4, odd, -1, 1, NULL);
       dg_tensor c = dg_test_tensor(DG_F32, 3, cs, -1, 1, NULL), cb = dg_test_tensor(DG_F32, 3, bad_c, -1, 1, NULL);
@@ -114,7 +112,7 @@ int main(int argc, char **argv) {
         dg_safetensors *st = golden_open("unet_linear.safetensors");
         dg_tensor x = golden_tensor(st, "x", dt), ctx = golden_tensor(st, "context", dt), eps;
         float *t = golden_read(st, "t", NULL);
-        dg_nn nn = {T.stream, T.arena, dt};
+        dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
         if (dg_test_ok(dg_unet_forward(&nn, u, &x, t, &ctx, NULL, &eps), "unet_linear forward"))
           golden_check("unet_linear eps", &eps, st, "eps", dt);
         free(t);
@@ -126,8 +124,7 @@ int main(int argc, char **argv) {
     golden_dir = image_dir;
     dg_weights_close(w);
   }
-  snprintf(path, sizeof path, "%s/vae_weights.safetensors", golden_dir);
-  if (dg_test_ok(dg_weights_open(path, &w), "open vae weights")) {
+  if ((w = golden_weights("vae_weights.safetensors"))) {
     dg_nn_src src = {w, T.arena, DG_F32};
     dg_unet *u = calloc(1, sizeof *u);
     dg_check_error(dg_unet_load(&src, (dg_unet_heads){2, 0}, u), DG_ERR_FORMAT, "UNet", "UNet from a VAE file");

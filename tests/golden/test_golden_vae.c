@@ -19,7 +19,7 @@ static void run(dg_dtype dt, dg_weights *w) {
   dg_arena_mark mark = dg_arena_get_mark(T.arena);
   dg_nn_src src = {w, T.arena, dt};
   dg_vae *v = calloc(1, sizeof *v);
-  dg_nn nn = {T.stream, T.arena, dt};
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   if (!dg_test_ok(dg_vae_load(&src, v), "vae load")) goto done;
   dg_safetensors *enc = golden_open("vae_encoder.safetensors"), *dec = golden_open("vae_decoder.safetensors");
   dg_tensor image = golden_tensor(enc, "image", dt), z = golden_tensor(dec, "z", dt), mean, logvar, out;
@@ -88,12 +88,9 @@ done:
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) golden_dir = argv[1];
-  dg_test_init("test_golden_vae");
-  char path[1024];
-  snprintf(path, sizeof path, "%s/vae_weights.safetensors", golden_dir);
-  dg_weights *w = NULL;
-  if (dg_test_ok(dg_weights_open(path, &w), "open vae weights")) {
+  golden_init(argc, argv, "test_golden_vae");
+  dg_weights *w = golden_weights("vae_weights.safetensors");
+  if (w) {
     run(DG_F32, w);
     run(DG_F16, w);
     dg_weights_close(w);

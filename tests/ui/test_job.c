@@ -32,7 +32,7 @@ static void sleep_us(int us) {
 }
 
 // Fills the image with the layout's class id in red and the step in green.
-static dg_status test_pipeline(dg_job *job, const dg_job_params *p, void *user, int *ow, int *oh, uint8_t **out) {
+static dg_status test_pipeline(dg_job *job, const dg_job_params *p, void *user, dg_media *out) {
   test_pipe *tp = user;
   size_t n = (size_t)p->width * p->height;
   uint8_t *img = malloc(n * 4);
@@ -62,7 +62,7 @@ static dg_status test_pipeline(dg_job *job, const dg_job_params *p, void *user, 
     }
   }
   tp->run_s = now_s() - t0;
-  *ow = p->width, *oh = p->height, *out = img;
+  *out = (dg_media){1, p->width, p->height, 4, img};
   return DG_OK;
 }
 

@@ -7,9 +7,9 @@
 
 #include "dg_job.h"
 
-dg_status dg_test_pipeline(dg_job *job, const dg_job_params *p, void *user, int *ow, int *oh, uint8_t **out);
+dg_status dg_test_pipeline(dg_job *job, const dg_job_params *p, void *user, dg_media *out);
 
-dg_status dg_test_pipeline(dg_job *job, const dg_job_params *p, void *user, int *ow, int *oh, uint8_t **out) {
+dg_status dg_test_pipeline(dg_job *job, const dg_job_params *p, void *user, dg_media *out) {
   (void)user;
   const char *ms_env = getenv("DG_TEST_STEP_MS");
   int ms = ms_env ? atoi(ms_env) : 30;
@@ -32,6 +32,6 @@ dg_status dg_test_pipeline(dg_job *job, const dg_job_params *p, void *user, int 
     }
     dg_job_report(job, s + 1, p->steps, img, p->width, p->height);
   }
-  *ow = p->width, *oh = p->height, *out = img;
+  *out = (dg_media){1, p->width, p->height, 4, img};
   return DG_OK;
 }

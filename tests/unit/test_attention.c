@@ -1,5 +1,5 @@
-// Attention against the CPU reference: both dtypes, odd head dims and lengths, several heads,
-// broadcast and per-batch bias, the causal mask, chosen-key probabilities, and (in the split run)
+// Attention against the CPU reference: both dtypes, odd head dims and lengths, several heads, heads
+// wider than the flash kernel takes, broadcast and per-batch bias, the causal mask, chosen-key probabilities, and (in the split run)
 // queries and items spread over several binding windows.
 #include <stdlib.h>
 
@@ -93,6 +93,10 @@ int main(void) {
     check(dt, (acase){.n = 2, .heads = 2, .d = 40, .lq = 300, .lk = 77, .bias = 2, .n_chosen = 2});
     check(dt, (acase){.n = 1, .heads = 2, .d = 40, .lq = 150, .lk = 152, .bias = 1, .causal = true});
     check(dt, (acase){.n = 40, .heads = 2, .d = 16, .lq = 50, .lk = 40, .bias = 2});
+    // Heads wider than DG_ATTENTION_MAX_D (the VAE mid-block's single head): the one-query-per-lane
+    // kernel, vec4 and scalar loads, with every option; queries split over windows in the split run.
+    check(dt, (acase){.n = 2, .heads = 1, .d = 512, .lq = 40, .lk = 24, .bias = 2, .n_chosen = 2});
+    check(dt, (acase){.n = 1, .heads = 2, .d = 258, .lq = 20, .lk = 20, .bias = 1, .causal = true});
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
   int64_t qs[3] = {2, 10, 16}, ks[3] = {2, 7, 16}, bad[3] = {2, 7, 8}, bs[2] = {10, 6}, ps[3] = {4, 10, 2};

@@ -5,7 +5,6 @@
 
 #include "dg_conv.h"
 #include "dg_ref.h"
-#include "dg_ref_nn.h"
 #include "dg_test.h"
 
 static void check_conv2d(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t W, int64_t Cout, int64_t K, int stride,
@@ -45,7 +44,7 @@ static void check_conv2d_end_pad(dg_dtype dt, int64_t N, int64_t Cin, int64_t H,
   if (dg_test_ok(dg_conv2d(T.stream, &X, &Wt, &B, &p, &Y), "conv2d")) {
     int64_t n = N * Cout * Ho * Wo;
     float *got = dg_test_read(&Y), *want = malloc((size_t)n * sizeof *want);
-    dg_ref_conv2d_pad_tl(x, N, Cin, H, W, w, Cout, 3, bias, stride, 0, 0, Ho, Wo, want);
+    dg_ref_conv2d_pads(x, w, bias, N, Cin, H, W, Cout, 3, 3, stride, stride, (int[4]){0, 0, 1, 1}, 1, want);
     char what[160];
     snprintf(what, sizeof what, "conv2d %s x=[%lld,%lld,%lld,%lld] Cout=%lld s=%d padding (0, 1, 0, 1)",
              dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)H, (long long)W, (long long)Cout, stride);

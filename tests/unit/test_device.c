@@ -1,4 +1,4 @@
-// The engine core: device report, arena, pipelines and their cache, batching, barriers,
+// The engine core: device report, arena, kernels and their pipeline cache, batching, barriers,
 // cancellation and error reporting.
 #include <stdlib.h>
 #include <string.h>
@@ -34,18 +34,18 @@ static void test_arena(void) {
   dg_check_error(dg_tensor_alloc(T.arena, DG_F32, 2, bad, &t), DG_ERR_ARG, "size 0", "zero-sized dim");
 }
 
-static void test_pipeline(void) {
-  dg_pipeline *p;
-  dg_check_error(dg_pipeline_get(T.device, "no_such_shader", NULL, 0, &p), DG_ERR_ARG, "no_such_shader",
+static void test_kernel(void) {
+  dg_kernel *p;
+  dg_check_error(dg_kernel_get(T.device, "no_such_shader", NULL, 0, &p), DG_ERR_ARG, "no_such_shader",
                  "unknown shader");
   uint32_t spec[2] = {64, 0};
-  dg_pipeline *p1, *p2, *p3;
-  dg_check(dg_pipeline_get(T.device, "elementwise", spec, 2, &p1) == DG_OK &&
-               dg_pipeline_get(T.device, "elementwise", spec, 2, &p2) == DG_OK && p1 == p2,
-           "pipelines are cached by name and constants");
+  dg_kernel *p1, *p2, *p3;
+  dg_check(dg_kernel_get(T.device, "elementwise", spec, 2, &p1) == DG_OK &&
+               dg_kernel_get(T.device, "elementwise", spec, 2, &p2) == DG_OK && p1 == p2,
+           "kernels are cached by name and constants");
   spec[1] = 1;
-  dg_check(dg_pipeline_get(T.device, "elementwise", spec, 2, &p3) == DG_OK && p3 != p1,
-           "other constants give another pipeline");
+  dg_check(dg_kernel_get(T.device, "elementwise", spec, 2, &p3) == DG_OK && p3 != p1,
+           "other constants give another kernel");
 }
 
 static void test_barriers_and_batching(void) {
@@ -102,9 +102,9 @@ static void test_barriers_and_batching(void) {
 
 static void test_binding_limit(void) {
   const dg_device_info *info = dg_device_get_info(T.device);
-  dg_pipeline *p;
+  dg_kernel *p;
   uint32_t spec[2] = {64, 9};
-  dg_pipeline_get(T.device, "elementwise", spec, 2, &p);
+  dg_kernel_get(T.device, "elementwise", spec, 2, &p);
   dg_range r;
   if (dg_arena_alloc(T.arena, info->max_binding_bytes + 1024, &r) != DG_OK) return; // not enough memory here
   dg_binding b[3] = {{r, false}, {r, false}, {r, true}};
@@ -123,9 +123,9 @@ static void test_pipeline_cache_corrupt(void) {
   setenv("DIRIGENT_PIPELINE_CACHE", path, 1);
   dg_device *d2;
   dg_check(dg_device_open(NULL, &d2) == DG_OK, "device opens with a corrupt pipeline cache");
-  dg_pipeline *p;
+  dg_kernel *p;
   uint32_t spec[2] = {64, 0};
-  dg_check(dg_pipeline_get(d2, "elementwise", spec, 2, &p) == DG_OK, "pipelines build");
+  dg_check(dg_kernel_get(d2, "elementwise", spec, 2, &p) == DG_OK, "kernels build");
   dg_device_close(d2); // writes a valid cache over the junk
   dg_check(dg_device_open(NULL, &d2) == DG_OK, "device opens with the rewritten cache");
   dg_device_close(d2);
@@ -182,7 +182,7 @@ int main(void) {
   dg_test_init("test_device");
   test_info();
   test_arena();
-  test_pipeline();
+  test_kernel();
   test_barriers_and_batching();
   test_binding_limit();
   test_pipeline_cache_corrupt();

@@ -28,12 +28,30 @@ static void check_binary(dg_binary_op op, dg_dtype dt, int ndim, const int64_t *
   free(b);
 }
 
+// GEGLU of x [rows, 2f] (f odd or a multiple of 4: the scalar and the vec4 shader).
+static void check_geglu(dg_dtype dt, int64_t rows, int64_t f) {
+  float *x;
+  int64_t xs[3] = {1, rows, 2 * f}, os[3] = {1, rows, f};
+  dg_tensor tx = dg_test_tensor(dt, 3, xs, -3, 3, &x), to = dg_test_poisoned(dt, 3, os);
+  char what[64];
+  snprintf(what, sizeof what, "geglu %s rows=%lld f=%lld", dg_dtype_name(dt), (long long)rows, (long long)f);
+  if (dg_test_ok(dg_geglu(T.stream, &tx, &to), what)) {
+    float *got = dg_test_read(&to), *want = malloc((size_t)(rows * f) * sizeof *want);
+    dg_ref_geglu(x, rows, f, want);
+    dg_test_close(what, got, want, rows * f, dg_test_tolerance(dt));
+    free(got);
+    free(want);
+  }
+  free(x);
+}
+
 static void check_unary(dg_unary_op op, dg_dtype dt, int64_t n) {
   float *a;
   int64_t shape[1] = {n};
   dg_tensor ta = dg_test_tensor(dt, 1, shape, -6, 6, &a);
   dg_tensor to = dg_test_poisoned(dt, 1, shape);
   float alpha = dg_test_uniform(-2, 2), beta = dg_test_uniform(-1, 1);
+  if (op == DG_CLAMP) alpha = dg_test_uniform(-4, 0), beta = dg_test_uniform(0, 4); // lo <= hi
   if (dg_test_ok(dg_unary(T.stream, op, &ta, &to, alpha, beta), "unary")) {
     float *got = dg_test_read(&to), *want = malloc((size_t)n * sizeof *want);
     dg_ref_unary(op, a, n, alpha, beta, want);
@@ -66,11 +84,14 @@ int main(void) {
     }
     int64_t bigshape[2] = {big, 1};
     check_binary(DG_ADD, dt, 2, bigshape, 2, bigshape);
-    dg_unary_op un[] = {DG_SCALE, DG_SILU, DG_GELU, DG_GELU_TANH, DG_QUICK_GELU, DG_SIGMOID, DG_COPY, DG_RELU};
-    for (int i = 0; i < 8; i++) {
+    dg_unary_op un[] = {DG_SCALE, DG_SILU, DG_GELU, DG_GELU_TANH, DG_QUICK_GELU, DG_SIGMOID, DG_COPY, DG_RELU, DG_CLAMP};
+    for (int i = 0; i < 9; i++) {
       check_unary(un[i], dt, dg_test_int(1, 5000));
       check_unary(un[i], dt, big);
     }
+    check_geglu(dt, dg_test_int(1, 20), 2 * dg_test_int(1, 10) + 1);
+    check_geglu(dt, dg_test_int(1, 20), 4 * dg_test_int(1, 10));
+    check_geglu(dt, big / 512 + 3, 256); // split run: rows over several windows
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
   // Argument errors are reported, not crashed on.
@@ -80,5 +101,6 @@ int main(void) {
   dg_check_error(dg_binary(T.stream, DG_ADD, &a, &b, &o), DG_ERR_ARG, "broadcast", "shape mismatch");
   dg_check_error(dg_binary(T.stream, DG_ADD, &a, &h, &o), DG_ERR_ARG, "dtype", "dtype mismatch");
   dg_check_error(dg_unary(T.stream, (dg_unary_op)DG_DIV, &a, &o, 0, 0), DG_ERR_ARG, "bad op", "binary op as unary");
+  dg_check_error(dg_geglu(T.stream, &a, &o), DG_ERR_ARG, "doubled", "geglu shape");
   return dg_test_finish();
 }

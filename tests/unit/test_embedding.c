@@ -34,6 +34,31 @@ static void check_lookup(dg_dtype dt, int64_t vocab, int64_t dim, int64_t n) {
   free(table);
 }
 
+// Host ids (checked, uploaded): in range, so a plain gather.
+static void check_lookup_host(dg_dtype dt, int64_t vocab, int64_t dim, int64_t n) {
+  int64_t ts[2] = {vocab, dim}, os[2] = {n, dim};
+  float *table;
+  dg_tensor tt = dg_test_tensor(dt, 2, ts, -1, 1, &table), to = dg_test_poisoned(dt, 2, os);
+  uint32_t *ids = malloc((size_t)n * sizeof *ids);
+  for (int64_t i = 0; i < n; i++)
+    ids[i] = (uint32_t)dg_test_int(0, (int)vocab - 1);
+  char what[96];
+  snprintf(what, sizeof what, "embedding host ids %s vocab=%lld dim=%lld n=%lld", dg_dtype_name(dt),
+           (long long)vocab, (long long)dim, (long long)n);
+  if (dg_test_ok(dg_embedding_lookup_host(T.stream, T.arena, ids, n, &tt, &to), what)) {
+    float *got = dg_test_read(&to), *want = malloc((size_t)(n * dim) * sizeof *want);
+    dg_ref_embedding_lookup(ids, n, table, vocab, dim, want);
+    dg_test_close(what, got, want, n * dim, 1e-30);
+    free(got);
+    free(want);
+  }
+  ids[n / 2] = (uint32_t)vocab;
+  dg_check_error(dg_embedding_lookup_host(T.stream, T.arena, ids, n, &tt, &to), DG_ERR_ARG, "outside",
+                 "embedding host id past the table");
+  free(ids);
+  free(table);
+}
+
 static void check_timestep(dg_dtype dt, int64_t n, int dim, float tmax, bool cos_first) {
   int64_t ns[1] = {n}, os[2] = {n, dim};
   float *t;
@@ -59,6 +84,8 @@ int main(void) {
     check_lookup(dt, dg_test_int(1, 50), dg_test_int(1, 33), dg_test_int(1, 77));
     check_lookup(dt, 1000, 64, 77);
     check_lookup(dt, 600, 77, 300); // split run: table and output in several windows
+    check_lookup_host(dt, dg_test_int(1, 20), dg_test_int(1, 20), 7);
+    check_lookup_host(dt, 600, 77, 300);
     check_timestep(dt, dg_test_int(1, 8), 2 * dg_test_int(1, 100), 1000, true);
     check_timestep(dt, dg_test_int(1, 8), 2 * dg_test_int(1, 100) + 1, 1000, false);
     check_timestep(dt, 4, 320, 1, true);

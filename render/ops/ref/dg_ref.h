@@ -10,6 +10,8 @@
 void dg_ref_binary(dg_binary_op op, const float *a, const float *b, int64_t n, int64_t b_inner, int64_t b_count,
                    float *out);
 void dg_ref_unary(dg_unary_op op, const float *a, int64_t n, float alpha, float beta, float *out);
+// x [rows, 2f] -> out [rows, f] = x[:, :f] * gelu(x[:, f:]).
+void dg_ref_geglu(const float *x, int64_t rows, int64_t f, float *out);
 
 // Norms (dg_norm.h): x is [n, c, hw] for group norm, [rows, len] otherwise; gamma/beta may be NULL.
 void dg_ref_group_norm(const float *x, int64_t n, int64_t c, int64_t hw, int groups, const float *gamma,
@@ -53,6 +55,11 @@ void dg_ref_linear(const float *x, const float *w, const float *bias, int64_t ro
 // NCHW conv2d as torch: x [N, Cin, H, W], w [Cout, Cin/groups, KH, KW], bias [Cout] or NULL.
 void dg_ref_conv2d(const float *x, const float *w, const float *bias, int64_t N, int64_t Cin, int64_t H, int64_t W,
                    int64_t Cout, int64_t KH, int64_t KW, int sh, int sw, int ph, int pw, int groups, float *y);
+// The same with the padding of each side: pad = {top, left, bottom, right} (the VAE encoder's
+// downsampling pads {0, 0, 1, 1}).
+void dg_ref_conv2d_pads(const float *x, const float *w, const float *bias, int64_t N, int64_t Cin, int64_t H,
+                        int64_t W, int64_t Cout, int64_t KH, int64_t KW, int sh, int sw, const int pad[4], int groups,
+                        float *y);
 // Temporal k x 1 x 1 convolution: x [N, Cin, F, HW], w [Cout, Cin, k], y [N, Cout, F + 2 pad - k + 1, HW].
 void dg_ref_conv_temporal(const float *x, const float *w, const float *bias, int64_t N, int64_t Cin, int64_t F,
                           int64_t HW, int64_t Cout, int64_t k, int pad, float *y);

@@ -2,7 +2,14 @@
 
 void dg_ref_conv2d(const float *x, const float *w, const float *bias, int64_t N, int64_t Cin, int64_t H, int64_t W,
                    int64_t Cout, int64_t KH, int64_t KW, int sh, int sw, int ph, int pw, int groups, float *y) {
-  int64_t Ho = (H + 2 * ph - KH) / sh + 1, Wo = (W + 2 * pw - KW) / sw + 1;
+  dg_ref_conv2d_pads(x, w, bias, N, Cin, H, W, Cout, KH, KW, sh, sw, (int[4]){ph, pw, ph, pw}, groups, y);
+}
+
+void dg_ref_conv2d_pads(const float *x, const float *w, const float *bias, int64_t N, int64_t Cin, int64_t H,
+                        int64_t W, int64_t Cout, int64_t KH, int64_t KW, int sh, int sw, const int pad[4], int groups,
+                        float *y) {
+  int ph = pad[0], pw = pad[1];
+  int64_t Ho = (H + ph + pad[2] - KH) / sh + 1, Wo = (W + pw + pad[3] - KW) / sw + 1;
   int64_t cig = Cin / groups, cog = Cout / groups;
   for (int64_t n = 0; n < N; n++)
     for (int64_t co = 0; co < Cout; co++) {

@@ -21,8 +21,17 @@ void dg_ref_unary(dg_unary_op op, const float *a, int64_t n, float alpha, float 
     case DG_QUICK_GELU: r = x / (1 + exp(-1.702 * x)); break;
     case DG_SIGMOID: r = 1 / (1 + exp(-x)); break;
     case DG_RELU: r = x > 0 ? x : 0; break;
+    case DG_CLAMP: r = x < alpha ? alpha : x > beta ? beta : x; break;
     default: r = x; break;
     }
     out[i] = (float)r;
   }
+}
+
+void dg_ref_geglu(const float *x, int64_t rows, int64_t f, float *out) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < f; j++) {
+      double a = x[r * 2 * f + j], g = x[r * 2 * f + f + j];
+      out[r * f + j] = (float)(a * 0.5 * g * (1 + erf(g / sqrt(2.0))));
+    }
 }

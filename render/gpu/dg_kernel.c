@@ -1,4 +1,4 @@
-#include "dg_pipeline.h"
+#include "dg_kernel.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "dg_device_internal.h"
-#include "dg_pipeline_internal.h"
+#include "dg_kernel_internal.h"
 
 // Pipeline-cache file: our own header guards the driver's blob, so a truncated or corrupt file is
 // detected and ignored rather than handed to the driver.
@@ -20,9 +20,9 @@ typedef struct cache_header {
   uint64_t size, hash;
 } cache_header;
 
-struct dg_pipeline_table {
+struct dg_kernel_table {
   pthread_mutex_t lock;
-  dg_pipeline **items;
+  dg_kernel **items;
   int count, capacity;
   char cache_path[1024];
 };
@@ -83,7 +83,7 @@ static void mkdir_parents(const char *path) {
 }
 
 static void write_cache(dg_device *d) {
-  const char *path = d->pipelines->cache_path;
+  const char *path = d->kernels->cache_path;
   size_t size = 0;
   if (!path[0] || vkGetPipelineCacheData(d->device, d->pipeline_cache, &size, NULL) != VK_SUCCESS || !size) return;
   void *data = malloc(size);
@@ -102,11 +102,11 @@ static void write_cache(dg_device *d) {
   free(data);
 }
 
-dg_status dg_pipeline_table_create(dg_device *d) {
-  dg_pipeline_table *t = calloc(1, sizeof *t);
+dg_status dg_kernel_table_create(dg_device *d) {
+  dg_kernel_table *t = calloc(1, sizeof *t);
   if (!t) return dg_fail(DG_ERR_OOM, "out of host memory");
   pthread_mutex_init(&t->lock, NULL);
-  d->pipelines = t;
+  d->kernels = t;
   cache_path(d, t->cache_path, sizeof t->cache_path);
   size_t size;
   void *data = read_cache(t->cache_path, &size);
@@ -124,8 +124,8 @@ dg_status dg_pipeline_table_create(dg_device *d) {
   return DG_OK;
 }
 
-void dg_pipeline_table_destroy(dg_device *d) {
-  dg_pipeline_table *t = d->pipelines;
+void dg_kernel_table_destroy(dg_device *d) {
+  dg_kernel_table *t = d->kernels;
   if (!t) return;
   if (d->pipeline_cache) {
     write_cache(d);
@@ -138,10 +138,10 @@ void dg_pipeline_table_destroy(dg_device *d) {
   free(t->items);
   pthread_mutex_destroy(&t->lock);
   free(t);
-  d->pipelines = NULL;
+  d->kernels = NULL;
 }
 
-static dg_status create_pipeline(dg_device *d, const dg_shader_blob *blob, const uint32_t *spec, int n_spec,
+static dg_status create_kernel(dg_device *d, const dg_shader_blob *blob, const uint32_t *spec, int n_spec,
                                  VkPipeline *out) {
   VkShaderModuleCreateInfo mi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                  .codeSize = blob->size_bytes,
@@ -169,12 +169,12 @@ static dg_status create_pipeline(dg_device *d, const dg_shader_blob *blob, const
   return DG_OK;
 }
 
-dg_status dg_pipeline_get(dg_device *d, const char *name, const uint32_t *spec, int n_spec, dg_pipeline **out) {
-  if (n_spec < 0 || n_spec > DG_MAX_SPEC) return dg_fail(DG_ERR_ARG, "pipeline %s: %d specialisation constants", name, n_spec);
-  dg_pipeline_table *t = d->pipelines;
+dg_status dg_kernel_get(dg_device *d, const char *name, const uint32_t *spec, int n_spec, dg_kernel **out) {
+  if (n_spec < 0 || n_spec > DG_MAX_SPEC) return dg_fail(DG_ERR_ARG, "kernel %s: %d specialisation constants", name, n_spec);
+  dg_kernel_table *t = d->kernels;
   pthread_mutex_lock(&t->lock);
   for (int i = 0; i < t->count; i++) {
-    dg_pipeline *p = t->items[i];
+    dg_kernel *p = t->items[i];
     if (p->n_spec == n_spec && strcmp(p->blob->name, name) == 0 && !memcmp(p->spec, spec, 4 * (size_t)n_spec)) {
       *out = p;
       pthread_mutex_unlock(&t->lock);
@@ -183,11 +183,11 @@ dg_status dg_pipeline_get(dg_device *d, const char *name, const uint32_t *spec, 
   }
   dg_status s = DG_OK;
   const dg_shader_blob *blob = dg_shader_find(name);
-  dg_pipeline *p = NULL;
+  dg_kernel *p = NULL;
   if (!blob) s = dg_fail(DG_ERR_ARG, "no embedded shader named '%s'", name);
   if (s == DG_OK && t->count == t->capacity) {
     int cap = t->capacity ? 2 * t->capacity : 64;
-    dg_pipeline **items = realloc(t->items, (size_t)cap * sizeof *items);
+    dg_kernel **items = realloc(t->items, (size_t)cap * sizeof *items);
     if (!items) s = dg_fail(DG_ERR_OOM, "out of host memory");
     else {
       t->items = items;
@@ -199,7 +199,7 @@ dg_status dg_pipeline_get(dg_device *d, const char *name, const uint32_t *spec, 
     p->blob = blob;
     p->n_spec = n_spec;
     if (n_spec) memcpy(p->spec, spec, 4 * (size_t)n_spec);
-    s = create_pipeline(d, blob, spec, n_spec, &p->pipeline);
+    s = create_kernel(d, blob, spec, n_spec, &p->pipeline);
   }
   if (s == DG_OK) {
     t->items[t->count++] = p;

@@ -1,0 +1,130 @@
+#include "dg_runner.h"
+
+#include <glib.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_generate.h"
+#include "dg_model_choice.h"
+#include "dg_palette.h"
+
+struct dg_runner {
+  pthread_mutex_t lock; // one generation at a time
+  char *tokenizer_dir;
+  atomic_bool previews;
+  uint8_t (*palette)[3];
+  int n_classes;
+  dg_device *device;
+  dg_model_set *models;
+  char *loaded; // path of the loaded model set
+};
+
+dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json) {
+  dg_runner *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  pthread_mutex_init(&r->lock, NULL);
+  atomic_init(&r->previews, true);
+  r->tokenizer_dir = tokenizer_dir ? strdup(tokenizer_dir) : NULL;
+  dg_status s;
+  dg_palette *pal = palette_json ? dg_palette_load(palette_json, &s) : NULL;
+  if (pal) {
+    r->n_classes = dg_palette_count(pal);
+    r->palette = calloc((size_t)r->n_classes, sizeof *r->palette);
+    for (int i = 0; r->palette && i < r->n_classes; i++) {
+      const dg_palette_class *c = dg_palette_class_at(pal, i);
+      if (c->id >= 0 && c->id < r->n_classes) memcpy(r->palette[c->id], c->rgb, 3);
+    }
+    dg_palette_free(pal);
+  }
+  return r;
+}
+
+void dg_runner_free(dg_runner *r) {
+  if (!r) return;
+  dg_model_set_close(r->models);
+  dg_device_close(r->device);
+  pthread_mutex_destroy(&r->lock);
+  free(r->tokenizer_dir);
+  free(r->palette);
+  free(r->loaded);
+  free(r);
+}
+
+void dg_runner_set_previews(dg_runner *r, bool on) { atomic_store(&r->previews, on); }
+
+typedef struct preview_ctx {
+  dg_job *job;
+  uint8_t *rgba;
+} preview_ctx;
+
+static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, int h) {
+  preview_ctx *c = user;
+  uint8_t *rgba = realloc(c->rgba, (size_t)w * h * 4);
+  if (!rgba) return;
+  c->rgba = rgba;
+  for (int i = 0; i < w * h; i++) {
+    memcpy(rgba + 4 * i, rgb + 3 * i, 3);
+    rgba[4 * i + 3] = 255;
+  }
+  dg_job_report(c->job, step, total, rgba, w, h);
+}
+
+// Loads (or keeps) the model set named by the job's model choice.
+static dg_status models_for(dg_runner *r, const char *model) {
+  char *path = dg_model_choice_path(model);
+  if (!path)
+    return dg_fail(DG_ERR_UNSUPPORTED, "No model loaded: there is no default model (assets/models holds none and "
+                                       "DIRIGENT_MODEL is not set); choose a model folder or checkpoint file");
+  dg_status s = DG_OK;
+  if (!r->models || strcmp(r->loaded, path)) {
+    if (!r->device) s = dg_device_open(NULL, &r->device);
+    dg_model_set_close(r->models);
+    r->models = NULL;
+    free(r->loaded);
+    r->loaded = NULL;
+    dg_model_options o = {.default_tokenizer_dir = r->tokenizer_dir};
+    if (s == DG_OK) s = dg_model_set_open(r->device, path, &o, &r->models);
+    if (s == DG_OK) r->loaded = strdup(path);
+  }
+  g_free(path);
+  return s;
+}
+
+// The image task: text/layout-to-image, one RGBA frame.
+static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *params, preview_ctx *pc, dg_media *out) {
+  bool layout_used = false;
+  for (int i = 0; params->layout && i < params->width * params->height; i++) layout_used |= params->layout[i] != 255;
+  // A painted layout drives the layout ControlNet when the model has one.
+  bool control = layout_used && dg_model_set_has_control(r->models);
+  dg_generate_params p = {.prompt = params->prompt, .negative = params->negative, .width = params->width,
+                          .height = params->height, .steps = params->steps, .cfg = (float)params->guidance,
+                          .seed = params->seed, .sampler = DG_SAMPLER_DDIM,
+                          .layout = control ? params->layout : NULL,
+                          .palette = (const uint8_t(*)[3])r->palette, .n_classes = r->n_classes,
+                          .cancel = dg_job_cancel_flag(job),
+                          .on_step = atomic_load(&r->previews) ? on_step : NULL, .user = pc};
+  int n = params->width * params->height;
+  uint8_t *rgb = malloc((size_t)n * 3);
+  if (!rgb) return dg_fail(DG_ERR_OOM, "out of host memory");
+  dg_status s = dg_generate(r->models, &p, rgb);
+  if (s == DG_OK) s = dg_media_alloc(out, 1, params->width, params->height, 4);
+  for (int i = 0; s == DG_OK && i < n; i++) {
+    memcpy(out->data + 4 * i, rgb + 3 * i, 3);
+    out->data[4 * i + 3] = 255;
+  }
+  free(rgb);
+  return s;
+}
+
+dg_status dg_runner_run(dg_job *job, const dg_job_params *params, void *user, dg_media *out) {
+  dg_runner *r = user;
+  pthread_mutex_lock(&r->lock);
+  preview_ctx pc = {job, NULL};
+  dg_status s = models_for(r, params->model);
+  if (s == DG_OK) s = run_image(r, job, params, &pc, out);
+  free(pc.rgba);
+  pthread_mutex_unlock(&r->lock);
+  return s;
+}

@@ -1,0 +1,371 @@
+#include "dg_model_set.h"
+
+#include <glib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_clip_text.h"
+#include "dg_controlnet.h"
+#include "dg_json.h"
+#include "dg_unet.h"
+#include "dg_vae.h"
+
+struct dg_model_set {
+  dg_device *device;
+  dg_dtype dtype;
+  dg_arena *weights, *scratch;
+  dg_stream *stream;
+  dg_weights *stores[DG_ROLE_COUNT]; // each opened once (a single file serves several roles)
+  int n_stores;
+  dg_tokenizer *tok;
+  struct {
+    dg_weights *w; // NULL: the set has no such model
+    void *model;
+  } role[DG_ROLE_COUNT];
+  float *class_table; // ALDM id hint: [classes + 1, dim], null embedding last
+  int table_classes, table_dim;
+  float scale_factor;
+  int factor;
+  char description[2048];
+};
+
+// ---- configuration from the exported files' metadata ------------------------------------------
+
+// A number from the JSON object in the store's metadata "config" (def when absent).
+static double config_number(const dg_weights *w, const char *key, double def) {
+  const char *cfg = w ? dg_weights_metadata(w, "config") : NULL;
+  dg_json *doc;
+  if (!cfg || dg_json_parse(cfg, strlen(cfg), "config", 0, 0, &doc) != DG_OK) return def;
+  const dg_json_value *v = dg_json_get(dg_json_root(doc), key);
+  double r = v && v->type == DG_JSON_NUMBER ? v->number : def;
+  dg_json_free(doc);
+  return r;
+}
+
+static dg_unet_heads unet_heads(const dg_weights *w) {
+  // SD 1.x: 8 heads everywhere (not recorded in the weights); our exports record theirs.
+  return (dg_unet_heads){(int)config_number(w, "num_heads", 8), (int)config_number(w, "num_head_channels", -1)};
+}
+
+static void describe(dg_model_set *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void describe(dg_model_set *m, const char *fmt, ...) {
+  size_t used = strlen(m->description);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->description + used, sizeof m->description - used, fmt, ap);
+  va_end(ap);
+}
+
+// ---- the roles -------------------------------------------------------------------------------------
+
+static dg_status load_text(dg_model_set *m, const dg_nn_src *src, void *model) {
+  (void)m;
+  int heads = (int)config_number(src->w, "heads", 0);
+  if (!heads) { // SD 1.5's CLIP ViT-L/14 text tower: 12 heads of 64
+    const dg_weight *ln = dg_weights_find(src->w, DG_LDM_CLIP "text_model.final_layer_norm.weight");
+    heads = ln ? (int)(ln->shape[0] / 64) : 12;
+  }
+  return dg_clip_text_load(src, heads, model);
+}
+
+static void describe_text(dg_model_set *m, const void *model, const char *layout) {
+  const dg_clip_text *c = model;
+  describe(m, "text encoder: %d layers, width %d (%s)\n", c->cfg.layers, c->cfg.width, layout);
+}
+
+static dg_status load_unet(dg_model_set *m, const dg_nn_src *src, void *model) {
+  (void)m;
+  return dg_unet_load(src, unet_heads(src->w), model);
+}
+
+static void describe_unet(dg_model_set *m, const void *model, const char *layout) {
+  const dg_unet_config *u = &((const dg_unet *)model)->enc.cfg;
+  describe(m, "unet: %d levels, %d channels, context %d (%s)\n", u->num_levels, u->model_channels, u->context_dim,
+           layout);
+}
+
+static dg_status load_vae(dg_model_set *m, const dg_nn_src *src, void *model) {
+  dg_vae *v = model;
+  DG_TRY(dg_vae_load(src, v));
+  m->scale_factor = (float)config_number(src->w, "scale_factor", 0.18215);
+  m->factor = 1 << (v->cfg.num_levels - 1);
+  return DG_OK;
+}
+
+static void describe_vae(dg_model_set *m, const void *model, const char *layout) {
+  describe(m, "vae: %d levels, latent factor %d, scale %.5f (%s)\n", ((const dg_vae *)model)->cfg.num_levels, m->factor,
+           m->scale_factor, layout);
+}
+
+static dg_status load_class_table(dg_model_set *m, const dg_weights *w) {
+  const dg_weight *t = dg_weights_find(w, "dirigent.class_embeddings");
+  if (!t) return dg_fail(DG_ERR_FORMAT, "ControlNet with an id hint but no 'dirigent.class_embeddings' table");
+  if (t->ndim != 2 || t->shape[0] < 2) return dg_fail(DG_ERR_FORMAT, "class embedding table has a bad shape");
+  m->table_classes = (int)t->shape[0] - 1;
+  m->table_dim = (int)t->shape[1];
+  m->class_table = malloc((size_t)t->numel * sizeof(float));
+  if (!m->class_table) return dg_fail(DG_ERR_OOM, "out of host memory");
+  return dg_weights_read(w, t, DG_F32, m->class_table, (size_t)t->numel * sizeof(float));
+}
+
+static dg_status load_control(dg_model_set *m, const dg_nn_src *src, void *model) {
+  dg_controlnet *c = model;
+  DG_TRY(dg_controlnet_load(src, unet_heads(src->w), c));
+  return c->id_hint ? load_class_table(m, src->w) : DG_OK;
+}
+
+static void describe_control(dg_model_set *m, const void *model, const char *layout) {
+  bool id = ((const dg_controlnet *)model)->id_hint;
+  describe(m, "controlnet: %s hint (%s)\n", id ? "class-embedding (ALDM)" : "colour", layout);
+}
+
+typedef struct role_info {
+  const char *name; // dg_model_role_name
+  const char *file; // in a Dirigent model folder (the ControlNet's is controlnet_<name>.safetensors)
+  unsigned part;    // the dg_model_part the store must hold
+  const char *what; // as messages name it
+  bool optional;    // the set may lack it
+  size_t size;      // of the loaded model
+  dg_status (*load)(dg_model_set *m, const dg_nn_src *src, void *model);
+  void (*describe)(dg_model_set *m, const void *model, const char *layout);
+} role_info;
+
+static const role_info roles[DG_ROLE_COUNT] = {
+    [DG_ROLE_TEXT_ENCODER] = {"text encoder", "text_encoder.safetensors", DG_PART_CLIP_TEXT, "CLIP text encoder", false,
+                              sizeof(dg_clip_text), load_text, describe_text},
+    [DG_ROLE_UNET] = {"unet", "unet.safetensors", DG_PART_UNET, "image UNet", false, sizeof(dg_unet), load_unet,
+                      describe_unet},
+    [DG_ROLE_VAE] = {"vae", "vae.safetensors", DG_PART_VAE, "VAE decoder", false, sizeof(dg_vae), load_vae,
+                     describe_vae},
+    [DG_ROLE_CONTROLNET] = {"controlnet", NULL, DG_PART_CONTROLNET, "ControlNet", true, sizeof(dg_controlnet),
+                            load_control, describe_control},
+};
+
+const char *dg_model_role_name(dg_model_role role) {
+  return role >= 0 && role < DG_ROLE_COUNT ? roles[role].name : "unknown role";
+}
+
+// ---- where each role comes from --------------------------------------------------------------------
+
+static bool is_file(const char *path) { return g_file_test(path, G_FILE_TEST_IS_REGULAR); }
+
+// A Dirigent model folder's file for each role (the ControlNet `control`, default "aldm"; NULL when an
+// optional role's file is absent). False, with nothing allocated, when `model` is no such folder.
+// g_free each path.
+static bool folder_files(const char *model, const char *control, char *paths[DG_ROLE_COUNT]) {
+  char *text = g_build_filename(model, roles[DG_ROLE_TEXT_ENCODER].file, NULL);
+  if (!is_file(text)) {
+    g_free(text);
+    return false;
+  }
+  for (int r = 0; r < DG_ROLE_COUNT; r++) {
+    char *name = roles[r].file ? g_strdup(roles[r].file)
+                               : g_strdup_printf("controlnet_%s.safetensors", control ? control : "aldm");
+    paths[r] = g_build_filename(model, name, NULL);
+    g_free(name);
+    if (roles[r].optional && !is_file(paths[r])) g_clear_pointer(&paths[r], g_free);
+  }
+  g_free(text);
+  return true;
+}
+
+static dg_status no_control(const char *model, const char *control) {
+  return dg_fail(DG_ERR_ARG, "model %s has no controlnet_%s.safetensors", model, control);
+}
+
+// The tokenizer folder for `model`: the option, tokenizer/ of a diffusers folder, tokenizer/ beside the
+// model, else the default. NULL when there is none; *owned is set when the result must be g_free'd.
+static const char *tokenizer_dir_for(const char *model, const dg_model_options *o, const dg_weights *text,
+                                     char **owned) {
+  *owned = NULL;
+  if (o->tokenizer_dir) return o->tokenizer_dir;
+  if (dg_weights_tokenizer_dir(text)) return dg_weights_tokenizer_dir(text);
+  char *parent = g_file_test(model, G_FILE_TEST_IS_DIR) ? g_strdup(model) : g_path_get_dirname(model);
+  char *beside = g_build_filename(parent, "tokenizer", NULL), *vocab = g_build_filename(beside, "vocab.json", NULL);
+  g_free(parent);
+  if (is_file(vocab))
+    *owned = beside;
+  else
+    g_free(beside);
+  g_free(vocab);
+  return *owned ? *owned : o->default_tokenizer_dir;
+}
+
+static dg_status no_tokenizer(const char *model) {
+  return dg_fail(DG_ERR_ARG, "model %s: no tokenizer found (tokenizer/ with vocab.json and merges.txt)", model);
+}
+
+// ---- opening -------------------------------------------------------------------------------------
+
+static dg_status open_store(dg_model_set *m, const char *path, dg_weights **out) {
+  if (m->n_stores == DG_ROLE_COUNT) return dg_fail(DG_ERR_ARG, "model: too many files");
+  DG_TRY(dg_weights_open(path, out));
+  m->stores[m->n_stores++] = *out;
+  return DG_OK;
+}
+
+static dg_status find_tokenizer(dg_model_set *m, const char *model, const dg_model_options *o, const dg_weights *text) {
+  char *owned;
+  const char *dir = tokenizer_dir_for(model, o, text, &owned);
+  dg_status s = dir ? dg_tokenizer_load(dir, &m->tok) : no_tokenizer(model);
+  if (s == DG_OK) describe(m, "tokenizer: %d tokens (%s)\n", dg_tokenizer_vocab_size(m->tok), dir);
+  g_free(owned);
+  return s;
+}
+
+// Opens the store of each role: a Dirigent folder's files, or the one store for them all (the
+// ControlNet: the option's file, else the store itself when it holds one).
+static dg_status open_stores(dg_model_set *m, const char *model, const dg_model_options *o) {
+  char *files[DG_ROLE_COUNT] = {0};
+  dg_status s = DG_OK;
+  if (folder_files(model, o->control, files)) {
+    for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
+      if (files[r]) s = open_store(m, files[r], &m->role[r].w);
+    if (s == DG_OK && !files[DG_ROLE_CONTROLNET] && o->control) s = no_control(model, o->control);
+  } else {
+    dg_weights *w;
+    s = open_store(m, model, &w);
+    for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
+      if (!roles[r].optional) m->role[r].w = w;
+    if (s == DG_OK && dg_weights_has_prefix(w, DG_LDM_CONTROL)) m->role[DG_ROLE_CONTROLNET].w = w;
+    if (s == DG_OK && o->control) s = open_store(m, o->control, &m->role[DG_ROLE_CONTROLNET].w);
+  }
+  for (int r = 0; r < DG_ROLE_COUNT; r++)
+    g_free(files[r]);
+  return s;
+}
+
+void dg_model_set_close(dg_model_set *m) {
+  if (!m) return;
+  dg_stream_destroy(m->stream);
+  dg_arena_destroy(m->scratch);
+  dg_arena_destroy(m->weights);
+  for (int i = 0; i < m->n_stores; i++)
+    dg_weights_close(m->stores[i]);
+  for (int r = 0; r < DG_ROLE_COUNT; r++)
+    free(m->role[r].model);
+  dg_tokenizer_free(m->tok);
+  free(m->class_table);
+  free(m);
+}
+
+dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out) {
+  *out = NULL;
+  dg_model_options o = opt ? *opt : (dg_model_options){0};
+  dg_model_set *m = calloc(1, sizeof *m);
+  if (!m) return dg_fail(DG_ERR_OOM, "out of host memory");
+  m->device = device;
+  m->dtype = o.dtype;
+  dg_status s = dg_arena_create(device, 0, &m->weights);
+  if (s == DG_OK) s = dg_arena_create(device, 0, &m->scratch);
+  if (s == DG_OK) s = dg_stream_create(device, 0, &m->stream);
+  if (s == DG_OK) s = open_stores(m, model, &o);
+  if (s == DG_OK) s = find_tokenizer(m, model, &o, m->role[DG_ROLE_TEXT_ENCODER].w);
+  for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++) {
+    if (!m->role[r].w) continue;
+    m->role[r].model = calloc(1, roles[r].size);
+    dg_nn_src src = {m->role[r].w, m->weights, m->dtype};
+    s = m->role[r].model ? roles[r].load(m, &src, m->role[r].model) : dg_fail(DG_ERR_OOM, "out of host memory");
+  }
+  for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
+    if (m->role[r].w) roles[r].describe(m, m->role[r].model, dg_weights_layout(m->role[r].w));
+  if (s == DG_OK)
+    *out = m;
+  else
+    dg_model_set_close(m);
+  return s;
+}
+
+// ---- checking without a device ---------------------------------------------------------------------
+
+// Fails naming `path` unless its detected models include the role's part (a VAE must have a decoder).
+static dg_status need_part(const char *path, const dg_model_info *info, dg_model_role r) {
+  unsigned part = roles[r].part;
+  bool ok = (info->parts & part) && (part != DG_PART_VAE || info->vae.has_decoder);
+  return ok ? DG_OK : dg_fail(DG_ERR_UNSUPPORTED, "%s: no %s in it (found %s)", path, roles[r].what, info->description);
+}
+
+// Opens `path`, detects its models and requires those of the roles in `mask` (bit r: role r).
+static dg_status check_store(const char *path, unsigned mask, dg_weights **out, dg_model_info *info) {
+  DG_TRY(dg_weights_open(path, out));
+  dg_status s = dg_weights_detect(*out, info);
+  for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
+    if (mask & 1u << r) s = need_part(path, info, (dg_model_role)r);
+  if (s == DG_OK && (mask & 1u << DG_ROLE_CONTROLNET) && info->control.id_hint &&
+      !dg_weights_find(*out, "dirigent.class_embeddings"))
+    s = dg_fail(DG_ERR_FORMAT, "%s: ControlNet with an id hint but no 'dirigent.class_embeddings' table", path);
+  return s;
+}
+
+dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size) {
+  dg_model_options o = opt ? *opt : (dg_model_options){0};
+  if (!model || !*model) return dg_fail(DG_ERR_ARG, "model: no path given");
+  char *files[DG_ROLE_COUNT] = {0};
+  dg_weights *w[DG_ROLE_COUNT] = {0};
+  dg_model_info info[DG_ROLE_COUNT];
+  const char *layout = "";
+  dg_status s = DG_OK;
+  const unsigned required = 1u << DG_ROLE_TEXT_ENCODER | 1u << DG_ROLE_UNET | 1u << DG_ROLE_VAE;
+  if (folder_files(model, o.control, files)) {
+    for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
+      if (files[r]) s = check_store(files[r], 1u << r, &w[r], &info[r]);
+    if (s == DG_OK && !files[DG_ROLE_CONTROLNET] && o.control) s = no_control(model, o.control);
+    layout = "Dirigent model folder";
+  } else {
+    s = check_store(model, required, &w[0], &info[0]);
+    for (int r = 1; r < DG_ROLE_COUNT; r++)
+      info[r] = info[0];
+    if (s == DG_OK && o.control) {
+      s = check_store(o.control, 1u << DG_ROLE_CONTROLNET, &w[DG_ROLE_CONTROLNET], &info[DG_ROLE_CONTROLNET]);
+    } else if (s == DG_OK && (info[0].parts & DG_PART_CONTROLNET)) {
+      files[DG_ROLE_CONTROLNET] = g_strdup(model);
+    }
+    if (s == DG_OK) layout = dg_weights_layout(w[0]);
+  }
+  if (s == DG_OK) {
+    char *owned;
+    const char *dir = tokenizer_dir_for(model, &o, w[0], &owned);
+    dg_tokenizer *tok = NULL;
+    s = dir ? dg_tokenizer_load(dir, &tok) : no_tokenizer(model);
+    dg_tokenizer_free(tok);
+    g_free(owned);
+  }
+  if (s == DG_OK && kind && kind_size) {
+    const dg_unet_config *u = &info[DG_ROLE_UNET].unet;
+    const char *family = u->context_dim == 768 && !u->linear_proj   ? " (SD 1.x)"
+                         : u->context_dim == 1024 && u->linear_proj ? " (SD 2.x)"
+                                                                    : "";
+    const char *control = !files[DG_ROLE_CONTROLNET] && !o.control   ? ""
+                          : info[DG_ROLE_CONTROLNET].control.id_hint ? ", ALDM layout ControlNet"
+                                                                     : ", colour layout ControlNet";
+    snprintf(kind, kind_size, "%s%s: text encoder, UNet, VAE%s", layout, family, control);
+  }
+  for (int r = 0; r < DG_ROLE_COUNT; r++) {
+    if (w[r]) dg_weights_close(w[r]);
+    g_free(files[r]);
+  }
+  return s;
+}
+
+// ---- what the roles share --------------------------------------------------------------------------
+
+const void *dg_model_set_get(const dg_model_set *m, dg_model_role role) {
+  return role >= 0 && role < DG_ROLE_COUNT ? m->role[role].model : NULL;
+}
+bool dg_model_set_has(const dg_model_set *m, dg_model_role role) { return dg_model_set_get(m, role) != NULL; }
+bool dg_model_set_has_control(const dg_model_set *m) { return dg_model_set_has(m, DG_ROLE_CONTROLNET); }
+dg_stream *dg_model_set_stream(dg_model_set *m) { return m->stream; }
+dg_arena *dg_model_set_scratch(dg_model_set *m) { return m->scratch; }
+dg_dtype dg_model_set_dtype(const dg_model_set *m) { return m->dtype; }
+const dg_tokenizer *dg_model_set_tokenizer(const dg_model_set *m) { return m->tok; }
+const char *dg_model_set_describe(const dg_model_set *m) { return m->description; }
+int dg_model_set_latent_factor(const dg_model_set *m) { return m->factor; }
+float dg_model_set_scale_factor(const dg_model_set *m) { return m->scale_factor; }
+
+const float *dg_model_set_class_table(const dg_model_set *m, int *classes, int *dim) {
+  *classes = m->table_classes;
+  *dim = m->table_dim;
+  return m->class_table;
+}

@@ -1,0 +1,68 @@
+// A model set: the models a generation task uses, as a table of roles (text encoder, UNet, VAE, layout
+// ControlNet; later a video UNet, a StyleGAN2 generator and its encoder), each loaded from a store,
+// with the device, arenas, stream and tokenizer they share. Task pipelines (dg_generate, later video
+// and stylize) take the roles they need.
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dg_device.h"
+#include "dg_stream.h"
+#include "dg_tensor.h"
+#include "dg_tokenizer.h"
+
+typedef enum dg_model_role {
+  DG_ROLE_TEXT_ENCODER, // dg_clip_text (the tokenizer comes with the set)
+  DG_ROLE_UNET,         // dg_unet
+  DG_ROLE_VAE,          // dg_vae (a decoder; the encoder when the file has one)
+  DG_ROLE_CONTROLNET,   // dg_controlnet: the layout ControlNet
+  // Coming with their controls: the video UNet (VideoCrafter2's UNet3D), the StyleGAN2 generator and
+  // its masked noise encoder: one entry each here and in the set's role table.
+  DG_ROLE_COUNT
+} dg_model_role;
+
+typedef struct dg_model_set dg_model_set;
+
+// `model` is one of:
+// - a Dirigent model folder: text_encoder.safetensors, unet.safetensors, vae.safetensors and
+//   optionally controlnet_<name>.safetensors (the layout ControlNet `control`, default "aldm"),
+//   exported by tools/train with their configs in the files' metadata;
+// - an LDM single file (SD 1.5 style) or a diffusers folder; then a ControlNet may come from the
+//   same store or from `control` given as a path.
+// The tokenizer: tokenizer_dir if given, else tokenizer/ of a diffusers folder or beside the model,
+// else default_tokenizer_dir (e.g. the embedded assets/tokenizer).
+typedef struct dg_model_options {
+  const char *control;               // ControlNet name in a Dirigent folder, or a file; NULL: "aldm" if present
+  const char *tokenizer_dir;         // NULL: found as described above
+  const char *default_tokenizer_dir; // the last resort
+  dg_dtype dtype;                    // weights and activations (DG_F32 or DG_F16)
+} dg_model_options;
+
+dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out);
+void dg_model_set_close(dg_model_set *m);
+// Checks, without a device and reading only file headers and the tokenizer, that `model` is a set
+// dg_model_set_open accepts: its files open and hold a CLIP text encoder, an image UNet, a VAE decoder
+// (and the ControlNet when there is one), and a tokenizer is found. Errors name the file. `kind` (may
+// be NULL) gets e.g. "Dirigent model folder: text encoder, UNet, VAE, ALDM layout ControlNet".
+// Tensor shapes beyond what detection reads are checked by dg_model_set_open only.
+dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size);
+
+// The loaded model of a role (the type named in dg_model_role), NULL when the set has none.
+const void *dg_model_set_get(const dg_model_set *m, dg_model_role role);
+bool dg_model_set_has(const dg_model_set *m, dg_model_role role);
+bool dg_model_set_has_control(const dg_model_set *m); // dg_model_set_has(m, DG_ROLE_CONTROLNET)
+const char *dg_model_role_name(dg_model_role role);
+
+// What the roles share: the stream the set records on (for profiling), the scratch arena of its
+// runs, the dtype, the tokenizer.
+dg_stream *dg_model_set_stream(dg_model_set *m);
+dg_arena *dg_model_set_scratch(dg_model_set *m);
+dg_dtype dg_model_set_dtype(const dg_model_set *m);
+const dg_tokenizer *dg_model_set_tokenizer(const dg_model_set *m);
+// One line per part, e.g. "unet: 4 levels, 96 channels, context 256 (unet.safetensors)".
+const char *dg_model_set_describe(const dg_model_set *m);
+int dg_model_set_latent_factor(const dg_model_set *m);  // image pixels per latent pixel (8 for SD)
+float dg_model_set_scale_factor(const dg_model_set *m); // latent = scale_factor * the VAE's z
+// ALDM id hint of the ControlNet: the class embeddings [classes + 1, dim] (null embedding last), or
+// NULL for a colour-hint ControlNet.
+const float *dg_model_set_class_table(const dg_model_set *m, int *classes, int *dim);
