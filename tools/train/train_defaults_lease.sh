@@ -9,12 +9,15 @@
 # Needs build/app/cli/dirigent-cli (built here or carried) and a python3 with torch and CUDA.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+ROOT=$PWD
 t0=$(date +%s)
 OUT=${OUT:?set OUT to the folder for the results}
 LEASE=${DG_LEASE_SECONDS:-540}
 export DG_TRAIN_DEVICE=${DG_TRAIN_DEVICE:-cuda} DG_TRAIN_PYTHON=${DG_TRAIN_PYTHON:-python3} DG_TRAIN_WORLD_THREADS=$(nproc)
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 REUSE=${DG_LEASE_REUSE:-}
+to_f16() { local f a=(); for f in "$@"; do a+=("$(realpath "$f")"); done
+          (cd "$ROOT/tools/train" && "$DG_TRAIN_PYTHON" -m dgtrain.to_f16 "${a[@]}"); }
 reuse_into() { local n; mkdir -p "$1"; for n in $REUSE; do cp assets/models/"$n".safetensors assets/models/"$n".json "$1"/ || exit 1; done; }
 
 if [ "${DG_LEASE_SMOKE:-1}" = 1 ]; then
@@ -40,13 +43,14 @@ export DG_TRAIN_PERMILLE=40000 DG_TRAIN_IMAGES=${DG_TRAIN_IMAGES:-40000} DG_TRAI
 mkdir -p runs
 reuse_into runs/models
 left=$(( LEASE - ($(date +%s) - t0) ))
+# timeout runs the chain in a process group of its own and signals the whole group when time is up, so the
+# stages it cuts short end with it (nothing is killed by name: other jobs on the machine may match any name).
 timeout "$left" tools/train/train_defaults.sh 2>&1 | tee runs/train_defaults.log
-pkill -f 'train_(clip|vae|segmenter|unet|controlnet)\.py' && sleep 2  # stages the timeout cut short
 echo "== chain ended after $(( $(date +%s) - t0 )) s"
 
 cd runs/models || exit 1
 for n in $REUSE; do rm -f "$n".safetensors "$n".json; done
-ls *.safetensors >/dev/null 2>&1 && "$DG_TRAIN_PYTHON" ../../tools/train/to_f16.py *.safetensors
+ls *.safetensors >/dev/null 2>&1 && to_f16 *.safetensors
 pack() { local name=$1; shift; local have=(); for f in "$@"; do [ -f "$f" ] && have+=("$f"); done
          [ ${#have[@]} -gt 0 ] && tar cf "$OUT/$name.tar" "${have[@]}"; }
 pack unet_vae unet.* vae.*
@@ -54,7 +58,7 @@ pack clip clip.* text_encoder.*
 pack seg_cnbase eval_segmenter.* controlnet_baseline.*
 pack cn_aldm_adv controlnet_aldm.* controlnet_adv.*
 # The UNet the ControlNets were trained on: the shipped one continues it (kept in case the lease ends first).
-cd .. && [ -f unet_base.safetensors ] && "$DG_TRAIN_PYTHON" ../tools/train/to_f16.py unet_base.safetensors && pack unet_base unet_base.*
+cd .. && [ -f unet_base.safetensors ] && to_f16 unet_base.safetensors && pack unet_base unet_base.*
 cd ..
 tar czf "$OUT/logs.tgz" runs/train_defaults.log runs/*.out runs/*/log.txt runs/*/summary.json runs/*/samples_*.png 2>/dev/null
 ls -la "$OUT"

@@ -93,3 +93,24 @@ def id_hint(label, table, size):
     lab[(lab < 0) | (lab >= n)] = n
     lab = torch.nn.functional.interpolate(lab[:, None].float(), size=size, mode="nearest")[:, 0].long()
     return table[lab].permute(0, 3, 1, 2).contiguous()
+
+
+def colour_hint(label, colors):
+    """The stock "color" layout input: palette colours [B,3,H,W] in [0,1]; unlabelled pixels black."""
+    pal = torch.cat([colors.float() / 255.0, torch.zeros(1, 3)]).to(label.device)
+    lab = label.clone()
+    lab[(lab < 0) | (lab >= colors.shape[0])] = colors.shape[0]
+    return pal[lab].permute(0, 3, 1, 2).contiguous()
+
+
+def load_controlnet(path):
+    """(ControlNet, config, class-embedding table or None) from an exported ControlNet (frozen, eval mode)."""
+    from .exports import load_json_beside, load_prefixed
+    sd, _ = load_prefixed(path, "control_model.")
+    cfg = load_json_beside(path)
+    cn = ControlNet({k: v for k, v in cfg.items() if k in SD15_ID}).eval()
+    cn.load_state_dict(sd)
+    for p in cn.parameters():
+        p.requires_grad_(False)
+    table = load_prefixed(path, "dirigent.")[0]["class_embeddings"].float() if cfg["hint_mode"] == "id" else None
+    return cn, cfg, table

@@ -276,3 +276,18 @@ class UNetModel(nn.Module):
                 skip = skip + control.pop()
             h = module(torch.cat([h, skip], dim=1), emb, context)
         return self.out(h)
+
+
+def load_unet(path, device="cpu", frozen=True):
+    """An exported UNet (model.diffusion_model.* names, .json config beside) and its config."""
+    from .exports import load_json_beside, load_prefixed
+    sd, _ = load_prefixed(path, "model.diffusion_model.")
+    cfg = load_json_beside(path)
+    unet = UNetModel({k: v for k, v in cfg.items() if k in SD15})
+    unet.load_state_dict({k: v.float() for k, v in sd.items()})
+    unet.to(device)
+    if frozen:
+        unet.eval()
+        for p in unet.parameters():
+            p.requires_grad_(False)
+    return unet, unet.cfg

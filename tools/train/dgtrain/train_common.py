@@ -1,9 +1,5 @@
-"""Shared plumbing of the training scripts: arguments, threads, in-memory world data, resumable checkpoints,
-the log file, text conditioning through the frozen CLIP text tower, and safetensors export."""
+"""Shared plumbing of the training scripts: arguments, threads, resumable checkpoints, the log file."""
 import argparse
-import functools
-import hashlib
-import json
 import os
 import random
 import time
@@ -11,7 +7,6 @@ import time
 import numpy as np
 import torch
 
-from . import safetensors_io
 
 
 def base_parser(description):
@@ -86,83 +81,6 @@ class Log:
             f.write(line + "\n")
 
 
-class WorldTensors:
-    """A world image dataset held in memory as uint8 images [N,3,H,W] and uint8 labels [N,H,W] (PNG decoding
-    once, not every step), with its captions."""
-
-    def __init__(self, root, max_images=0, indices=None):
-        from .world_data import WorldImages, caption_texts
-        ds = WorldImages(root)
-        n = len(ds) if not max_images else min(max_images, len(ds))
-        idx = list(range(n)) if indices is None else [i for i in indices if i < n]
-        if not idx:
-            raise SystemExit(f"{root}: no images")
-        self.captions = [caption_texts(ds.entries[i]) or [""] for i in idx]
-        self.ids = [ds.entries[i]["id"] for i in idx]
-        if ds.decoded is not None:  # decode_dataset already did the work: one copy into memory
-            self.images = torch.from_numpy(np.ascontiguousarray(ds.decoded[0][idx]))
-            self.labels = torch.from_numpy(np.ascontiguousarray(ds.decoded[1][idx]))
-            return
-        # Filled one 8-bit item at a time: holding every decoded float image first would need ~16 GB for 20k.
-        self.images = self.labels = None
-        for k, i in enumerate(idx):
-            img, lab = ds._read(i)
-            if self.images is None:
-                self.images = torch.empty((len(idx),) + tuple(img.shape), dtype=torch.uint8)
-                self.labels = torch.empty((len(idx),) + tuple(lab.shape), dtype=torch.uint8)
-            self.images[k], self.labels[k] = img, lab
-
-    def __len__(self):
-        return self.images.shape[0]
-
-    def subset(self, idx):
-        out = object.__new__(WorldTensors)
-        idx = list(idx)
-        out.images, out.labels = self.images[idx], self.labels[idx]
-        out.captions, out.ids = [self.captions[i] for i in idx], [self.ids[i] for i in idx]
-        return out
-
-    def batch(self, idx, device, hflip=False, gen=None):
-        """(images float [-1,1], labels int64 with 255 unlabelled, one random caption each)."""
-        img = self.images[idx].float() / 127.5 - 1.0
-        lab = self.labels[idx].long()
-        if hflip:
-            flip = torch.rand(len(idx), generator=gen) < 0.5
-            img[flip] = img[flip].flip(-1)
-            lab[flip] = lab[flip].flip(-1)
-        caps = [self.captions[i][int(torch.randint(len(self.captions[i]), (1,), generator=gen))] for i in idx]
-        return img.to(device), lab.to(device), caps
-
-
-def concat(parts):
-    """One WorldTensors of several (same image size), in order."""
-    if len(parts) == 1:
-        return parts[0]
-    shapes = {tuple(p.images.shape[1:]) for p in parts}
-    if len(shapes) > 1:
-        raise SystemExit(f"datasets of different image sizes cannot be mixed: {sorted(shapes)}")
-    out = object.__new__(WorldTensors)
-    out.images = torch.cat([p.images for p in parts])
-    out.labels = torch.cat([p.labels for p in parts])
-    out.captions = [c for p in parts for c in p.captions]
-    out.ids = [i for p in parts for i in p.ids]
-    out.parts = [len(p) for p in parts]  # per-dataset caches (latents) stay valid across mixes
-    return out
-
-
-def split_data(args):
-    """(train, val) WorldTensors: --val if given, else the last val_frac of --data; --extra-data joins training."""
-    if getattr(args, "extra_data", None):
-        train, val = split_data(argparse.Namespace(**dict(vars(args), extra_data=[])))
-        return concat([train] + [WorldTensors(d, args.max_images) for d in args.extra_data]), val
-    data = WorldTensors(args.data, args.max_images)
-    if args.val:
-        return data, WorldTensors(args.val, max(1, min(len(data) // 10, 200)) if args.max_images else 200)
-    n_val = max(1, int(round(len(data) * args.val_frac))) if len(data) > 1 else 0
-    n_tr = len(data) - n_val
-    return data.subset(range(n_tr)), data.subset(range(n_tr, len(data))) if n_val else data
-
-
 class Batches:
     """Endless shuffled index batches from a seeded generator (the same order for the same seed)."""
 
@@ -235,103 +153,6 @@ class EMA:
         model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in self.shadow.items()})
 
 
-RECORD_KEYS = ("training", "init")  # how a model was made, not what it is: never carried over from another record
-
-
-def export(path, state, prefix, config, metadata=None):
-    """Writes PATH (safetensors, keys = prefix + LDM names, float32) and PATH with .json: the config plus the
-    metadata (this export's record, which replaces any record keys a config read from another export holds)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tensors = {prefix + k: v.detach().float().cpu().contiguous() for k, v in state.items()}
-    config = {k: v for k, v in config.items() if k not in RECORD_KEYS}
-    meta = dict(metadata or {})
-    meta["config"] = json.dumps(config, allow_nan=False)
-    cfg_path = os.path.splitext(path)[0] + ".json"
-    write_record(cfg_path, dict(config, **(metadata or {})))
-    safetensors_io.save(tensors, path, metadata=meta)
-    return cfg_path
-
-
-def write_record(path, record):
-    """A model's JSON record; NaN or infinity is refused before the file is touched (the engine's parser refuses
-    them too, so such a file would only fail later, far from its cause). Exporters write it before the weights,
-    so a refused record leaves both files as they were."""
-    text = json.dumps(record, indent=1, allow_nan=False)
-    with open(path, "w") as f:
-        f.write(text)
-
-
-@functools.lru_cache(maxsize=None)
-def file_digest(path):
-    """sha1 of a file's bytes: a cache key that survives rewriting the same weights (to_f16, a fresh clone)."""
-    with open(path, "rb") as f:
-        return hashlib.sha1(f.read()).hexdigest()
-
-
-@functools.lru_cache(maxsize=None)
-def encoder_digest(vae_path):
-    """sha1 of what a VAE's latents depend on (encoder and quant_conv weights, scale factor): a latent cache keyed
-    on it survives training the decoder alone."""
-    sd, _ = load_prefixed(vae_path, "first_stage_model.")
-    h = hashlib.sha1(repr(load_json_beside(vae_path).get("scale_factor")).encode())
-    for k in sorted(sd):
-        if k.startswith(("encoder.", "quant_conv.")):
-            h.update(k.encode())
-            h.update(sd[k].float().numpy().tobytes())
-    return h.hexdigest()
-
-
-def load_prefixed(path, prefix):
-    """State dict of a single-file safetensors with the prefix removed (keys without it are skipped)."""
-    sd, meta = safetensors_io.load(path)
-    return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}, meta
-
-
-def load_json_beside(path, config=None):
-    """The config JSON given, else PATH with .json, else the "config" metadata of the safetensors file."""
-    cfg_path = config or os.path.splitext(path)[0] + ".json"
-    if not config and not os.path.exists(cfg_path) and path.endswith(".safetensors"):
-        meta = safetensors_io.load(path)[1]
-        if "config" in meta:
-            return json.loads(meta["config"])
-    with open(cfg_path) as f:
-        return json.load(f)
-
-
-class TextCond:
-    """Frozen CLIP text tower + tokenizer: captions -> last_hidden_state [B,77,D], cached per caption (f16)."""
-
-    def __init__(self, weights, tokenizer_dir, config=None, device="cpu", cache_max=20000):
-        from .clip_text import load_text_encoder
-        from .tokenizer import Tokenizer
-        cfg = load_json_beside(weights, config)
-        self.model = load_text_encoder(weights, cfg).eval().to(device)
-        for p in self.model.parameters():
-            p.requires_grad_(False)
-        self.tok = Tokenizer.from_dir(tokenizer_dir)
-        self.device, self.cache, self.cache_max = device, {}, cache_max
-        self.dim = self.model.config["width"]
-
-    @torch.no_grad()
-    def __call__(self, captions):
-        missing = [c for c in dict.fromkeys(captions) if c not in self.cache]
-        if missing:
-            h, _ = self.model(self.tok(missing).to(self.device))
-            for c, v in zip(missing, h):
-                if len(self.cache) < self.cache_max:
-                    self.cache[c] = v.half().cpu()
-            if len(self.cache) >= self.cache_max:
-                fresh = dict(zip(missing, h))
-                return torch.stack([fresh[c].float() if c in fresh else self.cache[c].float().to(self.device)
-                                    for c in captions]).to(self.device)
-        return torch.stack([self.cache[c] for c in captions]).float().to(self.device)
-
-    @torch.no_grad()
-    def pooled(self, texts):
-        _, p = self.model(self.tok(texts).to(self.device))
-        return p
-
-
 def add_text_args(ap):
     ap.add_argument("--text-encoder", required=True, help="text encoder safetensors (HF CLIPTextModel names)")
     ap.add_argument("--text-config", help="its config JSON (default: beside the weights)")
@@ -340,18 +161,6 @@ def add_text_args(ap):
 
 def add_vae_args(ap):
     ap.add_argument("--vae", required=True, help="VAE safetensors (first_stage_model.* names) with .json config beside")
-
-
-def load_vae(path, device):
-    from .ldm_vae import AutoencoderKL
-    sd, _ = load_prefixed(path, "first_stage_model.")
-    cfg = load_json_beside(path)
-    vae = AutoencoderKL(cfg)
-    vae.load_state_dict(sd)
-    vae.eval().to(device)
-    for p in vae.parameters():
-        p.requires_grad_(False)
-    return vae
 
 
 def param_count(m):

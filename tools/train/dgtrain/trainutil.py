@@ -42,15 +42,6 @@ def setup_threads(n):
     torch.set_num_threads(n)
 
 
-def export_paths(export):
-    """--export X or X.safetensors -> (X.safetensors, X.json)."""
-    base = export[:-len(".safetensors")] if export.endswith(".safetensors") else export
-    d = os.path.dirname(base)
-    if d:
-        os.makedirs(d, exist_ok=True)
-    return base + ".safetensors", base + ".json"
-
-
 def lr_at(step, total, base, warmup):
     """Linear warm-up, then cosine decay to 10% of base."""
     if step < warmup:

@@ -3,22 +3,17 @@ tiny model configs, resume from the checkpoint, export in single-file naming."""
 import json
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
 torch.set_num_threads(2)
 
-from dgtrain import clip_text, synth_world, tokenizer  # noqa: E402
-from dgtrain.safetensors_io import load  # noqa: E402
-import sample_image  # noqa: E402
-import train_controlnet  # noqa: E402
-import train_unet  # noqa: E402
-import train_vae  # noqa: E402
+from dgtrain import clip_text, synth_world, tokenizer
+from dgtrain.safetensors_io import load
+from dgtrain import latents, sample_image, train_controlnet, train_unet, train_vae
 
 VAE_CFG = {"ch": 32, "ch_mult": [1, 1, 1, 1], "num_res_blocks": 1}
 UNET_CFG = {"model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1, "attention_resolutions": [2],
@@ -225,7 +220,10 @@ class LatentCacheTest(unittest.TestCase):
     def test_only_the_drawn_images_are_encoded(self):
         import argparse
         from dgtrain import ldm_vae
-        from dgtrain.train_common import Batches, WorldTensors, encoder_digest, export
+        from dgtrain.exports import export
+        from dgtrain.latents import encoder_digest
+        from dgtrain.train_common import Batches
+        from dgtrain.world_data import WorldTensors
         tmp = tempfile.mkdtemp(prefix="dg_latents_")
         self.addCleanup(shutil.rmtree, tmp, True)
         data = WorldTensors(synth_world.write_dataset(os.path.join(tmp, "data"), n=6, width=64, height=32, seed=2))
@@ -239,8 +237,8 @@ class LatentCacheTest(unittest.TestCase):
         args = argparse.Namespace(vae=vae_path, out=os.path.join(tmp, "runs", "cn"))
         os.makedirs(os.path.dirname(args.out))
         with torch.no_grad():
-            z = train_unet.cached_latents(args, vae, data, "cpu", "train", only=want)
-            full = train_unet.encode_latents(vae, data, "cpu")
+            z = latents.cached_latents(args, vae, data, "cpu", "train", only=want)
+            full = latents.encode_latents(vae, data, "cpu")
         drawn = sorted(set(want))
         self.assertTrue(torch.allclose(z[drawn], full[drawn], atol=1e-5))
         rest = [i for i in range(len(data)) if i not in drawn]
@@ -249,14 +247,14 @@ class LatentCacheTest(unittest.TestCase):
             vae.decoder.conv_out.bias.add_(1.0)
         export(vae_path, vae.state_dict(), "first_stage_model.", dict(VAE_CFG))
         encoder_digest.cache_clear()
-        again = train_unet.cached_latents(args, None, data, "cpu", "train", only=want)  # from the cache: no VAE
+        again = latents.cached_latents(args, None, data, "cpu", "train", only=want)  # from the cache: no VAE
         self.assertTrue(torch.equal(again, z))
         with torch.no_grad():  # a changed encoder does not
             vae.encoder.conv_in.bias.add_(1.0)
         export(vae_path, vae.state_dict(), "first_stage_model.", dict(VAE_CFG))
         encoder_digest.cache_clear()
         with self.assertRaises(AttributeError):  # a cache miss: it encodes, with no VAE to do it
-            train_unet.cached_latents(args, None, data, "cpu", "train", only=want)
+            latents.cached_latents(args, None, data, "cpu", "train", only=want)
 
 
 class PerceptualTest(unittest.TestCase):
@@ -282,7 +280,7 @@ class PerceptualTest(unittest.TestCase):
 
 class RecordTest(unittest.TestCase):
     def test_nan_is_refused_and_the_old_record_kept(self):
-        from dgtrain.train_common import write_record
+        from dgtrain.exports import write_record
         tmp = tempfile.mkdtemp(prefix="dg_record_")
         self.addCleanup(shutil.rmtree, tmp, True)
         path = os.path.join(tmp, "m.json")
@@ -292,7 +290,7 @@ class RecordTest(unittest.TestCase):
         with open(path) as f:
             self.assertEqual(json.load(f), {"val": {"miou": 0.5}})
         # an export whose record is refused writes neither file
-        from dgtrain.train_common import export
+        from dgtrain.exports import export
         weights = os.path.join(tmp, "w.safetensors")
         with self.assertRaises(ValueError):
             export(weights, {"a": torch.zeros(2)}, "p.", {"x": 1}, {"loss": float("inf")})

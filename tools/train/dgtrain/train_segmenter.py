@@ -1,24 +1,22 @@
-#!/usr/bin/env python3
 """Trains the UperNet-style evaluation segmenter on a world dataset (cross-entropy, 255 ignored).
 
-Example: /usr/bin/python3 tools/train/train_segmenter.py --data data/world/train --val data/world/test \
-    --out runs/seg --steps 4000 --batch 16 --lr 2e-3 --export assets/models/world_segmenter
+Example: cd tools/train && /usr/bin/python3 -m dgtrain.train_segmenter --data ../../data/world/train \
+    --val ../../data/world/test --out ../../runs/seg --steps 4000 --batch 16 --lr 2e-3 \
+    --export ../../assets/models/world_segmenter
 Resumes from runs/NAME/ckpt.pt; log in runs/NAME/log.txt; summary.json at the end.
 """
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from dgtrain import segmenter as S  # noqa: E402
-from dgtrain import trainutil as U  # noqa: E402
-from dgtrain.train_common import Budget  # noqa: E402
-from dgtrain.world_data import WorldImages, load_palette  # noqa: E402
-from train_controlnet import balanced_ce  # noqa: E402
+from . import segmenter as S
+from . import trainutil as U
+from .exports import export_paths
+from .train_common import Budget
+from .world_data import WorldImages, load_palette
 
 
 def random_crops(tensors, size, per_image, seed):
@@ -61,8 +59,8 @@ def main(argv=None):
     train = WorldImages(args.data, hflip=True, cache=not args.no_cache)
     val = WorldImages(args.val) if args.val else None
     init_record = None  # what the starting weights had seen, kept in the export's record
-    if args.init and os.path.exists(U.export_paths(args.init)[1]):
-        with open(U.export_paths(args.init)[1]) as f:
+    if args.init and os.path.exists(export_paths(args.init)[1]):
+        with open(export_paths(args.init)[1]) as f:
             init_record = {"weights": args.init, "training": json.load(f).get("training")}
     model = (S.load_segmenter(args.init, cfg, new=("refine.",)) if args.init else S.UperNet(cfg)).float().to(args.device)
     crop = args.refine_only or args.refine_crop
@@ -89,7 +87,7 @@ def main(argv=None):
 
     def ce(logits, y):
         loss = F.cross_entropy(logits, y, ignore_index=S.IGNORE)
-        return (1 - args.balanced) * loss + args.balanced * k * balanced_ce(logits, y, k) if args.balanced else loss
+        return (1 - args.balanced) * loss + args.balanced * k * S.balanced_ce(logits, y, k) if args.balanced else loss
 
     budget = Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
@@ -139,7 +137,7 @@ def main(argv=None):
                           "iou": {n: (v if v == v else None) for n, v in zip(names, ev["iou"])}}  # NaN: absent
         run.log(f"final eval mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
     if args.export:
-        w, c = U.export_paths(args.export)
+        w, c = export_paths(args.export)
         model.cpu()
         S.save_segmenter(model, w, c, {"format": "dirigent-segmenter"},
                          {"class_names": pal["names"], "ignore_index": S.IGNORE,

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Trains the KL autoencoder (LDM naming, f=8: 128x256 RGB -> 4x16x32 latents) on world images.
 
 Trains on random crops (--crop, default 64x128: a quarter of the pixels per step) and evaluates on whole images.
@@ -8,8 +7,9 @@ loss: no pretrained network may be downloaded) + kl_weight * KL, and from --adv-
 logged every --eval-every steps and at the end. At export the latent scale factor 1/std(latents) is measured
 and stored in the config, as SD's 0.18215 was.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/train_vae.py --data data/world/train --val data/world/test \
-        --out runs/vae --steps 6000 --batch 8 --lr 2e-4 --export assets/models/vae.safetensors
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.train_vae --data ../../data/world/train \
+        --val ../../data/world/test --out ../../runs/vae --steps 6000 --batch 8 --lr 2e-4 \
+        --export ../../assets/models/vae.safetensors
 Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt.
 """
 import math
@@ -17,15 +17,16 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from dgtrain import ldm_vae  # noqa: E402
-from dgtrain import train_common as C  # noqa: E402
-from dgtrain.world_data import load_palette  # noqa: E402
+from . import REPO, ldm_vae
+from . import train_common as C
+from .exports import export as export_files
+from .exports import load_json_beside, load_prefixed
+from .ldm_vae import psnr_each, reconstruct
+from .world_data import load_palette, split_data
 
 
 class PatchDisc(nn.Module):
@@ -52,18 +53,6 @@ def grad_l1(a, b):
 
 def kl_loss(mean, logvar):
     return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=(1, 2, 3)).mean()
-
-
-@torch.no_grad()
-def reconstruct(vae, x):
-    """x [B,3,H,W] in [-1,1] through the VAE (posterior mean), clamped to [-1,1]."""
-    return vae.decode(vae.encode(x)).clamp(-1, 1)
-
-
-def psnr_each(x, y):
-    """PSNR (dB) of each image y against x, both [B,3,H,W] in [-1,1], pixel range [0,1]."""
-    mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-    return (-10 * torch.log10(mse)).tolist()
 
 
 def psnr(vae, data, device, batch=16, perceptual=None):
@@ -108,8 +97,7 @@ def main(argv=None):
     ap.add_argument("--object-classes", default="car,person,pole,sign")
     ap.add_argument("--perceptual-weight", type=float, default=0.0,
                     help="weight of the perceptual distance (dgtrain.perceptual) between reconstruction and image")
-    ap.add_argument("--perceptual-net", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                                             "assets", "models", "eval_segmenter.safetensors"),
+    ap.add_argument("--perceptual-net", default=os.path.join(REPO, "assets", "models", "eval_segmenter.safetensors"),
                     help="the trained network whose features the perceptual distance compares")
     ap.add_argument("--d-start", type=int, default=-1,
                     help="step from which the discriminator trains (default --adv-start; earlier warms it up)")
@@ -127,7 +115,7 @@ def main(argv=None):
     state = ck.load()
     if args.decoder_only and not args.init:
         raise SystemExit("train_vae: --decoder-only needs --init (the VAE whose latent space is kept)")
-    init_cfg = C.load_json_beside(args.init) if args.init else None
+    init_cfg = load_json_beside(args.init) if args.init else None
     init_record = {"weights": args.init, "training": init_cfg.get("training")} if init_cfg else None
     if state:  # a resumed run keeps the architecture it was started with
         cfg = state["config"]
@@ -139,15 +127,15 @@ def main(argv=None):
 
     if args.export_best and not (args.eval_every and args.export):
         raise SystemExit("train_vae: --export-best needs --eval-every and --export")
-    train, val = C.split_data(args)
+    train, val = split_data(args)
     val = val.subset(range(min(len(val), args.val_count)))
     vae = ldm_vae.AutoencoderKL(cfg).to(dev)
     perc = None
     if args.perceptual_weight:
-        from dgtrain.perceptual import Perceptual
+        from .perceptual import Perceptual
         perc = Perceptual(args.perceptual_net).to(dev)
     if args.init and not state:
-        sd, _ = C.load_prefixed(args.init, "first_stage_model.")
+        sd, _ = load_prefixed(args.init, "first_stage_model.")
         vae.load_state_dict({k: v.float() for k, v in sd.items()})
     if args.decoder_only:
         for m in (vae.encoder, vae.quant_conv):
@@ -205,7 +193,7 @@ def main(argv=None):
             cfg["scale_factor"] = round(1.0 / std, 5) if std > 0 and math.isfinite(std) else 1.0
         record = (f"{' '.join(sys.argv)} | steps {step} | psnr {p:.3f} dB"
                   + (f" | perceptual {d:.5f}" if d is not None else "") + f" | latent std {std:.4f}")
-        path = C.export(args.export, vae.state_dict(), "first_stage_model.", cfg,
+        path = export_files(args.export, vae.state_dict(), "first_stage_model.", cfg,
                         {"training": record, **({"init": init_record} if init_record else {})})
         log(f"exported {args.export} and {path} (scale_factor {cfg['scale_factor']})")
 

@@ -1,12 +1,12 @@
-#!/usr/bin/python3
 """Trains the layout ControlNet (cldm naming) on a frozen text-to-image UNet: --mode baseline (diffusion loss
 only) or --mode aldm (ALDM, methods.md section 2: segmenter discriminator with N+1 classes, adversarial loss on
 the decoded predicted x0, multistep unrolling).
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/train_controlnet.py --mode aldm --data data/world/train \
-        --out runs/cn_aldm --unet assets/models/unet.safetensors --vae assets/models/vae.safetensors \
-        --text-encoder assets/models/text_encoder.safetensors --tokenizer assets/tokenizer \
-        --steps 10000 --batch 16 --lr 1e-4 --export assets/models/controlnet_aldm.safetensors
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.train_controlnet --mode aldm \
+        --data ../../data/world/train --out ../../runs/cn_aldm --unet ../../assets/models/unet.safetensors \
+        --vae ../../assets/models/vae.safetensors --text-encoder ../../assets/models/text_encoder.safetensors \
+        --tokenizer ../../assets/tokenizer --steps 10000 --batch 16 --lr 1e-4 \
+        --export ../../assets/models/controlnet_aldm.safetensors
 
 Layout input (--hint id, ALDM's): each pixel's class becomes the pooled text embedding of "a photo of {class}"
 (the null embedding, of the empty prompt, for unlabelled pixels), nearest-resized to 2x latent resolution.
@@ -30,43 +30,25 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from dgtrain import controlnet, diffusion  # noqa: E402
-from dgtrain import train_common as C  # noqa: E402
-from train_unet import cached_latents, load_unet, sample_grid  # noqa: E402
-
-IGNORE = 255
+from . import REPO, controlnet, diffusion
+from . import train_common as C
+from .clip_text import TextCond
+from .exports import export as export_files
+from .exports import export_paths, load_json_beside, load_prefixed
+from .generate import sample_grid
+from .latents import cached_latents
+from .ldm_unet import load_unet
+from .ldm_vae import load_vae
+from .segmenter import IGNORE, balanced_ce
+from .world_data import WorldTensors, load_palette, split_data
 
 
 def class_table(text, names):
     """[N+1, D]: pooled embeddings of "a photo of {name}", and of the empty prompt last (the null embedding)."""
     return torch.cat([text.pooled([f"a photo of {n}" for n in names]), text.pooled([""])]).float()
-
-
-def colour_hint(label, colors):
-    """Palette colours [B,3,H,W] in [0,1]; unlabelled pixels black."""
-    pal = torch.cat([colors.float() / 255.0, torch.zeros(1, 3)]).to(label.device)
-    lab = label.clone()
-    lab[(lab < 0) | (lab >= colors.shape[0])] = colors.shape[0]
-    return pal[lab].permute(0, 3, 1, 2).contiguous()
-
-
-def balanced_ce(logits, label, n_classes):
-    """ALDM loss sampler V1: coef_c = (N_valid / count_c) / (n_present * n_classes); pixel weight coef[label];
-    loss = sum(CE * w) / N_valid."""
-    valid = label != IGNORE
-    nv = valid.sum().clamp_min(1)
-    lab = label.clone()
-    lab[~valid] = 0
-    counts = torch.bincount(lab[valid], minlength=n_classes).float()
-    present = (counts > 0).sum().clamp_min(1)
-    coef = torch.where(counts > 0, nv / counts.clamp_min(1), torch.zeros_like(counts)) / (present * n_classes)
-    ce = F.cross_entropy(logits, lab, reduction="none")
-    return (ce * coef[lab] * valid).sum() / nv
 
 
 def per_pixel_ce(logits, label):
@@ -104,8 +86,7 @@ def main(argv=None):
                     help="held-out datasets for --val-every (repeat; default --val); the score is their mean mIoU")
     ap.add_argument("--val-count", type=int, default=32, help="layouts per --val-data set")
     ap.add_argument("--val-steps", type=int, default=10)
-    ap.add_argument("--judge", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "assets",
-                                                    "models", "eval_segmenter.safetensors"),
+    ap.add_argument("--judge", default=os.path.join(REPO, "assets", "models", "eval_segmenter.safetensors"),
                     help="the evaluation segmenter that scores --val-every")
     ap.add_argument("--export-best", action="store_true",
                     help="export at each --val-every check that beats every earlier one (and the --init weights), "
@@ -116,13 +97,12 @@ def main(argv=None):
         raise SystemExit("train_controlnet: --export-best needs --val-every and --export")
     dev = C.setup(args)
     log = C.Log(args.out)
-    from dgtrain.world_data import load_palette
     pal = load_palette()
     names, n_cls = pal["names"], len(pal["names"])
 
-    train, val = C.split_data(args)
-    vae = C.load_vae(args.vae, dev)
-    text = C.TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
+    train, val = split_data(args)
+    vae = load_vae(args.vae, dev)
+    text = TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
     unet, ucfg = load_unet(args.unet, dev)
     z_all = cached_latents(args, vae, train, dev, "train", only=C.Batches(len(train), args.batch, args.seed).indices(args.steps))
     lat_hw = tuple(z_all.shape[2:])
@@ -132,8 +112,7 @@ def main(argv=None):
     # a resumed run keeps the architecture it was started with
     init_record = None
     if args.init and not state:
-        from sample_image import load_controlnet
-        init_net, init_cfg, init_table = load_controlnet(args.init)
+        init_net, init_cfg, init_table = controlnet.load_controlnet(args.init)
         ccfg = {k: v for k, v in init_cfg.items() if k in controlnet.SD15_ID}
         if init_table is not None:
             table = init_table.to(dev)
@@ -152,12 +131,12 @@ def main(argv=None):
 
     disc = dopt = None
     if args.mode == "aldm":
-        from dgtrain import segmenter
+        from . import segmenter
         dcfg = segmenter.load_config(args.d_config) if args.d_config else dict(segmenter.DEFAULT, norm="gn")
         dcfg["num_classes"] = n_cls + 1
         disc = segmenter.UperNet(dcfg).to(dev)
         if args.d_init:
-            sd, _ = C.load_prefixed(args.d_init, "")
+            sd, _ = load_prefixed(args.d_init, "")
             own = disc.state_dict()
             for k, v in sd.items():
                 if k in own and own[k].shape == v.shape:
@@ -202,7 +181,7 @@ def main(argv=None):
     def hint_of(label):
         if args.hint == "id":
             return controlnet.id_hint(label, table, (2 * lat_hw[0], 2 * lat_hw[1]))
-        return colour_hint(label, torch.as_tensor(pal["colors"]))
+        return controlnet.colour_hint(label, torch.as_tensor(pal["colors"]))
 
     def eps_fn(x, t, ctx, hint):
         return unet(x, t, ctx, cnet(x, hint, t, ctx))
@@ -215,21 +194,22 @@ def main(argv=None):
                    class_embeddings="dirigent.class_embeddings" if args.hint == "id" else None,
                    hint_resolution="2x latent" if args.hint == "id" else "image")
         record = f"{' '.join(sys.argv)} | steps {step}" + (f" | val mIoU {score:.4f}" if score is not None else "")
-        path = C.export(args.export, cnet.state_dict(), "control_model.", cfg,
-                        {"training": record, **({"init": init_record} if init_record else {})})
+        path = export_files(args.export, cnet.state_dict(), "control_model.", cfg,
+                            {"training": record, **({"init": init_record} if init_record else {})})
         if args.hint == "id":  # the class-embedding table travels in the same file, outside control_model.
-            from dgtrain.safetensors_io import load, save
-            sd, meta = load(args.export)
+            from .safetensors_io import load, save
+            weights = export_paths(args.export)[0]
+            sd, meta = load(weights)
             sd["dirigent.class_embeddings"] = table.cpu()
-            save(sd, args.export, metadata=meta)
+            save(sd, weights, metadata=meta)
         log(f"exported {args.export} and {path}")
 
     val_sets = []
     if args.val_every:
-        from dgtrain import segmenter as S
-        judge = S.load_segmenter(args.judge, C.load_json_beside(args.judge)).eval().to(dev)
+        from . import segmenter as S
+        judge = S.load_segmenter(args.judge, load_json_beside(args.judge)).eval().to(dev)
         for d in args.val_data or [args.val]:
-            v = C.WorldTensors(d, args.val_count)
+            v = WorldTensors(d, args.val_count)
             val_sets.append((os.path.basename(os.path.dirname(os.path.abspath(d))) + "/" + os.path.basename(d),
                              v.labels.long(), [c[0] for c in v.captions]))
 

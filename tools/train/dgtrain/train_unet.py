@@ -1,76 +1,31 @@
-#!/usr/bin/python3
 """Trains the text-to-image UNet (LDM naming) on VAE latents of world images with text context from the frozen
 CLIP text tower: epsilon prediction, SD's scaled-linear schedule, 10% empty-caption dropout (for classifier-free
 guidance), EMA of the weights (exported).
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/train_unet.py --data data/world/train --out runs/unet \
-        --vae assets/models/vae.safetensors --text-encoder assets/models/text_encoder.safetensors \
-        --tokenizer assets/tokenizer --steps 20000 --batch 32 --lr 2e-4 --export assets/models/unet.safetensors
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.train_unet --data ../../data/world/train \
+        --out ../../runs/unet --vae ../../assets/models/vae.safetensors \
+        --text-encoder ../../assets/models/text_encoder.safetensors --tokenizer ../../assets/tokenizer \
+        --steps 20000 --batch 32 --lr 2e-4 --export ../../assets/models/unet.safetensors
 The latents (posterior means x scale_factor) are computed once and cached in runs/NAME/latents.pt. Resumes
 from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. --sample-every N writes a grid
 of DDIM-25 / CFG-7.5 samples of held-out captions to runs/NAME/samples_STEP.png.
 """
-import hashlib
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
+import torch.nn.functional as F
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from dgtrain import diffusion, ldm_unet  # noqa: E402
-from dgtrain import train_common as C  # noqa: E402
-
-
-@torch.no_grad()
-def encode_latents(vae, data, device, batch=16, flip=False):
-    out = []
-    for s in range(0, len(data), batch):
-        x = data.images[s:s + batch].float().to(device) / 127.5 - 1.0
-        if flip:
-            x = x.flip(-1)
-        out.append((vae.encode(x) * vae.scale_factor).cpu())
-    return torch.cat(out)
-
-
-def cached_latents(args, vae, data, device, tag, only=None):
-    """Latents of the training images, cached beside the run folder (shared by the runs of one VAE and data).
-    With `only` (the indices a run will draw), a cache of every image is used when there is one; otherwise just
-    those are encoded (the rest stay zero): a 250-step ControlNet run sees 4000 of 20k images. A mix of datasets
-    (train_common.concat) is cached per dataset, so each dataset's latents are shared by every mix it is in."""
-    if getattr(data, "parts", None):
-        out, start = [], 0
-        for n in data.parts:
-            sub = ([i - start for i in only if start <= i < start + n] or [0]) if only is not None else None
-            out.append(cached_latents(args, vae, data.subset(range(start, start + n)), device, tag, sub))
-            start += n
-        return torch.cat(out)
-    key = (C.encoder_digest(args.vae), len(data), data.ids[0], data.ids[-1])
-
-    def path_of(k):
-        digest = hashlib.sha1(repr(k).encode()).hexdigest()[:12]
-        return os.path.join(os.path.dirname(os.path.abspath(args.out)), f"latents_{tag}_{digest}.pt")
-
-    only = sorted(set(only)) if only is not None and len(set(only)) < len(data) else None
-    keys = [key] + ([key + (hashlib.sha1(repr(only).encode()).hexdigest(),)] if only is not None else [])
-    for k in keys:
-        if os.path.exists(path_of(k)):
-            c = torch.load(path_of(k))
-            if c["key"] == k:
-                return c["z"]
-    if only is None:
-        z = encode_latents(vae, data, device)
-    else:
-        part = encode_latents(vae, data.subset(only), device)
-        z = torch.zeros((len(data),) + tuple(part.shape[1:]))
-        z[only] = part
-    path = path_of(keys[-1])
-    torch.save({"key": keys[-1], "z": z}, path + f".{os.getpid()}.tmp")
-    os.replace(path + f".{os.getpid()}.tmp", path)
-    return z
+from . import diffusion, ldm_unet
+from . import train_common as C
+from .clip_text import TextCond
+from .exports import export as export_files
+from .exports import load_json_beside
+from .generate import sample_grid
+from .latents import cached_latents
+from .ldm_vae import load_vae
+from .world_data import split_data
 
 
 @torch.no_grad()
@@ -90,50 +45,6 @@ def val_loss(unet, z, ctx, sched, seed=0, draws=4):
                                 reduction="sum").item()
     unet.train(was)
     return total / (draws * z.numel())
-
-
-def load_unet(path, device, frozen=True):
-    """An exported UNet (model.diffusion_model.* names, .json config beside) and its config."""
-    sd, _ = C.load_prefixed(path, "model.diffusion_model.")
-    cfg = C.load_json_beside(path)
-    unet = ldm_unet.UNetModel({k: v for k, v in cfg.items() if k in ldm_unet.SD15})
-    unet.load_state_dict({k: v.float() for k, v in sd.items()})
-    unet.to(device)
-    if frozen:
-        unet.eval()
-        for p in unet.parameters():
-            p.requires_grad_(False)
-    return unet, unet.cfg
-
-
-def save_grid(images, path, cols=4):
-    from PIL import Image
-    x = ((images.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
-    n, h, w, _ = x.shape
-    rows = (n + cols - 1) // cols
-    grid = np.zeros((rows * h, cols * w, 3), dtype=np.uint8)
-    for i in range(n):
-        grid[(i // cols) * h:(i // cols + 1) * h, (i % cols) * w:(i % cols + 1) * w] = x[i]
-    Image.fromarray(grid).save(path)
-
-
-@torch.no_grad()
-def sample_grid(unet, vae, text, captions, shape, device, path, seed=0, steps=25, scale=7.5, control_fn=None):
-    """DDIM samples of `captions` (with control_fn(x, t, ctx) -> residuals when given); writes a PNG grid."""
-    unet.eval()
-    cond = text(captions)
-    uncond = text([""] * len(captions))
-    sched = diffusion.Schedule()
-
-    def fn(x, t, c):
-        ctl = control_fn(x, t, c) if control_fn else None
-        return unet(x, t, c, ctl)
-
-    z, _ = diffusion.DDIM(sched, steps).sample(fn, (len(captions),) + tuple(shape), seed, cond, uncond, scale, device=device)
-    img = vae.decode(z / vae.scale_factor)
-    save_grid(img, path)
-    unet.train()
-    return img
 
 
 def main(argv=None):
@@ -158,15 +69,15 @@ def main(argv=None):
     dev = C.setup(args)
     log = C.Log(args.out)
 
-    train, val = C.split_data(args)
-    vae = C.load_vae(args.vae, dev)
-    text = C.TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
+    train, val = split_data(args)
+    vae = load_vae(args.vae, dev)
+    text = TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
     ck = C.Checkpoint(args.out, args.ckpt_every)
     state = ck.load()
     init_record = None
     if args.init:
-        unet, cfg = load_unet(args.init, dev, frozen=False)
-        init_record = {"weights": args.init, "training": C.load_json_beside(args.init).get("training")}
+        unet, cfg = ldm_unet.load_unet(args.init, dev, frozen=False)
+        init_record = {"weights": args.init, "training": load_json_beside(args.init).get("training")}
         if cfg["context_dim"] != text.dim:
             raise SystemExit(f"train_unet: {args.init} has context_dim {cfg['context_dim']}, the text encoder "
                              f"{args.text_encoder} gives {text.dim}")
@@ -207,7 +118,7 @@ def main(argv=None):
         live = {k: v.clone() for k, v in unet.state_dict().items()}
         ema.copy_to(unet)
         record = f"{' '.join(sys.argv)} | steps {step} | EMA {args.ema}" + (f" | val loss {val:.5f}" if val else "")
-        path = C.export(args.export, unet.state_dict(), "model.diffusion_model.", cfg,
+        path = export_files(args.export, unet.state_dict(), "model.diffusion_model.", cfg,
                         {"training": record, "latent_shape": list(z_all.shape[1:]),
                          **({"init": init_record} if init_record else {})})
         unet.load_state_dict(live)

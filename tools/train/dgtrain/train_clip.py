@@ -1,13 +1,12 @@
-#!/usr/bin/env python3
 """Trains the contrastive text-image model (our CLIP text tower + a small conv image encoder) on world
 images and captions (one random caption of each image per step; identical captions in a batch are not
 used as negatives).
 
-Example: /usr/bin/python3 tools/train/train_clip.py --data data/world/train --val data/world/test \
-    --tokenizer assets/tokenizer --out runs/clip --steps 3000 --batch 64 --lr 5e-4 \
-    --export assets/models/world_clip
+Example: cd tools/train && /usr/bin/python3 -m dgtrain.train_clip --data ../../data/world/train \
+    --val ../../data/world/test --tokenizer ../../assets/tokenizer --out ../../runs/clip --steps 3000 --batch 64 \
+    --lr 5e-4 --export ../../assets/models/world_clip
 --export PATH writes PATH.safetensors + PATH.json and, unless --export-text says otherwise, the text tower
-alone as text_encoder.safetensors + text_encoder.json in the same folder (what train_unet.py loads).
+alone as text_encoder.safetensors + text_encoder.json in the same folder (what train_unet loads).
 The full export holds the text tower in single-file naming (cond_stage_model.transformer.text_model.*, loadable
 with dgtrain.clip_text.load_text_encoder) plus `clip.image.*`, `clip.text_projection.weight`,
 `clip.image_projection.weight`, `clip.logit_scale`; PATH.json has the config and the training record.
@@ -16,41 +15,18 @@ import os
 import random
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
 
-import torch  # noqa: E402
-
-from dgtrain import clip_model as C  # noqa: E402
-from dgtrain import trainutil as U  # noqa: E402
-from dgtrain.train_common import Budget, write_record  # noqa: E402
-from dgtrain.clip_text import CKPT_PREFIX, save_text_encoder  # noqa: E402
-from dgtrain.safetensors_io import load, save  # noqa: E402
-from dgtrain.tokenizer import Tokenizer  # noqa: E402
-from dgtrain.world_data import WorldImages  # noqa: E402
-
-_REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-
-def export_state_dict(model):
-    """Text tower in single-file naming, the rest under clip.*."""
-    out = {}
-    for k, v in model.state_dict().items():
-        out[CKPT_PREFIX + k[len("text."):] if k.startswith("text.") else "clip." + k] = v
-    return out
-
-
-def load_clip(weights_path, config):
-    """Inverse of export_state_dict: a ClipModel from an exported file and its config (dict or JSON path)."""
-    model = C.ClipModel(config)
-    sd, _ = load(weights_path)
-    own = {}
-    for k, v in sd.items():
-        if k.startswith(CKPT_PREFIX):
-            own["text." + k[len(CKPT_PREFIX):]] = v
-        elif k.startswith("clip."):
-            own[k[len("clip."):]] = v
-    model.load_state_dict(own)
-    return model
+from . import REPO
+from . import clip_model as C
+from . import trainutil as U
+from .clip_model import export_state_dict
+from .clip_text import CKPT_PREFIX, save_text_encoder
+from .exports import export_paths, write_record
+from .safetensors_io import save
+from .tokenizer import Tokenizer
+from .train_common import Budget
+from .world_data import WorldImages
 
 
 @torch.no_grad()
@@ -77,7 +53,7 @@ def retrieval(model, tok, dataset, device, limit=256, batch=64):
 
 def main(argv=None):
     ap = U.common_args(__doc__.split("\n")[0])
-    ap.add_argument("--tokenizer", default=os.path.join(_REPO, "assets", "tokenizer"), help="folder with vocab.json + merges.txt")
+    ap.add_argument("--tokenizer", default=os.path.join(REPO, "assets", "tokenizer"), help="folder with vocab.json + merges.txt")
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--eval-every", type=int, default=0)
     ap.add_argument("--export-text", help="text tower alone: PATH.safetensors + PATH.json (text config); "
@@ -148,14 +124,14 @@ def main(argv=None):
         summary["val"] = retrieval(model, tok, val, args.device)
         run.log(f"final eval {summary['val']}")
     if args.export:
-        w, c = U.export_paths(args.export)
+        w, c = export_paths(args.export)
         model.cpu()
-        write_record(c, dict(cfg, text_prefix=CKPT_PREFIX, tokenizer=os.path.relpath(os.path.abspath(args.tokenizer), _REPO),
+        write_record(c, dict(cfg, text_prefix=CKPT_PREFIX, tokenizer=os.path.relpath(os.path.abspath(args.tokenizer), REPO),
                                training={"command": run.command, "steps": step, "val": summary.get("val")}))
         save(export_state_dict(model), w, {"format": "dirigent-clip"})
         summary["export"] = w
         run.log(f"exported {w} and {c}")
-        tw, tc = U.export_paths(args.export_text or os.path.join(os.path.dirname(w), "text_encoder"))
+        tw, tc = export_paths(args.export_text or os.path.join(os.path.dirname(w), "text_encoder"))
         save_text_encoder(model.text, tw, tc, {"format": "dirigent-text-encoder", "source": os.path.basename(w)})
         summary["export_text"] = tw
         run.log(f"exported {tw} and {tc}")
