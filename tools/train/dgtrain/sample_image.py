@@ -12,15 +12,15 @@ import argparse
 
 import torch
 
-from . import train_common as C
+from . import plumbing as P
 from .generate import Generator, save_grid
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--unet", required=True)
-    C.add_vae_args(ap)
-    C.add_text_args(ap)
+    P.add_vae_args(ap)
+    P.add_text_args(ap)
     ap.add_argument("--prompt", action="append", required=True, help="repeat for a batch")
     ap.add_argument("--negative", default="", help="negative / unconditional prompt")
     ap.add_argument("--seed", type=int, default=0)

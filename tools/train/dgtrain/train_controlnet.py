@@ -27,14 +27,12 @@ loss from the same seeded generators):
 Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt.
 """
 import os
-import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 from . import REPO, controlnet, diffusion
-from . import train_common as C
+from . import plumbing as P
 from .clip_text import TextCond
 from .exports import export as export_files
 from .exports import export_paths, load_json_beside, load_prefixed
@@ -58,9 +56,10 @@ def per_pixel_ce(logits, label):
 
 
 def main(argv=None):
-    ap = C.base_parser(__doc__.split("\n")[0])
-    C.add_vae_args(ap)
-    C.add_text_args(ap)
+    ap = P.base_parser(__doc__.split("\n")[0], lr=1e-4, batch=16)
+    P.add_split_args(ap)
+    P.add_vae_args(ap)
+    P.add_text_args(ap)
     ap.add_argument("--unet", required=True, help="frozen UNet safetensors (model.diffusion_model.*), .json beside")
     ap.add_argument("--mode", choices=["baseline", "aldm"], default="aldm")
     ap.add_argument("--hint", choices=["id", "color"], default="id")
@@ -91,12 +90,12 @@ def main(argv=None):
     ap.add_argument("--export-best", action="store_true",
                     help="export at each --val-every check that beats every earlier one (and the --init weights), "
                          "not at the end: a continuous run that may be stopped at any time")
-    ap.set_defaults(batch=16, lr=1e-4)
     args = ap.parse_args(argv)
     if args.export_best and not (args.val_every and args.export):
         raise SystemExit("train_controlnet: --export-best needs --val-every and --export")
-    dev = C.setup(args)
-    log = C.Log(args.out)
+    dev = P.setup(args)
+    command = P.command_line(__spec__.name, argv)
+    log = P.Log(args.out)
     pal = load_palette()
     names, n_cls = pal["names"], len(pal["names"])
 
@@ -104,11 +103,10 @@ def main(argv=None):
     vae = load_vae(args.vae, dev)
     text = TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
     unet, ucfg = load_unet(args.unet, dev)
-    z_all = cached_latents(args, vae, train, dev, "train", only=C.Batches(len(train), args.batch, args.seed).indices(args.steps))
+    z_all = cached_latents(args, vae, train, dev, "train", only=P.Batches(len(train), args.batch, args.seed).indices(args.steps))
     lat_hw = tuple(z_all.shape[2:])
     table = class_table(text, names).to(dev)
-    ck = C.Checkpoint(args.out, args.ckpt_every)
-    state = ck.load()
+    ck, state = P.Checkpoint.begin(args, log, command)
     # a resumed run keeps the architecture it was started with
     init_record = None
     if args.init and not state:
@@ -146,7 +144,7 @@ def main(argv=None):
             disc.load_state_dict(own)
         dopt = torch.optim.AdamW(disc.parameters(), lr=args.d_lr, weight_decay=1e-4)
 
-    batches = C.Batches(len(train), args.batch, args.seed)
+    batches = P.Batches(len(train), args.batch, args.seed)
     sched = diffusion.Schedule()
     ddim = diffusion.DDIM(sched, args.ddim_steps)
     gen = torch.Generator().manual_seed(args.seed)          # diffusion loss: identical in both modes
@@ -156,24 +154,20 @@ def main(argv=None):
         table = state["table"].to(dev)
         cnet.load_state_dict(state["cnet"])
         opt.load_state_dict(state["opt"])
-        batches.load_state_dict(state["batches"])
         gen.set_state(state["gen"])
         gen_adv.set_state(state["gen_adv"])
         if disc is not None:
             disc.load_state_dict(state["disc"])
             dopt.load_state_dict(state["dopt"])
-        step = state["step"]
-        log(f"resumed at step {step}")
+        step = ck.restore(state, batches)
     else:
-        log(f"start: {' '.join(sys.argv)}")
-        log(f"controlnet ({args.mode}, hint {args.hint}): {C.param_count(cnet)} parameters"
-            + (f"; discriminator {C.param_count(disc)}" if disc is not None else "")
-            + f"; frozen unet {C.param_count(unet)}; {len(train)} train images; latents {tuple(z_all.shape)}")
+        log(f"controlnet ({args.mode}, hint {args.hint}): {P.param_count(cnet)} parameters"
+            + (f"; discriminator {P.param_count(disc)}" if disc is not None else "")
+            + f"; frozen unet {P.param_count(unet)}; {len(train)} train images; latents {tuple(z_all.shape)}")
 
     def snapshot():
-        s = {"cnet": cnet.state_dict(), "opt": opt.state_dict(), "batches": batches.state_dict(), "gen": gen.get_state(),
-             "gen_adv": gen_adv.get_state(), "step": step, "config": ccfg, "table": table.cpu(), "init": init_record,
-             "best_val": best_val}
+        s = dict(P.Checkpoint.common(step, batches), cnet=cnet.state_dict(), opt=opt.state_dict(), gen=gen.get_state(),
+                 gen_adv=gen_adv.get_state(), config=ccfg, table=table.cpu(), init=init_record, best_val=best_val)
         if disc is not None:
             s.update(disc=disc.state_dict(), dopt=dopt.state_dict())
         return s
@@ -193,7 +187,7 @@ def main(argv=None):
         cfg = dict(ccfg, class_names=names, mode=args.mode, unroll=args.unroll if args.mode == "aldm" else 0,
                    class_embeddings="dirigent.class_embeddings" if args.hint == "id" else None,
                    hint_resolution="2x latent" if args.hint == "id" else "image")
-        record = f"{' '.join(sys.argv)} | steps {step}" + (f" | val mIoU {score:.4f}" if score is not None else "")
+        record = f"{command} | steps {step}" + (f" | val mIoU {score:.4f}" if score is not None else "")
         path = export_files(args.export, cnet.state_dict(), "control_model.", cfg,
                             {"training": record, **({"init": init_record} if init_record else {})})
         if args.hint == "id":  # the class-embedding table travels in the same file, outside control_model.
@@ -243,9 +237,9 @@ def main(argv=None):
         best_val, parts = val_miou() if args.init else (-1.0, {})
         log(f"val mIoU of the starting weights {best_val:.4f} {parts}")
 
-    sums, t0, n = {}, time.time(), 0
+    meter = P.Meter()
     cnet.train()
-    budget = C.Budget(args.steps, args.budget_seconds)
+    budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         idx = batches.next()
         z0 = z_all[idx].to(dev)
@@ -258,7 +252,7 @@ def main(argv=None):
         noise = torch.randn(z0.shape, generator=gen).to(dev)
         l_diff = F.mse_loss(eps_fn(sched.q_sample(z0, t, noise), t, ctx, hint), noise)
         loss = l_diff
-        logs = {"diff": l_diff.item()}
+        logs = {"diff": l_diff.detach()}
 
         s_eff = budget.sched_step(step)  # time-budgeted runs still pass through the warm-up and the ramp
         warm = s_eff < args.d_warmup
@@ -290,7 +284,7 @@ def main(argv=None):
                 mean_ce = torch.stack(ces).mean(0)
                 l_adv = (ce0 * mean_ce / ce0.detach().clamp_min(1e-8) * valid).sum() / valid.sum().clamp_min(1)
                 loss = loss + args.lambda_adv * ramp * l_adv
-                logs.update(adv=l_adv.item(), adv_last=float((ces[-1] * valid).sum() / valid.sum().clamp_min(1)))
+                logs.update(adv=l_adv.detach(), adv_last=(ces[-1] * valid).sum() / valid.sum().clamp_min(1))
                 for p in disc.parameters():
                     p.requires_grad_(True)
                 disc.train()
@@ -312,17 +306,14 @@ def main(argv=None):
             dopt.zero_grad(set_to_none=True)
             d_loss.backward()
             dopt.step()
-            logs.update(d_real=d_real.item(), d_fake=d_fake.item())
+            logs.update(d_real=d_real.detach(), d_fake=d_fake.detach())
 
         step += 1
-        n += 1
-        for k, v in logs.items():
-            sums[k] = sums.get(k, (0.0, 0))
-            sums[k] = (sums[k][0] + v, sums[k][1] + 1)
+        meter.add(len(idx), **logs)
         if step % args.log_every == 0 or budget.done(step):
-            log(f"step {step} " + " ".join(f"{k} {s / c:.5f}" for k, (s, c) in sums.items())
-                + f" s/step {(time.time() - t0) / n:.3f}")
-            sums, t0, n = {}, time.time(), 0
+            r = meter.report()
+            log(f"step {step} " + " ".join(f"{k} {r[k]:.5f}" for k in ("diff", "adv", "adv_last", "d_real", "d_fake") if k in r)
+                + f" s/step {r['s_per_step']:.3f} samples/s {r['samples_per_s']:.1f}")
         if args.sample_every and step % args.sample_every == 0:
             k = min(8, len(val))
             vl = val.labels[:k].long().to(dev)
@@ -338,8 +329,8 @@ def main(argv=None):
                 best_val = score
                 export(score)
             ck.save(snapshot(), force=True)
-        elif ck.save(snapshot()):
-            log(f"checkpoint at step {step}")
+        else:
+            ck.save(snapshot())
     ck.save(snapshot(), force=True)
     if args.export and not args.export_best:
         export()

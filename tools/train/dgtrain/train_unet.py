@@ -11,14 +11,12 @@ from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. 
 of DDIM-25 / CFG-7.5 samples of held-out captions to runs/NAME/samples_STEP.png.
 """
 import os
-import sys
-import time
 
 import torch
 import torch.nn.functional as F
 
 from . import diffusion, ldm_unet
-from . import train_common as C
+from . import plumbing as P
 from .clip_text import TextCond
 from .exports import export as export_files
 from .exports import load_json_beside
@@ -48,12 +46,12 @@ def val_loss(unet, z, ctx, sched, seed=0, draws=4):
 
 
 def main(argv=None):
-    ap = C.base_parser(__doc__.split("\n")[0])
-    C.add_vae_args(ap)
-    C.add_text_args(ap)
+    ap = P.base_parser(__doc__.split("\n")[0], lr=2e-4, batch=32)
+    P.add_split_args(ap)
+    P.add_vae_args(ap)
+    P.add_text_args(ap)
     ap.add_argument("--drop", type=float, default=0.1, help="empty-caption probability")
     ap.add_argument("--ema", type=float, default=0.999)
-    ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--sample-every", type=int, default=0)
     ap.add_argument("--val-every", type=int, default=0,
                     help="every N steps, the EMA weights' diffusion loss on the held-out images (fixed noise)")
@@ -62,18 +60,18 @@ def main(argv=None):
                          "not at the end: a continuous run that may be stopped at any time")
     ap.add_argument("--init", help="exported UNet to continue from (its config replaces --config; the export's "
                     "record keeps what it had seen)")
-    ap.set_defaults(batch=32, lr=2e-4)
+    ap.set_defaults(warmup=500)
     args = ap.parse_args(argv)
     if args.export_best and not (args.val_every and args.export):
         raise SystemExit("train_unet: --export-best needs --val-every and --export")
-    dev = C.setup(args)
-    log = C.Log(args.out)
+    dev = P.setup(args)
+    command = P.command_line(__spec__.name, argv)
+    log = P.Log(args.out)
 
     train, val = split_data(args)
     vae = load_vae(args.vae, dev)
     text = TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
-    ck = C.Checkpoint(args.out, args.ckpt_every)
-    state = ck.load()
+    ck, state = P.Checkpoint.begin(args, log, command)
     init_record = None
     if args.init:
         unet, cfg = ldm_unet.load_unet(args.init, dev, frozen=False)
@@ -92,35 +90,31 @@ def main(argv=None):
         ctx_val = text([c[0] for c in val.captions])
     if not args.init:
         unet = ldm_unet.UNetModel(cfg).to(dev)
-    ema = C.EMA(unet, args.ema)
+    ema = P.EMA(unet, args.ema)
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
-    batches = C.Batches(len(train), args.batch, args.seed)
+    batches = P.Batches(len(train), args.batch, args.seed)
     sched = diffusion.Schedule()
     step = 0
     if state:
         unet.load_state_dict(state["unet"])
         ema.shadow = {k: v.to(dev) for k, v in state["ema"].items()}
         opt.load_state_dict(state["opt"])
-        batches.load_state_dict(state["batches"])
-        torch.set_rng_state(state["rng"])
-        step = state["step"]
-        log(f"resumed at step {step}")
+        step = ck.restore(state, batches)
     else:
-        log(f"start: {' '.join(sys.argv)}")
-        log(f"unet: {C.param_count(unet)} parameters, config {cfg}; latents {tuple(z_all.shape)}, "
+        log(f"unet: {P.param_count(unet)} parameters, config {cfg}; latents {tuple(z_all.shape)}, "
             f"latent std {z_all.std():.4f}; {len(train)} train / {len(val)} val images")
 
     def snapshot():
-        return {"unet": unet.state_dict(), "ema": ema.shadow, "opt": opt.state_dict(), "batches": batches.state_dict(),
-                "rng": torch.get_rng_state(), "step": step, "config": cfg, "best_val": best_val}
+        return dict(P.Checkpoint.common(step, batches), unet=unet.state_dict(), ema=ema.shadow, opt=opt.state_dict(),
+                    config=cfg, best_val=best_val)
 
     def export(val=None):
         live = {k: v.clone() for k, v in unet.state_dict().items()}
         ema.copy_to(unet)
-        record = f"{' '.join(sys.argv)} | steps {step} | EMA {args.ema}" + (f" | val loss {val:.5f}" if val else "")
+        record = f"{command} | steps {step} | EMA {args.ema}" + (f" | val loss {val:.5f}" if val else "")
         path = export_files(args.export, unet.state_dict(), "model.diffusion_model.", cfg,
-                        {"training": record, "latent_shape": list(z_all.shape[1:]),
-                         **({"init": init_record} if init_record else {})})
+                            {"training": record, "latent_shape": list(z_all.shape[1:]),
+                             **({"init": init_record} if init_record else {})})
         unet.load_state_dict(live)
         log(f"exported EMA weights to {args.export} and {path}")
 
@@ -137,9 +131,9 @@ def main(argv=None):
         log(f"val loss of the starting weights {best_val:.5f}")
 
     gen = torch.Generator().manual_seed(args.seed + step)
-    sums, t0, n = 0.0, time.time(), 0
+    meter = P.Meter()
     unet.train()
-    budget = C.Budget(args.steps, args.budget_seconds)
+    budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         idx = batches.next()
         z0 = z_all[idx].to(dev)
@@ -149,19 +143,17 @@ def main(argv=None):
         t = torch.randint(0, sched.n, (len(idx),), generator=gen).to(dev)
         noise = torch.randn(z0.shape, generator=gen).to(dev)
         loss = F.mse_loss(unet(sched.q_sample(z0, t, noise), t, ctx), noise)
-        for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
+        P.set_lr(opt, P.lr_at(step, args.steps, args.lr, args.warmup))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
         ema.update(unet, step)
         step += 1
-        sums += loss.item()
-        n += 1
+        meter.add(len(idx), loss=loss)
         if step % args.log_every == 0 or budget.done(step):
-            log(f"step {step} loss {sums / n:.5f} s/step {(time.time() - t0) / n:.3f}")
-            sums, t0, n = 0.0, time.time(), 0
+            r = meter.report()
+            log(f"step {step} loss {r['loss']:.5f} s/step {r['s_per_step']:.3f} samples/s {r['samples_per_s']:.1f}")
         if args.sample_every and step % args.sample_every == 0:
             caps = [val.captions[i][0] for i in range(min(8, len(val)))]
             sample_grid(unet, vae, text, caps, z_all.shape[1:], dev, os.path.join(args.out, f"samples_{step}.png"))
@@ -173,8 +165,8 @@ def main(argv=None):
                 best_val = v
                 export(v)
             ck.save(snapshot(), force=True)
-        elif ck.save(snapshot()):
-            log(f"checkpoint at step {step}")
+        else:
+            ck.save(snapshot())
     ck.save(snapshot(), force=True)
     if args.export and not args.export_best:
         export()

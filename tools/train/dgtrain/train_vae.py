@@ -14,15 +14,13 @@ Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/l
 """
 import math
 import os
-import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from . import REPO, ldm_vae
-from . import train_common as C
+from . import plumbing as P
 from .exports import export as export_files
 from .exports import load_json_beside, load_prefixed
 from .ldm_vae import psnr_each, reconstruct
@@ -81,7 +79,8 @@ def latent_std(vae, data, device, n=256, batch=16):
 
 
 def main(argv=None):
-    ap = C.base_parser(__doc__.split("\n")[0])
+    ap = P.base_parser(__doc__.split("\n")[0], lr=2e-4, batch=8)
+    P.add_split_args(ap)
     ap.add_argument("--kl-weight", type=float, default=1e-6)
     ap.add_argument("--grad-weight", type=float, default=0.5)
     ap.add_argument("--adv-weight", type=float, default=0.0, help="hinge PatchGAN weight (0 = off)")
@@ -107,12 +106,11 @@ def main(argv=None):
                          "a lower perceptual distance (with --perceptual-weight) at no more than --psnr-slack dB "
                          "below the start's PSNR, else a higher PSNR; for a continuous run that may stop any time")
     ap.add_argument("--psnr-slack", type=float, default=0.3)
-    ap.set_defaults(batch=8, lr=2e-4)
     args = ap.parse_args(argv)
-    dev = C.setup(args)
-    log = C.Log(args.out)
-    ck = C.Checkpoint(args.out, args.ckpt_every)
-    state = ck.load()
+    dev = P.setup(args)
+    command = P.command_line(__spec__.name, argv)
+    log = P.Log(args.out)
+    ck, state = P.Checkpoint.begin(args, log, command)
     if args.decoder_only and not args.init:
         raise SystemExit("train_vae: --decoder-only needs --init (the VAE whose latent space is kept)")
     init_cfg = load_json_beside(args.init) if args.init else None
@@ -150,25 +148,20 @@ def main(argv=None):
     opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=args.lr, betas=(0.5, 0.9),
                             weight_decay=0.0)
     dopt = torch.optim.AdamW(disc.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
-    batches = C.Batches(len(train), args.batch, args.seed)
+    batches = P.Batches(len(train), args.batch, args.seed)
     step = 0
     if state:
         vae.load_state_dict(state["vae"])
         disc.load_state_dict(state["disc"])
         opt.load_state_dict(state["opt"])
         dopt.load_state_dict(state["dopt"])
-        batches.load_state_dict(state["batches"])
-        torch.set_rng_state(state["rng"])
-        step = state["step"]
-        log(f"resumed at step {step}")
+        step = ck.restore(state, batches)
     else:
-        log(f"start: {' '.join(sys.argv)}")
-        log(f"vae: {C.param_count(vae)} parameters, config {cfg}; {len(train)} train / {len(val)} val images")
+        log(f"vae: {P.param_count(vae)} parameters, config {cfg}; {len(train)} train / {len(val)} val images")
 
     def snapshot():
-        return {"vae": vae.state_dict(), "disc": disc.state_dict(), "opt": opt.state_dict(), "dopt": dopt.state_dict(),
-                "batches": batches.state_dict(), "rng": torch.get_rng_state(), "step": step, "config": cfg,
-                "best": best, "start_psnr": start_psnr}
+        return dict(P.Checkpoint.common(step, batches), vae=vae.state_dict(), disc=disc.state_dict(),
+                    opt=opt.state_dict(), dopt=dopt.state_dict(), config=cfg, best=best, start_psnr=start_psnr)
 
     def score():
         """(PSNR, perceptual distance or None) on the held-out images."""
@@ -191,7 +184,7 @@ def main(argv=None):
         std = latent_std(vae, train, dev)
         if not args.decoder_only:  # else the scale the UNet was trained with stays
             cfg["scale_factor"] = round(1.0 / std, 5) if std > 0 and math.isfinite(std) else 1.0
-        record = (f"{' '.join(sys.argv)} | steps {step} | psnr {p:.3f} dB"
+        record = (f"{command} | steps {step} | psnr {p:.3f} dB"
                   + (f" | perceptual {d:.5f}" if d is not None else "") + f" | latent std {std:.4f}")
         path = export_files(args.export, vae.state_dict(), "first_stage_model.", cfg,
                         {"training": record, **({"init": init_record} if init_record else {})})
@@ -199,9 +192,9 @@ def main(argv=None):
 
     gen = torch.Generator().manual_seed(args.seed + step)
     crop = None if args.crop in ("0", "") else tuple(int(v) for v in args.crop.lower().split("x"))
-    sums, t0, n = {}, time.time(), 0
+    meter = P.Meter()
     vae.train()
-    budget = C.Budget(args.steps, args.budget_seconds)
+    budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         x, lab, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
         if crop:
@@ -209,6 +202,7 @@ def main(argv=None):
             y0 = int(torch.randint(0, x.shape[2] - ch + 1, (1,), generator=gen))
             x0 = int(torch.randint(0, x.shape[3] - cw + 1, (1,), generator=gen))
             x, lab = x[:, :, y0:y0 + ch, x0:x0 + cw], lab[:, y0:y0 + ch, x0:x0 + cw]
+        vals = {}
         rec, mean, logvar = vae(x)
         err = (rec - x).abs()
         if args.object_weight:
@@ -220,7 +214,7 @@ def main(argv=None):
         if perc is not None:
             pl = perc(rec, x).mean()
             loss = loss + args.perceptual_weight * pl
-            sums["perc"] = sums.get("perc", 0.0) + pl.item()
+            vals["perc"] = pl
         adv_on = args.adv_weight > 0 and step >= args.adv_start
         d_on = args.adv_weight > 0 and step >= (args.d_start if args.d_start >= 0 else args.adv_start)
         if adv_on:
@@ -234,15 +228,13 @@ def main(argv=None):
             dopt.zero_grad(set_to_none=True)
             d_loss.backward()
             dopt.step()
-            sums["d"] = sums.get("d", 0.0) + d_loss.item()
+            vals["d"] = d_loss
         step += 1
-        n += 1
-        for k, v in (("loss", loss.item()), ("l1", l1.item()), ("grad", gl.item()), ("kl", kl.item())):
-            sums[k] = sums.get(k, 0.0) + v
+        meter.add(x.shape[0], loss=loss, l1=l1, grad=gl, kl=kl, **vals)
         if step % args.log_every == 0 or budget.done(step):
-            dt = (time.time() - t0) / n
-            log(f"step {step} " + " ".join(f"{k} {v / n:.5f}" for k, v in sums.items()) + f" s/step {dt:.3f}")
-            sums, t0, n = {}, time.time(), 0
+            r = meter.report()
+            log(f"step {step} " + " ".join(f"{k} {r[k]:.5f}" for k in ("loss", "l1", "grad", "kl", "perc", "d") if k in r)
+                + f" s/step {r['s_per_step']:.3f} samples/s {r['samples_per_s']:.1f}")
         if args.eval_every and step % args.eval_every == 0 and not budget.done(step):
             p, d = score()
             log(f"eval step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")
@@ -251,8 +243,8 @@ def main(argv=None):
                 best = d if perc is not None else p
                 export(p, d)
             ck.save(snapshot(), force=True)
-        elif ck.save(snapshot()):
-            log(f"checkpoint at step {step}")
+        else:
+            ck.save(snapshot())
     ck.save(snapshot(), force=True)
     p, d = score()
     log(f"final step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")

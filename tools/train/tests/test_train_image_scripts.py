@@ -198,7 +198,7 @@ if __name__ == "__main__":
 class BudgetTest(unittest.TestCase):
     def test_time_budget_ends_training_and_drives_schedules(self):
         import time
-        from dgtrain.train_common import Budget
+        from dgtrain.plumbing import Budget
         b = Budget(steps=1000, seconds=0.2)
         self.assertFalse(b.done(0))
         self.assertTrue(b.done(1000))  # the step count still ends it
@@ -222,7 +222,7 @@ class LatentCacheTest(unittest.TestCase):
         from dgtrain import ldm_vae
         from dgtrain.exports import export
         from dgtrain.latents import encoder_digest
-        from dgtrain.train_common import Batches
+        from dgtrain.plumbing import Batches
         from dgtrain.world_data import WorldTensors
         tmp = tempfile.mkdtemp(prefix="dg_latents_")
         self.addCleanup(shutil.rmtree, tmp, True)
