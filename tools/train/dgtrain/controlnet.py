@@ -88,11 +88,20 @@ def id_hint(label, table, size):
     """ALDM's "id" layout input: label [B,H,W] int64 (255 = unlabelled) -> per-pixel class embeddings
     [B,D,h,w] at `size` = (h, w) (nearest resize). table [N+1, D]: the N class embeddings with the null
     embedding last (unlabelled pixels map to it)."""
-    n = table.shape[0] - 1
+    return id_hint_of_index(id_hint_index(label, table.shape[0] - 1, size), table)
+
+
+def id_hint_index(label, n_classes, size):
+    """The table row of each pixel of the id hint: label [B,H,W] nearest-resized to `size`, unlabelled and
+    out-of-range pixels mapped to the null row n_classes."""
     lab = label.clone()
-    lab[(lab < 0) | (lab >= n)] = n
-    lab = torch.nn.functional.interpolate(lab[:, None].float(), size=size, mode="nearest")[:, 0].long()
-    return table[lab].permute(0, 3, 1, 2).contiguous()
+    lab[(lab < 0) | (lab >= n_classes)] = n_classes
+    return torch.nn.functional.interpolate(lab[:, None].float(), size=size, mode="nearest")[:, 0].long()
+
+
+def id_hint_of_index(index, table):
+    """[B,D,h,w] class embeddings of the rows `index` [B,h,w] (any integer dtype)."""
+    return table[index.long()].permute(0, 3, 1, 2).contiguous()
 
 
 def colour_hint(label, colors):

@@ -23,8 +23,10 @@ def encoder_digest(vae_path):
 
 
 @torch.no_grad()
-def encode_latents(vae, data, device, batch=16, flip=False):
-    """Scaled posterior means [N,C,h,w] (on the CPU) of a WorldTensors' images."""
+def encode_latents(vae, data, device, batch=None, flip=False):
+    """Scaled posterior means [N,C,h,w] (on the CPU) of a WorldTensors' images (batches of 16 on the CPU, 256 on
+    a GPU)."""
+    batch = batch or (16 if torch.device(device).type == "cpu" else 256)
     out = []
     for s in range(0, len(data), batch):
         x = data.images[s:s + batch].float().to(device) / 127.5 - 1.0

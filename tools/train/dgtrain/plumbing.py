@@ -1,8 +1,10 @@
 """The plumbing every trainer shares (train_clip, train_segmenter, train_vae, train_unet, train_controlnet): one
 argument parser, thread and seed set-up, one index sampler (Batches), one checkpoint with resume, one log with
-running means, one time budget, one learning-rate schedule, the EMA of weights, and the recorded command line.
+running means, one time budget, one learning-rate schedule, the EMA of weights, and the recorded command line;
+and the switches of the GPU path (add_speed_args: --resident, --bf16, --compile; dgtrain.resident).
 Exported files follow dgtrain.exports (PATH.safetensors + PATH.json)."""
 import argparse
+import contextlib
 import datetime
 import inspect
 import json
@@ -29,6 +31,9 @@ def base_parser(description, lr=1e-4, batch=16):
     ap.add_argument("--lr", type=float, default=lr)
     ap.add_argument("--warmup", type=int, default=None,
                     help="learning-rate warm-up steps (default: the trainer's own; 0 = none)")
+    ap.add_argument("--lr-ref-batch", type=int, default=0,
+                    help="--lr is the rate of this batch size: the run uses --lr x sqrt(--batch / this), for large "
+                         "batches on a GPU (0: --lr as given)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
@@ -61,12 +66,50 @@ def add_vae_args(ap):
     ap.add_argument("--vae", required=True, help="VAE safetensors (first_stage_model.* names) with .json config beside")
 
 
+def add_speed_args(ap):
+    """The GPU path's switches; each defaults to on with --device cuda and off on the CPU."""
+    ap.add_argument("--resident", action=argparse.BooleanOptionalAction, default=None,
+                    help="keep the whole training set on the device (latents, caption embeddings, layouts) and draw "
+                         "batches there by index (default: on with --device cuda); batches then come from the "
+                         "device's generator")
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                    help="forward passes and losses under torch.autocast(bfloat16) (default: on with --device cuda)")
+    ap.add_argument("--compile", action="store_true",
+                    help="torch.compile the trained network (torch 2 and later; compiling takes a minute or more)")
+
+
+def autocast(args, device):
+    """The context of forward passes and losses: bfloat16 autocast with --bf16, else nothing."""
+    if not getattr(args, "bf16", False):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+
+
+def compiled(model, args, log):
+    """torch.compile(model) with --compile where this torch has it; the model itself otherwise."""
+    if not getattr(args, "compile", False):
+        return model
+    if not hasattr(torch, "compile"):
+        log(f"--compile: torch {torch.__version__} has no torch.compile; running eagerly")
+        return model
+    return torch.compile(model)
+
+
 def setup(args):
-    """Threads, the run folder and the seeds of every generator; returns the torch device."""
+    """Threads, the run folder and the seeds of every generator, the GPU path's defaults (add_speed_args) and
+    the learning rate scaled by --lr-ref-batch; returns the torch device."""
+    if hasattr(args, "resident"):
+        args.resident = args.device == "cuda" if args.resident is None else args.resident
+        args.bf16 = args.device == "cuda" if args.bf16 is None else args.bf16
+    if getattr(args, "lr_ref_batch", 0):
+        args.lr_given, args.lr = args.lr, args.lr * math.sqrt(args.batch / args.lr_ref_batch)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     torch.set_num_threads(args.threads)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: no CUDA device")
+    if args.device == "cuda":  # TF32 for what runs in float32, and the fastest convolutions for fixed shapes
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     os.makedirs(args.out, exist_ok=True)
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -100,6 +143,7 @@ class Meter:
 
     def __init__(self):
         self._reset()
+        self.total_steps, self.total_samples, self.start = 0, 0, time.time()
 
     def _reset(self):
         self.sums, self.counts, self.n, self.samples = {}, {}, 0, 0
@@ -113,9 +157,17 @@ class Meter:
             self.counts[k] = self.counts.get(k, 0) + 1
         self.n += 1
         self.samples += samples
+        self.total_steps += 1
+        self.total_samples += samples
+
+    @staticmethod
+    def _sync():
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()  # the queued steps count in the time they took
 
     def report(self):
         """{name: mean, s_per_step, cpu_s_per_step, samples_per_s}; starts the next window."""
+        self._sync()
         wall = time.time() - self.t0
         out = {k: float(v) / self.counts[k] for k, v in self.sums.items()}
         out["s_per_step"] = wall / max(1, self.n)
@@ -124,6 +176,13 @@ class Meter:
         out["samples_per_s"] = self.samples / wall if wall > 0 else 0.0
         self._reset()
         return out
+
+    def summary(self, stage):
+        """The line a trainer logs at its end: steps, samples and samples per second of its training loop."""
+        self._sync()
+        wall = time.time() - self.start
+        return (f"done: {stage} trained {self.total_steps} steps, {self.total_samples} samples in {wall:.1f} s: "
+                f"{self.total_samples / max(wall, 1e-9):.1f} samples/s")
 
 
 class Budget:
@@ -164,33 +223,46 @@ def set_lr(opt, lr):
 
 class Batches:
     """Endless shuffled index batches from a seeded generator (the same order for the same seed): each epoch a
-    fresh permutation. Its state is part of the checkpoint."""
+    fresh permutation. Its state is part of the checkpoint. With a device (the resident path) the generator and
+    the permutations live there and next() returns a LongTensor on it (on the CPU, the same indices as a list)."""
 
-    def __init__(self, n, batch, seed):
+    def __init__(self, n, batch, seed, device=None):
         if n == 0:
             raise SystemExit("training set is empty")
         self.n, self.batch = n, batch
-        self.gen = torch.Generator().manual_seed(seed)
-        self.perm, self.pos = torch.randperm(n, generator=self.gen), 0
+        self.device = None if device is None else torch.device(device)
+        self.gen = torch.Generator(device=self.device or "cpu").manual_seed(seed)
+        self.perm, self.pos = self._shuffle(), 0
+
+    def _shuffle(self):
+        return torch.randperm(self.n, generator=self.gen, device=self.device or "cpu")
 
     def next(self):
-        out = []
-        while len(out) < self.batch:
+        out, have = [], 0
+        while have < self.batch:
             if self.pos >= self.n:
-                self.perm, self.pos = torch.randperm(self.n, generator=self.gen), 0
-            take = min(self.batch - len(out), self.n - self.pos)
-            out += self.perm[self.pos:self.pos + take].tolist()
+                self.perm, self.pos = self._shuffle(), 0
+            take = min(self.batch - have, self.n - self.pos)
+            out.append(self.perm[self.pos:self.pos + take])
             self.pos += take
-        return out
+            have += take
+        if self.device is None:
+            return [i for part in out for i in part.tolist()]
+        return out[0] if len(out) == 1 else torch.cat(out)
 
     def indices(self, steps):
         """Every index the next `steps` batches will hold (from a copy: this one does not advance)."""
-        copy = Batches(self.n, self.batch, 0)
+        copy = Batches(self.n, self.batch, 0, self.device)
         copy.load_state_dict(self.state_dict())
-        return [i for _ in range(steps) for i in copy.next()]
+        out = []
+        for _ in range(steps):
+            b = copy.next()
+            out += b if isinstance(b, list) else b.tolist()
+        return out
 
     def state_dict(self):
-        return {"gen": self.gen.get_state(), "perm": self.perm, "pos": self.pos, "n": self.n}
+        return {"gen": self.gen.get_state(), "perm": self.perm.cpu(), "pos": self.pos, "n": self.n,
+                "device": None if self.device is None else self.device.type}
 
     def load_state_dict(self, s):
         """Also reads the sampler state of the text-side trainers' older checkpoints ({n, rng, order, pos,
@@ -201,9 +273,13 @@ class Batches:
         if n != self.n:
             print(f"sampler: dataset size changed {n} -> {self.n}; reshuffling", file=sys.stderr)
             return
-        if "gen" in s:
+        here = None if self.device is None else self.device.type
+        if "gen" in s and s.get("device") == here:
             self.gen.set_state(s["gen"])
-        self.perm, self.pos = s["perm"], s["pos"]
+        elif "gen" in s:  # a CPU generator's state does not fit a CUDA one: later epochs come from this seed
+            print(f"sampler: resumed on {here or 'cpu'} from a {s.get('device') or 'cpu'} sampler; the epoch under "
+                  f"way keeps its order", file=sys.stderr)
+        self.perm, self.pos = s["perm"].to(self.device or "cpu"), s["pos"]
         if len(self.perm) != self.n:  # an epoch not begun yet
             self.pos = self.n
 
@@ -222,6 +298,11 @@ class Checkpoint:
         ck = cls(args.out, args.ckpt_every, log)
         state = ck.load()
         log(f"resume at step {state['step']}: {command}" if state else f"start: {command}")
+        if getattr(args, "lr_given", None) is not None:
+            log(f"lr {args.lr:.4g}: --lr {args.lr_given:g} x sqrt(batch {args.batch} / --lr-ref-batch {args.lr_ref_batch})")
+        if getattr(args, "resident", None) is not None:
+            log(f"device {args.device}, resident {'on' if args.resident else 'off'}, bf16 {'on' if args.bf16 else 'off'}, "
+                f"compile {'on' if args.compile else 'off'}, torch {torch.__version__}")
         return ck, state
 
     def load(self):
@@ -262,9 +343,11 @@ class Checkpoint:
         return dict(cls.common(step, batches), model=model.state_dict(), opt=opt.state_dict(), extra=extra)
 
     def save(self, state, force=False):
-        """Writes when forced or when `every` seconds have passed; returns whether it wrote."""
+        """Writes when forced or when `every` seconds have passed; returns whether it wrote. `state` may be a
+        function that makes it, called only then (a GPU step is not held up by building state dicts)."""
         if not force and time.time() - self.last < self.every:
             return False
+        state = state() if callable(state) else state
         tmp = self.path + ".tmp"
         torch.save(state, tmp)
         os.replace(tmp, self.path)
@@ -288,16 +371,20 @@ class EMA:
     def __init__(self, model, decay=0.999):
         self.decay = decay
         self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+        self._live = None  # (model, its state tensors): views of the weights, which the optimiser updates in place
 
     @torch.no_grad()
     def update(self, model, step):
         d = min(self.decay, (1 + step) / (10 + step))
-        floats = [(self.shadow[k], v.detach().float()) for k, v in model.state_dict().items() if v.dtype.is_floating_point]
+        if self._live is None or self._live[0] is not model:
+            self._live = (model, list(model.state_dict().items()))
+        live = self._live[1]
+        floats = [k for k, v in live if v.dtype.is_floating_point]
         if floats:  # one fused call per list instead of one per tensor (the same arithmetic)
-            shadow, live = zip(*floats)
-            torch._foreach_mul_(list(shadow), d)
-            torch._foreach_add_(list(shadow), list(live), alpha=1 - d)
-        for k, v in model.state_dict().items():
+            shadow = [self.shadow[k] for k in floats]
+            torch._foreach_mul_(shadow, d)
+            torch._foreach_add_(shadow, [v.float() for k, v in live if v.dtype.is_floating_point], alpha=1 - d)
+        for k, v in live:
             if not v.dtype.is_floating_point:
                 self.shadow[k].copy_(v)
 

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from . import config
+from .ldm_unet import GroupNorm32
 
 IGNORE = 255
 
@@ -36,7 +37,8 @@ def load_config(path_or_dict=None):
 
 
 def _norm(kind, c):
-    return nn.BatchNorm2d(c) if kind == "bn" else nn.GroupNorm(min(32, c // 4) or 1, c)
+    # GroupNorm in float32 (ldm_unet.GroupNorm32): the same for float32 inputs, and usable under a CPU autocast
+    return nn.BatchNorm2d(c) if kind == "bn" else GroupNorm32(c, groups=min(32, c // 4) or 1)
 
 
 class ConvNormAct(nn.Sequential):

@@ -117,8 +117,9 @@ def main(argv=None):
             ev = retrieval(model, tok, val, args.device)
             evals.append(dict(step=step, **ev))
             log(f"eval step {step} {ev}")
-        ck.save(snapshot())
-    ck.save(snapshot(), force=True)
+        ck.save(snapshot)
+    log(meter.summary("clip"))
+    ck.save(snapshot, force=True)
 
     summary = {"steps": step, "parameters": n_all, "text_parameters": n_text, "config": cfg, "evals": evals,
                "train_images": len(train), "tokenizer": os.path.abspath(args.tokenizer), "last_log": last}

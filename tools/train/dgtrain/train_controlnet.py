@@ -24,15 +24,19 @@ loss from the same seeded generators):
 - Discriminator (UperNet, N+1 classes, GroupNorm): class-balanced CE on real images (ALDM's loss sampler V1) +
   --w-fake * CE(decoded x0_hat_0, all pixels "fake"), updated every --lazy steps and at every step before
   --d-warmup (the warm-up, during which the generator gets no adversarial loss).
-Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt.
+Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. With --device cuda the
+latents, caption states, hints (and the images and layouts the ALDM terms need) are resident on the GPU, batches
+and draws made there, under bfloat16 autocast (--resident, --bf16; docs/train-image-models.md).
 """
 import os
+import time
 
 import torch
 import torch.nn.functional as F
 
 from . import REPO, controlnet, diffusion
 from . import plumbing as P
+from . import resident
 from .clip_text import TextCond
 from .exports import export as export_files
 from .exports import export_paths, load_json_beside, load_prefixed
@@ -90,6 +94,7 @@ def main(argv=None):
     ap.add_argument("--export-best", action="store_true",
                     help="export at each --val-every check that beats every earlier one (and the --init weights), "
                          "not at the end: a continuous run that may be stopped at any time")
+    P.add_speed_args(ap)
     args = ap.parse_args(argv)
     if args.export_best and not (args.val_every and args.export):
         raise SystemExit("train_controlnet: --export-best needs --val-every and --export")
@@ -125,7 +130,7 @@ def main(argv=None):
             p.requires_grad_(True)
     if state and state.get("init"):
         init_record = state["init"]
-    opt = torch.optim.AdamW(cnet.parameters(), lr=args.lr, weight_decay=0.0)
+    opt = P.adamw(cnet.parameters(), dev, lr=args.lr, weight_decay=0.0)
 
     disc = dopt = None
     if args.mode == "aldm":
@@ -142,20 +147,22 @@ def main(argv=None):
                 elif k in own and k.startswith("classifier.") and own[k].shape[1:] == v.shape[1:]:
                     own[k][:v.shape[0]] = v  # the extra "fake" row keeps its initialisation
             disc.load_state_dict(own)
-        dopt = torch.optim.AdamW(disc.parameters(), lr=args.d_lr, weight_decay=1e-4)
+        dopt = P.adamw(disc.parameters(), dev, lr=args.d_lr, weight_decay=1e-4)
 
-    batches = P.Batches(len(train), args.batch, args.seed)
+    rdev = dev if args.resident else None  # where batches and draws come from
+    batches = P.Batches(len(train), args.batch, args.seed, device=rdev)
     sched = diffusion.Schedule()
     ddim = diffusion.DDIM(sched, args.ddim_steps)
-    gen = torch.Generator().manual_seed(args.seed)          # diffusion loss: identical in both modes
-    gen_adv = torch.Generator().manual_seed(args.seed + 1)  # adversarial terms only
+    gen = torch.Generator(device=rdev or "cpu").manual_seed(args.seed)  # diffusion loss: identical in both modes
+    gen_adv = torch.Generator(device=rdev or "cpu").manual_seed(args.seed + 1)  # adversarial terms only
     step = 0
     if state:
         table = state["table"].to(dev)
         cnet.load_state_dict(state["cnet"])
         opt.load_state_dict(state["opt"])
-        gen.set_state(state["gen"])
-        gen_adv.set_state(state["gen_adv"])
+        if state.get("gen_device", "cpu") == gen.device.type:  # else (resident switched) they start afresh
+            gen.set_state(state["gen"])
+            gen_adv.set_state(state["gen_adv"])
         if disc is not None:
             disc.load_state_dict(state["disc"])
             dopt.load_state_dict(state["dopt"])
@@ -167,7 +174,7 @@ def main(argv=None):
 
     def snapshot():
         s = dict(P.Checkpoint.common(step, batches), cnet=cnet.state_dict(), opt=opt.state_dict(), gen=gen.get_state(),
-                 gen_adv=gen_adv.get_state(), config=ccfg, table=table.cpu(), init=init_record, best_val=best_val)
+                 gen_adv=gen_adv.get_state(), gen_device=gen.device.type, config=ccfg, table=table.cpu(), init=init_record, best_val=best_val)
         if disc is not None:
             s.update(disc=disc.state_dict(), dopt=dopt.state_dict())
         return s
@@ -176,9 +183,6 @@ def main(argv=None):
         if args.hint == "id":
             return controlnet.id_hint(label, table, (2 * lat_hw[0], 2 * lat_hw[1]))
         return controlnet.colour_hint(label, torch.as_tensor(pal["colors"]))
-
-    def eps_fn(x, t, ctx, hint):
-        return unet(x, t, ctx, cnet(x, hint, t, ctx))
 
     def decode(z):
         return vae.decode(z / vae.scale_factor).clamp(-1, 1)
@@ -237,20 +241,39 @@ def main(argv=None):
         best_val, parts = val_miou() if args.init else (-1.0, {})
         log(f"val mIoU of the starting weights {best_val:.4f} {parts}")
 
+    if args.resident:  # latents, captions, layouts (and images for the discriminator) on the device
+        t0 = time.time()
+        z_res, captions = z_all.to(dev), resident.Captions(train.captions, text, dev)
+        full = args.mode == "aldm" or args.hint == "color"  # whole layouts: the adversarial terms or colour hints
+        res_lab = resident.to_device(train.labels, dev) if full else None
+        res_img = resident.to_device(train.images, dev) if args.mode == "aldm" else None
+        res_hint = (resident.layout_index(train.labels, table.shape[0] - 1, (2 * lat_hw[0], 2 * lat_hw[1]), dev)
+                    if args.hint == "id" else None)
+        log(f"resident on {dev}: latents, layouts and images {resident.megabytes(z_res, res_lab, res_img, res_hint):.0f} "
+            f"MiB, {len(captions)} distinct captions {captions.nbytes / 2 ** 20:.0f} MiB, in {time.time() - t0:.1f} s")
+    cnet_fwd, unet_fwd = P.compiled(cnet, args, log), P.compiled(unet, args, log)
+
+    def eps_fn(x, t, ctx, hint):  # with --compile, compiled
+        return unet_fwd(x, t, ctx, cnet_fwd(x, hint, t, ctx))
+
     meter = P.Meter()
     cnet.train()
     budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         idx = batches.next()
-        z0 = z_all[idx].to(dev)
-        img, lab, _ = train.batch(idx, dev)
-        caps = [train.captions[i][int(torch.randint(len(train.captions[i]), (1,), generator=gen))] for i in idx]
-        caps = ["" if float(torch.rand(1, generator=gen)) < args.drop else c for c in caps]
-        ctx = text(caps)
-        hint = hint_of(lab)
-        t = torch.randint(0, sched.n, (len(idx),), generator=gen).to(dev)
-        noise = torch.randn(z0.shape, generator=gen).to(dev)
-        l_diff = F.mse_loss(eps_fn(sched.q_sample(z0, t, noise), t, ctx, hint), noise)
+        if args.resident:
+            z0, ctx = z_res[idx], captions.draw(idx, gen, args.drop)
+            img, lab = resident.image_batch(res_img, res_lab, idx)
+            hint = controlnet.id_hint_of_index(res_hint[idx], table) if args.hint == "id" else hint_of(lab)
+        else:
+            z0 = z_all[idx].to(dev)
+            img, lab, _ = train.batch(idx, dev)
+            ctx = text(train.draw_captions(idx, gen, args.drop))
+            hint = hint_of(lab)
+        t = torch.randint(0, sched.n, (len(idx),), generator=gen, device=gen.device).to(dev)
+        noise = torch.randn(z0.shape, generator=gen, device=gen.device).to(dev)
+        with P.autocast(args, dev):
+            l_diff = F.mse_loss(eps_fn(sched.q_sample(z0, t, noise), t, ctx, hint).float(), noise)
         loss = l_diff
         logs = {"diff": l_diff.detach()}
 
@@ -260,48 +283,51 @@ def main(argv=None):
         fake_img = None
         if adv_step:
             b = min(args.adv_batch, len(idx))
-            i0 = int(torch.randint(args.unroll, args.ddim_steps, (1,), generator=gen_adv))
+            i0 = int(torch.randint(args.unroll, args.ddim_steps, (1,), generator=gen_adv, device=gen_adv.device))
             ti = torch.full((b,), int(ddim.ts[i0]), dtype=torch.long, device=dev)
-            n2 = torch.randn((b,) + tuple(z0.shape[1:]), generator=gen_adv).to(dev)
+            n2 = torch.randn((b,) + tuple(z0.shape[1:]), generator=gen_adv, device=gen_adv.device).to(dev)
             xt = sched.q_sample(z0[:b], ti, n2)
             ramp = min(1.0, max(0.0, (s_eff - args.ramp_start) / max(1, args.ramp_end - args.ramp_start)))
             g_on = not warm and ramp > 0 and step % args.lazy == 0
-            if g_on:
-                disc.eval()
-                for p in disc.parameters():
-                    p.requires_grad_(False)
-                x_prev, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
-                fake_img = decode(x0h)
-                ce0 = per_pixel_ce(disc(fake_img), lab[:b])
-                ces = [ce0.detach()]
-                with torch.no_grad():
-                    x = x_prev
-                    for k in range(1, args.unroll + 1):
-                        tk = torch.full((b,), int(ddim.ts[i0 - k]), dtype=torch.long, device=dev)
-                        x, x0k = ddim.step(x, eps_fn(x, tk, ctx[:b], hint[:b]), i0 - k)
-                        ces.append(per_pixel_ce(disc(decode(x0k)), lab[:b]))
-                valid = (lab[:b] != IGNORE).float()
-                mean_ce = torch.stack(ces).mean(0)
-                l_adv = (ce0 * mean_ce / ce0.detach().clamp_min(1e-8) * valid).sum() / valid.sum().clamp_min(1)
-                loss = loss + args.lambda_adv * ramp * l_adv
-                logs.update(adv=l_adv.detach(), adv_last=(ces[-1] * valid).sum() / valid.sum().clamp_min(1))
-                for p in disc.parameters():
-                    p.requires_grad_(True)
-                disc.train()
-            else:
-                with torch.no_grad():
-                    _, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
+            with P.autocast(args, dev):  # bfloat16 on a GPU (--bf16)
+                if g_on:
+                    disc.eval()
+                    for p in disc.parameters():
+                        p.requires_grad_(False)
+                    x_prev, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
                     fake_img = decode(x0h)
+                    ce0 = per_pixel_ce(disc(fake_img), lab[:b])
+                    ces = [ce0.detach()]
+                    with torch.no_grad():
+                        x = x_prev
+                        for k in range(1, args.unroll + 1):
+                            tk = torch.full((b,), int(ddim.ts[i0 - k]), dtype=torch.long, device=dev)
+                            x, x0k = ddim.step(x, eps_fn(x, tk, ctx[:b], hint[:b]), i0 - k)
+                            ces.append(per_pixel_ce(disc(decode(x0k)), lab[:b]))
+                    valid = (lab[:b] != IGNORE).float()
+                    mean_ce = torch.stack(ces).mean(0)
+                    l_adv = (ce0 * mean_ce / ce0.detach().clamp_min(1e-8) * valid).sum() / valid.sum().clamp_min(1)
+                    loss = loss + args.lambda_adv * ramp * l_adv
+                    logs.update(adv=l_adv.detach(), adv_last=(ces[-1] * valid).sum() / valid.sum().clamp_min(1))
+                    for p in disc.parameters():
+                        p.requires_grad_(True)
+                    disc.train()
+                else:
+                    with torch.no_grad():
+                        _, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
+                        fake_img = decode(x0h)
 
+        P.set_lr(opt, P.lr_at(step, args.steps, args.lr, args.warmup or 0))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(cnet.parameters(), 1.0)
         opt.step()
 
         if adv_step:
-            d_real = balanced_ce(disc(img[:b]), lab[:b], n_cls + 1)
-            fake_lab = torch.full(lab[:b].shape, n_cls, dtype=torch.long, device=dev)
-            d_fake = F.cross_entropy(disc(fake_img.detach()), fake_lab)
+            with P.autocast(args, dev):
+                d_real = balanced_ce(disc(img[:b]), lab[:b], n_cls + 1)
+                fake_lab = torch.full(lab[:b].shape, n_cls, dtype=torch.long, device=dev)
+                d_fake = F.cross_entropy(disc(fake_img.detach()), fake_lab)
             d_loss = d_real + args.w_fake * d_fake
             dopt.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -328,10 +354,11 @@ def main(argv=None):
             if args.export_best and score > best_val:
                 best_val = score
                 export(score)
-            ck.save(snapshot(), force=True)
+            ck.save(snapshot, force=True)
         else:
-            ck.save(snapshot())
-    ck.save(snapshot(), force=True)
+            ck.save(snapshot)
+    log(meter.summary(f"controlnet {args.mode}"))
+    ck.save(snapshot, force=True)
     if args.export and not args.export_best:
         export()
 

@@ -129,8 +129,9 @@ def main(argv=None):
             evals.append({"step": step, "miou": ev["miou"], "acc": ev["acc"]})
             log(f"eval step {step} mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
             train_mode()
-        ck.save(snapshot())
-    ck.save(snapshot(), force=True)
+        ck.save(snapshot)
+    log(meter.summary("segmenter"))
+    ck.save(snapshot, force=True)
 
     summary = {"steps": step, "parameters": nparams, "config": cfg, "train_images": len(train), "evals": evals,
                "last_log": last}

@@ -8,15 +8,19 @@ guidance), EMA of the weights (exported).
         --steps 20000 --batch 32 --lr 2e-4 --export ../../assets/models/unet.safetensors
 The latents (posterior means x scale_factor) are computed once and cached in runs/NAME/latents.pt. Resumes
 from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. --sample-every N writes a grid
-of DDIM-25 / CFG-7.5 samples of held-out captions to runs/NAME/samples_STEP.png.
+of DDIM-25 / CFG-7.5 samples of held-out captions to runs/NAME/samples_STEP.png. With --device cuda the latents and
+the text states of every caption are resident on the GPU, batches drawn there, under bfloat16 autocast
+(--resident, --bf16; docs/train-image-models.md).
 """
 import os
+import time
 
 import torch
 import torch.nn.functional as F
 
 from . import diffusion, ldm_unet
 from . import plumbing as P
+from . import resident
 from .clip_text import TextCond
 from .exports import export as export_files
 from .exports import load_json_beside
@@ -60,6 +64,7 @@ def main(argv=None):
                          "not at the end: a continuous run that may be stopped at any time")
     ap.add_argument("--init", help="exported UNet to continue from (its config replaces --config; the export's "
                     "record keeps what it had seen)")
+    P.add_speed_args(ap)
     ap.set_defaults(warmup=500)
     args = ap.parse_args(argv)
     if args.export_best and not (args.val_every and args.export):
@@ -91,8 +96,8 @@ def main(argv=None):
     if not args.init:
         unet = ldm_unet.UNetModel(cfg).to(dev)
     ema = P.EMA(unet, args.ema)
-    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01)
-    batches = P.Batches(len(train), args.batch, args.seed)
+    opt = P.adamw(unet.parameters(), dev, lr=args.lr, weight_decay=0.01)
+    batches = P.Batches(len(train), args.batch, args.seed, device=dev if args.resident else None)
     sched = diffusion.Schedule()
     step = 0
     if state:
@@ -130,19 +135,26 @@ def main(argv=None):
         best_val = val_loss(unet, z_val, ctx_val, sched) if args.init else float("inf")
         log(f"val loss of the starting weights {best_val:.5f}")
 
-    gen = torch.Generator().manual_seed(args.seed + step)
+    if args.resident:  # everything a step reads on the device; batches, captions, t and noise drawn there
+        t0 = time.time()
+        z_res, captions = z_all.to(dev), resident.Captions(train.captions, text, dev)
+        log(f"resident on {dev}: latents {resident.megabytes(z_res):.0f} MiB, {len(captions)} distinct captions "
+            f"{captions.nbytes / 2 ** 20:.0f} MiB, in {time.time() - t0:.1f} s")
+    gen = torch.Generator(device=dev if args.resident else "cpu").manual_seed(args.seed + step)
+    fwd = P.compiled(unet, args, log)
     meter = P.Meter()
     unet.train()
     budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         idx = batches.next()
-        z0 = z_all[idx].to(dev)
-        caps = [train.captions[i][int(torch.randint(len(train.captions[i]), (1,), generator=gen))] for i in idx]
-        caps = ["" if float(torch.rand(1, generator=gen)) < args.drop else c for c in caps]
-        ctx = text(caps)
-        t = torch.randint(0, sched.n, (len(idx),), generator=gen).to(dev)
-        noise = torch.randn(z0.shape, generator=gen).to(dev)
-        loss = F.mse_loss(unet(sched.q_sample(z0, t, noise), t, ctx), noise)
+        if args.resident:
+            z0, ctx = z_res[idx], captions.draw(idx, gen, args.drop)
+        else:
+            z0, ctx = z_all[idx].to(dev), text(train.draw_captions(idx, gen, args.drop))
+        t = torch.randint(0, sched.n, (len(idx),), generator=gen, device=gen.device).to(dev)
+        noise = torch.randn(z0.shape, generator=gen, device=gen.device).to(dev)
+        with P.autocast(args, dev):
+            loss = F.mse_loss(fwd(sched.q_sample(z0, t, noise), t, ctx).float(), noise)
         P.set_lr(opt, P.lr_at(step, args.steps, args.lr, args.warmup))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -164,10 +176,11 @@ def main(argv=None):
             if args.export_best and args.export and better:
                 best_val = v
                 export(v)
-            ck.save(snapshot(), force=True)
+            ck.save(snapshot, force=True)
         else:
-            ck.save(snapshot())
-    ck.save(snapshot(), force=True)
+            ck.save(snapshot)
+    log(meter.summary("unet"))
+    ck.save(snapshot, force=True)
     if args.export and not args.export_best:
         export()
 

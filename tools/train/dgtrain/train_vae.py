@@ -10,7 +10,8 @@ and stored in the config, as SD's 0.18215 was.
     cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.train_vae --data ../../data/world/train \
         --val ../../data/world/test --out ../../runs/vae --steps 6000 --batch 8 --lr 2e-4 \
         --export ../../assets/models/vae.safetensors
-Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt.
+Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. With --device cuda the
+images are resident on the GPU and flipped there, under bfloat16 autocast (--resident, --bf16).
 """
 import math
 import os
@@ -21,8 +22,10 @@ import torch.nn.functional as F
 
 from . import REPO, ldm_vae
 from . import plumbing as P
+from . import resident
 from .exports import export as export_files
 from .exports import load_json_beside, load_prefixed
+from .ldm_unet import GroupNorm32
 from .ldm_vae import psnr_each, reconstruct
 from .world_data import load_palette, split_data
 
@@ -34,7 +37,7 @@ class PatchDisc(nn.Module):
         super().__init__()
         mods, c = [nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2)], ch
         for i in range(1, layers):
-            mods += [nn.Conv2d(c, c * 2, 4, 2, 1), nn.GroupNorm(8, c * 2), nn.LeakyReLU(0.2)]
+            mods += [nn.Conv2d(c, c * 2, 4, 2, 1), GroupNorm32(c * 2, groups=8), nn.LeakyReLU(0.2)]
             c *= 2
         mods += [nn.Conv2d(c, 1, 4, 1, 1)]
         self.net = nn.Sequential(*mods)
@@ -106,6 +109,7 @@ def main(argv=None):
                          "a lower perceptual distance (with --perceptual-weight) at no more than --psnr-slack dB "
                          "below the start's PSNR, else a higher PSNR; for a continuous run that may stop any time")
     ap.add_argument("--psnr-slack", type=float, default=0.3)
+    P.add_speed_args(ap)
     args = ap.parse_args(argv)
     dev = P.setup(args)
     command = P.command_line(__spec__.name, argv)
@@ -145,10 +149,10 @@ def main(argv=None):
             raise SystemExit(f"train_vae: --object-classes {unknown} are not world classes ({', '.join(names)})")
         objects = torch.tensor([names.index(c) for c in args.object_classes.split(",")], device=dev)
     disc = PatchDisc().to(dev)
-    opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=args.lr, betas=(0.5, 0.9),
-                            weight_decay=0.0)
-    dopt = torch.optim.AdamW(disc.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
-    batches = P.Batches(len(train), args.batch, args.seed)
+    opt = P.adamw([p for p in vae.parameters() if p.requires_grad], dev, lr=args.lr, betas=(0.5, 0.9),
+                  weight_decay=0.0)
+    dopt = P.adamw(disc.parameters(), dev, lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
+    batches = P.Batches(len(train), args.batch, args.seed, device=dev if args.resident else None)
     step = 0
     if state:
         vae.load_state_dict(state["vae"])
@@ -190,41 +194,55 @@ def main(argv=None):
                         {"training": record, **({"init": init_record} if init_record else {})})
         log(f"exported {args.export} and {path} (scale_factor {cfg['scale_factor']})")
 
-    gen = torch.Generator().manual_seed(args.seed + step)
+    gen = torch.Generator().manual_seed(args.seed + step)  # flips (on the host path) and crop places
+    if args.resident:  # the images (and layouts) on the device, flipped there
+        res_img = resident.to_device(train.images, dev)
+        res_lab = resident.to_device(train.labels, dev) if args.object_weight else None
+        gen_dev = torch.Generator(device=dev).manual_seed(args.seed + step)
+        log(f"resident on {dev}: images and layouts {resident.megabytes(res_img, res_lab):.0f} MiB")
     crop = None if args.crop in ("0", "") else tuple(int(v) for v in args.crop.lower().split("x"))
+    fwd = P.compiled(vae, args, log)
     meter = P.Meter()
     vae.train()
     budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
-        x, lab, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
+        if args.resident:
+            x, lab = resident.image_batch(res_img, res_lab, batches.next(), hflip=True, gen=gen_dev)
+        else:
+            x, lab, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
         if crop:
             ch, cw = min(crop[0], x.shape[2]), min(crop[1], x.shape[3])
             y0 = int(torch.randint(0, x.shape[2] - ch + 1, (1,), generator=gen))
             x0 = int(torch.randint(0, x.shape[3] - cw + 1, (1,), generator=gen))
-            x, lab = x[:, :, y0:y0 + ch, x0:x0 + cw], lab[:, y0:y0 + ch, x0:x0 + cw]
+            x = x[:, :, y0:y0 + ch, x0:x0 + cw]
+            lab = lab[:, y0:y0 + ch, x0:x0 + cw] if lab is not None else None
         vals = {}
-        rec, mean, logvar = vae(x)
-        err = (rec - x).abs()
-        if args.object_weight:
-            err = err * (1 + args.object_weight * torch.isin(lab, objects).unsqueeze(1))
-        l1 = err.mean()
-        gl = grad_l1(rec, x)
-        kl = kl_loss(mean, logvar)
-        loss = l1 + args.grad_weight * gl + args.kl_weight * kl
-        if perc is not None:
-            pl = perc(rec, x).mean()
-            loss = loss + args.perceptual_weight * pl
-            vals["perc"] = pl
         adv_on = args.adv_weight > 0 and step >= args.adv_start
         d_on = args.adv_weight > 0 and step >= (args.d_start if args.d_start >= 0 else args.adv_start)
-        if adv_on:
-            g_adv = -disc(rec).mean()
-            loss = loss + args.adv_weight * g_adv
+        with P.autocast(args, dev):
+            rec, mean, logvar = fwd(x)
+            rec, mean, logvar = rec.float(), mean.float(), logvar.float()
+            err = (rec - x).abs()
+            if args.object_weight:
+                err = err * (1 + args.object_weight * torch.isin(lab, objects).unsqueeze(1))
+            l1 = err.mean()
+            gl = grad_l1(rec, x)
+            kl = kl_loss(mean, logvar)
+            loss = l1 + args.grad_weight * gl + args.kl_weight * kl
+            if perc is not None:
+                pl = perc(rec, x).mean()
+                loss = loss + args.perceptual_weight * pl
+                vals["perc"] = pl
+            if adv_on:
+                g_adv = -disc(rec).float().mean()
+                loss = loss + args.adv_weight * g_adv
+        P.set_lr(opt, P.lr_at(step, args.steps, args.lr, args.warmup or 0))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if d_on:
-            d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(rec.detach())).mean()
+            with P.autocast(args, dev):
+                d_loss = F.relu(1 - disc(x).float()).mean() + F.relu(1 + disc(rec.detach()).float()).mean()
             dopt.zero_grad(set_to_none=True)
             d_loss.backward()
             dopt.step()
@@ -242,10 +260,11 @@ def main(argv=None):
             if args.export_best and better(p, d):
                 best = d if perc is not None else p
                 export(p, d)
-            ck.save(snapshot(), force=True)
+            ck.save(snapshot, force=True)
         else:
-            ck.save(snapshot())
-    ck.save(snapshot(), force=True)
+            ck.save(snapshot)
+    log(meter.summary("vae"))
+    ck.save(snapshot, force=True)
     p, d = score()
     log(f"final step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")
         + f" on {len(val)} held-out images")

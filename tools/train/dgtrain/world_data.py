@@ -287,8 +287,16 @@ class WorldTensors:
             flip = torch.rand(len(idx), generator=gen) < 0.5
             img[flip] = img[flip].flip(-1)
             lab[flip] = lab[flip].flip(-1)
+        return img.to(device), lab.to(device), self.draw_captions(idx, gen)
+
+    def draw_captions(self, idx, gen=None, drop=None):
+        """One random caption of each image of idx (from the host generator gen), and with `drop` each replaced
+        by "" with that probability (classifier-free guidance): the host path's draws (resident.Captions.draw
+        makes them on a device)."""
         caps = [self.captions[i][int(torch.randint(len(self.captions[i]), (1,), generator=gen))] for i in idx]
-        return img.to(device), lab.to(device), caps
+        if drop is None:
+            return caps
+        return ["" if float(torch.rand(1, generator=gen)) < drop else c for c in caps]
 
 
 def concat(parts):

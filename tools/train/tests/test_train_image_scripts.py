@@ -8,17 +8,12 @@ import unittest
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from dgtrain import latents, sample_image, synth_world, train_controlnet, train_unet, train_vae
+from dgtrain.safetensors_io import load
+
 torch.set_num_threads(2)
 
-from dgtrain import clip_text, synth_world, tokenizer
-from dgtrain.safetensors_io import load
-from dgtrain import latents, sample_image, train_controlnet, train_unet, train_vae
-
-VAE_CFG = {"ch": 32, "ch_mult": [1, 1, 1, 1], "num_res_blocks": 1}
-UNET_CFG = {"model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1, "attention_resolutions": [2],
-            "num_heads": 2, "num_head_channels": -1}
-SEG_CFG = {"stem": 16, "channels": [16, 16, 32, 32], "blocks": [1, 1, 1, 1], "fpn_dim": 32, "norm": "gn"}
+VAE_CFG, SEG_CFG = synth_world.TINY_CONFIGS["vae"], synth_world.TINY_CONFIGS["seg"]
 
 
 def lines(path):
@@ -30,21 +25,8 @@ class TestTrainScripts(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="dg_train_")
-        d = cls.tmp
-        cls.data = synth_world.write_dataset(os.path.join(d, "data"), n=6, width=64, height=32, seed=1)
-        for name, cfg in (("vae", VAE_CFG), ("unet", UNET_CFG), ("seg", SEG_CFG)):
-            with open(os.path.join(d, name + ".json"), "w") as f:
-                json.dump(cfg, f)
-        from dgtrain.world_data import WorldImages
-        caps = [c for it in WorldImages(cls.data) for c in it["captions"]]
-        vocab, merges, _ = tokenizer.learn_bpe(caps, 40)
-        tokenizer.save_tokenizer(os.path.join(d, "tok"), vocab, merges)
-        torch.manual_seed(0)
-        te = clip_text.ClipTextModel(dict(clip_text.DEFAULT_SMALL, vocab_size=len(vocab), width=32, layers=1,
-                                          heads=2, mlp=64))
-        clip_text.save_text_encoder(te, os.path.join(d, "te.safetensors"), os.path.join(d, "te.json"))
+        cls.data, cls.text = synth_world.write_image_kit(cls.tmp)
         cls.common = ["--data", cls.data, "--batch", "2", "--log-every", "1", "--threads", "2"]
-        cls.text = ["--text-encoder", os.path.join(d, "te.safetensors"), "--tokenizer", os.path.join(d, "tok")]
 
     @classmethod
     def tearDownClass(cls):

@@ -9,7 +9,6 @@ import unittest
 
 import torch
 
-HERE = os.path.dirname(__file__)
 from dgtrain import train_clip, train_segmenter
 from dgtrain import segmenter as S
 from dgtrain import synth_world
