@@ -143,7 +143,7 @@ class Meter:
 
     def __init__(self):
         self._reset()
-        self.total_steps, self.total_samples, self.start = 0, 0, time.time()
+        self.total_steps, self.total_samples, self.start, self.cpu_start = 0, 0, time.time(), time.process_time()
 
     def _reset(self):
         self.sums, self.counts, self.n, self.samples = {}, {}, 0, 0
@@ -180,9 +180,10 @@ class Meter:
     def summary(self, stage):
         """The line a trainer logs at its end: steps, samples and samples per second of its training loop."""
         self._sync()
-        wall = time.time() - self.start
+        wall, cpu = time.time() - self.start, time.process_time() - self.cpu_start
         return (f"done: {stage} trained {self.total_steps} steps, {self.total_samples} samples in {wall:.1f} s: "
-                f"{self.total_samples / max(wall, 1e-9):.1f} samples/s")
+                f"{self.total_samples / max(wall, 1e-9):.1f} samples/s ({cpu:.1f} CPU s of this process: "
+                f"{self.total_samples / max(cpu, 1e-9):.1f} samples per CPU s)")
 
 
 class Budget:
