@@ -1,5 +1,5 @@
 // `dirigent-cli eval t2i|l2i`: the evaluation of the text-to-image and layout-to-image issues computed
-// by the engine, with the definitions of tools/train/eval_models.py (docs/eval.md). For the first N
+// by the engine, with the definitions of tools/train/dgtrain/eval_models.py (docs/eval.md). For the first N
 // samples of a world dataset split it generates an image from the sample's first caption (and, for l2i,
 // its label map through the layout ControlNet), then measures it and the real image with the
 // evaluation segmenter and the contrastive text-image model of the model folder (dg_eval_models); the

@@ -1,4 +1,4 @@
-// The colour-attribute check, as tools/train/eval_models.py defines it: the caption names a car colour;
+// The colour-attribute check, as tools/train/dgtrain/eval_models.py defines it: the caption names a car colour;
 // the evaluation segmenter finds car pixels in the image, and at least a fifth of them are nearest (RGB
 // distance) that colour's centroid. The centroids are the mean colours of ground-truth car pixels in the
 // dataset's real images whose cars all share one colour (each image's mean, averaged over images). A

@@ -1,5 +1,5 @@
 // What `dirigent-cli eval` measures, accumulated image by image, and how it is reported: a table on a
-// stream and a JSON file laid out like tools/train/eval_models.py's report ("real" and "generated"
+// stream and a JSON file laid out like tools/train/dgtrain/eval_models.py's report ("real" and "generated"
 // groups with clip_sim, attr_acc, attr_items, fd, and for l2i miou, pixel_acc, iou), so the two can be
 // compared key by key.
 #pragma once

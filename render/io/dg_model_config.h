@@ -1,6 +1,6 @@
 // A model's configuration JSON: the file PATH.json beside PATH.safetensors (how tools/train exports
 // its models), or else the weights file's `__metadata__["config"]` (the order of
-// tools/train/dgtrain/train_common.load_json_beside). Values are looked up by dotted paths ("image.groups"); a present value of the
+// tools/train/dgtrain/exports.load_json_beside). Values are looked up by dotted paths ("image.groups"); a present value of the
 // wrong type is an error naming the source and the key.
 #pragma once
 #include <stdbool.h>

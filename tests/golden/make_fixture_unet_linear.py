@@ -2,18 +2,17 @@
 SD 2.x), one level (no down/upsampling), transformer depth 2 and num_head_channels, random weights everywhere
 (the zero-initialised convs too), F16 weights and the f32 reference eps. Deterministic.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tests/golden/make_fixture_unet_linear.py
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=tools/train /usr/bin/python3 tests/golden/make_fixture_unet_linear.py
 """
 import json
 import os
-import sys
 
 import torch
 
+from dgtrain.ldm_unet import UNetModel
+from dgtrain.safetensors_io import save
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
-from dgtrain.ldm_unet import UNetModel  # noqa: E402
-from dgtrain.safetensors_io import save  # noqa: E402
 
 CFG = {"in_channels": 4, "out_channels": 4, "model_channels": 32, "channel_mult": [1], "num_res_blocks": 1,
        "attention_resolutions": [1], "num_heads": -1, "num_head_channels": 8, "context_dim": 8,

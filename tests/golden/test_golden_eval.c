@@ -1,4 +1,4 @@
-// The evaluation models against the `eval/` fixtures (tools/train/make_fixtures_eval.py): the UperNet
+// The evaluation models against the `eval/` fixtures (tools/train/dgtrain/make_fixtures_eval.py): the UperNet
 // segmenter's logits and per-pixel classes, and the contrastive model's image features, image and text
 // embeddings and their similarities (from the fixture's ids and from the texts through the C
 // tokenizer); f32 and f16 storage. Also: a BatchNorm-folding check by a wrong configuration, and the

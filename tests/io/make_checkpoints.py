@@ -12,17 +12,15 @@ that names every tensor both ways:
 and a VideoCrafter2-style UNet3D, to keep the committed data small.)
 
 Values are random and distinct per tensor, so equal values after mapping prove the names match.
-Run: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tests/io/make_checkpoints.py
+Run: OPENBLAS_NUM_THREADS=1 PYTHONPATH=tools/train /usr/bin/python3 tests/io/make_checkpoints.py
 """
 import json
 import os
-import sys
 import zlib
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tools", "train"))
-from dgtrain import safetensors_io  # noqa: E402
+from dgtrain import safetensors_io
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 

@@ -5,19 +5,18 @@ and the images the PyTorch reference pipeline generates from it (expected.safete
 pipeline (render/pipelines/dg_generate) is checked end to end: tokenizer -> text encoder -> DDIM with
 CFG (+ ControlNet) -> VAE decoder. Deterministic.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tests/pipeline/make_tiny_model.py
+    OPENBLAS_NUM_THREADS=1 PYTHONPATH=tools/train /usr/bin/python3 tests/pipeline/make_tiny_model.py
 """
 import json
 import os
-import sys
 
 import torch
 
+from dgtrain import clip_text, controlnet, diffusion, ldm_unet, ldm_vae, tokenizer
+from dgtrain.fixtures import UNET, VAE, perturb, prefixed
+from dgtrain.safetensors_io import save
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "train"))
-from dgtrain import clip_text, controlnet, diffusion, ldm_unet, ldm_vae, tokenizer  # noqa: E402
-from dgtrain.safetensors_io import save  # noqa: E402
-from make_fixtures_image import UNET, VAE, perturb, prefixed  # noqa: E402
 
 OUT = os.path.join(HERE, "tiny_model")
 CAPTIONS = ["a red car on a snowy street at night", "two people and three trees next to a yellow building",

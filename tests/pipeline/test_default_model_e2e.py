@@ -3,23 +3,22 @@
 makes an image that the evaluation segmenter reads as that layout about as well as the PyTorch reference's image
 from the same layout, prompt and seed (mIoU within 5 points), and the two images agree pixel for pixel closely.
 
-    test_default_model_e2e.py BUILD/app/cli/dirigent-cli
+    PYTHONPATH=tools/train test_default_model_e2e.py BUILD/app/cli/dirigent-cli   (meson sets PYTHONPATH)
 """
 import os
 import subprocess
 import sys
 import tempfile
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "tools", "train"))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import torch  # noqa: E402
 
+from dgtrain import REPO  # noqa: E402
 from dgtrain import segmenter as S  # noqa: E402
-from dgtrain import train_common as C  # noqa: E402
+from dgtrain.exports import load_json_beside  # noqa: E402
+from dgtrain.generate import Generator  # noqa: E402
 from dgtrain.world_data import load_image, load_label  # noqa: E402
-from sample_image import Generator  # noqa: E402
 
 MODELS = os.path.join(REPO, "assets", "models")
 STEPS, SEEDS, PROMPT = 10, (3, 8), "a red car on a street at sunset"
@@ -36,7 +35,7 @@ def main():
     m = lambda n: os.path.join(MODELS, n + ".safetensors")  # noqa: E731
     gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(REPO, "assets", "tokenizer"),
                     controlnet_path=m("controlnet_aldm"))
-    seg = S.load_segmenter(m("eval_segmenter"), C.load_json_beside(m("eval_segmenter"))).eval()
+    seg = S.load_segmenter(m("eval_segmenter"), load_json_beside(m("eval_segmenter"))).eval()
     k = seg.config["num_classes"]
     conf = {"engine": torch.zeros(k, k, dtype=torch.long), "pytorch": torch.zeros(k, k, dtype=torch.long)}
     fails = 0

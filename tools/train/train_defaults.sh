@@ -9,12 +9,18 @@
 # DG_TRAIN_WORLD_THREADS the threads rendering it, DG_TRAIN_PYTHON the interpreter (default /usr/bin/python3),
 # DG_TRAIN_CLI the dirigent-cli that renders it.
 # DG_TRAIN_BUDGET="clip=120 unet=190 ..." also stops a stage after that many seconds of training (its schedules
-# then follow time): how a GPU lease of a few minutes is spent. On a GPU the batches are larger.
+# then follow time): how a GPU lease of a few minutes is spent.
+# On a GPU the recipe changes (DG_TRAIN_RECIPE, default the device; DG_TRAIN_RECIPE=cuda on a CPU rehearses it):
+# large batches with the learning rate scaled by sqrt(batch / the batch it was chosen at) (--lr-ref-batch), the
+# training set resident on the device, bfloat16 autocast (docs/train-image-models.md). DG_TRAIN_BATCH="unet=2048
+# controlnet=64 ..." overrides that recipe's batch sizes (groups clip, segmenter, vae, unet, controlnet, adv).
+# Each stage's log ends with a "done:" line: its steps, samples and samples per second.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 PY=${DG_TRAIN_PYTHON:-/usr/bin/python3}
 DEV=${DG_TRAIN_DEVICE:-cpu}
+RECIPE=${DG_TRAIN_RECIPE:-$DEV}
 PERMILLE=${DG_TRAIN_PERMILLE:-1000}
 steps() { local n=$(( $1 * PERMILLE / 1000 )); echo $(( n > 2 ? n : 2 )); }
 CLI=${DG_TRAIN_CLI:-build/app/cli/dirigent-cli}
@@ -51,14 +57,22 @@ budget() { # name -> its DG_TRAIN_BUDGET seconds (controlnet_* fall back to "con
   for kv in ${DG_TRAIN_BUDGET:-}; do [ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return; }; done
   case $1 in controlnet_*) budget controlnet ;; *) echo 0 ;; esac
 }
-batch() { if [ "$DEV" = cuda ]; then echo "$2"; else echo "$1"; fi; }  # cpu gpu
-train() { # name threads script export args...
-  local name=$1 threads=$2 script=$3 export=$4; shift 4
+batch() { # group cpu gpu: the recipe's batch size (DG_TRAIN_BATCH overrides the GPU recipe's)
+  [ "$RECIPE" = cuda ] || { echo "$2"; return; }
+  local kv
+  for kv in ${DG_TRAIN_BATCH:-}; do [ "${kv%%=*}" = "$1" ] && { echo "${kv#*=}"; return; }; done
+  echo "$3"
+}
+# gpu ARGS...: what only the GPU recipe passes: the batch its --lr was chosen at (--lr-ref-batch B: the rate is
+# scaled by sqrt(batch / B)), and the resident, bfloat16 path (the default on cuda; named for a CPU rehearsal).
+gpu() { if [ "$RECIPE" = cuda ]; then echo "$@" --resident --bf16; fi; }
+train() { # name threads module export args... (module: dgtrain.<module>, run from tools/train)
+  local name=$1 threads=$2 module=$3 export=$4; shift 4
   if [ -f "$export.safetensors" ]; then stage "$name: done ($export.safetensors)"; return; fi
   stage "$name"
-  (cd tools/train && $PY "$script" --device "$DEV" --threads "$threads" --out "$RUNS/$name" \
+  (cd tools/train && $PY -m "dgtrain.$module" --device "$DEV" --threads "$threads" --out "$RUNS/$name" \
      --export "$export.safetensors" --budget-seconds "$(budget "$name")" "$@" > "$RUNS/$name.out" 2>&1) || { stage "$name FAILED (see $RUNS/$name.out)"; return 1; }
-  stage "$name: exported $export.safetensors"
+  stage "$name: exported $export.safetensors ($(grep -h 'done: ' "$RUNS/$name/log.txt" 2>/dev/null | tail -n 1 | sed 's/.*done: //'))"
 }
 # On a CPU the independent stages run side by side with one thread each (better throughput than one after
 # the other with two threads); on a GPU they share it.
@@ -71,23 +85,25 @@ TEXT_ARGS=(--text-encoder "$MODELS/text_encoder.safetensors" --tokenizer ../../a
 # 3. Contrastive text-image model (its text tower is the diffusion model's frozen text encoder),
 # 4. evaluation segmenter (judges layout alignment; never used to train the generators), 5. autoencoder (its
 # decoder is trained on in 9.).
-train clip $T train_clip.py "$MODELS/clip" "${DATA_ARGS[@]}" --tokenizer ../../assets/tokenizer \
-  --steps "$(steps 1000)" --batch "$(batch 64 256)" --lr 5e-4 --export-text "$MODELS/text_encoder" & pids+=($!)
-train vae_base $T train_vae.py "$RUNS/vae_base" "${DATA_ARGS[@]}" --steps "$(steps 1100)" --batch "$(batch 8 64)" & pids+=($!)
+train clip $T train_clip "$MODELS/clip" "${DATA_ARGS[@]}" --tokenizer ../../assets/tokenizer \
+  --steps "$(steps 1000)" --batch "$(batch clip 64 256)" --lr 5e-4 --export-text "$MODELS/text_encoder" & pids+=($!)
+train vae_base $T train_vae "$RUNS/vae_base" "${DATA_ARGS[@]}" --steps "$(steps 1100)" --batch "$(batch vae 8 256)" \
+  $(gpu --lr-ref-batch 64) & pids+=($!)
 # The segmenter feeds no later stage: it trains on alongside them and is awaited at the end. Its
 # full-resolution refinement head is trained afterwards on 64x64 patches with the rest frozen.
 segmenter() {
-  [ -f "$MODELS/eval_segmenter.safetensors" ] || train eval_segmenter_base $T train_segmenter.py "$RUNS/eval_segmenter_base" \
-    "${DATA_ARGS[@]}" --steps "$(steps 1500)" --batch "$(batch 16 32)" --balanced 0.5
-  train eval_segmenter $T train_segmenter.py "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 2000)" \
-    --batch "$(batch 16 32)" --lr 1e-3 --balanced 0.2 --config configs/eval_segmenter_refine.json --refine-only 64 \
+  [ -f "$MODELS/eval_segmenter.safetensors" ] || train eval_segmenter_base $T train_segmenter "$RUNS/eval_segmenter_base" \
+    "${DATA_ARGS[@]}" --steps "$(steps 1500)" --batch "$(batch segmenter 16 32)" --balanced 0.5
+  train eval_segmenter $T train_segmenter "$MODELS/eval_segmenter" "${DATA_ARGS[@]}" --steps "$(steps 2000)" \
+    --batch "$(batch segmenter 16 32)" --lr 1e-3 --balanced 0.2 --config configs/eval_segmenter_refine.json --refine-only 64 \
     --init "$RUNS/eval_segmenter_base.safetensors"
 }
 segmenter & seg_pid=$!
 join
 # 6. UNet on cached latents, text-conditioned, 10% empty captions.
-UNET_ARGS=("${DATA_ARGS[@]}" --vae "$RUNS/vae_base.safetensors" "${TEXT_ARGS[@]}" --batch "$(batch 32 128)")
-train unet_base 2 train_unet.py "$RUNS/unet_base" "${UNET_ARGS[@]}" --steps "$(steps 1200)" --lr 3e-4 --warmup 200 \
+UNET_ARGS=("${DATA_ARGS[@]}" --vae "$RUNS/vae_base.safetensors" "${TEXT_ARGS[@]}" --batch "$(batch unet 32 1024)"
+           $(gpu --lr-ref-batch 128))
+train unet_base 2 train_unet "$RUNS/unet_base" "${UNET_ARGS[@]}" --steps "$(steps 1200)" --lr 3e-4 --warmup 200 \
   --ema 0.995
 # 7. ControlNets on the same data, steps and seed: baseline (diffusion loss), ALDM (segmenter discriminator
 # + K=9 unrolled DDIM steps), optionally +adversarial only; the ALDM one is the editor's default.
@@ -95,25 +111,26 @@ train unet_base 2 train_unet.py "$RUNS/unet_base" "${UNET_ARGS[@]}" --steps "$(s
 # time budget does not give (side by side on a GPU, ALDM's steps cost 1.6x the baseline's).
 CN=${DG_TRAIN_CN_STEPS:-$(steps 250)}
 CN_ARGS=("${DATA_ARGS[@]}" --unet "$RUNS/unet_base.safetensors" --vae "$RUNS/vae_base.safetensors" "${TEXT_ARGS[@]}"
-         --steps "$CN" --batch "$(batch 16 32)" --adv-batch "$(batch 4 16)" --lr 2e-4 --seed 1 --d-warmup $(( CN * 80 / 250 ))
+         --steps "$CN" --batch "$(batch controlnet 16 128)" --adv-batch "$(batch adv 4 16)" --lr 2e-4 --seed 1
+         $(gpu --lr-ref-batch 32) --d-warmup $(( CN * 80 / 250 ))
          --ramp-start $(( CN * 80 / 250 )) --ramp-end $(( CN * 160 / 250 )))
-train controlnet_baseline $T train_controlnet.py "$MODELS/controlnet_baseline" --mode baseline "${CN_ARGS[@]}" & pids+=($!)
+train controlnet_baseline $T train_controlnet "$MODELS/controlnet_baseline" --mode baseline "${CN_ARGS[@]}" & pids+=($!)
 # The "+adversarial" middle row of the comparison costs a third run: DG_TRAIN_ADV=1 adds it.
 if [ "${DG_TRAIN_ADV:-0}" = 1 ]; then
-  train controlnet_adv $T train_controlnet.py "$MODELS/controlnet_adv" --mode aldm --unroll 0 "${CN_ARGS[@]}" & pids+=($!)
+  train controlnet_adv $T train_controlnet "$MODELS/controlnet_adv" --mode aldm --unroll 0 "${CN_ARGS[@]}" & pids+=($!)
 fi
-train controlnet_aldm $T train_controlnet.py "$MODELS/controlnet_aldm" --mode aldm "${CN_ARGS[@]}" & pids+=($!)
+train controlnet_aldm $T train_controlnet "$MODELS/controlnet_aldm" --mode aldm "${CN_ARGS[@]}" & pids+=($!)
 join
 wait "$seg_pid"
 # 8. The shipped UNet continues the one the ControlNets were trained on (they carry over: same layout
 # alignment, docs/evaluation.md), as the shipped models were made across sessions.
-train unet 2 train_unet.py "$MODELS/unet" "${UNET_ARGS[@]}" --init "$RUNS/unet_base.safetensors" \
+train unet 2 train_unet "$MODELS/unet" "${UNET_ARGS[@]}" --init "$RUNS/unet_base.safetensors" \
   --steps "$(steps 3300)" --lr 2e-4 --warmup 100 --ema 0.999
 # 9. The shipped autoencoder: vae_base's decoder trained on with the encoder frozen, so the latents the UNet and
 # ControlNets learned stay what they were; the pixels of small objects (whose colours captions name) weigh 5x.
-train vae 2 train_vae.py "$MODELS/vae" "${DATA_ARGS[@]}" --init "$RUNS/vae_base.safetensors" --decoder-only \
-  --object-weight 4 --steps "$(steps 1500)" --batch "$(batch 8 64)"
+train vae 2 train_vae "$MODELS/vae" "${DATA_ARGS[@]}" --init "$RUNS/vae_base.safetensors" --decoder-only \
+  --object-weight 4 --steps "$(steps 1500)" --batch "$(batch vae 8 256)" $(gpu --lr-ref-batch 64)
 
 # Shipped as float16 (half the size, same images to ~0.01 of a level).
-$PY tools/train/to_f16.py "$MODELS"/*.safetensors
+(cd tools/train && $PY -m dgtrain.to_f16 "$MODELS"/*.safetensors)
 stage "all default models trained"

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .clip_text import ClipTextModel
+from .clip_text import CKPT_PREFIX, ClipTextModel
 from .clip_text import DEFAULT_SMALL as TEXT_SMALL
 from . import config
 
@@ -118,3 +118,26 @@ def trim_ids(ids, eot_id):
     first_eot = (ids == eot_id).float().argmax(dim=1)
     n = int(first_eot.max().item()) + 1
     return ids[:, :n]
+
+
+def export_state_dict(model):
+    """A ClipModel's tensors as exported: the text tower in single-file naming, the rest under clip.*."""
+    out = {}
+    for k, v in model.state_dict().items():
+        out[CKPT_PREFIX + k[len("text."):] if k.startswith("text.") else "clip." + k] = v
+    return out
+
+
+def load_clip(weights_path, config):
+    """Inverse of export_state_dict: a ClipModel from an exported file and its config (dict or JSON path)."""
+    from .safetensors_io import load
+    model = ClipModel(config)
+    sd, _ = load(weights_path)
+    own = {}
+    for k, v in sd.items():
+        if k.startswith(CKPT_PREFIX):
+            own["text." + k[len(CKPT_PREFIX):]] = v
+        elif k.startswith("clip."):
+            own[k[len("clip."):]] = v
+    model.load_state_dict(own)
+    return model

@@ -180,7 +180,7 @@ class ClipTextModel(nn.Module):
 def save_text_encoder(model, weights_path, config_path=None, metadata=None):
     from .safetensors_io import save
     if config_path:  # the record first (write_record)
-        from .train_common import write_record
+        from .exports import write_record
         write_record(config_path, model.config)
     save(model.ldm_state_dict(), weights_path, metadata)
 
@@ -197,3 +197,37 @@ def load_text_encoder(weights_path, config):
     sd, _ = load(weights_path)
     model.load_any_state_dict(sd)
     return model
+
+
+class TextCond:
+    """Frozen CLIP text tower + tokenizer: captions -> last_hidden_state [B,77,D], cached per caption (f16)."""
+
+    def __init__(self, weights, tokenizer_dir, config=None, device="cpu", cache_max=20000):
+        from .exports import load_json_beside
+        from .tokenizer import Tokenizer
+        cfg = load_json_beside(weights, config)
+        self.model = load_text_encoder(weights, cfg).eval().to(device)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.tok = Tokenizer.from_dir(tokenizer_dir)
+        self.device, self.cache, self.cache_max = device, {}, cache_max
+        self.dim = self.model.config["width"]
+
+    @torch.no_grad()
+    def __call__(self, captions):
+        missing = [c for c in dict.fromkeys(captions) if c not in self.cache]
+        if missing:
+            h, _ = self.model(self.tok(missing).to(self.device))
+            for c, v in zip(missing, h):
+                if len(self.cache) < self.cache_max:
+                    self.cache[c] = v.half().cpu()
+            if len(self.cache) >= self.cache_max:
+                fresh = dict(zip(missing, h))
+                return torch.stack([fresh[c].float() if c in fresh else self.cache[c].float().to(self.device)
+                                    for c in captions]).to(self.device)
+        return torch.stack([self.cache[c] for c in captions]).float().to(self.device)
+
+    @torch.no_grad()
+    def pooled(self, texts):
+        _, p = self.model(self.tok(texts).to(self.device))
+        return p

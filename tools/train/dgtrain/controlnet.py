@@ -88,8 +88,38 @@ def id_hint(label, table, size):
     """ALDM's "id" layout input: label [B,H,W] int64 (255 = unlabelled) -> per-pixel class embeddings
     [B,D,h,w] at `size` = (h, w) (nearest resize). table [N+1, D]: the N class embeddings with the null
     embedding last (unlabelled pixels map to it)."""
-    n = table.shape[0] - 1
+    return id_hint_of_index(id_hint_index(label, table.shape[0] - 1, size), table)
+
+
+def id_hint_index(label, n_classes, size):
+    """The table row of each pixel of the id hint: label [B,H,W] nearest-resized to `size`, unlabelled and
+    out-of-range pixels mapped to the null row n_classes."""
     lab = label.clone()
-    lab[(lab < 0) | (lab >= n)] = n
-    lab = torch.nn.functional.interpolate(lab[:, None].float(), size=size, mode="nearest")[:, 0].long()
-    return table[lab].permute(0, 3, 1, 2).contiguous()
+    lab[(lab < 0) | (lab >= n_classes)] = n_classes
+    return torch.nn.functional.interpolate(lab[:, None].float(), size=size, mode="nearest")[:, 0].long()
+
+
+def id_hint_of_index(index, table):
+    """[B,D,h,w] class embeddings of the rows `index` [B,h,w] (any integer dtype)."""
+    return table[index.long()].permute(0, 3, 1, 2).contiguous()
+
+
+def colour_hint(label, colors):
+    """The stock "color" layout input: palette colours [B,3,H,W] in [0,1]; unlabelled pixels black."""
+    pal = torch.cat([colors.float() / 255.0, torch.zeros(1, 3)]).to(label.device)
+    lab = label.clone()
+    lab[(lab < 0) | (lab >= colors.shape[0])] = colors.shape[0]
+    return pal[lab].permute(0, 3, 1, 2).contiguous()
+
+
+def load_controlnet(path):
+    """(ControlNet, config, class-embedding table or None) from an exported ControlNet (frozen, eval mode)."""
+    from .exports import load_json_beside, load_prefixed
+    sd, _ = load_prefixed(path, "control_model.")
+    cfg = load_json_beside(path)
+    cn = ControlNet({k: v for k, v in cfg.items() if k in SD15_ID}).eval()
+    cn.load_state_dict(sd)
+    for p in cn.parameters():
+        p.requires_grad_(False)
+    table = load_prefixed(path, "dirigent.")[0]["class_embeddings"].float() if cfg["hint_mode"] == "id" else None
+    return cn, cfg, table

@@ -20,10 +20,13 @@ class Schedule:
         self.n = n
         self.betas = scaled_linear_betas(n, start, end)
         self.alphas_cumprod = np.cumprod(1.0 - self.betas)  # float64
-        self._ac = torch.tensor(self.alphas_cumprod, dtype=torch.float32)
+        self._ac = {torch.device("cpu"): torch.tensor(self.alphas_cumprod, dtype=torch.float32)}
 
     def ac(self, t, device):
-        return self._ac.to(device)[t]
+        device = torch.device(device)
+        if device not in self._ac:  # one copy per device, not one per step
+            self._ac[device] = self._ac[torch.device("cpu")].to(device)
+        return self._ac[device][t]
 
     def q_sample(self, x0, t, noise):
         a = self.ac(t, x0.device).view(-1, *([1] * (x0.dim() - 1)))

@@ -39,6 +39,15 @@ class GroupNorm32(nn.GroupNorm):
         return super().forward(x.float()).type(x.dtype)
 
 
+class LayerNorm32(nn.LayerNorm):
+    """LayerNorm computed in float32, as GroupNorm32. Both are the same as torch's for float32 inputs; under a
+    CPU bfloat16 autocast, which unlike CUDA's leaves group_norm and layer_norm to their input's type, they keep
+    the float32 weights usable."""
+
+    def forward(self, x):
+        return super().forward(x.float()).type(x.dtype)
+
+
 def timestep_embedding(t, dim, max_period=10000):
     """LDM sinusoidal embedding: [cos(t f), sin(t f)], f_i = exp(-ln(max_period) i / half)."""
     half = dim // 2
@@ -152,7 +161,7 @@ class BasicTransformerBlock(nn.Module):
         self.attn1 = CrossAttention(dim, None, n_heads, d_head)
         self.ff = FeedForward(dim)
         self.attn2 = CrossAttention(dim, context_dim, n_heads, d_head)
-        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(dim), nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.norm1, self.norm2, self.norm3 = LayerNorm32(dim), LayerNorm32(dim), LayerNorm32(dim)
 
     def forward(self, x, context=None):
         x = self.attn1(self.norm1(x)) + x
@@ -276,3 +285,18 @@ class UNetModel(nn.Module):
                 skip = skip + control.pop()
             h = module(torch.cat([h, skip], dim=1), emb, context)
         return self.out(h)
+
+
+def load_unet(path, device="cpu", frozen=True):
+    """An exported UNet (model.diffusion_model.* names, .json config beside) and its config."""
+    from .exports import load_json_beside, load_prefixed
+    sd, _ = load_prefixed(path, "model.diffusion_model.")
+    cfg = load_json_beside(path)
+    unet = UNetModel({k: v for k, v in cfg.items() if k in SD15})
+    unet.load_state_dict({k: v.float() for k, v in sd.items()})
+    unet.to(device)
+    if frozen:
+        unet.eval()
+        for p in unet.parameters():
+            p.requires_grad_(False)
+    return unet, unet.cfg

@@ -207,3 +207,27 @@ class AutoencoderKL(nn.Module):
         mean, logvar = self.encode_moments(x)
         z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean) if sample else mean
         return self.decode(z), mean, logvar
+
+
+@torch.no_grad()
+def reconstruct(vae, x):
+    """x [B,3,H,W] in [-1,1] through the VAE (posterior mean), clamped to [-1,1]."""
+    return vae.decode(vae.encode(x)).clamp(-1, 1)
+
+
+def psnr_each(x, y):
+    """PSNR (dB) of each image y against x, both [B,3,H,W] in [-1,1], pixel range [0,1]."""
+    mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    return (-10 * torch.log10(mse)).tolist()
+
+
+def load_vae(path, device="cpu"):
+    """An exported VAE (first_stage_model.* names, .json config beside), frozen, in eval mode."""
+    from .exports import load_json_beside, load_prefixed
+    sd, _ = load_prefixed(path, "first_stage_model.")
+    vae = AutoencoderKL(load_json_beside(path))
+    vae.load_state_dict(sd)
+    vae.eval().to(device)
+    for p in vae.parameters():
+        p.requires_grad_(False)
+    return vae

@@ -6,13 +6,13 @@ import torch
 import torch.nn as nn
 
 from . import segmenter as S
-from . import train_common as C
+from .exports import load_json_beside
 
 
 class Perceptual(nn.Module):
     def __init__(self, weights_path):
         super().__init__()
-        net = S.load_segmenter(weights_path, C.load_json_beside(weights_path)).eval()
+        net = S.load_segmenter(weights_path, load_json_beside(weights_path)).eval()
         for p in net.parameters():
             p.requires_grad_(False)
         self.stem, self.stages = net.backbone.stem, net.backbone.stages[:3]

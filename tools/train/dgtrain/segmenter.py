@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from . import config
+from .ldm_unet import GroupNorm32
 
 IGNORE = 255
 
@@ -36,7 +37,8 @@ def load_config(path_or_dict=None):
 
 
 def _norm(kind, c):
-    return nn.BatchNorm2d(c) if kind == "bn" else nn.GroupNorm(min(32, c // 4) or 1, c)
+    # GroupNorm in float32 (ldm_unet.GroupNorm32): the same for float32 inputs, and usable under a CPU autocast
+    return nn.BatchNorm2d(c) if kind == "bn" else GroupNorm32(c, groups=min(32, c // 4) or 1)
 
 
 class ConvNormAct(nn.Sequential):
@@ -154,6 +156,20 @@ class UperNet(nn.Module):
         return self.refine(x, logits) if self.refine is not None else logits
 
 
+
+def balanced_ce(logits, label, n_classes):
+    """Class-balanced cross-entropy (ALDM's loss sampler V1): coef_c = (N_valid / count_c) / (n_present *
+    n_classes); pixel weight coef[label]; loss = sum(CE * w) / N_valid (IGNORE pixels left out)."""
+    valid = label != IGNORE
+    nv = valid.sum().clamp_min(1)
+    lab = label.clone()
+    lab[~valid] = 0
+    counts = torch.bincount(lab[valid], minlength=n_classes).float()
+    present = (counts > 0).sum().clamp_min(1)
+    coef = torch.where(counts > 0, nv / counts.clamp_min(1), torch.zeros_like(counts)) / (present * n_classes)
+    ce = F.cross_entropy(logits, lab, reduction="none")
+    return (ce * coef[lab] * valid).sum() / nv
+
 def confusion(pred, label, num_classes, ignore=IGNORE):
     """[num_classes, num_classes] counts (rows: truth, columns: prediction), ignoring `ignore` pixels."""
     keep = label != ignore
@@ -197,7 +213,7 @@ def save_segmenter(model, weights_path, config_path=None, metadata=None, extra=N
     if config_path:  # the record first (write_record)
         cfg = dict(model.config)
         cfg.update(extra or {})
-        from .train_common import write_record
+        from .exports import write_record
         write_record(config_path, cfg)
     save({k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}, weights_path, metadata)
 

@@ -137,3 +137,33 @@ def write_dataset(root, n=16, width=64, height=32, seed=0, split="train", videos
                                 "stages": [{"text": "a street at day", "start": 0, "end": half - 1},
                                            {"text": "a street at night", "start": half, "end": frames - 1}]}) + "\n")
     return root
+
+
+# Configs of tiny image models for tests: VAE f = 8, a one-level attention UNet, a GroupNorm segmenter.
+TINY_CONFIGS = {
+    "vae": {"ch": 32, "ch_mult": [1, 1, 1, 1], "num_res_blocks": 1},
+    "unet": {"model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1, "attention_resolutions": [2],
+             "num_heads": 2, "num_head_channels": -1},
+    "seg": {"stem": 16, "channels": [16, 16, 32, 32], "blocks": [1, 1, 1, 1], "fpn_dim": 32, "norm": "gn"},
+}
+
+
+def write_image_kit(root, n=6, seed=1):
+    """A tiny dataset (root/data, n 64x32 images) with what the image trainers need beside it: TINY_CONFIGS as
+    root/vae.json, unet.json, seg.json, a tokenizer learned on its captions (root/tok) and a random small text
+    encoder (root/te.safetensors + .json). Returns (the data folder, the trainers' text arguments)."""
+    import torch
+    from . import clip_text, tokenizer
+    from .world_data import WorldImages
+    data = write_dataset(os.path.join(root, "data"), n=n, width=64, height=32, seed=seed)
+    for name, cfg in TINY_CONFIGS.items():
+        with open(os.path.join(root, name + ".json"), "w") as f:
+            json.dump(cfg, f)
+    caps = [c for it in WorldImages(data) for c in it["captions"]]
+    vocab, merges, _ = tokenizer.learn_bpe(caps, 40)
+    tokenizer.save_tokenizer(os.path.join(root, "tok"), vocab, merges)
+    torch.manual_seed(0)
+    te = clip_text.ClipTextModel(dict(clip_text.DEFAULT_SMALL, vocab_size=len(vocab), width=32, layers=1, heads=2,
+                                      mlp=64))
+    clip_text.save_text_encoder(te, os.path.join(root, "te.safetensors"), os.path.join(root, "te.json"))
+    return data, ["--text-encoder", os.path.join(root, "te.safetensors"), "--tokenizer", os.path.join(root, "tok")]

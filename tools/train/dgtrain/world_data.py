@@ -6,13 +6,15 @@ Image datasets: `WorldImages(root)` yields dicts with the image in [-1, 1], the 
 import json
 import os
 import random
+import warnings
 
 import numpy as np
 import torch
 from PIL import Image
 
+from . import REPO
+
 UNLABELLED = 255
-_REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
 def read_index(root):
@@ -34,7 +36,7 @@ def load_palette(path="assets/palettes/world.json"):
     """The class palette: {"unlabelled": 255, "names": [...], "colors": uint8 [N,3], "classes": [...]}.
     A relative path that does not exist from the working directory is resolved from the repository root."""
     if not os.path.isabs(path) and not os.path.exists(path):
-        path = os.path.join(_REPO, path)
+        path = os.path.join(REPO, path)
     with open(path, encoding="utf-8") as f:
         pal = json.load(f)
     classes = sorted(pal["classes"], key=lambda c: c["id"])
@@ -241,6 +243,97 @@ def collate_images(batch):
         "roles": [b["roles"] for b in batch],
         "id": [b["id"] for b in batch],
     }
+
+
+class WorldTensors:
+    """A world image dataset held in memory as uint8 images [N,3,H,W] and uint8 labels [N,H,W] (PNG decoding
+    once, not every step), with its captions."""
+
+    def __init__(self, root, max_images=0, indices=None):
+        ds = WorldImages(root)
+        n = len(ds) if not max_images else min(max_images, len(ds))
+        idx = list(range(n)) if indices is None else [i for i in indices if i < n]
+        if not idx:
+            raise SystemExit(f"{root}: no images")
+        self.captions = [caption_texts(ds.entries[i]) or [""] for i in idx]
+        self.ids = [ds.entries[i]["id"] for i in idx]
+        if ds.decoded is not None:  # decode_dataset already did the work
+            if idx == list(range(len(ds))):  # the whole set: mapped, so runs side by side share the page cache
+                with warnings.catch_warnings():  # read-only memory: nothing here writes into a dataset
+                    warnings.simplefilter("ignore")
+                    self.images, self.labels = (torch.from_numpy(a) for a in ds.decoded)
+            else:
+                self.images = torch.from_numpy(np.ascontiguousarray(ds.decoded[0][idx]))
+                self.labels = torch.from_numpy(np.ascontiguousarray(ds.decoded[1][idx]))
+            return
+        # Filled one 8-bit item at a time: holding every decoded float image first would need ~16 GB for 20k.
+        self.images = self.labels = None
+        for k, i in enumerate(idx):
+            img, lab = ds._read(i)
+            if self.images is None:
+                self.images = torch.empty((len(idx),) + tuple(img.shape), dtype=torch.uint8)
+                self.labels = torch.empty((len(idx),) + tuple(lab.shape), dtype=torch.uint8)
+            self.images[k], self.labels[k] = img, lab
+
+    def __len__(self):
+        return self.images.shape[0]
+
+    def subset(self, idx):
+        out = object.__new__(WorldTensors)
+        idx = list(idx)
+        out.images, out.labels = self.images[idx], self.labels[idx]
+        out.captions, out.ids = [self.captions[i] for i in idx], [self.ids[i] for i in idx]
+        return out
+
+    def batch(self, idx, device, hflip=False, gen=None):
+        """(images float [-1,1], labels int64 with 255 unlabelled, one random caption each)."""
+        img = self.images[idx].float() / 127.5 - 1.0
+        lab = self.labels[idx].long()
+        if hflip:
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            img[flip] = img[flip].flip(-1)
+            lab[flip] = lab[flip].flip(-1)
+        return img.to(device), lab.to(device), self.draw_captions(idx, gen)
+
+    def draw_captions(self, idx, gen=None, drop=None):
+        """One random caption of each image of idx (from the host generator gen), and with `drop` each replaced
+        by "" with that probability (classifier-free guidance): the host path's draws (resident.Captions.draw
+        makes them on a device)."""
+        caps = [self.captions[i][int(torch.randint(len(self.captions[i]), (1,), generator=gen))] for i in idx]
+        if drop is None:
+            return caps
+        return ["" if float(torch.rand(1, generator=gen)) < drop else c for c in caps]
+
+
+def concat(parts):
+    """One WorldTensors of several (same image size), in order."""
+    if len(parts) == 1:
+        return parts[0]
+    shapes = {tuple(p.images.shape[1:]) for p in parts}
+    if len(shapes) > 1:
+        raise SystemExit(f"datasets of different image sizes cannot be mixed: {sorted(shapes)}")
+    out = object.__new__(WorldTensors)
+    out.images = torch.cat([p.images for p in parts])
+    out.labels = torch.cat([p.labels for p in parts])
+    out.captions = [c for p in parts for c in p.captions]
+    out.ids = [i for p in parts for i in p.ids]
+    out.parts = [len(p) for p in parts]  # per-dataset caches (latents) stay valid across mixes
+    return out
+
+
+def split_data(args):
+    """(train, val) WorldTensors from the arguments --data, --val, --val-frac, --max-images and --extra-data: --val
+    if given, else the last val_frac of --data; --extra-data joins training."""
+    if getattr(args, "extra_data", None):
+        import argparse
+        train, val = split_data(argparse.Namespace(**dict(vars(args), extra_data=[])))
+        return concat([train] + [WorldTensors(d, args.max_images) for d in args.extra_data]), val
+    data = WorldTensors(args.data, args.max_images)
+    if args.val:
+        return data, WorldTensors(args.val, max(1, min(len(data) // 10, 200)) if args.max_images else 200)
+    n_val = max(1, int(round(len(data) * args.val_frac))) if len(data) > 1 else 0
+    n_tr = len(data) - n_val
+    return data.subset(range(n_tr)), data.subset(range(n_tr, len(data))) if n_val else data
 
 
 if __name__ == "__main__":

@@ -1,13 +1,11 @@
 import os
-import sys
 import unittest
 
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from dgtrain import clip_text as CT  # noqa: E402
-from dgtrain.clip_model import ClipModel, trim_ids  # noqa: E402
+from dgtrain import clip_text as CT
+from dgtrain.clip_model import ClipModel, trim_ids
 
 TINY = {"vocab_size": 50, "width": 32, "layers": 2, "heads": 4, "mlp": 64, "max_len": 77}
 

@@ -1,13 +1,10 @@
 """Noise schedule, sampler timestep lists (methods.md), samplers and the Philox host RNG."""
-import os
-import sys
 import unittest
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from dgtrain import diffusion, rng  # noqa: E402
+from dgtrain import diffusion, rng
 
 
 class TestSchedule(unittest.TestCase):

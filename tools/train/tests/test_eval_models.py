@@ -1,13 +1,10 @@
 """Unit tests of the evaluation helpers in eval_models.py (the metrics themselves run on trained models)."""
-import os
-import sys
 import unittest
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import eval_models as E  # noqa: E402
+from dgtrain import eval_models as E
 
 
 class TestEvalHelpers(unittest.TestCase):

@@ -2,16 +2,14 @@
 (load_segmenter with the .json beside, train_clip.load_clip) and the reference modules reproduce them."""
 import json
 import os
-import sys
 import unittest
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from dgtrain import segmenter  # noqa: E402
-from dgtrain.safetensors_io import load  # noqa: E402
-from dgtrain.tokenizer import Tokenizer  # noqa: E402
-from train_clip import load_clip  # noqa: E402
+from dgtrain import segmenter
+from dgtrain.safetensors_io import load
+from dgtrain.tokenizer import Tokenizer
+from dgtrain.clip_model import load_clip
 
 GOLD = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "golden", "eval")
 

@@ -2,14 +2,12 @@
 modules reproduce their outputs."""
 import json
 import os
-import sys
 import unittest
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from dgtrain import controlnet, diffusion, ldm_unet, ldm_vae, rng  # noqa: E402
-from dgtrain.safetensors_io import load  # noqa: E402
+from dgtrain import controlnet, diffusion, ldm_unet, ldm_vae, rng
+from dgtrain.safetensors_io import load
 
 GOLD = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "golden", "image")
 

@@ -1,16 +1,14 @@
 """The text fixtures under tests/golden/text match what the current Python reference computes."""
 import json
 import os
-import sys
 import unittest
 
 import torch
 
 HERE = os.path.dirname(__file__)
-sys.path.insert(0, os.path.join(HERE, ".."))
-from dgtrain import clip_text  # noqa: E402
-from dgtrain import tokenizer as T  # noqa: E402
-from dgtrain.safetensors_io import load  # noqa: E402
+from dgtrain import clip_text
+from dgtrain import tokenizer as T
+from dgtrain.safetensors_io import load
 
 GOLD = os.path.join(HERE, "..", "..", "..", "tests", "golden", "text")
 

@@ -2,13 +2,11 @@
 import contextlib
 import json
 import os
-import sys
 import unittest
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from dgtrain import controlnet, ldm_unet, ldm_vae  # noqa: E402
+from dgtrain import controlnet, ldm_unet, ldm_vae
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 

@@ -1,11 +1,8 @@
-import os
-import sys
 import unittest
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from dgtrain import segmenter as S  # noqa: E402
+from dgtrain import segmenter as S
 
 SMALL = {"stem": 8, "channels": [8, 16, 16, 32], "blocks": [1, 1, 1, 1], "fpn_dim": 16}
 

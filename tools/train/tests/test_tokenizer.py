@@ -1,13 +1,11 @@
 import os
 import random
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from dgtrain import synth_world  # noqa: E402
-from dgtrain import tokenizer as T  # noqa: E402
-from dgtrain.world_data import read_index  # noqa: E402
+from dgtrain import synth_world
+from dgtrain import tokenizer as T
+from dgtrain.world_data import read_index
 
 try:
     import regex

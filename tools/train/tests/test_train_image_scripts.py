@@ -3,27 +3,17 @@ tiny model configs, resume from the checkpoint, export in single-file naming."""
 import json
 import os
 import shutil
-import sys
 import tempfile
 import unittest
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
+from dgtrain import latents, sample_image, synth_world, train_controlnet, train_unet, train_vae
+from dgtrain.safetensors_io import load
+
 torch.set_num_threads(2)
 
-from dgtrain import clip_text, synth_world, tokenizer  # noqa: E402
-from dgtrain.safetensors_io import load  # noqa: E402
-import sample_image  # noqa: E402
-import train_controlnet  # noqa: E402
-import train_unet  # noqa: E402
-import train_vae  # noqa: E402
-
-VAE_CFG = {"ch": 32, "ch_mult": [1, 1, 1, 1], "num_res_blocks": 1}
-UNET_CFG = {"model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1, "attention_resolutions": [2],
-            "num_heads": 2, "num_head_channels": -1}
-SEG_CFG = {"stem": 16, "channels": [16, 16, 32, 32], "blocks": [1, 1, 1, 1], "fpn_dim": 32, "norm": "gn"}
+VAE_CFG, SEG_CFG = synth_world.TINY_CONFIGS["vae"], synth_world.TINY_CONFIGS["seg"]
 
 
 def lines(path):
@@ -35,21 +25,8 @@ class TestTrainScripts(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="dg_train_")
-        d = cls.tmp
-        cls.data = synth_world.write_dataset(os.path.join(d, "data"), n=6, width=64, height=32, seed=1)
-        for name, cfg in (("vae", VAE_CFG), ("unet", UNET_CFG), ("seg", SEG_CFG)):
-            with open(os.path.join(d, name + ".json"), "w") as f:
-                json.dump(cfg, f)
-        from dgtrain.world_data import WorldImages
-        caps = [c for it in WorldImages(cls.data) for c in it["captions"]]
-        vocab, merges, _ = tokenizer.learn_bpe(caps, 40)
-        tokenizer.save_tokenizer(os.path.join(d, "tok"), vocab, merges)
-        torch.manual_seed(0)
-        te = clip_text.ClipTextModel(dict(clip_text.DEFAULT_SMALL, vocab_size=len(vocab), width=32, layers=1,
-                                          heads=2, mlp=64))
-        clip_text.save_text_encoder(te, os.path.join(d, "te.safetensors"), os.path.join(d, "te.json"))
+        cls.data, cls.text = synth_world.write_image_kit(cls.tmp)
         cls.common = ["--data", cls.data, "--batch", "2", "--log-every", "1", "--threads", "2"]
-        cls.text = ["--text-encoder", os.path.join(d, "te.safetensors"), "--tokenizer", os.path.join(d, "tok")]
 
     @classmethod
     def tearDownClass(cls):
@@ -203,7 +180,7 @@ if __name__ == "__main__":
 class BudgetTest(unittest.TestCase):
     def test_time_budget_ends_training_and_drives_schedules(self):
         import time
-        from dgtrain.train_common import Budget
+        from dgtrain.plumbing import Budget
         b = Budget(steps=1000, seconds=0.2)
         self.assertFalse(b.done(0))
         self.assertTrue(b.done(1000))  # the step count still ends it
@@ -225,7 +202,10 @@ class LatentCacheTest(unittest.TestCase):
     def test_only_the_drawn_images_are_encoded(self):
         import argparse
         from dgtrain import ldm_vae
-        from dgtrain.train_common import Batches, WorldTensors, encoder_digest, export
+        from dgtrain.exports import export
+        from dgtrain.latents import encoder_digest
+        from dgtrain.plumbing import Batches
+        from dgtrain.world_data import WorldTensors
         tmp = tempfile.mkdtemp(prefix="dg_latents_")
         self.addCleanup(shutil.rmtree, tmp, True)
         data = WorldTensors(synth_world.write_dataset(os.path.join(tmp, "data"), n=6, width=64, height=32, seed=2))
@@ -239,8 +219,8 @@ class LatentCacheTest(unittest.TestCase):
         args = argparse.Namespace(vae=vae_path, out=os.path.join(tmp, "runs", "cn"))
         os.makedirs(os.path.dirname(args.out))
         with torch.no_grad():
-            z = train_unet.cached_latents(args, vae, data, "cpu", "train", only=want)
-            full = train_unet.encode_latents(vae, data, "cpu")
+            z = latents.cached_latents(args, vae, data, "cpu", "train", only=want)
+            full = latents.encode_latents(vae, data, "cpu")
         drawn = sorted(set(want))
         self.assertTrue(torch.allclose(z[drawn], full[drawn], atol=1e-5))
         rest = [i for i in range(len(data)) if i not in drawn]
@@ -249,14 +229,14 @@ class LatentCacheTest(unittest.TestCase):
             vae.decoder.conv_out.bias.add_(1.0)
         export(vae_path, vae.state_dict(), "first_stage_model.", dict(VAE_CFG))
         encoder_digest.cache_clear()
-        again = train_unet.cached_latents(args, None, data, "cpu", "train", only=want)  # from the cache: no VAE
+        again = latents.cached_latents(args, None, data, "cpu", "train", only=want)  # from the cache: no VAE
         self.assertTrue(torch.equal(again, z))
         with torch.no_grad():  # a changed encoder does not
             vae.encoder.conv_in.bias.add_(1.0)
         export(vae_path, vae.state_dict(), "first_stage_model.", dict(VAE_CFG))
         encoder_digest.cache_clear()
         with self.assertRaises(AttributeError):  # a cache miss: it encodes, with no VAE to do it
-            train_unet.cached_latents(args, None, data, "cpu", "train", only=want)
+            latents.cached_latents(args, None, data, "cpu", "train", only=want)
 
 
 class PerceptualTest(unittest.TestCase):
@@ -300,21 +280,21 @@ class EncodeResumeTest(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="dg_encode_")
         self.addCleanup(shutil.rmtree, tmp, True)
         partial = os.path.join(tmp, "z.partial")
-        full = train_unet.encode_latents(Halving(), Data(), "cpu")
+        full = latents.encode_latents(Halving(), Data(), "cpu")
         dying = Halving()
         dying.fail_after = Halving.calls + 100  # dies after 1600 images: one chunk of 1024 kept
         with self.assertRaises(RuntimeError):
-            train_unet.encode_latents(dying, Data(), "cpu", partial=partial)
+            latents.encode_latents(dying, Data(), "cpu", partial=partial)
         self.assertEqual(len(torch.load(partial)), 1)
         before = Halving.calls
-        again = train_unet.encode_latents(Halving(), Data(), "cpu", partial=partial)
+        again = latents.encode_latents(Halving(), Data(), "cpu", partial=partial)
         self.assertEqual(Halving.calls - before, (2100 - 1024 + 15) // 16)  # only the rest is encoded
         self.assertTrue(torch.equal(again, full))
 
 
 class RecordTest(unittest.TestCase):
     def test_nan_is_refused_and_the_old_record_kept(self):
-        from dgtrain.train_common import write_record
+        from dgtrain.exports import write_record
         tmp = tempfile.mkdtemp(prefix="dg_record_")
         self.addCleanup(shutil.rmtree, tmp, True)
         path = os.path.join(tmp, "m.json")
@@ -324,7 +304,7 @@ class RecordTest(unittest.TestCase):
         with open(path) as f:
             self.assertEqual(json.load(f), {"val": {"miou": 0.5}})
         # an export whose record is refused writes neither file
-        from dgtrain.train_common import export
+        from dgtrain.exports import export
         weights = os.path.join(tmp, "w.safetensors")
         with self.assertRaises(ValueError):
             export(weights, {"a": torch.zeros(2)}, "p.", {"x": 1}, {"loss": float("inf")})

@@ -4,21 +4,18 @@ import contextlib
 import io
 import json
 import os
-import sys
 import tempfile
 import unittest
 
 import torch
 
-HERE = os.path.dirname(__file__)
-sys.path.insert(0, os.path.join(HERE, ".."))
-import train_clip  # noqa: E402
-import train_segmenter  # noqa: E402
-from dgtrain import segmenter as S  # noqa: E402
-from dgtrain import synth_world  # noqa: E402
-from dgtrain import tokenizer as T  # noqa: E402
-from dgtrain.clip_text import load_text_encoder  # noqa: E402
-from dgtrain.world_data import WorldImages  # noqa: E402
+from dgtrain import train_clip, train_segmenter
+from dgtrain import segmenter as S
+from dgtrain import synth_world
+from dgtrain import tokenizer as T
+from dgtrain.clip_model import load_clip
+from dgtrain.clip_text import load_text_encoder
+from dgtrain.world_data import WorldImages
 
 
 def read(path):
@@ -105,7 +102,7 @@ class TrainScriptsTest(unittest.TestCase):
         conf = json.loads(read(exp + ".json"))
         tok = T.Tokenizer.from_dir(self.tok)
         self.assertEqual(conf["text"]["vocab_size"], tok.vocab_size)
-        clip = train_clip.load_clip(exp + ".safetensors", conf).eval()
+        clip = load_clip(exp + ".safetensors", conf).eval()
         text = load_text_encoder(exp + ".safetensors", exp + ".json").eval()
         alone = os.path.join(os.path.dirname(exp), "text_encoder")
         text2 = load_text_encoder(alone + ".safetensors", alone + ".json").eval()  # what the UNet training loads

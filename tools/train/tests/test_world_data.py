@@ -1,14 +1,12 @@
 import os
-import sys
 import tempfile
 import unittest
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from dgtrain import synth_world  # noqa: E402
-from dgtrain.world_data import WorldImages, WorldVideos, caption_corpus, collate_images, load_palette  # noqa: E402
+from dgtrain import synth_world
+from dgtrain.world_data import WorldImages, WorldVideos, caption_corpus, collate_images, load_palette
 
 
 class WorldDataTest(unittest.TestCase):
@@ -87,7 +85,7 @@ class WorldDataTest(unittest.TestCase):
 
     def test_decoded_copy_matches_png_and_goes_stale(self):
         import shutil
-        from dgtrain.train_common import WorldTensors
+        from dgtrain.world_data import WorldTensors
         from dgtrain.world_data import decode_dataset, load_decoded
         with tempfile.TemporaryDirectory() as d:
             root = os.path.join(d, "ds")

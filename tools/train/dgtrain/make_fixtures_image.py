@@ -1,49 +1,24 @@
-#!/usr/bin/python3
 """Writes the golden fixtures of the image models for the C engine under tests/golden/image/ (layout in
 tests/golden/README.md): tiny random UNet (attention + cross-attention), UNet with ControlNet residuals,
 ControlNet with the id hint and with the colour hint, VAE encoder and decoder, DDIM (eta 0 and eta 0.5, CFG)
 and PLMS sampling runs, and the Philox RNG. Weights use the real single-file prefixes
 (model.diffusion_model., control_model., first_stage_model.). Deterministic: rerunning gives the same files.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/make_fixtures_image.py [--out tests/golden/image]
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.make_fixtures_image [--out DIR]
 """
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtrain import controlnet, diffusion, ldm_unet, ldm_vae, rng  # noqa: E402
-from dgtrain.safetensors_io import save  # noqa: E402
+from . import REPO, controlnet, diffusion, ldm_unet, ldm_vae, rng
+from .fixtures import UNET, VAE, perturb, prefixed
+from .safetensors_io import save
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-
-UNET = {"in_channels": 4, "out_channels": 4, "model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1,
-        "attention_resolutions": [1, 2], "num_heads": 2, "num_head_channels": -1, "context_dim": 16,
-        "transformer_depth": 1, "use_linear": False}
-# ch_mult [2, 1] keeps the file small and still has a channel change (nin_shortcut) in encoder and decoder.
-VAE = {"in_channels": 3, "out_ch": 3, "ch": 32, "ch_mult": [2, 1], "num_res_blocks": 1, "attn_resolutions": [],
-       "resolution": 32, "z_channels": 4, "embed_dim": 4, "double_z": True, "scale_factor": 0.18215}
 LAT = (4, 8, 16)   # latent C,h,w of the tiny UNet fixtures
 CTX_LEN = 7
-
-
-def perturb(module, gen, std=0.05):
-    """Random weights everywhere (the zero-initialised convs too), so every path reaches the outputs."""
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            if name.endswith("bias") or p.abs().max() == 0:
-                p.add_(std * torch.randn(p.shape, generator=gen))
-            if "norm" in name and name.endswith("weight"):
-                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=gen))
-            p.copy_(p.half().float())  # stored as F16; the reference runs in f32 on these exact values
-
-
-def prefixed(module, prefix):
-    return {prefix + k: v.detach().half().contiguous() for k, v in module.state_dict().items()}
 
 
 def main():

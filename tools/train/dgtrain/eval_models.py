@@ -1,10 +1,10 @@
-#!/usr/bin/python3
 """Evaluates the exported default models on world test items with the PyTorch reference (the engine's
 `dirigent-cli eval` re-measures the same metrics): the text-to-image model (t2i) and the layout ControlNets (l2i).
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/eval_models.py t2i --count 200 --out docs/eval/t2i.json
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/eval_models.py l2i --count 200 \
-        --controlnet controlnet_baseline --controlnet controlnet_aldm --out docs/eval/l2i.json
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.eval_models t2i --count 200 \
+        --out ../../docs/eval/t2i.json
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.eval_models l2i --count 200 \
+        --controlnet controlnet_baseline --controlnet controlnet_aldm --out ../../docs/eval/l2i.json
 
 Metrics, every image generated with DDIM 25 steps and CFG 7.5 from the item's first (short) caption:
 - clip_sim: cosine of the evaluation CLIP's image and text embeddings (the same for the real test images);
@@ -24,20 +24,16 @@ import re
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
 
-import torch  # noqa: E402
-
-from dgtrain import segmenter as S  # noqa: E402
-from dgtrain import train_common as C  # noqa: E402
-from dgtrain.tokenizer import Tokenizer  # noqa: E402
-from dgtrain.world_data import load_image, load_label, load_palette, read_index  # noqa: E402
-from sample_image import Generator  # noqa: E402
-from train_clip import load_clip  # noqa: E402
-from train_unet import save_grid  # noqa: E402
-from train_vae import psnr_each, reconstruct  # noqa: E402
-
-_REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from . import REPO
+from . import segmenter as S
+from .clip_model import load_clip
+from .exports import file_digest, load_json_beside
+from .generate import Generator, save_grid
+from .ldm_vae import psnr_each, reconstruct
+from .tokenizer import Tokenizer
+from .world_data import load_image, load_label, load_palette, read_index
 ATTR_CLASSES = ("car",)  # buildings: scenes mix facade colours, so no clean centroids
 SMALL_CLASSES = ("person", "pole", "sign")
 COLOURS = ("red", "blue", "white", "black", "yellow", "green", "grey", "brown")  # the world's attributes
@@ -48,10 +44,10 @@ class Judges:
 
     def __init__(self, models):
         seg_path = os.path.join(models, "eval_segmenter.safetensors")
-        self.seg = S.load_segmenter(seg_path, C.load_json_beside(seg_path)).eval()
+        self.seg = S.load_segmenter(seg_path, load_json_beside(seg_path)).eval()
         clip_path = os.path.join(models, "clip.safetensors")
-        self.clip = load_clip(clip_path, C.load_json_beside(clip_path)).eval()
-        self.tok = Tokenizer.from_dir(os.path.join(_REPO, "assets", "tokenizer"))
+        self.clip = load_clip(clip_path, load_json_beside(clip_path)).eval()
+        self.tok = Tokenizer.from_dir(os.path.join(REPO, "assets", "tokenizer"))
         self.names = load_palette()["names"]
 
     @torch.no_grad()
@@ -263,8 +259,8 @@ def markdown(report):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("task", choices=["t2i", "l2i"])
-    ap.add_argument("--models", default=os.path.join(_REPO, "assets", "models"))
-    ap.add_argument("--data", default=os.path.join(_REPO, "data", "world", "test"))
+    ap.add_argument("--models", default=os.path.join(REPO, "assets", "models"))
+    ap.add_argument("--data", default=os.path.join(REPO, "data", "world", "test"))
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--edit-count", type=int, default=50, help="l2i: layouts per prompt edit")
     ap.add_argument("--controlnet", action="append", help="l2i: model names in --models (repeat)")
@@ -294,14 +290,14 @@ def main(argv=None):
     real = torch.stack([load_image(os.path.join(args.data, it["image"])) for it in items])
     labels = torch.stack([load_label(os.path.join(args.data, it["label"])) for it in items])
     real_feats, _ = judges.features(real)
-    report = {"task": args.task, "data": os.path.relpath(args.data, _REPO), "count": len(items), "steps": args.steps,
+    report = {"task": args.task, "data": os.path.relpath(args.data, REPO), "count": len(items), "steps": args.steps,
               "cfg": args.cfg, "seed": args.seed,
               "real": image_metrics(real, prompts, wants, judges, centroids, None,
                                     labels if args.task == "l2i" else None)}
     m = lambda n: os.path.join(args.models, n + ".safetensors")  # noqa: E731
-    ident = lambda *names: [C.file_digest(m(n)) for n in ("unet", "vae", "text_encoder") + names]  # noqa: E731
+    ident = lambda *names: [file_digest(m(n)) for n in ("unet", "vae", "text_encoder") + names]  # noqa: E731
     if args.task == "t2i":
-        gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"))
+        gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(REPO, "assets", "tokenizer"))
         b = args.batch
         # the autoencoder's round trip of the real images: the most the UNet's images can reach through it
         recon = torch.cat([reconstruct(gen.vae, real[s:s + b]) for s in range(0, len(real), b)])
@@ -316,7 +312,7 @@ def main(argv=None):
         confusions, first_model = [], (args.controlnet or ["controlnet_aldm"])[0]
         for name in args.controlnet or ["controlnet_aldm"]:
             print(f"{name}", file=sys.stderr)
-            gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(_REPO, "assets", "tokenizer"),
+            gen = Generator(m("unet"), m("vae"), m("text_encoder"), os.path.join(REPO, "assets", "tokenizer"),
                             controlnet_path=m(name))
             imgs = generate(gen, prompts, labels, args.seed, args, ident(name))
             if args.grid:

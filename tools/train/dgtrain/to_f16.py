@@ -1,15 +1,12 @@
-#!/usr/bin/python3
 """Rewrites exported safetensors with float16 tensors (half the size; the engine and the PyTorch loaders widen
 them to float32 at load, and an image made from them differs by ~0.01 of a level on average).
 
-    /usr/bin/python3 tools/train/to_f16.py assets/models/*.safetensors
+    cd tools/train && /usr/bin/python3 -m dgtrain.to_f16 ../../assets/models/*.safetensors
 """
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from dgtrain import safetensors_io as S  # noqa: E402
+from . import safetensors_io as S
 
 
 def main(paths):

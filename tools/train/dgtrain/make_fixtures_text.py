@@ -1,10 +1,9 @@
-#!/usr/bin/python3
 """Writes the golden fixtures of the text side for the C engine under tests/golden/text/ (layout in
 tests/golden/README.md): a small BPE vocabulary in Hugging Face's file format, tokenizer cases (ids, pieces
 and character spans of captions and tricky strings) and a tiny random CLIP text encoder in single-file
 naming with its inputs and outputs. Deterministic: rerunning gives the same files.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/make_fixtures_text.py [--out tests/golden/text]
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.make_fixtures_text [--out DIR]
         [--vocab assets/tokenizer] [--captions data/world/test]
 
 --vocab uses an existing tokenizer folder instead of learning the test vocabulary; --captions adds the
@@ -14,17 +13,13 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtrain import clip_text, synth_world  # noqa: E402
-from dgtrain import tokenizer as T  # noqa: E402
-from dgtrain.safetensors_io import save  # noqa: E402
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from . import REPO, clip_text, synth_world
+from . import tokenizer as T
+from .safetensors_io import save
 
 TEXT_CFG = {"vocab_size": None, "width": 32, "layers": 2, "heads": 4, "mlp": 128, "max_len": 77, "eps": 1e-5,
             "act": "quick_gelu"}

@@ -1,19 +1,15 @@
-#!/usr/bin/python3
 """Measures seconds per training step (forward + backward + AdamW) of the default image models on random
 data. It first prints this machine's current matmul and 3x3-conv throughput (idle 2-core reference in
 environment.md: ~95 and ~85 GFLOP/s), so numbers taken on a busy machine can be scaled.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/bench_models.py [--steps 3] [--only unet,vae,...]
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.bench_models [--steps 3] [--only unet,vae,...]
 """
 import argparse
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import torch  # noqa: E402
+import torch
 
-from dgtrain import controlnet, ldm_unet, ldm_vae  # noqa: E402
+from . import controlnet, ldm_unet, ldm_vae
 
 
 def timeit(step, n):
@@ -100,7 +96,7 @@ def main():
     if "aldm" in only:
         # the extra work of one ALDM adversarial step: 4 images, K = 9 unrolled DDIM steps, each decoded by the
         # default VAE and segmented by the default discriminator; gradient through the first step only
-        from dgtrain import diffusion, segmenter
+        from . import diffusion, segmenter
         ucfg = dict(ldm_unet.DEFAULT_SMALL)
         u, v = ldm_unet.UNetModel(ucfg), ldm_vae.AutoencoderKL(dict(ldm_vae.DEFAULT_SMALL))
         d = segmenter.UperNet(dict(segmenter.DEFAULT, num_classes=15, norm="gn"))

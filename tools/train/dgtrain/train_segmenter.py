@@ -1,24 +1,21 @@
-#!/usr/bin/env python3
 """Trains the UperNet-style evaluation segmenter on a world dataset (cross-entropy, 255 ignored).
 
-Example: /usr/bin/python3 tools/train/train_segmenter.py --data data/world/train --val data/world/test \
-    --out runs/seg --steps 4000 --batch 16 --lr 2e-3 --export assets/models/world_segmenter
+Example: cd tools/train && /usr/bin/python3 -m dgtrain.train_segmenter --data ../../data/world/train \
+    --val ../../data/world/test --out ../../runs/seg --steps 4000 --batch 16 --lr 2e-3 \
+    --export ../../assets/models/world_segmenter
 Resumes from runs/NAME/ckpt.pt; log in runs/NAME/log.txt; summary.json at the end.
 """
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from dgtrain import segmenter as S  # noqa: E402
-from dgtrain import trainutil as U  # noqa: E402
-from dgtrain.train_common import Budget  # noqa: E402
-from dgtrain.world_data import WorldImages, load_palette  # noqa: E402
-from train_controlnet import balanced_ce  # noqa: E402
+from . import plumbing as P
+from . import segmenter as S
+from .exports import export_paths
+from .world_data import WorldImages, load_palette
 
 
 def random_crops(tensors, size, per_image, seed):
@@ -34,7 +31,8 @@ def random_crops(tensors, size, per_image, seed):
 
 
 def main(argv=None):
-    ap = U.common_args(__doc__.split("\n")[0])
+    ap = P.base_parser(__doc__.split("\n")[0], lr=1e-3)
+    ap.add_argument("--no-cache", action="store_true", help="do not keep decoded training images in memory")
     ap.add_argument("--eval-every", type=int, default=0, help="evaluate on --val every N steps (0: only at the end)")
     ap.add_argument("--eval-limit", type=int, default=None, help="evaluate on at most N images")
     ap.add_argument("--weight-decay", type=float, default=1e-4)
@@ -53,8 +51,9 @@ def main(argv=None):
     ap.add_argument("--init", help="segmenter safetensors to start from (same config), e.g. to fine-tune with "
                                    "another loss; recorded in the export")
     args = ap.parse_args(argv)
-    U.setup_threads(args.threads)
-    torch.manual_seed(args.seed)
+    P.setup(args)
+    command = P.command_line(__spec__.name, argv)
+    log = P.Log(args.out)
 
     cfg = S.load_config(args.config)
     pal = load_palette()
@@ -66,8 +65,8 @@ def main(argv=None):
             [train] + [WorldImages(d, hflip=True, cache=not args.no_cache) for d in args.extra_data])
     val = WorldImages(args.val) if args.val else None
     init_record = None  # what the starting weights had seen, kept in the export's record
-    if args.init and os.path.exists(U.export_paths(args.init)[1]):
-        with open(U.export_paths(args.init)[1]) as f:
+    if args.init and os.path.exists(export_paths(args.init)[1]):
+        with open(export_paths(args.init)[1]) as f:
             init_record = {"weights": args.init, "training": json.load(f).get("training")}
     model = (S.load_segmenter(args.init, cfg, new=("refine.",)) if args.init else S.UperNet(cfg)).float().to(args.device)
     crop = args.refine_only or args.refine_crop
@@ -75,14 +74,17 @@ def main(argv=None):
         raise SystemExit("train_segmenter: --refine-only/--refine-crop need a config with 'refine' > 0 and --init")
     trained = model.refine if args.refine_only else model
     opt = torch.optim.AdamW(trained.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    sampler = U.Sampler(len(train), args.seed)
-    run = U.Run(args.out, args, args.ckpt_minutes)
-    step, extra = run.resume(model, opt, sampler)  # a checkpoint, when there is one, replaces --init
+    batches = P.Batches(len(train), args.batch, args.seed)
+    ck, state = P.Checkpoint.begin(args, log, command)
+    step, extra = ck.restore_model(state, batches, model, opt) if state else (0, {})  # a checkpoint replaces --init
     warmup = args.warmup if args.warmup is not None else min(500, args.steps // 20)
     nparams = sum(p.numel() for p in model.parameters())
-    run.log(f"segmenter: {nparams} parameters, {len(train)} training images, config {cfg}")
+    log(f"segmenter: {nparams} parameters, {len(train)} training images, config {cfg}")
 
-    meter = U.Meter()
+    def snapshot():
+        return P.Checkpoint.model_state(step, batches, model, opt, {"evals": evals})
+
+    meter = P.Meter()
     last = {}
     evals = extra.get("evals", [])
 
@@ -94,14 +96,13 @@ def main(argv=None):
 
     def ce(logits, y):
         loss = F.cross_entropy(logits, y, ignore_index=S.IGNORE)
-        return (1 - args.balanced) * loss + args.balanced * k * balanced_ce(logits, y, k) if args.balanced else loss
+        return (1 - args.balanced) * loss + args.balanced * k * S.balanced_ce(logits, y, k) if args.balanced else loss
 
-    budget = Budget(args.steps, args.budget_seconds)
+    budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
-        lr = U.lr_at(budget.sched_step(step), args.steps, args.lr, warmup)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        items = [train[i] for i in sampler.take(args.batch)]
+        lr = P.lr_at(budget.sched_step(step), args.steps, args.lr, warmup, decay=True)
+        P.set_lr(opt, lr)
+        items = [train[i] for i in batches.next()]
         x = torch.stack([it["image"] for it in items]).to(args.device)
         y = torch.stack([it["label"] for it in items]).to(args.device)
         loss = 0
@@ -122,18 +123,20 @@ def main(argv=None):
         with torch.no_grad():
             keep = y != S.IGNORE
             acc = (logits.argmax(1)[keep] == y[keep]).float().mean().item() if keep.any() else 0.0
-        meter.add(loss=loss.item(), acc=acc)
+        meter.add(len(items), loss=loss.item(), acc=acc)
         if step % args.log_every == 0 or budget.done(step):
             r = meter.report()
             last = r
-            run.log(f"step {step} loss {r['loss']:.4f} pixacc {r['acc']:.4f} lr {lr:.2e} s/step {r['s_per_step']:.3f} cpu_s/step {r['cpu_s_per_step']:.3f}")
+            log(f"step {step} loss {r['loss']:.4f} pixacc {r['acc']:.4f} lr {lr:.2e} s/step {r['s_per_step']:.3f} "
+                f"cpu_s/step {r['cpu_s_per_step']:.3f} samples/s {r['samples_per_s']:.1f}")
         if val is not None and args.eval_every and step % args.eval_every == 0 and not budget.done(step):
             ev = S.evaluate(model, val, device=args.device, limit=args.eval_limit)
             evals.append({"step": step, "miou": ev["miou"], "acc": ev["acc"]})
-            run.log(f"eval step {step} mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
+            log(f"eval step {step} mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
             train_mode()
-        run.maybe_save(step, model, opt, sampler, {"evals": evals})
-    run.save(step, model, opt, sampler, {"evals": evals})
+        ck.save(snapshot)
+    log(meter.summary("segmenter"))
+    ck.save(snapshot, force=True)
 
     summary = {"steps": step, "parameters": nparams, "config": cfg, "train_images": len(train), "evals": evals,
                "last_log": last}
@@ -142,18 +145,18 @@ def main(argv=None):
         names = pal["names"] if cfg["num_classes"] == len(pal["names"]) else [str(i) for i in range(cfg["num_classes"])]
         summary["val"] = {"data": args.val, "images": ev["images"], "miou": ev["miou"], "pixacc": ev["acc"],
                           "iou": {n: (v if v == v else None) for n, v in zip(names, ev["iou"])}}  # NaN: absent
-        run.log(f"final eval mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
+        log(f"final eval mIoU {ev['miou']:.4f} pixacc {ev['acc']:.4f}")
     if args.export:
-        w, c = U.export_paths(args.export)
+        w, c = export_paths(args.export)
         model.cpu()
         S.save_segmenter(model, w, c, {"format": "dirigent-segmenter"},
                          {"class_names": pal["names"], "ignore_index": S.IGNORE,
                           "input": "RGB in [-1,1], any size divisible by 32",
-                          "training": {"command": run.command, "steps": step, "val": summary.get("val"),
+                          "training": {"command": command, "steps": step, "val": summary.get("val"),
                                        **({"init": init_record} if init_record else {})}})
         summary["export"] = w
-        run.log(f"exported {w} and {c}")
-    run.summary(summary)
+        log(f"exported {w} and {c}")
+    P.write_summary(args.out, summary, command, log)
     return summary
 
 

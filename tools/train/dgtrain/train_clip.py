@@ -1,13 +1,12 @@
-#!/usr/bin/env python3
 """Trains the contrastive text-image model (our CLIP text tower + a small conv image encoder) on world
 images and captions (one random caption of each image per step; identical captions in a batch are not
 used as negatives).
 
-Example: /usr/bin/python3 tools/train/train_clip.py --data data/world/train --val data/world/test \
-    --tokenizer assets/tokenizer --out runs/clip --steps 3000 --batch 64 --lr 5e-4 \
-    --export assets/models/world_clip
+Example: cd tools/train && /usr/bin/python3 -m dgtrain.train_clip --data ../../data/world/train \
+    --val ../../data/world/test --tokenizer ../../assets/tokenizer --out ../../runs/clip --steps 3000 --batch 64 \
+    --lr 5e-4 --export ../../assets/models/world_clip
 --export PATH writes PATH.safetensors + PATH.json and, unless --export-text says otherwise, the text tower
-alone as text_encoder.safetensors + text_encoder.json in the same folder (what train_unet.py loads).
+alone as text_encoder.safetensors + text_encoder.json in the same folder (what train_unet loads).
 The full export holds the text tower in single-file naming (cond_stage_model.transformer.text_model.*, loadable
 with dgtrain.clip_text.load_text_encoder) plus `clip.image.*`, `clip.text_projection.weight`,
 `clip.image_projection.weight`, `clip.logit_scale`; PATH.json has the config and the training record.
@@ -16,41 +15,17 @@ import os
 import random
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
 
-import torch  # noqa: E402
-
-from dgtrain import clip_model as C  # noqa: E402
-from dgtrain import trainutil as U  # noqa: E402
-from dgtrain.train_common import Budget, write_record  # noqa: E402
-from dgtrain.clip_text import CKPT_PREFIX, save_text_encoder  # noqa: E402
-from dgtrain.safetensors_io import load, save  # noqa: E402
-from dgtrain.tokenizer import Tokenizer  # noqa: E402
-from dgtrain.world_data import WorldImages  # noqa: E402
-
-_REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-
-
-def export_state_dict(model):
-    """Text tower in single-file naming, the rest under clip.*."""
-    out = {}
-    for k, v in model.state_dict().items():
-        out[CKPT_PREFIX + k[len("text."):] if k.startswith("text.") else "clip." + k] = v
-    return out
-
-
-def load_clip(weights_path, config):
-    """Inverse of export_state_dict: a ClipModel from an exported file and its config (dict or JSON path)."""
-    model = C.ClipModel(config)
-    sd, _ = load(weights_path)
-    own = {}
-    for k, v in sd.items():
-        if k.startswith(CKPT_PREFIX):
-            own["text." + k[len(CKPT_PREFIX):]] = v
-        elif k.startswith("clip."):
-            own[k[len("clip."):]] = v
-    model.load_state_dict(own)
-    return model
+from . import REPO
+from . import clip_model as C
+from . import plumbing as P
+from .clip_model import export_state_dict
+from .clip_text import CKPT_PREFIX, save_text_encoder
+from .exports import export_paths, write_record
+from .safetensors_io import save
+from .tokenizer import Tokenizer
+from .world_data import WorldImages
 
 
 @torch.no_grad()
@@ -76,16 +51,17 @@ def retrieval(model, tok, dataset, device, limit=256, batch=64):
 
 
 def main(argv=None):
-    ap = U.common_args(__doc__.split("\n")[0])
-    ap.add_argument("--tokenizer", default=os.path.join(_REPO, "assets", "tokenizer"), help="folder with vocab.json + merges.txt")
+    ap = P.base_parser(__doc__.split("\n")[0], lr=1e-3)
+    ap.add_argument("--no-cache", action="store_true", help="do not keep decoded training images in memory")
+    ap.add_argument("--tokenizer", default=os.path.join(REPO, "assets", "tokenizer"), help="folder with vocab.json + merges.txt")
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--eval-every", type=int, default=0)
     ap.add_argument("--export-text", help="text tower alone: PATH.safetensors + PATH.json (text config); "
                                           "default with --export: text_encoder.* beside it")
     args = ap.parse_args(argv)
-    U.setup_threads(args.threads)
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
+    P.setup(args)
+    command = P.command_line(__spec__.name, argv)
+    log = P.Log(args.out)
 
     if not os.path.exists(os.path.join(args.tokenizer, "vocab.json")):
         sys.exit(f"train_clip: no tokenizer in {args.tokenizer}; learn one with "
@@ -100,24 +76,26 @@ def main(argv=None):
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
-    sampler = U.Sampler(len(train), args.seed)
-    run = U.Run(args.out, args, args.ckpt_minutes)
-    step, extra = run.resume(model, opt, sampler)
+    batches = P.Batches(len(train), args.batch, args.seed)
+    ck, state = P.Checkpoint.begin(args, log, command)
+    step, extra = ck.restore_model(state, batches, model, opt) if state else (0, {})
     warmup = args.warmup if args.warmup is not None else min(500, args.steps // 20)
     n_text = sum(p.numel() for p in model.text.parameters())
     n_all = sum(p.numel() for p in model.parameters())
-    run.log(f"clip: {n_all} parameters ({n_text} text tower), vocab {tok.vocab_size}, {len(train)} training images")
+    log(f"clip: {n_all} parameters ({n_text} text tower), vocab {tok.vocab_size}, {len(train)} training images")
 
-    meter = U.Meter()
+    def snapshot():
+        return P.Checkpoint.model_state(step, batches, model, opt, {"evals": evals})
+
+    meter = P.Meter()
     last = {}
     evals = extra.get("evals", [])
     model.train()
-    budget = Budget(args.steps, args.budget_seconds)
+    budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
-        lr = U.lr_at(budget.sched_step(step), args.steps, args.lr, warmup)
-        for g in opt.param_groups:
-            g["lr"] = lr
-        items = [train[i] for i in sampler.take(args.batch)]
+        lr = P.lr_at(budget.sched_step(step), args.steps, args.lr, warmup, decay=True)
+        P.set_lr(opt, lr)
+        items = [train[i] for i in batches.next()]
         caps = [random.choice(it["captions"]) if it["captions"] else "" for it in items]
         ids = C.trim_ids(tok(caps), tok.eot_id).to(args.device)
         same = torch.tensor([[a == b for b in caps] for a in caps], device=args.device)
@@ -129,37 +107,38 @@ def main(argv=None):
         step += 1
         with torch.no_grad():
             acc = (logits.argmax(1) == torch.arange(len(items), device=args.device)).float().mean().item()
-        meter.add(loss=loss.item(), acc=acc, scale=model.scale().item())
+        meter.add(len(items), loss=loss.item(), acc=acc, scale=model.scale().item())
         if step % args.log_every == 0 or budget.done(step):
             r = meter.report()
             last = r
-            run.log(f"step {step} loss {r['loss']:.4f} batch_i2t {r['acc']:.3f} scale {r['scale']:.1f} lr {lr:.2e} "
-                    f"s/step {r['s_per_step']:.3f} cpu_s/step {r['cpu_s_per_step']:.3f}")
+            log(f"step {step} loss {r['loss']:.4f} batch_i2t {r['acc']:.3f} scale {r['scale']:.1f} lr {lr:.2e} "
+                f"s/step {r['s_per_step']:.3f} cpu_s/step {r['cpu_s_per_step']:.3f} samples/s {r['samples_per_s']:.1f}")
         if val is not None and args.eval_every and step % args.eval_every == 0 and not budget.done(step):
             ev = retrieval(model, tok, val, args.device)
             evals.append(dict(step=step, **ev))
-            run.log(f"eval step {step} {ev}")
-        run.maybe_save(step, model, opt, sampler, {"evals": evals})
-    run.save(step, model, opt, sampler, {"evals": evals})
+            log(f"eval step {step} {ev}")
+        ck.save(snapshot)
+    log(meter.summary("clip"))
+    ck.save(snapshot, force=True)
 
     summary = {"steps": step, "parameters": n_all, "text_parameters": n_text, "config": cfg, "evals": evals,
                "train_images": len(train), "tokenizer": os.path.abspath(args.tokenizer), "last_log": last}
     if val is not None:
         summary["val"] = retrieval(model, tok, val, args.device)
-        run.log(f"final eval {summary['val']}")
+        log(f"final eval {summary['val']}")
     if args.export:
-        w, c = U.export_paths(args.export)
+        w, c = export_paths(args.export)
         model.cpu()
-        write_record(c, dict(cfg, text_prefix=CKPT_PREFIX, tokenizer=os.path.relpath(os.path.abspath(args.tokenizer), _REPO),
-                               training={"command": run.command, "steps": step, "val": summary.get("val")}))
+        write_record(c, dict(cfg, text_prefix=CKPT_PREFIX, tokenizer=os.path.relpath(os.path.abspath(args.tokenizer), REPO),
+                               training={"command": command, "steps": step, "val": summary.get("val")}))
         save(export_state_dict(model), w, {"format": "dirigent-clip"})
         summary["export"] = w
-        run.log(f"exported {w} and {c}")
-        tw, tc = U.export_paths(args.export_text or os.path.join(os.path.dirname(w), "text_encoder"))
+        log(f"exported {w} and {c}")
+        tw, tc = export_paths(args.export_text or os.path.join(os.path.dirname(w), "text_encoder"))
         save_text_encoder(model.text, tw, tc, {"format": "dirigent-text-encoder", "source": os.path.basename(w)})
         summary["export_text"] = tw
-        run.log(f"exported {tw} and {tc}")
-    run.summary(summary)
+        log(f"exported {tw} and {tc}")
+    P.write_summary(args.out, summary, command, log)
     return summary
 
 

@@ -1,26 +1,21 @@
-#!/usr/bin/python3
 """Seconds per image and per sampling step of the engine (`dirigent-cli generate`, Vulkan) against the PyTorch
 reference on the same CPU and model, text-to-image and layout-to-image, DDIM with CFG, plus peak resident memory
 and the engine's GPU time per op. Run on an idle machine for numbers worth quoting.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/bench_generate.py [--model assets/models] [--steps 25]
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.bench_generate [--model DIR] [--steps 25]
 """
 import argparse
 import os
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
 
-import torch  # noqa: E402
-
-from dgtrain.world_data import load_label  # noqa: E402
-from sample_image import Generator  # noqa: E402
-
-_REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+from . import REPO
+from .generate import Generator
+from .world_data import load_label
 PROMPT = "a red car on a snowy street at night"
 
 
@@ -48,8 +43,8 @@ def reference(gen, steps, cfg, labels):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default=os.path.join(_REPO, "assets", "models"))
-    ap.add_argument("--cli", default=os.path.join(_REPO, "build", "app", "cli", "dirigent-cli"))
+    ap.add_argument("--model", default=os.path.join(REPO, "assets", "models"))
+    ap.add_argument("--cli", default=os.path.join(REPO, "build", "app", "cli", "dirigent-cli"))
     ap.add_argument("--control", default="controlnet_aldm")
     ap.add_argument("--steps", type=int, default=25)
     ap.add_argument("--cfg", type=float, default=7.5)
@@ -64,7 +59,7 @@ def main(argv=None):
         layout = os.path.join(tmp, "world-7-label.png")
     m = lambda n: os.path.join(args.model, n + ".safetensors")  # noqa: E731
     tok = os.path.join(args.model, "tokenizer") if os.path.isdir(os.path.join(args.model, "tokenizer")) \
-        else os.path.join(_REPO, "assets", "tokenizer")
+        else os.path.join(REPO, "assets", "tokenizer")
     rows = []
     for name, lay in (("text-to-image", None), ("layout-to-image", layout)):
         e_wall, e_total, e_peak, profile = engine(args.cli, args.model, args.steps, args.cfg, lay, os.path.join(tmp, "e.png"))

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Trains the KL autoencoder (LDM naming, f=8: 128x256 RGB -> 4x16x32 latents) on world images.
 
 Trains on random crops (--crop, default 64x128: a quarter of the pixels per step) and evaluates on whole images.
@@ -8,24 +7,27 @@ loss: no pretrained network may be downloaded) + kl_weight * KL, and from --adv-
 logged every --eval-every steps and at the end. At export the latent scale factor 1/std(latents) is measured
 and stored in the config, as SD's 0.18215 was.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/train_vae.py --data data/world/train --val data/world/test \
-        --out runs/vae --steps 6000 --batch 8 --lr 2e-4 --export assets/models/vae.safetensors
-Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt.
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.train_vae --data ../../data/world/train \
+        --val ../../data/world/test --out ../../runs/vae --steps 6000 --batch 8 --lr 2e-4 \
+        --export ../../assets/models/vae.safetensors
+Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. With --device cuda the
+images are resident on the GPU and flipped there, under bfloat16 autocast (--resident, --bf16).
 """
 import math
 import os
-import sys
-import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from dgtrain import ldm_vae  # noqa: E402
-from dgtrain import train_common as C  # noqa: E402
-from dgtrain.world_data import load_palette  # noqa: E402
+from . import REPO, ldm_vae
+from . import plumbing as P
+from . import resident
+from .exports import export as export_files
+from .exports import load_json_beside, load_prefixed
+from .ldm_unet import GroupNorm32
+from .ldm_vae import psnr_each, reconstruct
+from .world_data import load_palette, split_data
 
 
 class PatchDisc(nn.Module):
@@ -35,7 +37,7 @@ class PatchDisc(nn.Module):
         super().__init__()
         mods, c = [nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2)], ch
         for i in range(1, layers):
-            mods += [nn.Conv2d(c, c * 2, 4, 2, 1), nn.GroupNorm(8, c * 2), nn.LeakyReLU(0.2)]
+            mods += [nn.Conv2d(c, c * 2, 4, 2, 1), GroupNorm32(c * 2, groups=8), nn.LeakyReLU(0.2)]
             c *= 2
         mods += [nn.Conv2d(c, 1, 4, 1, 1)]
         self.net = nn.Sequential(*mods)
@@ -52,18 +54,6 @@ def grad_l1(a, b):
 
 def kl_loss(mean, logvar):
     return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=(1, 2, 3)).mean()
-
-
-@torch.no_grad()
-def reconstruct(vae, x):
-    """x [B,3,H,W] in [-1,1] through the VAE (posterior mean), clamped to [-1,1]."""
-    return vae.decode(vae.encode(x)).clamp(-1, 1)
-
-
-def psnr_each(x, y):
-    """PSNR (dB) of each image y against x, both [B,3,H,W] in [-1,1], pixel range [0,1]."""
-    mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-    return (-10 * torch.log10(mse)).tolist()
 
 
 def psnr(vae, data, device, batch=16, perceptual=None):
@@ -92,7 +82,8 @@ def latent_std(vae, data, device, n=256, batch=16):
 
 
 def main(argv=None):
-    ap = C.base_parser(__doc__.split("\n")[0])
+    ap = P.base_parser(__doc__.split("\n")[0], lr=2e-4, batch=8)
+    P.add_split_args(ap)
     ap.add_argument("--kl-weight", type=float, default=1e-6)
     ap.add_argument("--grad-weight", type=float, default=0.5)
     ap.add_argument("--adv-weight", type=float, default=0.0, help="hinge PatchGAN weight (0 = off)")
@@ -108,8 +99,7 @@ def main(argv=None):
     ap.add_argument("--object-classes", default="car,person,pole,sign")
     ap.add_argument("--perceptual-weight", type=float, default=0.0,
                     help="weight of the perceptual distance (dgtrain.perceptual) between reconstruction and image")
-    ap.add_argument("--perceptual-net", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                                             "assets", "models", "eval_segmenter.safetensors"),
+    ap.add_argument("--perceptual-net", default=os.path.join(REPO, "assets", "models", "eval_segmenter.safetensors"),
                     help="the trained network whose features the perceptual distance compares")
     ap.add_argument("--d-start", type=int, default=-1,
                     help="step from which the discriminator trains (default --adv-start; earlier warms it up)")
@@ -119,15 +109,15 @@ def main(argv=None):
                          "a lower perceptual distance (with --perceptual-weight) at no more than --psnr-slack dB "
                          "below the start's PSNR, else a higher PSNR; for a continuous run that may stop any time")
     ap.add_argument("--psnr-slack", type=float, default=0.3)
-    ap.set_defaults(batch=8, lr=2e-4)
+    P.add_speed_args(ap)
     args = ap.parse_args(argv)
-    dev = C.setup(args)
-    log = C.Log(args.out)
-    ck = C.Checkpoint(args.out, args.ckpt_every)
-    state = ck.load()
+    dev = P.setup(args)
+    command = P.command_line(__spec__.name, argv)
+    log = P.Log(args.out)
+    ck, state = P.Checkpoint.begin(args, log, command)
     if args.decoder_only and not args.init:
         raise SystemExit("train_vae: --decoder-only needs --init (the VAE whose latent space is kept)")
-    init_cfg = C.load_json_beside(args.init) if args.init else None
+    init_cfg = load_json_beside(args.init) if args.init else None
     init_record = {"weights": args.init, "training": init_cfg.get("training")} if init_cfg else None
     if state:  # a resumed run keeps the architecture it was started with
         cfg = state["config"]
@@ -139,15 +129,15 @@ def main(argv=None):
 
     if args.export_best and not (args.eval_every and args.export):
         raise SystemExit("train_vae: --export-best needs --eval-every and --export")
-    train, val = C.split_data(args)
+    train, val = split_data(args)
     val = val.subset(range(min(len(val), args.val_count)))
     vae = ldm_vae.AutoencoderKL(cfg).to(dev)
     perc = None
     if args.perceptual_weight:
-        from dgtrain.perceptual import Perceptual
+        from .perceptual import Perceptual
         perc = Perceptual(args.perceptual_net).to(dev)
     if args.init and not state:
-        sd, _ = C.load_prefixed(args.init, "first_stage_model.")
+        sd, _ = load_prefixed(args.init, "first_stage_model.")
         vae.load_state_dict({k: v.float() for k, v in sd.items()})
     if args.decoder_only:
         for m in (vae.encoder, vae.quant_conv):
@@ -159,28 +149,23 @@ def main(argv=None):
             raise SystemExit(f"train_vae: --object-classes {unknown} are not world classes ({', '.join(names)})")
         objects = torch.tensor([names.index(c) for c in args.object_classes.split(",")], device=dev)
     disc = PatchDisc().to(dev)
-    opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=args.lr, betas=(0.5, 0.9),
-                            weight_decay=0.0)
-    dopt = torch.optim.AdamW(disc.parameters(), lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
-    batches = C.Batches(len(train), args.batch, args.seed)
+    opt = P.adamw([p for p in vae.parameters() if p.requires_grad], dev, lr=args.lr, betas=(0.5, 0.9),
+                  weight_decay=0.0)
+    dopt = P.adamw(disc.parameters(), dev, lr=args.lr, betas=(0.5, 0.9), weight_decay=0.0)
+    batches = P.Batches(len(train), args.batch, args.seed, device=dev if args.resident else None)
     step = 0
     if state:
         vae.load_state_dict(state["vae"])
         disc.load_state_dict(state["disc"])
         opt.load_state_dict(state["opt"])
         dopt.load_state_dict(state["dopt"])
-        batches.load_state_dict(state["batches"])
-        torch.set_rng_state(state["rng"])
-        step = state["step"]
-        log(f"resumed at step {step}")
+        step = ck.restore(state, batches)
     else:
-        log(f"start: {' '.join(sys.argv)}")
-        log(f"vae: {C.param_count(vae)} parameters, config {cfg}; {len(train)} train / {len(val)} val images")
+        log(f"vae: {P.param_count(vae)} parameters, config {cfg}; {len(train)} train / {len(val)} val images")
 
     def snapshot():
-        return {"vae": vae.state_dict(), "disc": disc.state_dict(), "opt": opt.state_dict(), "dopt": dopt.state_dict(),
-                "batches": batches.state_dict(), "rng": torch.get_rng_state(), "step": step, "config": cfg,
-                "best": best, "start_psnr": start_psnr}
+        return dict(P.Checkpoint.common(step, batches), vae=vae.state_dict(), disc=disc.state_dict(),
+                    opt=opt.state_dict(), dopt=dopt.state_dict(), config=cfg, best=best, start_psnr=start_psnr)
 
     def score():
         """(PSNR, perceptual distance or None) on the held-out images."""
@@ -203,58 +188,71 @@ def main(argv=None):
         std = latent_std(vae, train, dev)
         if not args.decoder_only:  # else the scale the UNet was trained with stays
             cfg["scale_factor"] = round(1.0 / std, 5) if std > 0 and math.isfinite(std) else 1.0
-        record = (f"{' '.join(sys.argv)} | steps {step} | psnr {p:.3f} dB"
+        record = (f"{command} | steps {step} | psnr {p:.3f} dB"
                   + (f" | perceptual {d:.5f}" if d is not None else "") + f" | latent std {std:.4f}")
-        path = C.export(args.export, vae.state_dict(), "first_stage_model.", cfg,
+        path = export_files(args.export, vae.state_dict(), "first_stage_model.", cfg,
                         {"training": record, **({"init": init_record} if init_record else {})})
         log(f"exported {args.export} and {path} (scale_factor {cfg['scale_factor']})")
 
-    gen = torch.Generator().manual_seed(args.seed + step)
+    gen = torch.Generator().manual_seed(args.seed + step)  # flips (on the host path) and crop places
+    if args.resident:  # the images (and layouts) on the device, flipped there
+        res_img = resident.to_device(train.images, dev)
+        res_lab = resident.to_device(train.labels, dev) if args.object_weight else None
+        gen_dev = torch.Generator(device=dev).manual_seed(args.seed + step)
+        log(f"resident on {dev}: images and layouts {resident.megabytes(res_img, res_lab):.0f} MiB")
     crop = None if args.crop in ("0", "") else tuple(int(v) for v in args.crop.lower().split("x"))
-    sums, t0, n = {}, time.time(), 0
+    fwd = P.compiled(vae, args, log)
+    meter = P.Meter()
     vae.train()
-    budget = C.Budget(args.steps, args.budget_seconds)
+    budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
-        x, lab, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
+        if args.resident:
+            x, lab = resident.image_batch(res_img, res_lab, batches.next(), hflip=True, gen=gen_dev)
+        else:
+            x, lab, _ = train.batch(batches.next(), dev, hflip=True, gen=gen)
         if crop:
             ch, cw = min(crop[0], x.shape[2]), min(crop[1], x.shape[3])
             y0 = int(torch.randint(0, x.shape[2] - ch + 1, (1,), generator=gen))
             x0 = int(torch.randint(0, x.shape[3] - cw + 1, (1,), generator=gen))
-            x, lab = x[:, :, y0:y0 + ch, x0:x0 + cw], lab[:, y0:y0 + ch, x0:x0 + cw]
-        rec, mean, logvar = vae(x)
-        err = (rec - x).abs()
-        if args.object_weight:
-            err = err * (1 + args.object_weight * torch.isin(lab, objects).unsqueeze(1))
-        l1 = err.mean()
-        gl = grad_l1(rec, x)
-        kl = kl_loss(mean, logvar)
-        loss = l1 + args.grad_weight * gl + args.kl_weight * kl
-        if perc is not None:
-            pl = perc(rec, x).mean()
-            loss = loss + args.perceptual_weight * pl
-            sums["perc"] = sums.get("perc", 0.0) + pl.item()
+            x = x[:, :, y0:y0 + ch, x0:x0 + cw]
+            lab = lab[:, y0:y0 + ch, x0:x0 + cw] if lab is not None else None
+        vals = {}
         adv_on = args.adv_weight > 0 and step >= args.adv_start
         d_on = args.adv_weight > 0 and step >= (args.d_start if args.d_start >= 0 else args.adv_start)
-        if adv_on:
-            g_adv = -disc(rec).mean()
-            loss = loss + args.adv_weight * g_adv
+        with P.autocast(args, dev):
+            rec, mean, logvar = fwd(x)
+            rec, mean, logvar = rec.float(), mean.float(), logvar.float()
+            err = (rec - x).abs()
+            if args.object_weight:
+                err = err * (1 + args.object_weight * torch.isin(lab, objects).unsqueeze(1))
+            l1 = err.mean()
+            gl = grad_l1(rec, x)
+            kl = kl_loss(mean, logvar)
+            loss = l1 + args.grad_weight * gl + args.kl_weight * kl
+            if perc is not None:
+                pl = perc(rec, x).mean()
+                loss = loss + args.perceptual_weight * pl
+                vals["perc"] = pl
+            if adv_on:
+                g_adv = -disc(rec).float().mean()
+                loss = loss + args.adv_weight * g_adv
+        P.set_lr(opt, P.lr_at(step, args.steps, args.lr, args.warmup or 0))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if d_on:
-            d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(rec.detach())).mean()
+            with P.autocast(args, dev):
+                d_loss = F.relu(1 - disc(x).float()).mean() + F.relu(1 + disc(rec.detach()).float()).mean()
             dopt.zero_grad(set_to_none=True)
             d_loss.backward()
             dopt.step()
-            sums["d"] = sums.get("d", 0.0) + d_loss.item()
+            vals["d"] = d_loss
         step += 1
-        n += 1
-        for k, v in (("loss", loss.item()), ("l1", l1.item()), ("grad", gl.item()), ("kl", kl.item())):
-            sums[k] = sums.get(k, 0.0) + v
+        meter.add(x.shape[0], loss=loss, l1=l1, grad=gl, kl=kl, **vals)
         if step % args.log_every == 0 or budget.done(step):
-            dt = (time.time() - t0) / n
-            log(f"step {step} " + " ".join(f"{k} {v / n:.5f}" for k, v in sums.items()) + f" s/step {dt:.3f}")
-            sums, t0, n = {}, time.time(), 0
+            r = meter.report()
+            log(f"step {step} " + " ".join(f"{k} {r[k]:.5f}" for k in ("loss", "l1", "grad", "kl", "perc", "d") if k in r)
+                + f" s/step {r['s_per_step']:.3f} samples/s {r['samples_per_s']:.1f}")
         if args.eval_every and step % args.eval_every == 0 and not budget.done(step):
             p, d = score()
             log(f"eval step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")
@@ -262,10 +260,11 @@ def main(argv=None):
             if args.export_best and better(p, d):
                 best = d if perc is not None else p
                 export(p, d)
-            ck.save(snapshot(), force=True)
-        elif ck.save(snapshot()):
-            log(f"checkpoint at step {step}")
-    ck.save(snapshot(), force=True)
+            ck.save(snapshot, force=True)
+        else:
+            ck.save(snapshot)
+    log(meter.summary("vae"))
+    ck.save(snapshot, force=True)
     p, d = score()
     log(f"final step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")
         + f" on {len(val)} held-out images")

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Writes the golden fixtures of the evaluation models for the C engine under tests/golden/eval/ (layout in
 tests/golden/README.md): a tiny random UperNet evaluation segmenter (BatchNorm in eval mode with random
 running statistics) and a tiny random contrastive text-image model (text tower, image tower, projections),
@@ -6,23 +5,19 @@ each exported exactly as the trainers export them (weights .safetensors + config
 inputs and the reference outputs. Weights are stored as F16; the references run in f32 on those values.
 Deterministic: rerunning gives the same files.
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/make_fixtures_eval.py [--out tests/golden/eval]
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.make_fixtures_eval [--out DIR]
 """
 import argparse
 import json
 import os
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtrain import clip_model, segmenter  # noqa: E402
-from dgtrain.clip_text import CKPT_PREFIX  # noqa: E402
-from dgtrain.safetensors_io import save  # noqa: E402
-from dgtrain.tokenizer import Tokenizer  # noqa: E402
-from train_clip import export_state_dict  # noqa: E402
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+from . import REPO, clip_model, segmenter
+from .clip_model import export_state_dict
+from .clip_text import CKPT_PREFIX
+from .safetensors_io import save
+from .tokenizer import Tokenizer
 TOKENIZER = os.path.join(REPO, "tests", "golden", "text", "tokenizer")  # 621 tokens
 
 SEGMENTER = {"num_classes": 14, "in_channels": 3, "stem": 8, "channels": [8, 16, 16, 24], "blocks": [1, 2, 1, 1],
@@ -70,7 +65,7 @@ def main():
         save(tensors, os.path.join(args.out, name + ".safetensors"), metadata={"fixture": name})
         manifest[name] = dict(meta, file=name + ".safetensors", tensors={k: list(v.shape) for k, v in tensors.items()})
 
-    # --- evaluation segmenter, exported as train_segmenter.py does (config in the .json beside) ---
+    # --- evaluation segmenter, exported as train_segmenter does (config in the .json beside) ---
     def segmenter_fixture(name, cfg, g, what):
         seg = segmenter.UperNet(cfg)
         randomise(seg, g)
@@ -94,7 +89,7 @@ def main():
                       "logits = UperNet(image) in eval mode (BatchNorm with running statistics), bilinear "
                       "align_corners=False; classes = argmax over the class axis")
 
-    # --- contrastive text-image model, exported as train_clip.py does ---
+    # --- contrastive text-image model, exported as train_clip does ---
     tok = Tokenizer.from_dir(TOKENIZER)
     assert tok.vocab_size == CLIP["text"]["vocab_size"]
     torch.manual_seed(6)

@@ -1,12 +1,12 @@
-#!/usr/bin/python3
 """Trains the layout ControlNet (cldm naming) on a frozen text-to-image UNet: --mode baseline (diffusion loss
 only) or --mode aldm (ALDM, methods.md section 2: segmenter discriminator with N+1 classes, adversarial loss on
 the decoded predicted x0, multistep unrolling).
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/train/train_controlnet.py --mode aldm --data data/world/train \
-        --out runs/cn_aldm --unet assets/models/unet.safetensors --vae assets/models/vae.safetensors \
-        --text-encoder assets/models/text_encoder.safetensors --tokenizer assets/tokenizer \
-        --steps 10000 --batch 16 --lr 1e-4 --export assets/models/controlnet_aldm.safetensors
+    cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.train_controlnet --mode aldm \
+        --data ../../data/world/train --out ../../runs/cn_aldm --unet ../../assets/models/unet.safetensors \
+        --vae ../../assets/models/vae.safetensors --text-encoder ../../assets/models/text_encoder.safetensors \
+        --tokenizer ../../assets/tokenizer --steps 10000 --batch 16 --lr 1e-4 \
+        --export ../../assets/models/controlnet_aldm.safetensors
 
 Layout input (--hint id, ALDM's): each pixel's class becomes the pooled text embedding of "a photo of {class}"
 (the null embedding, of the empty prompt, for unlabelled pixels), nearest-resized to 2x latent resolution.
@@ -24,49 +24,33 @@ loss from the same seeded generators):
 - Discriminator (UperNet, N+1 classes, GroupNorm): class-balanced CE on real images (ALDM's loss sampler V1) +
   --w-fake * CE(decoded x0_hat_0, all pixels "fake"), updated every --lazy steps and at every step before
   --d-warmup (the warm-up, during which the generator gets no adversarial loss).
-Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt.
+Resumes from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. With --device cuda the
+latents, caption states, hints (and the images and layouts the ALDM terms need) are resident on the GPU, batches
+and draws made there, under bfloat16 autocast (--resident, --bf16; docs/train-image-models.md).
 """
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
+import torch.nn.functional as F
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from dgtrain import controlnet, diffusion  # noqa: E402
-from dgtrain import train_common as C  # noqa: E402
-from train_unet import cached_latents, load_unet, sample_grid  # noqa: E402
-
-IGNORE = 255
+from . import REPO, controlnet, diffusion
+from . import plumbing as P
+from . import resident
+from .clip_text import TextCond
+from .exports import export as export_files
+from .exports import export_paths, load_json_beside, load_prefixed
+from .generate import sample_grid
+from .latents import cached_latents
+from .ldm_unet import load_unet
+from .ldm_vae import load_vae
+from .segmenter import IGNORE, balanced_ce
+from .world_data import WorldTensors, load_palette, split_data
 
 
 def class_table(text, names):
     """[N+1, D]: pooled embeddings of "a photo of {name}", and of the empty prompt last (the null embedding)."""
     return torch.cat([text.pooled([f"a photo of {n}" for n in names]), text.pooled([""])]).float()
-
-
-def colour_hint(label, colors):
-    """Palette colours [B,3,H,W] in [0,1]; unlabelled pixels black."""
-    pal = torch.cat([colors.float() / 255.0, torch.zeros(1, 3)]).to(label.device)
-    lab = label.clone()
-    lab[(lab < 0) | (lab >= colors.shape[0])] = colors.shape[0]
-    return pal[lab].permute(0, 3, 1, 2).contiguous()
-
-
-def balanced_ce(logits, label, n_classes):
-    """ALDM loss sampler V1: coef_c = (N_valid / count_c) / (n_present * n_classes); pixel weight coef[label];
-    loss = sum(CE * w) / N_valid."""
-    valid = label != IGNORE
-    nv = valid.sum().clamp_min(1)
-    lab = label.clone()
-    lab[~valid] = 0
-    counts = torch.bincount(lab[valid], minlength=n_classes).float()
-    present = (counts > 0).sum().clamp_min(1)
-    coef = torch.where(counts > 0, nv / counts.clamp_min(1), torch.zeros_like(counts)) / (present * n_classes)
-    ce = F.cross_entropy(logits, lab, reduction="none")
-    return (ce * coef[lab] * valid).sum() / nv
 
 
 def per_pixel_ce(logits, label):
@@ -76,9 +60,10 @@ def per_pixel_ce(logits, label):
 
 
 def main(argv=None):
-    ap = C.base_parser(__doc__.split("\n")[0])
-    C.add_vae_args(ap)
-    C.add_text_args(ap)
+    ap = P.base_parser(__doc__.split("\n")[0], lr=1e-4, batch=16)
+    P.add_split_args(ap)
+    P.add_vae_args(ap)
+    P.add_text_args(ap)
     ap.add_argument("--unet", required=True, help="frozen UNet safetensors (model.diffusion_model.*), .json beside")
     ap.add_argument("--mode", choices=["baseline", "aldm"], default="aldm")
     ap.add_argument("--hint", choices=["id", "color"], default="id")
@@ -104,36 +89,33 @@ def main(argv=None):
                     help="held-out datasets for --val-every (repeat; default --val); the score is their mean mIoU")
     ap.add_argument("--val-count", type=int, default=32, help="layouts per --val-data set")
     ap.add_argument("--val-steps", type=int, default=10)
-    ap.add_argument("--judge", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "assets",
-                                                    "models", "eval_segmenter.safetensors"),
+    ap.add_argument("--judge", default=os.path.join(REPO, "assets", "models", "eval_segmenter.safetensors"),
                     help="the evaluation segmenter that scores --val-every")
     ap.add_argument("--export-best", action="store_true",
                     help="export at each --val-every check that beats every earlier one (and the --init weights), "
                          "not at the end: a continuous run that may be stopped at any time")
-    ap.set_defaults(batch=16, lr=1e-4)
+    P.add_speed_args(ap)
     args = ap.parse_args(argv)
     if args.export_best and not (args.val_every and args.export):
         raise SystemExit("train_controlnet: --export-best needs --val-every and --export")
-    dev = C.setup(args)
-    log = C.Log(args.out)
-    from dgtrain.world_data import load_palette
+    dev = P.setup(args)
+    command = P.command_line(__spec__.name, argv)
+    log = P.Log(args.out)
     pal = load_palette()
     names, n_cls = pal["names"], len(pal["names"])
 
-    train, val = C.split_data(args)
-    vae = C.load_vae(args.vae, dev)
-    text = C.TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
+    train, val = split_data(args)
+    vae = load_vae(args.vae, dev)
+    text = TextCond(args.text_encoder, args.tokenizer, args.text_config, dev)
     unet, ucfg = load_unet(args.unet, dev)
-    z_all = cached_latents(args, vae, train, dev, "train", only=C.Batches(len(train), args.batch, args.seed).indices(args.steps))
+    z_all = cached_latents(args, vae, train, dev, "train", only=P.Batches(len(train), args.batch, args.seed).indices(args.steps))
     lat_hw = tuple(z_all.shape[2:])
     table = class_table(text, names).to(dev)
-    ck = C.Checkpoint(args.out, args.ckpt_every)
-    state = ck.load()
+    ck, state = P.Checkpoint.begin(args, log, command)
     # a resumed run keeps the architecture it was started with
     init_record = None
     if args.init and not state:
-        from sample_image import load_controlnet
-        init_net, init_cfg, init_table = load_controlnet(args.init)
+        init_net, init_cfg, init_table = controlnet.load_controlnet(args.init)
         ccfg = {k: v for k, v in init_cfg.items() if k in controlnet.SD15_ID}
         if init_table is not None:
             table = init_table.to(dev)
@@ -148,16 +130,16 @@ def main(argv=None):
             p.requires_grad_(True)
     if state and state.get("init"):
         init_record = state["init"]
-    opt = torch.optim.AdamW(cnet.parameters(), lr=args.lr, weight_decay=0.0)
+    opt = P.adamw(cnet.parameters(), dev, lr=args.lr, weight_decay=0.0)
 
     disc = dopt = None
     if args.mode == "aldm":
-        from dgtrain import segmenter
+        from . import segmenter
         dcfg = segmenter.load_config(args.d_config) if args.d_config else dict(segmenter.DEFAULT, norm="gn")
         dcfg["num_classes"] = n_cls + 1
         disc = segmenter.UperNet(dcfg).to(dev)
         if args.d_init:
-            sd, _ = C.load_prefixed(args.d_init, "")
+            sd, _ = load_prefixed(args.d_init, "")
             own = disc.state_dict()
             for k, v in sd.items():
                 if k in own and own[k].shape == v.shape:
@@ -165,36 +147,34 @@ def main(argv=None):
                 elif k in own and k.startswith("classifier.") and own[k].shape[1:] == v.shape[1:]:
                     own[k][:v.shape[0]] = v  # the extra "fake" row keeps its initialisation
             disc.load_state_dict(own)
-        dopt = torch.optim.AdamW(disc.parameters(), lr=args.d_lr, weight_decay=1e-4)
+        dopt = P.adamw(disc.parameters(), dev, lr=args.d_lr, weight_decay=1e-4)
 
-    batches = C.Batches(len(train), args.batch, args.seed)
+    rdev = dev if args.resident else None  # where batches and draws come from
+    batches = P.Batches(len(train), args.batch, args.seed, device=rdev)
     sched = diffusion.Schedule()
     ddim = diffusion.DDIM(sched, args.ddim_steps)
-    gen = torch.Generator().manual_seed(args.seed)          # diffusion loss: identical in both modes
-    gen_adv = torch.Generator().manual_seed(args.seed + 1)  # adversarial terms only
+    gen = torch.Generator(device=rdev or "cpu").manual_seed(args.seed)  # diffusion loss: identical in both modes
+    gen_adv = torch.Generator(device=rdev or "cpu").manual_seed(args.seed + 1)  # adversarial terms only
     step = 0
     if state:
         table = state["table"].to(dev)
         cnet.load_state_dict(state["cnet"])
         opt.load_state_dict(state["opt"])
-        batches.load_state_dict(state["batches"])
-        gen.set_state(state["gen"])
-        gen_adv.set_state(state["gen_adv"])
+        if state.get("gen_device", "cpu") == gen.device.type:  # else (resident switched) they start afresh
+            gen.set_state(state["gen"])
+            gen_adv.set_state(state["gen_adv"])
         if disc is not None:
             disc.load_state_dict(state["disc"])
             dopt.load_state_dict(state["dopt"])
-        step = state["step"]
-        log(f"resumed at step {step}")
+        step = ck.restore(state, batches)
     else:
-        log(f"start: {' '.join(sys.argv)}")
-        log(f"controlnet ({args.mode}, hint {args.hint}): {C.param_count(cnet)} parameters"
-            + (f"; discriminator {C.param_count(disc)}" if disc is not None else "")
-            + f"; frozen unet {C.param_count(unet)}; {len(train)} train images; latents {tuple(z_all.shape)}")
+        log(f"controlnet ({args.mode}, hint {args.hint}): {P.param_count(cnet)} parameters"
+            + (f"; discriminator {P.param_count(disc)}" if disc is not None else "")
+            + f"; frozen unet {P.param_count(unet)}; {len(train)} train images; latents {tuple(z_all.shape)}")
 
     def snapshot():
-        s = {"cnet": cnet.state_dict(), "opt": opt.state_dict(), "batches": batches.state_dict(), "gen": gen.get_state(),
-             "gen_adv": gen_adv.get_state(), "step": step, "config": ccfg, "table": table.cpu(), "init": init_record,
-             "best_val": best_val}
+        s = dict(P.Checkpoint.common(step, batches), cnet=cnet.state_dict(), opt=opt.state_dict(), gen=gen.get_state(),
+                 gen_adv=gen_adv.get_state(), gen_device=gen.device.type, config=ccfg, table=table.cpu(), init=init_record, best_val=best_val)
         if disc is not None:
             s.update(disc=disc.state_dict(), dopt=dopt.state_dict())
         return s
@@ -202,10 +182,7 @@ def main(argv=None):
     def hint_of(label):
         if args.hint == "id":
             return controlnet.id_hint(label, table, (2 * lat_hw[0], 2 * lat_hw[1]))
-        return colour_hint(label, torch.as_tensor(pal["colors"]))
-
-    def eps_fn(x, t, ctx, hint):
-        return unet(x, t, ctx, cnet(x, hint, t, ctx))
+        return controlnet.colour_hint(label, torch.as_tensor(pal["colors"]))
 
     def decode(z):
         return vae.decode(z / vae.scale_factor).clamp(-1, 1)
@@ -214,22 +191,23 @@ def main(argv=None):
         cfg = dict(ccfg, class_names=names, mode=args.mode, unroll=args.unroll if args.mode == "aldm" else 0,
                    class_embeddings="dirigent.class_embeddings" if args.hint == "id" else None,
                    hint_resolution="2x latent" if args.hint == "id" else "image")
-        record = f"{' '.join(sys.argv)} | steps {step}" + (f" | val mIoU {score:.4f}" if score is not None else "")
-        path = C.export(args.export, cnet.state_dict(), "control_model.", cfg,
-                        {"training": record, **({"init": init_record} if init_record else {})})
+        record = f"{command} | steps {step}" + (f" | val mIoU {score:.4f}" if score is not None else "")
+        path = export_files(args.export, cnet.state_dict(), "control_model.", cfg,
+                            {"training": record, **({"init": init_record} if init_record else {})})
         if args.hint == "id":  # the class-embedding table travels in the same file, outside control_model.
-            from dgtrain.safetensors_io import load, save
-            sd, meta = load(args.export)
+            from .safetensors_io import load, save
+            weights = export_paths(args.export)[0]
+            sd, meta = load(weights)
             sd["dirigent.class_embeddings"] = table.cpu()
-            save(sd, args.export, metadata=meta)
+            save(sd, weights, metadata=meta)
         log(f"exported {args.export} and {path}")
 
     val_sets = []
     if args.val_every:
-        from dgtrain import segmenter as S
-        judge = S.load_segmenter(args.judge, C.load_json_beside(args.judge)).eval().to(dev)
+        from . import segmenter as S
+        judge = S.load_segmenter(args.judge, load_json_beside(args.judge)).eval().to(dev)
         for d in args.val_data or [args.val]:
-            v = C.WorldTensors(d, args.val_count)
+            v = WorldTensors(d, args.val_count)
             val_sets.append((os.path.basename(os.path.dirname(os.path.abspath(d))) + "/" + os.path.basename(d),
                              v.labels.long(), [c[0] for c in v.captions]))
 
@@ -263,22 +241,41 @@ def main(argv=None):
         best_val, parts = val_miou() if args.init else (-1.0, {})
         log(f"val mIoU of the starting weights {best_val:.4f} {parts}")
 
-    sums, t0, n = {}, time.time(), 0
+    if args.resident:  # latents, captions, layouts (and images for the discriminator) on the device
+        t0 = time.time()
+        z_res, captions = z_all.to(dev), resident.Captions(train.captions, text, dev)
+        full = args.mode == "aldm" or args.hint == "color"  # whole layouts: the adversarial terms or colour hints
+        res_lab = resident.to_device(train.labels, dev) if full else None
+        res_img = resident.to_device(train.images, dev) if args.mode == "aldm" else None
+        res_hint = (resident.layout_index(train.labels, table.shape[0] - 1, (2 * lat_hw[0], 2 * lat_hw[1]), dev)
+                    if args.hint == "id" else None)
+        log(f"resident on {dev}: latents, layouts and images {resident.megabytes(z_res, res_lab, res_img, res_hint):.0f} "
+            f"MiB, {len(captions)} distinct captions {captions.nbytes / 2 ** 20:.0f} MiB, in {time.time() - t0:.1f} s")
+    cnet_fwd, unet_fwd = P.compiled(cnet, args, log), P.compiled(unet, args, log)
+
+    def eps_fn(x, t, ctx, hint):  # with --compile, compiled
+        return unet_fwd(x, t, ctx, cnet_fwd(x, hint, t, ctx))
+
+    meter = P.Meter()
     cnet.train()
-    budget = C.Budget(args.steps, args.budget_seconds)
+    budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         idx = batches.next()
-        z0 = z_all[idx].to(dev)
-        img, lab, _ = train.batch(idx, dev)
-        caps = [train.captions[i][int(torch.randint(len(train.captions[i]), (1,), generator=gen))] for i in idx]
-        caps = ["" if float(torch.rand(1, generator=gen)) < args.drop else c for c in caps]
-        ctx = text(caps)
-        hint = hint_of(lab)
-        t = torch.randint(0, sched.n, (len(idx),), generator=gen).to(dev)
-        noise = torch.randn(z0.shape, generator=gen).to(dev)
-        l_diff = F.mse_loss(eps_fn(sched.q_sample(z0, t, noise), t, ctx, hint), noise)
+        if args.resident:
+            z0, ctx = z_res[idx], captions.draw(idx, gen, args.drop)
+            img, lab = resident.image_batch(res_img, res_lab, idx)
+            hint = controlnet.id_hint_of_index(res_hint[idx], table) if args.hint == "id" else hint_of(lab)
+        else:
+            z0 = z_all[idx].to(dev)
+            img, lab, _ = train.batch(idx, dev)
+            ctx = text(train.draw_captions(idx, gen, args.drop))
+            hint = hint_of(lab)
+        t = torch.randint(0, sched.n, (len(idx),), generator=gen, device=gen.device).to(dev)
+        noise = torch.randn(z0.shape, generator=gen, device=gen.device).to(dev)
+        with P.autocast(args, dev):
+            l_diff = F.mse_loss(eps_fn(sched.q_sample(z0, t, noise), t, ctx, hint).float(), noise)
         loss = l_diff
-        logs = {"diff": l_diff.item()}
+        logs = {"diff": l_diff.detach()}
 
         s_eff = budget.sched_step(step)  # time-budgeted runs still pass through the warm-up and the ramp
         warm = s_eff < args.d_warmup
@@ -286,63 +283,63 @@ def main(argv=None):
         fake_img = None
         if adv_step:
             b = min(args.adv_batch, len(idx))
-            i0 = int(torch.randint(args.unroll, args.ddim_steps, (1,), generator=gen_adv))
+            i0 = int(torch.randint(args.unroll, args.ddim_steps, (1,), generator=gen_adv, device=gen_adv.device))
             ti = torch.full((b,), int(ddim.ts[i0]), dtype=torch.long, device=dev)
-            n2 = torch.randn((b,) + tuple(z0.shape[1:]), generator=gen_adv).to(dev)
+            n2 = torch.randn((b,) + tuple(z0.shape[1:]), generator=gen_adv, device=gen_adv.device).to(dev)
             xt = sched.q_sample(z0[:b], ti, n2)
             ramp = min(1.0, max(0.0, (s_eff - args.ramp_start) / max(1, args.ramp_end - args.ramp_start)))
             g_on = not warm and ramp > 0 and step % args.lazy == 0
-            if g_on:
-                disc.eval()
-                for p in disc.parameters():
-                    p.requires_grad_(False)
-                x_prev, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
-                fake_img = decode(x0h)
-                ce0 = per_pixel_ce(disc(fake_img), lab[:b])
-                ces = [ce0.detach()]
-                with torch.no_grad():
-                    x = x_prev
-                    for k in range(1, args.unroll + 1):
-                        tk = torch.full((b,), int(ddim.ts[i0 - k]), dtype=torch.long, device=dev)
-                        x, x0k = ddim.step(x, eps_fn(x, tk, ctx[:b], hint[:b]), i0 - k)
-                        ces.append(per_pixel_ce(disc(decode(x0k)), lab[:b]))
-                valid = (lab[:b] != IGNORE).float()
-                mean_ce = torch.stack(ces).mean(0)
-                l_adv = (ce0 * mean_ce / ce0.detach().clamp_min(1e-8) * valid).sum() / valid.sum().clamp_min(1)
-                loss = loss + args.lambda_adv * ramp * l_adv
-                logs.update(adv=l_adv.item(), adv_last=float((ces[-1] * valid).sum() / valid.sum().clamp_min(1)))
-                for p in disc.parameters():
-                    p.requires_grad_(True)
-                disc.train()
-            else:
-                with torch.no_grad():
-                    _, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
+            with P.autocast(args, dev):  # bfloat16 on a GPU (--bf16)
+                if g_on:
+                    disc.eval()
+                    for p in disc.parameters():
+                        p.requires_grad_(False)
+                    x_prev, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
                     fake_img = decode(x0h)
+                    ce0 = per_pixel_ce(disc(fake_img), lab[:b])
+                    ces = [ce0.detach()]
+                    with torch.no_grad():
+                        x = x_prev
+                        for k in range(1, args.unroll + 1):
+                            tk = torch.full((b,), int(ddim.ts[i0 - k]), dtype=torch.long, device=dev)
+                            x, x0k = ddim.step(x, eps_fn(x, tk, ctx[:b], hint[:b]), i0 - k)
+                            ces.append(per_pixel_ce(disc(decode(x0k)), lab[:b]))
+                    valid = (lab[:b] != IGNORE).float()
+                    mean_ce = torch.stack(ces).mean(0)
+                    l_adv = (ce0 * mean_ce / ce0.detach().clamp_min(1e-8) * valid).sum() / valid.sum().clamp_min(1)
+                    loss = loss + args.lambda_adv * ramp * l_adv
+                    logs.update(adv=l_adv.detach(), adv_last=(ces[-1] * valid).sum() / valid.sum().clamp_min(1))
+                    for p in disc.parameters():
+                        p.requires_grad_(True)
+                    disc.train()
+                else:
+                    with torch.no_grad():
+                        _, x0h = ddim.step(xt, eps_fn(xt, ti, ctx[:b], hint[:b]), i0)
+                        fake_img = decode(x0h)
 
+        P.set_lr(opt, P.lr_at(step, args.steps, args.lr, args.warmup or 0))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(cnet.parameters(), 1.0)
         opt.step()
 
         if adv_step:
-            d_real = balanced_ce(disc(img[:b]), lab[:b], n_cls + 1)
-            fake_lab = torch.full(lab[:b].shape, n_cls, dtype=torch.long, device=dev)
-            d_fake = F.cross_entropy(disc(fake_img.detach()), fake_lab)
+            with P.autocast(args, dev):
+                d_real = balanced_ce(disc(img[:b]), lab[:b], n_cls + 1)
+                fake_lab = torch.full(lab[:b].shape, n_cls, dtype=torch.long, device=dev)
+                d_fake = F.cross_entropy(disc(fake_img.detach()), fake_lab)
             d_loss = d_real + args.w_fake * d_fake
             dopt.zero_grad(set_to_none=True)
             d_loss.backward()
             dopt.step()
-            logs.update(d_real=d_real.item(), d_fake=d_fake.item())
+            logs.update(d_real=d_real.detach(), d_fake=d_fake.detach())
 
         step += 1
-        n += 1
-        for k, v in logs.items():
-            sums[k] = sums.get(k, (0.0, 0))
-            sums[k] = (sums[k][0] + v, sums[k][1] + 1)
+        meter.add(len(idx), **logs)
         if step % args.log_every == 0 or budget.done(step):
-            log(f"step {step} " + " ".join(f"{k} {s / c:.5f}" for k, (s, c) in sums.items())
-                + f" s/step {(time.time() - t0) / n:.3f}")
-            sums, t0, n = {}, time.time(), 0
+            r = meter.report()
+            log(f"step {step} " + " ".join(f"{k} {r[k]:.5f}" for k in ("diff", "adv", "adv_last", "d_real", "d_fake") if k in r)
+                + f" s/step {r['s_per_step']:.3f} samples/s {r['samples_per_s']:.1f}")
         if args.sample_every and step % args.sample_every == 0:
             k = min(8, len(val))
             vl = val.labels[:k].long().to(dev)
@@ -357,10 +354,11 @@ def main(argv=None):
             if args.export_best and score > best_val:
                 best_val = score
                 export(score)
-            ck.save(snapshot(), force=True)
-        elif ck.save(snapshot()):
-            log(f"checkpoint at step {step}")
-    ck.save(snapshot(), force=True)
+            ck.save(snapshot, force=True)
+        else:
+            ck.save(snapshot)
+    log(meter.summary(f"controlnet {args.mode}"))
+    ck.save(snapshot, force=True)
     if args.export and not args.export_best:
         export()
 
