@@ -11,18 +11,47 @@
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-static int heads_for(dg_unet_heads h, int ch) { return h.num_heads > 0 ? h.num_heads : ch / h.num_head_channels; }
+// The heads of an attention block `ch` wide; an error (DG_ERR_FORMAT for a configuration file, else
+// DG_ERR_ARG, prefixed with `source`) unless there is at least one and they split the width evenly.
+static dg_status heads_for(const char *source, dg_unet_heads h, int ch, int *heads) {
+  dg_status err = strcmp(source, "unet") ? DG_ERR_FORMAT : DG_ERR_ARG;
+  if (h.num_heads > 0) {
+    *heads = h.num_heads;
+    if (ch % h.num_heads == 0) return DG_OK;
+    return dg_fail(err, "%s: num_heads %d does not divide the width %d of an attention block", source, h.num_heads, ch);
+  }
+  if (h.num_head_channels <= 0) return dg_fail(err, "%s: neither num_heads nor num_head_channels is positive", source);
+  *heads = ch / h.num_head_channels;
+  if (*heads >= 1 && ch % h.num_head_channels == 0) return DG_OK;
+  return dg_fail(err, "%s: num_head_channels %d does not divide the width %d of an attention block (%d heads)",
+                 source, h.num_head_channels, ch, *heads);
+}
 
-static dg_status check_heads(dg_unet_heads h) {
-  if (h.num_heads <= 0 && h.num_head_channels <= 0)
-    return dg_fail(DG_ERR_ARG, "unet: num_heads or num_head_channels must be positive");
+// Every attention block's width: each level's with attention, and the middle block's.
+static dg_status check_heads(const char *source, dg_unet_heads h, const dg_unet_config *cfg) {
+  int heads;
+  for (int level = 0; level < cfg->num_levels; level++)
+    if (cfg->attention[level]) DG_TRY(heads_for(source, h, cfg->channel_mult[level] * cfg->model_channels, &heads));
+  if (cfg->mid_attention && cfg->num_levels > 0)
+    DG_TRY(heads_for(source, h, cfg->channel_mult[cfg->num_levels - 1] * cfg->model_channels, &heads));
   return DG_OK;
+}
+
+dg_status dg_unet_heads_read(const dg_model_config *c, const dg_unet_config *u, dg_unet_heads *out) {
+  // SD 1.x: 8 heads everywhere (not recorded in the weights); our exports record theirs.
+  DG_TRY(dg_model_config_int(c, "num_heads", 8, -1, 1 << 16, &out->num_heads));
+  DG_TRY(dg_model_config_int(c, "num_head_channels", -1, -1, 1 << 16, &out->num_head_channels));
+  if (!out->num_heads || !out->num_head_channels)
+    return dg_fail(DG_ERR_FORMAT, "%s: '%s' is 0 (a head count or width must be positive; -1 leaves it unset)",
+                   c->source, out->num_heads ? "num_head_channels" : "num_heads");
+  return check_heads(c->source, *out, u);
 }
 
 dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const dg_unet_config *cfg, dg_unet_heads heads,
                                dg_unet_encoder *out) {
   char p[P_LEN];
-  DG_TRY(check_heads(heads));
+  int nh;
+  DG_TRY(check_heads("unet", heads, cfg));
   memset(out, 0, sizeof *out);
   out->cfg = *cfg;
   snprintf(p, sizeof p, "%stime_embed.0", prefix);
@@ -45,7 +74,8 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
       if (cfg->attention[level]) {
         b->has_attn = true;
         snprintf(p, sizeof p, "%sinput_blocks.%d.1", prefix, n);
-        DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &b->attn));
+        DG_TRY(heads_for("unet", heads, ch, &nh));
+        DG_TRY(dg_nn_transformer_load(src, p, nh, &b->attn));
       }
       n++;
     }
@@ -66,7 +96,8 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
   out->middle.has_attn = cfg->mid_attention;
   if (cfg->mid_attention) {
     snprintf(p, sizeof p, "%smiddle_block.1", prefix);
-    DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &out->middle.attn));
+    DG_TRY(heads_for("unet", heads, ch, &nh));
+    DG_TRY(dg_nn_transformer_load(src, p, nh, &out->middle.attn));
   }
   snprintf(p, sizeof p, "%smiddle_block.%d", prefix, cfg->mid_attention ? 2 : 1);
   return dg_nn_resblock_load(src, p, &out->middle_res2);
@@ -127,7 +158,7 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
   memset(out, 0, sizeof *out);
   DG_TRY(dg_unet_encoder_load(src, DG_LDM_UNET, cfg, heads, &out->enc));
   char p[P_LEN];
-  int mc = cfg->model_channels, n = 0;
+  int mc = cfg->model_channels, n = 0, nh;
   for (int level = cfg->num_levels - 1; level >= 0; level--) {
     int ch = cfg->channel_mult[level] * mc;
     for (int i = 0; i <= cfg->num_res_blocks; i++) {
@@ -140,7 +171,8 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
       if (cfg->attention[level]) {
         b->has_attn = true;
         snprintf(p, sizeof p, DG_LDM_UNET "output_blocks.%d.%d", n, j++);
-        DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &b->attn));
+        DG_TRY(heads_for("unet", heads, ch, &nh));
+        DG_TRY(dg_nn_transformer_load(src, p, nh, &b->attn));
       }
       if (level && i == cfg->num_res_blocks) {
         b->has_up = true;

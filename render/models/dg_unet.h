@@ -2,6 +2,7 @@
 // and SD 1.5 (320, [1,2,4,4], 8 heads, context 768) run through the same code. The encoder half
 // (time embedding, input blocks, middle block) is shared with the ControlNet (dg_controlnet.h).
 #pragma once
+#include "dg_model_config.h"
 #include "dg_nn.h"
 
 #define DG_UNET_MAX_BLOCKS 32
@@ -19,6 +20,12 @@ typedef struct dg_unet_block {
 typedef struct dg_unet_heads {
   int num_heads, num_head_channels;
 } dg_unet_heads;
+
+// The heads from a UNet's or ControlNet's configuration: num_heads (default 8, as SD 1.x) and
+// num_head_channels (default -1); -1 leaves a key unset. Each must give at least one head that
+// divides the width of every attention block of `u` (the detected configuration); otherwise an error
+// naming the configuration's source, the key, its value and the width.
+dg_status dg_unet_heads_read(const dg_model_config *c, const dg_unet_config *u, dg_unet_heads *out);
 
 typedef struct dg_unet_encoder {
   dg_unet_config cfg;

@@ -74,6 +74,13 @@ dg_status dg_vae_load(const dg_nn_src *src, dg_vae *out) {
   return DG_OK;
 }
 
+dg_status dg_vae_scale_read(const dg_model_config *c, float *scale) {
+  double v;
+  DG_TRY(dg_model_config_number(c, "scale_factor", 0.18215, 1e-6, 1e6, &v));
+  *scale = (float)v;
+  return DG_OK;
+}
+
 static dg_status level_forward(const dg_nn *nn, const dg_vae_level *l, bool up, dg_tensor *h) {
   dg_tensor nxt;
   for (int j = 0; j < l->n_block; j++) {

@@ -1,6 +1,7 @@
 #include "dg_generate.h"
 
 #include <glib.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 
 #include "dg_clip_text.h"
 #include "dg_controlnet.h"
-#include "dg_json.h"
 #include "dg_tokenizer.h"
 #include "dg_vae.h"
 
@@ -32,22 +32,32 @@ struct dg_model_set {
   char description[2048];
 };
 
-// ---- configuration from the exported files' metadata ------------------------------------------
+// ---- configuration: the JSON beside a part's file, else its "config" metadata, else defaults ----
 
-// A number from the JSON object in the store's metadata "config" (def when absent).
-static double config_number(const dg_weights *w, const char *key, double def) {
-  const char *cfg = w ? dg_weights_metadata(w, "config") : NULL;
-  dg_json *doc;
-  if (!cfg || dg_json_parse(cfg, strlen(cfg), "config", 0, 0, &doc) != DG_OK) return def;
-  const dg_json_value *v = dg_json_get(dg_json_root(doc), key);
-  double r = v && v->type == DG_JSON_NUMBER ? v->number : def;
-  dg_json_free(doc);
-  return r;
-}
+// What generation reads from the parts' configurations (dg_model_config), each value checked, the
+// heads against the detected widths.
+typedef struct part_configs {
+  int text_heads;
+  dg_unet_heads unet, control;
+  float scale_factor;
+} part_configs;
 
-static dg_unet_heads unet_heads(const dg_weights *w) {
-  // SD 1.x: 8 heads everywhere (not recorded in the weights); our exports record theirs.
-  return (dg_unet_heads){(int)config_number(w, "num_heads", 8), (int)config_number(w, "num_head_channels", -1)};
+// stores: text encoder, UNet, VAE, ControlNet (NULL when there is none).
+static dg_status read_configs(dg_weights *const stores[4], part_configs *out) {
+  dg_status s = DG_OK;
+  for (int i = 0; i < 4 && s == DG_OK; i++) {
+    if (!stores[i]) continue;
+    dg_model_info info;
+    dg_model_config c = {0};
+    s = dg_weights_detect(stores[i], &info);
+    if (s == DG_OK) s = dg_model_config_load_optional(dg_weights_path(stores[i]), stores[i], &c);
+    if (s == DG_OK && i == 0) s = dg_clip_text_heads_read(&c, &info.clip, &out->text_heads);
+    if (s == DG_OK && i == 1) s = dg_unet_heads_read(&c, &info.unet, &out->unet);
+    if (s == DG_OK && i == 2) s = dg_vae_scale_read(&c, &out->scale_factor);
+    if (s == DG_OK && i == 3) s = dg_unet_heads_read(&c, &info.control.body, &out->control);
+    dg_model_config_free(&c);
+  }
+  return s;
 }
 
 // ---- opening -------------------------------------------------------------------------------------
@@ -165,28 +175,23 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
     g_free(files[i]);
 
   if (s == DG_OK) s = find_tokenizer(m, model, &o, text);
+  part_configs pc;
+  if (s == DG_OK) s = read_configs((dg_weights *[4]){text, unet, vae, control}, &pc);
   dg_nn_src src = {text, m->weights, m->dtype};
-  if (s == DG_OK) {
-    int heads = (int)config_number(text, "heads", 0);
-    if (!heads) { // SD 1.5's CLIP ViT-L/14 text tower: 12 heads of 64
-      const dg_weight *ln = dg_weights_find(text, DG_LDM_CLIP "text_model.final_layer_norm.weight");
-      heads = ln ? (int)(ln->shape[0] / 64) : 12;
-    }
-    s = dg_clip_text_load(&src, heads, &m->clip);
-  }
+  if (s == DG_OK) s = dg_clip_text_load(&src, pc.text_heads, &m->clip);
   if (s == DG_OK) {
     src.w = unet;
-    s = dg_unet_load(&src, unet_heads(unet), &m->unet);
+    s = dg_unet_load(&src, pc.unet, &m->unet);
   }
   if (s == DG_OK) {
     src.w = vae;
     s = dg_vae_load(&src, &m->vae);
-    m->scale_factor = (float)config_number(vae, "scale_factor", 0.18215);
+    m->scale_factor = pc.scale_factor;
     m->factor = 1 << (m->vae.cfg.num_levels - 1);
   }
   if (s == DG_OK && control) {
     src.w = control;
-    s = dg_controlnet_load(&src, unet_heads(control), &m->control);
+    s = dg_controlnet_load(&src, pc.control, &m->control);
     m->has_control = s == DG_OK;
     if (s == DG_OK && m->control.id_hint) s = load_class_table(m, control);
   }
@@ -265,6 +270,12 @@ dg_status dg_model_set_check(const char *model, const dg_model_options *opt, cha
     if (s == DG_OK && o.control) s = check_store(o.control, DG_PART_CONTROLNET, &w[3], &info[3]);
     else if (s == DG_OK && (info[0].parts & DG_PART_CONTROLNET)) info[3] = info[0], files[3] = g_strdup(model);
     if (s == DG_OK) layout = dg_weights_layout(w[0]);
+  }
+  if (s == DG_OK) {
+    part_configs pc;
+    dg_weights *single = w[0];
+    s = read_configs(w[1] ? w : (dg_weights *[4]){single, single, single, w[3] ? w[3] : files[3] ? single : NULL},
+                     &pc);
   }
   if (s == DG_OK) {
     char *owned;
@@ -353,6 +364,28 @@ static void on_step(void *user, int step, int total, const float *x, const float
   c->p->on_step(c->p->user, step, total, c->rgb, c->lw, c->lh);
 }
 
+// The decoded image (planar floats, n pixels) as RGB8, refused when it is no picture: NaN or infinite
+// values (damaged weights, an overflow), or every pixel the same colour.
+static dg_status to_rgb8(const float *img, int64_t n, uint8_t *rgb) {
+  for (int64_t i = 0; i < 3 * n; i++)
+    if (!isfinite(img[i]))
+      return dg_fail(DG_ERR_FORMAT, "generate: the decoded image holds NaN or infinity (value %lld of %lld): the "
+                                    "model's weights or configuration give non-finite activations",
+                     (long long)i, (long long)(3 * n));
+  bool varies = false;
+  for (int64_t i = 0; i < n; i++)
+    for (int c = 0; c < 3; c++) {
+      float v = (img[c * n + i] + 1.0f) * 127.5f;
+      rgb[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+      varies |= rgb[i * 3 + c] != rgb[c];
+    }
+  if (!varies)
+    return dg_fail(DG_ERR_FORMAT, "generate: the result is one flat colour (%d, %d, %d) everywhere, no picture: the "
+                                  "model's weights or configuration are wrong",
+                   rgb[0], rgb[1], rgb[2]);
+  return DG_OK;
+}
+
 dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb) {
   int f = m->factor;
   if (p->width < f || p->height < f || p->width % f || p->height % f || p->width > 4096 || p->height > 4096)
@@ -398,11 +431,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
     if (!img) s = dg_fail(DG_ERR_OOM, "out of host memory");
     else {
       dg_tensor_read_f32(&image, img);
-      for (int64_t i = 0; i < n; i++)
-        for (int c = 0; c < 3; c++) {
-          float v = (img[c * n + i] + 1.0f) * 127.5f;
-          rgb[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
-        }
+      s = to_rgb8(img, n, rgb);
       free(img);
     }
   }
