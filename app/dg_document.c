@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_memory.h"
 #include "dg_palette.h"
 
 typedef enum { ENTRY_PIXELS, ENTRY_TEXT, ENTRY_NUMBER } entry_kind;
@@ -56,9 +57,13 @@ dg_document *dg_document_new(int height, int width) {
     return NULL;
   }
   dg_document *doc = calloc(1, sizeof *doc);
+  if (!doc || !(doc->layout = malloc((size_t)width * height))) {
+    free(doc);
+    dg_memory_fail("the document's layout", (uint64_t)width * height);
+    return NULL;
+  }
   doc->width = width;
   doc->height = height;
-  doc->layout = malloc((size_t)width * height);
   memset(doc->layout, DG_UNLABELLED, (size_t)width * height);
   doc->prompt = strdup("");
   doc->negative = strdup("");

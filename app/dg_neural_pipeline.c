@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dg_generate.h"
+#include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_palette.h"
 
@@ -100,8 +101,8 @@ dg_status dg_neural_pipeline_run(dg_job *job, const dg_job_params *params, void 
   bool layout_used = false;
   for (int i = 0; params->layout && i < params->width * params->height; i++) layout_used |= params->layout[i] != 255;
   preview_ctx pc = {job, NULL};
-  uint8_t *rgb = malloc((size_t)params->width * params->height * 3);
-  if (s == DG_OK && !rgb) s = dg_fail(DG_ERR_OOM, "out of host memory");
+  uint8_t *rgb = s == DG_OK ? dg_memory_alloc("the image", (size_t)params->width * params->height * 3) : NULL;
+  if (s == DG_OK && !rgb) s = DG_ERR_OOM;
   if (s == DG_OK) {
     // A painted layout drives the layout ControlNet when the model has one.
     bool control = layout_used && dg_model_set_has_control(np->models);
@@ -116,8 +117,8 @@ dg_status dg_neural_pipeline_run(dg_job *job, const dg_job_params *params, void 
   }
   if (s == DG_OK) {
     int n = params->width * params->height;
-    uint8_t *rgba = malloc((size_t)n * 4);
-    if (!rgba) s = dg_fail(DG_ERR_OOM, "out of host memory");
+    uint8_t *rgba = dg_memory_alloc("the result", (size_t)n * 4);
+    if (!rgba) s = DG_ERR_OOM;
     for (int i = 0; rgba && i < n; i++) {
       memcpy(rgba + 4 * i, rgb + 3 * i, 3);
       rgba[4 * i + 3] = 255;

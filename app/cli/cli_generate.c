@@ -13,6 +13,7 @@
 #include "dg_cli.h"
 #include "dg_generate.h"
 #include "dg_generation_png.h"
+#include "dg_memory.h"
 #include "dg_palette.h"
 #include "dg_png.h"
 
@@ -158,7 +159,7 @@ int dg_cli_generate(int argc, char **argv) {
   if (s == DG_OK) s = dg_device_open(&dopt, &dev);
   dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
-  if (s == DG_OK && !(rgb = malloc((size_t)w * h * 3))) s = dg_fail(DG_ERR_OOM, "out of host memory");
+  if (s == DG_OK && !(rgb = dg_memory_alloc("the image", (size_t)w * h * 3))) s = DG_ERR_OOM;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   double t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;

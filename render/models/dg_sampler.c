@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_memory.h"
 #include "dg_rng.h"
 
 #define T_TRAIN 1000
@@ -129,7 +130,7 @@ dg_status dg_sample(const dg_sampler_opts *o, dg_eps_fn fn, void *user, float *x
   if (!ac || !buf) {
     free(ac);
     free(buf);
-    return dg_fail(DG_ERR_OOM, "sampler: out of host memory");
+    return dg_memory_fail("the sampler's buffers", T_TRAIN * sizeof *ac + (uint64_t)n * 8 * sizeof *buf);
   }
   alphas_cumprod(ac);
   float *x = x_out, *eps = buf, *x0 = buf + n, *aux = buf + 2 * n;
@@ -158,7 +159,7 @@ static dg_status doubled(const dg_nn *nn, const dg_tensor *a, const dg_tensor *b
   shape[0] = a->shape[0] + (b ? b->shape[0] : 0);
   DG_TRY(dg_tensor_alloc(nn->scratch, nn->dtype, a->ndim, shape, out));
   float *h = malloc((size_t)(na + nb) * sizeof *h);
-  if (!h) return dg_fail(DG_ERR_OOM, "sampler: out of host memory");
+  if (!h) return dg_memory_fail("the guidance inputs", (uint64_t)(na + nb) * sizeof *h);
   dg_tensor_read_f32(a, h);
   if (b) dg_tensor_read_f32(b, h + na);
   dg_tensor_write_f32(out, h);
@@ -194,7 +195,7 @@ dg_status dg_guided_init(dg_guided *g, const dg_nn *nn, const dg_unet *unet, con
   int64_t n = xs[0] * xs[1] * xs[2] * xs[3];
   g->x2 = malloc((size_t)n * sizeof *g->x2);
   g->eps2 = malloc((size_t)n * sizeof *g->eps2);
-  if (!g->x2 || !g->eps2) return dg_fail(DG_ERR_OOM, "sampler: out of host memory");
+  if (!g->x2 || !g->eps2) return dg_memory_fail("the guided latents", 2 * (uint64_t)n * sizeof *g->x2);
   return DG_OK;
 }
 
@@ -212,7 +213,7 @@ dg_status dg_guided_eps(void *user, const float *x, int t, float *eps) {
   dg_tensor_write_f32(&g->x, g->x2);
   float tt[2 * DG_UNET_MAX_BLOCKS];
   float *tv = nb <= (int64_t)(sizeof tt / sizeof *tt) ? tt : malloc((size_t)nb * sizeof *tv);
-  if (!tv) return dg_fail(DG_ERR_OOM, "sampler: out of host memory");
+  if (!tv) return dg_memory_fail("the timesteps", (uint64_t)nb * sizeof *tv);
   for (int64_t i = 0; i < nb; i++)
     tv[i] = (float)t;
   dg_arena_mark mark = dg_arena_get_mark(g->nn.scratch);

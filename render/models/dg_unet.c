@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dg_elementwise.h"
+#include "dg_memory.h"
 #include "dg_nn_ops.h"
 
 #define P_LEN 256
@@ -106,7 +107,7 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
 dg_status dg_unet_time_embed(const dg_nn *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu) {
   int mc = e->cfg.model_channels;
   float *host = malloc((size_t)n * mc * sizeof *host);
-  if (!host) return dg_fail(DG_ERR_OOM, "unet: out of host memory");
+  if (!host) return dg_memory_fail("the timestep embedding", (uint64_t)n * mc * sizeof *host);
   dg_nn_timestep_embedding(t, n, mc, host);
   int64_t shape[2] = {n, mc};
   dg_tensor te, h;

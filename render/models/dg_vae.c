@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_memory.h"
 #include "dg_nn_ops.h"
 
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
@@ -190,7 +191,8 @@ dg_status dg_vae_decode_tiled(const dg_nn *nn, const dg_vae *v, const dg_tensor 
   float *zh = malloc((size_t)dg_tensor_numel(z) * sizeof *zh), *acc = calloc((size_t)(n * oc * H * W), sizeof *acc);
   float *wsum = calloc((size_t)(H * W), sizeof *wsum), *tz = malloc((size_t)(n * c * tile * tile) * sizeof *tz);
   float *ti = malloc((size_t)(n * oc * tile * f * tile * f) * sizeof *ti);
-  dg_status st = zh && acc && wsum && tz && ti ? DG_OK : dg_fail(DG_ERR_OOM, "vae: out of host memory");
+  int64_t floats = dg_tensor_numel(z) + n * oc * H * W + H * W + n * c * tile * tile + n * oc * tile * f * tile * f;
+  dg_status st = zh && acc && wsum && tz && ti ? DG_OK : dg_memory_fail("the tiled decode", 4 * (uint64_t)floats);
   if (st == DG_OK) dg_tensor_read_f32(z, zh);
   int64_t step = tile - overlap;
   for (int64_t y0 = 0; st == DG_OK && y0 < h; y0 += step) {

@@ -9,6 +9,7 @@
 
 #include "dg_clip_text.h"
 #include "dg_controlnet.h"
+#include "dg_memory.h"
 #include "dg_tokenizer.h"
 #include "dg_vae.h"
 
@@ -87,7 +88,7 @@ static dg_status load_class_table(dg_model_set *m, const dg_weights *w) {
   m->table_classes = (int)t->shape[0] - 1;
   m->table_dim = (int)t->shape[1];
   m->class_table = malloc((size_t)t->numel * sizeof(float));
-  if (!m->class_table) return dg_fail(DG_ERR_OOM, "out of host memory");
+  if (!m->class_table) return dg_memory_fail("the class embedding table", (uint64_t)t->numel * sizeof(float));
   return dg_weights_read(w, t, DG_F32, m->class_table, (size_t)t->numel * sizeof(float));
 }
 
@@ -325,7 +326,7 @@ static dg_status layout_hint(dg_model_set *m, const dg_nn *nn, const dg_generate
     float *v = malloc((size_t)d * h * w * sizeof *v);
     if (!label || !v) {
       free(label), free(v);
-      return dg_fail(DG_ERR_OOM, "out of host memory");
+      return dg_memory_fail("the layout hint", (uint64_t)p->width * p->height * 4 + (uint64_t)d * h * w * 4);
     }
     for (int i = 0; i < p->width * p->height; i++) label[i] = p->layout[i]; // 255 is beyond the classes: null
     dg_controlnet_id_hint(label, p->height, p->width, m->class_table, m->table_classes, d, h, w, v);
@@ -338,7 +339,7 @@ static dg_status layout_hint(dg_model_set *m, const dg_nn *nn, const dg_generate
   if (!p->palette) return dg_fail(DG_ERR_ARG, "generate: a colour-hint ControlNet needs the class palette");
   int64_t n = (int64_t)p->width * p->height, shape[4] = {1, 3, p->height, p->width};
   float *v = malloc((size_t)(3 * n) * sizeof *v);
-  if (!v) return dg_fail(DG_ERR_OOM, "out of host memory");
+  if (!v) return dg_memory_fail("the layout hint", (uint64_t)(3 * n) * sizeof *v);
   for (int64_t i = 0; i < n; i++)
     for (int c = 0; c < 3; c++)
       v[c * n + i] = p->layout[i] < p->n_classes ? p->palette[p->layout[i]][c] / 255.0f : 0.0f;
@@ -403,7 +404,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   step_ctx sc = {p, lh, lw, m->scale_factor, malloc((size_t)lh * lw * 3)};
   int64_t latent = (int64_t)m->unet.enc.cfg.in_channels * lh * lw;
   float *x = malloc((size_t)latent * sizeof *x);
-  dg_status s = sc.rgb && x ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
+  dg_status s = sc.rgb && x ? DG_OK : dg_memory_fail("the latent", (uint64_t)latent * sizeof *x + (uint64_t)lh * lw * 3);
   if (s == DG_OK) s = encode_prompt(m, &nn, p->prompt, &cond);
   if (s == DG_OK) s = encode_prompt(m, &nn, p->negative, &uncond);
   if (s == DG_OK && p->layout) s = layout_hint(m, &nn, p, lh, lw, &hint);
@@ -428,7 +429,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   if (s == DG_OK) {
     int64_t n = (int64_t)p->width * p->height;
     float *img = malloc((size_t)(3 * n) * sizeof *img);
-    if (!img) s = dg_fail(DG_ERR_OOM, "out of host memory");
+    if (!img) s = dg_memory_fail("the decoded image", (uint64_t)(3 * n) * sizeof *img);
     else {
       dg_tensor_read_f32(&image, img);
       s = to_rgb8(img, n, rgb);
