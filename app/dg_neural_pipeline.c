@@ -10,6 +10,7 @@
 #include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_palette.h"
+#include "dg_settings.h"
 
 struct dg_neural_pipeline {
   pthread_mutex_t lock; // one generation at a time
@@ -72,9 +73,10 @@ static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, 
   dg_job_report(c->job, step, total, rgba, w, h);
 }
 
-// Loads (or keeps) the model set named by the job's model choice.
-static dg_status models_for(dg_neural_pipeline *np, const char *model) {
-  char *path = dg_model_choice_path(model);
+// Loads (or keeps) the model set named by the job's model choice, after checking the job's image size
+// against the model's rule (so a size it cannot take is refused before loading).
+static dg_status models_for(dg_neural_pipeline *np, const dg_job_params *params) {
+  char *path = dg_model_choice_path(params->model);
   if (!path)
     return dg_fail(DG_ERR_UNSUPPORTED, "No model loaded: there is no default model (assets/models holds none and "
                                        "DIRIGENT_MODEL is not set); choose a model folder or checkpoint file");
@@ -86,6 +88,8 @@ static dg_status models_for(dg_neural_pipeline *np, const char *model) {
     free(np->loaded);
     np->loaded = NULL;
     dg_model_options o = {.default_tokenizer_dir = np->tokenizer_dir};
+    if (s == DG_OK)
+      s = dg_settings_check_size(path, &o, np->device, (float)params->guidance, params->width, params->height);
     if (s == DG_OK) s = dg_model_set_open(np->device, path, &o, &np->models);
     if (s == DG_OK) np->loaded = strdup(path);
   }
@@ -97,7 +101,7 @@ dg_status dg_neural_pipeline_run(dg_job *job, const dg_job_params *params, void 
                                  int *out_height, uint8_t **out_rgba) {
   dg_neural_pipeline *np = user;
   pthread_mutex_lock(&np->lock);
-  dg_status s = models_for(np, params->model);
+  dg_status s = models_for(np, params);
   bool layout_used = false;
   for (int i = 0; params->layout && i < params->width * params->height; i++) layout_used |= params->layout[i] != 255;
   preview_ctx pc = {job, NULL};

@@ -188,6 +188,26 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
   return dg_nn_conv_load(src, DG_LDM_UNET "out.2", 1, 1, &out->out_conv);
 }
 
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+int64_t dg_unet_largest_whole(const dg_unet_config *c, int64_t batch, int64_t h, int64_t w, const char **what) {
+  int64_t best = 0;
+  *what = "no layer";
+  for (int l = 0; l < c->num_levels; l++) {
+    int64_t hw = (h >> l) * (w >> l), ch = (int64_t)c->channel_mult[l] * c->model_channels;
+    int64_t below = l + 1 < c->num_levels ? (int64_t)c->channel_mult[l + 1] * c->model_channels : ch;
+    int64_t above = l > 0 ? (int64_t)c->channel_mult[l - 1] * c->model_channels : c->model_channels;
+    // GEGLU input: the feed-forward's 2 x 4 x width (SD's SpatialTransformer); an output block's input:
+    // the block below (upsampled) or this level's, concatenated with a skip of this level or the one above.
+    int64_t size[3] = {c->attention[l] || (l == c->num_levels - 1 && c->mid_attention) ? 8 * ch : 0,
+                       max64(below, ch) + max64(ch, above), l + 1 < c->num_levels ? below : 0};
+    const char *name[3] = {"the feed-forward GEGLU", "an output block's concatenated input", "an upsampled activation"};
+    for (int i = 0; i < 3; i++)
+      if (batch * hw * size[i] > best) best = batch * hw * size[i], *what = name[i];
+  }
+  return best;
+}
+
 int dg_unet_num_control(const dg_unet *u) { return u->enc.n_input + 1; }
 
 dg_status dg_unet_forward(const dg_nn *nn, const dg_unet *u, const dg_tensor *x, const float *t,

@@ -54,6 +54,10 @@ dg_status dg_unet_block_forward(const dg_nn *nn, const dg_unet_block *b, const d
 
 // Loads the UNet under DG_LDM_UNET with the configuration detected from the store.
 dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out);
+// The largest tensor (elements) that the layers of a UNet (or a ControlNet's encoder) of configuration
+// `c` hand whole to an op that does not split it (dg_nn_ops: the feed-forward GEGLU, channel
+// concatenation, upsampling), for a latent of batch x h x w; *what names it. The binding limit bounds it.
+int64_t dg_unet_largest_whole(const dg_unet_config *c, int64_t batch, int64_t h, int64_t w, const char **what);
 // Number of control residuals the UNet takes (input blocks + 1).
 int dg_unet_num_control(const dg_unet *u);
 // x [N, in, h, w], t: N timesteps, context [N, L, D], control: NULL or dg_unet_num_control tensors

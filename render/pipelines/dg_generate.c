@@ -121,9 +121,10 @@ static dg_status find_tokenizer(dg_model_set *m, const char *model, const dg_mod
   return s;
 }
 
-// A Dirigent model folder's files: text encoder, UNet, VAE and the ControlNet `control` (default
-// "aldm"; paths[3] NULL when that file is absent). False, with nothing allocated, when `model` is no
-// such folder. g_free each path.
+// A Dirigent model folder's files: text encoder, UNet, VAE and the ControlNet `control`: a name
+// (default "aldm": controlnet_aldm.safetensors; paths[3] NULL when that file is absent) or a path (with a
+// '/' or ending in .safetensors). False, with nothing allocated, when `model` is no such folder. g_free
+// each path.
 static bool folder_files(const char *model, const char *control, char *paths[4]) {
   char *text = g_build_filename(model, "text_encoder.safetensors", NULL);
   if (!is_file(text)) {
@@ -133,6 +134,10 @@ static bool folder_files(const char *model, const char *control, char *paths[4])
   paths[0] = text;
   paths[1] = g_build_filename(model, "unet.safetensors", NULL);
   paths[2] = g_build_filename(model, "vae.safetensors", NULL);
+  if (control && (strchr(control, G_DIR_SEPARATOR) || g_str_has_suffix(control, ".safetensors"))) {
+    paths[3] = g_strdup(control); // opening it names it when it is missing
+    return true;
+  }
   char *name = g_strdup_printf("controlnet_%s.safetensors", control ? control : "aldm");
   paths[3] = g_build_filename(model, name, NULL);
   g_free(name);
@@ -252,6 +257,11 @@ static dg_status check_store(const char *path, unsigned parts, dg_weights **out,
 }
 
 dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size) {
+  return dg_model_set_check_sizes(model, opt, kind, kind_size, NULL);
+}
+
+dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *opt, char *kind, size_t kind_size,
+                                   dg_model_sizes *sizes) {
   dg_model_options o = opt ? *opt : (dg_model_options){0};
   if (!model || !*model) return dg_fail(DG_ERR_ARG, "model: no path given");
   char *files[4] = {0};
@@ -296,11 +306,47 @@ dg_status dg_model_set_check(const char *model, const dg_model_options *opt, cha
                                                         : ", colour layout ControlNet";
     snprintf(kind, kind_size, "%s%s: text encoder, UNet, VAE%s", layout, family, control);
   }
+  if (s == DG_OK && sizes) {
+    sizes->factor = 1 << (info[2].vae.num_levels - 1);
+    sizes->multiple = sizes->factor << (info[1].unet.num_levels - 1);
+    sizes->unet = info[1].unet;
+  }
   for (int i = 0; i < 4; i++) {
     if (w[i]) dg_weights_close(w[i]);
     g_free(files[i]);
   }
   return s;
+}
+
+void dg_model_set_sizes(const dg_model_set *m, dg_model_sizes *out) {
+  out->factor = m->factor;
+  out->multiple = m->factor << (m->unet.enc.cfg.num_levels - 1);
+  out->unet = m->unet.enc.cfg;
+}
+
+// The largest whole tensor of the UNet for an image, in bytes; *what names it.
+static uint64_t largest_whole(const dg_model_sizes *s, dg_dtype dtype, bool guided, int width, int height,
+                              const char **what) {
+  int64_t n = dg_unet_largest_whole(&s->unet, guided ? 2 : 1, height / s->factor, width / s->factor, what);
+  return (uint64_t)n * dg_dtype_size(dtype);
+}
+
+dg_status dg_model_sizes_check(const dg_model_sizes *s, uint64_t max_binding, dg_dtype dtype, bool guided, int width,
+                               int height) {
+  int m = s->multiple, top = DG_GENERATE_MAX_SIDE / m * m;
+  const char *what;
+  if (width < m || height < m || width % m || height % m || width > top || height > top)
+    return dg_fail(DG_ERR_ARG, "image size %dx%d: width and height must be multiples of %d from %d to %d for this model",
+                   width, height, m, m, top);
+  uint64_t need = largest_whole(s, dtype, guided, width, height, &what);
+  if (!max_binding || need <= max_binding) return DG_OK;
+  int side = 0; // the largest square that fits
+  for (int k = m; k <= top && largest_whole(s, dtype, guided, k, k, &what) <= max_binding; k += m)
+    side = k;
+  largest_whole(s, dtype, guided, width, height, &what);
+  return dg_fail(DG_ERR_ARG, "image size %dx%d is too large for this model on this device: %s would need %.1f MiB in "
+                             "one binding, over the device's %.1f MiB limit (a square image may be at most %dx%d)",
+                 width, height, what, (double)need / 1048576.0, (double)max_binding / 1048576.0, side, side);
 }
 
 const char *dg_model_set_describe(const dg_model_set *m) { return m->description; }
@@ -389,9 +435,16 @@ static dg_status to_rgb8(const float *img, int64_t n, uint8_t *rgb) {
 
 dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb) {
   int f = m->factor;
-  if (p->width < f || p->height < f || p->width % f || p->height % f || p->width > 4096 || p->height > 4096)
-    return dg_fail(DG_ERR_ARG, "image size %dx%d must be a multiple of %d up to 4096", p->width, p->height, f);
+  dg_model_sizes sizes;
+  dg_model_set_sizes(m, &sizes);
+  DG_TRY(dg_model_sizes_check(&sizes, dg_device_get_info(m->device)->max_binding_bytes, m->dtype, p->cfg != 1.0f,
+                              p->width, p->height));
   if (p->steps < 1 || p->steps > 1000) return dg_fail(DG_ERR_ARG, "generate: %d steps (1..1000)", p->steps);
+  const char *bad, *texts[2] = {p->prompt ? p->prompt : "", p->negative ? p->negative : ""};
+  for (int i = 0; i < 2; i++)
+    if (!g_utf8_validate(texts[i], -1, &bad))
+      return dg_fail(DG_ERR_ARG, "generate: the %s is not valid UTF-8 at byte %d", i ? "negative prompt" : "prompt",
+                     (int)(bad - texts[i]));
   if (!(p->cfg >= 0 && p->cfg <= 100)) return dg_fail(DG_ERR_ARG, "generate: guidance %g outside 0..100", p->cfg);
   if (p->layout && !m->has_control)
     return dg_fail(DG_ERR_ARG, "generate: a layout needs a layout ControlNet, and this model has none");

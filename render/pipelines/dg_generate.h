@@ -19,7 +19,8 @@ typedef struct dg_model_set dg_model_set;
 // The tokenizer: tokenizer_dir if given, else tokenizer/ of a diffusers folder or beside the model,
 // else default_tokenizer_dir (e.g. the embedded assets/tokenizer).
 typedef struct dg_model_options {
-  const char *control;       // ControlNet name in a Dirigent folder, or a file; NULL: "aldm" if present
+  const char *control;       // ControlNet: a name in a Dirigent folder or a file (a path with a '/' or
+                             // ending in .safetensors); NULL: "aldm" if present
   const char *tokenizer_dir;         // NULL: found as described above
   const char *default_tokenizer_dir; // the last resort
   dg_dtype dtype;            // weights and activations (DG_F32 or DG_F16)
@@ -35,6 +36,24 @@ dg_stream *dg_model_set_stream(dg_model_set *m);
 // be NULL) gets e.g. "Dirigent model folder: text encoder, UNet, VAE, ALDM layout ControlNet".
 // Tensor shapes beyond what detection reads are checked by dg_model_set_open only.
 dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size);
+
+// The image sizes a model set generates: width and height multiples of `multiple` (the VAE's latent
+// factor times the UNet's downsampling) up to DG_GENERATE_MAX_SIDE, small enough that the largest tensor
+// the UNet's layers hand whole to an op (dg_unet_largest_whole) fits one binding of the device.
+#define DG_GENERATE_MAX_SIDE 4096
+typedef struct dg_model_sizes {
+  int factor, multiple;
+  dg_unet_config unet;
+} dg_model_sizes;
+// dg_model_set_check, also giving the size rule of the set (sizes may be NULL).
+dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *opt, char *kind, size_t kind_size,
+                                   dg_model_sizes *sizes);
+void dg_model_set_sizes(const dg_model_set *m, dg_model_sizes *out);
+// DG_ERR_ARG stating the rule unless width x height can be generated ("image size 40x40: width and height
+// must be multiples of 32 from 32 to 4096 ..."). max_binding 0 leaves out the binding limit (no device
+// yet); guided (classifier-free guidance, cfg != 1) doubles the UNet's batch.
+dg_status dg_model_sizes_check(const dg_model_sizes *s, uint64_t max_binding, dg_dtype dtype, bool guided, int width,
+                               int height);
 // One line per part, e.g. "unet: 4 levels, 96 channels, context 256 (unet.safetensors)".
 const char *dg_model_set_describe(const dg_model_set *m);
 bool dg_model_set_has_control(const dg_model_set *m);
