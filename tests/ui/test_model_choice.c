@@ -35,6 +35,10 @@ static void test_check(const char *tmp) {
   dg_check_status(dg_model_choice_check(TINY, kind, sizeof kind), "tiny model folder checks");
   dg_check(!strcmp(kind, "Dirigent model folder: text encoder, UNet, VAE, ALDM layout ControlNet"), "kind: '%s'", kind);
   dg_check_status(dg_model_set_check(TINY, NULL, NULL, 0), "its own tokenizer/, no kind wanted");
+  // The editor's Generate checks the canvas size against the model's rule before anything loads.
+  dg_check_status(dg_model_choice_check_size(TINY, 7.5, 64, 32), "a 64x32 canvas");
+  dg_check_error(dg_model_choice_check_size(TINY, 7.5, 66, 32), DG_ERR_ARG, "multiples of 4 from 4 to 4096",
+                 "a 66x32 canvas");
 
   char *missing = g_build_filename(tmp, "missing", NULL);
   expect_failure(missing, NULL, missing, "a missing path");
