@@ -4,7 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_memory.h"
 #include "dg_palette.h"
+#include "dg_settings.h"
+
+_Static_assert(DG_DOC_MAX_STEPS == DG_SETTINGS_MAX_STEPS && DG_DOC_MAX_SIDE == DG_GENERATE_MAX_SIDE,
+               "the document's limits are the shared generation settings' rules");
 
 typedef enum { ENTRY_PIXELS, ENTRY_TEXT, ENTRY_NUMBER } entry_kind;
 
@@ -56,9 +61,13 @@ dg_document *dg_document_new(int height, int width) {
     return NULL;
   }
   dg_document *doc = calloc(1, sizeof *doc);
+  if (!doc || !(doc->layout = malloc((size_t)width * height))) {
+    free(doc);
+    dg_memory_fail("the document's layout", (uint64_t)width * height);
+    return NULL;
+  }
   doc->width = width;
   doc->height = height;
-  doc->layout = malloc((size_t)width * height);
   memset(doc->layout, DG_UNLABELLED, (size_t)width * height);
   doc->prompt = strdup("");
   doc->negative = strdup("");
@@ -503,12 +512,11 @@ dg_status dg_document_set_seed_random(dg_document *doc, bool random) {
   return set_number(doc, DG_FIELD_SEED_RANDOM, 0, 0, doc->seed_random, random);
 }
 dg_status dg_document_set_steps(dg_document *doc, int steps) {
-  if (steps < 1 || steps > DG_DOC_MAX_STEPS)
-    return dg_fail(DG_ERR_ARG, "document: steps %d outside 1..%d", steps, DG_DOC_MAX_STEPS);
+  DG_TRY(dg_settings_check_steps("steps", steps));
   return set_number(doc, DG_FIELD_STEPS, 0, 0, (uint64_t)doc->steps, (uint64_t)steps);
 }
 dg_status dg_document_set_guidance(dg_document *doc, double guidance) {
-  if (!(guidance >= 0 && guidance <= 100)) return dg_fail(DG_ERR_ARG, "document: guidance %g outside 0..100", guidance);
+  DG_TRY(dg_settings_check_guidance("guidance", guidance));
   return set_number(doc, DG_FIELD_GUIDANCE, doc->guidance, guidance, 0, 0);
 }
 

@@ -12,7 +12,7 @@
 #define DG_DOC_DEFAULT_WIDTH 256
 #define DG_DOC_DEFAULT_HEIGHT 128
 #define DG_DOC_MAX_SIDE 4096
-#define DG_DOC_MAX_STEPS 1000
+#define DG_DOC_MAX_STEPS 1000 // = DG_SETTINGS_MAX_STEPS (app/dg_settings.h holds the rules)
 #define DG_DOC_HISTORY_LIMIT 1000 // undo entries kept; the oldest are dropped beyond this
 
 typedef struct dg_document dg_document;

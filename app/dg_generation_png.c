@@ -1,5 +1,6 @@
 #include "dg_generation_png.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -54,7 +55,8 @@ dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int c
   dg_png_write_opts o = {.texts = texts, .n_texts = 2};
   dg_status s = channels == 3 ? dg_png_write_rgb8(tmp, info->width, info->height, pixels, &o)
                               : dg_png_write_rgba8(tmp, info->width, info->height, pixels, &o);
-  if (s == DG_OK && g_rename(tmp, path) != 0) s = dg_fail(DG_ERR_IO, "png: cannot write %s", path);
+  if (s == DG_OK && g_rename(tmp, path) != 0)
+    s = dg_fail(DG_ERR_IO, "png: cannot write %s: %s", path, g_strerror(errno));
   if (s != DG_OK) g_unlink(tmp);
   g_free(tmp);
   g_free(params);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dg_editor.h"
+#include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_project.h"
 #include "dg_world.h"
@@ -178,8 +179,8 @@ static void act_new(GSimpleAction *a, GVariant *p, gpointer d) {
 
 bool dg_editor_random_layout(dg_editor *ed, uint64_t seed) {
   int w = dg_document_width(ed->doc), h = dg_document_height(ed->doc);
-  uint8_t *ids = g_malloc((size_t)w * h);
-  bool ok = dg_world_random_labels(seed, w, h, ids) == DG_OK;
+  uint8_t *ids = g_try_malloc((size_t)w * h);
+  bool ok = ids ? dg_world_random_labels(seed, w, h, ids) == DG_OK : dg_memory_fail("the layout", (uint64_t)w * h) == DG_OK;
   if (!ok)
     dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not make a random layout", dg_last_error());
   else if (dg_document_set_layout(ed->doc, ids, h, w) == DG_OK)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_settings.h"
+
 static const char *tool_names[DG_TOOL_COUNT] = {"brush", "eraser", "fill", "rect", "polygon", "eyedropper"};
 static const char *tool_labels[DG_TOOL_COUNT] = {"Brush", "Eraser", "Fill", "Rectangle", "Polygon", "Pick"};
 static const char *tool_icons[DG_TOOL_COUNT] = {"document-edit-symbolic",   "edit-clear-symbolic",
@@ -223,11 +225,11 @@ static void text_changed(GtkTextBuffer *b, gpointer data) {
 static void seed_commit(dg_editor *ed) {
   if (ed->syncing) return;
   const char *s = gtk_editable_get_text(GTK_EDITABLE(ed->seed_entry));
-  guint64 v;
-  if (g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT64, &v, NULL))
+  uint64_t v;
+  if (dg_settings_parse_seed("Seed", s, &v) == DG_OK)
     dg_document_set_seed(ed->doc, v);
   else
-    dg_editor_set_status(ed, "The seed must be a whole number from 0 to 18446744073709551615");
+    dg_editor_set_status(ed, "%s", dg_last_error());
   dg_editor_sync_params(ed);
 }
 static void seed_activate(GtkEntry *e, gpointer data) {

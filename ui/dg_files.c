@@ -5,6 +5,7 @@
 
 #include "dg_editor.h"
 #include "dg_generation_png.h"
+#include "dg_memory.h"
 
 static bool restore_settings(dg_editor *ed, const char *path);
 #include "dg_project.h"
@@ -62,10 +63,17 @@ bool dg_editor_import_layout(dg_editor *ed, const char *path) {
     g_object_unref(tex);
     return false;
   }
-  guchar *px = g_malloc((size_t)w * h * 4); // Cairo ARGB32: B, G, R, A in memory on little endian
+  guchar *px = g_try_malloc((size_t)w * h * 4); // Cairo ARGB32: B, G, R, A in memory on little endian
+  uint8_t *ids = g_try_malloc((size_t)w * h);
+  if (!px || !ids) {
+    dg_memory_fail("the label image", (uint64_t)w * h * 5);
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", dg_last_error());
+    g_free(px), g_free(ids);
+    g_object_unref(tex);
+    return false;
+  }
   gdk_texture_download(tex, px, (gsize)w * 4);
   g_object_unref(tex);
-  uint8_t *ids = g_malloc((size_t)w * h);
   char *problem = NULL;
   for (size_t i = 0; i < (size_t)w * h && !problem; i++) {
     const guchar *p = px + 4 * i;

@@ -92,7 +92,16 @@ void dg_editor_generate(dg_editor *ed) {
     g_free(why);
     return;
   }
-  dg_status st;
+  // The canvas size against the model's rule (and the model's files), before anything is loaded.
+  char *path = fn == dg_runner_run ? dg_model_choice_path(dg_document_model(ed->doc)) : NULL;
+  dg_status st = path ? dg_model_choice_check_size(path, dg_document_width(ed->doc), dg_document_height(ed->doc))
+                      : DG_OK;
+  g_free(path);
+  if (st != DG_OK) {
+    gtk_progress_bar_set_text(GTK_PROGRESS_BAR(ed->progress), "Not started");
+    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Cannot generate with these settings", dg_last_error());
+    return;
+  }
   uint64_t random_seed = ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11;
   ed->job = dg_job_start(ed->doc, fn, user, random_seed, &st);
   if (!ed->job) {

@@ -17,6 +17,7 @@
 #include "dg_eval_report.h"
 #include "dg_generate.h"
 #include "dg_png.h"
+#include "dg_settings.h"
 #include "dg_world_index.h"
 
 typedef struct options {
@@ -213,10 +214,14 @@ int dg_cli_eval(int argc, char **argv) {
   if (s == DG_OK && !g_file_test(text, G_FILE_TEST_IS_REGULAR))
     s = dg_fail(DG_ERR_IO, "no %s: not a Dirigent model folder (train one with tools/train/train_defaults.sh)", text);
   g_free(text);
-  if (s == DG_OK && o.images && g_mkdir_with_parents(o.images, 0755))
-    s = dg_fail(DG_ERR_IO, "cannot create %s", o.images);
+  // Outputs and sizes are checked before any model is loaded, so a bad path does not cost the run.
+  if (s == DG_OK && o.out) s = dg_settings_check_output("--out", o.out);
+  if (s == DG_OK && o.images) s = dg_settings_check_output_dir("--images", o.images);
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
   dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
+  for (int i = 0; s == DG_OK && i < o.count; i++)
+    if (!i || ix.entries[i].width != ix.entries[i - 1].width || ix.entries[i].height != ix.entries[i - 1].height)
+      s = dg_settings_check_size(model, &mo, dev, ix.entries[i].width, ix.entries[i].height);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &gen);
   if (s == DG_OK && l2i && !dg_model_set_has_control(gen))
     s = dg_fail(DG_ERR_ARG, "l2i needs a layout ControlNet, and %s has none (controlnet_%s.safetensors)", model,
