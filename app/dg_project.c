@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dg_file.h"
+#include "dg_json_glib.h"
 #include "dg_palette.h"
 
 static long inject_after = -1;
@@ -413,17 +415,16 @@ static dg_document *read_document(reader *r, JsonNode *root) {
 dg_document *dg_project_parse(const char *data, size_t length, dg_status *status) {
   reader r = {DG_OK};
   JsonParser *parser = json_parser_new();
-  GError *err = NULL;
   dg_document *doc = NULL;
-  if (length > (size_t)G_MAXSSIZE) {
-    BAD(&r, "too large");
+  JsonNode *root;
+  if (length > DG_PROJECT_MAX_BYTES) {
+    BAD(&r, "%zu bytes, more than the limit of %zu bytes for a project", length, DG_PROJECT_MAX_BYTES);
   } else if (!g_utf8_validate(data, (gssize)length, NULL)) {
     BAD(&r, "not UTF-8 text (is this a .dirigent project file?)");
-  } else if (!json_parser_load_from_data(parser, data, (gssize)length, &err)) {
-    BAD(&r, "not valid JSON: %s", err->message);
-    g_error_free(err);
+  } else if (!(root = dg_json_glib_parse(parser, data, length, NULL, DG_PROJECT_MAX_BYTES, &r.status))) {
+    // r.status and the message are set
   } else {
-    doc = read_document(&r, json_parser_get_root(parser));
+    doc = read_document(&r, root);
   }
   g_object_unref(parser);
   *status = r.status;
@@ -431,16 +432,11 @@ dg_document *dg_project_parse(const char *data, size_t length, dg_status *status
 }
 
 dg_document *dg_project_load(const char *path, dg_status *status) {
-  gchar *data = NULL;
-  gsize len = 0;
-  GError *err = NULL;
-  if (!g_file_get_contents(path, &data, &len, &err)) {
-    *status = dg_fail(DG_ERR_IO, "%s: %s", path, err->message);
-    g_error_free(err);
-    return NULL;
-  }
+  char *data = NULL;
+  size_t len = 0;
+  if ((*status = dg_file_read(path, DG_PROJECT_MAX_BYTES, &data, &len)) != DG_OK) return NULL;
   dg_document *doc = dg_project_parse(data, len, status);
-  g_free(data);
+  free(data);
   if (!doc) {
     char *msg = strdup(dg_last_error());
     dg_fail(*status, "%s: %s", path, msg);
