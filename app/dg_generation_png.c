@@ -130,7 +130,11 @@ dg_status dg_generation_png_read(const char *path, dg_generation_info *out) {
   dg_png_text_list list;
   DG_TRY(dg_png_read_texts(path, &list));
   const char *job = dg_png_text_find(&list, "dirigent"), *params = dg_png_text_find(&list, "parameters");
-  dg_status s = job      ? parse_job(path, job, out)
+  // A chunk that is there but unreadable (e.g. an iTXt chunk that is not UTF-8) is an error, not skipped.
+  const char *bad = dg_png_text_problem(&list, "dirigent");
+  if (!bad && !job) bad = dg_png_text_problem(&list, "parameters");
+  dg_status s = bad      ? dg_fail(DG_ERR_FORMAT, "%s: %s", path, bad)
+                : job    ? parse_job(path, job, out)
                 : params ? parse_parameters(path, params, out)
                          : dg_fail(DG_ERR_FORMAT, "%s has no generation parameters (no 'dirigent' or 'parameters' "
                                                   "text chunk)", path);

@@ -355,8 +355,10 @@ static void on_step(void *user, int step, int total, const float *x, const float
 
 dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb) {
   int f = m->factor;
-  if (p->width < f || p->height < f || p->width % f || p->height % f || p->width > 4096 || p->height > 4096)
-    return dg_fail(DG_ERR_ARG, "image size %dx%d must be a multiple of %d up to 4096", p->width, p->height, f);
+  if (p->width < f || p->height < f || p->width % f || p->height % f || p->width > DG_GENERATE_MAX_SIDE ||
+      p->height > DG_GENERATE_MAX_SIDE)
+    return dg_fail(DG_ERR_ARG, "image size %dx%d must be a multiple of %d up to %d", p->width, p->height, f,
+                   DG_GENERATE_MAX_SIDE);
   if (p->steps < 1 || p->steps > 1000) return dg_fail(DG_ERR_ARG, "generate: %d steps (1..1000)", p->steps);
   if (!(p->cfg >= 0 && p->cfg <= 100)) return dg_fail(DG_ERR_ARG, "generate: guidance %g outside 0..100", p->cfg);
   if (p->layout && !m->has_control)

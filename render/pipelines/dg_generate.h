@@ -40,11 +40,13 @@ const char *dg_model_set_describe(const dg_model_set *m);
 bool dg_model_set_has_control(const dg_model_set *m);
 int dg_model_set_latent_factor(const dg_model_set *m); // image pixels per latent pixel (8 for SD)
 
+#define DG_GENERATE_MAX_SIDE 4096 // largest width or height generated
+
 typedef void (*dg_generate_step_fn)(void *user, int step, int total, const uint8_t *rgb, int width, int height);
 
 typedef struct dg_generate_params {
   const char *prompt, *negative;
-  int width, height; // image size, multiples of the latent factor
+  int width, height; // image size, multiples of the latent factor, at most DG_GENERATE_MAX_SIDE
   int steps;
   float cfg;
   uint64_t seed;
