@@ -305,6 +305,33 @@ static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
   return true;
 }
 
+// Every image's decoded size follows from its width and height: a small file that claims huge images (a
+// decompression bomb) is refused before any of them is decoded or allocated.
+static bool images_fit(reader *r, long long w, long long h, JsonArray *results) {
+  size_t total = (size_t)(w * h);
+  for (guint i = 0; i < json_array_get_length(results); i++) {
+    char where[48];
+    snprintf(where, sizeof where, "results[%u]", i);
+    JsonNode *n = json_array_get_element(results, i);
+    if (!JSON_NODE_HOLDS_OBJECT(n)) {
+      BAD(r, "%s is not an object", where);
+      return false;
+    }
+    long long rw, rh;
+    JsonObject *o = json_node_get_object(n);
+    if (!get_int(r, o, "width", where, 1, DG_DOC_MAX_SIDE, &rw) ||
+        !get_int(r, o, "height", where, 1, DG_DOC_MAX_SIDE, &rh))
+      return false;
+    total += (size_t)(rw * rh * 4);
+    if (total > DG_PROJECT_MAX_IMAGE_BYTES) {
+      BAD(r, "%s: its %lldx%lld (WxH) pixels bring the project's images to more than the limit of %zu MiB decoded",
+          where, rw, rh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
+      return false;
+    }
+  }
+  return true;
+}
+
 static dg_document *read_document(reader *r, JsonNode *root) {
   const char *top = "project";
   if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
@@ -363,6 +390,7 @@ static dg_document *read_document(reader *r, JsonNode *root) {
     BAD(r, "\"results\" is not an array");
     return NULL;
   }
+  if (!images_fit(r, w, h, json_node_get_array(results))) return NULL;
   size_t rle_len;
   uint8_t *rle = strict_base64(data, &rle_len);
   if (!rle) {

@@ -9,8 +9,10 @@
 
 #define DG_PROJECT_FORMAT "dirigent-project"
 #define DG_PROJECT_VERSION 1
-// Reading limit: the file's size.
+// Reading limits: the file's size, and the decoded size of its layout (1 byte a pixel) and result images
+// (RGBA8) together, known from their width and height before any of them is decoded.
 #define DG_PROJECT_MAX_BYTES ((size_t)1 << 30)
+#define DG_PROJECT_MAX_IMAGE_BYTES ((size_t)512 << 20)
 
 // Serialises doc (settings, layout, results; not the undo history). Caller frees with free().
 char *dg_project_serialize(const dg_document *doc, size_t *length);

@@ -63,7 +63,7 @@ static void on_alarm(int sig) {
   _exit(1);
 }
 
-// Hostile inputs (issue "hostile and careless inputs", items 1 and 6): each is refused with a message
+// Hostile inputs (issue "hostile and careless inputs", items 1, 6 and 8): each is refused with a message
 // naming the problem, at once, and the file is left as it was.
 static void hostile(const char *dir) {
   dg_status st;
@@ -88,6 +88,33 @@ static void hostile(const char *dir) {
   unlink(deep_path);
   g_free(deep_path);
   free(deep);
+
+  // 8. A decompression bomb: 40 results claiming 4096x4096 (2.5 GiB of RGBA8) in a small file. Refused
+  // from the sizes, before any image is decoded: the data of results[0] is not even valid.
+  dg_document *d = dg_document_new(128, 256);
+  size_t len;
+  char *text = dg_project_serialize(d, &len);
+  dg_document_free(d);
+  char *at = strstr(text, "\"results\" : [");
+  char *close = at ? strchr(at, ']') : NULL;
+  dg_check(close != NULL, "results array in the file");
+  if (close) {
+    GString *s = g_string_new_len(text, at - text);
+    g_string_append(s, "\"results\" : [");
+    for (int i = 0; i < 40; i++)
+      g_string_append_printf(s,
+                             "%s{\"width\": 4096, \"height\": 4096, \"seed\": \"1\", \"steps\": 1, \"guidance\": 1, "
+                             "\"prompt\": \"\", \"negative_prompt\": \"\", \"model\": \"\", "
+                             "\"encoding\": \"rgba8-zlib-base64\", \"data\": \"AAAA\"}",
+                             i ? ", " : "");
+    g_string_append(s, close);
+    bad = dg_project_parse(s->str, s->len, &st);
+    dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), "results[7]: its 4096x4096 (WxH) pixels") &&
+                 strstr(dg_last_error(), "limit of 512 MiB"),
+             "decompression bomb: %s", bad ? "accepted" : dg_last_error());
+    g_string_free(s, TRUE);
+  }
+  free(text);
 
   // 6. A FIFO (no writer), a device and a directory as the project: refused at once, naming the path.
   char *fifo = g_build_filename(dir, "fifo.dirigent", NULL);
