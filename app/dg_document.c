@@ -1,5 +1,6 @@
 #include "dg_document.h"
 
+#include <glib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,6 +474,7 @@ dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char 
   if (!slot) return dg_fail(DG_ERR_ARG, "document: field %d is not a text field", (int)field);
   if (!text) text = "";
   if (strlen(text) > 65536) return dg_fail(DG_ERR_ARG, "document: text of %zu bytes (limit 65536)", strlen(text));
+  if (!g_utf8_validate(text, -1, NULL)) return dg_fail(DG_ERR_ARG, "document: text is not valid UTF-8");
   if (field == DG_FIELD_MODEL && !*text) return dg_fail(DG_ERR_ARG, "document: empty model name");
   if (!strcmp(*slot, text)) return DG_OK;
   entry *top = doc->history_pos > 0 ? &doc->history[doc->history_pos - 1] : NULL;

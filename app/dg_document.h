@@ -77,7 +77,8 @@ dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int heigh
 
 // Parameters. Each change is one undo step; with `coalesce`, a text edit directly following a
 // coalescing edit of the same field merges into it (typing), until dg_document_seal_history. Setters validate
-// (steps 1..DG_DOC_MAX_STEPS, guidance 0..100) and return DG_ERR_ARG for bad values without changing anything.
+// (steps 1..DG_DOC_MAX_STEPS, guidance 0..100, texts valid UTF-8 of at most 64 KiB) and return DG_ERR_ARG for
+// bad values without changing anything.
 const char *dg_document_prompt(const dg_document *doc);
 const char *dg_document_negative(const dg_document *doc);
 const char *dg_document_model(const dg_document *doc);

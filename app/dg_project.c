@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dg_file.h"
+#include "dg_json_glib.h"
 #include "dg_palette.h"
 
 static long inject_after = -1;
@@ -303,6 +305,33 @@ static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
   return true;
 }
 
+// Every image's decoded size follows from its width and height: a small file that claims huge images (a
+// decompression bomb) is refused before any of them is decoded or allocated.
+static bool images_fit(reader *r, long long w, long long h, JsonArray *results) {
+  size_t total = (size_t)(w * h);
+  for (guint i = 0; i < json_array_get_length(results); i++) {
+    char where[48];
+    snprintf(where, sizeof where, "results[%u]", i);
+    JsonNode *n = json_array_get_element(results, i);
+    if (!JSON_NODE_HOLDS_OBJECT(n)) {
+      BAD(r, "%s is not an object", where);
+      return false;
+    }
+    long long rw, rh;
+    JsonObject *o = json_node_get_object(n);
+    if (!get_int(r, o, "width", where, 1, DG_DOC_MAX_SIDE, &rw) ||
+        !get_int(r, o, "height", where, 1, DG_DOC_MAX_SIDE, &rh))
+      return false;
+    total += (size_t)(rw * rh * 4);
+    if (total > DG_PROJECT_MAX_IMAGE_BYTES) {
+      BAD(r, "%s: its %lldx%lld (WxH) pixels bring the project's images to more than the limit of %zu MiB decoded",
+          where, rw, rh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
+      return false;
+    }
+  }
+  return true;
+}
+
 static dg_document *read_document(reader *r, JsonNode *root) {
   const char *top = "project";
   if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
@@ -361,6 +390,7 @@ static dg_document *read_document(reader *r, JsonNode *root) {
     BAD(r, "\"results\" is not an array");
     return NULL;
   }
+  if (!images_fit(r, w, h, json_node_get_array(results))) return NULL;
   size_t rle_len;
   uint8_t *rle = strict_base64(data, &rle_len);
   if (!rle) {
@@ -413,17 +443,16 @@ static dg_document *read_document(reader *r, JsonNode *root) {
 dg_document *dg_project_parse(const char *data, size_t length, dg_status *status) {
   reader r = {DG_OK};
   JsonParser *parser = json_parser_new();
-  GError *err = NULL;
   dg_document *doc = NULL;
-  if (length > (size_t)G_MAXSSIZE) {
-    BAD(&r, "too large");
+  JsonNode *root;
+  if (length > DG_PROJECT_MAX_BYTES) {
+    BAD(&r, "%zu bytes, more than the limit of %zu bytes for a project", length, DG_PROJECT_MAX_BYTES);
   } else if (!g_utf8_validate(data, (gssize)length, NULL)) {
     BAD(&r, "not UTF-8 text (is this a .dirigent project file?)");
-  } else if (!json_parser_load_from_data(parser, data, (gssize)length, &err)) {
-    BAD(&r, "not valid JSON: %s", err->message);
-    g_error_free(err);
+  } else if (!(root = dg_json_glib_parse(parser, data, length, NULL, DG_PROJECT_MAX_BYTES, &r.status))) {
+    // r.status and the message are set
   } else {
-    doc = read_document(&r, json_parser_get_root(parser));
+    doc = read_document(&r, root);
   }
   g_object_unref(parser);
   *status = r.status;
@@ -431,16 +460,11 @@ dg_document *dg_project_parse(const char *data, size_t length, dg_status *status
 }
 
 dg_document *dg_project_load(const char *path, dg_status *status) {
-  gchar *data = NULL;
-  gsize len = 0;
-  GError *err = NULL;
-  if (!g_file_get_contents(path, &data, &len, &err)) {
-    *status = dg_fail(DG_ERR_IO, "%s: %s", path, err->message);
-    g_error_free(err);
-    return NULL;
-  }
+  char *data = NULL;
+  size_t len = 0;
+  if ((*status = dg_file_read(path, DG_PROJECT_MAX_BYTES, &data, &len)) != DG_OK) return NULL;
   dg_document *doc = dg_project_parse(data, len, status);
-  g_free(data);
+  free(data);
   if (!doc) {
     char *msg = strdup(dg_last_error());
     dg_fail(*status, "%s: %s", path, msg);

@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "dg_editor.h"
+#include "dg_file.h"
 #include "dg_generation_png.h"
 #include "dg_memory.h"
+#include "dg_png.h"
 
 static bool restore_settings(dg_editor *ed, const char *path);
 #include "dg_project.h"
@@ -43,26 +45,38 @@ bool dg_editor_save_path(dg_editor *ed, const char *path) {
   return true;
 }
 
+// The PNG file of an import, read once: only a regular file, and its size checked from the header
+// against the document's limit before a pixel is decoded. NULL with the error shown.
+static GdkTexture *import_texture(dg_editor *ed, const char *path) {
+  char *data = NULL;
+  size_t len = 0;
+  int w = 0, h = 0;
+  GdkTexture *tex = NULL;
+  if (dg_file_read(path, (size_t)1 << 30, &data, &len) == DG_OK &&
+      dg_png_read_size_mem(data, len, path, &w, &h) == DG_OK) {
+    if (w > DG_DOC_MAX_SIDE || h > DG_DOC_MAX_SIDE) {
+      dg_fail(DG_ERR_FORMAT, "%s: %dx%d pixels is larger than %d on a side", path, w, h, DG_DOC_MAX_SIDE);
+    } else {
+      GBytes *bytes = g_bytes_new_with_free_func(data, len, free, data);
+      GError *err = NULL;
+      data = NULL;
+      if (!(tex = gdk_texture_new_from_bytes(bytes, &err))) dg_fail(DG_ERR_FORMAT, "%s: %s", path, err->message);
+      g_clear_error(&err);
+      g_bytes_unref(bytes);
+    }
+  }
+  free(data);
+  if (!tex) dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", dg_last_error());
+  return tex;
+}
+
 // Imports a colour-coded label PNG: every pixel must have one of the palette's colours (or the
 // unlabelled colour) and be opaque. Indexed PNGs whose palette entries are the class colours work
-// the same way. Index-valued label PNGs (pixel = class id, any palette) need app/image/dg_png's
-// strict reader, which is not in this branch yet.
+// the same way (app/image/dg_png's strict reader would take their indices as class ids).
 bool dg_editor_import_layout(dg_editor *ed, const char *path) {
-  GError *err = NULL;
-  GdkTexture *tex = gdk_texture_new_from_filename(path, &err);
-  if (!tex) {
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", err->message);
-    g_error_free(err);
-    return false;
-  }
+  GdkTexture *tex = import_texture(ed, path);
+  if (!tex) return false;
   int w = gdk_texture_get_width(tex), h = gdk_texture_get_height(tex);
-  if (w > DG_DOC_MAX_SIDE || h > DG_DOC_MAX_SIDE) {
-    char *msg = g_strdup_printf("%s: %dx%d pixels is larger than %d on a side", path, w, h, DG_DOC_MAX_SIDE);
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", msg);
-    g_free(msg);
-    g_object_unref(tex);
-    return false;
-  }
   guchar *px = g_try_malloc((size_t)w * h * 4); // Cairo ARGB32: B, G, R, A in memory on little endian
   uint8_t *ids = g_try_malloc((size_t)w * h);
   if (!px || !ids) {

@@ -169,9 +169,8 @@ static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, pro
   int w = e->width, h = e->height, rw = 0, rh = 0;
   uint8_t *layout = NULL, *real = NULL, *gen = malloc((size_t)w * h * 3);
   dg_status s = gen ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
-  if (s == DG_OK) s = dg_png_read_rgb8(e->image, &rw, &rh, &real);
-  if (s == DG_OK && (rw != w || rh != h))
-    s = dg_fail(DG_ERR_FORMAT, "%s is %dx%d, the index says %dx%d", e->image, rw, rh, w, h);
+  dg_png_limits size = {w, h, DG_GENERATE_MAX_SIDE}; // the index's size, checked from the header
+  if (s == DG_OK) s = dg_png_read_rgb8_limited(e->image, &size, &rw, &rh, &real);
   if (s == DG_OK && l2i) s = dg_png_read_label(e->label, dg_world_palette(), &w, &h, &layout);
   dg_eval_item *it = s == DG_OK ? dg_eval_report_add(c->report, e->id, cap->text, o->s.seed + (uint64_t)i) : NULL;
   if (it) it->attr = dg_eval_attr_wanted(cap);

@@ -149,8 +149,9 @@ int dg_cli_generate(int argc, char **argv) {
   if (s == DG_OK) s = load_png_palette(&pal, &palette);
   int w = o.width, h = o.height;
   if (s == DG_OK && o.layout) {
-    int lw = w, lh = h; // a given size must match the layout's
-    s = dg_png_read_label(o.layout, &pal, &lw, &lh, &layout);
+    int lw = w, lh = h; // a given size must match the layout's; checked from its header before decoding
+    dg_png_limits lim = {w, h, DG_GENERATE_MAX_SIDE};
+    s = dg_png_read_label_limited(o.layout, &pal, &lim, &lw, &lh, &layout);
     w = lw, h = lh;
   }
   if (!w) w = 256;

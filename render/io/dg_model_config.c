@@ -6,6 +6,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dg_file.h"
+
+#define DG_MODEL_CONFIG_MAX_BYTES (16u << 20)
+
 static dg_status parse(const char *text, size_t len, const char *source, dg_model_config *out) {
   DG_TRY(dg_json_parse(text, len, source, 0, 0, &out->doc));
   out->root = dg_json_root(out->doc);
@@ -14,36 +18,6 @@ static dg_status parse(const char *text, size_t len, const char *source, dg_mode
     out->doc = NULL;
     return dg_fail(DG_ERR_FORMAT, "%s: the configuration is not a JSON object", source);
   }
-  return DG_OK;
-}
-
-static dg_status read_file(const char *path, char **text, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return dg_fail(DG_ERR_IO, "cannot open %s", path);
-  char *buf = NULL;
-  size_t n = 0, cap = 0;
-  for (;;) {
-    if (n == cap) {
-      char *b = realloc(buf, cap = cap ? 2 * cap : 4096);
-      if (!b) {
-        free(buf);
-        fclose(f);
-        return dg_fail(DG_ERR_OOM, "%s: out of memory", path);
-      }
-      buf = b;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) break;
-  }
-  bool bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    return dg_fail(DG_ERR_IO, "cannot read %s", path);
-  }
-  *text = buf;
-  *len = n;
   return DG_OK;
 }
 
@@ -58,14 +32,13 @@ static dg_status load_config(const char *weights_path, const dg_weights *w, bool
   char json[1024];
   if (snprintf(json, sizeof json, "%.*s.json", (int)n, weights_path) >= (int)sizeof json)
     return dg_fail(DG_ERR_ARG, "%s: path too long", weights_path);
-  FILE *f = sidecar ? fopen(json, "rb") : NULL;
-  if (f) {
-    fclose(f);
+  struct stat sb;
+  if (sidecar && stat(json, &sb) == 0) {
     *found = true;
     snprintf(out->source, sizeof out->source, "%s", json);
     char *text = NULL;
     size_t len = 0;
-    DG_TRY(read_file(out->source, &text, &len));
+    DG_TRY(dg_file_read(out->source, DG_MODEL_CONFIG_MAX_BYTES, &text, &len));
     dg_status s = parse(text, len, out->source, out);
     free(text);
     return s;

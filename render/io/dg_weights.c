@@ -425,6 +425,8 @@ dg_status dg_weights_open(const char *path, dg_weights **out) {
   if (!path) return dg_fail(DG_ERR_ARG, "dg_weights_open: NULL path");
   struct stat sb;
   if (stat(path, &sb) != 0) return dg_fail(DG_ERR_IO, "%s: %s", path, strerror(errno));
+  if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
+    return dg_fail(DG_ERR_IO, "%s: not a model file or folder (a FIFO, device or socket)", path);
   dg_weights *w = calloc(1, sizeof *w);
   if (!w || !(w->path = strdup(path))) {
     free(w);

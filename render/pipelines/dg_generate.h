@@ -14,7 +14,7 @@
 // latent factor times the UNet's downsampling) up to DG_GENERATE_MAX_SIDE, small enough that the
 // largest tensor the UNet hands whole to an op that cannot split it over bindings
 // (dg_unet_largest_whole) fits one binding of the device.
-#define DG_GENERATE_MAX_SIDE 4096
+#define DG_GENERATE_MAX_SIDE 4096 // largest width or height generated
 // DG_ERR_ARG stating the rule unless width x height can be generated ("image size 40x40: width and height
 // must be multiples of 32 from 32 to 4096 for this model", or "... too large for this model on this
 // device ... (a square image may be at most SxS)"). max_binding: the bytes one binding may hold
@@ -28,7 +28,7 @@ typedef void (*dg_generate_step_fn)(void *user, int step, int total, const uint8
 
 typedef struct dg_generate_params {
   const char *prompt, *negative;
-  int width, height; // image size, as dg_model_sizes_check allows
+  int width, height; // image size, as dg_model_sizes_check allows (at most DG_GENERATE_MAX_SIDE)
   int steps;
   float cfg;
   uint64_t seed;

@@ -1,7 +1,9 @@
 // Project files: exact round trip, atomic save, strict rejection of malformed files.
 #include <glib.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dg_check.h"
@@ -54,8 +56,85 @@ static bool equal_docs(const dg_document *a, const dg_document *b) {
   return true;
 }
 
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char msg[] = "test_project: FAIL: blocked for 30 s (a FIFO or device read as a project?)\n";
+  (void)!write(2, msg, sizeof msg - 1);
+  _exit(1);
+}
+
+// Hostile inputs (issue "hostile and careless inputs", items 1, 6 and 8): each is refused with a message
+// naming the problem, at once, and the file is left as it was.
+static void hostile(const char *dir) {
+  dg_status st;
+  // 1. {"x": and 200000 '[': json-glib recursed once per level and overflowed the stack.
+  size_t n = 200006;
+  char *deep = malloc(n);
+  memcpy(deep, "{\"x\": ", 6);
+  memset(deep + 6, '[', n - 6);
+  dg_document *bad = dg_project_parse(deep, n, &st);
+  dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), "JSON nested deeper than the limit of 64 levels"),
+           "deeply nested project: %s", bad ? "accepted" : dg_last_error());
+  char *deep_path = g_build_filename(dir, "deep.dirigent", NULL);
+  g_file_set_contents(deep_path, deep, (gssize)n, NULL);
+  bad = dg_project_load(deep_path, &st);
+  dg_check(!bad && strstr(dg_last_error(), deep_path) && strstr(dg_last_error(), "nested deeper"),
+           "the message names the file: %s", dg_last_error());
+  gchar *after = NULL;
+  gsize after_len = 0;
+  g_file_get_contents(deep_path, &after, &after_len, NULL);
+  dg_check(after_len == n && !memcmp(after, deep, n), "a refused file is left as it was");
+  g_free(after);
+  unlink(deep_path);
+  g_free(deep_path);
+  free(deep);
+
+  // 8. A decompression bomb: 40 results claiming 4096x4096 (2.5 GiB of RGBA8) in a small file. Refused
+  // from the sizes, before any image is decoded: the data of results[0] is not even valid.
+  dg_document *d = dg_document_new(128, 256);
+  size_t len;
+  char *text = dg_project_serialize(d, &len);
+  dg_document_free(d);
+  char *at = strstr(text, "\"results\" : [");
+  char *close = at ? strchr(at, ']') : NULL;
+  dg_check(close != NULL, "results array in the file");
+  if (close) {
+    GString *s = g_string_new_len(text, at - text);
+    g_string_append(s, "\"results\" : [");
+    for (int i = 0; i < 40; i++)
+      g_string_append_printf(s,
+                             "%s{\"width\": 4096, \"height\": 4096, \"seed\": \"1\", \"steps\": 1, \"guidance\": 1, "
+                             "\"prompt\": \"\", \"negative_prompt\": \"\", \"model\": \"\", "
+                             "\"encoding\": \"rgba8-zlib-base64\", \"data\": \"AAAA\"}",
+                             i ? ", " : "");
+    g_string_append(s, close);
+    bad = dg_project_parse(s->str, s->len, &st);
+    dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), "results[7]: its 4096x4096 (WxH) pixels") &&
+                 strstr(dg_last_error(), "limit of 512 MiB"),
+             "decompression bomb: %s", bad ? "accepted" : dg_last_error());
+    g_string_free(s, TRUE);
+  }
+  free(text);
+
+  // 6. A FIFO (no writer), a device and a directory as the project: refused at once, naming the path.
+  char *fifo = g_build_filename(dir, "fifo.dirigent", NULL);
+  dg_check(mkfifo(fifo, 0600) == 0, "mkfifo");
+  signal(SIGALRM, on_alarm);
+  alarm(30);
+  const char *paths[] = {fifo, "/dev/zero", dir}, *kinds[] = {"(a FIFO)", "(a character device)", "(a directory)"};
+  for (int i = 0; i < 3; i++) {
+    bad = dg_project_load(paths[i], &st);
+    dg_check(!bad && st == DG_ERR_IO && strstr(dg_last_error(), paths[i]) && strstr(dg_last_error(), kinds[i]),
+             "%s as a project: %s", paths[i], bad ? "accepted" : dg_last_error());
+  }
+  alarm(0);
+  unlink(fifo);
+  g_free(fifo);
+}
+
 int main(void) {
   char *dir = g_dir_make_tmp("dg-project-XXXXXX", NULL);
+  hostile(dir);
   char *path = g_build_filename(dir, "scene.dirigent", NULL);
   dg_document *d = sample();
   dg_status st = dg_project_save(d, path);

@@ -5,8 +5,9 @@
 # exact layout), a stroke changes the layout and undo restores it exactly (redo re-applies),
 # parameters and save/open round trip (byte-identical re-save), the model choice (a model folder is
 # checked, named and saved in the project; a model that cannot be loaded gives an error dialog naming
-# the file and leaves the document alone), a corrupt project gives an error dialog and leaves the
-# document alone, Generate without a model says "no model loaded",
+# the file and leaves the document alone), a corrupt, deeply nested, FIFO or device project and an
+# oversized label PNG give an error dialog at once and leave the document alone, settings restored from
+# a Latin-1 PNG text chunk save into a project that reopens, Generate without a model says "no model loaded",
 # crash recovery from the autosave, and a screenshot that shows the painted class colour. Then, with the
 # test-only stand-in pipeline module loaded: progress while running, result in the history, export,
 # results saved in the project, and cancel leaving no result.
@@ -210,15 +211,48 @@ check "open: same settings" [ "$(state steps)/$(state guidance)/$(state seed)/$(
 act save-as "$(q "$OUT/p2.dirigent")"
 check "re-save is byte-identical" same "$OUT/p1.dirigent" "$OUT/p2.dirigent"
 
-# A corrupt project: an error dialog naming the file, no crash, the document as it was.
+# A corrupt project, one nested 200000 deep (json-glib overflowed its stack), a FIFO without a writer and
+# /dev/zero as the project (they blocked or read without end), a label PNG whose header claims 16384x16384
+# (it was decoded before the size check): at once an error dialog naming the file and the problem, no
+# crash, the document as it was.
 head -c 300 "$OUT/p1.dirigent" >"$OUT/corrupt.dirigent"
-act open "$(q "$OUT/corrupt.dirigent")"
-check "corrupt file: editor still running" alive
-act dump-state "$(q "$OUT/state.json")"
-check "corrupt file: error dialog names the file" grep -q "Could not open the project: $OUT/corrupt.dirigent: not valid JSON" "$OUT/state.json"
-act dump-layout "$(q "$OUT/l6.raw")"
-check "corrupt file: document unchanged" same "$OUT/l4.raw" "$OUT/l6.raw"
-check "corrupt file: path unchanged" [ "$(state path)" = "$OUT/p2.dirigent" ]
+$PY -c "import sys; sys.stdout.write('{\"x\": ' + '[' * 200000)" >"$OUT/deep.dirigent"
+mkfifo "$OUT/fifo.dirigent"
+$PY - "$OUT/wide.png" <<'PY'
+import struct, sys, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16384, 16384, 8, 2, 0, 0, 0))
+open(sys.argv[1], "wb").write(png + chunk(b"dgPd", bytes(800000)) + chunk(b"IDAT", b"\xff" * 4) + chunk(b"IEND", b""))
+PY
+for bad in "open|$OUT/corrupt.dirigent|Could not open the project: $OUT/corrupt.dirigent: not valid JSON" \
+  "open|$OUT/deep.dirigent|Could not open the project: $OUT/deep.dirigent: JSON nested deeper than the limit of 64" \
+  "open|$OUT/fifo.dirigent|Could not open the project: $OUT/fifo.dirigent: not a regular file (a FIFO)" \
+  "open|/dev/zero|Could not open the project: /dev/zero: not a regular file (a character device)" \
+  "import-layout|$OUT/wide.png|Could not import the label image: $OUT/wide.png: 16384x16384 pixels is larger than 4096"; do
+  IFS='|' read -r action file message <<<"$bad"
+  act "$action" "$(q "$file")"
+  check "$file: editor still running" alive
+  act dump-state "$(q "$OUT/state.json")"
+  check "$file: error dialog" grep -qF "$message" "$OUT/state.json"
+  act dump-layout "$(q "$OUT/l6.raw")"
+  check "$file: document unchanged" same "$OUT/l4.raw" "$OUT/l6.raw"
+  check "$file: path and prompt unchanged" [ "$(state path)/$(state prompt)" = "$OUT/p2.dirigent/a blue car on a meadow under a mountain" ]
+done
+# Settings from a PNG whose `parameters` tEXt chunk holds Latin-1 (as A1111 writes it): restored as UTF-8,
+# and the project saved afterwards reopens (the raw bytes made it unreadable).
+$PY -c "
+from PIL import Image, PngImagePlugin
+info = PngImagePlugin.PngInfo()
+info.add_text('parameters', 'caf\u00e9 au lait\nNegative prompt: na\u00efve\nSteps: 7, Sampler: DDIM, CFG scale: 5, Seed: 9, Size: 64x32')
+Image.new('RGB', (64, 32)).save('$OUT/latin1.png', pnginfo=info)"
+check "the test PNG holds a Latin-1 tEXt chunk" grep -q "tEXtparameters" "$OUT/latin1.png"
+act open "$(q "$OUT/latin1.png")"
+check "Latin-1 parameters restored as UTF-8" [ "$(state prompt)/$(state negative)/$(state steps)" = "café au lait/naïve/7" ]
+act save-as "$(q "$OUT/latin1.dirigent")"
+act new '(64, 96)'
+act open "$(q "$OUT/latin1.dirigent")"
+check "the project saved after restoring them reopens" [ "$(state path)/$(state prompt)" = "$OUT/latin1.dirigent/café au lait" ]
+act open "$(q "$OUT/p2.dirigent")"
 
 # The project remembers the chosen model.
 act set-model "$(q "$TINY_MODEL")"
