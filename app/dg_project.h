@@ -1,17 +1,31 @@
-// Project files (.dirigent): the whole document as JSON (json-glib). The layout is stored run-length
-// encoded and base64'd, results as zlib-compressed RGBA8, base64'd. Reading is strict: anything
-// malformed returns NULL with a message naming the problem, and no document is changed.
+// Project files (.dirigent). A project is a bundle: a zip archive (app/dg_bundle.h) of
+//   mimetype          "application/x-dirigent-project" (first, stored: lets tools recognise the file)
+//   project.json      the document: settings, and the layout and results as references to files below
+//   layout.png        the layout's class ids as the pixel values of an 8-bit indexed PNG
+//   results/NNNN.png  each result, RGBA8
+// (exemplars and video frames will be more files beside them). Version 1 projects, one JSON file with
+// the layout run-length encoded and the results zlib-compressed, both base64'd, are still read.
+// Reading is strict: anything malformed returns NULL with a message naming the problem, and no
+// document is changed. Writing is atomic (dg_project_save); dg_project_async.h saves off the caller's
+// thread.
 #pragma once
 #include <stddef.h>
 
 #include "dg_document.h"
 
 #define DG_PROJECT_FORMAT "dirigent-project"
-#define DG_PROJECT_VERSION 1
+#define DG_PROJECT_VERSION 2
+#define DG_PROJECT_MIMETYPE "application/x-dirigent-project"
+#define DG_PROJECT_JSON_FILE "project.json"
+#define DG_PROJECT_LAYOUT_FILE "layout.png"
+// The most bytes one file of a bundle may hold once read.
+#define DG_PROJECT_MAX_ENTRY ((size_t)256 << 20)
 
-// Serialises doc (settings, layout, results; not the undo history). Caller frees with free().
+// The bundle's bytes (settings, layout, results; not the undo history): the same document gives the
+// same bytes. Caller frees with free(); NULL (error set) only when memory runs out or past 4 GiB.
 char *dg_project_serialize(const dg_document *doc, size_t *length);
-// Parses a project from memory; NULL and the error message on failure.
+// Parses a project from memory: a bundle, or a version 1 JSON file. NULL and the error message on
+// failure.
 dg_document *dg_project_parse(const char *data, size_t length, dg_status *status);
 
 // Writes to a temporary file in the same directory, syncs it and renames it over `path`, so a

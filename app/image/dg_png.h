@@ -40,9 +40,18 @@ dg_status dg_png_write_rgba8(const char *path, int width, int height, const uint
 dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
                              const dg_png_write_opts *opts);
 
+// The same PNGs in memory (`name` for messages): *png is malloc'd, *size its length.
+dg_status dg_png_encode_rgba8(const char *name, int width, int height, const uint8_t *rgba,
+                              const dg_png_write_opts *opts, uint8_t **png, size_t *size);
+dg_status dg_png_encode_label(const char *name, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                              const dg_png_write_opts *opts, uint8_t **png, size_t *size);
+
 // Reads any PNG as RGB8 (palette and grey expanded, 16-bit reduced, alpha dropped). *rgb is malloc'd.
 dg_status dg_png_read_rgb8(const char *path, int *width, int *height, uint8_t **rgb);
 dg_status dg_png_read_rgb8_mem(const void *data, size_t size, const char *name, int *width, int *height, uint8_t **rgb);
+// Reads any PNG as RGBA8 (as above, alpha kept; opaque where the file has none). *rgba is malloc'd.
+dg_status dg_png_read_rgba8_mem(const void *data, size_t size, const char *name, int *width, int *height,
+                                uint8_t **rgba);
 
 // Reads a label map strictly. Accepted: 8-bit palette or 8-bit grey (pixel value = class id, < n_classes
 // or 255), or 8-bit RGB/RGBA colour-coded in `pal` (fully transparent pixels read as unlabelled).
