@@ -3,10 +3,11 @@
 #   ui_editor.sh BUILD/ui/dirigent OUTDIR ui/data/org.dirigent.Dirigent.desktop BUILD/.../libdg_test_pipeline.so
 # Checks: label import, a random world layout at the canvas size (one undo step, undo restores the
 # exact layout), a stroke changes the layout and undo restores it exactly (redo re-applies),
-# parameters and save/open round trip (byte-identical re-save), the model choice (a model folder is
+# parameters and save/open round trip of a project bundle (byte-identical re-save, written off the UI
+# thread), an old single-file project opens, the model choice (a model folder is
 # checked, named and saved in the project; a model that cannot be loaded gives an error dialog naming
-# the file and leaves the document alone), a corrupt project gives an error dialog and leaves the
-# document alone, Generate without a model says "no model loaded",
+# the file and leaves the document alone), a corrupt project (a bundle whose project.json is cut short,
+# a truncated bundle) gives an error dialog and leaves the document alone, Generate without a model says "no model loaded",
 # crash recovery from the autosave, and a screenshot that shows the painted class colour. Then, with the
 # test-only stand-in pipeline module loaded: progress while running, result in the history, export,
 # results saved in the project, and cancel leaving no result.
@@ -55,6 +56,10 @@ state_is() { # state_is KEY VALUE
   return 1
 }
 same() { cmp -s "$1" "$2"; }
+# Projects are written on a worker thread: wait until the editor has no save in flight.
+wait_saved() { for _ in $(seq 50); do [ "$(state saving)" = False ] && return 0; sleep 0.1; done; echo "  still saving"; }
+# project_json FILE EXPR: EXPR over j = the project.json of a project bundle
+project_json() { $PY -c "import json, zipfile; j = json.load(zipfile.ZipFile('$1').open('project.json')); assert $2"; }
 has() { [[ "$1" == *"$2"* ]] || { echo "  '$1' lacks '$2'"; return 1; }; } # has TEXT PART
 matches() { [[ "$1" =~ $2 ]] || { echo "  '$1' does not match '$2'"; return 1; }; } # matches TEXT REGEX
 count_rgb() { # count_rgb PNG R G B -> pixels of exactly that colour
@@ -198,6 +203,7 @@ check "redo guidance" [ "$(state guidance)" = 6.5 ]
 # Save, replace the document, open again: everything comes back; a re-save is byte-identical.
 act dump-layout "$(q "$OUT/l4.raw")"
 act save "$(q "$OUT/p1.dirigent")"
+wait_saved
 check "saved" test -s "$OUT/p1.dirigent"
 check "title not modified after save" [ "$(state modified)" = False ]
 act new '(64, 96)'
@@ -208,10 +214,17 @@ check "open: same layout" same "$OUT/l4.raw" "$OUT/l5.raw"
 check "open: same prompt" [ "$(state prompt)" = "a blue car on a meadow under a mountain" ]
 check "open: same settings" [ "$(state steps)/$(state guidance)/$(state seed)/$(state negative)" = "28/6.5/123456789012345/blurry" ]
 act save-as "$(q "$OUT/p2.dirigent")"
+wait_saved
 check "re-save is byte-identical" same "$OUT/p1.dirigent" "$OUT/p2.dirigent"
+check "the project is a bundle: project.json, layout.png" $PY -c "
+import zipfile; n = zipfile.ZipFile('$OUT/p1.dirigent').namelist(); assert n[:3] == ['mimetype', 'project.json', 'layout.png'], n"
 
 # A corrupt project: an error dialog naming the file, no crash, the document as it was.
-head -c 300 "$OUT/p1.dirigent" >"$OUT/corrupt.dirigent"
+$PY -c "
+import zipfile
+src, dst = zipfile.ZipFile('$OUT/p1.dirigent'), zipfile.ZipFile('$OUT/corrupt.dirigent', 'w')
+for n in src.namelist(): dst.writestr(n, src.read(n)[:300] if n == 'project.json' else src.read(n))
+dst.close()"
 act open "$(q "$OUT/corrupt.dirigent")"
 check "corrupt file: editor still running" alive
 act dump-state "$(q "$OUT/state.json")"
@@ -219,11 +232,27 @@ check "corrupt file: error dialog names the file" grep -q "Could not open the pr
 act dump-layout "$(q "$OUT/l6.raw")"
 check "corrupt file: document unchanged" same "$OUT/l4.raw" "$OUT/l6.raw"
 check "corrupt file: path unchanged" [ "$(state path)" = "$OUT/p2.dirigent" ]
+head -c 300 "$OUT/p1.dirigent" >"$OUT/truncated.dirigent"
+act open "$(q "$OUT/truncated.dirigent")"
+act dump-state "$(q "$OUT/state.json")"
+check "truncated bundle: error dialog names the file" grep -q "Could not open the project: $OUT/truncated.dirigent: bundle: " "$OUT/state.json"
+act dump-layout "$(q "$OUT/l6.raw")"
+check "truncated bundle: document unchanged" same "$OUT/l4.raw" "$OUT/l6.raw"
+# An old single-file project (version 1, before bundles) still opens; saving it writes a bundle.
+OLD_PROJECT=$(realpath "$(dirname "$0")/data/project-v1.dirigent")
+act open "$(q "$OLD_PROJECT")"
+check "an old single-file project opens" [ "$(state results)/$(state steps)/$(state model)" = "2/33/world-aldm" ]
+check "  ... with its prompt" has "$(state prompt)" "a red car on a snowy street at night"
+act save-as "$(q "$OUT/old-converted.dirigent")"
+wait_saved
+check "  ... and saves as a bundle" project_json "$OUT/old-converted.dirigent" "j['version'] == 2 and len(j['results']) == 2"
+act open "$(q "$OUT/p2.dirigent")"
 
 # The project remembers the chosen model.
 act set-model "$(q "$TINY_MODEL")"
 act save-as "$(q "$OUT/pm.dirigent")"
-check "the project file holds the model path" $PY -c "import json; assert json.load(open('$OUT/pm.dirigent'))['model'] == '$TINY_MODEL'"
+wait_saved
+check "the project file holds the model path" project_json "$OUT/pm.dirigent" "j['model'] == '$TINY_MODEL'"
 act new '(64, 96)'
 check "a new canvas uses the default model" [ "$(state model_name)" = "Default: no-model" ]
 act open "$(q "$OUT/pm.dirigent")"
@@ -304,7 +333,8 @@ check "preview and history show the result" [ "$(count_rgb "$OUT/window-result.p
 act export "$(q "$OUT/result.png")"
 check "export writes the 256x128 result" [ "$(identify -format %wx%h "$OUT/result.png" 2>/dev/null)" = 256x128 ]
 act save "$(q "$OUT/p3.dirigent")"
-check "the project holds the result" $PY -c "import json; assert len(json.load(open('$OUT/p3.dirigent'))['results']) == 1"
+wait_saved
+check "the project holds the result" project_json "$OUT/p3.dirigent" "len(j['results']) == 1"
 act set-steps 1000
 act generate
 sleep 0.5
