@@ -28,96 +28,97 @@ static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 
 
 // ---- writing -------------------------------------------------------------------------------------
 
+typedef struct written {
+  char *name;
+  uint32_t crc, size, offset;
+} written;
+
 struct dg_bundle_writer {
-  GByteArray *data;    // local headers and contents
-  GByteArray *central; // central directory
-  int count;
+  GByteArray *data; // local headers and contents
+  GArray *entries;  // written: the central directory, made at the end
   bool too_large;
 };
+
+static void written_clear(gpointer p) { g_free(((written *)p)->name); }
 
 dg_bundle_writer *dg_bundle_writer_new(void) {
   dg_bundle_writer *w = g_new0(dg_bundle_writer, 1);
   w->data = g_byte_array_new();
-  w->central = g_byte_array_new();
+  w->entries = g_array_new(FALSE, FALSE, sizeof(written));
+  g_array_set_clear_func(w->entries, written_clear);
   return w;
 }
 
 void dg_bundle_writer_free(dg_bundle_writer *w) {
   if (!w) return;
-  g_byte_array_unref(w->data);
-  g_byte_array_unref(w->central);
+  if (w->data) g_byte_array_unref(w->data);
+  g_array_unref(w->entries);
   g_free(w);
 }
 
 // The fields local and central headers share: version needed, flags, method, time, date, CRC, sizes,
 // name length.
-static void common_fields(GByteArray *a, uint32_t crc, uint32_t size, size_t name_len) {
+static void common_fields(GByteArray *a, const written *e) {
   put16(a, 20);
   put16(a, FLAG_UTF8);
   put16(a, 0); // stored
   put16(a, 0);
   put16(a, DOS_DATE_1980);
-  put32(a, crc);
-  put32(a, size);
-  put32(a, size);
-  put16(a, (unsigned)name_len);
+  put32(a, e->crc);
+  put32(a, e->size);
+  put32(a, e->size);
+  put16(a, (unsigned)strlen(e->name));
 }
 
 void dg_bundle_writer_add(dg_bundle_writer *w, const char *name, const void *data, size_t size) {
   size_t name_len = strlen(name);
-  if (size >= 0xffffffffu || name_len > 0xffff || w->data->len + (uint64_t)size + LOCAL_SIZE + name_len >= 0xffffffffu ||
-      w->count == 0xffff) {
+  if (size >= 0xffffffffu || name_len > 0xffff ||
+      w->data->len + (uint64_t)size + LOCAL_SIZE + name_len >= 0xffffffffu || w->entries->len == 0xffff) {
     w->too_large = true;
     return;
   }
-  uint32_t crc = (uint32_t)crc32(crc32(0, NULL, 0), data, (uInt)size);
-  uint32_t offset = w->data->len;
+  written e = {g_strdup(name), (uint32_t)crc32(crc32(0, NULL, 0), data, (uInt)size), (uint32_t)size, w->data->len};
+  g_array_append_val(w->entries, e);
   put32(w->data, LOCAL_SIG);
-  common_fields(w->data, crc, (uint32_t)size, name_len);
+  common_fields(w->data, &e);
   put16(w->data, 0); // no extra field
   g_byte_array_append(w->data, (const guint8 *)name, (guint)name_len);
   g_byte_array_append(w->data, data, (guint)size);
-
-  put32(w->central, CENTRAL_SIG);
-  put16(w->central, 20); // made by: version 2.0, MS-DOS attributes
-  common_fields(w->central, crc, (uint32_t)size, name_len);
-  put16(w->central, 0); // extra
-  put16(w->central, 0); // comment
-  put16(w->central, 0); // disk
-  put16(w->central, 0); // internal attributes
-  put32(w->central, 0); // external attributes
-  put32(w->central, offset);
-  g_byte_array_append(w->central, (const guint8 *)name, (guint)name_len);
-  w->count++;
 }
 
 uint8_t *dg_bundle_writer_finish(dg_bundle_writer *w, size_t *size) {
-  if (w->too_large || (uint64_t)w->data->len + w->central->len + END_SIZE >= 0xffffffffu) {
-    dg_bundle_writer_free(w);
-    dg_fail(DG_ERR_UNSUPPORTED, "bundle: the contents exceed the 4 GiB a zip archive without zip64 can hold");
-    return NULL;
+  uint32_t central_offset = w->data->len;
+  for (guint i = 0; i < w->entries->len; i++) {
+    const written *e = &g_array_index(w->entries, written, i);
+    put32(w->data, CENTRAL_SIG);
+    put16(w->data, 20); // made by: version 2.0, MS-DOS attributes
+    common_fields(w->data, e);
+    put16(w->data, 0); // extra
+    put16(w->data, 0); // comment
+    put16(w->data, 0); // disk
+    put16(w->data, 0); // internal attributes
+    put32(w->data, 0); // external attributes
+    put32(w->data, e->offset);
+    g_byte_array_append(w->data, (const guint8 *)e->name, (guint)strlen(e->name));
   }
-  uint32_t central_offset = w->data->len, central_size = w->central->len;
-  g_byte_array_append(w->data, w->central->data, w->central->len);
+  uint32_t central_size = w->data->len - central_offset;
   put32(w->data, END_SIG);
   put16(w->data, 0);
   put16(w->data, 0);
-  put16(w->data, (unsigned)w->count);
-  put16(w->data, (unsigned)w->count);
+  put16(w->data, w->entries->len);
+  put16(w->data, w->entries->len);
   put32(w->data, central_size);
   put32(w->data, central_offset);
   put16(w->data, 0); // comment
-  *size = w->data->len;
-  uint8_t *out = g_byte_array_free(w->data, FALSE);
-  w->data = NULL;
-  g_byte_array_unref(w->central);
-  g_free(w);
-  // Callers free with free(): hand back malloc'd memory.
-  uint8_t *copy = malloc(*size ? *size : 1);
-  if (copy) memcpy(copy, out, *size);
-  g_free(out);
-  if (!copy) dg_fail(DG_ERR_OOM, "bundle: out of memory for %zu bytes", *size);
-  return copy;
+  uint8_t *out = NULL;
+  if (w->too_large || (uint64_t)central_offset + central_size + END_SIZE >= 0xffffffffu)
+    dg_fail(DG_ERR_UNSUPPORTED, "bundle: the contents exceed the 4 GiB a zip archive without zip64 can hold");
+  else if (!(out = malloc(w->data->len ? w->data->len : 1)))
+    dg_fail(DG_ERR_OOM, "bundle: out of memory for %u bytes", w->data->len);
+  else
+    memcpy(out, w->data->data, *size = w->data->len); // callers free with free()
+  dg_bundle_writer_free(w);
+  return out;
 }
 
 // ---- reading -------------------------------------------------------------------------------------

@@ -5,6 +5,13 @@
 
 #include "dg_command.h"
 
+// Frees a command whose own state is two buffers (before and after).
+static void free_with_pair(dg_command *cmd, void *before, void *after) {
+  free(before);
+  free(after);
+  free(cmd);
+}
+
 // ---- pixels --------------------------------------------------------------------------------------
 
 typedef struct pixels_command {
@@ -23,9 +30,7 @@ static size_t pixels_size(const dg_command *cmd) {
 }
 static void pixels_free(dg_command *cmd) {
   pixels_command *c = (pixels_command *)cmd;
-  free(c->before);
-  free(c->after);
-  free(c);
+  free_with_pair(cmd, c->before, c->after);
 }
 static const dg_command_type pixels_type = {"pixels", pixels_apply, NULL, pixels_size, pixels_free};
 
@@ -62,16 +67,14 @@ static size_t text_size(const dg_command *cmd) {
 }
 static void text_free(dg_command *cmd) {
   text_command *c = (text_command *)cmd;
-  free(c->old_text);
-  free(c->new_text);
-  free(c);
+  free_with_pair(cmd, c->old_text, c->new_text);
 }
 static const dg_command_type text_type = {"text", text_apply, text_merge, text_size, text_free};
 
 dg_command *dg_text_command_new(dg_doc_field field, const char *old_text, const char *new_text, bool coalescing) {
   text_command *c = calloc(1, sizeof *c);
-  *c = (text_command){{&text_type, coalescing}, field, strdup(old_text ? old_text : ""),
-                      strdup(new_text ? new_text : "")};
+  *c = (text_command){
+      {&text_type, coalescing}, field, strdup(old_text ? old_text : ""), strdup(new_text ? new_text : "")};
   return &c->base;
 }
 

@@ -31,6 +31,15 @@ struct dg_document {
   void *listener_user;
 };
 
+static char **text_slot(dg_document *doc, dg_doc_field f) {
+  switch (f) {
+  case DG_FIELD_PROMPT: return &doc->prompt;
+  case DG_FIELD_NEGATIVE: return &doc->negative;
+  case DG_FIELD_MODEL: return &doc->model;
+  default: return NULL;
+  }
+}
+
 static void notify(dg_document *doc, int what, int x, int y, int w, int h) {
   doc->generation++;
   if (doc->listener) doc->listener(doc, what, x, y, w, h, doc->listener_user);
@@ -102,13 +111,12 @@ void dg_document_free(dg_document *doc) {
     command_free(doc->history[i]);
   for (int i = 0; i < doc->result_count; i++)
     dg_result_clear(&doc->results[i]);
+  for (int f = 0; f < DG_FIELD_COUNT; f++)
+    if (text_slot(doc, f)) free(*text_slot(doc, f));
   free(doc->history);
   free(doc->results);
   free(doc->edit_before);
   free(doc->layout);
-  free(doc->prompt);
-  free(doc->negative);
-  free(doc->model);
   free(doc);
 }
 
@@ -209,15 +217,6 @@ void dg_document_store_pixels(dg_document *doc, int x, int y, int w, int h, cons
   for (int r = 0; r < h; r++)
     memcpy(doc->layout + (size_t)(y + r) * doc->width + x, ids + (size_t)r * w, (size_t)w);
   notify(doc, DG_CHANGED_LAYOUT, x, y, w, h);
-}
-
-static char **text_slot(dg_document *doc, dg_doc_field f) {
-  switch (f) {
-  case DG_FIELD_PROMPT: return &doc->prompt;
-  case DG_FIELD_NEGATIVE: return &doc->negative;
-  case DG_FIELD_MODEL: return &doc->model;
-  default: return NULL;
-  }
 }
 
 void dg_document_store_text(dg_document *doc, dg_doc_field field, const char *text) {

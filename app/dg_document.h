@@ -31,9 +31,9 @@ typedef enum dg_doc_field {
 
 // What changed, for listeners (the UI redraws only that).
 enum {
-  DG_CHANGED_LAYOUT = 1,  // the rectangle x, y, w, h of the layout
-  DG_CHANGED_RESULTS = 2, // the results list or the current result
-  DG_CHANGED_HISTORY = 4, // the undo/redo availability
+  DG_CHANGED_LAYOUT = 1,                                // the rectangle x, y, w, h of the layout
+  DG_CHANGED_RESULTS = 2,                               // the results list or the current result
+  DG_CHANGED_HISTORY = 4,                               // the undo/redo availability
   DG_CHANGED_PARAMS = ((1 << DG_FIELD_COUNT) - 1) << 3, // any of the fields, one bit each:
   DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS,
 };

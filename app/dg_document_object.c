@@ -75,9 +75,9 @@ enum {
 static GParamSpec *props[N_PROPS];
 // The property of each dg_doc_field.
 static const int field_props[DG_FIELD_COUNT] = {
-    [DG_FIELD_PROMPT] = PROP_PROMPT,     [DG_FIELD_NEGATIVE] = PROP_NEGATIVE_PROMPT,
-    [DG_FIELD_SEED] = PROP_SEED,         [DG_FIELD_SEED_RANDOM] = PROP_SEED_RANDOM,
-    [DG_FIELD_STEPS] = PROP_STEPS,       [DG_FIELD_GUIDANCE] = PROP_GUIDANCE,
+    [DG_FIELD_PROMPT] = PROP_PROMPT, [DG_FIELD_NEGATIVE] = PROP_NEGATIVE_PROMPT,
+    [DG_FIELD_SEED] = PROP_SEED,     [DG_FIELD_SEED_RANDOM] = PROP_SEED_RANDOM,
+    [DG_FIELD_STEPS] = PROP_STEPS,   [DG_FIELD_GUIDANCE] = PROP_GUIDANCE,
     [DG_FIELD_MODEL] = PROP_MODEL,
 };
 
@@ -175,10 +175,12 @@ static void dg_document_object_get_property(GObject *object, guint id, GValue *v
 
 static void dg_document_object_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec) {
   DgDocument *self = DG_DOCUMENT(object);
+  if (id == PROP_PROMPT || id == PROP_NEGATIVE_PROMPT) {
+    type_text(self, id == PROP_PROMPT ? DG_FIELD_PROMPT : DG_FIELD_NEGATIVE, g_value_get_string(value));
+    return;
+  }
   dg_document *m = self->model;
   switch (id) {
-  case PROP_PROMPT: type_text(self, DG_FIELD_PROMPT, g_value_get_string(value)); break;
-  case PROP_NEGATIVE_PROMPT: type_text(self, DG_FIELD_NEGATIVE, g_value_get_string(value)); break;
   case PROP_SEED: dg_document_set_seed(m, g_value_get_uint64(value)); break;
   case PROP_SEED_RANDOM: dg_document_set_seed_random(m, g_value_get_boolean(value)); break;
   case PROP_STEPS: dg_document_set_steps(m, g_value_get_int(value)); break;
@@ -218,9 +220,9 @@ static void dg_document_object_class_init(DgDocumentClass *klass) {
   props[PROP_GENERATION] = g_param_spec_uint64("generation", NULL, NULL, 0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties(oc, N_PROPS, props);
   // (x, y, width, height): the rectangle of the layout that changed.
-  signals[SIGNAL_LAYOUT_CHANGED] = g_signal_new("layout-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
-                                                NULL, NULL, NULL, G_TYPE_NONE, 4, G_TYPE_INT, G_TYPE_INT, G_TYPE_INT,
-                                                G_TYPE_INT);
+  signals[SIGNAL_LAYOUT_CHANGED] =
+      g_signal_new("layout-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 4,
+                   G_TYPE_INT, G_TYPE_INT, G_TYPE_INT, G_TYPE_INT);
 }
 
 static void dg_document_object_init(DgDocument *self) { self->results = g_list_store_new(DG_TYPE_RESULT); }

@@ -17,6 +17,14 @@
 static long inject_after = -1;
 void dg_project_inject_write_failure(long after_bytes) { inject_after = after_bytes; }
 
+// Fails with `status` and the calling thread's last message put under `prefix` ("prefix: message").
+static dg_status fail_under(dg_status status, const char *prefix) {
+  char *msg = strdup(dg_last_error());
+  dg_status st = dg_fail(status, "%s: %s", prefix, msg);
+  free(msg);
+  return st;
+}
+
 // ---- encodings -----------------------------------------------------------------------------------
 
 // Version 1 layouts: run-length pairs (id, run length - 1), runs of 1..256.
@@ -218,10 +226,7 @@ dg_status dg_project_save(const dg_document *doc, const char *path) {
   char *data = dg_project_serialize(doc, &len);
   if (!data) {
     inject_after = -1;
-    char *msg = strdup(dg_last_error());
-    dg_status st = dg_fail(DG_ERR_IO, "%s: %s", path, msg);
-    free(msg);
-    return st;
+    return fail_under(DG_ERR_IO, path);
   }
   char *tmp = g_strdup_printf("%s.XXXXXX", path);
   dg_status st = DG_OK;
@@ -253,6 +258,11 @@ typedef struct reader {
 } reader;
 
 #define BAD(r, ...) ((r)->status == DG_OK ? ((r)->status = dg_fail(DG_ERR_FORMAT, __VA_ARGS__)) : (r)->status)
+
+// The first problem: the message a failed read below left, under `where`.
+static void bad_under(reader *r, const char *where) {
+  if (r->status == DG_OK) r->status = fail_under(DG_ERR_FORMAT, where);
+}
 
 static JsonNode *member(reader *r, JsonObject *o, const char *name, const char *where) {
   JsonNode *n = json_object_get_member(o, name);
@@ -322,19 +332,8 @@ static uint8_t *read_file_member(reader *r, JsonObject *o, const char *where, co
   }
   if (!(*name = get_string(r, o, "file", where))) return NULL;
   uint8_t *data = dg_bundle_read(r->bundle, *name, DG_PROJECT_MAX_ENTRY, len);
-  if (!data) {
-    char *msg = strdup(dg_last_error());
-    BAD(r, "%s: %s", where, msg);
-    free(msg);
-  }
+  if (!data) bad_under(r, where);
   return data;
-}
-
-// Reports the message a failed PNG read left, under `where`.
-static void bad_png(reader *r, const char *where) {
-  char *msg = strdup(dg_last_error());
-  BAD(r, "%s: %s", where, msg);
-  free(msg);
 }
 
 // A result's RGBA8 pixels: zlib-compressed base64 inline (version 1) or a PNG file of the bundle.
@@ -347,7 +346,7 @@ static uint8_t *read_result_pixels(reader *r, JsonObject *o, const char *where, 
     if (!png) return NULL;
     int pw, ph;
     if (dg_png_read_rgba8_mem(png, len, name, &pw, &ph, &rgba) != DG_OK)
-      bad_png(r, where);
+      bad_under(r, where);
     else if (pw != w || ph != h)
       BAD(r, "%s: %s is %dx%d pixels, not %lldx%lld", where, name, pw, ph, w, h);
     free(png);
@@ -422,7 +421,7 @@ static uint8_t *read_layout(reader *r, JsonNode *lay, long long w, long long h) 
     dg_png_palette pal;
     id_palette(&pal);
     int pw = (int)w, ph = (int)h;
-    if (dg_png_read_label_mem(png, len, name, &pal, &pw, &ph, &ids) != DG_OK) bad_png(r, "layout");
+    if (dg_png_read_label_mem(png, len, name, &pal, &pw, &ph, &ids) != DG_OK) bad_under(r, "layout");
     free(png);
     return ids;
   }
@@ -535,8 +534,7 @@ static dg_document *read_document(reader *r, JsonNode *root) {
 
 // The JSON text of a project: project.json of a bundle (whose files `bundle` resolves), or a whole
 // version 1 file (bundle NULL).
-static dg_document *dg_project_parse_json(const char *data, size_t length, const dg_bundle *bundle,
-                                          dg_status *status) {
+static dg_document *dg_project_parse_json(const char *data, size_t length, const dg_bundle *bundle, dg_status *status) {
   reader r = {DG_OK, bundle};
   JsonParser *parser = json_parser_new();
   GError *err = NULL;
@@ -574,20 +572,16 @@ dg_document *dg_project_parse(const char *data, size_t length, dg_status *status
 }
 
 dg_document *dg_project_load(const char *path, dg_status *status) {
-  gchar *data = NULL;
-  gsize len = 0;
   GError *err = NULL;
-  if (!g_file_get_contents(path, &data, &len, &err)) {
+  GMappedFile *file = g_mapped_file_new(path, FALSE, &err);
+  if (!file) {
     *status = dg_fail(DG_ERR_IO, "%s: %s", path, err->message);
     g_error_free(err);
     return NULL;
   }
-  dg_document *doc = dg_project_parse(data, len, status);
-  g_free(data);
-  if (!doc) {
-    char *msg = strdup(dg_last_error());
-    dg_fail(*status, "%s: %s", path, msg);
-    free(msg);
-  }
+  const char *data = g_mapped_file_get_contents(file); // NULL for an empty file
+  dg_document *doc = dg_project_parse(data ? data : "", g_mapped_file_get_length(file), status);
+  g_mapped_file_unref(file);
+  if (!doc) fail_under(*status, path);
   return doc;
 }

@@ -2,7 +2,7 @@
 
 #include "dg_project.h"
 
-G_DEFINE_QUARK(dg-project-error-quark, dg_project_error)
+G_DEFINE_QUARK(dg - project - error - quark, dg_project_error)
 
 typedef struct save_job {
   dg_document *snapshot;

@@ -12,13 +12,42 @@
 #define MODEL(data) dg_window_get_model(WIN(data))
 #define CANVAS(data) dg_window_get_canvas(WIN(data))
 
-static void act_undo(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_document_undo(MODEL(d));
+// Actions without a parameter: each a call on the window.
+static void undo(DgWindow *w) { dg_document_undo(dg_window_get_model(w)); }
+static void redo(DgWindow *w) { dg_document_redo(dg_window_get_model(w)); }
+static void brush_bigger(DgWindow *w) {
+  dg_canvas_set_brush_radius(CANVAS(w), ceil(dg_canvas_get_brush_radius(CANVAS(w)) * 1.25));
 }
-static void act_redo(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_document_redo(MODEL(d));
+static void brush_smaller(DgWindow *w) {
+  dg_canvas_set_brush_radius(CANVAS(w), floor(dg_canvas_get_brush_radius(CANVAS(w)) * 0.8));
+}
+static void zoom_in(DgWindow *w) { dg_canvas_zoom_by(CANVAS(w), 1.25); }
+static void zoom_out(DgWindow *w) { dg_canvas_zoom_by(CANVAS(w), 0.8); }
+static void zoom_fit(DgWindow *w) { dg_canvas_fit(CANVAS(w)); }
+static void recover(DgWindow *w) { dg_files_recover(w); }
+// quit: closes the window, asking first whether to save unsaved changes; quit-discard does not ask.
+static void quit(DgWindow *w) { gtk_window_close(GTK_WINDOW(w)); }
+static const struct {
+  const char *action;
+  void (*fn)(DgWindow *);
+} simple_actions[] = {
+    {"undo", undo},
+    {"redo", redo},
+    {"brush-bigger", brush_bigger},
+    {"brush-smaller", brush_smaller},
+    {"zoom-in", zoom_in},
+    {"zoom-out", zoom_out},
+    {"zoom-fit", zoom_fit},
+    {"recover", recover},
+    {"quit", quit},
+    {"generate", dg_window_generate},
+    {"cancel", dg_window_cancel},
+    {"quit-discard", dg_window_close_discarding},
+};
+static void act_simple(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)p;
+  for (size_t i = 0; i < G_N_ELEMENTS(simple_actions); i++)
+    if (!strcmp(g_action_get_name(G_ACTION(a)), simple_actions[i].action)) simple_actions[i].fn(WIN(d));
 }
 
 // (class, radius, [(x, y), ...]) in layout pixels: one stroke = one undo step.
@@ -84,7 +113,8 @@ static void act_set_negative(GSimpleAction *a, GVariant *p, gpointer d) {
 // it can be loaded; otherwise an error dialog naming the file, and the document is unchanged.
 static bool set_model(DgWindow *win, const char *choice) {
   dg_document *m = dg_window_get_model(win);
-  if (dg_model_choice_is_default(choice)) return dg_document_set_text(m, DG_FIELD_MODEL, DG_MODEL_DEFAULT, false) == DG_OK;
+  if (dg_model_choice_is_default(choice))
+    return dg_document_set_text(m, DG_FIELD_MODEL, DG_MODEL_DEFAULT, false) == DG_OK;
   // Projects remember the absolute path.
   char *path = g_canonicalize_filename(choice, NULL);
   char kind[512];
@@ -164,29 +194,9 @@ static void act_brush_size(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   dg_canvas_set_brush_radius(CANVAS(d), g_variant_get_int32(p));
 }
-static void act_brush_bigger(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_canvas_set_brush_radius(CANVAS(d), ceil(dg_canvas_get_brush_radius(CANVAS(d)) * 1.25));
-}
-static void act_brush_smaller(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_canvas_set_brush_radius(CANVAS(d), floor(dg_canvas_get_brush_radius(CANVAS(d)) * 0.8));
-}
 static void act_set_opacity(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   dg_canvas_set_overlay_opacity(CANVAS(d), g_variant_get_double(p));
-}
-static void act_zoom_in(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_canvas_zoom_by(CANVAS(d), 1.25);
-}
-static void act_zoom_out(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_canvas_zoom_by(CANVAS(d), 0.8);
-}
-static void act_zoom_fit(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_canvas_fit(CANVAS(d));
 }
 static void act_select_result(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
@@ -271,60 +281,29 @@ static void act_new_dialog(GSimpleAction *a, GVariant *p, gpointer d) {
   gtk_window_present(GTK_WINDOW(dialog));
 }
 
-// Path actions: an empty path asks with a file chooser.
-static void act_open(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a;
-  const char *path = g_variant_get_string(p, NULL);
-  if (*path)
-    dg_files_open(WIN(d), path);
-  else
-    dg_files_open_dialog(WIN(d));
-}
-static void act_save(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a;
-  const char *path = g_variant_get_string(p, NULL);
-  if (!*path) path = dg_window_get_path(WIN(d));
-  if (path)
-    dg_window_save(WIN(d), path);
-  else
-    dg_files_save_dialog(WIN(d));
-}
-static void act_save_as(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a;
-  const char *path = g_variant_get_string(p, NULL);
-  if (*path)
-    dg_window_save(WIN(d), path);
-  else
-    dg_files_save_dialog(WIN(d));
-}
-static void act_import(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a;
-  const char *path = g_variant_get_string(p, NULL);
-  if (*path)
-    dg_files_import_layout(WIN(d), path);
-  else
-    dg_files_import_dialog(WIN(d));
-}
-static void act_export(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a;
-  const char *path = g_variant_get_string(p, NULL);
-  if (*path)
-    dg_files_export_png(WIN(d), path);
-  else
-    dg_files_export_dialog(WIN(d));
-}
-static void act_recover(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_files_recover(WIN(d));
-}
-
-static void act_generate(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_window_generate(WIN(d));
-}
-static void act_cancel(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_window_cancel(WIN(d));
+// Path actions: a path, or '' to ask with a file chooser. Save without a path saves where the
+// document was saved or opened, if anywhere.
+static const struct {
+  const char *action;
+  bool (*with_path)(DgWindow *, const char *);
+  void (*ask)(DgWindow *);
+} path_actions[] = {
+    {"open", dg_files_open, dg_files_open_dialog},
+    {"save", dg_files_save, dg_files_save_dialog},
+    {"save-as", dg_files_save, dg_files_save_dialog},
+    {"import-layout", dg_files_import_layout, dg_files_import_dialog},
+    {"export", dg_files_export_png, dg_files_export_dialog},
+};
+static void act_path(GSimpleAction *a, GVariant *p, gpointer d) {
+  const char *name = g_action_get_name(G_ACTION(a)), *path = g_variant_get_string(p, NULL);
+  if (!*path && !strcmp(name, "save")) path = dg_window_get_path(WIN(d)) ? dg_window_get_path(WIN(d)) : "";
+  for (size_t i = 0; i < G_N_ELEMENTS(path_actions); i++)
+    if (!strcmp(name, path_actions[i].action)) {
+      if (*path)
+        path_actions[i].with_path(WIN(d), path);
+      else
+        path_actions[i].ask(WIN(d));
+    }
 }
 
 static void write_file(gpointer d, const char *what, const char *path, const char *data, gssize len) {
@@ -364,17 +343,6 @@ static void act_shortcuts(GSimpleAction *a, GVariant *p, gpointer d) {
   g_object_unref(b);
 }
 
-// Closes the window; with unsaved changes it first asks whether to save them.
-static void act_quit(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  gtk_window_close(GTK_WINDOW(d));
-}
-// Closes without asking; unsaved changes are lost.
-static void act_quit_discard(GSimpleAction *a, GVariant *p, gpointer d) {
-  (void)a, (void)p;
-  dg_window_close_discarding(WIN(d));
-}
-
 // Undo and redo are enabled while the document has a step to take; Generate and Cancel by the job.
 static GBinding *history_bindings[2]; // held: the document they bind may go first
 static void document_changed(DgWindow *win, GParamSpec *pspec, GActionMap *map) {
@@ -385,16 +353,16 @@ static void document_changed(DgWindow *win, GParamSpec *pspec, GActionMap *map) 
       g_binding_unbind(history_bindings[i]);
       g_object_unref(history_bindings[i]);
     }
-    history_bindings[i] = g_object_ref(g_object_bind_property(
-        dg_window_get_document(win), names[i][0], g_action_map_lookup_action(map, names[i][1]), "enabled",
-        G_BINDING_SYNC_CREATE));
+    history_bindings[i] = g_object_ref(g_object_bind_property(dg_window_get_document(win), names[i][0],
+                                                              g_action_map_lookup_action(map, names[i][1]), "enabled",
+                                                              G_BINDING_SYNC_CREATE));
   }
 }
 
 void dg_actions_install(GtkApplication *app, DgWindow *win) {
   const GActionEntry entries[] = {
-      {"undo", act_undo, NULL, NULL, NULL, {0}},
-      {"redo", act_redo, NULL, NULL, NULL, {0}},
+      {"undo", act_simple, NULL, NULL, NULL, {0}},
+      {"redo", act_simple, NULL, NULL, NULL, {0}},
       {"paint-stroke", act_paint_stroke, "(iia(ii))", NULL, NULL, {0}},
       {"fill", act_fill, "(iii)", NULL, NULL, {0}},
       {"fill-rect", act_fill_rect, "(iiiii)", NULL, NULL, {0}},
@@ -409,30 +377,30 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"select-class", act_select_class, "i", NULL, NULL, {0}},
       {"set-tool", act_set_tool, "s", "'brush'", NULL, {0}},
       {"brush-size", act_brush_size, "i", NULL, NULL, {0}},
-      {"brush-bigger", act_brush_bigger, NULL, NULL, NULL, {0}},
-      {"brush-smaller", act_brush_smaller, NULL, NULL, NULL, {0}},
+      {"brush-bigger", act_simple, NULL, NULL, NULL, {0}},
+      {"brush-smaller", act_simple, NULL, NULL, NULL, {0}},
       {"set-opacity", act_set_opacity, "d", NULL, NULL, {0}},
-      {"zoom-in", act_zoom_in, NULL, NULL, NULL, {0}},
-      {"zoom-out", act_zoom_out, NULL, NULL, NULL, {0}},
-      {"zoom-fit", act_zoom_fit, NULL, NULL, NULL, {0}},
+      {"zoom-in", act_simple, NULL, NULL, NULL, {0}},
+      {"zoom-out", act_simple, NULL, NULL, NULL, {0}},
+      {"zoom-fit", act_simple, NULL, NULL, NULL, {0}},
       {"select-result", act_select_result, "i", NULL, NULL, {0}},
       {"new", act_new, "(ii)", NULL, NULL, {0}},
       {"new-dialog", act_new_dialog, NULL, NULL, NULL, {0}},
       {"new-random-layout", act_new_random_layout, "s", NULL, NULL, {0}},
-      {"open", act_open, "s", NULL, NULL, {0}},
-      {"save", act_save, "s", NULL, NULL, {0}},
-      {"save-as", act_save_as, "s", NULL, NULL, {0}},
-      {"import-layout", act_import, "s", NULL, NULL, {0}},
-      {"export", act_export, "s", NULL, NULL, {0}},
-      {"recover", act_recover, NULL, NULL, NULL, {0}},
-      {"generate", act_generate, NULL, NULL, NULL, {0}},
-      {"cancel", act_cancel, NULL, NULL, NULL, {0}},
+      {"open", act_path, "s", NULL, NULL, {0}},
+      {"save", act_path, "s", NULL, NULL, {0}},
+      {"save-as", act_path, "s", NULL, NULL, {0}},
+      {"import-layout", act_path, "s", NULL, NULL, {0}},
+      {"export", act_path, "s", NULL, NULL, {0}},
+      {"recover", act_simple, NULL, NULL, NULL, {0}},
+      {"generate", act_simple, NULL, NULL, NULL, {0}},
+      {"cancel", act_simple, NULL, NULL, NULL, {0}},
       {"dump-layout", act_dump_layout, "s", NULL, NULL, {0}},
       {"dump-state", act_dump_state, "s", NULL, NULL, {0}},
       {"screenshot", act_screenshot, "s", NULL, NULL, {0}},
       {"shortcuts", act_shortcuts, NULL, NULL, NULL, {0}},
-      {"quit", act_quit, NULL, NULL, NULL, {0}},
-      {"quit-discard", act_quit_discard, NULL, NULL, NULL, {0}},
+      {"quit", act_simple, NULL, NULL, NULL, {0}},
+      {"quit-discard", act_simple, NULL, NULL, NULL, {0}},
   };
   GActionMap *map = G_ACTION_MAP(app);
   g_action_map_add_action_entries(map, entries, G_N_ELEMENTS(entries), win);

@@ -200,8 +200,7 @@ static void draw(DgCanvas *self, cairo_t *cr, int aw, int ah) {
   // Frame around the canvas.
   cairo_set_line_width(cr, 1);
   cairo_set_source_rgba(cr, 1, 1, 1, 0.35);
-  cairo_rectangle(cr, floor(self->origin_x) - 0.5, floor(self->origin_y) - 0.5, W * self->zoom + 1,
-                  H * self->zoom + 1);
+  cairo_rectangle(cr, floor(self->origin_x) - 0.5, floor(self->origin_y) - 0.5, W * self->zoom + 1, H * self->zoom + 1);
   cairo_stroke(cr);
 
   // Tool feedback: brush outline, rectangle in progress, polygon in progress.
@@ -337,8 +336,8 @@ static void drag_end(GtkGestureDrag *g, double dx, double dy, DgCanvas *self) {
   if (self->tool == DG_TOOL_BRUSH || self->tool == DG_TOOL_ERASER)
     dg_document_edit_end(model(self));
   else if (self->tool == DG_TOOL_RECT)
-    dg_document_fill_rect(model(self), (int)floor(self->drag_x), (int)floor(self->drag_y), (int)floor(x),
-                          (int)floor(y), self->cls);
+    dg_document_fill_rect(model(self), (int)floor(self->drag_x), (int)floor(self->drag_y), (int)floor(x), (int)floor(y),
+                          self->cls);
   gtk_widget_queue_draw(GTK_WIDGET(self));
 }
 
@@ -371,8 +370,7 @@ static gboolean scroll(GtkEventControllerScroll *c, double dx, double dy, DgCanv
   return TRUE;
 }
 
-static gboolean key_pressed(GtkEventControllerKey *k, guint keyval, guint code, GdkModifierType mods,
-                            DgCanvas *self) {
+static gboolean key_pressed(GtkEventControllerKey *k, guint keyval, guint code, GdkModifierType mods, DgCanvas *self) {
   (void)k, (void)code, (void)mods;
   if (self->tool == DG_TOOL_POLYGON && (keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter)) {
     finish_polygon(self);
@@ -441,20 +439,21 @@ static void dg_canvas_get_property(GObject *object, guint id, GValue *value, GPa
 
 static void dg_canvas_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec) {
   DgCanvas *self = DG_CANVAS(object);
-  switch (id) {
-  case PROP_TOOL: dg_canvas_set_tool(self, g_value_get_enum(value)); break;
-  case PROP_CLASS: dg_canvas_set_class(self, g_value_get_int(value)); break;
-  case PROP_BRUSH_RADIUS: dg_canvas_set_brush_radius(self, g_value_get_double(value)); break;
-  case PROP_OVERLAY_OPACITY: dg_canvas_set_overlay_opacity(self, g_value_get_double(value)); break;
-  default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
-  }
+  if (id == PROP_OVERLAY_OPACITY)
+    dg_canvas_set_overlay_opacity(self, g_value_get_double(value));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+}
+
+static void dg_canvas_dispose(GObject *object) {
+  DgCanvas *self = DG_CANVAS(object);
+  g_clear_pointer(&self->layout_surface, cairo_surface_destroy);
+  g_clear_pointer(&self->result_surface, cairo_surface_destroy);
+  G_OBJECT_CLASS(dg_canvas_parent_class)->dispose(object);
 }
 
 static void dg_canvas_finalize(GObject *object) {
-  DgCanvas *self = DG_CANVAS(object);
-  if (self->layout_surface) cairo_surface_destroy(self->layout_surface);
-  if (self->result_surface) cairo_surface_destroy(self->result_surface);
-  g_array_free(self->polygon, TRUE);
+  g_array_unref(DG_CANVAS(object)->polygon);
   G_OBJECT_CLASS(dg_canvas_parent_class)->finalize(object);
 }
 
@@ -462,16 +461,17 @@ static void dg_canvas_class_init(DgCanvasClass *klass) {
   GObjectClass *oc = G_OBJECT_CLASS(klass);
   oc->get_property = dg_canvas_get_property;
   oc->set_property = dg_canvas_set_property;
+  oc->dispose = dg_canvas_dispose;
   oc->finalize = dg_canvas_finalize;
   GTK_WIDGET_CLASS(klass)->snapshot = dg_canvas_snapshot;
   DG_DOCUMENT_VIEW_CLASS(klass)->document_changed = dg_canvas_document_changed;
-  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
-  props[PROP_TOOL] = g_param_spec_enum("tool", NULL, NULL, DG_TYPE_TOOL, DG_TOOL_BRUSH, rw);
-  props[PROP_CLASS] = g_param_spec_int("class", NULL, NULL, 0, 255, 0, rw);
-  props[PROP_BRUSH_RADIUS] = g_param_spec_double("brush-radius", NULL, NULL, 0.5, 256, 6, rw);
-  props[PROP_OVERLAY_OPACITY] = g_param_spec_double("overlay-opacity", NULL, NULL, 0, 1, 0.5, rw);
-  props[PROP_ZOOM] = g_param_spec_double("zoom", NULL, NULL, 0, 64, 1,
-                                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  // The tool state is changed through the functions above; the opacity also by a slider bound to it.
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+  props[PROP_TOOL] = g_param_spec_enum("tool", NULL, NULL, DG_TYPE_TOOL, DG_TOOL_BRUSH, ro);
+  props[PROP_CLASS] = g_param_spec_int("class", NULL, NULL, 0, 255, 0, ro);
+  props[PROP_BRUSH_RADIUS] = g_param_spec_double("brush-radius", NULL, NULL, 0.5, 256, 6, ro);
+  props[PROP_OVERLAY_OPACITY] = g_param_spec_double("overlay-opacity", NULL, NULL, 0, 1, 0.5, ro | G_PARAM_WRITABLE);
+  props[PROP_ZOOM] = g_param_spec_double("zoom", NULL, NULL, 0, 64, 1, ro);
   g_object_class_install_properties(oc, N_PROPS, props);
   gtk_widget_class_set_css_name(GTK_WIDGET_CLASS(klass), "canvas");
 }

@@ -1,7 +1,8 @@
 // The layout canvas: draws the current result (if any) with the layout over it at the overlay
 // opacity, in snapshot(), and turns pointer input into edits of its document with the current tool.
 // The view (zoom, pan, fit) and the tool state (tool, class, brush radius, polygon in progress) are
-// its own, as properties: tool, class, brush-radius, overlay-opacity, zoom (read-only).
+// its own, as properties: tool, class, brush-radius, zoom (read-only: they change through the functions
+// below) and overlay-opacity.
 #pragma once
 #include "dg_document_view.h"
 #include "dg_palette.h"
@@ -34,7 +35,7 @@ int dg_canvas_get_class(DgCanvas *self);
 // eyedropper give way to the brush. Says so on the status line.
 void dg_canvas_set_class(DgCanvas *self, int cls);
 double dg_canvas_get_brush_radius(DgCanvas *self);
-void dg_canvas_set_brush_radius(DgCanvas *self, double radius); // clamped to 0.5..256
+void dg_canvas_set_brush_radius(DgCanvas *self, double radius);     // clamped to 0.5..256
 void dg_canvas_set_overlay_opacity(DgCanvas *self, double opacity); // clamped to 0..1
 // Zooms by factor around the centre of the view; fit shows the whole layout again.
 void dg_canvas_zoom_by(DgCanvas *self, double factor);

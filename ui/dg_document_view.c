@@ -24,7 +24,7 @@ DgDocument *dg_document_view_get_document(DgDocumentView *self) {
 
 void dg_document_view_set_document(DgDocumentView *self, DgDocument *doc) {
   DgDocumentViewPrivate *priv = dg_document_view_get_instance_private(self);
-  if (priv->document == doc) return;
+  if (priv->document == doc || !priv->bindings) return; // the same, or disposed
   g_ptr_array_set_size(priv->bindings, 0);
   if (priv->document) g_signal_handlers_disconnect_by_data(priv->document, self);
   g_set_object(&priv->document, doc);
@@ -37,7 +37,8 @@ void dg_document_view_bind(DgDocumentView *self, gpointer source, const char *pr
                            const char *target_property, GBindingFlags flags, GBindingTransformFunc to,
                            GBindingTransformFunc from, gpointer user_data) {
   DgDocumentViewPrivate *priv = dg_document_view_get_instance_private(self);
-  GBinding *b = g_object_bind_property_full(source, property, target, target_property, flags, to, from, user_data, NULL);
+  GBinding *b =
+      g_object_bind_property_full(source, property, target, target_property, flags, to, from, user_data, NULL);
   g_ptr_array_add(priv->bindings, g_object_ref(b));
 }
 
@@ -54,6 +55,13 @@ void dg_document_view_status(DgDocumentView *self, const char *fmt, ...) {
   va_end(ap);
   g_signal_emit(self, signals[SIGNAL_STATUS], 0, text);
   g_free(text);
+}
+
+void dg_widget_class_set_template(GtkWidgetClass *klass, const char *resource, const dg_template_child *children,
+                                  size_t n_children) {
+  gtk_widget_class_set_template_from_resource(klass, resource);
+  for (size_t i = 0; i < n_children; i++)
+    gtk_widget_class_bind_template_child_full(klass, children[i].id, FALSE, children[i].offset);
 }
 
 void dg_widget_compute_expand_from_children(GtkWidget *widget, gboolean *hexpand, gboolean *vexpand) {
@@ -84,16 +92,10 @@ static void dg_document_view_dispose(GObject *object) {
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child(GTK_WIDGET(self))))
     gtk_widget_unparent(child);
-  g_ptr_array_set_size(priv->bindings, 0);
+  g_clear_pointer(&priv->bindings, g_ptr_array_unref);
   if (priv->document) g_signal_handlers_disconnect_by_data(priv->document, self);
   g_clear_object(&priv->document);
   G_OBJECT_CLASS(dg_document_view_parent_class)->dispose(object);
-}
-
-static void dg_document_view_finalize(GObject *object) {
-  DgDocumentViewPrivate *priv = dg_document_view_get_instance_private(DG_DOCUMENT_VIEW(object));
-  g_ptr_array_unref(priv->bindings);
-  G_OBJECT_CLASS(dg_document_view_parent_class)->finalize(object);
 }
 
 static void dg_document_view_class_init(DgDocumentViewClass *klass) {
@@ -101,7 +103,6 @@ static void dg_document_view_class_init(DgDocumentViewClass *klass) {
   oc->get_property = dg_document_view_get_property;
   oc->set_property = dg_document_view_set_property;
   oc->dispose = dg_document_view_dispose;
-  oc->finalize = dg_document_view_finalize;
   GTK_WIDGET_CLASS(klass)->compute_expand = dg_widget_compute_expand_from_children;
   props[PROP_DOCUMENT] = g_param_spec_object("document", NULL, NULL, DG_TYPE_DOCUMENT,
                                              G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);

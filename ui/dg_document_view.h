@@ -29,6 +29,16 @@ void dg_document_view_bind(DgDocumentView *self, gpointer source, const char *pr
 void dg_document_view_connect(DgDocumentView *self, const char *signal, GCallback handler);
 // Emits "status" with the formatted message.
 void dg_document_view_status(DgDocumentView *self, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+// Sets a widget class's template from a resource and binds the named template children to the
+// instance struct's members: DG_TEMPLATE_CHILD(DgWindow, canvas) binds id "canvas" to DgWindow.canvas.
+typedef struct dg_template_child {
+  const char *id;
+  gssize offset;
+} dg_template_child;
+#define DG_TEMPLATE_CHILD(Type, member)                                                                                \
+  { #member, G_STRUCT_OFFSET(Type, member) }
+void dg_widget_class_set_template(GtkWidgetClass *klass, const char *resource, const dg_template_child *children,
+                                  size_t n_children);
 // A GtkWidgetClass.compute_expand that expands where a child does, as GtkBox does.
 void dg_widget_compute_expand_from_children(GtkWidget *widget, gboolean *hexpand, gboolean *vexpand);
 

@@ -26,18 +26,31 @@ static bool restore_settings(DgWindow *win, const char *path) {
   return true;
 }
 
-bool dg_files_open(DgWindow *win, const char *path) {
-  if (g_str_has_suffix(path, ".png") || g_str_has_suffix(path, ".PNG")) return restore_settings(win, path);
-  dg_status st;
-  dg_document *m = dg_project_load(path, &st);
-  if (!m) {
-    // The current document stays as it was.
-    dg_window_message(win, GTK_MESSAGE_ERROR, "Could not open the project", dg_last_error());
-    return false;
-  }
+// Shows the model m (taken) as the window's document, saved at path (NULL: unsaved).
+static void show_model(DgWindow *win, dg_document *m, const char *path) {
   DgDocument *doc = dg_document_object_new(m);
   dg_window_set_document(win, doc, path);
   g_object_unref(doc);
+}
+
+// Opens the project at `path` (the autosave when NULL); on failure an error dialog titled `failure`
+// and the current document stays as it was.
+static bool load(DgWindow *win, const char *path, const char *failure) {
+  char *file = path ? g_strdup(path) : dg_files_autosave_path();
+  dg_status st;
+  dg_document *m = dg_project_load(file, &st);
+  g_free(file);
+  if (!m) {
+    dg_window_message(win, GTK_MESSAGE_ERROR, failure, dg_last_error());
+    return false;
+  }
+  show_model(win, m, path);
+  return true;
+}
+
+bool dg_files_open(DgWindow *win, const char *path) {
+  if (g_str_has_suffix(path, ".png") || g_str_has_suffix(path, ".PNG")) return restore_settings(win, path);
+  if (!load(win, path, "Could not open the project")) return false;
   dg_window_set_status(win, "Opened %s", path);
   return true;
 }
@@ -96,9 +109,7 @@ bool dg_files_import_layout(DgWindow *win, const char *path) {
     dg_document_set_text(fresh, DG_FIELD_PROMPT, dg_document_prompt(m), false);
     dg_document_set_text(fresh, DG_FIELD_NEGATIVE, dg_document_negative(m), false);
     dg_document_set_layout(fresh, ids, h, w);
-    DgDocument *doc = dg_document_object_new(fresh);
-    dg_window_set_document(win, doc, NULL);
-    g_object_unref(doc);
+    show_model(win, fresh, NULL);
   } else {
     dg_document_set_layout(m, ids, h, w);
   }
@@ -116,9 +127,16 @@ bool dg_files_export_png(DgWindow *win, const char *path) {
     return false;
   }
   // The same writer as the CLI: A1111 `parameters` chunk and the `dirigent` JSON job chunk.
-  dg_generation_info info = {.prompt = r->prompt, .negative = r->negative, .sampler = "DDIM", .model = r->model,
-                             .layout = "editor", .steps = r->steps, .width = r->width, .height = r->height,
-                             .cfg = r->guidance, .seed = r->seed};
+  dg_generation_info info = {.prompt = r->prompt,
+                             .negative = r->negative,
+                             .sampler = "DDIM",
+                             .model = r->model,
+                             .layout = "editor",
+                             .steps = r->steps,
+                             .width = r->width,
+                             .height = r->height,
+                             .cfg = r->guidance,
+                             .seed = r->seed};
   bool ok = dg_generation_png_write(path, r->rgba, 4, &info) == DG_OK;
   if (!ok)
     dg_window_message(win, GTK_MESSAGE_ERROR, "Could not export the PNG", dg_last_error());
@@ -170,8 +188,7 @@ void dg_files_save_dialog(DgWindow *win) {
   dg_files_choose(win, "Save project", GTK_FILE_CHOOSER_ACTION_SAVE, "*.dirigent", "Dirigent projects", dg_files_save);
 }
 void dg_files_import_dialog(DgWindow *win) {
-  dg_files_choose(win, "Import label PNG", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images",
-                  dg_files_import_layout);
+  dg_files_choose(win, "Import label PNG", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", dg_files_import_layout);
 }
 void dg_files_export_dialog(DgWindow *win) {
   dg_files_choose(win, "Export result", GTK_FILE_CHOOSER_ACTION_SAVE, "*.png", "PNG images", dg_files_export_png);
@@ -190,17 +207,7 @@ void dg_files_autosave_remove(void) {
 }
 
 bool dg_files_recover(DgWindow *win) {
-  char *path = dg_files_autosave_path();
-  dg_status st;
-  dg_document *m = dg_project_load(path, &st);
-  g_free(path);
-  if (!m) {
-    dg_window_message(win, GTK_MESSAGE_ERROR, "Could not recover the autosaved work", dg_last_error());
-    return false;
-  }
-  DgDocument *doc = dg_document_object_new(m);
-  dg_window_set_document(win, doc, NULL);
-  g_object_unref(doc);
+  if (!load(win, NULL, "Could not recover the autosaved work")) return false;
   dg_window_mark_unsaved(win); // recovered work is unsaved
   dg_window_set_status(win, "Recovered the autosaved work; save it to keep it");
   return true;

@@ -7,7 +7,7 @@
 #include "dg_model_choice.h"
 #include "dg_neural_pipeline.h"
 
-G_DEFINE_QUARK(dg-job-runner-error-quark, dg_job_runner_error)
+G_DEFINE_QUARK(dg - job - runner - error - quark, dg_job_runner_error)
 
 // ---- the pipelines -------------------------------------------------------------------------------
 
@@ -222,19 +222,14 @@ static void dg_job_runner_dispose(GObject *object) {
   DgJobRunner *self = DG_JOB_RUNNER(object);
   dg_job_runner_stop(self);
   g_clear_object(&self->preview);
+  g_clear_pointer(&self->progress_text, g_free);
   G_OBJECT_CLASS(dg_job_runner_parent_class)->dispose(object);
-}
-
-static void dg_job_runner_finalize(GObject *object) {
-  g_free(DG_JOB_RUNNER(object)->progress_text);
-  G_OBJECT_CLASS(dg_job_runner_parent_class)->finalize(object);
 }
 
 static void dg_job_runner_class_init(DgJobRunnerClass *klass) {
   GObjectClass *oc = G_OBJECT_CLASS(klass);
   oc->get_property = dg_job_runner_get_property;
   oc->dispose = dg_job_runner_dispose;
-  oc->finalize = dg_job_runner_finalize;
   const GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
   props[PROP_RUNNING] = g_param_spec_boolean("running", NULL, NULL, FALSE, ro);
   props[PROP_PROGRESS_TEXT] = g_param_spec_string("progress-text", NULL, NULL, "Idle", ro);
@@ -242,8 +237,8 @@ static void dg_job_runner_class_init(DgJobRunnerClass *klass) {
   props[PROP_PREVIEW] = g_param_spec_object("preview", NULL, NULL, GDK_TYPE_PAINTABLE, ro);
   g_object_class_install_properties(oc, N_PROPS, props);
   // (DgJobOutcome outcome, const char *message): message says why for DG_JOB_OUTCOME_FAILED, else NULL.
-  signals[SIGNAL_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                                          NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_STRING);
+  signals[SIGNAL_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_STRING);
 }
 
 static void dg_job_runner_init(DgJobRunner *self) { self->progress_text = g_strdup("Idle"); }

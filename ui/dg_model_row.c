@@ -1,25 +1,22 @@
 #include "dg_model_row.h"
 
-#include "dg_document_view.h"
-
 #include <string.h>
 
 #include "dg_model_choice.h"
 
 struct _DgModelRow {
-  GtkWidget parent;
+  DgDocumentView parent;
   char *choice; // the choice last checked and shown
   GtkWidget *model_button, *model_kind;
 };
 
-G_DEFINE_FINAL_TYPE(DgModelRow, dg_model_row, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE(DgModelRow, dg_model_row, DG_TYPE_DOCUMENT_VIEW)
 
-enum { PROP_0, PROP_CHOICE, N_PROPS };
-static GParamSpec *props[N_PROPS];
-
-// Checks the choice (the default's path for "default") and shows its name and kind.
-static void set_choice(DgModelRow *self, const char *choice) {
-  if (!choice || (self->choice && !strcmp(self->choice, choice))) return;
+// Checks the document's choice (the default's path for "default") and shows its name and kind.
+static void model_changed(DgDocument *doc, GParamSpec *pspec, DgModelRow *self) {
+  (void)pspec;
+  const char *choice = dg_document_model(dg_document_object_get_model(doc));
+  if (self->choice && !strcmp(self->choice, choice)) return;
   g_free(self->choice);
   self->choice = g_strdup(choice);
   char *name = dg_model_choice_name(choice), *path = dg_model_choice_path(choice);
@@ -39,7 +36,12 @@ static void set_choice(DgModelRow *self, const char *choice) {
   g_free(text);
   g_free(path);
   g_free(name);
-  g_object_notify_by_pspec(G_OBJECT(self), props[PROP_CHOICE]);
+}
+
+static void dg_model_row_document_changed(DgDocumentView *view, DgDocument *doc) {
+  if (!doc) return;
+  dg_document_view_connect(view, "notify::model", G_CALLBACK(model_changed));
+  model_changed(doc, NULL, DG_MODEL_ROW(view));
 }
 
 const char *dg_model_row_get_name(DgModelRow *self) {
@@ -47,48 +49,19 @@ const char *dg_model_row_get_name(DgModelRow *self) {
 }
 const char *dg_model_row_get_kind(DgModelRow *self) { return gtk_label_get_text(GTK_LABEL(self->model_kind)); }
 
-static void dg_model_row_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec) {
-  if (id == PROP_CHOICE)
-    g_value_set_string(value, DG_MODEL_ROW(object)->choice);
-  else
-    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
-}
-
-static void dg_model_row_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec) {
-  if (id == PROP_CHOICE)
-    set_choice(DG_MODEL_ROW(object), g_value_get_string(value));
-  else
-    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
-}
-
-static void dg_model_row_dispose(GObject *object) {
-  GtkWidget *child;
-  while ((child = gtk_widget_get_first_child(GTK_WIDGET(object))))
-    gtk_widget_unparent(child);
-  G_OBJECT_CLASS(dg_model_row_parent_class)->dispose(object);
-}
-
 static void dg_model_row_finalize(GObject *object) {
   g_free(DG_MODEL_ROW(object)->choice);
   G_OBJECT_CLASS(dg_model_row_parent_class)->finalize(object);
 }
 
+static const dg_template_child children[] = {DG_TEMPLATE_CHILD(DgModelRow, model_button),
+                                             DG_TEMPLATE_CHILD(DgModelRow, model_kind)};
+
 static void dg_model_row_class_init(DgModelRowClass *klass) {
-  GObjectClass *oc = G_OBJECT_CLASS(klass);
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
-  oc->get_property = dg_model_row_get_property;
-  oc->set_property = dg_model_row_set_property;
-  oc->dispose = dg_model_row_dispose;
-  oc->finalize = dg_model_row_finalize;
-  wc->compute_expand = dg_widget_compute_expand_from_children;
-  props[PROP_CHOICE] = g_param_spec_string("choice", NULL, NULL, NULL,
-                                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  g_object_class_install_properties(oc, N_PROPS, props);
-  gtk_widget_class_set_template_from_resource(wc, "/org/dirigent/Dirigent/dg_model_row.ui");
-  gtk_widget_class_bind_template_child(wc, DgModelRow, model_button);
-  gtk_widget_class_bind_template_child(wc, DgModelRow, model_kind);
+  G_OBJECT_CLASS(klass)->finalize = dg_model_row_finalize;
+  DG_DOCUMENT_VIEW_CLASS(klass)->document_changed = dg_model_row_document_changed;
+  dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_model_row.ui", children, G_N_ELEMENTS(children));
 }
 
-static void dg_model_row_init(DgModelRow *self) {
-  gtk_widget_init_template(GTK_WIDGET(self));
-}
+static void dg_model_row_init(DgModelRow *self) { gtk_widget_init_template(GTK_WIDGET(self)); }

@@ -12,8 +12,8 @@ struct _DgPalettePanel {
 
 G_DEFINE_FINAL_TYPE(DgPalettePanel, dg_palette_panel, DG_TYPE_DOCUMENT_VIEW)
 
-enum { PROP_0, PROP_SELECTED_CLASS, N_PROPS };
-static GParamSpec *props[N_PROPS];
+enum { SIGNAL_CLASS_PICKED, N_SIGNALS };
+static guint signals[N_SIGNALS];
 
 // ---- class rows ----------------------------------------------------------------------------------
 
@@ -79,33 +79,36 @@ static void search_changed(GtkSearchEntry *e, DgPalettePanel *self) {
   gtk_list_box_invalidate_filter(GTK_LIST_BOX(self->palette_list));
 }
 
-static void set_selected_class(DgPalettePanel *self, int cls) {
-  if (self->selected_class == cls) return;
-  self->selected_class = cls;
+void dg_palette_panel_show_class(DgPalettePanel *self, int cls) {
+  self->selected_class = cls; // the row-selected handler sees it is no pick
   for (int i = 0;; i++) {
     GtkListBoxRow *row = gtk_list_box_get_row_at_index(GTK_LIST_BOX(self->palette_list), i);
     if (!row) break;
     if (row_class(row) == cls) gtk_list_box_select_row(GTK_LIST_BOX(self->palette_list), row);
   }
-  g_object_notify_by_pspec(G_OBJECT(self), props[PROP_SELECTED_CLASS]);
+}
+
+static void pick(DgPalettePanel *self, int cls) {
+  if (self->selected_class != cls) g_signal_emit(self, signals[SIGNAL_CLASS_PICKED], 0, cls);
 }
 
 static void palette_row_selected(GtkListBox *box, GtkListBoxRow *row, DgPalettePanel *self) {
   (void)box;
-  if (row) set_selected_class(self, row_class(row));
+  if (row) pick(self, row_class(row));
 }
 
 static void areas_row_activated(GtkListBox *box, GtkListBoxRow *row, DgPalettePanel *self) {
   (void)box;
   int id = row_class(row);
-  if (id != DG_UNLABELLED) set_selected_class(self, id);
+  if (id != DG_UNLABELLED) g_signal_emit(self, signals[SIGNAL_CLASS_PICKED], 0, id);
 }
 
 void dg_palette_panel_set_palette(DgPalettePanel *self, const dg_palette *palette) {
   self->palette = palette;
   gtk_list_box_set_filter_func(GTK_LIST_BOX(self->palette_list), palette_filter, self, NULL);
   for (int i = 0; i < dg_palette_count(palette); i++)
-    gtk_list_box_append(GTK_LIST_BOX(self->palette_list), class_row(palette, dg_palette_class_at(palette, i)->id, NULL));
+    gtk_list_box_append(GTK_LIST_BOX(self->palette_list),
+                        class_row(palette, dg_palette_class_at(palette, i)->id, NULL));
 }
 
 // ---- classes on canvas ---------------------------------------------------------------------------
@@ -158,20 +161,6 @@ static void dg_palette_panel_document_changed(DgDocumentView *view, DgDocument *
   layout_changed(doc, 0, 0, 0, 0, DG_PALETTE_PANEL(view));
 }
 
-static void dg_palette_panel_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec) {
-  if (id == PROP_SELECTED_CLASS)
-    g_value_set_int(value, DG_PALETTE_PANEL(object)->selected_class);
-  else
-    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
-}
-
-static void dg_palette_panel_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec) {
-  if (id == PROP_SELECTED_CLASS)
-    set_selected_class(DG_PALETTE_PANEL(object), g_value_get_int(value));
-  else
-    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
-}
-
 static void dg_palette_panel_dispose(GObject *object) {
   DgPalettePanel *self = DG_PALETTE_PANEL(object);
   if (self->areas_idle) g_source_remove(self->areas_idle);
@@ -179,21 +168,18 @@ static void dg_palette_panel_dispose(GObject *object) {
   G_OBJECT_CLASS(dg_palette_panel_parent_class)->dispose(object);
 }
 
+static const dg_template_child children[] = {
+    DG_TEMPLATE_CHILD(DgPalettePanel, search), DG_TEMPLATE_CHILD(DgPalettePanel, palette_list),
+    DG_TEMPLATE_CHILD(DgPalettePanel, areas_total), DG_TEMPLATE_CHILD(DgPalettePanel, areas_list)};
+
 static void dg_palette_panel_class_init(DgPalettePanelClass *klass) {
-  GObjectClass *oc = G_OBJECT_CLASS(klass);
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
-  oc->get_property = dg_palette_panel_get_property;
-  oc->set_property = dg_palette_panel_set_property;
-  oc->dispose = dg_palette_panel_dispose;
+  G_OBJECT_CLASS(klass)->dispose = dg_palette_panel_dispose;
   DG_DOCUMENT_VIEW_CLASS(klass)->document_changed = dg_palette_panel_document_changed;
-  props[PROP_SELECTED_CLASS] = g_param_spec_int("selected-class", NULL, NULL, -1, 255, -1,
-                                                G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  g_object_class_install_properties(oc, N_PROPS, props);
-  gtk_widget_class_set_template_from_resource(wc, "/org/dirigent/Dirigent/dg_palette_panel.ui");
-  gtk_widget_class_bind_template_child(wc, DgPalettePanel, search);
-  gtk_widget_class_bind_template_child(wc, DgPalettePanel, palette_list);
-  gtk_widget_class_bind_template_child(wc, DgPalettePanel, areas_total);
-  gtk_widget_class_bind_template_child(wc, DgPalettePanel, areas_list);
+  // (int class): the user picked a class in one of the lists.
+  signals[SIGNAL_CLASS_PICKED] = g_signal_new("class-picked", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                              NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
+  dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_palette_panel.ui", children, G_N_ELEMENTS(children));
   gtk_widget_class_bind_template_callback(wc, search_changed);
   gtk_widget_class_bind_template_callback(wc, palette_row_selected);
   gtk_widget_class_bind_template_callback(wc, areas_row_activated);

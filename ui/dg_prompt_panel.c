@@ -10,9 +10,6 @@ struct _DgPromptPanel {
 
 G_DEFINE_FINAL_TYPE(DgPromptPanel, dg_prompt_panel, DG_TYPE_DOCUMENT_VIEW)
 
-enum { PROP_0, PROP_PROGRESS_TEXT, PROP_PROGRESS_FRACTION, PROP_PREVIEW, N_PROPS };
-static GParamSpec *props[N_PROPS];
-
 DgModelRow *dg_prompt_panel_get_model_row(DgPromptPanel *self) { return self->model_row; }
 const char *dg_prompt_panel_get_progress_text(DgPromptPanel *self) {
   return gtk_progress_bar_get_text(GTK_PROGRESS_BAR(self->progress));
@@ -65,6 +62,7 @@ static void seed_copy(GtkButton *b, DgPromptPanel *self) {
 
 static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *doc) {
   DgPromptPanel *self = DG_PROMPT_PANEL(view);
+  dg_document_view_set_document(DG_DOCUMENT_VIEW(self->model_row), doc);
   if (!doc) return;
   const GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
   // Typing into a text view writes the text property, which merges keystrokes into one undo step.
@@ -76,60 +74,28 @@ static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *d
                         G_BINDING_SYNC_CREATE | G_BINDING_INVERT_BOOLEAN, NULL, NULL, NULL);
   dg_document_view_bind(view, doc, "steps", self->steps_spin_adjustment, "value", both, NULL, NULL, NULL);
   dg_document_view_bind(view, doc, "guidance", self->guidance_spin_adjustment, "value", both, NULL, NULL, NULL);
-  dg_document_view_bind(view, doc, "model", self->model_row, "choice", G_BINDING_SYNC_CREATE, NULL, NULL, NULL);
 }
 
-static void dg_prompt_panel_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec) {
-  DgPromptPanel *self = DG_PROMPT_PANEL(object);
-  switch (id) {
-  case PROP_PROGRESS_TEXT: g_value_set_string(value, dg_prompt_panel_get_progress_text(self)); break;
-  case PROP_PROGRESS_FRACTION:
-    g_value_set_double(value, gtk_progress_bar_get_fraction(GTK_PROGRESS_BAR(self->progress)));
-    break;
-  case PROP_PREVIEW: g_value_set_object(value, gtk_picture_get_paintable(GTK_PICTURE(self->preview))); break;
-  default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
-  }
+void dg_prompt_panel_show_runner(DgPromptPanel *self, DgJobRunner *runner) {
+  g_object_bind_property(runner, "progress-text", self->progress, "text", G_BINDING_SYNC_CREATE);
+  g_object_bind_property(runner, "progress-fraction", self->progress, "fraction", G_BINDING_SYNC_CREATE);
+  g_object_bind_property(runner, "preview", self->preview, "paintable", G_BINDING_SYNC_CREATE);
 }
 
-static void dg_prompt_panel_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec) {
-  DgPromptPanel *self = DG_PROMPT_PANEL(object);
-  switch (id) {
-  case PROP_PROGRESS_TEXT: gtk_progress_bar_set_text(GTK_PROGRESS_BAR(self->progress), g_value_get_string(value)); break;
-  case PROP_PROGRESS_FRACTION:
-    gtk_progress_bar_set_fraction(GTK_PROGRESS_BAR(self->progress), g_value_get_double(value));
-    break;
-  case PROP_PREVIEW: gtk_picture_set_paintable(GTK_PICTURE(self->preview), g_value_get_object(value)); break;
-  default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec); return;
-  }
-  g_object_notify_by_pspec(object, pspec);
-}
+static const dg_template_child children[] = {
+    DG_TEMPLATE_CHILD(DgPromptPanel, prompt_view),   DG_TEMPLATE_CHILD(DgPromptPanel, negative_view),
+    DG_TEMPLATE_CHILD(DgPromptPanel, prompt_buffer), DG_TEMPLATE_CHILD(DgPromptPanel, negative_buffer),
+    DG_TEMPLATE_CHILD(DgPromptPanel, seed_entry),    DG_TEMPLATE_CHILD(DgPromptPanel, seed_random),
+    DG_TEMPLATE_CHILD(DgPromptPanel, steps_spin),    DG_TEMPLATE_CHILD(DgPromptPanel, steps_spin_adjustment),
+    DG_TEMPLATE_CHILD(DgPromptPanel, guidance_spin), DG_TEMPLATE_CHILD(DgPromptPanel, guidance_spin_adjustment),
+    DG_TEMPLATE_CHILD(DgPromptPanel, model_row),     DG_TEMPLATE_CHILD(DgPromptPanel, progress),
+    DG_TEMPLATE_CHILD(DgPromptPanel, preview)};
 
 static void dg_prompt_panel_class_init(DgPromptPanelClass *klass) {
-  GObjectClass *oc = G_OBJECT_CLASS(klass);
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
-  oc->get_property = dg_prompt_panel_get_property;
-  oc->set_property = dg_prompt_panel_set_property;
   DG_DOCUMENT_VIEW_CLASS(klass)->document_changed = dg_prompt_panel_document_changed;
-  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
-  props[PROP_PROGRESS_TEXT] = g_param_spec_string("progress-text", NULL, NULL, "Idle", rw);
-  props[PROP_PROGRESS_FRACTION] = g_param_spec_double("progress-fraction", NULL, NULL, 0, 1, 0, rw);
-  props[PROP_PREVIEW] = g_param_spec_object("preview", NULL, NULL, GDK_TYPE_PAINTABLE, rw);
-  g_object_class_install_properties(oc, N_PROPS, props);
   g_type_ensure(DG_TYPE_MODEL_ROW);
-  gtk_widget_class_set_template_from_resource(wc, "/org/dirigent/Dirigent/dg_prompt_panel.ui");
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, prompt_view);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, negative_view);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, prompt_buffer);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, negative_buffer);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, seed_entry);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, seed_random);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, steps_spin);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, steps_spin_adjustment);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, guidance_spin);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, guidance_spin_adjustment);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, model_row);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, progress);
-  gtk_widget_class_bind_template_child(wc, DgPromptPanel, preview);
+  dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_prompt_panel.ui", children, G_N_ELEMENTS(children));
   gtk_widget_class_bind_template_callback(wc, seed_activate);
   gtk_widget_class_bind_template_callback(wc, seed_dice);
   gtk_widget_class_bind_template_callback(wc, seed_copy);

@@ -24,8 +24,9 @@ static void item_bind(GtkSignalListItemFactory *f, GtkListItem *item, gpointer d
   GtkWidget *picture = gtk_list_item_get_child(item);
   gtk_picture_set_paintable(GTK_PICTURE(picture), GDK_PAINTABLE(tex));
   g_object_unref(tex);
-  char *tip = g_strdup_printf("Result %d · seed %llu · %d steps · guidance %g\n%s", dg_result_object_get_index(result) + 1,
-                              (unsigned long long)r->seed, r->steps, r->guidance, r->prompt);
+  char *tip =
+      g_strdup_printf("Result %d · seed %llu · %d steps · guidance %g\n%s", dg_result_object_get_index(result) + 1,
+                      (unsigned long long)r->seed, r->steps, r->guidance, r->prompt);
   gtk_widget_set_tooltip_text(picture, tip);
   g_free(tip);
 }
@@ -57,17 +58,18 @@ static void dg_results_panel_document_changed(DgDocumentView *view, DgDocument *
   dg_document_view_bind(view, doc, "current-result", self->selection, "selected",
                         G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE, current_to_selected, selected_to_current,
                         NULL);
-  dg_document_view_bind(view, results, "n-items", self->empty_label, "visible", G_BINDING_SYNC_CREATE,
-                        none_to_visible, NULL, NULL);
+  dg_document_view_bind(view, results, "n-items", self->empty_label, "visible", G_BINDING_SYNC_CREATE, none_to_visible,
+                        NULL, NULL);
 }
+
+static const dg_template_child children[] = {DG_TEMPLATE_CHILD(DgResultsPanel, empty_label),
+                                             DG_TEMPLATE_CHILD(DgResultsPanel, results_view),
+                                             DG_TEMPLATE_CHILD(DgResultsPanel, selection)};
 
 static void dg_results_panel_class_init(DgResultsPanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
   DG_DOCUMENT_VIEW_CLASS(klass)->document_changed = dg_results_panel_document_changed;
-  gtk_widget_class_set_template_from_resource(wc, "/org/dirigent/Dirigent/dg_results_panel.ui");
-  gtk_widget_class_bind_template_child(wc, DgResultsPanel, empty_label);
-  gtk_widget_class_bind_template_child(wc, DgResultsPanel, results_view);
-  gtk_widget_class_bind_template_child(wc, DgResultsPanel, selection);
+  dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_results_panel.ui", children, G_N_ELEMENTS(children));
   gtk_widget_class_bind_template_callback(wc, item_setup);
   gtk_widget_class_bind_template_callback(wc, item_bind);
 }

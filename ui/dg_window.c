@@ -13,8 +13,8 @@ struct _DgWindow {
   GtkApplicationWindow parent;
   dg_palette *palette;
   DgDocument *document;
-  char *path;                // where the document was saved or opened from; NULL until then
-  guint64 saved_generation;  // the document's generation at the last save or open
+  char *path;               // where the document was saved or opened from; NULL until then
+  guint64 saved_generation; // the document's generation at the last save or open
   guint64 autosaved_generation;
   guint autosave_source;
   int saves_in_flight;   // saves and autosaves not yet written
@@ -81,7 +81,9 @@ void dg_window_message(DgWindow *self, GtkMessageType type, const char *title, c
   gtk_window_present(GTK_WINDOW(d));
 }
 
-static char *display_name(DgWindow *self) { return self->path ? g_path_get_basename(self->path) : g_strdup("Untitled"); }
+static char *display_name(DgWindow *self) {
+  return self->path ? g_path_get_basename(self->path) : g_strdup("Untitled");
+}
 
 static void update_title(DgWindow *self) {
   char *base = display_name(self);
@@ -94,8 +96,8 @@ static void update_title(DgWindow *self) {
 
 typedef struct save_request {
   DgWindow *window;
-  char *path;          // NULL: the autosave
-  guint64 generation;  // of the document when the save was asked for
+  char *path;         // NULL: the autosave
+  guint64 generation; // of the document when the save was asked for
 } save_request;
 
 static void saved(GObject *source, GAsyncResult *result, gpointer data) {
@@ -211,9 +213,9 @@ static gboolean close_request(GtkWindow *window, gpointer data) {
     char *base = display_name(self);
     char *logged = g_strdup_printf("Save changes to %s before closing?", base);
     dg_window_log_dialog(self, logged);
-    GtkWidget *d = gtk_message_dialog_new(GTK_WINDOW(self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-                                          GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Save changes to “%s” before closing?",
-                                          base);
+    GtkWidget *d =
+        gtk_message_dialog_new(GTK_WINDOW(self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                               GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Save changes to “%s” before closing?", base);
     gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "Unsaved changes are lost otherwise.");
     gtk_dialog_add_buttons(GTK_DIALOG(d), "Close _without saving", GTK_RESPONSE_REJECT, "_Cancel", GTK_RESPONSE_CANCEL,
                            "_Save", GTK_RESPONSE_ACCEPT, NULL);
@@ -298,6 +300,12 @@ char *dg_window_dump_state(DgWindow *self) {
 
 // ---- construction --------------------------------------------------------------------------------
 
+// The palette panel shows the class the canvas paints with.
+static void class_changed(DgCanvas *canvas, GParamSpec *pspec, DgPalettePanel *panel) {
+  (void)pspec;
+  dg_palette_panel_show_class(panel, dg_canvas_get_class(canvas));
+}
+
 static gboolean radius_to_label(GBinding *b, const GValue *from, GValue *to, gpointer data) {
   (void)b, (void)data;
   g_value_take_string(to, g_strdup_printf("Size %.0f", g_value_get_double(from) * 2));
@@ -323,10 +331,10 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
   g_object_bind_property_full(canvas, "brush-radius", self->brush_label, "label", sync, radius_to_label, NULL, NULL,
                               NULL);
   g_object_bind_property(canvas, "overlay-opacity", self->opacity, "value", both);
-  g_object_bind_property(canvas, "class", self->palette_panel, "selected-class", both);
-  const char *progress[] = {"progress-text", "progress-fraction", "preview"};
-  for (size_t i = 0; i < G_N_ELEMENTS(progress); i++)
-    g_object_bind_property(self->runner, progress[i], self->prompt_panel, progress[i], sync);
+  g_signal_connect_swapped(self->palette_panel, "class-picked", G_CALLBACK(dg_canvas_set_class), canvas);
+  g_signal_connect(canvas, "notify::class", G_CALLBACK(class_changed), self->palette_panel);
+  class_changed(self->canvas, NULL, self->palette_panel);
+  dg_prompt_panel_show_runner(self->prompt_panel, self->runner);
   g_signal_connect(self->runner, "finished", G_CALLBACK(job_finished), self);
 
   DgDocument *doc = dg_document_object_new(dg_document_new(DG_DOC_DEFAULT_HEIGHT, DG_DOC_DEFAULT_WIDTH));
@@ -364,6 +372,12 @@ static void dg_window_finalize(GObject *object) {
   G_OBJECT_CLASS(dg_window_parent_class)->finalize(object);
 }
 
+static const dg_template_child children[] = {
+    DG_TEMPLATE_CHILD(DgWindow, palette_panel), DG_TEMPLATE_CHILD(DgWindow, canvas),
+    DG_TEMPLATE_CHILD(DgWindow, prompt_panel),  DG_TEMPLATE_CHILD(DgWindow, results_panel),
+    DG_TEMPLATE_CHILD(DgWindow, brush_label),   DG_TEMPLATE_CHILD(DgWindow, status),
+    DG_TEMPLATE_CHILD(DgWindow, opacity)};
+
 static void dg_window_class_init(DgWindowClass *klass) {
   GObjectClass *oc = G_OBJECT_CLASS(klass);
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
@@ -377,14 +391,7 @@ static void dg_window_class_init(DgWindowClass *klass) {
   g_type_ensure(DG_TYPE_PALETTE_PANEL);
   g_type_ensure(DG_TYPE_PROMPT_PANEL);
   g_type_ensure(DG_TYPE_RESULTS_PANEL);
-  gtk_widget_class_set_template_from_resource(wc, "/org/dirigent/Dirigent/dg_window.ui");
-  gtk_widget_class_bind_template_child(wc, DgWindow, palette_panel);
-  gtk_widget_class_bind_template_child(wc, DgWindow, canvas);
-  gtk_widget_class_bind_template_child(wc, DgWindow, prompt_panel);
-  gtk_widget_class_bind_template_child(wc, DgWindow, results_panel);
-  gtk_widget_class_bind_template_child(wc, DgWindow, brush_label);
-  gtk_widget_class_bind_template_child(wc, DgWindow, status);
-  gtk_widget_class_bind_template_child(wc, DgWindow, opacity);
+  dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_window.ui", children, G_N_ELEMENTS(children));
   gtk_widget_class_bind_template_callback(wc, show_status);
   gtk_widget_class_bind_template_callback(wc, close_request);
 }

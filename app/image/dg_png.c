@@ -211,8 +211,10 @@ static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
     if (depth == 16) png_set_strip_16(png);
     if (mode == READ_RGBA8) {
-      if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
-      else if (!(color & PNG_COLOR_MASK_ALPHA)) png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
+      if (png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+      else if (!(color & PNG_COLOR_MASK_ALPHA))
+        png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
       channels = 4;
     } else {
       if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
@@ -549,8 +551,8 @@ static dg_status write_png(const char *path, const write_job *job, const dg_png_
   // its 1-2% size gain at these levels.
   filter_rows(job, s->raw, job->color_type != PNG_COLOR_TYPE_PALETTE && level > 3);
   size_t z_size = libdeflate_zlib_compress(s->z, s->raw, raw_size, s->out, s->out_cap);
-  dg_status st =
-      z_size ? write_file(path, job, opts, s->out, z_size, mem, mem_size) : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
+  dg_status st = z_size ? write_file(path, job, opts, s->out, z_size, mem, mem_size)
+                        : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
   if (s->raw_cap > (8u << 20)) { // the buffers of a large image are not kept
     free(s->raw);
     free(s->out);

@@ -17,10 +17,27 @@ static uint64_t next(void) {
   return rng;
 }
 
-static const char *tokens[] = {"{",     "}",    "[",      "]",        "\"",      ",",
-                               ":",     "null", "true",   "-1",       "1e308",   "4096",
-                               "\"AAAA\"", "\\u0000", "\"===\"", "0",        "99999999999999999999",
-                               "[[[[[[", "\xff\xfe", "PK\x01\x02", "\"layout.png\""};
+static const char *tokens[] = {"{",
+                               "}",
+                               "[",
+                               "]",
+                               "\"",
+                               ",",
+                               ":",
+                               "null",
+                               "true",
+                               "-1",
+                               "1e308",
+                               "4096",
+                               "\"AAAA\"",
+                               "\\u0000",
+                               "\"===\"",
+                               "0",
+                               "99999999999999999999",
+                               "[[[[[[",
+                               "\xff\xfe",
+                               "PK\x01\x02",
+                               "\"layout.png\""};
 
 // The bundle `valid` with its project.json replaced by json.
 static char *with_json(const char *valid, size_t valid_len, const char *json, size_t json_len, size_t *len) {
@@ -30,8 +47,10 @@ static char *with_json(const char *valid, size_t valid_len, const char *json, si
     const char *name = dg_bundle_name(b, i);
     size_t n;
     uint8_t *bytes = dg_bundle_read(b, name, 1 << 20, &n);
-    if (!strcmp(name, "project.json")) dg_bundle_writer_add(w, name, json, json_len);
-    else dg_bundle_writer_add(w, name, bytes, n);
+    if (!strcmp(name, "project.json"))
+      dg_bundle_writer_add(w, name, json, json_len);
+    else
+      dg_bundle_writer_add(w, name, bytes, n);
     free(bytes);
   }
   dg_bundle_free(b);
@@ -39,8 +58,8 @@ static char *with_json(const char *valid, size_t valid_len, const char *json, si
 }
 
 // Mutates `valid` (wrapped into `bundle` as its project.json when bundle is set) `iterations` times.
-static void fuzz(const char *name, const char *valid, size_t len, const char *bundle, size_t bundle_len,
-                 int iterations, bool expect_parses) {
+static void fuzz(const char *name, const char *valid, size_t len, const char *bundle, size_t bundle_len, int iterations,
+                 bool expect_parses) {
   int parsed = 0, rejected = 0;
   char *buf = malloc(len + 64 * 32);
   for (int it = 0; it < iterations; it++) {

@@ -100,8 +100,8 @@ int main(void) {
 
   // Layout edits: the changed rectangle.
   dg_document_fill_rect(m, 3, 4, 10, 6, 9);
-  dg_check(c.layout >= 1 && c.x == 3 && c.y == 4 && c.w == 8 && c.h == 3, "layout-changed (%d,%d %dx%d)", c.x, c.y,
-           c.w, c.h);
+  dg_check(c.layout >= 1 && c.x == 3 && c.y == 4 && c.w == 8 && c.h == 3, "layout-changed (%d,%d %dx%d)", c.x, c.y, c.w,
+           c.h);
   int layouts = c.layout;
   dg_document_undo(m);
   dg_check(c.layout == layouts + 1 && c.x == 3 && c.w == 8, "undo of a fill signals its rectangle");

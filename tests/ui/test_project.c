@@ -116,6 +116,49 @@ static void expect_rejected(const char *data, size_t len, const char *needle, co
   dg_document_free(bad);
 }
 
+// Edits of a valid project's JSON that make it malformed, each with a word its message must contain:
+// of a bundle's project.json, or of a version 1 file.
+static const struct {
+  bool bundle;
+  const char *edit_from, *edit_to, *needle;
+} malformed[] = {
+    {true, "\"file\" : \"layout.png\"", "\"file\" : \"missing.png\"", "missing.png"},
+    {true, "\"encoding\" : \"png\",\n    \"file\" : \"layout.png\"", "\"encoding\" : \"jpeg\"", "encoding"},
+    {true, "\"width\" : 256", "\"width\" : 255", "layout"},
+    {true, "\"file\" : \"results/0001.png\"", "\"file\" : \"layout.png\"", "results[0]"},
+    {true, "\"version\" : 2", "\"version\" : 3", "newer"},
+    {true, "\"steps\" : 33", "\"steps\" : 1001", "steps"},
+    {false, "\"format\" : \"dirigent-project\"", "\"format\" : \"other\"", "format"},
+    {false, "\"steps\" : 33", "\"steps\" : 0", "steps"},
+    {false, "\"steps\" : 33", "\"steps\" : \"33\"", "steps"},
+    {false, "\"width\" : 256", "\"width\" : 255", "run-length"},
+    {false, "\"seed\" : \"18446744073709551557\"", "\"seed\" : \"-1\"", "seed"},
+    {false, "\"current_result\" : 0", "\"current_result\" : 2", "current_result"},
+    {false, "\"encoding\" : \"rle8-base64\"", "\"encoding\" : \"png\"", "encoding"},
+    {false, "\"encoding\" : \"rle8-base64\"", "\"encoding\" : \"gif\"", "encoding"},
+    {false, "\"version\" : 1", "\"version\" : 3", "newer"},
+    {false, "\"model\" : \"world-aldm\"", "\"model\" : 5", "model"},
+};
+
+// Each edit for a bundle (or for a version 1 file) applied to the JSON `text` (put into `bundle` as its
+// project.json for a bundle) is rejected with a message naming the problem.
+static void expect_cases_rejected(bool for_bundle, const char *text, size_t len, const char *bundle,
+                                  size_t bundle_len) {
+  for (size_t i = 0; text && i < G_N_ELEMENTS(malformed); i++) {
+    if (malformed[i].bundle != for_bundle) continue;
+    GString *s = edited(text, len, malformed[i].edit_from, malformed[i].edit_to);
+    dg_check(s != NULL, "case %zu: '%s' not in the JSON", i, malformed[i].edit_from);
+    if (!s) continue;
+    size_t plen = s->len;
+    char *project = for_bundle ? rebundle(bundle, bundle_len, "project.json", s->str, s->len, &plen) : s->str;
+    char what[32];
+    snprintf(what, sizeof what, "case %zu", i);
+    expect_rejected(project, plen, malformed[i].needle, what);
+    if (for_bundle) free(project);
+    g_string_free(s, TRUE);
+  }
+}
+
 static void test_bundle(const char *dir) {
   char *path = g_build_filename(dir, "scene.dirigent", NULL);
   dg_document *d = sample();
@@ -150,28 +193,7 @@ static void test_bundle(const char *dir) {
   dg_bundle_free(b);
 
   // Malformed bundles: each is rejected with a message naming the problem.
-  struct {
-    const char *edit_from, *edit_to, *needle;
-  } cases[] = {
-      {"\"file\" : \"layout.png\"", "\"file\" : \"missing.png\"", "missing.png"},
-      {"\"encoding\" : \"png\",\n    \"file\" : \"layout.png\"", "\"encoding\" : \"jpeg\"", "encoding"},
-      {"\"width\" : 256", "\"width\" : 255", "layout"},
-      {"\"file\" : \"results/0001.png\"", "\"file\" : \"layout.png\"", "results[0]"},
-      {"\"version\" : 2", "\"version\" : 3", "newer"},
-      {"\"steps\" : 33", "\"steps\" : 1001", "steps"},
-  };
-  for (size_t i = 0; json && i < sizeof cases / sizeof cases[0]; i++) {
-    GString *s = edited(json, jl, cases[i].edit_from, cases[i].edit_to);
-    dg_check(s != NULL, "bundle case %zu: '%s' not in project.json", i, cases[i].edit_from);
-    if (!s) continue;
-    size_t n;
-    char *bad = rebundle(ta, la, "project.json", s->str, s->len, &n);
-    char what[32];
-    snprintf(what, sizeof what, "bundle case %zu", i);
-    expect_rejected(bad, n, cases[i].needle, what);
-    free(bad);
-    g_string_free(s, TRUE);
-  }
+  expect_cases_rejected(true, json, jl, ta, la);
   size_t n;
   char *bad = rebundle(ta, la, "project.json", NULL, 0, &n);
   expect_rejected(bad, n, "project.json", "a bundle without project.json");
@@ -239,34 +261,12 @@ static void test_old_format(const char *dir) {
 
   // Malformed version 1 files: each is rejected with a message naming the problem.
   char *text = read_all(OLD_PROJECT, &len);
-  struct {
-    const char *edit_from, *edit_to, *needle;
-  } cases[] = {
-      {"\"format\" : \"dirigent-project\"", "\"format\" : \"other\"", "format"},
-      {"\"steps\" : 33", "\"steps\" : 0", "steps"},
-      {"\"steps\" : 33", "\"steps\" : \"33\"", "steps"},
-      {"\"width\" : 256", "\"width\" : 255", "run-length"},
-      {"\"seed\" : \"18446744073709551557\"", "\"seed\" : \"-1\"", "seed"},
-      {"\"current_result\" : 0", "\"current_result\" : 2", "current_result"},
-      {"\"encoding\" : \"rle8-base64\"", "\"encoding\" : \"png\"", "encoding"},
-      {"\"encoding\" : \"rle8-base64\"", "\"encoding\" : \"gif\"", "encoding"},
-      {"\"version\" : 1", "\"version\" : 3", "newer"},
-      {"\"model\" : \"world-aldm\"", "\"model\" : 5", "model"},
-  };
-  for (size_t i = 0; text && i < sizeof cases / sizeof cases[0]; i++) {
-    GString *s = edited(text, len, cases[i].edit_from, cases[i].edit_to);
-    dg_check(s != NULL, "case %zu: '%s' not in the file", i, cases[i].edit_from);
-    if (!s) continue;
-    char what[32];
-    snprintf(what, sizeof what, "case %zu", i);
-    expect_rejected(s->str, s->len, cases[i].needle, what);
-    g_string_free(s, TRUE);
-  }
+  expect_cases_rejected(false, text, len, NULL, 0);
   g_free(text);
   dg_document_free(old);
   dg_document_free(d);
 
-  const char *garbage[] = {"", "{", "null", "[1,2]", "{\"format\": \"dirigent-project\"}", "\x89PNG\r\n\x1a\n",
+  const char *garbage[] = {"",          "{", "null", "[1,2]", "{\"format\": \"dirigent-project\"}", "\x89PNG\r\n\x1a\n",
                            "PK\x03\x04"};
   for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
     dg_document *bad = dg_project_parse(garbage[i], strlen(garbage[i]), &st);

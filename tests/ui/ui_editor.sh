@@ -58,6 +58,23 @@ state_is() { # state_is KEY VALUE
 same() { cmp -s "$1" "$2"; }
 # Projects are written on a worker thread: wait until the editor has no save in flight.
 wait_saved() { for _ in $(seq 50); do [ "$(state saving)" = False ] && return 0; sleep 0.1; done; echo "  still saving"; }
+# undo_redo BEFORE AFTER UNDONE REDONE WHAT_UNDO WHAT_REDO: undo gives layout BEFORE.raw back exactly
+# (dumped to UNDONE.raw), redo layout AFTER.raw (dumped to REDONE.raw).
+undo_redo() {
+  act undo
+  act dump-layout "$(q "$OUT/$3.raw")"
+  check "$5" same "$OUT/$1.raw" "$OUT/$3.raw"
+  act redo
+  act dump-layout "$(q "$OUT/$4.raw")"
+  check "$6" same "$OUT/$2.raw" "$OUT/$4.raw"
+}
+# generate_wait PROMPT STEPS POLLS: generates with that prompt and steps, waits up to POLLS x 0.2 s.
+generate_wait() {
+  act set-prompt "$(q "$1")"
+  act set-steps "$2"
+  act generate
+  for _ in $(seq "$3"); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+}
 # project_json FILE EXPR: EXPR over j = the project.json of a project bundle
 project_json() { $PY -c "import json, zipfile; j = json.load(zipfile.ZipFile('$1').open('project.json')); assert $2"; }
 has() { [[ "$1" == *"$2"* ]] || { echo "  '$1' lacks '$2'"; return 1; }; } # has TEXT PART
@@ -119,12 +136,7 @@ assert a.size == 256 * 128 and u <= set(range(14)) | {255} and len(u) >= 3, (a.s
 check "  ... as one undo step" [ "$(state undo_depth)" = $((depth + 1)) ]
 check "  ... naming its seed" has "$(state status)" "seed 7"
 check "  ... keeping the prompt" [ "$(state prompt)" = "kept prompt" ]
-act undo
-act dump-layout "$(q "$OUT/r2.raw")"
-check "undo of the random layout restores the exact layout" same "$OUT/l0.raw" "$OUT/r2.raw"
-act redo
-act dump-layout "$(q "$OUT/r3.raw")"
-check "redo brings the same random layout back" same "$OUT/r1.raw" "$OUT/r3.raw"
+undo_redo l0 r1 r2 r3 "undo of the random layout restores the exact layout" "redo brings the same random layout back"
 act undo
 act new-random-layout "'8'"
 act dump-layout "$(q "$OUT/r4.raw")"
@@ -151,12 +163,7 @@ act dump-layout "$(q "$OUT/l1.raw")"
 check "stroke changed the layout" bash -c "! cmp -s '$OUT/l0.raw' '$OUT/l1.raw'"
 check "stroke painted car pixels" $PY -c "
 import numpy as np; a = np.fromfile('$OUT/l1.raw', np.uint8); assert (a == 9).sum() > 2000, (a == 9).sum()"
-act undo
-act dump-layout "$(q "$OUT/l2.raw")"
-check "undo restores the exact layout" same "$OUT/l0.raw" "$OUT/l2.raw"
-act redo
-act dump-layout "$(q "$OUT/l3.raw")"
-check "redo re-applies the stroke" same "$OUT/l1.raw" "$OUT/l3.raw"
+undo_redo l0 l1 l2 l3 "undo restores the exact layout" "redo re-applies the stroke"
 act fill '(5, 5, 7)'
 act fill-rect '(10, 20, 40, 50, 13)'
 act fill-polygon '(2, [(100, 63), (150, 20), (200, 63)])'
@@ -456,10 +463,7 @@ export DIRIGENT_MODEL="$TINY_MODEL"
 start
 check "the default model is DIRIGENT_MODEL's tiny model" [ "$(state model_name)" = "Default: tiny_model" ]
 act new "(32, 64)"
-act set-prompt "$(q 'a red car on a street at night')"
-act set-steps 4
-act generate
-for _ in $(seq 300); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+generate_wait 'a red car on a street at night' 4 300
 check "the neural pipeline finished: 'Done', one result" [ "$(state progress)/$(state results)" = "Done/1" ]
 act export "$(q "$OUT/neural.png")"
 check "export writes the 64x32 generated image" [ "$(identify -format %wx%h "$OUT/neural.png" 2>/dev/null)" = 64x32 ]
@@ -480,10 +484,7 @@ if [ -f "$DEFAULT_MODELS/unet.safetensors" ]; then
   start
   check "the default model is the embedded one" [ "$(state model_name)" = "Default (embedded)" ]
   act new-random-layout "$(q 5)"
-  act set-prompt "$(q 'a red car on a snowy street at night')"
-  act set-steps 10
-  act generate
-  for _ in $(seq 900); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+  generate_wait 'a red car on a snowy street at night' 10 900
   check "the embedded default generated a result" [ "$(state progress)/$(state results)" = "Done/1" ]
   act export "$(q "$OUT/default.png")"
   check "  ... a 256x128 image" [ "$(identify -format %wx%h "$OUT/default.png" 2>/dev/null)" = 256x128 ]
