@@ -53,7 +53,7 @@ static dg_status read_file(const char *path, char **data, size_t *size) {
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-enum read_mode { READ_RGB8, READ_LABEL };
+enum read_mode { READ_RGB8, READ_RGBA8, READ_LABEL };
 
 typedef struct decoded {
   int width, height, channels; // channels of `pixels`
@@ -195,8 +195,16 @@ static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
     if (depth == 16) png_set_strip_16(png);
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
-    channels = 3;
+    if (mode == READ_RGBA8) {
+      if (png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+      else if (!(color & PNG_COLOR_MASK_ALPHA))
+        png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
+      channels = 4;
+    } else {
+      if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+      channels = 3;
+    }
   }
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
@@ -243,34 +251,25 @@ dg_status dg_png_read_size_mem(const void *data, size_t size, const char *name, 
   return DG_OK;
 }
 
-static dg_status read_rgb8(const void *data, size_t size, const char *name, const dg_png_limits *lim, int *width,
-                           int *height, uint8_t **rgb) {
+static dg_status read_pixels_mem(const void *data, size_t size, const char *name, enum read_mode mode,
+                                 const dg_png_limits *lim, int *width, int *height, uint8_t **pixels) {
   png_ctx c = {.name = name, .data = data, .size = size};
   decoded d;
-  DG_TRY(read_mem(&c, READ_RGB8, "image", lim, &d));
+  DG_TRY(read_mem(&c, mode, "image", lim, &d));
   *width = d.width;
   *height = d.height;
-  *rgb = d.pixels;
+  *pixels = d.pixels;
   return DG_OK;
 }
 
 dg_status dg_png_read_rgb8_mem(const void *data, size_t size, const char *name, int *width, int *height,
                                uint8_t **rgb) {
-  return read_rgb8(data, size, name, NULL, width, height, rgb);
+  return read_pixels_mem(data, size, name, READ_RGB8, NULL, width, height, rgb);
 }
 
-dg_status dg_png_read_rgb8_limited(const char *path, const dg_png_limits *limits, int *width, int *height,
-                                   uint8_t **rgb) {
-  char *data;
-  size_t size;
-  DG_TRY(read_file(path, &data, &size));
-  dg_status s = read_rgb8(data, size, path, limits, width, height, rgb);
-  free(data);
-  return s;
-}
-
-dg_status dg_png_read_rgb8(const char *path, int *width, int *height, uint8_t **rgb) {
-  return dg_png_read_rgb8_limited(path, NULL, width, height, rgb);
+dg_status dg_png_read_rgba8_mem(const void *data, size_t size, const char *name, int *width, int *height,
+                                uint8_t **rgba) {
+  return read_pixels_mem(data, size, name, READ_RGBA8, NULL, width, height, rgba);
 }
 
 static int find_color(const dg_png_palette *pal, const uint8_t *p) {
@@ -343,14 +342,30 @@ dg_status dg_png_read_label_mem(const void *data, size_t size, const char *name,
   return read_label(data, size, name, pal, &lim, width, height, ids);
 }
 
-dg_status dg_png_read_label_limited(const char *path, const dg_png_palette *pal, const dg_png_limits *limits,
-                                    int *width, int *height, uint8_t **ids) {
+// The file at `path` (a regular file, capped) decoded in `mode` within `limits`; label maps with `pal`.
+static dg_status read_path(const char *path, enum read_mode mode, const dg_png_palette *pal,
+                           const dg_png_limits *limits, int *width, int *height, uint8_t **out) {
   char *data;
   size_t size;
   DG_TRY(read_file(path, &data, &size));
-  dg_status s = read_label(data, size, path, pal, limits, width, height, ids);
+  dg_status s = mode == READ_LABEL ? read_label(data, size, path, pal, limits, width, height, out)
+                                   : read_pixels_mem(data, size, path, mode, limits, width, height, out);
   free(data);
   return s;
+}
+
+dg_status dg_png_read_rgb8_limited(const char *path, const dg_png_limits *limits, int *width, int *height,
+                                   uint8_t **rgb) {
+  return read_path(path, READ_RGB8, NULL, limits, width, height, rgb);
+}
+
+dg_status dg_png_read_rgb8(const char *path, int *width, int *height, uint8_t **rgb) {
+  return dg_png_read_rgb8_limited(path, NULL, width, height, rgb);
+}
+
+dg_status dg_png_read_label_limited(const char *path, const dg_png_palette *pal, const dg_png_limits *limits,
+                                    int *width, int *height, uint8_t **ids) {
+  return read_path(path, READ_LABEL, pal, limits, width, height, ids);
 }
 
 dg_status dg_png_read_label(const char *path, const dg_png_palette *pal, int *width, int *height, uint8_t **ids) {
@@ -635,9 +650,11 @@ static void filter_rows(const write_job *job, uint8_t *raw, bool adaptive) {
 }
 
 // The file: signature, IHDR, PLTE (label maps), text chunks, one IDAT with the compressed rows, IEND.
+// `mem` set: into a malloc'd buffer (*mem, *mem_size) instead of the file at `path`.
 static dg_status write_file(const char *path, const write_job *job, const dg_png_write_opts *opts, const uint8_t *z,
-                            size_t z_size) {
-  FILE *f = fopen(path, "wb");
+                            size_t z_size, uint8_t **mem, size_t *mem_size) {
+  char *buf = NULL;
+  FILE *f = mem ? open_memstream(&buf, mem_size) : fopen(path, "wb");
   if (!f) return dg_fail(DG_ERR_IO, "png: cannot create '%s': %s", path, strerror(errno));
   fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
   uint8_t ihdr[13] = {0};
@@ -662,13 +679,18 @@ static dg_status write_file(const char *path, const write_job *job, const dg_png
   chunk1(f, "IDAT", z, z_size);
   chunk1(f, "IEND", "", 0);
   if (ferror(f) | (fclose(f) != 0)) {
-    remove(path);
+    if (mem)
+      free(buf);
+    else
+      remove(path);
     return dg_fail(DG_ERR_IO, "png: cannot write '%s': %s", path, strerror(errno));
   }
+  if (mem) *mem = (uint8_t *)buf;
   return DG_OK;
 }
 
-static dg_status write_png(const char *path, const write_job *job, const dg_png_write_opts *opts) {
+static dg_status write_png(const char *path, const write_job *job, const dg_png_write_opts *opts, uint8_t **mem,
+                           size_t *mem_size) {
   if (job->width <= 0 || job->height <= 0 || job->width > DG_PNG_MAX_SIDE || job->height > DG_PNG_MAX_SIDE)
     return dg_fail(DG_ERR_ARG, "png: cannot write '%s': bad size %dx%d", path, job->width, job->height);
   if (!job->pixels) return dg_fail(DG_ERR_ARG, "png: cannot write '%s': no pixels", path);
@@ -686,8 +708,8 @@ static dg_status write_png(const char *path, const write_job *job, const dg_png_
   // its 1-2% size gain at these levels.
   filter_rows(job, s->raw, job->color_type != PNG_COLOR_TYPE_PALETTE && level > 3);
   size_t z_size = libdeflate_zlib_compress(s->z, s->raw, raw_size, s->out, s->out_cap);
-  dg_status st =
-      z_size ? write_file(path, job, opts, s->out, z_size) : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
+  dg_status st = z_size ? write_file(path, job, opts, s->out, z_size, mem, mem_size)
+                        : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
   if (s->raw_cap > (8u << 20)) { // the buffers of a large image are not kept
     free(s->raw);
     free(s->out);
@@ -700,17 +722,23 @@ static dg_status write_png(const char *path, const write_job *job, const dg_png_
 dg_status dg_png_write_rgb8(const char *path, int width, int height, const uint8_t *rgb,
                             const dg_png_write_opts *opts) {
   write_job job = {width, height, PNG_COLOR_TYPE_RGB, 3, rgb, NULL};
-  return write_png(path, &job, opts);
+  return write_png(path, &job, opts, NULL, NULL);
 }
 
 dg_status dg_png_write_rgba8(const char *path, int width, int height, const uint8_t *rgba,
                              const dg_png_write_opts *opts) {
   write_job job = {width, height, PNG_COLOR_TYPE_RGB_ALPHA, 4, rgba, NULL};
-  return write_png(path, &job, opts);
+  return write_png(path, &job, opts, NULL, NULL);
 }
 
-dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
-                             const dg_png_write_opts *opts) {
+dg_status dg_png_encode_rgba8(const char *name, int width, int height, const uint8_t *rgba,
+                              const dg_png_write_opts *opts, uint8_t **png, size_t *size) {
+  write_job job = {width, height, PNG_COLOR_TYPE_RGB_ALPHA, 4, rgba, NULL};
+  return write_png(name, &job, opts, png, size);
+}
+
+static dg_status write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                             const dg_png_write_opts *opts, uint8_t **mem, size_t *mem_size) {
   if (!pal || pal->n_classes < 1 || pal->n_classes > 255)
     return dg_fail(DG_ERR_ARG, "png: cannot write label map '%s': palette must have 1..255 classes", path);
   size_t n = (size_t)(width > 0 ? width : 0) * (height > 0 ? height : 0);
@@ -719,5 +747,15 @@ dg_status dg_png_write_label(const char *path, int width, int height, const uint
       return dg_fail(DG_ERR_ARG, "png: cannot write label map '%s': pixel (%d, %d) has id %u (classes 0..%d, 255)",
                      path, (int)(i % width), (int)(i / width), ids[i], pal->n_classes - 1);
   write_job job = {width, height, PNG_COLOR_TYPE_PALETTE, 1, ids, pal};
-  return write_png(path, &job, opts);
+  return write_png(path, &job, opts, mem, mem_size);
+}
+
+dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                             const dg_png_write_opts *opts) {
+  return write_label(path, width, height, ids, pal, opts, NULL, NULL);
+}
+
+dg_status dg_png_encode_label(const char *name, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                              const dg_png_write_opts *opts, uint8_t **png, size_t *size) {
+  return write_label(name, width, height, ids, pal, opts, png, size);
 }

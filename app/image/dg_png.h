@@ -41,6 +41,12 @@ dg_status dg_png_write_rgba8(const char *path, int width, int height, const uint
 dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
                              const dg_png_write_opts *opts);
 
+// The same PNGs in memory (`name` for messages): *png is malloc'd, *size its length.
+dg_status dg_png_encode_rgba8(const char *name, int width, int height, const uint8_t *rgba,
+                              const dg_png_write_opts *opts, uint8_t **png, size_t *size);
+dg_status dg_png_encode_label(const char *name, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                              const dg_png_write_opts *opts, uint8_t **png, size_t *size);
+
 // Size limits checked from the IHDR header, before any pixel is decoded or allocated.
 typedef struct dg_png_limits {
   int width, height; // > 0: the image must be exactly this wide / high
@@ -55,6 +61,9 @@ dg_status dg_png_read_rgb8_limited(const char *path, const dg_png_limits *limits
                                    uint8_t **rgb);
 // Width and height from the header alone (signature and IHDR); nothing is decoded.
 dg_status dg_png_read_size_mem(const void *data, size_t size, const char *name, int *width, int *height);
+// Reads any PNG as RGBA8 (as above, alpha kept; opaque where the file has none). *rgba is malloc'd.
+dg_status dg_png_read_rgba8_mem(const void *data, size_t size, const char *name, int *width, int *height,
+                                uint8_t **rgba);
 
 // Reads a label map strictly. Accepted: 8-bit palette or 8-bit grey (pixel value = class id, < n_classes
 // or 255), or 8-bit RGB/RGBA colour-coded in `pal` (fully transparent pixels read as unlabelled).
