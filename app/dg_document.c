@@ -1,23 +1,17 @@
 #include "dg_document.h"
 
+#include <glib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_command.h"
+#include "dg_memory.h"
 #include "dg_palette.h"
+#include "dg_settings.h"
 
-typedef enum { ENTRY_PIXELS, ENTRY_TEXT, ENTRY_NUMBER } entry_kind;
-
-typedef struct entry {
-  entry_kind kind;
-  dg_doc_field field;
-  bool coalescing;
-  int x, y, w, h;          // ENTRY_PIXELS: the changed rectangle
-  uint8_t *before, *after; // ENTRY_PIXELS: w*h ids each
-  char *old_text, *new_text;
-  double old_num, new_num; // seeds are exact below 2^53; ENTRY_NUMBER stores seeds in u64 below
-  uint64_t old_u64, new_u64;
-} entry;
+_Static_assert(DG_DOC_MAX_STEPS == DG_SETTINGS_MAX_STEPS && DG_DOC_MAX_SIDE == DG_GENERATE_MAX_SIDE,
+               "the document's limits are the shared generation settings' rules");
 
 struct dg_document {
   int width, height;
@@ -31,7 +25,7 @@ struct dg_document {
   dg_result *results;
   int result_count, current_result;
 
-  entry *history;
+  dg_command **history; // the undo stack: [0, history_pos) done, [history_pos, history_len) undone
   int history_len, history_pos;
 
   int edit_depth;
@@ -43,7 +37,14 @@ struct dg_document {
   void *listener_user;
 };
 
-static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+static char **text_slot(dg_document *doc, dg_doc_field f) {
+  switch (f) {
+  case DG_FIELD_PROMPT: return &doc->prompt;
+  case DG_FIELD_NEGATIVE: return &doc->negative;
+  case DG_FIELD_MODEL: return &doc->model;
+  default: return NULL;
+  }
+}
 
 static void notify(dg_document *doc, int what, int x, int y, int w, int h) {
   doc->generation++;
@@ -56,9 +57,13 @@ dg_document *dg_document_new(int height, int width) {
     return NULL;
   }
   dg_document *doc = calloc(1, sizeof *doc);
+  if (!doc || !(doc->layout = malloc((size_t)width * height))) {
+    free(doc);
+    dg_memory_fail("the document's layout", (uint64_t)width * height);
+    return NULL;
+  }
   doc->width = width;
   doc->height = height;
-  doc->layout = malloc((size_t)width * height);
   memset(doc->layout, DG_UNLABELLED, (size_t)width * height);
   doc->prompt = strdup("");
   doc->negative = strdup("");
@@ -71,11 +76,43 @@ dg_document *dg_document_new(int height, int width) {
   return doc;
 }
 
-static void entry_free(entry *e) {
-  free(e->before);
-  free(e->after);
-  free(e->old_text);
-  free(e->new_text);
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+dg_document *dg_document_copy(const dg_document *doc) {
+  dg_document *c = dg_document_new(doc->height, doc->width);
+  if (!c) return NULL;
+  memcpy(c->layout, doc->layout, (size_t)doc->width * doc->height);
+  dg_document_store_text(c, DG_FIELD_PROMPT, doc->prompt);
+  dg_document_store_text(c, DG_FIELD_NEGATIVE, doc->negative);
+  dg_document_store_text(c, DG_FIELD_MODEL, doc->model);
+  c->seed = doc->seed;
+  c->seed_random = doc->seed_random;
+  c->steps = doc->steps;
+  c->guidance = doc->guidance;
+  c->results = calloc((size_t)doc->result_count + 1, sizeof(dg_result));
+  for (int i = 0; c->results && i < doc->result_count; i++) {
+    const dg_result *r = &doc->results[i];
+    size_t n = (size_t)r->width * r->height * 4;
+    uint8_t *rgba = malloc(n);
+    if (!rgba) break;
+    memcpy(rgba, r->rgba, n);
+    c->results[i] = *r;
+    c->results[i].rgba = rgba;
+    c->results[i].prompt = dup_or_null(r->prompt);
+    c->results[i].negative = dup_or_null(r->negative);
+    c->results[i].model = dup_or_null(r->model);
+    c->result_count = i + 1;
+  }
+  if (!c->results || c->result_count != doc->result_count) {
+    const dg_result *r = c->results ? &doc->results[c->result_count] : NULL;
+    uint64_t bytes = r ? (uint64_t)r->width * r->height * 4 : ((uint64_t)doc->result_count + 1) * sizeof(dg_result);
+    dg_document_free(c);
+    dg_memory_fail("a copy of the document's results", bytes);
+    return NULL;
+  }
+  c->current_result = doc->current_result;
+  c->generation = 0;
+  return c;
 }
 
 void dg_result_clear(dg_result *r) {
@@ -86,19 +123,20 @@ void dg_result_clear(dg_result *r) {
   memset(r, 0, sizeof *r);
 }
 
+static void command_free(dg_command *cmd) { cmd->type->free(cmd); }
+
 void dg_document_free(dg_document *doc) {
   if (!doc) return;
   for (int i = 0; i < doc->history_len; i++)
-    entry_free(&doc->history[i]);
+    command_free(doc->history[i]);
   for (int i = 0; i < doc->result_count; i++)
     dg_result_clear(&doc->results[i]);
+  for (int f = 0; f < DG_FIELD_COUNT; f++)
+    if (text_slot(doc, f)) free(*text_slot(doc, f));
   free(doc->history);
   free(doc->results);
   free(doc->edit_before);
   free(doc->layout);
-  free(doc->prompt);
-  free(doc->negative);
-  free(doc->model);
   free(doc);
 }
 
@@ -124,31 +162,47 @@ void dg_document_class_areas(const dg_document *doc, int64_t counts[256]) {
 
 // ---- history -------------------------------------------------------------------------------------
 
-static entry *push_entry(dg_document *doc) {
+void dg_document_push(dg_document *doc, dg_command *cmd) {
   for (int i = doc->history_pos; i < doc->history_len; i++)
-    entry_free(&doc->history[i]);
+    command_free(doc->history[i]);
   doc->history_len = doc->history_pos;
   if (doc->history_len == DG_DOC_HISTORY_LIMIT) {
-    entry_free(&doc->history[0]);
-    memmove(doc->history, doc->history + 1, (size_t)(doc->history_len - 1) * sizeof(entry));
+    command_free(doc->history[0]);
+    memmove(doc->history, doc->history + 1, (size_t)(doc->history_len - 1) * sizeof *doc->history);
     doc->history_len--;
   }
-  if (!doc->history) doc->history = calloc(DG_DOC_HISTORY_LIMIT, sizeof(entry));
-  entry *e = &doc->history[doc->history_len++];
-  memset(e, 0, sizeof *e);
+  if (!doc->history) doc->history = calloc(DG_DOC_HISTORY_LIMIT, sizeof *doc->history);
+  doc->history[doc->history_len++] = cmd;
   doc->history_pos = doc->history_len;
-  return e;
+  notify(doc, DG_CHANGED_HISTORY, 0, 0, 0, 0);
+}
+
+void dg_document_execute(dg_document *doc, dg_command *cmd) {
+  cmd->type->apply(cmd, doc, true);
+  dg_command *top = doc->history_pos > 0 ? doc->history[doc->history_pos - 1] : NULL;
+  if (top && cmd->coalescing && top->coalescing && doc->history_pos == doc->history_len && top->type == cmd->type &&
+      top->type->merge && top->type->merge(top, cmd)) {
+    command_free(cmd);
+    return;
+  }
+  dg_document_push(doc, cmd);
 }
 
 bool dg_document_can_undo(const dg_document *doc) { return doc->history_pos > 0; }
 bool dg_document_can_redo(const dg_document *doc) { return doc->history_pos < doc->history_len; }
 int dg_document_undo_depth(const dg_document *doc) { return doc->history_pos; }
+const char *dg_document_undo_name(const dg_document *doc) {
+  return doc->history_pos > 0 ? doc->history[doc->history_pos - 1]->type->name : NULL;
+}
+const char *dg_document_redo_name(const dg_document *doc) {
+  return doc->history_pos < doc->history_len ? doc->history[doc->history_pos]->type->name : NULL;
+}
 void dg_document_seal_history(dg_document *doc) {
-  if (doc->history_pos > 0) doc->history[doc->history_pos - 1].coalescing = false;
+  if (doc->history_pos > 0) doc->history[doc->history_pos - 1]->coalescing = false;
 }
 void dg_document_clear_history(dg_document *doc) {
   for (int i = 0; i < doc->history_len; i++)
-    entry_free(&doc->history[i]);
+    command_free(doc->history[i]);
   doc->history_len = doc->history_pos = 0;
   notify(doc, DG_CHANGED_HISTORY, 0, 0, 0, 0);
 }
@@ -156,68 +210,62 @@ uint64_t dg_document_generation(const dg_document *doc) { return doc->generation
 
 size_t dg_document_history_bytes(const dg_document *doc) {
   size_t bytes = 0;
-  for (int i = 0; i < doc->history_len; i++) {
-    const entry *e = &doc->history[i];
-    if (e->kind == ENTRY_PIXELS) bytes += 2 * (size_t)e->w * e->h;
-    if (e->old_text) bytes += strlen(e->old_text) + 1;
-    if (e->new_text) bytes += strlen(e->new_text) + 1;
-  }
+  for (int i = 0; i < doc->history_len; i++)
+    bytes += doc->history[i]->type->size(doc->history[i]);
   return bytes;
-}
-
-static void copy_rect(uint8_t *layout, int width, const entry *e, const uint8_t *src) {
-  for (int r = 0; r < e->h; r++)
-    memcpy(layout + (size_t)(e->y + r) * width + e->x, src + (size_t)r * e->w, (size_t)e->w);
-}
-
-static char **text_slot(dg_document *doc, dg_doc_field f) {
-  switch (f) {
-  case DG_FIELD_PROMPT: return &doc->prompt;
-  case DG_FIELD_NEGATIVE: return &doc->negative;
-  case DG_FIELD_MODEL: return &doc->model;
-  default: return NULL;
-  }
-}
-
-static void apply_number(dg_document *doc, dg_doc_field f, double num, uint64_t u) {
-  switch (f) {
-  case DG_FIELD_SEED: doc->seed = u; break;
-  case DG_FIELD_SEED_RANDOM: doc->seed_random = u != 0; break;
-  case DG_FIELD_STEPS: doc->steps = (int)u; break;
-  case DG_FIELD_GUIDANCE: doc->guidance = num; break;
-  default: break;
-  }
-}
-
-static void apply_entry(dg_document *doc, const entry *e, bool forward) {
-  switch (e->kind) {
-  case ENTRY_PIXELS:
-    copy_rect(doc->layout, doc->width, e, forward ? e->after : e->before);
-    notify(doc, DG_CHANGED_LAYOUT | DG_CHANGED_HISTORY, e->x, e->y, e->w, e->h);
-    return;
-  case ENTRY_TEXT: {
-    char **slot = text_slot(doc, e->field);
-    free(*slot);
-    *slot = strdup(forward ? e->new_text : e->old_text);
-    break;
-  }
-  case ENTRY_NUMBER:
-    apply_number(doc, e->field, forward ? e->new_num : e->old_num, forward ? e->new_u64 : e->old_u64);
-    break;
-  }
-  notify(doc, DG_CHANGED_PARAMS | DG_CHANGED_HISTORY, 0, 0, 0, 0);
 }
 
 bool dg_document_undo(dg_document *doc) {
   if (doc->edit_depth > 0 || doc->history_pos == 0) return false;
-  apply_entry(doc, &doc->history[--doc->history_pos], false);
+  dg_command *cmd = doc->history[--doc->history_pos];
+  cmd->type->apply(cmd, doc, false);
+  notify(doc, DG_CHANGED_HISTORY, 0, 0, 0, 0);
   return true;
 }
 
 bool dg_document_redo(dg_document *doc) {
   if (doc->edit_depth > 0 || doc->history_pos == doc->history_len) return false;
-  apply_entry(doc, &doc->history[doc->history_pos++], true);
+  dg_command *cmd = doc->history[doc->history_pos++];
+  cmd->type->apply(cmd, doc, true);
+  notify(doc, DG_CHANGED_HISTORY, 0, 0, 0, 0);
   return true;
+}
+
+// ---- stores (no history) -------------------------------------------------------------------------
+
+void dg_document_store_pixels(dg_document *doc, int x, int y, int w, int h, const uint8_t *ids) {
+  for (int r = 0; r < h; r++)
+    memcpy(doc->layout + (size_t)(y + r) * doc->width + x, ids + (size_t)r * w, (size_t)w);
+  notify(doc, DG_CHANGED_LAYOUT, x, y, w, h);
+}
+
+void dg_document_store_text(dg_document *doc, dg_doc_field field, const char *text) {
+  char **slot = text_slot(doc, field);
+  if (!slot) return;
+  free(*slot);
+  *slot = strdup(text ? text : "");
+  notify(doc, DG_CHANGED_FIELD(field), 0, 0, 0, 0);
+}
+
+dg_value dg_document_value(const dg_document *doc, dg_doc_field field) {
+  switch (field) {
+  case DG_FIELD_SEED: return (dg_value){.u = doc->seed};
+  case DG_FIELD_SEED_RANDOM: return (dg_value){.u = doc->seed_random};
+  case DG_FIELD_STEPS: return (dg_value){.u = (uint64_t)doc->steps};
+  case DG_FIELD_GUIDANCE: return (dg_value){.d = doc->guidance};
+  default: return (dg_value){.u = 0};
+  }
+}
+
+void dg_document_store_value(dg_document *doc, dg_doc_field field, dg_value v) {
+  switch (field) {
+  case DG_FIELD_SEED: doc->seed = v.u; break;
+  case DG_FIELD_SEED_RANDOM: doc->seed_random = v.u != 0; break;
+  case DG_FIELD_STEPS: doc->steps = (int)v.u; break;
+  case DG_FIELD_GUIDANCE: doc->guidance = v.d; break;
+  default: return;
+  }
+  notify(doc, DG_CHANGED_FIELD(field), 0, 0, 0, 0);
 }
 
 // ---- pixel edits ---------------------------------------------------------------------------------
@@ -247,20 +295,14 @@ void dg_document_edit_end(dg_document *doc) {
     }
   }
   if (x1 >= 0) {
-    entry *e = push_entry(doc);
-    e->kind = ENTRY_PIXELS;
-    e->x = x0;
-    e->y = y0;
-    e->w = x1 - x0 + 1;
-    e->h = y1 - y0 + 1;
-    e->before = malloc((size_t)e->w * e->h);
-    e->after = malloc((size_t)e->w * e->h);
-    for (int r = 0; r < e->h; r++) {
-      size_t off = (size_t)(e->y + r) * doc->width + e->x;
-      memcpy(e->before + (size_t)r * e->w, doc->edit_before + off, (size_t)e->w);
-      memcpy(e->after + (size_t)r * e->w, doc->layout + off, (size_t)e->w);
+    int w = x1 - x0 + 1, h = y1 - y0 + 1;
+    uint8_t *before = malloc((size_t)w * h), *after = malloc((size_t)w * h);
+    for (int r = 0; r < h; r++) {
+      size_t off = (size_t)(y0 + r) * doc->width + x0;
+      memcpy(before + (size_t)r * w, doc->edit_before + off, (size_t)w);
+      memcpy(after + (size_t)r * w, doc->layout + off, (size_t)w);
     }
-    notify(doc, DG_CHANGED_HISTORY, 0, 0, 0, 0);
+    dg_document_push(doc, dg_pixels_command_new(x0, y0, w, h, before, after));
   }
   free(doc->edit_before);
   doc->edit_before = NULL;
@@ -464,52 +506,33 @@ dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char 
   if (!slot) return dg_fail(DG_ERR_ARG, "document: field %d is not a text field", (int)field);
   if (!text) text = "";
   if (strlen(text) > 65536) return dg_fail(DG_ERR_ARG, "document: text of %zu bytes (limit 65536)", strlen(text));
+  if (!g_utf8_validate(text, -1, NULL)) return dg_fail(DG_ERR_ARG, "document: text is not valid UTF-8");
   if (field == DG_FIELD_MODEL && !*text) return dg_fail(DG_ERR_ARG, "document: empty model name");
   if (!strcmp(*slot, text)) return DG_OK;
-  entry *top = doc->history_pos > 0 ? &doc->history[doc->history_pos - 1] : NULL;
-  if (coalesce && top && doc->history_pos == doc->history_len && top->kind == ENTRY_TEXT && top->field == field &&
-      top->coalescing) {
-    free(top->new_text);
-    top->new_text = strdup(text);
-  } else {
-    entry *e = push_entry(doc);
-    e->kind = ENTRY_TEXT;
-    e->field = field;
-    e->coalescing = coalesce;
-    e->old_text = dup_or_empty(*slot);
-    e->new_text = strdup(text);
-  }
-  free(*slot);
-  *slot = strdup(text);
-  notify(doc, DG_CHANGED_PARAMS | DG_CHANGED_HISTORY, 0, 0, 0, 0);
+  dg_document_execute(doc, dg_text_command_new(field, *slot, text, coalesce));
   return DG_OK;
 }
 
-static dg_status set_number(dg_document *doc, dg_doc_field f, double old_num, double num, uint64_t old_u, uint64_t u) {
-  if (old_num == num && old_u == u) return DG_OK;
-  entry *e = push_entry(doc);
-  e->kind = ENTRY_NUMBER;
-  e->field = f;
-  e->old_num = old_num, e->new_num = num, e->old_u64 = old_u, e->new_u64 = u;
-  apply_number(doc, f, num, u);
-  notify(doc, DG_CHANGED_PARAMS | DG_CHANGED_HISTORY, 0, 0, 0, 0);
+static dg_status set_value(dg_document *doc, dg_doc_field field, dg_value v) {
+  dg_value old = dg_document_value(doc, field);
+  if (field == DG_FIELD_GUIDANCE ? old.d == v.d : old.u == v.u) return DG_OK;
+  dg_document_execute(doc, dg_value_command_new(field, old, v));
   return DG_OK;
 }
 
 dg_status dg_document_set_seed(dg_document *doc, uint64_t seed) {
-  return set_number(doc, DG_FIELD_SEED, 0, 0, doc->seed, seed);
+  return set_value(doc, DG_FIELD_SEED, (dg_value){.u = seed});
 }
 dg_status dg_document_set_seed_random(dg_document *doc, bool random) {
-  return set_number(doc, DG_FIELD_SEED_RANDOM, 0, 0, doc->seed_random, random);
+  return set_value(doc, DG_FIELD_SEED_RANDOM, (dg_value){.u = random});
 }
 dg_status dg_document_set_steps(dg_document *doc, int steps) {
-  if (steps < 1 || steps > DG_DOC_MAX_STEPS)
-    return dg_fail(DG_ERR_ARG, "document: steps %d outside 1..%d", steps, DG_DOC_MAX_STEPS);
-  return set_number(doc, DG_FIELD_STEPS, 0, 0, (uint64_t)doc->steps, (uint64_t)steps);
+  DG_TRY(dg_settings_check_steps("steps", steps));
+  return set_value(doc, DG_FIELD_STEPS, (dg_value){.u = (uint64_t)steps});
 }
 dg_status dg_document_set_guidance(dg_document *doc, double guidance) {
-  if (!(guidance >= 0 && guidance <= 100)) return dg_fail(DG_ERR_ARG, "document: guidance %g outside 0..100", guidance);
-  return set_number(doc, DG_FIELD_GUIDANCE, doc->guidance, guidance, 0, 0);
+  DG_TRY(dg_settings_check_guidance("guidance", guidance));
+  return set_value(doc, DG_FIELD_GUIDANCE, (dg_value){.d = guidance});
 }
 
 // ---- results -------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // The editor's document: a layout map of class ids (DG_UNLABELLED = 255 is erased), prompt, negative
 // prompt, seed, steps, guidance, model choice and the list of results, with undo/redo for every edit.
-// Pixel edits are bracketed by dg_document_edit_begin/end; the history keeps only the rectangle of
-// changed pixels (before and after), never whole copies. No GTK here: the CLI and tests use it too.
+// Every edit is a command object on the undo stack (dg_command.h): a pixel edit, bracketed by
+// dg_document_edit_begin/end, keeps only the rectangle of changed pixels (before and after), never a
+// whole copy. No GTK here: the CLI and tests use it too; app/dg_document_object.h wraps it as a GObject.
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,7 +13,7 @@
 #define DG_DOC_DEFAULT_WIDTH 256
 #define DG_DOC_DEFAULT_HEIGHT 128
 #define DG_DOC_MAX_SIDE 4096
-#define DG_DOC_MAX_STEPS 1000
+#define DG_DOC_MAX_STEPS 1000 // = DG_SETTINGS_MAX_STEPS (app/dg_settings.h holds the rules)
 #define DG_DOC_HISTORY_LIMIT 1000 // undo entries kept; the oldest are dropped beyond this
 
 typedef struct dg_document dg_document;
@@ -25,16 +26,18 @@ typedef enum dg_doc_field {
   DG_FIELD_STEPS,
   DG_FIELD_GUIDANCE,
   DG_FIELD_MODEL,
+  DG_FIELD_COUNT,
 } dg_doc_field;
 
 // What changed, for listeners (the UI redraws only that).
 enum {
-  DG_CHANGED_LAYOUT = 1,  // the rectangle x, y, w, h of the layout
-  DG_CHANGED_PARAMS = 2,  // prompts, seed, steps, guidance, model
-  DG_CHANGED_RESULTS = 4, // the results list or the current result
-  DG_CHANGED_HISTORY = 8, // the undo/redo availability
-  DG_CHANGED_ALL = 15,
+  DG_CHANGED_LAYOUT = 1,                                // the rectangle x, y, w, h of the layout
+  DG_CHANGED_RESULTS = 2,                               // the results list or the current result
+  DG_CHANGED_HISTORY = 4,                               // the undo/redo availability
+  DG_CHANGED_PARAMS = ((1 << DG_FIELD_COUNT) - 1) << 3, // any of the fields, one bit each:
+  DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS,
 };
+#define DG_CHANGED_FIELD(field) (1 << (3 + (int)(field)))
 typedef void (*dg_document_listener)(dg_document *doc, int what, int x, int y, int w, int h, void *user);
 
 // A generated image (RGBA8, rows packed) with the settings that made it.
@@ -49,6 +52,10 @@ typedef struct dg_result {
 
 // A blank document (all pixels DG_UNLABELLED) of height x width; NULL on bad size (error set).
 dg_document *dg_document_new(int height, int width);
+// A copy of everything a project file holds (layout, settings, results; no history, no listener), for
+// saving on another thread while the original goes on changing. NULL (the size named) when memory runs
+// out.
+dg_document *dg_document_copy(const dg_document *doc);
 void dg_document_free(dg_document *doc);
 void dg_document_set_listener(dg_document *doc, dg_document_listener fn, void *user);
 
@@ -77,7 +84,8 @@ dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int heigh
 
 // Parameters. Each change is one undo step; with `coalesce`, a text edit directly following a
 // coalescing edit of the same field merges into it (typing), until dg_document_seal_history. Setters validate
-// (steps 1..DG_DOC_MAX_STEPS, guidance 0..100) and return DG_ERR_ARG for bad values without changing anything.
+// (steps 1..DG_DOC_MAX_STEPS, guidance 0..100, texts valid UTF-8 of at most 64 KiB) and return DG_ERR_ARG for
+// bad values without changing anything.
 const char *dg_document_prompt(const dg_document *doc);
 const char *dg_document_negative(const dg_document *doc);
 const char *dg_document_model(const dg_document *doc);
@@ -110,6 +118,9 @@ int dg_document_undo_depth(const dg_document *doc);
 void dg_document_seal_history(dg_document *doc);
 // Forgets all undo/redo steps (after opening a file).
 void dg_document_clear_history(dg_document *doc);
+// The name of the command that undo (or redo) would apply, NULL if none, e.g. "pixels", "text", "value".
+const char *dg_document_undo_name(const dg_document *doc);
+const char *dg_document_redo_name(const dg_document *doc);
 // Bytes held by the history (to check that strokes store rectangles, not copies).
 size_t dg_document_history_bytes(const dg_document *doc);
 // Increments on every change; the UI compares it with the saved generation to show "modified".

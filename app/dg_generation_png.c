@@ -1,12 +1,13 @@
 #include "dg_generation_png.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dg_json_glib.h"
 #include "dg_png.h"
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
@@ -54,7 +55,8 @@ dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int c
   dg_png_write_opts o = {.texts = texts, .n_texts = 2};
   dg_status s = channels == 3 ? dg_png_write_rgb8(tmp, info->width, info->height, pixels, &o)
                               : dg_png_write_rgba8(tmp, info->width, info->height, pixels, &o);
-  if (s == DG_OK && g_rename(tmp, path) != 0) s = dg_fail(DG_ERR_IO, "png: cannot write %s", path);
+  if (s == DG_OK && g_rename(tmp, path) != 0)
+    s = dg_fail(DG_ERR_IO, "png: cannot write %s: %s", path, g_strerror(errno));
   if (s != DG_OK) g_unlink(tmp);
   g_free(tmp);
   g_free(params);
@@ -76,13 +78,13 @@ static char *member_string(JsonObject *o, const char *key) {
 
 static dg_status parse_job(const char *path, const char *text, dg_generation_info *g) {
   JsonParser *p = json_parser_new();
-  GError *err = NULL;
+  char *source = g_strdup_printf("%s: the dirigent chunk", path);
   dg_status s = DG_OK;
-  if (!json_parser_load_from_data(p, text, -1, &err) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-    s = dg_fail(DG_ERR_FORMAT, "%s: the dirigent chunk is not a JSON object%s%s", path, err ? ": " : "",
-                err ? err->message : "");
-  } else {
-    JsonObject *o = json_node_get_object(json_parser_get_root(p));
+  JsonNode *root = dg_json_glib_parse(p, text, strlen(text), source, DG_JSON_MAX_SMALL, &s);
+  if (root && !JSON_NODE_HOLDS_OBJECT(root)) {
+    s = dg_fail(DG_ERR_FORMAT, "%s is not a JSON object", source);
+  } else if (root) {
+    JsonObject *o = json_node_get_object(root);
     g->prompt = member_string(o, "prompt"), g->negative = member_string(o, "negative");
     g->sampler = member_string(o, "sampler"), g->model = member_string(o, "model");
     g->layout = member_string(o, "layout");
@@ -96,7 +98,7 @@ static dg_status parse_job(const char *path, const char *text, dg_generation_inf
     if (g->steps < 1 || g->steps > 1000 || !(g->cfg >= 0 && g->cfg <= 100))
       s = dg_fail(DG_ERR_FORMAT, "%s: steps %d or guidance %g out of range", path, g->steps, g->cfg);
   }
-  if (err) g_error_free(err);
+  g_free(source);
   g_object_unref(p);
   return s;
 }
@@ -130,7 +132,11 @@ dg_status dg_generation_png_read(const char *path, dg_generation_info *out) {
   dg_png_text_list list;
   DG_TRY(dg_png_read_texts(path, &list));
   const char *job = dg_png_text_find(&list, "dirigent"), *params = dg_png_text_find(&list, "parameters");
-  dg_status s = job      ? parse_job(path, job, out)
+  // A chunk that is there but unreadable (e.g. an iTXt chunk that is not UTF-8) is an error, not skipped.
+  const char *bad = dg_png_text_problem(&list, "dirigent");
+  if (!bad && !job) bad = dg_png_text_problem(&list, "parameters");
+  dg_status s = bad      ? dg_fail(DG_ERR_FORMAT, "%s: %s", path, bad)
+                : job    ? parse_job(path, job, out)
                 : params ? parse_parameters(path, params, out)
                          : dg_fail(DG_ERR_FORMAT, "%s has no generation parameters (no 'dirigent' or 'parameters' "
                                                   "text chunk)", path);

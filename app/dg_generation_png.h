@@ -18,6 +18,8 @@ typedef struct dg_generation_info {
 // and renamed, so a failure leaves no partial file.
 dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int channels, const dg_generation_info *info);
 // Reads the `dirigent` chunk (or, failing that, parses an A1111 `parameters` chunk) into *out; the
-// strings are g_malloc'd (free with dg_generation_info_clear). DG_ERR_FORMAT if the PNG has neither.
+// strings are g_malloc'd UTF-8 (free with dg_generation_info_clear). DG_ERR_FORMAT if the PNG has neither,
+// or if the chunk to read is unreadable (an iTXt chunk that is not UTF-8, nesting past the JSON limit).
+// The image itself is not decoded.
 dg_status dg_generation_png_read(const char *path, dg_generation_info *out);
 void dg_generation_info_clear(dg_generation_info *info);

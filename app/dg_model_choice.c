@@ -5,6 +5,7 @@
 
 #include "dg_assets.h"
 #include "dg_generate.h"
+#include "dg_settings.h"
 
 bool dg_model_choice_is_default(const char *choice) { return !choice || !*choice || !strcmp(choice, DG_MODEL_DEFAULT); }
 
@@ -53,6 +54,14 @@ dg_status dg_model_choice_check(const char *path, char *kind, size_t kind_size) 
   char *tokenizer = dg_assets_path("tokenizer");
   dg_model_options o = {.default_tokenizer_dir = tokenizer};
   dg_status s = dg_model_set_check(path, &o, kind, kind_size);
+  g_free(tokenizer);
+  return s;
+}
+
+dg_status dg_model_choice_check_size(const char *path, int width, int height) {
+  char *tokenizer = dg_assets_path("tokenizer");
+  dg_model_options o = {.default_tokenizer_dir = tokenizer};
+  dg_status s = dg_settings_check_size(path, &o, NULL, width, height);
   g_free(tokenizer);
   return s;
 }

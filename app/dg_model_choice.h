@@ -22,3 +22,6 @@ char *dg_model_choice_name(const char *choice);
 // dg_model_set_check on `path` with the embedded tokenizer as the last resort, as the editor's
 // pipeline opens it. Errors name the file; `kind` as there (may be NULL).
 dg_status dg_model_choice_check(const char *path, char *kind, size_t kind_size);
+// The image size against the rule of the model at `path` opened that way (dg_settings_check_size,
+// without a device: the multiple and the largest side; the binding limit is the pipeline's to check).
+dg_status dg_model_choice_check_size(const char *path, int width, int height);

@@ -1,10 +1,11 @@
 #include "dg_palette.h"
 
-#include "dg_assets.h"
-
-#include <json-glib/json-glib.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dg_assets.h"
+#include "dg_file.h"
+#include "dg_json_glib.h"
 
 struct dg_palette {
   char *name;
@@ -39,15 +40,10 @@ static bool read_rgb(JsonNode *node, uint8_t rgb[3]) {
 dg_palette *dg_palette_parse(const char *json, long length, dg_status *status) {
   dg_palette *p = NULL;
   JsonParser *parser = json_parser_new();
-  GError *err = NULL;
-  *status = DG_OK;
-  if (!json_parser_load_from_data(parser, json, length, &err)) {
-    *status = dg_fail(DG_ERR_FORMAT, "palette: not JSON: %s", err->message);
-    g_error_free(err);
-    goto done;
-  }
-  JsonNode *root = json_parser_get_root(parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+  JsonNode *root = dg_json_glib_parse(parser, json, length < 0 ? strlen(json) : (size_t)length, "palette",
+                                      DG_JSON_MAX_SMALL, status);
+  if (!root) goto done;
+  if (!JSON_NODE_HOLDS_OBJECT(root)) {
     *status = dg_fail(DG_ERR_FORMAT, "palette: top level is not an object");
     goto done;
   }
@@ -106,16 +102,11 @@ done:
 }
 
 dg_palette *dg_palette_load(const char *path, dg_status *status) {
-  gchar *text = NULL;
-  gsize len = 0;
-  GError *err = NULL;
-  if (!g_file_get_contents(path, &text, &len, &err)) {
-    *status = dg_fail(DG_ERR_IO, "palette: cannot read %s: %s", path, err->message);
-    g_error_free(err);
-    return NULL;
-  }
+  char *text = NULL;
+  size_t len = 0;
+  if ((*status = dg_file_read(path, DG_JSON_MAX_SMALL, &text, &len)) != DG_OK) return NULL;
   dg_palette *p = dg_palette_parse(text, (long)len, status);
-  g_free(text);
+  free(text);
   if (!p) {
     char *msg = strdup(dg_last_error());
     dg_fail(*status, "%s: %s", path, msg);

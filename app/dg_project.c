@@ -3,35 +3,33 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include "dg_bundle.h"
+#include "dg_file.h"
+#include "dg_json_glib.h"
 #include "dg_palette.h"
+#include "dg_png.h"
 
 static long inject_after = -1;
 void dg_project_inject_write_failure(long after_bytes) { inject_after = after_bytes; }
 
-// ---- encodings -----------------------------------------------------------------------------------
-
-// Run-length pairs (id, run length - 1), runs of 1..256.
-static uint8_t *rle_encode(const uint8_t *ids, size_t n, size_t *out_len) {
-  uint8_t *out = malloc(2 * n + 2);
-  size_t k = 0;
-  for (size_t i = 0; i < n;) {
-    size_t run = 1;
-    while (i + run < n && run < 256 && ids[i + run] == ids[i])
-      run++;
-    out[k++] = ids[i];
-    out[k++] = (uint8_t)(run - 1);
-    i += run;
-  }
-  *out_len = k;
-  return out;
+// Fails with `status` and the calling thread's last message put under `prefix` ("prefix: message").
+static dg_status fail_under(dg_status status, const char *prefix) {
+  char *msg = strdup(dg_last_error());
+  dg_status st = dg_fail(status, "%s: %s", prefix, msg);
+  free(msg);
+  return st;
 }
 
+// ---- encodings -----------------------------------------------------------------------------------
+
+// Version 1 layouts: run-length pairs (id, run length - 1), runs of 1..256.
 static bool rle_decode(const uint8_t *rle, size_t len, uint8_t *ids, size_t n) {
   if (len % 2) return false;
   size_t k = 0;
@@ -62,87 +60,92 @@ static uint8_t *strict_base64(const char *s, size_t *len) {
 
 // ---- writing -------------------------------------------------------------------------------------
 
-static void add_result(JsonBuilder *b, const dg_result *r) {
+// The colours layout.png shows in an image viewer: the file stores class ids (the palette index of
+// each pixel), the colours are only a view, spread round the hue circle by the golden angle.
+static void id_palette(dg_png_palette *pal) {
+  pal->n_classes = 255;
+  for (int i = 0; i < 255; i++) {
+    double h = fmod(i * 0.6180339887, 1.0) * 6, f = h - floor(h);
+    double v = 0.95, p = v * 0.35, q = v * (1 - 0.65 * f), t = v * (1 - 0.65 * (1 - f)), rgb[3];
+    switch ((int)h) {
+    case 0: rgb[0] = v, rgb[1] = t, rgb[2] = p; break;
+    case 1: rgb[0] = q, rgb[1] = v, rgb[2] = p; break;
+    case 2: rgb[0] = p, rgb[1] = v, rgb[2] = t; break;
+    case 3: rgb[0] = p, rgb[1] = q, rgb[2] = v; break;
+    case 4: rgb[0] = t, rgb[1] = p, rgb[2] = v; break;
+    default: rgb[0] = v, rgb[1] = p, rgb[2] = q; break;
+    }
+    for (int c = 0; c < 3; c++)
+      pal->rgb[i][c] = (uint8_t)lround(rgb[c] * 255);
+  }
+  memset(pal->unlabelled_rgb, 0, 3);
+}
+
+static void add_string(JsonBuilder *b, const char *name, const char *value) {
+  json_builder_set_member_name(b, name);
+  json_builder_add_string_value(b, value ? value : "");
+}
+static void add_int(JsonBuilder *b, const char *name, gint64 value) {
+  json_builder_set_member_name(b, name);
+  json_builder_add_int_value(b, value);
+}
+static void add_seed(JsonBuilder *b, uint64_t seed) {
+  char text[32];
+  snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
+  add_string(b, "seed", text);
+}
+static void add_double(JsonBuilder *b, const char *name, double value) {
+  json_builder_set_member_name(b, name);
+  json_builder_add_double_value(b, value);
+}
+
+static void add_result(JsonBuilder *b, const dg_result *r, const char *file) {
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "width");
-  json_builder_add_int_value(b, r->width);
-  json_builder_set_member_name(b, "height");
-  json_builder_add_int_value(b, r->height);
-  char seed[32];
-  snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->seed);
-  json_builder_set_member_name(b, "seed");
-  json_builder_add_string_value(b, seed);
-  json_builder_set_member_name(b, "steps");
-  json_builder_add_int_value(b, r->steps);
-  json_builder_set_member_name(b, "guidance");
-  json_builder_add_double_value(b, r->guidance);
-  json_builder_set_member_name(b, "prompt");
-  json_builder_add_string_value(b, r->prompt ? r->prompt : "");
-  json_builder_set_member_name(b, "negative_prompt");
-  json_builder_add_string_value(b, r->negative ? r->negative : "");
-  json_builder_set_member_name(b, "model");
-  json_builder_add_string_value(b, r->model ? r->model : "");
-  uLong raw = (uLong)r->width * r->height * 4;
-  uLongf zlen = compressBound(raw);
-  uint8_t *z = malloc(zlen);
-  compress2(z, &zlen, r->rgba, raw, 6);
-  gchar *b64 = g_base64_encode(z, zlen);
-  free(z);
-  json_builder_set_member_name(b, "encoding");
-  json_builder_add_string_value(b, "rgba8-zlib-base64");
-  json_builder_set_member_name(b, "data");
-  json_builder_add_string_value(b, b64);
-  g_free(b64);
+  add_int(b, "width", r->width);
+  add_int(b, "height", r->height);
+  add_seed(b, r->seed);
+  add_int(b, "steps", r->steps);
+  add_double(b, "guidance", r->guidance);
+  add_string(b, "prompt", r->prompt);
+  add_string(b, "negative_prompt", r->negative);
+  add_string(b, "model", r->model);
+  add_string(b, "encoding", "png");
+  add_string(b, "file", file);
   json_builder_end_object(b);
 }
 
-char *dg_project_serialize(const dg_document *doc, size_t *length) {
+static char *result_file(int index) { return g_strdup_printf("results/%04d.png", index + 1); }
+
+// project.json: the version 1 keys, with the layout and results as PNG files of the bundle.
+static char *project_json(const dg_document *doc, size_t *length) {
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "format");
-  json_builder_add_string_value(b, DG_PROJECT_FORMAT);
-  json_builder_set_member_name(b, "version");
-  json_builder_add_int_value(b, DG_PROJECT_VERSION);
-  json_builder_set_member_name(b, "width");
-  json_builder_add_int_value(b, dg_document_width(doc));
-  json_builder_set_member_name(b, "height");
-  json_builder_add_int_value(b, dg_document_height(doc));
-  size_t rle_len;
-  uint8_t *rle =
-      rle_encode(dg_document_layout(doc), (size_t)dg_document_width(doc) * dg_document_height(doc), &rle_len);
-  gchar *b64 = g_base64_encode(rle, rle_len);
-  free(rle);
+  add_string(b, "format", DG_PROJECT_FORMAT);
+  add_int(b, "version", DG_PROJECT_VERSION);
+  add_int(b, "width", dg_document_width(doc));
+  add_int(b, "height", dg_document_height(doc));
   json_builder_set_member_name(b, "layout");
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "encoding");
-  json_builder_add_string_value(b, "rle8-base64");
-  json_builder_set_member_name(b, "data");
-  json_builder_add_string_value(b, b64);
+  add_string(b, "encoding", "png");
+  add_string(b, "file", DG_PROJECT_LAYOUT_FILE);
   json_builder_end_object(b);
-  g_free(b64);
-  json_builder_set_member_name(b, "prompt");
-  json_builder_add_string_value(b, dg_document_prompt(doc));
-  json_builder_set_member_name(b, "negative_prompt");
-  json_builder_add_string_value(b, dg_document_negative(doc));
-  char seed[32];
-  snprintf(seed, sizeof seed, "%llu", (unsigned long long)dg_document_seed(doc));
-  json_builder_set_member_name(b, "seed");
-  json_builder_add_string_value(b, seed);
+  add_string(b, "prompt", dg_document_prompt(doc));
+  add_string(b, "negative_prompt", dg_document_negative(doc));
+  add_seed(b, dg_document_seed(doc));
   json_builder_set_member_name(b, "seed_random");
   json_builder_add_boolean_value(b, dg_document_seed_random(doc));
-  json_builder_set_member_name(b, "steps");
-  json_builder_add_int_value(b, dg_document_steps(doc));
-  json_builder_set_member_name(b, "guidance");
-  json_builder_add_double_value(b, dg_document_guidance(doc));
-  json_builder_set_member_name(b, "model");
-  json_builder_add_string_value(b, dg_document_model(doc));
+  add_int(b, "steps", dg_document_steps(doc));
+  add_double(b, "guidance", dg_document_guidance(doc));
+  add_string(b, "model", dg_document_model(doc));
   json_builder_set_member_name(b, "results");
   json_builder_begin_array(b);
-  for (int i = 0; i < dg_document_result_count(doc); i++)
-    add_result(b, dg_document_result(doc, i));
+  for (int i = 0; i < dg_document_result_count(doc); i++) {
+    char *file = result_file(i);
+    add_result(b, dg_document_result(doc, i), file);
+    g_free(file);
+  }
   json_builder_end_array(b);
-  json_builder_set_member_name(b, "current_result");
-  json_builder_add_int_value(b, dg_document_current_result(doc));
+  add_int(b, "current_result", dg_document_current_result(doc));
   json_builder_end_object(b);
 
   JsonGenerator *gen = json_generator_new();
@@ -159,20 +162,42 @@ char *dg_project_serialize(const dg_document *doc, size_t *length) {
   json_node_unref(root);
   g_object_unref(gen);
   g_object_unref(b);
-  if (length) *length = len;
+  *length = len;
   return out;
 }
 
-dg_status dg_project_save(const dg_document *doc, const char *path) {
+char *dg_project_serialize(const dg_document *doc, size_t *length) {
+  dg_bundle_writer *w = dg_bundle_writer_new();
+  dg_bundle_writer_add(w, "mimetype", DG_PROJECT_MIMETYPE, strlen(DG_PROJECT_MIMETYPE));
   size_t len;
-  char *data = dg_project_serialize(doc, &len);
-  char *tmp = g_strdup_printf("%s.XXXXXX", path);
-  dg_status st = DG_OK;
-  int fd = g_mkstemp_full(tmp, O_WRONLY, 0644);
-  if (fd < 0) {
-    st = dg_fail(DG_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-    goto done;
+  char *json = project_json(doc, &len);
+  dg_bundle_writer_add(w, DG_PROJECT_JSON_FILE, json, len);
+  free(json);
+  dg_png_palette pal;
+  id_palette(&pal);
+  uint8_t *png = NULL;
+  bool ok = dg_png_encode_label(DG_PROJECT_LAYOUT_FILE, dg_document_width(doc), dg_document_height(doc),
+                                dg_document_layout(doc), &pal, NULL, &png, &len) == DG_OK;
+  if (ok) dg_bundle_writer_add(w, DG_PROJECT_LAYOUT_FILE, png, len);
+  free(png);
+  for (int i = 0; ok && i < dg_document_result_count(doc); i++) {
+    const dg_result *r = dg_document_result(doc, i);
+    char *file = result_file(i);
+    png = NULL;
+    ok = dg_png_encode_rgba8(file, r->width, r->height, r->rgba, NULL, &png, &len) == DG_OK;
+    if (ok) dg_bundle_writer_add(w, file, png, len);
+    free(png);
+    g_free(file);
   }
+  if (!ok) {
+    dg_bundle_writer_free(w);
+    return NULL;
+  }
+  return (char *)dg_bundle_writer_finish(w, length);
+}
+
+// Writes `len` bytes to fd, failing after inject_after bytes when the test hook is set.
+static dg_status write_all(int fd, const char *data, size_t len, const char *path) {
   size_t off = 0;
   while (off < len) {
     size_t chunk = len - off;
@@ -180,16 +205,47 @@ dg_status dg_project_save(const dg_document *doc, const char *path) {
     ssize_t w = chunk ? write(fd, data + off, chunk) : -1;
     if (w <= 0) {
       if (w < 0 && errno == EINTR) continue;
-      st = dg_fail(DG_ERR_IO, "%s: write failed: %s", path, chunk ? strerror(errno) : "injected failure");
-      break;
+      return dg_fail(DG_ERR_IO, "%s: write failed: %s", path, chunk ? strerror(errno) : "injected failure");
     }
     off += (size_t)w;
   }
+  return DG_OK;
+}
+
+// After the rename, the directory entry itself is made durable (failures here change nothing).
+static void sync_directory(const char *path) {
+  char *dir = g_path_get_dirname(path);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    fsync(fd);
+    close(fd);
+  }
+  g_free(dir);
+}
+
+dg_status dg_project_save(const dg_document *doc, const char *path) {
+  size_t len = 0;
+  char *data = dg_project_serialize(doc, &len);
+  if (!data) {
+    inject_after = -1;
+    return fail_under(DG_ERR_IO, path);
+  }
+  char *tmp = g_strdup_printf("%s.XXXXXX", path);
+  dg_status st = DG_OK;
+  int fd = g_mkstemp_full(tmp, O_WRONLY, 0644);
+  if (fd < 0) {
+    st = dg_fail(DG_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+    goto done;
+  }
+  st = write_all(fd, data, len, path);
   inject_after = -1;
   if (st == DG_OK && fsync(fd) != 0) st = dg_fail(DG_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
   if (close(fd) != 0 && st == DG_OK) st = dg_fail(DG_ERR_IO, "%s: close failed: %s", path, strerror(errno));
   if (st == DG_OK && rename(tmp, path) != 0) st = dg_fail(DG_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
-  if (st != DG_OK) unlink(tmp);
+  if (st != DG_OK)
+    unlink(tmp);
+  else
+    sync_directory(path);
 done:
   g_free(tmp);
   free(data);
@@ -200,9 +256,15 @@ done:
 
 typedef struct reader {
   dg_status status;
+  const dg_bundle *bundle; // resolves "file" references; NULL for a single JSON file (version 1)
 } reader;
 
 #define BAD(r, ...) ((r)->status == DG_OK ? ((r)->status = dg_fail(DG_ERR_FORMAT, __VA_ARGS__)) : (r)->status)
+
+// The first problem: the message a failed read below left, under `where`.
+static void bad_under(reader *r, const char *where) {
+  if (r->status == DG_OK) r->status = fail_under(DG_ERR_FORMAT, where);
+}
 
 static JsonNode *member(reader *r, JsonObject *o, const char *name, const char *where) {
   JsonNode *n = json_object_get_member(o, name);
@@ -261,6 +323,67 @@ static bool get_seed(reader *r, JsonObject *o, const char *where, uint64_t *out)
   return true;
 }
 
+// The bytes of the bundle file that `o`'s "file" names (project entries are capped at
+// DG_PROJECT_MAX_ENTRY bytes).
+static uint8_t *read_file_member(reader *r, JsonObject *o, const char *where, const char *enc, const char **name,
+                                 size_t *len) {
+  if (!r->bundle) {
+    BAD(r, "%s: \"encoding\" \"%.40s\" refers to a file of a project bundle, but this project is a single JSON file",
+        where, enc);
+    return NULL;
+  }
+  if (!(*name = get_string(r, o, "file", where))) return NULL;
+  uint8_t *data = dg_bundle_read(r->bundle, *name, DG_PROJECT_MAX_ENTRY, len);
+  if (!data) bad_under(r, where);
+  return data;
+}
+
+// A result's RGBA8 pixels: zlib-compressed base64 inline (version 1) or a PNG file of the bundle.
+static uint8_t *read_result_pixels(reader *r, JsonObject *o, const char *where, const char *enc, long long w,
+                                   long long h) {
+  if (!strcmp(enc, "png")) {
+    const char *name;
+    size_t len;
+    uint8_t *png = read_file_member(r, o, where, enc, &name, &len), *rgba = NULL;
+    if (!png) return NULL;
+    // The size from the PNG's header first: the decoded size images_fit counted is then the real one.
+    int pw, ph;
+    if (dg_png_read_size_mem(png, len, name, &pw, &ph) != DG_OK)
+      bad_under(r, where);
+    else if (pw != w || ph != h)
+      BAD(r, "%s: %s is %dx%d pixels, not %lldx%lld", where, name, pw, ph, w, h);
+    else if (dg_png_read_rgba8_mem(png, len, name, &pw, &ph, &rgba) != DG_OK)
+      bad_under(r, where);
+    free(png);
+    if (r->status == DG_OK) return rgba;
+    free(rgba);
+    return NULL;
+  }
+  if (strcmp(enc, "rgba8-zlib-base64")) {
+    BAD(r, "%s: unknown encoding \"%.40s\"", where, enc);
+    return NULL;
+  }
+  const char *data = get_string(r, o, "data", where);
+  if (!data) return NULL;
+  size_t zlen;
+  uint8_t *z = strict_base64(data, &zlen);
+  if (!z) {
+    BAD(r, "%s: \"data\" is not base64", where);
+    return NULL;
+  }
+  uLongf raw = (uLongf)(w * h * 4);
+  uint8_t *rgba = malloc(raw);
+  uLongf got = raw;
+  int zs = uncompress(rgba, &got, z, zlen);
+  g_free(z);
+  if (zs != Z_OK || got != raw) {
+    BAD(r, "%s: image data does not inflate to %lldx%lld RGBA8", where, h, w);
+    free(rgba);
+    return NULL;
+  }
+  return rgba;
+}
+
 static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
   char where[48];
   snprintf(where, sizeof where, "results[%d]", index);
@@ -276,30 +399,85 @@ static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
       !get_double(r, o, "guidance", where, &res->guidance))
     return false;
   const char *prompt = get_string(r, o, "prompt", where), *neg = get_string(r, o, "negative_prompt", where),
-             *model = get_string(r, o, "model", where), *enc = get_string(r, o, "encoding", where),
-             *data = get_string(r, o, "data", where);
-  if (!prompt || !neg || !model || !enc || !data) return false;
-  if (strcmp(enc, "rgba8-zlib-base64")) {
-    BAD(r, "%s: unknown encoding \"%.40s\"", where, enc);
-    return false;
-  }
-  size_t zlen;
-  uint8_t *z = strict_base64(data, &zlen);
-  if (!z) {
-    BAD(r, "%s: \"data\" is not base64", where);
-    return false;
-  }
-  uLongf raw = (uLongf)(w * h * 4);
-  res->rgba = malloc(raw);
-  uLongf got = raw;
-  int zs = uncompress(res->rgba, &got, z, zlen);
-  g_free(z);
-  if (zs != Z_OK || got != raw) {
-    BAD(r, "%s: image data does not inflate to %lldx%lld RGBA8", where, h, w);
-    return false;
-  }
+             *model = get_string(r, o, "model", where), *enc = get_string(r, o, "encoding", where);
+  if (!prompt || !neg || !model || !enc) return false;
+  if (!(res->rgba = read_result_pixels(r, o, where, enc, w, h))) return false;
   res->width = (int)w, res->height = (int)h, res->steps = (int)steps;
   res->prompt = strdup(prompt), res->negative = strdup(neg), res->model = strdup(model);
+  return true;
+}
+
+// The layout's class ids: run-length pairs in base64 inline (version 1) or an 8-bit indexed (or
+// grey) PNG of the bundle whose pixel values are the ids.
+static uint8_t *read_layout(reader *r, JsonNode *lay, long long w, long long h) {
+  if (!JSON_NODE_HOLDS_OBJECT(lay)) {
+    BAD(r, "\"layout\" is not an object");
+    return NULL;
+  }
+  JsonObject *o = json_node_get_object(lay);
+  const char *enc = get_string(r, o, "encoding", "layout");
+  if (!enc) return NULL;
+  uint8_t *ids = NULL;
+  if (!strcmp(enc, "png")) {
+    const char *name;
+    size_t len;
+    uint8_t *png = read_file_member(r, o, "layout", enc, &name, &len);
+    if (!png) return NULL;
+    dg_png_palette pal;
+    id_palette(&pal);
+    int pw = (int)w, ph = (int)h;
+    if (dg_png_read_label_mem(png, len, name, &pal, &pw, &ph, &ids) != DG_OK) bad_under(r, "layout");
+    free(png);
+    return ids;
+  }
+  if (strcmp(enc, "rle8-base64")) {
+    BAD(r, "layout: unknown encoding \"%.40s\"", enc);
+    return NULL;
+  }
+  const char *data = get_string(r, o, "data", "layout");
+  if (!data) return NULL;
+  size_t rle_len;
+  uint8_t *rle = strict_base64(data, &rle_len);
+  if (!rle) {
+    BAD(r, "layout: \"data\" is not base64");
+    return NULL;
+  }
+  ids = malloc((size_t)(w * h));
+  bool ok = rle_decode(rle, rle_len, ids, (size_t)(w * h));
+  g_free(rle);
+  if (!ok) {
+    free(ids);
+    BAD(r, "layout: run-length data does not cover %lldx%lld pixels exactly", h, w);
+    return NULL;
+  }
+  return ids;
+}
+
+// Every image's decoded size follows from its width and height (a bundle's PNGs are checked against them
+// from their headers): a small file that claims huge images (a decompression bomb) is refused before any
+// of them is decoded or allocated.
+static bool images_fit(reader *r, long long w, long long h, JsonArray *results) {
+  size_t total = (size_t)(w * h);
+  for (guint i = 0; i < json_array_get_length(results); i++) {
+    char where[48];
+    snprintf(where, sizeof where, "results[%u]", i);
+    JsonNode *n = json_array_get_element(results, i);
+    if (!JSON_NODE_HOLDS_OBJECT(n)) {
+      BAD(r, "%s is not an object", where);
+      return false;
+    }
+    long long rw, rh;
+    JsonObject *o = json_node_get_object(n);
+    if (!get_int(r, o, "width", where, 1, DG_DOC_MAX_SIDE, &rw) ||
+        !get_int(r, o, "height", where, 1, DG_DOC_MAX_SIDE, &rh))
+      return false;
+    total += (size_t)(rw * rh * 4);
+    if (total > DG_PROJECT_MAX_IMAGE_BYTES) {
+      BAD(r, "%s: its %lldx%lld (WxH) pixels bring the project's images to more than the limit of %zu MiB decoded",
+          where, rw, rh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
+      return false;
+    }
+  }
   return true;
 }
 
@@ -344,37 +522,15 @@ static dg_document *read_document(reader *r, JsonNode *root) {
   if (!prompt || !neg || !model) return NULL;
   JsonNode *lay = member(r, o, "layout", top);
   if (!lay) return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT(lay)) {
-    BAD(r, "\"layout\" is not an object");
-    return NULL;
-  }
-  const char *enc = get_string(r, json_node_get_object(lay), "encoding", "layout"),
-             *data = get_string(r, json_node_get_object(lay), "data", "layout");
-  if (!enc || !data) return NULL;
-  if (strcmp(enc, "rle8-base64")) {
-    BAD(r, "layout: unknown encoding \"%.40s\"", enc);
-    return NULL;
-  }
   JsonNode *results = member(r, o, "results", top);
   if (!results) return NULL;
   if (!JSON_NODE_HOLDS_ARRAY(results)) {
     BAD(r, "\"results\" is not an array");
     return NULL;
   }
-  size_t rle_len;
-  uint8_t *rle = strict_base64(data, &rle_len);
-  if (!rle) {
-    BAD(r, "layout: \"data\" is not base64");
-    return NULL;
-  }
-  uint8_t *ids = malloc((size_t)(w * h));
-  bool ok = rle_decode(rle, rle_len, ids, (size_t)(w * h));
-  g_free(rle);
-  if (!ok) {
-    free(ids);
-    BAD(r, "layout: run-length data does not cover %lldx%lld pixels exactly", h, w);
-    return NULL;
-  }
+  if (!images_fit(r, w, h, json_node_get_array(results))) return NULL;
+  uint8_t *ids = read_layout(r, lay, w, h);
+  if (!ids) return NULL;
   dg_document *doc = dg_document_new((int)h, (int)w);
   bool good = dg_document_set_layout(doc, ids, (int)h, (int)w) == DG_OK &&
               dg_document_set_text(doc, DG_FIELD_PROMPT, prompt, false) == DG_OK &&
@@ -410,41 +566,68 @@ static dg_document *read_document(reader *r, JsonNode *root) {
   return doc;
 }
 
-dg_document *dg_project_parse(const char *data, size_t length, dg_status *status) {
-  reader r = {DG_OK};
+// The JSON text of a project: project.json of a bundle (whose files `bundle` resolves), or a whole
+// version 1 file (bundle NULL). json-glib sees it only after dg_json_check_limits (through
+// dg_json_glib_parse): it recurses once per nesting level and has no limit of its own.
+static dg_document *dg_project_parse_json(const char *data, size_t length, const dg_bundle *bundle, dg_status *status) {
+  reader r = {DG_OK, bundle};
   JsonParser *parser = json_parser_new();
-  GError *err = NULL;
   dg_document *doc = NULL;
-  if (length > (size_t)G_MAXSSIZE) {
-    BAD(&r, "too large");
+  JsonNode *root;
+  if (length > DG_PROJECT_MAX_BYTES) {
+    BAD(&r, "%zu bytes, more than the limit of %zu bytes for a project", length, DG_PROJECT_MAX_BYTES);
   } else if (!g_utf8_validate(data, (gssize)length, NULL)) {
     BAD(&r, "not UTF-8 text (is this a .dirigent project file?)");
-  } else if (!json_parser_load_from_data(parser, data, (gssize)length, &err)) {
-    BAD(&r, "not valid JSON: %s", err->message);
-    g_error_free(err);
+  } else if (!(root = dg_json_glib_parse(parser, data, length, NULL, DG_PROJECT_MAX_BYTES, &r.status))) {
+    // r.status and the message are set
   } else {
-    doc = read_document(&r, json_parser_get_root(parser));
+    doc = read_document(&r, root);
   }
   g_object_unref(parser);
   *status = r.status;
   return doc;
 }
 
+// A bundle: project.json and the files it names.
+static dg_document *parse_bundle(const char *data, size_t length, dg_status *status) {
+  dg_bundle *b = dg_bundle_open((const uint8_t *)data, length);
+  size_t len = 0;
+  char *json = b ? (char *)dg_bundle_read(b, DG_PROJECT_JSON_FILE, DG_PROJECT_MAX_ENTRY, &len) : NULL;
+  dg_document *doc = json ? dg_project_parse_json(json, len, b, status) : NULL;
+  if (!json) *status = DG_ERR_FORMAT;
+  free(json);
+  dg_bundle_free(b);
+  return doc;
+}
+
+dg_document *dg_project_parse(const char *data, size_t length, dg_status *status) {
+  if (dg_bundle_sniff(data, length)) return parse_bundle(data, length, status);
+  return dg_project_parse_json(data, length, NULL, status);
+}
+
 dg_document *dg_project_load(const char *path, dg_status *status) {
-  gchar *data = NULL;
-  gsize len = 0;
+  // Only a regular file (a FIFO or a device such as /dev/zero is refused at once, never waited on or
+  // read without end), of at most DG_PROJECT_MAX_BYTES, is mapped.
+  int fd;
+  size_t size;
+  if ((*status = dg_file_open(path, &fd, &size)) != DG_OK) return NULL;
+  if (size > DG_PROJECT_MAX_BYTES) {
+    close(fd);
+    *status = dg_fail(DG_ERR_FORMAT, "%s: %zu bytes, more than the limit of %zu bytes for a project", path, size,
+                      DG_PROJECT_MAX_BYTES);
+    return NULL;
+  }
   GError *err = NULL;
-  if (!g_file_get_contents(path, &data, &len, &err)) {
+  GMappedFile *file = g_mapped_file_new_from_fd(fd, FALSE, &err);
+  close(fd); // the mapping keeps what it needs
+  if (!file) {
     *status = dg_fail(DG_ERR_IO, "%s: %s", path, err->message);
     g_error_free(err);
     return NULL;
   }
-  dg_document *doc = dg_project_parse(data, len, status);
-  g_free(data);
-  if (!doc) {
-    char *msg = strdup(dg_last_error());
-    dg_fail(*status, "%s: %s", path, msg);
-    free(msg);
-  }
+  const char *data = g_mapped_file_get_contents(file); // NULL for an empty file
+  dg_document *doc = dg_project_parse(data ? data : "", g_mapped_file_get_length(file), status);
+  g_mapped_file_unref(file);
+  if (!doc) fail_under(*status, path);
   return doc;
 }

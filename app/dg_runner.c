@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "dg_generate.h"
+#include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_palette.h"
+#include "dg_settings.h"
 
 struct dg_runner {
   pthread_mutex_t lock; // one generation at a time
@@ -71,9 +73,10 @@ static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, 
   dg_job_report(c->job, step, total, rgba, w, h);
 }
 
-// Loads (or keeps) the model set named by the job's model choice.
-static dg_status models_for(dg_runner *r, const char *model) {
-  char *path = dg_model_choice_path(model);
+// Loads (or keeps) the model set named by the job's model choice, after checking the job's image size
+// against the model's rule (so a size it cannot take is refused before loading).
+static dg_status models_for(dg_runner *r, const dg_job_params *params) {
+  char *path = dg_model_choice_path(params->model);
   if (!path)
     return dg_fail(DG_ERR_UNSUPPORTED, "No model loaded: there is no default model (assets/models holds none and "
                                        "DIRIGENT_MODEL is not set); choose a model folder or checkpoint file");
@@ -85,6 +88,7 @@ static dg_status models_for(dg_runner *r, const char *model) {
     free(r->loaded);
     r->loaded = NULL;
     dg_model_options o = {.default_tokenizer_dir = r->tokenizer_dir};
+    if (s == DG_OK) s = dg_settings_check_size(path, &o, r->device, params->width, params->height);
     if (s == DG_OK) s = dg_model_set_open(r->device, path, &o, &r->models);
     if (s == DG_OK) r->loaded = strdup(path);
   }
@@ -106,8 +110,8 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
                           .cancel = dg_job_cancel_flag(job),
                           .on_step = atomic_load(&r->previews) ? on_step : NULL, .user = pc};
   int n = params->width * params->height;
-  uint8_t *rgb = malloc((size_t)n * 3);
-  if (!rgb) return dg_fail(DG_ERR_OOM, "out of host memory");
+  uint8_t *rgb = dg_memory_alloc("the image", (size_t)n * 3);
+  if (!rgb) return DG_ERR_OOM;
   dg_status s = dg_generate(r->models, &p, rgb);
   if (s == DG_OK) s = dg_media_alloc(out, 1, params->width, params->height, 4);
   for (int i = 0; s == DG_OK && i < n; i++) {
@@ -122,7 +126,7 @@ dg_status dg_runner_run(dg_job *job, const dg_job_params *params, void *user, dg
   dg_runner *r = user;
   pthread_mutex_lock(&r->lock);
   preview_ctx pc = {job, NULL};
-  dg_status s = models_for(r, params->model);
+  dg_status s = models_for(r, params);
   if (s == DG_OK) s = run_image(r, job, params, &pc, out);
   free(pc.rgba);
   pthread_mutex_unlock(&r->lock);

@@ -1,76 +1,116 @@
-// Opening, saving, importing and exporting files; autosave and crash recovery; window screenshots.
-#include <errno.h>
+#include "dg_files.h"
+
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "dg_editor.h"
+#include "dg_file.h"
 #include "dg_generation_png.h"
-
-static bool restore_settings(dg_editor *ed, const char *path);
+#include "dg_memory.h"
+#include "dg_png.h"
 #include "dg_project.h"
 
-bool dg_editor_open_path(dg_editor *ed, const char *path) {
-  if (g_str_has_suffix(path, ".png") || g_str_has_suffix(path, ".PNG")) return restore_settings(ed, path);
-  dg_status st;
-  dg_document *doc = dg_project_load(path, &st);
-  if (!doc) {
-    // The current document stays as it was.
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not open the project", dg_last_error());
+// Restores prompt, negative prompt, seed, steps and guidance from a PNG that Dirigent (or an
+// A1111-compatible tool) wrote; each change is an undo step. The layout is left as it is.
+static bool restore_settings(DgWindow *win, const char *path) {
+  dg_generation_info g;
+  if (dg_generation_png_read(path, &g) != DG_OK) {
+    dg_window_message(win, GTK_MESSAGE_ERROR, "Could not read settings from the PNG", dg_last_error());
     return false;
   }
-  dg_editor_set_document(ed, doc, path);
-  dg_editor_set_status(ed, "Opened %s", path);
+  dg_document *m = dg_window_get_model(win);
+  dg_document_set_text(m, DG_FIELD_PROMPT, g.prompt, false);
+  dg_document_set_text(m, DG_FIELD_NEGATIVE, g.negative, false);
+  dg_document_set_seed_random(m, false);
+  dg_document_set_seed(m, g.seed);
+  dg_document_set_steps(m, g.steps);
+  dg_document_set_guidance(m, g.cfg);
+  dg_window_set_status(win, "Settings restored from %s", path);
+  dg_generation_info_clear(&g);
   return true;
 }
 
-bool dg_editor_save_path(dg_editor *ed, const char *path) {
-  if (dg_project_save(ed->doc, path) != DG_OK) {
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not save the project", dg_last_error());
+// Shows the model m (taken) as the window's document, saved at path (NULL: unsaved).
+static void show_model(DgWindow *win, dg_document *m, const char *path) {
+  DgDocument *doc = dg_document_object_new(m);
+  dg_window_set_document(win, doc, path);
+  g_object_unref(doc);
+}
+
+// Opens the project at `path` (the autosave when NULL); on failure an error dialog titled `failure`
+// and the current document stays as it was.
+static bool load(DgWindow *win, const char *path, const char *failure) {
+  char *file = path ? g_strdup(path) : dg_files_autosave_path();
+  dg_status st;
+  dg_document *m = dg_project_load(file, &st);
+  g_free(file);
+  if (!m) {
+    dg_window_message(win, GTK_MESSAGE_ERROR, failure, dg_last_error());
     return false;
   }
-  if (!ed->path || strcmp(ed->path, path)) {
-    g_free(ed->path);
-    ed->path = g_strdup(path);
-  }
-  ed->saved_generation = dg_document_generation(ed->doc);
-  dg_editor_update_title(ed);
-  dg_editor_set_status(ed, "Saved %s", path);
-  if (ed->close_after_save) {
-    ed->close_confirmed = true;
-    gtk_window_close(ed->window);
-  }
+  show_model(win, m, path);
   return true;
+}
+
+bool dg_files_open(DgWindow *win, const char *path) {
+  if (g_str_has_suffix(path, ".png") || g_str_has_suffix(path, ".PNG")) return restore_settings(win, path);
+  if (!load(win, path, "Could not open the project")) return false;
+  dg_window_set_status(win, "Opened %s", path);
+  return true;
+}
+
+bool dg_files_save(DgWindow *win, const char *path) {
+  dg_window_save(win, path);
+  return true;
+}
+
+// The PNG file of an import, read once: only a regular file, and its size checked from the header
+// against the document's limit before a pixel is decoded. NULL with the error shown.
+static GdkTexture *import_texture(DgWindow *win, const char *path) {
+  char *data = NULL;
+  size_t len = 0;
+  int w = 0, h = 0;
+  GdkTexture *tex = NULL;
+  if (dg_file_read(path, (size_t)1 << 30, &data, &len) == DG_OK &&
+      dg_png_read_size_mem(data, len, path, &w, &h) == DG_OK) {
+    if (w > DG_DOC_MAX_SIDE || h > DG_DOC_MAX_SIDE) {
+      dg_fail(DG_ERR_FORMAT, "%s: %dx%d pixels is larger than %d on a side", path, w, h, DG_DOC_MAX_SIDE);
+    } else {
+      GBytes *bytes = g_bytes_new_with_free_func(data, len, free, data);
+      GError *err = NULL;
+      data = NULL;
+      if (!(tex = gdk_texture_new_from_bytes(bytes, &err))) dg_fail(DG_ERR_FORMAT, "%s: %s", path, err->message);
+      g_clear_error(&err);
+      g_bytes_unref(bytes);
+    }
+  }
+  free(data);
+  if (!tex) dg_window_message(win, GTK_MESSAGE_ERROR, "Could not import the label image", dg_last_error());
+  return tex;
 }
 
 // Imports a colour-coded label PNG: every pixel must have one of the palette's colours (or the
 // unlabelled colour) and be opaque. Indexed PNGs whose palette entries are the class colours work
-// the same way. Index-valued label PNGs (pixel = class id, any palette) need app/image/dg_png's
-// strict reader, which is not in this branch yet.
-bool dg_editor_import_layout(dg_editor *ed, const char *path) {
-  GError *err = NULL;
-  GdkTexture *tex = gdk_texture_new_from_filename(path, &err);
-  if (!tex) {
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", err->message);
-    g_error_free(err);
-    return false;
-  }
+// the same way (app/image/dg_png's strict reader would take their indices as class ids).
+bool dg_files_import_layout(DgWindow *win, const char *path) {
+  GdkTexture *tex = import_texture(win, path);
+  if (!tex) return false;
   int w = gdk_texture_get_width(tex), h = gdk_texture_get_height(tex);
-  if (w > DG_DOC_MAX_SIDE || h > DG_DOC_MAX_SIDE) {
-    char *msg = g_strdup_printf("%s: %dx%d pixels is larger than %d on a side", path, w, h, DG_DOC_MAX_SIDE);
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", msg);
-    g_free(msg);
+  guchar *px = g_try_malloc((size_t)w * h * 4); // Cairo ARGB32: B, G, R, A in memory on little endian
+  uint8_t *ids = g_try_malloc((size_t)w * h);
+  if (!px || !ids) {
+    dg_memory_fail("the label image", (uint64_t)w * h * 5);
+    dg_window_message(win, GTK_MESSAGE_ERROR, "Could not import the label image", dg_last_error());
+    g_free(px), g_free(ids);
     g_object_unref(tex);
     return false;
   }
-  guchar *px = g_malloc((size_t)w * h * 4); // Cairo ARGB32: B, G, R, A in memory on little endian
   gdk_texture_download(tex, px, (gsize)w * 4);
   g_object_unref(tex);
-  uint8_t *ids = g_malloc((size_t)w * h);
   char *problem = NULL;
   for (size_t i = 0; i < (size_t)w * h && !problem; i++) {
     const guchar *p = px + 4 * i;
     uint8_t rgb[3] = {p[2], p[1], p[0]};
-    int id = p[3] == 255 ? dg_palette_lookup_rgb(ed->palette, rgb) : -1;
+    int id = p[3] == 255 ? dg_palette_lookup_rgb(dg_window_get_palette(win), rgb) : -1;
     if (id < 0)
       problem = g_strdup_printf("%s: pixel (%zu, %zu) has colour #%02x%02x%02x%s, which is no class of the world "
                                 "palette. Labels must be colour-coded with the palette's colours.",
@@ -80,85 +120,75 @@ bool dg_editor_import_layout(dg_editor *ed, const char *path) {
   }
   g_free(px);
   if (problem) {
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not import the label image", problem);
+    dg_window_message(win, GTK_MESSAGE_ERROR, "Could not import the label image", problem);
     g_free(problem);
     g_free(ids);
     return false;
   }
-  if (w != dg_document_width(ed->doc) || h != dg_document_height(ed->doc)) {
-    // A different size starts a new document with the current settings.
-    dg_document *doc = dg_document_new(h, w);
-    dg_document_set_text(doc, DG_FIELD_PROMPT, dg_document_prompt(ed->doc), false);
-    dg_document_set_text(doc, DG_FIELD_NEGATIVE, dg_document_negative(ed->doc), false);
-    dg_document_set_layout(doc, ids, h, w);
-    dg_editor_set_document(ed, doc, NULL);
+  dg_document *m = dg_window_get_model(win);
+  if (w != dg_document_width(m) || h != dg_document_height(m)) {
+    // A different size starts a new document with the current prompts.
+    dg_document *fresh = dg_document_new(h, w);
+    dg_document_set_text(fresh, DG_FIELD_PROMPT, dg_document_prompt(m), false);
+    dg_document_set_text(fresh, DG_FIELD_NEGATIVE, dg_document_negative(m), false);
+    dg_document_set_layout(fresh, ids, h, w);
+    show_model(win, fresh, NULL);
   } else {
-    dg_document_set_layout(ed->doc, ids, h, w);
+    dg_document_set_layout(m, ids, h, w);
   }
   g_free(ids);
-  dg_editor_set_status(ed, "Imported %s (%dx%d)", path, w, h);
+  dg_window_set_status(win, "Imported %s (%dx%d)", path, w, h);
   return true;
 }
 
-bool dg_editor_export_png(dg_editor *ed, const char *path) {
-  const dg_result *r = dg_document_result(ed->doc, dg_document_current_result(ed->doc));
+bool dg_files_export_png(DgWindow *win, const char *path) {
+  dg_document *m = dg_window_get_model(win);
+  const dg_result *r = dg_document_result(m, dg_document_current_result(m));
   if (!r) {
-    dg_editor_message(ed, GTK_MESSAGE_INFO, "Nothing to export",
+    dg_window_message(win, GTK_MESSAGE_INFO, "Nothing to export",
                       "Generate an image first; export saves the current result.");
     return false;
   }
   // The same writer as the CLI: A1111 `parameters` chunk and the `dirigent` JSON job chunk.
-  dg_generation_info info = {.prompt = r->prompt, .negative = r->negative, .sampler = "DDIM", .model = r->model,
-                             .layout = "editor", .steps = r->steps, .width = r->width, .height = r->height,
-                             .cfg = r->guidance, .seed = r->seed};
+  dg_generation_info info = {.prompt = r->prompt,
+                             .negative = r->negative,
+                             .sampler = "DDIM",
+                             .model = r->model,
+                             .layout = "editor",
+                             .steps = r->steps,
+                             .width = r->width,
+                             .height = r->height,
+                             .cfg = r->guidance,
+                             .seed = r->seed};
   bool ok = dg_generation_png_write(path, r->rgba, 4, &info) == DG_OK;
   if (!ok)
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not export the PNG", dg_last_error());
+    dg_window_message(win, GTK_MESSAGE_ERROR, "Could not export the PNG", dg_last_error());
   else
-    dg_editor_set_status(ed, "Exported %s", path);
+    dg_window_set_status(win, "Exported %s", path);
   return ok;
-}
-
-// Restores prompt, negative prompt, seed, steps and guidance from a PNG that Dirigent (or an
-// A1111-compatible tool) wrote; each change is an undo step. The layout is left as it is.
-static bool restore_settings(dg_editor *ed, const char *path) {
-  dg_generation_info g;
-  if (dg_generation_png_read(path, &g) != DG_OK) {
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not read settings from the PNG", dg_last_error());
-    return false;
-  }
-  dg_document_set_text(ed->doc, DG_FIELD_PROMPT, g.prompt, false);
-  dg_document_set_text(ed->doc, DG_FIELD_NEGATIVE, g.negative, false);
-  dg_document_set_seed_random(ed->doc, false);
-  dg_document_set_seed(ed->doc, g.seed);
-  dg_document_set_steps(ed->doc, g.steps);
-  dg_document_set_guidance(ed->doc, g.cfg);
-  dg_editor_set_status(ed, "Settings restored from %s", path);
-  dg_generation_info_clear(&g);
-  return true;
 }
 
 // ---- file choosers -------------------------------------------------------------------------------
 
-typedef bool (*path_fn)(dg_editor *, const char *);
+typedef bool (*path_fn)(DgWindow *, const char *);
 
 static void chooser_response(GtkNativeDialog *d, int response, gpointer data) {
-  dg_editor *ed = data;
+  DgWindow *win = data;
   path_fn fn = (path_fn)g_object_get_data(G_OBJECT(d), "fn");
-  if (response != GTK_RESPONSE_ACCEPT) ed->close_after_save = false;
+  if (response != GTK_RESPONSE_ACCEPT) dg_window_forget_close(win);
   if (response == GTK_RESPONSE_ACCEPT) {
     GFile *f = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(d));
     char *path = g_file_get_path(f);
-    if (path) fn(ed, path);
+    if (path) fn(win, path);
     g_free(path);
     g_object_unref(f);
   }
   g_object_unref(d);
 }
 
-void dg_editor_choose_file(dg_editor *ed, const char *title, GtkFileChooserAction action, const char *pattern,
-                           const char *filter_name, path_fn fn) {
-  GtkFileChooserNative *d = gtk_file_chooser_native_new(title, ed->window, action, NULL, NULL);
+void dg_files_choose(DgWindow *win, const char *title, GtkFileChooserAction action, const char *pattern,
+                     const char *filter_name, path_fn fn) {
+  GtkFileChooserNative *d = gtk_file_chooser_native_new(title, GTK_WINDOW(win), action, NULL, NULL);
   if (pattern) {
     GtkFileFilter *filter = gtk_file_filter_new();
     gtk_file_filter_set_name(filter, filter_name);
@@ -168,100 +198,71 @@ void dg_editor_choose_file(dg_editor *ed, const char *title, GtkFileChooserActio
   }
   if (action == GTK_FILE_CHOOSER_ACTION_SAVE)
     gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(d),
-                                      fn == dg_editor_export_png ? "result.png" : "untitled.dirigent");
+                                      fn == dg_files_export_png ? "result.png" : "untitled.dirigent");
   g_object_set_data(G_OBJECT(d), "fn", (gpointer)fn);
-  g_signal_connect(d, "response", G_CALLBACK(chooser_response), ed);
+  g_signal_connect(d, "response", G_CALLBACK(chooser_response), win);
   gtk_native_dialog_show(GTK_NATIVE_DIALOG(d));
 }
 
-void dg_editor_open_dialog(dg_editor *ed) {
-  dg_editor_choose_file(ed, "Open project", GTK_FILE_CHOOSER_ACTION_OPEN, "*.dirigent", "Dirigent projects", dg_editor_open_path);
+void dg_files_open_dialog(DgWindow *win) {
+  dg_files_choose(win, "Open project", GTK_FILE_CHOOSER_ACTION_OPEN, "*.dirigent", "Dirigent projects", dg_files_open);
 }
-void dg_editor_save_dialog(dg_editor *ed) {
-  dg_editor_choose_file(ed, "Save project", GTK_FILE_CHOOSER_ACTION_SAVE, "*.dirigent", "Dirigent projects", dg_editor_save_path);
+void dg_files_save_dialog(DgWindow *win) {
+  dg_files_choose(win, "Save project", GTK_FILE_CHOOSER_ACTION_SAVE, "*.dirigent", "Dirigent projects", dg_files_save);
 }
-void dg_editor_import_dialog(dg_editor *ed) {
-  dg_editor_choose_file(ed, "Import label PNG", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", dg_editor_import_layout);
+void dg_files_import_dialog(DgWindow *win) {
+  dg_files_choose(win, "Import label PNG", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", dg_files_import_layout);
 }
-void dg_editor_export_dialog(dg_editor *ed) {
-  dg_editor_choose_file(ed, "Export result", GTK_FILE_CHOOSER_ACTION_SAVE, "*.png", "PNG images", dg_editor_export_png);
+void dg_files_export_dialog(DgWindow *win) {
+  dg_files_choose(win, "Export result", GTK_FILE_CHOOSER_ACTION_SAVE, "*.png", "PNG images", dg_files_export_png);
 }
 
-// ---- autosave and recovery -----------------------------------------------------------------------
+// ---- crash recovery ------------------------------------------------------------------------------
 
-char *dg_editor_autosave_path(void) {
+char *dg_files_autosave_path(void) {
   return g_build_filename(g_get_user_state_dir(), "dirigent", "autosave.dirigent", NULL);
 }
 
-void dg_editor_autosave_remove(void) {
-  char *path = dg_editor_autosave_path();
+void dg_files_autosave_remove(void) {
+  char *path = dg_files_autosave_path();
   g_unlink(path);
   g_free(path);
 }
 
-static gboolean autosave_now(gpointer data) {
-  dg_editor *ed = data;
-  ed->autosave_source = 0;
-  char *path = dg_editor_autosave_path();
-  char *dir = g_path_get_dirname(path);
-  if (g_mkdir_with_parents(dir, 0700) != 0 || dg_project_save(ed->doc, path) != DG_OK)
-    dg_editor_set_status(ed, "Autosave failed: %s", *dg_last_error() ? dg_last_error() : g_strerror(errno));
-  else
-    ed->autosaved_generation = dg_document_generation(ed->doc);
-  g_free(dir);
-  g_free(path);
-  return G_SOURCE_REMOVE;
-}
-
-void dg_editor_autosave_schedule(dg_editor *ed) {
-  if (ed->autosave_source || dg_document_generation(ed->doc) == ed->autosaved_generation ||
-      dg_document_generation(ed->doc) == ed->saved_generation)
-    return;
-  ed->autosave_source = g_timeout_add_seconds(2, autosave_now, ed);
-}
-
-bool dg_editor_recover(dg_editor *ed) {
-  char *path = dg_editor_autosave_path();
-  dg_status st;
-  dg_document *doc = dg_project_load(path, &st);
-  g_free(path);
-  if (!doc) {
-    dg_editor_message(ed, GTK_MESSAGE_ERROR, "Could not recover the autosaved work", dg_last_error());
-    return false;
-  }
-  dg_editor_set_document(ed, doc, NULL);
-  ed->saved_generation = (uint64_t)-1; // recovered work is unsaved
-  dg_editor_update_title(ed);
-  dg_editor_set_status(ed, "Recovered the autosaved work; save it to keep it");
+bool dg_files_recover(DgWindow *win) {
+  if (!load(win, NULL, "Could not recover the autosaved work")) return false;
+  dg_window_mark_unsaved(win); // recovered work is unsaved
+  dg_window_set_status(win, "Recovered the autosaved work; save it to keep it");
   return true;
 }
 
 static void recovery_response(GtkDialog *d, int response, gpointer data) {
-  dg_editor *ed = data;
+  DgWindow *win = data;
   gtk_window_destroy(GTK_WINDOW(d));
   if (response == GTK_RESPONSE_ACCEPT)
-    dg_editor_recover(ed);
+    dg_files_recover(win);
   else if (response == GTK_RESPONSE_REJECT)
-    dg_editor_autosave_remove();
+    dg_files_autosave_remove();
 }
 
-void dg_editor_offer_recovery(dg_editor *ed) {
-  char *path = dg_editor_autosave_path();
+void dg_files_offer_recovery(DgWindow *win) {
+  char *path = dg_files_autosave_path();
   GStatBuf sb;
   if (g_stat(path, &sb) == 0) {
     GDateTime *t = g_date_time_new_from_unix_local(sb.st_mtime);
     char *when = g_date_time_format(t, "%Y-%m-%d %H:%M");
     char *detail =
         g_strdup_printf("Dirigent did not exit cleanly. Unsaved work from %s was autosaved to %s.", when, path);
-    g_ptr_array_add(ed->dialog_log, g_strdup_printf("Recover unsaved work?: %s", detail));
-    GtkWidget *d = gtk_message_dialog_new(ed->window, GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+    char *logged = g_strdup_printf("Recover unsaved work?: %s", detail);
+    dg_window_log_dialog(win, logged);
+    GtkWidget *d = gtk_message_dialog_new(GTK_WINDOW(win), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
                                           GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Recover unsaved work?");
     gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "%s", detail);
     gtk_dialog_add_buttons(GTK_DIALOG(d), "_Discard", GTK_RESPONSE_REJECT, "_Recover", GTK_RESPONSE_ACCEPT, NULL);
     gtk_dialog_set_default_response(GTK_DIALOG(d), GTK_RESPONSE_ACCEPT);
-    g_signal_connect(d, "response", G_CALLBACK(recovery_response), ed);
+    g_signal_connect(d, "response", G_CALLBACK(recovery_response), win);
     gtk_window_present(GTK_WINDOW(d));
-    g_free(detail), g_free(when);
+    g_free(logged), g_free(detail), g_free(when);
     g_date_time_unref(t);
   }
   g_free(path);
@@ -269,8 +270,8 @@ void dg_editor_offer_recovery(dg_editor *ed) {
 
 // ---- screenshot ----------------------------------------------------------------------------------
 
-bool dg_editor_screenshot(dg_editor *ed, const char *path) {
-  GtkWidget *w = GTK_WIDGET(ed->window);
+bool dg_files_screenshot(DgWindow *win, const char *path) {
+  GtkWidget *w = GTK_WIDGET(win);
   int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
   GskRenderer *renderer = gtk_native_get_renderer(GTK_NATIVE(w));
   if (width <= 0 || height <= 0 || !renderer) return false;

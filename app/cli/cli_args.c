@@ -1,9 +1,10 @@
-// Option values shared by the dirigent-cli subcommands.
+// Option values shared by the dirigent-cli subcommands; the rules are the editor's (dg_settings).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dg_cli.h"
+#include "dg_settings.h"
 
 bool dg_cli_parse_long(const char *s, long lo, long hi, long *out) {
   char *end;
@@ -13,26 +14,22 @@ bool dg_cli_parse_long(const char *s, long lo, long hi, long *out) {
   return true;
 }
 
+// True for DG_OK; otherwise the error goes to stderr as "CMD: message".
+static bool said(const char *cmd, dg_status s) {
+  if (s != DG_OK) fprintf(stderr, "%s: %s\n", cmd, dg_last_error());
+  return s == DG_OK;
+}
+
 bool dg_cli_parse_cfg(const char *cmd, const char *s, double *out) {
-  char *end;
-  double v = strtod(s, &end);
-  if (!*s || *end || !(v >= 0 && v <= 100)) {
-    fprintf(stderr, "%s: --cfg %s is not a number in 0..100\n", cmd, s);
-    return false;
-  }
-  *out = v;
-  return true;
+  return said(cmd, dg_settings_parse_guidance("--cfg", s, out));
 }
 
 bool dg_cli_parse_seed(const char *cmd, const char *s, uint64_t *out) {
-  char *end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (!*s || *end || *s == '-') {
-    fprintf(stderr, "%s: --seed %s is not a non-negative integer\n", cmd, s);
-    return false;
-  }
-  *out = v;
-  return true;
+  return said(cmd, dg_settings_parse_seed("--seed", s, out));
+}
+
+bool dg_cli_parse_side(const char *cmd, const char *option, const char *s, int *out) {
+  return said(cmd, dg_settings_parse_side(option, s, out));
 }
 
 bool dg_cli_sampling_flag(const char *a, dg_cli_sampling *s) {
@@ -42,17 +39,16 @@ bool dg_cli_sampling_flag(const char *a, dg_cli_sampling *s) {
 }
 
 int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli_sampling *s) {
-  long n;
   if (!strcmp(a, "--model")) s->model = v;
   else if (!strcmp(a, "--cfg")) return dg_cli_parse_cfg(cmd, v, &s->cfg) ? 1 : -1;
   else if (!strcmp(a, "--seed")) return (s->have_seed = dg_cli_parse_seed(cmd, v, &s->seed)) ? 1 : -1;
-  else if (!strcmp(a, "--sampler") || !strcmp(a, "--steps")) {
-    if (!strcmp(a, "--sampler") && (!strcmp(v, "ddim") || !strcmp(v, "plms"))) s->sampler = v;
-    else if (!strcmp(a, "--steps") && dg_cli_parse_long(v, 1, 1000, &n)) s->steps = (int)n;
-    else {
-      fprintf(stderr, "%s: bad value: %s %s\n", cmd, a, v);
+  else if (!strcmp(a, "--steps")) return said(cmd, dg_settings_parse_steps("--steps", v, &s->steps)) ? 1 : -1;
+  else if (!strcmp(a, "--sampler")) {
+    if (strcmp(v, "ddim") && strcmp(v, "plms")) {
+      fprintf(stderr, "%s: --sampler '%s': the sampler is ddim or plms\n", cmd, v);
       return -1;
     }
+    s->sampler = v;
   } else return 0;
   return 1;
 }

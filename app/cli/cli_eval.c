@@ -17,6 +17,7 @@
 #include "dg_eval_report.h"
 #include "dg_generate.h"
 #include "dg_png.h"
+#include "dg_settings.h"
 #include "dg_world_index.h"
 
 typedef struct options {
@@ -168,9 +169,8 @@ static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, pro
   int w = e->width, h = e->height, rw = 0, rh = 0;
   uint8_t *layout = NULL, *real = NULL, *gen = malloc((size_t)w * h * 3);
   dg_status s = gen ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
-  if (s == DG_OK) s = dg_png_read_rgb8(e->image, &rw, &rh, &real);
-  if (s == DG_OK && (rw != w || rh != h))
-    s = dg_fail(DG_ERR_FORMAT, "%s is %dx%d, the index says %dx%d", e->image, rw, rh, w, h);
+  dg_png_limits size = {w, h, DG_GENERATE_MAX_SIDE}; // the index's size, checked from the header
+  if (s == DG_OK) s = dg_png_read_rgb8_limited(e->image, &size, &rw, &rh, &real);
   if (s == DG_OK && l2i) s = dg_png_read_label(e->label, dg_world_palette(), &w, &h, &layout);
   dg_eval_item *it = s == DG_OK ? dg_eval_report_add(c->report, e->id, cap->text, o->s.seed + (uint64_t)i) : NULL;
   if (it) it->attr = dg_eval_attr_wanted(cap);
@@ -213,10 +213,14 @@ int dg_cli_eval(int argc, char **argv) {
   if (s == DG_OK && !g_file_test(text, G_FILE_TEST_IS_REGULAR))
     s = dg_fail(DG_ERR_IO, "no %s: not a Dirigent model folder (train one with tools/train/train_defaults.sh)", text);
   g_free(text);
-  if (s == DG_OK && o.images && g_mkdir_with_parents(o.images, 0755))
-    s = dg_fail(DG_ERR_IO, "cannot create %s", o.images);
+  // Outputs and sizes are checked before any model is loaded, so a bad path does not cost the run.
+  if (s == DG_OK && o.out) s = dg_settings_check_output("--out", o.out);
+  if (s == DG_OK && o.images) s = dg_settings_check_output_dir("--images", o.images);
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
   dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
+  for (int i = 0; s == DG_OK && i < o.count; i++)
+    if (!i || ix.entries[i].width != ix.entries[i - 1].width || ix.entries[i].height != ix.entries[i - 1].height)
+      s = dg_settings_check_size(model, &mo, dev, ix.entries[i].width, ix.entries[i].height);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &gen);
   if (s == DG_OK && l2i && !dg_model_set_has_control(gen))
     s = dg_fail(DG_ERR_ARG, "l2i needs a layout ControlNet, and %s has none (controlnet_%s.safetensors)", model,

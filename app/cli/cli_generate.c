@@ -13,8 +13,10 @@
 #include "dg_cli.h"
 #include "dg_generate.h"
 #include "dg_generation_png.h"
+#include "dg_memory.h"
 #include "dg_palette.h"
 #include "dg_png.h"
+#include "dg_settings.h"
 
 typedef struct options {
   const char *prompt, *negative, *layout, *control, *out;
@@ -57,7 +59,6 @@ static int parse(int argc, char **argv, options *o) {
     }
     const char *v = argv[++i];
     int took = dg_cli_sampling_option("generate", a, v, &o->s);
-    long n;
     if (took < 0) return 2;
     if (took) continue;
     if (!strcmp(a, "--prompt")) o->prompt = v;
@@ -65,9 +66,9 @@ static int parse(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--layout")) o->layout = v;
     else if (!strcmp(a, "--control")) o->control = v;
     else if (!strcmp(a, "--out")) o->out = v;
-    else if (!strcmp(a, "--width") && dg_cli_parse_long(v, 8, 4096, &n)) o->width = (int)n;
-    else if (!strcmp(a, "--height") && dg_cli_parse_long(v, 8, 4096, &n)) o->height = (int)n;
-    else {
+    else if (!strcmp(a, "--width") || !strcmp(a, "--height")) {
+      if (!dg_cli_parse_side("generate", a, v, !strcmp(a, "--width") ? &o->width : &o->height)) return 2;
+    } else {
       fprintf(stderr, "generate: bad option or value: %s %s\n", a, v);
       return 2;
     }
@@ -75,6 +76,10 @@ static int parse(int argc, char **argv, options *o) {
   if (!o->prompt || !o->out) {
     fprintf(stderr, "generate: --prompt and --out are required\n");
     usage(stderr);
+    return 2;
+  }
+  if (dg_settings_check_text("prompt", o->prompt) || dg_settings_check_text("negative prompt", o->negative)) {
+    fprintf(stderr, "generate: %s\n", dg_last_error());
     return 2;
   }
   return -1; // go on
@@ -139,11 +144,14 @@ int dg_cli_generate(int argc, char **argv) {
   char *model = o.s.model ? g_strdup(o.s.model) : dg_assets_path("models");
   char *tokenizer = dg_assets_path("tokenizer");
   dg_png_palette pal;
-  dg_status s = load_png_palette(&pal, &palette);
+  // The output is checked before any work, so a bad path does not cost a generation.
+  dg_status s = dg_settings_check_output("--out", o.out);
+  if (s == DG_OK) s = load_png_palette(&pal, &palette);
   int w = o.width, h = o.height;
   if (s == DG_OK && o.layout) {
-    int lw = w, lh = h; // a given size must match the layout's
-    s = dg_png_read_label(o.layout, &pal, &lw, &lh, &layout);
+    int lw = w, lh = h; // a given size must match the layout's; checked from its header before decoding
+    dg_png_limits lim = {w, h, DG_GENERATE_MAX_SIDE};
+    s = dg_png_read_label_limited(o.layout, &pal, &lim, &lw, &lh, &layout);
     w = lw, h = lh;
   }
   if (!w) w = 256;
@@ -157,8 +165,9 @@ int dg_cli_generate(int argc, char **argv) {
   dg_device_options dopt = {.timestamps = o.profile};
   if (s == DG_OK) s = dg_device_open(&dopt, &dev);
   dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
+  if (s == DG_OK) s = dg_settings_check_size(model, &mo, dev, w, h); // before loading
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
-  if (s == DG_OK && !(rgb = malloc((size_t)w * h * 3))) s = dg_fail(DG_ERR_OOM, "out of host memory");
+  if (s == DG_OK && !(rgb = dg_memory_alloc("the image", (size_t)w * h * 3))) s = DG_ERR_OOM;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   double t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;

@@ -39,9 +39,8 @@ dg_status dg_eval_colours_from_dataset(const dg_world_index *ix, dg_eval_colours
     if (s != DG_OK || uncoloured || !colours || (colours & (colours - 1))) continue;
     int w = 0, h = 0, lw = e->width, lh = e->height;
     uint8_t *rgb = NULL, *label = NULL;
-    s = dg_png_read_rgb8(e->image, &w, &h, &rgb);
-    if (s == DG_OK && (w != e->width || h != e->height))
-      s = dg_fail(DG_ERR_FORMAT, "%s is %dx%d, the index says %dx%d", e->image, w, h, e->width, e->height);
+    dg_png_limits size = {e->width, e->height, 0}; // the index's size, checked from the header
+    s = dg_png_read_rgb8_limited(e->image, &size, &w, &h, &rgb);
     if (s == DG_OK) s = dg_png_read_label(e->label, dg_world_palette(), &lw, &lh, &label);
     if (s == DG_OK) dg_eval_colours_add(out, colours, rgb, label, (int64_t)w * h);
     free(rgb);

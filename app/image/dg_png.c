@@ -1,7 +1,9 @@
 #include "dg_png.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <libdeflate.h>
+#include <limits.h>
 #include <png.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -9,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
+
+#include "dg_file.h"
 
 // ---------------------------------------------------------------------------------------------
 // Shared error plumbing: libpng reports through on_error, which records the message and jumps back.
@@ -39,104 +44,62 @@ static void on_read(png_structp png, png_bytep out, size_t n) {
   c->pos += n;
 }
 
-static dg_status read_file(const char *path, uint8_t **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return dg_fail(DG_ERR_IO, "png: cannot open '%s': %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  uint8_t *buf = malloc(cap);
-  while (buf) {
-    n += fread(buf + n, 1, cap - n, f);
-    if (n < cap) break;
-    if (cap >= ((size_t)1 << 30)) {
-      free(buf);
-      fclose(f);
-      return dg_fail(DG_ERR_FORMAT, "png: '%s' is larger than 1 GiB", path);
-    }
-    uint8_t *grown = realloc(buf, cap *= 2);
-    if (!grown) free(buf);
-    buf = grown;
-  }
-  bool err = ferror(f);
-  fclose(f);
-  if (!buf) return dg_fail(DG_ERR_OOM, "png: out of memory reading '%s'", path);
-  if (err) {
-    free(buf);
-    return dg_fail(DG_ERR_IO, "png: cannot read '%s'", path);
-  }
-  *data = buf;
-  *size = n;
-  return DG_OK;
+// Only regular files (a FIFO or device is refused at once, never waited on or read without end).
+static dg_status read_file(const char *path, char **data, size_t *size) {
+  dg_status s = dg_file_read(path, (size_t)1 << 30, data, size);
+  return s == DG_OK ? s : dg_fail(s, "png: %s", dg_last_error());
 }
 
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-enum read_mode { READ_RGB8, READ_LABEL, READ_TEXTS };
+enum read_mode { READ_RGB8, READ_RGBA8, READ_LABEL };
 
 typedef struct decoded {
   int width, height, channels; // channels of `pixels`
   int color_type;              // as in the file
   uint8_t *pixels;
-  dg_png_text_list texts;
 } decoded;
-
-static void collect_texts(png_structp png, png_infop info, dg_png_text_list *list) {
-  png_textp t;
-  int n = 0;
-  png_get_text(png, info, &t, &n);
-  if (n <= 0) return;
-  char **keys = realloc(list->keys, (size_t)(list->n + n) * sizeof *keys);
-  if (!keys) png_error(png, "out of memory for text chunks");
-  list->keys = keys;
-  char **texts = realloc(list->texts, (size_t)(list->n + n) * sizeof *texts);
-  if (!texts) png_error(png, "out of memory for text chunks");
-  list->texts = texts;
-  for (int i = 0; i < n; i++) {
-    size_t len = t[i].compression >= PNG_ITXT_COMPRESSION_NONE ? t[i].itxt_length : t[i].text_length;
-    char *k = strdup(t[i].key), *v = malloc(len + 1);
-    if (!k || !v) {
-      free(k);
-      free(v);
-      png_error(png, "out of memory for text chunks");
-    }
-    if (len) memcpy(v, t[i].text, len);
-    v[len] = 0;
-    list->keys[list->n] = k;
-    list->texts[list->n] = v;
-    list->n++;
-  }
-}
 
 void dg_png_text_list_free(dg_png_text_list *list) {
   if (!list) return;
   for (int i = 0; i < list->n; i++) {
     free(list->keys[i]);
     free(list->texts[i]);
+    free(list->problems[i]);
   }
   free(list->keys);
   free(list->texts);
+  free(list->problems);
   memset(list, 0, sizeof *list);
 }
 
 const char *dg_png_text_find(const dg_png_text_list *list, const char *key) {
   for (int i = 0; i < list->n; i++)
-    if (!strcmp(list->keys[i], key)) return list->texts[i];
+    if (list->texts[i] && !strcmp(list->keys[i], key)) return list->texts[i];
   return NULL;
 }
 
-// Decodes `c`'s memory buffer. On error returns false with c->msg set and nothing allocated in *out.
-static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
-  memset(out, 0, sizeof *out);
+const char *dg_png_text_problem(const dg_png_text_list *list, const char *key) {
+  for (int i = 0; i < list->n; i++)
+    if (list->problems[i] && !strcmp(list->keys[i], key)) return list->problems[i];
+  return NULL;
+}
+
+static uint32_t be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+// The signature, then chunk lengths that fit in the file (libpng would otherwise allocate, and clear, a
+// corrupt length before noticing that the data is missing), the first chunk IHDR. False with c->msg set.
+static bool check_chunks(png_ctx *c) {
   if (c->size < 8 || png_sig_cmp(c->data, 0, 8)) {
     snprintf(c->msg, sizeof c->msg, c->size < 8 ? "file is too short to be a PNG (%zu bytes)" : "not a PNG file",
              c->size);
     return false;
   }
-  // Chunk lengths must fit in the file: libpng would otherwise allocate (and clear) a corrupt length
-  // before noticing that the data is missing.
   for (size_t p = 8; p + 8 <= c->size;) {
-    uint32_t len =
-        (uint32_t)c->data[p] << 24 | (uint32_t)c->data[p + 1] << 16 | (uint32_t)c->data[p + 2] << 8 | c->data[p + 3];
+    uint32_t len = be32(c->data + p);
     if ((uint64_t)len + 12 > c->size - p) {
       char type[5] = {0};
       for (int k = 0; k < 4; k++) {
@@ -150,6 +113,30 @@ static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
     }
     p += (size_t)len + 12;
   }
+  if (c->size < 8 + 12 + 13 || be32(c->data + 8) != 13 || memcmp(c->data + 12, "IHDR", 4)) {
+    snprintf(c->msg, sizeof c->msg, "file is corrupt: it does not start with an IHDR chunk");
+    return false;
+  }
+  return true;
+}
+
+// The size in the IHDR header against `lim`: refused before anything is decoded.
+static dg_status check_size(const png_ctx *c, const char *what, const dg_png_limits *lim) {
+  uint32_t w = be32(c->data + 16), h = be32(c->data + 20);
+  if (!lim) return DG_OK;
+  if ((lim->width > 0 && w != (uint32_t)lim->width) || (lim->height > 0 && h != (uint32_t)lim->height))
+    return dg_fail(DG_ERR_FORMAT, "png: %s '%s' is %ux%u (WxH), expected %dx%d", what, c->name, w, h, lim->width,
+                   lim->height);
+  if (lim->max_side > 0 && (w > (uint32_t)lim->max_side || h > (uint32_t)lim->max_side))
+    return dg_fail(DG_ERR_FORMAT, "png: %s '%s' is %ux%u (WxH), larger than %d on a side (the largest supported)", what,
+                   c->name, w, h, lim->max_side);
+  return DG_OK;
+}
+
+// Decodes `c`'s memory buffer, which passed check_chunks. On error returns false with c->msg set and
+// nothing allocated in *out.
+static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
+  memset(out, 0, sizeof *out);
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, c, on_error, on_warning);
   png_infop info = png ? png_create_info_struct(png) : NULL;
   png_infop end_info = info ? png_create_info_struct(png) : NULL;
@@ -165,7 +152,6 @@ static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
     free(rows);
     free(vo->pixels);
     vo->pixels = NULL;
-    dg_png_text_list_free((dg_png_text_list *)&vo->texts);
     png_destroy_read_struct(&png, &info, &end_info);
     return false;
   }
@@ -194,7 +180,6 @@ static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
   out->width = (int)w;
   out->height = (int)h;
   out->color_type = color;
-  if (mode == READ_TEXTS) collect_texts(png, info, &out->texts);
   int channels;
   if (mode == READ_LABEL) {
     if (depth != 8 || (color != PNG_COLOR_TYPE_PALETTE && color != PNG_COLOR_TYPE_GRAY && color != PNG_COLOR_TYPE_RGB &&
@@ -210,8 +195,16 @@ static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
     if (depth == 16) png_set_strip_16(png);
-    if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
-    channels = 3;
+    if (mode == READ_RGBA8) {
+      if (png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+      else if (!(color & PNG_COLOR_MASK_ALPHA))
+        png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
+      channels = 4;
+    } else {
+      if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);
+      channels = 3;
+    }
   }
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
@@ -224,7 +217,6 @@ static bool decode(png_ctx *c, enum read_mode mode, decoded *out) {
     rows[y] = vo->pixels + y * stride;
   png_read_image(png, rows);
   png_read_end(png, end_info);
-  if (mode == READ_TEXTS) collect_texts(png, end_info, &out->texts);
   free(rows);
   out->channels = channels;
   png_destroy_read_struct(&png, &info, &end_info);
@@ -239,24 +231,45 @@ static dg_status decode_failed(png_ctx *c, const char *what) {
                  c->name, c->msg);
 }
 
-dg_status dg_png_read_rgb8_mem(const void *data, size_t size, const char *name, int *width, int *height,
-                               uint8_t **rgb) {
+// Structure, then the header size against `lim`, then the pixels.
+static dg_status read_mem(png_ctx *c, enum read_mode mode, const char *what, const dg_png_limits *lim, decoded *d) {
+  memset(d, 0, sizeof *d);
+  if (!check_chunks(c)) return decode_failed(c, what);
+  DG_TRY(check_size(c, what, lim));
+  return decode(c, mode, d) ? DG_OK : decode_failed(c, what);
+}
+
+dg_status dg_png_read_size_mem(const void *data, size_t size, const char *name, int *width, int *height) {
   png_ctx c = {.name = name, .data = data, .size = size};
-  decoded d;
-  if (!decode(&c, READ_RGB8, &d)) return decode_failed(&c, "image");
-  *width = d.width;
-  *height = d.height;
-  *rgb = d.pixels;
+  if (!check_chunks(&c)) return decode_failed(&c, "image");
+  uint32_t w = be32(c.data + 16), h = be32(c.data + 20);
+  if (!w || !h || w > DG_PNG_MAX_SIDE || h > DG_PNG_MAX_SIDE || (uint64_t)w * h > DG_PNG_MAX_PIXELS)
+    return dg_fail(DG_ERR_FORMAT, "png: '%s': header claims %ux%u pixels: none, more than %d or a side over %d", name,
+                   w, h, DG_PNG_MAX_PIXELS, DG_PNG_MAX_SIDE);
+  *width = (int)w;
+  *height = (int)h;
   return DG_OK;
 }
 
-dg_status dg_png_read_rgb8(const char *path, int *width, int *height, uint8_t **rgb) {
-  uint8_t *data;
-  size_t size;
-  DG_TRY(read_file(path, &data, &size));
-  dg_status s = dg_png_read_rgb8_mem(data, size, path, width, height, rgb);
-  free(data);
-  return s;
+static dg_status read_pixels_mem(const void *data, size_t size, const char *name, enum read_mode mode,
+                                 const dg_png_limits *lim, int *width, int *height, uint8_t **pixels) {
+  png_ctx c = {.name = name, .data = data, .size = size};
+  decoded d;
+  DG_TRY(read_mem(&c, mode, "image", lim, &d));
+  *width = d.width;
+  *height = d.height;
+  *pixels = d.pixels;
+  return DG_OK;
+}
+
+dg_status dg_png_read_rgb8_mem(const void *data, size_t size, const char *name, int *width, int *height,
+                               uint8_t **rgb) {
+  return read_pixels_mem(data, size, name, READ_RGB8, NULL, width, height, rgb);
+}
+
+dg_status dg_png_read_rgba8_mem(const void *data, size_t size, const char *name, int *width, int *height,
+                                uint8_t **rgba) {
+  return read_pixels_mem(data, size, name, READ_RGBA8, NULL, width, height, rgba);
 }
 
 static int find_color(const dg_png_palette *pal, const uint8_t *p) {
@@ -267,18 +280,15 @@ static int find_color(const dg_png_palette *pal, const uint8_t *p) {
   return -1;
 }
 
-dg_status dg_png_read_label_mem(const void *data, size_t size, const char *name, const dg_png_palette *pal, int *width,
-                                int *height, uint8_t **ids) {
+static dg_status read_label(const void *data, size_t size, const char *name, const dg_png_palette *pal,
+                            const dg_png_limits *lim, int *width, int *height, uint8_t **ids) {
   if (!pal || pal->n_classes < 1 || pal->n_classes > 255)
     return dg_fail(DG_ERR_ARG, "png: label palette for '%s' must have 1..255 classes", name);
   png_ctx c = {.name = name, .data = data, .size = size};
   decoded d;
-  if (!decode(&c, READ_LABEL, &d)) return decode_failed(&c, "label map");
+  DG_TRY(read_mem(&c, READ_LABEL, "label map", lim, &d));
   const char *kind = d.channels == 1 ? (d.color_type == PNG_COLOR_TYPE_PALETTE ? "indexed" : "grey") : "colour";
   dg_status s = DG_OK;
-  if ((*width && *width != d.width) || (*height && *height != d.height))
-    s = dg_fail(DG_ERR_FORMAT, "png: label map '%s' is %dx%d (WxH), expected %dx%d", name, d.width, d.height, *width,
-                *height);
   size_t n = (size_t)d.width * d.height;
   uint8_t *out = d.pixels; // converted in place: the output is never wider than the input
   int last = -1;           // colour-coded images repeat colours; remember the last lookup
@@ -326,28 +336,193 @@ dg_status dg_png_read_label_mem(const void *data, size_t size, const char *name,
   return DG_OK;
 }
 
-dg_status dg_png_read_label(const char *path, const dg_png_palette *pal, int *width, int *height, uint8_t **ids) {
-  uint8_t *data;
+dg_status dg_png_read_label_mem(const void *data, size_t size, const char *name, const dg_png_palette *pal, int *width,
+                                int *height, uint8_t **ids) {
+  dg_png_limits lim = {*width, *height, 0};
+  return read_label(data, size, name, pal, &lim, width, height, ids);
+}
+
+// The file at `path` (a regular file, capped) decoded in `mode` within `limits`; label maps with `pal`.
+static dg_status read_path(const char *path, enum read_mode mode, const dg_png_palette *pal,
+                           const dg_png_limits *limits, int *width, int *height, uint8_t **out) {
+  char *data;
   size_t size;
   DG_TRY(read_file(path, &data, &size));
-  dg_status s = dg_png_read_label_mem(data, size, path, pal, width, height, ids);
+  dg_status s = mode == READ_LABEL ? read_label(data, size, path, pal, limits, width, height, out)
+                                   : read_pixels_mem(data, size, path, mode, limits, width, height, out);
   free(data);
   return s;
 }
 
+dg_status dg_png_read_rgb8_limited(const char *path, const dg_png_limits *limits, int *width, int *height,
+                                   uint8_t **rgb) {
+  return read_path(path, READ_RGB8, NULL, limits, width, height, rgb);
+}
+
+dg_status dg_png_read_rgb8(const char *path, int *width, int *height, uint8_t **rgb) {
+  return dg_png_read_rgb8_limited(path, NULL, width, height, rgb);
+}
+
+dg_status dg_png_read_label_limited(const char *path, const dg_png_palette *pal, const dg_png_limits *limits,
+                                    int *width, int *height, uint8_t **ids) {
+  return read_path(path, READ_LABEL, pal, limits, width, height, ids);
+}
+
+dg_status dg_png_read_label(const char *path, const dg_png_palette *pal, int *width, int *height, uint8_t **ids) {
+  dg_png_limits lim = {*width, *height, 0};
+  return dg_png_read_label_limited(path, pal, &lim, width, height, ids);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text chunks, from the chunk stream: the image is not decoded to read them.
+
+// Latin-1 to UTF-8: each byte from 0x80 becomes two.
+static char *latin1_to_utf8(const uint8_t *s, size_t n) {
+  size_t high = 0;
+  for (size_t i = 0; i < n; i++)
+    high += s[i] >> 7;
+  char *out = malloc(n + high + 1), *o = out;
+  for (size_t i = 0; out && i < n; i++) {
+    if (s[i] < 0x80) {
+      *o++ = (char)s[i];
+    } else {
+      *o++ = (char)(0xC0 | s[i] >> 6);
+      *o++ = (char)(0x80 | (s[i] & 0x3F));
+    }
+  }
+  if (out) *o = 0;
+  return out;
+}
+
+// A zlib stream inflated to at most `max` bytes (+ a NUL): NULL with *why set when it is damaged or larger.
+static uint8_t *inflate_text(const uint8_t *z, size_t n, size_t max, size_t *len, const char **why) {
+  z_stream zs = {.next_in = (Bytef *)z, .avail_in = (uInt)n};
+  if (n > UINT_MAX || inflateInit(&zs) != Z_OK) return *why = "cannot decompress", NULL;
+  size_t cap = n < max / 4 ? 4 * n + 64 : max + 1;
+  uint8_t *out = malloc(cap + 1);
+  int r = out ? Z_OK : Z_MEM_ERROR;
+  while (r == Z_OK) {
+    if (zs.total_out == cap) {
+      if (cap > max) break; // more than max: refused below
+      size_t bigger = cap * 2 > max + 1 ? max + 1 : cap * 2;
+      uint8_t *grown = realloc(out, bigger + 1);
+      if (!grown) {
+        r = Z_MEM_ERROR;
+        break;
+      }
+      out = grown, cap = bigger;
+    }
+    zs.next_out = out + zs.total_out;
+    zs.avail_out = (uInt)(cap - zs.total_out);
+    r = inflate(&zs, Z_NO_FLUSH);
+  }
+  *len = zs.total_out;
+  inflateEnd(&zs);
+  if (r != Z_STREAM_END || *len > max) {
+    *why = r == Z_MEM_ERROR ? "out of memory"
+           : *len > max     ? "more than the text limit when decompressed"
+                            : "damaged compressed data";
+    free(out);
+    return NULL;
+  }
+  out[*len] = 0;
+  return out;
+}
+
+// One tEXt, zTXt or iTXt chunk (data[0..n)) into *text, or *why. *key is set when the keyword is valid.
+static void read_text_chunk(const char *type, const uint8_t *data, size_t n, size_t max, char **key, char **text,
+                            const char **why) {
+  const uint8_t *nul = memchr(data, 0, n < 80 ? n : 80);
+  if (!nul || nul == data) {
+    *why = "no keyword of 1 to 79 bytes";
+    return;
+  }
+  *key = latin1_to_utf8(data, (size_t)(nul - data));
+  const uint8_t *p = nul + 1, *end = data + n;
+  bool itxt = !strcmp(type, "iTXt"), compressed = !strcmp(type, "zTXt");
+  if (itxt) { // compression flag and method, language tag, translated keyword, text
+    const uint8_t *lang = p + 2 <= end ? memchr(p + 2, 0, (size_t)(end - p - 2)) : NULL;
+    const uint8_t *tkey = lang ? memchr(lang + 1, 0, (size_t)(end - lang - 1)) : NULL;
+    if (!tkey || p[0] > 1 || (p[0] && p[1])) {
+      *why = "malformed iTXt header";
+      return;
+    }
+    compressed = p[0] == 1;
+    p = tkey + 1;
+  } else if (compressed) {
+    if (p >= end || *p != 0) {
+      *why = "unknown compression method";
+      return;
+    }
+    p++;
+  }
+  size_t len = (size_t)(end - p);
+  uint8_t *raw = compressed ? inflate_text(p, len, max, &len, why) : (uint8_t *)p;
+  if (!raw) return;
+  if (len > max) *why = "more than the text limit";
+  else if (memchr(raw, 0, len)) *why = "a NUL byte in the text";
+  else if (!itxt) *text = latin1_to_utf8(raw, len);
+  else if (!g_utf8_validate((const char *)raw, (gssize)len, NULL)) *why = "not valid UTF-8";
+  else if ((*text = malloc(len + 1))) memcpy(*text, raw, len), (*text)[len] = 0;
+  if (!*why && !*text) *why = "out of memory";
+  if (raw != p) free(raw);
+}
+
+static bool list_add(dg_png_text_list *list, char *key, char *text, char *problem) {
+  int n = list->n + 1;
+  char **k = realloc(list->keys, n * sizeof *k);
+  if (k) list->keys = k;
+  char **t = k ? realloc(list->texts, n * sizeof *t) : NULL;
+  if (t) list->texts = t;
+  char **p = t ? realloc(list->problems, n * sizeof *p) : NULL;
+  if (p) list->problems = p;
+  if (!p || !key || (!text && !problem)) {
+    free(key), free(text), free(problem);
+    return false;
+  }
+  k[list->n] = key, t[list->n] = text, p[list->n] = problem;
+  list->n = n;
+  return true;
+}
+
 dg_status dg_png_read_texts(const char *path, dg_png_text_list *out) {
   memset(out, 0, sizeof *out);
-  uint8_t *data;
+  char *data;
   size_t size;
   DG_TRY(read_file(path, &data, &size));
-  png_ctx c = {.name = path, .data = data, .size = size};
-  decoded d;
-  bool ok = decode(&c, READ_TEXTS, &d);
+  const uint8_t *bytes = (const uint8_t *)data;
+  png_ctx c = {.name = path, .data = bytes, .size = size};
+  dg_status s = check_chunks(&c) ? DG_OK : decode_failed(&c, "image");
+  size_t budget = DG_PNG_MAX_TEXTS, p = 8;
+  bool end = false;
+  for (; s == DG_OK && !end && p + 12 <= size; p += (size_t)be32(bytes + p) + 12) {
+    size_t len = be32(bytes + p);
+    char type[5] = {0};
+    memcpy(type, bytes + p + 4, 4);
+    end = !strcmp(type, "IEND");
+    if (strcmp(type, "tEXt") && strcmp(type, "zTXt") && strcmp(type, "iTXt")) continue;
+    char *key = NULL, *text = NULL, *problem = NULL;
+    const char *why = NULL;
+    read_text_chunk(type, bytes + p + 8, len, budget < DG_PNG_MAX_TEXT ? budget : DG_PNG_MAX_TEXT, &key, &text, &why);
+    if (be32(bytes + p + 8 + len) != (uint32_t)crc32(crc32(0, bytes + p + 4, 4), bytes + p + 8, (uInt)len)) {
+      free(text);
+      text = NULL, why = "damaged (CRC mismatch)";
+    }
+    if (!key) continue; // no keyword: nothing could ask for it
+    if (why) {
+      size_t n = strlen(key) + strlen(why) + 32;
+      if ((problem = malloc(n))) snprintf(problem, n, "'%s' %s chunk: %s", key, type, why);
+    }
+    size_t used = text ? strlen(text) : 0;
+    budget = used < budget ? budget - used : 0;
+    if (!list_add(out, key, text, problem))
+      s = dg_fail(DG_ERR_OOM, "png: out of memory for the text chunks of '%s'", path);
+  }
+  if (s == DG_OK && !end)
+    s = dg_fail(DG_ERR_FORMAT, "png: cannot read image '%s': file is truncated (no IEND chunk)", path);
   free(data);
-  if (!ok) return decode_failed(&c, "image");
-  free(d.pixels);
-  *out = d.texts;
-  return DG_OK;
+  if (s != DG_OK) dg_png_text_list_free(out);
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -475,9 +650,11 @@ static void filter_rows(const write_job *job, uint8_t *raw, bool adaptive) {
 }
 
 // The file: signature, IHDR, PLTE (label maps), text chunks, one IDAT with the compressed rows, IEND.
+// `mem` set: into a malloc'd buffer (*mem, *mem_size) instead of the file at `path`.
 static dg_status write_file(const char *path, const write_job *job, const dg_png_write_opts *opts, const uint8_t *z,
-                            size_t z_size) {
-  FILE *f = fopen(path, "wb");
+                            size_t z_size, uint8_t **mem, size_t *mem_size) {
+  char *buf = NULL;
+  FILE *f = mem ? open_memstream(&buf, mem_size) : fopen(path, "wb");
   if (!f) return dg_fail(DG_ERR_IO, "png: cannot create '%s': %s", path, strerror(errno));
   fwrite("\x89PNG\r\n\x1a\n", 1, 8, f);
   uint8_t ihdr[13] = {0};
@@ -502,13 +679,18 @@ static dg_status write_file(const char *path, const write_job *job, const dg_png
   chunk1(f, "IDAT", z, z_size);
   chunk1(f, "IEND", "", 0);
   if (ferror(f) | (fclose(f) != 0)) {
-    remove(path);
+    if (mem)
+      free(buf);
+    else
+      remove(path);
     return dg_fail(DG_ERR_IO, "png: cannot write '%s': %s", path, strerror(errno));
   }
+  if (mem) *mem = (uint8_t *)buf;
   return DG_OK;
 }
 
-static dg_status write_png(const char *path, const write_job *job, const dg_png_write_opts *opts) {
+static dg_status write_png(const char *path, const write_job *job, const dg_png_write_opts *opts, uint8_t **mem,
+                           size_t *mem_size) {
   if (job->width <= 0 || job->height <= 0 || job->width > DG_PNG_MAX_SIDE || job->height > DG_PNG_MAX_SIDE)
     return dg_fail(DG_ERR_ARG, "png: cannot write '%s': bad size %dx%d", path, job->width, job->height);
   if (!job->pixels) return dg_fail(DG_ERR_ARG, "png: cannot write '%s': no pixels", path);
@@ -526,8 +708,8 @@ static dg_status write_png(const char *path, const write_job *job, const dg_png_
   // its 1-2% size gain at these levels.
   filter_rows(job, s->raw, job->color_type != PNG_COLOR_TYPE_PALETTE && level > 3);
   size_t z_size = libdeflate_zlib_compress(s->z, s->raw, raw_size, s->out, s->out_cap);
-  dg_status st =
-      z_size ? write_file(path, job, opts, s->out, z_size) : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
+  dg_status st = z_size ? write_file(path, job, opts, s->out, z_size, mem, mem_size)
+                        : dg_fail(DG_ERR_FORMAT, "png: cannot compress '%s'", path);
   if (s->raw_cap > (8u << 20)) { // the buffers of a large image are not kept
     free(s->raw);
     free(s->out);
@@ -540,17 +722,23 @@ static dg_status write_png(const char *path, const write_job *job, const dg_png_
 dg_status dg_png_write_rgb8(const char *path, int width, int height, const uint8_t *rgb,
                             const dg_png_write_opts *opts) {
   write_job job = {width, height, PNG_COLOR_TYPE_RGB, 3, rgb, NULL};
-  return write_png(path, &job, opts);
+  return write_png(path, &job, opts, NULL, NULL);
 }
 
 dg_status dg_png_write_rgba8(const char *path, int width, int height, const uint8_t *rgba,
                              const dg_png_write_opts *opts) {
   write_job job = {width, height, PNG_COLOR_TYPE_RGB_ALPHA, 4, rgba, NULL};
-  return write_png(path, &job, opts);
+  return write_png(path, &job, opts, NULL, NULL);
 }
 
-dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
-                             const dg_png_write_opts *opts) {
+dg_status dg_png_encode_rgba8(const char *name, int width, int height, const uint8_t *rgba,
+                              const dg_png_write_opts *opts, uint8_t **png, size_t *size) {
+  write_job job = {width, height, PNG_COLOR_TYPE_RGB_ALPHA, 4, rgba, NULL};
+  return write_png(name, &job, opts, png, size);
+}
+
+static dg_status write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                             const dg_png_write_opts *opts, uint8_t **mem, size_t *mem_size) {
   if (!pal || pal->n_classes < 1 || pal->n_classes > 255)
     return dg_fail(DG_ERR_ARG, "png: cannot write label map '%s': palette must have 1..255 classes", path);
   size_t n = (size_t)(width > 0 ? width : 0) * (height > 0 ? height : 0);
@@ -559,5 +747,15 @@ dg_status dg_png_write_label(const char *path, int width, int height, const uint
       return dg_fail(DG_ERR_ARG, "png: cannot write label map '%s': pixel (%d, %d) has id %u (classes 0..%d, 255)",
                      path, (int)(i % width), (int)(i / width), ids[i], pal->n_classes - 1);
   write_job job = {width, height, PNG_COLOR_TYPE_PALETTE, 1, ids, pal};
-  return write_png(path, &job, opts);
+  return write_png(path, &job, opts, mem, mem_size);
+}
+
+dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                             const dg_png_write_opts *opts) {
+  return write_label(path, width, height, ids, pal, opts, NULL, NULL);
+}
+
+dg_status dg_png_encode_label(const char *name, int width, int height, const uint8_t *ids, const dg_png_palette *pal,
+                              const dg_png_write_opts *opts, uint8_t **png, size_t *size) {
+  return write_label(name, width, height, ids, pal, opts, png, size);
 }

@@ -1,10 +1,12 @@
 #include "dg_world_index.h"
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dg_file.h"
+#include "dg_json_glib.h"
 
 static int class_id(const char *name) {
   for (int c = 0; name && c < DG_WORLD_NUM_CLASSES; c++)
@@ -77,25 +79,23 @@ static bool read_entry(JsonObject *o, const char *dir, dg_world_index_entry *e, 
 dg_status dg_world_index_load(const char *dir, int max, dg_world_index *out) {
   memset(out, 0, sizeof *out);
   char *path = g_build_filename(dir, "index.jsonl", NULL);
-  FILE *f = fopen(path, "r");
-  if (!f) {
-    dg_status s = dg_fail(DG_ERR_IO, "cannot open %s (write a dataset with `dirigent-cli world dataset`)", path);
+  FILE *f;
+  dg_status s = dg_file_fopen(path, &f);
+  if (s != DG_OK) {
     g_free(path);
-    return s;
+    return dg_fail(s, "%s (write a dataset with `dirigent-cli world dataset`)", dg_last_error());
   }
-  dg_status s = DG_OK;
   JsonParser *parser = json_parser_new();
   char *line = NULL;
   size_t cap = 0;
   int cap_entries = 0;
   for (int lineno = 1; s == DG_OK && (max <= 0 || out->n < max) && getline(&line, &cap, f) >= 0; lineno++) {
     if (!g_strstrip(line)[0]) continue;
-    GError *err = NULL;
-    if (!json_parser_load_from_data(parser, line, -1, &err) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
-      s = dg_fail(DG_ERR_FORMAT, "%s:%d: not a JSON object%s%s", path, lineno, err ? ": " : "", err ? err->message : "");
-      g_clear_error(&err);
-      break;
-    }
+    char *where = g_strdup_printf("%s:%d", path, lineno);
+    JsonNode *root = dg_json_glib_parse(parser, line, strlen(line), where, DG_JSON_MAX_SMALL, &s);
+    if (root && !JSON_NODE_HOLDS_OBJECT(root)) s = dg_fail(DG_ERR_FORMAT, "%s: not a JSON object", where);
+    g_free(where);
+    if (s != DG_OK) break;
     if (out->n == cap_entries) {
       cap_entries = cap_entries ? 2 * cap_entries : 64;
       out->entries = g_renew(dg_world_index_entry, out->entries, cap_entries);
@@ -103,7 +103,7 @@ dg_status dg_world_index_load(const char *dir, int max, dg_world_index *out) {
     dg_world_index_entry *e = &out->entries[out->n];
     memset(e, 0, sizeof *e);
     const char *why = NULL;
-    if (!read_entry(json_node_get_object(json_parser_get_root(parser)), dir, e, &why))
+    if (!read_entry(json_node_get_object(root), dir, e, &why))
       s = dg_fail(DG_ERR_FORMAT, "%s:%d: %s", path, lineno, why);
     else out->n++;
   }
@@ -133,13 +133,13 @@ dg_status dg_world_index_object_colours(const dg_world_index_entry *e, int cls, 
   *uncoloured = false;
   if (!e->scene) return dg_fail(DG_ERR_FORMAT, "sample %s has no scene graph in the index", e->id);
   JsonParser *parser = json_parser_new();
-  GError *err = NULL;
-  dg_status s = DG_OK;
-  if (!json_parser_load_from_file(parser, e->scene, &err)) {
-    s = dg_fail(DG_ERR_IO, "cannot read %s: %s", e->scene, err ? err->message : "unknown error");
-    g_clear_error(&err);
-  } else {
-    JsonNode *root = json_parser_get_root(parser);
+  char *text = NULL;
+  size_t len = 0;
+  JsonNode *root = NULL;
+  dg_status s = dg_file_read(e->scene, DG_JSON_MAX_SCENE, &text, &len);
+  if (s == DG_OK) root = dg_json_glib_parse(parser, text, len, e->scene, DG_JSON_MAX_SCENE, &s);
+  free(text);
+  if (root) {
     JsonNode *on = JSON_NODE_HOLDS_OBJECT(root) ? json_object_get_member(json_node_get_object(root), "objects") : NULL;
     JsonArray *objs = on && JSON_NODE_HOLDS_ARRAY(on) ? json_node_get_array(on) : NULL;
     if (!objs) s = dg_fail(DG_ERR_FORMAT, "%s: no objects array", e->scene);

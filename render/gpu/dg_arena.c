@@ -1,9 +1,13 @@
 #include "dg_arena.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include "dg_arena_internal.h"
 #include "dg_device_internal.h"
+#include "dg_memory.h"
 
 typedef struct block {
   dg_buffer buf;
@@ -24,19 +28,31 @@ static int find_memory_type(const dg_device *d, uint32_t bits, VkMemoryPropertyF
   return -1;
 }
 
+// DG_ERR_OOM (or DG_ERR_VULKAN for other results) naming the size, the device and, under an
+// address-space limit, the limit.
+static dg_status block_failure(const dg_device *d, const char *what, uint64_t size, const char *why, VkResult r) {
+  char note[160] = "";
+  bool oom = r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY || r == VK_ERROR_MEMORY_MAP_FAILED;
+  return dg_fail(oom ? DG_ERR_OOM : DG_ERR_VULKAN, "%s %.1f MiB of device memory on %s failed: %s%s", what,
+                 (double)size / 1048576.0, d->info.name, why ? why : dg_vk_result_name(r),
+                 dg_memory_limit_note(note, sizeof note));
+}
+
 static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
   dg_device *d = a->device;
   *out = (block){0};
+  // A CPU driver maps device memory into the process: under an address-space limit that cannot hold
+  // the block and leave the driver room to work, fail here rather than in the driver.
+  if (!strcmp(d->info.type, "cpu") && size + DG_MEMORY_CPU_DRIVER_MARGIN > dg_memory_address_space_left())
+    return block_failure(d, "allocating", size, "too little address space would be left to the driver",
+                         VK_ERROR_OUT_OF_HOST_MEMORY);
   VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                            .size = size,
                            .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                     VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                            .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
   VkResult r = vkCreateBuffer(d->device, &bi, NULL, &out->buf.buffer);
-  if (r != VK_SUCCESS)
-    return dg_fail(r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY ? DG_ERR_OOM : DG_ERR_VULKAN,
-                   "creating a %.1f MiB buffer on %s failed: %s", (double)size / 1048576.0, d->info.name,
-                   dg_vk_result_name(r));
+  if (r != VK_SUCCESS) return block_failure(d, "creating a buffer of", size, NULL, r);
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(d->device, out->buf.buffer, &req);
   const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
@@ -52,12 +68,14 @@ static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
   r = vkAllocateMemory(d->device, &ai, NULL, &out->buf.memory);
   if (r == VK_SUCCESS) r = vkBindBufferMemory(d->device, out->buf.buffer, out->buf.memory, 0);
   if (r == VK_SUCCESS) r = vkMapMemory(d->device, out->buf.memory, 0, VK_WHOLE_SIZE, 0, (void **)&out->buf.mapped);
+  // lavapipe (Mesa 25.0) reports success with MAP_FAILED when its mmap fails, as under `ulimit -v`;
+  // its worker threads would then write through that pointer.
+  if (r == VK_SUCCESS && (!out->buf.mapped || out->buf.mapped == (unsigned char *)MAP_FAILED))
+    r = VK_ERROR_MEMORY_MAP_FAILED;
   if (r != VK_SUCCESS) {
     if (out->buf.memory) vkFreeMemory(d->device, out->buf.memory, NULL);
     vkDestroyBuffer(d->device, out->buf.buffer, NULL);
-    return dg_fail(r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY ? DG_ERR_OOM : DG_ERR_VULKAN,
-                   "allocating %.1f MiB of device memory on %s failed: %s", (double)size / 1048576.0, d->info.name,
-                   dg_vk_result_name(r));
+    return block_failure(d, "allocating", size, r == VK_ERROR_MEMORY_MAP_FAILED ? "it could not be mapped" : NULL, r);
   }
   out->buf.size = size;
   return DG_OK;

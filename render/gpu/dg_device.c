@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dg_device_internal.h"
+#include "dg_memory.h"
 
 const char *dg_vk_result_name(VkResult r) {
   switch (r) {
@@ -246,6 +247,11 @@ static dg_status create_logical(dg_device *d) {
                             .pQueueCreateInfos = &qci,
                             .enabledExtensionCount = 1,
                             .ppEnabledExtensionNames = extensions};
+  if (!strcmp(d->info.type, "cpu")) {
+    char doing[300];
+    snprintf(doing, sizeof doing, "starting the CPU Vulkan driver (%.200s)", d->info.name);
+    DG_TRY(dg_memory_need(doing, DG_MEMORY_CPU_DRIVER_START));
+  }
   DG_VK(vkCreateDevice(d->physical, &dci, NULL, &d->device), "vkCreateDevice");
   vkGetDeviceQueue(d->device, d->queue_family, 0, &d->queue);
   d->push_descriptor_set = (PFN_vkCmdPushDescriptorSetKHR)vkGetDeviceProcAddr(d->device, "vkCmdPushDescriptorSetKHR");

@@ -10,6 +10,7 @@
 
 #include "dg_device_internal.h"
 #include "dg_kernel_internal.h"
+#include "dg_memory.h"
 
 // Pipeline-cache file: our own header guards the driver's blob, so a truncated or corrupt file is
 // detected and ignored rather than handed to the driver.
@@ -163,8 +164,15 @@ static dg_status create_kernel(dg_device *d, const dg_shader_blob *blob, const u
                 .pName = "main",
                 .pSpecializationInfo = n_spec ? &si : NULL},
       .layout = d->pipeline_layout};
-  VkResult r = vkCreateComputePipelines(d->device, d->pipeline_cache, 1, &ci, NULL, out);
+  dg_status s = DG_OK;
+  if (!strcmp(d->info.type, "cpu")) { // the driver's compiler must not run out of memory: it would abort
+    char doing[300];
+    snprintf(doing, sizeof doing, "compiling a shader on the CPU Vulkan driver (%.200s)", d->info.name);
+    s = dg_memory_need(doing, DG_MEMORY_CPU_DRIVER_MARGIN);
+  }
+  VkResult r = s == DG_OK ? vkCreateComputePipelines(d->device, d->pipeline_cache, 1, &ci, NULL, out) : VK_SUCCESS;
   vkDestroyShaderModule(d->device, module, NULL);
+  DG_TRY(s);
   DG_VK(r, "vkCreateComputePipelines");
   return DG_OK;
 }

@@ -1,14 +1,17 @@
 #include "dg_status.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[1024];
 
 dg_status dg_fail(dg_status status, const char *fmt, ...) {
+  char msg[sizeof last_error]; // formatted apart, so an argument may be dg_last_error() itself
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  memcpy(last_error, msg, sizeof msg);
   return status;
 }
 

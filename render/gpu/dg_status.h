@@ -14,7 +14,8 @@ typedef enum dg_status {
 } dg_status;
 
 // Sets the calling thread's error message and returns `status`, so callers can write
-// `return dg_fail(DG_ERR_ARG, "conv2d: weight has %d dims", n);`.
+// `return dg_fail(DG_ERR_ARG, "conv2d: weight has %d dims", n);`. An argument may be dg_last_error(),
+// to put context before an earlier message.
 dg_status dg_fail(dg_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // The calling thread's last error message ("" if none).
 const char *dg_last_error(void);

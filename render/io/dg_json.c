@@ -468,6 +468,36 @@ dg_status dg_json_parse(const char *text, size_t len, const char *source, size_t
   return DG_OK;
 }
 
+dg_status dg_json_check_limits(const char *text, size_t len, const char *source, size_t max_bytes, int max_depth) {
+  const char *sep = source ? ": " : "";
+  source = source ? source : "";
+  if (max_bytes && len > max_bytes)
+    return dg_fail(DG_ERR_FORMAT, "%s%s%zu bytes of JSON, more than the limit of %zu bytes", source, sep, len,
+                   max_bytes);
+  int limit = max_depth > 0 ? max_depth : DG_JSON_DEFAULT_DEPTH, depth = 0;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (c == '"') { // to the closing quote: one not preceded by an odd run of backslashes
+      for (;;) {
+        const char *q = memchr(text + i + 1, '"', len - i - 1);
+        if (!q) return DG_OK; // unterminated: the parser reports it
+        size_t at = (size_t)(q - text), bs = 0;
+        while (text[at - 1 - bs] == '\\')
+          bs++;
+        i = at;
+        if (bs % 2 == 0) break;
+      }
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit)
+        return dg_fail(DG_ERR_FORMAT, "%s%sJSON nested deeper than the limit of %d levels (at byte %zu)", source, sep,
+                       limit, i);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return DG_OK;
+}
+
 void dg_json_free(dg_json *doc) {
   if (!doc) return;
   for (chunk *c = doc->chunks, *n; c; c = n) {

@@ -54,6 +54,13 @@ typedef struct dg_json dg_json;
 dg_status dg_json_parse(const char *text, size_t len, const char *source, size_t base_offset, int max_depth,
                         dg_json **out);
 void dg_json_free(dg_json *doc);
+
+// The limits every JSON text from outside meets before a parser sees it (this one checks the depth
+// itself; json-glib, which app/ uses through app/dg_json_glib, has no limit and recurses once per level):
+// at most max_bytes bytes (0: no size limit) and containers nested at most max_depth deep (0: the
+// default). One pass without allocation that skips the insides of strings with memchr. The message names
+// `source` (NULL: nothing) and the limit exceeded; the text is not otherwise checked.
+dg_status dg_json_check_limits(const char *text, size_t len, const char *source, size_t max_bytes, int max_depth);
 const dg_json_value *dg_json_root(const dg_json *doc);
 
 // Member of an object by key (NULL if absent or `obj` is not an object).

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dg_file.h"
 #include "dg_json.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian");
@@ -246,26 +247,20 @@ dg_status dg_safetensors_open(const char *path, dg_safetensors **out) {
     free(st);
     return dg_fail(DG_ERR_OOM, "%s: out of memory", path);
   }
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int e = errno;
+  int fd;
+  dg_status s = dg_file_open(path, &fd, &st->size); // a FIFO or device is refused, never waited on
+  if (s != DG_OK) {
     dg_safetensors_close(st);
-    return dg_fail(DG_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    return s;
   }
-  struct stat sb;
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    close(fd);
-    dg_safetensors_close(st);
-    return dg_fail(DG_ERR_IO, "%s: not a regular file", path);
-  }
-  st->size = (size_t)sb.st_size;
   if (st->size >= 8) {
     void *m = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m == MAP_FAILED) {
       int e = errno;
+      size_t size = st->size;
       close(fd);
       dg_safetensors_close(st);
-      return dg_fail(DG_ERR_IO, "%s: mmap of %zu bytes failed: %s", path, (size_t)sb.st_size, strerror(e));
+      return dg_fail(DG_ERR_IO, "%s: mmap of %zu bytes failed: %s", path, size, strerror(e));
     }
     st->data = m;
     st->mapped = true;

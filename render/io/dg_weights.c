@@ -425,6 +425,8 @@ dg_status dg_weights_open(const char *path, dg_weights **out) {
   if (!path) return dg_fail(DG_ERR_ARG, "dg_weights_open: NULL path");
   struct stat sb;
   if (stat(path, &sb) != 0) return dg_fail(DG_ERR_IO, "%s: %s", path, strerror(errno));
+  if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
+    return dg_fail(DG_ERR_IO, "%s: not a model file or folder (a FIFO, device or socket)", path);
   dg_weights *w = calloc(1, sizeof *w);
   if (!w || !(w->path = strdup(path))) {
     free(w);
@@ -448,6 +450,7 @@ dg_status dg_weights_open(const char *path, dg_weights **out) {
 }
 
 const char *dg_weights_layout(const dg_weights *w) { return w->layout; }
+const char *dg_weights_path(const dg_weights *w) { return w->path; }
 size_t dg_weights_count(const dg_weights *w) { return w->count; }
 const dg_weight *dg_weights_at(const dg_weights *w, size_t index) {
   return index < w->count ? &w->entries[index].pub : NULL;
@@ -486,10 +489,40 @@ static const entry *entry_of(const dg_weights *w, const dg_weight *t) {
   return t >= &w->entries[0].pub && t < &w->entries[w->count].pub ? (const entry *)t : NULL;
 }
 
+// The index of the first NaN or infinity among n values of dtype at p (all exponent bits set), or n.
+// Blocks are tested with a branch-free loop the compiler vectorises; only a bad block is searched.
+static size_t first_non_finite(const void *p, dg_dtype dtype, size_t n) {
+  enum { BLOCK = 4096 };
+  for (size_t b = 0; b < n; b += BLOCK) {
+    size_t end = n - b < BLOCK ? n : b + BLOCK;
+    unsigned bad = 0;
+    if (dtype == DG_F32) {
+      const uint32_t *u = p;
+      for (size_t i = b; i < end; i++)
+        bad |= (u[i] & 0x7f800000u) == 0x7f800000u;
+      for (size_t i = b; bad && i < end; i++)
+        if ((u[i] & 0x7f800000u) == 0x7f800000u) return i;
+    } else {
+      const uint16_t *h = p;
+      for (size_t i = b; i < end; i++)
+        bad |= (h[i] & 0x7c00u) == 0x7c00u;
+      for (size_t i = b; bad && i < end; i++)
+        if ((h[i] & 0x7c00u) == 0x7c00u) return i;
+    }
+  }
+  return n;
+}
+
 dg_status dg_weights_read(const dg_weights *w, const dg_weight *t, dg_dtype dtype, void *dst, size_t dst_bytes) {
   const entry *e = entry_of(w, t);
   if (!e) return dg_fail(DG_ERR_ARG, "dg_weights_read: tensor is not from this store");
-  return dg_safetensors_read(w->files[e->file], e->src, dtype, dst, dst_bytes);
+  DG_TRY(dg_safetensors_read(w->files[e->file], e->src, dtype, dst, dst_bytes));
+  size_t n = (size_t)t->numel, bad = first_non_finite(dst, dtype, n);
+  if (bad == n) return DG_OK;
+  bool narrowed = dtype == DG_F16 && t->dtype != DG_ST_F16;
+  return dg_fail(DG_ERR_FORMAT, "%s: tensor '%.160s' holds %s at element %zu of %zu: the weights are damaged%s",
+                 t->file, t->source_name, narrowed ? "NaN, infinity or a value past f16's range" : "NaN or infinity",
+                 bad, n, narrowed ? " or need f32" : "");
 }
 
 dg_status dg_weights_load(const dg_weights *w, const char *ldm_name, dg_arena *arena, dg_dtype dtype, dg_tensor *out) {

@@ -39,6 +39,7 @@ dg_status dg_weights_open(const char *path, dg_weights **out);
 void dg_weights_close(dg_weights *w);
 
 const char *dg_weights_layout(const dg_weights *w); // "LDM single file", "diffusers folder", ...
+const char *dg_weights_path(const dg_weights *w);   // the file or folder it was opened from
 size_t dg_weights_count(const dg_weights *w);       // tensors, sorted by LDM name
 const dg_weight *dg_weights_at(const dg_weights *w, size_t index);
 const dg_weight *dg_weights_find(const dg_weights *w, const char *ldm_name);

@@ -8,7 +8,7 @@
 dg_status dg_clip_load(const dg_nn_src *src, const dg_model_config *cfg, dg_clip *out) {
   memset(out, 0, sizeof *out);
   int heads;
-  DG_TRY(dg_model_config_int(cfg, "text.heads", 0, &heads));
+  DG_TRY(dg_model_config_int(cfg, "text.heads", 0, 1, 4096, &heads));
   if (heads < 1) return dg_fail(DG_ERR_FORMAT, "%s: no text.heads (the text tower's head count)", cfg->source);
   DG_TRY(dg_clip_text_load(src, heads, &out->text));
   DG_TRY(dg_clip_image_load(src, cfg, &out->image));

@@ -66,8 +66,7 @@ static dg_status load_block(const dg_nn_src *src, const char *prefix, int64_t ci
 
 dg_status dg_clip_image_load(const dg_nn_src *src, const dg_model_config *cfg, dg_clip_image *out) {
   memset(out, 0, sizeof *out);
-  DG_TRY(dg_model_config_int(cfg, "image.groups", 8, &out->groups));
-  if (out->groups < 1) return dg_fail(DG_ERR_FORMAT, "%s: image.groups %d < 1", cfg->source, out->groups);
+  DG_TRY(dg_model_config_int(cfg, "image.groups", 8, 1, 4096, &out->groups));
   const dg_weight *stem = dg_weights_find(src->w, DG_CLIP_IMAGE "stem.0.weight");
   if (!stem || stem->ndim != 4 || stem->shape[2] != stem->shape[3])
     return dg_fail(DG_ERR_FORMAT, "clip image: no square patchify stem " DG_CLIP_IMAGE "stem.0.weight");

@@ -45,6 +45,15 @@ dg_status dg_clip_text_load(const dg_nn_src *src, int heads, dg_clip_text *out) 
   return dg_nn_norm_load(src, CLIP "final_layer_norm", 0, 1e-5f, &out->final_ln);
 }
 
+dg_status dg_clip_text_heads_read(const dg_model_config *c, const dg_clip_config *cc, int *heads) {
+  int guess = cc->width >= 64 ? cc->width / 64 : 1;
+  DG_TRY(dg_model_config_int(c, "heads", guess, 1, 1 << 16, heads));
+  if (cc->width % *heads)
+    return dg_fail(DG_ERR_FORMAT, "%s: 'heads' is %d, which does not divide the text encoder's width %d", c->source,
+                   *heads, cc->width);
+  return DG_OK;
+}
+
 dg_status dg_clip_text_forward(const dg_nn_ctx *nn, const dg_clip_text *c, const int32_t *ids, int batch, int len, int skip,
                                dg_tensor *hidden) {
   int w = c->cfg.width;

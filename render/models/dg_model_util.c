@@ -6,6 +6,7 @@
 
 #include "dg_conv.h"
 #include "dg_elementwise.h"
+#include "dg_memory.h"
 
 dg_status dg_model_upload(const dg_nn_src *src, int ndim, const int64_t *shape, const float *values, dg_tensor *out) {
   DG_TRY(dg_tensor_alloc(src->arena, src->dtype, ndim, shape, out));
@@ -30,7 +31,7 @@ dg_status dg_model_read(const dg_nn_src *src, const char *name, int ndim, const 
     return dg_fail(DG_ERR_FORMAT, "tensor %s has shape %s], expected %s]", name, got, want);
   }
   float *v = malloc((size_t)t->numel * sizeof *v);
-  if (!v) return dg_fail(DG_ERR_OOM, "out of host memory for %s", name);
+  if (!v) return dg_memory_fail(name, (uint64_t)t->numel * sizeof *v);
   dg_status s = dg_weights_read(src->w, t, DG_F32, v, (size_t)t->numel * sizeof *v);
   if (s != DG_OK) {
     free(v);
@@ -44,7 +45,7 @@ dg_status dg_model_rgb_tensor(const dg_nn_ctx *nn, const uint8_t *const *rgb, in
                               dg_tensor *out) {
   int64_t hw = (int64_t)width * height, shape[4] = {n, 3, height, width};
   float *v = malloc((size_t)(n * 3 * hw) * sizeof *v);
-  if (!v) return dg_fail(DG_ERR_OOM, "out of host memory");
+  if (!v) return dg_memory_fail("the input images", (uint64_t)(n * 3 * hw) * sizeof *v);
   for (int b = 0; b < n; b++)
     for (int64_t i = 0; i < hw; i++)
       for (int c = 0; c < 3; c++)

@@ -101,9 +101,8 @@ dg_status dg_segmenter_load(const dg_nn_src *src, const dg_model_config *cfg, dg
     return dg_fail(DG_ERR_UNSUPPORTED, "segmenter: norm '%s' in %s (only the BatchNorm evaluation segmenter runs here)",
                    norm, cfg->source);
   static const int def_scales[4] = {1, 2, 3, 6};
-  DG_TRY(dg_model_config_ints(cfg, "pool_scales", def_scales, 4, DG_SEG_MAX_SCALES, out->pool_scales, &out->n_scales));
-  for (int i = 0; i < out->n_scales; i++)
-    if (out->pool_scales[i] < 1) return dg_fail(DG_ERR_FORMAT, "%s: pool scale %d < 1", cfg->source, out->pool_scales[i]);
+  DG_TRY(dg_model_config_ints(cfg, "pool_scales", def_scales, 4, DG_SEG_MAX_SCALES, 1, 1024, out->pool_scales,
+                              &out->n_scales));
   out->in_channels = (int)wdim(src, "backbone.stem.0.0.weight", 1);
   if (!out->in_channels) return dg_fail(DG_ERR_FORMAT, "segmenter: the checkpoint has no tensor backbone.stem.0.0.weight");
   DG_TRY(load_cna(src, "backbone.stem.0", out->in_channels, 3, 2, &out->stem1));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_file.h"
 #include "dg_json.h"
 
 #define SOT "<|startoftext|>"
@@ -31,11 +32,12 @@ static void init_byte_chars(dg_tokenizer *t) {
   }
 }
 
+// vocab.json and merges.txt: regular files of at most this size (CLIP's are 0.9 and 0.5 MB).
+#define DG_TOKENIZER_MAX_FILE (64u << 20)
+
 static char *read_file(const char *path, size_t *len) {
-  gchar *data = NULL;
-  gsize n = 0;
-  if (!g_file_get_contents(path, &data, &n, NULL)) return NULL;
-  *len = n;
+  char *data = NULL;
+  if (dg_file_read(path, DG_TOKENIZER_MAX_FILE, &data, len) != DG_OK) return NULL;
   return data;
 }
 
@@ -47,10 +49,10 @@ static int32_t lookup(GHashTable *h, const char *key) {
 static dg_status load_vocab(dg_tokenizer *t, const char *path) {
   size_t len;
   char *text = read_file(path, &len);
-  if (!text) return dg_fail(DG_ERR_IO, "tokenizer: cannot read %s", path);
+  if (!text) return dg_fail(DG_ERR_IO, "tokenizer: %s", dg_last_error());
   dg_json *doc;
   dg_status s = dg_json_parse(text, len, path, 0, 0, &doc);
-  g_free(text);
+  free(text);
   if (s != DG_OK) return s;
   const dg_json_value *root = dg_json_root(doc);
   if (root->type != DG_JSON_OBJECT) s = dg_fail(DG_ERR_FORMAT, "tokenizer: %s is not a JSON object", path);
@@ -67,7 +69,7 @@ static dg_status load_vocab(dg_tokenizer *t, const char *path) {
 static dg_status load_merges(dg_tokenizer *t, const char *path) {
   size_t len;
   char *text = read_file(path, &len);
-  if (!text) return dg_fail(DG_ERR_IO, "tokenizer: cannot read %s", path);
+  if (!text) return dg_fail(DG_ERR_IO, "tokenizer: %s", dg_last_error());
   // HF: strip, split on \n, skip the first ("#version") line, keep MAX_MERGES lines.
   char **lines = g_strsplit(g_strstrip(text), "\n", -1);
   dg_status s = DG_OK;
@@ -84,7 +86,7 @@ static dg_status load_merges(dg_tokenizer *t, const char *path) {
     if (s != DG_OK) break;
   }
   g_strfreev(lines);
-  g_free(text);
+  free(text);
   return s;
 }
 

@@ -6,24 +6,54 @@
 
 #include "dg_elementwise.h"
 #include "dg_layout.h"
+#include "dg_memory.h"
 #include "dg_resample.h"
 
 #define P_LEN 256
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-static int heads_for(dg_unet_heads h, int ch) { return h.num_heads > 0 ? h.num_heads : ch / h.num_head_channels; }
+// The heads of an attention block `ch` wide; an error (DG_ERR_FORMAT for a configuration file, else
+// DG_ERR_ARG, prefixed with `source`) unless there is at least one and they split the width evenly.
+static dg_status heads_for(const char *source, dg_unet_heads h, int ch, int *heads) {
+  dg_status err = strcmp(source, "unet") ? DG_ERR_FORMAT : DG_ERR_ARG;
+  if (h.num_heads > 0) {
+    *heads = h.num_heads;
+    if (ch % h.num_heads == 0) return DG_OK;
+    return dg_fail(err, "%s: num_heads %d does not divide the width %d of an attention block", source, h.num_heads, ch);
+  }
+  if (h.num_head_channels <= 0) return dg_fail(err, "%s: neither num_heads nor num_head_channels is positive", source);
+  *heads = ch / h.num_head_channels;
+  if (*heads >= 1 && ch % h.num_head_channels == 0) return DG_OK;
+  return dg_fail(err, "%s: num_head_channels %d does not divide the width %d of an attention block (%d heads)",
+                 source, h.num_head_channels, ch, *heads);
+}
 
-static dg_status check_heads(dg_unet_heads h) {
-  if (h.num_heads <= 0 && h.num_head_channels <= 0)
-    return dg_fail(DG_ERR_ARG, "unet: num_heads or num_head_channels must be positive");
+// Every attention block's width: each level's with attention, and the middle block's.
+static dg_status check_heads(const char *source, dg_unet_heads h, const dg_unet_config *cfg) {
+  int heads;
+  for (int level = 0; level < cfg->num_levels; level++)
+    if (cfg->attention[level]) DG_TRY(heads_for(source, h, cfg->channel_mult[level] * cfg->model_channels, &heads));
+  if (cfg->mid_attention && cfg->num_levels > 0)
+    DG_TRY(heads_for(source, h, cfg->channel_mult[cfg->num_levels - 1] * cfg->model_channels, &heads));
   return DG_OK;
+}
+
+dg_status dg_unet_heads_read(const dg_model_config *c, const dg_unet_config *u, dg_unet_heads *out) {
+  // SD 1.x: 8 heads everywhere (not recorded in the weights); our exports record theirs.
+  DG_TRY(dg_model_config_int(c, "num_heads", 8, -1, 1 << 16, &out->num_heads));
+  DG_TRY(dg_model_config_int(c, "num_head_channels", -1, -1, 1 << 16, &out->num_head_channels));
+  if (!out->num_heads || !out->num_head_channels)
+    return dg_fail(DG_ERR_FORMAT, "%s: '%s' is 0 (a head count or width must be positive; -1 leaves it unset)",
+                   c->source, out->num_heads ? "num_head_channels" : "num_heads");
+  return check_heads(c->source, *out, u);
 }
 
 dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const dg_unet_config *cfg, dg_unet_heads heads,
                                dg_unet_encoder *out) {
   char p[P_LEN];
-  DG_TRY(check_heads(heads));
+  int nh;
+  DG_TRY(check_heads("unet", heads, cfg));
   memset(out, 0, sizeof *out);
   out->cfg = *cfg;
   snprintf(p, sizeof p, "%stime_embed.0", prefix);
@@ -46,7 +76,8 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
       if (cfg->attention[level]) {
         b->has_attn = true;
         snprintf(p, sizeof p, "%sinput_blocks.%d.1", prefix, n);
-        DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &b->attn));
+        DG_TRY(heads_for("unet", heads, ch, &nh));
+        DG_TRY(dg_nn_transformer_load(src, p, nh, &b->attn));
         b->attn.index = out->n_attn++;
       }
       n++;
@@ -68,7 +99,8 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
   out->middle.has_attn = cfg->mid_attention;
   if (cfg->mid_attention) {
     snprintf(p, sizeof p, "%smiddle_block.1", prefix);
-    DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &out->middle.attn));
+    DG_TRY(heads_for("unet", heads, ch, &nh));
+    DG_TRY(dg_nn_transformer_load(src, p, nh, &out->middle.attn));
     out->middle.attn.index = out->n_attn++;
   }
   snprintf(p, sizeof p, "%smiddle_block.%d", prefix, cfg->mid_attention ? 2 : 1);
@@ -81,7 +113,7 @@ dg_status dg_unet_time_embed(const dg_nn_ctx *nn, const dg_unet_encoder *e, cons
   if (!host || (f > 1 && !tf)) {
     free(host);
     free(tf);
-    return dg_fail(DG_ERR_OOM, "unet: out of host memory");
+    return dg_memory_fail("the timestep embedding", ((uint64_t)n * f * mc + (f > 1 ? (uint64_t)n * f : 0)) * sizeof *host);
   }
   for (int i = 0; tf && i < n * f; i++) tf[i] = t[i / f]; // the frames of an item share its timestep
   dg_nn_timestep_embedding(tf ? tf : t, n * f, mc, host);
@@ -123,7 +155,7 @@ dg_status dg_unet_inputs(const dg_nn_ctx *nn, const dg_unet_encoder *e, const dg
   int64_t fs[3] = {n * f, c->shape[1], c->shape[2]};
   dg_tensor src, dst;
   const dg_tensor **parts = malloc((size_t)f * sizeof *parts);
-  if (!parts) return dg_fail(DG_ERR_OOM, "unet: out of host memory");
+  if (!parts) return dg_memory_fail("the frame list", (uint64_t)f * sizeof *parts);
   for (int64_t i = 0; i < f; i++) parts[i] = &src;
   dg_status st = dg_tensor_reshape(c, 3, one, &src);
   if (st == DG_OK) st = dg_nn_alloc(nn, 3, fs, frame_context);
@@ -169,7 +201,7 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
   DG_TRY(dg_unet_encoder_load(src, DG_LDM_UNET, cfg, heads, &out->enc));
   out->n_attn = out->enc.n_attn; // the output blocks' transformers number on
   char p[P_LEN];
-  int mc = cfg->model_channels, n = 0;
+  int mc = cfg->model_channels, n = 0, nh;
   for (int level = cfg->num_levels - 1; level >= 0; level--) {
     int ch = cfg->channel_mult[level] * mc;
     for (int i = 0; i <= cfg->num_res_blocks; i++) {
@@ -182,7 +214,8 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
       if (cfg->attention[level]) {
         b->has_attn = true;
         snprintf(p, sizeof p, DG_LDM_UNET "output_blocks.%d.%d", n, j++);
-        DG_TRY(dg_nn_transformer_load(src, p, heads_for(heads, ch), &b->attn));
+        DG_TRY(heads_for("unet", heads, ch, &nh));
+        DG_TRY(dg_nn_transformer_load(src, p, nh, &b->attn));
         b->attn.index = out->n_attn++;
       }
       if (level && i == cfg->num_res_blocks) {
@@ -196,6 +229,20 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
   out->n_output = n;
   DG_TRY(dg_nn_norm_load(src, DG_LDM_UNET "out.0", 32, 1e-5f, &out->out_norm));
   return dg_nn_conv_load(src, DG_LDM_UNET "out.2", 1, 1, &out->out_conv);
+}
+
+int64_t dg_unet_largest_whole(const dg_unet_config *c, int64_t h, int64_t w, const char **what) {
+  int64_t best = 0;
+  *what = "no layer";
+  for (int l = 0; l < c->num_levels; l++) {
+    // A transformer's activations of one latent, [C, H*W]: its NCHW <-> token transposes (dg_permute
+    // splits them along the batch only) and its self-attention's keys (dg_attention binds one item's
+    // K whole). GEGLU, concatenation, upsampling and the rest split by rows, planes or bands.
+    int64_t hw = (h >> l) * (w >> l), ch = (int64_t)c->channel_mult[l] * c->model_channels;
+    bool attn = c->attention[l] || (l == c->num_levels - 1 && c->mid_attention);
+    if (attn && hw * ch > best) best = hw * ch, *what = "a transformer's activations of one latent";
+  }
+  return best;
 }
 
 int dg_unet_num_control(const dg_unet *u) { return u->enc.n_input + 1; }

@@ -2,6 +2,7 @@
 // and SD 1.5 (320, [1,2,4,4], 8 heads, context 768) run through the same code. The encoder half
 // (time embedding, input blocks, middle block) is shared with the ControlNet (dg_controlnet.h).
 #pragma once
+#include "dg_model_config.h"
 #include "dg_nn.h"
 
 #define DG_UNET_MAX_BLOCKS 32
@@ -19,6 +20,12 @@ typedef struct dg_unet_block {
 typedef struct dg_unet_heads {
   int num_heads, num_head_channels;
 } dg_unet_heads;
+
+// The heads from a UNet's or ControlNet's configuration: num_heads (default 8, as SD 1.x) and
+// num_head_channels (default -1); -1 leaves a key unset. Each must give at least one head that
+// divides the width of every attention block of `u` (the detected configuration); otherwise an error
+// naming the configuration's source, the key, its value and the width.
+dg_status dg_unet_heads_read(const dg_model_config *c, const dg_unet_config *u, dg_unet_heads *out);
 
 typedef struct dg_unet_encoder {
   dg_unet_config cfg;
@@ -56,6 +63,13 @@ dg_status dg_unet_block_forward(const dg_nn_ctx *nn, const dg_unet_block *b, con
 
 // Loads the UNet under DG_LDM_UNET with the configuration detected from the store.
 dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out);
+// The largest tensor (elements) that the layers of a UNet (or a ControlNet's encoder) of configuration
+// `c` hand whole to an op that cannot split it over bindings, for latents of h x w; *what names it. The
+// ops split along the batch, rows, planes or bands, so what stays whole is one latent's transformer
+// activations, [C, H*W] at each level with attention (transposed to tokens by dg_permute, which splits
+// along the batch only, and bound whole as self-attention's keys by dg_attention): the batch (guidance
+// doubles it) does not matter. The binding limit bounds it.
+int64_t dg_unet_largest_whole(const dg_unet_config *c, int64_t h, int64_t w, const char **what);
 // Number of control residuals the UNet takes (input blocks + 1).
 int dg_unet_num_control(const dg_unet *u);
 // x [N*F, in, h, w] (F = dg_nn_frames(nn) frames folded into the batch; 1 for images), t: N

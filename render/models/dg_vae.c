@@ -6,6 +6,7 @@
 
 #include "dg_elementwise.h"
 #include "dg_layout.h"
+#include "dg_memory.h"
 #include "dg_resample.h"
 
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
@@ -73,6 +74,13 @@ dg_status dg_vae_load(const dg_nn_src *src, dg_vae *out) {
       DG_TRY(load_level(src, "decoder", i, nrb + 1, i != 0, &out->dec.level[i]));
     DG_TRY(dg_nn_conv_load(src, VAE_PREFIX "post_quant_conv", 1, 0, &out->post_quant));
   }
+  return DG_OK;
+}
+
+dg_status dg_vae_scale_read(const dg_model_config *c, float *scale) {
+  double v;
+  DG_TRY(dg_model_config_number(c, "scale_factor", 0.18215, 1e-6, 1e6, &v));
+  *scale = (float)v;
   return DG_OK;
 }
 
@@ -185,7 +193,8 @@ dg_status dg_vae_decode_tiled(const dg_nn_ctx *nn, const dg_vae *v, const dg_ten
   float *zh = malloc((size_t)dg_tensor_numel(z) * sizeof *zh), *acc = calloc((size_t)(n * oc * H * W), sizeof *acc);
   float *wsum = calloc((size_t)(H * W), sizeof *wsum), *tz = malloc((size_t)(n * c * tile * tile) * sizeof *tz);
   float *ti = malloc((size_t)(n * oc * tile * f * tile * f) * sizeof *ti);
-  dg_status st = zh && acc && wsum && tz && ti ? DG_OK : dg_fail(DG_ERR_OOM, "vae: out of host memory");
+  int64_t floats = dg_tensor_numel(z) + n * oc * H * W + H * W + n * c * tile * tile + n * oc * tile * f * tile * f;
+  dg_status st = zh && acc && wsum && tz && ti ? DG_OK : dg_memory_fail("the tiled decode", 4 * (uint64_t)floats);
   if (st == DG_OK) dg_tensor_read_f32(z, zh);
   int64_t step = tile - overlap;
   for (int64_t y0 = 0; st == DG_OK && y0 < h; y0 += step) {

@@ -5,6 +5,7 @@
 // (dg_vae_decode_tiled), which is close to but not the same as a whole decode: group-norm statistics and
 // the mid-block attention are then per tile.
 #pragma once
+#include "dg_model_config.h"
 #include "dg_nn.h"
 
 #define DG_VAE_MAX_RES 4
@@ -34,6 +35,9 @@ typedef struct dg_vae {
 } dg_vae;
 
 dg_status dg_vae_load(const dg_nn_src *src, dg_vae *out);
+// The latent scale from a VAE's configuration ("scale_factor"; absent: SD's 0.18215): a finite number
+// in 1e-6..1e6, else an error naming the source and the value (0 would divide latents by zero).
+dg_status dg_vae_scale_read(const dg_model_config *c, float *scale);
 // image [N, 3, H, W] -> mean, logvar [N, embed_dim, H/f, W/f] (logvar clamped to [-30, 20]).
 dg_status dg_vae_encode(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *image, dg_tensor *mean, dg_tensor *logvar);
 // z [N, embed_dim, h, w] (unscaled: latent / scale_factor) -> image [N, 3, f h, f w]. Tiles (with

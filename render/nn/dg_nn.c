@@ -175,7 +175,7 @@ static dg_status attn_load(const dg_nn_src *src, const char *prefix, int heads, 
   DG_TRY(dg_nn_linear_load(src, p, false, &out->v));
   snprintf(p, sizeof p, "%s.to_out.0", prefix);
   DG_TRY(dg_nn_linear_load(src, p, true, &out->o));
-  if (out->q.w.shape[0] % heads)
+  if (heads < 1 || out->q.w.shape[0] % heads)
     return dg_fail(DG_ERR_ARG, "nn: %s: width %lld not divisible by %d heads", prefix, (long long)out->q.w.shape[0],
                    heads);
   return DG_OK;

@@ -42,9 +42,9 @@ static void input_rows(const conv_shape *c, int64_t oy0, int64_t rows, int64_t *
 
 static bool fits(const conv_shape *c, int64_t lx, int64_t lw, int64_t ly, int64_t zb, int64_t cib, int64_t cob,
                  int64_t rows) {
-  int64_t r0, r1;
-  input_rows(c, 0, rows, &r0, &r1);
-  int64_t rin = r1 - r0;
+  // The band that reads the most input rows: one clear of the padding (the first band reads fewer).
+  int64_t rin = (rows - 1) * c->sh + c->KH;
+  if (rin > c->H) rin = c->H;
   if ((zb - 1) * c->Cin * c->H * c->W + (cib - 1) * c->H * c->W + rin * c->W > lx) return false;
   if ((zb - 1) * c->Cout * c->Ho * c->Wo + (cob - 1) * c->Ho * c->Wo + rows * c->Wo > ly) return false;
   if ((cob - 1) * c->cig * c->KH * c->KW + cib * c->KH * c->KW > lw) return false;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_memory.h"
 #include "dg_rng.h"
 
 struct dg_denoiser {
@@ -30,7 +31,7 @@ static dg_status doubled(const dg_nn_ctx *nn, const dg_tensor *a, const dg_tenso
   shape[0] = a->shape[0] + (b ? b->shape[0] : 0);
   DG_TRY(dg_tensor_alloc(nn->scratch, nn->dtype, a->ndim, shape, out));
   float *h = malloc((size_t)(na + nb) * sizeof *h);
-  if (!h) return dg_fail(DG_ERR_OOM, "denoise: out of host memory");
+  if (!h) return dg_memory_fail("the guidance inputs", (uint64_t)(na + nb) * sizeof *h);
   dg_tensor_read_f32(a, h);
   if (b) dg_tensor_read_f32(b, h + na);
   dg_tensor_write_f32(out, h);
@@ -78,7 +79,7 @@ dg_status dg_denoiser_new(const dg_nn_ctx *nn, const dg_denoise_model *m, int nd
   if (s == DG_OK) {
     d->x2 = malloc((size_t)dg_tensor_numel(&d->x) * sizeof *d->x2);
     d->eps2 = malloc((size_t)dg_tensor_numel(&d->x) * sizeof *d->eps2);
-    if (!d->x2 || !d->eps2) s = dg_fail(DG_ERR_OOM, "denoise: out of host memory");
+    if (!d->x2 || !d->eps2) s = dg_memory_fail("the guided latents", 2 * (uint64_t)dg_tensor_numel(&d->x) * sizeof *d->x2);
   }
   if (s == DG_OK)
     *out = d;
@@ -92,7 +93,7 @@ static dg_status model_eps(dg_denoiser *d, int t) {
   int64_t items = d->x.shape[0] / dg_nn_frames(&d->nn); // timesteps: one per item, shared by its frames
   float tt[64];
   float *tv = items <= (int64_t)(sizeof tt / sizeof *tt) ? tt : malloc((size_t)items * sizeof *tv);
-  if (!tv) return dg_fail(DG_ERR_OOM, "denoise: out of host memory");
+  if (!tv) return dg_memory_fail("the timesteps", (uint64_t)items * sizeof *tv);
   for (int64_t i = 0; i < items; i++)
     tv[i] = (float)t;
   dg_arena_mark mark = dg_arena_get_mark(d->nn.scratch);
@@ -140,7 +141,7 @@ dg_status dg_denoise(dg_denoiser *d, const dg_denoise_params *p, float *x_out) {
   float *buf = malloc((size_t)n * 2 * sizeof *buf);
   if (!buf) {
     dg_sampler_free(sm);
-    return dg_fail(DG_ERR_OOM, "denoise: out of host memory");
+    return dg_memory_fail("the denoising loop's buffers", (uint64_t)n * 2 * sizeof *buf);
   }
   float *x = x_out, *eps = buf, *x0 = buf + n;
   if (p->x_T)

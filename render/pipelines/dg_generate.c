@@ -1,13 +1,48 @@
 #include "dg_generate.h"
 
+#include <glib.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dg_clip_text.h"
 #include "dg_controlnet.h"
 #include "dg_denoise.h"
+#include "dg_memory.h"
 #include "dg_tokenizer.h"
 #include "dg_vae.h"
+
+// The largest tensor of the UNet that cannot be split over bindings, for an image, in bytes; *what
+// names it.
+static uint64_t largest_whole(const dg_model_sizes *s, dg_dtype dtype, int width, int height, const char **what) {
+  int64_t n = dg_unet_largest_whole(&s->unet, height / s->factor, width / s->factor, what);
+  return (uint64_t)n * dg_dtype_size(dtype);
+}
+
+uint64_t dg_generate_max_binding(const dg_device *device) {
+  const dg_device_info *info = device ? dg_device_get_info(device) : NULL;
+  return info ? info->max_binding_bytes - info->min_storage_offset_alignment : 0;
+}
+
+dg_status dg_model_sizes_check(const dg_model_sizes *s, uint64_t max_binding, dg_dtype dtype, int width, int height) {
+  int m = s->multiple, top = DG_GENERATE_MAX_SIDE / m * m;
+  const char *what;
+  if (width < m || height < m || width % m || height % m || width > top || height > top)
+    return dg_fail(DG_ERR_ARG, "image size %dx%d: width and height must be multiples of %d from %d to %d for this model",
+                   width, height, m, m, top);
+  uint64_t need = largest_whole(s, dtype, width, height, &what);
+  if (!max_binding || need <= max_binding) return DG_OK;
+  int side = 0; // the largest square that fits
+  for (int k = m; k <= top && largest_whole(s, dtype, k, k, &what) <= max_binding; k += m)
+    side = k;
+  largest_whole(s, dtype, width, height, &what);
+  bool mib = max_binding >= 1u << 20;
+  double unit = mib ? 1048576.0 : 1024.0;
+  return dg_fail(DG_ERR_ARG, "image size %dx%d is too large for this model on this device: %s would need %.1f %s in "
+                             "one binding, over the device's %.1f %s limit (a square image may be at most %dx%d)",
+                 width, height, what, (double)need / unit, mib ? "MiB" : "KiB", (double)max_binding / unit,
+                 mib ? "MiB" : "KiB", side, side);
+}
 
 static dg_status encode_prompt(const dg_model_set *m, const dg_nn_ctx *nn, const char *prompt, dg_tensor *context) {
   const dg_clip_text *clip = dg_model_set_get(m, DG_ROLE_TEXT_ENCODER);
@@ -29,7 +64,8 @@ static dg_status layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const d
     float *v = malloc((size_t)d * h * w * sizeof *v);
     if (!label || !v) {
       free(label), free(v);
-      return dg_fail(DG_ERR_OOM, "out of host memory");
+      return dg_memory_fail("the layout hint", (uint64_t)p->width * p->height * sizeof *label +
+                                                   (uint64_t)d * h * w * sizeof *v);
     }
     for (int i = 0; i < p->width * p->height; i++) label[i] = p->layout[i]; // 255 is beyond the classes: null
     dg_controlnet_id_hint(label, p->height, p->width, table, classes, d, h, w, v);
@@ -42,7 +78,7 @@ static dg_status layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const d
   if (!p->palette) return dg_fail(DG_ERR_ARG, "generate: a colour-hint ControlNet needs the class palette");
   int64_t n = (int64_t)p->width * p->height, shape[4] = {1, 3, p->height, p->width};
   float *v = malloc((size_t)(3 * n) * sizeof *v);
-  if (!v) return dg_fail(DG_ERR_OOM, "out of host memory");
+  if (!v) return dg_memory_fail("the layout hint", (uint64_t)(3 * n) * sizeof *v);
   for (int64_t i = 0; i < n; i++)
     for (int c = 0; c < 3; c++)
       v[c * n + i] = p->layout[i] < p->n_classes ? p->palette[p->layout[i]][c] / 255.0f : 0.0f;
@@ -68,11 +104,40 @@ static void on_step(void *user, int step, int total, const float *x, const float
   c->p->on_step(c->p->user, step, total, c->rgb, c->lw, c->lh);
 }
 
+// The decoded image (planar floats, n pixels) as RGB8, refused when it is no picture: NaN or infinite
+// values (damaged weights, an overflow), or every pixel the same colour.
+static dg_status to_rgb8(const float *img, int64_t n, uint8_t *rgb) {
+  for (int64_t i = 0; i < 3 * n; i++)
+    if (!isfinite(img[i]))
+      return dg_fail(DG_ERR_FORMAT, "generate: the decoded image holds NaN or infinity (value %lld of %lld): the "
+                                    "model's weights or configuration give non-finite activations",
+                     (long long)i, (long long)(3 * n));
+  bool varies = false;
+  for (int64_t i = 0; i < n; i++)
+    for (int c = 0; c < 3; c++) {
+      float v = (img[c * n + i] + 1.0f) * 127.5f;
+      rgb[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+      varies |= rgb[i * 3 + c] != rgb[c];
+    }
+  if (!varies)
+    return dg_fail(DG_ERR_FORMAT, "generate: the result is one flat colour (%d, %d, %d) everywhere, no picture: the "
+                                  "model's weights or configuration are wrong",
+                   rgb[0], rgb[1], rgb[2]);
+  return DG_OK;
+}
+
 dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb) {
   int f = dg_model_set_latent_factor(m);
-  if (p->width < f || p->height < f || p->width % f || p->height % f || p->width > 4096 || p->height > 4096)
-    return dg_fail(DG_ERR_ARG, "image size %dx%d must be a multiple of %d up to 4096", p->width, p->height, f);
+  dg_model_sizes sizes;
+  dg_model_set_sizes(m, &sizes);
+  DG_TRY(dg_model_sizes_check(&sizes, dg_generate_max_binding(dg_stream_device(dg_model_set_stream(m))),
+                              dg_model_set_dtype(m), p->width, p->height));
   if (p->steps < 1 || p->steps > 1000) return dg_fail(DG_ERR_ARG, "generate: %d steps (1..1000)", p->steps);
+  const char *bad, *texts[2] = {p->prompt ? p->prompt : "", p->negative ? p->negative : ""};
+  for (int i = 0; i < 2; i++)
+    if (!g_utf8_validate(texts[i], -1, &bad))
+      return dg_fail(DG_ERR_ARG, "generate: the %s is not valid UTF-8 at byte %d", i ? "negative prompt" : "prompt",
+                     (int)(bad - texts[i]));
   if (!(p->cfg >= 0 && p->cfg <= 100)) return dg_fail(DG_ERR_ARG, "generate: guidance %g outside 0..100", p->cfg);
   if (p->layout && !dg_model_set_has_control(m))
     return dg_fail(DG_ERR_ARG, "generate: a layout needs a layout ControlNet, and this model has none");
@@ -90,7 +155,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   step_ctx sc = {p, lh, lw, scale_factor, malloc((size_t)lh * lw * 3)};
   int64_t latent = (int64_t)unet->enc.cfg.in_channels * lh * lw;
   float *x = malloc((size_t)latent * sizeof *x);
-  dg_status s = sc.rgb && x ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
+  dg_status s = sc.rgb && x ? DG_OK : dg_memory_fail("the latent", (uint64_t)latent * sizeof *x + (uint64_t)lh * lw * 3);
   if (s == DG_OK) s = encode_prompt(m, &nn, p->prompt, &cond);
   if (s == DG_OK) s = encode_prompt(m, &nn, p->negative, &uncond);
   if (s == DG_OK && p->layout) s = layout_hint(m, &nn, p, lh, lw, &hint);
@@ -122,14 +187,10 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   if (s == DG_OK) {
     int64_t n = (int64_t)p->width * p->height;
     float *img = malloc((size_t)(3 * n) * sizeof *img);
-    if (!img) s = dg_fail(DG_ERR_OOM, "out of host memory");
+    if (!img) s = dg_memory_fail("the decoded image", (uint64_t)(3 * n) * sizeof *img);
     else {
       dg_tensor_read_f32(&image, img);
-      for (int64_t i = 0; i < n; i++)
-        for (int c = 0; c < 3; c++) {
-          float v = (img[c * n + i] + 1.0f) * 127.5f;
-          rgb[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
-        }
+      s = to_rgb8(img, n, rgb);
       free(img);
     }
   }

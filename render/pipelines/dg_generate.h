@@ -10,11 +10,25 @@
 #include "dg_model_set.h"
 #include "dg_sampler.h"
 
+// The image sizes a model set generates: width and height multiples of the set's `multiple` (the VAE's
+// latent factor times the UNet's downsampling) up to DG_GENERATE_MAX_SIDE, small enough that the
+// largest tensor the UNet hands whole to an op that cannot split it over bindings
+// (dg_unet_largest_whole) fits one binding of the device.
+#define DG_GENERATE_MAX_SIDE 4096 // largest width or height generated
+// DG_ERR_ARG stating the rule unless width x height can be generated ("image size 40x40: width and height
+// must be multiples of 32 from 32 to 4096 for this model", or "... too large for this model on this
+// device ... (a square image may be at most SxS)"). max_binding: the bytes one binding may hold
+// (dg_generate_max_binding); 0 leaves out the binding limit (no device yet).
+dg_status dg_model_sizes_check(const dg_model_sizes *s, uint64_t max_binding, dg_dtype dtype, int width, int height);
+// The device's binding limit less the offset alignment a window into a tensor may need (what the ops
+// bind at most); 0 for no device.
+uint64_t dg_generate_max_binding(const dg_device *device);
+
 typedef void (*dg_generate_step_fn)(void *user, int step, int total, const uint8_t *rgb, int width, int height);
 
 typedef struct dg_generate_params {
   const char *prompt, *negative;
-  int width, height; // image size, multiples of the latent factor
+  int width, height; // image size, as dg_model_sizes_check allows (at most DG_GENERATE_MAX_SIDE)
   int steps;
   float cfg;
   uint64_t seed;
@@ -30,5 +44,6 @@ typedef struct dg_generate_params {
   void *user;
 } dg_generate_params;
 
-// rgb: width * height * 3 bytes. DG_ERR_CANCELLED when the flag stopped it.
+// rgb: width * height * 3 bytes. DG_ERR_CANCELLED when the flag stopped it. A result that is no picture
+// (NaN or infinity decoded, or one flat colour everywhere) is DG_ERR_FORMAT, never an image.
 dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb);

@@ -3,13 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_memory.h"
+
 dg_status dg_media_alloc(dg_media *out, int frames, int width, int height, int channels) {
   memset(out, 0, sizeof *out);
   if (frames < 1 || width < 1 || height < 1 || (channels != 3 && channels != 4))
     return dg_fail(DG_ERR_ARG, "media: %d frames of %dx%d with %d channels", frames, width, height, channels);
   size_t bytes = (size_t)frames * width * height * channels;
   out->data = calloc(bytes, 1);
-  if (!out->data) return dg_fail(DG_ERR_OOM, "media: out of host memory for %zu bytes", bytes);
+  if (!out->data) return dg_memory_fail("the result", bytes);
   *out = (dg_media){frames, width, height, channels, out->data};
   return DG_OK;
 }

@@ -8,7 +8,8 @@
 
 #include "dg_clip_text.h"
 #include "dg_controlnet.h"
-#include "dg_json.h"
+#include "dg_memory.h"
+#include "dg_model_config.h"
 #include "dg_unet.h"
 #include "dg_vae.h"
 
@@ -31,22 +32,28 @@ struct dg_model_set {
   char description[2048];
 };
 
-// ---- configuration from the exported files' metadata ------------------------------------------
+// ---- configuration: the JSON beside a role's file, else its "config" metadata, else defaults ----
 
-// A number from the JSON object in the store's metadata "config" (def when absent).
-static double config_number(const dg_weights *w, const char *key, double def) {
-  const char *cfg = w ? dg_weights_metadata(w, "config") : NULL;
-  dg_json *doc;
-  if (!cfg || dg_json_parse(cfg, strlen(cfg), "config", 0, 0, &doc) != DG_OK) return def;
-  const dg_json_value *v = dg_json_get(dg_json_root(doc), key);
-  double r = v && v->type == DG_JSON_NUMBER ? v->number : def;
-  dg_json_free(doc);
-  return r;
+// What a role reads from its configuration (dg_model_config), each value range-checked and the heads
+// against the detected widths, both when the set opens and when it is checked without a device.
+typedef struct role_config {
+  int text_heads;      // text encoder (absent: the width / 64, SD 1.5's 12 heads of 64)
+  dg_unet_heads heads; // UNet, ControlNet (absent: SD 1.x's 8 heads)
+  float scale_factor;  // VAE (absent: SD's 0.18215)
+} role_config;
+
+static dg_status config_text(const dg_model_config *c, const dg_model_info *info, role_config *out) {
+  return dg_clip_text_heads_read(c, &info->clip, &out->text_heads);
 }
-
-static dg_unet_heads unet_heads(const dg_weights *w) {
-  // SD 1.x: 8 heads everywhere (not recorded in the weights); our exports record theirs.
-  return (dg_unet_heads){(int)config_number(w, "num_heads", 8), (int)config_number(w, "num_head_channels", -1)};
+static dg_status config_unet(const dg_model_config *c, const dg_model_info *info, role_config *out) {
+  return dg_unet_heads_read(c, &info->unet, &out->heads);
+}
+static dg_status config_vae(const dg_model_config *c, const dg_model_info *info, role_config *out) {
+  (void)info;
+  return dg_vae_scale_read(c, &out->scale_factor);
+}
+static dg_status config_control(const dg_model_config *c, const dg_model_info *info, role_config *out) {
+  return dg_unet_heads_read(c, &info->control.body, &out->heads);
 }
 
 static void describe(dg_model_set *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -60,14 +67,9 @@ static void describe(dg_model_set *m, const char *fmt, ...) {
 
 // ---- the roles -------------------------------------------------------------------------------------
 
-static dg_status load_text(dg_model_set *m, const dg_nn_src *src, void *model) {
+static dg_status load_text(dg_model_set *m, const dg_nn_src *src, const role_config *rc, void *model) {
   (void)m;
-  int heads = (int)config_number(src->w, "heads", 0);
-  if (!heads) { // SD 1.5's CLIP ViT-L/14 text tower: 12 heads of 64
-    const dg_weight *ln = dg_weights_find(src->w, DG_LDM_CLIP "text_model.final_layer_norm.weight");
-    heads = ln ? (int)(ln->shape[0] / 64) : 12;
-  }
-  return dg_clip_text_load(src, heads, model);
+  return dg_clip_text_load(src, rc->text_heads, model);
 }
 
 static void describe_text(dg_model_set *m, const void *model, const char *layout) {
@@ -75,9 +77,9 @@ static void describe_text(dg_model_set *m, const void *model, const char *layout
   describe(m, "text encoder: %d layers, width %d (%s)\n", c->cfg.layers, c->cfg.width, layout);
 }
 
-static dg_status load_unet(dg_model_set *m, const dg_nn_src *src, void *model) {
+static dg_status load_unet(dg_model_set *m, const dg_nn_src *src, const role_config *rc, void *model) {
   (void)m;
-  return dg_unet_load(src, unet_heads(src->w), model);
+  return dg_unet_load(src, rc->heads, model);
 }
 
 static void describe_unet(dg_model_set *m, const void *model, const char *layout) {
@@ -86,10 +88,10 @@ static void describe_unet(dg_model_set *m, const void *model, const char *layout
            layout);
 }
 
-static dg_status load_vae(dg_model_set *m, const dg_nn_src *src, void *model) {
+static dg_status load_vae(dg_model_set *m, const dg_nn_src *src, const role_config *rc, void *model) {
   dg_vae *v = model;
   DG_TRY(dg_vae_load(src, v));
-  m->scale_factor = (float)config_number(src->w, "scale_factor", 0.18215);
+  m->scale_factor = rc->scale_factor;
   m->factor = 1 << (v->cfg.num_levels - 1);
   return DG_OK;
 }
@@ -106,13 +108,13 @@ static dg_status load_class_table(dg_model_set *m, const dg_weights *w) {
   m->table_classes = (int)t->shape[0] - 1;
   m->table_dim = (int)t->shape[1];
   m->class_table = malloc((size_t)t->numel * sizeof(float));
-  if (!m->class_table) return dg_fail(DG_ERR_OOM, "out of host memory");
+  if (!m->class_table) return dg_memory_fail("the class embedding table", (uint64_t)t->numel * sizeof(float));
   return dg_weights_read(w, t, DG_F32, m->class_table, (size_t)t->numel * sizeof(float));
 }
 
-static dg_status load_control(dg_model_set *m, const dg_nn_src *src, void *model) {
+static dg_status load_control(dg_model_set *m, const dg_nn_src *src, const role_config *rc, void *model) {
   dg_controlnet *c = model;
-  DG_TRY(dg_controlnet_load(src, unet_heads(src->w), c));
+  DG_TRY(dg_controlnet_load(src, rc->heads, c));
   return c->id_hint ? load_class_table(m, src->w) : DG_OK;
 }
 
@@ -128,20 +130,32 @@ typedef struct role_info {
   const char *what; // as messages name it
   bool optional;    // the set may lack it
   size_t size;      // of the loaded model
-  dg_status (*load)(dg_model_set *m, const dg_nn_src *src, void *model);
+  dg_status (*config)(const dg_model_config *c, const dg_model_info *info, role_config *out);
+  dg_status (*load)(dg_model_set *m, const dg_nn_src *src, const role_config *rc, void *model);
   void (*describe)(dg_model_set *m, const void *model, const char *layout);
 } role_info;
 
 static const role_info roles[DG_ROLE_COUNT] = {
     [DG_ROLE_TEXT_ENCODER] = {"text encoder", "text_encoder.safetensors", DG_PART_CLIP_TEXT, "CLIP text encoder", false,
-                              sizeof(dg_clip_text), load_text, describe_text},
-    [DG_ROLE_UNET] = {"unet", "unet.safetensors", DG_PART_UNET, "image UNet", false, sizeof(dg_unet), load_unet,
-                      describe_unet},
-    [DG_ROLE_VAE] = {"vae", "vae.safetensors", DG_PART_VAE, "VAE decoder", false, sizeof(dg_vae), load_vae,
+                              sizeof(dg_clip_text), config_text, load_text, describe_text},
+    [DG_ROLE_UNET] = {"unet", "unet.safetensors", DG_PART_UNET, "image UNet", false, sizeof(dg_unet), config_unet,
+                      load_unet, describe_unet},
+    [DG_ROLE_VAE] = {"vae", "vae.safetensors", DG_PART_VAE, "VAE decoder", false, sizeof(dg_vae), config_vae, load_vae,
                      describe_vae},
     [DG_ROLE_CONTROLNET] = {"controlnet", NULL, DG_PART_CONTROLNET, "ControlNet", true, sizeof(dg_controlnet),
-                            load_control, describe_control},
+                            config_control, load_control, describe_control},
 };
+
+// Reads and checks role r's configuration from its store w; info: what w holds (NULL: detected here).
+static dg_status read_config(dg_model_role r, dg_weights *w, const dg_model_info *info, role_config *out) {
+  dg_model_info detected;
+  dg_model_config c = {0};
+  dg_status s = info ? DG_OK : dg_weights_detect(w, &detected);
+  if (s == DG_OK) s = dg_model_config_load_optional(dg_weights_path(w), w, &c);
+  if (s == DG_OK) s = roles[r].config(&c, info ? info : &detected, out);
+  dg_model_config_free(&c);
+  return s;
+}
 
 const char *dg_model_role_name(dg_model_role role) {
   return role >= 0 && role < DG_ROLE_COUNT ? roles[role].name : "unknown role";
@@ -151,8 +165,15 @@ const char *dg_model_role_name(dg_model_role role) {
 
 static bool is_file(const char *path) { return g_file_test(path, G_FILE_TEST_IS_REGULAR); }
 
-// A Dirigent model folder's file for each role (the ControlNet `control`, default "aldm"; NULL when an
-// optional role's file is absent). False, with nothing allocated, when `model` is no such folder.
+// Whether a ControlNet option names a file rather than a model folder's ControlNet: a path with a '/'
+// or ending in .safetensors.
+static bool control_is_path(const char *control) {
+  return control && (strchr(control, G_DIR_SEPARATOR) || g_str_has_suffix(control, ".safetensors"));
+}
+
+// A Dirigent model folder's file for each role (the ControlNet `control`: a name, default "aldm", for
+// controlnet_<name>.safetensors, NULL when that file is absent; or a path, kept as given so that opening
+// it names it when it is missing). False, with nothing allocated, when `model` is no such folder.
 // g_free each path.
 static bool folder_files(const char *model, const char *control, char *paths[DG_ROLE_COUNT]) {
   char *text = g_build_filename(model, roles[DG_ROLE_TEXT_ENCODER].file, NULL);
@@ -161,6 +182,10 @@ static bool folder_files(const char *model, const char *control, char *paths[DG_
     return false;
   }
   for (int r = 0; r < DG_ROLE_COUNT; r++) {
+    if (!roles[r].file && control_is_path(control)) {
+      paths[r] = g_strdup(control);
+      continue;
+    }
     char *name = roles[r].file ? g_strdup(roles[r].file)
                                : g_strdup_printf("controlnet_%s.safetensors", control ? control : "aldm");
     paths[r] = g_build_filename(model, name, NULL);
@@ -263,11 +288,15 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
   if (s == DG_OK) s = dg_stream_create(device, 0, &m->stream);
   if (s == DG_OK) s = open_stores(m, model, &o);
   if (s == DG_OK) s = find_tokenizer(m, model, &o, m->role[DG_ROLE_TEXT_ENCODER].w);
+  role_config rc[DG_ROLE_COUNT]; // every configuration checked before any weights are read
+  for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
+    if (m->role[r].w) s = read_config((dg_model_role)r, m->role[r].w, NULL, &rc[r]);
   for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++) {
     if (!m->role[r].w) continue;
     m->role[r].model = calloc(1, roles[r].size);
     dg_nn_src src = {m->role[r].w, m->weights, m->dtype};
-    s = m->role[r].model ? roles[r].load(m, &src, m->role[r].model) : dg_fail(DG_ERR_OOM, "out of host memory");
+    s = m->role[r].model ? roles[r].load(m, &src, &rc[r], m->role[r].model)
+                         : dg_memory_fail(roles[r].what, roles[r].size);
   }
   for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
     if (m->role[r].w) roles[r].describe(m, m->role[r].model, dg_weights_layout(m->role[r].w));
@@ -279,6 +308,12 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
 }
 
 // ---- checking without a device ---------------------------------------------------------------------
+
+static void sizes_of(int factor, const dg_unet_config *unet, dg_model_sizes *out) {
+  out->factor = factor;
+  out->multiple = factor << (unet->num_levels - 1);
+  out->unet = *unet;
+}
 
 // Fails naming `path` unless its detected models include the role's part (a VAE must have a decoder).
 static dg_status need_part(const char *path, const dg_model_info *info, dg_model_role r) {
@@ -300,6 +335,11 @@ static dg_status check_store(const char *path, unsigned mask, dg_weights **out, 
 }
 
 dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size) {
+  return dg_model_set_check_sizes(model, opt, kind, kind_size, NULL);
+}
+
+dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *opt, char *kind, size_t kind_size,
+                                   dg_model_sizes *sizes) {
   dg_model_options o = opt ? *opt : (dg_model_options){0};
   if (!model || !*model) return dg_fail(DG_ERR_ARG, "model: no path given");
   char *files[DG_ROLE_COUNT] = {0};
@@ -324,6 +364,12 @@ dg_status dg_model_set_check(const char *model, const dg_model_options *opt, cha
     }
     if (s == DG_OK) layout = dg_weights_layout(w[0]);
   }
+  // Each role's configuration from its store (a single file serves the roles it holds).
+  for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++) {
+    dg_weights *store = w[r] ? w[r] : !roles[r].optional || files[r] ? w[0] : NULL;
+    role_config rc;
+    if (store) s = read_config((dg_model_role)r, store, &info[r], &rc);
+  }
   if (s == DG_OK) {
     char *owned;
     const char *dir = tokenizer_dir_for(model, &o, w[0], &owned);
@@ -342,6 +388,7 @@ dg_status dg_model_set_check(const char *model, const dg_model_options *opt, cha
                                                                      : ", colour layout ControlNet";
     snprintf(kind, kind_size, "%s%s: text encoder, UNet, VAE%s", layout, family, control);
   }
+  if (s == DG_OK && sizes) sizes_of(1 << (info[DG_ROLE_VAE].vae.num_levels - 1), &info[DG_ROLE_UNET].unet, sizes);
   for (int r = 0; r < DG_ROLE_COUNT; r++) {
     if (w[r]) dg_weights_close(w[r]);
     g_free(files[r]);
@@ -362,6 +409,9 @@ dg_dtype dg_model_set_dtype(const dg_model_set *m) { return m->dtype; }
 const dg_tokenizer *dg_model_set_tokenizer(const dg_model_set *m) { return m->tok; }
 const char *dg_model_set_describe(const dg_model_set *m) { return m->description; }
 int dg_model_set_latent_factor(const dg_model_set *m) { return m->factor; }
+void dg_model_set_sizes(const dg_model_set *m, dg_model_sizes *out) {
+  sizes_of(m->factor, &((const dg_unet *)m->role[DG_ROLE_UNET].model)->enc.cfg, out);
+}
 float dg_model_set_scale_factor(const dg_model_set *m) { return m->scale_factor; }
 
 const float *dg_model_set_class_table(const dg_model_set *m, int *classes, int *dim) {

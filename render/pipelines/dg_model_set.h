@@ -10,6 +10,7 @@
 #include "dg_stream.h"
 #include "dg_tensor.h"
 #include "dg_tokenizer.h"
+#include "dg_unet.h"
 
 typedef enum dg_model_role {
   DG_ROLE_TEXT_ENCODER, // dg_clip_text (the tokenizer comes with the set)
@@ -32,7 +33,8 @@ typedef struct dg_model_set dg_model_set;
 // The tokenizer: tokenizer_dir if given, else tokenizer/ of a diffusers folder or beside the model,
 // else default_tokenizer_dir (e.g. the embedded assets/tokenizer).
 typedef struct dg_model_options {
-  const char *control;               // ControlNet name in a Dirigent folder, or a file; NULL: "aldm" if present
+  const char *control;               // ControlNet: a name in a Dirigent folder or a file (a path with a '/' or
+                                     // ending in .safetensors); NULL: "aldm" if present
   const char *tokenizer_dir;         // NULL: found as described above
   const char *default_tokenizer_dir; // the last resort
   dg_dtype dtype;                    // weights and activations (DG_F32 or DG_F16)
@@ -44,8 +46,24 @@ void dg_model_set_close(dg_model_set *m);
 // dg_model_set_open accepts: its files open and hold a CLIP text encoder, an image UNet, a VAE decoder
 // (and the ControlNet when there is one), and a tokenizer is found. Errors name the file. `kind` (may
 // be NULL) gets e.g. "Dirigent model folder: text encoder, UNet, VAE, ALDM layout ControlNet".
-// Tensor shapes beyond what detection reads are checked by dg_model_set_open only.
+// Each role's configuration (dg_model_config: the JSON beside its file, else its "config" metadata, else
+// SD's defaults) is checked here as dg_model_set_open reads it: every value in range, the UNet's and the
+// ControlNet's heads against every attention block's width, the text heads against the width, the VAE's
+// scale_factor finite and positive. Tensor shapes beyond what detection reads are checked by
+// dg_model_set_open only (which also refuses weights holding NaN or infinity as it reads them).
 dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size);
+
+// The geometry that a set's image size rule comes from (dg_generate.h, dg_model_sizes_check): the VAE's
+// latent factor, the multiple image sides must be (that factor times the UNet's downsampling) and the
+// UNet's configuration.
+typedef struct dg_model_sizes {
+  int factor, multiple;
+  dg_unet_config unet;
+} dg_model_sizes;
+// dg_model_set_check, also giving the set's geometry (sizes may be NULL).
+dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *opt, char *kind, size_t kind_size,
+                                   dg_model_sizes *sizes);
+void dg_model_set_sizes(const dg_model_set *m, dg_model_sizes *out);
 
 // The loaded model of a role (the type named in dg_model_role), NULL when the set has none.
 const void *dg_model_set_get(const dg_model_set *m, dg_model_role role);

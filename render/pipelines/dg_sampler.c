@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_memory.h"
 #include "dg_rng.h"
 
 #define T_TRAIN 1000
@@ -62,7 +63,7 @@ dg_status dg_sampler_new(const dg_sampler_opts *o, int64_t n, dg_sampler **out) 
   s->n = n;
   dg_status st = dg_sampler_timesteps(o, s->ts);
   s->buf = st == DG_OK ? malloc((size_t)n * 6 * sizeof *s->buf) : NULL;
-  if (st == DG_OK && !s->buf) st = dg_fail(DG_ERR_OOM, "sampler: out of host memory");
+  if (st == DG_OK && !s->buf) st = dg_memory_fail("the sampler's buffers", (uint64_t)n * 6 * sizeof *s->buf);
   if (st != DG_OK) {
     dg_sampler_free(s);
     return st;

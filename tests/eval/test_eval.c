@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dg_check.h"
 #include "dg_eval_attr.h"
@@ -227,6 +229,34 @@ static void test_index(void) {
   dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT, "index.jsonl:2", "a broken line is named");
   write_file(path, "{\"id\": \"x\", \"width\": 64, \"image\": \"a\", \"label\": \"b\", \"captions\": []}\n");
   dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT, "height", "a missing field is named");
+
+  // Hostile inputs: a line nested 200000 deep (json-glib overflowed its stack on it, in `eval` t2i and
+  // l2i), a scene graph nested as deep, and a FIFO as the index (it blocked for ever).
+  GString *deep = g_string_new("{\"id\": \"x\", \"width\": 64, \"height\": 32, \"image\": \"a\", \"label\": \"b\", "
+                               "\"scene\": \"deep.json\", \"captions\": []}\n{\"x\": ");
+  for (int i = 0; i < 200000; i++)
+    g_string_append_c(deep, '[');
+  write_file(path, deep->str);
+  dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT,
+                 "index.jsonl:2: JSON nested deeper than the limit of 64 levels", "a deeply nested line");
+  if (dg_check_status(dg_world_index_load(dir, 1, &ix), "the line before it")) {
+    char *scene = g_build_filename(dir, "deep.json", NULL);
+    write_file(scene, deep->str + strcspn(deep->str, "\n") + 1);
+    unsigned colours;
+    bool uncoloured;
+    dg_check_error(dg_world_index_object_colours(&ix.entries[0], DG_WORLD_CAR, &colours, &uncoloured), DG_ERR_FORMAT,
+                   "deep.json: JSON nested deeper", "a deeply nested scene graph");
+    remove(scene);
+    g_free(scene);
+    dg_world_index_free(&ix);
+  }
+  g_string_free(deep, TRUE);
+  remove(path);
+  dg_check(mkfifo(path, 0600) == 0, "mkfifo index.jsonl");
+  alarm(30); // a blocked open ends the test
+  dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_IO, "index.jsonl: not a regular file (a FIFO)",
+                 "a FIFO as the index");
+  alarm(0);
   remove(path);
   remove(dir);
   g_free(path);

@@ -182,7 +182,8 @@ static void errors(void) {
   fputs("{\"pool_scales\": [1, 2.5]}", f);
   fclose(f);
   if (dg_check_status(dg_model_config_load(link, w, &cfg), "load written config")) {
-    dg_check_error(dg_segmenter_load(&src, &cfg, m), DG_ERR_FORMAT, "not an integer", "non-integer pool scale");
+    dg_check_error(dg_segmenter_load(&src, &cfg, m), DG_ERR_FORMAT, "is 2.5, not a whole number",
+                   "non-integer pool scale");
     dg_model_config_free(&cfg);
   }
   free(m);

@@ -134,8 +134,37 @@ static void invalid(void) {
   dg_check_error(dg_json_parse("[1, 2]", 4, "cut.json", 0, 0, &doc), DG_ERR_FORMAT, "cut.json", "length respected");
 }
 
+// The guard in front of json-glib (app/dg_json_glib): nesting and size limits, strings skipped.
+static void limits(void) {
+  dg_check_status(dg_json_check_limits("[[[]]]", 6, "a.json", 0, 3), "3 levels within a limit of 3");
+  dg_check_error(dg_json_check_limits("[{\"a\":[]}]", 10, "b.json", 0, 2), DG_ERR_FORMAT,
+                 "b.json: JSON nested deeper than the limit of 2 levels (at byte 6)", "third level past 2");
+  // Brackets inside strings do not count, escaped quotes do not end a string, an escaped backslash does.
+  const char *str = "[\"[[[[\\\"{{{{\", \"\\\\\", [\"}}}}\"]]";
+  dg_check_status(dg_json_check_limits(str, strlen(str), "s.json", 0, 2), "brackets in strings skipped");
+  const char *after = "[\"\\\\\", [[]]]"; // ["\\", [[]]]: the string ends at the third quote
+  dg_check_error(dg_json_check_limits(after, strlen(after), "e.json", 0, 2), DG_ERR_FORMAT, "limit of 2",
+                 "a string ending in an escaped backslash ends there");
+  dg_check_status(dg_json_check_limits("\"[[[", 4, "u.json", 0, 1), "an unterminated string: left to the parser");
+  dg_check_error(dg_json_check_limits("[1, 2, 3]", 9, "big.json", 8, 0), DG_ERR_FORMAT,
+                 "big.json: 9 bytes of JSON, more than the limit of 8 bytes", "size limit");
+  dg_check_error(dg_json_check_limits("[]", 2, NULL, 1, 0), DG_ERR_FORMAT, "2 bytes of JSON", "no source, no prefix");
+  dg_check(!strncmp(dg_last_error(), "2 bytes", 7), "no prefix without a source: %s", dg_last_error());
+  // The project file of the issue: {"x": and 200000 '[' (json-glib overflowed its stack on it).
+  static char deep[200007];
+  memcpy(deep, "{\"x\": ", 6);
+  memset(deep + 6, '[', 200000);
+  dg_check_error(dg_json_check_limits(deep, 200006, "deep.json", 0, 0), DG_ERR_FORMAT,
+                 "limit of 64 levels (at byte 69)", "200000 nested arrays, default limit");
+  memset(deep, ' ', 6);
+  memset(deep + 6, '[', 64);
+  memset(deep + 70, ']', 64);
+  dg_check_status(dg_json_check_limits(deep, 134, "ok.json", 0, 0), "64 levels pass the default limit");
+}
+
 int main(void) {
   valid();
   invalid();
+  limits();
   return dg_check_finish("test_json");
 }

@@ -116,7 +116,7 @@ int main(void) {
     p.cancel = NULL;
     // Bad requests.
     p.width = 63;
-    dg_check_error(dg_generate(m, &p, b), DG_ERR_ARG, "multiple of 2", "odd width");
+    dg_check_error(dg_generate(m, &p, b), DG_ERR_ARG, "multiples of 4", "odd width");
     p.width = W;
     p.steps = 0;
     dg_check_error(dg_generate(m, &p, b), DG_ERR_ARG, "steps", "zero steps");

@@ -1,8 +1,10 @@
-// The document model: drawing tools, undo/redo of strokes and parameters, history as rectangles.
+// The document model: drawing tools, undo/redo of strokes and parameters, history as rectangles, edits
+// as command objects (a new command type plugs into the same undo stack).
 #include <stdlib.h>
 #include <string.h>
 
 #include "dg_check.h"
+#include "dg_command.h"
 #include "dg_document.h"
 #include "dg_palette.h"
 
@@ -185,9 +187,111 @@ static void test_palette(void) {
   }
 }
 
+// A command type of the test's own, as a timeline or exemplar edit would be: it changes the prompt
+// through the document's store and counts how often it was applied.
+typedef struct tag_command {
+  dg_command base;
+  char *before, *after;
+  int *applied;
+} tag_command;
+static void tag_apply(dg_command *cmd, dg_document *doc, bool redo) {
+  tag_command *c = (tag_command *)cmd;
+  dg_document_store_text(doc, DG_FIELD_PROMPT, redo ? c->after : c->before);
+  (*c->applied)++;
+}
+static bool tag_merge(dg_command *cmd, const dg_command *next) {
+  tag_command *c = (tag_command *)cmd;
+  free(c->after);
+  c->after = strdup(((const tag_command *)next)->after);
+  return true;
+}
+static size_t tag_size(const dg_command *cmd) {
+  (void)cmd;
+  return 1000;
+}
+static int tags_freed;
+static void tag_free(dg_command *cmd) {
+  tag_command *c = (tag_command *)cmd;
+  free(c->before), free(c->after), free(c);
+  tags_freed++;
+}
+static const dg_command_type tag_type = {"tag", tag_apply, tag_merge, tag_size, tag_free};
+static dg_command *tag_new(const dg_document *d, const char *after, bool coalescing, int *applied) {
+  tag_command *c = calloc(1, sizeof *c);
+  *c = (tag_command){{&tag_type, coalescing}, strdup(dg_document_prompt(d)), strdup(after), applied};
+  return &c->base;
+}
+
+static int changes, changed_what;
+static void count_changes(dg_document *doc, int what, int x, int y, int w, int h, void *user) {
+  (void)doc, (void)x, (void)y, (void)w, (void)h, (void)user;
+  changes++;
+  changed_what |= what;
+}
+
+static void test_commands(void) {
+  dg_document *d = dg_document_new(16, 16);
+  dg_document_set_listener(d, count_changes, NULL);
+  int applied = 0;
+  // Executing does the edit and makes it one undo step; undo and redo call the command.
+  dg_document_execute(d, tag_new(d, "first", false, &applied));
+  dg_check(applied == 1 && !strcmp(dg_document_prompt(d), "first"), "execute applies the command");
+  dg_check(dg_document_undo_depth(d) == 1 && !strcmp(dg_document_undo_name(d), "tag"), "one step named tag");
+  dg_check((changed_what & DG_CHANGED_FIELD(DG_FIELD_PROMPT)) && (changed_what & DG_CHANGED_HISTORY) &&
+               !(changed_what & DG_CHANGED_LAYOUT),
+           "listener told of the prompt and the history (what = %d)", changed_what);
+  dg_check(dg_document_undo(d) && applied == 2 && !strcmp(dg_document_prompt(d), ""), "undo the custom command");
+  dg_check(!strcmp(dg_document_redo_name(d), "tag") && !dg_document_undo_name(d), "redo names it, undo nothing");
+  dg_check(dg_document_redo(d) && applied == 3 && !strcmp(dg_document_prompt(d), "first"), "redo it");
+  // Coalescing commands merge into the top one while it is coalescing; sealing ends that.
+  dg_document_execute(d, tag_new(d, "a", true, &applied));
+  dg_document_execute(d, tag_new(d, "ab", true, &applied));
+  dg_document_execute(d, tag_new(d, "abc", true, &applied));
+  dg_check(dg_document_undo_depth(d) == 2 && tags_freed == 2, "three coalescing commands are one step (%d)",
+           dg_document_undo_depth(d));
+  dg_document_seal_history(d);
+  dg_document_execute(d, tag_new(d, "abcd", true, &applied));
+  dg_check(dg_document_undo_depth(d) == 3, "a sealed step is not merged into");
+  dg_document_undo(d);
+  dg_check(!strcmp(dg_document_prompt(d), "abc"), "undo the sealed step -> '%s'", dg_document_prompt(d));
+  dg_document_undo(d);
+  dg_check(!strcmp(dg_document_prompt(d), "first"), "undo the merged step -> '%s'", dg_document_prompt(d));
+  // A command of another type does not merge; a new edit drops the redo branch (freeing it).
+  int freed = tags_freed;
+  dg_document_fill_rect(d, 0, 0, 3, 3, 2);
+  dg_check(tags_freed == freed + 2 && !dg_document_can_redo(d), "a new edit frees the undone commands");
+  dg_check(!strcmp(dg_document_undo_name(d), "pixels"), "a fill is a pixels command");
+  dg_document_set_steps(d, 3);
+  dg_check(!strcmp(dg_document_undo_name(d), "value"), "steps is a value command");
+  dg_document_set_text(d, DG_FIELD_NEGATIVE, "x", false);
+  dg_check(!strcmp(dg_document_undo_name(d), "text"), "the negative prompt is a text command");
+  dg_check(dg_document_history_bytes(d) >= 1000 + 2 * 16, "history bytes count every command's size (%zu)",
+           dg_document_history_bytes(d));
+  // Mixed undo/redo across command types restores each state.
+  while (dg_document_undo(d)) {
+  }
+  dg_check(!strcmp(dg_document_prompt(d), "") && dg_document_steps(d) == 20 && dg_document_pixel(d, 1, 1) == 255 &&
+               !strcmp(dg_document_negative(d), ""),
+           "everything undone");
+  while (dg_document_redo(d)) {
+  }
+  dg_check(!strcmp(dg_document_prompt(d), "first") && dg_document_steps(d) == 3 && dg_document_pixel(d, 1, 1) == 2 &&
+               !strcmp(dg_document_negative(d), "x"),
+           "everything redone");
+  // A copy holds the content, not the history.
+  dg_document *c = dg_document_copy(d);
+  dg_check(!dg_document_can_undo(c) && !strcmp(dg_document_prompt(c), "first") && dg_document_pixel(c, 1, 1) == 2,
+           "copy: same content, no history");
+  dg_document_free(c);
+  freed = tags_freed;
+  dg_document_free(d);
+  dg_check(tags_freed == freed + 1, "freeing the document frees its commands");
+}
+
 int main(void) {
   test_tools();
   test_undo();
+  test_commands();
   test_palette();
   return dg_check_finish("test_document");
 }

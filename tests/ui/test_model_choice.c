@@ -1,7 +1,8 @@
 // Model choices (app/dg_model_choice, render/pipelines dg_model_set_check): the tiny complete model
 // of tests/pipeline passes the device-free check with its kind named; files that cannot be loaded
 // (missing, not safetensors, a lone VAE, a folder without its UNet or without any tokenizer) fail with
-// a message naming the file; "default" follows DIRIGENT_MODEL; names shown to the user.
+// a message naming the file, and so do configurations the engine cannot run (heads that do not divide a
+// width, a zero VAE scale, unparsable JSON); "default" follows DIRIGENT_MODEL; names shown to the user.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -34,6 +35,10 @@ static void test_check(const char *tmp) {
   dg_check_status(dg_model_choice_check(TINY, kind, sizeof kind), "tiny model folder checks");
   dg_check(!strcmp(kind, "Dirigent model folder: text encoder, UNet, VAE, ALDM layout ControlNet"), "kind: '%s'", kind);
   dg_check_status(dg_model_set_check(TINY, NULL, NULL, 0), "its own tokenizer/, no kind wanted");
+  // The editor's Generate checks the canvas size against the model's rule before anything loads.
+  dg_check_status(dg_model_choice_check_size(TINY, 64, 32), "a 64x32 canvas");
+  dg_check_error(dg_model_choice_check_size(TINY, 66, 32), DG_ERR_ARG, "multiples of 4 from 4 to 4096",
+                 "a 66x32 canvas");
 
   char *missing = g_build_filename(tmp, "missing", NULL);
   expect_failure(missing, NULL, missing, "a missing path");
@@ -66,6 +71,48 @@ static void test_check(const char *tmp) {
   g_free(t), g_free(u), g_free(v), g_free(want), g_free(folder), g_free(text), g_free(missing);
 }
 
+// Configurations the engine cannot run are refused when the model is picked, not on Generate: the
+// JSON beside a part overrides its metadata, and each bad value is named with its file.
+static void test_bad_configs(const char *tmp) {
+  static const char *const parts[] = {"text_encoder", "unet", "vae", "controlnet_aldm"};
+  static const struct {
+    const char *part, *json, *needle;
+  } cases[] = {
+      {"unet", "{\"num_heads\": -1, \"num_head_channels\": 4096}", "num_head_channels 4096 does not divide the width 32"},
+      {"unet", "{\"num_heads\": 1e12}", "'num_heads' is 1000000000000, not a whole number"},
+      {"controlnet_aldm", "{\"num_heads\": 0}", "'num_heads' is 0"},
+      {"text_encoder", "{\"heads\": 5}", "'heads' is 5"},
+      {"vae", "{\"scale_factor\": 0}", "'scale_factor' is 0"},
+      {"vae", "{\"scale_factor\": ", "invalid JSON"},
+  };
+  char *folder = g_build_filename(tmp, "bad_config", NULL);
+  g_mkdir(folder, 0700);
+  for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+    char *name = g_strdup_printf("%s.safetensors", parts[i]), *from = g_build_filename(TINY, name, NULL),
+         *to = g_build_filename(folder, name, NULL);
+    dg_check(copy(from, to), "copied %s", name);
+    g_free(name), g_free(from), g_free(to);
+  }
+  dg_model_options o = {.default_tokenizer_dir = TINY "/tokenizer"};
+  dg_check_status(dg_model_set_check(folder, &o, NULL, 0), "the copied folder checks");
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    char *name = g_strdup_printf("%s.json", cases[i].part), *json = g_build_filename(folder, name, NULL);
+    g_file_set_contents(json, cases[i].json, -1, NULL);
+    char *what = g_strdup_printf("%s: %s", name, cases[i].json);
+    expect_failure(folder, &o, cases[i].needle, what);
+    expect_failure(folder, &o, json, what);
+    g_unlink(json);
+    g_free(name), g_free(json), g_free(what);
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+    char *name = g_strdup_printf("%s.safetensors", parts[i]), *path = g_build_filename(folder, name, NULL);
+    g_unlink(path);
+    g_free(name), g_free(path);
+  }
+  g_rmdir(folder);
+  g_free(folder);
+}
+
 static void test_names(void) {
   dg_check(dg_model_choice_is_default("default") && dg_model_choice_is_default("") && !dg_model_choice_is_default("/m"),
            "what counts as the default");
@@ -90,6 +137,7 @@ static void test_names(void) {
 int main(void) {
   char *tmp = g_dir_make_tmp("dg_model_choice_XXXXXX", NULL);
   test_check(tmp);
+  test_bad_configs(tmp);
   test_names();
   g_rmdir(tmp);
   g_free(tmp);

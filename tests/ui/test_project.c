@@ -1,11 +1,21 @@
-// Project files: exact round trip, atomic save, strict rejection of malformed files.
+// Project files: exact round trip of a bundle, atomic save (a failed write leaves the old bundle as it
+// was), saving off the calling thread on a snapshot, opening an old single-file (version 1) project,
+// strict rejection of malformed and hostile files.
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "dg_bundle.h"
 #include "dg_check.h"
 #include "dg_project.h"
+#include "dg_project_async.h"
+
+// The old-format project, written by the version 1 writer (f30ba74) from sample() below.
+#define OLD_PROJECT DG_SOURCE_DIR "/tests/ui/data/project-v1.dirigent"
 
 static dg_document *sample(void) {
   dg_document *d = dg_document_new(128, 256);
@@ -54,8 +64,104 @@ static bool equal_docs(const dg_document *a, const dg_document *b) {
   return true;
 }
 
-int main(void) {
-  char *dir = g_dir_make_tmp("dg-project-XXXXXX", NULL);
+static char *read_all(const char *path, size_t *len) {
+  gchar *data = NULL;
+  gsize n = 0;
+  if (!g_file_get_contents(path, &data, &n, NULL)) return NULL;
+  *len = n;
+  return data;
+}
+
+static int files_in(const char *dir) {
+  GDir *gd = g_dir_open(dir, 0, NULL);
+  int files = 0;
+  while (g_dir_read_name(gd))
+    files++;
+  g_dir_close(gd);
+  return files;
+}
+
+// The bundle with entry `name` replaced by `data` (or dropped when data is NULL); malloc'd.
+static char *rebundle(const char *bundle, size_t len, const char *name, const char *data, size_t data_len,
+                      size_t *out_len) {
+  dg_bundle *b = dg_bundle_open((const uint8_t *)bundle, len);
+  dg_bundle_writer *w = dg_bundle_writer_new();
+  for (int i = 0; b && i < dg_bundle_count(b); i++) {
+    const char *entry = dg_bundle_name(b, i);
+    size_t n;
+    uint8_t *bytes = dg_bundle_read(b, entry, DG_PROJECT_MAX_ENTRY, &n);
+    if (strcmp(entry, name))
+      dg_bundle_writer_add(w, entry, bytes, n);
+    else if (data)
+      dg_bundle_writer_add(w, entry, data, data_len);
+    free(bytes);
+  }
+  dg_bundle_free(b);
+  return (char *)dg_bundle_writer_finish(w, out_len);
+}
+
+// `text` with the first `from` replaced by `to`; NULL if `from` is not in it.
+static GString *edited(const char *text, size_t len, const char *from, const char *to) {
+  const char *at = g_strstr_len(text, (gssize)len, from);
+  if (!at) return NULL;
+  GString *s = g_string_new_len(text, at - text);
+  g_string_append(s, to);
+  g_string_append_len(s, at + strlen(from), (gssize)(len - (size_t)(at - text) - strlen(from)));
+  return s;
+}
+
+static void expect_rejected(const char *data, size_t len, const char *needle, const char *what) {
+  dg_status st;
+  dg_document *bad = dg_project_parse(data, len, &st);
+  dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), needle), "%s: %s", what,
+           bad ? "accepted" : dg_last_error());
+  dg_document_free(bad);
+}
+
+// Edits of a valid project's JSON that make it malformed, each with a word its message must contain:
+// of a bundle's project.json, or of a version 1 file.
+static const struct {
+  bool bundle;
+  const char *edit_from, *edit_to, *needle;
+} malformed[] = {
+    {true, "\"file\" : \"layout.png\"", "\"file\" : \"missing.png\"", "missing.png"},
+    {true, "\"encoding\" : \"png\",\n    \"file\" : \"layout.png\"", "\"encoding\" : \"jpeg\"", "encoding"},
+    {true, "\"width\" : 256", "\"width\" : 255", "layout"},
+    {true, "\"file\" : \"results/0001.png\"", "\"file\" : \"layout.png\"", "results[0]"},
+    {true, "\"version\" : 2", "\"version\" : 3", "newer"},
+    {true, "\"steps\" : 33", "\"steps\" : 1001", "steps"},
+    {false, "\"format\" : \"dirigent-project\"", "\"format\" : \"other\"", "format"},
+    {false, "\"steps\" : 33", "\"steps\" : 0", "steps"},
+    {false, "\"steps\" : 33", "\"steps\" : \"33\"", "steps"},
+    {false, "\"width\" : 256", "\"width\" : 255", "run-length"},
+    {false, "\"seed\" : \"18446744073709551557\"", "\"seed\" : \"-1\"", "seed"},
+    {false, "\"current_result\" : 0", "\"current_result\" : 2", "current_result"},
+    {false, "\"encoding\" : \"rle8-base64\"", "\"encoding\" : \"png\"", "encoding"},
+    {false, "\"encoding\" : \"rle8-base64\"", "\"encoding\" : \"gif\"", "encoding"},
+    {false, "\"version\" : 1", "\"version\" : 3", "newer"},
+    {false, "\"model\" : \"world-aldm\"", "\"model\" : 5", "model"},
+};
+
+// Each edit for a bundle (or for a version 1 file) applied to the JSON `text` (put into `bundle` as its
+// project.json for a bundle) is rejected with a message naming the problem.
+static void expect_cases_rejected(bool for_bundle, const char *text, size_t len, const char *bundle,
+                                  size_t bundle_len) {
+  for (size_t i = 0; text && i < G_N_ELEMENTS(malformed); i++) {
+    if (malformed[i].bundle != for_bundle) continue;
+    GString *s = edited(text, len, malformed[i].edit_from, malformed[i].edit_to);
+    dg_check(s != NULL, "case %zu: '%s' not in the JSON", i, malformed[i].edit_from);
+    if (!s) continue;
+    size_t plen = s->len;
+    char *project = for_bundle ? rebundle(bundle, bundle_len, "project.json", s->str, s->len, &plen) : s->str;
+    char what[32];
+    snprintf(what, sizeof what, "case %zu", i);
+    expect_rejected(project, plen, malformed[i].needle, what);
+    if (for_bundle) free(project);
+    g_string_free(s, TRUE);
+  }
+}
+
+static void test_bundle(const char *dir) {
   char *path = g_build_filename(dir, "scene.dirigent", NULL);
   dg_document *d = sample();
   dg_status st = dg_project_save(d, path);
@@ -64,60 +170,106 @@ int main(void) {
   dg_check(e && equal_docs(d, e), "round trip: %s", e ? "differs" : dg_last_error());
   dg_check(e && !dg_document_can_undo(e), "an opened document starts with an empty history");
   // Saving what was opened gives the same bytes.
-  size_t la, lb;
+  size_t la = 0, lb = 0;
   char *ta = dg_project_serialize(d, &la), *tb = e ? dg_project_serialize(e, &lb) : NULL;
   dg_check(tb && la == lb && !memcmp(ta, tb, la), "re-serialisation is byte-identical");
-  // The layout is stored compactly (run-length), not as 32768 raw bytes in base64.
+  // The layout is stored compactly (a PNG), not as 32768 raw bytes.
   dg_check(la < 40000, "file is %zu bytes", la);
 
-  // A failed save leaves the old file untouched and no temporary file behind.
-  gchar *before = NULL;
-  gsize before_len = 0;
-  g_file_get_contents(path, &before, &before_len, NULL);
+  // What the bundle holds: the mimetype first, the document JSON with the version 1 keys, the layout
+  // and each result as PNG files.
+  dg_bundle *b = dg_bundle_open((const uint8_t *)ta, la);
+  dg_check(b && dg_bundle_count(b) == 5 && !strcmp(dg_bundle_name(b, 0), "mimetype") &&
+               dg_bundle_has(b, "project.json") && dg_bundle_has(b, "layout.png") &&
+               dg_bundle_has(b, "results/0001.png") && dg_bundle_has(b, "results/0002.png"),
+           "bundle entries");
+  size_t jl = 0, pl = 0;
+  char *json = b ? (char *)dg_bundle_read(b, "project.json", DG_PROJECT_MAX_ENTRY, &jl) : NULL;
+  uint8_t *png = b ? dg_bundle_read(b, "layout.png", DG_PROJECT_MAX_ENTRY, &pl) : NULL;
+  dg_check(json && strstr(json, "\"format\" : \"dirigent-project\"") && strstr(json, "\"version\" : 2") &&
+               strstr(json, "\"file\" : \"layout.png\"") && strstr(json, "\"file\" : \"results/0002.png\"") &&
+               strstr(json, "\"seed\" : \"18446744073709551557\"") && strstr(json, "\"current_result\" : 0"),
+           "project.json keys:\n%s", json ? json : "(none)");
+  dg_check(png && pl > 8 && !memcmp(png, "\x89PNG", 4), "layout.png is a PNG");
+  free(png);
+  dg_bundle_free(b);
+
+  // Malformed bundles: each is rejected with a message naming the problem.
+  expect_cases_rejected(true, json, jl, ta, la);
+  size_t n;
+  char *bad = rebundle(ta, la, "project.json", NULL, 0, &n);
+  expect_rejected(bad, n, "project.json", "a bundle without project.json");
+  free(bad);
+  bad = rebundle(ta, la, "layout.png", "not a png", 9, &n);
+  expect_rejected(bad, n, "layout", "a layout.png that is no PNG");
+  free(bad);
+  expect_rejected(ta, la / 2, "truncated", "a truncated bundle");
+  char *flipped = g_memdup2(ta, la);
+  const char *key = memmem(ta, la, "current_result", 14); // inside project.json, stored as it is
+  if (key) flipped[key - ta] ^= 0x20;                     // the entry's CRC-32 no longer matches
+  expect_rejected(flipped, la, "CRC", "a flipped byte");
+  g_free(flipped);
+  free(json);
+
+  // A failed save leaves the old bundle untouched and no temporary file behind, wherever it fails.
+  size_t before_len = 0;
+  char *before = read_all(path, &before_len);
   dg_document_set_text(e, DG_FIELD_PROMPT, "changed", false);
-  dg_project_inject_write_failure(100);
-  st = dg_project_save(e, path);
-  dg_check(st == DG_ERR_IO, "injected failure not reported");
-  gchar *after = NULL;
-  gsize after_len = 0;
-  g_file_get_contents(path, &after, &after_len, NULL);
-  dg_check(after && after_len == before_len && !memcmp(before, after, before_len), "old file damaged by a failed save");
-  GDir *gd = g_dir_open(dir, 0, NULL);
-  int files = 0;
-  while (g_dir_read_name(gd))
-    files++;
-  g_dir_close(gd);
-  dg_check(files == 1, "%d files in the directory after a failed save", files);
+  size_t le = 0;
+  free(dg_project_serialize(e, &le));
+  long fail_at[] = {0, 100, (long)le / 2, (long)le - 1};
+  for (size_t i = 0; i < sizeof fail_at / sizeof fail_at[0]; i++) {
+    dg_project_inject_write_failure(fail_at[i]);
+    st = dg_project_save(e, path);
+    dg_check(st == DG_ERR_IO, "injected failure after %ld bytes not reported", fail_at[i]);
+    size_t after_len = 0;
+    char *after = read_all(path, &after_len);
+    dg_check(after && after_len == before_len && !memcmp(before, after, before_len),
+             "old bundle damaged by a save failing after %ld bytes", fail_at[i]);
+    g_free(after);
+    dg_check(files_in(dir) == 1, "%d files in the directory after a failed save", files_in(dir));
+  }
+  dg_document *still = dg_project_load(path, &st);
+  dg_check(still && equal_docs(d, still), "the old bundle still opens as it was");
+  dg_document_free(still);
   dg_check(dg_project_save(d, "/nonexistent-dir/x.dirigent") == DG_ERR_IO, "save into a missing directory");
 
-  // Malformed files: each is rejected with a message naming the problem.
-  struct {
-    const char *edit_from, *edit_to, *needle;
-  } cases[] = {
-      {"\"format\" : \"dirigent-project\"", "\"format\" : \"other\"", "format"},
-      {"\"steps\" : 33", "\"steps\" : 0", "steps"},
-      {"\"steps\" : 33", "\"steps\" : \"33\"", "steps"},
-      {"\"width\" : 256", "\"width\" : 255", "run-length"},
-      {"\"seed\" : \"18446744073709551557\"", "\"seed\" : \"-1\"", "seed"},
-      {"\"current_result\" : 0", "\"current_result\" : 2", "current_result"},
-      {"\"encoding\" : \"rle8-base64\"", "\"encoding\" : \"png\"", "encoding"},
-      {"\"version\" : 1", "\"version\" : 2", "newer"},
-      {"\"model\" : \"world-aldm\"", "\"model\" : 5", "model"},
-  };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char *at = strstr(ta, cases[i].edit_from);
-    dg_check(at != NULL, "case %zu: '%s' not in the file", i, cases[i].edit_from);
-    if (!at) continue;
-    GString *s = g_string_new_len(ta, at - ta);
-    g_string_append(s, cases[i].edit_to);
-    g_string_append(s, at + strlen(cases[i].edit_from));
-    dg_document *bad = dg_project_parse(s->str, s->len, &st);
-    dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), cases[i].needle), "case %zu: %s", i,
-             bad ? "accepted" : dg_last_error());
-    dg_document_free(bad);
-    g_string_free(s, TRUE);
-  }
-  const char *garbage[] = {"", "{", "null", "[1,2]", "{\"format\": \"dirigent-project\"}", "\x89PNG\r\n\x1a\n"};
+  free(ta), free(tb);
+  g_free(before);
+  unlink(path);
+  g_free(path);
+  dg_document_free(d);
+  dg_document_free(e);
+}
+
+// A project from before bundles: one JSON file (committed, written by the version 1 writer).
+static void test_old_format(const char *dir) {
+  dg_status st;
+  dg_document *old = dg_project_load(OLD_PROJECT, &st), *d = sample();
+  dg_check(old && equal_docs(d, old), "old single-file project opens exactly: %s", old ? "differs" : dg_last_error());
+  dg_check(old && !dg_document_can_undo(old), "  ... with an empty history");
+  // Saving it again writes a bundle that opens the same.
+  char *path = g_build_filename(dir, "converted.dirigent", NULL);
+  dg_check(old && dg_project_save(old, path) == DG_OK, "save the old project as a bundle: %s", dg_last_error());
+  size_t len = 0;
+  char *bytes = read_all(path, &len);
+  dg_check(bytes && dg_bundle_sniff(bytes, len), "  ... a bundle");
+  dg_document *again = dg_project_load(path, &st);
+  dg_check(again && equal_docs(d, again), "  ... that opens the same");
+  dg_document_free(again);
+  g_free(bytes);
+  unlink(path);
+  g_free(path);
+
+  // Malformed version 1 files: each is rejected with a message naming the problem.
+  char *text = read_all(OLD_PROJECT, &len);
+  expect_cases_rejected(false, text, len, NULL, 0);
+  g_free(text);
+  dg_document_free(old);
+  dg_document_free(d);
+
+  const char *garbage[] = {"",          "{", "null", "[1,2]", "{\"format\": \"dirigent-project\"}", "\x89PNG\r\n\x1a\n",
+                           "PK\x03\x04"};
   for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
     dg_document *bad = dg_project_parse(garbage[i], strlen(garbage[i]), &st);
     dg_check(!bad && *dg_last_error(), "garbage %zu accepted", i);
@@ -126,13 +278,186 @@ int main(void) {
   g_file_set_contents(bad_path, "{\"format\": 3}", -1, NULL);
   dg_check(!dg_project_load(bad_path, &st) && strstr(dg_last_error(), "broken.dirigent"), "message names the file: %s",
            dg_last_error());
+  unlink(bad_path);
+  g_free(bad_path);
+}
 
-  free(ta), free(tb);
-  g_free(before), g_free(after);
-  unlink(path), unlink(bad_path);
-  rmdir(dir);
-  g_free(dir), g_free(path), g_free(bad_path);
+// ---- hostile inputs --------------------------------------------------------------------------------
+
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char msg[] = "test_project: FAIL: blocked for 30 s (a FIFO or device read as a project?)\n";
+  (void)!write(2, msg, sizeof msg - 1);
+  _exit(1);
+}
+
+// The project JSON `text` with its results replaced by 40 results claiming 4096x4096 pixels (2.5 GiB of
+// RGBA8), each with `data` as its encoding's fields; NULL when the JSON has no results array.
+static GString *bomb(const char *text, size_t len, const char *data) {
+  const char *at = g_strstr_len(text, (gssize)len, "\"results\" : [");
+  const char *close = at ? strchr(at, ']') : NULL;
+  if (!close) return NULL;
+  GString *s = g_string_new_len(text, at - text);
+  g_string_append(s, "\"results\" : [");
+  for (int i = 0; i < 40; i++)
+    g_string_append_printf(s,
+                           "%s{\"width\": 4096, \"height\": 4096, \"seed\": \"1\", \"steps\": 1, \"guidance\": 1, "
+                           "\"prompt\": \"\", \"negative_prompt\": \"\", \"model\": \"\", %s}",
+                           i ? ", " : "", data);
+  g_string_append_len(s, close, (gssize)(len - (size_t)(close - text)));
+  return s;
+}
+
+// Hostile inputs (issue "hostile and careless inputs", items 1, 6 and 8): each is refused with a message
+// naming the problem, at once, and the file is left as it was.
+static void test_hostile(const char *dir) {
+  dg_status st;
+  // 1. {"x": and 200000 '[': json-glib recursed once per level and overflowed the stack. As a version 1
+  // file, and as a bundle's project.json.
+  size_t n = 200006;
+  char *deep = malloc(n);
+  memcpy(deep, "{\"x\": ", 6);
+  memset(deep + 6, '[', n - 6);
+  dg_document *bad = dg_project_parse(deep, n, &st);
+  dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), "JSON nested deeper than the limit of 64 levels"),
+           "deeply nested project: %s", bad ? "accepted" : dg_last_error());
+  char *deep_path = g_build_filename(dir, "deep.dirigent", NULL);
+  g_file_set_contents(deep_path, deep, (gssize)n, NULL);
+  bad = dg_project_load(deep_path, &st);
+  dg_check(!bad && strstr(dg_last_error(), deep_path) && strstr(dg_last_error(), "nested deeper"),
+           "the message names the file: %s", dg_last_error());
+  gchar *after = NULL;
+  gsize after_len = 0;
+  g_file_get_contents(deep_path, &after, &after_len, NULL);
+  dg_check(after_len == n && !memcmp(after, deep, n), "a refused file is left as it was");
+  g_free(after);
+  unlink(deep_path);
+  g_free(deep_path);
+  dg_document *d = sample();
+  size_t len, blen;
+  char *bundle = dg_project_serialize(d, &len);
   dg_document_free(d);
+  char *deep_bundle = rebundle(bundle, len, "project.json", deep, n, &blen);
+  expect_rejected(deep_bundle, blen, "JSON nested deeper than the limit of 64 levels", "a deeply nested project.json");
+  free(deep_bundle);
+  free(deep);
+
+  // 8. A decompression bomb: 40 results claiming 4096x4096 (2.5 GiB of RGBA8) in a small file. Refused
+  // from the sizes, before any image is decoded: the data of results[0] is not even valid (a version 1
+  // file) or its file is missing (a bundle).
+  size_t jl = 0, vl = 0;
+  dg_bundle *b = dg_bundle_open((const uint8_t *)bundle, len);
+  char *json = b ? (char *)dg_bundle_read(b, "project.json", DG_PROJECT_MAX_ENTRY, &jl) : NULL;
+  dg_bundle_free(b);
+  char *v1 = read_all(OLD_PROJECT, &vl);
+  GString *bombs[2] = {json ? bomb(json, jl, "\"encoding\": \"png\", \"file\": \"results/9999.png\"") : NULL,
+                       v1 ? bomb(v1, vl, "\"encoding\": \"rgba8-zlib-base64\", \"data\": \"AAAA\"") : NULL};
+  for (int i = 0; i < 2; i++) {
+    dg_check(bombs[i] != NULL, "results array in the %s", i ? "version 1 file" : "bundle's project.json");
+    if (!bombs[i]) continue;
+    char *text = i ? bombs[i]->str : rebundle(bundle, len, "project.json", bombs[i]->str, bombs[i]->len, &blen);
+    bad = dg_project_parse(text, i ? bombs[i]->len : blen, &st);
+    dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), "results[7]: its 4096x4096 (WxH) pixels") &&
+                 strstr(dg_last_error(), "limit of 512 MiB"),
+             "decompression bomb (%s): %s", i ? "version 1" : "bundle", bad ? "accepted" : dg_last_error());
+    if (!i) free(text);
+    g_string_free(bombs[i], TRUE);
+  }
+  // A bundle's result PNG larger than its project.json says is refused from the PNG's header.
+  GString *big = json ? edited(json, jl, "\"width\" : 64", "\"width\" : 32") : NULL;
+  dg_check(big != NULL, "a result's width in project.json");
+  if (big) {
+    char *text = rebundle(bundle, len, "project.json", big->str, big->len, &blen);
+    expect_rejected(text, blen, "results/0001.png is 64x32 pixels, not 32x32", "a result PNG of another size");
+    free(text);
+    g_string_free(big, TRUE);
+  }
+  free(json);
+  g_free(v1);
+  free(bundle);
+
+  // 6. A FIFO (no writer), a device and a directory as the project: refused at once, naming the path.
+  char *fifo = g_build_filename(dir, "fifo.dirigent", NULL);
+  dg_check(mkfifo(fifo, 0600) == 0, "mkfifo");
+  signal(SIGALRM, on_alarm);
+  alarm(30);
+  const char *paths[] = {fifo, "/dev/zero", dir}, *kinds[] = {"(a FIFO)", "(a character device)", "(a directory)"};
+  for (int i = 0; i < 3; i++) {
+    bad = dg_project_load(paths[i], &st);
+    dg_check(!bad && st == DG_ERR_IO && strstr(dg_last_error(), paths[i]) && strstr(dg_last_error(), kinds[i]),
+             "%s as a project: %s", paths[i], bad ? "accepted" : dg_last_error());
+  }
+  alarm(0);
+  unlink(fifo);
+  g_free(fifo);
+}
+
+// ---- saving off the calling thread -----------------------------------------------------------------
+
+typedef struct async_state {
+  GThread *main_thread, *writer, *callback;
+  int done, ok;
+  char *message;
+} async_state;
+
+static void observe_write(const char *path, void *user) {
+  (void)path;
+  async_state *s = user;
+  s->writer = g_thread_self();
+  g_usleep(50000); // the caller goes on meanwhile
+}
+
+static void saved(GObject *source, GAsyncResult *result, gpointer user) {
+  (void)source;
+  async_state *s = user;
+  GError *err = NULL;
+  s->callback = g_thread_self();
+  if (dg_project_save_finish(result, &err))
+    s->ok++;
+  else
+    s->message = g_strdup(err->message);
+  g_clear_error(&err);
+  s->done++;
+}
+
+static void test_async(const char *dir) {
+  async_state s = {.main_thread = g_thread_self()};
+  dg_project_set_write_observer(observe_write, &s);
+  char *path = g_build_filename(dir, "async.dirigent", NULL);
+  dg_document *d = sample();
+  dg_project_save_async(d, path, NULL, saved, &s);
+  // The save works on a snapshot: edits after asking do not reach this file, and the caller is not
+  // held up by the write (the observer sleeps on the writing thread).
+  dg_document_set_text(d, DG_FIELD_PROMPT, "edited after saving", false);
+  dg_check(s.done == 0 && !g_file_test(path, G_FILE_TEST_EXISTS), "save_async returned before writing");
+  // A second save to a missing directory, queued behind the first, fails with a message naming it.
+  dg_project_save_async(d, "/nonexistent-dir/y.dirigent", NULL, saved, &s);
+  while (s.done < 2)
+    g_main_context_iteration(NULL, TRUE);
+  dg_check(s.writer && s.writer != s.main_thread, "the project was written on another thread");
+  dg_check(s.callback == s.main_thread, "the callback ran in the caller's main context");
+  dg_check(s.ok == 1 && s.message && strstr(s.message, "/nonexistent-dir/y.dirigent"),
+           "first save succeeded, second failed naming its path: %s", s.message ? s.message : "(no error)");
+  dg_status st;
+  dg_document *e = dg_project_load(path, &st), *orig = sample();
+  dg_check(e && equal_docs(orig, e), "the file holds the document as it was when the save was asked for");
+  dg_project_wait_saves();
+  dg_project_set_write_observer(NULL, NULL);
   dg_document_free(e);
+  dg_document_free(orig);
+  dg_document_free(d);
+  unlink(path);
+  g_free(path);
+  g_free(s.message);
+}
+
+int main(void) {
+  char *dir = g_dir_make_tmp("dg-project-XXXXXX", NULL);
+  test_hostile(dir);
+  test_bundle(dir);
+  test_old_format(dir);
+  test_async(dir);
+  rmdir(dir);
+  g_free(dir);
   return dg_check_finish("test_project");
 }

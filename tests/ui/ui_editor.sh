@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # UI test of the editor under Xvfb with its own D-Bus session, driven through its GActions:
-#   ui_editor.sh BUILD/ui/dirigent OUTDIR ui/data/org.dirigent.Dirigent.desktop BUILD/.../libdg_test_pipeline.so
+#   ui_editor.sh BUILD/ui/dirigent OUTDIR ui/data/org.dirigent.Dirigent.desktop BUILD/.../libdg_test_runner.so
 # Checks: label import, a random world layout at the canvas size (one undo step, undo restores the
 # exact layout), a stroke changes the layout and undo restores it exactly (redo re-applies),
-# parameters and save/open round trip (byte-identical re-save), the model choice (a model folder is
+# parameters and save/open round trip of a project bundle (byte-identical re-save, written off the UI
+# thread), an old single-file project opens, the model choice (a model folder is
 # checked, named and saved in the project; a model that cannot be loaded gives an error dialog naming
-# the file and leaves the document alone), a corrupt project gives an error dialog and leaves the
-# document alone, Generate without a model says "no model loaded",
+# the file and leaves the document alone), a corrupt project (a bundle whose project.json is cut short,
+# a truncated bundle), a deeply nested one (a single JSON file and a bundle's project.json), a FIFO or
+# device as the project and an oversized label PNG give an error dialog at once and leave the document
+# alone, settings restored from a Latin-1 PNG text chunk save into a project that reopens, Generate
+# without a model says "no model loaded",
 # crash recovery from the autosave, and a screenshot that shows the painted class colour. Then, with the
-# test-only stand-in pipeline module loaded: progress while running, result in the history, export,
+# test-only stand-in job module loaded: progress while running, result in the history, export,
 # results saved in the project, and cancel leaving no result.
 set -u
 DIRIGENT=$(realpath "$1")
@@ -55,6 +59,33 @@ state_is() { # state_is KEY VALUE
   return 1
 }
 same() { cmp -s "$1" "$2"; }
+# Projects are written on a worker thread: wait until the editor has no save in flight.
+wait_saved() { for _ in $(seq 50); do [ "$(state saving)" = False ] && return 0; sleep 0.1; done; echo "  still saving"; }
+# undo_redo BEFORE AFTER UNDONE REDONE WHAT_UNDO WHAT_REDO: undo gives layout BEFORE.raw back exactly
+# (dumped to UNDONE.raw), redo layout AFTER.raw (dumped to REDONE.raw).
+undo_redo() {
+  act undo
+  act dump-layout "$(q "$OUT/$3.raw")"
+  check "$5" same "$OUT/$1.raw" "$OUT/$3.raw"
+  act redo
+  act dump-layout "$(q "$OUT/$4.raw")"
+  check "$6" same "$OUT/$2.raw" "$OUT/$4.raw"
+}
+# generate_wait PROMPT STEPS POLLS: generates with that prompt and steps, waits up to POLLS x 0.2 s.
+generate_wait() {
+  act set-prompt "$(q "$1")"
+  act set-steps "$2"
+  act generate
+  for _ in $(seq "$3"); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+}
+# project_json FILE EXPR: EXPR over j = the project.json of a project bundle
+project_json() { $PY -c "import json, zipfile; j = json.load(zipfile.ZipFile('$1').open('project.json')); assert $2"; }
+# rebundle SRC DST EXPR: a copy of the project bundle SRC whose project.json is EXPR of its bytes b
+rebundle() { $PY -c "
+import zipfile
+src, dst = zipfile.ZipFile('$1'), zipfile.ZipFile('$2', 'w')
+for n in src.namelist(): b = src.read(n); dst.writestr(n, ($3) if n == 'project.json' else b)
+dst.close()"; }
 has() { [[ "$1" == *"$2"* ]] || { echo "  '$1' lacks '$2'"; return 1; }; } # has TEXT PART
 matches() { [[ "$1" =~ $2 ]] || { echo "  '$1' does not match '$2'"; return 1; }; } # matches TEXT REGEX
 count_rgb() { # count_rgb PNG R G B -> pixels of exactly that colour
@@ -114,12 +145,7 @@ assert a.size == 256 * 128 and u <= set(range(14)) | {255} and len(u) >= 3, (a.s
 check "  ... as one undo step" [ "$(state undo_depth)" = $((depth + 1)) ]
 check "  ... naming its seed" has "$(state status)" "seed 7"
 check "  ... keeping the prompt" [ "$(state prompt)" = "kept prompt" ]
-act undo
-act dump-layout "$(q "$OUT/r2.raw")"
-check "undo of the random layout restores the exact layout" same "$OUT/l0.raw" "$OUT/r2.raw"
-act redo
-act dump-layout "$(q "$OUT/r3.raw")"
-check "redo brings the same random layout back" same "$OUT/r1.raw" "$OUT/r3.raw"
+undo_redo l0 r1 r2 r3 "undo of the random layout restores the exact layout" "redo brings the same random layout back"
 act undo
 act new-random-layout "'8'"
 act dump-layout "$(q "$OUT/r4.raw")"
@@ -146,12 +172,7 @@ act dump-layout "$(q "$OUT/l1.raw")"
 check "stroke changed the layout" bash -c "! cmp -s '$OUT/l0.raw' '$OUT/l1.raw'"
 check "stroke painted car pixels" $PY -c "
 import numpy as np; a = np.fromfile('$OUT/l1.raw', np.uint8); assert (a == 9).sum() > 2000, (a == 9).sum()"
-act undo
-act dump-layout "$(q "$OUT/l2.raw")"
-check "undo restores the exact layout" same "$OUT/l0.raw" "$OUT/l2.raw"
-act redo
-act dump-layout "$(q "$OUT/l3.raw")"
-check "redo re-applies the stroke" same "$OUT/l1.raw" "$OUT/l3.raw"
+undo_redo l0 l1 l2 l3 "undo restores the exact layout" "redo re-applies the stroke"
 act fill '(5, 5, 7)'
 act fill-rect '(10, 20, 40, 50, 13)'
 act fill-polygon '(2, [(100, 63), (150, 20), (200, 63)])'
@@ -198,6 +219,7 @@ check "redo guidance" [ "$(state guidance)" = 6.5 ]
 # Save, replace the document, open again: everything comes back; a re-save is byte-identical.
 act dump-layout "$(q "$OUT/l4.raw")"
 act save "$(q "$OUT/p1.dirigent")"
+wait_saved
 check "saved" test -s "$OUT/p1.dirigent"
 check "title not modified after save" [ "$(state modified)" = False ]
 act new '(64, 96)'
@@ -208,22 +230,73 @@ check "open: same layout" same "$OUT/l4.raw" "$OUT/l5.raw"
 check "open: same prompt" [ "$(state prompt)" = "a blue car on a meadow under a mountain" ]
 check "open: same settings" [ "$(state steps)/$(state guidance)/$(state seed)/$(state negative)" = "28/6.5/123456789012345/blurry" ]
 act save-as "$(q "$OUT/p2.dirigent")"
+wait_saved
 check "re-save is byte-identical" same "$OUT/p1.dirigent" "$OUT/p2.dirigent"
+check "the project is a bundle: project.json, layout.png" $PY -c "
+import zipfile; n = zipfile.ZipFile('$OUT/p1.dirigent').namelist(); assert n[:3] == ['mimetype', 'project.json', 'layout.png'], n"
 
-# A corrupt project: an error dialog naming the file, no crash, the document as it was.
-head -c 300 "$OUT/p1.dirigent" >"$OUT/corrupt.dirigent"
-act open "$(q "$OUT/corrupt.dirigent")"
-check "corrupt file: editor still running" alive
-act dump-state "$(q "$OUT/state.json")"
-check "corrupt file: error dialog names the file" grep -q "Could not open the project: $OUT/corrupt.dirigent: not valid JSON" "$OUT/state.json"
-act dump-layout "$(q "$OUT/l6.raw")"
-check "corrupt file: document unchanged" same "$OUT/l4.raw" "$OUT/l6.raw"
-check "corrupt file: path unchanged" [ "$(state path)" = "$OUT/p2.dirigent" ]
+# A corrupt project (a bundle whose project.json is cut short, a truncated bundle), one nested 200000
+# deep (json-glib overflowed its stack; as a single JSON file and as a bundle's project.json), a FIFO
+# without a writer and /dev/zero as the project (they blocked or read without end), a label PNG whose
+# header claims 16384x16384 (it was decoded before the size check): at once an error dialog naming the
+# file and the problem, no crash, the document as it was.
+rebundle "$OUT/p1.dirigent" "$OUT/corrupt.dirigent" "b[:300]"
+head -c 300 "$OUT/p1.dirigent" >"$OUT/truncated.dirigent"
+$PY -c "import sys; sys.stdout.write('{\"x\": ' + '[' * 200000)" >"$OUT/deep.dirigent"
+rebundle "$OUT/p1.dirigent" "$OUT/deep-bundle.dirigent" "open('$OUT/deep.dirigent', 'rb').read()"
+mkfifo "$OUT/fifo.dirigent"
+$PY - "$OUT/wide.png" <<'PY'
+import struct, sys, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16384, 16384, 8, 2, 0, 0, 0))
+open(sys.argv[1], "wb").write(png + chunk(b"dgPd", bytes(800000)) + chunk(b"IDAT", b"\xff" * 4) + chunk(b"IEND", b""))
+PY
+for bad in "open|$OUT/corrupt.dirigent|Could not open the project: $OUT/corrupt.dirigent: not valid JSON" \
+  "open|$OUT/truncated.dirigent|Could not open the project: $OUT/truncated.dirigent: bundle: " \
+  "open|$OUT/deep.dirigent|Could not open the project: $OUT/deep.dirigent: JSON nested deeper than the limit of 64" \
+  "open|$OUT/deep-bundle.dirigent|Could not open the project: $OUT/deep-bundle.dirigent: JSON nested deeper than the limit of 64" \
+  "open|$OUT/fifo.dirigent|Could not open the project: $OUT/fifo.dirigent: not a regular file (a FIFO)" \
+  "open|/dev/zero|Could not open the project: /dev/zero: not a regular file (a character device)" \
+  "import-layout|$OUT/wide.png|Could not import the label image: $OUT/wide.png: 16384x16384 pixels is larger than 4096"; do
+  IFS='|' read -r action file message <<<"$bad"
+  act "$action" "$(q "$file")"
+  check "$file: editor still running" alive
+  act dump-state "$(q "$OUT/state.json")"
+  check "$file: error dialog" grep -qF "$message" "$OUT/state.json"
+  act dump-layout "$(q "$OUT/l6.raw")"
+  check "$file: document unchanged" same "$OUT/l4.raw" "$OUT/l6.raw"
+  check "$file: path and prompt unchanged" [ "$(state path)/$(state prompt)" = "$OUT/p2.dirigent/a blue car on a meadow under a mountain" ]
+done
+# Settings from a PNG whose `parameters` tEXt chunk holds Latin-1 (as A1111 writes it): restored as UTF-8,
+# and the project saved afterwards reopens (the raw bytes made it unreadable).
+$PY -c "
+from PIL import Image, PngImagePlugin
+info = PngImagePlugin.PngInfo()
+info.add_text('parameters', 'caf\u00e9 au lait\nNegative prompt: na\u00efve\nSteps: 7, Sampler: DDIM, CFG scale: 5, Seed: 9, Size: 64x32')
+Image.new('RGB', (64, 32)).save('$OUT/latin1.png', pnginfo=info)"
+check "the test PNG holds a Latin-1 tEXt chunk" grep -q "tEXtparameters" "$OUT/latin1.png"
+act open "$(q "$OUT/latin1.png")"
+check "Latin-1 parameters restored as UTF-8" [ "$(state prompt)/$(state negative)/$(state steps)" = "café au lait/naïve/7" ]
+act save-as "$(q "$OUT/latin1.dirigent")"
+wait_saved
+act new '(64, 96)'
+act open "$(q "$OUT/latin1.dirigent")"
+check "the project saved after restoring them reopens" [ "$(state path)/$(state prompt)" = "$OUT/latin1.dirigent/café au lait" ]
+# An old single-file project (version 1, before bundles) still opens; saving it writes a bundle.
+OLD_PROJECT=$(realpath "$(dirname "$0")/data/project-v1.dirigent")
+act open "$(q "$OLD_PROJECT")"
+check "an old single-file project opens" [ "$(state results)/$(state steps)/$(state model)" = "2/33/world-aldm" ]
+check "  ... with its prompt" has "$(state prompt)" "a red car on a snowy street at night"
+act save-as "$(q "$OUT/old-converted.dirigent")"
+wait_saved
+check "  ... and saves as a bundle" project_json "$OUT/old-converted.dirigent" "j['version'] == 2 and len(j['results']) == 2"
+act open "$(q "$OUT/p2.dirigent")"
 
 # The project remembers the chosen model.
 act set-model "$(q "$TINY_MODEL")"
 act save-as "$(q "$OUT/pm.dirigent")"
-check "the project file holds the model path" $PY -c "import json; assert json.load(open('$OUT/pm.dirigent'))['model'] == '$TINY_MODEL'"
+wait_saved
+check "the project file holds the model path" project_json "$OUT/pm.dirigent" "j['model'] == '$TINY_MODEL'"
 act new '(64, 96)'
 check "a new canvas uses the default model" [ "$(state model_name)" = "Default: no-model" ]
 act open "$(q "$OUT/pm.dirigent")"
@@ -276,8 +349,8 @@ check "no recovery offer after a clean exit" bash -c "gapplication action $APPID
 act quit
 wait "$APP"
 
-# Generation through the job machinery, with the test-only stand-in pipeline (not a generator).
-export DIRIGENT_TEST_PIPELINE="$MODULE" DG_TEST_STEP_MS=80
+# Generation through the job machinery, with the test-only stand-in job function (not a generator).
+export DIRIGENT_TEST_RUNNER="$MODULE" DG_TEST_STEP_MS=80
 start
 act open "$(q "$OUT/p1.dirigent")"
 act dump-layout "$(q "$OUT/g0.raw")"
@@ -304,7 +377,8 @@ check "preview and history show the result" [ "$(count_rgb "$OUT/window-result.p
 act export "$(q "$OUT/result.png")"
 check "export writes the 256x128 result" [ "$(identify -format %wx%h "$OUT/result.png" 2>/dev/null)" = 256x128 ]
 act save "$(q "$OUT/p3.dirigent")"
-check "the project holds the result" $PY -c "import json; assert len(json.load(open('$OUT/p3.dirigent'))['results']) == 1"
+wait_saved
+check "the project holds the result" project_json "$OUT/p3.dirigent" "len(j['results']) == 1"
 act set-steps 1000
 act generate
 sleep 0.5
@@ -421,15 +495,12 @@ wait "$APP"
 
 # The real neural pipeline: the tiny complete model of tests/pipeline (random weights, so the image is
 # not a scene, but every pixel comes from the text encoder, UNet with ControlNet and VAE decoder).
-unset DIRIGENT_TEST_PIPELINE
+unset DIRIGENT_TEST_RUNNER
 export DIRIGENT_MODEL="$TINY_MODEL"
 start
 check "the default model is DIRIGENT_MODEL's tiny model" [ "$(state model_name)" = "Default: tiny_model" ]
 act new "(32, 64)"
-act set-prompt "$(q 'a red car on a street at night')"
-act set-steps 4
-act generate
-for _ in $(seq 300); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+generate_wait 'a red car on a street at night' 4 300
 check "the neural pipeline finished: 'Done', one result" [ "$(state progress)/$(state results)" = "Done/1" ]
 act export "$(q "$OUT/neural.png")"
 check "export writes the 64x32 generated image" [ "$(identify -format %wx%h "$OUT/neural.png" 2>/dev/null)" = 64x32 ]
@@ -450,10 +521,7 @@ if [ -f "$DEFAULT_MODELS/unet.safetensors" ]; then
   start
   check "the default model is the embedded one" [ "$(state model_name)" = "Default (embedded)" ]
   act new-random-layout "$(q 5)"
-  act set-prompt "$(q 'a red car on a snowy street at night')"
-  act set-steps 10
-  act generate
-  for _ in $(seq 900); do [ "$(state generating)" = False ] && break; sleep 0.2; done
+  generate_wait 'a red car on a snowy street at night' 10 900
   check "the embedded default generated a result" [ "$(state progress)/$(state results)" = "Done/1" ]
   act export "$(q "$OUT/default.png")"
   check "  ... a 256x128 image" [ "$(identify -format %wx%h "$OUT/default.png" 2>/dev/null)" = 256x128 ]

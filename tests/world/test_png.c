@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "dg_png.h"
+#include "dg_test_png.h"
 #include "dg_world.h"
 #include "world_test.h"
 
@@ -199,6 +200,112 @@ static void test_labels(void) {
   dg_check_error(dg_png_read_label(tmp("missing.png"), pal, &w, &h, &got), DG_ERR_IO, "missing.png", "missing file");
 }
 
+// Text chunks by type (PNG specification): tEXt and zTXt hold Latin-1 and are converted to UTF-8, iTXt
+// holds UTF-8 and is validated; a chunk that cannot be read is named, never passed on as raw bytes.
+static void test_text_chunks(void) {
+  dg_test_png p;
+  dg_test_png_begin(&p, 4, 2);
+  dg_test_png_chunk(&p, "tEXt", "parameters\0caf\xe9 \xb5m", 18);
+  uint8_t z[256] = "comment\0\0";
+  uLongf zn = sizeof z - 9;
+  compress(z + 9, &zn, (const Bytef *)"na\xefve", 5);
+  dg_test_png_chunk(&p, "zTXt", z, 9 + zn);
+  dg_test_png_chunk(&p, "iTXt", "good\0\0\0fr\0\0\xc3\xa9t\xc3\xa9", 16);
+  uint8_t iz[256] = "packed\0\1\0\0\0";
+  zn = sizeof iz - 11;
+  compress(iz + 11, &zn, (const Bytef *)"\xe2\x82\xac", 3);
+  dg_test_png_chunk(&p, "iTXt", iz, 11 + zn);
+  dg_test_png_chunk(&p, "iTXt", "bad\0\0\0\0\0caf\xe9", 12);
+  dg_test_png_chunk(&p, "tEXt", "nul\0a\0b", 7);
+  dg_test_png_chunk(&p, "zTXt", "junk\0\0garbage", 14);
+  dg_test_png_chunk(&p, "tEXt", "crc\0text", 8);
+  p.b[p.n - 1] ^= 1; // damage the CRC
+  dg_check(dg_test_png_finish(&p, 4, 2, tmp("texts.png")), "write texts.png");
+  dg_png_text_list l;
+  if (!dg_check_status(dg_png_read_texts(tmp("texts.png"), &l), "read the text chunks")) return;
+  dg_check(l.n == 8, "8 text chunks, got %d", l.n);
+  const char *good[][2] = {{"parameters", "caf\xc3\xa9 \xc2\xb5m"}, // tEXt Latin-1 -> UTF-8
+                           {"comment", "na\xc3\xafve"},             // zTXt Latin-1 -> UTF-8
+                           {"good", "\xc3\xa9t\xc3\xa9"},           // iTXt UTF-8 as it is
+                           {"packed", "\xe2\x82\xac"}};             // compressed iTXt
+  for (int i = 0; i < 4; i++) {
+    const char *t = dg_png_text_find(&l, good[i][0]);
+    dg_check(t && !strcmp(t, good[i][1]), "%s: '%s'", good[i][0], t ? t : "(none)");
+  }
+  const char *bad[][2] = {{"bad", "'bad' iTXt chunk: not valid UTF-8"},
+                          {"nul", "'nul' tEXt chunk: a NUL byte in the text"},
+                          {"junk", "'junk' zTXt chunk: damaged compressed data"},
+                          {"crc", "'crc' tEXt chunk: damaged (CRC mismatch)"}};
+  for (int i = 0; i < 4; i++) {
+    const char *why = dg_png_text_problem(&l, bad[i][0]);
+    dg_check(!dg_png_text_find(&l, bad[i][0]) && why && !strcmp(why, bad[i][1]), "%s: %s", bad[i][0],
+             why ? why : "(no problem recorded)");
+  }
+  dg_check(!dg_png_text_problem(&l, "parameters"), "no problem for a good chunk");
+  dg_png_text_list_free(&l);
+
+  // A zTXt bomb: 17 MiB of text in a few KB is refused at the 16 MiB limit, not inflated without end.
+  size_t big = 17u << 20;
+  uint8_t *plain = malloc(big), *bomb = malloc(compressBound(big) + 8);
+  memset(plain, 'a', big);
+  memcpy(bomb, "bomb\0\0", 6);
+  zn = compressBound(big);
+  compress(bomb + 6, &zn, plain, big);
+  dg_test_png_begin(&p, 4, 2);
+  dg_test_png_chunk(&p, "zTXt", bomb, 6 + zn);
+  dg_check(dg_test_png_finish(&p, 4, 2, tmp("bomb.png")), "write bomb.png");
+  free(plain), free(bomb);
+  if (dg_check_status(dg_png_read_texts(tmp("bomb.png"), &l), "read a zTXt bomb")) {
+    const char *why = dg_png_text_problem(&l, "bomb");
+    dg_check(why && strstr(why, "more than the text limit"), "zTXt bomb: %s", why ? why : "(accepted)");
+    dg_png_text_list_free(&l);
+  }
+}
+
+// Sizes are checked from the IHDR header before any pixel is decoded. The file claims 16384x16384 RGB,
+// is large enough (an 800 KB ancillary chunk) for deflate to hold that many pixels, and its IDAT is not
+// zlib data: a reader that decoded first would report the data, not the size.
+static void test_limits(void) {
+  dg_test_png p;
+  dg_test_png_begin(&p, 16384, 16384);
+  uint8_t *pad = calloc(800000, 1);
+  dg_test_png_chunk(&p, "dgPd", pad, 800000);
+  free(pad);
+  dg_test_png_chunk(&p, "tEXt", "parameters\0a car\nSteps: 5", 25);
+  dg_check(dg_test_png_finish(&p, 0, 0, tmp("wide.png")), "write wide.png");
+  const char *path = tmp("wide.png");
+  int w = 0, h = 0;
+  uint8_t *got = NULL;
+  dg_png_limits most = {0, 0, 4096};
+  dg_check_error(dg_png_read_rgb8_limited(path, &most, &w, &h, &got), DG_ERR_FORMAT,
+                 "is 16384x16384 (WxH), larger than 4096 on a side", "an image past the side limit");
+  dg_check_error(dg_png_read_label_limited(path, dg_world_palette(), &most, &w, &h, &got), DG_ERR_FORMAT, "label map",
+                 "a layout past the side limit");
+  dg_check(strstr(dg_last_error(), "larger than 4096 on a side") != NULL, "named: %s", dg_last_error());
+  w = 64, h = 32;
+  dg_check_error(dg_png_read_label(path, dg_world_palette(), &w, &h, &got), DG_ERR_FORMAT,
+                 "is 16384x16384 (WxH), expected 64x32", "a layout of another size than given");
+  dg_png_limits exact = {64, 32, 0};
+  dg_check_error(dg_png_read_rgb8_limited(path, &exact, &w, &h, &got), DG_ERR_FORMAT, "expected 64x32",
+                 "an image of another size than the index says");
+  // Without limits the data is decoded, and is what is wrong.
+  dg_check(dg_png_read_rgb8(path, &w, &h, &got) != DG_OK && !strstr(dg_last_error(), "16384"),
+           "no limits: the data is reported: %s", dg_last_error());
+  // Reading the texts decodes no pixel: they come back from a file whose image data is broken.
+  dg_png_text_list l;
+  if (dg_check_status(dg_png_read_texts(path, &l), "texts without decoding")) {
+    const char *t = dg_png_text_find(&l, "parameters");
+    dg_check(t && !strcmp(t, "a car\nSteps: 5"), "the text of a file with a 16384x16384 header");
+    dg_png_text_list_free(&l);
+  }
+  size_t n;
+  char *file = wt_read_file(path, &n);
+  dg_check(file && dg_png_read_size_mem(file, n, "wide", &w, &h) == DG_OK && w == 16384 && h == 16384,
+           "size from the header alone");
+  dg_check_error(dg_png_read_size_mem(file, 20, "short", &w, &h), DG_ERR_FORMAT, "short", "a cut header");
+  g_free(file);
+}
+
 int main(void) {
   snprintf(dir, sizeof dir, "%s/png-test-XXXXXX", DG_BUILD_DIR);
   if (!mkdtemp(dir)) {
@@ -207,6 +314,8 @@ int main(void) {
   }
   test_rgb_roundtrip();
   test_labels();
+  test_text_chunks();
+  test_limits();
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) printf("note: could not remove %s\n", dir);

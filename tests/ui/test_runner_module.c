@@ -1,15 +1,15 @@
-// TEST ONLY: a stand-in pipeline loaded by the editor under test (DIRIGENT_TEST_PIPELINE=path of
-// this module) so the UI tests can drive Generate, progress, preview, cancel, results and export
-// before the neural pipeline exists. It is not a generator: it paints a fixed test pattern (each
+// TEST ONLY: a stand-in job function loaded by the editor under test (DIRIGENT_TEST_RUNNER=path of
+// this module) in place of app/dg_runner's, so the UI tests can drive Generate, progress, preview,
+// cancel, results and export without a model. It is not a generator: it paints a fixed test pattern (each
 // class id a fixed colour, brightening with the step) and sleeps DG_TEST_STEP_MS per step.
 #include <stdlib.h>
 #include <time.h>
 
 #include "dg_job.h"
 
-dg_status dg_test_pipeline(dg_job *job, const dg_job_params *p, void *user, dg_media *out);
+dg_status dg_test_run(dg_job *job, const dg_job_params *p, void *user, dg_media *out);
 
-dg_status dg_test_pipeline(dg_job *job, const dg_job_params *p, void *user, dg_media *out) {
+dg_status dg_test_run(dg_job *job, const dg_job_params *p, void *user, dg_media *out) {
   (void)user;
   const char *ms_env = getenv("DG_TEST_STEP_MS");
   int ms = ms_env ? atoi(ms_env) : 30;

@@ -1,0 +1,19 @@
+#include "dg_json_glib.h"
+
+#include "dg_json.h"
+
+JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, const char *source, size_t max_bytes,
+                             dg_status *status) {
+  *status = dg_json_check_limits(text, len, source, max_bytes, 0);
+  if (*status != DG_OK) return NULL;
+  GError *err = NULL;
+  if (len > (size_t)G_MAXSSIZE || !json_parser_load_from_data(parser, text, (gssize)len, &err)) {
+    *status = dg_fail(DG_ERR_FORMAT, "%s%snot valid JSON: %s", source ? source : "", source ? ": " : "",
+                      err ? err->message : "too large");
+    g_clear_error(&err);
+    return NULL;
+  }
+  JsonNode *root = json_parser_get_root(parser);
+  if (!root) *status = dg_fail(DG_ERR_FORMAT, "%s%sno JSON value", source ? source : "", source ? ": " : "");
+  return root;
+}

@@ -1,0 +1,17 @@
+// json-glib for JSON from outside (project files, PNG job chunks, dataset index lines, scene graphs,
+// palettes): the text passes dg_json_check_limits first, because json-glib recurses once per nesting
+// level (a deep enough text overflows the stack) and has no size limit of its own.
+#pragma once
+#include <json-glib/json-glib.h>
+#include <stddef.h>
+
+#include "dg_status.h"
+
+// Limits of the texts read this way (nesting: DG_JSON_DEFAULT_DEPTH levels for all of them).
+#define DG_JSON_MAX_SMALL (4u << 20)  // a palette, a PNG job chunk, one line of index.jsonl
+#define DG_JSON_MAX_SCENE (16u << 20) // a world scene graph
+
+// Parses text[0..len) into `parser`: its root, or NULL with the error ("SOURCE: ...", naming the limit
+// exceeded or json-glib's message; no prefix for a NULL source) in dg_last_error() and *status.
+JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, const char *source, size_t max_bytes,
+                             dg_status *status);

@@ -1,0 +1,34 @@
+// The rules for generation settings that the CLI and the editor share, each refusal stating the rule:
+// seeds, steps, guidance, prompt texts, the image size a model takes (checked from the model's file
+// headers before anything is loaded) and output paths (checked before any work).
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dg_device.h"
+#include "dg_generate.h"
+
+#define DG_SETTINGS_MAX_STEPS 1000
+#define DG_SETTINGS_MAX_GUIDANCE 100.0
+
+// A seed: decimal digits only, 0 to 2^64 - 1 (no sign, no spaces). `what` names the setting ("--seed").
+dg_status dg_settings_parse_seed(const char *what, const char *text, uint64_t *out);
+dg_status dg_settings_check_steps(const char *what, long steps);
+dg_status dg_settings_check_guidance(const char *what, double guidance);
+// The same rules for text (command-line values): steps, guidance, and an image side (a whole number from
+// 1 to DG_GENERATE_MAX_SIDE; the model's rule is dg_settings_check_size's).
+dg_status dg_settings_parse_steps(const char *what, const char *text, int *out);
+dg_status dg_settings_parse_guidance(const char *what, const char *text, double *out);
+dg_status dg_settings_parse_side(const char *what, const char *text, int *out);
+// Valid UTF-8 (`what`: "prompt", "negative prompt").
+dg_status dg_settings_check_text(const char *what, const char *text);
+// The image size against the rule of the model set `model` (dg_model_sizes_check; the device's binding
+// limit when `device` is given), reading only its file headers. Errors name the model's files or state
+// the rule.
+dg_status dg_settings_check_size(const char *model, const dg_model_options *o, const dg_device *device, int width,
+                                 int height);
+// A file that will be written (after the work, by rename in its folder): a name that is not empty and not
+// a folder, in a folder that exists and may be written. `what` names the option ("--out").
+dg_status dg_settings_check_output(const char *what, const char *path);
+// A folder that files will be written into: created (with parents) if missing, and writable.
+dg_status dg_settings_check_output_dir(const char *what, const char *dir);

@@ -1,0 +1,111 @@
+// Settings restored from a generated PNG (app/dg_generation_png): text chunks by their type, so a
+// Latin-1 `parameters` tEXt chunk (A1111 writes one whenever the prompt fits Latin-1) comes back as
+// UTF-8, and the project saved after restoring it reopens; an iTXt chunk that is not UTF-8 and a
+// `dirigent` JSON chunk nested past the limit are clear errors; the document never takes invalid UTF-8.
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dg_check.h"
+#include "dg_generation_png.h"
+#include "dg_png.h"
+#include "dg_project.h"
+#include "dg_test_png.h"
+
+static char *dir;
+
+static char *path_in(const char *name) { return g_build_filename(dir, name, NULL); }
+
+// A 4x2 PNG with one text chunk.
+static char *png_with(const char *name, const char *type, const void *data, size_t len) {
+  char *path = path_in(name);
+  dg_test_png p;
+  dg_test_png_begin(&p, 4, 2);
+  dg_test_png_chunk(&p, type, data, len);
+  dg_check(dg_test_png_finish(&p, 4, 2, path), "write %s", path);
+  return path;
+}
+
+// What the editor does on opening a PNG (ui/dg_files.c restore_settings), then save and reopen.
+static void restore_save_reopen(const char *png, const char *want_prompt, const char *want_negative) {
+  dg_generation_info g;
+  if (!dg_check_status(dg_generation_png_read(png, &g), "read the settings")) return;
+  dg_check(!strcmp(g.prompt, want_prompt) && !strcmp(g.negative, want_negative), "prompt '%s', negative '%s'",
+           g.prompt, g.negative);
+  dg_document *doc = dg_document_new(32, 64);
+  dg_check_status(dg_document_set_text(doc, DG_FIELD_PROMPT, g.prompt, false), "the document takes the prompt");
+  dg_check_status(dg_document_set_text(doc, DG_FIELD_NEGATIVE, g.negative, false), "and the negative prompt");
+  char *project = path_in("restored.dirigent");
+  dg_check_status(dg_project_save(doc, project), "save");
+  dg_status st;
+  dg_document *again = dg_project_load(project, &st);
+  dg_check(again && !strcmp(dg_document_prompt(again), want_prompt) &&
+               !strcmp(dg_document_negative(again), want_negative),
+           "the saved project reopens with the same prompts: %s", again ? "differs" : dg_last_error());
+  dg_document_free(again);
+  dg_document_free(doc);
+  unlink(project);
+  g_free(project);
+  dg_generation_info_clear(&g);
+}
+
+int main(void) {
+  dir = g_dir_make_tmp("dg-genpng-XXXXXX", NULL);
+
+  // Defect 3 of the issue: Latin-1 bytes were copied raw into the prompt; the project saved afterwards
+  // could not be reopened ("not UTF-8 text").
+  const char a1111[] = "parameters\0caf\xe9 au lait, 5 \xb5m\nNegative prompt: na\xefve\n"
+                       "Steps: 7, Sampler: DDIM, CFG scale: 5, Seed: 9, Size: 4x2";
+  char *latin1 = png_with("latin1.png", "tEXt", a1111, sizeof a1111 - 1);
+  restore_save_reopen(latin1, "caf\xc3\xa9 au lait, 5 \xc2\xb5m", "na\xc3\xafve");
+  // zTXt holds Latin-1 as well.
+  uint8_t z[512] = "parameters\0\0";
+  uLongf zn = sizeof z - 12;
+  compress(z + 12, &zn, (const Bytef *)a1111 + 11, sizeof a1111 - 12);
+  char *ztxt = png_with("ztxt.png", "zTXt", z, 12 + zn);
+  restore_save_reopen(ztxt, "caf\xc3\xa9 au lait, 5 \xc2\xb5m", "na\xc3\xafve");
+
+  // An iTXt chunk must be UTF-8: Latin-1 bytes there are an error naming the chunk, not raw text.
+  const char itxt[] = "parameters\0\0\0\0\0caf\xe9\nSteps: 7";
+  char *bad_itxt = png_with("itxt.png", "iTXt", itxt, sizeof itxt - 1);
+  dg_generation_info g;
+  dg_check_error(dg_generation_png_read(bad_itxt, &g), DG_ERR_FORMAT, "'parameters' iTXt chunk: not valid UTF-8",
+                 "iTXt that is not UTF-8");
+  dg_check(strstr(dg_last_error(), "itxt.png") != NULL, "the message names the file: %s", dg_last_error());
+
+  // Defect 1: a `dirigent` chunk of {"x": and 100000 '[' overflowed json-glib's stack.
+  size_t n = 9 + 6 + 100000;
+  char *deep = malloc(n);
+  memcpy(deep, "dirigent\0{\"x\": ", 15);
+  memset(deep + 15, '[', n - 15);
+  char *deep_png = png_with("deep.png", "tEXt", deep, n);
+  free(deep);
+  dg_check_error(dg_generation_png_read(deep_png, &g), DG_ERR_FORMAT,
+                 "the dirigent chunk: JSON nested deeper than the limit of 64 levels", "deeply nested job chunk");
+
+  // The writer's own round trip: a non-ASCII prompt goes to iTXt and comes back.
+  char *ours = path_in("ours.png");
+  uint8_t rgb[4 * 2 * 3] = {0};
+  dg_generation_info w = {.prompt = "\xc3\xa9t\xc3\xa9 \xe2\x82\xac", .negative = "", .sampler = "DDIM", .model = "m",
+                          .layout = "", .steps = 3, .width = 4, .height = 2, .cfg = 2.5, .seed = 77};
+  dg_check_status(dg_generation_png_write(ours, rgb, 3, &w), "write a generated PNG");
+  restore_save_reopen(ours, w.prompt, "");
+
+  // The document itself refuses text that is not UTF-8 and keeps what it had.
+  dg_document *doc = dg_document_new(32, 64);
+  dg_document_set_text(doc, DG_FIELD_PROMPT, "kept", false);
+  dg_check_error(dg_document_set_text(doc, DG_FIELD_PROMPT, "caf\xe9", false), DG_ERR_ARG, "not valid UTF-8",
+                 "invalid UTF-8 prompt");
+  dg_check(!strcmp(dg_document_prompt(doc), "kept"), "the prompt is unchanged");
+  dg_document_free(doc);
+
+  const char *files[] = {latin1, ztxt, bad_itxt, deep_png, ours};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    unlink(files[i]);
+    g_free((char *)files[i]);
+  }
+  rmdir(dir);
+  g_free(dir);
+  return dg_check_finish("test_generation_png");
+}

@@ -1,0 +1,49 @@
+// Generation from the editor, and the editor's only contact with the engine: the job function it
+// registers at start (app/dg_runner's, or a test stand-in from DIRIGENT_TEST_RUNNER), a dg_job
+// started from a document's settings on a worker thread, its one-slot mailbox polled on a widget's
+// frame clock for progress and previews, and the final image added to that document's results.
+// Properties for the progress display: running, progress-text, progress-fraction, preview
+// (a GdkPaintable). "finished" (DgJobOutcome, message) when a job ends.
+#pragma once
+#include <gtk/gtk.h>
+
+#include "dg_document_object.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  DG_JOB_OUTCOME_DONE,      // the result was added to the document
+  DG_JOB_OUTCOME_CANCELLED, // the document is as it was
+  DG_JOB_OUTCOME_FAILED,    // message: why
+  DG_JOB_OUTCOME_DISCARDED, // another document replaced the job's own
+} DgJobOutcome;
+
+#define DG_JOB_RUNNER_ERROR (dg_job_runner_error_quark())
+GQuark dg_job_runner_error_quark(void);
+typedef enum {
+  DG_JOB_RUNNER_ERROR_NO_MODEL, // nothing to generate with: no pipeline, no default model, a model gone
+  DG_JOB_RUNNER_ERROR_SETTINGS, // the model's rule refuses the canvas size (dg_settings), stated in the message
+  DG_JOB_RUNNER_ERROR_FAILED,   // the job could not be started
+} DgJobRunnerError;
+
+#define DG_TYPE_JOB_RUNNER (dg_job_runner_get_type())
+G_DECLARE_FINAL_TYPE(DgJobRunner, dg_job_runner, DG, JOB_RUNNER, GObject)
+
+// Registers the application's job function, app/dg_runner (once, before the first job), and frees it.
+void dg_job_runner_load_runner(void);
+void dg_job_runner_unload_runner(void);
+
+DgJobRunner *dg_job_runner_new(void);
+// Starts generating from doc's settings, polling on clock's frame clock; FALSE (and *error) when no
+// job was started. Does nothing while a job runs.
+gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error);
+// Asks the job to stop at its next step; the document stays as it was.
+void dg_job_runner_cancel(DgJobRunner *self);
+// Cancels for good: the job's document is being replaced, so a result that still arrives goes nowhere.
+void dg_job_runner_abandon(DgJobRunner *self);
+// Abandons the job and waits for its worker (the window is closing).
+void dg_job_runner_stop(DgJobRunner *self);
+gboolean dg_job_runner_get_running(DgJobRunner *self);
+const char *dg_job_runner_get_progress_text(DgJobRunner *self);
+
+G_END_DECLS

@@ -1,0 +1,77 @@
+#include "dg_results_panel.h"
+
+struct _DgResultsPanel {
+  DgDocumentView parent;
+  GtkWidget *empty_label, *results_view;
+  GtkSingleSelection *selection;
+};
+
+G_DEFINE_FINAL_TYPE(DgResultsPanel, dg_results_panel, DG_TYPE_DOCUMENT_VIEW)
+
+static void item_setup(GtkSignalListItemFactory *f, GtkListItem *item, gpointer data) {
+  (void)f, (void)data;
+  GtkWidget *picture = gtk_picture_new();
+  gtk_widget_set_size_request(picture, 120, 60);
+  gtk_list_item_set_child(item, picture);
+}
+
+static void item_bind(GtkSignalListItemFactory *f, GtkListItem *item, gpointer data) {
+  (void)f, (void)data;
+  DgResult *result = gtk_list_item_get_item(item);
+  const dg_result *r = dg_result_object_get_info(result);
+  GdkTexture *tex = gdk_memory_texture_new(r->width, r->height, GDK_MEMORY_R8G8B8A8,
+                                           dg_result_object_get_pixels(result), (gsize)r->width * 4);
+  GtkWidget *picture = gtk_list_item_get_child(item);
+  gtk_picture_set_paintable(GTK_PICTURE(picture), GDK_PAINTABLE(tex));
+  g_object_unref(tex);
+  char *tip =
+      g_strdup_printf("Result %d · seed %llu · %d steps · guidance %g\n%s", dg_result_object_get_index(result) + 1,
+                      (unsigned long long)r->seed, r->steps, r->guidance, r->prompt);
+  gtk_widget_set_tooltip_text(picture, tip);
+  g_free(tip);
+}
+
+// The document's current result (-1: none) and the selection's position (GTK_INVALID_LIST_POSITION).
+static gboolean current_to_selected(GBinding *b, const GValue *from, GValue *to, gpointer data) {
+  (void)b, (void)data;
+  int current = g_value_get_int(from);
+  g_value_set_uint(to, current < 0 ? GTK_INVALID_LIST_POSITION : (guint)current);
+  return TRUE;
+}
+static gboolean selected_to_current(GBinding *b, const GValue *from, GValue *to, gpointer data) {
+  (void)b, (void)data;
+  guint selected = g_value_get_uint(from);
+  g_value_set_int(to, selected == GTK_INVALID_LIST_POSITION ? -1 : (int)selected);
+  return TRUE;
+}
+static gboolean none_to_visible(GBinding *b, const GValue *from, GValue *to, gpointer data) {
+  (void)b, (void)data;
+  g_value_set_boolean(to, g_value_get_uint(from) == 0);
+  return TRUE;
+}
+
+static void dg_results_panel_document_changed(DgDocumentView *view, DgDocument *doc) {
+  DgResultsPanel *self = DG_RESULTS_PANEL(view);
+  GListModel *results = doc ? dg_document_object_get_results(doc) : NULL;
+  gtk_single_selection_set_model(self->selection, results);
+  if (!doc) return;
+  dg_document_view_bind(view, doc, "current-result", self->selection, "selected",
+                        G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE, current_to_selected, selected_to_current,
+                        NULL);
+  dg_document_view_bind(view, results, "n-items", self->empty_label, "visible", G_BINDING_SYNC_CREATE, none_to_visible,
+                        NULL, NULL);
+}
+
+static const dg_template_child children[] = {DG_TEMPLATE_CHILD(DgResultsPanel, empty_label),
+                                             DG_TEMPLATE_CHILD(DgResultsPanel, results_view),
+                                             DG_TEMPLATE_CHILD(DgResultsPanel, selection)};
+
+static void dg_results_panel_class_init(DgResultsPanelClass *klass) {
+  GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
+  DG_DOCUMENT_VIEW_CLASS(klass)->document_changed = dg_results_panel_document_changed;
+  dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_results_panel.ui", children, G_N_ELEMENTS(children));
+  gtk_widget_class_bind_template_callback(wc, item_setup);
+  gtk_widget_class_bind_template_callback(wc, item_bind);
+}
+
+static void dg_results_panel_init(DgResultsPanel *self) { gtk_widget_init_template(GTK_WIDGET(self)); }

@@ -1,0 +1,405 @@
+#include "dg_window.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "dg_files.h"
+#include "dg_palette_panel.h"
+#include "dg_project_async.h"
+#include "dg_results_panel.h"
+
+struct _DgWindow {
+  GtkApplicationWindow parent;
+  dg_palette *palette;
+  DgDocument *document;
+  char *path;               // where the document was saved or opened from; NULL until then
+  guint64 saved_generation; // the document's generation at the last save or open
+  guint64 autosaved_generation;
+  guint autosave_source;
+  int saves_in_flight;   // saves and autosaves not yet written
+  bool close_confirmed;  // the user chose to close (saved or discarded)
+  bool close_after_save; // close once the save asked for by the close confirmation is written
+  GPtrArray *dialog_log; // messages of the dialogs shown (for dump-state and tests)
+  DgJobRunner *runner;
+
+  DgPalettePanel *palette_panel;
+  DgCanvas *canvas;
+  DgPromptPanel *prompt_panel;
+  DgResultsPanel *results_panel;
+  GtkWidget *brush_label, *status;
+  GtkAdjustment *opacity;
+};
+
+G_DEFINE_FINAL_TYPE(DgWindow, dg_window, GTK_TYPE_APPLICATION_WINDOW)
+
+enum { PROP_0, PROP_DOCUMENT, N_PROPS };
+static GParamSpec *props[N_PROPS];
+
+DgDocument *dg_window_get_document(DgWindow *self) { return self->document; }
+dg_document *dg_window_get_model(DgWindow *self) { return dg_document_object_get_model(self->document); }
+const char *dg_window_get_path(DgWindow *self) { return self->path; }
+DgCanvas *dg_window_get_canvas(DgWindow *self) { return self->canvas; }
+DgJobRunner *dg_window_get_runner(DgWindow *self) { return self->runner; }
+const dg_palette *dg_window_get_palette(DgWindow *self) { return self->palette; }
+
+static guint64 generation(DgWindow *self) { return dg_document_generation(dg_window_get_model(self)); }
+gboolean dg_window_get_modified(DgWindow *self) { return generation(self) != self->saved_generation; }
+
+// ---- status, dialogs, title ----------------------------------------------------------------------
+
+void dg_window_set_status(DgWindow *self, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *s = g_strdup_vprintf(fmt, ap);
+  va_end(ap);
+  gtk_label_set_text(GTK_LABEL(self->status), s);
+  g_free(s);
+}
+
+// The panels' "status" signal (connected swapped in the template).
+static void show_status(DgWindow *self, const char *text, DgDocumentView *view) {
+  (void)view;
+  gtk_label_set_text(GTK_LABEL(self->status), text);
+}
+
+static void dialog_response(GtkDialog *d, int response, gpointer data) {
+  (void)response, (void)data;
+  gtk_window_destroy(GTK_WINDOW(d));
+}
+
+void dg_window_log_dialog(DgWindow *self, const char *text) { g_ptr_array_add(self->dialog_log, g_strdup(text)); }
+
+void dg_window_message(DgWindow *self, GtkMessageType type, const char *title, const char *detail) {
+  char *logged = g_strdup_printf("%s: %s", title, detail ? detail : "");
+  dg_window_log_dialog(self, logged);
+  g_free(logged);
+  GtkWidget *d = gtk_message_dialog_new(GTK_WINDOW(self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT, type,
+                                        GTK_BUTTONS_CLOSE, "%s", title);
+  if (detail) gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "%s", detail);
+  g_signal_connect(d, "response", G_CALLBACK(dialog_response), NULL);
+  gtk_window_present(GTK_WINDOW(d));
+}
+
+static char *display_name(DgWindow *self) {
+  return self->path ? g_path_get_basename(self->path) : g_strdup("Untitled");
+}
+
+static void update_title(DgWindow *self) {
+  char *base = display_name(self);
+  char *title = g_strdup_printf("%s%s — Dirigent", dg_window_get_modified(self) ? "• " : "", base);
+  gtk_window_set_title(GTK_WINDOW(self), title);
+  g_free(title), g_free(base);
+}
+
+// ---- saving and autosave -------------------------------------------------------------------------
+
+typedef struct save_request {
+  DgWindow *window;
+  char *path;         // NULL: the autosave
+  guint64 generation; // of the document when the save was asked for
+} save_request;
+
+static void saved(GObject *source, GAsyncResult *result, gpointer data) {
+  (void)source;
+  save_request *req = data;
+  DgWindow *self = req->window;
+  GError *err = NULL;
+  bool ok = dg_project_save_finish(result, &err);
+  self->saves_in_flight--;
+  if (!req->path) {
+    if (ok)
+      self->autosaved_generation = req->generation;
+    else
+      dg_window_set_status(self, "Autosave failed: %s", err->message);
+  } else if (!ok) {
+    self->close_after_save = false;
+    dg_window_message(self, GTK_MESSAGE_ERROR, "Could not save the project", err->message);
+  } else {
+    if (g_strcmp0(self->path, req->path)) {
+      g_free(self->path);
+      self->path = g_strdup(req->path);
+    }
+    self->saved_generation = req->generation;
+    update_title(self);
+    dg_window_set_status(self, "Saved %s", req->path);
+    if (self->close_after_save) {
+      self->close_confirmed = true;
+      gtk_window_close(GTK_WINDOW(self));
+    }
+  }
+  g_clear_error(&err);
+  g_free(req->path);
+  g_object_unref(req->window);
+  g_free(req);
+}
+
+static void save_to(DgWindow *self, const char *path, const char *dest) {
+  save_request *req = g_new0(save_request, 1);
+  req->window = g_object_ref(self);
+  req->path = g_strdup(path);
+  req->generation = generation(self);
+  self->saves_in_flight++;
+  dg_project_save_async(dg_window_get_model(self), dest, NULL, saved, req);
+}
+
+void dg_window_save(DgWindow *self, const char *path) { save_to(self, path, path); }
+
+static gboolean autosave_now(gpointer data) {
+  DgWindow *self = data;
+  self->autosave_source = 0;
+  char *path = dg_files_autosave_path(), *dir = g_path_get_dirname(path);
+  if (g_mkdir_with_parents(dir, 0700) != 0)
+    dg_window_set_status(self, "Autosave failed: %s: %s", dir, g_strerror(errno));
+  else
+    save_to(self, NULL, path);
+  g_free(dir);
+  g_free(path);
+  return G_SOURCE_REMOVE;
+}
+
+// Unsaved work is autosaved two seconds after a change.
+static void document_changed(DgDocument *doc, GParamSpec *pspec, DgWindow *self) {
+  (void)doc, (void)pspec;
+  update_title(self);
+  guint64 g = generation(self);
+  if (self->autosave_source || g == self->autosaved_generation || g == self->saved_generation) return;
+  self->autosave_source = g_timeout_add_seconds(2, autosave_now, self);
+}
+
+void dg_window_set_document(DgWindow *self, DgDocument *doc, const char *path) {
+  dg_job_runner_abandon(self->runner); // a running job belongs to the document being replaced
+  if (self->document) g_signal_handlers_disconnect_by_data(self->document, self);
+  g_set_object(&self->document, doc);
+  g_free(self->path);
+  self->path = g_strdup(path);
+  self->saved_generation = generation(self);
+  g_signal_connect(doc, "notify::generation", G_CALLBACK(document_changed), self);
+  g_object_notify_by_pspec(G_OBJECT(self), props[PROP_DOCUMENT]);
+  update_title(self);
+}
+
+void dg_window_mark_unsaved(DgWindow *self) {
+  self->saved_generation = (guint64)-1;
+  update_title(self);
+}
+
+// ---- closing -------------------------------------------------------------------------------------
+
+void dg_window_close_discarding(DgWindow *self) {
+  self->close_confirmed = true;
+  gtk_window_close(GTK_WINDOW(self));
+}
+
+void dg_window_forget_close(DgWindow *self) { self->close_after_save = false; }
+
+static void close_response(GtkDialog *d, int response, DgWindow *self) {
+  gtk_window_destroy(GTK_WINDOW(d));
+  if (response == GTK_RESPONSE_REJECT) {
+    dg_window_close_discarding(self);
+  } else if (response == GTK_RESPONSE_ACCEPT) {
+    self->close_after_save = true;
+    if (self->path)
+      dg_window_save(self, self->path);
+    else
+      dg_files_save_dialog(self);
+  }
+}
+
+static gboolean close_request(GtkWindow *window, gpointer data) {
+  (void)data;
+  DgWindow *self = DG_WINDOW(window);
+  if (!self->close_confirmed && dg_window_get_modified(self)) {
+    char *base = display_name(self);
+    char *logged = g_strdup_printf("Save changes to %s before closing?", base);
+    dg_window_log_dialog(self, logged);
+    GtkWidget *d =
+        gtk_message_dialog_new(GTK_WINDOW(self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                               GTK_MESSAGE_QUESTION, GTK_BUTTONS_NONE, "Save changes to “%s” before closing?", base);
+    gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(d), "Unsaved changes are lost otherwise.");
+    gtk_dialog_add_buttons(GTK_DIALOG(d), "Close _without saving", GTK_RESPONSE_REJECT, "_Cancel", GTK_RESPONSE_CANCEL,
+                           "_Save", GTK_RESPONSE_ACCEPT, NULL);
+    gtk_dialog_set_default_response(GTK_DIALOG(d), GTK_RESPONSE_ACCEPT);
+    g_signal_connect(d, "response", G_CALLBACK(close_response), self);
+    gtk_window_present(GTK_WINDOW(d));
+    g_free(logged), g_free(base);
+    return TRUE;
+  }
+  dg_job_runner_cancel(self->runner);
+  // A clean exit: saves still being written finish first, and the autosave is no longer a crash to
+  // recover from.
+  if (self->autosave_source) g_source_remove(self->autosave_source);
+  self->autosave_source = 0;
+  dg_project_wait_saves();
+  dg_files_autosave_remove();
+  return FALSE;
+}
+
+// ---- generation ----------------------------------------------------------------------------------
+
+void dg_window_generate(DgWindow *self) {
+  GError *err = NULL;
+  if (dg_job_runner_get_running(self->runner) ||
+      dg_job_runner_start(self->runner, self->document, GTK_WIDGET(self->canvas), &err))
+    return;
+  if (g_error_matches(err, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_NO_MODEL))
+    dg_window_message(self, GTK_MESSAGE_INFO, "No model loaded", err->message);
+  else if (g_error_matches(err, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_SETTINGS))
+    dg_window_message(self, GTK_MESSAGE_ERROR, "Cannot generate with these settings", err->message);
+  else
+    dg_window_message(self, GTK_MESSAGE_ERROR, "Could not start generation", err->message);
+  g_error_free(err);
+}
+
+void dg_window_cancel(DgWindow *self) { dg_job_runner_cancel(self->runner); }
+
+static void job_finished(DgJobRunner *runner, int outcome, const char *message, DgWindow *self) {
+  (void)runner;
+  if (outcome == DG_JOB_OUTCOME_DONE)
+    dg_window_set_status(self, "Generated result %d", dg_document_result_count(dg_window_get_model(self)));
+  else if (outcome == DG_JOB_OUTCOME_FAILED)
+    dg_window_message(self, GTK_MESSAGE_ERROR, "Generation failed", message);
+}
+
+// ---- state for tests and scripts -----------------------------------------------------------------
+
+char *dg_window_dump_state(DgWindow *self) {
+  dg_document *m = dg_window_get_model(self);
+  GVariantBuilder dialogs;
+  g_variant_builder_init(&dialogs, G_VARIANT_TYPE("as"));
+  for (guint i = 0; i < self->dialog_log->len; i++)
+    g_variant_builder_add(&dialogs, "s", (const char *)g_ptr_array_index(self->dialog_log, i));
+  int64_t areas[256];
+  dg_document_class_areas(m, areas);
+  // view: where layout pixel (0, 0)'s corner is on the window's surface, and the zoom, so that tests
+  // can aim real pointer events at layout pixels.
+  double ox, oy, zoom, sx = 0, sy = 0;
+  dg_canvas_get_view(self->canvas, &ox, &oy, &zoom);
+  graphene_point_t o = GRAPHENE_POINT_INIT((float)ox, (float)oy), q = o;
+  if (!gtk_widget_compute_point(GTK_WIDGET(self->canvas), GTK_WIDGET(self), &o, &q)) q = o;
+  gtk_native_get_surface_transform(GTK_NATIVE(self), &sx, &sy);
+  DgModelRow *model_row = dg_prompt_panel_get_model_row(self->prompt_panel);
+  GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
+      "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
+      " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
+      " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'results': <%i>, 'generating': <%b>,"
+      " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
+      " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>}",
+      self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
+      dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
+      dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
+      dg_document_negative(m), (guint64)dg_document_seed(m), dg_document_seed_random(m), dg_document_steps(m),
+      dg_document_guidance(m), dg_document_result_count(m), dg_job_runner_get_running(self->runner),
+      dg_prompt_panel_get_progress_text(self->prompt_panel), gtk_label_get_text(GTK_LABEL(self->status)),
+      (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(m), q.x + sx, q.y + sy, zoom,
+      dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0));
+  JsonNode *node = json_gvariant_serialize(dict);
+  char *text = json_to_string(node, TRUE);
+  json_node_unref(node);
+  g_variant_unref(dict);
+  return text;
+}
+
+// ---- construction --------------------------------------------------------------------------------
+
+// The palette panel shows the class the canvas paints with.
+static void class_changed(DgCanvas *canvas, GParamSpec *pspec, DgPalettePanel *panel) {
+  (void)pspec;
+  dg_palette_panel_show_class(panel, dg_canvas_get_class(canvas));
+}
+
+static gboolean radius_to_label(GBinding *b, const GValue *from, GValue *to, gpointer data) {
+  (void)b, (void)data;
+  g_value_take_string(to, g_strdup_printf("Size %.0f", g_value_get_double(from) * 2));
+  return TRUE;
+}
+
+DgWindow *dg_window_new(GtkApplication *app, GError **error) {
+  dg_status st;
+  dg_palette *palette = dg_palette_load_default(&st);
+  if (!palette) {
+    g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, dg_last_error());
+    return NULL;
+  }
+  DgWindow *self = g_object_new(DG_TYPE_WINDOW, "application", app, NULL);
+  self->palette = palette;
+  dg_canvas_set_palette(self->canvas, palette);
+  dg_palette_panel_set_palette(self->palette_panel, palette);
+  GObject *canvas = G_OBJECT(self->canvas);
+  const GBindingFlags sync = G_BINDING_SYNC_CREATE, both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
+  gpointer views[] = {self->palette_panel, self->canvas, self->prompt_panel, self->results_panel};
+  for (size_t i = 0; i < G_N_ELEMENTS(views); i++)
+    g_object_bind_property(self, "document", views[i], "document", sync);
+  g_object_bind_property_full(canvas, "brush-radius", self->brush_label, "label", sync, radius_to_label, NULL, NULL,
+                              NULL);
+  g_object_bind_property(canvas, "overlay-opacity", self->opacity, "value", both);
+  g_signal_connect_swapped(self->palette_panel, "class-picked", G_CALLBACK(dg_canvas_set_class), canvas);
+  g_signal_connect(canvas, "notify::class", G_CALLBACK(class_changed), self->palette_panel);
+  class_changed(self->canvas, NULL, self->palette_panel);
+  dg_prompt_panel_show_runner(self->prompt_panel, self->runner);
+  g_signal_connect(self->runner, "finished", G_CALLBACK(job_finished), self);
+
+  DgDocument *doc = dg_document_object_new(dg_document_new(DG_DOC_DEFAULT_HEIGHT, DG_DOC_DEFAULT_WIDTH));
+  dg_window_set_document(self, doc, NULL);
+  g_object_unref(doc);
+  dg_canvas_set_class(self->canvas, 0);
+  dg_window_set_status(self, "Ready — pick a class on the left and paint the layout");
+  return self;
+}
+
+static void dg_window_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec) {
+  if (id == PROP_DOCUMENT)
+    g_value_set_object(value, DG_WINDOW(object)->document);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+}
+
+static void dg_window_dispose(GObject *object) {
+  DgWindow *self = DG_WINDOW(object);
+  if (self->runner) dg_job_runner_stop(self->runner);
+  if (self->autosave_source) g_source_remove(self->autosave_source);
+  self->autosave_source = 0;
+  if (self->document) g_signal_handlers_disconnect_by_data(self->document, self);
+  gtk_widget_dispose_template(GTK_WIDGET(self), DG_TYPE_WINDOW);
+  g_clear_object(&self->document);
+  g_clear_object(&self->runner);
+  G_OBJECT_CLASS(dg_window_parent_class)->dispose(object);
+}
+
+static void dg_window_finalize(GObject *object) {
+  DgWindow *self = DG_WINDOW(object);
+  dg_palette_free(self->palette);
+  g_ptr_array_unref(self->dialog_log);
+  g_free(self->path);
+  G_OBJECT_CLASS(dg_window_parent_class)->finalize(object);
+}
+
+static const dg_template_child children[] = {
+    DG_TEMPLATE_CHILD(DgWindow, palette_panel), DG_TEMPLATE_CHILD(DgWindow, canvas),
+    DG_TEMPLATE_CHILD(DgWindow, prompt_panel),  DG_TEMPLATE_CHILD(DgWindow, results_panel),
+    DG_TEMPLATE_CHILD(DgWindow, brush_label),   DG_TEMPLATE_CHILD(DgWindow, status),
+    DG_TEMPLATE_CHILD(DgWindow, opacity)};
+
+static void dg_window_class_init(DgWindowClass *klass) {
+  GObjectClass *oc = G_OBJECT_CLASS(klass);
+  GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
+  oc->get_property = dg_window_get_property;
+  oc->dispose = dg_window_dispose;
+  oc->finalize = dg_window_finalize;
+  props[PROP_DOCUMENT] = g_param_spec_object("document", NULL, NULL, DG_TYPE_DOCUMENT,
+                                             G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties(oc, N_PROPS, props);
+  g_type_ensure(DG_TYPE_CANVAS);
+  g_type_ensure(DG_TYPE_PALETTE_PANEL);
+  g_type_ensure(DG_TYPE_PROMPT_PANEL);
+  g_type_ensure(DG_TYPE_RESULTS_PANEL);
+  dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_window.ui", children, G_N_ELEMENTS(children));
+  gtk_widget_class_bind_template_callback(wc, show_status);
+  gtk_widget_class_bind_template_callback(wc, close_request);
+}
+
+static void dg_window_init(DgWindow *self) {
+  self->dialog_log = g_ptr_array_new_with_free_func(g_free);
+  self->runner = dg_job_runner_new();
+  gtk_widget_init_template(GTK_WIDGET(self));
+}
