@@ -140,7 +140,9 @@ dg_status dg_world_index_object_colours(const dg_world_index_entry *e, int cls, 
     g_clear_error(&err);
   } else {
     JsonNode *root = json_parser_get_root(parser);
-    JsonNode *on = JSON_NODE_HOLDS_OBJECT(root) ? json_object_get_member(json_node_get_object(root), "objects") : NULL;
+    // An empty file parses, without a root.
+    JsonNode *on = root && JSON_NODE_HOLDS_OBJECT(root) ? json_object_get_member(json_node_get_object(root), "objects")
+                                                        : NULL;
     JsonArray *objs = on && JSON_NODE_HOLDS_ARRAY(on) ? json_node_get_array(on) : NULL;
     if (!objs) s = dg_fail(DG_ERR_FORMAT, "%s: no objects array", e->scene);
     for (guint i = 0; objs && i < json_array_get_length(objs); i++) {

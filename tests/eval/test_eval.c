@@ -267,6 +267,12 @@ static void test_colours_dataset(void) {
       dg_check(c.images[DG_ATTR_BLUE] == 1 && c.images[DG_ATTR_RED] == 0 &&
                    fabs(c.rgb[DG_ATTR_BLUE][0] - (30 / 127.5 - 1)) < 0.02,
                "one blue centroid from image a");
+    // An empty scene file (found by tests/fuzz/fuzz_world_index): an error, not a GLib critical.
+    write_file(paths[3], "");
+    GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK);
+    dg_check_error(dg_world_index_object_colours(&ix.entries[1], DG_WORLD_CAR, &colours, &uncoloured), DG_ERR_FORMAT,
+                   "no objects array", "an empty scene graph");
+    g_log_set_always_fatal(fatal);
     dg_world_index_free(&ix);
   }
   for (int i = 0; i < 4; i++)
