@@ -91,7 +91,9 @@ dg_status dg_world_index_load(const char *dir, int max, dg_world_index *out) {
   for (int lineno = 1; s == DG_OK && (max <= 0 || out->n < max) && getline(&line, &cap, f) >= 0; lineno++) {
     if (!g_strstrip(line)[0]) continue;
     GError *err = NULL;
-    if (!json_parser_load_from_data(parser, line, -1, &err) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+    // A line holding only a comment (json-glib reads // and /* */) parses without a root.
+    JsonNode *root = json_parser_load_from_data(parser, line, -1, &err) ? json_parser_get_root(parser) : NULL;
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
       s = dg_fail(DG_ERR_FORMAT, "%s:%d: not a JSON object%s%s", path, lineno, err ? ": " : "", err ? err->message : "");
       g_clear_error(&err);
       break;

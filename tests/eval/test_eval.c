@@ -227,6 +227,12 @@ static void test_index(void) {
   dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT, "index.jsonl:2", "a broken line is named");
   write_file(path, "{\"id\": \"x\", \"width\": 64, \"image\": \"a\", \"label\": \"b\", \"captions\": []}\n");
   dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT, "height", "a missing field is named");
+  // A line of only a comment, which json-glib parses to no root (found by tests/fuzz/fuzz_world_index):
+  // an error, not a GLib critical.
+  write_file(path, "////\n");
+  GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK);
+  dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT, "index.jsonl:1", "a comment line");
+  g_log_set_always_fatal(fatal);
   remove(path);
   remove(dir);
   g_free(path);
