@@ -5,6 +5,8 @@
 #   tools/fuzz.sh SECONDS_PER_TARGET [TARGET...]   build build-fuzz, run each target (default: all) that long
 #   tools/fuzz.sh --merge [TARGET...]              add what runs/fuzz/corpus/T found that covers new code to
 #                                                  the committed seeds tests/fuzz/corpus/T
+#   tools/fuzz.sh --totals                         seconds, executions and crashes per target, summed
+#                                                  over runs/fuzz/log.tsv (all runs here)
 #   tools/fuzz.sh --list                           the targets
 #
 # Each run starts from the committed seeds and the inputs earlier runs here found (runs/fuzz/corpus/T,
@@ -33,11 +35,17 @@ declare -A dicts=(
 all_targets=(fuzz_safetensors fuzz_json fuzz_png fuzz_generation_png fuzz_project fuzz_model_config
   fuzz_tokenizer fuzz_world_index fuzz_palette fuzz_weights)
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 1 ] || usage
 mode=run
 case $1 in
   --list) printf '%s\n' "${all_targets[@]}"; exit 0 ;;
+  --totals)
+    [ -f runs/fuzz/log.tsv ] || { echo "fuzz: no runs/fuzz/log.tsv yet"; exit 1; }
+    printf '%-22s %6s %9s %14s %8s\n' target runs seconds executions crashes
+    awk -F'\t' 'NR > 1 { s[$2] += $3; e[$2] += $4; c[$2] += $5; n[$2]++ }
+      END { for (t in s) printf "%-22s %6d %9d %14d %8d\n", t, n[t], s[t], e[t], c[t] }' runs/fuzz/log.tsv | sort
+    exit 0 ;;
   --merge) mode=merge ;;
   -h|--help) usage ;;
   *) [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] || usage; seconds=$1 ;;
