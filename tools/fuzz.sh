@@ -3,8 +3,8 @@
 # (tests/fuzz; docs/architecture.md, Testing).
 #
 #   tools/fuzz.sh SECONDS_PER_TARGET [TARGET...]   build build-fuzz, run each target (default: all) that long
-#   tools/fuzz.sh --merge [TARGET...]              add what runs/fuzz/corpus/T found that covers new code to
-#                                                  the committed seeds tests/fuzz/corpus/T
+#   tools/fuzz.sh --merge [TARGET...]              add what runs/fuzz/corpus/T found that covers new code
+#                                                  (inputs up to 8 KiB) to the committed tests/fuzz/corpus/T
 #   tools/fuzz.sh --totals                         seconds, executions and crashes per target, summed
 #                                                  over runs/fuzz/log.tsv (all runs here)
 #   tools/fuzz.sh --list                           the targets
@@ -77,13 +77,21 @@ if [ $build_ok = 0 ]; then
 fi
 
 if [ "$mode" = merge ]; then
+  # Candidates: found inputs of at most FUZZ_MERGE_MAX_BYTES (default 8192), so the repository keeps
+  # small files; libFuzzer adds those that reach features the committed ones do not, and skips
+  # inputs that crash.
+  max=${FUZZ_MERGE_MAX_BYTES:-8192}
   for t in "${targets[@]}"; do
     mkdir -p "tests/fuzz/corpus/$t" "$out/corpus/$t"
     before=$(ls "tests/fuzz/corpus/$t" | wc -l)
-    build-fuzz/tests/fuzz/$t -merge=1 -timeout=30 -rss_limit_mb=2048 "tests/fuzz/corpus/$t" "$out/corpus/$t" \
+    rm -rf "$out/merge-candidates"
+    mkdir -p "$out/merge-candidates"
+    find "$out/corpus/$t" -type f -size -$((max + 1))c -exec cp -t "$out/merge-candidates" {} +
+    build-fuzz/tests/fuzz/$t -merge=1 -use_counters=0 -timeout=30 -rss_limit_mb=2048 "tests/fuzz/corpus/$t" "$out/merge-candidates" \
       >"$out/merge-$t.log" 2>&1 || { echo "fuzz: merging $t failed (see $out/merge-$t.log)"; exit 1; }
-    echo "$t: $before -> $(ls "tests/fuzz/corpus/$t" | wc -l) committed inputs ($(du -sh "tests/fuzz/corpus/$t" | cut -f1))"
+    echo "$t: $before -> $(ls "tests/fuzz/corpus/$t" | wc -l) committed inputs ($(cat "tests/fuzz/corpus/$t"/* | wc -c) bytes)"
   done
+  rm -rf "$out/merge-candidates"
   exit 0
 fi
 

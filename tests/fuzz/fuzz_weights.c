@@ -60,7 +60,7 @@ static void exercise(const dg_weights *w) {
     if (!t || dg_weights_find(w, t->name) != t || !dg_weights_has_prefix(w, t->name))
       fuzz_fail("tensor %zu ('%s') is not found by name", i, t ? t->name : "(null)");
     if (i > 0 && strcmp(dg_weights_at(w, i - 1)->name, t->name) >= 0) fuzz_fail("tensors out of order at %zu", i);
-    if (i >= 4 || t->numel > (1 << 20)) continue;
+    if (i >= 4 || t->numel > (1 << 16)) continue; // conversions of any size: fuzz_safetensors
     size_t bytes = (size_t)t->numel * 4;
     void *buf = malloc(bytes ? bytes : 1);
     dg_clear_error();
