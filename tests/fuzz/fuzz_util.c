@@ -1,11 +1,14 @@
 #include "fuzz_util.h"
 
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static char *dir;
@@ -50,15 +53,35 @@ static GLogWriterOutput on_structured_log(GLogLevelFlags level, const GLogField 
   return G_LOG_WRITER_HANDLED;
 }
 
+// A run stopped by a finding exits without atexit handlers: folders dg-fuzz-PID-* in `parent` whose
+// process is gone are removed by the next run.
+static void remove_stale(const char *parent) {
+  GDir *d = g_dir_open(parent, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name(d))) {
+    long pid;
+    int n = 0;
+    if (sscanf(name, "dg-fuzz-%ld-%n", &pid, &n) != 1 || n == 0 || pid <= 0) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    char *p = g_build_filename(parent, name, NULL);
+    remove_tree(p);
+    g_free(p);
+  }
+  if (d) g_dir_close(d);
+}
+
 void fuzz_init(void) {
   g_log_set_default_handler(on_log, NULL);
   g_log_set_writer_func(on_structured_log, NULL, NULL);
   if (dir) return;
   // In memory where there is /dev/shm: a file written per input to a disk folder can cost 10x the parse.
-  dir = g_strdup("/dev/shm/dg-fuzz-XXXXXX");
-  if (!g_mkdtemp(dir)) {
-    g_free(dir);
-    dir = g_dir_make_tmp("dg-fuzz-XXXXXX", NULL);
+  const char *parents[] = {"/dev/shm", g_get_tmp_dir()};
+  for (int i = 0; i < 2 && !dir; i++) {
+    remove_stale(parents[i]);
+    char *name = g_strdup_printf("dg-fuzz-%ld-XXXXXX", (long)getpid());
+    dir = g_build_filename(parents[i], name, NULL);
+    g_free(name);
+    if (!g_mkdtemp(dir)) g_clear_pointer(&dir, g_free);
   }
   if (!dir) fuzz_fail("cannot create a temporary folder");
   atexit(remove_dir);
