@@ -1,11 +1,14 @@
 #include "dg_palette.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #include "dg_assets.h"
 #include "dg_file.h"
-#include "dg_json_glib.h"
+#include "dg_json.h"
+#include "dg_json_glib.h" // DG_JSON_MAX_SMALL
+
+#include <glib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct dg_palette {
   char *name;
@@ -23,77 +26,74 @@ void dg_palette_free(dg_palette *p) {
   free(p);
 }
 
-static bool read_rgb(JsonNode *node, uint8_t rgb[3]) {
-  if (!node || !JSON_NODE_HOLDS_ARRAY(node)) return false;
-  JsonArray *a = json_node_get_array(node);
-  if (json_array_get_length(a) != 3) return false;
+static bool read_rgb(const dg_json_value *v, uint8_t rgb[3]) {
+  if (!v || v->type != DG_JSON_ARRAY || v->count != 3) return false;
   for (int c = 0; c < 3; c++) {
-    JsonNode *e = json_array_get_element(a, c);
-    if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_INT64) return false;
-    gint64 v = json_node_get_int(e);
-    if (v < 0 || v > 255) return false;
-    rgb[c] = (uint8_t)v;
+    const dg_json_value *e = v->items[c];
+    if (e->type != DG_JSON_NUMBER || !e->is_uint || e->uint > 255) return false;
+    rgb[c] = (uint8_t)e->uint;
   }
   return true;
 }
 
+// The strict JSON parser (dg_json: depth-limited, UTF-8 checked), not json-glib, whose recursion a
+// deeply nested file overflows and whose typed getters warn on members of another type.
 dg_palette *dg_palette_parse(const char *json, long length, dg_status *status) {
   dg_palette *p = NULL;
-  JsonParser *parser = json_parser_new();
-  JsonNode *root = dg_json_glib_parse(parser, json, length < 0 ? strlen(json) : (size_t)length, "palette",
-                                      DG_JSON_MAX_SMALL, status);
-  if (!root) goto done;
-  if (!JSON_NODE_HOLDS_OBJECT(root)) {
+  dg_json *doc = NULL;
+  *status = length < 0 ? dg_fail(DG_ERR_ARG, "palette: negative length")
+                       : dg_json_parse(json, (size_t)length, "palette", 0, 0, &doc);
+  if (*status != DG_OK) return NULL;
+  const dg_json_value *o = dg_json_root(doc);
+  if (o->type != DG_JSON_OBJECT) {
     *status = dg_fail(DG_ERR_FORMAT, "palette: top level is not an object");
     goto done;
   }
-  JsonObject *o = json_node_get_object(root);
-  JsonNode *classes = json_object_get_member(o, "classes");
-  if (!classes || !JSON_NODE_HOLDS_ARRAY(classes)) {
+  const dg_json_value *classes = dg_json_get(o, "classes");
+  if (!classes || classes->type != DG_JSON_ARRAY) {
     *status = dg_fail(DG_ERR_FORMAT, "palette: no \"classes\" array");
     goto done;
   }
-  JsonArray *a = json_node_get_array(classes);
-  int n = (int)json_array_get_length(a);
-  if (n < 1 || n > 255) {
-    *status = dg_fail(DG_ERR_FORMAT, "palette: %d classes (need 1..255)", n);
+  if (classes->count < 1 || classes->count > 255) {
+    *status = dg_fail(DG_ERR_FORMAT, "palette: %zu classes (need 1..255)", classes->count);
     goto done;
   }
+  int n = (int)classes->count;
   p = calloc(1, sizeof *p);
   p->classes = calloc((size_t)n, sizeof *p->classes);
   p->count = n;
-  if (json_object_has_member(o, "unlabelled_color") &&
-      !read_rgb(json_object_get_member(o, "unlabelled_color"), p->unlabelled_rgb)) {
+  const dg_json_value *unlabelled = dg_json_get(o, "unlabelled_color");
+  if (unlabelled && !read_rgb(unlabelled, p->unlabelled_rgb)) {
     *status = dg_fail(DG_ERR_FORMAT, "palette: \"unlabelled_color\" is not [r, g, b] in 0..255");
     goto done;
   }
-  const char *pname = json_object_has_member(o, "name") ? json_object_get_string_member(o, "name") : NULL;
-  p->name = strdup(pname ? pname : "palette");
+  const dg_json_value *pname = dg_json_get(o, "name");
+  if (pname && pname->type != DG_JSON_STRING) {
+    *status = dg_fail(DG_ERR_FORMAT, "palette: \"name\" is not a string");
+    goto done;
+  }
+  p->name = strdup(pname ? pname->str : "palette");
   for (int i = 0; i < n; i++) {
-    JsonNode *e = json_array_get_element(a, i);
-    JsonObject *c = JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL;
-    JsonNode *id = c ? json_object_get_member(c, "id") : NULL;
-    JsonNode *name = c ? json_object_get_member(c, "name") : NULL;
-    if (!id || !JSON_NODE_HOLDS_VALUE(id) || json_node_get_value_type(id) != G_TYPE_INT64 || !name ||
-        !JSON_NODE_HOLDS_VALUE(name) || json_node_get_value_type(name) != G_TYPE_STRING) {
+    const dg_json_value *c = classes->items[i];
+    const dg_json_value *id = dg_json_get(c, "id"), *name = dg_json_get(c, "name");
+    if (!id || id->type != DG_JSON_NUMBER || id->number != floor(id->number) || !name || name->type != DG_JSON_STRING) {
       *status = dg_fail(DG_ERR_FORMAT, "palette: class %d needs an integer \"id\" and a string \"name\"", i);
       goto done;
     }
-    if (json_node_get_int(id) != i) {
-      *status = dg_fail(DG_ERR_FORMAT, "palette: class %d has id %lld (ids must be dense from 0)", i,
-                        (long long)json_node_get_int(id));
+    if (id->number != i) {
+      *status = dg_fail(DG_ERR_FORMAT, "palette: class %d has id %g (ids must be dense from 0)", i, id->number);
       goto done;
     }
     p->classes[i].id = i;
-    p->classes[i].name = strdup(json_node_get_string(name));
-    if (!read_rgb(json_object_get_member(c, "color"), p->classes[i].rgb)) {
+    p->classes[i].name = strdup(name->str);
+    if (!read_rgb(dg_json_get(c, "color"), p->classes[i].rgb)) {
       *status =
           dg_fail(DG_ERR_FORMAT, "palette: class %d (%s) \"color\" is not [r, g, b] in 0..255", i, p->classes[i].name);
       goto done;
     }
   }
 done:
-  g_object_unref(parser);
+  dg_json_free(doc);
   if (*status != DG_OK) {
     dg_palette_free(p);
     return NULL;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time, idempotent machine setup for Dirigent on Debian 12 (bookworm):
 # enables bookworm-backports for a recent Mesa lavapipe and VkFFT, installs build,
-# runtime, test and training packages. Runs as root or through sudo.
+# runtime, test and training packages (clang with libFuzzer and the sanitizer runtimes, and
+# llvm-symbolizer for their stack traces, for tools/fuzz.sh). Runs as root or through sudo.
 set -euo pipefail
 
 SUDO=""
@@ -27,6 +28,7 @@ packages=(
   python3-torch python3-numpy libopenblas0-pthread
   python3-pil
   python3-regex
+  clang libclang-rt-14-dev llvm
 )
 backport_packages=(mesa-vulkan-drivers libvkfft-dev)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh Debian 12 machine: install what is needed, build with -Werror,
 # run every test (under the Vulkan validation layer), then the op and parser tests under ASan/UBSan.
-# Ends with one summary line "N passed, N failed".
+# Then every libFuzzer target for a bounded time (tools/fuzz.sh). Ends with one summary line
+# "N passed, N failed" (each fuzz target counts as a test).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
@@ -36,15 +37,27 @@ for s in "${asan_suites[@]}"; do suite_args+=(--suite "$s"); done
 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --no-rebuild "${suite_args[@]}" --print-errorlogs --num-processes 2 || status=1
 
-/usr/bin/python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+# Coverage-guided fuzzing (tests/fuzz: clang's libFuzzer under ASan+UBSan, one target per parser of
+# outside data), each target for DG_FUZZ_SECONDS from its committed corpus; a target passes when it
+# finds nothing. tools/fuzz.sh writes one row per target to runs/fuzz/last-run.tsv.
+bash tools/fuzz.sh "${DG_FUZZ_SECONDS:-30}" || status=1
+
+/usr/bin/python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json runs/fuzz/last-run.tsv <<'PY'
 import json, sys
 passed = failed = skipped = 0
-for path in sys.argv[1:]:
+for path in sys.argv[1:3]:
     for line in open(path):
         r = json.loads(line)["result"]
         if r in ("OK", "EXPECTEDFAIL"): passed += 1
         elif r == "SKIP": skipped += 1
         else: failed += 1
+try:
+    rows = [line.split("\t") for line in open(sys.argv[3]) if line.strip()]
+except OSError:
+    rows = [["fuzz", "0", "missing"]]
+for target, executions, result in rows:
+    if result.strip() == "ok": passed += 1
+    else: failed += 1
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 PY
 exit $status

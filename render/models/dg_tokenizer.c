@@ -70,11 +70,16 @@ static dg_status load_merges(dg_tokenizer *t, const char *path) {
   size_t len;
   char *text = read_file(path, &len);
   if (!text) return dg_fail(DG_ERR_IO, "tokenizer: %s", dg_last_error());
-  // HF: strip, split on \n, skip the first ("#version") line, keep MAX_MERGES lines.
+  if (memchr(text, 0, len)) {
+    free(text);
+    return dg_fail(DG_ERR_FORMAT, "tokenizer: %s holds a NUL byte (not a merges file)", path);
+  }
+  // HF: strip, split on \n, skip the first ("#version") line, keep MAX_MERGES lines. An empty file
+  // splits into no lines at all.
   char **lines = g_strsplit(g_strstrip(text), "\n", -1);
   dg_status s = DG_OK;
   int rank = 0;
-  for (int i = 1; lines[i] && rank < MAX_MERGES; i++) {
+  for (int i = 1; lines[0] && lines[i] && rank < MAX_MERGES; i++) {
     char **parts = g_strsplit_set(lines[i], " \t\r", -1);
     char *words[2];
     int n = 0;

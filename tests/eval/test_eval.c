@@ -229,6 +229,12 @@ static void test_index(void) {
   dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT, "index.jsonl:2", "a broken line is named");
   write_file(path, "{\"id\": \"x\", \"width\": 64, \"image\": \"a\", \"label\": \"b\", \"captions\": []}\n");
   dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT, "height", "a missing field is named");
+  // A line of only a comment, which json-glib parses to no root (found by tests/fuzz/fuzz_world_index):
+  // an error, not a GLib critical.
+  write_file(path, "////\n");
+  GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK);
+  dg_check_error(dg_world_index_load(dir, 0, &ix), DG_ERR_FORMAT, "index.jsonl:1", "a comment line");
+  g_log_set_always_fatal(fatal);
 
   // Hostile inputs: a line nested 200000 deep (json-glib overflowed its stack on it, in `eval` t2i and
   // l2i), a scene graph nested as deep, and a FIFO as the index (it blocked for ever).
@@ -297,6 +303,12 @@ static void test_colours_dataset(void) {
       dg_check(c.images[DG_ATTR_BLUE] == 1 && c.images[DG_ATTR_RED] == 0 &&
                    fabs(c.rgb[DG_ATTR_BLUE][0] - (30 / 127.5 - 1)) < 0.02,
                "one blue centroid from image a");
+    // An empty scene file (found by tests/fuzz/fuzz_world_index): an error, not a GLib critical.
+    write_file(paths[3], "");
+    GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK);
+    dg_check_error(dg_world_index_object_colours(&ix.entries[1], DG_WORLD_CAR, &colours, &uncoloured), DG_ERR_FORMAT,
+                   "no JSON value", "an empty scene graph");
+    g_log_set_always_fatal(fatal);
     dg_world_index_free(&ix);
   }
   for (int i = 0; i < 4; i++)

@@ -180,11 +180,23 @@ static void test_palette(void) {
   dg_palette_free(p);
   const char *bad[] = {"", "[]", "{\"classes\": []}",
                        "{\"classes\": [{\"id\": 1, \"name\": \"x\", \"color\": [1,2,3]}]}",
-                       "{\"classes\": [{\"id\": 0, \"name\": \"x\", \"color\": [1,2,300]}]}"};
-  for (int i = 0; i < 5; i++) {
+                       "{\"classes\": [{\"id\": 0, \"name\": \"x\", \"color\": [1,2,300]}]}",
+                       // Found by tests/fuzz/fuzz_palette: json-glib's typed getter raised a GLib critical.
+                       "{\"name\": [1], \"classes\": [{\"id\": 0, \"name\": \"x\", \"color\": [1,2,3]}]}",
+                       "{\"classes\": [{\"id\": 0.5, \"name\": \"x\", \"color\": [1,2,3]}]}",
+                       "{\"classes\": [{\"id\": 0, \"name\": \"x\", \"color\": [1,2,-3]}]}"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     dg_palette *q = dg_palette_parse(bad[i], (long)strlen(bad[i]), &st);
-    dg_check(q == NULL && st == DG_ERR_FORMAT && *dg_last_error(), "bad palette %d accepted", i);
+    dg_check(q == NULL && st == DG_ERR_FORMAT && *dg_last_error(), "bad palette %zu accepted", i);
   }
+  // Nesting deeper than the stack holds is refused by the depth limit, not a crash.
+  size_t deep = 1000000;
+  char *nested = malloc(deep + 16);
+  memcpy(nested, "{\"classes\":", 11);
+  memset(nested + 11, '[', deep);
+  dg_palette *q = dg_palette_parse(nested, (long)(deep + 11), &st);
+  dg_check(q == NULL && st == DG_ERR_FORMAT && strstr(dg_last_error(), "deep"), "deep palette: %s", dg_last_error());
+  free(nested);
 }
 
 // A command type of the test's own, as a timeline or exemplar edit would be: it changes the prompt
