@@ -29,14 +29,15 @@ static void lookups(const dg_model_config *c) {
   for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
     int v;
     dg_clear_error();
-    dg_status s = dg_model_config_int(c, ints[i], 7, &v);
+    dg_status s = dg_model_config_int(c, ints[i], 7, -1, 1 << 20, &v);
+    if (s == DG_OK && (v < -1 || v > 1 << 20)) fuzz_fail("'%s': %d out of range", ints[i], v);
     if (s != DG_OK) fuzz_expect_error(s, "dg_model_config_int");
   }
   for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
     static const int def[4] = {1, 2, 3, 6};
     int v[8], n = -1;
     dg_clear_error();
-    dg_status s = dg_model_config_ints(c, arrays[i], def, 4, 8, v, &n);
+    dg_status s = dg_model_config_ints(c, arrays[i], def, 4, 8, 0, 1 << 16, v, &n);
     if (s != DG_OK) fuzz_expect_error(s, "dg_model_config_ints");
     else if (n < 0 || n > 8) fuzz_fail("'%s': %d values", arrays[i], n);
   }
@@ -47,6 +48,11 @@ static void lookups(const dg_model_config *c) {
     if (s != DG_OK) fuzz_expect_error(s, "dg_model_config_string");
     else if (!v) fuzz_fail("'%s': no string", strings[i]);
   }
+  double x;
+  dg_clear_error();
+  dg_status s = dg_model_config_number(c, "scale_factor", 0.18215, 1e-6, 1e6, &x);
+  if (s != DG_OK) fuzz_expect_error(s, "dg_model_config_number");
+  else if (!(x >= 1e-6 && x <= 1e6)) fuzz_fail("scale_factor %g out of range", x);
 }
 
 static void load(const char *weights_path, const dg_weights *w) {
