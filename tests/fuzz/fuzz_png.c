@@ -51,9 +51,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   dg_clear_error();
   s = dg_png_read_texts(path, &texts);
   if (s == DG_OK) {
-    for (int i = 0; i < texts.n; i++)
-      if (!texts.keys[i] || !texts.texts[i] || dg_png_text_find(&texts, texts.keys[i]) == NULL)
-        fuzz_fail("text chunk %d", i);
+    // Each chunk is either text (valid UTF-8, found by its key) or a named problem, never both or neither.
+    for (int i = 0; i < texts.n; i++) {
+      if (!texts.keys[i] || !texts.texts[i] == !texts.problems[i]) fuzz_fail("text chunk %d: text or problem", i);
+      if (texts.texts[i] && (!g_utf8_validate(texts.texts[i], -1, NULL) || !dg_png_text_find(&texts, texts.keys[i])))
+        fuzz_fail("text chunk %d: not UTF-8 or not found", i);
+      if (texts.problems[i] && !dg_png_text_problem(&texts, texts.keys[i])) fuzz_fail("text chunk %d: problem lost", i);
+    }
     dg_png_text_list_free(&texts);
   } else
     fuzz_expect_error(s, "dg_png_read_texts");
