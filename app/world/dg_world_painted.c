@@ -188,7 +188,7 @@ static void paint_ground(canvas *c, wrng *r, const preset *p, bool street, groun
   }
 }
 
-static void paint_sky(canvas *c, wrng *r, dg_world_scene *s, const ground *g, bool street) {
+static void paint_sky(canvas *c, wrng *r, const ground *g, bool street) {
   int w = c->w;
   if (wrng_uniform(r, 0, 1) < (street ? 0.25f : 0.6f)) { // a mountain ridge
     float xs[12], ys[12];
@@ -207,7 +207,6 @@ static void paint_sky(canvas *c, wrng *r, dg_world_scene *s, const ground *g, bo
     float cx = wrng_uniform(r, 0, w), top = horizon_at(g, cx);
     blob(c, r, cx, wrng_uniform(r, 0.05f, 0.6f) * top, w * wrng_uniform(r, 0.05f, 0.15f), top * wrng_uniform(r, 0.08f, 0.2f));
   }
-  (void)s;
 }
 
 // Buildings stand on the horizon (their base a little below it), side by side on the street's two sides.
@@ -227,7 +226,7 @@ static void paint_buildings(canvas *c, wrng *r, dg_world_scene *s, const ground 
     int attr = facade_colors[wrng_next(r) % 6], id = object(s, DG_WORLD_BUILDING, attr);
     paint(c, DG_WORLD_BUILDING, attr, id);
     if (wrng_uniform(r, 0, 1) < 0.3f) { // a facade in perspective: its top slopes towards the vanishing point
-      float near_left = x + bw / 2 < g->vx;
+      bool near_left = x + bw / 2 < g->vx;
       float t2 = top + (near_left ? 1 : -1) * h * wrng_uniform(r, 0.02f, 0.1f);
       float px[4] = {x, x + bw, x + bw, x}, py[4] = {top, t2, base, base};
       polygon(c, px, py, 4);
@@ -377,7 +376,7 @@ dg_status dg_world_painted(uint64_t seed, int width, int height, dg_world_painte
   scene->horizon = hz / height;
   scene->vanish_x = g.vx / width;
   paint_ground(&c, &r, p, street, &g);
-  paint_sky(&c, &r, scene, &g, street);
+  paint_sky(&c, &r, &g, street);
   paint_buildings(&c, &r, scene, &g, street);
   paint_trees(&c, &r, scene, &g, p, street);
   paint_objects(&c, &r, scene, &g, p);

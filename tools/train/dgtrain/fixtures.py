@@ -1,6 +1,12 @@
 """The tiny random models of the golden fixtures (make_fixtures_image) and of the pipeline test's model folder
 (tests/pipeline/make_tiny_model.py): their configs, and how their weights are made and stored."""
+import argparse
+import json
+import os
+
 import torch
+
+from .safetensors_io import save
 
 UNET = {"in_channels": 4, "out_channels": 4, "model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1,
         "attention_resolutions": [1, 2], "num_heads": 2, "num_head_channels": -1, "context_dim": 16,
@@ -23,3 +29,29 @@ def perturb(module, gen, std=0.05):
 
 def prefixed(module, prefix):
     return {prefix + k: v.detach().half().contiguous() for k, v in module.state_dict().items()}
+
+
+class FixtureSet:
+    """A folder of golden fixtures (--out, default `default_out`): NAME.safetensors each, described in
+    manifest.json by finish(); `gen` is the set's seeded generator."""
+
+    def __init__(self, description, default_out, seed):
+        ap = argparse.ArgumentParser(description=description)
+        ap.add_argument("--out", default=default_out)
+        self.args = ap.parse_args()
+        os.makedirs(self.args.out, exist_ok=True)
+        torch.set_num_threads(1)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.manifest = {}
+
+    def write(self, name, tensors, meta):
+        save(tensors, os.path.join(self.args.out, name + ".safetensors"), metadata={"fixture": name})
+        self.manifest[name] = dict(meta, file=name + ".safetensors",
+                                   tensors={k: list(v.shape) for k, v in tensors.items()})
+
+    def finish(self):
+        out = self.args.out
+        with open(os.path.join(out, "manifest.json"), "w") as f:
+            json.dump(self.manifest, f, indent=1, sort_keys=True)
+        total = sum(os.path.getsize(os.path.join(out, p)) for p in os.listdir(out))
+        print(f"wrote {len(self.manifest)} fixtures to {out}: {total / 1e6:.2f} MB")

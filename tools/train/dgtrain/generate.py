@@ -23,7 +23,9 @@ def save_grid(images, path, cols=4):
 
 @torch.no_grad()
 def sample_grid(unet, vae, text, captions, shape, device, path, seed=0, steps=25, scale=7.5, control_fn=None):
-    """DDIM samples of `captions` (with control_fn(x, t, ctx) -> residuals when given); writes a PNG grid."""
+    """DDIM samples of `captions` (with control_fn(x, t, ctx) -> residuals when given), CFG `scale`, in [-1, 1]
+    unclamped; writes them as a PNG grid unless `path` is None. The UNet's train/eval mode is left as it was."""
+    was = unet.training
     unet.eval()
     cond = text(captions)
     uncond = text([""] * len(captions))
@@ -35,8 +37,9 @@ def sample_grid(unet, vae, text, captions, shape, device, path, seed=0, steps=25
 
     z, _ = diffusion.DDIM(sched, steps).sample(fn, (len(captions),) + tuple(shape), seed, cond, uncond, scale, device=device)
     img = vae.decode(z / vae.scale_factor)
-    save_grid(img, path)
-    unet.train()
+    if path:
+        save_grid(img, path)
+    unet.train(was)
     return img
 
 

@@ -28,10 +28,12 @@ CHUNK = 1024  # images per resumable chunk of encode_latents (a multiple of its 
 @torch.no_grad()
 def encode_latents(vae, data, device, batch=None, flip=False, partial=None):
     """Scaled posterior means [N,C,h,w] (on the CPU) of a WorldTensors' images (batches of 16 on the CPU, 256 on
-    a GPU); with `partial` (a path), finished chunks of CHUNK images are kept there as they come, so a run killed
-    while encoding resumes where it stopped."""
+    a GPU); with `partial` (a path prefix), each finished chunk of CHUNK images is kept as PARTIAL.K, so a run
+    killed while encoding resumes where it stopped."""
     batch = batch or (16 if torch.device(device).type == "cpu" else 256)
-    chunks = torch.load(partial) if partial and os.path.exists(partial) else []
+    chunks = []
+    while partial and os.path.exists(f"{partial}.{len(chunks)}"):
+        chunks.append(torch.load(f"{partial}.{len(chunks)}"))
     cur = []
     for s in range(len(chunks) * CHUNK, len(data), batch):
         x = data.images[s:s + batch].float().to(device) / 127.5 - 1.0
@@ -41,9 +43,17 @@ def encode_latents(vae, data, device, batch=None, flip=False, partial=None):
         if partial and (s + batch) % CHUNK == 0:
             chunks.append(torch.cat(cur))
             cur = []
-            torch.save(chunks, partial + ".tmp")
-            os.replace(partial + ".tmp", partial)
+            torch.save(chunks[-1], f"{partial}.tmp")
+            os.replace(f"{partial}.tmp", f"{partial}.{len(chunks) - 1}")
     return torch.cat(chunks + cur)
+
+
+def remove_partial(partial):
+    """The chunk files encode_latents kept under `partial`."""
+    k = 0
+    while os.path.exists(f"{partial}.{k}"):
+        os.remove(f"{partial}.{k}")
+        k += 1
 
 
 def cached_latents(args, vae, data, device, tag, only=None):
@@ -81,6 +91,5 @@ def cached_latents(args, vae, data, device, tag, only=None):
         z[only] = part
     torch.save({"key": keys[-1], "z": z}, path + f".{os.getpid()}.tmp")
     os.replace(path + f".{os.getpid()}.tmp", path)
-    if os.path.exists(path + ".partial"):
-        os.remove(path + ".partial")
+    remove_partial(path + ".partial")
     return z

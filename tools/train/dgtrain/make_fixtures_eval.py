@@ -7,7 +7,6 @@ Deterministic: rerunning gives the same files.
 
     cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.make_fixtures_eval [--out DIR]
 """
-import argparse
 import json
 import os
 
@@ -16,6 +15,7 @@ import torch
 from . import REPO, clip_model, segmenter
 from .clip_model import export_state_dict
 from .clip_text import CKPT_PREFIX
+from .fixtures import FixtureSet
 from .safetensors_io import save
 from .tokenizer import Tokenizer
 TOKENIZER = os.path.join(REPO, "tests", "golden", "text", "tokenizer")  # 621 tokens
@@ -53,17 +53,8 @@ def f16(sd):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", default=os.path.join(REPO, "tests", "golden", "eval"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(1)
-    gen = torch.Generator().manual_seed(20261126)
-    manifest = {}
-
-    def write(name, tensors, meta):
-        save(tensors, os.path.join(args.out, name + ".safetensors"), metadata={"fixture": name})
-        manifest[name] = dict(meta, file=name + ".safetensors", tensors={k: list(v.shape) for k, v in tensors.items()})
+    fx = FixtureSet(__doc__, os.path.join(REPO, "tests", "golden", "eval"), 20261126)
+    args, gen, write = fx.args, fx.gen, fx.write
 
     # --- evaluation segmenter, exported as train_segmenter does (config in the .json beside) ---
     def segmenter_fixture(name, cfg, g, what):
@@ -119,10 +110,7 @@ def main():
                       "as segmenter, plus refine 4: logits = coarse + refine.out(refine.head(cat(refine.stem(image), "
                       "coarse))), coarse the upsampled UperNet logits")
 
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1, sort_keys=True)
-    total = sum(os.path.getsize(os.path.join(args.out, p)) for p in os.listdir(args.out))
-    print(f"wrote {len(manifest)} fixtures to {args.out}: {total / 1e6:.2f} MB")
+    fx.finish()
 
 
 if __name__ == "__main__":

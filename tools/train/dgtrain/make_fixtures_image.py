@@ -6,7 +6,6 @@ and PLMS sampling runs, and the Philox RNG. Weights use the real single-file pre
 
     cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.make_fixtures_image [--out DIR]
 """
-import argparse
 import json
 import os
 
@@ -14,7 +13,7 @@ import numpy as np
 import torch
 
 from . import REPO, controlnet, diffusion, ldm_unet, ldm_vae, rng
-from .fixtures import UNET, VAE, perturb, prefixed
+from .fixtures import UNET, VAE, FixtureSet, perturb, prefixed
 from .safetensors_io import save
 
 LAT = (4, 8, 16)   # latent C,h,w of the tiny UNet fixtures
@@ -22,18 +21,8 @@ CTX_LEN = 7
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", default=os.path.join(REPO, "tests", "golden", "image"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    torch.set_num_threads(1)
-    gen = torch.Generator().manual_seed(20261125)
-    manifest = {}
-
-    def write(name, tensors, meta):
-        path = os.path.join(args.out, name + ".safetensors")
-        save(tensors, path, metadata={"fixture": name})
-        manifest[name] = dict(meta, file=name + ".safetensors", tensors={k: list(v.shape) for k, v in tensors.items()})
+    fx = FixtureSet(__doc__, os.path.join(REPO, "tests", "golden", "image"), 20261125)
+    args, gen, write = fx.args, fx.gen, fx.write
 
     # --- UNet ---
     torch.manual_seed(1)
@@ -153,10 +142,7 @@ def main():
                    "uint32 stored as int64", "seeds": {"randn_seed42_s0": [42, 0],
                                                       "randn_seed2pow40_s7": [2 ** 40 + 5, 7]}})
 
-    with open(os.path.join(args.out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1, sort_keys=True)
-    total = sum(os.path.getsize(os.path.join(args.out, p)) for p in os.listdir(args.out))
-    print(f"wrote {len(manifest)} fixtures to {args.out}: {total / 1e6:.2f} MB")
+    fx.finish()
 
 
 if __name__ == "__main__":

@@ -52,6 +52,10 @@ def add_split_args(ap):
     """The in-memory training set (world_data.split_data): a cap, the held-out fraction, datasets mixed in."""
     ap.add_argument("--max-images", type=int, default=0, help="use at most this many images (0 = all)")
     ap.add_argument("--val-frac", type=float, default=0.05, help="held-out fraction when no --val is given")
+    add_extra_data_arg(ap)
+
+
+def add_extra_data_arg(ap):
     ap.add_argument("--extra-data", action="append", default=[],
                     help="another dataset mixed into training (repeat; e.g. painted layouts), drawn in proportion")
 
@@ -391,6 +395,45 @@ class EMA:
 
     def copy_to(self, model):
         model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in self.shadow.items()})
+
+    @contextlib.contextmanager
+    def applied(self, model):
+        """The averaged weights in `model` for the block (an evaluation, an export), its own weights after."""
+        live = {k: v.clone() for k, v in model.state_dict().items()}
+        self.copy_to(model)
+        try:
+            yield model
+        finally:
+            model.load_state_dict(live)
+
+
+def add_export_best_args(ap, every):
+    ap.add_argument("--export-best", action="store_true",
+                    help=f"export at each {every} check that beats every earlier one (and the --init weights), not "
+                         "at the end: a continuous run that may be stopped at any time")
+
+
+def check_export_best(args, every, name):
+    if args.export_best and not (getattr(args, every.lstrip("-").replace("-", "_")) and args.export):
+        raise SystemExit(f"{name}: --export-best needs {every} and --export")
+
+
+class BestScore:
+    """--export-best's record: the best held-out score so far (the starting weights' first), kept in checkpoints
+    through `value`."""
+
+    def __init__(self, lower_is_better, value=None):
+        self.lower, self.value = lower_is_better, value
+
+    def offer(self, score):
+        """True, and `score` kept as the best, when it beats the best so far."""
+        if self.value is not None and (score >= self.value if self.lower else score <= self.value):
+            return False
+        self.value = score
+        return True
+
+    def note(self):
+        return f" (best {self.value:.5g})" if self.value is not None else ""
 
 
 def adamw(params, device, **kw):

@@ -91,13 +91,10 @@ def main(argv=None):
     ap.add_argument("--val-steps", type=int, default=10)
     ap.add_argument("--judge", default=os.path.join(REPO, "assets", "models", "eval_segmenter.safetensors"),
                     help="the evaluation segmenter that scores --val-every")
-    ap.add_argument("--export-best", action="store_true",
-                    help="export at each --val-every check that beats every earlier one (and the --init weights), "
-                         "not at the end: a continuous run that may be stopped at any time")
+    P.add_export_best_args(ap, "--val-every")
     P.add_speed_args(ap)
     args = ap.parse_args(argv)
-    if args.export_best and not (args.val_every and args.export):
-        raise SystemExit("train_controlnet: --export-best needs --val-every and --export")
+    P.check_export_best(args, "--val-every", "train_controlnet")
     dev = P.setup(args)
     command = P.command_line(__spec__.name, argv)
     log = P.Log(args.out)
@@ -174,7 +171,7 @@ def main(argv=None):
 
     def snapshot():
         s = dict(P.Checkpoint.common(step, batches), cnet=cnet.state_dict(), opt=opt.state_dict(), gen=gen.get_state(),
-                 gen_adv=gen_adv.get_state(), gen_device=gen.device.type, config=ccfg, table=table.cpu(), init=init_record, best_val=best_val)
+                 gen_adv=gen_adv.get_state(), gen_device=gen.device.type, config=ccfg, table=table.cpu(), init=init_record, best_val=best.value)
         if disc is not None:
             s.update(disc=disc.state_dict(), dopt=dopt.state_dict())
         return s
@@ -215,31 +212,27 @@ def main(argv=None):
     def val_miou():
         """Mean over the --val-data sets of the judge's mIoU on images generated from their layouts (fixed seeds)."""
         cnet.eval()
-        smp = diffusion.DDIM(sched, args.val_steps)
         scores = {}
         for name, labels, caps in val_sets:
             conf = 0
             for s0 in range(0, len(caps), 8):
                 lab = labels[s0:s0 + 8].to(dev)
-                b = len(lab)
-                hint = hint_of(lab)
-
-                def fn(x, t, c):
-                    return unet(x, t, c, cnet(x, torch.cat([hint] * (x.shape[0] // b)), t, c))
-
-                z, _ = smp.sample(fn, (b,) + tuple(z_all.shape[1:]), 1000 + s0, text(caps[s0:s0 + 8]),
-                                  text([""] * b), 7.5, device=dev)
-                seg = judge(vae.decode(z / vae.scale_factor).clamp(-1, 1)).argmax(1)
+                b, hint = len(lab), hint_of(lab)
+                imgs = sample_grid(unet, vae, text, caps[s0:s0 + 8], z_all.shape[1:], dev, None, seed=1000 + s0,
+                                   steps=args.val_steps,
+                                   control_fn=lambda x, t, c: cnet(x, torch.cat([hint] * (x.shape[0] // b)), t, c))
+                seg = judge(imgs.clamp(-1, 1)).argmax(1)
                 for i in range(b):
                     conf = conf + S.confusion(seg[i], lab[i], n_cls)
             scores[name] = S.iou_from_confusion(conf)[1]
         cnet.train()
         return sum(scores.values()) / len(scores), scores
 
-    best_val = state.get("best_val") if state else None
-    if args.export_best and best_val is None:
-        best_val, parts = val_miou() if args.init else (-1.0, {})
-        log(f"val mIoU of the starting weights {best_val:.4f} {parts}")
+    best = P.BestScore(lower_is_better=False, value=state.get("best_val") if state else None)
+    if args.export_best and args.init and best.value is None:
+        score, parts = val_miou()
+        best.offer(score)
+        log(f"val mIoU of the starting weights {score:.4f} {parts}")
 
     if args.resident:  # latents, captions, layouts (and images for the discriminator) on the device
         t0 = time.time()
@@ -350,9 +343,8 @@ def main(argv=None):
             cnet.train()
         if args.val_every and step % args.val_every == 0:
             score, parts = val_miou()
-            log(f"val step {step} mIoU {score:.4f} {parts}" + (f" (best {best_val:.4f})" if best_val is not None else ""))
-            if args.export_best and score > best_val:
-                best_val = score
+            log(f"val step {step} mIoU {score:.4f} {parts}{best.note()}")
+            if args.export_best and best.offer(score):
                 export(score)
             ck.save(snapshot, force=True)
         else:

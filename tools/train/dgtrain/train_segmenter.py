@@ -46,8 +46,7 @@ def main(argv=None):
     ap.add_argument("--refine-crop", type=int, default=0, metavar="CROP",
                     help="train the whole network: the upsampled coarse logits on whole images, the refinement "
                          "head (fed those logits, gradients flowing back) on 4 CROPxCROP patches per image")
-    ap.add_argument("--extra-data", action="append", default=[],
-                    help="another dataset mixed into training (repeat), drawn in proportion to its size")
+    P.add_extra_data_arg(ap)
     ap.add_argument("--init", help="segmenter safetensors to start from (same config), e.g. to fine-tune with "
                                    "another loss; recorded in the export")
     args = ap.parse_args(argv)

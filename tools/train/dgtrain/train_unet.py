@@ -59,16 +59,13 @@ def main(argv=None):
     ap.add_argument("--sample-every", type=int, default=0)
     ap.add_argument("--val-every", type=int, default=0,
                     help="every N steps, the EMA weights' diffusion loss on the held-out images (fixed noise)")
-    ap.add_argument("--export-best", action="store_true",
-                    help="export at each --val-every check that beats every earlier one (and the --init weights), "
-                         "not at the end: a continuous run that may be stopped at any time")
+    P.add_export_best_args(ap, "--val-every")
     ap.add_argument("--init", help="exported UNet to continue from (its config replaces --config; the export's "
                     "record keeps what it had seen)")
     P.add_speed_args(ap)
     ap.set_defaults(warmup=500)
     args = ap.parse_args(argv)
-    if args.export_best and not (args.val_every and args.export):
-        raise SystemExit("train_unet: --export-best needs --val-every and --export")
+    P.check_export_best(args, "--val-every", "train_unet")
     dev = P.setup(args)
     command = P.command_line(__spec__.name, argv)
     log = P.Log(args.out)
@@ -111,29 +108,20 @@ def main(argv=None):
 
     def snapshot():
         return dict(P.Checkpoint.common(step, batches), unet=unet.state_dict(), ema=ema.shadow, opt=opt.state_dict(),
-                    config=cfg, best_val=best_val)
+                    config=cfg, best_val=best.value)
 
     def export(val=None):
-        live = {k: v.clone() for k, v in unet.state_dict().items()}
-        ema.copy_to(unet)
-        record = f"{command} | steps {step} | EMA {args.ema}" + (f" | val loss {val:.5f}" if val else "")
-        path = export_files(args.export, unet.state_dict(), "model.diffusion_model.", cfg,
-                            {"training": record, "latent_shape": list(z_all.shape[1:]),
-                             **({"init": init_record} if init_record else {})})
-        unet.load_state_dict(live)
+        record = f"{command} | steps {step} | EMA {args.ema}" + (f" | val loss {val:.5f}" if val is not None else "")
+        with ema.applied(unet):
+            path = export_files(args.export, unet.state_dict(), "model.diffusion_model.", cfg,
+                                {"training": record, "latent_shape": list(z_all.shape[1:]),
+                                 **({"init": init_record} if init_record else {})})
         log(f"exported EMA weights to {args.export} and {path}")
 
-    def ema_val():
-        live = {k: v.clone() for k, v in unet.state_dict().items()}
-        ema.copy_to(unet)
-        v = val_loss(unet, z_val, ctx_val, sched)
-        unet.load_state_dict(live)
-        return v
-
-    best_val = state.get("best_val") if state else None
-    if args.export_best and best_val is None:
-        best_val = val_loss(unet, z_val, ctx_val, sched) if args.init else float("inf")
-        log(f"val loss of the starting weights {best_val:.5f}")
+    best = P.BestScore(lower_is_better=True, value=state.get("best_val") if state else None)
+    if args.export_best and args.init and best.value is None:
+        best.offer(val_loss(unet, z_val, ctx_val, sched))
+        log(f"val loss of the starting weights {best.value:.5f}")
 
     if args.resident:  # everything a step reads on the device; batches, captions, t and noise drawn there
         t0 = time.time()
@@ -170,11 +158,10 @@ def main(argv=None):
             caps = [val.captions[i][0] for i in range(min(8, len(val)))]
             sample_grid(unet, vae, text, caps, z_all.shape[1:], dev, os.path.join(args.out, f"samples_{step}.png"))
         if args.val_every and step % args.val_every == 0:
-            v = ema_val()
-            better = best_val is None or v < best_val
-            log(f"val step {step} loss {v:.5f}" + (f" (best {best_val:.5f})" if best_val is not None else ""))
-            if args.export_best and args.export and better:
-                best_val = v
+            with ema.applied(unet):
+                v = val_loss(unet, z_val, ctx_val, sched)
+            log(f"val step {step} loss {v:.5f}{best.note()}")
+            if args.export_best and best.offer(v):
                 export(v)
             ck.save(snapshot, force=True)
         else:

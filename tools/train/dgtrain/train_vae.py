@@ -104,11 +104,10 @@ def main(argv=None):
     ap.add_argument("--d-start", type=int, default=-1,
                     help="step from which the discriminator trains (default --adv-start; earlier warms it up)")
     ap.add_argument("--val-count", type=int, default=200, help="held-out images of each evaluation")
-    ap.add_argument("--export-best", action="store_true",
-                    help="export at each --eval-every check that beats every earlier one and the --init weights: "
-                         "a lower perceptual distance (with --perceptual-weight) at no more than --psnr-slack dB "
-                         "below the start's PSNR, else a higher PSNR; for a continuous run that may stop any time")
-    ap.add_argument("--psnr-slack", type=float, default=0.3)
+    P.add_export_best_args(ap, "--eval-every")
+    ap.add_argument("--psnr-slack", type=float, default=0.3,
+                    help="--export-best with --perceptual-weight: a lower perceptual distance counts at no more than "
+                         "this many dB below the starting PSNR (without it, a higher PSNR counts)")
     P.add_speed_args(ap)
     args = ap.parse_args(argv)
     dev = P.setup(args)
@@ -127,8 +126,7 @@ def main(argv=None):
         cfg = ldm_vae.load_config(args.config) if args.config else dict(ldm_vae.DEFAULT_SMALL)
         cfg["resolution"] = 128
 
-    if args.export_best and not (args.eval_every and args.export):
-        raise SystemExit("train_vae: --export-best needs --eval-every and --export")
+    P.check_export_best(args, "--eval-every", "train_vae")
     train, val = split_data(args)
     val = val.subset(range(min(len(val), args.val_count)))
     vae = ldm_vae.AutoencoderKL(cfg).to(dev)
@@ -165,24 +163,28 @@ def main(argv=None):
 
     def snapshot():
         return dict(P.Checkpoint.common(step, batches), vae=vae.state_dict(), disc=disc.state_dict(),
-                    opt=opt.state_dict(), dopt=dopt.state_dict(), config=cfg, best=best, start_psnr=start_psnr)
+                    opt=opt.state_dict(), dopt=dopt.state_dict(), config=cfg, best=best.value, start_psnr=start_psnr)
 
     def score():
         """(PSNR, perceptual distance or None) on the held-out images."""
         r = psnr(vae, val, dev, perceptual=perc)
         return r if perc is not None else (r, None)
 
-    def better(p, d):
-        if perc is not None:
-            return p >= start_psnr - args.psnr_slack and (best is None or d < best)
-        return best is None or p > best
+    def improves(p, d):
+        """--export-best's test (the best kept when it passes): a lower perceptual distance within the PSNR slack,
+        else a higher PSNR."""
+        if perc is None:
+            return best.offer(p)
+        return p >= start_psnr - args.psnr_slack and best.offer(d)
 
-    best = state.get("best") if state else None
+    best = P.BestScore(lower_is_better=perc is not None, value=state.get("best") if state else None)
     start_psnr = state.get("start_psnr") if state else None
     if args.export_best and start_psnr is None:
-        start_psnr, d0 = score() if args.init else (0.0, None)
-        best = d0 if perc is not None else (start_psnr if args.init else None)
-        log(f"start: psnr {start_psnr:.3f} dB" + (f", perceptual {d0:.5f}" if d0 is not None else ""))
+        start_psnr = 0.0
+        if args.init:
+            start_psnr, d0 = score()
+            improves(start_psnr, d0)
+            log(f"start: psnr {start_psnr:.3f} dB" + (f", perceptual {d0:.5f}" if d0 is not None else ""))
 
     def export(p, d):
         std = latent_std(vae, train, dev)
@@ -257,8 +259,7 @@ def main(argv=None):
             p, d = score()
             log(f"eval step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")
                 + f" ({len(val)} images)")
-            if args.export_best and better(p, d):
-                best = d if perc is not None else p
+            if args.export_best and improves(p, d):
                 export(p, d)
             ck.save(snapshot, force=True)
         else:
@@ -268,7 +269,7 @@ def main(argv=None):
     p, d = score()
     log(f"final step {step} psnr {p:.3f} dB" + (f" perceptual {d:.5f}" if d is not None else "")
         + f" on {len(val)} held-out images")
-    if args.export and (not args.export_best or better(p, d)):
+    if args.export and (not args.export_best or improves(p, d)):
         export(p, d)
     return p
 

@@ -154,3 +154,30 @@ class OldCheckpointTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BestScoreTest(unittest.TestCase):
+    def test_only_a_better_score_is_kept(self):
+        from dgtrain.plumbing import BestScore
+        low = BestScore(lower_is_better=True)
+        self.assertTrue(low.offer(0.5))  # the first score is the best so far
+        self.assertFalse(low.offer(0.5))  # an equal one is no improvement
+        self.assertFalse(low.offer(0.6))
+        self.assertTrue(low.offer(0.4))
+        self.assertEqual(low.value, 0.4)
+        high = BestScore(lower_is_better=False, value=0.2)  # resumed from a checkpoint's value
+        self.assertFalse(high.offer(0.1))
+        self.assertTrue(high.offer(0.3))
+        self.assertIn("best 0.3", high.note())
+        self.assertEqual(BestScore(True).note(), "")
+
+    def test_ema_applied_restores_the_live_weights(self):
+        from dgtrain.plumbing import EMA
+        m = torch.nn.Linear(2, 2)
+        ema = EMA(m)
+        live = {k: v.clone() for k, v in m.state_dict().items()}
+        with torch.no_grad():
+            ema.shadow["weight"].add_(1.0)
+        with ema.applied(m):
+            self.assertTrue(torch.equal(m.weight, live["weight"] + 1.0))
+        self.assertTrue(torch.equal(m.weight, live["weight"]))
