@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,4 +95,28 @@ dg_status dg_file_read(const char *path, size_t max_bytes, char **data, size_t *
   *data = buf;
   *size = n;
   return DG_OK;
+}
+
+dg_status dg_file_map(const char *path, const void **data, size_t *size) {
+  *data = NULL;
+  *size = 0;
+  int fd;
+  size_t n;
+  DG_TRY(dg_file_open(path, &fd, &n));
+  if (n) {
+    void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED) {
+      int e = errno;
+      close(fd);
+      return dg_fail(DG_ERR_IO, "%s: mmap of %zu bytes failed: %s", path, n, strerror(e));
+    }
+    *data = m;
+  }
+  close(fd);
+  *size = n;
+  return DG_OK;
+}
+
+void dg_file_unmap(const void *data, size_t size) {
+  if (data && size) munmap((void *)data, size);
 }

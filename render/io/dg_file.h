@@ -15,3 +15,7 @@ dg_status dg_file_fopen(const char *path, FILE **out);
 // Reads the whole file into *data (malloc'd, NUL-terminated, *size bytes before the NUL). A file of
 // more than max_bytes is DG_ERR_FORMAT, naming the path and the limit.
 dg_status dg_file_read(const char *path, size_t max_bytes, char **data, size_t *size);
+// Maps the whole file read-only and private (*data is NULL for an empty file); dg_file_unmap releases
+// it. The same checks as dg_file_open.
+dg_status dg_file_map(const char *path, const void **data, size_t *size);
+void dg_file_unmap(const void *data, size_t size);

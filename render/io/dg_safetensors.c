@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dg_ckpt.h"
 #include "dg_file.h"
 #include "dg_json.h"
 
@@ -26,6 +27,7 @@ struct dg_safetensors {
   size_t count;
   const char **meta_keys, **meta_values;
   size_t meta_count;
+  void *owned; // dg_safetensors_adopt
 };
 
 static const struct {
@@ -175,10 +177,12 @@ static dg_status parse(dg_safetensors *st) {
                    st->size);
   uint64_t n;
   memcpy(&n, st->data, 8);
-  bool zip = !memcmp(st->data, "PK\x03\x04", 4), pickle = st->data[0] == 0x80 && st->data[1] >= 2 && st->data[1] <= 5;
-  if ((n > DG_ST_MAX_HEADER || n > st->size - 8) && (zip || pickle))
-    return dg_fail(DG_ERR_UNSUPPORTED, "%s: a PyTorch %s checkpoint, not safetensors; convert it to .safetensors", file,
-                   zip ? "zip" : "pickle");
+  bool pickle = st->data[0] == 0x80 && st->data[1] >= 2 && st->data[1] <= 5;
+  if ((n > DG_ST_MAX_HEADER || n > st->size - 8) && pickle)
+    return dg_fail(DG_ERR_UNSUPPORTED,
+                   "%s: a PyTorch checkpoint in the legacy format of torch < 1.6 (a bare pickle), which is not read; "
+                   "re-save it with a recent torch.save",
+                   file);
   if (n > DG_ST_MAX_HEADER)
     return dg_fail(DG_ERR_FORMAT, "%s: header length %llu exceeds the %u-byte limit (not a safetensors file?)", file,
                    (unsigned long long)n, DG_ST_MAX_HEADER);
@@ -247,25 +251,20 @@ dg_status dg_safetensors_open(const char *path, dg_safetensors **out) {
     free(st);
     return dg_fail(DG_ERR_OOM, "%s: out of memory", path);
   }
-  int fd;
-  dg_status s = dg_file_open(path, &fd, &st->size); // a FIFO or device is refused, never waited on
+  const void *data;
+  dg_status s = dg_file_map(path, &data, &st->size); // a FIFO or device is refused, never waited on
   if (s != DG_OK) {
     dg_safetensors_close(st);
     return s;
   }
-  if (st->size >= 8) {
-    void *m = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED) {
-      int e = errno;
-      size_t size = st->size;
-      close(fd);
-      dg_safetensors_close(st);
-      return dg_fail(DG_ERR_IO, "%s: mmap of %zu bytes failed: %s", path, size, strerror(e));
-    }
-    st->data = m;
-    st->mapped = true;
+  st->data = data;
+  st->mapped = data != NULL;
+  if (dg_ckpt_is_zip(data, st->size)) { // the mapping goes to the checkpoint reader
+    size_t size = st->size;
+    st->mapped = false;
+    dg_safetensors_close(st);
+    return dg_ckpt_open_image(path, data, size, data != NULL, out);
   }
-  close(fd);
   return finish_open(st, out);
 }
 
@@ -277,15 +276,67 @@ dg_status dg_safetensors_open_memory(const void *data, size_t size, const char *
     free(st);
     return dg_fail(DG_ERR_OOM, "dg_safetensors_open_memory: out of memory");
   }
+  if (dg_ckpt_is_zip(data, size)) {
+    dg_safetensors_close(st);
+    return dg_ckpt_open_image(name ? name : "<memory>", data, size, false, out);
+  }
   st->data = data;
   st->size = size;
   return finish_open(st, out);
 }
 
+dg_status dg_safetensors_adopt(const char *path, const void *data, size_t size, bool mapped, dg_st_tensor *tensors,
+                               size_t count, const char **meta_keys, const char **meta_values, size_t meta_count,
+                               void *owned, dg_safetensors **out) {
+  *out = NULL;
+  dg_safetensors *st = calloc(1, sizeof *st);
+  if (!st || !(st->path = strdup(path ? path : "<memory>"))) {
+    free(st);
+    if (mapped) dg_file_unmap(data, size);
+    free(tensors);
+    free(meta_keys);
+    free(meta_values);
+    free(owned);
+    return dg_fail(DG_ERR_OOM, "%s: out of memory", path ? path : "<memory>");
+  }
+  st->data = st->payload = data;
+  st->size = st->payload_size = size;
+  st->mapped = mapped;
+  st->tensors = tensors;
+  st->count = count;
+  st->owned = owned;
+  st->meta_keys = meta_keys;
+  st->meta_values = meta_values;
+  st->meta_count = meta_count;
+  dg_status s = DG_OK;
+  for (size_t i = 0; i < count && s == DG_OK; i++) {
+    const dg_st_tensor *t = &tensors[i];
+    uint64_t need;
+    if (t->end < t->begin || t->end > size || t->numel < 0 || t->ndim < 0 || t->ndim > DG_ST_MAX_DIMS ||
+        __builtin_mul_overflow((uint64_t)t->numel, (uint64_t)dg_st_dtype_size(t->dtype), &need) ||
+        need != t->end - t->begin)
+      s = dg_fail(DG_ERR_FORMAT, "%s: tensor " NAME_FMT ": bytes [%llu, %llu) do not fit its shape or the file", path,
+                  t->name, (unsigned long long)t->begin, (unsigned long long)t->end);
+  }
+  if (s == DG_OK) {
+    qsort(st->tensors, st->count, sizeof *st->tensors, cmp_name);
+    for (size_t i = 1; i < count && s == DG_OK; i++)
+      if (!strcmp(st->tensors[i - 1].name, st->tensors[i].name))
+        s = dg_fail(DG_ERR_FORMAT, "%s: tensor " NAME_FMT " appears twice", path, st->tensors[i].name);
+  }
+  if (s != DG_OK) {
+    dg_safetensors_close(st);
+    return s;
+  }
+  *out = st;
+  return DG_OK;
+}
+
 void dg_safetensors_close(dg_safetensors *st) {
   if (!st) return;
-  if (st->mapped) munmap((void *)st->data, st->size);
+  if (st->mapped) dg_file_unmap(st->data, st->size);
   dg_json_free(st->header);
+  free(st->owned);
   free(st->tensors);
   free(st->meta_keys);
   free(st->meta_values);

@@ -2,6 +2,8 @@
 // {dtype, shape, data_offsets}, then the data). The file is memory-mapped and validated completely on
 // open: header length, JSON, dtypes, shapes, offsets inside the data section, sizes matching shapes,
 // no overlapping tensors. Tensors load as f32 or f16 (converting from F32, F16 and BF16).
+// A PyTorch checkpoint (torch.save's zip: .ckpt, .pt, .pth, .bin) opens through the same calls: the
+// zip is handed to dg_ckpt, which fills the same tensor table (offsets into the whole file).
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,6 +51,14 @@ dg_status dg_safetensors_open(const char *path, dg_safetensors **out);
 // error messages.
 dg_status dg_safetensors_open_memory(const void *data, size_t size, const char *name, dg_safetensors **out);
 void dg_safetensors_close(dg_safetensors *st);
+// For the readers of other formats (dg_ckpt): a handle over `count` tensors (malloc'd, taken over, in
+// any order) whose [begin, end) are byte offsets into `data`, with meta_count metadata entries
+// (meta_keys and meta_values malloc'd, taken over). `owned` (malloc'd: the strings, for instance) is
+// freed on close, and `data` unmapped if `mapped`; all are released on failure too. Names must be
+// unique; tensors may share bytes (views of one storage).
+dg_status dg_safetensors_adopt(const char *path, const void *data, size_t size, bool mapped, dg_st_tensor *tensors,
+                               size_t count, const char **meta_keys, const char **meta_values, size_t meta_count,
+                               void *owned, dg_safetensors **out);
 
 const char *dg_safetensors_path(const dg_safetensors *st);
 // Tensors in ascending order of name.

@@ -360,12 +360,13 @@ static bool is_file(const char *path) {
   return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-// Finds the weights file of a diffusers component folder; *path is set to NULL if there is none.
+// Finds the weights file of a diffusers component folder (safetensors first, then PyTorch's .bin
+// checkpoints); *found is false if there is none.
 static dg_status component_file(const char *dir, const char *sub, char *path, size_t cap, bool *found) {
   static const char *const names[] = {"diffusion_pytorch_model.safetensors", "model.safetensors",
-                                      "diffusion_pytorch_model.fp16.safetensors", "model.fp16.safetensors"};
-  static const char *const pickles[] = {"diffusion_pytorch_model.bin", "pytorch_model.bin",
-                                        "diffusion_pytorch_model.fp16.bin", "pytorch_model.fp16.bin"};
+                                      "diffusion_pytorch_model.fp16.safetensors", "model.fp16.safetensors",
+                                      "diffusion_pytorch_model.bin", "pytorch_model.bin",
+                                      "diffusion_pytorch_model.fp16.bin", "pytorch_model.fp16.bin"};
   *found = false;
   for (size_t i = 0; i < N(names); i++) {
     snprintf(path, cap, "%s/%s%s%s", dir, sub, *sub ? "/" : "", names[i]);
@@ -373,11 +374,6 @@ static dg_status component_file(const char *dir, const char *sub, char *path, si
       *found = true;
       return DG_OK;
     }
-  }
-  for (size_t i = 0; i < N(pickles); i++) {
-    snprintf(path, cap, "%s/%s%s%s", dir, sub, *sub ? "/" : "", pickles[i]);
-    if (is_file(path))
-      return dg_fail(DG_ERR_UNSUPPORTED, "%s: PyTorch pickle weights are not read; convert them to .safetensors", path);
   }
   return DG_OK;
 }
@@ -413,7 +409,7 @@ static dg_status open_dir(dg_weights *w, const char *dir) {
   if (!found)
     return dg_fail(DG_ERR_FORMAT,
                    "%s: no model files found (expected unet/, vae/, text_encoder/ or controlnet/ with "
-                   "diffusion_pytorch_model.safetensors or model.safetensors)",
+                   "diffusion_pytorch_model.safetensors, model.safetensors or their PyTorch .bin)",
                    dir);
   DG_TRY(add_file(w, path, DG_SCHEME_OTHER, &got));
   w->layout = dg_name_scheme_name(got);
@@ -878,4 +874,41 @@ const char *dg_weights_metadata(const dg_weights *w, const char *key) {
     if (v) return v;
   }
   return NULL;
+}
+
+// The index-th entry of the merged metadata (file order; a key seen in an earlier file is skipped).
+static bool metadata_entry(const dg_weights *w, size_t index, const char **key, const char **value) {
+  size_t seen = 0;
+  for (int f = 0; f < w->nfiles; f++)
+    for (size_t i = 0; i < dg_safetensors_metadata_count(w->files[f]); i++) {
+      const char *k, *v;
+      dg_safetensors_metadata_at(w->files[f], i, &k, &v);
+      bool earlier = false;
+      for (int g = 0; g < f && !earlier; g++)
+        earlier = dg_safetensors_metadata(w->files[g], k) != NULL;
+      if (earlier) continue;
+      if (seen++ == index) {
+        *key = k, *value = v;
+        return true;
+      }
+    }
+  *key = *value = NULL;
+  return false;
+}
+
+size_t dg_weights_metadata_count(const dg_weights *w) {
+  size_t n = 0;
+  const char *k, *v;
+  while (metadata_entry(w, n, &k, &v))
+    n++;
+  return n;
+}
+
+void dg_weights_metadata_at(const dg_weights *w, size_t index, const char **key, const char **value) {
+  metadata_entry(w, index, key, value);
+}
+
+const void *dg_weights_data(const dg_weights *w, const dg_weight *t) {
+  const entry *e = entry_of(w, t);
+  return e ? dg_safetensors_data(w->files[e->file], e->src) : NULL;
 }

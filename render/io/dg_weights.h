@@ -29,7 +29,7 @@ typedef struct dg_weight {
   int ndim;
   int64_t shape[DG_ST_MAX_DIMS]; // LDM shape (diffusers VAE attention [C,C] becomes [C,C,1,1])
   int64_t numel;
-  const char *file;        // the .safetensors file it comes from
+  const char *file;        // the .safetensors (or PyTorch checkpoint) file it comes from
   const char *source_name; // its name in that file
 } dg_weight;
 
@@ -47,6 +47,11 @@ const dg_weight *dg_weights_find(const dg_weights *w, const char *ldm_name);
 bool dg_weights_has_prefix(const dg_weights *w, const char *prefix);
 // A `__metadata__` value of the store's files (the first file that has the key), or NULL.
 const char *dg_weights_metadata(const dg_weights *w, const char *key);
+// Every metadata entry of the store's files (a key once, from the first file that has it).
+size_t dg_weights_metadata_count(const dg_weights *w);
+void dg_weights_metadata_at(const dg_weights *w, size_t index, const char **key, const char **value);
+// The stored little-endian bytes of a tensor (numel * dg_st_dtype_size(dtype) bytes, in the file's mapping).
+const void *dg_weights_data(const dg_weights *w, const dg_weight *t);
 // tokenizer/ of a diffusers folder (with vocab.json and merges.txt), or NULL.
 const char *dg_weights_tokenizer_dir(const dg_weights *w);
 

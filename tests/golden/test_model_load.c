@@ -1,5 +1,5 @@
-// Every model loads from the SD-1.5-structured tiny checkpoints of tests/io/data in both layouts (LDM
-// single file and diffusers folder, through the name maps), with SD 1.5's block structure: 12 input
+// Every model loads from the SD-1.5-structured tiny checkpoints of tests/io/data in every layout (LDM
+// single file, diffusers folder through the name maps, and the PyTorch .ckpt of ckpt/), with SD 1.5's block structure: 12 input
 // and output blocks, upsamplers at output blocks 2, 5, 8, attention on the first three levels, 13
 // ControlNet residuals with 8 hint convs, a 4-level VAE, a 2-layer CLIP. (Their 2-channel widths do
 // not admit GroupNorm(32), so no forward pass runs here; the golden tests cover the arithmetic.)
@@ -62,5 +62,8 @@ int main(int argc, char **argv) {
   check(path, "LDM single file");
   snprintf(path, sizeof path, "%s/sd15_tiny_diffusers", dir);
   check(path, "diffusers folder");
+  // The same model from a PyTorch Lightning checkpoint written by torch.save (tests/io/data/ckpt).
+  snprintf(path, sizeof path, "%s/ckpt/sd15_tiny.ckpt", dir);
+  check(path, "PyTorch .ckpt");
   return dg_test_finish();
 }

@@ -332,8 +332,9 @@ static void open_errors(void) {
   dg_check_error(dg_weights_open(tmp_path("wrong"), &w), DG_ERR_FORMAT,
                  "expected diffusers VAE tensor names, found diffusers UNet", "wrong component");
   io_mkdirs(tmp_path("pickle/unet"));
-  io_write_file(tmp_path("pickle/unet/diffusion_pytorch_model.bin"), "PK", 2);
-  dg_check_error(dg_weights_open(tmp_path("pickle"), &w), DG_ERR_UNSUPPORTED, "pickle", "pickle weights");
+  io_write_file(tmp_path("pickle/unet/diffusion_pytorch_model.bin"), "PK\x03\x04", 4);
+  dg_check_error(dg_weights_open(tmp_path("pickle"), &w), DG_ERR_FORMAT,
+                 "unet/diffusion_pytorch_model.bin: 4 bytes, too short for a zip archive", "broken .bin weights");
   io_mkdirs(tmp_path("empty"));
   dg_check_error(dg_weights_open(tmp_path("empty"), &w), DG_ERR_FORMAT, "no model files found", "empty folder");
   dg_check_error(dg_weights_open(tmp_path("absent"), &w), DG_ERR_IO, "absent", "missing path");
