@@ -32,7 +32,12 @@ static char *base_name(const char *path) {
     trimmed[--n] = 0; // "models/" names "models"
   char *base = g_path_get_basename(trimmed);
   g_free(trimmed);
-  if (g_str_has_suffix(base, ".safetensors")) base[strlen(base) - strlen(".safetensors")] = 0;
+  static const char *const exts[] = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"};
+  for (size_t i = 0; i < G_N_ELEMENTS(exts); i++)
+    if (g_str_has_suffix(base, exts[i]) && strlen(base) > strlen(exts[i])) {
+      base[strlen(base) - strlen(exts[i])] = 0;
+      break;
+    }
   return base;
 }
 

@@ -145,8 +145,9 @@ static void act_choose_model(GSimpleAction *a, GVariant *p, gpointer d) {
   if (!strcmp(what, "folder"))
     dg_files_choose(WIN(d), "Choose a model folder", GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, NULL, NULL, set_model);
   else if (!strcmp(what, "file"))
-    dg_files_choose(WIN(d), "Choose a checkpoint file", GTK_FILE_CHOOSER_ACTION_OPEN, "*.safetensors",
-                    "Checkpoints (.safetensors)", set_model);
+    dg_files_choose(WIN(d), "Choose a checkpoint file", GTK_FILE_CHOOSER_ACTION_OPEN, 
+                    "*.safetensors;*.ckpt;*.pt;*.pth;*.bin", "Checkpoints (.safetensors, .ckpt, .pt, .pth, .bin)",
+                    set_model);
   else
     dg_window_set_status(WIN(d), "choose-model: '%s' is neither 'folder' nor 'file'", what);
 }

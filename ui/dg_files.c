@@ -192,7 +192,10 @@ void dg_files_choose(DgWindow *win, const char *title, GtkFileChooserAction acti
   if (pattern) {
     GtkFileFilter *filter = gtk_file_filter_new();
     gtk_file_filter_set_name(filter, filter_name);
-    gtk_file_filter_add_pattern(filter, pattern);
+    char **patterns = g_strsplit(pattern, ";", -1);
+    for (char **p = patterns; *p; p++)
+      gtk_file_filter_add_pattern(filter, *p);
+    g_strfreev(patterns);
     gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(d), filter);
     g_object_unref(filter);
   }

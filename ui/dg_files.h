@@ -10,7 +10,8 @@ bool dg_files_import_layout(DgWindow *win, const char *path);
 bool dg_files_export_png(DgWindow *win, const char *path);
 bool dg_files_save(DgWindow *win, const char *path); // starts dg_window_save
 
-// A native file chooser calling fn with the chosen path; pattern NULL: no filter.
+// A native file chooser calling fn with the chosen path; pattern: one or more glob patterns separated by
+// ';' (one filter), NULL: no filter.
 void dg_files_choose(DgWindow *win, const char *title, GtkFileChooserAction action, const char *pattern,
                      const char *filter_name, bool (*fn)(DgWindow *, const char *));
 void dg_files_open_dialog(DgWindow *win);

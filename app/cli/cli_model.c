@@ -93,7 +93,7 @@ int dg_cli_model(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help")) {
       printf("usage: dirigent-cli model PATH [--tensors]\n\nValidates a .safetensors checkpoint (LDM single file or "
-             "component), a diffusers folder or a Dirigent\nmodel folder (as generate reads it), maps tensor names to "
+             "component), a PyTorch checkpoint (.ckpt, .pt, .pth, .bin;\nits pickle is never run), a diffusers folder or a Dirigent\nmodel folder (as generate reads it), maps tensor names to "
              "LDM names and reports the detected models.\n"
              "  --tensors   also list every tensor: LDM name, dtype, shape, name in the file\n");
       return 0;

@@ -21,14 +21,21 @@ static dg_status parse(const char *text, size_t len, const char *source, dg_mode
   return DG_OK;
 }
 
-// The JSON beside the weights (PATH.json for PATH.safetensors or PATH) when `sidecar`, else the
+// The JSON beside the weights (PATH.json for PATH.safetensors, PATH.ckpt, .pt, .pth, .bin or PATH) when `sidecar`, else the
 // metadata entry. *found is false when neither exists.
 static dg_status load_config(const char *weights_path, const dg_weights *w, bool sidecar, dg_model_config *out,
                              bool *found) {
   memset(out, 0, sizeof *out);
   *found = false;
-  size_t n = strlen(weights_path), ext = strlen(".safetensors");
-  if (n > ext && !strcmp(weights_path + n - ext, ".safetensors")) n -= ext;
+  size_t n = strlen(weights_path);
+  static const char *const exts[] = {".safetensors", ".ckpt", ".pt", ".pth", ".bin"};
+  for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
+    size_t ext = strlen(exts[i]);
+    if (n > ext && !strcmp(weights_path + n - ext, exts[i])) {
+      n -= ext;
+      break;
+    }
+  }
   char json[1024];
   if (snprintf(json, sizeof json, "%.*s.json", (int)n, weights_path) >= (int)sizeof json)
     return dg_fail(DG_ERR_ARG, "%s: path too long", weights_path);

@@ -1,5 +1,5 @@
 // A model's configuration JSON: the file PATH.json beside PATH.safetensors (how tools/train exports
-// its models), or else the weights file's `__metadata__["config"]` (the order of
+// its models; also beside a PyTorch checkpoint PATH.ckpt, .pt, .pth or .bin), or else the weights file's `__metadata__["config"]` (the order of
 // tools/train/dgtrain/exports.load_json_beside). Values are looked up by dotted paths ("image.groups"); a
 // present value of the wrong type, or a number outside its range or not whole where it must be, is an
 // error naming the source, the key and the value. An unparsable configuration is an error naming its file.

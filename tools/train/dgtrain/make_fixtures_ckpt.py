@@ -107,7 +107,7 @@ def zip64(src, dst):
     out += struct.pack("<IQHHIIQQQQ", 0x06064b50, 44, 45, 45, 0, 0, n, n, len(central), cd_offset)
     out += struct.pack("<IIQI", 0x07064b50, 0, eocd64, 1)
     out += struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 0xffff, 0xffff, 0xffffffff, 0xffffffff, 0)
-    open(os.path.join(OUT, dst), "wb").write(out)
+    open(os.path.join(OUT, dst), "wb").write(out)  # (an absolute dst stays as it is)
 
 
 # ---- hand-written pickles ------------------------------------------------------------------------
@@ -258,6 +258,33 @@ def main():
             extra=[("archive/data/0", f4, zipfile.ZIP_STORED)])
     archive("good_handmade.ckpt", pickled_dict([("w", good), ("v", rebuild("0", "FloatStorage", 4, 1, [3], [1]))]),
             {"0": f4})
+
+    # Seeds of tests/fuzz/fuzz_ckpt (each under 8 KiB): whole images (starting with "PK") and bare
+    # pickles, which the target stores beside storages archive/data/K of 16 * (K + 1) bytes.
+    seeds = os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_ckpt")
+    if os.path.isdir(seeds):
+        shutil.rmtree(seeds)
+    os.makedirs(seeds)
+    zip64(os.path.join(OUT, "tiny.ckpt"), os.path.join(seeds, "tiny_zip64.ckpt"))
+    for d, _, files in os.walk(OUT):
+        for f in sorted(files):
+            path = os.path.join(d, f)
+            if os.path.getsize(path) > 8192:
+                continue
+            tag = os.path.relpath(path, OUT).replace("/", "_")
+            shutil.copy(path, os.path.join(seeds, tag))
+            if zipfile.is_zipfile(path):
+                with zipfile.ZipFile(path) as z:
+                    pkl = [n for n in z.namelist() if n.endswith("data.pkl")]
+                    if pkl and z.getinfo(pkl[0]).compress_type == zipfile.ZIP_STORED:
+                        open(os.path.join(seeds, tag + ".pkl"), "wb").write(z.read(pkl[0]))
+    harness = pickled_dict([("a", rebuild("0", "FloatStorage", 4, 0, [2, 2], [2, 1])),
+                            ("b", rebuild("1", "HalfStorage", 16, 4, [3, 4], [4, 1])),
+                            ("c", rebuild("3", "LongStorage", 8, 0, [8], [1])),
+                            ("d", rebuild("2", "BFloat16Storage", 24, 0, [2, 3, 4], [12, 4, 1]))])
+    open(os.path.join(seeds, "storages.pkl"), "wb").write(harness)
+    lightning = b"\x80\x02}(" + ustr("state_dict") + harness[3:-1] + ustr("epoch") + bint(3) + b"u."
+    open(os.path.join(seeds, "lightning.pkl"), "wb").write(lightning)
 
     total = 0
     for d, _, files in os.walk(OUT):
