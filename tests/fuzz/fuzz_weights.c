@@ -3,8 +3,8 @@
 // and their configuration from tensor shapes. The input is the safetensors header (its JSON text);
 // the harness adds the length field and a zero-filled data section as long as the largest offset in
 // it (sparse, up to 256 MiB), so that the fuzzer spends its mutations on names and shapes. An input
-// that starts like a PyTorch zip or pickle checkpoint is written as it is, to model.ckpt, for the
-// refusal of those.
+// that starts like a PyTorch zip or pickle checkpoint is written as it is, to model.ckpt (read by
+// dg_ckpt, or refused; fuzz_ckpt covers that reader in depth).
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
