@@ -21,6 +21,7 @@ can be compared tensor by tensor with the safetensors route (tests/io/test_ckpt.
   refused global, a tensor subclass through _rebuild_from_type_v2), a legacy (non-zip) torch.save, a
   deflated pickle, and hand-written pickles with a wrong storage size, a view past its storage, a
   negative shape, a missing storage, non-contiguous strides, no tensors, an unsafe or duplicate entry name.
+Every file is the same at each run except bad/legacy.pt (the legacy format keys storages by address).
 Nothing here is ever unpickled; the malicious objects' __reduce__ runs only at pickling time, to name
 what to call.
 
@@ -261,10 +262,9 @@ def main():
 
     # Seeds of tests/fuzz/fuzz_ckpt (each under 8 KiB): whole images (starting with "PK") and bare
     # pickles, which the target stores beside storages archive/data/K of 16 * (K + 1) bytes.
+    # (Written over, the folder kept: it also holds the merged finds of fuzzing runs.)
     seeds = os.path.join(ROOT, "tests", "fuzz", "corpus", "fuzz_ckpt")
-    if os.path.isdir(seeds):
-        shutil.rmtree(seeds)
-    os.makedirs(seeds)
+    os.makedirs(seeds, exist_ok=True)
     zip64(os.path.join(OUT, "tiny.ckpt"), os.path.join(seeds, "tiny_zip64.ckpt"))
     for d, _, files in os.walk(OUT):
         for f in sorted(files):
