@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 // Names that mean the same pixels in the shipped palettes (world, ADE20K-150, Cityscapes-19), tried in
@@ -103,5 +104,17 @@ dg_status dg_palette_read_layout(const char *path, const dg_palette *target, con
   }
   if (s != DG_OK) dg_fail(s, "%s", first);
   g_free(first);
+  return s;
+}
+
+dg_status dg_palette_convert_document(dg_document *doc, const dg_palette *from, const dg_palette *to, const char *name,
+                                      dg_palette_conversion *report) {
+  size_t n = (size_t)dg_document_width(doc) * dg_document_height(doc);
+  uint8_t *ids = malloc(n);
+  if (!ids) return dg_fail(DG_ERR_OOM, "the converted layout (%zu bytes)", n);
+  memcpy(ids, dg_document_layout(doc), n);
+  dg_palette_convert_ids(from, to, ids, n, report);
+  dg_status s = dg_document_set_palette_layout(doc, name ? name : dg_palette_title(to), ids);
+  free(ids);
   return s;
 }

@@ -40,3 +40,9 @@ void dg_palette_to_png(const dg_palette *p, dg_png_palette *out);
 // conversion (zeroed when none). Errors are those of reading it with `target`.
 dg_status dg_palette_read_layout(const char *path, const dg_palette *target, const dg_png_limits *limits, int *width,
                                  int *height, uint8_t **ids, const char **painted_in, dg_palette_conversion *report);
+
+// The editor's palette switch: the document's layout converted from `from` to `to` (whose
+// dg_palette_title, or `name` when given, becomes the document's palette) as one undo step.
+#include "dg_document.h"
+dg_status dg_palette_convert_document(dg_document *doc, const dg_palette *from, const dg_palette *to, const char *name,
+                                      dg_palette_conversion *report);

@@ -3,10 +3,13 @@
 // palettes by class name (dg_palette_convert) with its unmatched classes; the CLI's `layout convert`
 // is tested in tests/cli/test_layout.sh.
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dg_check.h"
+#include "dg_document.h"
+#include "dg_project.h"
 #include "dg_palette.h"
 #include "dg_palette_choice.h"
 #include "dg_palette_convert.h"
@@ -168,10 +171,52 @@ static void test_convert(void) {
   dg_palette_free(ade), dg_palette_free(cs), dg_palette_free(world);
 }
 
+// The editor's palette switch: one undo step restoring ids and palette name; the project keeps the
+// palette; projects from before palettes (version 1 here) open as "world".
+static void test_document(void) {
+  dg_palette *cs = load("cityscapes"), *world = load("world");
+  dg_document *doc = dg_document_new(4, 8);
+  if (!cs || !world || !doc) return;
+  dg_check(!strcmp(dg_document_palette(doc), "world"), "a new document paints in world");
+  dg_document_fill_rect(doc, 0, 0, 3, 3, 8);  // tree
+  dg_document_fill_rect(doc, 4, 0, 7, 3, 2);  // mountain
+  dg_document_fill_rect(doc, 0, 0, 0, 0, 13); // sign
+  int depth = dg_document_undo_depth(doc);
+  dg_palette_conversion r;
+  dg_check_status(dg_palette_convert_document(doc, world, cs, NULL, &r), "convert to cityscapes");
+  dg_check(!strcmp(dg_document_palette(doc), "cityscapes") && dg_document_pixel(doc, 1, 1) == 8 &&
+               dg_document_pixel(doc, 0, 0) == 7 && dg_document_pixel(doc, 5, 2) == DG_UNLABELLED,
+           "converted: vegetation, traffic sign, mountain unlabelled");
+  dg_check(r.unmatched_count == 1 && r.unmatched_pixels == 16 && !strcmp(r.unmatched, "mountain"),
+           "unmatched reported: '%s' (%d pixels)", r.unmatched, r.unmatched_pixels);
+  dg_check(dg_document_undo_depth(doc) == depth + 1, "one undo step");
+  char *dir = g_dir_make_tmp("dg-palettes-XXXXXX", NULL), *path = g_build_filename(dir, "p.dirigent", NULL);
+  dg_check_status(dg_project_save(doc, path), "save");
+  dg_status s;
+  dg_document *back = dg_project_load(path, &s);
+  dg_check(back && !strcmp(dg_document_palette(back), "cityscapes") && dg_document_pixel(back, 1, 1) == 8,
+           "the project keeps the palette");
+  dg_document_free(back);
+  dg_check(dg_document_undo(doc), "undo");
+  dg_check(!strcmp(dg_document_palette(doc), "world") && dg_document_pixel(doc, 5, 2) == 2 &&
+               dg_document_pixel(doc, 0, 0) == 13,
+           "undo restores the world ids and the palette name (nothing lost)");
+  dg_check(dg_document_redo(doc) && !strcmp(dg_document_palette(doc), "cityscapes"), "redo");
+  dg_document *old = dg_project_load(DG_SOURCE_DIR "/tests/ui/data/project-v1.dirigent", &s);
+  dg_check(old && !strcmp(dg_document_palette(old), "world"), "an old project opens in world");
+  dg_document_free(old);
+  g_remove(path);
+  g_rmdir(dir);
+  g_free(path), g_free(dir);
+  dg_document_free(doc);
+  dg_palette_free(cs), dg_palette_free(world);
+}
+
 int main(void) {
   g_setenv("DIRIGENT_ASSETS", DG_SOURCE_DIR "/assets", TRUE);
   test_files();
   test_choice();
   test_convert();
+  test_document();
   return dg_check_finish("test_palettes");
 }
