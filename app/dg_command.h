@@ -49,3 +49,6 @@ dg_value dg_document_value(const dg_document *doc, dg_doc_field field);
 dg_command *dg_pixels_command_new(int x, int y, int w, int h, uint8_t *before, uint8_t *after);
 dg_command *dg_text_command_new(dg_doc_field field, const char *old_text, const char *new_text, bool coalescing);
 dg_command *dg_value_command_new(dg_doc_field field, dg_value old_value, dg_value new_value);
+// A palette switch: the whole layout (w x h, the two buffers taken) and the palette name together.
+dg_command *dg_palette_command_new(int w, int h, uint8_t *before, uint8_t *after, const char *old_palette,
+                                   const char *new_palette);

@@ -1,5 +1,6 @@
 // The document's command types: pixels (a changed rectangle of the layout), text (prompt, negative
-// prompt, model choice) and value (seed, random seed, steps, guidance).
+// prompt, model choice, palette) and value (seed, random seed, steps, guidance), and a palette switch
+// (the whole layout converted and the palette name, one step).
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,4 +102,36 @@ dg_command *dg_value_command_new(dg_doc_field field, dg_value old_value, dg_valu
   value_command *c = calloc(1, sizeof *c);
   *c = (value_command){{&value_type, false}, field, old_value, new_value};
   return &c->base;
+}
+
+// ---- palette -------------------------------------------------------------------------------------
+
+typedef struct palette_command {
+  pixels_command pixels; // the whole layout
+  char *old_palette, *new_palette;
+} palette_command;
+
+static void palette_apply(dg_command *cmd, dg_document *doc, bool redo) {
+  palette_command *c = (palette_command *)cmd;
+  pixels_apply(cmd, doc, redo);
+  dg_document_store_text(doc, DG_FIELD_PALETTE, redo ? c->new_palette : c->old_palette);
+}
+static size_t palette_size(const dg_command *cmd) {
+  const palette_command *c = (const palette_command *)cmd;
+  return pixels_size(cmd) + strlen(c->old_palette) + strlen(c->new_palette) + 2;
+}
+static void palette_free(dg_command *cmd) {
+  palette_command *c = (palette_command *)cmd;
+  free(c->old_palette);
+  free(c->new_palette);
+  free_with_pair(cmd, c->pixels.before, c->pixels.after);
+}
+static const dg_command_type palette_type = {"palette", palette_apply, NULL, palette_size, palette_free};
+
+dg_command *dg_palette_command_new(int w, int h, uint8_t *before, uint8_t *after, const char *old_palette,
+                                   const char *new_palette) {
+  palette_command *c = calloc(1, sizeof *c);
+  *c = (palette_command){{{&palette_type, false}, 0, 0, w, h, before, after}, strdup(old_palette),
+                         strdup(new_palette)};
+  return &c->pixels.base;
 }

@@ -16,7 +16,7 @@ _Static_assert(DG_DOC_MAX_STEPS == DG_SETTINGS_MAX_STEPS && DG_DOC_MAX_SIDE == D
 struct dg_document {
   int width, height;
   uint8_t *layout;
-  char *prompt, *negative, *model;
+  char *prompt, *negative, *model, *palette;
   uint64_t seed;
   bool seed_random;
   int steps;
@@ -42,6 +42,7 @@ static char **text_slot(dg_document *doc, dg_doc_field f) {
   case DG_FIELD_PROMPT: return &doc->prompt;
   case DG_FIELD_NEGATIVE: return &doc->negative;
   case DG_FIELD_MODEL: return &doc->model;
+  case DG_FIELD_PALETTE: return &doc->palette;
   default: return NULL;
   }
 }
@@ -68,6 +69,7 @@ dg_document *dg_document_new(int height, int width) {
   doc->prompt = strdup("");
   doc->negative = strdup("");
   doc->model = strdup("default");
+  doc->palette = strdup("world");
   doc->seed = 1;
   doc->seed_random = false;
   doc->steps = 20;
@@ -85,6 +87,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
   dg_document_store_text(c, DG_FIELD_PROMPT, doc->prompt);
   dg_document_store_text(c, DG_FIELD_NEGATIVE, doc->negative);
   dg_document_store_text(c, DG_FIELD_MODEL, doc->model);
+  dg_document_store_text(c, DG_FIELD_PALETTE, doc->palette);
   c->seed = doc->seed;
   c->seed_random = doc->seed_random;
   c->steps = doc->steps;
@@ -491,11 +494,27 @@ dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int heigh
   return DG_OK;
 }
 
+dg_status dg_document_set_palette_layout(dg_document *doc, const char *palette, const uint8_t *ids) {
+  if (!palette || !*palette || strlen(palette) > 65536 || !g_utf8_validate(palette, -1, NULL))
+    return dg_fail(DG_ERR_ARG, "document: a palette needs a non-empty UTF-8 name");
+  size_t n = (size_t)doc->width * doc->height;
+  uint8_t *before = malloc(n), *after = malloc(n);
+  if (!before || !after) {
+    free(before), free(after);
+    return dg_memory_fail("the palette change's undo step", 2 * (uint64_t)n);
+  }
+  memcpy(before, doc->layout, n);
+  memcpy(after, ids, n);
+  dg_document_execute(doc, dg_palette_command_new(doc->width, doc->height, before, after, doc->palette, palette));
+  return DG_OK;
+}
+
 // ---- parameters ----------------------------------------------------------------------------------
 
 const char *dg_document_prompt(const dg_document *doc) { return doc->prompt; }
 const char *dg_document_negative(const dg_document *doc) { return doc->negative; }
 const char *dg_document_model(const dg_document *doc) { return doc->model; }
+const char *dg_document_palette(const dg_document *doc) { return doc->palette; }
 uint64_t dg_document_seed(const dg_document *doc) { return doc->seed; }
 bool dg_document_seed_random(const dg_document *doc) { return doc->seed_random; }
 int dg_document_steps(const dg_document *doc) { return doc->steps; }
@@ -508,6 +527,7 @@ dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char 
   if (strlen(text) > 65536) return dg_fail(DG_ERR_ARG, "document: text of %zu bytes (limit 65536)", strlen(text));
   if (!g_utf8_validate(text, -1, NULL)) return dg_fail(DG_ERR_ARG, "document: text is not valid UTF-8");
   if (field == DG_FIELD_MODEL && !*text) return dg_fail(DG_ERR_ARG, "document: empty model name");
+  if (field == DG_FIELD_PALETTE && !*text) return dg_fail(DG_ERR_ARG, "document: empty palette name");
   if (!strcmp(*slot, text)) return DG_OK;
   dg_document_execute(doc, dg_text_command_new(field, *slot, text, coalesce));
   return DG_OK;

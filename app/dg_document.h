@@ -26,6 +26,7 @@ typedef enum dg_doc_field {
   DG_FIELD_STEPS,
   DG_FIELD_GUIDANCE,
   DG_FIELD_MODEL,
+  DG_FIELD_PALETTE, // the layout's class palette: "world", "ade20k", "cityscapes" or a palette file
   DG_FIELD_COUNT,
 } dg_doc_field;
 
@@ -81,6 +82,9 @@ void dg_document_fill_rect(dg_document *doc, int x0, int y0, int x1, int y1, int
 void dg_document_fill_polygon(dg_document *doc, const double *xy, int n, int cls);
 // Replaces the whole layout (an import); dimensions must match (else DG_ERR_ARG).
 dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int height, int width);
+// Switches the palette and replaces the whole layout with `ids` (its conversion, of the document's
+// size) as one undo step: undo restores both the ids and the palette name.
+dg_status dg_document_set_palette_layout(dg_document *doc, const char *palette, const uint8_t *ids);
 
 // Parameters. Each change is one undo step; with `coalesce`, a text edit directly following a
 // coalescing edit of the same field merges into it (typing), until dg_document_seal_history. Setters validate
@@ -89,6 +93,7 @@ dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int heigh
 const char *dg_document_prompt(const dg_document *doc);
 const char *dg_document_negative(const dg_document *doc);
 const char *dg_document_model(const dg_document *doc);
+const char *dg_document_palette(const dg_document *doc); // "world" unless set
 uint64_t dg_document_seed(const dg_document *doc);
 bool dg_document_seed_random(const dg_document *doc);
 int dg_document_steps(const dg_document *doc);

@@ -9,7 +9,7 @@
 struct dg_job {
   dg_job_params params;
   uint8_t *layout;
-  char *prompt, *negative, *model;
+  char *prompt, *negative, *model, *palette;
   dg_job_fn fn;
   void *user;
 
@@ -83,6 +83,7 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
   job->prompt = strdup(dg_document_prompt(doc));
   job->negative = strdup(dg_document_negative(doc));
   job->model = strdup(dg_document_model(doc));
+  job->palette = strdup(dg_document_palette(doc));
   job->params = (dg_job_params){
       .width = dg_document_width(doc),
       .height = dg_document_height(doc),
@@ -90,6 +91,7 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
       .prompt = job->prompt,
       .negative = job->negative,
       .model = job->model,
+      .palette = job->palette,
       .seed = dg_document_seed_random(doc) ? random_seed : dg_document_seed(doc),
       .steps = dg_document_steps(doc),
       .guidance = dg_document_guidance(doc),
@@ -215,5 +217,6 @@ void dg_job_free(dg_job *job) {
   free(job->prompt);
   free(job->negative);
   free(job->model);
+  free(job->palette);
   free(job);
 }

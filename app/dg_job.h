@@ -20,6 +20,7 @@ typedef struct dg_job_params {
   int width, height;
   const uint8_t *layout; // height*width class ids, DG_UNLABELLED = 255
   const char *prompt, *negative, *model;
+  const char *palette; // the layout's class palette (dg_palette_load_named); NULL: "world"
   uint64_t seed; // already resolved when the document asks for a random seed
   int steps;
   double guidance;

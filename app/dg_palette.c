@@ -26,6 +26,20 @@ void dg_palette_free(dg_palette *p) {
   free(p);
 }
 
+dg_palette *dg_palette_new(const char *title, int n, const char *const *names, const uint8_t (*rgb)[3]) {
+  if (n < 1 || n > 255) return NULL;
+  dg_palette *p = calloc(1, sizeof *p);
+  p->name = strdup(title);
+  p->count = n;
+  p->classes = calloc((size_t)n, sizeof *p->classes);
+  for (int i = 0; i < n; i++) {
+    p->classes[i].id = i;
+    p->classes[i].name = strdup(names[i]);
+    memcpy(p->classes[i].rgb, rgb[i], 3);
+  }
+  return p;
+}
+
 static bool read_rgb(const dg_json_value *v, uint8_t rgb[3]) {
   if (!v || v->type != DG_JSON_ARRAY || v->count != 3) return false;
   for (int c = 0; c < 3; c++) {
@@ -115,6 +129,37 @@ dg_palette *dg_palette_load(const char *path, dg_status *status) {
   return p;
 }
 
+const char *const dg_palette_builtin[DG_PALETTE_BUILTIN_COUNT] = {"world", "ade20k", "cityscapes"};
+
+bool dg_palette_is_builtin(const char *name) {
+  for (int i = 0; name && i < DG_PALETTE_BUILTIN_COUNT; i++)
+    if (!strcmp(name, dg_palette_builtin[i])) return true;
+  return false;
+}
+
+static dg_palette *load_asset(const char *name, dg_status *status) {
+  gchar *rel = g_strdup_printf("palettes/%s.json", name), *path = dg_assets_path(rel);
+  dg_palette *p = NULL;
+  if (g_file_test(path, G_FILE_TEST_EXISTS)) p = dg_palette_load(path, status);
+  else *status = dg_fail(DG_ERR_IO, "palette: %s not found (set DIRIGENT_ASSETS)", path);
+  g_free(path);
+  g_free(rel);
+  return p;
+}
+
+dg_palette *dg_palette_load_named(const char *name_or_path, dg_status *status) {
+  if (!name_or_path || !*name_or_path) {
+    *status = dg_fail(DG_ERR_ARG, "palette: no name given");
+    return NULL;
+  }
+  if (dg_palette_is_builtin(name_or_path)) return load_asset(name_or_path, status);
+  if (!strchr(name_or_path, '/') && !g_str_has_suffix(name_or_path, ".json")) {
+    *status = dg_fail(DG_ERR_ARG, "palette \"%s\": not world, ade20k, cityscapes or a .json file", name_or_path);
+    return NULL;
+  }
+  return dg_palette_load(name_or_path, status);
+}
+
 dg_palette *dg_palette_load_default(dg_status *status) {
   gchar *path = dg_assets_path("palettes/world.json");
   dg_palette *p = NULL;
@@ -145,4 +190,16 @@ int dg_palette_lookup_rgb(const dg_palette *p, const uint8_t rgb[3]) {
 const char *dg_palette_name(const dg_palette *p, int id) {
   if (id == DG_UNLABELLED) return "unlabelled";
   return id >= 0 && id < p->count ? p->classes[id].name : NULL;
+}
+
+const char *dg_palette_title(const dg_palette *p) { return p->name; }
+
+int dg_palette_find_name(const dg_palette *p, const char *name) {
+  if (!name) return -1;
+  while (*name == ' ') name++;
+  size_t n = strlen(name);
+  while (n && name[n - 1] == ' ') n--;
+  for (int i = 0; i < p->count; i++)
+    if (strlen(p->classes[i].name) == n && !g_ascii_strncasecmp(p->classes[i].name, name, n)) return i;
+  return -1;
 }

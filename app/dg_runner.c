@@ -10,17 +10,19 @@
 #include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_palette.h"
+#include "dg_palette_choice.h"
 #include "dg_settings.h"
 
 struct dg_runner {
   pthread_mutex_t lock; // one generation at a time
   char *tokenizer_dir;
   atomic_bool previews;
-  uint8_t (*palette)[3];
+  uint8_t (*palette)[3]; // the colours of the job's palette
   int n_classes;
+  dg_palette *job_palette; // the palette of the loaded set's jobs (its names may have made its class table)
   dg_device *device;
   dg_model_set *models;
-  char *loaded; // path of the loaded model set
+  char *loaded; // path and palette of the loaded model set
 };
 
 dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json) {
@@ -50,6 +52,7 @@ void dg_runner_free(dg_runner *r) {
   pthread_mutex_destroy(&r->lock);
   free(r->tokenizer_dir);
   free(r->palette);
+  dg_palette_free(r->job_palette);
   free(r->loaded);
   free(r);
 }
@@ -81,17 +84,34 @@ static dg_status models_for(dg_runner *r, const dg_job_params *params) {
     return dg_fail(DG_ERR_UNSUPPORTED, "No model loaded: there is no default model (assets/models holds none and "
                                        "DIRIGENT_MODEL is not set); choose a model folder or checkpoint file");
   dg_status s = DG_OK;
-  if (!r->models || strcmp(r->loaded, path)) {
+  // The palette's names compute the class table of an ALDM ControlNet that stores none, so a set is
+  // kept for one model and palette.
+  const char *palette = params->palette ? params->palette : "world";
+  char *key = g_strdup_printf("%s\n%s", path, palette);
+  if (!r->models || strcmp(r->loaded, key)) {
     if (!r->device) s = dg_device_open(NULL, &r->device);
     dg_model_set_close(r->models);
     r->models = NULL;
     free(r->loaded);
     r->loaded = NULL;
-    dg_model_options o = {.default_tokenizer_dir = r->tokenizer_dir};
+    dg_palette_free(r->job_palette);
+    r->job_palette = s == DG_OK ? dg_palette_load_named(palette, &s) : NULL;
+    const char **names = r->job_palette ? dg_palette_class_names(r->job_palette) : NULL;
+    dg_model_options o = {.default_tokenizer_dir = r->tokenizer_dir, .class_names = names,
+                          .n_class_names = r->job_palette ? dg_palette_count(r->job_palette) : 0};
     if (s == DG_OK) s = dg_settings_check_size(path, &o, r->device, params->width, params->height);
     if (s == DG_OK) s = dg_model_set_open(r->device, path, &o, &r->models);
-    if (s == DG_OK) r->loaded = strdup(path);
+    if (s == DG_OK) r->loaded = strdup(key);
+    free(names);
+    if (s == DG_OK) { // its colours, for a colour-hint ControlNet
+      free(r->palette);
+      r->n_classes = dg_palette_count(r->job_palette);
+      r->palette = calloc((size_t)r->n_classes, sizeof *r->palette);
+      for (int i = 0; r->palette && i < r->n_classes; i++)
+        dg_palette_color(r->job_palette, i, r->palette[i]);
+    }
   }
+  g_free(key);
   g_free(path);
   return s;
 }

@@ -8,7 +8,8 @@
 typedef struct dg_runner dg_runner;
 
 // tokenizer_dir: used when a model brings no tokenizer of its own; palette_json: the class palette for
-// colour-hint ControlNets. Both may be NULL.
+// colour-hint ControlNets until a job names its own (dg_job_params.palette: its colours, and its class
+// names for an ALDM ControlNet without a stored class table). Both may be NULL.
 dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json);
 void dg_runner_free(dg_runner *r);
 // Per-step previews on (the default) or off; off measures what they cost (dirigent-bench-preview).

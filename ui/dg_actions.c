@@ -7,6 +7,7 @@
 #include "dg_files.h"
 #include "dg_memory.h"
 #include "dg_model_choice.h"
+#include "dg_palette_panel.h"
 #include "dg_world.h"
 
 #define WIN(data) ((DgWindow *)(data))
@@ -175,6 +176,14 @@ static void act_set_guidance(GSimpleAction *a, GVariant *p, gpointer d) {
   report(d, dg_document_set_guidance(MODEL(d), g_variant_get_double(p)));
 }
 
+static void act_set_palette(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  dg_window_convert_palette(WIN(d), g_variant_get_string(p, NULL));
+}
+static void act_search_classes(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  dg_palette_panel_search(dg_window_get_palette_panel(WIN(d)), g_variant_get_string(p, NULL));
+}
 static void act_select_class(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   dg_canvas_set_class(CANVAS(d), g_variant_get_int32(p));
@@ -378,6 +387,8 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"set-steps", act_set_steps, "i", NULL, NULL, {0}},
       {"set-guidance", act_set_guidance, "d", NULL, NULL, {0}},
       {"select-class", act_select_class, "i", NULL, NULL, {0}},
+      {"set-palette", act_set_palette, "s", NULL, NULL, {0}},
+      {"search-classes", act_search_classes, "s", NULL, NULL, {0}},
       {"set-tool", act_set_tool, "s", "'brush'", NULL, {0}},
       {"brush-size", act_brush_size, "i", NULL, NULL, {0}},
       {"brush-bigger", act_simple, NULL, NULL, NULL, {0}},

@@ -386,7 +386,11 @@ static gboolean key_pressed(GtkEventControllerKey *k, guint keyval, guint code, 
 
 // ---- tool state ----------------------------------------------------------------------------------
 
-void dg_canvas_set_palette(DgCanvas *self, const dg_palette *palette) { self->palette = palette; }
+void dg_canvas_set_palette(DgCanvas *self, const dg_palette *palette) {
+  self->palette = palette;
+  DgDocument *doc = dg_document_view_get_document(DG_DOCUMENT_VIEW(self));
+  if (doc) layout_changed(doc, 0, 0, dg_document_width(model(self)), dg_document_height(model(self)), self);
+}
 
 DgTool dg_canvas_get_tool(DgCanvas *self) { return self->tool; }
 void dg_canvas_set_tool(DgCanvas *self, DgTool tool) {

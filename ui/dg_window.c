@@ -5,6 +5,9 @@
 #include <json-glib/json-glib.h>
 
 #include "dg_files.h"
+#include "dg_model_choice.h"
+#include "dg_palette_choice.h"
+#include "dg_palette_convert.h"
 #include "dg_palette_panel.h"
 #include "dg_project_async.h"
 #include "dg_results_panel.h"
@@ -40,6 +43,7 @@ DgDocument *dg_window_get_document(DgWindow *self) { return self->document; }
 dg_document *dg_window_get_model(DgWindow *self) { return dg_document_object_get_model(self->document); }
 const char *dg_window_get_path(DgWindow *self) { return self->path; }
 DgCanvas *dg_window_get_canvas(DgWindow *self) { return self->canvas; }
+DgPalettePanel *dg_window_get_palette_panel(DgWindow *self) { return self->palette_panel; }
 DgJobRunner *dg_window_get_runner(DgWindow *self) { return self->runner; }
 const dg_palette *dg_window_get_palette(DgWindow *self) { return self->palette; }
 
@@ -167,6 +171,72 @@ static void document_changed(DgDocument *doc, GParamSpec *pspec, DgWindow *self)
   self->autosave_source = g_timeout_add_seconds(2, autosave_now, self);
 }
 
+// ---- the palette -----------------------------------------------------------------------------------
+
+// The canvas and the panel show the document's palette (loaded when its name changes: an undo of a
+// palette switch, an opened project).
+static void palette_changed(DgDocument *doc, GParamSpec *pspec, DgWindow *self) {
+  (void)pspec;
+  const char *name = dg_document_palette(dg_document_object_get_model(doc));
+  if (self->palette && !strcmp(dg_palette_title(self->palette), name)) return;
+  dg_status st;
+  dg_palette *p = dg_palette_load_named(name, &st);
+  if (!p) {
+    dg_window_set_status(self, "Palette %s: %s", name, dg_last_error());
+    return;
+  }
+  dg_palette *old = self->palette;
+  self->palette = p;
+  dg_canvas_set_palette(self->canvas, p);
+  dg_palette_panel_set_palette(self->palette_panel, p);
+  dg_palette_free(old);
+  dg_palette_panel_show_class(self->palette_panel, dg_canvas_get_class(self->canvas));
+}
+
+// Converts the layout to palette `name` by class name, one undo step; the unmatched classes are named.
+void dg_window_convert_palette(DgWindow *self, const char *name) {
+  dg_document *m = dg_document_object_get_model(self->document);
+  if (!strcmp(dg_document_palette(m), name)) return;
+  dg_status st;
+  dg_palette *to = dg_palette_load_named(name, &st);
+  dg_palette_conversion r;
+  if (to) st = dg_palette_convert_document(m, self->palette, to, name, &r);
+  if (!to || st != DG_OK) dg_window_set_status(self, "Palette %s: %s", name, dg_last_error());
+  else if (r.unmatched_count)
+    dg_window_set_status(self, "Layout converted to %s; %d classes have no %s class and are now unlabelled: %s "
+                               "(undo to keep them)", name, r.unmatched_count, name, r.unmatched);
+  else dg_window_set_status(self, "Layout converted to %s", name);
+  dg_palette_free(to);
+}
+
+// The palette follows the model: a model whose ControlNet implies a shipped palette other than the
+// document's converts the layout (one undo step, named in the status).
+static void model_changed(DgDocument *doc, GParamSpec *pspec, DgWindow *self) {
+  (void)pspec;
+  char *path = dg_model_choice_path(dg_document_model(dg_document_object_get_model(doc)));
+  dg_model_control_info ci;
+  if (!path || dg_model_control_inspect(path, NULL, &ci) != DG_OK) {
+    g_free(path);
+    return;
+  }
+  char why[256];
+  dg_status st;
+  dg_palette *p = ci.present ? dg_palette_for_control(&ci, why, sizeof why, &st) : NULL;
+  if (p && dg_palette_is_builtin(dg_palette_title(p)))
+    dg_window_convert_palette(self, dg_palette_title(p));
+  else if (ci.present && !p)
+    dg_window_set_status(self, "The model's palette cannot be told (%s): choose one above the classes",
+                         dg_last_error());
+  dg_palette_free(p);
+  dg_model_control_info_clear(&ci);
+  g_free(path);
+}
+
+static void palette_chosen(DgPalettePanel *panel, const char *name, DgWindow *self) {
+  (void)panel;
+  dg_window_convert_palette(self, name);
+}
+
 void dg_window_set_document(DgWindow *self, DgDocument *doc, const char *path) {
   dg_job_runner_abandon(self->runner); // a running job belongs to the document being replaced
   if (self->document) g_signal_handlers_disconnect_by_data(self->document, self);
@@ -175,7 +245,10 @@ void dg_window_set_document(DgWindow *self, DgDocument *doc, const char *path) {
   self->path = g_strdup(path);
   self->saved_generation = generation(self);
   g_signal_connect(doc, "notify::generation", G_CALLBACK(document_changed), self);
+  g_signal_connect(doc, "notify::palette", G_CALLBACK(palette_changed), self);
+  g_signal_connect(doc, "notify::model", G_CALLBACK(model_changed), self);
   g_object_notify_by_pspec(G_OBJECT(self), props[PROP_DOCUMENT]);
+  palette_changed(doc, NULL, self);
   update_title(self);
 }
 
@@ -279,12 +352,22 @@ char *dg_window_dump_state(DgWindow *self) {
   if (!gtk_widget_compute_point(GTK_WIDGET(self->canvas), GTK_WIDGET(self), &o, &q)) q = o;
   gtk_native_get_surface_transform(GTK_NATIVE(self), &sx, &sy);
   DgModelRow *model_row = dg_prompt_panel_get_model_row(self->prompt_panel);
+  // The palette panel: its recently used classes and the first rows of its class list.
+  GVariantBuilder recent, rows;
+  g_variant_builder_init(&recent, G_VARIANT_TYPE("ai"));
+  g_variant_builder_init(&rows, G_VARIANT_TYPE("ai"));
+  int rec[DG_PALETTE_PANEL_RECENT], n_rec = dg_palette_panel_get_recent(self->palette_panel, rec);
+  for (int i = 0; i < n_rec; i++)
+    g_variant_builder_add(&recent, "i", rec[i]);
+  for (int i = 0, c; i < 5 && (c = dg_palette_panel_row_class(self->palette_panel, i)) >= 0; i++)
+    g_variant_builder_add(&rows, "i", c);
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
       " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'results': <%i>, 'generating': <%b>,"
       " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
-      " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>}",
+      " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>,"
+      " 'palette': <%s>, 'palette_shown': <%s>, 'recent_classes': <%v>, 'class_rows': <%v>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -292,7 +375,9 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_document_guidance(m), dg_document_result_count(m), dg_job_runner_get_running(self->runner),
       dg_prompt_panel_get_progress_text(self->prompt_panel), gtk_label_get_text(GTK_LABEL(self->status)),
       (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(m), q.x + sx, q.y + sy, zoom,
-      dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0));
+      dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0,
+      dg_document_palette(m), dg_palette_title(self->palette), g_variant_builder_end(&recent),
+      g_variant_builder_end(&rows)));
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);
   json_node_unref(node);
@@ -334,6 +419,7 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
                               NULL);
   g_object_bind_property(canvas, "overlay-opacity", self->opacity, "value", both);
   g_signal_connect_swapped(self->palette_panel, "class-picked", G_CALLBACK(dg_canvas_set_class), canvas);
+  g_signal_connect(self->palette_panel, "palette-chosen", G_CALLBACK(palette_chosen), self);
   g_signal_connect(canvas, "notify::class", G_CALLBACK(class_changed), self->palette_panel);
   class_changed(self->canvas, NULL, self->palette_panel);
   dg_prompt_panel_show_runner(self->prompt_panel, self->runner);

@@ -8,6 +8,7 @@
 
 #include "dg_canvas.h"
 #include "dg_job_runner.h"
+#include "dg_palette_panel.h"
 #include "dg_prompt_panel.h"
 
 G_BEGIN_DECLS
@@ -28,6 +29,7 @@ const char *dg_window_get_path(DgWindow *self);
 gboolean dg_window_get_modified(DgWindow *self);
 void dg_window_mark_unsaved(DgWindow *self);
 DgCanvas *dg_window_get_canvas(DgWindow *self);
+DgPalettePanel *dg_window_get_palette_panel(DgWindow *self);
 DgJobRunner *dg_window_get_runner(DgWindow *self);
 const dg_palette *dg_window_get_palette(DgWindow *self);
 
@@ -48,6 +50,9 @@ void dg_window_message(DgWindow *self, GtkMessageType type, const char *title, c
 // Records a dialog shown elsewhere (file choosers' questions, recovery) for dump-state.
 void dg_window_log_dialog(DgWindow *self, const char *text);
 void dg_window_set_status(DgWindow *self, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+// Converts the document's layout to the palette `name` (world, ade20k, cityscapes or a palette file) by
+// class name as one undo step, naming the unmatched classes in the status.
+void dg_window_convert_palette(DgWindow *self, const char *name);
 // The window's state as JSON, for tests and scripts (the dump-state action).
 char *dg_window_dump_state(DgWindow *self);
 

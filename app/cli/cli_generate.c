@@ -15,11 +15,13 @@
 #include "dg_generation_png.h"
 #include "dg_memory.h"
 #include "dg_palette.h"
+#include "dg_palette_choice.h"
+#include "dg_palette_convert.h"
 #include "dg_png.h"
 #include "dg_settings.h"
 
 typedef struct options {
-  const char *prompt, *negative, *layout, *control, *out;
+  const char *prompt, *negative, *layout, *control, *palette, *out;
   int width, height;
   bool profile;
   dg_cli_sampling s;
@@ -38,6 +40,9 @@ static void usage(FILE *f) {
              "  --model DIR|FILE    Dirigent model folder, SD single file or diffusers folder\n"
              "                      (default: the embedded assets/models)\n"
              "  --control NAME      ControlNet of a model folder (default aldm) or a file\n"
+             "  --palette P         the layout's classes: world, ade20k, cityscapes or a palette .json\n"
+             "                      (default: the one the model's ControlNet implies); a colour-coded\n"
+             "                      layout in another shipped palette is converted by class name\n"
              "  --f16               f16 weights and activations\n"
              "  --quiet             no progress bar\n"
              "  --profile           print GPU time per op and peak memory (also DIRIGENT_PROFILE=1)\n");
@@ -65,6 +70,7 @@ static int parse(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--negative")) o->negative = v;
     else if (!strcmp(a, "--layout")) o->layout = v;
     else if (!strcmp(a, "--control")) o->control = v;
+    else if (!strcmp(a, "--palette")) o->palette = v;
     else if (!strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--width") || !strcmp(a, "--height")) {
       if (!dg_cli_parse_side("generate", a, v, !strcmp(a, "--width") ? &o->width : &o->height)) return 2;
@@ -85,15 +91,16 @@ static int parse(int argc, char **argv, options *o) {
   return -1; // go on
 }
 
-// The world palette as dg_png wants it, for reading colour-coded layouts.
-static dg_status load_png_palette(dg_png_palette *pal, dg_palette **owned) {
-  dg_status s;
-  *owned = dg_palette_load_default(&s);
-  if (!*owned) return s;
-  memset(pal, 0, sizeof *pal);
-  pal->n_classes = dg_palette_count(*owned);
-  for (int i = 0; i < pal->n_classes; i++) memcpy(pal->rgb[i], dg_palette_class_at(*owned, i)->rgb, 3);
-  return DG_OK;
+// The layout palette: --palette, else the one the model's ControlNet implies (dg_palette_choice).
+static dg_palette *choose_palette(const options *o, const char *model, const dg_model_options *mo, dg_status *s) {
+  if (o->palette) return dg_palette_load_named(o->palette, s);
+  dg_model_control_info ci;
+  if ((*s = dg_model_control_inspect(model, mo, &ci)) != DG_OK) return NULL;
+  char why[256];
+  dg_palette *p = dg_palette_for_control(&ci, why, sizeof why, s);
+  if (p && ci.present && !o->s.quiet) printf("palette: %s (%s)\n", dg_palette_title(p), why);
+  dg_model_control_info_clear(&ci);
+  return p;
 }
 
 static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, int h) {
@@ -144,15 +151,31 @@ int dg_cli_generate(int argc, char **argv) {
   char *model = o.s.model ? g_strdup(o.s.model) : dg_assets_path("models");
   char *tokenizer = dg_assets_path("tokenizer");
   dg_png_palette pal;
+  const char **names = NULL;
+  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
   // The output is checked before any work, so a bad path does not cost a generation.
   dg_status s = dg_settings_check_output("--out", o.out);
-  if (s == DG_OK) s = load_png_palette(&pal, &palette);
+  if (s == DG_OK && (o.layout || o.palette)) palette = choose_palette(&o, model, &mo, &s);
+  if (palette) {
+    dg_palette_to_png(palette, &pal);
+    names = dg_palette_class_names(palette); // for an ALDM ControlNet that stores no class table
+    mo.class_names = names, mo.n_class_names = dg_palette_count(palette);
+  }
   int w = o.width, h = o.height;
   if (s == DG_OK && o.layout) {
     int lw = w, lh = h; // a given size must match the layout's; checked from its header before decoding
     dg_png_limits lim = {w, h, DG_GENERATE_MAX_SIDE};
-    s = dg_png_read_label_limited(o.layout, &pal, &lim, &lw, &lh, &layout);
+    const char *painted_in;
+    dg_palette_conversion conv;
+    s = dg_palette_read_layout(o.layout, palette, &lim, &lw, &lh, &layout, &painted_in, &conv);
     w = lw, h = lh;
+    if (s == DG_OK && strcmp(painted_in, dg_palette_title(palette))) {
+      printf("layout: %s is painted in %s colours; converted to %s by class name\n", o.layout, painted_in,
+             dg_palette_title(palette));
+      if (conv.unmatched_count)
+        printf("layout: %d classes have no %s class and are now unlabelled (%d pixels): %s\n", conv.unmatched_count,
+               dg_palette_title(palette), conv.unmatched_pixels, conv.unmatched);
+    }
   }
   if (!w) w = 256;
   if (!h) h = 128;
@@ -164,7 +187,6 @@ int dg_cli_generate(int argc, char **argv) {
   g_free(default_text);
   dg_device_options dopt = {.timestamps = o.profile};
   if (s == DG_OK) s = dg_device_open(&dopt, &dev);
-  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
   if (s == DG_OK) s = dg_settings_check_size(model, &mo, dev, w, h); // before loading
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
   if (s == DG_OK && !(rgb = dg_memory_alloc("the image", (size_t)w * h * 3))) s = DG_ERR_OOM;
@@ -172,11 +194,11 @@ int dg_cli_generate(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   double t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
   if (s == DG_OK) {
-    uint8_t (*colors)[3] = pal.rgb;
+    uint8_t (*colors)[3] = palette ? pal.rgb : NULL;
     dg_generate_params p = {.prompt = o.prompt, .negative = o.negative, .width = w, .height = h, .steps = o.s.steps,
                             .cfg = (float)o.s.cfg, .seed = o.s.seed,
                             .sampler = !strcmp(o.s.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
-                            .layout = layout, .palette = (const uint8_t(*)[3])colors, .n_classes = pal.n_classes,
+                            .layout = layout, .palette = (const uint8_t(*)[3])colors, .n_classes = palette ? pal.n_classes : 0,
                             .on_step = !o.s.quiet && isatty(2) ? on_step : NULL, .user = &t0};
     s = dg_generate(m, &p, rgb);
   }
@@ -196,6 +218,7 @@ int dg_cli_generate(int argc, char **argv) {
   dg_model_set_close(m);
   dg_device_close(dev);
   dg_palette_free(palette);
+  free(names);
   free(layout);
   free(rgb);
   g_free(model);

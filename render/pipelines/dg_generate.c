@@ -75,6 +75,9 @@ static dg_status layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const d
     free(label), free(v);
     return s;
   }
+  if (((const dg_controlnet *)dg_model_set_get(m, DG_ROLE_CONTROLNET))->id_hint)
+    return dg_fail(DG_ERR_ARG, "generate: the ALDM ControlNet stores no class table and none was computed: open the "
+                               "model with the palette's class names");
   if (!p->palette) return dg_fail(DG_ERR_ARG, "generate: a colour-hint ControlNet needs the class palette");
   int64_t n = (int64_t)p->width * p->height, shape[4] = {1, 3, p->height, p->width};
   float *v = malloc((size_t)(3 * n) * sizeof *v);

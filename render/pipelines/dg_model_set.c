@@ -101,9 +101,11 @@ static void describe_vae(dg_model_set *m, const void *model, const char *layout)
            m->scale_factor, layout);
 }
 
+// The table stored with the ControlNet; without one (a real ALDM checkpoint keeps it apart) it is
+// computed from the class names after the text encoder has loaded (class_table_from_names).
 static dg_status load_class_table(dg_model_set *m, const dg_weights *w) {
   const dg_weight *t = dg_weights_find(w, "dirigent.class_embeddings");
-  if (!t) return dg_fail(DG_ERR_FORMAT, "ControlNet with an id hint but no 'dirigent.class_embeddings' table");
+  if (!t) return DG_OK;
   if (t->ndim != 2 || t->shape[0] < 2) return dg_fail(DG_ERR_FORMAT, "class embedding table has a bad shape");
   m->table_classes = (int)t->shape[0] - 1;
   m->table_dim = (int)t->shape[1];
@@ -222,6 +224,61 @@ static dg_status no_tokenizer(const char *model) {
   return dg_fail(DG_ERR_ARG, "model %s: no tokenizer found (tokenizer/ with vocab.json and merges.txt)", model);
 }
 
+// The ALDM class table from names, as tools/train/dgtrain/train_controlnet.py class_table makes it:
+// the text encoder's pooled output (the final layer norm's output at the end token, no projection) of
+// "a photo of {name}" per class, and of the empty prompt last as the null embedding (unlabelled pixels).
+#define TABLE_BATCH 16
+static dg_status class_table_from_names(dg_model_set *m, const char *const *names, int n) {
+  const dg_clip_text *clip = m->role[DG_ROLE_TEXT_ENCODER].model;
+  int d = clip->cfg.width, len = clip->cfg.max_positions < DG_TOKENS_MAX ? clip->cfg.max_positions : DG_TOKENS_MAX;
+  m->class_table = malloc((size_t)(n + 1) * d * sizeof(float));
+  int32_t *ids = malloc((size_t)TABLE_BATCH * DG_TOKENS_MAX * sizeof *ids);
+  float *hidden = malloc((size_t)TABLE_BATCH * len * d * sizeof *hidden);
+  dg_status s = m->class_table && ids && hidden ? DG_OK
+                                                : dg_memory_fail("the class embedding table", (uint64_t)(n + 1) * d * 4);
+  dg_nn_ctx nn = {.s = m->stream, .scratch = m->scratch, .dtype = m->dtype};
+  for (int first = 0; first <= n && s == DG_OK; first += TABLE_BATCH) {
+    int count = n + 1 - first < TABLE_BATCH ? n + 1 - first : TABLE_BATCH;
+    for (int i = 0; i < count && s == DG_OK; i++) {
+      char *prompt = first + i < n ? g_strdup_printf("a photo of %s", names[first + i]) : g_strdup("");
+      int32_t row[DG_TOKENS_MAX];
+      s = dg_tokenizer_encode(m->tok, prompt, DG_TOKENS_MAX, row, NULL, NULL);
+      memcpy(ids + (size_t)i * len, row, (size_t)len * sizeof *ids);
+      g_free(prompt);
+    }
+    dg_arena_mark mark = dg_arena_get_mark(m->scratch);
+    dg_tensor out;
+    if (s == DG_OK) s = dg_clip_text_forward(&nn, clip, ids, count, len, 0, &out);
+    if (s == DG_OK) s = dg_stream_finish(m->stream);
+    else dg_stream_finish(m->stream);
+    if (s == DG_OK) {
+      dg_tensor_read_f32(&out, hidden);
+      for (int i = 0; i < count; i++) {
+        int k = dg_clip_text_pooled_index(ids + (size_t)i * len, len);
+        memcpy(m->class_table + (size_t)(first + i) * d, hidden + ((size_t)i * len + k) * d, (size_t)d * sizeof *hidden);
+      }
+    }
+    dg_arena_release(m->scratch, mark);
+  }
+  free(ids);
+  free(hidden);
+  if (s != DG_OK) return s;
+  m->table_classes = n;
+  m->table_dim = d;
+  describe(m, "class table: %d classes computed with the text encoder (\"a photo of {class}\")\n", n);
+  return DG_OK;
+}
+
+static dg_status control_table(dg_model_set *m, const dg_model_options *o) {
+  const dg_controlnet *c = m->role[DG_ROLE_CONTROLNET].model;
+  if (!c || !c->id_hint || m->class_table) return DG_OK;
+  if (!o->class_names || o->n_class_names < 1) { // a layout then fails in dg_generate, naming the cause
+    describe(m, "class table: none stored and no class names given\n");
+    return DG_OK;
+  }
+  return class_table_from_names(m, o->class_names, o->n_class_names);
+}
+
 // ---- opening -------------------------------------------------------------------------------------
 
 static dg_status open_store(dg_model_set *m, const char *path, dg_weights **out) {
@@ -300,6 +357,7 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
   }
   for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
     if (m->role[r].w) roles[r].describe(m, m->role[r].model, dg_weights_layout(m->role[r].w));
+  if (s == DG_OK) s = control_table(m, &o);
   if (s == DG_OK)
     *out = m;
   else
@@ -323,14 +381,13 @@ static dg_status need_part(const char *path, const dg_model_info *info, dg_model
 }
 
 // Opens `path`, detects its models and requires those of the roles in `mask` (bit r: role r).
+// An ALDM ControlNet without its class table passes: the set computes the table from the palette's
+// class names when it opens (dg_model_options.class_names).
 static dg_status check_store(const char *path, unsigned mask, dg_weights **out, dg_model_info *info) {
   DG_TRY(dg_weights_open(path, out));
   dg_status s = dg_weights_detect(*out, info);
   for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
     if (mask & 1u << r) s = need_part(path, info, (dg_model_role)r);
-  if (s == DG_OK && (mask & 1u << DG_ROLE_CONTROLNET) && info->control.id_hint &&
-      !dg_weights_find(*out, "dirigent.class_embeddings"))
-    s = dg_fail(DG_ERR_FORMAT, "%s: ControlNet with an id hint but no 'dirigent.class_embeddings' table", path);
   return s;
 }
 
@@ -358,7 +415,8 @@ dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *op
     for (int r = 1; r < DG_ROLE_COUNT; r++)
       info[r] = info[0];
     if (s == DG_OK && o.control) {
-      s = check_store(o.control, 1u << DG_ROLE_CONTROLNET, &w[DG_ROLE_CONTROLNET], &info[DG_ROLE_CONTROLNET]);
+      s = check_store(o.control, 1u << DG_ROLE_CONTROLNET, &w[DG_ROLE_CONTROLNET],
+                      &info[DG_ROLE_CONTROLNET]);
     } else if (s == DG_OK && (info[0].parts & DG_PART_CONTROLNET)) {
       files[DG_ROLE_CONTROLNET] = g_strdup(model);
     }
@@ -394,6 +452,70 @@ dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *op
     g_free(files[r]);
   }
   return s;
+}
+
+// ---- the layout ControlNet's palette needs ---------------------------------------------------------
+
+static dg_status read_class_names(const dg_weights *w, dg_model_control_info *out) {
+  dg_model_config c = {0};
+  DG_TRY(dg_model_config_load_optional(dg_weights_path(w), w, &c));
+  const dg_json_value *names = dg_model_config_get(&c, "class_names");
+  dg_status s = DG_OK;
+  if (names && (names->type != DG_JSON_ARRAY || names->count < 1 || names->count > 255))
+    s = dg_fail(DG_ERR_FORMAT, "%s: \"class_names\" is not a list of 1..255 names", c.source);
+  if (names && s == DG_OK) {
+    out->class_names = calloc(names->count + 1, sizeof *out->class_names);
+    for (size_t i = 0; i < names->count && s == DG_OK; i++) {
+      if (names->items[i]->type != DG_JSON_STRING || !*names->items[i]->str)
+        s = dg_fail(DG_ERR_FORMAT, "%s: \"class_names\" entry %zu is not a non-empty string", c.source, i);
+      else out->class_names[out->n_class_names++] = g_strdup(names->items[i]->str);
+    }
+  }
+  dg_model_config_free(&c);
+  return s;
+}
+
+dg_status dg_model_control_inspect(const char *model, const dg_model_options *opt, dg_model_control_info *out) {
+  memset(out, 0, sizeof *out);
+  out->table_classes = -1;
+  dg_model_options o = opt ? *opt : (dg_model_options){0};
+  if (!model || !*model) return dg_fail(DG_ERR_ARG, "model: no path given");
+  char *files[DG_ROLE_COUNT] = {0};
+  char *path = NULL;
+  dg_status s = DG_OK;
+  if (folder_files(model, o.control, files)) {
+    path = files[DG_ROLE_CONTROLNET], files[DG_ROLE_CONTROLNET] = NULL;
+    if (!path && o.control) s = no_control(model, o.control);
+    for (int r = 0; r < DG_ROLE_COUNT; r++)
+      g_free(files[r]);
+  } else {
+    path = g_strdup(o.control ? o.control : model);
+  }
+  dg_weights *w = NULL;
+  dg_model_info info;
+  if (s == DG_OK && path) s = dg_weights_open(path, &w);
+  if (s == DG_OK && w) s = dg_weights_detect(w, &info);
+  if (s == DG_OK && w && (info.parts & DG_PART_CONTROLNET)) {
+    out->present = true;
+    out->id_hint = info.control.id_hint;
+    const dg_weight *t = dg_weights_find(w, "dirigent.class_embeddings");
+    if (t && t->ndim == 2 && t->shape[0] >= 2) out->table_classes = (int)t->shape[0] - 1;
+    s = read_class_names(w, out);
+  } else if (s == DG_OK && w && o.control) {
+    s = dg_fail(DG_ERR_UNSUPPORTED, "%s: no ControlNet in it (found %s)", path, info.description);
+  }
+  if (w) dg_weights_close(w);
+  g_free(path);
+  if (s != DG_OK) dg_model_control_info_clear(out);
+  return s;
+}
+
+void dg_model_control_info_clear(dg_model_control_info *info) {
+  for (int i = 0; i < info->n_class_names; i++)
+    g_free(info->class_names[i]);
+  free(info->class_names);
+  memset(info, 0, sizeof *info);
+  info->table_classes = -1;
 }
 
 // ---- what the roles share --------------------------------------------------------------------------

@@ -38,7 +38,25 @@ typedef struct dg_model_options {
   const char *tokenizer_dir;         // NULL: found as described above
   const char *default_tokenizer_dir; // the last resort
   dg_dtype dtype;                    // weights and activations (DG_F32 or DG_F16)
+  // Class names of the layout palette (the app's choice, plain strings): an ALDM (id-hint) ControlNet
+  // without a stored 'dirigent.class_embeddings' table gets one computed from them with the set's own
+  // text encoder (pooled "a photo of {name}", the empty prompt's last as the null embedding). Unused
+  // when the table is stored.
+  const char *const *class_names;
+  int n_class_names;
 } dg_model_options;
+
+// What the layout ControlNet of a model needs from a palette, read from file headers only.
+typedef struct dg_model_control_info {
+  bool present;      // the set has a layout ControlNet
+  bool id_hint;      // ALDM per-pixel class embeddings (else a colour hint)
+  int table_classes; // rows of its stored 'dirigent.class_embeddings' less the null row; -1: none stored
+  char **class_names; // its configuration's "class_names" (NULL when absent), n_class_names of them
+  int n_class_names;
+} dg_model_control_info;
+// Fills `out` for `model` with opt->control as dg_model_set_open would pick it; errors name the file.
+dg_status dg_model_control_inspect(const char *model, const dg_model_options *opt, dg_model_control_info *out);
+void dg_model_control_info_clear(dg_model_control_info *info);
 
 dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out);
 void dg_model_set_close(dg_model_set *m);

@@ -6,6 +6,7 @@ usage: edit_model.py SRC DST EDIT...   (DST is replaced)
   config-raw PART TEXT    replace PART's `config` metadata with TEXT (JSON or not)
   sidecar PART TEXT       write TEXT to PART.json beside PART.safetensors
   fill PART TENSOR VALUE  set every element of TENSOR (e.g. nan, inf, 0) in PART.safetensors
+  drop PART TENSOR        remove TENSOR (its bytes too) from PART.safetensors
 """
 import json
 import shutil
@@ -56,6 +57,13 @@ def main(argv):
             size = struct.calcsize(code)
             payload[begin:end] = struct.pack(f"<{(end - begin) // size}{code}", *[float(edits[3])] * ((end - begin) // size))
             edits = edits[4:]
+        elif kind == "drop":
+            begin, end = header.pop(edits[2])["data_offsets"]
+            del payload[begin:end]
+            for k, t in header.items():
+                if k != "__metadata__" and t["data_offsets"][0] >= end:
+                    t["data_offsets"] = [o - (end - begin) for o in t["data_offsets"]]
+            edits = edits[3:]
         else:
             sys.exit(f"edit_model.py: unknown edit {kind}")
         write(path, header, payload)

@@ -1,0 +1,80 @@
+// `dirigent-cli layout convert IN.png OUT.png --to P [--from P]`: a layout painted in one class
+// palette rewritten in another by class name (dg_palette_convert), the unmatched classes printed.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_cli.h"
+#include "dg_palette.h"
+#include "dg_palette_convert.h"
+#include "dg_png.h"
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: dirigent-cli layout convert IN.png OUT.png --to P [--from P]\n\n"
+             "  P: world, ade20k, cityscapes or a palette .json\n"
+             "  --from P  the palette IN.png is painted in (default: the first shipped palette whose\n"
+             "            colours it uses; an indexed PNG's ids need --from)\n"
+             "  OUT.png is an indexed PNG: pixel = class id of --to, its PLTE the class colours.\n"
+             "  Classes without a class of the same name (or a synonym, docs/palettes.md) in --to\n"
+             "  become unlabelled and are listed.\n");
+}
+
+static int convert(int argc, char **argv) {
+  const char *in = NULL, *out = NULL, *from = NULL, *to = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help")) {
+      usage(stdout);
+      return 0;
+    }
+    if ((!strcmp(argv[i], "--from") || !strcmp(argv[i], "--to")) && i + 1 < argc) {
+      *(argv[i][2] == 'f' ? &from : &to) = argv[i + 1];
+      i++;
+    } else if (argv[i][0] != '-' && !in) in = argv[i];
+    else if (argv[i][0] != '-' && !out) out = argv[i];
+    else {
+      fprintf(stderr, "layout convert: bad argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (!in || !out || !to) {
+    usage(stderr);
+    return 2;
+  }
+  dg_status s;
+  dg_palette *target = dg_palette_load_named(to, &s), *source = NULL;
+  if (target && from) source = dg_palette_load_named(from, &s);
+  uint8_t *ids = NULL;
+  int w = 0, h = 0;
+  dg_palette_conversion conv = {0};
+  const char *painted_in = from;
+  if (s == DG_OK && source) {
+    dg_png_palette pal;
+    dg_palette_to_png(source, &pal);
+    s = dg_png_read_label(in, &pal, &w, &h, &ids);
+    if (s == DG_OK) dg_palette_convert_ids(source, target, ids, (size_t)w * h, &conv);
+  } else if (s == DG_OK) {
+    s = dg_palette_read_layout(in, target, NULL, &w, &h, &ids, &painted_in, &conv);
+  }
+  if (s == DG_OK) {
+    dg_png_palette pal;
+    dg_palette_to_png(target, &pal);
+    s = dg_png_write_label(out, w, h, ids, &pal, NULL);
+  }
+  if (s == DG_OK) {
+    printf("wrote %s (%dx%d): %s -> %s\n", out, w, h, painted_in, dg_palette_title(target));
+    if (conv.unmatched_count)
+      printf("unmatched (now unlabelled, %d pixels): %s\n", conv.unmatched_pixels, conv.unmatched);
+  } else {
+    fprintf(stderr, "dirigent-cli layout convert: %s\n", dg_last_error());
+  }
+  free(ids);
+  dg_palette_free(source);
+  dg_palette_free(target);
+  return s == DG_OK ? 0 : 1;
+}
+
+int dg_cli_layout(int argc, char **argv) {
+  if (argc >= 2 && !strcmp(argv[1], "convert")) return convert(argc - 1, argv + 1);
+  usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
+  return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+}

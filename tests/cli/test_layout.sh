@@ -1,0 +1,60 @@
+#!/bin/sh
+# Palettes on the command line: `layout convert` between palettes by class name (unmatched classes
+# listed and unlabelled), generate converting a layout painted in another palette (--palette), and the
+# palette that follows the model (an ALDM ControlNet without class table or names needs --palette, and
+# then computes its table from the palette's names).
+cli="$1" model="$2" out="$3"
+here=$(dirname "$0")
+rm -rf "$out" && mkdir -p "$out" || exit 1
+fail() { echo "FAIL: $*"; exit 1; }
+# A 64x32 layout in world colours: sky, cloud, mountain, water, tree, sign, unlabelled (columns).
+/usr/bin/python3 - "$out/world.png" <<'PY' || fail "make the layout"
+import sys
+from PIL import Image
+cols = [(70, 130, 180), (220, 220, 235), (120, 90, 160), (30, 80, 200), (107, 142, 35), (220, 220, 0), (0, 0, 0)]
+im = Image.new("RGB", (64, 32))
+for x in range(64):
+    for y in range(32):
+        im.putpixel((x, y), cols[min(x // 9, 6)])
+im.save(sys.argv[1])
+PY
+"$cli" layout convert "$out/world.png" "$out/cs.png" --to cityscapes >"$out/msg" || fail "convert: $(cat "$out/msg")"
+grep -q "world -> cityscapes" "$out/msg" && grep -q "unmatched (now unlabelled, 576 pixels): mountain, water" "$out/msg" ||
+  fail "convert message: $(cat "$out/msg")"
+/usr/bin/python3 - "$out/cs.png" <<'PY' || fail "converted ids"
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1])
+assert im.mode == "P", im.mode
+row = [im.getpixel((x, 0)) for x in range(0, 64, 9)]
+assert row == [10, 10, 255, 255, 8, 7, 255, 255], row  # sky, cloud->sky, mountain, water, vegetation, traffic sign
+assert im.getpalette()[3 * 13:3 * 14] == [0, 0, 142], "PLTE holds the Cityscapes colours"
+print("converted ok:", row)
+PY
+"$cli" layout convert "$out/cs.png" "$out/ade.png" --from cityscapes --to ade20k >"$out/msg" || fail "indexed convert"
+/usr/bin/python3 -c "
+from PIL import Image; im = Image.open('$out/ade.png'); r = [im.getpixel((x, 0)) for x in range(0, 64, 9)]
+assert r == [2, 2, 255, 255, 4, 43, 255, 255], r" || fail "cityscapes -> ade20k ids"
+"$cli" layout convert "$out/world.png" "$out/x.png" --to nowhere 2>"$out/err"; [ $? -eq 1 ] &&
+  grep -q "not world, ade20k, cityscapes" "$out/err" || fail "a bad palette name: $(cat "$out/err")"
+"$cli" layout convert "$out/world.png" 2>/dev/null; [ $? -eq 2 ] || fail "missing arguments not refused"
+
+gen() { "$cli" generate --prompt "a street" --steps 1 --seed 5 --quiet "$@"; }
+# The tiny model's ALDM ControlNet has a 14-class table: world. A world layout needs no conversion.
+gen --model "$model" --layout "$out/world.png" --out "$out/a.png" >"$out/msg" || fail "generate: $(cat "$out/msg")"
+grep -q "converted" "$out/msg" && fail "a world layout for a world model was converted"
+# --palette cityscapes: the world layout is converted, the unmatched classes printed.
+gen --model "$model" --layout "$out/world.png" --palette cityscapes --out "$out/b.png" >"$out/msg" ||
+  fail "generate --palette cityscapes: $(cat "$out/msg")"
+grep -q "painted in world colours; converted to cityscapes" "$out/msg" && grep -q "mountain, water" "$out/msg" ||
+  fail "generate conversion note: $(cat "$out/msg")"
+# The ControlNet without its class table (as a real ALDM checkpoint): the palette must be chosen...
+/usr/bin/python3 "$here/edit_model.py" "$model" "$out/stripped" drop controlnet_aldm dirigent.class_embeddings ||
+  fail "strip the table"
+gen --model "$out/stripped" --layout "$out/world.png" --out "$out/c.png" 2>"$out/err"
+[ $? -eq 1 ] && grep -q "choose a palette" "$out/err" || fail "no table, no names: $(cat "$out/err")"
+# ...and with it, the table is computed from its names; text-only generation needs no palette.
+gen --model "$out/stripped" --layout "$out/world.png" --palette world --out "$out/c.png" >"$out/msg" ||
+  fail "stripped with --palette world: $(cat "$out/msg")"
+gen --model "$out/stripped" --out "$out/d.png" >"$out/msg" || fail "stripped, text only: $(cat "$out/msg")"
+echo "ok: layout"
