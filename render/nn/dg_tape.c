@@ -23,6 +23,14 @@ struct dg_tape {
   int n_entries, cap_entries;
   slot *slots; // open addressing on (buffer, offset)
   size_t n_slots, cap_slots;
+  dg_arena *derived_arena; // tensors derived from weights, kept across resets
+  struct derived {
+    const dg_buffer *buffer;
+    uint64_t offset;
+    int kind;
+    dg_tensor t;
+  } *derived;
+  int n_derived, cap_derived;
 };
 
 dg_status dg_tape_create(dg_device *device, dg_tape **out) {
@@ -30,6 +38,7 @@ dg_status dg_tape_create(dg_device *device, dg_tape **out) {
   if (!t) return dg_memory_fail("the gradient tape", sizeof *t);
   dg_status st = dg_arena_create(device, 0, &t->arena);
   if (st == DG_OK) st = dg_arena_create(device, 0, &t->scratch);
+  if (st == DG_OK) st = dg_arena_create(device, 16u << 20, &t->derived_arena);
   if (st != DG_OK) {
     dg_tape_free(t);
     return st;
@@ -42,6 +51,8 @@ void dg_tape_free(dg_tape *t) {
   if (!t) return;
   if (t->arena) dg_arena_destroy(t->arena);
   if (t->scratch) dg_arena_destroy(t->scratch);
+  if (t->derived_arena) dg_arena_destroy(t->derived_arena);
+  free(t->derived);
   free(t->entries);
   free(t->slots);
   free(t);
@@ -55,6 +66,29 @@ void dg_tape_reset(dg_tape *t) {
 }
 
 int dg_tape_entries(const dg_tape *t) { return t->n_entries; }
+
+dg_status dg_tape_derived(dg_tape *t, const dg_tensor *weight, int kind, dg_dtype dtype, int ndim,
+                          const int64_t *shape, dg_tensor *out, bool *fresh) {
+  for (int i = 0; i < t->n_derived; i++) {
+    struct derived *d = &t->derived[i];
+    if (d->buffer == weight->data.buffer && d->offset == weight->data.offset && d->kind == kind) {
+      *out = d->t;
+      *fresh = false;
+      return DG_OK;
+    }
+  }
+  if (t->n_derived == t->cap_derived) {
+    int cap = t->cap_derived ? 2 * t->cap_derived : 64;
+    struct derived *nd = realloc(t->derived, (size_t)cap * sizeof *nd);
+    if (!nd) return dg_memory_fail("the gradient tape's derived weights", (uint64_t)cap * sizeof *nd);
+    t->derived = nd;
+    t->cap_derived = cap;
+  }
+  DG_TRY(dg_tensor_alloc(t->derived_arena, dtype, ndim, shape, out));
+  t->derived[t->n_derived++] = (struct derived){weight->data.buffer, weight->data.offset, kind, *out};
+  *fresh = true;
+  return DG_OK;
+}
 dg_arena *dg_tape_scratch(dg_tape *t) { return t->scratch; }
 
 static size_t hash(const dg_buffer *b, uint64_t off) {

@@ -66,6 +66,11 @@ dg_status dg_tape_alloc(dg_tape *t, dg_dtype dtype, int ndim, const int64_t *sha
 dg_status dg_tape_accumulate(dg_tape *t, dg_stream *s, const dg_tensor *x, const dg_tensor *dx, bool owned);
 // Scratch for temporaries of one backward function (released by it).
 dg_arena *dg_tape_scratch(dg_tape *t);
+// A tensor derived from a weight (e.g. a convolution's kernel transposed and flipped), kept across
+// dg_tape_reset for the tape's life, keyed by the weight and `kind`: *fresh tells the caller to
+// fill it (from the host: the memory is new).
+dg_status dg_tape_derived(dg_tape *t, const dg_tensor *weight, int kind, dg_dtype dtype, int ndim,
+                          const int64_t *shape, dg_tensor *out, bool *fresh);
 
 // The tape of a model context, or NULL.
 static inline dg_tape *dg_nn_tape(const dg_nn_ctx *nn) { return nn->hooks ? nn->hooks->tape : NULL; }
