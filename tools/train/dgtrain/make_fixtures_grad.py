@@ -52,42 +52,64 @@ def capture_probs(attn, store):
     attn.forward = forward
 
 
-def main():
-    fx = FixtureSet(__doc__, os.path.join(REPO, "tests", "golden", "grad"), 20261205)
-    gen, write = fx.gen, fx.write
+def load_unet():
     weights, _ = load(os.path.join(REPO, "tests", "golden", "image", "unet_weights.safetensors"))
     unet = ldm_unet.UNetModel(UNET).eval()
     prefix = "model.diffusion_model."
     unet.load_state_dict({k[len(prefix):]: v.float() for k, v in weights.items()})
-    sts = transformers(unet)
-    sizes = {}
-    x = torch.randn((1,) + LAT, generator=gen)
+    return unet
+
+
+def finest_layers(unet, x, t, ctx):
+    """Indices (forward order) of the transformers at the latent's own size: the finest resolution with
+    cross-attention."""
+    sts, sizes = transformers(unet), {}
     hooks = [st.register_forward_hook(lambda m, i, o, j=j: sizes.__setitem__(j, tuple(o.shape[2:])))
              for j, st in enumerate(sts)]
-    ctx = torch.randn(1, CTX_LEN, UNET["context_dim"], generator=gen)
-    t = torch.tensor([501], dtype=torch.int64)
     with torch.no_grad():
         unet(x, t, ctx)
     for hk in hooks:
         hk.remove()
-    finest = [j for j in range(len(sts)) if sizes[j] == LAT[1:]]
-    store = []
-    for j in finest:
+    return [j for j in range(len(sts)) if sizes[j] == tuple(x.shape[2:])]
+
+
+def loss_grad(unet, x, t, ctx, layers, rs):
+    """(loss, dL/dx, [P_l]) for L = sum_l mean(P_l * R_l + 0.5 P_l^2); rs: the R_l, or a generator to draw
+    them from (then returned as the fourth value)."""
+    sts, store = transformers(unet), []
+    saved = []
+    for j in layers:
         for blk in sts[j].transformer_blocks:
+            saved.append((blk.attn2, blk.attn2.forward))
             capture_probs(blk.attn2, store)
     xg = x.clone().requires_grad_(True)
     unet(xg, t, ctx)
-    rs = [torch.randn(p.shape, generator=gen) for p in store]
+    for attn, fwd in saved:
+        attn.forward = fwd
+    if isinstance(rs, torch.Generator):
+        rs = [torch.randn(p.shape, generator=rs) for p in store]
     loss = sum((p * r + 0.5 * p * p).mean() for p, r in zip(store, rs))
     loss.backward()
-    tensors = {"x": x, "t": t, "context": ctx, "loss": loss.detach().reshape(1), "dx": xg.grad}
+    return loss.detach(), xg.grad, [p.detach() for p in store], rs
+
+
+def main():
+    fx = FixtureSet(__doc__, os.path.join(REPO, "tests", "golden", "grad"), 20261205)
+    gen, write = fx.gen, fx.write
+    unet = load_unet()
+    x = torch.randn((1,) + LAT, generator=gen)
+    ctx = torch.randn(1, CTX_LEN, UNET["context_dim"], generator=gen)
+    t = torch.tensor([501], dtype=torch.int64)
+    layers = finest_layers(unet, x, t, ctx)
+    loss, dx, ps, rs = loss_grad(unet, x, t, ctx, layers, gen)
+    tensors = {"x": x, "t": t, "context": ctx, "loss": loss.reshape(1), "dx": dx}
     tensors.update({f"R.{i}": r for i, r in enumerate(rs)})
-    tensors.update({f"P.{i}": p.detach() for i, p in enumerate(store)})
+    tensors.update({f"P.{i}": p for i, p in enumerate(ps)})
     write("unet_grad", tensors,
-          {"weights": "../image/unet_weights.safetensors", "config": UNET, "layers": finest, "tokens": TOKENS,
+          {"weights": "../image/unet_weights.safetensors", "config": UNET, "layers": layers, "tokens": TOKENS,
            "what": "dx = d/dx sum_l mean(P_l * R_l + 0.5 P_l^2), P_l = cross-attention probabilities of `tokens` "
                    "at transformers `layers` (forward order) of UNet(x, t, context)"})
-    print("layers", finest, "loss", float(loss), "|dx|max", float(xg.grad.abs().max()), json.dumps(TOKENS))
+    print("layers", layers, "loss", float(loss), "|dx|max", float(dx.abs().max()), json.dumps(TOKENS))
     fx.finish()
 
 
