@@ -164,6 +164,18 @@ dg_status dg_geglu_backward(dg_stream *s, const dg_tensor *x, const dg_tensor *d
   return dispatch(s, "geglu_backward", x->dtype, spec, 1, b, 3, pc, sizeof pc, (uint64_t)n, op);
 }
 
+// Elements [first, first + numel(shape)) of t as a tensor of that shape.
+static dg_tensor part(const dg_tensor *t, int64_t first, int ndim, const int64_t *shape) {
+  dg_tensor out = *t;
+  size_t es = dg_dtype_size(t->dtype);
+  int64_t n = 1;
+  out.ndim = ndim;
+  for (int i = 0; i < ndim; i++) n *= out.shape[i] = shape[i];
+  out.data.offset += (uint64_t)first * es;
+  out.data.size = (uint64_t)n * es;
+  return out;
+}
+
 // One GEMM per item n over its heads: C[h](m, j) = sum_k A[h](m, k) B[h](k, j), with the
 // operands' strides given per call (tokens [L, heads * d] or scores [heads, Lq, Lk]).
 typedef struct operand {
@@ -178,6 +190,33 @@ static dg_status head_gemm(dg_stream *s, const char *label, int64_t heads, int64
                     .b_off = b.off, .b_sz = b.sz, .b_sk = b.s1, .b_sn = b.s2,
                     .c_off = c.off, .c_sz = c.sz, .c_sm = c.s1};
   return dg_gemm(s, &g);
+}
+
+// The heads [h0, h0 + nh) of item i: recompute S and P, dP, then dS (into S) and the gradients.
+static dg_status attention_heads(dg_stream *s, const dg_tensor *q, const dg_tensor *k, const dg_tensor *v,
+                                 const dg_attention_grad_args *a, float scale, int64_t i, int64_t h0, int64_t nh,
+                                 dg_tensor *S, dg_tensor *P, dg_tensor *dP, dg_tensor *gp, dg_tensor *dq, dg_tensor *dk,
+                                 dg_tensor *dv) {
+  const char *op = "attention_backward";
+  int64_t lq = q->shape[1], lk = k->shape[1], w = q->shape[2], d = w / a->heads, sc = lq * lk;
+  int64_t qo = i * lq * w + h0 * d, ko = i * lk * w + h0 * d;
+  // S = Q K^T (scaled in the softmax), P = softmax, dP = dO V^T.
+  DG_TRY(head_gemm(s, op, nh, lq, lk, d, (operand){q, qo, d, w, 1}, (operand){k, ko, d, 1, w}, (operand){S, 0, sc, lk, 1}));
+  if (a->d_out)
+    DG_TRY(head_gemm(s, op, nh, lq, lk, d, (operand){a->d_out, qo, d, w, 1}, (operand){v, ko, d, 1, w},
+                     (operand){dP, 0, sc, lk, 1}));
+  DG_TRY(dg_softmax(s, S, scale, P));
+  // dS (scaled: the gradient of Q K^T) overwrites S.
+  DG_TRY(dg_softmax_backward(s, P, a->d_out ? dP : NULL, a->gprobs ? gp : NULL, a->chosen, a->n_chosen, scale, S));
+  DG_TRY(head_gemm(s, op, nh, lq, d, lk, (operand){S, 0, sc, lk, 1}, (operand){k, ko, d, w, 1},
+                   (operand){dq, qo, d, w, 1}));
+  if (dk) // dK = dS^T Q
+    DG_TRY(head_gemm(s, op, nh, lk, d, lq, (operand){S, 0, sc, 1, lk}, (operand){q, qo, d, w, 1},
+                     (operand){dk, ko, d, w, 1}));
+  if (dv) // dV = P^T dO
+    DG_TRY(head_gemm(s, op, nh, lk, d, lq, (operand){P, 0, sc, 1, lk}, (operand){a->d_out, qo, d, w, 1},
+                     (operand){dv, ko, d, w, 1}));
+  return DG_OK;
 }
 
 dg_status dg_attention_backward(dg_stream *s, dg_arena *scratch, const dg_tensor *q, const dg_tensor *k,
@@ -196,38 +235,28 @@ dg_status dg_attention_backward(dg_stream *s, dg_arena *scratch, const dg_tensor
   float scale = a->scale != 0 ? a->scale : 1.0f / sqrtf((float)d);
   DG_TRY(dg_check_numel(op, "dq", dq, n * lq * w));
   if (a->d_out) DG_TRY(dg_check_numel(op, "d_out", a->d_out, n * lq * w));
+  if (a->gprobs) DG_TRY(dg_check_numel(op, "gprobs", a->gprobs, n * H * lq * a->n_chosen));
   if (dk) DG_TRY(dg_check_numel(op, "dk", dk, n * lk * w));
   if (dv) DG_TRY(dg_check_numel(op, "dv", dv, n * lk * w));
+  // Heads in groups whose scores [group, Lq, Lk] fit one binding (the softmax backward binds them whole).
+  int64_t per = dg_window_elems(dg_stream_device(s), q) / (lq * lk);
+  if (per < 1)
+    return dg_fail(DG_ERR_UNSUPPORTED, "%s: the scores of one head, [%lld, %lld], exceed the binding limit", op,
+                   (long long)lq, (long long)lk);
+  if (per > H) per = H;
   dg_arena_mark mark = dg_arena_get_mark(scratch);
-  int64_t ss[3] = {n * H, lq, lk};
+  int64_t ss[3] = {per, lq, lk};
   dg_tensor S, P, dP;
   dg_status st = dg_tensor_alloc(scratch, q->dtype, 3, ss, &S);
   if (st == DG_OK) st = dg_tensor_alloc(scratch, q->dtype, 3, ss, &P);
   if (st == DG_OK && a->d_out) st = dg_tensor_alloc(scratch, q->dtype, 3, ss, &dP);
-  int64_t sc = lq * lk; // per-head stride of the scores
-  for (int64_t i = 0; i < n && st == DG_OK; i++) {
-    int64_t qo = i * lq * w, ko = i * lk * w, so = i * H * sc;
-    // S = Q K^T (scaled in the softmax), P = softmax, dP = dO V^T.
-    st = head_gemm(s, op, H, lq, lk, d, (operand){q, qo, d, w, 1}, (operand){k, ko, d, 1, w},
-                   (operand){&S, so, sc, lk, 1});
-    if (st == DG_OK && a->d_out)
-      st = head_gemm(s, op, H, lq, lk, d, (operand){a->d_out, qo, d, w, 1}, (operand){v, ko, d, 1, w},
-                     (operand){&dP, so, sc, lk, 1});
-  }
-  if (st == DG_OK) st = dg_softmax(s, &S, scale, &P);
-  // dS (scaled: the gradient of Q K^T) overwrites S.
-  if (st == DG_OK) st = dg_softmax_backward(s, &P, a->d_out ? &dP : NULL, a->gprobs, a->chosen, a->n_chosen, scale, &S);
-  for (int64_t i = 0; i < n && st == DG_OK; i++) {
-    int64_t qo = i * lq * w, ko = i * lk * w, so = i * H * sc;
-    st = head_gemm(s, op, H, lq, d, lk, (operand){&S, so, sc, lk, 1}, (operand){k, ko, d, w, 1},
-                   (operand){dq, qo, d, w, 1});
-    if (st == DG_OK && dk) // dK = dS^T Q
-      st = head_gemm(s, op, H, lk, d, lq, (operand){&S, so, sc, 1, lk}, (operand){q, qo, d, w, 1},
-                     (operand){dk, ko, d, w, 1});
-    if (st == DG_OK && dv) // dV = P^T dO
-      st = head_gemm(s, op, H, lk, d, lq, (operand){&P, so, sc, 1, lk}, (operand){a->d_out, qo, d, w, 1},
-                     (operand){dv, ko, d, w, 1});
-  }
+  for (int64_t i = 0; i < n && st == DG_OK; i++)
+    for (int64_t h0 = 0; h0 < H && st == DG_OK; h0 += per) {
+      int64_t nh = H - h0 < per ? H - h0 : per, cs[3] = {nh, lq, lk}, gs[3] = {nh, lq, a->n_chosen};
+      dg_tensor s3 = part(&S, 0, 3, cs), p3 = part(&P, 0, 3, cs), dp3 = a->d_out ? part(&dP, 0, 3, cs) : s3;
+      dg_tensor gp = a->gprobs ? part(a->gprobs, (i * H + h0) * lq * a->n_chosen, 3, gs) : s3;
+      st = attention_heads(s, q, k, v, a, scale, i, h0, nh, &s3, &p3, &dp3, &gp, dq, dk, dv);
+    }
   dg_arena_release(scratch, mark);
   return st;
 }

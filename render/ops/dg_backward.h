@@ -31,7 +31,8 @@ dg_status dg_geglu_backward(dg_stream *s, const dg_tensor *x, const dg_tensor *d
 
 // Gradients of out = dg_attention(q, k, v) (no bias, no mask; layout of dg_attention.h) given dO
 // and/or the gradient gprobs [N*heads, Lq, n_chosen] of the probabilities at `chosen` keys. The
-// probabilities are recomputed into scratch (P [N*heads, Lq, Lk], released before returning).
+// probabilities are recomputed into scratch (P of as many heads as one binding holds, released
+// before returning).
 // dq is required; dk and dv may be NULL (cross-attention: keys and values come from the text).
 typedef struct dg_attention_grad_args {
   int heads;

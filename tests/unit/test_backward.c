@@ -378,6 +378,8 @@ int main(void) {
   check_attention(1, 12, 12, 2, 8, true, true, 0);  // self-attention
   check_attention(2, 10, 7, 2, 4, false, true, 3);  // cross-attention with captured probabilities
   check_attention(1, 9, 5, 1, 6, false, false, 2);  // the loss reads only the probabilities
+  check_attention(2, 96, 80, 4, 8, true, true, 0);  // split run: scores of one head per binding
+  check_attention(1, 96, 77, 3, 8, false, true, 4);
   dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   int64_t s4[4] = {1, 2, 4, 4}, w4[4] = {3, 2, 3, 3}, y4[4] = {1, 3, 4, 4};
   dg_tensor dy = dg_test_tensor(DG_F32, 4, y4, 0, 1, NULL), w = dg_test_tensor(DG_F32, 4, w4, 0, 1, NULL);
