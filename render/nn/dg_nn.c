@@ -507,6 +507,7 @@ static dg_status vae_res_body(const dg_nn_ctx *nn, const dg_nn_vae_res *r, const
 
 dg_status dg_nn_vae_res_forward(const dg_nn_ctx *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "vae resblock: input must be [N, C, H, W]");
+  if (dg_nn_tape(nn)) return dg_fail(DG_ERR_UNSUPPORTED, "vae resblock: no backward (a gradient tape is set)");
   int64_t os[4] = {x->shape[0], r->conv2.w.shape[0], x->shape[2], x->shape[3]};
   DG_TRY(dg_nn_alloc(nn, 4, os, out));
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
@@ -553,6 +554,7 @@ static dg_status vae_attn_body(const dg_nn_ctx *nn, const dg_nn_vae_attn *a, con
 
 dg_status dg_nn_vae_attn_forward(const dg_nn_ctx *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {
   if (x->ndim != 4) return dg_fail(DG_ERR_ARG, "vae attention: input must be [N, C, H, W]");
+  if (dg_nn_tape(nn)) return dg_fail(DG_ERR_UNSUPPORTED, "vae attention: no backward (a gradient tape is set)");
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
   dg_status st = vae_attn_body(nn, a, x, out);

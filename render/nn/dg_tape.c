@@ -213,10 +213,10 @@ static bool same(const dg_tensor *a, const dg_tensor *b) {
 // out = in[0] + in[1]: both get out's gradient, except an input that is out itself (in place: its
 // gradient already is out's) or a constant.
 static dg_status add_backward(dg_tape *t, dg_stream *s, const dg_tape_entry *e) {
-  const dg_tensor *g = dg_tape_grad(t, &e->out[0]);
+  const dg_tensor g = *dg_tape_grad(t, &e->out[0]); // a copy: accumulating may grow the table
   for (int i = 0; i < e->n_in; i++)
     if (!same(&e->in[i], &e->out[0]) && dg_tape_tracks(t, &e->in[i]))
-      DG_TRY(dg_tape_accumulate(t, s, &e->in[i], g, false));
+      DG_TRY(dg_tape_accumulate(t, s, &e->in[i], &g, false));
   return DG_OK;
 }
 

@@ -56,7 +56,8 @@ int dg_tape_entries(const dg_tape *t);
 dg_status dg_tape_seed(dg_tape *t, dg_stream *s, const dg_tensor *x, const dg_tensor *g);
 // Runs the entries backward (recorded on s; finish s before reading a gradient on the host).
 dg_status dg_tape_backward(dg_tape *t, dg_stream *s);
-// The gradient of x (x's shape), or NULL when nothing reached it.
+// The gradient of x (x's shape), or NULL when nothing reached it. The pointer lasts until the next
+// dg_tape_accumulate, dg_tape_seed or dg_tape_record.
 const dg_tensor *dg_tape_grad(const dg_tape *t, const dg_tensor *x);
 
 // For backward functions: a tensor from the tape's arena, and the gradient accumulation. With
