@@ -69,8 +69,8 @@ dg_status dg_nn_conv_load(const dg_nn_src *src, const char *prefix, int stride, 
   return load(src, prefix, ".bias", &out->b);
 }
 
-// Writes into a preallocated out. pad < 0: no padding on the top/left, one row/column on the
-// bottom/right (the VAE encoder's downsampling).
+// pad < 0: no padding on the top/left, one row/column on the bottom/right (the VAE encoder's
+// downsampling).
 static dg_conv2d_params conv_params(const dg_nn_conv *c) {
   int pad = c->pad < 0 ? 0 : c->pad, end = c->pad < 0 ? 1 : 0;
   return (dg_conv2d_params){.stride_h = c->stride, .stride_w = c->stride, .pad_h = pad, .pad_w = pad, .pad_b = end, .pad_r = end};
@@ -207,6 +207,7 @@ static dg_status add_into(const dg_nn_ctx *nn, dg_tensor *out, const dg_tensor *
   return dg_nn_tape(nn) ? dg_tape_record_add(dg_nn_tape(nn), out, out, b) : DG_OK;
 }
 
+// Writes into a preallocated out.
 static dg_status conv_into(const dg_nn_ctx *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
   dg_conv2d_params p = conv_params(c);
   DG_TRY(dg_conv2d(nn->s, x, &c->w, &c->b, &p, out));
