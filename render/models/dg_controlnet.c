@@ -57,6 +57,8 @@ dg_status dg_controlnet_hint(const dg_nn_ctx *nn, const dg_controlnet *c, const 
 dg_status dg_controlnet_forward(const dg_nn_ctx *nn, const dg_controlnet *c, const dg_tensor *x, const dg_tensor *hint,
                                 const float *t, const dg_tensor *context, float scale, dg_tensor *control) {
   char sx[96], sh[96];
+  // Its scaling of the residuals is in place and unrecorded: gradients go through the UNet only.
+  if (nn->hooks && nn->hooks->tape) return dg_fail(DG_ERR_UNSUPPORTED, "controlnet: no backward (a gradient tape is set)");
   if (x->ndim != 4 || hint->ndim != 4 || hint->shape[0] != x->shape[0] || hint->shape[2] != x->shape[2] ||
       hint->shape[3] != x->shape[3])
     return dg_fail(DG_ERR_ARG, "controlnet: encoded hint %s must be [N*F, C, h, w] for x %s",

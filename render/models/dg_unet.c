@@ -8,6 +8,7 @@
 #include "dg_layout.h"
 #include "dg_memory.h"
 #include "dg_resample.h"
+#include "dg_tape.h"
 
 #define P_LEN 256
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
@@ -185,6 +186,7 @@ dg_status dg_unet_block_forward(const dg_nn_ctx *nn, const dg_unet_block *b, con
     dg_tensor u;
     DG_TRY(dg_nn_alloc(nn, 4, s, &u));
     DG_TRY(dg_upsample_nearest2x(nn->s, &cur, &u));
+    if (dg_nn_tape(nn)) DG_TRY(dg_tape_record_upsample(dg_nn_tape(nn), &cur, &u));
     DG_TRY(dg_nn_conv_forward(nn, &b->up, &u, &nxt));
     cur = nxt;
   }
@@ -265,12 +267,14 @@ dg_status dg_unet_forward(const dg_nn_ctx *nn, const dg_unet *u, const dg_tensor
       dg_tensor sum;
       DG_TRY(dg_nn_alloc(nn, 4, skip.shape, &sum));
       DG_TRY(dg_binary(nn->s, DG_ADD, &skip, control[nc - 1 - j], &sum));
+      if (dg_nn_tape(nn)) DG_TRY(dg_tape_record_add(dg_nn_tape(nn), &sum, &skip, control[nc - 1 - j]));
       skip = sum;
     }
     int64_t cs[4] = {h.shape[0], h.shape[1] + skip.shape[1], h.shape[2], h.shape[3]};
     const dg_tensor *parts[2] = {&h, &skip};
     DG_TRY(dg_nn_alloc(nn, 4, cs, &cat));
     DG_TRY(dg_concat(nn->s, parts, 2, 1, &cat));
+    if (dg_nn_tape(nn)) DG_TRY(dg_tape_record_concat(dg_nn_tape(nn), parts, 2, 1, &cat));
     DG_TRY(dg_unet_block_forward(nn, &u->output[j], &cat, &emb, &ctx, &h));
   }
   dg_tensor o;

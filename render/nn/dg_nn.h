@@ -21,9 +21,9 @@
 #include "dg_tensor.h"
 #include "dg_weights.h"
 
-// The gradient tape that Divide & Bind brings: ops recorded inside a grad scope go onto it and
-// backward walks it (d loss / d latent through the UNet). Only declared so far: its place is
-// dg_nn_hooks.tape, and layers keep their temporaries while one is set.
+// The gradient tape (render/nn/dg_tape.h): while one is set in dg_nn_hooks.tape, the layers record
+// their ops on it and keep their temporaries, and backward walks it (d loss / d latent through the
+// UNet, Divide & Bind).
 typedef struct dg_tape dg_tape;
 
 // Where an attention sub-layer sits, as hooks see it.
@@ -59,7 +59,7 @@ typedef struct dg_nn_hooks {
   // Per-frame text context [N*F, L, D] (VSTAR's prompts interpolated over the frames), used by every
   // cross-attention in place of the model's context. NULL: the model's context.
   const dg_tensor *frame_context;
-  dg_tape *tape; // NULL: no gradients (always, until Divide & Bind)
+  dg_tape *tape; // NULL: no gradients (no recording, no cost)
 } dg_nn_hooks;
 
 typedef struct dg_nn_ctx {

@@ -63,3 +63,22 @@ void dg_ref_conv2d_pads(const float *x, const float *w, const float *bias, int64
 // Temporal k x 1 x 1 convolution: x [N, Cin, F, HW], w [Cout, Cin, k], y [N, Cout, F + 2 pad - k + 1, HW].
 void dg_ref_conv_temporal(const float *x, const float *w, const float *bias, int64_t N, int64_t Cin, int64_t F,
                           int64_t HW, int64_t Cout, int64_t k, int pad, float *y);
+
+// Backwards (dg_backward.h), gradients with respect to the inputs, in the same layouts.
+// dx [N, Cin, H, W] of conv2d (one group, top/left padding ph, pw; dy [N, Cout, Ho, Wo]).
+void dg_ref_conv2d_backward(const float *dy, const float *w, int64_t N, int64_t Cin, int64_t H, int64_t W, int64_t Cout,
+                            int64_t Ho, int64_t Wo, int64_t KH, int64_t KW, int sh, int sw, int ph, int pw, float *dx);
+// Group norm (+ SiLU) of x [n, c, hw] and layer norm (+ SiLU) of x [rows, len], affine.
+void dg_ref_group_norm_backward(const float *x, const float *dy, int64_t n, int64_t c, int64_t hw, int groups,
+                                const float *gamma, const float *beta, float eps, bool silu, float *dx);
+void dg_ref_layer_norm_backward(const float *x, const float *dy, int64_t rows, int64_t len, const float *gamma,
+                                const float *beta, float eps, bool silu, float *dx);
+// ds = scale P (g - rowsum(g P)), g = dp (or 0 when NULL) + gc at the chosen columns.
+void dg_ref_softmax_backward(const float *p, const float *dp, const float *gc, const int *chosen, int n_chosen,
+                             int64_t rows, int64_t len, float scale, float *ds);
+void dg_ref_geglu_backward(const float *x, const float *dy, int64_t rows, int64_t f, float *dx);
+// Attention (layouts of dg_ref_attention, no bias or mask): d_out and/or gprobs [n*heads, lq, n_chosen];
+// dk, dv may be NULL.
+void dg_ref_attention_backward(const float *q, const float *k, const float *v, const float *d_out, const float *gprobs,
+                               const int *chosen, int n_chosen, int64_t n, int64_t lq, int64_t lk, int heads, int64_t d,
+                               float scale, float *dq, float *dk, float *dv);

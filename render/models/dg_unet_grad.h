@@ -1,0 +1,37 @@
+// Gradient of a loss on the UNet's cross-attention probabilities with respect to the latent (Divide
+// & Bind's d loss / d z): one forward in a grad scope (dg_tape) with the capture hook, the loss's
+// gradient from a host callback, one backward.
+#pragma once
+#include <stdint.h>
+
+#include "dg_tape.h"
+#include "dg_unet.h"
+
+// Called once per captured cross-attention (transformer `layer`, block `block`, tokens h x w) after
+// the forward has finished: probs [rows = N*heads, h*w, n_tokens] (host f32, as dg_nn_attn_capture:
+// row (n * F + f) * heads + head), to be answered with dprobs (same size) = d loss / d probs.
+typedef dg_status (*dg_unet_attn_loss_fn)(void *user, int layer, int block, int64_t h, int64_t w, int64_t rows,
+                                          int n_tokens, const float *probs, float *dprobs);
+
+typedef struct dg_unet_attn_grad_args {
+  const int *tokens; // context positions, at most DG_ATTENTION_MAX_CHOSEN (16)
+  int n_tokens;
+  uint64_t layers; // bit i selects transformer i (dg_nn_transformer.index)
+  dg_unet_attn_loss_fn loss;
+  void *user;
+} dg_unet_attn_grad_args;
+
+// What a call cost, for measurements and tests.
+typedef struct dg_unet_grad_stats {
+  uint64_t forward_dispatches, backward_dispatches;
+  int entries;  // recorded by the tape
+  int captures; // loss callbacks made
+} dg_unet_grad_stats;
+
+// dz (host, z's size) = d loss / d z of the UNet at z (host f32 [N, C, h, w]; nn->frames must be 0
+// or 1), timesteps t [N], context [N, L, D] (device). tape: reused between calls (its arenas stay
+// allocated), or NULL for one of the call's own. nn->hooks (if any) apply as well, except
+// attn_capture and tape. Scratch is released to where it was on return. stats may be NULL.
+dg_status dg_unet_attention_grad(const dg_nn_ctx *nn, dg_tape *tape, const dg_unet *u, const float *z,
+                                 const int64_t zshape[4], const float *t, const dg_tensor *context,
+                                 const dg_unet_attn_grad_args *args, float *dz, dg_unet_grad_stats *stats);
