@@ -25,6 +25,10 @@ dg_status dg_model_sizes_check(const dg_model_sizes *s, uint64_t max_binding, dg
 uint64_t dg_generate_max_binding(const dg_device *device);
 
 typedef void (*dg_generate_step_fn)(void *user, int step, int total, const uint8_t *rgb, int width, int height);
+// After step `step` of total: the aggregated cross-attention maps of the prompt's tokens 1..n_tokens,
+// [n_tokens, mh, mw] (dg_attn_maps: the cond branch, this step's evaluations). A non-zero return stops
+// the generation with DG_ERR_CANCELLED.
+typedef int (*dg_generate_attn_fn)(void *user, int step, int total, const float *maps, int n_tokens, int mh, int mw);
 
 typedef struct dg_generate_params {
   const char *prompt, *negative;
@@ -42,6 +46,9 @@ typedef struct dg_generate_params {
   const atomic_bool *cancel;
   dg_generate_step_fn on_step; // preview at latent resolution
   void *user;
+  // Optional: attention maps every step (a prompt of 1..16 tokens; NULL: no capture, nothing slower).
+  dg_generate_attn_fn on_attn;
+  void *attn_user;
 } dg_generate_params;
 
 // rgb: width * height * 3 bytes. DG_ERR_CANCELLED when the flag stopped it. A result that is no picture
