@@ -116,13 +116,21 @@ static void on_step(void *user, int step, int total, const float *x, const float
   c->p->on_step(c->p->user, step, total, c->rgb, c->lw, c->lh);
 }
 
-// The collector of the attention maps for the prompt's tokens (those between its start and end tokens).
-static dg_status attn_maps_new(const dg_model_set *m, const dg_generate_params *p, const dg_unet *unet, int lh,
-                               int lw, step_ctx *sc) {
+static int context_length(const dg_model_set *m) {
   const dg_clip_text *clip = dg_model_set_get(m, DG_ROLE_TEXT_ENCODER);
+  return clip->cfg.max_positions < DG_TOKENS_MAX ? clip->cfg.max_positions : DG_TOKENS_MAX;
+}
+
+dg_status dg_generate_marks(const dg_model_set *m, const char *prompt, const char *text, dg_marks *out) {
+  return dg_marks_resolve(dg_model_set_tokenizer(m), prompt, context_length(m), text, out);
+}
+
+// The collector of the attention maps for the prompt's tokens (those between its start and end tokens).
+static dg_status attn_maps_new(dg_model_set *m, const dg_generate_params *p, const dg_unet *unet, int lh,
+                               int lw, step_ctx *sc) {
   int32_t ids[DG_TOKENS_MAX];
-  int n, len = clip->cfg.max_positions < DG_TOKENS_MAX ? clip->cfg.max_positions : DG_TOKENS_MAX;
-  DG_TRY(dg_tokenizer_encode(dg_model_set_tokenizer(m), p->prompt ? p->prompt : "", len, ids, NULL, &n));
+  int n;
+  DG_TRY(dg_tokenizer_encode(dg_model_set_tokenizer(m), p->prompt ? p->prompt : "", context_length(m), ids, NULL, &n));
   DG_TRY(dg_attn_maps_new(dg_model_set_stream(m), unet, lh, lw, n - 2, &sc->maps));
   int mh, mw;
   dg_attn_maps_size(sc->maps, &mh, &mw);
@@ -178,7 +186,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   dg_nn_ctx nn = {.s = stream, .scratch = scratch, .dtype = dg_model_set_dtype(m)};
   dg_tensor cond, uncond, hint;
   dg_denoiser *dn = NULL;
-  step_ctx sc = {p, lh, lw, scale_factor, malloc((size_t)lh * lw * 3)};
+  step_ctx sc = {.p = p, .lh = lh, .lw = lw, .scale = scale_factor, .rgb = malloc((size_t)lh * lw * 3)};
   int64_t latent = (int64_t)unet->enc.cfg.in_channels * lh * lw;
   float *x = malloc((size_t)latent * sizeof *x);
   dg_status s = sc.rgb && x ? DG_OK : dg_memory_fail("the latent", (uint64_t)latent * sizeof *x + (uint64_t)lh * lw * 3);

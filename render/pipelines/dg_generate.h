@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "dg_marks.h"
 #include "dg_model_set.h"
 #include "dg_sampler.h"
 
@@ -50,6 +51,9 @@ typedef struct dg_generate_params {
   dg_generate_attn_fn on_attn;
   void *attn_user;
 } dg_generate_params;
+
+// The marks text (dg_marks.h) resolved against the prompt with the model's tokenizer and context length.
+dg_status dg_generate_marks(const dg_model_set *m, const char *prompt, const char *text, dg_marks *out);
 
 // rgb: width * height * 3 bytes. DG_ERR_CANCELLED when the flag stopped it. A result that is no picture
 // (NaN or infinity decoded, or one flat colour everywhere) is DG_ERR_FORMAT, never an image.

@@ -272,6 +272,21 @@ char *dg_marks_suggest(const char *prompt, const char *const *classes, int n_cla
   return text ? text : g_strdup("");
 }
 
+char *dg_marks_all_words(const char *prompt) {
+  ctx *c = calloc(1, sizeof *c);
+  if (!c) return g_strdup("");
+  c->prompt = prompt ? prompt : "";
+  c->n_words = split_words(c->prompt, c->words, DG_MARKS_MAX);
+  char *text = NULL;
+  for (int i = 0; i < c->n_words; i++) {
+    char ref[DG_MARK_WORD_MAX + 16];
+    ref_text(c, i, ref, sizeof ref);
+    dg_marks_text_append(&text, ref);
+  }
+  free(c);
+  return text ? text : g_strdup("");
+}
+
 int dg_marks_list(const dg_marks *m, dg_mark_ref *refs, int max_refs) {
   int n = 0;
   for (int o = 0; o < m->n_objects; o++) {

@@ -50,6 +50,10 @@ void dg_marks_text_append(char **text, const char *item);
 // each repeated word written with its #n.
 char *dg_marks_suggest(const char *prompt, const char *const *classes, int n_classes);
 
+// Every word of the prompt (at most DG_MARKS_MAX) as a marks text of objects, repeated words with #n:
+// what heatmaps show when there are no marks and no suggestion.
+char *dg_marks_all_words(const char *prompt);
+
 // The fixed colour words the suggestion treats as attributes, NULL-terminated.
 extern const char *const dg_marks_colours[];
 
