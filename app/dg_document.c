@@ -16,7 +16,7 @@ _Static_assert(DG_DOC_MAX_STEPS == DG_SETTINGS_MAX_STEPS && DG_DOC_MAX_SIDE == D
 struct dg_document {
   int width, height;
   uint8_t *layout;
-  char *prompt, *negative, *model;
+  char *prompt, *negative, *model, *marks;
   uint64_t seed;
   bool seed_random;
   int steps;
@@ -42,6 +42,7 @@ static char **text_slot(dg_document *doc, dg_doc_field f) {
   case DG_FIELD_PROMPT: return &doc->prompt;
   case DG_FIELD_NEGATIVE: return &doc->negative;
   case DG_FIELD_MODEL: return &doc->model;
+  case DG_FIELD_MARKS: return &doc->marks;
   default: return NULL;
   }
 }
@@ -68,6 +69,7 @@ dg_document *dg_document_new(int height, int width) {
   doc->prompt = strdup("");
   doc->negative = strdup("");
   doc->model = strdup("default");
+  doc->marks = strdup("");
   doc->seed = 1;
   doc->seed_random = false;
   doc->steps = 20;
@@ -85,6 +87,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
   dg_document_store_text(c, DG_FIELD_PROMPT, doc->prompt);
   dg_document_store_text(c, DG_FIELD_NEGATIVE, doc->negative);
   dg_document_store_text(c, DG_FIELD_MODEL, doc->model);
+  dg_document_store_text(c, DG_FIELD_MARKS, doc->marks);
   c->seed = doc->seed;
   c->seed_random = doc->seed_random;
   c->steps = doc->steps;
@@ -496,6 +499,7 @@ dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int heigh
 const char *dg_document_prompt(const dg_document *doc) { return doc->prompt; }
 const char *dg_document_negative(const dg_document *doc) { return doc->negative; }
 const char *dg_document_model(const dg_document *doc) { return doc->model; }
+const char *dg_document_marks(const dg_document *doc) { return doc->marks; }
 uint64_t dg_document_seed(const dg_document *doc) { return doc->seed; }
 bool dg_document_seed_random(const dg_document *doc) { return doc->seed_random; }
 int dg_document_steps(const dg_document *doc) { return doc->steps; }

@@ -26,6 +26,7 @@ typedef enum dg_doc_field {
   DG_FIELD_STEPS,
   DG_FIELD_GUIDANCE,
   DG_FIELD_MODEL,
+  DG_FIELD_MARKS, // the prompt's marked words as a marks text (render/pipelines/dg_marks.h): "red:car, car#2"
   DG_FIELD_COUNT,
 } dg_doc_field;
 
@@ -89,6 +90,9 @@ dg_status dg_document_set_layout(dg_document *doc, const uint8_t *ids, int heigh
 const char *dg_document_prompt(const dg_document *doc);
 const char *dg_document_negative(const dg_document *doc);
 const char *dg_document_model(const dg_document *doc);
+// The marks text (dg_marks.h), "" for none; set with dg_document_set_text(DG_FIELD_MARKS), one undo step
+// per change. Words no longer in an edited prompt stay in it until removed (resolving names them).
+const char *dg_document_marks(const dg_document *doc);
 uint64_t dg_document_seed(const dg_document *doc);
 bool dg_document_seed_random(const dg_document *doc);
 int dg_document_steps(const dg_document *doc);

@@ -284,7 +284,7 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
       " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'results': <%i>, 'generating': <%b>,"
       " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
-      " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>}",
+      " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>, 'marks': <%s>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -292,7 +292,8 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_document_guidance(m), dg_document_result_count(m), dg_job_runner_get_running(self->runner),
       dg_prompt_panel_get_progress_text(self->prompt_panel), gtk_label_get_text(GTK_LABEL(self->status)),
       (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(m), q.x + sx, q.y + sy, zoom,
-      dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0));
+      dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0,
+      dg_document_marks(m)));
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);
   json_node_unref(node);

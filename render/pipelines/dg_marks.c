@@ -287,6 +287,33 @@ char *dg_marks_all_words(const char *prompt) {
   return text ? text : g_strdup("");
 }
 
+char *dg_marks_word_at(const char *prompt, int at) {
+  ctx *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->prompt = prompt ? prompt : "";
+  c->n_words = split_words(c->prompt, c->words, MAX_WORDS);
+  char *out = NULL;
+  for (int i = 0; i < c->n_words && !out; i++)
+    if (at >= c->words[i].start && at <= c->words[i].end) {
+      char ref[DG_MARK_WORD_MAX + 16];
+      ref_text(c, i, ref, sizeof ref);
+      out = g_strdup(ref);
+    }
+  free(c);
+  return out;
+}
+
+char *dg_marks_text_remove(const char *text, const char *item) {
+  char *out = NULL;
+  gchar **items = g_strsplit(text ? text : "", ",", -1);
+  for (int i = 0; items[i]; i++) {
+    char *it = g_strstrip(items[i]);
+    if (*it && strcmp(it, item)) dg_marks_text_append(&out, it);
+  }
+  g_strfreev(items);
+  return out ? out : g_strdup("");
+}
+
 int dg_marks_list(const dg_marks *m, dg_mark_ref *refs, int max_refs) {
   int n = 0;
   for (int o = 0; o < m->n_objects; o++) {

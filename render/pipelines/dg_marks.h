@@ -54,6 +54,12 @@ char *dg_marks_suggest(const char *prompt, const char *const *classes, int n_cla
 // what heatmaps show when there are no marks and no suggestion.
 char *dg_marks_all_words(const char *prompt);
 
+// The marks reference ("word", or "word#n" for its n-th occurrence) of the word holding byte `at` of the
+// prompt (or ending just before it), g_malloc'd; NULL if none. The editor marks the word at the cursor.
+char *dg_marks_word_at(const char *prompt, int at);
+// text without the item `item` (compared after trimming), g_malloc'd.
+char *dg_marks_text_remove(const char *text, const char *item);
+
 // The fixed colour words the suggestion treats as attributes, NULL-terminated.
 extern const char *const dg_marks_colours[];
 

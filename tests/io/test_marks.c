@@ -86,6 +86,17 @@ int main(void) {
   dg_marks_text_append(&text, "car");
   dg_marks_text_append(&text, "red:car#2");
   dg_check(!strcmp(text, "car, red:car#2"), "append: '%s'", text);
+  char *less = dg_marks_text_remove(text, "car");
+  dg_check(!strcmp(less, "red:car#2"), "remove: '%s'", less);
+  g_free(less);
+  char *w = dg_marks_word_at(p, 19); // "a red car and a blue car": byte 19 is in the second "car"
+  dg_check(w && !strcmp(w, "blue"), "word at 19: '%s'", w ? w : "(none)");
+  g_free(w);
+  w = dg_marks_word_at(p, 22);
+  dg_check(w && !strcmp(w, "car#2"), "word at 22: '%s'", w ? w : "(none)");
+  g_free(w);
+  w = dg_marks_word_at("a  b", 2);
+  dg_check(!w, "no word between spaces");
   g_free(text);
   dg_tokenizer_free(tok);
   return dg_check_finish("test_marks");
