@@ -114,6 +114,12 @@ static void act_set_marks(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   report(d, dg_document_set_text(MODEL(d), DG_FIELD_MARKS, g_variant_get_string(p, NULL), false));
 }
+// Shows the heatmap of a marks item over the preview ("" for none), as hovering its chip does.
+static void act_show_heatmap(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  const char *item = g_variant_get_string(p, NULL);
+  dg_job_runner_show_heatmap(dg_window_get_runner(WIN(d)), *item ? item : NULL);
+}
 // The suggestion (class words as objects, colour words bound to them) replaces the marks: one undo step.
 static void act_suggest_marks(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a, (void)p;
@@ -391,6 +397,7 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"set-negative", act_set_negative, "s", NULL, NULL, {0}},
       {"set-marks", act_set_marks, "s", NULL, NULL, {0}},
       {"suggest-marks", act_suggest_marks, NULL, NULL, NULL, {0}},
+      {"show-heatmap", act_show_heatmap, "s", NULL, NULL, {0}},
       {"set-model", act_set_model, "s", NULL, NULL, {0}},
       {"choose-model", act_choose_model, "s", NULL, NULL, {0}},
       {"set-seed", act_set_seed, "s", NULL, NULL, {0}},

@@ -7,7 +7,8 @@ struct _DgPromptPanel {
   DgDocumentView parent;
   GtkWidget *prompt_view, *negative_view, *seed_entry, *seed_random, *steps_spin, *guidance_spin, *progress, *preview;
   GtkTextBuffer *prompt_buffer, *negative_buffer;
-  GtkWidget *marks_entry, *mark_word, *marks_chips;
+  GtkWidget *marks_entry, *mark_word, *marks_chips, *heatmap;
+  DgJobRunner *runner; // not owned: the window's
   char pending_attr[DG_MARK_WORD_MAX + 16]; // a colour word chosen with Mark, bound to the next object marked
   GtkAdjustment *steps_spin_adjustment, *guidance_spin_adjustment;
   DgModelRow *model_row;
@@ -76,6 +77,18 @@ static void chip_clicked(GtkButton *b, DgPromptPanel *self) {
   g_free(less), g_free(marks);
 }
 
+// Hovering a chip shows its word's heatmap (the runner keeps it up to date step by step).
+static void chip_enter(GtkEventControllerMotion *m, double x, double y, DgPromptPanel *self) {
+  (void)x, (void)y;
+  GtkWidget *chip = gtk_event_controller_get_widget(GTK_EVENT_CONTROLLER(m));
+  if (self->runner) dg_job_runner_show_heatmap(self->runner, g_object_get_data(G_OBJECT(chip), "item"));
+}
+
+static void chip_leave(GtkEventControllerMotion *m, DgPromptPanel *self) {
+  (void)m;
+  if (self->runner) dg_job_runner_show_heatmap(self->runner, NULL);
+}
+
 static void marks_changed(DgDocument *doc, GParamSpec *ps, DgPromptPanel *self) {
   (void)ps;
   char *marks = NULL;
@@ -95,6 +108,10 @@ static void marks_changed(DgDocument *doc, GParamSpec *ps, DgPromptPanel *self) 
                                                       : "Marked object: click to remove");
     g_object_set_data_full(G_OBJECT(chip), "item", g_strdup(it), g_free);
     g_signal_connect(chip, "clicked", G_CALLBACK(chip_clicked), self);
+    GtkEventController *motion = gtk_event_controller_motion_new();
+    g_signal_connect(motion, "enter", G_CALLBACK(chip_enter), self);
+    g_signal_connect(motion, "leave", G_CALLBACK(chip_leave), self);
+    gtk_widget_add_controller(chip, motion);
     gtk_flow_box_append(GTK_FLOW_BOX(self->marks_chips), chip);
     g_free(label);
   }
@@ -167,6 +184,8 @@ void dg_prompt_panel_show_runner(DgPromptPanel *self, DgJobRunner *runner) {
   g_object_bind_property(runner, "progress-text", self->progress, "text", G_BINDING_SYNC_CREATE);
   g_object_bind_property(runner, "progress-fraction", self->progress, "fraction", G_BINDING_SYNC_CREATE);
   g_object_bind_property(runner, "preview", self->preview, "paintable", G_BINDING_SYNC_CREATE);
+  g_object_bind_property(runner, "heatmap", self->heatmap, "paintable", G_BINDING_SYNC_CREATE);
+  self->runner = runner;
 }
 
 static const dg_template_child children[] = {
@@ -177,7 +196,8 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgPromptPanel, guidance_spin), DG_TEMPLATE_CHILD(DgPromptPanel, guidance_spin_adjustment),
     DG_TEMPLATE_CHILD(DgPromptPanel, model_row),     DG_TEMPLATE_CHILD(DgPromptPanel, progress),
     DG_TEMPLATE_CHILD(DgPromptPanel, preview),       DG_TEMPLATE_CHILD(DgPromptPanel, marks_entry),
-    DG_TEMPLATE_CHILD(DgPromptPanel, mark_word),     DG_TEMPLATE_CHILD(DgPromptPanel, marks_chips)};
+    DG_TEMPLATE_CHILD(DgPromptPanel, mark_word),     DG_TEMPLATE_CHILD(DgPromptPanel, marks_chips),
+    DG_TEMPLATE_CHILD(DgPromptPanel, heatmap)};
 
 static void dg_prompt_panel_class_init(DgPromptPanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);

@@ -519,6 +519,17 @@ act set-prompt "$(q 'something else')"
 act set-steps 9
 act open "$(q "$OUT/neural.png")"
 check "opening the exported PNG restores prompt and steps" [ "$(state prompt)/$(state steps)" = "a red car on a street at night/4" ]
+# Marked words' heatmaps over the preview (the job reports their maps with every step).
+act show-heatmap "$(q 'car')"
+check "no marks: no heatmap" [ -z "$(state heatmap)" ]
+act set-marks "$(q 'red:car, street')"
+generate_wait 'a red car on a street at night' 3 300
+act show-heatmap "$(q 'street')"
+check "a marked word's heatmap over the preview" [ "$(state heatmap)" = 32x16 ]
+act show-heatmap "$(q 'red:car')"
+check "  ... and an attribute's" [ "$(state heatmap)" = 32x16 ]
+act show-heatmap "$(q 'night')"
+check "  ... none for an unmarked word" [ -z "$(state heatmap)" ]
 act quit-discard
 wait "$APP"
 
