@@ -17,6 +17,7 @@ struct dg_document {
   int width, height;
   uint8_t *layout;
   char *prompt, *negative, *model, *palette;
+  char *prompt, *negative, *model, *marks;
   uint64_t seed;
   bool seed_random;
   int steps;
@@ -43,6 +44,7 @@ static char **text_slot(dg_document *doc, dg_doc_field f) {
   case DG_FIELD_NEGATIVE: return &doc->negative;
   case DG_FIELD_MODEL: return &doc->model;
   case DG_FIELD_PALETTE: return &doc->palette;
+  case DG_FIELD_MARKS: return &doc->marks;
   default: return NULL;
   }
 }
@@ -70,6 +72,7 @@ dg_document *dg_document_new(int height, int width) {
   doc->negative = strdup("");
   doc->model = strdup("default");
   doc->palette = strdup("world");
+  doc->marks = strdup("");
   doc->seed = 1;
   doc->seed_random = false;
   doc->steps = 20;
@@ -88,6 +91,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
   dg_document_store_text(c, DG_FIELD_NEGATIVE, doc->negative);
   dg_document_store_text(c, DG_FIELD_MODEL, doc->model);
   dg_document_store_text(c, DG_FIELD_PALETTE, doc->palette);
+  dg_document_store_text(c, DG_FIELD_MARKS, doc->marks);
   c->seed = doc->seed;
   c->seed_random = doc->seed_random;
   c->steps = doc->steps;
@@ -515,6 +519,7 @@ const char *dg_document_prompt(const dg_document *doc) { return doc->prompt; }
 const char *dg_document_negative(const dg_document *doc) { return doc->negative; }
 const char *dg_document_model(const dg_document *doc) { return doc->model; }
 const char *dg_document_palette(const dg_document *doc) { return doc->palette; }
+const char *dg_document_marks(const dg_document *doc) { return doc->marks; }
 uint64_t dg_document_seed(const dg_document *doc) { return doc->seed; }
 bool dg_document_seed_random(const dg_document *doc) { return doc->seed_random; }
 int dg_document_steps(const dg_document *doc) { return doc->steps; }

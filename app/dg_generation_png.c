@@ -13,11 +13,17 @@
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
 static char *parameters_text(const dg_generation_info *g) {
-  return g_strdup_printf("%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, "
-                         "Model: %s%s",
-                         or_empty(g->prompt), or_empty(g->negative), g->steps, or_empty(g->sampler), g->cfg,
-                         (unsigned long long)g->seed, g->width, g->height, or_empty(g->model),
-                         g->layout && *g->layout ? ", ControlNet: layout" : "");
+  // A quote would end the quoted value early: the marks syntax has none, so one is dropped.
+  char *marks = g_strdup(or_empty(g->marks));
+  g_strdelimit(marks, "\"\n", ' ');
+  char *t = g_strdup_printf("%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, "
+                            "Model: %s%s%s%s%s",
+                            or_empty(g->prompt), or_empty(g->negative), g->steps, or_empty(g->sampler), g->cfg,
+                            (unsigned long long)g->seed, g->width, g->height, or_empty(g->model),
+                            g->layout && *g->layout ? ", ControlNet: layout" : "", *marks ? ", Marks: \"" : "", marks,
+                            *marks ? "\"" : "");
+  g_free(marks);
+  return t;
 }
 
 static char *job_json(const dg_generation_info *g) {
@@ -25,9 +31,9 @@ static char *job_json(const dg_generation_info *g) {
   char seed[24]; // a string: JSON numbers lose 64-bit precision in many readers
   snprintf(seed, sizeof seed, "%llu", (unsigned long long)g->seed);
   json_builder_begin_object(b);
-  const char *keys[] = {"generator", "prompt", "negative", "sampler", "model", "layout", "seed"};
-  const char *vals[] = {"dirigent", or_empty(g->prompt), or_empty(g->negative), or_empty(g->sampler),
-                        or_empty(g->model), or_empty(g->layout), seed};
+  const char *keys[] = {"generator", "prompt", "negative", "sampler", "model", "layout", "seed", "marks"};
+  const char *vals[] = {"dirigent",          or_empty(g->prompt), or_empty(g->negative), or_empty(g->sampler),
+                        or_empty(g->model), or_empty(g->layout), seed,                  or_empty(g->marks)};
   for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
     json_builder_set_member_name(b, keys[i]);
     json_builder_add_string_value(b, vals[i]);
@@ -66,6 +72,7 @@ dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int c
 
 void dg_generation_info_clear(dg_generation_info *g) {
   g_free(g->prompt), g_free(g->negative), g_free(g->sampler), g_free(g->model), g_free(g->layout);
+  g_free(g->marks);
   memset(g, 0, sizeof *g);
 }
 
@@ -87,7 +94,7 @@ static dg_status parse_job(const char *path, const char *text, dg_generation_inf
     JsonObject *o = json_node_get_object(root);
     g->prompt = member_string(o, "prompt"), g->negative = member_string(o, "negative");
     g->sampler = member_string(o, "sampler"), g->model = member_string(o, "model");
-    g->layout = member_string(o, "layout");
+    g->layout = member_string(o, "layout"), g->marks = member_string(o, "marks");
     char *seed = member_string(o, "seed");
     g->seed = g_ascii_strtoull(seed, NULL, 10);
     g_free(seed);
@@ -113,6 +120,14 @@ static dg_status parse_parameters(const char *path, const char *text, dg_generat
   g->negative = neg && neg < last ? g_strndup(neg + 18, (gsize)(last - neg - 18)) : g_strdup("");
   g->sampler = g_strdup(""), g->model = g_strdup(""), g->layout = g_strdup("");
   g->steps = 25, g->cfg = 7.5;
+  const char *marks = strstr(last + 1, ", Marks: \""); // quoted: its value holds ", "
+  if (marks) {
+    marks += 10;
+    const char *end = strchr(marks, '"');
+    g->marks = end ? g_strndup(marks, (gsize)(end - marks)) : g_strdup(marks);
+  } else {
+    g->marks = g_strdup("");
+  }
   char **fields = g_strsplit(last + 1, ", ", -1);
   for (char **f = fields; *f; f++) {
     if (g_str_has_prefix(*f, "Steps: ")) g->steps = atoi(*f + 7);

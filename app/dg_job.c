@@ -10,6 +10,7 @@ struct dg_job {
   dg_job_params params;
   uint8_t *layout;
   char *prompt, *negative, *model, *palette;
+  char *prompt, *negative, *model, *marks;
   dg_job_fn fn;
   void *user;
 
@@ -84,6 +85,7 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
   job->negative = strdup(dg_document_negative(doc));
   job->model = strdup(dg_document_model(doc));
   job->palette = strdup(dg_document_palette(doc));
+  job->marks = strdup(dg_document_marks(doc));
   job->params = (dg_job_params){
       .width = dg_document_width(doc),
       .height = dg_document_height(doc),
@@ -92,6 +94,7 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
       .negative = job->negative,
       .model = job->model,
       .palette = job->palette,
+      .marks = job->marks,
       .seed = dg_document_seed_random(doc) ? random_seed : dg_document_seed(doc),
       .steps = dg_document_steps(doc),
       .guidance = dg_document_guidance(doc),
@@ -135,8 +138,32 @@ void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int
     memcpy(buf, preview, size);
   }
   free(m->preview);
-  *m = (dg_job_update){step, total, size ? width : 0, size ? height : 0, buf, elapsed};
+  dg_job_update maps = *m; // the maps posted for this step stay
+  *m = (dg_job_update){.step = step,
+                       .total = total,
+                       .preview_width = size ? width : 0,
+                       .preview_height = size ? height : 0,
+                       .preview = buf,
+                       .elapsed_s = elapsed,
+                       .maps = maps.maps,
+                       .map_count = maps.map_count,
+                       .map_h = maps.map_h,
+                       .map_w = maps.map_w,
+                       .map_labels = maps.map_labels};
   job->mailbox_full = true;
+  pthread_mutex_unlock(&job->lock);
+}
+
+void dg_job_report_maps(dg_job *job, const float *maps, int n, int mh, int mw, const char *labels) {
+  size_t count = n > 0 && mh > 0 && mw > 0 ? (size_t)n * mh * mw : 0;
+  float *copy = count ? malloc(count * sizeof *copy) : NULL;
+  if (!copy) return;
+  memcpy(copy, maps, count * sizeof *copy);
+  char *names = strdup(labels ? labels : "");
+  pthread_mutex_lock(&job->lock);
+  dg_job_update *m = &job->mailbox;
+  free(m->maps), free(m->map_labels);
+  m->maps = copy, m->map_count = n, m->map_h = mh, m->map_w = mw, m->map_labels = names;
   pthread_mutex_unlock(&job->lock);
 }
 
@@ -154,6 +181,7 @@ bool dg_job_poll(dg_job *job, dg_job_update *out) {
 
 void dg_job_update_clear(dg_job_update *u) {
   free(u->preview);
+  free(u->maps), free(u->map_labels);
   memset(u, 0, sizeof *u);
 }
 
@@ -211,6 +239,7 @@ void dg_job_free(dg_job *job) {
   dg_job_wait(job);
   pthread_mutex_destroy(&job->lock);
   free(job->mailbox.preview);
+  free(job->mailbox.maps), free(job->mailbox.map_labels);
   dg_media_clear(&job->result);
   free(job->error);
   free(job->layout);
@@ -218,5 +247,6 @@ void dg_job_free(dg_job *job) {
   free(job->negative);
   free(job->model);
   free(job->palette);
+  free(job->marks);
   free(job);
 }

@@ -21,6 +21,7 @@ typedef struct dg_job_params {
   const uint8_t *layout; // height*width class ids, DG_UNLABELLED = 255
   const char *prompt, *negative, *model;
   const char *palette; // the layout's class palette (dg_palette_load_named); NULL: "world"
+  const char *marks; // the marked words (render/pipelines/dg_marks.h), "" for none
   uint64_t seed; // already resolved when the document asks for a random seed
   int steps;
   double guidance;
@@ -46,6 +47,11 @@ typedef struct dg_job_update {
   int preview_width, preview_height;
   uint8_t *preview;
   double elapsed_s; // since the job started, at the time of the report
+  // The marked words' attention maps of the newest step (dg_job_report_maps), owned like preview; NULL
+  // when none were reported: map_count maps [map_h, map_w], named by map_labels ("red\ncar\ncar#2").
+  float *maps;
+  int map_count, map_h, map_w;
+  char *map_labels;
 } dg_job_update;
 
 // The job function the application was built with, or NULL ("no model loaded").
@@ -79,3 +85,6 @@ bool dg_job_cancelled(dg_job *job);
 const atomic_bool *dg_job_cancel_flag(dg_job *job);
 // Posts progress; `preview` (RGBA8, width*height*4) is copied, may be NULL.
 void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int width, int height);
+// Posts the marked words' maps [n, mh, mw] (copied) with their labels ('\n'-separated) into the mailbox,
+// kept with the step's report that follows.
+void dg_job_report_maps(dg_job *job, const float *maps, int n, int mh, int mw, const char *labels);

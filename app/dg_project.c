@@ -138,6 +138,7 @@ static char *project_json(const dg_document *doc, size_t *length) {
   add_double(b, "guidance", dg_document_guidance(doc));
   add_string(b, "model", dg_document_model(doc));
   add_string(b, "palette", dg_document_palette(doc));
+  add_string(b, "marks", dg_document_marks(doc));
   json_builder_set_member_name(b, "results");
   json_builder_begin_array(b);
   for (int i = 0; i < dg_document_result_count(doc); i++) {
@@ -524,6 +525,9 @@ static dg_document *read_document(reader *r, JsonNode *root) {
   // Projects from before palettes were chosen have none: they were painted in the world palette.
   const char *palette = json_object_has_member(o, "palette") ? get_string(r, o, "palette", top) : "world";
   if (!palette) return NULL;
+  // "marks" came later: a project without them has none, one with a non-string is refused.
+  const char *marks = json_object_has_member(o, "marks") ? get_string(r, o, "marks", top) : "";
+  if (!marks) return NULL;
   JsonNode *lay = member(r, o, "layout", top);
   if (!lay) return NULL;
   JsonNode *results = member(r, o, "results", top);
@@ -541,6 +545,7 @@ static dg_document *read_document(reader *r, JsonNode *root) {
               dg_document_set_text(doc, DG_FIELD_NEGATIVE, neg, false) == DG_OK &&
               dg_document_set_text(doc, DG_FIELD_MODEL, model, false) == DG_OK &&
               dg_document_set_text(doc, DG_FIELD_PALETTE, palette, false) == DG_OK &&
+              dg_document_set_text(doc, DG_FIELD_MARKS, marks, false) == DG_OK &&
               dg_document_set_seed(doc, seed) == DG_OK &&
               dg_document_set_seed_random(doc, json_node_get_boolean(sr)) == DG_OK &&
               dg_document_set_steps(doc, (int)steps) == DG_OK && dg_document_set_guidance(doc, guidance) == DG_OK;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_attention.h"
 #include "dg_generate.h"
+#include "dg_heatmaps.h"
 #include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_palette.h"
@@ -62,7 +64,45 @@ void dg_runner_set_previews(dg_runner *r, bool on) { atomic_store(&r->previews, 
 typedef struct preview_ctx {
   dg_job *job;
   uint8_t *rgba;
+  // the marked words' maps, when the job has marks that resolve against its prompt
+  dg_marks *marks;
+  dg_mark_ref refs[2 * DG_MARKS_MAX];
+  int n_refs;
+  GString *labels;
+  float *word_maps;
 } preview_ctx;
+
+// The step's token maps -> one map per marked word, posted with the step's report.
+static int on_attn(void *user, int step, int total, const float *maps, int n, int mh, int mw) {
+  (void)step, (void)total;
+  preview_ctx *c = user;
+  float *w = realloc(c->word_maps, (size_t)c->n_refs * mh * mw * sizeof *w);
+  if (!w) return 0; // no maps this step; the generation goes on
+  c->word_maps = w;
+  dg_heatmaps one = {.sum = (float *)maps, .n = n, .mh = mh, .mw = mw, .steps = 1};
+  for (int i = 0; i < c->n_refs; i++)
+    dg_heatmaps_word(&one, c->marks, &c->refs[i], w + (size_t)i * mh * mw);
+  dg_job_report_maps(c->job, w, c->n_refs, mh, mw, c->labels->str);
+  return 0;
+}
+
+// Maps are captured only for marks that resolve and a prompt the maps take (1..16 tokens): a word no
+// longer in an edited prompt costs the heatmaps, never the generation.
+static bool marks_for(dg_runner *r, const dg_job_params *params, preview_ctx *pc) {
+  if (!params->marks || !*params->marks) return false;
+  int32_t ids[DG_TOKENS_MAX];
+  int n = 0;
+  if (dg_tokenizer_encode(dg_model_set_tokenizer(r->models), params->prompt, DG_TOKENS_MAX, ids, NULL, &n) != DG_OK ||
+      n - 2 < 1 || n - 2 > DG_ATTENTION_MAX_CHOSEN)
+    return false;
+  pc->marks = calloc(1, sizeof *pc->marks);
+  if (!pc->marks || dg_generate_marks(r->models, params->prompt, params->marks, pc->marks) != DG_OK) return false;
+  pc->n_refs = dg_marks_list(pc->marks, pc->refs, 2 * DG_MARKS_MAX);
+  pc->labels = g_string_new("");
+  for (int i = 0; i < pc->n_refs; i++)
+    g_string_append_printf(pc->labels, "%s%s", i ? "\n" : "", pc->refs[i].label);
+  return pc->n_refs > 0;
+}
 
 static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, int h) {
   preview_ctx *c = user;
@@ -128,7 +168,8 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
                           .layout = control ? params->layout : NULL,
                           .palette = (const uint8_t(*)[3])r->palette, .n_classes = r->n_classes,
                           .cancel = dg_job_cancel_flag(job),
-                          .on_step = atomic_load(&r->previews) ? on_step : NULL, .user = pc};
+                          .on_step = atomic_load(&r->previews) ? on_step : NULL, .user = pc,
+                          .on_attn = marks_for(r, params, pc) ? on_attn : NULL, .attn_user = pc};
   int n = params->width * params->height;
   uint8_t *rgb = dg_memory_alloc("the image", (size_t)n * 3);
   if (!rgb) return DG_ERR_OOM;
@@ -145,10 +186,12 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
 dg_status dg_runner_run(dg_job *job, const dg_job_params *params, void *user, dg_media *out) {
   dg_runner *r = user;
   pthread_mutex_lock(&r->lock);
-  preview_ctx pc = {job, NULL};
+  preview_ctx pc = {.job = job};
   dg_status s = models_for(r, params);
   if (s == DG_OK) s = run_image(r, job, params, &pc, out);
   free(pc.rgba);
+  free(pc.marks), free(pc.word_maps);
+  if (pc.labels) g_string_free(pc.labels, TRUE);
   pthread_mutex_unlock(&r->lock);
   return s;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dg_files.h"
+#include "dg_marks.h"
 #include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_palette_panel.h"
@@ -109,6 +110,29 @@ static void act_set_prompt(GSimpleAction *a, GVariant *p, gpointer d) {
 static void act_set_negative(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   report(d, dg_document_set_text(MODEL(d), DG_FIELD_NEGATIVE, g_variant_get_string(p, NULL), false));
+}
+static void act_set_marks(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_document_set_text(MODEL(d), DG_FIELD_MARKS, g_variant_get_string(p, NULL), false));
+}
+// Shows the heatmap of a marks item over the preview ("" for none), as hovering its chip does.
+static void act_show_heatmap(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  const char *item = g_variant_get_string(p, NULL);
+  dg_job_runner_show_heatmap(dg_window_get_runner(WIN(d)), *item ? item : NULL);
+}
+// The suggestion (class words as objects, colour words bound to them) replaces the marks: one undo step.
+static void act_suggest_marks(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a, (void)p;
+  const dg_palette *pal = dg_window_get_palette(WIN(d));
+  int n = pal ? dg_palette_count(pal) : 0;
+  const char **names = g_new0(const char *, n + 1);
+  for (int i = 0; i < n; i++)
+    names[i] = dg_palette_class_at(pal, i)->name;
+  char *text = dg_marks_suggest(dg_document_prompt(MODEL(d)), names, n);
+  report(d, dg_document_set_text(MODEL(d), DG_FIELD_MARKS, text, false));
+  g_free(text);
+  g_free(names);
 }
 
 // Sets the document's model choice ("default" or a folder or file, made absolute) after checking that
@@ -381,6 +405,9 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"fill-polygon", act_fill_polygon, "(ia(ii))", NULL, NULL, {0}},
       {"set-prompt", act_set_prompt, "s", NULL, NULL, {0}},
       {"set-negative", act_set_negative, "s", NULL, NULL, {0}},
+      {"set-marks", act_set_marks, "s", NULL, NULL, {0}},
+      {"suggest-marks", act_suggest_marks, NULL, NULL, NULL, {0}},
+      {"show-heatmap", act_show_heatmap, "s", NULL, NULL, {0}},
       {"set-model", act_set_model, "s", NULL, NULL, {0}},
       {"choose-model", act_choose_model, "s", NULL, NULL, {0}},
       {"set-seed", act_set_seed, "s", NULL, NULL, {0}},

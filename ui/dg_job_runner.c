@@ -2,7 +2,11 @@
 
 #include <gmodule.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "dg_assets.h"
+#include "dg_heatmaps.h"
 #include "dg_job.h"
 #include "dg_model_choice.h"
 #include "dg_runner.h"
@@ -71,11 +75,19 @@ struct _DgJobRunner {
   char *progress_text;
   double fraction;
   GdkPaintable *preview;
+  // the newest marked words' maps and preview (RGB) of the job, and the heatmap of the word asked for
+  float *maps;
+  int map_count, map_h, map_w;
+  char *map_labels;
+  uint8_t *preview_rgb;
+  int preview_w, preview_h;
+  char *heat_item;
+  GdkPaintable *heatmap;
 };
 
 G_DEFINE_FINAL_TYPE(DgJobRunner, dg_job_runner, G_TYPE_OBJECT)
 
-enum { PROP_0, PROP_RUNNING, PROP_PROGRESS_TEXT, PROP_PROGRESS_FRACTION, PROP_PREVIEW, N_PROPS };
+enum { PROP_0, PROP_RUNNING, PROP_PROGRESS_TEXT, PROP_PROGRESS_FRACTION, PROP_PREVIEW, PROP_HEATMAP, N_PROPS };
 static GParamSpec *props[N_PROPS];
 enum { SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -94,6 +106,67 @@ static void set_progress(DgJobRunner *self, double fraction, const char *text) {
 
 static void set_preview(DgJobRunner *self, GdkPaintable *preview) {
   if (g_set_object(&self->preview, preview)) g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PREVIEW]);
+}
+
+// The map of a marks item among the labels (dg_marks_list's): "red:car" shows its attribute "red" (or
+// "red#n", the occurrence it resolved to), "car#1" is "car". -1 if none.
+static int map_of(const DgJobRunner *self, const char *item) {
+  if (!self->map_labels || !item) return -1;
+  const char *colon = strchr(item, ':');
+  char *word = colon ? g_strndup(item, (gsize)(colon - item)) : g_strdup(item);
+  if (g_str_has_suffix(word, "#1")) word[strlen(word) - 2] = 0;
+  gchar **labels = g_strsplit(self->map_labels, "\n", -1);
+  int found = -1;
+  for (int i = 0; labels[i] && i < self->map_count && found < 0; i++) {
+    size_t n = strlen(word);
+    if (!strcmp(labels[i], word) || (colon && !strchr(word, '#') && !strncmp(labels[i], word, n) && labels[i][n] == '#'))
+      found = i;
+  }
+  g_strfreev(labels);
+  g_free(word);
+  return found;
+}
+
+static void update_heatmap(DgJobRunner *self) {
+  int i = map_of(self, self->heat_item);
+  GdkTexture *tex = NULL;
+  if (i >= 0 && self->preview_rgb) {
+    int w = self->preview_w, h = self->preview_h;
+    uint8_t *out = g_malloc((gsize)w * h * 3);
+    dg_heatmaps_tile(self->preview_rgb, w, h, self->maps + (size_t)i * self->map_h * self->map_w, self->map_h,
+                     self->map_w, 0.6f, out);
+    GBytes *bytes = g_bytes_new_take(out, (gsize)w * h * 3);
+    tex = gdk_memory_texture_new(w, h, GDK_MEMORY_R8G8B8, bytes, (gsize)w * 3);
+    g_bytes_unref(bytes);
+  }
+  GdkPaintable *paintable = tex ? GDK_PAINTABLE(tex) : NULL;
+  if (g_set_object(&self->heatmap, paintable))
+    g_object_notify_by_pspec(G_OBJECT(self), props[PROP_HEATMAP]);
+  if (tex) g_object_unref(tex);
+}
+
+void dg_job_runner_show_heatmap(DgJobRunner *self, const char *item) {
+  g_free(self->heat_item);
+  self->heat_item = g_strdup(item);
+  update_heatmap(self);
+}
+
+// Keeps the update's maps (taken from it) and preview for the heatmaps.
+static void keep_maps(DgJobRunner *self, dg_job_update *u) {
+  if (u->maps) {
+    free(self->maps), free(self->map_labels);
+    self->maps = u->maps, self->map_labels = u->map_labels; // malloc'd by dg_job: free()d
+    self->map_count = u->map_count, self->map_h = u->map_h, self->map_w = u->map_w;
+    u->maps = NULL, u->map_labels = NULL; // ours now
+  }
+  if (u->preview) {
+    int n = u->preview_width * u->preview_height;
+    self->preview_rgb = g_realloc(self->preview_rgb, (gsize)n * 3);
+    for (int i = 0; i < n; i++)
+      memcpy(self->preview_rgb + 3 * i, u->preview + 4 * i, 3);
+    self->preview_w = u->preview_width, self->preview_h = u->preview_height;
+  }
+  update_heatmap(self);
 }
 
 static void show_update(DgJobRunner *self, const dg_job_update *u) {
@@ -128,6 +201,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   dg_job_update u;
   if (dg_job_poll(self->job, &u)) {
     show_update(self, &u);
+    keep_maps(self, &u);
     dg_job_update_clear(&u);
   }
   dg_job_state state = dg_job_state_get(self->job);
@@ -188,6 +262,9 @@ gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *cloc
   }
   self->doc = g_object_ref(doc);
   self->clock = g_object_ref(clock);
+  free(self->maps), free(self->map_labels); // the last job's maps are not this one's
+  self->maps = NULL, self->map_labels = NULL, self->map_count = 0;
+  update_heatmap(self);
   g_object_notify_by_pspec(G_OBJECT(self), props[PROP_RUNNING]);
   set_progress(self, 0, "Starting…");
   self->tick_id = gtk_widget_add_tick_callback(clock, tick, self, NULL);
@@ -222,6 +299,7 @@ static void dg_job_runner_get_property(GObject *object, guint id, GValue *value,
   case PROP_PROGRESS_TEXT: g_value_set_string(value, self->progress_text); break;
   case PROP_PROGRESS_FRACTION: g_value_set_double(value, self->fraction); break;
   case PROP_PREVIEW: g_value_set_object(value, self->preview); break;
+  case PROP_HEATMAP: g_value_set_object(value, self->heatmap); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
@@ -230,7 +308,12 @@ static void dg_job_runner_dispose(GObject *object) {
   DgJobRunner *self = DG_JOB_RUNNER(object);
   dg_job_runner_stop(self);
   g_clear_object(&self->preview);
+  g_clear_object(&self->heatmap);
   g_clear_pointer(&self->progress_text, g_free);
+  free(self->maps), free(self->map_labels);
+  self->maps = NULL, self->map_labels = NULL;
+  g_clear_pointer(&self->preview_rgb, g_free);
+  g_clear_pointer(&self->heat_item, g_free);
   G_OBJECT_CLASS(dg_job_runner_parent_class)->dispose(object);
 }
 
@@ -243,6 +326,8 @@ static void dg_job_runner_class_init(DgJobRunnerClass *klass) {
   props[PROP_PROGRESS_TEXT] = g_param_spec_string("progress-text", NULL, NULL, "Idle", ro);
   props[PROP_PROGRESS_FRACTION] = g_param_spec_double("progress-fraction", NULL, NULL, 0, 1, 0, ro);
   props[PROP_PREVIEW] = g_param_spec_object("preview", NULL, NULL, GDK_TYPE_PAINTABLE, ro);
+  // the heatmap of the marked word asked for (dg_job_runner_show_heatmap) over the newest preview
+  props[PROP_HEATMAP] = g_param_spec_object("heatmap", NULL, NULL, GDK_TYPE_PAINTABLE, ro);
   g_object_class_install_properties(oc, N_PROPS, props);
   // (DgJobOutcome outcome, const char *message): message says why for DG_JOB_OUTCOME_FAILED, else NULL.
   signals[SIGNAL_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,

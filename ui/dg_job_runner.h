@@ -44,6 +44,10 @@ void dg_job_runner_abandon(DgJobRunner *self);
 // Abandons the job and waits for its worker (the window is closing).
 void dg_job_runner_stop(DgJobRunner *self);
 gboolean dg_job_runner_get_running(DgJobRunner *self);
+// Shows the attention heatmap of a marks item ("car#2", "red:car": its attribute) over the newest preview
+// as the "heatmap" property, updated with every step while the job reports maps (marked words); NULL
+// item or no such map: no heatmap.
+void dg_job_runner_show_heatmap(DgJobRunner *self, const char *item);
 const char *dg_job_runner_get_progress_text(DgJobRunner *self);
 
 G_END_DECLS

@@ -1,11 +1,15 @@
 #include "dg_prompt_panel.h"
 
+#include "dg_marks.h"
 #include "dg_settings.h"
 
 struct _DgPromptPanel {
   DgDocumentView parent;
   GtkWidget *prompt_view, *negative_view, *seed_entry, *seed_random, *steps_spin, *guidance_spin, *progress, *preview;
   GtkTextBuffer *prompt_buffer, *negative_buffer;
+  GtkWidget *marks_entry, *mark_word, *marks_chips, *heatmap;
+  DgJobRunner *runner; // not owned: the window's
+  char pending_attr[DG_MARK_WORD_MAX + 16]; // a colour word chosen with Mark, bound to the next object marked
   GtkAdjustment *steps_spin_adjustment, *guidance_spin_adjustment;
   DgModelRow *model_row;
 };
@@ -62,10 +66,108 @@ static void seed_copy(GtkButton *b, DgPromptPanel *self) {
   dg_document_view_status(DG_DOCUMENT_VIEW(self), "Seed copied");
 }
 
+#define DOC(self) dg_document_view_get_document(DG_DOCUMENT_VIEW(self))
+
+// The marks as chips: one button per item, a click removes it (one undo step).
+static void chip_clicked(GtkButton *b, DgPromptPanel *self) {
+  char *marks = NULL;
+  g_object_get(DOC(self), "marks", &marks, NULL);
+  char *less = dg_marks_text_remove(marks, g_object_get_data(G_OBJECT(b), "item"));
+  g_object_set(DOC(self), "marks", less, NULL);
+  g_free(less), g_free(marks);
+}
+
+// Hovering a chip shows its word's heatmap (the runner keeps it up to date step by step).
+static void chip_enter(GtkEventControllerMotion *m, double x, double y, DgPromptPanel *self) {
+  (void)x, (void)y;
+  GtkWidget *chip = gtk_event_controller_get_widget(GTK_EVENT_CONTROLLER(m));
+  if (self->runner) dg_job_runner_show_heatmap(self->runner, g_object_get_data(G_OBJECT(chip), "item"));
+}
+
+static void chip_leave(GtkEventControllerMotion *m, DgPromptPanel *self) {
+  (void)m;
+  if (self->runner) dg_job_runner_show_heatmap(self->runner, NULL);
+}
+
+static void marks_changed(DgDocument *doc, GParamSpec *ps, DgPromptPanel *self) {
+  (void)ps;
+  char *marks = NULL;
+  g_object_get(doc, "marks", &marks, NULL);
+  gtk_editable_set_text(GTK_EDITABLE(self->marks_entry), marks ? marks : "");
+  GtkWidget *old;
+  while ((old = gtk_widget_get_first_child(self->marks_chips)))
+    gtk_flow_box_remove(GTK_FLOW_BOX(self->marks_chips), old);
+  gchar **items = g_strsplit(marks ? marks : "", ",", -1);
+  for (int i = 0; items[i]; i++) {
+    char *it = g_strstrip(items[i]);
+    if (!*it) continue;
+    char *label = g_strdup_printf("%s \u2715", it);
+    GtkWidget *chip = gtk_button_new_with_label(label);
+    gtk_widget_add_css_class(chip, "pill");
+    gtk_widget_set_tooltip_text(chip, strchr(it, ':') ? "Attribute bound to its object: click to remove"
+                                                      : "Marked object: click to remove");
+    g_object_set_data_full(G_OBJECT(chip), "item", g_strdup(it), g_free);
+    g_signal_connect(chip, "clicked", G_CALLBACK(chip_clicked), self);
+    GtkEventController *motion = gtk_event_controller_motion_new();
+    g_signal_connect(motion, "enter", G_CALLBACK(chip_enter), self);
+    g_signal_connect(motion, "leave", G_CALLBACK(chip_leave), self);
+    gtk_widget_add_controller(chip, motion);
+    gtk_flow_box_append(GTK_FLOW_BOX(self->marks_chips), chip);
+    g_free(label);
+  }
+  g_strfreev(items);
+  g_free(marks);
+}
+
+static void marks_activate(GtkEntry *e, DgPromptPanel *self) {
+  if (DOC(self)) g_object_set(DOC(self), "marks", gtk_editable_get_text(GTK_EDITABLE(e)), NULL);
+}
+
+static bool is_colour(const char *ref) {
+  for (int i = 0; dg_marks_colours[i]; i++)
+    if (g_str_has_prefix(ref, dg_marks_colours[i]) &&
+        (!ref[strlen(dg_marks_colours[i])] || ref[strlen(dg_marks_colours[i])] == '#'))
+      return true;
+  return false;
+}
+
+// Marks the word at the prompt's cursor: a colour word waits for its object (the next word marked);
+// another word becomes an object, bound to the waiting colour word if there is one.
+static void mark_word_clicked(GtkButton *b, DgPromptPanel *self) {
+  (void)b;
+  if (!DOC(self)) return;
+  GtkTextIter start, at;
+  gtk_text_buffer_get_start_iter(self->prompt_buffer, &start);
+  gtk_text_buffer_get_iter_at_mark(self->prompt_buffer, &at, gtk_text_buffer_get_insert(self->prompt_buffer));
+  char *before = gtk_text_buffer_get_text(self->prompt_buffer, &start, &at, FALSE);
+  char *prompt = NULL, *marks = NULL;
+  g_object_get(DOC(self), "prompt", &prompt, "marks", &marks, NULL);
+  char *ref = dg_marks_word_at(prompt, (int)strlen(before));
+  if (!ref) {
+    dg_document_view_status(DG_DOCUMENT_VIEW(self), "Put the cursor on a word of the prompt to mark it");
+  } else if (is_colour(ref) && !self->pending_attr[0]) {
+    g_strlcpy(self->pending_attr, ref, sizeof self->pending_attr);
+    char *msg = g_strdup_printf("'%s': now mark its object", ref);
+    dg_document_view_status(DG_DOCUMENT_VIEW(self), msg);
+    g_free(msg);
+  } else {
+    char *item = self->pending_attr[0] ? g_strdup_printf("%s:%s", self->pending_attr, ref) : g_strdup(ref);
+    char *rest = dg_marks_text_remove(marks, item);
+    dg_marks_text_append(&rest, item);
+    g_object_set(DOC(self), "marks", rest, NULL);
+    self->pending_attr[0] = 0;
+    g_free(rest), g_free(item);
+  }
+  g_free(ref), g_free(before), g_free(prompt), g_free(marks);
+}
+
 static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *doc) {
   DgPromptPanel *self = DG_PROMPT_PANEL(view);
   dg_document_view_set_document(DG_DOCUMENT_VIEW(self->model_row), doc);
+  self->pending_attr[0] = 0;
   if (!doc) return;
+  dg_document_view_connect(view, "notify::marks", G_CALLBACK(marks_changed));
+  marks_changed(doc, NULL, self);
   const GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
   // Typing into a text view writes the text property, which merges keystrokes into one undo step.
   dg_document_view_bind(view, doc, "prompt", self->prompt_buffer, "text", both, NULL, NULL, NULL);
@@ -82,6 +184,8 @@ void dg_prompt_panel_show_runner(DgPromptPanel *self, DgJobRunner *runner) {
   g_object_bind_property(runner, "progress-text", self->progress, "text", G_BINDING_SYNC_CREATE);
   g_object_bind_property(runner, "progress-fraction", self->progress, "fraction", G_BINDING_SYNC_CREATE);
   g_object_bind_property(runner, "preview", self->preview, "paintable", G_BINDING_SYNC_CREATE);
+  g_object_bind_property(runner, "heatmap", self->heatmap, "paintable", G_BINDING_SYNC_CREATE);
+  self->runner = runner;
 }
 
 static const dg_template_child children[] = {
@@ -91,7 +195,9 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgPromptPanel, steps_spin),    DG_TEMPLATE_CHILD(DgPromptPanel, steps_spin_adjustment),
     DG_TEMPLATE_CHILD(DgPromptPanel, guidance_spin), DG_TEMPLATE_CHILD(DgPromptPanel, guidance_spin_adjustment),
     DG_TEMPLATE_CHILD(DgPromptPanel, model_row),     DG_TEMPLATE_CHILD(DgPromptPanel, progress),
-    DG_TEMPLATE_CHILD(DgPromptPanel, preview)};
+    DG_TEMPLATE_CHILD(DgPromptPanel, preview),       DG_TEMPLATE_CHILD(DgPromptPanel, marks_entry),
+    DG_TEMPLATE_CHILD(DgPromptPanel, mark_word),     DG_TEMPLATE_CHILD(DgPromptPanel, marks_chips),
+    DG_TEMPLATE_CHILD(DgPromptPanel, heatmap)};
 
 static void dg_prompt_panel_class_init(DgPromptPanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
@@ -101,6 +207,8 @@ static void dg_prompt_panel_class_init(DgPromptPanelClass *klass) {
   gtk_widget_class_bind_template_callback(wc, seed_activate);
   gtk_widget_class_bind_template_callback(wc, seed_dice);
   gtk_widget_class_bind_template_callback(wc, seed_copy);
+  gtk_widget_class_bind_template_callback(wc, marks_activate);
+  gtk_widget_class_bind_template_callback(wc, mark_word_clicked);
 }
 
 static void dg_prompt_panel_init(DgPromptPanel *self) {

@@ -361,13 +361,19 @@ char *dg_window_dump_state(DgWindow *self) {
     g_variant_builder_add(&recent, "i", rec[i]);
   for (int i = 0, c; i < 5 && (c = dg_palette_panel_row_class(self->palette_panel, i)) >= 0; i++)
     g_variant_builder_add(&rows, "i", c);
+  GdkPaintable *hp = NULL;
+  g_object_get(self->runner, "heatmap", &hp, NULL);
+  char *heat = hp ? g_strdup_printf("%dx%d", gdk_paintable_get_intrinsic_width(hp), gdk_paintable_get_intrinsic_height(hp))
+                  : g_strdup("");
+  g_clear_object(&hp);
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
       " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'results': <%i>, 'generating': <%b>,"
       " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
       " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>,"
-      " 'palette': <%s>, 'palette_shown': <%s>, 'recent_classes': <%v>, 'class_rows': <%v>}",
+      " 'palette': <%s>, 'palette_shown': <%s>, 'recent_classes': <%v>, 'class_rows': <%v>, 'marks': <%s>,"
+      " 'heatmap': <%s>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -377,7 +383,8 @@ char *dg_window_dump_state(DgWindow *self) {
       (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(m), q.x + sx, q.y + sy, zoom,
       dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0,
       dg_document_palette(m), dg_palette_title(self->palette), g_variant_builder_end(&recent),
-      g_variant_builder_end(&rows)));
+      g_variant_builder_end(&rows), dg_document_marks(m), heat));
+  g_free(heat);
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);
   json_node_unref(node);

@@ -13,6 +13,7 @@
 #include "dg_cli.h"
 #include "dg_generate.h"
 #include "dg_generation_png.h"
+#include "dg_heatmaps.h"
 #include "dg_memory.h"
 #include "dg_palette.h"
 #include "dg_palette_choice.h"
@@ -21,9 +22,10 @@
 #include "dg_settings.h"
 
 typedef struct options {
-  const char *prompt, *negative, *layout, *control, *palette, *out;
+  const char *prompt, *negative, *layout, *control, *palette, *out, *heatmaps;
+  char *marks; // --object / --bind items as a marks text (dg_marks.h), NULL for none
   int width, height;
-  bool profile;
+  bool profile, suggest;
   dg_cli_sampling s;
 } options;
 
@@ -43,6 +45,12 @@ static void usage(FILE *f) {
              "  --palette P         the layout's classes: world, ade20k, cityscapes or a palette .json\n"
              "                      (default: the one the model's ControlNet implies); a colour-coded\n"
              "                      layout in another shipped palette is converted by class name\n"
+             "  --object WORD       mark an object word (repeatable); WORD#n is its n-th occurrence\n"
+             "  --bind ATTR:OBJECT  bind an attribute word to an object word (repeatable; ATTR#n, OBJECT#n);\n"
+             "                      the attribute is its nearest occurrence before the object\n"
+             "  --suggest-marks     print the marks suggested for the prompt (class and colour words) and exit\n"
+             "  --heatmaps STRIP.png  one tile per marked word (else per suggested word): its cross-attention\n"
+             "                      map averaged over the steps, over the image (prompts of at most 16 tokens)\n"
              "  --f16               f16 weights and activations\n"
              "  --quiet             no progress bar\n"
              "  --profile           print GPU time per op and peak memory (also DIRIGENT_PROFILE=1)\n");
@@ -58,6 +66,7 @@ static int parse(int argc, char **argv, options *o) {
     }
     if (dg_cli_sampling_flag(a, &o->s)) continue;
     if (!strcmp(a, "--profile")) { o->profile = true; continue; }
+    if (!strcmp(a, "--suggest-marks")) { o->suggest = true; continue; }
     if (i + 1 >= argc) {
       fprintf(stderr, "generate: %s needs a value (or is unknown)\n", a);
       return 2;
@@ -72,6 +81,15 @@ static int parse(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--control")) o->control = v;
     else if (!strcmp(a, "--palette")) o->palette = v;
     else if (!strcmp(a, "--out")) o->out = v;
+    else if (!strcmp(a, "--heatmaps")) o->heatmaps = v;
+    else if (!strcmp(a, "--object") || !strcmp(a, "--bind")) {
+      bool bind = !strcmp(a, "--bind");
+      if (!*v || strchr(v, ',') || (bind != (strchr(v, ':') != NULL))) {
+        fprintf(stderr, "generate: %s %s: expected %s\n", a, v, bind ? "ATTR:OBJECT" : "one WORD or WORD#n");
+        return 2;
+      }
+      dg_marks_text_append(&o->marks, v);
+    }
     else if (!strcmp(a, "--width") || !strcmp(a, "--height")) {
       if (!dg_cli_parse_side("generate", a, v, !strcmp(a, "--width") ? &o->width : &o->height)) return 2;
     } else {
@@ -79,6 +97,7 @@ static int parse(int argc, char **argv, options *o) {
       return 2;
     }
   }
+  if (o->suggest && o->prompt) return -1;
   if (!o->prompt || !o->out) {
     fprintf(stderr, "generate: --prompt and --out are required\n");
     usage(stderr);
@@ -140,10 +159,86 @@ static void print_profile(dg_model_set *m) {
   free(sorted);
 }
 
+typedef struct heat_ctx {
+  dg_heatmaps maps;
+  dg_status status;
+} heat_ctx;
+
+static int on_attn(void *user, int step, int total, const float *maps, int n, int mh, int mw) {
+  (void)step, (void)total;
+  heat_ctx *h = user;
+  h->status = dg_heatmaps_add(&h->maps, maps, n, mh, mw);
+  return h->status != DG_OK;
+}
+
+// The class names of the palette, for the suggestion.
+static char *suggest(const dg_palette *pal, const char *prompt) {
+  int n = dg_palette_count(pal);
+  const char **names = g_new0(const char *, n + 1);
+  for (int i = 0; i < n; i++)
+    names[i] = dg_palette_class_at(pal, i)->name;
+  char *text = dg_marks_suggest(prompt, names, n);
+  g_free(names);
+  return text;
+}
+
+// The suggestion, printed as a marks text and as the flags that give it.
+static int print_suggestion(const options *o) {
+  dg_status s;
+  dg_palette *pal = dg_palette_load_default(&s);
+  if (!pal) {
+    fprintf(stderr, "dirigent-cli generate: %s\n", dg_last_error());
+    return 1;
+  }
+  char *text = suggest(pal, o->prompt);
+  printf("marks: %s\n", *text ? text : "(none)");
+  gchar **items = g_strsplit(text, ", ", -1);
+  GString *flags = g_string_new("");
+  for (int i = 0; items[i]; i++)
+    if (*items[i]) g_string_append_printf(flags, "%s%s %s", flags->len ? " " : "", strchr(items[i], ':') ? "--bind" : "--object", items[i]);
+  printf("flags: %s\n", flags->str);
+  g_string_free(flags, TRUE);
+  g_strfreev(items);
+  g_free(text);
+  dg_palette_free(pal);
+  return 0;
+}
+
+// Writes the heatmap strip and prints the tile order (no font for labels here).
+static dg_status write_heatmaps(const options *o, dg_model_set *m, const dg_palette *pal, const heat_ctx *h,
+                                const uint8_t *rgb, int w, int hgt) {
+  char *text = o->marks ? g_strdup(o->marks) : suggest(pal, o->prompt);
+  if (!*text) g_free(text), text = dg_marks_all_words(o->prompt);
+  dg_marks *marks = g_new0(dg_marks, 1);
+  dg_mark_ref refs[2 * DG_MARKS_MAX];
+  uint8_t *strip = NULL;
+  dg_status s = dg_generate_marks(m, o->prompt, text, marks);
+  int n = s == DG_OK ? dg_heatmaps_refs(marks, refs, 2 * DG_MARKS_MAX) : 0;
+  if (s == DG_OK) s = dg_heatmaps_strip(&h->maps, marks, refs, n, rgb, w, hgt, &strip);
+  if (s == DG_OK) s = dg_png_write_rgb8(o->heatmaps, n * w, hgt, strip, NULL);
+  if (s == DG_OK) {
+    printf("wrote %s (%d tiles of %dx%d, %dx%d maps averaged over %d steps%s):", o->heatmaps, n, w, hgt, h->maps.mh,
+           h->maps.mw, h->maps.steps, o->marks ? "" : ", suggested words");
+    for (int i = 0; i < n; i++)
+      printf(" %d %s", i + 1, refs[i].label);
+    printf("\n");
+  }
+  free(strip);
+  g_free(marks);
+  g_free(text);
+  return s;
+}
+
 int dg_cli_generate(int argc, char **argv) {
   options o;
   int rc = parse(argc, argv, &o);
-  if (rc >= 0) return rc;
+  if (rc >= 0) return g_free(o.marks), rc;
+  if (o.suggest) {
+    rc = print_suggestion(&o);
+    g_free(o.marks);
+    return rc;
+  }
+  heat_ctx heat = {0};
   uint8_t *layout = NULL, *rgb = NULL;
   dg_palette *palette = NULL;
   dg_device *dev = NULL;
@@ -160,6 +255,11 @@ int dg_cli_generate(int argc, char **argv) {
     dg_palette_to_png(palette, &pal);
     names = dg_palette_class_names(palette); // for an ALDM ControlNet that stores no class table
     mo.class_names = names, mo.n_class_names = dg_palette_count(palette);
+  }
+  if (s == DG_OK && o.heatmaps) s = dg_settings_check_output("--heatmaps", o.heatmaps);
+  if (s == DG_OK && o.heatmaps && !palette) { // the suggestion's class words
+    palette = dg_palette_load_default(&s);
+    if (palette) dg_palette_to_png(palette, &pal);
   }
   int w = o.width, h = o.height;
   if (s == DG_OK && o.layout) {
@@ -190,6 +290,11 @@ int dg_cli_generate(int argc, char **argv) {
   if (s == DG_OK) s = dg_settings_check_size(model, &mo, dev, w, h); // before loading
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
   if (s == DG_OK && !(rgb = dg_memory_alloc("the image", (size_t)w * h * 3))) s = DG_ERR_OOM;
+  if (s == DG_OK && o.marks) { // the words are checked before the generation
+    dg_marks *marks = g_new0(dg_marks, 1);
+    s = dg_generate_marks(m, o.prompt, o.marks, marks);
+    g_free(marks);
+  }
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   double t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -199,16 +304,19 @@ int dg_cli_generate(int argc, char **argv) {
                             .cfg = (float)o.s.cfg, .seed = o.s.seed,
                             .sampler = !strcmp(o.s.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
                             .layout = layout, .palette = (const uint8_t(*)[3])colors, .n_classes = palette ? pal.n_classes : 0,
-                            .on_step = !o.s.quiet && isatty(2) ? on_step : NULL, .user = &t0};
+                            .on_step = !o.s.quiet && isatty(2) ? on_step : NULL, .user = &t0,
+                            .on_attn = o.heatmaps ? on_attn : NULL, .attn_user = &heat};
     s = dg_generate(m, &p, rgb);
+    if (s == DG_ERR_CANCELLED && heat.status != DG_OK) s = heat.status;
   }
   if (s == DG_OK) {
     dg_generation_info info = {.prompt = (char *)o.prompt, .negative = (char *)o.negative,
                                .sampler = !strcmp(o.s.sampler, "plms") ? "PLMS" : "DDIM", .model = model,
                                .layout = (char *)(o.layout ? o.layout : ""), .steps = o.s.steps, .width = w,
-                               .height = h, .cfg = o.s.cfg, .seed = o.s.seed};
+                               .height = h, .cfg = o.s.cfg, .seed = o.s.seed, .marks = o.marks};
     s = dg_generation_png_write(o.out, rgb, 3, &info);
   }
+  if (s == DG_OK && o.heatmaps) s = write_heatmaps(&o, m, palette, &heat, rgb, w, h);
   clock_gettime(CLOCK_MONOTONIC, &ts);
   if (s == DG_OK)
     printf("wrote %s (%dx%d, seed %llu, %.1f s)\n", o.out, w, h, (unsigned long long)o.s.seed,
@@ -223,5 +331,7 @@ int dg_cli_generate(int argc, char **argv) {
   free(rgb);
   g_free(model);
   g_free(tokenizer);
+  g_free(o.marks);
+  dg_heatmaps_clear(&heat.maps);
   return s == DG_OK ? 0 : 1;
 }

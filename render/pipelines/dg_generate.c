@@ -7,6 +7,7 @@
 
 #include "dg_clip_text.h"
 #include "dg_controlnet.h"
+#include "dg_attn_maps.h"
 #include "dg_denoise.h"
 #include "dg_memory.h"
 #include "dg_tokenizer.h"
@@ -96,15 +97,48 @@ typedef struct step_ctx {
   int lh, lw;
   float scale;
   uint8_t *rgb;
+  dg_attn_maps *maps; // NULL: no maps asked
+  float *map_buf;
+  dg_status attn_status;
 } step_ctx;
 
 static void on_step(void *user, int step, int total, const float *x, const float *pred_x0) {
   (void)x;
   step_ctx *c = user;
+  if (c->maps && c->attn_status == DG_OK) {
+    int mh, mw;
+    dg_attn_maps_size(c->maps, &mh, &mw);
+    c->attn_status = dg_attn_maps_take(c->maps, c->map_buf);
+    if (c->attn_status == DG_OK && c->p->on_attn(c->p->attn_user, step, total, c->map_buf,
+                                                 dg_attn_maps_n_tokens(c->maps), mh, mw))
+      c->attn_status = dg_fail(DG_ERR_CANCELLED, "generate: stopped by the attention maps' receiver");
+  }
   if (!c->p->on_step) return;
   (void)c->scale; // the preview map expects scaled latents, which pred_x0 is
   dg_sampler_preview_rgb(pred_x0, c->lh, c->lw, c->rgb);
   c->p->on_step(c->p->user, step, total, c->rgb, c->lw, c->lh);
+}
+
+static int context_length(const dg_model_set *m) {
+  const dg_clip_text *clip = dg_model_set_get(m, DG_ROLE_TEXT_ENCODER);
+  return clip->cfg.max_positions < DG_TOKENS_MAX ? clip->cfg.max_positions : DG_TOKENS_MAX;
+}
+
+dg_status dg_generate_marks(const dg_model_set *m, const char *prompt, const char *text, dg_marks *out) {
+  return dg_marks_resolve(dg_model_set_tokenizer(m), prompt, context_length(m), text, out);
+}
+
+// The collector of the attention maps for the prompt's tokens (those between its start and end tokens).
+static dg_status attn_maps_new(dg_model_set *m, const dg_generate_params *p, const dg_unet *unet, int lh,
+                               int lw, step_ctx *sc) {
+  int32_t ids[DG_TOKENS_MAX];
+  int n;
+  DG_TRY(dg_tokenizer_encode(dg_model_set_tokenizer(m), p->prompt ? p->prompt : "", context_length(m), ids, NULL, &n));
+  DG_TRY(dg_attn_maps_new(dg_model_set_stream(m), unet, lh, lw, n - 2, &sc->maps));
+  int mh, mw;
+  dg_attn_maps_size(sc->maps, &mh, &mw);
+  sc->map_buf = malloc((size_t)(n - 2) * mh * mw * sizeof *sc->map_buf);
+  return sc->map_buf ? DG_OK : dg_fail(DG_ERR_OOM, "generate: out of memory for the attention maps");
 }
 
 // The decoded image (planar floats, n pixels) as RGB8, refused when it is no picture: NaN or infinite
@@ -155,7 +189,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   dg_nn_ctx nn = {.s = stream, .scratch = scratch, .dtype = dg_model_set_dtype(m)};
   dg_tensor cond, uncond, hint;
   dg_denoiser *dn = NULL;
-  step_ctx sc = {p, lh, lw, scale_factor, malloc((size_t)lh * lw * 3)};
+  step_ctx sc = {.p = p, .lh = lh, .lw = lw, .scale = scale_factor, .rgb = malloc((size_t)lh * lw * 3)};
   int64_t latent = (int64_t)unet->enc.cfg.in_channels * lh * lw;
   float *x = malloc((size_t)latent * sizeof *x);
   dg_status s = sc.rgb && x ? DG_OK : dg_memory_fail("the latent", (uint64_t)latent * sizeof *x + (uint64_t)lh * lw * 3);
@@ -170,11 +204,19 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
                          .cond = &cond,
                          .uncond = &uncond,
                          .cfg_scale = p->cfg};
-  if (s == DG_OK) s = dg_denoiser_new(&nn, &dm, 4, shape, &dn);
+  dg_nn_hooks hooks = {0};
+  dg_nn_ctx dnn = nn;
+  if (s == DG_OK && p->on_attn) s = attn_maps_new(m, p, unet, lh, lw, &sc);
+  if (s == DG_OK && sc.maps) {
+    hooks.attn_capture = dg_attn_maps_capture(sc.maps);
+    dnn.hooks = &hooks;
+  }
+  if (s == DG_OK) s = dg_denoiser_new(&dnn, &dm, 4, shape, &dn);
   dg_denoise_params dp = {.sampler = {.kind = p->sampler, .steps = p->steps, .eta = p->eta, .seed = p->seed},
                           .on_step = on_step,
                           .step_user = &sc};
   if (s == DG_OK) s = dg_denoise(dn, &dp, x);
+  if (s == DG_OK) s = sc.attn_status;
   // Decode: z = latent / scale_factor.
   dg_tensor z, image;
   if (s == DG_OK) {
@@ -202,6 +244,8 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   dg_stream_set_cancel(stream, NULL);
   dg_arena_release(scratch, mark);
   free(sc.rgb);
+  dg_attn_maps_free(sc.maps);
+  free(sc.map_buf);
   free(x);
   return s;
 }

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "dg_marks.h"
 #include "dg_model_set.h"
 #include "dg_sampler.h"
 
@@ -25,6 +26,10 @@ dg_status dg_model_sizes_check(const dg_model_sizes *s, uint64_t max_binding, dg
 uint64_t dg_generate_max_binding(const dg_device *device);
 
 typedef void (*dg_generate_step_fn)(void *user, int step, int total, const uint8_t *rgb, int width, int height);
+// After step `step` of total: the aggregated cross-attention maps of the prompt's tokens 1..n_tokens,
+// [n_tokens, mh, mw] (dg_attn_maps: the cond branch, this step's evaluations). A non-zero return stops
+// the generation with DG_ERR_CANCELLED.
+typedef int (*dg_generate_attn_fn)(void *user, int step, int total, const float *maps, int n_tokens, int mh, int mw);
 
 typedef struct dg_generate_params {
   const char *prompt, *negative;
@@ -42,7 +47,13 @@ typedef struct dg_generate_params {
   const atomic_bool *cancel;
   dg_generate_step_fn on_step; // preview at latent resolution
   void *user;
+  // Optional: attention maps every step (a prompt of 1..16 tokens; NULL: no capture, nothing slower).
+  dg_generate_attn_fn on_attn;
+  void *attn_user;
 } dg_generate_params;
+
+// The marks text (dg_marks.h) resolved against the prompt with the model's tokenizer and context length.
+dg_status dg_generate_marks(const dg_model_set *m, const char *prompt, const char *text, dg_marks *out);
 
 // rgb: width * height * 3 bytes. DG_ERR_CANCELLED when the flag stopped it. A result that is no picture
 // (NaN or infinity decoded, or one flat colour everywhere) is DG_ERR_FORMAT, never an image.

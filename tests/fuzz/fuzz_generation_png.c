@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   dg_clear_error();
   dg_status s = dg_generation_png_read(path, &info);
   if (s == DG_OK) {
-    if (!info.prompt || !info.negative || !info.sampler || !info.model || !info.layout)
+    if (!info.prompt || !info.negative || !info.sampler || !info.model || !info.layout || !info.marks)
       fuzz_fail("a read without all of its strings");
     if (info.steps < 1 || info.steps > 1000 || !(info.cfg >= 0 && info.cfg <= 100))
       fuzz_fail("steps %d, guidance %g accepted", info.steps, info.cfg);

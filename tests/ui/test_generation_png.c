@@ -92,6 +92,26 @@ int main(void) {
   dg_check_status(dg_generation_png_write(ours, rgb, 3, &w), "write a generated PNG");
   restore_save_reopen(ours, w.prompt, "");
 
+  // Marks: the job chunk and the quoted A1111 field keep them (their commas included); older files have none.
+  char *marked = path_in("marked.png");
+  w.marks = "red:car, blue:car#2";
+  dg_check_status(dg_generation_png_write(marked, rgb, 3, &w), "write a PNG with marks");
+  if (dg_check_status(dg_generation_png_read(marked, &g), "read it back")) {
+    dg_check(!strcmp(g.marks, "red:car, blue:car#2"), "marks from the job chunk: '%s'", g.marks);
+    dg_generation_info_clear(&g);
+  }
+  const char a1111_marks[] = "parameters\0a red car\nSteps: 7, Sampler: DDIM, Seed: 9, Size: 4x2, "
+                             "Marks: \"red:car, car#2\", Model: m";
+  char *pmarks = png_with("pmarks.png", "tEXt", a1111_marks, sizeof a1111_marks - 1);
+  if (dg_check_status(dg_generation_png_read(pmarks, &g), "read marks from parameters")) {
+    dg_check(!strcmp(g.marks, "red:car, car#2") && g.steps == 7, "marks from parameters: '%s'", g.marks);
+    dg_generation_info_clear(&g);
+  }
+  if (dg_check_status(dg_generation_png_read(latin1, &g), "an old file")) {
+    dg_check(g.marks && !*g.marks, "an old file has no marks");
+    dg_generation_info_clear(&g);
+  }
+
   // The document itself refuses text that is not UTF-8 and keeps what it had.
   dg_document *doc = dg_document_new(32, 64);
   dg_document_set_text(doc, DG_FIELD_PROMPT, "kept", false);
@@ -100,7 +120,7 @@ int main(void) {
   dg_check(!strcmp(dg_document_prompt(doc), "kept"), "the prompt is unchanged");
   dg_document_free(doc);
 
-  const char *files[] = {latin1, ztxt, bad_itxt, deep_png, ours};
+  const char *files[] = {latin1, ztxt, bad_itxt, deep_png, ours, marked, pmarks};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     unlink(files[i]);
     g_free((char *)files[i]);

@@ -55,6 +55,10 @@ static dg_status test_pipeline(dg_job *job, const dg_job_params *p, void *user, 
       }
     }
     atomic_fetch_add(&tp->steps_run, 1);
+    if (!tp->no_report && *p->marks) { // one map of 2x2 per step, valued by the step
+      float maps[4] = {(float)s, (float)s, (float)s, (float)s};
+      dg_job_report_maps(job, maps, 1, 2, 2, p->marks);
+    }
     if (!tp->no_report) {
       double r0 = now_s();
       dg_job_report(job, s + 1, p->steps, img, p->width, p->height);
@@ -111,9 +115,22 @@ int main(void) {
   dg_job_wait(job);
   dg_job_update u;
   dg_check(dg_job_poll(job, &u) && u.step == 6 && u.preview[0] == 9, "only the newest report (step %d)", u.step);
+  dg_check(!u.maps, "no marks, no maps");
   dg_job_update_clear(&u);
   dg_check(!dg_job_poll(job, &u), "mailbox empty after taking");
   dg_job_free(job);
+  // Marks: the job carries the document's marks, and the maps reported for a step come with its report.
+  dg_document_set_text(d, DG_FIELD_MARKS, "car", false);
+  dg_job *marked = dg_job_start(d, test_pipeline, &tp, 0, &st);
+  dg_document_set_text(d, DG_FIELD_MARKS, "", false);
+  dg_job_wait(marked);
+  dg_job_update mu;
+  dg_check(!strcmp(dg_job_params_get(marked)->marks, "car"), "the job copied the marks");
+  dg_check(dg_job_poll(marked, &mu) && mu.step == 6 && mu.maps && mu.map_count == 1 && mu.map_h == 2 &&
+               mu.maps[3] == 5 && !strcmp(mu.map_labels, "car"),
+           "the newest maps with the newest report");
+  dg_job_update_clear(&mu);
+  dg_job_free(marked);
 
   // Random seed: the job uses the seed it was given.
   dg_document_set_seed_random(d, true);

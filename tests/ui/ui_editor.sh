@@ -215,6 +215,14 @@ act undo
 check "undo guidance" [ "$(state guidance)" = 7.5 ]
 act redo
 check "redo guidance" [ "$(state guidance)" = 6.5 ]
+# Marked words: the suggestion (class words, a colour bound to its object), edits and undo, saved below.
+act suggest-marks
+check "suggest-marks: class words and a bound colour" [ "$(state marks)" = "blue:car, mountain" ]
+act set-marks "$(q 'car, mountain#1')"
+check "set-marks" [ "$(state marks)" = "car, mountain#1" ]
+act undo
+check "  ... one undo step" [ "$(state marks)" = "blue:car, mountain" ]
+act redo
 
 # Save, replace the document, open again: everything comes back; a re-save is byte-identical.
 act dump-layout "$(q "$OUT/l4.raw")"
@@ -228,6 +236,7 @@ act open "$(q "$OUT/p1.dirigent")"
 act dump-layout "$(q "$OUT/l5.raw")"
 check "open: same layout" same "$OUT/l4.raw" "$OUT/l5.raw"
 check "open: same prompt" [ "$(state prompt)" = "a blue car on a meadow under a mountain" ]
+check "open: same marks" [ "$(state marks)" = "car, mountain#1" ]
 check "open: same settings" [ "$(state steps)/$(state guidance)/$(state seed)/$(state negative)" = "28/6.5/123456789012345/blurry" ]
 act save-as "$(q "$OUT/p2.dirigent")"
 wait_saved
@@ -510,6 +519,17 @@ act set-prompt "$(q 'something else')"
 act set-steps 9
 act open "$(q "$OUT/neural.png")"
 check "opening the exported PNG restores prompt and steps" [ "$(state prompt)/$(state steps)" = "a red car on a street at night/4" ]
+# Marked words' heatmaps over the preview (the job reports their maps with every step).
+act show-heatmap "$(q 'car')"
+check "no marks: no heatmap" [ -z "$(state heatmap)" ]
+act set-marks "$(q 'red:car, street')"
+generate_wait 'a red car on a street at night' 3 300
+act show-heatmap "$(q 'street')"
+check "a marked word's heatmap over the preview" [ "$(state heatmap)" = 32x16 ]
+act show-heatmap "$(q 'red:car')"
+check "  ... and an attribute's" [ "$(state heatmap)" = 32x16 ]
+act show-heatmap "$(q 'night')"
+check "  ... none for an unmarked word" [ -z "$(state heatmap)" ]
 act quit-discard
 wait "$APP"
 

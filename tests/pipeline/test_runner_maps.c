@@ -1,0 +1,71 @@
+// The editor's job function (app/dg_runner) on the tiny complete model: a document with marks gets the
+// marked words' attention maps with every step's report (labels in dg_marks_list order, maps that are
+// probabilities after the softmax over the prompt's tokens and the smoothing: in [0, 1], not all
+// equal); marks that no longer resolve (a word edited out of the prompt) cost the maps, not the image.
+#include <glib.h>
+#include <string.h>
+
+#include "dg_check.h"
+#include "dg_job.h"
+#include "dg_runner.h"
+
+static int run(dg_document *doc, dg_runner *r, int *steps_with_maps, dg_job_update *last) {
+  dg_status st;
+  dg_job *job = dg_job_start(doc, dg_runner_run, r, 0, &st);
+  if (!job) return dg_check_status(st, "start"), -1;
+  *steps_with_maps = 0;
+  memset(last, 0, sizeof *last);
+  while (true) {
+    dg_job_update u;
+    bool got = dg_job_poll(job, &u);
+    if (got) {
+      *steps_with_maps += u.maps != NULL;
+      dg_job_update_clear(last);
+      *last = u;
+    } else if (dg_job_state_get(job) != DG_JOB_RUNNING) {
+      break;
+    } else {
+      g_usleep(1000);
+    }
+  }
+  int state = dg_job_wait(job);
+  if (state != DG_JOB_DONE) dg_check(false, "job failed: %s", dg_job_error(job) ? dg_job_error(job) : "?");
+  dg_job_free(job);
+  return state;
+}
+
+int main(void) {
+  dg_runner *r = dg_runner_new(NULL, DG_SOURCE_DIR "/assets/palettes/world.json");
+  dg_document *doc = dg_document_new(32, 64);
+  dg_document_set_text(doc, DG_FIELD_MODEL, DG_PIPELINE_DIR "/tiny_model", false);
+  dg_document_set_text(doc, DG_FIELD_PROMPT, "a red car and a blue car", false);
+  dg_document_set_text(doc, DG_FIELD_MARKS, "red:car, car#2", false);
+  dg_document_set_steps(doc, 3);
+  int with_maps;
+  dg_job_update last;
+  if (run(doc, r, &with_maps, &last) == DG_JOB_DONE) {
+    dg_check(with_maps >= 1 && last.maps && last.total == 3 && last.step == 2, "maps with the reports (%d, last step %d)", with_maps,
+             last.step);
+    if (last.maps) {
+      dg_check(last.map_count == 3 && !strcmp(last.map_labels, "red\ncar\ncar#2") && last.map_h == 16 &&
+                   last.map_w == 32,
+               "3 maps of 16x32 named red, car, car#2 (%d of %dx%d: %s)", last.map_count, last.map_h, last.map_w,
+               last.map_labels);
+      int n = last.map_count * last.map_h * last.map_w;
+      bool in_range = true, varies = false;
+      for (int i = 0; i < n; i++)
+        in_range &= last.maps[i] >= 0 && last.maps[i] <= 1, varies |= last.maps[i] != last.maps[0];
+      dg_check(in_range && varies, "maps in [0, 1] that vary");
+    }
+  }
+  dg_job_update_clear(&last);
+  dg_document_set_text(doc, DG_FIELD_MARKS, "boat", false);
+  if (run(doc, r, &with_maps, &last) == DG_JOB_DONE) dg_check(with_maps == 0, "marks that do not resolve: no maps");
+  dg_job_update_clear(&last);
+  dg_document_set_text(doc, DG_FIELD_MARKS, "", false);
+  if (run(doc, r, &with_maps, &last) == DG_JOB_DONE) dg_check(with_maps == 0, "no marks: no maps (no capture)");
+  dg_job_update_clear(&last);
+  dg_document_free(doc);
+  dg_runner_free(r);
+  return dg_check_finish("test_runner_maps");
+}
