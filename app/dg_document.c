@@ -16,8 +16,7 @@ _Static_assert(DG_DOC_MAX_STEPS == DG_SETTINGS_MAX_STEPS && DG_DOC_MAX_SIDE == D
 struct dg_document {
   int width, height;
   uint8_t *layout;
-  char *prompt, *negative, *model, *palette;
-  char *prompt, *negative, *model, *marks;
+  char *prompt, *negative, *model, *palette, *marks;
   uint64_t seed;
   bool seed_random;
   int steps;

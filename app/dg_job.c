@@ -9,8 +9,7 @@
 struct dg_job {
   dg_job_params params;
   uint8_t *layout;
-  char *prompt, *negative, *model, *palette;
-  char *prompt, *negative, *model, *marks;
+  char *prompt, *negative, *model, *palette, *marks;
   dg_job_fn fn;
   void *user;
 

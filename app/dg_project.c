@@ -310,7 +310,14 @@ static const char *get_string(reader *r, JsonObject *o, const char *name, const 
     BAD(r, "%s: \"%s\" is not a string", where, name);
     return NULL;
   }
-  return json_node_get_string(n);
+  // json-glib turns an escaped lone surrogate ("\udc00") into bytes that are not UTF-8: refused here, for
+  // every string, so nothing read can make a project that does not reopen.
+  const char *s = json_node_get_string(n);
+  if (!g_utf8_validate(s, -1, NULL)) {
+    BAD(r, "%s: \"%s\" is not valid UTF-8 (an escaped lone surrogate?)", where, name);
+    return NULL;
+  }
+  return s;
 }
 
 static bool get_seed(reader *r, JsonObject *o, const char *where, uint64_t *out) {

@@ -354,7 +354,7 @@ const dg_st_tensor *dg_safetensors_tensor(const dg_safetensors *st, size_t index
 const dg_st_tensor *dg_safetensors_find(const dg_safetensors *st, const char *name) {
   if (!name) return NULL;
   dg_st_tensor key = {.name = name};
-  return bsearch(&key, st->tensors, st->count, sizeof key, cmp_name);
+  return st->count ? bsearch(&key, st->tensors, st->count, sizeof key, cmp_name) : NULL; // an empty table may be NULL
 }
 
 const char *dg_safetensors_metadata(const dg_safetensors *st, const char *key) {

@@ -346,7 +346,7 @@ static dg_status add_file(dg_weights *w, const char *path, dg_name_scheme want, 
 }
 
 static dg_status finish(dg_weights *w) {
-  qsort(w->entries, w->count, sizeof *w->entries, cmp_entry);
+  if (w->count) qsort(w->entries, w->count, sizeof *w->entries, cmp_entry); // an empty table may be NULL
   for (size_t i = 1; i < w->count; i++)
     if (!strcmp(w->entries[i - 1].pub.name, w->entries[i].pub.name))
       return dg_fail(DG_ERR_FORMAT, "%s: '%.160s' in %s and '%.160s' in %s both map to '%.160s'", w->path,
@@ -456,7 +456,7 @@ const char *dg_weights_tokenizer_dir(const dg_weights *w) { return w->tokenizer_
 const dg_weight *dg_weights_find(const dg_weights *w, const char *ldm_name) {
   if (!ldm_name) return NULL;
   entry key = {.pub.name = ldm_name};
-  const entry *e = bsearch(&key, w->entries, w->count, sizeof key, cmp_entry);
+  const entry *e = w->count ? bsearch(&key, w->entries, w->count, sizeof key, cmp_entry) : NULL;
   return e ? &e->pub : NULL;
 }
 

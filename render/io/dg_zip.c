@@ -233,7 +233,7 @@ const dg_zip_entry *dg_zip_entry_at(const dg_zip *z, size_t index) {
 const dg_zip_entry *dg_zip_find(const dg_zip *z, const char *name) {
   if (!name) return NULL;
   dg_zip_entry key = {.name = name};
-  const dg_zip_entry *k = &key, *const *e = bsearch(&k, z->sorted, z->count, sizeof *z->sorted, cmp_entry);
+  const dg_zip_entry *k = &key, *const *e = z->count ? bsearch(&k, z->sorted, z->count, sizeof *z->sorted, cmp_entry) : NULL;
   return e ? *e : NULL;
 }
 
