@@ -158,18 +158,7 @@ static void layouts(void) {
   dg_weights_close(s);
 
   // VideoCrafter2 names in a Lightning DeepSpeed checkpoint ({'module': {'_forward_module.' + name}}).
-  x = derive(data("sd15_tiny.safetensors"), DG_LDM_UNET "input_blocks.0.", NULL);
-  dg_safetensors *st;
-  if (dg_check_status(dg_safetensors_open(data("sd15_tiny.safetensors"), &st), "sd15_tiny")) {
-    for (size_t i = 0; i < dg_safetensors_count(st); i++) {
-      const dg_st_tensor *t = dg_safetensors_tensor(st, i);
-      if (!strncmp(t->name, DG_LDM_UNET "time_embed.", strlen(DG_LDM_UNET "time_embed.")) ||
-          !strncmp(t->name, DG_LDM_UNET "out.", strlen(DG_LDM_UNET "out.")))
-        io_writer_add(x, t->name, dg_st_dtype_name(t->dtype), t->ndim, t->shape, dg_safetensors_data(st, t),
-                      (size_t)(t->end - t->begin));
-    }
-    dg_safetensors_close(st);
-  }
+  x = derive(data("sd15_tiny.safetensors"), DG_LDM_UNET, NULL); // the whole UNet
   zeros16(x, DG_LDM_UNET "input_blocks.1.0.temopral_conv.conv1.3.weight", 5, (int64_t[]){2, 2, 3, 1, 1});
   zeros16(x, DG_LDM_UNET "init_attn.0.proj_in.weight", 2, (int64_t[]){2, 2});
   zeros16(x, DG_LDM_UNET "fps_embedding.0.weight", 2, (int64_t[]){8, 2});
@@ -186,7 +175,14 @@ static void layouts(void) {
   save(x, tmp_path("vc2.safetensors"));
   c = open_w(data("ckpt/vc2.ckpt"));
   s = open_w(tmp_path("vc2.safetensors"));
-  if (c && s) same_tensors(c, s, true, "VideoCrafter2 vc2.ckpt ('_forward_module.' stripped)");
+  if (c && s) {
+    same_tensors(c, s, true, "VideoCrafter2 vc2.ckpt ('_forward_module.' stripped)");
+    dg_model_info m;
+    if (dg_check_status(dg_weights_detect(c, &m), "detect VideoCrafter2 from vc2.ckpt"))
+      dg_check(m.parts == (DG_PART_UNET3D | DG_PART_OPENCLIP_TEXT) && strstr(m.description, "VideoCrafter2 UNet3D") &&
+                   m.openclip.layers == 2,
+               "VC2 from .ckpt: %s", m.description);
+  }
   dg_weights_close(c);
   dg_weights_close(s);
 

@@ -8,7 +8,7 @@ can be compared tensor by tensor with the safetensors route (tests/io/test_ckpt.
 - sd15_tiny_bin/: the diffusers VAE encoder and text encoder as diffusion_pytorch_model.bin /
   pytorch_model.bin (plain state dicts, as diffusers and transformers save them).
 - aldm.ckpt: ALDM's ControlNet (control_model.*, a 5-conv id-embedding hint of zeros) under 'state_dict'.
-- vc2.ckpt: VideoCrafter2 names (a few UNet tensors, a temporal conv, init_attn, fps_embedding, the OpenCLIP
+- vc2.ckpt: VideoCrafter2 names (the whole UNet, a temporal conv, init_attn, fps_embedding, the OpenCLIP
   tower; the extras zeros) as a Lightning DeepSpeed checkpoint: {'module': {'_forward_module.<name>': ...}}.
   (test_ckpt.c builds the same ALDM and VC2 tensors into safetensors at run time.)
 - deepspeed.pt: VAE tensors under {'module': {'module.first_stage_model....'}} (the DeepSpeed/DDP prefix).
@@ -194,8 +194,7 @@ def main():
         aldm[f"{CONTROL}input_hint_block.{2 * i}.bias"] = zeros16(ch[i + 1])
     save({"state_dict": aldm, "epoch": 0, "global_step": 0}, "aldm.ckpt")
 
-    vc2 = collections.OrderedDict((k, v) for k, v in only(sd, UNET).items()
-                                  if k.startswith((UNET + "input_blocks.0.", UNET + "time_embed.", UNET + "out.")))
+    vc2 = only(sd, UNET)  # the whole UNet, so the file is detected as a VideoCrafter2 UNet3D
     vc2[UNET + "input_blocks.1.0.temopral_conv.conv1.3.weight"] = zeros16(2, 2, 3, 1, 1)
     vc2[UNET + "init_attn.0.proj_in.weight"] = zeros16(2, 2)
     vc2[UNET + "fps_embedding.0.weight"] = zeros16(8, 2)
