@@ -198,3 +198,11 @@ bool io_mkdirs(const char *path) {
     }
   return mkdir(tmp, 0755) == 0 || access(tmp, F_OK) == 0;
 }
+
+const char *io_path(const char *dir, const char *name) {
+  static char buf[8][4096];
+  static int i;
+  i = (i + 1) % 8;
+  snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+  return buf[i];
+}

@@ -29,5 +29,7 @@ bool io_write_file(const char *path, const void *data, size_t size);
 unsigned char *io_read_file(const char *path, size_t *size);
 // A fresh temporary folder (removed with io_rmtree).
 char *io_tmpdir(void);
+// dir/name in one of 8 rotating static buffers (so a few may be used in one call).
+const char *io_path(const char *dir, const char *name);
 void io_rmtree(const char *path);
 bool io_mkdirs(const char *path);

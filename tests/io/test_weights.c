@@ -12,21 +12,8 @@
 
 static char tmp[1024];
 
-static const char *data(const char *name) {
-  static char buf[4][4096];
-  static int i;
-  i = (i + 1) % 4;
-  snprintf(buf[i], sizeof buf[i], "%s/%s", DG_IO_DATA, name);
-  return buf[i];
-}
-
-static const char *tmp_path(const char *name) {
-  static char buf[4][4096];
-  static int i;
-  i = (i + 1) % 4;
-  snprintf(buf[i], sizeof buf[i], "%s/%s", tmp, name);
-  return buf[i];
-}
+static const char *data(const char *name) { return io_path(DG_IO_DATA, name); }
+static const char *tmp_path(const char *name) { return io_path(tmp, name); }
 
 // A writer holding the tensors of `src` whose names start with `keep` (and not with `exclude`), renamed
 // to add + (name without its first `strip` characters).
