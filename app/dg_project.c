@@ -300,6 +300,10 @@ static bool get_double(reader *r, JsonObject *o, const char *name, const char *w
     return false;
   }
   *out = json_node_get_double(n);
+  if (!isfinite(*out)) { // json-glib reads 1e999 as inf, which would save as unreadable JSON
+    BAD(r, "%s: \"%s\" is not a finite number", where, name);
+    return false;
+  }
   return true;
 }
 
