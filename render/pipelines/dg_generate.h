@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "dg_guidance.h"
 #include "dg_marks.h"
 #include "dg_model_set.h"
 #include "dg_sampler.h"
@@ -50,6 +51,11 @@ typedef struct dg_generate_params {
   // Optional: attention maps every step (a prompt of 1..16 tokens; NULL: no capture, nothing slower).
   dg_generate_attn_fn on_attn;
   void *attn_user;
+  // Attention guidance of the marked objects (dg_guidance.h). NONE, or marks with no object: plain
+  // sampling, unchanged.
+  dg_guidance_kind guidance;
+  const dg_marks *marks;                 // resolved against this prompt (dg_generate_marks); NULL: none
+  dg_guidance_stats *guidance_stats;     // optional: what the guidance did
 } dg_generate_params;
 
 // The marks text (dg_marks.h) resolved against the prompt with the model's tokenizer and context length.
