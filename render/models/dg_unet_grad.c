@@ -26,27 +26,34 @@ static dg_status keep(void *user, int layer, int block, int64_t h, int64_t w, co
   return DG_OK;
 }
 
-// Asks the loss for d loss / d probs of every capture and seeds them.
+// Asks the loss for d loss / d probs of every capture (all at once) and seeds them.
 static dg_status seed(dg_tape *tape, dg_stream *s, const captures *cs, const dg_unet_attn_grad_args *a) {
+  dg_unet_attn_probs ps[MAX_CAPTURES];
   dg_status st = DG_OK;
+  int64_t total = 0;
+  for (int i = 0; i < cs->n; i++)
+    total += dg_tensor_numel(&cs->c[i].probs);
+  float *p = malloc((size_t)total * sizeof *p), *g = calloc((size_t)total, sizeof *g);
+  if (!p || !g) st = dg_memory_fail("captured attention probabilities", 2 * (uint64_t)total * sizeof *p);
+  for (int i = 0, at = 0; i < cs->n && st == DG_OK; i++) {
+    const capture *c = &cs->c[i];
+    dg_tensor_read_f32(&c->probs, p + at);
+    ps[i] = (dg_unet_attn_probs){c->layer, c->block, c->h, c->w, c->probs.shape[0], (int)c->probs.shape[2], p + at,
+                                 g + at};
+    at += (int)dg_tensor_numel(&c->probs);
+  }
+  if (st == DG_OK) st = a->loss(a->user, cs->n, ps);
   for (int i = 0; i < cs->n && st == DG_OK; i++) {
     const capture *c = &cs->c[i];
-    int64_t n = dg_tensor_numel(&c->probs);
-    float *p = malloc((size_t)n * sizeof *p), *g = calloc((size_t)n, sizeof *g);
-    if (!p || !g) st = dg_memory_fail("captured attention probabilities", 2 * (uint64_t)n * sizeof *p);
     dg_tensor gt;
+    st = dg_tape_alloc(tape, c->probs.dtype, c->probs.ndim, c->probs.shape, &gt);
     if (st == DG_OK) {
-      dg_tensor_read_f32(&c->probs, p);
-      st = a->loss(a->user, c->layer, c->block, c->h, c->w, c->probs.shape[0], (int)c->probs.shape[2], p, g);
-    }
-    if (st == DG_OK) st = dg_tape_alloc(tape, c->probs.dtype, c->probs.ndim, c->probs.shape, &gt);
-    if (st == DG_OK) {
-      dg_tensor_write_f32(&gt, g); // fresh memory of the tape: no recorded work uses it
+      dg_tensor_write_f32(&gt, ps[i].dprobs); // fresh memory of the tape: no recorded work uses it
       st = dg_tape_accumulate(tape, s, &c->probs, &gt, true);
     }
-    free(p);
-    free(g);
   }
+  free(p);
+  free(g);
   return st;
 }
 
@@ -85,7 +92,7 @@ dg_status dg_unet_attention_grad(const dg_nn_ctx *nn, dg_tape *tape, const dg_un
     dg_tensor_write_f32(&zt, z);
     st = dg_tape_watch(tape, &zt);
   }
-  if (st == DG_OK) st = dg_unet_forward(&g, u, &zt, t, context, NULL, &eps);
+  if (st == DG_OK) st = dg_unet_forward(&g, u, &zt, t, context, args->control, &eps);
   if (st == DG_OK) st = dg_stream_finish(nn->s);
   d1 = dg_stream_dispatch_count(nn->s);
   if (st == DG_OK) st = seed(tape, nn->s, cs, args);

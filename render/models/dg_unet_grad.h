@@ -7,11 +7,20 @@
 #include "dg_tape.h"
 #include "dg_unet.h"
 
-// Called once per captured cross-attention (transformer `layer`, block `block`, tokens h x w) after
-// the forward has finished: probs [rows = N*heads, h*w, n_tokens] (host f32, as dg_nn_attn_capture:
-// row (n * F + f) * heads + head), to be answered with dprobs (same size) = d loss / d probs.
-typedef dg_status (*dg_unet_attn_loss_fn)(void *user, int layer, int block, int64_t h, int64_t w, int64_t rows,
-                                          int n_tokens, const float *probs, float *dprobs);
+// One captured cross-attention (transformer `layer`, block `block`, tokens h x w): probs [rows =
+// N*heads, h*w, n_tokens] (host f32, as dg_nn_attn_capture: row (n * F + f) * heads + head), and
+// dprobs (same size, zeroed) for the loss to fill with d loss / d probs.
+typedef struct dg_unet_attn_probs {
+  int layer, block;
+  int64_t h, w, rows;
+  int n_tokens;
+  const float *probs;
+  float *dprobs;
+} dg_unet_attn_probs;
+
+// Called once after the forward has finished, with every capture in forward order (a loss may read
+// them all before it answers any).
+typedef dg_status (*dg_unet_attn_loss_fn)(void *user, int n, const dg_unet_attn_probs *caps);
 
 typedef struct dg_unet_attn_grad_args {
   const int *tokens; // context positions, at most DG_ATTENTION_MAX_CHOSEN (16)
@@ -19,6 +28,9 @@ typedef struct dg_unet_attn_grad_args {
   uint64_t layers; // bit i selects transformer i (dg_nn_transformer.index)
   dg_unet_attn_loss_fn loss;
   void *user;
+  // ControlNet residuals added to the UNet's skips (dg_unet_forward's control), or NULL: they enter as
+  // constants (no gradient flows through the ControlNet).
+  const dg_tensor *const *control;
 } dg_unet_attn_grad_args;
 
 // What a call cost, for measurements and tests.

@@ -109,6 +109,15 @@ dg_status dg_attn_maps_select(const dg_unet *u, int lh, int lw, int *ds, int *mh
   return DG_OK;
 }
 
+uint64_t dg_attn_maps_finer(const dg_unet *u, int ds) {
+  layer_info info[MAX_LAYERS] = {0};
+  int n = walk(u, info);
+  uint64_t layers = 0;
+  for (int i = 0; i < n; i++)
+    if (info[i].ds && info[i].ds < ds) layers |= 1ull << i;
+  return layers;
+}
+
 struct dg_attn_maps {
   dg_stream *s;
   layer_info info[MAX_LAYERS];

@@ -30,6 +30,9 @@ void dg_attn_maps_normalize(const float *avg, int h, int w, int n, float *maps);
 // DG_ERR_UNSUPPORTED when the UNet has no cross-attention.
 dg_status dg_attn_maps_select(const dg_unet *u, int lh, int lw, int *ds, int *mh, int *mw, uint64_t *layers);
 
+// The transformers at downsampling below ds (finer maps than those of ds): D&B's "intermediate" maps.
+uint64_t dg_attn_maps_finer(const dg_unet *u, int ds);
+
 // A collector: its capture hook selects the transformers of dg_attn_maps_select and the context
 // positions 1..n_tokens (at most 16, DG_ATTENTION_MAX_CHOSEN); at each selected transformer it finishes
 // the stream and adds the cond item's (the batch's last) probabilities to host sums, so it slows only

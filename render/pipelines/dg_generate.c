@@ -141,6 +141,26 @@ static dg_status attn_maps_new(dg_model_set *m, const dg_generate_params *p, con
   return sc->map_buf ? DG_OK : dg_fail(DG_ERR_OOM, "generate: out of memory for the attention maps");
 }
 
+// The attention guidance of the marked objects (p->guidance), on the cond context and the layout's hint.
+static dg_status guidance_new(dg_model_set *m, const dg_nn_ctx *nn, const dg_generate_params *p,
+                              const dg_denoise_model *dm, int lh, int lw, const dg_sampler_opts *so, dg_guidance **out) {
+  int32_t ids[DG_TOKENS_MAX];
+  int n;
+  DG_TRY(dg_tokenizer_encode(dg_model_set_tokenizer(m), p->prompt ? p->prompt : "", context_length(m), ids, NULL, &n));
+  dg_guidance_setup gs = {.kind = p->guidance,
+                          .unet = dm->unet,
+                          .control = dm->control,
+                          .hint = dm->hint,
+                          .control_scale = dm->control_scale,
+                          .cond = dm->cond,
+                          .marks = p->marks,
+                          .n_prompt_tokens = n - 2,
+                          .lh = lh,
+                          .lw = lw,
+                          .evaluations = dg_sampler_evaluations(so)};
+  return dg_guidance_new(nn, &gs, out);
+}
+
 // The decoded image (planar floats, n pixels) as RGB8, refused when it is no picture: NaN or infinite
 // values (damaged weights, an overflow), or every pixel the same colour.
 static dg_status to_rgb8(const float *img, int64_t n, uint8_t *rgb) {
@@ -215,7 +235,12 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   dg_denoise_params dp = {.sampler = {.kind = p->sampler, .steps = p->steps, .eta = p->eta, .seed = p->seed},
                           .on_step = on_step,
                           .step_user = &sc};
+  dg_guidance *gd = NULL;
+  if (s == DG_OK && p->guidance != DG_GUIDANCE_NONE && p->marks && p->marks->n_objects > 0)
+    s = guidance_new(m, &nn, p, &dm, lh, lw, &dp.sampler, &gd);
+  if (gd) dp.pre_step = dg_guidance_pre_step, dp.pre_user = gd;
   if (s == DG_OK) s = dg_denoise(dn, &dp, x);
+  if (gd && p->guidance_stats) dg_guidance_get_stats(gd, p->guidance_stats);
   if (s == DG_OK) s = sc.attn_status;
   // Decode: z = latent / scale_factor.
   dg_tensor z, image;
@@ -241,6 +266,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   }
   if (s != DG_OK && s != DG_ERR_CANCELLED) dg_stream_finish(stream);
   dg_denoiser_free(dn);
+  dg_guidance_free(gd);
   dg_stream_set_cancel(stream, NULL);
   dg_arena_release(scratch, mark);
   free(sc.rgb);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "dg_marks.h"
+#include "dg_nn.h"
 #include "dg_status.h"
 
 typedef enum dg_guidance_kind {
@@ -33,3 +34,40 @@ typedef struct dg_guidance_stats {
   double seconds;         // spent in the guidance (forward, backward, loss)
   float last_indicator;   // the indicator at the last update (D&B: min TV; A&E: max loss)
 } dg_guidance_stats;
+
+// The schedule for a run of `evaluations` model evaluations (the sampler's; PLMS 50 steps has 51).
+typedef struct dg_guidance_schedule {
+  int max_alter;        // updates before evaluations 0 .. max_alter - 1
+  int refine_at[3];     // evaluations where iterative refinement may run
+  float thresholds[3];  // the indicator those need
+  int caps[3];          // refinement updates at most
+  float coefs[3];       // D&B's bind weight from refine_at[k] on (1, 5, 10)
+} dg_guidance_schedule;
+void dg_guidance_schedule_for(dg_guidance_kind kind, int evaluations, dg_guidance_schedule *out);
+// 20 sqrt(linspace(1, 0.5, evaluations)[i]).
+float dg_guidance_step_size(int i, int evaluations);
+
+// The guidance of one run, as dg_denoise's pre-step hook (dg_guidance_pre_step with the guidance as
+// user). The gradient pass is the UNet on the cond context alone (batch 1); with a ControlNet its
+// residuals enter as constants (computed at the current latent, no gradient through the ControlNet).
+typedef struct dg_guidance dg_guidance;
+struct dg_unet;
+struct dg_controlnet;
+typedef struct dg_guidance_setup {
+  dg_guidance_kind kind; // not NONE
+  const struct dg_unet *unet;
+  const struct dg_controlnet *control; // NULL: none
+  const dg_tensor *hint;               // the ControlNet's hint [1, ...] (raw, as dg_controlnet_hint takes it)
+  float control_scale;
+  const dg_tensor *cond; // [1, L, D]
+  const dg_marks *marks; // at least one object
+  int n_prompt_tokens;   // the prompt's tokens between its start and end tokens (1..16)
+  int lh, lw;            // latent size
+  int evaluations;       // the sampler's
+} dg_guidance_setup;
+// nn: stream, scratch (the hint's encoding and a reusable tape come from it: release it after
+// dg_guidance_free) and dtype; no hooks are used. DG_ERR_ARG for a prompt past 16 tokens or no object.
+dg_status dg_guidance_new(const dg_nn_ctx *nn, const dg_guidance_setup *s, dg_guidance **out);
+void dg_guidance_free(dg_guidance *g);
+dg_status dg_guidance_pre_step(void *guidance, int step, int t, float *x);
+void dg_guidance_get_stats(const dg_guidance *g, dg_guidance_stats *out);

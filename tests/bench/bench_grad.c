@@ -24,7 +24,7 @@ typedef struct sizes {
   uint64_t finest; // transformers whose maps have the largest size
 } sizes;
 
-static dg_status loss(void *user, int layer, int block, int64_t h, int64_t w, int64_t rows, int n_tokens,
+static dg_status loss_one(void *user, int layer, int block, int64_t h, int64_t w, int64_t rows, int n_tokens,
                       const float *p, float *dp) {
   sizes *s = user;
   (void)block;
@@ -32,6 +32,12 @@ static dg_status loss(void *user, int layer, int block, int64_t h, int64_t w, in
   if (h * w == s->largest) s->finest |= 1ull << layer;
   int64_t n = rows * h * w * n_tokens;
   for (int64_t i = 0; i < n; i++) dp[i] = (1.0f - 2.0f * (float)(i % 3)) / (float)n + p[i] / (float)n;
+  return DG_OK;
+}
+
+static dg_status loss(void *user, int n, const dg_unet_attn_probs *c) {
+  for (int i = 0; i < n; i++)
+    DG_TRY(loss_one(user, c[i].layer, c[i].block, c[i].h, c[i].w, c[i].rows, c[i].n_tokens, c[i].probs, c[i].dprobs));
   return DG_OK;
 }
 

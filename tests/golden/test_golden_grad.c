@@ -3,12 +3,14 @@
 // cross-attention probabilities of 3 tokens at the transformers of the finest resolution, through
 // dg_unet_attention_grad, in f32 (relative error < 1e-3) and f16 storage (< 3e-2). Also: the captured
 // probabilities match torch's, recording costs no dispatch (a taped forward with the capture makes as
-// many as a plain one), and a loss independent of z gives a zero gradient.
+// many as a plain one), and a loss independent of z gives a zero gradient. And the whole guided step of
+// Attend-and-Excite and Divide & Bind (dg_guidance) against torch's update of the latent.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_guidance.h"
 #include "dg_test.h"
 #include "dg_unet.h"
 #include "dg_unet_grad.h"
@@ -22,7 +24,7 @@ typedef struct loss_ctx {
 } loss_ctx;
 
 // dL/dP = (R + P) / numel for L = sum_l mean(P_l R_l + 0.5 P_l^2) (the fixture's loss).
-static dg_status loss(void *user, int layer, int block, int64_t h, int64_t w, int64_t rows, int n_tokens,
+static dg_status loss_one(void *user, int layer, int block, int64_t h, int64_t w, int64_t rows, int n_tokens,
                       const float *p, float *dp) {
   loss_ctx *c = user;
   (void)layer, (void)block;
@@ -42,6 +44,12 @@ static dg_status loss(void *user, int layer, int block, int64_t h, int64_t w, in
   if (e > c->p_err) c->p_err = e;
   for (int64_t i = 0; i < n; i++) dp[i] = (r[i] + p[i]) / (float)n;
   free(r), free(want);
+  return DG_OK;
+}
+
+static dg_status loss(void *user, int n, const dg_unet_attn_probs *c) {
+  for (int i = 0; i < n; i++)
+    DG_TRY(loss_one(user, c[i].layer, c[i].block, c[i].h, c[i].w, c[i].rows, c[i].n_tokens, c[i].probs, c[i].dprobs));
   return DG_OK;
 }
 
@@ -108,12 +116,60 @@ done:
   dg_arena_release(T.arena, mark);
 }
 
+// The whole guided step (dg_guidance_pre_step before evaluation 1 of 25: one update, no refinement) against
+// torch's x - step * d loss / d x for A&E and D&B (guided_step.safetensors): objects token 2 (bound to
+// attribute token 1) and the two-token word 4-5, maps of tokens 1..5.
+static void guided_step(dg_weights *w, dg_dtype dt) {
+  dg_arena_mark mark = dg_arena_get_mark(T.arena);
+  dg_safetensors *st = golden_open("guided_step.safetensors");
+  dg_nn_src src = {w, T.arena, dt};
+  dg_unet *u = calloc(1, sizeof *u);
+  if (!st || !dg_test_ok(dg_unet_load(&src, (dg_unet_heads){2, -1}, u), "unet load")) goto done;
+  dg_tensor ctx = golden_tensor(st, "context", dt);
+  int64_t nx;
+  float *x0 = golden_read(st, "x", &nx), *t = golden_read(st, "t", NULL);
+  float *x = malloc((size_t)nx * sizeof *x), *got = malloc((size_t)nx * sizeof *got), *want = NULL;
+  dg_marks marks = {.n_objects = 2, .n_attrs = 1};
+  marks.objects[0].tokens[0] = 2, marks.objects[0].n_tokens = 1;
+  marks.objects[1].tokens[0] = 4, marks.objects[1].tokens[1] = 5, marks.objects[1].n_tokens = 2;
+  marks.attrs[0].tokens[0] = 1, marks.attrs[0].n_tokens = 1, marks.attr_object[0] = 0;
+  dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
+  for (int k = DG_GUIDANCE_ATTEND_EXCITE; k <= DG_GUIDANCE_DIVIDE_BIND; k++) {
+    char name[64], what[96];
+    snprintf(name, sizeof name, "x_new.%s", dg_guidance_name(k));
+    want = golden_read(st, name, NULL);
+    dg_guidance_setup gs = {.kind = k, .unet = u, .cond = &ctx, .marks = &marks, .n_prompt_tokens = 5, .lh = 8,
+                            .lw = 16, .evaluations = 25};
+    dg_guidance *g = NULL;
+    snprintf(what, sizeof what, "guided step %s %s", dg_guidance_name(k), dg_dtype_name(dt));
+    memcpy(x, x0, (size_t)nx * sizeof *x);
+    if (dg_test_ok(dg_guidance_new(&nn, &gs, &g), what) && dg_test_ok(dg_guidance_pre_step(g, 1, (int)t[0], x), what)) {
+      for (int64_t i = 0; i < nx; i++) got[i] = x[i] - x0[i], want[i] -= x0[i]; // the updates
+      dg_test_close(what, got, want, nx, dt == DG_F32 ? 1e-3 : 3e-2);
+      printf("  %s: relative error of the update %.3g\n", what, dg_test_rel_err(got, want, nx));
+      dg_guidance_stats gst;
+      dg_guidance_get_stats(g, &gst);
+      dg_check(gst.updates == 1 && gst.refinement_updates == 0, "%s: %d updates (%d refinement), 1 wanted", what,
+               gst.updates, gst.refinement_updates);
+    }
+    dg_guidance_free(g);
+    free(want);
+  }
+  free(x0), free(t), free(x), free(got);
+done:
+  free(u);
+  dg_safetensors_close(st);
+  dg_arena_release(T.arena, mark);
+}
+
 int main(int argc, char **argv) {
   golden_init(argc, argv, "test_golden_grad");
   dg_weights *w = golden_weights("../image/unet_weights.safetensors");
   if (w) {
     run(w, DG_F32);
     run(w, DG_F16);
+    guided_step(w, DG_F32);
+    guided_step(w, DG_F16);
     dg_weights_close(w);
   }
   return dg_test_finish();

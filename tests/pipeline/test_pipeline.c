@@ -114,6 +114,36 @@ int main(void) {
     p.layout = NULL;
     if (dg_test_ok(dg_generate(m, &p, b), "after a cancel")) dg_check(!memcmp(a, b, sizeof a), "usable after cancel");
     p.cancel = NULL;
+    // Attention guidance: unchanged without objects or with guidance none; with marks it moves the image,
+    // deterministically, with and without a layout.
+    dg_marks none_marked = {0}, marks;
+    p.guidance = DG_GUIDANCE_DIVIDE_BIND, p.marks = &none_marked;
+    if (dg_test_ok(dg_generate(m, &p, b), "divide-bind, nothing marked"))
+      dg_check(!memcmp(a, b, sizeof a), "divide-bind with nothing marked is plain sampling");
+    if (dg_test_ok(dg_generate_marks(m, p.prompt, "red:car, street", &marks), "marks")) {
+      p.guidance = DG_GUIDANCE_NONE, p.marks = &marks;
+      if (dg_test_ok(dg_generate(m, &p, b), "guidance none, marked"))
+        dg_check(!memcmp(a, b, sizeof a), "guidance none with marks is plain sampling");
+      for (int k = DG_GUIDANCE_ATTEND_EXCITE; k <= DG_GUIDANCE_DIVIDE_BIND; k++) {
+        dg_guidance_stats gs = {0};
+        p.guidance = k, p.guidance_stats = &gs;
+        if (dg_test_ok(dg_generate(m, &p, b), dg_guidance_name(k))) {
+          dg_check(memcmp(a, b, sizeof a) != 0 && gs.updates >= 2,
+                   "%s moves the image (%d updates, %d in refinement)", dg_guidance_name(k), gs.updates,
+                   gs.refinement_updates);
+          if (dg_test_ok(dg_generate(m, &p, c), "again")) dg_check(!memcmp(b, c, sizeof c), "guided: same bytes again");
+        }
+      }
+      p.layout = layout;
+      if (dg_test_ok(dg_generate(m, &p, c), "divide-bind with a layout"))
+        dg_check(p.guidance_stats->updates >= 2, "divide-bind runs with the ControlNet");
+      p.layout = NULL;
+      p.prompt = "a car a car a car a car a car a car a car a car a car";
+      if (dg_test_ok(dg_generate_marks(m, p.prompt, "car", &marks), "marks of a long prompt"))
+        dg_check_error(dg_generate(m, &p, b), DG_ERR_ARG, "16 tokens", "a prompt past 16 tokens");
+      p.prompt = "a red car on a street at night";
+    }
+    p.guidance = DG_GUIDANCE_NONE, p.marks = NULL, p.guidance_stats = NULL;
     // Bad requests.
     p.width = 63;
     dg_check_error(dg_generate(m, &p, b), DG_ERR_ARG, "multiples of 4", "odd width");

@@ -38,7 +38,7 @@ def transformers(unet):
     return out
 
 
-def capture_probs(attn, store):
+def capture_probs(attn, store, tokens=TOKENS):
     """Replaces attn.forward by the same computation that also appends the probabilities to store."""
     def forward(x, context=None):
         context = x if context is None else context
@@ -47,7 +47,7 @@ def capture_probs(attn, store):
         q, k, v = attn.to_q(x), attn.to_k(context), attn.to_v(context)
         q, k, v = (t.reshape(b, t.shape[1], h, -1).transpose(1, 2) for t in (q, k, v))
         p = (torch.matmul(q, k.transpose(-1, -2)) * attn.scale).softmax(dim=-1)
-        store.append(p.reshape(b * h, n, -1)[..., TOKENS])
+        store.append(p.reshape(b * h, n, -1)[..., tokens])
         return attn.to_out(torch.matmul(p, v).transpose(1, 2).reshape(b, n, -1))
     attn.forward = forward
 
@@ -93,6 +93,33 @@ def loss_grad(unet, x, t, ctx, layers, rs):
     return loss.detach(), xg.grad, [p.detach() for p in store], rs
 
 
+# The guided step (render/pipelines/dg_guidance): one update x - step * d loss / d x before evaluation 1 of 25
+# (no refinement there; D&B's bind weight 1), the loss of dgtrain.make_fixture_guidance_loss on the maps of
+# tokens 1..5 averaged over the finest transformers and their heads. Objects: token 2 bound to attribute 1,
+# and the two-token word 4-5.
+GUIDED_TOKENS = [1, 2, 3, 4, 5]
+GUIDED_OBJECTS = [dict(t=[2], a=[1]), dict(t=[4, 5])]
+
+
+def guided_step(unet, x, t, ctx, layers, kind):
+    from .make_fixture_guidance_loss import loss_of
+    sts, store, saved = transformers(unet), [], []
+    for j in layers:
+        for blk in sts[j].transformer_blocks:
+            saved.append((blk.attn2, blk.attn2.forward))
+            capture_probs(blk.attn2, store, GUIDED_TOKENS)
+    xg = x.clone().requires_grad_(True)
+    unet(xg, t, ctx)
+    for attn, fwd in saved:
+        attn.forward = fwd
+    avg = torch.cat(store).mean(0)  # [H*W, n]: every transformer's heads, equal weights
+    case = dict(kind=kind, h=x.shape[2], w=x.shape[3], n=len(GUIDED_TOKENS), objects=GUIDED_OBJECTS, coef=1.0)
+    loss, indicator, _ = loss_of(case, avg.double(), None)
+    loss.backward()
+    step = 20 * (1 - 0.5 * 1 / 24) ** 0.5
+    return loss.detach().float(), indicator.detach().float(), (x - step * xg.grad).detach()
+
+
 def main():
     fx = FixtureSet(__doc__, os.path.join(REPO, "tests", "golden", "grad"), 20261205)
     gen, write = fx.gen, fx.write
@@ -110,6 +137,15 @@ def main():
            "what": "dx = d/dx sum_l mean(P_l * R_l + 0.5 P_l^2), P_l = cross-attention probabilities of `tokens` "
                    "at transformers `layers` (forward order) of UNet(x, t, context)"})
     print("layers", layers, "loss", float(loss), "|dx|max", float(dx.abs().max()), json.dumps(TOKENS))
+    guided = {"x": x, "t": t, "context": ctx}
+    for kind in ("attend-excite", "divide-bind"):
+        gl, gi, gx = guided_step(unet, x, t, ctx, layers, kind)
+        guided.update({f"loss.{kind}": gl.reshape(1), f"indicator.{kind}": gi.reshape(1), f"x_new.{kind}": gx})
+        print("guided step", kind, "loss", float(gl), "indicator", float(gi), "|dx|", float((gx - x).abs().max()))
+    write("guided_step", guided,
+          {"weights": "../image/unet_weights.safetensors", "config": UNET, "layers": layers,
+           "tokens": GUIDED_TOKENS, "objects": GUIDED_OBJECTS,
+           "what": "x_new.KIND = x - 20 sqrt(1 - 0.5/24) d loss/dx: the guidance update before evaluation 1 of 25"})
     fx.finish()
 
 
