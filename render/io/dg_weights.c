@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dg_memory.h"
+
 #define MAX_FILES 8
 #define MAX_NAME 512
 
@@ -25,6 +27,8 @@ struct dg_weights {
   const char *layout;
   char *tokenizer_dir;
   char *path;
+  const char **meta_keys, **meta_values; // the files' metadata merged (dg_weights_metadata_at)
+  size_t meta_count;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -287,6 +291,8 @@ void dg_weights_close(dg_weights *w) {
     dg_safetensors_close(w->files[i]);
   free(w->tokenizer_dir);
   free(w->path);
+  free(w->meta_keys);
+  free(w->meta_values);
   free(w);
 }
 
@@ -345,6 +351,52 @@ static dg_status add_file(dg_weights *w, const char *path, dg_name_scheme want, 
   return DG_OK;
 }
 
+typedef struct meta_ref {
+  const char *key, *value;
+  size_t order; // file-major position
+} meta_ref;
+
+static int cmp_meta_key(const void *a, const void *b) {
+  const meta_ref *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int cmp_meta_order(const void *a, const void *b) {
+  const meta_ref *x = a, *y = b;
+  return (x->order > y->order) - (x->order < y->order);
+}
+
+// The files' metadata merged once, in file order, a key of an earlier file shadowing later ones: sorting
+// keeps it O(n log n) (a file may carry 100k entries).
+static dg_status merge_metadata(dg_weights *w) {
+  size_t n = 0, kept = 0;
+  for (int f = 0; f < w->nfiles; f++)
+    n += dg_safetensors_metadata_count(w->files[f]);
+  if (!n) return DG_OK;
+  meta_ref *r = malloc(n * sizeof *r);
+  w->meta_keys = malloc(n * sizeof *w->meta_keys);
+  w->meta_values = malloc(n * sizeof *w->meta_values);
+  if (!r || !w->meta_keys || !w->meta_values) {
+    free(r);
+    return dg_memory_fail("the merged metadata", n * (sizeof *r + 2 * sizeof(char *)));
+  }
+  for (int f = 0, at = 0; f < w->nfiles; f++)
+    for (size_t i = 0; i < dg_safetensors_metadata_count(w->files[f]); i++, at++) {
+      dg_safetensors_metadata_at(w->files[f], i, &r[at].key, &r[at].value);
+      r[at].order = (size_t)at;
+    }
+  qsort(r, n, sizeof *r, cmp_meta_key);
+  for (size_t i = 0; i < n; i++)
+    if (!kept || strcmp(r[kept - 1].key, r[i].key)) r[kept++] = r[i];
+  qsort(r, kept, sizeof *r, cmp_meta_order);
+  for (size_t i = 0; i < kept; i++)
+    w->meta_keys[i] = r[i].key, w->meta_values[i] = r[i].value;
+  w->meta_count = kept;
+  free(r);
+  return DG_OK;
+}
+
 static dg_status finish(dg_weights *w) {
   if (w->count) qsort(w->entries, w->count, sizeof *w->entries, cmp_entry); // an empty table may be NULL
   for (size_t i = 1; i < w->count; i++)
@@ -352,7 +404,7 @@ static dg_status finish(dg_weights *w) {
       return dg_fail(DG_ERR_FORMAT, "%s: '%.160s' in %s and '%.160s' in %s both map to '%.160s'", w->path,
                      w->entries[i - 1].pub.source_name, w->entries[i - 1].pub.file, w->entries[i].pub.source_name,
                      w->entries[i].pub.file, w->entries[i].pub.name);
-  return DG_OK;
+  return merge_metadata(w);
 }
 
 static bool is_file(const char *path) {
@@ -876,36 +928,11 @@ const char *dg_weights_metadata(const dg_weights *w, const char *key) {
   return NULL;
 }
 
-// The index-th entry of the merged metadata (file order; a key seen in an earlier file is skipped).
-static bool metadata_entry(const dg_weights *w, size_t index, const char **key, const char **value) {
-  size_t seen = 0;
-  for (int f = 0; f < w->nfiles; f++)
-    for (size_t i = 0; i < dg_safetensors_metadata_count(w->files[f]); i++) {
-      const char *k, *v;
-      dg_safetensors_metadata_at(w->files[f], i, &k, &v);
-      bool earlier = false;
-      for (int g = 0; g < f && !earlier; g++)
-        earlier = dg_safetensors_metadata(w->files[g], k) != NULL;
-      if (earlier) continue;
-      if (seen++ == index) {
-        *key = k, *value = v;
-        return true;
-      }
-    }
-  *key = *value = NULL;
-  return false;
-}
-
-size_t dg_weights_metadata_count(const dg_weights *w) {
-  size_t n = 0;
-  const char *k, *v;
-  while (metadata_entry(w, n, &k, &v))
-    n++;
-  return n;
-}
+size_t dg_weights_metadata_count(const dg_weights *w) { return w->meta_count; }
 
 void dg_weights_metadata_at(const dg_weights *w, size_t index, const char **key, const char **value) {
-  metadata_entry(w, index, key, value);
+  *key = index < w->meta_count ? w->meta_keys[index] : NULL;
+  *value = index < w->meta_count ? w->meta_values[index] : NULL;
 }
 
 const void *dg_weights_data(const dg_weights *w, const dg_weight *t) {
