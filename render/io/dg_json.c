@@ -155,6 +155,18 @@ static size_t utf8_seq(const unsigned char *s, size_t avail) {
   return n;
 }
 
+bool dg_json_utf8_valid(const char *s, size_t n, size_t *bad_at) {
+  for (size_t i = 0; i < n;) {
+    size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+    if (!k) {
+      if (bad_at) *bad_at = i;
+      return false;
+    }
+    i += k;
+  }
+  return true;
+}
+
 // Parses the string starting at the opening quote into a NUL-terminated copy in the document.
 static bool parse_string(parser *p, const char **out, size_t *out_len) {
   size_t start = p->pos;

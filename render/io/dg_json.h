@@ -66,3 +66,7 @@ const dg_json_value *dg_json_root(const dg_json *doc);
 // Member of an object by key (NULL if absent or `obj` is not an object).
 const dg_json_value *dg_json_get(const dg_json_value *obj, const char *key);
 const char *dg_json_type_name(dg_json_type type);
+
+// Whether s[0..n) is valid UTF-8 (no overlong forms, surrogates or code points past U+10FFFF); if not,
+// *bad_at (may be NULL) gets the offset of the first bad sequence.
+bool dg_json_utf8_valid(const char *s, size_t n, size_t *bad_at);

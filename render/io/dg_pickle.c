@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_json.h"
+
 enum {
   G_REBUILD_TENSOR = 1,
   G_REBUILD_PARAMETER,
@@ -188,6 +190,10 @@ static dg_status push_string(dg_pickle *p, dg_pk_kind kind, uint64_t n) {
   if (n) memcpy(v->str, b, (size_t)n);
   v->str[n] = 0;
   v->len = (size_t)n;
+  size_t at;
+  if (kind == DG_PK_STR && !dg_json_utf8_valid(v->str, v->len, &at)) // names are shown and compared as UTF-8
+    return dg_fail(DG_ERR_FORMAT, "%s: pickle byte %zu: a text string is not UTF-8 (byte 0x%02x at offset %zu)",
+                   p->path, p->op_pos, (unsigned char)v->str[at], at);
   return DG_OK;
 }
 

@@ -332,6 +332,10 @@ static void refused(void) {
       {P("\x80\x02}"), "ends without STOP"},
       {P("\x80\x02."), "pops an empty stack"},
       {P("\x80\x02(."), "pops past a MARK"},
+      {P("\x80\x04\x8c\x02\xff\xfe."), "a text string is not UTF-8 (byte 0xff at offset 0)"},
+      {P("\x80\x04\x8c\x03\xed\xa0\x80."), "is not UTF-8 (byte 0xed"},
+      {P("\x80\x04\x8c\x04\xc3\xa9t\xc3."), "is not UTF-8 (byte 0xc3 at offset 3)"},
+      {P("\x80\x04\x8c\x03\xc3\xa9t."), NULL},
       {P("\x80\x02]K\x01a."), NULL},
       {P("\x80\x02\x8a\x09\x01\x02\x03\x04\x05\x06\x07\x08\x09."), NULL},
 #undef P
