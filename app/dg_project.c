@@ -139,6 +139,7 @@ static char *project_json(const dg_document *doc, size_t *length) {
   add_string(b, "model", dg_document_model(doc));
   add_string(b, "palette", dg_document_palette(doc));
   add_string(b, "marks", dg_document_marks(doc));
+  add_string(b, "attention_guidance", dg_document_attn_guidance(doc));
   json_builder_set_member_name(b, "results");
   json_builder_begin_array(b);
   for (int i = 0; i < dg_document_result_count(doc); i++) {
@@ -539,6 +540,11 @@ static dg_document *read_document(reader *r, JsonNode *root) {
   // "marks" came later: a project without them has none, one with a non-string is refused.
   const char *marks = json_object_has_member(o, "marks") ? get_string(r, o, "marks", top) : "";
   if (!marks) return NULL;
+  // So did "attention_guidance": absent is none; a name other than none, attend-excite or divide-bind
+  // is refused by the document, naming it.
+  const char *attn = json_object_has_member(o, "attention_guidance") ? get_string(r, o, "attention_guidance", top)
+                                                                     : "none";
+  if (!attn) return NULL;
   JsonNode *lay = member(r, o, "layout", top);
   if (!lay) return NULL;
   JsonNode *results = member(r, o, "results", top);
@@ -557,6 +563,7 @@ static dg_document *read_document(reader *r, JsonNode *root) {
               dg_document_set_text(doc, DG_FIELD_MODEL, model, false) == DG_OK &&
               dg_document_set_text(doc, DG_FIELD_PALETTE, palette, false) == DG_OK &&
               dg_document_set_text(doc, DG_FIELD_MARKS, marks, false) == DG_OK &&
+              dg_document_set_text(doc, DG_FIELD_ATTN_GUIDANCE, attn, false) == DG_OK &&
               dg_document_set_seed(doc, seed) == DG_OK &&
               dg_document_set_seed_random(doc, json_node_get_boolean(sr)) == DG_OK &&
               dg_document_set_steps(doc, (int)steps) == DG_OK && dg_document_set_guidance(doc, guidance) == DG_OK;
