@@ -111,6 +111,8 @@ dg_document *dg_document_copy(const dg_document *doc) {
     c->results[i].prompt = dup_or_null(r->prompt);
     c->results[i].negative = dup_or_null(r->negative);
     c->results[i].model = dup_or_null(r->model);
+    c->results[i].marks = dup_or_null(r->marks);
+    c->results[i].attn_guidance = dup_or_null(r->attn_guidance);
     c->result_count = i + 1;
   }
   if (!c->results || c->result_count != doc->result_count) {
@@ -130,6 +132,8 @@ void dg_result_clear(dg_result *r) {
   free(r->prompt);
   free(r->negative);
   free(r->model);
+  free(r->marks);
+  free(r->attn_guidance);
   memset(r, 0, sizeof *r);
 }
 

@@ -51,6 +51,7 @@ typedef struct dg_result {
   int steps;
   double guidance;
   char *prompt, *negative, *model;
+  char *marks, *attn_guidance; // the marks text and the attention guidance's name; NULL: none
 } dg_result;
 
 // A blank document (all pixels DG_UNLABELLED) of height x width; NULL on bad size (error set).

@@ -33,6 +33,8 @@ static DgResult *result_new(int index, const dg_result *r) {
   self->info.prompt = g_strdup(r->prompt ? r->prompt : "");
   self->info.negative = g_strdup(r->negative ? r->negative : "");
   self->info.model = g_strdup(r->model ? r->model : "");
+  self->info.marks = r->marks ? g_strdup(r->marks) : NULL;
+  self->info.attn_guidance = r->attn_guidance ? g_strdup(r->attn_guidance) : NULL;
   self->pixels = g_bytes_new(r->rgba, (gsize)r->width * r->height * 4);
   return self;
 }

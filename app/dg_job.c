@@ -230,6 +230,8 @@ bool dg_job_take_result(dg_job *job, dg_result *out) {
   out->prompt = strdup(job->prompt);
   out->negative = strdup(job->negative);
   out->model = strdup(job->model);
+  out->marks = strdup(job->marks);
+  out->attn_guidance = strdup(dg_guidance_name(job->params.attn_guidance));
   return true;
 }
 

@@ -12,6 +12,7 @@
 
 #include "dg_bundle.h"
 #include "dg_file.h"
+#include "dg_guidance.h"
 #include "dg_json_glib.h"
 #include "dg_palette.h"
 #include "dg_png.h"
@@ -109,6 +110,9 @@ static void add_result(JsonBuilder *b, const dg_result *r, const char *file) {
   add_string(b, "prompt", r->prompt);
   add_string(b, "negative_prompt", r->negative);
   add_string(b, "model", r->model);
+  // The marks and their guidance, when the result had them (older results, and plain ones, have none).
+  if (r->marks && *r->marks) add_string(b, "marks", r->marks);
+  if (r->attn_guidance && strcmp(r->attn_guidance, "none")) add_string(b, "attention_guidance", r->attn_guidance);
   add_string(b, "encoding", "png");
   add_string(b, "file", file);
   json_builder_end_object(b);
@@ -415,9 +419,22 @@ static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
   const char *prompt = get_string(r, o, "prompt", where), *neg = get_string(r, o, "negative_prompt", where),
              *model = get_string(r, o, "model", where), *enc = get_string(r, o, "encoding", where);
   if (!prompt || !neg || !model || !enc) return false;
+  const char *marks = json_object_has_member(o, "marks") ? get_string(r, o, "marks", where) : "";
+  const char *attn = json_object_has_member(o, "attention_guidance") ? get_string(r, o, "attention_guidance", where)
+                                                                     : "none";
+  if (!marks || !attn) return false;
+  dg_guidance_kind kind;
+  if (dg_guidance_parse(attn, &kind) != DG_OK) {
+    char *msg = strdup(dg_last_error());
+    BAD(r, "%s: %s", where, msg);
+    free(msg);
+    return false;
+  }
   if (!(res->rgba = read_result_pixels(r, o, where, enc, w, h))) return false;
   res->width = (int)w, res->height = (int)h, res->steps = (int)steps;
   res->prompt = strdup(prompt), res->negative = strdup(neg), res->model = strdup(model);
+  res->marks = *marks ? strdup(marks) : NULL;
+  res->attn_guidance = kind != DG_GUIDANCE_NONE ? strdup(dg_guidance_name(kind)) : NULL;
   return true;
 }
 

@@ -192,6 +192,22 @@ static void test_bundle(const char *dir) {
   dg_check(m && !strcmp(dg_document_attn_guidance(m), "divide-bind"), "attention guidance round trip: %s",
            m ? dg_document_attn_guidance(m) : dg_last_error());
   dg_document_free(m);
+  // A result keeps the marks and guidance it was made with (for its export); older results have none.
+  dg_document *c = dg_document_copy(d);
+  dg_result res = {.width = 2, .height = 1, .steps = 3, .guidance = 5, .rgba = calloc(8, 1), .prompt = strdup("p"),
+                   .negative = strdup(""), .model = strdup("m"), .marks = strdup("red:car"),
+                   .attn_guidance = strdup("attend-excite")};
+  dg_document_add_result(c, &res);
+  size_t cl = 0;
+  char *ct = dg_project_serialize(c, &cl);
+  m = ct ? dg_project_parse(ct, cl, &st) : NULL;
+  const dg_result *mr = m ? dg_document_result(m, 2) : NULL, *old = m ? dg_document_result(m, 0) : NULL;
+  dg_check(mr && mr->marks && !strcmp(mr->marks, "red:car") && mr->attn_guidance &&
+               !strcmp(mr->attn_guidance, "attend-excite") && !old->marks && !old->attn_guidance,
+           "a result's marks and guidance round trip: %s", m ? "differ" : dg_last_error());
+  dg_document_free(m);
+  dg_document_free(c);
+  free(ct);
   dg_document_undo(d);
   dg_check(!strcmp(dg_document_attn_guidance(d), "none"), "setting the attention guidance is one undo step");
   dg_document_undo(d);
