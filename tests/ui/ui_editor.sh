@@ -460,6 +460,15 @@ if command -v xdotool >/dev/null; then
   check "Ctrl+Z in the prompt undoes the typing" state_is prompt ""
   xdotool key ctrl+shift+z
   check "Ctrl+Shift+Z brings it back" state_is prompt "a castle"
+  # Ctrl+click on a word of the prompt marks it (a prompt of one repeated word, so the click hits one).
+  act set-marks "''"
+  act set-prompt "$(q "$(printf 'tower %.0s' $(seq 40))")"
+  depth=$(state undo_depth)
+  xdotool keydown ctrl mousemove 1100 120 click 1 keyup ctrl
+  check "Ctrl+click marks the word under the pointer, one undo step" \
+    bash -c '[[ "$0" == tower* ]] && [ "$1" = "$2" ]' "$(state marks)" "$(state undo_depth)" $((depth + 1))
+  act undo
+  act set-prompt "$(q 'a castle')"
   xdotool mousemove 600 400 click 1 # focus back on the canvas
 
   # The canvas tools with real pointer events aimed at layout pixels: rectangle (key r), flood fill
