@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dg_command.h"
+#include "dg_guidance.h"
 #include "dg_memory.h"
 #include "dg_palette.h"
 #include "dg_settings.h"
@@ -16,7 +17,7 @@ _Static_assert(DG_DOC_MAX_STEPS == DG_SETTINGS_MAX_STEPS && DG_DOC_MAX_SIDE == D
 struct dg_document {
   int width, height;
   uint8_t *layout;
-  char *prompt, *negative, *model, *palette, *marks;
+  char *prompt, *negative, *model, *palette, *marks, *attn_guidance;
   uint64_t seed;
   bool seed_random;
   int steps;
@@ -44,6 +45,7 @@ static char **text_slot(dg_document *doc, dg_doc_field f) {
   case DG_FIELD_MODEL: return &doc->model;
   case DG_FIELD_PALETTE: return &doc->palette;
   case DG_FIELD_MARKS: return &doc->marks;
+  case DG_FIELD_ATTN_GUIDANCE: return &doc->attn_guidance;
   default: return NULL;
   }
 }
@@ -72,6 +74,7 @@ dg_document *dg_document_new(int height, int width) {
   doc->model = strdup("default");
   doc->palette = strdup("world");
   doc->marks = strdup("");
+  doc->attn_guidance = strdup("none");
   doc->seed = 1;
   doc->seed_random = false;
   doc->steps = 20;
@@ -91,6 +94,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
   dg_document_store_text(c, DG_FIELD_MODEL, doc->model);
   dg_document_store_text(c, DG_FIELD_PALETTE, doc->palette);
   dg_document_store_text(c, DG_FIELD_MARKS, doc->marks);
+  dg_document_store_text(c, DG_FIELD_ATTN_GUIDANCE, doc->attn_guidance);
   c->seed = doc->seed;
   c->seed_random = doc->seed_random;
   c->steps = doc->steps;
@@ -107,6 +111,8 @@ dg_document *dg_document_copy(const dg_document *doc) {
     c->results[i].prompt = dup_or_null(r->prompt);
     c->results[i].negative = dup_or_null(r->negative);
     c->results[i].model = dup_or_null(r->model);
+    c->results[i].marks = dup_or_null(r->marks);
+    c->results[i].attn_guidance = dup_or_null(r->attn_guidance);
     c->result_count = i + 1;
   }
   if (!c->results || c->result_count != doc->result_count) {
@@ -126,6 +132,8 @@ void dg_result_clear(dg_result *r) {
   free(r->prompt);
   free(r->negative);
   free(r->model);
+  free(r->marks);
+  free(r->attn_guidance);
   memset(r, 0, sizeof *r);
 }
 
@@ -519,6 +527,7 @@ const char *dg_document_negative(const dg_document *doc) { return doc->negative;
 const char *dg_document_model(const dg_document *doc) { return doc->model; }
 const char *dg_document_palette(const dg_document *doc) { return doc->palette; }
 const char *dg_document_marks(const dg_document *doc) { return doc->marks; }
+const char *dg_document_attn_guidance(const dg_document *doc) { return doc->attn_guidance; }
 uint64_t dg_document_seed(const dg_document *doc) { return doc->seed; }
 bool dg_document_seed_random(const dg_document *doc) { return doc->seed_random; }
 int dg_document_steps(const dg_document *doc) { return doc->steps; }
@@ -532,6 +541,11 @@ dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char 
   if (!g_utf8_validate(text, -1, NULL)) return dg_fail(DG_ERR_ARG, "document: text is not valid UTF-8");
   if (field == DG_FIELD_MODEL && !*text) return dg_fail(DG_ERR_ARG, "document: empty model name");
   if (field == DG_FIELD_PALETTE && !*text) return dg_fail(DG_ERR_ARG, "document: empty palette name");
+  if (field == DG_FIELD_ATTN_GUIDANCE) { // stored by its canonical name
+    dg_guidance_kind kind;
+    DG_TRY(dg_guidance_parse(text, &kind));
+    text = dg_guidance_name(kind);
+  }
   if (!strcmp(*slot, text)) return DG_OK;
   dg_document_execute(doc, dg_text_command_new(field, *slot, text, coalesce));
   return DG_OK;

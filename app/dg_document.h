@@ -28,6 +28,7 @@ typedef enum dg_doc_field {
   DG_FIELD_MODEL,
   DG_FIELD_PALETTE, // the layout's class palette: "world", "ade20k", "cityscapes" or a palette file
   DG_FIELD_MARKS, // the prompt's marked words as a marks text (render/pipelines/dg_marks.h): "red:car, car#2"
+  DG_FIELD_ATTN_GUIDANCE, // the marked objects' attention guidance (dg_guidance.h): "none", "divide-bind" ...
   DG_FIELD_COUNT,
 } dg_doc_field;
 
@@ -50,6 +51,7 @@ typedef struct dg_result {
   int steps;
   double guidance;
   char *prompt, *negative, *model;
+  char *marks, *attn_guidance; // the marks text and the attention guidance's name; NULL: none
 } dg_result;
 
 // A blank document (all pixels DG_UNLABELLED) of height x width; NULL on bad size (error set).
@@ -98,6 +100,10 @@ const char *dg_document_palette(const dg_document *doc); // "world" unless set
 // The marks text (dg_marks.h), "" for none; set with dg_document_set_text(DG_FIELD_MARKS), one undo step
 // per change. Words no longer in an edited prompt stay in it until removed (resolving names them).
 const char *dg_document_marks(const dg_document *doc);
+// The attention guidance of the marked objects by its name (dg_guidance_name: "none", "attend-excite",
+// "divide-bind"); set with dg_document_set_text(DG_FIELD_ATTN_GUIDANCE), which refuses any other name
+// (DG_ERR_ARG naming it) and stores "" as "none". Not the classifier-free guidance scale below.
+const char *dg_document_attn_guidance(const dg_document *doc);
 uint64_t dg_document_seed(const dg_document *doc);
 bool dg_document_seed_random(const dg_document *doc);
 int dg_document_steps(const dg_document *doc);

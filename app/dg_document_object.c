@@ -33,6 +33,8 @@ static DgResult *result_new(int index, const dg_result *r) {
   self->info.prompt = g_strdup(r->prompt ? r->prompt : "");
   self->info.negative = g_strdup(r->negative ? r->negative : "");
   self->info.model = g_strdup(r->model ? r->model : "");
+  self->info.marks = r->marks ? g_strdup(r->marks) : NULL;
+  self->info.attn_guidance = r->attn_guidance ? g_strdup(r->attn_guidance) : NULL;
   self->pixels = g_bytes_new(r->rgba, (gsize)r->width * r->height * 4);
   return self;
 }
@@ -63,6 +65,7 @@ enum {
   PROP_MODEL,
   PROP_PALETTE,
   PROP_MARKS,
+  PROP_ATTN_GUIDANCE,
   PROP_SEED,
   PROP_SEED_RANDOM,
   PROP_STEPS,
@@ -81,7 +84,7 @@ static const int field_props[DG_FIELD_COUNT] = {
     [DG_FIELD_SEED] = PROP_SEED,     [DG_FIELD_SEED_RANDOM] = PROP_SEED_RANDOM,
     [DG_FIELD_STEPS] = PROP_STEPS,   [DG_FIELD_GUIDANCE] = PROP_GUIDANCE,
     [DG_FIELD_MODEL] = PROP_MODEL,   [DG_FIELD_PALETTE] = PROP_PALETTE,
-    [DG_FIELD_MARKS] = PROP_MARKS,
+    [DG_FIELD_MARKS] = PROP_MARKS,   [DG_FIELD_ATTN_GUIDANCE] = PROP_ATTN_GUIDANCE,
 };
 
 enum { SIGNAL_LAYOUT_CHANGED, N_SIGNALS };
@@ -165,6 +168,7 @@ static void dg_document_object_get_property(GObject *object, guint id, GValue *v
   case PROP_MODEL: g_value_set_string(value, dg_document_model(m)); break;
   case PROP_PALETTE: g_value_set_string(value, dg_document_palette(m)); break;
   case PROP_MARKS: g_value_set_string(value, dg_document_marks(m)); break;
+  case PROP_ATTN_GUIDANCE: g_value_set_string(value, dg_document_attn_guidance(m)); break;
   case PROP_SEED: g_value_set_uint64(value, dg_document_seed(m)); break;
   case PROP_SEED_RANDOM: g_value_set_boolean(value, dg_document_seed_random(m)); break;
   case PROP_STEPS: g_value_set_int(value, dg_document_steps(m)); break;
@@ -188,6 +192,10 @@ static void dg_document_object_set_property(GObject *object, guint id, const GVa
   switch (id) {
   case PROP_MARKS: // one undo step per change (a chip added or removed), never merged
     if (dg_document_set_text(m, DG_FIELD_MARKS, g_value_get_string(value), false) != DG_OK)
+      g_warning("%s", dg_last_error());
+    break;
+  case PROP_ATTN_GUIDANCE: // "none", "attend-excite", "divide-bind"; one undo step per change
+    if (dg_document_set_text(m, DG_FIELD_ATTN_GUIDANCE, g_value_get_string(value), false) != DG_OK)
       g_warning("%s", dg_last_error());
     break;
   case PROP_SEED: dg_document_set_seed(m, g_value_get_uint64(value)); break;
@@ -220,6 +228,7 @@ static void dg_document_object_class_init(DgDocumentClass *klass) {
   props[PROP_MODEL] = g_param_spec_string("model", NULL, NULL, "default", ro);
   props[PROP_PALETTE] = g_param_spec_string("palette", NULL, NULL, "world", ro);
   props[PROP_MARKS] = g_param_spec_string("marks", NULL, NULL, "", rw);
+  props[PROP_ATTN_GUIDANCE] = g_param_spec_string("attn-guidance", NULL, NULL, "none", rw);
   props[PROP_SEED] = g_param_spec_uint64("seed", NULL, NULL, 0, G_MAXUINT64, 1, rw);
   props[PROP_SEED_RANDOM] = g_param_spec_boolean("seed-random", NULL, NULL, FALSE, rw);
   props[PROP_STEPS] = g_param_spec_int("steps", NULL, NULL, 1, DG_DOC_MAX_STEPS, 20, rw);

@@ -17,11 +17,12 @@ static char *parameters_text(const dg_generation_info *g) {
   char *marks = g_strdup(or_empty(g->marks));
   g_strdelimit(marks, "\"\n", ' ');
   char *t = g_strdup_printf("%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, "
-                            "Model: %s%s%s%s%s",
+                            "Model: %s%s%s%s%s%s%s",
                             or_empty(g->prompt), or_empty(g->negative), g->steps, or_empty(g->sampler), g->cfg,
                             (unsigned long long)g->seed, g->width, g->height, or_empty(g->model),
                             g->layout && *g->layout ? ", ControlNet: layout" : "", *marks ? ", Marks: \"" : "", marks,
-                            *marks ? "\"" : "");
+                            *marks ? "\"" : "", g->guidance ? ", Guidance: " : "",
+                            g->guidance ? dg_guidance_name(g->guidance) : "");
   g_free(marks);
   return t;
 }
@@ -31,9 +32,10 @@ static char *job_json(const dg_generation_info *g) {
   char seed[24]; // a string: JSON numbers lose 64-bit precision in many readers
   snprintf(seed, sizeof seed, "%llu", (unsigned long long)g->seed);
   json_builder_begin_object(b);
-  const char *keys[] = {"generator", "prompt", "negative", "sampler", "model", "layout", "seed", "marks"};
+  const char *keys[] = {"generator", "prompt", "negative", "sampler", "model", "layout", "seed", "marks", "guidance"};
   const char *vals[] = {"dirigent",          or_empty(g->prompt), or_empty(g->negative), or_empty(g->sampler),
-                        or_empty(g->model), or_empty(g->layout), seed,                  or_empty(g->marks)};
+                        or_empty(g->model), or_empty(g->layout), seed,                  or_empty(g->marks),
+                        dg_guidance_name(g->guidance)};
   for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
     json_builder_set_member_name(b, keys[i]);
     json_builder_add_string_value(b, vals[i]);
@@ -83,6 +85,13 @@ static char *member_string(JsonObject *o, const char *key) {
                       : "");
 }
 
+// The attention guidance by name ("" or absent: none); another name is a format error naming it.
+static dg_status read_guidance(const char *path, const char *name, dg_guidance_kind *out) {
+  if (dg_guidance_parse(name, out) == DG_OK) return DG_OK;
+  return dg_fail(DG_ERR_FORMAT, "%s: unknown attention guidance '%.64s' (none, attend-excite or divide-bind)", path,
+                 name);
+}
+
 static dg_status parse_job(const char *path, const char *text, dg_generation_info *g) {
   JsonParser *p = json_parser_new();
   char *source = g_strdup_printf("%s: the dirigent chunk", path);
@@ -104,6 +113,9 @@ static dg_status parse_job(const char *path, const char *text, dg_generation_inf
     g->height = (int)json_object_get_int_member_with_default(o, "height", 0);
     if (g->steps < 1 || g->steps > 1000 || !(g->cfg >= 0 && g->cfg <= 100))
       s = dg_fail(DG_ERR_FORMAT, "%s: steps %d or guidance %g out of range", path, g->steps, g->cfg);
+    char *guidance = member_string(o, "guidance");
+    if (s == DG_OK) s = read_guidance(path, guidance, &g->guidance);
+    g_free(guidance);
   }
   g_free(source);
   g_object_unref(p);
@@ -129,14 +141,17 @@ static dg_status parse_parameters(const char *path, const char *text, dg_generat
     g->marks = g_strdup("");
   }
   char **fields = g_strsplit(last + 1, ", ", -1);
+  dg_status s = DG_OK;
   for (char **f = fields; *f; f++) {
     if (g_str_has_prefix(*f, "Steps: ")) g->steps = atoi(*f + 7);
     else if (g_str_has_prefix(*f, "CFG scale: ")) g->cfg = g_ascii_strtod(*f + 11, NULL);
     else if (g_str_has_prefix(*f, "Seed: ")) g->seed = g_ascii_strtoull(*f + 6, NULL, 10);
     else if (g_str_has_prefix(*f, "Sampler: ")) g_free(g->sampler), g->sampler = g_strdup(*f + 9);
     else if (g_str_has_prefix(*f, "Size: ")) sscanf(*f + 6, "%dx%d", &g->width, &g->height);
+    else if (g_str_has_prefix(*f, "Guidance: ") && s == DG_OK) s = read_guidance(path, *f + 10, &g->guidance);
   }
   g_strfreev(fields);
+  if (s != DG_OK) return s;
   if (g->steps < 1 || g->steps > 1000 || !(g->cfg >= 0 && g->cfg <= 100))
     return dg_fail(DG_ERR_FORMAT, "%s: steps %d or guidance %g out of range", path, g->steps, g->cfg);
   return DG_OK;

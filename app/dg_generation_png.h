@@ -5,11 +5,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dg_guidance.h"
 #include "dg_status.h"
 
 typedef struct dg_generation_info {
   char *prompt, *negative, *sampler, *model, *layout; // layout: its source file, or "" / "editor"
   char *marks; // the marked words (dg_marks.h's text: "red:car, car#2"), "" or NULL for none
+  dg_guidance_kind guidance; // the marked objects' attention guidance (not cfg, the CFG scale)
   int steps, width, height;
   double cfg;
   uint64_t seed;
@@ -19,7 +21,9 @@ typedef struct dg_generation_info {
 // and renamed, so a failure leaves no partial file.
 dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int channels, const dg_generation_info *info);
 // The marks go into `parameters` as `Marks: "TEXT"` (quoted, as A1111 quotes values holding commas)
-// and into the job as "marks"; files without them read as no marks.
+// and into the job as "marks"; files without them read as no marks. The guidance, unless none, goes into
+// `parameters` as `Guidance: divide-bind` and into the job as "guidance" (dg_guidance_name); files
+// without it read as none, a name other than those is DG_ERR_FORMAT naming it.
 // Reads the `dirigent` chunk (or, failing that, parses an A1111 `parameters` chunk) into *out; the
 // strings are g_malloc'd UTF-8 (free with dg_generation_info_clear). DG_ERR_FORMAT if the PNG has neither,
 // or if the chunk to read is unreadable (an iTXt chunk that is not UTF-8, nesting past the JSON limit).

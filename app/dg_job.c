@@ -85,6 +85,8 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
   job->model = strdup(dg_document_model(doc));
   job->palette = strdup(dg_document_palette(doc));
   job->marks = strdup(dg_document_marks(doc));
+  dg_guidance_kind attn_guidance = DG_GUIDANCE_NONE; // the document holds only valid names
+  dg_guidance_parse(dg_document_attn_guidance(doc), &attn_guidance);
   job->params = (dg_job_params){
       .width = dg_document_width(doc),
       .height = dg_document_height(doc),
@@ -94,6 +96,7 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
       .model = job->model,
       .palette = job->palette,
       .marks = job->marks,
+      .attn_guidance = attn_guidance,
       .seed = dg_document_seed_random(doc) ? random_seed : dg_document_seed(doc),
       .steps = dg_document_steps(doc),
       .guidance = dg_document_guidance(doc),
@@ -227,6 +230,8 @@ bool dg_job_take_result(dg_job *job, dg_result *out) {
   out->prompt = strdup(job->prompt);
   out->negative = strdup(job->negative);
   out->model = strdup(job->model);
+  out->marks = strdup(job->marks);
+  out->attn_guidance = strdup(dg_guidance_name(job->params.attn_guidance));
   return true;
 }
 

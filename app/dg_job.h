@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "dg_document.h"
+#include "dg_guidance.h"
 #include "dg_media.h"
 
 typedef struct dg_job dg_job;
@@ -22,6 +23,7 @@ typedef struct dg_job_params {
   const char *prompt, *negative, *model;
   const char *palette; // the layout's class palette (dg_palette_load_named); NULL: "world"
   const char *marks; // the marked words (render/pipelines/dg_marks.h), "" for none
+  dg_guidance_kind attn_guidance; // the marked objects' attention guidance (dg_guidance.h)
   uint64_t seed; // already resolved when the document asks for a random seed
   int steps;
   double guidance;

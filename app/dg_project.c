@@ -12,6 +12,7 @@
 
 #include "dg_bundle.h"
 #include "dg_file.h"
+#include "dg_guidance.h"
 #include "dg_json_glib.h"
 #include "dg_palette.h"
 #include "dg_png.h"
@@ -109,6 +110,9 @@ static void add_result(JsonBuilder *b, const dg_result *r, const char *file) {
   add_string(b, "prompt", r->prompt);
   add_string(b, "negative_prompt", r->negative);
   add_string(b, "model", r->model);
+  // The marks and their guidance, when the result had them (older results, and plain ones, have none).
+  if (r->marks && *r->marks) add_string(b, "marks", r->marks);
+  if (r->attn_guidance && strcmp(r->attn_guidance, "none")) add_string(b, "attention_guidance", r->attn_guidance);
   add_string(b, "encoding", "png");
   add_string(b, "file", file);
   json_builder_end_object(b);
@@ -139,6 +143,7 @@ static char *project_json(const dg_document *doc, size_t *length) {
   add_string(b, "model", dg_document_model(doc));
   add_string(b, "palette", dg_document_palette(doc));
   add_string(b, "marks", dg_document_marks(doc));
+  add_string(b, "attention_guidance", dg_document_attn_guidance(doc));
   json_builder_set_member_name(b, "results");
   json_builder_begin_array(b);
   for (int i = 0; i < dg_document_result_count(doc); i++) {
@@ -414,9 +419,22 @@ static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
   const char *prompt = get_string(r, o, "prompt", where), *neg = get_string(r, o, "negative_prompt", where),
              *model = get_string(r, o, "model", where), *enc = get_string(r, o, "encoding", where);
   if (!prompt || !neg || !model || !enc) return false;
+  const char *marks = json_object_has_member(o, "marks") ? get_string(r, o, "marks", where) : "";
+  const char *attn = json_object_has_member(o, "attention_guidance") ? get_string(r, o, "attention_guidance", where)
+                                                                     : "none";
+  if (!marks || !attn) return false;
+  dg_guidance_kind kind;
+  if (dg_guidance_parse(attn, &kind) != DG_OK) {
+    char *msg = strdup(dg_last_error());
+    BAD(r, "%s: %s", where, msg);
+    free(msg);
+    return false;
+  }
   if (!(res->rgba = read_result_pixels(r, o, where, enc, w, h))) return false;
   res->width = (int)w, res->height = (int)h, res->steps = (int)steps;
   res->prompt = strdup(prompt), res->negative = strdup(neg), res->model = strdup(model);
+  res->marks = *marks ? strdup(marks) : NULL;
+  res->attn_guidance = kind != DG_GUIDANCE_NONE ? strdup(dg_guidance_name(kind)) : NULL;
   return true;
 }
 
@@ -539,6 +557,11 @@ static dg_document *read_document(reader *r, JsonNode *root) {
   // "marks" came later: a project without them has none, one with a non-string is refused.
   const char *marks = json_object_has_member(o, "marks") ? get_string(r, o, "marks", top) : "";
   if (!marks) return NULL;
+  // So did "attention_guidance": absent is none; a name other than none, attend-excite or divide-bind
+  // is refused by the document, naming it.
+  const char *attn = json_object_has_member(o, "attention_guidance") ? get_string(r, o, "attention_guidance", top)
+                                                                     : "none";
+  if (!attn) return NULL;
   JsonNode *lay = member(r, o, "layout", top);
   if (!lay) return NULL;
   JsonNode *results = member(r, o, "results", top);
@@ -557,6 +580,7 @@ static dg_document *read_document(reader *r, JsonNode *root) {
               dg_document_set_text(doc, DG_FIELD_MODEL, model, false) == DG_OK &&
               dg_document_set_text(doc, DG_FIELD_PALETTE, palette, false) == DG_OK &&
               dg_document_set_text(doc, DG_FIELD_MARKS, marks, false) == DG_OK &&
+              dg_document_set_text(doc, DG_FIELD_ATTN_GUIDANCE, attn, false) == DG_OK &&
               dg_document_set_seed(doc, seed) == DG_OK &&
               dg_document_set_seed_random(doc, json_node_get_boolean(sr)) == DG_OK &&
               dg_document_set_steps(doc, (int)steps) == DG_OK && dg_document_set_guidance(doc, guidance) == DG_OK;

@@ -156,12 +156,34 @@ static dg_status models_for(dg_runner *r, const dg_job_params *params) {
   return s;
 }
 
+// The marks the job's attention guidance runs with (NULL for none): the document's, else the suggestion
+// from the palette's classes; a guidance with no marked object, or marks that do not resolve against the
+// prompt, fail the job (naming the word).
+static dg_status guidance_marks(dg_runner *r, const dg_job_params *params, dg_marks **out) {
+  *out = NULL;
+  if (params->attn_guidance == DG_GUIDANCE_NONE) return DG_OK;
+  const char **names = r->job_palette ? dg_palette_class_names(r->job_palette) : NULL;
+  char *text = NULL, *what = g_strdup_printf("The guidance %s", dg_guidance_name(params->attn_guidance));
+  bool suggested;
+  dg_status s = dg_settings_guidance_marks(params->attn_guidance, params->marks, params->prompt,
+                                           (const char *const *)names, names ? dg_palette_count(r->job_palette) : 0,
+                                           what, "mark a word of the prompt", &text, &suggested);
+  if (s == DG_OK && !(*out = calloc(1, sizeof **out))) s = dg_fail(DG_ERR_OOM, "out of memory for the marks");
+  if (s == DG_OK) s = dg_generate_marks(r->models, params->prompt, text, *out);
+  if (s != DG_OK) free(*out), *out = NULL;
+  free(names);
+  g_free(text), g_free(what);
+  return s;
+}
+
 // The image task: text/layout-to-image, one RGBA frame.
 static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *params, preview_ctx *pc, dg_media *out) {
   bool layout_used = false;
   for (int i = 0; params->layout && i < params->width * params->height; i++) layout_used |= params->layout[i] != 255;
   // A painted layout drives the layout ControlNet when the model has one.
   bool control = layout_used && dg_model_set_has_control(r->models);
+  dg_marks *gmarks = NULL;
+  DG_TRY(guidance_marks(r, params, &gmarks));
   dg_generate_params p = {.prompt = params->prompt, .negative = params->negative, .width = params->width,
                           .height = params->height, .steps = params->steps, .cfg = (float)params->guidance,
                           .seed = params->seed, .sampler = DG_SAMPLER_DDIM,
@@ -169,10 +191,11 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
                           .palette = (const uint8_t(*)[3])r->palette, .n_classes = r->n_classes,
                           .cancel = dg_job_cancel_flag(job),
                           .on_step = atomic_load(&r->previews) ? on_step : NULL, .user = pc,
-                          .on_attn = marks_for(r, params, pc) ? on_attn : NULL, .attn_user = pc};
+                          .on_attn = marks_for(r, params, pc) ? on_attn : NULL, .attn_user = pc,
+                          .guidance = params->attn_guidance, .marks = gmarks};
   int n = params->width * params->height;
   uint8_t *rgb = dg_memory_alloc("the image", (size_t)n * 3);
-  if (!rgb) return DG_ERR_OOM;
+  if (!rgb) return free(gmarks), DG_ERR_OOM;
   dg_status s = dg_generate(r->models, &p, rgb);
   if (s == DG_OK) s = dg_media_alloc(out, 1, params->width, params->height, 4);
   for (int i = 0; s == DG_OK && i < n; i++) {
@@ -180,6 +203,7 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
     out->data[4 * i + 3] = 255;
   }
   free(rgb);
+  free(gmarks);
   return s;
 }
 

@@ -114,3 +114,23 @@ dg_status dg_settings_check_output_dir(const char *what, const char *dir) {
     return dg_fail(DG_ERR_IO, "%s %s: cannot create the folder: %s", what, dir, strerror(errno));
   return writable_dir(what, dir, dir);
 }
+
+dg_status dg_settings_guidance_marks(dg_guidance_kind kind, const char *marks, const char *prompt,
+                                     const char *const *classes, int n_classes, const char *what, const char *how,
+                                     char **out, bool *suggested) {
+  *suggested = false;
+  char *text = g_strstrip(g_strdup(marks ? marks : ""));
+  if (!*text && kind != DG_GUIDANCE_NONE) {
+    g_free(text);
+    text = dg_marks_suggest(prompt ? prompt : "", classes, n_classes);
+    *suggested = *text != '\0';
+  }
+  if (!*text && kind != DG_GUIDANCE_NONE) {
+    g_free(text);
+    *out = NULL;
+    return dg_fail(DG_ERR_ARG, "%s needs at least one marked object: %s (none of the prompt's words names a class "
+                               "to suggest)", what, how);
+  }
+  *out = text;
+  return DG_OK;
+}

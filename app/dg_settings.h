@@ -32,3 +32,11 @@ dg_status dg_settings_check_size(const char *model, const dg_model_options *o, c
 dg_status dg_settings_check_output(const char *what, const char *path);
 // A folder that files will be written into: created (with parents) if missing, and writable.
 dg_status dg_settings_check_output_dir(const char *what, const char *dir);
+// The marks text (dg_marks.h) a run with the attention guidance `kind` uses, g_malloc'd into *out:
+// `marks` when it is not blank; else, for a guidance other than none, the automatic suggestion for
+// `prompt` (dg_marks_suggest with the layout palette's class names), *suggested then true. A guidance
+// other than none left with no marked word is DG_ERR_ARG: "<what> needs at least one marked object:
+// <how>" (what: "--guidance divide-bind", how: "--object WORD").
+dg_status dg_settings_guidance_marks(dg_guidance_kind kind, const char *marks, const char *prompt,
+                                     const char *const *classes, int n_classes, const char *what, const char *how,
+                                     char **out, bool *suggested);

@@ -115,6 +115,16 @@ static void act_set_marks(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   report(d, dg_document_set_text(MODEL(d), DG_FIELD_MARKS, g_variant_get_string(p, NULL), false));
 }
+// The marked objects' attention guidance by name: none, attend-excite or divide-bind (one undo step).
+static void act_set_attn_guidance(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_document_set_text(MODEL(d), DG_FIELD_ATTN_GUIDANCE, g_variant_get_string(p, NULL), false));
+}
+// Clicking the prompt's word at a byte offset, as Ctrl+click does (dg_prompt_panel_mark_at).
+static void act_mark_word_at(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  dg_prompt_panel_mark_at(dg_window_get_prompt_panel(WIN(d)), g_variant_get_int32(p));
+}
 // Shows the heatmap of a marks item over the preview ("" for none), as hovering its chip does.
 static void act_show_heatmap(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
@@ -407,6 +417,8 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"set-negative", act_set_negative, "s", NULL, NULL, {0}},
       {"set-marks", act_set_marks, "s", NULL, NULL, {0}},
       {"suggest-marks", act_suggest_marks, NULL, NULL, NULL, {0}},
+      {"mark-word-at", act_mark_word_at, "i", NULL, NULL, {0}},
+      {"set-attn-guidance", act_set_attn_guidance, "s", NULL, NULL, {0}},
       {"show-heatmap", act_show_heatmap, "s", NULL, NULL, {0}},
       {"set-model", act_set_model, "s", NULL, NULL, {0}},
       {"choose-model", act_choose_model, "s", NULL, NULL, {0}},

@@ -9,8 +9,9 @@
 #include "dg_png.h"
 #include "dg_project.h"
 
-// Restores prompt, negative prompt, seed, steps and guidance from a PNG that Dirigent (or an
-// A1111-compatible tool) wrote; each change is an undo step. The layout is left as it is.
+// Restores prompt, negative prompt, seed, steps, guidance, marks and their attention guidance from a
+// PNG that Dirigent (or an A1111-compatible tool) wrote; each change is an undo step. The layout is
+// left as it is.
 static bool restore_settings(DgWindow *win, const char *path) {
   dg_generation_info g;
   if (dg_generation_png_read(path, &g) != DG_OK) {
@@ -24,6 +25,8 @@ static bool restore_settings(DgWindow *win, const char *path) {
   dg_document_set_seed(m, g.seed);
   dg_document_set_steps(m, g.steps);
   dg_document_set_guidance(m, g.cfg);
+  dg_document_set_text(m, DG_FIELD_MARKS, g.marks, false);
+  dg_document_set_text(m, DG_FIELD_ATTN_GUIDANCE, dg_guidance_name(g.guidance), false);
   dg_window_set_status(win, "Settings restored from %s", path);
   dg_generation_info_clear(&g);
   return true;
@@ -159,7 +162,9 @@ bool dg_files_export_png(DgWindow *win, const char *path) {
                              .width = r->width,
                              .height = r->height,
                              .cfg = r->guidance,
-                             .seed = r->seed};
+                             .seed = r->seed,
+                             .marks = r->marks};
+  dg_guidance_parse(r->attn_guidance, &info.guidance); // the document holds only valid names (NULL: none)
   bool ok = dg_generation_png_write(path, r->rgba, 4, &info) == DG_OK;
   if (!ok)
     dg_window_message(win, GTK_MESSAGE_ERROR, "Could not export the PNG", dg_last_error());

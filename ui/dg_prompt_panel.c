@@ -1,5 +1,6 @@
 #include "dg_prompt_panel.h"
 
+#include "dg_guidance.h"
 #include "dg_marks.h"
 #include "dg_settings.h"
 
@@ -7,9 +8,10 @@ struct _DgPromptPanel {
   DgDocumentView parent;
   GtkWidget *prompt_view, *negative_view, *seed_entry, *seed_random, *steps_spin, *guidance_spin, *progress, *preview;
   GtkTextBuffer *prompt_buffer, *negative_buffer;
-  GtkWidget *marks_entry, *mark_word, *marks_chips, *heatmap;
+  GtkWidget *marks_entry, *mark_word, *marks_chips, *heatmap, *attn_drop;
   DgJobRunner *runner; // not owned: the window's
   char pending_attr[DG_MARK_WORD_MAX + 16]; // a colour word chosen with Mark, bound to the next object marked
+  char binding[DG_MARK_WORD_MAX + 16];      // a marked object Ctrl+clicked: the next clicked word binds to it
   GtkAdjustment *steps_spin_adjustment, *guidance_spin_adjustment;
   DgModelRow *model_row;
 };
@@ -89,10 +91,26 @@ static void chip_leave(GtkEventControllerMotion *m, DgPromptPanel *self) {
   if (self->runner) dg_job_runner_show_heatmap(self->runner, NULL);
 }
 
+// The object an item marks: "car" of "car" and of "red:car".
+static const char *item_object(const char *item) {
+  const char *colon = strchr(item, ':');
+  return colon ? colon + 1 : item;
+}
+
+static bool has_object(const char *marks, const char *ref) {
+  bool found = false;
+  gchar **items = g_strsplit(marks ? marks : "", ",", -1);
+  for (int i = 0; items[i] && !found; i++)
+    found = *g_strstrip(items[i]) && !g_ascii_strcasecmp(item_object(items[i]), ref);
+  g_strfreev(items);
+  return found;
+}
+
 static void marks_changed(DgDocument *doc, GParamSpec *ps, DgPromptPanel *self) {
   (void)ps;
   char *marks = NULL;
   g_object_get(doc, "marks", &marks, NULL);
+  if (!has_object(marks, self->binding)) self->binding[0] = 0; // its object was removed (or undone)
   gtk_editable_set_text(GTK_EDITABLE(self->marks_entry), marks ? marks : "");
   GtkWidget *old;
   while ((old = gtk_widget_get_first_child(self->marks_chips)))
@@ -105,7 +123,10 @@ static void marks_changed(DgDocument *doc, GParamSpec *ps, DgPromptPanel *self) 
     GtkWidget *chip = gtk_button_new_with_label(label);
     gtk_widget_add_css_class(chip, "pill");
     gtk_widget_set_tooltip_text(chip, strchr(it, ':') ? "Attribute bound to its object: click to remove"
-                                                      : "Marked object: click to remove");
+                                                      : "Marked object: click to remove. Ctrl+click it in the prompt, "
+                                                        "then another word, to bind that word to it as its attribute");
+    if (self->binding[0] && !strchr(it, ':') && !g_ascii_strcasecmp(it, self->binding))
+      gtk_widget_add_css_class(chip, "suggested-action"); // the object the next Ctrl+clicked word binds to
     g_object_set_data_full(G_OBJECT(chip), "item", g_strdup(it), g_free);
     g_signal_connect(chip, "clicked", G_CALLBACK(chip_clicked), self);
     GtkEventController *motion = gtk_event_controller_motion_new();
@@ -161,10 +182,87 @@ static void mark_word_clicked(GtkButton *b, DgPromptPanel *self) {
   g_free(ref), g_free(before), g_free(prompt), g_free(marks);
 }
 
+static void say(DgPromptPanel *self, const char *fmt, const char *a, const char *b) {
+  char *msg = g_strdup_printf(fmt, a, b);
+  dg_document_view_status(DG_DOCUMENT_VIEW(self), "%s", msg);
+  g_free(msg);
+}
+
+void dg_prompt_panel_mark_at(DgPromptPanel *self, int at) {
+  if (!DOC(self)) return;
+  char *prompt = NULL, *marks = NULL, *next = NULL;
+  g_object_get(DOC(self), "prompt", &prompt, "marks", &marks, NULL);
+  char *ref = at >= 0 && (size_t)at <= strlen(prompt) ? dg_marks_word_at(prompt, at) : NULL;
+  if (!ref) {
+    say(self, "Ctrl+click a word of the prompt to mark it%s%s", "", "");
+  } else if (self->binding[0] && !g_ascii_strcasecmp(ref, self->binding)) {
+    say(self, "No longer binding to '%s'%s", self->binding, "");
+    self->binding[0] = 0;
+  } else if (self->binding[0]) { // the word becomes the chosen object's attribute (no longer an object itself)
+    char *item = g_strdup_printf("%s:%s", ref, self->binding), *rest = dg_marks_text_remove(marks, ref);
+    next = dg_marks_text_remove(rest, self->binding);
+    dg_marks_text_append(&next, item);
+    say(self, "'%s' bound to '%s'", ref, self->binding);
+    self->binding[0] = 0;
+    g_free(item), g_free(rest);
+  } else if (has_object(marks, ref)) {
+    g_strlcpy(self->binding, ref, sizeof self->binding);
+    say(self, "Ctrl+click the word to bind to '%s' as its attribute (or '%s' again to cancel)", ref, ref);
+  } else {
+    next = g_strdup(marks);
+    dg_marks_text_append(&next, ref);
+    say(self, "'%s' marked: Ctrl+click it again, then an attribute word, to bind them%s", ref, "");
+  }
+  if (next) g_object_set(DOC(self), "marks", next, NULL); // one undo step
+  marks_changed(DOC(self), NULL, self);                   // shows the object being bound to
+  g_free(next), g_free(ref), g_free(prompt), g_free(marks);
+}
+
+const char *dg_prompt_panel_get_binding(DgPromptPanel *self) { return self->binding; }
+
+// Ctrl+click on the prompt: the word under the pointer, through app.mark-word-at.
+static void prompt_pressed(GtkGestureClick *g, int n, double x, double y, DgPromptPanel *self) {
+  (void)n;
+  GtkTextView *v = GTK_TEXT_VIEW(self->prompt_view);
+  GtkTextIter it, start;
+  int bx, by;
+  gtk_text_view_window_to_buffer_coords(v, GTK_TEXT_WINDOW_WIDGET, (int)x, (int)y, &bx, &by);
+  if (!(gtk_event_controller_get_current_event_state(GTK_EVENT_CONTROLLER(g)) & GDK_CONTROL_MASK) ||
+      !gtk_text_view_get_iter_at_location(v, &it, bx, by)) {
+    gtk_gesture_set_state(GTK_GESTURE(g), GTK_EVENT_SEQUENCE_DENIED);
+    return;
+  }
+  gtk_gesture_set_state(GTK_GESTURE(g), GTK_EVENT_SEQUENCE_CLAIMED);
+  gtk_text_buffer_get_start_iter(self->prompt_buffer, &start);
+  char *before = gtk_text_buffer_get_text(self->prompt_buffer, &start, &it, FALSE);
+  gtk_widget_activate_action(GTK_WIDGET(self), "app.mark-word-at", "i", (int)strlen(before));
+  g_free(before);
+}
+
+// The guidance selector's rows are the dg_guidance_kind values.
+static gboolean attn_to_row(GBinding *b, const GValue *from, GValue *to, gpointer data) {
+  (void)b, (void)data;
+  dg_guidance_kind k;
+  if (dg_guidance_parse(g_value_get_string(from), &k) != DG_OK) return FALSE;
+  g_value_set_uint(to, (guint)k);
+  return TRUE;
+}
+static gboolean row_to_attn(GBinding *b, const GValue *from, GValue *to, gpointer data) {
+  (void)b, (void)data;
+  guint row = g_value_get_uint(from);
+  if (row > DG_GUIDANCE_DIVIDE_BIND) return FALSE;
+  g_value_set_string(to, dg_guidance_name((dg_guidance_kind)row));
+  return TRUE;
+}
+const char *dg_prompt_panel_get_attn_shown(DgPromptPanel *self) {
+  guint row = gtk_drop_down_get_selected(GTK_DROP_DOWN(self->attn_drop));
+  return row > DG_GUIDANCE_DIVIDE_BIND ? "" : dg_guidance_name((dg_guidance_kind)row);
+}
+
 static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *doc) {
   DgPromptPanel *self = DG_PROMPT_PANEL(view);
   dg_document_view_set_document(DG_DOCUMENT_VIEW(self->model_row), doc);
-  self->pending_attr[0] = 0;
+  self->pending_attr[0] = 0, self->binding[0] = 0;
   if (!doc) return;
   dg_document_view_connect(view, "notify::marks", G_CALLBACK(marks_changed));
   marks_changed(doc, NULL, self);
@@ -178,6 +276,7 @@ static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *d
                         G_BINDING_SYNC_CREATE | G_BINDING_INVERT_BOOLEAN, NULL, NULL, NULL);
   dg_document_view_bind(view, doc, "steps", self->steps_spin_adjustment, "value", both, NULL, NULL, NULL);
   dg_document_view_bind(view, doc, "guidance", self->guidance_spin_adjustment, "value", both, NULL, NULL, NULL);
+  dg_document_view_bind(view, doc, "attn-guidance", self->attn_drop, "selected", both, attn_to_row, row_to_attn, NULL);
 }
 
 void dg_prompt_panel_show_runner(DgPromptPanel *self, DgJobRunner *runner) {
@@ -197,7 +296,7 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgPromptPanel, model_row),     DG_TEMPLATE_CHILD(DgPromptPanel, progress),
     DG_TEMPLATE_CHILD(DgPromptPanel, preview),       DG_TEMPLATE_CHILD(DgPromptPanel, marks_entry),
     DG_TEMPLATE_CHILD(DgPromptPanel, mark_word),     DG_TEMPLATE_CHILD(DgPromptPanel, marks_chips),
-    DG_TEMPLATE_CHILD(DgPromptPanel, heatmap)};
+    DG_TEMPLATE_CHILD(DgPromptPanel, heatmap),       DG_TEMPLATE_CHILD(DgPromptPanel, attn_drop)};
 
 static void dg_prompt_panel_class_init(DgPromptPanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
@@ -216,4 +315,8 @@ static void dg_prompt_panel_init(DgPromptPanel *self) {
   GtkEventController *focus = gtk_event_controller_focus_new();
   g_signal_connect(focus, "leave", G_CALLBACK(seed_focus_leave), self);
   gtk_widget_add_controller(self->seed_entry, focus);
+  GtkGesture *click = gtk_gesture_click_new();
+  gtk_event_controller_set_propagation_phase(GTK_EVENT_CONTROLLER(click), GTK_PHASE_CAPTURE);
+  g_signal_connect(click, "pressed", G_CALLBACK(prompt_pressed), self);
+  gtk_widget_add_controller(self->prompt_view, GTK_EVENT_CONTROLLER(click));
 }

@@ -336,6 +336,8 @@ static void job_finished(DgJobRunner *runner, int outcome, const char *message, 
 
 // ---- state for tests and scripts -----------------------------------------------------------------
 
+DgPromptPanel *dg_window_get_prompt_panel(DgWindow *self) { return self->prompt_panel; }
+
 char *dg_window_dump_state(DgWindow *self) {
   dg_document *m = dg_window_get_model(self);
   GVariantBuilder dialogs;
@@ -373,7 +375,7 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
       " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>,"
       " 'palette': <%s>, 'palette_shown': <%s>, 'recent_classes': <%v>, 'class_rows': <%v>, 'marks': <%s>,"
-      " 'heatmap': <%s>}",
+      " 'heatmap': <%s>, 'attn_guidance': <%s>, 'attn_shown': <%s>, 'binding_to': <%s>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -383,7 +385,8 @@ char *dg_window_dump_state(DgWindow *self) {
       (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(m), q.x + sx, q.y + sy, zoom,
       dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0,
       dg_document_palette(m), dg_palette_title(self->palette), g_variant_builder_end(&recent),
-      g_variant_builder_end(&rows), dg_document_marks(m), heat));
+      g_variant_builder_end(&rows), dg_document_marks(m), heat, dg_document_attn_guidance(m),
+      dg_prompt_panel_get_attn_shown(self->prompt_panel), dg_prompt_panel_get_binding(self->prompt_panel)));
   g_free(heat);
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);

@@ -31,6 +31,7 @@ void dg_window_mark_unsaved(DgWindow *self);
 DgCanvas *dg_window_get_canvas(DgWindow *self);
 DgPalettePanel *dg_window_get_palette_panel(DgWindow *self);
 DgJobRunner *dg_window_get_runner(DgWindow *self);
+DgPromptPanel *dg_window_get_prompt_panel(DgWindow *self);
 const dg_palette *dg_window_get_palette(DgWindow *self);
 
 // Saves the document to path on a worker thread; the title and status follow when it is written,

@@ -26,6 +26,7 @@ typedef struct options {
   char *marks; // --object / --bind items as a marks text (dg_marks.h), NULL for none
   int width, height;
   bool profile, suggest;
+  dg_guidance_kind guidance; // --guidance
   dg_cli_sampling s;
 } options;
 
@@ -48,6 +49,10 @@ static void usage(FILE *f) {
              "  --object WORD       mark an object word (repeatable); WORD#n is its n-th occurrence\n"
              "  --bind ATTR:OBJECT  bind an attribute word to an object word (repeatable; ATTR#n, OBJECT#n);\n"
              "                      the attribute is its nearest occurrence before the object\n"
+             "  --guidance none|attend-excite|divide-bind  attention guidance of the marked objects in the\n"
+             "                      first steps: Attend-and-Excite, or Divide & Bind (which also binds the\n"
+             "                      --bind attributes); without --object/--bind it marks the suggested words\n"
+             "                      (as --suggest-marks prints). Default none\n"
              "  --suggest-marks     print the marks suggested for the prompt (class and colour words) and exit\n"
              "  --heatmaps STRIP.png  one tile per marked word (else per suggested word): its cross-attention\n"
              "                      map averaged over the steps, over the image (prompts of at most 16 tokens)\n"
@@ -82,6 +87,12 @@ static int parse(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--palette")) o->palette = v;
     else if (!strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--heatmaps")) o->heatmaps = v;
+    else if (!strcmp(a, "--guidance")) {
+      if (!*v || dg_guidance_parse(v, &o->guidance) != DG_OK) { // "" would read as none
+        fprintf(stderr, "generate: --guidance %s: expected none, attend-excite or divide-bind\n", v);
+        return 2;
+      }
+    }
     else if (!strcmp(a, "--object") || !strcmp(a, "--bind")) {
       bool bind = !strcmp(a, "--bind");
       if (!*v || strchr(v, ',') || (bind != (strchr(v, ':') != NULL))) {
@@ -204,6 +215,27 @@ static int print_suggestion(const options *o) {
   return 0;
 }
 
+// --guidance without --object/--bind: the suggested marks (from the layout's palette, else the default
+// one), printed; none suggested is an error.
+static dg_status guidance_marks(options *o, const dg_palette *layout_palette) {
+  dg_status s = DG_OK;
+  dg_palette *own = layout_palette ? NULL : dg_palette_load_default(&s);
+  const dg_palette *pal = layout_palette ? layout_palette : own;
+  if (!pal) return s;
+  int n = dg_palette_count(pal);
+  const char **names = g_new0(const char *, n + 1);
+  for (int i = 0; i < n; i++)
+    names[i] = dg_palette_class_at(pal, i)->name;
+  char *what = g_strdup_printf("--guidance %s", dg_guidance_name(o->guidance));
+  bool suggested;
+  s = dg_settings_guidance_marks(o->guidance, NULL, o->prompt, names, n, what, "--object WORD", &o->marks, &suggested);
+  if (s == DG_OK) printf("guidance %s: marked the suggested words: %s\n", dg_guidance_name(o->guidance), o->marks);
+  g_free(what);
+  g_free(names);
+  dg_palette_free(own);
+  return s;
+}
+
 // Writes the heatmap strip and prints the tile order (no font for labels here).
 static dg_status write_heatmaps(const options *o, dg_model_set *m, const dg_palette *pal, const heat_ctx *h,
                                 const uint8_t *rgb, int w, int hgt) {
@@ -261,6 +293,7 @@ int dg_cli_generate(int argc, char **argv) {
     palette = dg_palette_load_default(&s);
     if (palette) dg_palette_to_png(palette, &pal);
   }
+  if (s == DG_OK && o.guidance != DG_GUIDANCE_NONE && !o.marks) s = guidance_marks(&o, palette);
   int w = o.width, h = o.height;
   if (s == DG_OK && o.layout) {
     int lw = w, lh = h; // a given size must match the layout's; checked from its header before decoding
@@ -290,11 +323,12 @@ int dg_cli_generate(int argc, char **argv) {
   if (s == DG_OK) s = dg_settings_check_size(model, &mo, dev, w, h); // before loading
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
   if (s == DG_OK && !(rgb = dg_memory_alloc("the image", (size_t)w * h * 3))) s = DG_ERR_OOM;
-  if (s == DG_OK && o.marks) { // the words are checked before the generation
-    dg_marks *marks = g_new0(dg_marks, 1);
+  dg_marks *marks = NULL;
+  if (s == DG_OK && o.marks) { // the words are checked before the generation, which guides by them
+    marks = g_new0(dg_marks, 1);
     s = dg_generate_marks(m, o.prompt, o.marks, marks);
-    g_free(marks);
   }
+  dg_guidance_stats gstats = {0};
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   double t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -305,15 +339,20 @@ int dg_cli_generate(int argc, char **argv) {
                             .sampler = !strcmp(o.s.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
                             .layout = layout, .palette = (const uint8_t(*)[3])colors, .n_classes = palette ? pal.n_classes : 0,
                             .on_step = !o.s.quiet && isatty(2) ? on_step : NULL, .user = &t0,
-                            .on_attn = o.heatmaps ? on_attn : NULL, .attn_user = &heat};
+                            .on_attn = o.heatmaps ? on_attn : NULL, .attn_user = &heat,
+                            .guidance = o.guidance, .marks = marks, .guidance_stats = &gstats};
     s = dg_generate(m, &p, rgb);
     if (s == DG_ERR_CANCELLED && heat.status != DG_OK) s = heat.status;
+    if (s == DG_OK && o.guidance != DG_GUIDANCE_NONE)
+      printf("guidance %s: %d updates (%d refinement), %.2f s\n", dg_guidance_name(o.guidance), gstats.updates,
+             gstats.refinement_updates, gstats.seconds);
   }
   if (s == DG_OK) {
     dg_generation_info info = {.prompt = (char *)o.prompt, .negative = (char *)o.negative,
                                .sampler = !strcmp(o.s.sampler, "plms") ? "PLMS" : "DDIM", .model = model,
                                .layout = (char *)(o.layout ? o.layout : ""), .steps = o.s.steps, .width = w,
-                               .height = h, .cfg = o.s.cfg, .seed = o.s.seed, .marks = o.marks};
+                               .height = h, .cfg = o.s.cfg, .seed = o.s.seed, .marks = o.marks,
+                               .guidance = o.guidance};
     s = dg_generation_png_write(o.out, rgb, 3, &info);
   }
   if (s == DG_OK && o.heatmaps) s = write_heatmaps(&o, m, palette, &heat, rgb, w, h);
@@ -332,6 +371,7 @@ int dg_cli_generate(int argc, char **argv) {
   g_free(model);
   g_free(tokenizer);
   g_free(o.marks);
+  g_free(marks);
   dg_heatmaps_clear(&heat.maps);
   return s == DG_OK ? 0 : 1;
 }

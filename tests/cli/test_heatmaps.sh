@@ -1,8 +1,8 @@
 #!/bin/sh
 # dirigent-cli generate with marked words and --heatmaps on the tiny complete model of tests/pipeline:
 # the marks in both PNG chunks, a strip of one tile per marked word whose tiles differ (each word its own
-# map) and show a map over the image, the capture leaving the image bit for bit, the suggestion, and
-# errors naming the word or the token limit.
+# map) and show a map over the image, the capture leaving the image bit for bit, the suggestion, errors
+# naming the word or the token limit, and --guidance with its marks (given or suggested) and refusals.
 cli="$1" model="$2" out="$3"
 rm -rf "$out" && mkdir -p "$out" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -44,4 +44,31 @@ gen --out "$out/x.png" --bind red 2>"$out/err"
 fourteen fifteen sixteen seventeen" --steps 1 --width 64 --height 32 --out "$out/x.png" --heatmaps "$out/s.png" 2>"$out/err"
 [ $? -eq 1 ] && grep -q "at most 16\|1 to 16 tokens" "$out/err" || fail "a long prompt: $(cat "$out/err")"
 [ ! -e "$out/x.png" ] || fail "a failed run left an output file"
+# --guidance: passed with the marks (the update count is the algorithm's; only the line is checked), in
+# both PNG chunks; without marks the suggestion is used and printed; none suggested, or a bad name, is
+# refused.
+gen --out "$out/guided.png" --guidance divide-bind --bind red:car --object tree >"$out/glog" ||
+  fail "generate with --guidance: $(cat "$out/glog")"
+grep -q "^guidance divide-bind: [0-9]* updates ([0-9]* refinement), [0-9.]* s$" "$out/glog" || fail "stats: $(cat "$out/glog")"
+/usr/bin/python3 - "$out/guided.png" "$out/plain.png" <<'PY' || fail "guidance chunks"
+import json, sys
+from PIL import Image
+im = Image.open(sys.argv[1])
+assert im.text["parameters"].endswith(', Marks: "red:car, tree", Guidance: divide-bind'), im.text["parameters"]
+assert json.loads(im.text["dirigent"])["guidance"] == "divide-bind"
+plain = Image.open(sys.argv[2])
+assert "Guidance" not in plain.text["parameters"], plain.text["parameters"]
+assert json.loads(plain.text["dirigent"])["guidance"] == "none"
+PY
+gen --out "$out/suggested.png" --guidance attend-excite >"$out/glog" || fail "--guidance without marks: $(cat "$out/glog")"
+grep -q "^guidance attend-excite: marked the suggested words: red:car, blue:car#2, tree$" "$out/glog" ||
+  fail "the suggestion used: $(cat "$out/glog")"
+"$cli" generate --model "$model" --prompt "something quiet" --steps 1 --width 64 --height 32 --guidance divide-bind \
+  --out "$out/x.png" 2>"$out/err"
+[ $? -eq 1 ] && grep -q -- "--guidance divide-bind needs at least one marked object: --object WORD" "$out/err" ||
+  fail "nothing to mark: $(cat "$out/err")"
+gen --out "$out/x.png" --guidance sideways 2>"$out/err"
+[ $? -eq 2 ] && grep -q -- "--guidance sideways: expected none, attend-excite or divide-bind" "$out/err" ||
+  fail "bad --guidance: $(cat "$out/err")"
+[ ! -e "$out/x.png" ] || fail "a refused run left an output file"
 echo "ok: heatmaps"

@@ -26,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       fuzz_fail("a read without all of its strings");
     if (info.steps < 1 || info.steps > 1000 || !(info.cfg >= 0 && info.cfg <= 100))
       fuzz_fail("steps %d, guidance %g accepted", info.steps, info.cfg);
+    if ((unsigned)info.guidance > DG_GUIDANCE_DIVIDE_BIND)
+      fuzz_fail("attention guidance %d accepted", (int)info.guidance);
     dg_generation_info_clear(&info);
   } else
     fuzz_expect_error(s, "dg_generation_png_read");

@@ -200,6 +200,9 @@ static void generation_png_seeds(void) {
   g.prompt = "caf\xc3\xa9 \xe6\x9d\xb1\xe4\xba\xac\nsecond line", g.layout = "";
   if (dg_generation_png_write(path, rgb, 3, &g) != DG_OK) fuzz_fail("%s", dg_last_error());
   put_file("fuzz_generation_png", "utf8_itxt.png", path);
+  g.prompt = "a red car and a tree", g.marks = "red:car, tree", g.guidance = DG_GUIDANCE_DIVIDE_BIND;
+  if (dg_generation_png_write(path, rgb, 3, &g) != DG_OK) fuzz_fail("%s", dg_last_error());
+  put_file("fuzz_generation_png", "marks_guidance.png", path);
   dg_png_text a1111 = {"parameters", "a tree, by the water\nNegative prompt: fog\nSteps: 30, Sampler: Euler a, "
                                      "CFG scale: 6.5, Seed: 42, Size: 512x512, Model: sd15"};
   dg_png_write_opts o = {.texts = &a1111, .n_texts = 1};

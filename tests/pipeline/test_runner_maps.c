@@ -1,7 +1,8 @@
 // The editor's job function (app/dg_runner) on the tiny complete model: a document with marks gets the
 // marked words' attention maps with every step's report (labels in dg_marks_list order, maps that are
 // probabilities after the softmax over the prompt's tokens and the smoothing: in [0, 1], not all
-// equal); marks that no longer resolve (a word edited out of the prompt) cost the maps, not the image.
+// equal); marks that no longer resolve (a word edited out of the prompt) cost the maps, not the image,
+// unless an attention guidance needs them.
 #include <glib.h>
 #include <string.h>
 
@@ -65,6 +66,28 @@ int main(void) {
   dg_document_set_text(doc, DG_FIELD_MARKS, "", false);
   if (run(doc, r, &with_maps, &last) == DG_JOB_DONE) dg_check(with_maps == 0, "no marks: no maps (no capture)");
   dg_job_update_clear(&last);
+  // With an attention guidance the marks are needed: a word not in the prompt fails the job naming it;
+  // no marks use the suggestion (car), and a prompt with nothing to suggest fails saying so.
+  dg_document_set_text(doc, DG_FIELD_ATTN_GUIDANCE, "divide-bind", false);
+  dg_document_set_steps(doc, 1);
+  const struct { const char *prompt, *marks, *error; } cases[] = {
+      {"a red car and a blue car", "boat", "'boat'"},
+      {"a red car and a blue car", "", NULL},
+      {"quiet dusk", "", "needs at least one marked object"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    dg_document_set_text(doc, DG_FIELD_PROMPT, cases[i].prompt, false);
+    dg_document_set_text(doc, DG_FIELD_MARKS, cases[i].marks, false);
+    dg_status st;
+    dg_job *job = dg_job_start(doc, dg_runner_run, r, 0, &st);
+    int state = job ? (int)dg_job_wait(job) : -1;
+    if (cases[i].error)
+      dg_check(state == DG_JOB_FAILED && strstr(dg_job_error(job), cases[i].error), "guidance case %zu fails: %s", i,
+               job ? dg_job_error(job) : "?");
+    else
+      dg_check(state == DG_JOB_DONE, "guidance case %zu runs: %s", i, job ? dg_job_error(job) : "?");
+    dg_job_free(job);
+  }
   dg_document_free(doc);
   dg_runner_free(r);
   return dg_check_finish("test_runner_maps");

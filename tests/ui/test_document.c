@@ -300,7 +300,31 @@ static void test_commands(void) {
   dg_check(tags_freed == freed + 1, "freeing the document frees its commands");
 }
 
+// The marked objects' attention guidance: a text field holding a guidance name, one undo step a change.
+static void test_attn_guidance(void) {
+  dg_document *d = dg_document_new(4, 4);
+  dg_check(!strcmp(dg_document_attn_guidance(d), "none"), "a new document has no attention guidance");
+  dg_check(dg_document_set_text(d, DG_FIELD_ATTN_GUIDANCE, "divide-bind", false) == DG_OK, "set divide-bind");
+  dg_check_error(dg_document_set_text(d, DG_FIELD_ATTN_GUIDANCE, "sideways", false), DG_ERR_ARG, "'sideways'",
+                 "an unknown guidance is refused, naming it");
+  dg_check(!strcmp(dg_document_attn_guidance(d), "divide-bind") && dg_document_undo_depth(d) == 1,
+           "  ... and changes nothing");
+  dg_check(dg_document_set_text(d, DG_FIELD_ATTN_GUIDANCE, "attend-excite", false) == DG_OK, "set attend-excite");
+  dg_document_undo(d);
+  dg_check(!strcmp(dg_document_attn_guidance(d), "divide-bind"), "undo: %s", dg_document_attn_guidance(d));
+  dg_document_redo(d);
+  dg_check(!strcmp(dg_document_attn_guidance(d), "attend-excite"), "redo: %s", dg_document_attn_guidance(d));
+  dg_document *c = dg_document_copy(d);
+  dg_check(c && !strcmp(dg_document_attn_guidance(c), "attend-excite"), "a copy keeps it");
+  dg_document_free(c);
+  dg_check(dg_document_set_text(d, DG_FIELD_ATTN_GUIDANCE, "", false) == DG_OK &&
+               !strcmp(dg_document_attn_guidance(d), "none"),
+           "\"\" is none: %s", dg_document_attn_guidance(d));
+  dg_document_free(d);
+}
+
 int main(void) {
+  test_attn_guidance();
   test_tools();
   test_undo();
   test_commands();

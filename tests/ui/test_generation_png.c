@@ -94,21 +94,56 @@ int main(void) {
 
   // Marks: the job chunk and the quoted A1111 field keep them (their commas included); older files have none.
   char *marked = path_in("marked.png");
-  w.marks = "red:car, blue:car#2";
+  w.marks = "red:car, blue:car#2", w.guidance = DG_GUIDANCE_DIVIDE_BIND;
   dg_check_status(dg_generation_png_write(marked, rgb, 3, &w), "write a PNG with marks");
   if (dg_check_status(dg_generation_png_read(marked, &g), "read it back")) {
     dg_check(!strcmp(g.marks, "red:car, blue:car#2"), "marks from the job chunk: '%s'", g.marks);
+    dg_check(g.guidance == DG_GUIDANCE_DIVIDE_BIND, "guidance from the job chunk: %d", (int)g.guidance);
     dg_generation_info_clear(&g);
   }
+  // The parameters chunk names the guidance too (another tool keeps only that one).
+  dg_png_text_list texts;
+  if (dg_check_status(dg_png_read_texts(marked, &texts), "read the chunks")) {
+    const char *params = dg_png_text_find(&texts, "parameters"), *job = dg_png_text_find(&texts, "dirigent");
+    dg_check(params && strstr(params, ", Guidance: divide-bind"), "parameters name the guidance: %s", params);
+    dg_check(job && strstr(job, "\"guidance\":\"divide-bind\""), "the job names the guidance: %s", job);
+    dg_png_text_list_free(&texts);
+  }
+  w.guidance = DG_GUIDANCE_NONE;
+  char *plain = path_in("plain.png");
+  dg_check_status(dg_generation_png_write(plain, rgb, 3, &w), "write a PNG without guidance");
+  if (dg_check_status(dg_png_read_texts(plain, &texts), "read its chunks")) {
+    const char *params = dg_png_text_find(&texts, "parameters");
+    dg_check(params && !strstr(params, "Guidance"), "no guidance, no Guidance field: %s", params);
+    dg_png_text_list_free(&texts);
+  }
+  // An unknown guidance is a format error naming it, in either chunk.
+  const char bad_job[] = "dirigent\0{\"prompt\": \"a car\", \"steps\": 3, \"guidance\": \"sideways\"}";
+  char *badj = png_with("badj.png", "tEXt", bad_job, sizeof bad_job - 1);
+  dg_check_error(dg_generation_png_read(badj, &g), DG_ERR_FORMAT, "unknown attention guidance 'sideways'",
+                 "an unknown guidance in the job chunk");
+  const char bad_params[] = "parameters\0a car\nSteps: 7, Sampler: DDIM, Seed: 9, Size: 4x2, Guidance: sideways";
+  char *badp = png_with("badp.png", "tEXt", bad_params, sizeof bad_params - 1);
+  dg_check_error(dg_generation_png_read(badp, &g), DG_ERR_FORMAT, "unknown attention guidance 'sideways'",
+                 "an unknown guidance in the parameters chunk");
   const char a1111_marks[] = "parameters\0a red car\nSteps: 7, Sampler: DDIM, Seed: 9, Size: 4x2, "
                              "Marks: \"red:car, car#2\", Model: m";
   char *pmarks = png_with("pmarks.png", "tEXt", a1111_marks, sizeof a1111_marks - 1);
   if (dg_check_status(dg_generation_png_read(pmarks, &g), "read marks from parameters")) {
     dg_check(!strcmp(g.marks, "red:car, car#2") && g.steps == 7, "marks from parameters: '%s'", g.marks);
+    dg_check(g.guidance == DG_GUIDANCE_NONE, "no Guidance field: none");
+    dg_generation_info_clear(&g);
+  }
+  const char a1111_guided[] = "parameters\0a red car\nSteps: 7, Sampler: DDIM, Seed: 9, Size: 4x2, "
+                              "Marks: \"red:car\", Guidance: attend-excite";
+  char *pguided = png_with("pguided.png", "tEXt", a1111_guided, sizeof a1111_guided - 1);
+  if (dg_check_status(dg_generation_png_read(pguided, &g), "read the guidance from parameters")) {
+    dg_check(g.guidance == DG_GUIDANCE_ATTEND_EXCITE && !strcmp(g.marks, "red:car"), "guidance from parameters: %d",
+             (int)g.guidance);
     dg_generation_info_clear(&g);
   }
   if (dg_check_status(dg_generation_png_read(latin1, &g), "an old file")) {
-    dg_check(g.marks && !*g.marks, "an old file has no marks");
+    dg_check(g.marks && !*g.marks && g.guidance == DG_GUIDANCE_NONE, "an old file has no marks and no guidance");
     dg_generation_info_clear(&g);
   }
 
@@ -120,7 +155,7 @@ int main(void) {
   dg_check(!strcmp(dg_document_prompt(doc), "kept"), "the prompt is unchanged");
   dg_document_free(doc);
 
-  const char *files[] = {latin1, ztxt, bad_itxt, deep_png, ours, marked, pmarks};
+  const char *files[] = {latin1, ztxt, bad_itxt, deep_png, ours, marked, pmarks, plain, badj, badp, pguided};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     unlink(files[i]);
     g_free((char *)files[i]);

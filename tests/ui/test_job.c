@@ -121,11 +121,14 @@ int main(void) {
   dg_job_free(job);
   // Marks: the job carries the document's marks, and the maps reported for a step come with its report.
   dg_document_set_text(d, DG_FIELD_MARKS, "car", false);
+  dg_document_set_text(d, DG_FIELD_ATTN_GUIDANCE, "divide-bind", false);
   dg_job *marked = dg_job_start(d, test_pipeline, &tp, 0, &st);
   dg_document_set_text(d, DG_FIELD_MARKS, "", false);
+  dg_document_set_text(d, DG_FIELD_ATTN_GUIDANCE, "none", false);
   dg_job_wait(marked);
   dg_job_update mu;
   dg_check(!strcmp(dg_job_params_get(marked)->marks, "car"), "the job copied the marks");
+  dg_check(dg_job_params_get(marked)->attn_guidance == DG_GUIDANCE_DIVIDE_BIND, "  ... and their attention guidance");
   dg_check(dg_job_poll(marked, &mu) && mu.step == 6 && mu.maps && mu.map_count == 1 && mu.map_h == 2 &&
                mu.maps[3] == 5 && !strcmp(mu.map_labels, "car"),
            "the newest maps with the newest report");

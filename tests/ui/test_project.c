@@ -47,7 +47,8 @@ static bool equal_docs(const dg_document *a, const dg_document *b) {
     return false;
   if (strcmp(dg_document_prompt(a), dg_document_prompt(b)) ||
       strcmp(dg_document_negative(a), dg_document_negative(b)) || strcmp(dg_document_model(a), dg_document_model(b)) ||
-      strcmp(dg_document_marks(a), dg_document_marks(b)))
+      strcmp(dg_document_marks(a), dg_document_marks(b)) ||
+      strcmp(dg_document_attn_guidance(a), dg_document_attn_guidance(b)))
     return false;
   if (dg_document_seed(a) != dg_document_seed(b) || dg_document_seed_random(a) != dg_document_seed_random(b) ||
       dg_document_steps(a) != dg_document_steps(b) || dg_document_guidance(a) != dg_document_guidance(b))
@@ -131,6 +132,8 @@ static const struct {
     {true, "\"file\" : \"results/0001.png\"", "\"file\" : \"layout.png\"", "results[0]"},
     {true, "\"version\" : 2", "\"version\" : 3", "newer"},
     {true, "\"steps\" : 33", "\"steps\" : 1001", "steps"},
+    {true, "\"attention_guidance\" : \"none\"", "\"attention_guidance\" : \"sideways\"", "'sideways'"},
+    {true, "\"attention_guidance\" : \"none\"", "\"attention_guidance\" : 2", "attention_guidance"},
     {false, "\"format\" : \"dirigent-project\"", "\"format\" : \"other\"", "format"},
     {false, "\"steps\" : 33", "\"steps\" : 0", "steps"},
     {false, "\"steps\" : 33", "\"steps\" : \"33\"", "steps"},
@@ -176,16 +179,37 @@ static void test_bundle(const char *dir) {
   dg_check(tb && la == lb && !memcmp(ta, tb, la), "re-serialisation is byte-identical");
   // The layout is stored compactly (a PNG), not as 32768 raw bytes.
   dg_check(la < 40000, "file is %zu bytes", la);
-  // The marks are saved (an old project, test_old_format, opens with none).
+  // The marks and their attention guidance are saved (an old project, test_old_format, opens with none).
   char *marked = g_build_filename(dir, "marked.dirigent", NULL);
   dg_document_set_text(d, DG_FIELD_MARKS, "red:car, car#2", false);
+  dg_document_set_text(d, DG_FIELD_ATTN_GUIDANCE, "divide-bind", false);
   dg_check(dg_project_save(d, marked) == DG_OK, "save with marks: %s", dg_last_error());
   dg_document *m = dg_project_load(marked, &st);
   unlink(marked);
   g_free(marked);
   dg_check(m && !strcmp(dg_document_marks(m), "red:car, car#2") && equal_docs(d, m), "marks round trip: %s",
            m ? dg_document_marks(m) : dg_last_error());
+  dg_check(m && !strcmp(dg_document_attn_guidance(m), "divide-bind"), "attention guidance round trip: %s",
+           m ? dg_document_attn_guidance(m) : dg_last_error());
   dg_document_free(m);
+  // A result keeps the marks and guidance it was made with (for its export); older results have none.
+  dg_document *c = dg_document_copy(d);
+  dg_result res = {.width = 2, .height = 1, .steps = 3, .guidance = 5, .rgba = calloc(8, 1), .prompt = strdup("p"),
+                   .negative = strdup(""), .model = strdup("m"), .marks = strdup("red:car"),
+                   .attn_guidance = strdup("attend-excite")};
+  dg_document_add_result(c, &res);
+  size_t cl = 0;
+  char *ct = dg_project_serialize(c, &cl);
+  m = ct ? dg_project_parse(ct, cl, &st) : NULL;
+  const dg_result *mr = m ? dg_document_result(m, 2) : NULL, *old = m ? dg_document_result(m, 0) : NULL;
+  dg_check(mr && mr->marks && !strcmp(mr->marks, "red:car") && mr->attn_guidance &&
+               !strcmp(mr->attn_guidance, "attend-excite") && !old->marks && !old->attn_guidance,
+           "a result's marks and guidance round trip: %s", m ? "differ" : dg_last_error());
+  dg_document_free(m);
+  dg_document_free(c);
+  free(ct);
+  dg_document_undo(d);
+  dg_check(!strcmp(dg_document_attn_guidance(d), "none"), "setting the attention guidance is one undo step");
   dg_document_undo(d);
   dg_check(!*dg_document_marks(d), "setting the marks is one undo step");
 

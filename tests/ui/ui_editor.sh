@@ -223,6 +223,26 @@ check "set-marks" [ "$(state marks)" = "car, mountain#1" ]
 act undo
 check "  ... one undo step" [ "$(state marks)" = "blue:car, mountain" ]
 act redo
+# Clicking the prompt's words (Ctrl+click; app.mark-word-at takes the byte offset): an unmarked word
+# becomes an object, a marked object is chosen to bind to, the next word becomes its attribute.
+act mark-word-at 17
+check "mark-word-at: meadow marked" [ "$(state marks)" = "car, mountain#1, meadow" ]
+act mark-word-at 8
+check "  ... car, a marked object, is the one to bind to" [ "$(state binding_to)/$(state marks)" = "car/car, mountain#1, meadow" ]
+act mark-word-at 4
+check "  ... blue bound to it, one undo step" [ "$(state binding_to)/$(state marks)" = "/mountain#1, meadow, blue:car" ]
+act undo
+act undo
+check "  ... undone" [ "$(state marks)" = "car, mountain#1" ]
+# The attention guidance of the marked objects: the selector follows the document; one undo step.
+check "no attention guidance at first" [ "$(state attn_guidance)/$(state attn_shown)" = "none/none" ]
+act set-attn-guidance "$(q divide-bind)"
+check "set-attn-guidance: the selector shows it" [ "$(state attn_guidance)/$(state attn_shown)" = "divide-bind/divide-bind" ]
+act set-attn-guidance "$(q sideways)"
+check "  ... an unknown one is refused, naming it" has "$(state status)/$(state attn_guidance)" "'sideways'"
+act undo
+check "  ... undo" [ "$(state attn_guidance)/$(state attn_shown)" = "none/none" ]
+act redo
 
 # Save, replace the document, open again: everything comes back; a re-save is byte-identical.
 act dump-layout "$(q "$OUT/l4.raw")"
@@ -237,6 +257,7 @@ act dump-layout "$(q "$OUT/l5.raw")"
 check "open: same layout" same "$OUT/l4.raw" "$OUT/l5.raw"
 check "open: same prompt" [ "$(state prompt)" = "a blue car on a meadow under a mountain" ]
 check "open: same marks" [ "$(state marks)" = "car, mountain#1" ]
+check "open: same attention guidance" [ "$(state attn_guidance)/$(state attn_shown)" = "divide-bind/divide-bind" ]
 check "open: same settings" [ "$(state steps)/$(state guidance)/$(state seed)/$(state negative)" = "28/6.5/123456789012345/blurry" ]
 act save-as "$(q "$OUT/p2.dirigent")"
 wait_saved
@@ -439,6 +460,15 @@ if command -v xdotool >/dev/null; then
   check "Ctrl+Z in the prompt undoes the typing" state_is prompt ""
   xdotool key ctrl+shift+z
   check "Ctrl+Shift+Z brings it back" state_is prompt "a castle"
+  # Ctrl+click on a word of the prompt marks it (a prompt of one repeated word, so the click hits one).
+  act set-marks "''"
+  act set-prompt "$(q "$(printf 'tower %.0s' $(seq 40))")"
+  depth=$(state undo_depth)
+  xdotool keydown ctrl mousemove 1100 120 click 1 keyup ctrl
+  check "Ctrl+click marks the word under the pointer, one undo step" \
+    bash -c '[[ "$0" == tower* ]] && [ "$1" = "$2" ]' "$(state marks)" "$(state undo_depth)" $((depth + 1))
+  act undo
+  act set-prompt "$(q 'a castle')"
   xdotool mousemove 600 400 click 1 # focus back on the canvas
 
   # The canvas tools with real pointer events aimed at layout pixels: rectangle (key r), flood fill
@@ -530,6 +560,20 @@ act show-heatmap "$(q 'red:car')"
 check "  ... and an attribute's" [ "$(state heatmap)" = 32x16 ]
 act show-heatmap "$(q 'night')"
 check "  ... none for an unmarked word" [ -z "$(state heatmap)" ]
+# The attention guidance runs with the marks, and its image's PNG restores both.
+act set-attn-guidance "$(q divide-bind)"
+generate_wait 'a red car on a street at night' 2 300
+check "a generation with Divide & Bind finished" [ "$(state progress)/$(state results)" = "Done/3" ]
+act export "$(q "$OUT/guided.png")"
+check "  ... its PNG names the guidance" bash -c "$PY -c \"from PIL import Image; t=Image.open('$OUT/guided.png').text; assert t['parameters'].endswith('Guidance: divide-bind'), t\""
+act set-marks "$(q '')"
+act set-attn-guidance "$(q none)"
+act open "$(q "$OUT/guided.png")"
+check "  ... which restores the marks and the guidance" [ "$(state marks)/$(state attn_guidance)" = "red:car, street/divide-bind" ]
+act set-marks "$(q '')"
+generate_wait 'quiet dusk' 1 300
+act dump-state "$(q "$OUT/state.json")"
+check "  ... with nothing marked or suggested, the job fails saying so" grep -q "Generation failed.*needs at least one marked object" "$OUT/state.json"
 act quit-discard
 wait "$APP"
 
