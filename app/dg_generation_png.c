@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,6 +93,15 @@ static dg_status read_guidance(const char *path, const char *name, dg_guidance_k
                  name);
 }
 
+// A number member: `def` when absent, NAN when present but not a number (json-glib's getters log a
+// critical for arrays, objects and null and read strings as 0).
+static double member_number(JsonObject *o, const char *key, double def) {
+  JsonNode *n = json_object_get_member(o, key);
+  if (!n) return def;
+  GType t = JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+  return t == G_TYPE_INT64 || t == G_TYPE_DOUBLE ? json_node_get_double(n) : NAN;
+}
+
 static dg_status parse_job(const char *path, const char *text, dg_generation_info *g) {
   JsonParser *p = json_parser_new();
   char *source = g_strdup_printf("%s: the dirigent chunk", path);
@@ -107,12 +117,14 @@ static dg_status parse_job(const char *path, const char *text, dg_generation_inf
     char *seed = member_string(o, "seed");
     g->seed = g_ascii_strtoull(seed, NULL, 10);
     g_free(seed);
-    g->steps = (int)json_object_get_int_member_with_default(o, "steps", 25);
-    g->cfg = json_object_get_double_member_with_default(o, "cfg", 7.5);
-    g->width = (int)json_object_get_int_member_with_default(o, "width", 0);
-    g->height = (int)json_object_get_int_member_with_default(o, "height", 0);
-    if (g->steps < 1 || g->steps > 1000 || !(g->cfg >= 0 && g->cfg <= 100))
-      s = dg_fail(DG_ERR_FORMAT, "%s: steps %d or guidance %g out of range", path, g->steps, g->cfg);
+    double steps = member_number(o, "steps", 25), w = member_number(o, "width", 0), h = member_number(o, "height", 0);
+    g->cfg = member_number(o, "cfg", 7.5);
+    if (!(steps >= 1 && steps <= 1000 && steps == floor(steps)) || !(g->cfg >= 0 && g->cfg <= 100))
+      s = dg_fail(DG_ERR_FORMAT, "%s: steps %g or guidance %g out of range (steps 1..1000, guidance 0..100)", path,
+                  steps, g->cfg);
+    else if (!(w >= 0 && w <= 65536 && w == floor(w) && h >= 0 && h <= 65536 && h == floor(h)))
+      s = dg_fail(DG_ERR_FORMAT, "%s: image size %g x %g is not two whole numbers up to 65536", path, w, h);
+    g->steps = s == DG_OK ? (int)steps : 25, g->width = s == DG_OK ? (int)w : 0, g->height = s == DG_OK ? (int)h : 0;
     char *guidance = member_string(o, "guidance");
     if (s == DG_OK) s = read_guidance(path, guidance, &g->guidance);
     g_free(guidance);

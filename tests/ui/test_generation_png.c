@@ -84,6 +84,25 @@ int main(void) {
   dg_check_error(dg_generation_png_read(deep_png, &g), DG_ERR_FORMAT,
                  "the dirigent chunk: JSON nested deeper than the limit of 64 levels", "deeply nested job chunk");
 
+  // Numbers of the wrong kind in the job chunk: a clear error (json-glib's getters logged criticals).
+  static const struct {
+    const char *json, *message;
+  } wrong[] = {
+      {"{\"prompt\": \"p\", \"steps\": [1]}", "steps nan or guidance"},
+      {"{\"prompt\": \"p\", \"steps\": \"20\"}", "steps nan"},
+      {"{\"prompt\": \"p\", \"cfg\": null}", "guidance nan"},
+      {"{\"prompt\": \"p\", \"steps\": 2.5}", "steps 2.5"},
+      {"{\"prompt\": \"p\", \"width\": {}}", "image size nan"},
+      {"{\"prompt\": \"p\", \"height\": -4}", "image size 0 x -4"},
+  };
+  for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+    char chunk[256];
+    size_t len = (size_t)snprintf(chunk, sizeof chunk, "dirigent%c%s", 0, wrong[i].json);
+    char *png = png_with("wrong.png", "tEXt", chunk, len);
+    dg_check_error(dg_generation_png_read(png, &g), DG_ERR_FORMAT, wrong[i].message, wrong[i].json);
+    g_free(png);
+  }
+
   // The writer's own round trip: a non-ASCII prompt goes to iTXt and comes back.
   char *ours = path_in("ours.png");
   uint8_t rgb[4 * 2 * 3] = {0};
