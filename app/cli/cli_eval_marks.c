@@ -150,13 +150,15 @@ static double now(void) {
 
 // ---- Measures ----
 
-enum { M_PRESENT, M_ALL, M_BIND, M_CLIP, M_CLIP_MIN, M_SECONDS, M_UPDATES, M_GUIDANCE_SECONDS, M_COUNT };
-static const char *const m_keys[M_COUNT] = {"object_present",  "all_present", "colour_bound",     "clip_prompt",
-                                            "clip_min_object", "seconds",     "guidance_updates", "guidance_seconds"};
+enum { M_PRESENT, M_ALL, M_BIND, M_FOUND, M_CLIP, M_CLIP_MIN, M_SECONDS, M_UPDATES, M_GUIDANCE_SECONDS, M_COUNT };
+static const char *const m_keys[M_COUNT] = {"object_present", "all_present",      "colour_bound",
+                                            "colour_found",   "clip_prompt",      "clip_min_object",
+                                            "seconds",        "guidance_updates", "guidance_seconds"};
 static const char *const m_labels[M_COUNT] = {
-    "marked objects present", "all objects present", "car colours bound",        "CLIP prompt similarity",
-    "CLIP min over objects",  "seconds / image",     "guidance updates / image", "guidance seconds / image"};
-static const bool m_percent[M_COUNT] = {true, true, true, false, false, false, false, false};
+    "marked objects present", "all objects present",      "car colours bound",
+    "car colours found",      "CLIP prompt similarity",   "CLIP min over objects",
+    "seconds / image",        "guidance updates / image", "guidance seconds / image"};
+static const bool m_percent[M_COUNT] = {true, true, true, true, false, false, false, false, false};
 
 typedef struct image_result {
   uint64_t seed;
@@ -271,6 +273,7 @@ static dg_status run_prompt(ctx *c, set_run *r, int i, uint8_t *rgb, uint8_t *cl
       res->m[M_PRESENT] = p->n_objects ? (double)present / p->n_objects : NAN;
       res->m[M_ALL] = res->j.all_present;
       res->m[M_BIND] = res->j.binding < 0 ? NAN : res->j.binding;
+      res->m[M_FOUND] = res->j.found < 0 ? NAN : res->j.found;
       res->m[M_CLIP] = res->clip;
       res->m[M_CLIP_MIN] = res->clip_min;
       res->m[M_SECONDS] = res->seconds;
@@ -342,10 +345,10 @@ static void print_set(const ctx *c, const set_run *r, FILE *f) {
     fprintf(f, "%-30s", dg_guidance_name(o->modes[k]));
   fputc('\n', f);
   for (int m = 0; m < M_COUNT; m++) {
-    if (m == M_BIND && isnan(r->sum[0][m].mean)) continue; // no car colour in the set
+    if ((m == M_BIND || m == M_FOUND) && isnan(r->sum[0][m].mean)) continue; // no car colour in the set
     char label[64], buf[64];
     snprintf(label, sizeof label, "%s", m_labels[m]);
-    if (m == M_BIND) snprintf(label, sizeof label, "%s (%d pr.)", m_labels[m], r->sum[0][m].prompts);
+    if (m == M_BIND || m == M_FOUND) snprintf(label, sizeof label, "%s (%d pr.)", m_labels[m], r->sum[0][m].prompts);
     fprintf(f, "%-26s", label);
     for (int k = 0; k < o->n_modes; k++) {
       const summary *u = &r->sum[k][m];
@@ -479,6 +482,11 @@ static void add_set(JsonBuilder *b, const ctx *c, const set_run *r) {
           json_builder_add_null_value(b);
         else
           json_builder_add_boolean_value(b, res->j.binding == 1);
+        json_builder_set_member_name(b, "colour_found");
+        if (res->j.found < 0)
+          json_builder_add_null_value(b);
+        else
+          json_builder_add_boolean_value(b, res->j.found == 1);
         add_number(b, "clip_prompt", res->clip);
         add_number(b, "clip_min_object", res->clip_min);
         json_builder_end_object(b);

@@ -351,11 +351,11 @@ dg_status dg_eval_marks_judge(const dg_eval_marks_prompt *p, const dg_eval_colou
   for (int k = 0; k < p->n_objects; k++)
     if (p->objects[k].cls == DG_EVAL_ATTR_CLASS && p->objects[k].attr != DG_ATTR_NONE) want[nb++] = p->objects[k].attr;
   out->bindings = nb;
-  out->binding = nb ? 0 : -1;
+  out->binding = out->found = nb ? 0 : -1;
   if (s == DG_OK && nb) {
     enum { MAX_REGIONS = 32 }; // the largest; the world draws fewer cars
-    int64_t min_px = thr > DG_EVAL_ATTR_MIN_PIXELS ? thr : DG_EVAL_ATTR_MIN_PIXELS;
-    int nr = dg_eval_marks_regions(classes, width, height, DG_EVAL_ATTR_CLASS, min_px, region, NULL, 0);
+    int nr =
+        dg_eval_marks_regions(classes, width, height, DG_EVAL_ATTR_CLASS, DG_EVAL_ATTR_MIN_PIXELS, region, NULL, 0);
     if (nr < 0) s = dg_fail(DG_ERR_OOM, "out of host memory");
     if (nr > MAX_REGIONS) nr = MAX_REGIONS;
     bool pass[DG_EVAL_MARKS_MAX_OBJECTS * MAX_REGIONS] = {0};
@@ -373,6 +373,13 @@ dg_status dg_eval_marks_judge(const dg_eval_marks_prompt *p, const dg_eval_colou
       matched += augment(b, nr, pass, owner, seen);
     }
     out->binding = matched == nb;
+    out->found = 1;
+    for (int b = 0; b < nb; b++) {
+      bool any = false;
+      for (int r = 0; r < nr; r++)
+        any |= pass[b * nr + r];
+      out->found &= any;
+    }
   }
   free(region);
   free(mask);

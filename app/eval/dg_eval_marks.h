@@ -64,14 +64,16 @@ typedef struct dg_eval_marks_judgement {
   bool all_present;
   int bindings; // colour bindings judged (those on DG_EVAL_ATTR_CLASS, cars)
   int binding;  // 1 all bound right, 0 not, -1 none judged
+  int found;    // 1 each colour passes on some car region (regions may be shared), 0 not, -1 none judged
 } dg_eval_marks_judgement;
 
-// Judges an image (rgb) from its segmenter classes. Colour binding: the car regions of at least the
-// presence threshold (and DG_EVAL_ATTR_MIN_PIXELS) pixels each get the car-colour check of dg_eval_attr_share on their
-// own pixels (a region passes for a colour when >= DG_EVAL_ATTR_SHARE of them are nearest that colour's centroid); the
-// bindings are right when each car binding of the prompt can be given a region of its own that passes for its colour (a
-// matching: two cars asked in red and blue need a red region and another, blue one). Colours of other classes are not
-// judged (no centroids).
+// Judges an image (rgb) from its segmenter classes. Colour binding: the car regions of at least
+// DG_EVAL_ATTR_MIN_PIXELS pixels each get the car-colour check of dg_eval_attr_share on their own pixels
+// (a region passes for a colour when >= DG_EVAL_ATTR_SHARE of them are nearest that colour's centroid);
+// the bindings are right when each car binding of the prompt can be given a region of its own that
+// passes for its colour (a matching: two cars asked in red and blue need a red region and another, blue
+// one). `found` is the lenient form: each colour passes on some car region, one region may serve
+// several. Colours of other classes are not judged (no centroids).
 dg_status dg_eval_marks_judge(const dg_eval_marks_prompt *p, const dg_eval_colours *colours, const uint8_t *rgb,
                               const uint8_t *classes, int width, int height, dg_eval_marks_judgement *out);
 

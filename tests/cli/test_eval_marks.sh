@@ -31,7 +31,7 @@ assert r["modes"] == ["none", "divide-bind"] and list(r["sets"]) == ["colour"], 
 assert r["bootstrap"] == {"resamples": 1000, "seed": 18, "level": 0.95}, r["bootstrap"]
 s = r["sets"]["colour"]
 assert s["prompts"] == 1 and s["images"] == 2 and len(s["per_prompt"]) == 1
-keys = ("object_present", "all_present", "colour_bound", "clip_prompt", "clip_min_object", "seconds",
+keys = ("object_present", "all_present", "colour_bound", "colour_found", "clip_prompt", "clip_min_object", "seconds",
         "guidance_updates", "guidance_seconds")
 for mode, m in s["modes"].items():
     assert m["steps"] == 2
@@ -40,7 +40,7 @@ for mode, m in s["modes"].items():
         assert set(v) >= {"mean", "lo", "hi", "prompts"}, (mode, k, v)
         assert v["lo"] <= v["mean"] <= v["hi"], (mode, k, v)
         assert ("vs_none" in v) == (mode != "none"), (mode, k)
-    for k in ("object_present", "all_present", "colour_bound"):
+    for k in ("object_present", "all_present", "colour_bound", "colour_found"):
         assert 0 <= m[k]["mean"] <= 1
     assert -1 <= m["clip_prompt"]["mean"] <= 1 and m["seconds"]["mean"] > 0
 p = s["per_prompt"][0]
@@ -49,7 +49,7 @@ assert [o["class"] for o in p["objects"]] == ["car", "building"], p["objects"]
 assert [(i["seed"], i["mode"]) for i in p["images"]] == [("3", "none"), ("3", "divide-bind")], p["images"]
 for i in p["images"]:
     assert len(i["present"]) == 2 and len(i["pixels"]) == 2 and isinstance(i["all_present"], bool)
-    assert isinstance(i["colour_bound"], bool) and i["clip_min_object"] <= 1, i
+    assert isinstance(i["colour_bound"], bool) and isinstance(i["colour_found"], bool) and i["clip_min_object"] <= 1, i
 strip = lambda x: x if not isinstance(x, dict) else {k: strip(v) for k, v in x.items() if "seconds" not in k}
 strip_all = lambda r: {**strip(r), "sets": {n: {**strip(v), "per_prompt": [{**q, "images": [strip(i) for i in q["images"]]}
                        for q in v["per_prompt"]]} for n, v in r["sets"].items()}}

@@ -126,7 +126,7 @@ static void test_present(void) {
   dg_check(j.present[0] && !j.present[1] && !j.all_present && j.pixels[0] == 8 && j.pixels[1] == 7,
            "8 pixels present, 7 not (%d %d, %lld %lld)", j.present[0], j.present[1], (long long)j.pixels[0],
            (long long)j.pixels[1]);
-  dg_check(j.binding == -1 && j.bindings == 0, "no colour: no binding judged");
+  dg_check(j.binding == -1 && j.found == -1 && j.bindings == 0, "no colour: no binding judged");
   fill(cls, NULL, 30, 10, 4, 1, DG_WORLD_TREE, grey); // two pieces of the tree: 7 + 4 pixels together
   dg_check_status(dg_eval_marks_judge(&p, &none, rgb, cls, W, H, &j), "judge");
   dg_check(j.present[1] && j.all_present, "a first object counts its class's pixels, all regions together");
@@ -182,13 +182,13 @@ static void test_binding(void) {
   } while (0)
   SCENE(red, blue);
   dg_check_status(dg_eval_marks_judge(&p, &c, rgb, cls, W, H, &j), "judge");
-  dg_check(j.bindings == 2 && j.binding == 1 && j.all_present, "a red and a blue car: bound");
+  dg_check(j.bindings == 2 && j.binding == 1 && j.found == 1 && j.all_present, "a red and a blue car: bound");
   SCENE(blue, red);
   dg_check_status(dg_eval_marks_judge(&p, &c, rgb, cls, W, H, &j), "judge");
   dg_check(j.binding == 1, "the same cars the other way round: bound (positions are not judged)");
   SCENE(red, red);
   dg_check_status(dg_eval_marks_judge(&p, &c, rgb, cls, W, H, &j), "judge");
-  dg_check(j.binding == 0 && j.all_present, "two red cars: the blue one is missing");
+  dg_check(j.binding == 0 && j.found == 0 && j.all_present, "two red cars: the blue one is missing");
   SCENE(white, blue);
   dg_check_status(dg_eval_marks_judge(&p, &c, rgb, cls, W, H, &j), "judge");
   dg_check(j.binding == 0, "a white and a blue car: red is missing");
@@ -197,7 +197,7 @@ static void test_binding(void) {
   fill(cls, rgb, 2, 10, 5, 5, DG_WORLD_CAR, red);
   fill(cls, rgb, 7, 10, 5, 5, DG_WORLD_CAR, blue);
   dg_check_status(dg_eval_marks_judge(&p, &c, rgb, cls, W, H, &j), "judge");
-  dg_check(j.binding == 0, "one two-coloured car: not bound");
+  dg_check(j.binding == 0 && j.found == 1, "one two-coloured car: not bound, both colours found");
   // A car of 16 pixels is too small to judge.
   SCENE(red, blue);
   fill(cls, rgb, 20, 10, 5, 5, DG_WORLD_ROAD, grey);
@@ -216,7 +216,7 @@ static void test_binding(void) {
   fill(cls, rgb, 2, 10, 5, 5, DG_WORLD_CAR, white);
   fill(cls, rgb, 20, 0, 15, 10, DG_WORLD_BUILDING, yellow);
   dg_check_status(dg_eval_marks_judge(&p, &c, rgb, cls, W, H, &j), "judge");
-  dg_check(j.binding == 0 && j.all_present, "colours swapped between car and building: not bound");
+  dg_check(j.binding == 0 && j.found == 0 && j.all_present, "colours swapped between car and building: not bound");
   fill(cls, rgb, 2, 10, 5, 5, DG_WORLD_ROAD, grey);
   dg_check_status(dg_eval_marks_judge(&p, &c, rgb, cls, W, H, &j), "judge");
   dg_check(j.binding == 0 && !j.present[0] && j.present[1], "no car: not bound, not present");
