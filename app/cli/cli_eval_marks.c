@@ -613,8 +613,8 @@ int dg_cli_eval_marks(int argc, char **argv) {
     printf("eval marks: %s %d steps, CFG %g, %d seeds from %llu, %dx%d, model %s (%.1f s)\n",
            !strcmp(o.s.sampler, "plms") ? "PLMS" : "DDIM", o.s.steps, o.s.cfg, o.seeds, (unsigned long long)o.s.seed,
            c.width, c.height, model, seconds);
-    printf("present: a segmenter region of the object's class of >= %lld pixels (%.1f%% of the image); colours "
-           "judged on cars\n",
+    printf("present: >= %lld pixels of the object's class (%.1f%% of the image; a repeated noun: that many in each of "
+           "as many regions); colours judged on cars\n",
            (long long)dg_eval_marks_present_pixels(c.width, c.height), 100 * DG_EVAL_MARKS_PRESENT_SHARE);
     for (int k = 0; k < n_runs; k++)
       print_set(&c, &runs[k], stdout);
