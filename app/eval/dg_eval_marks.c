@@ -294,7 +294,7 @@ int dg_eval_marks_regions(const uint8_t *classes, int width, int height, int cls
     comp[nc] = (sized){size, nc};
     nc++;
   }
-  qsort(comp, (size_t)nc, sizeof *comp, by_size);
+  if (nc) qsort(comp, (size_t)nc, sizeof *comp, by_size);
   int kept = 0;
   int32_t *rank = (int32_t *)stack; // component id -> kept index or -1 (nc <= n)
   for (int k = 0; k < nc; k++)
