@@ -24,9 +24,11 @@
 #define BOOT_RESAMPLES 1000
 #define BOOT_SEED 18ull // issue #18
 #define BOOT_LEVEL 0.95
+#define GRID_ROWS 4 // prompts of each set in the sample grid
+#define GRID_GAP 4  // pixels between its images
 
 typedef struct options {
-  const char *split, *data, *out, *images;
+  const char *split, *data, *out, *images, *grid;
   bool sets[DG_EVAL_MARKS_SET_COUNT];
   dg_guidance_kind modes[3];
   int n_modes, count, seeds;
@@ -54,9 +56,11 @@ static void usage(FILE *f) {
           "  --sampler ddim|plms (default ddim)\n"
           "  --out REPORT.json   also write the report as JSON\n"
           "  --images DIR        also write the images as SET-PROMPT-sSEED-MODE.png\n"
+          "  --grid FILE.png     also write a sample grid: the first seed of the first %d prompts of\n"
+          "                      each set, a row per prompt, a column per mode\n"
           "  --f16               f16 weights and activations\n"
           "  --quiet             no progress line\n",
-          DG_EVAL_MARKS_SET_SIZE, DG_EVAL_MARKS_SET_SIZE);
+          DG_EVAL_MARKS_SET_SIZE, DG_EVAL_MARKS_SET_SIZE, GRID_ROWS);
 }
 
 static int parse_modes(const char *v, options *o) {
@@ -118,6 +122,8 @@ static int parse(int argc, char **argv, options *o) {
       o->out = v;
     else if (!strcmp(a, "--images"))
       o->images = v;
+    else if (!strcmp(a, "--grid"))
+      o->grid = v;
     else if (!strcmp(a, "--count") && dg_cli_parse_long(v, 1, DG_EVAL_MARKS_SET_SIZE, &n))
       o->count = (int)n;
     else if (!strcmp(a, "--seeds") && dg_cli_parse_long(v, 1, 1000, &n))
@@ -181,6 +187,7 @@ typedef struct set_run {
   dg_eval_marks_prompt *prompts;
   image_result *res; // [n][seeds][modes]
   summary sum[3][M_COUNT];
+  int grid_row0; // its first row in the sample grid
 } set_run;
 
 typedef struct ctx {
@@ -191,6 +198,8 @@ typedef struct ctx {
   int width, height, done, total;
   double t0;
   bool tty;
+  uint8_t *grid; // --grid: grid_w x grid_h RGB
+  int grid_w, grid_h;
 } ctx;
 
 static image_result *at(const ctx *c, const set_run *r, int i, int j, int k) {
@@ -260,6 +269,11 @@ static dg_status run_prompt(ctx *c, set_run *r, int i, uint8_t *rgb, uint8_t *cl
         g_free(name), g_free(path);
         DG_TRY(s);
       }
+      if (c->grid && j == 0 && i < GRID_ROWS) // the sample grid: this prompt's row, this mode's column
+        for (int y = 0; y < h; y++)
+          memcpy(c->grid +
+                     3 * ((size_t)((r->grid_row0 + i) * (h + GRID_GAP) + y) * c->grid_w + (size_t)k * (w + GRID_GAP)),
+                 rgb + 3 * (size_t)y * w, 3 * (size_t)w);
       DG_TRY(dg_eval_segment(c->ev, rgb, w, h, cls));
       DG_TRY(dg_eval_marks_judge(p, &c->colours, rgb, cls, w, h, &res->j));
       DG_TRY(dg_eval_embed_image(c->ev, rgb, w, h, NULL, emb));
@@ -572,6 +586,7 @@ int dg_cli_eval_marks(int argc, char **argv) {
   g_free(text);
   if (s == DG_OK && o.out) s = dg_settings_check_output("--out", o.out);
   if (s == DG_OK && o.images) s = dg_settings_check_output_dir("--images", o.images);
+  if (s == DG_OK && o.grid) s = dg_settings_check_output("--grid", o.grid);
   if (s == DG_OK) c.width = ix.entries[0].width, c.height = ix.entries[0].height;
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
   dg_model_options mo = {.default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
@@ -599,6 +614,18 @@ int dg_cli_eval_marks(int argc, char **argv) {
     if (r->n > o.count) r->n = o.count;
     r->res = g_new0(image_result, (size_t)r->n * o.seeds * o.n_modes);
     c.total += r->n * o.seeds * o.n_modes;
+    r->grid_row0 =
+        n_runs > 1 ? runs[n_runs - 2].grid_row0 + (runs[n_runs - 2].n < GRID_ROWS ? runs[n_runs - 2].n : GRID_ROWS) : 0;
+  }
+  if (s == DG_OK && o.grid && n_runs) {
+    const set_run *last = &runs[n_runs - 1];
+    int rows = last->grid_row0 + (last->n < GRID_ROWS ? last->n : GRID_ROWS);
+    c.grid_w = o.n_modes * (c.width + GRID_GAP) - GRID_GAP, c.grid_h = rows * (c.height + GRID_GAP) - GRID_GAP;
+    c.grid = malloc((size_t)c.grid_w * c.grid_h * 3);
+    if (c.grid)
+      memset(c.grid, 255, (size_t)c.grid_w * c.grid_h * 3);
+    else
+      s = dg_fail(DG_ERR_OOM, "out of host memory");
   }
   c.tty = !o.s.quiet && isatty(2);
   c.t0 = now();
@@ -620,11 +647,14 @@ int dg_cli_eval_marks(int argc, char **argv) {
       print_set(&c, &runs[k], stdout);
     if (o.out) s = write_json(&c, runs, n_runs, model, seconds, o.out);
     if (s == DG_OK && o.out) printf("wrote %s\n", o.out);
+    if (s == DG_OK && c.grid) s = dg_png_write_rgb8(o.grid, c.grid_w, c.grid_h, c.grid, NULL);
+    if (s == DG_OK && c.grid)
+      printf("wrote %s (rows: the first %d prompts of each set, first seed; columns: the modes)\n", o.grid, GRID_ROWS);
   }
   if (s != DG_OK) fprintf(stderr, "dirigent-cli eval marks: %s\n", dg_last_error());
   for (int k = 0; k < n_runs; k++)
     g_free(runs[k].prompts), g_free(runs[k].res);
-  free(rgb), free(cls), free(emb_prompt), free(emb_obj), free(emb);
+  free(rgb), free(cls), free(emb_prompt), free(emb_obj), free(emb), free(c.grid);
   dg_eval_models_close(c.ev);
   dg_model_set_close(c.gen);
   dg_device_close(dev);

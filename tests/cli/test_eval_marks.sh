@@ -2,7 +2,7 @@
 # dirigent-cli eval marks end to end on tiny models: the generator of tests/pipeline/tiny_model with the
 # random evaluation segmenter and text-image model of tests/golden/eval, one colour prompt, one seed, two
 # modes, 2 steps at 64x32 (a 2-sample world dataset gives the size and the colour centroids). Checks the
-# JSON report's keys and ranges, the saved images, a rerun's numbers, and that bad arguments are refused.
+# JSON report's keys and ranges, the saved images and sample grid, a rerun's numbers, and that bad arguments are refused.
 cli="$1" tiny="$2" golden="$3" out="$4"
 rm -rf "$out" && mkdir -p "$out/model" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -14,7 +14,7 @@ ln -s "$golden/clip_weights.json" "$out/model/clip.json"
 "$cli" world dataset --split test --count 2 --width 64 --height 32 --out "$out/world/test" >/dev/null || fail "world dataset"
 ev() { "$cli" eval marks --data "$out/world" --model "$out/model" --set colour --count 1 --seeds 1 --steps 2 \
   --modes none,divide-bind --seed 3 "$@"; }
-ev --out "$out/marks.json" --images "$out/img" > "$out/marks.txt" || fail "eval marks: $(cat "$out/marks.txt")"
+ev --out "$out/marks.json" --images "$out/img" --grid "$out/grid.png" > "$out/marks.txt" || fail "eval marks: $(cat "$out/marks.txt")"
 ev --out "$out/again.json" > /dev/null || fail "eval marks again"
 grep -q "set colour: 1 prompts x 1 seeds" "$out/marks.txt" && grep -q "car colours bound" "$out/marks.txt" &&
   grep -q "vs none" "$out/marks.txt" || fail "table: $(cat "$out/marks.txt")"
@@ -56,6 +56,9 @@ strip_all = lambda r: {**strip(r), "sets": {n: {**strip(v), "per_prompt": [{**q,
 assert strip_all(r) == strip_all(again), "a rerun gave other numbers"
 for n in ("colour-000-s3-none.png", "colour-000-s3-divide-bind.png"):
     assert Image.open(os.path.join(out, "img", n)).size == (64, 32), n
+grid = Image.open(os.path.join(out, "grid.png")).convert("RGB")
+assert grid.size == (2 * 64 + 4, 32), grid.size  # one prompt, two modes, 4 pixels apart
+assert grid.crop((0, 0, 64, 32)).tobytes() == Image.open(os.path.join(out, "img", "colour-000-s3-none.png")).convert("RGB").tobytes()
 print("report ok: colour set, clip %.4f, all present %.2f" % (s["modes"]["none"]["clip_prompt"]["mean"],
       s["modes"]["none"]["all_present"]["mean"]))
 PY
