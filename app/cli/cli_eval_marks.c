@@ -75,9 +75,10 @@ static int parse_modes(const char *v, options *o) {
       rc = 2;
       break;
     }
+    bool seen = false; // a repeated mode is run once
     for (int j = 0; j < o->n_modes; j++)
-      if (o->modes[j] == k) k = (dg_guidance_kind)-1;
-    if ((int)k >= 0 && o->n_modes < 3) o->modes[o->n_modes++] = k;
+      seen |= o->modes[j] == k;
+    if (!seen && o->n_modes < 3) o->modes[o->n_modes++] = k;
   }
   g_strfreev(parts);
   if (rc < 0 && !o->n_modes) {
