@@ -27,7 +27,8 @@ typedef struct options {
 } options;
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: dirigent-cli eval t2i|l2i --count N [options]\n\n"
+  fprintf(f, "usage: dirigent-cli eval t2i|l2i --count N [options]\n"
+             "       dirigent-cli eval marks [options]   (attention guidance; eval marks --help)\n\n"
              "  t2i                 text-to-image: CLIP similarity, car-colour attribute accuracy and the\n"
              "                      Frechet distance of CLIP image features, generated vs real images\n"
              "  l2i                 layout-to-image: the same, and segmenter mIoU, per-class IoU and pixel\n"
@@ -193,7 +194,19 @@ static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, pro
   return s;
 }
 
+// The task: the first argument that is neither an option nor an option's value.
+static const char *task_of(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strncmp(a, "--", 2)) return a;
+    if (strcmp(a, "--help") && strcmp(a, "--f16") && strcmp(a, "--quiet")) i++;
+  }
+  return NULL;
+}
+
 int dg_cli_eval(int argc, char **argv) {
+  const char *task = task_of(argc, argv);
+  if (task && !strcmp(task, "marks")) return dg_cli_eval_marks(argc, argv);
   options o;
   int rc = parse(argc, argv, &o);
   if (rc >= 0) return rc;

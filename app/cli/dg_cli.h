@@ -7,6 +7,7 @@ int dg_cli_convert(int argc, char **argv);
 int dg_cli_world(int argc, char **argv);
 int dg_cli_generate(int argc, char **argv);
 int dg_cli_eval(int argc, char **argv);
+int dg_cli_eval_marks(int argc, char **argv); // `eval marks`, called by dg_cli_eval
 int dg_cli_layout(int argc, char **argv);
 
 // Shared option values. Each returns false on a bad value; the cfg, seed and side parsers also print

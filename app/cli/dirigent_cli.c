@@ -15,7 +15,7 @@ static const command commands[] = {
     {"model", dg_cli_model, "validate a checkpoint file or diffusers folder and report its models"},
     {"convert", dg_cli_convert, "write a checkpoint (.ckpt/.pt/.bin, diffusers) as .safetensors with LDM names"},
     {"generate", dg_cli_generate, "text- or layout-to-image with the embedded or a given model"},
-    {"eval", dg_cli_eval, "evaluate t2i or l2i on a world dataset split with the engine's own metrics"},
+    {"eval", dg_cli_eval, "evaluate t2i, l2i or attention guidance (marks) with the engine's own metrics"},
     {"world", dg_cli_world, "procedural world: sample scenes and write datasets"},
     {"layout", dg_cli_layout, "convert a layout PNG between class palettes by class name"},
 };

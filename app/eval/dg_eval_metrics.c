@@ -201,3 +201,56 @@ dg_status dg_eval_frechet(const dg_eval_moments *a, const dg_eval_moments *b, do
   free(m1), free(m2), free(s1), free(s2), free(r), free(t), free(w);
   return st;
 }
+
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double quantile(const double *sorted, int n, double q) {
+  double pos = q * (n - 1);
+  int i = (int)floor(pos);
+  if (i >= n - 1) return sorted[n - 1];
+  return sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]);
+}
+
+dg_status dg_eval_bootstrap(const double *x, int n, int resamples, uint64_t seed, double level, double *mean,
+                            double *lo, double *hi) {
+  *mean = *lo = *hi = NAN;
+  double *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+  double *means = malloc((size_t)(resamples > 0 ? resamples : 1) * sizeof *means);
+  if (!v || !means) {
+    free(v), free(means);
+    return dg_fail(DG_ERR_OOM, "out of host memory");
+  }
+  int m = 0;
+  double sum = 0;
+  for (int i = 0; i < n; i++)
+    if (!isnan(x[i])) v[m++] = x[i], sum += x[i];
+  if (m) {
+    *mean = sum / m;
+    uint64_t st = seed;
+    for (int r = 0; r < resamples; r++) {
+      double s = 0;
+      for (int i = 0; i < m; i++)
+        s += v[splitmix64(&st) % (uint64_t)m];
+      means[r] = s / m;
+    }
+    if (resamples > 0) {
+      qsort(means, (size_t)resamples, sizeof *means, cmp_double);
+      *lo = quantile(means, resamples, (1 - level) / 2);
+      *hi = quantile(means, resamples, (1 + level) / 2);
+    } else {
+      *lo = *hi = *mean;
+    }
+  }
+  free(v), free(means);
+  return DG_OK;
+}

@@ -37,3 +37,10 @@ void dg_eval_jacobi(double *a, int n, double *w, double *v);
 // The symmetric square root of a symmetric positive semi-definite matrix (negative eigenvalues from
 // rounding are taken as 0): out [n * n] with out out = a.
 dg_status dg_eval_sqrtm_psd(const double *a, int n, double *out);
+
+// The mean of x[n] and its percentile bootstrap interval: `resamples` means of n values drawn with
+// replacement (splitmix64 from `seed`, so reruns agree), *lo and *hi their (1 - level) / 2 and
+// (1 + level) / 2 quantiles (linear interpolation, as numpy.percentile). NaN values of x are left out
+// first; all three are NaN when none is left.
+dg_status dg_eval_bootstrap(const double *x, int n, int resamples, uint64_t seed, double level, double *mean,
+                            double *lo, double *hi);
