@@ -17,3 +17,19 @@ JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, c
   if (!root) *status = dg_fail(DG_ERR_FORMAT, "%s%sno JSON value", source ? source : "", source ? ": " : "");
   return root;
 }
+
+dg_status dg_json_glib_save(JsonBuilder *b, const char *path) {
+  JsonGenerator *g = json_generator_new();
+  JsonNode *root = json_builder_get_root(b);
+  json_generator_set_root(g, root);
+  json_generator_set_pretty(g, TRUE);
+  GError *err = NULL;
+  dg_status st = DG_OK;
+  if (!json_generator_to_file(g, path, &err)) {
+    st = dg_fail(DG_ERR_IO, "cannot write %s: %s", path, err ? err->message : "unknown error");
+    g_clear_error(&err);
+  }
+  json_node_unref(root);
+  g_object_unref(g);
+  return st;
+}

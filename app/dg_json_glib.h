@@ -15,3 +15,6 @@
 // exceeded or json-glib's message; no prefix for a NULL source) in dg_last_error() and *status.
 JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, const char *source, size_t max_bytes,
                              dg_status *status);
+
+// Writes the builder's root, pretty-printed, to `path` (DG_ERR_IO naming the file on failure).
+dg_status dg_json_glib_save(JsonBuilder *b, const char *path);

@@ -17,6 +17,7 @@
 #include "dg_eval_metrics.h"
 #include "dg_eval_models.h"
 #include "dg_generate.h"
+#include "dg_json_glib.h"
 #include "dg_png.h"
 #include "dg_settings.h"
 #include "dg_world_index.h"
@@ -550,18 +551,7 @@ static dg_status write_json(const ctx *c, const set_run *runs, int n_runs, const
     add_set(b, c, &runs[s]);
   json_builder_end_object(b);
   json_builder_end_object(b);
-  JsonGenerator *g = json_generator_new();
-  JsonNode *root = json_builder_get_root(b);
-  json_generator_set_root(g, root);
-  json_generator_set_pretty(g, TRUE);
-  GError *err = NULL;
-  dg_status st = DG_OK;
-  if (!json_generator_to_file(g, path, &err)) {
-    st = dg_fail(DG_ERR_IO, "cannot write %s: %s", path, err ? err->message : "unknown error");
-    g_clear_error(&err);
-  }
-  json_node_unref(root);
-  g_object_unref(g);
+  dg_status st = dg_json_glib_save(b, path);
   g_object_unref(b);
   return st;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_json_glib.h"
+
 dg_status dg_eval_report_init(dg_eval_report *r, const dg_eval_settings *settings, int feature_dim) {
   memset(r, 0, sizeof *r);
   r->settings = *settings;
@@ -210,18 +212,7 @@ dg_status dg_eval_report_write_json(const dg_eval_report *r, const char *path) {
   add_group(b, "generated", &gen, l2i(r), true);
   add_items(b, r);
   json_builder_end_object(b);
-  JsonGenerator *g = json_generator_new();
-  JsonNode *root = json_builder_get_root(b);
-  json_generator_set_root(g, root);
-  json_generator_set_pretty(g, TRUE);
-  GError *err = NULL;
-  dg_status s = DG_OK;
-  if (!json_generator_to_file(g, path, &err)) {
-    s = dg_fail(DG_ERR_IO, "cannot write %s: %s", path, err ? err->message : "unknown error");
-    g_clear_error(&err);
-  }
-  json_node_unref(root);
-  g_object_unref(g);
+  dg_status s = dg_json_glib_save(b, path);
   g_object_unref(b);
   return s;
 }
