@@ -169,6 +169,16 @@ static void keep_maps(DgJobRunner *self, dg_job_update *u) {
   update_heatmap(self);
 }
 
+// The heatmaps of the last step go on over the decoded result (full size) once it is there.
+static void keep_result_for_heatmaps(DgJobRunner *self, const dg_result *r) {
+  int n = r->width * r->height;
+  self->preview_rgb = g_realloc(self->preview_rgb, (gsize)n * 3);
+  for (int i = 0; i < n; i++)
+    memcpy(self->preview_rgb + 3 * i, r->rgba + 4 * i, 3);
+  self->preview_w = r->width, self->preview_h = r->height;
+  update_heatmap(self);
+}
+
 static void show_update(DgJobRunner *self, const dg_job_update *u) {
   double left = u->step > 0 ? u->elapsed_s / u->step * (u->total - u->step) : 0;
   char *text = g_strdup_printf("Step %d / %d · %.0f s left", u->step, u->total, left);
@@ -215,6 +225,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
     set_progress(self, -1, "Discarded (another document was opened)");
   } else if (state == DG_JOB_DONE && dg_job_take_result(self->job, &r)) {
     outcome = DG_JOB_OUTCOME_DONE;
+    keep_result_for_heatmaps(self, &r);
     dg_document_add_result(dg_document_object_get_model(self->doc), &r);
     set_progress(self, 1, "Done");
   } else if (state == DG_JOB_CANCELLED) {

@@ -549,15 +549,16 @@ act set-prompt "$(q 'something else')"
 act set-steps 9
 act open "$(q "$OUT/neural.png")"
 check "opening the exported PNG restores prompt and steps" [ "$(state prompt)/$(state steps)" = "a red car on a street at night/4" ]
-# Marked words' heatmaps over the preview (the job reports their maps with every step).
+# Marked words' heatmaps over the preview (the job reports their maps with every step), then over the
+# decoded result once the job is done.
 act show-heatmap "$(q 'car')"
 check "no marks: no heatmap" [ -z "$(state heatmap)" ]
 act set-marks "$(q 'red:car, street')"
 generate_wait 'a red car on a street at night' 3 300
 act show-heatmap "$(q 'street')"
-check "a marked word's heatmap over the preview" [ "$(state heatmap)" = 32x16 ]
+check "a marked word's heatmap over the finished result" [ "$(state heatmap)" = 64x32 ]
 act show-heatmap "$(q 'red:car')"
-check "  ... and an attribute's" [ "$(state heatmap)" = 32x16 ]
+check "  ... and an attribute's" [ "$(state heatmap)" = 64x32 ]
 act show-heatmap "$(q 'night')"
 check "  ... none for an unmarked word" [ -z "$(state heatmap)" ]
 # The attention guidance runs with the marks, and its image's PNG restores both.
