@@ -221,6 +221,9 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   dg_result r;
   DgJobOutcome outcome;
   char *message = NULL;
+  // A job asked to stop that finished anyway (the cancel came after its last step) is as cancelled: a
+  // stale live frame or render never reaches the preview or the document.
+  if (state == DG_JOB_DONE && !self->abandoned && dg_job_cancelled(self->job)) state = DG_JOB_CANCELLED;
   if (state == DG_JOB_DONE && self->abandoned) {
     outcome = DG_JOB_OUTCOME_DISCARDED;
     set_progress(self, -1, "Discarded (another document was opened)");

@@ -45,7 +45,8 @@ gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget
 // The same as dg_job_runner_start with `seed` for a random-seed document (the live session's seed).
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error);
-// Asks the job to stop at its next step; the document stays as it was.
+// Asks the job to stop at its next step; the document stays as it was (also when the job finished
+// before it saw the request: its result is dropped).
 void dg_job_runner_cancel(DgJobRunner *self);
 // Cancels for good: the job's document is being replaced, so a result that still arrives goes nowhere.
 void dg_job_runner_abandon(DgJobRunner *self);
