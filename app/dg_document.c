@@ -20,6 +20,7 @@ struct dg_document {
   char *prompt, *negative, *model, *palette, *marks, *attn_guidance;
   uint64_t seed;
   bool seed_random;
+  bool live;
   int steps;
   double guidance;
 
@@ -97,6 +98,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
   dg_document_store_text(c, DG_FIELD_ATTN_GUIDANCE, doc->attn_guidance);
   c->seed = doc->seed;
   c->seed_random = doc->seed_random;
+  c->live = doc->live;
   c->steps = doc->steps;
   c->guidance = doc->guidance;
   c->results = calloc((size_t)doc->result_count + 1, sizeof(dg_result));
@@ -265,6 +267,7 @@ dg_value dg_document_value(const dg_document *doc, dg_doc_field field) {
   switch (field) {
   case DG_FIELD_SEED: return (dg_value){.u = doc->seed};
   case DG_FIELD_SEED_RANDOM: return (dg_value){.u = doc->seed_random};
+  case DG_FIELD_LIVE: return (dg_value){.u = doc->live};
   case DG_FIELD_STEPS: return (dg_value){.u = (uint64_t)doc->steps};
   case DG_FIELD_GUIDANCE: return (dg_value){.d = doc->guidance};
   default: return (dg_value){.u = 0};
@@ -275,6 +278,7 @@ void dg_document_store_value(dg_document *doc, dg_doc_field field, dg_value v) {
   switch (field) {
   case DG_FIELD_SEED: doc->seed = v.u; break;
   case DG_FIELD_SEED_RANDOM: doc->seed_random = v.u != 0; break;
+  case DG_FIELD_LIVE: doc->live = v.u != 0; break;
   case DG_FIELD_STEPS: doc->steps = (int)v.u; break;
   case DG_FIELD_GUIDANCE: doc->guidance = v.d; break;
   default: return;
@@ -530,6 +534,11 @@ const char *dg_document_marks(const dg_document *doc) { return doc->marks; }
 const char *dg_document_attn_guidance(const dg_document *doc) { return doc->attn_guidance; }
 uint64_t dg_document_seed(const dg_document *doc) { return doc->seed; }
 bool dg_document_seed_random(const dg_document *doc) { return doc->seed_random; }
+bool dg_document_live(const dg_document *doc) { return doc->live; }
+
+void dg_document_set_live(dg_document *doc, bool live) {
+  if (doc->live != live) dg_document_store_value(doc, DG_FIELD_LIVE, (dg_value){.u = live});
+}
 int dg_document_steps(const dg_document *doc) { return doc->steps; }
 double dg_document_guidance(const dg_document *doc) { return doc->guidance; }
 

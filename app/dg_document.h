@@ -29,6 +29,7 @@ typedef enum dg_doc_field {
   DG_FIELD_PALETTE, // the layout's class palette: "world", "ade20k", "cityscapes" or a palette file
   DG_FIELD_MARKS, // the prompt's marked words as a marks text (render/pipelines/dg_marks.h): "red:car, car#2"
   DG_FIELD_ATTN_GUIDANCE, // the marked objects' attention guidance (dg_guidance.h): "none", "divide-bind" ...
+  DG_FIELD_LIVE, // live mode (the editor regenerates after every edit): a mode, not an edit, so no undo step
   DG_FIELD_COUNT,
 } dg_doc_field;
 
@@ -106,6 +107,10 @@ const char *dg_document_marks(const dg_document *doc);
 const char *dg_document_attn_guidance(const dg_document *doc);
 uint64_t dg_document_seed(const dg_document *doc);
 bool dg_document_seed_random(const dg_document *doc);
+// Live mode, off in a new document. Setting it notifies DG_CHANGED_FIELD(DG_FIELD_LIVE) but records no
+// undo step: it changes how the editor generates, never the result.
+bool dg_document_live(const dg_document *doc);
+void dg_document_set_live(dg_document *doc, bool live);
 int dg_document_steps(const dg_document *doc);
 double dg_document_guidance(const dg_document *doc);
 dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char *text, bool coalesce);

@@ -68,6 +68,7 @@ enum {
   PROP_ATTN_GUIDANCE,
   PROP_SEED,
   PROP_SEED_RANDOM,
+  PROP_LIVE,
   PROP_STEPS,
   PROP_GUIDANCE,
   PROP_CURRENT_RESULT,
@@ -85,6 +86,7 @@ static const int field_props[DG_FIELD_COUNT] = {
     [DG_FIELD_STEPS] = PROP_STEPS,   [DG_FIELD_GUIDANCE] = PROP_GUIDANCE,
     [DG_FIELD_MODEL] = PROP_MODEL,   [DG_FIELD_PALETTE] = PROP_PALETTE,
     [DG_FIELD_MARKS] = PROP_MARKS,   [DG_FIELD_ATTN_GUIDANCE] = PROP_ATTN_GUIDANCE,
+    [DG_FIELD_LIVE] = PROP_LIVE,
 };
 
 enum { SIGNAL_LAYOUT_CHANGED, N_SIGNALS };
@@ -171,6 +173,7 @@ static void dg_document_object_get_property(GObject *object, guint id, GValue *v
   case PROP_ATTN_GUIDANCE: g_value_set_string(value, dg_document_attn_guidance(m)); break;
   case PROP_SEED: g_value_set_uint64(value, dg_document_seed(m)); break;
   case PROP_SEED_RANDOM: g_value_set_boolean(value, dg_document_seed_random(m)); break;
+  case PROP_LIVE: g_value_set_boolean(value, dg_document_live(m)); break;
   case PROP_STEPS: g_value_set_int(value, dg_document_steps(m)); break;
   case PROP_GUIDANCE: g_value_set_double(value, dg_document_guidance(m)); break;
   case PROP_CURRENT_RESULT: g_value_set_int(value, dg_document_current_result(m)); break;
@@ -200,6 +203,7 @@ static void dg_document_object_set_property(GObject *object, guint id, const GVa
     break;
   case PROP_SEED: dg_document_set_seed(m, g_value_get_uint64(value)); break;
   case PROP_SEED_RANDOM: dg_document_set_seed_random(m, g_value_get_boolean(value)); break;
+  case PROP_LIVE: dg_document_set_live(m, g_value_get_boolean(value)); break;
   case PROP_STEPS: dg_document_set_steps(m, g_value_get_int(value)); break;
   case PROP_GUIDANCE: dg_document_set_guidance(m, g_value_get_double(value)); break;
   case PROP_CURRENT_RESULT: dg_document_set_current_result(m, g_value_get_int(value)); break;
@@ -231,6 +235,7 @@ static void dg_document_object_class_init(DgDocumentClass *klass) {
   props[PROP_ATTN_GUIDANCE] = g_param_spec_string("attn-guidance", NULL, NULL, "none", rw);
   props[PROP_SEED] = g_param_spec_uint64("seed", NULL, NULL, 0, G_MAXUINT64, 1, rw);
   props[PROP_SEED_RANDOM] = g_param_spec_boolean("seed-random", NULL, NULL, FALSE, rw);
+  props[PROP_LIVE] = g_param_spec_boolean("live", NULL, NULL, FALSE, rw); // live mode: no undo step
   props[PROP_STEPS] = g_param_spec_int("steps", NULL, NULL, 1, DG_DOC_MAX_STEPS, 20, rw);
   props[PROP_GUIDANCE] = g_param_spec_double("guidance", NULL, NULL, 0, 100, 7.5, rw);
   props[PROP_CURRENT_RESULT] = g_param_spec_int("current-result", NULL, NULL, -1, G_MAXINT, -1, rw);

@@ -138,6 +138,8 @@ static char *project_json(const dg_document *doc, size_t *length) {
   add_seed(b, dg_document_seed(doc));
   json_builder_set_member_name(b, "seed_random");
   json_builder_add_boolean_value(b, dg_document_seed_random(doc));
+  json_builder_set_member_name(b, "live");
+  json_builder_add_boolean_value(b, dg_document_live(doc));
   add_int(b, "steps", dg_document_steps(doc));
   add_double(b, "guidance", dg_document_guidance(doc));
   add_string(b, "model", dg_document_model(doc));
@@ -548,6 +550,12 @@ static dg_document *read_document(reader *r, JsonNode *root) {
     BAD(r, "\"seed_random\" is not true or false");
     return NULL;
   }
+  // "live" came later: absent is off.
+  JsonNode *live = json_object_get_member(o, "live");
+  if (live && (!JSON_NODE_HOLDS_VALUE(live) || json_node_get_value_type(live) != G_TYPE_BOOLEAN)) {
+    BAD(r, "\"live\" is not true or false");
+    return NULL;
+  }
   const char *prompt = get_string(r, o, "prompt", top), *neg = get_string(r, o, "negative_prompt", top),
              *model = get_string(r, o, "model", top);
   if (!prompt || !neg || !model) return NULL;
@@ -585,6 +593,7 @@ static dg_document *read_document(reader *r, JsonNode *root) {
               dg_document_set_seed_random(doc, json_node_get_boolean(sr)) == DG_OK &&
               dg_document_set_steps(doc, (int)steps) == DG_OK && dg_document_set_guidance(doc, guidance) == DG_OK;
   free(ids);
+  if (good) dg_document_set_live(doc, live && json_node_get_boolean(live));
   if (!good) {
     char *msg = strdup(dg_last_error());
     BAD(r, "%s", msg);

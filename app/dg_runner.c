@@ -25,6 +25,7 @@ struct dg_runner {
   dg_device *device;
   dg_model_set *models;
   char *loaded; // path and palette of the loaded model set
+  dg_generate_cache *cache; // the loaded set's text encodings and layout hints, kept between jobs
 };
 
 dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json) {
@@ -33,6 +34,7 @@ dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json) {
   pthread_mutex_init(&r->lock, NULL);
   atomic_init(&r->previews, true);
   r->tokenizer_dir = tokenizer_dir ? strdup(tokenizer_dir) : NULL;
+  r->cache = dg_generate_cache_new(); // NULL: every job computes its encodings
   dg_status s;
   dg_palette *pal = palette_json ? dg_palette_load(palette_json, &s) : NULL;
   if (pal) {
@@ -49,6 +51,7 @@ dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json) {
 
 void dg_runner_free(dg_runner *r) {
   if (!r) return;
+  dg_generate_cache_free(r->cache);
   dg_model_set_close(r->models);
   dg_device_close(r->device);
   pthread_mutex_destroy(&r->lock);
@@ -60,6 +63,12 @@ void dg_runner_free(dg_runner *r) {
 }
 
 void dg_runner_set_previews(dg_runner *r, bool on) { atomic_store(&r->previews, on); }
+
+void dg_runner_cache_stats(dg_runner *r, dg_generate_cache_stats *out) {
+  pthread_mutex_lock(&r->lock);
+  dg_generate_cache_get_stats(r->cache, out);
+  pthread_mutex_unlock(&r->lock);
+}
 
 typedef struct preview_ctx {
   dg_job *job;
@@ -130,6 +139,7 @@ static dg_status models_for(dg_runner *r, const dg_job_params *params) {
   char *key = g_strdup_printf("%s\n%s", path, palette);
   if (!r->models || strcmp(r->loaded, key)) {
     if (!r->device) s = dg_device_open(NULL, &r->device);
+    dg_generate_cache_clear(r->cache); // a new set may open at the old one's address
     dg_model_set_close(r->models);
     r->models = NULL;
     free(r->loaded);
@@ -192,7 +202,7 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
                           .cancel = dg_job_cancel_flag(job),
                           .on_step = atomic_load(&r->previews) ? on_step : NULL, .user = pc,
                           .on_attn = marks_for(r, params, pc) ? on_attn : NULL, .attn_user = pc,
-                          .guidance = params->attn_guidance, .marks = gmarks};
+                          .guidance = params->attn_guidance, .marks = gmarks, .cache = r->cache};
   int n = params->width * params->height;
   uint8_t *rgb = dg_memory_alloc("the image", (size_t)n * 3);
   if (!rgb) return free(gmarks), DG_ERR_OOM;

@@ -1,8 +1,11 @@
 // The runner behind editor jobs: runs a job's task pipeline (render/pipelines: dg_generate for an
 // image now; video and stylize later) on the model a job names (a dg_model_choice: "default" or a
-// path), and hands back its media. The last model set stays loaded for the next job; the Vulkan
-// device is opened on the first job, on the worker thread.
+// path), and hands back its media. The last model set stays loaded for the next job, with the text
+// encodings of its recent prompts and the ControlNet hints of its recent layouts (dg_generate_cache): a
+// job whose prompt, negative prompt or layout did not change skips that work. The Vulkan device is
+// opened on the first job, on the worker thread.
 #pragma once
+#include "dg_generate_cache.h"
 #include "dg_job.h"
 
 typedef struct dg_runner dg_runner;
@@ -14,5 +17,7 @@ dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json);
 void dg_runner_free(dg_runner *r);
 // Per-step previews on (the default) or off; off measures what they cost (dirigent-bench-preview).
 void dg_runner_set_previews(dg_runner *r, bool on);
+// What the cache saved so far (text encodings run and reused, hints built and reused).
+void dg_runner_cache_stats(dg_runner *r, dg_generate_cache_stats *out);
 // A dg_job_fn; user is the dg_runner.
 dg_status dg_runner_run(dg_job *job, const dg_job_params *params, void *user, dg_media *out);

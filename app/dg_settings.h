@@ -10,6 +10,9 @@
 
 #define DG_SETTINGS_MAX_STEPS 1000
 #define DG_SETTINGS_MAX_GUIDANCE 100.0
+// The DDIM steps of a live-mode frame (the editor regenerates after every edit; the full-quality render
+// after the edits stop takes the document's steps). The one place this number lives.
+#define DG_SETTINGS_LIVE_STEPS 8
 
 // A seed: decimal digits only, 0 to 2^64 - 1 (no sign, no spaces). `what` names the setting ("--seed").
 dg_status dg_settings_parse_seed(const char *what, const char *text, uint64_t *out);

@@ -389,6 +389,18 @@ static void act_shortcuts(GSimpleAction *a, GVariant *p, gpointer d) {
   g_object_unref(b);
 }
 
+// Live mode on or off: the document's field (saved with the project); the state follows the document.
+static void act_live(GSimpleAction *a, GVariant *v, gpointer d) {
+  (void)a;
+  dg_document_set_live(MODEL(d), g_variant_get_boolean(v));
+}
+static gboolean live_to_state(GBinding *b, const GValue *from, GValue *to, gpointer user) {
+  (void)b, (void)user;
+  g_value_set_variant(to, g_variant_new_boolean(g_value_get_boolean(from)));
+  return TRUE;
+}
+static GBinding *live_binding; // held, as the history bindings below
+
 // Undo and redo are enabled while the document has a step to take; Generate and Cancel by the job.
 static GBinding *history_bindings[2]; // held: the document they bind may go first
 static void document_changed(DgWindow *win, GParamSpec *pspec, GActionMap *map) {
@@ -403,6 +415,13 @@ static void document_changed(DgWindow *win, GParamSpec *pspec, GActionMap *map) 
                                                               g_action_map_lookup_action(map, names[i][1]), "enabled",
                                                               G_BINDING_SYNC_CREATE));
   }
+  if (live_binding) {
+    g_binding_unbind(live_binding);
+    g_object_unref(live_binding);
+  }
+  live_binding = g_object_ref(g_object_bind_property_full(dg_window_get_document(win), "live",
+                                                          g_action_map_lookup_action(map, "live"), "state",
+                                                          G_BINDING_SYNC_CREATE, live_to_state, NULL, NULL, NULL));
 }
 
 void dg_actions_install(GtkApplication *app, DgWindow *win) {
@@ -447,6 +466,7 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"export", act_path, "s", NULL, NULL, {0}},
       {"recover", act_simple, NULL, NULL, NULL, {0}},
       {"generate", act_simple, NULL, NULL, NULL, {0}},
+      {"live", NULL, NULL, "false", act_live, {0}}, // live mode (ui/dg_live): the document's field
       {"cancel", act_simple, NULL, NULL, NULL, {0}},
       {"dump-layout", act_dump_layout, "s", NULL, NULL, {0}},
       {"dump-state", act_dump_state, "s", NULL, NULL, {0}},

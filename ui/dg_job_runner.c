@@ -72,6 +72,7 @@ struct _DgJobRunner {
   GtkWidget *clock; // whose frame clock polls the job
   guint tick_id;
   bool abandoned;
+  bool frame; // a live frame: its image is the preview, not a result
   char *progress_text;
   double fraction;
   GdkPaintable *preview;
@@ -220,9 +221,22 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   dg_result r;
   DgJobOutcome outcome;
   char *message = NULL;
+  // A job asked to stop that finished anyway (the cancel came after its last step) is as cancelled: a
+  // stale live frame or render never reaches the preview or the document.
+  if (state == DG_JOB_DONE && !self->abandoned && dg_job_cancelled(self->job)) state = DG_JOB_CANCELLED;
   if (state == DG_JOB_DONE && self->abandoned) {
     outcome = DG_JOB_OUTCOME_DISCARDED;
     set_progress(self, -1, "Discarded (another document was opened)");
+  } else if (state == DG_JOB_DONE && self->frame && dg_job_take_result(self->job, &r)) {
+    outcome = DG_JOB_OUTCOME_FRAME;
+    keep_result_for_heatmaps(self, &r);
+    GBytes *bytes = g_bytes_new(r.rgba, (gsize)r.width * r.height * 4);
+    GdkTexture *tex = gdk_memory_texture_new(r.width, r.height, GDK_MEMORY_R8G8B8A8, bytes, (gsize)r.width * 4);
+    g_bytes_unref(bytes);
+    set_preview(self, GDK_PAINTABLE(tex));
+    g_object_unref(tex);
+    dg_result_clear(&r);
+    set_progress(self, 1, "Live");
   } else if (state == DG_JOB_DONE && dg_job_take_result(self->job, &r)) {
     outcome = DG_JOB_OUTCOME_DONE;
     keep_result_for_heatmaps(self, &r);
@@ -244,7 +258,8 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error) {
+static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool seeded, uint64_t seed, int steps,
+                      GError **error) {
   if (self->job) return FALSE;
   dg_document *m = dg_document_object_get_model(doc);
   void *user = NULL;
@@ -265,14 +280,15 @@ gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *cloc
     g_set_error_literal(error, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_SETTINGS, dg_last_error());
     return FALSE;
   }
-  uint64_t random_seed = ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11;
-  self->job = dg_job_start(m, fn, user, random_seed, &st);
+  uint64_t random_seed = seeded ? seed : ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11;
+  self->job = dg_job_start_steps(m, fn, user, random_seed, steps, &st);
   if (!self->job) {
     g_set_error_literal(error, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_FAILED, dg_last_error());
     return FALSE;
   }
   self->doc = g_object_ref(doc);
   self->clock = g_object_ref(clock);
+  self->frame = steps > 0;
   free(self->maps), free(self->map_labels); // the last job's maps are not this one's
   self->maps = NULL, self->map_labels = NULL, self->map_count = 0;
   update_heatmap(self);
@@ -280,6 +296,20 @@ gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *cloc
   set_progress(self, 0, "Starting…");
   self->tick_id = gtk_widget_add_tick_callback(clock, tick, self, NULL);
   return TRUE;
+}
+
+gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error) {
+  return start(self, doc, clock, false, 0, 0, error);
+}
+
+gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
+                                    GError **error) {
+  return start(self, doc, clock, true, seed, 0, error);
+}
+
+gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed, int steps,
+                                   GError **error) {
+  return start(self, doc, clock, true, seed, steps > 0 ? steps : 1, error);
 }
 
 void dg_job_runner_cancel(DgJobRunner *self) {

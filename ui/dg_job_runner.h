@@ -16,6 +16,7 @@ typedef enum {
   DG_JOB_OUTCOME_CANCELLED, // the document is as it was
   DG_JOB_OUTCOME_FAILED,    // message: why
   DG_JOB_OUTCOME_DISCARDED, // another document replaced the job's own
+  DG_JOB_OUTCOME_FRAME,     // a live frame: shown as the preview, not added to the results
 } DgJobOutcome;
 
 #define DG_JOB_RUNNER_ERROR (dg_job_runner_error_quark())
@@ -37,7 +38,15 @@ DgJobRunner *dg_job_runner_new(void);
 // Starts generating from doc's settings, polling on clock's frame clock; FALSE (and *error) when no
 // job was started. Does nothing while a job runs.
 gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error);
-// Asks the job to stop at its next step; the document stays as it was.
+// A live frame (ui/dg_live): `steps` steps (> 0) with `seed` for a random-seed document; its image
+// becomes the preview and never reaches the document's results (outcome DG_JOB_OUTCOME_FRAME).
+gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed, int steps,
+                                   GError **error);
+// The same as dg_job_runner_start with `seed` for a random-seed document (the live session's seed).
+gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
+                                    GError **error);
+// Asks the job to stop at its next step; the document stays as it was (also when the job finished
+// before it saw the request: its result is dropped).
 void dg_job_runner_cancel(DgJobRunner *self);
 // Cancels for good: the job's document is being replaced, so a result that still arrives goes nowhere.
 void dg_job_runner_abandon(DgJobRunner *self);

@@ -5,6 +5,7 @@
 #include <json-glib/json-glib.h>
 
 #include "dg_files.h"
+#include "dg_live.h"
 #include "dg_model_choice.h"
 #include "dg_palette_choice.h"
 #include "dg_palette_convert.h"
@@ -25,6 +26,7 @@ struct _DgWindow {
   bool close_after_save; // close once the save asked for by the close confirmation is written
   GPtrArray *dialog_log; // messages of the dialogs shown (for dump-state and tests)
   DgJobRunner *runner;
+  dg_live *live; // live mode's scheduler (ui/dg_live)
 
   DgPalettePanel *palette_panel;
   DgCanvas *canvas;
@@ -241,6 +243,7 @@ void dg_window_set_document(DgWindow *self, DgDocument *doc, const char *path) {
   dg_job_runner_abandon(self->runner); // a running job belongs to the document being replaced
   if (self->document) g_signal_handlers_disconnect_by_data(self->document, self);
   g_set_object(&self->document, doc);
+  if (self->live) dg_live_set_document(self->live, doc);
   g_free(self->path);
   self->path = g_strdup(path);
   self->saved_generation = generation(self);
@@ -328,6 +331,7 @@ void dg_window_cancel(DgWindow *self) { dg_job_runner_cancel(self->runner); }
 
 static void job_finished(DgJobRunner *runner, int outcome, const char *message, DgWindow *self) {
   (void)runner;
+  if (outcome == DG_JOB_OUTCOME_FRAME) return; // a live frame: the preview shows it
   if (outcome == DG_JOB_OUTCOME_DONE)
     dg_window_set_status(self, "Generated result %d", dg_document_result_count(dg_window_get_model(self)));
   else if (outcome == DG_JOB_OUTCOME_FAILED)
@@ -368,6 +372,23 @@ char *dg_window_dump_state(DgWindow *self) {
   char *heat = hp ? g_strdup_printf("%dx%d", gdk_paintable_get_intrinsic_width(hp), gdk_paintable_get_intrinsic_height(hp))
                   : g_strdup("");
   g_clear_object(&hp);
+  // live mode's counts, and the preview's size and a hash of its pixels (NULL: "")
+  int lf_started = 0, lf_shown = 0, l_full = 0;
+  dg_live_counts(self->live, &lf_started, &lf_shown, &l_full);
+  GdkPaintable *pv = NULL;
+  g_object_get(self->runner, "preview", &pv, NULL);
+  char *preview = g_strdup("");
+  if (pv && GDK_IS_TEXTURE(pv)) {
+    GdkTexture *t = GDK_TEXTURE(pv);
+    int tw = gdk_texture_get_width(t), th = gdk_texture_get_height(t);
+    guchar *px = g_malloc((gsize)tw * th * 4);
+    gdk_texture_download(t, px, (gsize)tw * 4);
+    char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, px, (gsize)tw * th * 4);
+    g_free(preview);
+    preview = g_strdup_printf("%dx%d %s", tw, th, sum);
+    g_free(sum), g_free(px);
+  }
+  g_clear_object(&pv);
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
@@ -375,7 +396,9 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
       " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>,"
       " 'palette': <%s>, 'palette_shown': <%s>, 'recent_classes': <%v>, 'class_rows': <%v>, 'marks': <%s>,"
-      " 'heatmap': <%s>, 'attn_guidance': <%s>, 'attn_shown': <%s>, 'binding_to': <%s>}",
+      " 'heatmap': <%s>, 'attn_guidance': <%s>, 'attn_shown': <%s>, 'binding_to': <%s>,"
+      " 'live': <%b>, 'live_frames_started': <%i>, 'live_frames_shown': <%i>, 'live_full_renders': <%i>,"
+      " 'live_seed': <%t>, 'preview': <%s>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -386,7 +409,9 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0,
       dg_document_palette(m), dg_palette_title(self->palette), g_variant_builder_end(&recent),
       g_variant_builder_end(&rows), dg_document_marks(m), heat, dg_document_attn_guidance(m),
-      dg_prompt_panel_get_attn_shown(self->prompt_panel), dg_prompt_panel_get_binding(self->prompt_panel)));
+      dg_prompt_panel_get_attn_shown(self->prompt_panel), dg_prompt_panel_get_binding(self->prompt_panel),
+      dg_document_live(m), lf_started, lf_shown, l_full, (guint64)dg_live_seed(self->live), preview));
+  g_free(preview);
   g_free(heat);
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);
@@ -434,6 +459,7 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
   class_changed(self->canvas, NULL, self->palette_panel);
   dg_prompt_panel_show_runner(self->prompt_panel, self->runner);
   g_signal_connect(self->runner, "finished", G_CALLBACK(job_finished), self);
+  self->live = dg_live_new(self->runner, GTK_WIDGET(self->canvas));
 
   DgDocument *doc = dg_document_object_new(dg_document_new(DG_DOC_DEFAULT_HEIGHT, DG_DOC_DEFAULT_WIDTH));
   dg_window_set_document(self, doc, NULL);
@@ -452,6 +478,8 @@ static void dg_window_get_property(GObject *object, guint id, GValue *value, GPa
 
 static void dg_window_dispose(GObject *object) {
   DgWindow *self = DG_WINDOW(object);
+  dg_live_free(self->live);
+  self->live = NULL;
   if (self->runner) dg_job_runner_stop(self->runner);
   if (self->autosave_source) g_source_remove(self->autosave_source);
   self->autosave_source = 0;

@@ -53,42 +53,92 @@ static dg_status encode_prompt(const dg_model_set *m, const dg_nn_ctx *nn, const
   return dg_clip_text_forward(nn, clip, ids, 1, len, 0, context);
 }
 
-// The ControlNet hint for a layout: ALDM class embeddings at 2x latent resolution, or palette colours
-// at image resolution.
-static dg_status layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const dg_generate_params *p, int lh, int lw,
-                             dg_tensor *hint) {
+// A prompt's text encoding, from the cache when it holds the text (stored there after an encoding:
+// read back once the stream finished).
+static dg_status cached_prompt(const dg_model_set *m, const dg_nn_ctx *nn, dg_generate_cache *cache, const char *text,
+                               dg_tensor *context) {
+  if (!cache) return encode_prompt(m, nn, text, context);
+  text = text ? text : "";
+  int ndim;
+  int64_t shape[4];
+  const float *v = dg_generate_cache_find(cache, DG_GENERATE_CACHE_TEXT, text, strlen(text), &ndim, shape);
+  if (v) {
+    DG_TRY(dg_nn_alloc(nn, ndim, shape, context));
+    dg_tensor_write_f32(context, v);
+    return DG_OK;
+  }
+  DG_TRY(encode_prompt(m, nn, text, context));
+  if (context->ndim > 4) return DG_OK; // not storable; used as is
+  DG_TRY(dg_stream_finish(nn->s));
+  int64_t n = dg_tensor_numel(context);
+  float *buf = malloc((size_t)n * sizeof *buf);
+  if (!buf) return dg_memory_fail("the cached text encoding", (uint64_t)n * sizeof *buf);
+  dg_tensor_read_f32(context, buf);
+  dg_status s =
+      dg_generate_cache_put(cache, DG_GENERATE_CACHE_TEXT, text, strlen(text), context->ndim, context->shape, buf);
+  free(buf);
+  return s;
+}
+
+// The ControlNet hint's values for a layout (*v, malloc'd, of *shape): ALDM class embeddings at 2x
+// latent resolution, or palette colours at image resolution.
+static dg_status layout_hint_values(const dg_model_set *m, const dg_generate_params *p, int lh, int lw, float **v,
+                                    int64_t shape[4]) {
   int classes, d;
   const float *table = dg_model_set_class_table(m, &classes, &d);
   if (table) {
     int h = 2 * lh, w = 2 * lw;
     int32_t *label = malloc((size_t)p->width * p->height * sizeof *label);
-    float *v = malloc((size_t)d * h * w * sizeof *v);
-    if (!label || !v) {
-      free(label), free(v);
-      return dg_memory_fail("the layout hint", (uint64_t)p->width * p->height * sizeof *label +
-                                                   (uint64_t)d * h * w * sizeof *v);
+    *v = malloc((size_t)d * h * w * sizeof **v);
+    if (!label || !*v) {
+      free(label), free(*v), *v = NULL;
+      return dg_memory_fail("the layout hint",
+                            (uint64_t)p->width * p->height * sizeof *label + (uint64_t)d * h * w * sizeof **v);
     }
     for (int i = 0; i < p->width * p->height; i++) label[i] = p->layout[i]; // 255 is beyond the classes: null
-    dg_controlnet_id_hint(label, p->height, p->width, table, classes, d, h, w, v);
-    int64_t shape[4] = {1, d, h, w};
-    dg_status s = dg_nn_alloc(nn, 4, shape, hint);
-    if (s == DG_OK) dg_tensor_write_f32(hint, v);
-    free(label), free(v);
-    return s;
+    dg_controlnet_id_hint(label, p->height, p->width, table, classes, d, h, w, *v);
+    free(label);
+    shape[0] = 1, shape[1] = d, shape[2] = h, shape[3] = w;
+    return DG_OK;
   }
   if (((const dg_controlnet *)dg_model_set_get(m, DG_ROLE_CONTROLNET))->id_hint)
     return dg_fail(DG_ERR_ARG, "generate: the ALDM ControlNet stores no class table and none was computed: open the "
                                "model with the palette's class names");
   if (!p->palette) return dg_fail(DG_ERR_ARG, "generate: a colour-hint ControlNet needs the class palette");
-  int64_t n = (int64_t)p->width * p->height, shape[4] = {1, 3, p->height, p->width};
-  float *v = malloc((size_t)(3 * n) * sizeof *v);
-  if (!v) return dg_memory_fail("the layout hint", (uint64_t)(3 * n) * sizeof *v);
+  int64_t n = (int64_t)p->width * p->height;
+  *v = malloc((size_t)(3 * n) * sizeof **v);
+  if (!*v) return dg_memory_fail("the layout hint", (uint64_t)(3 * n) * sizeof **v);
   for (int64_t i = 0; i < n; i++)
     for (int c = 0; c < 3; c++)
-      v[c * n + i] = p->layout[i] < p->n_classes ? p->palette[p->layout[i]][c] / 255.0f : 0.0f;
-  dg_status s = dg_nn_alloc(nn, 4, shape, hint);
-  if (s == DG_OK) dg_tensor_write_f32(hint, v);
+      (*v)[c * n + i] = p->layout[i] < p->n_classes ? p->palette[p->layout[i]][c] / 255.0f : 0.0f;
+  shape[0] = 1, shape[1] = 3, shape[2] = p->height, shape[3] = p->width;
+  return DG_OK;
+}
+
+// The ControlNet hint for the layout, from the cache when it holds this layout (its bytes, size and
+// palette colours).
+static dg_status layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const dg_generate_params *p, int lh, int lw,
+                             dg_tensor *hint) {
+  GByteArray *key = NULL;
+  int ndim = 4;
+  int64_t shape[4];
+  const float *cached = NULL;
+  if (p->cache) {
+    int head[3] = {p->width, p->height, p->palette ? p->n_classes : 0};
+    key = g_byte_array_new();
+    g_byte_array_append(key, (const guint8 *)head, sizeof head);
+    g_byte_array_append(key, p->layout, (guint)(p->width * p->height));
+    if (p->palette) g_byte_array_append(key, (const guint8 *)p->palette, (guint)(3 * p->n_classes));
+    cached = dg_generate_cache_find(p->cache, DG_GENERATE_CACHE_HINT, key->data, key->len, &ndim, shape);
+  }
+  float *v = NULL;
+  dg_status s = cached ? DG_OK : layout_hint_values(m, p, lh, lw, &v, shape);
+  if (s == DG_OK && key && !cached)
+    s = dg_generate_cache_put(p->cache, DG_GENERATE_CACHE_HINT, key->data, key->len, 4, shape, v);
+  if (s == DG_OK) s = dg_nn_alloc(nn, ndim, shape, hint);
+  if (s == DG_OK) dg_tensor_write_f32(hint, cached ? cached : v);
   free(v);
+  if (key) g_byte_array_unref(key);
   return s;
 }
 
@@ -213,8 +263,9 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   int64_t latent = (int64_t)unet->enc.cfg.in_channels * lh * lw;
   float *x = malloc((size_t)latent * sizeof *x);
   dg_status s = sc.rgb && x ? DG_OK : dg_memory_fail("the latent", (uint64_t)latent * sizeof *x + (uint64_t)lh * lw * 3);
-  if (s == DG_OK) s = encode_prompt(m, &nn, p->prompt, &cond);
-  if (s == DG_OK) s = encode_prompt(m, &nn, p->negative, &uncond);
+  if (p->cache) dg_generate_cache_bind(p->cache, m);
+  if (s == DG_OK) s = cached_prompt(m, &nn, p->cache, p->prompt, &cond);
+  if (s == DG_OK) s = cached_prompt(m, &nn, p->cache, p->negative, &uncond);
   if (s == DG_OK && p->layout) s = layout_hint(m, &nn, p, lh, lw, &hint);
   int64_t shape[4] = {1, unet->enc.cfg.in_channels, lh, lw};
   dg_denoise_model dm = {.unet = unet,

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "dg_generate_cache.h"
 #include "dg_guidance.h"
 #include "dg_marks.h"
 #include "dg_model_set.h"
@@ -56,6 +57,9 @@ typedef struct dg_generate_params {
   dg_guidance_kind guidance;
   const dg_marks *marks;                 // resolved against this prompt (dg_generate_marks); NULL: none
   dg_guidance_stats *guidance_stats;     // optional: what the guidance did
+  // Optional: text encodings and layout hints kept between generations (dg_generate_cache.h); NULL
+  // computes them every time. Same images either way.
+  dg_generate_cache *cache;
 } dg_generate_params;
 
 // The marks text (dg_marks.h) resolved against the prompt with the model's tokenizer and context length.

@@ -100,6 +100,50 @@ int main(void) {
     static uint8_t c[H * W * 3];
     if (dg_test_ok(dg_generate(m, &p, c), "other layout"))
       dg_check(memcmp(b, c, sizeof c) != 0, "another layout gives another image");
+    // The cache: the same bytes as without it; a generation whose texts (or layout) are cached runs no
+    // text encoder (builds no hint).
+    dg_generate_cache *cache = dg_generate_cache_new();
+    dg_generate_cache_stats st;
+    static uint8_t e[H * W * 3];
+    p.cache = cache, p.layout = layout;
+    if (dg_test_ok(dg_generate(m, &p, e), "cached, first"))
+      dg_check(!memcmp(b, e, sizeof e), "filling the cache: same bytes");
+    dg_generate_cache_get_stats(cache, &st);
+    dg_check(st.text_encodes == 2 && st.text_hits == 0 && st.hint_builds == 1 && st.hint_hits == 0,
+             "first: 2 encodings, 1 hint (%d %d %d %d)", st.text_encodes, st.text_hits, st.hint_builds, st.hint_hits);
+    if (dg_test_ok(dg_generate(m, &p, e), "cached, again"))
+      dg_check(!memcmp(b, e, sizeof e), "from the cache: same bytes");
+    dg_generate_cache_get_stats(cache, &st);
+    dg_check(st.text_encodes == 2 && st.text_hits == 2 && st.hint_builds == 1 && st.hint_hits == 1,
+             "again: no text encoder, no hint built (%d %d %d %d)", st.text_encodes, st.text_hits, st.hint_builds,
+             st.hint_hits);
+    p.layout = other;
+    if (dg_test_ok(dg_generate(m, &p, e), "cached, other layout"))
+      dg_check(!memcmp(c, e, sizeof e), "other layout: same bytes");
+    p.layout = NULL;
+    if (dg_test_ok(dg_generate(m, &p, e), "cached, no layout"))
+      dg_check(!memcmp(a, e, sizeof e), "no layout: same bytes");
+    dg_generate_cache_get_stats(cache, &st);
+    dg_check(st.text_encodes == 2 && st.text_hits == 6 && st.hint_builds == 2 && st.hint_hits == 1,
+             "layout edits: a hint built per new layout, texts reused (%d %d %d %d)", st.text_encodes, st.text_hits,
+             st.hint_builds, st.hint_hits);
+    p.prompt = "a blue car by the sea";
+    if (dg_test_ok(dg_generate(m, &p, e), "cached, new prompt")) {
+      p.cache = NULL;
+      if (dg_test_ok(dg_generate(m, &p, c), "uncached, new prompt"))
+        dg_check(!memcmp(c, e, sizeof e), "new prompt: same bytes");
+    }
+    dg_generate_cache_get_stats(cache, &st);
+    dg_check(st.text_encodes == 3 && st.text_hits == 7, "a new prompt: one encoding, the negative reused (%d %d)",
+             st.text_encodes, st.text_hits);
+    dg_generate_cache_bind(cache, NULL); // another model set: forgotten
+    p.cache = cache, p.prompt = "a red car on a street at night";
+    if (dg_test_ok(dg_generate(m, &p, e), "cached, after another set"))
+      dg_check(!memcmp(a, e, sizeof e), "rebound: same bytes");
+    dg_generate_cache_get_stats(cache, &st);
+    dg_check(st.text_encodes == 5, "another model set's cache encodes again (%d)", st.text_encodes);
+    p.cache = NULL;
+    dg_generate_cache_free(cache);
     p.layout = layout;
     // Cancel raised from the step-1 callback: the sampler stops before another step.
     atomic_bool cancel = false;

@@ -2,7 +2,8 @@
 // marked words' attention maps with every step's report (labels in dg_marks_list order, maps that are
 // probabilities after the softmax over the prompt's tokens and the smoothing: in [0, 1], not all
 // equal); marks that no longer resolve (a word edited out of the prompt) cost the maps, not the image,
-// unless an attention guidance needs them.
+// unless an attention guidance needs them. Jobs with the same prompt and negative prompt run the text
+// encoder once (the runner's cache).
 #include <glib.h>
 #include <string.h>
 
@@ -66,6 +67,11 @@ int main(void) {
   dg_document_set_text(doc, DG_FIELD_MARKS, "", false);
   if (run(doc, r, &with_maps, &last) == DG_JOB_DONE) dg_check(with_maps == 0, "no marks: no maps (no capture)");
   dg_job_update_clear(&last);
+  dg_generate_cache_stats cs;
+  dg_runner_cache_stats(r, &cs);
+  dg_check(cs.text_encodes == 2 && cs.text_hits == 4,
+           "3 jobs, one prompt: the text encoder ran for 2 texts, not 6 (%d run, %d reused)", cs.text_encodes,
+           cs.text_hits);
   // With an attention guidance the marks are needed: a word not in the prompt fails the job naming it;
   // no marks use the suggestion (car), and a prompt with nothing to suggest fails saying so.
   dg_document_set_text(doc, DG_FIELD_ATTN_GUIDANCE, "divide-bind", false);

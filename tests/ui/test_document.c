@@ -110,6 +110,9 @@ static void test_undo(void) {
   dg_check(dg_document_set_guidance(d, 3.25) == DG_OK && dg_document_set_guidance(d, -1) == DG_ERR_ARG, "guidance");
   dg_check(dg_document_set_seed_random(d, true) == DG_OK, "seed random");
   dg_check(dg_document_undo_depth(d) == 8, "depth %d", dg_document_undo_depth(d));
+  dg_check(!dg_document_live(d), "live mode starts off");
+  dg_document_set_live(d, true);
+  dg_check(dg_document_live(d) && dg_document_undo_depth(d) == 8, "live mode on: no undo step");
   dg_document_undo(d);
   dg_check(!dg_document_seed_random(d), "undo seed_random");
   dg_document_undo(d);
@@ -252,6 +255,11 @@ static void test_commands(void) {
   dg_check((changed_what & DG_CHANGED_FIELD(DG_FIELD_PROMPT)) && (changed_what & DG_CHANGED_HISTORY) &&
                !(changed_what & DG_CHANGED_LAYOUT),
            "listener told of the prompt and the history (what = %d)", changed_what);
+  changed_what = 0;
+  dg_document_set_live(d, true);
+  dg_check(changed_what == DG_CHANGED_FIELD(DG_FIELD_LIVE) && dg_document_undo_depth(d) == 1,
+           "live mode: the listener told of it alone, no undo step (what = %d)", changed_what);
+  dg_document_set_live(d, false);
   dg_check(dg_document_undo(d) && applied == 2 && !strcmp(dg_document_prompt(d), ""), "undo the custom command");
   dg_check(!strcmp(dg_document_redo_name(d), "tag") && !dg_document_undo_name(d), "redo names it, undo nothing");
   dg_check(dg_document_redo(d) && applied == 3 && !strcmp(dg_document_prompt(d), "first"), "redo it");

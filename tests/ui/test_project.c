@@ -51,7 +51,8 @@ static bool equal_docs(const dg_document *a, const dg_document *b) {
       strcmp(dg_document_attn_guidance(a), dg_document_attn_guidance(b)))
     return false;
   if (dg_document_seed(a) != dg_document_seed(b) || dg_document_seed_random(a) != dg_document_seed_random(b) ||
-      dg_document_steps(a) != dg_document_steps(b) || dg_document_guidance(a) != dg_document_guidance(b))
+      dg_document_steps(a) != dg_document_steps(b) || dg_document_guidance(a) != dg_document_guidance(b) ||
+      dg_document_live(a) != dg_document_live(b))
     return false;
   if (dg_document_result_count(a) != dg_document_result_count(b) ||
       dg_document_current_result(a) != dg_document_current_result(b))
@@ -134,6 +135,7 @@ static const struct {
     {true, "\"steps\" : 33", "\"steps\" : 1001", "steps"},
     {true, "\"attention_guidance\" : \"none\"", "\"attention_guidance\" : \"sideways\"", "'sideways'"},
     {true, "\"attention_guidance\" : \"none\"", "\"attention_guidance\" : 2", "attention_guidance"},
+    {true, "\"live\" : false", "\"live\" : \"on\"", "live"},
     {false, "\"format\" : \"dirigent-project\"", "\"format\" : \"other\"", "format"},
     {false, "\"steps\" : 33", "\"steps\" : 0", "steps"},
     {false, "\"steps\" : 33", "\"steps\" : \"33\"", "steps"},
@@ -173,6 +175,13 @@ static void test_bundle(const char *dir) {
   dg_document *e = dg_project_load(path, &st);
   dg_check(e && equal_docs(d, e), "round trip: %s", e ? "differs" : dg_last_error());
   dg_check(e && !dg_document_can_undo(e), "an opened document starts with an empty history");
+  dg_document_set_live(d, true); // live mode is saved
+  dg_check(dg_project_save(d, path) == DG_OK, "save live: %s", dg_last_error());
+  dg_document *l = dg_project_load(path, &st);
+  dg_check(l && dg_document_live(l) && equal_docs(d, l), "live mode round trip: %s", l ? "differs" : dg_last_error());
+  dg_document_free(l);
+  dg_document_set_live(d, false);
+  dg_check(dg_project_save(d, path) == DG_OK, "save again: %s", dg_last_error()); // the bundle the rest reads
   // Saving what was opened gives the same bytes.
   size_t la = 0, lb = 0;
   char *ta = dg_project_serialize(d, &la), *tb = e ? dg_project_serialize(e, &lb) : NULL;
@@ -285,6 +294,7 @@ static void test_old_format(const char *dir) {
   dg_document *old = dg_project_load(OLD_PROJECT, &st), *d = sample();
   dg_check(old && equal_docs(d, old), "old single-file project opens exactly: %s", old ? "differs" : dg_last_error());
   dg_check(old && !dg_document_can_undo(old), "  ... with an empty history");
+  dg_check(old && !dg_document_live(old), "  ... live mode off (a project without \"live\")");
   // Saving it again writes a bundle that opens the same.
   char *path = g_build_filename(dir, "converted.dirigent", NULL);
   dg_check(old && dg_project_save(old, path) == DG_OK, "save the old project as a bundle: %s", dg_last_error());

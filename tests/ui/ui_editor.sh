@@ -575,6 +575,33 @@ act set-marks "$(q '')"
 generate_wait 'quiet dusk' 1 300
 act dump-state "$(q "$OUT/state.json")"
 check "  ... with nothing marked or suggested, the job fails saying so" grep -q "Generation failed.*needs at least one marked object" "$OUT/state.json"
+# Live mode (ui/dg_live): app.live toggles the document's field; edits schedule live frames (preview
+# only, stale ones cancelled), and after the pause exactly one full-quality render lands, the same image
+# as a fresh Generate of the final state (same seed, same steps).
+act new "(32, 64)"
+act set-seed "$(q 77)"
+act set-steps 3
+act set-prompt "$(q 'a red car')"
+act live
+check "app.live turns live mode on" [ "$(state live)/$(state live_seed)" = True/77 ]
+act fill-rect '(0, 0, 63, 12, 0)'
+sleep 0.1
+act set-prompt "$(q 'a red car on a street')"
+sleep 0.1
+act fill-rect '(10, 14, 40, 30, 9)'
+act set-guidance 6.5
+for _ in $(seq 300); do [ "$(state live_full_renders)" = 1 ] && break; sleep 0.2; done
+act dump-state "$(q "$OUT/state.json")"
+check "live: frames shown in the preview, then one full render ($(tr -d '\n' < "$OUT/state.json" | grep -o '"live_[a-z_]*" : [0-9]*' | tr '\n' ' '))" \
+  $PY -c "import json; s=json.load(open('$OUT/state.json')); assert s['live_frames_shown'] >= 1 and s['live_full_renders'] == 1, s; assert s['preview'], 'no preview'"
+check "  ... exactly one result landed (no live frame, no stale job)" [ "$(state results)" = 1 ]
+act export "$(q "$OUT/live-final.png")"
+act live
+check "  ... live mode off again" [ "$(state live)" = False ]
+generate_wait 'a red car on a street' 3 300
+check "  ... a fresh Generate of the final state" [ "$(state progress)/$(state results)" = "Done/2" ]
+act export "$(q "$OUT/live-fresh.png")"
+check "  ... gives the same pixels as the live session's full render" $PY -c "from PIL import Image; a=Image.open('$OUT/live-final.png'); b=Image.open('$OUT/live-fresh.png'); assert a.size == b.size and a.tobytes() == b.tobytes()"
 act quit-discard
 wait "$APP"
 
