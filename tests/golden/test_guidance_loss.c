@@ -98,14 +98,14 @@ static void finite_differences(const dg_safetensors *st) {
 static void schedule(void) {
   dg_guidance_schedule s;
   dg_guidance_schedule_for(DG_GUIDANCE_DIVIDE_BIND, 51, &s);
-  dg_check(s.max_alter == 25 && s.refine_at[1] == 10 && s.refine_at[2] == 20 && s.caps[0] == 50 && s.caps[1] == 20 &&
+  dg_check(s.max_alter == 25 && s.refine_at[1] == 10 && s.refine_at[2] == 20 && s.caps[0] == 20 && s.caps[1] == 20 &&
                s.thresholds[0] == 0.05f && s.thresholds[1] == 0.2f && s.thresholds[2] == 0.3f && s.coefs[2] == 10,
-           "D&B on 51 evaluations: updates before 25, refinement at 0/10/20 (caps 50/20/20, thresholds 0.05/0.2/0.3)");
+           "D&B on 51 evaluations: updates before 25, refinement at 0/10/20 (caps 20/20/20, thresholds 0.05/0.2/0.3)");
   dg_guidance_schedule_for(DG_GUIDANCE_ATTEND_EXCITE, 51, &s);
   dg_check(s.caps[0] == 20 && s.thresholds[1] == 0.5f && s.thresholds[2] == 0.8f, "A&E: cap 20, thresholds .05/.5/.8");
   dg_guidance_schedule_for(DG_GUIDANCE_DIVIDE_BIND, 25, &s);
-  dg_check(s.max_alter == 12 && s.refine_at[1] == 5 && s.refine_at[2] == 10 && s.caps[0] == 25 && s.caps[1] == 10,
-           "D&B on 25: updates before 12, refinement at 0/5/10, caps 25/10 (got %d, %d/%d, %d/%d)", s.max_alter,
+  dg_check(s.max_alter == 12 && s.refine_at[1] == 5 && s.refine_at[2] == 10 && s.caps[0] == 10 && s.caps[1] == 10,
+           "D&B on 25: updates before 12, refinement at 0/5/10, caps 10/10 (got %d, %d/%d, %d/%d)", s.max_alter,
            s.refine_at[1], s.refine_at[2], s.caps[0], s.caps[1]);
   dg_check(fabsf(dg_guidance_step_size(0, 51) - 20) < 1e-5f && fabsf(dg_guidance_step_size(50, 51) - 14.1421f) < 1e-3f &&
                fabsf(dg_guidance_step_size(10, 51) - 18.9737f) < 1e-3f,
