@@ -8,7 +8,6 @@ padding. Deterministic (inputs and weights are the existing fixtures').
 
     cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.make_fixture_attn_maps
 """
-import math
 import os
 
 import torch
@@ -16,19 +15,10 @@ import torch.nn.functional as F
 
 from . import REPO, ldm_unet
 from .fixtures import UNET
+from .guidance_ref import gaussian_3x3
 from .safetensors_io import load, save
 
 N_TOKENS = 5  # positions 1..5 of 7: the start token and the last position left out
-
-
-def gaussian_3x3(sigma=0.5):
-    # A&E's utils/gaussian_smoothing.GaussianSmoothing(channels=1, kernel_size=3, sigma=0.5, dim=2)
-    kernel = 1
-    for size, std, mgrid in zip([3, 3], [sigma, sigma], torch.meshgrid(torch.arange(3.0), torch.arange(3.0),
-                                                                        indexing="ij")):
-        mean = (size - 1) / 2
-        kernel = kernel * (1 / (std * math.sqrt(2 * math.pi)) * torch.exp(-(((mgrid - mean) / (2 * std)) ** 2)))
-    return (kernel / kernel.sum()).view(1, 1, 3, 3)
 
 
 def main():

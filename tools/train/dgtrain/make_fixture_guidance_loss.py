@@ -12,10 +12,9 @@ import json
 import os
 
 import torch
-import torch.nn.functional as F
 
 from . import REPO
-from .make_fixture_attn_maps import gaussian_3x3
+from .guidance_ref import loss_of
 from .safetensors_io import save
 
 CASES = [
@@ -27,53 +26,6 @@ CASES = [
          coef=10.0, inter=True),
     dict(kind="attend-excite", h=16, w=16, n=4, objects=[dict(t=[1, 2]), dict(t=[4])], coef=1.0, inter=False),
 ]
-
-
-def maps_of(avg, h, w):
-    """avg [hw, n] -> smoothed per-token maps [n, h, w] (softmax of 100 avg over the tokens)."""
-    soft = (avg * 100).softmax(-1)
-    planes = soft.T.reshape(-1, 1, h, w)
-    return F.conv2d(F.pad(planes, (1, 1, 1, 1), mode="reflect"), gaussian_3x3().double()).reshape(-1, h, w)
-
-
-def word(maps, toks):
-    return torch.stack([maps[t - 1] for t in toks]).mean(0)
-
-
-def tv(s):
-    return (s[:, :-1] - s[:, 1:]).abs().mean() + (s[:-1, :] - s[1:, :]).abs().mean()
-
-
-def jsd(p, q):
-    m = 0.5 * (p + q)
-    return 0.5 * ((p * (p / m).log()).sum() + (q * (q / m).log()).sum())
-
-
-def loss_of(case, avg, inter):
-    h, w = case["h"], case["w"]
-    maps = maps_of(avg, h, w)
-    imaps = maps_of(inter, h, w) if inter is not None else maps
-    losses, inds = [], []
-    for o in case["objects"]:
-        s = word(maps, o["t"])
-        if case["kind"] == "attend-excite":
-            mx = s.max()
-            losses.append(torch.clamp(1 - mx, min=0))
-            inds.append(mx)
-            continue
-        t = tv(s)
-        v = t
-        if o.get("a"):
-            c = word(imaps, o["a"])
-            c = c / c.max() * s.max()
-            p, q = s.reshape(-1).softmax(0), c.reshape(-1).softmax(0)
-            k = 0.3 if t < 0.1 else 0.2
-            thr = k * p.max()
-            v = v - case["coef"] * jsd(F.relu(p - thr) + 1e-5, F.relu(q - thr) + 1e-5)
-        losses.append(-v)
-        inds.append(t)
-    losses = torch.stack(losses)
-    return losses.max(), torch.stack(inds).min(), int(losses.argmax())
 
 
 def probs(g, hw, n, h, w):

@@ -22,6 +22,7 @@ import torch
 
 from . import REPO, ldm_unet
 from .fixtures import UNET, FixtureSet
+from .guidance_ref import loss_of
 from .safetensors_io import load
 
 LAT = (4, 8, 16)
@@ -102,7 +103,6 @@ GUIDED_OBJECTS = [dict(t=[2], a=[1]), dict(t=[4, 5])]
 
 
 def guided_step(unet, x, t, ctx, layers, kind):
-    from .make_fixture_guidance_loss import loss_of
     sts, store, saved = transformers(unet), [], []
     for j in layers:
         for blk in sts[j].transformer_blocks:
