@@ -168,8 +168,9 @@ int main(void) {
       p.guidance = DG_GUIDANCE_NONE, p.marks = &marks;
       if (dg_test_ok(dg_generate(m, &p, b), "guidance none, marked"))
         dg_check(!memcmp(a, b, sizeof a), "guidance none with marks is plain sampling");
+      dg_guidance_stats gs = {0}; // outlives the loop: the layout case below reports into it too
       for (int k = DG_GUIDANCE_ATTEND_EXCITE; k <= DG_GUIDANCE_DIVIDE_BIND; k++) {
-        dg_guidance_stats gs = {0};
+        gs = (dg_guidance_stats){0};
         p.guidance = k, p.guidance_stats = &gs;
         if (dg_test_ok(dg_generate(m, &p, b), dg_guidance_name(k))) {
           dg_check(memcmp(a, b, sizeof a) != 0 && gs.updates >= 2,
@@ -180,7 +181,7 @@ int main(void) {
       }
       p.layout = layout;
       if (dg_test_ok(dg_generate(m, &p, c), "divide-bind with a layout"))
-        dg_check(p.guidance_stats->updates >= 2, "divide-bind runs with the ControlNet");
+        dg_check(gs.updates >= 2, "divide-bind runs with the ControlNet (%d updates)", gs.updates);
       p.layout = NULL;
       p.prompt = "a car a car a car a car a car a car a car a car a car";
       if (dg_test_ok(dg_generate_marks(m, p.prompt, "car", &marks), "marks of a long prompt"))
