@@ -179,7 +179,7 @@ int main(void) {
           if (dg_test_ok(dg_generate(m, &p, c), "again")) dg_check(!memcmp(b, c, sizeof c), "guided: same bytes again");
         }
       }
-      p.layout = layout;
+      p.layout = layout, gs = (dg_guidance_stats){0};
       if (dg_test_ok(dg_generate(m, &p, c), "divide-bind with a layout"))
         dg_check(gs.updates >= 2, "divide-bind runs with the ControlNet (%d updates)", gs.updates);
       p.layout = NULL;
