@@ -337,7 +337,7 @@ static void open_errors(void) {
                  "broken component file");
 }
 
-// Metadata merged once at open: 100k entries are listed in well under a second (it was quadratic, 72 s for
+// Metadata merged once at open: 20k entries are listed in well under a second (it was quadratic: 100k took 72 s in
 // `dirigent-cli convert`).
 static void many_metadata(void) {
   io_writer *w = io_writer_new();
@@ -345,15 +345,15 @@ static void many_metadata(void) {
   int64_t shape[1] = {1};
   io_writer_add(w, "x", "F32", 1, shape, &v, sizeof v);
   char key[32];
-  for (int i = 0; i < 100000; i++) {
-    snprintf(key, sizeof key, "k%06d", 99999 - i);
+  for (int i = 0; i < 20000; i++) {
+    snprintf(key, sizeof key, "k%06d", 19999 - i);
     io_writer_meta(w, key, "v");
   }
   save(w, tmp_path("meta.safetensors"));
   dg_weights *st;
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
-  if (!dg_check_status(dg_weights_open(tmp_path("meta.safetensors"), &st), "100k metadata entries")) return;
+  if (!dg_check_status(dg_weights_open(tmp_path("meta.safetensors"), &st), "20k metadata entries")) return;
   size_t n = dg_weights_metadata_count(st);
   const char *k = NULL, *val;
   for (size_t i = 0; i < n; i++)
@@ -361,7 +361,7 @@ static void many_metadata(void) {
   clock_gettime(CLOCK_MONOTONIC, &b);
   double s = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
   dg_weights_metadata_at(st, 0, &k, &val);
-  dg_check(n == 100000 && k && s < 2.0, "100k metadata entries listed in %.3f s (%zu)", s, n);
+  dg_check(n == 20000 && k && s < 2.0, "20k metadata entries listed in %.3f s (%zu)", s, n);
   dg_weights_close(st);
 }
 
