@@ -152,6 +152,14 @@ void dg_job_runner_show_heatmap(DgJobRunner *self, const char *item) {
   update_heatmap(self);
 }
 
+// The image the heatmaps are drawn over: RGBA (w x h) kept as RGB.
+static void keep_heat_image(DgJobRunner *self, const uint8_t *rgba, int w, int h) {
+  self->preview_rgb = g_realloc(self->preview_rgb, (gsize)w * h * 3);
+  for (int i = 0; i < w * h; i++)
+    memcpy(self->preview_rgb + 3 * i, rgba + 4 * i, 3);
+  self->preview_w = w, self->preview_h = h;
+}
+
 // Keeps the update's maps (taken from it) and preview for the heatmaps.
 static void keep_maps(DgJobRunner *self, dg_job_update *u) {
   if (u->maps) {
@@ -160,23 +168,13 @@ static void keep_maps(DgJobRunner *self, dg_job_update *u) {
     self->map_count = u->map_count, self->map_h = u->map_h, self->map_w = u->map_w;
     u->maps = NULL, u->map_labels = NULL; // ours now
   }
-  if (u->preview) {
-    int n = u->preview_width * u->preview_height;
-    self->preview_rgb = g_realloc(self->preview_rgb, (gsize)n * 3);
-    for (int i = 0; i < n; i++)
-      memcpy(self->preview_rgb + 3 * i, u->preview + 4 * i, 3);
-    self->preview_w = u->preview_width, self->preview_h = u->preview_height;
-  }
+  if (u->preview) keep_heat_image(self, u->preview, u->preview_width, u->preview_height);
   update_heatmap(self);
 }
 
 // The heatmaps of the last step go on over the decoded result (full size) once it is there.
 static void keep_result_for_heatmaps(DgJobRunner *self, const dg_result *r) {
-  int n = r->width * r->height;
-  self->preview_rgb = g_realloc(self->preview_rgb, (gsize)n * 3);
-  for (int i = 0; i < n; i++)
-    memcpy(self->preview_rgb + 3 * i, r->rgba + 4 * i, 3);
-  self->preview_w = r->width, self->preview_h = r->height;
+  keep_heat_image(self, r->rgba, r->width, r->height);
   update_heatmap(self);
 }
 

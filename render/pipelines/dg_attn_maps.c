@@ -17,8 +17,8 @@ void dg_attn_maps_kernel(float sigma, float k[3]) {
     k[i] /= sum;
 }
 
-// Reflect padding by one (torch's 'reflect': -1 -> 1, n -> n - 2); a side of 1 repeats its pixel.
-static int reflect(int i, int n) {
+// A side of 1 repeats its pixel.
+int dg_attn_maps_reflect(int i, int n) {
   if (n == 1) return 0;
   return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i;
 }
@@ -29,7 +29,8 @@ void dg_attn_maps_smooth(const float *in, int h, int w, const float k[3], float 
       double acc = 0;
       for (int dy = -1; dy <= 1; dy++)
         for (int dx = -1; dx <= 1; dx++)
-          acc += (double)k[dy + 1] * k[dx + 1] * in[reflect(y + dy, h) * w + reflect(x + dx, w)];
+          acc += (double)k[dy + 1] * k[dx + 1] *
+                 in[dg_attn_maps_reflect(y + dy, h) * w + dg_attn_maps_reflect(x + dx, w)];
       out[y * w + x] = (float)acc;
     }
 }

@@ -19,6 +19,8 @@
 
 // The methods' Gaussian for the 3x3 smoothing: k[i] = exp(-((i-1)/(2 sigma))^2), normalised to sum 1.
 void dg_attn_maps_kernel(float sigma, float k[3]);
+// Reflect padding by one of index i on a side of n (torch's 'reflect': -1 -> 1, n -> n - 2).
+int dg_attn_maps_reflect(int i, int n);
 // One map [h, w] smoothed by the 3x3 kernel k (outer product of k with itself), reflect padding.
 void dg_attn_maps_smooth(const float *in, int h, int w, const float k[3], float *out);
 // avg [h*w, n]: probabilities of tokens 1..n averaged over layers and heads -> maps [n, h, w]:

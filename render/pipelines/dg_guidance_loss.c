@@ -7,11 +7,6 @@
 #include "dg_attn_maps.h"
 #include "dg_memory.h"
 
-static int reflect(int i, int n) {
-  if (n == 1) return 0;
-  return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i;
-}
-
 // softmax(100 avg) over the n tokens of each pixel: soft [n, hw].
 static void token_softmax(const float *avg, int hw, int n, double *soft) {
   for (int p = 0; p < hw; p++) {
@@ -33,7 +28,8 @@ static void smooth(const double *in, int h, int w, const float k[3], double *out
       double acc = 0;
       for (int dy = -1; dy <= 1; dy++)
         for (int dx = -1; dx <= 1; dx++)
-          acc += (double)k[dy + 1] * k[dx + 1] * in[reflect(y + dy, h) * w + reflect(x + dx, w)];
+          acc += (double)k[dy + 1] * k[dx + 1] *
+                 in[dg_attn_maps_reflect(y + dy, h) * w + dg_attn_maps_reflect(x + dx, w)];
       out[y * w + x] = acc;
     }
 }
@@ -42,7 +38,8 @@ static void smooth_adjoint(const double *dout, int h, int w, const float k[3], d
     for (int x = 0; x < w; x++)
       for (int dy = -1; dy <= 1; dy++)
         for (int dx = -1; dx <= 1; dx++)
-          din[reflect(y + dy, h) * w + reflect(x + dx, w)] += (double)k[dy + 1] * k[dx + 1] * dout[y * w + x];
+          din[dg_attn_maps_reflect(y + dy, h) * w + dg_attn_maps_reflect(x + dx, w)] +=
+              (double)k[dy + 1] * k[dx + 1] * dout[y * w + x];
 }
 
 // A word's map: the mean of its tokens' smoothed maps (sm [n, hw]); and the adjoint into dsm.
