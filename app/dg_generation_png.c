@@ -59,15 +59,9 @@ static char *job_json(const dg_generation_info *g) {
 dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int channels, const dg_generation_info *info) {
   if (channels != 3 && channels != 4) return dg_fail(DG_ERR_ARG, "png: %d channels (3 or 4)", channels);
   char *params = parameters_text(info), *job = job_json(info);
-  char *tmp = g_strdup_printf("%s.%d.tmp", path, (int)getpid());
   dg_png_text texts[2] = {{"parameters", params}, {"dirigent", job}};
   dg_png_write_opts o = {.texts = texts, .n_texts = 2};
-  dg_status s = channels == 3 ? dg_png_write_rgb8(tmp, info->width, info->height, pixels, &o)
-                              : dg_png_write_rgba8(tmp, info->width, info->height, pixels, &o);
-  if (s == DG_OK && g_rename(tmp, path) != 0)
-    s = dg_fail(DG_ERR_IO, "png: cannot write %s: %s", path, g_strerror(errno));
-  if (s != DG_OK) g_unlink(tmp);
-  g_free(tmp);
+  dg_status s = dg_png_write_atomic(path, info->width, info->height, pixels, channels, &o);
   g_free(params);
   g_free(job);
   return s;

@@ -52,3 +52,11 @@ int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli
   } else return 0;
   return 1;
 }
+
+bool dg_cli_parse_double(const char *s, double lo, double hi, double *out) {
+  char *end;
+  double v = strtod(s, &end);
+  if (!*s || *end || !(v >= lo && v <= hi)) return false;
+  *out = v;
+  return true;
+}

@@ -9,12 +9,16 @@ int dg_cli_generate(int argc, char **argv);
 int dg_cli_eval(int argc, char **argv);
 int dg_cli_eval_marks(int argc, char **argv); // `eval marks`, called by dg_cli_eval
 int dg_cli_layout(int argc, char **argv);
+int dg_cli_stylize(int argc, char **argv);
+int dg_cli_spectrum(int argc, char **argv);
 
 // Shared option values. Each returns false on a bad value; the cfg, seed and side parsers also print
 // "CMD: --cfg 'V': guidance is ..." (the rule, from dg_settings) to stderr.
 #include <stdbool.h>
 #include <stdint.h>
 bool dg_cli_parse_long(const char *s, long lo, long hi, long *out);
+// A finite decimal in [lo, hi].
+bool dg_cli_parse_double(const char *s, double lo, double hi, double *out);
 bool dg_cli_parse_cfg(const char *cmd, const char *s, double *out);
 bool dg_cli_parse_seed(const char *cmd, const char *s, uint64_t *out);
 bool dg_cli_parse_side(const char *cmd, const char *option, const char *s, int *out);

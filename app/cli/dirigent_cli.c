@@ -17,6 +17,8 @@ static const command commands[] = {
     {"generate", dg_cli_generate, "text- or layout-to-image with the embedded or a given model"},
     {"eval", dg_cli_eval, "evaluate t2i, l2i or attention guidance (marks) with the engine's own metrics"},
     {"world", dg_cli_world, "procedural world: sample scenes and write datasets"},
+    {"stylize", dg_cli_stylize, "the content of one image in the style of another (FDA on the FFT)"},
+    {"spectrum", dg_cli_spectrum, "an image's radial power spectrum as JSON"},
     {"layout", dg_cli_layout, "convert a layout PNG between class palettes by class name"},
 };
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "dg_file.h"
@@ -729,6 +730,19 @@ dg_status dg_png_write_rgba8(const char *path, int width, int height, const uint
                              const dg_png_write_opts *opts) {
   write_job job = {width, height, PNG_COLOR_TYPE_RGB_ALPHA, 4, rgba, NULL};
   return write_png(path, &job, opts, NULL, NULL);
+}
+
+dg_status dg_png_write_atomic(const char *path, int width, int height, const uint8_t *pixels, int channels,
+                              const dg_png_write_opts *opts) {
+  if (channels != 3 && channels != 4) return dg_fail(DG_ERR_ARG, "png: %d channels (3 or 4)", channels);
+  char *tmp = g_strdup_printf("%s.%d.tmp", path, (int)getpid());
+  dg_status s = channels == 3 ? dg_png_write_rgb8(tmp, width, height, pixels, opts)
+                              : dg_png_write_rgba8(tmp, width, height, pixels, opts);
+  if (s == DG_OK && rename(tmp, path) != 0)
+    s = dg_fail(DG_ERR_IO, "png: cannot write %s: %s", path, g_strerror(errno));
+  if (s != DG_OK) unlink(tmp);
+  g_free(tmp);
+  return s;
 }
 
 dg_status dg_png_encode_rgba8(const char *name, int width, int height, const uint8_t *rgba,

@@ -36,6 +36,10 @@ typedef struct dg_png_palette {
 dg_status dg_png_write_rgb8(const char *path, int width, int height, const uint8_t *rgb, const dg_png_write_opts *opts);
 dg_status dg_png_write_rgba8(const char *path, int width, int height, const uint8_t *rgba,
                              const dg_png_write_opts *opts);
+// RGB (channels 3) or RGBA (4) written to a temporary name beside `path` and renamed, so a failure leaves
+// neither a partial file nor the temporary one.
+dg_status dg_png_write_atomic(const char *path, int width, int height, const uint8_t *pixels, int channels,
+                              const dg_png_write_opts *opts);
 // An 8-bit palette PNG: pixel value = class id (< n_classes) or 255; the PLTE chunk holds the class
 // colours (256 entries, unused ones and 255 get the unlabelled colour) so viewers show the colours.
 dg_status dg_png_write_label(const char *path, int width, int height, const uint8_t *ids, const dg_png_palette *pal,

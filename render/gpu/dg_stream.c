@@ -161,6 +161,44 @@ static bool needs_barrier(const dg_stream *s, const dg_binding *bindings, int n)
   return false;
 }
 
+// Starts one command in the current slot: submits a full batch, opens a command buffer, inserts the
+// barrier the bindings need, records them as hazards and writes the start timestamp.
+static dg_status begin_command(dg_stream *s, const dg_binding *bindings, int n, slot **out) {
+  slot *sl = &s->slots[s->current];
+  if (sl->open && sl->recorded >= s->batch) {
+    DG_TRY(submit_current(s));
+    if (s->cancelled) return dg_fail(DG_ERR_CANCELLED, "cancelled");
+    sl = &s->slots[s->current];
+  }
+  if (!sl->open) DG_TRY(open_slot(s, sl));
+
+  if (needs_barrier(s, bindings, n)) {
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+    vkCmdPipelineBarrier(sl->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb,
+                         0, NULL, 0, NULL);
+    s->n_hazards = 0;
+    s->barriers++;
+  }
+  for (int i = 0; i < n; i++)
+    s->hazards[s->n_hazards++] = (hazard){bindings[i].range.buffer, bindings[i].range.offset,
+                                          bindings[i].range.offset + bindings[i].range.size, bindings[i].write};
+  if (sl->queries)
+    vkCmdWriteTimestamp(sl->cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, sl->queries, 2u * (uint32_t)sl->recorded);
+  *out = sl;
+  return DG_OK;
+}
+
+static void end_command(dg_stream *s, slot *sl, const char *label) {
+  if (sl->queries) {
+    vkCmdWriteTimestamp(sl->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, sl->queries, 2u * (uint32_t)sl->recorded + 1);
+    sl->labels[sl->recorded] = label;
+  }
+  sl->recorded++;
+  s->dispatches++;
+}
+
 dg_status dg_stream_dispatch(dg_stream *s, dg_kernel *p, const dg_binding *bindings, int n, const void *push,
                              uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz, const char *label) {
   const dg_device_info *info = &s->device->info;
@@ -190,41 +228,31 @@ dg_status dg_stream_dispatch(dg_stream *s, dg_kernel *p, const dg_binding *bindi
                                        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                        .pBufferInfo = &buffers[i]};
   }
-  slot *sl = &s->slots[s->current];
-  if (sl->open && sl->recorded >= s->batch) {
-    DG_TRY(submit_current(s));
-    if (s->cancelled) return dg_fail(DG_ERR_CANCELLED, "cancelled");
-    sl = &s->slots[s->current];
-  }
-  if (!sl->open) DG_TRY(open_slot(s, sl));
-
-  if (needs_barrier(s, bindings, n)) {
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-    vkCmdPipelineBarrier(sl->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb,
-                         0, NULL, 0, NULL);
-    s->n_hazards = 0;
-    s->barriers++;
-  }
-  for (int i = 0; i < n; i++)
-    s->hazards[s->n_hazards++] = (hazard){bindings[i].range.buffer, bindings[i].range.offset,
-                                          bindings[i].range.offset + bindings[i].range.size, bindings[i].write};
-
-  if (sl->queries)
-    vkCmdWriteTimestamp(sl->cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, sl->queries, 2u * (uint32_t)sl->recorded);
+  slot *sl;
+  DG_TRY(begin_command(s, bindings, n, &sl));
   vkCmdBindPipeline(sl->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
   if (n) s->device->push_descriptor_set(sl->cb, VK_PIPELINE_BIND_POINT_COMPUTE, s->device->pipeline_layout, 0,
                                         (uint32_t)n, writes);
   if (push_size) vkCmdPushConstants(sl->cb, s->device->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
   vkCmdDispatch(sl->cb, gx, gy, gz);
-  if (sl->queries) {
-    vkCmdWriteTimestamp(sl->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, sl->queries, 2u * (uint32_t)sl->recorded + 1);
-    sl->labels[sl->recorded] = label;
-  }
-  sl->recorded++;
-  s->dispatches++;
+  end_command(s, sl, label);
   return DG_OK;
+}
+
+dg_status dg_stream_record(dg_stream *s, const dg_binding *bindings, int n, dg_stream_record_fn record, void *user,
+                           const char *label) {
+  if (s->cancelled) return dg_fail(DG_ERR_CANCELLED, "cancelled");
+  if (n < 0 || n > DG_MAX_BINDINGS) return dg_fail(DG_ERR_ARG, "%s: %d bindings (max %d)", label, n, DG_MAX_BINDINGS);
+  for (int i = 0; i < n; i++)
+    if (!bindings[i].range.buffer || bindings[i].range.size == 0)
+      return dg_fail(DG_ERR_ARG, "%s: binding %d is empty", label, i);
+  slot *sl;
+  DG_TRY(begin_command(s, bindings, n, &sl));
+  dg_status st = record(sl->cb, user);
+  // Foreign commands may leave their own barriers and bindings; what they wrote is in the hazards, so the
+  // next dispatch that touches it waits.
+  end_command(s, sl, label);
+  return st;
 }
 
 dg_status dg_stream_finish(dg_stream *s) {

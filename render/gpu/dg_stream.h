@@ -28,6 +28,14 @@ void dg_stream_set_cancel(dg_stream *stream, const atomic_bool *flag);
 dg_status dg_stream_dispatch(dg_stream *stream, dg_kernel *kernel, const dg_binding *bindings, int n_bindings,
                              const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
                              const char *label);
+// Foreign commands (VkFFT, render/gpu/dg_fft): `record` appends its own commands to the stream's open
+// command buffer (a VkCommandBuffer, passed as void * so that this header stays free of Vulkan types).
+// `bindings` declares every range they read and write, so the barriers before and after stay right;
+// memory the foreign code owns alone is its own affair. Counts as one dispatch of the batch; `label`
+// names it in the profile. The callback's error is returned.
+typedef dg_status (*dg_stream_record_fn)(void *command_buffer, void *user);
+dg_status dg_stream_record(dg_stream *s, const dg_binding *bindings, int n, dg_stream_record_fn record, void *user,
+                           const char *label);
 // Submits what is recorded and waits for all of it. Returns DG_ERR_CANCELLED (once) if the flag
 // was seen raised; the work recorded after that point was dropped.
 dg_status dg_stream_finish(dg_stream *stream);

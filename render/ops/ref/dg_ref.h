@@ -82,3 +82,13 @@ void dg_ref_geglu_backward(const float *x, const float *dy, int64_t rows, int64_
 void dg_ref_attention_backward(const float *q, const float *k, const float *v, const float *d_out, const float *gprobs,
                                const int *chosen, int n_chosen, int64_t n, int64_t lq, int64_t lk, int heads, int64_t d,
                                float scale, float *dq, float *dk, float *dv);
+
+// Fourier transforms (render/gpu/dg_fft, dg_spectral.h), naive and in double: the full 2-D DFT of one
+// complex plane [h, w] (im_in may be NULL for a real plane), sign -1 forward, +1 inverse (unnormalised),
+// X(ky, kx) = sum_y,x x(y, x) e^{sign 2 pi i (ky y / h + kx x / w)}, rows then columns.
+void dg_ref_dft2d(const double *re_in, const double *im_in, int64_t h, int64_t w, int sign, double *re, double *im);
+// FDA of `planes` content planes with as many style planes [planes, h, w], as dg_fda_swap on the full
+// spectrum (window |ky|, |kx| <= b of the signed frequencies; b < 0: none), then the inverse DFT's real
+// part / (h w) into out (not clamped).
+void dg_ref_fda(const float *content, const float *style, int64_t planes, int64_t h, int64_t w, int b, float strength,
+                float *out);
