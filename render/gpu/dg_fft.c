@@ -1,9 +1,11 @@
 #include "dg_fft.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dg_arena_internal.h"
 #include "dg_device_internal.h"
+#include "dg_kernel_internal.h"
 
 #define VKFFT_BACKEND 0
 // VkFFT's code generator trips GCC's flow-sensitive warnings once inlined here.
@@ -120,7 +122,31 @@ static dg_status plan_make(dg_fft *f, int planes, int h, int w, dg_fft_plan **ou
   c.inputBufferSize = &p->real_bytes;
   c.buffer = &p->spectrum_buffer;
   c.bufferSize = &p->spectrum_bytes;
-  VkFFTResult r = initializeVkFFT(&p->app, c);
+  // VkFFT's compiled shaders for this size from the cache beside the pipeline cache: glslang's compile is
+  // most of a plan's cost (the pipelines themselves come from the pipeline cache).
+  char path[1200] = "";
+  if (dg_cache_path(d)[0])
+    snprintf(path, sizeof path, "%s.vkfft%d-%dx%dx%d", dg_cache_path(d), VkFFTGetVersion(), planes, h, w);
+  size_t cached_size = 0;
+  void *cached = path[0] ? dg_cache_file_read(path, &cached_size) : NULL;
+  VkFFTResult r = VKFFT_ERROR_PLAN_NOT_INITIALIZED;
+  if (cached) {
+    VkFFTConfiguration load = c;
+    load.loadApplicationFromString = 1;
+    load.loadApplicationString = cached;
+    r = initializeVkFFT(&p->app, load);
+    free(cached);
+    if (r != VKFFT_SUCCESS) { // stale: compile afresh
+      deleteVkFFT(&p->app);
+      p->app = (VkFFTApplication){0};
+    }
+  }
+  if (r != VKFFT_SUCCESS) {
+    c.saveApplicationToString = path[0] ? 1 : 0;
+    r = initializeVkFFT(&p->app, c);
+    if (r == VKFFT_SUCCESS && path[0])
+      dg_cache_file_write(path, p->app.saveApplicationString, (size_t)p->app.applicationStringSize);
+  }
   if (r != VKFFT_SUCCESS) {
     plan_destroy(p);
     return dg_fail(r == VKFFT_ERROR_MALLOC_FAILED ? DG_ERR_OOM : DG_ERR_VULKAN,

@@ -53,7 +53,7 @@ static void cache_path(dg_device *d, char *out, size_t n) {
   snprintf(out, n, "%s/pipelines-%08x-%08x.bin", dir, d->info.vendor_id, d->info.device_id);
 }
 
-static void *read_cache(const char *path, size_t *size) {
+void *dg_cache_file_read(const char *path, size_t *size) {
   *size = 0;
   if (!path[0]) return NULL;
   FILE *f = fopen(path, "rb");
@@ -83,23 +83,30 @@ static void mkdir_parents(const char *path) {
   }
 }
 
+void dg_cache_file_write(const char *path, const void *data, size_t size) {
+  if (!path[0] || !size) return;
+  mkdir_parents(path);
+  char tmp[1100];
+  snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+  FILE *f = fopen(tmp, "wb");
+  cache_header h = {CACHE_MAGIC, CACHE_VERSION, size, fnv1a(data, size)};
+  bool ok = f && fwrite(&h, sizeof h, 1, f) == 1 && fwrite(data, 1, size, f) == size;
+  if (f) ok &= fclose(f) == 0;
+  if (ok) rename(tmp, path);
+  else unlink(tmp);
+}
+
+const char *dg_cache_path(const dg_device *d) { return d->kernels->cache_path; }
+
 static void write_cache(dg_device *d) {
-  const char *path = d->kernels->cache_path;
   size_t size = 0;
-  if (!path[0] || vkGetPipelineCacheData(d->device, d->pipeline_cache, &size, NULL) != VK_SUCCESS || !size) return;
+  if (!d->kernels->cache_path[0] || vkGetPipelineCacheData(d->device, d->pipeline_cache, &size, NULL) != VK_SUCCESS ||
+      !size)
+    return;
   void *data = malloc(size);
   if (!data) return;
-  if (vkGetPipelineCacheData(d->device, d->pipeline_cache, &size, data) == VK_SUCCESS) {
-    mkdir_parents(path);
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    cache_header h = {CACHE_MAGIC, CACHE_VERSION, size, fnv1a(data, size)};
-    bool ok = f && fwrite(&h, sizeof h, 1, f) == 1 && fwrite(data, 1, size, f) == size;
-    if (f) ok &= fclose(f) == 0;
-    if (ok) rename(tmp, path);
-    else unlink(tmp);
-  }
+  if (vkGetPipelineCacheData(d->device, d->pipeline_cache, &size, data) == VK_SUCCESS)
+    dg_cache_file_write(d->kernels->cache_path, data, size);
   free(data);
 }
 
@@ -110,7 +117,7 @@ dg_status dg_kernel_table_create(dg_device *d) {
   d->kernels = t;
   cache_path(d, t->cache_path, sizeof t->cache_path);
   size_t size;
-  void *data = read_cache(t->cache_path, &size);
+  void *data = dg_cache_file_read(t->cache_path, &size);
   VkPipelineCacheCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
                                   .initialDataSize = size,
                                   .pInitialData = data};

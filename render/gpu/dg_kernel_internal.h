@@ -1,4 +1,5 @@
 #pragma once
+#include <stddef.h>
 #include <vulkan/vulkan.h>
 
 #include "dg_kernel.h"
@@ -10,3 +11,10 @@ struct dg_kernel {
   int n_spec;
   VkPipeline pipeline;
 };
+
+// Cache files under our own header (magic, version, size, FNV-1a hash), so a truncated or corrupt file
+// reads as absent: the pipeline cache, and VkFFT's compiled shaders (dg_fft). dg_cache_path is the
+// pipeline cache's path ("" when caching is off); other caches are named after it.
+const char *dg_cache_path(const dg_device *d);
+void *dg_cache_file_read(const char *path, size_t *size); // malloc'd, or NULL
+void dg_cache_file_write(const char *path, const void *data, size_t size); // atomic; failures ignored
