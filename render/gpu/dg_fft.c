@@ -10,7 +10,9 @@
 #define VKFFT_BACKEND 0
 // VkFFT's code generator trips GCC's flow-sensitive warnings once inlined here.
 #pragma GCC diagnostic push
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <vkFFT.h>
 #pragma GCC diagnostic pop
 

@@ -73,6 +73,29 @@ assert lg["log"] is True and np.abs(np.array(lg["power"]) - np.log10(ref)).max()
 print(f"fda {err:.0f} levels from numpy; spectrum relative error {rel.max():.2g}")
 PY
 
+# VkFFT's compiled shaders are cached beside the pipeline cache; damaged cache files read as absent.
+cache="$out/cache/pipelines.bin"
+for damage in none flip truncate; do
+  if [ "$damage" != none ]; then
+    for f in "$out"/cache/pipelines.bin.vkfft*; do
+      /usr/bin/python3 - "$f" "$damage" <<'PY' || fail "damage $f"
+import sys
+path, how = sys.argv[1], sys.argv[2]
+data = bytearray(open(path, "rb").read())
+if how == "flip":
+    data[len(data) // 2] ^= 0xFF
+else:
+    data = data[: len(data) // 3]
+open(path, "wb").write(data)
+PY
+    done
+  fi
+  DIRIGENT_PIPELINE_CACHE="$cache" "$cli" stylize --content "$out/content.png" --style "$out/style.png" --strength 0.9 \
+    --beta 0.1 --out "$out/cached.png" >"$out/msg" 2>&1 || fail "stylize with cache files ($damage): $(cat "$out/msg")"
+  cmp -s "$out/cached.png" "$out/fda.png" || fail "stylize with cache files ($damage): another result"
+  ls "$out"/cache/pipelines.bin.vkfft*-6x64x96 >/dev/null 2>&1 || fail "no VkFFT cache file: $(ls "$out/cache")"
+done
+
 # Bad inputs: exit status, a message naming the file or value, and no output file (nor a temporary one).
 expect() { # STATUS NEEDLE ARGS...
   want="$1" needle="$2"
