@@ -157,8 +157,10 @@ int dg_cli_device(int argc, char **argv) {
   printf("  max storage buffer range: %llu MiB (binding limit used: %llu MiB)\n",
          (unsigned long long)(info->max_storage_buffer_range >> 20),
          (unsigned long long)(info->max_binding_bytes >> 20));
-  printf("  device-local memory: %llu MiB\n  subgroup size: %u, shared memory: %u KiB, workgroup invocations: %u\n",
-         (unsigned long long)(info->device_local_bytes >> 20), info->subgroup_size, info->max_shared_memory / 1024,
+  printf("  device-local memory: %llu MiB; arena memory %s (heap %llu MiB, %llu MiB free)\n  subgroup size: %u, shared memory: %u KiB, workgroup invocations: %u\n",
+         (unsigned long long)(info->device_local_bytes >> 20), info->memory_path,
+         (unsigned long long)(info->block_heap_bytes >> 20), (unsigned long long)(dg_device_memory_budget(dev) >> 20),
+         info->subgroup_size, info->max_shared_memory / 1024,
          info->max_workgroup_invocations);
   printf("  f16 storage: %s, f16 arithmetic: %s, timestamps: %s\n", info->fp16_storage ? "yes" : "no",
          info->fp16_arithmetic ? "yes" : "no", info->timestamps ? "on" : "off");

@@ -8,6 +8,7 @@
 #include "dg_arena_internal.h"
 #include "dg_device_internal.h"
 #include "dg_memory.h"
+#include "dg_transfer.h"
 
 typedef struct block {
   dg_buffer buf;
@@ -22,20 +23,18 @@ struct dg_arena {
   int current; // index of the block being filled
 };
 
-static int find_memory_type(const dg_device *d, uint32_t bits, VkMemoryPropertyFlags want) {
-  for (uint32_t i = 0; i < d->memory.memoryTypeCount; i++)
-    if ((bits & (1u << i)) && (d->memory.memoryTypes[i].propertyFlags & want) == want) return (int)i;
-  return -1;
-}
-
 // DG_ERR_OOM (or DG_ERR_VULKAN for other results) naming the size, the device and, under an
 // address-space limit, the limit.
 static dg_status block_failure(const dg_device *d, const char *what, uint64_t size, const char *why, VkResult r) {
   char note[160] = "";
   bool oom = r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY || r == VK_ERROR_MEMORY_MAP_FAILED;
-  return dg_fail(oom ? DG_ERR_OOM : DG_ERR_VULKAN, "%s %.1f MiB of device memory on %s failed: %s%s", what,
-                 (double)size / 1048576.0, d->info.name, why ? why : dg_vk_result_name(r),
-                 dg_memory_limit_note(note, sizeof note));
+  return dg_fail(oom ? DG_ERR_OOM : DG_ERR_VULKAN,
+                 "%s %.1f MiB of device memory on %s failed: %s (this process holds %.1f MiB of it, %.1f MiB left "
+                 "of a %.1f MiB heap%s)%s",
+                 what, (double)size / 1048576.0, d->info.name, why ? why : dg_vk_result_name(r),
+                 (double)atomic_load(&d->block_bytes) / 1048576.0, (double)dg_device_memory_budget(d) / 1048576.0,
+                 (double)d->info.block_heap_bytes / 1048576.0,
+                 d->budget_cap ? ", capped by DIRIGENT_MEMORY_BUDGET_MIB" : "", dg_memory_limit_note(note, sizeof note));
 }
 
 static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
@@ -46,6 +45,8 @@ static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
   if (!strcmp(d->info.type, "cpu") && size + DG_MEMORY_CPU_DRIVER_MARGIN > dg_memory_address_space_left())
     return block_failure(d, "allocating", size, "too little address space would be left to the driver",
                          VK_ERROR_OUT_OF_HOST_MEMORY);
+  if (size > dg_device_memory_budget(d))
+    return block_failure(d, "allocating", size, "the device's memory budget is spent", VK_ERROR_OUT_OF_DEVICE_MEMORY);
   VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                            .size = size,
                            .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
@@ -55,22 +56,21 @@ static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
   if (r != VK_SUCCESS) return block_failure(d, "creating a buffer of", size, NULL, r);
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(d->device, out->buf.buffer, &req);
-  const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  int type = find_memory_type(d, req.memoryTypeBits, host | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
-  if (type < 0) type = find_memory_type(d, req.memoryTypeBits, host);
-  if (type < 0) {
+  if (!(req.memoryTypeBits & (1u << d->block_memory_type))) {
     vkDestroyBuffer(d->device, out->buf.buffer, NULL);
-    return dg_fail(DG_ERR_UNSUPPORTED, "device %s has no host-visible coherent memory", d->info.name);
+    return dg_fail(DG_ERR_UNSUPPORTED, "device %s: storage buffers cannot use memory type %d", d->info.name,
+                   d->block_memory_type);
   }
   VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                              .allocationSize = req.size,
-                             .memoryTypeIndex = (uint32_t)type};
+                             .memoryTypeIndex = (uint32_t)d->block_memory_type};
   r = vkAllocateMemory(d->device, &ai, NULL, &out->buf.memory);
   if (r == VK_SUCCESS) r = vkBindBufferMemory(d->device, out->buf.buffer, out->buf.memory, 0);
-  if (r == VK_SUCCESS) r = vkMapMemory(d->device, out->buf.memory, 0, VK_WHOLE_SIZE, 0, (void **)&out->buf.mapped);
+  if (r == VK_SUCCESS && !d->staged)
+    r = vkMapMemory(d->device, out->buf.memory, 0, VK_WHOLE_SIZE, 0, (void **)&out->buf.mapped);
   // lavapipe (Mesa 25.0) reports success with MAP_FAILED when its mmap fails, as under `ulimit -v`;
   // its worker threads would then write through that pointer.
-  if (r == VK_SUCCESS && (!out->buf.mapped || out->buf.mapped == (unsigned char *)MAP_FAILED))
+  if (r == VK_SUCCESS && !d->staged && (!out->buf.mapped || out->buf.mapped == (unsigned char *)MAP_FAILED))
     r = VK_ERROR_MEMORY_MAP_FAILED;
   if (r != VK_SUCCESS) {
     if (out->buf.memory) vkFreeMemory(d->device, out->buf.memory, NULL);
@@ -78,6 +78,8 @@ static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
     return block_failure(d, "allocating", size, r == VK_ERROR_MEMORY_MAP_FAILED ? "it could not be mapped" : NULL, r);
   }
   out->buf.size = size;
+  out->buf.device = d;
+  atomic_fetch_add(&d->block_bytes, size);
   return DG_OK;
 }
 
@@ -95,6 +97,7 @@ void dg_arena_destroy(dg_arena *a) {
   for (int i = 0; i < a->count; i++) {
     vkDestroyBuffer(a->device->device, a->blocks[i]->buf.buffer, NULL);
     vkFreeMemory(a->device->device, a->blocks[i]->buf.memory, NULL);
+    atomic_fetch_sub(&a->device->block_bytes, a->blocks[i]->buf.size);
     free(a->blocks[i]);
   }
   free(a->blocks);
@@ -123,7 +126,10 @@ dg_status dg_arena_alloc(dg_arena *a, uint64_t bytes, dg_range *out) {
   }
   block *nb = malloc(sizeof *nb);
   if (!nb) return dg_fail(DG_ERR_OOM, "out of host memory");
-  dg_status s = create_block(a, size > a->block_bytes ? size : a->block_bytes, nb);
+  // A device with less memory left than a whole block gets a block of what is left (at least `size`).
+  uint64_t want = size > a->block_bytes ? size : a->block_bytes, left = dg_device_memory_budget(a->device) / DG_ARENA_ALIGN * DG_ARENA_ALIGN;
+  if (want > left) want = left >= size ? left : size;
+  dg_status s = create_block(a, want, nb);
   if (s != DG_OK) {
     free(nb);
     return s;
@@ -156,4 +162,42 @@ uint64_t dg_arena_bytes_in_use(const dg_arena *a) {
 
 dg_device *dg_arena_device(const dg_arena *a) { return a->device; }
 
-void *dg_range_map(dg_range r) { return r.buffer->mapped + r.offset; }
+void *dg_range_map(dg_range r) { return r.buffer->mapped ? r.buffer->mapped + r.offset : NULL; }
+
+static dg_status check_span(dg_range r, uint64_t offset, uint64_t bytes, const char *what) {
+  if (offset > r.size || bytes > r.size - offset)
+    return dg_fail(DG_ERR_ARG, "%s of %llu bytes at offset %llu passes the end of a %llu-byte range", what,
+                   (unsigned long long)bytes, (unsigned long long)offset, (unsigned long long)r.size);
+  return DG_OK;
+}
+
+dg_status dg_range_write(dg_range r, uint64_t offset, const void *src, uint64_t bytes) {
+  DG_TRY(check_span(r, offset, bytes, "write"));
+  if (!bytes) return DG_OK;
+  if (r.buffer->mapped) {
+    memcpy(r.buffer->mapped + r.offset + offset, src, bytes);
+    return DG_OK;
+  }
+  return dg_transfer_upload(r.buffer->device, r.buffer, r.offset + offset, src, bytes);
+}
+
+dg_status dg_range_read(dg_range r, uint64_t offset, void *dst, uint64_t bytes) {
+  DG_TRY(check_span(r, offset, bytes, "read"));
+  if (!bytes) return DG_OK;
+  if (r.buffer->mapped) {
+    memcpy(dst, r.buffer->mapped + r.offset + offset, bytes);
+    return DG_OK;
+  }
+  return dg_transfer_download(r.buffer->device, r.buffer, r.offset + offset, dst, bytes);
+}
+
+dg_status dg_range_produce(dg_range r, size_t bytes, dg_range_producer produce, void *ctx) {
+  DG_TRY(check_span(r, 0, bytes, "write"));
+  if (r.buffer->mapped) return produce(ctx, r.buffer->mapped + r.offset, bytes);
+  void *host = malloc(bytes ? bytes : 1);
+  if (!host) return dg_fail(DG_ERR_OOM, "out of host memory staging %zu bytes", bytes);
+  dg_status s = produce(ctx, host, bytes);
+  if (s == DG_OK) s = dg_range_write(r, 0, host, bytes);
+  free(host);
+  return s;
+}

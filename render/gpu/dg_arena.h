@@ -1,6 +1,7 @@
 // Device memory for one job: large blocks, each one VkBuffer, suballocated with a bump pointer.
-// Memory is host-visible (mapped once), so uploads and downloads are plain copies once the stream
-// that used a range has finished.
+// Blocks are mapped once where the device's memory policy allows (dg_device_info.memory_path), so
+// uploads and downloads are plain copies; otherwise they go through staging copies. Either way the
+// stream that used a range must have finished.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -33,5 +34,12 @@ void dg_arena_release(dg_arena *arena, dg_arena_mark mark);
 uint64_t dg_arena_bytes_in_use(const dg_arena *arena);
 dg_device *dg_arena_device(const dg_arena *arena);
 
-// Host pointer to the start of a range (memory is persistently mapped).
+// Host pointer to the start of a range when its block is mapped, else NULL (staged memory).
 void *dg_range_map(dg_range range);
+// Host copies into and out of a range, mapped or staged.
+dg_status dg_range_write(dg_range range, uint64_t offset, const void *src, uint64_t bytes);
+dg_status dg_range_read(dg_range range, uint64_t offset, void *dst, uint64_t bytes);
+// Lets `produce` write the range's first `bytes` bytes: in place when mapped, else into a host buffer
+// that is then uploaded (loaders that convert while they read).
+typedef dg_status (*dg_range_producer)(void *ctx, void *dst, size_t bytes);
+dg_status dg_range_produce(dg_range range, size_t bytes, dg_range_producer produce, void *ctx);

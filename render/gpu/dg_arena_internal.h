@@ -4,8 +4,9 @@
 #include "dg_arena.h"
 
 struct dg_buffer {
+  dg_device *device;
   VkBuffer buffer;
   VkDeviceMemory memory;
-  unsigned char *mapped;
+  unsigned char *mapped; // NULL when the device is staged
   uint64_t size;
 };

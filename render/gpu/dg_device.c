@@ -5,6 +5,7 @@
 
 #include "dg_device_internal.h"
 #include "dg_memory.h"
+#include "dg_transfer.h"
 
 const char *dg_vk_result_name(VkResult r) {
   switch (r) {
@@ -205,6 +206,78 @@ static void fill_info(dg_device *d, uint64_t max_binding, bool timestamps) {
       info->device_local_bytes += d->memory.memoryHeaps[i].size;
 }
 
+static int memory_type(const dg_device *d, VkMemoryPropertyFlags want, VkMemoryPropertyFlags prefer) {
+  int found = -1;
+  for (uint32_t i = 0; i < d->memory.memoryTypeCount; i++) {
+    VkMemoryPropertyFlags f = d->memory.memoryTypes[i].propertyFlags;
+    if ((f & want) != want) continue;
+    if ((f & prefer) == prefer) return (int)i;
+    if (found < 0) found = (int)i;
+  }
+  return found;
+}
+
+// Where arena blocks live. Mapped device-local memory when its heap is (nearly) all of the device's
+// largest device-local heap: CPU drivers, integrated GPUs and discrete GPUs with resizable BAR. A
+// discrete GPU whose host-visible window is small (256 MiB without BAR) gets unmapped device-local
+// blocks and staging copies, as does any device when staging is forced.
+static dg_status choose_memory(dg_device *d, bool force_staging) {
+  const VkMemoryPropertyFlags host = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  const VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  uint64_t largest = 0;
+  for (uint32_t i = 0; i < d->memory.memoryHeapCount; i++)
+    if ((d->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) && d->memory.memoryHeaps[i].size > largest)
+      largest = d->memory.memoryHeaps[i].size;
+  int mapped_local = memory_type(d, host | local, 0);
+  int staging = memory_type(d, host, VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+  if (staging < 0) return dg_fail(DG_ERR_UNSUPPORTED, "device %s has no host-visible coherent memory", d->info.name);
+  uint64_t mapped_heap = mapped_local < 0 ? 0 : d->memory.memoryHeaps[d->memory.memoryTypes[mapped_local].heapIndex].size;
+  if (!force_staging && mapped_local >= 0 && mapped_heap >= largest / 10 * 9) {
+    d->block_memory_type = mapped_local;
+  } else if (memory_type(d, local, 0) >= 0) {
+    d->staged = true;
+    d->block_memory_type = memory_type(d, local, 0);
+  } else if (!force_staging) { // no device-local memory at all: plain host memory, mapped
+    d->block_memory_type = staging;
+  } else {
+    d->staged = true;
+    d->block_memory_type = staging;
+  }
+  d->staging_memory_type = staging;
+  d->info.memory_path = d->staged ? "staged" : "mapped";
+  d->info.block_heap_bytes = d->memory.memoryHeaps[d->memory.memoryTypes[d->block_memory_type].heapIndex].size;
+  return DG_OK;
+}
+
+dg_status dg_device_submit(dg_device *d, const VkSubmitInfo *submit, VkFence fence) {
+  pthread_mutex_lock(&d->queue_lock);
+  VkResult r = vkQueueSubmit(d->queue, 1, submit, fence);
+  pthread_mutex_unlock(&d->queue_lock);
+  if (r != VK_SUCCESS)
+    return dg_fail(r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY ? DG_ERR_OOM : DG_ERR_VULKAN,
+                   "vkQueueSubmit failed on %s: %s", d->info.name, dg_vk_result_name(r));
+  return DG_OK;
+}
+
+uint64_t dg_device_memory_budget(const dg_device *d) {
+  uint32_t heap = d->memory.memoryTypes[d->block_memory_type].heapIndex;
+  uint64_t used = atomic_load(&d->block_bytes), left;
+  if (d->memory_budget) {
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT b = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 p = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2, .pNext = &b};
+    vkGetPhysicalDeviceMemoryProperties2(d->physical, &p);
+    left = b.heapBudget[heap] > b.heapUsage[heap] ? b.heapBudget[heap] - b.heapUsage[heap] : 0;
+  } else {
+    uint64_t size = d->memory.memoryHeaps[heap].size;
+    left = size > used ? size - used : 0;
+  }
+  if (d->budget_cap) {
+    uint64_t capped = d->budget_cap > used ? d->budget_cap - used : 0;
+    if (capped < left) left = capped;
+  }
+  return left;
+}
+
 static dg_status create_logical(dg_device *d) {
   uint32_t n = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(d->physical, &n, NULL);
@@ -240,12 +313,13 @@ static dg_status create_logical(dg_device *d) {
                                  .queueFamilyIndex = d->queue_family,
                                  .queueCount = 1,
                                  .pQueuePriorities = &priority};
-  const char *extensions[] = {"VK_KHR_push_descriptor"};
+  const char *extensions[] = {"VK_KHR_push_descriptor", "VK_EXT_memory_budget"};
+  d->memory_budget = has_extension(d->physical, "VK_EXT_memory_budget");
   VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                             .pNext = &enable,
                             .queueCreateInfoCount = 1,
                             .pQueueCreateInfos = &qci,
-                            .enabledExtensionCount = 1,
+                            .enabledExtensionCount = d->memory_budget ? 2 : 1,
                             .ppEnabledExtensionNames = extensions};
   if (!strcmp(d->info.type, "cpu")) {
     char doing[300];
@@ -286,12 +360,20 @@ dg_status dg_device_open(const dg_device_options *options, dg_device **out) {
   o.timestamps |= env_flag("DIRIGENT_PROFILE");
   if (!o.max_binding_bytes && getenv("DIRIGENT_MAX_BINDING"))
     o.max_binding_bytes = strtoull(getenv("DIRIGENT_MAX_BINDING"), NULL, 10);
+  o.staging |= env_flag("DIRIGENT_STAGING");
+  const char *cap = getenv("DIRIGENT_MEMORY_BUDGET_MIB");
   dg_device *d = calloc(1, sizeof *d);
   if (!d) return dg_fail(DG_ERR_OOM, "out of host memory opening the device");
+  pthread_mutex_init(&d->queue_lock, NULL);
+  pthread_mutex_init(&d->transfer_lock, NULL);
+  if (cap && *cap) d->budget_cap = strtoull(cap, NULL, 10) << 20;
   dg_status s = create_instance(d, o.validation);
   if (s == DG_OK) s = pick_physical(d, o.select);
   if (s == DG_OK) {
     fill_info(d, o.max_binding_bytes, o.timestamps);
+    s = choose_memory(d, o.staging);
+  }
+  if (s == DG_OK) {
     s = create_logical(d);
   }
   if (s == DG_OK) s = dg_kernel_table_create(d);
@@ -307,6 +389,7 @@ void dg_device_close(dg_device *d) {
   if (!d) return;
   if (d->device) {
     vkDeviceWaitIdle(d->device);
+    dg_transfer_destroy(d);
     dg_kernel_table_destroy(d);
     if (d->pipeline_layout) vkDestroyPipelineLayout(d->device, d->pipeline_layout, NULL);
     if (d->set_layout) vkDestroyDescriptorSetLayout(d->device, d->set_layout, NULL);
@@ -318,6 +401,8 @@ void dg_device_close(dg_device *d) {
     if (destroy) destroy(d->instance, d->messenger, NULL);
   }
   if (d->instance) vkDestroyInstance(d->instance, NULL);
+  pthread_mutex_destroy(&d->queue_lock);
+  pthread_mutex_destroy(&d->transfer_lock);
   free(d);
 }
 

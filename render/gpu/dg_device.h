@@ -20,6 +20,10 @@ typedef struct dg_device_options {
   // Largest storage-buffer binding ops may use; 0 means the device's maxStorageBufferRange. Tests
   // lower it to exercise the code that splits big tensors. Also read from DIRIGENT_MAX_BINDING.
   uint64_t max_binding_bytes;
+  // Keep every arena block unmapped and copy through a staging buffer, as on a discrete GPU without
+  // host-visible video memory, whatever the device offers (so lavapipe exercises that path). Also on
+  // when DIRIGENT_STAGING=1.
+  bool staging;
 } dg_device_options;
 
 typedef struct dg_device_info {
@@ -39,6 +43,10 @@ typedef struct dg_device_info {
   bool timestamps; // timestamps enabled and supported
   float timestamp_period_ns;
   uint64_t device_local_bytes;
+  // "mapped": arena blocks are host-visible device memory (CPU drivers, integrated GPUs, resizable
+  // BAR); "staged": device-local blocks, host access through staging copies.
+  const char *memory_path;
+  uint64_t block_heap_bytes; // size of the heap the arena's blocks come from
 } dg_device_info;
 
 dg_status dg_device_open(const dg_device_options *options, dg_device **out);
@@ -46,5 +54,8 @@ void dg_device_close(dg_device *device);
 const dg_device_info *dg_device_get_info(const dg_device *device);
 // Number of validation-layer warnings and errors seen so far (0 when validation is off).
 uint64_t dg_device_validation_messages(const dg_device *device);
+// Bytes the arena's heap has left for this process (VK_EXT_memory_budget when the device has it,
+// else the heap size less what this process's arenas hold), for reports and fit checks.
+uint64_t dg_device_memory_budget(const dg_device *device);
 // Writes one line per physical device ("index: name (type, driver)") into buf; returns the count.
 int dg_device_list(char *buf, size_t size);

@@ -1,5 +1,6 @@
 // Internals of the device shared by the gpu/ modules only.
 #pragma once
+#include <pthread.h>
 #include <stdatomic.h>
 #include <vulkan/vulkan.h>
 
@@ -9,6 +10,7 @@
 #define DG_PUSH_BYTES 128
 
 typedef struct dg_kernel_table dg_kernel_table;
+typedef struct dg_transfer dg_transfer;
 
 struct dg_device {
   VkInstance instance;
@@ -18,6 +20,15 @@ struct dg_device {
   VkQueue queue;
   uint32_t queue_family;
   VkPhysicalDeviceMemoryProperties memory;
+  // Memory policy (dg_device_open): arena blocks come from block_memory_type and are mapped unless
+  // `staged`, in which case host access copies through the staging buffer (staging_memory_type).
+  bool staged;
+  int block_memory_type, staging_memory_type;
+  dg_transfer *transfer; // made on first staged copy
+  pthread_mutex_t transfer_lock, queue_lock;
+  bool memory_budget; // VK_EXT_memory_budget enabled
+  atomic_uint_fast64_t block_bytes; // arena blocks allocated on this device
+  uint64_t budget_cap;              // DIRIGENT_MEMORY_BUDGET_MIB: pretend the device has only this much
   VkDescriptorSetLayout set_layout; // DG_MAX_BINDINGS storage buffers, push descriptors
   VkPipelineLayout pipeline_layout;
   VkPipelineCache pipeline_cache;
@@ -37,6 +48,9 @@ const char *dg_vk_result_name(VkResult r);
                          : DG_ERR_VULKAN,                                                                \
                      "%s failed: %s", what, dg_vk_result_name(dg_vk_r_));                                \
   } while (0)
+
+// vkQueueSubmit under the queue's lock (streams and staging copies may run on different threads).
+dg_status dg_device_submit(dg_device *d, const VkSubmitInfo *submit, VkFence fence);
 
 dg_status dg_kernel_table_create(dg_device *device);
 void dg_kernel_table_destroy(dg_device *device);

@@ -1,5 +1,6 @@
 #include "dg_fft.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -136,7 +137,9 @@ static dg_status plan_make(dg_fft *f, int planes, int h, int w, dg_fft_plan **ou
     VkFFTConfiguration load = c;
     load.loadApplicationFromString = 1;
     load.loadApplicationString = cached;
+    pthread_mutex_lock(&d->queue_lock); // VkFFT submits its table uploads on the engine's queue
     r = initializeVkFFT(&p->app, load);
+    pthread_mutex_unlock(&d->queue_lock);
     free(cached);
     if (r != VKFFT_SUCCESS) { // stale: compile afresh
       deleteVkFFT(&p->app);
@@ -145,7 +148,9 @@ static dg_status plan_make(dg_fft *f, int planes, int h, int w, dg_fft_plan **ou
   }
   if (r != VKFFT_SUCCESS) {
     c.saveApplicationToString = path[0] ? 1 : 0;
+    pthread_mutex_lock(&d->queue_lock);
     r = initializeVkFFT(&p->app, c);
+    pthread_mutex_unlock(&d->queue_lock);
     if (r == VKFFT_SUCCESS && path[0])
       dg_cache_file_write(path, p->app.saveApplicationString, (size_t)p->app.applicationStringSize);
   }

@@ -7,8 +7,8 @@
 // VkFFT generates its shaders for a size and compiles them with glslang when the plan is made (hundreds
 // of milliseconds on lavapipe), so plans are cached per size in a dg_fft; its descriptor sets point at
 // the plan's own buffers, which therefore never change under a recorded command. A dg_fft and its plans
-// serve one stream at a time; making a plan submits VkFFT's table uploads on the engine's queue, so
-// it must not run while another thread submits there.
+// serve one stream at a time; making a plan submits VkFFT's table uploads on the engine's queue, under
+// the queue's lock (dg_device_submit's).
 #pragma once
 #include "dg_stream.h"
 #include "dg_tensor.h"

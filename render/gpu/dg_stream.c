@@ -139,7 +139,7 @@ static dg_status submit_current(dg_stream *s) {
     return DG_OK;
   }
   VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &sl->cb};
-  DG_VK(vkQueueSubmit(s->device->queue, 1, &si, sl->fence), "vkQueueSubmit");
+  DG_TRY(dg_device_submit(s->device, &si, sl->fence));
   sl->in_flight = true;
   s->current = (s->current + 1) % SLOTS;
   return DG_OK;

@@ -101,29 +101,48 @@ float dg_f16_to_f32(uint16_t h) {
   return f;
 }
 
-void dg_tensor_write_f32(dg_tensor *t, const float *src) {
-  int64_t n = dg_tensor_numel(t);
-  void *dst = dg_range_map(t->data);
-  if (t->dtype == DG_F32) memcpy(dst, src, (size_t)n * 4);
-  else
-    for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = dg_f32_to_f16(src[i]);
-}
+// f16 conversions go through a host chunk of this many elements (staged memory cannot be converted in place).
+#define CHUNK 16384
 
-void dg_tensor_read_f32(const dg_tensor *t, float *dst) {
+dg_status dg_tensor_write_f32(dg_tensor *t, const float *src) {
   int64_t n = dg_tensor_numel(t);
-  const void *src = dg_range_map(t->data);
-  if (t->dtype == DG_F32) memcpy(dst, src, (size_t)n * 4);
-  else
-    for (int64_t i = 0; i < n; i++) dst[i] = dg_f16_to_f32(((const uint16_t *)src)[i]);
-}
-
-void dg_tensor_fill_f32(dg_tensor *t, float value) {
-  int64_t n = dg_tensor_numel(t);
-  void *dst = dg_range_map(t->data);
-  if (t->dtype == DG_F32)
-    for (int64_t i = 0; i < n; i++) ((float *)dst)[i] = value;
-  else {
-    uint16_t h = dg_f32_to_f16(value);
-    for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = h;
+  if (t->dtype == DG_F32) return dg_range_write(t->data, 0, src, (uint64_t)n * 4);
+  uint16_t h[CHUNK];
+  for (int64_t at = 0; at < n; at += CHUNK) {
+    int64_t m = n - at < CHUNK ? n - at : CHUNK;
+    for (int64_t i = 0; i < m; i++) h[i] = dg_f32_to_f16(src[at + i]);
+    DG_TRY(dg_range_write(t->data, (uint64_t)at * 2, h, (uint64_t)m * 2));
   }
+  return DG_OK;
+}
+
+dg_status dg_tensor_read_f32(const dg_tensor *t, float *dst) {
+  int64_t n = dg_tensor_numel(t);
+  if (t->dtype == DG_F32) return dg_range_read(t->data, 0, dst, (uint64_t)n * 4);
+  uint16_t h[CHUNK];
+  for (int64_t at = 0; at < n; at += CHUNK) {
+    int64_t m = n - at < CHUNK ? n - at : CHUNK;
+    DG_TRY(dg_range_read(t->data, (uint64_t)at * 2, h, (uint64_t)m * 2));
+    for (int64_t i = 0; i < m; i++) dst[at + i] = dg_f16_to_f32(h[i]);
+  }
+  return DG_OK;
+}
+
+dg_status dg_tensor_fill_f32(dg_tensor *t, float value) {
+  int64_t n = dg_tensor_numel(t);
+  size_t esize = dg_dtype_size(t->dtype);
+  union {
+    float f[CHUNK / 2];
+    uint16_t h[CHUNK];
+  } chunk;
+  int64_t per = (int64_t)(sizeof chunk / esize);
+  for (int64_t i = 0; i < per; i++) {
+    if (t->dtype == DG_F32) chunk.f[i] = value;
+    else chunk.h[i] = dg_f32_to_f16(value);
+  }
+  for (int64_t at = 0; at < n; at += per) {
+    int64_t m = n - at < per ? n - at : per;
+    DG_TRY(dg_range_write(t->data, (uint64_t)at * esize, &chunk, (uint64_t)m * esize));
+  }
+  return DG_OK;
 }

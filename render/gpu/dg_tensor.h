@@ -27,9 +27,10 @@ dg_status dg_tensor_reshape(const dg_tensor *t, int ndim, const int64_t *shape, 
 const char *dg_shape_str(const dg_tensor *t, char *buf, size_t size);
 
 // Host access (the stream that last used the tensor must have finished). Converts to/from dtype.
-void dg_tensor_write_f32(dg_tensor *t, const float *src);
-void dg_tensor_read_f32(const dg_tensor *t, float *dst);
-void dg_tensor_fill_f32(dg_tensor *t, float value);
+// Fails only when a staging copy fails (staged memory, see dg_arena.h).
+dg_status dg_tensor_write_f32(dg_tensor *t, const float *src);
+dg_status dg_tensor_read_f32(const dg_tensor *t, float *dst);
+dg_status dg_tensor_fill_f32(dg_tensor *t, float value);
 
 uint16_t dg_f32_to_f16(float f);
 float dg_f16_to_f32(uint16_t h);

@@ -463,6 +463,17 @@ dg_status dg_safetensors_read(const dg_safetensors *st, const dg_st_tensor *t, d
   return DG_OK;
 }
 
+typedef struct read_job {
+  const dg_safetensors *st;
+  const dg_st_tensor *t;
+  dg_dtype dtype;
+} read_job;
+
+static dg_status read_into(void *ctx, void *dst, size_t bytes) {
+  const read_job *j = ctx;
+  return dg_safetensors_read(j->st, j->t, j->dtype, dst, bytes);
+}
+
 dg_status dg_safetensors_load(const dg_safetensors *st, const char *name, dg_arena *arena, dg_dtype dtype,
                               dg_tensor *out) {
   const dg_st_tensor *t = dg_safetensors_find(st, name);
@@ -474,7 +485,8 @@ dg_status dg_safetensors_load(const dg_safetensors *st, const char *name, dg_are
   int64_t one = 1;
   // A 0-d (scalar) tensor becomes shape [1].
   DG_TRY(dg_tensor_alloc(arena, dtype, t->ndim ? t->ndim : 1, t->ndim ? t->shape : &one, &tmp));
-  DG_TRY(dg_safetensors_read(st, t, dtype, dg_range_map(tmp.data), (size_t)t->numel * dg_dtype_size(dtype)));
+  read_job job = {st, t, dtype};
+  DG_TRY(dg_range_produce(tmp.data, (size_t)t->numel * dg_dtype_size(dtype), read_into, &job));
   *out = tmp;
   return DG_OK;
 }

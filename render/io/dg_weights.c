@@ -573,6 +573,17 @@ dg_status dg_weights_read(const dg_weights *w, const dg_weight *t, dg_dtype dtyp
                  bad, n, narrowed ? " or need f32" : "");
 }
 
+typedef struct read_job {
+  const dg_weights *w;
+  const dg_weight *t;
+  dg_dtype dtype;
+} read_job;
+
+static dg_status read_into(void *ctx, void *dst, size_t bytes) {
+  const read_job *j = ctx;
+  return dg_weights_read(j->w, j->t, j->dtype, dst, bytes);
+}
+
 dg_status dg_weights_load(const dg_weights *w, const char *ldm_name, dg_arena *arena, dg_dtype dtype, dg_tensor *out) {
   const dg_weight *t = dg_weights_find(w, ldm_name);
   if (!t) return dg_fail(DG_ERR_ARG, "%s: no tensor '%.160s'", w->path, ldm_name ? ldm_name : "(null)");
@@ -582,7 +593,8 @@ dg_status dg_weights_load(const dg_weights *w, const char *ldm_name, dg_arena *a
   int64_t one = 1;
   dg_tensor tmp;
   DG_TRY(dg_tensor_alloc(arena, dtype, t->ndim ? t->ndim : 1, t->ndim ? t->shape : &one, &tmp));
-  DG_TRY(dg_weights_read(w, t, dtype, dg_range_map(tmp.data), (size_t)t->numel * dg_dtype_size(dtype)));
+  read_job job = {w, t, dtype};
+  DG_TRY(dg_range_produce(tmp.data, (size_t)t->numel * dg_dtype_size(dtype), read_into, &job));
   *out = tmp;
   return DG_OK;
 }

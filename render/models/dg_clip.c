@@ -31,8 +31,8 @@ dg_status dg_clip_embed_ids(const dg_nn_ctx *nn, const dg_clip *c, const int32_t
   if (s == DG_OK) s = dg_linear(nn->s, &hidden, &c->text_projection, NULL, &projected);
   if (s == DG_OK) s = dg_stream_finish(nn->s);
   else dg_stream_finish(nn->s);
+  if (s == DG_OK) s = dg_tensor_read_f32(&projected, proj);
   if (s == DG_OK) {
-    dg_tensor_read_f32(&projected, proj);
     for (int i = 0; i < n; i++) {
       int k = dg_clip_text_pooled_index(ids + (size_t)i * len, len);
       memcpy(embeddings + (size_t)i * d, proj + ((size_t)i * len + k) * d, (size_t)d * sizeof *proj);

@@ -165,11 +165,10 @@ dg_status dg_clip_image_embed(const dg_nn_ctx *nn, const dg_clip_image *m, const
   dg_status s = dg_model_rgb_tensor(nn, rgb, n, width, height, &images);
   if (s == DG_OK) s = dg_clip_image_forward(nn, m, &images, &feat, &proj);
   if (s == DG_OK) s = dg_stream_finish(nn->s);
-  if (s == DG_OK) {
-    if (features) dg_tensor_read_f32(&feat, features);
-    dg_tensor_read_f32(&proj, embeddings);
-    dg_clip_normalize(embeddings, n, m->embed_dim);
-  } else dg_stream_finish(nn->s);
+  else dg_stream_finish(nn->s);
+  if (s == DG_OK && features) s = dg_tensor_read_f32(&feat, features);
+  if (s == DG_OK) s = dg_tensor_read_f32(&proj, embeddings);
+  if (s == DG_OK) dg_clip_normalize(embeddings, n, m->embed_dim);
   dg_arena_release(nn->scratch, mark);
   return s;
 }

@@ -10,8 +10,7 @@
 
 dg_status dg_model_upload(const dg_nn_src *src, int ndim, const int64_t *shape, const float *values, dg_tensor *out) {
   DG_TRY(dg_tensor_alloc(src->arena, src->dtype, ndim, shape, out));
-  dg_tensor_write_f32(out, values);
-  return DG_OK;
+  return dg_tensor_write_f32(out, values);
 }
 
 dg_status dg_model_read(const dg_nn_src *src, const char *name, int ndim, const int64_t *shape, float **out) {
@@ -52,7 +51,7 @@ dg_status dg_model_rgb_tensor(const dg_nn_ctx *nn, const uint8_t *const *rgb, in
         v[((int64_t)b * 3 + c) * hw + i] = rgb[b][i * 3 + c] / 127.5f - 1.0f;
   dg_status s = dg_stream_finish(nn->s); // released scratch may still back recorded work
   if (s == DG_OK) s = dg_nn_alloc(nn, 4, shape, out);
-  if (s == DG_OK) dg_tensor_write_f32(out, v);
+  if (s == DG_OK) s = dg_tensor_write_f32(out, v);
   free(v);
   return s;
 }

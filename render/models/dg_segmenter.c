@@ -272,10 +272,9 @@ dg_status dg_segmenter_classify(const dg_nn_ctx *nn, const dg_segmenter *m, cons
                        : dg_fail(DG_ERR_OOM, "out of host memory");
   if (s == DG_OK) s = dg_segmenter_forward(nn, m, &images, &out);
   if (s == DG_OK) s = dg_stream_finish(nn->s);
-  if (s == DG_OK) {
-    dg_tensor_read_f32(&out, logits);
-    dg_segmenter_argmax(logits, m->num_classes, hw, classes);
-  } else dg_stream_finish(nn->s);
+  else dg_stream_finish(nn->s);
+  if (s == DG_OK) s = dg_tensor_read_f32(&out, logits);
+  if (s == DG_OK) dg_segmenter_argmax(logits, m->num_classes, hw, classes);
   dg_arena_release(nn->scratch, mark);
   free(logits);
   return s;

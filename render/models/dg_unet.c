@@ -125,7 +125,7 @@ dg_status dg_unet_time_embed(const dg_nn_ctx *nn, const dg_unet_encoder *e, cons
   // A host write: scratch memory may still be in use by recorded work (layers release temporaries
   // right after recording), so that work must finish first.
   if (st == DG_OK) st = dg_stream_finish(nn->s);
-  if (st == DG_OK) dg_tensor_write_f32(&te, host);
+  if (st == DG_OK) st = dg_tensor_write_f32(&te, host);
   free(host);
   DG_TRY(st);
   DG_TRY(dg_nn_linear_forward(nn, &e->time1, &te, &h));

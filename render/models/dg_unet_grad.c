@@ -37,7 +37,7 @@ static dg_status seed(dg_tape *tape, dg_stream *s, const captures *cs, const dg_
   if (!p || !g) st = dg_memory_fail("captured attention probabilities", 2 * (uint64_t)total * sizeof *p);
   for (int i = 0, at = 0; i < cs->n && st == DG_OK; i++) {
     const capture *c = &cs->c[i];
-    dg_tensor_read_f32(&c->probs, p + at);
+    st = dg_tensor_read_f32(&c->probs, p + at);
     ps[i] = (dg_unet_attn_probs){c->layer, c->block, c->h, c->w, c->probs.shape[0], (int)c->probs.shape[2], p + at,
                                  g + at};
     at += (int)dg_tensor_numel(&c->probs);
@@ -47,10 +47,8 @@ static dg_status seed(dg_tape *tape, dg_stream *s, const captures *cs, const dg_
     const capture *c = &cs->c[i];
     dg_tensor gt;
     st = dg_tape_alloc(tape, c->probs.dtype, c->probs.ndim, c->probs.shape, &gt);
-    if (st == DG_OK) {
-      dg_tensor_write_f32(&gt, ps[i].dprobs); // fresh memory of the tape: no recorded work uses it
-      st = dg_tape_accumulate(tape, s, &c->probs, &gt, true);
-    }
+    if (st == DG_OK) st = dg_tensor_write_f32(&gt, ps[i].dprobs); // fresh tape memory: no recorded work uses it
+    if (st == DG_OK) st = dg_tape_accumulate(tape, s, &c->probs, &gt, true);
   }
   free(p);
   free(g);
@@ -88,10 +86,8 @@ dg_status dg_unet_attention_grad(const dg_nn_ctx *nn, dg_tape *tape, const dg_un
   uint64_t d0 = dg_stream_dispatch_count(nn->s), d1 = d0;
   dg_status st = dg_nn_alloc(nn, 4, zshape, &zt);
   if (st == DG_OK) st = dg_stream_finish(nn->s); // scratch may back recorded work
-  if (st == DG_OK) {
-    dg_tensor_write_f32(&zt, z);
-    st = dg_tape_watch(tape, &zt);
-  }
+  if (st == DG_OK) st = dg_tensor_write_f32(&zt, z);
+  if (st == DG_OK) st = dg_tape_watch(tape, &zt);
   if (st == DG_OK) st = dg_unet_forward(&g, u, &zt, t, context, args->control, &eps);
   if (st == DG_OK) st = dg_stream_finish(nn->s);
   d1 = dg_stream_dispatch_count(nn->s);
@@ -100,7 +96,7 @@ dg_status dg_unet_attention_grad(const dg_nn_ctx *nn, dg_tape *tape, const dg_un
   if (st == DG_OK) st = dg_stream_finish(nn->s);
   if (st == DG_OK) {
     const dg_tensor *gz = dg_tape_grad(tape, &zt);
-    if (gz) dg_tensor_read_f32(gz, dz);
+    if (gz) st = dg_tensor_read_f32(gz, dz);
     else memset(dz, 0, (size_t)numel * sizeof *dz); // the loss does not depend on z
   }
   if (stats)

@@ -165,7 +165,11 @@ static uint64_t decode_peak(const dg_vae *v, int64_t n, int64_t h, int64_t w, si
 }
 
 int dg_vae_auto_tile(const dg_nn_ctx *nn, const dg_vae *v, const dg_tensor *z) {
-  uint64_t limit = dg_device_get_info(dg_stream_device(nn->s))->max_binding_bytes;
+  const dg_device *dev = dg_stream_device(nn->s);
+  uint64_t limit = dg_device_get_info(dev)->max_binding_bytes;
+  // On a device with little memory left, tile too: a decode holds a few activations of its peak size.
+  uint64_t budget = dg_device_memory_budget(dev) / 4;
+  if (budget < limit) limit = budget;
   size_t es = dg_dtype_size(nn->dtype);
   if (z->ndim != 4 || decode_peak(v, z->shape[0], z->shape[2], z->shape[3], es) <= limit) return 0;
   int64_t t = z->shape[2] > z->shape[3] ? z->shape[2] : z->shape[3];
@@ -195,7 +199,7 @@ dg_status dg_vae_decode_tiled(const dg_nn_ctx *nn, const dg_vae *v, const dg_ten
   float *ti = malloc((size_t)(n * oc * tile * f * tile * f) * sizeof *ti);
   int64_t floats = dg_tensor_numel(z) + n * oc * H * W + H * W + n * c * tile * tile + n * oc * tile * f * tile * f;
   dg_status st = zh && acc && wsum && tz && ti ? DG_OK : dg_memory_fail("the tiled decode", 4 * (uint64_t)floats);
-  if (st == DG_OK) dg_tensor_read_f32(z, zh);
+  if (st == DG_OK) st = dg_tensor_read_f32(z, zh);
   int64_t step = tile - overlap;
   for (int64_t y0 = 0; st == DG_OK && y0 < h; y0 += step) {
     int64_t th = h - y0 < tile ? h - y0 : tile;
@@ -208,12 +212,10 @@ dg_status dg_vae_decode_tiled(const dg_nn_ctx *nn, const dg_vae *v, const dg_ten
       int64_t ts[4] = {n, c, th, tw};
       dg_tensor tt, out;
       st = dg_nn_alloc(nn, 4, ts, &tt);
-      if (st == DG_OK) {
-        dg_tensor_write_f32(&tt, tz);
-        st = decode_whole(nn, v, &tt, &out);
-      }
+      if (st == DG_OK) st = dg_tensor_write_f32(&tt, tz);
+      if (st == DG_OK) st = decode_whole(nn, v, &tt, &out);
       if (st == DG_OK) st = dg_stream_finish(nn->s);
-      if (st == DG_OK) dg_tensor_read_f32(&out, ti);
+      if (st == DG_OK) st = dg_tensor_read_f32(&out, ti);
       dg_arena_release(nn->scratch, mark);
       if (st != DG_OK) break;
       // Blend: weights ramp over the overlaps shared with neighbouring tiles.
@@ -238,7 +240,7 @@ dg_status dg_vae_decode_tiled(const dg_nn_ctx *nn, const dg_vae *v, const dg_ten
         acc[i * H * W + p] /= wsum[p];
     int64_t is[4] = {n, oc, H, W};
     st = dg_nn_alloc(nn, 4, is, image);
-    if (st == DG_OK) dg_tensor_write_f32(image, acc);
+    if (st == DG_OK) st = dg_tensor_write_f32(image, acc);
   }
   free(zh);
   free(acc);

@@ -95,15 +95,15 @@ static dg_status flipped_kernel(dg_tape *t, const dg_tensor *w, dg_tensor *out) 
     free(src), free(dst);
     return dg_memory_fail("a flipped convolution kernel", 2 * (uint64_t)n * sizeof *src);
   }
-  dg_tensor_read_f32(w, src); // weights: written once at load, never by the GPU
+  dg_status s = dg_tensor_read_f32(w, src); // weights: written once at load, never by the GPU
   for (int64_t o = 0; o < co; o++)
     for (int64_t i = 0; i < ci; i++)
       for (int64_t y = 0; y < k; y++)
         for (int64_t x = 0; x < k; x++)
           dst[((i * co + o) * k + (k - 1 - y)) * k + (k - 1 - x)] = src[((o * ci + i) * k + y) * k + x];
-  dg_tensor_write_f32(out, dst);
+  if (s == DG_OK) s = dg_tensor_write_f32(out, dst);
   free(src), free(dst);
-  return DG_OK;
+  return s;
 }
 
 // dx of a convolution: with stride 1 and symmetric padding p the transposed convolution is a

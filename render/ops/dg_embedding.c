@@ -69,7 +69,7 @@ dg_status dg_embedding_lookup_host(dg_stream *s, dg_arena *arena, const uint32_t
   dg_range r;
   DG_TRY(dg_arena_alloc(arena, (uint64_t)(n_ids > 0 ? n_ids : 1) * 4, &r));
   DG_TRY(dg_stream_finish(s));
-  if (n_ids > 0) memcpy(dg_range_map(r), ids, (size_t)n_ids * 4);
+  if (n_ids > 0) DG_TRY(dg_range_write(r, 0, ids, (uint64_t)n_ids * 4));
   return dg_embedding_lookup(s, r, n_ids, table, out);
 }
 

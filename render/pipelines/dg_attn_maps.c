@@ -146,7 +146,7 @@ static dg_status on_probs(void *user, int layer, int block, int64_t h, int64_t w
     m->probs = p, m->probs_cap = need;
   }
   DG_TRY(dg_stream_finish(m->s)); // the layer reuses probs once it goes on
-  dg_tensor_read_f32(probs, m->probs);
+  DG_TRY(dg_tensor_read_f32(probs, m->probs));
   // the cond item is the batch's last: rows (items - 1) * heads .. items * heads - 1
   const float *cond = m->probs + (size_t)(rows - heads) * hw * n;
   for (int64_t i = 0; i < heads * hw * n; i++)

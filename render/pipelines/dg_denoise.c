@@ -32,11 +32,11 @@ static dg_status doubled(const dg_nn_ctx *nn, const dg_tensor *a, const dg_tenso
   DG_TRY(dg_tensor_alloc(nn->scratch, nn->dtype, a->ndim, shape, out));
   float *h = malloc((size_t)(na + nb) * sizeof *h);
   if (!h) return dg_memory_fail("the guidance inputs", (uint64_t)(na + nb) * sizeof *h);
-  dg_tensor_read_f32(a, h);
-  if (b) dg_tensor_read_f32(b, h + na);
-  dg_tensor_write_f32(out, h);
+  dg_status s = dg_tensor_read_f32(a, h);
+  if (s == DG_OK && b) s = dg_tensor_read_f32(b, h + na);
+  if (s == DG_OK) s = dg_tensor_write_f32(out, h);
   free(h);
-  return DG_OK;
+  return s;
 }
 
 void dg_denoiser_free(dg_denoiser *d) {
@@ -108,7 +108,7 @@ static dg_status model_eps(dg_denoiser *d, int t) {
   if (st == DG_OK) st = dg_unet_forward(&d->nn, d->m.unet, &d->x, tv, &d->context, d->m.control ? ctlp : NULL, &e);
   dg_status fin = dg_stream_finish(d->nn.s);
   if (st == DG_OK) st = fin;
-  if (st == DG_OK) dg_tensor_read_f32(&e, d->eps2);
+  if (st == DG_OK) st = dg_tensor_read_f32(&e, d->eps2);
   dg_arena_release(d->nn.scratch, mark);
   if (tv != tt) free(tv);
   return st;
@@ -125,7 +125,7 @@ dg_status dg_denoiser_eps(dg_denoiser *d, const float *x, int t, float *eps) {
   int64_t n = d->numel;
   memcpy(d->x2, x, (size_t)n * sizeof *x);
   if (d->guided) memcpy(d->x2 + n, x, (size_t)n * sizeof *x);
-  dg_tensor_write_f32(&d->x, d->x2);
+  DG_TRY(dg_tensor_write_f32(&d->x, d->x2));
   DG_TRY(model_eps(d, t));
   if (d->guided)
     guide(d->eps2, n, d->m.cfg_scale, eps);

@@ -64,8 +64,7 @@ static dg_status cached_prompt(const dg_model_set *m, const dg_nn_ctx *nn, dg_ge
   const float *v = dg_generate_cache_find(cache, DG_GENERATE_CACHE_TEXT, text, strlen(text), &ndim, shape);
   if (v) {
     DG_TRY(dg_nn_alloc(nn, ndim, shape, context));
-    dg_tensor_write_f32(context, v);
-    return DG_OK;
+    return dg_tensor_write_f32(context, v);
   }
   DG_TRY(encode_prompt(m, nn, text, context));
   if (context->ndim > 4) return DG_OK; // not storable; used as is
@@ -73,9 +72,9 @@ static dg_status cached_prompt(const dg_model_set *m, const dg_nn_ctx *nn, dg_ge
   int64_t n = dg_tensor_numel(context);
   float *buf = malloc((size_t)n * sizeof *buf);
   if (!buf) return dg_memory_fail("the cached text encoding", (uint64_t)n * sizeof *buf);
-  dg_tensor_read_f32(context, buf);
-  dg_status s =
-      dg_generate_cache_put(cache, DG_GENERATE_CACHE_TEXT, text, strlen(text), context->ndim, context->shape, buf);
+  dg_status s = dg_tensor_read_f32(context, buf);
+  if (s == DG_OK)
+    s = dg_generate_cache_put(cache, DG_GENERATE_CACHE_TEXT, text, strlen(text), context->ndim, context->shape, buf);
   free(buf);
   return s;
 }
@@ -136,7 +135,7 @@ static dg_status layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const d
   if (s == DG_OK && key && !cached)
     s = dg_generate_cache_put(p->cache, DG_GENERATE_CACHE_HINT, key->data, key->len, 4, shape, v);
   if (s == DG_OK) s = dg_nn_alloc(nn, ndim, shape, hint);
-  if (s == DG_OK) dg_tensor_write_f32(hint, cached ? cached : v);
+  if (s == DG_OK) s = dg_tensor_write_f32(hint, cached ? cached : v);
   free(v);
   if (key) g_byte_array_unref(key);
   return s;
@@ -301,8 +300,8 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
     s = dg_nn_alloc(&nn, 4, shape, &z);
   }
   if (s == DG_OK) {
-    dg_tensor_write_f32(&z, x);
-    s = dg_vae_decode(&nn, vae, &z, &image);
+    s = dg_tensor_write_f32(&z, x);
+    if (s == DG_OK) s = dg_vae_decode(&nn, vae, &z, &image);
   }
   if (s == DG_OK) s = dg_stream_finish(stream);
   if (s == DG_OK) {
@@ -310,8 +309,8 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
     float *img = malloc((size_t)(3 * n) * sizeof *img);
     if (!img) s = dg_memory_fail("the decoded image", (uint64_t)(3 * n) * sizeof *img);
     else {
-      dg_tensor_read_f32(&image, img);
-      s = to_rgb8(img, n, rgb);
+      s = dg_tensor_read_f32(&image, img);
+      if (s == DG_OK) s = to_rgb8(img, n, rgb);
       free(img);
     }
   }

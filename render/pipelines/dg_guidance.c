@@ -187,7 +187,9 @@ static dg_status gradient(dg_guidance *g, int t, const float *x) {
     st = dg_stream_finish(g->nn.s);
     if (st == DG_OK) st = dg_nn_alloc(&g->nn, 4, zs, &xt);
     if (st == DG_OK) {
-      dg_tensor_write_f32(&xt, x);
+      st = dg_tensor_write_f32(&xt, x);
+    }
+    if (st == DG_OK) {
       st = dg_controlnet_forward(&g->nn, g->s.control, &xt, &g->hint, tv, g->s.cond, g->s.control_scale, ctl);
     }
     for (int i = 0; i < dg_controlnet_num_outputs(g->s.control); i++)

@@ -251,8 +251,8 @@ static dg_status class_table_from_names(dg_model_set *m, const char *const *name
     if (s == DG_OK) s = dg_clip_text_forward(&nn, clip, ids, count, len, 0, &out);
     if (s == DG_OK) s = dg_stream_finish(m->stream);
     else dg_stream_finish(m->stream);
+    if (s == DG_OK) s = dg_tensor_read_f32(&out, hidden);
     if (s == DG_OK) {
-      dg_tensor_read_f32(&out, hidden);
       for (int i = 0; i < count; i++) {
         int k = dg_clip_text_pooled_index(ids + (size_t)i * len, len);
         memcpy(m->class_table + (size_t)(first + i) * d, hidden + ((size_t)i * len + k) * d, (size_t)d * sizeof *hidden);

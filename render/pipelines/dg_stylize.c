@@ -55,12 +55,17 @@ static dg_status check_image(const char *what, const dg_media *m) {
   return DG_OK;
 }
 
-// Interleaved RGB8 -> 3 planes of floats times `scale`.
-static void to_planes(const dg_media *m, float scale, float *planes) {
+// Interleaved RGB8 -> 3 planes of floats times `scale`, copied into `dst` (mapped or staged memory).
+static dg_status put_planes(const dg_media *m, float scale, dg_range dst) {
   size_t n = (size_t)m->width * (size_t)m->height;
+  float *planes = dg_memory_alloc("an image's planes", 3 * n * sizeof *planes);
+  if (!planes) return DG_ERR_OOM;
   for (size_t i = 0; i < n; i++)
     for (int c = 0; c < 3; c++)
       planes[(size_t)c * n + i] = (float)m->data[3 * i + (size_t)c] * scale;
+  dg_status s = dg_range_write(dst, 0, planes, 3 * n * sizeof *planes);
+  free(planes);
+  return s;
 }
 
 // 3 planes of `real` (a plan's [P, H, W]) starting at `first`, as a tensor.
@@ -74,14 +79,11 @@ static dg_tensor planes_view(const dg_tensor *real, int first) {
 
 // The style's planes, resized to the content's size on the device when it differs.
 static dg_status put_style(dg_stylize *st, const dg_media *style, dg_tensor *dst) {
-  if (style->width == dst->shape[2] && style->height == dst->shape[1]) {
-    to_planes(style, 1.0f, dg_range_map(dst->data));
-    return DG_OK;
-  }
+  if (style->width == dst->shape[2] && style->height == dst->shape[1]) return put_planes(style, 1.0f, dst->data);
   dg_tensor src;
   const int64_t shape[3] = {3, style->height, style->width};
   DG_TRY(dg_tensor_alloc(st->arena, DG_F32, 3, shape, &src));
-  to_planes(style, 1.0f, dg_range_map(src.data));
+  DG_TRY(put_planes(style, 1.0f, src.data));
   return dg_resize_bilinear(st->stream, &src, false, dst);
 }
 
@@ -91,23 +93,26 @@ static dg_status fda(dg_stylize *st, const dg_media *content, const dg_media *st
   dg_fft_plan *plan;
   DG_TRY(dg_fft_plan_get(st->fft, 6, h, w, &plan));
   dg_tensor *real = dg_fft_plan_real(plan);
-  dg_tensor c = planes_view(real, 0), s = planes_view(real, 3);
-  to_planes(content, 1.0f, dg_range_map(c.data));
-  DG_TRY(put_style(st, style, &s));
+  dg_tensor c = planes_view(real, 0), sv = planes_view(real, 3);
+  DG_TRY(put_planes(content, 1.0f, c.data));
+  DG_TRY(put_style(st, style, &sv));
   int b = p->beta > 0 ? (int)floor((double)(w < h ? w : h) * p->beta) : -1;
   DG_TRY(dg_fft_forward(st->stream, plan));
   DG_TRY(dg_fda_swap(st->stream, dg_fft_plan_spectrum(plan), b, (float)p->strength));
   DG_TRY(dg_fft_inverse(st->stream, plan));
   DG_TRY(dg_stream_finish(st->stream));
-  DG_TRY(dg_media_alloc(out, 1, w, h, 3));
-  const float *planes = dg_range_map(c.data);
   size_t n = (size_t)w * (size_t)h;
-  for (size_t i = 0; i < n; i++)
+  float *planes = dg_memory_alloc("the stylized planes", 3 * n * sizeof *planes);
+  if (!planes) return DG_ERR_OOM;
+  dg_status s = dg_range_read(c.data, 0, planes, 3 * n * sizeof *planes);
+  if (s == DG_OK) s = dg_media_alloc(out, 1, w, h, 3);
+  for (size_t i = 0; s == DG_OK && i < n; i++)
     for (int k = 0; k < 3; k++) {
       float v = roundf(planes[(size_t)k * n + i]);
       out->data[3 * i + (size_t)k] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
     }
-  return DG_OK;
+  free(planes);
+  return s;
 }
 
 dg_status dg_stylize_run(dg_stylize *st, const dg_media *content, const dg_media *style, const dg_stylize_params *p,
@@ -157,14 +162,27 @@ dg_status dg_stylize_spectrum(dg_stylize *st, const dg_media *image, bool log, d
   int w = image->width, h = image->height, bins = (w < h ? w : h) / 2 + 1;
   dg_fft_plan *plan;
   DG_TRY(dg_fft_plan_get(st->fft, 3, h, w, &plan));
-  to_planes(image, 1.0f / 255.0f, dg_range_map(dg_fft_plan_real(plan)->data));
+  DG_TRY(put_planes(image, 1.0f / 255.0f, dg_fft_plan_real(plan)->data));
   dg_status s = dg_fft_forward(st->stream, plan);
   if (s == DG_OK) s = dg_stream_finish(st->stream);
   else dg_stream_finish(st->stream);
   DG_TRY(s);
+  dg_range spectrum = dg_fft_plan_spectrum(plan)->data;
   double *sum = calloc(2 * (size_t)bins, sizeof *sum);
-  if (!sum) return dg_memory_fail("the power spectrum", 2 * (size_t)bins * sizeof *sum);
-  radial_bins(dg_range_map(dg_fft_plan_spectrum(plan)->data), 3, h, w, sum, sum + bins, bins);
+  float *half = dg_memory_alloc("the spectrum", spectrum.size);
+  if (!sum || !half) {
+    free(sum);
+    free(half);
+    return dg_memory_fail("the power spectrum", spectrum.size);
+  }
+  s = dg_range_read(spectrum, 0, half, spectrum.size);
+  if (s != DG_OK) {
+    free(sum);
+    free(half);
+    return s;
+  }
+  radial_bins(half, 3, h, w, sum, sum + bins, bins);
+  free(half);
   for (int r = 0; r < bins; r++) { // every radius up to min(H, W) / 2 has frequencies
     sum[r] /= sum[bins + r] * (double)w * (double)h;
     if (log) sum[r] = log10(sum[r] > 1e-30 ? sum[r] : 1e-30);

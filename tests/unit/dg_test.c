@@ -18,7 +18,8 @@ void dg_test_init(const char *name) {
     exit(77);
   }
   const dg_device_info *info = dg_device_get_info(T.device);
-  printf("device: %s, binding limit %llu bytes\n", info->name, (unsigned long long)info->max_binding_bytes);
+  printf("device: %s, binding limit %llu bytes, memory %s\n", info->name, (unsigned long long)info->max_binding_bytes,
+         info->memory_path);
   if (dg_arena_create(T.device, 0, &T.arena) != DG_OK || dg_stream_create(T.device, 0, &T.stream) != DG_OK) {
     printf("setup failed: %s\n", dg_last_error());
     exit(1);

@@ -141,6 +141,52 @@ static void test_bad_device_choice(void) {
   dg_device_close(d2);
 }
 
+// The two memory paths: lavapipe maps its blocks; with staging forced nothing is mapped and every host
+// access is a staging copy, chunked at 8 MiB, at any offset, converting f16 on the way.
+static void test_memory_paths(void) {
+  const dg_device_info *info = dg_device_get_info(T.device);
+  dg_check(!strcmp(info->memory_path, "mapped") || !strcmp(info->memory_path, "staged"), "memory path %s",
+           info->memory_path);
+  dg_check(dg_device_memory_budget(T.device) > 0 && info->block_heap_bytes > 0, "memory budget reported");
+  dg_device *d2;
+  dg_device_options o = {.staging = true};
+  if (!dg_check(dg_device_open(&o, &d2) == DG_OK, "device with staging forced")) return;
+  dg_check(!strcmp(dg_device_get_info(d2)->memory_path, "staged"), "forced staging is staged");
+  dg_arena *arena;
+  dg_stream *s;
+  dg_arena_create(d2, 0, &arena);
+  dg_stream_create(d2, 4, &s);
+  int64_t n = (9 << 20) / 4 + 77; // more than one 8 MiB staging chunk
+  float *host = malloc((size_t)n * 4), *back = malloc((size_t)n * 4);
+  for (int64_t i = 0; i < n; i++) host[i] = (float)(i % 1009) - 500.0f;
+  dg_tensor a, b, h;
+  dg_tensor_alloc(arena, DG_F32, 1, &n, &a);
+  dg_tensor_alloc(arena, DG_F32, 1, &n, &b);
+  dg_tensor_alloc(arena, DG_F16, 1, &n, &h);
+  dg_check(dg_range_map(a.data) == NULL, "staged memory is not mapped");
+  dg_check(dg_tensor_write_f32(&a, host) == DG_OK && dg_tensor_fill_f32(&b, 2.0f) == DG_OK, "staged uploads");
+  dg_binary(s, DG_MUL, &a, &b, &b);
+  dg_check(dg_stream_finish(s) == DG_OK && dg_tensor_read_f32(&b, back) == DG_OK, "staged download after a kernel");
+  int64_t bad = 0;
+  for (int64_t i = 0; i < n; i++) bad += back[i] != 2.0f * host[i];
+  dg_check(bad == 0, "kernel result through staging: %lld wrong of %lld", (long long)bad, (long long)n);
+  dg_check(dg_tensor_write_f32(&h, host) == DG_OK && dg_tensor_read_f32(&h, back) == DG_OK, "f16 round trip");
+  bad = 0;
+  for (int64_t i = 0; i < n; i++) bad += back[i] != host[i]; // integers below 2048 are exact in f16
+  dg_check(bad == 0, "f16 through staging: %lld wrong", (long long)bad);
+  float part[3] = {7, 8, 9}, got[3];
+  dg_check(dg_range_write(a.data, 4ull * (uint64_t)(n - 3), part, sizeof part) == DG_OK &&
+               dg_range_read(a.data, 4ull * (uint64_t)(n - 3), got, sizeof got) == DG_OK && !memcmp(part, got, sizeof got),
+           "write and read at an offset");
+  dg_check_error(dg_range_write(a.data, 4ull * (uint64_t)n - 4, part, sizeof part), DG_ERR_ARG, "passes the end",
+                 "a write past the range's end is refused");
+  free(host);
+  free(back);
+  dg_stream_destroy(s);
+  dg_arena_destroy(arena);
+  dg_device_close(d2);
+}
+
 static void test_timestamps(void) {
   dg_device *d2;
   dg_device_options o = {.timestamps = true};
@@ -188,5 +234,6 @@ int main(void) {
   test_pipeline_cache_corrupt();
   test_bad_device_choice();
   test_timestamps();
+  test_memory_paths();
   return dg_test_finish();
 }
