@@ -141,10 +141,7 @@ static dg_status plan_make(dg_fft *f, int planes, int h, int w, dg_fft_plan **ou
     r = initializeVkFFT(&p->app, load);
     pthread_mutex_unlock(&d->queue_lock);
     free(cached);
-    if (r != VKFFT_SUCCESS) { // stale: compile afresh
-      deleteVkFFT(&p->app);
-      p->app = (VkFFTApplication){0};
-    }
+    if (r != VKFFT_SUCCESS) p->app = (VkFFTApplication){0}; // stale (VkFFT freed what it made): compile afresh
   }
   if (r != VKFFT_SUCCESS) {
     c.saveApplicationToString = path[0] ? 1 : 0;
