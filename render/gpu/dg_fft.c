@@ -19,6 +19,9 @@
 
 #define MAX_SIDE 16384
 #define MAX_PLANES 256
+// Part of the cache files' names: raise it whenever the VkFFT configuration below changes, so binaries
+// compiled for another configuration are never loaded.
+#define CONFIG_VERSION 3
 
 struct dg_fft_plan {
   int planes, height, width;
@@ -129,7 +132,8 @@ static dg_status plan_make(dg_fft *f, int planes, int h, int w, dg_fft_plan **ou
   // most of a plan's cost (the pipelines themselves come from the pipeline cache).
   char path[1200] = "";
   if (dg_cache_path(d)[0])
-    snprintf(path, sizeof path, "%s.vkfft%d-%dx%dx%d", dg_cache_path(d), VkFFTGetVersion(), planes, h, w);
+    snprintf(path, sizeof path, "%s.vkfft%d-c%d-%dx%dx%d", dg_cache_path(d), VkFFTGetVersion(), CONFIG_VERSION,
+             planes, h, w);
   size_t cached_size = 0;
   void *cached = path[0] ? dg_cache_file_read(path, &cached_size) : NULL;
   VkFFTResult r = VKFFT_ERROR_PLAN_NOT_INITIALIZED;
