@@ -174,30 +174,41 @@ static dg_status read_frames(const char *dir, dg_media *m, char **job) {
   return s;
 }
 
-static int cmd_export(int argc, char **argv) {
-  const char *frames = NULL, *out = NULL, *format = NULL, *cmd = "video export";
-  dg_video_export_opts o = DG_VIDEO_EXPORT_DEFAULTS;
+int dg_cli_video_args(const char *cmd, int argc, char **argv, const char *const *names, const char **values,
+                      dg_video_export_opts *o, const char **format, void (*usage)(FILE *)) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       return 0;
     }
-    int taken = dg_cli_video_option(cmd, a, v, &o, &format);
+    int taken = dg_cli_video_option(cmd, a, v, o, format);
     if (taken < 0) return 2;
-    if (!taken && (!strcmp(a, "--frames") || !strcmp(a, "--out"))) {
-      if (!v) {
-        fprintf(stderr, "%s: %s needs a value\n", cmd, a);
-        return 2;
+    for (int k = 0; !taken && names[k]; k++)
+      if (!strcmp(a, names[k])) {
+        if (!v) {
+          fprintf(stderr, "%s: %s needs a value\n", cmd, a);
+          return 2;
+        }
+        values[k] = v, taken = 1;
       }
-      *(!strcmp(a, "--frames") ? &frames : &out) = v;
-    } else if (!taken) {
+    if (!taken) {
       fprintf(stderr, "%s: unknown option '%s'\n", cmd, a);
       usage(stderr);
       return 2;
     }
     i++;
   }
+  return -1;
+}
+
+static int cmd_export(int argc, char **argv) {
+  const char *cmd = "video export", *format = NULL, *values[2] = {NULL, NULL};
+  static const char *const names[] = {"--frames", "--out", NULL};
+  dg_video_export_opts o = DG_VIDEO_EXPORT_DEFAULTS;
+  int rc = dg_cli_video_args(cmd, argc, argv, names, values, &o, &format, usage);
+  if (rc >= 0) return rc;
+  const char *frames = values[0], *out = values[1];
   if (!frames || !out) {
     fprintf(stderr, "%s: --frames and --out are required\n", cmd);
     usage(stderr);
@@ -222,7 +233,7 @@ static int cmd_export(int argc, char **argv) {
     free(t);
   }
   o.job_json = job;
-  int rc = dg_cli_video_write(cmd, out, format, &m, &o);
+  rc = dg_cli_video_write(cmd, out, format, &m, &o);
   g_free(job);
   dg_media_clear(&m);
   return rc;

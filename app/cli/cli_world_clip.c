@@ -48,59 +48,33 @@ static char *clip_json(const dg_world_clip *c, int w, int h, int fps) {
 }
 
 int dg_cli_world_clip(int argc, char **argv) {
-  const char *cmd = "world clip", *out = NULL, *format = NULL;
+  const char *cmd = "world clip", *format = NULL, *v[5] = {NULL};
+  static const char *const names[] = {"--seed", "--frames", "--out", "--kind", "--size", NULL};
+  dg_video_export_opts o = DG_VIDEO_EXPORT_DEFAULTS;
+  int rc = dg_cli_video_args(cmd, argc, argv, names, v, &o, &format, usage);
+  if (rc >= 0) return rc;
+  const char *out = v[2];
   uint64_t seed = 0;
-  bool have_seed = false;
   long frames = 0;
   int kind = -1, w = 256, h = 128;
-  dg_video_export_opts o = DG_VIDEO_EXPORT_DEFAULTS;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      usage(stdout);
-      return 0;
-    }
-    int taken = dg_cli_video_option(cmd, a, v, &o, &format);
-    if (taken < 0) return 2;
-    if (taken) {
-      i++;
-      continue;
-    }
-    if (strcmp(a, "--seed") && strcmp(a, "--frames") && strcmp(a, "--out") && strcmp(a, "--kind") && strcmp(a, "--size")) {
-      fprintf(stderr, "%s: unknown option '%s'\n", cmd, a);
-      usage(stderr);
+  if (v[0] && !dg_cli_parse_seed(cmd, v[0], &seed)) return 2;
+  if (v[1] && !dg_cli_parse_long(v[1], 2, DG_WORLD_MAX_FRAMES, &frames)) {
+    fprintf(stderr, "%s: --frames needs an integer in 2..%d, got '%s'\n", cmd, DG_WORLD_MAX_FRAMES, v[1]);
+    return 2;
+  }
+  if (v[3]) {
+    for (int k = 0; k < DG_CLIP_COUNT; k++)
+      if (!strcmp(v[3], dg_world_clip_names[k])) kind = k;
+    if (kind < 0) {
+      fprintf(stderr, "%s: --kind must be time, weather, season or motion; got '%s'\n", cmd, v[3]);
       return 2;
-    }
-    if (!v) {
-      fprintf(stderr, "%s: %s needs a value\n", cmd, a);
-      return 2;
-    }
-    i++;
-    if (!strcmp(a, "--out")) {
-      out = v;
-    } else if (!strcmp(a, "--seed")) {
-      if (!dg_cli_parse_seed(cmd, v, &seed)) return 2;
-      have_seed = true;
-    } else if (!strcmp(a, "--frames")) {
-      if (!dg_cli_parse_long(v, 2, DG_WORLD_MAX_FRAMES, &frames)) {
-        fprintf(stderr, "%s: --frames needs an integer in 2..%d, got '%s'\n", cmd, DG_WORLD_MAX_FRAMES, v);
-        return 2;
-      }
-    } else if (!strcmp(a, "--size")) {
-      if (!parse_size(v, &w, &h)) {
-        fprintf(stderr, "%s: --size needs WxH with sides 16..4096, got '%s'\n", cmd, v);
-        return 2;
-      }
-    } else {
-      for (int k = 0; k < DG_CLIP_COUNT; k++)
-        if (!strcmp(v, dg_world_clip_names[k])) kind = k;
-      if (kind < 0) {
-        fprintf(stderr, "%s: --kind must be time, weather, season or motion; got '%s'\n", cmd, v);
-        return 2;
-      }
     }
   }
-  if (!have_seed || !frames || !out) {
+  if (v[4] && !parse_size(v[4], &w, &h)) {
+    fprintf(stderr, "%s: --size needs WxH with sides 16..4096, got '%s'\n", cmd, v[4]);
+    return 2;
+  }
+  if (!v[0] || !frames || !out) {
     fprintf(stderr, "%s: --seed, --frames and --out are required\n", cmd);
     usage(stderr);
     return 2;
@@ -125,7 +99,7 @@ int dg_cli_world_clip(int argc, char **argv) {
     dg_world_clip_frame(clip, f, scene);
     s = dg_world_render_ex(scene, dg_media_frame(&m, f), label, NULL, false, false);
   }
-  int rc = 1;
+  rc = 1;
   char *json = s == DG_OK ? clip_json(clip, w, h, o.fps) : NULL;
   if (s != DG_OK) {
     fprintf(stderr, "%s: %s\n", cmd, dg_last_error());

@@ -50,6 +50,12 @@ int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli
   "Progress goes to stderr; Ctrl+C cancels and leaves no partial file.\n"
 // One of the export options above (A with its value V): 1 taken, 0 not one of them, -1 a bad value (said).
 int dg_cli_video_option(const char *cmd, const char *a, const char *v, dg_video_export_opts *o, const char **format);
+// Parses a command's options: --help (usage to stdout), the export options into o and *format, and the
+// command's own `names` (NULL-terminated, each with a value) into values[k]. Returns -1 when parsed, else
+// the exit status (0 after --help, 2 for a bad or unknown option, said on stderr with the usage).
+#include <stdio.h>
+int dg_cli_video_args(const char *cmd, int argc, char **argv, const char *const *names, const char **values,
+                      dg_video_export_opts *o, const char **format, void (*usage)(FILE *));
 // Ctrl+C from now on raises the flag that cancels dg_cli_video_write's export (a Ctrl+C while the frames
 // are still being made cancels it before its first frame).
 void dg_cli_video_catch_interrupt(void);

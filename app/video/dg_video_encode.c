@@ -31,6 +31,12 @@ const char *dg_video_encoder_name(dg_video_format f) {
   return f == DG_VIDEO_MP4 ? "libx264" : f == DG_VIDEO_WEBM ? "libvpx-vp9" : f == DG_VIDEO_GIF ? "gif" : NULL;
 }
 
+dg_status dg_video_cancel_check(const char *shown, const dg_video_export_opts *o, int i, int n) {
+  if (!o->cancel || !atomic_load(o->cancel)) return DG_OK;
+  return dg_fail(DG_ERR_CANCELLED, "%s: %s export cancelled at frame %d of %d", shown, dg_video_format_names[o->format],
+                 i, n);
+}
+
 static dg_status av_fail(const enc *e, int err, const char *what) {
   char msg[AV_ERROR_MAX_STRING_SIZE] = "";
   av_strerror(err, msg, sizeof msg);
@@ -207,9 +213,7 @@ static dg_status run(enc *e, const char *path) {
   static const char *const muxers[] = {"mp4", "webm", "gif"};
   DG_TRY(open_all(e, path, muxers[e->o->format]));
   for (int i = 0; i < e->m->frames; i++) {
-    if (e->o->cancel && atomic_load(e->o->cancel))
-      return dg_fail(DG_ERR_CANCELLED, "%s: %s export cancelled at frame %d of %d", e->shown, e->fmt_name, i,
-                     e->m->frames);
+    DG_TRY(dg_video_cancel_check(e->shown, e->o, i, e->m->frames));
     DG_TRY(fill_frame(e, i));
     e->frame->pts = i;
     e->frame->pkt_duration = 1;

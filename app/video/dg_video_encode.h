@@ -7,3 +7,5 @@ dg_status dg_video_encode(const char *path, const char *shown, const dg_media *m
                           dg_video_export_info *info);
 // The libavcodec encoder a format uses ("libx264", "libvpx-vp9", "gif"); NULL for PNG.
 const char *dg_video_encoder_name(dg_video_format format);
+// DG_ERR_CANCELLED naming the frame when opts->cancel is raised before frame i of n; else DG_OK.
+dg_status dg_video_cancel_check(const char *shown, const dg_video_export_opts *o, int i, int n);

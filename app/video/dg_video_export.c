@@ -69,11 +69,6 @@ static dg_status check(const char *path, const dg_media *m, const dg_video_expor
   return DG_OK;
 }
 
-static dg_status cancelled(const char *path, const dg_video_export_opts *o, int i, int n) {
-  return dg_fail(DG_ERR_CANCELLED, "%s: %s export cancelled at frame %d of %d", path, dg_video_format_names[o->format],
-                 i, n);
-}
-
 // The folder that will hold the temporary file or folder: path's own (".": none given).
 static char *temp_template(const char *path) {
   char *trimmed = g_strdup(path);
@@ -145,10 +140,7 @@ static dg_status export_png(const char *path, const dg_media *m, const dg_video_
   uint8_t *rgb = m->channels == 3 ? NULL : g_try_malloc((size_t)m->width * m->height * 3);
   if (m->channels != 3 && !rgb) s = dg_fail(DG_ERR_OOM, "%s: png export: out of memory", path);
   for (int i = 0; i < m->frames && s == DG_OK; i++) {
-    if (o->cancel && atomic_load(o->cancel)) {
-      s = cancelled(path, o, i, m->frames);
-      break;
-    }
+    if ((s = dg_video_cancel_check(path, o, i, m->frames)) != DG_OK) break;
     const uint8_t *px = m->data + (size_t)i * stride;
     if (rgb)
       for (size_t p = 0; p < (size_t)m->width * m->height; p++)
