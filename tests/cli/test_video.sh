@@ -30,14 +30,14 @@ for i in range(8):
 assert abs(sum(d) - 1000) <= 10, d  # 8 frames at 8 fps: 12.5 hundredths each, rounded in turn
 PY
 # A PNG sequence (odd size), exported again as a video from its folder; the clip's JSON travels along.
-clip --size 97x61 --dither floyd-steinberg --out "$out/frames/" >"$out/msg" 2>&1 || fail "png sequence: $(cat "$out/msg")"
+clip --size 97x61 --png-level 1 --out "$out/frames/" >"$out/msg" 2>&1 || fail "png sequence: $(cat "$out/msg")"
 [ "$(ls "$out/frames" | wc -l)" -eq 8 ] && [ -f "$out/frames/frame_0007.png" ] || fail "png sequence files: $(ls "$out/frames")"
 "$cli" video export --frames "$out/frames" --fps 12 --out "$out/again.mp4" >"$out/msg" 2>"$out/err" ||
   fail "video export: $(cat "$out/err")"
 grep -q "8 frames, 98x62, 12 fps, mp4" "$out/msg" && grep -q "padded" "$out/msg" || fail "odd mp4: $(cat "$out/msg")"
 grep -q "video export: 100%" "$out/err" || fail "video export progress: $(cat "$out/err")"
 grep -q '"source": "world clip"' "$out/again.mp4" || fail "the frames' job chunk was not carried over"
-"$cli" video export --frames "$out/frames" --format gif --out "$out/again.anim" >"$out/msg" 2>&1 ||
+"$cli" video export --frames "$out/frames" --format gif --dither floyd-steinberg --out "$out/again.anim" >"$out/msg" 2>&1 ||
   fail "--format gif: $(cat "$out/msg")"
 head -c 6 "$out/again.anim" | grep -q GIF89a || fail "--format gif wrote no GIF"
 
