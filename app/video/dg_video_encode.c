@@ -25,6 +25,7 @@ typedef struct enc {
   struct SwsContext *sws;
   uint8_t *padded; // the frame with a copied edge row / column (odd sides, H.264)
   dg_quantizer *quant;
+  bool header_written, trailer_written;
 } enc;
 
 const char *dg_video_encoder_name(dg_video_format f) {
@@ -124,6 +125,7 @@ static dg_status open_all(enc *e, const char *path, const char *muxer) {
   r = avformat_write_header(e->fmt, &mux_opts);
   av_dict_free(&mux_opts);
   if (r < 0) return av_fail(e, r, "writing the header");
+  e->header_written = true;
   if (o->format == DG_VIDEO_GIF) {
     DG_TRY(dg_quantizer_new(e->m, 255, &e->quant)); // one entry left for the encoder's transparency
     int n;
@@ -226,6 +228,7 @@ static dg_status run(enc *e, const char *path) {
   if (r < 0) return av_fail(e, r, "encoding");
   DG_TRY(drain(e));
   r = av_write_trailer(e->fmt);
+  e->trailer_written = true;
   if (r < 0) return av_fail(e, r, "writing the trailer");
   if (e->o->format != DG_VIDEO_GIF) {
     r = avio_closep(&e->fmt->pb);
@@ -247,6 +250,9 @@ dg_status dg_video_encode(const char *path, const char *shown, const dg_media *m
            .height = m->height};
   if (o->format == DG_VIDEO_MP4) e.width += e.width & 1, e.height += e.height & 1;
   dg_status s = run(&e, path);
+  // After an error or a cancel the muxer still holds packets and state that only its trailer frees (the
+  // gif muxer's previous packet); what it writes goes into the temporary, which is removed.
+  if (e.header_written && !e.trailer_written) av_write_trailer(e.fmt);
   if (e.fmt && e.fmt->pb) {
     if (o->format == DG_VIDEO_GIF) {
       uint8_t *buf = NULL;

@@ -211,7 +211,14 @@ static void test_errors(void) {
   dg_video_export_opts o = DG_VIDEO_EXPORT_DEFAULTS;
   o.format = DG_VIDEO_MP4;
   dg_check_error(dg_video_export(tmp("nowhere/clip.mp4"), &m, &o, NULL), DG_ERR_IO, "nowhere", "missing folder");
-  if (geteuid() != 0) { // root writes anywhere
+  // A file where the folder should be (refused even for root), and /proc, where nothing can be created.
+  g_file_set_contents(tmp("plain-file"), "x", 1, NULL);
+  dg_check_error(dg_video_export(tmp("plain-file/clip.mp4"), &m, &o, NULL), DG_ERR_IO, "Not a directory", "file as folder");
+  o.format = DG_VIDEO_GIF;
+  dg_check_error(dg_video_export("/proc/clip.gif", &m, &o, NULL), DG_ERR_IO, "gif export: cannot create a file in /proc",
+                 "/proc");
+  o.format = DG_VIDEO_MP4;
+  if (geteuid() != 0) { // root writes anywhere else
     const char *ro = tmp("readonly");
     mkdir(ro, 0555);
     char path[600];
