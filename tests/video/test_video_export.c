@@ -23,11 +23,7 @@ static const char *json = "{\"prompt\": \"a street from day to night\", \"seed\"
 static const double floor_db[DG_VIDEO_FORMAT_COUNT] = {33, 33, 28, 99};
 
 static const char *tmp(const char *name) {
-  static char path[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
-  return path[k];
+  return dg_check_path(dir, name);
 }
 
 // A smooth horizontal wave drifting right, a vertical ramp and a disc moving across.
