@@ -121,7 +121,7 @@ static void round_trip_ex(dg_video_format fmt, const char *name, const dg_media 
     dg_check(fabs(v.duration - want_dur) <= 0.01 * m->frames / 2 + 1e-6, "%s: %.3f s back, want %.3f", name,
              v.duration, want_dur);
   }
-  dg_check(v.comment && !strcmp(v.comment, json), "%s: job JSON back: %s", name, v.comment ? v.comment : "(none)");
+  dg_check(v.comment && !strcmp(v.comment, json), "%s: job JSON back: %.80s", name, v.comment ? v.comment : "(none)");
   double db = v.frames == m->frames ? video_psnr(&v, ref->data, m->width, m->height, m->frames) : 0;
   dg_check(db >= floor_db[fmt], "%s: PSNR %.2f dB, floor %.0f", name, db, floor_db[fmt]);
   struct stat sb;
@@ -152,6 +152,20 @@ static void test_formats(void) {
     snprintf(name, sizeof name, "odd%s", ext[f]);
     round_trip((dg_video_format)f, name, &odd, 8);
   }
+  // A large job (80 kB of JSON) in every format.
+  const char *small = json;
+  GString *big = g_string_new("{\"layout\": \"");
+  for (int i = 0; i < 80000; i++)
+    g_string_append_c(big, (char)('a' + i % 26));
+  g_string_append(big, "\"}");
+  json = big->str;
+  for (int f = 0; f < DG_VIDEO_FORMAT_COUNT; f++) {
+    char name[64];
+    snprintf(name, sizeof name, "bigjob%s", ext[f]);
+    if (dg_video_format_available((dg_video_format)f)) round_trip((dg_video_format)f, name, &odd, 8);
+  }
+  json = small;
+  g_string_free(big, TRUE);
   // GIF's other dithers; RGBA frames (alpha ignored) into H.264 and PNG.
   if (dg_video_format_available(DG_VIDEO_GIF)) {
     round_trip_ex(DG_VIDEO_GIF, "plain.gif", &m16, &m16, 8, DG_DITHER_NONE);
