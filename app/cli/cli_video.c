@@ -18,9 +18,10 @@
 #define MAX_BYTES ((size_t)2 << 30)
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: dirigent-cli video export --frames DIR --out OUT [--fps 8] [EXPORT OPTIONS]\n\n"
-             "Writes the PNG frames of DIR (every *.png, in natural name order, all of one size) as a video.\n"
-             "A frame's `dirigent` job chunk, if the first frame has one, goes into the video's metadata.\n\n%s",
+  fprintf(f,
+          "usage: dirigent-cli video export --frames DIR --out OUT [--fps 8] [EXPORT OPTIONS]\n\n"
+          "Writes the PNG frames of DIR (every *.png, in natural name order, all of one size) as a video.\n"
+          "A frame's `dirigent` job chunk, if the first frame has one, goes into the video's metadata.\n\n%s",
           DG_CLI_VIDEO_OPTIONS_HELP);
 }
 
@@ -109,8 +110,8 @@ int dg_cli_video_write(const char *cmd, const char *out, const char *format, con
   printf("wrote %s: %d frames, %dx%d, %d fps, %s (encoder %s) in %.2f s\n", out, m->frames, info.width, info.height,
          o->fps, dg_video_format_names[o->format], info.encoder, (g_get_monotonic_time() - t0) / 1e6);
   if (info.width != m->width || info.height != m->height)
-    printf("note: H.264 needs even sides: %dx%d frames were padded with a copy of their last row or column\n",
-           m->width, m->height);
+    printf("note: H.264 needs even sides: %dx%d frames were padded with a copy of their last row or column\n", m->width,
+           m->height);
   return 0;
 }
 
@@ -156,7 +157,8 @@ static dg_status read_frames(const char *dir, dg_media *m, char **job) {
     s = dg_png_read_rgb8_limited(path, i ? &lim : NULL, &w, &h, &rgb);
     if (s == DG_OK && i == 0) {
       if ((size_t)w * h * 3 * names->len > MAX_BYTES)
-        s = dg_fail(DG_ERR_ARG, "%s: %u frames of %dx%d pass the %zu GiB limit", dir, names->len, w, h, MAX_BYTES >> 30);
+        s = dg_fail(DG_ERR_ARG, "%s: %u frames of %dx%d pass the %zu GiB limit", dir, names->len, w, h,
+                    MAX_BYTES >> 30);
       else
         s = dg_media_alloc(m, (int)names->len, w, h, 3);
       dg_png_text_list texts;

@@ -10,12 +10,13 @@
 #include "dg_world_json.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: dirigent-cli world clip --seed N --frames F --out OUT [--kind time|weather|season|motion]\n"
-             "                              [--size WxH] [--fps 8] [EXPORT OPTIONS]\n\n"
-             "Renders the world's video clip for seed N (F frames, 2..%d; default size 256x128) and exports it.\n"
-             "A clip's kind follows its seed (seed mod 4: time, weather, season, motion); --kind takes the first\n"
-             "seed from N on whose clip is of that kind. The clip's caption and stages go into the metadata.\n"
-             "Training data and evaluation only: these are the world's renders, not generated video.\n\n%s",
+  fprintf(f,
+          "usage: dirigent-cli world clip --seed N --frames F --out OUT [--kind time|weather|season|motion]\n"
+          "                              [--size WxH] [--fps 8] [EXPORT OPTIONS]\n\n"
+          "Renders the world's video clip for seed N (F frames, 2..%d; default size 256x128) and exports it.\n"
+          "A clip's kind follows its seed (seed mod 4: time, weather, season, motion); --kind takes the first\n"
+          "seed from N on whose clip is of that kind. The clip's caption and stages go into the metadata.\n"
+          "Training data and evaluation only: these are the world's renders, not generated video.\n\n%s",
           DG_WORLD_MAX_FRAMES, DG_CLI_VIDEO_OPTIONS_HELP);
 }
 
@@ -33,8 +34,9 @@ static bool parse_size(const char *s, int *w, int *h) {
 static char *clip_json(const dg_world_clip *c, int w, int h, int fps) {
   dg_json j;
   dg_json_init(&j);
-  dg_json_add(&j, "{\"source\": \"world clip\", \"seed\": %llu, \"kind\": \"%s\", \"frames\": %d, \"fps\": %d, "
-                  "\"width\": %d, \"height\": %d, \"caption\": ",
+  dg_json_add(&j,
+              "{\"source\": \"world clip\", \"seed\": %llu, \"kind\": \"%s\", \"frames\": %d, \"fps\": %d, "
+              "\"width\": %d, \"height\": %d, \"caption\": ",
               (unsigned long long)c->seed, dg_world_clip_names[c->kind], c->frames, fps, w, h);
   dg_json_str(&j, c->caption);
   dg_json_add(&j, ", \"stages\": [");

@@ -38,15 +38,15 @@ int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli
 
 // Video export (cli_video.c), shared by `video export` and `world clip`.
 #include "dg_video_export.h"
-#define DG_CLI_VIDEO_OPTIONS_HELP                                                                                  \
-  "Export options (the format follows OUT: .mp4 H.264, .webm VP9, .gif, or DIR/ for a PNG sequence):\n"          \
-  "  --fps N             frames per second (default 8)\n"                                                         \
-  "  --format F          mp4, webm, gif or png, whatever OUT is called\n"                                         \
-  "  --crf N             H.264/VP9 quality, 0..51, lower is better (default 18 H.264, 28 VP9)\n"                   \
-  "  --preset P          libx264 preset (default medium)\n"                                                       \
-  "  --cpu-used N        libvpx-vp9 speed 0..8 (default 5)\n"                                                     \
-  "  --dither D          GIF: none, ordered (default) or floyd-steinberg\n"                                       \
-  "  --png-level N       PNG deflate level 1..9 (default 6)\n"                                                    \
+#define DG_CLI_VIDEO_OPTIONS_HELP                                                                                      \
+  "Export options (the format follows OUT: .mp4 H.264, .webm VP9, .gif, or DIR/ for a PNG sequence):\n"                \
+  "  --fps N             frames per second (default 8)\n"                                                              \
+  "  --format F          mp4, webm, gif or png, whatever OUT is called\n"                                              \
+  "  --crf N             H.264/VP9 quality, 0..51, lower is better (default 18 H.264, 28 VP9)\n"                       \
+  "  --preset P          libx264 preset (default medium)\n"                                                            \
+  "  --cpu-used N        libvpx-vp9 speed 0..8 (default 5)\n"                                                          \
+  "  --dither D          GIF: none, ordered (default) or floyd-steinberg\n"                                            \
+  "  --png-level N       PNG deflate level 1..9 (default 6)\n"                                                         \
   "Progress goes to stderr; Ctrl+C cancels and leaves no partial file.\n"
 // One of the export options above (A with its value V): 1 taken, 0 not one of them, -1 a bad value (said).
 int dg_cli_video_option(const char *cmd, const char *a, const char *v, dg_video_export_opts *o, const char **format);

@@ -146,9 +146,7 @@ const uint8_t *dg_quantizer_palette(const dg_quantizer *q, int *n) {
   return q->rgb;
 }
 
-static int clamp255(int v) {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
-}
+static int clamp255(int v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
 
 // The palette index nearest to (r, g, b), through the table cell of its top 6 bits (filled with the
 // colour nearest to the cell's centre).
@@ -166,10 +164,10 @@ static int nearest(dg_quantizer *q, int r, int g, int b) {
   return q->lut[cell];
 }
 
-static const uint8_t bayer8[8][8] = {
-    {0, 32, 8, 40, 2, 34, 10, 42},  {48, 16, 56, 24, 50, 18, 58, 26}, {12, 44, 4, 36, 14, 46, 6, 38},
-    {60, 28, 52, 20, 62, 30, 54, 22}, {3, 35, 11, 43, 1, 33, 9, 41},  {51, 19, 59, 27, 49, 17, 57, 25},
-    {15, 47, 7, 39, 13, 45, 5, 37}, {63, 31, 55, 23, 61, 29, 53, 21}};
+static const uint8_t bayer8[8][8] = {{0, 32, 8, 40, 2, 34, 10, 42},  {48, 16, 56, 24, 50, 18, 58, 26},
+                                     {12, 44, 4, 36, 14, 46, 6, 38}, {60, 28, 52, 20, 62, 30, 54, 22},
+                                     {3, 35, 11, 43, 1, 33, 9, 41},  {51, 19, 59, 27, 49, 17, 57, 25},
+                                     {15, 47, 7, 39, 13, 45, 5, 37}, {63, 31, 55, 23, 61, 29, 53, 21}};
 
 dg_status dg_quantizer_map(dg_quantizer *q, dg_dither dither, const uint8_t *px, int channels, int width, int height,
                            uint8_t *out, int stride) {

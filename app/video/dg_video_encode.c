@@ -1,12 +1,12 @@
 // MP4 (H.264), WebM (VP9) and GIF through libavcodec/libavformat (dg_video_encode.h).
 #include "dg_video_encode.h"
 
+#include <errno.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,9 +46,7 @@ static dg_status av_fail(const enc *e, int err, const char *what) {
 }
 
 // libav's own log says only errors (x264 and libvpx report statistics at the info level).
-static void quiet_log(void) {
-  av_log_set_level(AV_LOG_ERROR);
-}
+static void quiet_log(void) { av_log_set_level(AV_LOG_ERROR); }
 
 static dg_status set_opt(enc *e, const char *key, const char *value) {
   int r = av_opt_set(e->cc->priv_data, key, value, 0);
@@ -116,7 +114,8 @@ static dg_status open_all(enc *e, const char *path, const char *muxer) {
   e->frame->height = e->height;
   r = av_frame_get_buffer(e->frame, 0);
   if (r < 0) return av_fail(e, r, "frame buffer");
-  if (o->job_json && *o->job_json && o->format != DG_VIDEO_GIF) av_dict_set(&e->fmt->metadata, "comment", o->job_json, 0);
+  if (o->job_json && *o->job_json && o->format != DG_VIDEO_GIF)
+    av_dict_set(&e->fmt->metadata, "comment", o->job_json, 0);
   // GIF goes to memory first: the comment block is put in before it is written out.
   r = o->format == DG_VIDEO_GIF ? avio_open_dyn_buf(&e->fmt->pb) : avio_open(&e->fmt->pb, path, AVIO_FLAG_WRITE);
   if (r < 0) return av_fail(e, r, "opening the file");
@@ -132,8 +131,8 @@ static dg_status open_all(enc *e, const char *path, const char *muxer) {
     const uint8_t *pal = dg_quantizer_palette(e->quant, &n);
     memset(e->frame->data[1], 0, 1024);
     for (int i = 0; i < n; i++)
-      ((uint32_t *)e->frame->data[1])[i] = 0xff000000u | (uint32_t)pal[3 * i] << 16 | (uint32_t)pal[3 * i + 1] << 8 |
-                                           pal[3 * i + 2];
+      ((uint32_t *)e->frame->data[1])[i] =
+          0xff000000u | (uint32_t)pal[3 * i] << 16 | (uint32_t)pal[3 * i + 1] << 8 | pal[3 * i + 2];
   } else {
     enum AVPixelFormat src = e->m->channels == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
     e->sws = sws_getContext(e->width, e->height, src, e->width, e->height, AV_PIX_FMT_YUV420P,
@@ -246,7 +245,11 @@ dg_status dg_video_encode(const char *path, const char *shown, const dg_media *m
                           dg_video_export_info *info) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, quiet_log);
-  enc e = {.shown = shown, .fmt_name = dg_video_format_names[o->format], .m = m, .o = o, .width = m->width,
+  enc e = {.shown = shown,
+           .fmt_name = dg_video_format_names[o->format],
+           .m = m,
+           .o = o,
+           .width = m->width,
            .height = m->height};
   if (o->format == DG_VIDEO_MP4) e.width += e.width & 1, e.height += e.height & 1;
   dg_status s = run(&e, path);

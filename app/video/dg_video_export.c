@@ -64,8 +64,8 @@ static dg_status check(const char *path, const dg_media *m, const dg_video_expor
   if (o->fps < 1 || o->fps > 240) return dg_fail(DG_ERR_ARG, "%s: %s export: %d fps (1..240)", path, f, o->fps);
   if (o->crf > 51 || o->vp9_cpu_used > 8 || o->png_level < 0 || o->png_level > 9 ||
       (unsigned)o->dither >= DG_DITHER_COUNT)
-    return dg_fail(DG_ERR_ARG, "%s: %s export: a quality setting out of range (crf 0..51, cpu-used 0..8, png level 1..9)",
-                   path, f);
+    return dg_fail(DG_ERR_ARG,
+                   "%s: %s export: a quality setting out of range (crf 0..51, cpu-used 0..8, png level 1..9)", path, f);
   return DG_OK;
 }
 
@@ -99,8 +99,8 @@ static dg_status export_file(const char *path, const dg_media *m, const dg_video
   close(fd);
   dg_status s = dg_video_encode(tmp, path, m, o, info);
   if (s == DG_OK && g_rename(tmp, path) != 0)
-    s = dg_fail(DG_ERR_IO, "%s: %s export: cannot rename %s into place: %s", path, dg_video_format_names[o->format], tmp,
-                g_strerror(errno));
+    s = dg_fail(DG_ERR_IO, "%s: %s export: cannot rename %s into place: %s", path, dg_video_format_names[o->format],
+                tmp, g_strerror(errno));
   if (s != DG_OK) g_unlink(tmp);
   g_free(tmp);
   return s;
@@ -122,7 +122,8 @@ static dg_status export_png(const char *path, const dg_media *m, const dg_video_
     GDir *d = g_file_test(path, G_FILE_TEST_IS_DIR) ? g_dir_open(path, 0, NULL) : NULL;
     bool empty = d && !g_dir_read_name(d);
     if (d) g_dir_close(d);
-    if (!empty) return dg_fail(DG_ERR_ARG, "%s: png export: not an empty folder (a PNG sequence goes to a new one)", path);
+    if (!empty)
+      return dg_fail(DG_ERR_ARG, "%s: png export: not an empty folder (a PNG sequence goes to a new one)", path);
   }
   char *tmp = temp_template(path);
   if (!g_mkdtemp_full(tmp, 0755)) {

@@ -24,12 +24,12 @@ dg_status dg_video_format_from_name(const char *name, dg_video_format *out);
 
 typedef struct dg_video_export_opts {
   dg_video_format format;
-  int fps;             // frames per second, 1..240
-  int crf;             // H.264 / VP9 constant quality (lower is better); < 0: 18 (H.264), 28 (VP9)
-  const char *preset;  // libx264 preset; NULL: "medium"
-  int vp9_cpu_used;    // libvpx-vp9 speed 0..8 (higher is faster); < 0: 5
-  dg_dither dither;    // GIF
-  int png_level;       // PNG deflate level 1..9; 0: 6
+  int fps;              // frames per second, 1..240
+  int crf;              // H.264 / VP9 constant quality (lower is better); < 0: 18 (H.264), 28 (VP9)
+  const char *preset;   // libx264 preset; NULL: "medium"
+  int vp9_cpu_used;     // libvpx-vp9 speed 0..8 (higher is faster); < 0: 5
+  dg_dither dither;     // GIF
+  int png_level;        // PNG deflate level 1..9; 0: 6
   const char *job_json; // stored in the file (NULL or "" for none)
   // Called after each frame is encoded (done = 1..total); may be NULL.
   void (*progress)(void *user, int done, int total);
@@ -40,7 +40,7 @@ typedef struct dg_video_export_opts {
 #define DG_VIDEO_EXPORT_DEFAULTS {.fps = 8, .crf = -1, .vp9_cpu_used = -1, .dither = DG_DITHER_ORDERED}
 
 typedef struct dg_video_export_info {
-  int width, height; // as written: H.264 needs even sides, so an odd side gains one copied edge row or column
+  int width, height;   // as written: H.264 needs even sides, so an odd side gains one copied edge row or column
   const char *encoder; // "libx264", "libvpx-vp9", "gif", "png"
 } dg_video_export_info;
 

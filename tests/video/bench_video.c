@@ -1,6 +1,6 @@
-// `build/tests/video/dirigent-bench-video [--runs N] [--frames F] [--seed S] [--preset P] [--cpu-used N] [--crf N]`: the export time of a world
-// clip (default 64 frames of 256x128, seed 3) per format, median of N runs (default 3), with the file's
-// size and its PSNR decoded back. The floor: MP4 and WebM under 5 s. Run by hand.
+// `build/tests/video/dirigent-bench-video [--runs N] [--frames F] [--seed S] [--preset P] [--cpu-used N] [--crf N]`:
+// the export time of a world clip (default 64 frames of 256x128, seed 3) per format, median of N runs (default 3), with
+// the file's size and its PSNR decoded back. The floor: MP4 and WebM under 5 s. Run by hand.
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,16 +28,23 @@ int main(int argc, char **argv) {
   const char *preset = NULL;
   int cpu_used = -1, crf = -1;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--runs")) runs = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--frames")) frames = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--seed")) seed = strtoull(argv[i + 1], NULL, 10);
-    else if (!strcmp(argv[i], "--preset")) preset = argv[i + 1];
-    else if (!strcmp(argv[i], "--cpu-used")) cpu_used = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--crf")) crf = atoi(argv[i + 1]);
+    if (!strcmp(argv[i], "--runs"))
+      runs = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--frames"))
+      frames = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--seed"))
+      seed = strtoull(argv[i + 1], NULL, 10);
+    else if (!strcmp(argv[i], "--preset"))
+      preset = argv[i + 1];
+    else if (!strcmp(argv[i], "--cpu-used"))
+      cpu_used = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--crf"))
+      crf = atoi(argv[i + 1]);
   }
   if (runs < 1 || runs > 99 || frames < 2 || frames > DG_WORLD_MAX_FRAMES) {
-    fprintf(stderr, "usage: dirigent-bench-video [--runs 1..99] [--frames 2..%d] [--seed S] [--preset P] [--cpu-used N]\n"
-                    "                            [--crf N]\n",
+    fprintf(stderr,
+            "usage: dirigent-bench-video [--runs 1..99] [--frames 2..%d] [--seed S] [--preset P] [--cpu-used N]\n"
+            "                            [--crf N]\n",
             DG_WORLD_MAX_FRAMES);
     return 2;
   }
@@ -66,7 +73,8 @@ int main(int argc, char **argv) {
       continue;
     }
     char path[512];
-    snprintf(path, sizeof path, "%s/clip%s%s", dir, f == DG_VIDEO_PNG ? "" : ".", f == DG_VIDEO_PNG ? "" : dg_video_format_names[f]);
+    snprintf(path, sizeof path, "%s/clip%s%s", dir, f == DG_VIDEO_PNG ? "" : ".",
+             f == DG_VIDEO_PNG ? "" : dg_video_format_names[f]);
     dg_video_export_opts o = DG_VIDEO_EXPORT_DEFAULTS;
     o.format = (dg_video_format)f, o.preset = preset, o.vp9_cpu_used = cpu_used, o.crf = crf;
     double t[99];

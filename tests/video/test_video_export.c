@@ -22,9 +22,7 @@ static const char *json = "{\"prompt\": \"a street from day to night\", \"seed\"
 // PSNR floors per format (dB): the defaults' quality on these frames with a margin.
 static const double floor_db[DG_VIDEO_FORMAT_COUNT] = {33, 33, 28, 99};
 
-static const char *tmp(const char *name) {
-  return dg_check_path(dir, name);
-}
+static const char *tmp(const char *name) { return dg_check_path(dir, name); }
 
 // A smooth horizontal wave drifting right, a vertical ramp and a disc moving across.
 static dg_media synthetic(int w, int h, int frames) {
@@ -81,7 +79,8 @@ static void round_trip_ex(dg_video_format fmt, const char *name, const dg_media 
   double secs = (g_get_monotonic_time() - t0) / 1e6;
   dg_check(pg.calls == m->frames && pg.last == m->frames, "%s: %d progress calls for %d frames", name, pg.calls,
            m->frames);
-  int ew = fmt == DG_VIDEO_MP4 ? (m->width + 1) & ~1 : m->width, eh = fmt == DG_VIDEO_MP4 ? (m->height + 1) & ~1 : m->height;
+  int ew = fmt == DG_VIDEO_MP4 ? (m->width + 1) & ~1 : m->width,
+      eh = fmt == DG_VIDEO_MP4 ? (m->height + 1) & ~1 : m->height;
   dg_check(info.width == ew && info.height == eh, "%s: info %dx%d, want %dx%d", name, info.width, info.height, ew, eh);
   video_read v;
   if (fmt == DG_VIDEO_PNG) {
@@ -118,8 +117,8 @@ static void round_trip_ex(dg_video_format fmt, const char *name, const dg_media 
   double want_dur = (double)m->frames / fps;
   if (fmt != DG_VIDEO_PNG) {
     dg_check(fmt == DG_VIDEO_GIF || fabs(v.fps - fps) < 1e-3, "%s: %.3f fps back, wrote %d", name, v.fps, fps);
-    dg_check(fabs(v.duration - want_dur) <= 0.01 * m->frames / 2 + 1e-6, "%s: %.3f s back, want %.3f", name,
-             v.duration, want_dur);
+    dg_check(fabs(v.duration - want_dur) <= 0.01 * m->frames / 2 + 1e-6, "%s: %.3f s back, want %.3f", name, v.duration,
+             want_dur);
   }
   dg_check(v.comment && !strcmp(v.comment, json), "%s: job JSON back: %.80s", name, v.comment ? v.comment : "(none)");
   double db = v.frames == m->frames ? video_psnr(&v, ref->data, m->width, m->height, m->frames) : 0;
@@ -177,7 +176,8 @@ static void test_formats(void) {
     memcpy(rgba.data + 4 * p, odd.data + 3 * p, 3);
     rgba.data[4 * p + 3] = (uint8_t)p;
   }
-  if (dg_video_format_available(DG_VIDEO_MP4)) round_trip_ex(DG_VIDEO_MP4, "rgba.mp4", &rgba, &odd, 8, DG_DITHER_ORDERED);
+  if (dg_video_format_available(DG_VIDEO_MP4))
+    round_trip_ex(DG_VIDEO_MP4, "rgba.mp4", &rgba, &odd, 8, DG_DITHER_ORDERED);
   round_trip_ex(DG_VIDEO_PNG, "rgba-frames", &rgba, &odd, 8, DG_DITHER_ORDERED);
   dg_media_clear(&rgba);
   dg_media_clear(&m16), dg_media_clear(&m64), dg_media_clear(&odd);
@@ -223,10 +223,11 @@ static void test_errors(void) {
   dg_check_error(dg_video_export(tmp("nowhere/clip.mp4"), &m, &o, NULL), DG_ERR_IO, "nowhere", "missing folder");
   // A file where the folder should be (refused even for root), and /proc, where nothing can be created.
   g_file_set_contents(tmp("plain-file"), "x", 1, NULL);
-  dg_check_error(dg_video_export(tmp("plain-file/clip.mp4"), &m, &o, NULL), DG_ERR_IO, "Not a directory", "file as folder");
+  dg_check_error(dg_video_export(tmp("plain-file/clip.mp4"), &m, &o, NULL), DG_ERR_IO, "Not a directory",
+                 "file as folder");
   o.format = DG_VIDEO_GIF;
-  dg_check_error(dg_video_export("/proc/clip.gif", &m, &o, NULL), DG_ERR_IO, "gif export: cannot create a file in /proc",
-                 "/proc");
+  dg_check_error(dg_video_export("/proc/clip.gif", &m, &o, NULL), DG_ERR_IO,
+                 "gif export: cannot create a file in /proc", "/proc");
   o.format = DG_VIDEO_MP4;
   if (geteuid() != 0) { // root writes anywhere else
     const char *ro = tmp("readonly");

@@ -84,9 +84,9 @@ bool video_read_file(const char *path, video_read *out) {
         if (!g) goto done;
         out->rgb = g;
       }
-      sws = sws_getCachedContext(sws, frame->width, frame->height, frame->format, frame->width, frame->height,
-                                 AV_PIX_FMT_RGB24, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL,
-                                 NULL);
+      sws =
+          sws_getCachedContext(sws, frame->width, frame->height, frame->format, frame->width, frame->height,
+                               AV_PIX_FMT_RGB24, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
       if (!sws) goto done;
       uint8_t *dst[1] = {out->rgb + (size_t)out->frames * fb};
       int stride[1] = {out->width * 3};
@@ -123,7 +123,8 @@ double video_psnr(const video_read *v, const uint8_t *src, int w, int h, int fra
     double se = 0;
     for (int y = 0; y < h; y++)
       for (int x = 0; x < w * 3; x++) {
-        double d = (double)v->rgb[((size_t)f * v->height + y) * v->width * 3 + x] - src[((size_t)f * h + y) * w * 3 + x];
+        double d =
+            (double)v->rgb[((size_t)f * v->height + y) * v->width * 3 + x] - src[((size_t)f * h + y) * w * 3 + x];
         se += d * d;
       }
     double mse = se / ((double)w * h * 3);
