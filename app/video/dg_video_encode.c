@@ -28,15 +28,7 @@ typedef struct enc {
   bool header_written, trailer_written;
 } enc;
 
-const char *dg_video_encoder_name(dg_video_format f) {
-  return f == DG_VIDEO_MP4 ? "libx264" : f == DG_VIDEO_WEBM ? "libvpx-vp9" : f == DG_VIDEO_GIF ? "gif" : NULL;
-}
-
-dg_status dg_video_cancel_check(const char *shown, const dg_video_export_opts *o, int i, int n) {
-  if (!o->cancel || !atomic_load(o->cancel)) return DG_OK;
-  return dg_fail(DG_ERR_CANCELLED, "%s: %s export cancelled at frame %d of %d", shown, dg_video_format_names[o->format],
-                 i, n);
-}
+bool dg_video_encoder_exists(const char *name) { return avcodec_find_encoder_by_name(name) != NULL; }
 
 static dg_status av_fail(const enc *e, int err, const char *what) {
   char msg[AV_ERROR_MAX_STRING_SIZE] = "";

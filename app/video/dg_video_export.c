@@ -2,11 +2,12 @@
 // (dg_video_export.h). The libav encoding is dg_video_encode.c.
 #include "dg_video_export.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <libavcodec/avcodec.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -44,9 +45,60 @@ dg_status dg_video_format_from_path(const char *path, dg_video_format *out) {
   return dg_fail(DG_ERR_ARG, "%s: not a video file name (.mp4, .webm, .gif) or a folder (DIR/, a PNG sequence)", path);
 }
 
+const char *dg_video_encoder_name(dg_video_format f) {
+  return f == DG_VIDEO_MP4 ? "libx264" : f == DG_VIDEO_WEBM ? "libvpx-vp9" : f == DG_VIDEO_GIF ? "gif" : NULL;
+}
+
+dg_status dg_video_cancel_check(const char *shown, const dg_video_export_opts *o, int i, int n) {
+  if (!o->cancel || !atomic_load(o->cancel)) return DG_OK;
+  return dg_fail(DG_ERR_CANCELLED, "%s: %s export cancelled at frame %d of %d", shown, dg_video_format_names[o->format],
+                 i, n);
+}
+
+// The libav module (dg_video_encode.h), loaded once: beside libdirigent.so unless $DIRIGENT_VIDEO_MODULE
+// names it.
+static struct {
+  dg_status (*encode)(const char *, const char *, const dg_media *, const dg_video_export_opts *,
+                      dg_video_export_info *);
+  bool (*exists)(const char *);
+  char path[1024], error[1024];
+} codecs;
+
+static void load_codecs(void) {
+  const char *env = getenv("DIRIGENT_VIDEO_MODULE");
+  Dl_info di;
+  if (env && *env) {
+    g_strlcpy(codecs.path, env, sizeof codecs.path);
+  } else if (dladdr((void *)dg_video_export, &di) && di.dli_fname) {
+    char *dir = g_path_get_dirname(di.dli_fname);
+    g_snprintf(codecs.path, sizeof codecs.path, "%s/%s", dir, DG_VIDEO_MODULE);
+    g_free(dir);
+  } else {
+    g_strlcpy(codecs.path, DG_VIDEO_MODULE, sizeof codecs.path);
+  }
+  void *h = dlopen(codecs.path, RTLD_NOW | RTLD_LOCAL);
+  if (h) {
+    *(void **)&codecs.encode = dlsym(h, "dg_video_encode");
+    *(void **)&codecs.exists = dlsym(h, "dg_video_encoder_exists");
+  }
+  if (!h || !codecs.encode || !codecs.exists) {
+    const char *why = dlerror();
+    g_strlcpy(codecs.error, why ? why : "no entry points", sizeof codecs.error);
+    codecs.encode = NULL;
+  }
+}
+
 bool dg_video_format_available(dg_video_format f) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
   const char *name = dg_video_encoder_name(f);
-  if (!name || avcodec_find_encoder_by_name(name)) return true;
+  if (!name) return true;
+  pthread_once(&once, load_codecs);
+  if (!codecs.encode) {
+    dg_fail(DG_ERR_UNSUPPORTED, "%s export needs the libav module %s, which cannot be loaded: %s",
+            dg_video_format_names[f], codecs.path, codecs.error);
+    return false;
+  }
+  if (codecs.exists(name)) return true;
   dg_fail(DG_ERR_UNSUPPORTED, "%s export needs the '%s' encoder, which this libavcodec lacks", dg_video_format_names[f],
           name);
   return false;
@@ -97,7 +149,7 @@ static dg_status export_file(const char *path, const dg_media *m, const dg_video
     return s;
   }
   close(fd);
-  dg_status s = dg_video_encode(tmp, path, m, o, info);
+  dg_status s = codecs.encode(tmp, path, m, o, info);
   if (s == DG_OK && g_rename(tmp, path) != 0)
     s = dg_fail(DG_ERR_IO, "%s: %s export: cannot rename %s into place: %s", path, dg_video_format_names[o->format],
                 tmp, g_strerror(errno));

@@ -2,7 +2,7 @@
 # `world clip` and `video export` (app/video): every format written with progress on stderr and the job
 # JSON inside, a PNG folder exported again, Ctrl+C leaving no file, and bad inputs refused by name. The
 # decoded content is checked by tests/video/test_video_export.
-cli="$1" out="$2"
+cli="$1" out="$2" # $3: the libav module, which the CLI finds beside libdirigent by itself
 rm -rf "$out" && mkdir -p "$out" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
 clip() { "$cli" world clip --seed 6 --frames 8 "$@"; }
@@ -78,6 +78,12 @@ bad 1 "a_2.png" video export --frames "$out/mixed" --out "$out/x.mp4"
 mkdir -p "$out/fifo" && mkfifo "$out/fifo/a.png" || fail "mkfifo"
 bad 1 "a.png: not a regular file (a FIFO)" video export --frames "$out/fifo" --out "$out/x.mp4"
 bad 1 "Not a directory" video export --frames /dev/null --out "$out/x.mp4"
+# Without the libav module: MP4, WebM and GIF refused naming it, PNG sequences still written.
+(
+  export DIRIGENT_VIDEO_MODULE=/nonexistent/libdirigent-video.so
+  bad 1 "needs the libav module /nonexistent/libdirigent-video.so" world clip --seed 1 --frames 2 --out "$out/x.gif"
+  "$cli" world clip --seed 1 --frames 2 --out "$out/nomodule/" >/dev/null 2>&1 || fail "a PNG sequence without the module"
+) || exit 1
 [ -e "$out/x.mp4" ] && fail "a failed export left x.mp4"
 [ -z "$(ls -A "$out" | grep '^\.')" ] || fail "temporaries left: $(ls -A "$out")"
 echo "ok: video"
