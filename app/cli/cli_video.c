@@ -178,7 +178,7 @@ static dg_status read_frames(const char *dir, dg_media *m, char **job) {
 
 int dg_cli_video_args(const char *cmd, int argc, char **argv, const char *const *names, const char **values,
                       dg_video_export_opts *o, const char **format, void (*usage)(FILE *)) {
-  for (int i = 1; i < argc; i++) {
+  for (int i = 1; i < argc; i += 2) { // every option but --help takes a value
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
@@ -199,7 +199,6 @@ int dg_cli_video_args(const char *cmd, int argc, char **argv, const char *const 
       usage(stderr);
       return 2;
     }
-    i++;
   }
   return -1;
 }
