@@ -72,11 +72,11 @@ static void *worker(void *arg) {
 }
 
 dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, dg_status *status) {
-  return dg_job_start_steps(doc, fn, user, random_seed, 0, status);
+  return dg_job_start_steps(doc, fn, user, random_seed, 0, -1, status);
 }
 
 dg_job *dg_job_start_steps(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, int steps,
-                           dg_status *status) {
+                           double guidance, dg_status *status) {
   if (!fn) {
     *status = dg_fail(DG_ERR_UNSUPPORTED, "no model loaded: this build has no generation pipeline yet");
     return NULL;
@@ -104,7 +104,7 @@ dg_job *dg_job_start_steps(const dg_document *doc, dg_job_fn fn, void *user, uin
       .attn_guidance = attn_guidance,
       .seed = dg_document_seed_random(doc) ? random_seed : dg_document_seed(doc),
       .steps = steps > 0 ? steps : dg_document_steps(doc),
-      .guidance = dg_document_guidance(doc),
+      .guidance = guidance >= 0 ? guidance : dg_document_guidance(doc),
   };
   job->fn = fn;
   job->user = user;

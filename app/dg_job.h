@@ -63,10 +63,11 @@ dg_job_fn dg_job_default_fn(void **user);
 // Copies the inputs from doc (resolving a random seed from `random_seed`) and starts the worker.
 // NULL with DG_ERR_UNSUPPORTED "no model loaded" when fn is NULL.
 dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, dg_status *status);
-// The same with `steps` sampler steps instead of the document's (a live frame: DG_SETTINGS_LIVE_STEPS);
-// steps <= 0 takes the document's.
+// The same with `steps` sampler steps and classifier-free guidance scale `guidance` instead of the
+// document's (a live frame: DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE); steps <= 0 and guidance < 0
+// take the document's.
 dg_job *dg_job_start_steps(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, int steps,
-                           dg_status *status);
+                           double guidance, dg_status *status);
 // Raises the cancel flag (returns at once; the worker stops at its next check).
 void dg_job_cancel(dg_job *job);
 dg_job_state dg_job_state_get(dg_job *job);

@@ -10,9 +10,13 @@
 
 #define DG_SETTINGS_MAX_STEPS 1000
 #define DG_SETTINGS_MAX_GUIDANCE 100.0
-// The DDIM steps of a live-mode frame (the editor regenerates after every edit; the full-quality render
-// after the edits stop takes the document's steps). The one place this number lives.
-#define DG_SETTINGS_LIVE_STEPS 8
+// The DDIM steps and classifier-free guidance scale of a live-mode frame (the editor regenerates after
+// every edit; the full-quality render after the edits stop takes the document's steps and guidance).
+// Guidance 1 runs one UNet pass per step instead of two (no unconditional pass); the ControlNet keeps the
+// layout. Chosen by latency and mIoU against the 25-step render (docs/evaluation.md, "Live mode"). The
+// one place these numbers live.
+#define DG_SETTINGS_LIVE_STEPS 6
+#define DG_SETTINGS_LIVE_GUIDANCE 1.0
 
 // A seed: decimal digits only, 0 to 2^64 - 1 (no sign, no spaces). `what` names the setting ("--seed").
 dg_status dg_settings_parse_seed(const char *what, const char *text, uint64_t *out);

@@ -257,7 +257,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
 }
 
 static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool seeded, uint64_t seed, int steps,
-                      GError **error) {
+                      double guidance, GError **error) {
   if (self->job) return FALSE;
   dg_document *m = dg_document_object_get_model(doc);
   void *user = NULL;
@@ -279,7 +279,7 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
     return FALSE;
   }
   uint64_t random_seed = seeded ? seed : ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11;
-  self->job = dg_job_start_steps(m, fn, user, random_seed, steps, &st);
+  self->job = dg_job_start_steps(m, fn, user, random_seed, steps, guidance, &st);
   if (!self->job) {
     g_set_error_literal(error, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_FAILED, dg_last_error());
     return FALSE;
@@ -297,17 +297,17 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
 }
 
 gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error) {
-  return start(self, doc, clock, false, 0, 0, error);
+  return start(self, doc, clock, false, 0, 0, -1, error);
 }
 
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error) {
-  return start(self, doc, clock, true, seed, 0, error);
+  return start(self, doc, clock, true, seed, 0, -1, error);
 }
 
 gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed, int steps,
-                                   GError **error) {
-  return start(self, doc, clock, true, seed, steps > 0 ? steps : 1, error);
+                                   double guidance, GError **error) {
+  return start(self, doc, clock, true, seed, steps > 0 ? steps : 1, guidance, error);
 }
 
 void dg_job_runner_cancel(DgJobRunner *self) {

@@ -9,6 +9,7 @@ int dg_cli_generate(int argc, char **argv);
 int dg_cli_eval(int argc, char **argv);
 int dg_cli_eval_marks(int argc, char **argv); // `eval marks`, called by dg_cli_eval
 int dg_cli_layout(int argc, char **argv);
+int dg_cli_live(int argc, char **argv);
 
 // Shared option values. Each returns false on a bad value; the cfg, seed and side parsers also print
 // "CMD: --cfg 'V': guidance is ..." (the rule, from dg_settings) to stderr.
