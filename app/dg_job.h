@@ -56,6 +56,11 @@ typedef struct dg_job_update {
   char *map_labels;
 } dg_job_update;
 
+// Lowers the priority (raises the niceness by `increment`, up to 19) of every job's worker thread and of
+// the threads it starts (the Vulkan driver's, when the first job opens the device): the editor keeps its
+// UI thread ahead of the engine on a CPU device. 0 (the default) leaves them alone.
+void dg_job_set_worker_nice(int increment);
+
 // The job function the application was built with, or NULL ("no model loaded").
 void dg_job_set_default_fn(dg_job_fn fn, void *user);
 dg_job_fn dg_job_default_fn(void **user);

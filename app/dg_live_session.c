@@ -10,6 +10,7 @@ struct dg_live_session {
   bool failing;                       // the last live job failed (reported once per streak)
   int running;                        // -1: no session job runs, else its dg_live_job_kind
   guint debounce, settle;             // timeout sources
+  gint64 last_edit_us;                // when the last edit came
   dg_live_counts n;
 };
 
@@ -51,15 +52,20 @@ static gboolean settle_fired(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-// An edit: the running live job is stale; a frame follows the edits' pause.
+// An edit: the running live job is stale. The first edit after a pause starts its frame at once (as soon
+// as the stale job stopped); edits in a burst (typing) wait for the burst's pause.
 static void edited(dg_live_session *s) {
   if (!s->on) return;
+  gint64 now = g_get_monotonic_time();
+  bool burst = s->debounce || now - s->last_edit_us < DG_LIVE_DEBOUNCE_MS * (gint64)1000;
+  s->last_edit_us = now;
   s->pending = true;
   s->n.edits++;
   stop_timer(&s->settle);
   if (s->running >= 0) s->d.cancel(s->user);
   stop_timer(&s->debounce);
-  s->debounce = g_timeout_add(DG_LIVE_DEBOUNCE_MS, debounce_fired, s);
+  if (burst) s->debounce = g_timeout_add(DG_LIVE_DEBOUNCE_MS, debounce_fired, s);
+  else start_job(s, DG_LIVE_JOB_FRAME); // or when the stale job ends (dg_live_session_job_ended)
 }
 
 gboolean dg_live_session_job_ended(dg_live_session *s, dg_live_end end, const char *message) {
@@ -94,6 +100,7 @@ static void set_on(dg_live_session *s, bool on) {
                                          : dg_document_seed(m);
     s->n = (dg_live_counts){0};
     s->failing = false;
+    s->last_edit_us = 0;
     edited(s); // the first frame shows the document as it is
   } else {
     if (s->running >= 0) s->d.cancel(s->user);

@@ -21,10 +21,14 @@ static dg_runner *runner;
 // tokenizer as the fallback and the world palette. Test hook: the UI tests load a stand-in job
 // function (tests/ui/test_runner_module.c) from DIRIGENT_TEST_RUNNER, to drive progress and cancel
 // timing without a model.
+// The engine's threads run this much nicer than the UI thread (on lavapipe they are the CPU's).
+#define DG_JOB_RUNNER_WORKER_NICE 5
+
 void dg_job_runner_load_runner(void) {
   char *tok = dg_assets_path("tokenizer"), *pal = dg_assets_path("palettes/world.json");
   runner = dg_runner_new(tok, pal);
   if (runner) dg_job_set_default_fn(dg_runner_run, runner);
+  dg_job_set_worker_nice(DG_JOB_RUNNER_WORKER_NICE);
   g_free(tok);
   g_free(pal);
   const char *path = g_getenv("DIRIGENT_TEST_RUNNER");

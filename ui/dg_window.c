@@ -405,7 +405,7 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'heatmap': <%s>, 'attn_guidance': <%s>, 'attn_shown': <%s>, 'binding_to': <%s>,"
       " 'live': <%b>, 'live_frames_started': <%i>, 'live_frames_shown': <%i>, 'live_full_renders': <%i>,"
       " 'live_seed': <%t>, 'live_edits': <%i>, 'live_ui_ticks': <%i>, 'live_ui_max_gap_ms': <%d>,"
-      " 'live_ui_p99_gap_ms': <%d>, 'preview': <%s>}",
+      " 'live_ui_p99_gap_ms': <%d>, 'generate_enabled': <%b>, 'preview': <%s>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -418,7 +418,9 @@ char *dg_window_dump_state(DgWindow *self) {
       g_variant_builder_end(&rows), dg_document_marks(m), heat, dg_document_attn_guidance(m),
       dg_prompt_panel_get_attn_shown(self->prompt_panel), dg_prompt_panel_get_binding(self->prompt_panel),
       dg_document_live(m), lc.frames_started, lc.frames_shown, lc.full_renders, (guint64)dg_live_seed(self->live),
-      lc.edits, probe_ticks, probe_max, probe_p99, preview));
+      lc.edits, probe_ticks, probe_max, probe_p99,
+      g_action_group_get_action_enabled(G_ACTION_GROUP(gtk_window_get_application(GTK_WINDOW(self))), "generate"),
+      preview));
   g_free(preview);
   g_free(heat);
   JsonNode *node = json_gvariant_serialize(dict);
