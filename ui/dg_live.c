@@ -1,5 +1,6 @@
 #include "dg_live.h"
 
+#include "dg_eval_metrics.h"
 #include "dg_settings.h"
 
 #define PROBE_MS 16
@@ -95,17 +96,11 @@ void dg_live_get_counts(const dg_live *l, dg_live_counts *out) { dg_live_session
 
 uint64_t dg_live_seed(const dg_live *l) { return dg_live_session_seed(l->session); }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 void dg_live_ui_probe(const dg_live *l, int *ticks, double *max_gap_ms, double *p99_gap_ms) {
   guint n = l->gaps_ms->len;
   double *g = g_memdup2(l->gaps_ms->data, n * sizeof(double));
-  if (n) qsort(g, n, sizeof *g, cmp_double);
   *ticks = (int)n;
+  *p99_gap_ms = dg_eval_quantile(g, (int)n, 0.99);
   *max_gap_ms = n ? g[n - 1] : 0;
-  *p99_gap_ms = n ? g[(size_t)((n - 1) * 0.99)] : 0;
   g_free(g);
 }

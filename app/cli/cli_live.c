@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dg_cli.h"
+#include "dg_eval_metrics.h"
 #include "dg_json_glib.h"
 #include "dg_live_edits.h"
 #include "dg_live_session.h"
@@ -169,18 +170,6 @@ static gboolean apply_next(gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-// The q-quantile (nearest rank) of v[0..n) (sorted in place); 0 when empty.
-static double quantile(double *v, int n, double q) {
-  if (n <= 0) return 0;
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  int k = (int)(q * n + 0.999999) - 1;
-  return v[k < 0 ? 0 : k >= n ? n - 1 : k];
-}
-
 static char *json_string(const char *s) {
   JsonNode *n = json_node_new(JSON_NODE_VALUE);
   json_node_set_string(n, s);
@@ -215,12 +204,15 @@ static dg_status write_summary(replay *r, FILE *out) {
   }
   int nf = (int)r->latency->len;
   double *lat = (double *)(void *)r->latency->data, *job = (double *)(void *)r->job_ms->data;
-  double lmed = quantile(lat, nf, 0.5), lp90 = quantile(lat, nf, 0.9), lmax = nf ? lat[nf - 1] : 0;
-  double jmed = quantile(job, nf, 0.5), jp90 = quantile(job, nf, 0.9);
-  double emed = quantile(edit_lat, served, 0.5), ep90 = quantile(edit_lat, served, 0.9);
+  double lmed = dg_eval_quantile(lat, nf, 0.5), lp90 = dg_eval_quantile(lat, nf, 0.9), lmax = nf ? lat[nf - 1] : 0;
+  double jmed = dg_eval_quantile(job, nf, 0.5), jp90 = dg_eval_quantile(job, nf, 0.9);
+  double emed = dg_eval_quantile(edit_lat, served, 0.5), ep90 = dg_eval_quantile(edit_lat, served, 0.9);
   dg_generate_cache_stats cs;
   dg_runner_cache_stats(r->runner, &cs);
-  char *final = final_state(r);
+  char *final = final_state(r), *load = NULL;
+  if (!g_file_get_contents("/proc/loadavg", &load, NULL, NULL)) load = g_strdup("");
+  g_strdelimit(load, "\n", ' ');
+  char *load_json = json_string(g_strstrip(load));
   char *text = g_strdup_printf(
       "{\n  \"edits\": %d,\n  \"frames\": %d,\n  \"full_renders\": %d,\n  \"cancelled_jobs\": %d,\n"
       "  \"failed_jobs\": %d,\n  \"lost_edits\": %d,\n  \"last_state_rendered\": %s,\n  \"frame_steps\": %d,\n"
@@ -228,16 +220,16 @@ static dg_status write_summary(replay *r, FILE *out) {
       "  \"frame_job_ms\": {\"median\": %.1f, \"p90\": %.1f},\n"
       "  \"edit_latency_ms\": {\"median\": %.1f, \"p90\": %.1f, \"count\": %d},\n"
       "  \"text_encodings\": {\"run\": %d, \"reused\": %d},\n  \"hints\": {\"built\": %d, \"reused\": %d},\n"
-      "  \"final\": %s\n}\n",
+      "  \"final\": %s,\n  \"loadavg\": %s\n}\n",
       r->n, nf, r->fulls, r->cancelled, r->failed, lost, r->last_full_applied == r->n ? "true" : "false", r->steps,
       r->cfg, r->first_ms, lmed, lp90, lmax, jmed, jp90, emed, ep90, served, cs.text_encodes, cs.text_hits, cs.hint_builds,
-      cs.hint_hits, final);
+      cs.hint_hits, final, load_json);
   char *path = g_build_filename(r->out, "summary.json", NULL);
   GError *err = NULL;
   dg_status st = g_file_set_contents(path, text, -1, &err) ? DG_OK : dg_fail(DG_ERR_IO, "%s", err->message);
   g_clear_error(&err);
   fputs(text, out);
-  g_free(path), g_free(text), g_free(edit_lat), g_free(final);
+  g_free(path), g_free(text), g_free(edit_lat), g_free(final), g_free(load), g_free(load_json);
   if (st == DG_OK) st = r->status;
   if (st == DG_OK && lost) st = dg_fail(DG_ERR_IO, "live: %d edits never reached an image", lost);
   return st;
