@@ -84,11 +84,12 @@ static void *worker(void *arg) {
 }
 
 dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, dg_status *status) {
-  return dg_job_start_steps(doc, fn, user, random_seed, 0, -1, status);
+  return dg_job_start_sampling(doc, fn, user, random_seed, NULL, status);
 }
 
-dg_job *dg_job_start_steps(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, int steps,
-                           double guidance, dg_status *status) {
+dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+                              const dg_job_sampling *sampling, dg_status *status) {
+  dg_job_sampling js = sampling ? *sampling : (dg_job_sampling){.guidance = -1};
   if (!fn) {
     *status = dg_fail(DG_ERR_UNSUPPORTED, "no model loaded: this build has no generation pipeline yet");
     return NULL;
@@ -115,8 +116,9 @@ dg_job *dg_job_start_steps(const dg_document *doc, dg_job_fn fn, void *user, uin
       .marks = job->marks,
       .attn_guidance = attn_guidance,
       .seed = dg_document_seed_random(doc) ? random_seed : dg_document_seed(doc),
-      .steps = steps > 0 ? steps : dg_document_steps(doc),
-      .guidance = guidance >= 0 ? guidance : dg_document_guidance(doc),
+      .steps = js.steps > 0 ? js.steps : dg_document_steps(doc),
+      .guidance = js.guidance >= 0 ? js.guidance : dg_document_guidance(doc),
+      .control_scale = js.control_scale > 0 ? js.control_scale : 0,
   };
   job->fn = fn;
   job->user = user;

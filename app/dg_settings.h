@@ -15,8 +15,11 @@
 // Guidance 1 runs one UNet pass per step instead of two (no unconditional pass); the ControlNet keeps the
 // layout. Chosen by latency and mIoU against the 25-step render (docs/evaluation.md, "Live mode"). The
 // one place these numbers live.
-#define DG_SETTINGS_LIVE_STEPS 6
+#define DG_SETTINGS_LIVE_STEPS 4
 #define DG_SETTINGS_LIVE_GUIDANCE 1.0
+#define DG_SETTINGS_LIVE_CONTROL_SCALE 1.0 // the layout ControlNet as trained
+#define DG_SETTINGS_LIVE_SAMPLING                                                                          \
+  ((dg_job_sampling){DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE, DG_SETTINGS_LIVE_CONTROL_SCALE})
 
 // A seed: decimal digits only, 0 to 2^64 - 1 (no sign, no spaces). `what` names the setting ("--seed").
 dg_status dg_settings_parse_seed(const char *what, const char *text, uint64_t *out);

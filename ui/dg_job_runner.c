@@ -260,8 +260,8 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool seeded, uint64_t seed, int steps,
-                      double guidance, GError **error) {
+static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool seeded, uint64_t seed,
+                      const dg_job_sampling *sampling, GError **error) {
   if (self->job) return FALSE;
   dg_document *m = dg_document_object_get_model(doc);
   void *user = NULL;
@@ -283,14 +283,14 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
     return FALSE;
   }
   uint64_t random_seed = seeded ? seed : ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11;
-  self->job = dg_job_start_steps(m, fn, user, random_seed, steps, guidance, &st);
+  self->job = dg_job_start_sampling(m, fn, user, random_seed, sampling, &st);
   if (!self->job) {
     g_set_error_literal(error, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_FAILED, dg_last_error());
     return FALSE;
   }
   self->doc = g_object_ref(doc);
   self->clock = g_object_ref(clock);
-  self->frame = steps > 0;
+  self->frame = sampling != NULL;
   free(self->maps), free(self->map_labels); // the last job's maps are not this one's
   self->maps = NULL, self->map_labels = NULL, self->map_count = 0;
   update_heatmap(self);
@@ -301,17 +301,17 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
 }
 
 gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error) {
-  return start(self, doc, clock, false, 0, 0, -1, error);
+  return start(self, doc, clock, false, 0, NULL, error);
 }
 
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error) {
-  return start(self, doc, clock, true, seed, 0, -1, error);
+  return start(self, doc, clock, true, seed, NULL, error);
 }
 
-gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed, int steps,
-                                   double guidance, GError **error) {
-  return start(self, doc, clock, true, seed, steps > 0 ? steps : 1, guidance, error);
+gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
+                                   const dg_job_sampling *sampling, GError **error) {
+  return start(self, doc, clock, true, seed, sampling, error);
 }
 
 void dg_job_runner_cancel(DgJobRunner *self) {

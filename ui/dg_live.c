@@ -21,8 +21,7 @@ static gboolean start(void *user, DgDocument *doc, dg_live_job_kind kind, uint64
   dg_live *l = user;
   return kind == DG_LIVE_JOB_FULL
              ? dg_job_runner_start_seeded(l->runner, doc, l->clock, seed, error)
-             : dg_job_runner_start_frame(l->runner, doc, l->clock, seed, DG_SETTINGS_LIVE_STEPS,
-                                         DG_SETTINGS_LIVE_GUIDANCE, error);
+             : dg_job_runner_start_frame(l->runner, doc, l->clock, seed, &DG_SETTINGS_LIVE_SAMPLING, error);
 }
 static gboolean busy(void *user) { return dg_job_runner_get_running(((dg_live *)user)->runner); }
 static void cancel(void *user) { dg_job_runner_cancel(((dg_live *)user)->runner); }

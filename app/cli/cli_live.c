@@ -27,8 +27,7 @@
 
 typedef struct replay {
   const char *out;
-  int steps;   // a live frame's
-  double cfg;  // a live frame's
+  dg_job_sampling live; // a live frame's
   bool quiet;
   dg_live_edits *edits;
   int n;          // edits
@@ -62,8 +61,8 @@ static gboolean drv_start(void *user, DgDocument *doc, dg_live_job_kind kind, ui
   replay *r = user;
   dg_status st = DG_OK;
   bool frame = kind == DG_LIVE_JOB_FRAME;
-  r->job = dg_job_start_steps(dg_document_object_get_model(doc), dg_runner_run, r->runner, seed, frame ? r->steps : 0,
-                              frame ? r->cfg : -1, &st);
+  r->job = dg_job_start_sampling(dg_document_object_get_model(doc), dg_runner_run, r->runner, seed,
+                                 frame ? &r->live : NULL, &st);
   if (!r->job) {
     g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_FAILED, dg_last_error());
     return FALSE;
@@ -216,13 +215,13 @@ static dg_status write_summary(replay *r, FILE *out) {
   char *text = g_strdup_printf(
       "{\n  \"edits\": %d,\n  \"frames\": %d,\n  \"full_renders\": %d,\n  \"cancelled_jobs\": %d,\n"
       "  \"failed_jobs\": %d,\n  \"lost_edits\": %d,\n  \"last_state_rendered\": %s,\n  \"frame_steps\": %d,\n"
-      "  \"frame_cfg\": %g,\n  \"first_frame_ms\": %.1f,\n  \"frame_latency_ms\": {\"median\": %.1f, \"p90\": %.1f, \"max\": %.1f},\n"
+      "  \"frame_cfg\": %g,\n  \"frame_control_scale\": %g,\n  \"first_frame_ms\": %.1f,\n  \"frame_latency_ms\": {\"median\": %.1f, \"p90\": %.1f, \"max\": %.1f},\n"
       "  \"frame_job_ms\": {\"median\": %.1f, \"p90\": %.1f},\n"
       "  \"edit_latency_ms\": {\"median\": %.1f, \"p90\": %.1f, \"count\": %d},\n"
       "  \"text_encodings\": {\"run\": %d, \"reused\": %d},\n  \"hints\": {\"built\": %d, \"reused\": %d},\n"
       "  \"final\": %s,\n  \"loadavg\": %s\n}\n",
-      r->n, nf, r->fulls, r->cancelled, r->failed, lost, r->last_full_applied == r->n ? "true" : "false", r->steps,
-      r->cfg, r->first_ms, lmed, lp90, lmax, jmed, jp90, emed, ep90, served, cs.text_encodes, cs.text_hits, cs.hint_builds,
+      r->n, nf, r->fulls, r->cancelled, r->failed, lost, r->last_full_applied == r->n ? "true" : "false", r->live.steps,
+      r->live.guidance, r->live.control_scale, r->first_ms, lmed, lp90, lmax, jmed, jp90, emed, ep90, served, cs.text_encodes, cs.text_hits, cs.hint_builds,
       cs.hint_hits, final, load_json);
   char *path = g_build_filename(r->out, "summary.json", NULL);
   GError *err = NULL;
@@ -244,13 +243,15 @@ static void usage(FILE *f) {
              "  --model DIR|FILE    model folder or checkpoint (default: the editor's default model)\n"
              "  --steps N           a live frame's DDIM steps (default %d)\n"
              "  --cfg X             a live frame's guidance scale (default %g)\n"
+             "  --control-scale X   a live frame's layout ControlNet scale (default %g)\n"
              "  --quiet             no line per image\n",
-          DG_LIVE_DEBOUNCE_MS, DG_LIVE_SETTLE_MS, DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE);
+          DG_LIVE_DEBOUNCE_MS, DG_LIVE_SETTLE_MS, DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE,
+          DG_SETTINGS_LIVE_CONTROL_SCALE);
 }
 
 int dg_cli_live(int argc, char **argv) {
   const char *edits_path = NULL, *model = NULL;
-  replay r = {.steps = DG_SETTINGS_LIVE_STEPS, .cfg = DG_SETTINGS_LIVE_GUIDANCE};
+  replay r = {.live = DG_SETTINGS_LIVE_SAMPLING};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help")) {
@@ -270,9 +271,12 @@ int dg_cli_live(int argc, char **argv) {
     if (!strcmp(a, "--replay")) edits_path = v;
     else if (!strcmp(a, "--out")) r.out = v;
     else if (!strcmp(a, "--model")) model = v;
-    else if (!strcmp(a, "--steps") && dg_cli_parse_long(v, 1, DG_SETTINGS_MAX_STEPS, &n)) r.steps = (int)n;
-    else if (!strcmp(a, "--cfg")) {
-      if (!dg_cli_parse_cfg("live", v, &r.cfg)) return 2;
+    else if (!strcmp(a, "--steps") && dg_cli_parse_long(v, 1, DG_SETTINGS_MAX_STEPS, &n)) r.live.steps = (int)n;
+    else if (!strcmp(a, "--cfg") || !strcmp(a, "--control-scale")) {
+      dg_cli_sampling cs = {0};
+      if (dg_cli_sampling_option("live", a, v, &cs) < 0) return 2;
+      if (cs.control_scale > 0) r.live.control_scale = cs.control_scale;
+      else r.live.guidance = cs.cfg;
     } else {
       fprintf(stderr, "live: bad option or value: %s %s\n", a, v);
       return 2;

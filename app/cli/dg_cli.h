@@ -25,12 +25,13 @@ typedef struct dg_cli_sampling {
   const char *model, *sampler;
   int steps;
   double cfg;
+  double control_scale; // the layout ControlNet's residual scale; 0: as trained (1)
   uint64_t seed;
   bool have_seed, f16, quiet;
 } dg_cli_sampling;
 #define DG_CLI_SAMPLING_DEFAULTS {.sampler = "ddim", .steps = 25, .cfg = 7.5}
 // A flag without value: true when A is --f16 or --quiet (then set in s).
 bool dg_cli_sampling_flag(const char *a, dg_cli_sampling *s);
-// A with its value V, one of --model, --steps, --cfg, --seed, --sampler: 1 taken, 0 not one of them,
+// A with its value V, one of --model, --steps, --cfg, --control-scale, --seed, --sampler: 1 taken, 0 not one of them,
 // -1 a bad value (said on stderr as "CMD: ...").
 int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli_sampling *s);
