@@ -11,6 +11,7 @@ int dg_cli_eval_marks(int argc, char **argv); // `eval marks`, called by dg_cli_
 int dg_cli_layout(int argc, char **argv);
 int dg_cli_video(int argc, char **argv);
 int dg_cli_world_clip(int argc, char **argv); // `world clip`, called by dg_cli_world
+int dg_cli_live(int argc, char **argv);
 
 // Shared option values. Each returns false on a bad value; the cfg, seed and side parsers also print
 // "CMD: --cfg 'V': guidance is ..." (the rule, from dg_settings) to stderr.
@@ -26,13 +27,14 @@ typedef struct dg_cli_sampling {
   const char *model, *sampler;
   int steps;
   double cfg;
+  double control_scale; // the layout ControlNet's residual scale; 0: as trained (1)
   uint64_t seed;
   bool have_seed, f16, quiet;
 } dg_cli_sampling;
 #define DG_CLI_SAMPLING_DEFAULTS {.sampler = "ddim", .steps = 25, .cfg = 7.5}
 // A flag without value: true when A is --f16 or --quiet (then set in s).
 bool dg_cli_sampling_flag(const char *a, dg_cli_sampling *s);
-// A with its value V, one of --model, --steps, --cfg, --seed, --sampler: 1 taken, 0 not one of them,
+// A with its value V, one of --model, --steps, --cfg, --control-scale, --seed, --sampler: 1 taken, 0 not one of them,
 // -1 a bad value (said on stderr as "CMD: ...").
 int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli_sampling *s);
 
