@@ -383,6 +383,16 @@ void dg_document_paint_line(dg_document *doc, double x0, double y0, double x1, d
   if (own) dg_document_edit_end(doc);
 }
 
+void dg_document_paint_stroke(dg_document *doc, const int *xy, int n, double radius, int cls) {
+  dg_document_edit_begin(doc);
+  for (int i = 0; i < n; i++) {
+    double cx = xy[2 * i] + 0.5, cy = xy[2 * i + 1] + 0.5, px = i ? xy[2 * i - 2] + 0.5 : cx,
+           py = i ? xy[2 * i - 1] + 0.5 : cy;
+    dg_document_paint_line(doc, px, py, cx, cy, radius, cls);
+  }
+  dg_document_edit_end(doc);
+}
+
 void dg_document_flood_fill(dg_document *doc, int x, int y, int cls) {
   cls = clamp_class(cls);
   int target = dg_document_pixel(doc, x, y);

@@ -78,6 +78,9 @@ void dg_document_edit_end(dg_document *doc);
 void dg_document_paint_dab(dg_document *doc, double cx, double cy, double radius, int cls);
 // A brush stroke segment from (x0,y0) to (x1,y1): round dabs spaced at most a quarter radius apart.
 void dg_document_paint_line(dg_document *doc, double x0, double y0, double x1, double y1, double radius, int cls);
+// A whole stroke as one undo step: segments through n points (x, y pairs in layout pixels, each addressing
+// the pixel's centre); one point paints one dab. The editor's paint-stroke action and live replay use it.
+void dg_document_paint_stroke(dg_document *doc, const int *xy, int n, double radius, int cls);
 // 4-connected flood fill of the region of equal id containing (x, y).
 void dg_document_flood_fill(dg_document *doc, int x, int y, int cls);
 // Fills the rectangle between two corner pixels (inclusive, any order, clipped).

@@ -4,7 +4,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 struct dg_job {
   dg_job_params params;
@@ -39,6 +42,9 @@ dg_job_fn dg_job_default_fn(void **user) {
   return default_fn;
 }
 
+static atomic_int worker_nice;
+void dg_job_set_worker_nice(int increment) { atomic_store(&worker_nice, increment); }
+
 static double seconds_since(const struct timespec *t0) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -48,6 +54,12 @@ static double seconds_since(const struct timespec *t0) {
 static void *worker(void *arg) {
   dg_job *job = arg;
   dg_media media = {0};
+  int inc = atomic_load(&worker_nice);
+  if (inc > 0) { // this thread only (Linux priorities are per thread); threads it starts inherit it
+    id_t tid = (id_t)syscall(SYS_gettid);
+    int now = getpriority(PRIO_PROCESS, tid);
+    setpriority(PRIO_PROCESS, tid, now + inc > 19 ? 19 : now + inc);
+  }
   dg_clear_error();
   dg_status s = job->fn(job, &job->params, job->user, &media);
   pthread_mutex_lock(&job->lock);
@@ -72,11 +84,12 @@ static void *worker(void *arg) {
 }
 
 dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, dg_status *status) {
-  return dg_job_start_steps(doc, fn, user, random_seed, 0, status);
+  return dg_job_start_sampling(doc, fn, user, random_seed, NULL, status);
 }
 
-dg_job *dg_job_start_steps(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, int steps,
-                           dg_status *status) {
+dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+                              const dg_job_sampling *sampling, dg_status *status) {
+  dg_job_sampling js = sampling ? *sampling : (dg_job_sampling){.guidance = -1};
   if (!fn) {
     *status = dg_fail(DG_ERR_UNSUPPORTED, "no model loaded: this build has no generation pipeline yet");
     return NULL;
@@ -103,8 +116,9 @@ dg_job *dg_job_start_steps(const dg_document *doc, dg_job_fn fn, void *user, uin
       .marks = job->marks,
       .attn_guidance = attn_guidance,
       .seed = dg_document_seed_random(doc) ? random_seed : dg_document_seed(doc),
-      .steps = steps > 0 ? steps : dg_document_steps(doc),
-      .guidance = dg_document_guidance(doc),
+      .steps = js.steps > 0 ? js.steps : dg_document_steps(doc),
+      .guidance = js.guidance >= 0 ? js.guidance : dg_document_guidance(doc),
+      .control_scale = js.control_scale > 0 ? js.control_scale : 0,
   };
   job->fn = fn;
   job->user = user;

@@ -27,7 +27,15 @@ typedef struct dg_job_params {
   uint64_t seed; // already resolved when the document asks for a random seed
   int steps;
   double guidance;
+  double control_scale; // the layout ControlNet's residual scale; 0: as trained (1)
 } dg_job_params;
+
+// What a live frame changes of the document's sampling settings: steps <= 0, guidance < 0 and
+// control_scale <= 0 keep the document's (the ControlNet as trained).
+typedef struct dg_job_sampling {
+  int steps;
+  double guidance, control_scale;
+} dg_job_sampling;
 
 // The job function: runs on the worker thread; calls dg_job_report after each step, returns early
 // with DG_ERR_CANCELLED when dg_job_cancelled is true, and on success fills *out (RGBA8: one frame for
@@ -56,6 +64,11 @@ typedef struct dg_job_update {
   char *map_labels;
 } dg_job_update;
 
+// Lowers the priority (raises the niceness by `increment`, up to 19) of every job's worker thread and of
+// the threads it starts (the Vulkan driver's, when the first job opens the device): the editor keeps its
+// UI thread ahead of the engine on a CPU device. 0 (the default) leaves them alone.
+void dg_job_set_worker_nice(int increment);
+
 // The job function the application was built with, or NULL ("no model loaded").
 void dg_job_set_default_fn(dg_job_fn fn, void *user);
 dg_job_fn dg_job_default_fn(void **user);
@@ -63,10 +76,10 @@ dg_job_fn dg_job_default_fn(void **user);
 // Copies the inputs from doc (resolving a random seed from `random_seed`) and starts the worker.
 // NULL with DG_ERR_UNSUPPORTED "no model loaded" when fn is NULL.
 dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, dg_status *status);
-// The same with `steps` sampler steps instead of the document's (a live frame: DG_SETTINGS_LIVE_STEPS);
-// steps <= 0 takes the document's.
-dg_job *dg_job_start_steps(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, int steps,
-                           dg_status *status);
+// The same with the sampling of `sampling` where it is set (a live frame: DG_SETTINGS_LIVE_SAMPLING);
+// NULL takes the document's.
+dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+                              const dg_job_sampling *sampling, dg_status *status);
 // Raises the cancel flag (returns at once; the worker stops at its next check).
 void dg_job_cancel(dg_job *job);
 dg_job_state dg_job_state_get(dg_job *job);

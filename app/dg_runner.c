@@ -196,6 +196,7 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
   DG_TRY(guidance_marks(r, params, &gmarks));
   dg_generate_params p = {.prompt = params->prompt, .negative = params->negative, .width = params->width,
                           .height = params->height, .steps = params->steps, .cfg = (float)params->guidance,
+                          .control_scale = (float)params->control_scale,
                           .seed = params->seed, .sampler = DG_SAMPLER_DDIM,
                           .layout = control ? params->layout : NULL,
                           .palette = (const uint8_t(*)[3])r->palette, .n_classes = r->n_classes,

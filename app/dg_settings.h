@@ -10,9 +10,16 @@
 
 #define DG_SETTINGS_MAX_STEPS 1000
 #define DG_SETTINGS_MAX_GUIDANCE 100.0
-// The DDIM steps of a live-mode frame (the editor regenerates after every edit; the full-quality render
-// after the edits stop takes the document's steps). The one place this number lives.
-#define DG_SETTINGS_LIVE_STEPS 8
+// The sampling of a live-mode frame (the editor regenerates after every edit; the full-quality render after
+// the edits stop takes the document's steps and guidance): 4 DDIM steps at guidance 1 (one UNet pass per
+// step instead of two, no unconditional pass) with the layout ControlNet's residuals doubled, which keeps
+// 0.82 of the 25-step render's mIoU on the world test layouts (4 steps as trained: 0.65). Chosen by latency
+// and mIoU (docs/evaluation.md, "Live mode"; docs/performance.md). The one place these numbers live.
+#define DG_SETTINGS_LIVE_STEPS 4
+#define DG_SETTINGS_LIVE_GUIDANCE 1.0
+#define DG_SETTINGS_LIVE_CONTROL_SCALE 2.0 // the layout ControlNet's residuals doubled: the layout kept at 4 steps
+#define DG_SETTINGS_LIVE_SAMPLING                                                                          \
+  ((dg_job_sampling){DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE, DG_SETTINGS_LIVE_CONTROL_SCALE})
 
 // A seed: decimal digits only, 0 to 2^64 - 1 (no sign, no spaces). `what` names the setting ("--seed").
 dg_status dg_settings_parse_seed(const char *what, const char *text, uint64_t *out);

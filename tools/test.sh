@@ -21,7 +21,7 @@ meson test -C build-test --print-errorlogs --num-processes 2 || status=1
 # Sanitizers: the GPU op tests and the parsers' tests and fuzzers again under ASan+UBSan (only those
 # targets are built). Leak checking is off because the Vulkan driver (llvmpipe) keeps allocations
 # alive past exit that are not ours.
-asan_suites=(unit io world editor golden pipeline eval)
+asan_suites=(unit io world editor golden pipeline eval video)
 # -Werror stays on in the main build above; instrumented builds inline differently and raise
 # format-truncation false positives in GCC 12, so here warnings are reported but not fatal.
 configure build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=false || exit 1

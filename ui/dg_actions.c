@@ -56,20 +56,17 @@ static void act_simple(GSimpleAction *a, GVariant *p, gpointer d) {
 // (class, radius, [(x, y), ...]) in layout pixels: one stroke = one undo step.
 static void act_paint_stroke(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
-  dg_document *m = MODEL(d);
   gint32 cls, radius, x, y;
   GVariantIter *it;
   g_variant_get(p, "(iia(ii))", &cls, &radius, &it);
-  double px = NAN, py = NAN;
-  dg_document_edit_begin(m);
+  GArray *xy = g_array_new(FALSE, FALSE, sizeof(int));
   while (g_variant_iter_next(it, "(ii)", &x, &y)) {
-    // Pixel coordinates address pixel centres.
-    double cx = x + 0.5, cy = y + 0.5;
-    dg_document_paint_line(m, isnan(px) ? cx : px, isnan(py) ? cy : py, cx, cy, radius, cls);
-    px = cx, py = cy;
+    g_array_append_val(xy, x);
+    g_array_append_val(xy, y);
   }
-  dg_document_edit_end(m);
   g_variant_iter_free(it);
+  dg_document_paint_stroke(MODEL(d), (const int *)(void *)xy->data, (int)(xy->len / 2), radius, cls);
+  g_array_free(xy, TRUE);
 }
 
 static void act_fill(GSimpleAction *a, GVariant *p, gpointer d) {

@@ -21,10 +21,14 @@ static dg_runner *runner;
 // tokenizer as the fallback and the world palette. Test hook: the UI tests load a stand-in job
 // function (tests/ui/test_runner_module.c) from DIRIGENT_TEST_RUNNER, to drive progress and cancel
 // timing without a model.
+// The engine's threads run this much nicer than the UI thread (on lavapipe they are the CPU's).
+#define DG_JOB_RUNNER_WORKER_NICE 5
+
 void dg_job_runner_load_runner(void) {
   char *tok = dg_assets_path("tokenizer"), *pal = dg_assets_path("palettes/world.json");
   runner = dg_runner_new(tok, pal);
   if (runner) dg_job_set_default_fn(dg_runner_run, runner);
+  dg_job_set_worker_nice(DG_JOB_RUNNER_WORKER_NICE);
   g_free(tok);
   g_free(pal);
   const char *path = g_getenv("DIRIGENT_TEST_RUNNER");
@@ -256,8 +260,8 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   return G_SOURCE_REMOVE;
 }
 
-static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool seeded, uint64_t seed, int steps,
-                      GError **error) {
+static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool seeded, uint64_t seed,
+                      const dg_job_sampling *sampling, GError **error) {
   if (self->job) return FALSE;
   dg_document *m = dg_document_object_get_model(doc);
   void *user = NULL;
@@ -279,14 +283,14 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
     return FALSE;
   }
   uint64_t random_seed = seeded ? seed : ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11;
-  self->job = dg_job_start_steps(m, fn, user, random_seed, steps, &st);
+  self->job = dg_job_start_sampling(m, fn, user, random_seed, sampling, &st);
   if (!self->job) {
     g_set_error_literal(error, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_FAILED, dg_last_error());
     return FALSE;
   }
   self->doc = g_object_ref(doc);
   self->clock = g_object_ref(clock);
-  self->frame = steps > 0;
+  self->frame = sampling != NULL;
   free(self->maps), free(self->map_labels); // the last job's maps are not this one's
   self->maps = NULL, self->map_labels = NULL, self->map_count = 0;
   update_heatmap(self);
@@ -297,17 +301,17 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
 }
 
 gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error) {
-  return start(self, doc, clock, false, 0, 0, error);
+  return start(self, doc, clock, false, 0, NULL, error);
 }
 
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error) {
-  return start(self, doc, clock, true, seed, 0, error);
+  return start(self, doc, clock, true, seed, NULL, error);
 }
 
-gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed, int steps,
-                                   GError **error) {
-  return start(self, doc, clock, true, seed, steps > 0 ? steps : 1, error);
+gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
+                                   const dg_job_sampling *sampling, GError **error) {
+  return start(self, doc, clock, true, seed, sampling, error);
 }
 
 void dg_job_runner_cancel(DgJobRunner *self) {

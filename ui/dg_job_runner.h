@@ -8,6 +8,7 @@
 #include <gtk/gtk.h>
 
 #include "dg_document_object.h"
+#include "dg_job.h"
 
 G_BEGIN_DECLS
 
@@ -38,10 +39,11 @@ DgJobRunner *dg_job_runner_new(void);
 // Starts generating from doc's settings, polling on clock's frame clock; FALSE (and *error) when no
 // job was started. Does nothing while a job runs.
 gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error);
-// A live frame (ui/dg_live): `steps` steps (> 0) with `seed` for a random-seed document; its image
-// becomes the preview and never reaches the document's results (outcome DG_JOB_OUTCOME_FRAME).
-gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed, int steps,
-                                   GError **error);
+// A live frame (ui/dg_live): the sampling of `sampling` (dg_job_start_sampling) with `seed` for a
+// random-seed document; its image becomes the preview and never reaches the document's results
+// (outcome DG_JOB_OUTCOME_FRAME).
+gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
+                                   const dg_job_sampling *sampling, GError **error);
 // The same as dg_job_runner_start with `seed` for a random-seed document (the live session's seed).
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error);

@@ -1,142 +1,105 @@
 #include "dg_live.h"
 
+#include "dg_eval_metrics.h"
 #include "dg_settings.h"
+
+#define PROBE_MS 16
 
 struct dg_live {
   DgJobRunner *runner;
   GtkWidget *clock;
+  dg_live_session *session;
+  void (*status)(void *user, const char *text);
+  void *user;
   DgDocument *doc;
-  bool on;
-  uint64_t seed;        // the session's seed for a random-seed document
-  bool pending;         // an edit since the last job started
-  enum { NONE, FRAME, FULL } running; // the job live mode started, while it runs
-  guint debounce, settle; // timeout sources
-  int frames_started, frames_shown, full_renders;
+  guint probe;      // the UI probe's timeout source while live mode is on
+  int64_t last_us;  // its last firing
+  GArray *gaps_ms;  // double, gaps between firings
 };
 
-static void stop_timer(guint *id) {
-  if (*id) g_source_remove(*id);
-  *id = 0;
+static gboolean start(void *user, DgDocument *doc, dg_live_job_kind kind, uint64_t seed, GError **error) {
+  dg_live *l = user;
+  return kind == DG_LIVE_JOB_FULL
+             ? dg_job_runner_start_seeded(l->runner, doc, l->clock, seed, error)
+             : dg_job_runner_start_frame(l->runner, doc, l->clock, seed, &DG_SETTINGS_LIVE_SAMPLING, error);
+}
+static gboolean busy(void *user) { return dg_job_runner_get_running(((dg_live *)user)->runner); }
+static void cancel(void *user) { dg_job_runner_cancel(((dg_live *)user)->runner); }
+static void failure(void *user, const char *message) {
+  dg_live *l = user;
+  char *text = message ? g_strdup_printf("Live mode: %s (it tries again after the next edit)", message) : NULL;
+  l->status(l->user, text ? text : "Live mode: rendering again");
+  g_free(text);
 }
 
-static void start_job(dg_live *l, bool full) {
-  if (!l->doc || dg_job_runner_get_running(l->runner)) return; // started when the running one finishes
-  GError *err = NULL;
-  gboolean ok = full ? dg_job_runner_start_seeded(l->runner, l->doc, l->clock, l->seed, &err)
-                     : dg_job_runner_start_frame(l->runner, l->doc, l->clock, l->seed, DG_SETTINGS_LIVE_STEPS, &err);
-  if (!ok) { // no model, a size the model refuses: the preview stays; the next edit tries again
-    g_clear_error(&err);
-    return;
-  }
-  l->pending = false;
-  l->running = full ? FULL : FRAME;
-  if (!full) l->frames_started++;
-}
-
-static gboolean debounce_fired(gpointer data) {
+static gboolean probe_fired(gpointer data) {
   dg_live *l = data;
-  l->debounce = 0;
-  if (l->pending) start_job(l, false);
-  return G_SOURCE_REMOVE;
+  int64_t now = g_get_monotonic_time();
+  double gap = (double)(now - l->last_us) / 1000.0;
+  g_array_append_val(l->gaps_ms, gap);
+  l->last_us = now;
+  return G_SOURCE_CONTINUE;
 }
 
-static gboolean settle_fired(gpointer data) {
-  dg_live *l = data;
-  l->settle = 0;
-  if (!l->pending) start_job(l, true);
-  return G_SOURCE_REMOVE;
-}
-
-// An edit: the running live job is stale; a frame follows the edits' pause.
-static void edited(dg_live *l) {
-  if (!l->on) return;
-  l->pending = true;
-  stop_timer(&l->settle);
-  if (l->running != NONE) dg_job_runner_cancel(l->runner);
-  stop_timer(&l->debounce);
-  l->debounce = g_timeout_add(DG_LIVE_DEBOUNCE_MS, debounce_fired, l);
-}
-
-static void finished(DgJobRunner *runner, int outcome, const char *message, gpointer data) {
-  (void)runner, (void)message;
-  dg_live *l = data;
-  int was = l->running;
-  l->running = NONE;
-  if (!l->on) return;
-  if (outcome == DG_JOB_OUTCOME_FRAME) l->frames_shown++;
-  if (was == FULL && outcome == DG_JOB_OUTCOME_DONE) l->full_renders++;
-  if (l->pending) {
-    if (!l->debounce) start_job(l, false); // the edits paused while the stale job stopped
-  } else if (outcome == DG_JOB_OUTCOME_FRAME) {
-    stop_timer(&l->settle);
-    l->settle = g_timeout_add(DG_LIVE_SETTLE_MS, settle_fired, l);
-  }
-}
-
-static void set_on(dg_live *l, bool on) {
-  if (on == l->on) return;
-  l->on = on;
-  stop_timer(&l->debounce);
-  stop_timer(&l->settle);
-  if (on) {
-    dg_document *m = dg_document_object_get_model(l->doc);
-    l->seed = dg_document_seed_random(m) ? ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11
-                                         : dg_document_seed(m);
-    l->frames_started = l->frames_shown = l->full_renders = 0;
-    edited(l); // the first frame shows the document as it is
-  } else {
-    if (l->running != NONE) dg_job_runner_cancel(l->runner);
-    l->pending = false;
-  }
-}
-
-static void doc_edited(GObject *obj, GParamSpec *pspec, gpointer data) {
-  (void)obj, (void)pspec;
-  edited(data);
-}
-static void layout_edited(DgDocument *doc, int x, int y, int w, int h, gpointer data) {
-  (void)doc, (void)x, (void)y, (void)w, (void)h;
-  edited(data);
-}
 static void live_changed(GObject *obj, GParamSpec *pspec, gpointer data) {
   (void)pspec;
-  set_on(data, dg_document_live(dg_document_object_get_model(DG_DOCUMENT(obj))));
+  dg_live *l = data;
+  bool on = obj && dg_document_live(dg_document_object_get_model(DG_DOCUMENT(obj)));
+  if (on && !l->probe) {
+    g_array_set_size(l->gaps_ms, 0);
+    l->last_us = g_get_monotonic_time();
+    l->probe = g_timeout_add(PROBE_MS, probe_fired, l);
+  } else if (!on && l->probe) {
+    g_source_remove(l->probe);
+    l->probe = 0;
+  }
 }
 
-dg_live *dg_live_new(DgJobRunner *runner, GtkWidget *clock) {
+dg_live *dg_live_new(DgJobRunner *runner, GtkWidget *clock, void (*status)(void *user, const char *text),
+                     void *user) {
+  static const dg_live_driver driver = {.start = start, .busy = busy, .cancel = cancel, .failure = failure};
   dg_live *l = g_new0(dg_live, 1);
-  l->runner = runner, l->clock = clock;
-  g_signal_connect(runner, "finished", G_CALLBACK(finished), l);
+  l->runner = runner, l->clock = clock, l->status = status, l->user = user;
+  l->gaps_ms = g_array_new(FALSE, FALSE, sizeof(double));
+  l->session = dg_live_session_new(&driver, l);
   return l;
 }
 
 void dg_live_set_document(dg_live *l, DgDocument *doc) {
   if (l->doc) g_signal_handlers_disconnect_by_data(l->doc, l);
-  set_on(l, false);
-  l->running = NONE; // the window abandons the old document's job
   g_set_object(&l->doc, doc);
-  if (!doc) return;
-  static const char *const fields[] = {"prompt", "negative-prompt", "marks", "attn-guidance", "seed", "seed-random",
-                                       "steps", "guidance", "model", "palette"};
-  for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
-    char *signal = g_strconcat("notify::", fields[i], NULL);
-    g_signal_connect(doc, signal, G_CALLBACK(doc_edited), l);
-    g_free(signal);
-  }
-  g_signal_connect(doc, "layout-changed", G_CALLBACK(layout_edited), l);
-  g_signal_connect(doc, "notify::live", G_CALLBACK(live_changed), l);
+  dg_live_session_set_document(l->session, doc);
+  if (doc) g_signal_connect(doc, "notify::live", G_CALLBACK(live_changed), l);
   live_changed(G_OBJECT(doc), NULL, l);
 }
 
 void dg_live_free(dg_live *l) {
   if (!l) return;
   dg_live_set_document(l, NULL);
-  g_signal_handlers_disconnect_by_data(l->runner, l);
+  dg_live_session_free(l->session);
+  g_array_free(l->gaps_ms, TRUE);
   g_free(l);
 }
 
-void dg_live_counts(const dg_live *l, int *frames_started, int *frames_shown, int *full_renders) {
-  *frames_started = l->frames_started, *frames_shown = l->frames_shown, *full_renders = l->full_renders;
+gboolean dg_live_job_ended(dg_live *l, DgJobOutcome outcome, const char *message) {
+  dg_live_end end = outcome == DG_JOB_OUTCOME_DONE || outcome == DG_JOB_OUTCOME_FRAME ? DG_LIVE_END_DONE
+                    : outcome == DG_JOB_OUTCOME_FAILED                                 ? DG_LIVE_END_FAILED
+                                                                                        : DG_LIVE_END_CANCELLED;
+  dg_live_job_kind kind = DG_LIVE_JOB_FRAME;
+  bool frame = dg_live_session_running(l->session, &kind) && kind == DG_LIVE_JOB_FRAME;
+  gboolean own = dg_live_session_job_ended(l->session, end, message);
+  return own && (frame || outcome != DG_JOB_OUTCOME_DONE); // a full render that landed is announced
 }
 
-uint64_t dg_live_seed(const dg_live *l) { return l->seed; }
+void dg_live_get_counts(const dg_live *l, dg_live_counts *out) { dg_live_session_counts(l->session, out); }
+
+uint64_t dg_live_seed(const dg_live *l) { return dg_live_session_seed(l->session); }
+
+void dg_live_ui_probe(const dg_live *l, int *ticks, double *max_gap_ms, double *p99_gap_ms) {
+  guint n = l->gaps_ms->len;
+  double *g = g_memdup2(l->gaps_ms->data, n * sizeof(double));
+  *ticks = (int)n;
+  *p99_gap_ms = dg_eval_quantile(g, (int)n, 0.99);
+  *max_gap_ms = n ? g[n - 1] : 0;
+  g_free(g);
+}

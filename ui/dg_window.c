@@ -329,9 +329,12 @@ void dg_window_generate(DgWindow *self) {
 
 void dg_window_cancel(DgWindow *self) { dg_job_runner_cancel(self->runner); }
 
+static void live_status(void *user, const char *text) { dg_window_set_status(user, "%s", text); }
+
 static void job_finished(DgJobRunner *runner, int outcome, const char *message, DgWindow *self) {
   (void)runner;
-  if (outcome == DG_JOB_OUTCOME_FRAME) return; // a live frame: the preview shows it
+  if (dg_live_job_ended(self->live, outcome, message)) return; // a live frame shows as the preview; a failure
+                                                               // in the status line, once per streak
   if (outcome == DG_JOB_OUTCOME_DONE)
     dg_window_set_status(self, "Generated result %d", dg_document_result_count(dg_window_get_model(self)));
   else if (outcome == DG_JOB_OUTCOME_FAILED)
@@ -373,8 +376,11 @@ char *dg_window_dump_state(DgWindow *self) {
                   : g_strdup("");
   g_clear_object(&hp);
   // live mode's counts, and the preview's size and a hash of its pixels (NULL: "")
-  int lf_started = 0, lf_shown = 0, l_full = 0;
-  dg_live_counts(self->live, &lf_started, &lf_shown, &l_full);
+  dg_live_counts lc;
+  dg_live_get_counts(self->live, &lc);
+  int probe_ticks = 0;
+  double probe_max = 0, probe_p99 = 0;
+  dg_live_ui_probe(self->live, &probe_ticks, &probe_max, &probe_p99);
   GdkPaintable *pv = NULL;
   g_object_get(self->runner, "preview", &pv, NULL);
   char *preview = g_strdup("");
@@ -398,7 +404,8 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'palette': <%s>, 'palette_shown': <%s>, 'recent_classes': <%v>, 'class_rows': <%v>, 'marks': <%s>,"
       " 'heatmap': <%s>, 'attn_guidance': <%s>, 'attn_shown': <%s>, 'binding_to': <%s>,"
       " 'live': <%b>, 'live_frames_started': <%i>, 'live_frames_shown': <%i>, 'live_full_renders': <%i>,"
-      " 'live_seed': <%t>, 'preview': <%s>}",
+      " 'live_seed': <%t>, 'live_edits': <%i>, 'live_ui_ticks': <%i>, 'live_ui_max_gap_ms': <%d>,"
+      " 'live_ui_p99_gap_ms': <%d>, 'generate_enabled': <%b>, 'preview': <%s>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -410,7 +417,10 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_document_palette(m), dg_palette_title(self->palette), g_variant_builder_end(&recent),
       g_variant_builder_end(&rows), dg_document_marks(m), heat, dg_document_attn_guidance(m),
       dg_prompt_panel_get_attn_shown(self->prompt_panel), dg_prompt_panel_get_binding(self->prompt_panel),
-      dg_document_live(m), lf_started, lf_shown, l_full, (guint64)dg_live_seed(self->live), preview));
+      dg_document_live(m), lc.frames_started, lc.frames_shown, lc.full_renders, (guint64)dg_live_seed(self->live),
+      lc.edits, probe_ticks, probe_max, probe_p99,
+      g_action_group_get_action_enabled(G_ACTION_GROUP(gtk_window_get_application(GTK_WINDOW(self))), "generate"),
+      preview));
   g_free(preview);
   g_free(heat);
   JsonNode *node = json_gvariant_serialize(dict);
@@ -459,7 +469,7 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
   class_changed(self->canvas, NULL, self->palette_panel);
   dg_prompt_panel_show_runner(self->prompt_panel, self->runner);
   g_signal_connect(self->runner, "finished", G_CALLBACK(job_finished), self);
-  self->live = dg_live_new(self->runner, GTK_WIDGET(self->canvas));
+  self->live = dg_live_new(self->runner, GTK_WIDGET(self->canvas), live_status, self);
 
   DgDocument *doc = dg_document_object_new(dg_document_new(DG_DOC_DEFAULT_HEIGHT, DG_DOC_DEFAULT_WIDTH));
   dg_window_set_document(self, doc, NULL);

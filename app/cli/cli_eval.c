@@ -41,6 +41,7 @@ static void usage(FILE *f) {
              "  --controlnet NAME   layout ControlNet of the folder for l2i (default aldm)\n"
              "  --steps N           sampling steps (default 25)\n"
              "  --cfg X             classifier-free guidance scale (default 7.5)\n"
+             "  --control-scale X   the layout ControlNet's residual scale (default 1, as trained)\n"
              "  --seed S            image i uses seed S + i (default 0)\n"
              "  --sampler ddim|plms (default ddim)\n"
              "  --out REPORT.json   also write the report as JSON\n"
@@ -180,7 +181,7 @@ static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, pro
     for (int k = 0; k < DG_WORLD_NUM_CLASSES; k++)
       memcpy(colors[k], dg_world_classes[k].rgb, 3);
     dg_generate_params p = {.prompt = cap->text, .negative = "", .width = w, .height = h, .steps = o->s.steps,
-                            .cfg = (float)o->s.cfg, .seed = it->seed,
+                            .cfg = (float)o->s.cfg, .control_scale = (float)o->s.control_scale, .seed = it->seed,
                             .sampler = !strcmp(o->s.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
                             .layout = layout, .palette = (const uint8_t(*)[3])colors,
                             .n_classes = DG_WORLD_NUM_CLASSES, .on_step = pg ? on_step : NULL, .user = pg};

@@ -37,6 +37,7 @@ static void usage(FILE *f) {
              "  --layout LABEL.png  layout map (class ids or palette colours): layout-to-image\n"
              "  --steps N           sampling steps (default 25)\n"
              "  --cfg X             classifier-free guidance scale (default 7.5)\n"
+             "  --control-scale X   the layout ControlNet's residual scale (default 1, as trained)\n"
              "  --seed N            seed (default: random, printed)\n"
              "  --sampler ddim|plms (default ddim)\n"
              "  --width W --height H  image size (default: the layout's, else 256x128)\n"
@@ -335,7 +336,7 @@ int dg_cli_generate(int argc, char **argv) {
   if (s == DG_OK) {
     uint8_t (*colors)[3] = palette ? pal.rgb : NULL;
     dg_generate_params p = {.prompt = o.prompt, .negative = o.negative, .width = w, .height = h, .steps = o.s.steps,
-                            .cfg = (float)o.s.cfg, .seed = o.s.seed,
+                            .cfg = (float)o.s.cfg, .control_scale = (float)o.s.control_scale, .seed = o.s.seed,
                             .sampler = !strcmp(o.s.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
                             .layout = layout, .palette = (const uint8_t(*)[3])colors, .n_classes = palette ? pal.n_classes : 0,
                             .on_step = !o.s.quiet && isatty(2) ? on_step : NULL, .user = &t0,

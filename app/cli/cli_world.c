@@ -10,10 +10,11 @@
 #include "dg_world.h"
 
 static void usage_world(FILE *f) {
-  fprintf(f, "usage: dirigent-cli world sample|dataset [OPTIONS]\n\n"
+  fprintf(f, "usage: dirigent-cli world sample|dataset|clip [OPTIONS]\n\n"
              "  sample    write one scene: image, label map, colour label map, scene JSON and captions\n"
-             "  dataset   write a train/val/test set with a JSONL index (docs/world-format.md)\n\n"
-             "Run 'dirigent-cli world sample --help' or 'dirigent-cli world dataset --help' for options.\n");
+             "  dataset   write a train/val/test set with a JSONL index (docs/world-format.md)\n"
+             "  clip      render one video clip and export it as MP4, WebM, GIF or PNGs (to look at the data)\n\n"
+             "Run 'dirigent-cli world sample|dataset|clip --help' for options.\n");
 }
 
 static void usage_sample(FILE *f) {
@@ -235,6 +236,7 @@ int dg_cli_world(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "sample")) return cmd_sample(argc - 1, argv + 1);
   if (!strcmp(argv[1], "dataset")) return cmd_dataset(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "clip")) return dg_cli_world_clip(argc - 1, argv + 1);
   fprintf(stderr, "world: unknown subcommand '%s'\n", argv[1]);
   usage_world(stderr);
   return 2;

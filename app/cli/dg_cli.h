@@ -11,6 +11,9 @@ int dg_cli_eval_marks(int argc, char **argv); // `eval marks`, called by dg_cli_
 int dg_cli_layout(int argc, char **argv);
 int dg_cli_stylize(int argc, char **argv);
 int dg_cli_spectrum(int argc, char **argv);
+int dg_cli_video(int argc, char **argv);
+int dg_cli_world_clip(int argc, char **argv); // `world clip`, called by dg_cli_world
+int dg_cli_live(int argc, char **argv);
 
 // Shared option values. Each returns false on a bad value; the cfg, seed and side parsers also print
 // "CMD: --cfg 'V': guidance is ..." (the rule, from dg_settings) to stderr.
@@ -28,12 +31,41 @@ typedef struct dg_cli_sampling {
   const char *model, *sampler;
   int steps;
   double cfg;
+  double control_scale; // the layout ControlNet's residual scale; 0: as trained (1)
   uint64_t seed;
   bool have_seed, f16, quiet;
 } dg_cli_sampling;
 #define DG_CLI_SAMPLING_DEFAULTS {.sampler = "ddim", .steps = 25, .cfg = 7.5}
 // A flag without value: true when A is --f16 or --quiet (then set in s).
 bool dg_cli_sampling_flag(const char *a, dg_cli_sampling *s);
-// A with its value V, one of --model, --steps, --cfg, --seed, --sampler: 1 taken, 0 not one of them,
+// A with its value V, one of --model, --steps, --cfg, --control-scale, --seed, --sampler: 1 taken, 0 not one of them,
 // -1 a bad value (said on stderr as "CMD: ...").
 int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli_sampling *s);
+
+// Video export (cli_video.c), shared by `video export` and `world clip`.
+#include "dg_video_export.h"
+#define DG_CLI_VIDEO_OPTIONS_HELP                                                                                      \
+  "Export options (the format follows OUT: .mp4 H.264, .webm VP9, .gif, or DIR/ for a PNG sequence):\n"                \
+  "  --fps N             frames per second (default 8)\n"                                                              \
+  "  --format F          mp4, webm, gif or png, whatever OUT is called\n"                                              \
+  "  --crf N             H.264/VP9 quality, 0..51, lower is better (default 18 H.264, 28 VP9)\n"                       \
+  "  --preset P          libx264 preset (default medium)\n"                                                            \
+  "  --cpu-used N        libvpx-vp9 speed 0..8 (default 5)\n"                                                          \
+  "  --dither D          GIF: none, ordered (default) or floyd-steinberg\n"                                            \
+  "  --png-level N       PNG deflate level 1..9 (default 6)\n"                                                         \
+  "Progress goes to stderr; Ctrl+C cancels and leaves no partial file.\n"
+// One of the export options above (A with its value V): 1 taken, 0 not one of them, -1 a bad value (said).
+int dg_cli_video_option(const char *cmd, const char *a, const char *v, dg_video_export_opts *o, const char **format);
+// Parses a command's options: --help (usage to stdout), the export options into o and *format, and the
+// command's own `names` (NULL-terminated, each with a value) into values[k]. Returns -1 when parsed, else
+// the exit status (0 after --help, 2 for a bad or unknown option, said on stderr with the usage).
+#include <stdio.h>
+int dg_cli_video_args(const char *cmd, int argc, char **argv, const char *const *names, const char **values,
+                      dg_video_export_opts *o, const char **format, void (*usage)(FILE *));
+// Ctrl+C from now on raises the flag that cancels dg_cli_video_write's export (a Ctrl+C while the frames
+// are still being made cancels it before its first frame).
+void dg_cli_video_catch_interrupt(void);
+// Exports m to OUT (format: a name, or NULL to follow OUT's name) with a progress line on stderr and
+// Ctrl+C as cancel; prints what was written. Returns the exit status (2 bad format, 1 error, 130 cancel).
+int dg_cli_video_write(const char *cmd, const char *out, const char *format, const dg_media *m,
+                       dg_video_export_opts *o);

@@ -16,10 +16,12 @@ static const command commands[] = {
     {"convert", dg_cli_convert, "write a checkpoint (.ckpt/.pt/.bin, diffusers) as .safetensors with LDM names"},
     {"generate", dg_cli_generate, "text- or layout-to-image with the embedded or a given model"},
     {"eval", dg_cli_eval, "evaluate t2i, l2i or attention guidance (marks) with the engine's own metrics"},
-    {"world", dg_cli_world, "procedural world: sample scenes and write datasets"},
+    {"world", dg_cli_world, "procedural world: sample scenes, write datasets, export a clip as video"},
+    {"live", dg_cli_live, "replay a recorded editing session in live mode; frames, latencies (docs/cli.md)"},
     {"stylize", dg_cli_stylize, "the content of one image in the style of another (FDA on the FFT)"},
     {"spectrum", dg_cli_spectrum, "an image's radial power spectrum as JSON"},
     {"layout", dg_cli_layout, "convert a layout PNG between class palettes by class name"},
+    {"video", dg_cli_video, "export a folder of PNG frames as MP4, WebM, GIF or a PNG sequence"},
 };
 
 static void usage(FILE *f) {

@@ -221,6 +221,12 @@ static double quantile(const double *sorted, int n, double q) {
   return sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]);
 }
 
+double dg_eval_quantile(double *x, int n, double q) {
+  if (n <= 0) return 0;
+  qsort(x, (size_t)n, sizeof *x, cmp_double);
+  return quantile(x, n, q);
+}
+
 dg_status dg_eval_bootstrap(const double *x, int n, int resamples, uint64_t seed, double level, double *mean,
                             double *lo, double *hi) {
   *mean = *lo = *hi = NAN;

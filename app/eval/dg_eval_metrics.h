@@ -38,6 +38,9 @@ void dg_eval_jacobi(double *a, int n, double *w, double *v);
 // rounding are taken as 0): out [n * n] with out out = a.
 dg_status dg_eval_sqrtm_psd(const double *a, int n, double *out);
 
+// The q-quantile (0..1) of x[n], linear interpolation as numpy.percentile; sorts x in place. 0 when n is 0.
+double dg_eval_quantile(double *x, int n, double q);
+
 // The mean of x[n] and its percentile bootstrap interval: `resamples` means of n values drawn with
 // replacement (splitmix64 from `seed`, so reruns agree), *lo and *hi their (1 - level) / 2 and
 // (1 + level) / 2 quantiles (linear interpolation, as numpy.percentile). NaN values of x are left out

@@ -14,9 +14,7 @@
 // Weight names are built with snprintf into fixed buffers; the loaders reject a truncated name.
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-// The heads of an attention block `ch` wide; an error (DG_ERR_FORMAT for a configuration file, else
-// DG_ERR_ARG, prefixed with `source`) unless there is at least one and they split the width evenly.
-static dg_status heads_for(const char *source, dg_unet_heads h, int ch, int *heads) {
+dg_status dg_unet_heads_for(const char *source, dg_unet_heads h, int ch, int *heads) {
   dg_status err = strcmp(source, "unet") ? DG_ERR_FORMAT : DG_ERR_ARG;
   if (h.num_heads > 0) {
     *heads = h.num_heads;
@@ -34,9 +32,9 @@ static dg_status heads_for(const char *source, dg_unet_heads h, int ch, int *hea
 static dg_status check_heads(const char *source, dg_unet_heads h, const dg_unet_config *cfg) {
   int heads;
   for (int level = 0; level < cfg->num_levels; level++)
-    if (cfg->attention[level]) DG_TRY(heads_for(source, h, cfg->channel_mult[level] * cfg->model_channels, &heads));
+    if (cfg->attention[level]) DG_TRY(dg_unet_heads_for(source, h, cfg->channel_mult[level] * cfg->model_channels, &heads));
   if (cfg->mid_attention && cfg->num_levels > 0)
-    DG_TRY(heads_for(source, h, cfg->channel_mult[cfg->num_levels - 1] * cfg->model_channels, &heads));
+    DG_TRY(dg_unet_heads_for(source, h, cfg->channel_mult[cfg->num_levels - 1] * cfg->model_channels, &heads));
   return DG_OK;
 }
 
@@ -77,7 +75,7 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
       if (cfg->attention[level]) {
         b->has_attn = true;
         snprintf(p, sizeof p, "%sinput_blocks.%d.1", prefix, n);
-        DG_TRY(heads_for("unet", heads, ch, &nh));
+        DG_TRY(dg_unet_heads_for("unet", heads, ch, &nh));
         DG_TRY(dg_nn_transformer_load(src, p, nh, &b->attn));
         b->attn.index = out->n_attn++;
       }
@@ -100,7 +98,7 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
   out->middle.has_attn = cfg->mid_attention;
   if (cfg->mid_attention) {
     snprintf(p, sizeof p, "%smiddle_block.1", prefix);
-    DG_TRY(heads_for("unet", heads, ch, &nh));
+    DG_TRY(dg_unet_heads_for("unet", heads, ch, &nh));
     DG_TRY(dg_nn_transformer_load(src, p, nh, &out->middle.attn));
     out->middle.attn.index = out->n_attn++;
   }
@@ -108,47 +106,50 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
   return dg_nn_resblock_load(src, p, &out->middle_res2);
 }
 
-dg_status dg_unet_time_embed(const dg_nn_ctx *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu) {
-  int mc = e->cfg.model_channels, f = dg_nn_frames(nn);
-  float *host = malloc((size_t)n * f * mc * sizeof *host), *tf = f > 1 ? malloc((size_t)n * f * sizeof *tf) : NULL;
+dg_status dg_unet_sinusoid(const dg_nn_ctx *nn, int dim, const float *t, int n, dg_tensor *out) {
+  int f = dg_nn_frames(nn);
+  float *host = malloc((size_t)n * f * dim * sizeof *host), *tf = f > 1 ? malloc((size_t)n * f * sizeof *tf) : NULL;
   if (!host || (f > 1 && !tf)) {
     free(host);
     free(tf);
-    return dg_memory_fail("the timestep embedding", ((uint64_t)n * f * mc + (f > 1 ? (uint64_t)n * f : 0)) * sizeof *host);
+    return dg_memory_fail("the timestep embedding", ((uint64_t)n * f * dim + (f > 1 ? (uint64_t)n * f : 0)) * sizeof *host);
   }
-  for (int i = 0; tf && i < n * f; i++) tf[i] = t[i / f]; // the frames of an item share its timestep
-  dg_nn_timestep_embedding(tf ? tf : t, n * f, mc, host);
+  for (int i = 0; tf && i < n * f; i++) tf[i] = t[i / f]; // the frames of an item share its value
+  dg_nn_timestep_embedding(tf ? tf : t, n * f, dim, host);
   free(tf);
-  int64_t shape[2] = {(int64_t)n * f, mc};
-  dg_tensor te, h;
-  dg_status st = dg_nn_alloc(nn, 2, shape, &te);
+  int64_t shape[2] = {(int64_t)n * f, dim};
+  dg_status st = dg_nn_alloc(nn, 2, shape, out);
   // A host write: scratch memory may still be in use by recorded work (layers release temporaries
   // right after recording), so that work must finish first.
   if (st == DG_OK) st = dg_stream_finish(nn->s);
-  if (st == DG_OK) st = dg_tensor_write_f32(&te, host);
+  if (st == DG_OK) st = dg_tensor_write_f32(out, host);
   free(host);
-  DG_TRY(st);
+  return st;
+}
+
+dg_status dg_unet_time_embed(const dg_nn_ctx *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu) {
+  dg_tensor te, h;
+  DG_TRY(dg_unet_sinusoid(nn, e->cfg.model_channels, t, n, &te));
   DG_TRY(dg_nn_linear_forward(nn, &e->time1, &te, &h));
   DG_TRY(dg_unary(nn->s, DG_SILU, &h, &h, 0, 0));
   DG_TRY(dg_nn_linear_forward(nn, &e->time2, &h, emb_silu));
   return dg_unary(nn->s, DG_SILU, emb_silu, emb_silu, 0, 0);
 }
 
-dg_status dg_unet_inputs(const dg_nn_ctx *nn, const dg_unet_encoder *e, const dg_tensor *x, const float *t,
-                         const dg_tensor *context, dg_tensor *emb_silu, dg_tensor *frame_context) {
+dg_status dg_unet_frame_context(const dg_nn_ctx *nn, const dg_unet_config *cfg, const dg_tensor *x,
+                                const dg_tensor *context, dg_tensor *frame_context) {
   char sx[96], sc[96];
   int64_t f = dg_nn_frames(nn), n = x->ndim == 4 ? x->shape[0] / f : 0;
   const dg_tensor *c = dg_nn_context(nn, context);
-  if (x->ndim != 4 || x->shape[1] != e->cfg.in_channels || n * f != x->shape[0] || c->ndim != 3 ||
-      (c->shape[0] != n * f && c->shape[0] != n) || c->shape[2] != e->cfg.context_dim)
+  if (x->ndim != 4 || x->shape[1] != cfg->in_channels || n * f != x->shape[0] || c->ndim != 3 ||
+      (c->shape[0] != n * f && c->shape[0] != n) || c->shape[2] != cfg->context_dim)
     return dg_fail(DG_ERR_ARG, "unet: x %s must be [N*%lld, %d, h, w] and context %s [N or N*%lld, L, %d]",
-                   dg_shape_str(x, sx, sizeof sx), (long long)f, e->cfg.in_channels, dg_shape_str(c, sc, sizeof sc),
-                   (long long)f, e->cfg.context_dim);
-  int levels = e->cfg.num_levels - 1;
+                   dg_shape_str(x, sx, sizeof sx), (long long)f, cfg->in_channels, dg_shape_str(c, sc, sizeof sc),
+                   (long long)f, cfg->context_dim);
+  int levels = cfg->num_levels - 1;
   if (x->shape[2] % (1 << levels) || x->shape[3] % (1 << levels))
     return dg_fail(DG_ERR_ARG, "unet: latent size %s must be divisible by %d", dg_shape_str(x, sx, sizeof sx),
                    1 << levels);
-  DG_TRY(dg_unet_time_embed(nn, e, t, (int)n, emb_silu));
   *frame_context = *c;
   if (c->shape[0] == n * f) return DG_OK;
   // One context per item, repeated over its frames: [N, 1, L*D] -> [N, F, L*D].
@@ -166,8 +167,20 @@ dg_status dg_unet_inputs(const dg_nn_ctx *nn, const dg_unet_encoder *e, const dg
   return st;
 }
 
+dg_status dg_unet_inputs(const dg_nn_ctx *nn, const dg_unet_encoder *e, const dg_tensor *x, const float *t,
+                         const dg_tensor *context, dg_tensor *emb_silu, dg_tensor *frame_context) {
+  DG_TRY(dg_unet_frame_context(nn, &e->cfg, x, context, frame_context)); // checks x and context first
+  return dg_unet_time_embed(nn, e, t, (int)(x->shape[0] / dg_nn_frames(nn)), emb_silu);
+}
+
 dg_status dg_unet_block_forward(const dg_nn_ctx *nn, const dg_unet_block *b, const dg_tensor *x, const dg_tensor *emb_silu,
                                 const dg_tensor *context, dg_tensor *out) {
+  return dg_unet_block_forward_video(nn, b, NULL, x, emb_silu, context, out);
+}
+
+dg_status dg_unet_block_forward_video(const dg_nn_ctx *nn, const dg_unet_block *b, const dg_unet_temporal *tm,
+                                      const dg_tensor *x, const dg_tensor *emb_silu, const dg_tensor *context,
+                                      dg_tensor *out) {
   dg_tensor cur = *x, nxt;
   if (b->has_conv) {
     DG_TRY(dg_nn_conv_forward(nn, &b->conv, &cur, &nxt));
@@ -177,8 +190,16 @@ dg_status dg_unet_block_forward(const dg_nn_ctx *nn, const dg_unet_block *b, con
     DG_TRY(dg_nn_resblock_forward(nn, &b->res, &cur, emb_silu, &nxt));
     cur = nxt;
   }
+  if (tm && tm->tconv) {
+    DG_TRY(dg_nn_tconv_forward(nn, tm->tconv, &cur, &nxt));
+    cur = nxt;
+  }
   if (b->has_attn) {
     DG_TRY(dg_nn_transformer_forward(nn, &b->attn, &cur, context, &nxt));
+    cur = nxt;
+  }
+  if (tm && tm->tattn) {
+    DG_TRY(dg_nn_temporal_forward(nn, tm->tattn, &cur, &nxt));
     cur = nxt;
   }
   if (b->has_up) {
@@ -216,7 +237,7 @@ dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out) 
       if (cfg->attention[level]) {
         b->has_attn = true;
         snprintf(p, sizeof p, DG_LDM_UNET "output_blocks.%d.%d", n, j++);
-        DG_TRY(heads_for("unet", heads, ch, &nh));
+        DG_TRY(dg_unet_heads_for("unet", heads, ch, &nh));
         DG_TRY(dg_nn_transformer_load(src, p, nh, &b->attn));
         b->attn.index = out->n_attn++;
       }

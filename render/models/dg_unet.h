@@ -4,6 +4,7 @@
 #pragma once
 #include "dg_model_config.h"
 #include "dg_nn.h"
+#include "dg_nn_video.h"
 
 #define DG_UNET_MAX_BLOCKS 32
 
@@ -26,6 +27,10 @@ typedef struct dg_unet_heads {
 // divides the width of every attention block of `u` (the detected configuration); otherwise an error
 // naming the configuration's source, the key, its value and the width.
 dg_status dg_unet_heads_read(const dg_model_config *c, const dg_unet_config *u, dg_unet_heads *out);
+
+// The heads of an attention block `ch` wide; an error (DG_ERR_FORMAT for a configuration file, else
+// DG_ERR_ARG, prefixed with `source`) unless there is at least one and they split the width evenly.
+dg_status dg_unet_heads_for(const char *source, dg_unet_heads h, int ch, int *heads);
 
 typedef struct dg_unet_encoder {
   dg_unet_config cfg;
@@ -52,6 +57,14 @@ dg_status dg_unet_encoder_load(const dg_nn_src *src, const char *prefix, const d
 // SiLU(time_embed(timestep_embedding(t))) [N*F, 4 * model_channels]; t holds N timesteps (host), one
 // per item, shared by its F = dg_nn_frames(nn) frames.
 dg_status dg_unet_time_embed(const dg_nn_ctx *nn, const dg_unet_encoder *e, const float *t, int n, dg_tensor *emb_silu);
+// The LDM sinusoidal embedding [N*F, dim] of N values t (host; timesteps, or a video's fps), each
+// repeated over its item's F = dg_nn_frames(nn) frames.
+dg_status dg_unet_sinusoid(const dg_nn_ctx *nn, int dim, const float *t, int n, dg_tensor *out);
+// Checks x [N*F, in, h, w] and context against cfg, and makes the context per folded batch entry:
+// the per-frame context hook or `context` itself when it is [N*F, L, D], else the rows of a context
+// [N, L, D] repeated over the frames (nothing is copied for images, F = 1).
+dg_status dg_unet_frame_context(const dg_nn_ctx *nn, const dg_unet_config *cfg, const dg_tensor *x,
+                                const dg_tensor *context, dg_tensor *frame_context);
 // Checks x [N*F, in, h, w] and context, and makes what every block takes: the time embedding
 // (dg_unet_time_embed of the N timesteps t) and the context per folded batch entry: the per-frame
 // context hook or `context` itself when it is [N*F, L, D], else the rows of a context [N, L, D]
@@ -60,6 +73,16 @@ dg_status dg_unet_inputs(const dg_nn_ctx *nn, const dg_unet_encoder *e, const dg
                          const dg_tensor *context, dg_tensor *emb_silu, dg_tensor *frame_context);
 dg_status dg_unet_block_forward(const dg_nn_ctx *nn, const dg_unet_block *b, const dg_tensor *x, const dg_tensor *emb_silu,
                                 const dg_tensor *context, dg_tensor *out);
+// The temporal layers a video UNet adds to a block (dg_unet3d), NULL for none: the temporal conv after
+// the ResBlock, the temporal transformer after the spatial one.
+typedef struct dg_unet_temporal {
+  const dg_nn_tconv *tconv;
+  const dg_nn_transformer *tattn;
+} dg_unet_temporal;
+// dg_unet_block_forward with them (tm NULL: none): conv, ResBlock, tconv, transformer, tattn, Upsample.
+dg_status dg_unet_block_forward_video(const dg_nn_ctx *nn, const dg_unet_block *b, const dg_unet_temporal *tm,
+                                      const dg_tensor *x, const dg_tensor *emb_silu, const dg_tensor *context,
+                                      dg_tensor *out);
 
 // Loads the UNet under DG_LDM_UNET with the configuration detected from the store.
 dg_status dg_unet_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet *out);

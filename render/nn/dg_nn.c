@@ -227,6 +227,10 @@ dg_status dg_nn_conv_forward(const dg_nn_ctx *nn, const dg_nn_conv *c, const dg_
 dg_status dg_nn_linear_load(const dg_nn_src *src, const char *prefix, bool bias, dg_nn_linear *out) {
   memset(out, 0, sizeof *out);
   DG_TRY(load(src, prefix, ".weight", &out->w));
+  if (out->w.ndim == 3 && out->w.shape[2] == 1) { // Conv1d kernel 1
+    int64_t ws[2] = {out->w.shape[0], out->w.shape[1]};
+    DG_TRY(dg_tensor_reshape(&out->w, 2, ws, &out->w));
+  }
   if (out->w.ndim != 2) return dg_fail(DG_ERR_FORMAT, "nn: %s.weight is not a matrix", prefix);
   out->has_bias = bias;
   return bias ? load(src, prefix, ".bias", &out->b) : DG_OK;
@@ -329,7 +333,7 @@ static dg_status attn_load(const dg_nn_src *src, const char *prefix, int heads, 
 // image size of its tokens (hooks see these).
 typedef struct attn_site {
   dg_nn_attn_kind kind;
-  int layer, block;
+  int layer, block, attn; // attn: 2 * block + 0 (attn1) or 1 (attn2)
   int64_t h, w;
 } attn_site;
 
@@ -354,7 +358,7 @@ static dg_status attn_forward(const dg_nn_ctx *nn, const dg_nn_attn *a, const dg
     args.probs = &probs;
   }
   if (hk && hk->temporal_bias && site.kind == DG_NN_TEMPORAL_ATTN)
-    DG_TRY(hk->temporal_bias(hk->temporal_user, site.layer, site.h, site.w, &q, &k, a->heads, &args.bias));
+    DG_TRY(hk->temporal_bias(hk->temporal_user, site.layer, site.attn, site.h, site.w, &q, &k, a->heads, &args.bias));
   DG_TRY(dg_attention(nn->s, &q, &k, &v, &args, &o));
   if (dg_nn_tape(nn)) {
     if (args.bias) return dg_fail(DG_ERR_UNSUPPORTED, "nn: attention with a bias has no backward");
@@ -379,7 +383,7 @@ dg_status dg_nn_transformer_load(const dg_nn_src *src, const char *prefix, int h
   snprintf(p, sizeof p, "%s.proj_in.weight", prefix);
   const dg_weight *pw = dg_weights_find(src->w, p);
   if (!pw) return dg_fail(DG_ERR_FORMAT, "nn: the checkpoint has no tensor %s", p);
-  out->linear_proj = pw->ndim == 2;
+  out->linear_proj = pw->ndim == 2 || pw->ndim == 3; // Linear, or a Conv1d 1x1 over tokens
   snprintf(p, sizeof p, "%s.proj_in", prefix);
   if (out->linear_proj)
     DG_TRY(dg_nn_linear_load(src, p, true, &out->proj_in_l));
@@ -417,10 +421,35 @@ dg_status dg_nn_transformer_load(const dg_nn_src *src, const char *prefix, int h
   return DG_OK;
 }
 
+dg_status dg_nn_transformer_blocks(const dg_nn_ctx *nn, const dg_nn_transformer *t, dg_tensor *tok,
+                                   const dg_tensor *context, int64_t h, int64_t w) {
+  dg_tensor ln, f, g;
+  bool temporal = context == NULL;
+  for (int d = 0; d < t->depth; d++) {
+    const dg_nn_tblock *b = &t->blocks[d];
+    attn_site first = {temporal ? DG_NN_TEMPORAL_ATTN : DG_NN_SELF_ATTN, t->index, d, 2 * d, h, w}, second = first;
+    second.kind = temporal ? DG_NN_TEMPORAL_ATTN : DG_NN_CROSS_ATTN;
+    second.attn = 2 * d + 1;
+    DG_TRY(dg_nn_norm_forward(nn, &b->norm1, tok, false, &ln));
+    DG_TRY(attn_forward(nn, &b->attn1, &ln, &ln, first, tok));
+    DG_TRY(dg_nn_norm_forward(nn, &b->norm2, tok, false, &ln));
+    DG_TRY(attn_forward(nn, &b->attn2, &ln, temporal ? &ln : context, second, tok));
+    DG_TRY(dg_nn_norm_forward(nn, &b->norm3, tok, false, &ln));
+    DG_TRY(dg_nn_linear_forward(nn, &b->ff_in, &ln, &f));
+    int64_t gs[3] = {tok->shape[0], tok->shape[1], f.shape[2] / 2};
+    DG_TRY(dg_nn_alloc(nn, 3, gs, &g));
+    DG_TRY(dg_geglu(nn->s, &f, &g));
+    DG_TRY(record1(nn, geglu_backward, NULL, &f, &g, 0));
+    DG_TRY(dg_nn_linear_forward(nn, &b->ff_out, &g, &f));
+    DG_TRY(residual_add(nn, tok, &f));
+  }
+  return DG_OK;
+}
+
 static dg_status transformer_body(const dg_nn_ctx *nn, const dg_nn_transformer *t, const dg_tensor *x,
                                   const dg_tensor *context, dg_tensor *out) {
   int64_t n = x->shape[0], c = x->shape[1], hw = x->shape[2] * x->shape[3];
-  dg_tensor h, h2, tok, ln, f, g;
+  dg_tensor h, h2, tok;
   DG_TRY(dg_nn_norm_forward(nn, &t->norm, x, false, &h));
   int64_t ts[3] = {n, hw, t->inner};
   DG_TRY(dg_nn_alloc(nn, 3, ts, &tok));
@@ -433,23 +462,7 @@ static dg_status transformer_body(const dg_nn_ctx *nn, const dg_nn_transformer *
     DG_TRY(dg_nn_conv_forward(nn, &t->proj_in_c, &h, &h2));
     DG_TRY(transpose(nn, &h2, n, t->inner, hw, &tok));
   }
-  for (int d = 0; d < t->depth; d++) {
-    const dg_nn_tblock *b = &t->blocks[d];
-    attn_site self = {DG_NN_SELF_ATTN, t->index, d, x->shape[2], x->shape[3]}, cross = self;
-    cross.kind = DG_NN_CROSS_ATTN;
-    DG_TRY(dg_nn_norm_forward(nn, &b->norm1, &tok, false, &ln));
-    DG_TRY(attn_forward(nn, &b->attn1, &ln, &ln, self, &tok));
-    DG_TRY(dg_nn_norm_forward(nn, &b->norm2, &tok, false, &ln));
-    DG_TRY(attn_forward(nn, &b->attn2, &ln, context, cross, &tok));
-    DG_TRY(dg_nn_norm_forward(nn, &b->norm3, &tok, false, &ln));
-    DG_TRY(dg_nn_linear_forward(nn, &b->ff_in, &ln, &f));
-    int64_t gs[3] = {n, hw, f.shape[2] / 2};
-    DG_TRY(dg_nn_alloc(nn, 3, gs, &g));
-    DG_TRY(dg_geglu(nn->s, &f, &g));
-    DG_TRY(record1(nn, geglu_backward, NULL, &f, &g, 0));
-    DG_TRY(dg_nn_linear_forward(nn, &b->ff_out, &g, &f));
-    DG_TRY(residual_add(nn, &tok, &f));
-  }
+  DG_TRY(dg_nn_transformer_blocks(nn, t, &tok, context, x->shape[2], x->shape[3]));
   if (t->linear_proj) {
     DG_TRY(dg_nn_linear_forward(nn, &t->proj_out_l, &tok, &h2));
     DG_TRY(transpose(nn, &h2, n, hw, c, out));

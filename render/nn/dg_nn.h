@@ -45,11 +45,15 @@ typedef struct dg_nn_attn_capture {
   void *user;
 } dg_nn_attn_capture;
 
-// Additive bias of temporal attention (VSTAR's temporal attention regularisation), asked for by the
-// temporal attention of transformer `layer` with its query and key tokens q, k [N*H*W, F, heads*d]
-// (logits q k^T / sqrt(d)): *bias = NULL (none) or a tensor [F, F] or [N*H*W*heads, F, F] added to
-// the logits (dg_attention_args.bias), e.g. a Gaussian band scaled by each row's largest logit.
-typedef dg_status (*dg_nn_temporal_bias_fn)(void *user, int layer, int64_t h, int64_t w, const dg_tensor *q,
+// Additive bias of temporal attention (VSTAR's temporal attention regularisation), asked for by
+// attention `attn` (0: attn1, 1: attn2 of block 0; 2 * block + i in general; both are self-attention
+// over the frames) of temporal transformer `layer` (the video UNet's numbering in forward order; -1
+// for its init_attn) with its query and key tokens q, k [N*H*W, F, heads*d] (logits q k^T / sqrt(d)),
+// the tokens of an h x w latent: *bias = NULL (none) or a tensor [F, F] or [N*H*W*heads, F, F]
+// (batch index (n*H*W + pixel) * heads + head) added to the logits (dg_attention_args.bias), e.g. a
+// Gaussian band scaled by each row's largest logit (dg_tar.h). The hook may record work of its own on
+// the context's stream (a capture of the attention matrix) and allocate from its scratch.
+typedef dg_status (*dg_nn_temporal_bias_fn)(void *user, int layer, int attn, int64_t h, int64_t w, const dg_tensor *q,
                                             const dg_tensor *k, int heads, const dg_tensor **bias);
 
 typedef struct dg_nn_hooks {
@@ -100,6 +104,7 @@ typedef struct dg_nn_linear {
   dg_tensor w, b;
   bool has_bias;
 } dg_nn_linear;
+// The weight is [out, in], or a Conv1d's [out, in, 1] (a 1x1 Conv1d over tokens is the same Linear).
 dg_status dg_nn_linear_load(const dg_nn_src *src, const char *prefix, bool bias, dg_nn_linear *out);
 // x [..., K] -> out [..., N].
 dg_status dg_nn_linear_forward(const dg_nn_ctx *nn, const dg_nn_linear *l, const dg_tensor *x, dg_tensor *out);
@@ -137,7 +142,7 @@ typedef struct dg_nn_tblock {
 } dg_nn_tblock;
 
 #define DG_NN_MAX_DEPTH 16
-// SpatialTransformer: GN (eps 1e-6), proj_in (1x1 conv or Linear), depth x (self-attn, cross-attn,
+// SpatialTransformer: GN (eps 1e-6), proj_in (1x1 conv, or Linear: a 2-D weight or a Conv1d's 1x1), depth x (self-attn, cross-attn,
 // GEGLU FF, each pre-LN and residual), proj_out, + input. `index` numbers the model's transformers in
 // forward order (set by the model; hooks select layers by it).
 typedef struct dg_nn_transformer {
@@ -150,6 +155,12 @@ typedef struct dg_nn_transformer {
   dg_nn_tblock blocks[DG_NN_MAX_DEPTH];
 } dg_nn_transformer;
 dg_status dg_nn_transformer_load(const dg_nn_src *src, const char *prefix, int heads, dg_nn_transformer *out);
+// The transformer blocks on tokens tok [B, L, inner] in place: context [B, Lc, D] for the
+// cross-attentions (kind DG_NN_CROSS_ATTN), or NULL for a temporal transformer (tokens [N*H*W, F,
+// inner]: both attentions are self-attention over the frames, kind DG_NN_TEMPORAL_ATTN, with the
+// temporal-bias hook); h, w: the latent size the hooks see.
+dg_status dg_nn_transformer_blocks(const dg_nn_ctx *nn, const dg_nn_transformer *t, dg_tensor *tok,
+                                   const dg_tensor *context, int64_t h, int64_t w);
 // x [N*F, C, H, W], context [N*F, L, D] (dg_nn_context: the per-frame context hook replaces it).
 dg_status dg_nn_transformer_forward(const dg_nn_ctx *nn, const dg_nn_transformer *t, const dg_tensor *x,
                                     const dg_tensor *context, dg_tensor *out);

@@ -21,6 +21,14 @@ bool dg_check(bool ok, const char *fmt, ...) {
   return ok;
 }
 
+const char *dg_check_path(const char *dir, const char *name) {
+  static char path[4][1024];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
+  return path[k];
+}
+
 bool dg_check_error(dg_status got, dg_status want, const char *needle, const char *what) {
   const char *msg = dg_last_error();
   return dg_check(got == want && msg[0] && (!needle || strstr(msg, needle)),

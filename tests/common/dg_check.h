@@ -11,5 +11,7 @@ bool dg_check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 bool dg_check_error(dg_status got, dg_status want, const char *needle, const char *what);
 // Expects DG_OK; on failure prints the status and message.
 bool dg_check_status(dg_status got, const char *what);
+// "DIR/NAME" in one of 4 rotating static buffers, so one call may use up to four such paths at once.
+const char *dg_check_path(const char *dir, const char *name);
 // Prints "NAME: N checks, M failed" and returns the exit status (0 when nothing failed).
 int dg_check_finish(const char *name);

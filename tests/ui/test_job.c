@@ -140,15 +140,18 @@ int main(void) {
   job = dg_job_start(d, test_pipeline, &tp, 12345, &st);
   dg_check(dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->seed == 12345, "random seed resolved");
   dg_job_free(job);
-  // A live frame: the steps it was given, not the document's; 0 takes the document's.
-  job = dg_job_start_steps(d, test_pipeline, &tp, 12345, 8, &st);
+  // A live frame: the sampling it was given, not the document's; 0, -1 and 0 take the document's.
+  job = dg_job_start_sampling(d, test_pipeline, &tp, 12345, &(dg_job_sampling){8, 1.0, 2.0}, &st);
   dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->steps == 8 &&
+               dg_job_params_get(job)->guidance == 1.0 && dg_job_params_get(job)->control_scale == 2.0 &&
                dg_job_params_get(job)->seed == 12345,
-           "steps given: 8 steps, the given seed");
+           "sampling given: 8 steps, guidance 1, control scale 2, the given seed");
   dg_job_free(job);
-  job = dg_job_start_steps(d, test_pipeline, &tp, 12345, 0, &st);
-  dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->steps == dg_document_steps(d),
-           "steps 0: the document's (%d)", dg_document_steps(d));
+  job = dg_job_start_sampling(d, test_pipeline, &tp, 12345, &(dg_job_sampling){0, -1, 0}, &st);
+  dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->steps == dg_document_steps(d) &&
+               dg_job_params_get(job)->guidance == dg_document_guidance(d) &&
+               dg_job_params_get(job)->control_scale == 0,
+           "steps 0, guidance -1: the document's (%d, %g)", dg_document_steps(d), dg_document_guidance(d));
   dg_job_free(job);
 
   // Cancel stops within one step and leaves no result.

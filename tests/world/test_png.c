@@ -15,11 +15,7 @@
 static char dir[256];
 
 static const char *tmp(const char *name) {
-  static char path[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
-  return path[k];
+  return dg_check_path(dir, name);
 }
 
 static void spit(const char *path, const uint8_t *b, size_t n) {

@@ -11,6 +11,12 @@ from .safetensors_io import save
 UNET = {"in_channels": 4, "out_channels": 4, "model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1,
         "attention_resolutions": [1, 2], "num_heads": 2, "num_head_channels": -1, "context_dim": 16,
         "transformer_depth": 1, "use_linear": False}
+# The tiny VideoCrafter2-style UNet3D of tests/golden/video (make_fixtures_video): 32 channels on both levels
+# (GroupNorm 32), attention at ds 2 and in the middle only, 8 heads of 4 (init_attn: 8 of 4, so 32 wide), a Conv1d
+# proj_in/proj_out in the temporal transformers (as VideoCrafter2 has them without use_linear): 0.58M parameters.
+UNET3D = {"in_channels": 4, "out_channels": 4, "model_channels": 32, "channel_mult": [1, 1], "num_res_blocks": 1,
+          "attention_resolutions": [2], "num_heads": -1, "num_head_channels": 4, "context_dim": 16,
+          "transformer_depth": 1, "use_linear": False, "fps_cond": True, "init_attn": True}
 # ch_mult [2, 1] keeps the file small and still has a channel change (nin_shortcut) in encoder and decoder.
 VAE = {"in_channels": 3, "out_ch": 3, "ch": 32, "ch_mult": [2, 1], "num_res_blocks": 1, "attn_resolutions": [],
        "resolution": 32, "z_channels": 4, "embed_dim": 4, "double_z": True, "scale_factor": 0.18215}

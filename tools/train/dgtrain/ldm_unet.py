@@ -208,33 +208,54 @@ def _heads(cfg, ch):
     return cfg["num_heads"], ch // cfg["num_heads"]
 
 
-def build_encoder(module, cfg):
-    """Builds time_embed, input_blocks and middle_block on `module` (shared by the UNet and the ControlNet).
-    Returns the list of channels of each input block output."""
+def spatial_attention(cfg, ch):
+    """The layers after a ResBlock at a level with attention: one SpatialTransformer."""
+    nh, dh = _heads(cfg, ch)
+    return [SpatialTransformer(ch, nh, dh, cfg["transformer_depth"], cfg["context_dim"], cfg["use_linear"])]
+
+
+def build_encoder(module, cfg, res=ResBlock, attention=spatial_attention, block=TimestepEmbedSequential):
+    """Builds time_embed, input_blocks and middle_block on `module` (shared by the UNet, the ControlNet and the video
+    UNet, which passes its own ResBlock class, attention layers and block container). Returns the list of channels
+    of each input block output, the last width and the last downsampling."""
     mc = cfg["model_channels"]
     ted = mc * 4
     module.time_embed = nn.Sequential(nn.Linear(mc, ted), nn.SiLU(), nn.Linear(ted, ted))
-    module.input_blocks = nn.ModuleList([TimestepEmbedSequential(nn.Conv2d(cfg["in_channels"], mc, 3, padding=1))])
+    module.input_blocks = nn.ModuleList([block(nn.Conv2d(cfg["in_channels"], mc, 3, padding=1))])
     chans, ch, ds = [mc], mc, 1
     attn = set(cfg["attention_resolutions"])
-    depth, cdim, lin = cfg["transformer_depth"], cfg["context_dim"], cfg["use_linear"]
     for level, mult in enumerate(cfg["channel_mult"]):
         for _ in range(cfg["num_res_blocks"]):
-            layers = [ResBlock(ch, ted, mult * mc)]
+            layers = [res(ch, ted, mult * mc)]
             ch = mult * mc
             if ds in attn:
-                nh, dh = _heads(cfg, ch)
-                layers.append(SpatialTransformer(ch, nh, dh, depth, cdim, lin))
-            module.input_blocks.append(TimestepEmbedSequential(*layers))
+                layers += attention(cfg, ch)
+            module.input_blocks.append(block(*layers))
             chans.append(ch)
         if level != len(cfg["channel_mult"]) - 1:
-            module.input_blocks.append(TimestepEmbedSequential(Downsample(ch)))
+            module.input_blocks.append(block(Downsample(ch)))
             chans.append(ch)
             ds *= 2
-    nh, dh = _heads(cfg, ch)
-    module.middle_block = TimestepEmbedSequential(ResBlock(ch, ted), SpatialTransformer(ch, nh, dh, depth, cdim, lin),
-                                                  ResBlock(ch, ted))
+    module.middle_block = block(res(ch, ted), *attention(cfg, ch), res(ch, ted))
     return chans, ch, ds
+
+
+def build_decoder(module, cfg, chans, ch, ds, res=ResBlock, attention=spatial_attention, block=TimestepEmbedSequential):
+    """Builds output_blocks and out on `module`, from build_encoder's channels, width and downsampling."""
+    mc, ted = cfg["model_channels"], cfg["model_channels"] * 4
+    attn = set(cfg["attention_resolutions"])
+    module.output_blocks = nn.ModuleList()
+    for level, mult in list(enumerate(cfg["channel_mult"]))[::-1]:
+        for i in range(cfg["num_res_blocks"] + 1):
+            layers = [res(ch + chans.pop(), ted, mc * mult)]
+            ch = mc * mult
+            if ds in attn:
+                layers += attention(cfg, ch)
+            if level and i == cfg["num_res_blocks"]:
+                layers.append(Upsample(ch))
+                ds //= 2
+            module.output_blocks.append(block(*layers))
+    module.out = nn.Sequential(GroupNorm32(ch), nn.SiLU(), zero_module(nn.Conv2d(ch, cfg["out_channels"], 3, padding=1)))
 
 
 class UNetModel(nn.Module):
@@ -242,23 +263,8 @@ class UNetModel(nn.Module):
         super().__init__()
         cfg = load_config(cfg or DEFAULT_SMALL)
         self.cfg = cfg
-        mc, ted = cfg["model_channels"], cfg["model_channels"] * 4
         chans, ch, ds = build_encoder(self, cfg)
-        attn = set(cfg["attention_resolutions"])
-        self.output_blocks = nn.ModuleList()
-        for level, mult in list(enumerate(cfg["channel_mult"]))[::-1]:
-            for i in range(cfg["num_res_blocks"] + 1):
-                layers = [ResBlock(ch + chans.pop(), ted, mc * mult)]
-                ch = mc * mult
-                if ds in attn:
-                    nh, dh = _heads(cfg, ch)
-                    layers.append(SpatialTransformer(ch, nh, dh, cfg["transformer_depth"], cfg["context_dim"],
-                                                     cfg["use_linear"]))
-                if level and i == cfg["num_res_blocks"]:
-                    layers.append(Upsample(ch))
-                    ds //= 2
-                self.output_blocks.append(TimestepEmbedSequential(*layers))
-        self.out = nn.Sequential(GroupNorm32(ch), nn.SiLU(), zero_module(nn.Conv2d(ch, cfg["out_channels"], 3, padding=1)))
+        build_decoder(self, cfg, chans, ch, ds)
 
     @property
     def num_control(self):
