@@ -52,17 +52,19 @@ static void check_fda(int w, int h, int sw, int sh, double strength, double beta
     else memcpy(rs, sp, 3 * n * sizeof *rs);
     int b = beta > 0 ? (int)floor((w < h ? w : h) * beta) : -1;
     dg_ref_fda(cp, rs, 3, h, w, b, (float)strength, want);
-    int worst = 0, identity = 0;
+    int worst = 0, identity = 0, ref_changed = 0;
     for (size_t i = 0; i < n; i++)
       for (int k = 0; k < 3; k++) {
         float v = roundf(want[(size_t)k * n + i]);
         int ref = (int)(v < 0 ? 0 : v > 255 ? 255 : v), got = out.data[3 * i + (size_t)k];
         if (abs(got - ref) > worst) worst = abs(got - ref);
         if (got != c.data[3 * i + (size_t)k]) identity++;
+        if (abs(ref - c.data[3 * i + (size_t)k]) > 1) ref_changed++;
       }
     dg_check(worst <= 1, "%s: %d levels from the reference", what, worst);
     if (beta == 0 || strength == 0) dg_check(identity == 0, "%s: %d values changed (identity expected)", what, identity);
-    else dg_check(identity > 0, "%s: nothing changed", what);
+    // A band of radius 0 swaps only the mean, which random images may share to within a level.
+    else if (ref_changed > 0) dg_check(identity > 0, "%s: nothing changed (reference changes %d values)", what, ref_changed);
     free(cp), free(sp), free(rs), free(want);
   }
   dg_media_clear(&c);
