@@ -45,6 +45,9 @@ void dg_document_store_text(dg_document *doc, dg_doc_field field, const char *te
 void dg_document_store_value(dg_document *doc, dg_doc_field field, dg_value value);
 dg_value dg_document_value(const dg_document *doc, dg_doc_field field);
 
+// Replaces the timeline (deep copy) and tells the listener.
+dg_status dg_document_store_timeline(dg_document *doc, const dg_timeline *t);
+
 // The document's own command types (dg_commands.c). Pixel commands take the two buffers (malloc'd).
 dg_command *dg_pixels_command_new(int x, int y, int w, int h, uint8_t *before, uint8_t *after);
 dg_command *dg_text_command_new(dg_doc_field field, const char *old_text, const char *new_text, bool coalescing);
@@ -52,3 +55,6 @@ dg_command *dg_value_command_new(dg_doc_field field, dg_value old_value, dg_valu
 // A palette switch: the whole layout (w x h, the two buffers taken) and the palette name together.
 dg_command *dg_palette_command_new(int w, int h, uint8_t *before, uint8_t *after, const char *old_palette,
                                    const char *new_palette);
+// A timeline change (dg_timeline_command.c): the whole timeline before and after (deep copies; timelines
+// are small). NULL when memory runs out (the error set).
+dg_command *dg_timeline_command_new(const dg_timeline *before, const dg_timeline *after, bool coalescing);

@@ -23,6 +23,7 @@ struct dg_document {
   bool live;
   int steps;
   double guidance;
+  dg_timeline timeline;
 
   dg_result *results;
   int result_count, current_result;
@@ -80,6 +81,7 @@ dg_document *dg_document_new(int height, int width) {
   doc->seed_random = false;
   doc->steps = 20;
   doc->guidance = 7.5;
+  dg_timeline_init(&doc->timeline);
   doc->current_result = -1;
   return doc;
 }
@@ -101,6 +103,10 @@ dg_document *dg_document_copy(const dg_document *doc) {
   c->live = doc->live;
   c->steps = doc->steps;
   c->guidance = doc->guidance;
+  if (dg_timeline_copy(&c->timeline, &doc->timeline) != DG_OK) {
+    dg_document_free(c);
+    return NULL;
+  }
   c->results = calloc((size_t)doc->result_count + 1, sizeof(dg_result));
   for (int i = 0; c->results && i < doc->result_count; i++) {
     const dg_result *r = &doc->results[i];
@@ -149,6 +155,7 @@ void dg_document_free(dg_document *doc) {
     dg_result_clear(&doc->results[i]);
   for (int f = 0; f < DG_FIELD_COUNT; f++)
     if (text_slot(doc, f)) free(*text_slot(doc, f));
+  dg_timeline_clear(&doc->timeline);
   free(doc->history);
   free(doc->results);
   free(doc->edit_before);
@@ -261,6 +268,23 @@ void dg_document_store_text(dg_document *doc, dg_doc_field field, const char *te
   free(*slot);
   *slot = strdup(text ? text : "");
   notify(doc, DG_CHANGED_FIELD(field), 0, 0, 0, 0);
+}
+
+dg_status dg_document_store_timeline(dg_document *doc, const dg_timeline *t) {
+  DG_TRY(dg_timeline_copy(&doc->timeline, t));
+  notify(doc, DG_CHANGED_TIMELINE, 0, 0, 0, 0);
+  return DG_OK;
+}
+
+const dg_timeline *dg_document_timeline(const dg_document *doc) { return &doc->timeline; }
+
+dg_status dg_document_set_timeline(dg_document *doc, const dg_timeline *t, bool coalesce) {
+  DG_TRY(dg_timeline_check(t));
+  if (dg_timeline_equal(&doc->timeline, t)) return DG_OK;
+  dg_command *cmd = dg_timeline_command_new(&doc->timeline, t, coalesce);
+  if (!cmd) return DG_ERR_OOM;
+  dg_document_execute(doc, cmd);
+  return DG_OK;
 }
 
 dg_value dg_document_value(const dg_document *doc, dg_doc_field field) {

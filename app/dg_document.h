@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "dg_status.h"
+#include "dg_timeline.h"
 
 #define DG_DOC_DEFAULT_WIDTH 256
 #define DG_DOC_DEFAULT_HEIGHT 128
@@ -39,7 +40,8 @@ enum {
   DG_CHANGED_RESULTS = 2,                               // the results list or the current result
   DG_CHANGED_HISTORY = 4,                               // the undo/redo availability
   DG_CHANGED_PARAMS = ((1 << DG_FIELD_COUNT) - 1) << 3, // any of the fields, one bit each:
-  DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS,
+  DG_CHANGED_TIMELINE = 1 << (3 + DG_FIELD_COUNT),       // the video timeline
+  DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS | DG_CHANGED_TIMELINE,
 };
 #define DG_CHANGED_FIELD(field) (1 << (3 + (int)(field)))
 typedef void (*dg_document_listener)(dg_document *doc, int what, int x, int y, int w, int h, void *user);
@@ -122,6 +124,12 @@ dg_status dg_document_set_seed_random(dg_document *doc, bool random);
 dg_status dg_document_set_steps(dg_document *doc, int steps);
 dg_status dg_document_set_guidance(dg_document *doc, double guidance);
 
+// The video timeline (dg_timeline.h): dg_timeline_init's in a new document. Setting it validates
+// (dg_timeline_check; DG_ERR_ARG changes nothing) and is one undo step; with `coalesce`, a change directly
+// following a coalescing timeline change merges into it (typing into a stage's prompt, dragging a stage),
+// until dg_document_seal_history. Listeners get DG_CHANGED_TIMELINE.
+const dg_timeline *dg_document_timeline(const dg_document *doc);
+dg_status dg_document_set_timeline(dg_document *doc, const dg_timeline *t, bool coalesce);
 // Results (not part of the undo history: generating is not an edit).
 int dg_document_result_count(const dg_document *doc);
 const dg_result *dg_document_result(const dg_document *doc, int index);

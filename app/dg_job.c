@@ -13,6 +13,7 @@ struct dg_job {
   dg_job_params params;
   uint8_t *layout;
   char *prompt, *negative, *model, *palette, *marks;
+  dg_timeline timeline; // a video job's copy
   dg_job_fn fn;
   void *user;
 
@@ -87,14 +88,36 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
   return dg_job_start_sampling(doc, fn, user, random_seed, NULL, status);
 }
 
+static dg_job *job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+                         const dg_job_sampling *sampling, bool video, dg_status *status);
+
 dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
                               const dg_job_sampling *sampling, dg_status *status) {
+  return job_start(doc, fn, user, random_seed, sampling, false, status);
+}
+
+dg_job *dg_job_start_video(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+                           dg_status *status) {
+  if (dg_document_timeline(doc)->n_stages < 1) {
+    *status = dg_fail(DG_ERR_ARG, "video: the timeline has no prompt stage; add one first");
+    return NULL;
+  }
+  return job_start(doc, fn, user, random_seed, NULL, true, status);
+}
+
+static dg_job *job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+                         const dg_job_sampling *sampling, bool video, dg_status *status) {
   dg_job_sampling js = sampling ? *sampling : (dg_job_sampling){.guidance = -1};
   if (!fn) {
     *status = dg_fail(DG_ERR_UNSUPPORTED, "no model loaded: this build has no generation pipeline yet");
     return NULL;
   }
   dg_job *job = calloc(1, sizeof *job);
+  dg_timeline_init(&job->timeline);
+  if (video && (*status = dg_timeline_copy(&job->timeline, dg_document_timeline(doc))) != DG_OK) {
+    free(job);
+    return NULL;
+  }
   size_t n = (size_t)dg_document_width(doc) * dg_document_height(doc);
   job->layout = malloc(n);
   memcpy(job->layout, dg_document_layout(doc), n);
@@ -119,6 +142,7 @@ dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, 
       .steps = js.steps > 0 ? js.steps : dg_document_steps(doc),
       .guidance = js.guidance >= 0 ? js.guidance : dg_document_guidance(doc),
       .control_scale = js.control_scale > 0 ? js.control_scale : 0,
+      .timeline = video ? &job->timeline : NULL,
   };
   job->fn = fn;
   job->user = user;
@@ -271,5 +295,6 @@ void dg_job_free(dg_job *job) {
   free(job->model);
   free(job->palette);
   free(job->marks);
+  dg_timeline_clear(&job->timeline);
   free(job);
 }

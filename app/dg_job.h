@@ -28,6 +28,9 @@ typedef struct dg_job_params {
   int steps;
   double guidance;
   double control_scale; // the layout ControlNet's residual scale; 0: as trained (1)
+  // A video job (dg_job_start_video): the document's timeline (render/pipelines/dg_video.h runs it; the
+  // layout conditions every frame when timeline->keep_layout); NULL for an image.
+  const dg_timeline *timeline;
 } dg_job_params;
 
 // What a live frame changes of the document's sampling settings: steps <= 0, guidance < 0 and
@@ -80,6 +83,11 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
 // NULL takes the document's.
 dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
                               const dg_job_sampling *sampling, dg_status *status);
+// A video of the document's timeline (dg_document_timeline; DG_ERR_ARG when it has no stage), with the
+// document's prompt settings (negative prompt, seed, steps, guidance, model, layout). The result is media
+// of timeline->frames frames.
+dg_job *dg_job_start_video(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+                           dg_status *status);
 // Raises the cancel flag (returns at once; the worker stops at its next check).
 void dg_job_cancel(dg_job *job);
 dg_job_state dg_job_state_get(dg_job *job);

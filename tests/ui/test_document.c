@@ -331,8 +331,100 @@ static void test_attn_guidance(void) {
   dg_document_free(d);
 }
 
+
+// The video timeline: validation, ordered stages, one undo step per change, typing coalesced, listeners told.
+static void test_timeline(void) {
+  dg_document *d = dg_document_new(32, 64);
+  changes = changed_what = 0;
+  dg_document_set_listener(d, count_changes, NULL);
+  const dg_timeline *cur = dg_document_timeline(d);
+  dg_check(cur->frames == 16 && cur->fps == 8 && cur->n_stages == 0 && cur->vsp == DG_VSP_LINEAR &&
+               cur->sigma_fine == 1 && cur->until == 13,
+           "default timeline: %d frames, %g fps, %d stages", cur->frames, cur->fps, cur->n_stages);
+  dg_timeline t;
+  dg_timeline_init(&t);
+  t.frames = 32;
+  dg_check_status(dg_timeline_add_stage(&t, 31, "a street at night"), "stage at 31");
+  dg_check_status(dg_timeline_add_stage(&t, 0, "a street at day"), "stage at 0");
+  dg_check_status(dg_timeline_add_stage(&t, 12, "a street at sunset"), "stage at 12");
+  dg_check(t.n_stages == 3 && t.stages[0].frame == 0 && t.stages[1].frame == 12 && t.stages[2].frame == 31,
+           "stages kept in frame order");
+  dg_check(dg_timeline_add_stage(&t, 12, "again") == DG_ERR_ARG && strstr(dg_last_error(), "frame 12"),
+           "a second stage at frame 12 refused: %s", dg_last_error());
+  dg_check(dg_timeline_add_stage(&t, 32, "late") == DG_ERR_ARG && strstr(dg_last_error(), "32"),
+           "a stage past the last frame refused: %s", dg_last_error());
+  int before = dg_document_undo_depth(d);
+  dg_check_status(dg_document_set_timeline(d, &t, false), "set timeline");
+  dg_check(dg_document_timeline(d)->n_stages == 3 && dg_document_timeline(d)->frames == 32 &&
+               !strcmp(dg_document_timeline(d)->stages[1].prompt, "a street at sunset"),
+           "the document keeps a copy");
+  dg_check(dg_document_undo_depth(d) == before + 1 && !strcmp(dg_document_undo_name(d), "timeline"),
+           "one undo step named timeline");
+  dg_check(changes > 0 && (changed_what & DG_CHANGED_TIMELINE), "the listener heard the change (%d, what %#x)",
+           changes, changed_what);
+
+  // Bad timelines change nothing.
+  dg_timeline bad;
+  dg_timeline_init(&bad);
+  dg_check_status(dg_timeline_copy(&bad, &t), "copy");
+  bad.frames = 20; // stage 3 at frame 31 is now past the end
+  dg_check(dg_document_set_timeline(d, &bad, false) == DG_ERR_ARG && strstr(dg_last_error(), "frame 31"),
+           "a stage outside the frames refused: %s", dg_last_error());
+  bad.frames = 1;
+  dg_check(dg_document_set_timeline(d, &bad, false) == DG_ERR_ARG && strstr(dg_last_error(), "1 frames"),
+           "1 frame refused: %s", dg_last_error());
+  bad.frames = 32;
+  bad.sigma_fine = -1;
+  dg_check(dg_document_set_timeline(d, &bad, false) == DG_ERR_ARG, "negative sigma refused");
+  bad.sigma_fine = 1;
+  bad.fps = 0;
+  dg_check(dg_document_set_timeline(d, &bad, false) == DG_ERR_ARG, "0 fps refused");
+  dg_check(dg_document_undo_depth(d) == before + 1 && dg_timeline_equal(dg_document_timeline(d), &t),
+           "refused timelines left the document as it was");
+
+  // Typing into a stage's prompt: coalesced into one step, until sealed.
+  bad.fps = 8;
+  const char *typed[] = {"a street at n", "a street at ni", "a street at nig"};
+  for (int i = 0; i < 3; i++) {
+    free(bad.stages[2].prompt);
+    bad.stages[2].prompt = strdup(typed[i]);
+    dg_check_status(dg_document_set_timeline(d, &bad, true), "typing");
+  }
+  dg_check(dg_document_undo_depth(d) == before + 2, "typing is one step (depth %d)", dg_document_undo_depth(d));
+  dg_document_undo(d);
+  dg_check(dg_timeline_equal(dg_document_timeline(d), &t), "undo restores the timeline before typing");
+  dg_document_redo(d);
+  dg_check(!strcmp(dg_document_timeline(d)->stages[2].prompt, "a street at nig"), "redo restores the typed prompt");
+  dg_document_undo(d);
+  dg_document_undo(d);
+  dg_check(dg_document_timeline(d)->n_stages == 0, "undo back to the empty timeline");
+
+  // The document's copy (a save on another thread) carries the timeline.
+  dg_document_redo(d);
+  dg_document *c = dg_document_copy(d);
+  dg_check(c && dg_timeline_equal(dg_document_timeline(c), &t), "dg_document_copy keeps the timeline");
+  dg_document_free(c);
+
+  dg_check_status(dg_timeline_remove_stage(&t, 1), "remove stage 2");
+  dg_check(t.n_stages == 2 && t.stages[1].frame == 31, "stage removed, order kept");
+  dg_check(dg_timeline_remove_stage(&t, 5) == DG_ERR_ARG, "removing a missing stage refused");
+  dg_tar tar;
+  t.sigma_next = 8;
+  dg_check_status(dg_timeline_tar(&t, 32, &tar), "tar settings");
+  dg_check(tar.n_res == 2 && tar.res_width[0] == 32 && tar.sigma[0] == 1 && tar.res_width[1] == 16 &&
+               tar.sigma[1] == 8 && tar.until == 13,
+           "TAR at the finest level and the next");
+  t.sigma_fine = t.sigma_next = 0;
+  dg_check_status(dg_timeline_tar(&t, 32, &tar), "tar off");
+  dg_check(tar.n_res == 0, "both sigmas 0: TAR off");
+  dg_timeline_clear(&t);
+  dg_timeline_clear(&bad);
+  dg_document_free(d);
+}
+
 int main(void) {
   test_attn_guidance();
+  test_timeline();
   test_tools();
   test_undo();
   test_commands();

@@ -154,6 +154,30 @@ int main(void) {
            "steps 0, guidance -1: the document's (%d, %g)", dg_document_steps(d), dg_document_guidance(d));
   dg_job_free(job);
 
+  // A video job: refused without a stage; with stages it carries a copy of the document's timeline, and
+  // an image job carries none.
+  job = dg_job_start_video(d, test_pipeline, &tp, 0, &st);
+  dg_check(!job && st == DG_ERR_ARG && strstr(dg_last_error(), "no prompt stage"), "video without stages: %s",
+           dg_last_error());
+  dg_timeline tl;
+  dg_timeline_init(&tl);
+  dg_timeline_add_stage(&tl, 0, "a street at day");
+  dg_timeline_add_stage(&tl, 15, "a street at night");
+  dg_check_status(dg_document_set_timeline(d, &tl, false), "timeline set");
+  job = dg_job_start_video(d, test_pipeline, &tp, 0, &st);
+  dg_timeline_remove_stage(&tl, 1);
+  dg_document_set_timeline(d, &tl, false); // later edits do not reach the job
+  const dg_timeline *jt = job ? dg_job_params_get(job)->timeline : NULL;
+  dg_check(jt && jt->n_stages == 2 && !strcmp(jt->stages[1].prompt, "a street at night") && jt->frames == 16,
+           "the video job copied the timeline");
+  dg_check(job && dg_job_wait(job) == DG_JOB_DONE, "video job done");
+  dg_job_free(job);
+  job = dg_job_start(d, test_pipeline, &tp, 0, &st);
+  dg_check(job && !dg_job_params_get(job)->timeline, "an image job has no timeline");
+  dg_job_wait(job);
+  dg_job_free(job);
+  dg_timeline_clear(&tl);
+
   // Cancel stops within one step and leaves no result.
   dg_document_set_steps(d, 1000);
   tp.step_sleep_us = 5000;

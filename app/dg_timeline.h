@@ -1,0 +1,54 @@
+// A video timeline: the frame count and rate, the prompt stages placed on it, and VSTAR's settings
+// (render/pipelines/dg_video.h) as a person chooses them in the editor or the CLI. Plain data; the
+// document keeps one (dg_document_timeline), every change one undo step (dg_document_set_timeline), and
+// a video job gets a copy (dg_job_params.timeline).
+#pragma once
+#include <stdbool.h>
+
+#include "dg_status.h"
+#include "dg_video.h"
+
+#define DG_TIMELINE_MAX_STAGES DG_VIDEO_MAX_STAGES
+#define DG_TIMELINE_MIN_FRAMES 2
+#define DG_TIMELINE_MAX_FRAMES DG_VIDEO_MAX_FRAMES
+#define DG_TIMELINE_MAX_FPS 60.0
+#define DG_TIMELINE_MAX_SIGMA 64.0
+
+typedef struct dg_timeline_stage {
+  int frame;    // where the stage's prompt starts holding (0-based)
+  char *prompt; // owned, valid UTF-8
+} dg_timeline_stage;
+
+typedef struct dg_timeline {
+  int frames;
+  double fps;
+  int n_stages; // 0: no video yet
+  dg_timeline_stage stages[DG_TIMELINE_MAX_STAGES]; // frames strictly increasing, all < frames
+  dg_vsp_mode vsp;
+  // TAR: the Gaussian band's sigma at the model's finest latent level and at the next one (0: that level
+  // not regularised; both 0: TAR off), for sampler steps 0..until.
+  double sigma_fine, sigma_next;
+  int until;
+  bool keep_layout; // condition every frame on the document's layout through the layout ControlNet
+} dg_timeline;
+
+// 16 frames at 8 fps, no stages, VSP linear, TAR at the finest level with sigma 1 until step 13
+// (VSTAR's defaults), the layout kept.
+void dg_timeline_init(dg_timeline *t);
+void dg_timeline_clear(dg_timeline *t); // frees the prompts; leaves an initialised timeline
+// A deep copy into dst (its old prompts freed). DG_ERR_OOM naming the size when memory runs out, and dst
+// unchanged.
+dg_status dg_timeline_copy(dg_timeline *dst, const dg_timeline *src);
+bool dg_timeline_equal(const dg_timeline *a, const dg_timeline *b);
+// DG_ERR_ARG naming the value: frames outside 2..DG_TIMELINE_MAX_FRAMES, fps outside (0, 60], a stage
+// frame outside 0..frames-1 or not after the previous one, a prompt that is NULL or not valid UTF-8 of
+// at most 64 KiB, an unknown VSP mode, a sigma outside [0, 64] or NaN, until < 0.
+dg_status dg_timeline_check(const dg_timeline *t);
+// Inserts a stage at `frame` (kept in order); DG_ERR_ARG when a stage is already there or the
+// timeline is full.
+dg_status dg_timeline_add_stage(dg_timeline *t, int frame, const char *prompt);
+dg_status dg_timeline_remove_stage(dg_timeline *t, int index);
+// The render-side stages (pointers into t) and TAR settings for a model whose finest latent width is
+// `latent_width`: widths latent_width and latent_width / 2 with their sigmas; n_res 0 when TAR is off.
+void dg_timeline_video_stages(const dg_timeline *t, dg_video_stage *out);
+dg_status dg_timeline_tar(const dg_timeline *t, int64_t latent_width, dg_tar *out);
