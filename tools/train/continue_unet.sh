@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Continues the shipped text-to-image UNet on the world's training images (the default-models issue), on the
 # CPU beside other work: nice 19, one thread, resumable (runs/cont/unet holds the checkpoint; the latent cache
+# of the first MAX_IMAGES (4000) training images
 # sits beside it and is shared with continue_aldm.sh's runs on the same autoencoder). It exports the EMA
 # weights to runs/cont/unet.safetensors only when the held-out diffusion loss (the world val split, fixed
 # timesteps and noise) beats every earlier check and the shipped weights. The ControlNets were trained on the
@@ -16,6 +17,6 @@ export OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 exec nice -n 19 /usr/bin/python3 -m dgtrain.train_unet --device cpu --threads 1 \
   --out "$R/unet" --export "$R/unet.safetensors" --export-best --init "$M/unet.safetensors" \
   --vae "$M/vae.safetensors" --text-encoder "$M/text_encoder.safetensors" --tokenizer "$ROOT/assets/tokenizer" \
-  --data "$ROOT/data/world/train" --val "$ROOT/data/world/val" --max-images "${MAX_IMAGES:-0}" \
+  --data "$ROOT/data/world/train" --val "$ROOT/data/world/val" --max-images "${MAX_IMAGES:-4000}" \
   --val-every "${VAL_EVERY:-500}" --steps "${STEPS:-20000}" --batch 32 --lr 1e-4 --warmup 100 --ema 0.999 \
   --seed 3 --log-every 20 --ckpt-minutes 10
