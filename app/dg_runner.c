@@ -95,14 +95,14 @@ static int on_attn(void *user, int step, int total, const float *maps, int n, in
   return 0;
 }
 
-// Maps are captured only for marks that resolve and a prompt the maps take (1..16 tokens): a word no
+// Maps are captured only for marks that resolve in a prompt of at least one token: a word no
 // longer in an edited prompt costs the heatmaps, never the generation.
 static bool marks_for(dg_runner *r, const dg_job_params *params, preview_ctx *pc) {
   if (!params->marks || !*params->marks) return false;
   int32_t ids[DG_TOKENS_MAX];
   int n = 0;
   if (dg_tokenizer_encode(dg_model_set_tokenizer(r->models), params->prompt, DG_TOKENS_MAX, ids, NULL, &n) != DG_OK ||
-      n - 2 < 1 || n - 2 > DG_ATTENTION_MAX_CHOSEN)
+      n - 2 < 1)
     return false;
   pc->marks = calloc(1, sizeof *pc->marks);
   if (!pc->marks || dg_generate_marks(r->models, params->prompt, params->marks, pc->marks) != DG_OK) return false;

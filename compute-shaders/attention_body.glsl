@@ -64,7 +64,7 @@ layout(push_constant) uniform P {
   uint q_off, k_off, v_off, o_off, bias_off, bias_bstride, p_off, n_chosen;
   int causal_off;                  // key j is masked for query i when j > i + causal_off
   float scale;
-  uint chosen[8];                  // key indices for PROBS, two 16-bit values per word
+  uint chosen_first;               // PROBS: the keys chosen_first .. chosen_first + n_chosen - 1
 } p;
 
 void main() {
@@ -147,7 +147,7 @@ void main() {
     if (PROBS) {
       uint pbase = p.p_off + ((nl * p.nh + hl) * p.nq + il[r]) * p.n_chosen;
       for (uint n = 0; n < p.n_chosen; n++) {
-        uint j = (p.chosen[n / 2] >> (16 * (n % 2))) & 0xffffu;
+        uint j = p.chosen_first + n;
         uint kb = p.k_off + kvrow + j * rstride;
         vec4 a = vec4(0);
         [[unroll]] for (uint c = 0; c < D4; c++) a += qr[r][c] * load_k(kb, c);

@@ -32,7 +32,7 @@ layout(push_constant) uniform P {
   uint q_off, k_off, v_off, o_off, bias_off, bias_bstride, p_off, n_chosen;
   int causal_off;
   float scale;
-  uint chosen[8];
+  uint chosen_first;
 } p;
 
 // s = q . k[kb ..] (q already scaled); a macro, not a function, so qv is not copied.
@@ -91,7 +91,7 @@ void main() {
   if (PROBS) {
     uint pbase = p.p_off + ((nl * p.nh + hl) * p.nq + qi) * p.n_chosen;
     for (uint n = 0; n < p.n_chosen; n++) {
-      uint j = (p.chosen[n / 2] >> (16 * (n % 2))) & 0xffffu;
+      uint j = p.chosen_first + n;
       float s;
       SCORE(s, p.k_off + kvrow + j * rstride)
       if (BIAS) s += float(bias[bbase + j]);

@@ -1,7 +1,8 @@
 #version 450
 // Gradient of attention logits through the softmax, one lane per row of P [rows, len]:
-// ds = scale * P * (dP - sum(dP * P)), where dP is the gradient of the whole row (HAS_DP) plus, at up
-// to 16 chosen columns, the gradient of the probabilities a hook captured (gc [rows, n_chosen]).
+// ds = scale * P * (dP - sum(dP * P)), where dP is the gradient of the whole row (HAS_DP) plus, at the
+// chosen columns chosen_first .. chosen_first + n_chosen - 1, the gradient of the probabilities a hook
+// captured (gc [rows, n_chosen]).
 #extension GL_GOOGLE_include_directive : require
 #include "dg_common.glsl"
 layout(local_size_x_id = 0) in;
@@ -15,14 +16,13 @@ layout(std430, binding = 3) writeonly buffer DS { T ds[]; };
 layout(push_constant) uniform P {
   uint rows, len, p_off, dp_off, gc_off, ds_off, n_chosen;
   float scale;
-  uint chosen[16];
+  uint chosen_first;
 } p;
 
 float grad_p(uint r, uint j) {
   float g = HAS_DP ? float(dp[p.dp_off + r * p.len + j]) : 0.0;
-  if (HAS_GC)
-    for (uint c = 0; c < p.n_chosen; c++)
-      if (p.chosen[c] == j) g += float(gc[p.gc_off + r * p.n_chosen + c]);
+  if (HAS_GC && j >= p.chosen_first && j - p.chosen_first < p.n_chosen)
+    g += float(gc[p.gc_off + r * p.n_chosen + (j - p.chosen_first)]);
   return g;
 }
 

@@ -56,7 +56,7 @@ static void usage(FILE *f) {
              "                      (as --suggest-marks prints). Default none\n"
              "  --suggest-marks     print the marks suggested for the prompt (class and colour words) and exit\n"
              "  --heatmaps STRIP.png  one tile per marked word (else per suggested word): its cross-attention\n"
-             "                      map averaged over the steps, over the image (prompts of at most 16 tokens)\n"
+             "                      map averaged over the steps, over the image\n"
              "  --f16               f16 weights and activations\n"
              "  --quiet             no progress bar\n"
              "  --profile           print GPU time per op and peak memory (also DIRIGENT_PROFILE=1)\n");

@@ -59,9 +59,9 @@ dg_status dg_unet_attention_grad(const dg_nn_ctx *nn, dg_tape *tape, const dg_un
                                  const int64_t zshape[4], const float *t, const dg_tensor *context,
                                  const dg_unet_attn_grad_args *args, float *dz, dg_unet_grad_stats *stats) {
   if (dg_nn_frames(nn) != 1) return dg_fail(DG_ERR_UNSUPPORTED, "unet grad: latents of %d frames", dg_nn_frames(nn));
-  if (!args->loss || args->n_tokens < 1 || args->n_tokens > DG_ATTENTION_MAX_CHOSEN || !args->layers)
-    return dg_fail(DG_ERR_ARG, "unet grad: needs a loss, 1 to %d tokens (got %d) and at least one layer",
-                   DG_ATTENTION_MAX_CHOSEN, args->n_tokens);
+  if (!args->loss || args->n_tokens < 1 || args->first_token < 0 || !args->layers)
+    return dg_fail(DG_ERR_ARG, "unet grad: needs a loss, tokens from position 0 on (got %d from %d) and at least "
+                   "one layer", args->n_tokens, args->first_token);
   dg_tape *own = NULL;
   if (!tape) {
     DG_TRY(dg_tape_create(dg_arena_device(nn->scratch), &own));
@@ -72,7 +72,7 @@ dg_status dg_unet_attention_grad(const dg_nn_ctx *nn, dg_tape *tape, const dg_un
     dg_tape_free(own);
     return dg_memory_fail("the capture list", sizeof *cs);
   }
-  dg_nn_attn_capture cap = {.tokens = args->tokens, .n_tokens = args->n_tokens, .layers = args->layers, .fn = keep,
+  dg_nn_attn_capture cap = {.first_token = args->first_token, .n_tokens = args->n_tokens, .layers = args->layers, .fn = keep,
                             .user = cs};
   dg_nn_hooks hooks = nn->hooks ? *nn->hooks : (dg_nn_hooks){0};
   hooks.attn_capture = &cap;

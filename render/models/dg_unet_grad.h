@@ -23,8 +23,7 @@ typedef struct dg_unet_attn_probs {
 typedef dg_status (*dg_unet_attn_loss_fn)(void *user, int n, const dg_unet_attn_probs *caps);
 
 typedef struct dg_unet_attn_grad_args {
-  const int *tokens; // context positions, at most DG_ATTENTION_MAX_CHOSEN (16)
-  int n_tokens;
+  int first_token, n_tokens; // the context positions first_token .. first_token + n_tokens - 1
   uint64_t layers; // bit i selects transformer i (dg_nn_transformer.index)
   dg_unet_attn_loss_fn loss;
   void *user;

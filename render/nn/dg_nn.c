@@ -157,13 +157,13 @@ static dg_status geglu_backward(dg_tape *t, dg_stream *s, const dg_tape_entry *e
   return dg_tape_accumulate(t, s, &e->in[0], &dx, true);
 }
 
-// in: q, k, v; out: o and the captured probabilities (if any); ints: heads, n_chosen, chosen...
+// in: q, k, v; out: o and the captured probabilities (if any); ints: heads, n_chosen, chosen_first
 static dg_status attention_backward(dg_tape *t, dg_stream *s, const dg_tape_entry *e) {
   const dg_tensor *q = &e->in[0], *k = &e->in[1], *v = &e->in[2];
   dg_attention_grad_args a = {.heads = e->ints[0], .scale = e->scale, .d_out = dg_tape_grad(t, &e->out[0])};
   if (e->n_out > 1 && (a.gprobs = dg_tape_grad(t, &e->out[1]))) {
     a.n_chosen = e->ints[1];
-    a.chosen = &e->ints[2];
+    a.chosen_first = e->ints[2];
   }
   bool wk = a.d_out && dg_tape_tracks(t, k), wv = a.d_out && dg_tape_tracks(t, v);
   dg_tensor dq, dk, dv, g;
@@ -353,7 +353,7 @@ static dg_status attn_forward(const dg_nn_ctx *nn, const dg_nn_attn *a, const dg
   if (cap) {
     int64_t ps[3] = {q.shape[0] * a->heads, q.shape[1], cap->n_tokens};
     DG_TRY(dg_nn_alloc(nn, 3, ps, &probs));
-    args.chosen = cap->tokens;
+    args.chosen_first = cap->first_token;
     args.n_chosen = cap->n_tokens;
     args.probs = &probs;
   }
@@ -363,11 +363,9 @@ static dg_status attn_forward(const dg_nn_ctx *nn, const dg_nn_attn *a, const dg
   if (dg_nn_tape(nn)) {
     if (args.bias) return dg_fail(DG_ERR_UNSUPPORTED, "nn: attention with a bias has no backward");
     dg_tape_entry e = {.backward = attention_backward, .in = {q, k, v}, .n_in = 3, .out = {o}, .n_out = 1,
-                       .ints = {a->heads, cap ? cap->n_tokens : 0}, .scale = args.scale};
-    if (cap) {
-      e.out[e.n_out++] = probs;
-      for (int i = 0; i < cap->n_tokens; i++) e.ints[2 + i] = cap->tokens[i];
-    }
+                       .ints = {a->heads, cap ? cap->n_tokens : 0, cap ? cap->first_token : 0},
+                       .scale = args.scale};
+    if (cap) e.out[e.n_out++] = probs;
     DG_TRY(dg_tape_record(dg_nn_tape(nn), &e));
   }
   if (cap) DG_TRY(cap->fn(cap->user, site.layer, site.block, site.h, site.w, &probs));

@@ -38,8 +38,7 @@ typedef enum dg_nn_attn_kind {
 // (batch index (n*F + f) * heads + head). probs lives in scratch and is recorded, not finished: fn
 // records what it needs (an accumulation into its own tensor, a copy) before the layer goes on.
 typedef struct dg_nn_attn_capture {
-  const int *tokens; // context positions, at most DG_ATTENTION_MAX_CHOSEN (16)
-  int n_tokens;
+  int first_token, n_tokens; // the context positions first_token .. first_token + n_tokens - 1
   uint64_t layers; // bit i selects transformer i of the model (dg_nn_transformer.index)
   dg_status (*fn)(void *user, int layer, int block, int64_t h, int64_t w, const dg_tensor *probs);
   void *user;

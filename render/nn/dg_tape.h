@@ -35,7 +35,7 @@ struct dg_tape_entry {
   int n_in;
   dg_tensor out[2];
   int n_out;
-  int ints[DG_ATTENTION_MAX_CHOSEN + 4]; // op parameters (a permutation, heads and chosen tokens, ...)
+  int ints[8]; // op parameters (a permutation, heads and the chosen tokens, ...)
   float scale;
 };
 

@@ -13,7 +13,7 @@ typedef struct push {
   uint32_t q_off, k_off, v_off, o_off, bias_off, bias_bstride, p_off, n_chosen;
   int32_t causal_off;
   float scale;
-  uint32_t chosen[8];
+  uint32_t chosen_first;
 } push;
 
 static dg_status check_args(const dg_tensor *q, const dg_tensor *k, const dg_tensor *v, const dg_attention_args *a,
@@ -48,18 +48,17 @@ static dg_status check_args(const dg_tensor *q, const dg_tensor *k, const dg_ten
                      dg_shape_str(t, s1, sizeof s1), (long long)lq, (long long)lk, (long long)b, (long long)lq,
                      (long long)lk);
   }
-  if (a->n_chosen < 0 || a->n_chosen > DG_ATTENTION_MAX_CHOSEN || (a->n_chosen && (!a->chosen || !a->probs)))
-    return dg_fail(DG_ERR_ARG, "attention: n_chosen %d needs chosen indices and probs (at most %d)", a->n_chosen,
-                   DG_ATTENTION_MAX_CHOSEN);
+  if (a->n_chosen < 0 || (a->n_chosen && !a->probs))
+    return dg_fail(DG_ERR_ARG, "attention: n_chosen %d needs probs", a->n_chosen);
   if (a->n_chosen) {
     DG_TRY(dg_check_same_dtype("attention probs", q, a->probs));
     const dg_tensor *t = a->probs;
     if (t->ndim != 3 || t->shape[0] != b || t->shape[1] != lq || t->shape[2] != a->n_chosen)
       return dg_fail(DG_ERR_ARG, "attention: probs has shape %s, expected [%lld, %lld, %d]",
                      dg_shape_str(t, s1, sizeof s1), (long long)b, (long long)lq, a->n_chosen);
-    for (int i = 0; i < a->n_chosen; i++)
-      if (a->chosen[i] < 0 || a->chosen[i] >= lk)
-        return dg_fail(DG_ERR_ARG, "attention: chosen key %d is outside 0..%lld", a->chosen[i], (long long)lk - 1);
+    if (a->chosen_first < 0 || a->chosen_first + (int64_t)a->n_chosen > lk)
+      return dg_fail(DG_ERR_ARG, "attention: chosen keys %d..%d are outside 0..%lld", a->chosen_first,
+                     a->chosen_first + a->n_chosen - 1, (long long)lk - 1);
   }
   if (!(a->scale == a->scale)) return dg_fail(DG_ERR_ARG, "attention: scale is NaN");
   return DG_OK;
@@ -112,9 +111,8 @@ dg_status dg_attention(dg_stream *s, const dg_tensor *q, const dg_tensor *k, con
              .n_chosen = (uint32_t)a->n_chosen,
              .bias_bstride = per_b ? (uint32_t)(lq * lk) : 0,
              .causal_off = (int32_t)(lk - lq),
-             .scale = a->scale != 0 ? a->scale : 1.0f / sqrtf((float)d)};
-  for (int i = 0; i < a->n_chosen; i++)
-    pc.chosen[i / 2] |= (uint32_t)a->chosen[i] << (16 * (i % 2));
+             .scale = a->scale != 0 ? a->scale : 1.0f / sqrtf((float)d),
+             .chosen_first = (uint32_t)a->chosen_first};
   for (int64_t n0 = 0; n0 < n; n0 += nn) {
     int64_t cn = min64(nn, n - n0);
     for (int64_t h0 = 0; h0 < heads; h0 += nh) {

@@ -11,7 +11,6 @@
 #include "dg_stream.h"
 #include "dg_tensor.h"
 
-#define DG_ATTENTION_MAX_CHOSEN 16
 // Head dims up to DG_ATTENTION_MAX_D run the flash kernel (query rows and accumulators in registers,
 // K/V rows shared through subgroup broadcasts); wider heads, up to DG_ATTENTION_MAX_WIDE_D (the VAE
 // mid-block's single head of 512), a one-query-per-lane kernel with the same options.
@@ -23,10 +22,10 @@ typedef struct dg_attention_args {
   float scale;           // 0 means 1 / sqrt(d)
   const dg_tensor *bias; // optional additive bias: [Lq, Lk] (broadcast over B) or [B, Lq, Lk]
   bool causal;           // mask key j for query i when j > i + (Lk - Lq) (CLIP's text encoder)
-  // Optional: probs[b, i, c] = softmax(...)[b, i, chosen[c]] for up to 16 chosen key indices
-  // (the same distribution that weights V, bias and mask included). probs: [B, Lq, n_chosen].
-  const int *chosen;
-  int n_chosen;
+  // Optional: probs[b, i, c] = softmax(...)[b, i, chosen_first + c] for the n_chosen keys from
+  // chosen_first on (the same distribution that weights V, bias and mask included): a prompt's tokens
+  // 1..n. probs: [B, Lq, n_chosen].
+  int chosen_first, n_chosen;
   dg_tensor *probs;
 } dg_attention_args;
 

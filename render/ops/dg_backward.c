@@ -113,22 +113,19 @@ dg_status dg_layer_norm_backward(dg_stream *s, const dg_tensor *x, const dg_tens
 typedef struct softmax_push {
   uint32_t rows, len, p_off, dp_off, gc_off, ds_off, n_chosen;
   float scale;
-  uint32_t chosen[DG_ATTENTION_MAX_CHOSEN];
+  uint32_t chosen_first;
 } softmax_push;
 
 dg_status dg_softmax_backward(dg_stream *s, const dg_tensor *p, const dg_tensor *dp, const dg_tensor *gc,
-                              const int *chosen, int n_chosen, float scale, dg_tensor *ds) {
+                              int chosen_first, int n_chosen, float scale, dg_tensor *ds) {
   const char *op = "softmax_backward";
   int64_t len = p->shape[p->ndim - 1], n = dg_tensor_numel(p), rows = n / len;
   if (!dp && !gc) return dg_fail(DG_ERR_ARG, "%s: neither dp nor gc given", op);
-  if (gc && (n_chosen < 1 || n_chosen > DG_ATTENTION_MAX_CHOSEN))
-    return dg_fail(DG_ERR_ARG, "%s: %d chosen columns (1 to %d)", op, n_chosen, DG_ATTENTION_MAX_CHOSEN);
-  softmax_push pc = {(uint32_t)rows, (uint32_t)len, .n_chosen = gc ? (uint32_t)n_chosen : 0, .scale = scale};
-  for (int c = 0; gc && c < n_chosen; c++) {
-    if (chosen[c] < 0 || chosen[c] >= len)
-      return dg_fail(DG_ERR_ARG, "%s: chosen column %d outside the %lld columns", op, chosen[c], (long long)len);
-    pc.chosen[c] = (uint32_t)chosen[c];
-  }
+  if (gc && (n_chosen < 1 || chosen_first < 0 || chosen_first + (int64_t)n_chosen > len))
+    return dg_fail(DG_ERR_ARG, "%s: chosen columns %d..%d outside the %lld columns", op, chosen_first,
+                   chosen_first + n_chosen - 1, (long long)len);
+  softmax_push pc = {(uint32_t)rows, (uint32_t)len, .n_chosen = gc ? (uint32_t)n_chosen : 0, .scale = scale,
+                     .chosen_first = gc ? (uint32_t)chosen_first : 0};
   DG_TRY(dg_check_numel(op, "ds", ds, n));
   DG_TRY(dg_check_same_dtype(op, p, ds));
   if (dp) DG_TRY(dg_check_numel(op, "dp", dp, n));
@@ -207,7 +204,7 @@ static dg_status attention_heads(dg_stream *s, const dg_tensor *q, const dg_tens
                      (operand){dP, 0, sc, lk, 1}));
   DG_TRY(dg_softmax(s, S, scale, P));
   // dS (scaled: the gradient of Q K^T) overwrites S.
-  DG_TRY(dg_softmax_backward(s, P, a->d_out ? dP : NULL, a->gprobs ? gp : NULL, a->chosen, a->n_chosen, scale, S));
+  DG_TRY(dg_softmax_backward(s, P, a->d_out ? dP : NULL, a->gprobs ? gp : NULL, a->chosen_first, a->n_chosen, scale, S));
   DG_TRY(head_gemm(s, op, nh, lq, d, lk, (operand){S, 0, sc, lk, 1}, (operand){k, ko, d, w, 1},
                    (operand){dq, qo, d, w, 1}));
   if (dk) // dK = dS^T Q

@@ -23,14 +23,15 @@ dg_status dg_layer_norm_backward(dg_stream *s, const dg_tensor *x, const dg_tens
                                  const dg_tensor *beta, float eps, bool silu, dg_tensor *dx);
 // ds = scale * P (dP - rowsum(dP P)) for P = softmax(scale * S) over the last dim: the gradient of
 // the logits S. dp [rows, len] (NULL: none) and/or gc [rows, n_chosen], the gradient of the
-// probabilities at `chosen` columns (a capture hook's). p, ds [rows, len] (any shape of that size).
+// probabilities at the columns chosen_first .. chosen_first + n_chosen - 1 (a capture hook's). p, ds
+// [rows, len] (any shape of that size).
 dg_status dg_softmax_backward(dg_stream *s, const dg_tensor *p, const dg_tensor *dp, const dg_tensor *gc,
-                              const int *chosen, int n_chosen, float scale, dg_tensor *ds);
+                              int chosen_first, int n_chosen, float scale, dg_tensor *ds);
 // dx [..., 2F] of out = dg_geglu(x) [..., F], given x and dy.
 dg_status dg_geglu_backward(dg_stream *s, const dg_tensor *x, const dg_tensor *dy, dg_tensor *dx);
 
 // Gradients of out = dg_attention(q, k, v) (no bias, no mask; layout of dg_attention.h) given dO
-// and/or the gradient gprobs [N*heads, Lq, n_chosen] of the probabilities at `chosen` keys. The
+// and/or the gradient gprobs [N*heads, Lq, n_chosen] of the probabilities at the chosen keys. The
 // probabilities are recomputed into scratch (P of as many heads as one binding holds, released
 // before returning).
 // dq is required; dk and dv may be NULL (cross-attention: keys and values come from the text).
@@ -39,8 +40,7 @@ typedef struct dg_attention_grad_args {
   float scale; // 0: 1 / sqrt(d)
   const dg_tensor *d_out;  // NULL: only gprobs
   const dg_tensor *gprobs; // NULL: none
-  const int *chosen;
-  int n_chosen;
+  int chosen_first, n_chosen; // the keys gprobs is of, as dg_attention_args'
 } dg_attention_grad_args;
 dg_status dg_attention_backward(dg_stream *s, dg_arena *scratch, const dg_tensor *q, const dg_tensor *k,
                                 const dg_tensor *v, const dg_attention_grad_args *args, dg_tensor *dq, dg_tensor *dk,

@@ -123,7 +123,6 @@ struct dg_attn_maps {
   dg_stream *s;
   layer_info info[MAX_LAYERS];
   int ds, mh, mw, n_tokens, count; // count: head maps summed since the last take
-  int tokens[DG_ATTENTION_MAX_CHOSEN];
   double *sum;  // [mh*mw, n_tokens]
   float *probs; // one capture, host copy
   size_t probs_cap;
@@ -157,11 +156,7 @@ static dg_status on_probs(void *user, int layer, int block, int64_t h, int64_t w
 
 dg_status dg_attn_maps_new(dg_stream *s, const dg_unet *u, int lh, int lw, int n_tokens, dg_attn_maps **out) {
   *out = NULL;
-  if (n_tokens < 1 || n_tokens > DG_ATTENTION_MAX_CHOSEN)
-    return dg_fail(DG_ERR_ARG,
-                   "attention maps: the prompt has %d tokens; the maps take prompts of 1 to %d tokens (the "
-                   "softmax over its tokens needs all of them, and one capture takes at most %d)",
-                   n_tokens, DG_ATTENTION_MAX_CHOSEN, DG_ATTENTION_MAX_CHOSEN);
+  if (n_tokens < 1) return dg_fail(DG_ERR_ARG, "attention maps: the prompt has %d tokens (at least 1)", n_tokens);
   dg_attn_maps *m = calloc(1, sizeof *m);
   if (!m) return dg_fail(DG_ERR_OOM, "attention maps: out of memory");
   m->s = s;
@@ -170,11 +165,9 @@ dg_status dg_attn_maps_new(dg_stream *s, const dg_unet *u, int lh, int lw, int n
   dg_status st = dg_attn_maps_select(u, lh, lw, &m->ds, &m->mh, &m->mw, &layers);
   if (st != DG_OK) return free(m), st;
   m->n_tokens = n_tokens;
-  for (int i = 0; i < n_tokens; i++)
-    m->tokens[i] = i + 1;
   m->sum = calloc((size_t)m->mh * m->mw * n_tokens, sizeof *m->sum);
   if (!m->sum) return free(m), dg_fail(DG_ERR_OOM, "attention maps: out of memory");
-  m->cap = (dg_nn_attn_capture){.tokens = m->tokens, .n_tokens = n_tokens, .layers = layers, .fn = on_probs, .user = m};
+  m->cap = (dg_nn_attn_capture){.first_token = 1, .n_tokens = n_tokens, .layers = layers, .fn = on_probs, .user = m};
   *out = m;
   return DG_OK;
 }

@@ -36,7 +36,7 @@ dg_status dg_attn_maps_select(const dg_unet *u, int lh, int lw, int *ds, int *mh
 uint64_t dg_attn_maps_finer(const dg_unet *u, int ds);
 
 // A collector: its capture hook selects the transformers of dg_attn_maps_select and the context
-// positions 1..n_tokens (at most 16, DG_ATTENTION_MAX_CHOSEN); at each selected transformer it finishes
+// positions 1..n_tokens (the prompt's, however many); at each selected transformer it finishes
 // the stream and adds the cond item's (the batch's last) probabilities to host sums, so it slows only
 // runs that ask for maps. dg_attn_maps_take gives the maps of what was captured since the last take.
 typedef struct dg_attn_maps dg_attn_maps;

@@ -49,7 +49,7 @@ typedef struct dg_generate_params {
   const atomic_bool *cancel;
   dg_generate_step_fn on_step; // preview at latent resolution
   void *user;
-  // Optional: attention maps every step (a prompt of 1..16 tokens; NULL: no capture, nothing slower).
+  // Optional: attention maps every step (the prompt's tokens; NULL: no capture, nothing slower).
   dg_generate_attn_fn on_attn;
   void *attn_user;
   // Attention guidance of the marked objects (dg_guidance.h). NONE, or marks with no object: plain

@@ -64,7 +64,6 @@ struct dg_guidance {
   dg_tensor hint; // encoded, when a ControlNet
   int ds, mh, mw, n;
   uint64_t main_layers, finer_layers;
-  int tokens[DG_ATTENTION_MAX_CHOSEN];
   dg_guidance_term terms[DG_MARKS_MAX];
   int attr_tokens[DG_MARKS_MAX][MAX_ATTR_TOKENS];
   int n_terms;
@@ -85,18 +84,15 @@ dg_status dg_guidance_new(const dg_nn_ctx *nn, const dg_guidance_setup *s, dg_gu
   *out = NULL;
   if (s->kind == DG_GUIDANCE_NONE || !s->marks || s->marks->n_objects < 1)
     return dg_fail(DG_ERR_ARG, "guidance %s needs at least one marked object", dg_guidance_name(s->kind));
-  if (s->n_prompt_tokens < 1 || s->n_prompt_tokens > DG_ATTENTION_MAX_CHOSEN)
-    return dg_fail(DG_ERR_ARG,
-                   "guidance %s: the prompt has %d tokens; the attention guidance takes prompts of 1 to %d tokens",
-                   dg_guidance_name(s->kind), s->n_prompt_tokens, DG_ATTENTION_MAX_CHOSEN);
+  if (s->n_prompt_tokens < 1)
+    return dg_fail(DG_ERR_ARG, "guidance %s: the prompt has %d tokens (at least 1)", dg_guidance_name(s->kind),
+                   s->n_prompt_tokens);
   dg_guidance *g = calloc(1, sizeof *g);
   if (!g) return dg_memory_fail("the guidance", sizeof *g);
   g->nn = (dg_nn_ctx){.s = nn->s, .scratch = nn->scratch, .dtype = nn->dtype};
   g->s = *s;
   g->n = s->n_prompt_tokens;
   dg_guidance_schedule_for(s->kind, s->evaluations, &g->sched);
-  for (int i = 0; i < g->n; i++)
-    g->tokens[i] = i + 1;
   // Each object's term: its tokens, and those of the attributes bound to it (their maps averaged).
   const dg_marks *m = s->marks;
   for (int o = 0; o < m->n_objects; o++) {
@@ -195,7 +191,7 @@ static dg_status gradient(dg_guidance *g, int t, const float *x) {
     for (int i = 0; i < dg_controlnet_num_outputs(g->s.control); i++)
       ctlp[i] = &ctl[i];
   }
-  dg_unet_attn_grad_args a = {.tokens = g->tokens, .n_tokens = g->n, .layers = g->main_layers | g->finer_layers,
+  dg_unet_attn_grad_args a = {.first_token = 1, .n_tokens = g->n, .layers = g->main_layers | g->finer_layers,
                               .loss = attn_loss, .user = g, .control = g->s.control ? ctlp : NULL};
   if (st == DG_OK) st = dg_unet_attention_grad(&g->nn, g->tape, g->s.unet, x, zs, tv, g->s.cond, &a, g->dz, NULL);
   dg_stream_finish(g->nn.s);

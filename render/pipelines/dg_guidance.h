@@ -67,7 +67,7 @@ typedef struct dg_guidance_setup {
   int evaluations;       // the sampler's
 } dg_guidance_setup;
 // nn: stream, scratch (the hint's encoding and a reusable tape come from it: release it after
-// dg_guidance_free) and dtype; no hooks are used. DG_ERR_ARG for a prompt past 16 tokens or no object.
+// dg_guidance_free) and dtype; no hooks are used. DG_ERR_ARG for an empty prompt or no object.
 dg_status dg_guidance_new(const dg_nn_ctx *nn, const dg_guidance_setup *s, dg_guidance **out);
 void dg_guidance_free(dg_guidance *g);
 dg_status dg_guidance_pre_step(void *guidance, int step, int t, float *x);

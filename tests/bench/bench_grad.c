@@ -66,9 +66,8 @@ int main(int argc, char **argv) {
   float *z = malloc((size_t)n * sizeof *z), *dz = malloc((size_t)n * sizeof *dz), t[1] = {500};
   for (int64_t i = 0; i < n; i++) z[i] = dg_test_normal();
   dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = DG_F32};
-  int tokens[3] = {1, 2, 3};
   sizes sz = {0};
-  dg_unet_attn_grad_args a = {.tokens = tokens, .n_tokens = 3, .layers = ~0ull, .loss = loss, .user = &sz};
+  dg_unet_attn_grad_args a = {.first_token = 1, .n_tokens = 3, .layers = ~0ull, .loss = loss, .user = &sz};
   dg_tape *tape;
   if (!ok(dg_tape_create(T.device, &tape), "tape")) return 1;
   // Warm-up (kernel builds), which also finds the finest transformers.

@@ -143,7 +143,13 @@ static void test_golden(const dg_unet *u) {
     dg_arena_release(T.arena, mark);
     dg_attn_maps_free(am);
   }
-  dg_check_error(dg_attn_maps_new(T.stream, u, 8, 16, 17, &am), DG_ERR_ARG, "17 tokens", "a prompt of 17 tokens");
+  dg_check_error(dg_attn_maps_new(T.stream, u, 8, 16, 0, &am), DG_ERR_ARG, "0 tokens", "a prompt of no tokens");
+  // past the 16 a capture once took: a range of the context, however long the prompt
+  if (dg_test_ok(dg_attn_maps_new(T.stream, u, 8, 16, 20, &am), "a prompt of 20 tokens")) {
+    dg_check(dg_attn_maps_capture(am)->first_token == 1 && dg_attn_maps_capture(am)->n_tokens == 20,
+             "20 tokens: context positions 1..20");
+    dg_attn_maps_free(am);
+  }
   free(avg), free(t), free(kernel);
   dg_safetensors_close(st);
 }

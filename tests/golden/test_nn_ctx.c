@@ -80,9 +80,8 @@ static void test_hooks(void) {
   dg_nn_hooks empty = {0};
   nn.hooks = &empty;
   float *with_empty = eps_of(&nn, x, 1, &cond, &d_empty);
-  int tokens[3] = {0, 1, 5};
   capture_log log = {0};
-  dg_nn_attn_capture none = {.tokens = tokens, .n_tokens = 3, .layers = 0, .fn = on_probs, .user = &log};
+  dg_nn_attn_capture none = {.first_token = 3, .n_tokens = 3, .layers = 0, .fn = on_probs, .user = &log};
   dg_nn_hooks select_none = {.attn_capture = &none};
   nn.hooks = &select_none;
   float *with_none = eps_of(&nn, x, 1, &cond, &d_none);
@@ -93,7 +92,7 @@ static void test_hooks(void) {
   printf("  unet forward: %llu dispatches without hooks, %llu with an empty hook set, %llu capturing nothing\n",
          (unsigned long long)d_plain, (unsigned long long)d_empty, (unsigned long long)d_none);
 
-  dg_nn_attn_capture all = {.tokens = tokens, .n_tokens = 3, .layers = ~0ull, .fn = on_probs, .user = &log};
+  dg_nn_attn_capture all = {.first_token = 3, .n_tokens = 3, .layers = ~0ull, .fn = on_probs, .user = &log};
   dg_nn_hooks capture = {.attn_capture = &all};
   nn.hooks = &capture;
   float *with_cap = eps_of(&nn, x, 1, &cond, &d_cap);

@@ -19,21 +19,23 @@ static void check(dg_dtype dt, acase c) {
   int64_t row = c.heads * c.d, b = c.n * c.heads;
   int64_t window = (int64_t)(dg_device_get_info(T.device)->max_binding_bytes / dg_dtype_size(dt)) - 64;
   bool too_big = c.lk * row > window; // K of one item must fit a binding
-  int64_t qs[3] = {c.n, c.lq, row}, ks[3] = {c.n, c.lk, row}, bs[3] = {b, c.lq, c.lk}, ps[3] = {b, c.lq, c.n_chosen};
+  int64_t qs[3] = {c.n, c.lq, row}, ks[3] = {c.n, c.lk, row}, bs[3] = {b, c.lq, c.lk};
   float *q, *k, *v, *bias = NULL;
   dg_tensor tq = dg_test_tensor(dt, 3, qs, -1, 1, &q), tk = dg_test_tensor(dt, 3, ks, -1, 1, &k);
   dg_tensor tv = dg_test_tensor(dt, 3, ks, -1, 1, &v), to = dg_test_poisoned(dt, 3, qs), tb, tp;
   if (c.bias) tb = dg_test_tensor(dt, c.bias == 1 ? 2 : 3, c.bias == 1 ? bs + 1 : bs, -2, 2, &bias);
-  int chosen[DG_ATTENTION_MAX_CHOSEN];
+  if (c.n_chosen > c.lk) c.n_chosen = (int)c.lk;
+  int first = c.n_chosen ? dg_test_int(0, (int)c.lk - c.n_chosen) : 0, *chosen = malloc(((size_t)c.n_chosen + 1) * sizeof *chosen);
   for (int i = 0; i < c.n_chosen; i++)
-    chosen[i] = dg_test_int(0, (int)c.lk - 1);
+    chosen[i] = first + i;
+  int64_t ps[3] = {b, c.lq, c.n_chosen};
   if (c.n_chosen) tp = dg_test_poisoned(dt, 3, ps);
   float scale = dg_test_uniform(0.5f, 1.5f) / (float)c.d;
   dg_attention_args a = {.heads = c.heads,
                          .scale = scale,
                          .bias = c.bias ? &tb : NULL,
                          .causal = c.causal,
-                         .chosen = chosen,
+                         .chosen_first = first,
                          .n_chosen = c.n_chosen,
                          .probs = c.n_chosen ? &tp : NULL};
   char what[160];
@@ -64,6 +66,7 @@ static void check(dg_dtype dt, acase c) {
   free(k);
   free(v);
   free(bias);
+  free(chosen);
 }
 
 int main(void) {
@@ -86,6 +89,7 @@ int main(void) {
       check(dt, c);
     }
     check(dt, (acase){.n = 1, .heads = 8, .d = 40, .lq = 256, .lk = 77, .n_chosen = 2}); // SD cross-attention
+    check(dt, (acase){.n = 2, .heads = 4, .d = 32, .lq = 128, .lk = 77, .n_chosen = 40}); // a long prompt's maps
     check(dt, (acase){.n = 2, .heads = 1, .d = 64, .lq = 77, .lk = 77, .causal = true}); // CLIP text encoder
     check(dt, (acase){.n = 1, .heads = 2, .d = 80, .lq = 130, .lk = 130});               // self-attention
     check(dt, (acase){.n = 3, .heads = 1, .d = 16, .lq = 5, .lk = 16, .bias = 1});       // temporal, band bias
@@ -111,10 +115,11 @@ int main(void) {
   dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "heads", "heads");
   a = (dg_attention_args){.heads = 2, .bias = &b};
   dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "bias", "bias shape");
-  int chosen[2] = {1, 7};
-  a = (dg_attention_args){.heads = 2, .chosen = chosen, .n_chosen = 2, .probs = &p};
-  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "chosen", "chosen out of range");
-  a.n_chosen = 17;
-  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "n_chosen", "too many chosen");
+  a = (dg_attention_args){.heads = 2, .chosen_first = 6, .n_chosen = 2, .probs = &p};
+  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "6..7", "chosen keys past the 7 keys");
+  a.chosen_first = -1;
+  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "chosen", "chosen keys before key 0");
+  a = (dg_attention_args){.heads = 2, .chosen_first = 1, .n_chosen = 3, .probs = &p};
+  dg_check_error(dg_attention(T.stream, &q, &k, &k, &a, &o), DG_ERR_ARG, "probs", "probs of 2 columns for 3 keys");
   return dg_test_finish();
 }

@@ -190,8 +190,8 @@ static double softmax_loss(void *ctx, const float *x) {
 }
 
 static void check_softmax(int64_t rows, int64_t len, float scale, bool with_dp, int n_chosen) {
-  int chosen[16];
-  for (int k = 0; k < n_chosen; k++) chosen[k] = dg_test_int(0, (int)len - 1);
+  int chosen[80], first = n_chosen ? dg_test_int(0, (int)len - n_chosen) : 0; // a range of columns
+  for (int k = 0; k < n_chosen; k++) chosen[k] = first + k;
   softmax_case c = {rows, len, scale, NULL, NULL, chosen, n_chosen};
   int64_t s2[2] = {rows, len}, sc[2] = {rows, n_chosen > 0 ? n_chosen : 1}, n = rows * len;
   char what[128];
@@ -210,7 +210,7 @@ static void check_softmax(int64_t rows, int64_t len, float scale, bool with_dp, 
     if (n_chosen) tgc = dg_test_tensor(dt, 2, sc, -1, 1, &hgc);
     float *want = malloc((size_t)n * sizeof *want);
     dg_ref_softmax_backward(stored, hdp, hgc, chosen, n_chosen, rows, len, scale, want);
-    if (dg_test_ok(dg_softmax_backward(T.stream, &tp, with_dp ? &tdp : NULL, n_chosen ? &tgc : NULL, chosen, n_chosen,
+    if (dg_test_ok(dg_softmax_backward(T.stream, &tp, with_dp ? &tdp : NULL, n_chosen ? &tgc : NULL, first, n_chosen,
                                        scale, &tds),
                    what))
       compare(what, dt, &tds, want, n);
@@ -294,8 +294,8 @@ static double attn_loss(void *ctx, const float *x) {
 
 static void check_attention(int64_t n, int64_t lq, int64_t lk, int heads, int64_t d, bool self, bool with_do,
                             int n_chosen) {
-  int chosen[16];
-  for (int k = 0; k < n_chosen; k++) chosen[k] = dg_test_int(0, (int)lk - 1);
+  int chosen[80], first = n_chosen ? dg_test_int(0, (int)lk - n_chosen) : 0; // a range of keys
+  for (int k = 0; k < n_chosen; k++) chosen[k] = first + k;
   int64_t w = heads * d, qs[3] = {n, lq, w}, ks[3] = {n, lk, w}, ps[3] = {n * heads, lq, n_chosen ? n_chosen : 1};
   int64_t nq = n * lq * w, nk = n * lk * w;
   char what[160];
@@ -314,7 +314,7 @@ static void check_attention(int64_t n, int64_t lq, int64_t lk, int heads, int64_
     dg_ref_attention_backward(hq, hk, hv, hdo, hgp, chosen, n_chosen, n, lq, lk, heads, d, scale, wq,
                               self ? wk : NULL, self ? wv : NULL);
     dg_attention_grad_args a = {.heads = heads, .d_out = with_do ? &tdo : NULL, .gprobs = n_chosen ? &tgp : NULL,
-                                .chosen = chosen, .n_chosen = n_chosen};
+                                .chosen_first = first, .n_chosen = n_chosen};
     if (dg_test_ok(dg_attention_backward(T.stream, T.arena, &tq, &tk, &tv, &a, &dq, self ? &dk : NULL, self ? &dv : NULL),
                    what)) {
       char sub[200];
@@ -373,6 +373,7 @@ int main(void) {
   check_softmax(9, 37, 0.7f, true, 0);
   check_softmax(6, 21, 1.0f, false, 3);
   check_softmax(4, 77, 0.125f, true, 5);
+  check_softmax(3, 77, 0.125f, false, 40); // a long prompt's tokens
   check_geglu(7, 13);
   check_geglu(3, 64);
   check_attention(1, 12, 12, 2, 8, true, true, 0);  // self-attention
@@ -380,12 +381,13 @@ int main(void) {
   check_attention(1, 9, 5, 1, 6, false, false, 2);  // the loss reads only the probabilities
   check_attention(2, 96, 80, 4, 8, true, true, 0);  // split run: scores of one head per binding
   check_attention(1, 96, 77, 3, 8, false, true, 4);
+  check_attention(1, 16, 77, 2, 8, false, false, 30); // a long prompt's tokens
   dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   int64_t s4[4] = {1, 2, 4, 4}, w4[4] = {3, 2, 3, 3}, y4[4] = {1, 3, 4, 4};
   dg_tensor dy = dg_test_tensor(DG_F32, 4, y4, 0, 1, NULL), w = dg_test_tensor(DG_F32, 4, w4, 0, 1, NULL);
   dg_tensor dx = dg_test_poisoned(DG_F32, 4, s4);
   dg_check_error(dg_conv2d_backward(T.stream, &dy, &w, NULL, &dx), DG_ERR_ARG, "conv", "conv shapes (no padding)");
-  dg_check_error(dg_softmax_backward(T.stream, &dy, NULL, NULL, NULL, 0, 1, &dx), DG_ERR_ARG, "neither",
+  dg_check_error(dg_softmax_backward(T.stream, &dy, NULL, NULL, 0, 0, 1, &dx), DG_ERR_ARG, "neither",
                  "softmax without gradients");
   return dg_test_finish();
 }
