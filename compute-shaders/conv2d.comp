@@ -31,6 +31,7 @@ layout(std430, binding = 2) readonly buffer W { T w[]; };
 layout(std430, binding = 3) readonly buffer W4 { V w4[]; };
 layout(std430, binding = 4) readonly buffer Bias { T bias[]; };
 layout(std430, binding = 5) buffer Y { T y[]; };
+layout(std430, binding = 6) readonly buffer R { T r[]; }; // residual, read with y's layout
 layout(push_constant) uniform P {
   uint H, W, Ho, Wo;
   uint cin, cout;       // input channels in this pass, output channels in this dispatch
@@ -42,7 +43,8 @@ layout(push_constant) uniform P {
   uint sh, sw, ph, pw;
   uint groups_n;            // pixel-tile workgroups
   uint KH, KW;
-  uint flags; // 1: add bias, 2: accumulate into y (push constants, not specialisation: one pipeline)
+  uint flags; // 1: add bias, 2: accumulate into y, 4: add the residual (push constants, not specialisation: one pipeline)
+  uint r_off; // the residual window's offset of element y_off
 } p;
 
 void main() {
@@ -146,6 +148,7 @@ void main() {
       if ((p.flags & 1) != 0) v += float(bias[p.bias_off + co]);
       uint yi = yb + co * p.Ho * p.Wo + ox;
       if ((p.flags & 2) != 0) v += float(y[yi]);
+      if ((p.flags & 4) != 0) v += float(r[yi - p.y_off + p.r_off]);
       y[yi] = T(v);
     }
   }

@@ -27,6 +27,7 @@ const bool ACCUM = (FLAGS & 64) != 0; // C += A B
 // lanes share the TM rows, so lane l loads only rows l, l + LN, ... and the others take them with
 // subgroupBroadcast; on lavapipe that replaces TM lane-by-lane loads per lane with TM / LN.
 const bool COOP = (FLAGS & 128) != 0;
+const bool RESID = (FLAGS & 256) != 0; // C = A B (+ bias) + R, R read with C's layout (binding 6)
 
 #ifdef DG_F16
 #define V f16vec4
@@ -39,6 +40,7 @@ layout(std430, binding = 2) readonly buffer B { T b[]; };
 layout(std430, binding = 3) readonly buffer B4 { V b4[]; };
 layout(std430, binding = 4) readonly buffer Bias { T bias[]; };
 layout(std430, binding = 5) buffer C { T c[]; };
+layout(std430, binding = 6) readonly buffer R { T r[]; };
 layout(push_constant) uniform P {
   uint M, N, K;
   uint a_off, a_sm, a_sk, a_sz;
@@ -46,6 +48,7 @@ layout(push_constant) uniform P {
   uint c_off, c_sm, c_sz;
   uint bias_off;
   uint groups_n; // workgroups along N (the x grid is split into N groups x row groups)
+  uint r_off;    // the residual window's offset of element c_off
 } p;
 
 void main() {
@@ -127,6 +130,7 @@ void main() {
       if (BIAS == 2) v += float(bias[p.bias_off + m]);
       uint ci = c_base + m * p.c_sm + n;
       if (ACCUM) v += float(c[ci]);
+      if (RESID) v += float(r[ci - p.c_off + p.r_off]);
       c[ci] = T(v);
     }
   }

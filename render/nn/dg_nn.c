@@ -207,11 +207,36 @@ static dg_status add_into(const dg_nn_ctx *nn, dg_tensor *out, const dg_tensor *
   return dg_nn_tape(nn) ? dg_tape_record_add(dg_nn_tape(nn), out, out, b) : DG_OK;
 }
 
+static int fusion = -1; // -1: not yet read from DIRIGENT_FUSION
+
+void dg_nn_set_fusion(bool on) { fusion = on; }
+
+bool dg_nn_fusion(void) {
+  if (fusion < 0) {
+    const char *e = getenv("DIRIGENT_FUSION");
+    fusion = !(e && !strcmp(e, "0"));
+  }
+  return fusion;
+}
+
+static bool fused(const dg_nn_ctx *nn) { return !dg_nn_tape(nn) && dg_nn_fusion(); }
+
 // Writes into a preallocated out.
 static dg_status conv_into(const dg_nn_ctx *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
   dg_conv2d_params p = conv_params(c);
   DG_TRY(dg_conv2d(nn->s, x, &c->w, &c->b, &p, out));
   return record1(nn, conv_backward, c, x, out, 0);
+}
+
+// out = conv(x) + res: one dispatch when fused, else the convolution and a recorded add.
+static dg_status conv_res_into(const dg_nn_ctx *nn, const dg_nn_conv *c, const dg_tensor *x, const dg_tensor *res,
+                               dg_tensor *out) {
+  if (!fused(nn)) {
+    DG_TRY(conv_into(nn, c, x, out));
+    return add_into(nn, out, res);
+  }
+  dg_conv2d_params p = conv_params(c);
+  return dg_conv2d_ex(nn->s, x, &c->w, &c->b, &p, res, out);
 }
 
 dg_status dg_nn_conv_forward(const dg_nn_ctx *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
@@ -243,6 +268,15 @@ dg_status dg_nn_linear_forward(const dg_nn_ctx *nn, const dg_nn_linear *l, const
   DG_TRY(dg_nn_alloc(nn, x->ndim, shape, out));
   DG_TRY(dg_linear(nn->s, x, &l->w, l->has_bias ? &l->b : NULL, out));
   return record1(nn, linear_backward, l, x, out, 0);
+}
+
+// x += linear(in) (a residual sub-layer's output projection): fused, one dispatch writing x in
+// place; else into a new tensor and residual_add (which keeps x for the tape).
+static dg_status linear_res(const dg_nn_ctx *nn, const dg_nn_linear *l, const dg_tensor *in, dg_tensor *x) {
+  if (fused(nn)) return dg_linear_ex(nn->s, in, &l->w, l->has_bias ? &l->b : NULL, x, x);
+  dg_tensor y;
+  DG_TRY(dg_nn_linear_forward(nn, l, in, &y));
+  return residual_add(nn, x, &y);
 }
 
 dg_status dg_nn_norm_load(const dg_nn_src *src, const char *prefix, int groups, float eps, dg_nn_norm *out) {
@@ -291,12 +325,8 @@ static dg_status resblock_body(const dg_nn_ctx *nn, const dg_nn_resblock *r, con
   DG_TRY(dg_tensor_reshape(&e, 4, es, &e4));
   DG_TRY(dg_binary(nn->s, DG_ADD, &h2, &e4, &h2)); // the embedding is constant: h2 keeps its gradient
   DG_TRY(dg_nn_norm_forward(nn, &r->out_norm, &h2, true, &h));
-  DG_TRY(conv_into(nn, &r->out_conv, &h, out));
-  if (r->has_skip) {
-    DG_TRY(dg_nn_conv_forward(nn, &r->skip, x, &sk));
-    return add_into(nn, out, &sk);
-  }
-  return add_into(nn, out, x);
+  if (r->has_skip) DG_TRY(dg_nn_conv_forward(nn, &r->skip, x, &sk));
+  return conv_res_into(nn, &r->out_conv, &h, r->has_skip ? &sk : x, out);
 }
 
 dg_status dg_nn_resblock_forward(const dg_nn_ctx *nn, const dg_nn_resblock *r, const dg_tensor *x,
@@ -341,7 +371,7 @@ typedef struct attn_site {
 // self-attention), with the hooks that apply to this site.
 static dg_status attn_forward(const dg_nn_ctx *nn, const dg_nn_attn *a, const dg_tensor *ln_x, const dg_tensor *ctx,
                               attn_site site, dg_tensor *x) {
-  dg_tensor q, k, v, o, y, probs;
+  dg_tensor q, k, v, o, probs;
   DG_TRY(dg_nn_linear_forward(nn, &a->q, ln_x, &q));
   DG_TRY(dg_nn_linear_forward(nn, &a->k, ctx, &k));
   DG_TRY(dg_nn_linear_forward(nn, &a->v, ctx, &v));
@@ -369,8 +399,7 @@ static dg_status attn_forward(const dg_nn_ctx *nn, const dg_nn_attn *a, const dg
     DG_TRY(dg_tape_record(dg_nn_tape(nn), &e));
   }
   if (cap) DG_TRY(cap->fn(cap->user, site.layer, site.block, site.h, site.w, &probs));
-  DG_TRY(dg_nn_linear_forward(nn, &a->o, &o, &y));
-  return residual_add(nn, x, &y);
+  return linear_res(nn, &a->o, &o, x);
 }
 
 dg_status dg_nn_transformer_load(const dg_nn_src *src, const char *prefix, int heads, dg_nn_transformer *out) {
@@ -438,8 +467,7 @@ dg_status dg_nn_transformer_blocks(const dg_nn_ctx *nn, const dg_nn_transformer 
     DG_TRY(dg_nn_alloc(nn, 3, gs, &g));
     DG_TRY(dg_geglu(nn->s, &f, &g));
     DG_TRY(record1(nn, geglu_backward, NULL, &f, &g, 0));
-    DG_TRY(dg_nn_linear_forward(nn, &b->ff_out, &g, &f));
-    DG_TRY(residual_add(nn, tok, &f));
+    DG_TRY(linear_res(nn, &b->ff_out, &g, tok));
   }
   return DG_OK;
 }
@@ -468,7 +496,7 @@ static dg_status transformer_body(const dg_nn_ctx *nn, const dg_nn_transformer *
     int64_t s4[4] = {n, t->inner, x->shape[2], x->shape[3]};
     DG_TRY(dg_nn_alloc(nn, 4, s4, &h2));
     DG_TRY(transpose(nn, &tok, n, hw, t->inner, &h2));
-    DG_TRY(conv_into(nn, &t->proj_out_c, &h2, out));
+    return conv_res_into(nn, &t->proj_out_c, &h2, x, out);
   }
   return add_into(nn, out, x);
 }
@@ -509,12 +537,8 @@ static dg_status vae_res_body(const dg_nn_ctx *nn, const dg_nn_vae_res *r, const
   DG_TRY(dg_nn_norm_forward(nn, &r->norm1, x, true, &h));
   DG_TRY(dg_nn_conv_forward(nn, &r->conv1, &h, &h2));
   DG_TRY(dg_nn_norm_forward(nn, &r->norm2, &h2, true, &h));
-  DG_TRY(conv_into(nn, &r->conv2, &h, out));
-  if (r->has_nin) {
-    DG_TRY(dg_nn_conv_forward(nn, &r->nin, x, &sk));
-    return dg_binary(nn->s, DG_ADD, out, &sk, out);
-  }
-  return dg_binary(nn->s, DG_ADD, out, x, out);
+  if (r->has_nin) DG_TRY(dg_nn_conv_forward(nn, &r->nin, x, &sk));
+  return conv_res_into(nn, &r->conv2, &h, r->has_nin ? &sk : x, out);
 }
 
 dg_status dg_nn_vae_res_forward(const dg_nn_ctx *nn, const dg_nn_vae_res *r, const dg_tensor *x, dg_tensor *out) {
@@ -560,8 +584,7 @@ static dg_status vae_attn_body(const dg_nn_ctx *nn, const dg_nn_vae_attn *a, con
   DG_TRY(dg_attention(nn->s, &qt, &kt, &vt, &args, &o));
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, &ot));
   DG_TRY(transpose(nn, &o, n, hw, c, &ot));
-  DG_TRY(conv_into(nn, &a->proj, &ot, out));
-  return dg_binary(nn->s, DG_ADD, out, x, out);
+  return conv_res_into(nn, &a->proj, &ot, x, out);
 }
 
 dg_status dg_nn_vae_attn_forward(const dg_nn_ctx *nn, const dg_nn_vae_attn *a, const dg_tensor *x, dg_tensor *out) {

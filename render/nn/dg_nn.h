@@ -80,6 +80,12 @@ const dg_tensor *dg_nn_context(const dg_nn_ctx *nn, const dg_tensor *context);
 // Ends a layer's scope of temporaries: releases scratch back to `mark` unless a tape is recording.
 void dg_nn_scope_end(const dg_nn_ctx *nn, dg_arena_mark mark);
 
+// Fused epilogues (conv/linear + bias + residual add in one dispatch) in the blocks' forwards; on by
+// default, off with DIRIGENT_FUSION=0 or this call (the benchmarks compare both in one process).
+// While a gradient tape records, the blocks run unfused (separate adds, as the tape records them).
+void dg_nn_set_fusion(bool on);
+bool dg_nn_fusion(void);
+
 // Where layers load from: the store, the arena for the weights and their dtype.
 typedef struct dg_nn_src {
   const dg_weights *w;

@@ -68,10 +68,11 @@ static dg_status tconv_body(const dg_nn_ctx *nn, const dg_nn_tconv *c, const dg_
     DG_TRY(dg_nn_norm_forward(nn, &c->norm[i], &cur, true, &h));
     DG_TRY(dg_tensor_reshape(&h, 5, c5, &h5));
     DG_TRY(dg_nn_alloc(nn, 5, c5, &y));
-    DG_TRY(dg_conv_temporal(nn->s, &h5, &c->w[i], &c->b[i], 1, &y));
+    const dg_tensor *res = i == 3 && dg_nn_fusion() ? &a : NULL; // the residual, fused into the last conv
+    DG_TRY(dg_conv_temporal_ex(nn->s, &h5, &c->w[i], &c->b[i], 1, res, &y));
     DG_TRY(dg_tensor_reshape(&y, 4, cf, &cur));
   }
-  DG_TRY(dg_binary(nn->s, DG_ADD, &cur, &a, &cur));
+  if (!dg_nn_fusion()) DG_TRY(dg_binary(nn->s, DG_ADD, &cur, &a, &cur));
   return frames_channels(nn, &cur, out, n, ch, hw, true);
 }
 

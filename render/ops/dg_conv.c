@@ -23,6 +23,7 @@ typedef struct push {
   uint32_t groups_n;
   uint32_t KH, KW;
   uint32_t flags;
+  uint32_t r_off;
 } push;
 
 static int64_t shrink(int64_t v) { return v <= 4 ? v - 1 : (v / 2 + 3) / 4 * 4; }
@@ -52,9 +53,10 @@ static bool fits(const conv_shape *c, int64_t lx, int64_t lw, int64_t ly, int64_
 }
 
 static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, const dg_tensor *w,
-                        const dg_tensor *bias, dg_tensor *y) {
+                        const dg_tensor *bias, const dg_tensor *res, dg_tensor *y) {
   const dg_device *d = dg_stream_device(s);
   int64_t lx = dg_window_elems(d, x), lw = dg_window_elems(d, w), ly = dg_window_elems(d, y);
+  if (res && dg_window_elems(d, res) < ly) ly = dg_window_elems(d, res);
   bool fast = c->KH == 3 && c->KW == 3 && c->sh == 1 && c->sw == 1 && c->ph == 1 && c->pw == 1 && !c->pb && !c->pr &&
               c->W % 4 == 0 && c->cig % 4 == 0;
   // Bands: input channels (accumulating passes), output channels, output rows; then images.
@@ -90,17 +92,19 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
             input_rows(c, oy0, nr, &r0, &r1);
             int64_t plane = c->H * c->W, oplane = c->Ho * c->Wo;
             int64_t cog_abs = gi * c->cog + co0;
-            uint32_t xo, wo, yo, bo = 0;
-            dg_binding bind[6];
+            uint32_t xo, wo, yo, bo = 0, ro = 0;
+            dg_binding bind[7];
             bind[0] = dg_window(d, x, (n0 * c->Cin + gi * c->cig + c0) * plane + r0 * c->W,
                                 (zn - 1) * c->Cin * plane + (cin - 1) * plane + (r1 - r0) * c->W, false, &xo);
             bind[1] = bind[0];
             bind[2] = dg_window(d, w, cog_abs * c->cig * c->KH * c->KW + c0 * c->KH * c->KW,
                                 (cout - 1) * c->cig * c->KH * c->KW + cin * c->KH * c->KW, false, &wo);
             bind[3] = bind[2];
-            bind[5] = dg_window(d, y, (n0 * c->Cout + cog_abs) * oplane + oy0 * c->Wo,
-                                (zn - 1) * c->Cout * oplane + (cout - 1) * oplane + nr * c->Wo, true, &yo);
-            bool with_bias = bias && first;
+            int64_t y_first = (n0 * c->Cout + cog_abs) * oplane + oy0 * c->Wo,
+                    y_count = (zn - 1) * c->Cout * oplane + (cout - 1) * oplane + nr * c->Wo;
+            bind[5] = dg_window(d, y, y_first, y_count, true, &yo);
+            bool with_bias = bias && first, with_res = res && first;
+            bind[6] = with_res ? dg_window(d, res, y_first, y_count, false, &ro) : bind[0];
             bind[4] = with_bias ? dg_window(d, bias, cog_abs, cout, false, &bo) : bind[0];
             bool vec = fast && xo % 4 == 0 && wo % 4 == 0 && (c->Cin * plane) % 4 == 0;
             uint32_t spec[5] = {LANES, (uint32_t)tm, (uint32_t)tn, vec ? 1u : 0u, vec && coop};
@@ -131,10 +135,11 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
                        groups_n,
                        (uint32_t)c->KH,
                        (uint32_t)c->KW,
-                       (uint32_t)with_bias | (first ? 0u : 2u)};
+                       (uint32_t)with_bias | (first ? 0u : 2u) | (with_res ? 4u : 0u),
+                       ro};
             uint32_t gx, gy;
             dg_grid_1d(d, groups, &gx, &gy);
-            DG_TRY(dg_stream_dispatch(s, pipe, bind, 6, &pc, sizeof pc, gx, gy, (uint32_t)zn, "conv2d"));
+            DG_TRY(dg_stream_dispatch(s, pipe, bind, 7, &pc, sizeof pc, gx, gy, (uint32_t)zn, "conv2d"));
           }
         }
       }
@@ -144,6 +149,11 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
 
 dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
                     const dg_conv2d_params *params, dg_tensor *y) {
+  return dg_conv2d_ex(s, x, w, bias, params, NULL, y);
+}
+
+dg_status dg_conv2d_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
+                       const dg_conv2d_params *params, const dg_tensor *residual, dg_tensor *y) {
   char sx[96], sw[96], sy[96];
   dg_conv2d_params pr = params ? *params : (dg_conv2d_params){0};
   DG_TRY(dg_check_same_dtype("conv2d", x, w));
@@ -190,6 +200,12 @@ dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
   if (bias && dg_tensor_numel(bias) != c.Cout)
     return dg_fail(DG_ERR_ARG, "conv2d: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
                    (long long)c.Cout);
+  if (residual) {
+    DG_TRY(dg_check_same_dtype("conv2d", x, residual));
+    if (dg_tensor_numel(residual) != dg_tensor_numel(y))
+      return dg_fail(DG_ERR_ARG, "conv2d: residual has %lld elements, y %lld", (long long)dg_tensor_numel(residual),
+                     (long long)dg_tensor_numel(y));
+  }
   if (c.KH == 1 && c.KW == 1 && c.sh == 1 && c.sw == 1 && c.ph == 0 && c.pw == 0 && c.pb == 0 && c.pr == 0) {
     int64_t hw = c.H * c.W;
     for (int64_t g = 0; g < c.G; g++) { // y[n, g] = W[g] x[n, g] per group, a matmul over pixels
@@ -214,16 +230,22 @@ dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
                          .b_sn = 1,
                          .c_off = g * c.cog * hw,
                          .c_sz = c.Cout * hw,
-                         .c_sm = hw};
+                         .c_sm = hw,
+                         .residual = residual};
       DG_TRY(dg_gemm(s, &gd));
     }
     return DG_OK;
   }
-  return direct(s, &c, x, w, bias, y);
+  return direct(s, &c, x, w, bias, residual, y);
 }
 
 dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
                            dg_tensor *y) {
+  return dg_conv_temporal_ex(s, x, w, bias, pad, NULL, y);
+}
+
+dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
+                              const dg_tensor *residual, dg_tensor *y) {
   char sx[96], sw[96], sy[96];
   DG_TRY(dg_check_same_dtype("conv_temporal", x, w));
   DG_TRY(dg_check_same_dtype("conv_temporal", x, y));
@@ -255,9 +277,15 @@ dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w,
   if (bias && dg_tensor_numel(bias) != Cout)
     return dg_fail(DG_ERR_ARG, "conv_temporal: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
                    (long long)Cout);
+  if (residual) {
+    DG_TRY(dg_check_same_dtype("conv_temporal", x, residual));
+    if (dg_tensor_numel(residual) != dg_tensor_numel(y))
+      return dg_fail(DG_ERR_ARG, "conv_temporal: residual has %lld elements, y %lld",
+                     (long long)dg_tensor_numel(residual), (long long)dg_tensor_numel(y));
+  }
   // y[n, :, f] = sum_t W[:, :, t] x[n, :, f + t - pad]: one matmul per tap, batched over the output
   // frames whose input frame exists. Tap `pad` reads frame f for every f < Fo <= F, so it goes first,
-  // writes every output (with the bias) and the other taps accumulate.
+  // writes every output (with the bias and the residual) and the other taps accumulate.
   for (int64_t n = 0; n < N; n++)
     for (int64_t i = 0; i < k; i++) {
       int64_t t = i == 0 ? pad : i <= pad ? i - 1 : i;
@@ -284,6 +312,7 @@ dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w,
                         .c_off = (n * Cout * Fo + f0) * hw,
                         .c_sz = hw,
                         .c_sm = Fo * hw,
+                        .residual = i == 0 ? residual : NULL,
                         .accumulate = i > 0};
       DG_TRY(dg_gemm(s, &g));
     }

@@ -17,9 +17,17 @@ typedef struct dg_conv2d_params {
 dg_status dg_conv2d(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
                     const dg_conv2d_params *params, dg_tensor *y);
 
+// y = conv2d(x, w) + bias + residual in one pass over y (the fused epilogue of a residual block):
+// residual NULL or a tensor of y's dtype and element count, read in y's layout; it may be y itself.
+dg_status dg_conv2d_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
+                       const dg_conv2d_params *params, const dg_tensor *residual, dg_tensor *y);
+
 // Convolution over frames with a k x 1 x 1 kernel (VideoCrafter's temporal Conv3d (k,1,1), padding
 // (pad,0,0)): x [N, Cin, F, H, W], w [Cout, Cin, k, 1, 1] (or [Cout, Cin, k]), bias [Cout] or NULL,
 // y [N, Cout, Fo, H, W] with Fo = F + 2 pad - k + 1. Needs 0 <= 2 pad <= k - 1 (Fo <= F; "same"
 // padding is pad = (k - 1) / 2).
 dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
                            dg_tensor *y);
+// The same + residual (NULL, or y's dtype and element count, read in y's layout) in the first tap's pass.
+dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
+                              const dg_tensor *residual, dg_tensor *y);

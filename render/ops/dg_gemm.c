@@ -25,6 +25,7 @@ typedef struct push {
   uint32_t c_off, c_sm, c_sz;
   uint32_t bias_off;
   uint32_t groups_n;
+  uint32_t r_off;
 } push;
 
 static int64_t span3(int64_t n1, int64_t s1, int64_t n2, int64_t s2, int64_t n3, int64_t s3) {
@@ -33,7 +34,7 @@ static int64_t span3(int64_t n1, int64_t s1, int64_t n2, int64_t s2, int64_t n3,
 
 // Largest window (in elements) each operand may use.
 typedef struct limits {
-  int64_t a, b, c, bias;
+  int64_t a, b, c, bias, r;
 } limits;
 
 static bool fits(const dg_gemm_desc *g, const limits *L, int64_t zb, int64_t mb, int64_t nb, int64_t kb) {
@@ -41,6 +42,7 @@ static bool fits(const dg_gemm_desc *g, const limits *L, int64_t zb, int64_t mb,
   if (span3(zb, g->b_sz, kb, g->b_sk, nb, g->b_sn) > L->b) return false;
   if (span3(zb, g->c_sz, mb, g->c_sm, nb, 1) > L->c) return false;
   if (g->bias && (g->bias_mode == 1 ? nb : mb) > L->bias) return false;
+  if (g->residual && span3(zb, g->c_sz, mb, g->c_sm, nb, 1) > L->r) return false;
   return true;
 }
 
@@ -52,7 +54,8 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
   const dg_device_info *info = dg_device_get_info(d);
   if (g->batch <= 0 || g->M <= 0 || g->N <= 0) return DG_OK;
   limits L = {dg_window_elems(d, g->a), dg_window_elems(d, g->b), dg_window_elems(d, g->c),
-              g->bias ? dg_window_elems(d, g->bias) : 1};
+              g->bias ? dg_window_elems(d, g->bias) : 1, g->residual ? dg_window_elems(d, g->residual) : 1};
+  if (L.r > UINT32_MAX) L.r = UINT32_MAX;
   if (L.a > UINT32_MAX) L.a = UINT32_MAX;
   if (L.b > UINT32_MAX) L.b = UINT32_MAX;
   if (L.c > UINT32_MAX) L.c = UINT32_MAX;
@@ -74,15 +77,15 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
   for (int64_t k0 = 0; k0 < K; k0 += kb) {
     int64_t kn = K - k0 < kb ? K - k0 : kb;
     bool accum = g->accumulate || k0 > 0;
-    bool with_bias = g->bias && k0 == 0;
+    bool with_bias = g->bias && k0 == 0, with_res = g->residual && k0 == 0;
     for (int64_t z0 = 0; z0 < g->batch; z0 += zb) {
       int64_t zn = g->batch - z0 < zb ? g->batch - z0 : zb;
       for (int64_t n0 = 0; n0 < g->N; n0 += nb) {
         int64_t nn = g->N - n0 < nb ? g->N - n0 : nb;
         for (int64_t m0 = 0; m0 < g->M; m0 += mb) {
           int64_t mn = g->M - m0 < mb ? g->M - m0 : mb;
-          uint32_t ao, bo, co, biaso = 0;
-          dg_binding bind[6];
+          uint32_t ao, bo, co, biaso = 0, ro = 0;
+          dg_binding bind[7];
           bind[0] = dg_window(d, g->a, g->a_off + z0 * g->a_sz + m0 * g->a_sm + k0 * g->a_sk,
                               span3(zn, g->a_sz, mn, g->a_sm, kn, g->a_sk), false, &ao);
           bind[1] = bind[0];
@@ -96,6 +99,10 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
                                 false, &biaso);
           else
             bind[4] = bind[0];
+          // The residual: a window over the same elements as C's (C itself when they alias).
+          bind[6] = with_res ? dg_window(d, g->residual, g->c_off + z0 * g->c_sz + m0 * g->c_sm + n0,
+                                         span3(zn, g->c_sz, mn, g->c_sm, nn, 1), false, &ro)
+                             : bind[0];
           // Operand layouts and whether vec4 loads are possible (4-aligned offsets and strides).
           bool at = g->a_sm == 1 && g->a_sk != 1, bt = g->b_sk == 1 && g->b_sn != 1;
           bool av = ao % 4 == 0 && g->a_sz % 4 == 0 &&
@@ -103,7 +110,8 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
           bool bv = bo % 4 == 0 && g->b_sz % 4 == 0 &&
                     (bt ? g->b_sn % 4 == 0 && kn % 4 == 0 : g->b_sn == 1 && g->b_sk % 4 == 0 && nn % 4 == 0);
           uint32_t flags = (uint32_t)at | (uint32_t)bt << 1 | (uint32_t)av << 2 | (uint32_t)bv << 3 |
-                           (with_bias ? (uint32_t)g->bias_mode : 0) << 4 | (uint32_t)accum << 6;
+                           (with_bias ? (uint32_t)g->bias_mode : 0) << 4 | (uint32_t)accum << 6 |
+                           (uint32_t)with_res << 8;
           // Rows shared through subgroup broadcasts (see matmul.comp) need a subgroup of exactly
           // LANES lanes: CPU devices have a fixed one.
           bool coop = !at && av && !strcmp(info->type, "cpu") && info->subgroup_size == LANES;
@@ -130,10 +138,11 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
                      (uint32_t)g->c_sm,
                      (uint32_t)g->c_sz,
                      biaso,
-                     groups_n};
+                     groups_n,
+                     ro};
           uint32_t gx, gy;
           dg_grid_1d(d, groups, &gx, &gy);
-          DG_TRY(dg_stream_dispatch(s, pipe, bind, 6, &pc, sizeof pc, gx, gy, (uint32_t)zn, g->label));
+          DG_TRY(dg_stream_dispatch(s, pipe, bind, 7, &pc, sizeof pc, gx, gy, (uint32_t)zn, g->label));
         }
       }
     }

@@ -4,13 +4,15 @@
 #include "dg_stream.h"
 #include "dg_tensor.h"
 
-// C[z](m, n) = sum_k A[z](m, k) B[z](k, n) (+ bias) (+ C when accumulate), for z < batch, where
+// C[z](m, n) = sum_k A[z](m, k) B[z](k, n) (+ bias) (+ C when accumulate) (+ R), for z < batch, where
 // X[z](i, j) is element off + z*sz + i*si + j*sj of tensor X (C's column stride is 1). A batch
-// stride of 0 broadcasts that operand.
+// stride of 0 broadcasts that operand. R (the residual, may be NULL or C itself) is read with C's
+// offsets and strides, in the same dispatch.
 typedef struct dg_gemm_desc {
   const char *label;
   int64_t batch, M, N, K;
   const dg_tensor *a, *b, *c, *bias; // bias may be NULL
+  const dg_tensor *residual;         // may be NULL
   int64_t a_off, a_sz, a_sm, a_sk;
   int64_t b_off, b_sz, b_sk, b_sn;
   int64_t c_off, c_sz, c_sm;

@@ -49,6 +49,11 @@ dg_status dg_matmul(dg_stream *s, const dg_tensor *a, bool trans_a, const dg_ten
 }
 
 dg_status dg_linear(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, dg_tensor *y) {
+  return dg_linear_ex(s, x, w, bias, NULL, y);
+}
+
+dg_status dg_linear_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
+                       const dg_tensor *residual, dg_tensor *y) {
   char sx[96], sw[96], sy[96];
   DG_TRY(dg_check_same_dtype("linear", x, w));
   DG_TRY(dg_check_same_dtype("linear", x, y));
@@ -66,6 +71,12 @@ dg_status dg_linear(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
   if (bias && dg_tensor_numel(bias) != nout)
     return dg_fail(DG_ERR_ARG, "linear: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
                    (long long)nout);
+  if (residual) {
+    DG_TRY(dg_check_same_dtype("linear", x, residual));
+    if (dg_tensor_numel(residual) != dg_tensor_numel(y))
+      return dg_fail(DG_ERR_ARG, "linear: residual has %lld elements, y %lld", (long long)dg_tensor_numel(residual),
+                     (long long)dg_tensor_numel(y));
+  }
   if (rows == 0) return DG_OK;
   dg_gemm_desc g = {.label = "linear",
                     .batch = 1,
@@ -81,6 +92,7 @@ dg_status dg_linear(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
                     .a_sk = 1,
                     .b_sk = 1,
                     .b_sn = nin,
-                    .c_sm = nout};
+                    .c_sm = nout,
+                    .residual = residual};
   return dg_gemm(s, &g);
 }

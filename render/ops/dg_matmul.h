@@ -12,3 +12,8 @@ dg_status dg_matmul(dg_stream *s, const dg_tensor *a, bool trans_a, const dg_ten
 
 // y = x W^T + bias, as torch.nn.Linear: x [..., in], w [out, in], bias [out] or NULL, y [..., out].
 dg_status dg_linear(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, dg_tensor *y);
+
+// y = x W^T + bias + residual in one dispatch (the fused epilogue of a residual sub-layer): residual
+// NULL or a tensor of y's dtype and element count, read in y's layout; it may be y itself.
+dg_status dg_linear_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
+                       const dg_tensor *residual, dg_tensor *y);

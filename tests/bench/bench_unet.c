@@ -1,8 +1,11 @@
-// `build/tests/bench/dirigent-bench-unet UNET.safetensors [--size WxH] [--batch N] [--steps N] [--dtype f16|f32]`:
+// `build/tests/bench/dirigent-bench-unet UNET.safetensors [--size WxH] [--batch N] [--steps N] [--dtype f16|f32]
+// [--fusion compare|on|off]`:
 // seconds per UNet forward (one denoising step; batch 2 is a CFG step) on the engine, for the GPU check
 // (tools/gpu-check.sh) with Stable Diffusion 1.5's dimensions (dgtrain.bench_unet_sd15 writes such a UNet
 // with random weights) and for the default model. The first forward (kernel builds) is not counted. Prints
-// the device, its memory path, seconds per step, it/s and the arena's peak. Run by hand; not a test.
+// the device, its memory path, seconds per step, it/s and the arena's peak. `--fusion compare` runs the
+// steps alternately without and with the fused epilogues (dg_nn_set_fusion) in one process and prints
+// both: dispatches per forward and the range of seconds per forward. Run by hand; not a test.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int mode_of(const char *fusion) { return strcmp(fusion, "off") != 0; }
+
 static bool ok(dg_status st, const char *what) {
   if (st == DG_OK) return true;
   fprintf(stderr, "dirigent-bench-unet: %s: %s\n", what, dg_last_error());
@@ -29,6 +34,7 @@ int main(int argc, char **argv) {
   const char *path = NULL;
   int width = 512, height = 512, batch = 2, steps = 10;
   dg_dtype dt = DG_F16;
+  const char *fusion = "on";
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (a[0] != '-') path = a;
@@ -38,9 +44,10 @@ int main(int argc, char **argv) {
     } else if (!strcmp(a, "--size") && sscanf(v, "%dx%d", &width, &height) == 2) i++;
     else if (!strcmp(a, "--batch") && (batch = atoi(v)) > 0) i++;
     else if (!strcmp(a, "--steps") && (steps = atoi(v)) > 0) i++;
+    else if (!strcmp(a, "--fusion") && (!strcmp(v, "compare") || !strcmp(v, "on") || !strcmp(v, "off"))) fusion = v, i++;
     else if (!strcmp(a, "--dtype") && (!strcmp(v, "f16") || !strcmp(v, "f32"))) dt = strcmp(v, "f16") ? DG_F32 : DG_F16, i++;
     else {
-      fprintf(stderr, "usage: dirigent-bench-unet UNET.safetensors [--size WxH] [--batch N] [--steps N] [--dtype f16|f32]\n");
+      fprintf(stderr, "usage: dirigent-bench-unet UNET.safetensors [--size WxH] [--batch N] [--steps N] [--dtype f16|f32] [--fusion compare|on|off]\n");
       return 2;
     }
   }
@@ -69,12 +76,28 @@ int main(int argc, char **argv) {
   dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   uint64_t peak = 0;
   double first = 0, total = 0;
+  bool compare = !strcmp(fusion, "compare");
+  // compare: per mode (0 unfused, 1 fused) dispatches per forward, min and max seconds, the last eps
+  uint64_t disp[2] = {0, 0};
+  double lo[2] = {1e30, 1e30}, hi[2] = {0, 0};
+  float *last[2] = {NULL, NULL};
+  if (compare) steps *= 2;
   for (int i = 0; i <= steps; i++) {
+    int mode = compare ? i % 2 : mode_of(fusion);
+    dg_nn_set_fusion(mode);
     dg_arena_mark m = dg_arena_get_mark(T.arena);
+    uint64_t d0 = dg_stream_dispatch_count(T.stream);
     double s0 = now();
     if (!ok(dg_unet_forward(&nn, u, &z, t, &ctx, NULL, &eps), "unet forward") || !ok(dg_stream_finish(T.stream), "finish"))
       return 1;
     double s = now() - s0;
+    disp[mode] = dg_stream_dispatch_count(T.stream) - d0;
+    if (i > 0 && s < lo[mode]) lo[mode] = s;
+    if (i > 0 && s > hi[mode]) hi[mode] = s;
+    if (compare && i >= steps - 1) { // the two modes must agree
+      last[mode] = malloc((size_t)dg_tensor_numel(&eps) * sizeof(float));
+      if (!last[mode] || !ok(dg_tensor_read_f32(&eps, last[mode]), "read eps")) return 1;
+    }
     if (i == steps) { // random weights, but the numbers must still be numbers
       int64_t n = dg_tensor_numel(&eps), bad = 0;
       float *h = malloc((size_t)n * sizeof *h);
@@ -90,6 +113,17 @@ int main(int argc, char **argv) {
     dg_arena_release(T.arena, m);
   }
   double per = total / steps;
+  if (compare) {
+    double worst = 0;
+    for (int64_t k = 0; k < dg_tensor_numel(&eps); k++) worst = fmax(worst, fabs(last[0][k] - last[1][k]));
+    printf("unfused: %llu dispatches per forward, %.3f-%.3f s; fused: %llu dispatches, %.3f-%.3f s "
+           "(%d steps each, alternating); largest difference of eps %.2g\n",
+           (unsigned long long)disp[0], lo[0], hi[0], (unsigned long long)disp[1], lo[1], hi[1], steps / 2, worst);
+    free(last[0]);
+    free(last[1]);
+  } else {
+    printf("fusion %s: %llu dispatches per forward\n", fusion, (unsigned long long)disp[mode_of(fusion)]);
+  }
   printf("device: %s (%s), memory %s\n", di->name, di->driver, di->memory_path);
   printf("unet %s: %dx%d px (latent %lldx%lld), batch %d, %s: load %.2f s, first step %.3f s, "
          "%.4f s/step, %.2f it/s over %d steps, arena peak %.0f MiB\n",

@@ -88,19 +88,26 @@ static void run(dg_weights *w, dg_dtype dt) {
     dg_check(gs.captures == 3 && lc.calls == 3, "%s: %d captures (3 wanted)", what, gs.captures);
     dg_check(lc.p_err < (dt == DG_F32 ? 1e-4 : 1e-2), "%s: captured probabilities vs torch: %.3g", what, lc.p_err);
 
-    // Recording costs no dispatch: a taped forward makes as many as a plain one (the capture
-    // reads the probabilities from the attention kernel itself).
+    // Recording costs no dispatch: a taped forward makes as many as a plain unfused one (the capture
+    // reads the probabilities from the attention kernel itself; a tape turns the fused epilogues off,
+    // dg_nn_set_fusion), and a plain fused one makes fewer.
     dg_tensor zt, eps;
     dg_arena_mark m2 = dg_arena_get_mark(T.arena);
     if (dg_test_ok(dg_tensor_alloc(T.arena, dt, 4, zs, &zt), "alloc")) {
       dg_tensor_write_f32(&zt, x);
       dg_nn_ctx plain = {.s = T.stream, .scratch = T.arena, .dtype = dt};
-      uint64_t d0 = dg_stream_dispatch_count(T.stream);
-      if (dg_test_ok(dg_unet_forward(&plain, u, &zt, t, &ctx, NULL, &eps), "plain forward")) {
-        uint64_t plain_n = dg_stream_dispatch_count(T.stream) - d0;
-        dg_check(gs.forward_dispatches == plain_n, "%s: a taped forward makes %llu dispatches, a plain one %llu", what,
-                 (unsigned long long)gs.forward_dispatches, (unsigned long long)plain_n);
+      uint64_t n[2] = {0, 0};
+      for (int f = 0; f < 2; f++) {
+        dg_nn_set_fusion(f);
+        uint64_t d0 = dg_stream_dispatch_count(T.stream);
+        if (dg_test_ok(dg_unet_forward(&plain, u, &zt, t, &ctx, NULL, &eps), "plain forward"))
+          n[f] = dg_stream_dispatch_count(T.stream) - d0;
       }
+      dg_nn_set_fusion(true);
+      dg_check(gs.forward_dispatches == n[0], "%s: a taped forward makes %llu dispatches, a plain unfused one %llu",
+               what, (unsigned long long)gs.forward_dispatches, (unsigned long long)n[0]);
+      dg_check(n[1] < n[0], "%s: a fused forward makes %llu dispatches, an unfused one %llu", what,
+               (unsigned long long)n[1], (unsigned long long)n[0]);
     }
     dg_arena_release(T.arena, m2);
 

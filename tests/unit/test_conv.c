@@ -7,23 +7,27 @@
 #include "dg_ref.h"
 #include "dg_test.h"
 
-static void check_conv2d(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t W, int64_t Cout, int64_t K, int stride,
-                         int pad, int groups, bool with_bias) {
+// res: 0 none, 1 a residual tensor added in the same pass (dg_conv2d_ex), 2 the residual is y itself.
+static void check_conv2d_res(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t W, int64_t Cout, int64_t K,
+                             int stride, int pad, int groups, bool with_bias, int res) {
   int64_t Ho = (H + 2 * pad - K) / stride + 1, Wo = (W + 2 * pad - K) / stride + 1;
   int64_t sx[4] = {N, Cin, H, W}, sw[4] = {Cout, Cin / groups, K, K}, sb[1] = {Cout}, sy[4] = {N, Cout, Ho, Wo};
   float *x, *w, *bias = NULL;
   dg_tensor X = dg_test_tensor(dt, 4, sx, -1, 1, &x), Wt = dg_test_tensor(dt, 4, sw, -1, 1, &w);
   dg_tensor B = with_bias ? dg_test_tensor(dt, 1, sb, -1, 1, &bias) : (dg_tensor){0};
-  dg_tensor Y = dg_test_poisoned(dt, 4, sy);
+  float *rv = NULL;
+  dg_tensor R = res ? dg_test_tensor(dt, 4, sy, -1, 1, &rv) : (dg_tensor){0};
+  dg_tensor Y = res == 2 ? R : dg_test_poisoned(dt, 4, sy);
   dg_conv2d_params p = {.stride_h = stride, .stride_w = stride, .pad_h = pad, .pad_w = pad, .groups = groups};
-  if (dg_test_ok(dg_conv2d(T.stream, &X, &Wt, with_bias ? &B : NULL, &p, &Y), "conv2d")) {
+  if (dg_test_ok(dg_conv2d_ex(T.stream, &X, &Wt, with_bias ? &B : NULL, &p, res ? &R : NULL, &Y), "conv2d")) {
     int64_t n = N * Cout * Ho * Wo;
     float *got = dg_test_read(&Y), *want = malloc((size_t)n * sizeof *want);
     dg_ref_conv2d(x, w, bias, N, Cin, H, W, Cout, K, K, stride, stride, pad, pad, groups, want);
+    for (int64_t i = 0; rv && i < n; i++) want[i] += rv[i];
     char what[160];
-    snprintf(what, sizeof what, "conv2d %s x=[%lld,%lld,%lld,%lld] Cout=%lld k=%lld s=%d p=%d g=%d bias=%d",
+    snprintf(what, sizeof what, "conv2d %s x=[%lld,%lld,%lld,%lld] Cout=%lld k=%lld s=%d p=%d g=%d bias=%d res=%d",
              dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)H, (long long)W, (long long)Cout, (long long)K,
-             stride, pad, groups, with_bias);
+             stride, pad, groups, with_bias, res);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -31,6 +35,12 @@ static void check_conv2d(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t
   free(x);
   free(w);
   free(bias);
+  free(rv);
+}
+
+static void check_conv2d(dg_dtype dt, int64_t N, int64_t Cin, int64_t H, int64_t W, int64_t Cout, int64_t K, int stride,
+                         int pad, int groups, bool with_bias) {
+  check_conv2d_res(dt, N, Cin, H, W, Cout, K, stride, pad, groups, with_bias, 0);
 }
 
 // No top/left padding, one row and column at the bottom/right (the VAE encoder's downsampling).
@@ -57,22 +67,26 @@ static void check_conv2d_end_pad(dg_dtype dt, int64_t N, int64_t Cin, int64_t H,
   free(bias);
 }
 
-static void check_temporal(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64_t H, int64_t W, int64_t Cout,
-                           int64_t k, int pad, bool with_bias) {
+static void check_temporal_res(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64_t H, int64_t W, int64_t Cout,
+                               int64_t k, int pad, bool with_bias, int res) {
   int64_t Fo = F + 2 * pad - k + 1;
   int64_t sx[5] = {N, Cin, F, H, W}, sw[5] = {Cout, Cin, k, 1, 1}, sb[1] = {Cout}, sy[5] = {N, Cout, Fo, H, W};
   float *x, *w, *bias = NULL;
   dg_tensor X = dg_test_tensor(dt, 5, sx, -1, 1, &x), Wt = dg_test_tensor(dt, 5, sw, -1, 1, &w);
   dg_tensor B = with_bias ? dg_test_tensor(dt, 1, sb, -1, 1, &bias) : (dg_tensor){0};
-  dg_tensor Y = dg_test_poisoned(dt, 5, sy);
-  if (dg_test_ok(dg_conv_temporal(T.stream, &X, &Wt, with_bias ? &B : NULL, pad, &Y), "conv_temporal")) {
+  float *rv = NULL;
+  dg_tensor R = res ? dg_test_tensor(dt, 5, sy, -1, 1, &rv) : (dg_tensor){0};
+  dg_tensor Y = res == 2 ? R : dg_test_poisoned(dt, 5, sy);
+  if (dg_test_ok(dg_conv_temporal_ex(T.stream, &X, &Wt, with_bias ? &B : NULL, pad, res ? &R : NULL, &Y),
+                 "conv_temporal")) {
     int64_t n = N * Cout * Fo * H * W;
     float *got = dg_test_read(&Y), *want = malloc((size_t)n * sizeof *want);
     dg_ref_conv_temporal(x, w, bias, N, Cin, F, H * W, Cout, k, pad, want);
+    for (int64_t i = 0; rv && i < n; i++) want[i] += rv[i];
     char what[160];
-    snprintf(what, sizeof what, "conv_temporal %s x=[%lld,%lld,%lld,%lld,%lld] Cout=%lld k=%lld pad=%d bias=%d",
+    snprintf(what, sizeof what, "conv_temporal %s x=[%lld,%lld,%lld,%lld,%lld] Cout=%lld k=%lld pad=%d bias=%d res=%d",
              dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)F, (long long)H, (long long)W, (long long)Cout,
-             (long long)k, pad, with_bias);
+             (long long)k, pad, with_bias, res);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -80,6 +94,12 @@ static void check_temporal(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64
   free(x);
   free(w);
   free(bias);
+  free(rv);
+}
+
+static void check_temporal(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64_t H, int64_t W, int64_t Cout,
+                           int64_t k, int pad, bool with_bias) {
+  check_temporal_res(dt, N, Cin, F, H, W, Cout, k, pad, with_bias, 0);
 }
 
 static int64_t r(int lo, int hi) { return dg_test_int(lo, hi); }
@@ -113,12 +133,27 @@ int main(void) {
     // Row bands of 135 (f32) or 272 (f16) rows: a middle band reads two input rows more than the first,
     // which is what a 64 KiB window just takes.
     check_conv2d(dt, 1, 1, d ? 1088 : 540, 120, 1, 3, 1, 1, 1, true);
+    // fused residual epilogue: 3x3 fast and general paths, 1x1 (matmul), split into bands and input
+    // channel passes (the residual is added once), a separate residual and y itself
+    for (int res = 1; res <= 2; res++) {
+      check_conv2d_res(dt, r(1, 2), 4 * r(1, 3), r(1, 13), 4 * r(1, 5), r(1, 19), 3, 1, 1, 1, true, res);
+      check_conv2d_res(dt, r(1, 2), r(1, 7), r(3, 17), r(3, 17), r(1, 11), 3, 2, 1, 1, res == 1, res);
+      check_conv2d_res(dt, r(1, 3), r(1, 9), r(1, 11), r(1, 11), r(1, 13), 1, 1, 0, 1, true, res);
+      check_conv2d_res(dt, 2, 2 * r(1, 4), r(1, 9), r(1, 9), 2 * r(1, 5), 1, 1, 0, 2, false, res);
+      check_conv2d_res(dt, 1, 64, r(9, 15), r(9, 15), 72, 3, 1, 1, 1, true, res);
+      check_conv2d_res(dt, 2, 48, r(20, 25), r(20, 25), 40, 1, 1, 0, 1, true, res);
+      check_conv2d_res(dt, 1, 2, r(130, 140), 128, 2, 3, 1, 1, 1, true, res);
+    }
     // temporal k x 1 x 1
     check_temporal(dt, r(1, 2), r(1, 9), r(1, 6), r(1, 7), r(1, 7), r(1, 9), 3, 1, true);
     check_temporal(dt, r(1, 2), 4 * r(1, 3), r(3, 6), r(1, 7), 4 * r(1, 3), r(1, 9), 3, 0, false);
     check_temporal(dt, 1, r(1, 5), r(1, 4), r(1, 5), r(1, 5), r(1, 5), 1, 0, true);
     check_temporal(dt, 1, r(1, 5), r(5, 8), r(2, 5), r(2, 5), r(1, 5), 5, 2, true);
     check_temporal(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 12, 3, 1, true); // splits
+    for (int res = 1; res <= 2; res++) {
+      check_temporal_res(dt, r(1, 2), r(1, 9), r(1, 6), r(1, 7), r(1, 7), r(1, 9), 3, 1, true, res);
+      check_temporal_res(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 16, 3, 1, true, res); // splits
+    }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
   // Argument errors are reported, not crashed on.
@@ -142,5 +177,6 @@ int main(void) {
   dg_check_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 2, &y5), DG_ERR_ARG, "padding", "temporal pad");
   dg_check_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 0, &y5), DG_ERR_ARG, "y has shape", "temporal bad y");
   dg_check_error(dg_conv_temporal(T.stream, &x, &w5, NULL, 1, &y5), DG_ERR_ARG, "must be", "temporal 4-D x");
+  dg_check_error(dg_conv2d_ex(T.stream, &x, &w, NULL, &same, &y2, &y), DG_ERR_ARG, "residual", "conv2d residual size");
   return dg_test_finish();
 }

@@ -27,18 +27,22 @@ static void check_matmul(dg_dtype dt, int64_t za, int64_t zb, int64_t M, int64_t
   free(b);
 }
 
-static void check_linear(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_t out, bool with_bias) {
+// res: 0 none, 1 a residual tensor added in the same dispatch (dg_linear_ex), 2 the residual is y itself.
+static void check_linear_res(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_t out, bool with_bias, int res) {
   int64_t sx[3] = {d0, d1, in}, sw[2] = {out, in}, sbias[1] = {out}, sy[3] = {d0, d1, out};
   float *x, *w, *bias = NULL;
   dg_tensor X = dg_test_tensor(dt, 3, sx, -1, 1, &x), W = dg_test_tensor(dt, 2, sw, -1, 1, &w);
   dg_tensor Bias = with_bias ? dg_test_tensor(dt, 1, sbias, -1, 1, &bias) : (dg_tensor){0};
-  dg_tensor Y = dg_test_poisoned(dt, 3, sy);
-  if (dg_test_ok(dg_linear(T.stream, &X, &W, with_bias ? &Bias : NULL, &Y), "linear")) {
+  float *rv = NULL;
+  dg_tensor R = res ? dg_test_tensor(dt, 3, sy, -1, 1, &rv) : (dg_tensor){0};
+  dg_tensor Y = res == 2 ? R : dg_test_poisoned(dt, 3, sy);
+  if (dg_test_ok(dg_linear_ex(T.stream, &X, &W, with_bias ? &Bias : NULL, res ? &R : NULL, &Y), "linear")) {
     float *got = dg_test_read(&Y), *want = malloc((size_t)(d0 * d1 * out) * sizeof *want);
     dg_ref_linear(x, w, bias, d0 * d1, in, out, want);
+    for (int64_t i = 0; rv && i < d0 * d1 * out; i++) want[i] += rv[i];
     char what[128];
-    snprintf(what, sizeof what, "linear %s rows=%lldx%lld in=%lld out=%lld bias=%d", dg_dtype_name(dt), (long long)d0,
-             (long long)d1, (long long)in, (long long)out, with_bias);
+    snprintf(what, sizeof what, "linear %s rows=%lldx%lld in=%lld out=%lld bias=%d res=%d", dg_dtype_name(dt),
+             (long long)d0, (long long)d1, (long long)in, (long long)out, with_bias, res);
     dg_test_close(what, got, want, d0 * d1 * out, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -46,6 +50,11 @@ static void check_linear(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_
   free(x);
   free(w);
   free(bias);
+  free(rv);
+}
+
+static void check_linear(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_t out, bool with_bias) {
+  check_linear_res(dt, d0, d1, in, out, with_bias, 0);
 }
 
 int main(void) {
@@ -66,6 +75,12 @@ int main(void) {
     check_linear(dt, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40), true);
     check_linear(dt, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), dg_test_int(1, 70), false);
     check_linear(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true); // splits
+    // fused residual epilogue (a separate residual, y itself), incl. splits over k (added once)
+    for (int res = 1; res <= 2; res++) {
+      check_linear_res(dt, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40), true, res);
+      check_linear_res(dt, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), dg_test_int(1, 70), false, res);
+      check_linear_res(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true, res);
+    }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
   // Argument errors are reported, not crashed on.
@@ -84,5 +99,6 @@ int main(void) {
   dg_check_error(dg_linear(T.stream, &a, &o33, NULL, &o), DG_ERR_ARG, "in-features", "linear in mismatch");
   dg_check_error(dg_linear(T.stream, &a, &b, &a, &o), DG_ERR_ARG, "bias", "linear bias size");
   dg_check_error(dg_linear(T.stream, &a, &b, NULL, &o33), DG_ERR_ARG, "y has shape", "linear bad y");
+  dg_check_error(dg_linear_ex(T.stream, &a, &b, NULL, &a, &o), DG_ERR_ARG, "residual", "linear residual size");
   return dg_test_finish();
 }
