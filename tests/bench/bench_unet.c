@@ -22,6 +22,16 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 static int mode_of(const char *fusion) { return strcmp(fusion, "off") != 0; }
 
 static bool ok(dg_status st, const char *what) {
@@ -82,6 +92,8 @@ int main(int argc, char **argv) {
   double lo[2] = {1e30, 1e30}, hi[2] = {0, 0};
   float *last[2] = {NULL, NULL};
   if (compare) steps *= 2;
+  double *times[2] = {calloc((size_t)steps + 1, sizeof(double)), calloc((size_t)steps + 1, sizeof(double))};
+  int nt[2] = {0, 0};
   for (int i = 0; i <= steps; i++) {
     int mode = compare ? i % 2 : mode_of(fusion);
     dg_nn_set_fusion(mode);
@@ -94,6 +106,7 @@ int main(int argc, char **argv) {
     disp[mode] = dg_stream_dispatch_count(T.stream) - d0;
     if (i > 0 && s < lo[mode]) lo[mode] = s;
     if (i > 0 && s > hi[mode]) hi[mode] = s;
+    if (i > 0) times[mode][nt[mode]++] = s;
     if (compare && i >= steps - 1) { // the two modes must agree
       last[mode] = malloc((size_t)dg_tensor_numel(&eps) * sizeof(float));
       if (!last[mode] || !ok(dg_tensor_read_f32(&eps, last[mode]), "read eps")) return 1;
@@ -116,9 +129,10 @@ int main(int argc, char **argv) {
   if (compare) {
     double worst = 0;
     for (int64_t k = 0; k < dg_tensor_numel(&eps); k++) worst = fmax(worst, fabs(last[0][k] - last[1][k]));
-    printf("unfused: %llu dispatches per forward, %.3f-%.3f s; fused: %llu dispatches, %.3f-%.3f s "
-           "(%d steps each, alternating); largest difference of eps %.2g\n",
-           (unsigned long long)disp[0], lo[0], hi[0], (unsigned long long)disp[1], lo[1], hi[1], steps / 2, worst);
+    printf("unfused: %llu dispatches per forward, %.3f-%.3f s (median %.3f); fused: %llu dispatches, %.3f-%.3f s "
+           "(median %.3f) (%d steps each, alternating); largest difference of eps %.2g\n",
+           (unsigned long long)disp[0], lo[0], hi[0], median(times[0], nt[0]), (unsigned long long)disp[1], lo[1], hi[1],
+           median(times[1], nt[1]), steps / 2, worst);
     free(last[0]);
     free(last[1]);
   } else {
@@ -129,6 +143,8 @@ int main(int argc, char **argv) {
          "%.4f s/step, %.2f it/s over %d steps, arena peak %.0f MiB\n",
          path, width, height, (long long)zs[3], (long long)zs[2], batch, dg_dtype_name(dt), load_s, first, per,
          1.0 / per, steps, (double)peak / 1048576.0);
+  free(times[0]);
+  free(times[1]);
   free(t);
   free(u);
   return dg_test_finish();
