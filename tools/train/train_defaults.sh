@@ -13,7 +13,7 @@
 # On a GPU the recipe changes (DG_TRAIN_RECIPE, default the device; DG_TRAIN_RECIPE=cuda on a CPU rehearses it):
 # large batches with the learning rate scaled by sqrt(batch / the batch it was chosen at) (--lr-ref-batch), the
 # training set resident on the device, bfloat16 autocast (docs/train-image-models.md). DG_TRAIN_BATCH="unet=2048
-# controlnet=64 ..." overrides that recipe's batch sizes (groups clip, segmenter, vae, unet, controlnet, adv).
+# controlnet=64 ..." overrides that recipe's batch sizes (groups clip, segmenter, vae, unet, controlnet, adv, video).
 # Each stage's log ends with a "done:" line: its steps, samples and samples per second.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -130,6 +130,20 @@ train unet 2 train_unet "$MODELS/unet" "${UNET_ARGS[@]}" --init "$RUNS/unet_base
 # ControlNets learned stay what they were; the pixels of small objects (whose colours captions name) weigh 5x.
 train vae 2 train_vae "$MODELS/vae" "${DATA_ARGS[@]}" --init "$RUNS/vae_base.safetensors" --decoder-only \
   --object-weight 4 --steps "$(steps 1500)" --batch "$(batch vae 8 256)" $(gpu --lr-ref-batch 64)
+
+# 10. The text-to-video UNet (issue 19, docs/train-video-models.md): the shipped UNet inflated with
+# VideoCrafter2's temporal layers (zero on their outputs), trained on the world's 16-frame clips (all four
+# transition kinds) with each clip's overall caption, spatial layers frozen. DG_TRAIN_CLIPS (default 512) clips.
+VDATA=$(dirname "$DATA")/video
+for split_count in train:${DG_TRAIN_CLIPS:-512} val:16; do
+  split=${split_count%%:*} count=${split_count##*:}
+  stage "world video clips $split ($count)"
+  "$CLI" world dataset --split "$split" --count "$count" --video --frames 16 \
+    --threads "${DG_TRAIN_WORLD_THREADS:-2}" --out "$VDATA/$split"
+done
+train video $T train_video "$MODELS/video" --data "$VDATA/train" --val "$VDATA/val" \
+  --init "$MODELS/unet.safetensors" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" --steps "$(steps 2000)" \
+  --batch "$(batch video 2 64)" --lr 2e-4 --warmup 20 --ema 0.99 --fps 8 $(gpu --lr-ref-batch 8)
 
 # Shipped as float16 (half the size, same images to ~0.01 of a level).
 (cd tools/train && $PY -m dgtrain.to_f16 "$MODELS"/*.safetensors)

@@ -24,10 +24,10 @@ mkdir -p "$OUT"
 if [ "${DG_LEASE_REHEARSAL:-0}" = 1 ]; then
   R=${DG_LEASE_ROOT:-/tmp/dg_lease_rehearsal}
   export DG_TRAIN_DEVICE=cpu DG_TRAIN_RECIPE=cuda DG_TRAIN_PYTHON=${DG_TRAIN_PYTHON:-/usr/bin/python3} \
-         DG_TRAIN_BATCH=${DG_TRAIN_BATCH:-"clip=8 segmenter=4 vae=4 unet=16 controlnet=4 adv=2"} \
+         DG_TRAIN_BATCH=${DG_TRAIN_BATCH:-"clip=8 segmenter=4 vae=4 unet=16 controlnet=4 adv=2 video=2"} \
          DG_TRAIN_IMAGES=${DG_TRAIN_IMAGES:-64} DG_TRAIN_DATA=${DG_TRAIN_DATA:-$R/world} \
-         DG_TRAIN_BUDGET=${DG_TRAIN_BUDGET:-"clip=6 vae_base=6 eval_segmenter_base=6 eval_segmenter=6 unet_base=10 unet=5 vae=5"} \
-         DG_TRAIN_CN_STEPS=${DG_TRAIN_CN_STEPS:-2}
+         DG_TRAIN_BUDGET=${DG_TRAIN_BUDGET:-"clip=6 vae_base=6 eval_segmenter_base=6 eval_segmenter=6 unet_base=10 unet=5 vae=5 video=5"} \
+         DG_TRAIN_CLIPS=${DG_TRAIN_CLIPS:-4} DG_TRAIN_CN_STEPS=${DG_TRAIN_CN_STEPS:-2}
   LEASE=${DG_LEASE_SECONDS:-1800} SMOKE=$R/smoke RUNS=$R/runs
 else
   export DG_TRAIN_DEVICE=${DG_TRAIN_DEVICE:-cuda} DG_TRAIN_PYTHON=${DG_TRAIN_PYTHON:-python3}
@@ -46,7 +46,7 @@ throughput() { local f; for f in "$1"/*/log.txt; do grep -h "done: " "$f" 2>/dev
 if [ "${DG_LEASE_SMOKE:-1}" = 1 ]; then
 echo "== smoke run"
 reuse_into "$SMOKE/models"
-if ! DG_TRAIN_PERMILLE=2 DG_TRAIN_CN_STEPS=2 DG_TRAIN_IMAGES=64 DG_TRAIN_ADV=1 DG_TRAIN_DATA="$SMOKE/data" \
+if ! DG_TRAIN_PERMILLE=2 DG_TRAIN_CN_STEPS=2 DG_TRAIN_IMAGES=64 DG_TRAIN_CLIPS=4 DG_TRAIN_ADV=1 DG_TRAIN_DATA="$SMOKE/data" \
      DG_TRAIN_MODELS="$SMOKE/models" DG_TRAIN_RUNS="$SMOKE/runs" DG_TRAIN_BUDGET= tools/train/train_defaults.sh; then
   tail -n 30 "$SMOKE"/runs/*.out
   tar czf "$OUT/smoke_logs.tgz" "$SMOKE/runs" 2>/dev/null
@@ -61,7 +61,7 @@ fi
 export DG_TRAIN_PERMILLE=40000 DG_TRAIN_IMAGES=${DG_TRAIN_IMAGES:-40000} DG_TRAIN_ADV=1 \
        DG_TRAIN_DATA=${DG_TRAIN_DATA:-/dev/shm/world} \
        DG_TRAIN_MODELS="$RUNS/models" DG_TRAIN_RUNS="$RUNS" \
-       DG_TRAIN_BUDGET=${DG_TRAIN_BUDGET:-"clip=110 vae_base=110 eval_segmenter_base=240 eval_segmenter=120 unet_base=150 unet=30 vae=60"} \
+       DG_TRAIN_BUDGET=${DG_TRAIN_BUDGET:-"clip=110 vae_base=110 eval_segmenter_base=240 eval_segmenter=120 unet_base=150 unet=30 vae=60 video=90"} \
        DG_TRAIN_CN_STEPS=${DG_TRAIN_CN_STEPS:-500}  # equal steps for the comparison (batch 128 each, side by side)
 mkdir -p "$RUNS"
 reuse_into "$RUNS/models"
@@ -82,6 +82,7 @@ pack unet_vae unet.* vae.*
 pack clip clip.* text_encoder.*
 pack seg_cnbase eval_segmenter.* controlnet_baseline.*
 pack cn_aldm_adv controlnet_aldm.* controlnet_adv.*
+pack video video.*  # the text-to-video UNet (bfloat16 autocast, batch 64 of 16-frame clips)
 # The UNet the ControlNets were trained on: the shipped one continues it (kept in case the lease ends first).
 cd "$RUNS" && [ -f unet_base.safetensors ] && to_f16 unet_base.safetensors && pack unet_base unet_base.*
 cd "$RUNS/.." && r=$(basename "$RUNS")

@@ -394,7 +394,8 @@ class EMA:
                 self.shadow[k].copy_(v)
 
     def copy_to(self, model):
-        model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in self.shadow.items()})
+        own = model.state_dict()  # once: a state_dict() per key made this quadratic in the number of tensors
+        model.load_state_dict({k: v.to(own[k].dtype) for k, v in self.shadow.items()})
 
     @contextlib.contextmanager
     def applied(self, model):

@@ -2,11 +2,11 @@
 ldm_unet's blocks, with VideoCrafter2's parameter names, so that `model.diffusion_model.*` keys of its checkpoint
 load as they are:
 
-- every ResBlock is followed, inside the ResBlock, by `temopral_conv` (sic): conv1..conv4, each GroupNorm(32) ->
-  SiLU -> (Dropout, conv2..4) -> Conv3d (3,1,1) padding (1,0,0) over [B, C, F, H, W], conv4 zero-initialised,
+- every ResBlock is followed, inside the ResBlock, by `temopral_conv` (sic): conv1..conv4, each GroupNorm32 (float32
+  statistics, as LDM's) -> SiLU -> (Dropout, conv2..4) -> Conv3d (3,1,1) padding (1,0,0) over [B, C, F, H, W], conv4 zero-initialised,
   plus the input (conv1.0/conv1.2, convK.0/convK.3 for K = 2..4);
 - every SpatialTransformer is followed by a TemporalTransformer (`input_blocks.N.2`, `middle_block.2`,
-  `output_blocks.N.2`): GroupNorm(32, eps 1e-6) over [B, C, F, H, W] (statistics over the frames too) ->
+  `output_blocks.N.2`): GroupNorm32 (eps 1e-6) over [B, C, F, H, W] (statistics over the frames too) ->
   tokens [B*H*W, F, C] -> proj_in (Conv1d 1x1, or Linear with use_linear) -> BasicTransformerBlock whose attn1
   and attn2 are both self-attention over the frames (temporal_selfatt_only; no positional encoding, not causal)
   -> proj_out (zero-initialised) -> + input;
@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 
 from . import ldm_unet
-from .ldm_unet import BasicTransformerBlock, ResBlock, SpatialTransformer, timestep_embedding, zero_module
+from .ldm_unet import BasicTransformerBlock, GroupNorm32, ResBlock, SpatialTransformer, timestep_embedding, zero_module
 
 # Our default text-to-video UNet: DEFAULT_SMALL inflated with VideoCrafter2's temporal layers.
 DEFAULT_SMALL_VIDEO = dict(ldm_unet.DEFAULT_SMALL, fps_cond=True, init_attn=True)
@@ -80,7 +80,8 @@ class TemporalConvBlock(nn.Module):
         super().__init__()
 
         def conv(drop):
-            mods = [nn.GroupNorm(32, channels), nn.SiLU()] + ([nn.Dropout(dropout)] if drop else [])
+            # GroupNorm32: float32 statistics, as LDM's norms
+            mods = [GroupNorm32(channels), nn.SiLU()] + ([nn.Dropout(dropout)] if drop else [])
             return nn.Sequential(*mods, nn.Conv3d(channels, channels, (3, 1, 1), padding=(1, 0, 0)))
         self.conv1, self.conv2, self.conv3, self.conv4 = conv(False), conv(True), conv(True), conv(True)
         zero_module(self.conv4[-1])
@@ -120,7 +121,7 @@ class TemporalTransformer(nn.Module):
         super().__init__()
         inner = n_heads * d_head
         self.use_linear = use_linear
-        self.norm = nn.GroupNorm(32, channels, eps=1e-6)
+        self.norm = GroupNorm32(channels, eps=1e-6)
         self.proj_in = nn.Linear(channels, inner) if use_linear else nn.Conv1d(channels, inner, 1)
         self.transformer_blocks = nn.ModuleList(
             [BasicTransformerBlock(inner, n_heads, d_head, None) for _ in range(depth)])

@@ -1,7 +1,8 @@
 """Reader of the procedural world's datasets (docs/world-format.md), shared by every training script.
 
 Image datasets: `WorldImages(root)` yields dicts with the image in [-1, 1], the class-id label map
-(255 = unlabelled), the captions and their token roles as character spans. Video datasets: `WorldVideos`.
+(255 = unlabelled), the captions and their token roles as character spans. Video datasets: `WorldVideos` (items
+with labels and stages), `WorldClips` (frames in memory, for the video trainer).
 """
 import json
 import os
@@ -219,6 +220,40 @@ class WorldVideos(torch.utils.data.Dataset):
             "transition": e.get("transition"),
             "id": e["id"],
         }
+
+
+class WorldClips:
+    """A world video dataset held in memory: uint8 frames [N,F,3,H,W] (PNG decoding once), each clip's single
+    overall caption (the training text), transition kind and stages (ground truth for evaluation only: the stage
+    captions are never training text)."""
+
+    def __init__(self, root, max_clips=0):
+        ds = WorldVideos(root)
+        entries = ds.entries[:max_clips] if max_clips else ds.entries
+        if not entries:
+            raise SystemExit(f"{root}: no video clips (dirigent-cli world dataset --video --frames 16)")
+        frames = {e["frames"] for e in entries}
+        if len(frames) > 1:
+            raise SystemExit(f"{root}: clips of different lengths {sorted(frames)}")
+        self.captions = [e.get("caption", "") for e in entries]
+        self.ids = [e["id"] for e in entries]
+        self.transitions = [e.get("transition") for e in entries]
+        self.stages = [e.get("stages", []) for e in entries]
+        self.frames = np.stack([np.stack([_rgb8_array(os.path.join(root, p)) for p in e["frame_images"]])
+                                for e in entries])
+        self.frames = torch.from_numpy(self.frames)
+
+    def __len__(self):
+        return self.frames.shape[0]
+
+    def as_images(self):
+        """The frames as a WorldTensors of N*F images (clip-major; ids CLIP/K), for latents.cached_latents."""
+        out = object.__new__(WorldTensors)
+        n, f = self.frames.shape[:2]
+        out.images, out.labels = self.frames.reshape((n * f,) + tuple(self.frames.shape[2:])), None
+        out.captions = [[c] for c in self.captions for _ in range(f)]
+        out.ids = [f"{i}/{k}" for i in self.ids for k in range(f)]
+        return out
 
 
 def caption_corpus(root):

@@ -1,0 +1,91 @@
+"""What the video trainer, the exporter and the sampler share: the image UNet inflated into the UNet3D
+(video_unet.inflate), the temporal/spatial split of its parameters, clip latents through the shipped VAE
+(cached), the held-out diffusion loss at fixed timesteps and noise, the temporal coherence metric, and the
+export in VideoCrafter2's names."""
+import torch
+import torch.nn.functional as F
+
+from . import video_unet
+from .exports import export
+from .latents import cached_latents
+
+
+def inflated_from_image(path, device="cpu"):
+    """(UNet3D, config) from an exported image UNet: its spatial weights, temporal layers zero on their outputs,
+    so the start equals the image model on every frame."""
+    model = video_unet.load_inflated(path).to(device)
+    return model, dict(model.cfg)
+
+
+def split_params(model):
+    """(temporal, spatial) parameter lists (video_unet.is_temporal)."""
+    temporal, spatial = [], []
+    for n, p in model.named_parameters():
+        (temporal if video_unet.is_temporal(n) else spatial).append(p)
+    return temporal, spatial
+
+
+def param_groups(model, lr, spatial_scale=0.0):
+    """Optimiser groups: the temporal layers at lr; the spatial ones frozen (requires_grad off, no gradient
+    computed for them) unless spatial_scale > 0, then tuned lightly at lr x spatial_scale."""
+    temporal, spatial = split_params(model)
+    for p in spatial:
+        p.requires_grad_(spatial_scale > 0)
+    groups = [{"params": temporal, "lr_scale": 1.0}]
+    if spatial_scale > 0:
+        groups.append({"params": spatial, "lr_scale": spatial_scale})
+    return groups
+
+
+def set_group_lr(opt, lr):
+    for g in opt.param_groups:
+        g["lr"] = lr * g.get("lr_scale", 1.0)
+
+
+def clip_latents(args, vae, clips, device, tag):
+    """Scaled VAE posterior means of every frame, [N, C, F, h, w] (VideoCrafter2's layout), cached beside the
+    run folder as latents.cached_latents caches images."""
+    n, f = clips.frames.shape[:2]
+    z = cached_latents(args, vae, clips.as_images(), device, tag)
+    return z.reshape((n, f) + tuple(z.shape[1:])).transpose(1, 2).contiguous()
+
+
+@torch.no_grad()
+def val_loss(unet, z, ctx, sched, fps, seed=0, draws=2, batch=4):
+    """Mean diffusion loss over held-out clip latents [N,C,F,h,w] at fixed, evenly spaced timesteps and fixed
+    noise: moves only when the weights do."""
+    was = unet.training
+    unet.eval()
+    gen = torch.Generator().manual_seed(seed)
+    total = 0.0
+    n = len(z)
+    for d in range(draws):
+        t = ((torch.arange(n) * sched.n // n + d * sched.n // (draws * n)) % sched.n).to(z.device)
+        noise = torch.randn(z.shape, generator=gen).to(z.device)
+        for s in range(0, n, batch):
+            sl = slice(s, s + batch)
+            eps = unet(sched.q_sample(z[sl], t[sl], noise[sl]), t[sl], ctx[sl], fps=fps)
+            total += F.mse_loss(eps.float(), noise[sl], reduction="sum").item()
+    unet.train(was)
+    return total / (draws * z.numel())
+
+
+def adjacent_l1(frames):
+    """Temporal coherence: mean |frame k+1 - frame k| over clips [N,F,3,H,W] in 0..255 (uint8 or float
+    [-1,1] scaled to it); lower is smoother."""
+    x = frames.float()
+    if not frames.dtype == torch.uint8:
+        x = (x.clamp(-1, 1) + 1) * 127.5
+    return (x[:, 1:] - x[:, :-1]).abs().mean().item()
+
+
+PREFIX = "model.diffusion_model."
+
+
+def export_video(path, state, cfg, metadata=None):
+    """Writes the UNet3D state dict under VideoCrafter2's names; refuses names the UNet3D does not have."""
+    own = video_unet.UNet3DModel(cfg).state_dict()
+    bad = [k for k in state if k not in own or own[k].shape != state[k].shape]
+    if bad:
+        raise KeyError(f"export_video: not UNet3D parameters: {bad[:5]}")
+    return export(path, state, PREFIX, cfg, dict(metadata or {}, model="unet3d"))
