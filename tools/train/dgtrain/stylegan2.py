@@ -73,6 +73,10 @@ def bias_act(x, b, act="linear", gain=1.0, clamp=None):
     return x
 
 
+def lrelu(x):
+    return F.leaky_relu(x, 0.2) * SQRT2
+
+
 def normalize_2nd_moment(x, eps=1e-8):
     return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
 
@@ -261,19 +265,33 @@ class Generator(nn.Module):
 
 # --- discriminator (training only; our own names) ---
 
+class EqConv2d(nn.Module):
+    """Equalised-learning-rate conv (weight randn, scaled by 1/sqrt(fan-in) when used), as ADA's Conv2dLayer:
+    the discriminator trains at G's learning rate."""
+
+    def __init__(self, in_c, out_c, k, bias=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_c, in_c, k, k))
+        self.bias = nn.Parameter(torch.zeros(out_c)) if bias else None
+        self.gain, self.pad = 1 / math.sqrt(in_c * k * k), k // 2
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.gain, self.bias, padding=self.pad)
+
+
 class DBlock(nn.Module):
     """Resnet block: two 3x3 convs, 2x average-pool down, a 1x1 skip; outputs scaled by sqrt(1/2)."""
 
     def __init__(self, in_c, out_c):
         super().__init__()
-        self.conv0 = nn.Conv2d(in_c, in_c, 3, padding=1)
-        self.conv1 = nn.Conv2d(in_c, out_c, 3, padding=1)
-        self.skip = nn.Conv2d(in_c, out_c, 1, bias=False)
+        self.conv0 = EqConv2d(in_c, in_c, 3)
+        self.conv1 = EqConv2d(in_c, out_c, 3)
+        self.skip = EqConv2d(in_c, out_c, 1, bias=False)
 
     def forward(self, x):
         y = F.avg_pool2d(self.skip(x), 2)
-        x = F.leaky_relu(self.conv0(x), 0.2)
-        x = F.avg_pool2d(F.leaky_relu(self.conv1(x), 0.2), 2)
+        x = lrelu(self.conv0(x))
+        x = F.avg_pool2d(lrelu(self.conv1(x)), 2)
         return (x + y) * math.sqrt(0.5)
 
 
@@ -283,22 +301,22 @@ class Discriminator(nn.Module):
         cfg = config(cfg)
         res = resolutions(cfg)[::-1]  # 128 .. 8 down to 4
         ch = cfg["channels"]
-        self.fromrgb = nn.Conv2d(3, ch[str(res[0])], 1)
+        self.fromrgb = EqConv2d(3, ch[str(res[0])], 1)
         self.blocks = nn.ModuleList([DBlock(ch[str(r)], ch[str(r // 2)]) for r in res[:-1]])
         c4 = ch["4"]
         bh, bw = cfg["base"]
-        self.conv = nn.Conv2d(c4 + 1, c4, 3, padding=1)
-        self.fc = nn.Linear(c4 * bh * bw, c4)
-        self.out = nn.Linear(c4, 1)
+        self.conv = EqConv2d(c4 + 1, c4, 3)
+        self.fc = FullyConnectedLayer(c4 * bh * bw, c4, "lrelu")
+        self.out = FullyConnectedLayer(c4, 1)
 
     def forward(self, img):
-        x = F.leaky_relu(self.fromrgb(img), 0.2)
+        x = lrelu(self.fromrgb(img))
         for b in self.blocks:
             x = b(x)
         std = (x.var(dim=0, unbiased=False) + 1e-8).sqrt().mean().reshape(1, 1, 1, 1)  # minibatch std (group = batch)
         x = torch.cat([x, std.expand(x.shape[0], 1, *x.shape[2:])], dim=1)
-        x = F.leaky_relu(self.conv(x), 0.2)
-        x = F.leaky_relu(self.fc(x.flatten(1)), 0.2)
+        x = lrelu(self.conv(x))
+        x = self.fc(x.flatten(1))
         return self.out(x).squeeze(1)
 
 
