@@ -222,6 +222,30 @@ dg_status dg_stylegan2_broadcast(const dg_nn_ctx *nn, const dg_stylegan2 *m, con
   return dg_concat(nn->s, in, m->num_ws, 1, ws);
 }
 
+dg_status dg_stylegan2_mix(const dg_nn_ctx *nn, const dg_stylegan2 *m, const dg_tensor *ws_content,
+                           const dg_tensor *const *styles, int n_styles, float strength, dg_tensor *ws) {
+  char sa[96], sb[96];
+  if (n_styles < 1) return dg_fail(DG_ERR_ARG, "stylegan2 mix: no style");
+  if (!(strength >= 0.0f && strength <= 1.0f)) return dg_fail(DG_ERR_ARG, "stylegan2 mix: strength %g outside 0..1", strength);
+  if (ws_content->ndim != 3 || ws_content->shape[1] != m->num_ws || ws_content->shape[2] != m->w_dim)
+    return dg_fail(DG_ERR_ARG, "stylegan2 mix: content ws has shape %s, expected [N, %d, %d]",
+                   dg_shape_str(ws_content, sa, sizeof sa), m->num_ws, m->w_dim);
+  for (int i = 0; i < n_styles; i++)
+    if (dg_tensor_numel(styles[i]) != dg_tensor_numel(ws_content) || styles[i]->ndim != 3)
+      return dg_fail(DG_ERR_ARG, "stylegan2 mix: style %d has shape %s, expected the content's %s", i,
+                     dg_shape_str(styles[i], sa, sizeof sa), dg_shape_str(ws_content, sb, sizeof sb));
+  dg_tensor acc;
+  DG_TRY(dg_nn_alloc(nn, 3, ws_content->shape, &acc));
+  DG_TRY(dg_unary(nn->s, DG_COPY, styles[0], &acc, 1.0f, 0.0f));
+  for (int i = 1; i < n_styles; i++)
+    DG_TRY(dg_binary(nn->s, DG_ADD, &acc, styles[i], &acc));
+  // ws = content + strength (acc / n - content) = (strength / n) acc + (1 - strength) content
+  DG_TRY(dg_unary(nn->s, DG_SCALE, &acc, &acc, strength / (float)n_styles, 0.0f));
+  DG_TRY(dg_nn_alloc(nn, 3, ws_content->shape, ws));
+  DG_TRY(dg_unary(nn->s, DG_SCALE, ws_content, ws, 1.0f - strength, 0.0f));
+  return dg_binary(nn->s, DG_ADD, ws, &acc, ws);
+}
+
 // One modulated layer: x [N, in, H, W], its w [N, w_dim] -> out (scratch).
 static dg_status layer_forward(const dg_nn_ctx *nn, const dg_stylegan2 *m, const dg_sg_layer *L, const dg_tensor *x,
                                const dg_tensor *w, const dg_tensor *noise, dg_tensor *out) {

@@ -47,6 +47,12 @@ dg_status dg_stylegan2_mapping(const dg_nn_ctx *nn, const dg_stylegan2 *m, const
 // w [N, w_dim] -> ws [N, num_ws, w_dim], every layer the same w (scratch).
 dg_status dg_stylegan2_broadcast(const dg_nn_ctx *nn, const dg_stylegan2 *m, const dg_tensor *w, dg_tensor *ws);
 
+// Style mixing as in the thesis, G(w_style, noise_content): ws = ws_content + strength (mean(styles) -
+// ws_content), the mean over n_styles exemplars' ws (each [N, num_ws, w_dim], as ws_content), in scratch;
+// the synthesis then takes the content's noise maps. strength 0 gives the content's ws, 1 the style's.
+dg_status dg_stylegan2_mix(const dg_nn_ctx *nn, const dg_stylegan2 *m, const dg_tensor *ws_content,
+                           const dg_tensor *const *styles, int n_styles, float strength, dg_tensor *ws);
+
 typedef enum dg_sg_noise_mode { DG_SG_NOISE_CONST = 0, DG_SG_NOISE_NONE = 1 } dg_sg_noise_mode;
 
 // ws [N, num_ws, w_dim] -> image [N, 3, height, width] (scratch). noise: NULL or n_noise entries, each NULL

@@ -11,6 +11,59 @@
 #include "dg_test.h"
 #include "golden_util.h"
 
+// Style mixing: strength 0 is the content's ws and image (with its noise), 1 with one exemplar the exemplar's
+// ws, 0.4 with two exemplars content + 0.4 (mean - content) on the host; errors for strength and shapes.
+static void mix(const dg_nn_ctx *nn, const dg_stylegan2 *m, const dg_tensor *ws, const dg_tensor *const *noise,
+                dg_dtype dt, dg_safetensors *st) {
+  int64_t n = dg_tensor_numel(ws);
+  float *c = dg_test_read(ws), *s1 = malloc((size_t)n * sizeof *s1), *s2 = malloc((size_t)n * sizeof *s2);
+  for (int64_t i = 0; i < n; i++)
+    s1[i] = c[n - 1 - i], s2[i] = 0.5f * c[i] - 0.25f; // two other "exemplars"
+  dg_tensor S1 = *ws, S2 = *ws, out, img;
+  dg_nn_alloc(nn, 3, ws->shape, &S1);
+  dg_nn_alloc(nn, 3, ws->shape, &S2);
+  dg_tensor_write_f32(&S1, s1);
+  dg_tensor_write_f32(&S2, s2);
+  for (int64_t i = 0; i < n; i++) { // the values as stored
+    s1[i] = dt == DG_F16 ? dg_f16_to_f32(dg_f32_to_f16(s1[i])) : s1[i];
+    s2[i] = dt == DG_F16 ? dg_f16_to_f32(dg_f32_to_f16(s2[i])) : s2[i];
+  }
+  const dg_tensor *one[1] = {&S1}, *two[2] = {&S1, &S2};
+  double tol = dg_test_tolerance(dt);
+  if (dg_test_ok(dg_stylegan2_mix(nn, m, ws, one, 1, 0.0f, &out), "mix 0")) {
+    float *g = dg_test_read(&out);
+    dg_test_close("mix strength 0 = content ws", g, c, n, tol);
+    free(g);
+    if (dg_test_ok(dg_stylegan2_synthesis(nn, m, &out, noise, DG_SG_NOISE_NONE, &img), "mix 0 synthesis"))
+      golden_check("mix strength 0 image = content's", &img, st, "image_noise", dt);
+  }
+  if (dg_test_ok(dg_stylegan2_mix(nn, m, ws, one, 1, 1.0f, &out), "mix 1")) {
+    float *g = dg_test_read(&out);
+    dg_test_close("mix strength 1 = style ws", g, s1, n, tol);
+    free(g);
+  }
+  if (dg_test_ok(dg_stylegan2_mix(nn, m, ws, two, 2, 0.4f, &out), "mix 0.4 of two")) {
+    float *g = dg_test_read(&out), *want = malloc((size_t)n * sizeof *want);
+    for (int64_t i = 0; i < n; i++)
+      want[i] = c[i] + 0.4f * (0.5f * (s1[i] + s2[i]) - c[i]);
+    dg_test_close("mix 0.4 of the mean of two styles", g, want, n, tol);
+    free(g), free(want);
+    // the mixed image differs from the content's (the style moved it)
+    if (dg_test_ok(dg_stylegan2_synthesis(nn, m, &out, noise, DG_SG_NOISE_NONE, &img), "mix synthesis")) {
+      int64_t ni;
+      float *got = dg_test_read(&img), *content = golden_read(st, "image_noise", &ni);
+      double e = dg_test_rel_err(got, content, ni);
+      dg_check(e > 0.05, "mixed image vs the content's: relative difference %.3g, expected > 0.05", e);
+      free(got), free(content);
+    }
+  }
+  dg_status e = dg_stylegan2_mix(nn, m, ws, one, 1, 1.5f, &out);
+  dg_check(e == DG_ERR_ARG && strstr(dg_last_error(), "strength 1.5"), "mix strength 1.5: %s", dg_last_error());
+  e = dg_stylegan2_mix(nn, m, ws, one, 0, 0.5f, &out);
+  dg_check(e == DG_ERR_ARG, "mix without styles: status %d", e);
+  free(c), free(s1), free(s2);
+}
+
 static void run(dg_dtype dt, const dg_weights *w, const dg_model_config *cfg, dg_safetensors *st) {
   dg_arena_mark mark = dg_arena_get_mark(T.arena);
   dg_nn_src src = {w, T.arena, dt};
@@ -57,6 +110,7 @@ static void run(dg_dtype dt, const dg_weights *w, const dg_model_config *cfg, dg
     dg_check(same, "stylegan2 broadcast copies w to every layer");
     free(a), free(b);
   }
+  mix(&nn, m, &ws, np, dt, st);
   // a wrong ws shape is refused by name
   dg_tensor wsbad;
   dg_tensor_reshape(&ws, 3, (int64_t[3]){4, 4, 16}, &wsbad);
@@ -86,7 +140,7 @@ static void bad_checkpoint(const char *file, const char *want) {
 }
 
 int main(int argc, char **argv) {
-  golden_init(argc, argv, "test_golden_stylegan");
+  golden_init(argc, argv, "test_stylegan");
   char path[1024];
   snprintf(path, sizeof path, "%s/weights.safetensors", golden_dir);
   dg_weights *w = NULL;

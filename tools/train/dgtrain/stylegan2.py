@@ -263,6 +263,15 @@ class Generator(nn.Module):
         return self.synthesis(ws, noise_mode=noise_mode, noises=noises)
 
 
+def mix_ws(ws_content, ws_styles, strength):
+    """Style mixing as in the thesis, G(w_style, noise_content): the content's ws moved towards the mean of the
+    exemplars' ws by strength in [0, 1] (dg_stylegan2_mix); synthesise with the content's noise maps."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength {strength} outside 0..1")
+    style = torch.stack(list(ws_styles)).mean(dim=0)
+    return ws_content + strength * (style - ws_content)
+
+
 # --- discriminator (training only; our own names) ---
 
 class EqConv2d(nn.Module):

@@ -106,6 +106,17 @@ class StyleGAN2Test(unittest.TestCase):
             t = gen.mapping(torch.randn(2, 64), truncation_psi=0.0)
             self.assertTrue(torch.allclose(t, gen.mapping.w_avg.expand_as(t)))
 
+    def test_mix(self):
+        gen = S.Generator(TINY)
+        with torch.no_grad():
+            ws = gen.mapping(torch.randn(3, 8))
+            c, a, b = ws[0:1], ws[1:2], ws[2:3]
+            self.assertTrue(torch.equal(S.mix_ws(c, [a], 0.0), c))
+            self.assertTrue(torch.allclose(S.mix_ws(c, [a], 1.0), a))
+            self.assertTrue(torch.allclose(S.mix_ws(c, [a, b], 0.5), 0.5 * c + 0.25 * (a + b)))
+            with self.assertRaises(ValueError):
+                S.mix_ws(c, [a], 1.2)
+
     def test_load_errors(self):
         with tempfile.TemporaryDirectory() as d:
             gen = S.Generator(TINY)
