@@ -144,8 +144,9 @@ class StyleGAN2Test(unittest.TestCase):
             with open(cfg, "w") as f:
                 json.dump(TINY, f)
             out, exp = os.path.join(d, "run"), os.path.join(d, "exp", "g")
+            clip = os.path.join(os.path.dirname(__file__), "..", "..", "..", "assets", "models", "clip.safetensors")
             base = ["--data", data, "--out", out, "--batch", "2", "--config", cfg, "--threads", "1", "--log-every", "1",
-                    "--r1-every", "2"]
+                    "--r1-every", "2", "--fd-clip", clip, "--fd-every", "2", "--fd-count", "6"]
             with contextlib.redirect_stdout(io.StringIO()):
                 train_stylegan.main(base + ["--steps", "2"])
                 self.assertEqual(torch.load(os.path.join(out, "ckpt.pt"))["step"], 2)
@@ -155,9 +156,22 @@ class StyleGAN2Test(unittest.TestCase):
                 log = f.read()
             self.assertIn("resumed at step 2", log)
             self.assertIn("r1 ", log)
+            self.assertEqual([f["step"] for f in s["fds"]], [2, 3])  # step 2 from the first run, kept on resume
+            self.assertTrue(all(math.isfinite(f["fd"]) and f["fd"] >= 0 for f in s["fds"]))
             g = S.load_generator(exp + ".safetensors")
             self.assertEqual(tuple(g(torch.randn(1, 8)).shape), (1, 3, 16, 32))
             self.assertTrue(all(math.isfinite(v) for v in (s["last_log"]["loss_g"], s["last_log"]["loss_d"])))
+
+    def test_fd_tracker(self):
+        """The FD of a set against itself is ~0 and grows with a shift of the features."""
+        real = torch.randn(32, 3, 8, 16, generator=torch.Generator().manual_seed(3))
+        feats = lambda x: x.mean(dim=(2, 3))  # noqa: E731
+        fd = train_stylegan.FDTracker(feats, real, 32)
+        self.assertLess(train_stylegan.frechet(fd.real, fd.real), 1e-9)
+        gen = S.Generator(dict(TINY, resolution=8, base=[4, 8]))
+        a = fd(gen)
+        self.assertTrue(math.isfinite(a) and a > 0)
+        self.assertEqual(a, fd(gen))  # fixed z: the same generator, the same FD
 
     def test_golden_fixtures_regenerate(self):
         """make_fixtures_stylegan reproduces the committed tests/golden/stylegan files (to 1e-5)."""
