@@ -1,5 +1,5 @@
 // The video pipeline (render/pipelines/dg_video) on the tiny model folder with the tiny video UNet
-// (make_tiny_video.py): VSP's per-frame weights exactly, a run's frames (deterministic, previews every
+// (tools/train/dgtrain/vstar_ref.py): VSP's per-frame weights exactly, a run's frames (deterministic, previews every
 // step, TAR changes them, the captured temporal attention is row-stochastic, the layout ControlNet
 // changes them), cancel, arguments refused naming the value, and a set without a video UNet refused.
 #include <math.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_safetensors.h"
 #include "dg_test.h"
 #include "dg_video.h"
 
@@ -72,6 +73,39 @@ static void check_weights(void) {
   dg_check_error(dg_video_vsp_weights(s3, 3, 1, DG_VSP_LINEAR, lo, hi, w), DG_ERR_ARG, "1 frames", "one frame");
 }
 
+// The frames equal the PyTorch reference's (tools/train/dgtrain/vstar_ref.py: VSP + TAR, and VSP off without
+// TAR; 4 frames of 32x32, 3 DDIM steps, eta 0) within a few 8-bit levels.
+static void check_golden(dg_model_set *m) {
+  dg_safetensors *g;
+  if (!dg_test_ok(dg_safetensors_open(DG_GOLDEN_DIR "/generate.safetensors", &g), "golden video frames")) return;
+  dg_video_stage stages[2] = {{0, "a red car on a snowy street at night"}, {3, "a blue car on a road in autumn"}};
+  dg_tar tar, none;
+  int64_t w16 = 16;
+  float s1 = 1.0f;
+  dg_tar_init(&tar, 1, &w16, &s1, 1.0f, 1);
+  dg_tar_init(&none, 0, NULL, NULL, 1.0f, 0);
+  const struct { const char *name; dg_vsp_mode vsp; const dg_tar *tar; } cases[2] = {
+      {"vstar_frames", DG_VSP_LINEAR, &tar}, {"plain_frames", DG_VSP_OFF, &none}};
+  static uint8_t got[4 * 32 * 32 * 3];
+  for (int c = 0; c < 2; c++) {
+    const dg_st_tensor *t = dg_safetensors_find(g, cases[c].name);
+    if (!dg_check(t && t->dtype == DG_ST_U8 && t->numel == (int64_t)sizeof got, "golden %s [4, 32, 32, 3] u8",
+                  cases[c].name))
+      continue;
+    const uint8_t *want = dg_safetensors_data(g, t);
+    dg_video_params p = {.stages = stages, .n_stages = 2, .negative = "blurry", .frames = 4, .fps = 8, .width = 32,
+                         .height = 32, .steps = 3, .cfg = 5.0f, .eta = 0.0f, .seed = 11, .vsp = cases[c].vsp,
+                         .tar = cases[c].tar, .capture_layer = -1};
+    if (!dg_test_ok(dg_video_generate(m, &p, got), cases[c].name)) continue;
+    int worst = 0;
+    for (size_t i = 0; i < sizeof got; i++)
+      worst = abs(got[i] - want[i]) > worst ? abs(got[i] - want[i]) : worst;
+    printf("%s: worst difference from PyTorch %d levels\n", cases[c].name, worst);
+    dg_check(worst <= 2, "%s: frames within 2 levels of PyTorch's (worst %d)", cases[c].name, worst);
+  }
+  dg_safetensors_close(g);
+}
+
 int main(void) {
   dg_test_init("test_video_pipeline");
   check_weights();
@@ -81,6 +115,7 @@ int main(void) {
     return dg_test_finish();
   printf("%s", dg_model_set_describe(m));
   dg_check(dg_model_set_has(m, DG_ROLE_VIDEO_UNET), "the set has the video UNet");
+  check_golden(m);
   static uint8_t a[F * FRAME_BYTES], b[F * FRAME_BYTES], c[F * FRAME_BYTES];
   dg_video_stage stages[2] = {{0, "a red car on a snowy street at night"}, {5, "a blue car on a road in autumn"}};
   progress pr = {0};
