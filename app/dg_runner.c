@@ -14,6 +14,8 @@
 #include "dg_palette.h"
 #include "dg_palette_choice.h"
 #include "dg_settings.h"
+#include "dg_timeline.h"
+#include "dg_video.h"
 
 struct dg_runner {
   pthread_mutex_t lock; // one generation at a time
@@ -218,12 +220,50 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
   return s;
 }
 
+static void on_video_step(void *user, int step, int total, int frame, const uint8_t *rgb, int w, int h) {
+  (void)frame;
+  on_step(user, step, total, rgb, w, h);
+}
+
+// The video task: the document's timeline through dg_video, previews of frame 0, F RGBA frames.
+static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *params, preview_ctx *pc, dg_media *out) {
+  const dg_timeline *t = params->timeline;
+  DG_TRY(dg_timeline_check(t));
+  if (t->n_stages < 1) return dg_fail(DG_ERR_ARG, "The video timeline has no prompt stage: add one");
+  bool layout_used = false;
+  for (int i = 0; t->keep_layout && params->layout && i < params->width * params->height; i++)
+    layout_used |= params->layout[i] != 255;
+  dg_video_stage stages[DG_VIDEO_MAX_STAGES];
+  dg_timeline_video_stages(t, stages);
+  dg_tar tar;
+  DG_TRY(dg_timeline_tar(t, params->width / dg_model_set_latent_factor(r->models), &tar));
+  dg_video_params p = {.stages = stages, .n_stages = t->n_stages, .negative = params->negative,
+                       .frames = t->frames, .fps = (float)t->fps, .width = params->width, .height = params->height,
+                       .steps = params->steps, .cfg = (float)params->guidance, .eta = 1.0f, .seed = params->seed,
+                       .vsp = t->vsp, .tar = &tar, .capture_layer = -1,
+                       .layout = layout_used && dg_model_set_has_control(r->models) ? params->layout : NULL,
+                       .palette = (const uint8_t(*)[3])r->palette, .n_classes = r->n_classes,
+                       .control_scale = (float)params->control_scale, .cancel = dg_job_cancel_flag(job),
+                       .preview_frame = 0, .on_step = atomic_load(&r->previews) ? on_video_step : NULL, .user = pc};
+  int n = params->width * params->height;
+  uint8_t *rgb = dg_memory_alloc("the video's frames", (size_t)n * 3 * t->frames);
+  if (!rgb) return DG_ERR_OOM;
+  dg_status s = dg_video_generate(r->models, &p, rgb);
+  if (s == DG_OK) s = dg_media_alloc(out, t->frames, params->width, params->height, 4);
+  for (int64_t i = 0; s == DG_OK && i < (int64_t)n * t->frames; i++) {
+    memcpy(out->data + 4 * i, rgb + 3 * i, 3);
+    out->data[4 * i + 3] = 255;
+  }
+  free(rgb);
+  return s;
+}
+
 dg_status dg_runner_run(dg_job *job, const dg_job_params *params, void *user, dg_media *out) {
   dg_runner *r = user;
   pthread_mutex_lock(&r->lock);
   preview_ctx pc = {.job = job};
   dg_status s = models_for(r, params);
-  if (s == DG_OK) s = run_image(r, job, params, &pc, out);
+  if (s == DG_OK) s = params->timeline ? run_video(r, job, params, &pc, out) : run_image(r, job, params, &pc, out);
   free(pc.rgba);
   free(pc.marks), free(pc.word_maps);
   if (pc.labels) g_string_free(pc.labels, TRUE);

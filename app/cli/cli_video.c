@@ -19,7 +19,8 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: dirigent-cli video export --frames DIR --out OUT [--fps 8] [EXPORT OPTIONS]\n\n"
+          "usage: dirigent-cli video export --frames DIR --out OUT [--fps 8] [EXPORT OPTIONS]\n"
+          "       dirigent-cli video generate --stage FRAME:PROMPT ... --out OUT (see video generate --help)\n\n"
           "Writes the PNG frames of DIR (every *.png, in natural name order, all of one size) as a video.\n"
           "A frame's `dirigent` job chunk, if the first frame has one, goes into the video's metadata.\n\n%s",
           DG_CLI_VIDEO_OPTIONS_HELP);
@@ -246,6 +247,7 @@ int dg_cli_video(int argc, char **argv) {
     return argc < 2 ? 2 : 0;
   }
   if (!strcmp(argv[1], "export")) return cmd_export(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "generate")) return dg_cli_video_generate(argc - 1, argv + 1);
   fprintf(stderr, "video: unknown subcommand '%s'\n", argv[1]);
   usage(stderr);
   return 2;

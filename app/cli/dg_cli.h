@@ -12,6 +12,7 @@ int dg_cli_layout(int argc, char **argv);
 int dg_cli_stylize(int argc, char **argv);
 int dg_cli_spectrum(int argc, char **argv);
 int dg_cli_video(int argc, char **argv);
+int dg_cli_video_generate(int argc, char **argv); // `video generate`, called by dg_cli_video
 int dg_cli_world_clip(int argc, char **argv); // `world clip`, called by dg_cli_world
 int dg_cli_live(int argc, char **argv);
 

@@ -21,7 +21,7 @@ static const command commands[] = {
     {"stylize", dg_cli_stylize, "the content of one image in the style of another (FDA on the FFT)"},
     {"spectrum", dg_cli_spectrum, "an image's radial power spectrum as JSON"},
     {"layout", dg_cli_layout, "convert a layout PNG between class palettes by class name"},
-    {"video", dg_cli_video, "export a folder of PNG frames as MP4, WebM, GIF or a PNG sequence"},
+    {"video", dg_cli_video, "generate a video from prompt stages (VSTAR), or export PNG frames as MP4, WebM, GIF, PNGs"},
 };
 
 static void usage(FILE *f) {

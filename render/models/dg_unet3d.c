@@ -127,6 +127,8 @@ dg_status dg_unet3d_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet3d *o
   return load_decoder(src, heads, u);
 }
 
+int dg_unet3d_num_control(const dg_unet3d *u) { return u->n_input + 1; }
+
 int64_t dg_unet3d_largest_whole(const dg_unet_config *c, int frames, int64_t h, int64_t w, const char **what) {
   int64_t best = dg_unet_largest_whole(c, h, w, what);
   for (int l = 0; l < c->num_levels; l++) {
@@ -169,7 +171,7 @@ static dg_status embed(const dg_nn_ctx *nn, const dg_unet3d *u, const float *t, 
 }
 
 dg_status dg_unet3d_forward(const dg_nn_ctx *nn, const dg_unet3d *u, const dg_tensor *x, const float *t,
-                            const float *fps, const dg_tensor *context, dg_tensor *eps) {
+                            const float *fps, const dg_tensor *context, const dg_tensor *const *control, dg_tensor *eps) {
   dg_tensor emb, ctx, hs[DG_UNET_MAX_BLOCKS], h = *x, nxt;
   if (nn->hooks && nn->hooks->tape) return dg_fail(DG_ERR_UNSUPPORTED, "unet3d: no backward (a tape is set)");
   DG_TRY(dg_unet_frame_context(nn, &u->cfg, x, context, &ctx));
@@ -197,8 +199,15 @@ dg_status dg_unet3d_forward(const dg_nn_ctx *nn, const dg_unet3d *u, const dg_te
   DG_TRY(block_forward(nn, &u->middle, &h, &emb, &ctx, &nxt));
   DG_TRY(block_forward(nn, &u->middle_res2, &nxt, &emb, &ctx, &h));
   int nc = u->n_input;
+  if (control) DG_TRY(dg_binary(nn->s, DG_ADD, &h, control[nc], &h));
   for (int j = 0; j < u->n_output; j++) {
     dg_tensor skip = hs[nc - 1 - j], cat;
+    if (control) {
+      dg_tensor sum;
+      DG_TRY(dg_nn_alloc(nn, 4, skip.shape, &sum));
+      DG_TRY(dg_binary(nn->s, DG_ADD, &skip, control[nc - 1 - j], &sum));
+      skip = sum;
+    }
     int64_t cs[4] = {h.shape[0], h.shape[1] + skip.shape[1], h.shape[2], h.shape[3]};
     const dg_tensor *parts[2] = {&h, &skip};
     DG_TRY(dg_nn_alloc(nn, 4, cs, &cat));

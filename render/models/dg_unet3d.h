@@ -48,6 +48,11 @@ dg_status dg_unet3d_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet3d *o
 // reorder frames and channels within an item). The binding limit bounds it.
 int64_t dg_unet3d_largest_whole(const dg_unet_config *c, int frames, int64_t h, int64_t w, const char **what);
 // x [N*F, in, h, w], t: N timesteps, fps: N frame rates (NULL: VideoCrafter2's default 16), context
-// [N, L, D] or per frame [N*F, L, D] (or the context hook's). eps [N*F, out, h, w] from scratch.
+// [N, L, D] or per frame [N*F, L, D] (or the context hook's), control: NULL or dg_unet3d_num_control
+// ControlNet residuals per frame [N*F, ...] (added to the middle output and the skips, as dg_unet's).
+// eps [N*F, out, h, w] from scratch.
 dg_status dg_unet3d_forward(const dg_nn_ctx *nn, const dg_unet3d *u, const dg_tensor *x, const float *t,
-                            const float *fps, const dg_tensor *context, dg_tensor *eps);
+                            const float *fps, const dg_tensor *context, const dg_tensor *const *control,
+                            dg_tensor *eps);
+// Number of control residuals the UNet3D takes (input blocks + 1), as a ControlNet of its layout gives.
+int dg_unet3d_num_control(const dg_unet3d *u);

@@ -105,7 +105,16 @@ static dg_status model_eps(dg_denoiser *d, int t) {
     for (int i = 0; i < dg_controlnet_num_outputs(d->m.control); i++)
       ctlp[i] = &ctl[i];
   }
-  if (st == DG_OK) st = dg_unet_forward(&d->nn, d->m.unet, &d->x, tv, &d->context, d->m.control ? ctlp : NULL, &e);
+  if (st == DG_OK && d->m.unet3d) {
+    float fps[64];
+    for (int64_t i = 0; i < items && i < 64; i++)
+      fps[i] = d->m.fps;
+    st = items > 64 ? dg_fail(DG_ERR_ARG, "denoise: %lld videos in one batch (at most 64)", (long long)items)
+                    : dg_unet3d_forward(&d->nn, d->m.unet3d, &d->x, tv, d->m.fps > 0 ? fps : NULL, &d->context,
+                                        d->m.control ? ctlp : NULL, &e);
+  } else if (st == DG_OK) {
+    st = dg_unet_forward(&d->nn, d->m.unet, &d->x, tv, &d->context, d->m.control ? ctlp : NULL, &e);
+  }
   dg_status fin = dg_stream_finish(d->nn.s);
   if (st == DG_OK) st = fin;
   if (st == DG_OK) st = dg_tensor_read_f32(&e, d->eps2);

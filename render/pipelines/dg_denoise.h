@@ -12,13 +12,16 @@
 #include "dg_controlnet.h"
 #include "dg_sampler.h"
 #include "dg_unet.h"
+#include "dg_unet3d.h"
 
-// What predicts the noise: the UNet (a video UNet later), optionally a ControlNet with its hint, and
-// the text conditioning with its guidance.
+// What predicts the noise: the image UNet or the video UNet (on 5-dim latents), optionally a ControlNet
+// with its hint, and the text conditioning with its guidance.
 typedef struct dg_denoise_model {
   const dg_unet *unet;
+  const dg_unet3d *unet3d; // set: the video UNet runs instead of unet
+  float fps;               // the video UNet's frame-rate conditioning (0: its default)
   const dg_controlnet *control; // NULL: none
-  const dg_tensor *hint;        // the ControlNet's hint [N, ...] (encoded once per run)
+  const dg_tensor *hint;        // the ControlNet's hint [N, ...] or per frame [N*F, ...] (encoded once per run)
   float control_scale;          // 1 = as trained
   // Contexts [N, L, D] (or [N*F, L, D]: one per frame); uncond NULL or cfg_scale 1: no guidance.
   const dg_tensor *cond, *uncond;

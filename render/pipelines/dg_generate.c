@@ -45,7 +45,7 @@ dg_status dg_model_sizes_check(const dg_model_sizes *s, uint64_t max_binding, dg
                  mib ? "MiB" : "KiB", side, side);
 }
 
-static dg_status encode_prompt(const dg_model_set *m, const dg_nn_ctx *nn, const char *prompt, dg_tensor *context) {
+dg_status dg_generate_encode_prompt(const dg_model_set *m, const dg_nn_ctx *nn, const char *prompt, dg_tensor *context) {
   const dg_clip_text *clip = dg_model_set_get(m, DG_ROLE_TEXT_ENCODER);
   int32_t ids[DG_TOKENS_MAX];
   DG_TRY(dg_tokenizer_encode(dg_model_set_tokenizer(m), prompt ? prompt : "", DG_TOKENS_MAX, ids, NULL, NULL));
@@ -57,7 +57,7 @@ static dg_status encode_prompt(const dg_model_set *m, const dg_nn_ctx *nn, const
 // read back once the stream finished).
 static dg_status cached_prompt(const dg_model_set *m, const dg_nn_ctx *nn, dg_generate_cache *cache, const char *text,
                                dg_tensor *context) {
-  if (!cache) return encode_prompt(m, nn, text, context);
+  if (!cache) return dg_generate_encode_prompt(m, nn, text, context);
   text = text ? text : "";
   int ndim;
   int64_t shape[4];
@@ -66,7 +66,7 @@ static dg_status cached_prompt(const dg_model_set *m, const dg_nn_ctx *nn, dg_ge
     DG_TRY(dg_nn_alloc(nn, ndim, shape, context));
     return dg_tensor_write_f32(context, v);
   }
-  DG_TRY(encode_prompt(m, nn, text, context));
+  DG_TRY(dg_generate_encode_prompt(m, nn, text, context));
   if (context->ndim > 4) return DG_OK; // not storable; used as is
   DG_TRY(dg_stream_finish(nn->s));
   int64_t n = dg_tensor_numel(context);
@@ -116,8 +116,8 @@ static dg_status layout_hint_values(const dg_model_set *m, const dg_generate_par
 
 // The ControlNet hint for the layout, from the cache when it holds this layout (its bytes, size and
 // palette colours).
-static dg_status layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const dg_generate_params *p, int lh, int lw,
-                             dg_tensor *hint) {
+dg_status dg_generate_layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const dg_generate_params *p, int lh,
+                                  int lw, dg_tensor *hint) {
   GByteArray *key = NULL;
   int ndim = 4;
   int64_t shape[4];
@@ -265,7 +265,7 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   if (p->cache) dg_generate_cache_bind(p->cache, m);
   if (s == DG_OK) s = cached_prompt(m, &nn, p->cache, p->prompt, &cond);
   if (s == DG_OK) s = cached_prompt(m, &nn, p->cache, p->negative, &uncond);
-  if (s == DG_OK && p->layout) s = layout_hint(m, &nn, p, lh, lw, &hint);
+  if (s == DG_OK && p->layout) s = dg_generate_layout_hint(m, &nn, p, lh, lw, &hint);
   int64_t shape[4] = {1, unet->enc.cfg.in_channels, lh, lw};
   dg_denoise_model dm = {.unet = unet,
                          .control = p->layout ? dg_model_set_get(m, DG_ROLE_CONTROLNET) : NULL,

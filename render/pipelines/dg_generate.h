@@ -65,6 +65,12 @@ typedef struct dg_generate_params {
 // The marks text (dg_marks.h) resolved against the prompt with the model's tokenizer and context length.
 dg_status dg_generate_marks(const dg_model_set *m, const char *prompt, const char *text, dg_marks *out);
 
+// Shared with the video pipeline: a prompt's text encoding [1, L, D] (NULL: ""), and the ControlNet hint
+// [1, ...] of p's layout (width, height, palette, n_classes; from p->cache when set) at latent size lh x lw.
+dg_status dg_generate_encode_prompt(const dg_model_set *m, const dg_nn_ctx *nn, const char *prompt, dg_tensor *context);
+dg_status dg_generate_layout_hint(const dg_model_set *m, const dg_nn_ctx *nn, const dg_generate_params *p, int lh,
+                                  int lw, dg_tensor *hint);
+
 // rgb: width * height * 3 bytes. DG_ERR_CANCELLED when the flag stopped it. A result that is no picture
 // (NaN or infinity decoded, or one flat colour everywhere) is DG_ERR_FORMAT, never an image.
 dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb);

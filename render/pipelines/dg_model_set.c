@@ -11,6 +11,7 @@
 #include "dg_memory.h"
 #include "dg_model_config.h"
 #include "dg_unet.h"
+#include "dg_unet3d.h"
 #include "dg_vae.h"
 
 struct dg_model_set {
@@ -54,6 +55,10 @@ static dg_status config_vae(const dg_model_config *c, const dg_model_info *info,
 }
 static dg_status config_control(const dg_model_config *c, const dg_model_info *info, role_config *out) {
   return dg_unet_heads_read(c, &info->control.body, &out->heads);
+}
+
+static dg_status config_video(const dg_model_config *c, const dg_model_info *info, role_config *out) {
+  return dg_unet_heads_read(c, &info->unet, &out->heads);
 }
 
 static void describe(dg_model_set *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -125,6 +130,17 @@ static void describe_control(dg_model_set *m, const void *model, const char *lay
   describe(m, "controlnet: %s hint (%s)\n", id ? "class-embedding (ALDM)" : "colour", layout);
 }
 
+static dg_status load_video(dg_model_set *m, const dg_nn_src *src, const role_config *rc, void *model) {
+  (void)m;
+  return dg_unet3d_load(src, rc->heads, model);
+}
+
+static void describe_video(dg_model_set *m, const void *model, const char *layout) {
+  const dg_unet3d *u = model;
+  describe(m, "video unet: %d levels, %d channels, %d temporal transformers%s (%s)\n", u->cfg.num_levels,
+           u->cfg.model_channels, u->n_temporal, u->has_fps ? ", fps conditioned" : "", layout);
+}
+
 typedef struct role_info {
   const char *name; // dg_model_role_name
   const char *file; // in a Dirigent model folder (the ControlNet's is controlnet_<name>.safetensors)
@@ -146,6 +162,8 @@ static const role_info roles[DG_ROLE_COUNT] = {
                      describe_vae},
     [DG_ROLE_CONTROLNET] = {"controlnet", NULL, DG_PART_CONTROLNET, "ControlNet", true, sizeof(dg_controlnet),
                             config_control, load_control, describe_control},
+    [DG_ROLE_VIDEO_UNET] = {"video unet", "video_unet.safetensors", DG_PART_UNET3D, "video UNet (UNet3D)", true,
+                            sizeof(dg_unet3d), config_video, load_video, describe_video},
 };
 
 // Reads and checks role r's configuration from its store w; info: what w holds (NULL: detected here).
@@ -177,7 +195,7 @@ static bool control_is_path(const char *control) {
 // controlnet_<name>.safetensors, NULL when that file is absent; or a path, kept as given so that opening
 // it names it when it is missing). False, with nothing allocated, when `model` is no such folder.
 // g_free each path.
-static bool folder_files(const char *model, const char *control, char *paths[DG_ROLE_COUNT]) {
+static bool folder_files(const char *model, const char *control, const char *video, char *paths[DG_ROLE_COUNT]) {
   char *text = g_build_filename(model, roles[DG_ROLE_TEXT_ENCODER].file, NULL);
   if (!is_file(text)) {
     g_free(text);
@@ -186,6 +204,10 @@ static bool folder_files(const char *model, const char *control, char *paths[DG_
   for (int r = 0; r < DG_ROLE_COUNT; r++) {
     if (!roles[r].file && control_is_path(control)) {
       paths[r] = g_strdup(control);
+      continue;
+    }
+    if (r == DG_ROLE_VIDEO_UNET && video) {
+      paths[r] = g_strdup(video);
       continue;
     }
     char *name = roles[r].file ? g_strdup(roles[r].file)
@@ -302,7 +324,7 @@ static dg_status find_tokenizer(dg_model_set *m, const char *model, const dg_mod
 static dg_status open_stores(dg_model_set *m, const char *model, const dg_model_options *o) {
   char *files[DG_ROLE_COUNT] = {0};
   dg_status s = DG_OK;
-  if (folder_files(model, o->control, files)) {
+  if (folder_files(model, o->control, o->video_unet, files)) {
     for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
       if (files[r]) s = open_store(m, files[r], &m->role[r].w);
     if (s == DG_OK && !files[DG_ROLE_CONTROLNET] && o->control) s = no_control(model, o->control);
@@ -313,6 +335,7 @@ static dg_status open_stores(dg_model_set *m, const char *model, const dg_model_
       if (!roles[r].optional) m->role[r].w = w;
     if (s == DG_OK && dg_weights_has_prefix(w, DG_LDM_CONTROL)) m->role[DG_ROLE_CONTROLNET].w = w;
     if (s == DG_OK && o->control) s = open_store(m, o->control, &m->role[DG_ROLE_CONTROLNET].w);
+    if (s == DG_OK && o->video_unet) s = open_store(m, o->video_unet, &m->role[DG_ROLE_VIDEO_UNET].w);
   }
   for (int r = 0; r < DG_ROLE_COUNT; r++)
     g_free(files[r]);
@@ -405,7 +428,7 @@ dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *op
   const char *layout = "";
   dg_status s = DG_OK;
   const unsigned required = 1u << DG_ROLE_TEXT_ENCODER | 1u << DG_ROLE_UNET | 1u << DG_ROLE_VAE;
-  if (folder_files(model, o.control, files)) {
+  if (folder_files(model, o.control, o.video_unet, files)) {
     for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
       if (files[r]) s = check_store(files[r], 1u << r, &w[r], &info[r]);
     if (s == DG_OK && !files[DG_ROLE_CONTROLNET] && o.control) s = no_control(model, o.control);
@@ -419,6 +442,10 @@ dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *op
                       &info[DG_ROLE_CONTROLNET]);
     } else if (s == DG_OK && (info[0].parts & DG_PART_CONTROLNET)) {
       files[DG_ROLE_CONTROLNET] = g_strdup(model);
+    }
+    if (s == DG_OK && o.video_unet) {
+      s = check_store(o.video_unet, 1u << DG_ROLE_VIDEO_UNET, &w[DG_ROLE_VIDEO_UNET], &info[DG_ROLE_VIDEO_UNET]);
+      files[DG_ROLE_VIDEO_UNET] = g_strdup(o.video_unet);
     }
     if (s == DG_OK) layout = dg_weights_layout(w[0]);
   }
@@ -483,7 +510,7 @@ dg_status dg_model_control_inspect(const char *model, const dg_model_options *op
   char *files[DG_ROLE_COUNT] = {0};
   char *path = NULL;
   dg_status s = DG_OK;
-  if (folder_files(model, o.control, files)) {
+  if (folder_files(model, o.control, o.video_unet, files)) {
     path = files[DG_ROLE_CONTROLNET], files[DG_ROLE_CONTROLNET] = NULL;
     if (!path && o.control) s = no_control(model, o.control);
     for (int r = 0; r < DG_ROLE_COUNT; r++)

@@ -17,8 +17,9 @@ typedef enum dg_model_role {
   DG_ROLE_UNET,         // dg_unet
   DG_ROLE_VAE,          // dg_vae (a decoder; the encoder when the file has one)
   DG_ROLE_CONTROLNET,   // dg_controlnet: the layout ControlNet
-  // Coming with their controls: the video UNet (VideoCrafter2's UNet3D), the StyleGAN2 generator and
-  // its masked noise encoder: one entry each here and in the set's role table.
+  DG_ROLE_VIDEO_UNET,   // dg_unet3d: the video UNet (VideoCrafter2's UNet3D layout), optional
+  // Coming with their controls: the StyleGAN2 generator and its masked noise encoder: one entry each
+  // here and in the set's role table.
   DG_ROLE_COUNT
 } dg_model_role;
 
@@ -27,7 +28,8 @@ typedef struct dg_model_set dg_model_set;
 // `model` is one of:
 // - a Dirigent model folder: text_encoder.safetensors, unet.safetensors, vae.safetensors and
 //   optionally controlnet_<name>.safetensors (the layout ControlNet `control`, default "aldm"),
-//   exported by tools/train with their configs in the files' metadata;
+//   exported by tools/train with their configs in the files' metadata, and optionally
+//   video_unet.safetensors (the video UNet);
 // - an LDM single file (SD 1.5 style) or a diffusers folder; then a ControlNet may come from the
 //   same store or from `control` given as a path.
 // The tokenizer: tokenizer_dir if given, else tokenizer/ of a diffusers folder or beside the model,
@@ -35,6 +37,7 @@ typedef struct dg_model_set dg_model_set;
 typedef struct dg_model_options {
   const char *control;               // ControlNet: a name in a Dirigent folder or a file (a path with a '/' or
                                      // ending in .safetensors); NULL: "aldm" if present
+  const char *video_unet;            // the video UNet's file (NULL: a model folder's video_unet.safetensors)
   const char *tokenizer_dir;         // NULL: found as described above
   const char *default_tokenizer_dir; // the last resort
   dg_dtype dtype;                    // weights and activations (DG_F32 or DG_F16)

@@ -53,7 +53,7 @@ static void run(dg_dtype dt, dg_weights *w, const video_case *c) {
   int64_t whole = dg_unet3d_largest_whole(&u->cfg, c->frames, x.shape[2], x.shape[3], &what);
   uint64_t limit = dg_device_get_info(T.device)->max_binding_bytes - dg_device_get_info(T.device)->min_storage_offset_alignment;
   bool fits = (uint64_t)whole * dg_dtype_size(dt) <= limit;
-  dg_status s = dg_unet3d_forward(&nn, u, &x, t, fps, &ctx, &eps);
+  dg_status s = dg_unet3d_forward(&nn, u, &x, t, fps, &ctx, NULL, &eps);
   if (!fits) {
     // The pass binds more than the limit allows: a refusal naming the binding limit, no crash.
     dg_check(s != DG_OK && strstr(dg_last_error(), "binding limit"), "%s %s: %lld elements whole over the limit %llu: %s",
@@ -71,7 +71,7 @@ static void run(dg_dtype dt, dg_weights *w, const video_case *c) {
       dg_tensor e2;
       float *a = NULL, *b = NULL;
       int64_t n = dg_tensor_numel(&eps);
-      if (dg_test_ok(dg_unet3d_forward(&plain, u, &x, t, fps, &ctx, &e2), "unet3d forward without TAR")) {
+      if (dg_test_ok(dg_unet3d_forward(&plain, u, &x, t, fps, &ctx, NULL, &e2), "unet3d forward without TAR")) {
         a = dg_test_read(&eps);
         b = dg_test_read(&e2);
         double diff = dg_test_rel_err(a, b, n);
@@ -116,7 +116,7 @@ static void check_structure(dg_weights *w) {
     int64_t xs[4] = {4, 4, 8, 8}, cs[3] = {1, 7, 16};
     dg_tensor x = dg_test_tensor(DG_F32, 4, xs, -1, 1, NULL), cx = dg_test_tensor(DG_F32, 3, cs, -1, 1, NULL), eps;
     float t[1] = {10};
-    dg_check_error(dg_unet3d_forward(&nn, u, &x, t, NULL, &cx, &eps), DG_ERR_ARG, "N*3", "frames not dividing the batch");
+    dg_check_error(dg_unet3d_forward(&nn, u, &x, t, NULL, &cx, NULL, &eps), DG_ERR_ARG, "N*3", "frames not dividing the batch");
   }
   free(u);
   dg_arena_release(T.arena, mark);

@@ -1,0 +1,120 @@
+// The editor's job function (app/dg_runner) on a video job: a model folder (the tiny model with the tiny
+// video UNet as its video_unet.safetensors) and the document's timeline give F RGBA frames with a
+// preview of frame 0 every step; cancel stops the job; a model without a video UNet fails the job
+// naming what is missing.
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dg_check.h"
+#include "dg_job.h"
+#include "dg_runner.h"
+
+// Runs a video job to its end; *reports counts the progress reports with a preview; cancel_at >= 0
+// cancels after that step's report.
+static int run(dg_document *doc, dg_runner *r, int cancel_at, int *reports, dg_job_update *last, dg_media *out) {
+  dg_status st;
+  dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, &st);
+  if (!job) return dg_check_status(st, "start video"), -1;
+  *reports = 0;
+  memset(last, 0, sizeof *last);
+  while (true) {
+    dg_job_update u;
+    if (dg_job_poll(job, &u)) {
+      *reports += u.preview != NULL;
+      dg_job_update_clear(last);
+      *last = u;
+      if (cancel_at >= 0 && u.step >= cancel_at) dg_job_cancel(job);
+    } else if (dg_job_state_get(job) != DG_JOB_RUNNING) {
+      break;
+    } else {
+      g_usleep(1000);
+    }
+  }
+  int state = dg_job_wait(job);
+  if (state == DG_JOB_FAILED) printf("job failed: %s\n", dg_job_error(job) ? dg_job_error(job) : "?");
+  if (state == DG_JOB_DONE) dg_job_take_media(job, out);
+  dg_job_free(job);
+  return state;
+}
+
+// A model folder of links to the tiny model's files (and the video UNet when `video`).
+static char *model_folder(bool video) {
+  char *dir = g_dir_make_tmp("dg-runner-video-XXXXXX", NULL);
+  const char *files[] = {"text_encoder.safetensors", "unet.safetensors", "vae.safetensors",
+                         "controlnet_aldm.safetensors", "tokenizer"};
+  for (int i = 0; dir && i < 5; i++) {
+    char *src = g_build_filename(DG_PIPELINE_DIR, "tiny_model", files[i], NULL), *dst = g_build_filename(dir, files[i], NULL);
+    dg_check(symlink(src, dst) == 0, "link %s", dst);
+    g_free(src), g_free(dst);
+  }
+  if (dir && video) {
+    char *dst = g_build_filename(dir, "video_unet.safetensors", NULL);
+    dg_check(symlink(DG_PIPELINE_DIR "/tiny_video_unet.safetensors", dst) == 0, "link the video UNet");
+    g_free(dst);
+  }
+  return dir;
+}
+
+static void remove_folder(char *dir) {
+  const char *files[] = {"text_encoder.safetensors", "unet.safetensors", "vae.safetensors",
+                         "controlnet_aldm.safetensors", "tokenizer", "video_unet.safetensors"};
+  for (int i = 0; dir && i < 6; i++) {
+    char *p = g_build_filename(dir, files[i], NULL);
+    g_unlink(p);
+    g_free(p);
+  }
+  if (dir) g_rmdir(dir);
+  g_free(dir);
+}
+
+int main(void) {
+  char *with = model_folder(true), *without = model_folder(false);
+  dg_runner *r = dg_runner_new(NULL, DG_SOURCE_DIR "/assets/palettes/world.json");
+  dg_document *doc = dg_document_new(32, 64);
+  dg_document_set_text(doc, DG_FIELD_MODEL, with, false);
+  dg_document_set_text(doc, DG_FIELD_NEGATIVE, "blurry", false);
+  dg_document_set_steps(doc, 2);
+  dg_timeline t;
+  dg_timeline_init(&t);
+  t.frames = 4;
+  dg_check_status(dg_timeline_add_stage(&t, 0, "a red car on a snowy street"), "stage 0");
+  dg_check_status(dg_timeline_add_stage(&t, 3, "a blue car on a road in autumn"), "stage 3");
+  dg_check_status(dg_document_set_timeline(doc, &t, false), "set the timeline");
+  int reports;
+  dg_job_update last;
+  dg_media m = {0};
+  if (run(doc, r, -1, &reports, &last, &m) == DG_JOB_DONE) {
+    dg_check(m.frames == 4 && m.width == 64 && m.height == 32 && m.channels == 4, "4 RGBA frames of 64x32 (%d of %dx%dx%d)",
+             m.frames, m.width, m.height, m.channels);
+    dg_check(reports == 2 && last.total == 2 && last.step == 1 && last.preview_width == 32 && last.preview_height == 16,
+             "a 32x16 preview with each of the 2 steps (%d reports)", reports);
+    size_t fb = (size_t)m.width * m.height * 4;
+    dg_check(m.data && memcmp(m.data, m.data + 3 * fb, fb) != 0, "the first and last frames differ");
+  } else {
+    dg_check(false, "the video job did not finish");
+  }
+  dg_media_clear(&m);
+  dg_job_update_clear(&last);
+  // Cancel after the first step's report.
+  dg_document_set_steps(doc, 6);
+  int state = run(doc, r, 0, &reports, &last, &m);
+  dg_check(state == DG_JOB_CANCELLED && reports < 6, "cancel stops the video job (state %d, %d reports)", state, reports);
+  dg_job_update_clear(&last);
+  dg_media_clear(&m);
+  // No video UNet: the job fails naming it.
+  dg_document_set_text(doc, DG_FIELD_MODEL, without, false);
+  dg_status st;
+  dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, &st);
+  if (job) {
+    dg_check(dg_job_wait(job) == DG_JOB_FAILED && dg_job_error(job) && strstr(dg_job_error(job), "video UNet"),
+             "no video UNet fails naming it (%s)", dg_job_error(job) ? dg_job_error(job) : "?");
+    dg_job_free(job);
+  }
+  dg_timeline_clear(&t);
+  dg_document_free(doc);
+  dg_runner_free(r);
+  remove_folder(with), remove_folder(without);
+  return dg_check_finish("test_runner_video");
+}
