@@ -184,14 +184,16 @@ static void on_step(void *user, int step, int total, const float *x, const float
   r->p->on_step(r->p->user, step, total, r->frame, r->rgb, r->lw, r->lh);
 }
 
-// Host [n, L, D] contexts read back from a [1, L, D] tensor per prompt.
+// A prompt's encoding [1, L, D] read back into out (L * D floats, *ld of them checked).
 static dg_status encode_host(dg_model_set *m, const dg_nn_ctx *nn, const char *text, float *out, int64_t *ld) {
   dg_tensor t;
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
   dg_status s = dg_generate_encode_prompt(m, nn, text, &t);
   if (s == DG_OK) s = dg_stream_finish(nn->s);
-  if (s == DG_OK) *ld = t.shape[1] * t.shape[2];
-  if (s == DG_OK && out) s = dg_tensor_read_f32(&t, out);
+  if (s == DG_OK && t.shape[1] * t.shape[2] != *ld)
+    s = dg_fail(DG_ERR_FORMAT, "video: the text encoding of \"%s\" has %lld values, not %lld", text,
+                (long long)(t.shape[1] * t.shape[2]), (long long)*ld);
+  if (s == DG_OK) s = dg_tensor_read_f32(&t, out);
   dg_arena_release(nn->scratch, mark);
   return s;
 }
@@ -199,10 +201,9 @@ static dg_status encode_host(dg_model_set *m, const dg_nn_ctx *nn, const char *t
 // cond [F, L, D] by VSP (or [1, L, D] of the joined prompts without) and uncond likewise, as tensors.
 static dg_status contexts(dg_model_set *m, const dg_nn_ctx *nn, const dg_video_params *p, dg_tensor *cond,
                           dg_tensor *uncond) {
-  int64_t ld, f = p->frames;
-  DG_TRY(encode_host(m, nn, "", NULL, &ld));
   const dg_clip_text *clip = dg_model_set_get(m, DG_ROLE_TEXT_ENCODER);
-  int64_t d = clip->cfg.width, l = ld / d;
+  int64_t f = p->frames, d = clip->cfg.width,
+          l = clip->cfg.max_positions < DG_TOKENS_MAX ? clip->cfg.max_positions : DG_TOKENS_MAX, ld = l * d;
   int n = p->vsp == DG_VSP_OFF ? 1 : p->n_stages, rows = p->vsp == DG_VSP_OFF ? 1 : (int)f;
   float *stage = malloc((size_t)(n * ld) * sizeof *stage), *c = malloc((size_t)(rows * ld) * sizeof *c),
         *u = malloc((size_t)(rows * ld) * sizeof *u);
