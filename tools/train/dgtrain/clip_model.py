@@ -141,3 +141,14 @@ def load_clip(weights_path, config):
             own[k[len("clip."):]] = v
     model.load_state_dict(own)
     return model
+
+
+def frechet(a, b):
+    """Frechet distance between Gaussians fitted to feature rows of a and b (float64)."""
+    a, b = a.double(), b.double()
+    mu = a.mean(0) - b.mean(0)
+    s1, s2 = torch.cov(a.t()), torch.cov(b.t())
+    w, v = torch.linalg.eigh(s1)
+    r1 = v @ torch.diag(w.clamp_min(0).sqrt()) @ v.t()
+    w2 = torch.linalg.eigvalsh(r1 @ s2 @ r1)
+    return float(mu @ mu + s1.trace() + s2.trace() - 2 * w2.clamp_min(0).sqrt().sum())

@@ -28,7 +28,7 @@ import torch
 
 from . import REPO
 from . import segmenter as S
-from .clip_model import load_clip
+from .clip_model import frechet, load_clip
 from .exports import file_digest, load_json_beside
 from .generate import Generator, save_grid
 from .ldm_vae import psnr_each, reconstruct
@@ -63,17 +63,6 @@ class Judges:
     @torch.no_grad()
     def text(self, captions):
         return self.clip.encode_text(self.tok(captions))
-
-
-def frechet(a, b):
-    """Frechet distance between Gaussians fitted to feature rows of a and b (float64)."""
-    a, b = a.double(), b.double()
-    mu = a.mean(0) - b.mean(0)
-    s1, s2 = torch.cov(a.t()), torch.cov(b.t())
-    w, v = torch.linalg.eigh(s1)
-    r1 = v @ torch.diag(w.clamp_min(0).sqrt()) @ v.t()
-    w2 = torch.linalg.eigvalsh(r1 @ s2 @ r1)
-    return float(mu @ mu + s1.trace() + s2.trace() - 2 * w2.clamp_min(0).sqrt().sum())
 
 
 def caption_attr(caption):

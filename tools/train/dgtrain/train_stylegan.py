@@ -10,8 +10,7 @@ import torch.nn.functional as F
 
 from . import plumbing as P
 from . import stylegan2 as S
-from .clip_model import load_clip
-from .eval_models import frechet
+from .clip_model import frechet, load_clip
 from .exports import export, load_json_beside
 from .world_data import WorldTensors
 
