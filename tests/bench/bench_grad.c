@@ -8,16 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "dg_bench_util.h"
 #include "dg_model_config.h"
 #include "dg_test.h"
 #include "dg_unet.h"
 #include "dg_unet_grad.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef struct sizes {
   int64_t largest;
@@ -41,12 +36,6 @@ static dg_status loss(void *user, int n, const dg_unet_attn_probs *c) {
   return DG_OK;
 }
 
-static bool ok(dg_status st, const char *what) {
-  if (st == DG_OK) return true;
-  fprintf(stderr, "%s: %s\n", what, dg_last_error());
-  return false;
-}
-
 int main(int argc, char **argv) {
   const char *path = argc > 1 ? argv[1] : DG_BENCH_UNET;
   int runs = argc > 2 ? atoi(argv[2]) : 3;
@@ -56,11 +45,12 @@ int main(int argc, char **argv) {
   dg_model_config cfg = {0};
   dg_unet_heads heads;
   dg_unet *u = calloc(1, sizeof *u);
-  if (!ok(dg_weights_open(path, &w), path) || !ok(dg_weights_detect(w, &info), path) ||
-      !ok(dg_model_config_load_optional(path, w, &cfg), path) || !ok(dg_unet_heads_read(&cfg, &info.unet, &heads), path))
+  if (!dg_bench_ok(dg_weights_open(path, &w), path) || !dg_bench_ok(dg_weights_detect(w, &info), path) ||
+      !dg_bench_ok(dg_model_config_load_optional(path, w, &cfg), path) ||
+      !dg_bench_ok(dg_unet_heads_read(&cfg, &info.unet, &heads), path))
     return 1;
   dg_nn_src src = {w, T.arena, DG_F32};
-  if (!ok(dg_unet_load(&src, heads, u), "unet load")) return 1;
+  if (!dg_bench_ok(dg_unet_load(&src, heads, u), "unet load")) return 1;
   int64_t zs[4] = {1, 4, 16, 32}, cs[3] = {1, 77, info.unet.context_dim}, n = 4 * 16 * 32;
   dg_tensor ctx = dg_test_tensor(DG_F32, 3, cs, -1, 1, NULL), zt, eps;
   float *z = malloc((size_t)n * sizeof *z), *dz = malloc((size_t)n * sizeof *dz), t[1] = {500};
@@ -69,11 +59,11 @@ int main(int argc, char **argv) {
   sizes sz = {0};
   dg_unet_attn_grad_args a = {.first_token = 1, .n_tokens = 3, .layers = ~0ull, .loss = loss, .user = &sz};
   dg_tape *tape;
-  if (!ok(dg_tape_create(T.device, &tape), "tape")) return 1;
+  if (!dg_bench_ok(dg_tape_create(T.device, &tape), "tape")) return 1;
   // Warm-up (kernel builds), which also finds the finest transformers.
-  if (!ok(dg_unet_attention_grad(&nn, tape, u, z, zs, t, &ctx, &a, dz, NULL), "grad")) return 1;
+  if (!dg_bench_ok(dg_unet_attention_grad(&nn, tape, u, z, zs, t, &ctx, &a, dz, NULL), "grad")) return 1;
   a.layers = sz.finest;
-  if (!ok(dg_unet_attention_grad(&nn, tape, u, z, zs, t, &ctx, &a, dz, NULL), "grad")) return 1;
+  if (!dg_bench_ok(dg_unet_attention_grad(&nn, tape, u, z, zs, t, &ctx, &a, dz, NULL), "grad")) return 1;
   dg_arena_mark mark;
   // The CFG pass of a denoising step: the batch of two (uncond; cond).
   int64_t z2s[4] = {2, 4, 16, 32}, c2s[3] = {2, 77, info.unet.context_dim};
@@ -83,22 +73,27 @@ int main(int argc, char **argv) {
   double fwd = 1e30, grad = 1e30, cfg2 = 1e30;
   dg_unet_grad_stats gs;
   for (int r = 0; r < runs; r++) {
-    double t0 = now();
-    if (!ok(dg_tensor_alloc(T.arena, DG_F32, 4, zs, &zt), "alloc") || !ok(dg_stream_finish(T.stream), "finish")) return 1;
+    double t0 = dg_bench_now();
+    if (!dg_bench_ok(dg_tensor_alloc(T.arena, DG_F32, 4, zs, &zt), "alloc") ||
+        !dg_bench_ok(dg_stream_finish(T.stream), "finish"))
+      return 1;
     dg_tensor_write_f32(&zt, z);
-    if (!ok(dg_unet_forward(&nn, u, &zt, t, &ctx, NULL, &eps), "forward") || !ok(dg_stream_finish(T.stream), "finish"))
+    if (!dg_bench_ok(dg_unet_forward(&nn, u, &zt, t, &ctx, NULL, &eps), "forward") ||
+        !dg_bench_ok(dg_stream_finish(T.stream), "finish"))
       return 1;
     dg_tensor_read_f32(&eps, dz);
-    double t1 = now();
+    double t1 = dg_bench_now();
     dg_arena_release(T.arena, mark);
     dg_stream_profile_reset(T.stream);
-    if (!ok(dg_unet_attention_grad(&nn, tape, u, z, zs, t, &ctx, &a, dz, &gs), "grad")) return 1;
-    double t2 = now();
-    if (!ok(dg_tensor_alloc(T.arena, DG_F32, 4, z2s, &zt), "alloc") || !ok(dg_stream_finish(T.stream), "finish"))
+    if (!dg_bench_ok(dg_unet_attention_grad(&nn, tape, u, z, zs, t, &ctx, &a, dz, &gs), "grad")) return 1;
+    double t2 = dg_bench_now();
+    if (!dg_bench_ok(dg_tensor_alloc(T.arena, DG_F32, 4, z2s, &zt), "alloc") ||
+        !dg_bench_ok(dg_stream_finish(T.stream), "finish"))
       return 1;
-    if (!ok(dg_unet_forward(&nn, u, &zt, tt2, &ctx2, NULL, &eps), "forward") || !ok(dg_stream_finish(T.stream), "finish"))
+    if (!dg_bench_ok(dg_unet_forward(&nn, u, &zt, tt2, &ctx2, NULL, &eps), "forward") ||
+        !dg_bench_ok(dg_stream_finish(T.stream), "finish"))
       return 1;
-    double t3 = now();
+    double t3 = dg_bench_now();
     dg_arena_release(T.arena, mark);
     if (t1 - t0 < fwd) fwd = t1 - t0;
     if (t2 - t1 < grad) grad = t2 - t1;

@@ -8,20 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "dg_bench_util.h"
 #include "dg_stylegan2.h"
 #include "dg_test.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static bool ok(dg_status st, const char *what) {
-  if (st == DG_OK) return true;
-  fprintf(stderr, "dirigent-bench-stylegan: %s: %s\n", what, dg_last_error());
-  return false;
-}
 
 int main(int argc, char **argv) {
   const char *path = NULL;
@@ -46,9 +35,10 @@ int main(int argc, char **argv) {
   dg_weights *w;
   dg_model_config cfg = {0};
   dg_stylegan2 *m = calloc(1, sizeof *m);
-  if (!ok(dg_weights_open(path, &w), path) || !ok(dg_model_config_load_optional(path, w, &cfg), path)) return 1;
+  if (!dg_bench_ok(dg_weights_open(path, &w), path) || !dg_bench_ok(dg_model_config_load_optional(path, w, &cfg), path))
+    return 1;
   dg_nn_src src = {w, T.arena, dt};
-  if (!ok(dg_stylegan2_load(&src, &cfg, m), "load")) return 1;
+  if (!dg_bench_ok(dg_stylegan2_load(&src, &cfg, m), "load")) return 1;
   dg_nn_ctx nn = {.s = T.stream, .scratch = T.arena, .dtype = dt};
   float *z = malloc((size_t)m->z_dim * sizeof *z);
   double first = 0, total = 0;
@@ -57,13 +47,13 @@ int main(int argc, char **argv) {
       z[j] = dg_test_normal();
     dg_arena_mark mk = dg_arena_get_mark(T.arena);
     dg_tensor wv, ws, img;
-    double s0 = now();
-    if (!ok(dg_stylegan2_mapping(&nn, m, z, 1, 0.7f, &wv), "mapping") ||
-        !ok(dg_stylegan2_broadcast(&nn, m, &wv, &ws), "broadcast") ||
-        !ok(dg_stylegan2_synthesis(&nn, m, &ws, NULL, DG_SG_NOISE_CONST, &img), "synthesis") ||
-        !ok(dg_stream_finish(T.stream), "finish"))
+    double s0 = dg_bench_now();
+    if (!dg_bench_ok(dg_stylegan2_mapping(&nn, m, z, 1, 0.7f, &wv), "mapping") ||
+        !dg_bench_ok(dg_stylegan2_broadcast(&nn, m, &wv, &ws), "broadcast") ||
+        !dg_bench_ok(dg_stylegan2_synthesis(&nn, m, &ws, NULL, DG_SG_NOISE_CONST, &img), "synthesis") ||
+        !dg_bench_ok(dg_stream_finish(T.stream), "finish"))
       return 1;
-    double s = now() - s0;
+    double s = dg_bench_now() - s0;
     if (i == 0) first = s;
     else total += s;
     dg_arena_release(T.arena, mk);

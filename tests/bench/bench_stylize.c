@@ -9,13 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dg_bench_util.h"
 #include "dg_stylize.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static dg_media image(int w, int h, int seed) {
   dg_media m;
@@ -39,9 +34,9 @@ static int bench(dg_stylize *st, const char *what, int kind, const dg_media *c, 
   for (int i = 0; i <= runs; i++) {
     dg_media out = {0};
     dg_spectrum sp = {0};
-    double t0 = now();
+    double t0 = dg_bench_now();
     dg_status r = kind == 0 ? dg_stylize_run(st, c, s, &p, &out) : dg_stylize_spectrum(st, c, false, &sp);
-    t[i] = now() - t0;
+    t[i] = dg_bench_now() - t0;
     dg_media_clear(&out);
     dg_spectrum_clear(&sp);
     if (r != DG_OK) {

@@ -12,15 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "dg_bench_util.h"
 #include "dg_model_config.h"
 #include "dg_test.h"
 #include "dg_unet.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -33,12 +28,6 @@ static double median(double *v, int n) {
 }
 
 static int mode_of(const char *fusion) { return strcmp(fusion, "off") != 0; }
-
-static bool ok(dg_status st, const char *what) {
-  if (st == DG_OK) return true;
-  fprintf(stderr, "dirigent-bench-unet: %s: %s\n", what, dg_last_error());
-  return false;
-}
 
 int main(int argc, char **argv) {
   const char *path = NULL;
@@ -72,13 +61,14 @@ int main(int argc, char **argv) {
   dg_model_config cfg = {0};
   dg_unet_heads heads;
   dg_unet *u = calloc(1, sizeof *u);
-  if (!ok(dg_weights_open(path, &w), path) || !ok(dg_weights_detect(w, &info), path) ||
-      !ok(dg_model_config_load_optional(path, w, &cfg), path) || !ok(dg_unet_heads_read(&cfg, &info.unet, &heads), path))
+  if (!dg_bench_ok(dg_weights_open(path, &w), path) || !dg_bench_ok(dg_weights_detect(w, &info), path) ||
+      !dg_bench_ok(dg_model_config_load_optional(path, w, &cfg), path) ||
+      !dg_bench_ok(dg_unet_heads_read(&cfg, &info.unet, &heads), path))
     return 1;
-  double t0 = now();
+  double t0 = dg_bench_now();
   dg_nn_src src = {w, T.arena, dt};
-  if (!ok(dg_unet_load(&src, heads, u), "unet load")) return 1;
-  double load_s = now() - t0;
+  if (!dg_bench_ok(dg_unet_load(&src, heads, u), "unet load")) return 1;
+  double load_s = dg_bench_now() - t0;
   int64_t zs[4] = {batch, 4, height / 8, width / 8}, cs[3] = {batch, 77, info.unet.context_dim};
   dg_tensor z = dg_test_tensor(dt, 4, zs, -1, 1, NULL), ctx = dg_test_tensor(dt, 3, cs, -1, 1, NULL), eps;
   float *t = malloc((size_t)batch * sizeof *t);
@@ -99,22 +89,23 @@ int main(int argc, char **argv) {
     dg_nn_set_fusion(mode);
     dg_arena_mark m = dg_arena_get_mark(T.arena);
     uint64_t d0 = dg_stream_dispatch_count(T.stream);
-    double s0 = now();
-    if (!ok(dg_unet_forward(&nn, u, &z, t, &ctx, NULL, &eps), "unet forward") || !ok(dg_stream_finish(T.stream), "finish"))
+    double s0 = dg_bench_now();
+    if (!dg_bench_ok(dg_unet_forward(&nn, u, &z, t, &ctx, NULL, &eps), "unet forward") ||
+        !dg_bench_ok(dg_stream_finish(T.stream), "finish"))
       return 1;
-    double s = now() - s0;
+    double s = dg_bench_now() - s0;
     disp[mode] = dg_stream_dispatch_count(T.stream) - d0;
     if (i > 0 && s < lo[mode]) lo[mode] = s;
     if (i > 0 && s > hi[mode]) hi[mode] = s;
     if (i > 0) times[mode][nt[mode]++] = s;
     if (compare && i >= steps - 1) { // the two modes must agree
       last[mode] = malloc((size_t)dg_tensor_numel(&eps) * sizeof(float));
-      if (!last[mode] || !ok(dg_tensor_read_f32(&eps, last[mode]), "read eps")) return 1;
+      if (!last[mode] || !dg_bench_ok(dg_tensor_read_f32(&eps, last[mode]), "read eps")) return 1;
     }
     if (i == steps) { // random weights, but the numbers must still be numbers
       int64_t n = dg_tensor_numel(&eps), bad = 0;
       float *h = malloc((size_t)n * sizeof *h);
-      if (!h || !ok(dg_tensor_read_f32(&eps, h), "read eps")) return 1;
+      if (!h || !dg_bench_ok(dg_tensor_read_f32(&eps, h), "read eps")) return 1;
       for (int64_t k = 0; k < n; k++) bad += !isfinite(h[k]);
       free(h);
       dg_check(bad == 0, "eps finite (%lld of %lld not)", (long long)bad, (long long)n);

@@ -9,20 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "dg_bench_util.h"
 #include "dg_test.h"
 #include "dg_vae.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static bool ok(dg_status st, const char *what) {
-  if (st == DG_OK) return true;
-  fprintf(stderr, "dirigent-bench-vae: %s: %s\n", what, dg_last_error());
-  return false;
-}
 
 int main(int argc, char **argv) {
   const char *path = NULL;
@@ -47,9 +36,9 @@ int main(int argc, char **argv) {
   dg_weights *w;
   dg_vae *v = calloc(1, sizeof *v);
   dg_nn_src src = {NULL, T.arena, dt};
-  if (!ok(dg_weights_open(path, &w), path)) return 1;
+  if (!dg_bench_ok(dg_weights_open(path, &w), path)) return 1;
   src.w = w;
-  if (!ok(dg_vae_load(&src, v), "vae load")) return 1;
+  if (!dg_bench_ok(dg_vae_load(&src, v), "vae load")) return 1;
   int64_t f = 1 << (v->cfg.num_levels - 1);
   int64_t zs[4] = {1, v->cfg.embed_dim, height / f, width / f};
   dg_tensor z = dg_test_tensor(dt, 4, zs, -1, 1, NULL), img;
@@ -63,16 +52,18 @@ int main(int argc, char **argv) {
     dg_nn_set_fusion(mode);
     dg_arena_mark m = dg_arena_get_mark(T.arena);
     uint64_t d0 = dg_stream_dispatch_count(T.stream);
-    double s0 = now();
-    if (!ok(dg_vae_decode(&nn, v, &z, &img), "vae decode") || !ok(dg_stream_finish(T.stream), "finish")) return 1;
-    double s = now() - s0;
+    double s0 = dg_bench_now();
+    if (!dg_bench_ok(dg_vae_decode(&nn, v, &z, &img), "vae decode") ||
+        !dg_bench_ok(dg_stream_finish(T.stream), "finish"))
+      return 1;
+    double s = dg_bench_now() - s0;
     disp[mode] = dg_stream_dispatch_count(T.stream) - d0;
     if (i >= 2 && s < lo[mode]) lo[mode] = s;
     if (i >= 2 && s > hi[mode]) hi[mode] = s;
     if (i >= 2 * steps) {
       n = dg_tensor_numel(&img);
       last[mode] = malloc((size_t)n * sizeof(float));
-      if (!last[mode] || !ok(dg_tensor_read_f32(&img, last[mode]), "read image")) return 1;
+      if (!last[mode] || !dg_bench_ok(dg_tensor_read_f32(&img, last[mode]), "read image")) return 1;
     }
     dg_arena_release(T.arena, m);
   }

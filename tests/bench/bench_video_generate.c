@@ -10,14 +10,13 @@
 #include <sys/resource.h>
 
 #include "dg_assets.h"
+#include "dg_bench_util.h"
 #include "dg_video.h"
 
 static void usage(FILE *f) {
   fprintf(f, "usage: dirigent-bench-video-generate [--model DIR|FILE] [--video-unet FILE] [--size WxH]\n"
              "                                     [--cases 16x25,64x2] [--f16]\n");
 }
-
-static double now(void) { return (double)g_get_monotonic_time() / 1e6; }
 
 int main(int argc, char **argv) {
   const char *model_arg = NULL, *video = NULL, *cases = "16x25,64x2";
@@ -42,12 +41,12 @@ int main(int argc, char **argv) {
   dg_model_options mo = {.video_unet = video, .default_tokenizer_dir = tokenizer, .dtype = f16 ? DG_F16 : DG_F32};
   dg_device *dev = NULL;
   dg_model_set *m = NULL;
-  double t0 = now();
+  double t0 = dg_bench_now();
   dg_status s = dg_device_open(NULL, &dev);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
   if (s != DG_OK) return fprintf(stderr, "dirigent-bench-video-generate: %s\n", dg_last_error()), 1;
   printf("%s", dg_model_set_describe(m));
-  printf("loaded in %.1f s; %dx%d, %s, CFG 7.5, DDIM eta 1, VSP linear over 2 stages\n", now() - t0, w, h,
+  printf("loaded in %.1f s; %dx%d, %s, CFG 7.5, DDIM eta 1, VSP linear over 2 stages\n", dg_bench_now() - t0, w, h,
          f16 ? "f16" : "f32");
   dg_video_stage stages[2] = {{-1, "a street on a clear summer day"}, {-1, "a street at night"}};
   gchar **list = g_strsplit(cases, ",", -1);
@@ -67,9 +66,9 @@ int main(int argc, char **argv) {
     dg_video_params p = {.stages = stages, .n_stages = 2, .frames = frames, .fps = 8, .width = w, .height = h,
                          .steps = steps, .cfg = 7.5f, .eta = 1.0f, .seed = 1, .vsp = DG_VSP_LINEAR, .tar = &tar,
                          .capture_layer = -1};
-    double t = now();
+    double t = dg_bench_now();
     s = rgb ? dg_video_generate(m, &p, rgb) : DG_ERR_OOM;
-    double secs = now() - t;
+    double secs = dg_bench_now() - t;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (s == DG_OK)
