@@ -21,7 +21,7 @@ static int64_t planes_per(const dg_device *d, const dg_tensor *x, int64_t in_pla
 dg_status dg_upfirdn2d(dg_stream *s, const dg_tensor *x, const float *f, int fh, int fw, int up, int down,
                        const int pad[4], float gain, dg_tensor *out) {
   const char *op = "upfirdn2d";
-  char sx[96], so[96];
+  char sx[96];
   if (x->ndim < 2)
     return dg_fail(DG_ERR_ARG, "%s: x has shape %s, expected [..., H, W]", op, dg_shape_str(x, sx, sizeof sx));
   if (fh < 1 || fw < 1 || fh > DG_UPFIRDN_MAX_TAPS || fw > DG_UPFIRDN_MAX_TAPS || up < 1 || down < 1)
@@ -31,13 +31,7 @@ dg_status dg_upfirdn2d(dg_stream *s, const dg_tensor *x, const float *f, int fh,
   int64_t oh = (h * up + pad[2] + pad[3] - fh) / down + 1, ow = (w * up + pad[0] + pad[1] - fw) / down + 1;
   if (h * up + pad[2] + pad[3] < fh || w * up + pad[0] + pad[1] < fw)
     return dg_fail(DG_ERR_ARG, "%s: x %s padded is smaller than the filter", op, dg_shape_str(x, sx, sizeof sx));
-  DG_TRY(dg_check_same_dtype(op, x, out));
-  bool ok = out->ndim == x->ndim && out->shape[x->ndim - 2] == oh && out->shape[x->ndim - 1] == ow;
-  for (int i = 0; ok && i < x->ndim - 2; i++)
-    ok = out->shape[i] == x->shape[i];
-  if (!ok)
-    return dg_fail(DG_ERR_ARG, "%s: out has shape %s, expected x's %s with the last two dims %lld, %lld", op,
-                   dg_shape_str(out, so, sizeof so), dg_shape_str(x, sx, sizeof sx), (long long)oh, (long long)ow);
+  DG_TRY(dg_check_planes_out(op, x, out, oh, ow));
   const dg_device *d = dg_stream_device(s);
   int64_t planes = dg_tensor_numel(x) / (h * w), per = planes_per(d, x, h * w, out, oh * ow);
   if (per < 1) return dg_fail(DG_ERR_UNSUPPORTED, "%s: one plane exceeds the binding limit", op);

@@ -53,3 +53,14 @@ dg_status dg_check_numel(const char *op, const char *what, const dg_tensor *t, i
   }
   return DG_OK;
 }
+
+dg_status dg_check_planes_out(const char *op, const dg_tensor *x, const dg_tensor *out, int64_t oh, int64_t ow) {
+  DG_TRY(dg_check_same_dtype(op, x, out));
+  bool ok = out->ndim == x->ndim && out->shape[x->ndim - 2] == oh && out->shape[x->ndim - 1] == ow;
+  for (int i = 0; ok && i < x->ndim - 2; i++)
+    ok = out->shape[i] == x->shape[i];
+  if (ok) return DG_OK;
+  char sx[96], so[96];
+  return dg_fail(DG_ERR_ARG, "%s: out has shape %s, expected x's %s with the last two dims %lld, %lld", op,
+                 dg_shape_str(out, so, sizeof so), dg_shape_str(x, sx, sizeof sx), (long long)oh, (long long)ow);
+}

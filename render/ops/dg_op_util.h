@@ -24,3 +24,5 @@ void dg_grid_1d(const dg_device *d, uint64_t groups, uint32_t *gx, uint32_t *gy)
 // Argument checks that fill the error message.
 dg_status dg_check_same_dtype(const char *op, const dg_tensor *a, const dg_tensor *b);
 dg_status dg_check_numel(const char *op, const char *what, const dg_tensor *t, int64_t numel);
+// out must have x's dtype and shape except its last two dims, which must be oh, ow.
+dg_status dg_check_planes_out(const char *op, const dg_tensor *x, const dg_tensor *out, int64_t oh, int64_t ow);

@@ -23,20 +23,14 @@ typedef struct resample_args {
 // Checks shapes and runs resample.comp over whole planes, as many per dispatch as fit a binding.
 static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tensor *x, int64_t oh, int64_t ow,
                      resample_args a, dg_tensor *out) {
-  char sx[96], so[96];
+  char sx[96];
   if (x->ndim < 2)
     return dg_fail(DG_ERR_ARG, "%s: x has shape %s, expected [..., H, W]", op, dg_shape_str(x, sx, sizeof sx));
   if (a.k < 1 || a.s < 1) return dg_fail(DG_ERR_ARG, "%s: kernel %d / stride %d < 1", op, a.k, a.s);
   if (a.pad < 0 || a.pad > a.k / 2) return dg_fail(DG_ERR_ARG, "%s: padding %d outside 0..kernel/2", op, a.pad);
   if (oh < 1 || ow < 1)
     return dg_fail(DG_ERR_ARG, "%s: x %s is smaller than the kernel %d", op, dg_shape_str(x, sx, sizeof sx), a.k);
-  DG_TRY(dg_check_same_dtype(op, x, out));
-  bool ok = out->ndim == x->ndim && out->shape[x->ndim - 2] == oh && out->shape[x->ndim - 1] == ow;
-  for (int i = 0; ok && i < x->ndim - 2; i++)
-    ok = out->shape[i] == x->shape[i];
-  if (!ok)
-    return dg_fail(DG_ERR_ARG, "%s: out has shape %s, expected x's %s with the last two dims %lld, %lld", op,
-                   dg_shape_str(out, so, sizeof so), dg_shape_str(x, sx, sizeof sx), (long long)oh, (long long)ow);
+  DG_TRY(dg_check_planes_out(op, x, out, oh, ow));
   const dg_device *d = dg_stream_device(s);
   int64_t h = x->shape[x->ndim - 2], w = x->shape[x->ndim - 1], planes = dg_tensor_numel(x) / (h * w);
   int64_t per = dg_window_elems(d, x) / (h * w), per_out = dg_window_elems(d, out) / (oh * ow);
