@@ -419,6 +419,20 @@ def check_export_best(args, every, name):
         raise SystemExit(f"{name}: --export-best needs {every} and --export")
 
 
+def validate_and_save(args, step, ck, snapshot, best, measure, log, export):
+    """The end of a training step: at every --val-every step, measure() -> (score, text) is logged, export(score)
+    runs when --export-best is set and the score beats `best`, and the checkpoint is written; at other steps the
+    checkpoint is written when its interval has passed."""
+    if not (args.val_every and step % args.val_every == 0):
+        ck.save(snapshot)
+        return
+    score, text = measure()
+    log(f"val step {step} {text}{best.note()}")
+    if args.export_best and best.offer(score):
+        export(score)
+    ck.save(snapshot, force=True)
+
+
 class BestScore:
     """--export-best's record: the best held-out score so far (the starting weights' first), kept in checkpoints
     through `value`."""

@@ -251,6 +251,10 @@ def main(argv=None):
 
     meter = P.Meter()
     cnet.train()
+    def measure():
+        score, parts = val_miou()
+        return score, f"mIoU {score:.4f} {parts}"
+
     budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         idx = batches.next()
@@ -341,14 +345,7 @@ def main(argv=None):
                         os.path.join(args.out, f"samples_{step}.png"),
                         control_fn=lambda x, tt, c: cnet(x, torch.cat([vh] * (x.shape[0] // k)), tt, c))
             cnet.train()
-        if args.val_every and step % args.val_every == 0:
-            score, parts = val_miou()
-            log(f"val step {step} mIoU {score:.4f} {parts}{best.note()}")
-            if args.export_best and best.offer(score):
-                export(score)
-            ck.save(snapshot, force=True)
-        else:
-            ck.save(snapshot)
+        P.validate_and_save(args, step, ck, snapshot, best, measure, log, export)
     log(meter.summary(f"controlnet {args.mode}"))
     ck.save(snapshot, force=True)
     if args.export and not args.export_best:

@@ -132,6 +132,11 @@ def main(argv=None):
     fwd = P.compiled(unet, args, log)
     meter = P.Meter()
     unet.train()
+    def measure():
+        with ema.applied(unet):
+            v = val_loss(unet, z_val, ctx_val, sched)
+        return v, f"loss {v:.5f}"
+
     budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         idx = batches.next()
@@ -157,15 +162,7 @@ def main(argv=None):
         if args.sample_every and step % args.sample_every == 0:
             caps = [val.captions[i][0] for i in range(min(8, len(val)))]
             sample_grid(unet, vae, text, caps, z_all.shape[1:], dev, os.path.join(args.out, f"samples_{step}.png"))
-        if args.val_every and step % args.val_every == 0:
-            with ema.applied(unet):
-                v = val_loss(unet, z_val, ctx_val, sched)
-            log(f"val step {step} loss {v:.5f}{best.note()}")
-            if args.export_best and best.offer(v):
-                export(v)
-            ck.save(snapshot, force=True)
-        else:
-            ck.save(snapshot)
+        P.validate_and_save(args, step, ck, snapshot, best, measure, log, export)
     log(meter.summary("unet"))
     ck.save(snapshot, force=True)
     if args.export and not args.export_best:

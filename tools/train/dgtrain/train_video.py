@@ -107,6 +107,11 @@ def main(argv=None):
     fwd = P.compiled(unet, args, log)
     meter = P.Meter()
     unet.train()
+    def measure():
+        with ema.applied(unet):
+            v = video_common.val_loss(unet, z_val, ctx_val, sched, args.fps)
+        return v, f"loss {v:.5f}"
+
     budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
         idx = batches.next()
@@ -127,15 +132,7 @@ def main(argv=None):
         if step % args.log_every == 0 or budget.done(step):
             r = meter.report()
             log(f"step {step} loss {r['loss']:.5f} s/step {r['s_per_step']:.3f} clips/s {r['samples_per_s']:.2f}")
-        if args.val_every and step % args.val_every == 0:
-            with ema.applied(unet):
-                v = video_common.val_loss(unet, z_val, ctx_val, sched, args.fps)
-            log(f"val step {step} loss {v:.5f}{best.note()}")
-            if args.export_best and best.offer(v):
-                export(v)
-            ck.save(snapshot, force=True)
-        else:
-            ck.save(snapshot)
+        P.validate_and_save(args, step, ck, snapshot, best, measure, log, export)
     log(meter.summary("video"))
     ck.save(snapshot, force=True)
     if args.export and not args.export_best:
