@@ -8,6 +8,7 @@
 #include "dg_clip_text.h"
 #include "dg_denoise.h"
 #include "dg_generate.h"
+#include "dg_layout.h"
 #include "dg_memory.h"
 #include "dg_unet3d.h"
 #include "dg_vae.h"
@@ -246,19 +247,15 @@ static dg_status frame_hint(dg_model_set *m, const dg_nn_ctx *nn, const dg_video
                            .n_classes = p->n_classes};
   dg_tensor one;
   DG_TRY(dg_generate_layout_hint(m, nn, &gp, lh, lw, &one));
-  DG_TRY(dg_stream_finish(nn->s));
-  int64_t n = dg_tensor_numel(&one), shape[4];
+  // the same hint for every frame, repeated on the device
+  const dg_tensor *copies[DG_VIDEO_MAX_FRAMES];
+  for (int k = 0; k < p->frames; k++)
+    copies[k] = &one;
+  int64_t shape[4];
   memcpy(shape, one.shape, sizeof shape);
   shape[0] = p->frames;
-  float *h = malloc((size_t)(n * p->frames) * sizeof *h);
-  if (!h) return dg_memory_fail("the layout hint", (uint64_t)(n * p->frames) * sizeof *h);
-  dg_status s = dg_tensor_read_f32(&one, h);
-  for (int k = 1; k < p->frames; k++)
-    memcpy(h + k * n, h, (size_t)n * sizeof *h);
-  if (s == DG_OK) s = dg_nn_alloc(nn, 4, shape, hint);
-  if (s == DG_OK) s = dg_tensor_write_f32(hint, h);
-  free(h);
-  return s;
+  DG_TRY(dg_nn_alloc(nn, 4, shape, hint));
+  return dg_concat(nn->s, copies, p->frames, 0, hint);
 }
 
 // Frame by frame: z = latent / scale_factor through the VAE decoder, to RGB8 (non-finite values refused).
