@@ -150,9 +150,19 @@ static void show_stage(DgTimelinePanel *self) {
 static void timeline_changed(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
   if (!t) return;
-  guint sel = GTK_INVALID_LIST_POSITION;
+  // 16, 32, 64, and a fourth entry naming any other count (a project or a script may set one)
+  guint sel = G_N_ELEMENTS(frame_choices);
   for (guint i = 0; i < G_N_ELEMENTS(frame_choices); i++)
     if (frame_choices[i] == t->frames) sel = i;
+  GtkStringList *list = GTK_STRING_LIST(gtk_drop_down_get_model(GTK_DROP_DOWN(self->frames_drop)));
+  char *other = sel == G_N_ELEMENTS(frame_choices) ? g_strdup_printf("%d frames", t->frames) : NULL;
+  const char *items[] = {other, NULL};
+  guint n = g_list_model_get_n_items(G_LIST_MODEL(list));
+  if (other && (n == G_N_ELEMENTS(frame_choices) || strcmp(gtk_string_list_get_string(list, n - 1), other)))
+    gtk_string_list_splice(list, G_N_ELEMENTS(frame_choices), n - G_N_ELEMENTS(frame_choices), items);
+  else if (!other && n > G_N_ELEMENTS(frame_choices))
+    gtk_string_list_splice(list, G_N_ELEMENTS(frame_choices), n - G_N_ELEMENTS(frame_choices), NULL);
+  g_free(other);
   if (gtk_drop_down_get_selected(GTK_DROP_DOWN(self->frames_drop)) != sel)
     gtk_drop_down_set_selected(GTK_DROP_DOWN(self->frames_drop), sel);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->fps_spin), t->fps);

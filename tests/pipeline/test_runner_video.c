@@ -13,8 +13,8 @@
 
 // Runs a video job previewing frame `playhead` to its end; *reports counts the progress reports with a
 // preview; cancel_at >= 0 cancels after that step's report.
-static int run(dg_document *doc, dg_runner *r, int playhead, int cancel_at, int *reports, dg_job_update *last,
-               dg_video_result *out) {
+static int run_moving(dg_document *doc, dg_runner *r, int playhead, int move_to, int cancel_at, int *reports,
+                      dg_job_update *last, dg_video_result *out) {
   dg_status st;
   dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, playhead, &st);
   if (!job) return dg_check_status(st, "start video"), -1;
@@ -27,6 +27,7 @@ static int run(dg_document *doc, dg_runner *r, int playhead, int cancel_at, int 
       dg_job_update_clear(last);
       *last = u;
       if (cancel_at >= 0 && u.step >= cancel_at) dg_job_cancel(job);
+      if (move_to >= 0 && *reports == 1) dg_job_set_preview_frame(job, move_to); // the playhead moved
     } else if (dg_job_state_get(job) != DG_JOB_RUNNING) {
       break;
     } else {
@@ -38,6 +39,11 @@ static int run(dg_document *doc, dg_runner *r, int playhead, int cancel_at, int 
   if (state == DG_JOB_DONE) dg_job_take_video(job, out);
   dg_job_free(job);
   return state;
+}
+
+static int run(dg_document *doc, dg_runner *r, int playhead, int cancel_at, int *reports, dg_job_update *last,
+               dg_video_result *out) {
+  return run_moving(doc, r, playhead, -1, cancel_at, reports, last, out);
 }
 
 // A model folder of links to the tiny model's files (and the video UNet when `video`).
@@ -119,6 +125,16 @@ int main(void) {
   } else {
     dg_check(false, "the video job with the playhead at frame 3 did not finish with previews");
   }
+  dg_video_result_clear(&v), dg_video_result_clear(&v3);
+  dg_job_update_clear(&last), dg_job_update_clear(&last3);
+  // The playhead moved to frame 3 after the first of 4 steps: the last preview is frame 3's, exactly as
+  // a job that previewed frame 3 from the start shows it.
+  dg_document_set_steps(doc, 4);
+  int r3 = run(doc, r, 3, -1, &reports, &last3, &v3);
+  int rm = run_moving(doc, r, 0, 3, -1, &reports, &last, &v);
+  dg_check(r3 == DG_JOB_DONE && rm == DG_JOB_DONE && last.preview && last3.preview && last.step == 3 &&
+               !memcmp(last.preview, last3.preview, (size_t)last.preview_width * last.preview_height * 4),
+           "the preview follows the playhead while the job runs");
   dg_video_result_clear(&v), dg_video_result_clear(&v3);
   dg_job_update_clear(&last), dg_job_update_clear(&last3);
   // Cancel after the first step's report.

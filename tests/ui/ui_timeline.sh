@@ -123,6 +123,20 @@ act playhead 3
 v3=$(state viewer)
 check "scrubbing: the viewer shows frame 1 at 64x32" has "$v0" "64x32 "
 check "  ... and another picture at frame 4" bash -c "[ '$v0' != '$v3' ] && [[ '$v3' == 64x32* ]]"
+# While a video generates, the viewer shows the predicted frame at the playhead (latent resolution), and
+# cancel stops the job and keeps the video there was.
+act set-steps 60
+act playhead 1
+act generate-video
+check "a longer video job runs" wait_for generating_video True 10
+for _ in $(seq 100); do [[ "$(state viewer)" == 32x16* ]] && break; sleep 0.1; done
+p1=$(state viewer)
+check "  ... the viewer shows the live preview (32x16, the latent's size)" has "$p1" "32x16 "
+act playhead 3 # the job previews frame 4 from its next step on (tests/pipeline/test_runner_video checks which)
+act cancel
+check "  ... cancel stops it" wait_for generating False 100
+check "  ... and keeps the video there was" is "$(state video_frames)/$(state viewer)" "4/$v3"
+act set-steps 2
 act timeline-set-fps 20.0
 act loop
 act play
