@@ -132,6 +132,8 @@ gboolean dg_timeline_panel_get_loop(DgTimelinePanel *self) { return self->loop; 
 
 // ---- the controls follow the document's timeline ------------------------------------------------------
 
+static void stage_typed(DgTimelinePanel *self);
+
 static void show_stage(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
   int i = dg_timeline_panel_get_selected(self);
@@ -141,8 +143,12 @@ static void show_stage(DgTimelinePanel *self) {
   gtk_label_set_text(GTK_LABEL(self->stage_label), at);
   g_free(label), g_free(at);
   const char *text = has ? t->stages[i].prompt : "";
-  if (strcmp(gtk_editable_get_text(GTK_EDITABLE(self->stage_entry)), text))
+  // Showing the prompt is no typing: set_text empties the entry first, which would edit the stage.
+  if (strcmp(gtk_editable_get_text(GTK_EDITABLE(self->stage_entry)), text)) {
+    g_signal_handlers_block_by_func(self->stage_entry, stage_typed, self);
     gtk_editable_set_text(GTK_EDITABLE(self->stage_entry), text);
+    g_signal_handlers_unblock_by_func(self->stage_entry, stage_typed, self);
+  }
   gtk_widget_set_sensitive(self->stage_entry, has);
   gtk_widget_set_sensitive(self->remove_button, has);
 }
@@ -312,6 +318,7 @@ static void video_changed(DgTimelinePanel *self) {
 }
 
 int dg_timeline_panel_get_attention_frames(DgTimelinePanel *self) { return self->attention_frames; }
+GtkWidget *dg_timeline_panel_get_track(DgTimelinePanel *self) { return self->track; }
 int dg_timeline_panel_get_strip_frames(DgTimelinePanel *self) { return self->frames ? (int)self->frames->len : 0; }
 
 static void doc_timeline_changed(DgDocument *doc, DgTimelinePanel *self) {

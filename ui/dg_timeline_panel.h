@@ -32,5 +32,6 @@ void dg_timeline_panel_set_selected(DgTimelinePanel *self, int stage);
 char *dg_timeline_panel_describe_viewer(DgTimelinePanel *self);
 int dg_timeline_panel_get_attention_frames(DgTimelinePanel *self);
 int dg_timeline_panel_get_strip_frames(DgTimelinePanel *self);
+GtkWidget *dg_timeline_panel_get_track(DgTimelinePanel *self); // the DgTimelineTrack
 
 G_END_DECLS

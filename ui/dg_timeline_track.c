@@ -62,6 +62,14 @@ void dg_timeline_track_set_selected(DgTimelineTrack *self, int stage) {
 }
 int dg_timeline_track_get_selected(DgTimelineTrack *self) { return self->selected; }
 
+void dg_timeline_track_get_geometry(DgTimelineTrack *self, double *x0, double *cell, double *top, double *bottom) {
+  const dg_timeline *t = timeline(self);
+  *x0 = PAD;
+  *cell = t ? cell_w(self, t) : 0;
+  *top = RULER_H + 3;
+  *bottom = gtk_widget_get_height(GTK_WIDGET(self)) - 3;
+}
+
 void dg_timeline_track_refresh(DgTimelineTrack *self) {
   const dg_timeline *t = timeline(self);
   dg_timeline_track_set_playhead(self, self->playhead);
@@ -205,7 +213,7 @@ static void dg_timeline_track_measure(GtkWidget *w, GtkOrientation o, int for_si
                                       int *nat_base) {
   (void)w, (void)for_size, (void)min_base, (void)nat_base;
   *min = o == GTK_ORIENTATION_HORIZONTAL ? 200 : 56;
-  *nat = o == GTK_ORIENTATION_HORIZONTAL ? 600 : 56;
+  *nat = o == GTK_ORIENTATION_HORIZONTAL ? 200 : 56; // the canvas column keeps its width
 }
 
 static void dg_timeline_track_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec) {

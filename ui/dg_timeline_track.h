@@ -20,6 +20,9 @@ int dg_timeline_track_get_playhead(DgTimelineTrack *self);
 void dg_timeline_track_set_playhead(DgTimelineTrack *self, int frame);
 int dg_timeline_track_get_selected(DgTimelineTrack *self);
 void dg_timeline_track_set_selected(DgTimelineTrack *self, int stage);
+// Where frame 0's cell starts (x, in the track's coordinates), a cell's width, and the top and bottom of
+// the blocks (y), for tests aiming real pointer events at frames.
+void dg_timeline_track_get_geometry(DgTimelineTrack *self, double *x0, double *cell, double *top, double *bottom);
 // The document's timeline changed: redraw, and keep the playhead and the selection inside it.
 void dg_timeline_track_refresh(DgTimelineTrack *self);
 

@@ -12,6 +12,7 @@
 #include "dg_palette_panel.h"
 #include "dg_project_async.h"
 #include "dg_results_panel.h"
+#include "dg_timeline_track.h"
 
 struct _DgWindow {
   GtkApplicationWindow parent;
@@ -458,6 +459,12 @@ char *dg_window_dump_state(DgWindow *self) {
   const dg_video_result *video = dg_document_video(m);
   char *video_size = video ? g_strdup_printf("%dx%d", video->frames.width, video->frames.height) : g_strdup("");
   char *viewer = dg_timeline_panel_describe_viewer(self->timeline_panel);
+  // track: frame 0's left edge and the blocks' top and bottom on the surface, and a frame's width, as view
+  GtkWidget *track = dg_timeline_panel_get_track(self->timeline_panel);
+  double tx0, tcell, ttop, tbottom;
+  dg_timeline_track_get_geometry(DG_TIMELINE_TRACK(track), &tx0, &tcell, &ttop, &tbottom);
+  graphene_point_t ta = GRAPHENE_POINT_INIT((float)tx0, (float)ttop), tb = ta;
+  if (!gtk_widget_compute_point(track, GTK_WIDGET(self), &ta, &tb)) tb = ta;
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
@@ -473,7 +480,7 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'timeline_sigma': <(%d, %d)>, 'timeline_until': <%i>, 'keep_layout': <%b>, 'selected_stage': <%i>,"
       " 'playhead': <%i>, 'playing': <%b>, 'loop': <%b>, 'video_frames': <%i>, 'video_size': <%s>,"
       " 'video_attention': <%i>, 'strip_frames': <%i>, 'viewer': <%s>, 'exporting': <%b>, 'export_text': <%s>,"
-      " 'last_export': <%s>, 'generating_video': <%b>}",
+      " 'last_export': <%s>, 'generating_video': <%b>, 'track': <(%d, %d, %d, %d)>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -495,7 +502,7 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_timeline_panel_get_attention_frames(self->timeline_panel),
       dg_timeline_panel_get_strip_frames(self->timeline_panel), viewer, dg_video_exporter_get_running(self->exporter),
       dg_video_exporter_get_text(self->exporter), self->last_export ? self->last_export : "",
-      dg_job_runner_get_video(self->runner)));
+      dg_job_runner_get_video(self->runner), tb.x + sx, tb.y + sy, tcell, tb.y + sy + (tbottom - ttop)));
   g_free(preview);
   g_free(viewer), g_free(video_size);
   g_free(heat);

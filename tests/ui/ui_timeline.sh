@@ -2,8 +2,9 @@
 # UI test of the video timeline panel under Xvfb, driven through the editor's GActions:
 #   ui_timeline.sh BUILD/ui/dirigent OUTDIR DESKTOP_FILE TINY_MODEL_DIR TINY_VIDEO_UNET VIDEO_PROBE
 # A timeline of two stages is built and edited (each edit one undo step: add, move, resize, prompt, frames,
-# TAR, keep-layout), a 4-frame 64x32 video generated with the tiny model and the tiny video UNet of
-# tests/pipeline (2 steps), the playhead scrubbed (the viewer shows another frame), played and looped,
+# TAR, keep-layout; real pointer drags of a block and of its edge and a double-click on the track), a
+# 4-frame 64x32 video generated with the tiny model and the tiny video UNet of tests/pipeline (2 steps;
+# a 60-step one shows its live preview and is cancelled), the playhead scrubbed (the viewer shows another frame), played and looped,
 # exported as MP4, WebM, GIF and PNG frames (decoded back with libav: frame count, size, the job's JSON),
 # a bad export name refused leaving no file, and the project saved and reopened with its timeline and
 # frames; a project with a broken timeline is refused with a dialog, the document unchanged.
@@ -99,6 +100,29 @@ act timeline-keep-layout
 check "keep layout off" is "$(state keep_layout)" False
 act undo
 check "  ... undone" is "$(state keep_layout)" True
+# Real pointer input on the track (xdotool, at the surface positions dump-state's `track` gives): dragging
+# stage 2's block one frame right, its right edge, and a double-click each make one undo step.
+at() { # at FRAME [1]: "X Y" of that frame's cell middle on the blocks (1: of its left boundary)
+  $PY -c "
+import json; x, y, c, b = json.load(open('$OUT/state.json'))['track']; f = $1; e = ${2:-0}
+print(int(x + (f if e else f + 0.5) * c), int((y + b) / 2))"
+}
+state track >/dev/null
+depth=$(state undo_depth)
+xdotool mousemove $(at 2) mousedown 1 mousemove $(at 2 | awk '{print $1 + 20, $2}') mousemove $(at 3) mouseup 1
+check "dragging stage 2's block one frame right moves it" wait_for timeline_stages "[[0, 'a red car on a snowy street'], [3, 'a blue car on a road in autumn']]" 20
+check "  ... as one undo step" is "$(state undo_depth)" $((depth + 1))
+xdotool mousemove $(at 3 1) mousedown 1 mousemove $(at 2 1 | awk '{print $1 + 10, $2}') mousemove $(at 1 1) mouseup 1
+check "dragging stage 1's right edge to frame 1 starts stage 2 there" wait_for timeline_stages "[[0, 'a red car on a snowy street'], [1, 'a blue car on a road in autumn']]" 20
+check "  ... as one undo step" is "$(state undo_depth)" $((depth + 2))
+act undo
+act undo
+check "  ... both undone" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
+xdotool mousemove $(at 3) click --repeat 2 --delay 80 1
+check "a double-click on frame 4's cell adds a stage there" wait_for timeline_stages "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn'], [3, 'a new stage']]" 20
+check "  ... selected" is "$(state selected_stage)" 2
+act undo
+check "  ... undone" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
 act timeline-select-stage 1
 check "stage 2 selected" is "$(state selected_stage)" 1
 act playhead 2
@@ -107,6 +131,13 @@ act playhead 9
 check "  ... clamped to the last frame" is "$(state playhead)" 3
 act play
 check "nothing to play before a video" is "$(state playing)" False
+act timeline-remove-stage 0
+act timeline-remove-stage 0
+act generate-video
+check "a timeline without stages does not start, saying why" has "$(state dialogs)" "Could not start the video: video: the timeline has no prompt stage"
+act undo
+act undo
+check "  ... (the stages back by undo)" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
 
 # ---- generating: the playhead's frame previewed, the frames kept ----
 act playhead 2
