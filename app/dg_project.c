@@ -621,7 +621,10 @@ static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
       BAD(r, "video: \"attention\" is not an array of %lld numbers (frames x frames)", frames * frames);
       return false;
     }
-    v->attention = malloc((size_t)(frames * frames) * sizeof *v->attention);
+    if (!(v->attention = malloc((size_t)(frames * frames) * sizeof *v->attention))) {
+      BAD(r, "video: out of memory for the attention matrix");
+      return false;
+    }
     v->attention_frames = (int)frames;
     for (guint i = 0; i < json_array_get_length(a); i++) {
       JsonNode *e = json_array_get_element(a, i);
