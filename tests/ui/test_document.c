@@ -7,6 +7,7 @@
 #include "dg_command.h"
 #include "dg_document.h"
 #include "dg_palette.h"
+#include "dg_timeline_edit.h"
 
 static uint8_t *snapshot(const dg_document *d) {
   size_t n = (size_t)dg_document_width(d) * dg_document_height(d);
@@ -446,9 +447,62 @@ static void test_timeline(void) {
   dg_document_free(d);
 }
 
+// The panel's edits (app/dg_timeline_edit): each one undo step, a drag coalesced into one, refusals
+// leaving the document as it was, and the video result outside the history.
+static void test_timeline_edits(void) {
+  dg_document *d = dg_document_new(32, 64);
+  const dg_timeline *t = dg_document_timeline(d);
+  dg_check_status(dg_timeline_edit_set_frames(d, 8), "8 frames");
+  dg_check_status(dg_timeline_edit_add_stage(d, 0, "day"), "stage at 0");
+  dg_check_status(dg_timeline_edit_add_stage(d, 5, "night"), "stage at 5");
+  int depth = dg_document_undo_depth(d);
+  dg_check(depth == 3 && t->frames == 8 && t->n_stages == 2, "three edits, three steps (%d)", depth);
+  for (int f = 4; f >= 2; f--) dg_check_status(dg_timeline_edit_move_stage(d, 1, f, true), "drag");
+  dg_document_seal_history(d);
+  dg_check(t->stages[1].frame == 2 && dg_document_undo_depth(d) == depth + 1, "a drag is one step");
+  dg_check_status(dg_timeline_edit_set_end(d, 0, 5, false), "resize stage 1 to end at 5");
+  dg_check(t->stages[1].frame == 6, "the next stage starts after the resized one (%d)", t->stages[1].frame);
+  dg_check(dg_timeline_edit_set_end(d, 1, 6, false) == DG_ERR_ARG && strstr(dg_last_error(), "last one"),
+           "the last stage runs to the end: %s", dg_last_error());
+  dg_check_status(dg_timeline_edit_set_prompt(d, 1, "dusk", false), "prompt");
+  dg_check_status(dg_timeline_edit_set_fps(d, 12), "fps");
+  dg_check_status(dg_timeline_edit_set_tar(d, 2, 8, 5), "tar");
+  dg_check_status(dg_timeline_edit_set_keep_layout(d, false), "keep layout");
+  dg_check(!strcmp(t->stages[1].prompt, "dusk") && t->fps == 12 && t->sigma_fine == 2 && t->sigma_next == 8 &&
+               t->until == 5 && !t->keep_layout && dg_document_undo_depth(d) == depth + 6,
+           "prompt, fps, TAR and keep-layout set, one step each");
+  int before = dg_document_undo_depth(d);
+  dg_check(dg_timeline_edit_set_fps(d, 0) == DG_ERR_ARG && dg_timeline_edit_add_stage(d, 6, "x") == DG_ERR_ARG &&
+               dg_timeline_edit_remove_stage(d, 7) == DG_ERR_ARG && dg_timeline_edit_set_tar(d, -1, 0, 3) == DG_ERR_ARG &&
+               dg_timeline_edit_move_stage(d, 4, 1, false) == DG_ERR_ARG,
+           "refused edits");
+  dg_check(dg_document_undo_depth(d) == before && t->fps == 12, "refused edits change nothing");
+  for (int i = 0; i < 6; i++) dg_document_undo(d);
+  dg_check(t->stages[1].frame == 5 && !strcmp(t->stages[1].prompt, "night") && t->fps == 8 && t->keep_layout,
+           "undone step by step");
+  // The video: set, copied with the document, replaced, removed; never an undo step.
+  dg_video_result v;
+  dg_video_result_init(&v);
+  dg_media_alloc(&v.frames, 8, 4, 2, 4);
+  v.frames.data[5] = 9;
+  dg_document_set_video(d, &v);
+  dg_check(dg_document_video(d) && dg_document_video(d)->frames.data[5] == 9 && !v.frames.data &&
+               dg_document_undo_depth(d) == before - 6,
+           "the document takes the video, no undo step");
+  dg_document *c = dg_document_copy(d);
+  dg_check(c && dg_document_video(c) && dg_document_video(c)->frames.data != dg_document_video(d)->frames.data &&
+               dg_document_video(c)->frames.data[5] == 9,
+           "a copy of the document has its own copy of the video");
+  dg_document_free(c);
+  dg_document_set_video(d, NULL);
+  dg_check(!dg_document_video(d), "the video removed");
+  dg_document_free(d);
+}
+
 int main(void) {
   test_attn_guidance();
   test_timeline();
+  test_timeline_edits();
   test_tools();
   test_undo();
   test_commands();
