@@ -89,3 +89,11 @@ static dg_status set_keep(dg_timeline *t, const void *p) {
 dg_status dg_timeline_edit_set_keep_layout(dg_document *doc, bool keep) {
   return edit(doc, set_keep, &(stage_arg){.frame = keep}, false);
 }
+
+static dg_status set_vsp(dg_timeline *t, const void *p) {
+  t->vsp = (dg_vsp_mode)((const stage_arg *)p)->frame; // dg_timeline_check refuses another value
+  return DG_OK;
+}
+dg_status dg_timeline_edit_set_vsp(dg_document *doc, dg_vsp_mode vsp) {
+  return edit(doc, set_vsp, &(stage_arg){.frame = (int)vsp}, false);
+}

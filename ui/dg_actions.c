@@ -408,6 +408,18 @@ static void act_timeline_set_tar(GSimpleAction *a, GVariant *p, gpointer d) {
   g_variant_get(p, "(ddi)", &fine, &next, &until);
   report(d, dg_timeline_edit_set_tar(MODEL(d), fine, next, until));
 }
+// 'linear', 'same' or 'off': video synopsis prompting.
+static void act_timeline_set_vsp(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  const char *name = g_variant_get_string(p, NULL);
+  const char *names[] = {"off", "linear", "same"};
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(name, names[i])) {
+      report(d, dg_timeline_edit_set_vsp(MODEL(d), (dg_vsp_mode)i));
+      return;
+    }
+  dg_window_set_status(WIN(d), "timeline-set-vsp: '%s' is not linear, same or off", name);
+}
 static void act_timeline_keep_layout(GSimpleAction *a, GVariant *v, gpointer d) {
   (void)a;
   report(d, dg_timeline_edit_set_keep_layout(MODEL(d), g_variant_get_boolean(v)));
@@ -580,6 +592,7 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"timeline-set-frames", act_timeline_set_frames, "i", NULL, NULL, {0}},
       {"timeline-set-fps", act_timeline_set_fps, "d", NULL, NULL, {0}},
       {"timeline-set-tar", act_timeline_set_tar, "(ddi)", NULL, NULL, {0}},
+      {"timeline-set-vsp", act_timeline_set_vsp, "s", NULL, NULL, {0}},
       {"timeline-keep-layout", NULL, NULL, "true", act_timeline_keep_layout, {0}},
       {"playhead", act_playhead, "i", NULL, NULL, {0}},
       {"play", NULL, NULL, "false", act_play, {0}},

@@ -7,7 +7,7 @@
 
 struct _DgTimelinePanel {
   DgDocumentView parent;
-  GtkWidget *frames_drop, *fps_spin, *sigma_spin, *sigma_next_spin, *until_spin, *track, *stage_label, *stage_entry,
+  GtkWidget *frames_drop, *vsp_drop, *fps_spin, *sigma_spin, *sigma_next_spin, *until_spin, *track, *stage_label, *stage_entry,
       *remove_button, *frame_label, *scrub, *export_progress, *export_cancel, *viewer, *attention, *strip;
   GtkAdjustment *playhead_adj;
   DgJobRunner *runner; // not owned (the window's)
@@ -175,6 +175,8 @@ static void timeline_changed(DgTimelinePanel *self) {
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->sigma_spin), t->sigma_fine);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->sigma_next_spin), t->sigma_next);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->until_spin), t->until);
+  if (gtk_drop_down_get_selected(GTK_DROP_DOWN(self->vsp_drop)) != (guint)t->vsp)
+    gtk_drop_down_set_selected(GTK_DROP_DOWN(self->vsp_drop), (guint)t->vsp); // off 0, linear 1, same 2
   gtk_adjustment_set_upper(self->playhead_adj, t->frames - 1);
   dg_timeline_track_refresh(DG_TIMELINE_TRACK(self->track));
   show_stage(self);
@@ -211,6 +213,11 @@ static void sigma_next_changed(DgTimelinePanel *self) {
 static void until_changed(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
   if (t) tar_edit(self, t->sigma_fine, t->sigma_next, gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(self->until_spin)));
+}
+static void vsp_chosen(DgTimelinePanel *self) {
+  const dg_timeline *t = timeline(self);
+  guint i = gtk_drop_down_get_selected(GTK_DROP_DOWN(self->vsp_drop));
+  if (t && i <= DG_VSP_SAME && (dg_vsp_mode)i != t->vsp) report(self, dg_timeline_edit_set_vsp(model(self), (dg_vsp_mode)i));
 }
 // Typing into the stage's prompt: one undo step until Enter or another stage is selected.
 static void stage_typed(DgTimelinePanel *self) {
@@ -388,7 +395,7 @@ static void dg_timeline_panel_dispose(GObject *object) {
 }
 
 static const dg_template_child children[] = {
-    DG_TEMPLATE_CHILD(DgTimelinePanel, frames_drop),     DG_TEMPLATE_CHILD(DgTimelinePanel, fps_spin),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, frames_drop),     DG_TEMPLATE_CHILD(DgTimelinePanel, vsp_drop),     DG_TEMPLATE_CHILD(DgTimelinePanel, fps_spin),
     DG_TEMPLATE_CHILD(DgTimelinePanel, sigma_spin),      DG_TEMPLATE_CHILD(DgTimelinePanel, sigma_next_spin),
     DG_TEMPLATE_CHILD(DgTimelinePanel, until_spin),      DG_TEMPLATE_CHILD(DgTimelinePanel, track),
     DG_TEMPLATE_CHILD(DgTimelinePanel, stage_label),     DG_TEMPLATE_CHILD(DgTimelinePanel, stage_entry),
@@ -417,6 +424,7 @@ static void dg_timeline_panel_class_init(DgTimelinePanelClass *klass) {
   gtk_widget_class_bind_template_callback(wc, sigma_changed);
   gtk_widget_class_bind_template_callback(wc, sigma_next_changed);
   gtk_widget_class_bind_template_callback(wc, until_changed);
+  gtk_widget_class_bind_template_callback(wc, vsp_chosen);
   gtk_widget_class_bind_template_callback(wc, stage_typed);
   gtk_widget_class_bind_template_callback(wc, stage_sealed);
   gtk_widget_class_bind_template_callback(wc, add_clicked);

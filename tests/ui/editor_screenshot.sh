@@ -41,6 +41,12 @@ act set-prompt "'a red car on a country road at dusk, houses and trees, mountain
 act set-negative "'blurry, low quality'"
 act set-seed "'424242'"
 act select-class 9
+act timeline-set-frames 32
+act timeline-add-stage "(0, 'a red car on a country road at noon')"
+act timeline-add-stage "(12, 'a red car on a country road at dusk')"
+act timeline-add-stage "(24, 'a red car on a country road at night')"
+act timeline-select-stage 1
+act playhead 14
 sleep 1
 act screenshot "'$PNG'"
 act quit-discard

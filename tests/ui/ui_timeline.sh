@@ -96,6 +96,12 @@ act timeline-set-frames 1
 check "1 frame refused" is "$(state timeline_frames)" 4
 act timeline-set-tar "(2.0, 0.0, 1)"
 check "TAR sigma and until" is "$(state timeline_sigma)/$(state timeline_until)" "[2.0, 0.0]/1"
+act timeline-set-vsp "'same'"
+check "VSP same" is "$(state timeline_vsp)" 2
+act timeline-set-vsp "'sideways'"
+check "  ... another name refused" has "$(state status)" "'sideways' is not linear, same or off"
+act undo
+check "  ... undone: linear" is "$(state timeline_vsp)" 1
 act timeline-keep-layout
 check "keep layout off" is "$(state keep_layout)" False
 act undo
