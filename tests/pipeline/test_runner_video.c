@@ -12,7 +12,8 @@
 #include "dg_runner.h"
 
 // Runs a video job previewing frame `playhead` to its end; *reports counts the progress reports with a
-// preview; cancel_at >= 0 cancels after that step's report.
+// preview; move_to >= 0 moves the playhead there after the first report (run: never); cancel_at >= 0
+// cancels after that step's report.
 static int run_moving(dg_document *doc, dg_runner *r, int playhead, int move_to, int cancel_at, int *reports,
                       dg_job_update *last, dg_video_result *out) {
   dg_status st;
