@@ -966,6 +966,10 @@ dg_status dg_weights_detect(const dg_weights *w, dg_model_info *info) {
     put(d, cap, "%s StyleGAN2 generator (up to b%d, %d mapping layers, w_dim %d)",
         info->parts != DG_PART_STYLEGAN2 ? " +" : "", info->stylegan2.max_res, info->stylegan2.mapping_layers,
         info->stylegan2.w_dim);
+  if (dg_weights_find(w, "tiny_decoder.conv_in.weight")) {
+    put(d, cap, "%s tiny latent decoder", info->parts ? " +" : "");
+    info->parts |= DG_PART_TINY_DECODER;
+  }
   if (!info->parts) {
     char examples[512] = "";
     for (size_t i = 0; i < w->count && i < 3; i++)
@@ -974,7 +978,7 @@ dg_status dg_weights_detect(const dg_weights *w, dg_model_info *info) {
                    "%s: no known model among %zu tensors (e.g. %s); expected LDM names (" DG_LDM_UNET ", " DG_LDM_VAE
                    ", " DG_LDM_CLIP ", " DG_LDM_OPENCLIP ", " DG_LDM_CONTROL
                    "), diffusers UNet/VAE/ControlNet names, CLIP text_model.*, "
-                   "or StyleGAN2 mapping/synthesis",
+                   "StyleGAN2 mapping/synthesis or tiny_decoder.*",
                    w->path, w->count, w->count ? examples : "none");
   }
   return DG_OK;

@@ -77,6 +77,7 @@ typedef enum dg_model_part {
   DG_PART_UNET3D = 16,        // VideoCrafter2 UNet3D (temporal convs and transformers)
   DG_PART_STYLEGAN2 = 32,     // StyleGAN2 generator (mapping + synthesis)
   DG_PART_OPENCLIP_TEXT = 64, // OpenCLIP text transformer (transformer.resblocks...)
+  DG_PART_TINY_DECODER = 128, // the live frame's tiny latent decoder (tiny_decoder.*, dg_tiny_decoder.h)
 } dg_model_part;
 
 #define DG_MAX_LEVELS 8
