@@ -283,7 +283,10 @@ static dg_status layer_forward(const dg_nn_ctx *nn, const dg_stylegan2 *m, const
     DG_TRY(dg_nn_alloc(nn, 4, ys, &y));
     DG_TRY(dg_conv2d(nn->s, &xs, &L->w, NULL, &cp, &y));
   }
-  dg_modulate_args a = {.dsum = rgb ? NULL : &dsum, .noise = noise, .strength = L->noise_strength, .bias = &L->b,
+  // an encoder's full-channel layer noise replaces the noise and is added unscaled (ISSA)
+  bool layer_noise = noise && dg_tensor_numel(noise) == n * L->out * h * wd * (L->up > 1 ? 4 : 1);
+  dg_modulate_args a = {.dsum = rgb ? NULL : &dsum, .noise = noise, .strength = layer_noise ? 1.0f : L->noise_strength,
+                        .bias = &L->b,
                         .lrelu = !rgb, .gain = 1.0f, .clamp = m->conv_clamp};
   DG_TRY(dg_modulate_act(nn->s, &y, &a, &y));
   *out = y;
@@ -321,11 +324,11 @@ dg_status dg_stylegan2_synthesis(const dg_nn_ctx *nn, const dg_stylegan2 *m, con
     for (int j = 0; j < 2; j++) {
       if (!convs[j]) continue;
       const dg_tensor *nz = noise && noise[ni] ? noise[ni] : mode == DG_SG_NOISE_CONST ? &convs[j]->noise_const : NULL;
-      if (nz && dg_tensor_numel(nz) != m->noise_h[ni] * (int64_t)m->noise_w[ni] &&
-          dg_tensor_numel(nz) != n * m->noise_h[ni] * (int64_t)m->noise_w[ni])
-        return dg_fail(DG_ERR_ARG, "stylegan2: noise %d has shape %s, expected [%d, %d] or [%lld, 1, %d, %d]", ni,
-                       dg_shape_str(nz, sh, sizeof sh), m->noise_h[ni], m->noise_w[ni], (long long)n, m->noise_h[ni],
-                       m->noise_w[ni]);
+      int64_t plane = m->noise_h[ni] * (int64_t)m->noise_w[ni], got = nz ? dg_tensor_numel(nz) : 0;
+      if (nz && got != plane && got != n * plane && got != n * convs[j]->out * plane)
+        return dg_fail(DG_ERR_ARG, "stylegan2: noise %d has shape %s, expected [%d, %d], [%lld, 1, %d, %d] or [%lld, %d, %d, %d]",
+                       ni, dg_shape_str(nz, sh, sizeof sh), m->noise_h[ni], m->noise_w[ni], (long long)n, m->noise_h[ni],
+                       m->noise_w[ni], (long long)n, convs[j]->out, m->noise_h[ni], m->noise_w[ni]);
       dg_tensor wv = view(&wt, (int64_t)wi * n * m->w_dim, 2, one), y;
       DG_TRY(layer_forward(nn, m, convs[j], &x, &wv, nz, &y));
       x = y;

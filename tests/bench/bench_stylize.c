@@ -29,7 +29,8 @@ static int cmp(const void *a, const void *b) {
 
 // Times `runs` calls after a first one; kind 0 FDA, 1 spectrum.
 static int bench(dg_stylize *st, const char *what, int kind, const dg_media *c, const dg_media *s, int runs) {
-  dg_stylize_params p = {DG_STYLIZE_FDA, DG_STYLIZE_DEFAULT_STRENGTH, DG_STYLIZE_DEFAULT_BETA};
+  dg_stylize_params p = {.method = DG_STYLIZE_FDA, .strength = DG_STYLIZE_DEFAULT_STRENGTH,
+                         .beta = DG_STYLIZE_DEFAULT_BETA};
   double *t = calloc((size_t)runs + 1, sizeof *t);
   for (int i = 0; i <= runs; i++) {
     dg_media out = {0};
