@@ -104,6 +104,7 @@ def main(argv=None):
     if state:
         e.load_state_dict(state["e"]); opt.load_state_dict(state["opt"]); gen.set_state(state["gen"])
         step, vals = ck.restore(state, batches), state.get("vals", [])
+        P.set_lr(opt, args.lr)  # a resumed run takes the --lr given now
     log(f"mne ({args.mode}): E {sum(p.numel() for p in e.parameters())} parameters, G {args.generator}, "
         f"{len(data)} images, config {cfg}")
 
