@@ -20,26 +20,27 @@ typedef struct options {
 } options;
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: dirigent-cli eval video --data DIR --count N [options]\n\n"
-             "VSTAR's comparison (issue 19): for each of the first N timelines of a world video dataset\n"
-             "(`world dataset --video`), one video per variant from the same seed, the stages at their\n"
-             "ground-truth start frames scaled to --frames, measured by the evaluation models:\n"
-             "stage accuracy (per frame the stage text of highest CLIP similarity vs the ground truth),\n"
-             "transition position error, adjacent-frame CLIP cosine and L1, segmenter mIoU between\n"
-             "consecutive frames, and the temporal attention's mass within |i-j| <= 2 (finest level, step 0).\n\n"
-             "  --data DIR          the dataset folder holding index.jsonl\n"
-             "  --count N           the first N timelines\n"
-             "  --frames F          frames per video (2..%d, default 16)\n"
-             "  --variant V         base, vsp, tar or vstar; repeat or join with ',' (default all four)\n"
-             "  --steps S           DDIM steps, eta 1 (default 25)\n"
-             "  --until K           TAR's last regularised step (default 13 of 25, scaled to --steps)\n"
-             "  --cfg X --seed S    guidance (default 7.5); timeline i uses seed S + i (default 0)\n"
-             "  --model DIR         model folder with the video UNet, eval_segmenter and clip (default: the\n"
-             "                      embedded assets/models); --video-unet FILE another video UNet\n"
-             "  --report OUT.json   the report as JSON\n"
-             "  --frames-out DIR    each video as a PNG grid, DIR/ID_VARIANT.png\n"
-             "  --f16 --quiet\n",
-             DG_VIDEO_MAX_FRAMES);
+  fprintf(f,
+          "usage: dirigent-cli eval video --data DIR --count N [options]\n\n"
+          "VSTAR's comparison (issue 19): for each of the first N timelines of a world video dataset\n"
+          "(`world dataset --video`), one video per variant from the same seed, the stages at their\n"
+          "ground-truth start frames scaled to --frames, measured by the evaluation models:\n"
+          "stage accuracy (per frame the stage text of highest CLIP similarity vs the ground truth),\n"
+          "transition position error, adjacent-frame CLIP cosine and L1, segmenter mIoU between\n"
+          "consecutive frames, and the temporal attention's mass within |i-j| <= 2 (finest level, step 0).\n\n"
+          "  --data DIR          the dataset folder holding index.jsonl\n"
+          "  --count N           the first N timelines\n"
+          "  --frames F          frames per video (2..%d, default 16)\n"
+          "  --variant V         base, vsp, tar or vstar; repeat or join with ',' (default all four)\n"
+          "  --steps S           DDIM steps, eta 1 (default 25)\n"
+          "  --until K           TAR's last regularised step (default 13 of 25, scaled to --steps)\n"
+          "  --cfg X --seed S    guidance (default 7.5); timeline i uses seed S + i (default 0)\n"
+          "  --model DIR         model folder with the video UNet, eval_segmenter and clip (default: the\n"
+          "                      embedded assets/models); --video-unet FILE another video UNet\n"
+          "  --report OUT.json   the report as JSON\n"
+          "  --frames-out DIR    each video as a PNG grid, DIR/ID_VARIANT.png\n"
+          "  --f16 --quiet\n",
+          DG_VIDEO_MAX_FRAMES);
 }
 
 static int bad(const char *opt, const char *v, const char *rule) {
@@ -53,7 +54,8 @@ static int add_variants(options *o, const char *v) {
   int rc = -1;
   for (int i = 0; parts[i] && rc < 0; i++) {
     dg_eval_video_variant var;
-    if (dg_eval_video_variant_parse(parts[i], &var) != DG_OK) rc = bad("--variant", parts[i], "base, vsp, tar or vstar");
+    if (dg_eval_video_variant_parse(parts[i], &var) != DG_OK)
+      rc = bad("--variant", parts[i], "base, vsp, tar or vstar");
     for (int j = 0; rc < 0 && j < o->e.n_variants; j++)
       if (o->e.variants[j] == var) rc = bad("--variant", parts[i], "given twice");
     if (rc < 0) o->e.variants[o->e.n_variants++] = var;
@@ -76,10 +78,15 @@ static int parse(int argc, char **argv, options *o) {
     if (took < 0) return 2;
     long n;
     if (took) {
-    } else if (!strcmp(a, "--data")) o->e.data = v;
-    else if (!strcmp(a, "--report")) o->report = v;
-    else if (!strcmp(a, "--frames-out")) o->e.frames_out = v;
-    else if (!strcmp(a, "--video-unet")) o->video_unet = v;
+    } else if (!strcmp(a, "--data")) {
+      if (!*v) return bad(a, v, "a dataset folder holding index.jsonl");
+      o->e.data = v;
+    } else if (!strcmp(a, "--report"))
+      o->report = v;
+    else if (!strcmp(a, "--frames-out"))
+      o->e.frames_out = v;
+    else if (!strcmp(a, "--video-unet"))
+      o->video_unet = v;
     else if (!strcmp(a, "--count")) {
       if (!dg_cli_parse_long(v, 1, 100000, &n)) return bad(a, v, "a count 1..100000");
       o->e.count = (int)n;
@@ -130,8 +137,8 @@ int dg_cli_eval_video(int argc, char **argv) {
   char *tokenizer = dg_assets_path("tokenizer");
   o.e.model = model, o.e.steps = o.s.steps, o.e.cfg = o.s.cfg, o.e.seed = o.s.seed;
   if (o.e.until < 0) o.e.until = (o.s.steps * 13 + 12) / 25;
-  dg_model_options mo = {.video_unet = o.video_unet, .default_tokenizer_dir = tokenizer,
-                         .dtype = o.s.f16 ? DG_F16 : DG_F32};
+  dg_model_options mo = {
+      .video_unet = o.video_unet, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
   dg_eval_video_timeline *tl = NULL;
   int n_tl = 0;
   dg_device *dev = NULL;
@@ -146,8 +153,7 @@ int dg_cli_eval_video(int argc, char **argv) {
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &gen);
   if (s == DG_OK) s = dg_eval_models_open(dev, model, tokenizer, mo.dtype, &ev);
   if (s == DG_OK) s = dg_eval_video_report_init(&report, &o.e, tl);
-  if (s == DG_OK)
-    s = dg_eval_video_run(gen, ev, &report, !o.s.quiet && isatty(2) ? on_progress : NULL, on_done, &o);
+  if (s == DG_OK) s = dg_eval_video_run(gen, ev, &report, !o.s.quiet && isatty(2) ? on_progress : NULL, on_done, &o);
   if (report.n) {
     dg_eval_video_report_print(&report, stdout);
     if (o.report) printf("wrote %s\n", o.report);

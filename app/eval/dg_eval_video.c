@@ -45,7 +45,8 @@ static const char *read_timeline(JsonObject *o, const char *dir, dg_eval_video_t
   const char *id = member_string(o, "id"), *caption = member_string(o, "caption");
   const char *transition = member_string(o, "transition");
   JsonArray *images = member_array(o, "frame_images"), *stages = member_array(o, "stages");
-  if (!id || !caption || !images || !stages) return "id, caption, frame_images or stages missing (not a video dataset?)";
+  if (!id || !caption || !images || !stages)
+    return "id, caption, frame_images or stages missing (not a video dataset?)";
   if (!member_int(o, "width", 1, 16384, &t->width) || !member_int(o, "height", 1, 16384, &t->height) ||
       !member_int(o, "frames", 2, DG_VIDEO_MAX_FRAMES, &t->frames))
     return "width, height or frames missing or out of range";
@@ -94,8 +95,7 @@ dg_status dg_eval_video_timelines_load(const char *dir, int max, dg_eval_video_t
     if (s == DG_OK && why) s = dg_fail(DG_ERR_FORMAT, "%s: %s", where, why);
     g_free(where);
   }
-  if (s == DG_OK && *n < max)
-    s = dg_fail(DG_ERR_ARG, "%s has %d timelines, fewer than --count %d", path, *n, max);
+  if (s == DG_OK && *n < max) s = dg_fail(DG_ERR_ARG, "%s has %d timelines, fewer than --count %d", path, *n, max);
   free(line);
   fclose(f);
   g_object_unref(parser);
@@ -144,9 +144,9 @@ typedef struct measure_ctx {
   const dg_eval_video_timeline *t;
   int frames, n_stages, start[DG_EVAL_VIDEO_MAX_STAGES], end[DG_EVAL_VIDEO_MAX_STAGES]; // scaled to frames
   int truth[DG_VIDEO_MAX_FRAMES];
-  float *text_emb; // [n_stages * dim]
-  float *emb;      // [frames * dim]
-  float *sim;      // [frames * n_stages]
+  float *text_emb;  // [n_stages * dim]
+  float *emb;       // [frames * dim]
+  float *sim;       // [frames * n_stages]
   uint8_t *classes; // [frames * w * h]
 } measure_ctx;
 
@@ -166,7 +166,8 @@ static dg_status measure(measure_ctx *c, const uint8_t *rgb, const float *probs,
   out->transition_err = dg_eval_video_transition_error(c->sim, m, c->start, c->end);
   out->clip_cos = dg_eval_video_adjacent_cosine(c->emb, c->frames, dim);
   out->l1 = dg_eval_video_adjacent_l1(rgb, c->frames, frame_bytes);
-  out->layout_miou = dg_eval_video_layout_stability(c->classes, c->frames, (int64_t)w * h, dg_eval_models_classes(c->ev));
+  out->layout_miou =
+      dg_eval_video_layout_stability(c->classes, c->frames, (int64_t)w * h, dg_eval_models_classes(c->ev));
   out->band_mass = probs ? dg_eval_video_band_mass(probs, c->frames, 2) : NAN;
   for (int f = 0; f < c->frames; f++) {
     int best = 0;
@@ -199,8 +200,8 @@ static double now(void) {
 }
 
 // The frames as a grid of 8 columns.
-static dg_status write_grid(const char *dir, const char *id, const char *variant, const uint8_t *rgb, int frames,
-                            int w, int h) {
+static dg_status write_grid(const char *dir, const char *id, const char *variant, const uint8_t *rgb, int frames, int w,
+                            int h) {
   int cols = frames < 8 ? frames : 8, rows = (frames + cols - 1) / cols;
   uint8_t *grid = calloc((size_t)cols * w * rows * h, 3);
   if (!grid) return dg_fail(DG_ERR_OOM, "out of host memory for the frame grid");
@@ -218,7 +219,8 @@ static dg_status generate(dg_model_set *gen, const dg_eval_video_report *r, cons
                           dg_eval_video_variant v, uint64_t seed, step_ctx *sc, uint8_t *rgb, float *probs) {
   const dg_eval_video_settings *st = &r->settings;
   const dg_eval_video_timeline *t = c->t;
-  bool stages = v == DG_EVAL_VIDEO_VSP || v == DG_EVAL_VIDEO_VSTAR, tar_on = v == DG_EVAL_VIDEO_TAR || v == DG_EVAL_VIDEO_VSTAR;
+  bool stages = v == DG_EVAL_VIDEO_VSP || v == DG_EVAL_VIDEO_VSTAR,
+       tar_on = v == DG_EVAL_VIDEO_TAR || v == DG_EVAL_VIDEO_VSTAR;
   dg_video_stage list[DG_EVAL_VIDEO_MAX_STAGES];
   int n = stages ? c->n_stages : 1;
   for (int k = 0; k < n; k++)
@@ -229,10 +231,24 @@ static dg_status generate(dg_model_set *gen, const dg_eval_video_report *r, cons
   float sigmas[2] = {1.0f, 8.0f};
   dg_tar tar;
   dg_status s = dg_tar_init(&tar, tar_on ? (c->frames > 32 ? 2 : 1) : 0, widths, sigmas, 1.0f, st->until);
-  dg_video_params p = {.stages = list, .n_stages = n, .frames = c->frames, .fps = 8, .width = t->width,
-                       .height = t->height, .steps = st->steps, .cfg = (float)st->cfg, .eta = 1.0f, .seed = seed,
-                       .vsp = DG_VSP_LINEAR, .tar = &tar, .capture_layer = 0, .capture_attn = 0, .capture_step = 0,
-                       .capture = probs, .on_step = sc->fn ? on_step : NULL, .user = sc};
+  dg_video_params p = {.stages = list,
+                       .n_stages = n,
+                       .frames = c->frames,
+                       .fps = 8,
+                       .width = t->width,
+                       .height = t->height,
+                       .steps = st->steps,
+                       .cfg = (float)st->cfg,
+                       .eta = 1.0f,
+                       .seed = seed,
+                       .vsp = DG_VSP_LINEAR,
+                       .tar = &tar,
+                       .capture_layer = 0,
+                       .capture_attn = 0,
+                       .capture_step = 0,
+                       .capture = probs,
+                       .on_step = sc->fn ? on_step : NULL,
+                       .user = sc};
   if (s == DG_OK) s = dg_video_generate(gen, &p, rgb);
   return s;
 }

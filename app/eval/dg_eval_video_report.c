@@ -28,7 +28,9 @@ static const metric metrics[] = {
 };
 #define N_METRICS (int)(sizeof metrics / sizeof metrics[0])
 
-static double value(const dg_eval_video_clip *c, const metric *m) { return *(const double *)((const char *)c + m->offset); }
+static double value(const dg_eval_video_clip *c, const metric *m) {
+  return *(const double *)((const char *)c + m->offset);
+}
 
 static const dg_eval_video_clip *clip_of(const dg_eval_video_report *r, int i, int v) {
   return v < 0 ? (r->has_real[i] ? &r->real[i] : NULL) : &r->clips[(size_t)i * DG_EVAL_VIDEO_VARIANTS + v];
@@ -93,8 +95,10 @@ void dg_eval_video_report_print(const dg_eval_video_report *r, FILE *f) {
 
 static void add_number(JsonBuilder *b, const char *key, double v) {
   json_builder_set_member_name(b, key);
-  if (isnan(v) || isinf(v)) json_builder_add_null_value(b);
-  else json_builder_add_double_value(b, v);
+  if (isnan(v) || isinf(v))
+    json_builder_add_null_value(b);
+  else
+    json_builder_add_double_value(b, v);
 }
 
 static void add_summary(JsonBuilder *b, const char *key, summary a) {
