@@ -145,6 +145,7 @@ static dg_job *job_start(const dg_document *doc, dg_job_fn fn, void *user, uint6
       .steps = js.steps > 0 ? js.steps : dg_document_steps(doc),
       .guidance = js.guidance >= 0 ? js.guidance : dg_document_guidance(doc),
       .control_scale = js.control_scale > 0 ? js.control_scale : 0,
+      .fast_decode = js.fast_decode,
       .timeline = video ? &job->timeline : NULL,
       .preview_frame = playhead,
   };

@@ -28,6 +28,7 @@ typedef struct dg_job_params {
   int steps;
   double guidance;
   double control_scale; // the layout ControlNet's residual scale; 0: as trained (1)
+  bool fast_decode;     // the model's tiny decoder where it has one (a live frame), else the VAE's
   // A video job (dg_job_start_video): the document's timeline (render/pipelines/dg_video.h runs it; the
   // layout conditions every frame when timeline->keep_layout); NULL for an image.
   const dg_timeline *timeline;
@@ -36,10 +37,12 @@ typedef struct dg_job_params {
 } dg_job_params;
 
 // What a live frame changes of the document's sampling settings: steps <= 0, guidance < 0 and
-// control_scale <= 0 keep the document's (the ControlNet as trained).
+// control_scale <= 0 keep the document's (the ControlNet as trained); fast_decode decodes with the
+// model's tiny decoder where it has one (dg_generate_params.fast_decode).
 typedef struct dg_job_sampling {
   int steps;
   double guidance, control_scale;
+  bool fast_decode;
 } dg_job_sampling;
 
 // The job function: runs on the worker thread; calls dg_job_report after each step, returns early

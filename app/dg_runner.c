@@ -66,6 +66,13 @@ void dg_runner_free(dg_runner *r) {
 
 void dg_runner_set_previews(dg_runner *r, bool on) { atomic_store(&r->previews, on); }
 
+bool dg_runner_has_tiny_decoder(dg_runner *r) {
+  pthread_mutex_lock(&r->lock);
+  bool has = r->models && dg_model_set_has(r->models, DG_ROLE_TINY_DECODER);
+  pthread_mutex_unlock(&r->lock);
+  return has;
+}
+
 void dg_runner_cache_stats(dg_runner *r, dg_generate_cache_stats *out) {
   pthread_mutex_lock(&r->lock);
   dg_generate_cache_get_stats(r->cache, out);
@@ -205,7 +212,8 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
                           .cancel = dg_job_cancel_flag(job),
                           .on_step = atomic_load(&r->previews) ? on_step : NULL, .user = pc,
                           .on_attn = marks_for(r, params, pc) ? on_attn : NULL, .attn_user = pc,
-                          .guidance = params->attn_guidance, .marks = gmarks, .cache = r->cache};
+                          .guidance = params->attn_guidance, .marks = gmarks, .cache = r->cache,
+                          .fast_decode = params->fast_decode};
   int n = params->width * params->height;
   uint8_t *rgb = dg_memory_alloc("the image", (size_t)n * 3);
   if (!rgb) return free(gmarks), DG_ERR_OOM;

@@ -15,11 +15,15 @@
 // step instead of two, no unconditional pass) with the layout ControlNet's residuals doubled, which keeps
 // 0.82 of the 25-step render's mIoU on the world test layouts (4 steps as trained: 0.65). Chosen by latency
 // and mIoU (docs/evaluation.md, "Live mode"; docs/performance.md). The one place these numbers live.
+// Live frames decode with the model's tiny decoder where it has one (assets/models/tiny_decoder.safetensors,
+// distilled from the VAE decoder; DG_SETTINGS_LIVE_FAST_DECODE).
 #define DG_SETTINGS_LIVE_STEPS 4
 #define DG_SETTINGS_LIVE_GUIDANCE 1.0
 #define DG_SETTINGS_LIVE_CONTROL_SCALE 2.0 // the layout ControlNet's residuals doubled: the layout kept at 4 steps
+#define DG_SETTINGS_LIVE_FAST_DECODE true
 #define DG_SETTINGS_LIVE_SAMPLING                                                                          \
-  ((dg_job_sampling){DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE, DG_SETTINGS_LIVE_CONTROL_SCALE})
+  ((dg_job_sampling){DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE, DG_SETTINGS_LIVE_CONTROL_SCALE,   \
+                     DG_SETTINGS_LIVE_FAST_DECODE})
 
 // A seed: decimal digits only, 0 to 2^64 - 1 (no sign, no spaces). `what` names the setting ("--seed").
 dg_status dg_settings_parse_seed(const char *what, const char *text, uint64_t *out);

@@ -56,6 +56,12 @@ int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli
       return -1;
     }
     s->sampler = v;
+  } else if (!strcmp(a, "--decoder")) {
+    if (strcmp(v, "vae") && strcmp(v, "tiny")) {
+      fprintf(stderr, "%s: --decoder '%s': the decoder is vae or tiny\n", cmd, v);
+      return -1;
+    }
+    s->tiny_decoder = !strcmp(v, "tiny");
   } else return 0;
   return 1;
 }
@@ -66,4 +72,9 @@ bool dg_cli_parse_double(const char *s, double lo, double hi, double *out) {
   if (!*s || *end || !(v >= lo && v <= hi)) return false;
   *out = v;
   return true;
+}
+
+dg_status dg_cli_check_decoder(const dg_cli_sampling *s, const dg_model_set *m, const char *model) {
+  if (!s->tiny_decoder || dg_model_set_has(m, DG_ROLE_TINY_DECODER)) return DG_OK;
+  return dg_fail(DG_ERR_ARG, "--decoder tiny: model %s has no tiny decoder (tiny_decoder.safetensors)", model);
 }

@@ -28,7 +28,8 @@ typedef struct options {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: dirigent-cli eval t2i|l2i --count N [options]\n"
-             "       dirigent-cli eval marks [options]   (attention guidance; eval marks --help)\n\n"
+             "       dirigent-cli eval marks [options]   (attention guidance; eval marks --help)\n"
+             "       dirigent-cli eval video [options]   (VSTAR on video timelines; eval video --help)\n\n"
              "  t2i                 text-to-image: CLIP similarity, car-colour attribute accuracy and the\n"
              "                      Frechet distance of CLIP image features, generated vs real images\n"
              "  l2i                 layout-to-image: the same, and segmenter mIoU, per-class IoU and pixel\n"
@@ -43,7 +44,7 @@ static void usage(FILE *f) {
              "  --cfg X             classifier-free guidance scale (default 7.5)\n"
              "  --control-scale X   the layout ControlNet's residual scale (default 1, as trained)\n"
              "  --seed S            image i uses seed S + i (default 0)\n"
-             "  --sampler ddim|plms (default ddim)\n"
+             "  --sampler ddim|plms (default ddim)\n" DG_CLI_DECODER_HELP
              "  --out REPORT.json   also write the report as JSON\n"
              "  --images DIR        also write the generated images as PNG\n"
              "  --f16               f16 weights and activations\n"
@@ -184,7 +185,8 @@ static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, pro
                             .cfg = (float)o->s.cfg, .control_scale = (float)o->s.control_scale, .seed = it->seed,
                             .sampler = !strcmp(o->s.sampler, "plms") ? DG_SAMPLER_PLMS : DG_SAMPLER_DDIM,
                             .layout = layout, .palette = (const uint8_t(*)[3])colors,
-                            .n_classes = DG_WORLD_NUM_CLASSES, .on_step = pg ? on_step : NULL, .user = pg};
+                            .n_classes = DG_WORLD_NUM_CLASSES, .on_step = pg ? on_step : NULL, .user = pg,
+                            .fast_decode = o->s.tiny_decoder};
     s = dg_generate(c->gen, &p, gen);
   }
   if (s == DG_OK && o->images) s = save_image(o->images, e->id, gen, w, h);
@@ -208,6 +210,7 @@ static const char *task_of(int argc, char **argv) {
 int dg_cli_eval(int argc, char **argv) {
   const char *task = task_of(argc, argv);
   if (task && !strcmp(task, "marks")) return dg_cli_eval_marks(argc, argv);
+  if (task && !strcmp(task, "video")) return dg_cli_eval_video(argc, argv);
   options o;
   int rc = parse(argc, argv, &o);
   if (rc >= 0) return rc;
@@ -236,6 +239,7 @@ int dg_cli_eval(int argc, char **argv) {
     if (!i || ix.entries[i].width != ix.entries[i - 1].width || ix.entries[i].height != ix.entries[i - 1].height)
       s = dg_settings_check_size(model, &mo, dev, ix.entries[i].width, ix.entries[i].height);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &gen);
+  if (s == DG_OK) s = dg_cli_check_decoder(&o.s, gen, model);
   if (s == DG_OK && l2i && !dg_model_set_has_control(gen))
     s = dg_fail(DG_ERR_ARG, "l2i needs a layout ControlNet, and %s has none (controlnet_%s.safetensors)", model,
                 o.control ? o.control : "aldm");
@@ -246,7 +250,8 @@ int dg_cli_eval(int argc, char **argv) {
   dg_eval_settings settings = {.task = o.task, .split = o.split, .data = o.data, .model = model,
                                .controlnet = l2i ? (o.control ? o.control : "aldm") : NULL,
                                .sampler = !strcmp(o.s.sampler, "plms") ? "PLMS" : "DDIM", .count = o.count,
-                               .steps = o.s.steps, .cfg = o.s.cfg, .seed = o.s.seed};
+                               .steps = o.s.steps, .cfg = o.s.cfg, .seed = o.s.seed,
+                               .decoder = o.s.tiny_decoder ? "tiny" : NULL};
   if (s == DG_OK) s = dg_eval_report_init(&report, &settings, dg_eval_models_feature_dim(ev));
   if (s == DG_OK) s = dg_eval_colours_from_dataset(&ix, &c.colours);
   if (s == DG_OK) {

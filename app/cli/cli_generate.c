@@ -39,7 +39,7 @@ static void usage(FILE *f) {
              "  --cfg X             classifier-free guidance scale (default 7.5)\n"
              "  --control-scale X   the layout ControlNet's residual scale (default 1, as trained)\n"
              "  --seed N            seed (default: random, printed)\n"
-             "  --sampler ddim|plms (default ddim)\n"
+             "  --sampler ddim|plms (default ddim)\n" DG_CLI_DECODER_HELP
              "  --width W --height H  image size (default: the layout's, else 256x128)\n"
              "  --model DIR|FILE    Dirigent model folder, SD single file or diffusers folder\n"
              "                      (default: the embedded assets/models)\n"
@@ -323,6 +323,7 @@ int dg_cli_generate(int argc, char **argv) {
   if (s == DG_OK) s = dg_device_open(&dopt, &dev);
   if (s == DG_OK) s = dg_settings_check_size(model, &mo, dev, w, h); // before loading
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
+  if (s == DG_OK) s = dg_cli_check_decoder(&o.s, m, model);
   if (s == DG_OK && !(rgb = dg_memory_alloc("the image", (size_t)w * h * 3))) s = DG_ERR_OOM;
   dg_marks *marks = NULL;
   if (s == DG_OK && o.marks) { // the words are checked before the generation, which guides by them
@@ -341,7 +342,8 @@ int dg_cli_generate(int argc, char **argv) {
                             .layout = layout, .palette = (const uint8_t(*)[3])colors, .n_classes = palette ? pal.n_classes : 0,
                             .on_step = !o.s.quiet && isatty(2) ? on_step : NULL, .user = &t0,
                             .on_attn = o.heatmaps ? on_attn : NULL, .attn_user = &heat,
-                            .guidance = o.guidance, .marks = marks, .guidance_stats = &gstats};
+                            .guidance = o.guidance, .marks = marks, .guidance_stats = &gstats,
+                            .fast_decode = o.s.tiny_decoder};
     s = dg_generate(m, &p, rgb);
     if (s == DG_ERR_CANCELLED && heat.status != DG_OK) s = heat.status;
     if (s == DG_OK && o.guidance != DG_GUIDANCE_NONE)

@@ -215,13 +215,14 @@ static dg_status write_summary(replay *r, FILE *out) {
   char *text = g_strdup_printf(
       "{\n  \"edits\": %d,\n  \"frames\": %d,\n  \"full_renders\": %d,\n  \"cancelled_jobs\": %d,\n"
       "  \"failed_jobs\": %d,\n  \"lost_edits\": %d,\n  \"last_state_rendered\": %s,\n  \"frame_steps\": %d,\n"
-      "  \"frame_cfg\": %g,\n  \"frame_control_scale\": %g,\n  \"first_frame_ms\": %.1f,\n  \"frame_latency_ms\": {\"median\": %.1f, \"p90\": %.1f, \"max\": %.1f},\n"
+      "  \"frame_cfg\": %g,\n  \"frame_control_scale\": %g,\n  \"frame_decoder\": \"%s\",\n  \"first_frame_ms\": %.1f,\n  \"frame_latency_ms\": {\"median\": %.1f, \"p90\": %.1f, \"max\": %.1f},\n"
       "  \"frame_job_ms\": {\"median\": %.1f, \"p90\": %.1f},\n"
       "  \"edit_latency_ms\": {\"median\": %.1f, \"p90\": %.1f, \"count\": %d},\n"
       "  \"text_encodings\": {\"run\": %d, \"reused\": %d},\n  \"hints\": {\"built\": %d, \"reused\": %d},\n"
       "  \"final\": %s,\n  \"loadavg\": %s\n}\n",
       r->n, nf, r->fulls, r->cancelled, r->failed, lost, r->last_full_applied == r->n ? "true" : "false", r->live.steps,
-      r->live.guidance, r->live.control_scale, r->first_ms, lmed, lp90, lmax, jmed, jp90, emed, ep90, served, cs.text_encodes, cs.text_hits, cs.hint_builds,
+      r->live.guidance, r->live.control_scale,
+      r->live.fast_decode && dg_runner_has_tiny_decoder(r->runner) ? "tiny" : "vae", r->first_ms, lmed, lp90, lmax, jmed, jp90, emed, ep90, served, cs.text_encodes, cs.text_hits, cs.hint_builds,
       cs.hint_hits, final, load_json);
   char *path = g_build_filename(r->out, "summary.json", NULL);
   GError *err = NULL;
@@ -244,6 +245,8 @@ static void usage(FILE *f) {
              "  --steps N           a live frame's DDIM steps (default %d)\n"
              "  --cfg X             a live frame's guidance scale (default %g)\n"
              "  --control-scale X   a live frame's layout ControlNet scale (default %g)\n"
+             "  --decoder tiny|vae  a live frame's latent decoder: the model's tiny decoder where it has one\n"
+             "                      (default), or the VAE's\n"
              "  --quiet             no line per image\n",
           DG_LIVE_DEBOUNCE_MS, DG_LIVE_SETTLE_MS, DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE,
           DG_SETTINGS_LIVE_CONTROL_SCALE);
@@ -272,6 +275,7 @@ int dg_cli_live(int argc, char **argv) {
     else if (!strcmp(a, "--out")) r.out = v;
     else if (!strcmp(a, "--model")) model = v;
     else if (!strcmp(a, "--steps") && dg_cli_parse_long(v, 1, DG_SETTINGS_MAX_STEPS, &n)) r.live.steps = (int)n;
+    else if (!strcmp(a, "--decoder") && (!strcmp(v, "vae") || !strcmp(v, "tiny"))) r.live.fast_decode = !strcmp(v, "tiny");
     else if (!strcmp(a, "--cfg") || !strcmp(a, "--control-scale")) {
       dg_cli_sampling cs = {0};
       if (dg_cli_sampling_option("live", a, v, &cs) < 0) return 2;

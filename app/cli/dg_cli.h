@@ -8,6 +8,7 @@ int dg_cli_world(int argc, char **argv);
 int dg_cli_generate(int argc, char **argv);
 int dg_cli_eval(int argc, char **argv);
 int dg_cli_eval_marks(int argc, char **argv); // `eval marks`, called by dg_cli_eval
+int dg_cli_eval_video(int argc, char **argv); // `eval video`, called by dg_cli_eval
 int dg_cli_layout(int argc, char **argv);
 int dg_cli_stylize(int argc, char **argv);
 int dg_cli_spectrum(int argc, char **argv);
@@ -20,6 +21,9 @@ int dg_cli_live(int argc, char **argv);
 // "CMD: --cfg 'V': guidance is ..." (the rule, from dg_settings) to stderr.
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "dg_model_set.h"
+#include "dg_status.h"
 bool dg_cli_parse_long(const char *s, long lo, long hi, long *out);
 // A finite decimal in [lo, hi].
 bool dg_cli_parse_double(const char *s, double lo, double hi, double *out);
@@ -35,13 +39,19 @@ typedef struct dg_cli_sampling {
   double control_scale; // the layout ControlNet's residual scale; 0: as trained (1)
   uint64_t seed;
   bool have_seed, f16, quiet;
+  bool tiny_decoder; // --decoder tiny: the model's tiny decoder (a live frame's) instead of the VAE's
 } dg_cli_sampling;
 #define DG_CLI_SAMPLING_DEFAULTS {.sampler = "ddim", .steps = 25, .cfg = 7.5}
 // A flag without value: true when A is --f16 or --quiet (then set in s).
 bool dg_cli_sampling_flag(const char *a, dg_cli_sampling *s);
-// A with its value V, one of --model, --steps, --cfg, --control-scale, --seed, --sampler: 1 taken, 0 not one of them,
-// -1 a bad value (said on stderr as "CMD: ...").
+// A with its value V, one of --model, --steps, --cfg, --control-scale, --seed, --sampler, --decoder: 1 taken, 0 not
+// one of them, -1 a bad value (said on stderr as "CMD: ...").
 int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli_sampling *s);
+#define DG_CLI_DECODER_HELP                                                                                            \
+  "  --decoder vae|tiny  the latent decoder: the VAE's (default) or the model's tiny decoder, a live\n"                \
+  "                      frame's (tiny_decoder.safetensors; an error when the model has none)\n"
+// With --decoder tiny, an error naming the model unless its set has a tiny decoder.
+dg_status dg_cli_check_decoder(const dg_cli_sampling *s, const dg_model_set *m, const char *model);
 
 // Video export (cli_video.c), shared by `video export` and `world clip`.
 #include "dg_video_export.h"

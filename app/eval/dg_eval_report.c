@@ -83,10 +83,11 @@ void dg_eval_report_print(const dg_eval_report *r, FILE *f) {
   const dg_eval_settings *st = &r->settings;
   dg_eval_group real, gen;
   dg_eval_report_summary(r, &real, &gen);
-  fprintf(f, "eval %s: %d %s images of %s, %s %d steps, CFG %g, seeds %llu..%llu%s%s, model %s (%.1f s)\n\n",
+  fprintf(f, "eval %s: %d %s images of %s, %s %d steps, CFG %g, seeds %llu..%llu%s%s%s%s, model %s (%.1f s)\n\n",
           st->task, r->n, st->split, st->data, st->sampler, st->steps, st->cfg, (unsigned long long)st->seed,
           (unsigned long long)(st->seed + (r->n ? r->n - 1 : 0)), st->controlnet ? ", ControlNet " : "",
-          st->controlnet ? st->controlnet : "", st->model, r->seconds);
+          st->controlnet ? st->controlnet : "", st->decoder ? ", decoder " : "", st->decoder ? st->decoder : "",
+          st->model, r->seconds);
   fprintf(f, "%-46s%10s%10s\n", "", "real", "generated");
   row(f, "CLIP text-image similarity (mean cosine)", real.clip_sim, gen.clip_sim, false);
   char label[96];
@@ -206,6 +207,7 @@ dg_status dg_eval_report_write_json(const dg_eval_report *r, const char *path) {
   add_int(b, "count", st->count);
   add_int(b, "steps", st->steps);
   add_number(b, "cfg", st->cfg);
+  if (st->decoder) add_string(b, "decoder", st->decoder);
   add_seed(b, "seed", st->seed);
   add_number(b, "seconds", r->seconds);
   add_group(b, "real", &real, l2i(r), false);

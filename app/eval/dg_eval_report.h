@@ -17,6 +17,7 @@ typedef struct dg_eval_settings {
   int count, steps;
   double cfg;
   uint64_t seed; // image i uses seed + i
+  const char *decoder; // the latent decoder: NULL for the VAE's, "tiny" for the live frame's
 } dg_eval_settings;
 
 typedef struct dg_eval_item {

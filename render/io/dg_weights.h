@@ -9,7 +9,9 @@
 //   ControlNet or CLIP text encoder file (names mapped),
 // - a diffusers folder: unet/, vae/, text_encoder/, controlnet/ (diffusion_pytorch_model.safetensors or
 //   model.safetensors, optionally .fp16), tokenizer/ (vocab.json + merges.txt), or a folder holding one
-//   diffusion_pytorch_model.safetensors / model.safetensors.
+//   diffusion_pytorch_model.safetensors / model.safetensors,
+// - a layers file over a base checkpoint (metadata "dirigent.base" and "dirigent.base_sha256": e.g. a video
+//   model's temporal layers over the image UNet beside it), read as the union of both files' tensors.
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +77,7 @@ typedef enum dg_model_part {
   DG_PART_UNET3D = 16,        // VideoCrafter2 UNet3D (temporal convs and transformers)
   DG_PART_STYLEGAN2 = 32,     // StyleGAN2 generator (mapping + synthesis)
   DG_PART_OPENCLIP_TEXT = 64, // OpenCLIP text transformer (transformer.resblocks...)
+  DG_PART_TINY_DECODER = 128, // the live frame's tiny latent decoder (tiny_decoder.*, dg_tiny_decoder.h)
 } dg_model_part;
 
 #define DG_MAX_LEVELS 8

@@ -11,6 +11,7 @@
 #include "dg_denoise.h"
 #include "dg_memory.h"
 #include "dg_tokenizer.h"
+#include "dg_tiny_decoder.h"
 #include "dg_vae.h"
 
 // The largest tensor of the UNet that cannot be split over bindings, for an image, in bytes; *what
@@ -301,7 +302,9 @@ dg_status dg_generate(dg_model_set *m, const dg_generate_params *p, uint8_t *rgb
   }
   if (s == DG_OK) {
     s = dg_tensor_write_f32(&z, x);
-    if (s == DG_OK) s = dg_vae_decode(&nn, vae, &z, &image);
+    const dg_tiny_decoder *tiny = p->fast_decode ? dg_model_set_get(m, DG_ROLE_TINY_DECODER) : NULL;
+    if (tiny && !dg_tiny_decoder_fits(&nn, tiny, 1, lh, lw)) tiny = NULL;
+    if (s == DG_OK) s = tiny ? dg_tiny_decoder_decode(&nn, tiny, &z, &image) : dg_vae_decode(&nn, vae, &z, &image);
   }
   if (s == DG_OK) s = dg_stream_finish(stream);
   if (s == DG_OK) {

@@ -5,6 +5,7 @@
 // stylize pipelines come beside it, on the same model set and denoise loop.
 #pragma once
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "dg_generate_cache.h"
@@ -60,6 +61,9 @@ typedef struct dg_generate_params {
   // Optional: text encodings and layout hints kept between generations (dg_generate_cache.h); NULL
   // computes them every time. Same images either way.
   dg_generate_cache *cache;
+  // Decode with the set's tiny decoder (DG_ROLE_TINY_DECODER, a live frame's) when it has one and the
+  // latent fits it; else, and when false, the VAE decoder.
+  bool fast_decode;
 } dg_generate_params;
 
 // The marks text (dg_marks.h) resolved against the prompt with the model's tokenizer and context length.

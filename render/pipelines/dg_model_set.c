@@ -10,6 +10,7 @@
 #include "dg_controlnet.h"
 #include "dg_memory.h"
 #include "dg_model_config.h"
+#include "dg_tiny_decoder.h"
 #include "dg_unet.h"
 #include "dg_unet3d.h"
 #include "dg_vae.h"
@@ -141,6 +142,31 @@ static void describe_video(dg_model_set *m, const void *model, const char *layou
            u->cfg.model_channels, u->n_temporal, u->has_fps ? ", fps conditioned" : "", layout);
 }
 
+static dg_status config_none(const dg_model_config *c, const dg_model_info *info, role_config *out) {
+  (void)c, (void)info, (void)out;
+  return DG_OK;
+}
+
+// After the VAE (an earlier role): the tiny decoder must decode the VAE's latents to the same image size.
+static dg_status load_tiny(dg_model_set *m, const dg_nn_src *src, const role_config *rc, void *model) {
+  (void)rc;
+  const dg_tiny_decoder *d = model;
+  const dg_vae *v = m->role[DG_ROLE_VAE].model;
+  DG_TRY(dg_tiny_decoder_load(src, model));
+  int zc = v ? v->cfg.embed_dim : 0;
+  if (m->factor != 1 << (DG_TINY_LEVELS - 1) || d->latent_channels != zc)
+    return dg_fail(DG_ERR_FORMAT, "%s: the tiny decoder takes %d-channel latents at 1/%d of the image, the VAE's are "
+                                  "%d channels at 1/%d",
+                   dg_weights_path(src->w), d->latent_channels, 1 << (DG_TINY_LEVELS - 1), zc, m->factor);
+  return DG_OK;
+}
+
+static void describe_tiny(dg_model_set *m, const void *model, const char *layout) {
+  const dg_tiny_decoder *d = model;
+  describe(m, "tiny decoder (live frames): widths %d/%d/%d/%d (%s)\n", d->channels[0], d->channels[1], d->channels[2],
+           d->channels[3], layout);
+}
+
 typedef struct role_info {
   const char *name; // dg_model_role_name
   const char *file; // in a Dirigent model folder (the ControlNet's is controlnet_<name>.safetensors)
@@ -164,6 +190,8 @@ static const role_info roles[DG_ROLE_COUNT] = {
                             config_control, load_control, describe_control},
     [DG_ROLE_VIDEO_UNET] = {"video unet", "video_unet.safetensors", DG_PART_UNET3D, "video UNet (UNet3D)", true,
                             sizeof(dg_unet3d), config_video, load_video, describe_video},
+    [DG_ROLE_TINY_DECODER] = {"tiny decoder", "tiny_decoder.safetensors", DG_PART_TINY_DECODER, "tiny latent decoder",
+                              true, sizeof(dg_tiny_decoder), config_none, load_tiny, describe_tiny},
 };
 
 // Reads and checks role r's configuration from its store w; info: what w holds (NULL: detected here).

@@ -18,6 +18,7 @@ typedef enum dg_model_role {
   DG_ROLE_VAE,          // dg_vae (a decoder; the encoder when the file has one)
   DG_ROLE_CONTROLNET,   // dg_controlnet: the layout ControlNet
   DG_ROLE_VIDEO_UNET,   // dg_unet3d: the video UNet (VideoCrafter2's UNet3D layout), optional
+  DG_ROLE_TINY_DECODER, // dg_tiny_decoder: the live frame's decoder (a Dirigent folder's tiny_decoder.safetensors), optional
   // Coming with their controls: the StyleGAN2 generator and its masked noise encoder: one entry each
   // here and in the set's role table.
   DG_ROLE_COUNT
@@ -29,7 +30,8 @@ typedef struct dg_model_set dg_model_set;
 // - a Dirigent model folder: text_encoder.safetensors, unet.safetensors, vae.safetensors and
 //   optionally controlnet_<name>.safetensors (the layout ControlNet `control`, default "aldm"),
 //   exported by tools/train with their configs in the files' metadata, and optionally
-//   video_unet.safetensors (the video UNet);
+//   video_unet.safetensors (the video UNet) and tiny_decoder.safetensors (the live frame's decoder,
+//   dg_generate_params.fast_decode; without it live frames use the VAE decoder);
 // - an LDM single file (SD 1.5 style) or a diffusers folder; then a ControlNet may come from the
 //   same store or from `control` given as a path.
 // The tokenizer: tokenizer_dir if given, else tokenizer/ of a diffusers folder or beside the model,

@@ -141,16 +141,16 @@ int main(void) {
   dg_check(dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->seed == 12345, "random seed resolved");
   dg_job_free(job);
   // A live frame: the sampling it was given, not the document's; 0, -1 and 0 take the document's.
-  job = dg_job_start_sampling(d, test_pipeline, &tp, 12345, &(dg_job_sampling){8, 1.0, 2.0}, &st);
+  job = dg_job_start_sampling(d, test_pipeline, &tp, 12345, &(dg_job_sampling){8, 1.0, 2.0, true}, &st);
   dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->steps == 8 &&
                dg_job_params_get(job)->guidance == 1.0 && dg_job_params_get(job)->control_scale == 2.0 &&
-               dg_job_params_get(job)->seed == 12345,
-           "sampling given: 8 steps, guidance 1, control scale 2, the given seed");
+               dg_job_params_get(job)->fast_decode && dg_job_params_get(job)->seed == 12345,
+           "sampling given: 8 steps, guidance 1, control scale 2, the fast decoder, the given seed");
   dg_job_free(job);
-  job = dg_job_start_sampling(d, test_pipeline, &tp, 12345, &(dg_job_sampling){0, -1, 0}, &st);
+  job = dg_job_start_sampling(d, test_pipeline, &tp, 12345, &(dg_job_sampling){0, -1, 0, false}, &st);
   dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->steps == dg_document_steps(d) &&
                dg_job_params_get(job)->guidance == dg_document_guidance(d) &&
-               dg_job_params_get(job)->control_scale == 0,
+               dg_job_params_get(job)->control_scale == 0 && !dg_job_params_get(job)->fast_decode,
            "steps 0, guidance -1: the document's (%d, %g)", dg_document_steps(d), dg_document_guidance(d));
   dg_job_free(job);
 
