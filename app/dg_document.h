@@ -41,8 +41,8 @@ enum {
   DG_CHANGED_RESULTS = 2,                               // the results list or the current result
   DG_CHANGED_HISTORY = 4,                               // the undo/redo availability
   DG_CHANGED_PARAMS = ((1 << DG_FIELD_COUNT) - 1) << 3, // any of the fields, one bit each:
-  DG_CHANGED_TIMELINE = 1 << (3 + DG_FIELD_COUNT),       // the video timeline
-  DG_CHANGED_VIDEO = 1 << (4 + DG_FIELD_COUNT),          // the generated video (dg_document_video)
+  DG_CHANGED_TIMELINE = 1 << (3 + DG_FIELD_COUNT),      // the video timeline
+  DG_CHANGED_VIDEO = 1 << (4 + DG_FIELD_COUNT),         // the generated video (dg_document_video)
   DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS |
                    DG_CHANGED_TIMELINE | DG_CHANGED_VIDEO,
 };

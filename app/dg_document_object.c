@@ -246,12 +246,12 @@ static void dg_document_object_class_init(DgDocumentClass *klass) {
   props[PROP_UNDO_DEPTH] = g_param_spec_int("undo-depth", NULL, NULL, 0, G_MAXINT, 0, ro);
   props[PROP_GENERATION] = g_param_spec_uint64("generation", NULL, NULL, 0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties(oc, N_PROPS, props);
-  // (x, y, width, height): the rectangle of the layout that changed.
   // the timeline (dg_document_timeline) and the generated video (dg_document_video) changed
-  signals[SIGNAL_TIMELINE_CHANGED] =
-      g_signal_new("timeline-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_TIMELINE_CHANGED] = g_signal_new("timeline-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                                  NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_VIDEO_CHANGED] =
       g_signal_new("video-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  // (x, y, width, height): the rectangle of the layout that changed.
   signals[SIGNAL_LAYOUT_CHANGED] =
       g_signal_new("layout-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 4,
                    G_TYPE_INT, G_TYPE_INT, G_TYPE_INT, G_TYPE_INT);

@@ -572,8 +572,10 @@ static bool images_fit(reader *r, long long w, long long h, JsonArray *results, 
     return false;
   total += (size_t)(vw * vh * 4 * vf);
   if (total > DG_PROJECT_MAX_IMAGE_BYTES) {
-    BAD(r, "video: its %lld frames of %lldx%lld (WxH) bring the project's images to more than the limit of %zu MiB "
-           "decoded", vf, vw, vh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
+    BAD(r,
+        "video: its %lld frames of %lldx%lld (WxH) bring the project's images to more than the limit of %zu MiB "
+        "decoded",
+        vf, vw, vh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
     return false;
   }
   return true;
@@ -586,7 +588,8 @@ static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
   JsonObject *o = json_node_get_object(node); // images_fit checked that it is an object
   long long w, h, frames, steps;
   double guidance;
-  if (!get_int(r, o, "width", where, 2, DG_DOC_MAX_SIDE, &w) || !get_int(r, o, "height", where, 2, DG_DOC_MAX_SIDE, &h) ||
+  if (!get_int(r, o, "width", where, 2, DG_DOC_MAX_SIDE, &w) ||
+      !get_int(r, o, "height", where, 2, DG_DOC_MAX_SIDE, &h) ||
       !get_int(r, o, "frames", where, DG_TIMELINE_MIN_FRAMES, DG_TIMELINE_MAX_FRAMES, &frames) ||
       !get_int(r, o, "steps", where, 1, DG_DOC_MAX_STEPS, &steps) || !get_seed(r, o, where, &v->seed) ||
       !get_double(r, o, "guidance", where, &guidance))
@@ -650,8 +653,8 @@ static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
   }
   for (int i = 0; i < frames; i++) {
     JsonNode *e = json_array_get_element(fa, (guint)i);
-    const char *name = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING
-                           ? json_node_get_string(e) : NULL;
+    const char *name =
+        JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING ? json_node_get_string(e) : NULL;
     char at[48];
     snprintf(at, sizeof at, "video frame %d", i + 1);
     if (!name) {

@@ -27,7 +27,9 @@ dg_status dg_timeline_edit_add_stage(dg_document *doc, int frame, const char *pr
   return edit(doc, add, &(stage_arg){.frame = frame, .prompt = prompt}, false);
 }
 
-static dg_status remove_stage(dg_timeline *t, const void *p) { return dg_timeline_remove_stage(t, ((const stage_arg *)p)->index); }
+static dg_status remove_stage(dg_timeline *t, const void *p) {
+  return dg_timeline_remove_stage(t, ((const stage_arg *)p)->index);
+}
 dg_status dg_timeline_edit_remove_stage(dg_document *doc, int index) {
   return edit(doc, remove_stage, &(stage_arg){.index = index}, false);
 }
@@ -62,7 +64,9 @@ dg_status dg_timeline_edit_set_prompt(dg_document *doc, int index, const char *p
   return edit(doc, set_prompt, &(stage_arg){.index = index, .prompt = prompt}, coalesce);
 }
 
-static dg_status set_frames(dg_timeline *t, const void *p) { return dg_timeline_set_frames(t, ((const stage_arg *)p)->frame); }
+static dg_status set_frames(dg_timeline *t, const void *p) {
+  return dg_timeline_set_frames(t, ((const stage_arg *)p)->frame);
+}
 dg_status dg_timeline_edit_set_frames(dg_document *doc, int frames) {
   return edit(doc, set_frames, &(stage_arg){.frame = frames}, false);
 }
@@ -71,7 +75,9 @@ static dg_status set_fps(dg_timeline *t, const void *p) {
   t->fps = ((const stage_arg *)p)->a;
   return DG_OK;
 }
-dg_status dg_timeline_edit_set_fps(dg_document *doc, double fps) { return edit(doc, set_fps, &(stage_arg){.a = fps}, false); }
+dg_status dg_timeline_edit_set_fps(dg_document *doc, double fps) {
+  return edit(doc, set_fps, &(stage_arg){.a = fps}, false);
+}
 
 static dg_status set_tar(dg_timeline *t, const void *p) {
   const stage_arg *a = p;

@@ -35,7 +35,9 @@ void dg_timeline_json_write(JsonBuilder *b, const dg_timeline *t) {
   json_builder_end_object(b);
 }
 
-static GType value_type(JsonNode *n) { return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID; }
+static GType value_type(JsonNode *n) {
+  return n && JSON_NODE_HOLDS_VALUE(n) ? json_node_get_value_type(n) : G_TYPE_INVALID;
+}
 
 static dg_status bad(const char *where, const char *what, const char *name) {
   return dg_fail(DG_ERR_FORMAT, "%s: \"%s\" %s", where, name, what);
@@ -83,7 +85,8 @@ dg_status dg_timeline_json_read(JsonNode *node, const char *where, dg_timeline *
   DG_TRY(get_double(o, where, "sigma_next", &t.sigma_next));
   DG_TRY(get_int(o, where, "until", &t.until));
   JsonNode *keep = json_object_get_member(o, "keep_layout");
-  if (value_type(keep) != G_TYPE_BOOLEAN) return bad(where, keep ? "is not true or false" : "is missing", "keep_layout");
+  if (value_type(keep) != G_TYPE_BOOLEAN)
+    return bad(where, keep ? "is not true or false" : "is missing", "keep_layout");
   t.keep_layout = json_node_get_boolean(keep);
   int mode = -1;
   for (int i = 0; i < 3; i++)
@@ -94,7 +97,8 @@ dg_status dg_timeline_json_read(JsonNode *node, const char *where, dg_timeline *
   if (!stages || !JSON_NODE_HOLDS_ARRAY(stages)) return bad(where, stages ? "is not an array" : "is missing", "stages");
   JsonArray *a = json_node_get_array(stages);
   if (json_array_get_length(a) > DG_TIMELINE_MAX_STAGES)
-    return dg_fail(DG_ERR_FORMAT, "%s: %u stages (at most %d)", where, json_array_get_length(a), DG_TIMELINE_MAX_STAGES);
+    return dg_fail(DG_ERR_FORMAT, "%s: %u stages (at most %d)", where, json_array_get_length(a),
+                   DG_TIMELINE_MAX_STAGES);
   dg_status s = DG_OK;
   for (guint i = 0; s == DG_OK && i < json_array_get_length(a); i++) {
     char at[96];
@@ -110,8 +114,10 @@ dg_status dg_timeline_json_read(JsonNode *node, const char *where, dg_timeline *
         (s = get_string(json_node_get_object(e), at, "prompt", &prompt)) == DG_OK) {
       // Stored in order; the check below names a stage out of order or past the last frame.
       t.stages[t.n_stages].frame = frame;
-      if (!(t.stages[t.n_stages].prompt = strdup(prompt))) s = dg_fail(DG_ERR_OOM, "%s: out of memory", at);
-      else t.n_stages++;
+      if (!(t.stages[t.n_stages].prompt = strdup(prompt)))
+        s = dg_fail(DG_ERR_OOM, "%s: out of memory", at);
+      else
+        t.n_stages++;
     }
   }
   if (s == DG_OK && dg_timeline_check(&t) != DG_OK) {

@@ -28,8 +28,8 @@ dg_status dg_video_result_copy(dg_video_result *dst, const dg_video_result *src)
   dst->negative = strdup(src->negative ? src->negative : "");
   dst->model = strdup(src->model ? src->model : "");
   dst->attention = src->attention && att ? malloc(att) : NULL;
-  bool ok = (!bytes || dst->frames.data) && dst->negative && dst->model && (!src->attention || !att || dst->attention) &&
-            dg_timeline_copy(&dst->timeline, &src->timeline) == DG_OK;
+  bool ok = (!bytes || dst->frames.data) && dst->negative && dst->model &&
+            (!src->attention || !att || dst->attention) && dg_timeline_copy(&dst->timeline, &src->timeline) == DG_OK;
   if (!ok) {
     dg_video_result_clear(dst);
     return dg_memory_fail("a copy of the video's frames", bytes + att);

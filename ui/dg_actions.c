@@ -451,8 +451,9 @@ static void act_export_video(GSimpleAction *a, GVariant *p, gpointer d) {
 
 // The stateful timeline actions show the document's and the panel's state.
 static void timeline_state(DgDocument *doc, GActionMap *map) {
-  g_simple_action_set_state(G_SIMPLE_ACTION(g_action_map_lookup_action(map, "timeline-keep-layout")),
-                            g_variant_new_boolean(dg_document_timeline(dg_document_object_get_model(doc))->keep_layout));
+  g_simple_action_set_state(
+      G_SIMPLE_ACTION(g_action_map_lookup_action(map, "timeline-keep-layout")),
+      g_variant_new_boolean(dg_document_timeline(dg_document_object_get_model(doc))->keep_layout));
 }
 static void playing_state(DgTimelinePanel *panel, GParamSpec *pspec, GActionMap *map) {
   (void)pspec;

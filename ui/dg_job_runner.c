@@ -319,8 +319,7 @@ gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *cloc
   return start(self, doc, clock, false, 0, NULL, -1, error);
 }
 
-gboolean dg_job_runner_start_video(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, int playhead,
-                                   GError **error) {
+gboolean dg_job_runner_start_video(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, int playhead, GError **error) {
   return start(self, doc, clock, false, 0, NULL, playhead < 0 ? 0 : playhead, error);
 }
 

@@ -7,8 +7,8 @@
 
 struct _DgTimelinePanel {
   DgDocumentView parent;
-  GtkWidget *frames_drop, *vsp_drop, *fps_spin, *sigma_spin, *sigma_next_spin, *until_spin, *track, *stage_label, *stage_entry,
-      *remove_button, *frame_label, *scrub, *export_progress, *export_cancel, *viewer, *attention, *strip;
+  GtkWidget *frames_drop, *vsp_drop, *fps_spin, *sigma_spin, *sigma_next_spin, *until_spin, *track, *stage_label,
+      *stage_entry, *remove_button, *frame_label, *scrub, *export_progress, *export_cancel, *viewer, *attention, *strip;
   GtkAdjustment *playhead_adj;
   DgJobRunner *runner; // not owned (the window's)
   GPtrArray *frames;   // GdkTexture per frame of the document's video
@@ -212,12 +212,14 @@ static void sigma_next_changed(DgTimelinePanel *self) {
 }
 static void until_changed(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
-  if (t) tar_edit(self, t->sigma_fine, t->sigma_next, gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(self->until_spin)));
+  if (t)
+    tar_edit(self, t->sigma_fine, t->sigma_next, gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(self->until_spin)));
 }
 static void vsp_chosen(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
   guint i = gtk_drop_down_get_selected(GTK_DROP_DOWN(self->vsp_drop));
-  if (t && i <= DG_VSP_SAME && (dg_vsp_mode)i != t->vsp) report(self, dg_timeline_edit_set_vsp(model(self), (dg_vsp_mode)i));
+  if (t && i <= DG_VSP_SAME && (dg_vsp_mode)i != t->vsp)
+    report(self, dg_timeline_edit_set_vsp(model(self), (dg_vsp_mode)i));
 }
 // Typing into the stage's prompt: one undo step until Enter or another stage is selected.
 static void stage_typed(DgTimelinePanel *self) {
@@ -273,7 +275,8 @@ static GdkTexture *attention_texture(const float *a, int f) {
   guchar *px = g_malloc((gsize)side * side * 3);
   for (int i = 0; i < f; i++) {
     float mx = 1e-12f;
-    for (int j = 0; j < f; j++) mx = a[i * f + j] > mx ? a[i * f + j] : mx;
+    for (int j = 0; j < f; j++)
+      mx = a[i * f + j] > mx ? a[i * f + j] : mx;
     for (int y = 0; y < cell; y++)
       for (int j = 0; j < f; j++)
         memset(px + ((gsize)(i * cell + y) * side + (gsize)j * cell) * 3, (int)(255.0f * a[i * f + j] / mx + 0.5f),
@@ -287,7 +290,8 @@ static GdkTexture *attention_texture(const float *a, int f) {
 
 static void video_changed(DgTimelinePanel *self) {
   GtkWidget *child;
-  while ((child = gtk_widget_get_first_child(self->strip))) gtk_box_remove(GTK_BOX(self->strip), child);
+  while ((child = gtk_widget_get_first_child(self->strip)))
+    gtk_box_remove(GTK_BOX(self->strip), child);
   g_clear_pointer(&self->frames, g_ptr_array_unref);
   self->attention_frames = 0;
   gtk_picture_set_paintable(GTK_PICTURE(self->attention), NULL);
@@ -395,15 +399,15 @@ static void dg_timeline_panel_dispose(GObject *object) {
 }
 
 static const dg_template_child children[] = {
-    DG_TEMPLATE_CHILD(DgTimelinePanel, frames_drop),     DG_TEMPLATE_CHILD(DgTimelinePanel, vsp_drop),     DG_TEMPLATE_CHILD(DgTimelinePanel, fps_spin),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, sigma_spin),      DG_TEMPLATE_CHILD(DgTimelinePanel, sigma_next_spin),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, until_spin),      DG_TEMPLATE_CHILD(DgTimelinePanel, track),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, stage_label),     DG_TEMPLATE_CHILD(DgTimelinePanel, stage_entry),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, remove_button),   DG_TEMPLATE_CHILD(DgTimelinePanel, frame_label),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, scrub),           DG_TEMPLATE_CHILD(DgTimelinePanel, export_progress),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, export_cancel),   DG_TEMPLATE_CHILD(DgTimelinePanel, viewer),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, attention),       DG_TEMPLATE_CHILD(DgTimelinePanel, strip),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, playhead_adj)};
+    DG_TEMPLATE_CHILD(DgTimelinePanel, frames_drop),     DG_TEMPLATE_CHILD(DgTimelinePanel, vsp_drop),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, fps_spin),        DG_TEMPLATE_CHILD(DgTimelinePanel, sigma_spin),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, sigma_next_spin), DG_TEMPLATE_CHILD(DgTimelinePanel, until_spin),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, track),           DG_TEMPLATE_CHILD(DgTimelinePanel, stage_label),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, stage_entry),     DG_TEMPLATE_CHILD(DgTimelinePanel, remove_button),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, frame_label),     DG_TEMPLATE_CHILD(DgTimelinePanel, scrub),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, export_progress), DG_TEMPLATE_CHILD(DgTimelinePanel, export_cancel),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, viewer),          DG_TEMPLATE_CHILD(DgTimelinePanel, attention),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, strip),           DG_TEMPLATE_CHILD(DgTimelinePanel, playhead_adj)};
 
 static void dg_timeline_panel_class_init(DgTimelinePanelClass *klass) {
   GObjectClass *oc = G_OBJECT_CLASS(klass);

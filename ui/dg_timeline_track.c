@@ -180,7 +180,8 @@ static void drag_update(GtkGestureDrag *g, double dx, double dy, DgTimelineTrack
     dg_timeline_track_set_playhead(self, frame_at(self, t, x));
   } else if (self->drag == DRAG_MOVE) {
     int to = frame_at(self, t, x) - self->drag_offset;
-    if (to != t->stages[self->drag_stage].frame) status(self, dg_timeline_edit_move_stage(m, self->drag_stage, to, true));
+    if (to != t->stages[self->drag_stage].frame)
+      status(self, dg_timeline_edit_move_stage(m, self->drag_stage, to, true));
   } else { // the edge lies between cells: the nearest boundary is the next stage's start
     int next = (int)((x - PAD) / cell_w(self, t) + 0.5);
     if (self->drag_stage + 1 < t->n_stages && next != t->stages[self->drag_stage + 1].frame)
@@ -218,15 +219,21 @@ static void dg_timeline_track_measure(GtkWidget *w, GtkOrientation o, int for_si
 
 static void dg_timeline_track_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec) {
   DgTimelineTrack *self = DG_TIMELINE_TRACK(object);
-  if (id == PROP_PLAYHEAD) g_value_set_int(value, self->playhead);
-  else if (id == PROP_SELECTED) g_value_set_int(value, self->selected);
-  else G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+  if (id == PROP_PLAYHEAD)
+    g_value_set_int(value, self->playhead);
+  else if (id == PROP_SELECTED)
+    g_value_set_int(value, self->selected);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
 }
 static void dg_timeline_track_set_property(GObject *object, guint id, const GValue *value, GParamSpec *pspec) {
   DgTimelineTrack *self = DG_TIMELINE_TRACK(object);
-  if (id == PROP_PLAYHEAD) dg_timeline_track_set_playhead(self, g_value_get_int(value));
-  else if (id == PROP_SELECTED) dg_timeline_track_set_selected(self, g_value_get_int(value));
-  else G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+  if (id == PROP_PLAYHEAD)
+    dg_timeline_track_set_playhead(self, g_value_get_int(value));
+  else if (id == PROP_SELECTED)
+    dg_timeline_track_set_selected(self, g_value_get_int(value));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
 }
 
 static void dg_timeline_track_class_init(DgTimelineTrackClass *klass) {

@@ -169,7 +169,8 @@ void dg_video_exporter_cancel(DgVideoExporter *self) {
 }
 
 void dg_video_exporter_wait(DgVideoExporter *self) {
-  while (self->work) g_main_context_iteration(NULL, TRUE); // until ended() ran
+  while (self->work)
+    g_main_context_iteration(NULL, TRUE); // until ended() ran
 }
 
 gboolean dg_video_exporter_get_running(DgVideoExporter *self) { return self->work != NULL; }

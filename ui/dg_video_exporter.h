@@ -23,8 +23,7 @@ DgVideoExporter *dg_video_exporter_new(void);
 // Starts writing a copy of `video` to `path` (.mp4, .webm, .gif, or a folder for PNG frames); FALSE and
 // *error (naming the path) when it cannot start: one is running, a name of no known format, a missing
 // encoder, no memory for the copy.
-gboolean dg_video_exporter_start(DgVideoExporter *self, const dg_video_result *video, const char *path,
-                                 GError **error);
+gboolean dg_video_exporter_start(DgVideoExporter *self, const dg_video_result *video, const char *path, GError **error);
 void dg_video_exporter_cancel(DgVideoExporter *self);
 gboolean dg_video_exporter_get_running(DgVideoExporter *self);
 const char *dg_video_exporter_get_text(DgVideoExporter *self);

@@ -495,8 +495,8 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_document_live(m), lc.frames_started, lc.frames_shown, lc.full_renders, (guint64)dg_live_seed(self->live),
       lc.edits, probe_ticks, probe_max, probe_p99,
       g_action_group_get_action_enabled(G_ACTION_GROUP(gtk_window_get_application(GTK_WINDOW(self))), "generate"),
-      preview, t->frames, t->fps, g_variant_builder_end(&stages), (gint32)t->vsp, t->sigma_fine, t->sigma_next, t->until,
-      t->keep_layout, dg_timeline_panel_get_selected(self->timeline_panel),
+      preview, t->frames, t->fps, g_variant_builder_end(&stages), (gint32)t->vsp, t->sigma_fine, t->sigma_next,
+      t->until, t->keep_layout, dg_timeline_panel_get_selected(self->timeline_panel),
       dg_timeline_panel_get_playhead(self->timeline_panel), dg_timeline_panel_get_playing(self->timeline_panel),
       dg_timeline_panel_get_loop(self->timeline_panel), video ? video->frames.frames : 0, video_size,
       dg_timeline_panel_get_attention_frames(self->timeline_panel),
@@ -540,8 +540,7 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
   dg_palette_panel_set_palette(self->palette_panel, palette);
   GObject *canvas = G_OBJECT(self->canvas);
   const GBindingFlags sync = G_BINDING_SYNC_CREATE, both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
-  gpointer views[] = {self->palette_panel, self->canvas, self->prompt_panel, self->results_panel,
-                      self->timeline_panel};
+  gpointer views[] = {self->palette_panel, self->canvas, self->prompt_panel, self->results_panel, self->timeline_panel};
   for (size_t i = 0; i < G_N_ELEMENTS(views); i++)
     g_object_bind_property(self, "document", views[i], "document", sync);
   g_object_bind_property_full(canvas, "brush-radius", self->brush_label, "label", sync, radius_to_label, NULL, NULL,

@@ -1,7 +1,7 @@
 // The editor's job function (app/dg_runner) on a video job: a model folder (the tiny model with the tiny
 // video UNet as its video_unet.safetensors) and the document's timeline give F RGBA frames with a
-// preview of the playhead's frame every step and the temporal attention matrix; cancel stops the job; a model without a video UNet fails the job
-// naming what is missing.
+// preview of the playhead's frame every step and the temporal attention matrix; cancel stops the job; a model without a
+// video UNet fails the job naming what is missing.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -109,7 +109,8 @@ int main(void) {
              v.attention_frames);
     for (int i = 0; v.attention && i < 4; i++) {
       float sum = 0;
-      for (int j = 0; j < 4; j++) sum += v.attention[i * 4 + j];
+      for (int j = 0; j < 4; j++)
+        sum += v.attention[i * 4 + j];
       dg_check(sum > 0.99f && sum < 1.01f, "attention row %d sums to 1 (%g)", i, sum);
     }
   } else {

@@ -457,7 +457,8 @@ static void test_timeline_edits(void) {
   dg_check_status(dg_timeline_edit_add_stage(d, 5, "night"), "stage at 5");
   int depth = dg_document_undo_depth(d);
   dg_check(depth == 3 && t->frames == 8 && t->n_stages == 2, "three edits, three steps (%d)", depth);
-  for (int f = 4; f >= 2; f--) dg_check_status(dg_timeline_edit_move_stage(d, 1, f, true), "drag");
+  for (int f = 4; f >= 2; f--)
+    dg_check_status(dg_timeline_edit_move_stage(d, 1, f, true), "drag");
   dg_document_seal_history(d);
   dg_check(t->stages[1].frame == 2 && dg_document_undo_depth(d) == depth + 1, "a drag is one step");
   dg_check_status(dg_timeline_edit_set_end(d, 0, 5, false), "resize stage 1 to end at 5");
@@ -473,11 +474,13 @@ static void test_timeline_edits(void) {
            "prompt, fps, TAR and keep-layout set, one step each");
   int before = dg_document_undo_depth(d);
   dg_check(dg_timeline_edit_set_fps(d, 0) == DG_ERR_ARG && dg_timeline_edit_add_stage(d, 6, "x") == DG_ERR_ARG &&
-               dg_timeline_edit_remove_stage(d, 7) == DG_ERR_ARG && dg_timeline_edit_set_tar(d, -1, 0, 3) == DG_ERR_ARG &&
+               dg_timeline_edit_remove_stage(d, 7) == DG_ERR_ARG &&
+               dg_timeline_edit_set_tar(d, -1, 0, 3) == DG_ERR_ARG &&
                dg_timeline_edit_move_stage(d, 4, 1, false) == DG_ERR_ARG,
            "refused edits");
   dg_check(dg_document_undo_depth(d) == before && t->fps == 12, "refused edits change nothing");
-  for (int i = 0; i < 6; i++) dg_document_undo(d);
+  for (int i = 0; i < 6; i++)
+    dg_document_undo(d);
   dg_check(t->stages[1].frame == 5 && !strcmp(t->stages[1].prompt, "night") && t->fps == 8 && t->keep_layout,
            "undone step by step");
   // The video: set, copied with the document, replaced, removed; never an undo step.

@@ -512,10 +512,12 @@ static void test_video(void) {
   dg_video_result_init(&v);
   dg_timeline_copy(&v.timeline, &t);
   dg_media_alloc(&v.frames, 3, 8, 4, 4);
-  for (size_t i = 0; i < dg_media_frame_bytes(&v.frames) * 3; i++) v.frames.data[i] = (uint8_t)(i * 7 + 3);
+  for (size_t i = 0; i < dg_media_frame_bytes(&v.frames) * 3; i++)
+    v.frames.data[i] = (uint8_t)(i * 7 + 3);
   v.seed = 77, v.steps = 4, v.guidance = 6.5, v.negative = strdup("blurry"), v.model = strdup("/m");
   v.attention = malloc(9 * sizeof(float)), v.attention_frames = 3;
-  for (int i = 0; i < 9; i++) v.attention[i] = (float)(i % 3 == i / 3 ? 0.5 : 0.25);
+  for (int i = 0; i < 9; i++)
+    v.attention[i] = (float)(i % 3 == i / 3 ? 0.5 : 0.25);
   dg_document_set_video(d, &v);
   size_t len;
   char *bundle = dg_project_serialize(d, &len);

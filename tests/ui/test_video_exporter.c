@@ -18,7 +18,8 @@ static void finished(DgVideoExporter *e, int o, const char *msg, gpointer data) 
 }
 
 static void run_to_end(DgVideoExporter *e) {
-  while (dg_video_exporter_get_running(e)) g_main_context_iteration(NULL, TRUE);
+  while (dg_video_exporter_get_running(e))
+    g_main_context_iteration(NULL, TRUE);
 }
 
 static void video(dg_video_result *v, int frames, int w, int h) {
@@ -35,7 +36,8 @@ static void video(dg_video_result *v, int frames, int w, int h) {
 static int leftovers(const char *dir) {
   GDir *d = g_dir_open(dir, 0, NULL);
   int n = 0;
-  for (const char *name; d && (name = g_dir_read_name(d));) n += name[0] == '.';
+  for (const char *name; d && (name = g_dir_read_name(d));)
+    n += name[0] == '.';
   if (d) g_dir_close(d);
   return n;
 }
@@ -67,8 +69,8 @@ int main(void) {
 
   dg_video_result none;
   dg_video_result_init(&none);
-  dg_check(!dg_video_exporter_start(e, &none, webm, &err) && strstr(err->message, "no video"),
-           "no video: refused (%s)", err ? err->message : "");
+  dg_check(!dg_video_exporter_start(e, &none, webm, &err) && strstr(err->message, "no video"), "no video: refused (%s)",
+           err ? err->message : "");
   g_clear_error(&err);
   char *avi = g_build_filename(dir, "clip.avi", NULL);
   dg_check(!dg_video_exporter_start(e, &small, avi, &err) && strstr(err->message, "not a video file name"),
