@@ -141,6 +141,11 @@ dg_status dg_timeline_set_frames(dg_timeline *t, int frames) {
   return DG_OK;
 }
 
+void dg_timeline_tar_preset(int frames, double *sigma_fine, double *sigma_next) {
+  *sigma_fine = 1;
+  *sigma_next = frames > 32 ? 8 : 0;
+}
+
 void dg_timeline_video_stages(const dg_timeline *t, dg_video_stage *out) {
   for (int i = 0; i < t->n_stages; i++) out[i] = (dg_video_stage){t->stages[i].frame, t->stages[i].prompt};
 }

@@ -57,6 +57,9 @@ dg_status dg_timeline_set_prompt(dg_timeline *t, int index, const char *prompt);
 // in time: each stage frame scaled by (frames - 1) / (old - 1), rounded, kept in order one frame apart.
 // DG_ERR_ARG naming the value when the count is out of range or fewer than the stages.
 dg_status dg_timeline_set_frames(dg_timeline *t, int frames);
+// VSTAR's TAR preset for a clip of `frames` (as `dirigent-cli video generate` defaults): sigma 1 at the finest
+// level, and with more than 32 frames also sigma 8 at the next.
+void dg_timeline_tar_preset(int frames, double *sigma_fine, double *sigma_next);
 // The render-side stages (pointers into t) and TAR settings for a model whose finest latent width is
 // `latent_width`: widths latent_width and latent_width / 2 with their sigmas; n_res 0 when TAR is off.
 void dg_timeline_video_stages(const dg_timeline *t, dg_video_stage *out);

@@ -65,7 +65,13 @@ dg_status dg_timeline_edit_set_prompt(dg_document *doc, int index, const char *p
 }
 
 static dg_status set_frames(dg_timeline *t, const void *p) {
-  return dg_timeline_set_frames(t, ((const stage_arg *)p)->frame);
+  int frames = ((const stage_arg *)p)->frame;
+  double fine, next;
+  dg_timeline_tar_preset(t->frames, &fine, &next);
+  bool preset = t->sigma_fine == fine && t->sigma_next == next; // the person did not choose other sigmas
+  DG_TRY(dg_timeline_set_frames(t, frames));
+  if (preset) dg_timeline_tar_preset(frames, &t->sigma_fine, &t->sigma_next);
+  return DG_OK;
 }
 dg_status dg_timeline_edit_set_frames(dg_document *doc, int frames) {
   return edit(doc, set_frames, &(stage_arg){.frame = frames}, false);

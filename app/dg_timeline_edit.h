@@ -16,7 +16,8 @@ dg_status dg_timeline_edit_move_stage(dg_document *doc, int index, int frame, bo
 // (clamped). The last stage runs to the end of the clip: DG_ERR_ARG.
 dg_status dg_timeline_edit_set_end(dg_document *doc, int index, int last, bool coalesce);
 dg_status dg_timeline_edit_set_prompt(dg_document *doc, int index, const char *prompt, bool coalesce);
-// The frame count, the stages kept at the same place in time (dg_timeline_set_frames).
+// The frame count, the stages kept at the same place in time (dg_timeline_set_frames); TAR's sigmas follow
+// the preset for the new count (dg_timeline_tar_preset) when they are the old count's preset.
 dg_status dg_timeline_edit_set_frames(dg_document *doc, int frames);
 dg_status dg_timeline_edit_set_fps(dg_document *doc, double fps);
 // TAR: the Gaussian band's sigma at the finest latent level and the next (0: off there), until step `until`.

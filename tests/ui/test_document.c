@@ -457,6 +457,19 @@ static void test_timeline_edits(void) {
   dg_check_status(dg_timeline_edit_add_stage(d, 5, "night"), "stage at 5");
   int depth = dg_document_undo_depth(d);
   dg_check(depth == 3 && t->frames == 8 && t->n_stages == 2, "three edits, three steps (%d)", depth);
+  // TAR's preset follows the frame count (more than 32 frames: sigma 8 at the next level too), unless chosen.
+  dg_check_status(dg_timeline_edit_set_frames(d, 64), "64 frames");
+  dg_check(t->sigma_fine == 1 && t->sigma_next == 8 && t->stages[1].frame == 45,
+           "64 frames: sigmas 1 and 8, stage at %d", t->stages[1].frame);
+  dg_check_status(dg_timeline_edit_set_frames(d, 8), "back to 8");
+  dg_check(t->sigma_next == 0 && t->stages[1].frame == 5, "8 frames again: sigma 1 only, the stage back at 5 (%d)",
+           t->stages[1].frame);
+  dg_check_status(dg_timeline_edit_set_tar(d, 2, 0, 13), "sigma 2");
+  dg_check_status(dg_timeline_edit_set_frames(d, 64), "64 frames");
+  dg_check(t->sigma_fine == 2 && t->sigma_next == 0, "chosen sigmas stay");
+  for (int i = 0; i < 4; i++)
+    dg_document_undo(d);
+  dg_check(t->frames == 8 && t->sigma_fine == 1 && dg_document_undo_depth(d) == depth, "undone");
   for (int f = 4; f >= 2; f--)
     dg_check_status(dg_timeline_edit_move_stage(d, 1, f, true), "drag");
   dg_document_seal_history(d);
