@@ -4,7 +4,8 @@
 # A timeline of two stages is built and edited (each edit one undo step: add, move, resize, prompt, frames,
 # TAR, keep-layout; real pointer drags of a block and of its edge and a double-click on the track), a
 # 4-frame 64x32 video generated with the tiny model and the tiny video UNet of tests/pipeline (2 steps;
-# a 60-step one shows its live preview and is cancelled), the playhead scrubbed (the viewer shows another
+# a 60-step one shows its live preview and is cancelled; with a painted layout, keep-layout on and off give
+# other frames), the playhead scrubbed (the viewer shows another
 # frame), played and looped, exported as MP4, WebM, GIF and PNG frames (decoded back with libav: frame
 # count, size, the job's JSON), a bad export name refused leaving no file, and the project saved and reopened with its timeline and
 # frames; a project with a broken timeline is refused with a dialog, the document unchanged.
@@ -205,6 +206,20 @@ check "PNG frames: 4 files of 64x32" bash -c "[ \$(ls '$OUT/frames' | wc -l) = 4
 act export-video "$(q "$OUT/clip.avi")"
 check "an unknown export name is refused with a dialog" has "$(state dialogs)" "Could not export the video: $OUT/clip.avi: not a video file name"
 check "  ... and writes nothing" bash -c "[ ! -e '$OUT/clip.avi' ] && [ -z \"\$(ls -A '$OUT' | grep '^\.clip')\" ]"
+
+# ---- keep layout: a painted layout conditions the frames through the layout ControlNet, or not ----
+act fill-rect "(0, 16, 63, 31, 5)"
+act fill-rect "(20, 18, 40, 28, 9)"
+act playhead 0
+act generate-video
+wait_for generating False 600 >/dev/null
+with=$(state viewer)
+act timeline-keep-layout
+act generate-video
+wait_for generating False 600 >/dev/null
+without=$(state viewer)
+check "keep layout changes the frames of a painted layout" bash -c "[ -n '$with' ] && [ '$with' != '$without' ] && [ '$with' != '$v0' ]"
+act undo
 
 # ---- the project keeps the timeline and the frames ----
 act save "$(q "$OUT/t.dirigent")"
