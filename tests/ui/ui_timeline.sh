@@ -2,12 +2,13 @@
 # UI test of the video timeline panel under Xvfb, driven through the editor's GActions:
 #   ui_timeline.sh BUILD/ui/dirigent OUTDIR DESKTOP_FILE TINY_MODEL_DIR TINY_VIDEO_UNET VIDEO_PROBE
 # A timeline of two stages is built and edited (each edit one undo step: add, move, resize, prompt, frames,
-# TAR, keep-layout; real pointer drags of a block and of its edge and a double-click on the track), a
-# 4-frame 64x32 video generated with the tiny model and the tiny video UNet of tests/pipeline (2 steps;
-# a 60-step one shows its live preview and is cancelled; with a painted layout, keep-layout on and off give
-# other frames), the playhead scrubbed (the viewer shows another frame), played and looped, exported as MP4, WebM, GIF and PNG frames (decoded back with libav: frame
-# count, size, the job's JSON), a bad export name refused leaving no file, and the project saved and reopened with its timeline and
-# frames; a project with a broken timeline is refused with a dialog, the document unchanged.
+# TAR, keep-layout; real pointer drags of a block and of its edge and a double-click on the track), a 4-frame
+# 64x32 video generated with the tiny model and the tiny video UNet of tests/pipeline (2 steps; a 60-step one
+# shows its live preview and is cancelled; with a painted layout, keep-layout on and off give other frames),
+# the playhead scrubbed (the viewer shows another frame), played and looped, exported as MP4, WebM, GIF and
+# PNG frames (decoded back with libav: frame count, size, the job's JSON), a bad export name refused leaving
+# no file, and the project saved and reopened with its timeline and frames; a project with a broken timeline
+# is refused with a dialog, the document unchanged.
 set -u
 DIRIGENT=$(realpath "$1")
 OUT=$(realpath -m "$2")
