@@ -651,9 +651,18 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
   // focused prompt gets them first.
   GtkEventController *sc = gtk_shortcut_controller_new();
   const char *keys[][2] = {
-      {"bracketleft", "app.brush-smaller"}, {"bracketright", "app.brush-bigger"}, {"Escape", "app.cancel"},
-      {"b", "app.set-tool('brush')"},       {"e", "app.set-tool('eraser')"},      {"f", "app.set-tool('fill')"},
-      {"r", "app.set-tool('rect')"},        {"p", "app.set-tool('polygon')"},     {"i", "app.set-tool('eyedropper')"},
+      {"bracketleft", "app.brush-smaller"},
+      {"bracketright", "app.brush-bigger"},
+      {"Escape", "app.cancel"},
+      {"b", "app.set-tool('brush')"},
+      {"e", "app.set-tool('eraser')"},
+      {"f", "app.set-tool('fill')"},
+      {"r", "app.set-tool('rect')"},
+      {"p", "app.set-tool('polygon')"},
+      {"i", "app.set-tool('eyedropper')"},
+      {"space", "app.play"},
+      {"Home", "app.playhead(0)"},
+      {"End", "app.playhead(9999)"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
     GVariant *target = NULL;
