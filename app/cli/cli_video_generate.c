@@ -38,8 +38,8 @@ static void usage(FILE *f) {
           "  --steps S --cfg X --seed N --model DIR|FILE --f16  as `generate` (DDIM, eta 1 as VSTAR)\n"
           "  --negative TEXT     negative prompt (repeated per frame)\n"
           "  --vsp linear|same|off  per-frame prompts: interpolated (default), piecewise, or one joined prompt\n"
-          "  --tar WdS[_WdS...]|none  TAR at latent width W with sigma S (default: the finest level, sigma 1;\n"
-          "                      with more than 32 frames also the next level, sigma 8)\n"
+          "  --tar WdS[_WdS...]|none  TAR at latent width W with sigma S (default: the finest level with\n"
+          "                      temporal attention, sigma 1; with more than 32 frames also the next, sigma 8)\n"
           "  --until K           the last regularised step (default 13 of 25, scaled to --steps)\n"
           "  --width W --height H  frame size (default 256x128, or the layout's)\n"
           "  --layout L.png      a layout kept on every frame through the layout ControlNet; --palette P\n"
@@ -262,14 +262,9 @@ int dg_cli_video_generate(int argc, char **argv) {
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
   dg_tar tar;
-  int fac = m ? dg_model_set_latent_factor(m) : 8, lw = w / fac;
   if (s == DG_OK && o.tar && !strcmp(o.tar, "none")) s = dg_tar_init(&tar, 0, NULL, NULL, 1.0f, o.until);
   else if (s == DG_OK && o.tar) s = parse_tar(o.tar, &tar, o.until);
-  else if (s == DG_OK) {
-    int64_t widths[2] = {lw, lw / 2};
-    float sigmas[2] = {1.0f, 8.0f};
-    s = dg_tar_init(&tar, o.frames > 32 ? 2 : 1, widths, sigmas, 1.0f, o.until);
-  }
+  else if (s == DG_OK) s = dg_video_tar_default(m, w, o.frames, o.until, &tar);
   if (s == DG_OK && o.attention && !(probs = malloc((size_t)o.frames * o.frames * sizeof *probs)))
     s = dg_fail(DG_ERR_OOM, "out of memory for the attention matrix");
   if (s == DG_OK) s = dg_media_alloc(&media, o.frames, w, h, 3);

@@ -225,12 +225,10 @@ static dg_status generate(dg_model_set *gen, const dg_eval_video_report *r, cons
   int n = stages ? c->n_stages : 1;
   for (int k = 0; k < n; k++)
     list[k] = stages ? (dg_video_stage){c->start[k], t->stage_text[k]} : (dg_video_stage){0, t->caption};
-  // TAR as `video generate` defaults it: the finest level with sigma 1, past 32 frames also the next with 8.
-  int lw = t->width / dg_model_set_latent_factor(gen);
-  int64_t widths[2] = {lw, lw / 2};
-  float sigmas[2] = {1.0f, 8.0f};
+  // TAR as `video generate` defaults it (dg_video_tar_default), or none.
   dg_tar tar;
-  dg_status s = dg_tar_init(&tar, tar_on ? (c->frames > 32 ? 2 : 1) : 0, widths, sigmas, 1.0f, st->until);
+  dg_status s = tar_on ? dg_video_tar_default(gen, t->width, c->frames, st->until, &tar)
+                       : dg_tar_init(&tar, 0, NULL, NULL, 1.0f, st->until);
   dg_video_params p = {.stages = list,
                        .n_stages = n,
                        .frames = c->frames,

@@ -78,6 +78,12 @@ typedef struct dg_video_params {
 // DG_ERR_CANCELLED when the flag stopped it.
 dg_status dg_video_generate(dg_model_set *m, const dg_video_params *p, uint8_t *rgb);
 
+// TAR as VSTAR's presets place it, on this model's levels: sigma 1 at the finest level with temporal
+// attention (latent width width / factor >> l for the first l whose level has attention; VideoCrafter2's
+// "64", level 0, but our default video UNet has none there), and with more than 32 frames also sigma 8 at
+// the next such level ("64D1_32D8"); steps 0..until. DG_ERR_UNSUPPORTED without a video UNet.
+dg_status dg_video_tar_default(dg_model_set *m, int width, int frames, int until, dg_tar *out);
+
 // VSP's per-frame weights, for tests and the editor's timeline: for frame f, the two stages it lies
 // between (lo[f], hi[f]) and the weight of hi (w[f] in [0, 1]; 0 for DG_VSP_SAME). Key frames as above.
 dg_status dg_video_vsp_weights(const dg_video_stage *stages, int n_stages, int frames, dg_vsp_mode mode, int *lo,

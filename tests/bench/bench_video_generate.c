@@ -57,11 +57,12 @@ int main(int argc, char **argv) {
       s = DG_ERR_ARG;
       break;
     }
-    int lw = w / dg_model_set_latent_factor(m);
-    int64_t widths[2] = {lw, lw / 2};
-    float sigmas[2] = {1.0f, 8.0f};
     dg_tar tar;
-    dg_tar_init(&tar, frames > 32 ? 2 : 1, widths, sigmas, 1.0f, (steps * 13 + 12) / 25);
+    s = dg_video_tar_default(m, w, frames, (steps * 13 + 12) / 25, &tar);
+    if (s != DG_OK) {
+      fprintf(stderr, "dirigent-bench-video-generate: %s\n", dg_last_error());
+      break;
+    }
     uint8_t *rgb = malloc((size_t)frames * w * h * 3);
     dg_video_params p = {.stages = stages, .n_stages = 2, .frames = frames, .fps = 8, .width = w, .height = h,
                          .steps = steps, .cfg = 7.5f, .eta = 1.0f, .seed = 1, .vsp = DG_VSP_LINEAR, .tar = &tar,

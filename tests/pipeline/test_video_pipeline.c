@@ -116,6 +116,15 @@ int main(void) {
   printf("%s", dg_model_set_describe(m));
   dg_check(dg_model_set_has(m, DG_ROLE_VIDEO_UNET), "the set has the video UNet");
   check_golden(m);
+  // The default TAR sits on the finest level that has temporal attention: the tiny UNet has none at level 0
+  // (latent width 32 at 64 pixels), so level 1 (16); past 32 frames no second such level exists here.
+  dg_tar dt;
+  if (dg_test_ok(dg_video_tar_default(m, 64, 16, 3, &dt), "default TAR"))
+    dg_check(dt.n_res == 1 && dt.res_width[0] == 16 && dt.sigma[0] == 1.0f && dt.until == 3,
+             "default TAR: %d level(s), width %lld, sigma %g", dt.n_res, (long long)dt.res_width[0],
+             (double)dt.sigma[0]);
+  if (dg_test_ok(dg_video_tar_default(m, 64, 48, 3, &dt), "default TAR, 48 frames"))
+    dg_check(dt.n_res == 1 && dt.res_width[0] == 16, "default TAR, 48 frames: %d level(s)", dt.n_res);
   static uint8_t a[F * FRAME_BYTES], b[F * FRAME_BYTES], c[F * FRAME_BYTES];
   dg_video_stage stages[2] = {{0, "a red car on a snowy street at night"}, {5, "a blue car on a road in autumn"}};
   progress pr = {0};
