@@ -246,7 +246,9 @@ static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *param
   dg_video_stage stages[DG_VIDEO_MAX_STAGES];
   dg_timeline_video_stages(t, stages);
   dg_tar tar;
-  DG_TRY(dg_timeline_tar(t, params->width / dg_model_set_latent_factor(r->models), &tar));
+  int64_t attn_widths[2];
+  int n_attn = dg_video_attention_widths(r->models, params->width, attn_widths, 2);
+  DG_TRY(dg_timeline_tar(t, attn_widths, n_attn, &tar));
   dg_video_params p = {.stages = stages, .n_stages = t->n_stages, .negative = params->negative,
                        .frames = t->frames, .fps = (float)t->fps, .width = params->width, .height = params->height,
                        .steps = params->steps, .cfg = (float)params->guidance, .eta = 1.0f, .seed = params->seed,

@@ -150,11 +150,11 @@ void dg_timeline_video_stages(const dg_timeline *t, dg_video_stage *out) {
   for (int i = 0; i < t->n_stages; i++) out[i] = (dg_video_stage){t->stages[i].frame, t->stages[i].prompt};
 }
 
-dg_status dg_timeline_tar(const dg_timeline *t, int64_t latent_width, dg_tar *out) {
-  int64_t widths[2];
+dg_status dg_timeline_tar(const dg_timeline *t, const int64_t *widths, int n, dg_tar *out) {
+  int64_t at[2];
   float sigmas[2];
-  int n = 0;
-  if (t->sigma_fine > 0) widths[n] = latent_width, sigmas[n++] = (float)t->sigma_fine;
-  if (t->sigma_next > 0 && latent_width >= 2) widths[n] = latent_width / 2, sigmas[n++] = (float)t->sigma_next;
-  return dg_tar_init(out, n, widths, sigmas, 1.0f, t->until);
+  int k = 0;
+  if (t->sigma_fine > 0 && n > 0) at[k] = widths[0], sigmas[k++] = (float)t->sigma_fine;
+  if (t->sigma_next > 0 && n > 1) at[k] = widths[1], sigmas[k++] = (float)t->sigma_next;
+  return dg_tar_init(out, k, at, sigmas, 1.0f, t->until);
 }

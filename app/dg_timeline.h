@@ -60,7 +60,8 @@ dg_status dg_timeline_set_frames(dg_timeline *t, int frames);
 // VSTAR's TAR preset for a clip of `frames` (as `dirigent-cli video generate` defaults): sigma 1 at the finest
 // level, and with more than 32 frames also sigma 8 at the next.
 void dg_timeline_tar_preset(int frames, double *sigma_fine, double *sigma_next);
-// The render-side stages (pointers into t) and TAR settings for a model whose finest latent width is
-// `latent_width`: widths latent_width and latent_width / 2 with their sigmas; n_res 0 when TAR is off.
+// The render-side stages (pointers into t) and TAR settings for a model whose levels with temporal attention
+// have the latent widths `widths` (n of them, finest first: dg_video_attention_widths): sigma_fine at the
+// first, sigma_next at the second; n_res 0 when TAR is off.
 void dg_timeline_video_stages(const dg_timeline *t, dg_video_stage *out);
-dg_status dg_timeline_tar(const dg_timeline *t, int64_t latent_width, dg_tar *out);
+dg_status dg_timeline_tar(const dg_timeline *t, const int64_t *widths, int n, dg_tar *out);

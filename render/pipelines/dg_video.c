@@ -305,14 +305,20 @@ static dg_status decode_frames(dg_model_set *m, const dg_nn_ctx *nn, const dg_vi
   return s;
 }
 
-dg_status dg_video_tar_default(dg_model_set *m, int width, int frames, int until, dg_tar *out) {
+int dg_video_attention_widths(const dg_model_set *m, int width, int64_t *widths, int max) {
   const dg_unet3d *u = dg_model_set_get(m, DG_ROLE_VIDEO_UNET);
-  if (!u) return dg_fail(DG_ERR_UNSUPPORTED, "video: the model set has no video UNet for TAR");
-  int lw = width / dg_model_set_latent_factor(m), n = 0, want = frames > 32 ? 2 : 1;
+  int lw = width / dg_model_set_latent_factor(m), n = 0;
+  for (int l = 0; u && l < u->cfg.num_levels && n < max; l++)
+    if (u->cfg.attention[l]) widths[n++] = lw >> l;
+  return n;
+}
+
+dg_status dg_video_tar_default(dg_model_set *m, int width, int frames, int until, dg_tar *out) {
+  if (!dg_model_set_has(m, DG_ROLE_VIDEO_UNET))
+    return dg_fail(DG_ERR_UNSUPPORTED, "video: the model set has no video UNet for TAR");
   int64_t widths[2];
   const float sigmas[2] = {1.0f, 8.0f};
-  for (int l = 0; l < u->cfg.num_levels && n < want; l++)
-    if (u->cfg.attention[l]) widths[n++] = lw >> l;
+  int n = dg_video_attention_widths(m, width, widths, frames > 32 ? 2 : 1);
   return dg_tar_init(out, n, widths, sigmas, 1.0f, until);
 }
 

@@ -83,6 +83,9 @@ dg_status dg_video_generate(dg_model_set *m, const dg_video_params *p, uint8_t *
 // "64", level 0, but our default video UNet has none there), and with more than 32 frames also sigma 8 at
 // the next such level ("64D1_32D8"); steps 0..until. DG_ERR_UNSUPPORTED without a video UNet.
 dg_status dg_video_tar_default(dg_model_set *m, int width, int frames, int until, dg_tar *out);
+// The latent widths of the video UNet's levels that have temporal attention, for frames `width` pixels
+// wide, finest first (at most `max`): where TAR can act. 0 without a video UNet.
+int dg_video_attention_widths(const dg_model_set *m, int width, int64_t *widths, int max);
 
 // VSP's per-frame weights, for tests and the editor's timeline: for frame f, the two stages it lies
 // between (lo[f], hi[f]) and the weight of hi (w[f] in [0, 1]; 0 for DG_VSP_SAME). Key frames as above.

@@ -435,12 +435,15 @@ static void test_timeline(void) {
   dg_check(dg_timeline_remove_stage(&t, 5) == DG_ERR_ARG, "removing a missing stage refused");
   dg_tar tar;
   t.sigma_next = 8;
-  dg_check_status(dg_timeline_tar(&t, 32, &tar), "tar settings");
-  dg_check(tar.n_res == 2 && tar.res_width[0] == 32 && tar.sigma[0] == 1 && tar.res_width[1] == 16 &&
+  const int64_t levels[2] = {16, 8}; // the default video UNet at 256 pixels: no attention at width 32
+  dg_check_status(dg_timeline_tar(&t, levels, 2, &tar), "tar settings");
+  dg_check(tar.n_res == 2 && tar.res_width[0] == 16 && tar.sigma[0] == 1 && tar.res_width[1] == 8 &&
                tar.sigma[1] == 8 && tar.until == 13,
-           "TAR at the finest level and the next");
+           "TAR at the finest level with attention and the next");
+  dg_check_status(dg_timeline_tar(&t, levels, 1, &tar), "tar on one level");
+  dg_check(tar.n_res == 1 && tar.res_width[0] == 16, "a model with one attention level: sigma_next unused");
   t.sigma_fine = t.sigma_next = 0;
-  dg_check_status(dg_timeline_tar(&t, 32, &tar), "tar off");
+  dg_check_status(dg_timeline_tar(&t, levels, 2, &tar), "tar off");
   dg_check(tar.n_res == 0, "both sigmas 0: TAR off");
   dg_timeline_clear(&t);
   dg_timeline_clear(&bad);
