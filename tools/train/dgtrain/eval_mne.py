@@ -11,9 +11,9 @@ import json
 import torch
 
 from . import mne as M
+from .mne import psnr, reconstruct
 from . import stylegan2 as S
 from .perceptual import Perceptual
-from .train_mne import psnr, reconstruct
 from .world_data import WorldTensors
 
 

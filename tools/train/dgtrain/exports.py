@@ -19,12 +19,13 @@ def export_paths(export):
     return base + ".safetensors", base + ".json"
 
 
-def export(path, state, prefix, config, metadata=None):
-    """Writes PATH (safetensors, keys = prefix + LDM names, float32) and PATH with .json: the config plus the
-    metadata (this export's record, which replaces any record keys a config read from another export holds).
-    Returns the JSON path."""
+def export(path, state, prefix, config, metadata=None, half=False):
+    """Writes PATH (safetensors, keys = prefix + LDM names, float32, or float16 with half) and PATH with .json: the
+    config plus the metadata (this export's record, which replaces any record keys a config read from another
+    export holds). Returns the JSON path."""
     path, cfg_path = export_paths(path)
-    tensors = {prefix + k: v.detach().float().cpu().contiguous() for k, v in state.items()}
+    tensors = {prefix + k: (v.detach().half() if half and v.is_floating_point() else v.detach().float()).cpu().contiguous()
+               for k, v in state.items()}
     config = {k: v for k, v in config.items() if k not in RECORD_KEYS}
     meta = dict(metadata or {})
     meta["config"] = json.dumps(config, allow_nan=False)

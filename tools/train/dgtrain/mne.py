@@ -222,3 +222,16 @@ def load_encoder(path, cfg=None):
             raise ValueError(f"{path}: {k} has shape {list(sd[k].shape)}, expected {list(v.shape)}")
     e.load_state_dict({k: sd[k] for k in want}, strict=False)
     return e.eval()
+
+
+def psnr(a, b):
+    """Per-image PSNR in dB of images in [-1, 1] (compared in [0, 1])."""
+    mse = ((a.clamp(-1, 1) - b.clamp(-1, 1)) / 2).square().mean(dim=(1, 2, 3))
+    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
+
+
+@torch.no_grad()
+def reconstruct(e, g, img):
+    """G(E(img)) as at inference: no masking, the generator's constant noise elsewhere."""
+    ws, noises = e(img)
+    return g.synthesis(ws, noise_mode="const", noises=e.noise_dict(noises))

@@ -18,25 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from . import mne as M
+from .mne import psnr, reconstruct
 from . import plumbing as P
 from . import stylegan2 as S
-from . import to_f16
 from .exports import export, file_digest, load_json_beside
 from .perceptual import Perceptual
 from .world_data import WorldTensors
-
-
-def psnr(a, b):
-    """Per-image PSNR in dB of images in [-1, 1] (compared in [0, 1])."""
-    mse = ((a.clamp(-1, 1) - b.clamp(-1, 1)) / 2).square().mean(dim=(1, 2, 3))
-    return 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
-
-
-@torch.no_grad()
-def reconstruct(e, g, img):
-    """G(E(img)) as at inference: no masking, the generator's constant noise elsewhere."""
-    ws, noises = e(img)
-    return g.synthesis(ws, noise_mode="const", noises=e.noise_dict(noises))
 
 
 @torch.no_grad()
@@ -169,11 +156,9 @@ def main(argv=None):
         record = {"format": "issa-fpn-encoder-names", "mode": args.mode,
                   "generator": {"path": os.path.abspath(args.generator), "sha1": file_digest(args.generator)},
                   "training": {"command": command, "steps": step, "val": vals[-1] if vals else None}}
-        export(args.export, M.state_for_export(e.eval()), "", dict(cfg, mode=args.mode), record)
-        base = args.export[:-len(".safetensors")] if args.export.endswith(".safetensors") else args.export
-        to_f16.main([base + ".safetensors"])
+        export(args.export, M.state_for_export(e.eval()), "", dict(cfg, mode=args.mode), record, half=True)
         summary["export"] = args.export
-        log(f"exported {base}.safetensors (float16)")
+        log(f"exported {args.export} (float16)")
     P.write_summary(args.out, summary, command, log)
     return summary
 
