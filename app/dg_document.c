@@ -24,6 +24,7 @@ struct dg_document {
   int steps;
   double guidance;
   dg_timeline timeline;
+  dg_video_result *video; // NULL: none
 
   dg_result *results;
   int result_count, current_result;
@@ -131,6 +132,12 @@ dg_document *dg_document_copy(const dg_document *doc) {
     return NULL;
   }
   c->current_result = doc->current_result;
+  if (doc->video && (!(c->video = malloc(sizeof *c->video)) ||
+                     (dg_video_result_init(c->video), dg_video_result_copy(c->video, doc->video)) != DG_OK)) {
+    if (!c->video) dg_memory_fail("a copy of the document's video", sizeof *c->video);
+    dg_document_free(c);
+    return NULL;
+  }
   c->generation = 0;
   return c;
 }
@@ -156,6 +163,8 @@ void dg_document_free(dg_document *doc) {
   for (int f = 0; f < DG_FIELD_COUNT; f++)
     if (text_slot(doc, f)) free(*text_slot(doc, f));
   dg_timeline_clear(&doc->timeline);
+  if (doc->video) dg_video_result_clear(doc->video);
+  free(doc->video);
   free(doc->history);
   free(doc->results);
   free(doc->edit_before);
@@ -614,6 +623,30 @@ dg_status dg_document_set_steps(dg_document *doc, int steps) {
 dg_status dg_document_set_guidance(dg_document *doc, double guidance) {
   DG_TRY(dg_settings_check_guidance("guidance", guidance));
   return set_value(doc, DG_FIELD_GUIDANCE, (dg_value){.d = guidance});
+}
+
+// ---- the video -----------------------------------------------------------------------------------
+
+const dg_video_result *dg_document_video(const dg_document *doc) { return doc->video; }
+
+void dg_document_set_video(dg_document *doc, dg_video_result *v) {
+  if (!v) {
+    if (!doc->video) return;
+    dg_video_result_clear(doc->video);
+    free(doc->video);
+    doc->video = NULL;
+  } else {
+    if (doc->video) {
+      dg_video_result_clear(doc->video);
+    } else if (!(doc->video = malloc(sizeof *doc->video))) { // the document stays without one
+      dg_memory_fail("the document's video", sizeof *doc->video);
+      dg_video_result_clear(v);
+      return;
+    }
+    *doc->video = *v;
+    dg_video_result_init(v);
+  }
+  notify(doc, DG_CHANGED_VIDEO, 0, 0, 0, 0);
 }
 
 // ---- results -------------------------------------------------------------------------------------

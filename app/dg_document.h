@@ -10,6 +10,7 @@
 
 #include "dg_status.h"
 #include "dg_timeline.h"
+#include "dg_video_result.h"
 
 #define DG_DOC_DEFAULT_WIDTH 256
 #define DG_DOC_DEFAULT_HEIGHT 128
@@ -41,7 +42,9 @@ enum {
   DG_CHANGED_HISTORY = 4,                               // the undo/redo availability
   DG_CHANGED_PARAMS = ((1 << DG_FIELD_COUNT) - 1) << 3, // any of the fields, one bit each:
   DG_CHANGED_TIMELINE = 1 << (3 + DG_FIELD_COUNT),       // the video timeline
-  DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS | DG_CHANGED_TIMELINE,
+  DG_CHANGED_VIDEO = 1 << (4 + DG_FIELD_COUNT),          // the generated video (dg_document_video)
+  DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS |
+                   DG_CHANGED_TIMELINE | DG_CHANGED_VIDEO,
 };
 #define DG_CHANGED_FIELD(field) (1 << (3 + (int)(field)))
 typedef void (*dg_document_listener)(dg_document *doc, int what, int x, int y, int w, int h, void *user);
@@ -130,6 +133,11 @@ dg_status dg_document_set_guidance(dg_document *doc, double guidance);
 // until dg_document_seal_history. Listeners get DG_CHANGED_TIMELINE.
 const dg_timeline *dg_document_timeline(const dg_document *doc);
 dg_status dg_document_set_timeline(dg_document *doc, const dg_timeline *t, bool coalesce);
+// The generated video of the timeline (dg_video_result.h), NULL when none. Like results, not part of the
+// undo history; a new one replaces the old (the document keeps the newest). set takes v's buffers (v is
+// left initialised); NULL removes the video. Listeners get DG_CHANGED_VIDEO.
+const dg_video_result *dg_document_video(const dg_document *doc);
+void dg_document_set_video(dg_document *doc, dg_video_result *v);
 // Results (not part of the undo history: generating is not an edit).
 int dg_document_result_count(const dg_document *doc);
 const dg_result *dg_document_result(const dg_document *doc, int index);

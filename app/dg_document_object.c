@@ -89,7 +89,7 @@ static const int field_props[DG_FIELD_COUNT] = {
     [DG_FIELD_LIVE] = PROP_LIVE,
 };
 
-enum { SIGNAL_LAYOUT_CHANGED, N_SIGNALS };
+enum { SIGNAL_LAYOUT_CHANGED, SIGNAL_TIMELINE_CHANGED, SIGNAL_VIDEO_CHANGED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 // Notifies `prop` when *cached differs from now (and stores now).
@@ -119,6 +119,8 @@ static void model_changed(dg_document *doc, int what, int x, int y, int w, int h
   for (int f = 0; f < DG_FIELD_COUNT; f++)
     if (what & DG_CHANGED_FIELD(f)) g_object_notify_by_pspec(object, props[field_props[f]]);
   if (what & DG_CHANGED_RESULTS) sync_results(self);
+  if (what & DG_CHANGED_TIMELINE) g_signal_emit(self, signals[SIGNAL_TIMELINE_CHANGED], 0);
+  if (what & DG_CHANGED_VIDEO) g_signal_emit(self, signals[SIGNAL_VIDEO_CHANGED], 0);
   if (what & DG_CHANGED_HISTORY) {
     int can_undo = self->can_undo, can_redo = self->can_redo;
     notify_if_changed(self, PROP_CAN_UNDO, &can_undo, dg_document_can_undo(self->model));
@@ -245,6 +247,11 @@ static void dg_document_object_class_init(DgDocumentClass *klass) {
   props[PROP_GENERATION] = g_param_spec_uint64("generation", NULL, NULL, 0, G_MAXUINT64, 0, ro);
   g_object_class_install_properties(oc, N_PROPS, props);
   // (x, y, width, height): the rectangle of the layout that changed.
+  // the timeline (dg_document_timeline) and the generated video (dg_document_video) changed
+  signals[SIGNAL_TIMELINE_CHANGED] =
+      g_signal_new("timeline-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_VIDEO_CHANGED] =
+      g_signal_new("video-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_LAYOUT_CHANGED] =
       g_signal_new("layout-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 4,
                    G_TYPE_INT, G_TYPE_INT, G_TYPE_INT, G_TYPE_INT);

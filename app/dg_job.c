@@ -21,6 +21,7 @@ struct dg_job {
   bool joined;
   atomic_bool cancel;
   atomic_int state;
+  atomic_int preview_frame;
   struct timespec started;
 
   pthread_mutex_t lock; // guards the mailbox, the result and the error
@@ -28,6 +29,8 @@ struct dg_job {
   dg_job_update mailbox;
 
   dg_media result;
+  float *attention; // a video job's temporal attention, frames x frames
+  int attention_frames;
   char *error;
 };
 
@@ -89,24 +92,24 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
 }
 
 static dg_job *job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
-                         const dg_job_sampling *sampling, bool video, dg_status *status);
+                         const dg_job_sampling *sampling, bool video, int playhead, dg_status *status);
 
 dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
                               const dg_job_sampling *sampling, dg_status *status) {
-  return job_start(doc, fn, user, random_seed, sampling, false, status);
+  return job_start(doc, fn, user, random_seed, sampling, false, 0, status);
 }
 
-dg_job *dg_job_start_video(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+dg_job *dg_job_start_video(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, int playhead,
                            dg_status *status) {
   if (dg_document_timeline(doc)->n_stages < 1) {
     *status = dg_fail(DG_ERR_ARG, "video: the timeline has no prompt stage; add one first");
     return NULL;
   }
-  return job_start(doc, fn, user, random_seed, NULL, true, status);
+  return job_start(doc, fn, user, random_seed, NULL, true, playhead, status);
 }
 
 static dg_job *job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
-                         const dg_job_sampling *sampling, bool video, dg_status *status) {
+                         const dg_job_sampling *sampling, bool video, int playhead, dg_status *status) {
   dg_job_sampling js = sampling ? *sampling : (dg_job_sampling){.guidance = -1};
   if (!fn) {
     *status = dg_fail(DG_ERR_UNSUPPORTED, "no model loaded: this build has no generation pipeline yet");
@@ -144,11 +147,13 @@ static dg_job *job_start(const dg_document *doc, dg_job_fn fn, void *user, uint6
       .control_scale = js.control_scale > 0 ? js.control_scale : 0,
       .fast_decode = js.fast_decode,
       .timeline = video ? &job->timeline : NULL,
+      .preview_frame = playhead,
   };
   job->fn = fn;
   job->user = user;
   atomic_init(&job->cancel, false);
   atomic_init(&job->state, DG_JOB_RUNNING);
+  atomic_init(&job->preview_frame, playhead);
   pthread_mutex_init(&job->lock, NULL);
   clock_gettime(CLOCK_MONOTONIC, &job->started);
   if (pthread_create(&job->thread, NULL, worker, job) != 0) {
@@ -166,6 +171,19 @@ bool dg_job_cancelled(dg_job *job) { return atomic_load(&job->cancel); }
 const atomic_bool *dg_job_cancel_flag(dg_job *job) { return &job->cancel; }
 dg_job_state dg_job_state_get(dg_job *job) { return (dg_job_state)atomic_load(&job->state); }
 const dg_job_params *dg_job_params_get(const dg_job *job) { return &job->params; }
+void dg_job_set_preview_frame(dg_job *job, int frame) { atomic_store(&job->preview_frame, frame); }
+const atomic_int *dg_job_preview_frame(dg_job *job) { return &job->preview_frame; }
+
+void dg_job_set_attention(dg_job *job, const float *matrix, int frames) {
+  size_t n = frames > 0 ? (size_t)frames * frames : 0;
+  float *copy = n ? malloc(n * sizeof *copy) : NULL;
+  if (!copy) return; // the video comes without its attention picture
+  memcpy(copy, matrix, n * sizeof *copy);
+  pthread_mutex_lock(&job->lock);
+  free(job->attention);
+  job->attention = copy, job->attention_frames = frames;
+  pthread_mutex_unlock(&job->lock);
+}
 
 void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int width, int height) {
   double elapsed = seconds_since(&job->started);
@@ -279,6 +297,27 @@ bool dg_job_take_result(dg_job *job, dg_result *out) {
   return true;
 }
 
+bool dg_job_take_video(dg_job *job, dg_video_result *out) {
+  dg_video_result_init(out);
+  if (!job->params.timeline || dg_job_state_get(job) != DG_JOB_DONE) return false;
+  if (dg_timeline_copy(&out->timeline, &job->timeline) != DG_OK || !dg_job_take_media(job, &out->frames)) {
+    dg_video_result_clear(out);
+    return false;
+  }
+  out->seed = job->params.seed;
+  out->steps = job->params.steps;
+  out->guidance = job->params.guidance;
+  out->negative = strdup(job->negative);
+  out->model = strdup(job->model);
+  pthread_mutex_lock(&job->lock);
+  if (job->attention_frames == out->frames.frames) {
+    out->attention = job->attention, out->attention_frames = job->attention_frames;
+    job->attention = NULL, job->attention_frames = 0;
+  }
+  pthread_mutex_unlock(&job->lock);
+  return true;
+}
+
 const char *dg_job_error(dg_job *job) { return job->error ? job->error : ""; }
 
 void dg_job_free(dg_job *job) {
@@ -290,6 +329,7 @@ void dg_job_free(dg_job *job) {
   free(job->mailbox.maps), free(job->mailbox.map_labels);
   dg_media_clear(&job->result);
   free(job->error);
+  free(job->attention);
   free(job->layout);
   free(job->prompt);
   free(job->negative);

@@ -32,6 +32,8 @@ typedef struct dg_job_params {
   // A video job (dg_job_start_video): the document's timeline (render/pipelines/dg_video.h runs it; the
   // layout conditions every frame when timeline->keep_layout); NULL for an image.
   const dg_timeline *timeline;
+  // The frame a video job previews at first (the editor's playhead); dg_job_preview_frame follows later moves.
+  int preview_frame;
 } dg_job_params;
 
 // What a live frame changes of the document's sampling settings: steps <= 0, guidance < 0 and
@@ -87,10 +89,15 @@ dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t 
 dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
                               const dg_job_sampling *sampling, dg_status *status);
 // A video of the document's timeline (dg_document_timeline; DG_ERR_ARG when it has no stage), with the
-// document's prompt settings (negative prompt, seed, steps, guidance, model, layout). The result is media
-// of timeline->frames frames.
-dg_job *dg_job_start_video(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
+// document's prompt settings (negative prompt, seed, steps, guidance, model, layout), previewing frame
+// `playhead` (dg_job_set_preview_frame moves it while the job runs). The result is media of
+// timeline->frames frames.
+dg_job *dg_job_start_video(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, int playhead,
                            dg_status *status);
+// The frame a video job's previews show from its next step on (the playhead was moved); any thread.
+void dg_job_set_preview_frame(dg_job *job, int frame);
+// The flag itself, for job functions that read it every step (dg_video_params.preview_frame_at).
+const atomic_int *dg_job_preview_frame(dg_job *job);
 // Raises the cancel flag (returns at once; the worker stops at its next check).
 void dg_job_cancel(dg_job *job);
 dg_job_state dg_job_state_get(dg_job *job);
@@ -104,6 +111,9 @@ bool dg_job_take_media(dg_job *job, dg_media *out);
 // After DG_JOB_DONE: the result as the document keeps it, with the job's settings (an image: the
 // first frame of a sequence), moved into *out. False otherwise.
 bool dg_job_take_result(dg_job *job, dg_result *out);
+// After DG_JOB_DONE of a video job: its frames with the job's timeline and settings, and the temporal
+// attention the job function posted (dg_job_set_attention), moved into *out. False otherwise.
+bool dg_job_take_video(dg_job *job, dg_video_result *out);
 const char *dg_job_error(dg_job *job); // the failure message after DG_JOB_FAILED
 const dg_job_params *dg_job_params_get(const dg_job *job);
 // Waits for the worker (cancelling it first) and frees everything.
@@ -115,6 +125,8 @@ bool dg_job_cancelled(dg_job *job);
 const atomic_bool *dg_job_cancel_flag(dg_job *job);
 // Posts progress; `preview` (RGBA8, width*height*4) is copied, may be NULL.
 void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int width, int height);
+// Keeps a video job's [frames, frames] temporal attention matrix (copied) for dg_job_take_video.
+void dg_job_set_attention(dg_job *job, const float *matrix, int frames);
 // Posts the marked words' maps [n, mh, mw] (copied) with their labels ('\n'-separated) into the mailbox,
 // kept with the step's report that follows.
 void dg_job_report_maps(dg_job *job, const float *maps, int n, int mh, int mw, const char *labels);

@@ -16,6 +16,7 @@
 #include "dg_json_glib.h"
 #include "dg_palette.h"
 #include "dg_png.h"
+#include "dg_timeline_json.h"
 
 static long inject_after = -1;
 void dg_project_inject_write_failure(long after_bytes) { inject_after = after_bytes; }
@@ -119,6 +120,40 @@ static void add_result(JsonBuilder *b, const dg_result *r, const char *file) {
 }
 
 static char *result_file(int index) { return g_strdup_printf("results/%04d.png", index + 1); }
+static char *video_file(int index) { return g_strdup_printf("video/%04d.png", index + 1); }
+
+// The generated video: its settings, timeline and attention matrix, and one PNG file per frame.
+static void add_video(JsonBuilder *b, const dg_video_result *v) {
+  json_builder_set_member_name(b, "video");
+  json_builder_begin_object(b);
+  add_int(b, "width", v->frames.width);
+  add_int(b, "height", v->frames.height);
+  add_int(b, "frames", v->frames.frames);
+  add_seed(b, v->seed);
+  add_int(b, "steps", v->steps);
+  add_double(b, "guidance", v->guidance);
+  add_string(b, "negative_prompt", v->negative);
+  add_string(b, "model", v->model);
+  json_builder_set_member_name(b, "timeline");
+  dg_timeline_json_write(b, &v->timeline);
+  if (v->attention) {
+    json_builder_set_member_name(b, "attention");
+    json_builder_begin_array(b);
+    for (int i = 0; i < v->attention_frames * v->attention_frames; i++)
+      json_builder_add_double_value(b, v->attention[i]);
+    json_builder_end_array(b);
+  }
+  add_string(b, "encoding", "png");
+  json_builder_set_member_name(b, "files");
+  json_builder_begin_array(b);
+  for (int i = 0; i < v->frames.frames; i++) {
+    char *file = video_file(i);
+    json_builder_add_string_value(b, file);
+    g_free(file);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+}
 
 // project.json: the version 1 keys, with the layout and results as PNG files of the bundle.
 static char *project_json(const dg_document *doc, size_t *length) {
@@ -155,6 +190,9 @@ static char *project_json(const dg_document *doc, size_t *length) {
   }
   json_builder_end_array(b);
   add_int(b, "current_result", dg_document_current_result(doc));
+  json_builder_set_member_name(b, "timeline");
+  dg_timeline_json_write(b, dg_document_timeline(doc));
+  if (dg_document_video(doc)) add_video(b, dg_document_video(doc));
   json_builder_end_object(b);
 
   JsonGenerator *gen = json_generator_new();
@@ -194,6 +232,16 @@ char *dg_project_serialize(const dg_document *doc, size_t *length) {
     char *file = result_file(i);
     png = NULL;
     ok = dg_png_encode_rgba8(file, r->width, r->height, r->rgba, NULL, &png, &len) == DG_OK;
+    if (ok) dg_bundle_writer_add(w, file, png, len);
+    free(png);
+    g_free(file);
+  }
+  const dg_video_result *v = dg_document_video(doc);
+  for (int i = 0; ok && v && i < v->frames.frames; i++) {
+    char *file = video_file(i);
+    png = NULL;
+    ok = dg_png_encode_rgba8(file, v->frames.width, v->frames.height, dg_media_frame(&v->frames, i), NULL, &png,
+                             &len) == DG_OK;
     if (ok) dg_bundle_writer_add(w, file, png, len);
     free(png);
     g_free(file);
@@ -489,7 +537,7 @@ static uint8_t *read_layout(reader *r, JsonNode *lay, long long w, long long h) 
 // Every image's decoded size follows from its width and height (a bundle's PNGs are checked against them
 // from their headers): a small file that claims huge images (a decompression bomb) is refused before any
 // of them is decoded or allocated.
-static bool images_fit(reader *r, long long w, long long h, JsonArray *results) {
+static bool images_fit(reader *r, long long w, long long h, JsonArray *results, JsonNode *video) {
   size_t total = (size_t)(w * h);
   for (guint i = 0; i < json_array_get_length(results); i++) {
     char where[48];
@@ -510,6 +558,121 @@ static bool images_fit(reader *r, long long w, long long h, JsonArray *results) 
           where, rw, rh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
       return false;
     }
+  }
+  if (!video) return true;
+  if (!JSON_NODE_HOLDS_OBJECT(video)) {
+    BAD(r, "\"video\" is not an object");
+    return false;
+  }
+  long long vw, vh, vf;
+  JsonObject *vo = json_node_get_object(video);
+  if (!get_int(r, vo, "width", "video", 2, DG_DOC_MAX_SIDE, &vw) ||
+      !get_int(r, vo, "height", "video", 2, DG_DOC_MAX_SIDE, &vh) ||
+      !get_int(r, vo, "frames", "video", DG_TIMELINE_MIN_FRAMES, DG_TIMELINE_MAX_FRAMES, &vf))
+    return false;
+  total += (size_t)(vw * vh * 4 * vf);
+  if (total > DG_PROJECT_MAX_IMAGE_BYTES) {
+    BAD(r, "video: its %lld frames of %lldx%lld (WxH) bring the project's images to more than the limit of %zu MiB "
+           "decoded", vf, vw, vh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
+    return false;
+  }
+  return true;
+}
+
+// The generated video: settings, timeline, the attention matrix when present, and its frames as PNG files
+// of the bundle, each of the size the JSON states.
+static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
+  const char *where = "video";
+  JsonObject *o = json_node_get_object(node); // images_fit checked that it is an object
+  long long w, h, frames, steps;
+  double guidance;
+  if (!get_int(r, o, "width", where, 2, DG_DOC_MAX_SIDE, &w) || !get_int(r, o, "height", where, 2, DG_DOC_MAX_SIDE, &h) ||
+      !get_int(r, o, "frames", where, DG_TIMELINE_MIN_FRAMES, DG_TIMELINE_MAX_FRAMES, &frames) ||
+      !get_int(r, o, "steps", where, 1, DG_DOC_MAX_STEPS, &steps) || !get_seed(r, o, where, &v->seed) ||
+      !get_double(r, o, "guidance", where, &guidance))
+    return false;
+  const char *neg = get_string(r, o, "negative_prompt", where), *model = get_string(r, o, "model", where),
+             *enc = get_string(r, o, "encoding", where);
+  if (!neg || !model || !enc) return false;
+  if (strcmp(enc, "png")) {
+    BAD(r, "video: unknown encoding \"%.40s\"", enc);
+    return false;
+  }
+  if (!r->bundle) {
+    BAD(r, "video: its frames are files of a project bundle, but this project is a single JSON file");
+    return false;
+  }
+  JsonNode *tl = member(r, o, "timeline", where);
+  if (!tl) return false;
+  if (dg_timeline_json_read(tl, "video.timeline", &v->timeline) != DG_OK) {
+    if (r->status == DG_OK) r->status = DG_ERR_FORMAT; // the message names the member
+    return false;
+  }
+  if (v->timeline.frames != frames) {
+    BAD(r, "video: %lld frames, but its timeline has %d", frames, v->timeline.frames);
+    return false;
+  }
+  v->steps = (int)steps, v->guidance = guidance;
+  v->negative = strdup(neg), v->model = strdup(model);
+  JsonNode *att = json_object_get_member(o, "attention");
+  if (att) {
+    JsonArray *a = JSON_NODE_HOLDS_ARRAY(att) ? json_node_get_array(att) : NULL;
+    if (!a || json_array_get_length(a) != (guint)(frames * frames)) {
+      BAD(r, "video: \"attention\" is not an array of %lld numbers (frames x frames)", frames * frames);
+      return false;
+    }
+    v->attention = malloc((size_t)(frames * frames) * sizeof *v->attention);
+    v->attention_frames = (int)frames;
+    for (guint i = 0; i < json_array_get_length(a); i++) {
+      JsonNode *e = json_array_get_element(a, i);
+      GType t = JSON_NODE_HOLDS_VALUE(e) ? json_node_get_value_type(e) : G_TYPE_INVALID;
+      double x = t == G_TYPE_DOUBLE || t == G_TYPE_INT64 ? json_node_get_double(e) : -1;
+      if (!(x >= 0 && x <= 1)) {
+        BAD(r, "video: \"attention\"[%u] is not a probability (a number in 0..1)", i);
+        return false;
+      }
+      v->attention[i] = (float)x;
+    }
+  }
+  JsonNode *files = member(r, o, "files", where);
+  if (!files) return false;
+  JsonArray *fa = JSON_NODE_HOLDS_ARRAY(files) ? json_node_get_array(files) : NULL;
+  if (!fa || json_array_get_length(fa) != (guint)frames) {
+    BAD(r, "video: \"files\" is not an array of %lld file names", frames);
+    return false;
+  }
+  if (dg_media_alloc(&v->frames, (int)frames, (int)w, (int)h, 4) != DG_OK) {
+    bad_under(r, where);
+    return false;
+  }
+  for (int i = 0; i < frames; i++) {
+    JsonNode *e = json_array_get_element(fa, (guint)i);
+    const char *name = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING
+                           ? json_node_get_string(e) : NULL;
+    char at[48];
+    snprintf(at, sizeof at, "video frame %d", i + 1);
+    if (!name) {
+      BAD(r, "video: \"files\"[%d] is not a string", i);
+      return false;
+    }
+    size_t len;
+    uint8_t *png = dg_bundle_read(r->bundle, name, DG_PROJECT_MAX_ENTRY, &len), *rgba = NULL;
+    int pw, ph;
+    if (!png)
+      bad_under(r, at);
+    else if (dg_png_read_size_mem(png, len, name, &pw, &ph) != DG_OK)
+      bad_under(r, at);
+    else if (pw != w || ph != h)
+      BAD(r, "%s: %s is %dx%d pixels, not %lldx%lld", at, name, pw, ph, w, h);
+    else if (dg_png_read_rgba8_mem(png, len, name, &pw, &ph, &rgba) != DG_OK)
+      bad_under(r, at);
+    free(png);
+    if (r->status != DG_OK) {
+      free(rgba);
+      return false;
+    }
+    memcpy(dg_media_frame(&v->frames, i), rgba, dg_media_frame_bytes(&v->frames));
+    free(rgba);
   }
   return true;
 }
@@ -578,9 +741,20 @@ static dg_document *read_document(reader *r, JsonNode *root) {
     BAD(r, "\"results\" is not an array");
     return NULL;
   }
-  if (!images_fit(r, w, h, json_node_get_array(results))) return NULL;
+  // "timeline" and "video" came later: absent is the default timeline and no video.
+  JsonNode *video = json_object_get_member(o, "video"), *timeline = json_object_get_member(o, "timeline");
+  if (!images_fit(r, w, h, json_node_get_array(results), video)) return NULL;
+  dg_timeline tl;
+  dg_timeline_init(&tl);
+  if (timeline && dg_timeline_json_read(timeline, "timeline", &tl) != DG_OK) {
+    if (r->status == DG_OK) r->status = DG_ERR_FORMAT; // the message names the member
+    return NULL;
+  }
   uint8_t *ids = read_layout(r, lay, w, h);
-  if (!ids) return NULL;
+  if (!ids) {
+    dg_timeline_clear(&tl);
+    return NULL;
+  }
   dg_document *doc = dg_document_new((int)h, (int)w);
   bool good = dg_document_set_layout(doc, ids, (int)h, (int)w) == DG_OK &&
               dg_document_set_text(doc, DG_FIELD_PROMPT, prompt, false) == DG_OK &&
@@ -611,6 +785,18 @@ static dg_document *read_document(reader *r, JsonNode *root) {
     BAD(r, "\"current_result\" %lld but only %d results", current, n);
     good = false;
   }
+  if (good && dg_document_set_timeline(doc, &tl, false) != DG_OK) {
+    bad_under(r, "timeline");
+    good = false;
+  }
+  dg_timeline_clear(&tl);
+  dg_video_result v;
+  dg_video_result_init(&v);
+  if (good && video) {
+    good = read_video(r, video, &v);
+    if (good) dg_document_set_video(doc, &v);
+  }
+  dg_video_result_clear(&v);
   if (!good) {
     dg_document_free(doc);
     return NULL;

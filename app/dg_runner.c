@@ -233,7 +233,9 @@ static void on_video_step(void *user, int step, int total, int frame, const uint
   on_step(user, step, total, rgb, w, h);
 }
 
-// The video task: the document's timeline through dg_video, previews of frame 0, F RGBA frames.
+// The video task: the document's timeline through dg_video, previews of the playhead's frame (followed
+// while it moves), F RGBA frames, and the temporal attention of the first temporal transformer at the
+// first step (where TAR acts) for the editor's picture.
 static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *params, preview_ctx *pc, dg_media *out) {
   const dg_timeline *t = params->timeline;
   DG_TRY(dg_timeline_check(t));
@@ -248,15 +250,20 @@ static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *param
   dg_video_params p = {.stages = stages, .n_stages = t->n_stages, .negative = params->negative,
                        .frames = t->frames, .fps = (float)t->fps, .width = params->width, .height = params->height,
                        .steps = params->steps, .cfg = (float)params->guidance, .eta = 1.0f, .seed = params->seed,
-                       .vsp = t->vsp, .tar = &tar, .capture_layer = -1,
+                       .vsp = t->vsp, .tar = &tar, .capture_layer = 0, .capture_attn = 0, .capture_step = 0,
                        .layout = layout_used && dg_model_set_has_control(r->models) ? params->layout : NULL,
                        .palette = (const uint8_t(*)[3])r->palette, .n_classes = r->n_classes,
                        .control_scale = (float)params->control_scale, .cancel = dg_job_cancel_flag(job),
-                       .preview_frame = 0, .on_step = atomic_load(&r->previews) ? on_video_step : NULL, .user = pc};
+                       .preview_frame = params->preview_frame, .preview_frame_at = dg_job_preview_frame(job),
+                       .on_step = atomic_load(&r->previews) ? on_video_step : NULL, .user = pc};
   int n = params->width * params->height;
   uint8_t *rgb = dg_memory_alloc("the video's frames", (size_t)n * 3 * t->frames);
-  if (!rgb) return DG_ERR_OOM;
+  float *attention = dg_memory_alloc("the temporal attention", (size_t)t->frames * t->frames * sizeof(float));
+  if (!rgb || !attention) return free(rgb), free(attention), DG_ERR_OOM;
+  p.capture = attention;
   dg_status s = dg_video_generate(r->models, &p, rgb);
+  if (s == DG_OK) dg_job_set_attention(job, attention, t->frames);
+  free(attention);
   if (s == DG_OK) s = dg_media_alloc(out, t->frames, params->width, params->height, 4);
   for (int64_t i = 0; s == DG_OK && i < (int64_t)n * t->frames; i++) {
     memcpy(out->data + 4 * i, rgb + 3 * i, 3);

@@ -22,5 +22,6 @@ void dg_runner_cache_stats(dg_runner *r, dg_generate_cache_stats *out);
 // Whether the loaded model has a tiny decoder (live frames then decode with it); false before a model loads.
 bool dg_runner_has_tiny_decoder(dg_runner *r);
 // A dg_job_fn; user is the dg_runner. An image job, or a video job (params->timeline) through dg_video:
-// the timeline's stages, VSP and TAR, the layout on every frame when kept, previews of frame 0.
+// the timeline's stages, VSP and TAR, the layout on every frame when kept, previews of the frame at the
+// job's playhead (dg_job_preview_frame), the temporal attention matrix (dg_job_take_video).
 dg_status dg_runner_run(dg_job *job, const dg_job_params *params, void *user, dg_media *out);

@@ -109,6 +109,38 @@ dg_status dg_timeline_remove_stage(dg_timeline *t, int index) {
   return DG_OK;
 }
 
+int dg_timeline_move_stage(dg_timeline *t, int index, int frame) {
+  if (index < 0 || index >= t->n_stages) return -1;
+  int lo = index > 0 ? t->stages[index - 1].frame + 1 : 0;
+  int hi = index + 1 < t->n_stages ? t->stages[index + 1].frame - 1 : t->frames - 1;
+  t->stages[index].frame = frame < lo ? lo : frame > hi ? hi : frame;
+  return t->stages[index].frame;
+}
+
+dg_status dg_timeline_set_prompt(dg_timeline *t, int index, const char *prompt) {
+  if (index < 0 || index >= t->n_stages)
+    return dg_fail(DG_ERR_ARG, "timeline: no stage %d (%d stages)", index + 1, t->n_stages);
+  char *p = strdup(prompt ? prompt : "");
+  if (!p) return dg_memory_fail("a timeline stage's prompt", strlen(prompt) + 1);
+  free(t->stages[index].prompt);
+  t->stages[index].prompt = p;
+  return DG_OK;
+}
+
+dg_status dg_timeline_set_frames(dg_timeline *t, int frames) {
+  if (frames < DG_TIMELINE_MIN_FRAMES || frames > DG_TIMELINE_MAX_FRAMES)
+    return dg_fail(DG_ERR_ARG, "timeline: %d frames (%d..%d)", frames, DG_TIMELINE_MIN_FRAMES, DG_TIMELINE_MAX_FRAMES);
+  if (frames < t->n_stages)
+    return dg_fail(DG_ERR_ARG, "timeline: %d stages do not fit in %d frames", t->n_stages, frames);
+  for (int i = 0; i < t->n_stages; i++) {
+    int f = (int)lround((double)t->stages[i].frame * (frames - 1) / (t->frames > 1 ? t->frames - 1 : 1));
+    int lo = i > 0 ? t->stages[i - 1].frame + 1 : 0, hi = frames - (t->n_stages - i);
+    t->stages[i].frame = f < lo ? lo : f > hi ? hi : f;
+  }
+  t->frames = frames;
+  return DG_OK;
+}
+
 void dg_timeline_video_stages(const dg_timeline *t, dg_video_stage *out) {
   for (int i = 0; i < t->n_stages; i++) out[i] = (dg_video_stage){t->stages[i].frame, t->stages[i].prompt};
 }

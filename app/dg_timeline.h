@@ -48,6 +48,15 @@ dg_status dg_timeline_check(const dg_timeline *t);
 // timeline is full.
 dg_status dg_timeline_add_stage(dg_timeline *t, int frame, const char *prompt);
 dg_status dg_timeline_remove_stage(dg_timeline *t, int index);
+// Moves stage `index` to start at `frame`, clamped after the previous stage and before the next one (and
+// into 0..frames-1); returns the frame it got (-1: no such stage). Dragging a block on the timeline.
+int dg_timeline_move_stage(dg_timeline *t, int index, int frame);
+// Replaces stage `index`'s prompt; DG_ERR_ARG for no such stage, DG_ERR_OOM naming the size.
+dg_status dg_timeline_set_prompt(dg_timeline *t, int index, const char *prompt);
+// Sets the frame count (DG_TIMELINE_MIN_FRAMES..DG_TIMELINE_MAX_FRAMES) with the stages at the same place
+// in time: each stage frame scaled by (frames - 1) / (old - 1), rounded, kept in order one frame apart.
+// DG_ERR_ARG naming the value when the count is out of range or fewer than the stages.
+dg_status dg_timeline_set_frames(dg_timeline *t, int frames);
 // The render-side stages (pointers into t) and TAR settings for a model whose finest latent width is
 // `latent_width`: widths latent_width and latent_width / 2 with their sigmas; n_res 0 when TAR is off.
 void dg_timeline_video_stages(const dg_timeline *t, dg_video_stage *out);

@@ -20,7 +20,8 @@ layout(push_constant) uniform P {
 
 // Keep in sync with dg_unary_op / dg_binary_op in render/ops/dg_elementwise.h.
 const uint ADD = 0, MUL = 1, SUB = 2, SCALE = 3, SILU = 4, GELU = 5, GELU_TANH = 6, QUICK_GELU = 7,
-           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11, CLAMP = 12, GEGLU = 13;
+           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11, CLAMP = 12, GEGLU = 13,
+           LEAKY_RELU = 14;
 
 #include "dg_gelu.glsl"
 
@@ -54,6 +55,8 @@ void main() {
     r = max(x, 0.0);
   } else if (OP == CLAMP) {
     r = clamp(x, p.alpha, p.beta);
+  } else if (OP == LEAKY_RELU) {
+    r = x >= 0.0 ? x : p.alpha * x;
   } else {
     r = x;
   }

@@ -23,7 +23,8 @@ layout(push_constant) uniform P {
 } p;
 
 const uint ADD = 0, MUL = 1, SUB = 2, SCALE = 3, SILU = 4, GELU = 5, GELU_TANH = 6, QUICK_GELU = 7,
-           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11, CLAMP = 12, GEGLU = 13;
+           SIGMOID = 8, COPY = 9, DIV = 10, RELU = 11, CLAMP = 12, GEGLU = 13,
+           LEAKY_RELU = 14;
 
 vec4 erf4(vec4 x) { // Abramowitz-Stegun 7.1.26, odd-symmetric
   vec4 z = abs(x);
@@ -58,6 +59,7 @@ void main() {
   else if (OP == SIGMOID) r = 1.0 / (1.0 + exp(-x));
   else if (OP == RELU) r = max(x, vec4(0.0));
   else if (OP == CLAMP) r = clamp(x, vec4(p.alpha), vec4(p.beta));
+  else if (OP == LEAKY_RELU) r = mix(p.alpha * x, x, greaterThanEqual(x, vec4(0.0)));
   else r = x;
   o[p.o_off + i] = V(r);
 }

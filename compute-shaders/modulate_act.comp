@@ -2,7 +2,7 @@
 // The tail of a StyleGAN2 modulated conv (ADA's non-fused path: the input scaled by the styles, a plain
 // conv with the shared weight, then this) over planes [N*O, H*W]: demodulation y * rsqrt(dsum[n,o] + 1e-8)
 // (dsum = sum_i s[n,i]^2 sum_k w[o,i,k]^2; DEMOD 0 skips it), noise * strength (NOISE 1: one [H,W] map,
-// 2: [N,H,W]), + bias[o], leaky ReLU 0.2 times sqrt 2 (ACT 1), times gain, clamped to +-clamp when >= 0.
+// 2: [N,H,W], 3: [N,O,H,W] windowed like y: an encoder's full-channel layer noise), + bias[o], leaky ReLU 0.2 times sqrt 2 (ACT 1), times gain, clamped to +-clamp when >= 0.
 #extension GL_GOOGLE_include_directive : require
 #include "dg_common.glsl"
 layout(local_size_x_id = 0) in;
@@ -25,6 +25,7 @@ void main() {
   if (p.demod != 0) v *= inversesqrt(float(dsum[p.d_off + plane]) + 1e-8);
   if (p.noise_mode == 1) v += p.strength * float(noise[p.nz_off + pix]);
   else if (p.noise_mode == 2) v += p.strength * float(noise[p.nz_off + (plane / p.c) * p.hw + pix]);
+  else if (p.noise_mode == 3) v += p.strength * float(noise[p.nz_off + i]);
   v += float(bias[p.b_off + ch]);
   if (p.act != 0) v = (v < 0.0 ? 0.2 * v : v) * 1.4142135623730951;
   v *= p.gain;

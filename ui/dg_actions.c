@@ -9,6 +9,7 @@
 #include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_palette_panel.h"
+#include "dg_timeline_edit.h"
 #include "dg_world.h"
 
 #define WIN(data) ((DgWindow *)(data))
@@ -44,6 +45,8 @@ static const struct {
     {"recover", recover},
     {"quit", quit},
     {"generate", dg_window_generate},
+    {"generate-video", dg_window_generate_video},
+    {"cancel-export", dg_window_cancel_export},
     {"cancel", dg_window_cancel},
     {"quit-discard", dg_window_close_discarding},
 };
@@ -349,6 +352,104 @@ static void act_path(GSimpleAction *a, GVariant *p, gpointer d) {
     }
 }
 
+// ---- the video timeline: every edit one undo step through the document's timeline command ----------
+
+#define PANEL(data) dg_window_get_timeline_panel(WIN(data))
+// (frame, prompt): a stage at that frame.
+static void act_timeline_add_stage(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  gint32 frame;
+  const char *prompt;
+  g_variant_get(p, "(i&s)", &frame, &prompt);
+  report(d, dg_timeline_edit_add_stage(MODEL(d), frame, prompt));
+}
+static void act_timeline_remove_stage(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_timeline_edit_remove_stage(MODEL(d), g_variant_get_int32(p)));
+}
+// (stage, frame): dragging its block there (clamped between its neighbours).
+static void act_timeline_move_stage(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  gint32 i, frame;
+  g_variant_get(p, "(ii)", &i, &frame);
+  report(d, dg_timeline_edit_move_stage(MODEL(d), i, frame, false));
+}
+// (stage, last frame): dragging its block's right edge; the next stage starts after it.
+static void act_timeline_resize_stage(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  gint32 i, last;
+  g_variant_get(p, "(ii)", &i, &last);
+  report(d, dg_timeline_edit_set_end(MODEL(d), i, last, false));
+}
+static void act_timeline_set_prompt(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  gint32 i;
+  const char *prompt;
+  g_variant_get(p, "(i&s)", &i, &prompt);
+  report(d, dg_timeline_edit_set_prompt(MODEL(d), i, prompt, false));
+}
+static void act_timeline_select_stage(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  dg_timeline_panel_set_selected(PANEL(d), g_variant_get_int32(p));
+}
+static void act_timeline_set_frames(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_timeline_edit_set_frames(MODEL(d), g_variant_get_int32(p)));
+}
+static void act_timeline_set_fps(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_timeline_edit_set_fps(MODEL(d), g_variant_get_double(p)));
+}
+// (sigma at the finest level, sigma at the next, until step)
+static void act_timeline_set_tar(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  double fine, next;
+  gint32 until;
+  g_variant_get(p, "(ddi)", &fine, &next, &until);
+  report(d, dg_timeline_edit_set_tar(MODEL(d), fine, next, until));
+}
+static void act_timeline_keep_layout(GSimpleAction *a, GVariant *v, gpointer d) {
+  (void)a;
+  report(d, dg_timeline_edit_set_keep_layout(MODEL(d), g_variant_get_boolean(v)));
+}
+static void act_playhead(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  dg_timeline_panel_set_playhead(PANEL(d), g_variant_get_int32(p));
+}
+static void act_play(GSimpleAction *a, GVariant *v, gpointer d) {
+  (void)a;
+  dg_timeline_panel_set_playing(PANEL(d), g_variant_get_boolean(v));
+  if (g_variant_get_boolean(v) && !dg_timeline_panel_get_playing(PANEL(d)))
+    dg_window_set_status(WIN(d), "Nothing to play yet: generate a video of the timeline first");
+}
+static void act_loop(GSimpleAction *a, GVariant *v, gpointer d) {
+  (void)a;
+  dg_timeline_panel_set_loop(PANEL(d), g_variant_get_boolean(v));
+}
+static bool export_video_to(DgWindow *w, const char *path) { return dg_window_export_video(w, path); }
+static void act_export_video(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  const char *path = g_variant_get_string(p, NULL);
+  if (*path)
+    dg_window_export_video(WIN(d), path);
+  else
+    dg_files_choose(WIN(d), "Export the video (.mp4, .webm, .gif, or a new folder for PNG frames)",
+                    GTK_FILE_CHOOSER_ACTION_SAVE, "*.mp4;*.webm;*.gif", "Videos (.mp4, .webm, .gif)", export_video_to);
+}
+
+// The stateful timeline actions show the document's and the panel's state.
+static void timeline_state(DgDocument *doc, GActionMap *map) {
+  g_simple_action_set_state(G_SIMPLE_ACTION(g_action_map_lookup_action(map, "timeline-keep-layout")),
+                            g_variant_new_boolean(dg_document_timeline(dg_document_object_get_model(doc))->keep_layout));
+}
+static void playing_state(DgTimelinePanel *panel, GParamSpec *pspec, GActionMap *map) {
+  (void)pspec;
+  g_simple_action_set_state(G_SIMPLE_ACTION(g_action_map_lookup_action(map, "play")),
+                            g_variant_new_boolean(dg_timeline_panel_get_playing(panel)));
+  g_simple_action_set_state(G_SIMPLE_ACTION(g_action_map_lookup_action(map, "loop")),
+                            g_variant_new_boolean(dg_timeline_panel_get_loop(panel)));
+}
+
 static void write_file(gpointer d, const char *what, const char *path, const char *data, gssize len) {
   GError *err = NULL;
   if (!g_file_set_contents(path, data, len, &err)) {
@@ -416,6 +517,8 @@ static void document_changed(DgWindow *win, GParamSpec *pspec, GActionMap *map) 
     g_binding_unbind(live_binding);
     g_object_unref(live_binding);
   }
+  g_signal_connect_object(dg_window_get_document(win), "timeline-changed", G_CALLBACK(timeline_state), map, 0);
+  timeline_state(dg_window_get_document(win), map);
   live_binding = g_object_ref(g_object_bind_property_full(dg_window_get_document(win), "live",
                                                           g_action_map_lookup_action(map, "live"), "state",
                                                           G_BINDING_SYNC_CREATE, live_to_state, NULL, NULL, NULL));
@@ -465,6 +568,22 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"generate", act_simple, NULL, NULL, NULL, {0}},
       {"live", NULL, NULL, "false", act_live, {0}}, // live mode (ui/dg_live): the document's field
       {"cancel", act_simple, NULL, NULL, NULL, {0}},
+      {"generate-video", act_simple, NULL, NULL, NULL, {0}},
+      {"export-video", act_export_video, "s", NULL, NULL, {0}},
+      {"cancel-export", act_simple, NULL, NULL, NULL, {0}},
+      {"timeline-add-stage", act_timeline_add_stage, "(is)", NULL, NULL, {0}},
+      {"timeline-remove-stage", act_timeline_remove_stage, "i", NULL, NULL, {0}},
+      {"timeline-move-stage", act_timeline_move_stage, "(ii)", NULL, NULL, {0}},
+      {"timeline-resize-stage", act_timeline_resize_stage, "(ii)", NULL, NULL, {0}},
+      {"timeline-set-prompt", act_timeline_set_prompt, "(is)", NULL, NULL, {0}},
+      {"timeline-select-stage", act_timeline_select_stage, "i", NULL, NULL, {0}},
+      {"timeline-set-frames", act_timeline_set_frames, "i", NULL, NULL, {0}},
+      {"timeline-set-fps", act_timeline_set_fps, "d", NULL, NULL, {0}},
+      {"timeline-set-tar", act_timeline_set_tar, "(ddi)", NULL, NULL, {0}},
+      {"timeline-keep-layout", NULL, NULL, "true", act_timeline_keep_layout, {0}},
+      {"playhead", act_playhead, "i", NULL, NULL, {0}},
+      {"play", NULL, NULL, "false", act_play, {0}},
+      {"loop", NULL, NULL, "false", act_loop, {0}},
       {"dump-layout", act_dump_layout, "s", NULL, NULL, {0}},
       {"dump-state", act_dump_state, "s", NULL, NULL, {0}},
       {"screenshot", act_screenshot, "s", NULL, NULL, {0}},
@@ -485,6 +604,11 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
                          G_BINDING_SYNC_CREATE | G_BINDING_INVERT_BOOLEAN);
   g_object_bind_property(runner, "running", g_action_map_lookup_action(map, "cancel"), "enabled",
                          G_BINDING_SYNC_CREATE);
+  g_object_bind_property(runner, "running", g_action_map_lookup_action(map, "generate-video"), "enabled",
+                         G_BINDING_SYNC_CREATE | G_BINDING_INVERT_BOOLEAN);
+  DgTimelinePanel *panel = dg_window_get_timeline_panel(win);
+  g_signal_connect_object(panel, "notify::playing", G_CALLBACK(playing_state), map, 0);
+  g_signal_connect_object(panel, "notify::loop", G_CALLBACK(playing_state), map, 0);
 
   struct {
     const char *action;
@@ -493,6 +617,8 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"app.undo", {"<Control>z", NULL}},
       {"app.redo", {"<Control><Shift>z", "<Control>y", NULL}},
       {"app.generate", {"<Control>Return", "<Control>KP_Enter", NULL}},
+      {"app.generate-video", {"<Control><Shift>Return", NULL}},
+      {"app.export-video('')", {"<Control><Shift>e", NULL}},
       {"app.save('')", {"<Control>s", NULL}},
       {"app.save-as('')", {"<Control><Shift>s", NULL}},
       {"app.open('')", {"<Control>o", NULL}},

@@ -77,6 +77,7 @@ struct _DgJobRunner {
   guint tick_id;
   bool abandoned;
   bool frame; // a live frame: its image is the preview, not a result
+  bool video; // a video of the document's timeline: its frames become the document's video
   char *progress_text;
   double fraction;
   GdkPaintable *preview;
@@ -239,6 +240,18 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
     g_object_unref(tex);
     dg_result_clear(&r);
     set_progress(self, 1, "Live");
+  } else if (state == DG_JOB_DONE && self->video) {
+    dg_video_result v;
+    if (dg_job_take_video(self->job, &v)) {
+      outcome = DG_JOB_OUTCOME_DONE;
+      dg_document_set_video(dg_document_object_get_model(self->doc), &v);
+      set_progress(self, 1, "Done");
+    } else {
+      outcome = DG_JOB_OUTCOME_FAILED;
+      message = g_strdup("the video's frames could not be kept (out of memory)");
+      set_progress(self, -1, "Failed");
+    }
+    dg_video_result_clear(&v);
   } else if (state == DG_JOB_DONE && dg_job_take_result(self->job, &r)) {
     outcome = DG_JOB_OUTCOME_DONE;
     keep_result_for_heatmaps(self, &r);
@@ -261,7 +274,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
 }
 
 static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool seeded, uint64_t seed,
-                      const dg_job_sampling *sampling, GError **error) {
+                      const dg_job_sampling *sampling, int playhead, GError **error) {
   if (self->job) return FALSE;
   dg_document *m = dg_document_object_get_model(doc);
   void *user = NULL;
@@ -283,7 +296,8 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
     return FALSE;
   }
   uint64_t random_seed = seeded ? seed : ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11;
-  self->job = dg_job_start_sampling(m, fn, user, random_seed, sampling, &st);
+  self->job = playhead >= 0 ? dg_job_start_video(m, fn, user, random_seed, playhead, &st)
+                            : dg_job_start_sampling(m, fn, user, random_seed, sampling, &st);
   if (!self->job) {
     g_set_error_literal(error, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_FAILED, dg_last_error());
     return FALSE;
@@ -291,6 +305,7 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
   self->doc = g_object_ref(doc);
   self->clock = g_object_ref(clock);
   self->frame = sampling != NULL;
+  self->video = playhead >= 0;
   free(self->maps), free(self->map_labels); // the last job's maps are not this one's
   self->maps = NULL, self->map_labels = NULL, self->map_count = 0;
   update_heatmap(self);
@@ -301,17 +316,28 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
 }
 
 gboolean dg_job_runner_start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, GError **error) {
-  return start(self, doc, clock, false, 0, NULL, error);
+  return start(self, doc, clock, false, 0, NULL, -1, error);
 }
+
+gboolean dg_job_runner_start_video(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, int playhead,
+                                   GError **error) {
+  return start(self, doc, clock, false, 0, NULL, playhead < 0 ? 0 : playhead, error);
+}
+
+void dg_job_runner_set_playhead(DgJobRunner *self, int frame) {
+  if (self->job && self->video) dg_job_set_preview_frame(self->job, frame);
+}
+
+gboolean dg_job_runner_get_video(DgJobRunner *self) { return self->job && self->video; }
 
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error) {
-  return start(self, doc, clock, true, seed, NULL, error);
+  return start(self, doc, clock, true, seed, NULL, -1, error);
 }
 
 gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                    const dg_job_sampling *sampling, GError **error) {
-  return start(self, doc, clock, true, seed, sampling, error);
+  return start(self, doc, clock, true, seed, sampling, -1, error);
 }
 
 void dg_job_runner_cancel(DgJobRunner *self) {

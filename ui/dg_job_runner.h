@@ -13,7 +13,7 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  DG_JOB_OUTCOME_DONE,      // the result was added to the document
+  DG_JOB_OUTCOME_DONE,      // the result was added to the document (a video: became its video)
   DG_JOB_OUTCOME_CANCELLED, // the document is as it was
   DG_JOB_OUTCOME_FAILED,    // message: why
   DG_JOB_OUTCOME_DISCARDED, // another document replaced the job's own
@@ -47,6 +47,14 @@ gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget
 // The same as dg_job_runner_start with `seed` for a random-seed document (the live session's seed).
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error);
+// A video of doc's timeline (dg_job_start_video) previewing frame `playhead`; its frames become the
+// document's video (dg_document_set_video) with outcome DG_JOB_OUTCOME_DONE.
+gboolean dg_job_runner_start_video(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, int playhead,
+                                   GError **error);
+// The running video job previews frame `frame` from its next step on (the playhead moved).
+void dg_job_runner_set_playhead(DgJobRunner *self, int frame);
+// Whether the running job is a video.
+gboolean dg_job_runner_get_video(DgJobRunner *self);
 // Asks the job to stop at its next step; the document stays as it was (also when the job finished
 // before it saw the request: its result is dropped).
 void dg_job_runner_cancel(DgJobRunner *self);

@@ -32,6 +32,10 @@ struct _DgWindow {
   DgCanvas *canvas;
   DgPromptPanel *prompt_panel;
   DgResultsPanel *results_panel;
+  DgTimelinePanel *timeline_panel;
+  DgVideoExporter *exporter;
+  char *last_export; // what the last export wrote, or why it did not ("" before any)
+  bool video_job;    // the job started last from here is a video
   GtkWidget *brush_label, *status;
   GtkAdjustment *opacity;
 };
@@ -302,6 +306,8 @@ static gboolean close_request(GtkWindow *window, gpointer data) {
     return TRUE;
   }
   dg_job_runner_cancel(self->runner);
+  dg_video_exporter_cancel(self->exporter); // a cancelled export leaves no file behind
+  dg_video_exporter_wait(self->exporter);
   // A clean exit: saves still being written finish first, and the autosave is no longer a crash to
   // recover from.
   if (self->autosave_source) g_source_remove(self->autosave_source);
@@ -315,9 +321,11 @@ static gboolean close_request(GtkWindow *window, gpointer data) {
 
 void dg_window_generate(DgWindow *self) {
   GError *err = NULL;
-  if (dg_job_runner_get_running(self->runner) ||
-      dg_job_runner_start(self->runner, self->document, GTK_WIDGET(self->canvas), &err))
+  if (dg_job_runner_get_running(self->runner)) return;
+  if (dg_job_runner_start(self->runner, self->document, GTK_WIDGET(self->canvas), &err)) {
+    self->video_job = false;
     return;
+  }
   if (g_error_matches(err, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_NO_MODEL))
     dg_window_message(self, GTK_MESSAGE_INFO, "No model loaded", err->message);
   else if (g_error_matches(err, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_SETTINGS))
@@ -329,13 +337,59 @@ void dg_window_generate(DgWindow *self) {
 
 void dg_window_cancel(DgWindow *self) { dg_job_runner_cancel(self->runner); }
 
+DgTimelinePanel *dg_window_get_timeline_panel(DgWindow *self) { return self->timeline_panel; }
+
+void dg_window_generate_video(DgWindow *self) {
+  GError *err = NULL;
+  if (dg_job_runner_get_running(self->runner) ||
+      (self->video_job = dg_job_runner_start_video(self->runner, self->document, GTK_WIDGET(self->canvas),
+                                                   dg_timeline_panel_get_playhead(self->timeline_panel), &err)))
+    return;
+  if (g_error_matches(err, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_NO_MODEL))
+    dg_window_message(self, GTK_MESSAGE_INFO, "No model loaded", err->message);
+  else if (g_error_matches(err, DG_JOB_RUNNER_ERROR, DG_JOB_RUNNER_ERROR_SETTINGS))
+    dg_window_message(self, GTK_MESSAGE_ERROR, "Cannot generate with these settings", err->message);
+  else
+    dg_window_message(self, GTK_MESSAGE_ERROR, "Could not start the video", err->message);
+  g_error_free(err);
+}
+
+gboolean dg_window_export_video(DgWindow *self, const char *path) {
+  GError *err = NULL;
+  if (dg_video_exporter_start(self->exporter, dg_document_video(dg_window_get_model(self)), path, &err)) {
+    dg_window_set_status(self, "Exporting the video to %s…", path);
+    return TRUE;
+  }
+  g_free(self->last_export);
+  self->last_export = g_strdup(err->message);
+  dg_window_message(self, GTK_MESSAGE_ERROR, "Could not export the video", err->message);
+  g_error_free(err);
+  return FALSE;
+}
+
+void dg_window_cancel_export(DgWindow *self) { dg_video_exporter_cancel(self->exporter); }
+
+static void export_finished(DgVideoExporter *exporter, int outcome, const char *message, DgWindow *self) {
+  (void)exporter;
+  g_free(self->last_export);
+  self->last_export = g_strdup(message);
+  if (outcome == DG_VIDEO_EXPORT_FAILED)
+    dg_window_message(self, GTK_MESSAGE_ERROR, "Could not export the video", message);
+  else
+    dg_window_set_status(self, "%s", message);
+}
+
 static void live_status(void *user, const char *text) { dg_window_set_status(user, "%s", text); }
 
 static void job_finished(DgJobRunner *runner, int outcome, const char *message, DgWindow *self) {
   (void)runner;
   if (dg_live_job_ended(self->live, outcome, message)) return; // a live frame shows as the preview; a failure
                                                                // in the status line, once per streak
-  if (outcome == DG_JOB_OUTCOME_DONE)
+  const dg_video_result *video = dg_document_video(dg_window_get_model(self));
+  if (outcome == DG_JOB_OUTCOME_DONE && self->video_job && video)
+    dg_window_set_status(self, "Generated a video of %d frames (%dx%d)", video->frames.frames, video->frames.width,
+                         video->frames.height);
+  else if (outcome == DG_JOB_OUTCOME_DONE)
     dg_window_set_status(self, "Generated result %d", dg_document_result_count(dg_window_get_model(self)));
   else if (outcome == DG_JOB_OUTCOME_FAILED)
     dg_window_message(self, GTK_MESSAGE_ERROR, "Generation failed", message);
@@ -395,6 +449,15 @@ char *dg_window_dump_state(DgWindow *self) {
     g_free(sum), g_free(px);
   }
   g_clear_object(&pv);
+  // the timeline, its stages as (frame, prompt), the video and the viewer
+  const dg_timeline *t = dg_document_timeline(m);
+  GVariantBuilder stages;
+  g_variant_builder_init(&stages, G_VARIANT_TYPE("a(is)"));
+  for (int i = 0; i < t->n_stages; i++)
+    g_variant_builder_add(&stages, "(is)", t->stages[i].frame, t->stages[i].prompt);
+  const dg_video_result *video = dg_document_video(m);
+  char *video_size = video ? g_strdup_printf("%dx%d", video->frames.width, video->frames.height) : g_strdup("");
+  char *viewer = dg_timeline_panel_describe_viewer(self->timeline_panel);
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
@@ -405,7 +468,12 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'heatmap': <%s>, 'attn_guidance': <%s>, 'attn_shown': <%s>, 'binding_to': <%s>,"
       " 'live': <%b>, 'live_frames_started': <%i>, 'live_frames_shown': <%i>, 'live_full_renders': <%i>,"
       " 'live_seed': <%t>, 'live_edits': <%i>, 'live_ui_ticks': <%i>, 'live_ui_max_gap_ms': <%d>,"
-      " 'live_ui_p99_gap_ms': <%d>, 'generate_enabled': <%b>, 'preview': <%s>}",
+      " 'live_ui_p99_gap_ms': <%d>, 'generate_enabled': <%b>, 'preview': <%s>,"
+      " 'timeline_frames': <%i>, 'timeline_fps': <%d>, 'timeline_stages': <%v>, 'timeline_vsp': <%i>,"
+      " 'timeline_sigma': <(%d, %d)>, 'timeline_until': <%i>, 'keep_layout': <%b>, 'selected_stage': <%i>,"
+      " 'playhead': <%i>, 'playing': <%b>, 'loop': <%b>, 'video_frames': <%i>, 'video_size': <%s>,"
+      " 'video_attention': <%i>, 'strip_frames': <%i>, 'viewer': <%s>, 'exporting': <%b>, 'export_text': <%s>,"
+      " 'last_export': <%s>, 'generating_video': <%b>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -420,8 +488,16 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_document_live(m), lc.frames_started, lc.frames_shown, lc.full_renders, (guint64)dg_live_seed(self->live),
       lc.edits, probe_ticks, probe_max, probe_p99,
       g_action_group_get_action_enabled(G_ACTION_GROUP(gtk_window_get_application(GTK_WINDOW(self))), "generate"),
-      preview));
+      preview, t->frames, t->fps, g_variant_builder_end(&stages), (gint32)t->vsp, t->sigma_fine, t->sigma_next, t->until,
+      t->keep_layout, dg_timeline_panel_get_selected(self->timeline_panel),
+      dg_timeline_panel_get_playhead(self->timeline_panel), dg_timeline_panel_get_playing(self->timeline_panel),
+      dg_timeline_panel_get_loop(self->timeline_panel), video ? video->frames.frames : 0, video_size,
+      dg_timeline_panel_get_attention_frames(self->timeline_panel),
+      dg_timeline_panel_get_strip_frames(self->timeline_panel), viewer, dg_video_exporter_get_running(self->exporter),
+      dg_video_exporter_get_text(self->exporter), self->last_export ? self->last_export : "",
+      dg_job_runner_get_video(self->runner)));
   g_free(preview);
+  g_free(viewer), g_free(video_size);
   g_free(heat);
   JsonNode *node = json_gvariant_serialize(dict);
   char *text = json_to_string(node, TRUE);
@@ -457,7 +533,8 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
   dg_palette_panel_set_palette(self->palette_panel, palette);
   GObject *canvas = G_OBJECT(self->canvas);
   const GBindingFlags sync = G_BINDING_SYNC_CREATE, both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
-  gpointer views[] = {self->palette_panel, self->canvas, self->prompt_panel, self->results_panel};
+  gpointer views[] = {self->palette_panel, self->canvas, self->prompt_panel, self->results_panel,
+                      self->timeline_panel};
   for (size_t i = 0; i < G_N_ELEMENTS(views); i++)
     g_object_bind_property(self, "document", views[i], "document", sync);
   g_object_bind_property_full(canvas, "brush-radius", self->brush_label, "label", sync, radius_to_label, NULL, NULL,
@@ -468,6 +545,9 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
   g_signal_connect(canvas, "notify::class", G_CALLBACK(class_changed), self->palette_panel);
   class_changed(self->canvas, NULL, self->palette_panel);
   dg_prompt_panel_show_runner(self->prompt_panel, self->runner);
+  dg_timeline_panel_show_runner(self->timeline_panel, self->runner);
+  dg_timeline_panel_show_exporter(self->timeline_panel, self->exporter);
+  g_signal_connect(self->exporter, "finished", G_CALLBACK(export_finished), self);
   g_signal_connect(self->runner, "finished", G_CALLBACK(job_finished), self);
   self->live = dg_live_new(self->runner, GTK_WIDGET(self->canvas), live_status, self);
 
@@ -497,6 +577,12 @@ static void dg_window_dispose(GObject *object) {
   gtk_widget_dispose_template(GTK_WIDGET(self), DG_TYPE_WINDOW);
   g_clear_object(&self->document);
   g_clear_object(&self->runner);
+  if (self->exporter) {
+    dg_video_exporter_cancel(self->exporter);
+    dg_video_exporter_wait(self->exporter);
+    g_signal_handlers_disconnect_by_data(self->exporter, self);
+  }
+  g_clear_object(&self->exporter);
   G_OBJECT_CLASS(dg_window_parent_class)->dispose(object);
 }
 
@@ -505,6 +591,7 @@ static void dg_window_finalize(GObject *object) {
   dg_palette_free(self->palette);
   g_ptr_array_unref(self->dialog_log);
   g_free(self->path);
+  g_free(self->last_export);
   G_OBJECT_CLASS(dg_window_parent_class)->finalize(object);
 }
 
@@ -512,7 +599,7 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgWindow, palette_panel), DG_TEMPLATE_CHILD(DgWindow, canvas),
     DG_TEMPLATE_CHILD(DgWindow, prompt_panel),  DG_TEMPLATE_CHILD(DgWindow, results_panel),
     DG_TEMPLATE_CHILD(DgWindow, brush_label),   DG_TEMPLATE_CHILD(DgWindow, status),
-    DG_TEMPLATE_CHILD(DgWindow, opacity)};
+    DG_TEMPLATE_CHILD(DgWindow, opacity),       DG_TEMPLATE_CHILD(DgWindow, timeline_panel)};
 
 static void dg_window_class_init(DgWindowClass *klass) {
   GObjectClass *oc = G_OBJECT_CLASS(klass);
@@ -527,6 +614,7 @@ static void dg_window_class_init(DgWindowClass *klass) {
   g_type_ensure(DG_TYPE_PALETTE_PANEL);
   g_type_ensure(DG_TYPE_PROMPT_PANEL);
   g_type_ensure(DG_TYPE_RESULTS_PANEL);
+  g_type_ensure(DG_TYPE_TIMELINE_PANEL);
   dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_window.ui", children, G_N_ELEMENTS(children));
   gtk_widget_class_bind_template_callback(wc, show_status);
   gtk_widget_class_bind_template_callback(wc, close_request);
@@ -535,5 +623,6 @@ static void dg_window_class_init(DgWindowClass *klass) {
 static void dg_window_init(DgWindow *self) {
   self->dialog_log = g_ptr_array_new_with_free_func(g_free);
   self->runner = dg_job_runner_new();
+  self->exporter = dg_video_exporter_new();
   gtk_widget_init_template(GTK_WIDGET(self));
 }

@@ -10,6 +10,8 @@
 #include "dg_job_runner.h"
 #include "dg_palette_panel.h"
 #include "dg_prompt_panel.h"
+#include "dg_timeline_panel.h"
+#include "dg_video_exporter.h"
 
 G_BEGIN_DECLS
 
@@ -44,7 +46,15 @@ void dg_window_close_discarding(DgWindow *self);
 void dg_window_forget_close(DgWindow *self);
 
 void dg_window_generate(DgWindow *self);
+// A video of the document's timeline, previewing the playhead's frame; its frames become the document's video.
+void dg_window_generate_video(DgWindow *self);
 void dg_window_cancel(DgWindow *self);
+DgTimelinePanel *dg_window_get_timeline_panel(DgWindow *self);
+// Exports the document's video to `path` (.mp4, .webm, .gif or a folder of PNG frames) on a worker
+// thread, progress in the timeline panel; an error dialog when it cannot start or fails, the status line
+// when it is written or cancelled. FALSE when it did not start.
+gboolean dg_window_export_video(DgWindow *self, const char *path);
+void dg_window_cancel_export(DgWindow *self);
 
 // A modal message dialog, recorded for dump-state.
 void dg_window_message(DgWindow *self, GtkMessageType type, const char *title, const char *detail);

@@ -28,7 +28,8 @@ typedef struct options {
 
 static void usage(FILE *f) {
   fprintf(f, "usage: dirigent-cli eval t2i|l2i --count N [options]\n"
-             "       dirigent-cli eval marks [options]   (attention guidance; eval marks --help)\n\n"
+             "       dirigent-cli eval marks [options]   (attention guidance; eval marks --help)\n"
+             "       dirigent-cli eval video [options]   (VSTAR on video timelines; eval video --help)\n\n"
              "  t2i                 text-to-image: CLIP similarity, car-colour attribute accuracy and the\n"
              "                      Frechet distance of CLIP image features, generated vs real images\n"
              "  l2i                 layout-to-image: the same, and segmenter mIoU, per-class IoU and pixel\n"
@@ -209,6 +210,7 @@ static const char *task_of(int argc, char **argv) {
 int dg_cli_eval(int argc, char **argv) {
   const char *task = task_of(argc, argv);
   if (task && !strcmp(task, "marks")) return dg_cli_eval_marks(argc, argv);
+  if (task && !strcmp(task, "video")) return dg_cli_eval_video(argc, argv);
   options o;
   int rc = parse(argc, argv, &o);
   if (rc >= 0) return rc;

@@ -1,5 +1,6 @@
 // `dirigent-cli stylize`: the content of one image in the style of another (render/pipelines/dg_stylize:
-// FDA on the engine's FFT; MNE is refused until its model exists), written atomically as a PNG with a
+// FDA on the engine's FFT, or the Masked Noise Encoder over its StyleGAN2 generator, by default
+// assets/models/mne.safetensors and stylegan2.safetensors), written atomically as a PNG with a
 // `dirigent-stylize` text chunk of the settings. `dirigent-cli spectrum`: an image's radial power
 // spectrum as JSON, for the style panel.
 #include <glib.h>
@@ -9,8 +10,10 @@
 #include <time.h>
 
 #include "dg_cli.h"
+#include "dg_assets.h"
 #include "dg_png.h"
 #include "dg_stylize.h"
+#include "dg_stylize_mne.h"
 
 // Largest side read: the FFT plans and the device memory of a stylize grow with the pixels.
 #define MAX_SIDE 8192
@@ -42,20 +45,25 @@ static dg_status open_task(dg_device **dev, dg_stylize **st) {
 }
 
 static void stylize_usage(FILE *f) {
-  fprintf(f, "usage: dirigent-cli stylize --content A.png --style B.png --out C.png [options]\n\n"
+  fprintf(f, "usage: dirigent-cli stylize --content A.png --style B.png [--style B2.png ...] --out C.png [options]\n\n"
              "  --method fda|mne  fda (default): Fourier domain adaptation, the low-frequency amplitude\n"
              "                    spectrum of the style image with the content's phase; mne: the Masked\n"
-             "                    Noise Encoder, whose model is not available yet\n"
-             "  --strength S      0 (the content) .. 1 (the style's amplitude); default %g\n"
+             "                    Noise Encoder: G(lerp(w_content, w_style, S), the content's noise maps),\n"
+             "                    the ws of several --style images averaged (fda takes one)\n"
+             "  --strength S      0 (the content) .. 1 (the style's amplitude or ws); default %g\n"
+             "  --encoder E       mne: the encoder (default assets/models/mne.safetensors)\n"
+             "  --generator G     mne: its StyleGAN2 generator (default assets/models/stylegan2.safetensors)\n"
              "  --beta B          FDA's window: half-size floor(min(H, W) B) frequencies, 0 .. %g; 0 leaves\n"
              "                    the content as it is; default %g\n"
-             "  The style image is resized to the content's size. C.png gets the content's size.\n",
+             "  fda resizes the style image to the content's size, mne every image to the generator's\n"
+             "  (and its result back). C.png gets the content's size.\n",
           DG_STYLIZE_DEFAULT_STRENGTH, DG_STYLIZE_MAX_BETA, DG_STYLIZE_DEFAULT_BETA);
 }
 
 int dg_cli_stylize(int argc, char **argv) {
-  const char *content = NULL, *style = NULL, *out = NULL;
-  dg_stylize_params p = {DG_STYLIZE_FDA, DG_STYLIZE_DEFAULT_STRENGTH, DG_STYLIZE_DEFAULT_BETA};
+  const char *content = NULL, *styles[DG_STYLIZE_MAX_STYLES], *out = NULL;
+  int n_styles = 0;
+  dg_stylize_params p = {DG_STYLIZE_FDA, DG_STYLIZE_DEFAULT_STRENGTH, DG_STYLIZE_DEFAULT_BETA, NULL, NULL};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help")) {
@@ -68,7 +76,14 @@ int dg_cli_stylize(int argc, char **argv) {
     }
     const char *v = argv[++i];
     if (!strcmp(a, "--content")) content = v;
-    else if (!strcmp(a, "--style")) style = v;
+    else if (!strcmp(a, "--style")) {
+      if (n_styles == DG_STYLIZE_MAX_STYLES) {
+        fprintf(stderr, "stylize: at most %d --style images\n", DG_STYLIZE_MAX_STYLES);
+        return 2;
+      }
+      styles[n_styles++] = v;
+    } else if (!strcmp(a, "--encoder")) p.encoder = v;
+    else if (!strcmp(a, "--generator")) p.generator = v;
     else if (!strcmp(a, "--out")) out = v;
     else if (!strcmp(a, "--method")) {
       if (!dg_stylize_method_parse(v, &p.method)) {
@@ -90,39 +105,52 @@ int dg_cli_stylize(int argc, char **argv) {
       return 2;
     }
   }
-  if (!content || !style || !out) {
+  if (!content || !n_styles || !out) {
     fprintf(stderr, "stylize: --content, --style and --out are required\n");
     stylize_usage(stderr);
     return 2;
   }
-  dg_media c = {0}, s = {0}, result = {0};
+  if (p.method == DG_STYLIZE_FDA && n_styles > 1) {
+    fprintf(stderr, "stylize: fda takes one --style image (mne averages several)\n");
+    return 2;
+  }
+  char *enc = p.method == DG_STYLIZE_MNE && !p.encoder ? dg_assets_path("models/mne.safetensors") : NULL;
+  char *gen = p.method == DG_STYLIZE_MNE && !p.generator ? dg_assets_path("models/stylegan2.safetensors") : NULL;
+  if (enc) p.encoder = enc;
+  if (gen) p.generator = gen;
+  dg_media c = {0}, s[DG_STYLIZE_MAX_STYLES] = {0}, result = {0};
+  const dg_media *sp[DG_STYLIZE_MAX_STYLES];
   dg_device *dev = NULL;
   dg_stylize *task = NULL;
   char *settings = NULL;
   dg_status st = read_image(content, &c);
-  if (st == DG_OK) st = read_image(style, &s);
-  if (st == DG_OK && p.method == DG_STYLIZE_MNE) // refused before the device starts
-    st = dg_stylize_run(NULL, &c, &s, &p, &result);
+  for (int i = 0; st == DG_OK && i < n_styles; i++) {
+    st = read_image(styles[i], &s[i]);
+    sp[i] = &s[i];
+  }
   if (st == DG_OK) st = open_task(&dev, &task);
   double t0 = now();
-  if (st == DG_OK) st = dg_stylize_run(task, &c, &s, &p, &result);
+  if (st == DG_OK) st = dg_stylize_run_styles(task, &c, sp, n_styles, &p, &result);
   double seconds = now() - t0;
   if (st == DG_OK) {
-    settings = g_strdup_printf("{\"method\": \"%s\", \"strength\": %.9g, \"beta\": %.9g}",
-                               dg_stylize_method_name(p.method), p.strength, p.beta);
+    settings = g_strdup_printf("{\"method\": \"%s\", \"strength\": %.9g, \"beta\": %.9g, \"styles\": %d}",
+                               dg_stylize_method_name(p.method), p.strength, p.beta, n_styles);
     dg_png_text text = {"dirigent-stylize", settings};
     dg_png_write_opts o = {.texts = &text, .n_texts = 1};
     st = dg_png_write_atomic(out, result.width, result.height, result.data, 3, &o);
   }
   if (st == DG_OK)
-    printf("wrote %s (%dx%d, %s, strength %g, beta %g, %.3f s)\n", out, result.width, result.height,
-           dg_stylize_method_name(p.method), p.strength, p.beta, seconds);
+    printf("wrote %s (%dx%d, %s, strength %g, beta %g, %d style%s, %.3f s)\n", out, result.width, result.height,
+           dg_stylize_method_name(p.method), p.strength, p.beta, n_styles, n_styles > 1 ? "s" : "", seconds);
   else fprintf(stderr, "dirigent-cli stylize: %s\n", dg_last_error());
   g_free(settings);
+  g_free(enc);
+  g_free(gen);
   dg_stylize_destroy(task);
   dg_device_close(dev);
   dg_media_clear(&c);
-  dg_media_clear(&s);
+  for (int i = 0; i < n_styles; i++)
+    dg_media_clear(&s[i]);
   dg_media_clear(&result);
   return st == DG_OK ? 0 : 1;
 }

@@ -8,6 +8,7 @@ int dg_cli_world(int argc, char **argv);
 int dg_cli_generate(int argc, char **argv);
 int dg_cli_eval(int argc, char **argv);
 int dg_cli_eval_marks(int argc, char **argv); // `eval marks`, called by dg_cli_eval
+int dg_cli_eval_video(int argc, char **argv); // `eval video`, called by dg_cli_eval
 int dg_cli_layout(int argc, char **argv);
 int dg_cli_stylize(int argc, char **argv);
 int dg_cli_spectrum(int argc, char **argv);

@@ -48,6 +48,20 @@ dg_status dg_tensor_reshape(const dg_tensor *t, int ndim, const int64_t *shape, 
   return DG_OK;
 }
 
+dg_status dg_tensor_items(const dg_tensor *t, int64_t first, int64_t count, dg_tensor *out) {
+  char a[96];
+  if (t->ndim < 1 || first < 0 || count < 1 || first + count > t->shape[0])
+    return dg_fail(DG_ERR_ARG, "items %lld..%lld of %s: out of range", (long long)first, (long long)(first + count - 1),
+                   dg_shape_str(t, a, sizeof a));
+  dg_tensor r = *t;
+  uint64_t item = (uint64_t)(dg_tensor_numel(t) / t->shape[0]) * dg_dtype_size(t->dtype);
+  r.data.offset += (uint64_t)first * item;
+  r.data.size = (uint64_t)count * item;
+  r.shape[0] = count;
+  *out = r;
+  return DG_OK;
+}
+
 const char *dg_shape_str(const dg_tensor *t, char *buf, size_t size) {
   size_t used = (size_t)snprintf(buf, size, "[");
   for (int i = 0; i < t->ndim && used < size; i++)

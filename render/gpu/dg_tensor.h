@@ -23,6 +23,8 @@ size_t dg_dtype_size(dg_dtype dtype);
 const char *dg_dtype_name(dg_dtype dtype);
 // Same data, another shape with the same element count.
 dg_status dg_tensor_reshape(const dg_tensor *t, int ndim, const int64_t *shape, dg_tensor *out);
+// Items first .. first + count - 1 along dim 0 (same data, no copy).
+dg_status dg_tensor_items(const dg_tensor *t, int64_t first, int64_t count, dg_tensor *out);
 // Formats the shape as "[2, 320, 64, 64]" into buf (returns buf), for error messages.
 const char *dg_shape_str(const dg_tensor *t, char *buf, size_t size);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <glib.h>
+
 #include "dg_memory.h"
 
 #define MAX_FILES 8
@@ -351,6 +353,51 @@ static dg_status add_file(dg_weights *w, const char *path, dg_name_scheme want, 
   return DG_OK;
 }
 
+// The SHA-256 of the file at `path` as lowercase hex into hex[65].
+static dg_status file_sha256(const char *path, char hex[65]) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return dg_fail(DG_ERR_IO, "%s: %s", path, strerror(errno));
+  GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+  unsigned char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    g_checksum_update(sum, buf, n);
+  bool failed = ferror(f);
+  fclose(f);
+  snprintf(hex, 65, "%s", g_checksum_get_string(sum));
+  g_checksum_free(sum);
+  return failed ? dg_fail(DG_ERR_IO, "%s: read error", path) : DG_OK;
+}
+
+// A layers file (a video model's temporal layers over the image UNet they were trained with) names the
+// checkpoint it extends in its metadata: "dirigent.base", a file name in the same folder, and
+// "dirigent.base_sha256", that file's SHA-256 when the layers were trained over it. The store then holds the
+// tensors of both; a base that changed since (a retrained UNet) is refused rather than silently mixed.
+static dg_status add_base(dg_weights *w, const char *path) {
+  const char *base = dg_safetensors_metadata(w->files[0], "dirigent.base");
+  if (!base) return DG_OK;
+  const char *want = dg_safetensors_metadata(w->files[0], "dirigent.base_sha256");
+  if (!*base || strchr(base, '/') || !strcmp(base, ".") || !strcmp(base, ".."))
+    return dg_fail(DG_ERR_FORMAT, "%s: metadata dirigent.base '%.120s' is not a file name in the same folder", path,
+                   base);
+  if (!want || strlen(want) != 64)
+    return dg_fail(DG_ERR_FORMAT, "%s: metadata dirigent.base '%.120s' without a 64-digit dirigent.base_sha256", path,
+                   base);
+  char *dir = g_path_get_dirname(path), *base_path = g_build_filename(dir, base, NULL);
+  g_free(dir);
+  char got[65];
+  dg_name_scheme scheme;
+  dg_status s = file_sha256(base_path, got);
+  if (s == DG_OK && g_ascii_strcasecmp(got, want))
+    s = dg_fail(DG_ERR_FORMAT, "%s: its layers were trained over %s with SHA-256 %.64s, but that file is now %s "
+                "(retrained?): export the layers again over it", path, base_path, want, got);
+  if (s == DG_OK) s = add_file(w, base_path, DG_SCHEME_OTHER, &scheme);
+  if (s == DG_OK && dg_safetensors_metadata(w->files[1], "dirigent.base"))
+    s = dg_fail(DG_ERR_FORMAT, "%s: its base %s names a base of its own (one level only)", path, base_path);
+  g_free(base_path);
+  return s;
+}
+
 typedef struct meta_ref {
   const char *key, *value;
   size_t order; // file-major position
@@ -487,6 +534,7 @@ dg_status dg_weights_open(const char *path, dg_weights **out) {
     dg_name_scheme got;
     s = add_file(w, path, DG_SCHEME_OTHER, &got);
     w->layout = dg_name_scheme_name(got);
+    if (s == DG_OK) s = add_base(w, path);
   }
   if (s == DG_OK) s = finish(w);
   if (s != DG_OK) {

@@ -9,7 +9,9 @@
 //   ControlNet or CLIP text encoder file (names mapped),
 // - a diffusers folder: unet/, vae/, text_encoder/, controlnet/ (diffusion_pytorch_model.safetensors or
 //   model.safetensors, optionally .fp16), tokenizer/ (vocab.json + merges.txt), or a folder holding one
-//   diffusion_pytorch_model.safetensors / model.safetensors.
+//   diffusion_pytorch_model.safetensors / model.safetensors,
+// - a layers file over a base checkpoint (metadata "dirigent.base" and "dirigent.base_sha256": e.g. a video
+//   model's temporal layers over the image UNet beside it), read as the union of both files' tensors.
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

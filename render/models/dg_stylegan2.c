@@ -266,15 +266,20 @@ static dg_status layer_forward(const dg_nn_ctx *nn, const dg_stylegan2 *m, const
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, &xs));
   DG_TRY(dg_binary(nn->s, DG_MUL, x, &st4, &xs));
   if (L->up > 1) { // zero insertion, the flipped kernel over padding 2, then the filter (= transposed conv + filter)
+    // The padding of 2 before / 1 after is split: 1 (+ r extra columns after) in the zero insertion and 1 in the
+    // conv, so the conv is 3x3 padding 1 on a width that is a multiple of 4 (dg_conv2d's vectorised path); the
+    // extra r output columns see only zeros, are 0, and the filter's padding crops them.
     static const float one = 1.0f;
-    int zp[4] = {2, 1, 2, 1}, fp[4] = {1, 1, 1, 1};
-    int64_t zs[4] = {n, L->in, 2 * h + 3, 2 * wd + 3}, y0s[4] = {n, L->out, 2 * h + 1, 2 * wd + 1},
+    int r = (int)((4 - (2 * wd + 1) % 4) % 4);
+    int zp[4] = {1, r, 1, 0}, fp[4] = {1, 1 - r, 1, 1};
+    int64_t zs[4] = {n, L->in, 2 * h + 1, 2 * wd + 1 + r}, y0s[4] = {n, L->out, 2 * h + 1, 2 * wd + 1 + r},
             ys[4] = {n, L->out, 2 * h, 2 * wd};
+    dg_conv2d_params cp = {.pad_h = 1, .pad_w = 1};
     dg_tensor zi, y0;
     DG_TRY(dg_nn_alloc(nn, 4, zs, &zi));
     DG_TRY(dg_upfirdn2d(nn->s, &xs, &one, 1, 1, 2, 1, zp, 1.0f, &zi));
     DG_TRY(dg_nn_alloc(nn, 4, y0s, &y0));
-    DG_TRY(dg_conv2d(nn->s, &zi, &L->w, NULL, NULL, &y0));
+    DG_TRY(dg_conv2d(nn->s, &zi, &L->w, NULL, &cp, &y0));
     DG_TRY(dg_nn_alloc(nn, 4, ys, &y));
     DG_TRY(dg_upfirdn2d(nn->s, &y0, L->filter, 4, 4, 1, 1, fp, 4.0f, &y));
   } else {
@@ -283,7 +288,10 @@ static dg_status layer_forward(const dg_nn_ctx *nn, const dg_stylegan2 *m, const
     DG_TRY(dg_nn_alloc(nn, 4, ys, &y));
     DG_TRY(dg_conv2d(nn->s, &xs, &L->w, NULL, &cp, &y));
   }
-  dg_modulate_args a = {.dsum = rgb ? NULL : &dsum, .noise = noise, .strength = L->noise_strength, .bias = &L->b,
+  // an encoder's full-channel layer noise replaces the noise and is added unscaled (ISSA)
+  bool layer_noise = noise && dg_tensor_numel(noise) == n * L->out * h * wd * (L->up > 1 ? 4 : 1);
+  dg_modulate_args a = {.dsum = rgb ? NULL : &dsum, .noise = noise, .strength = layer_noise ? 1.0f : L->noise_strength,
+                        .bias = &L->b,
                         .lrelu = !rgb, .gain = 1.0f, .clamp = m->conv_clamp};
   DG_TRY(dg_modulate_act(nn->s, &y, &a, &y));
   *out = y;
@@ -321,11 +329,11 @@ dg_status dg_stylegan2_synthesis(const dg_nn_ctx *nn, const dg_stylegan2 *m, con
     for (int j = 0; j < 2; j++) {
       if (!convs[j]) continue;
       const dg_tensor *nz = noise && noise[ni] ? noise[ni] : mode == DG_SG_NOISE_CONST ? &convs[j]->noise_const : NULL;
-      if (nz && dg_tensor_numel(nz) != m->noise_h[ni] * (int64_t)m->noise_w[ni] &&
-          dg_tensor_numel(nz) != n * m->noise_h[ni] * (int64_t)m->noise_w[ni])
-        return dg_fail(DG_ERR_ARG, "stylegan2: noise %d has shape %s, expected [%d, %d] or [%lld, 1, %d, %d]", ni,
-                       dg_shape_str(nz, sh, sizeof sh), m->noise_h[ni], m->noise_w[ni], (long long)n, m->noise_h[ni],
-                       m->noise_w[ni]);
+      int64_t plane = m->noise_h[ni] * (int64_t)m->noise_w[ni], got = nz ? dg_tensor_numel(nz) : 0;
+      if (nz && got != plane && got != n * plane && got != n * convs[j]->out * plane)
+        return dg_fail(DG_ERR_ARG, "stylegan2: noise %d has shape %s, expected [%d, %d], [%lld, 1, %d, %d] or [%lld, %d, %d, %d]",
+                       ni, dg_shape_str(nz, sh, sizeof sh), m->noise_h[ni], m->noise_w[ni], (long long)n, m->noise_h[ni],
+                       m->noise_w[ni], (long long)n, convs[j]->out, m->noise_h[ni], m->noise_w[ni]);
       dg_tensor wv = view(&wt, (int64_t)wi * n * m->w_dim, 2, one), y;
       DG_TRY(layer_forward(nn, m, convs[j], &x, &wv, nz, &y));
       x = y;

@@ -56,6 +56,8 @@ dg_status dg_stylegan2_mix(const dg_nn_ctx *nn, const dg_stylegan2 *m, const dg_
 typedef enum dg_sg_noise_mode { DG_SG_NOISE_CONST = 0, DG_SG_NOISE_NONE = 1 } dg_sg_noise_mode;
 
 // ws [N, num_ws, w_dim] -> image [N, 3, height, width] (scratch). noise: NULL or n_noise entries, each NULL
-// (the mode's: the layer's noise_const, or none) or a map [H, W] or [N, 1, H, W] of that layer's size.
+// (the mode's: the layer's noise_const, or none) or a map [H, W] or [N, 1, H, W] of that layer's size (times the
+// layer's noise_strength), or an encoder's layer noise [N, C, H, W] of the layer's C output channels, which
+// replaces the noise and is added unscaled (ISSA's noise_predict: dg_mne).
 dg_status dg_stylegan2_synthesis(const dg_nn_ctx *nn, const dg_stylegan2 *m, const dg_tensor *ws,
                                  const dg_tensor *const *noise, dg_sg_noise_mode mode, dg_tensor *image);

@@ -97,18 +97,19 @@ dg_status dg_binary(dg_stream *s, dg_binary_op op, const dg_tensor *a, const dg_
   return run(s, (uint32_t)op, label, a, b, inner, count, out, 0, 0);
 }
 
+#define GEGLU 13 // the OP constant of the elementwise shaders
+
 dg_status dg_unary(dg_stream *s, dg_unary_op op, const dg_tensor *a, dg_tensor *out, float alpha, float beta) {
   static const char *labels[] = {[DG_SCALE] = "scale", [DG_SILU] = "silu", [DG_GELU] = "gelu",
                                  [DG_GELU_TANH] = "gelu_tanh", [DG_QUICK_GELU] = "quick_gelu",
                                  [DG_SIGMOID] = "sigmoid", [DG_COPY] = "copy", [DG_RELU] = "relu",
-                                 [DG_CLAMP] = "clamp"};
-  if (op < DG_SCALE || op > DG_CLAMP || op == (dg_unary_op)DG_DIV) return dg_fail(DG_ERR_ARG, "unary: bad op %d", op);
+                                 [DG_CLAMP] = "clamp", [DG_LEAKY_RELU] = "leaky_relu"};
+  if (op < DG_SCALE || op > DG_LEAKY_RELU || op == (dg_unary_op)DG_DIV || op == (dg_unary_op)GEGLU)
+    return dg_fail(DG_ERR_ARG, "unary: bad op %d", op);
   DG_TRY(dg_check_same_dtype(labels[op], a, out));
   DG_TRY(dg_check_numel(labels[op], "out", out, dg_tensor_numel(a)));
   return run(s, (uint32_t)op, labels[op], a, NULL, 1, 1, out, alpha, beta);
 }
-
-#define GEGLU 13 // the OP constant of the elementwise shaders
 
 dg_status dg_geglu(dg_stream *s, const dg_tensor *x, dg_tensor *out) {
   char sx[96], so[96];

@@ -16,6 +16,7 @@ typedef enum dg_unary_op {
   DG_COPY = 9,
   DG_RELU = 11,  // max(x, 0)
   DG_CLAMP = 12, // clamp(x, alpha, beta)
+  DG_LEAKY_RELU = 14, // x >= 0 ? x : alpha x (13 is the shaders' GEGLU)
 } dg_unary_op;
 
 dg_status dg_binary(dg_stream *s, dg_binary_op op, const dg_tensor *a, const dg_tensor *b, dg_tensor *out);

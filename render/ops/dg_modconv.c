@@ -79,13 +79,13 @@ dg_status dg_modulate_act(dg_stream *s, const dg_tensor *y, const dg_modulate_ar
   if (a->noise) {
     DG_TRY(dg_check_same_dtype(op, y, a->noise));
     int64_t nn = dg_tensor_numel(a->noise);
-    noise_mode = nn == hw ? 1 : nn == n * hw ? 2 : 0;
+    noise_mode = nn == hw ? 1 : nn == n * hw ? 2 : nn == n * c * hw ? 3 : 0;
     if (!noise_mode)
-      return dg_fail(DG_ERR_ARG, "%s: noise has shape %s, expected [H, W] or [N, H, W] of y %s", op,
+      return dg_fail(DG_ERR_ARG, "%s: noise has shape %s, expected [H, W], [N, H, W] or [N, O, H, W] of y %s", op,
                      dg_shape_str(a->noise, st, sizeof st), dg_shape_str(y, sy, sizeof sy));
   }
   const dg_device *d = dg_stream_device(s);
-  const dg_tensor *small[3] = {a->dsum ? a->dsum : a->bias, a->noise ? a->noise : a->bias, a->bias};
+  const dg_tensor *small[3] = {a->dsum ? a->dsum : a->bias, a->noise && noise_mode < 3 ? a->noise : a->bias, a->bias};
   for (int i = 0; i < 3; i++)
     if (dg_tensor_numel(small[i]) > dg_window_elems(d, small[i]))
       return dg_fail(DG_ERR_UNSUPPORTED, "%s: %s exceeds the binding limit", op, dg_shape_str(small[i], st, sizeof st));
@@ -103,7 +103,8 @@ dg_status dg_modulate_act(dg_stream *s, const dg_tensor *y, const dg_modulate_ar
     dg_binding bind[5];
     bind[0] = dg_window(d, y, p0 * hw, np * hw, false, &pc.y_off);
     bind[1] = dg_window(d, small[0], 0, dg_tensor_numel(small[0]), false, &pc.d_off);
-    bind[2] = dg_window(d, small[1], 0, dg_tensor_numel(small[1]), false, &pc.nz_off);
+    bind[2] = noise_mode == 3 ? dg_window(d, a->noise, p0 * hw, np * hw, false, &pc.nz_off)
+                              : dg_window(d, small[1], 0, dg_tensor_numel(small[1]), false, &pc.nz_off);
     bind[3] = dg_window(d, a->bias, 0, c, false, &pc.b_off);
     bind[4] = dg_window(d, out, p0 * hw, np * hw, true, &pc.o_off);
     uint32_t gx, gy;

@@ -18,7 +18,7 @@ dg_status dg_upfirdn2d(dg_stream *s, const dg_tensor *x, const float *f, int fh,
 
 typedef struct dg_modulate_args {
   const dg_tensor *dsum;  // [N, O] demodulation sums, or NULL: no demodulation (toRGB)
-  const dg_tensor *noise; // [H, W] or [N, H, W] (or [N, 1, H, W]), or NULL
+  const dg_tensor *noise; // [H, W] or [N, H, W] (or [N, 1, H, W]), or y's [N, O, H, W] (an encoder's layer noise), or NULL
   float strength;         // noise_strength
   const dg_tensor *bias;  // [O]
   bool lrelu;             // leaky ReLU 0.2 times sqrt 2; else linear

@@ -8,12 +8,14 @@
 #include "dg_memory.h"
 #include "dg_resample.h"
 #include "dg_spectral.h"
+#include "dg_stylize_mne.h"
 
 struct dg_stylize {
   dg_device *device;
   dg_fft *fft;
   dg_stream *stream;
   dg_arena *arena;
+  dg_stylize_mne *mne; // the MNE models of the last MNE call
 };
 
 const char *dg_stylize_method_name(dg_stylize_method m) { return m == DG_STYLIZE_MNE ? "mne" : "fda"; }
@@ -43,6 +45,7 @@ dg_status dg_stylize_create(dg_device *d, dg_stylize **out) {
 
 void dg_stylize_destroy(dg_stylize *st) {
   if (!st) return;
+  dg_stylize_mne_close(st->mne);
   dg_stream_destroy(st->stream);
   dg_fft_destroy(st->fft);
   dg_arena_destroy(st->arena);
@@ -115,21 +118,42 @@ static dg_status fda(dg_stylize *st, const dg_media *content, const dg_media *st
   return s;
 }
 
+// The MNE models of p, opened unless the last call's are the same files.
+static dg_status mne_models(dg_stylize *st, const dg_stylize_params *p) {
+  if (!p->encoder || !p->generator)
+    return dg_fail(DG_ERR_ARG, "stylize: the mne method needs an encoder and a generator file");
+  if (dg_stylize_mne_is(st->mne, p->encoder, p->generator)) return DG_OK;
+  dg_stylize_mne_close(st->mne);
+  st->mne = NULL;
+  return dg_stylize_mne_open(st->device, p->encoder, p->generator, &st->mne);
+}
+
 dg_status dg_stylize_run(dg_stylize *st, const dg_media *content, const dg_media *style, const dg_stylize_params *p,
                          dg_media *out) {
+  return dg_stylize_run_styles(st, content, &style, 1, p, out);
+}
+
+dg_status dg_stylize_run_styles(dg_stylize *st, const dg_media *content, const dg_media *const *styles, int n_styles,
+                                const dg_stylize_params *p, dg_media *out) {
   *out = (dg_media){0};
-  if (p->method == DG_STYLIZE_MNE)
-    return dg_fail(DG_ERR_UNSUPPORTED, "stylize: the mne method needs the Masked Noise Encoder and its StyleGAN2 "
-                                       "generator, which are not available yet (issue #20); use fda");
-  if (p->method != DG_STYLIZE_FDA) return dg_fail(DG_ERR_ARG, "stylize: unknown method %d", (int)p->method);
+  if (p->method != DG_STYLIZE_FDA && p->method != DG_STYLIZE_MNE)
+    return dg_fail(DG_ERR_ARG, "stylize: unknown method %d", (int)p->method);
   if (!(p->strength >= 0.0 && p->strength <= 1.0))
     return dg_fail(DG_ERR_ARG, "stylize: strength %g outside 0..1", p->strength);
   if (!(p->beta >= 0.0 && p->beta <= DG_STYLIZE_MAX_BETA))
     return dg_fail(DG_ERR_ARG, "stylize: beta %g outside 0..%g", p->beta, DG_STYLIZE_MAX_BETA);
+  if (n_styles < 1 || n_styles > DG_STYLIZE_MAX_STYLES)
+    return dg_fail(DG_ERR_ARG, "stylize: %d style images (1 to %d)", n_styles, DG_STYLIZE_MAX_STYLES);
+  if (p->method == DG_STYLIZE_FDA && n_styles != 1)
+    return dg_fail(DG_ERR_ARG, "stylize: fda takes one style image, not %d (mne averages several)", n_styles);
   DG_TRY(check_image("content", content));
-  DG_TRY(check_image("style image", style));
+  for (int i = 0; i < n_styles; i++)
+    DG_TRY(check_image("style image", styles[i]));
+  if (p->method == DG_STYLIZE_MNE) DG_TRY(mne_models(st, p));
   dg_arena_mark mark = dg_arena_get_mark(st->arena);
-  dg_status s = fda(st, content, style, p, out);
+  dg_status s = p->method == DG_STYLIZE_MNE
+                    ? dg_stylize_mne_run(st->mne, st->stream, st->arena, content, styles, n_styles, (float)p->strength, out)
+                    : fda(st, content, styles[0], p, out);
   if (s != DG_OK) {
     dg_stream_finish(st->stream); // nothing of this call left in flight
     dg_media_clear(out);

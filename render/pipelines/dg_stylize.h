@@ -7,8 +7,10 @@
 // (bilinearly resized to the content's size first, torch's rule without antialiasing), the content's
 // phase is kept, and the inverse FFT is rounded and clamped to 8 bits. beta 0 leaves the image as it is;
 // any beta > 0 swaps at least the mean colour (DC), as FDA's reference code does. It is the instant
-// preview and the evaluation's baseline. MNE (the Masked Noise Encoder over a StyleGAN2 generator) is
-// named here but has no model yet: asking for it is DG_ERR_UNSUPPORTED saying so.
+// preview and the evaluation's baseline; it takes one style image. MNE: the Masked Noise Encoder over the
+// StyleGAN2 generator it was trained for (dg_stylize_mne.h): G(lerp(ws_content, mean of the exemplars' ws,
+// strength), the content's noise maps), loaded from the params' files on first use and kept while they stay
+// the same.
 #pragma once
 #include <stdbool.h>
 
@@ -25,6 +27,7 @@ typedef struct dg_stylize_params {
   dg_stylize_method method;
   double strength; // 0 (the content) .. 1 (the style's amplitude)
   double beta;     // FDA's window: 0 .. DG_STYLIZE_MAX_BETA
+  const char *encoder, *generator; // MNE: the encoder's and the generator's safetensors (config JSON beside)
 } dg_stylize_params;
 
 // "fda" / "mne"; parse returns false for another name.
@@ -41,6 +44,9 @@ void dg_stylize_destroy(dg_stylize *st);
 // (cleared first). Errors name the bad value or size.
 dg_status dg_stylize_run(dg_stylize *st, const dg_media *content, const dg_media *style, const dg_stylize_params *p,
                          dg_media *out);
+// The same with n_styles exemplars (MNE averages their ws; FDA takes exactly one).
+dg_status dg_stylize_run_styles(dg_stylize *st, const dg_media *content, const dg_media *const *styles, int n_styles,
+                                const dg_stylize_params *p, dg_media *out);
 
 // The radial power spectrum of an RGB image with values in [0, 1]: power[r] is the mean over the
 // channels and over the frequencies k = (ky, kx) with round(|k|) = r of |X(k)|^2 / (H W) (so the mean

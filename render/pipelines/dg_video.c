@@ -181,6 +181,10 @@ static void on_step(void *user, int step, int total, const float *x, const float
                                              r->p->capture_layer, step);
   }
   if (!r->p->on_step) return;
+  if (r->p->preview_frame_at) {
+    int f = atomic_load(r->p->preview_frame_at);
+    r->frame = f < 0 ? 0 : f >= r->p->frames ? r->p->frames - 1 : f;
+  }
   dg_sampler_preview_rgb(pred_x0 + (int64_t)r->frame * 4 * r->lh * r->lw, r->lh, r->lw, r->rgb);
   r->p->on_step(r->p->user, step, total, r->frame, r->rgb, r->lw, r->lh);
 }

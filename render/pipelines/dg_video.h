@@ -66,6 +66,8 @@ typedef struct dg_video_params {
   float control_scale; // 0 means 1
   const atomic_bool *cancel;
   int preview_frame; // which frame on_step shows (clamped)
+  // Optional: read after every step instead of preview_frame (the editor's playhead, moved while it runs).
+  const atomic_int *preview_frame_at;
   dg_video_step_fn on_step;
   void *user;
 } dg_video_params;

@@ -2,7 +2,8 @@
 # `dirigent-cli stylize` and `spectrum` end to end: FDA against numpy's FFT (np.fft, the FDA reference
 # code's arithmetic) within 1 level, beta 0 giving the content back, a style of another size, the settings
 # chunk, the spectrum JSON against numpy; and bad inputs (missing file, non-PNG, beta and strength out of
-# range, the MNE method) each failing with a message naming the file or value and leaving no output.
+# range, FDA with two styles, MNE with a missing encoder) each failing with a message naming the file or value
+# and leaving no output. MNE itself: test_stylize_mne.sh.
 cli="$1" out="$3"
 rm -rf "$out" && mkdir -p "$out" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -58,7 +59,7 @@ small = Image.open(d + "/small.png")
 assert small.size == (96, 64), small.size
 info = Image.open(d + "/fda.png").info
 st = json.loads(info["dirigent-stylize"])
-assert st == {"method": "fda", "strength": 0.9, "beta": 0.1}, st
+assert st == {"method": "fda", "strength": 0.9, "beta": 0.1, "styles": 1}, st
 x = c / 255
 P = np.abs(np.fft.fft2(x)) ** 2 / (64 * 96)
 ky, kx = np.fft.fftfreq(64) * 64, np.fft.fftfreq(96) * 96
@@ -119,8 +120,10 @@ expect 2 "--strength -1: expected a number from 0 to 1" stylize --content "$out/
   --strength -1 --out "$out/bad.png"
 expect 2 "--method gan: expected fda or mne" stylize --content "$out/content.png" --style "$out/style.png" \
   --method gan --out "$out/bad.png"
-expect 1 "not available yet" stylize --content "$out/content.png" --style "$out/style.png" --method mne \
-  --out "$out/bad.png"
+expect 1 "$out/missing.safetensors" stylize --content "$out/content.png" --style "$out/style.png" --method mne \
+  --encoder "$out/missing.safetensors" --out "$out/bad.png"
+expect 2 "fda takes one --style image" stylize --content "$out/content.png" --style "$out/style.png" \
+  --style "$out/style.png" --out "$out/bad.png"
 expect 2 "are required" stylize --content "$out/content.png" --out "$out/bad.png"
 expect 1 "$out/nodir/bad.png" stylize --content "$out/content.png" --style "$out/style.png" \
   --out "$out/nodir/bad.png"

@@ -50,4 +50,8 @@ expect "tar width" "latent width 7" --stage "a car" --frames 4 --tar 7D1
 "$cli" video generate --model "$pipe/tiny_model" --stage "a car" --frames 4 --width 64 --height 32 --steps 1 \
   --out "$out/none.gif" >"$out/msg" 2>&1 && fail "no video UNet: accepted"
 grep -q "no video UNet" "$out/msg" || fail "no video UNet: $(cat "$out/msg")"
+# The shipped default model folder: the video UNet's temporal layers read over the shipped image UNet.
+"$cli" video generate --stage "0:a street at day" --stage "1:a street at night" --frames 2 --width 64 --height 32 \
+  --steps 1 --out "$out/default.gif" >"$out/msg" 2>&1 || fail "the default model: $(cat "$out/msg")"
+grep -q "generated 2 frames of 64x32" "$out/msg" || fail "the default model's message: $(cat "$out/msg")"
 echo "cli video generate: ok"

@@ -1,6 +1,6 @@
 // The editor's job function (app/dg_runner) on a video job: a model folder (the tiny model with the tiny
 // video UNet as its video_unet.safetensors) and the document's timeline give F RGBA frames with a
-// preview of frame 0 every step; cancel stops the job; a model without a video UNet fails the job
+// preview of the playhead's frame every step and the temporal attention matrix; cancel stops the job; a model without a video UNet fails the job
 // naming what is missing.
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -11,11 +11,12 @@
 #include "dg_job.h"
 #include "dg_runner.h"
 
-// Runs a video job to its end; *reports counts the progress reports with a preview; cancel_at >= 0
-// cancels after that step's report.
-static int run(dg_document *doc, dg_runner *r, int cancel_at, int *reports, dg_job_update *last, dg_media *out) {
+// Runs a video job previewing frame `playhead` to its end; *reports counts the progress reports with a
+// preview; cancel_at >= 0 cancels after that step's report.
+static int run_moving(dg_document *doc, dg_runner *r, int playhead, int move_to, int cancel_at, int *reports,
+                      dg_job_update *last, dg_video_result *out) {
   dg_status st;
-  dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, &st);
+  dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, playhead, &st);
   if (!job) return dg_check_status(st, "start video"), -1;
   *reports = 0;
   memset(last, 0, sizeof *last);
@@ -26,6 +27,7 @@ static int run(dg_document *doc, dg_runner *r, int cancel_at, int *reports, dg_j
       dg_job_update_clear(last);
       *last = u;
       if (cancel_at >= 0 && u.step >= cancel_at) dg_job_cancel(job);
+      if (move_to >= 0 && *reports == 1) dg_job_set_preview_frame(job, move_to); // the playhead moved
     } else if (dg_job_state_get(job) != DG_JOB_RUNNING) {
       break;
     } else {
@@ -34,9 +36,14 @@ static int run(dg_document *doc, dg_runner *r, int cancel_at, int *reports, dg_j
   }
   int state = dg_job_wait(job);
   if (state == DG_JOB_FAILED) printf("job failed: %s\n", dg_job_error(job) ? dg_job_error(job) : "?");
-  if (state == DG_JOB_DONE) dg_job_take_media(job, out);
+  if (state == DG_JOB_DONE) dg_job_take_video(job, out);
   dg_job_free(job);
   return state;
+}
+
+static int run(dg_document *doc, dg_runner *r, int playhead, int cancel_at, int *reports, dg_job_update *last,
+               dg_video_result *out) {
+  return run_moving(doc, r, playhead, -1, cancel_at, reports, last, out);
 }
 
 // A model folder of links to the tiny model's files (and the video UNet when `video`).
@@ -83,30 +90,63 @@ int main(void) {
   dg_check_status(dg_timeline_add_stage(&t, 3, "a blue car on a road in autumn"), "stage 3");
   dg_check_status(dg_document_set_timeline(doc, &t, false), "set the timeline");
   int reports;
-  dg_job_update last;
-  dg_media m = {0};
-  if (run(doc, r, -1, &reports, &last, &m) == DG_JOB_DONE) {
-    dg_check(m.frames == 4 && m.width == 64 && m.height == 32 && m.channels == 4, "4 RGBA frames of 64x32 (%d of %dx%dx%d)",
-             m.frames, m.width, m.height, m.channels);
+  dg_job_update last, last3;
+  dg_video_result v, v3;
+  dg_video_result_init(&v), dg_video_result_init(&v3);
+  if (run(doc, r, 0, -1, &reports, &last, &v) == DG_JOB_DONE) {
+    const dg_media *m = &v.frames;
+    dg_check(m->frames == 4 && m->width == 64 && m->height == 32 && m->channels == 4,
+             "4 RGBA frames of 64x32 (%d of %dx%dx%d)", m->frames, m->width, m->height, m->channels);
     dg_check(reports == 2 && last.total == 2 && last.step == 1 && last.preview_width == 32 && last.preview_height == 16,
              "a 32x16 preview with each of the 2 steps (%d reports)", reports);
-    size_t fb = (size_t)m.width * m.height * 4;
-    dg_check(m.data && memcmp(m.data, m.data + 3 * fb, fb) != 0, "the first and last frames differ");
+    size_t fb = (size_t)m->width * m->height * 4;
+    dg_check(m->data && memcmp(m->data, m->data + 3 * fb, fb) != 0, "the first and last frames differ");
+    dg_check(v.timeline.n_stages == 2 && v.steps == 2 && v.negative && !strcmp(v.negative, "blurry"),
+             "the video keeps its timeline and settings");
+    // The temporal attention of the first temporal transformer at step 0: rows of probabilities.
+    dg_check(v.attention && v.attention_frames == 4, "the temporal attention matrix comes with the video (%d frames)",
+             v.attention_frames);
+    for (int i = 0; v.attention && i < 4; i++) {
+      float sum = 0;
+      for (int j = 0; j < 4; j++) sum += v.attention[i * 4 + j];
+      dg_check(sum > 0.99f && sum < 1.01f, "attention row %d sums to 1 (%g)", i, sum);
+    }
   } else {
     dg_check(false, "the video job did not finish");
   }
-  dg_media_clear(&m);
-  dg_job_update_clear(&last);
+  // The playhead at frame 3: the same video, previews of another frame.
+  if (run(doc, r, 3, -1, &reports, &last3, &v3) == DG_JOB_DONE && last.preview && last3.preview) {
+    size_t pb = (size_t)last.preview_width * last.preview_height * 4;
+    dg_check(v3.frames.data && v.frames.data &&
+                 !memcmp(v.frames.data, v3.frames.data, dg_media_frame_bytes(&v.frames) * 4),
+             "the playhead does not change the video");
+    dg_check(last3.preview_width == last.preview_width && memcmp(last.preview, last3.preview, pb) != 0,
+             "the preview shows the playhead's frame (frame 3's differs from frame 0's)");
+  } else {
+    dg_check(false, "the video job with the playhead at frame 3 did not finish with previews");
+  }
+  dg_video_result_clear(&v), dg_video_result_clear(&v3);
+  dg_job_update_clear(&last), dg_job_update_clear(&last3);
+  // The playhead moved to frame 3 after the first of 4 steps: the last preview is frame 3's, exactly as
+  // a job that previewed frame 3 from the start shows it.
+  dg_document_set_steps(doc, 4);
+  int r3 = run(doc, r, 3, -1, &reports, &last3, &v3);
+  int rm = run_moving(doc, r, 0, 3, -1, &reports, &last, &v);
+  dg_check(r3 == DG_JOB_DONE && rm == DG_JOB_DONE && last.preview && last3.preview && last.step == 3 &&
+               !memcmp(last.preview, last3.preview, (size_t)last.preview_width * last.preview_height * 4),
+           "the preview follows the playhead while the job runs");
+  dg_video_result_clear(&v), dg_video_result_clear(&v3);
+  dg_job_update_clear(&last), dg_job_update_clear(&last3);
   // Cancel after the first step's report.
   dg_document_set_steps(doc, 6);
-  int state = run(doc, r, 0, &reports, &last, &m);
+  int state = run(doc, r, 0, 0, &reports, &last, &v);
   dg_check(state == DG_JOB_CANCELLED && reports < 6, "cancel stops the video job (state %d, %d reports)", state, reports);
   dg_job_update_clear(&last);
-  dg_media_clear(&m);
+  dg_video_result_clear(&v);
   // No video UNet: the job fails naming it.
   dg_document_set_text(doc, DG_FIELD_MODEL, without, false);
   dg_status st;
-  dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, &st);
+  dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, 0, &st);
   if (job) {
     dg_check(dg_job_wait(job) == DG_JOB_FAILED && dg_job_error(job) && strstr(dg_job_error(job), "video UNet"),
              "no video UNet fails naming it (%s)", dg_job_error(job) ? dg_job_error(job) : "?");

@@ -2,7 +2,8 @@
 // dg_ref_fda (the naive double DFT), with the style resized by dg_ref_resize_bilinear when its size
 // differs, within 1 level of 8 bits (rounding of f32 against double results); beta 0 and strength 0
 // give the content back exactly; the radial power spectrum against the full reference DFT's (relative
-// error under 1e-4 per radius); and the errors (MNE not available yet, values out of range).
+// error under 1e-4 per radius); and the errors (MNE without model files or with a missing one, FDA with two
+// styles, values out of range).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ static float *planes_of(const dg_media *m) {
 
 static void check_fda(int w, int h, int sw, int sh, double strength, double beta) {
   dg_media c = image(w, h), s = image(sw, sh), out;
-  dg_stylize_params p = {DG_STYLIZE_FDA, strength, beta};
+  dg_stylize_params p = {.method = DG_STYLIZE_FDA, .strength = strength, .beta = beta};
   char what[128];
   snprintf(what, sizeof what, "stylize fda %dx%d style %dx%d strength %g beta %g", w, h, sw, sh, strength, beta);
   if (dg_check_status(dg_stylize_run(task, &c, &s, &p, &out), what) &&
@@ -123,9 +124,19 @@ int main(void) {
 
   dg_media c = image(16, 16), one = {0}, out;
   dg_media_alloc(&one, 1, 1, 1, 3);
-  dg_stylize_params mne = {DG_STYLIZE_MNE, 0.8, 0.05}, beta = {DG_STYLIZE_FDA, 0.8, 0.6},
-                    strength = {DG_STYLIZE_FDA, 1.5, 0.05}, ok = {DG_STYLIZE_FDA, 0.8, 0.05};
-  dg_check_error(dg_stylize_run(task, &c, &c, &mne, &out), DG_ERR_UNSUPPORTED, "not available yet", "mne");
+  dg_stylize_params mne = {.method = DG_STYLIZE_MNE, .strength = 0.8, .beta = 0.05},
+                    missing = {.method = DG_STYLIZE_MNE, .strength = 0.8, .encoder = "/nonexistent/mne.safetensors",
+                               .generator = "/nonexistent/g.safetensors"},
+                    beta = {.method = DG_STYLIZE_FDA, .strength = 0.8, .beta = 0.6},
+                    strength = {.method = DG_STYLIZE_FDA, .strength = 1.5, .beta = 0.05},
+                    ok = {.method = DG_STYLIZE_FDA, .strength = 0.8, .beta = 0.05};
+  dg_check_error(dg_stylize_run(task, &c, &c, &mne, &out), DG_ERR_ARG, "needs an encoder and a generator", "mne files");
+  dg_status ms = dg_stylize_run(task, &c, &c, &missing, &out);
+  dg_check(ms != DG_OK && strstr(dg_last_error(), "/nonexistent/mne.safetensors"), "mne, missing encoder: %s",
+           dg_last_error());
+  const dg_media *two[2] = {&c, &c};
+  dg_check_error(dg_stylize_run_styles(task, &c, two, 2, &ok, &out), DG_ERR_ARG, "fda takes one style image",
+                 "fda with two styles");
   dg_check_error(dg_stylize_run(task, &c, &c, &beta, &out), DG_ERR_ARG, "beta 0.6 outside 0..0.5", "beta");
   dg_check_error(dg_stylize_run(task, &c, &c, &strength, &out), DG_ERR_ARG, "strength 1.5", "strength");
   dg_check_error(dg_stylize_run(task, &c, &one, &ok, &out), DG_ERR_ARG, "style image must be", "1x1 style");

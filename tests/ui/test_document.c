@@ -405,6 +405,30 @@ static void test_timeline(void) {
   dg_check(c && dg_timeline_equal(dg_document_timeline(c), &t), "dg_document_copy keeps the timeline");
   dg_document_free(c);
 
+  // Edits the timeline panel makes: a drag clamped between the neighbours, a new frame count that keeps
+  // the stages at the same place in time, a prompt replaced.
+  dg_timeline e;
+  dg_timeline_init(&e);
+  dg_check_status(dg_timeline_copy(&e, &t), "copy");
+  dg_check(dg_timeline_move_stage(&e, 1, 40) == 30 && dg_timeline_move_stage(&e, 1, -3) == 1 &&
+               dg_timeline_move_stage(&e, 2, 99) == 31 && dg_timeline_move_stage(&e, 0, 5) == 0 &&
+               dg_timeline_move_stage(&e, 3, 5) == -1,
+           "stages move between their neighbours");
+  dg_timeline_move_stage(&e, 1, 12);
+  dg_check_status(dg_timeline_set_frames(&e, 64), "64 frames");
+  dg_check(e.frames == 64 && e.stages[0].frame == 0 && e.stages[1].frame == 24 && e.stages[2].frame == 63,
+           "stages scaled to 64 frames (%d %d %d)", e.stages[0].frame, e.stages[1].frame, e.stages[2].frame);
+  dg_check_status(dg_timeline_set_frames(&e, 3), "3 frames");
+  dg_check(e.stages[0].frame == 0 && e.stages[1].frame == 1 && e.stages[2].frame == 2 && dg_timeline_check(&e) == DG_OK,
+           "squeezed to 3 frames, one apart (%d %d %d)", e.stages[0].frame, e.stages[1].frame, e.stages[2].frame);
+  dg_check(dg_timeline_set_frames(&e, 2) == DG_ERR_ARG && strstr(dg_last_error(), "3 stages"),
+           "fewer frames than stages refused: %s", dg_last_error());
+  dg_check(dg_timeline_set_frames(&e, 200) == DG_ERR_ARG && e.frames == 3, "200 frames refused, nothing changed");
+  dg_check_status(dg_timeline_set_prompt(&e, 2, "a street in fog"), "set a prompt");
+  dg_check(!strcmp(e.stages[2].prompt, "a street in fog") && dg_timeline_set_prompt(&e, 3, "x") == DG_ERR_ARG,
+           "a prompt replaced; a missing stage refused");
+  dg_timeline_clear(&e);
+
   dg_check_status(dg_timeline_remove_stage(&t, 1), "remove stage 2");
   dg_check(t.n_stages == 2 && t.stages[1].frame == 31, "stage removed, order kept");
   dg_check(dg_timeline_remove_stage(&t, 5) == DG_ERR_ARG, "removing a missing stage refused");

@@ -156,7 +156,7 @@ int main(void) {
 
   // A video job: refused without a stage; with stages it carries a copy of the document's timeline, and
   // an image job carries none.
-  job = dg_job_start_video(d, test_pipeline, &tp, 0, &st);
+  job = dg_job_start_video(d, test_pipeline, &tp, 0, 0, &st);
   dg_check(!job && st == DG_ERR_ARG && strstr(dg_last_error(), "no prompt stage"), "video without stages: %s",
            dg_last_error());
   dg_timeline tl;
@@ -164,7 +164,7 @@ int main(void) {
   dg_timeline_add_stage(&tl, 0, "a street at day");
   dg_timeline_add_stage(&tl, 15, "a street at night");
   dg_check_status(dg_document_set_timeline(d, &tl, false), "timeline set");
-  job = dg_job_start_video(d, test_pipeline, &tp, 0, &st);
+  job = dg_job_start_video(d, test_pipeline, &tp, 0, 0, &st);
   dg_timeline_remove_stage(&tl, 1);
   dg_document_set_timeline(d, &tl, false); // later edits do not reach the job
   const dg_timeline *jt = job ? dg_job_params_get(job)->timeline : NULL;

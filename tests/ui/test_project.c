@@ -498,8 +498,86 @@ static void test_async(const char *dir) {
   g_free(s.message);
 }
 
+// The timeline and the generated video: a round trip (stages, settings, frames, attention), and broken
+// timelines and videos refused naming the member, nothing half-read.
+static void test_video(void) {
+  dg_document *d = sample();
+  dg_timeline t;
+  dg_timeline_init(&t);
+  t.frames = 3, t.fps = 12, t.vsp = DG_VSP_SAME, t.sigma_next = 8, t.until = 5, t.keep_layout = false;
+  dg_timeline_add_stage(&t, 0, "a street at day \"q\" \xc3\xa9");
+  dg_timeline_add_stage(&t, 2, "a street at night");
+  dg_check_status(dg_document_set_timeline(d, &t, false), "set the timeline");
+  dg_video_result v;
+  dg_video_result_init(&v);
+  dg_timeline_copy(&v.timeline, &t);
+  dg_media_alloc(&v.frames, 3, 8, 4, 4);
+  for (size_t i = 0; i < dg_media_frame_bytes(&v.frames) * 3; i++) v.frames.data[i] = (uint8_t)(i * 7 + 3);
+  v.seed = 77, v.steps = 4, v.guidance = 6.5, v.negative = strdup("blurry"), v.model = strdup("/m");
+  v.attention = malloc(9 * sizeof(float)), v.attention_frames = 3;
+  for (int i = 0; i < 9; i++) v.attention[i] = (float)(i % 3 == i / 3 ? 0.5 : 0.25);
+  dg_document_set_video(d, &v);
+  size_t len;
+  char *bundle = dg_project_serialize(d, &len);
+  dg_status st;
+  dg_document *back = bundle ? dg_project_parse(bundle, len, &st) : NULL;
+  dg_check(back != NULL, "a project with a timeline and a video reads back (%s)", back ? "" : dg_last_error());
+  const dg_video_result *a = dg_document_video(d), *b = back ? dg_document_video(back) : NULL;
+  if (back) {
+    dg_check(dg_timeline_equal(dg_document_timeline(d), dg_document_timeline(back)), "the timeline round-trips");
+    dg_check(b && b->frames.frames == 3 && b->frames.width == 8 && b->frames.height == 4 &&
+                 !memcmp(a->frames.data, b->frames.data, dg_media_frame_bytes(&a->frames) * 3),
+             "the video's frames round-trip");
+    dg_check(b && dg_timeline_equal(&a->timeline, &b->timeline) && b->seed == 77 && b->steps == 4 &&
+                 b->guidance == 6.5 && !strcmp(b->negative, "blurry") && !strcmp(b->model, "/m"),
+             "the video's settings round-trip");
+    dg_check(b && b->attention_frames == 3 && !memcmp(a->attention, b->attention, 9 * sizeof(float)),
+             "the attention matrix round-trips");
+    size_t len2;
+    char *again = dg_project_serialize(back, &len2);
+    dg_check(again && len2 == len && !memcmp(again, bundle, len), "the same document gives the same bytes");
+    free(again);
+  }
+  dg_document_free(back);
+  // Broken timelines and videos: each edit of project.json refused, naming what is wrong.
+  size_t jl = 0;
+  dg_bundle *bb = dg_bundle_open((const uint8_t *)bundle, len);
+  char *json = bb ? (char *)dg_bundle_read(bb, "project.json", DG_PROJECT_MAX_ENTRY, &jl) : NULL;
+  dg_bundle_free(bb);
+  const struct {
+    const char *from, *to, *needle;
+  } cases[] = {
+      {"\"frame\" : 2,", "\"frame\" : 40,", "timeline: stage 2 at frame 40"},
+      {"\"vsp\" : \"same\"", "\"vsp\" : \"sideways\"", "sideways"},
+      {"\"fps\" : 12", "\"fps\" : \"fast\", \"z\" : 12", "\"fps\" is not a number"},
+      {"\"stages\" : [", "\"stages\" : 3, \"x\": [", "\"stages\" is not an array"},
+      {"\"keep_layout\" : false", "\"keep_layout\" : 0", "keep_layout"},
+      {"\"video/0002.png\"", "\"results/0001.png\"", "video frame 2"},
+      {"\"video/0003.png\"", "\"video/0009.png\"", "video/0009.png"},
+      {"\"frames\" : 3,\n    \"seed\"", "\"frames\" : 4,\n    \"seed\"", "video"},
+      {"\"attention\" : [\n      0.5", "\"attention\" : [\n      1.5", "attention"},
+  };
+  for (size_t i = 0; json && i < G_N_ELEMENTS(cases); i++) {
+    GString *e = edited(json, jl, cases[i].from, cases[i].to);
+    dg_check(e != NULL, "video case %zu: '%s' not in the JSON", i, cases[i].from);
+    if (!e) continue;
+    size_t plen;
+    char *project = rebundle(bundle, len, "project.json", e->str, e->len, &plen);
+    char what[32];
+    snprintf(what, sizeof what, "video case %zu", i);
+    expect_rejected(project, plen, cases[i].needle, what);
+    free(project);
+    g_string_free(e, TRUE);
+  }
+  free(json);
+  free(bundle);
+  dg_timeline_clear(&t);
+  dg_document_free(d);
+}
+
 int main(void) {
   char *dir = g_dir_make_tmp("dg-project-XXXXXX", NULL);
+  test_video();
   test_hostile(dir);
   test_bundle(dir);
   test_old_format(dir);

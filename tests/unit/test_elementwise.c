@@ -84,8 +84,9 @@ int main(void) {
     }
     int64_t bigshape[2] = {big, 1};
     check_binary(DG_ADD, dt, 2, bigshape, 2, bigshape);
-    dg_unary_op un[] = {DG_SCALE, DG_SILU, DG_GELU, DG_GELU_TANH, DG_QUICK_GELU, DG_SIGMOID, DG_COPY, DG_RELU, DG_CLAMP};
-    for (int i = 0; i < 9; i++) {
+    dg_unary_op un[] = {DG_SCALE, DG_SILU, DG_GELU, DG_GELU_TANH, DG_QUICK_GELU, DG_SIGMOID, DG_COPY, DG_RELU, DG_CLAMP,
+                          DG_LEAKY_RELU};
+    for (int i = 0; i < 10; i++) {
       check_unary(un[i], dt, dg_test_int(1, 5000));
       check_unary(un[i], dt, big);
     }

@@ -1,7 +1,7 @@
 // StyleGAN2's ops against the CPU reference, both dtypes: upfirdn2d (up, down, padding and cropping, an
 // asymmetric filter so a missing flip shows, ADA's upsample2d), and the modulated conv as the engine runs it
 // (x * styles, dg_conv2d with the shared weight, dg_modulate_act) against the fused per-sample weights, with
-// and without demodulation, noise ([H, W] and [N, H, W]), leaky ReLU and clamp. Tolerances (relative to the
+// and without demodulation, noise ([H, W], [N, H, W] and [N, O, H, W]), leaky ReLU and clamp. Tolerances (relative to the
 // largest value): f32 1e-4, f16 1e-2.
 #include <math.h>
 #include <stdlib.h>
@@ -35,16 +35,17 @@ static void check_upfirdn(dg_dtype dt, int64_t planes, int64_t h, int64_t w, int
   free(x);
 }
 
-// noise_mode 0: none, 1: [H, W], 2: [N, H, W].
+// noise_mode 0: none, 1: [H, W], 2: [N, H, W], 3: [N, O, H, W].
 static void check_modconv(dg_dtype dt, int64_t N, int64_t I, int64_t H, int64_t W, int64_t O, int K, bool demod,
                           int noise_mode, bool lrelu, float clamp) {
   int64_t sx[4] = {N, I, H, W}, ss[4] = {N, I, 1, 1}, sw[4] = {O, I, K, K}, sb[1] = {O}, sy[4] = {N, O, H, W};
-  int64_t sd[2] = {N, O}, sn[3] = {noise_mode == 2 ? N : 1, H, W};
+  int64_t sd[2] = {N, O}, sn[3] = {noise_mode == 2 ? N : 1, H, W}, sn4[4] = {N, O, H, W};
   float *x, *st, *w, *b, *nz = NULL;
   dg_tensor X = dg_test_tensor(dt, 4, sx, -1, 1, &x), S = dg_test_tensor(dt, 4, ss, 0.2f, 2, &st);
   dg_tensor Wt = dg_test_tensor(dt, 4, sw, -1, 1, &w), B = dg_test_tensor(dt, 1, sb, -0.5f, 0.5f, &b);
-  dg_tensor Nz = noise_mode ? dg_test_tensor(dt, noise_mode == 2 ? 3 : 2, noise_mode == 2 ? sn : sn + 1, -2, 2, &nz)
-                            : (dg_tensor){0};
+  dg_tensor Nz = noise_mode == 3 ? dg_test_tensor(dt, 4, sn4, -2, 2, &nz)
+                 : noise_mode ? dg_test_tensor(dt, noise_mode == 2 ? 3 : 2, noise_mode == 2 ? sn : sn + 1, -2, 2, &nz)
+                              : (dg_tensor){0};
   dg_tensor XS = dg_test_poisoned(dt, 4, sx), Y = dg_test_poisoned(dt, 4, sy), D = dg_test_poisoned(dt, 2, sd);
   float *dsum = malloc((size_t)(N * O) * sizeof *dsum); // sum_i s^2 sum_k w^2, as the model computes it
   for (int64_t n = 0; n < N; n++)
@@ -72,7 +73,7 @@ static void check_modconv(dg_dtype dt, int64_t N, int64_t I, int64_t H, int64_t 
   if (dg_test_ok(s, what)) {
     int64_t n = N * O * H * W;
     float *got = dg_test_read(&Y), *want = malloc((size_t)n * sizeof *want);
-    dg_ref_modconv(x, w, st, N, I, H, W, O, K, demod, nz, noise_mode == 2, 0.7f, b, lrelu, 1.0f, clamp, want);
+    dg_ref_modconv(x, w, st, N, I, H, W, O, K, demod, nz, noise_mode, 0.7f, b, lrelu, 1.0f, clamp, want);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     if (clamp >= 0) { // the clamp bites: some values sit at it
       int at = 0;
@@ -107,6 +108,8 @@ int main(void) {
     check_modconv(dt, 3, 6, 5, 4, 3, 3, true, 2, true, 0.5f);
     check_modconv(dt, 2, 8, 4, 8, 3, 1, false, 0, false, -1); // toRGB: 1x1, no demodulation, linear
     check_modconv(dt, 2, 16, 16, 32, 16, 3, true, 2, true, -1);
+    check_modconv(dt, 2, 5, 6, 7, 4, 3, true, 3, true, -1);     // an encoder's full-channel layer noise
+    check_modconv(dt, 3, 16, 16, 32, 24, 3, true, 3, true, -1); // (split run: noise windowed with y)
   }
   // ADA's upsample2d of a constant plane stays constant inside (gain 4 makes up for the zeros)
   int64_t sh[2] = {4, 4}, so[2] = {8, 8};

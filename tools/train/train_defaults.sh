@@ -141,10 +141,13 @@ for split_count in train:${DG_TRAIN_CLIPS:-512} val:16; do
   "$CLI" world dataset --split "$split" --count "$count" --video --frames 16 \
     --threads "${DG_TRAIN_WORLD_THREADS:-2}" --out "$VDATA/$split"
 done
-train video $T train_video "$MODELS/video" --data "$VDATA/train" --val "$VDATA/val" \
+train video $T train_video "$RUNS/video_full" --data "$VDATA/train" --val "$VDATA/val" \
   --init "$MODELS/unet.safetensors" --vae "$MODELS/vae.safetensors" "${TEXT_ARGS[@]}" --steps "$(steps 2000)" \
   --batch "$(batch video 2 64)" --lr 2e-4 --warmup 20 --ema 0.99 --fps 8 $(gpu --lr-ref-batch 8)
 
-# Shipped as float16 (half the size, same images to ~0.01 of a level).
-(cd tools/train && $PY -m dgtrain.to_f16 "$MODELS"/*.safetensors)
+# Shipped as float16 (half the size, same images to ~0.01 of a level). The video model ships as its temporal
+# layers only (video_unet.safetensors), over the shipped unet.safetensors it names by SHA-256.
+(cd tools/train && $PY -m dgtrain.to_f16 "$MODELS"/*.safetensors &&
+   $PY -m dgtrain.export_video_checkpoint "$RUNS/video_full.safetensors" "$MODELS/video_unet.safetensors" \
+     --over "$MODELS/unet.safetensors" && $PY -m dgtrain.to_f16 "$MODELS/video_unet.safetensors")
 stage "all default models trained"

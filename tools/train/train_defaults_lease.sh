@@ -82,9 +82,11 @@ pack unet_vae unet.* vae.*
 pack clip clip.* text_encoder.*
 pack seg_cnbase eval_segmenter.* controlnet_baseline.*
 pack cn_aldm_adv controlnet_aldm.* controlnet_adv.*
-pack video video.*  # the text-to-video UNet (bfloat16 autocast, batch 64 of 16-frame clips)
+pack video video_unet.*  # the text-to-video UNet's temporal layers over unet.safetensors (bfloat16 autocast, batch 64 of 16-frame clips)
 # The UNet the ControlNets were trained on: the shipped one continues it (kept in case the lease ends first).
 cd "$RUNS" && [ -f unet_base.safetensors ] && to_f16 unet_base.safetensors && pack unet_base unet_base.*
+# The whole video UNet as trained (if the chain ended before its layers were split off).
+cd "$RUNS" && [ -f video_full.safetensors ] && pack video_full video_full.*
 cd "$RUNS/.." && r=$(basename "$RUNS")
 tar czf "$OUT/logs.tgz" "$r"/train_defaults.log "$r"/throughput.txt "$r"/*.out "$r"/*/log.txt "$r"/*/summary.json \
   "$r"/*/samples_*.png 2>/dev/null

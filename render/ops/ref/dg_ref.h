@@ -99,8 +99,8 @@ void dg_ref_upfirdn2d(const float *x, int64_t planes, int64_t h, int64_t w, cons
                       int down, const int pad[4], float gain, float *out);
 // A modulated conv the fused way (ADA's modulated_conv2d with per-sample weights): w [O, I, K, K] times
 // styles [N, I], demodulated per (n, o) when demod, conv stride 1 padding K/2, then + strength * noise
-// (noise [H, W], or [N, H, W] when noise_per_sample; may be NULL), + bias, leaky ReLU 0.2 x sqrt 2 when
+// (noise_mode 1: [H, W], 2: [N, H, W], 3: [N, O, H, W]; noise may be NULL), + bias, leaky ReLU 0.2 x sqrt 2 when
 // lrelu, x gain, clamped when clamp >= 0. out [N, O, H, W].
 void dg_ref_modconv(const float *x, const float *w, const float *styles, int64_t N, int64_t I, int64_t H, int64_t W,
-                    int64_t O, int K, bool demod, const float *noise, bool noise_per_sample, float strength,
+                    int64_t O, int K, bool demod, const float *noise, int noise_mode, float strength,
                     const float *bias, bool lrelu, float gain, float clamp, float *out);

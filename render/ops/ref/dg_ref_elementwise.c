@@ -22,6 +22,7 @@ void dg_ref_unary(dg_unary_op op, const float *a, int64_t n, float alpha, float 
     case DG_SIGMOID: r = 1 / (1 + exp(-x)); break;
     case DG_RELU: r = x > 0 ? x : 0; break;
     case DG_CLAMP: r = x < alpha ? alpha : x > beta ? beta : x; break;
+    case DG_LEAKY_RELU: r = x >= 0 ? x : alpha * x; break;
     default: r = x; break;
     }
     out[i] = (float)r;

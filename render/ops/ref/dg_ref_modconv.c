@@ -22,7 +22,7 @@ void dg_ref_upfirdn2d(const float *x, int64_t planes, int64_t h, int64_t w, cons
 }
 
 void dg_ref_modconv(const float *x, const float *w, const float *styles, int64_t N, int64_t I, int64_t H, int64_t W,
-                    int64_t O, int K, bool demod, const float *noise, bool noise_per_sample, float strength,
+                    int64_t O, int K, bool demod, const float *noise, int noise_mode, float strength,
                     const float *bias, bool lrelu, float gain, float clamp, float *out) {
   int64_t kk = (int64_t)K * K;
   float *wm = malloc((size_t)(O * I * kk) * sizeof *wm);
@@ -44,7 +44,8 @@ void dg_ref_modconv(const float *x, const float *w, const float *styles, int64_t
       for (int64_t p = 0; p < H * W; p++) {
         float *v = out + (n * O + o) * H * W + p;
         double r = *v;
-        if (noise) r += (double)strength * noise[(noise_per_sample ? n * H * W : 0) + p];
+        int64_t at = noise_mode == 3 ? (n * O + o) * H * W : noise_mode == 2 ? n * H * W : 0;
+        if (noise) r += (double)strength * noise[at + p];
         r += bias[o];
         if (lrelu) r = (r < 0 ? 0.2 * r : r) * sqrt(2.0);
         r *= gain;

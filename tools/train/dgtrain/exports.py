@@ -43,8 +43,25 @@ def write_record(path, record):
 
 
 def load_prefixed(path, prefix):
-    """State dict of a single-file safetensors with the prefix removed (keys without it are skipped)."""
+    """State dict of a single-file safetensors with the prefix removed (keys without it are skipped). A layers
+    file (metadata "dirigent.base", "dirigent.base_sha256": the shipped video UNet's temporal layers) comes with
+    its base's tensors, as the engine reads it (render/io/dg_weights.c)."""
     sd, meta = safetensors_io.load(path)
+    base = meta.get("dirigent.base")
+    if base:
+        if "/" in base or base in (".", ".."):
+            raise ValueError(f"{path}: dirigent.base {base!r} is not a file name in the same folder")
+        base_path = os.path.join(os.path.dirname(path), base)
+        with open(base_path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        if digest != meta.get("dirigent.base_sha256", "").lower():
+            raise ValueError(f"{path}: its layers were trained over {base_path} with SHA-256 "
+                             f"{meta.get('dirigent.base_sha256')}, but that file is now {digest}")
+        base_sd, _ = safetensors_io.load(base_path)
+        both = sorted(set(sd) & set(base_sd))
+        if both:
+            raise ValueError(f"{path}: {both[0]} is in it and in its base {base_path}")
+        sd = dict(base_sd, **sd)
     return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}, meta
 
 

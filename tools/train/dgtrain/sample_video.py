@@ -13,7 +13,6 @@ import argparse
 import torch
 
 from . import diffusion, video_common, video_unet
-from .exports import load_json_beside, load_prefixed
 from .generate import save_grid
 
 
@@ -27,8 +26,7 @@ def load_video(path, image=False):
         model = video_unet.UNet3DModel(cfg)
         model.load_state_dict(state["ema"])
     else:
-        sd, _ = load_prefixed(path, "model.diffusion_model.")
-        cfg = {k: v for k, v in load_json_beside(path).items() if k in video_unet.DEFAULT_SMALL_VIDEO}
+        sd, cfg = video_common.load_video_export(path)
         model = video_unet.UNet3DModel(cfg)
         model.load_state_dict(sd)
     model.eval()

@@ -157,11 +157,14 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("resample_filter", setup_filter())
 
     def forward(self, x, w, noise_mode="random", noise=None):
-        """noise: an explicit map [N,1,H,W] (replacing the layer's noise before noise_strength) or None."""
+        """noise: an explicit map [N,1,H,W] (replacing the layer's noise before noise_strength), an encoder's
+        layer noise [N,C,H,W] of the layer's C output channels (ISSA: it replaces the noise and is added without
+        noise_strength), or None."""
         styles = self.affine(w)
         h, wd = self.noise_const.shape
         if noise is not None:
-            noise = noise * self.noise_strength
+            if noise.shape[1] == 1:
+                noise = noise * self.noise_strength
         elif noise_mode == "random":
             noise = torch.randn([x.shape[0], 1, h, wd], device=x.device) * self.noise_strength
         elif noise_mode == "const":
@@ -237,7 +240,8 @@ class SynthesisNetwork(nn.Module):
         return out
 
     def forward(self, ws, noise_mode="random", noises=None):
-        """ws [N, 12, w_dim]; noises: {"b16.conv0": [N,1,H,W], ...} for the layers given (others by noise_mode)."""
+        """ws [N, 12, w_dim]; noises: {"b16.conv0": [N,1,H,W] or, an encoder's layer noise, [N,C,H,W], ...} for the
+        layers given (others by noise_mode)."""
         noises = noises or {}
         x = img = None
         idx = 0

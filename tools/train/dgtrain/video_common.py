@@ -2,11 +2,14 @@
 (video_unet.inflate), the temporal/spatial split of its parameters, clip latents through the shipped VAE
 (cached), the held-out diffusion loss at fixed timesteps and noise, the temporal coherence metric, and the
 export in VideoCrafter2's names."""
+import hashlib
+import os
+
 import torch
 import torch.nn.functional as F
 
-from . import video_unet
-from .exports import export
+from . import safetensors_io, video_unet
+from .exports import export, load_json_beside, load_prefixed
 from .latents import cached_latents
 
 
@@ -82,10 +85,40 @@ def adjacent_l1(frames):
 PREFIX = "model.diffusion_model."
 
 
-def export_video(path, state, cfg, metadata=None):
-    """Writes the UNet3D state dict under VideoCrafter2's names; refuses names the UNet3D does not have."""
+def load_video_export(path):
+    """(state dict, config) of an exported video UNet. A layers file comes with its base image UNet's tensors
+    (exports.load_prefixed); those the inflation renamed (the middle block's second ResBlock and the upsamplers
+    move one place on) are not the UNet3D's and are left out, as the engine ignores them."""
+    sd, meta = load_prefixed(path, PREFIX)
+    cfg = {k: v for k, v in load_json_beside(path).items() if k in video_unet.DEFAULT_SMALL_VIDEO}
+    if "dirigent.base" in meta:
+        own = video_unet.UNet3DModel(cfg).state_dict()
+        sd = {k: v for k, v in sd.items() if k in own}
+    return sd, cfg
+
+
+def export_video(path, state, cfg, metadata=None, over=None):
+    """Writes the UNet3D state dict under VideoCrafter2's names; refuses names the UNet3D does not have.
+    over: an image UNet safetensors the spatial layers were kept from (frozen in training): only the other
+    layers (temporal, fps) are written, with the base's file name and SHA-256 in the metadata, and the engine
+    reads the pair as one model (render/io/dg_weights.c add_base). Spatial layers that differ from the base (beyond f16
+    rounding) are refused: they would be silently replaced by the base's."""
     own = video_unet.UNet3DModel(cfg).state_dict()
     bad = [k for k in state if k not in own or own[k].shape != state[k].shape]
     if bad:
         raise KeyError(f"export_video: not UNet3D parameters: {bad[:5]}")
-    return export(path, state, PREFIX, cfg, dict(metadata or {}, model="unet3d"))
+    metadata = dict(metadata or {}, model="unet3d")
+    if over:
+        base, _ = safetensors_io.load(over)
+        shared = [k for k in state if PREFIX + k in base]
+        # Frozen layers come back from the EMA within f32 rounding (~5e-7), and a base since written as f16
+        # within its rounding (2^-11 relative); tuned layers move further.
+        moved = [k for k in shared if not torch.allclose(state[k].float(), base[PREFIX + k].float(), rtol=1e-3, atol=1e-5)]
+        if moved:
+            raise ValueError(f"export_video: {len(moved)} spatial tensors differ from {over} (tuned in training?), "
+                             f"e.g. {moved[:3]}: export the whole model instead")
+        state = {k: v for k, v in state.items() if PREFIX + k not in base}
+        with open(over, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        metadata.update({"dirigent.base": os.path.basename(over), "dirigent.base_sha256": digest})
+    return export(path, state, PREFIX, cfg, metadata)

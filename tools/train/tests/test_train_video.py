@@ -9,7 +9,8 @@ import unittest
 
 import torch
 
-from dgtrain import ldm_unet, ldm_vae, sample_video, synth_world, train_video, video_common, video_unet
+from dgtrain import (export_video_checkpoint, ldm_unet, ldm_vae, sample_video, synth_world, train_video, video_common,
+                     video_unet)
 from dgtrain.exports import export
 from dgtrain.safetensors_io import load
 
@@ -101,6 +102,34 @@ class TestTrainVideo(unittest.TestCase):
         self.assertEqual(tuple(clip.shape), (1, 4, 3, 32, 64))
         l1 = video_common.adjacent_l1(clip)
         self.assertTrue(0 < l1 < 255)
+
+        # shipped as its layers over the image UNet: only what the base lacks, read back as the whole model
+        layers, base = self.p("m", "video_unet.safetensors"), self.p("m", "unet.safetensors")
+        shutil.copy(self.p("unet.safetensors"), base)
+        shutil.copy(self.p("unet.json"), self.p("m", "unet.json"))
+        export_video_checkpoint.main([self.p("m", "video.safetensors"), layers, "--over", base])
+        lsd, lmeta = load(layers)
+        self.assertEqual(lmeta["dirigent.base"], "unet.safetensors")
+        self.assertEqual(len(lmeta["dirigent.base_sha256"]), 64)
+        self.assertFalse(set(lsd) & set(load(base)[0]))
+        self.assertTrue(any(video_unet.is_temporal(k[len(pre):]) for k in lsd) and len(lsd) < len(sd))
+        whole, _ = video_common.load_video_export(layers)
+        self.assertEqual(set(whole), set(own))
+        for k in own:
+            self.assertTrue(torch.equal(whole[k], sd[pre + k]), k)
+        # tuned spatial layers cannot ship as layers (the base's would replace them)
+        tuned = dict(whole)
+        spatial = next(k for k in own if not video_unet.is_temporal(k) and k.endswith("weight"))
+        tuned[spatial] = tuned[spatial] + 0.1
+        with self.assertRaisesRegex(ValueError, "spatial tensors differ"):
+            video_common.export_video(self.p("m", "tuned.safetensors"), tuned, cfg, over=base)
+        # a base changed since is refused
+        unet_sd, unet_meta = load(base)
+        unet_sd[pre + spatial] = unet_sd[pre + spatial] * 2
+        from dgtrain.safetensors_io import save
+        save(unet_sd, base, unet_meta)
+        with self.assertRaisesRegex(ValueError, "trained over"):
+            video_common.load_video_export(layers)
 
     def test_adjacent_l1(self):
         still = torch.zeros(2, 4, 3, 8, 8, dtype=torch.uint8)

@@ -1,0 +1,222 @@
+// The VSTAR evaluation's report: bootstrap summaries over the timelines (dg_eval_bootstrap), a table and JSON.
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dg_eval_metrics.h"
+#include "dg_eval_video.h"
+#include "dg_eval_video_metrics.h"
+#include "dg_json_glib.h"
+
+#define RESAMPLES 2000
+#define LEVEL 0.95
+
+typedef struct metric {
+  const char *key, *label;
+  size_t offset; // in dg_eval_video_clip
+} metric;
+
+static const metric metrics[] = {
+    {"stage_acc", "stage accuracy", offsetof(dg_eval_video_clip, stage_acc)},
+    {"transition_err", "transition error (frames)", offsetof(dg_eval_video_clip, transition_err)},
+    {"clip_cos", "adjacent CLIP cosine", offsetof(dg_eval_video_clip, clip_cos)},
+    {"l1", "adjacent L1 (0..255)", offsetof(dg_eval_video_clip, l1)},
+    {"layout_miou", "layout mIoU, consecutive", offsetof(dg_eval_video_clip, layout_miou)},
+    {"band_mass", "attention mass |i-j|<=2", offsetof(dg_eval_video_clip, band_mass)},
+    {"seconds", "seconds per video", offsetof(dg_eval_video_clip, seconds)},
+};
+#define N_METRICS (int)(sizeof metrics / sizeof metrics[0])
+
+static double value(const dg_eval_video_clip *c, const metric *m) {
+  return *(const double *)((const char *)c + m->offset);
+}
+
+static const dg_eval_video_clip *clip_of(const dg_eval_video_report *r, int i, int v) {
+  return v < 0 ? (r->has_real[i] ? &r->real[i] : NULL) : &r->clips[(size_t)i * DG_EVAL_VIDEO_VARIANTS + v];
+}
+
+typedef struct summary {
+  double mean, lo, hi;
+  int n; // timelines with a value
+} summary;
+
+// Variant v (-1: the real clips) over the done timelines; with `minus` >= 0 the paired difference v - minus.
+static summary summarise(const dg_eval_video_report *r, const metric *m, int v, int minus) {
+  summary out = {NAN, NAN, NAN, 0};
+  double *x = malloc((size_t)(r->n ? r->n : 1) * sizeof *x);
+  if (!x) return out;
+  for (int i = 0; i < r->n; i++) {
+    const dg_eval_video_clip *a = clip_of(r, i, v), *b = minus >= 0 ? clip_of(r, i, minus) : NULL;
+    x[i] = a ? value(a, m) - (b ? value(b, m) : 0) : NAN;
+    out.n += !isnan(x[i]);
+  }
+  if (out.n) dg_eval_bootstrap(x, r->n, RESAMPLES, 0, LEVEL, &out.mean, &out.lo, &out.hi);
+  free(x);
+  return out;
+}
+
+static bool asked(const dg_eval_video_report *r, int v) {
+  for (int j = 0; j < r->settings.n_variants; j++)
+    if ((int)r->settings.variants[j] == v) return true;
+  return false;
+}
+
+static bool any_real(const dg_eval_video_report *r) {
+  for (int i = 0; i < r->n; i++)
+    if (r->has_real[i]) return true;
+  return false;
+}
+
+void dg_eval_video_report_print(const dg_eval_video_report *r, FILE *f) {
+  const dg_eval_video_settings *s = &r->settings;
+  fprintf(f, "VSTAR evaluation: %d timelines of %s, %d frames, %d steps, CFG %g, seed %llu + i, %.0f s\n", r->n,
+          s->data, s->frames, s->steps, s->cfg, (unsigned long long)s->seed, r->seconds);
+  fprintf(f, "mean [95%% bootstrap interval over timelines]; vs base: the paired difference\n");
+  for (int k = 0; k < N_METRICS; k++) {
+    fprintf(f, "%s\n", metrics[k].label);
+    for (int v = any_real(r) ? -1 : 0; v < DG_EVAL_VIDEO_VARIANTS; v++) {
+      if (v >= 0 && !asked(r, v)) continue;
+      summary a = summarise(r, &metrics[k], v, -1);
+      fprintf(f, "  %-6s", v < 0 ? "real" : dg_eval_video_variant_names[v]);
+      if (!a.n) {
+        fprintf(f, "  -\n");
+        continue;
+      }
+      fprintf(f, "  %8.3f [%.3f, %.3f] (n %d)", a.mean, a.lo, a.hi, a.n);
+      if (v > 0 && asked(r, DG_EVAL_VIDEO_BASE)) {
+        summary d = summarise(r, &metrics[k], v, DG_EVAL_VIDEO_BASE);
+        if (d.n) fprintf(f, "  vs base %+.3f [%+.3f, %+.3f]", d.mean, d.lo, d.hi);
+      }
+      fprintf(f, "\n");
+    }
+  }
+}
+
+static void add_number(JsonBuilder *b, const char *key, double v) {
+  json_builder_set_member_name(b, key);
+  if (isnan(v) || isinf(v))
+    json_builder_add_null_value(b);
+  else
+    json_builder_add_double_value(b, v);
+}
+
+static void add_summary(JsonBuilder *b, const char *key, summary a) {
+  json_builder_set_member_name(b, key);
+  json_builder_begin_object(b);
+  add_number(b, "mean", a.mean);
+  add_number(b, "lo", a.lo);
+  add_number(b, "hi", a.hi);
+  json_builder_set_member_name(b, "n");
+  json_builder_add_int_value(b, a.n);
+  json_builder_end_object(b);
+}
+
+static void add_group(JsonBuilder *b, const dg_eval_video_report *r, int v) {
+  json_builder_set_member_name(b, v < 0 ? "real" : dg_eval_video_variant_names[v]);
+  json_builder_begin_object(b);
+  for (int k = 0; k < N_METRICS; k++)
+    add_summary(b, metrics[k].key, summarise(r, &metrics[k], v, -1));
+  if (v > 0 && asked(r, DG_EVAL_VIDEO_BASE)) {
+    json_builder_set_member_name(b, "vs_base");
+    json_builder_begin_object(b);
+    for (int k = 0; k < N_METRICS; k++)
+      add_summary(b, metrics[k].key, summarise(r, &metrics[k], v, DG_EVAL_VIDEO_BASE));
+    json_builder_end_object(b);
+  }
+  json_builder_end_object(b);
+}
+
+static void add_clip(JsonBuilder *b, const char *key, const dg_eval_video_clip *c, int frames) {
+  json_builder_set_member_name(b, key);
+  json_builder_begin_object(b);
+  for (int k = 0; k < N_METRICS; k++)
+    add_number(b, metrics[k].key, value(c, &metrics[k]));
+  json_builder_set_member_name(b, "judged_stages");
+  json_builder_begin_array(b);
+  for (int f = 0; f < frames; f++)
+    json_builder_add_int_value(b, c->judged[f]);
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+}
+
+static void add_timeline(JsonBuilder *b, const dg_eval_video_report *r, int i) {
+  const dg_eval_video_timeline *t = &r->timelines[i];
+  int F = r->settings.frames, start[DG_EVAL_VIDEO_MAX_STAGES], end[DG_EVAL_VIDEO_MAX_STAGES];
+  dg_eval_video_scale_stages(t->start, t->end, t->n_stages, t->frames, F, start, end);
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "id");
+  json_builder_add_string_value(b, t->id);
+  json_builder_set_member_name(b, "caption");
+  json_builder_add_string_value(b, t->caption);
+  json_builder_set_member_name(b, "transition");
+  json_builder_add_string_value(b, t->transition);
+  json_builder_set_member_name(b, "seed");
+  json_builder_add_int_value(b, (int64_t)(r->settings.seed + (uint64_t)i));
+  json_builder_set_member_name(b, "stages");
+  json_builder_begin_array(b);
+  for (int k = 0; k < t->n_stages; k++) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "text");
+    json_builder_add_string_value(b, t->stage_text[k]);
+    json_builder_set_member_name(b, "start");
+    json_builder_add_int_value(b, start[k]);
+    json_builder_set_member_name(b, "end");
+    json_builder_add_int_value(b, end[k]);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  if (r->has_real[i]) add_clip(b, "real", &r->real[i], F);
+  for (int v = 0; v < DG_EVAL_VIDEO_VARIANTS; v++)
+    if (asked(r, v)) add_clip(b, dg_eval_video_variant_names[v], clip_of(r, i, v), F);
+  json_builder_end_object(b);
+}
+
+dg_status dg_eval_video_report_write_json(const dg_eval_video_report *r, const char *path) {
+  const dg_eval_video_settings *s = &r->settings;
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "task");
+  json_builder_add_string_value(b, "video");
+  json_builder_set_member_name(b, "settings");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "data");
+  json_builder_add_string_value(b, s->data);
+  json_builder_set_member_name(b, "model");
+  json_builder_add_string_value(b, s->model);
+  json_builder_set_member_name(b, "count");
+  json_builder_add_int_value(b, s->count);
+  json_builder_set_member_name(b, "frames");
+  json_builder_add_int_value(b, s->frames);
+  json_builder_set_member_name(b, "steps");
+  json_builder_add_int_value(b, s->steps);
+  json_builder_set_member_name(b, "until");
+  json_builder_add_int_value(b, s->until);
+  add_number(b, "cfg", s->cfg);
+  json_builder_set_member_name(b, "seed");
+  json_builder_add_int_value(b, (int64_t)s->seed);
+  json_builder_set_member_name(b, "variants");
+  json_builder_begin_array(b);
+  for (int j = 0; j < s->n_variants; j++)
+    json_builder_add_string_value(b, dg_eval_video_variant_names[s->variants[j]]);
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "timelines_done");
+  json_builder_add_int_value(b, r->n);
+  add_number(b, "seconds", r->seconds);
+  json_builder_set_member_name(b, "summary");
+  json_builder_begin_object(b);
+  if (any_real(r)) add_group(b, r, -1);
+  for (int v = 0; v < DG_EVAL_VIDEO_VARIANTS; v++)
+    if (asked(r, v)) add_group(b, r, v);
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "timelines");
+  json_builder_begin_array(b);
+  for (int i = 0; i < r->n; i++)
+    add_timeline(b, r, i);
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  dg_status st = dg_json_glib_save(b, path);
+  g_object_unref(b);
+  return st;
+}

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# UI test of the video timeline panel under Xvfb, driven through the editor's GActions:
+#   ui_timeline.sh BUILD/ui/dirigent OUTDIR DESKTOP_FILE TINY_MODEL_DIR TINY_VIDEO_UNET VIDEO_PROBE
+# A timeline of two stages is built and edited (each edit one undo step: add, move, resize, prompt, frames,
+# TAR, keep-layout), a 4-frame 64x32 video generated with the tiny model and the tiny video UNet of
+# tests/pipeline (2 steps), the playhead scrubbed (the viewer shows another frame), played and looped,
+# exported as MP4, WebM, GIF and PNG frames (decoded back with libav: frame count, size, the job's JSON),
+# a bad export name refused leaving no file, and the project saved and reopened with its timeline and
+# frames; a project with a broken timeline is refused with a dialog, the document unchanged.
+set -u
+DIRIGENT=$(realpath "$1")
+OUT=$(realpath -m "$2")
+DESKTOP=$(realpath "$3")
+TINY_MODEL=$(realpath "$4")
+TINY_VIDEO_UNET=$(realpath "$5")
+PROBE=$(realpath "$6")
+if [ -z "${DG_UI_INNER:-}" ]; then
+  command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null || { echo "no xvfb-run/dbus"; exit 77; }
+  rm -rf "$OUT" && mkdir -p "$OUT"
+  DG_UI_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$@"
+fi
+
+export XDG_STATE_HOME="$OUT/state" XDG_CONFIG_HOME="$OUT/config" XDG_DATA_HOME="$OUT/data"
+export GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1
+# The model: the tiny model's files with the tiny video UNet beside them, as a model folder holds it.
+MODEL="$OUT/video-model"
+mkdir -p "$MODEL"
+for f in text_encoder.safetensors unet.safetensors vae.safetensors controlnet_aldm.safetensors tokenizer; do
+  ln -s "$TINY_MODEL/$f" "$MODEL/$f"
+done
+ln -s "$TINY_VIDEO_UNET" "$MODEL/video_unet.safetensors"
+export DIRIGENT_MODEL="$MODEL"
+APPID=org.dirigent.Dirigent
+PY=/usr/bin/python3
+fails=0
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
+}
+act() { gapplication action $APPID "$@"; }
+q() { printf "'%s'" "$1"; } # a GVariant string literal
+state() { act dump-state "$(q "$OUT/state.json")" && $PY -c "import json,sys; print(json.load(open('$OUT/state.json'))[sys.argv[1]])" "$1"; }
+start() {
+  "$DIRIGENT" >>"$OUT/app.log" 2>&1 &
+  APP=$!
+  for _ in $(seq 100); do
+    gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+      --method org.freedesktop.DBus.NameHasOwner $APPID 2>/dev/null | grep -q true && return 0
+    sleep 0.1
+  done
+  echo "the editor did not start"; cat "$OUT/app.log"; exit 1
+}
+wait_for() { # wait_for KEY VALUE POLLS (0.2 s each)
+  for _ in $(seq "$3"); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.2; done
+  echo "  $1 = $(state "$1"), expected $2"
+  return 1
+}
+is() { [ "$1" = "$2" ] || { echo "  '$1' is not '$2'"; return 1; }; }
+has() { [[ "$1" == *"$2"* ]] || { echo "  '$1' lacks '$2'"; return 1; }; }
+
+mkdir -p "$XDG_DATA_HOME/applications"
+cp "$DESKTOP" "$XDG_DATA_HOME/applications/"
+start
+act new "(32, 64)"
+act set-steps 2
+act set-seed "'5'"
+act set-guidance 3.0
+
+# ---- building the timeline: each edit one undo step ----
+check "a new document's timeline: 16 frames, 8 fps, no stage" is "$(state timeline_frames)/$(state timeline_fps)/$(state timeline_stages)" "16/8.0/[]"
+act timeline-set-frames 4
+check "4 frames" is "$(state timeline_frames)" 4
+act timeline-add-stage "(0, 'a red car on a snowy street')"
+act timeline-add-stage "(2, 'a blue car on a road in autumn')"
+check "two stages" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
+depth=$(state undo_depth)
+act timeline-move-stage "(1, 3)"
+check "moving stage 2 to frame 3" has "$(state timeline_stages)" "[3, 'a blue car"
+check "  ... is one undo step" is "$(state undo_depth)" $((depth + 1))
+act undo
+check "  ... undone: back at frame 2" has "$(state timeline_stages)" "[2, 'a blue car"
+act redo
+act timeline-resize-stage "(0, 1)"
+check "resizing stage 1 to end at frame 1 starts stage 2 at 2" has "$(state timeline_stages)" "[2, 'a blue car"
+act timeline-move-stage "(1, 0)"
+check "a stage cannot pass its neighbour (clamped to frame 1)" has "$(state timeline_stages)" "[1, 'a blue car"
+act timeline-move-stage "(1, 2)"
+act timeline-set-prompt "(1, 'a blue car at night')"
+check "a stage's prompt edited" has "$(state timeline_stages)" "[2, 'a blue car at night']"
+act undo
+check "  ... undone" has "$(state timeline_stages)" "[2, 'a blue car on a road in autumn']"
+act timeline-add-stage "(2, 'twice')"
+check "a second stage at a frame refused, saying why" has "$(state status)" "frame 2 already has a stage"
+act timeline-set-frames 1
+check "1 frame refused" is "$(state timeline_frames)" 4
+act timeline-set-tar "(2.0, 0.0, 1)"
+check "TAR sigma and until" is "$(state timeline_sigma)/$(state timeline_until)" "[2.0, 0.0]/1"
+act timeline-keep-layout
+check "keep layout off" is "$(state keep_layout)" False
+act undo
+check "  ... undone" is "$(state keep_layout)" True
+act timeline-select-stage 1
+check "stage 2 selected" is "$(state selected_stage)" 1
+act playhead 2
+check "the playhead at frame 3 of 4" is "$(state playhead)" 2
+act playhead 9
+check "  ... clamped to the last frame" is "$(state playhead)" 3
+act play
+check "nothing to play before a video" is "$(state playing)" False
+
+# ---- generating: the playhead's frame previewed, the frames kept ----
+act playhead 2
+act generate-video
+check "the video job runs" wait_for generating_video True 5
+wait_for generating False 600
+check "a video of 4 frames of 64x32" is "$(state video_frames)/$(state video_size)" 4/64x32
+check "  ... the status says so" has "$(state status)" "Generated a video of 4 frames"
+check "  ... the frame strip shows 4 frames, the attention matrix 4x4" is "$(state strip_frames)/$(state video_attention)" 4/4
+check "  ... no result image was added" is "$(state results)" 0
+act playhead 0
+v0=$(state viewer)
+act playhead 3
+v3=$(state viewer)
+check "scrubbing: the viewer shows frame 1 at 64x32" has "$v0" "64x32 "
+check "  ... and another picture at frame 4" bash -c "[ '$v0' != '$v3' ] && [[ '$v3' == 64x32* ]]"
+# While a video generates, the viewer shows the predicted frame at the playhead (latent resolution), and
+# cancel stops the job and keeps the video there was.
+act set-steps 60
+act playhead 1
+act generate-video
+check "a longer video job runs" wait_for generating_video True 10
+for _ in $(seq 100); do [[ "$(state viewer)" == 32x16* ]] && break; sleep 0.1; done
+p1=$(state viewer)
+check "  ... the viewer shows the live preview (32x16, the latent's size)" has "$p1" "32x16 "
+act playhead 3 # the job previews frame 4 from its next step on (tests/pipeline/test_runner_video checks which)
+act cancel
+check "  ... cancel stops it" wait_for generating False 100
+check "  ... and keeps the video there was" is "$(state video_frames)/$(state viewer)" "4/$v3"
+act set-steps 2
+act timeline-set-fps 20.0
+act loop
+act play
+check "play with loop" is "$(state playing)/$(state loop)" True/True
+seen=""
+for _ in $(seq 15); do seen="$seen $(state playhead)"; sleep 0.1; done
+check "  ... the playhead moves and wraps around" bash -c "grep -q ' 0' <<<'$seen' && grep -q ' 3' <<<'$seen'"
+act play
+check "pause" is "$(state playing)" False
+act loop
+act playhead 3
+act play
+check "without loop, play stops at the end" wait_for playing False 20
+check "  ... at the last frame" is "$(state playhead)" 3
+
+# ---- export: MP4, WebM, GIF, PNG frames, decoded back ----
+for f in mp4 webm gif; do
+  act export-video "$(q "$OUT/clip.$f")"
+  wait_for exporting False 100 >/dev/null
+  probe=$("$PROBE" "$OUT/clip.$f" 2>&1)
+  check "$f: 4 frames of 64x32 decode" is "$(head -1 <<<"$probe" | cut -d' ' -f1-2)" "4 64x32"
+  check "  ... with the job's JSON (its stages)" has "$probe" '"stages": [{"frame": 0, "prompt": "a red car on a snowy street"}'
+done
+check "the status names the last export" has "$(state last_export)" "Exported 4 frames of 64x32 to $OUT/clip.gif (gif)"
+act export-video "$(q "$OUT/frames/")"
+wait_for exporting False 100 >/dev/null
+check "PNG frames: 4 files of 64x32" bash -c "[ \$(ls '$OUT/frames' | wc -l) = 4 ] && [ \"\$(identify -format %wx%h '$OUT/frames/frame_0003.png')\" = 64x32 ]"
+act export-video "$(q "$OUT/clip.avi")"
+check "an unknown export name is refused with a dialog" has "$(state dialogs)" "Could not export the video: $OUT/clip.avi: not a video file name"
+check "  ... and writes nothing" bash -c "[ ! -e '$OUT/clip.avi' ] && [ -z \"\$(ls -A '$OUT' | grep '^\.clip')\" ]"
+
+# ---- the project keeps the timeline and the frames ----
+act save "$(q "$OUT/t.dirigent")"
+wait_for saving False 50 >/dev/null
+check "the bundle holds 4 video frames" bash -c "[ \$(unzip -l '$OUT/t.dirigent' | grep -c 'video/000[1-4].png') = 4 ]"
+act playhead 3
+before=$(state viewer)
+act new "(32, 64)"
+check "a new canvas has no video" is "$(state video_frames)" 0
+act open "$(q "$OUT/t.dirigent")"
+check "reopened: the timeline" is "$(state timeline_frames)/$(state timeline_stages)" "4/[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
+check "  ... the video" is "$(state video_frames)/$(state video_size)/$(state video_attention)" 4/64x32/4
+act playhead 3
+check "  ... the same frame at the playhead" is "$(state viewer)" "$before"
+# A broken timeline (a stage past the last frame): a dialog naming it, the document unchanged.
+$PY -c "
+import zipfile
+src, dst = zipfile.ZipFile('$OUT/t.dirigent'), zipfile.ZipFile('$OUT/broken.dirigent', 'w')
+for n in src.namelist():
+    b = src.read(n)
+    if n == 'project.json': b = b.replace(b'\"frame\" : 2,', b'\"frame\" : 9,', 1)
+    dst.writestr(n, b)
+dst.close()"
+act open "$(q "$OUT/broken.dirigent")"
+check "a project with a broken timeline is refused naming the stage" has "$(state dialogs)" "timeline: stage 2 at frame 9, outside 0..3"
+check "  ... the open document is unchanged" is "$(state path)/$(state video_frames)" "$OUT/t.dirigent/4"
+
+act screenshot "$(q "$OUT/timeline.png")"
+act quit-discard
+wait "$APP"
+echo "$fails failures"
+[ "$fails" -eq 0 ]
