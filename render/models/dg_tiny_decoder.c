@@ -19,7 +19,8 @@ static dg_status kernel_dims(const dg_nn_src *src, const char *name, int *cout, 
     char got[128] = "";
     for (int i = 0, n = 0; i < t->ndim && n < (int)sizeof got; i++)
       n += snprintf(got + n, sizeof got - n, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
-    return dg_fail(DG_ERR_FORMAT, "%s: tensor '%s' has shape [%s], the tiny decoder expects a 3x3 kernel [Cout, Cin, 3, 3]",
+    return dg_fail(DG_ERR_FORMAT,
+                   "%s: tensor '%s' has shape [%s], the tiny decoder expects a 3x3 kernel [Cout, Cin, 3, 3]",
                    dg_weights_path(src->w), name, got);
   }
   *cout = (int)t->shape[0];
@@ -49,8 +50,9 @@ dg_status dg_tiny_decoder_load(const dg_nn_src *src, dg_tiny_decoder *out) {
     DG_TRY(kernel_dims(src, name, &out->channels[i + 1], &cin));
   }
   DG_TRY(kernel_dims(src, P "conv_out.weight", &cout, &cin));
-  if (cout != 3) return dg_fail(DG_ERR_FORMAT, "%s: tensor '" P "conv_out.weight' gives %d channels, not RGB",
-                                dg_weights_path(src->w), cout);
+  if (cout != 3)
+    return dg_fail(DG_ERR_FORMAT, "%s: tensor '" P "conv_out.weight' gives %d channels, not RGB",
+                   dg_weights_path(src->w), cout);
   DG_TRY(conv_load(src, P "conv_in", out->channels[0], out->latent_channels, &out->conv_in));
   for (int i = 0; i < DG_TINY_LEVELS; i++) {
     int c = out->channels[i];

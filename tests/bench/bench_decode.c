@@ -29,7 +29,8 @@ static double gpu_ms(dg_stream *s) {
   const dg_profile_entry *e;
   int n = dg_stream_profile(s, &e);
   double t = 0;
-  for (int i = 0; i < n; i++) t += e[i].total_ms;
+  for (int i = 0; i < n; i++)
+    t += e[i].total_ms;
   return t;
 }
 
@@ -39,16 +40,21 @@ int main(int argc, char **argv) {
   bool profile = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--profile")) profile = true;
-    else if (v && !strcmp(a, "--model")) model = v, i++;
-    else if (v && !strcmp(a, "--runs") && (runs = atoi(v)) > 0) i++;
-    else if (v && !strcmp(a, "--size") && sscanf(v, "%dx%d", &width, &height) == 2) i++;
+    if (!strcmp(a, "--profile"))
+      profile = true;
+    else if (v && !strcmp(a, "--model"))
+      model = v, i++;
+    else if (v && !strcmp(a, "--runs") && (runs = atoi(v)) > 0)
+      i++;
+    else if (v && !strcmp(a, "--size") && sscanf(v, "%dx%d", &width, &height) == 2)
+      i++;
     else {
       fprintf(stderr, "usage: dirigent-bench-decode [--model DIR] [--runs N] [--size WxH] [--profile]\n");
       return 2;
     }
   }
-  char *def = g_build_filename(DG_BENCH_ASSETS, "models", NULL), *tok = g_build_filename(DG_BENCH_ASSETS, "tokenizer", NULL);
+  char *def = g_build_filename(DG_BENCH_ASSETS, "models", NULL),
+       *tok = g_build_filename(DG_BENCH_ASSETS, "tokenizer", NULL);
   dg_device *dev;
   dg_model_set *m;
   dg_device_options dopt = {.timestamps = profile};
@@ -66,11 +72,13 @@ int main(int argc, char **argv) {
   int64_t zs[4] = {1, vae->cfg.embed_dim, lh, lw}, nz = zs[1] * lh * lw, npx = 3LL * width * height;
   float *z = malloc((size_t)nz * sizeof *z), *img = malloc((size_t)npx * sizeof *img);
   dg_randn(1, 0, nz, z); // about the spread of the VAE's unscaled latents (std 1.9)
-  for (int64_t i = 0; i < nz; i++) z[i] *= 1.9f;
+  for (int64_t i = 0; i < nz; i++)
+    z[i] *= 1.9f;
   double *t[2][4];
   uint64_t disp[2] = {0, 0};
   for (int k = 0; k < 2; k++)
-    for (int j = 0; j < 4; j++) t[k][j] = calloc((size_t)runs, sizeof(double));
+    for (int j = 0; j < 4; j++)
+      t[k][j] = calloc((size_t)runs, sizeof(double));
   for (int r = 0; r < runs + 1; r++)
     for (int k = 0; k < (tiny ? 2 : 1); k++) {
       dg_arena_mark mark = dg_arena_get_mark(scratch);
@@ -94,16 +102,19 @@ int main(int argc, char **argv) {
     }
   printf("decode of a %dx%d latent -> %dx%d image, f32, %d runs (medians, ms)%s:\n", lw, lh, width, height, runs,
          profile ? ", GPU timestamps on" : "");
-  printf("%-14s %10s %10s %12s %12s %12s\n", "decoder", "dispatches", "upload", "decode wall", "decode GPU", "read back");
+  printf("%-14s %10s %10s %12s %12s %12s\n", "decoder", "dispatches", "upload", "decode wall", "decode GPU",
+         "read back");
   for (int k = 0; k < (tiny ? 2 : 1); k++) {
-    double up = median(t[k][0], runs), dec = median(t[k][1], runs), rb = median(t[k][2], runs), g = median(t[k][3], runs);
+    double up = median(t[k][0], runs), dec = median(t[k][1], runs), rb = median(t[k][2], runs),
+           g = median(t[k][3], runs);
     char gs[32];
     snprintf(gs, sizeof gs, profile ? "%.1f" : "-", g);
     printf("%-14s %10llu %10.2f %12.1f %12s %12.2f\n", k ? "tiny decoder" : "VAE decoder", (unsigned long long)disp[k],
            up, dec, gs, rb);
   }
   for (int k = 0; k < 2; k++)
-    for (int j = 0; j < 4; j++) free(t[k][j]);
+    for (int j = 0; j < 4; j++)
+      free(t[k][j]);
   free(z), free(img), g_free(def), g_free(tok);
   dg_model_set_close(m);
   dg_device_close(dev);

@@ -30,6 +30,7 @@ frames = [json.loads(l) for l in open(os.path.join(d, "frames.jsonl"))]
 assert s["edits"] == 11 and s["lost_edits"] == 0 and s["last_state_rendered"], s
 assert s["frames"] >= 1 and s["full_renders"] >= 1 and s["failed_jobs"] == 0, s
 assert s["frame_steps"] == 2 and s["edit_latency_ms"]["count"] == 11, s
+assert s["frame_decoder"] == "vae", s  # the tiny model has no tiny decoder: live frames fall back to the VAE's
 assert len(frames) == s["frames"] + s["full_renders"] + (1 if s["first_frame_ms"] else 0), (len(frames), s)
 for f in frames:
     assert os.path.exists(os.path.join(d, f["file"])), f
@@ -63,4 +64,11 @@ for c in "bad1.jsonl:2: stroke needs" "bad2.jsonl:3:" "bad3.jsonl:2: \"t\" must 
 done
 "$cli" live --replay "$out/session.jsonl" 2>"$out/err" >/dev/null
 [ $? -eq 2 ] || fail "no --out: $(cat "$out/err")"
+# --decoder: a bad value refused; tiny on a model without a tiny decoder is an error for generate, not for live
+"$cli" live --model "$model" --replay "$out/session.jsonl" --out "$out/bad" --decoder fast 2>"$out/err" >/dev/null
+[ $? -eq 2 ] || fail "--decoder fast: $(cat "$out/err")"
+"$cli" generate --model "$model" --prompt "a red car" --seed 7 --steps 1 --width 64 --height 32 --decoder tiny \
+  --out "$out/tiny.png" >/dev/null 2>"$out/err"
+[ $? -ne 0 ] && grep -qF "has no tiny decoder (tiny_decoder.safetensors)" "$out/err" && [ ! -e "$out/tiny.png" ] ||
+  fail "generate --decoder tiny without one: $(cat "$out/err")"
 echo ok

@@ -19,7 +19,8 @@ static void run(dg_dtype dt, const dg_weights *w, dg_safetensors *st) {
   snprintf(what, sizeof what, "tiny decoder %s", dg_dtype_name(dt));
   if (dg_test_ok(dg_tiny_decoder_load(&src, d), "tiny decoder load")) {
     dg_check(d->latent_channels == 4 && d->channels[0] == 16 && d->channels[1] == 12 && d->channels[2] == 8 &&
-                 d->channels[3] == 8 && d->blocks[0] == 1 && d->blocks[1] == 2 && d->blocks[2] == 0 && d->blocks[3] == 1,
+                 d->channels[3] == 8 && d->blocks[0] == 1 && d->blocks[1] == 2 && d->blocks[2] == 0 &&
+                 d->blocks[3] == 1,
              "widths 16/12/8/8 and blocks 1/2/0/1 from the shapes");
     dg_tensor z = golden_tensor(st, "z", dt), img;
     if (dg_test_ok(dg_tiny_decoder_decode(&nn, d, &z, &img), what)) {

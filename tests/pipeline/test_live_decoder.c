@@ -53,8 +53,14 @@ static void remove_folder(char *dir) {
 }
 
 static bool generate(dg_model_set *m, bool fast, uint8_t *rgb) {
-  dg_generate_params p = {.prompt = "a red car on a road", .width = W, .height = H, .steps = 1, .cfg = 1.0f,
-                          .seed = 3, .sampler = DG_SAMPLER_DDIM, .fast_decode = fast};
+  dg_generate_params p = {.prompt = "a red car on a road",
+                          .width = W,
+                          .height = H,
+                          .steps = 1,
+                          .cfg = 1.0f,
+                          .seed = 3,
+                          .sampler = DG_SAMPLER_DDIM,
+                          .fast_decode = fast};
   return dg_test_ok(dg_generate(m, &p, rgb), fast ? "generate, fast decode" : "generate");
 }
 
@@ -67,11 +73,12 @@ int main(void) {
   dg_model_set *m = NULL;
   if (dg_test_ok(dg_model_set_open(T.device, with, &mo, &m), "open the default model with a tiny decoder")) {
     dg_check(dg_model_set_has(m, DG_ROLE_TINY_DECODER), "the set has the tiny decoder");
-    dg_check(strstr(dg_model_set_describe(m), "tiny decoder (live frames): widths 16/12/8/8") != NULL,
-             "described: %s", dg_model_set_describe(m));
+    dg_check(strstr(dg_model_set_describe(m), "tiny decoder (live frames): widths 16/12/8/8") != NULL, "described: %s",
+             dg_model_set_describe(m));
     if (generate(m, false, vae) && generate(m, true, tiny)) {
       int differ = 0;
-      for (int i = 0; i < W * H * 3; i++) differ += vae[i] != tiny[i];
+      for (int i = 0; i < W * H * 3; i++)
+        differ += vae[i] != tiny[i];
       dg_check(differ > W * H, "fast decode gives another image (%d of %d values differ)", differ, W * H * 3);
     }
     dg_model_set_close(m);
@@ -88,8 +95,9 @@ int main(void) {
   }
   char *other = folder(DG_PIPELINE_DIR "/tiny_model", DG_GOLDEN_TINY "/weights.safetensors");
   dg_status s = dg_model_set_open(T.device, other, &(dg_model_options){0}, &m);
-  dg_check(s == DG_ERR_FORMAT && strstr(dg_last_error(), "tiny_decoder.safetensors: the tiny decoder takes 4-channel "
-                                                         "latents at 1/8 of the image, the VAE's are 4 channels at 1/2"),
+  dg_check(s == DG_ERR_FORMAT &&
+               strstr(dg_last_error(), "tiny_decoder.safetensors: the tiny decoder takes 4-channel "
+                                       "latents at 1/8 of the image, the VAE's are 4 channels at 1/2"),
            "a tiny decoder for another latent factor: %s", dg_last_error());
   char *bad = folder(DG_ASSETS_DIR "/models", DG_GOLDEN_TINY "/bad_missing.safetensors");
   s = dg_model_set_open(T.device, bad, &mo, &m);

@@ -215,6 +215,14 @@ def reconstruct(vae, x):
     return vae.decode(vae.encode(x)).clamp(-1, 1)
 
 
+def grad_l1(a, b):
+    """L1 between the horizontal and vertical pixel differences of a and b (keeps edges sharp; the VAE's and the
+    tiny decoder's trainers)."""
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]  # noqa: E731
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]  # noqa: E731
+    return (dx(a) - dx(b)).abs().mean() + (dy(a) - dy(b)).abs().mean()
+
+
 def psnr_each(x, y):
     """PSNR (dB) of each image y against x, both [B,3,H,W] in [-1,1], pixel range [0,1]."""
     mse = ((y - x) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# 183k parameters (367 KB as float16); about 0.6 GMAC per 128x256 image against the VAE decoder's ~2.6.
+# 183k parameters (368 KB as float16); 0.61 GMAC per 128x256 image against the VAE decoder's 2.8.
 DEFAULT = {"latent_channels": 4, "channels": [64, 48, 32, 16], "blocks": [1, 1, 1, 0]}
 
 

@@ -25,9 +25,8 @@ import torch.nn.functional as F
 from . import plumbing as P
 from . import safetensors_io
 from .exports import export_paths, write_record
-from .ldm_vae import load_vae, psnr_each
+from .ldm_vae import grad_l1, load_vae, psnr_each
 from .tiny_decoder import DEFAULT, TinyDecoder
-from .train_vae import grad_l1
 from .world_data import WorldTensors
 
 CHUNK = 32

@@ -26,7 +26,7 @@ from . import resident
 from .exports import export as export_files
 from .exports import load_json_beside, load_prefixed
 from .ldm_unet import GroupNorm32
-from .ldm_vae import psnr_each, reconstruct
+from .ldm_vae import grad_l1, psnr_each, reconstruct
 from .world_data import load_palette, split_data
 
 
@@ -44,12 +44,6 @@ class PatchDisc(nn.Module):
 
     def forward(self, x):
         return self.net(x)
-
-
-def grad_l1(a, b):
-    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]  # noqa: E731
-    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]  # noqa: E731
-    return (dx(a) - dx(b)).abs().mean() + (dy(a) - dy(b)).abs().mean()
 
 
 def kl_loss(mean, logvar):
