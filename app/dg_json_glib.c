@@ -1,5 +1,7 @@
 #include "dg_json_glib.h"
 
+#include <math.h>
+
 #include "dg_json.h"
 
 JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, const char *source, size_t max_bytes,
@@ -32,4 +34,25 @@ dg_status dg_json_glib_save(JsonBuilder *b, const char *path) {
   json_node_unref(root);
   g_object_unref(g);
   return st;
+}
+
+void dg_json_add_number(JsonBuilder *b, const char *key, double v) {
+  json_builder_set_member_name(b, key);
+  if (isnan(v) || isinf(v))
+    json_builder_add_null_value(b);
+  else
+    json_builder_add_double_value(b, v);
+}
+
+void dg_json_add_int(JsonBuilder *b, const char *key, int64_t v) {
+  json_builder_set_member_name(b, key);
+  json_builder_add_int_value(b, v);
+}
+
+void dg_json_add_string(JsonBuilder *b, const char *key, const char *v) {
+  json_builder_set_member_name(b, key);
+  if (v)
+    json_builder_add_string_value(b, v);
+  else
+    json_builder_add_null_value(b);
 }

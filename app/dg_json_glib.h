@@ -4,6 +4,7 @@
 #pragma once
 #include <json-glib/json-glib.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dg_status.h"
 
@@ -18,3 +19,9 @@ JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, c
 
 // Writes the builder's root, pretty-printed, to `path` (DG_ERR_IO naming the file on failure).
 dg_status dg_json_glib_save(JsonBuilder *b, const char *path);
+
+// Members of the object being built: a number (null when NaN or infinite, which JSON cannot hold), an
+// integer, a string (null for NULL).
+void dg_json_add_number(JsonBuilder *b, const char *key, double v);
+void dg_json_add_int(JsonBuilder *b, const char *key, int64_t v);
+void dg_json_add_string(JsonBuilder *b, const char *key, const char *v);

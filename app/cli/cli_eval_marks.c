@@ -390,39 +390,18 @@ static void print_set(const ctx *c, const set_run *r, FILE *f) {
   fputc('\n', f);
 }
 
-static void add_number(JsonBuilder *b, const char *key, double v) {
-  json_builder_set_member_name(b, key);
-  if (isnan(v) || isinf(v))
-    json_builder_add_null_value(b);
-  else
-    json_builder_add_double_value(b, v);
-}
-
-static void add_int(JsonBuilder *b, const char *key, int64_t v) {
-  json_builder_set_member_name(b, key);
-  json_builder_add_int_value(b, v);
-}
-
-static void add_string(JsonBuilder *b, const char *key, const char *v) {
-  json_builder_set_member_name(b, key);
-  if (v)
-    json_builder_add_string_value(b, v);
-  else
-    json_builder_add_null_value(b);
-}
-
 static void add_seed(JsonBuilder *b, const char *key, uint64_t seed) {
   char s[24];
   snprintf(s, sizeof s, "%llu", (unsigned long long)seed);
-  add_string(b, key, s);
+  dg_json_add_string(b, key, s);
 }
 
 static void add_interval(JsonBuilder *b, const char *key, double mean, double lo, double hi) {
   json_builder_set_member_name(b, key);
   json_builder_begin_object(b);
-  add_number(b, "mean", mean);
-  add_number(b, "lo", lo);
-  add_number(b, "hi", hi);
+  dg_json_add_number(b, "mean", mean);
+  dg_json_add_number(b, "lo", lo);
+  dg_json_add_number(b, "hi", hi);
   json_builder_end_object(b);
 }
 
@@ -430,22 +409,22 @@ static void add_set(JsonBuilder *b, const ctx *c, const set_run *r) {
   const options *o = c->o;
   json_builder_set_member_name(b, dg_eval_marks_set_names[r->set]);
   json_builder_begin_object(b);
-  add_int(b, "prompts", r->n);
-  add_int(b, "images", (int64_t)r->n * o->seeds * o->n_modes);
+  dg_json_add_int(b, "prompts", r->n);
+  dg_json_add_int(b, "images", (int64_t)r->n * o->seeds * o->n_modes);
   json_builder_set_member_name(b, "modes");
   json_builder_begin_object(b);
   for (int k = 0; k < o->n_modes; k++) {
     json_builder_set_member_name(b, dg_guidance_name(o->modes[k]));
     json_builder_begin_object(b);
-    add_int(b, "steps", o->s.steps);
+    dg_json_add_int(b, "steps", o->s.steps);
     for (int m = 0; m < M_COUNT; m++) {
       const summary *u = &r->sum[k][m];
       json_builder_set_member_name(b, m_keys[m]);
       json_builder_begin_object(b);
-      add_number(b, "mean", u->mean);
-      add_number(b, "lo", u->lo);
-      add_number(b, "hi", u->hi);
-      add_int(b, "prompts", u->prompts);
+      dg_json_add_number(b, "mean", u->mean);
+      dg_json_add_number(b, "lo", u->lo);
+      dg_json_add_number(b, "hi", u->hi);
+      dg_json_add_int(b, "prompts", u->prompts);
       if (o->modes[k] != DG_GUIDANCE_NONE) add_interval(b, "vs_none", u->d_mean, u->d_lo, u->d_hi);
       json_builder_end_object(b);
     }
@@ -457,15 +436,15 @@ static void add_set(JsonBuilder *b, const ctx *c, const set_run *r) {
   for (int i = 0; i < r->n; i++) {
     const dg_eval_marks_prompt *p = &r->prompts[i];
     json_builder_begin_object(b);
-    add_string(b, "prompt", p->prompt);
-    add_string(b, "marks", p->marks);
+    dg_json_add_string(b, "prompt", p->prompt);
+    dg_json_add_string(b, "marks", p->marks);
     json_builder_set_member_name(b, "objects");
     json_builder_begin_array(b);
     for (int q = 0; q < p->n_objects; q++) {
       json_builder_begin_object(b);
-      add_string(b, "noun", p->objects[q].noun);
-      add_string(b, "class", dg_world_classes[p->objects[q].cls].name);
-      add_string(b, "colour", p->objects[q].attr == DG_ATTR_NONE ? NULL : dg_world_attr_names[p->objects[q].attr]);
+      dg_json_add_string(b, "noun", p->objects[q].noun);
+      dg_json_add_string(b, "class", dg_world_classes[p->objects[q].cls].name);
+      dg_json_add_string(b, "colour", p->objects[q].attr == DG_ATTR_NONE ? NULL : dg_world_attr_names[p->objects[q].attr]);
       json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -476,11 +455,11 @@ static void add_set(JsonBuilder *b, const ctx *c, const set_run *r) {
         const image_result *res = at(c, r, i, j, k);
         json_builder_begin_object(b);
         add_seed(b, "seed", res->seed);
-        add_string(b, "mode", dg_guidance_name(o->modes[k]));
-        add_number(b, "seconds", res->seconds);
-        add_int(b, "guidance_updates", res->stats.updates);
-        add_int(b, "refinement_updates", res->stats.refinement_updates);
-        add_number(b, "guidance_seconds", res->stats.seconds);
+        dg_json_add_string(b, "mode", dg_guidance_name(o->modes[k]));
+        dg_json_add_number(b, "seconds", res->seconds);
+        dg_json_add_int(b, "guidance_updates", res->stats.updates);
+        dg_json_add_int(b, "refinement_updates", res->stats.refinement_updates);
+        dg_json_add_number(b, "guidance_seconds", res->stats.seconds);
         json_builder_set_member_name(b, "present");
         json_builder_begin_array(b);
         for (int q = 0; q < p->n_objects; q++)
@@ -503,8 +482,8 @@ static void add_set(JsonBuilder *b, const ctx *c, const set_run *r) {
           json_builder_add_null_value(b);
         else
           json_builder_add_boolean_value(b, res->j.found == 1);
-        add_number(b, "clip_prompt", res->clip);
-        add_number(b, "clip_min_object", res->clip_min);
+        dg_json_add_number(b, "clip_prompt", res->clip);
+        dg_json_add_number(b, "clip_min_object", res->clip_min);
         json_builder_end_object(b);
       }
     json_builder_end_array(b);
@@ -519,32 +498,32 @@ static dg_status write_json(const ctx *c, const set_run *runs, int n_runs, const
   const options *o = c->o;
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
-  add_string(b, "task", "marks");
-  add_string(b, "data", o->data);
-  add_string(b, "split", o->split);
-  add_string(b, "model", model);
-  add_string(b, "sampler", !strcmp(o->s.sampler, "plms") ? "PLMS" : "DDIM");
-  add_int(b, "steps", o->s.steps);
-  add_number(b, "cfg", o->s.cfg);
+  dg_json_add_string(b, "task", "marks");
+  dg_json_add_string(b, "data", o->data);
+  dg_json_add_string(b, "split", o->split);
+  dg_json_add_string(b, "model", model);
+  dg_json_add_string(b, "sampler", !strcmp(o->s.sampler, "plms") ? "PLMS" : "DDIM");
+  dg_json_add_int(b, "steps", o->s.steps);
+  dg_json_add_number(b, "cfg", o->s.cfg);
   add_seed(b, "seed", o->s.seed);
-  add_int(b, "seeds", o->seeds);
-  add_int(b, "count", o->count);
-  add_int(b, "width", c->width);
-  add_int(b, "height", c->height);
+  dg_json_add_int(b, "seeds", o->seeds);
+  dg_json_add_int(b, "count", o->count);
+  dg_json_add_int(b, "width", c->width);
+  dg_json_add_int(b, "height", c->height);
   json_builder_set_member_name(b, "modes");
   json_builder_begin_array(b);
   for (int k = 0; k < o->n_modes; k++)
     json_builder_add_string_value(b, dg_guidance_name(o->modes[k]));
   json_builder_end_array(b);
-  add_number(b, "present_share", DG_EVAL_MARKS_PRESENT_SHARE);
-  add_int(b, "present_pixels", dg_eval_marks_present_pixels(c->width, c->height));
+  dg_json_add_number(b, "present_share", DG_EVAL_MARKS_PRESENT_SHARE);
+  dg_json_add_int(b, "present_pixels", dg_eval_marks_present_pixels(c->width, c->height));
   json_builder_set_member_name(b, "bootstrap");
   json_builder_begin_object(b);
-  add_int(b, "resamples", BOOT_RESAMPLES);
-  add_int(b, "seed", (int64_t)BOOT_SEED);
-  add_number(b, "level", BOOT_LEVEL);
+  dg_json_add_int(b, "resamples", BOOT_RESAMPLES);
+  dg_json_add_int(b, "seed", (int64_t)BOOT_SEED);
+  dg_json_add_number(b, "level", BOOT_LEVEL);
   json_builder_end_object(b);
-  add_number(b, "seconds", seconds);
+  dg_json_add_number(b, "seconds", seconds);
   json_builder_set_member_name(b, "sets");
   json_builder_begin_object(b);
   for (int s = 0; s < n_runs; s++)

@@ -107,44 +107,27 @@ void dg_eval_report_print(const dg_eval_report *r, FILE *f) {
 
 // ---- JSON ----
 
-static void add_number(JsonBuilder *b, const char *key, double v) {
-  json_builder_set_member_name(b, key);
-  if (isnan(v) || isinf(v)) json_builder_add_null_value(b);
-  else json_builder_add_double_value(b, v);
-}
-
-static void add_string(JsonBuilder *b, const char *key, const char *v) {
-  json_builder_set_member_name(b, key);
-  if (v) json_builder_add_string_value(b, v);
-  else json_builder_add_null_value(b);
-}
-
-static void add_int(JsonBuilder *b, const char *key, int64_t v) {
-  json_builder_set_member_name(b, key);
-  json_builder_add_int_value(b, v);
-}
-
 static void add_seed(JsonBuilder *b, const char *key, uint64_t seed) {
   char s[24];
   snprintf(s, sizeof s, "%llu", (unsigned long long)seed);
-  add_string(b, key, s);
+  dg_json_add_string(b, key, s);
 }
 
 static void add_group(JsonBuilder *b, const char *key, const dg_eval_group *g, bool with_l2i, bool with_fd) {
   json_builder_set_member_name(b, key);
   json_builder_begin_object(b);
-  add_int(b, "images", g->images);
-  add_number(b, "clip_sim", g->clip_sim);
-  add_number(b, "attr_acc", g->attr_acc);
-  add_int(b, "attr_items", g->attr_items);
-  if (with_fd) add_number(b, "fd", g->fd);
+  dg_json_add_int(b, "images", g->images);
+  dg_json_add_number(b, "clip_sim", g->clip_sim);
+  dg_json_add_number(b, "attr_acc", g->attr_acc);
+  dg_json_add_int(b, "attr_items", g->attr_items);
+  if (with_fd) dg_json_add_number(b, "fd", g->fd);
   if (with_l2i) {
-    add_number(b, "miou", g->miou);
-    add_number(b, "pixel_acc", g->pixel_acc);
+    dg_json_add_number(b, "miou", g->miou);
+    dg_json_add_number(b, "pixel_acc", g->pixel_acc);
     json_builder_set_member_name(b, "iou");
     json_builder_begin_object(b);
     for (int c = 0; c < DG_EVAL_K; c++)
-      add_number(b, dg_world_classes[c].name, g->iou[c]);
+      dg_json_add_number(b, dg_world_classes[c].name, g->iou[c]);
     json_builder_end_object(b);
   }
   json_builder_end_object(b);
@@ -153,8 +136,8 @@ static void add_group(JsonBuilder *b, const char *key, const dg_eval_group *g, b
 static void add_pair(JsonBuilder *b, const char *key, double real, double generated) {
   json_builder_set_member_name(b, key);
   json_builder_begin_object(b);
-  add_number(b, "real", real);
-  add_number(b, "generated", generated);
+  dg_json_add_number(b, "real", real);
+  dg_json_add_number(b, "generated", generated);
   json_builder_end_object(b);
 }
 
@@ -164,8 +147,8 @@ static void add_items(JsonBuilder *b, const dg_eval_report *r) {
   for (int i = 0; i < r->n; i++) {
     const dg_eval_item *it = &r->items[i];
     json_builder_begin_object(b);
-    add_string(b, "id", it->id);
-    add_string(b, "prompt", it->prompt);
+    dg_json_add_string(b, "id", it->id);
+    dg_json_add_string(b, "prompt", it->prompt);
     add_seed(b, "seed", it->seed);
     add_pair(b, "clip_sim", it->sim_real, it->sim_generated);
     if (l2i(r)) add_pair(b, "miou", it->miou_real, it->miou_generated);
@@ -173,8 +156,8 @@ static void add_items(JsonBuilder *b, const dg_eval_report *r) {
     if (it->attr == DG_ATTR_NONE) json_builder_add_null_value(b);
     else {
       json_builder_begin_object(b);
-      add_string(b, "class", dg_world_classes[DG_EVAL_ATTR_CLASS].name);
-      add_string(b, "colour", dg_world_attr_names[it->attr]);
+      dg_json_add_string(b, "class", dg_world_classes[DG_EVAL_ATTR_CLASS].name);
+      dg_json_add_string(b, "colour", dg_world_attr_names[it->attr]);
       // share: of the segmented car pixels nearest the colour's centroid (null: no car found)
       add_pair(b, "share", it->share_real < 0 ? NAN : it->share_real,
                it->share_generated < 0 ? NAN : it->share_generated);
@@ -198,18 +181,18 @@ dg_status dg_eval_report_write_json(const dg_eval_report *r, const char *path) {
   dg_eval_report_summary(r, &real, &gen);
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
-  add_string(b, "task", st->task);
-  add_string(b, "data", st->data);
-  add_string(b, "split", st->split);
-  add_string(b, "model", st->model);
-  add_string(b, "controlnet", st->controlnet);
-  add_string(b, "sampler", st->sampler);
-  add_int(b, "count", st->count);
-  add_int(b, "steps", st->steps);
-  add_number(b, "cfg", st->cfg);
-  if (st->decoder) add_string(b, "decoder", st->decoder);
+  dg_json_add_string(b, "task", st->task);
+  dg_json_add_string(b, "data", st->data);
+  dg_json_add_string(b, "split", st->split);
+  dg_json_add_string(b, "model", st->model);
+  dg_json_add_string(b, "controlnet", st->controlnet);
+  dg_json_add_string(b, "sampler", st->sampler);
+  dg_json_add_int(b, "count", st->count);
+  dg_json_add_int(b, "steps", st->steps);
+  dg_json_add_number(b, "cfg", st->cfg);
+  if (st->decoder) dg_json_add_string(b, "decoder", st->decoder);
   add_seed(b, "seed", st->seed);
-  add_number(b, "seconds", r->seconds);
+  dg_json_add_number(b, "seconds", r->seconds);
   add_group(b, "real", &real, l2i(r), false);
   add_group(b, "generated", &gen, l2i(r), true);
   add_items(b, r);

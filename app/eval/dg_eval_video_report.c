@@ -93,20 +93,12 @@ void dg_eval_video_report_print(const dg_eval_video_report *r, FILE *f) {
   }
 }
 
-static void add_number(JsonBuilder *b, const char *key, double v) {
-  json_builder_set_member_name(b, key);
-  if (isnan(v) || isinf(v))
-    json_builder_add_null_value(b);
-  else
-    json_builder_add_double_value(b, v);
-}
-
 static void add_summary(JsonBuilder *b, const char *key, summary a) {
   json_builder_set_member_name(b, key);
   json_builder_begin_object(b);
-  add_number(b, "mean", a.mean);
-  add_number(b, "lo", a.lo);
-  add_number(b, "hi", a.hi);
+  dg_json_add_number(b, "mean", a.mean);
+  dg_json_add_number(b, "lo", a.lo);
+  dg_json_add_number(b, "hi", a.hi);
   json_builder_set_member_name(b, "n");
   json_builder_add_int_value(b, a.n);
   json_builder_end_object(b);
@@ -131,7 +123,7 @@ static void add_clip(JsonBuilder *b, const char *key, const dg_eval_video_clip *
   json_builder_set_member_name(b, key);
   json_builder_begin_object(b);
   for (int k = 0; k < N_METRICS; k++)
-    add_number(b, metrics[k].key, value(c, &metrics[k]));
+    dg_json_add_number(b, metrics[k].key, value(c, &metrics[k]));
   json_builder_set_member_name(b, "judged_stages");
   json_builder_begin_array(b);
   for (int f = 0; f < frames; f++)
@@ -192,7 +184,7 @@ dg_status dg_eval_video_report_write_json(const dg_eval_video_report *r, const c
   json_builder_add_int_value(b, s->steps);
   json_builder_set_member_name(b, "until");
   json_builder_add_int_value(b, s->until);
-  add_number(b, "cfg", s->cfg);
+  dg_json_add_number(b, "cfg", s->cfg);
   json_builder_set_member_name(b, "seed");
   json_builder_add_int_value(b, (int64_t)s->seed);
   json_builder_set_member_name(b, "variants");
@@ -203,7 +195,7 @@ dg_status dg_eval_video_report_write_json(const dg_eval_video_report *r, const c
   json_builder_end_object(b);
   json_builder_set_member_name(b, "timelines_done");
   json_builder_add_int_value(b, r->n);
-  add_number(b, "seconds", r->seconds);
+  dg_json_add_number(b, "seconds", r->seconds);
   json_builder_set_member_name(b, "summary");
   json_builder_begin_object(b);
   if (any_real(r)) add_group(b, r, -1);
