@@ -234,7 +234,8 @@ int dg_cli_eval(int argc, char **argv) {
   if (s == DG_OK && o.out) s = dg_settings_check_output("--out", o.out);
   if (s == DG_OK && o.images) s = dg_settings_check_output_dir("--images", o.images);
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
-  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
+  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32,
+                         .image_only = true};
   for (int i = 0; s == DG_OK && i < o.count; i++)
     if (!i || ix.entries[i].width != ix.entries[i - 1].width || ix.entries[i].height != ix.entries[i - 1].height)
       s = dg_settings_check_size(model, &mo, dev, ix.entries[i].width, ix.entries[i].height);

@@ -559,7 +559,7 @@ int dg_cli_eval_marks(int argc, char **argv) {
   if (s == DG_OK && o.grid) s = dg_settings_check_output("--grid", o.grid);
   if (s == DG_OK) c.width = ix.entries[0].width, c.height = ix.entries[0].height;
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
-  dg_model_options mo = {.default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
+  dg_model_options mo = {.default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32, .image_only = true};
   if (s == DG_OK) s = dg_settings_check_size(model, &mo, dev, c.width, c.height);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &c.gen);
   if (s == DG_OK) s = dg_eval_models_open(dev, model, tokenizer, mo.dtype, &c.ev);

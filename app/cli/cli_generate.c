@@ -280,7 +280,8 @@ int dg_cli_generate(int argc, char **argv) {
   char *tokenizer = dg_assets_path("tokenizer");
   dg_png_palette pal;
   const char **names = NULL;
-  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32};
+  dg_model_options mo = {.control = o.control, .default_tokenizer_dir = tokenizer, .dtype = o.s.f16 ? DG_F16 : DG_F32,
+                         .image_only = true};
   // The output is checked before any work, so a bad path does not cost a generation.
   dg_status s = dg_settings_check_output("--out", o.out);
   if (s == DG_OK && (o.layout || o.palette)) palette = choose_palette(&o, model, &mo, &s);

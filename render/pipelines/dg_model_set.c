@@ -353,6 +353,7 @@ static dg_status open_stores(dg_model_set *m, const char *model, const dg_model_
   char *files[DG_ROLE_COUNT] = {0};
   dg_status s = DG_OK;
   if (folder_files(model, o->control, o->video_unet, files)) {
+    if (o->image_only) g_clear_pointer(&files[DG_ROLE_VIDEO_UNET], g_free);
     for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
       if (files[r]) s = open_store(m, files[r], &m->role[r].w);
     if (s == DG_OK && !files[DG_ROLE_CONTROLNET] && o->control) s = no_control(model, o->control);
@@ -363,7 +364,8 @@ static dg_status open_stores(dg_model_set *m, const char *model, const dg_model_
       if (!roles[r].optional) m->role[r].w = w;
     if (s == DG_OK && dg_weights_has_prefix(w, DG_LDM_CONTROL)) m->role[DG_ROLE_CONTROLNET].w = w;
     if (s == DG_OK && o->control) s = open_store(m, o->control, &m->role[DG_ROLE_CONTROLNET].w);
-    if (s == DG_OK && o->video_unet) s = open_store(m, o->video_unet, &m->role[DG_ROLE_VIDEO_UNET].w);
+    if (s == DG_OK && o->video_unet && !o->image_only)
+      s = open_store(m, o->video_unet, &m->role[DG_ROLE_VIDEO_UNET].w);
   }
   for (int r = 0; r < DG_ROLE_COUNT; r++)
     g_free(files[r]);

@@ -40,6 +40,7 @@ typedef struct dg_model_options {
   const char *control;               // ControlNet: a name in a Dirigent folder or a file (a path with a '/' or
                                      // ending in .safetensors); NULL: "aldm" if present
   const char *video_unet;            // the video UNet's file (NULL: a model folder's video_unet.safetensors)
+  bool image_only;                   // leave any video UNet out: image tasks open faster and hold less memory
   const char *tokenizer_dir;         // NULL: found as described above
   const char *default_tokenizer_dir; // the last resort
   dg_dtype dtype;                    // weights and activations (DG_F32 or DG_F16)
