@@ -1,4 +1,5 @@
 #include "dg_timeline_json.h"
+#include "dg_json_glib.h"
 
 #include <math.h>
 #include <string.h>
@@ -7,28 +8,23 @@ static const char *const vsp_names[] = {"off", "linear", "same"};
 
 void dg_timeline_json_write(JsonBuilder *b, const dg_timeline *t) {
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "frames");
-  json_builder_add_int_value(b, t->frames);
+  dg_json_add_int(b, "frames", t->frames);
   json_builder_set_member_name(b, "fps");
   json_builder_add_double_value(b, t->fps);
-  json_builder_set_member_name(b, "vsp");
-  json_builder_add_string_value(b, (unsigned)t->vsp < 3 ? vsp_names[t->vsp] : "linear");
+  dg_json_add_string(b, "vsp", (unsigned)t->vsp < 3 ? vsp_names[t->vsp] : "linear");
   json_builder_set_member_name(b, "sigma_fine");
   json_builder_add_double_value(b, t->sigma_fine);
   json_builder_set_member_name(b, "sigma_next");
   json_builder_add_double_value(b, t->sigma_next);
-  json_builder_set_member_name(b, "until");
-  json_builder_add_int_value(b, t->until);
+  dg_json_add_int(b, "until", t->until);
   json_builder_set_member_name(b, "keep_layout");
   json_builder_add_boolean_value(b, t->keep_layout);
   json_builder_set_member_name(b, "stages");
   json_builder_begin_array(b);
   for (int i = 0; i < t->n_stages; i++) {
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "frame");
-    json_builder_add_int_value(b, t->stages[i].frame);
-    json_builder_set_member_name(b, "prompt");
-    json_builder_add_string_value(b, t->stages[i].prompt);
+    dg_json_add_int(b, "frame", t->stages[i].frame);
+    dg_json_add_string(b, "prompt", t->stages[i].prompt);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);

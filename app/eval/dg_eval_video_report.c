@@ -99,8 +99,7 @@ static void add_summary(JsonBuilder *b, const char *key, summary a) {
   dg_json_add_number(b, "mean", a.mean);
   dg_json_add_number(b, "lo", a.lo);
   dg_json_add_number(b, "hi", a.hi);
-  json_builder_set_member_name(b, "n");
-  json_builder_add_int_value(b, a.n);
+  dg_json_add_int(b, "n", a.n);
   json_builder_end_object(b);
 }
 
@@ -137,24 +136,17 @@ static void add_timeline(JsonBuilder *b, const dg_eval_video_report *r, int i) {
   int F = r->settings.frames, start[DG_EVAL_VIDEO_MAX_STAGES], end[DG_EVAL_VIDEO_MAX_STAGES];
   dg_eval_video_scale_stages(t->start, t->end, t->n_stages, t->frames, F, start, end);
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "id");
-  json_builder_add_string_value(b, t->id);
-  json_builder_set_member_name(b, "caption");
-  json_builder_add_string_value(b, t->caption);
-  json_builder_set_member_name(b, "transition");
-  json_builder_add_string_value(b, t->transition);
-  json_builder_set_member_name(b, "seed");
-  json_builder_add_int_value(b, (int64_t)(r->settings.seed + (uint64_t)i));
+  dg_json_add_string(b, "id", t->id);
+  dg_json_add_string(b, "caption", t->caption);
+  dg_json_add_string(b, "transition", t->transition);
+  dg_json_add_int(b, "seed", (int64_t)(r->settings.seed + (uint64_t)i));
   json_builder_set_member_name(b, "stages");
   json_builder_begin_array(b);
   for (int k = 0; k < t->n_stages; k++) {
     json_builder_begin_object(b);
-    json_builder_set_member_name(b, "text");
-    json_builder_add_string_value(b, t->stage_text[k]);
-    json_builder_set_member_name(b, "start");
-    json_builder_add_int_value(b, start[k]);
-    json_builder_set_member_name(b, "end");
-    json_builder_add_int_value(b, end[k]);
+    dg_json_add_string(b, "text", t->stage_text[k]);
+    dg_json_add_int(b, "start", start[k]);
+    dg_json_add_int(b, "end", end[k]);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -168,33 +160,24 @@ dg_status dg_eval_video_report_write_json(const dg_eval_video_report *r, const c
   const dg_eval_video_settings *s = &r->settings;
   JsonBuilder *b = json_builder_new();
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "task");
-  json_builder_add_string_value(b, "video");
+  dg_json_add_string(b, "task", "video");
   json_builder_set_member_name(b, "settings");
   json_builder_begin_object(b);
-  json_builder_set_member_name(b, "data");
-  json_builder_add_string_value(b, s->data);
-  json_builder_set_member_name(b, "model");
-  json_builder_add_string_value(b, s->model);
-  json_builder_set_member_name(b, "count");
-  json_builder_add_int_value(b, s->count);
-  json_builder_set_member_name(b, "frames");
-  json_builder_add_int_value(b, s->frames);
-  json_builder_set_member_name(b, "steps");
-  json_builder_add_int_value(b, s->steps);
-  json_builder_set_member_name(b, "until");
-  json_builder_add_int_value(b, s->until);
+  dg_json_add_string(b, "data", s->data);
+  dg_json_add_string(b, "model", s->model);
+  dg_json_add_int(b, "count", s->count);
+  dg_json_add_int(b, "frames", s->frames);
+  dg_json_add_int(b, "steps", s->steps);
+  dg_json_add_int(b, "until", s->until);
   dg_json_add_number(b, "cfg", s->cfg);
-  json_builder_set_member_name(b, "seed");
-  json_builder_add_int_value(b, (int64_t)s->seed);
+  dg_json_add_int(b, "seed", (int64_t)s->seed);
   json_builder_set_member_name(b, "variants");
   json_builder_begin_array(b);
   for (int j = 0; j < s->n_variants; j++)
     json_builder_add_string_value(b, dg_eval_video_variant_names[s->variants[j]]);
   json_builder_end_array(b);
   json_builder_end_object(b);
-  json_builder_set_member_name(b, "timelines_done");
-  json_builder_add_int_value(b, r->n);
+  dg_json_add_int(b, "timelines_done", r->n);
   dg_json_add_number(b, "seconds", r->seconds);
   json_builder_set_member_name(b, "summary");
   json_builder_begin_object(b);
