@@ -57,6 +57,9 @@ def main(argv=None):
     ap.add_argument("--max-images", type=int, default=0)
     ap.add_argument("--val-count", type=int, default=64, help="held-out images of the PSNR")
     ap.add_argument("--val-every", type=int, default=200)
+    ap.add_argument("--export-best", action="store_true",
+                    help="export at each validation whose PSNR beats every earlier one (a run stopped at any time "
+                         "leaves its best encoder), not only at the end")
     ap.add_argument("--init", help="start from another run's encoder (its ckpt.pt, or an export), e.g. when the "
                                    "generator moved on: a fresh run's step count and optimiser")
     args = ap.parse_args(argv)
@@ -99,11 +102,22 @@ def main(argv=None):
         return dict(P.Checkpoint.common(step, batches), e=e.state_dict(), opt=opt.state_dict(), gen=gen.get_state(),
                     vals=vals)
 
+    def export_encoder():
+        record = {"format": "issa-fpn-encoder-names", "mode": args.mode,
+                  "generator": {"path": os.path.abspath(args.generator), "sha1": file_digest(args.generator)},
+                  "training": {"command": command, "steps": step, "val": vals[-1] if vals else None}}
+        export(args.export, M.state_for_export(e.eval()), "", dict(cfg, mode=args.mode), record, half=True)
+        e.train()
+        log(f"exported {args.export} (float16) at step {step}")
+
     def validate():
         if val is not None:
             p, m = evaluate(e, g, val, args.val_count)
+            best = max((v["psnr"] for v in vals), default=float("-inf"))
             vals.append({"step": step, "psnr": p, "mse": m})
             log(f"val step {step} psnr {p:.3f} mse {m:.5f}")
+            if args.export and args.export_best and p > best:
+                export_encoder()
 
     meter = P.Meter()
     budget = P.Budget(args.steps, args.budget_seconds)
@@ -152,13 +166,10 @@ def main(argv=None):
     log(meter.summary("mne"))
     ck.save(snapshot, force=True)
     summary = {"steps": step, "mode": args.mode, "config": cfg, "vals": vals}
+    if args.export and not args.export_best:
+        export_encoder()
     if args.export:
-        record = {"format": "issa-fpn-encoder-names", "mode": args.mode,
-                  "generator": {"path": os.path.abspath(args.generator), "sha1": file_digest(args.generator)},
-                  "training": {"command": command, "steps": step, "val": vals[-1] if vals else None}}
-        export(args.export, M.state_for_export(e.eval()), "", dict(cfg, mode=args.mode), record, half=True)
         summary["export"] = args.export
-        log(f"exported {args.export} (float16)")
     P.write_summary(args.out, summary, command, log)
     return summary
 
