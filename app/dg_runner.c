@@ -21,6 +21,7 @@ struct dg_runner {
   pthread_mutex_t lock; // one generation at a time
   char *tokenizer_dir;
   atomic_bool previews;
+  atomic_int video_loads; // video UNets loaded at a video job (dg_model_set_load_video), all sets together
   uint8_t (*palette)[3]; // the colours of the job's palette
   int n_classes;
   dg_palette *job_palette; // the palette of the loaded set's jobs (its names may have made its class table)
@@ -35,6 +36,7 @@ dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json) {
   if (!r) return NULL;
   pthread_mutex_init(&r->lock, NULL);
   atomic_init(&r->previews, true);
+  atomic_init(&r->video_loads, 0);
   r->tokenizer_dir = tokenizer_dir ? strdup(tokenizer_dir) : NULL;
   r->cache = dg_generate_cache_new(); // NULL: every job computes its encodings
   dg_status s;
@@ -65,6 +67,7 @@ void dg_runner_free(dg_runner *r) {
 }
 
 void dg_runner_set_previews(dg_runner *r, bool on) { atomic_store(&r->previews, on); }
+int dg_runner_video_loads(dg_runner *r) { return atomic_load(&r->video_loads); }
 
 bool dg_runner_has_tiny_decoder(dg_runner *r) {
   pthread_mutex_lock(&r->lock);
@@ -156,7 +159,8 @@ static dg_status models_for(dg_runner *r, const dg_job_params *params) {
     dg_palette_free(r->job_palette);
     r->job_palette = s == DG_OK ? dg_palette_load_named(palette, &s) : NULL;
     const char **names = r->job_palette ? dg_palette_class_names(r->job_palette) : NULL;
-    dg_model_options o = {.default_tokenizer_dir = r->tokenizer_dir, .class_names = names,
+    // The video UNet (~37 MB) loads at the set's first video job: image jobs never pay for it.
+    dg_model_options o = {.default_tokenizer_dir = r->tokenizer_dir, .image_only = true, .class_names = names,
                           .n_class_names = r->job_palette ? dg_palette_count(r->job_palette) : 0};
     if (s == DG_OK) s = dg_settings_check_size(path, &o, r->device, params->width, params->height);
     if (s == DG_OK) s = dg_model_set_open(r->device, path, &o, &r->models);
@@ -240,6 +244,9 @@ static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *param
   const dg_timeline *t = params->timeline;
   DG_TRY(dg_timeline_check(t));
   if (t->n_stages < 1) return dg_fail(DG_ERR_ARG, "The video timeline has no prompt stage: add one");
+  int loads = dg_model_set_video_loads(r->models);
+  DG_TRY(dg_model_set_load_video(r->models));
+  atomic_fetch_add(&r->video_loads, dg_model_set_video_loads(r->models) - loads);
   bool layout_used = false;
   for (int i = 0; t->keep_layout && params->layout && i < params->width * params->height; i++)
     layout_used |= params->layout[i] != 255;

@@ -43,6 +43,8 @@ void dg_job_runner_load_runner(void) {
   dg_job_set_default_fn((dg_job_fn)fn, NULL);
 }
 
+int dg_job_runner_video_loads(void) { return runner ? dg_runner_video_loads(runner) : 0; }
+
 void dg_job_runner_unload_runner(void) {
   dg_runner_free(runner);
   runner = NULL;

@@ -34,6 +34,8 @@ G_DECLARE_FINAL_TYPE(DgJobRunner, dg_job_runner, DG, JOB_RUNNER, GObject)
 // Registers the application's job function, app/dg_runner (once, before the first job), and frees it.
 void dg_job_runner_load_runner(void);
 void dg_job_runner_unload_runner(void);
+// How many times app/dg_runner loaded a video UNet (dg_runner_video_loads): 0 until the first video job.
+int dg_job_runner_video_loads(void);
 
 DgJobRunner *dg_job_runner_new(void);
 // Starts generating from doc's settings, polling on clock's frame clock; FALSE (and *error) when no

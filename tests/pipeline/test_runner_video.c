@@ -1,7 +1,9 @@
 // The editor's job function (app/dg_runner) on a video job: a model folder (the tiny model with the tiny
 // video UNet as its video_unet.safetensors) and the document's timeline give F RGBA frames with a
 // preview of the playhead's frame every step and the temporal attention matrix; cancel stops the job; a model without a
-// video UNet fails the job naming what is missing.
+// video UNet fails the job naming what is missing. The video UNet loads at the first video job only: an image job
+// before it loads none, later video jobs reuse it, and one that cannot be read fails each video job naming it while
+// image jobs go on.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -54,6 +56,17 @@ static int run(dg_document *doc, dg_runner *r, int playhead, int cancel_at, int 
   return run_moving(doc, r, playhead, -1, cancel_at, reports, NULL, last, out);
 }
 
+// An image job to its end: its state.
+static int run_image(dg_document *doc, dg_runner *r) {
+  dg_status st;
+  dg_job *job = dg_job_start(doc, dg_runner_run, r, 0, &st);
+  if (!job) return dg_check_status(st, "start image"), -1;
+  int state = dg_job_wait(job);
+  if (state == DG_JOB_FAILED) printf("image job failed: %s\n", dg_job_error(job) ? dg_job_error(job) : "?");
+  dg_job_free(job);
+  return state;
+}
+
 // A model folder of links to the tiny model's files (and the video UNet when `video`).
 static char *model_folder(bool video) {
   char *dir = g_dir_make_tmp("dg-runner-video-XXXXXX", NULL);
@@ -101,7 +114,11 @@ int main(void) {
   dg_job_update last, last3;
   dg_video_result v, v3;
   dg_video_result_init(&v), dg_video_result_init(&v3);
+  dg_check(run_image(doc, r) == DG_JOB_DONE && dg_runner_video_loads(r) == 0,
+           "an image job on a model with a video UNet loads none (%d loads)", dg_runner_video_loads(r));
   if (run(doc, r, 0, -1, &reports, &last, &v) == DG_JOB_DONE) {
+    dg_check(dg_runner_video_loads(r) == 1, "the first video job loaded the video UNet (%d loads)",
+             dg_runner_video_loads(r));
     const dg_media *m = &v.frames;
     dg_check(m->frames == 4 && m->width == 64 && m->height == 32 && m->channels == 4,
              "4 RGBA frames of 64x32 (%d of %dx%dx%d)", m->frames, m->width, m->height, m->channels);
@@ -149,6 +166,26 @@ int main(void) {
   dg_check(state == DG_JOB_CANCELLED && reports < 6, "cancel stops the video job (state %d, %d reports)", state, reports);
   dg_job_update_clear(&last);
   dg_video_result_clear(&v);
+  dg_document_set_steps(doc, 2);
+  dg_check(run_image(doc, r) == DG_JOB_DONE && dg_runner_video_loads(r) == 1,
+           "four video jobs and two image jobs later it was loaded once (%d loads)", dg_runner_video_loads(r));
+  // A video UNet that cannot be read: image jobs run, each video job fails naming the file (tried again).
+  char *broken = model_folder(false), *bad = g_build_filename(broken, "video_unet.safetensors", NULL);
+  dg_check(g_file_set_contents(bad, "not a safetensors file", -1, NULL), "write %s", bad);
+  dg_document_set_text(doc, DG_FIELD_MODEL, broken, false);
+  dg_check(run_image(doc, r) == DG_JOB_DONE, "a model whose video UNet is broken generates images");
+  for (int i = 0; i < 2; i++) {
+    dg_status bst;
+    dg_job *bjob = dg_job_start_video(doc, dg_runner_run, r, 0, 0, &bst);
+    const char *why = bjob && dg_job_wait(bjob) == DG_JOB_FAILED ? dg_job_error(bjob) : NULL;
+    dg_check(why && strstr(why, "video_unet.safetensors"), "video job %d on it fails naming the file (%s)", i + 1,
+             why ? why : "did not fail");
+    dg_job_free(bjob);
+  }
+  dg_check(run_image(doc, r) == DG_JOB_DONE && dg_runner_video_loads(r) == 1,
+           "  ... and images still generate with the set (%d loads)", dg_runner_video_loads(r));
+  g_free(bad);
+  remove_folder(broken);
   // No video UNet: the job fails naming it.
   dg_document_set_text(doc, DG_FIELD_MODEL, without, false);
   dg_status st;

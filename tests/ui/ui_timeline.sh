@@ -8,7 +8,8 @@
 # the playhead scrubbed (the viewer shows another frame), played and looped, exported as MP4, WebM, GIF and
 # PNG frames (decoded back with libav: frame count, size, the job's JSON), a bad export name refused leaving
 # no file, and the project saved and reopened with its timeline and frames; a project with a broken timeline
-# is refused with a dialog, the document unchanged.
+# is refused with a dialog, the document unchanged. An image job before the first video loads no video UNet;
+# the first video job loads it once for every later job.
 set -u
 DIRIGENT=$(realpath "$1")
 OUT=$(realpath -m "$2")
@@ -67,6 +68,11 @@ act new "(32, 64)"
 act set-steps 2
 act set-seed "'5'"
 act set-guidance 3.0
+# The model set opens without its video UNet: an image job never loads it (the first video job does, below).
+act set-prompt "$(q 'a red car')"
+act generate
+wait_for generating False 600 >/dev/null
+check "an image job: one result, and no video UNet loaded" is "$(state results)/$(state video_unet_loads)" 1/0
 
 # ---- building the timeline: each edit one undo step ----
 check "a new document's timeline: 16 frames, 8 fps, no stage" is "$(state timeline_frames)/$(state timeline_fps)/$(state timeline_stages)" "16/8.0/[]"
@@ -126,7 +132,7 @@ act undo
 act undo
 check "  ... both undone" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
 xdotool mousemove $(at 3) click --repeat 2 --delay 80 1
-check "a double-click on frame 4's cell adds a stage there" wait_for timeline_stages "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn'], [3, 'a new stage']]" 20
+check "a double-click on frame 4's cell adds a stage there, with the document's prompt" wait_for timeline_stages "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn'], [3, 'a red car']]" 20
 check "  ... selected" is "$(state selected_stage)" 2
 act undo
 check "  ... undone" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
@@ -153,7 +159,8 @@ wait_for generating False 600 >/dev/null
 check "a video of 4 frames of 64x32" is "$(state video_frames)/$(state video_size)" 4/64x32
 check "  ... the status says so" has "$(state status)" "Generated a video of 4 frames"
 check "  ... the frame strip shows 4 frames, the attention matrix 4x4" is "$(state strip_frames)/$(state video_attention)" 4/4
-check "  ... no result image was added" is "$(state results)" 0
+check "  ... no result image was added" is "$(state results)" 1
+check "  ... the video UNet was loaded for it" is "$(state video_unet_loads)" 1
 act playhead 0
 v0=$(state viewer)
 act playhead 3
@@ -225,6 +232,9 @@ wait_for generating False 600 >/dev/null
 without=$(state viewer)
 check "keep layout changes the frames of a painted layout" bash -c "[ -n '$with' ] && [ '$with' != '$without' ] && [ '$with' != '$v0' ]"
 act undo
+act generate
+wait_for generating False 600 >/dev/null
+check "after 4 video jobs and 2 image jobs the video UNet was loaded once" is "$(state results)/$(state video_unet_loads)" 2/1
 
 # ---- the project keeps the timeline and the frames ----
 act save "$(q "$OUT/t.dirigent")"
