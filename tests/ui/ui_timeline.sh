@@ -153,6 +153,7 @@ act undo
 check "  ... (the stages back by undo)" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
 
 # ---- generating: the playhead's frame previewed, the frames kept ----
+act timeline-set-fps 7.5 # the video keeps the rate it was made at: its exports below are 7.5 fps
 act playhead 2
 act generate-video
 wait_for generating False 600 >/dev/null
@@ -209,6 +210,12 @@ for f in mp4 webm gif; do
   wait_for exporting False 100 >/dev/null
   probe=$("$PROBE" "$OUT/clip.$f" 2>&1)
   check "$f: 4 frames of 64x32 decode" is "$(head -1 <<<"$probe" | cut -d' ' -f1-2)" "4 64x32"
+  # 7.5 fps as it is (a rational time base), not rounded to 8: MP4 and WebM say so, GIF's 1/100 s delays (13,
+  # 14, 13, 13) make the clip 0.53 s, 4 / 7.5 to within 1/100 s.
+  read -r _ _ rate secs <<<"$(head -1 <<<"$probe")"
+  check "  ... at 7.5 fps ($rate fps, $secs s)" $PY -c "
+assert '$f' == 'gif' or abs($rate - 7.5) < 1e-3, $rate
+assert abs($secs - 4 / 7.5) <= 0.0101, $secs"
   check "  ... with the job's JSON (its stages)" has "$probe" '"stages": [{"frame": 0, "prompt": "a red car on a snowy street"}'
 done
 check "the status names the last export" has "$(state last_export)" "Exported 4 frames of 64x32 to $OUT/clip.gif (gif)"
