@@ -15,6 +15,7 @@
 #include "dg_palette_choice.h"
 #include "dg_settings.h"
 #include "dg_timeline.h"
+#include "dg_unet3d.h"
 #include "dg_video.h"
 
 struct dg_runner {
@@ -91,6 +92,10 @@ typedef struct preview_ctx {
   int n_refs;
   GString *labels;
   float *word_maps;
+  // a video job's temporal attention: captured into `attention` at step attention_step (dg_video)
+  float *attention;
+  int attention_step, frames;
+  bool attention_posted;
 } preview_ctx;
 
 // The step's token maps -> one map per marked word, posted with the step's report.
@@ -232,14 +237,36 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
   return s;
 }
 
+// dg_video has filled the capture when it reports the capture step: the attention goes out with that step's
+// report, so the editor's picture shows while the job runs.
+static void post_attention(preview_ctx *c) {
+  if (c->attention_posted) return;
+  dg_job_set_attention(c->job, c->attention, c->frames);
+  c->attention_posted = true;
+}
+
 static void on_video_step(void *user, int step, int total, int frame, const uint8_t *rgb, int w, int h) {
   (void)frame;
+  preview_ctx *c = user;
+  if (step >= c->attention_step) post_attention(c);
   on_step(user, step, total, rgb, w, h);
 }
 
+// The attention picture's layer and step against the model and the run, named when out of range.
+static dg_status check_attention(const dg_model_set *m, const dg_timeline *t, int steps) {
+  const dg_unet3d *u = dg_model_set_get(m, DG_ROLE_VIDEO_UNET);
+  if (u && t->attention_layer >= u->n_temporal)
+    return dg_fail(DG_ERR_ARG, "The attention picture's layer %d: this video model has temporal layers 0..%d",
+                   t->attention_layer, u->n_temporal - 1);
+  if (t->attention_step >= steps)
+    return dg_fail(DG_ERR_ARG, "The attention picture's step %d: this run has steps 0..%d", t->attention_step,
+                   steps - 1);
+  return DG_OK;
+}
+
 // The video task: the document's timeline through dg_video, previews of the playhead's frame (followed
-// while it moves), F RGBA frames, and the temporal attention of the first temporal transformer at the
-// first step (where TAR acts) for the editor's picture.
+// while it moves), F RGBA frames, and the temporal attention of the timeline's chosen temporal transformer
+// and step for the editor's picture, posted as soon as that step has run.
 static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *params, preview_ctx *pc, dg_media *out) {
   const dg_timeline *t = params->timeline;
   DG_TRY(dg_timeline_check(t));
@@ -256,10 +283,12 @@ static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *param
   int64_t attn_widths[2];
   int n_attn = dg_video_attention_widths(r->models, params->width, attn_widths, 2);
   DG_TRY(dg_timeline_tar(t, attn_widths, n_attn, &tar));
+  DG_TRY(check_attention(r->models, t, params->steps));
   dg_video_params p = {.stages = stages, .n_stages = t->n_stages, .negative = params->negative,
                        .frames = t->frames, .fps = (float)t->fps, .width = params->width, .height = params->height,
                        .steps = params->steps, .cfg = (float)params->guidance, .eta = 1.0f, .seed = params->seed,
-                       .vsp = t->vsp, .tar = &tar, .capture_layer = 0, .capture_attn = 0, .capture_step = 0,
+                       .vsp = t->vsp, .tar = &tar, .capture_layer = t->attention_layer, .capture_attn = 0,
+                       .capture_step = t->attention_step,
                        .layout = layout_used && dg_model_set_has_control(r->models) ? params->layout : NULL,
                        .palette = (const uint8_t(*)[3])r->palette, .n_classes = r->n_classes,
                        .control_scale = (float)params->control_scale, .cancel = dg_job_cancel_flag(job),
@@ -270,8 +299,10 @@ static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *param
   float *attention = dg_memory_alloc("the temporal attention", (size_t)t->frames * t->frames * sizeof(float));
   if (!rgb || !attention) return free(rgb), free(attention), DG_ERR_OOM;
   p.capture = attention;
+  pc->attention = attention, pc->attention_step = t->attention_step, pc->frames = t->frames;
   dg_status s = dg_video_generate(r->models, &p, rgb);
-  if (s == DG_OK) dg_job_set_attention(job, attention, t->frames);
+  if (s == DG_OK) post_attention(pc); // without previews, at the end
+  pc->attention = NULL;
   free(attention);
   if (s == DG_OK) s = dg_media_alloc(out, t->frames, params->width, params->height, 4);
   for (int64_t i = 0; s == DG_OK && i < (int64_t)n * t->frames; i++) {

@@ -408,6 +408,13 @@ static void act_timeline_set_tar(GSimpleAction *a, GVariant *p, gpointer d) {
   g_variant_get(p, "(ddi)", &fine, &next, &until);
   report(d, dg_timeline_edit_set_tar(MODEL(d), fine, next, until));
 }
+// (temporal layer, sampler step) of the attention picture
+static void act_timeline_set_attention(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  gint32 layer, step;
+  g_variant_get(p, "(ii)", &layer, &step);
+  report(d, dg_timeline_edit_set_attention(MODEL(d), layer, step));
+}
 // 'linear', 'same' or 'off': video synopsis prompting.
 static void act_timeline_set_vsp(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
@@ -593,6 +600,7 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"timeline-set-frames", act_timeline_set_frames, "i", NULL, NULL, {0}},
       {"timeline-set-fps", act_timeline_set_fps, "d", NULL, NULL, {0}},
       {"timeline-set-tar", act_timeline_set_tar, "(ddi)", NULL, NULL, {0}},
+      {"timeline-set-attention", act_timeline_set_attention, "(ii)", NULL, NULL, {0}},
       {"timeline-set-vsp", act_timeline_set_vsp, "s", NULL, NULL, {0}},
       {"timeline-keep-layout", NULL, NULL, "true", act_timeline_keep_layout, {0}},
       {"playhead", act_playhead, "i", NULL, NULL, {0}},

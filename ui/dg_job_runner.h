@@ -69,5 +69,8 @@ gboolean dg_job_runner_get_running(DgJobRunner *self);
 // item or no such map: no heatmap.
 void dg_job_runner_show_heatmap(DgJobRunner *self, const char *item);
 const char *dg_job_runner_get_progress_text(DgJobRunner *self);
+// The running (or last) video job's temporal attention [frames, frames] as soon as its capture step has run
+// (NULL before; a new job clears it); property "attention-frames" notifies each change.
+const float *dg_job_runner_get_attention(DgJobRunner *self, int *frames);
 
 G_END_DECLS

@@ -481,7 +481,7 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'playhead': <%i>, 'playing': <%b>, 'loop': <%b>, 'video_frames': <%i>, 'video_size': <%s>,"
       " 'video_attention': <%i>, 'strip_frames': <%i>, 'viewer': <%s>, 'exporting': <%b>, 'export_text': <%s>,"
       " 'last_export': <%s>, 'generating_video': <%b>, 'track': <(%d, %d, %d, %d)>,"
-      " 'video_unet_loads': <%i>}",
+      " 'video_unet_loads': <%i>, 'timeline_attention': <(%i, %i)>, 'attention_live': <%b>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -504,7 +504,8 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_timeline_panel_get_strip_frames(self->timeline_panel), viewer, dg_video_exporter_get_running(self->exporter),
       dg_video_exporter_get_text(self->exporter), self->last_export ? self->last_export : "",
       dg_job_runner_get_video(self->runner), tb.x + sx, tb.y + sy, tcell, tb.y + sy + (tbottom - ttop),
-      dg_job_runner_video_loads()));
+      dg_job_runner_video_loads(), t->attention_layer, t->attention_step,
+      dg_timeline_panel_get_attention_live(self->timeline_panel)));
   g_free(preview);
   g_free(viewer), g_free(video_size);
   g_free(heat);

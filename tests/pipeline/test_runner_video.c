@@ -14,6 +14,11 @@
 #include "dg_job.h"
 #include "dg_runner.h"
 
+// The first progress update of the last job that carried the temporal attention: its step (-1: none came) and
+// the matrix.
+static int attention_seen_at;
+static float attention_seen[16 * 16];
+
 // Runs a video job previewing frame `playhead` to its end; *reports counts the progress reports with a
 // preview; move_to >= 0 moves the playhead there after the first report (run: never); cancel_at >= 0
 // cancels after that step's report. *first (may be NULL) gets the first report, *last the last.
@@ -23,11 +28,16 @@ static int run_moving(dg_document *doc, dg_runner *r, int playhead, int move_to,
   dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, playhead, &st);
   if (!job) return dg_check_status(st, "start video"), -1;
   *reports = 0;
+  attention_seen_at = -1;
   memset(last, 0, sizeof *last);
   while (true) {
     dg_job_update u;
     if (dg_job_poll(job, &u)) {
       *reports += u.preview != NULL;
+      if (u.attention && attention_seen_at < 0 && u.attention_frames <= 16) {
+        attention_seen_at = u.step;
+        memcpy(attention_seen, u.attention, (size_t)u.attention_frames * u.attention_frames * sizeof(float));
+      }
       if (first && *reports == 1 && u.preview) { // a copy of the first preview
         *first = u;
         first->maps = NULL, first->map_labels = NULL;
@@ -109,6 +119,7 @@ int main(void) {
   t.frames = 4;
   dg_check_status(dg_timeline_add_stage(&t, 0, "a red car on a snowy street"), "stage 0");
   dg_check_status(dg_timeline_add_stage(&t, 3, "a blue car on a road in autumn"), "stage 3");
+  t.attention_step = 1; // the attention picture at the second step (of 2, then 4)
   dg_check_status(dg_document_set_timeline(doc, &t, false), "set the timeline");
   int reports;
   dg_job_update last, last3;
@@ -137,6 +148,9 @@ int main(void) {
         sum += v.attention[i * 4 + j];
       dg_check(sum > 0.99f && sum < 1.01f, "attention row %d sums to 1 (%g)", i, sum);
     }
+    // It came with the progress of step 1 (the chosen step), the same matrix as the video's.
+    dg_check(attention_seen_at == 1 && v.attention && !memcmp(attention_seen, v.attention, 16 * sizeof(float)),
+             "the attention came with step 1's progress (first seen at step %d)", attention_seen_at);
   } else {
     dg_check(false, "the video job did not finish");
   }
@@ -162,11 +176,35 @@ int main(void) {
   dg_job_update_clear(&last), dg_job_update_clear(&last3), dg_job_update_clear(&first3), dg_job_update_clear(&firstm);
   // Cancel after the first step's report.
   dg_document_set_steps(doc, 6);
-  int state = run(doc, r, 0, 0, &reports, &last, &v);
+  dg_timeline_copy(&t, dg_document_timeline(doc));
+  t.attention_step = 0;
+  dg_check_status(dg_document_set_timeline(doc, &t, false), "the attention picture at step 0");
+  int state = run(doc, r, 0, 1, &reports, &last, &v);
   dg_check(state == DG_JOB_CANCELLED && reports < 6, "cancel stops the video job (state %d, %d reports)", state, reports);
+  dg_check(attention_seen_at >= 0 && attention_seen_at <= 1,
+           "  ... the attention of step 0 came while it ran, before the cancel (at step %d)", attention_seen_at);
   dg_job_update_clear(&last);
   dg_video_result_clear(&v);
   dg_document_set_steps(doc, 2);
+  // The attention picture's layer and step beyond the model's or the run's: the job fails naming them.
+  const struct {
+    int layer, step;
+    const char *needle;
+  } bad_attention[] = {{40, 0, "layer 40: this video model has temporal layers 0.."}, {0, 2, "step 2: this run has steps 0..1"}};
+  for (int i = 0; i < 2; i++) {
+    dg_timeline_copy(&t, dg_document_timeline(doc));
+    t.attention_layer = bad_attention[i].layer, t.attention_step = bad_attention[i].step;
+    dg_check_status(dg_document_set_timeline(doc, &t, false), "set the attention picture");
+    dg_status ast;
+    dg_job *ajob = dg_job_start_video(doc, dg_runner_run, r, 0, 0, &ast);
+    const char *why = ajob && dg_job_wait(ajob) == DG_JOB_FAILED ? dg_job_error(ajob) : NULL;
+    dg_check(why && strstr(why, bad_attention[i].needle), "attention %d/%d refused: %s", bad_attention[i].layer,
+             bad_attention[i].step, why ? why : "did not fail");
+    dg_job_free(ajob);
+  }
+  dg_timeline_copy(&t, dg_document_timeline(doc));
+  t.attention_layer = 0, t.attention_step = 0;
+  dg_check_status(dg_document_set_timeline(doc, &t, false), "the attention picture back at layer 0, step 0");
   dg_check(run_image(doc, r) == DG_JOB_DONE && dg_runner_video_loads(r) == 1,
            "four video jobs and two image jobs later it was loaded once (%d loads)", dg_runner_video_loads(r));
   // A video UNet that cannot be read: image jobs run, each video job fails naming the file (tried again).

@@ -515,6 +515,17 @@ static void test_timeline_edits(void) {
   dg_document_free(c);
   dg_document_set_video(d, NULL);
   dg_check(!dg_document_video(d), "the video removed");
+  // The attention picture's layer and step: one undo step, bounded.
+  before = dg_document_undo_depth(d);
+  dg_check_status(dg_timeline_edit_set_attention(d, 2, 3), "attention: layer 2 at step 3");
+  dg_check(t->attention_layer == 2 && t->attention_step == 3 && dg_document_undo_depth(d) == before + 1,
+           "  ... set, one undo step");
+  dg_check(dg_timeline_edit_set_attention(d, -1, 0) == DG_ERR_ARG &&
+               strstr(dg_last_error(), "attention picture of layer -1 at step 0 (layers 0..63, steps 0..999)") &&
+               dg_timeline_edit_set_attention(d, 0, 1000) == DG_ERR_ARG && t->attention_layer == 2,
+           "  ... a layer or step out of range refused: %s", dg_last_error());
+  dg_document_undo(d);
+  dg_check(t->attention_layer == 0 && t->attention_step == 0, "  ... undone: layer 0 at step 0");
   dg_document_free(d);
 }
 

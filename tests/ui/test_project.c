@@ -505,6 +505,7 @@ static void test_video(void) {
   dg_timeline t;
   dg_timeline_init(&t);
   t.frames = 3, t.fps = 12, t.vsp = DG_VSP_SAME, t.sigma_next = 8, t.until = 5, t.keep_layout = false;
+  t.attention_layer = 2, t.attention_step = 1;
   dg_timeline_add_stage(&t, 0, "a street at day \"q\" \xc3\xa9");
   dg_timeline_add_stage(&t, 2, "a street at night");
   dg_check_status(dg_document_set_timeline(d, &t, false), "set the timeline");
@@ -554,6 +555,8 @@ static void test_video(void) {
       {"\"fps\" : 12", "\"fps\" : \"fast\", \"z\" : 12", "\"fps\" is not a number"},
       {"\"stages\" : [", "\"stages\" : 3, \"x\": [", "\"stages\" is not an array"},
       {"\"keep_layout\" : false", "\"keep_layout\" : 0", "keep_layout"},
+      {"\"attention_layer\" : 2", "\"attention_layer\" : 99", "attention picture of layer 99 at step 1"},
+      {"\"attention_step\" : 1", "\"attention_step\" : \"one\"", "\"attention_step\" is not an integer"},
       {"\"video/0002.png\"", "\"results/0001.png\"", "video frame 2"},
       {"\"video/0003.png\"", "\"video/0009.png\"", "video/0009.png"},
       {"\"frames\" : 3,\n    \"seed\"", "\"frames\" : 4,\n    \"seed\"", "video"},

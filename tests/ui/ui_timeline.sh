@@ -9,7 +9,9 @@
 # PNG frames (decoded back with libav: frame count, size, the job's JSON), a bad export name refused leaving
 # no file, and the project saved and reopened with its timeline and frames; a project with a broken timeline
 # is refused with a dialog, the document unchanged. An image job before the first video loads no video UNet;
-# the first video job loads it once for every later job.
+# the first video job loads it once for every later job. The attention picture's layer and step are chosen
+# (one undo step each), the running job's picture shows once that step has run, and a layer the model lacks
+# fails the job naming it.
 set -u
 DIRIGENT=$(realpath "$1")
 OUT=$(realpath -m "$2")
@@ -172,8 +174,15 @@ check "  ... and another picture at frame 4" bash -c "[ '$v0' != '$v3' ] && [[ '
 # cancel stops the job and keeps the video there was.
 act set-steps 60
 act playhead 1
+act timeline-set-attention "(1, 1)"
+check "the attention picture's layer and step chosen" is "$(state timeline_attention)" "[1, 1]"
+act undo
+check "  ... undone" is "$(state timeline_attention)" "[0, 0]"
+act redo
 act generate-video
 check "a longer video job runs" wait_for generating_video True 10
+check "  ... its attention picture (layer 1, step 1) shows while it runs" wait_for attention_live True 300
+check "  ... 4x4, still running" is "$(state video_attention)/$(state generating_video)" 4/True
 for _ in $(seq 100); do [[ "$(state viewer)" == 32x16* ]] && break; sleep 0.1; done
 p1=$(state viewer)
 check "  ... the viewer shows the live preview (32x16, the latent's size)" has "$p1" "32x16 "
@@ -181,6 +190,13 @@ act playhead 3 # the job previews frame 4 from its next step on (tests/pipeline/
 act cancel
 check "  ... cancel stops it" wait_for generating False 100
 check "  ... and keeps the video there was" is "$(state video_frames)/$(state viewer)" "4/$v3"
+check "  ... and its attention picture" is "$(state attention_live)/$(state video_attention)" False/4
+act timeline-set-attention "(40, 0)"
+act generate-video
+wait_for generating False 600 >/dev/null
+check "an attention layer the model lacks fails the job naming it" has "$(state dialogs)" "The attention picture's layer 40: this video model has temporal layers 0.."
+act undo
+act undo
 act set-steps 2
 act timeline-set-fps 5.0
 act loop
