@@ -248,6 +248,16 @@ static void act_select_result(GSimpleAction *a, GVariant *p, gpointer d) {
   dg_document_set_current_result(MODEL(d), g_variant_get_int32(p));
 }
 
+// A video of the results strip (0-based): it becomes the one the timeline player shows.
+static void act_select_video(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  dg_document_set_current_video(MODEL(d), g_variant_get_int32(p));
+}
+static void act_delete_video(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_document_delete_video(MODEL(d), g_variant_get_int32(p)));
+}
+
 // (height, width): a blank canvas.
 static void act_new(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
@@ -576,6 +586,8 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"zoom-out", act_simple, NULL, NULL, NULL, {0}},
       {"zoom-fit", act_simple, NULL, NULL, NULL, {0}},
       {"select-result", act_select_result, "i", NULL, NULL, {0}},
+      {"select-video", act_select_video, "i", NULL, NULL, {0}},
+      {"delete-video", act_delete_video, "i", NULL, NULL, {0}},
       {"new", act_new, "(ii)", NULL, NULL, {0}},
       {"new-dialog", act_new_dialog, NULL, NULL, NULL, {0}},
       {"new-random-layout", act_new_random_layout, "s", NULL, NULL, {0}},

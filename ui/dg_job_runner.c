@@ -272,7 +272,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
     dg_video_result v;
     if (dg_job_take_video(self->job, &v)) {
       outcome = DG_JOB_OUTCOME_DONE;
-      dg_document_set_video(dg_document_object_get_model(self->doc), &v);
+      dg_document_add_video(dg_document_object_get_model(self->doc), &v);
       set_progress(self, 1, "Done");
     } else {
       outcome = DG_JOB_OUTCOME_FAILED;

@@ -50,7 +50,7 @@ gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error);
 // A video of doc's timeline (dg_job_start_video) previewing frame `playhead`; its frames become the
-// document's video (dg_document_set_video) with outcome DG_JOB_OUTCOME_DONE.
+// document's newest video (dg_document_add_video) with outcome DG_JOB_OUTCOME_DONE.
 gboolean dg_job_runner_start_video(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, int playhead, GError **error);
 // The running video job previews frame `frame` from its next step on (the playhead moved).
 void dg_job_runner_set_playhead(DgJobRunner *self, int frame);

@@ -11,7 +11,8 @@
 # is refused with a dialog, the document unchanged. An image job before the first video loads no video UNet;
 # the first video job loads it once for every later job. The attention picture's layer and step are chosen
 # (one undo step each), the running job's picture shows once that step has run, and a layer the model lacks
-# fails the job naming it.
+# fails the job naming it. Every video stays in the results strip (a frame-count badge each); choosing one
+# loads it into the player; deleting one is undone; the bundle keeps them all.
 set -u
 DIRIGENT=$(realpath "$1")
 OUT=$(realpath -m "$2")
@@ -257,19 +258,32 @@ check "keep layout changes the frames of a painted layout" bash -c "[ -n '$with'
 act undo
 act generate
 wait_for generating False 600 >/dev/null
-check "after 4 video jobs and 2 image jobs the video UNet was loaded once" is "$(state results)/$(state video_unet_loads)" 2/1
+check "after 5 video jobs and 2 image jobs the video UNet was loaded once" is "$(state results)/$(state video_unet_loads)" 2/1
+
+# ---- every video kept in the results strip; one chosen for the player; one deleted and undone ----
+check "3 videos in the results strip, each with its frame count, the newest in the player" is "$(state videos)/$(state video_badges)/$(state current_video)" "3/['4 frames', '4 frames', '4 frames']/2"
+act select-video 0
+act playhead 0
+check "selecting the first video loads it into the player (its frame 1 again)" is "$(state current_video)/$(state viewer)" "0/$v0"
+depth=$(state undo_depth)
+act delete-video 1
+check "deleting video 2 leaves 2, the first still in the player, one undo step" is "$(state videos)/$(state current_video)/$(state undo_depth)" "2/0/$((depth + 1))"
+act delete-video 7
+check "  ... a video that is not there is refused, saying so" has "$(state status)" "no video 8 to delete"
+act undo
+check "  ... undone: 3 again" is "$(state videos)/$(state video_badges)/$(state current_video)/$(state viewer)" "3/['4 frames', '4 frames', '4 frames']/0/$v0"
 
 # ---- the project keeps the timeline and the frames ----
 act save "$(q "$OUT/t.dirigent")"
 wait_for saving False 50 >/dev/null
-check "the bundle holds 4 video frames" bash -c "[ \$(unzip -l '$OUT/t.dirigent' | grep -c 'video/000[1-4].png') = 4 ]"
+check "the bundle holds 3 videos of 4 frames, a folder each" bash -c "[ \$(unzip -l '$OUT/t.dirigent' | grep -c 'video/000[1-3]/000[1-4].png') = 12 ]"
 act playhead 3
 before=$(state viewer)
 act new "(32, 64)"
 check "a new canvas has no video" is "$(state video_frames)" 0
 act open "$(q "$OUT/t.dirigent")"
 check "reopened: the timeline" is "$(state timeline_frames)/$(state timeline_stages)" "4/[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
-check "  ... the video" is "$(state video_frames)/$(state video_size)/$(state video_attention)" 4/64x32/4
+check "  ... the videos, the first in the player" is "$(state videos)/$(state current_video)/$(state video_frames)/$(state video_size)/$(state video_attention)" 3/0/4/64x32/4
 act playhead 3
 check "  ... the same frame at the playhead" is "$(state viewer)" "$before"
 # A broken timeline (a stage past the last frame): a dialog naming it, the document unchanged.
