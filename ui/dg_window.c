@@ -450,6 +450,12 @@ char *dg_window_dump_state(DgWindow *self) {
     g_free(sum), g_free(px);
   }
   g_clear_object(&pv);
+  // the videos' thumbnails in the results strip, by their badges
+  GVariantBuilder badges;
+  g_variant_builder_init(&badges, G_VARIANT_TYPE("as"));
+  GPtrArray *badge_texts = dg_results_panel_get_video_badges(self->results_panel);
+  for (guint i = 0; i < badge_texts->len; i++)
+    g_variant_builder_add(&badges, "s", (const char *)g_ptr_array_index(badge_texts, i));
   // the timeline, its stages as (frame, prompt), the video and the viewer
   const dg_timeline *t = dg_document_timeline(m);
   GVariantBuilder stages;
@@ -480,7 +486,9 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'timeline_sigma': <(%d, %d)>, 'timeline_until': <%i>, 'keep_layout': <%b>, 'selected_stage': <%i>,"
       " 'playhead': <%i>, 'playing': <%b>, 'loop': <%b>, 'video_frames': <%i>, 'video_size': <%s>,"
       " 'video_attention': <%i>, 'strip_frames': <%i>, 'viewer': <%s>, 'exporting': <%b>, 'export_text': <%s>,"
-      " 'last_export': <%s>, 'generating_video': <%b>, 'track': <(%d, %d, %d, %d)>}",
+      " 'last_export': <%s>, 'generating_video': <%b>, 'track': <(%d, %d, %d, %d)>,"
+      " 'video_unet_loads': <%i>, 'timeline_attention': <(%i, %i)>, 'attention_live': <%b>, 'videos': <%i>,"
+      " 'current_video': <%i>, 'video_badges': <%v>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -502,7 +510,10 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_timeline_panel_get_attention_frames(self->timeline_panel),
       dg_timeline_panel_get_strip_frames(self->timeline_panel), viewer, dg_video_exporter_get_running(self->exporter),
       dg_video_exporter_get_text(self->exporter), self->last_export ? self->last_export : "",
-      dg_job_runner_get_video(self->runner), tb.x + sx, tb.y + sy, tcell, tb.y + sy + (tbottom - ttop)));
+      dg_job_runner_get_video(self->runner), tb.x + sx, tb.y + sy, tcell, tb.y + sy + (tbottom - ttop),
+      dg_job_runner_video_loads(), t->attention_layer, t->attention_step,
+      dg_timeline_panel_get_attention_live(self->timeline_panel), dg_document_video_count(m),
+      dg_document_current_video(m), g_variant_builder_end(&badges)));
   g_free(preview);
   g_free(viewer), g_free(video_size);
   g_free(heat);
