@@ -1,0 +1,29 @@
+// The style panel's engine thread: one worker that owns a device and the stylize task
+// (render/pipelines/dg_stylize: FDA, the Masked Noise Encoder loaded on first use and kept), runs requests in
+// order and hands each result back on the main context. A preview request replaces any preview still
+// queued (the slider moved on; only the newest is worth computing), and the caller drops a preview whose
+// serial is not its newest. GLib only: the editor's panel and tests use it.
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dg_style.h"
+
+typedef struct dg_style_worker dg_style_worker;
+
+// Called on the main context. rgb (the content's size, RGB) belongs to the callee (dg_media_clear) when
+// status is DG_OK; otherwise error says why (the file or value named).
+typedef void (*dg_style_done_fn)(void *user, uint64_t serial, bool preview, dg_status status, const char *error,
+                                 dg_media *rgb, double seconds);
+
+// encoder, generator: the MNE pair's files (copied).
+dg_style_worker *dg_style_worker_new(const char *encoder, const char *generator, dg_style_done_fn fn, void *user);
+// Stops the worker after its current request (waiting for it); no callback comes afterwards, even for
+// requests finished but not yet delivered.
+void dg_style_worker_free(dg_style_worker *w);
+// Queues the stylization of content in the style of exemplar (references taken) with `method` and `strength`;
+// returns its serial (> 0, increasing).
+uint64_t dg_style_worker_submit(dg_style_worker *w, bool preview, dg_style_image *content, dg_style_image *exemplar,
+                                dg_stylize_method method, double strength);
+// Requests queued or running.
+int dg_style_worker_pending(dg_style_worker *w);
