@@ -38,6 +38,7 @@ typedef struct delivery {
   dg_status status;
   char *error;
   dg_media rgb;
+  dg_style_spectra spectra;
   double seconds;
 } delivery;
 
@@ -54,22 +55,29 @@ static void request_free(request *r) {
 static gboolean deliver(gpointer data) {
   delivery *d = data;
   if (!atomic_load(&d->link->gone))
-    d->link->fn(d->link->user, d->serial, d->preview, d->status, d->error, &d->rgb, d->seconds);
+    d->link->fn(d->link->user, d->serial, d->preview, d->status, d->error, &d->rgb, d->preview ? &d->spectra : NULL,
+                d->seconds);
   return G_SOURCE_REMOVE;
 }
 static void delivery_free(gpointer data) {
   delivery *d = data;
-  dg_media_clear(&d->rgb); // a callee that took the media cleared it already
+  dg_media_clear(&d->rgb); // a callee that took the media or the spectra cleared them already
+  dg_spectrum_clear(&d->spectra.content), dg_spectrum_clear(&d->spectra.exemplar);
+  dg_spectrum_clear(&d->spectra.result);
   g_free(d->error);
   link_unref(d->link);
   g_free(d);
 }
 
-static dg_status run(dg_stylize *task, const request *r, dg_media *out) {
+// The stylized image, and for a preview the three spectra.
+static dg_status run(dg_stylize *task, const request *r, dg_media *out, dg_style_spectra *spectra) {
   dg_media c = {0}, s = {0};
   dg_status st = dg_style_image_media(r->content, &c);
   if (st == DG_OK) st = dg_style_image_media(r->exemplar, &s);
   if (st == DG_OK) st = dg_stylize_run(task, &c, &s, &r->params, out);
+  if (st == DG_OK && r->preview) st = dg_stylize_spectrum(task, &c, true, &spectra->content);
+  if (st == DG_OK && r->preview) st = dg_stylize_spectrum(task, &s, true, &spectra->exemplar);
+  if (st == DG_OK && r->preview) st = dg_stylize_spectrum(task, out, true, &spectra->result);
   dg_media_clear(&c), dg_media_clear(&s);
   return st;
 }
@@ -97,10 +105,21 @@ static gpointer worker_main(gpointer data) {
       if (opened == DG_OK) opened = dg_stylize_create(dev, &task);
       if (opened != DG_OK) open_error = g_strdup(dg_last_error());
     }
+    if (!r->exemplar) { // a warm-up
+      dg_media c = {0};
+      dg_spectrum sp = {0};
+      if (opened == DG_OK && dg_style_image_media(r->content, &c) == DG_OK) (void)dg_stylize_spectrum(task, &c, true, &sp);
+      dg_spectrum_clear(&sp), dg_media_clear(&c);
+      request_free(r);
+      g_mutex_lock(&w->lock);
+      w->running--;
+      g_mutex_unlock(&w->lock);
+      continue;
+    }
     delivery *d = g_new0(delivery, 1);
     d->serial = r->serial, d->preview = r->preview;
     gint64 t0 = g_get_monotonic_time();
-    d->status = opened != DG_OK ? opened : run(task, r, &d->rgb);
+    d->status = opened != DG_OK ? opened : run(task, r, &d->rgb, &d->spectra);
     d->seconds = (double)(g_get_monotonic_time() - t0) * 1e-6;
     if (d->status != DG_OK) d->error = g_strdup(opened != DG_OK ? open_error : dg_last_error());
     d->link = w->link;

@@ -16,7 +16,7 @@ struct _DgStylePanel {
   slot_widgets slot[2]; // content, exemplar (the template's children below)
   GtkWidget *content_picture, *content_label, *exemplar_picture, *exemplar_label;
   GtkWidget *method_drop, *strength_scale, *preview, *compare_content, *compare_button, *apply_button,
-      *apply_all_button, *info_label;
+      *apply_all_button, *info_label, *spectrum;
   GtkAdjustment *strength_adj;
   dg_style_worker *worker;
   guint debounce_id;
@@ -29,6 +29,8 @@ struct _DgStylePanel {
   dg_style apply_style;        // the style the apply used (for the results' description)
   int apply_source;            // a new result: the result its content came from, -1 none
   dg_style_panel_state state;
+  dg_style_spectra spectra; // of the preview shown (log10 radial power): content, exemplar, preview
+  const dg_style_image *warmed; // the content the worker was last warmed up for (compared, never dereferenced)
 };
 
 G_DEFINE_FINAL_TYPE(DgStylePanel, dg_style_panel, DG_TYPE_DOCUMENT_VIEW)
@@ -52,9 +54,43 @@ static GdkTexture *texture_of(const dg_style_image *img) {
 
 // ---- the preview -----------------------------------------------------------------------------------
 
+static void clear_spectra(DgStylePanel *self) {
+  dg_spectrum_clear(&self->spectra.content);
+  dg_spectrum_clear(&self->spectra.exemplar);
+  dg_spectrum_clear(&self->spectra.result);
+}
+
 static void clear_preview(DgStylePanel *self) {
   gtk_picture_set_paintable(GTK_PICTURE(self->preview), NULL);
   self->preview_serial = 0;
+  clear_spectra(self);
+  gtk_widget_queue_draw(self->spectrum);
+}
+
+// The three log10 radial power spectra over the radius, on one scale: content grey, exemplar orange, preview
+// blue (FDA moves the preview's low radii to the exemplar's; the encoder reshapes the whole curve).
+static void draw_spectra(GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data) {
+  (void)area;
+  DgStylePanel *self = data;
+  const dg_spectrum *sp[3] = {&self->spectra.content, &self->spectra.exemplar, &self->spectra.result};
+  const double colour[3][3] = {{0.6, 0.6, 0.6}, {0.95, 0.55, 0.1}, {0.2, 0.45, 0.95}};
+  double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
+  for (int k = 0; k < 3; k++)
+    for (int r = 0; r < sp[k]->bins; r++)
+      lo = MIN(lo, sp[k]->power[r]), hi = MAX(hi, sp[k]->power[r]);
+  if (hi <= lo) return;
+  cairo_set_line_width(cr, 1.5);
+  for (int k = 0; k < 3; k++) {
+    if (sp[k]->bins < 2) continue;
+    cairo_set_source_rgb(cr, colour[k][0], colour[k][1], colour[k][2]);
+    for (int r = 0; r < sp[k]->bins; r++) {
+      double x = 2 + (width - 4) * (double)r / (sp[k]->bins - 1);
+      double y = 2 + (height - 4) * (hi - sp[k]->power[r]) / (hi - lo);
+      if (r) cairo_line_to(cr, x, y);
+      else cairo_move_to(cr, x, y);
+    }
+    cairo_stroke(cr);
+  }
 }
 
 static gboolean submit_preview(gpointer data) {
@@ -71,6 +107,10 @@ static void schedule_preview(DgStylePanel *self) {
   if (self->debounce_id) g_source_remove(self->debounce_id);
   self->debounce_id = 0;
   const dg_style *s = dg_document_style(model(self));
+  if (s->slot[0] && !s->slot[1] && s->slot[0] != self->warmed) { // the device and plans ready for the exemplar
+    self->warmed = s->slot[0];
+    dg_style_worker_submit(self->worker, false, s->slot[0], NULL, s->method, s->strength);
+  }
   if (!s->slot[0] || !s->slot[1]) {
     clear_preview(self);
     return;
@@ -116,7 +156,7 @@ static void apply_finish(DgStylePanel *self) {
 }
 
 static void worker_done(void *user, uint64_t serial, bool preview, dg_status status, const char *error, dg_media *rgb,
-                        double seconds) {
+                        dg_style_spectra *spectra, double seconds) {
   DgStylePanel *self = user;
   if (preview) {
     if (serial != self->preview_serial) { // a newer preview was asked for meanwhile
@@ -136,6 +176,10 @@ static void worker_done(void *user, uint64_t serial, bool preview, dg_status sta
     gtk_picture_set_paintable(GTK_PICTURE(self->preview), GDK_PAINTABLE(t));
     g_object_unref(t), g_bytes_unref(b);
     dg_result_clear(&shown);
+    clear_spectra(self);
+    self->spectra = *spectra; // taken
+    memset(spectra, 0, sizeof *spectra);
+    gtk_widget_queue_draw(self->spectrum);
     self->state.previews_shown++;
     self->state.preview_latency_ms = (double)(g_get_monotonic_time() - self->preview_asked_us) / 1000.0;
     self->state.preview_run_ms = seconds * 1000.0;
@@ -328,6 +372,14 @@ void dg_style_panel_get_state(DgStylePanel *self, dg_style_panel_state *out) {
   *out = self->state;
   out->pending = dg_style_worker_pending(self->worker) + (self->debounce_id ? 1 : 0);
 }
+void dg_style_panel_get_spectra(DgStylePanel *self, int bins[3], double dc[3]) {
+  const dg_spectrum *sp[3] = {&self->spectra.content, &self->spectra.exemplar, &self->spectra.result};
+  for (int k = 0; k < 3; k++) {
+    bins[k] = sp[k]->bins;
+    dc[k] = sp[k]->bins ? sp[k]->power[0] : 0;
+  }
+}
+
 char *dg_style_panel_describe_preview(DgStylePanel *self) {
   return dg_paintable_describe(gtk_picture_get_paintable(GTK_PICTURE(self->preview)));
 }
@@ -340,6 +392,7 @@ static void dg_style_panel_dispose(GObject *object) {
   self->debounce_id = 0;
   g_clear_pointer(&self->worker, dg_style_worker_free); // waits for the running request; no callback after
   if (self->apply_out) apply_reset(self);
+  clear_spectra(self);
   G_OBJECT_CLASS(dg_style_panel_parent_class)->dispose(object);
 }
 
@@ -350,7 +403,7 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgStylePanel, strength_adj),     DG_TEMPLATE_CHILD(DgStylePanel, preview),
     DG_TEMPLATE_CHILD(DgStylePanel, compare_content),  DG_TEMPLATE_CHILD(DgStylePanel, compare_button),
     DG_TEMPLATE_CHILD(DgStylePanel, apply_button),     DG_TEMPLATE_CHILD(DgStylePanel, apply_all_button),
-    DG_TEMPLATE_CHILD(DgStylePanel, info_label)};
+    DG_TEMPLATE_CHILD(DgStylePanel, info_label),       DG_TEMPLATE_CHILD(DgStylePanel, spectrum)};
 
 static void dg_style_panel_class_init(DgStylePanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
@@ -378,4 +431,5 @@ static void dg_style_panel_init(DgStylePanel *self) {
   g_free(enc), g_free(gen);
   for (int k = 0; k < 2; k++)
     add_drop_target(self, k);
+  gtk_drawing_area_set_draw_func(GTK_DRAWING_AREA(self->spectrum), draw_spectra, self, NULL);
 }

@@ -2,7 +2,8 @@
 // dropping a PNG file or a result from the strip, from the current result, a world sample or a file chooser),
 // the method (FDA or the Masked Noise Encoder), the strength slider with a live preview (FDA at once, the
 // encoder DG_STYLE_PREVIEW_DEBOUNCE_MS after the slider stops; a newer preview makes older ones stale), a
-// side-by-side compare of the content and the preview, and Apply (the stylized content as a new result) and
+// side-by-side compare of the content and the preview, the three images' radial power spectra (log10) plotted
+// over the radius, and Apply (the stylized content as a new result) and
 // Apply to every result (all restyled, one undo step). Edits go through app/dg_style_edit.h; the engine runs
 // on app/dg_style_worker's thread, never on the UI thread.
 #pragma once
@@ -35,5 +36,8 @@ typedef struct dg_style_panel_state {
 } dg_style_panel_state;
 void dg_style_panel_get_state(DgStylePanel *self, dg_style_panel_state *out);
 char *dg_style_panel_describe_preview(DgStylePanel *self); // "" or "WxH SHA-256"
+// The shown preview's spectra (content, exemplar, preview): their radius counts (0: none) and log10 power at
+// radius 0 (the mean colour's).
+void dg_style_panel_get_spectra(DgStylePanel *self, int bins[3], double dc[3]);
 
 G_END_DECLS

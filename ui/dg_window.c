@@ -463,6 +463,9 @@ char *dg_window_dump_state(DgWindow *self) {
   dg_style_panel_state sps;
   dg_style_panel_get_state(self->style_panel, &sps);
   char *style_preview = dg_style_panel_describe_preview(self->style_panel);
+  int sbins[3];
+  double sdc[3];
+  dg_style_panel_get_spectra(self->style_panel, sbins, sdc);
   GVariantBuilder result_styles; // each result's style ("" for a generated one)
   g_variant_builder_init(&result_styles, G_VARIANT_TYPE("as"));
   for (int i = 0; i < dg_document_result_count(m); i++) {
@@ -488,7 +491,8 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'style_content': <%s>, 'style_exemplar': <%s>, 'style_method': <%s>, 'style_strength': <%d>,"
       " 'style_preview': <%s>, 'style_previews_shown': <%i>, 'style_previews_stale': <%i>, 'style_pending': <%i>,"
       " 'style_applying': <%b>, 'style_preview_latency_ms': <%d>, 'style_preview_run_ms': <%d>,"
-      " 'style_compare': <%b>, 'result_styles': <%v>}",
+      " 'style_compare': <%b>, 'result_styles': <%v>, 'style_spectrum_bins': <(%i, %i, %i)>,"
+      " 'style_spectrum_dc': <(%d, %d, %d)>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -515,7 +519,7 @@ char *dg_window_dump_state(DgWindow *self) {
       style->slot[1] ? dg_style_image_source(style->slot[1]) : "", dg_stylize_method_name(style->method),
       style->strength, style_preview, sps.previews_shown, sps.previews_stale, sps.pending, sps.applying,
       sps.preview_latency_ms, sps.preview_run_ms, dg_style_panel_get_compare(self->style_panel),
-      g_variant_builder_end(&result_styles)));
+      g_variant_builder_end(&result_styles), sbins[0], sbins[1], sbins[2], sdc[0], sdc[1], sdc[2]));
   g_free(preview);
   g_free(style_preview);
   g_free(viewer), g_free(video_size);

@@ -137,10 +137,10 @@ static void test_results(void) {
   dg_check(dg_document_result(d, 0)->rgba[0] == 245 && dg_document_result(d, 3)->rgba[0] == 20 &&
                dg_document_result(d, 0)->style,
            "every result restyled");
-  dg_check(results_seen > seen && g_list_model_get_n_items(list) == 4 &&
-               dg_result_object_get_info(g_list_model_get_item(list, 0))->style != NULL,
+  DgResult *first = g_list_model_get_item(list, 0);
+  dg_check(results_seen > seen && g_list_model_get_n_items(list) == 4 && dg_result_object_get_info(first)->style,
            "the list shows the restyled results");
-  g_object_unref(g_list_model_get_item(list, 0));
+  g_object_unref(first);
   dg_document_undo(d);
   dg_check(dg_document_result(d, 0)->rgba[0] == 10 && dg_document_result(d, 2)->rgba[0] == 30 &&
                dg_document_result(d, 3)->rgba[0] == 235 && !dg_document_result(d, 0)->style,

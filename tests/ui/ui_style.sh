@@ -3,7 +3,8 @@
 #   ui_style.sh BUILD/ui/dirigent OUTDIR DESKTOP_FILE TEST_RUNNER_MODULE
 # Two results are made with the test-only stand-in job function; the content slot is filled from a result and
 # the exemplar from a world sample (bad files refused, naming them, the slots unchanged); the FDA preview
-# appears and changes with the strength; the encoder's preview (the shipped MNE pair) appears once the slider
+# appears and changes with the strength, with the three radial power spectra (the preview's mean power between
+# the content's and the exemplar's); the encoder's preview (the shipped MNE pair) appears once the slider
 # rests after a burst of moves; Apply adds a stylized result and Apply to every result restyles them all, each
 # one undo step (undone and redone); compare shows the content beside the preview; the project is saved and
 # reopened with its slots, method, strength and stylized results, and a project with a broken style is
@@ -30,6 +31,7 @@ check "two results to style" is "$(state results)/$(state result_styles)" "2/[''
 # ---- the slots: each fill one undo step; bad files refused, naming them ----
 depth=$(state undo_depth)
 act style-set-content "'result 1'"
+wait_for style_pending 0 300 >/dev/null # the worker warms up (device, FFT plans) while the exemplar is picked
 act style-set-exemplar "'world 7'"
 check "content from result 1, exemplar a world sample" is "$(state style_content)/$(state style_exemplar)" "result 1/world 7"
 check "  ... two undo steps" is "$(state undo_depth)" $((depth + 2))
@@ -52,6 +54,10 @@ wait_for style_pending 0 300 >/dev/null
 p1=$(state style_preview)
 check "the preview changes with the strength" bash -c "[ -n '$p1' ] && [ '$p1' != '$p0' ]"
 fda2_ms=$(state style_preview_latency_ms)
+check "the spectra of content, exemplar and preview (33 radii at 128x64)" is "$(state style_spectrum_bins)" "[33, 33, 33]"
+check "  ... FDA puts the preview's mean power between the content's and the exemplar's" $PY -c "
+c, e, p = $(state style_spectrum_dc)
+assert min(c, e) - 1e-3 <= p <= max(c, e) + 1e-3 and c != e, (c, e, p)"
 
 # ---- the encoder: a burst of slider moves, one preview once it rests ----
 act style-set-method "'mne'"
@@ -122,7 +128,7 @@ dst.close()"
 act open "$(q "$OUT/broken.dirigent")"
 check "a project with a broken style is refused naming it" has "$(state dialogs)" "style: method \"cubist\""
 check "  ... the open document is unchanged" is "$(state path)/$(state results)/$(state style_method)" "$OUT/s.dirigent/3/mne"
-echo "preview latency from the edit to the shown preview: FDA ${fda_ms} ms the first (device opened, FFT plans built), ${fda2_ms} ms the next;"
+echo "preview latency from the edit to the shown preview: FDA ${fda_ms} ms the first (after the warm-up), ${fda2_ms} ms the next;"
 echo "  encoder ${mne_ms} ms after a burst (models loaded on first use; engine ${mne_run} ms), ${mne_warm_ms} ms for one move with the models loaded (engine ${mne_warm_run} ms, 300 ms of it the debounce)"
 act screenshot "$(q "$OUT/style.png")"
 act quit-discard
