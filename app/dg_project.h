@@ -4,8 +4,10 @@
 //   layout.png        the layout's class ids as the pixel values of an 8-bit indexed PNG
 //   results/NNNN.png  each result, RGBA8
 //   video/NNNN.png    each frame of the generated video (dg_document_video), RGBA8
-// (exemplars will be more files beside them); project.json holds the timeline (app/dg_timeline_json.h). Version 1 projects, one JSON file with
-// the layout run-length encoded and the results zlib-compressed, both base64'd, are still read.
+//   style/content.png, style/exemplar.png  the style panel's slots (dg_document_style), when filled
+// project.json holds the timeline (app/dg_timeline_json.h) and the style panel's method, strength and slot
+// sources. Version 1 projects, one JSON file with the layout run-length encoded and the results
+// zlib-compressed, both base64'd, are still read.
 // Reading is strict: anything malformed returns NULL with a message naming the problem, and no
 // document is changed. JSON reaches json-glib only behind app/dg_json_glib's depth and size limits, and
 // every image's decoded size is known (and capped) before any is decoded. Writing is atomic
