@@ -20,6 +20,8 @@ struct _DgStylePanel {
   GtkAdjustment *strength_adj;
   dg_style_worker *worker;
   guint debounce_id;
+  guint seal_id;               // ends the slider's undo step once it rests
+
   uint64_t preview_serial;     // the newest preview asked for; older ones are dropped when they arrive
   gint64 preview_asked_us;     // when the edit behind it happened
   uint64_t apply_first;        // an apply's requests: serials apply_first .. apply_first + apply_n - 1
@@ -311,8 +313,18 @@ static void method_chosen(DgStylePanel *self) {
   guint i = gtk_drop_down_get_selected(GTK_DROP_DOWN(self->method_drop));
   if (i != (guint)dg_document_style(model(self))->method) dg_style_edit_set_method(model(self), (dg_stylize_method)i);
 }
+// A drag of the slider is one undo step: its moves merge until it rests for a second.
+static gboolean seal_slider(gpointer data) {
+  DgStylePanel *self = data;
+  self->seal_id = 0;
+  if (model(self)) dg_document_seal_history(model(self));
+  return G_SOURCE_REMOVE;
+}
 static void strength_moved(DgStylePanel *self) {
-  if (model(self)) dg_style_edit_set_strength(model(self), gtk_adjustment_get_value(self->strength_adj), true);
+  if (!model(self) || gtk_adjustment_get_value(self->strength_adj) == dg_document_style(model(self))->strength) return;
+  dg_style_edit_set_strength(model(self), gtk_adjustment_get_value(self->strength_adj), true);
+  if (self->seal_id) g_source_remove(self->seal_id);
+  self->seal_id = g_timeout_add(1000, seal_slider, self);
 }
 static void apply_clicked(DgStylePanel *self) { dg_style_panel_apply(self, FALSE); }
 static void apply_all_clicked(DgStylePanel *self) { dg_style_panel_apply(self, TRUE); }
@@ -389,7 +401,8 @@ char *dg_style_panel_describe_preview(DgStylePanel *self) {
 static void dg_style_panel_dispose(GObject *object) {
   DgStylePanel *self = DG_STYLE_PANEL(object);
   if (self->debounce_id) g_source_remove(self->debounce_id);
-  self->debounce_id = 0;
+  if (self->seal_id) g_source_remove(self->seal_id);
+  self->debounce_id = self->seal_id = 0;
   g_clear_pointer(&self->worker, dg_style_worker_free); // waits for the running request; no callback after
   if (self->apply_out) apply_reset(self);
   clear_spectra(self);

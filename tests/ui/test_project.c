@@ -122,6 +122,37 @@ static void expect_rejected(const char *data, size_t len, const char *needle, co
   dg_document_free(bad);
 }
 
+// Edits of a bundle's project.json (the first `from` becomes `to`), each refused with a message containing
+// `needle`.
+typedef struct json_edit {
+  const char *from, *to, *needle;
+} json_edit;
+// The project.json of a bundle (malloc'd), NULL when it has none.
+static char *project_json_of(const char *bundle, size_t len, size_t *json_len) {
+  dg_bundle *bb = dg_bundle_open((const uint8_t *)bundle, len);
+  char *json = bb ? (char *)dg_bundle_read(bb, "project.json", DG_PROJECT_MAX_ENTRY, json_len) : NULL;
+  dg_bundle_free(bb);
+  return json;
+}
+static void expect_edits_rejected(const char *bundle, size_t len, const json_edit *cases, size_t n, const char *label) {
+  size_t jl = 0;
+  char *json = project_json_of(bundle, len, &jl);
+  dg_check(json != NULL, "%s: the bundle's project.json", label);
+  for (size_t i = 0; json && i < n; i++) {
+    GString *e = edited(json, jl, cases[i].from, cases[i].to);
+    dg_check(e != NULL, "%s case %zu: '%s' not in the JSON", label, i, cases[i].from);
+    if (!e) continue;
+    size_t plen;
+    char *project = rebundle(bundle, len, "project.json", e->str, e->len, &plen);
+    char what[48];
+    snprintf(what, sizeof what, "%s case %zu", label, i);
+    expect_rejected(project, plen, cases[i].needle, what);
+    free(project);
+    g_string_free(e, TRUE);
+  }
+  free(json);
+}
+
 // Edits of a valid project's JSON that make it malformed, each with a word its message must contain:
 // of a bundle's project.json, or of a version 1 file.
 static const struct {
@@ -543,13 +574,7 @@ static void test_video(void) {
   }
   dg_document_free(back);
   // Broken timelines and videos: each edit of project.json refused, naming what is wrong.
-  size_t jl = 0;
-  dg_bundle *bb = dg_bundle_open((const uint8_t *)bundle, len);
-  char *json = bb ? (char *)dg_bundle_read(bb, "project.json", DG_PROJECT_MAX_ENTRY, &jl) : NULL;
-  dg_bundle_free(bb);
-  const struct {
-    const char *from, *to, *needle;
-  } cases[] = {
+  const json_edit cases[] = {
       {"\"frame\" : 2,", "\"frame\" : 40,", "timeline: stage 2 at frame 40"},
       {"\"vsp\" : \"same\"", "\"vsp\" : \"sideways\"", "sideways"},
       {"\"fps\" : 12", "\"fps\" : \"fast\", \"z\" : 12", "\"fps\" is not a number"},
@@ -560,19 +585,7 @@ static void test_video(void) {
       {"\"frames\" : 3,\n    \"seed\"", "\"frames\" : 4,\n    \"seed\"", "video"},
       {"\"attention\" : [\n      0.5", "\"attention\" : [\n      1.5", "attention"},
   };
-  for (size_t i = 0; json && i < G_N_ELEMENTS(cases); i++) {
-    GString *e = edited(json, jl, cases[i].from, cases[i].to);
-    dg_check(e != NULL, "video case %zu: '%s' not in the JSON", i, cases[i].from);
-    if (!e) continue;
-    size_t plen;
-    char *project = rebundle(bundle, len, "project.json", e->str, e->len, &plen);
-    char what[32];
-    snprintf(what, sizeof what, "video case %zu", i);
-    expect_rejected(project, plen, cases[i].needle, what);
-    free(project);
-    g_string_free(e, TRUE);
-  }
-  free(json);
+  expect_edits_rejected(bundle, len, cases, G_N_ELEMENTS(cases), "video");
   free(bundle);
   dg_timeline_clear(&t);
   dg_document_free(d);
@@ -619,13 +632,7 @@ static void test_style(void) {
     free(again);
   }
   dg_document_free(back);
-  size_t jl = 0;
-  dg_bundle *bb = dg_bundle_open((const uint8_t *)bundle, len);
-  char *json = bb ? (char *)dg_bundle_read(bb, "project.json", DG_PROJECT_MAX_ENTRY, &jl) : NULL;
-  dg_bundle_free(bb);
-  const struct {
-    const char *from, *to, *needle;
-  } cases[] = {
+  const json_edit cases[] = {
       {"\"method\" : \"mne\"", "\"method\" : \"cubist\"", "style: method \"cubist\""},
       {"\"strength\" : 0.375", "\"strength\" : 1.5", "style: strength 1.5"},
       {"\"file\" : \"style/exemplar.png\"", "\"file\" : \"style/missing.png\"", "style/missing.png"},
@@ -634,19 +641,10 @@ static void test_style(void) {
       {"\"exemplar\" : {", "\"exemplar\" : 3, \"x\" : {", "style.exemplar is neither null nor an object"},
       {"\"style\" : \"mne 0.38", "\"style\" : 7, \"y\" : \"", "\"style\" is not a string"},
   };
-  for (size_t i = 0; json && i < G_N_ELEMENTS(cases); i++) {
-    GString *e = edited(json, jl, cases[i].from, cases[i].to);
-    dg_check(e != NULL, "style case %zu: '%s' not in the JSON", i, cases[i].from);
-    if (!e) continue;
-    size_t plen;
-    char *project = rebundle(bundle, len, "project.json", e->str, e->len, &plen);
-    char what[32];
-    snprintf(what, sizeof what, "style case %zu", i);
-    expect_rejected(project, plen, cases[i].needle, what);
-    free(project);
-    g_string_free(e, TRUE);
-  }
+  expect_edits_rejected(bundle, len, cases, G_N_ELEMENTS(cases), "style");
   // A project from before the style panel: no "style" member, the empty panel.
+  size_t jl = 0;
+  char *json = project_json_of(bundle, len, &jl);
   GString *old = json ? edited(json, jl, "\"style\" : {", "\"old_style\" : {") : NULL;
   if (old) {
     size_t plen;

@@ -117,14 +117,7 @@ act style-set-strength 0.6
 wait_for style_pending 0 600 >/dev/null
 mne_warm_ms=$(state style_preview_latency_ms)
 mne_warm_run=$(state style_preview_run_ms)
-$PY -c "
-import zipfile
-src, dst = zipfile.ZipFile('$OUT/s.dirigent'), zipfile.ZipFile('$OUT/broken.dirigent', 'w')
-for n in src.namelist():
-    b = src.read(n)
-    if n == 'project.json': b = b.replace(b'\"method\" : \"fda\"', b'\"method\" : \"cubist\"', 1)
-    dst.writestr(n, b)
-dst.close()"
+rebundle "$OUT/s.dirigent" "$OUT/broken.dirigent" "b.replace(b'\"method\" : \"fda\"', b'\"method\" : \"cubist\"', 1)"
 act open "$(q "$OUT/broken.dirigent")"
 check "a project with a broken style is refused naming it" has "$(state dialogs)" "style: method \"cubist\""
 check "  ... the open document is unchanged" is "$(state path)/$(state results)/$(state style_method)" "$OUT/s.dirigent/3/mne"

@@ -203,14 +203,7 @@ check "  ... the video" is "$(state video_frames)/$(state video_size)/$(state vi
 act playhead 3
 check "  ... the same frame at the playhead" is "$(state viewer)" "$before"
 # A broken timeline (a stage past the last frame): a dialog naming it, the document unchanged.
-$PY -c "
-import zipfile
-src, dst = zipfile.ZipFile('$OUT/t.dirigent'), zipfile.ZipFile('$OUT/broken.dirigent', 'w')
-for n in src.namelist():
-    b = src.read(n)
-    if n == 'project.json': b = b.replace(b'\"frame\" : 2,', b'\"frame\" : 9,', 1)
-    dst.writestr(n, b)
-dst.close()"
+rebundle "$OUT/t.dirigent" "$OUT/broken.dirigent" "b.replace(b'\"frame\" : 2,', b'\"frame\" : 9,', 1)"
 act open "$(q "$OUT/broken.dirigent")"
 check "a project with a broken timeline is refused naming the stage" has "$(state dialogs)" "timeline: stage 2 at frame 9, outside 0..3"
 check "  ... the open document is unchanged" is "$(state path)/$(state video_frames)" "$OUT/t.dirigent/4"
