@@ -4,6 +4,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "dg_job.h"
+
 typedef struct request {
   uint64_t serial;
   bool preview;
@@ -28,6 +30,7 @@ struct dg_style_worker {
   uint64_t next_serial;
   char *encoder, *generator;
   delivery_link *link;
+  GMainContext *context; // the creator's: results are dispatched there, never on the worker
   GThread *thread;
 };
 
@@ -88,6 +91,7 @@ static gpointer worker_main(gpointer data) {
   dg_stylize *task = NULL;
   dg_status opened = DG_OK;
   char *open_error = NULL;
+  dg_job_lower_this_thread(); // behind the UI thread, as generation's workers (and lavapipe's threads, inherited)
   for (;;) {
     g_mutex_lock(&w->lock);
     while (!w->stop && g_queue_is_empty(&w->queue))
@@ -125,7 +129,13 @@ static gpointer worker_main(gpointer data) {
     d->link = w->link;
     atomic_fetch_add(&w->link->refs, 1);
     request_free(r);
-    g_main_context_invoke_full(NULL, G_PRIORITY_DEFAULT, deliver, d, delivery_free);
+    // An idle source, not g_main_context_invoke: that would call `deliver` right here on the worker whenever it
+    // could acquire a context nobody is iterating at the moment.
+    GSource *src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, deliver, d, delivery_free);
+    g_source_attach(src, w->context);
+    g_source_unref(src);
     g_mutex_lock(&w->lock);
     w->running--;
     g_mutex_unlock(&w->lock);
@@ -145,6 +155,7 @@ dg_style_worker *dg_style_worker_new(const char *encoder, const char *generator,
   w->link = calloc(1, sizeof *w->link);
   atomic_init(&w->link->refs, 1);
   w->link->fn = fn, w->link->user = user;
+  w->context = g_main_context_ref_thread_default();
   w->thread = g_thread_new("dg-style", worker_main, w);
   return w;
 }
@@ -159,6 +170,7 @@ void dg_style_worker_free(dg_style_worker *w) {
   g_thread_join(w->thread);
   g_queue_clear_full(&w->queue, (GDestroyNotify)request_free);
   link_unref(w->link);
+  g_main_context_unref(w->context);
   g_free(w->encoder), g_free(w->generator);
   g_mutex_clear(&w->lock);
   g_cond_clear(&w->wake);

@@ -1,8 +1,9 @@
 // The style panel's engine thread: one worker that owns a device and the stylize task
 // (render/pipelines/dg_stylize: FDA, the Masked Noise Encoder loaded on first use and kept), runs requests in
-// order and hands each result back on the main context. A preview request replaces any preview still
-// queued (the slider moved on; only the newest is worth computing), and the caller drops a preview whose
-// serial is not its newest. GLib only: the editor's panel and tests use it.
+// order and hands each result back on its creator's main context (an idle source there, never a call on the
+// worker). A preview request replaces any preview still queued (the slider moved on; only the newest is worth
+// computing), and the caller drops a preview whose serial is not its newest. The thread runs as nice as
+// generation's workers (dg_job_lower_this_thread). GLib only: the editor's panel and tests use it.
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>

@@ -36,6 +36,7 @@ struct _DgWindow {
   DgResultsPanel *results_panel;
   DgTimelinePanel *timeline_panel;
   DgStylePanel *style_panel;
+  GtkWidget *style_expander; // opens by itself when the document's style has a slot filled
   DgVideoExporter *exporter;
   char *last_export; // what the last export wrote, or why it did not ("" before any)
   bool video_job;    // the job started last from here is a video
@@ -246,6 +247,12 @@ static void palette_chosen(DgPalettePanel *panel, const char *name, DgWindow *se
   dg_window_convert_palette(self, name);
 }
 
+// The style panel opens when the document's style has a slot filled (a person filled it, or a project had one).
+static void style_changed(DgDocument *doc, DgWindow *self) {
+  const dg_style *s = dg_document_style(dg_document_object_get_model(doc));
+  if (s->slot[0] || s->slot[1]) gtk_expander_set_expanded(GTK_EXPANDER(self->style_expander), TRUE);
+}
+
 void dg_window_set_document(DgWindow *self, DgDocument *doc, const char *path) {
   dg_job_runner_abandon(self->runner); // a running job belongs to the document being replaced
   if (self->document) g_signal_handlers_disconnect_by_data(self->document, self);
@@ -257,7 +264,9 @@ void dg_window_set_document(DgWindow *self, DgDocument *doc, const char *path) {
   g_signal_connect(doc, "notify::generation", G_CALLBACK(document_changed), self);
   g_signal_connect(doc, "notify::palette", G_CALLBACK(palette_changed), self);
   g_signal_connect(doc, "notify::model", G_CALLBACK(model_changed), self);
+  g_signal_connect(doc, "style-changed", G_CALLBACK(style_changed), self);
   g_object_notify_by_pspec(G_OBJECT(self), props[PROP_DOCUMENT]);
+  style_changed(doc, self);
   palette_changed(doc, NULL, self);
   update_title(self);
 }
@@ -625,7 +634,7 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgWindow, prompt_panel),  DG_TEMPLATE_CHILD(DgWindow, results_panel),
     DG_TEMPLATE_CHILD(DgWindow, brush_label),   DG_TEMPLATE_CHILD(DgWindow, status),
     DG_TEMPLATE_CHILD(DgWindow, opacity),       DG_TEMPLATE_CHILD(DgWindow, timeline_panel),
-    DG_TEMPLATE_CHILD(DgWindow, style_panel)};
+    DG_TEMPLATE_CHILD(DgWindow, style_panel),   DG_TEMPLATE_CHILD(DgWindow, style_expander)};
 
 static void dg_window_class_init(DgWindowClass *klass) {
   GObjectClass *oc = G_OBJECT_CLASS(klass);
