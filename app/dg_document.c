@@ -730,8 +730,10 @@ dg_status dg_document_store_remove_result(dg_document *doc, int index) {
   dg_result_clear(&doc->results[index]);
   memmove(&doc->results[index], &doc->results[index + 1], (size_t)(doc->result_count - index - 1) * sizeof(dg_result));
   doc->result_count--;
-  if (doc->current_result > index) doc->current_result--;
-  else if (doc->current_result == index) doc->current_result = index > 0 ? index - 1 : (doc->result_count ? 0 : -1);
+  if (doc->current_result > index)
+    doc->current_result--;
+  else if (doc->current_result == index)
+    doc->current_result = index > 0 ? index - 1 : (doc->result_count ? 0 : -1);
   results_rewritten(doc, index);
   return DG_OK;
 }

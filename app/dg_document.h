@@ -63,7 +63,7 @@ typedef struct dg_result {
   double guidance;
   char *prompt, *negative, *model;
   char *marks, *attn_guidance; // the marks text and the attention guidance's name; NULL: none
-  char *style; // a stylized result: how (dg_style_describe, "fda 0.80 of world 12"); NULL: generated
+  char *style;                 // a stylized result: how (dg_style_describe, "fda 0.80 of world 12"); NULL: generated
 } dg_result;
 
 // A blank document (all pixels DG_UNLABELLED) of height x width; NULL on bad size (error set).

@@ -64,7 +64,8 @@ static void results_apply(dg_command *cmd, dg_document *doc, bool redo) {
     if (e->inserted)
       (void)(redo ? dg_document_store_insert_result(doc, e->index, &e->after)
                   : dg_document_store_remove_result(doc, e->index));
-    else (void)dg_document_store_replace_result(doc, e->index, redo ? &e->after : &e->before);
+    else
+      (void)dg_document_store_replace_result(doc, e->index, redo ? &e->after : &e->before);
   }
 }
 static size_t results_size(const dg_command *cmd) {

@@ -93,7 +93,8 @@ dg_status dg_style_edit_replace_results(dg_document *doc, int n, const int *inde
     bp[k] = &before[k], ap[k] = &styled[k];
   }
   dg_command *cmd = s == DG_OK ? dg_results_command_new(n, index, bp, ap) : NULL;
-  if (cmd) dg_document_execute(doc, cmd);
+  if (cmd)
+    dg_document_execute(doc, cmd);
   else {
     for (int k = 0; k < n; k++) {
       if (before) dg_result_clear(&before[k]);
@@ -123,7 +124,8 @@ dg_style_image *dg_style_image_from_file(const char *path) {
     char *source = g_strdup_printf("file %s", path);
     img = dg_style_image_new(w, h, rgba, source);
     g_free(source);
-  } else dg_memory_fail("an exemplar", (uint64_t)w * h * 4);
+  } else
+    dg_memory_fail("an exemplar", (uint64_t)w * h * 4);
   free(rgb), free(rgba);
   return img;
 }

@@ -112,7 +112,8 @@ static gpointer worker_main(gpointer data) {
     if (!r->exemplar) { // a warm-up
       dg_media c = {0};
       dg_spectrum sp = {0};
-      if (opened == DG_OK && dg_style_image_media(r->content, &c) == DG_OK) (void)dg_stylize_spectrum(task, &c, true, &sp);
+      if (opened == DG_OK && dg_style_image_media(r->content, &c) == DG_OK)
+        (void)dg_stylize_spectrum(task, &c, true, &sp);
       dg_spectrum_clear(&sp), dg_media_clear(&c);
       request_free(r);
       g_mutex_lock(&w->lock);

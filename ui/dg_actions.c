@@ -455,11 +455,16 @@ static void act_export_video(GSimpleAction *a, GVariant *p, gpointer d) {
 
 // 'result N', 'world N', 'world random', a PNG's path, or '' to empty the slot.
 static void act_style_set_slot(GSimpleAction *a, GVariant *p, gpointer d) {
-  dg_style_slot slot = strcmp(g_action_get_name(G_ACTION(a)), "style-set-content") ? DG_STYLE_EXEMPLAR : DG_STYLE_CONTENT;
+  dg_style_slot slot =
+      strcmp(g_action_get_name(G_ACTION(a)), "style-set-content") ? DG_STYLE_EXEMPLAR : DG_STYLE_CONTENT;
   dg_style_panel_fill(STYLE(d), slot, g_variant_get_string(p, NULL));
 }
-static bool choose_content(DgWindow *w, const char *path) { return dg_style_panel_fill(dg_window_get_style_panel(w), DG_STYLE_CONTENT, path); }
-static bool choose_exemplar(DgWindow *w, const char *path) { return dg_style_panel_fill(dg_window_get_style_panel(w), DG_STYLE_EXEMPLAR, path); }
+static bool choose_content(DgWindow *w, const char *path) {
+  return dg_style_panel_fill(dg_window_get_style_panel(w), DG_STYLE_CONTENT, path);
+}
+static bool choose_exemplar(DgWindow *w, const char *path) {
+  return dg_style_panel_fill(dg_window_get_style_panel(w), DG_STYLE_EXEMPLAR, path);
+}
 static void act_style_choose(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   bool content = !strcmp(g_variant_get_string(p, NULL), "content");
@@ -470,8 +475,10 @@ static void act_style_set_method(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   dg_stylize_method m;
   const char *name = g_variant_get_string(p, NULL);
-  if (!dg_stylize_method_parse(name, &m)) dg_window_set_status(WIN(d), "style-set-method: '%s' is not fda or mne", name);
-  else report(d, dg_style_edit_set_method(MODEL(d), m));
+  if (!dg_stylize_method_parse(name, &m))
+    dg_window_set_status(WIN(d), "style-set-method: '%s' is not fda or mne", name);
+  else
+    report(d, dg_style_edit_set_method(MODEL(d), m));
 }
 static void act_style_set_strength(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;

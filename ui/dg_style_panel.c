@@ -20,18 +20,18 @@ struct _DgStylePanel {
   GtkAdjustment *strength_adj;
   dg_style_worker *worker;
   guint debounce_id;
-  guint seal_id;               // ends the slider's undo step once it rests
+  guint seal_id; // ends the slider's undo step once it rests
 
-  uint64_t preview_serial;     // the newest preview asked for; older ones are dropped when they arrive
-  gint64 preview_asked_us;     // when the edit behind it happened
-  uint64_t apply_first;        // an apply's requests: serials apply_first .. apply_first + apply_n - 1
-  int apply_n, apply_got;      // 0: no apply running
-  int *apply_index;            // every result: the index each request restyles; NULL: a new result
-  dg_result *apply_out;        // what arrived so far
-  dg_style apply_style;        // the style the apply used (for the results' description)
-  int apply_source;            // a new result: the result its content came from, -1 none
+  uint64_t preview_serial; // the newest preview asked for; older ones are dropped when they arrive
+  gint64 preview_asked_us; // when the edit behind it happened
+  uint64_t apply_first;    // an apply's requests: serials apply_first .. apply_first + apply_n - 1
+  int apply_n, apply_got;  // 0: no apply running
+  int *apply_index;        // every result: the index each request restyles; NULL: a new result
+  dg_result *apply_out;    // what arrived so far
+  dg_style apply_style;    // the style the apply used (for the results' description)
+  int apply_source;        // a new result: the result its content came from, -1 none
   dg_style_panel_state state;
-  dg_style_spectra spectra; // of the preview shown (log10 radial power): content, exemplar, preview
+  dg_style_spectra spectra;     // of the preview shown (log10 radial power): content, exemplar, preview
   const dg_style_image *warmed; // the content the worker was last warmed up for (compared, never dereferenced)
 };
 
@@ -88,8 +88,10 @@ static void draw_spectra(GtkDrawingArea *area, cairo_t *cr, int width, int heigh
     for (int r = 0; r < sp[k]->bins; r++) {
       double x = 2 + (width - 4) * (double)r / (sp[k]->bins - 1);
       double y = 2 + (height - 4) * (hi - sp[k]->power[r]) / (hi - lo);
-      if (r) cairo_line_to(cr, x, y);
-      else cairo_move_to(cr, x, y);
+      if (r)
+        cairo_line_to(cr, x, y);
+      else
+        cairo_move_to(cr, x, y);
     }
     cairo_stroke(cr);
   }
@@ -118,8 +120,10 @@ static void schedule_preview(DgStylePanel *self) {
     return;
   }
   self->preview_asked_us = g_get_monotonic_time();
-  if (s->method == DG_STYLIZE_FDA) submit_preview(self);
-  else self->debounce_id = g_timeout_add(DG_STYLE_PREVIEW_DEBOUNCE_MS, submit_preview, self);
+  if (s->method == DG_STYLIZE_FDA)
+    submit_preview(self);
+  else
+    self->debounce_id = g_timeout_add(DG_STYLE_PREVIEW_DEBOUNCE_MS, submit_preview, self);
 }
 
 // ---- applying --------------------------------------------------------------------------------------
@@ -143,7 +147,8 @@ static void apply_finish(DgStylePanel *self) {
   char *text;
   if (!self->apply_index) {
     st = dg_style_edit_add_result(doc, &self->apply_out[0]);
-    text = g_strdup_printf("added result %d (%s)", dg_document_result_count(doc), dg_document_result(doc, dg_document_result_count(doc) - 1)->style);
+    text = g_strdup_printf("added result %d (%s)", dg_document_result_count(doc),
+                           dg_document_result(doc, dg_document_result_count(doc) - 1)->style);
   } else if (dg_document_result_count(doc) < self->apply_n) {
     st = dg_fail(DG_ERR_ARG, "the results changed while they were restyled; nothing applied");
     text = NULL;
@@ -217,11 +222,11 @@ static int source_result(const dg_style_image *img) {
 gboolean dg_style_panel_apply(DgStylePanel *self, gboolean every) {
   dg_document *doc = model(self);
   const dg_style *s = dg_document_style(doc);
-  const char *why = self->apply_n ? "an apply is still running"
-                    : !s->slot[1] ? "no exemplar: fill the exemplar slot first"
-                    : !every && !s->slot[0] ? "no content: fill the content slot first"
+  const char *why = self->apply_n                             ? "an apply is still running"
+                    : !s->slot[1]                             ? "no exemplar: fill the exemplar slot first"
+                    : !every && !s->slot[0]                   ? "no content: fill the content slot first"
                     : every && !dg_document_result_count(doc) ? "no results to restyle"
-                                                               : NULL;
+                                                              : NULL;
   if (why) {
     say(self, why);
     return FALSE;
@@ -256,13 +261,16 @@ gboolean dg_style_panel_fill(DgStylePanel *self, dg_style_slot slot, const char 
   int n = 0;
   guint64 seed = 0;
   char tail;
-  if (!*what) img = NULL;
-  else if (sscanf(what, "result %d%c", &n, &tail) == 1) img = dg_style_image_from_result(doc, n - 1);
+  if (!*what)
+    img = NULL;
+  else if (sscanf(what, "result %d%c", &n, &tail) == 1)
+    img = dg_style_image_from_result(doc, n - 1);
   else if (!strcmp(what, "world random"))
     img = dg_style_image_from_world(g_random_int(), dg_document_width(doc), dg_document_height(doc));
   else if (g_str_has_prefix(what, "world ") && g_ascii_string_to_unsigned(what + 6, 10, 0, G_MAXUINT64, &seed, NULL))
     img = dg_style_image_from_world(seed, dg_document_width(doc), dg_document_height(doc));
-  else img = dg_style_image_from_file(what);
+  else
+    img = dg_style_image_from_file(what);
   if (*what && !img) {
     char *msg = g_strdup_printf("the %s slot is unchanged: %s", dg_style_slot_name(slot), dg_last_error());
     say(self, msg);
@@ -293,7 +301,8 @@ static void style_changed(DgDocument *doc, DgStylePanel *self) {
     show_slot(self, k, s->slot[k]);
   if (gtk_drop_down_get_selected(GTK_DROP_DOWN(self->method_drop)) != (guint)s->method)
     gtk_drop_down_set_selected(GTK_DROP_DOWN(self->method_drop), (guint)s->method);
-  if (gtk_adjustment_get_value(self->strength_adj) != s->strength) gtk_adjustment_set_value(self->strength_adj, s->strength);
+  if (gtk_adjustment_get_value(self->strength_adj) != s->strength)
+    gtk_adjustment_set_value(self->strength_adj, s->strength);
   schedule_preview(self);
 }
 

@@ -567,7 +567,7 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
   dg_palette_panel_set_palette(self->palette_panel, palette);
   GObject *canvas = G_OBJECT(self->canvas);
   const GBindingFlags sync = G_BINDING_SYNC_CREATE, both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
-  gpointer views[] = {self->palette_panel,  self->canvas,         self->prompt_panel,
+  gpointer views[] = {self->palette_panel, self->canvas,         self->prompt_panel,
                       self->results_panel, self->timeline_panel, self->style_panel};
   for (size_t i = 0; i < G_N_ELEMENTS(views); i++)
     g_object_bind_property(self, "document", views[i], "document", sync);

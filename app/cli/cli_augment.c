@@ -22,18 +22,19 @@
 #define MAX_LABEL_BYTES (64u << 20)
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: dirigent-cli augment --data DIR --styles DIR --out DIR [options]\n\n"
-             "Writes a copy of the world image dataset DIR (index.jsonl, images/, labels/) whose images are\n"
-             "stylized with exemplars from --styles; labels are copied unchanged, so the copy trains\n"
-             "segmenters on other looks with the same ground truth.\n\n"
-             "  --styles DIR      the exemplars: a world dataset (its images) or a folder of PNGs\n"
-             "  --out DIR         a new folder (refused when it exists); written under a temporary\n"
-             "                    name beside it and renamed at the end\n"
-             "  --method mne|fda  mne (default): the Masked Noise Encoder; fda: Fourier domain adaptation\n"
-             "  --strength S      0 .. 1; default %g\n"
-             "  --seed N          which exemplar each sample gets (default 0; the same seed, the same picks)\n"
-             "  --count N         only the first N samples\n"
-             "  --beta B, --encoder E, --generator G   as for `dirigent-cli stylize`\n",
+  fprintf(f,
+          "usage: dirigent-cli augment --data DIR --styles DIR --out DIR [options]\n\n"
+          "Writes a copy of the world image dataset DIR (index.jsonl, images/, labels/) whose images are\n"
+          "stylized with exemplars from --styles; labels are copied unchanged, so the copy trains\n"
+          "segmenters on other looks with the same ground truth.\n\n"
+          "  --styles DIR      the exemplars: a world dataset (its images) or a folder of PNGs\n"
+          "  --out DIR         a new folder (refused when it exists); written under a temporary\n"
+          "                    name beside it and renamed at the end\n"
+          "  --method mne|fda  mne (default): the Masked Noise Encoder; fda: Fourier domain adaptation\n"
+          "  --strength S      0 .. 1; default %g\n"
+          "  --seed N          which exemplar each sample gets (default 0; the same seed, the same picks)\n"
+          "  --count N         only the first N samples\n"
+          "  --beta B, --encoder E, --generator G   as for `dirigent-cli stylize`\n",
           DG_STYLIZE_DEFAULT_STRENGTH);
 }
 
@@ -42,9 +43,7 @@ typedef struct exemplars {
   GPtrArray *names; // what the index records: the path relative to --styles
 } exemplars;
 
-static int compare_strings(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
+static int compare_strings(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 // --styles: a world dataset's images when DIR/index.jsonl exists, else the folder's *.png files by name.
 static dg_status find_exemplars(const char *dir, exemplars *ex) {
@@ -121,7 +120,8 @@ static dg_status read_lines(const char *dir, int count, GPtrArray *lines) {
     JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     if (o && (!inside(member_string(o, "image")) || !inside(member_string(o, "label"))))
       s = dg_fail(DG_ERR_FORMAT, "%s: image and label must be paths inside the dataset (relative, no \"..\")", where);
-    else if (o) g_ptr_array_add(lines, json_node_copy(root));
+    else if (o)
+      g_ptr_array_add(lines, json_node_copy(root));
     g_free(where);
   }
   g_strfreev(rows);
@@ -143,8 +143,7 @@ static dg_status make_parent(written *w, const char *file) {
   dg_status s = DG_OK;
   if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
     s = make_parent(w, dir);
-    if (s == DG_OK && g_mkdir(dir, 0755) != 0)
-      s = dg_fail(DG_ERR_IO, "cannot create %s: %s", dir, g_strerror(errno));
+    if (s == DG_OK && g_mkdir(dir, 0755) != 0) s = dg_fail(DG_ERR_IO, "cannot create %s: %s", dir, g_strerror(errno));
     if (s == DG_OK) g_ptr_array_add(w->dirs, g_strdup(dir));
   }
   g_free(dir);
@@ -210,7 +209,8 @@ static dg_status augment_sample(augment *a, int i, written *w, GString *index) {
     char *line = json_to_string(a->lines->pdata[i], FALSE);
     g_string_append_printf(index, "%s\n", line);
     g_free(line);
-  } else s = dg_fail(s, "sample %d (%s): %s", i + 1, src, dg_last_error());
+  } else
+    s = dg_fail(s, "sample %d (%s): %s", i + 1, src, dg_last_error());
   dg_media_clear(&content), dg_media_clear(&style), dg_media_clear(&result);
   g_free(src), g_free(dst), g_free(lsrc), g_free(ldst);
   return s;
@@ -223,8 +223,8 @@ static dg_status write_dataset(augment *a, int *done) {
   g_free(parent), g_free(base);
   written w = {tmpl, g_ptr_array_new_with_free_func(g_free), g_ptr_array_new_with_free_func(g_free)};
   dg_status s = DG_OK;
-  if (!g_mkdtemp_full(tmpl, 0755)) s = dg_fail(DG_ERR_IO, "--out %s: cannot create a folder beside it: %s", a->out,
-                                              g_strerror(errno));
+  if (!g_mkdtemp_full(tmpl, 0755))
+    s = dg_fail(DG_ERR_IO, "--out %s: cannot create a folder beside it: %s", a->out, g_strerror(errno));
   GString *index = g_string_new(NULL);
   double t0 = (double)g_get_monotonic_time() * 1e-6;
   for (int i = 0; s == DG_OK && i < (int)a->lines->len; i++) {
@@ -294,9 +294,12 @@ int dg_cli_augment(int argc, char **argv) {
     }
     const char *v = argv[++i];
     int taken;
-    if (!strcmp(o, "--data")) a.data = v;
-    else if (!strcmp(o, "--styles")) styles = v;
-    else if (!strcmp(o, "--out")) a.out = v;
+    if (!strcmp(o, "--data"))
+      a.data = v;
+    else if (!strcmp(o, "--styles"))
+      styles = v;
+    else if (!strcmp(o, "--out"))
+      a.out = v;
     else if (!strcmp(o, "--seed")) {
       if (!dg_cli_parse_seed(CMD, v, &a.seed)) return 2;
     } else if (!strcmp(o, "--count")) {
@@ -304,7 +307,8 @@ int dg_cli_augment(int argc, char **argv) {
         fprintf(stderr, "%s: --count %s: expected a whole number of samples, at least 1\n", CMD, v);
         return 2;
       }
-    } else if ((taken = dg_cli_stylize_option(CMD, o, v, &a.p)) < 0) return 2;
+    } else if ((taken = dg_cli_stylize_option(CMD, o, v, &a.p)) < 0)
+      return 2;
     else if (!taken) {
       fprintf(stderr, "%s: unknown option %s\n", CMD, o);
       return 2;
@@ -328,9 +332,10 @@ int dg_cli_augment(int argc, char **argv) {
   double seconds = (double)g_get_monotonic_time() * 1e-6 - t0;
   if (s == DG_OK)
     printf("wrote %s: %u samples (%s, strength %g, %u exemplars, seed %llu) in %.1f s, %.2f images/s\n", a.out,
-           a.lines->len, dg_stylize_method_name(a.p.method), a.p.strength, a.ex.paths->len,
-           (unsigned long long)a.seed, seconds, a.lines->len / seconds);
-  else fprintf(stderr, "dirigent-cli %s: %s (nothing written)\n", CMD, dg_last_error());
+           a.lines->len, dg_stylize_method_name(a.p.method), a.p.strength, a.ex.paths->len, (unsigned long long)a.seed,
+           seconds, a.lines->len / seconds);
+  else
+    fprintf(stderr, "dirigent-cli %s: %s (nothing written)\n", CMD, dg_last_error());
   dg_stylize_destroy(a.task);
   dg_device_close(dev);
   g_ptr_array_free(a.lines, TRUE);

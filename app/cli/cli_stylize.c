@@ -61,8 +61,10 @@ static void stylize_usage(FILE *f) {
 }
 
 int dg_cli_stylize_option(const char *cmd, const char *a, const char *v, dg_stylize_params *p) {
-  if (!strcmp(a, "--encoder")) p->encoder = v;
-  else if (!strcmp(a, "--generator")) p->generator = v;
+  if (!strcmp(a, "--encoder"))
+    p->encoder = v;
+  else if (!strcmp(a, "--generator"))
+    p->generator = v;
   else if (!strcmp(a, "--method")) {
     if (!dg_stylize_method_parse(v, &p->method)) {
       fprintf(stderr, "%s: --method %s: expected fda or mne\n", cmd, v);
@@ -78,7 +80,8 @@ int dg_cli_stylize_option(const char *cmd, const char *a, const char *v, dg_styl
       fprintf(stderr, "%s: --beta %s: expected a number from 0 to %g\n", cmd, v, DG_STYLIZE_MAX_BETA);
       return -1;
     }
-  } else return 0;
+  } else
+    return 0;
   return 1;
 }
 
@@ -112,8 +115,10 @@ int dg_cli_stylize(int argc, char **argv) {
         return 2;
       }
       styles[n_styles++] = v;
-    } else if ((taken = dg_cli_stylize_option("stylize", a, v, &p)) < 0) return 2;
-    else if (taken) continue;
+    } else if ((taken = dg_cli_stylize_option("stylize", a, v, &p)) < 0)
+      return 2;
+    else if (taken)
+      continue;
     else if (!strcmp(a, "--out")) out = v;
     else {
       fprintf(stderr, "stylize: bad option or value: %s %s\n", a, v);

@@ -22,7 +22,8 @@ static const command commands[] = {
     {"augment", dg_cli_augment, "a style-augmented copy of a labelled world dataset (labels kept), for segmenters"},
     {"spectrum", dg_cli_spectrum, "an image's radial power spectrum as JSON"},
     {"layout", dg_cli_layout, "convert a layout PNG between class palettes by class name"},
-    {"video", dg_cli_video, "generate a video from prompt stages (VSTAR), or export PNG frames as MP4, WebM, GIF, PNGs"},
+    {"video", dg_cli_video,
+     "generate a video from prompt stages (VSTAR), or export PNG frames as MP4, WebM, GIF, PNGs"},
 };
 
 static void usage(FILE *f) {

@@ -616,7 +616,8 @@ static void test_style(void) {
   if (back) {
     const dg_style *a = dg_document_style(back);
     dg_check(a->method == DG_STYLIZE_MNE && a->strength == 0.375, "method and strength round-trip");
-    dg_check(a->slot[0] && dg_style_image_width(a->slot[0]) == 6 && !strcmp(dg_style_image_source(a->slot[0]), "result 1") &&
+    dg_check(a->slot[0] && dg_style_image_width(a->slot[0]) == 6 &&
+                 !strcmp(dg_style_image_source(a->slot[0]), "result 1") &&
                  !memcmp(dg_style_image_rgba(a->slot[0]), px, sizeof px),
              "the content slot round-trips");
     dg_check(a->slot[1] && dg_style_image_height(a->slot[1]) == 6 &&
@@ -625,7 +626,8 @@ static void test_style(void) {
     const dg_result *r = dg_document_result(back, 2);
     dg_check(dg_document_result_count(back) == 3 && r && r->style && !strcmp(r->style, "mne 0.38 of file /x.png") &&
                  r->seed == 42 && r->width == 6,
-             "the stylized result keeps its description and its source's settings (%s)", r && r->style ? r->style : "none");
+             "the stylized result keeps its description and its source's settings (%s)",
+             r && r->style ? r->style : "none");
     size_t len2;
     char *again = dg_project_serialize(back, &len2);
     dg_check(again && len2 == len && !memcmp(again, bundle, len), "the same style gives the same bytes");
@@ -636,7 +638,8 @@ static void test_style(void) {
       {"\"method\" : \"mne\"", "\"method\" : \"cubist\"", "style: method \"cubist\""},
       {"\"strength\" : 0.375", "\"strength\" : 1.5", "style: strength 1.5"},
       {"\"file\" : \"style/exemplar.png\"", "\"file\" : \"style/missing.png\"", "style/missing.png"},
-      {"\"width\" : 6,\n      \"height\" : 4,\n      \"source\"", "\"width\" : 7,\n      \"height\" : 4,\n      \"source\"",
+      {"\"width\" : 6,\n      \"height\" : 4,\n      \"source\"",
+       "\"width\" : 7,\n      \"height\" : 4,\n      \"source\"",
        "style.content: style/content.png is 6x4 pixels, not 7x4"},
       {"\"exemplar\" : {", "\"exemplar\" : 3, \"x\" : {", "style.exemplar is neither null nor an object"},
       {"\"style\" : \"mne 0.38", "\"style\" : 7, \"y\" : \"", "\"style\" is not a string"},

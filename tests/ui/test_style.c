@@ -119,7 +119,8 @@ static void test_results(void) {
            "one more result, current, one undo step");
   dg_check(g_list_model_get_n_items(list) == 4, "the results list has it");
   dg_document_undo(d);
-  dg_check(dg_document_result_count(d) == 3 && g_list_model_get_n_items(list) == 3 && dg_document_current_result(d) == 2,
+  dg_check(dg_document_result_count(d) == 3 && g_list_model_get_n_items(list) == 3 &&
+               dg_document_current_result(d) == 2,
            "undo removes it (list %u)", g_list_model_get_n_items(list));
   dg_document_redo(d);
   dg_check(dg_document_result_count(d) == 4 && dg_document_result(d, 3)->rgba[0] == 235, "redo adds it again");

@@ -25,18 +25,22 @@ static void done(void *user, uint64_t serial, bool preview, dg_status status, co
     s->error = g_strdup(error);
     return;
   }
-  if (preview) s->previews++, s->last_preview = serial, s->bins = spectra->result.bins;
-  else s->applies++;
+  if (preview)
+    s->previews++, s->last_preview = serial, s->bins = spectra->result.bins;
+  else
+    s->applies++;
   s->width = rgb->width, s->height = rgb->height;
 }
 
 static void drain(dg_style_worker *w) {
   for (int i = 0; i < 6000 && dg_style_worker_pending(w); i++) {
-    while (g_main_context_iteration(NULL, FALSE)) {}
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
     g_usleep(5000);
   }
   for (int i = 0; i < 20; i++) {
-    while (g_main_context_iteration(NULL, FALSE)) {}
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
     g_usleep(2000);
   }
 }
