@@ -48,6 +48,15 @@ dg_value dg_document_value(const dg_document *doc, dg_doc_field field);
 // Replaces the timeline (deep copy) and tells the listener.
 dg_status dg_document_store_timeline(dg_document *doc, const dg_timeline *t);
 
+// Replaces the style state (references taken) and tells the listener.
+void dg_document_store_style(dg_document *doc, const dg_style *style);
+// Results by index, for the results command: insert a copy of r at index (0..count), replace the one at index
+// with a copy of r, or remove the one at index. DG_ERR_ARG for an index out of range, DG_ERR_OOM; the current
+// result becomes the one inserted or replaced (removal: the one before it, or none).
+dg_status dg_document_store_insert_result(dg_document *doc, int index, const dg_result *r);
+dg_status dg_document_store_replace_result(dg_document *doc, int index, const dg_result *r);
+dg_status dg_document_store_remove_result(dg_document *doc, int index);
+
 // The document's own command types (dg_commands.c). Pixel commands take the two buffers (malloc'd).
 dg_command *dg_pixels_command_new(int x, int y, int w, int h, uint8_t *before, uint8_t *after);
 dg_command *dg_text_command_new(dg_doc_field field, const char *old_text, const char *new_text, bool coalescing);
@@ -66,3 +75,10 @@ dg_video_result *dg_document_store_take_video(dg_document *doc, int index);
 // A video's deletion (dg_video_command.c), done already: `deleted` (taken) was at `index`, `current` the
 // current video before. NULL when memory runs out (the error set).
 dg_command *dg_video_delete_command_new(int index, dg_video_result *deleted, int current);
+// A style change (dg_style_command.c): the whole state before and after (image references, no copies).
+dg_command *dg_style_command_new(const dg_style *before, const dg_style *after, bool coalescing);
+// Results changed together (dg_style_command.c), one undo step: n entries, each the index of a result and the
+// result before (NULL: the step inserted it there) and after. The command takes the results' buffers (each
+// before/after struct is copied; its pointers then belong to the command). Entries are applied in order on
+// redo and in reverse on undo. NULL when memory runs out (error set).
+dg_command *dg_results_command_new(int n, const int *index, dg_result *const *before, dg_result *const *after);

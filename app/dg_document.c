@@ -26,6 +26,7 @@ struct dg_document {
   dg_timeline timeline;
   dg_video_result **videos; // every generated video, oldest first (each malloc'd)
   int video_count, current_video; // current: the one the timeline player shows, -1 for none
+  dg_style style;
 
   dg_result *results;
   int result_count, current_result;
@@ -84,6 +85,7 @@ dg_document *dg_document_new(int height, int width) {
   doc->steps = 20;
   doc->guidance = 7.5;
   dg_timeline_init(&doc->timeline);
+  dg_style_init(&doc->style);
   doc->current_result = -1;
   doc->current_video = -1;
   return doc;
@@ -112,18 +114,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
   }
   c->results = calloc((size_t)doc->result_count + 1, sizeof(dg_result));
   for (int i = 0; c->results && i < doc->result_count; i++) {
-    const dg_result *r = &doc->results[i];
-    size_t n = (size_t)r->width * r->height * 4;
-    uint8_t *rgba = malloc(n);
-    if (!rgba) break;
-    memcpy(rgba, r->rgba, n);
-    c->results[i] = *r;
-    c->results[i].rgba = rgba;
-    c->results[i].prompt = dup_or_null(r->prompt);
-    c->results[i].negative = dup_or_null(r->negative);
-    c->results[i].model = dup_or_null(r->model);
-    c->results[i].marks = dup_or_null(r->marks);
-    c->results[i].attn_guidance = dup_or_null(r->attn_guidance);
+    if (dg_result_copy(&c->results[i], &doc->results[i]) != DG_OK) break;
     c->result_count = i + 1;
   }
   if (!c->results || c->result_count != doc->result_count) {
@@ -134,6 +125,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
     return NULL;
   }
   c->current_result = doc->current_result;
+  dg_style_copy(&c->style, &doc->style);
   for (int i = 0; i < doc->video_count; i++) {
     dg_video_result *v = malloc(sizeof *v);
     if (v) dg_video_result_init(v);
@@ -156,7 +148,26 @@ void dg_result_clear(dg_result *r) {
   free(r->model);
   free(r->marks);
   free(r->attn_guidance);
+  free(r->style);
   memset(r, 0, sizeof *r);
+}
+
+dg_status dg_result_copy(dg_result *dst, const dg_result *src) {
+  size_t bytes = (size_t)src->width * src->height * 4;
+  *dst = *src;
+  dst->rgba = malloc(bytes ? bytes : 1);
+  if (dst->rgba && bytes) memcpy(dst->rgba, src->rgba, bytes);
+  dst->prompt = dup_or_null(src->prompt);
+  dst->negative = dup_or_null(src->negative);
+  dst->model = dup_or_null(src->model);
+  dst->marks = dup_or_null(src->marks);
+  dst->attn_guidance = dup_or_null(src->attn_guidance);
+  dst->style = dup_or_null(src->style);
+  if (!dst->rgba) {
+    dg_result_clear(dst);
+    return dg_memory_fail("a copy of a result", bytes);
+  }
+  return DG_OK;
 }
 
 static void command_free(dg_command *cmd) { cmd->type->free(cmd); }
@@ -175,6 +186,7 @@ void dg_document_free(dg_document *doc) {
     free(doc->videos[i]);
   }
   free(doc->videos);
+  dg_style_clear(&doc->style);
   free(doc->history);
   free(doc->results);
   free(doc->edit_before);
@@ -301,6 +313,22 @@ dg_status dg_document_set_timeline(dg_document *doc, const dg_timeline *t, bool 
   DG_TRY(dg_timeline_check(t));
   if (dg_timeline_equal(&doc->timeline, t)) return DG_OK;
   dg_command *cmd = dg_timeline_command_new(&doc->timeline, t, coalesce);
+  if (!cmd) return DG_ERR_OOM;
+  dg_document_execute(doc, cmd);
+  return DG_OK;
+}
+
+void dg_document_store_style(dg_document *doc, const dg_style *style) {
+  dg_style_copy(&doc->style, style);
+  notify(doc, DG_CHANGED_STYLE, 0, 0, 0, 0);
+}
+
+const dg_style *dg_document_style(const dg_document *doc) { return &doc->style; }
+
+dg_status dg_document_set_style(dg_document *doc, const dg_style *style, bool coalesce) {
+  DG_TRY(dg_style_check(style));
+  if (dg_style_equal(&doc->style, style)) return DG_OK;
+  dg_command *cmd = dg_style_command_new(&doc->style, style, coalesce);
   if (!cmd) return DG_ERR_OOM;
   dg_document_execute(doc, cmd);
   return DG_OK;
@@ -721,6 +749,54 @@ void dg_document_add_result(dg_document *doc, dg_result *r) {
   doc->current_result = doc->result_count++;
   notify(doc, DG_CHANGED_RESULTS, 0, 0, 0, 0);
 }
+// Results rewritten from `index` on (listeners rebuild them).
+static void results_rewritten(dg_document *doc, int index) { notify(doc, DG_CHANGED_RESULTS, index, 0, 1, 0); }
+
+dg_status dg_document_store_insert_result(dg_document *doc, int index, const dg_result *r) {
+  if (index < 0 || index > doc->result_count)
+    return dg_fail(DG_ERR_ARG, "results: no place %d (%d results)", index, doc->result_count);
+  dg_result copy;
+  DG_TRY(dg_result_copy(&copy, r));
+  dg_result *grown = realloc(doc->results, (size_t)(doc->result_count + 1) * sizeof(dg_result));
+  if (!grown) {
+    dg_result_clear(&copy);
+    return dg_memory_fail("the results list", (uint64_t)(doc->result_count + 1) * sizeof(dg_result));
+  }
+  doc->results = grown;
+  memmove(&doc->results[index + 1], &doc->results[index], (size_t)(doc->result_count - index) * sizeof(dg_result));
+  doc->results[index] = copy;
+  doc->result_count++;
+  doc->current_result = index;
+  results_rewritten(doc, index);
+  return DG_OK;
+}
+
+dg_status dg_document_store_replace_result(dg_document *doc, int index, const dg_result *r) {
+  if (index < 0 || index >= doc->result_count)
+    return dg_fail(DG_ERR_ARG, "results: no result %d (%d results)", index, doc->result_count);
+  dg_result copy;
+  DG_TRY(dg_result_copy(&copy, r));
+  dg_result_clear(&doc->results[index]);
+  doc->results[index] = copy;
+  doc->current_result = index;
+  results_rewritten(doc, index);
+  return DG_OK;
+}
+
+dg_status dg_document_store_remove_result(dg_document *doc, int index) {
+  if (index < 0 || index >= doc->result_count)
+    return dg_fail(DG_ERR_ARG, "results: no result %d (%d results)", index, doc->result_count);
+  dg_result_clear(&doc->results[index]);
+  memmove(&doc->results[index], &doc->results[index + 1], (size_t)(doc->result_count - index - 1) * sizeof(dg_result));
+  doc->result_count--;
+  if (doc->current_result > index)
+    doc->current_result--;
+  else if (doc->current_result == index)
+    doc->current_result = index > 0 ? index - 1 : (doc->result_count ? 0 : -1);
+  results_rewritten(doc, index);
+  return DG_OK;
+}
+
 int dg_document_current_result(const dg_document *doc) { return doc->current_result; }
 void dg_document_set_current_result(dg_document *doc, int index) {
   if (index < -1 || index >= doc->result_count || index == doc->current_result) return;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "dg_status.h"
+#include "dg_style.h"
 #include "dg_timeline.h"
 #include "dg_video_result.h"
 
@@ -43,10 +44,14 @@ enum {
   DG_CHANGED_PARAMS = ((1 << DG_FIELD_COUNT) - 1) << 3, // any of the fields, one bit each:
   DG_CHANGED_TIMELINE = 1 << (3 + DG_FIELD_COUNT),      // the video timeline
   DG_CHANGED_VIDEO = 1 << (4 + DG_FIELD_COUNT),         // the videos or which is current (dg_document_video)
+  DG_CHANGED_STYLE = 1 << (5 + DG_FIELD_COUNT),         // the style panel's state (dg_document_style)
   DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS |
-                   DG_CHANGED_TIMELINE | DG_CHANGED_VIDEO,
+                   DG_CHANGED_TIMELINE | DG_CHANGED_VIDEO | DG_CHANGED_STYLE,
 };
 #define DG_CHANGED_FIELD(field) (1 << (3 + (int)(field)))
+// Listeners get DG_CHANGED_RESULTS with x = the first result that changed and w = 1 when results from x on
+// were replaced, inserted or removed (a style step, its undo), w = 0 when results were only appended or the
+// current result moved.
 typedef void (*dg_document_listener)(dg_document *doc, int what, int x, int y, int w, int h, void *user);
 
 // A generated image (RGBA8, rows packed) with the settings that made it.
@@ -58,6 +63,7 @@ typedef struct dg_result {
   double guidance;
   char *prompt, *negative, *model;
   char *marks, *attn_guidance; // the marks text and the attention guidance's name; NULL: none
+  char *style;                 // a stylized result: how (dg_style_describe, "fda 0.80 of world 12"); NULL: generated
 } dg_result;
 
 // A blank document (all pixels DG_UNLABELLED) of height x width; NULL on bad size (error set).
@@ -156,6 +162,16 @@ void dg_document_add_result(dg_document *doc, dg_result *r);
 int dg_document_current_result(const dg_document *doc); // -1 if none
 void dg_document_set_current_result(dg_document *doc, int index);
 void dg_result_clear(dg_result *r);
+// A deep copy of src into dst; DG_ERR_OOM naming the size (dst then clear).
+dg_status dg_result_copy(dg_result *dst, const dg_result *src);
+
+// The style panel's state (dg_style.h): empty slots, FDA and the default strength in a new document. Setting
+// it validates (dg_style_check; DG_ERR_ARG changes nothing) and is one undo step; with `coalesce`, a change
+// directly following a coalescing style change merges into it (the strength slider dragged), until
+// dg_document_seal_history. Listeners get DG_CHANGED_STYLE. Stylized results are added and replaced through
+// app/dg_style_edit.h, each batch one undo step.
+const dg_style *dg_document_style(const dg_document *doc);
+dg_status dg_document_set_style(dg_document *doc, const dg_style *style, bool coalesce);
 
 // History.
 bool dg_document_can_undo(const dg_document *doc);

@@ -35,6 +35,7 @@ static DgResult *result_new(int index, const dg_result *r) {
   self->info.model = g_strdup(r->model ? r->model : "");
   self->info.marks = r->marks ? g_strdup(r->marks) : NULL;
   self->info.attn_guidance = r->attn_guidance ? g_strdup(r->attn_guidance) : NULL;
+  self->info.style = r->style ? g_strdup(r->style) : NULL;
   self->pixels = g_bytes_new(r->rgba, (gsize)r->width * r->height * 4);
   return self;
 }
@@ -89,7 +90,14 @@ static const int field_props[DG_FIELD_COUNT] = {
     [DG_FIELD_LIVE] = PROP_LIVE,
 };
 
-enum { SIGNAL_LAYOUT_CHANGED, SIGNAL_TIMELINE_CHANGED, SIGNAL_VIDEO_CHANGED, SIGNAL_HISTORY_CHANGED, N_SIGNALS };
+enum {
+  SIGNAL_LAYOUT_CHANGED,
+  SIGNAL_TIMELINE_CHANGED,
+  SIGNAL_VIDEO_CHANGED,
+  SIGNAL_HISTORY_CHANGED,
+  SIGNAL_STYLE_CHANGED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 // Notifies `prop` when *cached differs from now (and stores now).
@@ -99,14 +107,17 @@ static void notify_if_changed(DgDocument *self, int prop, int *cached, int now) 
   g_object_notify_by_pspec(G_OBJECT(self), props[prop]);
 }
 
-static void sync_results(DgDocument *self) {
+// The list follows the model: results from `from` on are made again (inserted, replaced or removed there),
+// and new ones appended.
+static void sync_results(DgDocument *self, int from) {
   int n = dg_document_result_count(self->model);
   guint have = g_list_model_get_n_items(G_LIST_MODEL(self->results));
-  for (int i = (int)have; i < n; i++) {
-    DgResult *r = result_new(i, dg_document_result(self->model, i));
-    g_list_store_append(self->results, r);
-    g_object_unref(r);
-  }
+  if (from < 0 || from > (int)have) from = (int)have;
+  GPtrArray *items = g_ptr_array_new_with_free_func(g_object_unref);
+  for (int i = from; i < n; i++)
+    g_ptr_array_add(items, result_new(i, dg_document_result(self->model, i)));
+  g_list_store_splice(self->results, (guint)from, have - (guint)from, items->pdata, items->len);
+  g_ptr_array_unref(items);
   notify_if_changed(self, PROP_CURRENT_RESULT, &self->current_result, dg_document_current_result(self->model));
 }
 
@@ -118,7 +129,8 @@ static void model_changed(dg_document *doc, int what, int x, int y, int w, int h
   if (what & DG_CHANGED_LAYOUT) g_signal_emit(self, signals[SIGNAL_LAYOUT_CHANGED], 0, x, y, w, h);
   for (int f = 0; f < DG_FIELD_COUNT; f++)
     if (what & DG_CHANGED_FIELD(f)) g_object_notify_by_pspec(object, props[field_props[f]]);
-  if (what & DG_CHANGED_RESULTS) sync_results(self);
+  if (what & DG_CHANGED_RESULTS) sync_results(self, w ? x : -1);
+  if (what & DG_CHANGED_STYLE) g_signal_emit(self, signals[SIGNAL_STYLE_CHANGED], 0);
   if (what & DG_CHANGED_TIMELINE) g_signal_emit(self, signals[SIGNAL_TIMELINE_CHANGED], 0);
   if (what & DG_CHANGED_VIDEO) g_signal_emit(self, signals[SIGNAL_VIDEO_CHANGED], 0);
   if (what & DG_CHANGED_HISTORY) {
@@ -141,7 +153,7 @@ DgDocument *dg_document_object_new(dg_document *model) {
   self->can_undo = dg_document_can_undo(model);
   self->can_redo = dg_document_can_redo(model);
   self->undo_depth = dg_document_undo_depth(model);
-  sync_results(self);
+  sync_results(self, -1);
   dg_document_set_listener(model, model_changed, self);
   return self;
 }
@@ -256,6 +268,9 @@ static void dg_document_object_class_init(DgDocumentClass *klass) {
   // history cleared; "undo-depth" alone misses a push at the history limit
   signals[SIGNAL_HISTORY_CHANGED] =
       g_signal_new("history-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  // the style panel's state (dg_document_style)
+  signals[SIGNAL_STYLE_CHANGED] =
+      g_signal_new("style-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   // (x, y, width, height): the rectangle of the layout that changed.
   signals[SIGNAL_LAYOUT_CHANGED] =
       g_signal_new("layout-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 4,

@@ -49,6 +49,15 @@ dg_job_fn dg_job_default_fn(void **user) {
 static atomic_int worker_nice;
 void dg_job_set_worker_nice(int increment) { atomic_store(&worker_nice, increment); }
 
+void dg_job_lower_this_thread(void) {
+  int inc = atomic_load(&worker_nice);
+  if (inc > 0) { // this thread only (Linux priorities are per thread); threads it starts inherit it
+    id_t tid = (id_t)syscall(SYS_gettid);
+    int now = getpriority(PRIO_PROCESS, tid);
+    setpriority(PRIO_PROCESS, tid, now + inc > 19 ? 19 : now + inc);
+  }
+}
+
 static double seconds_since(const struct timespec *t0) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -58,12 +67,7 @@ static double seconds_since(const struct timespec *t0) {
 static void *worker(void *arg) {
   dg_job *job = arg;
   dg_media media = {0};
-  int inc = atomic_load(&worker_nice);
-  if (inc > 0) { // this thread only (Linux priorities are per thread); threads it starts inherit it
-    id_t tid = (id_t)syscall(SYS_gettid);
-    int now = getpriority(PRIO_PROCESS, tid);
-    setpriority(PRIO_PROCESS, tid, now + inc > 19 ? 19 : now + inc);
-  }
+  dg_job_lower_this_thread();
   dg_clear_error();
   dg_status s = job->fn(job, &job->params, job->user, &media);
   pthread_mutex_lock(&job->lock);

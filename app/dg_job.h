@@ -80,6 +80,8 @@ typedef struct dg_job_update {
 // the threads it starts (the Vulkan driver's, when the first job opens the device): the editor keeps its
 // UI thread ahead of the engine on a CPU device. 0 (the default) leaves them alone.
 void dg_job_set_worker_nice(int increment);
+// Applies that increment to the calling thread (a worker of its own, such as the style panel's).
+void dg_job_lower_this_thread(void);
 
 // The job function the application was built with, or NULL ("no model loaded").
 void dg_job_set_default_fn(dg_job_fn fn, void *user);

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "dg_bundle.h"
+#include "dg_command.h"
 #include "dg_file.h"
 #include "dg_guidance.h"
 #include "dg_json_glib.h"
@@ -114,6 +115,7 @@ static void add_result(JsonBuilder *b, const dg_result *r, const char *file) {
   // The marks and their guidance, when the result had them (older results, and plain ones, have none).
   if (r->marks && *r->marks) add_string(b, "marks", r->marks);
   if (r->attn_guidance && strcmp(r->attn_guidance, "none")) add_string(b, "attention_guidance", r->attn_guidance);
+  if (r->style) add_string(b, "style", r->style); // a stylized result: how it was made
   add_string(b, "encoding", "png");
   add_string(b, "file", file);
   json_builder_end_object(b);
@@ -122,6 +124,33 @@ static void add_result(JsonBuilder *b, const dg_result *r, const char *file) {
 static char *result_file(int index) { return g_strdup_printf("results/%04d.png", index + 1); }
 // Frame `frame` of video `video`: each video a folder of its own.
 static char *video_file(int video, int frame) { return g_strdup_printf("video/%04d/%04d.png", video + 1, frame + 1); }
+static char *style_file(dg_style_slot slot) { return g_strdup_printf("style/%s.png", dg_style_slot_name(slot)); }
+
+// The style panel: method, strength and each slot (null when empty) with its source and image file.
+static void add_style(JsonBuilder *b, const dg_style *st) {
+  json_builder_set_member_name(b, "style");
+  json_builder_begin_object(b);
+  add_string(b, "method", dg_stylize_method_name(st->method));
+  add_double(b, "strength", st->strength);
+  for (int k = 0; k < 2; k++) {
+    const dg_style_image *img = st->slot[k];
+    json_builder_set_member_name(b, dg_style_slot_name((dg_style_slot)k));
+    if (!img) {
+      json_builder_add_null_value(b);
+      continue;
+    }
+    json_builder_begin_object(b);
+    add_int(b, "width", dg_style_image_width(img));
+    add_int(b, "height", dg_style_image_height(img));
+    add_string(b, "source", dg_style_image_source(img));
+    add_string(b, "encoding", "png");
+    char *file = style_file((dg_style_slot)k);
+    add_string(b, "file", file);
+    g_free(file);
+    json_builder_end_object(b);
+  }
+  json_builder_end_object(b);
+}
 
 // A generated video (videos[index]): its settings, timeline and attention matrix, and one PNG file per frame.
 static void add_video(JsonBuilder *b, const dg_video_result *v, int index) {
@@ -198,6 +227,7 @@ static char *project_json(const dg_document *doc, size_t *length) {
     add_video(b, dg_document_video_at(doc, i), i);
   json_builder_end_array(b);
   add_int(b, "current_video", dg_document_current_video(doc));
+  add_style(b, dg_document_style(doc));
   json_builder_end_object(b);
 
   JsonGenerator *gen = json_generator_new();
@@ -252,6 +282,18 @@ char *dg_project_serialize(const dg_document *doc, size_t *length) {
       free(png);
       g_free(file);
     }
+  }
+  const dg_style *st = dg_document_style(doc);
+  for (int k = 0; ok && k < 2; k++) {
+    const dg_style_image *img = st->slot[k];
+    if (!img) continue;
+    char *file = style_file((dg_style_slot)k);
+    png = NULL;
+    ok = dg_png_encode_rgba8(file, dg_style_image_width(img), dg_style_image_height(img), dg_style_image_rgba(img),
+                             NULL, &png, &len) == DG_OK;
+    if (ok) dg_bundle_writer_add(w, file, png, len);
+    free(png);
+    g_free(file);
   }
   if (!ok) {
     dg_bundle_writer_free(w);
@@ -479,7 +521,8 @@ static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
   const char *marks = json_object_has_member(o, "marks") ? get_string(r, o, "marks", where) : "";
   const char *attn = json_object_has_member(o, "attention_guidance") ? get_string(r, o, "attention_guidance", where)
                                                                      : "none";
-  if (!marks || !attn) return false;
+  const char *style = json_object_has_member(o, "style") ? get_string(r, o, "style", where) : "";
+  if (!marks || !attn || !style) return false;
   dg_guidance_kind kind;
   if (dg_guidance_parse(attn, &kind) != DG_OK) {
     char *msg = strdup(dg_last_error());
@@ -492,6 +535,7 @@ static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
   res->prompt = strdup(prompt), res->negative = strdup(neg), res->model = strdup(model);
   res->marks = *marks ? strdup(marks) : NULL;
   res->attn_guidance = kind != DG_GUIDANCE_NONE ? strdup(dg_guidance_name(kind)) : NULL;
+  res->style = *style ? strdup(style) : NULL;
   return true;
 }
 
@@ -572,9 +616,36 @@ static JsonNode **video_nodes(reader *r, JsonObject *o, int *n, bool *legacy) {
   return nodes;
 }
 
+// The style slots' images: *total grows by each one's decoded size; "style" must be an object whose slots are
+// null or objects.
+static bool style_fits(reader *r, JsonNode *style, size_t *total) {
+  if (!JSON_NODE_HOLDS_OBJECT(style)) {
+    BAD(r, "\"style\" is not an object");
+    return false;
+  }
+  for (int k = 0; k < 2; k++) {
+    char where[32];
+    snprintf(where, sizeof where, "style.%s", dg_style_slot_name((dg_style_slot)k));
+    JsonNode *n = member(r, json_node_get_object(style), dg_style_slot_name((dg_style_slot)k), "style");
+    if (!n) return false;
+    if (JSON_NODE_HOLDS_NULL(n)) continue;
+    long long sw, sh;
+    if (!JSON_NODE_HOLDS_OBJECT(n)) {
+      BAD(r, "%s is neither null nor an object", where);
+      return false;
+    }
+    if (!get_int(r, json_node_get_object(n), "width", where, 1, DG_STYLE_MAX_SIDE, &sw) ||
+        !get_int(r, json_node_get_object(n), "height", where, 1, DG_STYLE_MAX_SIDE, &sh))
+      return false;
+    *total += (size_t)(sw * sh * 4);
+  }
+  return true;
+}
+
 static bool images_fit(reader *r, long long w, long long h, JsonArray *results, JsonNode *const *videos,
-                       int n_videos, bool legacy) {
+                       int n_videos, bool legacy, JsonNode *style) {
   size_t total = (size_t)(w * h);
+  if (style && !style_fits(r, style, &total)) return false;
   for (guint i = 0; i < json_array_get_length(results); i++) {
     char where[48];
     snprintf(where, sizeof where, "results[%u]", i);
@@ -723,6 +794,47 @@ static bool read_video(reader *r, JsonNode *node, const char *where, dg_video_re
   return true;
 }
 
+// The style panel (style_fits checked its shape and sizes): method, strength and the slots' images, each PNG
+// of the size its JSON states.
+static bool read_style(reader *r, JsonNode *node, dg_style *st) {
+  JsonObject *o = json_node_get_object(node);
+  const char *method = get_string(r, o, "method", "style");
+  if (!method || !get_double(r, o, "strength", "style", &st->strength)) return false;
+  if (!dg_stylize_method_parse(method, &st->method)) {
+    BAD(r, "style: method \"%.40s\" is neither fda nor mne", method);
+    return false;
+  }
+  if (!(st->strength >= 0 && st->strength <= 1)) {
+    BAD(r, "style: strength %g outside 0..1", st->strength);
+    return false;
+  }
+  for (int k = 0; k < 2; k++) {
+    JsonNode *n = json_object_get_member(o, dg_style_slot_name((dg_style_slot)k));
+    if (JSON_NODE_HOLDS_NULL(n)) continue;
+    char where[32];
+    snprintf(where, sizeof where, "style.%s", dg_style_slot_name((dg_style_slot)k));
+    JsonObject *so = json_node_get_object(n);
+    long long sw = 0, sh = 0;
+    get_int(r, so, "width", where, 1, DG_STYLE_MAX_SIDE, &sw);
+    get_int(r, so, "height", where, 1, DG_STYLE_MAX_SIDE, &sh);
+    const char *source = get_string(r, so, "source", where), *enc = get_string(r, so, "encoding", where);
+    if (!source || !enc) return false;
+    if (strcmp(enc, "png")) {
+      BAD(r, "%s: unknown encoding \"%.40s\"", where, enc);
+      return false;
+    }
+    uint8_t *rgba = read_result_pixels(r, so, where, enc, sw, sh);
+    if (!rgba) return false;
+    st->slot[k] = dg_style_image_new((int)sw, (int)sh, rgba, source);
+    free(rgba);
+    if (!st->slot[k]) {
+      bad_under(r, where);
+      return false;
+    }
+  }
+  return true;
+}
+
 static dg_document *read_document(reader *r, JsonNode *root) {
   const char *top = "project";
   if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
@@ -789,12 +901,13 @@ static dg_document *read_document(reader *r, JsonNode *root) {
   }
   // "timeline" and the videos came later: absent is the default timeline and no video. "video" (one object,
   // frames video/NNNN.png) is what projects held before "videos" (an array, a folder video/NNNN/ each).
-  JsonNode *timeline = json_object_get_member(o, "timeline");
+  // "style" came later still: absent is the empty panel.
+  JsonNode *timeline = json_object_get_member(o, "timeline"), *style = json_object_get_member(o, "style");
   int n_videos = 0;
   bool legacy;
   JsonNode **videos = video_nodes(r, o, &n_videos, &legacy);
   if (r->status != DG_OK) return NULL;
-  if (!images_fit(r, w, h, json_node_get_array(results), videos, n_videos, legacy)) {
+  if (!images_fit(r, w, h, json_node_get_array(results), videos, n_videos, legacy, style)) {
     g_free(videos);
     return NULL;
   }
@@ -862,6 +975,13 @@ static dg_document *read_document(reader *r, JsonNode *root) {
   if (good && json_object_has_member(o, "current_video"))
     good = get_int(r, o, "current_video", top, -1, n_videos - 1, &current_video);
   if (good) dg_document_set_current_video(doc, (int)current_video);
+  dg_style st;
+  dg_style_init(&st);
+  if (good && style) {
+    good = read_style(r, style, &st);
+    if (good) dg_document_store_style(doc, &st);
+  }
+  dg_style_clear(&st);
   if (!good) {
     dg_document_free(doc);
     return NULL;

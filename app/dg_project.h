@@ -5,8 +5,10 @@
 //   results/NNNN.png  each result, RGBA8
 //   video/NNNN/MMMM.png  frame MMMM of the document's video NNNN (dg_document_video_at), RGBA8; projects before
 //                     held one video as video/MMMM.png, still read
-// (exemplars will be more files beside them); project.json holds the timeline (app/dg_timeline_json.h). Version 1 projects, one JSON file with
-// the layout run-length encoded and the results zlib-compressed, both base64'd, are still read.
+//   style/content.png, style/exemplar.png  the style panel's slots (dg_document_style), when filled
+// project.json holds the timeline (app/dg_timeline_json.h) and the style panel's method, strength and slot
+// sources. Version 1 projects, one JSON file with the layout run-length encoded and the results
+// zlib-compressed, both base64'd, are still read.
 // Reading is strict: anything malformed returns NULL with a message naming the problem, and no
 // document is changed. JSON reaches json-glib only behind app/dg_json_glib's depth and size limits, and
 // every image's decoded size is known (and capped) before any is decoded. Writing is atomic

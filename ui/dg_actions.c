@@ -9,6 +9,7 @@
 #include "dg_memory.h"
 #include "dg_model_choice.h"
 #include "dg_palette_panel.h"
+#include "dg_style_edit.h"
 #include "dg_timeline_edit.h"
 #include "dg_world.h"
 
@@ -466,6 +467,49 @@ static void act_export_video(GSimpleAction *a, GVariant *p, gpointer d) {
                     GTK_FILE_CHOOSER_ACTION_SAVE, "*.mp4;*.webm;*.gif", "Videos (.mp4, .webm, .gif)", export_video_to);
 }
 
+// ---- the style panel: every edit one undo step through app/dg_style_edit ----------------------------
+#define STYLE(data) dg_window_get_style_panel(WIN(data))
+
+// 'result N', 'world N', 'world random', a PNG's path, or '' to empty the slot.
+static void act_style_set_slot(GSimpleAction *a, GVariant *p, gpointer d) {
+  dg_style_slot slot =
+      strcmp(g_action_get_name(G_ACTION(a)), "style-set-content") ? DG_STYLE_EXEMPLAR : DG_STYLE_CONTENT;
+  dg_style_panel_fill(STYLE(d), slot, g_variant_get_string(p, NULL));
+}
+static bool choose_content(DgWindow *w, const char *path) {
+  return dg_style_panel_fill(dg_window_get_style_panel(w), DG_STYLE_CONTENT, path);
+}
+static bool choose_exemplar(DgWindow *w, const char *path) {
+  return dg_style_panel_fill(dg_window_get_style_panel(w), DG_STYLE_EXEMPLAR, path);
+}
+static void act_style_choose(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  bool content = !strcmp(g_variant_get_string(p, NULL), "content");
+  dg_files_choose(WIN(d), content ? "The style's content (a PNG)" : "The style exemplar (a PNG)",
+                  GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", content ? choose_content : choose_exemplar);
+}
+static void act_style_set_method(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  dg_stylize_method m;
+  const char *name = g_variant_get_string(p, NULL);
+  if (!dg_stylize_method_parse(name, &m))
+    dg_window_set_status(WIN(d), "style-set-method: '%s' is not fda or mne", name);
+  else
+    report(d, dg_style_edit_set_method(MODEL(d), m));
+}
+static void act_style_set_strength(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_style_edit_set_strength(MODEL(d), g_variant_get_double(p), false));
+}
+static void act_style_apply(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)p;
+  dg_style_panel_apply(STYLE(d), !strcmp(g_action_get_name(G_ACTION(a)), "style-apply-all"));
+}
+static void act_style_compare(GSimpleAction *a, GVariant *v, gpointer d) {
+  g_simple_action_set_state(a, v);
+  dg_style_panel_set_compare(STYLE(d), g_variant_get_boolean(v));
+}
+
 // The stateful timeline actions show the document's and the panel's state.
 static void timeline_state(DgDocument *doc, GActionMap *map) {
   g_simple_action_set_state(
@@ -618,6 +662,14 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"playhead", act_playhead, "i", NULL, NULL, {0}},
       {"play", NULL, NULL, "false", act_play, {0}},
       {"loop", NULL, NULL, "false", act_loop, {0}},
+      {"style-set-content", act_style_set_slot, "s", NULL, NULL, {0}},
+      {"style-set-exemplar", act_style_set_slot, "s", NULL, NULL, {0}},
+      {"style-choose", act_style_choose, "s", NULL, NULL, {0}},
+      {"style-set-method", act_style_set_method, "s", NULL, NULL, {0}},
+      {"style-set-strength", act_style_set_strength, "d", NULL, NULL, {0}},
+      {"style-apply", act_style_apply, NULL, NULL, NULL, {0}},
+      {"style-apply-all", act_style_apply, NULL, NULL, NULL, {0}},
+      {"style-compare", NULL, NULL, "false", act_style_compare, {0}},
       {"dump-layout", act_dump_layout, "s", NULL, NULL, {0}},
       {"dump-state", act_dump_state, "s", NULL, NULL, {0}},
       {"screenshot", act_screenshot, "s", NULL, NULL, {0}},

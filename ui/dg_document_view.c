@@ -115,3 +115,15 @@ static void dg_document_view_init(DgDocumentView *self) {
   DgDocumentViewPrivate *priv = dg_document_view_get_instance_private(self);
   priv->bindings = g_ptr_array_new_with_free_func(unbind);
 }
+
+char *dg_paintable_describe(GdkPaintable *p) {
+  if (!p || !GDK_IS_TEXTURE(p)) return g_strdup("");
+  GdkTexture *t = GDK_TEXTURE(p);
+  int w = gdk_texture_get_width(t), h = gdk_texture_get_height(t);
+  guchar *px = g_malloc((gsize)w * h * 4);
+  gdk_texture_download(t, px, (gsize)w * 4);
+  char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, px, (gsize)w * h * 4);
+  char *out = g_strdup_printf("%dx%d %s", w, h, sum);
+  g_free(sum), g_free(px);
+  return out;
+}

@@ -39,6 +39,8 @@ typedef struct dg_template_child {
   { #member, G_STRUCT_OFFSET(Type, member) }
 void dg_widget_class_set_template(GtkWidgetClass *klass, const char *resource, const dg_template_child *children,
                                   size_t n_children);
+// What a picture shows, for dump-state: "" for nothing (or not a texture), else "WxH SHA-256 of the RGBA pixels".
+char *dg_paintable_describe(GdkPaintable *p);
 // A GtkWidgetClass.compute_expand that expands where a child does, as GtkBox does.
 void dg_widget_compute_expand_from_children(GtkWidget *widget, gboolean *hexpand, gboolean *vexpand);
 

@@ -9,10 +9,25 @@ struct _DgResultsPanel {
 
 G_DEFINE_FINAL_TYPE(DgResultsPanel, dg_results_panel, DG_TYPE_DOCUMENT_VIEW)
 
+// A result dragged from the strip is "result N" (1-based), what the style panel's slots take.
+static GdkContentProvider *drag_prepare(GtkDragSource *source, double x, double y, GtkListItem *item) {
+  (void)source, (void)x, (void)y;
+  DgResult *result = gtk_list_item_get_item(item);
+  if (!result) return NULL;
+  char *text = g_strdup_printf("result %d", dg_result_object_get_index(result) + 1);
+  GdkContentProvider *p = gdk_content_provider_new_typed(G_TYPE_STRING, text);
+  g_free(text);
+  return p;
+}
+
 static void item_setup(GtkSignalListItemFactory *f, GtkListItem *item, gpointer data) {
   (void)f, (void)data;
   GtkWidget *picture = gtk_picture_new();
   gtk_widget_set_size_request(picture, 120, 60);
+  GtkDragSource *drag = gtk_drag_source_new();
+  gtk_drag_source_set_actions(drag, GDK_ACTION_COPY);
+  g_signal_connect(drag, "prepare", G_CALLBACK(drag_prepare), item);
+  gtk_widget_add_controller(picture, GTK_EVENT_CONTROLLER(drag));
   gtk_list_item_set_child(item, picture);
 }
 
@@ -25,9 +40,9 @@ static void item_bind(GtkSignalListItemFactory *f, GtkListItem *item, gpointer d
   GtkWidget *picture = gtk_list_item_get_child(item);
   gtk_picture_set_paintable(GTK_PICTURE(picture), GDK_PAINTABLE(tex));
   g_object_unref(tex);
-  char *tip =
-      g_strdup_printf("Result %d · seed %llu · %d steps · guidance %g\n%s", dg_result_object_get_index(result) + 1,
-                      (unsigned long long)r->seed, r->steps, r->guidance, r->prompt);
+  char *tip = g_strdup_printf("Result %d · seed %llu · %d steps · guidance %g\n%s%s%s",
+                              dg_result_object_get_index(result) + 1, (unsigned long long)r->seed, r->steps,
+                              r->guidance, r->prompt, r->style ? "\nStyled: " : "", r->style ? r->style : "");
   gtk_widget_set_tooltip_text(picture, tip);
   g_free(tip);
 }

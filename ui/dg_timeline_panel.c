@@ -55,16 +55,7 @@ static void update_viewer(DgTimelinePanel *self) {
 }
 
 char *dg_timeline_panel_describe_viewer(DgTimelinePanel *self) {
-  GdkPaintable *p = gtk_picture_get_paintable(GTK_PICTURE(self->viewer));
-  if (!p || !GDK_IS_TEXTURE(p)) return g_strdup("");
-  GdkTexture *t = GDK_TEXTURE(p);
-  int w = gdk_texture_get_width(t), h = gdk_texture_get_height(t);
-  guchar *px = g_malloc((gsize)w * h * 4);
-  gdk_texture_download(t, px, (gsize)w * 4);
-  char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, px, (gsize)w * h * 4);
-  char *out = g_strdup_printf("%dx%d %s", w, h, sum);
-  g_free(sum), g_free(px);
-  return out;
+  return dg_paintable_describe(gtk_picture_get_paintable(GTK_PICTURE(self->viewer)));
 }
 
 // ---- the playhead and playback ---------------------------------------------------------------------

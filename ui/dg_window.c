@@ -12,6 +12,7 @@
 #include "dg_palette_panel.h"
 #include "dg_project_async.h"
 #include "dg_results_panel.h"
+#include "dg_style_panel.h"
 #include "dg_timeline_track.h"
 
 struct _DgWindow {
@@ -34,6 +35,8 @@ struct _DgWindow {
   DgPromptPanel *prompt_panel;
   DgResultsPanel *results_panel;
   DgTimelinePanel *timeline_panel;
+  DgStylePanel *style_panel;
+  GtkWidget *style_expander; // opens by itself when the document's style has a slot filled
   DgVideoExporter *exporter;
   char *last_export; // what the last export wrote, or why it did not ("" before any)
   bool video_job;    // the job started last from here is a video
@@ -244,6 +247,12 @@ static void palette_chosen(DgPalettePanel *panel, const char *name, DgWindow *se
   dg_window_convert_palette(self, name);
 }
 
+// The style panel opens when the document's style has a slot filled (a person filled it, or a project had one).
+static void style_changed(DgDocument *doc, DgWindow *self) {
+  const dg_style *s = dg_document_style(dg_document_object_get_model(doc));
+  if (s->slot[0] || s->slot[1]) gtk_expander_set_expanded(GTK_EXPANDER(self->style_expander), TRUE);
+}
+
 void dg_window_set_document(DgWindow *self, DgDocument *doc, const char *path) {
   dg_job_runner_abandon(self->runner); // a running job belongs to the document being replaced
   if (self->document) g_signal_handlers_disconnect_by_data(self->document, self);
@@ -255,7 +264,9 @@ void dg_window_set_document(DgWindow *self, DgDocument *doc, const char *path) {
   g_signal_connect(doc, "notify::generation", G_CALLBACK(document_changed), self);
   g_signal_connect(doc, "notify::palette", G_CALLBACK(palette_changed), self);
   g_signal_connect(doc, "notify::model", G_CALLBACK(model_changed), self);
+  g_signal_connect(doc, "style-changed", G_CALLBACK(style_changed), self);
   g_object_notify_by_pspec(G_OBJECT(self), props[PROP_DOCUMENT]);
+  style_changed(doc, self);
   palette_changed(doc, NULL, self);
   update_title(self);
 }
@@ -399,6 +410,7 @@ static void job_finished(DgJobRunner *runner, int outcome, const char *message, 
 // ---- state for tests and scripts -----------------------------------------------------------------
 
 DgPromptPanel *dg_window_get_prompt_panel(DgWindow *self) { return self->prompt_panel; }
+DgStylePanel *dg_window_get_style_panel(DgWindow *self) { return self->style_panel; }
 
 char *dg_window_dump_state(DgWindow *self) {
   dg_document *m = dg_window_get_model(self);
@@ -438,17 +450,7 @@ char *dg_window_dump_state(DgWindow *self) {
   dg_live_ui_probe(self->live, &probe_ticks, &probe_max, &probe_p99);
   GdkPaintable *pv = NULL;
   g_object_get(self->runner, "preview", &pv, NULL);
-  char *preview = g_strdup("");
-  if (pv && GDK_IS_TEXTURE(pv)) {
-    GdkTexture *t = GDK_TEXTURE(pv);
-    int tw = gdk_texture_get_width(t), th = gdk_texture_get_height(t);
-    guchar *px = g_malloc((gsize)tw * th * 4);
-    gdk_texture_download(t, px, (gsize)tw * 4);
-    char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, px, (gsize)tw * th * 4);
-    g_free(preview);
-    preview = g_strdup_printf("%dx%d %s", tw, th, sum);
-    g_free(sum), g_free(px);
-  }
+  char *preview = dg_paintable_describe(pv);
   g_clear_object(&pv);
   // the videos' thumbnails in the results strip, by their badges
   GVariantBuilder badges;
@@ -471,6 +473,20 @@ char *dg_window_dump_state(DgWindow *self) {
   dg_timeline_track_get_geometry(DG_TIMELINE_TRACK(track), &tx0, &tcell, &ttop, &tbottom);
   graphene_point_t ta = GRAPHENE_POINT_INIT((float)tx0, (float)ttop), tb = ta;
   if (!gtk_widget_compute_point(track, GTK_WIDGET(self), &ta, &tb)) tb = ta;
+  // the style panel: its slots' sources, method, strength, preview and worker
+  const dg_style *style = dg_document_style(m);
+  dg_style_panel_state sps;
+  dg_style_panel_get_state(self->style_panel, &sps);
+  char *style_preview = dg_style_panel_describe_preview(self->style_panel);
+  int sbins[3];
+  double sdc[3];
+  dg_style_panel_get_spectra(self->style_panel, sbins, sdc);
+  GVariantBuilder result_styles; // each result's style ("" for a generated one)
+  g_variant_builder_init(&result_styles, G_VARIANT_TYPE("as"));
+  for (int i = 0; i < dg_document_result_count(m); i++) {
+    const char *rs = dg_document_result(m, i)->style;
+    g_variant_builder_add(&result_styles, "s", rs ? rs : "");
+  }
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
@@ -488,7 +504,12 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'video_attention': <%i>, 'strip_frames': <%i>, 'viewer': <%s>, 'exporting': <%b>, 'export_text': <%s>,"
       " 'last_export': <%s>, 'generating_video': <%b>, 'track': <(%d, %d, %d, %d)>,"
       " 'video_unet_loads': <%i>, 'timeline_attention': <(%i, %i)>, 'attention_live': <%b>, 'videos': <%i>,"
-      " 'current_video': <%i>, 'video_badges': <%v>}",
+      " 'current_video': <%i>, 'video_badges': <%v>,"
+      " 'style_content': <%s>, 'style_exemplar': <%s>, 'style_method': <%s>, 'style_strength': <%d>,"
+      " 'style_preview': <%s>, 'style_previews_shown': <%i>, 'style_previews_stale': <%i>, 'style_pending': <%i>,"
+      " 'style_applying': <%b>, 'style_preview_latency_ms': <%d>, 'style_preview_run_ms': <%d>,"
+      " 'style_compare': <%b>, 'result_styles': <%v>, 'style_spectrum_bins': <(%i, %i, %i)>,"
+      " 'style_spectrum_dc': <(%d, %d, %d)>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -513,8 +534,14 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_job_runner_get_video(self->runner), tb.x + sx, tb.y + sy, tcell, tb.y + sy + (tbottom - ttop),
       dg_job_runner_video_loads(), t->attention_layer, t->attention_step,
       dg_timeline_panel_get_attention_live(self->timeline_panel), dg_document_video_count(m),
-      dg_document_current_video(m), g_variant_builder_end(&badges)));
+      dg_document_current_video(m), g_variant_builder_end(&badges),
+      style->slot[0] ? dg_style_image_source(style->slot[0]) : "",
+      style->slot[1] ? dg_style_image_source(style->slot[1]) : "", dg_stylize_method_name(style->method),
+      style->strength, style_preview, sps.previews_shown, sps.previews_stale, sps.pending, sps.applying,
+      sps.preview_latency_ms, sps.preview_run_ms, dg_style_panel_get_compare(self->style_panel),
+      g_variant_builder_end(&result_styles), sbins[0], sbins[1], sbins[2], sdc[0], sdc[1], sdc[2]));
   g_free(preview);
+  g_free(style_preview);
   g_free(viewer), g_free(video_size);
   g_free(heat);
   JsonNode *node = json_gvariant_serialize(dict);
@@ -551,7 +578,8 @@ DgWindow *dg_window_new(GtkApplication *app, GError **error) {
   dg_palette_panel_set_palette(self->palette_panel, palette);
   GObject *canvas = G_OBJECT(self->canvas);
   const GBindingFlags sync = G_BINDING_SYNC_CREATE, both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
-  gpointer views[] = {self->palette_panel, self->canvas, self->prompt_panel, self->results_panel, self->timeline_panel};
+  gpointer views[] = {self->palette_panel, self->canvas,         self->prompt_panel,
+                      self->results_panel, self->timeline_panel, self->style_panel};
   for (size_t i = 0; i < G_N_ELEMENTS(views); i++)
     g_object_bind_property(self, "document", views[i], "document", sync);
   g_object_bind_property_full(canvas, "brush-radius", self->brush_label, "label", sync, radius_to_label, NULL, NULL,
@@ -616,7 +644,8 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgWindow, palette_panel), DG_TEMPLATE_CHILD(DgWindow, canvas),
     DG_TEMPLATE_CHILD(DgWindow, prompt_panel),  DG_TEMPLATE_CHILD(DgWindow, results_panel),
     DG_TEMPLATE_CHILD(DgWindow, brush_label),   DG_TEMPLATE_CHILD(DgWindow, status),
-    DG_TEMPLATE_CHILD(DgWindow, opacity),       DG_TEMPLATE_CHILD(DgWindow, timeline_panel)};
+    DG_TEMPLATE_CHILD(DgWindow, opacity),       DG_TEMPLATE_CHILD(DgWindow, timeline_panel),
+    DG_TEMPLATE_CHILD(DgWindow, style_panel),   DG_TEMPLATE_CHILD(DgWindow, style_expander)};
 
 static void dg_window_class_init(DgWindowClass *klass) {
   GObjectClass *oc = G_OBJECT_CLASS(klass);
@@ -632,6 +661,7 @@ static void dg_window_class_init(DgWindowClass *klass) {
   g_type_ensure(DG_TYPE_PROMPT_PANEL);
   g_type_ensure(DG_TYPE_RESULTS_PANEL);
   g_type_ensure(DG_TYPE_TIMELINE_PANEL);
+  g_type_ensure(DG_TYPE_STYLE_PANEL);
   dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_window.ui", children, G_N_ELEMENTS(children));
   gtk_widget_class_bind_template_callback(wc, show_status);
   gtk_widget_class_bind_template_callback(wc, close_request);

@@ -10,6 +10,7 @@
 #include "dg_job_runner.h"
 #include "dg_palette_panel.h"
 #include "dg_prompt_panel.h"
+#include "dg_style_panel.h"
 #include "dg_timeline_panel.h"
 #include "dg_video_exporter.h"
 
@@ -50,6 +51,7 @@ void dg_window_generate(DgWindow *self);
 void dg_window_generate_video(DgWindow *self);
 void dg_window_cancel(DgWindow *self);
 DgTimelinePanel *dg_window_get_timeline_panel(DgWindow *self);
+DgStylePanel *dg_window_get_style_panel(DgWindow *self);
 // Exports the document's video to `path` (.mp4, .webm, .gif or a folder of PNG frames) on a worker
 // thread, progress in the timeline panel; an error dialog when it cannot start or fails, the status line
 // when it is written or cancelled. FALSE when it did not start.

@@ -24,7 +24,7 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static dg_status read_image(const char *path, dg_media *out) {
+dg_status dg_cli_read_rgb(const char *path, dg_media *out) {
   *out = (dg_media){0};
   dg_png_limits lim = {.max_side = MAX_SIDE};
   uint8_t *rgb = NULL;
@@ -38,7 +38,7 @@ static dg_status read_image(const char *path, dg_media *out) {
   return DG_OK;
 }
 
-static dg_status open_task(dg_device **dev, dg_stylize **st) {
+dg_status dg_cli_open_stylize(dg_device **dev, dg_stylize **st) {
   dg_device_options dopt = {0};
   DG_TRY(dg_device_open(&dopt, dev));
   return dg_stylize_create(*dev, st);
@@ -60,6 +60,38 @@ static void stylize_usage(FILE *f) {
           DG_STYLIZE_DEFAULT_STRENGTH, DG_STYLIZE_MAX_BETA, DG_STYLIZE_DEFAULT_BETA);
 }
 
+int dg_cli_stylize_option(const char *cmd, const char *a, const char *v, dg_stylize_params *p) {
+  if (!strcmp(a, "--encoder"))
+    p->encoder = v;
+  else if (!strcmp(a, "--generator"))
+    p->generator = v;
+  else if (!strcmp(a, "--method")) {
+    if (!dg_stylize_method_parse(v, &p->method)) {
+      fprintf(stderr, "%s: --method %s: expected fda or mne\n", cmd, v);
+      return -1;
+    }
+  } else if (!strcmp(a, "--strength")) {
+    if (!dg_cli_parse_double(v, 0.0, 1.0, &p->strength)) {
+      fprintf(stderr, "%s: --strength %s: expected a number from 0 to 1\n", cmd, v);
+      return -1;
+    }
+  } else if (!strcmp(a, "--beta")) {
+    if (!dg_cli_parse_double(v, 0.0, DG_STYLIZE_MAX_BETA, &p->beta)) {
+      fprintf(stderr, "%s: --beta %s: expected a number from 0 to %g\n", cmd, v, DG_STYLIZE_MAX_BETA);
+      return -1;
+    }
+  } else
+    return 0;
+  return 1;
+}
+
+void dg_cli_stylize_models(dg_stylize_params *p, char **encoder, char **generator) {
+  *encoder = p->method == DG_STYLIZE_MNE && !p->encoder ? dg_assets_path("models/mne.safetensors") : NULL;
+  *generator = p->method == DG_STYLIZE_MNE && !p->generator ? dg_assets_path("models/stylegan2.safetensors") : NULL;
+  if (*encoder) p->encoder = *encoder;
+  if (*generator) p->generator = *generator;
+}
+
 int dg_cli_stylize(int argc, char **argv) {
   const char *content = NULL, *styles[DG_STYLIZE_MAX_STYLES], *out = NULL;
   int n_styles = 0;
@@ -75,6 +107,7 @@ int dg_cli_stylize(int argc, char **argv) {
       return 2;
     }
     const char *v = argv[++i];
+    int taken;
     if (!strcmp(a, "--content")) content = v;
     else if (!strcmp(a, "--style")) {
       if (n_styles == DG_STYLIZE_MAX_STYLES) {
@@ -82,25 +115,12 @@ int dg_cli_stylize(int argc, char **argv) {
         return 2;
       }
       styles[n_styles++] = v;
-    } else if (!strcmp(a, "--encoder")) p.encoder = v;
-    else if (!strcmp(a, "--generator")) p.generator = v;
+    } else if ((taken = dg_cli_stylize_option("stylize", a, v, &p)) < 0)
+      return 2;
+    else if (taken)
+      continue;
     else if (!strcmp(a, "--out")) out = v;
-    else if (!strcmp(a, "--method")) {
-      if (!dg_stylize_method_parse(v, &p.method)) {
-        fprintf(stderr, "stylize: --method %s: expected fda or mne\n", v);
-        return 2;
-      }
-    } else if (!strcmp(a, "--strength")) {
-      if (!dg_cli_parse_double(v, 0.0, 1.0, &p.strength)) {
-        fprintf(stderr, "stylize: --strength %s: expected a number from 0 to 1\n", v);
-        return 2;
-      }
-    } else if (!strcmp(a, "--beta")) {
-      if (!dg_cli_parse_double(v, 0.0, DG_STYLIZE_MAX_BETA, &p.beta)) {
-        fprintf(stderr, "stylize: --beta %s: expected a number from 0 to %g\n", v, DG_STYLIZE_MAX_BETA);
-        return 2;
-      }
-    } else {
+    else {
       fprintf(stderr, "stylize: bad option or value: %s %s\n", a, v);
       return 2;
     }
@@ -114,21 +134,19 @@ int dg_cli_stylize(int argc, char **argv) {
     fprintf(stderr, "stylize: fda takes one --style image (mne averages several)\n");
     return 2;
   }
-  char *enc = p.method == DG_STYLIZE_MNE && !p.encoder ? dg_assets_path("models/mne.safetensors") : NULL;
-  char *gen = p.method == DG_STYLIZE_MNE && !p.generator ? dg_assets_path("models/stylegan2.safetensors") : NULL;
-  if (enc) p.encoder = enc;
-  if (gen) p.generator = gen;
+  char *enc = NULL, *gen = NULL;
+  dg_cli_stylize_models(&p, &enc, &gen);
   dg_media c = {0}, s[DG_STYLIZE_MAX_STYLES] = {0}, result = {0};
   const dg_media *sp[DG_STYLIZE_MAX_STYLES];
   dg_device *dev = NULL;
   dg_stylize *task = NULL;
   char *settings = NULL;
-  dg_status st = read_image(content, &c);
+  dg_status st = dg_cli_read_rgb(content, &c);
   for (int i = 0; st == DG_OK && i < n_styles; i++) {
-    st = read_image(styles[i], &s[i]);
+    st = dg_cli_read_rgb(styles[i], &s[i]);
     sp[i] = &s[i];
   }
-  if (st == DG_OK) st = open_task(&dev, &task);
+  if (st == DG_OK) st = dg_cli_open_stylize(&dev, &task);
   double t0 = now();
   if (st == DG_OK) st = dg_stylize_run_styles(task, &c, sp, n_styles, &p, &result);
   double seconds = now() - t0;
@@ -187,8 +205,8 @@ int dg_cli_spectrum(int argc, char **argv) {
   dg_device *dev = NULL;
   dg_stylize *task = NULL;
   dg_spectrum sp = {0};
-  dg_status st = read_image(in, &img);
-  if (st == DG_OK) st = open_task(&dev, &task);
+  dg_status st = dg_cli_read_rgb(in, &img);
+  if (st == DG_OK) st = dg_cli_open_stylize(&dev, &task);
   if (st == DG_OK) st = dg_stylize_spectrum(task, &img, log, &sp);
   if (st == DG_OK) {
     GString *j = g_string_new(NULL);

@@ -16,6 +16,7 @@ int dg_cli_video(int argc, char **argv);
 int dg_cli_video_generate(int argc, char **argv); // `video generate`, called by dg_cli_video
 int dg_cli_world_clip(int argc, char **argv); // `world clip`, called by dg_cli_world
 int dg_cli_live(int argc, char **argv);
+int dg_cli_augment(int argc, char **argv);
 
 // Shared option values. Each returns false on a bad value; the cfg, seed and side parsers also print
 // "CMD: --cfg 'V': guidance is ..." (the rule, from dg_settings) to stderr.
@@ -80,3 +81,15 @@ void dg_cli_video_catch_interrupt(void);
 // Ctrl+C as cancel; prints what was written. Returns the exit status (2 bad format, 1 error, 130 cancel).
 int dg_cli_video_write(const char *cmd, const char *out, const char *format, const dg_media *m,
                        dg_video_export_opts *o);
+
+// The stylize task's options and inputs (cli_stylize.c), shared by `stylize` and `augment`.
+#include "dg_stylize.h"
+// A with its value V, one of --method, --strength, --beta, --encoder, --generator: 1 taken, 0 not one of
+// them, -1 a bad value (said on stderr as "CMD: ...").
+int dg_cli_stylize_option(const char *cmd, const char *a, const char *v, dg_stylize_params *p);
+// MNE without --encoder/--generator: the shipped assets/models/mne and stylegan2 (paths returned for g_free).
+void dg_cli_stylize_models(dg_stylize_params *p, char **encoder, char **generator);
+// An RGB PNG of at least 2x2 and at most 8192 on a side; errors name the file.
+dg_status dg_cli_read_rgb(const char *path, dg_media *out);
+// Opens the default device and the stylize task on it.
+dg_status dg_cli_open_stylize(dg_device **dev, dg_stylize **st);

@@ -19,9 +19,11 @@ static const command commands[] = {
     {"world", dg_cli_world, "procedural world: sample scenes, write datasets, export a clip as video"},
     {"live", dg_cli_live, "replay a recorded editing session in live mode; frames, latencies (docs/cli.md)"},
     {"stylize", dg_cli_stylize, "the content of one image in the style of others (FDA, or the Masked Noise Encoder)"},
+    {"augment", dg_cli_augment, "a style-augmented copy of a labelled world dataset (labels kept), for segmenters"},
     {"spectrum", dg_cli_spectrum, "an image's radial power spectrum as JSON"},
     {"layout", dg_cli_layout, "convert a layout PNG between class palettes by class name"},
-    {"video", dg_cli_video, "generate a video from prompt stages (VSTAR), or export PNG frames as MP4, WebM, GIF, PNGs"},
+    {"video", dg_cli_video,
+     "generate a video from prompt stages (VSTAR), or export PNG frames as MP4, WebM, GIF, PNGs"},
 };
 
 static void usage(FILE *f) {

@@ -14,6 +14,7 @@
 #include "dg_check.h"
 #include "dg_project.h"
 #include "dg_project_async.h"
+#include "dg_style_edit.h"
 
 // The old-format project, written by the version 1 writer (f30ba74) from sample() below.
 #define OLD_PROJECT DG_SOURCE_DIR "/tests/ui/data/project-v1.dirigent"
@@ -120,6 +121,37 @@ static void expect_rejected(const char *data, size_t len, const char *needle, co
   dg_check(!bad && st == DG_ERR_FORMAT && strstr(dg_last_error(), needle), "%s: %s", what,
            bad ? "accepted" : dg_last_error());
   dg_document_free(bad);
+}
+
+// Edits of a bundle's project.json (the first `from` becomes `to`), each refused with a message containing
+// `needle`.
+typedef struct json_edit {
+  const char *from, *to, *needle;
+} json_edit;
+// The project.json of a bundle (malloc'd), NULL when it has none.
+static char *project_json_of(const char *bundle, size_t len, size_t *json_len) {
+  dg_bundle *bb = dg_bundle_open((const uint8_t *)bundle, len);
+  char *json = bb ? (char *)dg_bundle_read(bb, "project.json", DG_PROJECT_MAX_ENTRY, json_len) : NULL;
+  dg_bundle_free(bb);
+  return json;
+}
+static void expect_edits_rejected(const char *bundle, size_t len, const json_edit *cases, size_t n, const char *label) {
+  size_t jl = 0;
+  char *json = project_json_of(bundle, len, &jl);
+  dg_check(json != NULL, "%s: the bundle's project.json", label);
+  for (size_t i = 0; json && i < n; i++) {
+    GString *e = edited(json, jl, cases[i].from, cases[i].to);
+    dg_check(e != NULL, "%s case %zu: '%s' not in the JSON", label, i, cases[i].from);
+    if (!e) continue;
+    size_t plen;
+    char *project = rebundle(bundle, len, "project.json", e->str, e->len, &plen);
+    char what[48];
+    snprintf(what, sizeof what, "%s case %zu", label, i);
+    expect_rejected(project, plen, cases[i].needle, what);
+    free(project);
+    g_string_free(e, TRUE);
+  }
+  free(json);
 }
 
 // Edits of a valid project's JSON that make it malformed, each with a word its message must contain:
@@ -590,13 +622,7 @@ static void test_video(void) {
   dg_document_free(one);
   free(old);
   // Broken timelines and videos: each edit of project.json refused, naming what is wrong.
-  size_t jl = 0;
-  dg_bundle *bb = dg_bundle_open((const uint8_t *)bundle, len);
-  char *json = bb ? (char *)dg_bundle_read(bb, "project.json", DG_PROJECT_MAX_ENTRY, &jl) : NULL;
-  dg_bundle_free(bb);
-  const struct {
-    const char *from, *to, *needle;
-  } cases[] = {
+  const json_edit cases[] = {
       {"\"frame\" : 2,", "\"frame\" : 40,", "timeline: stage 2 at frame 40"},
       {"\"vsp\" : \"same\"", "\"vsp\" : \"sideways\"", "sideways"},
       {"\"fps\" : 12", "\"fps\" : \"fast\", \"z\" : 12", "\"fps\" is not a number"},
@@ -612,26 +638,90 @@ static void test_video(void) {
       {"\"frames\" : 3,\n      \"seed\"", "\"frames\" : 4,\n      \"seed\"", "videos[0]"},
       {"\"attention\" : [\n        0.5", "\"attention\" : [\n        1.5", "videos[0]: \"attention\"[0]"},
   };
-  for (size_t i = 0; json && i < G_N_ELEMENTS(cases); i++) {
-    GString *e = edited(json, jl, cases[i].from, cases[i].to);
-    dg_check(e != NULL, "video case %zu: '%s' not in the JSON", i, cases[i].from);
-    if (!e) continue;
-    size_t plen;
-    char *project = rebundle(bundle, len, "project.json", e->str, e->len, &plen);
-    char what[32];
-    snprintf(what, sizeof what, "video case %zu", i);
-    expect_rejected(project, plen, cases[i].needle, what);
-    free(project);
-    g_string_free(e, TRUE);
-  }
-  free(json);
+  expect_edits_rejected(bundle, len, cases, G_N_ELEMENTS(cases), "video");
   free(bundle);
   dg_timeline_clear(&t);
   dg_document_free(d);
 }
 
+// The style panel: both slots, method, strength and a stylized result round-trip; broken style members and a
+// slot image of another size than its JSON says are refused, naming them; a project without "style" opens
+// with the empty panel.
+static void test_style(void) {
+  dg_document *d = sample();
+  uint8_t px[6 * 4 * 4];
+  for (size_t i = 0; i < sizeof px; i++)
+    px[i] = (uint8_t)(i * 13 + 1);
+  dg_style_image *content = dg_style_image_new(6, 4, px, "result 1"), *ex = dg_style_image_new(4, 6, px, "file /x.png");
+  dg_check_status(dg_style_edit_set_slot(d, DG_STYLE_CONTENT, content), "fill the content slot");
+  dg_check_status(dg_style_edit_set_slot(d, DG_STYLE_EXEMPLAR, ex), "fill the exemplar slot");
+  dg_check_status(dg_style_edit_set_method(d, DG_STYLIZE_MNE), "set the method");
+  dg_check_status(dg_style_edit_set_strength(d, 0.375, false), "set the strength");
+  dg_media rgb = {.frames = 1, .width = 6, .height = 4, .channels = 3, .data = px};
+  dg_result styled;
+  dg_check_status(dg_style_result(dg_document_result(d, 0), &rgb, dg_document_style(d), &styled), "a styled result");
+  dg_check_status(dg_style_edit_add_result(d, &styled), "add it");
+  size_t len;
+  char *bundle = dg_project_serialize(d, &len);
+  dg_status st;
+  dg_document *back = bundle ? dg_project_parse(bundle, len, &st) : NULL;
+  dg_check(back != NULL, "a project with a style reads back (%s)", back ? "" : dg_last_error());
+  if (back) {
+    const dg_style *a = dg_document_style(back);
+    dg_check(a->method == DG_STYLIZE_MNE && a->strength == 0.375, "method and strength round-trip");
+    dg_check(a->slot[0] && dg_style_image_width(a->slot[0]) == 6 &&
+                 !strcmp(dg_style_image_source(a->slot[0]), "result 1") &&
+                 !memcmp(dg_style_image_rgba(a->slot[0]), px, sizeof px),
+             "the content slot round-trips");
+    dg_check(a->slot[1] && dg_style_image_height(a->slot[1]) == 6 &&
+                 !strcmp(dg_style_image_source(a->slot[1]), "file /x.png"),
+             "the exemplar slot round-trips");
+    const dg_result *r = dg_document_result(back, 2);
+    dg_check(dg_document_result_count(back) == 3 && r && r->style && !strcmp(r->style, "mne 0.38 of file /x.png") &&
+                 r->seed == 42 && r->width == 6,
+             "the stylized result keeps its description and its source's settings (%s)",
+             r && r->style ? r->style : "none");
+    size_t len2;
+    char *again = dg_project_serialize(back, &len2);
+    dg_check(again && len2 == len && !memcmp(again, bundle, len), "the same style gives the same bytes");
+    free(again);
+  }
+  dg_document_free(back);
+  const json_edit cases[] = {
+      {"\"method\" : \"mne\"", "\"method\" : \"cubist\"", "style: method \"cubist\""},
+      {"\"strength\" : 0.375", "\"strength\" : 1.5", "style: strength 1.5"},
+      {"\"file\" : \"style/exemplar.png\"", "\"file\" : \"style/missing.png\"", "style/missing.png"},
+      {"\"width\" : 6,\n      \"height\" : 4,\n      \"source\"",
+       "\"width\" : 7,\n      \"height\" : 4,\n      \"source\"",
+       "style.content: style/content.png is 6x4 pixels, not 7x4"},
+      {"\"exemplar\" : {", "\"exemplar\" : 3, \"x\" : {", "style.exemplar is neither null nor an object"},
+      {"\"style\" : \"mne 0.38", "\"style\" : 7, \"y\" : \"", "\"style\" is not a string"},
+  };
+  expect_edits_rejected(bundle, len, cases, G_N_ELEMENTS(cases), "style");
+  // A project from before the style panel: no "style" member, the empty panel.
+  size_t jl = 0;
+  char *json = project_json_of(bundle, len, &jl);
+  GString *old = json ? edited(json, jl, "\"style\" : {", "\"old_style\" : {") : NULL;
+  if (old) {
+    size_t plen;
+    char *project = rebundle(bundle, len, "project.json", old->str, old->len, &plen);
+    dg_document *o = dg_project_parse(project, plen, &st);
+    dg_check(o && !dg_document_style(o)->slot[0] && !dg_document_style(o)->slot[1] &&
+                 dg_document_style(o)->method == DG_STYLIZE_FDA,
+             "a project without \"style\" opens with the empty panel (%s)", o ? "" : dg_last_error());
+    dg_document_free(o);
+    free(project);
+    g_string_free(old, TRUE);
+  }
+  free(json);
+  free(bundle);
+  dg_style_image_unref(content), dg_style_image_unref(ex);
+  dg_document_free(d);
+}
+
 int main(void) {
   char *dir = g_dir_make_tmp("dg-project-XXXXXX", NULL);
+  test_style();
   test_video();
   test_hostile(dir);
   test_bundle(dir);

@@ -20,37 +20,10 @@ OUT=$(realpath -m "$2")
 DESKTOP=$(realpath "$3")
 MODULE=$(realpath "$4")
 TINY_MODEL=$(realpath "$5")
-if [ -z "${DG_UI_INNER:-}" ]; then
-  command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null || { echo "no xvfb-run/dbus"; exit 77; }
-  rm -rf "$OUT" && mkdir -p "$OUT"
-  DG_UI_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$DIRIGENT" "$OUT" "$DESKTOP" "$MODULE" "$TINY_MODEL"
-fi
-
-export XDG_STATE_HOME="$OUT/state" XDG_CONFIG_HOME="$OUT/config" XDG_DATA_HOME="$OUT/data"
+source "$(dirname "$0")/ui_common.sh" "$@"
 export PATH="$(dirname "$DIRIGENT"):$PATH" # the desktop file's Exec=dirigent must resolve
-export GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1
 # The default model is a folder that does not exist, whether or not assets/models holds a trained one.
 export DIRIGENT_MODEL="$OUT/no-model"
-APPID=org.dirigent.Dirigent
-fails=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
-act() { gapplication action $APPID "$@"; }
-q() { printf "'%s'" "$1"; } # a GVariant string literal
-PY=/usr/bin/python3
-state() { act dump-state "$(q "$OUT/state.json")" && $PY -c "import json,sys; print(json.load(open('$OUT/state.json'))[sys.argv[1]])" "$1"; }
-start() {
-  "$DIRIGENT" >>"$OUT/app.log" 2>&1 &
-  APP=$!
-  for _ in $(seq 100); do
-    gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-      --method org.freedesktop.DBus.NameHasOwner $APPID 2>/dev/null | grep -q true && return 0
-    sleep 0.1
-  done
-  echo "the editor did not start"; cat "$OUT/app.log"; exit 1
-}
 alive() { kill -0 "$APP" 2>/dev/null; }
 # X input is processed asynchronously to D-Bus actions: poll until a state key has a value.
 state_is() { # state_is KEY VALUE
@@ -80,13 +53,6 @@ generate_wait() {
 }
 # project_json FILE EXPR: EXPR over j = the project.json of a project bundle
 project_json() { $PY -c "import json, zipfile; j = json.load(zipfile.ZipFile('$1').open('project.json')); assert $2"; }
-# rebundle SRC DST EXPR: a copy of the project bundle SRC whose project.json is EXPR of its bytes b
-rebundle() { $PY -c "
-import zipfile
-src, dst = zipfile.ZipFile('$1'), zipfile.ZipFile('$2', 'w')
-for n in src.namelist(): b = src.read(n); dst.writestr(n, ($3) if n == 'project.json' else b)
-dst.close()"; }
-has() { [[ "$1" == *"$2"* ]] || { echo "  '$1' lacks '$2'"; return 1; }; } # has TEXT PART
 matches() { [[ "$1" =~ $2 ]] || { echo "  '$1' does not match '$2'"; return 1; }; } # matches TEXT REGEX
 count_rgb() { # count_rgb PNG R G B -> pixels of exactly that colour
   convert "$1" -depth 8 rgb:- | $PY -c "
@@ -95,8 +61,6 @@ a = np.frombuffer(sys.stdin.buffer.read(), np.uint8).reshape(-1, 3)
 print(int(np.all(a == [$2, $3, $4], axis=1).sum()))"
 }
 
-mkdir -p "$XDG_DATA_HOME/applications"
-cp "$DESKTOP" "$XDG_DATA_HOME/applications/"
 start
 # gapplication finds the app through its desktop file; the actions are exported on the bus.
 check "desktop file found by gapplication" gapplication list-actions $APPID

@@ -20,14 +20,7 @@ DESKTOP=$(realpath "$3")
 TINY_MODEL=$(realpath "$4")
 TINY_VIDEO_UNET=$(realpath "$5")
 PROBE=$(realpath "$6")
-if [ -z "${DG_UI_INNER:-}" ]; then
-  command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null || { echo "no xvfb-run/dbus"; exit 77; }
-  rm -rf "$OUT" && mkdir -p "$OUT"
-  DG_UI_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$@"
-fi
-
-export XDG_STATE_HOME="$OUT/state" XDG_CONFIG_HOME="$OUT/config" XDG_DATA_HOME="$OUT/data"
-export GSK_RENDERER=cairo GDK_BACKEND=x11 GTK_A11Y=none NO_AT_BRIDGE=1
+source "$(dirname "$0")/ui_common.sh" "$@"
 # The model: the tiny model's files with the tiny video UNet beside them, as a model folder holds it.
 MODEL="$OUT/video-model"
 mkdir -p "$MODEL"
@@ -36,36 +29,6 @@ for f in text_encoder.safetensors unet.safetensors vae.safetensors controlnet_al
 done
 ln -s "$TINY_VIDEO_UNET" "$MODEL/video_unet.safetensors"
 export DIRIGENT_MODEL="$MODEL"
-APPID=org.dirigent.Dirigent
-PY=/usr/bin/python3
-fails=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@"; then echo "ok   $what"; else echo "FAIL $what"; fails=$((fails + 1)); fi
-}
-act() { gapplication action $APPID "$@"; }
-q() { printf "'%s'" "$1"; } # a GVariant string literal
-state() { act dump-state "$(q "$OUT/state.json")" && $PY -c "import json,sys; print(json.load(open('$OUT/state.json'))[sys.argv[1]])" "$1"; }
-start() {
-  "$DIRIGENT" >>"$OUT/app.log" 2>&1 &
-  APP=$!
-  for _ in $(seq 100); do
-    gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-      --method org.freedesktop.DBus.NameHasOwner $APPID 2>/dev/null | grep -q true && return 0
-    sleep 0.1
-  done
-  echo "the editor did not start"; cat "$OUT/app.log"; exit 1
-}
-wait_for() { # wait_for KEY VALUE POLLS (0.2 s each)
-  for _ in $(seq "$3"); do [ "$(state "$1")" = "$2" ] && return 0; sleep 0.2; done
-  echo "  $1 = $(state "$1"), expected $2"
-  return 1
-}
-is() { [ "$1" = "$2" ] || { echo "  '$1' is not '$2'"; return 1; }; }
-has() { [[ "$1" == *"$2"* ]] || { echo "  '$1' lacks '$2'"; return 1; }; }
-
-mkdir -p "$XDG_DATA_HOME/applications"
-cp "$DESKTOP" "$XDG_DATA_HOME/applications/"
 start
 act new "(32, 64)"
 act set-steps 2
@@ -287,14 +250,7 @@ check "  ... the videos, the first in the player" is "$(state videos)/$(state cu
 act playhead 3
 check "  ... the same frame at the playhead" is "$(state viewer)" "$before"
 # A broken timeline (a stage past the last frame): a dialog naming it, the document unchanged.
-$PY -c "
-import zipfile
-src, dst = zipfile.ZipFile('$OUT/t.dirigent'), zipfile.ZipFile('$OUT/broken.dirigent', 'w')
-for n in src.namelist():
-    b = src.read(n)
-    if n == 'project.json': b = b.replace(b'\"frame\" : 2,', b'\"frame\" : 9,', 1)
-    dst.writestr(n, b)
-dst.close()"
+rebundle "$OUT/t.dirigent" "$OUT/broken.dirigent" "b.replace(b'\"frame\" : 2,', b'\"frame\" : 9,', 1)"
 act open "$(q "$OUT/broken.dirigent")"
 check "a project with a broken timeline is refused naming the stage" has "$(state dialogs)" "timeline: stage 2 at frame 9, outside 0..3"
 check "  ... the open document is unchanged" is "$(state path)/$(state video_frames)" "$OUT/t.dirigent/4"
