@@ -41,10 +41,13 @@ def miou_ci(conf, weights):
 
 def fd_ci(feats, ref, weights, rounds=200):
     """(Frechet distance, [lo, hi]) between feature rows of feats and ref [n, F], paired: each round draws the
-    same items of both (the first `rounds` rows of the weights; the eigen-decompositions make FD slow)."""
+    same items of both (the first `rounds` rows of the weights; the eigen-decompositions make FD slow). A draw
+    repeats rows, which shrinks the covariances' rank and lifts FD, so the percentile interval is shifted down
+    by that bias (the draws' mean minus the point; bias-corrected percentile)."""
     point = frechet(feats, ref)
     boot = []
     for w in weights[:rounds]:
         idx = torch.repeat_interleave(torch.arange(len(w)), w.long())
         boot.append(frechet(feats[idx], ref[idx]))
-    return point, interval(torch.tensor(boot))
+    boot = torch.tensor(boot, dtype=torch.float64)
+    return point, interval(boot - (boot.mean() - point))
