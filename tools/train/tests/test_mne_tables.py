@@ -83,6 +83,20 @@ class TestPairsAndSwap(unittest.TestCase):
         self.assertTrue(torch.equal(m[:, 3:], b[:, 3:]))
 
 
+class TestIssaAug(unittest.TestCase):
+    def test_partners_and_crops(self):
+        from dgtrain import issa_aug as A
+        g = torch.Generator().manual_seed(4)
+        j = A.partners(5, g)
+        self.assertTrue((j != torch.arange(5)).all())
+        self.assertTrue(((j >= 0) & (j < 5)).all())
+        x = torch.arange(2 * 3 * 8 * 16, dtype=torch.float32).reshape(2, 3, 8, 16)
+        y = x[:, 0].long()
+        cx, cy = A.crops(x, y, (4, 8), g)
+        self.assertEqual(tuple(cx.shape), (2, 3, 4, 8))
+        self.assertTrue(torch.equal(cx[:, 0].long(), cy))  # the label window is the image's
+
+
 class TestStyleClassifier(unittest.TestCase):
     def test_shapes_and_predict(self):
         torch.manual_seed(0)
