@@ -63,17 +63,6 @@ double dg_eval_video_transition_error(const float *sim, int n_stages, const int 
   return err / (n_stages - 1);
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-// The median of v[0..n) (sorted in place).
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 double dg_eval_video_transition_width_at(const float *sim, int n_stages, int k, const int *start, const int *end) {
   int lo = start[k], n = end[k + 1] - lo + 1;
   double *d = malloc(2 * (size_t)n * sizeof *d), width = NAN;
@@ -83,9 +72,9 @@ double dg_eval_video_transition_width_at(const float *sim, int n_stages, int k, 
     d[i] = (double)sim[(size_t)(lo + i) * n_stages + k + 1] - sim[(size_t)(lo + i) * n_stages + k];
   int na = end[k] - lo + 1, nb = end[k + 1] - start[k + 1] + 1;
   memcpy(scratch, d, (size_t)na * sizeof *d);
-  double from = median(scratch, na);
+  double from = dg_eval_quantile(scratch, na, 0.5);
   memcpy(scratch, d + (start[k + 1] - lo), (size_t)nb * sizeof *d);
-  double to = median(scratch, nb);
+  double to = dg_eval_quantile(scratch, nb, 0.5);
   if (to - from > 1e-9) {
     int between = 0;
     for (int i = 0; i < n; i++) {
