@@ -359,6 +359,8 @@ void dg_document_edit_begin(dg_document *doc) {
   doc->touch_x1 = doc->touch_y1 = 0;
 }
 
+bool dg_document_editing(const dg_document *doc) { return doc->edit_depth > 0; }
+
 void dg_document_edit_end(dg_document *doc) {
   if (doc->edit_depth == 0 || --doc->edit_depth > 0) return;
   // Shrink the touched box to the pixels that really changed.

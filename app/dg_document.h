@@ -86,6 +86,7 @@ void dg_document_class_areas(const dg_document *doc, int64_t counts[256]);
 // Drawing calls outside a begin/end pair are wrapped in their own step.
 void dg_document_edit_begin(dg_document *doc);
 void dg_document_edit_end(dg_document *doc);
+bool dg_document_editing(const dg_document *doc); // between begin and end: a stroke in progress
 void dg_document_paint_dab(dg_document *doc, double cx, double cy, double radius, int cls);
 // A brush stroke segment from (x0,y0) to (x1,y1): round dabs spaced at most a quarter radius apart.
 void dg_document_paint_line(dg_document *doc, double x0, double y0, double x1, double y1, double radius, int cls);

@@ -90,7 +90,14 @@ static const int field_props[DG_FIELD_COUNT] = {
     [DG_FIELD_LIVE] = PROP_LIVE,
 };
 
-enum { SIGNAL_LAYOUT_CHANGED, SIGNAL_TIMELINE_CHANGED, SIGNAL_VIDEO_CHANGED, SIGNAL_STYLE_CHANGED, N_SIGNALS };
+enum {
+  SIGNAL_LAYOUT_CHANGED,
+  SIGNAL_TIMELINE_CHANGED,
+  SIGNAL_VIDEO_CHANGED,
+  SIGNAL_HISTORY_CHANGED,
+  SIGNAL_STYLE_CHANGED,
+  N_SIGNALS
+};
 static guint signals[N_SIGNALS];
 
 // Notifies `prop` when *cached differs from now (and stores now).
@@ -127,6 +134,7 @@ static void model_changed(dg_document *doc, int what, int x, int y, int w, int h
   if (what & DG_CHANGED_TIMELINE) g_signal_emit(self, signals[SIGNAL_TIMELINE_CHANGED], 0);
   if (what & DG_CHANGED_VIDEO) g_signal_emit(self, signals[SIGNAL_VIDEO_CHANGED], 0);
   if (what & DG_CHANGED_HISTORY) {
+    g_signal_emit(self, signals[SIGNAL_HISTORY_CHANGED], 0);
     int can_undo = self->can_undo, can_redo = self->can_redo;
     notify_if_changed(self, PROP_CAN_UNDO, &can_undo, dg_document_can_undo(self->model));
     notify_if_changed(self, PROP_CAN_REDO, &can_redo, dg_document_can_redo(self->model));
@@ -256,6 +264,10 @@ static void dg_document_object_class_init(DgDocumentClass *klass) {
                                                   NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[SIGNAL_VIDEO_CHANGED] =
       g_signal_new("video-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  // an undo step was pushed (an edit ended: a stroke released, a field set), undone or redone, or the
+  // history cleared; "undo-depth" alone misses a push at the history limit
+  signals[SIGNAL_HISTORY_CHANGED] =
+      g_signal_new("history-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   // the style panel's state (dg_document_style)
   signals[SIGNAL_STYLE_CHANGED] =
       g_signal_new("style-changed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);

@@ -9,8 +9,9 @@ struct dg_live_session {
   bool pending;                       // an edit since the last job started
   bool failing;                       // the last live job failed (reported once per streak)
   int running;                        // -1: no session job runs, else its dg_live_job_kind
-  guint debounce, settle;             // timeout sources
+  guint debounce, settle, flush;      // timeout and idle sources
   gint64 last_edit_us;                // when the last edit came
+  bool was_editing;                   // the last edit came inside an open document edit (a stroke in progress)
   dg_live_counts n;
 };
 
@@ -53,11 +54,20 @@ static gboolean settle_fired(gpointer data) {
 }
 
 // An edit: the running live job is stale. The first edit after a pause starts its frame at once (as soon
-// as the stale job stopped); edits in a burst (typing) wait for the burst's pause.
-static void edited(dg_live_session *s) {
-  if (!s->on) return;
+// as the stale job stopped); edits in a burst (typing) wait for the burst's pause. The changes of one
+// action (a stroke's segments, a field and its undo step) reach us as several signals in one main-loop
+// dispatch: they are one edit, handled when the dispatch is over. Changes while a document edit is open (a
+// stroke being drawn) are a burst; the edit's end (its undo step) is the end of the stroke and starts the
+// frame at once.
+static gboolean flush_edit(gpointer data) {
+  dg_live_session *s = data;
+  s->flush = 0;
+  if (!s->on) return G_SOURCE_REMOVE;
   gint64 now = g_get_monotonic_time();
-  bool burst = s->debounce || now - s->last_edit_us < DG_LIVE_DEBOUNCE_MS * (gint64)1000;
+  bool editing = dg_document_editing(dg_document_object_get_model(s->doc));
+  bool stroke_ended = s->was_editing && !editing;
+  bool burst = editing || (!stroke_ended && (s->debounce || now - s->last_edit_us < DG_LIVE_DEBOUNCE_MS * (gint64)1000));
+  s->was_editing = editing;
   s->last_edit_us = now;
   s->pending = true;
   s->n.edits++;
@@ -66,6 +76,11 @@ static void edited(dg_live_session *s) {
   stop_timer(&s->debounce);
   if (burst) s->debounce = g_timeout_add(DG_LIVE_DEBOUNCE_MS, debounce_fired, s);
   else start_job(s, DG_LIVE_JOB_FRAME); // or when the stale job ends (dg_live_session_job_ended)
+  return G_SOURCE_REMOVE;
+}
+
+static void edited(dg_live_session *s) {
+  if (s->on && !s->flush) s->flush = g_idle_add_full(G_PRIORITY_HIGH, flush_edit, s, NULL);
 }
 
 gboolean dg_live_session_job_ended(dg_live_session *s, dg_live_end end, const char *message) {
@@ -94,6 +109,7 @@ static void set_on(dg_live_session *s, bool on) {
   s->on = on;
   stop_timer(&s->debounce);
   stop_timer(&s->settle);
+  stop_timer(&s->flush);
   if (on) {
     dg_document *m = dg_document_object_get_model(s->doc);
     s->seed = dg_document_seed_random(m) ? ((uint64_t)g_random_int() << 32 | g_random_int()) >> 11
@@ -101,6 +117,7 @@ static void set_on(dg_live_session *s, bool on) {
     s->n = (dg_live_counts){0};
     s->failing = false;
     s->last_edit_us = 0;
+    s->was_editing = false;
     edited(s); // the first frame shows the document as it is
   } else {
     if (s->running >= 0) s->d.cancel(s->user);
@@ -115,6 +132,13 @@ static void doc_edited(GObject *obj, GParamSpec *pspec, gpointer data) {
 static void layout_edited(DgDocument *doc, int x, int y, int w, int h, gpointer data) {
   (void)doc, (void)x, (void)y, (void)w, (void)h;
   edited(data);
+}
+// Only the end of a stroke matters here (other undo steps come with their own change signals; the
+// timeline's, for one, do not affect the image).
+static void history_changed(DgDocument *doc, gpointer data) {
+  (void)doc;
+  dg_live_session *s = data;
+  if (s->was_editing) edited(s);
 }
 static void live_changed(GObject *obj, GParamSpec *pspec, gpointer data) {
   (void)pspec;
@@ -141,6 +165,7 @@ void dg_live_session_set_document(dg_live_session *s, DgDocument *doc) {
     g_free(signal);
   }
   g_signal_connect(doc, "layout-changed", G_CALLBACK(layout_edited), s);
+  g_signal_connect(doc, "history-changed", G_CALLBACK(history_changed), s);
   g_signal_connect(doc, "notify::live", G_CALLBACK(live_changed), s);
   live_changed(G_OBJECT(doc), NULL, s);
 }

@@ -164,6 +164,7 @@ static dg_status measure(measure_ctx *c, const uint8_t *rgb, const float *probs,
   if (s != DG_OK) return s;
   out->stage_acc = dg_eval_video_stage_accuracy(c->sim, c->frames, m, c->truth);
   out->transition_err = dg_eval_video_transition_error(c->sim, m, c->start, c->end);
+  out->transition_width = dg_eval_video_transition_width(c->sim, m, c->start, c->end);
   out->clip_cos = dg_eval_video_adjacent_cosine(c->emb, c->frames, dim);
   out->l1 = dg_eval_video_adjacent_l1(rgb, c->frames, frame_bytes);
   out->layout_miou =

@@ -47,6 +47,7 @@ void dg_eval_video_timelines_free(dg_eval_video_timeline *t, int n);
 typedef struct dg_eval_video_clip {
   double stage_acc;      // share of the stage frames judged to their stage (dg_eval_video_stage_accuracy)
   double transition_err; // frames (dg_eval_video_transition_error)
+  double transition_width; // frames from 10% to 90% of the change of preference (dg_eval_video_transition_width)
   double clip_cos;       // adjacent-frame CLIP image cosine
   double l1;             // adjacent-frame mean absolute difference, 0..255
   double layout_miou;    // segmenter mIoU between consecutive frames

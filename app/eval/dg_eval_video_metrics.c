@@ -63,6 +63,51 @@ double dg_eval_video_transition_error(const float *sim, int n_stages, const int 
   return err / (n_stages - 1);
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+// The median of v[0..n) (sorted in place).
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double dg_eval_video_transition_width_at(const float *sim, int n_stages, int k, const int *start, const int *end) {
+  int lo = start[k], n = end[k + 1] - lo + 1;
+  double *d = malloc(2 * (size_t)n * sizeof *d), width = NAN;
+  if (!d) return NAN;
+  double *scratch = d + n;
+  for (int i = 0; i < n; i++)
+    d[i] = (double)sim[(size_t)(lo + i) * n_stages + k + 1] - sim[(size_t)(lo + i) * n_stages + k];
+  int na = end[k] - lo + 1, nb = end[k + 1] - start[k + 1] + 1;
+  memcpy(scratch, d, (size_t)na * sizeof *d);
+  double from = median(scratch, na);
+  memcpy(scratch, d + (start[k + 1] - lo), (size_t)nb * sizeof *d);
+  double to = median(scratch, nb);
+  if (to - from > 1e-9) {
+    int between = 0;
+    for (int i = 0; i < n; i++) {
+      double u = (d[i] - from) / (to - from);
+      between += u > 0.1 && u < 0.9;
+    }
+    width = between + 1;
+  }
+  free(d);
+  return width;
+}
+
+double dg_eval_video_transition_width(const float *sim, int n_stages, const int *start, const int *end) {
+  double sum = 0;
+  int defined = 0;
+  for (int k = 0; k + 1 < n_stages; k++) {
+    double w = dg_eval_video_transition_width_at(sim, n_stages, k, start, end);
+    if (!isnan(w)) sum += w, defined++;
+  }
+  return defined ? sum / defined : NAN;
+}
+
 double dg_eval_video_band_mass(const float *probs, int frames, int band) {
   double in = 0, all = 0;
   for (int i = 0; i < frames; i++)

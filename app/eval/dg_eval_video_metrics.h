@@ -26,6 +26,14 @@ double dg_eval_video_transition_at(const float *sim, int n_stages, int k, const 
 // The mean over the transitions k -> k + 1 of |judged - true| in frames, the true position being the
 // middle of the frames between the stages, (end[k] + 1 + start[k + 1]) / 2; NaN with fewer than 2 stages.
 double dg_eval_video_transition_error(const float *sim, int n_stages, const int *start, const int *end);
+// How sharp transition k -> k + 1 is, in frames: with the preference d_f = sim(k + 1) - sim(k) and its
+// medians over the two stages' own frames as the levels, one plus the frames of start[k]..end[k + 1] whose
+// preference lies between 10% and 90% of the way from stage k's level to stage k + 1's: 1 for a cut, about
+// 0.8 n + 1 for a linear cross-fade over n frames. NaN when stage k + 1's frames do not prefer its text more
+// than stage k's do (no transition to measure).
+double dg_eval_video_transition_width_at(const float *sim, int n_stages, int k, const int *start, const int *end);
+// The mean of the defined widths over the transitions; NaN with fewer than 2 stages or none defined.
+double dg_eval_video_transition_width(const float *sim, int n_stages, const int *start, const int *end);
 
 // probs [frames * frames], row i the attention of query frame i over the key frames (rows sum to 1):
 // the share of the total mass within |i - j| <= band.

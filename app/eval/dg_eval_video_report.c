@@ -20,6 +20,7 @@ typedef struct metric {
 static const metric metrics[] = {
     {"stage_acc", "stage accuracy", offsetof(dg_eval_video_clip, stage_acc)},
     {"transition_err", "transition error (frames)", offsetof(dg_eval_video_clip, transition_err)},
+    {"transition_width", "transition width (frames)", offsetof(dg_eval_video_clip, transition_width)},
     {"clip_cos", "adjacent CLIP cosine", offsetof(dg_eval_video_clip, clip_cos)},
     {"l1", "adjacent L1 (0..255)", offsetof(dg_eval_video_clip, l1)},
     {"layout_miou", "layout mIoU, consecutive", offsetof(dg_eval_video_clip, layout_miou)},

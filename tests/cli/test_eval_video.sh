@@ -33,7 +33,7 @@ def check(name, frames, variants, real):
     assert len(r["timelines"]) == r["timelines_done"] == r["settings"]["count"]
     groups = (["real"] if real else []) + variants
     assert sorted(r["summary"]) == sorted(groups), list(r["summary"])
-    ranges = {"stage_acc": (0, 1), "transition_err": (0, frames), "clip_cos": (-1, 1), "l1": (0, 255),
+    ranges = {"stage_acc": (0, 1), "transition_err": (0, frames), "transition_width": (1, frames), "clip_cos": (-1, 1), "l1": (0, 255),
               "layout_miou": (0, 1), "band_mass": (0, 1), "seconds": (0, 1e4)}
     for i, t in enumerate(r["timelines"]):
         src = index[i]
@@ -47,7 +47,9 @@ def check(name, frames, variants, real):
             assert len(c["judged_stages"]) == frames and all(0 <= k < len(t["stages"]) for k in c["judged_stages"])
             for key, (lo, hi) in ranges.items():
                 v = c[key]
-                undefined = (key in ("stage_acc", "transition_err") and len(t["stages"]) < 2) or \
+                if key == "transition_width" and v is None:  # also undefined when no stage change shows
+                    continue
+                undefined = (key in ("stage_acc", "transition_err", "transition_width") and len(t["stages"]) < 2) or \
                     (g == "real" and key in ("band_mass", "seconds"))
                 assert (v is None) if undefined else (lo <= v <= hi), (g, key, v)
     for g in groups:

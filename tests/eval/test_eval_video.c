@@ -82,6 +82,43 @@ static void test_transition(void) {
   dg_check(isnan(dg_eval_video_transition_error(sim3, 1, start3, end3)), "a single stage: NaN");
 }
 
+static void test_transition_width(void) {
+  // Clear 0-6, snow 9-15 (frames 7, 8 between): a cut, a linear cross-fade and no change.
+  const int s[2] = {0, 9}, e[2] = {6, 15};
+  float sim[16 * 2];
+  for (int f = 0; f < 16; f++)
+    sim[f * 2] = f < 8 ? 0.6f : 0.4f, sim[f * 2 + 1] = 0.5f;
+  double w = dg_eval_video_transition_width(sim, 2, s, e);
+  dg_check(w == 1, "a cut: width %g", w);
+  // d rises linearly from -0.1 (frames 0-3) to +0.1 (frames 12-15) over frames 3..12: the levels (medians of
+  // the stages' frames) are -0.1 and +0.1, and frames 4..11 lie between (u = 1/9 .. 8/9) -> width 9.
+  for (int f = 0; f < 16; f++) {
+    double t = f <= 3 ? 0 : f >= 12 ? 1 : (f - 3) / 9.0;
+    sim[f * 2] = 0.5f, sim[f * 2 + 1] = (float)(0.4 + 0.2 * t);
+  }
+  w = dg_eval_video_transition_width(sim, 2, s, e);
+  dg_check(w == 9, "a cross-fade over 9 frames: width %g", w);
+  // An outlier frame (frame 2 looks like snow) in a cut does not widen it.
+  for (int f = 0; f < 16; f++)
+    sim[f * 2] = f < 8 && f != 2 ? 0.6f : 0.4f, sim[f * 2 + 1] = 0.5f;
+  w = dg_eval_video_transition_width(sim, 2, s, e);
+  dg_check(w == 1, "an outlier: width %g", w);
+  // No change of preference: undefined; a reversed one too.
+  for (int f = 0; f < 16; f++)
+    sim[f * 2] = 0.5f, sim[f * 2 + 1] = 0.5f;
+  dg_check(isnan(dg_eval_video_transition_width(sim, 2, s, e)), "no change: NaN");
+  for (int f = 0; f < 16; f++)
+    sim[f * 2] = f < 8 ? 0.4f : 0.6f, sim[f * 2 + 1] = 0.5f;
+  dg_check(isnan(dg_eval_video_transition_width(sim, 2, s, e)), "the wrong way round: NaN");
+  // Three one-hot stages: both transitions cuts.
+  float sim3[16 * 3];
+  int judged[16] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2};
+  one_hot(judged, 16, 3, sim3);
+  w = dg_eval_video_transition_width(sim3, 3, start3, end3);
+  dg_check(w == 1, "three stages, two cuts: width %g", w);
+  dg_check(isnan(dg_eval_video_transition_width(sim3, 1, start3, end3)), "a single stage: NaN");
+}
+
 static void test_band_mass(void) {
   enum { F = 8 };
   float p[F * F];
@@ -140,6 +177,7 @@ int main(void) {
   test_schedule();
   test_stage_accuracy();
   test_transition();
+  test_transition_width();
   test_band_mass();
   test_coherence();
   test_variants_and_reader();

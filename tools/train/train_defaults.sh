@@ -131,7 +131,19 @@ train unet 2 train_unet "$MODELS/unet" "${UNET_ARGS[@]}" --init "$RUNS/unet_base
 train vae 2 train_vae "$MODELS/vae" "${DATA_ARGS[@]}" --init "$RUNS/vae_base.safetensors" --decoder-only \
   --object-weight 4 --steps "$(steps 1500)" --batch "$(batch vae 8 256)" $(gpu --lr-ref-batch 64)
 
-# 10. The text-to-video UNet (issue 19, docs/train-video-models.md): the shipped UNet inflated with
+# 10. The live frame's tiny decoder (issue 22): the shipped autoencoder's decoder distilled into 183k
+# parameters; the live preview decodes with it, full renders keep the VAE's.
+train tiny_decoder $T train_tiny_decoder "$MODELS/tiny_decoder" "${DATA_ARGS[@]}" --vae "$MODELS/vae.safetensors" \
+  --max-images 192 --val-count 32 --steps "$(steps 1250)" --eval-every 250 --log-every 50 --export-best
+# 11. Style exemplars (issue 20): a micro StyleGAN2 on world images of every style (its G_ema exported, FD of
+# CLIP features tracked), then the Masked Noise Encoder on that frozen generator.
+train stylegan2 $T train_stylegan "$MODELS/stylegan2" --data "$DATA/train" --batch 4 --steps "$(steps 3000)" \
+  --fd-clip "$MODELS/clip.safetensors" --fd-every "$(steps 500)"
+train mne $T train_mne "$MODELS/mne" "${DATA_ARGS[@]}" --generator "$MODELS/stylegan2.safetensors" --mode masked \
+  --perceptual "$MODELS/eval_segmenter.safetensors" --lambda-perc 0.02 --lambda-noise 0.01 --lr 1.5e-4 --batch 4 \
+  --steps "$(steps 6000)" --val-every 200 --val-count 32 --export-best
+
+# 12. The text-to-video UNet (issue 19, docs/train-video-models.md): the shipped UNet inflated with
 # VideoCrafter2's temporal layers (zero on their outputs), trained on the world's 16-frame clips (all four
 # transition kinds) with each clip's overall caption, spatial layers frozen. DG_TRAIN_CLIPS (default 512) clips.
 VDATA=$(dirname "$DATA")/video
