@@ -67,6 +67,14 @@ dg_command *dg_palette_command_new(int w, int h, uint8_t *before, uint8_t *after
 // A timeline change (dg_timeline_command.c): the whole timeline before and after (deep copies; timelines
 // are small). NULL when memory runs out (the error set).
 dg_command *dg_timeline_command_new(const dg_timeline *before, const dg_timeline *after, bool coalescing);
+
+// The videos (dg_document.c): insert takes v (malloc'd) at `index` and makes `current` the current video (out
+// of range: the inserted one); take removes the one at `index` and hands it over (NULL: none there).
+void dg_document_store_insert_video(dg_document *doc, int index, dg_video_result *v, int current);
+dg_video_result *dg_document_store_take_video(dg_document *doc, int index);
+// A video's deletion (dg_video_command.c), done already: `deleted` (taken) was at `index`, `current` the
+// current video before. NULL when memory runs out (the error set).
+dg_command *dg_video_delete_command_new(int index, dg_video_result *deleted, int current);
 // A style change (dg_style_command.c): the whole state before and after (image references, no copies).
 dg_command *dg_style_command_new(const dg_style *before, const dg_style *after, bool coalescing);
 // Results changed together (dg_style_command.c), one undo step: n entries, each the index of a result and the

@@ -24,8 +24,9 @@ struct dg_document {
   int steps;
   double guidance;
   dg_timeline timeline;
+  dg_video_result **videos; // every generated video, oldest first (each malloc'd)
+  int video_count, current_video; // current: the one the timeline player shows, -1 for none
   dg_style style;
-  dg_video_result *video; // NULL: none
 
   dg_result *results;
   int result_count, current_result;
@@ -86,6 +87,7 @@ dg_document *dg_document_new(int height, int width) {
   dg_timeline_init(&doc->timeline);
   dg_style_init(&doc->style);
   doc->current_result = -1;
+  doc->current_video = -1;
   return doc;
 }
 
@@ -124,11 +126,16 @@ dg_document *dg_document_copy(const dg_document *doc) {
   }
   c->current_result = doc->current_result;
   dg_style_copy(&c->style, &doc->style);
-  if (doc->video && (!(c->video = malloc(sizeof *c->video)) ||
-                     (dg_video_result_init(c->video), dg_video_result_copy(c->video, doc->video)) != DG_OK)) {
-    if (!c->video) dg_memory_fail("a copy of the document's video", sizeof *c->video);
-    dg_document_free(c);
-    return NULL;
+  for (int i = 0; i < doc->video_count; i++) {
+    dg_video_result *v = malloc(sizeof *v);
+    if (v) dg_video_result_init(v);
+    if (!v || dg_video_result_copy(v, doc->videos[i]) != DG_OK) {
+      if (!v) dg_memory_fail("a copy of the document's video", sizeof *v);
+      free(v);
+      dg_document_free(c);
+      return NULL;
+    }
+    dg_document_store_insert_video(c, i, v, doc->current_video);
   }
   c->generation = 0;
   return c;
@@ -174,9 +181,12 @@ void dg_document_free(dg_document *doc) {
   for (int f = 0; f < DG_FIELD_COUNT; f++)
     if (text_slot(doc, f)) free(*text_slot(doc, f));
   dg_timeline_clear(&doc->timeline);
+  for (int i = 0; i < doc->video_count; i++) {
+    dg_video_result_clear(doc->videos[i]);
+    free(doc->videos[i]);
+  }
+  free(doc->videos);
   dg_style_clear(&doc->style);
-  if (doc->video) dg_video_result_clear(doc->video);
-  free(doc->video);
   free(doc->history);
   free(doc->results);
   free(doc->edit_before);
@@ -657,26 +667,73 @@ dg_status dg_document_set_guidance(dg_document *doc, double guidance) {
 
 // ---- the video -----------------------------------------------------------------------------------
 
-const dg_video_result *dg_document_video(const dg_document *doc) { return doc->video; }
+const dg_video_result *dg_document_video(const dg_document *doc) {
+  return dg_document_video_at(doc, doc->current_video);
+}
+int dg_document_video_count(const dg_document *doc) { return doc->video_count; }
+const dg_video_result *dg_document_video_at(const dg_document *doc, int index) {
+  return index >= 0 && index < doc->video_count ? doc->videos[index] : NULL;
+}
+int dg_document_current_video(const dg_document *doc) { return doc->current_video; }
 
-void dg_document_set_video(dg_document *doc, dg_video_result *v) {
-  if (!v) {
-    if (!doc->video) return;
-    dg_video_result_clear(doc->video);
-    free(doc->video);
-    doc->video = NULL;
-  } else {
-    if (doc->video) {
-      dg_video_result_clear(doc->video);
-    } else if (!(doc->video = malloc(sizeof *doc->video))) { // the document stays without one
-      dg_memory_fail("the document's video", sizeof *doc->video);
-      dg_video_result_clear(v);
-      return;
-    }
-    *doc->video = *v;
-    dg_video_result_init(v);
-  }
+void dg_document_set_current_video(dg_document *doc, int index) {
+  if (index < -1 || index >= doc->video_count || index == doc->current_video) return;
+  doc->current_video = index;
   notify(doc, DG_CHANGED_VIDEO, 0, 0, 0, 0);
+}
+
+void dg_document_store_insert_video(dg_document *doc, int index, dg_video_result *v, int current) {
+  dg_video_result **grown = realloc(doc->videos, (size_t)(doc->video_count + 1) * sizeof *grown);
+  if (!grown) { // the document stays as it was
+    dg_memory_fail("the document's videos", (uint64_t)(doc->video_count + 1) * sizeof *grown);
+    dg_video_result_clear(v);
+    free(v);
+    return;
+  }
+  doc->videos = grown;
+  memmove(&doc->videos[index + 1], &doc->videos[index], (size_t)(doc->video_count - index) * sizeof *grown);
+  doc->videos[index] = v;
+  doc->video_count++;
+  doc->current_video = current >= -1 && current < doc->video_count ? current : index;
+  notify(doc, DG_CHANGED_VIDEO, 0, 0, 0, 0);
+}
+
+dg_video_result *dg_document_store_take_video(dg_document *doc, int index) {
+  if (index < 0 || index >= doc->video_count) return NULL;
+  dg_video_result *v = doc->videos[index];
+  memmove(&doc->videos[index], &doc->videos[index + 1], (size_t)(doc->video_count - index - 1) * sizeof *doc->videos);
+  doc->video_count--;
+  // The player shows the same video when another goes, else the one that took its place (or the last).
+  int c = doc->current_video;
+  doc->current_video = c > index ? c - 1 : c < index ? c : index < doc->video_count ? index : doc->video_count - 1;
+  notify(doc, DG_CHANGED_VIDEO, 0, 0, 0, 0);
+  return v;
+}
+
+void dg_document_add_video(dg_document *doc, dg_video_result *v) {
+  dg_video_result *kept = malloc(sizeof *kept);
+  if (!kept) { // the document stays without it
+    dg_memory_fail("the document's video", sizeof *kept);
+    dg_video_result_clear(v);
+    return;
+  }
+  *kept = *v;
+  dg_video_result_init(v);
+  dg_document_store_insert_video(doc, doc->video_count, kept, doc->video_count);
+}
+
+dg_status dg_document_delete_video(dg_document *doc, int index) {
+  if (index < 0 || index >= doc->video_count)
+    return dg_fail(DG_ERR_ARG, "no video %d to delete (the document has %d)", index + 1, doc->video_count);
+  int current = doc->current_video;
+  dg_video_result *v = dg_document_store_take_video(doc, index);
+  dg_command *cmd = dg_video_delete_command_new(index, v, current);
+  if (!cmd) { // no undo step: the video stays
+    dg_document_store_insert_video(doc, index, v, current);
+    return DG_ERR_OOM; // dg_memory_fail said so
+  }
+  dg_document_push(doc, cmd);
+  return DG_OK;
 }
 
 // ---- results -------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ enum {
   DG_CHANGED_HISTORY = 4,                               // the undo/redo availability
   DG_CHANGED_PARAMS = ((1 << DG_FIELD_COUNT) - 1) << 3, // any of the fields, one bit each:
   DG_CHANGED_TIMELINE = 1 << (3 + DG_FIELD_COUNT),      // the video timeline
-  DG_CHANGED_VIDEO = 1 << (4 + DG_FIELD_COUNT),         // the generated video (dg_document_video)
+  DG_CHANGED_VIDEO = 1 << (4 + DG_FIELD_COUNT),         // the videos or which is current (dg_document_video)
   DG_CHANGED_STYLE = 1 << (5 + DG_FIELD_COUNT),         // the style panel's state (dg_document_style)
   DG_CHANGED_ALL = DG_CHANGED_LAYOUT | DG_CHANGED_RESULTS | DG_CHANGED_HISTORY | DG_CHANGED_PARAMS |
                    DG_CHANGED_TIMELINE | DG_CHANGED_VIDEO | DG_CHANGED_STYLE,
@@ -140,11 +140,20 @@ dg_status dg_document_set_guidance(dg_document *doc, double guidance);
 // until dg_document_seal_history. Listeners get DG_CHANGED_TIMELINE.
 const dg_timeline *dg_document_timeline(const dg_document *doc);
 dg_status dg_document_set_timeline(dg_document *doc, const dg_timeline *t, bool coalesce);
-// The generated video of the timeline (dg_video_result.h), NULL when none. Like results, not part of the
-// undo history; a new one replaces the old (the document keeps the newest). set takes v's buffers (v is
-// left initialised); NULL removes the video. Listeners get DG_CHANGED_VIDEO.
+// The generated videos of the timeline (dg_video_result.h), oldest first: every one is kept, as results are,
+// and adding one is not an undo step (generating is not an edit); deleting one is. The current video is the
+// one the timeline player shows and exports: dg_document_video, NULL when none. add takes v's buffers (v is
+// left initialised) and makes it current. Listeners get DG_CHANGED_VIDEO for each change, the current one's
+// included.
 const dg_video_result *dg_document_video(const dg_document *doc);
-void dg_document_set_video(dg_document *doc, dg_video_result *v);
+int dg_document_video_count(const dg_document *doc);
+const dg_video_result *dg_document_video_at(const dg_document *doc, int index); // NULL outside 0..count-1
+int dg_document_current_video(const dg_document *doc);                         // -1 if none
+void dg_document_set_current_video(dg_document *doc, int index);               // -1..count-1, else nothing
+void dg_document_add_video(dg_document *doc, dg_video_result *v);
+// One undo step; the current video stays current when another goes (else its neighbour becomes current).
+// DG_ERR_ARG naming the index when there is no such video.
+dg_status dg_document_delete_video(dg_document *doc, int index);
 // Results (not part of the undo history: generating is not an edit).
 int dg_document_result_count(const dg_document *doc);
 const dg_result *dg_document_result(const dg_document *doc, int index);

@@ -3,8 +3,8 @@
 // properties here, and either way become commands on its undo stack) and turns the model's change
 // notifications into property notifications, a "layout-changed" signal, "timeline-changed" and
 // "video-changed" (the video timeline and its generated video), "history-changed" (an undo step pushed,
-// undone or redone: the end of an edit), "style-changed" (the style panel's state) and a GListModel of results.
-// GObject only, no GTK: it lives in app/ and is tested without a display.
+// undone or redone: the end of an edit), "style-changed" (the style panel's state) and a GListModel of
+// results. GObject only, no GTK: it lives in app/ and is tested without a display.
 //
 // Properties: width, height (read-only); prompt, negative-prompt (writing them is typing: each write
 // is merged into the previous one's undo step unless a second or more passed since, or another edit

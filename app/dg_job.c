@@ -181,11 +181,18 @@ const atomic_int *dg_job_preview_frame(dg_job *job) { return &job->preview_frame
 void dg_job_set_attention(dg_job *job, const float *matrix, int frames) {
   size_t n = frames > 0 ? (size_t)frames * frames : 0;
   float *copy = n ? malloc(n * sizeof *copy) : NULL;
-  if (!copy) return; // the video comes without its attention picture
+  float *posted = n ? malloc(n * sizeof *posted) : NULL;
+  if (!copy || !posted) { // the video comes without its attention picture
+    free(copy), free(posted);
+    return;
+  }
   memcpy(copy, matrix, n * sizeof *copy);
+  memcpy(posted, matrix, n * sizeof *posted);
   pthread_mutex_lock(&job->lock);
   free(job->attention);
   job->attention = copy, job->attention_frames = frames;
+  free(job->mailbox.attention);
+  job->mailbox.attention = posted, job->mailbox.attention_frames = frames;
   pthread_mutex_unlock(&job->lock);
 }
 
@@ -206,7 +213,7 @@ void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int
     memcpy(buf, preview, size);
   }
   free(m->preview);
-  dg_job_update maps = *m; // the maps posted for this step stay
+  dg_job_update maps = *m; // the maps and the attention posted for this step stay
   *m = (dg_job_update){.step = step,
                        .total = total,
                        .preview_width = size ? width : 0,
@@ -217,7 +224,9 @@ void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int
                        .map_count = maps.map_count,
                        .map_h = maps.map_h,
                        .map_w = maps.map_w,
-                       .map_labels = maps.map_labels};
+                       .map_labels = maps.map_labels,
+                       .attention = maps.attention,
+                       .attention_frames = maps.attention_frames};
   job->mailbox_full = true;
   pthread_mutex_unlock(&job->lock);
 }
@@ -250,6 +259,7 @@ bool dg_job_poll(dg_job *job, dg_job_update *out) {
 void dg_job_update_clear(dg_job_update *u) {
   free(u->preview);
   free(u->maps), free(u->map_labels);
+  free(u->attention);
   memset(u, 0, sizeof *u);
 }
 
@@ -331,6 +341,7 @@ void dg_job_free(dg_job *job) {
   pthread_mutex_destroy(&job->lock);
   free(job->mailbox.preview);
   free(job->mailbox.maps), free(job->mailbox.map_labels);
+  free(job->mailbox.attention);
   dg_media_clear(&job->result);
   free(job->error);
   free(job->attention);

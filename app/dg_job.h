@@ -70,6 +70,10 @@ typedef struct dg_job_update {
   float *maps;
   int map_count, map_h, map_w;
   char *map_labels;
+  // A video job's temporal attention [frames, frames] once its capture step has run (dg_job_set_attention),
+  // owned like preview; NULL in the other updates.
+  float *attention;
+  int attention_frames;
 } dg_job_update;
 
 // Lowers the priority (raises the niceness by `increment`, up to 19) of every job's worker thread and of
@@ -127,7 +131,8 @@ bool dg_job_cancelled(dg_job *job);
 const atomic_bool *dg_job_cancel_flag(dg_job *job);
 // Posts progress; `preview` (RGBA8, width*height*4) is copied, may be NULL.
 void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int width, int height);
-// Keeps a video job's [frames, frames] temporal attention matrix (copied) for dg_job_take_video.
+// Keeps a video job's [frames, frames] temporal attention matrix (copied) for dg_job_take_video, and posts a
+// copy into the mailbox with the step's report that follows, so the editor shows it while the job runs.
 void dg_job_set_attention(dg_job *job, const float *matrix, int frames);
 // Posts the marked words' maps [n, mh, mw] (copied) with their labels ('\n'-separated) into the mailbox,
 // kept with the step's report that follows.

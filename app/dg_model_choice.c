@@ -65,7 +65,8 @@ dg_status dg_model_choice_check(const char *path, char *kind, size_t kind_size) 
 
 dg_status dg_model_choice_check_size(const char *path, int width, int height) {
   char *tokenizer = dg_assets_path("tokenizer");
-  dg_model_options o = {.default_tokenizer_dir = tokenizer};
+  // The size rule is the image UNet's and the VAE's: the video UNet is checked when a video job loads it.
+  dg_model_options o = {.default_tokenizer_dir = tokenizer, .image_only = true};
   dg_status s = dg_settings_check_size(path, &o, NULL, width, height);
   g_free(tokenizer);
   return s;

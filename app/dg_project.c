@@ -122,7 +122,8 @@ static void add_result(JsonBuilder *b, const dg_result *r, const char *file) {
 }
 
 static char *result_file(int index) { return g_strdup_printf("results/%04d.png", index + 1); }
-static char *video_file(int index) { return g_strdup_printf("video/%04d.png", index + 1); }
+// Frame `frame` of video `video`: each video a folder of its own.
+static char *video_file(int video, int frame) { return g_strdup_printf("video/%04d/%04d.png", video + 1, frame + 1); }
 static char *style_file(dg_style_slot slot) { return g_strdup_printf("style/%s.png", dg_style_slot_name(slot)); }
 
 // The style panel: method, strength and each slot (null when empty) with its source and image file.
@@ -151,9 +152,8 @@ static void add_style(JsonBuilder *b, const dg_style *st) {
   json_builder_end_object(b);
 }
 
-// The generated video: its settings, timeline and attention matrix, and one PNG file per frame.
-static void add_video(JsonBuilder *b, const dg_video_result *v) {
-  json_builder_set_member_name(b, "video");
+// A generated video (videos[index]): its settings, timeline and attention matrix, and one PNG file per frame.
+static void add_video(JsonBuilder *b, const dg_video_result *v, int index) {
   json_builder_begin_object(b);
   add_int(b, "width", v->frames.width);
   add_int(b, "height", v->frames.height);
@@ -176,7 +176,7 @@ static void add_video(JsonBuilder *b, const dg_video_result *v) {
   json_builder_set_member_name(b, "files");
   json_builder_begin_array(b);
   for (int i = 0; i < v->frames.frames; i++) {
-    char *file = video_file(i);
+    char *file = video_file(index, i);
     json_builder_add_string_value(b, file);
     g_free(file);
   }
@@ -221,7 +221,12 @@ static char *project_json(const dg_document *doc, size_t *length) {
   add_int(b, "current_result", dg_document_current_result(doc));
   json_builder_set_member_name(b, "timeline");
   dg_timeline_json_write(b, dg_document_timeline(doc));
-  if (dg_document_video(doc)) add_video(b, dg_document_video(doc));
+  json_builder_set_member_name(b, "videos");
+  json_builder_begin_array(b);
+  for (int i = 0; i < dg_document_video_count(doc); i++)
+    add_video(b, dg_document_video_at(doc, i), i);
+  json_builder_end_array(b);
+  add_int(b, "current_video", dg_document_current_video(doc));
   add_style(b, dg_document_style(doc));
   json_builder_end_object(b);
 
@@ -266,15 +271,17 @@ char *dg_project_serialize(const dg_document *doc, size_t *length) {
     free(png);
     g_free(file);
   }
-  const dg_video_result *v = dg_document_video(doc);
-  for (int i = 0; ok && v && i < v->frames.frames; i++) {
-    char *file = video_file(i);
-    png = NULL;
-    ok = dg_png_encode_rgba8(file, v->frames.width, v->frames.height, dg_media_frame(&v->frames, i), NULL, &png,
-                             &len) == DG_OK;
-    if (ok) dg_bundle_writer_add(w, file, png, len);
-    free(png);
-    g_free(file);
+  for (int k = 0; ok && k < dg_document_video_count(doc); k++) {
+    const dg_video_result *v = dg_document_video_at(doc, k);
+    for (int i = 0; ok && i < v->frames.frames; i++) {
+      char *file = video_file(k, i);
+      png = NULL;
+      ok = dg_png_encode_rgba8(file, v->frames.width, v->frames.height, dg_media_frame(&v->frames, i), NULL, &png,
+                               &len) == DG_OK;
+      if (ok) dg_bundle_writer_add(w, file, png, len);
+      free(png);
+      g_free(file);
+    }
   }
   const dg_style *st = dg_document_style(doc);
   for (int k = 0; ok && k < 2; k++) {
@@ -581,6 +588,34 @@ static uint8_t *read_layout(reader *r, JsonNode *lay, long long w, long long h) 
 // Every image's decoded size follows from its width and height (a bundle's PNGs are checked against them
 // from their headers): a small file that claims huge images (a decompression bomb) is refused before any
 // of them is decoded or allocated.
+// Where messages place video k: "videos[k]", or "video" for a project's one video of before.
+static void video_where(char *out, size_t cap, bool legacy, int k) {
+  if (legacy) snprintf(out, cap, "video");
+  else snprintf(out, cap, "videos[%d]", k);
+}
+
+// The project's video nodes (g_free the array): "videos"' elements, or the one "video" of older projects.
+static JsonNode **video_nodes(reader *r, JsonObject *o, int *n, bool *legacy) {
+  JsonNode *one = json_object_get_member(o, "video"), *many = json_object_get_member(o, "videos");
+  *n = 0;
+  *legacy = one != NULL;
+  if (one && many) {
+    BAD(r, "both \"video\" and \"videos\": a project holds one or the other");
+    return NULL;
+  }
+  if (many && !JSON_NODE_HOLDS_ARRAY(many)) {
+    BAD(r, "\"videos\" is not an array");
+    return NULL;
+  }
+  JsonArray *a = many ? json_node_get_array(many) : NULL;
+  int count = one ? 1 : a ? (int)json_array_get_length(a) : 0;
+  JsonNode **nodes = g_new0(JsonNode *, count + 1);
+  for (int i = 0; i < count; i++)
+    nodes[i] = one ? one : json_array_get_element(a, (guint)i);
+  *n = count;
+  return nodes;
+}
+
 // The style slots' images: *total grows by each one's decoded size; "style" must be an object whose slots are
 // null or objects.
 static bool style_fits(reader *r, JsonNode *style, size_t *total) {
@@ -607,7 +642,8 @@ static bool style_fits(reader *r, JsonNode *style, size_t *total) {
   return true;
 }
 
-static bool images_fit(reader *r, long long w, long long h, JsonArray *results, JsonNode *video, JsonNode *style) {
+static bool images_fit(reader *r, long long w, long long h, JsonArray *results, JsonNode *const *videos,
+                       int n_videos, bool legacy, JsonNode *style) {
   size_t total = (size_t)(w * h);
   if (style && !style_fits(r, style, &total)) return false;
   for (guint i = 0; i < json_array_get_length(results); i++) {
@@ -630,32 +666,34 @@ static bool images_fit(reader *r, long long w, long long h, JsonArray *results, 
       return false;
     }
   }
-  if (!video) return true;
-  if (!JSON_NODE_HOLDS_OBJECT(video)) {
-    BAD(r, "\"video\" is not an object");
-    return false;
-  }
-  long long vw, vh, vf;
-  JsonObject *vo = json_node_get_object(video);
-  if (!get_int(r, vo, "width", "video", 2, DG_DOC_MAX_SIDE, &vw) ||
-      !get_int(r, vo, "height", "video", 2, DG_DOC_MAX_SIDE, &vh) ||
-      !get_int(r, vo, "frames", "video", DG_TIMELINE_MIN_FRAMES, DG_TIMELINE_MAX_FRAMES, &vf))
-    return false;
-  total += (size_t)(vw * vh * 4 * vf);
-  if (total > DG_PROJECT_MAX_IMAGE_BYTES) {
-    BAD(r,
-        "video: its %lld frames of %lldx%lld (WxH) bring the project's images to more than the limit of %zu MiB "
-        "decoded",
-        vf, vw, vh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
-    return false;
+  for (int k = 0; k < n_videos; k++) {
+    char where[48];
+    video_where(where, sizeof where, legacy, k);
+    if (!JSON_NODE_HOLDS_OBJECT(videos[k])) {
+      BAD(r, "%s is not an object", where);
+      return false;
+    }
+    long long vw, vh, vf;
+    JsonObject *vo = json_node_get_object(videos[k]);
+    if (!get_int(r, vo, "width", where, 2, DG_DOC_MAX_SIDE, &vw) ||
+        !get_int(r, vo, "height", where, 2, DG_DOC_MAX_SIDE, &vh) ||
+        !get_int(r, vo, "frames", where, DG_TIMELINE_MIN_FRAMES, DG_TIMELINE_MAX_FRAMES, &vf))
+      return false;
+    total += (size_t)(vw * vh * 4 * vf);
+    if (total > DG_PROJECT_MAX_IMAGE_BYTES) {
+      BAD(r,
+          "%s: its %lld frames of %lldx%lld (WxH) bring the project's images to more than the limit of %zu MiB "
+          "decoded",
+          where, vf, vw, vh, DG_PROJECT_MAX_IMAGE_BYTES >> 20);
+      return false;
+    }
   }
   return true;
 }
 
 // The generated video: settings, timeline, the attention matrix when present, and its frames as PNG files
 // of the bundle, each of the size the JSON states.
-static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
-  const char *where = "video";
+static bool read_video(reader *r, JsonNode *node, const char *where, dg_video_result *v) {
   JsonObject *o = json_node_get_object(node); // images_fit checked that it is an object
   long long w, h, frames, steps;
   double guidance;
@@ -669,21 +707,23 @@ static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
              *enc = get_string(r, o, "encoding", where);
   if (!neg || !model || !enc) return false;
   if (strcmp(enc, "png")) {
-    BAD(r, "video: unknown encoding \"%.40s\"", enc);
+    BAD(r, "%s: unknown encoding \"%.40s\"", where, enc);
     return false;
   }
   if (!r->bundle) {
-    BAD(r, "video: its frames are files of a project bundle, but this project is a single JSON file");
+    BAD(r, "%s: its frames are files of a project bundle, but this project is a single JSON file", where);
     return false;
   }
   JsonNode *tl = member(r, o, "timeline", where);
   if (!tl) return false;
-  if (dg_timeline_json_read(tl, "video.timeline", &v->timeline) != DG_OK) {
+  char tl_where[64];
+  snprintf(tl_where, sizeof tl_where, "%s.timeline", where);
+  if (dg_timeline_json_read(tl, tl_where, &v->timeline) != DG_OK) {
     if (r->status == DG_OK) r->status = DG_ERR_FORMAT; // the message names the member
     return false;
   }
   if (v->timeline.frames != frames) {
-    BAD(r, "video: %lld frames, but its timeline has %d", frames, v->timeline.frames);
+    BAD(r, "%s: %lld frames, but its timeline has %d", where, frames, v->timeline.frames);
     return false;
   }
   v->steps = (int)steps, v->guidance = guidance;
@@ -692,11 +732,11 @@ static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
   if (att) {
     JsonArray *a = JSON_NODE_HOLDS_ARRAY(att) ? json_node_get_array(att) : NULL;
     if (!a || json_array_get_length(a) != (guint)(frames * frames)) {
-      BAD(r, "video: \"attention\" is not an array of %lld numbers (frames x frames)", frames * frames);
+      BAD(r, "%s: \"attention\" is not an array of %lld numbers (frames x frames)", where, frames * frames);
       return false;
     }
     if (!(v->attention = malloc((size_t)(frames * frames) * sizeof *v->attention))) {
-      BAD(r, "video: out of memory for the attention matrix");
+      BAD(r, "%s: out of memory for the attention matrix", where);
       return false;
     }
     v->attention_frames = (int)frames;
@@ -705,7 +745,7 @@ static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
       GType t = JSON_NODE_HOLDS_VALUE(e) ? json_node_get_value_type(e) : G_TYPE_INVALID;
       double x = t == G_TYPE_DOUBLE || t == G_TYPE_INT64 ? json_node_get_double(e) : -1;
       if (!(x >= 0 && x <= 1)) {
-        BAD(r, "video: \"attention\"[%u] is not a probability (a number in 0..1)", i);
+        BAD(r, "%s: \"attention\"[%u] is not a probability (a number in 0..1)", where, i);
         return false;
       }
       v->attention[i] = (float)x;
@@ -715,7 +755,7 @@ static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
   if (!files) return false;
   JsonArray *fa = JSON_NODE_HOLDS_ARRAY(files) ? json_node_get_array(files) : NULL;
   if (!fa || json_array_get_length(fa) != (guint)frames) {
-    BAD(r, "video: \"files\" is not an array of %lld file names", frames);
+    BAD(r, "%s: \"files\" is not an array of %lld file names", where, frames);
     return false;
   }
   if (dg_media_alloc(&v->frames, (int)frames, (int)w, (int)h, 4) != DG_OK) {
@@ -726,10 +766,10 @@ static bool read_video(reader *r, JsonNode *node, dg_video_result *v) {
     JsonNode *e = json_array_get_element(fa, (guint)i);
     const char *name =
         JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING ? json_node_get_string(e) : NULL;
-    char at[48];
-    snprintf(at, sizeof at, "video frame %d", i + 1);
+    char at[80];
+    snprintf(at, sizeof at, "%s frame %d", where, i + 1);
     if (!name) {
-      BAD(r, "video: \"files\"[%d] is not a string", i);
+      BAD(r, "%s: \"files\"[%d] is not a string", where, i);
       return false;
     }
     size_t len;
@@ -859,19 +899,29 @@ static dg_document *read_document(reader *r, JsonNode *root) {
     BAD(r, "\"results\" is not an array");
     return NULL;
   }
-  // "timeline" and "video" came later: absent is the default timeline and no video.
-  JsonNode *video = json_object_get_member(o, "video"), *timeline = json_object_get_member(o, "timeline");
-  JsonNode *style = json_object_get_member(o, "style"); // came later still: absent is the empty panel
-  if (!images_fit(r, w, h, json_node_get_array(results), video, style)) return NULL;
+  // "timeline" and the videos came later: absent is the default timeline and no video. "video" (one object,
+  // frames video/NNNN.png) is what projects held before "videos" (an array, a folder video/NNNN/ each).
+  // "style" came later still: absent is the empty panel.
+  JsonNode *timeline = json_object_get_member(o, "timeline"), *style = json_object_get_member(o, "style");
+  int n_videos = 0;
+  bool legacy;
+  JsonNode **videos = video_nodes(r, o, &n_videos, &legacy);
+  if (r->status != DG_OK) return NULL;
+  if (!images_fit(r, w, h, json_node_get_array(results), videos, n_videos, legacy, style)) {
+    g_free(videos);
+    return NULL;
+  }
   dg_timeline tl;
   dg_timeline_init(&tl);
   if (timeline && dg_timeline_json_read(timeline, "timeline", &tl) != DG_OK) {
     if (r->status == DG_OK) r->status = DG_ERR_FORMAT; // the message names the member
+    g_free(videos);
     return NULL;
   }
   uint8_t *ids = read_layout(r, lay, w, h);
   if (!ids) {
     dg_timeline_clear(&tl);
+    g_free(videos);
     return NULL;
   }
   dg_document *doc = dg_document_new((int)h, (int)w);
@@ -909,13 +959,22 @@ static dg_document *read_document(reader *r, JsonNode *root) {
     good = false;
   }
   dg_timeline_clear(&tl);
-  dg_video_result v;
-  dg_video_result_init(&v);
-  if (good && video) {
-    good = read_video(r, video, &v);
-    if (good) dg_document_set_video(doc, &v);
+  for (int k = 0; good && k < n_videos; k++) {
+    char where[48];
+    video_where(where, sizeof where, legacy, k);
+    dg_video_result v;
+    dg_video_result_init(&v);
+    good = read_video(r, videos[k], where, &v);
+    if (good) dg_document_add_video(doc, &v);
+    dg_video_result_clear(&v);
+    good = good && dg_document_video_count(doc) == k + 1; // else out of memory, said
+    if (!good && r->status == DG_OK) bad_under(r, where);
   }
-  dg_video_result_clear(&v);
+  g_free(videos);
+  long long current_video = n_videos - 1; // "current_video" came with "videos"
+  if (good && json_object_has_member(o, "current_video"))
+    good = get_int(r, o, "current_video", top, -1, n_videos - 1, &current_video);
+  if (good) dg_document_set_current_video(doc, (int)current_video);
   dg_style st;
   dg_style_init(&st);
   if (good && style) {

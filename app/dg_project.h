@@ -3,7 +3,8 @@
 //   project.json      the document: settings, and the layout and results as references to files below
 //   layout.png        the layout's class ids as the pixel values of an 8-bit indexed PNG
 //   results/NNNN.png  each result, RGBA8
-//   video/NNNN.png    each frame of the generated video (dg_document_video), RGBA8
+//   video/NNNN/MMMM.png  frame MMMM of the document's video NNNN (dg_document_video_at), RGBA8; projects before
+//                     held one video as video/MMMM.png, still read
 //   style/content.png, style/exemplar.png  the style panel's slots (dg_document_style), when filled
 // project.json holds the timeline (app/dg_timeline_json.h) and the style panel's method, strength and slot
 // sources. Version 1 projects, one JSON file with the layout run-length encoded and the results

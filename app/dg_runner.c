@@ -15,12 +15,14 @@
 #include "dg_palette_choice.h"
 #include "dg_settings.h"
 #include "dg_timeline.h"
+#include "dg_unet3d.h"
 #include "dg_video.h"
 
 struct dg_runner {
   pthread_mutex_t lock; // one generation at a time
   char *tokenizer_dir;
   atomic_bool previews;
+  atomic_int video_loads; // video UNets loaded at a video job (dg_model_set_load_video), all sets together
   uint8_t (*palette)[3]; // the colours of the job's palette
   int n_classes;
   dg_palette *job_palette; // the palette of the loaded set's jobs (its names may have made its class table)
@@ -35,6 +37,7 @@ dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json) {
   if (!r) return NULL;
   pthread_mutex_init(&r->lock, NULL);
   atomic_init(&r->previews, true);
+  atomic_init(&r->video_loads, 0);
   r->tokenizer_dir = tokenizer_dir ? strdup(tokenizer_dir) : NULL;
   r->cache = dg_generate_cache_new(); // NULL: every job computes its encodings
   dg_status s;
@@ -65,6 +68,7 @@ void dg_runner_free(dg_runner *r) {
 }
 
 void dg_runner_set_previews(dg_runner *r, bool on) { atomic_store(&r->previews, on); }
+int dg_runner_video_loads(dg_runner *r) { return atomic_load(&r->video_loads); }
 
 bool dg_runner_has_tiny_decoder(dg_runner *r) {
   pthread_mutex_lock(&r->lock);
@@ -88,6 +92,10 @@ typedef struct preview_ctx {
   int n_refs;
   GString *labels;
   float *word_maps;
+  // a video job's temporal attention: captured into `attention` at step attention_step (dg_video)
+  float *attention;
+  int attention_step, frames;
+  bool attention_posted;
 } preview_ctx;
 
 // The step's token maps -> one map per marked word, posted with the step's report.
@@ -156,7 +164,8 @@ static dg_status models_for(dg_runner *r, const dg_job_params *params) {
     dg_palette_free(r->job_palette);
     r->job_palette = s == DG_OK ? dg_palette_load_named(palette, &s) : NULL;
     const char **names = r->job_palette ? dg_palette_class_names(r->job_palette) : NULL;
-    dg_model_options o = {.default_tokenizer_dir = r->tokenizer_dir, .class_names = names,
+    // The video UNet (~37 MB) loads at the set's first video job: image jobs never pay for it.
+    dg_model_options o = {.default_tokenizer_dir = r->tokenizer_dir, .image_only = true, .class_names = names,
                           .n_class_names = r->job_palette ? dg_palette_count(r->job_palette) : 0};
     if (s == DG_OK) s = dg_settings_check_size(path, &o, r->device, params->width, params->height);
     if (s == DG_OK) s = dg_model_set_open(r->device, path, &o, &r->models);
@@ -228,18 +237,43 @@ static dg_status run_image(dg_runner *r, dg_job *job, const dg_job_params *param
   return s;
 }
 
+// dg_video has filled the capture when it reports the capture step: the attention goes out with that step's
+// report, so the editor's picture shows while the job runs.
+static void post_attention(preview_ctx *c) {
+  if (c->attention_posted) return;
+  dg_job_set_attention(c->job, c->attention, c->frames);
+  c->attention_posted = true;
+}
+
 static void on_video_step(void *user, int step, int total, int frame, const uint8_t *rgb, int w, int h) {
   (void)frame;
+  preview_ctx *c = user;
+  if (step >= c->attention_step) post_attention(c);
   on_step(user, step, total, rgb, w, h);
 }
 
+// The attention picture's layer and step against the model and the run, named when out of range.
+static dg_status check_attention(const dg_model_set *m, const dg_timeline *t, int steps) {
+  const dg_unet3d *u = dg_model_set_get(m, DG_ROLE_VIDEO_UNET);
+  if (u && t->attention_layer >= u->n_temporal)
+    return dg_fail(DG_ERR_ARG, "The attention picture's layer %d: this video model has temporal layers 0..%d",
+                   t->attention_layer, u->n_temporal - 1);
+  if (t->attention_step >= steps)
+    return dg_fail(DG_ERR_ARG, "The attention picture's step %d: this run has steps 0..%d", t->attention_step,
+                   steps - 1);
+  return DG_OK;
+}
+
 // The video task: the document's timeline through dg_video, previews of the playhead's frame (followed
-// while it moves), F RGBA frames, and the temporal attention of the first temporal transformer at the
-// first step (where TAR acts) for the editor's picture.
+// while it moves), F RGBA frames, and the temporal attention of the timeline's chosen temporal transformer
+// and step for the editor's picture, posted as soon as that step has run.
 static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *params, preview_ctx *pc, dg_media *out) {
   const dg_timeline *t = params->timeline;
   DG_TRY(dg_timeline_check(t));
   if (t->n_stages < 1) return dg_fail(DG_ERR_ARG, "The video timeline has no prompt stage: add one");
+  int loads = dg_model_set_video_loads(r->models);
+  DG_TRY(dg_model_set_load_video(r->models));
+  atomic_fetch_add(&r->video_loads, dg_model_set_video_loads(r->models) - loads);
   bool layout_used = false;
   for (int i = 0; t->keep_layout && params->layout && i < params->width * params->height; i++)
     layout_used |= params->layout[i] != 255;
@@ -249,10 +283,12 @@ static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *param
   int64_t attn_widths[2];
   int n_attn = dg_video_attention_widths(r->models, params->width, attn_widths, 2);
   DG_TRY(dg_timeline_tar(t, attn_widths, n_attn, &tar));
+  DG_TRY(check_attention(r->models, t, params->steps));
   dg_video_params p = {.stages = stages, .n_stages = t->n_stages, .negative = params->negative,
                        .frames = t->frames, .fps = (float)t->fps, .width = params->width, .height = params->height,
                        .steps = params->steps, .cfg = (float)params->guidance, .eta = 1.0f, .seed = params->seed,
-                       .vsp = t->vsp, .tar = &tar, .capture_layer = 0, .capture_attn = 0, .capture_step = 0,
+                       .vsp = t->vsp, .tar = &tar, .capture_layer = t->attention_layer, .capture_attn = 0,
+                       .capture_step = t->attention_step,
                        .layout = layout_used && dg_model_set_has_control(r->models) ? params->layout : NULL,
                        .palette = (const uint8_t(*)[3])r->palette, .n_classes = r->n_classes,
                        .control_scale = (float)params->control_scale, .cancel = dg_job_cancel_flag(job),
@@ -263,8 +299,10 @@ static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *param
   float *attention = dg_memory_alloc("the temporal attention", (size_t)t->frames * t->frames * sizeof(float));
   if (!rgb || !attention) return free(rgb), free(attention), DG_ERR_OOM;
   p.capture = attention;
+  pc->attention = attention, pc->attention_step = t->attention_step, pc->frames = t->frames;
   dg_status s = dg_video_generate(r->models, &p, rgb);
-  if (s == DG_OK) dg_job_set_attention(job, attention, t->frames);
+  if (s == DG_OK) post_attention(pc); // without previews, at the end
+  pc->attention = NULL;
   free(attention);
   if (s == DG_OK) s = dg_media_alloc(out, t->frames, params->width, params->height, 4);
   for (int64_t i = 0; s == DG_OK && i < (int64_t)n * t->frames; i++) {

@@ -3,7 +3,8 @@
 // path), and hands back its media. The last model set stays loaded for the next job, with the text
 // encodings of its recent prompts and the ControlNet hints of its recent layouts (dg_generate_cache): a
 // job whose prompt, negative prompt or layout did not change skips that work. The Vulkan device is
-// opened on the first job, on the worker thread.
+// opened on the first job, on the worker thread. A set opens without its video UNet, which loads at the
+// set's first video job and stays.
 #pragma once
 #include "dg_generate_cache.h"
 #include "dg_job.h"
@@ -17,6 +18,9 @@ dg_runner *dg_runner_new(const char *tokenizer_dir, const char *palette_json);
 void dg_runner_free(dg_runner *r);
 // Per-step previews on (the default) or off; off measures what they cost (dirigent-bench-preview).
 void dg_runner_set_previews(dg_runner *r, bool on);
+// How many times a video UNet was loaded (at the first video job of each model set; image jobs load none).
+// Lock-free: readable while a job runs.
+int dg_runner_video_loads(dg_runner *r);
 // What the cache saved so far (text encodings run and reused, hints built and reused).
 void dg_runner_cache_stats(dg_runner *r, dg_generate_cache_stats *out);
 // Whether the loaded model has a tiny decoder (live frames then decode with it); false before a model loads.

@@ -43,7 +43,8 @@ dg_status dg_timeline_copy(dg_timeline *dst, const dg_timeline *src) {
 bool dg_timeline_equal(const dg_timeline *a, const dg_timeline *b) {
   if (a->frames != b->frames || a->fps != b->fps || a->n_stages != b->n_stages || a->vsp != b->vsp ||
       a->sigma_fine != b->sigma_fine || a->sigma_next != b->sigma_next || a->until != b->until ||
-      a->keep_layout != b->keep_layout)
+      a->keep_layout != b->keep_layout || a->attention_layer != b->attention_layer ||
+      a->attention_step != b->attention_step)
     return false;
   for (int i = 0; i < a->n_stages; i++)
     if (a->stages[i].frame != b->stages[i].frame || strcmp(a->stages[i].prompt, b->stages[i].prompt) != 0)
@@ -80,6 +81,11 @@ dg_status dg_timeline_check(const dg_timeline *t) {
     return dg_fail(DG_ERR_ARG, "timeline: TAR sigma %g / %g outside 0..%g", t->sigma_fine, t->sigma_next,
                    DG_TIMELINE_MAX_SIGMA);
   if (t->until < 0) return dg_fail(DG_ERR_ARG, "timeline: TAR until step %d (0 or more)", t->until);
+  if (t->attention_layer < 0 || t->attention_layer > DG_TIMELINE_MAX_ATTENTION_LAYER ||
+      t->attention_step < 0 || t->attention_step > DG_TIMELINE_MAX_ATTENTION_STEP)
+    return dg_fail(DG_ERR_ARG, "timeline: attention picture of layer %d at step %d (layers 0..%d, steps 0..%d)",
+                   t->attention_layer, t->attention_step, DG_TIMELINE_MAX_ATTENTION_LAYER,
+                   DG_TIMELINE_MAX_ATTENTION_STEP);
   return DG_OK;
 }
 

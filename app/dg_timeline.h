@@ -13,6 +13,8 @@
 #define DG_TIMELINE_MAX_FRAMES DG_VIDEO_MAX_FRAMES
 #define DG_TIMELINE_MAX_FPS 60.0
 #define DG_TIMELINE_MAX_SIGMA 64.0
+#define DG_TIMELINE_MAX_ATTENTION_LAYER 63 // above any model's temporal transformers; the job checks the model's
+#define DG_TIMELINE_MAX_ATTENTION_STEP 999 // the job checks the run's steps
 
 typedef struct dg_timeline_stage {
   int frame;    // where the stage's prompt starts holding (0-based)
@@ -30,6 +32,9 @@ typedef struct dg_timeline {
   double sigma_fine, sigma_next;
   int until;
   bool keep_layout; // condition every frame on the document's layout through the layout ControlNet
+  // The attention picture: the temporal self-attention of temporal transformer attention_layer (0: the first
+  // of the video UNet's, which all have temporal attention) at sampler step attention_step.
+  int attention_layer, attention_step;
 } dg_timeline;
 
 // 16 frames at 8 fps, no stages, VSP linear, TAR at the finest level with sigma 1 until step 13
@@ -42,7 +47,8 @@ dg_status dg_timeline_copy(dg_timeline *dst, const dg_timeline *src);
 bool dg_timeline_equal(const dg_timeline *a, const dg_timeline *b);
 // DG_ERR_ARG naming the value: frames outside 2..DG_TIMELINE_MAX_FRAMES, fps outside (0, 60], a stage
 // frame outside 0..frames-1 or not after the previous one, a prompt that is NULL or not valid UTF-8 of
-// at most 64 KiB, an unknown VSP mode, a sigma outside [0, 64] or NaN, until < 0.
+// at most 64 KiB, an unknown VSP mode, a sigma outside [0, 64] or NaN, until < 0, an attention layer outside
+// 0..DG_TIMELINE_MAX_ATTENTION_LAYER or step outside 0..DG_TIMELINE_MAX_ATTENTION_STEP.
 dg_status dg_timeline_check(const dg_timeline *t);
 // Inserts a stage at `frame` (kept in order); DG_ERR_ARG when a stage is already there or the
 // timeline is full.

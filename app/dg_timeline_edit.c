@@ -102,6 +102,15 @@ dg_status dg_timeline_edit_set_keep_layout(dg_document *doc, bool keep) {
   return edit(doc, set_keep, &(stage_arg){.frame = keep}, false);
 }
 
+static dg_status set_attention(dg_timeline *t, const void *p) {
+  const stage_arg *a = p;
+  t->attention_layer = a->index, t->attention_step = a->frame; // dg_timeline_check bounds them
+  return DG_OK;
+}
+dg_status dg_timeline_edit_set_attention(dg_document *doc, int layer, int step) {
+  return edit(doc, set_attention, &(stage_arg){.index = layer, .frame = step}, false);
+}
+
 static dg_status set_vsp(dg_timeline *t, const void *p) {
   t->vsp = (dg_vsp_mode)((const stage_arg *)p)->frame; // dg_timeline_check refuses another value
   return DG_OK;

@@ -23,5 +23,7 @@ dg_status dg_timeline_edit_set_fps(dg_document *doc, double fps);
 // TAR: the Gaussian band's sigma at the finest latent level and the next (0: off there), until step `until`.
 dg_status dg_timeline_edit_set_tar(dg_document *doc, double sigma_fine, double sigma_next, int until);
 dg_status dg_timeline_edit_set_keep_layout(dg_document *doc, bool keep);
+// The attention picture's temporal transformer and sampler step (dg_timeline.attention_layer, attention_step).
+dg_status dg_timeline_edit_set_attention(dg_document *doc, int layer, int step);
 // VSP: DG_VSP_LINEAR (interpolated stage embeddings), DG_VSP_SAME (each frame its stage's) or DG_VSP_OFF.
 dg_status dg_timeline_edit_set_vsp(dg_document *doc, dg_vsp_mode vsp);

@@ -19,6 +19,8 @@ void dg_timeline_json_write(JsonBuilder *b, const dg_timeline *t) {
   dg_json_add_int(b, "until", t->until);
   json_builder_set_member_name(b, "keep_layout");
   json_builder_add_boolean_value(b, t->keep_layout);
+  dg_json_add_int(b, "attention_layer", t->attention_layer);
+  dg_json_add_int(b, "attention_step", t->attention_step);
   json_builder_set_member_name(b, "stages");
   json_builder_begin_array(b);
   for (int i = 0; i < t->n_stages; i++) {
@@ -84,6 +86,9 @@ dg_status dg_timeline_json_read(JsonNode *node, const char *where, dg_timeline *
   if (value_type(keep) != G_TYPE_BOOLEAN)
     return bad(where, keep ? "is not true or false" : "is missing", "keep_layout");
   t.keep_layout = json_node_get_boolean(keep);
+  // The attention picture's layer and step came later: absent is layer 0 at step 0 (what was captured then).
+  if (json_object_has_member(o, "attention_layer")) DG_TRY(get_int(o, where, "attention_layer", &t.attention_layer));
+  if (json_object_has_member(o, "attention_step")) DG_TRY(get_int(o, where, "attention_step", &t.attention_step));
   int mode = -1;
   for (int i = 0; i < 3; i++)
     if (!strcmp(vsp, vsp_names[i])) mode = i;

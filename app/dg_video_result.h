@@ -1,6 +1,6 @@
 // A generated video as the document keeps it: the frames (RGBA8) with the timeline and settings that
 // made them, and the temporal attention matrix captured on the way (the picture under the timeline).
-// The document holds at most one (dg_document_video): the newest generation of its timeline.
+// The document keeps every one it generated (dg_document_video_at), one of them in the player (dg_document_video).
 #pragma once
 #include <stdint.h>
 

@@ -249,6 +249,16 @@ static void act_select_result(GSimpleAction *a, GVariant *p, gpointer d) {
   dg_document_set_current_result(MODEL(d), g_variant_get_int32(p));
 }
 
+// A video of the results strip (0-based): it becomes the one the timeline player shows.
+static void act_select_video(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  dg_document_set_current_video(MODEL(d), g_variant_get_int32(p));
+}
+static void act_delete_video(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_document_delete_video(MODEL(d), g_variant_get_int32(p)));
+}
+
 // (height, width): a blank canvas.
 static void act_new(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
@@ -408,6 +418,13 @@ static void act_timeline_set_tar(GSimpleAction *a, GVariant *p, gpointer d) {
   gint32 until;
   g_variant_get(p, "(ddi)", &fine, &next, &until);
   report(d, dg_timeline_edit_set_tar(MODEL(d), fine, next, until));
+}
+// (temporal layer, sampler step) of the attention picture
+static void act_timeline_set_attention(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  gint32 layer, step;
+  g_variant_get(p, "(ii)", &layer, &step);
+  report(d, dg_timeline_edit_set_attention(MODEL(d), layer, step));
 }
 // 'linear', 'same' or 'off': video synopsis prompting.
 static void act_timeline_set_vsp(GSimpleAction *a, GVariant *p, gpointer d) {
@@ -613,6 +630,8 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"zoom-out", act_simple, NULL, NULL, NULL, {0}},
       {"zoom-fit", act_simple, NULL, NULL, NULL, {0}},
       {"select-result", act_select_result, "i", NULL, NULL, {0}},
+      {"select-video", act_select_video, "i", NULL, NULL, {0}},
+      {"delete-video", act_delete_video, "i", NULL, NULL, {0}},
       {"new", act_new, "(ii)", NULL, NULL, {0}},
       {"new-dialog", act_new_dialog, NULL, NULL, NULL, {0}},
       {"new-random-layout", act_new_random_layout, "s", NULL, NULL, {0}},
@@ -637,6 +656,7 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"timeline-set-frames", act_timeline_set_frames, "i", NULL, NULL, {0}},
       {"timeline-set-fps", act_timeline_set_fps, "d", NULL, NULL, {0}},
       {"timeline-set-tar", act_timeline_set_tar, "(ddi)", NULL, NULL, {0}},
+      {"timeline-set-attention", act_timeline_set_attention, "(ii)", NULL, NULL, {0}},
       {"timeline-set-vsp", act_timeline_set_vsp, "s", NULL, NULL, {0}},
       {"timeline-keep-layout", NULL, NULL, "true", act_timeline_keep_layout, {0}},
       {"playhead", act_playhead, "i", NULL, NULL, {0}},

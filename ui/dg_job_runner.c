@@ -43,6 +43,8 @@ void dg_job_runner_load_runner(void) {
   dg_job_set_default_fn((dg_job_fn)fn, NULL);
 }
 
+int dg_job_runner_video_loads(void) { return runner ? dg_runner_video_loads(runner) : 0; }
+
 void dg_job_runner_unload_runner(void) {
   dg_runner_free(runner);
   runner = NULL;
@@ -89,11 +91,22 @@ struct _DgJobRunner {
   int preview_w, preview_h;
   char *heat_item;
   GdkPaintable *heatmap;
+  float *attention; // a video job's temporal attention, attention_frames square (malloc'd by dg_job)
+  int attention_frames;
 };
 
 G_DEFINE_FINAL_TYPE(DgJobRunner, dg_job_runner, G_TYPE_OBJECT)
 
-enum { PROP_0, PROP_RUNNING, PROP_PROGRESS_TEXT, PROP_PROGRESS_FRACTION, PROP_PREVIEW, PROP_HEATMAP, N_PROPS };
+enum {
+  PROP_0,
+  PROP_RUNNING,
+  PROP_PROGRESS_TEXT,
+  PROP_PROGRESS_FRACTION,
+  PROP_PREVIEW,
+  PROP_HEATMAP,
+  PROP_ATTENTION_FRAMES,
+  N_PROPS
+};
 static GParamSpec *props[N_PROPS];
 enum { SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
@@ -165,6 +178,20 @@ static void keep_heat_image(DgJobRunner *self, const uint8_t *rgba, int w, int h
   self->preview_w = w, self->preview_h = h;
 }
 
+// Takes the attention out of the update (or clears it: u NULL).
+static void keep_attention(DgJobRunner *self, dg_job_update *u) {
+  if (u && !u->attention) return;
+  free(self->attention);
+  self->attention = u ? u->attention : NULL, self->attention_frames = u ? u->attention_frames : 0;
+  if (u) u->attention = NULL; // ours now
+  g_object_notify_by_pspec(G_OBJECT(self), props[PROP_ATTENTION_FRAMES]);
+}
+
+const float *dg_job_runner_get_attention(DgJobRunner *self, int *frames) {
+  *frames = self->attention_frames;
+  return self->attention;
+}
+
 // Keeps the update's maps (taken from it) and preview for the heatmaps.
 static void keep_maps(DgJobRunner *self, dg_job_update *u) {
   if (u->maps) {
@@ -216,6 +243,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   if (dg_job_poll(self->job, &u)) {
     show_update(self, &u);
     keep_maps(self, &u);
+    keep_attention(self, &u);
     dg_job_update_clear(&u);
   }
   dg_job_state state = dg_job_state_get(self->job);
@@ -244,7 +272,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
     dg_video_result v;
     if (dg_job_take_video(self->job, &v)) {
       outcome = DG_JOB_OUTCOME_DONE;
-      dg_document_set_video(dg_document_object_get_model(self->doc), &v);
+      dg_document_add_video(dg_document_object_get_model(self->doc), &v);
       set_progress(self, 1, "Done");
     } else {
       outcome = DG_JOB_OUTCOME_FAILED;
@@ -309,6 +337,7 @@ static gboolean start(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, bool
   free(self->maps), free(self->map_labels); // the last job's maps are not this one's
   self->maps = NULL, self->map_labels = NULL, self->map_count = 0;
   update_heatmap(self);
+  if (self->attention) keep_attention(self, NULL);
   g_object_notify_by_pspec(G_OBJECT(self), props[PROP_RUNNING]);
   set_progress(self, 0, "Starting…");
   self->tick_id = gtk_widget_add_tick_callback(clock, tick, self, NULL);
@@ -368,6 +397,7 @@ static void dg_job_runner_get_property(GObject *object, guint id, GValue *value,
   case PROP_PROGRESS_FRACTION: g_value_set_double(value, self->fraction); break;
   case PROP_PREVIEW: g_value_set_object(value, self->preview); break;
   case PROP_HEATMAP: g_value_set_object(value, self->heatmap); break;
+  case PROP_ATTENTION_FRAMES: g_value_set_int(value, self->attention_frames); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
 }
@@ -382,6 +412,8 @@ static void dg_job_runner_dispose(GObject *object) {
   self->maps = NULL, self->map_labels = NULL;
   g_clear_pointer(&self->preview_rgb, g_free);
   g_clear_pointer(&self->heat_item, g_free);
+  free(self->attention);
+  self->attention = NULL, self->attention_frames = 0;
   G_OBJECT_CLASS(dg_job_runner_parent_class)->dispose(object);
 }
 
@@ -396,6 +428,8 @@ static void dg_job_runner_class_init(DgJobRunnerClass *klass) {
   props[PROP_PREVIEW] = g_param_spec_object("preview", NULL, NULL, GDK_TYPE_PAINTABLE, ro);
   // the heatmap of the marked word asked for (dg_job_runner_show_heatmap) over the newest preview
   props[PROP_HEATMAP] = g_param_spec_object("heatmap", NULL, NULL, GDK_TYPE_PAINTABLE, ro);
+  // a video job's temporal attention matrix's side, 0 for none (dg_job_runner_get_attention)
+  props[PROP_ATTENTION_FRAMES] = g_param_spec_int("attention-frames", NULL, NULL, 0, G_MAXINT, 0, ro);
   g_object_class_install_properties(oc, N_PROPS, props);
   // (DgJobOutcome outcome, const char *message): message says why for DG_JOB_OUTCOME_FAILED, else NULL.
   signals[SIGNAL_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,

@@ -34,6 +34,8 @@ G_DECLARE_FINAL_TYPE(DgJobRunner, dg_job_runner, DG, JOB_RUNNER, GObject)
 // Registers the application's job function, app/dg_runner (once, before the first job), and frees it.
 void dg_job_runner_load_runner(void);
 void dg_job_runner_unload_runner(void);
+// How many times app/dg_runner loaded a video UNet (dg_runner_video_loads): 0 until the first video job.
+int dg_job_runner_video_loads(void);
 
 DgJobRunner *dg_job_runner_new(void);
 // Starts generating from doc's settings, polling on clock's frame clock; FALSE (and *error) when no
@@ -48,7 +50,7 @@ gboolean dg_job_runner_start_frame(DgJobRunner *self, DgDocument *doc, GtkWidget
 gboolean dg_job_runner_start_seeded(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, uint64_t seed,
                                     GError **error);
 // A video of doc's timeline (dg_job_start_video) previewing frame `playhead`; its frames become the
-// document's video (dg_document_set_video) with outcome DG_JOB_OUTCOME_DONE.
+// document's newest video (dg_document_add_video) with outcome DG_JOB_OUTCOME_DONE.
 gboolean dg_job_runner_start_video(DgJobRunner *self, DgDocument *doc, GtkWidget *clock, int playhead, GError **error);
 // The running video job previews frame `frame` from its next step on (the playhead moved).
 void dg_job_runner_set_playhead(DgJobRunner *self, int frame);
@@ -67,5 +69,8 @@ gboolean dg_job_runner_get_running(DgJobRunner *self);
 // item or no such map: no heatmap.
 void dg_job_runner_show_heatmap(DgJobRunner *self, const char *item);
 const char *dg_job_runner_get_progress_text(DgJobRunner *self);
+// The running (or last) video job's temporal attention [frames, frames] as soon as its capture step has run
+// (NULL before; a new job clears it); property "attention-frames" notifies each change.
+const float *dg_job_runner_get_attention(DgJobRunner *self, int *frames);
 
 G_END_DECLS

@@ -2,8 +2,9 @@
 
 struct _DgResultsPanel {
   DgDocumentView parent;
-  GtkWidget *empty_label, *results_view;
+  GtkWidget *empty_label, *results_view, *videos_box;
   GtkSingleSelection *selection;
+  GPtrArray *badges; // each video thumbnail's badge text, for dump-state
 };
 
 G_DEFINE_FINAL_TYPE(DgResultsPanel, dg_results_panel, DG_TYPE_DOCUMENT_VIEW)
@@ -65,8 +66,68 @@ static gboolean none_to_visible(GBinding *b, const GValue *from, GValue *to, gpo
   return TRUE;
 }
 
+// ---- the videos: a thumbnail (the first frame) with a frame-count badge each; the current one marked ----
+
+static void video_clicked(GtkButton *b, DgResultsPanel *self) {
+  DgDocument *doc = dg_document_view_get_document(DG_DOCUMENT_VIEW(self));
+  if (doc)
+    dg_document_set_current_video(dg_document_object_get_model(doc),
+                                  GPOINTER_TO_INT(g_object_get_data(G_OBJECT(b), "video")));
+}
+
+static GtkWidget *video_thumb(DgResultsPanel *self, const dg_video_result *v, int index, bool current) {
+  const dg_media *m = &v->frames;
+  GBytes *bytes = g_bytes_new(dg_media_frame(m, 0), dg_media_frame_bytes(m));
+  GdkTexture *tex = gdk_memory_texture_new(m->width, m->height, GDK_MEMORY_R8G8B8A8, bytes, (gsize)m->width * 4);
+  g_bytes_unref(bytes);
+  GtkWidget *picture = gtk_picture_new_for_paintable(GDK_PAINTABLE(tex));
+  g_object_unref(tex);
+  gtk_widget_set_size_request(picture, 120, 60);
+  char *text = g_strdup_printf("%d frames", m->frames);
+  GtkWidget *badge = gtk_label_new(text);
+  g_ptr_array_add(self->badges, text);
+  gtk_widget_set_halign(badge, GTK_ALIGN_END), gtk_widget_set_valign(badge, GTK_ALIGN_END);
+  gtk_widget_add_css_class(badge, "video-badge");
+  GtkWidget *remove = gtk_button_new_from_icon_name("window-close-symbolic");
+  gtk_widget_set_halign(remove, GTK_ALIGN_END), gtk_widget_set_valign(remove, GTK_ALIGN_START);
+  gtk_widget_add_css_class(remove, "circular");
+  gtk_widget_set_tooltip_text(remove, "Delete this video (Undo brings it back)");
+  gtk_actionable_set_action_name(GTK_ACTIONABLE(remove), "app.delete-video");
+  gtk_actionable_set_action_target(GTK_ACTIONABLE(remove), "i", index);
+  GtkWidget *overlay = gtk_overlay_new();
+  gtk_overlay_set_child(GTK_OVERLAY(overlay), picture);
+  gtk_overlay_add_overlay(GTK_OVERLAY(overlay), badge);
+  gtk_overlay_add_overlay(GTK_OVERLAY(overlay), remove);
+  GtkWidget *button = gtk_button_new();
+  gtk_button_set_child(GTK_BUTTON(button), overlay);
+  gtk_button_set_has_frame(GTK_BUTTON(button), FALSE);
+  if (current) gtk_widget_add_css_class(button, "current-video");
+  char *tip = g_strdup_printf("Video %d · %d frames of %dx%d · seed %llu · %d steps%s", index + 1, m->frames, m->width,
+                              m->height, (unsigned long long)v->seed, v->steps, current ? " (in the player)" : "");
+  gtk_widget_set_tooltip_text(button, tip);
+  g_free(tip);
+  g_object_set_data(G_OBJECT(button), "video", GINT_TO_POINTER(index));
+  g_signal_connect(button, "clicked", G_CALLBACK(video_clicked), self);
+  return button;
+}
+
+static void videos_changed(DgDocument *doc, DgResultsPanel *self) {
+  GtkWidget *child;
+  while ((child = gtk_widget_get_first_child(self->videos_box)))
+    gtk_box_remove(GTK_BOX(self->videos_box), child);
+  g_ptr_array_set_size(self->badges, 0);
+  const dg_document *m = doc ? dg_document_object_get_model(doc) : NULL;
+  for (int i = 0; m && i < dg_document_video_count(m); i++)
+    gtk_box_append(GTK_BOX(self->videos_box),
+                   video_thumb(self, dg_document_video_at(m, i), i, i == dg_document_current_video(m)));
+}
+
+GPtrArray *dg_results_panel_get_video_badges(DgResultsPanel *self) { return self->badges; }
+
 static void dg_results_panel_document_changed(DgDocumentView *view, DgDocument *doc) {
   DgResultsPanel *self = DG_RESULTS_PANEL(view);
+  videos_changed(doc, self);
+  if (doc) dg_document_view_connect(view, "video-changed", G_CALLBACK(videos_changed));
   GListModel *results = doc ? dg_document_object_get_results(doc) : NULL;
   gtk_single_selection_set_model(self->selection, results);
   if (!doc) return;
@@ -79,14 +140,24 @@ static void dg_results_panel_document_changed(DgDocumentView *view, DgDocument *
 
 static const dg_template_child children[] = {DG_TEMPLATE_CHILD(DgResultsPanel, empty_label),
                                              DG_TEMPLATE_CHILD(DgResultsPanel, results_view),
+                                             DG_TEMPLATE_CHILD(DgResultsPanel, videos_box),
                                              DG_TEMPLATE_CHILD(DgResultsPanel, selection)};
+
+static void dg_results_panel_finalize(GObject *object) {
+  g_ptr_array_unref(DG_RESULTS_PANEL(object)->badges);
+  G_OBJECT_CLASS(dg_results_panel_parent_class)->finalize(object);
+}
 
 static void dg_results_panel_class_init(DgResultsPanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
+  G_OBJECT_CLASS(klass)->finalize = dg_results_panel_finalize;
   DG_DOCUMENT_VIEW_CLASS(klass)->document_changed = dg_results_panel_document_changed;
   dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_results_panel.ui", children, G_N_ELEMENTS(children));
   gtk_widget_class_bind_template_callback(wc, item_setup);
   gtk_widget_class_bind_template_callback(wc, item_bind);
 }
 
-static void dg_results_panel_init(DgResultsPanel *self) { gtk_widget_init_template(GTK_WIDGET(self)); }
+static void dg_results_panel_init(DgResultsPanel *self) {
+  self->badges = g_ptr_array_new_with_free_func(g_free);
+  gtk_widget_init_template(GTK_WIDGET(self));
+}

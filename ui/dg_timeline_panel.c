@@ -7,12 +7,14 @@
 
 struct _DgTimelinePanel {
   DgDocumentView parent;
-  GtkWidget *frames_drop, *vsp_drop, *fps_spin, *sigma_spin, *sigma_next_spin, *until_spin, *track, *stage_label,
+  GtkWidget *frames_drop, *vsp_drop, *fps_spin, *sigma_spin, *sigma_next_spin, *until_spin, *track,
+      *attention_layer_spin, *attention_step_spin, *stage_label,
       *stage_entry, *remove_button, *frame_label, *scrub, *export_progress, *export_cancel, *viewer, *attention, *strip;
   GtkAdjustment *playhead_adj;
   DgJobRunner *runner; // not owned (the window's)
   GPtrArray *frames;   // GdkTexture per frame of the document's video
   int attention_frames;
+  bool attention_live; // the picture is the running job's
   gboolean playing, loop;
   guint play_id;
 };
@@ -166,6 +168,8 @@ static void timeline_changed(DgTimelinePanel *self) {
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->sigma_spin), t->sigma_fine);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->sigma_next_spin), t->sigma_next);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->until_spin), t->until);
+  gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->attention_layer_spin), t->attention_layer);
+  gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->attention_step_spin), t->attention_step);
   if (gtk_drop_down_get_selected(GTK_DROP_DOWN(self->vsp_drop)) != (guint)t->vsp)
     gtk_drop_down_set_selected(GTK_DROP_DOWN(self->vsp_drop), (guint)t->vsp); // off 0, linear 1, same 2
   gtk_adjustment_set_upper(self->playhead_adj, t->frames - 1);
@@ -205,6 +209,24 @@ static void until_changed(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
   if (t)
     tar_edit(self, t->sigma_fine, t->sigma_next, gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(self->until_spin)));
+}
+// As TAR's: each spin edits its own value only.
+static void attention_edit(DgTimelinePanel *self, int layer, int step) {
+  const dg_timeline *t = timeline(self);
+  if (t && (layer != t->attention_layer || step != t->attention_step))
+    report(self, dg_timeline_edit_set_attention(model(self), layer, step));
+}
+static void attention_layer_changed(DgTimelinePanel *self) {
+  const dg_timeline *t = timeline(self);
+  if (t)
+    attention_edit(self, gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(self->attention_layer_spin)),
+                   t->attention_step);
+}
+static void attention_step_changed(DgTimelinePanel *self) {
+  const dg_timeline *t = timeline(self);
+  if (t)
+    attention_edit(self, t->attention_layer,
+                   gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(self->attention_step_spin)));
 }
 static void vsp_chosen(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
@@ -279,13 +301,44 @@ static GdkTexture *attention_texture(const float *a, int f) {
   return t;
 }
 
+// The attention picture: matrix a [f, f] (NULL: none) of temporal layer `layer` at step `step`; `live` while the
+// running job's.
+static void show_attention(DgTimelinePanel *self, const float *a, int f, int layer, int step, bool live) {
+  GdkTexture *t = a && f > 0 ? attention_texture(a, f) : NULL;
+  gtk_picture_set_paintable(GTK_PICTURE(self->attention), t ? GDK_PAINTABLE(t) : NULL);
+  if (t) g_object_unref(t);
+  self->attention_frames = t ? f : 0;
+  self->attention_live = t && live;
+  char *tip = t ? g_strdup_printf("Temporal attention of temporal layer %d at step %d%s: row i is how frame i attends "
+                                  "to every frame (each row scaled to its maximum)",
+                                  layer, step, live ? ", of the video being generated" : "")
+                : g_strdup("The temporal attention picture (attn layer, attn step) appears once a video generates");
+  gtk_widget_set_tooltip_text(self->attention, tip);
+  g_free(tip);
+}
+
+// The document's video's picture, unless a running video job has sent its own.
+static void show_video_attention(DgTimelinePanel *self) {
+  int f = 0;
+  const float *live = self->runner && dg_job_runner_get_video(self->runner)
+                          ? dg_job_runner_get_attention(self->runner, &f)
+                          : NULL;
+  const dg_timeline *t = timeline(self);
+  if (live && t) {
+    show_attention(self, live, f, t->attention_layer, t->attention_step, true);
+    return;
+  }
+  const dg_video_result *v = model(self) ? dg_document_video(model(self)) : NULL;
+  show_attention(self, v ? v->attention : NULL, v ? v->attention_frames : 0, v ? v->timeline.attention_layer : 0,
+                 v ? v->timeline.attention_step : 0, false);
+}
+
 static void video_changed(DgTimelinePanel *self) {
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child(self->strip)))
     gtk_box_remove(GTK_BOX(self->strip), child);
   g_clear_pointer(&self->frames, g_ptr_array_unref);
-  self->attention_frames = 0;
-  gtk_picture_set_paintable(GTK_PICTURE(self->attention), NULL);
+  show_video_attention(self);
   const dg_video_result *v = model(self) ? dg_document_video(model(self)) : NULL;
   if (v) {
     const dg_media *m = &v->frames;
@@ -307,12 +360,6 @@ static void video_changed(DgTimelinePanel *self) {
       gtk_widget_add_controller(thumb, GTK_EVENT_CONTROLLER(click));
       gtk_box_append(GTK_BOX(self->strip), thumb);
     }
-    if (v->attention && v->attention_frames > 0) {
-      GdkTexture *t = attention_texture(v->attention, v->attention_frames);
-      gtk_picture_set_paintable(GTK_PICTURE(self->attention), GDK_PAINTABLE(t));
-      g_object_unref(t);
-      self->attention_frames = v->attention_frames;
-    }
   } else {
     dg_timeline_panel_set_playing(self, FALSE);
   }
@@ -320,6 +367,7 @@ static void video_changed(DgTimelinePanel *self) {
 }
 
 int dg_timeline_panel_get_attention_frames(DgTimelinePanel *self) { return self->attention_frames; }
+gboolean dg_timeline_panel_get_attention_live(DgTimelinePanel *self) { return self->attention_live; }
 GtkWidget *dg_timeline_panel_get_track(DgTimelinePanel *self) { return self->track; }
 int dg_timeline_panel_get_strip_frames(DgTimelinePanel *self) { return self->frames ? (int)self->frames->len : 0; }
 
@@ -345,12 +393,16 @@ static void dg_timeline_panel_document_changed(DgDocumentView *view, DgDocument 
 
 // ---- runner and exporter -----------------------------------------------------------------------------
 
-static void runner_changed(DgTimelinePanel *self) { update_viewer(self); }
+static void runner_changed(DgTimelinePanel *self) {
+  update_viewer(self);
+  show_video_attention(self); // the job's once it sends it; the document's video's again when it ends
+}
 
 void dg_timeline_panel_show_runner(DgTimelinePanel *self, DgJobRunner *runner) {
   self->runner = runner;
   g_signal_connect_object(runner, "notify::preview", G_CALLBACK(runner_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object(runner, "notify::running", G_CALLBACK(runner_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object(runner, "notify::attention-frames", G_CALLBACK(runner_changed), self, G_CONNECT_SWAPPED);
 }
 
 void dg_timeline_panel_show_exporter(DgTimelinePanel *self, DgVideoExporter *exporter) {
@@ -393,6 +445,7 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgTimelinePanel, frames_drop),     DG_TEMPLATE_CHILD(DgTimelinePanel, vsp_drop),
     DG_TEMPLATE_CHILD(DgTimelinePanel, fps_spin),        DG_TEMPLATE_CHILD(DgTimelinePanel, sigma_spin),
     DG_TEMPLATE_CHILD(DgTimelinePanel, sigma_next_spin), DG_TEMPLATE_CHILD(DgTimelinePanel, until_spin),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, attention_layer_spin), DG_TEMPLATE_CHILD(DgTimelinePanel, attention_step_spin),
     DG_TEMPLATE_CHILD(DgTimelinePanel, track),           DG_TEMPLATE_CHILD(DgTimelinePanel, stage_label),
     DG_TEMPLATE_CHILD(DgTimelinePanel, stage_entry),     DG_TEMPLATE_CHILD(DgTimelinePanel, remove_button),
     DG_TEMPLATE_CHILD(DgTimelinePanel, frame_label),     DG_TEMPLATE_CHILD(DgTimelinePanel, scrub),
@@ -416,6 +469,8 @@ static void dg_timeline_panel_class_init(DgTimelinePanelClass *klass) {
   dg_widget_class_set_template(wc, "/org/dirigent/Dirigent/dg_timeline_panel.ui", children, G_N_ELEMENTS(children));
   gtk_widget_class_bind_template_callback(wc, frames_chosen);
   gtk_widget_class_bind_template_callback(wc, fps_changed);
+  gtk_widget_class_bind_template_callback(wc, attention_layer_changed);
+  gtk_widget_class_bind_template_callback(wc, attention_step_changed);
   gtk_widget_class_bind_template_callback(wc, sigma_changed);
   gtk_widget_class_bind_template_callback(wc, sigma_next_changed);
   gtk_widget_class_bind_template_callback(wc, until_changed);

@@ -2,7 +2,7 @@
 // `until`, keep-layout, the track of prompt stages (DgTimelineTrack) with the playhead, the selected
 // stage's prompt, play/pause/loop of the generated video, the frame at the playhead (while a video is
 // generated: the predicted frame there, from the runner's preview), the temporal attention matrix as a
-// picture, a strip of the video's frames, and the export's progress. Edits go through the document's
+// picture (the chosen layer and step's: the running job's as soon as that step has run, else the video's), a strip of the video's frames, and the export's progress. Edits go through the document's
 // timeline commands (app/dg_timeline_edit.h). Properties: playhead, playing, loop.
 #pragma once
 #include "dg_document_view.h"
@@ -31,6 +31,8 @@ void dg_timeline_panel_set_selected(DgTimelinePanel *self, int stage);
 // picture's size in frames (0: none), for dump-state.
 char *dg_timeline_panel_describe_viewer(DgTimelinePanel *self);
 int dg_timeline_panel_get_attention_frames(DgTimelinePanel *self);
+// Whether the attention picture is the running video job's (sent once its capture step ran), not the video's.
+gboolean dg_timeline_panel_get_attention_live(DgTimelinePanel *self);
 int dg_timeline_panel_get_strip_frames(DgTimelinePanel *self);
 GtkWidget *dg_timeline_panel_get_track(DgTimelinePanel *self); // the DgTimelineTrack
 

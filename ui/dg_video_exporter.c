@@ -54,9 +54,7 @@ static gpointer run(gpointer data) {
   export_work *w = data;
   dg_video_export_opts o = DG_VIDEO_EXPORT_DEFAULTS;
   o.format = w->format;
-  // The exporter's rate is whole frames per second; the timeline's is rounded to it (at least 1).
-  int fps = (int)(w->video.timeline.fps + 0.5);
-  o.fps = fps < 1 ? 1 : fps;
+  o.fps = w->video.timeline.fps; // fractional rates as they are (dg_video_fps_rational)
   o.job_json = w->json;
   o.progress = on_frame;
   o.user = w;

@@ -452,6 +452,12 @@ char *dg_window_dump_state(DgWindow *self) {
   g_object_get(self->runner, "preview", &pv, NULL);
   char *preview = dg_paintable_describe(pv);
   g_clear_object(&pv);
+  // the videos' thumbnails in the results strip, by their badges
+  GVariantBuilder badges;
+  g_variant_builder_init(&badges, G_VARIANT_TYPE("as"));
+  GPtrArray *badge_texts = dg_results_panel_get_video_badges(self->results_panel);
+  for (guint i = 0; i < badge_texts->len; i++)
+    g_variant_builder_add(&badges, "s", (const char *)g_ptr_array_index(badge_texts, i));
   // the timeline, its stages as (frame, prompt), the video and the viewer
   const dg_timeline *t = dg_document_timeline(m);
   GVariantBuilder stages;
@@ -497,6 +503,8 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'playhead': <%i>, 'playing': <%b>, 'loop': <%b>, 'video_frames': <%i>, 'video_size': <%s>,"
       " 'video_attention': <%i>, 'strip_frames': <%i>, 'viewer': <%s>, 'exporting': <%b>, 'export_text': <%s>,"
       " 'last_export': <%s>, 'generating_video': <%b>, 'track': <(%d, %d, %d, %d)>,"
+      " 'video_unet_loads': <%i>, 'timeline_attention': <(%i, %i)>, 'attention_live': <%b>, 'videos': <%i>,"
+      " 'current_video': <%i>, 'video_badges': <%v>,"
       " 'style_content': <%s>, 'style_exemplar': <%s>, 'style_method': <%s>, 'style_strength': <%d>,"
       " 'style_preview': <%s>, 'style_previews_shown': <%i>, 'style_previews_stale': <%i>, 'style_pending': <%i>,"
       " 'style_applying': <%b>, 'style_preview_latency_ms': <%d>, 'style_preview_run_ms': <%d>,"
@@ -524,6 +532,9 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_timeline_panel_get_strip_frames(self->timeline_panel), viewer, dg_video_exporter_get_running(self->exporter),
       dg_video_exporter_get_text(self->exporter), self->last_export ? self->last_export : "",
       dg_job_runner_get_video(self->runner), tb.x + sx, tb.y + sy, tcell, tb.y + sy + (tbottom - ttop),
+      dg_job_runner_video_loads(), t->attention_layer, t->attention_step,
+      dg_timeline_panel_get_attention_live(self->timeline_panel), dg_document_video_count(m),
+      dg_document_current_video(m), g_variant_builder_end(&badges),
       style->slot[0] ? dg_style_image_source(style->slot[0]) : "",
       style->slot[1] ? dg_style_image_source(style->slot[1]) : "", dg_stylize_method_name(style->method),
       style->strength, style_preview, sps.previews_shown, sps.previews_stale, sps.pending, sps.applying,

@@ -28,15 +28,20 @@ static void usage(FILE *f) {
 
 int dg_cli_video_option(const char *cmd, const char *a, const char *v, dg_video_export_opts *o, const char **format) {
   long n = 0;
-  const char *opts[] = {"--fps", "--crf", "--cpu-used", "--png-level"};
-  const long lo[] = {1, 0, 0, 1}, hi[] = {240, 51, 8, 9};
-  for (int i = 0; i < 4; i++)
+  if (!strcmp(a, "--fps")) {
+    if (v && dg_cli_parse_double(v, 0.01, 240, &o->fps)) return 1;
+    fprintf(stderr, "%s: --fps needs a number in 0.01..240 (7.5, 23.976), got '%s'\n", cmd, v ? v : "(nothing)");
+    return -1;
+  }
+  const char *opts[] = {"--crf", "--cpu-used", "--png-level"};
+  const long lo[] = {0, 0, 1}, hi[] = {51, 8, 9};
+  for (int i = 0; i < 3; i++)
     if (!strcmp(a, opts[i])) {
       if (!v || !dg_cli_parse_long(v, lo[i], hi[i], &n)) {
         fprintf(stderr, "%s: %s needs an integer in %ld..%ld, got '%s'\n", cmd, a, lo[i], hi[i], v ? v : "(nothing)");
         return -1;
       }
-      *(i == 0 ? &o->fps : i == 1 ? &o->crf : i == 2 ? &o->vp9_cpu_used : &o->png_level) = (int)n;
+      *(i == 0 ? &o->crf : i == 1 ? &o->vp9_cpu_used : &o->png_level) = (int)n;
       return 1;
     }
   if (strcmp(a, "--preset") && strcmp(a, "--dither") && strcmp(a, "--format")) return 0;
@@ -108,7 +113,7 @@ int dg_cli_video_write(const char *cmd, const char *out, const char *format, con
     fprintf(stderr, "%s: %s\n", cmd, dg_last_error());
     return s == DG_ERR_CANCELLED ? 130 : 1;
   }
-  printf("wrote %s: %d frames, %dx%d, %d fps, %s (encoder %s) in %.2f s\n", out, m->frames, info.width, info.height,
+  printf("wrote %s: %d frames, %dx%d, %g fps, %s (encoder %s) in %.2f s\n", out, m->frames, info.width, info.height,
          o->fps, dg_video_format_names[o->format], info.encoder, (g_get_monotonic_time() - t0) / 1e6);
   if (info.width != m->width || info.height != m->height)
     printf("note: H.264 needs even sides: %dx%d frames were padded with a copy of their last row or column\n", m->width,
@@ -229,7 +234,7 @@ static int cmd_export(int argc, char **argv) {
     dg_json_init(&j);
     dg_json_add(&j, "{\"source\": \"frames\", \"folder\": ");
     dg_json_str(&j, frames);
-    dg_json_add(&j, ", \"frames\": %d, \"fps\": %d}", m.frames, o.fps);
+    dg_json_add(&j, ", \"frames\": %d, \"fps\": %g}", m.frames, o.fps);
     char *t = dg_json_finish(&j);
     job = g_strdup(t);
     free(t);

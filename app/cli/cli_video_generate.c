@@ -200,7 +200,7 @@ static char *job_json(const options *o, const char *model, int w, int h) {
   }
   dg_json_add(&j, "], \"negative\": ");
   dg_json_str(&j, o->negative ? o->negative : "");
-  dg_json_add(&j, ", \"frames\": %d, \"fps\": %d, \"width\": %d, \"height\": %d, \"steps\": %d, \"cfg\": %g, "
+  dg_json_add(&j, ", \"frames\": %d, \"fps\": %g, \"width\": %d, \"height\": %d, \"steps\": %d, \"cfg\": %g, "
                   "\"seed\": %llu, \"vsp\": \"%s\", \"tar\": ",
               o->frames, o->eo.fps, w, h, o->s.steps, o->s.cfg, (unsigned long long)o->s.seed,
               o->vsp == DG_VSP_LINEAR ? "linear" : o->vsp == DG_VSP_SAME ? "same" : "off");

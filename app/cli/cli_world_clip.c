@@ -31,11 +31,11 @@ static bool parse_size(const char *s, int *w, int *h) {
   return ok;
 }
 
-static char *clip_json(const dg_world_clip *c, int w, int h, int fps) {
+static char *clip_json(const dg_world_clip *c, int w, int h, double fps) {
   dg_json j;
   dg_json_init(&j);
   dg_json_add(&j,
-              "{\"source\": \"world clip\", \"seed\": %llu, \"kind\": \"%s\", \"frames\": %d, \"fps\": %d, "
+              "{\"source\": \"world clip\", \"seed\": %llu, \"kind\": \"%s\", \"frames\": %d, \"fps\": %g, "
               "\"width\": %d, \"height\": %d, \"caption\": ",
               (unsigned long long)c->seed, dg_world_clip_names[c->kind], c->frames, fps, w, h);
   dg_json_str(&j, c->caption);

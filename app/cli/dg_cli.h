@@ -58,7 +58,7 @@ dg_status dg_cli_check_decoder(const dg_cli_sampling *s, const dg_model_set *m, 
 #include "dg_video_export.h"
 #define DG_CLI_VIDEO_OPTIONS_HELP                                                                                      \
   "Export options (the format follows OUT: .mp4 H.264, .webm VP9, .gif, or DIR/ for a PNG sequence):\n"                \
-  "  --fps N             frames per second (default 8)\n"                                                              \
+  "  --fps N             frames per second, 0.01..240, fractional too: 7.5, 23.976 (default 8)\n"                   \
   "  --format F          mp4, webm, gif or png, whatever OUT is called\n"                                              \
   "  --crf N             H.264/VP9 quality, 0..51, lower is better (default 18 H.264, 28 VP9)\n"                       \
   "  --preset P          libx264 preset (default medium)\n"                                                            \

@@ -7,6 +7,7 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +52,10 @@ static dg_status open_codec(enc *e, const AVCodec *codec) {
   if (!cc) return dg_fail(DG_ERR_OOM, "%s: %s export: out of memory", e->shown, e->fmt_name);
   cc->width = e->width;
   cc->height = e->height;
-  cc->time_base = (AVRational){1, o->fps};
-  cc->framerate = (AVRational){o->fps, 1};
+  int rate_num, rate_den; // a frame a tick: the time base is the frame's duration, rate_den/rate_num seconds
+  dg_video_fps_rational(o->fps, &rate_num, &rate_den);
+  cc->time_base = (AVRational){rate_den, rate_num};
+  cc->framerate = (AVRational){rate_num, rate_den};
   char num[32];
   if (o->format == DG_VIDEO_GIF) {
     cc->pix_fmt = AV_PIX_FMT_PAL8;
@@ -63,7 +66,7 @@ static dg_status open_codec(enc *e, const AVCodec *codec) {
     cc->colorspace = AVCOL_SPC_SMPTE170M;
     cc->color_primaries = AVCOL_PRI_SMPTE170M;
     cc->color_trc = AVCOL_TRC_SMPTE170M;
-    cc->gop_size = 4 * o->fps;
+    cc->gop_size = (int)lround(4 * o->fps) > 1 ? (int)lround(4 * o->fps) : 1;
     snprintf(num, sizeof num, "%d", o->crf >= 0 ? o->crf : o->format == DG_VIDEO_MP4 ? 18 : 28);
     DG_TRY(set_opt(e, "crf", num));
   }
@@ -113,6 +116,12 @@ static dg_status open_all(enc *e, const char *path, const char *muxer) {
   if (r < 0) return av_fail(e, r, "opening the file");
   AVDictionary *mux_opts = NULL;
   if (o->format == DG_VIDEO_MP4) av_dict_set(&mux_opts, "movflags", "+faststart", 0);
+  if (o->format == DG_VIDEO_GIF) { // the muxer repeats the delay before the last frame: make it end on time
+    AVRational cs = {1, 100};
+    int64_t n = e->m->frames;
+    av_dict_set_int(&mux_opts, "final_delay",
+                    av_rescale_q(n, e->cc->time_base, cs) - av_rescale_q(n - 1, e->cc->time_base, cs), 0);
+  }
   r = avformat_write_header(e->fmt, &mux_opts);
   av_dict_free(&mux_opts);
   if (r < 0) return av_fail(e, r, "writing the header");

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,6 +105,20 @@ bool dg_video_format_available(dg_video_format f) {
   return false;
 }
 
+void dg_video_fps_rational(double fps, int *num, int *den) {
+  long ntsc = lround(fps * 1.001);
+  if (ntsc >= 1 && fabs(fps - ntsc / 1.001) < 0.0005 && fabs(fps - ntsc) > 0.0005) {
+    *num = (int)ntsc * 1000, *den = 1001;
+    return;
+  }
+  long n = lround(fps * 1000), a = n > 0 ? n : 1, b = 1000;
+  while (b) { // a = gcd(n, 1000)
+    long t = a % b;
+    a = b, b = t;
+  }
+  *num = n > 0 ? (int)(n / a) : 1, *den = n > 0 ? (int)(1000 / a) : 1000;
+}
+
 static dg_status check(const char *path, const dg_media *m, const dg_video_export_opts *o) {
   if ((unsigned)o->format >= DG_VIDEO_FORMAT_COUNT)
     return dg_fail(DG_ERR_ARG, "%s: unknown video format %d", path, (int)o->format);
@@ -113,7 +128,8 @@ static dg_status check(const char *path, const dg_media *m, const dg_video_expor
     return dg_fail(DG_ERR_ARG, "%s: %s export: %d channels (RGB or RGBA)", path, f, m->channels);
   if (m->width < 2 || m->height < 2 || m->width > MAX_SIDE || m->height > MAX_SIDE)
     return dg_fail(DG_ERR_ARG, "%s: %s export: %dx%d frames (sides 2..%d)", path, f, m->width, m->height, MAX_SIDE);
-  if (o->fps < 1 || o->fps > 240) return dg_fail(DG_ERR_ARG, "%s: %s export: %d fps (1..240)", path, f, o->fps);
+  if (!(o->fps >= 0.01 && o->fps <= 240))
+    return dg_fail(DG_ERR_ARG, "%s: %s export: %g fps (0.01..240)", path, f, o->fps);
   if (o->crf > 51 || o->vp9_cpu_used > 8 || o->png_level < 0 || o->png_level > 9 ||
       (unsigned)o->dither >= DG_DITHER_COUNT)
     return dg_fail(DG_ERR_ARG,

@@ -24,7 +24,7 @@ dg_status dg_video_format_from_name(const char *name, dg_video_format *out);
 
 typedef struct dg_video_export_opts {
   dg_video_format format;
-  int fps;              // frames per second, 1..240
+  double fps;           // frames per second, 0.01..240, fractional too (7.5, 23.976: dg_video_fps_rational)
   int crf;              // H.264 / VP9 constant quality (lower is better); < 0: 18 (H.264), 28 (VP9)
   const char *preset;   // libx264 preset; NULL: "medium"
   int vp9_cpu_used;     // libvpx-vp9 speed 0..8 (higher is faster); < 0: 5
@@ -43,6 +43,12 @@ typedef struct dg_video_export_info {
   int width, height;   // as written: H.264 needs even sides, so an odd side gains one copied edge row or column
   const char *encoder; // "libx264", "libvpx-vp9", "gif", "png"
 } dg_video_export_info;
+
+// The exact frame rate num/den that `fps` stands for: an NTSC rate (a whole rate times 1000/1001, given to 3 or
+// more decimals: 23.976, 29.97, 59.94) as k*1000/1001, any other rate to the nearest thousandth, reduced (7.5:
+// 15/2, 8: 8/1). MP4 and WebM streams run on the time base den/num; GIF delays are whole hundredths of a second,
+// rounded per frame so that the clip's length stays frames / fps to within 1/100 s.
+void dg_video_fps_rational(double fps, int *num, int *den);
 
 // Whether this libavcodec has the encoder a format needs (always true for PNG); if not, a message naming
 // the encoder (dg_last_error).

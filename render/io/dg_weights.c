@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,10 +354,35 @@ static dg_status add_file(dg_weights *w, const char *path, dg_name_scheme want, 
   return DG_OK;
 }
 
+// Bases hashed in this process, by path and the file's identity (device, inode, size, modification time in
+// ns): a model check and then an open of the video layers hash the 10 MB base once, and a base rewritten
+// since (a new mtime or size; a rename onto it a new inode) is hashed again, so its refusal stands.
+typedef struct hashed_base {
+  char *path;
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+  char hex[65];
+} hashed_base;
+#define HASHED_BASES 16
+static hashed_base hashed[HASHED_BASES]; // a small ring: a process opens few bases
+static int hashed_next;
+static GMutex hashed_lock;
+static atomic_size_t base_hashes;
+
+size_t dg_weights_base_hashes(void) { return atomic_load(&base_hashes); }
+
+static bool same_file(const hashed_base *h, const char *path, const struct stat *st) {
+  return h->path && !strcmp(h->path, path) && h->dev == st->st_dev && h->ino == st->st_ino &&
+         h->size == st->st_size && h->mtime.tv_sec == st->st_mtim.tv_sec && h->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
 // The SHA-256 of the file at `path` as lowercase hex into hex[65].
 static dg_status file_sha256(const char *path, char hex[65]) {
   FILE *f = fopen(path, "rb");
   if (!f) return dg_fail(DG_ERR_IO, "%s: %s", path, strerror(errno));
+  atomic_fetch_add(&base_hashes, 1);
   GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
   unsigned char buf[1 << 16];
   size_t n;
@@ -367,6 +393,29 @@ static dg_status file_sha256(const char *path, char hex[65]) {
   snprintf(hex, 65, "%s", g_checksum_get_string(sum));
   g_checksum_free(sum);
   return failed ? dg_fail(DG_ERR_IO, "%s: read error", path) : DG_OK;
+}
+
+// file_sha256 once per (path, identity) in the process. The identity is taken before hashing, so a file
+// changed while it is read is hashed again next time.
+static dg_status base_sha256(const char *path, char hex[65]) {
+  struct stat st;
+  if (stat(path, &st) != 0) return dg_fail(DG_ERR_IO, "%s: %s", path, strerror(errno));
+  g_mutex_lock(&hashed_lock);
+  bool found = false;
+  for (int i = 0; i < HASHED_BASES && !found; i++)
+    if ((found = same_file(&hashed[i], path, &st))) memcpy(hex, hashed[i].hex, 65);
+  g_mutex_unlock(&hashed_lock);
+  if (found) return DG_OK;
+  DG_TRY(file_sha256(path, hex));
+  g_mutex_lock(&hashed_lock);
+  hashed_base *h = &hashed[hashed_next];
+  hashed_next = (hashed_next + 1) % HASHED_BASES;
+  free(h->path);
+  *h = (hashed_base){.path = strdup(path), .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
+                     .mtime = st.st_mtim};
+  memcpy(h->hex, hex, 65);
+  g_mutex_unlock(&hashed_lock);
+  return DG_OK;
 }
 
 // A layers file (a video model's temporal layers over the image UNet they were trained with) names the
@@ -387,7 +436,7 @@ static dg_status add_base(dg_weights *w, const char *path) {
   g_free(dir);
   char got[65];
   dg_name_scheme scheme;
-  dg_status s = file_sha256(base_path, got);
+  dg_status s = base_sha256(base_path, got);
   if (s == DG_OK && g_ascii_strcasecmp(got, want))
     s = dg_fail(DG_ERR_FORMAT, "%s: its layers were trained over %s with SHA-256 %.64s, but that file is now %s "
                 "(retrained?): export the layers again over it", path, base_path, want, got);

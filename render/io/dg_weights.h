@@ -38,6 +38,9 @@ typedef struct dg_weight {
 typedef struct dg_weights dg_weights;
 
 dg_status dg_weights_open(const char *path, dg_weights **out);
+// How many times this process has hashed a layers file's base (its "dirigent.base_sha256" check): once per
+// base file and version, however often layered stores over it are opened.
+size_t dg_weights_base_hashes(void);
 void dg_weights_close(dg_weights *w);
 
 const char *dg_weights_layout(const dg_weights *w); // "LDM single file", "diffusers folder", ...

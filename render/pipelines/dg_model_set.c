@@ -27,6 +27,8 @@ struct dg_model_set {
     dg_weights *w; // NULL: the set has no such model
     void *model;
   } role[DG_ROLE_COUNT];
+  char *video_file;   // an image-only set's video UNet, loaded by dg_model_set_load_video (NULL: none)
+  int video_loads;    // times it was loaded
   float *class_table; // ALDM id hint: [classes + 1, dim], null embedding last
   int table_classes, table_dim;
   float scale_factor;
@@ -353,7 +355,7 @@ static dg_status open_stores(dg_model_set *m, const char *model, const dg_model_
   char *files[DG_ROLE_COUNT] = {0};
   dg_status s = DG_OK;
   if (folder_files(model, o->control, o->video_unet, files)) {
-    if (o->image_only) g_clear_pointer(&files[DG_ROLE_VIDEO_UNET], g_free);
+    if (o->image_only) m->video_file = files[DG_ROLE_VIDEO_UNET], files[DG_ROLE_VIDEO_UNET] = NULL;
     for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
       if (files[r]) s = open_store(m, files[r], &m->role[r].w);
     if (s == DG_OK && !files[DG_ROLE_CONTROLNET] && o->control) s = no_control(model, o->control);
@@ -364,8 +366,8 @@ static dg_status open_stores(dg_model_set *m, const char *model, const dg_model_
       if (!roles[r].optional) m->role[r].w = w;
     if (s == DG_OK && dg_weights_has_prefix(w, DG_LDM_CONTROL)) m->role[DG_ROLE_CONTROLNET].w = w;
     if (s == DG_OK && o->control) s = open_store(m, o->control, &m->role[DG_ROLE_CONTROLNET].w);
-    if (s == DG_OK && o->video_unet && !o->image_only)
-      s = open_store(m, o->video_unet, &m->role[DG_ROLE_VIDEO_UNET].w);
+    if (s == DG_OK && o->video_unet && o->image_only) m->video_file = g_strdup(o->video_unet);
+    else if (s == DG_OK && o->video_unet) s = open_store(m, o->video_unet, &m->role[DG_ROLE_VIDEO_UNET].w);
   }
   for (int r = 0; r < DG_ROLE_COUNT; r++)
     g_free(files[r]);
@@ -383,7 +385,16 @@ void dg_model_set_close(dg_model_set *m) {
     free(m->role[r].model);
   dg_tokenizer_free(m->tok);
   free(m->class_table);
+  g_free(m->video_file);
   free(m);
+}
+
+// Loads role r's model from its opened store with its checked configuration, and describes it.
+static dg_status load_role(dg_model_set *m, dg_model_role r, const role_config *rc) {
+  m->role[r].model = calloc(1, roles[r].size);
+  if (!m->role[r].model) return dg_memory_fail(roles[r].what, roles[r].size);
+  dg_nn_src src = {m->role[r].w, m->weights, m->dtype};
+  return roles[r].load(m, &src, rc, m->role[r].model);
 }
 
 dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out) {
@@ -401,13 +412,8 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
   role_config rc[DG_ROLE_COUNT]; // every configuration checked before any weights are read
   for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
     if (m->role[r].w) s = read_config((dg_model_role)r, m->role[r].w, NULL, &rc[r]);
-  for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++) {
-    if (!m->role[r].w) continue;
-    m->role[r].model = calloc(1, roles[r].size);
-    dg_nn_src src = {m->role[r].w, m->weights, m->dtype};
-    s = m->role[r].model ? roles[r].load(m, &src, &rc[r], m->role[r].model)
-                         : dg_memory_fail(roles[r].what, roles[r].size);
-  }
+  for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
+    if (m->role[r].w) s = load_role(m, (dg_model_role)r, &rc[r]);
   for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
     if (m->role[r].w) roles[r].describe(m, m->role[r].model, dg_weights_layout(m->role[r].w));
   if (s == DG_OK) s = control_table(m, &o);
@@ -417,6 +423,29 @@ dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model
     dg_model_set_close(m);
   return s;
 }
+
+dg_status dg_model_set_load_video(dg_model_set *m) {
+  const dg_model_role r = DG_ROLE_VIDEO_UNET;
+  if (m->role[r].model || !m->video_file) return DG_OK;
+  dg_arena_mark mark = dg_arena_get_mark(m->weights);
+  role_config rc;
+  dg_status s = open_store(m, m->video_file, &m->role[r].w);
+  if (s == DG_OK) s = read_config(r, m->role[r].w, NULL, &rc);
+  if (s == DG_OK) s = load_role(m, r, &rc);
+  if (s == DG_OK) {
+    roles[r].describe(m, m->role[r].model, dg_weights_layout(m->role[r].w));
+    m->video_loads++;
+    return DG_OK;
+  }
+  // As it was, so that the next video job tries again (the file may have been fixed by then).
+  if (m->role[r].w) dg_weights_close(m->stores[--m->n_stores]);
+  m->role[r].w = NULL;
+  g_clear_pointer(&m->role[r].model, free);
+  dg_arena_release(m->weights, mark);
+  return s;
+}
+
+int dg_model_set_video_loads(const dg_model_set *m) { return m->video_loads; }
 
 // ---- checking without a device ---------------------------------------------------------------------
 
@@ -459,6 +488,7 @@ dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *op
   dg_status s = DG_OK;
   const unsigned required = 1u << DG_ROLE_TEXT_ENCODER | 1u << DG_ROLE_UNET | 1u << DG_ROLE_VAE;
   if (folder_files(model, o.control, o.video_unet, files)) {
+    if (o.image_only) g_clear_pointer(&files[DG_ROLE_VIDEO_UNET], g_free); // checked when it loads
     for (int r = 0; r < DG_ROLE_COUNT && s == DG_OK; r++)
       if (files[r]) s = check_store(files[r], 1u << r, &w[r], &info[r]);
     if (s == DG_OK && !files[DG_ROLE_CONTROLNET] && o.control) s = no_control(model, o.control);
@@ -473,7 +503,7 @@ dg_status dg_model_set_check_sizes(const char *model, const dg_model_options *op
     } else if (s == DG_OK && (info[0].parts & DG_PART_CONTROLNET)) {
       files[DG_ROLE_CONTROLNET] = g_strdup(model);
     }
-    if (s == DG_OK && o.video_unet) {
+    if (s == DG_OK && o.video_unet && !o.image_only) {
       s = check_store(o.video_unet, 1u << DG_ROLE_VIDEO_UNET, &w[DG_ROLE_VIDEO_UNET], &info[DG_ROLE_VIDEO_UNET]);
       files[DG_ROLE_VIDEO_UNET] = g_strdup(o.video_unet);
     }

@@ -40,7 +40,8 @@ typedef struct dg_model_options {
   const char *control;               // ControlNet: a name in a Dirigent folder or a file (a path with a '/' or
                                      // ending in .safetensors); NULL: "aldm" if present
   const char *video_unet;            // the video UNet's file (NULL: a model folder's video_unet.safetensors)
-  bool image_only;                   // leave any video UNet out: image tasks open faster and hold less memory
+  bool image_only;                   // leave any video UNet out: image tasks open faster and hold less memory;
+                                     // dg_model_set_load_video loads it when a video task first needs it
   const char *tokenizer_dir;         // NULL: found as described above
   const char *default_tokenizer_dir; // the last resort
   dg_dtype dtype;                    // weights and activations (DG_F32 or DG_F16)
@@ -66,6 +67,12 @@ void dg_model_control_info_clear(dg_model_control_info *info);
 
 dg_status dg_model_set_open(dg_device *device, const char *model, const dg_model_options *opt, dg_model_set **out);
 void dg_model_set_close(dg_model_set *m);
+// Loads an image-only set's video UNet (dg_model_options.image_only) if it has one and it is not loaded yet;
+// it then stays loaded with the set. Not thread-safe with the set's runs. An error (naming the file) leaves
+// the set as it was, so a later call tries again. DG_OK without a video UNet: the video task then says so.
+dg_status dg_model_set_load_video(dg_model_set *m);
+// How many times dg_model_set_load_video loaded the video UNet (0 or 1; a set that opened with it: 0).
+int dg_model_set_video_loads(const dg_model_set *m);
 // Checks, without a device and reading only file headers and the tokenizer, that `model` is a set
 // dg_model_set_open accepts: its files open and hold a CLIP text encoder, an image UNet, a VAE decoder
 // (and the ControlNet when there is one), and a tokenizer is found. Errors name the file. `kind` (may
@@ -74,7 +81,8 @@ void dg_model_set_close(dg_model_set *m);
 // SD's defaults) is checked here as dg_model_set_open reads it: every value in range, the UNet's and the
 // ControlNet's heads against every attention block's width, the text heads against the width, the VAE's
 // scale_factor finite and positive. Tensor shapes beyond what detection reads are checked by
-// dg_model_set_open only (which also refuses weights holding NaN or infinity as it reads them).
+// dg_model_set_open only (which also refuses weights holding NaN or infinity as it reads them). An image-only
+// check (opt->image_only) leaves the video UNet's file alone, as an image-only open does.
 dg_status dg_model_set_check(const char *model, const dg_model_options *opt, char *kind, size_t kind_size);
 
 // The geometry that a set's image size rule comes from (dg_generate.h, dg_model_sizes_check): the VAE's

@@ -29,6 +29,20 @@ for i in range(8):
     d.append(im.info["duration"])
 assert abs(sum(d) - 1000) <= 10, d  # 8 frames at 8 fps: 12.5 hundredths each, rounded in turn
 PY
+# A fractional rate as it is: 7.5 fps (not 8) in the JSON and the message; GIF's 1/100 s delays (13, 14, 13, ...)
+# add up to 8 / 7.5 s to the hundredth.
+clip --fps 7.5 --out "$out/c75.gif" >"$out/msg" 2>&1 || fail "7.5 fps: $(cat "$out/msg")"
+grep -q "8 frames, 256x128, 7.5 fps, gif" "$out/msg" && grep -q '"fps": 7.5,' "$out/c75.gif" || fail "7.5 fps: $(cat "$out/msg")"
+/usr/bin/python3 - "$out/c75.gif" <<'PY' || fail "c75.gif delays"
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1])
+d = []
+for i in range(im.n_frames):
+    im.seek(i)
+    d.append(im.info["duration"])
+assert sum(d) == 1070 and set(d) == {130, 140}, d
+PY
 # A PNG sequence (odd size), exported again as a video from its folder; the clip's JSON travels along.
 clip --size 97x61 --png-level 1 --out "$out/frames/" >"$out/msg" 2>&1 || fail "png sequence: $(cat "$out/msg")"
 [ "$(ls "$out/frames" | wc -l)" -eq 8 ] && [ -f "$out/frames/frame_0007.png" ] || fail "png sequence files: $(ls "$out/frames")"
@@ -62,7 +76,8 @@ bad 2 "not a video file name" world clip --seed 1 --frames 4 --out "$out/c.avi"
 bad 2 "frames needs an integer in 2..256" world clip --seed 1 --frames 1 --out "$out/x.mp4"
 bad 2 "kind must be time, weather, season or motion" world clip --seed 1 --frames 4 --kind rain --out "$out/x.mp4"
 bad 2 "size needs WxH" world clip --seed 1 --frames 4 --size 256 --out "$out/x.mp4"
-bad 2 "fps needs an integer in 1..240" world clip --seed 1 --frames 4 --fps 0 --out "$out/x.mp4"
+bad 2 "fps needs a number in 0.01..240" world clip --seed 1 --frames 4 --fps 0 --out "$out/x.mp4"
+bad 2 "fps needs a number in 0.01..240" world clip --seed 1 --frames 4 --fps 8fps --out "$out/x.mp4"
 bad 2 "dither must be" world clip --seed 1 --frames 4 --dither lots --out "$out/x.gif"
 bad 2 "are required" world clip --seed 1 --out "$out/x.mp4"
 bad 2 "not mp4, webm, gif or png" video export --frames "$out/frames" --format mkv --out "$out/x.mkv"

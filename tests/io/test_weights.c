@@ -2,9 +2,11 @@
 // loads to identical LDM-named tensors from the LDM single file and from the diffusers folder, with
 // the same detected parts and configuration; derived files cover the bare-VAE, ALDM, VideoCrafter2,
 // StyleGAN2, old CLIP naming and error cases.
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <glib.h>
@@ -350,6 +352,43 @@ static void save_layers(const char *path, const char *extra, const char *base_na
   save(w, path);
 }
 
+// Writes `size` bytes over the file at `path` in place (the same inode and size) and moves its mtime a second on,
+// as a rewrite a moment later would.
+static void rewrite_in_place(const char *path, const unsigned char *bytes, size_t size) {
+  struct stat st;
+  dg_check(stat(path, &st) == 0 && io_write_file(path, bytes, size), "rewrite %s", path);
+  struct timespec times[2] = {st.st_atim, {st.st_mtim.tv_sec + 1, st.st_mtim.tv_nsec}};
+  dg_check(utimensat(AT_FDCWD, path, times, 0) == 0, "set the mtime of %s", path);
+}
+
+// The base (its bytes `bytes`) is hashed once however often its layers open, and again once it changes: a base
+// rewritten after a first open is refused, and accepted again once restored.
+static void base_hashed_once(const char *base, const unsigned char *bytes, size_t size) {
+  const char *layers = tmp_path("layers/video.safetensors");
+  size_t before = dg_weights_base_hashes();
+  dg_weights *w = NULL;
+  for (int i = 0; i < 3; i++) {
+    dg_check_status(dg_weights_open(layers, &w), "the layers opened again");
+    dg_weights_close(w);
+  }
+  dg_check(dg_weights_base_hashes() == before, "the base is not hashed again: %zu hashes, %zu before",
+           dg_weights_base_hashes(), before);
+  unsigned char *changed = malloc(size);
+  memcpy(changed, bytes, size);
+  changed[size - 1] ^= 0x5a; // the last byte of the last tensor: same size, other weights
+  rewrite_in_place(base, changed, size);
+  w = (dg_weights *)1;
+  dg_check_error(dg_weights_open(layers, &w), DG_ERR_FORMAT, "(retrained?)", "a base changed after a first open");
+  dg_check(w == NULL && dg_weights_base_hashes() == before + 1, "  ... hashed again (%zu hashes, %zu before)",
+           dg_weights_base_hashes(), before);
+  rewrite_in_place(base, bytes, size);
+  dg_check_status(dg_weights_open(layers, &w), "the base restored opens");
+  dg_weights_close(w);
+  dg_check(dg_weights_base_hashes() == before + 2, "  ... after one more hash (%zu, %zu before)",
+           dg_weights_base_hashes(), before);
+  free(changed);
+}
+
 static void layered_store(void) {
   io_mkdirs(tmp_path("layers"));
   char base[4096];
@@ -358,7 +397,6 @@ static void layered_store(void) {
   size_t size;
   unsigned char *bytes = io_read_file(base, &size);
   char *sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, bytes, size);
-  free(bytes);
   dg_weights *layered = NULL, *alone = NULL;
   save_layers(tmp_path("layers/video.safetensors"), DG_LDM_UNET "input_blocks.1.2.extra", "unet.safetensors", sha);
   if (dg_check_status(dg_weights_open(tmp_path("layers/video.safetensors"), &layered), "layers over a base") &&
@@ -374,11 +412,13 @@ static void layered_store(void) {
   dg_weights_close(layered);
   dg_weights_close(alone);
   dg_weights *w = (dg_weights *)1;
+  base_hashed_once(base, bytes, size);
   save_layers(tmp_path("layers/stale.safetensors"), DG_LDM_UNET "x", "unet.safetensors",
               "0000000000000000000000000000000000000000000000000000000000000000");
   dg_check_error(dg_weights_open(tmp_path("layers/stale.safetensors"), &w), DG_ERR_FORMAT,
                  "layers/unet.safetensors with SHA-256 0000", "a base that changed since");
   dg_check(w == NULL, "handle cleared on error");
+  free(bytes);
   save_layers(tmp_path("layers/up.safetensors"), DG_LDM_UNET "x", "../unet.safetensors", sha);
   dg_check_error(dg_weights_open(tmp_path("layers/up.safetensors"), &w), DG_ERR_FORMAT,
                  "'../unet.safetensors' is not a file name in the same folder", "a base outside the folder");

@@ -1,7 +1,9 @@
 // The editor's job function (app/dg_runner) on a video job: a model folder (the tiny model with the tiny
 // video UNet as its video_unet.safetensors) and the document's timeline give F RGBA frames with a
 // preview of the playhead's frame every step and the temporal attention matrix; cancel stops the job; a model without a
-// video UNet fails the job naming what is missing.
+// video UNet fails the job naming what is missing. The video UNet loads at the first video job only: an image job
+// before it loads none, later video jobs reuse it, and one that cannot be read fails each video job naming it while
+// image jobs go on.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -12,6 +14,11 @@
 #include "dg_job.h"
 #include "dg_runner.h"
 
+// The first progress update of the last job that carried the temporal attention: its step (-1: none came) and
+// the matrix.
+static int attention_seen_at;
+static float attention_seen[16 * 16];
+
 // Runs a video job previewing frame `playhead` to its end; *reports counts the progress reports with a
 // preview; move_to >= 0 moves the playhead there after the first report (run: never); cancel_at >= 0
 // cancels after that step's report. *first (may be NULL) gets the first report, *last the last.
@@ -21,11 +28,16 @@ static int run_moving(dg_document *doc, dg_runner *r, int playhead, int move_to,
   dg_job *job = dg_job_start_video(doc, dg_runner_run, r, 0, playhead, &st);
   if (!job) return dg_check_status(st, "start video"), -1;
   *reports = 0;
+  attention_seen_at = -1;
   memset(last, 0, sizeof *last);
   while (true) {
     dg_job_update u;
     if (dg_job_poll(job, &u)) {
       *reports += u.preview != NULL;
+      if (u.attention && attention_seen_at < 0 && u.attention_frames <= 16) {
+        attention_seen_at = u.step;
+        memcpy(attention_seen, u.attention, (size_t)u.attention_frames * u.attention_frames * sizeof(float));
+      }
       if (first && *reports == 1 && u.preview) { // a copy of the first preview
         *first = u;
         first->maps = NULL, first->map_labels = NULL;
@@ -52,6 +64,17 @@ static int run_moving(dg_document *doc, dg_runner *r, int playhead, int move_to,
 static int run(dg_document *doc, dg_runner *r, int playhead, int cancel_at, int *reports, dg_job_update *last,
                dg_video_result *out) {
   return run_moving(doc, r, playhead, -1, cancel_at, reports, NULL, last, out);
+}
+
+// An image job to its end: its state.
+static int run_image(dg_document *doc, dg_runner *r) {
+  dg_status st;
+  dg_job *job = dg_job_start(doc, dg_runner_run, r, 0, &st);
+  if (!job) return dg_check_status(st, "start image"), -1;
+  int state = dg_job_wait(job);
+  if (state == DG_JOB_FAILED) printf("image job failed: %s\n", dg_job_error(job) ? dg_job_error(job) : "?");
+  dg_job_free(job);
+  return state;
 }
 
 // A model folder of links to the tiny model's files (and the video UNet when `video`).
@@ -96,12 +119,17 @@ int main(void) {
   t.frames = 4;
   dg_check_status(dg_timeline_add_stage(&t, 0, "a red car on a snowy street"), "stage 0");
   dg_check_status(dg_timeline_add_stage(&t, 3, "a blue car on a road in autumn"), "stage 3");
+  t.attention_step = 1; // the attention picture at the second step (of 2, then 4)
   dg_check_status(dg_document_set_timeline(doc, &t, false), "set the timeline");
   int reports;
   dg_job_update last, last3;
   dg_video_result v, v3;
   dg_video_result_init(&v), dg_video_result_init(&v3);
+  dg_check(run_image(doc, r) == DG_JOB_DONE && dg_runner_video_loads(r) == 0,
+           "an image job on a model with a video UNet loads none (%d loads)", dg_runner_video_loads(r));
   if (run(doc, r, 0, -1, &reports, &last, &v) == DG_JOB_DONE) {
+    dg_check(dg_runner_video_loads(r) == 1, "the first video job loaded the video UNet (%d loads)",
+             dg_runner_video_loads(r));
     const dg_media *m = &v.frames;
     dg_check(m->frames == 4 && m->width == 64 && m->height == 32 && m->channels == 4,
              "4 RGBA frames of 64x32 (%d of %dx%dx%d)", m->frames, m->width, m->height, m->channels);
@@ -120,6 +148,9 @@ int main(void) {
         sum += v.attention[i * 4 + j];
       dg_check(sum > 0.99f && sum < 1.01f, "attention row %d sums to 1 (%g)", i, sum);
     }
+    // It came with the progress of step 1 (the chosen step), the same matrix as the video's.
+    dg_check(attention_seen_at == 1 && v.attention && !memcmp(attention_seen, v.attention, 16 * sizeof(float)),
+             "the attention came with step 1's progress (first seen at step %d)", attention_seen_at);
   } else {
     dg_check(false, "the video job did not finish");
   }
@@ -145,10 +176,54 @@ int main(void) {
   dg_job_update_clear(&last), dg_job_update_clear(&last3), dg_job_update_clear(&first3), dg_job_update_clear(&firstm);
   // Cancel after the first step's report.
   dg_document_set_steps(doc, 6);
-  int state = run(doc, r, 0, 0, &reports, &last, &v);
+  dg_timeline_copy(&t, dg_document_timeline(doc));
+  t.attention_step = 0;
+  dg_check_status(dg_document_set_timeline(doc, &t, false), "the attention picture at step 0");
+  int state = run(doc, r, 0, 1, &reports, &last, &v);
   dg_check(state == DG_JOB_CANCELLED && reports < 6, "cancel stops the video job (state %d, %d reports)", state, reports);
+  dg_check(attention_seen_at >= 0 && attention_seen_at <= 1,
+           "  ... the attention of step 0 came while it ran, before the cancel (at step %d)", attention_seen_at);
   dg_job_update_clear(&last);
   dg_video_result_clear(&v);
+  dg_document_set_steps(doc, 2);
+  // The attention picture's layer and step beyond the model's or the run's: the job fails naming them.
+  const struct {
+    int layer, step;
+    const char *needle;
+  } bad_attention[] = {{40, 0, "layer 40: this video model has temporal layers 0.."}, {0, 2, "step 2: this run has steps 0..1"}};
+  for (int i = 0; i < 2; i++) {
+    dg_timeline_copy(&t, dg_document_timeline(doc));
+    t.attention_layer = bad_attention[i].layer, t.attention_step = bad_attention[i].step;
+    dg_check_status(dg_document_set_timeline(doc, &t, false), "set the attention picture");
+    dg_status ast;
+    dg_job *ajob = dg_job_start_video(doc, dg_runner_run, r, 0, 0, &ast);
+    const char *why = ajob && dg_job_wait(ajob) == DG_JOB_FAILED ? dg_job_error(ajob) : NULL;
+    dg_check(why && strstr(why, bad_attention[i].needle), "attention %d/%d refused: %s", bad_attention[i].layer,
+             bad_attention[i].step, why ? why : "did not fail");
+    dg_job_free(ajob);
+  }
+  dg_timeline_copy(&t, dg_document_timeline(doc));
+  t.attention_layer = 0, t.attention_step = 0;
+  dg_check_status(dg_document_set_timeline(doc, &t, false), "the attention picture back at layer 0, step 0");
+  dg_check(run_image(doc, r) == DG_JOB_DONE && dg_runner_video_loads(r) == 1,
+           "four video jobs and two image jobs later it was loaded once (%d loads)", dg_runner_video_loads(r));
+  // A video UNet that cannot be read: image jobs run, each video job fails naming the file (tried again).
+  char *broken = model_folder(false), *bad = g_build_filename(broken, "video_unet.safetensors", NULL);
+  dg_check(g_file_set_contents(bad, "not a safetensors file", -1, NULL), "write %s", bad);
+  dg_document_set_text(doc, DG_FIELD_MODEL, broken, false);
+  dg_check(run_image(doc, r) == DG_JOB_DONE, "a model whose video UNet is broken generates images");
+  for (int i = 0; i < 2; i++) {
+    dg_status bst;
+    dg_job *bjob = dg_job_start_video(doc, dg_runner_run, r, 0, 0, &bst);
+    const char *why = bjob && dg_job_wait(bjob) == DG_JOB_FAILED ? dg_job_error(bjob) : NULL;
+    dg_check(why && strstr(why, "video_unet.safetensors"), "video job %d on it fails naming the file (%s)", i + 1,
+             why ? why : "did not fail");
+    dg_job_free(bjob);
+  }
+  dg_check(run_image(doc, r) == DG_JOB_DONE && dg_runner_video_loads(r) == 1,
+           "  ... and images still generate with the set (%d loads)", dg_runner_video_loads(r));
+  g_free(bad);
+  remove_folder(broken);
   // No video UNet: the job fails naming it.
   dg_document_set_text(doc, DG_FIELD_MODEL, without, false);
   dg_status st;

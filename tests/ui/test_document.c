@@ -499,22 +499,57 @@ static void test_timeline_edits(void) {
     dg_document_undo(d);
   dg_check(t->stages[1].frame == 5 && !strcmp(t->stages[1].prompt, "night") && t->fps == 8 && t->keep_layout,
            "undone step by step");
-  // The video: set, copied with the document, replaced, removed; never an undo step.
-  dg_video_result v;
-  dg_video_result_init(&v);
-  dg_media_alloc(&v.frames, 8, 4, 2, 4);
-  v.frames.data[5] = 9;
-  dg_document_set_video(d, &v);
-  dg_check(dg_document_video(d) && dg_document_video(d)->frames.data[5] == 9 && !v.frames.data &&
-               dg_document_undo_depth(d) == before - 6,
-           "the document takes the video, no undo step");
+  // The videos: each kept (adding is no undo step), the newest current; copied with the document; one
+  // deleted as an undo step, which brings it back at its place.
+  for (int i = 0; i < 3; i++) {
+    dg_video_result v;
+    dg_video_result_init(&v);
+    dg_media_alloc(&v.frames, 8, 4, 2, 4);
+    v.frames.data[5] = (uint8_t)(9 + i);
+    dg_document_add_video(d, &v);
+    dg_check(!v.frames.data, "the document takes video %d's frames", i + 1);
+  }
+  dg_check(dg_document_video_count(d) == 3 && dg_document_current_video(d) == 2 &&
+               dg_document_video(d)->frames.data[5] == 11 && dg_document_undo_depth(d) == before - 6,
+           "three videos kept, the newest current, no undo step");
+  dg_document_set_current_video(d, 0);
+  dg_check(dg_document_video(d)->frames.data[5] == 9, "the first video chosen");
   dg_document *c = dg_document_copy(d);
-  dg_check(c && dg_document_video(c) && dg_document_video(c)->frames.data != dg_document_video(d)->frames.data &&
-               dg_document_video(c)->frames.data[5] == 9,
-           "a copy of the document has its own copy of the video");
+  dg_check(c && dg_document_video_count(c) == 3 && dg_document_current_video(c) == 0 &&
+               dg_document_video(c)->frames.data != dg_document_video(d)->frames.data &&
+               dg_document_video_at(c, 2)->frames.data[5] == 11,
+           "a copy of the document has its own copies of the videos");
   dg_document_free(c);
-  dg_document_set_video(d, NULL);
-  dg_check(!dg_document_video(d), "the video removed");
+  dg_check_status(dg_document_delete_video(d, 1), "delete video 2");
+  dg_check(dg_document_video_count(d) == 2 && dg_document_current_video(d) == 0 &&
+               dg_document_video_at(d, 1)->frames.data[5] == 11 && dg_document_undo_depth(d) == before - 5,
+           "  ... gone, one undo step, the first still current");
+  dg_check_status(dg_document_delete_video(d, 0), "delete the current video");
+  dg_check(dg_document_video_count(d) == 1 && dg_document_video(d)->frames.data[5] == 11,
+           "  ... its neighbour becomes current");
+  dg_check(dg_document_delete_video(d, 5) == DG_ERR_ARG && strstr(dg_last_error(), "no video 6 to delete"),
+           "  ... no such video: %s", dg_last_error());
+  dg_document_undo(d);
+  dg_document_undo(d);
+  dg_check(dg_document_video_count(d) == 3 && dg_document_current_video(d) == 0 &&
+               dg_document_video_at(d, 1)->frames.data[5] == 10 && dg_document_video(d)->frames.data[5] == 9,
+           "  ... undone: both back at their places, the first current again");
+  dg_document_redo(d);
+  dg_check(dg_document_video_count(d) == 2 && dg_document_video_at(d, 1)->frames.data[5] == 11 &&
+               dg_document_video(d)->frames.data[5] == 9,
+           "  ... and redone: video 2 gone again");
+  dg_document_undo(d);
+  // The attention picture's layer and step: one undo step, bounded.
+  before = dg_document_undo_depth(d);
+  dg_check_status(dg_timeline_edit_set_attention(d, 2, 3), "attention: layer 2 at step 3");
+  dg_check(t->attention_layer == 2 && t->attention_step == 3 && dg_document_undo_depth(d) == before + 1,
+           "  ... set, one undo step");
+  dg_check(dg_timeline_edit_set_attention(d, -1, 0) == DG_ERR_ARG &&
+               strstr(dg_last_error(), "attention picture of layer -1 at step 0 (layers 0..63, steps 0..999)") &&
+               dg_timeline_edit_set_attention(d, 0, 1000) == DG_ERR_ARG && t->attention_layer == 2,
+           "  ... a layer or step out of range refused: %s", dg_last_error());
+  dg_document_undo(d);
+  dg_check(t->attention_layer == 0 && t->attention_step == 0, "  ... undone: layer 0 at step 0");
   dg_document_free(d);
 }
 

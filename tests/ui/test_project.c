@@ -3,6 +3,7 @@
 // strict rejection of malformed and hostile files.
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,13 +531,40 @@ static void test_async(const char *dir) {
   g_free(s.message);
 }
 
-// The timeline and the generated video: a round trip (stages, settings, frames, attention), and broken
-// timelines and videos refused naming the member, nothing half-read.
+// The project.json of `bundle` as it was before "videos": its first video as the one "video" object.
+static char *as_single_video(const char *bundle, size_t len, size_t *out_len) {
+  dg_bundle *bb = dg_bundle_open((const uint8_t *)bundle, len);
+  size_t jl = 0;
+  char *json = bb ? (char *)dg_bundle_read(bb, "project.json", DG_PROJECT_MAX_ENTRY, &jl) : NULL;
+  dg_bundle_free(bb);
+  JsonParser *p = json_parser_new();
+  char *out = NULL;
+  if (json && json_parser_load_from_data(p, json, (gssize)jl, NULL)) {
+    JsonObject *o = json_node_get_object(json_parser_get_root(p));
+    JsonNode *first = json_array_dup_element(json_object_get_array_member(o, "videos"), 0);
+    json_object_remove_member(o, "videos");
+    json_object_remove_member(o, "current_video");
+    json_object_set_member(o, "video", first);
+    gsize n;
+    char *text = json_to_string(json_parser_get_root(p), TRUE);
+    n = strlen(text);
+    out = rebundle(bundle, len, "project.json", text, n, out_len);
+    g_free(text);
+  }
+  g_object_unref(p);
+  free(json);
+  return out;
+}
+
+// The timeline and the generated videos: a round trip (stages, settings, frames, attention, which video is
+// current), a project of before with its one "video" read, and broken timelines and videos refused naming the
+// member, nothing half-read.
 static void test_video(void) {
   dg_document *d = sample();
   dg_timeline t;
   dg_timeline_init(&t);
   t.frames = 3, t.fps = 12, t.vsp = DG_VSP_SAME, t.sigma_next = 8, t.until = 5, t.keep_layout = false;
+  t.attention_layer = 2, t.attention_step = 1;
   dg_timeline_add_stage(&t, 0, "a street at day \"q\" \xc3\xa9");
   dg_timeline_add_stage(&t, 2, "a street at night");
   dg_check_status(dg_document_set_timeline(d, &t, false), "set the timeline");
@@ -550,7 +578,13 @@ static void test_video(void) {
   v.attention = malloc(9 * sizeof(float)), v.attention_frames = 3;
   for (int i = 0; i < 9; i++)
     v.attention[i] = (float)(i % 3 == i / 3 ? 0.5 : 0.25);
-  dg_document_set_video(d, &v);
+  dg_video_result second;
+  dg_video_result_init(&second);
+  dg_video_result_copy(&second, &v);
+  second.frames.data[0] ^= 0xff, second.seed = 78;
+  dg_document_add_video(d, &v);
+  dg_document_add_video(d, &second);
+  dg_document_set_current_video(d, 0);
   size_t len;
   char *bundle = dg_project_serialize(d, &len);
   dg_status st;
@@ -567,12 +601,26 @@ static void test_video(void) {
              "the video's settings round-trip");
     dg_check(b && b->attention_frames == 3 && !memcmp(a->attention, b->attention, 9 * sizeof(float)),
              "the attention matrix round-trips");
+    const dg_video_result *a2 = dg_document_video_at(d, 1), *b2 = dg_document_video_at(back, 1);
+    dg_check(dg_document_video_count(back) == 2 && dg_document_current_video(back) == 0 && b2 && b2->seed == 78 &&
+                 !memcmp(a2->frames.data, b2->frames.data, dg_media_frame_bytes(&a2->frames) * 3),
+             "both videos round-trip, the first current (%d videos, current %d)", dg_document_video_count(back),
+             dg_document_current_video(back));
     size_t len2;
     char *again = dg_project_serialize(back, &len2);
     dg_check(again && len2 == len && !memcmp(again, bundle, len), "the same document gives the same bytes");
     free(again);
   }
   dg_document_free(back);
+  // A project of before: its one "video" (with files video/NNNN/...: any names of the bundle) is read as one.
+  size_t old_len = 0;
+  char *old = bundle ? as_single_video(bundle, len, &old_len) : NULL;
+  dg_document *one = old ? dg_project_parse(old, old_len, &st) : NULL;
+  dg_check(one && dg_document_video_count(one) == 1 && dg_document_current_video(one) == 0 &&
+               dg_document_video(one)->seed == 77,
+           "a project with the one \"video\" of before reads as one video (%s)", one ? "" : dg_last_error());
+  dg_document_free(one);
+  free(old);
   // Broken timelines and videos: each edit of project.json refused, naming what is wrong.
   const json_edit cases[] = {
       {"\"frame\" : 2,", "\"frame\" : 40,", "timeline: stage 2 at frame 40"},
@@ -580,10 +628,15 @@ static void test_video(void) {
       {"\"fps\" : 12", "\"fps\" : \"fast\", \"z\" : 12", "\"fps\" is not a number"},
       {"\"stages\" : [", "\"stages\" : 3, \"x\": [", "\"stages\" is not an array"},
       {"\"keep_layout\" : false", "\"keep_layout\" : 0", "keep_layout"},
-      {"\"video/0002.png\"", "\"results/0001.png\"", "video frame 2"},
-      {"\"video/0003.png\"", "\"video/0009.png\"", "video/0009.png"},
-      {"\"frames\" : 3,\n    \"seed\"", "\"frames\" : 4,\n    \"seed\"", "video"},
-      {"\"attention\" : [\n      0.5", "\"attention\" : [\n      1.5", "attention"},
+      {"\"attention_layer\" : 2", "\"attention_layer\" : 99", "attention picture of layer 99 at step 1"},
+      {"\"attention_step\" : 1", "\"attention_step\" : \"one\"", "\"attention_step\" is not an integer"},
+      {"\"video/0001/0002.png\"", "\"results/0001.png\"", "videos[0] frame 2"},
+      {"\"video/0002/0003.png\"", "\"video/0002/0009.png\"", "video/0002/0009.png"},
+      {"\"current_video\" : 0", "\"current_video\" : 2", "\"current_video\""},
+      {"\"videos\" : [", "\"video\" : {}, \"videos\" : [", "both \"video\" and \"videos\""},
+      {"\"videos\" : [", "\"videos\" : 5, \"x\" : [", "\"videos\" is not an array"},
+      {"\"frames\" : 3,\n      \"seed\"", "\"frames\" : 4,\n      \"seed\"", "videos[0]"},
+      {"\"attention\" : [\n        0.5", "\"attention\" : [\n        1.5", "videos[0]: \"attention\"[0]"},
   };
   expect_edits_rejected(bundle, len, cases, G_N_ELEMENTS(cases), "video");
   free(bundle);

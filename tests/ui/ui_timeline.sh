@@ -8,7 +8,11 @@
 # the playhead scrubbed (the viewer shows another frame), played and looped, exported as MP4, WebM, GIF and
 # PNG frames (decoded back with libav: frame count, size, the job's JSON), a bad export name refused leaving
 # no file, and the project saved and reopened with its timeline and frames; a project with a broken timeline
-# is refused with a dialog, the document unchanged.
+# is refused with a dialog, the document unchanged. An image job before the first video loads no video UNet;
+# the first video job loads it once for every later job. The attention picture's layer and step are chosen
+# (one undo step each), the running job's picture shows once that step has run, and a layer the model lacks
+# fails the job naming it. Every video stays in the results strip (a frame-count badge each); choosing one
+# loads it into the player; deleting one is undone; the bundle keeps them all.
 set -u
 DIRIGENT=$(realpath "$1")
 OUT=$(realpath -m "$2")
@@ -30,6 +34,11 @@ act new "(32, 64)"
 act set-steps 2
 act set-seed "'5'"
 act set-guidance 3.0
+# The model set opens without its video UNet: an image job never loads it (the first video job does, below).
+act set-prompt "$(q 'a red car')"
+act generate
+wait_for generating False 600 >/dev/null
+check "an image job: one result, and no video UNet loaded" is "$(state results)/$(state video_unet_loads)" 1/0
 
 # ---- building the timeline: each edit one undo step ----
 check "a new document's timeline: 16 frames, 8 fps, no stage" is "$(state timeline_frames)/$(state timeline_fps)/$(state timeline_stages)" "16/8.0/[]"
@@ -89,7 +98,7 @@ act undo
 act undo
 check "  ... both undone" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
 xdotool mousemove $(at 3) click --repeat 2 --delay 80 1
-check "a double-click on frame 4's cell adds a stage there" wait_for timeline_stages "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn'], [3, 'a new stage']]" 20
+check "a double-click on frame 4's cell adds a stage there, with the document's prompt" wait_for timeline_stages "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn'], [3, 'a red car']]" 20
 check "  ... selected" is "$(state selected_stage)" 2
 act undo
 check "  ... undone" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
@@ -110,13 +119,15 @@ act undo
 check "  ... (the stages back by undo)" is "$(state timeline_stages)" "[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
 
 # ---- generating: the playhead's frame previewed, the frames kept ----
+act timeline-set-fps 7.5 # the video keeps the rate it was made at: its exports below are 7.5 fps
 act playhead 2
 act generate-video
 wait_for generating False 600 >/dev/null
 check "a video of 4 frames of 64x32" is "$(state video_frames)/$(state video_size)" 4/64x32
 check "  ... the status says so" has "$(state status)" "Generated a video of 4 frames"
 check "  ... the frame strip shows 4 frames, the attention matrix 4x4" is "$(state strip_frames)/$(state video_attention)" 4/4
-check "  ... no result image was added" is "$(state results)" 0
+check "  ... no result image was added" is "$(state results)" 1
+check "  ... the video UNet was loaded for it" is "$(state video_unet_loads)" 1
 act playhead 0
 v0=$(state viewer)
 act playhead 3
@@ -127,8 +138,15 @@ check "  ... and another picture at frame 4" bash -c "[ '$v0' != '$v3' ] && [[ '
 # cancel stops the job and keeps the video there was.
 act set-steps 60
 act playhead 1
+act timeline-set-attention "(1, 1)"
+check "the attention picture's layer and step chosen" is "$(state timeline_attention)" "[1, 1]"
+act undo
+check "  ... undone" is "$(state timeline_attention)" "[0, 0]"
+act redo
 act generate-video
 check "a longer video job runs" wait_for generating_video True 10
+check "  ... its attention picture (layer 1, step 1) shows while it runs" wait_for attention_live True 300
+check "  ... 4x4, still running" is "$(state video_attention)/$(state generating_video)" 4/True
 for _ in $(seq 100); do [[ "$(state viewer)" == 32x16* ]] && break; sleep 0.1; done
 p1=$(state viewer)
 check "  ... the viewer shows the live preview (32x16, the latent's size)" has "$p1" "32x16 "
@@ -136,6 +154,13 @@ act playhead 3 # the job previews frame 4 from its next step on (tests/pipeline/
 act cancel
 check "  ... cancel stops it" wait_for generating False 100
 check "  ... and keeps the video there was" is "$(state video_frames)/$(state viewer)" "4/$v3"
+check "  ... and its attention picture" is "$(state attention_live)/$(state video_attention)" False/4
+act timeline-set-attention "(40, 0)"
+act generate-video
+wait_for generating False 600 >/dev/null
+check "an attention layer the model lacks fails the job naming it" has "$(state dialogs)" "The attention picture's layer 40: this video model has temporal layers 0.."
+act undo
+act undo
 act set-steps 2
 act timeline-set-fps 5.0
 act loop
@@ -165,6 +190,12 @@ for f in mp4 webm gif; do
   wait_for exporting False 100 >/dev/null
   probe=$("$PROBE" "$OUT/clip.$f" 2>&1)
   check "$f: 4 frames of 64x32 decode" is "$(head -1 <<<"$probe" | cut -d' ' -f1-2)" "4 64x32"
+  # 7.5 fps as it is (a rational time base), not rounded to 8: MP4 and WebM say so, GIF's 1/100 s delays (13,
+  # 14, 13, 13) make the clip 0.53 s, 4 / 7.5 to within 1/100 s.
+  read -r _ _ rate secs <<<"$(head -1 <<<"$probe")"
+  check "  ... at 7.5 fps ($rate fps, $secs s)" $PY -c "
+assert '$f' == 'gif' or abs($rate - 7.5) < 1e-3, $rate
+assert abs($secs - 4 / 7.5) <= 0.0101, $secs"
   check "  ... with the job's JSON (its stages)" has "$probe" '"stages": [{"frame": 0, "prompt": "a red car on a snowy street"}'
 done
 check "the status names the last export" has "$(state last_export)" "Exported 4 frames of 64x32 to $OUT/clip.gif (gif)"
@@ -188,18 +219,34 @@ wait_for generating False 600 >/dev/null
 without=$(state viewer)
 check "keep layout changes the frames of a painted layout" bash -c "[ -n '$with' ] && [ '$with' != '$without' ] && [ '$with' != '$v0' ]"
 act undo
+act generate
+wait_for generating False 600 >/dev/null
+check "after 5 video jobs and 2 image jobs the video UNet was loaded once" is "$(state results)/$(state video_unet_loads)" 2/1
+
+# ---- every video kept in the results strip; one chosen for the player; one deleted and undone ----
+check "3 videos in the results strip, each with its frame count, the newest in the player" is "$(state videos)/$(state video_badges)/$(state current_video)" "3/['4 frames', '4 frames', '4 frames']/2"
+act select-video 0
+act playhead 0
+check "selecting the first video loads it into the player (its frame 1 again)" is "$(state current_video)/$(state viewer)" "0/$v0"
+depth=$(state undo_depth)
+act delete-video 1
+check "deleting video 2 leaves 2, the first still in the player, one undo step" is "$(state videos)/$(state current_video)/$(state undo_depth)" "2/0/$((depth + 1))"
+act delete-video 7
+check "  ... a video that is not there is refused, saying so" has "$(state status)" "no video 8 to delete"
+act undo
+check "  ... undone: 3 again" is "$(state videos)/$(state video_badges)/$(state current_video)/$(state viewer)" "3/['4 frames', '4 frames', '4 frames']/0/$v0"
 
 # ---- the project keeps the timeline and the frames ----
 act save "$(q "$OUT/t.dirigent")"
 wait_for saving False 50 >/dev/null
-check "the bundle holds 4 video frames" bash -c "[ \$(unzip -l '$OUT/t.dirigent' | grep -c 'video/000[1-4].png') = 4 ]"
+check "the bundle holds 3 videos of 4 frames, a folder each" bash -c "[ \$(unzip -l '$OUT/t.dirigent' | grep -c 'video/000[1-3]/000[1-4].png') = 12 ]"
 act playhead 3
 before=$(state viewer)
 act new "(32, 64)"
 check "a new canvas has no video" is "$(state video_frames)" 0
 act open "$(q "$OUT/t.dirigent")"
 check "reopened: the timeline" is "$(state timeline_frames)/$(state timeline_stages)" "4/[[0, 'a red car on a snowy street'], [2, 'a blue car on a road in autumn']]"
-check "  ... the video" is "$(state video_frames)/$(state video_size)/$(state video_attention)" 4/64x32/4
+check "  ... the videos, the first in the player" is "$(state videos)/$(state current_video)/$(state video_frames)/$(state video_size)/$(state video_attention)" 3/0/4/64x32/4
 act playhead 3
 check "  ... the same frame at the playhead" is "$(state viewer)" "$before"
 # A broken timeline (a stage past the last frame): a dialog naming it, the document unchanged.

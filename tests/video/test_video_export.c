@@ -78,7 +78,7 @@ static void on_progress(void *user, int done, int total) {
 
 // Writes m as `fmt` to `name`, reads it back and checks it against `ref` (m itself, or m's RGB when m
 // has an alpha channel).
-static void round_trip_ex(dg_video_format fmt, const char *name, const dg_media *m, const dg_media *ref, int fps,
+static void round_trip_ex(dg_video_format fmt, const char *name, const dg_media *m, const dg_media *ref, double fps,
                           dg_dither dither) {
   const char *path = tmp(name);
   prog pg = {0};
@@ -124,12 +124,19 @@ static void round_trip_ex(dg_video_format fmt, const char *name, const dg_media 
   }
   dg_check(v.frames == m->frames, "%s: %d frames back, wrote %d", name, v.frames, m->frames);
   dg_check(v.width == ew && v.height == eh, "%s: %dx%d back, want %dx%d", name, v.width, v.height, ew, eh);
-  // GIF keeps delays in hundredths of a second: 8 fps is 12 or 13 (the muxer rounds per frame).
+  // GIF keeps delays in hundredths of a second: 8 fps is 12 or 13 (each frame's start is rounded, and the last
+  // delay makes the clip frames / fps long to the hundredth). MP4 keeps the exact rational rate (23.976: 24000/1001), WebM
+  // the frame duration in nanoseconds (its timestamps in milliseconds).
   double want_dur = (double)m->frames / fps;
+  int num, den;
+  dg_video_fps_rational(fps, &num, &den);
+  if (fmt == DG_VIDEO_MP4)
+    dg_check(v.fps_num == num && v.fps_den == den, "%s: %d/%d fps back, wrote %g (%d/%d)", name, v.fps_num, v.fps_den,
+             fps, num, den);
   if (fmt != DG_VIDEO_PNG) {
-    dg_check(fmt == DG_VIDEO_GIF || fabs(v.fps - fps) < 1e-3, "%s: %.3f fps back, wrote %d", name, v.fps, fps);
-    dg_check(fabs(v.duration - want_dur) <= 0.01 * m->frames / 2 + 1e-6, "%s: %.3f s back, want %.3f", name, v.duration,
-             want_dur);
+    dg_check(fmt == DG_VIDEO_GIF || fabs(v.fps - fps) < 1e-3, "%s: %.4f fps back, wrote %g", name, v.fps, fps);
+    dg_check(fabs(v.duration - want_dur) <= (fmt == DG_VIDEO_GIF ? 0.005 : 0.002) + 1e-6, "%s: %.4f s back, want %.4f",
+             name, v.duration, want_dur);
   }
   dg_check(v.comment && !strcmp(v.comment, json), "%s: job JSON back: %.80s", name, v.comment ? v.comment : "(none)");
   double db = v.frames == m->frames ? video_psnr(&v, ref->data, m->width, m->height, m->frames) : 0;
@@ -142,7 +149,7 @@ static void round_trip_ex(dg_video_format fmt, const char *name, const dg_media 
   dg_check(count_hidden() == 0, "%s: a temporary file was left behind", name);
 }
 
-static void round_trip(dg_video_format fmt, const char *name, const dg_media *m, int fps) {
+static void round_trip(dg_video_format fmt, const char *name, const dg_media *m, double fps) {
   round_trip_ex(fmt, name, m, m, fps, DG_DITHER_ORDERED);
 }
 
@@ -158,6 +165,10 @@ static void test_formats(void) {
     round_trip((dg_video_format)f, name, &m64, 24);
     snprintf(name, sizeof name, "odd%s", ext[f]);
     round_trip((dg_video_format)f, name, &odd, 8);
+    snprintf(name, sizeof name, "fps7.5%s", ext[f]); // fractional rates through a rational time base
+    round_trip((dg_video_format)f, name, &m16, 7.5);
+    snprintf(name, sizeof name, "ntsc%s", ext[f]);
+    round_trip((dg_video_format)f, name, &odd, 23.976);
   }
   // The smallest frames, 2x3, in every format: a solid colour per frame (4:2:0 chroma keeps it).
   dg_media tiny = synthetic(2, 3, 4);
@@ -264,7 +275,21 @@ static void test_errors(void) {
   dg_check_error(dg_video_export(dir, &m, &o, NULL), DG_ERR_ARG, "not an empty folder", "a full folder");
   o.fps = 0;
   dg_check_error(dg_video_export(tmp("x.gif"), &m, &o, NULL), DG_ERR_ARG, "0 fps", "fps 0");
+  o.fps = 240.5;
+  dg_check_error(dg_video_export(tmp("x.gif"), &m, &o, NULL), DG_ERR_ARG, "240.5 fps (0.01..240)", "fps 240.5");
   o.fps = 8;
+  // The rational rates: NTSC ones as k*1000/1001, others to the thousandth, reduced.
+  const struct {
+    double fps;
+    int num, den;
+  } rates[] = {{8, 8, 1}, {7.5, 15, 2}, {23.976, 24000, 1001}, {29.97, 30000, 1001}, {59.94, 60000, 1001},
+               {24, 24, 1}, {12.5, 25, 2}, {0.01, 1, 100}, {23.98, 1199, 50}, {240, 240, 1}};
+  for (size_t i = 0; i < sizeof rates / sizeof *rates; i++) {
+    int num, den;
+    dg_video_fps_rational(rates[i].fps, &num, &den);
+    dg_check(num == rates[i].num && den == rates[i].den, "%g fps is %d/%d, want %d/%d", rates[i].fps, num, den,
+             rates[i].num, rates[i].den);
+  }
   dg_media bad = m;
   bad.channels = 2;
   dg_check_error(dg_video_export(tmp("x.gif"), &bad, &o, NULL), DG_ERR_ARG, "2 channels", "2 channels");

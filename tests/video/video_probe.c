@@ -1,4 +1,4 @@
-// Test tool: decodes a video file with libavformat/libavcodec and prints "FRAMES WIDTHxHEIGHT FPS" and,
+// Test tool: decodes a video file with libavformat/libavcodec and prints "FRAMES WIDTHxHEIGHT FPS SECONDS" and,
 // on a second line, the container's comment (the job JSON), for shell tests (tests/ui/ui_timeline.sh).
 // With a third argument, writes frame N (0-based) as a binary PPM there. Exit 1 when it cannot be read.
 #include <stdio.h>
@@ -13,7 +13,7 @@ int main(int argc, char **argv) {
   }
   video_read v;
   if (!video_read_file(argv[1], &v)) return 1;
-  printf("%d %dx%d %.3f\n%s\n", v.frames, v.width, v.height, v.fps, v.comment ? v.comment : "");
+  printf("%d %dx%d %.3f %.3f\n%s\n", v.frames, v.width, v.height, v.fps, v.duration, v.comment ? v.comment : "");
   if (argc >= 4) {
     int f = atoi(argv[2]);
     FILE *o = f >= 0 && f < v.frames ? fopen(argv[3], "wb") : NULL;

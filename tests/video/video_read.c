@@ -60,6 +60,7 @@ bool video_read_file(const char *path, video_read *out) {
   cc = avcodec_alloc_context3(codec);
   if (!cc || avcodec_parameters_to_context(cc, st->codecpar) < 0 || avcodec_open2(cc, codec, NULL) < 0) goto done;
   out->fps = av_q2d(st->avg_frame_rate);
+  out->fps_num = st->avg_frame_rate.num, out->fps_den = st->avg_frame_rate.den;
   const AVDictionaryEntry *c = av_dict_get(fmt->metadata, "comment", NULL, 0);
   out->comment = c ? strdup(c->value) : gif_comment(path);
   bool flushing = false;

@@ -6,6 +6,7 @@
 typedef struct video_read {
   int frames, width, height;
   double fps;      // the stream's average frame rate
+  int fps_num, fps_den; // ... as libavformat gives it (a rational)
   double duration; // seconds, from the first frame's start to the last frame's end
   char *comment;   // the container's `comment` tag (GIF: its first comment block), or NULL
   uint8_t *rgb;    // frames * height * width * 3

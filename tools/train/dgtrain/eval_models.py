@@ -32,6 +32,7 @@ from .clip_model import frechet, load_clip
 from .exports import file_digest, load_json_beside
 from .generate import Generator, save_grid
 from .ldm_vae import psnr_each, reconstruct
+from .stats import draw_weights, interval, mious
 from .tokenizer import Tokenizer
 from .world_data import load_image, load_label, load_palette, read_index
 ATTR_CLASSES = ("car",)  # buildings: scenes mix facade colours, so no clean centroids
@@ -184,21 +185,11 @@ def miou_gain(conf_a, conf_b, rounds=2000, seed=0):
     interval (the images resampled with replacement, both models on the same draw): whether a gain is more than
     the choice of layouts."""
     n, k = conf_a.shape[0], conf_a.shape[1]
-    g = torch.Generator().manual_seed(seed)
-    draws = torch.randint(0, n, (rounds, n), generator=g)
-    weights = torch.zeros(rounds, n, dtype=torch.float64).scatter_add_(1, draws, torch.ones(rounds, n, dtype=torch.float64))
-
-    def mious(conf):  # [rounds or 1, k, k] -> mIoU over the classes present in each
-        tp = conf.diagonal(dim1=1, dim2=2)
-        union = conf.sum(1) + conf.sum(2) - tp
-        iou = tp / union.clamp_min(1)
-        present = union > 0
-        return (iou * present).sum(1) / present.sum(1).clamp_min(1)
-
+    weights = draw_weights(n, rounds, seed)
     flat = lambda c: c.reshape(n, k * k).double()  # noqa: E731
     boot = mious((weights @ flat(conf_b)).reshape(rounds, k, k)) - mious((weights @ flat(conf_a)).reshape(rounds, k, k))
     point = mious(conf_b.sum(0, keepdim=True).double()) - mious(conf_a.sum(0, keepdim=True).double())
-    lo, hi = torch.quantile(boot, torch.tensor([0.025, 0.975], dtype=torch.float64)).tolist()
+    lo, hi = interval(boot)
     return {"gain": float(point), "ci95": [lo, hi]}
 
 
