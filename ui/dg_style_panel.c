@@ -144,22 +144,24 @@ static void apply_reset(DgStylePanel *self) {
 static void apply_finish(DgStylePanel *self) {
   dg_document *doc = model(self);
   dg_status st;
-  char *text;
+  char *text = NULL;
+  bool taken = true; // the edits take the results (also when they fail)
   if (!self->apply_index) {
     st = dg_style_edit_add_result(doc, &self->apply_out[0]);
-    text = g_strdup_printf("added result %d (%s)", dg_document_result_count(doc),
-                           dg_document_result(doc, dg_document_result_count(doc) - 1)->style);
+    if (st == DG_OK)
+      text = g_strdup_printf("added result %d (%s)", dg_document_result_count(doc),
+                             dg_document_result(doc, dg_document_result_count(doc) - 1)->style);
   } else if (dg_document_result_count(doc) < self->apply_n) {
     st = dg_fail(DG_ERR_ARG, "the results changed while they were restyled; nothing applied");
-    text = NULL;
+    taken = false;
   } else {
     st = dg_style_edit_replace_results(doc, self->apply_n, self->apply_index, self->apply_out);
     text = g_strdup_printf("restyled %d results (one undo step)", self->apply_n);
   }
-  memset(self->apply_out, 0, (size_t)self->apply_n * sizeof *self->apply_out); // taken by the edit (or freed)
+  if (taken) memset(self->apply_out, 0, (size_t)self->apply_n * sizeof *self->apply_out);
   say(self, st == DG_OK ? text : dg_last_error());
   g_free(text);
-  apply_reset(self);
+  apply_reset(self); // frees what was not taken
 }
 
 static void worker_done(void *user, uint64_t serial, bool preview, dg_status status, const char *error, dg_media *rgb,
@@ -237,6 +239,11 @@ gboolean dg_style_panel_apply(DgStylePanel *self, gboolean every) {
   self->apply_source = source_result(s->slot[0]);
   for (int k = 0; k < self->apply_n; k++) {
     dg_style_image *content = every ? dg_style_image_from_result(doc, k) : dg_style_image_ref(s->slot[0]);
+    if (!content) { // out of memory: what was queued arrives to no apply
+      say(self, dg_last_error());
+      apply_reset(self);
+      return FALSE;
+    }
     uint64_t serial = dg_style_worker_submit(self->worker, false, content, s->slot[1], s->method, s->strength);
     if (!k) self->apply_first = serial;
     dg_style_image_unref(content);

@@ -252,6 +252,16 @@ static dg_status write_dataset(augment *a, int *done) {
   return s;
 }
 
+// A PNG's size from its header (the file mapped, nothing decoded); errors name the file.
+static dg_status png_size(const char *path, int *w, int *h) {
+  const void *data;
+  size_t len;
+  DG_TRY(dg_file_map(path, &data, &len));
+  dg_status s = dg_png_read_size_mem(data, len, path, w, h);
+  dg_file_unmap(data, len);
+  return s;
+}
+
 // The checks before anything is written: --out new, its parent a folder, the index (its lines into a->lines)
 // and every sample's files.
 static dg_status check_inputs(augment *a, int count) {
@@ -268,14 +278,35 @@ static dg_status check_inputs(augment *a, int count) {
   if (s == DG_OK && (int)a->lines->len != ix.n)
     s = dg_fail(DG_ERR_FORMAT, "--data %s: index.jsonl changed while it was read", a->data);
   for (int i = 0; s == DG_OK && i < ix.n; i++) {
-    const char *files[2] = {ix.entries[i].image, ix.entries[i].label};
-    for (int k = 0; k < 2 && s == DG_OK; k++)
+    const dg_world_index_entry *e = &ix.entries[i];
+    const char *files[2] = {e->image, e->label};
+    for (int k = 0; k < 2 && s == DG_OK; k++) {
+      int w = 0, h = 0;
       if (!g_file_test(files[k], G_FILE_TEST_IS_REGULAR))
-        s = dg_fail(DG_ERR_ARG, "--data %s: sample %s: %s is missing or not a file", a->data, ix.entries[i].id,
-                    files[k]);
+        s = dg_fail(DG_ERR_ARG, "--data %s: sample %s: %s is missing or not a file", a->data, e->id, files[k]);
+      else if (png_size(files[k], &w, &h) != DG_OK)
+        s = dg_fail(DG_ERR_FORMAT, "--data %s: sample %s: %s", a->data, e->id, dg_last_error());
+      else if (w != e->width || h != e->height)
+        s = dg_fail(DG_ERR_FORMAT, "--data %s: sample %s: %s is %dx%d, the index says %dx%d", a->data, e->id,
+                    files[k], w, h, e->width, e->height);
+    }
   }
   dg_world_index_free(&ix);
   return s;
+}
+
+// Every exemplar a PNG of at least 2x2 (from its header).
+static dg_status check_exemplars(const exemplars *ex) {
+  for (guint i = 0; i < ex->paths->len; i++) {
+    int w = 0, h = 0;
+    DG_TRY(png_size(ex->paths->pdata[i], &w, &h) == DG_OK
+               ? DG_OK
+               : dg_fail(DG_ERR_FORMAT, "--styles: exemplar %s", dg_last_error()));
+    if (w < 2 || h < 2)
+      return dg_fail(DG_ERR_FORMAT, "--styles: exemplar %s is %dx%d, smaller than 2x2", (char *)ex->paths->pdata[i],
+                     w, h);
+  }
+  return DG_OK;
 }
 
 int dg_cli_augment(int argc, char **argv) {
@@ -327,6 +358,7 @@ int dg_cli_augment(int argc, char **argv) {
   double t0 = (double)g_get_monotonic_time() * 1e-6;
   dg_status s = check_inputs(&a, (int)count);
   if (s == DG_OK) s = find_exemplars(styles, &a.ex);
+  if (s == DG_OK) s = check_exemplars(&a.ex);
   if (s == DG_OK) s = dg_cli_open_stylize(&dev, &a.task);
   if (s == DG_OK) s = write_dataset(&a, &done);
   double seconds = (double)g_get_monotonic_time() * 1e-6 - t0;

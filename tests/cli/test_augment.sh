@@ -4,8 +4,9 @@
 # the copy is read back by `augment` itself (dg_world_index_load) and by tools/train's reader, has one line
 # per sample, byte-identical labels, images of the source's size that differ from the source, the same
 # exemplar picks for the same --seed; and refusals (an existing --out, a missing dataset, a missing image,
-# an index path leaving the dataset, no exemplars, a bad method or strength, an image that is no PNG
-# found mid-way) each name the file or value and leave neither --out nor a temporary folder behind.
+# an index path leaving the dataset, no exemplars, a bad method or strength, an image that is no PNG, a label
+# of another size than the index says, an exemplar that is no PNG, and a cut image found only while writing)
+# each name the file or value and leave neither --out nor a temporary folder behind.
 cli="$1" src="$2" out="$3"
 rm -rf "$out" && mkdir -p "$out" || exit 1
 fail() { echo "FAIL: $*"; exit 1; }
@@ -85,8 +86,19 @@ cp -r "$out/data" "$out/holey" && rm "$out/holey/images/test-0000002.png"
 refuse "sample test-0000002: $out/holey/images/test-0000002.png is missing" --data "$out/holey" --styles "$out/pngs" --out "$out/x"
 cp -r "$out/data" "$out/escaping" && sed -i '3s#"labels/#"../labels/#' "$out/escaping/index.jsonl"
 refuse "index.jsonl:3: image and label must be paths inside the dataset" --data "$out/escaping" --styles "$out/pngs" --out "$out/x"
-# found only while writing: the third image is no PNG; the two samples written before are removed again
 cp -r "$out/data" "$out/broken" && echo "not a png" >"$out/broken/images/test-0000002.png"
-refuse "sample 3 ($out/broken/images/test-0000002.png)" --data "$out/broken" --styles "$out/pngs" --method fda --out "$out/x"
+refuse "sample test-0000002: png: cannot read image '$out/broken/images/test-0000002.png': not a PNG file" --data "$out/broken" --styles "$out/pngs" --out "$out/x"
+cp -r "$out/data" "$out/sized" && cp "$out/styles/images/val-0000000.png" "$out/sized/labels/test-0000001.png" || fail "copy"
+refuse "labels/test-0000001.png is 96x48, the index says 64x32" --data "$out/sized" --styles "$out/pngs" --out "$out/x"
+mkdir -p "$out/badpngs" && cp "$out/pngs/"*.png "$out/badpngs/" && echo "no png" >"$out/badpngs/zz.png"
+refuse "--styles: exemplar png: cannot read image '$out/badpngs/zz.png'" --data "$out/data" --styles "$out/badpngs" --out "$out/x"
+# found only while writing: the third image's compressed pixels are damaged (its chunks are whole); the two
+# samples written before are removed again
+cp -r "$out/data" "$out/cut" && /usr/bin/python3 -c "
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+for i in range(50, 90): b[i] ^= 0x5a
+open(sys.argv[2], 'wb').write(b)" "$out/data/images/test-0000002.png" "$out/cut/images/test-0000002.png"
+refuse "sample 3 ($out/cut/images/test-0000002.png): png: cannot read image" --data "$out/cut" --styles "$out/pngs" --method fda --out "$out/x"
 [ -e "$out/x" ] && fail "a failed run left $out/x"
 echo "augment: all checks passed"

@@ -10,6 +10,7 @@
 #include "dg_bundle.h"
 #include "dg_check.h"
 #include "dg_project.h"
+#include "dg_style_edit.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next(void) {
@@ -120,6 +121,12 @@ int main(int argc, char **argv) {
   dg_result r = {.width = 4, .height = 3, .seed = 7, .steps = 2, .guidance = 1.5};
   r.rgba = calloc(48, 1), r.prompt = strdup("x"), r.negative = strdup(""), r.model = strdup("m");
   dg_document_add_result(d, &r);
+  // the style panel: one slot filled (its PNG a bundle entry, its size and source in the JSON), FDA at 0.5
+  uint8_t px[2 * 3 * 4] = {9, 8, 7, 255, 1, 2, 3, 255};
+  dg_style_image *ex = dg_style_image_new(2, 3, px, "world 12");
+  dg_style_edit_set_slot(d, DG_STYLE_EXEMPLAR, ex);
+  dg_style_edit_set_strength(d, 0.5, false);
+  dg_style_image_unref(ex);
   size_t len;
   char *valid = dg_project_serialize(d, &len);
   dg_bundle *b = dg_bundle_open((const uint8_t *)valid, len);
