@@ -490,7 +490,7 @@ static void dg_canvas_init(DgCanvas *self) {
   gtk_widget_set_hexpand(w, TRUE);
   gtk_widget_set_vexpand(w, TRUE);
   gtk_widget_set_focusable(w, TRUE);
-  gtk_widget_set_size_request(w, 400, 260);
+  gtk_widget_set_size_request(w, 400, 200);
   gtk_widget_set_cursor_from_name(w, "crosshair");
 
   GtkGesture *drag = gtk_gesture_drag_new();

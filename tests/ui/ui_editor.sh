@@ -66,6 +66,10 @@ start
 check "desktop file found by gapplication" gapplication list-actions $APPID
 check "actions exported on D-Bus" bash -c "gdbus call --session --dest $APPID --object-path /org/dirigent/Dirigent \
   --method org.gtk.Actions.List | grep -q \"'paint-stroke'\""
+# The window fits the 1440x900 screen: the tall panels (prompt, results strip, style) scroll rather than
+# adding up to the window's minimum height.
+check "the window fits a 1440x900 screen (minimum $(state window_min))" $PY -c "
+import json; w, h = json.load(open('$OUT/state.json'))['window_min']; assert w <= 1440 and h <= 900, (w, h)"
 # A colour-coded label: sky over grass (palette colours), imported as the layout.
 convert -size 256x128 xc:'rgb(70,130,180)' -fill 'rgb(152,251,152)' -draw 'rectangle 0,64 255,127' \
   -define png:color-type=2 "$OUT/label.png"
@@ -366,8 +370,9 @@ check "the job finished: 'Done', one result" [ "$(state progress)/$(state result
 check "generating is not an undo step" [ "$(state undo_depth)" = "$depth" ]
 sleep 0.5
 act screenshot "$(q "$OUT/window-result.png")"
-# The stand-in pattern's final grass colour (148, 255, 108) shows in the preview and the history strip.
-check "preview and history show the result" [ "$(count_rgb "$OUT/window-result.png" 148 255 108)" -gt 3000 ]
+# The stand-in pattern's final grass colour (148, 255, 108) shows in the results strip (its thumbnail's lower
+# half, about 2500 pixels at the strip's natural height; no other widget draws that colour).
+check "the results strip shows the result" [ "$(count_rgb "$OUT/window-result.png" 148 255 108)" -gt 2000 ]
 act export "$(q "$OUT/result.png")"
 check "export writes the 256x128 result" [ "$(identify -format %wx%h "$OUT/result.png" 2>/dev/null)" = 256x128 ]
 act save "$(q "$OUT/p3.dirigent")"
@@ -391,7 +396,14 @@ check "opening another project stops the job; its result goes nowhere" [ "$(stat
 # Real input through the X server (xdotool): [ and ] resize the brush, a mouse drag paints one undo
 # step, Ctrl+Z / Ctrl+Shift+Z undo and redo it, Ctrl+Enter generates and Escape cancels.
 if command -v xdotool >/dev/null; then
-  xdotool mousemove 600 400
+  WIN=$(xdotool search --name "— Dirigent" | head -1)
+  eval "$(xdotool getwindowgeometry --shell "$WIN")" # X, Y of the window
+  to_screen() { # to_screen LX LY -> "SX SY" of layout pixel (LX, LY)'s centre
+    act dump-state "$(q "$OUT/state.json")"
+    $PY -c "import json; v = json.load(open('$OUT/state.json'))['view']
+print(round($X + v[0] + ($1 + 0.5) * v[2]), round($Y + v[1] + ($2 + 0.5) * v[2]))"
+  }
+  xdotool mousemove $(to_screen 100 60)
   act brush-size 6
   xdotool key bracketright bracketright
   check "] ] grows the brush 6 -> 8 -> 10" state_is brush_radius 10.0
@@ -400,7 +412,7 @@ if command -v xdotool >/dev/null; then
   act select-class 10
   act dump-layout "$(q "$OUT/k0.raw")"
   depth=$(state undo_depth)
-  xdotool mousedown 1 mousemove 650 420 mousemove 700 450 mouseup 1
+  xdotool mousedown 1 mousemove $(to_screen 130 70) mousemove $(to_screen 160 90) mouseup 1
   check "a mouse drag paints one undo step" state_is undo_depth $((depth + 1))
   act dump-layout "$(q "$OUT/k1.raw")"
   check "  ... and changes the layout" bash -c "! cmp -s '$OUT/k0.raw' '$OUT/k1.raw'"
@@ -433,17 +445,10 @@ if command -v xdotool >/dev/null; then
     bash -c '[[ "$0" == tower* ]] && [ "$1" = "$2" ]' "$(state marks)" "$(state undo_depth)" $((depth + 1))
   act undo
   act set-prompt "$(q 'a castle')"
-  xdotool mousemove 600 400 click 1 # focus back on the canvas
+  xdotool mousemove $(to_screen 100 60) click 1 # focus back on the canvas
 
   # The canvas tools with real pointer events aimed at layout pixels: rectangle (key r), flood fill
   # (f), polygon (p, clicks, Return), eyedropper (i), wheel zoom.
-  WIN=$(xdotool search --name "— Dirigent" | head -1)
-  eval "$(xdotool getwindowgeometry --shell "$WIN")" # X, Y of the window
-  to_screen() { # to_screen LX LY -> "SX SY" of layout pixel (LX, LY)'s centre
-    act dump-state "$(q "$OUT/state.json")"
-    $PY -c "import json; v = json.load(open('$OUT/state.json'))['view']
-print(round($X + v[0] + ($1 + 0.5) * v[2]), round($Y + v[1] + ($2 + 0.5) * v[2]))"
-  }
   layout_py() { # layout_py EXPR: EXPR over a = the current layout (128 x 256)
     act dump-layout "$(q "$OUT/t.raw")"
     $PY -c "import numpy as np; a = np.fromfile('$OUT/t.raw', np.uint8).reshape(128, 256); assert $1"
