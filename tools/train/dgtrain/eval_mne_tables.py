@@ -7,6 +7,9 @@ cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.eval_mne_ta
     --encoder "masked noise=../../runs/mne_masked_step1841/mne.safetensors" \
     --generator ../../runs/stylegan_mne/g_snap1.safetensors --style-classifier ../../runs/style_cls/style_cls.safetensors \
     --data ../../data/world/val --start 500 --count 500 --out ../../docs/eval/mne_tables.json
+Encoders can also be measured one run each (--no-baselines, their own --out, side by side) and the reports
+combined with `--merge A.json B.json ... --out C.json` (refused unless measured on the same images, pairs,
+bootstrap draws and judges), or added to an existing report with --update.
 
 Reconstruction, per image of the set: MSE (pixels in 0..1), PSNR, the perceptual distance of dgtrain.perceptual
 (the evaluation segmenter's early features; the encoders were trained with it, so it is not an independent
