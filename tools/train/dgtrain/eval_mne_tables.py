@@ -7,6 +7,9 @@ cd tools/train && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m dgtrain.eval_mne_ta
     --encoder "masked noise=../../runs/mne_masked_step1841/mne.safetensors" \
     --generator ../../runs/stylegan_mne/g_snap1.safetensors --style-classifier ../../runs/style_cls/style_cls.safetensors \
     --data ../../data/world/val --start 500 --count 500 --out ../../docs/eval/mne_tables.json
+Encoders can also be measured one run each (--no-baselines, their own --out, side by side) and the reports
+combined with `--merge A.json B.json ... --out C.json` (refused unless measured on the same images, pairs,
+bootstrap draws and judges), or added to an existing report with --update.
 
 Reconstruction, per image of the set: MSE (pixels in 0..1), PSNR, the perceptual distance of dgtrain.perceptual
 (the evaluation segmenter's early features; the encoders were trained with it, so it is not an independent
@@ -130,11 +133,40 @@ def markdown(r):
     return "\n".join(lines) + "\n"
 
 
+SAME = ("data", "start", "count", "rounds", "seed", "generator", "style_classifier")  # what rows to combine share
+
+
+def merge(reports):
+    """One report of several measured on the same images, pairs, draws and judges (later rows replace earlier)."""
+    out = dict(reports[0], encoders={}, reconstruction={}, mixing={})
+    for r in reports:
+        if any(r.get(k) != out.get(k) for k in SAME):
+            raise SystemExit(f"reports measured on other images, draws or judges ({SAME}) cannot be merged")
+        for k in ("encoders", "reconstruction", "mixing"):
+            out[k].update(r[k])
+    out["seconds"] = sum(r.get("seconds", 0) for r in reports)
+    return out
+
+
+def write(report, path):
+    text = markdown(report)
+    print(text)
+    if path:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as fh:
+            json.dump(report, fh, indent=1)
+            fh.write("\n")
+        with open(os.path.splitext(path)[0] + ".md", "w") as fh:
+            fh.write(text)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--encoder", action="append", required=True, metavar="NAME=PATH")
-    ap.add_argument("--generator", required=True)
-    ap.add_argument("--style-classifier", required=True)
+    ap.add_argument("--encoder", action="append", metavar="NAME=PATH")
+    ap.add_argument("--merge", nargs="+", metavar="REPORT",
+                    help="only combine these JSON reports (runs of this script side by side) into --out")
+    ap.add_argument("--generator")
+    ap.add_argument("--style-classifier")
     ap.add_argument("--models", default=os.path.join(REPO, "assets", "models"))
     ap.add_argument("--data", default=os.path.join(REPO, "data", "world", "val"))
     ap.add_argument("--start", type=int, default=500, help="first item (train_mne validates on the first 32)")
@@ -148,6 +180,17 @@ def main(argv=None):
                          "these encoders' rows: encoders measured one at a time, e.g. as their training finishes")
     ap.add_argument("--no-baselines", action="store_true", help="skip the real-image and FDA rows")
     args = ap.parse_args(argv)
+    if args.merge:
+        reports = []
+        for path in args.merge:
+            with open(path) as fh:
+                reports.append(json.load(fh))
+        write(merge(reports), args.out)
+        return merge(reports)
+    if not args.generator or not args.style_classifier:
+        ap.error("--generator and --style-classifier are needed (all but --merge)")
+    if not args.encoder and args.no_baselines:
+        ap.error("nothing to measure: give --encoder, or leave out --no-baselines")
     torch.set_num_threads(args.threads)
     t0 = time.time()
     data = WorldTensors(args.data, indices=range(args.start, args.start + args.count))
@@ -167,16 +210,12 @@ def main(argv=None):
     if args.update and args.out and os.path.exists(args.out):
         with open(args.out) as fh:
             old = json.load(fh)
-        same = ("data", "start", "count", "rounds", "seed", "generator", "style_classifier")
-        if any(old.get(k) != report[k] for k in same):
-            raise SystemExit(f"{args.out}: measured on other images, draws or judges ({same}); no --update")
-        for k in ("encoders", "reconstruction", "mixing"):
-            report[k] = old[k]
+        report = merge([old, report])
     if not args.no_baselines:
         report["mixing"]["content image (real)"] = mixing_row(judge, img, pairs)
         report["mixing"]["exemplar image (real)"] = mixing_row(judge, img[pairs], pairs)
         report["mixing"]["FDA (beta 0.05, strength 0.8)"] = mixing_row(judge, fda(img, img[pairs]).clamp(-1, 1), pairs)
-    for spec in args.encoder:
+    for spec in args.encoder or []:
         name, path = spec.split("=", 1)
         e = M.load_encoder(path)
         record = load_json_beside(path)
@@ -190,15 +229,7 @@ def main(argv=None):
             mixed = synthesize(e, g, wplus_swap(ws, ws[pairs], e.cfg["style_split"][0]), nz)
         report["mixing"][name] = mixing_row(judge, mixed, pairs)
     report["seconds"] = round(time.time() - t0, 1)
-    text = markdown(report)
-    print(text)
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w") as fh:
-            json.dump(report, fh, indent=1)
-            fh.write("\n")
-        with open(os.path.splitext(args.out)[0] + ".md", "w") as fh:
-            fh.write(text)
+    write(report, args.out)
     return report
 
 
