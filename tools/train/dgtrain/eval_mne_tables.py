@@ -37,8 +37,8 @@ from . import mne as M
 from . import segmenter as SG
 from . import stylegan2 as S
 from . import style_classifier as SC
-from .eval_mne import distances, encode, synthesize
-from .eval_models import Judges
+from .mne import distances, encode, synthesize
+from .judges import Judges
 from .exports import load_json_beside
 from .fda import fda
 from .perceptual import Perceptual
@@ -62,7 +62,7 @@ def wplus_swap(ws_content, ws_style, n_coarse):
 
 
 class Judge:
-    """What every row is measured with: the evaluation segmenter and CLIP (eval_models.Judges), the style
+    """What every row is measured with: the evaluation segmenter and CLIP (judges.Judges), the style
     classifier, the bootstrap weights and the real images' CLIP features."""
 
     def __init__(self, models, classifier, labels, styles, real, rounds, seed):

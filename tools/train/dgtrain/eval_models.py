@@ -28,42 +28,16 @@ import torch
 
 from . import REPO
 from . import segmenter as S
-from .clip_model import frechet, load_clip
-from .exports import file_digest, load_json_beside
+from .clip_model import frechet
+from .exports import file_digest
 from .generate import Generator, save_grid
+from .judges import Judges
 from .ldm_vae import psnr_each, reconstruct
 from .stats import draw_weights, interval, mious
-from .tokenizer import Tokenizer
-from .world_data import load_image, load_label, load_palette, read_index
+from .world_data import load_image, load_label, read_index
 ATTR_CLASSES = ("car",)  # buildings: scenes mix facade colours, so no clean centroids
 SMALL_CLASSES = ("person", "pole", "sign")
 COLOURS = ("red", "blue", "white", "black", "yellow", "green", "grey", "brown")  # the world's attributes
-
-
-class Judges:
-    """The evaluation segmenter and CLIP model (never used to train the generators)."""
-
-    def __init__(self, models):
-        seg_path = os.path.join(models, "eval_segmenter.safetensors")
-        self.seg = S.load_segmenter(seg_path, load_json_beside(seg_path)).eval()
-        clip_path = os.path.join(models, "clip.safetensors")
-        self.clip = load_clip(clip_path, load_json_beside(clip_path)).eval()
-        self.tok = Tokenizer.from_dir(os.path.join(REPO, "assets", "tokenizer"))
-        self.names = load_palette()["names"]
-
-    @torch.no_grad()
-    def segment(self, images):
-        return torch.cat([self.seg(images[s:s + 16]).argmax(1) for s in range(0, len(images), 16)])
-
-    @torch.no_grad()
-    def features(self, images):
-        """(image-tower features [B,F], unit embeddings [B,D])."""
-        f = self.clip.image(images)
-        return f, torch.nn.functional.normalize(self.clip.image_projection(f), dim=-1)
-
-    @torch.no_grad()
-    def text(self, captions):
-        return self.clip.encode_text(self.tok(captions))
 
 
 def caption_attr(caption):

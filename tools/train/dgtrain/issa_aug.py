@@ -25,7 +25,7 @@ from . import mne as M
 from . import plumbing as P
 from . import segmenter as SG
 from . import stylegan2 as S
-from .eval_mne import encode, synthesize
+from .mne import encode, synthesize
 from .fda import fda
 from .stats import draw_weights, miou_ci
 from .world_data import WorldTensors, read_index

@@ -235,3 +235,33 @@ def reconstruct(e, g, img):
     """G(E(img)) as at inference: no masking, the generator's constant noise elsewhere."""
     ws, noises = e(img)
     return g.synthesis(ws, noise_mode="const", noises=e.noise_dict(noises))
+
+
+@torch.no_grad()
+def encode(e, images, batch=16):
+    """(ws [N, num_ws, w_dim], [the two noise maps [N, C, h, w]] or [] for a W+ only encoder) of images [N,3,H,W]."""
+    ws, noises = [], []
+    for i in range(0, len(images), batch):
+        w, n = e(images[i:i + batch])
+        ws.append(w)
+        noises.append(n)
+    return torch.cat(ws), [torch.cat(m) for m in zip(*noises)]
+
+
+@torch.no_grad()
+def synthesize(e, g, ws, noises, batch=16):
+    """G(ws, noise maps) as at inference (const noise elsewhere), clamped to [-1, 1]."""
+    out = []
+    for i in range(0, len(ws), batch):
+        nz = e.noise_dict([n[i:i + batch] for n in noises])
+        out.append(g.synthesis(ws[i:i + batch], noise_mode="const", noises=nz).clamp(-1, 1))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def distances(rec, img, perc=None, batch=16):
+    """Per-image {"psnr", "mse" (pixels in [0, 1]), "perceptual" (with perc)} of reconstructions rec of img."""
+    out = {"psnr": psnr(rec, img), "mse": ((rec.clamp(-1, 1) - img) / 2).square().mean(dim=(1, 2, 3))}
+    if perc is not None:
+        out["perceptual"] = torch.cat([perc(rec[i:i + batch], img[i:i + batch]) for i in range(0, len(img), batch)])
+    return out
