@@ -195,11 +195,11 @@ uint64_t dg_style_worker_submit(dg_style_worker *w, bool preview, dg_style_image
       }
       l = next;
     }
-  r->serial = ++w->next_serial;
+  uint64_t serial = r->serial = ++w->next_serial;
   g_queue_push_tail(&w->queue, r);
   g_cond_signal(&w->wake);
   g_mutex_unlock(&w->lock);
-  return r->serial;
+  return serial; // not r->serial: the worker may have run and freed r already
 }
 
 int dg_style_worker_pending(dg_style_worker *w) {
