@@ -8,8 +8,8 @@
 struct _DgTimelinePanel {
   DgDocumentView parent;
   GtkWidget *frames_drop, *vsp_drop, *fps_spin, *sigma_spin, *sigma_next_spin, *until_spin, *track,
-      *attention_layer_spin, *attention_step_spin, *stage_label,
-      *stage_entry, *remove_button, *frame_label, *scrub, *export_progress, *export_cancel, *viewer, *attention, *strip;
+      *attention_layer_spin, *attention_step_spin, *stage_label, *stage_entry, *remove_button, *frame_label, *scrub,
+      *export_progress, *export_stack, *viewer, *attention, *strip;
   GtkAdjustment *playhead_adj;
   DgJobRunner *runner; // not owned (the window's)
   GPtrArray *frames;   // GdkTexture per frame of the document's video
@@ -405,9 +405,16 @@ void dg_timeline_panel_show_runner(DgTimelinePanel *self, DgJobRunner *runner) {
   g_signal_connect_object(runner, "notify::attention-frames", G_CALLBACK(runner_changed), self, G_CONNECT_SWAPPED);
 }
 
+// The export's progress and cancel button take the Export button's place while it runs.
+static gboolean running_to_page(GBinding *b, const GValue *from, GValue *to, gpointer data) {
+  (void)b, (void)data;
+  g_value_set_string(to, g_value_get_boolean(from) ? "running" : "idle");
+  return TRUE;
+}
+
 void dg_timeline_panel_show_exporter(DgTimelinePanel *self, DgVideoExporter *exporter) {
-  g_object_bind_property(exporter, "running", self->export_progress, "visible", G_BINDING_SYNC_CREATE);
-  g_object_bind_property(exporter, "running", self->export_cancel, "visible", G_BINDING_SYNC_CREATE);
+  g_object_bind_property_full(exporter, "running", self->export_stack, "visible-child-name", G_BINDING_SYNC_CREATE,
+                              running_to_page, NULL, NULL, NULL);
   g_object_bind_property(exporter, "fraction", self->export_progress, "fraction", G_BINDING_SYNC_CREATE);
   g_object_bind_property(exporter, "text", self->export_progress, "text", G_BINDING_SYNC_CREATE);
 }
@@ -449,7 +456,7 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgTimelinePanel, track),           DG_TEMPLATE_CHILD(DgTimelinePanel, stage_label),
     DG_TEMPLATE_CHILD(DgTimelinePanel, stage_entry),     DG_TEMPLATE_CHILD(DgTimelinePanel, remove_button),
     DG_TEMPLATE_CHILD(DgTimelinePanel, frame_label),     DG_TEMPLATE_CHILD(DgTimelinePanel, scrub),
-    DG_TEMPLATE_CHILD(DgTimelinePanel, export_progress), DG_TEMPLATE_CHILD(DgTimelinePanel, export_cancel),
+    DG_TEMPLATE_CHILD(DgTimelinePanel, export_progress), DG_TEMPLATE_CHILD(DgTimelinePanel, export_stack),
     DG_TEMPLATE_CHILD(DgTimelinePanel, viewer),          DG_TEMPLATE_CHILD(DgTimelinePanel, attention),
     DG_TEMPLATE_CHILD(DgTimelinePanel, strip),           DG_TEMPLATE_CHILD(DgTimelinePanel, playhead_adj)};
 
