@@ -60,11 +60,13 @@ static gboolean selected_to_current(GBinding *b, const GValue *from, GValue *to,
   g_value_set_int(to, selected == GTK_INVALID_LIST_POSITION ? -1 : (int)selected);
   return TRUE;
 }
-static gboolean none_to_visible(GBinding *b, const GValue *from, GValue *to, gpointer data) {
-  (void)b, (void)data;
-  g_value_set_boolean(to, g_value_get_uint(from) == 0);
-  return TRUE;
+// "No results yet" only while the document has neither an image nor a video (videos are results too).
+static void update_hint(DgResultsPanel *self) {
+  DgDocument *doc = dg_document_view_get_document(DG_DOCUMENT_VIEW(self));
+  const dg_document *m = doc ? dg_document_object_get_model(doc) : NULL;
+  gtk_widget_set_visible(self->empty_label, !m || (!dg_document_result_count(m) && !dg_document_video_count(m)));
 }
+static void results_counted(DgResultsPanel *self) { update_hint(self); }
 
 // ---- the videos: a thumbnail (the first frame) with a frame-count badge each; the current one marked ----
 
@@ -120,9 +122,11 @@ static void videos_changed(DgDocument *doc, DgResultsPanel *self) {
   for (int i = 0; m && i < dg_document_video_count(m); i++)
     gtk_box_append(GTK_BOX(self->videos_box),
                    video_thumb(self, dg_document_video_at(m, i), i, i == dg_document_current_video(m)));
+  update_hint(self);
 }
 
 GPtrArray *dg_results_panel_get_video_badges(DgResultsPanel *self) { return self->badges; }
+gboolean dg_results_panel_get_hint_shown(DgResultsPanel *self) { return gtk_widget_get_visible(self->empty_label); }
 
 static void dg_results_panel_document_changed(DgDocumentView *view, DgDocument *doc) {
   DgResultsPanel *self = DG_RESULTS_PANEL(view);
@@ -134,14 +138,13 @@ static void dg_results_panel_document_changed(DgDocumentView *view, DgDocument *
   dg_document_view_bind(view, doc, "current-result", self->selection, "selected",
                         G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE, current_to_selected, selected_to_current,
                         NULL);
-  dg_document_view_bind(view, results, "n-items", self->empty_label, "visible", G_BINDING_SYNC_CREATE, none_to_visible,
-                        NULL, NULL);
+  g_signal_connect_object(results, "notify::n-items", G_CALLBACK(results_counted), self, G_CONNECT_SWAPPED);
+  update_hint(self);
 }
 
-static const dg_template_child children[] = {DG_TEMPLATE_CHILD(DgResultsPanel, empty_label),
-                                             DG_TEMPLATE_CHILD(DgResultsPanel, results_view),
-                                             DG_TEMPLATE_CHILD(DgResultsPanel, videos_box),
-                                             DG_TEMPLATE_CHILD(DgResultsPanel, selection)};
+static const dg_template_child children[] = {
+    DG_TEMPLATE_CHILD(DgResultsPanel, empty_label), DG_TEMPLATE_CHILD(DgResultsPanel, results_view),
+    DG_TEMPLATE_CHILD(DgResultsPanel, videos_box), DG_TEMPLATE_CHILD(DgResultsPanel, selection)};
 
 static void dg_results_panel_finalize(GObject *object) {
   g_ptr_array_unref(DG_RESULTS_PANEL(object)->badges);

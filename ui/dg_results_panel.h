@@ -13,5 +13,7 @@ G_DECLARE_FINAL_TYPE(DgResultsPanel, dg_results_panel, DG, RESULTS_PANEL, DgDocu
 
 // The video thumbnails' badges ("4 frames"), in order (for dump-state).
 GPtrArray *dg_results_panel_get_video_badges(DgResultsPanel *self);
+// Whether the "No results yet" hint shows (neither an image nor a video; for dump-state).
+gboolean dg_results_panel_get_hint_shown(DgResultsPanel *self);
 
 G_END_DECLS

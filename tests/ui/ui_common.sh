@@ -4,7 +4,7 @@
 # and the helpers: check DESCRIPTION COMMAND..., act ACTION [PARAM] (gapplication), q TEXT (a GVariant string),
 # state KEY (dump-state's value), start (the editor, waiting for its bus name), wait_for KEY VALUE POLLS,
 # is A B, has TEXT PART, rebundle SRC DST EXPR (a copy of a project bundle whose project.json is EXPR of its
-# bytes b). The caller reports $fails at the end.
+# bytes b, json imported). The caller reports $fails at the end.
 if [ -z "${DG_UI_INNER:-}" ]; then
   command -v xvfb-run >/dev/null && command -v dbus-run-session >/dev/null || { echo "no xvfb-run/dbus"; exit 77; }
   rm -rf "$OUT" && mkdir -p "$OUT"
@@ -41,7 +41,7 @@ wait_for() { # wait_for KEY VALUE POLLS (0.2 s each)
 is() { [ "$1" = "$2" ] || { echo "  '$1' is not '$2'"; return 1; }; }
 has() { [[ "$1" == *"$2"* ]] || { echo "  '$1' lacks '$2'"; return 1; }; }
 rebundle() { $PY -c "
-import zipfile
+import zipfile, json
 src, dst = zipfile.ZipFile('$1'), zipfile.ZipFile('$2', 'w')
 for n in src.namelist(): b = src.read(n); dst.writestr(n, ($3) if n == 'project.json' else b)
 dst.close()"; }

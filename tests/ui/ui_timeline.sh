@@ -249,6 +249,16 @@ check "reopened: the timeline" is "$(state timeline_frames)/$(state timeline_sta
 check "  ... the videos, the first in the player" is "$(state videos)/$(state current_video)/$(state video_frames)/$(state video_size)/$(state video_attention)" 3/0/4/64x32/4
 act playhead 3
 check "  ... the same frame at the playhead" is "$(state viewer)" "$before"
+check "  ... the results strip's \"No results yet\" hint hidden" is "$(state results_hint)" False
+# Videos are results too: with videos and no image the hint stays hidden; with neither it shows.
+rebundle "$OUT/t.dirigent" "$OUT/videos-only.dirigent" \
+  "json.dumps(dict(json.loads(b), results=[], current_result=-1)).encode()"
+act open "$(q "$OUT/videos-only.dirigent")"
+check "a project of videos and no image: no \"No results yet\" hint beside them" \
+  is "$(state results)/$(state videos)/$(state results_hint)" "0/3/False"
+act new "(32, 64)"
+check "  ... a new canvas, neither images nor videos: the hint" is "$(state results)/$(state videos)/$(state results_hint)" "0/0/True"
+act open "$(q "$OUT/t.dirigent")"
 # A broken timeline (a stage past the last frame): a dialog naming it, the document unchanged.
 rebundle "$OUT/t.dirigent" "$OUT/broken.dirigent" "b.replace(b'\"frame\" : 2,', b'\"frame\" : 9,', 1)"
 act open "$(q "$OUT/broken.dirigent")"
