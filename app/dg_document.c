@@ -30,6 +30,7 @@ struct dg_document {
 
   dg_result *results;
   int result_count, current_result;
+  uint64_t last_result_id; // the id given to the result stored last (dg_result.id)
 
   dg_command **history; // the undo stack: [0, history_pos) done, [history_pos, history_len) undone
   int history_len, history_pos;
@@ -125,6 +126,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
     return NULL;
   }
   c->current_result = doc->current_result;
+  c->last_result_id = doc->last_result_id;
   dg_style_copy(&c->style, &doc->style);
   for (int i = 0; i < doc->video_count; i++) {
     dg_video_result *v = malloc(sizeof *v);
@@ -742,9 +744,15 @@ int dg_document_result_count(const dg_document *doc) { return doc->result_count;
 const dg_result *dg_document_result(const dg_document *doc, int index) {
   return index >= 0 && index < doc->result_count ? &doc->results[index] : NULL;
 }
+int dg_document_result_find(const dg_document *doc, uint64_t id) {
+  for (int i = 0; id && i < doc->result_count; i++)
+    if (doc->results[i].id == id) return i;
+  return -1;
+}
 void dg_document_add_result(dg_document *doc, dg_result *r) {
   doc->results = realloc(doc->results, (size_t)(doc->result_count + 1) * sizeof(dg_result));
   doc->results[doc->result_count] = *r;
+  doc->results[doc->result_count].id = ++doc->last_result_id;
   memset(r, 0, sizeof *r);
   doc->current_result = doc->result_count++;
   notify(doc, DG_CHANGED_RESULTS, 0, 0, 0, 0);
@@ -765,6 +773,7 @@ dg_status dg_document_store_insert_result(dg_document *doc, int index, const dg_
   doc->results = grown;
   memmove(&doc->results[index + 1], &doc->results[index], (size_t)(doc->result_count - index) * sizeof(dg_result));
   doc->results[index] = copy;
+  doc->results[index].id = ++doc->last_result_id;
   doc->result_count++;
   doc->current_result = index;
   results_rewritten(doc, index);
@@ -778,6 +787,7 @@ dg_status dg_document_store_replace_result(dg_document *doc, int index, const dg
   DG_TRY(dg_result_copy(&copy, r));
   dg_result_clear(&doc->results[index]);
   doc->results[index] = copy;
+  doc->results[index].id = ++doc->last_result_id; // another result now: a run that read the old one skips it
   doc->current_result = index;
   results_rewritten(doc, index);
   return DG_OK;

@@ -64,6 +64,10 @@ typedef struct dg_result {
   char *prompt, *negative, *model;
   char *marks, *attn_guidance; // the marks text and the attention guidance's name; NULL: none
   char *style;                 // a stylized result: how (dg_style_describe, "fda 0.80 of world 12"); NULL: generated
+  // Given by the document each time it stores a result (added, inserted, replaced; 0 outside a document), never
+  // reused: work that runs while the results change (a restyling of every result) finds its results by id,
+  // and a result replaced meanwhile is another one. Not saved: a project reopened numbers its results afresh.
+  uint64_t id;
 } dg_result;
 
 // A blank document (all pixels DG_UNLABELLED) of height x width; NULL on bad size (error set).
@@ -157,6 +161,8 @@ dg_status dg_document_delete_video(dg_document *doc, int index);
 // Results (not part of the undo history: generating is not an edit).
 int dg_document_result_count(const dg_document *doc);
 const dg_result *dg_document_result(const dg_document *doc, int index);
+// The index of the result with that id (dg_result.id), -1 when it is gone or was replaced.
+int dg_document_result_find(const dg_document *doc, uint64_t id);
 // Takes ownership of r's buffers (r itself is copied).
 void dg_document_add_result(dg_document *doc, dg_result *r);
 int dg_document_current_result(const dg_document *doc); // -1 if none

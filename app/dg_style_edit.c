@@ -106,6 +106,31 @@ dg_status dg_style_edit_replace_results(dg_document *doc, int n, const int *inde
   return s;
 }
 
+dg_status dg_style_edit_replace_by_id(dg_document *doc, int n, const uint64_t *ids, dg_result *styled, int *replaced) {
+  *replaced = 0;
+  int *index = calloc((size_t)n + 1, sizeof *index);
+  if (!index) {
+    for (int k = 0; k < n; k++)
+      dg_result_clear(&styled[k]);
+    return dg_memory_fail("a results undo step", (uint64_t)n * sizeof *index);
+  }
+  int m = 0; // the results still there move to the front of styled, the others are freed
+  for (int k = 0; k < n; k++) {
+    int at = styled[k].rgba ? dg_document_result_find(doc, ids[k]) : -1;
+    if (at < 0) {
+      dg_result_clear(&styled[k]);
+      continue;
+    }
+    index[m] = at;
+    if (m != k) styled[m] = styled[k], memset(&styled[k], 0, sizeof styled[k]);
+    m++;
+  }
+  dg_status s = m ? dg_style_edit_replace_results(doc, m, index, styled) : DG_OK;
+  if (s == DG_OK) *replaced = m;
+  free(index);
+  return s;
+}
+
 dg_style_image *dg_style_image_from_file(const char *path) {
   dg_png_limits lim = {.max_side = DG_STYLE_MAX_SIDE};
   uint8_t *rgb = NULL;

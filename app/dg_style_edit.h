@@ -20,6 +20,13 @@ dg_status dg_style_result(const dg_result *source, const dg_media *rgb, const dg
 dg_status dg_style_edit_add_result(dg_document *doc, dg_result *styled);
 // Replaces results index[0..n) by styled[0..n) (buffers taken): one undo step for all of them.
 dg_status dg_style_edit_replace_results(dg_document *doc, int n, const int *index, dg_result *styled);
+// The end of a restyling that ran while the results could change (Apply to every result: seconds on the style
+// worker, while a generation adds a result or an undo removes or replaces one): styled[k] replaces the result
+// whose id (dg_result.id) was ids[k] when the run started, wherever it is now, all of them one undo step.
+// A result gone or replaced since (its id no longer in the document) is skipped, as is a styled[k] without
+// pixels (its result was gone when it was styled); results added since are not touched. The buffers are
+// taken either way. *replaced: how many were replaced (0: nothing done, no undo step).
+dg_status dg_style_edit_replace_by_id(dg_document *doc, int n, const uint64_t *ids, dg_result *styled, int *replaced);
 
 // Sources for a slot (each a new image with one reference, or NULL with the error naming the file or value):
 // a PNG file (a regular file, at most DG_STYLE_MAX_SIDE a side), result `index` of the document, or the world

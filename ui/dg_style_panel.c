@@ -26,10 +26,11 @@ struct _DgStylePanel {
   gint64 preview_asked_us; // when the edit behind it happened
   uint64_t apply_first;    // an apply's requests: serials apply_first .. apply_first + apply_n - 1
   int apply_n, apply_got;  // 0: no apply running
-  int *apply_index;        // every result: the index each request restyles; NULL: a new result
-  dg_result *apply_out;    // what arrived so far
+  uint64_t *apply_ids;     // every result: the id (dg_result.id) of the result each request restyles; NULL: a
+                           // new result. Ids, not indices: the results may change while the apply runs
+  dg_result *apply_out;    // what arrived so far (no pixels: its result was gone when it arrived)
   dg_style apply_style;    // the style the apply used (for the results' description)
-  int apply_source;        // a new result: the result its content came from, -1 none
+  uint64_t apply_source;   // a new result: the id of the result its content came from, 0 none
   dg_style_panel_state state;
   dg_style_spectra spectra;     // of the preview shown (log10 radial power): content, exemplar, preview
   const dg_style_image *warmed; // the content the worker was last warmed up for (compared, never dereferenced)
@@ -132,7 +133,7 @@ static void apply_reset(DgStylePanel *self) {
   for (int k = 0; self->apply_out && k < self->apply_n; k++)
     dg_result_clear(&self->apply_out[k]);
   g_clear_pointer(&self->apply_out, g_free);
-  g_clear_pointer(&self->apply_index, g_free);
+  g_clear_pointer(&self->apply_ids, g_free);
   dg_style_clear(&self->apply_style);
   self->apply_n = self->apply_got = 0;
   self->state.applying = FALSE;
@@ -145,23 +146,29 @@ static void apply_finish(DgStylePanel *self) {
   dg_document *doc = model(self);
   dg_status st;
   char *text = NULL;
-  bool taken = true; // the edits take the results (also when they fail)
-  if (!self->apply_index) {
+  if (!self->apply_ids) {
     st = dg_style_edit_add_result(doc, &self->apply_out[0]);
     if (st == DG_OK)
       text = g_strdup_printf("added result %d (%s)", dg_document_result_count(doc),
                              dg_document_result(doc, dg_document_result_count(doc) - 1)->style);
-  } else if (dg_document_result_count(doc) < self->apply_n) {
-    st = dg_fail(DG_ERR_ARG, "the results changed while they were restyled; nothing applied");
-    taken = false;
   } else {
-    st = dg_style_edit_replace_results(doc, self->apply_n, self->apply_index, self->apply_out);
-    text = g_strdup_printf("restyled %d results (one undo step)", self->apply_n);
+    // The results there were when the apply started, wherever they are now; those removed or replaced
+    // meanwhile (an undo, another apply) are skipped, and results added meanwhile (a generation) untouched.
+    int replaced = 0;
+    st = dg_style_edit_replace_by_id(doc, self->apply_n, self->apply_ids, self->apply_out, &replaced);
+    int skipped = self->apply_n - replaced;
+    if (!replaced)
+      text = g_strdup("nothing restyled: every result was removed or changed while they were restyled");
+    else if (skipped)
+      text = g_strdup_printf("restyled %d results (one undo step); %d removed or changed meanwhile skipped", replaced,
+                             skipped);
+    else
+      text = g_strdup_printf("restyled %d results (one undo step)", replaced);
   }
-  if (taken) memset(self->apply_out, 0, (size_t)self->apply_n * sizeof *self->apply_out);
+  memset(self->apply_out, 0, (size_t)self->apply_n * sizeof *self->apply_out); // taken, also when they failed
   say(self, st == DG_OK ? text : dg_last_error());
   g_free(text);
-  apply_reset(self); // frees what was not taken
+  apply_reset(self);
 }
 
 static void worker_done(void *user, uint64_t serial, bool preview, dg_status status, const char *error, dg_media *rgb,
@@ -205,8 +212,13 @@ static void worker_done(void *user, uint64_t serial, bool preview, dg_status sta
     return;
   }
   int k = (int)(serial - self->apply_first);
+  dg_document *doc = model(self);
   const dg_result *source =
-      dg_document_result(model(self), self->apply_index ? self->apply_index[k] : self->apply_source);
+      dg_document_result(doc, dg_document_result_find(doc, self->apply_ids ? self->apply_ids[k] : self->apply_source));
+  if (self->apply_ids && !source) { // removed or replaced since the apply started: nothing to restyle
+    if (++self->apply_got == self->apply_n) apply_finish(self);
+    return;
+  }
   if (dg_style_result(source, rgb, &self->apply_style, &self->apply_out[k]) != DG_OK) {
     say(self, dg_last_error());
     apply_reset(self);
@@ -236,7 +248,8 @@ gboolean dg_style_panel_apply(DgStylePanel *self, gboolean every) {
   dg_style_copy(&self->apply_style, s);
   self->apply_n = every ? dg_document_result_count(doc) : 1;
   self->apply_out = g_new0(dg_result, self->apply_n);
-  self->apply_source = source_result(s->slot[0]);
+  const dg_result *source = dg_document_result(doc, source_result(s->slot[0]));
+  self->apply_source = source ? source->id : 0;
   for (int k = 0; k < self->apply_n; k++) {
     dg_style_image *content = every ? dg_style_image_from_result(doc, k) : dg_style_image_ref(s->slot[0]);
     if (!content) { // out of memory: what was queued arrives to no apply
@@ -248,10 +261,10 @@ gboolean dg_style_panel_apply(DgStylePanel *self, gboolean every) {
     if (!k) self->apply_first = serial;
     dg_style_image_unref(content);
   }
-  if (every) {
-    self->apply_index = g_new(int, self->apply_n);
+  if (every) { // the results as they are now, whatever happens to the list while the worker runs
+    self->apply_ids = g_new(uint64_t, self->apply_n);
     for (int k = 0; k < self->apply_n; k++)
-      self->apply_index[k] = k;
+      self->apply_ids[k] = dg_document_result(doc, k)->id;
   }
   self->state.applying = TRUE;
   gtk_widget_set_sensitive(self->apply_button, FALSE);

@@ -2,7 +2,8 @@
 // result, a world sample and a file, each edit one undo step, the strength slider coalescing into one step,
 // refused values leaving the document as it was, a stylized result added and every result replaced as one undo
 // step each (undo and redo restoring the exact pixels), the images shared between steps, not copied, and the
-// GObject's results list following replacements and removals.
+// GObject's results list following replacements and removals, and a restyling of every result that ends after
+// results were added, removed and replaced meanwhile (by id: only the results it started with, still there).
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -157,10 +158,64 @@ static void test_results(void) {
   g_object_unref(obj);
 }
 
+// Apply to every result runs for seconds while the results may change: it restyles the results there were when
+// it started, found by id wherever they are now; one removed or replaced meanwhile is skipped, one added
+// meanwhile untouched, and what it did is one undo step.
+static void test_results_changing(void) {
+  dg_document *d = dg_document_new(4, 8);
+  add_result(d, 10), add_result(d, 20);
+  dg_result s0;
+  styled_from(d, 0, &s0);
+  dg_check_status(dg_style_edit_add_result(d, &s0), "a stylized result added (an undo step)");
+  add_result(d, 40); // a generation finishing after it: results 10, 20, 245 (stylized), 40
+  uint64_t ids[4];
+  dg_result styled[4];
+  for (int i = 0; i < 4; i++) {
+    ids[i] = dg_document_result(d, i)->id;
+    styled_from(d, i, &styled[i]); // what the worker makes of each, as the run started
+  }
+  dg_check(ids[0] && ids[1] != ids[0] && dg_document_result_find(d, ids[3]) == 3, "each result has its own id");
+  // While the run goes on: undo removes the stylized result (the generated one moves from index 3 to 2), another
+  // generation adds one, and result 2 is replaced by another restyling.
+  dg_document_undo(d);
+  add_result(d, 50);
+  dg_result other;
+  styled_from(d, 1, &other);
+  int one = 1;
+  dg_check_status(dg_style_edit_replace_results(d, 1, &one, &other), "result 2 replaced meanwhile");
+  dg_check(dg_document_result_find(d, ids[1]) == -1 && dg_document_result_find(d, ids[2]) == -1 &&
+               dg_document_result_find(d, ids[3]) == 2,
+           "a replaced and a removed result are no longer found; the moved one is, at its new place");
+  int depth = dg_document_undo_depth(d), replaced = -1;
+  dg_check_status(dg_style_edit_replace_by_id(d, 4, ids, styled, &replaced), "the run ends");
+  dg_check(replaced == 2 && dg_document_result_count(d) == 4 && dg_document_undo_depth(d) == depth + 1,
+           "two results restyled as one undo step (%d; %d results)", replaced, dg_document_result_count(d));
+  dg_check(dg_document_result(d, 0)->rgba[0] == 245 && dg_document_result(d, 2)->rgba[0] == 215 &&
+               dg_document_result(d, 0)->style && dg_document_result(d, 2)->style,
+           "the first result and the generated one that moved are restyled (%d, %d)", dg_document_result(d, 0)->rgba[0],
+           dg_document_result(d, 2)->rgba[0]);
+  dg_check(dg_document_result(d, 1)->rgba[0] == 235 && dg_document_result(d, 3)->rgba[0] == 50 &&
+               !dg_document_result(d, 3)->style,
+           "the result replaced meanwhile keeps its new pixels; the one added meanwhile is untouched");
+  dg_document_undo(d);
+  dg_check(dg_document_result(d, 0)->rgba[0] == 10 && dg_document_result(d, 2)->rgba[0] == 40 &&
+               dg_document_result(d, 1)->rgba[0] == 235,
+           "undo gives both back, the others as they were");
+  // Every result gone or changed: nothing to do, no undo step.
+  uint64_t gone[2] = {ids[1], ids[2]};
+  dg_result none[2];
+  styled_from(d, 0, &none[0]), styled_from(d, 1, &none[1]);
+  depth = dg_document_undo_depth(d);
+  dg_check_status(dg_style_edit_replace_by_id(d, 2, gone, none, &replaced), "a run whose results are all gone");
+  dg_check(replaced == 0 && dg_document_undo_depth(d) == depth, "changes nothing, no undo step");
+  dg_document_free(d);
+}
+
 int main(void) {
   char *dir = g_dir_make_tmp("dg-style-XXXXXX", NULL);
   test_slots(dir);
   test_results();
+  test_results_changing();
   g_unlink(dg_check_path(dir, "ex.png")), g_unlink(dg_check_path(dir, "not.png"));
   g_rmdir(dir);
   g_free(dir);

@@ -6,7 +6,8 @@
 # appears and changes with the strength, with the three radial power spectra (the preview's mean power between
 # the content's and the exemplar's); the encoder's preview (the shipped MNE pair) appears once the slider
 # rests after a burst of moves; Apply adds a stylized result and Apply to every result restyles them all, each
-# one undo step (undone and redone); compare shows the content beside the preview; the project is saved and
+# one undo step (undone and redone), and restyles only the results it started with that are still there when a
+# result is removed and another generated while it runs; compare shows the content beside the preview; the project is saved and
 # reopened with its slots, method, strength and stylized results, and a project with a broken style is
 # refused with a dialog naming it, the document unchanged. Prints the preview latencies it measured.
 set -u
@@ -94,6 +95,30 @@ act undo
 check "undo restores all of them in one step" is "$(state result_styles)" "['', '', 'mne 0.70 of world 7']"
 act redo
 check "redo restyles them again" is "$(state result_styles)" "['fda 0.70 of world 7', 'fda 0.70 of world 7', 'fda 0.70 of world 7']"
+# ---- apply to every result while the results change: the results it started with, by id ----
+# The encoder takes seconds a result: meanwhile undo removes the newest stylized result (a generated one takes
+# its place at the end) and a generation adds one. The run restyles the results it started with that are still
+# there, skips the removed one and leaves the new one alone, as one undo step.
+act style-set-method "'mne'"
+act style-apply
+wait_for results 4 600 >/dev/null
+wait_for style_applying False 600 >/dev/null
+act style-apply-all
+act undo
+act generate
+wait_for results 4 100 >/dev/null
+check "  ... results changed while every result is restyled: one removed, one generated" \
+  is "$(state style_applying)/$(state result_styles)" "True/['fda 0.70 of world 7', 'fda 0.70 of world 7', 'fda 0.70 of world 7', '']"
+depth=$(state undo_depth)
+wait_for style_applying False 900 >/dev/null
+check "  ... the three it started with restyled, the new result untouched" is "$(state result_styles)" \
+  "['mne 0.70 of world 7', 'mne 0.70 of world 7', 'mne 0.70 of world 7', '']"
+check "  ... saying it skipped the removed one, in one undo step" \
+  is "$(state undo_depth)/$(has "$(state status)" "1 removed or changed meanwhile skipped" && echo said)" "$((depth + 1))/said"
+act undo
+check "  ... undone in one step" is "$(state result_styles)" \
+  "['fda 0.70 of world 7', 'fda 0.70 of world 7', 'fda 0.70 of world 7', '']"
+act style-set-method "'fda'"
 wait_for style_pending 0 300 >/dev/null
 p3=$(state style_preview)
 act style-compare
@@ -107,7 +132,7 @@ act new "(32, 64)"
 check "a new canvas has an empty style panel" is "$(state style_content)/$(state style_exemplar)/$(state style_preview)" "//"
 act open "$(q "$OUT/s.dirigent")"
 check "reopened: slots, method, strength" is "$(state style_content)/$(state style_exemplar)/$(state style_method)/$(state style_strength)" "result 1/world 7/fda/0.7"
-check "  ... the stylized results" is "$(state results)/$(state result_styles)" "3/['fda 0.70 of world 7', 'fda 0.70 of world 7', 'fda 0.70 of world 7']"
+check "  ... the stylized results" is "$(state results)/$(state result_styles)" "4/['fda 0.70 of world 7', 'fda 0.70 of world 7', 'fda 0.70 of world 7', '']"
 wait_for style_pending 0 300 >/dev/null
 check "  ... and the same preview (FDA 0.7)" is "$(state style_preview)" "$p3"
 # the encoder again, its models loaded: the latency of one slider move
@@ -120,7 +145,7 @@ mne_warm_run=$(state style_preview_run_ms)
 rebundle "$OUT/s.dirigent" "$OUT/broken.dirigent" "b.replace(b'\"method\" : \"fda\"', b'\"method\" : \"cubist\"', 1)"
 act open "$(q "$OUT/broken.dirigent")"
 check "a project with a broken style is refused naming it" has "$(state dialogs)" "style: method \"cubist\""
-check "  ... the open document is unchanged" is "$(state path)/$(state results)/$(state style_method)" "$OUT/s.dirigent/3/mne"
+check "  ... the open document is unchanged" is "$(state path)/$(state results)/$(state style_method)" "$OUT/s.dirigent/4/mne"
 echo "preview latency from the edit to the shown preview: FDA ${fda_ms} ms the first (after the warm-up), ${fda2_ms} ms the next;"
 echo "  encoder ${mne_ms} ms after a burst (models loaded on first use; engine ${mne_run} ms), ${mne_warm_ms} ms for one move with the models loaded (engine ${mne_warm_run} ms, 300 ms of it the debounce)"
 act screenshot "$(q "$OUT/style.png")"
