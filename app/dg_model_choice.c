@@ -6,6 +6,8 @@
 #include "dg_assets.h"
 #include "dg_generate.h"
 #include "dg_settings.h"
+#include "dg_unet3d.h"
+#include "dg_weights.h"
 
 bool dg_model_choice_is_default(const char *choice) { return !choice || !*choice || !strcmp(choice, DG_MODEL_DEFAULT); }
 
@@ -70,4 +72,15 @@ dg_status dg_model_choice_check_size(const char *path, int width, int height) {
   dg_status s = dg_settings_check_size(path, &o, NULL, width, height);
   g_free(tokenizer);
   return s;
+}
+
+int dg_model_choice_video_layers(const char *path) {
+  char *file = path ? g_build_filename(path, "video_unet.safetensors", NULL) : NULL;
+  dg_weights *w = NULL;
+  int n = file && g_file_test(file, G_FILE_TEST_IS_REGULAR) && dg_weights_open(file, &w) == DG_OK
+              ? dg_unet3d_count_temporal(w)
+              : 0;
+  if (w) dg_weights_close(w);
+  g_free(file);
+  return n;
 }

@@ -25,3 +25,7 @@ dg_status dg_model_choice_check(const char *path, char *kind, size_t kind_size);
 // The image size against the rule of the model at `path` opened that way (dg_settings_check_size,
 // without a device: the multiple and the largest side; the binding limit is the pipeline's to check).
 dg_status dg_model_choice_check_size(const char *path, int width, int height);
+// The temporal attention layers of the video UNet of the model folder at `path` (its video_unet.safetensors),
+// from the file's header: the attention picture's layers are 0 .. this - 1. 0 when there is no such file or it
+// does not read as a UNet3D (a video job says why when it loads it).
+int dg_model_choice_video_layers(const char *path);

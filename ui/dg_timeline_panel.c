@@ -1,5 +1,6 @@
 #include "dg_timeline_panel.h"
 
+#include "dg_model_choice.h"
 #include "dg_timeline_edit.h"
 #include "dg_timeline_track.h"
 
@@ -14,6 +15,8 @@ struct _DgTimelinePanel {
   DgJobRunner *runner; // not owned (the window's)
   GPtrArray *frames;   // GdkTexture per frame of the document's video
   int attention_frames;
+  int model_layers;    // the temporal layers of the document's model's video UNet, 0: unknown (none found)
+  guint clamp_id;      // the attention choice is clamped to a smaller range once the edit is on the history
   bool attention_live; // the picture is the running job's
   gboolean playing, loop;
   guint play_id;
@@ -146,6 +149,8 @@ static void show_stage(DgTimelinePanel *self) {
   gtk_widget_set_sensitive(self->remove_button, has);
 }
 
+static void show_attention_choice(DgTimelinePanel *self);
+
 static void timeline_changed(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
   if (!t) return;
@@ -168,8 +173,7 @@ static void timeline_changed(DgTimelinePanel *self) {
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->sigma_spin), t->sigma_fine);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->sigma_next_spin), t->sigma_next);
   gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->until_spin), t->until);
-  gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->attention_layer_spin), t->attention_layer);
-  gtk_spin_button_set_value(GTK_SPIN_BUTTON(self->attention_step_spin), t->attention_step);
+  show_attention_choice(self);
   if (gtk_drop_down_get_selected(GTK_DROP_DOWN(self->vsp_drop)) != (guint)t->vsp)
     gtk_drop_down_set_selected(GTK_DROP_DOWN(self->vsp_drop), (guint)t->vsp); // off 0, linear 1, same 2
   gtk_adjustment_set_upper(self->playhead_adj, t->frames - 1);
@@ -228,6 +232,68 @@ static void attention_step_changed(DgTimelinePanel *self) {
     attention_edit(self, t->attention_layer,
                    gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(self->attention_step_spin)));
 }
+
+// ---- the attention picture's choice: ranges of the model's temporal layers and the run's steps ----------
+
+// 0 .. the layers of the model's video UNet (without one, or before a model is read: the timeline's bound; the
+// job checks the model it loads).
+static int attention_layers(DgTimelinePanel *self) {
+  return self->model_layers > 0 ? self->model_layers : DG_TIMELINE_MAX_ATTENTION_LAYER + 1;
+}
+static int attention_steps(DgTimelinePanel *self) { return model(self) ? dg_document_steps(model(self)) : 1; }
+
+// A spin's range and value, shown without editing the document (a value out of the range shows clamped).
+static void show_attention_spin(DgTimelinePanel *self, GtkWidget *spin, GCallback changed, int count, int value) {
+  g_signal_handlers_block_by_func(spin, changed, self);
+  gtk_spin_button_set_range(GTK_SPIN_BUTTON(spin), 0, MAX(count, 1) - 1);
+  gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), value);
+  g_signal_handlers_unblock_by_func(spin, changed, self);
+}
+static void show_attention_choice(DgTimelinePanel *self) {
+  const dg_timeline *t = timeline(self);
+  if (!t) return;
+  show_attention_spin(self, self->attention_layer_spin, G_CALLBACK(attention_layer_changed), attention_layers(self),
+                      t->attention_layer);
+  show_attention_spin(self, self->attention_step_spin, G_CALLBACK(attention_step_changed), attention_steps(self),
+                      t->attention_step);
+}
+
+// After an edit of the model or the steps: a layer or a step past the new range becomes its last, one undo step
+// of its own after the edit's (so that the next video job does not fail on it). Not after an undo (something to
+// redo): undoing the clamp and then the edit gives the choice back as it was. Opening a project clamps nothing.
+static gboolean clamp_attention(gpointer data) {
+  DgTimelinePanel *self = data;
+  self->clamp_id = 0;
+  const dg_timeline *t = timeline(self);
+  if (!t || dg_document_can_redo(model(self))) return G_SOURCE_REMOVE;
+  int layer = MIN(t->attention_layer, attention_layers(self) - 1);
+  int step = MIN(t->attention_step, attention_steps(self) - 1);
+  if (layer != t->attention_layer || step != t->attention_step)
+    report(self, dg_timeline_edit_set_attention(model(self), layer, step));
+  return G_SOURCE_REMOVE;
+}
+static void attention_range_changed(DgTimelinePanel *self) {
+  show_attention_choice(self);
+  if (!self->clamp_id) self->clamp_id = g_idle_add_full(G_PRIORITY_DEFAULT, clamp_attention, self, NULL);
+}
+static void read_model_layers(DgTimelinePanel *self) {
+  char *path = dg_model_choice_path(dg_document_model(model(self)));
+  self->model_layers = dg_model_choice_video_layers(path);
+  g_free(path);
+}
+static void doc_model_changed(DgDocument *doc, GParamSpec *pspec, DgTimelinePanel *self) {
+  (void)doc, (void)pspec;
+  read_model_layers(self);
+  attention_range_changed(self);
+}
+static void doc_steps_changed(DgDocument *doc, GParamSpec *pspec, DgTimelinePanel *self) {
+  (void)doc, (void)pspec;
+  attention_range_changed(self);
+}
+void dg_timeline_panel_get_attention_range(DgTimelinePanel *self, int *layers, int *steps) {
+  *layers = attention_layers(self), *steps = attention_steps(self);
+}
+
 static void vsp_chosen(DgTimelinePanel *self) {
   const dg_timeline *t = timeline(self);
   guint i = gtk_drop_down_get_selected(GTK_DROP_DOWN(self->vsp_drop));
@@ -387,6 +453,9 @@ static void dg_timeline_panel_document_changed(DgDocumentView *view, DgDocument 
   if (!doc) return;
   dg_document_view_connect(view, "timeline-changed", G_CALLBACK(doc_timeline_changed));
   dg_document_view_connect(view, "video-changed", G_CALLBACK(doc_video_changed));
+  dg_document_view_connect(view, "notify::model", G_CALLBACK(doc_model_changed));
+  dg_document_view_connect(view, "notify::steps", G_CALLBACK(doc_steps_changed));
+  read_model_layers(self);
   timeline_changed(self);
   video_changed(self);
 }
@@ -443,7 +512,8 @@ static void dg_timeline_panel_set_property(GObject *object, guint id, const GVal
 static void dg_timeline_panel_dispose(GObject *object) {
   DgTimelinePanel *self = DG_TIMELINE_PANEL(object);
   if (self->play_id) g_source_remove(self->play_id);
-  self->play_id = 0;
+  if (self->clamp_id) g_source_remove(self->clamp_id);
+  self->play_id = self->clamp_id = 0;
   g_clear_pointer(&self->frames, g_ptr_array_unref);
   G_OBJECT_CLASS(dg_timeline_panel_parent_class)->dispose(object);
 }

@@ -33,6 +33,9 @@ char *dg_timeline_panel_describe_viewer(DgTimelinePanel *self);
 int dg_timeline_panel_get_attention_frames(DgTimelinePanel *self);
 // Whether the attention picture is the running video job's (sent once its capture step ran), not the video's.
 gboolean dg_timeline_panel_get_attention_live(DgTimelinePanel *self);
+// The attn layer and attn step spins' ranges: 0 .. layers - 1 (the model's video UNet's temporal layers, or the
+// timeline's bound when it has none) and 0 .. steps - 1 (the document's steps).
+void dg_timeline_panel_get_attention_range(DgTimelinePanel *self, int *layers, int *steps);
 int dg_timeline_panel_get_strip_frames(DgTimelinePanel *self);
 GtkWidget *dg_timeline_panel_get_track(DgTimelinePanel *self); // the DgTimelineTrack
 

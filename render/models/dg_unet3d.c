@@ -129,6 +129,22 @@ dg_status dg_unet3d_load(const dg_nn_src *src, dg_unet_heads heads, dg_unet3d *o
 
 int dg_unet3d_num_control(const dg_unet3d *u) { return u->n_input + 1; }
 
+// As load_attn: a block's spatial transformer is its part 1, the temporal one after it part 2.
+int dg_unet3d_count_temporal(const dg_weights *w) {
+  static const char *const parts[] = {DG_LDM_UNET "input_blocks.%*d.2.proj_in.weight%n",
+                                      DG_LDM_UNET "middle_block.2.proj_in.weight%n",
+                                      DG_LDM_UNET "output_blocks.%*d.2.proj_in.weight%n"};
+  int n = 0;
+  for (size_t i = 0; i < dg_weights_count(w); i++) {
+    const char *name = dg_weights_at(w, i)->name;
+    for (size_t k = 0; k < sizeof parts / sizeof *parts; k++) {
+      int end = -1;
+      if (sscanf(name, parts[k], &end) == 0 && end > 0 && !name[end]) n++;
+    }
+  }
+  return n;
+}
+
 int64_t dg_unet3d_largest_whole(const dg_unet_config *c, int frames, int64_t h, int64_t w, const char **what) {
   int64_t best = dg_unet_largest_whole(c, h, w, what);
   for (int l = 0; l < c->num_levels; l++) {

@@ -56,3 +56,7 @@ dg_status dg_unet3d_forward(const dg_nn_ctx *nn, const dg_unet3d *u, const dg_te
                             dg_tensor *eps);
 // Number of control residuals the UNet3D takes (input blocks + 1), as a ControlNet of its layout gives.
 int dg_unet3d_num_control(const dg_unet3d *u);
+// The temporal transformers dg_unet3d_load would find (its n_temporal), from the tensor names alone: the one
+// after a block's spatial transformer, `input_blocks.N.2`, `middle_block.2` or `output_blocks.N.2` (init_attn
+// not counted). For the editor, which bounds the attention picture's layer without loading the video UNet.
+int dg_unet3d_count_temporal(const dg_weights *w);

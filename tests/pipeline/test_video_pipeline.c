@@ -9,6 +9,7 @@
 
 #include "dg_safetensors.h"
 #include "dg_test.h"
+#include "dg_unet3d.h"
 #include "dg_video.h"
 
 #define H 32
@@ -115,6 +116,14 @@ int main(void) {
     return dg_test_finish();
   printf("%s", dg_model_set_describe(m));
   dg_check(dg_model_set_has(m, DG_ROLE_VIDEO_UNET), "the set has the video UNet");
+  // The editor bounds the attention picture's layer by the count read from the file's names alone.
+  dg_weights *vw = NULL;
+  const dg_unet3d *vu = dg_model_set_get(m, DG_ROLE_VIDEO_UNET);
+  if (vu && dg_test_ok(dg_weights_open(mo.video_unet, &vw), "open the video UNet's weights")) {
+    dg_check(vu->n_temporal > 0 && dg_unet3d_count_temporal(vw) == vu->n_temporal,
+             "temporal layers from the names: %d, loaded: %d", dg_unet3d_count_temporal(vw), vu->n_temporal);
+    dg_weights_close(vw);
+  }
   check_golden(m);
   // The default TAR sits on the finest level that has temporal attention: the tiny UNet has none at level 0
   // (latent width 32 at 64 pixels), so level 1 (16); past 32 frames no second such level exists here.

@@ -2,11 +2,13 @@
 // of tests/pipeline passes the device-free check with its kind named; files that cannot be loaded
 // (missing, not safetensors, a lone VAE, a folder without its UNet or without any tokenizer) fail with
 // a message naming the file, and so do configurations the engine cannot run (heads that do not divide a
-// width, a zero VAE scale, unparsable JSON); "default" follows DIRIGENT_MODEL; names shown to the user.
+// width, a zero VAE scale, unparsable JSON); "default" follows DIRIGENT_MODEL; names shown to the user; the
+// temporal layers of a folder's video UNet, from its header.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dg_check.h"
 #include "dg_generate.h"
@@ -134,11 +136,28 @@ static void test_names(void) {
   g_free(path), g_free(name);
 }
 
+// The attention picture's layers: the temporal transformers of a folder's video_unet.safetensors, read from its
+// header (the tiny video UNet has 4), none for a folder without one or a missing path.
+static void test_video_layers(const char *tmp) {
+  char *folder = g_build_filename(tmp, "video-model", NULL),
+       *unet = g_build_filename(folder, "video_unet.safetensors", NULL);
+  g_mkdir(folder, 0700);
+  dg_check(symlink(DG_SOURCE_DIR "/tests/pipeline/tiny_video_unet.safetensors", unet) == 0, "link the video UNet");
+  dg_check(dg_model_choice_video_layers(folder) == 4, "the tiny video UNet has 4 temporal layers (%d)",
+           dg_model_choice_video_layers(folder));
+  dg_check(dg_model_choice_video_layers(TINY) == 0 && dg_model_choice_video_layers(NULL) == 0 &&
+               dg_model_choice_video_layers("/no/such/model") == 0,
+           "no video UNet, no layers");
+  g_unlink(unet), g_rmdir(folder);
+  g_free(unet), g_free(folder);
+}
+
 int main(void) {
   char *tmp = g_dir_make_tmp("dg_model_choice_XXXXXX", NULL);
   test_check(tmp);
   test_bad_configs(tmp);
   test_names();
+  test_video_layers(tmp);
   g_rmdir(tmp);
   g_free(tmp);
   return dg_check_finish("test_model_choice");

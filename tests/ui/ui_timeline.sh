@@ -9,7 +9,9 @@
 # PNG frames (decoded back with libav: frame count, size, the job's JSON), a bad export name refused leaving
 # no file, and the project saved and reopened with its timeline and frames; a project with a broken timeline
 # is refused with a dialog, the document unchanged. An image job before the first video loads no video UNet;
-# the first video job loads it once for every later job. The attention picture's layer and step are chosen
+# the first video job loads it once for every later job. The attn layer and attn step spins range over the
+# model's temporal layers and the run's steps, and fewer steps or another model clamp the choice. The attention
+# picture's layer and step are chosen
 # (one undo step each), the running job's picture shows once that step has run, and a layer the model lacks
 # fails the job naming it. Every video stays in the results strip (a frame-count badge each); choosing one
 # loads it into the player; deleting one is undone; the bundle keeps them all.
@@ -136,10 +138,19 @@ check "scrubbing: the viewer shows frame 1 at 64x32" has "$v0" "64x32 "
 check "  ... and another picture at frame 4" bash -c "[ '$v0' != '$v3' ] && [[ '$v3' == 64x32* ]]"
 # While a video generates, the viewer shows the predicted frame at the playhead (latent resolution), and
 # cancel stops the job and keeps the video there was.
+check "the attn spins range over the video model's 4 temporal layers and the run's 2 steps" \
+  is "$(state attention_range)" "[4, 2]"
 act set-steps 60
 act playhead 1
 act timeline-set-attention "(1, 1)"
 check "the attention picture's layer and step chosen" is "$(state timeline_attention)" "[1, 1]"
+check "  ... the attn step spin follows the steps: 60" is "$(state attention_range)" "[4, 60]"
+act set-steps 1
+check "  ... 1 step: the attention picture's step clamped to the last (0), the spin to 1 step" \
+  is "$(state attention_range)/$(state timeline_attention)" "[4, 1]/[1, 0]"
+act undo
+act undo
+check "  ... the clamp and the steps undone" is "$(state steps)/$(state timeline_attention)" "60/[1, 1]"
 act undo
 check "  ... undone" is "$(state timeline_attention)" "[0, 0]"
 act redo
@@ -159,6 +170,12 @@ act timeline-set-attention "(40, 0)"
 act generate-video
 wait_for generating False 600 >/dev/null
 check "an attention layer the model lacks fails the job naming it" has "$(state dialogs)" "The attention picture's layer 40: this video model has temporal layers 0.."
+act set-model "$(q "$MODEL")"
+check "choosing a model clamps the attention picture's layer to its last temporal layer" \
+  is "$(state model)/$(state timeline_attention)/$(state attention_range)" "$MODEL/[3, 0]/[4, 60]"
+act undo
+act undo
+check "  ... the clamp and the model undone" is "$(state model)/$(state timeline_attention)" "default/[40, 0]"
 act undo
 act undo
 act set-steps 2
