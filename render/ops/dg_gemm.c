@@ -87,7 +87,10 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
     nb = g->N < step || span3(1, g->b_sz, K, g->b_sk, g->N, g->b_sn) <= ubl ? g->N : g->N / step * step;
     while (bvec && nb > 0 && span3(1, g->b_sz, K, g->b_sk, nb, g->b_sn) > ubl)
       nb = nb > step ? nb - step : 0;
-    if (bvec && nb > 0) {
+    // More bands mean more dispatches (tens of microseconds each on lavapipe) and A read again per band:
+    // worth it for whole-N windows or bands of at least 4M multiply-adds.
+    bool worth = nb == g->N || (double)g->M * (double)nb * (double)K >= 4194304.0;
+    if (bvec && nb > 0 && worth) {
       limits Lu = L;
       Lu.b = ubl;
       for (mb = g->M; mb > 0 && !ub_bands; mb = ub_bands ? mb : shrink(mb))

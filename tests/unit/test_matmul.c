@@ -77,8 +77,9 @@ int main(void) {
     check_linear(dt, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40), true);
     check_linear(dt, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), dg_test_int(1, 70), false);
     check_linear(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true); // splits
-    // f32 on CPU devices: B through the uniform binding in bands of N (several bands, a short last one)
-    check_linear(dt, 1, dg_test_int(30, 50), 320, dg_test_int(100, 140), true);
+    // f32 on CPU devices: B through the uniform binding in bands of N (several bands, a short last one;
+    // bands of at least 4M multiply-adds)
+    check_linear(dt, 1, dg_test_int(420, 460), 320, dg_test_int(100, 140), true);
     // fused residual epilogue (a separate residual, y itself), incl. splits over k (added once)
     for (int res = 1; res <= 2; res++) {
       check_linear_res(dt, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40), true, res);
