@@ -28,6 +28,10 @@ const bool ACCUM = (FLAGS & 64) != 0; // C += A B
 // subgroupBroadcast; on lavapipe that replaces TM lane-by-lane loads per lane with TM / LN.
 const bool COOP = (FLAGS & 128) != 0;
 const bool RESID = (FLAGS & 256) != 0; // C = A B (+ bias) + R, R read with C's layout (binding 6)
+// UB (f32, BV): B's vec4s come from the uniform buffer at binding 8 (at most 64 KiB, the same window as
+// binding 3). On lavapipe a uniform buffer's per-lane loads are branch-free gathers, where a storage buffer's
+// are a lane-by-lane loop with a bounds check and a branch per component, several times dearer.
+const bool UB = (FLAGS & 512) != 0;
 
 #ifdef DG_F16
 #define V f16vec4
@@ -41,6 +45,12 @@ layout(std430, binding = 3) readonly buffer B4 { V b4[]; };
 layout(std430, binding = 4) readonly buffer Bias { T bias[]; };
 layout(std430, binding = 5) buffer C { T c[]; };
 layout(std430, binding = 6) readonly buffer R { T r[]; };
+#ifdef DG_F16
+#define LOADB(i) vec4(b4[i])
+#else
+layout(std140, binding = 8) uniform BU { vec4 bu[4096]; };
+#define LOADB(i) (UB ? bu[i] : b4[i])
+#endif
 layout(push_constant) uniform P {
   uint M, N, K;
   uint a_off, a_sm, a_sk, a_sz;
@@ -95,13 +105,13 @@ void main() {
     }
     if (BT && BV) {
       [[unroll]] for (uint j = 0; j < TN; j++) {
-        vec4 v = vec4(b4[(b_base + min(n0 + j, p.N - 1) * p.b_sn + k) / 4]);
+        vec4 v = LOADB((b_base + min(n0 + j, p.N - 1) * p.b_sn + k) / 4);
         [[unroll]] for (uint t = 0; t < 4; t++) bs[t][j] = v[t];
       }
     } else if (!BT && BV) {
       [[unroll]] for (uint t = 0; t < 4; t++)
         [[unroll]] for (uint j4 = 0; j4 < TN / 4; j4++) {
-          vec4 v = vec4(b4[(b_base + min(k + t, p.K - 1) * p.b_sk + min(n0 + 4 * j4, p.N - 4)) / 4]);
+          vec4 v = LOADB((b_base + min(k + t, p.K - 1) * p.b_sk + min(n0 + 4 * j4, p.N - 4)) / 4);
           [[unroll]] for (uint q = 0; q < 4; q++) bs[t][4 * j4 + q] = v[q];
         }
     } else {

@@ -193,6 +193,8 @@ static void fill_info(dg_device *d, uint64_t max_binding, bool timestamps) {
   info->max_binding_bytes = l->maxStorageBufferRange;
   if (max_binding && max_binding < info->max_binding_bytes) info->max_binding_bytes = max_binding;
   info->min_storage_offset_alignment = (uint32_t)l->minStorageBufferOffsetAlignment;
+  info->max_uniform_bytes = l->maxUniformBufferRange;
+  info->min_uniform_offset_alignment = (uint32_t)l->minUniformBufferOffsetAlignment;
   info->max_push_constants = l->maxPushConstantsSize;
   info->max_workgroup_invocations = l->maxComputeWorkGroupInvocations;
   memcpy(info->max_workgroup_count, l->maxComputeWorkGroupCount, sizeof info->max_workgroup_count);
@@ -334,7 +336,8 @@ static dg_status create_logical(dg_device *d) {
   VkDescriptorSetLayoutBinding bindings[DG_MAX_BINDINGS];
   for (uint32_t i = 0; i < DG_MAX_BINDINGS; i++)
     bindings[i] = (VkDescriptorSetLayoutBinding){.binding = i,
-                                                 .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                                 .descriptorType = i == DG_UNIFORM_BINDING ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                                                                    : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                                  .descriptorCount = 1,
                                                  .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
   VkDescriptorSetLayoutCreateInfo sli = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,

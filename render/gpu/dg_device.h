@@ -26,6 +26,11 @@ typedef struct dg_device_options {
   bool staging;
 } dg_device_options;
 
+// The one uniform-buffer binding of every kernel (see dg_stream_dispatch): on lavapipe a uniform buffer's
+// per-lane loads are branch-free gathers, where a storage buffer's are a lane-by-lane loop with a bounds
+// check and a branch per component.
+#define DG_UNIFORM_BINDING 8
+
 typedef struct dg_device_info {
   char name[256];
   char driver[520];
@@ -34,6 +39,8 @@ typedef struct dg_device_info {
   uint64_t max_binding_bytes;   // effective limit ops respect (<= device maxStorageBufferRange)
   uint64_t max_storage_buffer_range;
   uint32_t min_storage_offset_alignment;
+  uint64_t max_uniform_bytes; // maxUniformBufferRange: the most binding DG_UNIFORM_BINDING may cover
+  uint32_t min_uniform_offset_alignment;
   uint32_t max_push_constants;
   uint32_t max_workgroup_invocations;
   uint32_t max_workgroup_count[3];

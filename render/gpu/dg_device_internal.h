@@ -6,7 +6,7 @@
 
 #include "dg_device.h"
 
-#define DG_MAX_BINDINGS 8
+#define DG_MAX_BINDINGS 9 // bindings 0-7 storage buffers, DG_UNIFORM_BINDING (8) a uniform buffer
 #define DG_PUSH_BYTES 128
 
 typedef struct dg_kernel_table dg_kernel_table;
@@ -29,7 +29,7 @@ struct dg_device {
   bool memory_budget; // VK_EXT_memory_budget enabled
   atomic_uint_fast64_t block_bytes; // arena blocks allocated on this device
   uint64_t budget_cap;              // DIRIGENT_MEMORY_BUDGET_MIB: pretend the device has only this much
-  VkDescriptorSetLayout set_layout; // DG_MAX_BINDINGS storage buffers, push descriptors
+  VkDescriptorSetLayout set_layout; // DG_MAX_BINDINGS buffers (see above), push descriptors
   VkPipelineLayout pipeline_layout;
   VkPipelineCache pipeline_cache;
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_set;

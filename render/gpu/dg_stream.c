@@ -216,16 +216,22 @@ dg_status dg_stream_dispatch(dg_stream *s, dg_kernel *p, const dg_binding *bindi
     if (r->size > info->max_binding_bytes)
       return dg_fail(DG_ERR_ARG, "%s: binding %d is %llu bytes, over the %llu-byte binding limit", label, i,
                      (unsigned long long)r->size, (unsigned long long)info->max_binding_bytes);
-    if (r->offset % info->min_storage_offset_alignment)
+    bool uniform = i == DG_UNIFORM_BINDING;
+    uint32_t align = uniform ? info->min_uniform_offset_alignment : info->min_storage_offset_alignment;
+    if (uniform && r->size > info->max_uniform_bytes)
+      return dg_fail(DG_ERR_ARG, "%s: uniform binding of %llu bytes, over the device's %llu", label,
+                     (unsigned long long)r->size, (unsigned long long)info->max_uniform_bytes);
+    if (r->offset % align)
       return dg_fail(DG_ERR_ARG, "%s: binding %d offset %llu is not %u-byte aligned", label, i,
-                     (unsigned long long)r->offset, info->min_storage_offset_alignment);
+                     (unsigned long long)r->offset, align);
     if (r->offset + r->size > r->buffer->size)
       return dg_fail(DG_ERR_ARG, "%s: binding %d runs past its buffer", label, i);
     buffers[i] = (VkDescriptorBufferInfo){r->buffer->buffer, r->offset, r->size};
     writes[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                        .dstBinding = (uint32_t)i,
                                        .descriptorCount = 1,
-                                       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                       .descriptorType = uniform ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER
+                                                                 : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                        .pBufferInfo = &buffers[i]};
   }
   slot *sl;

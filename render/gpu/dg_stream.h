@@ -24,7 +24,9 @@ dg_device *dg_stream_device(const dg_stream *stream);
 // The flag is read, never written; NULL disables cancellation.
 void dg_stream_set_cancel(dg_stream *stream, const atomic_bool *flag);
 
-// Binding i of the shader (set 0) gets bindings[i]. push is copied (at most 128 bytes).
+// Binding i of the shader (set 0) gets bindings[i]: a storage buffer, except binding DG_UNIFORM_BINDING, a
+// uniform buffer (at most max_uniform_bytes, offset aligned to min_uniform_offset_alignment). push is copied
+// (at most 128 bytes).
 dg_status dg_stream_dispatch(dg_stream *stream, dg_kernel *kernel, const dg_binding *bindings, int n_bindings,
                              const void *push, uint32_t push_size, uint32_t gx, uint32_t gy, uint32_t gz,
                              const char *label);

@@ -1,5 +1,7 @@
 #include "dg_gemm.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dg_op_util.h"
@@ -17,6 +19,12 @@
 // 24x4 17.9 (slower to compile), 8x8 10.9; without COOP 8x8 5.4-6.6.
 #define CTM 16
 #define CTN 4
+
+static atomic_uint_fast64_t n_dispatches, n_coop, n_uniform_b;
+
+dg_gemm_counts dg_gemm_get_counts(void) {
+  return (dg_gemm_counts){atomic_load(&n_dispatches), atomic_load(&n_coop), atomic_load(&n_uniform_b)};
+}
 
 typedef struct push {
   uint32_t M, N, K;
@@ -59,8 +67,42 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
   if (L.a > UINT32_MAX) L.a = UINT32_MAX;
   if (L.b > UINT32_MAX) L.b = UINT32_MAX;
   if (L.c > UINT32_MAX) L.c = UINT32_MAX;
+  dg_dtype dt = g->c->dtype;
+  bool cpu8 = !strcmp(info->type, "cpu") && info->subgroup_size == LANES;
+  // B through the uniform binding (f32 on CPU devices with vec4 loads of B, see matmul.comp): B's window
+  // must fit max_uniform_bytes with K whole, so N is cut into bands of whole workgroups (LANES x CTN
+  // columns). Bands of B need no accumulation passes, so this costs only more dispatches.
+  int64_t K = g->K, zb = 0, mb = 0, nb = 0, kb = K;
+  bool ub_bands = false;
+  if (cpu8 && dt == DG_F32 && !getenv("DIRIGENT_GEMM_NO_UBO")) {
+    uint64_t align = info->min_uniform_offset_alignment > info->min_storage_offset_alignment
+                         ? info->min_uniform_offset_alignment
+                         : info->min_storage_offset_alignment;
+    int64_t ubl = info->max_uniform_bytes > align ? (int64_t)((info->max_uniform_bytes - align) / 4) : 0;
+    if (ubl > L.b) ubl = L.b;
+    bool bt = g->b_sk == 1 && g->b_sn != 1;
+    bool bvec = g->b_sz % 4 == 0 && (bt ? g->b_sn % 4 == 0 && K % 4 == 0 : g->b_sn == 1 && g->b_sk % 4 == 0);
+    const int64_t step = LANES * CTN;
+    // The widest band of whole workgroups whose B window fits the uniform range (all of N if it does).
+    nb = g->N < step || span3(1, g->b_sz, K, g->b_sk, g->N, g->b_sn) <= ubl ? g->N : g->N / step * step;
+    while (bvec && nb > 0 && span3(1, g->b_sz, K, g->b_sk, nb, g->b_sn) > ubl)
+      nb = nb > step ? nb - step : 0;
+    // More bands mean more dispatches (tens of microseconds each on lavapipe) and A read again per band:
+    // worth it for whole-N windows or bands of at least 4M multiply-adds.
+    bool worth = nb == g->N || (double)g->M * (double)nb * (double)K >= 4194304.0;
+    if (bvec && nb > 0 && worth) {
+      limits Lu = L;
+      Lu.b = ubl;
+      for (mb = g->M; mb > 0 && !ub_bands; mb = ub_bands ? mb : shrink(mb))
+        if (fits(g, &Lu, 1, mb, nb, kb)) ub_bands = true;
+    }
+    if (ub_bands) {
+      L.b = ubl;
+      zb = 1;
+      if (nb % 4) ub_bands = false; // a last band N < step that is not a multiple of 4: plain loads
+    }
+  }
   // Band sizes: keep K whole if possible (no accumulation passes), then N, then M, then batch.
-  int64_t K = g->K, zb = 0, mb = 0, nb = 0, kb;
   for (kb = K; kb > 0 && !zb; kb = zb ? kb : shrink(kb))
     for (nb = g->N; nb > 0 && !zb; nb = zb ? nb : shrink(nb))
       for (mb = g->M; mb > 0 && !zb; mb = zb ? mb : shrink(mb))
@@ -73,7 +115,6 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
         break;
       }
 
-  dg_dtype dt = g->c->dtype;
   for (int64_t k0 = 0; k0 < K; k0 += kb) {
     int64_t kn = K - k0 < kb ? K - k0 : kb;
     bool accum = g->accumulate || k0 > 0;
@@ -85,10 +126,11 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
         for (int64_t m0 = 0; m0 < g->M; m0 += mb) {
           int64_t mn = g->M - m0 < mb ? g->M - m0 : mb;
           uint32_t ao, bo, co, biaso = 0, ro = 0;
-          dg_binding bind[7];
+          dg_binding bind[DG_UNIFORM_BINDING + 1];
           bind[0] = dg_window(d, g->a, g->a_off + z0 * g->a_sz + m0 * g->a_sm + k0 * g->a_sk,
                               span3(zn, g->a_sz, mn, g->a_sm, kn, g->a_sk), false, &ao);
           bind[1] = bind[0];
+          bind[7] = bind[0];
           bind[2] = dg_window(d, g->b, g->b_off + z0 * g->b_sz + k0 * g->b_sk + n0 * g->b_sn,
                               span3(zn, g->b_sz, kn, g->b_sk, nn, g->b_sn), false, &bo);
           bind[3] = bind[2];
@@ -114,9 +156,21 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
                            (uint32_t)with_res << 8;
           // Rows shared through subgroup broadcasts (see matmul.comp) need a subgroup of exactly
           // LANES lanes: CPU devices have a fixed one.
-          bool coop = !at && av && !strcmp(info->type, "cpu") && info->subgroup_size == LANES;
+          bool coop = !at && av && cpu8;
+          bool ub =
+              ub_bands && coop && bv && nn % 4 == 0 && bind[2].range.offset % info->min_uniform_offset_alignment == 0;
+          // The f32 shader declares the uniform binding, so it is always bound: B's window (clipped to the
+          // uniform range and aligned as it needs; only read, so it adds no hazard of its own).
+          if (dt == DG_F32) {
+            dg_binding u = bind[2];
+            uint64_t ua = info->min_uniform_offset_alignment, end = u.range.offset + u.range.size;
+            u.range.offset = u.range.offset / ua * ua;
+            u.range.size = end - u.range.offset;
+            if (u.range.size > info->max_uniform_bytes) u.range.size = info->max_uniform_bytes;
+            bind[DG_UNIFORM_BINDING] = u;
+          }
           int64_t tm = coop ? CTM : TM, tn = coop ? CTN : TN, ln = coop ? LANES : LN;
-          flags |= (uint32_t)coop << 7;
+          flags |= (uint32_t)coop << 7 | (uint32_t)ub << 9;
           uint32_t spec[5] = {LANES, (uint32_t)tm, (uint32_t)tn, flags, (uint32_t)ln};
           dg_kernel *pipe;
           DG_TRY(dg_op_kernel(s, "matmul", dt, spec, 5, &pipe));
@@ -142,7 +196,11 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
                      ro};
           uint32_t gx, gy;
           dg_grid_1d(d, groups, &gx, &gy);
-          DG_TRY(dg_stream_dispatch(s, pipe, bind, 7, &pc, sizeof pc, gx, gy, (uint32_t)zn, g->label));
+          DG_TRY(dg_stream_dispatch(s, pipe, bind, dt == DG_F32 ? DG_UNIFORM_BINDING + 1 : 7, &pc, sizeof pc, gx, gy,
+                                    (uint32_t)zn, g->label));
+          atomic_fetch_add(&n_dispatches, 1);
+          if (coop) atomic_fetch_add(&n_coop, 1);
+          if (ub) atomic_fetch_add(&n_uniform_b, 1);
         }
       }
     }

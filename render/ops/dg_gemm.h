@@ -22,3 +22,11 @@ typedef struct dg_gemm_desc {
 } dg_gemm_desc;
 
 dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g);
+
+// Dispatches dg_gemm made in this process, and how many of them took matmul.comp's shared-row path (COOP)
+// and read B through the uniform binding. test_matmul checks that a CPU device with 8-lane subgroups takes
+// both: falling back to the plain per-lane path silently costs several times the time on lavapipe.
+typedef struct dg_gemm_counts {
+  uint64_t dispatches, coop, uniform_b;
+} dg_gemm_counts;
+dg_gemm_counts dg_gemm_get_counts(void);

@@ -2,7 +2,9 @@
 // reference, both dtypes, random odd shapes; with a small DIRIGENT_MAX_BINDING the larger shapes
 // need splitting over batch, rows, columns and k.
 #include <stdlib.h>
+#include <string.h>
 
+#include "dg_gemm.h"
 #include "dg_matmul.h"
 #include "dg_ref.h"
 #include "dg_test.h"
@@ -75,6 +77,9 @@ int main(void) {
     check_linear(dt, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40), true);
     check_linear(dt, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), dg_test_int(1, 70), false);
     check_linear(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true); // splits
+    // f32 on CPU devices: B through the uniform binding in bands of N (several bands, a short last one;
+    // bands of at least 4M multiply-adds)
+    check_linear(dt, 1, dg_test_int(420, 460), 320, dg_test_int(100, 140), true);
     // fused residual epilogue (a separate residual, y itself), incl. splits over k (added once)
     for (int res = 1; res <= 2; res++) {
       check_linear_res(dt, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40), true, res);
@@ -82,6 +87,23 @@ int main(void) {
       check_linear_res(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true, res);
     }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
+  }
+  // The paths matmul.comp was written for: on a CPU device with 8-lane subgroups, row-major A takes the
+  // shared-row path and f32 linear layers read their weights through the uniform binding (a silent fall
+  // back to per-lane loads is several times slower on lavapipe; issue 21).
+  const dg_device_info *info = dg_device_get_info(T.device);
+  if (!strcmp(info->type, "cpu") && info->subgroup_size == 8) {
+    int64_t sx[2] = {64, 64}, sw[2] = {96, 64}, sy[2] = {64, 96};
+    dg_tensor X = dg_test_tensor(DG_F32, 2, sx, -1, 1, NULL), W = dg_test_tensor(DG_F32, 2, sw, -1, 1, NULL);
+    dg_tensor Y = dg_test_poisoned(DG_F32, 2, sy);
+    dg_gemm_counts c0 = dg_gemm_get_counts();
+    dg_test_ok(dg_linear(T.stream, &X, &W, NULL, &Y), "linear path check");
+    dg_gemm_counts c1 = dg_gemm_get_counts();
+    uint64_t n = c1.dispatches - c0.dispatches;
+    dg_check(n > 0 && c1.coop - c0.coop == n, "f32 linear on %s: %llu of %llu dispatches on the shared-row path",
+             info->name, (unsigned long long)(c1.coop - c0.coop), (unsigned long long)n);
+    dg_check(n > 0 && c1.uniform_b - c0.uniform_b == n, "f32 linear on %s: %llu of %llu dispatches read B uniform",
+             info->name, (unsigned long long)(c1.uniform_b - c0.uniform_b), (unsigned long long)n);
   }
   // Argument errors are reported, not crashed on.
   int64_t s34[2] = {3, 4}, s54[2] = {5, 4}, s35[2] = {3, 5}, s33[2] = {3, 3}, s4[1] = {4}, s233[3] = {2, 3, 3};
