@@ -49,6 +49,7 @@ layout(push_constant) uniform P {
 } p;
 
 const uint GROUP_NORM = 0, LAYER_NORM = 1;
+const uint U = 2; // loop unrolling: fewer loop and execution-mask updates per vec4
 
 float silu(float y) { return y / (1.0 + exp(-y)); }
 vec4 silu(vec4 y) { return y / (1.0 + exp(-y)); }
@@ -57,7 +58,15 @@ vec4 silu(vec4 y) { return y / (1.0 + exp(-y)); }
 vec2 stats(XV xr, uint b4, uint n4, uint lid, uint wg) {
   float shift = load4(xr, b4).x;
   vec4 s = vec4(0), q = vec4(0);
-  for (uint i = lid; i < n4; i += wg) {
+  uint i = lid;
+  for (; i + (U - 1) * wg < n4; i += U * wg) { // U vec4s per lane and iteration
+    [[unroll]] for (uint u = 0; u < U; u++) {
+      vec4 v = load4(xr, b4 + i + u * wg) - shift;
+      s += v;
+      q += v * v;
+    }
+  }
+  for (; i < n4; i += wg) {
     vec4 v = load4(xr, b4 + i) - shift;
     s += v;
     q += v * v;
@@ -88,7 +97,15 @@ void main() {
         sh = float(PS(p.b).v[c0 + c]);
       }
       uint cb = b4 + c * hw4;
-      for (uint i = lid; i < hw4; i += wg) {
+      uint i = lid;
+      for (; i + (U - 1) * wg < hw4; i += U * wg) {
+        [[unroll]] for (uint u = 0; u < U; u++) {
+          vec4 y = (load4(xr, cb + i + u * wg) - mean) * sc + sh;
+          if (SILU) y = silu(y);
+          store4(orow, cb + i + u * wg, y);
+        }
+      }
+      for (; i < hw4; i += wg) {
         vec4 y = (load4(xr, cb + i) - mean) * sc + sh;
         if (SILU) y = silu(y);
         store4(orow, cb + i, y);
