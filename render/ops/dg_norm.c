@@ -64,9 +64,19 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
                (mode != LAYER_NORM || !affine || (g_off % 4 == 0 && b_off % 4 == 0));
     if (!affine) gb = bb = xb; // unused, but every binding must be valid
     dg_binding bind[8] = {xb, xb, ob, ob, gb, bb, gb, bb};
+    uint64_t es = dg_dtype_size(x->dtype), xa = 0, oa = 0, ga = 0, ba = 0;
     if (vec && one_sg && mode != SOFTMAX && info->buffer_address) {
+      xa = dg_range_address(xb.range) + x_off * es;
+      oa = dg_range_address(ob.range) + o_off * es;
+      if (affine) {
+        ga = dg_range_address(gb.range) + g_off * es;
+        ba = dg_range_address(bb.range) + b_off * es;
+      }
+    }
+    // The shader moves whole vec4s as 64-bit words: every address it steps by vec4s is vec4-aligned.
+    uint64_t v4 = 4 * es;
+    if (xa && xa % v4 == 0 && oa % v4 == 0 && (mode != LAYER_NORM || (ga % v4 == 0 && ba % v4 == 0))) {
       // norm_bda.comp: the same bindings for the stream's hazard tracking, data through addresses.
-      uint64_t es = dg_dtype_size(x->dtype);
       uint32_t rpw = 1;
       if (mode == LAYER_NORM) {
         rpw = 16;
@@ -81,12 +91,10 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
                      .hw = (uint32_t)hw,
                      .rpw = rpw,
                      .eps = eps};
-      split_address(dg_range_address(xb.range) + x_off * es, pc.x);
-      split_address(dg_range_address(ob.range) + o_off * es, pc.o);
-      if (affine) {
-        split_address(dg_range_address(gb.range) + g_off * es, pc.g);
-        split_address(dg_range_address(bb.range) + b_off * es, pc.b);
-      }
+      split_address(xa, pc.x);
+      split_address(oa, pc.o);
+      split_address(ga, pc.g);
+      split_address(ba, pc.b);
       uint32_t spec[4] = {wg, mode, silu, affine};
       dg_kernel *pl;
       DG_TRY(dg_op_kernel(s, "norm_bda", x->dtype, spec, 4, &pl));
