@@ -119,18 +119,27 @@ void main() {
   float rstd = inversesqrt(max(acc.y / float(p.len) - ms * ms, 0.0) + p.eps);
   float mean = shift + ms;
   uint c0 = ((p.row0 + row) % p.groups) * p.cpg; // group norm: first channel of the row
-  if (VEC) {
+  if (VEC && MODE == GROUP_NORM) {
+    // Channel by channel: one scale and shift per channel (no division per element, and gamma and
+    // beta read once per channel rather than once per vec4).
+    uint hw4 = p.hw / 4;
+    for (uint c = 0; c < p.cpg; c++) {
+      float sc = rstd, sh = 0.0;
+      if (AFFINE) {
+        sc *= float(gamma[p.g_off + c0 + c]);
+        sh = float(beta[p.b_off + c0 + c]);
+      }
+      uint cb = b4 + c * hw4, ocb = ob4 + c * hw4;
+      for (uint i = lid; i < hw4; i += wg) {
+        vec4 y = (vec4(x4[cb + i]) - mean) * sc + sh;
+        if (SILU) y = silu(y);
+        o4[ocb + i] = V(y);
+      }
+    }
+  } else if (VEC) {
     for (uint i = lid; i < n4; i += wg) {
       vec4 y = (vec4(x4[b4 + i]) - mean) * rstd;
-      if (AFFINE) {
-        if (MODE == GROUP_NORM) {
-          uint c = c0 + (4 * i) / p.hw;
-          y = y * float(gamma[p.g_off + c]) + float(beta[p.b_off + c]);
-        } else {
-          y = y * vec4(gamma4[p.g_off / 4 + i]) + vec4(beta4[p.b_off / 4 + i]);
-        }
-      }
-      if (SILU) y = silu(y);
+      if (AFFINE) y = y * vec4(gamma4[p.g_off / 4 + i]) + vec4(beta4[p.b_off / 4 + i]);
       o4[ob4 + i] = V(y);
     }
   } else {

@@ -47,10 +47,12 @@ static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
                          VK_ERROR_OUT_OF_HOST_MEMORY);
   if (size > dg_device_memory_budget(d))
     return block_failure(d, "allocating", size, "the device's memory budget is spent", VK_ERROR_OUT_OF_DEVICE_MEMORY);
+  bool address = d->info.buffer_address;
   VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                            .size = size,
-                           .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                                    VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                           .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT |
+                                    VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT |
+                                    (address ? VK_BUFFER_USAGE_SHADER_DEVICE_ADDRESS_BIT : 0),
                            .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
   VkResult r = vkCreateBuffer(d->device, &bi, NULL, &out->buf.buffer);
   if (r != VK_SUCCESS) return block_failure(d, "creating a buffer of", size, NULL, r);
@@ -61,7 +63,10 @@ static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
     return dg_fail(DG_ERR_UNSUPPORTED, "device %s: storage buffers cannot use memory type %d", d->info.name,
                    d->block_memory_type);
   }
+  VkMemoryAllocateFlagsInfo fi = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_FLAGS_INFO,
+                                   .flags = VK_MEMORY_ALLOCATE_DEVICE_ADDRESS_BIT};
   VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                             .pNext = address ? &fi : NULL,
                              .allocationSize = req.size,
                              .memoryTypeIndex = (uint32_t)d->block_memory_type};
   r = vkAllocateMemory(d->device, &ai, NULL, &out->buf.memory);
@@ -79,6 +84,11 @@ static dg_status create_block(dg_arena *a, uint64_t size, block *out) {
   }
   out->buf.size = size;
   out->buf.device = d;
+  if (address) {
+    VkBufferDeviceAddressInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_DEVICE_ADDRESS_INFO,
+                                      .buffer = out->buf.buffer};
+    out->buf.address = vkGetBufferDeviceAddress(d->device, &info);
+  }
   atomic_fetch_add(&d->block_bytes, size);
   return DG_OK;
 }
@@ -163,6 +173,8 @@ uint64_t dg_arena_bytes_in_use(const dg_arena *a) {
 dg_device *dg_arena_device(const dg_arena *a) { return a->device; }
 
 void *dg_range_map(dg_range r) { return r.buffer->mapped ? r.buffer->mapped + r.offset : NULL; }
+
+uint64_t dg_range_address(dg_range r) { return r.buffer->address ? r.buffer->address + r.offset : 0; }
 
 static dg_status check_span(dg_range r, uint64_t offset, uint64_t bytes, const char *what) {
   if (offset > r.size || bytes > r.size - offset)

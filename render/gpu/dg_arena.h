@@ -36,6 +36,8 @@ dg_device *dg_arena_device(const dg_arena *arena);
 
 // Host pointer to the start of a range when its block is mapped, else NULL (staged memory).
 void *dg_range_map(dg_range range);
+// Buffer device address of the start of a range, 0 unless dg_device_info.buffer_address.
+uint64_t dg_range_address(dg_range range);
 // Host copies into and out of a range, mapped or staged.
 dg_status dg_range_write(dg_range range, uint64_t offset, const void *src, uint64_t bytes);
 dg_status dg_range_read(dg_range range, uint64_t offset, void *dst, uint64_t bytes);

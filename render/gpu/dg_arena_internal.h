@@ -9,4 +9,5 @@ struct dg_buffer {
   VkDeviceMemory memory;
   unsigned char *mapped; // NULL when the device is staged
   uint64_t size;
+  uint64_t address; // buffer device address, 0 without dg_device_info.buffer_address
 };

@@ -303,13 +303,18 @@ static dg_status create_logical(dg_device *d) {
   vkGetPhysicalDeviceFeatures2(d->physical, &f);
   d->info.fp16_storage = f11.storageBuffer16BitAccess;
   d->info.fp16_arithmetic = f12.shaderFloat16;
+  d->info.buffer_address =
+      f12.bufferDeviceAddress && f.features.shaderInt64 && !getenv("DIRIGENT_NO_BUFFER_ADDRESS");
 
   VkPhysicalDeviceVulkan11Features e11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
                                           .storageBuffer16BitAccess = f11.storageBuffer16BitAccess};
   VkPhysicalDeviceVulkan12Features e12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
                                           .pNext = &e11,
-                                          .shaderFloat16 = f12.shaderFloat16};
-  VkPhysicalDeviceFeatures2 enable = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &e12};
+                                          .shaderFloat16 = f12.shaderFloat16,
+                                          .bufferDeviceAddress = d->info.buffer_address};
+  VkPhysicalDeviceFeatures2 enable = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                      .pNext = &e12,
+                                      .features = {.shaderInt64 = d->info.buffer_address}};
   float priority = 1.0f;
   VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
                                  .queueFamilyIndex = d->queue_family,

@@ -47,6 +47,10 @@ typedef struct dg_device_info {
   uint32_t max_shared_memory;
   uint32_t subgroup_size;
   bool fp16_storage, fp16_arithmetic;
+  // Shaders may read and write arena memory through buffer device addresses (dg_range_address)
+  // and use 64-bit integers (bufferDeviceAddress and shaderInt64 enabled). On lavapipe such
+  // accesses skip the per-lane bounds checks of storage buffers (docs/lavapipe-performance.md).
+  bool buffer_address;
   bool timestamps; // timestamps enabled and supported
   float timestamp_period_ns;
   uint64_t device_local_bytes;

@@ -24,6 +24,17 @@ static uint32_t workgroup_size(const dg_device_info *info, int64_t len, bool *on
   return wg;
 }
 
+typedef struct push_bda {
+  uint32_t x[2], o[2], g[2], b[2];
+  uint32_t rows, len, row0, groups, cpg, hw, rpw;
+  float eps;
+} push_bda;
+
+static void split_address(uint64_t a, uint32_t out[2]) {
+  out[0] = (uint32_t)a;
+  out[1] = (uint32_t)(a >> 32);
+}
+
 // Runs norm.comp over `rows` rows of `len` elements, in chunks of whole rows that fit a binding.
 static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tensor *x, int64_t rows, int64_t len,
                      const dg_tensor *gamma, const dg_tensor *beta, int groups, int64_t hw, float eps, float scale,
@@ -42,7 +53,8 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
     bb = dg_window(d, beta, 0, dg_tensor_numel(beta), false, &b_off);
   }
   bool one_sg;
-  uint32_t wg = workgroup_size(dg_device_get_info(d), len, &one_sg);
+  const dg_device_info *info = dg_device_get_info(d);
+  uint32_t wg = workgroup_size(info, len, &one_sg);
   for (int64_t r0 = 0; r0 < rows; r0 += per_chunk) {
     int64_t nr = rows - r0 < per_chunk ? rows - r0 : per_chunk;
     uint32_t x_off, o_off, gx, gy;
@@ -50,11 +62,49 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
     dg_binding ob = dg_window(d, out, r0 * len, nr * len, true, &o_off);
     bool vec = len % 4 == 0 && x_off % 4 == 0 && o_off % 4 == 0 && (mode != GROUP_NORM || hw % 4 == 0) &&
                (mode != LAYER_NORM || !affine || (g_off % 4 == 0 && b_off % 4 == 0));
+    if (!affine) gb = bb = xb; // unused, but every binding must be valid
+    dg_binding bind[8] = {xb, xb, ob, ob, gb, bb, gb, bb};
+    uint64_t es = dg_dtype_size(x->dtype), xa = 0, oa = 0, ga = 0, ba = 0;
+    if (vec && one_sg && mode != SOFTMAX && info->buffer_address) {
+      xa = dg_range_address(xb.range) + x_off * es;
+      oa = dg_range_address(ob.range) + o_off * es;
+      if (affine) {
+        ga = dg_range_address(gb.range) + g_off * es;
+        ba = dg_range_address(bb.range) + b_off * es;
+      }
+    }
+    // The shader moves whole vec4s as 64-bit words: every address it steps by vec4s is vec4-aligned.
+    uint64_t v4 = 4 * es;
+    if (xa && xa % v4 == 0 && oa % v4 == 0 && (mode != LAYER_NORM || (ga % v4 == 0 && ba % v4 == 0))) {
+      // norm_bda.comp: the same bindings for the stream's hazard tracking, data through addresses.
+      uint32_t rpw = 1;
+      if (mode == LAYER_NORM) {
+        rpw = 16;
+        while (rpw > 1 && (nr + rpw - 1) / rpw < 64) // enough workgroups for every CPU thread
+          rpw /= 2;
+      }
+      push_bda pc = {.rows = (uint32_t)nr,
+                     .len = (uint32_t)len,
+                     .row0 = (uint32_t)r0,
+                     .groups = (uint32_t)(groups ? groups : 1),
+                     .cpg = (uint32_t)(groups ? len / hw : 1),
+                     .hw = (uint32_t)hw,
+                     .rpw = rpw,
+                     .eps = eps};
+      split_address(xa, pc.x);
+      split_address(oa, pc.o);
+      split_address(ga, pc.g);
+      split_address(ba, pc.b);
+      uint32_t spec[4] = {wg, mode, silu, affine};
+      dg_kernel *pl;
+      DG_TRY(dg_op_kernel(s, "norm_bda", x->dtype, spec, 4, &pl));
+      dg_grid_1d(d, (uint64_t)((nr + rpw - 1) / rpw), &gx, &gy);
+      DG_TRY(dg_stream_dispatch(s, pl, bind, 8, &pc, sizeof pc, gx, gy, 1, op));
+      continue;
+    }
     uint32_t spec[6] = {wg, mode, vec, silu, affine, one_sg};
     dg_kernel *pl;
     DG_TRY(dg_op_kernel(s, "norm", x->dtype, spec, 6, &pl));
-    if (!affine) gb = bb = xb; // unused, but every binding must be valid
-    dg_binding bind[8] = {xb, xb, ob, ob, gb, bb, gb, bb};
     push pc = {(uint32_t)nr,
                (uint32_t)len,
                x_off,

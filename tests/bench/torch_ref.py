@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
 """The benchmark's PyTorch side: times one computation on this CPU and prints seconds per iteration.
 Usage: torch_ref.py OP ARGS... (see the OPS table)."""
+import os
 import sys
 import time
 
 import torch
 
-torch.set_num_threads(2)
+# As dirigent-bench's side: LP_NUM_THREADS threads (lavapipe's default here is 2), and with
+# DG_BENCH_CPU=1 process CPU time rather than wall time.
+torch.set_num_threads(int(os.environ.get("LP_NUM_THREADS") or 2))
+CPU_TIME = int(os.environ.get("DG_BENCH_CPU") or 0) > 0
+clock = time.process_time if CPU_TIME else time.perf_counter
 
 
 def bench(fn, seconds=1.0):
     fn()
     iters = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(iters):
             fn()
-        dt = time.perf_counter() - t0
+        dt = clock() - t0
         if dt >= seconds or iters >= 1 << 20:
             return dt / iters
         iters = min(iters * 10, int(iters * seconds / max(dt, 1e-9) * 1.1) + 1)

@@ -77,6 +77,7 @@ static void check_softmax(dg_dtype dt, int64_t rows, int64_t len, float scale) {
 
 int main(void) {
   dg_test_init("test_norm");
+  printf("buffer device addresses: %s\n", dg_device_get_info(T.device)->buffer_address ? "on" : "off");
   for (int d = 0; d < 2; d++) {
     dg_dtype dt = d ? DG_F16 : DG_F32;
     int gs[] = {1, 2, 4, 32};
@@ -92,6 +93,9 @@ int main(void) {
     check_layer_norm(dt, dg_test_int(1, 40), 4 * dg_test_int(1, 100), true);
     check_layer_norm(dt, dg_test_int(1, 40), 4 * dg_test_int(1, 100), false);
     check_layer_norm(dt, 300, 320, true); // split run: several windows
+    check_layer_norm(dt, 1001, 64, true);   // CPU: several rows per workgroup, the last one short
+    check_layer_norm(dt, 70, 1280, true);   // CPU: 40 vec4s per lane held in registers
+    check_layer_norm(dt, 5, 1540, false);   // CPU: too long to hold, the general loops
     check_softmax(dt, dg_test_int(1, 50), dg_test_int(1, 200), dg_test_uniform(0.1f, 2));
     check_softmax(dt, dg_test_int(1, 50), 4 * dg_test_int(1, 300), 1);
     check_softmax(dt, 1, 5000, 0.5f);
