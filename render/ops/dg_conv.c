@@ -1,5 +1,7 @@
 #include "dg_conv.h"
 
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dg_gemm.h"
@@ -25,6 +27,17 @@ typedef struct push {
   uint32_t flags;
   uint32_t r_off;
 } push;
+
+// conv2d_bda.comp: the same push constants after the addresses of the x and w bindings.
+typedef struct push_bda {
+  uint32_t xa[2], wa[2];
+  push p;
+} push_bda;
+
+static void split_address(uint64_t a, uint32_t out[2]) {
+  out[0] = (uint32_t)a;
+  out[1] = (uint32_t)(a >> 32);
+}
 
 static int64_t shrink(int64_t v) { return v <= 4 ? v - 1 : (v / 2 + 3) / 4 * 4; }
 
@@ -52,6 +65,12 @@ static bool fits(const conv_shape *c, int64_t lx, int64_t lw, int64_t ly, int64_
   return true;
 }
 
+static atomic_uint_fast64_t n_direct, n_shared, n_address;
+
+dg_conv_counts dg_conv_get_counts(void) {
+  return (dg_conv_counts){atomic_load(&n_direct), atomic_load(&n_shared), atomic_load(&n_address)};
+}
+
 static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, const dg_tensor *w,
                         const dg_tensor *bias, const dg_tensor *res, dg_tensor *y) {
   const dg_device *d = dg_stream_device(s);
@@ -77,6 +96,7 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
   // workgroup's LANES lanes: CPU devices have a fixed one.
   const dg_device_info *info = dg_device_get_info(d);
   bool coop = fast && !strcmp(info->type, "cpu") && info->subgroup_size == LANES;
+  bool no_address = getenv("DIRIGENT_CONV_NO_ADDRESS") != NULL; // A/B timing of conv2d_bda.comp
   int64_t tm = coop ? 16 : 8, tn = 8;
   int64_t tiles_x = (c->Wo + tn - 1) / tn;
   for (int64_t gi = 0; gi < c->G; gi++)
@@ -107,9 +127,23 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
             bind[6] = with_res ? dg_window(d, res, y_first, y_count, false, &ro) : bind[0];
             bind[4] = with_bias ? dg_window(d, bias, cog_abs, cout, false, &bo) : bind[0];
             bool vec = fast && xo % 4 == 0 && wo % 4 == 0 && (c->Cin * plane) % 4 == 0;
+            // With buffer device addresses (CPU devices) the shared-weight path reads x and w through
+            // them (conv2d_bda.comp); it steps by vec4s from the bindings' starts.
+            uint64_t v4 = 4 * dg_dtype_size(x->dtype), xa = 0, wa = 0;
+            if (vec && coop && info->buffer_address && !no_address) {
+              xa = dg_range_address(bind[0].range);
+              wa = dg_range_address(bind[2].range);
+            }
+            bool bda = xa && wa && xa % v4 == 0 && wa % v4 == 0;
             uint32_t spec[5] = {LANES, (uint32_t)tm, (uint32_t)tn, vec ? 1u : 0u, vec && coop};
             dg_kernel *pipe;
-            DG_TRY(dg_op_kernel(s, "conv2d", x->dtype, spec, 5, &pipe));
+            if (bda)
+              DG_TRY(dg_op_kernel(s, "conv2d_bda", x->dtype, spec, 3, &pipe));
+            else
+              DG_TRY(dg_op_kernel(s, "conv2d", x->dtype, spec, 5, &pipe));
+            atomic_fetch_add(&n_direct, 1);
+            if (vec && coop) atomic_fetch_add(&n_shared, 1);
+            if (bda) atomic_fetch_add(&n_address, 1);
             uint32_t groups_n = (uint32_t)((tiles_x * nr + LANES - 1) / LANES);
             uint64_t groups = (uint64_t)groups_n * (uint64_t)((cout + tm - 1) / tm);
             push pc = {(uint32_t)c->H,
@@ -139,7 +173,13 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
                        ro};
             uint32_t gx, gy;
             dg_grid_1d(d, groups, &gx, &gy);
-            DG_TRY(dg_stream_dispatch(s, pipe, bind, 7, &pc, sizeof pc, gx, gy, (uint32_t)zn, "conv2d"));
+            if (bda) {
+              push_bda pb = {.p = pc};
+              split_address(xa, pb.xa);
+              split_address(wa, pb.wa);
+              DG_TRY(dg_stream_dispatch(s, pipe, bind, 7, &pb, sizeof pb, gx, gy, (uint32_t)zn, "conv2d"));
+            } else
+              DG_TRY(dg_stream_dispatch(s, pipe, bind, 7, &pc, sizeof pc, gx, gy, (uint32_t)zn, "conv2d"));
           }
         }
       }

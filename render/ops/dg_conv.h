@@ -26,6 +26,14 @@ dg_status dg_conv2d_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
 // (pad,0,0)): x [N, Cin, F, H, W], w [Cout, Cin, k, 1, 1] (or [Cout, Cin, k]), bias [Cout] or NULL,
 // y [N, Cout, Fo, H, W] with Fo = F + 2 pad - k + 1. Needs 0 <= 2 pad <= k - 1 (Fo <= F; "same"
 // padding is pad = (k - 1) / 2).
+// Dispatches of the direct (not 1x1) conv2d kernel in this process, how many took the vectorised 3x3
+// path with weights shared by broadcast, and how many of those read x and w through buffer device
+// addresses (conv2d_bda.comp). test_conv checks the path a CPU device with 8-lane subgroups takes.
+typedef struct dg_conv_counts {
+  uint64_t direct, shared, address;
+} dg_conv_counts;
+dg_conv_counts dg_conv_get_counts(void);
+
 dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
                            dg_tensor *y);
 // The same + residual (NULL, or y's dtype and element count, read in y's layout) in the first tap's pass.

@@ -2,6 +2,7 @@
 // against the CPU reference, both dtypes, random odd shapes; with a small DIRIGENT_MAX_BINDING the
 // larger shapes need splitting over input channels, output channels and rows.
 #include <stdlib.h>
+#include <string.h>
 
 #include "dg_conv.h"
 #include "dg_ref.h"
@@ -153,6 +154,23 @@ int main(void) {
     for (int res = 1; res <= 2; res++) {
       check_temporal_res(dt, r(1, 2), r(1, 9), r(1, 6), r(1, 7), r(1, 7), r(1, 9), 3, 1, true, res);
       check_temporal_res(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 16, 3, 1, true, res); // splits
+    }
+    dg_arena_release(T.arena, (dg_arena_mark){0, 0});
+  }
+  // The path conv2d.comp's vectorised 3x3 kernel was written for: on a CPU device with 8-lane subgroups it
+  // shares weights by broadcast, and with buffer device addresses reads x and w through them
+  // (conv2d_bda.comp; DIRIGENT_NO_BUFFER_ADDRESS=1, test_conv_ssbo, checks the storage-buffer kernel).
+  const dg_device_info *info = dg_device_get_info(T.device);
+  if (!strcmp(info->type, "cpu") && info->subgroup_size == 8) {
+    for (int d = 0; d < 2; d++) {
+      dg_conv_counts c0 = dg_conv_get_counts();
+      check_conv2d(d ? DG_F16 : DG_F32, 2, 8, 9, 16, 20, 3, 1, 1, 1, true);
+      dg_conv_counts c1 = dg_conv_get_counts();
+      uint64_t n = c1.direct - c0.direct, sh = c1.shared - c0.shared, ad = c1.address - c0.address;
+      dg_check(n > 0 && sh == n, "3x3 conv on %s: %llu of %llu dispatches share weights", info->name,
+               (unsigned long long)sh, (unsigned long long)n);
+      dg_check(ad == (info->buffer_address ? n : 0), "3x3 conv on %s (addresses %d): %llu of %llu dispatches through addresses",
+               info->name, info->buffer_address, (unsigned long long)ad, (unsigned long long)n);
     }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
