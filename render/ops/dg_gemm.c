@@ -20,10 +20,10 @@
 #define CTM 16
 #define CTN 4
 
-static atomic_uint_fast64_t n_dispatches, n_coop, n_uniform_b;
+static atomic_uint_fast64_t n_dispatches, n_coop, n_uniform_b, n_address;
 
 dg_gemm_counts dg_gemm_get_counts(void) {
-  return (dg_gemm_counts){atomic_load(&n_dispatches), atomic_load(&n_coop), atomic_load(&n_uniform_b)};
+  return (dg_gemm_counts){atomic_load(&n_dispatches), atomic_load(&n_coop), atomic_load(&n_uniform_b), atomic_load(&n_address)};
 }
 
 typedef struct push {
@@ -35,6 +35,12 @@ typedef struct push {
   uint32_t groups_n;
   uint32_t r_off;
 } push;
+
+// matmul_bda.comp: the same push constants after the addresses of the A and B bindings.
+typedef struct push_bda {
+  uint32_t aa[2], ba[2];
+  push p;
+} push_bda;
 
 static int64_t span3(int64_t n1, int64_t s1, int64_t n2, int64_t s2, int64_t n3, int64_t s3) {
   return (n1 - 1) * s1 + (n2 - 1) * s2 + (n3 - 1) * s3 + 1;
@@ -69,6 +75,7 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
   if (L.c > UINT32_MAX) L.c = UINT32_MAX;
   dg_dtype dt = g->c->dtype;
   bool cpu8 = !strcmp(info->type, "cpu") && info->subgroup_size == LANES;
+  bool no_address = getenv("DIRIGENT_GEMM_NO_ADDRESS") != NULL; // A/B timing of matmul_bda.comp
   // B through the uniform binding (f32 on CPU devices with vec4 loads of B, see matmul.comp): B's window
   // must fit max_uniform_bytes with K whole, so N is cut into bands of whole workgroups (LANES x CTN
   // columns). Bands of B need no accumulation passes, so this costs only more dispatches.
@@ -171,9 +178,17 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
           }
           int64_t tm = coop ? CTM : TM, tn = coop ? CTN : TN, ln = coop ? LANES : LN;
           flags |= (uint32_t)coop << 7 | (uint32_t)ub << 9;
+          // With buffer device addresses the shared-row path reads A, and B where it is not read as a
+          // uniform, through them (matmul_bda.comp); it steps by vec4s from the bindings' starts.
+          uint64_t v4 = 4 * dg_dtype_size(dt), aa = 0, ba = 0;
+          if (coop && info->buffer_address && !no_address) {
+            aa = dg_range_address(bind[0].range);
+            ba = dg_range_address(bind[2].range);
+          }
+          bool bda = aa && aa % v4 == 0 && (!bv || ub || (ba && ba % v4 == 0));
           uint32_t spec[5] = {LANES, (uint32_t)tm, (uint32_t)tn, flags, (uint32_t)ln};
           dg_kernel *pipe;
-          DG_TRY(dg_op_kernel(s, "matmul", dt, spec, 5, &pipe));
+          DG_TRY(dg_op_kernel(s, bda ? "matmul_bda" : "matmul", dt, spec, 5, &pipe));
           int64_t lm = LANES / ln;
           uint32_t groups_n = (uint32_t)((nn + ln * tn - 1) / (ln * tn));
           uint64_t groups = (uint64_t)groups_n * (uint64_t)((mn + lm * tm - 1) / (lm * tm));
@@ -196,11 +211,16 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
                      ro};
           uint32_t gx, gy;
           dg_grid_1d(d, groups, &gx, &gy);
-          DG_TRY(dg_stream_dispatch(s, pipe, bind, dt == DG_F32 ? DG_UNIFORM_BINDING + 1 : 7, &pc, sizeof pc, gx, gy,
-                                    (uint32_t)zn, g->label));
+          uint32_t nb = dt == DG_F32 ? DG_UNIFORM_BINDING + 1 : 7;
+          if (bda) {
+            push_bda pb = {.aa = {(uint32_t)aa, (uint32_t)(aa >> 32)}, .ba = {(uint32_t)ba, (uint32_t)(ba >> 32)}, .p = pc};
+            DG_TRY(dg_stream_dispatch(s, pipe, bind, nb, &pb, sizeof pb, gx, gy, (uint32_t)zn, g->label));
+          } else
+            DG_TRY(dg_stream_dispatch(s, pipe, bind, nb, &pc, sizeof pc, gx, gy, (uint32_t)zn, g->label));
           atomic_fetch_add(&n_dispatches, 1);
           if (coop) atomic_fetch_add(&n_coop, 1);
           if (ub) atomic_fetch_add(&n_uniform_b, 1);
+          if (bda) atomic_fetch_add(&n_address, 1);
         }
       }
     }

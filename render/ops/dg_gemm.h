@@ -28,5 +28,6 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g);
 // both: falling back to the plain per-lane path silently costs several times the time on lavapipe.
 typedef struct dg_gemm_counts {
   uint64_t dispatches, coop, uniform_b;
+  uint64_t address; // shared-row dispatches reading A (and B unless uniform) through addresses (matmul_bda.comp)
 } dg_gemm_counts;
 dg_gemm_counts dg_gemm_get_counts(void);

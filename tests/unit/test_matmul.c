@@ -104,6 +104,40 @@ int main(void) {
              info->name, (unsigned long long)(c1.coop - c0.coop), (unsigned long long)n);
     dg_check(n > 0 && c1.uniform_b - c0.uniform_b == n, "f32 linear on %s: %llu of %llu dispatches read B uniform",
              info->name, (unsigned long long)(c1.uniform_b - c0.uniform_b), (unsigned long long)n);
+    // ... and with buffer device addresses read A through them (matmul_bda.comp; test_matmul_ssbo runs
+    // without), as does a matmul whose row-major B is not read as a uniform.
+    uint64_t ad = c1.address - c0.address;
+    dg_check(ad == (info->buffer_address ? n : 0), "f32 linear on %s (addresses %d): %llu of %llu dispatches through addresses",
+             info->name, info->buffer_address, (unsigned long long)ad, (unsigned long long)n);
+    for (int d = 0; d < 2; d++) {
+      dg_dtype dt = d ? DG_F16 : DG_F32;
+      float *av, *bv;
+      int64_t sa[2] = {40, 64}, sb[2] = {64, 48}, sc[2] = {40, 48};
+      dg_tensor A = dg_test_tensor(dt, 2, sa, -1, 1, &av), B = dg_test_tensor(dt, 2, sb, -1, 1, &bv);
+      dg_tensor C = dg_test_poisoned(dt, 2, sc);
+      c0 = dg_gemm_get_counts();
+      if (dg_test_ok(dg_matmul(T.stream, &A, false, &B, false, &C), "matmul path check")) {
+        c1 = dg_gemm_get_counts();
+        n = c1.dispatches - c0.dispatches;
+        ad = c1.address - c0.address;
+        dg_check(n > 0 && c1.coop - c0.coop == n, "%s matmul on %s: %llu of %llu dispatches on the shared-row path",
+                 dg_dtype_name(dt), info->name, (unsigned long long)(c1.coop - c0.coop), (unsigned long long)n);
+        dg_check(ad == (info->buffer_address ? n : 0), "%s matmul on %s: %llu of %llu dispatches through addresses",
+                 dg_dtype_name(dt), info->name, (unsigned long long)ad, (unsigned long long)n);
+        float *got = dg_test_read(&C), *want = malloc(40 * 48 * sizeof *want);
+        for (int i = 0; i < 40; i++)
+          for (int j = 0; j < 48; j++) {
+            double acc = 0;
+            for (int k = 0; k < 64; k++) acc += (double)av[i * 64 + k] * bv[k * 48 + j];
+            want[i * 48 + j] = (float)acc;
+          }
+        dg_test_close("matmul path check", got, want, 40 * 48, dg_test_tolerance(dt));
+        free(got);
+        free(want);
+      }
+      free(av);
+      free(bv);
+    }
   }
   // Argument errors are reported, not crashed on.
   int64_t s34[2] = {3, 4}, s54[2] = {5, 4}, s35[2] = {3, 5}, s33[2] = {3, 3}, s4[1] = {4}, s233[3] = {2, 3, 3};
