@@ -38,6 +38,11 @@ dg_device *dg_arena_device(const dg_arena *arena);
 void *dg_range_map(dg_range range);
 // Buffer device address of the start of a range, 0 unless dg_device_info.buffer_address.
 uint64_t dg_range_address(dg_range range);
+// An address as a shader's uvec2 push constant (low word first).
+static inline void dg_address_words(uint64_t address, uint32_t out[2]) {
+  out[0] = (uint32_t)address;
+  out[1] = (uint32_t)(address >> 32);
+}
 // Host copies into and out of a range, mapped or staged.
 dg_status dg_range_write(dg_range range, uint64_t offset, const void *src, uint64_t bytes);
 dg_status dg_range_read(dg_range range, uint64_t offset, void *dst, uint64_t bytes);

@@ -34,11 +34,6 @@ typedef struct push_bda {
   push p;
 } push_bda;
 
-static void split_address(uint64_t a, uint32_t out[2]) {
-  out[0] = (uint32_t)a;
-  out[1] = (uint32_t)(a >> 32);
-}
-
 static int64_t shrink(int64_t v) { return v <= 4 ? v - 1 : (v / 2 + 3) / 4 * 4; }
 
 typedef struct conv_shape {
@@ -175,8 +170,8 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
             dg_grid_1d(d, groups, &gx, &gy);
             if (bda) {
               push_bda pb = {.p = pc};
-              split_address(xa, pb.xa);
-              split_address(wa, pb.wa);
+              dg_address_words(xa, pb.xa);
+              dg_address_words(wa, pb.wa);
               DG_TRY(dg_stream_dispatch(s, pipe, bind, 7, &pb, sizeof pb, gx, gy, (uint32_t)zn, "conv2d"));
             } else
               DG_TRY(dg_stream_dispatch(s, pipe, bind, 7, &pc, sizeof pc, gx, gy, (uint32_t)zn, "conv2d"));

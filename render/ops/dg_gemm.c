@@ -213,7 +213,9 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
           dg_grid_1d(d, groups, &gx, &gy);
           uint32_t nb = dt == DG_F32 ? DG_UNIFORM_BINDING + 1 : 7;
           if (bda) {
-            push_bda pb = {.aa = {(uint32_t)aa, (uint32_t)(aa >> 32)}, .ba = {(uint32_t)ba, (uint32_t)(ba >> 32)}, .p = pc};
+            push_bda pb = {.p = pc};
+            dg_address_words(aa, pb.aa);
+            dg_address_words(ba, pb.ba);
             DG_TRY(dg_stream_dispatch(s, pipe, bind, nb, &pb, sizeof pb, gx, gy, (uint32_t)zn, g->label));
           } else
             DG_TRY(dg_stream_dispatch(s, pipe, bind, nb, &pc, sizeof pc, gx, gy, (uint32_t)zn, g->label));

@@ -30,11 +30,6 @@ typedef struct push_bda {
   float eps;
 } push_bda;
 
-static void split_address(uint64_t a, uint32_t out[2]) {
-  out[0] = (uint32_t)a;
-  out[1] = (uint32_t)(a >> 32);
-}
-
 // Runs norm.comp over `rows` rows of `len` elements, in chunks of whole rows that fit a binding.
 static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tensor *x, int64_t rows, int64_t len,
                      const dg_tensor *gamma, const dg_tensor *beta, int groups, int64_t hw, float eps, float scale,
@@ -91,10 +86,10 @@ static dg_status run(dg_stream *s, const char *op, uint32_t mode, const dg_tenso
                      .hw = (uint32_t)hw,
                      .rpw = rpw,
                      .eps = eps};
-      split_address(xa, pc.x);
-      split_address(oa, pc.o);
-      split_address(ga, pc.g);
-      split_address(ba, pc.b);
+      dg_address_words(xa, pc.x);
+      dg_address_words(oa, pc.o);
+      dg_address_words(ga, pc.g);
+      dg_address_words(ba, pc.b);
       uint32_t spec[4] = {wg, mode, silu, affine};
       dg_kernel *pl;
       DG_TRY(dg_op_kernel(s, "norm_bda", x->dtype, spec, 4, &pl));
