@@ -30,6 +30,8 @@ def main(argv=None):
     P.add_vae_args(ap)
     P.add_text_args(ap)
     ap.add_argument("--init", required=True, help="exported image UNet to inflate (assets/models/unet.safetensors)")
+    ap.add_argument("--temporal-from", help="a video UNet export whose temporal layers start a fresh run "
+                    "(the shipped video_unet.safetensors when the base UNet changed)")
     ap.add_argument("--fps", type=float, default=8.0, help="the clips' frame rate, given to fps_embedding")
     ap.add_argument("--spatial-lr-scale", type=float, default=0.0,
                     help="0: spatial layers frozen; > 0: tuned at --lr times this")
@@ -56,6 +58,8 @@ def main(argv=None):
     if state:  # a resumed run keeps the architecture it was started with
         cfg = state["config"]
         unet = video_unet.UNet3DModel(cfg).to(dev)
+    elif args.temporal_from:
+        log(f"temporal layers from {args.temporal_from} ({video_common.load_temporal(unet, args.temporal_from)} tensors)")
     if cfg["context_dim"] != text.dim:
         raise SystemExit(f"train_video: {args.init} has context_dim {cfg['context_dim']}, the text encoder gives {text.dim}")
     t0 = time.time()
@@ -85,7 +89,7 @@ def main(argv=None):
     best = P.BestScore(lower_is_better=True, value=state.get("best_val") if state else None)
     if args.export_best and best.value is None:
         best.offer(video_common.val_loss(unet, z_val, ctx_val, sched, args.fps))
-        log(f"val loss of the inflated image model {best.value:.5f}")
+        log(f"val loss at the start ({'temporal layers from ' + args.temporal_from if args.temporal_from else 'the inflated image model'}) {best.value:.5f}")
 
     def snapshot():
         return dict(P.Checkpoint.common(step, batches), unet=unet.state_dict(), ema=ema.shadow,

@@ -20,6 +20,23 @@ def inflated_from_image(path, device="cpu"):
     return model, dict(model.cfg)
 
 
+def load_temporal(model, path):
+    """Copies every temporal layer (video_unet.is_temporal) of the video export at path into model and leaves
+    the spatial ones: temporal layers trained over an earlier base UNet start a run over a new one. Returns
+    the number of tensors copied; a missing or misshapen temporal tensor is an error naming it."""
+    sd, _ = safetensors_io.load(path)
+    own = model.state_dict()
+    take = {k[len(PREFIX):]: v for k, v in sd.items()
+            if k.startswith(PREFIX) and video_unet.is_temporal(k[len(PREFIX):])}
+    bad = [f"{k} {tuple(v.shape)}" for k, v in take.items() if k not in own or own[k].shape != v.shape]
+    missing = [k for k in own if video_unet.is_temporal(k) and k not in take]
+    if bad or missing:
+        raise KeyError(f"load_temporal: {path} does not fit the model: unknown or misshapen {bad[:3]}, "
+                       f"missing {missing[:3]}")
+    model.load_state_dict({k: v.float() for k, v in take.items()}, strict=False)
+    return len(take)
+
+
 def split_params(model):
     """(temporal, spatial) parameter lists (video_unet.is_temporal)."""
     temporal, spatial = [], []

@@ -131,6 +131,30 @@ class TestTrainVideo(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "trained over"):
             video_common.load_video_export(layers)
 
+    def test_temporal_from(self):
+        """A run over a new base UNet can start from temporal layers trained over the old one."""
+        first = self.p("t", "video.safetensors")
+        train_video.main(self.common + ["--out", self.p("t", "run"), "--steps", "2", "--export", first])
+        trained, _ = load(first)
+        pre = "model.diffusion_model."
+        new_base = self.p("t", "unet2.safetensors")
+        sd, meta = load(self.p("unet.safetensors"))
+        from dgtrain.safetensors_io import save
+        save({k: v * 1.1 for k, v in sd.items()}, new_base, meta)
+        shutil.copy(self.p("unet.json"), self.p("t", "unet2.json"))
+        model, _ = video_common.inflated_from_image(new_base)
+        fresh = {k: v.clone() for k, v in model.state_dict().items()}
+        self.assertGreater(video_common.load_temporal(model, first), 0)
+        for k, v in model.state_dict().items():
+            want = trained[pre + k] if video_unet.is_temporal(k) else fresh[k]
+            self.assertTrue(torch.equal(v, want), k)
+        with self.assertRaisesRegex(KeyError, "missing"):  # an image UNet has no temporal layers
+            video_common.load_temporal(model, new_base)
+        out = self.p("t", "run2")
+        train_video.main(self.common + ["--out", out, "--steps", "1", "--init", new_base, "--temporal-from", first])
+        with open(os.path.join(out, "log.txt")) as f:
+            self.assertIn("temporal layers from " + first, f.read())
+
     def test_adjacent_l1(self):
         still = torch.zeros(2, 4, 3, 8, 8, dtype=torch.uint8)
         self.assertEqual(video_common.adjacent_l1(still), 0.0)
