@@ -56,6 +56,8 @@ def main(argv=None):
     ck, state = P.Checkpoint.begin(args, log, command)
     unet, cfg = video_common.inflated_from_image(args.init, dev)
     if state:  # a resumed run keeps the architecture it was started with
+        if not args.spatial_lr_scale:
+            video_common.check_same_base(state["unet"], unet, args.init)
         cfg = state["config"]
         unet = video_unet.UNet3DModel(cfg).to(dev)
     elif args.temporal_from:

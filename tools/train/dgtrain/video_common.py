@@ -37,6 +37,18 @@ def load_temporal(model, path):
     return len(take)
 
 
+def check_same_base(saved, model, path):
+    """Refuses to resume a frozen-spatial checkpoint over another base UNet than the one at path (model is it
+    inflated): its temporal layers were trained for the old spatial ones, and the export would not fit either."""
+    for k, v in model.state_dict().items():
+        w = saved.get(k)
+        if not video_unet.is_temporal(k) and w is not None and w.shape == v.shape and \
+                not torch.allclose(w.float(), v.float(), rtol=1e-3, atol=1e-5):
+            raise SystemExit(f"train_video: the checkpoint's spatial layers differ from {path} (e.g. {k}): it was "
+                             "trained over another base UNet; start a fresh --out (--temporal-from its export "
+                             "keeps its temporal layers)")
+
+
 def split_params(model):
     """(temporal, spatial) parameter lists (video_unet.is_temporal)."""
     temporal, spatial = [], []

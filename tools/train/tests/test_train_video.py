@@ -154,6 +154,8 @@ class TestTrainVideo(unittest.TestCase):
         train_video.main(self.common + ["--out", out, "--steps", "1", "--init", new_base, "--temporal-from", first])
         with open(os.path.join(out, "log.txt")) as f:
             self.assertIn("temporal layers from " + first, f.read())
+        with self.assertRaisesRegex(SystemExit, "another base UNet"):  # resuming the first run over the new base
+            train_video.main(self.common + ["--out", self.p("t", "run"), "--steps", "3", "--init", new_base])
 
     def test_adjacent_l1(self):
         still = torch.zeros(2, 4, 3, 8, 8, dtype=torch.uint8)
