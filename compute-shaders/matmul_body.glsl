@@ -37,6 +37,12 @@ const bool RESID = (FLAGS & 256) != 0; // C = A B (+ bias) + R, R read with C's 
 // binding 3). On lavapipe a uniform buffer's per-lane loads are branch-free gathers, where a storage buffer's
 // are a lane-by-lane loop with a bounds check and a branch per component, several times dearer.
 const bool UB = (FLAGS & 512) != 0;
+// GEGLU (BT or scalar B, no ACCUM or RESID): C(m, n) = (AB(m, n) + bias n) * gelu(AB(m, n + G) + bias n + G) for the
+// N output columns, where the gate columns n + G of B come from their own window (binding 6, vec4s at binding 7,
+// p.r_off its offset) and their bias at p.gate_bias past the column's. A lane's TN accumulator columns are its
+// TN / 2 output columns and their gates, so the [M, 2N] pre-activation never goes to memory.
+const bool GEGLU = (FLAGS & 1024) != 0;
+const uint TNO = GEGLU ? TN / 2 : TN; // output columns per lane
 
 #ifdef DG_F16
 #define V f16vec4
@@ -49,7 +55,8 @@ layout(std430, binding = 2) readonly buffer B { T b[]; };
 layout(std430, binding = 3) readonly buffer B4 { V b4[]; };
 layout(std430, binding = 4) readonly buffer Bias { T bias[]; };
 layout(std430, binding = 5) buffer C { T c[]; };
-layout(std430, binding = 6) readonly buffer R { T r[]; };
+layout(std430, binding = 6) readonly buffer R { T r[]; };   // the residual, or GEGLU's gate columns of B
+layout(std430, binding = 7) readonly buffer G4 { V g4[]; }; // GEGLU: the gate columns' vec4s
 #ifdef DG_BDA
 // matmul_bda.comp: A's vec4s (and B's unless UB) through buffer device addresses, as 64-bit words (one
 // per f16 vec4, two per f32 vec4) as in norm_bda.comp; indices as into a4 / b4 (from the binding's start).
@@ -68,9 +75,11 @@ vec4 load4(XV r, uint i) {
 #endif
 #define LOADA(i) load4(XV(p.aa), i)
 #define LOADB4(i) load4(XV(p.ba), i)
+#define LOADG(i) load4(XV(p.ga), i)
 #else
 #define LOADA(i) vec4(a4[i])
 #define LOADB4(i) vec4(b4[i])
+#define LOADG(i) vec4(g4[i])
 #endif
 #ifdef DG_F16
 #define LOADB(i) LOADB4(i)
@@ -80,7 +89,7 @@ layout(std140, binding = 8) uniform BU { vec4 bu[4096]; };
 #endif
 layout(push_constant) uniform P {
 #ifdef DG_BDA
-  uvec2 aa, ba; // addresses of the A and B bindings' first elements
+  uvec2 aa, ba, ga; // addresses of the A, B and (GEGLU) gate bindings' first elements
 #endif
   uint M, N, K;
   uint a_off, a_sm, a_sk, a_sz;
@@ -88,18 +97,21 @@ layout(push_constant) uniform P {
   uint c_off, c_sm, c_sz;
   uint bias_off;
   uint groups_n; // workgroups along N (the x grid is split into N groups x row groups)
-  uint r_off;    // the residual window's offset of element c_off
+  uint r_off;    // the residual window's offset of element c_off (GEGLU: the gate window's of b_off)
+  uint gate_bias; // GEGLU: the gate's bias element past its column's
 } p;
+
+#include "dg_gelu.glsl"
 
 void main() {
   const uint LM = gl_WorkGroupSize.x / LN;
   uint g = dg_group_index();
   uint gn = g % p.groups_n, gm = g / p.groups_n;
   uint lane = gl_LocalInvocationID.x;
-  uint m0 = (gm * LM + lane / LN) * TM, n0 = (gn * LN + lane % LN) * TN;
+  uint m0 = (gm * LM + lane / LN) * TM, n0 = (gn * LN + lane % LN) * TNO;
   if (m0 >= p.M || (!COOP && n0 >= p.N)) return; // COOP: lanes past N load for the others
   uint z = gl_WorkGroupID.z;
-  uint a_base = p.a_off + z * p.a_sz, b_base = p.b_off + z * p.b_sz;
+  uint a_base = p.a_off + z * p.a_sz, b_base = p.b_off + z * p.b_sz, g_base = p.r_off + z * p.b_sz;
 
   float acc[TM][TN];
   [[unroll]] for (uint i = 0; i < TM; i++)
@@ -135,7 +147,8 @@ void main() {
     }
     if (BT && BV) {
       [[unroll]] for (uint j = 0; j < TN; j++) {
-        vec4 v = LOADB((b_base + min(n0 + j, p.N - 1) * p.b_sn + k) / 4);
+        vec4 v = GEGLU && j >= TNO ? LOADG((g_base + min(n0 + j - TNO, p.N - 1) * p.b_sn + k) / 4)
+                                   : LOADB((b_base + min(n0 + j, p.N - 1) * p.b_sn + k) / 4);
         [[unroll]] for (uint t = 0; t < 4; t++) bs[t][j] = v[t];
       }
     } else if (!BT && BV) {
@@ -147,7 +160,9 @@ void main() {
     } else {
       [[unroll]] for (uint t = 0; t < 4; t++)
         [[unroll]] for (uint j = 0; j < TN; j++)
-          bs[t][j] = float(b[b_base + min(k + t, p.K - 1) * p.b_sk + min(n0 + j, p.N - 1) * p.b_sn]);
+          bs[t][j] = GEGLU && j >= TNO
+                         ? float(r[g_base + min(k + t, p.K - 1) * p.b_sk + min(n0 + j - TNO, p.N - 1) * p.b_sn])
+                         : float(b[b_base + min(k + t, p.K - 1) * p.b_sk + min(n0 + j, p.N - 1) * p.b_sn]);
     }
     if (k + 4 > p.K) // K % 4 != 0: zero the steps past K
       [[unroll]] for (uint t = 1; t < 4; t++)
@@ -159,6 +174,23 @@ void main() {
   }
 
   uint c_base = p.c_off + z * p.c_sz;
+  if (GEGLU) {
+    [[unroll]] for (uint i = 0; i < TM; i++) {
+      uint m = m0 + i;
+      if (m >= p.M) break;
+      [[unroll]] for (uint j = 0; j < TNO; j++) {
+        uint n = n0 + j;
+        if (n >= p.N) break;
+        float xv = acc[i][j], gv = acc[i][j + TNO];
+        if (BIAS == 1) {
+          xv += float(bias[p.bias_off + n]);
+          gv += float(bias[p.bias_off + p.gate_bias + n]);
+        }
+        c[c_base + m * p.c_sm + n] = T(xv * gelu_erf(gv));
+      }
+    }
+    return;
+  }
   [[unroll]] for (uint i = 0; i < TM; i++) {
     uint m = m0 + i;
     if (m >= p.M) break;

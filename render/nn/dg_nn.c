@@ -221,6 +221,14 @@ bool dg_nn_fusion(void) {
 
 static bool fused(const dg_nn_ctx *nn) { return !dg_nn_tape(nn) && dg_nn_fusion(); }
 
+// GEGLU in its linear's epilogue (dg_linear_geglu) where fused; DIRIGENT_NO_GEGLU_FUSION=1 keeps the linear and
+// dg_geglu apart while the other fusions stay (A/B timing).
+static bool geglu_fused(const dg_nn_ctx *nn) {
+  static int env = -1;
+  if (env < 0) env = getenv("DIRIGENT_NO_GEGLU_FUSION") == NULL;
+  return env && fused(nn);
+}
+
 // Writes into a preallocated out.
 static dg_status conv_into(const dg_nn_ctx *nn, const dg_nn_conv *c, const dg_tensor *x, dg_tensor *out) {
   dg_conv2d_params p = conv_params(c);
@@ -462,11 +470,16 @@ dg_status dg_nn_transformer_blocks(const dg_nn_ctx *nn, const dg_nn_transformer 
     DG_TRY(dg_nn_norm_forward(nn, &b->norm2, tok, false, &ln));
     DG_TRY(attn_forward(nn, &b->attn2, &ln, temporal ? &ln : context, second, tok));
     DG_TRY(dg_nn_norm_forward(nn, &b->norm3, tok, false, &ln));
-    DG_TRY(dg_nn_linear_forward(nn, &b->ff_in, &ln, &f));
-    int64_t gs[3] = {tok->shape[0], tok->shape[1], f.shape[2] / 2};
-    DG_TRY(dg_nn_alloc(nn, 3, gs, &g));
-    DG_TRY(dg_geglu(nn->s, &f, &g));
-    DG_TRY(record1(nn, geglu_backward, NULL, &f, &g, 0));
+    int64_t gs[3] = {tok->shape[0], tok->shape[1], b->ff_in.w.shape[0] / 2};
+    if (geglu_fused(nn)) { // the [.., 2F] pre-activation stays in registers
+      DG_TRY(dg_nn_alloc(nn, 3, gs, &g));
+      DG_TRY(dg_linear_geglu(nn->s, &ln, &b->ff_in.w, b->ff_in.has_bias ? &b->ff_in.b : NULL, &g));
+    } else {
+      DG_TRY(dg_nn_linear_forward(nn, &b->ff_in, &ln, &f));
+      DG_TRY(dg_nn_alloc(nn, 3, gs, &g));
+      DG_TRY(dg_geglu(nn->s, &f, &g));
+      DG_TRY(record1(nn, geglu_backward, NULL, &f, &g, 0));
+    }
     DG_TRY(linear_res(nn, &b->ff_out, &g, tok));
   }
   return DG_OK;

@@ -20,10 +20,11 @@
 #define CTM 16
 #define CTN 4
 
-static atomic_uint_fast64_t n_dispatches, n_coop, n_uniform_b, n_address;
+static atomic_uint_fast64_t n_dispatches, n_coop, n_uniform_b, n_address, n_geglu;
 
 dg_gemm_counts dg_gemm_get_counts(void) {
-  return (dg_gemm_counts){atomic_load(&n_dispatches), atomic_load(&n_coop), atomic_load(&n_uniform_b), atomic_load(&n_address)};
+  return (dg_gemm_counts){atomic_load(&n_dispatches), atomic_load(&n_coop), atomic_load(&n_uniform_b),
+                          atomic_load(&n_address), atomic_load(&n_geglu)};
 }
 
 typedef struct push {
@@ -33,14 +34,22 @@ typedef struct push {
   uint32_t c_off, c_sm, c_sz;
   uint32_t bias_off;
   uint32_t groups_n;
-  uint32_t r_off;
+  uint32_t r_off; // GEGLU: the gate window's offset
+  uint32_t gate_bias;
 } push;
 
-// matmul_bda.comp: the same push constants after the addresses of the A and B bindings.
+// matmul_bda.comp: the same push constants after the addresses of the A, B and gate bindings.
 typedef struct push_bda {
-  uint32_t aa[2], ba[2];
+  uint32_t aa[2], ba[2], ga[2];
   push p;
 } push_bda;
+
+// An environment switch, read once (the GEMM runs hundreds of times per UNet forward).
+static bool env_set(int *cached, const char *name) {
+  if (*cached < 0) *cached = getenv(name) != NULL;
+  return *cached;
+}
+static int no_address_env = -1, no_ubo_env = -1;
 
 static int64_t span3(int64_t n1, int64_t s1, int64_t n2, int64_t s2, int64_t n3, int64_t s3) {
   return (n1 - 1) * s1 + (n2 - 1) * s2 + (n3 - 1) * s3 + 1;
@@ -55,7 +64,7 @@ static bool fits(const dg_gemm_desc *g, const limits *L, int64_t zb, int64_t mb,
   if (span3(zb, g->a_sz, mb, g->a_sm, kb, g->a_sk) > L->a) return false;
   if (span3(zb, g->b_sz, kb, g->b_sk, nb, g->b_sn) > L->b) return false;
   if (span3(zb, g->c_sz, mb, g->c_sm, nb, 1) > L->c) return false;
-  if (g->bias && (g->bias_mode == 1 ? nb : mb) > L->bias) return false;
+  if (g->bias && (g->bias_mode == 1 ? nb + g->gate_n : mb) > L->bias) return false; // GEGLU: x and gate bias
   if (g->residual && span3(zb, g->c_sz, mb, g->c_sm, nb, 1) > L->r) return false;
   return true;
 }
@@ -67,6 +76,9 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
   const dg_device *d = dg_stream_device(s);
   const dg_device_info *info = dg_device_get_info(d);
   if (g->batch <= 0 || g->M <= 0 || g->N <= 0) return DG_OK;
+  bool geglu = g->gate_n > 0;
+  if (geglu && (g->accumulate || g->residual || (g->bias && g->bias_mode != 1)))
+    return dg_fail(DG_ERR_ARG, "%s: the GEGLU epilogue takes no accumulation, residual or row bias", g->label);
   limits L = {dg_window_elems(d, g->a), dg_window_elems(d, g->b), dg_window_elems(d, g->c),
               g->bias ? dg_window_elems(d, g->bias) : 1, g->residual ? dg_window_elems(d, g->residual) : 1};
   if (L.r > UINT32_MAX) L.r = UINT32_MAX;
@@ -75,13 +87,13 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
   if (L.c > UINT32_MAX) L.c = UINT32_MAX;
   dg_dtype dt = g->c->dtype;
   bool cpu8 = !strcmp(info->type, "cpu") && info->subgroup_size == LANES;
-  bool no_address = getenv("DIRIGENT_GEMM_NO_ADDRESS") != NULL; // A/B timing of matmul_bda.comp
+  bool no_address = env_set(&no_address_env, "DIRIGENT_GEMM_NO_ADDRESS"); // A/B timing of matmul_bda.comp
   // B through the uniform binding (f32 on CPU devices with vec4 loads of B, see matmul.comp): B's window
   // must fit max_uniform_bytes with K whole, so N is cut into bands of whole workgroups (LANES x CTN
   // columns). Bands of B need no accumulation passes, so this costs only more dispatches.
   int64_t K = g->K, zb = 0, mb = 0, nb = 0, kb = K;
   bool ub_bands = false;
-  if (cpu8 && dt == DG_F32 && !getenv("DIRIGENT_GEMM_NO_UBO")) {
+  if (cpu8 && dt == DG_F32 && !env_set(&no_ubo_env, "DIRIGENT_GEMM_NO_UBO")) {
     uint64_t align = info->min_uniform_offset_alignment > info->min_storage_offset_alignment
                          ? info->min_uniform_offset_alignment
                          : info->min_storage_offset_alignment;
@@ -89,7 +101,7 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
     if (ubl > L.b) ubl = L.b;
     bool bt = g->b_sk == 1 && g->b_sn != 1;
     bool bvec = g->b_sz % 4 == 0 && (bt ? g->b_sn % 4 == 0 && K % 4 == 0 : g->b_sn == 1 && g->b_sk % 4 == 0);
-    const int64_t step = LANES * CTN;
+    const int64_t step = LANES * (geglu ? CTN / 2 : CTN); // a workgroup's output columns
     // The widest band of whole workgroups whose B window fits the uniform range (all of N if it does).
     nb = g->N < step || span3(1, g->b_sz, K, g->b_sk, g->N, g->b_sn) <= ubl ? g->N : g->N / step * step;
     while (bvec && nb > 0 && span3(1, g->b_sz, K, g->b_sk, nb, g->b_sn) > ubl)
@@ -110,7 +122,8 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
     }
   }
   // Band sizes: keep K whole if possible (no accumulation passes), then N, then M, then batch.
-  for (kb = K; kb > 0 && !zb; kb = zb ? kb : shrink(kb))
+  // GEGLU needs K whole (its epilogue cannot run on a partial sum).
+  for (kb = K; kb > 0 && !zb && (!geglu || kb == K); kb = zb ? kb : shrink(kb))
     for (nb = g->N; nb > 0 && !zb; nb = zb ? nb : shrink(nb))
       for (mb = g->M; mb > 0 && !zb; mb = zb ? mb : shrink(mb))
         if (fits(g, &L, 1, mb, nb, kb)) zb = 1;
@@ -137,30 +150,37 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
           bind[0] = dg_window(d, g->a, g->a_off + z0 * g->a_sz + m0 * g->a_sm + k0 * g->a_sk,
                               span3(zn, g->a_sz, mn, g->a_sm, kn, g->a_sk), false, &ao);
           bind[1] = bind[0];
-          bind[7] = bind[0];
           bind[2] = dg_window(d, g->b, g->b_off + z0 * g->b_sz + k0 * g->b_sk + n0 * g->b_sn,
                               span3(zn, g->b_sz, kn, g->b_sk, nn, g->b_sn), false, &bo);
           bind[3] = bind[2];
+          // GEGLU: the gate columns' window of B, the same shape as the x columns'.
+          uint32_t go = 0;
+          bind[6] = geglu ? dg_window(d, g->b, g->b_off + z0 * g->b_sz + k0 * g->b_sk + (n0 + g->gate_n) * g->b_sn,
+                                      span3(zn, g->b_sz, kn, g->b_sk, nn, g->b_sn), false, &go)
+                          : bind[0];
           bind[5] = dg_window(d, g->c, g->c_off + z0 * g->c_sz + m0 * g->c_sm + n0,
                               span3(zn, g->c_sz, mn, g->c_sm, nn, 1), true, &co);
           if (with_bias)
-            bind[4] = dg_window(d, g->bias, g->bias_off + (g->bias_mode == 1 ? n0 : m0), g->bias_mode == 1 ? nn : mn,
-                                false, &biaso);
+            bind[4] = dg_window(d, g->bias, g->bias_off + (g->bias_mode == 1 ? n0 : m0),
+                                g->bias_mode == 1 ? nn + g->gate_n : mn, false, &biaso);
           else
             bind[4] = bind[0];
           // The residual: a window over the same elements as C's (C itself when they alias).
-          bind[6] = with_res ? dg_window(d, g->residual, g->c_off + z0 * g->c_sz + m0 * g->c_sm + n0,
-                                         span3(zn, g->c_sz, mn, g->c_sm, nn, 1), false, &ro)
-                             : bind[0];
+          if (!geglu)
+            bind[6] = with_res ? dg_window(d, g->residual, g->c_off + z0 * g->c_sz + m0 * g->c_sm + n0,
+                                           span3(zn, g->c_sz, mn, g->c_sm, nn, 1), false, &ro)
+                               : bind[0];
+          bind[7] = bind[6];
           // Operand layouts and whether vec4 loads are possible (4-aligned offsets and strides).
           bool at = g->a_sm == 1 && g->a_sk != 1, bt = g->b_sk == 1 && g->b_sn != 1;
           bool av = ao % 4 == 0 && g->a_sz % 4 == 0 &&
                     (at ? g->a_sk % 4 == 0 && mn % 4 == 0 : g->a_sk == 1 && g->a_sm % 4 == 0 && kn % 4 == 0);
           bool bv = bo % 4 == 0 && g->b_sz % 4 == 0 &&
                     (bt ? g->b_sn % 4 == 0 && kn % 4 == 0 : g->b_sn == 1 && g->b_sk % 4 == 0 && nn % 4 == 0);
+          if (geglu) bv = bv && bt && go % 4 == 0; // vec4s along n would mix x and gate columns in a lane
           uint32_t flags = (uint32_t)at | (uint32_t)bt << 1 | (uint32_t)av << 2 | (uint32_t)bv << 3 |
                            (with_bias ? (uint32_t)g->bias_mode : 0) << 4 | (uint32_t)accum << 6 |
-                           (uint32_t)with_res << 8;
+                           (uint32_t)with_res << 8 | (uint32_t)geglu << 10;
           // Rows shared through subgroup broadcasts (see matmul.comp) need a subgroup of exactly
           // LANES lanes: CPU devices have a fixed one.
           bool coop = !at && av && cpu8;
@@ -180,17 +200,19 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
           flags |= (uint32_t)coop << 7 | (uint32_t)ub << 9;
           // With buffer device addresses the shared-row path reads A, and B where it is not read as a
           // uniform, through them (matmul_bda.comp); it steps by vec4s from the bindings' starts.
-          uint64_t v4 = 4 * dg_dtype_size(dt), aa = 0, ba = 0;
+          uint64_t v4 = 4 * dg_dtype_size(dt), aa = 0, ba = 0, ga = 0;
           if (coop && info->buffer_address && !no_address) {
             aa = dg_range_address(bind[0].range);
             ba = dg_range_address(bind[2].range);
+            if (geglu) ga = dg_range_address(bind[6].range);
           }
-          bool bda = aa && aa % v4 == 0 && (!bv || ub || (ba && ba % v4 == 0));
+          bool bda = aa && aa % v4 == 0 && (!bv || ub || (ba && ba % v4 == 0)) && (!geglu || !bv || (ga && ga % v4 == 0));
           uint32_t spec[5] = {LANES, (uint32_t)tm, (uint32_t)tn, flags, (uint32_t)ln};
           dg_kernel *pipe;
           DG_TRY(dg_op_kernel(s, bda ? "matmul_bda" : "matmul", dt, spec, 5, &pipe));
           int64_t lm = LANES / ln;
-          uint32_t groups_n = (uint32_t)((nn + ln * tn - 1) / (ln * tn));
+          int64_t tno = geglu ? tn / 2 : tn; // output columns per lane
+          uint32_t groups_n = (uint32_t)((nn + ln * tno - 1) / (ln * tno));
           uint64_t groups = (uint64_t)groups_n * (uint64_t)((mn + lm * tm - 1) / (lm * tm));
           push pc = {(uint32_t)mn,
                      (uint32_t)nn,
@@ -208,14 +230,16 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
                      (uint32_t)g->c_sz,
                      biaso,
                      groups_n,
-                     ro};
+                     geglu ? go : ro,
+                     (uint32_t)g->gate_n};
           uint32_t gx, gy;
           dg_grid_1d(d, groups, &gx, &gy);
-          uint32_t nb = dt == DG_F32 ? DG_UNIFORM_BINDING + 1 : 7;
+          uint32_t nb = dt == DG_F32 ? DG_UNIFORM_BINDING + 1 : 8;
           if (bda) {
             push_bda pb = {.p = pc};
             dg_address_words(aa, pb.aa);
             dg_address_words(ba, pb.ba);
+            dg_address_words(ga, pb.ga);
             DG_TRY(dg_stream_dispatch(s, pipe, bind, nb, &pb, sizeof pb, gx, gy, (uint32_t)zn, g->label));
           } else
             DG_TRY(dg_stream_dispatch(s, pipe, bind, nb, &pc, sizeof pc, gx, gy, (uint32_t)zn, g->label));
@@ -223,6 +247,7 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
           if (coop) atomic_fetch_add(&n_coop, 1);
           if (ub) atomic_fetch_add(&n_uniform_b, 1);
           if (bda) atomic_fetch_add(&n_address, 1);
+          if (geglu) atomic_fetch_add(&n_geglu, 1);
         }
       }
     }

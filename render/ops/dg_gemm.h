@@ -19,6 +19,10 @@ typedef struct dg_gemm_desc {
   int64_t bias_off;
   int bias_mode; // 1: per column n, 2: per row m
   bool accumulate;
+  // GEGLU epilogue when > 0: C(m, n) = (AB(m, n) + bias n) * gelu(AB(m, n + gate_n) + bias n + gate_n) for
+  // n < N, B having N + gate_n columns or more (no accumulate, no residual; B contiguous along k or read
+  // by scalars). The gate's pre-activation never goes to memory.
+  int64_t gate_n;
 } dg_gemm_desc;
 
 dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g);
@@ -29,5 +33,6 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g);
 typedef struct dg_gemm_counts {
   uint64_t dispatches, coop, uniform_b;
   uint64_t address; // shared-row dispatches reading A (and B unless uniform) through addresses (matmul_bda.comp)
+  uint64_t geglu;   // dispatches with the GEGLU epilogue
 } dg_gemm_counts;
 dg_gemm_counts dg_gemm_get_counts(void);

@@ -96,3 +96,41 @@ dg_status dg_linear_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
                     .residual = residual};
   return dg_gemm(s, &g);
 }
+
+dg_status dg_linear_geglu(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, dg_tensor *y) {
+  char sx[96], sw[96], sy[96];
+  DG_TRY(dg_check_same_dtype("linear_geglu", x, w));
+  DG_TRY(dg_check_same_dtype("linear_geglu", x, y));
+  if (bias) DG_TRY(dg_check_same_dtype("linear_geglu", x, bias));
+  if (w->ndim != 2 || x->ndim < 1 || y->ndim < 1 || w->shape[0] % 2)
+    return dg_fail(DG_ERR_ARG, "linear_geglu: weight must be [2F, in] (got %s), x [..., in] (got %s)",
+                   dg_shape_str(w, sw, sizeof sw), dg_shape_str(x, sx, sizeof sx));
+  int64_t f = w->shape[0] / 2, nin = w->shape[1], rows = leading(x, 1);
+  if (x->shape[x->ndim - 1] != nin || nin < 1 || f < 1)
+    return dg_fail(DG_ERR_ARG, "linear_geglu: x %s does not end in weight's in-features (weight %s)",
+                   dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw));
+  if (y->shape[y->ndim - 1] != f || leading(y, 1) != rows)
+    return dg_fail(DG_ERR_ARG, "linear_geglu: y has shape %s, expected %lld rows of %lld", dg_shape_str(y, sy, sizeof sy),
+                   (long long)rows, (long long)f);
+  if (bias && dg_tensor_numel(bias) != 2 * f)
+    return dg_fail(DG_ERR_ARG, "linear_geglu: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
+                   (long long)(2 * f));
+  if (rows == 0) return DG_OK;
+  dg_gemm_desc g = {.label = "linear_geglu",
+                    .batch = 1,
+                    .M = rows,
+                    .N = f,
+                    .K = nin,
+                    .a = x,
+                    .b = w,
+                    .c = y,
+                    .bias = bias,
+                    .bias_mode = 1,
+                    .a_sm = nin,
+                    .a_sk = 1,
+                    .b_sk = 1,
+                    .b_sn = nin,
+                    .c_sm = f,
+                    .gate_n = f};
+  return dg_gemm(s, &g);
+}

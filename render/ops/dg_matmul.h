@@ -17,3 +17,8 @@ dg_status dg_linear(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
 // NULL or a tensor of y's dtype and element count, read in y's layout; it may be y itself.
 dg_status dg_linear_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
                        const dg_tensor *residual, dg_tensor *y);
+
+// y = GEGLU(x W^T + bias) in one dispatch (the transformers' feed-forward input): w [2F, in], bias [2F] or NULL,
+// y [..., F] = h[..., :F] * gelu(h[..., F:]) for h = x W^T + bias, as dg_linear then dg_geglu (bit for bit in
+// f32; in f16 the pre-activation is not rounded to f16), without writing h.
+dg_status dg_linear_geglu(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, dg_tensor *y);

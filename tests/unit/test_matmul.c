@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_elementwise.h"
 #include "dg_gemm.h"
 #include "dg_matmul.h"
 #include "dg_ref.h"
@@ -55,6 +56,41 @@ static void check_linear_res(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, in
   free(rv);
 }
 
+// The feed-forward's GEGLU(x W^T + bias) both ways against the reference: fused (dg_linear_geglu, the GEGLU
+// epilogue) and as the unfused path runs it (dg_linear into h [.., 2F], then dg_geglu).
+static void check_linear_geglu(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_t f, bool with_bias) {
+  int64_t sx[3] = {d0, d1, in}, sw[2] = {2 * f, in}, sbias[1] = {2 * f}, sh[3] = {d0, d1, 2 * f}, sy[3] = {d0, d1, f};
+  int64_t rows = d0 * d1;
+  float *x, *w, *bias = NULL;
+  dg_tensor X = dg_test_tensor(dt, 3, sx, -1, 1, &x), W = dg_test_tensor(dt, 2, sw, -1, 1, &w);
+  dg_tensor Bias = with_bias ? dg_test_tensor(dt, 1, sbias, -1, 1, &bias) : (dg_tensor){0};
+  float *h = malloc((size_t)(rows * 2 * f) * sizeof *h), *want = malloc((size_t)(rows * f) * sizeof *want);
+  dg_ref_linear(x, w, bias, rows, in, 2 * f, h);
+  dg_ref_geglu(h, rows, f, want);
+  for (int fused = 1; fused >= 0; fused--) {
+    dg_tensor Y = dg_test_poisoned(dt, 3, sy), H = fused ? (dg_tensor){0} : dg_test_poisoned(dt, 3, sh);
+    dg_gemm_counts c0 = dg_gemm_get_counts();
+    dg_status st = fused ? dg_linear_geglu(T.stream, &X, &W, with_bias ? &Bias : NULL, &Y)
+                         : dg_linear(T.stream, &X, &W, with_bias ? &Bias : NULL, &H);
+    if (!fused && st == DG_OK) st = dg_geglu(T.stream, &H, &Y);
+    if (!dg_test_ok(st, fused ? "linear_geglu" : "linear + geglu")) continue;
+    dg_gemm_counts c1 = dg_gemm_get_counts();
+    char what[160];
+    snprintf(what, sizeof what, "%s %s rows=%lldx%lld in=%lld f=%lld bias=%d", fused ? "linear_geglu" : "linear + geglu",
+             dg_dtype_name(dt), (long long)d0, (long long)d1, (long long)in, (long long)f, with_bias);
+    dg_check((c1.geglu - c0.geglu == c1.dispatches - c0.dispatches) == fused, "%s: %llu of %llu dispatches with GEGLU",
+             what, (unsigned long long)(c1.geglu - c0.geglu), (unsigned long long)(c1.dispatches - c0.dispatches));
+    float *got = dg_test_read(&Y);
+    dg_test_close(what, got, want, rows * f, dg_test_tolerance(dt));
+    free(got);
+  }
+  free(x);
+  free(w);
+  free(bias);
+  free(h);
+  free(want);
+}
+
 static void check_linear(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_t out, bool with_bias) {
   check_linear_res(dt, d0, d1, in, out, with_bias, 0);
 }
@@ -86,6 +122,12 @@ int main(void) {
       check_linear_res(dt, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), dg_test_int(1, 70), false, res);
       check_linear_res(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true, res);
     }
+    // GEGLU in the linear's epilogue: odd sizes (scalar loads), vec4 sizes, a split (the gate's own windows),
+    // and f32 uniform-B bands of a UNet feed-forward's shape (tokens x 64 -> 2 x 256)
+    check_linear_geglu(dt, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40), true);
+    check_linear_geglu(dt, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), 4 * dg_test_int(1, 20), false);
+    check_linear_geglu(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true);
+    check_linear_geglu(dt, 1, dg_test_int(420, 460), 64, 256, true);
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
   // The paths matmul.comp was written for: on a CPU device with 8-lane subgroups, row-major A takes the
@@ -109,6 +151,19 @@ int main(void) {
     uint64_t ad = c1.address - c0.address;
     dg_check(ad == (info->buffer_address ? n : 0), "f32 linear on %s (addresses %d): %llu of %llu dispatches through addresses",
              info->name, info->buffer_address, (unsigned long long)ad, (unsigned long long)n);
+    // ... as does the GEGLU linear (x columns from the uniform, the gate columns through addresses or storage)
+    int64_t sw2[2] = {128, 64}, sy2[2] = {64, 64};
+    dg_tensor W2 = dg_test_tensor(DG_F32, 2, sw2, -1, 1, NULL), Y2 = dg_test_poisoned(DG_F32, 2, sy2);
+    c0 = dg_gemm_get_counts();
+    dg_test_ok(dg_linear_geglu(T.stream, &X, &W2, NULL, &Y2), "linear_geglu path check");
+    c1 = dg_gemm_get_counts();
+    n = c1.dispatches - c0.dispatches;
+    dg_check(n > 0 && c1.coop - c0.coop == n && c1.uniform_b - c0.uniform_b == n && c1.geglu - c0.geglu == n &&
+                 c1.address - c0.address == (info->buffer_address ? n : 0),
+             "f32 linear_geglu on %s: of %llu dispatches %llu shared-row, %llu uniform B, %llu GEGLU, %llu addresses",
+             info->name, (unsigned long long)n, (unsigned long long)(c1.coop - c0.coop),
+             (unsigned long long)(c1.uniform_b - c0.uniform_b), (unsigned long long)(c1.geglu - c0.geglu),
+             (unsigned long long)(c1.address - c0.address));
     for (int d = 0; d < 2; d++) {
       dg_dtype dt = d ? DG_F16 : DG_F32;
       float *av, *bv;
@@ -156,5 +211,10 @@ int main(void) {
   dg_check_error(dg_linear(T.stream, &a, &b, &a, &o), DG_ERR_ARG, "bias", "linear bias size");
   dg_check_error(dg_linear(T.stream, &a, &b, NULL, &o33), DG_ERR_ARG, "y has shape", "linear bad y");
   dg_check_error(dg_linear_ex(T.stream, &a, &b, NULL, &a, &o), DG_ERR_ARG, "residual", "linear residual size");
+  int64_t s64[2] = {6, 4}, s32[2] = {3, 3};
+  dg_tensor w64 = dg_test_tensor(DG_F32, 2, s64, 0, 1, NULL), o32 = dg_test_poisoned(DG_F32, 2, s32);
+  dg_check_error(dg_linear_geglu(T.stream, &a, &b, NULL, &o), DG_ERR_ARG, "[2F, in]", "geglu odd out-features");
+  dg_check_error(dg_linear_geglu(T.stream, &a, &w64, NULL, &o), DG_ERR_ARG, "y has shape", "geglu bad y");
+  dg_check_error(dg_linear_geglu(T.stream, &a, &w64, &v4, &o32), DG_ERR_ARG, "bias", "geglu bias size");
   return dg_test_finish();
 }
