@@ -91,7 +91,8 @@ static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, c
   // workgroup's LANES lanes: CPU devices have a fixed one.
   const dg_device_info *info = dg_device_get_info(d);
   bool coop = fast && !strcmp(info->type, "cpu") && info->subgroup_size == LANES;
-  bool no_address = getenv("DIRIGENT_CONV_NO_ADDRESS") != NULL; // A/B timing of conv2d_bda.comp
+  static atomic_int no_address_env = -1;
+  bool no_address = dg_op_env_flag(&no_address_env, "DIRIGENT_CONV_NO_ADDRESS"); // A/B timing of conv2d_bda.comp
   int64_t tm = coop ? 16 : 8, tn = 8;
   int64_t tiles_x = (c->Wo + tn - 1) / tn;
   for (int64_t gi = 0; gi < c->G; gi++)

@@ -44,12 +44,7 @@ typedef struct push_bda {
   push p;
 } push_bda;
 
-// An environment switch, read once (the GEMM runs hundreds of times per UNet forward).
-static bool env_set(int *cached, const char *name) {
-  if (*cached < 0) *cached = getenv(name) != NULL;
-  return *cached;
-}
-static int no_address_env = -1, no_ubo_env = -1;
+static atomic_int no_address_env = -1, no_ubo_env = -1; // environment switches, read once
 
 static int64_t span3(int64_t n1, int64_t s1, int64_t n2, int64_t s2, int64_t n3, int64_t s3) {
   return (n1 - 1) * s1 + (n2 - 1) * s2 + (n3 - 1) * s3 + 1;
@@ -87,13 +82,13 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
   if (L.c > UINT32_MAX) L.c = UINT32_MAX;
   dg_dtype dt = g->c->dtype;
   bool cpu8 = !strcmp(info->type, "cpu") && info->subgroup_size == LANES;
-  bool no_address = env_set(&no_address_env, "DIRIGENT_GEMM_NO_ADDRESS"); // A/B timing of matmul_bda.comp
+  bool no_address = dg_op_env_flag(&no_address_env, "DIRIGENT_GEMM_NO_ADDRESS"); // A/B timing of matmul_bda.comp
   // B through the uniform binding (f32 on CPU devices with vec4 loads of B, see matmul.comp): B's window
   // must fit max_uniform_bytes with K whole, so N is cut into bands of whole workgroups (LANES x CTN
   // columns). Bands of B need no accumulation passes, so this costs only more dispatches.
   int64_t K = g->K, zb = 0, mb = 0, nb = 0, kb = K;
   bool ub_bands = false;
-  if (cpu8 && dt == DG_F32 && !env_set(&no_ubo_env, "DIRIGENT_GEMM_NO_UBO")) {
+  if (cpu8 && dt == DG_F32 && !dg_op_env_flag(&no_ubo_env, "DIRIGENT_GEMM_NO_UBO")) {
     uint64_t align = info->min_uniform_offset_alignment > info->min_storage_offset_alignment
                          ? info->min_uniform_offset_alignment
                          : info->min_storage_offset_alignment;

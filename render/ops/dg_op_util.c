@@ -1,6 +1,7 @@
 #include "dg_op_util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 dg_status dg_op_kernel(dg_stream *s, const char *name, dg_dtype dtype, const uint32_t *spec, int n_spec,
@@ -63,4 +64,13 @@ dg_status dg_check_planes_out(const char *op, const dg_tensor *x, const dg_tenso
   char sx[96], so[96];
   return dg_fail(DG_ERR_ARG, "%s: out has shape %s, expected x's %s with the last two dims %lld, %lld", op,
                  dg_shape_str(out, so, sizeof so), dg_shape_str(x, sx, sizeof sx), (long long)oh, (long long)ow);
+}
+
+bool dg_op_env_flag(atomic_int *cache, const char *name) {
+  int v = atomic_load_explicit(cache, memory_order_relaxed);
+  if (v < 0) {
+    v = getenv(name) != NULL;
+    atomic_store_explicit(cache, v, memory_order_relaxed);
+  }
+  return v;
 }

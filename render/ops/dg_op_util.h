@@ -1,6 +1,8 @@
 // Helpers shared by the op wrappers: kernel lookup per dtype, bindings and windows into tensors,
 // and dispatch-grid sizing. Not part of the public API.
 #pragma once
+#include <stdatomic.h>
+
 #include "dg_stream.h"
 #include "dg_tensor.h"
 
@@ -26,3 +28,7 @@ dg_status dg_check_same_dtype(const char *op, const dg_tensor *a, const dg_tenso
 dg_status dg_check_numel(const char *op, const char *what, const dg_tensor *t, int64_t numel);
 // out must have x's dtype and shape except its last two dims, which must be oh, ow.
 dg_status dg_check_planes_out(const char *op, const dg_tensor *x, const dg_tensor *out, int64_t oh, int64_t ow);
+
+// Whether environment variable `name` is set, read once into *cache (initialised to -1): the timing switches
+// (DIRIGENT_GEMM_NO_ADDRESS, ...) are consulted on every dispatch of the ops that have them.
+bool dg_op_env_flag(atomic_int *cache, const char *name);
