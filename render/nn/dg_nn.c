@@ -350,15 +350,58 @@ dg_status dg_nn_resblock_forward(const dg_nn_ctx *nn, const dg_nn_resblock *r, c
 
 // ---- SpatialTransformer ----
 
+// Loads the bias-free projections `names` of `prefix` (2-D weights of one shape) into one stacked tensor
+// [n, out, in]; each linear's weight is its view.
+static dg_status load_stacked(const dg_nn_src *src, const char *prefix, const char *const *names, int n,
+                              dg_tensor *stack, dg_nn_linear **out) {
+  char name[NAME_MAX_LEN];
+  const dg_weight *t[3];
+  for (int i = 0; i < n; i++) {
+    snprintf(name, sizeof name, "%s.%s.weight", prefix, names[i]);
+    t[i] = dg_weights_find(src->w, name);
+  }
+  int64_t shape[3] = {n, t[0]->shape[0], t[0]->shape[1]}, per = shape[1] * shape[2];
+  DG_TRY(dg_tensor_alloc(src->arena, src->dtype, 3, shape, stack));
+  float *buf = malloc((size_t)per * sizeof *buf);
+  if (!buf) return dg_memory_fail("a projection's weights", (uint64_t)per * sizeof *buf);
+  dg_status st = DG_OK;
+  for (int i = 0; i < n && st == DG_OK; i++) {
+    memset(out[i], 0, sizeof *out[i]);
+    st = dg_weights_read(src->w, t[i], DG_F32, buf, (size_t)per * sizeof *buf);
+    if (st == DG_OK) st = dg_tensor_items(stack, i, 1, &out[i]->w);
+    if (st == DG_OK) st = dg_tensor_reshape(&out[i]->w, 2, shape + 1, &out[i]->w);
+    if (st == DG_OK) st = dg_tensor_write_f32(&out[i]->w, buf);
+  }
+  free(buf);
+  return st;
+}
+
+// True if the named weights all exist and are matrices of one shape.
+static bool same_matrices(const dg_nn_src *src, const char *prefix, const char *const *names, int n) {
+  char name[NAME_MAX_LEN];
+  const dg_weight *t0 = NULL;
+  for (int i = 0; i < n; i++) {
+    snprintf(name, sizeof name, "%s.%s.weight", prefix, names[i]);
+    const dg_weight *t = dg_weights_find(src->w, name);
+    if (!t || t->ndim != 2 || (t0 && (t->shape[0] != t0->shape[0] || t->shape[1] != t0->shape[1]))) return false;
+    if (!t0) t0 = t;
+  }
+  return true;
+}
+
 static dg_status attn_load(const dg_nn_src *src, const char *prefix, int heads, dg_nn_attn *out) {
   char p[NAME_MAX_LEN];
+  static const char *const names[3] = {"to_q", "to_k", "to_v"};
+  dg_nn_linear *lin[3] = {&out->q, &out->k, &out->v};
   out->heads = heads;
-  snprintf(p, sizeof p, "%s.to_q", prefix);
-  DG_TRY(dg_nn_linear_load(src, p, false, &out->q));
-  snprintf(p, sizeof p, "%s.to_k", prefix);
-  DG_TRY(dg_nn_linear_load(src, p, false, &out->k));
-  snprintf(p, sizeof p, "%s.to_v", prefix);
-  DG_TRY(dg_nn_linear_load(src, p, false, &out->v));
+  // q, k, v stacked where their shapes agree (self-attention), else k and v (cross-attention's context).
+  out->n_stacked = same_matrices(src, prefix, names, 3) ? 3 : same_matrices(src, prefix, names + 1, 2) ? 2 : 0;
+  if (out->n_stacked) DG_TRY(load_stacked(src, prefix, names + 3 - out->n_stacked, out->n_stacked, &out->qkv,
+                                          lin + 3 - out->n_stacked));
+  for (int i = 0; i < 3 - out->n_stacked; i++) {
+    snprintf(p, sizeof p, "%s.%s", prefix, names[i]);
+    DG_TRY(dg_nn_linear_load(src, p, false, lin[i]));
+  }
   snprintf(p, sizeof p, "%s.to_out.0", prefix);
   DG_TRY(dg_nn_linear_load(src, p, true, &out->o));
   if (heads < 1 || out->q.w.shape[0] % heads)
@@ -375,14 +418,46 @@ typedef struct attn_site {
   int64_t h, w;
 } attn_site;
 
+// The stacked projections' items first.. of y [S, ..., out] as [..., out] tensors.
+static dg_status stacked_items(const dg_tensor *y, int first, int n, dg_tensor **out) {
+  for (int i = 0; i < n; i++) {
+    DG_TRY(dg_tensor_items(y, first + i, 1, out[i]));
+    DG_TRY(dg_tensor_reshape(out[i], y->ndim - 1, y->shape + 1, out[i]));
+  }
+  return DG_OK;
+}
+
+// q = x Wq^T, k = ctx Wk^T, v = ctx Wv^T: fused, the projections of one input in one GEMM (q, k and v of
+// self-attention, k and v of cross-attention); DIRIGENT_NO_QKV_FUSION=1 keeps three linears.
+static dg_status attn_project(const dg_nn_ctx *nn, const dg_nn_attn *a, const dg_tensor *ln_x, const dg_tensor *ctx,
+                              dg_tensor *q, dg_tensor *k, dg_tensor *v) {
+  static int env = -1;
+  if (env < 0) env = getenv("DIRIGENT_NO_QKV_FUSION") == NULL;
+  int n = env && fused(nn) ? (a->n_stacked == 3 && ctx != ln_x ? 2 : a->n_stacked) : 0;
+  if (n < 3) DG_TRY(dg_nn_linear_forward(nn, &a->q, ln_x, q));
+  if (!n) {
+    DG_TRY(dg_nn_linear_forward(nn, &a->k, ctx, k));
+    return dg_nn_linear_forward(nn, &a->v, ctx, v);
+  }
+  const dg_tensor *x = n == 3 ? ln_x : ctx;
+  int64_t shape[DG_MAX_DIMS];
+  shape[0] = n;
+  memcpy(shape + 1, x->shape, (size_t)(x->ndim - 1) * sizeof *shape);
+  shape[x->ndim] = a->qkv.shape[1];
+  dg_tensor w = a->qkv, y;
+  DG_TRY(dg_tensor_items(&a->qkv, a->n_stacked - n, n, &w));
+  DG_TRY(dg_nn_alloc(nn, x->ndim + 1, shape, &y));
+  DG_TRY(dg_linear_stacked(nn->s, x, &w, &y));
+  dg_tensor *outs[3] = {q, k, v};
+  return stacked_items(&y, 0, n, outs + 3 - n);
+}
+
 // x += attn(ln_x, ctx) where ln_x is the normalised x and ctx the keys' source (ln_x for
 // self-attention), with the hooks that apply to this site.
 static dg_status attn_forward(const dg_nn_ctx *nn, const dg_nn_attn *a, const dg_tensor *ln_x, const dg_tensor *ctx,
                               attn_site site, dg_tensor *x) {
   dg_tensor q, k, v, o, probs;
-  DG_TRY(dg_nn_linear_forward(nn, &a->q, ln_x, &q));
-  DG_TRY(dg_nn_linear_forward(nn, &a->k, ctx, &k));
-  DG_TRY(dg_nn_linear_forward(nn, &a->v, ctx, &v));
+  DG_TRY(attn_project(nn, a, ln_x, ctx, &q, &k, &v));
   DG_TRY(dg_nn_alloc(nn, q.ndim, q.shape, &o));
   dg_attention_args args = {.heads = a->heads, .scale = 1.0f / sqrtf((float)(q.shape[2] / a->heads))};
   const dg_nn_hooks *hk = nn->hooks;

@@ -136,8 +136,12 @@ dg_status dg_nn_resblock_forward(const dg_nn_ctx *nn, const dg_nn_resblock *r, c
                                  const dg_tensor *emb_silu, dg_tensor *out);
 
 typedef struct dg_nn_attn {
-  dg_nn_linear q, k, v, o;
+  dg_nn_linear q, k, v, o; // q, k, v: views of qkv where stacked
   int heads;
+  // The projections' weights stacked [n_stacked, inner, in] so that those of one input run as one GEMM
+  // (dg_linear_stacked): q, k, v (n_stacked 3, equal shapes) or k, v (2); 0: separate tensors.
+  dg_tensor qkv;
+  int n_stacked;
 } dg_nn_attn;
 
 typedef struct dg_nn_tblock {

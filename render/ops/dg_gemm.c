@@ -88,7 +88,7 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
   // columns). Bands of B need no accumulation passes, so this costs only more dispatches.
   int64_t K = g->K, zb = 0, mb = 0, nb = 0, kb = K;
   bool ub_bands = false;
-  if (cpu8 && dt == DG_F32 && !dg_op_env_flag(&no_ubo_env, "DIRIGENT_GEMM_NO_UBO")) {
+  if (cpu8 && dt == DG_F32 && !(g->whole_batch && g->batch > 1) && !dg_op_env_flag(&no_ubo_env, "DIRIGENT_GEMM_NO_UBO")) {
     uint64_t align = info->min_uniform_offset_alignment > info->min_storage_offset_alignment
                          ? info->min_uniform_offset_alignment
                          : info->min_storage_offset_alignment;

@@ -23,6 +23,9 @@ typedef struct dg_gemm_desc {
   // n < N, B having N + gate_n columns or more (no accumulate, no residual; B contiguous along k or read
   // by scalars). The gate's pre-activation never goes to memory.
   int64_t gate_n;
+  // One dispatch over the whole batch where the bindings allow: no uniform-B bands, which take one
+  // dispatch per batch item (stacked projections, dg_linear_stacked).
+  bool whole_batch;
 } dg_gemm_desc;
 
 dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g);

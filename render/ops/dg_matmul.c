@@ -134,3 +134,35 @@ dg_status dg_linear_geglu(dg_stream *s, const dg_tensor *x, const dg_tensor *w, 
                     .gate_n = f};
   return dg_gemm(s, &g);
 }
+
+dg_status dg_linear_stacked(dg_stream *s, const dg_tensor *x, const dg_tensor *w, dg_tensor *y) {
+  char sx[96], sw[96], sy[96];
+  DG_TRY(dg_check_same_dtype("linear_stacked", x, w));
+  DG_TRY(dg_check_same_dtype("linear_stacked", x, y));
+  if (w->ndim != 3 || x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[2] || w->shape[0] < 1 || w->shape[1] < 1 ||
+      w->shape[2] < 1)
+    return dg_fail(DG_ERR_ARG, "linear_stacked: weight must be [S, out, in] (got %s) for x [..., in] (got %s)",
+                   dg_shape_str(w, sw, sizeof sw), dg_shape_str(x, sx, sizeof sx));
+  int64_t n = w->shape[0], nout = w->shape[1], nin = w->shape[2], rows = leading(x, 1);
+  if (y->ndim < 2 || y->shape[0] != n || y->shape[y->ndim - 1] != nout || dg_tensor_numel(y) != n * rows * nout)
+    return dg_fail(DG_ERR_ARG, "linear_stacked: y has shape %s, expected [%lld, ..., %lld] with %lld rows each",
+                   dg_shape_str(y, sy, sizeof sy), (long long)n, (long long)nout, (long long)rows);
+  if (rows == 0) return DG_OK;
+  dg_gemm_desc g = {.label = "linear_stacked",
+                    .batch = n,
+                    .M = rows,
+                    .N = nout,
+                    .K = nin,
+                    .a = x,
+                    .b = w,
+                    .c = y,
+                    .a_sm = nin,
+                    .a_sk = 1,
+                    .b_sz = nout * nin,
+                    .b_sk = 1,
+                    .b_sn = nin,
+                    .c_sz = rows * nout,
+                    .c_sm = nout,
+                    .whole_batch = true};
+  return dg_gemm(s, &g);
+}

@@ -22,3 +22,7 @@ dg_status dg_linear_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
 // y [..., F] = h[..., :F] * gelu(h[..., F:]) for h = x W^T + bias, as dg_linear then dg_geglu (bit for bit in
 // f32; in f16 the pre-activation is not rounded to f16), without writing h.
 dg_status dg_linear_geglu(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, dg_tensor *y);
+
+// y[i] = x W[i]^T for i < S in one dispatch where the bindings allow (the attention's q, k, v projections of
+// one input): x [..., in], w [S, out, in] (the stacked weights), y [S, ..., out]. No bias.
+dg_status dg_linear_stacked(dg_stream *s, const dg_tensor *x, const dg_tensor *w, dg_tensor *y);

@@ -91,6 +91,42 @@ static void check_linear_geglu(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, 
   free(want);
 }
 
+// S stacked projections of one input (the attention's q, k, v) both ways against the reference: one
+// dg_linear_stacked (one dispatch unless the binding limit splits it) and S dg_linears on the weights' views.
+static void check_linear_stacked(dg_dtype dt, int64_t S, int64_t d0, int64_t d1, int64_t in, int64_t out) {
+  int64_t sx[3] = {d0, d1, in}, sw[3] = {S, out, in}, sy[4] = {S, d0, d1, out}, rows = d0 * d1;
+  float *x, *w, *want = malloc((size_t)(S * rows * out) * sizeof *want);
+  dg_tensor X = dg_test_tensor(dt, 3, sx, -1, 1, &x), W = dg_test_tensor(dt, 3, sw, -1, 1, &w);
+  for (int64_t i = 0; i < S; i++) dg_ref_linear(x, w + i * out * in, NULL, rows, in, out, want + i * rows * out);
+  for (int fused = 1; fused >= 0; fused--) {
+    dg_tensor Y = dg_test_poisoned(dt, 4, sy);
+    dg_gemm_counts c0 = dg_gemm_get_counts();
+    dg_status st = DG_OK;
+    if (fused) st = dg_linear_stacked(T.stream, &X, &W, &Y);
+    for (int64_t i = 0; !fused && i < S && st == DG_OK; i++) {
+      dg_tensor wi, yi;
+      int64_t s2[2] = {out, in}, s3[3] = {d0, d1, out};
+      st = dg_tensor_items(&W, i, 1, &wi);
+      if (st == DG_OK) st = dg_tensor_reshape(&wi, 2, s2, &wi);
+      if (st == DG_OK) st = dg_tensor_items(&Y, i, 1, &yi);
+      if (st == DG_OK) st = dg_tensor_reshape(&yi, 3, s3, &yi);
+      if (st == DG_OK) st = dg_linear(T.stream, &X, &wi, NULL, &yi);
+    }
+    char what[160];
+    snprintf(what, sizeof what, "%s %s S=%lld rows=%lldx%lld in=%lld out=%lld", fused ? "linear_stacked" : "S linears",
+             dg_dtype_name(dt), (long long)S, (long long)d0, (long long)d1, (long long)in, (long long)out);
+    if (!dg_test_ok(st, what)) continue;
+    uint64_t n = dg_gemm_get_counts().dispatches - c0.dispatches;
+    if (fused && !getenv("DIRIGENT_MAX_BINDING")) dg_check(n == 1, "%s: %llu dispatches (1 wanted)", what, (unsigned long long)n);
+    float *got = dg_test_read(&Y);
+    dg_test_close(what, got, want, S * rows * out, dg_test_tolerance(dt));
+    free(got);
+  }
+  free(x);
+  free(w);
+  free(want);
+}
+
 static void check_linear(dg_dtype dt, int64_t d0, int64_t d1, int64_t in, int64_t out, bool with_bias) {
   check_linear_res(dt, d0, d1, in, out, with_bias, 0);
 }
@@ -128,6 +164,12 @@ int main(void) {
     check_linear_geglu(dt, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), 4 * dg_test_int(1, 20), false);
     check_linear_geglu(dt, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70), true);
     check_linear_geglu(dt, 1, dg_test_int(420, 460), 64, 256, true);
+    // stacked projections: q, k, v of odd and vec4 sizes, k and v of a UNet attention's shape (uniform-B bands
+    // for one of them), and a split
+    check_linear_stacked(dt, 3, dg_test_int(1, 3), dg_test_int(1, 20), dg_test_int(1, 40), dg_test_int(1, 40));
+    check_linear_stacked(dt, 3, 2, dg_test_int(1, 20), 4 * dg_test_int(1, 20), 4 * dg_test_int(1, 20));
+    check_linear_stacked(dt, 2, 2, dg_test_int(60, 80), 128, 128);
+    check_linear_stacked(dt, 3, 2, dg_test_int(60, 80), 4 * dg_test_int(30, 40), dg_test_int(60, 70));
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
   // The paths matmul.comp was written for: on a CPU device with 8-lane subgroups, row-major A takes the
@@ -216,5 +258,8 @@ int main(void) {
   dg_check_error(dg_linear_geglu(T.stream, &a, &b, NULL, &o), DG_ERR_ARG, "[2F, in]", "geglu odd out-features");
   dg_check_error(dg_linear_geglu(T.stream, &a, &w64, NULL, &o), DG_ERR_ARG, "y has shape", "geglu bad y");
   dg_check_error(dg_linear_geglu(T.stream, &a, &w64, &v4, &o32), DG_ERR_ARG, "bias", "geglu bias size");
+  dg_check_error(dg_linear_stacked(T.stream, &a, &b, &o2), DG_ERR_ARG, "[S, out, in]", "stacked 2-D weight");
+  dg_check_error(dg_linear_stacked(T.stream, &o, &b3, &o2), DG_ERR_ARG, "[S, out, in]", "stacked in mismatch");
+  dg_check_error(dg_linear_stacked(T.stream, &o33, &b3, &o), DG_ERR_ARG, "y has shape", "stacked bad y");
   return dg_test_finish();
 }
