@@ -52,33 +52,35 @@ dg_status dg_linear(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const 
   return dg_linear_ex(s, x, w, bias, NULL, y);
 }
 
-dg_status dg_linear_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
-                       const dg_tensor *residual, dg_tensor *y) {
+/* The checks and GEMM of a linear layer y = x w^T + bias. With gate (GEGLU in the epilogue) w is [2F, in] and
+   y [.., F]: the first F rows of w give the values, the last F their gates. */
+static dg_status linear_gemm(dg_stream *s, const char *op, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
+                             const dg_tensor *residual, dg_tensor *y, bool gate) {
   char sx[96], sw[96], sy[96];
-  DG_TRY(dg_check_same_dtype("linear", x, w));
-  DG_TRY(dg_check_same_dtype("linear", x, y));
-  if (bias) DG_TRY(dg_check_same_dtype("linear", x, bias));
-  if (w->ndim != 2 || x->ndim < 1 || y->ndim < 1)
-    return dg_fail(DG_ERR_ARG, "linear: weight must be [out, in] (got %s), x [..., in] (got %s)",
-                   dg_shape_str(w, sw, sizeof sw), dg_shape_str(x, sx, sizeof sx));
-  int64_t nout = w->shape[0], nin = w->shape[1], rows = leading(x, 1);
+  DG_TRY(dg_check_same_dtype(op, x, w));
+  DG_TRY(dg_check_same_dtype(op, x, y));
+  if (bias) DG_TRY(dg_check_same_dtype(op, x, bias));
+  if (w->ndim != 2 || x->ndim < 1 || y->ndim < 1 || (gate && w->shape[0] % 2))
+    return dg_fail(DG_ERR_ARG, "%s: weight must be %s (got %s), x [..., in] (got %s)", op,
+                   gate ? "[2F, in]" : "[out, in]", dg_shape_str(w, sw, sizeof sw), dg_shape_str(x, sx, sizeof sx));
+  int64_t nw = w->shape[0], nout = gate ? nw / 2 : nw, nin = w->shape[1], rows = leading(x, 1);
   if (x->shape[x->ndim - 1] != nin || nin < 1 || nout < 1)
-    return dg_fail(DG_ERR_ARG, "linear: x %s does not end in weight's in-features (weight %s)",
+    return dg_fail(DG_ERR_ARG, "%s: x %s does not end in weight's in-features (weight %s)", op,
                    dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw));
   if (y->shape[y->ndim - 1] != nout || leading(y, 1) != rows)
-    return dg_fail(DG_ERR_ARG, "linear: y has shape %s, expected %lld rows of %lld", dg_shape_str(y, sy, sizeof sy),
+    return dg_fail(DG_ERR_ARG, "%s: y has shape %s, expected %lld rows of %lld", op, dg_shape_str(y, sy, sizeof sy),
                    (long long)rows, (long long)nout);
-  if (bias && dg_tensor_numel(bias) != nout)
-    return dg_fail(DG_ERR_ARG, "linear: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
-                   (long long)nout);
+  if (bias && dg_tensor_numel(bias) != nw)
+    return dg_fail(DG_ERR_ARG, "%s: bias has %lld elements, expected %lld", op, (long long)dg_tensor_numel(bias),
+                   (long long)nw);
   if (residual) {
-    DG_TRY(dg_check_same_dtype("linear", x, residual));
+    DG_TRY(dg_check_same_dtype(op, x, residual));
     if (dg_tensor_numel(residual) != dg_tensor_numel(y))
-      return dg_fail(DG_ERR_ARG, "linear: residual has %lld elements, y %lld", (long long)dg_tensor_numel(residual),
+      return dg_fail(DG_ERR_ARG, "%s: residual has %lld elements, y %lld", op, (long long)dg_tensor_numel(residual),
                      (long long)dg_tensor_numel(y));
   }
   if (rows == 0) return DG_OK;
-  dg_gemm_desc g = {.label = "linear",
+  dg_gemm_desc g = {.label = op,
                     .batch = 1,
                     .M = rows,
                     .N = nout,
@@ -93,46 +95,18 @@ dg_status dg_linear_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
                     .b_sk = 1,
                     .b_sn = nin,
                     .c_sm = nout,
-                    .residual = residual};
+                    .residual = residual,
+                    .gate_n = gate ? nout : 0};
   return dg_gemm(s, &g);
 }
 
+dg_status dg_linear_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias,
+                       const dg_tensor *residual, dg_tensor *y) {
+  return linear_gemm(s, "linear", x, w, bias, residual, y, false);
+}
+
 dg_status dg_linear_geglu(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, dg_tensor *y) {
-  char sx[96], sw[96], sy[96];
-  DG_TRY(dg_check_same_dtype("linear_geglu", x, w));
-  DG_TRY(dg_check_same_dtype("linear_geglu", x, y));
-  if (bias) DG_TRY(dg_check_same_dtype("linear_geglu", x, bias));
-  if (w->ndim != 2 || x->ndim < 1 || y->ndim < 1 || w->shape[0] % 2)
-    return dg_fail(DG_ERR_ARG, "linear_geglu: weight must be [2F, in] (got %s), x [..., in] (got %s)",
-                   dg_shape_str(w, sw, sizeof sw), dg_shape_str(x, sx, sizeof sx));
-  int64_t f = w->shape[0] / 2, nin = w->shape[1], rows = leading(x, 1);
-  if (x->shape[x->ndim - 1] != nin || nin < 1 || f < 1)
-    return dg_fail(DG_ERR_ARG, "linear_geglu: x %s does not end in weight's in-features (weight %s)",
-                   dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw));
-  if (y->shape[y->ndim - 1] != f || leading(y, 1) != rows)
-    return dg_fail(DG_ERR_ARG, "linear_geglu: y has shape %s, expected %lld rows of %lld", dg_shape_str(y, sy, sizeof sy),
-                   (long long)rows, (long long)f);
-  if (bias && dg_tensor_numel(bias) != 2 * f)
-    return dg_fail(DG_ERR_ARG, "linear_geglu: bias has %lld elements, expected %lld", (long long)dg_tensor_numel(bias),
-                   (long long)(2 * f));
-  if (rows == 0) return DG_OK;
-  dg_gemm_desc g = {.label = "linear_geglu",
-                    .batch = 1,
-                    .M = rows,
-                    .N = f,
-                    .K = nin,
-                    .a = x,
-                    .b = w,
-                    .c = y,
-                    .bias = bias,
-                    .bias_mode = 1,
-                    .a_sm = nin,
-                    .a_sk = 1,
-                    .b_sk = 1,
-                    .b_sn = nin,
-                    .c_sm = f,
-                    .gate_n = f};
-  return dg_gemm(s, &g);
+  return linear_gemm(s, "linear_geglu", x, w, bias, NULL, y, true);
 }
 
 dg_status dg_linear_stacked(dg_stream *s, const dg_tensor *x, const dg_tensor *w, dg_tensor *y) {
