@@ -122,6 +122,8 @@ class CrossAttention(nn.Module):
         self.to_k = nn.Linear(context_dim, inner, bias=False)
         self.to_v = nn.Linear(context_dim, inner, bias=False)
         self.to_out = nn.Sequential(nn.Linear(inner, query_dim), nn.Dropout(dropout))
+        self.keep_attn = False  # when set (train_unet --attn-loss), the softmax [B,heads,N,M] is kept, with grad
+        self.last_attn = None
 
     def forward(self, x, context=None):
         context = x if context is None else context
@@ -131,6 +133,8 @@ class CrossAttention(nn.Module):
         q, k, v = (t.reshape(b, t.shape[1], h, -1).transpose(1, 2) for t in (q, k, v))
         sim = torch.matmul(q, k.transpose(-1, -2)) * self.scale
         attn = sim.float().softmax(dim=-1).type(v.dtype)
+        if self.keep_attn:
+            self.last_attn = attn
         out = torch.matmul(attn, v).transpose(1, 2).reshape(b, n, -1)
         return self.to_out(out)
 

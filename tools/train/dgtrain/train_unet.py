@@ -10,7 +10,8 @@ The latents (posterior means x scale_factor) are computed once and cached in run
 from runs/NAME/ckpt.pt automatically; losses are appended to runs/NAME/log.txt. --sample-every N writes a grid
 of DDIM-25 / CFG-7.5 samples of held-out captions to runs/NAME/samples_STEP.png. With --device cuda the latents and
 the text states of every caption are resident on the GPU, batches drawn there, under bfloat16 autocast
-(--resident, --bf16; docs/train-image-models.md).
+(--resident, --bf16; docs/train-image-models.md). --attn-loss W adds a token grounding loss on the text
+cross-attention (object tokens' attention inside their class masks; dgtrain/attn_loss.py), off by default.
 """
 import os
 import time
@@ -18,7 +19,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from . import diffusion, ldm_unet
+from . import attn_loss, diffusion, ldm_unet
 from . import plumbing as P
 from . import resident
 from .clip_text import TextCond
@@ -62,9 +63,16 @@ def main(argv=None):
     P.add_export_best_args(ap, "--val-every")
     ap.add_argument("--init", help="exported UNet to continue from (its config replaces --config; the export's "
                     "record keeps what it had seen)")
+    ap.add_argument("--attn-loss", type=float, default=0.0,
+                    help="weight of a token grounding loss on the text cross-attention (dgtrain/attn_loss.py): "
+                    "object tokens' attention pushed inside their class masks; 0 = off")
+    ap.add_argument("--attn-loss-levels", type=int, nargs="*",
+                    help="query lengths (h*w) of the attn2 layers the loss reads (default: the largest)")
     P.add_speed_args(ap)
     ap.set_defaults(warmup=500)
     args = ap.parse_args(argv)
+    if args.attn_loss and args.resident:
+        raise SystemExit("train_unet: --attn-loss needs the caption texts of a batch; not yet with --resident")
     P.check_export_best(args, "--val-every", "train_unet")
     dev = P.setup(args)
     command = P.command_line(__spec__.name, argv)
@@ -132,6 +140,10 @@ def main(argv=None):
     fwd = P.compiled(unet, args, log)
     meter = P.Meter()
     unet.train()
+    grounding = None
+    if args.attn_loss:
+        grounding = attn_loss.AttnLoss(unet, train, [args.data] + list(getattr(args, "extra_data", None) or []),
+                                       text.tok, z_all.shape[1:], text.dim, dev, args.attn_loss_levels, log)
     def measure():
         with ema.applied(unet):
             v = val_loss(unet, z_val, ctx_val, sched)
@@ -143,11 +155,20 @@ def main(argv=None):
         if args.resident:
             z0, ctx = z_res[idx], captions.draw(idx, gen, args.drop)
         else:
-            z0, ctx = z_all[idx].to(dev), text(train.draw_captions(idx, gen, args.drop))
+            caps = train.draw_captions(idx, gen, args.drop)
+            z0, ctx = z_all[idx].to(dev), text(caps)
         t = torch.randint(0, sched.n, (len(idx),), generator=gen, device=gen.device).to(dev)
         noise = torch.randn(z0.shape, generator=gen, device=gen.device).to(dev)
+        if grounding is not None:
+            grounding.keep(True)
         with P.autocast(args, dev):
             loss = F.mse_loss(fwd(sched.q_sample(z0, t, noise), t, ctx).float(), noise)
+        if grounding is not None:
+            la = grounding(idx, caps)
+            grounding.keep(False)
+            diff_loss = loss
+            if la is not None:
+                loss = loss + args.attn_loss * la
         P.set_lr(opt, P.lr_at(step, args.steps, args.lr, args.warmup))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -155,10 +176,15 @@ def main(argv=None):
         opt.step()
         ema.update(unet, step)
         step += 1
-        meter.add(len(idx), loss=loss)
+        if grounding is not None:
+            meter.add(len(idx), loss=diff_loss, **({"attn": la} if la is not None else {}))
+        else:
+            meter.add(len(idx), loss=loss)
         if step % args.log_every == 0 or budget.done(step):
             r = meter.report()
-            log(f"step {step} loss {r['loss']:.5f} s/step {r['s_per_step']:.3f} samples/s {r['samples_per_s']:.1f}")
+            attn = f" attn {r['attn']:.5f}" if "attn" in r else ""
+            log(f"step {step} loss {r['loss']:.5f}{attn} s/step {r['s_per_step']:.3f} "
+                f"samples/s {r['samples_per_s']:.1f}")
         if args.sample_every and step % args.sample_every == 0:
             caps = [val.captions[i][0] for i in range(min(8, len(val)))]
             sample_grid(unet, vae, text, caps, z_all.shape[1:], dev, os.path.join(args.out, f"samples_{step}.png"))

@@ -1,0 +1,140 @@
+"""Token-level grounding loss on the UNet's text cross-attention (train_unet --attn-loss; in the spirit of
+TokenCompose): for each caption token that names an object class present in the image, the token's
+cross-attention map (attn2 softmax, mean over heads and the chosen layers), normalised over pixels, should put
+its mass inside the class's mask: L = (1 - sum_pixels(a * mask))^2, averaged over every (item, token, class)
+pair of the batch.
+
+Token -> class: a caption role's "object" character span, with its "class" (world index) or else the span's
+text when it is a palette class name (synthetic test data); every BPE token overlapping the span is marked.
+Masks: the fraction of each attention cell's pixels of the class (label PNG, area-averaged), binarised as
+fraction > 0 (any pixel of the class in the cell)."""
+import torch
+import torch.nn.functional as F
+
+from .world_data import load_palette, read_index
+
+
+def caption_roles(roots):
+    """{caption text: [(start, end, class name), ...]} of the index files of the dataset folders `roots`."""
+    out = {}
+    for root in roots:
+        for e in read_index(root):
+            for c in e.get("captions", []) or []:
+                roles = []
+                for r in c.get("roles", []) or []:
+                    s, t = r["object"]
+                    roles.append((s, t, r.get("class") or c["text"][s:t]))
+                out.setdefault(c["text"], roles)
+    return out
+
+
+class TokenClasses:
+    """Caption text -> [(token position, class id), ...] (cached): every token of a role's object word whose
+    class is in the palette."""
+
+    def __init__(self, tok, roles, names):
+        self.tok, self.roles, self.ids, self.cache = tok, roles, {n: k for k, n in enumerate(names)}, {}
+
+    def __call__(self, text):
+        if text not in self.cache:
+            from .tokenizer import tokens_in_span
+            pairs = []
+            if text:
+                _, spans = self.tok.encode_with_spans(text)
+                for s, e, name in self.roles.get(text, []):
+                    cid = self.ids.get(name)
+                    if cid is not None:
+                        pairs += [(p, cid) for p in tokens_in_span(spans, (s, e))]
+            self.cache[text] = pairs
+        return self.cache[text]
+
+
+@torch.no_grad()
+def class_fractions(labels, classes, size, chunk=256):
+    """uint8 labels [N,H,W] -> float16 [N, classes, h, w]: fraction of each cell's pixels of each class (255 and
+    other ids >= classes count as no class)."""
+    out = torch.empty((len(labels), classes) + tuple(size), dtype=torch.float16)
+    for s in range(0, len(labels), chunk):
+        lab = labels[s:s + chunk].long()
+        lab = torch.where(lab < classes, lab, torch.full_like(lab, classes))
+        oh = F.one_hot(lab, classes + 1)[..., :classes].permute(0, 3, 1, 2).float()
+        out[s:s + chunk] = F.adaptive_avg_pool2d(oh, size).half()
+    return out
+
+
+def cross_attn_layers(unet):
+    return [m for name, m in unet.named_modules() if name.endswith("attn2")]
+
+
+def chosen_layers(unet, z_shape, ctx_dim, device, levels=None):
+    """The attn2 layers at the finest latent resolution with cross-attention (largest query length), or those
+    whose query length is in `levels`; and that resolution's (h, w)."""
+    layers = cross_attn_layers(unet)
+    for m in layers:
+        m.keep_attn = True
+    was = unet.training
+    unet.eval()
+    with torch.no_grad():
+        unet(torch.zeros((1,) + tuple(z_shape), device=device), torch.zeros(1, device=device, dtype=torch.long),
+             torch.zeros(1, 77, ctx_dim, device=device))
+    unet.train(was)
+    lens = {m: m.last_attn.shape[2] for m in layers}
+    for m in layers:
+        m.keep_attn, m.last_attn = False, None
+    want = set(levels) if levels else {max(lens.values())}
+    chosen = [m for m in layers if lens[m] in want]
+    if not chosen:
+        raise SystemExit(f"--attn-loss-levels {sorted(want)}: the UNet's cross-attention query lengths are "
+                         f"{sorted(set(lens.values()))}")
+    n = max(lens[m] for m in chosen)
+    f = round((z_shape[1] * z_shape[2] / n) ** 0.5)
+    return chosen, (z_shape[1] // f, z_shape[2] // f)
+
+
+def mean_attention(layers, size):
+    """Kept softmaxes of `layers` at query length h*w, averaged over heads and layers -> [B, h*w, M] float."""
+    n = size[0] * size[1]
+    maps = [m.last_attn.float().mean(1) for m in layers if m.last_attn.shape[2] == n]
+    return torch.stack(maps).mean(0)
+
+
+def token_loss(attn, masks, pairs):
+    """attn [B, P, M] (cross-attention per pixel over tokens), masks [B, C, P] (1 inside class c), pairs
+    [(b, token, class)] -> mean over pairs of (1 - sum_p a * mask)^2 with a = attn[b, :, token] normalised over
+    pixels; None without pairs."""
+    if not pairs:
+        return None
+    b, i, c = (torch.tensor(v, device=attn.device) for v in zip(*pairs))
+    a = attn[b, :, i]  # [K, P]
+    a = a / a.sum(-1, keepdim=True).clamp_min(1e-12)
+    inside = (a * masks[b, c].to(a.dtype)).sum(-1)
+    return ((1 - inside) ** 2).mean()
+
+
+class AttnLoss:
+    """What train_unet needs: the layers, per-image class masks at their resolution (computed once), the token
+    map; `pairs(idx, captions)` and `__call__()` after a forward."""
+
+    def __init__(self, unet, data, roots, tok, z_shape, ctx_dim, device, levels=None, log=print):
+        names = load_palette()["names"]
+        self.layers, self.size = chosen_layers(unet, z_shape, ctx_dim, device, levels)
+        self.tokens = TokenClasses(tok, caption_roles(roots), names)
+        self.frac = class_fractions(data.labels, len(names), self.size)
+        self.device = device
+        log(f"attn loss: {len(self.layers)} attn2 layers at {self.size[0]}x{self.size[1]}, masks "
+            f"{tuple(self.frac.shape)}")
+
+    def keep(self, on):
+        for m in self.layers:
+            m.keep_attn = on
+            if not on:
+                m.last_attn = None
+
+    def pairs(self, captions):
+        return [(k, p, c) for k, cap in enumerate(captions) for p, c in self.tokens(cap)]
+
+    def __call__(self, idx, captions):
+        masks = self.frac[idx].flatten(2) > 0  # [B, C, P], on the host (pairs of absent classes are skipped)
+        present = masks.any(-1)
+        pairs = [(b, p, c) for b, p, c in self.pairs(captions) if present[b, c]]
+        return token_loss(mean_attention(self.layers, self.size), masks.to(self.device), pairs)
