@@ -111,16 +111,48 @@ def token_loss(attn, masks, pairs):
     return ((1 - inside) ** 2).mean()
 
 
+def padded_pairs(pairs_of, texts, device=None):
+    """Per text of `texts`, its (token, class) pairs as padded tensors (tokens [U,K], classes [U,K], valid [U,K]),
+    for drawing a batch's pairs on a device by caption id."""
+    lists = [pairs_of(t) for t in texts]
+    k = max([1] + [len(p) for p in lists])
+    tok = torch.zeros((len(texts), k), dtype=torch.long)
+    cls = torch.zeros((len(texts), k), dtype=torch.long)
+    valid = torch.zeros((len(texts), k), dtype=torch.bool)
+    for u, p in enumerate(lists):
+        if p:
+            tok[u, :len(p)] = torch.tensor([a for a, _ in p])
+            cls[u, :len(p)] = torch.tensor([c for _, c in p])
+            valid[u, :len(p)] = True
+    return tok.to(device), cls.to(device), valid.to(device)
+
+
+def token_loss_padded(attn, masks, tok, cls, valid):
+    """token_loss with the pairs as tensors (no host sync): attn [B,P,M], masks [B,C,P], tok/cls/valid [B,K] ->
+    mean over the valid pairs (0 when there are none)."""
+    P = attn.shape[1]
+    a = attn.gather(2, tok[:, None, :].expand(-1, P, -1)).transpose(1, 2)  # [B,K,P]
+    a = a / a.sum(-1, keepdim=True).clamp_min(1e-12)
+    m = masks.gather(1, cls[:, :, None].expand(-1, -1, P)).to(a.dtype)
+    per = (1 - (a * m).sum(-1)) ** 2
+    v = valid.to(a.dtype)
+    return (per * v).sum() / v.sum().clamp_min(1)
+
+
 class AttnLoss:
     """What train_unet needs: the layers, per-image class masks at their resolution (computed once), the token
     map; `pairs(idx, captions)` and `__call__()` after a forward."""
 
-    def __init__(self, unet, data, roots, tok, z_shape, ctx_dim, device, levels=None, log=print):
+    def __init__(self, unet, data, roots, tok, z_shape, ctx_dim, device, levels=None, log=print, texts=None):
         names = load_palette()["names"]
         self.layers, self.size = chosen_layers(unet, z_shape, ctx_dim, device, levels)
         self.tokens = TokenClasses(tok, caption_roles(roots), names)
         self.frac = class_fractions(data.labels, len(names), self.size)
         self.device = device
+        self.table = None
+        if texts is not None:  # the resident path: masks and each caption id's pairs on the device
+            self.frac = self.frac.to(device)
+            self.table = padded_pairs(self.tokens, texts, device)
         log(f"attn loss: {len(self.layers)} attn2 layers at {self.size[0]}x{self.size[1]}, masks "
             f"{tuple(self.frac.shape)}")
 
@@ -138,3 +170,10 @@ class AttnLoss:
         present = masks.any(-1)
         pairs = [(b, p, c) for b, p, c in self.pairs(captions) if present[b, c]]
         return token_loss(mean_attention(self.layers, self.size), masks.to(self.device), pairs)
+
+    def by_ids(self, idx, cid):
+        """The resident path's loss: images idx and caption ids cid (device tensors); 0 without pairs."""
+        masks = self.frac[idx].flatten(2) > 0
+        tok, cls, valid = (t[cid] for t in self.table)
+        valid = valid & masks.any(-1).gather(1, cls)
+        return token_loss_padded(mean_attention(self.layers, self.size), masks, tok, cls, valid)

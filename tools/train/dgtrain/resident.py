@@ -41,6 +41,7 @@ class Captions:
             for c in caps:
                 ids.setdefault(c, len(ids))
         texts = list(ids)
+        self.texts = texts  # caption id -> text (train_unet --attn-loss maps its tokens to classes)
         width = max(len(c) for c in captions)
         self.ids = torch.tensor([[ids[c] for c in caps] + [ids[caps[0]]] * (width - len(caps)) for caps in captions],
                                 dtype=torch.long, device=device)
@@ -57,15 +58,16 @@ class Captions:
     def __len__(self):
         return self.table.shape[0]
 
-    def draw(self, idx, gen, drop=0.0):
+    def draw(self, idx, gen, drop=0.0, with_ids=False):
         """Contexts [B, 77, D] (float32) of one random caption of each image idx [B] (a device tensor), the empty
-        caption with probability `drop`; all draws from the device generator `gen`."""
+        caption with probability `drop`; all draws from the device generator `gen`. With `with_ids`, (contexts,
+        the caption ids [B] into self.texts)."""
         n = idx.shape[0]
         k = (torch.rand(n, generator=gen, device=idx.device) * self.counts[idx]).long()
         cid = self.ids[idx, k]
         if drop > 0:
             cid = cid.masked_fill(torch.rand(n, generator=gen, device=idx.device) < drop, 0)
-        return self.table[cid].float()
+        return (self.table[cid].float(), cid) if with_ids else self.table[cid].float()
 
 
 def to_device(t, device, chunk=4096):

@@ -71,8 +71,6 @@ def main(argv=None):
     P.add_speed_args(ap)
     ap.set_defaults(warmup=500)
     args = ap.parse_args(argv)
-    if args.attn_loss and args.resident:
-        raise SystemExit("train_unet: --attn-loss needs the caption texts of a batch; not yet with --resident")
     P.check_export_best(args, "--val-every", "train_unet")
     dev = P.setup(args)
     command = P.command_line(__spec__.name, argv)
@@ -143,7 +141,8 @@ def main(argv=None):
     grounding = None
     if args.attn_loss:
         grounding = attn_loss.AttnLoss(unet, train, [args.data] + list(getattr(args, "extra_data", None) or []),
-                                       text.tok, z_all.shape[1:], text.dim, dev, args.attn_loss_levels, log)
+                                       text.tok, z_all.shape[1:], text.dim, dev, args.attn_loss_levels, log,
+                                       texts=captions.texts if args.resident else None)
     def measure():
         with ema.applied(unet):
             v = val_loss(unet, z_val, ctx_val, sched)
@@ -153,7 +152,10 @@ def main(argv=None):
     while not budget.done(step):
         idx = batches.next()
         if args.resident:
-            z0, ctx = z_res[idx], captions.draw(idx, gen, args.drop)
+            if grounding is not None:
+                z0, (ctx, cid) = z_res[idx], captions.draw(idx, gen, args.drop, with_ids=True)
+            else:
+                z0, ctx = z_res[idx], captions.draw(idx, gen, args.drop)
         else:
             caps = train.draw_captions(idx, gen, args.drop)
             z0, ctx = z_all[idx].to(dev), text(caps)
@@ -164,7 +166,7 @@ def main(argv=None):
         with P.autocast(args, dev):
             loss = F.mse_loss(fwd(sched.q_sample(z0, t, noise), t, ctx).float(), noise)
         if grounding is not None:
-            la = grounding(idx, caps)
+            la = grounding.by_ids(idx, cid) if args.resident else grounding(idx, caps)
             grounding.keep(False)
             diff_loss = loss
             if la is not None:

@@ -66,6 +66,17 @@ class TokenLossTest(unittest.TestCase):
         attn_loss.token_loss(a, masks, [(0, 2, 1)]).backward()
         self.assertLess(a.grad[0, 0, 2].item(), a.grad[0, 8, 2].item())
 
+    def test_padded_matches_pairs(self):
+        torch.manual_seed(1)
+        attn, masks = torch.rand(3, 10, 7), (torch.rand(3, 4, 10) > 0.5).float()
+        pairs = [(0, 2, 1), (0, 5, 3), (2, 1, 0)]
+        per_item = {b: [(p, c) for bb, p, c in pairs if bb == b] for b in range(3)}
+        tok, cls, valid = attn_loss.padded_pairs(lambda b: per_item[b], [0, 1, 2])
+        self.assertEqual(tuple(tok.shape), (3, 2))
+        self.assertAlmostEqual(attn_loss.token_loss_padded(attn, masks, tok, cls, valid).item(),
+                               attn_loss.token_loss(attn, masks, pairs).item(), places=6)
+        self.assertEqual(attn_loss.token_loss_padded(attn, masks, tok, cls, valid & False).item(), 0.0)
+
     def test_class_fractions(self):
         lab = torch.full((1, 4, 8), 255, dtype=torch.uint8)
         lab[0, :2, :2] = 3
@@ -143,6 +154,11 @@ class TrainWithAttnLossTest(unittest.TestCase):
         self.assertTrue(all(math.isfinite(a) and 0 <= a <= 1 for a in attn), attn)
         with open(os.path.join(self.tmp, "runs", "on", "log.txt")) as f:
             self.assertIn("attn loss: ", f.read())
+        # the resident path (on the CPU here): caption ids -> padded pairs on the device
+        res = self.run_unet("resident", "--resident", "--attn-loss", "1")
+        attn = [float(ln.split(" attn ")[1].split()[0]) for ln in res if " attn " in ln]
+        self.assertEqual(len(attn), 2, res)
+        self.assertTrue(all(math.isfinite(a) and 0 <= a <= 1 for a in attn), attn)
 
 
 if __name__ == "__main__":
