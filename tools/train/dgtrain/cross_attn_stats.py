@@ -1,18 +1,16 @@
-#!/usr/bin/env python3
 """How spatial a UNet's text attention is (docs/evaluation.md, "Attention guidance"): for one prompt and a
 fixed noise latent, the cross-attention probabilities at the finest level that has cross-attention, averaged
 over its heads and layers; per prompt token (start token excluded) the max over pixels / mean over pixels,
 before and after Divide & Bind's softmax(100 p) over the prompt's tokens, and the share of the attention the
 prompt's tokens get. A token attended everywhere alike scores 1.
-usage: tools/cross_attn_stats.py UNET.safetensors... [--prompt TEXT] [--t 999,801,601]"""
-import argparse, os, sys
+usage: python3 -m dgtrain.cross_attn_stats UNET.safetensors... [--prompt TEXT] [--t 999,801,601]"""
+import argparse
+import os
+
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "train"))
-from dgtrain import ldm_unet  # noqa: E402
-from dgtrain.clip_text import TextCond  # noqa: E402
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from . import REPO, ldm_unet
+from .clip_text import TextCond
 
 
 def main():
