@@ -9,7 +9,7 @@ import os
 
 import torch
 
-from . import REPO, ldm_unet
+from . import REPO, attn_loss, ldm_unet
 from .clip_text import TextCond
 
 
@@ -25,32 +25,21 @@ def main():
     ids = tc.tok([args.prompt])[0].tolist()
     n_prompt = ids.index(ids[-1], 1) - 1  # the prompt's tokens: between the start token and the end token (the padding)
     ctx = tc([args.prompt])
-    maps = []
-
-    def probs(mod, inp, _out):
-        x, context = inp
-        b, n, _ = x.shape
-        q = mod.to_q(x).reshape(b, n, mod.heads, -1).transpose(1, 2)
-        k = mod.to_k(context).reshape(b, context.shape[1], mod.heads, -1).transpose(1, 2)
-        maps.append((q @ k.transpose(-1, -2) * mod.scale).softmax(-1).mean(1)[0])  # [pixels, 77]
-
+    fmt = lambda r: " ".join(f"{v:.2f}" for v in r.tolist())  # noqa: E731
     for path in args.unets:
         unet = ldm_unet.load_unet(path)[0]
-        hooks = [m.register_forward_hook(probs) for name, m in unet.named_modules() if name.endswith("attn2")]
-        x = torch.randn(1, *unet.cfg.get("latent_shape", [4, 16, 32]), generator=torch.Generator().manual_seed(0))
+        shape = unet.cfg.get("latent_shape", [4, 16, 32])
+        layers, size = attn_loss.chosen_layers(unet, shape, ctx.shape[-1], "cpu")  # the finest level's attn2
+        x = torch.randn(1, *shape, generator=torch.Generator().manual_seed(0))
+        for m in layers:
+            m.keep_attn = True
         for t in (int(v) for v in args.t.split(",")):
-            maps.clear()
             with torch.no_grad():
                 unet(x, torch.tensor([t]), ctx)
-            pixels = max(m.shape[0] for m in maps)
-            p = torch.stack([m for m in maps if m.shape[0] == pixels]).mean(0)[:, 1:1 + n_prompt]
+            p = attn_loss.mean_attention(layers, size)[0, :, 1:1 + n_prompt]
             sm = (100 * p).softmax(-1)
-            fmt = lambda r: " ".join(f"{v:.2f}" for v in r.tolist())  # noqa: E731
-            print(f"{os.path.basename(path)} t={t} pixels={pixels} prompt share {p.sum(1).mean():.3f} "
+            print(f"{os.path.basename(path)} t={t} pixels={p.shape[0]} prompt share {p.sum(1).mean():.3f} "
                   f"max/mean {fmt(p.max(0).values / p.mean(0))} | softmax(100p) {fmt(sm.max(0).values / sm.mean(0))}")
-        for h in hooks:
-            h.remove()
-
 
 if __name__ == "__main__":
     main()
