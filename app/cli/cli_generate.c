@@ -148,27 +148,10 @@ static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, 
 
 // Where the time went: GPU time per op label (largest first) and the peak resident memory, which on a
 // CPU device such as lavapipe includes every tensor.
-static int by_time(const void *a, const void *b) {
-  double d = ((const dg_profile_entry *)b)->total_ms - ((const dg_profile_entry *)a)->total_ms;
-  return (d > 0) - (d < 0);
-}
-
 static void print_profile(dg_model_set *m) {
-  const dg_profile_entry *e;
-  int n = dg_stream_profile(dg_model_set_stream(m), &e);
-  dg_profile_entry *sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
-  if (!sorted) return;
-  memcpy(sorted, e, sizeof *sorted * (size_t)n);
-  qsort(sorted, (size_t)n, sizeof *sorted, by_time);
-  double total = 0;
-  for (int i = 0; i < n; i++) total += sorted[i].total_ms;
-  printf("GPU time by op (%.1f ms in all):\n", total);
-  for (int i = 0; i < n; i++)
-    printf("  %-16s %10.1f ms %5.1f %% %8llu dispatches\n", sorted[i].label, sorted[i].total_ms,
-           total > 0 ? 100 * sorted[i].total_ms / total : 0, (unsigned long long)sorted[i].count);
+  dg_stream_profile_print(dg_model_set_stream(m), stdout);
   struct rusage ru;
   if (!getrusage(RUSAGE_SELF, &ru)) printf("peak resident memory: %.1f MiB\n", ru.ru_maxrss / 1024.0);
-  free(sorted);
 }
 
 typedef struct heat_ctx {

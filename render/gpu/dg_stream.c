@@ -298,5 +298,25 @@ int dg_stream_profile(const dg_stream *s, const dg_profile_entry **entries) {
 }
 
 void dg_stream_profile_reset(dg_stream *s) { s->n_profile = 0; }
+
+static int by_time(const void *a, const void *b) {
+  double d = ((const dg_profile_entry *)b)->total_ms - ((const dg_profile_entry *)a)->total_ms;
+  return (d > 0) - (d < 0);
+}
+
+void dg_stream_profile_print(const dg_stream *s, FILE *f) {
+  int n = s->n_profile;
+  dg_profile_entry *sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
+  if (!sorted) return;
+  memcpy(sorted, s->profile, sizeof *sorted * (size_t)n);
+  qsort(sorted, (size_t)n, sizeof *sorted, by_time);
+  double total = 0;
+  for (int i = 0; i < n; i++) total += sorted[i].total_ms;
+  fprintf(f, "GPU time by op (%.1f ms in all):\n", total);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "  %-16s %10.1f ms %5.1f %% %8llu dispatches\n", sorted[i].label, sorted[i].total_ms,
+            total > 0 ? 100 * sorted[i].total_ms / total : 0, (unsigned long long)sorted[i].count);
+  free(sorted);
+}
 uint64_t dg_stream_dispatch_count(const dg_stream *s) { return s->dispatches; }
 uint64_t dg_stream_barrier_count(const dg_stream *s) { return s->barriers; }

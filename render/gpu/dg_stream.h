@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "dg_arena.h"
 #include "dg_kernel.h"
@@ -50,5 +51,7 @@ typedef struct dg_profile_entry {
 } dg_profile_entry;
 int dg_stream_profile(const dg_stream *stream, const dg_profile_entry **entries);
 void dg_stream_profile_reset(dg_stream *stream);
+// Prints the profile to `f`, largest GPU time first: one line per label with its share and dispatches.
+void dg_stream_profile_print(const dg_stream *stream, FILE *f);
 uint64_t dg_stream_dispatch_count(const dg_stream *stream);
 uint64_t dg_stream_barrier_count(const dg_stream *stream);

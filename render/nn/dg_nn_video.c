@@ -1,11 +1,13 @@
 #include "dg_nn_video.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dg_conv.h"
 #include "dg_elementwise.h"
 #include "dg_layout.h"
+#include "dg_memory.h"
 
 #define NAME_LEN 256
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -37,6 +39,21 @@ bool dg_nn_tconv_present(const dg_nn_src *src, const char *prefix) {
   return dg_nn_has(src, prefix, ".temopral_conv.conv1.0.weight");
 }
 
+// A temporal Conv3d's weight [C, C, k, 1, 1] as the tap-major [k, C, C] of dg_conv_temporal's fast path.
+static dg_status load_taps(const dg_nn_src *src, const dg_weight *t, dg_tensor *out) {
+  int64_t c = t->shape[0], k = t->shape[2], shape[3] = {k, c, c}, n = t->numel;
+  float *w = malloc((size_t)n * 2 * sizeof *w);
+  if (!w) return dg_memory_fail(t->name, (uint64_t)n * 2 * sizeof *w);
+  dg_status s = dg_weights_read(src->w, t, DG_F32, w, (size_t)n * sizeof *w);
+  if (s == DG_OK) {
+    dg_conv_temporal_taps(w, c, c, k, w + n);
+    s = dg_tensor_alloc(src->arena, src->dtype, 3, shape, out);
+  }
+  if (s == DG_OK) s = dg_tensor_write_f32(out, w + n);
+  free(w);
+  return s;
+}
+
 dg_status dg_nn_tconv_load(const dg_nn_src *src, const char *prefix, dg_nn_tconv *out) {
   char p[NAME_LEN];
   memset(out, 0, sizeof *out);
@@ -49,7 +66,7 @@ dg_status dg_nn_tconv_load(const dg_nn_src *src, const char *prefix, dg_nn_tconv
     if (!wt) return dg_fail(DG_ERR_FORMAT, "nn: the checkpoint has no tensor %s", p);
     if (wt->ndim != 5 || wt->shape[2] != 3 || wt->shape[3] != 1 || wt->shape[4] != 1 || wt->shape[0] != wt->shape[1])
       return dg_fail(DG_ERR_FORMAT, "nn: %s must be [C, C, 3, 1, 1] (a temporal Conv3d)", p);
-    DG_TRY(dg_weights_load(src->w, p, src->arena, src->dtype, &out->w[i]));
+    DG_TRY(load_taps(src, wt, &out->w[i]));
     snprintf(p, sizeof p, "%s.temopral_conv.conv%d.%d.bias", prefix, i + 1, conv);
     DG_TRY(dg_weights_load_shaped(src->w, p, 1, &wt->shape[0], src->arena, src->dtype, &out->b[i]));
   }
@@ -79,9 +96,9 @@ static dg_status tconv_body(const dg_nn_ctx *nn, const dg_nn_tconv *c, const dg_
 dg_status dg_nn_tconv_forward(const dg_nn_ctx *nn, const dg_nn_tconv *c, const dg_tensor *x, dg_tensor *out) {
   int64_t n;
   DG_TRY(video_check(nn, "temporal conv", x, &n));
-  if (x->shape[1] != c->w[0].shape[1])
+  if (x->shape[1] != c->w[0].shape[2])
     return dg_fail(DG_ERR_ARG, "temporal conv: x has %lld channels, the weights %lld", (long long)x->shape[1],
-                   (long long)c->w[0].shape[1]);
+                   (long long)c->w[0].shape[2]);
   DG_TRY(dg_nn_alloc(nn, 4, x->shape, out));
   dg_arena_mark mark = dg_arena_get_mark(nn->scratch);
   dg_status st = tconv_body(nn, c, x, n, out);

@@ -10,7 +10,7 @@
 // [C, F, H, W] (statistics across the frames) -> SiLU -> Conv3d (3,1,1) padding (1,0,0), + x.
 typedef struct dg_nn_tconv {
   dg_nn_norm norm[4];
-  dg_tensor w[4], b[4]; // [C, C, 3, 1, 1], [C]
+  dg_tensor w[4], b[4]; // tap-major [3, C, C] (dg_conv_temporal's fast layout), [C]
 } dg_nn_tconv;
 // prefix: the ResBlock's, e.g. "model.diffusion_model.input_blocks.1.0" (".temopral_conv" follows).
 dg_status dg_nn_tconv_load(const dg_nn_src *src, const char *prefix, dg_nn_tconv *out);

@@ -286,14 +286,15 @@ dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor 
   DG_TRY(dg_check_same_dtype("conv_temporal", x, w));
   DG_TRY(dg_check_same_dtype("conv_temporal", x, y));
   if (bias) DG_TRY(dg_check_same_dtype("conv_temporal", x, bias));
-  bool w_ok = (w->ndim == 5 && w->shape[3] == 1 && w->shape[4] == 1) || w->ndim == 3;
+  bool taps = w->ndim == 3, w_ok = (w->ndim == 5 && w->shape[3] == 1 && w->shape[4] == 1) || taps;
   if (x->ndim != 5 || !w_ok)
     return dg_fail(DG_ERR_ARG,
-                   "conv_temporal: x must be [N, C, F, H, W] (got %s), weight [Cout, Cin, k, 1, 1] (got %s)",
+                   "conv_temporal: x must be [N, C, F, H, W] (got %s), weight [Cout, Cin, k, 1, 1] or [k, Cout, Cin] "
+                   "(got %s)",
                    dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw));
   int64_t N = x->shape[0], Cin = x->shape[1], F = x->shape[2], hw = x->shape[3] * x->shape[4];
-  int64_t Cout = w->shape[0], k = w->shape[2];
-  if (w->shape[1] != Cin)
+  int64_t Cout = w->shape[taps ? 1 : 0], k = w->shape[taps ? 0 : 2];
+  if (w->shape[taps ? 2 : 1] != Cin)
     return dg_fail(DG_ERR_ARG, "conv_temporal: weight %s does not match x %s", dg_shape_str(w, sw, sizeof sw),
                    dg_shape_str(x, sx, sizeof sx));
   if (pad < 0 || 2 * pad > k - 1)
@@ -321,7 +322,9 @@ dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor 
   }
   // y[n, :, f] = sum_t W[:, :, t] x[n, :, f + t - pad]: one matmul per tap, batched over the output
   // frames whose input frame exists. Tap `pad` reads frame f for every f < Fo <= F, so it goes first,
-  // writes every output (with the bias and the residual) and the other taps accumulate.
+  // writes every output (with the bias and the residual) and the other taps accumulate. Tap-major
+  // weights give each tap a contiguous [Cout, Cin] matrix: the GEMM's fast, vectorised paths (PyTorch's
+  // layout reads A with a stride of k along K, which only the plain path can).
   for (int64_t n = 0; n < N; n++)
     for (int64_t i = 0; i < k; i++) {
       int64_t t = i == 0 ? pad : i <= pad ? i - 1 : i;
@@ -337,10 +340,10 @@ dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor 
                         .c = y,
                         .bias = i == 0 ? bias : NULL,
                         .bias_mode = 2,
-                        .a_off = t,
+                        .a_off = taps ? t * Cout * Cin : t,
                         .a_sz = 0,
-                        .a_sm = Cin * k,
-                        .a_sk = k,
+                        .a_sm = taps ? Cin : Cin * k,
+                        .a_sk = taps ? 1 : k,
                         .b_off = (n * Cin * F + f0 + t - pad) * hw,
                         .b_sz = hw,
                         .b_sk = F * hw,
@@ -353,4 +356,11 @@ dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor 
       DG_TRY(dg_gemm(s, &g));
     }
   return DG_OK;
+}
+
+void dg_conv_temporal_taps(const float *w, int64_t cout, int64_t cin, int64_t k, float *taps) {
+  for (int64_t o = 0; o < cout; o++)
+    for (int64_t i = 0; i < cin; i++)
+      for (int64_t t = 0; t < k; t++)
+        taps[(t * cout + o) * cin + i] = w[(o * cin + i) * k + t];
 }

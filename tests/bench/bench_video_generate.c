@@ -3,6 +3,7 @@
 // peak resident memory after each case. Default: the embedded model with its folder's video_unet.safetensors
 // (or --video-unet FILE, e.g. tools/train/dgtrain/inflate_video.py's), 256x128, cases 16x25 and 64x2 (the
 // issue's floor: 64 frames x 25 steps in 4 minutes). One run per case: each takes minutes on a CPU.
+// --profile: the GPU time per op of each case (timestamps cost a little time themselves).
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,18 +16,18 @@
 
 static void usage(FILE *f) {
   fprintf(f, "usage: dirigent-bench-video-generate [--model DIR|FILE] [--video-unet FILE] [--size WxH]\n"
-             "                                     [--cases 16x25,64x2] [--f16]\n");
+             "                                     [--cases 16x25,64x2] [--f16] [--profile]\n");
 }
 
 int main(int argc, char **argv) {
   const char *model_arg = NULL, *video = NULL, *cases = "16x25,64x2";
   int w = 256, h = 128;
-  bool f16 = false;
+  bool f16 = false, profile = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help")) return usage(stdout), 0;
-    if (!strcmp(a, "--f16")) {
-      f16 = true;
+    if (!strcmp(a, "--f16") || !strcmp(a, "--profile")) {
+      *(!strcmp(a, "--f16") ? &f16 : &profile) = true;
       continue;
     }
     if (!v) return usage(stderr), 2;
@@ -42,7 +43,8 @@ int main(int argc, char **argv) {
   dg_device *dev = NULL;
   dg_model_set *m = NULL;
   double t0 = dg_bench_now();
-  dg_status s = dg_device_open(NULL, &dev);
+  dg_device_options dopt = {.timestamps = profile};
+  dg_status s = dg_device_open(&dopt, &dev);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
   if (s != DG_OK) return fprintf(stderr, "dirigent-bench-video-generate: %s\n", dg_last_error()), 1;
   printf("%s", dg_model_set_describe(m));
@@ -67,6 +69,7 @@ int main(int argc, char **argv) {
     dg_video_params p = {.stages = stages, .n_stages = 2, .frames = frames, .fps = 8, .width = w, .height = h,
                          .steps = steps, .cfg = 7.5f, .eta = 1.0f, .seed = 1, .vsp = DG_VSP_LINEAR, .tar = &tar,
                          .capture_layer = -1};
+    dg_stream_profile_reset(dg_model_set_stream(m));
     double t = dg_bench_now();
     s = rgb ? dg_video_generate(m, &p, rgb) : DG_ERR_OOM;
     double secs = dg_bench_now() - t;
@@ -76,6 +79,7 @@ int main(int argc, char **argv) {
       printf("%d frames x %d steps: %.1f s (%.2f s per step incl. decode), peak RSS %.0f MiB\n", frames, steps, secs,
              secs / steps, ru.ru_maxrss / 1024.0);
     else fprintf(stderr, "dirigent-bench-video-generate: %s\n", dg_last_error());
+    if (s == DG_OK && profile) dg_stream_profile_print(dg_model_set_stream(m), stdout);
     free(rgb);
   }
   g_strfreev(list);

@@ -68,12 +68,20 @@ static void check_conv2d_end_pad(dg_dtype dt, int64_t N, int64_t Cin, int64_t H,
   free(bias);
 }
 
+// taps: the weight given tap-major [k, Cout, Cin] (dg_conv_temporal_taps) instead of [Cout, Cin, k, 1, 1].
 static void check_temporal_res(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64_t H, int64_t W, int64_t Cout,
-                               int64_t k, int pad, bool with_bias, int res) {
+                               int64_t k, int pad, bool with_bias, int res, bool taps) {
   int64_t Fo = F + 2 * pad - k + 1;
   int64_t sx[5] = {N, Cin, F, H, W}, sw[5] = {Cout, Cin, k, 1, 1}, sb[1] = {Cout}, sy[5] = {N, Cout, Fo, H, W};
   float *x, *w, *bias = NULL;
   dg_tensor X = dg_test_tensor(dt, 5, sx, -1, 1, &x), Wt = dg_test_tensor(dt, 5, sw, -1, 1, &w);
+  if (taps) {
+    float *t = malloc((size_t)(Cout * Cin * k) * sizeof *t);
+    dg_conv_temporal_taps(w, Cout, Cin, k, t);
+    Wt = dg_test_tensor(dt, 3, (int64_t[3]){k, Cout, Cin}, 0, 0, NULL);
+    dg_tensor_write_f32(&Wt, t);
+    free(t);
+  }
   dg_tensor B = with_bias ? dg_test_tensor(dt, 1, sb, -1, 1, &bias) : (dg_tensor){0};
   float *rv = NULL;
   dg_tensor R = res ? dg_test_tensor(dt, 5, sy, -1, 1, &rv) : (dg_tensor){0};
@@ -85,9 +93,10 @@ static void check_temporal_res(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, i
     dg_ref_conv_temporal(x, w, bias, N, Cin, F, H * W, Cout, k, pad, want);
     for (int64_t i = 0; rv && i < n; i++) want[i] += rv[i];
     char what[160];
-    snprintf(what, sizeof what, "conv_temporal %s x=[%lld,%lld,%lld,%lld,%lld] Cout=%lld k=%lld pad=%d bias=%d res=%d",
+    snprintf(what, sizeof what,
+             "conv_temporal %s x=[%lld,%lld,%lld,%lld,%lld] Cout=%lld k=%lld pad=%d bias=%d res=%d taps=%d",
              dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)F, (long long)H, (long long)W, (long long)Cout,
-             (long long)k, pad, with_bias, res);
+             (long long)k, pad, with_bias, res, taps);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -100,7 +109,8 @@ static void check_temporal_res(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, i
 
 static void check_temporal(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64_t H, int64_t W, int64_t Cout,
                            int64_t k, int pad, bool with_bias) {
-  check_temporal_res(dt, N, Cin, F, H, W, Cout, k, pad, with_bias, 0);
+  check_temporal_res(dt, N, Cin, F, H, W, Cout, k, pad, with_bias, 0, false);
+  check_temporal_res(dt, N, Cin, F, H, W, Cout, k, pad, with_bias, 0, true);
 }
 
 static int64_t r(int lo, int hi) { return dg_test_int(lo, hi); }
@@ -152,8 +162,10 @@ int main(void) {
     check_temporal(dt, 1, r(1, 5), r(5, 8), r(2, 5), r(2, 5), r(1, 5), 5, 2, true);
     check_temporal(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 12, 3, 1, true); // splits
     for (int res = 1; res <= 2; res++) {
-      check_temporal_res(dt, r(1, 2), r(1, 9), r(1, 6), r(1, 7), r(1, 7), r(1, 9), 3, 1, true, res);
-      check_temporal_res(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 16, 3, 1, true, res); // splits
+      for (int taps = 0; taps < 2; taps++) {
+        check_temporal_res(dt, r(1, 2), r(1, 9), r(1, 6), r(1, 7), r(1, 7), r(1, 9), 3, 1, true, res, taps);
+        check_temporal_res(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 16, 3, 1, true, res, taps); // splits
+      }
     }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
