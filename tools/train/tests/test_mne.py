@@ -138,7 +138,8 @@ class TestMNE(unittest.TestCase):
             self.assertEqual(tuple(e(torch.rand(1, 3, 32, 64))[0].shape), (1, 8, 8))
 
     def test_golden_fixtures_regenerate(self):
-        """make_fixtures_mne reproduces the committed tests/golden/mne files (to 1e-5)."""
+        """make_fixtures_mne reproduces the committed tests/golden/mne files (to 1e-5 of each tensor's largest value:
+        another CPU's kernels, e.g. AVX-512 ones, round differently)."""
         from dgtrain import make_fixtures_mne
         from dgtrain.safetensors_io import load
         here = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "golden", "mne")
@@ -148,7 +149,8 @@ class TestMNE(unittest.TestCase):
                 a, b = load(os.path.join(here, f))[0], load(os.path.join(d, f))[0]
                 self.assertEqual(sorted(a), sorted(b), f)
                 for k in a:
-                    self.assertLess((a[k] - b[k]).abs().max().item(), 1e-5, f"{f} {k}")
+                    scale = max(1.0, a[k].abs().max().item())
+                    self.assertLess((a[k] - b[k]).abs().max().item(), 1e-5 * scale, f"{f} {k}")
 
 
 if __name__ == "__main__":

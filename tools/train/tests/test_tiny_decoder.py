@@ -22,7 +22,9 @@ class TestTinyDecoder(unittest.TestCase):
         m = load_tiny_decoder(os.path.join(GOLD, "weights.safetensors"))
         io, _ = load(os.path.join(GOLD, "fixture.safetensors"))
         with torch.no_grad():
-            self.assertTrue(torch.allclose(m(io["z"]), io["image"], atol=1e-5))
+            err = (m(io["z"]) - io["image"]).abs().max().item()
+        # to 1e-5 of the largest value: another CPU's kernels (e.g. AVX-512 ones) round differently
+        self.assertLess(err, 1e-5 * max(1.0, io["image"].abs().max().item()))
 
     def test_default_size_and_factor(self):
         m = TinyDecoder(DEFAULT)
