@@ -23,8 +23,8 @@ static int64_t wdim(const dg_nn_src *src, const char *name, int i) {
 
 static dg_status load(const dg_nn_src *src, const char *name, int ndim, const int64_t *shape, dg_tensor *out) {
   float *v;
-  DG_TRY(dg_model_read(src, name, ndim, shape, &v));
-  dg_status s = dg_model_upload(src, ndim, shape, v, out);
+  DG_TRY(dg_nn_read(src, name, ndim, shape, &v));
+  dg_status s = dg_nn_upload(src, ndim, shape, v, out);
   free(v);
   return s;
 }

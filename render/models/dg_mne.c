@@ -39,10 +39,10 @@ static dg_status load_conv(const dg_nn_src *src, const char *conv, const char *b
   int64_t ws[4] = {cout, cin, k, k}, vs[1] = {cout};
   float *w = NULL, *v[4] = {0}, *b = NULL;
   static const char *parts[4] = {"weight", "bias", "running_mean", "running_var"};
-  dg_status s = dg_model_read(src, name, 4, ws, &w);
+  dg_status s = dg_nn_read(src, name, 4, ws, &w);
   for (int i = 0; i < (bn ? 4 : 1) && s == DG_OK; i++) {
     snprintf(name, sizeof name, bn ? "%s.%s" : "%s.bias", bn ? bn : conv, parts[i]);
-    s = dg_model_read(src, name, 1, vs, &v[i]);
+    s = dg_nn_read(src, name, 1, vs, &v[i]);
   }
   if (s == DG_OK && bn) {
     b = malloc((size_t)cout * sizeof *b);
@@ -56,8 +56,8 @@ static dg_status load_conv(const dg_nn_src *src, const char *conv, const char *b
     if (!b) s = dg_fail(DG_ERR_OOM, "out of host memory");
   }
   out->stride = stride, out->pad = pad;
-  if (s == DG_OK) s = dg_model_upload(src, 4, ws, w, &out->w);
-  if (s == DG_OK) s = dg_model_upload(src, 1, vs, bn ? b : v[0], &out->b);
+  if (s == DG_OK) s = dg_nn_upload(src, 4, ws, w, &out->w);
+  if (s == DG_OK) s = dg_nn_upload(src, 1, vs, bn ? b : v[0], &out->b);
   free(w), free(b);
   for (int i = 0; i < 4; i++)
     free(v[i]);
@@ -109,13 +109,13 @@ static dg_status load_head(const dg_nn_src *src, const char *p, int level, int h
   snprintf(bn, sizeof bn, "%s.linear.linear.bias", p);
   int64_t w_dim = wdim(src, wn, 0), ls[2] = {w_dim, cin}, bs[1] = {w_dim};
   float *lw, *lb = NULL;
-  DG_TRY(named(dg_model_read(src, wn, 2, ls, &lw)));
-  dg_status s = named(dg_model_read(src, bn, 1, bs, &lb));
+  DG_TRY(named(dg_nn_read(src, wn, 2, ls, &lw)));
+  dg_status s = named(dg_nn_read(src, bn, 1, bs, &lb));
   double g = sqrt(2.0 / (double)cin); // EqualLinear's run-time scale
   for (int64_t i = 0; s == DG_OK && i < w_dim * cin; i++)
     lw[i] = (float)(lw[i] * g);
-  if (s == DG_OK) s = dg_model_upload(src, 2, ls, lw, &out->lw);
-  if (s == DG_OK) s = dg_model_upload(src, 1, bs, lb, &out->lb);
+  if (s == DG_OK) s = dg_nn_upload(src, 2, ls, lw, &out->lw);
+  if (s == DG_OK) s = dg_nn_upload(src, 1, bs, lb, &out->lb);
   free(lw), free(lb);
   return s;
 }

@@ -8,38 +8,6 @@
 #include "dg_elementwise.h"
 #include "dg_memory.h"
 
-dg_status dg_model_upload(const dg_nn_src *src, int ndim, const int64_t *shape, const float *values, dg_tensor *out) {
-  DG_TRY(dg_tensor_alloc(src->arena, src->dtype, ndim, shape, out));
-  return dg_tensor_write_f32(out, values);
-}
-
-dg_status dg_model_read(const dg_nn_src *src, const char *name, int ndim, const int64_t *shape, float **out) {
-  *out = NULL;
-  const dg_weight *t = dg_weights_find(src->w, name);
-  if (!t) return dg_fail(DG_ERR_FORMAT, "the checkpoint has no tensor %s", name);
-  bool ok = t->ndim == ndim;
-  for (int i = 0; ok && i < ndim; i++)
-    ok = shape[i] < 0 || t->shape[i] == shape[i];
-  if (!ok) {
-    char want[128] = "[", got[128] = "[";
-    for (int i = 0; i < ndim; i++)
-      snprintf(want + strlen(want), sizeof want - strlen(want), shape[i] < 0 ? "%s?" : "%s%lld", i ? ", " : "",
-               (long long)shape[i]);
-    for (int i = 0; i < t->ndim; i++)
-      snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)t->shape[i]);
-    return dg_fail(DG_ERR_FORMAT, "tensor %s has shape %s], expected %s]", name, got, want);
-  }
-  float *v = malloc((size_t)t->numel * sizeof *v);
-  if (!v) return dg_memory_fail(name, (uint64_t)t->numel * sizeof *v);
-  dg_status s = dg_weights_read(src->w, t, DG_F32, v, (size_t)t->numel * sizeof *v);
-  if (s != DG_OK) {
-    free(v);
-    return s;
-  }
-  *out = v;
-  return DG_OK;
-}
-
 dg_status dg_model_rgb_tensor(const dg_nn_ctx *nn, const uint8_t *const *rgb, int n, int width, int height,
                               dg_tensor *out) {
   int64_t hw = (int64_t)width * height, shape[4] = {n, 3, height, width};

@@ -29,10 +29,10 @@ static dg_status load_conv_bn(const dg_nn_src *src, const char *conv, const char
   int64_t cout = wdim(src, name, 0), ws[4] = {cout, cin, k, k}, vs[1] = {cout};
   float *w = NULL, *v[4] = {0};
   static const char *parts[4] = {"weight", "bias", "running_mean", "running_var"};
-  dg_status s = dg_model_read(src, name, 4, ws, &w);
+  dg_status s = dg_nn_read(src, name, 4, ws, &w);
   for (int i = 0; i < 4 && s == DG_OK; i++) {
     snprintf(name, sizeof name, "%s.%s", bn, parts[i]);
-    s = dg_model_read(src, name, 1, vs, &v[i]);
+    s = dg_nn_read(src, name, 1, vs, &v[i]);
   }
   float *b = s == DG_OK ? malloc((size_t)cout * sizeof *b) : NULL;
   if (s == DG_OK && !b) s = dg_fail(DG_ERR_OOM, "out of host memory");
@@ -46,8 +46,8 @@ static dg_status load_conv_bn(const dg_nn_src *src, const char *conv, const char
     }
     out->stride = stride;
     out->pad = k / 2;
-    s = dg_model_upload(src, 4, ws, w, &out->w);
-    if (s == DG_OK) s = dg_model_upload(src, 1, vs, b, &out->b);
+    s = dg_nn_upload(src, 4, ws, w, &out->w);
+    if (s == DG_OK) s = dg_nn_upload(src, 1, vs, b, &out->b);
   }
   free(w), free(b);
   for (int i = 0; i < 4; i++)
@@ -83,10 +83,10 @@ static dg_status load_conv_bias(const dg_nn_src *src, const char *name, int64_t 
   snprintf(wn, sizeof wn, "%s.weight", name), snprintf(bn, sizeof bn, "%s.bias", name);
   int64_t cs[4] = {cout, cin, 1, 1}, bs[1] = {cout};
   float *w, *b = NULL;
-  DG_TRY(dg_model_read(src, wn, 4, cs, &w));
-  dg_status s = dg_model_read(src, bn, 1, bs, &b);
-  if (s == DG_OK) s = dg_model_upload(src, 4, cs, w, &out->w);
-  if (s == DG_OK) s = dg_model_upload(src, 1, bs, b, &out->b);
+  DG_TRY(dg_nn_read(src, wn, 4, cs, &w));
+  dg_status s = dg_nn_read(src, bn, 1, bs, &b);
+  if (s == DG_OK) s = dg_nn_upload(src, 4, cs, w, &out->w);
+  if (s == DG_OK) s = dg_nn_upload(src, 1, bs, b, &out->b);
   out->stride = 1;
   free(w);
   free(b);

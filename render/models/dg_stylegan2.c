@@ -24,13 +24,13 @@ static int64_t wdim(const dg_nn_src *src, const char *name, int i) {
 static dg_status load_scaled(const dg_nn_src *src, const char *name, int ndim, const int64_t *shape, double gain,
                              dg_tensor *out) {
   float *v;
-  DG_TRY(dg_model_read(src, name, ndim, shape, &v));
+  DG_TRY(dg_nn_read(src, name, ndim, shape, &v));
   int64_t n = 1;
   for (int i = 0; i < ndim; i++)
     n *= shape[i];
   for (int64_t i = 0; i < n; i++)
     v[i] = (float)(v[i] * gain);
-  dg_status s = dg_model_upload(src, ndim, shape, v, out);
+  dg_status s = dg_nn_upload(src, ndim, shape, v, out);
   free(v);
   return s;
 }
@@ -38,7 +38,7 @@ static dg_status load_scaled(const dg_nn_src *src, const char *name, int ndim, c
 static dg_status load_filter(const dg_nn_src *src, const char *name, float *f) {
   int64_t fs[2] = {4, 4};
   float *v;
-  DG_TRY(dg_model_read(src, name, 2, fs, &v));
+  DG_TRY(dg_nn_read(src, name, 2, fs, &v));
   memcpy(f, v, 16 * sizeof *f);
   free(v);
   return DG_OK;
@@ -64,7 +64,7 @@ static dg_status load_layer(const dg_nn_src *src, const char *p, int in, int w_d
   DG_TRY(load_scaled(src, n, 1, os, 1.0, &L->b));
   float *w;
   snprintf(n, sizeof n, "%s.weight", p);
-  DG_TRY(dg_model_read(src, n, 4, ws, &w));
+  DG_TRY(dg_nn_read(src, n, 4, ws, &w));
   int64_t kk = (int64_t)k * k, sq[2] = {L->out, in};
   float *wsq = malloc((size_t)(L->out * in) * sizeof *wsq), *wf = malloc((size_t)(L->out * in * kk) * sizeof *wf);
   dg_status s = wsq && wf ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
@@ -76,14 +76,14 @@ static dg_status load_layer(const dg_nn_src *src, const char *p, int in, int w_d
     }
     wsq[j] = (float)acc;
   }
-  if (s == DG_OK) s = dg_model_upload(src, 4, ws, wf, &L->w);
-  if (s == DG_OK && !rgb) s = dg_model_upload(src, 2, sq, wsq, &L->wsq);
+  if (s == DG_OK) s = dg_nn_upload(src, 4, ws, wf, &L->w);
+  if (s == DG_OK && !rgb) s = dg_nn_upload(src, 2, sq, wsq, &L->wsq);
   free(w), free(wsq), free(wf);
   DG_TRY(s);
   if (rgb) return DG_OK;
   snprintf(n, sizeof n, "%s.noise_strength", p);
   float *ns_v;
-  DG_TRY(dg_model_read(src, n, 0, NULL, &ns_v));
+  DG_TRY(dg_nn_read(src, n, 0, NULL, &ns_v));
   L->noise_strength = ns_v[0];
   free(ns_v);
   snprintf(n, sizeof n, "%s.noise_const", p);

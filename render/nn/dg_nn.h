@@ -94,6 +94,11 @@ typedef struct dg_nn_src {
 } dg_nn_src;
 
 dg_status dg_nn_alloc(const dg_nn_ctx *nn, int ndim, const int64_t *shape, dg_tensor *out);
+// A tensor of `shape` in the source's arena and dtype, written from f32 host values.
+dg_status dg_nn_upload(const dg_nn_src *src, int ndim, const int64_t *shape, const float *values, dg_tensor *out);
+// An f32 host copy of the named tensor, which must have exactly `ndim` dims of `shape` (-1: any).
+// Caller frees.
+dg_status dg_nn_read(const dg_nn_src *src, const char *name, int ndim, const int64_t *shape, float **out);
 // True if `prefix` + `suffix` names a tensor of the store.
 bool dg_nn_has(const dg_nn_src *src, const char *prefix, const char *suffix);
 

@@ -39,17 +39,21 @@ bool dg_nn_tconv_present(const dg_nn_src *src, const char *prefix) {
   return dg_nn_has(src, prefix, ".temopral_conv.conv1.0.weight");
 }
 
-// A temporal Conv3d's weight [C, C, k, 1, 1] as the tap-major [k, C, C] of dg_conv_temporal's fast path.
-static dg_status load_taps(const dg_nn_src *src, const dg_weight *t, dg_tensor *out) {
-  int64_t c = t->shape[0], k = t->shape[2], shape[3] = {k, c, c}, n = t->numel;
-  float *w = malloc((size_t)n * 2 * sizeof *w);
-  if (!w) return dg_memory_fail(t->name, (uint64_t)n * 2 * sizeof *w);
-  dg_status s = dg_weights_read(src->w, t, DG_F32, w, (size_t)n * sizeof *w);
+// A temporal Conv3d's weight [C, C, 3, 1, 1] as the tap-major [3, C, C] of dg_conv_temporal's fast path.
+static dg_status load_taps(const dg_nn_src *src, const char *name, dg_tensor *out) {
+  const int64_t want[5] = {-1, -1, 3, 1, 1};
+  float *w;
+  DG_TRY(dg_nn_read(src, name, 5, want, &w));
+  const dg_weight *t = dg_weights_find(src->w, name);
+  int64_t c = t->shape[0], shape[3] = {3, c, c};
+  dg_status s = c == t->shape[1] ? DG_OK : dg_fail(DG_ERR_FORMAT, "nn: %s must be [C, C, 3, 1, 1]", name);
+  float *taps = s == DG_OK ? malloc((size_t)t->numel * sizeof *taps) : NULL;
+  if (s == DG_OK && !taps) s = dg_memory_fail(name, (uint64_t)t->numel * sizeof *taps);
   if (s == DG_OK) {
-    dg_conv_temporal_taps(w, c, c, k, w + n);
-    s = dg_tensor_alloc(src->arena, src->dtype, 3, shape, out);
+    dg_conv_temporal_taps(w, c, c, 3, taps);
+    s = dg_nn_upload(src, 3, shape, taps, out);
   }
-  if (s == DG_OK) s = dg_tensor_write_f32(out, w + n);
+  free(taps);
   free(w);
   return s;
 }
@@ -62,13 +66,9 @@ dg_status dg_nn_tconv_load(const dg_nn_src *src, const char *prefix, dg_nn_tconv
     DG_TRY(dg_nn_norm_load(src, p, 32, 1e-5f, &out->norm[i]));
     int conv = i == 0 ? 2 : 3; // conv2..4 have a Dropout before their Conv3d
     snprintf(p, sizeof p, "%s.temopral_conv.conv%d.%d.weight", prefix, i + 1, conv);
-    const dg_weight *wt = dg_weights_find(src->w, p);
-    if (!wt) return dg_fail(DG_ERR_FORMAT, "nn: the checkpoint has no tensor %s", p);
-    if (wt->ndim != 5 || wt->shape[2] != 3 || wt->shape[3] != 1 || wt->shape[4] != 1 || wt->shape[0] != wt->shape[1])
-      return dg_fail(DG_ERR_FORMAT, "nn: %s must be [C, C, 3, 1, 1] (a temporal Conv3d)", p);
-    DG_TRY(load_taps(src, wt, &out->w[i]));
+    DG_TRY(load_taps(src, p, &out->w[i]));
     snprintf(p, sizeof p, "%s.temopral_conv.conv%d.%d.bias", prefix, i + 1, conv);
-    DG_TRY(dg_weights_load_shaped(src->w, p, 1, &wt->shape[0], src->arena, src->dtype, &out->b[i]));
+    DG_TRY(dg_weights_load_shaped(src->w, p, 1, &out->w[i].shape[1], src->arena, src->dtype, &out->b[i]));
   }
   return DG_OK;
 }
@@ -86,7 +86,7 @@ static dg_status tconv_body(const dg_nn_ctx *nn, const dg_nn_tconv *c, const dg_
     DG_TRY(dg_tensor_reshape(&h, 5, c5, &h5));
     DG_TRY(dg_nn_alloc(nn, 5, c5, &y));
     const dg_tensor *res = i == 3 && dg_nn_fusion() ? &a : NULL; // the residual, fused into the last conv
-    DG_TRY(dg_conv_temporal_ex(nn->s, &h5, &c->w[i], &c->b[i], 1, res, &y));
+    DG_TRY(dg_conv_temporal(nn->s, &h5, &c->w[i], &c->b[i], 1, res, &y));
     DG_TRY(dg_tensor_reshape(&y, 4, cf, &cur));
   }
   if (!dg_nn_fusion()) DG_TRY(dg_binary(nn->s, DG_ADD, &cur, &a, &cur));

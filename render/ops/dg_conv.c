@@ -276,25 +276,17 @@ dg_status dg_conv2d_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
 }
 
 dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
-                           dg_tensor *y) {
-  return dg_conv_temporal_ex(s, x, w, bias, pad, NULL, y);
-}
-
-dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
-                              const dg_tensor *residual, dg_tensor *y) {
+                           const dg_tensor *residual, dg_tensor *y) {
   char sx[96], sw[96], sy[96];
   DG_TRY(dg_check_same_dtype("conv_temporal", x, w));
   DG_TRY(dg_check_same_dtype("conv_temporal", x, y));
   if (bias) DG_TRY(dg_check_same_dtype("conv_temporal", x, bias));
-  bool taps = w->ndim == 3, w_ok = (w->ndim == 5 && w->shape[3] == 1 && w->shape[4] == 1) || taps;
-  if (x->ndim != 5 || !w_ok)
-    return dg_fail(DG_ERR_ARG,
-                   "conv_temporal: x must be [N, C, F, H, W] (got %s), weight [Cout, Cin, k, 1, 1] or [k, Cout, Cin] "
-                   "(got %s)",
+  if (x->ndim != 5 || w->ndim != 3)
+    return dg_fail(DG_ERR_ARG, "conv_temporal: x must be [N, C, F, H, W] (got %s), weight [k, Cout, Cin] (got %s)",
                    dg_shape_str(x, sx, sizeof sx), dg_shape_str(w, sw, sizeof sw));
   int64_t N = x->shape[0], Cin = x->shape[1], F = x->shape[2], hw = x->shape[3] * x->shape[4];
-  int64_t Cout = w->shape[taps ? 1 : 0], k = w->shape[taps ? 0 : 2];
-  if (w->shape[taps ? 2 : 1] != Cin)
+  int64_t Cout = w->shape[1], k = w->shape[0];
+  if (w->shape[2] != Cin)
     return dg_fail(DG_ERR_ARG, "conv_temporal: weight %s does not match x %s", dg_shape_str(w, sw, sizeof sw),
                    dg_shape_str(x, sx, sizeof sx));
   if (pad < 0 || 2 * pad > k - 1)
@@ -324,7 +316,7 @@ dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor 
   // frames whose input frame exists. Tap `pad` reads frame f for every f < Fo <= F, so it goes first,
   // writes every output (with the bias and the residual) and the other taps accumulate. Tap-major
   // weights give each tap a contiguous [Cout, Cin] matrix: the GEMM's fast, vectorised paths (PyTorch's
-  // layout reads A with a stride of k along K, which only the plain path can).
+  // layout would read A with a stride of k along K, which only its plain path can).
   for (int64_t n = 0; n < N; n++)
     for (int64_t i = 0; i < k; i++) {
       int64_t t = i == 0 ? pad : i <= pad ? i - 1 : i;
@@ -340,10 +332,10 @@ dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor 
                         .c = y,
                         .bias = i == 0 ? bias : NULL,
                         .bias_mode = 2,
-                        .a_off = taps ? t * Cout * Cin : t,
+                        .a_off = t * Cout * Cin,
                         .a_sz = 0,
-                        .a_sm = taps ? Cin : Cin * k,
-                        .a_sk = taps ? 1 : k,
+                        .a_sm = Cin,
+                        .a_sk = 1,
                         .b_off = (n * Cin * F + f0 + t - pad) * hw,
                         .b_sz = hw,
                         .b_sk = F * hw,

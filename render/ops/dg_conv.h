@@ -23,10 +23,16 @@ dg_status dg_conv2d_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
                        const dg_conv2d_params *params, const dg_tensor *residual, dg_tensor *y);
 
 // Convolution over frames with a k x 1 x 1 kernel (VideoCrafter's temporal Conv3d (k,1,1), padding
-// (pad,0,0)): x [N, Cin, F, H, W], w [Cout, Cin, k, 1, 1] (PyTorch's layout) or tap-major [k, Cout, Cin]
-// (several times faster: each tap a contiguous matrix; dg_conv_temporal_taps writes it), bias [Cout] or NULL,
+// (pad,0,0)): x [N, Cin, F, H, W], w tap-major [k, Cout, Cin] (each tap a contiguous matrix, the GEMM's
+// fast path; dg_conv_temporal_taps writes it from PyTorch's [Cout, Cin, k, 1, 1]), bias [Cout] or NULL,
+// residual NULL or y's dtype and element count (read in y's layout, added in the first tap's pass),
 // y [N, Cout, Fo, H, W] with Fo = F + 2 pad - k + 1. Needs 0 <= 2 pad <= k - 1 (Fo <= F; "same"
 // padding is pad = (k - 1) / 2).
+dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
+                           const dg_tensor *residual, dg_tensor *y);
+// Host weights in PyTorch's [Cout, Cin, k] order (the Conv3d's [Cout, Cin, k, 1, 1]) to tap-major [k, Cout, Cin].
+void dg_conv_temporal_taps(const float *w, int64_t cout, int64_t cin, int64_t k, float *taps);
+
 // Dispatches of the direct (not 1x1) conv2d kernel in this process, how many took the vectorised 3x3
 // path with weights shared by broadcast, and how many of those read x and w through buffer device
 // addresses (conv2d_bda.comp). test_conv checks the path a CPU device with 8-lane subgroups takes.
@@ -35,10 +41,3 @@ typedef struct dg_conv_counts {
 } dg_conv_counts;
 dg_conv_counts dg_conv_get_counts(void);
 
-dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
-                           dg_tensor *y);
-// The same + residual (NULL, or y's dtype and element count, read in y's layout) in the first tap's pass.
-dg_status dg_conv_temporal_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, const dg_tensor *bias, int pad,
-                              const dg_tensor *residual, dg_tensor *y);
-// Host weights in PyTorch's [Cout, Cin, k] order (the Conv3d's [Cout, Cin, k, 1, 1]) to tap-major [k, Cout, Cin].
-void dg_conv_temporal_taps(const float *w, int64_t cout, int64_t cin, int64_t k, float *taps);

@@ -26,8 +26,12 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help")) return usage(stdout), 0;
-    if (!strcmp(a, "--f16") || !strcmp(a, "--profile")) {
-      *(!strcmp(a, "--f16") ? &f16 : &profile) = true;
+    if (!strcmp(a, "--f16")) {
+      f16 = true;
+      continue;
+    }
+    if (!strcmp(a, "--profile")) {
+      profile = true;
       continue;
     }
     if (!v) return usage(stderr), 2;

@@ -68,25 +68,24 @@ static void check_conv2d_end_pad(dg_dtype dt, int64_t N, int64_t Cin, int64_t H,
   free(bias);
 }
 
-// taps: the weight given tap-major [k, Cout, Cin] (dg_conv_temporal_taps) instead of [Cout, Cin, k, 1, 1].
+// The weight drawn in PyTorch's [Cout, Cin, k, 1, 1] (the reference's layout), given tap-major.
 static void check_temporal_res(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64_t H, int64_t W, int64_t Cout,
-                               int64_t k, int pad, bool with_bias, int res, bool taps) {
+                               int64_t k, int pad, bool with_bias, int res) {
   int64_t Fo = F + 2 * pad - k + 1;
   int64_t sx[5] = {N, Cin, F, H, W}, sw[5] = {Cout, Cin, k, 1, 1}, sb[1] = {Cout}, sy[5] = {N, Cout, Fo, H, W};
   float *x, *w, *bias = NULL;
-  dg_tensor X = dg_test_tensor(dt, 5, sx, -1, 1, &x), Wt = dg_test_tensor(dt, 5, sw, -1, 1, &w);
-  if (taps) {
-    float *t = malloc((size_t)(Cout * Cin * k) * sizeof *t);
-    dg_conv_temporal_taps(w, Cout, Cin, k, t);
-    Wt = dg_test_tensor(dt, 3, (int64_t[3]){k, Cout, Cin}, 0, 0, NULL);
-    dg_tensor_write_f32(&Wt, t);
-    free(t);
-  }
+  dg_tensor X = dg_test_tensor(dt, 5, sx, -1, 1, &x);
+  dg_test_tensor(dt, 5, sw, -1, 1, &w);
+  float *t = malloc((size_t)(Cout * Cin * k) * sizeof *t);
+  dg_conv_temporal_taps(w, Cout, Cin, k, t);
+  dg_tensor Wt = dg_test_tensor(dt, 3, (int64_t[3]){k, Cout, Cin}, 0, 0, NULL);
+  dg_tensor_write_f32(&Wt, t);
+  free(t);
   dg_tensor B = with_bias ? dg_test_tensor(dt, 1, sb, -1, 1, &bias) : (dg_tensor){0};
   float *rv = NULL;
   dg_tensor R = res ? dg_test_tensor(dt, 5, sy, -1, 1, &rv) : (dg_tensor){0};
   dg_tensor Y = res == 2 ? R : dg_test_poisoned(dt, 5, sy);
-  if (dg_test_ok(dg_conv_temporal_ex(T.stream, &X, &Wt, with_bias ? &B : NULL, pad, res ? &R : NULL, &Y),
+  if (dg_test_ok(dg_conv_temporal(T.stream, &X, &Wt, with_bias ? &B : NULL, pad, res ? &R : NULL, &Y),
                  "conv_temporal")) {
     int64_t n = N * Cout * Fo * H * W;
     float *got = dg_test_read(&Y), *want = malloc((size_t)n * sizeof *want);
@@ -94,9 +93,9 @@ static void check_temporal_res(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, i
     for (int64_t i = 0; rv && i < n; i++) want[i] += rv[i];
     char what[160];
     snprintf(what, sizeof what,
-             "conv_temporal %s x=[%lld,%lld,%lld,%lld,%lld] Cout=%lld k=%lld pad=%d bias=%d res=%d taps=%d",
+             "conv_temporal %s x=[%lld,%lld,%lld,%lld,%lld] Cout=%lld k=%lld pad=%d bias=%d res=%d",
              dg_dtype_name(dt), (long long)N, (long long)Cin, (long long)F, (long long)H, (long long)W, (long long)Cout,
-             (long long)k, pad, with_bias, res, taps);
+             (long long)k, pad, with_bias, res);
     dg_test_close(what, got, want, n, dg_test_tolerance(dt));
     free(got);
     free(want);
@@ -109,8 +108,7 @@ static void check_temporal_res(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, i
 
 static void check_temporal(dg_dtype dt, int64_t N, int64_t Cin, int64_t F, int64_t H, int64_t W, int64_t Cout,
                            int64_t k, int pad, bool with_bias) {
-  check_temporal_res(dt, N, Cin, F, H, W, Cout, k, pad, with_bias, 0, false);
-  check_temporal_res(dt, N, Cin, F, H, W, Cout, k, pad, with_bias, 0, true);
+  check_temporal_res(dt, N, Cin, F, H, W, Cout, k, pad, with_bias, 0);
 }
 
 static int64_t r(int lo, int hi) { return dg_test_int(lo, hi); }
@@ -162,10 +160,8 @@ int main(void) {
     check_temporal(dt, 1, r(1, 5), r(5, 8), r(2, 5), r(2, 5), r(1, 5), 5, 2, true);
     check_temporal(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 12, 3, 1, true); // splits
     for (int res = 1; res <= 2; res++) {
-      for (int taps = 0; taps < 2; taps++) {
-        check_temporal_res(dt, r(1, 2), r(1, 9), r(1, 6), r(1, 7), r(1, 7), r(1, 9), 3, 1, true, res, taps);
-        check_temporal_res(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 16, 3, 1, true, res, taps); // splits
-      }
+      check_temporal_res(dt, r(1, 2), r(1, 9), r(1, 6), r(1, 7), r(1, 7), r(1, 9), 3, 1, true, res);
+      check_temporal_res(dt, 2, 16, r(4, 6), r(14, 18), r(14, 18), 16, 3, 1, true, res); // splits
     }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
@@ -189,12 +185,12 @@ int main(void) {
   // Argument errors are reported, not crashed on.
   int64_t sx[4] = {1, 4, 8, 8}, sw[4] = {6, 4, 3, 3}, sw2[4] = {6, 3, 3, 3}, sy[4] = {1, 6, 8, 8},
           sy2[4] = {1, 6, 6, 6};
-  int64_t sb[1] = {5}, sx5[5] = {1, 4, 3, 2, 2}, sw5[5] = {2, 4, 3, 1, 1}, sy5[5] = {1, 2, 3, 2, 2};
+  int64_t sb[1] = {5}, sx5[5] = {1, 4, 3, 2, 2}, sw5[3] = {3, 2, 4}, sy5[5] = {1, 2, 3, 2, 2};
   dg_tensor x = dg_test_tensor(DG_F32, 4, sx, 0, 1, NULL), w = dg_test_tensor(DG_F32, 4, sw, 0, 1, NULL);
   dg_tensor w2 = dg_test_tensor(DG_F32, 4, sw2, 0, 1, NULL), y = dg_test_poisoned(DG_F32, 4, sy);
   dg_tensor y2 = dg_test_poisoned(DG_F32, 4, sy2), b5 = dg_test_tensor(DG_F32, 1, sb, 0, 1, NULL);
   dg_tensor xh = dg_test_tensor(DG_F16, 4, sx, 0, 1, NULL);
-  dg_tensor x5 = dg_test_tensor(DG_F32, 5, sx5, 0, 1, NULL), w5 = dg_test_tensor(DG_F32, 5, sw5, 0, 1, NULL);
+  dg_tensor x5 = dg_test_tensor(DG_F32, 5, sx5, 0, 1, NULL), w5 = dg_test_tensor(DG_F32, 3, sw5, 0, 1, NULL);
   dg_tensor y5 = dg_test_poisoned(DG_F32, 5, sy5);
   dg_conv2d_params same = {.pad_h = 1, .pad_w = 1}, g2 = {.pad_h = 1, .pad_w = 1, .groups = 2}, bad = {.stride_h = -1};
   dg_check_error(dg_conv2d(T.stream, &x, &w, NULL, &same, &y2), DG_ERR_ARG, "y has shape", "conv2d bad y");
@@ -204,9 +200,9 @@ int main(void) {
   dg_check_error(dg_conv2d(T.stream, &x, &w, &b5, &same, &y), DG_ERR_ARG, "bias", "conv2d bias size");
   dg_check_error(dg_conv2d(T.stream, &xh, &w, NULL, &same, &y), DG_ERR_ARG, "dtype", "conv2d dtype");
   dg_check_error(dg_conv2d(T.stream, &x5, &w, NULL, &same, &y), DG_ERR_ARG, "must be", "conv2d 5-D x");
-  dg_check_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 2, &y5), DG_ERR_ARG, "padding", "temporal pad");
-  dg_check_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 0, &y5), DG_ERR_ARG, "y has shape", "temporal bad y");
-  dg_check_error(dg_conv_temporal(T.stream, &x, &w5, NULL, 1, &y5), DG_ERR_ARG, "must be", "temporal 4-D x");
+  dg_check_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 2, NULL, &y5), DG_ERR_ARG, "padding", "temporal pad");
+  dg_check_error(dg_conv_temporal(T.stream, &x5, &w5, NULL, 0, NULL, &y5), DG_ERR_ARG, "y has shape", "temporal bad y");
+  dg_check_error(dg_conv_temporal(T.stream, &x, &w5, NULL, 1, NULL, &y5), DG_ERR_ARG, "must be", "temporal 4-D x");
   dg_check_error(dg_conv2d_ex(T.stream, &x, &w, NULL, &same, &y2, &y), DG_ERR_ARG, "residual", "conv2d residual size");
   return dg_test_finish();
 }
