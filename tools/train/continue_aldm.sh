@@ -4,7 +4,8 @@
 # latent cache; rerun the same command in a later session), exporting to runs/cont/controlnet_aldm only when
 # the held-out mIoU (world val + painted val, 32 layouts each, DDIM 10) beats every earlier check and the
 # shipped weights. Needs the datasets: dirigent-cli world dataset [--painted] --split train|val (see
-# docs/evaluation.md). STEPS (default 3000) is the total the run aims at across sessions.
+# docs/evaluation.md). STEPS (default 3000) is the total the run aims at across sessions; LR (default 1e-4)
+# lowers the rate when a resumed run has turned noisy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD M=$PWD/assets/models R=$PWD/runs/cont
@@ -19,5 +20,5 @@ exec nice -n 19 /usr/bin/python3 -m dgtrain.train_controlnet --device cpu --thre
   --data "$ROOT/data/world/train" --extra-data "$ROOT/data/painted/train" --max-images "${MAX_IMAGES:-4000}" \
   --val "$ROOT/data/world/val" --val-data "$ROOT/data/world/val" --val-data "$ROOT/data/painted/val" \
   --val-every "${VAL_EVERY:-100}" --val-count 32 --val-steps 10 \
-  --steps "${STEPS:-3000}" --batch 16 --adv-batch 4 --lr 1e-4 --seed 2 \
+  --steps "${STEPS:-3000}" --batch 16 --adv-batch 4 --lr "${LR:-1e-4}" --seed 2 \
   --d-warmup 50 --ramp-start 50 --ramp-end 150
