@@ -58,21 +58,9 @@ layout(std430, binding = 5) buffer C { T c[]; };
 layout(std430, binding = 6) readonly buffer R { T r[]; };   // the residual, or GEGLU's gate columns of B
 layout(std430, binding = 7) readonly buffer G4 { V g4[]; }; // GEGLU: the gate columns' vec4s
 #ifdef DG_BDA
-// matmul_bda.comp: A's vec4s (and B's unless UB) through buffer device addresses, as 64-bit words (one
-// per f16 vec4, two per f32 vec4) as in norm_bda.comp; indices as into a4 / b4 (from the binding's start).
-#ifdef DG_F16
-layout(buffer_reference, std430, buffer_reference_align = 8) readonly buffer XV { uint64_t v[]; };
-vec4 load4(XV r, uint i) {
-  uvec2 u = unpackUint2x32(r.v[i]);
-  return vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
-}
-#else
-layout(buffer_reference, std430, buffer_reference_align = 16) readonly buffer XV { u64vec2 v[]; };
-vec4 load4(XV r, uint i) {
-  u64vec2 w = r.v[i];
-  return uintBitsToFloat(uvec4(unpackUint2x32(w.x), unpackUint2x32(w.y)));
-}
-#endif
+// matmul_bda.comp: A's vec4s (and B's unless UB) through buffer device addresses (dg_vec4_address.glsl);
+// indices as into a4 / b4 (from the binding's start).
+#include "dg_vec4_address.glsl"
 #define LOADA(i) load4(XV(p.aa), i)
 #define LOADB4(i) load4(XV(p.ba), i)
 #define LOADG(i) load4(XV(p.ga), i)

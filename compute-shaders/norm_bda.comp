@@ -18,26 +18,7 @@ layout(constant_id = 1) const uint MODE = 0; // 0 group norm, 1 layer norm
 layout(constant_id = 2) const bool SILU = false;
 layout(constant_id = 3) const bool AFFINE = true;
 
-// Data moves as 64-bit words (one per f16 vec4, two per f32 vec4): lavapipe loads and stores
-// each component of each lane separately, so wider components mean fewer of them.
-#ifdef DG_F16
-layout(buffer_reference, std430, buffer_reference_align = 8) buffer XV { uint64_t v[]; };
-vec4 load4(XV r, uint i) {
-  uvec2 u = unpackUint2x32(r.v[i]);
-  return vec4(unpackHalf2x16(u.x), unpackHalf2x16(u.y));
-}
-void store4(XV r, uint i, vec4 y) { r.v[i] = packUint2x32(uvec2(packHalf2x16(y.xy), packHalf2x16(y.zw))); }
-#else
-layout(buffer_reference, std430, buffer_reference_align = 16) buffer XV { u64vec2 v[]; };
-vec4 load4(XV r, uint i) {
-  u64vec2 w = r.v[i];
-  return uintBitsToFloat(uvec4(unpackUint2x32(w.x), unpackUint2x32(w.y)));
-}
-void store4(XV r, uint i, vec4 y) {
-  uvec4 u = floatBitsToUint(y);
-  r.v[i] = u64vec2(packUint2x32(u.xy), packUint2x32(u.zw));
-}
-#endif
+#include "dg_vec4_address.glsl"
 layout(buffer_reference, std430, buffer_reference_align = 2) readonly buffer PS { T v[]; };
 layout(push_constant) uniform P {
   uvec2 x, o, g, b;     // addresses of the chunk's first element, gamma and beta

@@ -38,6 +38,7 @@ struct dg_stream {
   dg_profile_entry profile[MAX_PROFILE];
   int n_profile;
   uint64_t dispatches, barriers;
+  dg_arena *work; // dg_stream_workspace's memory, made on first use
 };
 
 dg_device *dg_stream_device(const dg_stream *s) { return s->device; }
@@ -289,7 +290,19 @@ void dg_stream_destroy(dg_stream *s) {
     free(sl->labels);
   }
   if (s->pool) vkDestroyCommandPool(d->device, s->pool, NULL);
+  dg_arena_destroy(s->work);
   free(s);
+}
+
+dg_status dg_stream_workspace(dg_stream *s, int n, const uint64_t *bytes, dg_range *out) {
+  uint64_t total = 0;
+  for (int i = 0; i < n; i++)
+    total += (bytes[i] + DG_ARENA_ALIGN - 1) / DG_ARENA_ALIGN * DG_ARENA_ALIGN;
+  if (!s->work) DG_TRY(dg_arena_create(s->device, total, &s->work));
+  dg_arena_release(s->work, (dg_arena_mark){0, 0});
+  for (int i = 0; i < n; i++)
+    DG_TRY(dg_arena_alloc(s->work, bytes[i], &out[i]));
+  return DG_OK;
 }
 
 int dg_stream_profile(const dg_stream *s, const dg_profile_entry **entries) {

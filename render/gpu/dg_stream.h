@@ -39,6 +39,9 @@ dg_status dg_stream_dispatch(dg_stream *stream, dg_kernel *kernel, const dg_bind
 typedef dg_status (*dg_stream_record_fn)(void *command_buffer, void *user);
 dg_status dg_stream_record(dg_stream *s, const dg_binding *bindings, int n, dg_stream_record_fn record, void *user,
                            const char *label);
+// Temporaries of one op (dg_conv2d's Winograd path): n ranges of bytes[i] bytes in memory the stream owns,
+// valid until the next call, which reuses the memory (the bindings' hazards order that reuse).
+dg_status dg_stream_workspace(dg_stream *stream, int n, const uint64_t *bytes, dg_range *out);
 // Submits what is recorded and waits for all of it. Returns DG_ERR_CANCELLED (once) if the flag
 // was seen raised; the work recorded after that point was dropped.
 dg_status dg_stream_finish(dg_stream *stream);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dg_conv_winograd.h"
 #include "dg_gemm.h"
 #include "dg_op_util.h"
 
@@ -60,10 +61,11 @@ static bool fits(const conv_shape *c, int64_t lx, int64_t lw, int64_t ly, int64_
   return true;
 }
 
-static atomic_uint_fast64_t n_direct, n_shared, n_address;
+static atomic_uint_fast64_t n_direct, n_shared, n_address, n_winograd;
 
 dg_conv_counts dg_conv_get_counts(void) {
-  return (dg_conv_counts){atomic_load(&n_direct), atomic_load(&n_shared), atomic_load(&n_address)};
+  return (dg_conv_counts){atomic_load(&n_direct), atomic_load(&n_shared), atomic_load(&n_address),
+                          atomic_load(&n_winograd)};
 }
 
 static dg_status direct(dg_stream *s, const conv_shape *c, const dg_tensor *x, const dg_tensor *w,
@@ -271,6 +273,14 @@ dg_status dg_conv2d_ex(dg_stream *s, const dg_tensor *x, const dg_tensor *w, con
       DG_TRY(dg_gemm(s, &gd));
     }
     return DG_OK;
+  }
+  if (c.KH == 3 && c.KW == 3 && c.sh == 1 && c.sw == 1 && c.ph == 1 && c.pw == 1 && !c.pb && !c.pr && c.G == 1) {
+    bool done;
+    DG_TRY(dg_winograd_conv3x3(s, x, w, bias, residual, y, &done));
+    if (done) {
+      atomic_fetch_add(&n_winograd, 1);
+      return DG_OK;
+    }
   }
   return direct(s, &c, x, w, bias, residual, y);
 }

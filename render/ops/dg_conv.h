@@ -34,10 +34,11 @@ dg_status dg_conv_temporal(dg_stream *s, const dg_tensor *x, const dg_tensor *w,
 void dg_conv_temporal_taps(const float *w, int64_t cout, int64_t cin, int64_t k, float *taps);
 
 // Dispatches of the direct (not 1x1) conv2d kernel in this process, how many took the vectorised 3x3
-// path with weights shared by broadcast, and how many of those read x and w through buffer device
-// addresses (conv2d_bda.comp). test_conv checks the path a CPU device with 8-lane subgroups takes.
+// path with weights shared by broadcast, how many of those read x and w through buffer device
+// addresses (conv2d_bda.comp), and the convolutions done by Winograd F(4x4, 3x3) instead (CPU devices,
+// f32, large enough: dg_conv_winograd.h). test_conv checks the paths a CPU device with 8-lane subgroups takes.
 typedef struct dg_conv_counts {
-  uint64_t direct, shared, address;
+  uint64_t direct, shared, address, winograd;
 } dg_conv_counts;
 dg_conv_counts dg_conv_get_counts(void);
 

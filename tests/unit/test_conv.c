@@ -182,6 +182,20 @@ int main(void) {
     }
     dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   }
+  // Winograd F(4x4, 3x3): f32 3x3 convs of at least 128 output tiles on a CPU device with 8-lane subgroups
+  // (heights that leave partial tiles, widths that leave partial groups of four tiles, bias, a residual, the
+  // residual being y). Not where DIRIGENT_CONV_NO_WINOGRAD=1 (test_conv_ssbo: the direct kernels on these
+  // shapes) or a small binding limit (test_conv_split) keeps the temporaries out.
+  dg_conv_counts w0 = dg_conv_get_counts();
+  check_conv2d_res(DG_F32, 2, 32, 37, 28, 40, 3, 1, 1, 1, true, 1);
+  check_conv2d_res(DG_F32, 1, 64, 50, 52, 24, 3, 1, 1, 1, true, 0);
+  check_conv2d_res(DG_F32, 1, 48, 48, 48, 64, 3, 1, 1, 1, false, 2);
+  uint64_t wn = dg_conv_get_counts().winograd - w0.winograd;
+  if (getenv("DIRIGENT_CONV_NO_WINOGRAD"))
+    dg_check(wn == 0, "DIRIGENT_CONV_NO_WINOGRAD=1: %llu convs took Winograd", (unsigned long long)wn);
+  else if (!strcmp(info->type, "cpu") && info->subgroup_size == 8 && !getenv("DIRIGENT_MAX_BINDING"))
+    dg_check(wn == 3, "3x3 conv on %s: %llu of 3 large f32 convs took Winograd", info->name, (unsigned long long)wn);
+  dg_arena_release(T.arena, (dg_arena_mark){0, 0});
   // Argument errors are reported, not crashed on.
   int64_t sx[4] = {1, 4, 8, 8}, sw[4] = {6, 4, 3, 3}, sw2[4] = {6, 3, 3, 3}, sy[4] = {1, 6, 8, 8},
           sy2[4] = {1, 6, 6, 6};
