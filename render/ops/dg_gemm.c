@@ -14,11 +14,16 @@
 #define TM 8
 #define TN 8
 #define LN 4
-// With COOP (rows shared through subgroup broadcasts, all LANES lanes along N): 16 rows x 4 columns
-// per lane. Measured on lavapipe (4096x320x320, per-core CPU time): 16x4 17.7 GFLOP/s, 16x8 16.8,
-// 24x4 17.9 (slower to compile), 8x8 10.9; without COOP 8x8 5.4-6.6.
+// With COOP (rows shared through subgroup broadcasts, all LANES lanes along N): 16 rows x 8 columns
+// per lane. Measured on lavapipe before the loads went through buffer addresses (4096x320x320, per-core
+// CPU time): 16x4 17.7 GFLOP/s, 16x8 16.8, 24x4 17.9, 8x8 10.9; without COOP 8x8 5.4-6.6. With them
+// (2026-12-07, idle 2-vCPU Zen 5, `dirigent-bench matmul`, GFLOP/s for 4096x320x320 / 1024^3 / linear
+// 4096x320->1280): 16x4 60.8-65.4 / 55.9-57.8 / 52.0-53.4, 16x8 67.2-68.1 / 63.5-64.9 / 66.4-66.6,
+// 24x8 70.7 / 65.7 / 68.4, 24x4 67.8 / 60.2 / 57.5, 16x12 59.1 / 63.3 / 66.6, 8x8 54.8 / 55.6 / 54.4,
+// 8x4 48.0 / 46.0 / 42.2, 32x8 43.2 / 45.5 / 47.1, 16x16 39.7 / 51.1 / 33.4: cheaper loads leave the
+// arithmetic per load to gain. 24x8 wastes more rows on the UNet's short token counts.
 #define CTM 16
-#define CTN 4
+#define CTN 8
 
 static atomic_uint_fast64_t n_dispatches, n_coop, n_uniform_b, n_address, n_geglu;
 
