@@ -56,3 +56,23 @@ void dg_json_add_string(JsonBuilder *b, const char *key, const char *v) {
   else
     json_builder_add_null_value(b);
 }
+
+const char *dg_json_member_string(JsonObject *o, const char *key) {
+  JsonNode *n = json_object_get_member(o, key);
+  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
+}
+
+JsonArray *dg_json_member_array(JsonObject *o, const char *key) {
+  JsonNode *n = json_object_get_member(o, key);
+  return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+}
+
+bool dg_json_member_number(JsonObject *o, const char *key, double *out) {
+  JsonNode *n = json_object_get_member(o, key);
+  if (n && JSON_NODE_HOLDS_NULL(n)) return *out = NAN, true;
+  if (!n || !JSON_NODE_HOLDS_VALUE(n)) return false;
+  GType t = json_node_get_value_type(n);
+  if (t != G_TYPE_DOUBLE && t != G_TYPE_INT64) return false;
+  *out = json_node_get_double(n);
+  return true;
+}

@@ -3,6 +3,7 @@
 // level (a deep enough text overflows the stack) and has no size limit of its own.
 #pragma once
 #include <json-glib/json-glib.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,3 +26,9 @@ dg_status dg_json_glib_save(JsonBuilder *b, const char *path);
 void dg_json_add_number(JsonBuilder *b, const char *key, double v);
 void dg_json_add_int(JsonBuilder *b, const char *key, int64_t v);
 void dg_json_add_string(JsonBuilder *b, const char *key, const char *v);
+
+// Members of a parsed object: a string, or NULL when missing or not a string; an array, or NULL; a number
+// (an integer counts) into *out, NaN for null, false when missing or neither.
+const char *dg_json_member_string(JsonObject *o, const char *key);
+JsonArray *dg_json_member_array(JsonObject *o, const char *key);
+bool dg_json_member_number(JsonObject *o, const char *key, double *out);

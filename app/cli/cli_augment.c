@@ -99,11 +99,6 @@ static bool inside(const char *rel) {
   return ok;
 }
 
-static const char *member_string(JsonObject *o, const char *key) {
-  JsonNode *n = json_object_get_member(o, key);
-  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
-}
-
 // The index lines of --data as JSON objects (the order and the blank-line rule of dg_world_index_load, which
 // checked them first), each with relative image and label paths inside the dataset.
 static dg_status read_lines(const char *dir, int count, GPtrArray *lines) {
@@ -118,7 +113,7 @@ static dg_status read_lines(const char *dir, int count, GPtrArray *lines) {
     char *where = g_strdup_printf("%s:%d", path, r + 1);
     JsonNode *root = dg_json_glib_parse(parser, rows[r], strlen(rows[r]), where, DG_JSON_MAX_SMALL, &s);
     JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    if (o && (!inside(member_string(o, "image")) || !inside(member_string(o, "label"))))
+    if (o && (!inside(dg_json_member_string(o, "image")) || !inside(dg_json_member_string(o, "label"))))
       s = dg_fail(DG_ERR_FORMAT, "%s: image and label must be paths inside the dataset (relative, no \"..\")", where);
     else if (o)
       g_ptr_array_add(lines, json_node_copy(root));
@@ -185,7 +180,7 @@ typedef struct augment {
 // Sample i: the stylized image and the copied label into w->root, and its line (with "augment") into index.
 static dg_status augment_sample(augment *a, int i, written *w, GString *index) {
   JsonObject *o = json_node_get_object(a->lines->pdata[i]);
-  const char *image = member_string(o, "image"), *label = member_string(o, "label");
+  const char *image = dg_json_member_string(o, "image"), *label = dg_json_member_string(o, "label");
   guint e = pick(a->seed, i, a->ex.paths->len);
   char *src = g_build_filename(a->data, image, NULL), *dst = g_build_filename(w->root, image, NULL);
   char *lsrc = g_build_filename(a->data, label, NULL), *ldst = g_build_filename(w->root, label, NULL);

@@ -1,6 +1,7 @@
 // `dirigent-cli eval video`: issue 19's VSTAR evaluation (dg_eval_video): base, VSP, TAR and VSTAR on the
 // timelines of a world video dataset, measured by the model folder's evaluation models; a table on stdout,
-// the report as JSON (rewritten after each timeline, so a stopped run keeps what it measured).
+// the report as JSON (rewritten after each timeline, so a stopped run keeps what it measured, and --resume
+// goes on from it: the 50 timelines x 3 frame counts of the issue take longer than one session).
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@ typedef struct options {
   dg_cli_sampling s;
   dg_eval_video_settings e;
   const char *video_unet, *report;
-  bool variant_given;
+  bool variant_given, resume;
 } options;
 
 static void usage(FILE *f) {
@@ -38,6 +39,8 @@ static void usage(FILE *f) {
           "  --model DIR         model folder with the video UNet, eval_segmenter and clip (default: the\n"
           "                      embedded assets/models); --video-unet FILE another video UNet\n"
           "  --report OUT.json   the report as JSON\n"
+          "  --resume            go on after the timelines --report already holds (same options; --count\n"
+          "                      may grow; a report not there yet starts afresh)\n"
           "  --frames-out DIR    each video as a PNG grid, DIR/ID_VARIANT.png\n"
           "  --f16 --quiet\n",
           DG_VIDEO_MAX_FRAMES);
@@ -73,6 +76,10 @@ static int parse(int argc, char **argv, options *o) {
       return 0;
     }
     if (dg_cli_sampling_flag(a, &o->s)) continue;
+    if (!strcmp(a, "--resume")) {
+      o->resume = true;
+      continue;
+    }
     if (!strncmp(a, "--", 2) && !v) return bad(a, v, "needs a value");
     int took = dg_cli_sampling_option("eval video", a, v, &o->s);
     if (took < 0) return 2;
@@ -112,6 +119,7 @@ static int parse(int argc, char **argv, options *o) {
     return 2;
   }
   if (o->s.sampler && strcmp(o->s.sampler, "ddim")) return bad("--sampler", o->s.sampler, "video sampling is DDIM");
+  if (o->resume && !o->report) return bad("--resume", NULL, "needs --report OUT.json, the report to go on from");
   return -1;
 }
 
@@ -149,10 +157,15 @@ int dg_cli_eval_video(int argc, char **argv) {
   dg_status s = dg_eval_video_timelines_load(o.e.data, o.e.count, &tl, &n_tl);
   if (s == DG_OK && o.report) s = dg_settings_check_output("--report", o.report);
   if (s == DG_OK && o.e.frames_out) s = dg_settings_check_output_dir("--frames-out", o.e.frames_out);
+  if (s == DG_OK) s = dg_eval_video_report_init(&report, &o.e, tl);
+  if (s == DG_OK && o.resume && g_file_test(o.report, G_FILE_TEST_EXISTS)) {
+    s = dg_eval_video_report_read_json(&report, o.report);
+    if (s == DG_OK && !o.s.quiet)
+      fprintf(stderr, "eval video: %d of %d timelines in %s, going on\n", report.n, o.e.count, o.report);
+  }
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &gen);
   if (s == DG_OK) s = dg_eval_models_open(dev, model, tokenizer, mo.dtype, &ev);
-  if (s == DG_OK) s = dg_eval_video_report_init(&report, &o.e, tl);
   if (s == DG_OK) s = dg_eval_video_run(gen, ev, &report, !o.s.quiet && isatty(2) ? on_progress : NULL, on_done, &o);
   if (report.n) {
     dg_eval_video_report_print(&report, stdout);

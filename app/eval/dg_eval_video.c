@@ -23,11 +23,6 @@ dg_status dg_eval_video_variant_parse(const char *name, dg_eval_video_variant *o
 
 // ---- the dataset ----------------------------------------------------------------------------------
 
-static const char *member_string(JsonObject *o, const char *key) {
-  JsonNode *n = json_object_get_member(o, key);
-  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
-}
-
 static bool member_int(JsonObject *o, const char *key, int64_t lo, int64_t hi, int *out) {
   JsonNode *n = json_object_get_member(o, key);
   if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64) return false;
@@ -35,16 +30,11 @@ static bool member_int(JsonObject *o, const char *key, int64_t lo, int64_t hi, i
   return v >= lo && v <= hi ? (*out = (int)v, true) : false;
 }
 
-static JsonArray *member_array(JsonObject *o, const char *key) {
-  JsonNode *n = json_object_get_member(o, key);
-  return n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
-}
-
 // One index line into t; the reason when a field is missing or out of range.
 static const char *read_timeline(JsonObject *o, const char *dir, dg_eval_video_timeline *t) {
-  const char *id = member_string(o, "id"), *caption = member_string(o, "caption");
-  const char *transition = member_string(o, "transition");
-  JsonArray *images = member_array(o, "frame_images"), *stages = member_array(o, "stages");
+  const char *id = dg_json_member_string(o, "id"), *caption = dg_json_member_string(o, "caption");
+  const char *transition = dg_json_member_string(o, "transition");
+  JsonArray *images = dg_json_member_array(o, "frame_images"), *stages = dg_json_member_array(o, "stages");
   if (!id || !caption || !images || !stages)
     return "id, caption, frame_images or stages missing (not a video dataset?)";
   if (!member_int(o, "width", 1, 16384, &t->width) || !member_int(o, "height", 1, 16384, &t->height) ||
@@ -63,7 +53,7 @@ static const char *read_timeline(JsonObject *o, const char *dir, dg_eval_video_t
   for (int k = 0; k < n; k++) {
     JsonNode *sn = json_array_get_element(stages, k);
     JsonObject *so = JSON_NODE_HOLDS_OBJECT(sn) ? json_node_get_object(sn) : NULL;
-    const char *text = so ? member_string(so, "text") : NULL;
+    const char *text = so ? dg_json_member_string(so, "text") : NULL;
     if (!text || !member_int(so, "start", 0, t->frames - 1, &t->start[k]) ||
         !member_int(so, "end", t->start[k], t->frames - 1, &t->end[k]) || (k && t->start[k] <= t->end[k - 1]))
       return "a stage without text, or start/end out of order";
@@ -310,7 +300,7 @@ dg_status dg_eval_video_run(dg_model_set *gen, dg_eval_models *ev, dg_eval_video
                             dg_eval_video_progress_fn progress, dg_eval_video_done_fn done, void *user) {
   if (dg_eval_models_classes(ev) > 255) return dg_fail(DG_ERR_FORMAT, "the segmenter has over 255 classes");
   step_ctx sc = {.fn = progress, .user = user};
-  double t0 = now();
+  double t0 = now() - r->seconds; // a resumed report's time counts on
   dg_status s = DG_OK;
   for (int i = r->n; s == DG_OK && i < r->settings.count; i++) {
     s = run_timeline(gen, ev, r, i, &sc);

@@ -93,3 +93,8 @@ dg_status dg_eval_video_run(dg_model_set *gen, dg_eval_models *ev, dg_eval_video
 // and each variant's paired difference to base: a table on f, the same with every clip's numbers as JSON.
 void dg_eval_video_report_print(const dg_eval_video_report *r, FILE *f);
 dg_status dg_eval_video_report_write_json(const dg_eval_video_report *r, const char *path);
+// Reads back a report that write_json wrote, into r (initialised with this run's settings and timelines):
+// its done timelines and seconds, so that dg_eval_video_run goes on after them. The settings other than the
+// count (data, model, frames, steps, until, cfg, seed, variants in order) and the timelines' ids must match;
+// an error names what differs and leaves r empty.
+dg_status dg_eval_video_report_read_json(dg_eval_video_report *r, const char *path);

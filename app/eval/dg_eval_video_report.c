@@ -1,4 +1,5 @@
 // The VSTAR evaluation's report: bootstrap summaries over the timelines (dg_eval_bootstrap), a table and JSON.
+#include <glib.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -195,4 +196,103 @@ dg_status dg_eval_video_report_write_json(const dg_eval_video_report *r, const c
   dg_status st = dg_json_glib_save(b, path);
   g_object_unref(b);
   return st;
+}
+
+// ---- reading a report back (--resume) -------------------------------------------------------------
+
+static bool read_clip(JsonObject *t, const char *key, int frames, dg_eval_video_clip *c) {
+  JsonNode *n = json_object_get_member(t, key);
+  if (!n || !JSON_NODE_HOLDS_OBJECT(n)) return false;
+  JsonObject *o = json_node_get_object(n);
+  for (int k = 0; k < N_METRICS; k++)
+    if (!dg_json_member_number(o, metrics[k].key, (double *)((char *)c + metrics[k].offset))) return false;
+  JsonArray *judged = dg_json_member_array(o, "judged_stages");
+  if (!judged || (int)json_array_get_length(judged) != frames) return false;
+  for (int f = 0; f < frames; f++) {
+    JsonNode *e = json_array_get_element(judged, f);
+    if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_INT64) return false;
+    int64_t v = json_node_get_int(e);
+    if (v < -1 || v >= DG_EVAL_VIDEO_MAX_STAGES) return false;
+    c->judged[f] = (signed char)v;
+  }
+  return true;
+}
+
+// The report's settings against this run's: NULL, or what differs.
+static const char *settings_differ(JsonObject *o, const dg_eval_video_settings *s) {
+  double frames, steps, until, cfg, seed;
+  const char *data = dg_json_member_string(o, "data"), *model = dg_json_member_string(o, "model");
+  if (!data || strcmp(data, s->data)) return "the dataset (data)";
+  if (!model || strcmp(model, s->model)) return "the model folder (model)";
+  if (!dg_json_member_number(o, "frames", &frames) || frames != s->frames) return "the frame count (frames)";
+  if (!dg_json_member_number(o, "steps", &steps) || steps != s->steps) return "the steps (steps)";
+  if (!dg_json_member_number(o, "until", &until) || until != s->until) return "TAR's last step (until)";
+  if (!dg_json_member_number(o, "cfg", &cfg) || fabs(cfg - s->cfg) > 1e-9) return "the guidance (cfg)";
+  if (!dg_json_member_number(o, "seed", &seed) || seed != (double)s->seed) return "the seed (seed)";
+  JsonArray *v = dg_json_member_array(o, "variants");
+  bool same = v && (int)json_array_get_length(v) == s->n_variants;
+  for (int j = 0; same && j < s->n_variants; j++) {
+    JsonNode *e = json_array_get_element(v, j);
+    const char *name = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING ? json_node_get_string(e) : NULL;
+    same = name && !strcmp(name, dg_eval_video_variant_names[s->variants[j]]);
+  }
+  return same ? NULL : "the variants (variants, in order)";
+}
+
+static dg_status read_timelines(dg_eval_video_report *r, JsonObject *root, const char *path) {
+  double done, seconds;
+  JsonNode *sn = json_object_get_member(root, "settings");
+  const char *task = dg_json_member_string(root, "task"), *why = NULL;
+  if (!task || strcmp(task, "video") || !sn || !JSON_NODE_HOLDS_OBJECT(sn))
+    return dg_fail(DG_ERR_FORMAT, "%s: not a report of `eval video` (task, settings)", path);
+  if ((why = settings_differ(json_node_get_object(sn), &r->settings)))
+    return dg_fail(DG_ERR_ARG, "%s: %s differs from this run's: resume with the same options (or another --report)",
+                   path, why);
+  JsonArray *tl = dg_json_member_array(root, "timelines");
+  if (!tl || !dg_json_member_number(root, "timelines_done", &done) || done != (double)json_array_get_length(tl) ||
+      !dg_json_member_number(root, "seconds", &seconds))
+    return dg_fail(DG_ERR_FORMAT, "%s: timelines_done, seconds or timelines missing or inconsistent", path);
+  if (done > r->settings.count)
+    return dg_fail(DG_ERR_ARG, "%s holds %d timelines, more than --count %d", path, (int)done, r->settings.count);
+  for (int i = 0; i < (int)done; i++) {
+    JsonNode *tn = json_array_get_element(tl, (guint)i);
+    JsonObject *t = JSON_NODE_HOLDS_OBJECT(tn) ? json_node_get_object(tn) : NULL;
+    const char *id = t ? dg_json_member_string(t, "id") : NULL;
+    if (!id || strcmp(id, r->timelines[i].id))
+      return dg_fail(DG_ERR_ARG, "%s: timeline %d is '%s', the dataset's is '%s'", path, i, id ? id : "(none)",
+                     r->timelines[i].id);
+    r->has_real[i] = json_object_has_member(t, "real");
+    if (r->has_real[i] && !read_clip(t, "real", r->settings.frames, &r->real[i]))
+      return dg_fail(DG_ERR_FORMAT, "%s: timeline %s: the real clip's measures are incomplete", path, id);
+    for (int j = 0; j < r->settings.n_variants; j++) {
+      int v = r->settings.variants[j];
+      if (!read_clip(t, dg_eval_video_variant_names[v], r->settings.frames,
+                     &r->clips[(size_t)i * DG_EVAL_VIDEO_VARIANTS + v]))
+        return dg_fail(DG_ERR_FORMAT, "%s: timeline %s: the %s measures are incomplete", path, id,
+                       dg_eval_video_variant_names[v]);
+    }
+  }
+  r->n = (int)done;
+  r->seconds = seconds;
+  return DG_OK;
+}
+
+dg_status dg_eval_video_report_read_json(dg_eval_video_report *r, const char *path) {
+  char *text = NULL;
+  gsize len = 0;
+  GError *err = NULL;
+  if (!g_file_get_contents(path, &text, &len, &err)) {
+    dg_status s = dg_fail(DG_ERR_IO, "cannot read %s: %s", path, err ? err->message : "unknown error");
+    g_clear_error(&err);
+    return s;
+  }
+  JsonParser *parser = json_parser_new();
+  dg_status s = DG_OK;
+  JsonNode *root = dg_json_glib_parse(parser, text, len, path, DG_JSON_MAX_SCENE, &s);
+  if (s == DG_OK && !JSON_NODE_HOLDS_OBJECT(root)) s = dg_fail(DG_ERR_FORMAT, "%s: not a JSON object", path);
+  if (s == DG_OK) s = read_timelines(r, json_node_get_object(root), path);
+  if (s != DG_OK) r->n = 0, r->seconds = 0;
+  g_object_unref(parser);
+  g_free(text);
+  return s;
 }

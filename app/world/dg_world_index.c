@@ -20,11 +20,6 @@ static int attr_id(const char *name) {
   return DG_ATTR_NONE;
 }
 
-static const char *member_string(JsonObject *o, const char *key) {
-  JsonNode *n = json_object_get_member(o, key);
-  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
-}
-
 static bool member_int(JsonObject *o, const char *key, int64_t *out) {
   JsonNode *n = json_object_get_member(o, key);
   if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64) return false;
@@ -33,7 +28,7 @@ static bool member_int(JsonObject *o, const char *key, int64_t *out) {
 }
 
 static void read_caption(JsonObject *c, dg_world_index_caption *out) {
-  const char *kind = member_string(c, "kind");
+  const char *kind = dg_json_member_string(c, "kind");
   snprintf(out->kind, sizeof out->kind, "%s", kind ? kind : "");
   JsonNode *rn = json_object_get_member(c, "roles");
   JsonArray *roles = rn && JSON_NODE_HOLDS_ARRAY(rn) ? json_node_get_array(rn) : NULL;
@@ -43,14 +38,14 @@ static void read_caption(JsonObject *c, dg_world_index_caption *out) {
     JsonObject *ro = json_node_get_object(r);
     int64_t count = 1;
     member_int(ro, "count", &count);
-    out->roles[out->n_roles++] = (dg_world_index_role){class_id(member_string(ro, "class")),
-                                                        attr_id(member_string(ro, "attr")), (int)count};
+    out->roles[out->n_roles++] = (dg_world_index_role){class_id(dg_json_member_string(ro, "class")),
+                                                        attr_id(dg_json_member_string(ro, "attr")), (int)count};
   }
 }
 
 // One index line into e; false with *why set when a required field is missing.
 static bool read_entry(JsonObject *o, const char *dir, dg_world_index_entry *e, const char **why) {
-  const char *id = member_string(o, "id"), *image = member_string(o, "image"), *label = member_string(o, "label");
+  const char *id = dg_json_member_string(o, "id"), *image = dg_json_member_string(o, "image"), *label = dg_json_member_string(o, "label");
   int64_t w, h, seed = 0;
   JsonNode *cn = json_object_get_member(o, "captions");
   if (!id || !image || !label) return *why = "id, image or label missing", false;
@@ -61,16 +56,16 @@ static bool read_entry(JsonObject *o, const char *dir, dg_world_index_entry *e, 
   e->id = g_strdup(id);
   e->image = g_build_filename(dir, image, NULL);
   e->label = g_build_filename(dir, label, NULL);
-  e->scene = member_string(o, "scene") ? g_build_filename(dir, member_string(o, "scene"), NULL) : NULL;
+  e->scene = dg_json_member_string(o, "scene") ? g_build_filename(dir, dg_json_member_string(o, "scene"), NULL) : NULL;
   e->seed = (uint64_t)seed;
   e->width = (int)w;
   e->height = (int)h;
   JsonArray *caps = json_node_get_array(cn);
   for (guint i = 0; i < json_array_get_length(caps) && e->n_captions < DG_WORLD_MAX_CAPTIONS; i++) {
     JsonNode *c = json_array_get_element(caps, i);
-    if (!JSON_NODE_HOLDS_OBJECT(c) || !member_string(json_node_get_object(c), "text")) continue;
+    if (!JSON_NODE_HOLDS_OBJECT(c) || !dg_json_member_string(json_node_get_object(c), "text")) continue;
     dg_world_index_caption *cap = &e->captions[e->n_captions++];
-    cap->text = g_strdup(member_string(json_node_get_object(c), "text"));
+    cap->text = g_strdup(dg_json_member_string(json_node_get_object(c), "text"));
     read_caption(json_node_get_object(c), cap);
   }
   return true;
@@ -147,8 +142,8 @@ dg_status dg_world_index_object_colours(const dg_world_index_entry *e, int cls, 
       JsonNode *n = json_array_get_element(objs, i);
       if (!JSON_NODE_HOLDS_OBJECT(n)) continue;
       JsonObject *o = json_node_get_object(n);
-      if (class_id(member_string(o, "class")) != cls) continue;
-      int a = attr_id(member_string(o, "attribute"));
+      if (class_id(dg_json_member_string(o, "class")) != cls) continue;
+      int a = attr_id(dg_json_member_string(o, "attribute"));
       if (a == DG_ATTR_NONE) *uncoloured = true;
       else *colours |= 1u << a;
     }

@@ -85,4 +85,28 @@ expect "sampler" "--sampler 'plms'" --count 1 --sampler plms
 "$cli" eval video --data "$out/model" --count 1 >"$out/msg" 2>&1 && fail "no index: accepted"
 grep -q "index.jsonl" "$out/msg" || fail "no index: $(cat "$out/msg")"
 expect "report folder" "$out/none/r.json" --count 1 --report "$out/none/r.json"
+# --resume: a run stopped after one timeline goes on to the second; the result is the one-go run's (r6.json).
+ev --count 1 --frames 6 --report "$out/res.json" --resume >"$out/res1.txt" 2>&1 || fail "resume, start: $(cat "$out/res1.txt")"
+ev --count 2 --frames 6 --report "$out/res.json" --resume >"$out/res2.txt" 2>&1 || fail "resume: $(cat "$out/res2.txt")"
+grep -q "1 of 2 timelines in .*res.json, going on" "$out/res2.txt" || fail "resume: $(cat "$out/res2.txt")"
+/usr/bin/python3 - "$out" <<'PY' || fail "resumed report"
+import json, os, sys
+out = sys.argv[1]
+a, b = (json.load(open(os.path.join(out, n))) for n in ("r6.json", "res.json"))
+assert b["timelines_done"] == 2 and len(b["timelines"]) == 2, b["timelines_done"]
+for ta, tb in zip(a["timelines"], b["timelines"]):
+    assert ta["id"] == tb["id"] and ta["seed"] == tb["seed"]
+    for g in ("real", "base", "vsp", "tar", "vstar"):
+        for k, v in ta[g].items():
+            if k != "seconds":
+                assert (v is None and tb[g][k] is None) or v == tb[g][k] or abs(v - tb[g][k]) < 1e-6, (tb["id"], g, k, v, tb[g][k])
+PY
+cp "$out/res.json" "$out/res.keep"
+expect "resume, other frames" "the frame count (frames) differs" --count 2 --frames 9 --report "$out/res.json" --resume
+expect "resume, other variants" "the variants" --count 2 --frames 6 --variant base --report "$out/res.json" --resume
+expect "resume, count below" "more than --count 1" --count 1 --frames 6 --report "$out/res.json" --resume
+cmp -s "$out/res.json" "$out/res.keep" || fail "a refused resume changed the report"
+echo '{"task": "video", "settings": [' >"$out/bad.json"
+expect "resume, broken report" "bad.json" --count 1 --report "$out/bad.json" --resume
+expect "resume without report" "--resume" --count 1 --resume
 echo "cli eval video: ok"

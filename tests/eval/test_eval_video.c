@@ -173,6 +173,75 @@ static void test_variants_and_reader(void) {
   g_free(path), g_free(dir);
 }
 
+// The report's JSON read back (--resume): a written report round-trips; mutated ones (bytes changed, cut
+// short) are read or refused, never crash, and a refused one leaves the report empty.
+static void test_report_roundtrip(void) {
+  dg_eval_video_timeline tl[2] = {{.id = "t-a", .caption = "c", .transition = "time", .frames = 4, .n_stages = 2,
+                                   .stage_text = {"day", "night"}, .start = {0, 2}, .end = {1, 3}},
+                                  {.id = "t-b", .caption = "c", .transition = "time", .frames = 4, .n_stages = 1,
+                                   .stage_text = {"day"}, .start = {0}, .end = {3}}};
+  dg_eval_video_settings st = {.data = "d", .model = "m", .count = 2, .frames = 4, .steps = 2, .until = 1, .cfg = 7.5,
+                               .seed = 3, .n_variants = 2, .variants = {DG_EVAL_VIDEO_VSTAR, DG_EVAL_VIDEO_BASE}};
+  dg_eval_video_report a, b;
+  dg_check(dg_eval_video_report_init(&a, &st, tl) == DG_OK, "report init");
+  a.n = 2, a.seconds = 12.5, a.has_real[0] = true;
+  a.real[0] = (dg_eval_video_clip){.stage_acc = 1, .transition_err = 0.5, .transition_width = NAN, .clip_cos = 0.9,
+                                   .l1 = 3, .layout_miou = 0.8, .band_mass = NAN, .seconds = NAN, .judged = {0, 0, 1, 1}};
+  for (int i = 0; i < 2; i++)
+    for (int v = 0; v < DG_EVAL_VIDEO_VARIANTS; v++)
+      a.clips[i * DG_EVAL_VIDEO_VARIANTS + v] = (dg_eval_video_clip){
+          .stage_acc = 0.25 * v, .transition_err = i, .transition_width = 2, .clip_cos = 0.5, .l1 = 7 + v,
+          .layout_miou = 0.3, .band_mass = 0.1 * v, .seconds = 4, .judged = {0, 1, i, 1}};
+  char *dir = g_dir_make_tmp("dg-eval-video-XXXXXX", NULL), *path = g_build_filename(dir, "r.json", NULL);
+  dg_check(dg_eval_video_report_write_json(&a, path) == DG_OK, "report written");
+  dg_check(dg_eval_video_report_init(&b, &st, tl) == DG_OK, "report init");
+  dg_check(dg_eval_video_report_read_json(&b, path) == DG_OK, "report read back: %s", dg_last_error());
+  bool same = b.n == 2 && b.seconds == 12.5 && b.has_real[0] && !b.has_real[1] && b.real[0].l1 == 3 &&
+              isnan(b.real[0].band_mass) && b.real[0].judged[2] == 1;
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++) {
+      int v = st.variants[j];
+      const dg_eval_video_clip *x = &a.clips[i * DG_EVAL_VIDEO_VARIANTS + v], *y = &b.clips[i * DG_EVAL_VIDEO_VARIANTS + v];
+      same = same && x->stage_acc == y->stage_acc && x->l1 == y->l1 && x->band_mass == y->band_mass &&
+             !memcmp(x->judged, y->judged, 4);
+    }
+  dg_check(same, "the report round-trips");
+  st.frames = 5;
+  dg_eval_video_report c;
+  dg_check(dg_eval_video_report_init(&c, &st, tl) == DG_OK, "report init");
+  dg_check(dg_eval_video_report_read_json(&c, path) != DG_OK && strstr(dg_last_error(), "frame count") && c.n == 0,
+           "other frames refused: %s", dg_last_error());
+  dg_eval_video_report_free(&c);
+  st.frames = 4;
+  char *text;
+  gsize len;
+  g_file_get_contents(path, &text, &len, NULL);
+  GRand *rng = g_rand_new_with_seed(7);
+  int read_ok = 0;
+  for (int k = 0; k < 300; k++) {
+    char *m = g_memdup2(text, len);
+    gsize n = k % 3 == 0 ? (gsize)g_rand_int_range(rng, 0, (gint32)len) : len;
+    for (int f = 0; f < 1 + k % 4; f++)
+      m[g_rand_int_range(rng, 0, (gint32)len)] = "0123456789{}[],:\"-. nule"[g_rand_int_range(rng, 0, 26)];
+    g_file_set_contents(path, m, (gssize)n, NULL);
+    dg_eval_video_report_free(&b);
+    dg_eval_video_report_init(&b, &st, tl);
+    dg_status s = dg_eval_video_report_read_json(&b, path);
+    read_ok += s == DG_OK;
+    if (s != DG_OK && b.n != 0) dg_check(false, "mutation %d refused but left %d timelines", k, b.n);
+    g_free(m);
+  }
+  dg_check(read_ok < 300, "mutated reports: %d of 300 read, the rest refused", read_ok);
+  g_rand_free(rng);
+  g_free(text);
+  g_unlink(path);
+  g_rmdir(dir);
+  g_free(path);
+  g_free(dir);
+  dg_eval_video_report_free(&a);
+  dg_eval_video_report_free(&b);
+}
+
 int main(void) {
   test_schedule();
   test_stage_accuracy();
@@ -181,5 +250,6 @@ int main(void) {
   test_band_mass();
   test_coherence();
   test_variants_and_reader();
+  test_report_roundtrip();
   return dg_check_finish("test_eval_video");
 }
