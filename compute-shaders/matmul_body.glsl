@@ -84,7 +84,6 @@ layout(push_constant) uniform P {
   uint b_off, b_sk, b_sn, b_sz;
   uint c_off, c_sm, c_sz;
   uint bias_off;
-  uint groups_n; // workgroups along N (the x grid is split into N groups x row groups)
   uint r_off;    // the residual window's offset of element c_off (GEGLU: the gate window's of b_off)
   uint gate_bias; // GEGLU: the gate's bias element past its column's
 } p;
@@ -94,7 +93,10 @@ layout(push_constant) uniform P {
 void main() {
   const uint LM = gl_WorkGroupSize.x / LN;
   uint g = dg_group_index();
-  uint gn = g % p.groups_n, gm = g / p.groups_n;
+  // Row groups vary fastest: consecutive workgroups share B's columns (linear 4096x320->1280 on lavapipe
+  // 69.7-70.6 -> 72.6-73.0 GFLOP/s; the matmuls unchanged).
+  uint groups_m = (p.M + LM * TM - 1) / (LM * TM);
+  uint gm = g % groups_m, gn = g / groups_m;
   uint lane = gl_LocalInvocationID.x;
   uint m0 = (gm * LM + lane / LN) * TM, n0 = (gn * LN + lane % LN) * TNO;
   if (m0 >= p.M || (!COOP && n0 >= p.N)) return; // COOP: lanes past N load for the others

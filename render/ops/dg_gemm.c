@@ -38,7 +38,6 @@ typedef struct push {
   uint32_t b_off, b_sk, b_sn, b_sz;
   uint32_t c_off, c_sm, c_sz;
   uint32_t bias_off;
-  uint32_t groups_n;
   uint32_t r_off; // GEGLU: the gate window's offset
   uint32_t gate_bias;
 } push;
@@ -229,7 +228,6 @@ dg_status dg_gemm(dg_stream *s, const dg_gemm_desc *g) {
                      (uint32_t)g->c_sm,
                      (uint32_t)g->c_sz,
                      biaso,
-                     groups_n,
                      geglu ? go : ro,
                      (uint32_t)g->gate_n};
           uint32_t gx, gy;
