@@ -216,13 +216,14 @@ static void test_report_roundtrip(void) {
   char *text;
   gsize len;
   g_file_get_contents(path, &text, &len, NULL);
+  static const char junk[] = "0123456789{}[],:\"-. nule";
   GRand *rng = g_rand_new_with_seed(7);
   int read_ok = 0;
   for (int k = 0; k < 300; k++) {
     char *m = g_memdup2(text, len);
     gsize n = k % 3 == 0 ? (gsize)g_rand_int_range(rng, 0, (gint32)len) : len;
     for (int f = 0; f < 1 + k % 4; f++)
-      m[g_rand_int_range(rng, 0, (gint32)len)] = "0123456789{}[],:\"-. nule"[g_rand_int_range(rng, 0, 26)];
+      m[g_rand_int_range(rng, 0, (gint32)len)] = junk[g_rand_int_range(rng, 0, (gint32)sizeof junk - 1)];
     g_file_set_contents(path, m, (gssize)n, NULL);
     dg_eval_video_report_free(&b);
     dg_eval_video_report_init(&b, &st, tl);
