@@ -45,7 +45,8 @@ static void read_caption(JsonObject *c, dg_world_index_caption *out) {
 
 // One index line into e; false with *why set when a required field is missing.
 static bool read_entry(JsonObject *o, const char *dir, dg_world_index_entry *e, const char **why) {
-  const char *id = dg_json_member_string(o, "id"), *image = dg_json_member_string(o, "image"), *label = dg_json_member_string(o, "label");
+  const char *id = dg_json_member_string(o, "id"), *image = dg_json_member_string(o, "image");
+  const char *label = dg_json_member_string(o, "label"), *scene = dg_json_member_string(o, "scene");
   int64_t w, h, seed = 0;
   JsonNode *cn = json_object_get_member(o, "captions");
   if (!id || !image || !label) return *why = "id, image or label missing", false;
@@ -56,16 +57,17 @@ static bool read_entry(JsonObject *o, const char *dir, dg_world_index_entry *e, 
   e->id = g_strdup(id);
   e->image = g_build_filename(dir, image, NULL);
   e->label = g_build_filename(dir, label, NULL);
-  e->scene = dg_json_member_string(o, "scene") ? g_build_filename(dir, dg_json_member_string(o, "scene"), NULL) : NULL;
+  e->scene = scene ? g_build_filename(dir, scene, NULL) : NULL;
   e->seed = (uint64_t)seed;
   e->width = (int)w;
   e->height = (int)h;
   JsonArray *caps = json_node_get_array(cn);
   for (guint i = 0; i < json_array_get_length(caps) && e->n_captions < DG_WORLD_MAX_CAPTIONS; i++) {
     JsonNode *c = json_array_get_element(caps, i);
-    if (!JSON_NODE_HOLDS_OBJECT(c) || !dg_json_member_string(json_node_get_object(c), "text")) continue;
+    const char *text = JSON_NODE_HOLDS_OBJECT(c) ? dg_json_member_string(json_node_get_object(c), "text") : NULL;
+    if (!text) continue;
     dg_world_index_caption *cap = &e->captions[e->n_captions++];
-    cap->text = g_strdup(dg_json_member_string(json_node_get_object(c), "text"));
+    cap->text = g_strdup(text);
     read_caption(json_node_get_object(c), cap);
   }
   return true;
