@@ -7,7 +7,10 @@
 # timesteps and noise) beats every earlier check and the shipped weights. The ControlNets were trained on the
 # shipped UNet: measure them on a continued UNet (eval_models.py l2i) before shipping it. Needs
 # data/world/{train,val} (dirigent-cli world dataset, docs/evaluation.md). STEPS (default 20000) is the total
-# the run aims at across sessions.
+# the run aims at across sessions. ATTN_LOSS W (default 0: off) adds train_unet's token grounding loss, so that
+# the text cross-attention becomes spatial (what Divide & Bind needs); its runs export on the diffusion loss
+# plus W x the held-out grounding loss, while the diffusion loss stays within 2% of the start's. RUN (default
+# unet) names the run's folder under runs/cont, LR (default 1e-4) its learning rate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD M=$PWD/assets/models R=$PWD/runs/cont
@@ -15,8 +18,8 @@ mkdir -p "$R"
 cd tools/train
 export OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 exec nice -n 19 /usr/bin/python3 -m dgtrain.train_unet --device cpu --threads 1 \
-  --out "$R/unet" --export "$R/unet.safetensors" --export-best --init "$M/unet.safetensors" \
+  --out "$R/${RUN:-unet}" --export "$R/${RUN:-unet}.safetensors" --export-best --init "$M/unet.safetensors" \
   --vae "$M/vae.safetensors" --text-encoder "$M/text_encoder.safetensors" --tokenizer "$ROOT/assets/tokenizer" \
   --data "$ROOT/data/world/train" --val "$ROOT/data/world/val" --max-images "${MAX_IMAGES:-4000}" \
-  --val-every "${VAL_EVERY:-500}" --steps "${STEPS:-20000}" --batch 32 --lr 1e-4 --warmup 100 --ema 0.999 \
-  --seed 3 --log-every 20 --ckpt-minutes 10
+  --val-every "${VAL_EVERY:-500}" --steps "${STEPS:-20000}" --batch 32 --lr "${LR:-1e-4}" --warmup 100 --ema 0.999 \
+  --seed 3 --log-every 20 --ckpt-minutes 10 --attn-loss "${ATTN_LOSS:-0}"

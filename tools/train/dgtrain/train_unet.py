@@ -13,6 +13,7 @@ the text states of every caption are resident on the GPU, batches drawn there, u
 (--resident, --bf16; docs/train-image-models.md). --attn-loss W adds a token grounding loss on the text
 cross-attention (object tokens' attention inside their class masks; dgtrain/attn_loss.py), off by default.
 """
+import math
 import os
 import time
 
@@ -48,6 +49,29 @@ def val_loss(unet, z, ctx, sched, seed=0, draws=4):
                                 reduction="sum").item()
     unet.train(was)
     return total / (draws * z.numel())
+
+
+@torch.no_grad()
+def val_attn_loss(unet, z, ctx, captions, sched, grounding, seed=0, draws=2):
+    """Held-out token grounding loss (attn_loss.AttnLoss over the val images and their first captions) at fixed
+    timesteps and noise, as val_loss draws them: the --attn-loss runs' second number."""
+    was = unet.training
+    unet.eval()
+    gen = torch.Generator().manual_seed(seed)
+    total, n = 0.0, 0
+    for d in range(draws):
+        t = ((torch.arange(len(z)) * sched.n // len(z) + d * sched.n // (draws * len(z))) % sched.n).to(z.device)
+        noise = torch.randn(z.shape, generator=gen).to(z.device)
+        for s in range(0, len(z), 32):
+            sl = slice(s, s + 32)
+            grounding.keep(True)
+            unet(sched.q_sample(z[sl], t[sl], noise[sl]), t[sl], ctx[sl])
+            la = grounding(list(range(s, min(s + 32, len(z)))), captions[sl])
+            grounding.keep(False)
+            if la is not None:
+                total, n = total + la.item(), n + 1
+    unet.train(was)
+    return total / max(n, 1)
 
 
 def main(argv=None):
@@ -114,7 +138,7 @@ def main(argv=None):
 
     def snapshot():
         return dict(P.Checkpoint.common(step, batches), unet=unet.state_dict(), ema=ema.shadow, opt=opt.state_dict(),
-                    config=cfg, best_val=best.value)
+                    config=cfg, best_val=best.value, val_start=val_start)
 
     def export(val=None):
         record = f"{command} | steps {step} | EMA {args.ema}" + (f" | val loss {val:.5f}" if val is not None else "")
@@ -124,10 +148,32 @@ def main(argv=None):
                                  **({"init": init_record} if init_record else {})})
         log(f"exported EMA weights to {args.export} and {path}")
 
+    grounding_val = None
+    if args.attn_loss and args.val_every:
+        grounding_val = attn_loss.AttnLoss(unet, val, [args.val or args.data], text.tok, z_all.shape[1:], text.dim, dev,
+                                           args.attn_loss_levels, log)
+
+    val_start = state.get("val_start") if state else None
+
+    def val_score(model):
+        """The held-out score --export-best compares: the diffusion loss; with --attn-loss W, the diffusion loss
+        plus W x the held-out grounding loss, counted only while the diffusion loss stays within 2% of the
+        starting weights' (grounding must not be bought with image quality)."""
+        v = val_loss(model, z_val, ctx_val, sched)
+        if grounding_val is None:
+            return v, f"loss {v:.5f}"
+        a = val_attn_loss(model, z_val, ctx_val, [c[0] for c in val.captions], sched, grounding_val)
+        score, note = v + args.attn_loss * a, ""
+        if val_start is not None and v > 1.02 * val_start:
+            score, note = math.inf, f" (diffusion loss over 1.02 x the start's {val_start:.5f})"
+        return score, f"loss {v:.5f} attn {a:.5f} score {score:.5f}{note}"
+
     best = P.BestScore(lower_is_better=True, value=state.get("best_val") if state else None)
     if args.export_best and args.init and best.value is None:
-        best.offer(val_loss(unet, z_val, ctx_val, sched))
-        log(f"val loss of the starting weights {best.value:.5f}")
+        val_start = val_loss(unet, z_val, ctx_val, sched)
+        score, text_v = val_score(unet)
+        best.offer(score)
+        log(f"val of the starting weights: {text_v}")
 
     if args.resident:  # everything a step reads on the device; batches, captions, t and noise drawn there
         t0 = time.time()
@@ -145,8 +191,7 @@ def main(argv=None):
                                        texts=captions.texts if args.resident else None)
     def measure():
         with ema.applied(unet):
-            v = val_loss(unet, z_val, ctx_val, sched)
-        return v, f"loss {v:.5f}"
+            return val_score(unet)
 
     budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):

@@ -160,6 +160,25 @@ class TrainWithAttnLossTest(unittest.TestCase):
         self.assertEqual(len(attn), 2, res)
         self.assertTrue(all(math.isfinite(a) and 0 <= a <= 1 for a in attn), attn)
 
+    def test_export_best_judges_grounding(self):
+        # --attn-loss with --export-best: the held-out score is the diffusion loss plus W x the grounding loss,
+        # gated on the diffusion loss staying within 2% of the starting weights'
+        init = os.path.join(self.tmp, "runs", "init.safetensors")
+        self.run_unet("init", "--export", init)
+        self.run_unet("judged", "--init", init, "--val-every", "1", "--export-best", "--attn-loss", "0.5",
+                      "--export", os.path.join(self.tmp, "runs", "judged.safetensors"))
+        log = lines(os.path.join(self.tmp, "runs", "judged", "log.txt"))
+        start = [ln for ln in log if "val of the starting weights: " in ln]
+        self.assertEqual(len(start), 1, log)
+        v, a, score = (float(start[0].split(f" {k} ")[1].split()[0]) for k in ("loss", "attn", "score"))
+        self.assertTrue(0 <= a <= 1, start)
+        self.assertAlmostEqual(score, v + 0.5 * a, places=4)
+        vals = [ln for ln in log if " val step " in ln]
+        self.assertEqual(len(vals), 2, log)
+        for ln in vals:
+            v = float(ln.split(" loss ")[1].split()[0])
+            self.assertEqual("score inf" in ln, v > 1.02 * float(start[0].split(" loss ")[1].split()[0]), ln)
+
 
 if __name__ == "__main__":
     unittest.main()
