@@ -114,14 +114,16 @@ def generate(gen, prompts, labels, seed, args, ident=""):
         lab = labels[s:s + args.batch] if labels is not None else None
         path = None
         if args.cache:
-            h = hashlib.sha1(repr((ident, prompts[s:s + args.batch], seed + s, args.steps, args.cfg)).encode())
+            key = (ident, prompts[s:s + args.batch], seed + s, args.steps, args.cfg)
+            h = hashlib.sha1(repr(key + ((args.control_scale,) if args.control_scale != 1.0 else ())).encode())
             if lab is not None:
                 h.update(lab.numpy().tobytes())
             path = os.path.join(args.cache, h.hexdigest()[:20] + ".pt")
         if path and os.path.exists(path):
             out.append(torch.load(path))
         else:
-            out.append(gen(prompts[s:s + args.batch], lab, seed + s, steps=args.steps, cfg=args.cfg))
+            kw = {"control_scale": args.control_scale} if lab is not None else {}
+            out.append(gen(prompts[s:s + args.batch], lab, seed + s, steps=args.steps, cfg=args.cfg, **kw))
             if path:
                 torch.save(out[-1], path + ".tmp")
                 os.replace(path + ".tmp", path)
@@ -171,7 +173,8 @@ def markdown(report):
     """The report as Markdown tables (docs/evaluation.md)."""
     f = lambda v, d=3: "n/a" if v is None or v != v else f"{v:.{d}f}"  # noqa: E731
     lines = [f"{report['task']} on {report['count']} items of {report['data']}, DDIM {report['steps']} steps, "
-             f"CFG {report['cfg']}, seed {report['seed']}", ""]
+             f"CFG {report['cfg']}, seed {report['seed']}"
+             + (f", control scale {report['control_scale']}" if report.get("control_scale", 1.0) != 1.0 else ""), ""]
     real = report["real"]
     if report["task"] == "t2i":
         g = report["generated"]
@@ -220,6 +223,8 @@ def main(argv=None):
     ap.add_argument("--controlnet", action="append", help="l2i: model names in --models (repeat)")
     ap.add_argument("--steps", type=int, default=25)
     ap.add_argument("--cfg", type=float, default=7.5)
+    ap.add_argument("--control-scale", type=float, default=1.0,
+                    help="l2i: the ControlNet's residual scale (the engine's --control-scale; 1 as trained)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=25)
     ap.add_argument("--threads", type=int, default=2)
@@ -245,7 +250,7 @@ def main(argv=None):
     labels = torch.stack([load_label(os.path.join(args.data, it["label"])) for it in items])
     real_feats, _ = judges.features(real)
     report = {"task": args.task, "data": os.path.relpath(args.data, REPO), "count": len(items), "steps": args.steps,
-              "cfg": args.cfg, "seed": args.seed,
+              "cfg": args.cfg, "control_scale": args.control_scale, "seed": args.seed,
               "real": image_metrics(real, prompts, wants, judges, centroids, None,
                                     labels if args.task == "l2i" else None)}
     m = lambda n: os.path.join(args.models, n + ".safetensors")  # noqa: E731

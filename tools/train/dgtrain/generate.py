@@ -63,8 +63,9 @@ class Generator:
 
     @torch.no_grad()
     def __call__(self, prompts, labels=None, seed=0, negative="", sampler="ddim", steps=25, eta=0.0, cfg=7.5,
-                 latent=(16, 32)):
-        """prompts: list of B strings; labels: int64 [B,H,W] class ids (needs a ControlNet). Returns [B,3,H,W]."""
+                 latent=(16, 32), control_scale=1.0):
+        """prompts: list of B strings; labels: int64 [B,H,W] class ids (needs a ControlNet), its residuals scaled by
+        control_scale (the engine's --control-scale). Returns [B,3,H,W]."""
         b = len(prompts)
         cond, uncond = self.text(prompts), self.text([negative] * b)
         lh, lw = latent
@@ -76,7 +77,8 @@ class Generator:
             hint = self.hint(labels, lh, lw)
 
             def control_fn(x, t, c):
-                return self.cn(x, torch.cat([hint] * (x.shape[0] // b)), t, c)
+                res = self.cn(x, torch.cat([hint] * (x.shape[0] // b)), t, c)
+                return res if control_scale == 1.0 else [r * control_scale for r in res]
 
         def fn(x, t, c):
             return self.unet(x, t, c, control_fn(x, t, c) if control_fn else None)
