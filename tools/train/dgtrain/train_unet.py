@@ -90,6 +90,9 @@ def main(argv=None):
     ap.add_argument("--attn-loss", type=float, default=0.0,
                     help="weight of a token grounding loss on the text cross-attention (dgtrain/attn_loss.py): "
                     "object tokens' attention pushed inside their class masks; 0 = off")
+    ap.add_argument("--attn-pixel", type=float, default=0.0,
+                    help="--attn-loss's pixel term: this weight x the BCE of each object token's attention (its "
+                    "share of the softmax over the text) against its class mask, beside the token term")
     ap.add_argument("--attn-loss-levels", type=int, nargs="*",
                     help="query lengths (h*w) of the attn2 layers the loss reads (default: the largest)")
     P.add_speed_args(ap)
@@ -151,7 +154,7 @@ def main(argv=None):
     grounding_val = None
     if args.attn_loss and args.val_every:
         grounding_val = attn_loss.AttnLoss(unet, val, [args.val or args.data], text.tok, z_all.shape[1:], text.dim, dev,
-                                           args.attn_loss_levels, log)
+                                           args.attn_loss_levels, log, pixel=args.attn_pixel)
 
     val_start = state.get("val_start") if state else None
 
@@ -188,7 +191,7 @@ def main(argv=None):
     if args.attn_loss:
         grounding = attn_loss.AttnLoss(unet, train, [args.data] + list(getattr(args, "extra_data", None) or []),
                                        text.tok, z_all.shape[1:], text.dim, dev, args.attn_loss_levels, log,
-                                       texts=captions.texts if args.resident else None)
+                                       texts=captions.texts if args.resident else None, pixel=args.attn_pixel)
     def measure():
         with ema.applied(unet):
             return val_score(unet)

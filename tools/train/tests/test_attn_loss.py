@@ -77,6 +77,29 @@ class TokenLossTest(unittest.TestCase):
                                attn_loss.token_loss(attn, masks, pairs).item(), places=6)
         self.assertEqual(attn_loss.token_loss_padded(attn, masks, tok, cls, valid & False).item(), 0.0)
 
+    def test_pixel_term(self):
+        # the token term ignores the map's overall size; the pixel term (BCE of the raw attention against the
+        # mask) does not: the same shape at a hundredth of the probability costs more, and its gradient raises
+        # the attention inside the mask and lowers it outside
+        P = 8
+        masks = torch.zeros(1, 2, P)
+        masks[0, 1, :4] = 1
+        big, small = torch.zeros(1, P, 3), torch.zeros(1, P, 3)
+        big[0, :4, 1], small[0, :4, 1] = 0.5, 0.005
+        pairs = [(0, 1, 1)]
+        self.assertAlmostEqual(attn_loss.token_loss(big, masks, pairs).item(),
+                               attn_loss.token_loss(small, masks, pairs).item(), places=6)
+        self.assertLess(attn_loss.token_loss(big, masks, pairs, 0.5).item(),
+                        attn_loss.token_loss(small, masks, pairs, 0.5).item())
+        a = torch.full((1, P, 3), 0.3, requires_grad=True)
+        attn_loss.token_loss(a, masks, pairs, 0.5).backward()
+        self.assertLess(a.grad[0, 0, 1].item(), 0)  # inside: descent raises it
+        self.assertGreater(a.grad[0, 6, 1].item(), 0)  # outside: descent lowers it
+        # the padded form agrees
+        tok, cls, valid = attn_loss.padded_pairs(lambda b: [(1, 1)], [0])
+        self.assertAlmostEqual(attn_loss.token_loss_padded(small, masks, tok, cls, valid, 0.5).item(),
+                               attn_loss.token_loss(small, masks, pairs, 0.5).item(), places=5)
+
     def test_class_fractions(self):
         lab = torch.full((1, 4, 8), 255, dtype=torch.uint8)
         lab[0, :2, :2] = 3
