@@ -10,7 +10,8 @@
 # the run aims at across sessions. ATTN_LOSS W (default 0: off) adds train_unet's token grounding loss, so that
 # the text cross-attention becomes spatial (what Divide & Bind needs); its runs export on the diffusion loss
 # plus W x the held-out grounding loss, while the diffusion loss stays within 2% of the start's. RUN (default
-# unet) names the run's folder under runs/cont, LR (default 1e-4) its learning rate.
+# unet) names the run's folder under runs/cont, LR (default 1e-4) its learning rate. ATTN_PIXEL P (default 1)
+# weighs the grounding loss's pixel term (train_unet --attn-pixel).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD M=$PWD/assets/models R=$PWD/runs/cont
@@ -22,4 +23,4 @@ exec nice -n 19 /usr/bin/python3 -m dgtrain.train_unet --device cpu --threads 1 
   --vae "$M/vae.safetensors" --text-encoder "$M/text_encoder.safetensors" --tokenizer "$ROOT/assets/tokenizer" \
   --data "$ROOT/data/world/train" --val "$ROOT/data/world/val" --max-images "${MAX_IMAGES:-4000}" \
   --val-every "${VAL_EVERY:-500}" --steps "${STEPS:-20000}" --batch 32 --lr "${LR:-1e-4}" --warmup 100 --ema 0.999 \
-  --seed 3 --log-every 20 --ckpt-minutes 10 --attn-loss "${ATTN_LOSS:-0}"
+  --seed 3 --log-every 20 --ckpt-minutes 10 --attn-loss "${ATTN_LOSS:-0}" --attn-pixel "${ATTN_PIXEL:-1}"
