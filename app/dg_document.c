@@ -23,6 +23,7 @@ struct dg_document {
   bool live;
   int steps;
   double guidance;
+  double control_scale; // the layout strength
   dg_timeline timeline;
   dg_video_result **videos; // every generated video, oldest first (each malloc'd)
   int video_count, current_video; // current: the one the timeline player shows, -1 for none
@@ -85,6 +86,7 @@ dg_document *dg_document_new(int height, int width) {
   doc->seed_random = false;
   doc->steps = 20;
   doc->guidance = 7.5;
+  doc->control_scale = 1.0;
   dg_timeline_init(&doc->timeline);
   dg_style_init(&doc->style);
   doc->current_result = -1;
@@ -109,6 +111,7 @@ dg_document *dg_document_copy(const dg_document *doc) {
   c->live = doc->live;
   c->steps = doc->steps;
   c->guidance = doc->guidance;
+  c->control_scale = doc->control_scale;
   if (dg_timeline_copy(&c->timeline, &doc->timeline) != DG_OK) {
     dg_document_free(c);
     return NULL;
@@ -343,6 +346,7 @@ dg_value dg_document_value(const dg_document *doc, dg_doc_field field) {
   case DG_FIELD_LIVE: return (dg_value){.u = doc->live};
   case DG_FIELD_STEPS: return (dg_value){.u = (uint64_t)doc->steps};
   case DG_FIELD_GUIDANCE: return (dg_value){.d = doc->guidance};
+  case DG_FIELD_CONTROL_SCALE: return (dg_value){.d = doc->control_scale};
   default: return (dg_value){.u = 0};
   }
 }
@@ -354,6 +358,7 @@ void dg_document_store_value(dg_document *doc, dg_doc_field field, dg_value v) {
   case DG_FIELD_LIVE: doc->live = v.u != 0; break;
   case DG_FIELD_STEPS: doc->steps = (int)v.u; break;
   case DG_FIELD_GUIDANCE: doc->guidance = v.d; break;
+  case DG_FIELD_CONTROL_SCALE: doc->control_scale = v.d; break;
   default: return;
   }
   notify(doc, DG_CHANGED_FIELD(field), 0, 0, 0, 0);
@@ -626,6 +631,7 @@ void dg_document_set_live(dg_document *doc, bool live) {
 }
 int dg_document_steps(const dg_document *doc) { return doc->steps; }
 double dg_document_guidance(const dg_document *doc) { return doc->guidance; }
+double dg_document_control_scale(const dg_document *doc) { return doc->control_scale; }
 
 dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char *text, bool coalesce) {
   char **slot = text_slot(doc, field);
@@ -647,7 +653,8 @@ dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char 
 
 static dg_status set_value(dg_document *doc, dg_doc_field field, dg_value v) {
   dg_value old = dg_document_value(doc, field);
-  if (field == DG_FIELD_GUIDANCE ? old.d == v.d : old.u == v.u) return DG_OK;
+  bool real = field == DG_FIELD_GUIDANCE || field == DG_FIELD_CONTROL_SCALE; // the fields held in dg_value.d
+  if (real ? old.d == v.d : old.u == v.u) return DG_OK;
   dg_document_execute(doc, dg_value_command_new(field, old, v));
   return DG_OK;
 }
@@ -665,6 +672,10 @@ dg_status dg_document_set_steps(dg_document *doc, int steps) {
 dg_status dg_document_set_guidance(dg_document *doc, double guidance) {
   DG_TRY(dg_settings_check_guidance("guidance", guidance));
   return set_value(doc, DG_FIELD_GUIDANCE, (dg_value){.d = guidance});
+}
+dg_status dg_document_set_control_scale(dg_document *doc, double scale) {
+  DG_TRY(dg_settings_check_control_scale("layout strength", scale));
+  return set_value(doc, DG_FIELD_CONTROL_SCALE, (dg_value){.d = scale});
 }
 
 // ---- the video -----------------------------------------------------------------------------------
@@ -693,6 +704,7 @@ void dg_document_store_insert_video(dg_document *doc, int index, dg_video_result
     return;
   }
   doc->videos = grown;
+  if (!(v->control_scale > 0)) v->control_scale = 1; // made without a layout strength: as trained
   memmove(&doc->videos[index + 1], &doc->videos[index], (size_t)(doc->video_count - index) * sizeof *grown);
   doc->videos[index] = v;
   doc->video_count++;
@@ -749,9 +761,15 @@ int dg_document_result_find(const dg_document *doc, uint64_t id) {
     if (doc->results[i].id == id) return i;
   return -1;
 }
+// A result made without a layout strength (0: not set, as a result built before it existed) was made as trained.
+static void result_settled(dg_result *r) {
+  if (!(r->control_scale > 0)) r->control_scale = 1;
+}
+
 void dg_document_add_result(dg_document *doc, dg_result *r) {
   doc->results = realloc(doc->results, (size_t)(doc->result_count + 1) * sizeof(dg_result));
   doc->results[doc->result_count] = *r;
+  result_settled(&doc->results[doc->result_count]);
   doc->results[doc->result_count].id = ++doc->last_result_id;
   memset(r, 0, sizeof *r);
   doc->current_result = doc->result_count++;
@@ -773,6 +791,7 @@ dg_status dg_document_store_insert_result(dg_document *doc, int index, const dg_
   doc->results = grown;
   memmove(&doc->results[index + 1], &doc->results[index], (size_t)(doc->result_count - index) * sizeof(dg_result));
   doc->results[index] = copy;
+  result_settled(&doc->results[index]);
   doc->results[index].id = ++doc->last_result_id;
   doc->result_count++;
   doc->current_result = index;
@@ -787,6 +806,7 @@ dg_status dg_document_store_replace_result(dg_document *doc, int index, const dg
   DG_TRY(dg_result_copy(&copy, r));
   dg_result_clear(&doc->results[index]);
   doc->results[index] = copy;
+  result_settled(&doc->results[index]);
   doc->results[index].id = ++doc->last_result_id; // another result now: a run that read the old one skips it
   doc->current_result = index;
   results_rewritten(doc, index);

@@ -1,5 +1,5 @@
 // The editor's document: a layout map of class ids (DG_UNLABELLED = 255 is erased), prompt, negative
-// prompt, seed, steps, guidance, model choice and the list of results, with undo/redo for every edit.
+// prompt, seed, steps, guidance, layout strength, model choice and the list of results, with undo/redo for every edit.
 // Every edit is a command object on the undo stack (dg_command.h): a pixel edit, bracketed by
 // dg_document_edit_begin/end, keeps only the rectangle of changed pixels (before and after), never a
 // whole copy. No GTK here: the CLI and tests use it too; app/dg_document_object.h wraps it as a GObject.
@@ -28,6 +28,7 @@ typedef enum dg_doc_field {
   DG_FIELD_SEED_RANDOM,
   DG_FIELD_STEPS,
   DG_FIELD_GUIDANCE,
+  DG_FIELD_CONTROL_SCALE, // the layout strength: the layout ControlNet's residual scale, 1 as trained
   DG_FIELD_MODEL,
   DG_FIELD_PALETTE, // the layout's class palette: "world", "ade20k", "cityscapes" or a palette file
   DG_FIELD_MARKS, // the prompt's marked words as a marks text (render/pipelines/dg_marks.h): "red:car, car#2"
@@ -61,6 +62,9 @@ typedef struct dg_result {
   uint64_t seed;
   int steps;
   double guidance;
+  // The layout ControlNet's residual scale it was made with (the document's layout strength); 1 as trained. The
+  // document stores a result given 0 (not set) as 1.
+  double control_scale;
   char *prompt, *negative, *model;
   char *marks, *attn_guidance; // the marks text and the attention guidance's name; NULL: none
   char *style;                 // a stylized result: how (dg_style_describe, "fda 0.80 of world 12"); NULL: generated
@@ -111,8 +115,8 @@ dg_status dg_document_set_palette_layout(dg_document *doc, const char *palette, 
 
 // Parameters. Each change is one undo step; with `coalesce`, a text edit directly following a
 // coalescing edit of the same field merges into it (typing), until dg_document_seal_history. Setters validate
-// (steps 1..DG_DOC_MAX_STEPS, guidance 0..100, texts valid UTF-8 of at most 64 KiB) and return DG_ERR_ARG for
-// bad values without changing anything.
+// (steps 1..DG_DOC_MAX_STEPS, guidance 0..100, layout strength above 0 to 4, texts valid UTF-8 of at most
+// 64 KiB) and return DG_ERR_ARG naming the bad value without changing anything.
 const char *dg_document_prompt(const dg_document *doc);
 const char *dg_document_negative(const dg_document *doc);
 const char *dg_document_model(const dg_document *doc);
@@ -132,11 +136,18 @@ bool dg_document_live(const dg_document *doc);
 void dg_document_set_live(dg_document *doc, bool live);
 int dg_document_steps(const dg_document *doc);
 double dg_document_guidance(const dg_document *doc);
+// The layout strength: how strongly the painted layout is followed, the layout ControlNet's residual scale
+// (dg_denoise.h's control_scale). 1 (as trained) in a new document; above 0, at most
+// DG_SETTINGS_MAX_CONTROL_SCALE (4, dg_settings_check_control_scale, the CLI's --control-scale rule). Each change
+// is one undo step; listeners get DG_CHANGED_FIELD(DG_FIELD_CONTROL_SCALE). Jobs take it (a live frame's is
+// DG_SETTINGS_LIVE_CONTROL_SCALE times it).
+double dg_document_control_scale(const dg_document *doc);
 dg_status dg_document_set_text(dg_document *doc, dg_doc_field field, const char *text, bool coalesce);
 dg_status dg_document_set_seed(dg_document *doc, uint64_t seed);
 dg_status dg_document_set_seed_random(dg_document *doc, bool random);
 dg_status dg_document_set_steps(dg_document *doc, int steps);
 dg_status dg_document_set_guidance(dg_document *doc, double guidance);
+dg_status dg_document_set_control_scale(dg_document *doc, double scale);
 
 // The video timeline (dg_timeline.h): dg_timeline_init's in a new document. Setting it validates
 // (dg_timeline_check; DG_ERR_ARG changes nothing) and is one undo step; with `coalesce`, a change directly

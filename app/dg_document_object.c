@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "dg_settings.h"
+
 // ---- DgResult ------------------------------------------------------------------------------------
 
 struct _DgResult {
@@ -72,6 +74,7 @@ enum {
   PROP_LIVE,
   PROP_STEPS,
   PROP_GUIDANCE,
+  PROP_CONTROL_SCALE,
   PROP_CURRENT_RESULT,
   PROP_CAN_UNDO,
   PROP_CAN_REDO,
@@ -85,6 +88,7 @@ static const int field_props[DG_FIELD_COUNT] = {
     [DG_FIELD_PROMPT] = PROP_PROMPT, [DG_FIELD_NEGATIVE] = PROP_NEGATIVE_PROMPT,
     [DG_FIELD_SEED] = PROP_SEED,     [DG_FIELD_SEED_RANDOM] = PROP_SEED_RANDOM,
     [DG_FIELD_STEPS] = PROP_STEPS,   [DG_FIELD_GUIDANCE] = PROP_GUIDANCE,
+    [DG_FIELD_CONTROL_SCALE] = PROP_CONTROL_SCALE,
     [DG_FIELD_MODEL] = PROP_MODEL,   [DG_FIELD_PALETTE] = PROP_PALETTE,
     [DG_FIELD_MARKS] = PROP_MARKS,   [DG_FIELD_ATTN_GUIDANCE] = PROP_ATTN_GUIDANCE,
     [DG_FIELD_LIVE] = PROP_LIVE,
@@ -191,6 +195,7 @@ static void dg_document_object_get_property(GObject *object, guint id, GValue *v
   case PROP_LIVE: g_value_set_boolean(value, dg_document_live(m)); break;
   case PROP_STEPS: g_value_set_int(value, dg_document_steps(m)); break;
   case PROP_GUIDANCE: g_value_set_double(value, dg_document_guidance(m)); break;
+  case PROP_CONTROL_SCALE: g_value_set_double(value, dg_document_control_scale(m)); break;
   case PROP_CURRENT_RESULT: g_value_set_int(value, dg_document_current_result(m)); break;
   case PROP_CAN_UNDO: g_value_set_boolean(value, dg_document_can_undo(m)); break;
   case PROP_CAN_REDO: g_value_set_boolean(value, dg_document_can_redo(m)); break;
@@ -221,6 +226,7 @@ static void dg_document_object_set_property(GObject *object, guint id, const GVa
   case PROP_LIVE: dg_document_set_live(m, g_value_get_boolean(value)); break;
   case PROP_STEPS: dg_document_set_steps(m, g_value_get_int(value)); break;
   case PROP_GUIDANCE: dg_document_set_guidance(m, g_value_get_double(value)); break;
+  case PROP_CONTROL_SCALE: dg_document_set_control_scale(m, g_value_get_double(value)); break; // 0 refused
   case PROP_CURRENT_RESULT: dg_document_set_current_result(m, g_value_get_int(value)); break;
   default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
   }
@@ -253,6 +259,8 @@ static void dg_document_object_class_init(DgDocumentClass *klass) {
   props[PROP_LIVE] = g_param_spec_boolean("live", NULL, NULL, FALSE, rw); // live mode: no undo step
   props[PROP_STEPS] = g_param_spec_int("steps", NULL, NULL, 1, DG_DOC_MAX_STEPS, 20, rw);
   props[PROP_GUIDANCE] = g_param_spec_double("guidance", NULL, NULL, 0, 100, 7.5, rw);
+  // the layout strength (dg_document_control_scale): above 0, at most DG_SETTINGS_MAX_CONTROL_SCALE
+  props[PROP_CONTROL_SCALE] = g_param_spec_double("control-scale", NULL, NULL, 0, DG_SETTINGS_MAX_CONTROL_SCALE, 1, rw);
   props[PROP_CURRENT_RESULT] = g_param_spec_int("current-result", NULL, NULL, -1, G_MAXINT, -1, rw);
   props[PROP_CAN_UNDO] = g_param_spec_boolean("can-undo", NULL, NULL, FALSE, ro);
   props[PROP_CAN_REDO] = g_param_spec_boolean("can-redo", NULL, NULL, FALSE, ro);

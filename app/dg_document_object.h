@@ -9,7 +9,8 @@
 // Properties: width, height (read-only); prompt, negative-prompt (writing them is typing: each write
 // is merged into the previous one's undo step unless a second or more passed since, or another edit
 // came between); model (read-only: set it with dg_document_object_set_text after checking it);
-// seed, seed-random, steps, guidance (each write one undo step); current-result (not an edit);
+// seed, seed-random, steps, guidance, control-scale (the layout strength; each write one undo step);
+// current-result (not an edit);
 // can-undo, can-redo, undo-depth, generation (read-only; generation grows with every change).
 #pragma once
 #include <gio/gio.h>

@@ -10,6 +10,10 @@
 
 #include "dg_json_glib.h"
 #include "dg_png.h"
+#include "dg_settings.h"
+
+// The control scale written: 0 (a caller that did not set it) is the ControlNet as trained.
+static double written_scale(const dg_generation_info *g) { return g->control_scale > 0 ? g->control_scale : 1; }
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
 
@@ -17,12 +21,15 @@ static char *parameters_text(const dg_generation_info *g) {
   // A quote would end the quoted value early: the marks syntax has none, so one is dropped.
   char *marks = g_strdup(or_empty(g->marks));
   g_strdelimit(marks, "\"\n", ' ');
+  char scale[48] = "", num[G_ASCII_DTOSTR_BUF_SIZE]; // the locale's decimal comma would split the field
+  if (written_scale(g) != 1)
+    snprintf(scale, sizeof scale, ", Control scale: %s", g_ascii_formatd(num, sizeof num, "%g", written_scale(g)));
   char *t = g_strdup_printf("%s\nNegative prompt: %s\nSteps: %d, Sampler: %s, CFG scale: %g, Seed: %llu, Size: %dx%d, "
-                            "Model: %s%s%s%s%s%s%s",
+                            "Model: %s%s%s%s%s%s%s%s",
                             or_empty(g->prompt), or_empty(g->negative), g->steps, or_empty(g->sampler), g->cfg,
                             (unsigned long long)g->seed, g->width, g->height, or_empty(g->model),
-                            g->layout && *g->layout ? ", ControlNet: layout" : "", *marks ? ", Marks: \"" : "", marks,
-                            *marks ? "\"" : "", g->guidance ? ", Guidance: " : "",
+                            g->layout && *g->layout ? ", ControlNet: layout" : "", scale, *marks ? ", Marks: \"" : "",
+                            marks, *marks ? "\"" : "", g->guidance ? ", Guidance: " : "",
                             g->guidance ? dg_guidance_name(g->guidance) : "");
   g_free(marks);
   return t;
@@ -43,6 +50,7 @@ static char *job_json(const dg_generation_info *g) {
   }
   json_builder_set_member_name(b, "steps"), json_builder_add_int_value(b, g->steps);
   json_builder_set_member_name(b, "cfg"), json_builder_add_double_value(b, g->cfg);
+  json_builder_set_member_name(b, "control_scale"), json_builder_add_double_value(b, written_scale(g));
   json_builder_set_member_name(b, "width"), json_builder_add_int_value(b, g->width);
   json_builder_set_member_name(b, "height"), json_builder_add_int_value(b, g->height);
   json_builder_end_object(b);
@@ -119,6 +127,11 @@ static dg_status parse_job(const char *path, const char *text, dg_generation_inf
     else if (!(w >= 0 && w <= 65536 && w == floor(w) && h >= 0 && h <= 65536 && h == floor(h)))
       s = dg_fail(DG_ERR_FORMAT, "%s: image size %g x %g is not two whole numbers up to 65536", path, w, h);
     g->steps = s == DG_OK ? (int)steps : 25, g->width = s == DG_OK ? (int)w : 0, g->height = s == DG_OK ? (int)h : 0;
+    // "control_scale" came later: absent is the ControlNet as trained.
+    g->control_scale = member_number(o, "control_scale", 1);
+    if (s == DG_OK && !(g->control_scale > 0 && g->control_scale <= DG_SETTINGS_MAX_CONTROL_SCALE))
+      s = dg_fail(DG_ERR_FORMAT, "%s: control_scale %g out of range (above 0, at most %g)", path, g->control_scale,
+                  DG_SETTINGS_MAX_CONTROL_SCALE);
     char *guidance = member_string(o, "guidance");
     if (s == DG_OK) s = read_guidance(path, guidance, &g->guidance);
     g_free(guidance);
@@ -137,7 +150,7 @@ static dg_status parse_parameters(const char *path, const char *text, dg_generat
   g->prompt = g_strndup(text, (gsize)((neg ? neg : last) - text));
   g->negative = neg && neg < last ? g_strndup(neg + 18, (gsize)(last - neg - 18)) : g_strdup("");
   g->sampler = g_strdup(""), g->model = g_strdup(""), g->layout = g_strdup("");
-  g->steps = 25, g->cfg = 7.5;
+  g->steps = 25, g->cfg = 7.5, g->control_scale = 1;
   const char *marks = strstr(last + 1, ", Marks: \""); // quoted: its value holds ", "
   if (marks) {
     marks += 10;
@@ -151,6 +164,7 @@ static dg_status parse_parameters(const char *path, const char *text, dg_generat
   for (char **f = fields; *f; f++) {
     if (g_str_has_prefix(*f, "Steps: ")) g->steps = atoi(*f + 7);
     else if (g_str_has_prefix(*f, "CFG scale: ")) g->cfg = g_ascii_strtod(*f + 11, NULL);
+    else if (g_str_has_prefix(*f, "Control scale: ")) g->control_scale = g_ascii_strtod(*f + 15, NULL);
     else if (g_str_has_prefix(*f, "Seed: ")) g->seed = g_ascii_strtoull(*f + 6, NULL, 10);
     else if (g_str_has_prefix(*f, "Sampler: ")) g_free(g->sampler), g->sampler = g_strdup(*f + 9);
     else if (g_str_has_prefix(*f, "Size: ")) sscanf(*f + 6, "%dx%d", &g->width, &g->height);
@@ -160,6 +174,9 @@ static dg_status parse_parameters(const char *path, const char *text, dg_generat
   if (s != DG_OK) return s;
   if (g->steps < 1 || g->steps > 1000 || !(g->cfg >= 0 && g->cfg <= 100))
     return dg_fail(DG_ERR_FORMAT, "%s: steps %d or guidance %g out of range", path, g->steps, g->cfg);
+  if (!(g->control_scale > 0 && g->control_scale <= DG_SETTINGS_MAX_CONTROL_SCALE))
+    return dg_fail(DG_ERR_FORMAT, "%s: control scale %g out of range (above 0, at most %g)", path, g->control_scale,
+                   DG_SETTINGS_MAX_CONTROL_SCALE);
   return DG_OK;
 }
 

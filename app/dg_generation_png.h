@@ -14,6 +14,9 @@ typedef struct dg_generation_info {
   dg_guidance_kind guidance; // the marked objects' attention guidance (not cfg, the CFG scale)
   int steps, width, height;
   double cfg;
+  // The layout ControlNet's residual scale (the editor's layout strength, the CLI's --control-scale); 1 as
+  // trained, and 0 (not set) is written as 1.
+  double control_scale;
   uint64_t seed;
 } dg_generation_info;
 
@@ -23,7 +26,10 @@ dg_status dg_generation_png_write(const char *path, const uint8_t *pixels, int c
 // The marks go into `parameters` as `Marks: "TEXT"` (quoted, as A1111 quotes values holding commas)
 // and into the job as "marks"; files without them read as no marks. The guidance, unless none, goes into
 // `parameters` as `Guidance: divide-bind` and into the job as "guidance" (dg_guidance_name); files
-// without it read as none, a name other than those is DG_ERR_FORMAT naming it.
+// without it read as none, a name other than those is DG_ERR_FORMAT naming it. The control scale goes into
+// the job as "control_scale" and, unless 1, into `parameters` as `Control scale: 1.5`; files without it (older
+// ones, other tools') read as 1, a value outside above 0 .. 4 (DG_SETTINGS_MAX_CONTROL_SCALE) is DG_ERR_FORMAT
+// naming the file and the value.
 // Reads the `dirigent` chunk (or, failing that, parses an A1111 `parameters` chunk) into *out; the
 // strings are g_malloc'd UTF-8 (free with dg_generation_info_clear). DG_ERR_FORMAT if the PNG has neither,
 // or if the chunk to read is unreadable (an iTXt chunk that is not UTF-8, nesting past the JSON limit).

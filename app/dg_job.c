@@ -148,7 +148,8 @@ static dg_job *job_start(const dg_document *doc, dg_job_fn fn, void *user, uint6
       .seed = dg_document_seed_random(doc) ? random_seed : dg_document_seed(doc),
       .steps = js.steps > 0 ? js.steps : dg_document_steps(doc),
       .guidance = js.guidance >= 0 ? js.guidance : dg_document_guidance(doc),
-      .control_scale = js.control_scale > 0 ? js.control_scale : 0,
+      // A live frame's scale is its factor (DG_SETTINGS_LIVE_CONTROL_SCALE) times the person's layout strength.
+      .control_scale = (js.control_scale > 0 ? js.control_scale : 1) * dg_document_control_scale(doc),
       .fast_decode = js.fast_decode,
       .timeline = video ? &job->timeline : NULL,
       .preview_frame = playhead,
@@ -303,6 +304,7 @@ bool dg_job_take_result(dg_job *job, dg_result *out) {
   out->seed = job->params.seed;
   out->steps = job->params.steps;
   out->guidance = job->params.guidance;
+  out->control_scale = job->params.control_scale > 0 ? job->params.control_scale : 1;
   out->prompt = strdup(job->prompt);
   out->negative = strdup(job->negative);
   out->model = strdup(job->model);
@@ -321,6 +323,7 @@ bool dg_job_take_video(dg_job *job, dg_video_result *out) {
   out->seed = job->params.seed;
   out->steps = job->params.steps;
   out->guidance = job->params.guidance;
+  out->control_scale = job->params.control_scale > 0 ? job->params.control_scale : 1;
   out->negative = strdup(job->negative);
   out->model = strdup(job->model);
   pthread_mutex_lock(&job->lock);

@@ -1,5 +1,5 @@
 // A generation job: a snapshot of the document's inputs (layout, prompts, seed, steps, guidance,
-// model) run by a job function on a worker thread (app/dg_runner's, which runs the task pipelines of
+// layout strength, model) run by a job function on a worker thread (app/dg_runner's, which runs the task pipelines of
 // render/pipelines). The function reports each step through dg_job_report (step index, total, an
 // RGBA8 preview), which posts into a one-slot mailbox: a newer report replaces an unread older one,
 // so a slow reader never slows the job. The UI polls the mailbox on its frame clock. Cancel raises
@@ -27,7 +27,9 @@ typedef struct dg_job_params {
   uint64_t seed; // already resolved when the document asks for a random seed
   int steps;
   double guidance;
-  double control_scale; // the layout ControlNet's residual scale; 0: as trained (1)
+  // The layout ControlNet's residual scale: the document's layout strength (dg_document_control_scale), a live
+  // frame's DG_SETTINGS_LIVE_CONTROL_SCALE times it; jobs started here always set it (0 reads as 1, as trained).
+  double control_scale;
   bool fast_decode;     // the model's tiny decoder where it has one (a live frame), else the VAE's
   // A video job (dg_job_start_video): the document's timeline (render/pipelines/dg_video.h runs it; the
   // layout conditions every frame when timeline->keep_layout); NULL for an image.
@@ -36,9 +38,10 @@ typedef struct dg_job_params {
   int preview_frame;
 } dg_job_params;
 
-// What a live frame changes of the document's sampling settings: steps <= 0, guidance < 0 and
-// control_scale <= 0 keep the document's (the ControlNet as trained); fast_decode decodes with the
-// model's tiny decoder where it has one (dg_generate_params.fast_decode).
+// What a live frame changes of the document's sampling settings: steps <= 0 and guidance < 0 keep the
+// document's; control_scale is a factor on the document's layout strength (the person's setting is felt in
+// live frames too), <= 0 keeps the layout strength as it is; fast_decode decodes with the model's tiny decoder
+// where it has one (dg_generate_params.fast_decode).
 typedef struct dg_job_sampling {
   int steps;
   double guidance, control_scale;
@@ -90,13 +93,13 @@ dg_job_fn dg_job_default_fn(void **user);
 // Copies the inputs from doc (resolving a random seed from `random_seed`) and starts the worker.
 // NULL with DG_ERR_UNSUPPORTED "no model loaded" when fn is NULL.
 dg_job *dg_job_start(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, dg_status *status);
-// The same with the sampling of `sampling` where it is set (a live frame: DG_SETTINGS_LIVE_SAMPLING);
-// NULL takes the document's.
+// The same with the sampling of `sampling` where it is set (a live frame: DG_SETTINGS_LIVE_SAMPLING, whose
+// control scale multiplies the document's layout strength); NULL takes the document's.
 dg_job *dg_job_start_sampling(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed,
                               const dg_job_sampling *sampling, dg_status *status);
 // A video of the document's timeline (dg_document_timeline; DG_ERR_ARG when it has no stage), with the
-// document's prompt settings (negative prompt, seed, steps, guidance, model, layout), previewing frame
-// `playhead` (dg_job_set_preview_frame moves it while the job runs). The result is media of
+// document's prompt settings (negative prompt, seed, steps, guidance, model, layout and its strength),
+// previewing frame `playhead` (dg_job_set_preview_frame moves it while the job runs). The result is media of
 // timeline->frames frames.
 dg_job *dg_job_start_video(const dg_document *doc, dg_job_fn fn, void *user, uint64_t random_seed, int playhead,
                            dg_status *status);

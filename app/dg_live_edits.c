@@ -7,18 +7,20 @@
 #include "dg_world.h"
 
 typedef enum { OP_CANVAS, OP_RANDOM, OP_STROKE, OP_FILL, OP_RECT, OP_POLYGON, OP_TEXT, OP_SEED, OP_STEPS,
-               OP_GUIDANCE, OP_UNDO, OP_REDO } op_kind;
+               OP_GUIDANCE, OP_CONTROL_SCALE, OP_UNDO, OP_REDO } op_kind;
 
 static const struct {
   const char *name;
   op_kind kind;
   const char *property; // text ops: the document's property (typing, as the editor's entries write it)
-} ops[] = {{"canvas", OP_CANVAS, NULL},       {"random-layout", OP_RANDOM, NULL}, {"stroke", OP_STROKE, NULL},
-           {"fill", OP_FILL, NULL},           {"rect", OP_RECT, NULL},            {"polygon", OP_POLYGON, NULL},
-           {"prompt", OP_TEXT, "prompt"},     {"negative", OP_TEXT, "negative-prompt"},
-           {"marks", OP_TEXT, "marks"},       {"attn-guidance", OP_TEXT, "attn-guidance"},
-           {"seed", OP_SEED, NULL},           {"steps", OP_STEPS, NULL},          {"guidance", OP_GUIDANCE, NULL},
-           {"undo", OP_UNDO, NULL},           {"redo", OP_REDO, NULL}};
+} ops[] = {{"canvas", OP_CANVAS, NULL},     {"random-layout", OP_RANDOM, NULL},
+           {"stroke", OP_STROKE, NULL},     {"fill", OP_FILL, NULL},
+           {"rect", OP_RECT, NULL},         {"polygon", OP_POLYGON, NULL},
+           {"prompt", OP_TEXT, "prompt"},   {"negative", OP_TEXT, "negative-prompt"},
+           {"marks", OP_TEXT, "marks"},     {"attn-guidance", OP_TEXT, "attn-guidance"},
+           {"seed", OP_SEED, NULL},         {"steps", OP_STEPS, NULL},
+           {"guidance", OP_GUIDANCE, NULL}, {"control-scale", OP_CONTROL_SCALE, NULL},
+           {"undo", OP_UNDO, NULL},         {"redo", OP_REDO, NULL}};
 
 typedef struct edit {
   double t;
@@ -27,7 +29,7 @@ typedef struct edit {
   int v[5];      // canvas w h; fill x y; rect x0 y0 x1 y1; steps
   int cls;       // -1: by name
   char *name;    // the class name, or the text, or the seed
-  double radius; // stroke radius; guidance value
+  double radius; // stroke radius; guidance or layout strength value
   GArray *xy;    // int pairs: stroke and polygon points
 } edit;
 
@@ -137,6 +139,7 @@ static const char *operands(JsonObject *o, edit *e) {
   case OP_STEPS:
     return get_int(o, "value", &v[0]) ? NULL : "\"value\": a whole number";
   case OP_GUIDANCE:
+  case OP_CONTROL_SCALE:
     return get_double(o, "value", &e->radius) ? NULL : "\"value\": a number";
   case OP_UNDO:
   case OP_REDO:
@@ -303,6 +306,9 @@ dg_status dg_live_edits_apply(const dg_live_edits *le, int i, DgDocument *doc) {
     break;
   case OP_GUIDANCE:
     st = dg_document_set_guidance(m, e->radius);
+    break;
+  case OP_CONTROL_SCALE:
+    st = dg_document_set_control_scale(m, e->radius);
     break;
   case OP_UNDO:
     dg_document_undo(m);

@@ -6,7 +6,8 @@
 //   "stroke" {"class": C, "radius": R, "points": [[x, y], ...]}   one brush stroke
 //   "fill" {"x", "y", "class"}, "rect" {"x0", "y0", "x1", "y1", "class"}, "polygon" {"class", "points"}
 //   "prompt" / "negative" / "marks" / "attn-guidance" {"text": ...}   the prompt as typed so far, etc.
-//   "seed" {"value": digits or "random"}, "steps" {"value": N}, "guidance" {"value": X}, "undo", "redo"
+//   "seed" {"value": digits or "random"}, "steps" {"value": N}, "guidance" {"value": X},
+//   "control-scale" {"value": X} (the layout strength), "undo", "redo"
 // A class is an id or a class name of the document's palette. Every error names the file and line.
 #pragma once
 #include "dg_document_object.h"

@@ -157,8 +157,9 @@ void dg_live_session_set_document(dg_live_session *s, DgDocument *doc) {
   s->running = -1; // the old document's job is abandoned by whoever replaces it
   g_set_object(&s->doc, doc);
   if (!doc) return;
-  static const char *const fields[] = {"prompt", "negative-prompt", "marks", "attn-guidance", "seed", "seed-random",
-                                       "steps", "guidance", "model", "palette"};
+  static const char *const fields[] = {"prompt", "negative-prompt", "marks",        "attn-guidance",
+                                       "seed",   "seed-random",     "steps",        "guidance",
+                                       "model",  "palette",         "control-scale"};
   for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
     char *signal = g_strconcat("notify::", fields[i], NULL);
     g_signal_connect(doc, signal, G_CALLBACK(doc_edited), s);

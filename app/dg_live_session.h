@@ -1,8 +1,8 @@
 // Live mode's policy (issue 22), shared by the editor (ui/dg_live) and `dirigent-cli live --replay`: while
 // the document's `live` field is on, every edit that affects the result (the layout, prompt, negative
-// prompt, marks, attention guidance, seed, steps, guidance, model, palette) schedules a live frame: at once
-// for an edit after a pause of DG_LIVE_DEBOUNCE_MS, else DG_LIVE_DEBOUNCE_MS after the last edit of the
-// burst (typing). A live job still running is cancelled at once (it stops at its next step; its result
+// prompt, marks, attention guidance, seed, steps, guidance, layout strength, model, palette) schedules a live
+// frame: at once for an edit after a pause of DG_LIVE_DEBOUNCE_MS, else DG_LIVE_DEBOUNCE_MS after the last
+// edit of the burst (typing). A live job still running is cancelled at once (it stops at its next step; its result
 // never reaches the document; the next frame starts when it stopped); the frame runs with the session's seed (the
 // document's, or for a random-seed document one seed drawn when live mode went on). DG_LIVE_SETTLE_MS
 // after the last frame with no edit pending, the full-quality render (the document's steps and guidance,

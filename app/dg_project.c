@@ -17,6 +17,7 @@
 #include "dg_json_glib.h"
 #include "dg_palette.h"
 #include "dg_png.h"
+#include "dg_settings.h"
 #include "dg_timeline_json.h"
 
 static long inject_after = -1;
@@ -109,6 +110,7 @@ static void add_result(JsonBuilder *b, const dg_result *r, const char *file) {
   add_seed(b, r->seed);
   add_int(b, "steps", r->steps);
   add_double(b, "guidance", r->guidance);
+  add_double(b, "control_scale", r->control_scale > 0 ? r->control_scale : 1);
   add_string(b, "prompt", r->prompt);
   add_string(b, "negative_prompt", r->negative);
   add_string(b, "model", r->model);
@@ -161,6 +163,7 @@ static void add_video(JsonBuilder *b, const dg_video_result *v, int index) {
   add_seed(b, v->seed);
   add_int(b, "steps", v->steps);
   add_double(b, "guidance", v->guidance);
+  add_double(b, "control_scale", v->control_scale > 0 ? v->control_scale : 1);
   add_string(b, "negative_prompt", v->negative);
   add_string(b, "model", v->model);
   json_builder_set_member_name(b, "timeline");
@@ -206,6 +209,7 @@ static char *project_json(const dg_document *doc, size_t *length) {
   json_builder_add_boolean_value(b, dg_document_live(doc));
   add_int(b, "steps", dg_document_steps(doc));
   add_double(b, "guidance", dg_document_guidance(doc));
+  add_double(b, "control_scale", dg_document_control_scale(doc));
   add_string(b, "model", dg_document_model(doc));
   add_string(b, "palette", dg_document_palette(doc));
   add_string(b, "marks", dg_document_marks(doc));
@@ -440,6 +444,20 @@ static bool get_seed(reader *r, JsonObject *o, const char *where, uint64_t *out)
   return true;
 }
 
+// "control_scale" (the layout strength) came later: absent is 1, the ControlNet as trained; present, a number
+// above 0, at most DG_SETTINGS_MAX_CONTROL_SCALE.
+static bool get_control_scale(reader *r, JsonObject *o, const char *where, double *out) {
+  *out = 1;
+  if (!json_object_has_member(o, "control_scale")) return true;
+  if (!get_double(r, o, "control_scale", where, out)) return false;
+  if (!(*out > 0 && *out <= DG_SETTINGS_MAX_CONTROL_SCALE)) {
+    BAD(r, "%s: \"control_scale\" %g outside the layout strength's range (above 0, at most %g)", where, *out,
+        DG_SETTINGS_MAX_CONTROL_SCALE);
+    return false;
+  }
+  return true;
+}
+
 // The bytes of the bundle file that `o`'s "file" names (project entries are capped at
 // DG_PROJECT_MAX_ENTRY bytes).
 static uint8_t *read_file_member(reader *r, JsonObject *o, const char *where, const char *enc, const char **name,
@@ -513,7 +531,7 @@ static bool read_result(reader *r, JsonNode *node, int index, dg_result *res) {
   if (!get_int(r, o, "width", where, 1, DG_DOC_MAX_SIDE, &w) ||
       !get_int(r, o, "height", where, 1, DG_DOC_MAX_SIDE, &h) ||
       !get_int(r, o, "steps", where, 0, DG_DOC_MAX_STEPS, &steps) || !get_seed(r, o, where, &res->seed) ||
-      !get_double(r, o, "guidance", where, &res->guidance))
+      !get_double(r, o, "guidance", where, &res->guidance) || !get_control_scale(r, o, where, &res->control_scale))
     return false;
   const char *prompt = get_string(r, o, "prompt", where), *neg = get_string(r, o, "negative_prompt", where),
              *model = get_string(r, o, "model", where), *enc = get_string(r, o, "encoding", where);
@@ -696,12 +714,12 @@ static bool images_fit(reader *r, long long w, long long h, JsonArray *results, 
 static bool read_video(reader *r, JsonNode *node, const char *where, dg_video_result *v) {
   JsonObject *o = json_node_get_object(node); // images_fit checked that it is an object
   long long w, h, frames, steps;
-  double guidance;
+  double guidance, control_scale;
   if (!get_int(r, o, "width", where, 2, DG_DOC_MAX_SIDE, &w) ||
       !get_int(r, o, "height", where, 2, DG_DOC_MAX_SIDE, &h) ||
       !get_int(r, o, "frames", where, DG_TIMELINE_MIN_FRAMES, DG_TIMELINE_MAX_FRAMES, &frames) ||
       !get_int(r, o, "steps", where, 1, DG_DOC_MAX_STEPS, &steps) || !get_seed(r, o, where, &v->seed) ||
-      !get_double(r, o, "guidance", where, &guidance))
+      !get_double(r, o, "guidance", where, &guidance) || !get_control_scale(r, o, where, &control_scale))
     return false;
   const char *neg = get_string(r, o, "negative_prompt", where), *model = get_string(r, o, "model", where),
              *enc = get_string(r, o, "encoding", where);
@@ -726,7 +744,7 @@ static bool read_video(reader *r, JsonNode *node, const char *where, dg_video_re
     BAD(r, "%s: %lld frames, but its timeline has %d", where, frames, v->timeline.frames);
     return false;
   }
-  v->steps = (int)steps, v->guidance = guidance;
+  v->steps = (int)steps, v->guidance = guidance, v->control_scale = control_scale;
   v->negative = strdup(neg), v->model = strdup(model);
   JsonNode *att = json_object_get_member(o, "attention");
   if (att) {
@@ -865,6 +883,8 @@ static dg_document *read_document(reader *r, JsonNode *root) {
     BAD(r, "\"guidance\" %g outside 0..100", guidance);
     return NULL;
   }
+  double control_scale;
+  if (!get_control_scale(r, o, top, &control_scale)) return NULL;
   JsonNode *sr = member(r, o, "seed_random", top);
   if (!sr) return NULL;
   if (!JSON_NODE_HOLDS_VALUE(sr) || json_node_get_value_type(sr) != G_TYPE_BOOLEAN) {
@@ -934,7 +954,8 @@ static dg_document *read_document(reader *r, JsonNode *root) {
               dg_document_set_text(doc, DG_FIELD_ATTN_GUIDANCE, attn, false) == DG_OK &&
               dg_document_set_seed(doc, seed) == DG_OK &&
               dg_document_set_seed_random(doc, json_node_get_boolean(sr)) == DG_OK &&
-              dg_document_set_steps(doc, (int)steps) == DG_OK && dg_document_set_guidance(doc, guidance) == DG_OK;
+              dg_document_set_steps(doc, (int)steps) == DG_OK && dg_document_set_guidance(doc, guidance) == DG_OK &&
+              dg_document_set_control_scale(doc, control_scale) == DG_OK;
   free(ids);
   if (good) dg_document_set_live(doc, live && json_node_get_boolean(live));
   if (!good) {

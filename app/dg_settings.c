@@ -31,6 +31,12 @@ dg_status dg_settings_check_guidance(const char *what, double guidance) {
   return dg_fail(DG_ERR_ARG, "%s %g: guidance is a number from 0 to %g", what, guidance, DG_SETTINGS_MAX_GUIDANCE);
 }
 
+dg_status dg_settings_check_control_scale(const char *what, double scale) {
+  if (scale > 0 && scale <= DG_SETTINGS_MAX_CONTROL_SCALE) return DG_OK;
+  return dg_fail(DG_ERR_ARG, "%s %g: the layout ControlNet's scale is a number above 0, at most %g", what, scale,
+                 DG_SETTINGS_MAX_CONTROL_SCALE);
+}
+
 // A whole decimal number in lo..hi (no spaces), else an error stating `rule`.
 static dg_status parse_long(const char *what, const char *text, long lo, long hi, const char *rule, long *out) {
   char *end;
@@ -67,6 +73,16 @@ dg_status dg_settings_parse_guidance(const char *what, const char *text, double 
   if (!*text || *end || g_ascii_isspace(*text))
     return dg_fail(DG_ERR_ARG, "%s '%s': guidance is a number from 0 to %g", what, text, DG_SETTINGS_MAX_GUIDANCE);
   DG_TRY(dg_settings_check_guidance(what, v));
+  *out = v;
+  return DG_OK;
+}
+
+dg_status dg_settings_parse_control_scale(const char *what, const char *text, double *out) {
+  char *end;
+  double v = strtod(text, &end);
+  if (!*text || *end || g_ascii_isspace(*text) || !(v > 0 && v <= DG_SETTINGS_MAX_CONTROL_SCALE))
+    return dg_fail(DG_ERR_ARG, "%s '%s': the layout ControlNet's scale is a number above 0, at most %g", what, text,
+                   DG_SETTINGS_MAX_CONTROL_SCALE);
   *out = v;
   return DG_OK;
 }

@@ -10,6 +10,9 @@
 
 #define DG_SETTINGS_MAX_STEPS 1000
 #define DG_SETTINGS_MAX_GUIDANCE 100.0
+// The layout ControlNet's residual scale ("layout strength" in the editor, `--control-scale` on the CLI):
+// above 0, at most this; 1 is the ControlNet as trained.
+#define DG_SETTINGS_MAX_CONTROL_SCALE 4.0
 // The sampling of a live-mode frame (the editor regenerates after every edit; the full-quality render after
 // the edits stop takes the document's steps and guidance): 4 DDIM steps at guidance 1 (one UNet pass per
 // step instead of two, no unconditional pass) with the layout ControlNet's residuals doubled, which keeps
@@ -19,7 +22,10 @@
 // distilled from the VAE decoder; DG_SETTINGS_LIVE_FAST_DECODE).
 #define DG_SETTINGS_LIVE_STEPS 4
 #define DG_SETTINGS_LIVE_GUIDANCE 1.0
-#define DG_SETTINGS_LIVE_CONTROL_SCALE 2.0 // the layout ControlNet's residuals doubled: the layout kept at 4 steps
+// A live frame's layout ControlNet scale is this times the document's layout strength
+// (dg_document_control_scale, 1 unless the person changed it): the residuals doubled keep the layout at 4 steps,
+// and the person's setting is felt in live frames as in full renders (dg_job_start_sampling multiplies).
+#define DG_SETTINGS_LIVE_CONTROL_SCALE 2.0
 #define DG_SETTINGS_LIVE_FAST_DECODE true
 #define DG_SETTINGS_LIVE_SAMPLING                                                                          \
   ((dg_job_sampling){DG_SETTINGS_LIVE_STEPS, DG_SETTINGS_LIVE_GUIDANCE, DG_SETTINGS_LIVE_CONTROL_SCALE,   \
@@ -29,10 +35,13 @@
 dg_status dg_settings_parse_seed(const char *what, const char *text, uint64_t *out);
 dg_status dg_settings_check_steps(const char *what, long steps);
 dg_status dg_settings_check_guidance(const char *what, double guidance);
-// The same rules for text (command-line values): steps, guidance, and an image side (a whole number from
-// 1 to DG_GENERATE_MAX_SIDE; the model's rule is dg_settings_check_size's).
+// The layout ControlNet's scale: above 0, at most DG_SETTINGS_MAX_CONTROL_SCALE (NaN refused).
+dg_status dg_settings_check_control_scale(const char *what, double scale);
+// The same rules for text (command-line values): steps, guidance, the layout ControlNet's scale, and an image
+// side (a whole number from 1 to DG_GENERATE_MAX_SIDE; the model's rule is dg_settings_check_size's).
 dg_status dg_settings_parse_steps(const char *what, const char *text, int *out);
 dg_status dg_settings_parse_guidance(const char *what, const char *text, double *out);
+dg_status dg_settings_parse_control_scale(const char *what, const char *text, double *out);
 dg_status dg_settings_parse_side(const char *what, const char *text, int *out);
 // Valid UTF-8 (`what`: "prompt", "negative prompt").
 dg_status dg_settings_check_text(const char *what, const char *text);

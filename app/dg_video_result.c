@@ -38,6 +38,7 @@ dg_status dg_video_result_copy(dg_video_result *dst, const dg_video_result *src)
   if (dst->attention) memcpy(dst->attention, src->attention, att);
   dst->attention_frames = dst->attention ? src->attention_frames : 0;
   dst->seed = src->seed, dst->steps = src->steps, dst->guidance = src->guidance;
+  dst->control_scale = src->control_scale;
   return DG_OK;
 }
 
@@ -58,15 +59,16 @@ char *dg_video_result_job_json(const dg_video_result *v) {
   dg_json_str(&j, v->negative ? v->negative : "");
   // g_ascii_dtostr: the editor runs in the user's locale, JSON numbers have a point
   char fps[G_ASCII_DTOSTR_BUF_SIZE], cfg[G_ASCII_DTOSTR_BUF_SIZE], sf[G_ASCII_DTOSTR_BUF_SIZE],
-      sn[G_ASCII_DTOSTR_BUF_SIZE];
+      sn[G_ASCII_DTOSTR_BUF_SIZE], cs[G_ASCII_DTOSTR_BUF_SIZE];
   dg_json_add(&j,
               ", \"frames\": %d, \"fps\": %s, \"width\": %d, \"height\": %d, \"steps\": %d, \"cfg\": %s, "
               "\"seed\": %llu, \"vsp\": \"%s\", \"sigma_fine\": %s, \"sigma_next\": %s, \"until\": %d, "
-              "\"keep_layout\": %s}",
+              "\"keep_layout\": %s, \"control_scale\": %s}",
               v->frames.frames, g_ascii_dtostr(fps, sizeof fps, t->fps), v->frames.width, v->frames.height, v->steps,
               g_ascii_dtostr(cfg, sizeof cfg, v->guidance), (unsigned long long)v->seed,
               (unsigned)t->vsp < 3 ? vsp[t->vsp] : "linear", g_ascii_dtostr(sf, sizeof sf, t->sigma_fine),
-              g_ascii_dtostr(sn, sizeof sn, t->sigma_next), t->until, t->keep_layout ? "true" : "false");
+              g_ascii_dtostr(sn, sizeof sn, t->sigma_next), t->until, t->keep_layout ? "true" : "false",
+              g_ascii_dtostr(cs, sizeof cs, v->control_scale > 0 ? v->control_scale : 1));
   char *text = dg_json_finish(&j), *out = g_strdup(text ? text : "");
   free(text);
   return out;

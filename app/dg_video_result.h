@@ -14,6 +14,7 @@ typedef struct dg_video_result {
   uint64_t seed;
   int steps;
   double guidance;
+  double control_scale;   // the layout ControlNet's scale (the document's layout strength; used with keep_layout)
   char *negative, *model; // owned
   // The [F, F] temporal self-attention probabilities (rows: query frames) of the first temporal
   // transformer at the first step, conditional pass, mean over heads and pixels; NULL when none.
@@ -27,5 +28,5 @@ void dg_video_result_clear(dg_video_result *v); // frees everything; leaves an i
 dg_status dg_video_result_copy(dg_video_result *dst, const dg_video_result *src);
 // The job JSON an export stores in the file (the same keys as `dirigent-cli video generate` writes:
 // task, model, stages, negative, frames, fps, width, height, steps, cfg, seed, vsp, sigma_fine,
-// sigma_next, until). Caller frees with g_free.
+// sigma_next, until, keep_layout, control_scale; 0 written as 1). Caller frees with g_free.
 char *dg_video_result_job_json(const dg_video_result *v);

@@ -210,6 +210,11 @@ static void act_set_guidance(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   report(d, dg_document_set_guidance(MODEL(d), g_variant_get_double(p)));
 }
+// The layout strength (the layout ControlNet's scale): one undo step; a value outside above 0 .. 4 is refused.
+static void act_set_control_scale(GSimpleAction *a, GVariant *p, gpointer d) {
+  (void)a;
+  report(d, dg_document_set_control_scale(MODEL(d), g_variant_get_double(p)));
+}
 
 static void act_set_palette(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
@@ -618,6 +623,7 @@ void dg_actions_install(GtkApplication *app, DgWindow *win) {
       {"set-seed", act_set_seed, "s", NULL, NULL, {0}},
       {"set-steps", act_set_steps, "i", NULL, NULL, {0}},
       {"set-guidance", act_set_guidance, "d", NULL, NULL, {0}},
+      {"set-control-scale", act_set_control_scale, "d", NULL, NULL, {0}},
       {"select-class", act_select_class, "i", NULL, NULL, {0}},
       {"set-palette", act_set_palette, "s", NULL, NULL, {0}},
       {"search-classes", act_search_classes, "s", NULL, NULL, {0}},

@@ -9,9 +9,9 @@
 #include "dg_png.h"
 #include "dg_project.h"
 
-// Restores prompt, negative prompt, seed, steps, guidance, marks and their attention guidance from a
-// PNG that Dirigent (or an A1111-compatible tool) wrote; each change is an undo step. The layout is
-// left as it is.
+// Restores prompt, negative prompt, seed, steps, guidance, layout strength (1 when the PNG has none), marks
+// and their attention guidance from a PNG that Dirigent (or an A1111-compatible tool) wrote; each change is
+// an undo step. The layout is left as it is.
 static bool restore_settings(DgWindow *win, const char *path) {
   dg_generation_info g;
   if (dg_generation_png_read(path, &g) != DG_OK) {
@@ -25,6 +25,7 @@ static bool restore_settings(DgWindow *win, const char *path) {
   dg_document_set_seed(m, g.seed);
   dg_document_set_steps(m, g.steps);
   dg_document_set_guidance(m, g.cfg);
+  dg_document_set_control_scale(m, g.control_scale);
   dg_document_set_text(m, DG_FIELD_MARKS, g.marks, false);
   dg_document_set_text(m, DG_FIELD_ATTN_GUIDANCE, dg_guidance_name(g.guidance), false);
   dg_window_set_status(win, "Settings restored from %s", path);
@@ -162,6 +163,7 @@ bool dg_files_export_png(DgWindow *win, const char *path) {
                              .width = r->width,
                              .height = r->height,
                              .cfg = r->guidance,
+                             .control_scale = r->control_scale,
                              .seed = r->seed,
                              .marks = r->marks};
   dg_guidance_parse(r->attn_guidance, &info.guidance); // the document holds only valid names (NULL: none)

@@ -7,12 +7,13 @@
 struct _DgPromptPanel {
   DgDocumentView parent;
   GtkWidget *prompt_view, *negative_view, *seed_entry, *seed_random, *steps_spin, *guidance_spin, *progress, *preview;
+  GtkWidget *control_scale_spin; // the layout strength
   GtkTextBuffer *prompt_buffer, *negative_buffer;
   GtkWidget *marks_entry, *mark_word, *marks_chips, *heatmap, *attn_drop;
   DgJobRunner *runner; // not owned: the window's
   char pending_attr[DG_MARK_WORD_MAX + 16]; // a colour word chosen with Mark, bound to the next object marked
   char binding[DG_MARK_WORD_MAX + 16];      // a marked object Ctrl+clicked: the next clicked word binds to it
-  GtkAdjustment *steps_spin_adjustment, *guidance_spin_adjustment;
+  GtkAdjustment *steps_spin_adjustment, *guidance_spin_adjustment, *control_scale_spin_adjustment;
   DgModelRow *model_row;
 };
 
@@ -254,6 +255,9 @@ static gboolean row_to_attn(GBinding *b, const GValue *from, GValue *to, gpointe
   g_value_set_string(to, dg_guidance_name((dg_guidance_kind)row));
   return TRUE;
 }
+double dg_prompt_panel_get_control_scale_shown(DgPromptPanel *self) {
+  return gtk_adjustment_get_value(self->control_scale_spin_adjustment);
+}
 const char *dg_prompt_panel_get_attn_shown(DgPromptPanel *self) {
   guint row = gtk_drop_down_get_selected(GTK_DROP_DOWN(self->attn_drop));
   return row > DG_GUIDANCE_DIVIDE_BIND ? "" : dg_guidance_name((dg_guidance_kind)row);
@@ -276,6 +280,9 @@ static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *d
                         G_BINDING_SYNC_CREATE | G_BINDING_INVERT_BOOLEAN, NULL, NULL, NULL);
   dg_document_view_bind(view, doc, "steps", self->steps_spin_adjustment, "value", both, NULL, NULL, NULL);
   dg_document_view_bind(view, doc, "guidance", self->guidance_spin_adjustment, "value", both, NULL, NULL, NULL);
+  // The layout strength: each change of the spin is an undo step; undo moves the spin back.
+  dg_document_view_bind(view, doc, "control-scale", self->control_scale_spin_adjustment, "value", both, NULL, NULL,
+                        NULL);
   dg_document_view_bind(view, doc, "attn-guidance", self->attn_drop, "selected", both, attn_to_row, row_to_attn, NULL);
 }
 
@@ -293,6 +300,8 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgPromptPanel, seed_entry),    DG_TEMPLATE_CHILD(DgPromptPanel, seed_random),
     DG_TEMPLATE_CHILD(DgPromptPanel, steps_spin),    DG_TEMPLATE_CHILD(DgPromptPanel, steps_spin_adjustment),
     DG_TEMPLATE_CHILD(DgPromptPanel, guidance_spin), DG_TEMPLATE_CHILD(DgPromptPanel, guidance_spin_adjustment),
+    DG_TEMPLATE_CHILD(DgPromptPanel, control_scale_spin),
+    DG_TEMPLATE_CHILD(DgPromptPanel, control_scale_spin_adjustment),
     DG_TEMPLATE_CHILD(DgPromptPanel, model_row),     DG_TEMPLATE_CHILD(DgPromptPanel, progress),
     DG_TEMPLATE_CHILD(DgPromptPanel, preview),       DG_TEMPLATE_CHILD(DgPromptPanel, marks_entry),
     DG_TEMPLATE_CHILD(DgPromptPanel, mark_word),     DG_TEMPLATE_CHILD(DgPromptPanel, marks_chips),

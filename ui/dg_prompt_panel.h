@@ -19,6 +19,8 @@ void dg_prompt_panel_show_runner(DgPromptPanel *self, DgJobRunner *runner);
 const char *dg_prompt_panel_get_progress_text(DgPromptPanel *self);
 // The attention guidance the selector shows, by name ("none", "divide-bind" ...).
 const char *dg_prompt_panel_get_attn_shown(DgPromptPanel *self);
+// The layout strength the spin button shows.
+double dg_prompt_panel_get_control_scale_shown(DgPromptPanel *self);
 // What clicking the prompt's word at byte `at` does (Ctrl+click, the app.mark-word-at action): an
 // unmarked word becomes an object; a marked object becomes the one the next clicked word binds to as
 // its attribute (clicking it again cancels); with one chosen, the clicked word is bound to it

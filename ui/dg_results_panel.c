@@ -40,9 +40,10 @@ static void item_bind(GtkSignalListItemFactory *f, GtkListItem *item, gpointer d
   GtkWidget *picture = gtk_list_item_get_child(item);
   gtk_picture_set_paintable(GTK_PICTURE(picture), GDK_PAINTABLE(tex));
   g_object_unref(tex);
-  char *tip = g_strdup_printf("Result %d · seed %llu · %d steps · guidance %g\n%s%s%s",
+  char *tip = g_strdup_printf("Result %d · seed %llu · %d steps · guidance %g · layout strength %g\n%s%s%s",
                               dg_result_object_get_index(result) + 1, (unsigned long long)r->seed, r->steps,
-                              r->guidance, r->prompt, r->style ? "\nStyled: " : "", r->style ? r->style : "");
+                              r->guidance, r->control_scale, r->prompt, r->style ? "\nStyled: " : "",
+                              r->style ? r->style : "");
   gtk_widget_set_tooltip_text(picture, tip);
   g_free(tip);
 }

@@ -496,7 +496,8 @@ char *dg_window_dump_state(DgWindow *self) {
   GVariant *dict = g_variant_ref_sink(g_variant_new_parsed(
       "{'path': <%s>, 'modified': <%b>, 'undo_depth': <%i>, 'can_redo': <%b>, 'width': <%i>, 'height': <%i>,"
       " 'tool': <%s>, 'class': <%i>, 'brush_radius': <%d>, 'prompt': <%s>, 'negative': <%s>, 'seed': <%t>,"
-      " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'results': <%i>, 'generating': <%b>,"
+      " 'seed_random': <%b>, 'steps': <%i>, 'guidance': <%d>, 'control_scale': <%d>, 'control_scale_shown': <%d>,"
+      " 'results': <%i>, 'generating': <%b>,"
       " 'progress': <%s>, 'status': <%s>, 'unlabelled_pixels': <%x>, 'dialogs': <%v>, 'model': <%s>,"
       " 'view': <(%d, %d, %d)>, 'model_name': <%s>, 'model_kind': <%s>, 'saving': <%b>,"
       " 'palette': <%s>, 'palette_shown': <%s>, 'recent_classes': <%v>, 'class_rows': <%v>, 'marks': <%s>,"
@@ -521,7 +522,9 @@ char *dg_window_dump_state(DgWindow *self) {
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
       dg_document_negative(m), (guint64)dg_document_seed(m), dg_document_seed_random(m), dg_document_steps(m),
-      dg_document_guidance(m), dg_document_result_count(m), dg_job_runner_get_running(self->runner),
+      dg_document_guidance(m), dg_document_control_scale(m),
+      dg_prompt_panel_get_control_scale_shown(self->prompt_panel), dg_document_result_count(m),
+      dg_job_runner_get_running(self->runner),
       dg_prompt_panel_get_progress_text(self->prompt_panel), gtk_label_get_text(GTK_LABEL(self->status)),
       (gint64)areas[DG_UNLABELLED], g_variant_builder_end(&dialogs), dg_document_model(m), q.x + sx, q.y + sy, zoom,
       dg_model_row_get_name(model_row), dg_model_row_get_kind(model_row), self->saves_in_flight > 0,

@@ -42,14 +42,9 @@ int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli
   if (!strcmp(a, "--model")) s->model = v;
   else if (!strcmp(a, "--cfg")) return dg_cli_parse_cfg(cmd, v, &s->cfg) ? 1 : -1;
   else if (!strcmp(a, "--seed")) return (s->have_seed = dg_cli_parse_seed(cmd, v, &s->seed)) ? 1 : -1;
-  else if (!strcmp(a, "--control-scale")) {
-    char *end;
-    s->control_scale = strtod(v, &end);
-    if (!*v || *end || !(s->control_scale > 0 && s->control_scale <= 4)) {
-      fprintf(stderr, "%s: --control-scale '%s': the layout ControlNet's scale is a number above 0, at most 4\n", cmd, v);
-      return -1;
-    }
-  } else if (!strcmp(a, "--steps")) return said(cmd, dg_settings_parse_steps("--steps", v, &s->steps)) ? 1 : -1;
+  else if (!strcmp(a, "--control-scale"))
+    return said(cmd, dg_settings_parse_control_scale("--control-scale", v, &s->control_scale)) ? 1 : -1;
+  else if (!strcmp(a, "--steps")) return said(cmd, dg_settings_parse_steps("--steps", v, &s->steps)) ? 1 : -1;
   else if (!strcmp(a, "--sampler")) {
     if (strcmp(v, "ddim") && strcmp(v, "plms")) {
       fprintf(stderr, "%s: --sampler '%s': the sampler is ddim or plms\n", cmd, v);

@@ -338,8 +338,8 @@ int dg_cli_generate(int argc, char **argv) {
     dg_generation_info info = {.prompt = (char *)o.prompt, .negative = (char *)o.negative,
                                .sampler = !strcmp(o.s.sampler, "plms") ? "PLMS" : "DDIM", .model = model,
                                .layout = (char *)(o.layout ? o.layout : ""), .steps = o.s.steps, .width = w,
-                               .height = h, .cfg = o.s.cfg, .seed = o.s.seed, .marks = o.marks,
-                               .guidance = o.guidance};
+                               .height = h, .cfg = o.s.cfg, .control_scale = o.s.control_scale, .seed = o.s.seed,
+                               .marks = o.marks, .guidance = o.guidance};
     s = dg_generation_png_write(o.out, rgb, 3, &info);
   }
   if (s == DG_OK && o.heatmaps) s = write_heatmaps(&o, m, palette, &heat, rgb, w, h);

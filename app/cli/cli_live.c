@@ -101,10 +101,11 @@ static void image_ready(replay *r, dg_media *m, double ready_ms) {
     if (r->served_by[i] < 0) r->served_by[i] = r->images;
   fprintf(r->frames,
           "{\"image\": %d, \"file\": \"%s\", \"kind\": \"%s\", \"edit\": %d, \"edits_included\": %d, "
-          "\"latency_ms\": %.1f, \"job_ms\": %.1f, \"steps\": %d, \"cfg\": %g, \"cancelled_before\": %d, \"setup_ms\": %.1f, \"step_ms\": %.1f, "
-          "\"decode_ms\": %.1f}\n",
+          "\"latency_ms\": %.1f, \"job_ms\": %.1f, \"steps\": %d, \"cfg\": %g, \"control_scale\": %g, "
+          "\"cancelled_before\": %d, \"setup_ms\": %.1f, \"step_ms\": %.1f, \"decode_ms\": %.1f}\n",
           r->images, name, frame ? "frame" : "full", newest, r->job_applied, latency, job, steps,
-          dg_job_params_get(r->job)->guidance, r->cancelled_since, setup, step, decode);
+          dg_job_params_get(r->job)->guidance, dg_job_params_get(r->job)->control_scale, r->cancelled_since, setup,
+          step, decode);
   fflush(r->frames);
   g_array_append_val(r->ready, ready_ms);
   if (frame && newest < 0 && !r->first_ms) r->first_ms = ready_ms;
@@ -186,10 +187,11 @@ static char *final_state(replay *r) {
     r->status = DG_ERR_IO;
   char *prompt = json_string(dg_document_prompt(m)), *neg = json_string(dg_document_negative(m));
   char *t = g_strdup_printf("{\"layout\": \"layout.png\", \"prompt\": %s, \"negative\": %s, \"seed\": %" G_GUINT64_FORMAT
-                            ", \"steps\": %d, \"cfg\": %g, \"width\": %d, \"height\": %d}",
+                            ", \"steps\": %d, \"cfg\": %g, \"control_scale\": %g, \"width\": %d, \"height\": %d}",
                             prompt, neg, (guint64)(dg_document_seed_random(m) ? dg_live_session_seed(r->session) : dg_document_seed(m)),
                             dg_document_steps(m),
-                            dg_document_guidance(m), dg_document_width(m), dg_document_height(m));
+                            dg_document_guidance(m), dg_document_control_scale(m), dg_document_width(m),
+                            dg_document_height(m));
   g_free(path), g_free(prompt), g_free(neg);
   return t;
 }
@@ -244,7 +246,8 @@ static void usage(FILE *f) {
              "  --model DIR|FILE    model folder or checkpoint (default: the editor's default model)\n"
              "  --steps N           a live frame's DDIM steps (default %d)\n"
              "  --cfg X             a live frame's guidance scale (default %g)\n"
-             "  --control-scale X   a live frame's layout ControlNet scale (default %g)\n"
+             "  --control-scale X   a live frame's layout ControlNet scale as a factor on the document's layout\n"
+             "                      strength (default %g; the strength is 1 unless an edit sets it)\n"
              "  --decoder tiny|vae  a live frame's latent decoder: the model's tiny decoder where it has one\n"
              "                      (default), or the VAE's\n"
              "  --quiet             no line per image\n",

@@ -205,7 +205,7 @@ static char *job_json(const options *o, const char *model, int w, int h) {
               o->frames, o->eo.fps, w, h, o->s.steps, o->s.cfg, (unsigned long long)o->s.seed,
               o->vsp == DG_VSP_LINEAR ? "linear" : o->vsp == DG_VSP_SAME ? "same" : "off");
   dg_json_str(&j, o->tar ? o->tar : "default");
-  dg_json_add(&j, ", \"until\": %d}", o->until);
+  dg_json_add(&j, ", \"until\": %d, \"control_scale\": %g}", o->until, o->s.control_scale > 0 ? o->s.control_scale : 1);
   char *t = dg_json_finish(&j), *r = g_strdup(t);
   free(t);
   return r;

@@ -201,6 +201,7 @@ static void generation_png_seeds(void) {
   if (dg_generation_png_write(path, rgb, 3, &g) != DG_OK) fuzz_fail("%s", dg_last_error());
   put_file("fuzz_generation_png", "utf8_itxt.png", path);
   g.prompt = "a red car and a tree", g.marks = "red:car, tree", g.guidance = DG_GUIDANCE_DIVIDE_BIND;
+  g.control_scale = 1.5;
   if (dg_generation_png_write(path, rgb, 3, &g) != DG_OK) fuzz_fail("%s", dg_last_error());
   put_file("fuzz_generation_png", "marks_guidance.png", path);
   dg_png_text a1111 = {"parameters", "a tree, by the water\nNegative prompt: fog\nSteps: 30, Sampler: Euler a, "
@@ -230,7 +231,8 @@ static void project_seeds(void) {
   dg_document_set_seed(d, 12345678901234ull);
   dg_document_set_steps(d, 30);
   dg_document_set_guidance(d, 6.5);
-  dg_result r = {.width = 3, .height = 2, .seed = 7, .steps = 2, .guidance = 1.5};
+  dg_document_set_control_scale(d, 2.5);
+  dg_result r = {.width = 3, .height = 2, .seed = 7, .steps = 2, .guidance = 1.5, .control_scale = 0.5};
   r.rgba = calloc(24, 1), r.prompt = strdup("x"), r.negative = strdup(""), r.model = strdup("m");
   for (int i = 0; i < 24; i++)
     r.rgba[i] = (uint8_t)(i * 11);

@@ -118,7 +118,8 @@ int main(int argc, char **argv) {
   dg_document *d = dg_document_new(24, 40);
   dg_document_fill_rect(d, 3, 3, 20, 10, 5);
   dg_document_set_text(d, DG_FIELD_PROMPT, "a tree by the water", false);
-  dg_result r = {.width = 4, .height = 3, .seed = 7, .steps = 2, .guidance = 1.5};
+  dg_document_set_control_scale(d, 1.5);
+  dg_result r = {.width = 4, .height = 3, .seed = 7, .steps = 2, .guidance = 1.5, .control_scale = 0.5};
   r.rgba = calloc(48, 1), r.prompt = strdup("x"), r.negative = strdup(""), r.model = strdup("m");
   dg_document_add_result(d, &r);
   // the style panel: one slot filled (its PNG a bundle entry, its size and source in the JSON), FDA at 0.5

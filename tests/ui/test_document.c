@@ -1,5 +1,6 @@
 // The document model: drawing tools, undo/redo of strokes and parameters, history as rectangles, edits
 // as command objects (a new command type plugs into the same undo stack).
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -332,6 +333,69 @@ static void test_attn_guidance(void) {
   dg_document_free(d);
 }
 
+// The layout strength (the layout ControlNet's scale): 1 in a new document, above 0 to 4, one undo step a change
+// with its own change bit, bad values refused naming them with nothing changed, kept by a copy; results keep theirs.
+static void test_control_scale(void) {
+  dg_document *d = dg_document_new(4, 4);
+  changes = changed_what = 0;
+  dg_document_set_listener(d, count_changes, NULL);
+  dg_check(dg_document_control_scale(d) == 1.0, "a new document follows the layout as trained (%g)",
+           dg_document_control_scale(d));
+  dg_check_status(dg_document_set_control_scale(d, 2.5), "set 2.5");
+  dg_check(dg_document_control_scale(d) == 2.5 && dg_document_undo_depth(d) == 1 &&
+               !strcmp(dg_document_undo_name(d), "value"),
+           "2.5, one value step (%g, depth %d)", dg_document_control_scale(d), dg_document_undo_depth(d));
+  dg_check((changed_what & DG_CHANGED_FIELD(DG_FIELD_CONTROL_SCALE)) &&
+               !(changed_what & DG_CHANGED_FIELD(DG_FIELD_GUIDANCE)) && !(changed_what & DG_CHANGED_LAYOUT),
+           "the listener is told of the layout strength alone (what = %d)", changed_what);
+  const int others = DG_CHANGED_TIMELINE | DG_CHANGED_VIDEO | DG_CHANGED_STYLE | DG_CHANGED_LAYOUT |
+                     DG_CHANGED_RESULTS | DG_CHANGED_HISTORY;
+  dg_check(!(DG_CHANGED_FIELD(DG_FIELD_CONTROL_SCALE) & others) &&
+               (DG_CHANGED_FIELD(DG_FIELD_CONTROL_SCALE) & DG_CHANGED_PARAMS),
+           "its bit is a parameter's, no other change's");
+  const struct {
+    double v;
+    const char *named;
+  } bad[] = {{0, "layout strength 0:"}, {-1, "layout strength -1:"}, {4.01, "layout strength 4.01:"},
+             {NAN, "layout strength nan:"}, {INFINITY, "layout strength inf:"}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    changes = 0;
+    dg_check_error(dg_document_set_control_scale(d, bad[i].v), DG_ERR_ARG, bad[i].named, bad[i].named);
+    dg_check(dg_document_control_scale(d) == 2.5 && dg_document_undo_depth(d) == 1 && changes == 0,
+             "%s refused without a change (%g, depth %d, %d changes)", bad[i].named, dg_document_control_scale(d),
+             dg_document_undo_depth(d), changes);
+  }
+  dg_check_status(dg_document_set_control_scale(d, 2.5), "the same value again");
+  dg_check(dg_document_undo_depth(d) == 1, "  ... is no undo step");
+  dg_check_status(dg_document_set_control_scale(d, 4), "4, the largest");
+  dg_check_status(dg_document_set_control_scale(d, 0.05), "0.05, above 0");
+  changed_what = 0;
+  dg_check(dg_document_undo(d) && dg_document_control_scale(d) == 4, "undo: 4 (%g)", dg_document_control_scale(d));
+  dg_check(changed_what & DG_CHANGED_FIELD(DG_FIELD_CONTROL_SCALE), "  ... the listener told (what = %d)",
+           changed_what);
+  dg_check(dg_document_undo(d) && dg_document_control_scale(d) == 2.5, "undo: 2.5 (%g)", dg_document_control_scale(d));
+  dg_check(dg_document_undo(d) && dg_document_control_scale(d) == 1, "undo: 1 (%g)", dg_document_control_scale(d));
+  dg_check(dg_document_redo(d) && dg_document_redo(d) && dg_document_control_scale(d) == 4, "redo: 4 (%g)",
+           dg_document_control_scale(d));
+  dg_check(dg_document_guidance(d) == 7.5, "the guidance is another field (%g)", dg_document_guidance(d));
+  dg_document *c = dg_document_copy(d);
+  dg_check(c && dg_document_control_scale(c) == 4, "a copy keeps it (%g)", c ? dg_document_control_scale(c) : -1);
+  dg_document_free(c);
+
+  // A result records the scale it was made with; one given none (0) was made as trained.
+  dg_result r = {.width = 1, .height = 1, .rgba = calloc(4, 1), .control_scale = 1.5};
+  dg_document_add_result(d, &r);
+  dg_result unset = {.width = 1, .height = 1, .rgba = calloc(4, 1)};
+  dg_document_add_result(d, &unset);
+  dg_result copied;
+  dg_check_status(dg_result_copy(&copied, dg_document_result(d, 0)), "copy a result");
+  dg_check(dg_document_result(d, 0)->control_scale == 1.5 && dg_document_result(d, 1)->control_scale == 1 &&
+               copied.control_scale == 1.5,
+           "results' scales: %g, %g (0 stored as 1), the copy's %g", dg_document_result(d, 0)->control_scale,
+           dg_document_result(d, 1)->control_scale, copied.control_scale);
+  dg_result_clear(&copied);
+  dg_document_free(d);
+}
 
 // The video timeline: validation, ordered stages, one undo step per change, typing coalesced, listeners told.
 static void test_timeline(void) {
@@ -555,6 +619,7 @@ static void test_timeline_edits(void) {
 
 int main(void) {
   test_attn_guidance();
+  test_control_scale();
   test_timeline();
   test_timeline_edits();
   test_tools();

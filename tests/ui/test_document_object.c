@@ -8,7 +8,7 @@
 #include "dg_document_object.h"
 
 typedef struct counts {
-  int steps, prompt, can_undo, current, generation, layout, items;
+  int steps, prompt, can_undo, current, generation, layout, items, control_scale;
   int x, y, w, h;
 } counts;
 
@@ -17,6 +17,7 @@ static void on_notify(GObject *o, GParamSpec *pspec, gpointer user) {
   counts *c = user;
   const char *n = g_param_spec_get_name(pspec);
   c->steps += !strcmp(n, "steps");
+  c->control_scale += !strcmp(n, "control-scale");
   c->prompt += !strcmp(n, "prompt");
   c->can_undo += !strcmp(n, "can-undo");
   c->current += !strcmp(n, "current-result");
@@ -35,6 +36,11 @@ static void on_items(GListModel *m, guint pos, guint removed, guint added, gpoin
 
 static int get_int(gpointer o, const char *name) {
   int v;
+  g_object_get(o, name, &v, NULL);
+  return v;
+}
+static double get_double(gpointer o, const char *name) {
+  double v;
   g_object_get(o, name, &v, NULL);
   return v;
 }
@@ -66,6 +72,32 @@ int main(void) {
   dg_document_undo(m);
   dg_check(!dg_document_seed_random(m), "undo a property write");
   dg_document_redo(m);
+
+  // The layout strength: "control-scale" notified on an edit and its undo, a write is one undo step, a bad
+  // value changes nothing, and a binding follows it both ways.
+  dg_check(get_double(doc, "control-scale") == 1, "control-scale 1 at first (%g)", get_double(doc, "control-scale"));
+  depth = dg_document_undo_depth(m);
+  dg_check_status(dg_document_set_control_scale(m, 1.5), "layout strength 1.5");
+  dg_check(c.control_scale == 1 && get_double(doc, "control-scale") == 1.5, "notify::control-scale on an edit (%d)",
+           c.control_scale);
+  g_object_set(doc, "control-scale", 0.5, NULL);
+  dg_check(dg_document_control_scale(m) == 0.5 && dg_document_undo_depth(m) == depth + 2 && c.control_scale == 2,
+           "a property write is an undo step (%g, %d notifications)", dg_document_control_scale(m), c.control_scale);
+  g_object_set(doc, "control-scale", 0.0, NULL); // in the property's range, refused by the document
+  dg_check(dg_document_control_scale(m) == 0.5 && dg_document_undo_depth(m) == depth + 2 && c.control_scale == 2,
+           "0 changes nothing (%g)", dg_document_control_scale(m));
+  DgDocument *bound = dg_document_object_new(dg_document_new(8, 8));
+  g_object_bind_property(doc, "control-scale", bound, "control-scale", G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  dg_document_undo(m);
+  dg_check(c.control_scale == 3 && get_double(bound, "control-scale") == 1.5, "undo notifies, the binding follows (%g)",
+           get_double(bound, "control-scale"));
+  g_object_set(bound, "control-scale", 3.0, NULL);
+  dg_check(dg_document_control_scale(m) == 3 && dg_document_undo_depth(m) == depth + 2,
+           "written through the binding: one undo step of the document (%g)", dg_document_control_scale(m));
+  g_object_unref(bound);
+  dg_document_undo(m);
+  dg_document_undo(m);
+  dg_check(dg_document_control_scale(m) == 1, "undone to 1 (%g)", dg_document_control_scale(m));
 
   // Text properties are typing: writes in quick succession are one step; after a pause, a new one.
   depth = dg_document_undo_depth(m);

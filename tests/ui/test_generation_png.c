@@ -1,7 +1,9 @@
 // Settings restored from a generated PNG (app/dg_generation_png): text chunks by their type, so a
 // Latin-1 `parameters` tEXt chunk (A1111 writes one whenever the prompt fits Latin-1) comes back as
 // UTF-8, and the project saved after restoring it reopens; an iTXt chunk that is not UTF-8 and a
-// `dirigent` JSON chunk nested past the limit are clear errors; the document never takes invalid UTF-8.
+// `dirigent` JSON chunk nested past the limit are clear errors; the document never takes invalid UTF-8. The
+// layout ControlNet's scale round-trips through both chunks, reads as 1 from files without it, and a value out of
+// range is an error naming the file and the value.
 #include <glib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +168,73 @@ int main(void) {
     dg_generation_info_clear(&g);
   }
 
+  // The control scale (the editor's layout strength): in the job chunk always, in `parameters` unless 1.
+  char *strong = path_in("strong.png");
+  w.control_scale = 1.75;
+  dg_check_status(dg_generation_png_write(strong, rgb, 3, &w), "write a PNG with control scale 1.75");
+  if (dg_check_status(dg_generation_png_read(strong, &g), "read it back")) {
+    dg_check(g.control_scale == 1.75, "control scale from the job chunk: %g", g.control_scale);
+    dg_generation_info_clear(&g);
+  }
+  if (dg_check_status(dg_png_read_texts(strong, &texts), "read its chunks")) {
+    const char *params = dg_png_text_find(&texts, "parameters"), *job = dg_png_text_find(&texts, "dirigent");
+    dg_check(params && strstr(params, ", Control scale: 1.75"), "parameters name the control scale: %s", params);
+    dg_check(job && strstr(job, "\"control_scale\":1.75"), "the job holds it: %s", job);
+    dg_png_text_list_free(&texts);
+  }
+  w.control_scale = 0; // not set: the ControlNet as trained
+  dg_check_status(dg_generation_png_write(strong, rgb, 3, &w), "write a PNG without a control scale");
+  if (dg_check_status(dg_png_read_texts(strong, &texts), "read its chunks")) {
+    const char *params = dg_png_text_find(&texts, "parameters"), *job = dg_png_text_find(&texts, "dirigent");
+    dg_check(params && !strstr(params, "Control scale"), "1: no Control scale field: %s", params);
+    dg_check(job && strstr(job, "\"control_scale\":1"), "the job holds 1: %s", job);
+    dg_png_text_list_free(&texts);
+  }
+  // Files without it (older ones, other tools') read as 1; `parameters` alone gives it back.
+  const char old_job[] = "dirigent\0{\"prompt\": \"a car\", \"steps\": 3, \"cfg\": 4}";
+  char *oldj = png_with("oldj.png", "tEXt", old_job, sizeof old_job - 1);
+  if (dg_check_status(dg_generation_png_read(oldj, &g), "a job chunk without control_scale")) {
+    dg_check(g.control_scale == 1 && g.cfg == 4, "  ... reads as 1 (%g)", g.control_scale);
+    dg_generation_info_clear(&g);
+  }
+  if (dg_check_status(dg_generation_png_read(latin1, &g), "an A1111 file")) {
+    dg_check(g.control_scale == 1, "  ... reads as 1 (%g)", g.control_scale);
+    dg_generation_info_clear(&g);
+  }
+  const char a1111_strong[] = "parameters\0a red car\nSteps: 7, Sampler: DDIM, CFG scale: 5, Seed: 9, Size: 4x2, "
+                              "Model: m, ControlNet: layout, Control scale: 2.5";
+  char *pstrong = png_with("pstrong.png", "tEXt", a1111_strong, sizeof a1111_strong - 1);
+  if (dg_check_status(dg_generation_png_read(pstrong, &g), "read the control scale from parameters")) {
+    dg_check(g.control_scale == 2.5 && g.cfg == 5, "control scale from parameters: %g", g.control_scale);
+    // What the editor does on opening it: the document takes it as one undo step.
+    dg_document *restored = dg_document_new(8, 8);
+    dg_check(dg_document_set_control_scale(restored, g.control_scale) == DG_OK &&
+                 dg_document_control_scale(restored) == 2.5 && dg_document_undo_depth(restored) == 1,
+             "the document takes the PNG's layout strength");
+    dg_document_free(restored);
+    dg_generation_info_clear(&g);
+  }
+  // Out of range or not a number: a format error naming the file and the value.
+  static const struct {
+    const char *type, *text, *message;
+  } bad_scale[] = {
+      {"dirigent", "{\"prompt\": \"p\", \"control_scale\": 9}", "control_scale 9 out of range"},
+      {"dirigent", "{\"prompt\": \"p\", \"control_scale\": 0}", "control_scale 0 out of range"},
+      {"dirigent", "{\"prompt\": \"p\", \"control_scale\": -2}", "control_scale -2 out of range"},
+      {"dirigent", "{\"prompt\": \"p\", \"control_scale\": \"1\"}", "control_scale nan out of range"},
+      {"parameters", "a car\nSteps: 7, Seed: 9, Control scale: 7", "control scale 7 out of range"},
+      {"parameters", "a car\nSteps: 7, Seed: 9, Control scale: 0", "control scale 0 out of range"},
+  };
+  for (size_t i = 0; i < sizeof bad_scale / sizeof *bad_scale; i++) {
+    char chunk[256];
+    size_t len = (size_t)snprintf(chunk, sizeof chunk, "%s%c%s", bad_scale[i].type, 0, bad_scale[i].text);
+    char *png = png_with("scale.png", "tEXt", chunk, len);
+    dg_check_error(dg_generation_png_read(png, &g), DG_ERR_FORMAT, bad_scale[i].message, bad_scale[i].text);
+    dg_check(strstr(dg_last_error(), "scale.png") != NULL, "  ... naming the file: %s", dg_last_error());
+    unlink(png);
+    g_free(png);
+  }
+
   // The document itself refuses text that is not UTF-8 and keeps what it had.
   dg_document *doc = dg_document_new(32, 64);
   dg_document_set_text(doc, DG_FIELD_PROMPT, "kept", false);
@@ -174,7 +243,8 @@ int main(void) {
   dg_check(!strcmp(dg_document_prompt(doc), "kept"), "the prompt is unchanged");
   dg_document_free(doc);
 
-  const char *files[] = {latin1, ztxt, bad_itxt, deep_png, ours, marked, pmarks, plain, badj, badp, pguided};
+  const char *files[] = {latin1, ztxt,  bad_itxt, deep_png, ours,   marked, pmarks,
+                         plain,  badj,  badp,     pguided,  strong, oldj,   pstrong};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     unlink(files[i]);
     g_free((char *)files[i]);

@@ -9,6 +9,7 @@
 
 #include "dg_check.h"
 #include "dg_job.h"
+#include "dg_settings.h"
 
 typedef struct {
   int step_sleep_us;
@@ -140,7 +141,8 @@ int main(void) {
   job = dg_job_start(d, test_pipeline, &tp, 12345, &st);
   dg_check(dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->seed == 12345, "random seed resolved");
   dg_job_free(job);
-  // A live frame: the sampling it was given, not the document's; 0, -1 and 0 take the document's.
+  // A live frame: the sampling it was given, not the document's (its control scale a factor on the document's
+  // layout strength, 1 here); 0, -1 and 0 take the document's.
   job = dg_job_start_sampling(d, test_pipeline, &tp, 12345, &(dg_job_sampling){8, 1.0, 2.0, true}, &st);
   dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->steps == 8 &&
                dg_job_params_get(job)->guidance == 1.0 && dg_job_params_get(job)->control_scale == 2.0 &&
@@ -150,8 +152,9 @@ int main(void) {
   job = dg_job_start_sampling(d, test_pipeline, &tp, 12345, &(dg_job_sampling){0, -1, 0, false}, &st);
   dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->steps == dg_document_steps(d) &&
                dg_job_params_get(job)->guidance == dg_document_guidance(d) &&
-               dg_job_params_get(job)->control_scale == 0 && !dg_job_params_get(job)->fast_decode,
-           "steps 0, guidance -1: the document's (%d, %g)", dg_document_steps(d), dg_document_guidance(d));
+               dg_job_params_get(job)->control_scale == 1 && !dg_job_params_get(job)->fast_decode,
+           "steps 0, guidance -1, control scale 0: the document's (%d, %g, %g)", dg_document_steps(d),
+           dg_document_guidance(d), dg_job_params_get(job)->control_scale);
   dg_job_free(job);
 
   // A video job: refused without a stage; with stages it carries a copy of the document's timeline, and
@@ -177,6 +180,42 @@ int main(void) {
   dg_job_wait(job);
   dg_job_free(job);
   dg_timeline_clear(&tl);
+
+  // The layout strength: an image job and a video job take the document's, a live frame's is its factor times it
+  // (DG_SETTINGS_LIVE_CONTROL_SCALE x the strength); the result and the video record the scale that made them.
+  dg_check_status(dg_document_set_control_scale(d, 1.5), "layout strength 1.5");
+  job = dg_job_start(d, test_pipeline, &tp, 0, &st);
+  dg_document_set_control_scale(d, 3); // later edits do not reach the job
+  dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->control_scale == 1.5,
+           "an image job takes the layout strength (%g)", job ? dg_job_params_get(job)->control_scale : -1);
+  dg_check(job && dg_job_take_result(job, &r) && r.control_scale == 1.5 && r.guidance == dg_document_guidance(d),
+           "  ... and its result records it (%g)", r.control_scale);
+  dg_result_clear(&r);
+  dg_job_free(job);
+  dg_document_undo(d);
+  job = dg_job_start_sampling(d, test_pipeline, &tp, 0, &DG_SETTINGS_LIVE_SAMPLING, &st);
+  dg_check(job && dg_job_wait(job) == DG_JOB_DONE &&
+               dg_job_params_get(job)->control_scale == DG_SETTINGS_LIVE_CONTROL_SCALE * 1.5 &&
+               dg_job_params_get(job)->steps == DG_SETTINGS_LIVE_STEPS,
+           "a live frame: %g x the layout strength 1.5 = %g", DG_SETTINGS_LIVE_CONTROL_SCALE,
+           job ? dg_job_params_get(job)->control_scale : -1);
+  dg_job_free(job);
+  job = dg_job_start_sampling(d, test_pipeline, &tp, 0, &(dg_job_sampling){0, -1, 0, false}, &st);
+  dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_params_get(job)->control_scale == 1.5,
+           "sampling without a control scale: the layout strength (%g)",
+           job ? dg_job_params_get(job)->control_scale : -1);
+  dg_job_free(job);
+  job = dg_job_start_video(d, test_pipeline, &tp, 0, 0, &st);
+  dg_check(job && dg_job_params_get(job)->control_scale == 1.5, "a video job takes the layout strength (%g)",
+           job ? dg_job_params_get(job)->control_scale : -1);
+  dg_video_result vr;
+  dg_check(job && dg_job_wait(job) == DG_JOB_DONE && dg_job_take_video(job, &vr) && vr.control_scale == 1.5 &&
+               vr.guidance == dg_document_guidance(d),
+           "  ... and the video records it (%g)", vr.control_scale);
+  dg_video_result_clear(&vr);
+  dg_job_free(job);
+  dg_document_undo(d);
+  dg_check(dg_document_control_scale(d) == 1, "the layout strength back at 1");
 
   // Cancel stops within one step and leaves no result.
   dg_document_set_steps(d, 1000);

@@ -1,7 +1,7 @@
 // Live mode's scheduling (app/dg_live_session) with a driver that only records what it is asked: a stroke
 // applied at once (its segments several layout signals) is one edit that starts its frame at once; typing
-// starts one at its first key and then waits for the pause; a stroke being drawn waits and its release starts the frame at once; a timeline edit
-// starts nothing.
+// starts one at its first key and then waits for the pause; a stroke being drawn waits and its release starts the
+// frame at once; a timeline edit starts nothing; a layout strength edit starts a frame.
 #include <glib.h>
 
 #include "dg_check.h"
@@ -102,6 +102,12 @@ int main(void) {
   dg_check_status(dg_document_set_timeline(m, &t, false), "timeline edit");
   run_for(2 * DG_LIVE_DEBOUNCE_MS);
   dg_check(d.frames == 5, "a timeline edit starts no frame (%d frames)", d.frames);
+
+  // The layout strength changes the image: after a pause, a frame at once.
+  dg_check_status(dg_document_set_control_scale(m, 2), "layout strength 2");
+  run_pending();
+  dg_check(d.frames == 6, "a layout strength edit starts a frame (%d frames)", d.frames);
+  job_ends(s, &d, DG_LIVE_END_DONE);
 
   dg_live_session_free(s);
   g_object_unref(doc);

@@ -54,7 +54,7 @@ static bool equal_docs(const dg_document *a, const dg_document *b) {
     return false;
   if (dg_document_seed(a) != dg_document_seed(b) || dg_document_seed_random(a) != dg_document_seed_random(b) ||
       dg_document_steps(a) != dg_document_steps(b) || dg_document_guidance(a) != dg_document_guidance(b) ||
-      dg_document_live(a) != dg_document_live(b))
+      dg_document_control_scale(a) != dg_document_control_scale(b) || dg_document_live(a) != dg_document_live(b))
     return false;
   if (dg_document_result_count(a) != dg_document_result_count(b) ||
       dg_document_current_result(a) != dg_document_current_result(b))
@@ -62,7 +62,7 @@ static bool equal_docs(const dg_document *a, const dg_document *b) {
   for (int i = 0; i < dg_document_result_count(a); i++) {
     const dg_result *x = dg_document_result(a, i), *y = dg_document_result(b, i);
     if (x->width != y->width || x->height != y->height || x->seed != y->seed || x->steps != y->steps ||
-        x->guidance != y->guidance || strcmp(x->prompt, y->prompt) ||
+        x->guidance != y->guidance || x->control_scale != y->control_scale || strcmp(x->prompt, y->prompt) ||
         memcmp(x->rgba, y->rgba, (size_t)x->width * x->height * 4))
       return false;
   }
@@ -328,6 +328,8 @@ static void test_old_format(const char *dir) {
   dg_check(old && equal_docs(d, old), "old single-file project opens exactly: %s", old ? "differs" : dg_last_error());
   dg_check(old && !dg_document_can_undo(old), "  ... with an empty history");
   dg_check(old && !dg_document_live(old), "  ... live mode off (a project without \"live\")");
+  dg_check(old && dg_document_control_scale(old) == 1 && dg_document_result(old, 0)->control_scale == 1,
+           "  ... the layout strength and its results' 1, as trained (a project without \"control_scale\")");
   // Saving it again writes a bundle that opens the same.
   char *path = g_build_filename(dir, "converted.dirigent", NULL);
   dg_check(old && dg_project_save(old, path) == DG_OK, "save the old project as a bundle: %s", dg_last_error());
@@ -360,6 +362,74 @@ static void test_old_format(const char *dir) {
            dg_last_error());
   unlink(bad_path);
   g_free(bad_path);
+}
+
+// The layout strength: saved with the results' own and read back; a project without it (an older file) opens at
+// 1, the ControlNet as trained, and so does a result without it; a value out of range is refused, naming the
+// file and the value, and nothing is opened.
+static void test_control_scale(const char *dir) {
+  dg_document *d = sample();
+  dg_check_status(dg_document_set_control_scale(d, 2.25), "layout strength 2.25");
+  dg_result res = {.width = 2, .height = 1, .steps = 3, .guidance = 5, .control_scale = 0.75, .rgba = calloc(8, 1),
+                   .prompt = strdup("p"), .negative = strdup(""), .model = strdup("m")};
+  dg_document_add_result(d, &res);
+  char *path = g_build_filename(dir, "strength.dirigent", NULL);
+  dg_check_status(dg_project_save(d, path), "save");
+  dg_status st;
+  dg_document *e = dg_project_load(path, &st);
+  dg_check(e && equal_docs(d, e) && dg_document_control_scale(e) == 2.25 &&
+               dg_document_result(e, 2)->control_scale == 0.75 && dg_document_result(e, 0)->control_scale == 1,
+           "round trip: %s", e ? "2.25, its results 1 and 0.75" : dg_last_error());
+  dg_document_free(e);
+  size_t len = 0, jl = 0;
+  char *bundle = read_all(path, &len), *json = bundle ? project_json_of(bundle, len, &jl) : NULL;
+  dg_check(json && strstr(json, "\"control_scale\" : 2.25") && strstr(json, "\"control_scale\" : 0.75"),
+           "project.json holds the document's and the result's:\n%s", json ? json : "(none)");
+
+  // Older projects have no "control_scale": the document, and a result, open at 1.
+  GString *older = json ? edited(json, jl, "\"control_scale\" : 2.25", "\"old_control_scale\" : 2.25") : NULL;
+  GString *oldest = older ? edited(older->str, older->len, "\"control_scale\" : 0.75", "\"old_scale\" : 0.75") : NULL;
+  size_t pl = 0;
+  char *project = oldest ? rebundle(bundle, len, "project.json", oldest->str, oldest->len, &pl) : NULL;
+  dg_document *o = project ? dg_project_parse(project, pl, &st) : NULL;
+  dg_check(o && dg_document_control_scale(o) == 1 && dg_document_result(o, 2)->control_scale == 1 &&
+               dg_document_guidance(o) == dg_document_guidance(d),
+           "a project without \"control_scale\" opens at 1: %s", o ? "differs" : dg_last_error());
+  dg_document_free(o);
+  free(project);
+  if (older) g_string_free(older, TRUE);
+  if (oldest) g_string_free(oldest, TRUE);
+
+  // Out of range or not a number: refused, the message naming the file and the value.
+  GString *bad = json ? edited(json, jl, "\"control_scale\" : 2.25", "\"control_scale\" : 9") : NULL;
+  project = bad ? rebundle(bundle, len, "project.json", bad->str, bad->len, &pl) : NULL;
+  char *bad_path = g_build_filename(dir, "too-strong.dirigent", NULL);
+  dg_check(project && g_file_set_contents(bad_path, project, (gssize)pl, NULL), "write too-strong.dirigent");
+  dg_document *refused = dg_project_load(bad_path, &st);
+  dg_check(!refused && st == DG_ERR_FORMAT && strstr(dg_last_error(), "too-strong.dirigent") &&
+               strstr(dg_last_error(), "\"control_scale\" 9 outside"),
+           "an out-of-range layout strength names the file and the value: %s",
+           refused ? "accepted" : dg_last_error());
+  dg_document_free(refused);
+  unlink(bad_path);
+  g_free(bad_path);
+  free(project);
+  if (bad) g_string_free(bad, TRUE);
+  const json_edit cases[] = {
+      {"\"control_scale\" : 2.25", "\"control_scale\" : 0", "\"control_scale\" 0 outside"},
+      {"\"control_scale\" : 2.25", "\"control_scale\" : -1.5", "\"control_scale\" -1.5 outside"},
+      {"\"control_scale\" : 2.25", "\"control_scale\" : 4.5", "\"control_scale\" 4.5 outside"},
+      {"\"control_scale\" : 2.25", "\"control_scale\" : \"strong\"", "\"control_scale\" is not a number"},
+      {"\"control_scale\" : 2.25", "\"control_scale\" : 1e999", "\"control_scale\" is not a finite number"},
+      {"\"control_scale\" : 0.75", "\"control_scale\" : 5", "results[2]: \"control_scale\" 5 outside"},
+      {"\"control_scale\" : 0.75", "\"control_scale\" : null", "results[2]: \"control_scale\" is not a number"},
+  };
+  if (bundle) expect_edits_rejected(bundle, len, cases, G_N_ELEMENTS(cases), "control_scale");
+  free(json);
+  g_free(bundle);
+  unlink(path);
+  g_free(path);
+  dg_document_free(d);
 }
 
 // ---- hostile inputs --------------------------------------------------------------------------------
@@ -574,7 +644,8 @@ static void test_video(void) {
   dg_media_alloc(&v.frames, 3, 8, 4, 4);
   for (size_t i = 0; i < dg_media_frame_bytes(&v.frames) * 3; i++)
     v.frames.data[i] = (uint8_t)(i * 7 + 3);
-  v.seed = 77, v.steps = 4, v.guidance = 6.5, v.negative = strdup("blurry"), v.model = strdup("/m");
+  v.seed = 77, v.steps = 4, v.guidance = 6.5, v.control_scale = 1.5;
+  v.negative = strdup("blurry"), v.model = strdup("/m");
   v.attention = malloc(9 * sizeof(float)), v.attention_frames = 3;
   for (int i = 0; i < 9; i++)
     v.attention[i] = (float)(i % 3 == i / 3 ? 0.5 : 0.25);
@@ -597,7 +668,8 @@ static void test_video(void) {
                  !memcmp(a->frames.data, b->frames.data, dg_media_frame_bytes(&a->frames) * 3),
              "the video's frames round-trip");
     dg_check(b && dg_timeline_equal(&a->timeline, &b->timeline) && b->seed == 77 && b->steps == 4 &&
-                 b->guidance == 6.5 && !strcmp(b->negative, "blurry") && !strcmp(b->model, "/m"),
+                 b->guidance == 6.5 && b->control_scale == 1.5 && !strcmp(b->negative, "blurry") &&
+                 !strcmp(b->model, "/m"),
              "the video's settings round-trip");
     dg_check(b && b->attention_frames == 3 && !memcmp(a->attention, b->attention, 9 * sizeof(float)),
              "the attention matrix round-trips");
@@ -637,6 +709,7 @@ static void test_video(void) {
       {"\"videos\" : [", "\"videos\" : 5, \"x\" : [", "\"videos\" is not an array"},
       {"\"frames\" : 3,\n      \"seed\"", "\"frames\" : 4,\n      \"seed\"", "videos[0]"},
       {"\"attention\" : [\n        0.5", "\"attention\" : [\n        1.5", "videos[0]: \"attention\"[0]"},
+      {"\"control_scale\" : 1.5", "\"control_scale\" : 0", "videos[0]: \"control_scale\" 0 outside"},
   };
   expect_edits_rejected(bundle, len, cases, G_N_ELEMENTS(cases), "video");
   free(bundle);
@@ -726,6 +799,7 @@ int main(void) {
   test_hostile(dir);
   test_bundle(dir);
   test_old_format(dir);
+  test_control_scale(dir);
   test_async(dir);
   rmdir(dir);
   g_free(dir);

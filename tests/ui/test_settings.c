@@ -1,6 +1,6 @@
-// The generation settings' rules the CLI and the editor share (app/dg_settings): seeds, steps, guidance,
-// image sides and prompt texts refused with the rule stated; output paths checked before any work; the
-// size rule of the tiny model of tests/pipeline read from its file headers.
+// The generation settings' rules the CLI and the editor share (app/dg_settings): seeds, steps, guidance, the
+// layout ControlNet's scale, image sides and prompt texts refused with the rule stated; output paths checked
+// before any work; the size rule of the tiny model of tests/pipeline read from its file headers.
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -35,6 +35,22 @@ static void test_numbers(void) {
   const char *bad_cfg[] = {"-1", "100.5", "nan", "inf", "", " 7", "7,5"};
   for (size_t i = 0; i < G_N_ELEMENTS(bad_cfg); i++)
     dg_check_error(dg_settings_parse_guidance("--cfg", bad_cfg[i], &g), DG_ERR_ARG, "from 0 to 100", bad_cfg[i]);
+  // The layout ControlNet's scale: above 0, at most 4 (the CLI's --control-scale, the document's layout strength).
+  double cs = 0;
+  dg_check(dg_settings_parse_control_scale("--control-scale", "4", &cs) == DG_OK && cs == 4, "control scale 4");
+  dg_check(dg_settings_parse_control_scale("--control-scale", "0.05", &cs) == DG_OK && cs == 0.05,
+           "control scale 0.05");
+  const char *bad_cs[] = {"0", "-1", "4.01", "nan", "inf", "", " 1", "1,5", "1x"};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad_cs); i++) {
+    cs = 3;
+    dg_check_error(dg_settings_parse_control_scale("--control-scale", bad_cs[i], &cs), DG_ERR_ARG,
+                   "the layout ControlNet's scale is a number above 0, at most 4", bad_cs[i]);
+    dg_check(cs == 3, "control scale '%s' left the value alone", bad_cs[i]);
+  }
+  dg_check_status(dg_settings_check_control_scale("layout strength", 1), "control scale 1");
+  dg_check_error(dg_settings_check_control_scale("layout strength", 0), DG_ERR_ARG, "layout strength 0: ", "0 refused");
+  dg_check_error(dg_settings_check_control_scale("layout strength", 0.0 / 0.0), DG_ERR_ARG, "above 0, at most 4",
+                 "NaN refused");
   dg_check(dg_settings_parse_side("--width", "4096", &n) == DG_OK && n == 4096, "side 4096");
   const char *bad_sides[] = {"0", "-8", "4097", "abc", "", " 64"};
   for (size_t i = 0; i < G_N_ELEMENTS(bad_sides); i++)
@@ -47,6 +63,8 @@ static void test_numbers(void) {
   dg_document *doc = dg_document_new(64, 64);
   dg_check_error(dg_document_set_steps(doc, 1001), DG_ERR_ARG, "from 1 to 1000", "the document's steps");
   dg_check_error(dg_document_set_guidance(doc, 101), DG_ERR_ARG, "from 0 to 100", "the document's guidance");
+  dg_check_error(dg_document_set_control_scale(doc, 4.5), DG_ERR_ARG, "above 0, at most 4",
+                 "the document's layout strength");
   dg_document_free(doc);
 }
 

@@ -184,6 +184,19 @@ act undo
 check "undo guidance" [ "$(state guidance)" = 7.5 ]
 act redo
 check "redo guidance" [ "$(state guidance)" = 6.5 ]
+# The layout strength: 1 at first; its spin button follows every change, undo included; one undo step a change;
+# a value out of range refused, naming it, with nothing changed. Saved below.
+check "layout strength 1 at first, the spin shows it" [ "$(state control_scale)/$(state control_scale_shown)" = 1.0/1.0 ]
+act set-control-scale 2.5
+check "set-control-scale: the spin shows it" [ "$(state control_scale)/$(state control_scale_shown)" = 2.5/2.5 ]
+depth=$(state undo_depth)
+act set-control-scale 9.0
+check "  ... 9 is refused, naming it" has "$(state status)" "layout strength 9: "
+check "  ... and changes nothing" [ "$(state control_scale)/$(state undo_depth)" = "2.5/$depth" ]
+act undo
+check "  ... undo: the spin follows" [ "$(state control_scale)/$(state control_scale_shown)" = 1.0/1.0 ]
+act redo
+check "  ... redo" [ "$(state control_scale)/$(state control_scale_shown)" = 2.5/2.5 ]
 # Marked words: the suggestion (class words, a colour bound to its object), edits and undo, saved below.
 act suggest-marks
 check "suggest-marks: class words and a bound colour" [ "$(state marks)" = "blue:car, mountain" ]
@@ -228,6 +241,7 @@ check "open: same prompt" [ "$(state prompt)" = "a blue car on a meadow under a 
 check "open: same marks" [ "$(state marks)" = "car, mountain#1" ]
 check "open: same attention guidance" [ "$(state attn_guidance)/$(state attn_shown)" = "divide-bind/divide-bind" ]
 check "open: same settings" [ "$(state steps)/$(state guidance)/$(state seed)/$(state negative)" = "28/6.5/123456789012345/blurry" ]
+check "open: same layout strength, shown" [ "$(state control_scale)/$(state control_scale_shown)" = 2.5/2.5 ]
 act save-as "$(q "$OUT/p2.dirigent")"
 wait_saved
 check "re-save is byte-identical" same "$OUT/p1.dirigent" "$OUT/p2.dirigent"
@@ -531,16 +545,21 @@ act show-heatmap "$(q 'red:car')"
 check "  ... and an attribute's" [ "$(state heatmap)" = 64x32 ]
 act show-heatmap "$(q 'night')"
 check "  ... none for an unmarked word" [ -z "$(state heatmap)" ]
-# The attention guidance runs with the marks, and its image's PNG restores both.
+# The attention guidance runs with the marks, and its image's PNG restores both (and the layout strength).
 act set-attn-guidance "$(q divide-bind)"
+act set-control-scale 1.5
 generate_wait 'a red car on a street at night' 2 300
 check "a generation with Divide & Bind finished" [ "$(state progress)/$(state results)" = "Done/3" ]
 act export "$(q "$OUT/guided.png")"
 check "  ... its PNG names the guidance" bash -c "$PY -c \"from PIL import Image; t=Image.open('$OUT/guided.png').text; assert t['parameters'].endswith('Guidance: divide-bind'), t\""
+check "  ... and the layout strength it was made with" bash -c "$PY -c \"from PIL import Image; import json; t=Image.open('$OUT/guided.png').text; assert json.loads(t['dirigent'])['control_scale'] == 1.5 and ', Control scale: 1.5' in t['parameters'], t\""
 act set-marks "$(q '')"
 act set-attn-guidance "$(q none)"
+act set-control-scale 1.0
 act open "$(q "$OUT/guided.png")"
 check "  ... which restores the marks and the guidance" [ "$(state marks)/$(state attn_guidance)" = "red:car, street/divide-bind" ]
+check "  ... and the layout strength" [ "$(state control_scale)/$(state control_scale_shown)" = 1.5/1.5 ]
+act set-control-scale 1.0
 act set-marks "$(q '')"
 generate_wait 'quiet dusk' 1 300
 act dump-state "$(q "$OUT/state.json")"
