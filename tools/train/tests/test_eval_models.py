@@ -23,13 +23,14 @@ class TestEvalHelpers(unittest.TestCase):
         import tempfile
         tmp = tempfile.mkdtemp(prefix="dg_evalcache_")
         self.addCleanup(shutil.rmtree, tmp, True)
-        calls = []
+        calls, scales = [], []
 
-        def gen(prompts, labels, seed, steps, cfg):
+        def gen(prompts, labels, seed, steps, cfg, control_scale=1.0):
             calls.append(seed)
+            scales.append(control_scale)
             return torch.full((len(prompts), 3, 2, 2), seed / 10.0)
 
-        args = argparse.Namespace(batch=2, steps=3, cfg=7.5, cache=tmp)
+        args = argparse.Namespace(batch=2, steps=3, cfg=7.5, cache=tmp, control_scale=1.0)
         labels = torch.zeros(3, 2, 2, dtype=torch.uint8)
         a = E.generate(gen, ["a", "b", "c"], labels, 1, args, "m1")
         self.assertEqual(calls, [1, 3])  # one call per batch, seed + batch start
@@ -39,6 +40,9 @@ class TestEvalHelpers(unittest.TestCase):
         E.generate(gen, ["a", "b", "c"], labels, 1, args, "m2")  # another model: generated again
         E.generate(gen, ["a", "b", "x"], labels + 1, 1, args, "m1")  # other prompts and layouts too
         self.assertEqual(calls, [1, 3, 1, 3, 1, 3])
+        # another ControlNet scale: generated again, and the scale reaches the generator
+        E.generate(gen, ["a", "b", "c"], labels, 1, argparse.Namespace(**{**vars(args), "control_scale": 1.5}), "m1")
+        self.assertEqual((calls[-2:], scales[-3:]), ([1, 3], [1.0, 1.5, 1.5]))
 
     def test_miou_gain(self):
         from dgtrain import segmenter as S
