@@ -82,10 +82,8 @@ void dg_generation_info_clear(dg_generation_info *g) {
 }
 
 static char *member_string(JsonObject *o, const char *key) {
-  JsonNode *n = json_object_get_member(o, key);
-  return g_strdup(n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
-                      ? json_node_get_string(n)
-                      : "");
+  const char *v = dg_json_member_string(o, key);
+  return g_strdup(v ? v : "");
 }
 
 // The attention guidance by name ("" or absent: none); another name is a format error naming it.

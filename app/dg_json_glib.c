@@ -57,9 +57,12 @@ void dg_json_add_string(JsonBuilder *b, const char *key, const char *v) {
     json_builder_add_null_value(b);
 }
 
-const char *dg_json_member_string(JsonObject *o, const char *key) {
-  JsonNode *n = json_object_get_member(o, key);
+const char *dg_json_node_string(JsonNode *n) {
   return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
+}
+
+const char *dg_json_member_string(JsonObject *o, const char *key) {
+  return dg_json_node_string(json_object_get_member(o, key));
 }
 
 JsonArray *dg_json_member_array(JsonObject *o, const char *key) {

@@ -30,5 +30,6 @@ void dg_json_add_string(JsonBuilder *b, const char *key, const char *v);
 // Members of a parsed object: a string, or NULL when missing or not a string; an array, or NULL; a number
 // (an integer counts) into *out, NaN for null, false when missing or neither.
 const char *dg_json_member_string(JsonObject *o, const char *key);
+const char *dg_json_node_string(JsonNode *n); // the same for a node (an array's element); NULL for NULL
 JsonArray *dg_json_member_array(JsonObject *o, const char *key);
 bool dg_json_member_number(JsonObject *o, const char *key, double *out);

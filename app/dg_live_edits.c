@@ -64,14 +64,9 @@ static bool get_double(JsonObject *o, const char *key, double *out) {
   *out = json_node_get_double(n);
   return true;
 }
-static const char *get_string(JsonObject *o, const char *key) {
-  JsonNode *n = json_object_get_member(o, key);
-  return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n)
-                                                                                       : NULL;
-}
 // A class: an id 0..255 or a name, looked up when applied.
 static bool get_class(JsonObject *o, edit *e) {
-  const char *name = get_string(o, "class");
+  const char *name = dg_json_member_string(o, "class");
   e->cls = -1;
   if (name) e->name = g_strdup(name);
   return name || (get_int(o, "class", &e->cls) && e->cls >= 0 && e->cls <= 255);
@@ -111,8 +106,8 @@ static const char *operands(JsonObject *o, edit *e) {
     JsonNode *n = json_object_get_member(o, key);
     if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_INT64 && json_node_get_int(n) >= 0)
       e->name = g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(n));
-    else if (get_string(o, key))
-      e->name = g_strdup(get_string(o, key));
+    else if (dg_json_member_string(o, key))
+      e->name = g_strdup(dg_json_member_string(o, key));
     guint64 s;
     return e->name && (!strcmp(e->name, "random") || g_ascii_string_to_unsigned(e->name, 10, 0, G_MAXUINT64, &s, NULL))
                ? NULL
@@ -134,7 +129,7 @@ static const char *operands(JsonObject *o, edit *e) {
   case OP_POLYGON:
     return get_class(o, e) && get_points(o, e) ? NULL : "\"class\" and \"points\" [[x, y], ...]";
   case OP_TEXT:
-    e->name = g_strdup(get_string(o, "text"));
+    e->name = g_strdup(dg_json_member_string(o, "text"));
     return e->name ? NULL : "\"text\": a string";
   case OP_STEPS:
     return get_int(o, "value", &v[0]) ? NULL : "\"value\": a whole number";
@@ -155,7 +150,7 @@ static dg_status parse_line(dg_live_edits *le, const char *text, size_t len, int
   JsonNode *root = dg_json_glib_parse(parser, text, len, where, DG_JSON_MAX_SMALL, &st);
   edit e = {.line = line, .op = -1};
   JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-  const char *op = o ? get_string(o, "op") : NULL;
+  const char *op = o ? dg_json_member_string(o, "op") : NULL;
   for (size_t i = 0; op && i < G_N_ELEMENTS(ops); i++)
     if (!strcmp(op, ops[i].name)) e.op = (int)i;
   const char *bad = NULL;

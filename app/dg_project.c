@@ -781,9 +781,7 @@ static bool read_video(reader *r, JsonNode *node, const char *where, dg_video_re
     return false;
   }
   for (int i = 0; i < frames; i++) {
-    JsonNode *e = json_array_get_element(fa, (guint)i);
-    const char *name =
-        JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING ? json_node_get_string(e) : NULL;
+    const char *name = dg_json_node_string(json_array_get_element(fa, (guint)i));
     char at[80];
     snprintf(at, sizeof at, "%s frame %d", where, i + 1);
     if (!name) {

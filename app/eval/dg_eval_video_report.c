@@ -232,8 +232,7 @@ static const char *settings_differ(JsonObject *o, const dg_eval_video_settings *
   JsonArray *v = dg_json_member_array(o, "variants");
   bool same = v && (int)json_array_get_length(v) == s->n_variants;
   for (int j = 0; same && j < s->n_variants; j++) {
-    JsonNode *e = json_array_get_element(v, j);
-    const char *name = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING ? json_node_get_string(e) : NULL;
+    const char *name = dg_json_node_string(json_array_get_element(v, j));
     same = name && !strcmp(name, dg_eval_video_variant_names[s->variants[j]]);
   }
   return same ? NULL : "the variants (variants, in order)";
