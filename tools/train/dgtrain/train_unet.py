@@ -33,45 +33,32 @@ from .world_data import split_data
 
 
 @torch.no_grad()
-def val_loss(unet, z, ctx, sched, seed=0, draws=4):
+def val_loss(unet, z, ctx, sched, seed=0, draws=4, grounding=None, captions=None):
     """Mean diffusion loss over held-out latents at fixed timesteps (evenly spaced) and fixed noise: a number that
-    moves only when the weights do, for deciding whether a continued run has improved."""
+    moves only when the weights do, for deciding whether a continued run has improved. With `grounding` (an
+    attn_loss.AttnLoss over the same images) and their `captions`, also the mean grounding loss of the same
+    forwards: returns (diffusion loss, grounding loss)."""
     was = unet.training
     unet.eval()
     gen = torch.Generator().manual_seed(seed)
-    total = 0.0
+    total, attn, n_attn = 0.0, 0.0, 0
     for d in range(draws):
         t = ((torch.arange(len(z)) * sched.n // len(z) + d * sched.n // (draws * len(z))) % sched.n).to(z.device)
         noise = torch.randn(z.shape, generator=gen).to(z.device)
         for s in range(0, len(z), 32):
             sl = slice(s, s + 32)
+            if grounding is not None:
+                grounding.keep(True)
             total += F.mse_loss(unet(sched.q_sample(z[sl], t[sl], noise[sl]), t[sl], ctx[sl]), noise[sl],
                                 reduction="sum").item()
+            if grounding is not None:
+                la = grounding(list(range(s, min(s + 32, len(z)))), captions[sl])
+                grounding.keep(False)
+                if la is not None:
+                    attn, n_attn = attn + la.item(), n_attn + 1
     unet.train(was)
-    return total / (draws * z.numel())
-
-
-@torch.no_grad()
-def val_attn_loss(unet, z, ctx, captions, sched, grounding, seed=0, draws=2):
-    """Held-out token grounding loss (attn_loss.AttnLoss over the val images and their first captions) at fixed
-    timesteps and noise, as val_loss draws them: the --attn-loss runs' second number."""
-    was = unet.training
-    unet.eval()
-    gen = torch.Generator().manual_seed(seed)
-    total, n = 0.0, 0
-    for d in range(draws):
-        t = ((torch.arange(len(z)) * sched.n // len(z) + d * sched.n // (draws * len(z))) % sched.n).to(z.device)
-        noise = torch.randn(z.shape, generator=gen).to(z.device)
-        for s in range(0, len(z), 32):
-            sl = slice(s, s + 32)
-            grounding.keep(True)
-            unet(sched.q_sample(z[sl], t[sl], noise[sl]), t[sl], ctx[sl])
-            la = grounding(list(range(s, min(s + 32, len(z)))), captions[sl])
-            grounding.keep(False)
-            if la is not None:
-                total, n = total + la.item(), n + 1
-    unet.train(was)
-    return total / max(n, 1)
+    v = total / (draws * z.numel())
+    return v if grounding is None else (v, attn / max(n_attn, 1))
 
 
 def main(argv=None):
@@ -159,22 +146,21 @@ def main(argv=None):
     val_start = state.get("val_start") if state else None
 
     def val_score(model):
-        """The held-out score --export-best compares: the diffusion loss; with --attn-loss W, the diffusion loss
-        plus W x the held-out grounding loss, counted only while the diffusion loss stays within 2% of the
-        starting weights' (grounding must not be bought with image quality)."""
-        v = val_loss(model, z_val, ctx_val, sched)
+        """(score --export-best compares, log text, diffusion loss): the diffusion loss; with --attn-loss W, the
+        diffusion loss plus W x the held-out grounding loss, counted only while the diffusion loss stays within 2%
+        of the starting weights' (grounding must not be bought with image quality)."""
         if grounding_val is None:
-            return v, f"loss {v:.5f}"
-        a = val_attn_loss(model, z_val, ctx_val, [c[0] for c in val.captions], sched, grounding_val)
+            v = val_loss(model, z_val, ctx_val, sched)
+            return v, f"loss {v:.5f}", v
+        v, a = val_loss(model, z_val, ctx_val, sched, grounding=grounding_val, captions=[c[0] for c in val.captions])
         score, note = v + args.attn_loss * a, ""
         if val_start is not None and v > 1.02 * val_start:
             score, note = math.inf, f" (diffusion loss over 1.02 x the start's {val_start:.5f})"
-        return score, f"loss {v:.5f} attn {a:.5f} score {score:.5f}{note}"
+        return score, f"loss {v:.5f} attn {a:.5f} score {score:.5f}{note}", v
 
     best = P.BestScore(lower_is_better=True, value=state.get("best_val") if state else None)
     if args.export_best and args.init and best.value is None:
-        val_start = val_loss(unet, z_val, ctx_val, sched)
-        score, text_v = val_score(unet)
+        score, text_v, val_start = val_score(unet)
         best.offer(score)
         log(f"val of the starting weights: {text_v}")
 
@@ -194,7 +180,7 @@ def main(argv=None):
                                        texts=captions.texts if args.resident else None, pixel=args.attn_pixel)
     def measure():
         with ema.applied(unet):
-            return val_score(unet)
+            return val_score(unet)[:2]
 
     budget = P.Budget(args.steps, args.budget_seconds)
     while not budget.done(step):
