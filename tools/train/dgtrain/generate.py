@@ -76,9 +76,10 @@ class Generator:
             lh, lw = labels.shape[1] // self.f, labels.shape[2] // self.f
             hint = self.hint(labels, lh, lw)
 
+            scales = None if control_scale == 1.0 else [control_scale] * len(self.cn.zero_convs) + [control_scale]
+
             def control_fn(x, t, c):
-                res = self.cn(x, torch.cat([hint] * (x.shape[0] // b)), t, c)
-                return res if control_scale == 1.0 else [r * control_scale for r in res]
+                return self.cn(x, torch.cat([hint] * (x.shape[0] // b)), t, c, scales)
 
         def fn(x, t, c):
             return self.unet(x, t, c, control_fn(x, t, c) if control_fn else None)
