@@ -2,6 +2,8 @@
 // Attend-and-Excite vs Divide & Bind on prompt sets from the world's vocabulary (dg_eval_marks), judged by
 // the evaluation segmenter and the contrastive text-image model of the model folder (dg_eval_models), with
 // 95% bootstrap intervals over prompts and paired differences against plain sampling (docs/eval.md).
+// With --out the report is rewritten after each prompt, and --resume goes on after the prompts it holds:
+// the table (3 sets x 100+ prompts x 4 seeds x 3 modes) takes longer than one session.
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -33,6 +35,7 @@ typedef struct options {
   bool sets[DG_EVAL_MARKS_SET_COUNT];
   dg_guidance_kind modes[3];
   int n_modes, count, seeds;
+  bool resume;
   dg_cli_sampling s;
 } options;
 
@@ -55,10 +58,13 @@ static void usage(FILE *f) {
           "  --cfg X             classifier-free guidance scale (default 7.5)\n"
           "  --seed S            first seed (default 0)\n"
           "  --sampler ddim|plms (default ddim)\n"
-          "  --out REPORT.json   also write the report as JSON\n"
+          "  --out REPORT.json   also write the report as JSON (rewritten after each prompt)\n"
+          "  --resume            go on after the prompts --out already holds (same options; --count may\n"
+          "                      grow; a report not there yet starts afresh)\n"
           "  --images DIR        also write the images as SET-PROMPT-sSEED-MODE.png\n"
           "  --grid FILE.png     also write a sample grid: the first seed of the first %d prompts of\n"
-          "                      each set, a row per prompt, a column per mode\n"
+          "                      each set, a row per prompt, a column per mode (with --resume, the\n"
+          "                      resumed prompts' cells come from --images)\n"
           "  --f16               f16 weights and activations\n"
           "  --quiet             no progress line\n",
           DG_EVAL_MARKS_SET_SIZE, DG_EVAL_MARKS_SET_SIZE, GRID_ROWS);
@@ -107,6 +113,10 @@ static int parse(int argc, char **argv, options *o) {
     }
     if (!strcmp(a, "marks")) continue;
     if (dg_cli_sampling_flag(a, &o->s)) continue;
+    if (!strcmp(a, "--resume")) {
+      o->resume = true;
+      continue;
+    }
     if (i + 1 >= argc) {
       fprintf(stderr, "eval marks: %s needs a value (or is unknown)\n", a);
       return 2;
@@ -147,6 +157,14 @@ static int parse(int argc, char **argv, options *o) {
       return 2;
     }
   }
+  if (o->resume && !o->out) {
+    fprintf(stderr, "eval marks: --resume needs --out REPORT.json, the report to go on from\n");
+    return 2;
+  }
+  if (o->resume && o->grid && !o->images) {
+    fprintf(stderr, "eval marks: --resume with --grid needs --images DIR (the resumed prompts' images are read there)\n");
+    return 2;
+  }
   return -1; // go on
 }
 
@@ -185,7 +203,8 @@ typedef struct summary {
 
 typedef struct set_run {
   dg_eval_marks_set set;
-  int n; // prompts
+  int n;    // prompts asked for
+  int done; // of them, those measured (the first `done`)
   dg_eval_marks_prompt *prompts;
   image_result *res; // [n][seeds][modes]
   summary sum[3][M_COUNT];
@@ -198,6 +217,7 @@ typedef struct ctx {
   dg_eval_models *ev;
   dg_eval_colours colours;
   int width, height, done, total;
+  int resumed; // of done, the images read from the report being resumed
   double t0;
   bool tty;
   uint8_t *grid; // --grid: grid_w x grid_h RGB
@@ -210,7 +230,7 @@ static image_result *at(const ctx *c, const set_run *r, int i, int j, int k) {
 
 static void progress(const ctx *c, const set_run *r, int i, int j, int k, int step, int total) {
   double el = now() - c->t0, done = c->done + (total ? (double)step / total : 0),
-         left = done > 0 ? el / done * (c->total - done) : 0;
+         left = done > c->resumed ? el / (done - c->resumed) * (c->total - done) : 0;
   fprintf(stderr, "\r\033[Keval marks %s %d/%d seed %d %s  step %d/%d  image %d/%d  %.0f s, %.0f s left",
           dg_eval_marks_set_names[r->set], i + 1, r->n, j + 1, dg_guidance_name(c->o->modes[k]), step, total,
           c->done + 1, c->total, el, left);
@@ -226,6 +246,58 @@ static void on_step(void *user, int step, int total, const uint8_t *rgb, int w, 
   (void)rgb, (void)w, (void)h;
   step_user *u = user;
   progress(u->c, u->r, u->i, u->j, u->k, step + 1, total);
+}
+
+// --images: DIR/SET-PROMPT-sSEED-MODE.png
+static char *image_path(const ctx *c, const set_run *r, int i, int k, uint64_t seed) {
+  char *name = g_strdup_printf("%s-%03d-s%llu-%s.png", dg_eval_marks_set_names[r->set], i, (unsigned long long)seed,
+                               dg_guidance_name(c->o->modes[k]));
+  char *path = g_build_filename(c->o->images, name, NULL);
+  g_free(name);
+  return path;
+}
+
+// The sample grid (first seed): prompt i's row, mode k's column.
+static void grid_put(const ctx *c, const set_run *r, int i, int k, const uint8_t *rgb) {
+  int w = c->width, h = c->height;
+  if (!c->grid || i >= GRID_ROWS) return;
+  for (int y = 0; y < h; y++)
+    memcpy(c->grid + 3 * ((size_t)((r->grid_row0 + i) * (h + GRID_GAP) + y) * c->grid_w + (size_t)k * (w + GRID_GAP)),
+           rgb + 3 * (size_t)y * w, 3 * (size_t)w);
+}
+
+// The grid's cells of prompts a resumed report holds, from the images the earlier run wrote to --images.
+static dg_status grid_from_images(const ctx *c, const set_run *r) {
+  for (int i = 0; i < r->done && i < GRID_ROWS; i++)
+    for (int k = 0; k < c->o->n_modes; k++) {
+      char *path = image_path(c, r, i, k, at(c, r, i, 0, k)->seed);
+      int w = 0, h = 0;
+      uint8_t *rgb = NULL;
+      dg_status s = dg_png_read_rgb8(path, &w, &h, &rgb);
+      if (s == DG_OK && (w != c->width || h != c->height))
+        s = dg_fail(DG_ERR_FORMAT, "%s is %dx%d, the run's images %dx%d", path, w, h, c->width, c->height);
+      if (s == DG_OK) grid_put(c, r, i, k, rgb);
+      free(rgb);
+      g_free(path);
+      DG_TRY(s);
+    }
+  return DG_OK;
+}
+
+// The per-image measures from its judgement, CLIP similarities and timings.
+static void fill_measures(const dg_eval_marks_prompt *p, image_result *res) {
+  int present = 0;
+  for (int q = 0; q < p->n_objects; q++)
+    present += res->j.present[q];
+  res->m[M_PRESENT] = p->n_objects ? (double)present / p->n_objects : NAN;
+  res->m[M_ALL] = res->j.all_present;
+  res->m[M_BIND] = res->j.binding < 0 ? NAN : res->j.binding;
+  res->m[M_FOUND] = res->j.found < 0 ? NAN : res->j.found;
+  res->m[M_CLIP] = res->clip;
+  res->m[M_CLIP_MIN] = res->clip_min;
+  res->m[M_SECONDS] = res->seconds;
+  res->m[M_UPDATES] = res->stats.updates;
+  res->m[M_GUIDANCE_SECONDS] = res->stats.seconds;
 }
 
 static dg_status run_prompt(ctx *c, set_run *r, int i, uint8_t *rgb, uint8_t *cls, float *emb_prompt, float *emb_obj,
@@ -264,18 +336,12 @@ static dg_status run_prompt(ctx *c, set_run *r, int i, uint8_t *rgb, uint8_t *cl
       DG_TRY(dg_generate(c->gen, &gp, rgb));
       res->seconds = now() - t;
       if (o->images) {
-        char *name = g_strdup_printf("%s-%03d-s%llu-%s.png", dg_eval_marks_set_names[r->set], i,
-                                     (unsigned long long)res->seed, dg_guidance_name(o->modes[k]));
-        char *path = g_build_filename(o->images, name, NULL);
+        char *path = image_path(c, r, i, k, res->seed);
         dg_status s = dg_png_write_rgb8(path, w, h, rgb, NULL);
-        g_free(name), g_free(path);
+        g_free(path);
         DG_TRY(s);
       }
-      if (c->grid && j == 0 && i < GRID_ROWS) // the sample grid: this prompt's row, this mode's column
-        for (int y = 0; y < h; y++)
-          memcpy(c->grid +
-                     3 * ((size_t)((r->grid_row0 + i) * (h + GRID_GAP) + y) * c->grid_w + (size_t)k * (w + GRID_GAP)),
-                 rgb + 3 * (size_t)y * w, 3 * (size_t)w);
+      if (j == 0) grid_put(c, r, i, k, rgb);
       DG_TRY(dg_eval_segment(c->ev, rgb, w, h, cls));
       DG_TRY(dg_eval_marks_judge(p, &c->colours, rgb, cls, w, h, &res->j));
       DG_TRY(dg_eval_embed_image(c->ev, rgb, w, h, NULL, emb));
@@ -283,18 +349,7 @@ static dg_status run_prompt(ctx *c, set_run *r, int i, uint8_t *rgb, uint8_t *cl
       res->clip_min = INFINITY;
       for (int q = 0; q < p->n_objects; q++)
         res->clip_min = fminf(res->clip_min, dg_eval_similarity(emb_obj + (size_t)q * d, emb, d));
-      int present = 0;
-      for (int q = 0; q < p->n_objects; q++)
-        present += res->j.present[q];
-      res->m[M_PRESENT] = p->n_objects ? (double)present / p->n_objects : NAN;
-      res->m[M_ALL] = res->j.all_present;
-      res->m[M_BIND] = res->j.binding < 0 ? NAN : res->j.binding;
-      res->m[M_FOUND] = res->j.found < 0 ? NAN : res->j.found;
-      res->m[M_CLIP] = res->clip;
-      res->m[M_CLIP_MIN] = res->clip_min;
-      res->m[M_SECONDS] = res->seconds;
-      res->m[M_UPDATES] = res->stats.updates;
-      res->m[M_GUIDANCE_SECONDS] = res->stats.seconds;
+      fill_measures(p, res);
       c->done++;
     }
   return DG_OK;
@@ -316,7 +371,8 @@ static dg_status summarise(const ctx *c, set_run *r) {
   int none = -1;
   for (int k = 0; k < o->n_modes; k++)
     if (o->modes[k] == DG_GUIDANCE_NONE) none = k;
-  double *x = malloc((size_t)r->n * sizeof *x), *dx = malloc((size_t)r->n * sizeof *dx);
+  int n = r->done;
+  double *x = malloc((size_t)(n ? n : 1) * sizeof *x), *dx = malloc((size_t)(n ? n : 1) * sizeof *dx);
   if (!x || !dx) {
     free(x), free(dx);
     return dg_fail(DG_ERR_OOM, "out of host memory");
@@ -326,14 +382,14 @@ static dg_status summarise(const ctx *c, set_run *r) {
     for (int m = 0; s == DG_OK && m < M_COUNT; m++) {
       summary *u = &r->sum[k][m];
       u->prompts = 0;
-      for (int i = 0; i < r->n; i++) {
+      for (int i = 0; i < n; i++) {
         x[i] = prompt_mean(c, r, i, k, m);
         dx[i] = none >= 0 ? x[i] - prompt_mean(c, r, i, none, m) : NAN;
         u->prompts += !isnan(x[i]);
       }
-      s = dg_eval_bootstrap(x, r->n, BOOT_RESAMPLES, BOOT_SEED, BOOT_LEVEL, &u->mean, &u->lo, &u->hi);
+      s = dg_eval_bootstrap(x, n, BOOT_RESAMPLES, BOOT_SEED, BOOT_LEVEL, &u->mean, &u->lo, &u->hi);
       if (s == DG_OK)
-        s = dg_eval_bootstrap(dx, r->n, BOOT_RESAMPLES, BOOT_SEED, BOOT_LEVEL, &u->d_mean, &u->d_lo, &u->d_hi);
+        s = dg_eval_bootstrap(dx, n, BOOT_RESAMPLES, BOOT_SEED, BOOT_LEVEL, &u->d_mean, &u->d_lo, &u->d_hi);
       if (k == none) u->d_mean = u->d_lo = u->d_hi = NAN;
     }
   free(x), free(dx);
@@ -355,7 +411,8 @@ static void cell(char *buf, size_t size, double v, double lo, double hi, bool pe
 static void print_set(const ctx *c, const set_run *r, FILE *f) {
   const options *o = c->o;
   fprintf(f, "\nset %s: %d prompts x %d seeds, 95%% bootstrap intervals over prompts (%d resamples)\n",
-          dg_eval_marks_set_names[r->set], r->n, o->seeds, BOOT_RESAMPLES);
+          dg_eval_marks_set_names[r->set], r->done, o->seeds, BOOT_RESAMPLES);
+  if (r->done < r->n) fprintf(f, "(%d of the %d prompts asked for: the run stopped early)\n", r->done, r->n);
   fprintf(f, "%-26s", "");
   for (int k = 0; k < o->n_modes; k++)
     fprintf(f, "%-30s", dg_guidance_name(o->modes[k]));
@@ -409,8 +466,8 @@ static void add_set(JsonBuilder *b, const ctx *c, const set_run *r) {
   const options *o = c->o;
   json_builder_set_member_name(b, dg_eval_marks_set_names[r->set]);
   json_builder_begin_object(b);
-  dg_json_add_int(b, "prompts", r->n);
-  dg_json_add_int(b, "images", (int64_t)r->n * o->seeds * o->n_modes);
+  dg_json_add_int(b, "prompts", r->done);
+  dg_json_add_int(b, "images", (int64_t)r->done * o->seeds * o->n_modes);
   json_builder_set_member_name(b, "modes");
   json_builder_begin_object(b);
   for (int k = 0; k < o->n_modes; k++) {
@@ -433,7 +490,7 @@ static void add_set(JsonBuilder *b, const ctx *c, const set_run *r) {
   json_builder_end_object(b);
   json_builder_set_member_name(b, "per_prompt");
   json_builder_begin_array(b);
-  for (int i = 0; i < r->n; i++) {
+  for (int i = 0; i < r->done; i++) {
     const dg_eval_marks_prompt *p = &r->prompts[i];
     json_builder_begin_object(b);
     dg_json_add_string(b, "prompt", p->prompt);
@@ -535,6 +592,160 @@ static dg_status write_json(const ctx *c, const set_run *runs, int n_runs, const
   return st;
 }
 
+// ---- Reading a report back (--resume) ----
+
+// An image's results from the report's per_prompt entry (false when a member is missing or out of range).
+static bool read_image(JsonObject *im, const dg_eval_marks_prompt *p, image_result *res) {
+  double upd, ref;
+  JsonArray *present = dg_json_member_array(im, "present"), *pixels = dg_json_member_array(im, "pixels");
+  if (!dg_json_member_number(im, "seconds", &res->seconds) || !dg_json_member_number(im, "guidance_updates", &upd) ||
+      !dg_json_member_number(im, "refinement_updates", &ref) ||
+      !dg_json_member_number(im, "guidance_seconds", &res->stats.seconds) || !present || !pixels ||
+      (int)json_array_get_length(present) != p->n_objects || (int)json_array_get_length(pixels) != p->n_objects)
+    return false;
+  double clip, clip_min;
+  if (!dg_json_member_number(im, "clip_prompt", &clip) || !dg_json_member_number(im, "clip_min_object", &clip_min))
+    return false;
+  res->stats.updates = (int)upd, res->stats.refinement_updates = (int)ref;
+  res->clip = (float)clip, res->clip_min = (float)clip_min;
+  res->j.n_objects = p->n_objects;
+  for (int q = 0; q < p->n_objects; q++) {
+    JsonNode *a = json_array_get_element(present, (guint)q), *b = json_array_get_element(pixels, (guint)q);
+    if (!JSON_NODE_HOLDS_VALUE(a) || json_node_get_value_type(a) != G_TYPE_BOOLEAN || !JSON_NODE_HOLDS_VALUE(b) ||
+        json_node_get_value_type(b) != G_TYPE_INT64)
+      return false;
+    res->j.present[q] = json_node_get_boolean(a);
+    res->j.pixels[q] = json_node_get_int(b);
+  }
+  const char *tri[3] = {"all_present", "colour_bound", "colour_found"};
+  int v[3];
+  for (int t = 0; t < 3; t++) {
+    JsonNode *n = json_object_get_member(im, tri[t]);
+    if (n && JSON_NODE_HOLDS_NULL(n) && t > 0)
+      v[t] = -1; // none judged
+    else if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN)
+      v[t] = json_node_get_boolean(n);
+    else
+      return false;
+  }
+  res->j.all_present = v[0], res->j.binding = v[1], res->j.found = v[2];
+  fill_measures(p, res);
+  return true;
+}
+
+// The report's settings against this run's: NULL, or what differs.
+static const char *settings_differ(JsonObject *r, const ctx *c, const char *model) {
+  const options *o = c->o;
+  double v;
+  char seed[24];
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->s.seed);
+  const char *data = dg_json_member_string(r, "data"), *split = dg_json_member_string(r, "split"),
+             *m = dg_json_member_string(r, "model"), *sampler = dg_json_member_string(r, "sampler"),
+             *sd = dg_json_member_string(r, "seed");
+  if (!data || strcmp(data, o->data) || !split || strcmp(split, o->split)) return "the dataset (data, split)";
+  if (!m || strcmp(m, model)) return "the model folder (model)";
+  if (!sampler || strcmp(sampler, !strcmp(o->s.sampler, "plms") ? "PLMS" : "DDIM")) return "the sampler (sampler)";
+  if (!dg_json_member_number(r, "steps", &v) || v != o->s.steps) return "the steps (steps)";
+  if (!dg_json_member_number(r, "cfg", &v) || fabs(v - o->s.cfg) > 1e-9) return "the guidance (cfg)";
+  if (!sd || strcmp(sd, seed)) return "the first seed (seed)";
+  if (!dg_json_member_number(r, "seeds", &v) || v != o->seeds) return "the seeds per prompt (seeds)";
+  if (!dg_json_member_number(r, "width", &v) || v != c->width || !dg_json_member_number(r, "height", &v) ||
+      v != c->height)
+    return "the image size (width, height)";
+  JsonArray *modes = dg_json_member_array(r, "modes");
+  bool same = modes && (int)json_array_get_length(modes) == o->n_modes;
+  for (int k = 0; same && k < o->n_modes; k++) {
+    const char *name = dg_json_node_string(json_array_get_element(modes, (guint)k));
+    same = name && !strcmp(name, dg_guidance_name(o->modes[k]));
+  }
+  return same ? NULL : "the modes (modes, in order)";
+}
+
+// The prompts a set's entry of the report holds, into r (r->done).
+static dg_status read_set(const ctx *c, set_run *r, JsonObject *set, const char *path) {
+  const char *name = dg_eval_marks_set_names[r->set];
+  JsonArray *pp = dg_json_member_array(set, "per_prompt");
+  if (!pp) return dg_fail(DG_ERR_FORMAT, "%s: set %s has no per_prompt", path, name);
+  int n = (int)json_array_get_length(pp), per = c->o->seeds * c->o->n_modes;
+  if (n > r->n)
+    return dg_fail(DG_ERR_ARG, "%s holds %d prompts of set %s, more than --count %d", path, n, name, r->n);
+  for (int i = 0; i < n; i++) {
+    const dg_eval_marks_prompt *p = &r->prompts[i];
+    JsonNode *pn = json_array_get_element(pp, (guint)i);
+    JsonObject *po = JSON_NODE_HOLDS_OBJECT(pn) ? json_node_get_object(pn) : NULL;
+    const char *text = po ? dg_json_member_string(po, "prompt") : NULL;
+    if (!text || strcmp(text, p->prompt))
+      return dg_fail(DG_ERR_ARG, "%s: set %s prompt %d is '%s', this build's is '%s'", path, name, i,
+                     text ? text : "(none)", p->prompt);
+    JsonArray *images = dg_json_member_array(po, "images");
+    if (!images || (int)json_array_get_length(images) != per)
+      return dg_fail(DG_ERR_FORMAT, "%s: set %s prompt %d: %d images expected", path, name, i, per);
+    for (int j = 0; j < c->o->seeds; j++)
+      for (int k = 0; k < c->o->n_modes; k++) {
+        image_result *res = at(c, r, i, j, k);
+        JsonNode *in = json_array_get_element(images, (guint)(j * c->o->n_modes + k));
+        JsonObject *im = JSON_NODE_HOLDS_OBJECT(in) ? json_node_get_object(in) : NULL;
+        const char *seed = im ? dg_json_member_string(im, "seed") : NULL, *mode = im ? dg_json_member_string(im, "mode") : NULL;
+        res->seed = c->o->s.seed + (uint64_t)i * (uint64_t)c->o->seeds + (uint64_t)j;
+        char want[24];
+        snprintf(want, sizeof want, "%llu", (unsigned long long)res->seed);
+        if (!seed || strcmp(seed, want) || !mode || strcmp(mode, dg_guidance_name(c->o->modes[k])) ||
+            !read_image(im, p, res))
+          return dg_fail(DG_ERR_FORMAT, "%s: set %s prompt %d, seed %s, %s: incomplete or not this run's image", path,
+                         name, i, want, dg_guidance_name(c->o->modes[k]));
+      }
+  }
+  r->done = n;
+  return DG_OK;
+}
+
+// Fills runs[] with the prompts the report at `path` holds; *seconds: the time they took.
+static dg_status read_report(ctx *c, set_run *runs, int n_runs, const char *model, const char *path,
+                             double *seconds) {
+  char *text = NULL;
+  gsize len = 0;
+  GError *err = NULL;
+  if (!g_file_get_contents(path, &text, &len, &err)) {
+    dg_status s = dg_fail(DG_ERR_IO, "cannot read %s: %s", path, err ? err->message : "unknown error");
+    g_clear_error(&err);
+    return s;
+  }
+  JsonParser *parser = json_parser_new();
+  dg_status s = DG_OK;
+  JsonNode *root = dg_json_glib_parse(parser, text, len, path, DG_JSON_MAX_SCENE, &s);
+  JsonObject *r = s == DG_OK && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+  const char *task = r ? dg_json_member_string(r, "task") : NULL, *why;
+  JsonNode *sets = r ? json_object_get_member(r, "sets") : NULL;
+  if (s == DG_OK && (!task || strcmp(task, "marks") || !sets || !JSON_NODE_HOLDS_OBJECT(sets) ||
+                     !dg_json_member_number(r, "seconds", seconds)))
+    s = dg_fail(DG_ERR_FORMAT, "%s: not a report of `eval marks` (task, sets, seconds)", path);
+  if (s == DG_OK && (why = settings_differ(r, c, model)))
+    s = dg_fail(DG_ERR_ARG, "%s: %s differs from this run's: resume with the same options (or another --out)", path,
+                why);
+  if (s == DG_OK) { // every set it holds must be one this run asks for, or rewriting it would drop that set
+    GList *names = json_object_get_members(json_node_get_object(sets));
+    for (GList *l = names; l && s == DG_OK; l = l->next) {
+      int k = 0;
+      while (k < n_runs && strcmp(l->data, dg_eval_marks_set_names[runs[k].set]))
+        k++;
+      JsonNode *sn = json_object_get_member(json_node_get_object(sets), l->data);
+      if (k == n_runs)
+        s = dg_fail(DG_ERR_ARG, "%s holds set %s, which this run does not ask for (--set)", path, (char *)l->data);
+      else if (!JSON_NODE_HOLDS_OBJECT(sn))
+        s = dg_fail(DG_ERR_FORMAT, "%s: set %s is not an object", path, (char *)l->data);
+      else
+        s = read_set(c, &runs[k], json_node_get_object(sn), path);
+    }
+    g_list_free(names);
+  }
+  if (s != DG_OK)
+    for (int k = 0; k < n_runs; k++)
+      runs[k].done = 0;
+  g_object_unref(parser);
+  g_free(text);
+  return s;
+}
+
 int dg_cli_eval_marks(int argc, char **argv) {
   options o;
   int rc = parse(argc, argv, &o);
@@ -597,13 +808,30 @@ int dg_cli_eval_marks(int argc, char **argv) {
     else
       s = dg_fail(DG_ERR_OOM, "out of host memory");
   }
+  double before = 0; // seconds the resumed report's prompts took
+  if (s == DG_OK && o.resume && g_file_test(o.out, G_FILE_TEST_EXISTS)) {
+    s = read_report(&c, runs, n_runs, model, o.out, &before);
+    for (int k = 0; s == DG_OK && k < n_runs; k++) {
+      c.done += runs[k].done * o.seeds * o.n_modes;
+      if (c.grid) s = grid_from_images(&c, &runs[k]);
+    }
+    if (s == DG_OK && !o.s.quiet) fprintf(stderr, "eval marks: %d of %d images in %s, going on\n", c.done, c.total, o.out);
+  }
   c.tty = !o.s.quiet && isatty(2);
   c.t0 = now();
+  c.resumed = c.done;
   for (int k = 0; s == DG_OK && k < n_runs; k++)
-    for (int i = 0; s == DG_OK && i < runs[k].n; i++)
+    for (int i = runs[k].done; s == DG_OK && i < runs[k].n; i++) {
       s = run_prompt(&c, &runs[k], i, rgb, cls, emb_prompt, emb_obj, emb);
+      if (s == DG_OK) runs[k].done = i + 1;
+      if (s == DG_OK && o.out) { // the report so far, so a stopped run keeps what it measured
+        for (int q = 0; s == DG_OK && q < n_runs; q++)
+          s = summarise(&c, &runs[q]);
+        if (s == DG_OK) s = write_json(&c, runs, n_runs, model, before + now() - c.t0, o.out);
+      }
+    }
   if (c.tty) fprintf(stderr, "\r\033[K");
-  double seconds = now() - c.t0;
+  double seconds = before + now() - c.t0;
   for (int k = 0; s == DG_OK && k < n_runs; k++)
     s = summarise(&c, &runs[k]);
   if (s == DG_OK) {

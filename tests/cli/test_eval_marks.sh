@@ -62,7 +62,30 @@ assert grid.crop((0, 0, 64, 32)).tobytes() == Image.open(os.path.join(out, "img"
 print("report ok: colour set, clip %.4f, all present %.2f" % (s["modes"]["none"]["clip_prompt"]["mean"],
       s["modes"]["none"]["all_present"]["mean"]))
 PY
+# --resume: a run of 1 prompt, resumed to 2, gives the report (and grid) of one run of 2 prompts.
+ev --out "$out/res.json" --images "$out/resimg" --grid "$out/resgrid.png" > /dev/null || fail "resume: first part"
+ev --count 2 --out "$out/res.json" --resume --images "$out/resimg" --grid "$out/resgrid.png" > "$out/res.txt" 2>&1 ||
+  fail "resume: $(cat "$out/res.txt")"
+grep -q "2 of 4 images in" "$out/res.txt" || fail "resume did not read the report: $(cat "$out/res.txt")"
+ev --count 2 --out "$out/whole.json" --images "$out/wholeimg" --grid "$out/wholegrid.png" > /dev/null || fail "2 prompts"
+cmp -s "$out/resgrid.png" "$out/wholegrid.png" || fail "resumed grid differs"
+/usr/bin/python3 - "$out" <<'PY' || fail "resumed report"
+import json, os, sys
+out = sys.argv[1]
+strip = lambda x: {k: strip(v) for k, v in x.items() if "seconds" not in k} if isinstance(x, dict) else \
+    [strip(v) for v in x] if isinstance(x, list) else x
+a, b = (json.load(open(os.path.join(out, n))) for n in ("res.json", "whole.json"))
+assert a["sets"]["colour"]["prompts"] == 2 and strip(a) == strip(b), "resumed report differs from one run"
+PY
+cp "$out/res.json" "$out/res_before.json"
+ev --count 2 --seeds 2 --out "$out/res.json" --resume > "$out/err" 2>&1; [ $? -eq 1 ] && grep -q "seeds" "$out/err" ||
+  fail "resume with other seeds: $(cat "$out/err")"
+ev --count 2 --set multi --out "$out/res.json" --resume > "$out/err" 2>&1; [ $? -eq 1 ] && grep -q "holds set colour" "$out/err" ||
+  fail "resume with another set: $(cat "$out/err")"
+cmp -s "$out/res.json" "$out/res_before.json" || fail "a refused resume changed the report"
 # Bad arguments: exit 2, before any model is loaded.
+"$cli" eval marks --resume 2>"$out/err"; [ $? -eq 2 ] && grep -q -- "--out" "$out/err" || fail "--resume without --out"
+"$cli" eval marks --resume --out "$out/x.json" --grid "$out/g.png" 2>"$out/err"; [ $? -eq 2 ] || fail "--resume --grid without --images"
 "$cli" eval marks --set colours 2>"$out/err"; [ $? -eq 2 ] && grep -q "colours" "$out/err" || fail "unknown set"
 "$cli" eval marks --modes none,excite 2>"$out/err"; [ $? -eq 2 ] && grep -q "excite" "$out/err" || fail "unknown mode"
 "$cli" eval marks --count 121 2>"$out/err"; [ $? -eq 2 ] || fail "--count past the set"
