@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "dg_file.h"
 #include "dg_json.h"
 
 JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, const char *source, size_t max_bytes,
@@ -17,6 +18,16 @@ JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, c
   }
   JsonNode *root = json_parser_get_root(parser);
   if (!root) *status = dg_fail(DG_ERR_FORMAT, "%s%sno JSON value", source ? source : "", source ? ": " : "");
+  return root;
+}
+
+JsonNode *dg_json_glib_parse_file(JsonParser *parser, const char *path, size_t max_bytes, dg_status *status) {
+  char *text = NULL;
+  size_t len = 0;
+  JsonNode *root = NULL;
+  *status = dg_file_read(path, max_bytes, &text, &len);
+  if (*status == DG_OK) root = dg_json_glib_parse(parser, text, len, path, max_bytes, status);
+  free(text);
   return root;
 }
 

@@ -18,6 +18,9 @@
 JsonNode *dg_json_glib_parse(JsonParser *parser, const char *text, size_t len, const char *source, size_t max_bytes,
                              dg_status *status);
 
+// The same for the file at `path` (at most max_bytes; DG_ERR_IO naming it when it cannot be read).
+JsonNode *dg_json_glib_parse_file(JsonParser *parser, const char *path, size_t max_bytes, dg_status *status);
+
 // Writes the builder's root, pretty-printed, to `path` (DG_ERR_IO naming the file on failure).
 dg_status dg_json_glib_save(JsonBuilder *b, const char *path);
 

@@ -702,17 +702,9 @@ static dg_status read_set(const ctx *c, set_run *r, JsonObject *set, const char 
 // Fills runs[] with the prompts the report at `path` holds; *seconds: the time they took.
 static dg_status read_report(ctx *c, set_run *runs, int n_runs, const char *model, const char *path,
                              double *seconds) {
-  char *text = NULL;
-  gsize len = 0;
-  GError *err = NULL;
-  if (!g_file_get_contents(path, &text, &len, &err)) {
-    dg_status s = dg_fail(DG_ERR_IO, "cannot read %s: %s", path, err ? err->message : "unknown error");
-    g_clear_error(&err);
-    return s;
-  }
   JsonParser *parser = json_parser_new();
-  dg_status s = DG_OK;
-  JsonNode *root = dg_json_glib_parse(parser, text, len, path, DG_JSON_MAX_SCENE, &s);
+  dg_status s;
+  JsonNode *root = dg_json_glib_parse_file(parser, path, DG_JSON_MAX_SCENE, &s);
   JsonObject *r = s == DG_OK && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
   const char *task = r ? dg_json_member_string(r, "task") : NULL, *why;
   JsonNode *sets = r ? json_object_get_member(r, "sets") : NULL;
@@ -742,7 +734,6 @@ static dg_status read_report(ctx *c, set_run *runs, int n_runs, const char *mode
     for (int k = 0; k < n_runs; k++)
       runs[k].done = 0;
   g_object_unref(parser);
-  g_free(text);
   return s;
 }
 

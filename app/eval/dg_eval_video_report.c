@@ -277,21 +277,12 @@ static dg_status read_timelines(dg_eval_video_report *r, JsonObject *root, const
 }
 
 dg_status dg_eval_video_report_read_json(dg_eval_video_report *r, const char *path) {
-  char *text = NULL;
-  gsize len = 0;
-  GError *err = NULL;
-  if (!g_file_get_contents(path, &text, &len, &err)) {
-    dg_status s = dg_fail(DG_ERR_IO, "cannot read %s: %s", path, err ? err->message : "unknown error");
-    g_clear_error(&err);
-    return s;
-  }
   JsonParser *parser = json_parser_new();
-  dg_status s = DG_OK;
-  JsonNode *root = dg_json_glib_parse(parser, text, len, path, DG_JSON_MAX_SCENE, &s);
+  dg_status s;
+  JsonNode *root = dg_json_glib_parse_file(parser, path, DG_JSON_MAX_SCENE, &s);
   if (s == DG_OK && !JSON_NODE_HOLDS_OBJECT(root)) s = dg_fail(DG_ERR_FORMAT, "%s: not a JSON object", path);
   if (s == DG_OK) s = read_timelines(r, json_node_get_object(root), path);
   if (s != DG_OK) r->n = 0, r->seconds = 0;
   g_object_unref(parser);
-  g_free(text);
   return s;
 }

@@ -130,12 +130,8 @@ dg_status dg_world_index_object_colours(const dg_world_index_entry *e, int cls, 
   *uncoloured = false;
   if (!e->scene) return dg_fail(DG_ERR_FORMAT, "sample %s has no scene graph in the index", e->id);
   JsonParser *parser = json_parser_new();
-  char *text = NULL;
-  size_t len = 0;
-  JsonNode *root = NULL;
-  dg_status s = dg_file_read(e->scene, DG_JSON_MAX_SCENE, &text, &len);
-  if (s == DG_OK) root = dg_json_glib_parse(parser, text, len, e->scene, DG_JSON_MAX_SCENE, &s);
-  free(text);
+  dg_status s;
+  JsonNode *root = dg_json_glib_parse_file(parser, e->scene, DG_JSON_MAX_SCENE, &s);
   if (root) {
     JsonNode *on = JSON_NODE_HOLDS_OBJECT(root) ? json_object_get_member(json_node_get_object(root), "objects") : NULL;
     JsonArray *objs = on && JSON_NODE_HOLDS_ARRAY(on) ? json_node_get_array(on) : NULL;

@@ -7,17 +7,7 @@ PNG=$(realpath -m "$2")
 if [ -z "${DG_SHOT_INNER:-}" ]; then
   DG_SHOT_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$DIRIGENT" "$PNG"
 fi
-TMP=$(mktemp -d)
-export XDG_STATE_HOME="$TMP" GSK_RENDERER=cairo GDK_BACKEND=x11 NO_AT_BRIDGE=1
-"$DIRIGENT" >/dev/null 2>&1 &
-APP=$!
-for _ in $(seq 100); do
-  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-    --method org.freedesktop.DBus.NameHasOwner org.dirigent.Dirigent 2>/dev/null | grep -q true && break
-  sleep 0.1
-done
-act() { gapplication action org.dirigent.Dirigent "$@"; }
-source "$(dirname "$0")/example_scene.sh"
+source "$(dirname "$0")/screenshot_common.sh"
 act select-class 9
 # A result from the default model in the strip and on the canvas, the layout faint over it (polls up to 5 min).
 act set-opacity 0.15

@@ -13,18 +13,9 @@ if [ -z "${DG_SHOT_INNER:-}" ]; then
   mkdir -p "$OUT"
   DG_SHOT_INNER=1 exec xvfb-run -a -s "-screen 0 1440x900x24" dbus-run-session -- bash "$0" "$DIRIGENT" "$PNG" "$OUT"
 fi
-TMP=$(mktemp -d)
-export XDG_STATE_HOME="$TMP" GSK_RENDERER=cairo GDK_BACKEND=x11 NO_AT_BRIDGE=1
-"$DIRIGENT" >"$OUT/app.log" 2>&1 &
-APP=$!
-for _ in $(seq 100); do
-  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-    --method org.freedesktop.DBus.NameHasOwner org.dirigent.Dirigent 2>/dev/null | grep -q true && break
-  sleep 0.1
-done
-act() { gapplication action org.dirigent.Dirigent "$@"; }
+APP_LOG="$OUT/app.log"
+source "$(dirname "$0")/screenshot_common.sh"
 state() { act dump-state "'$OUT/state.json'" && python3 -c "import json, sys; print(json.load(open('$OUT/state.json'))[sys.argv[1]])" "$1"; }
-source "$(dirname "$0")/example_scene.sh"
 act set-opacity 0.15
 act timeline-set-frames 16
 act timeline-add-stage "(0, 'a red car on a country road at noon')"

@@ -1,6 +1,17 @@
-# The example scene of the README screenshots (a red car on a country road at dusk: sky, clouds, mountains,
-# grass, road, houses, trees, a person, a lamp, a sign), painted through the editor's GActions; sourced by
-# editor_screenshot.sh and video_screenshot.sh after they define act.
+# Shared by editor_screenshot.sh and video_screenshot.sh, sourced inside their Xvfb session after they set
+# DIRIGENT (and APP_LOG, the editor's output, default /dev/null): starts the editor (TMP its state folder,
+# APP its pid), defines act, and paints the README's example scene through the editor's GActions (a red car
+# on a country road at dusk: sky, clouds, mountains, grass, road, houses, trees, a person, a lamp, a sign).
+TMP=$(mktemp -d)
+export XDG_STATE_HOME="$TMP" GSK_RENDERER=cairo GDK_BACKEND=x11 NO_AT_BRIDGE=1
+"$DIRIGENT" >"${APP_LOG:-/dev/null}" 2>&1 &
+APP=$!
+for _ in $(seq 100); do
+  gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+    --method org.freedesktop.DBus.NameHasOwner org.dirigent.Dirigent 2>/dev/null | grep -q true && break
+  sleep 0.1
+done
+act() { gapplication action org.dirigent.Dirigent "$@"; }
 act fill-rect '(0, 0, 255, 127, 0)'
 act fill-polygon '(1, [(20, 14), (40, 8), (62, 12), (70, 20), (30, 22)])'
 act fill-polygon '(1, [(150, 10), (175, 5), (200, 9), (190, 17), (160, 18)])'
