@@ -9,7 +9,8 @@
 # beats every earlier check and the starting weights. Needs data/video/{train,val}:
 #   dirigent-cli world dataset --split train --count 512 --video --frames 16 --out data/video/train
 #   dirigent-cli world dataset --split val --count 16 --video --frames 16 --out data/video/val
-# STEPS (default 20000) is the total the run aims at across sessions.
+# STEPS (default 20000) is the total the run aims at across sessions. UNET (default the shipped one) re-ties the
+# temporal layers to another base UNet, in RUN (default video: runs/cont/RUN, exporting runs/cont/RUN.safetensors).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD M=$PWD/assets/models R=$PWD/runs/cont
@@ -17,7 +18,7 @@ mkdir -p "$R"
 cd tools/train
 export OPENBLAS_NUM_THREADS=1 PYTHONUNBUFFERED=1
 exec nice -n 19 /usr/bin/python3 -m dgtrain.train_video --device cpu --threads 1 \
-  --out "$R/video" --export "$R/video.safetensors" --export-best --init "$M/unet.safetensors" \
+  --out "$R/${RUN:-video}" --export "$R/${RUN:-video}.safetensors" --export-best --init "${UNET:-$M/unet.safetensors}" \
   --temporal-from "$M/video_unet.safetensors" --vae "$M/vae.safetensors" \
   --text-encoder "$M/text_encoder.safetensors" --tokenizer "$ROOT/assets/tokenizer" \
   --data "$ROOT/data/video/train" --val "$ROOT/data/video/val" --max-clips "${MAX_CLIPS:-128}" --max-val-clips 16 \
