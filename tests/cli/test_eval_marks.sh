@@ -83,6 +83,14 @@ ev --count 2 --seeds 2 --out "$out/res.json" --resume > "$out/err" 2>&1; [ $? -e
 ev --count 2 --set multi --out "$out/res.json" --resume > "$out/err" 2>&1; [ $? -eq 1 ] && grep -q "holds set colour" "$out/err" ||
   fail "resume with another set: $(cat "$out/err")"
 cmp -s "$out/res.json" "$out/res_before.json" || fail "a refused resume changed the report"
+printf '{"task": "marks", "sets": {' > "$out/cut.json" # a report cut short, and another command's report
+printf '{"task": "video", "settings": {}}' > "$out/video.json"
+for f in cut video; do
+  cp "$out/$f.json" "$out/$f.before"
+  ev --out "$out/$f.json" --resume > "$out/err" 2>&1; [ $? -eq 1 ] && grep -q "$f.json" "$out/err" ||
+    fail "resume from $f.json: $(cat "$out/err")"
+  cmp -s "$out/$f.json" "$out/$f.before" || fail "a refused resume changed $f.json"
+done
 # Bad arguments: exit 2, before any model is loaded.
 "$cli" eval marks --resume 2>"$out/err"; [ $? -eq 2 ] && grep -q -- "--out" "$out/err" || fail "--resume without --out"
 "$cli" eval marks --resume --out "$out/x.json" --grid "$out/g.png" 2>"$out/err"; [ $? -eq 2 ] || fail "--resume --grid without --images"
