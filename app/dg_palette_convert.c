@@ -76,37 +76,6 @@ void dg_palette_to_png(const dg_palette *p, dg_png_palette *out) {
   dg_palette_color(p, DG_UNLABELLED, out->unlabelled_rgb);
 }
 
-dg_status dg_palette_read_layout(const char *path, const dg_palette *target, const dg_png_limits *limits, int *width,
-                                 int *height, uint8_t **ids, const char **painted_in, dg_palette_conversion *report) {
-  memset(report, 0, sizeof *report);
-  *painted_in = dg_palette_title(target);
-  dg_png_palette pal;
-  dg_palette_to_png(target, &pal);
-  int w0 = *width, h0 = *height;
-  dg_status s = dg_png_read_label_limited(path, &pal, limits, width, height, ids);
-  // Only a colour-coded map with colours `target` lacks is tried in the other palettes (an indexed
-  // map's ids say nothing about the palette they were painted in).
-  if (s != DG_ERR_FORMAT || !strstr(dg_last_error(), "not in the palette")) return s;
-  char *first = g_strdup(dg_last_error());
-  for (int b = 0; b < DG_PALETTE_BUILTIN_COUNT && s != DG_OK; b++) {
-    if (!strcmp(dg_palette_builtin[b], dg_palette_title(target))) continue;
-    dg_status ls;
-    dg_palette *other = dg_palette_load_named(dg_palette_builtin[b], &ls);
-    if (!other) continue;
-    dg_palette_to_png(other, &pal);
-    *width = w0, *height = h0;
-    if (dg_png_read_label_limited(path, &pal, limits, width, height, ids) == DG_OK) {
-      s = DG_OK;
-      *painted_in = dg_palette_builtin[b];
-      dg_palette_convert_ids(other, target, *ids, (size_t)*width * *height, report);
-    }
-    dg_palette_free(other);
-  }
-  if (s != DG_OK) dg_fail(s, "%s", first);
-  g_free(first);
-  return s;
-}
-
 dg_status dg_palette_convert_document(dg_document *doc, const dg_palette *from, const dg_palette *to, const char *name,
                                       dg_palette_conversion *report) {
   size_t n = (size_t)dg_document_width(doc) * dg_document_height(doc);

@@ -33,14 +33,6 @@ void dg_palette_convert_ids(const dg_palette *from, const dg_palette *to, uint8_
 #include "dg_png.h"
 void dg_palette_to_png(const dg_palette *p, dg_png_palette *out);
 
-// Reads a layout PNG (dg_png_read_label_limited) for `target`: an indexed or grey PNG holds ids of
-// `target`; a colour-coded one is read with `target`'s colours, else with the first shipped palette
-// (world, ade20k, cityscapes) whose colours it uses, and converted by class name. *painted_in gets the
-// name of the palette it was read in (a static string or dg_palette_title(target)); `report` the
-// conversion (zeroed when none). Errors are those of reading it with `target`.
-dg_status dg_palette_read_layout(const char *path, const dg_palette *target, const dg_png_limits *limits, int *width,
-                                 int *height, uint8_t **ids, const char **painted_in, dg_palette_conversion *report);
-
 // The editor's palette switch: the document's layout converted from `from` to `to` (whose
 // dg_palette_title, or `name` when given, becomes the document's palette) as one undo step.
 #include "dg_document.h"

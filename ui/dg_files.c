@@ -5,7 +5,7 @@
 
 #include "dg_file.h"
 #include "dg_generation_png.h"
-#include "dg_memory.h"
+#include "dg_layout_read.h"
 #include "dg_png.h"
 #include "dg_project.h"
 
@@ -67,66 +67,26 @@ bool dg_files_save(DgWindow *win, const char *path) {
   return true;
 }
 
-// The PNG file of an import, read once: only a regular file, and its size checked from the header
-// against the document's limit before a pixel is decoded. NULL with the error shown.
-static GdkTexture *import_texture(DgWindow *win, const char *path) {
+// Imports a layout image, read by colour as painting programs write layouts (dg_layout_read: exact class
+// colours, or near them, blends along edges from their neighbours; another shipped palette converted by
+// class name). Indexed PNGs are read by their PLTE colours, as viewers show them. The file is read once, and
+// its size checked from the header against the document's limit before a pixel is decoded.
+bool dg_files_import_layout(DgWindow *win, const char *path) {
   char *data = NULL;
   size_t len = 0;
   int w = 0, h = 0;
-  GdkTexture *tex = NULL;
-  if (dg_file_read(path, (size_t)1 << 30, &data, &len) == DG_OK &&
-      dg_png_read_size_mem(data, len, path, &w, &h) == DG_OK) {
-    if (w > DG_DOC_MAX_SIDE || h > DG_DOC_MAX_SIDE) {
-      dg_fail(DG_ERR_FORMAT, "%s: %dx%d pixels is larger than %d on a side", path, w, h, DG_DOC_MAX_SIDE);
-    } else {
-      GBytes *bytes = g_bytes_new_with_free_func(data, len, free, data);
-      GError *err = NULL;
-      data = NULL;
-      if (!(tex = gdk_texture_new_from_bytes(bytes, &err))) dg_fail(DG_ERR_FORMAT, "%s: %s", path, err->message);
-      g_clear_error(&err);
-      g_bytes_unref(bytes);
-    }
-  }
+  uint8_t *rgba = NULL, *ids = NULL;
+  dg_layout_read_report rep;
+  dg_status s = dg_file_read(path, (size_t)1 << 30, &data, &len);
+  if (s == DG_OK) s = dg_png_read_size_mem(data, len, path, &w, &h);
+  if (s == DG_OK && (w > DG_DOC_MAX_SIDE || h > DG_DOC_MAX_SIDE))
+    s = dg_fail(DG_ERR_FORMAT, "%s: %dx%d pixels is larger than %d on a side", path, w, h, DG_DOC_MAX_SIDE);
+  if (s == DG_OK) s = dg_png_read_rgba8_mem(data, len, path, &w, &h, &rgba);
+  if (s == DG_OK) s = dg_layout_from_rgba(path, dg_window_get_palette(win), rgba, w, h, &ids, &rep);
   free(data);
-  if (!tex) dg_window_message(win, GTK_MESSAGE_ERROR, "Could not import the label image", dg_last_error());
-  return tex;
-}
-
-// Imports a colour-coded label PNG: every pixel must have one of the palette's colours (or the
-// unlabelled colour) and be opaque. Indexed PNGs whose palette entries are the class colours work
-// the same way (app/image/dg_png's strict reader would take their indices as class ids).
-bool dg_files_import_layout(DgWindow *win, const char *path) {
-  GdkTexture *tex = import_texture(win, path);
-  if (!tex) return false;
-  int w = gdk_texture_get_width(tex), h = gdk_texture_get_height(tex);
-  guchar *px = g_try_malloc((size_t)w * h * 4); // Cairo ARGB32: B, G, R, A in memory on little endian
-  uint8_t *ids = g_try_malloc((size_t)w * h);
-  if (!px || !ids) {
-    dg_memory_fail("the label image", (uint64_t)w * h * 5);
+  free(rgba);
+  if (s != DG_OK) {
     dg_window_message(win, GTK_MESSAGE_ERROR, "Could not import the label image", dg_last_error());
-    g_free(px), g_free(ids);
-    g_object_unref(tex);
-    return false;
-  }
-  gdk_texture_download(tex, px, (gsize)w * 4);
-  g_object_unref(tex);
-  char *problem = NULL;
-  for (size_t i = 0; i < (size_t)w * h && !problem; i++) {
-    const guchar *p = px + 4 * i;
-    uint8_t rgb[3] = {p[2], p[1], p[0]};
-    int id = p[3] == 255 ? dg_palette_lookup_rgb(dg_window_get_palette(win), rgb) : -1;
-    if (id < 0)
-      problem = g_strdup_printf("%s: pixel (%zu, %zu) has colour #%02x%02x%02x%s, which is no class of the world "
-                                "palette. Labels must be colour-coded with the palette's colours.",
-                                path, i % (size_t)w, i / (size_t)w, rgb[0], rgb[1], rgb[2],
-                                p[3] == 255 ? "" : " and is not opaque");
-    ids[i] = (uint8_t)id;
-  }
-  g_free(px);
-  if (problem) {
-    dg_window_message(win, GTK_MESSAGE_ERROR, "Could not import the label image", problem);
-    g_free(problem);
-    g_free(ids);
     return false;
   }
   dg_document *m = dg_window_get_model(win);
@@ -140,8 +100,10 @@ bool dg_files_import_layout(DgWindow *win, const char *path) {
   } else {
     dg_document_set_layout(m, ids, h, w);
   }
-  g_free(ids);
-  dg_window_set_status(win, "Imported %s (%dx%d)", path, w, h);
+  free(ids);
+  char how[1600];
+  dg_layout_read_summary(&rep, dg_window_get_palette(win), how, sizeof how);
+  dg_window_set_status(win, "Imported %s (%dx%d)%s%s", path, w, h, how[0] ? ": " : "", how);
   return true;
 }
 

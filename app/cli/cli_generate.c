@@ -283,17 +283,8 @@ int dg_cli_generate(int argc, char **argv) {
   if (s == DG_OK && o.layout) {
     int lw = w, lh = h; // a given size must match the layout's; checked from its header before decoding
     dg_png_limits lim = {w, h, DG_GENERATE_MAX_SIDE};
-    const char *painted_in;
-    dg_palette_conversion conv;
-    s = dg_palette_read_layout(o.layout, palette, &lim, &lw, &lh, &layout, &painted_in, &conv);
+    s = dg_cli_read_layout(o.layout, palette, &lim, &lw, &lh, &layout);
     w = lw, h = lh;
-    if (s == DG_OK && strcmp(painted_in, dg_palette_title(palette))) {
-      printf("layout: %s is painted in %s colours; converted to %s by class name\n", o.layout, painted_in,
-             dg_palette_title(palette));
-      if (conv.unmatched_count)
-        printf("layout: %d classes have no %s class and are now unlabelled (%d pixels): %s\n", conv.unmatched_count,
-               dg_palette_title(palette), conv.unmatched_pixels, conv.unmatched);
-    }
   }
   if (!w) w = 256;
   if (!h) h = 128;

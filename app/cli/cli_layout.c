@@ -1,5 +1,7 @@
 // `dirigent-cli layout convert IN.png OUT.png --to P [--from P]`: a layout painted in one class
-// palette rewritten in another by class name (dg_palette_convert), the unmatched classes printed.
+// palette rewritten in another by class name (dg_palette_convert), the unmatched classes printed; without
+// --from, read as painting programs write layouts (dg_layout_read: anti-aliased edges, noise), so it also
+// cleans a painted layout into exact class ids.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +14,9 @@
 static void usage(FILE *f) {
   fprintf(f, "usage: dirigent-cli layout convert IN.png OUT.png --to P [--from P]\n\n"
              "  P: world, ade20k, cityscapes or a palette .json\n"
-             "  --from P  the palette IN.png is painted in (default: the first shipped palette whose\n"
-             "            colours it uses; an indexed PNG's ids need --from)\n"
+             "  --from P  the palette IN.png is painted in, read exactly (default: P, else the shipped\n"
+             "            palette whose colours it uses; pixels near a class colour (compression\n"
+             "            noise) take it, blends along edges (anti-aliasing) their neighbours' class)\n"
              "  OUT.png is an indexed PNG: pixel = class id of --to, its PLTE the class colours.\n"
              "  Classes without a class of the same name (or a synonym, docs/palettes.md) in --to\n"
              "  become unlabelled and are listed.\n");
@@ -45,15 +48,15 @@ static int convert(int argc, char **argv) {
   if (target && from) source = dg_palette_load_named(from, &s);
   uint8_t *ids = NULL;
   int w = 0, h = 0;
-  dg_palette_conversion conv = {0};
-  const char *painted_in = from;
+  dg_layout_read_report rep = {.painted_in = from};
+  dg_palette_conversion *conv = &rep.conversion;
   if (s == DG_OK && source) {
     dg_png_palette pal;
     dg_palette_to_png(source, &pal);
     s = dg_png_read_label(in, &pal, &w, &h, &ids);
-    if (s == DG_OK) dg_palette_convert_ids(source, target, ids, (size_t)w * h, &conv);
+    if (s == DG_OK) dg_palette_convert_ids(source, target, ids, (size_t)w * h, conv);
   } else if (s == DG_OK) {
-    s = dg_palette_read_layout(in, target, NULL, &w, &h, &ids, &painted_in, &conv);
+    s = dg_layout_read_png(in, target, NULL, &w, &h, &ids, &rep);
   }
   if (s == DG_OK) {
     dg_png_palette pal;
@@ -61,9 +64,12 @@ static int convert(int argc, char **argv) {
     s = dg_png_write_label(out, w, h, ids, &pal, NULL);
   }
   if (s == DG_OK) {
-    printf("wrote %s (%dx%d): %s -> %s\n", out, w, h, painted_in, dg_palette_title(target));
-    if (conv.unmatched_count)
-      printf("unmatched (now unlabelled, %d pixels): %s\n", conv.unmatched_pixels, conv.unmatched);
+    printf("wrote %s (%dx%d): %s -> %s\n", out, w, h, rep.painted_in, dg_palette_title(target));
+    if (conv->unmatched_count)
+      printf("unmatched (now unlabelled, %d pixels): %s\n", conv->unmatched_pixels, conv->unmatched);
+    if (rep.snapped || rep.filled)
+      printf("not exactly a class colour: %zu pixels taken as the nearest class colour, %zu from their neighbours\n",
+             rep.snapped, rep.filled);
   } else {
     fprintf(stderr, "dirigent-cli layout convert: %s\n", dg_last_error());
   }
@@ -71,6 +77,16 @@ static int convert(int argc, char **argv) {
   dg_palette_free(source);
   dg_palette_free(target);
   return s == DG_OK ? 0 : 1;
+}
+
+dg_status dg_cli_read_layout(const char *path, const dg_palette *palette, const dg_png_limits *limits, int *width,
+                             int *height, uint8_t **ids) {
+  dg_layout_read_report rep;
+  dg_status s = dg_layout_read_png(path, palette, limits, width, height, ids, &rep);
+  char how[1600];
+  if (s == DG_OK) dg_layout_read_summary(&rep, palette, how, sizeof how);
+  if (s == DG_OK && how[0]) printf("layout: %s: %s\n", path, how);
+  return s;
 }
 
 int dg_cli_layout(int argc, char **argv) {

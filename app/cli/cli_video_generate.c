@@ -250,9 +250,7 @@ int dg_cli_video_generate(int argc, char **argv) {
   if (s == DG_OK && o.layout) {
     int lw = w, lh = h;
     dg_png_limits lim = {w, h, 4096};
-    const char *painted_in;
-    dg_palette_conversion conv;
-    s = dg_palette_read_layout(o.layout, palette, &lim, &lw, &lh, &layout, &painted_in, &conv);
+    s = dg_cli_read_layout(o.layout, palette, &lim, &lw, &lh, &layout);
     w = lw, h = lh;
   }
   if (!w) w = 256;

@@ -93,3 +93,9 @@ void dg_cli_stylize_models(dg_stylize_params *p, char **encoder, char **generato
 dg_status dg_cli_read_rgb(const char *path, dg_media *out);
 // Opens the default device and the stylize task on it.
 dg_status dg_cli_open_stylize(dg_device **dev, dg_stylize **st);
+
+// --layout of `generate` and `video generate` (cli_layout.c): the painted layout for `palette`, read by
+// dg_layout_read_png within `limits`; how it was read (palette converted, pixels snapped) is printed.
+#include "dg_layout_read.h"
+dg_status dg_cli_read_layout(const char *path, const dg_palette *palette, const dg_png_limits *limits, int *width,
+                             int *height, uint8_t **ids);

@@ -360,6 +360,11 @@ dg_status dg_png_read_rgb8_limited(const char *path, const dg_png_limits *limits
   return read_path(path, READ_RGB8, NULL, limits, width, height, rgb);
 }
 
+dg_status dg_png_read_rgba8_limited(const char *path, const dg_png_limits *limits, int *width, int *height,
+                                    uint8_t **rgba) {
+  return read_path(path, READ_RGBA8, NULL, limits, width, height, rgba);
+}
+
 dg_status dg_png_read_rgb8(const char *path, int *width, int *height, uint8_t **rgb) {
   return dg_png_read_rgb8_limited(path, NULL, width, height, rgb);
 }

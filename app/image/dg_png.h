@@ -68,6 +68,8 @@ dg_status dg_png_read_size_mem(const void *data, size_t size, const char *name, 
 // Reads any PNG as RGBA8 (as above, alpha kept; opaque where the file has none). *rgba is malloc'd.
 dg_status dg_png_read_rgba8_mem(const void *data, size_t size, const char *name, int *width, int *height,
                                 uint8_t **rgba);
+dg_status dg_png_read_rgba8_limited(const char *path, const dg_png_limits *limits, int *width, int *height,
+                                    uint8_t **rgba);
 
 // Reads a label map strictly. Accepted: 8-bit palette or 8-bit grey (pixel value = class id, < n_classes
 // or 255), or 8-bit RGB/RGBA colour-coded in `pal` (fully transparent pixels read as unlabelled).

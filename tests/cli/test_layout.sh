@@ -35,6 +35,29 @@ PY
 /usr/bin/python3 -c "
 from PIL import Image; im = Image.open('$out/ade.png'); r = [im.getpixel((x, 0)) for x in range(0, 64, 9)]
 assert r == [2, 2, 255, 255, 4, 43, 255, 255], r" || fail "cityscapes -> ade20k ids"
+# The layout as a painting program may write it (blurred edges, then saved as a JPEG and back as PNG):
+# read by colour, written out clean, each column its class except beside a column boundary.
+/usr/bin/python3 - "$out/world.png" "$out/painted.png" <<'PY' || fail "make the painted layout"
+import io, sys
+from PIL import Image, ImageFilter
+im = Image.open(sys.argv[1]).convert("RGB").filter(ImageFilter.GaussianBlur(0.7))
+buf = io.BytesIO()
+im.save(buf, "JPEG", quality=85)
+Image.open(buf).convert("RGB").save(sys.argv[2])
+PY
+"$cli" layout convert "$out/painted.png" "$out/clean.png" --to world >"$out/msg" || fail "convert painted: $(cat "$out/msg")"
+grep -q "not exactly a class colour: [0-9]* pixels taken as the nearest class colour, [0-9]* from their neighbours" \
+  "$out/msg" || fail "painted convert message: $(cat "$out/msg")"
+/usr/bin/python3 - "$out/clean.png" <<'PY' || fail "the painted layout's ids"
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1])
+want = [0, 1, 2, 3, 8, 13, 255]  # sky, cloud, mountain, water, tree, sign, unlabelled in world ids
+bad = [(x, y, im.getpixel((x, y))) for y in range(32) for x in range(64)
+       if x % 9 not in (0, 8) and x < 63 and im.getpixel((x, y)) != want[min(x // 9, 6)]]
+assert not bad, bad[:10]
+print("painted layout read: ok")
+PY
 "$cli" layout convert "$out/world.png" "$out/x.png" --to nowhere 2>"$out/err"; [ $? -eq 1 ] &&
   grep -q "not world, ade20k, cityscapes" "$out/err" || fail "a bad palette name: $(cat "$out/err")"
 "$cli" layout convert "$out/world.png" 2>/dev/null; [ $? -eq 2 ] || fail "missing arguments not refused"
@@ -46,7 +69,7 @@ grep -q "converted" "$out/msg" && fail "a world layout for a world model was con
 # --palette cityscapes: the world layout is converted, the unmatched classes printed.
 gen --model "$model" --layout "$out/world.png" --palette cityscapes --out "$out/b.png" >"$out/msg" ||
   fail "generate --palette cityscapes: $(cat "$out/msg")"
-grep -q "painted in world colours; converted to cityscapes" "$out/msg" && grep -q "mountain, water" "$out/msg" ||
+grep -q "painted in world colours, converted to cityscapes" "$out/msg" && grep -q "mountain, water" "$out/msg" ||
   fail "generate conversion note: $(cat "$out/msg")"
 # The ControlNet without its class table (as a real ALDM checkpoint): the palette must be chosen...
 /usr/bin/python3 "$here/edit_model.py" "$model" "$out/stripped" drop controlnet_aldm dirigent.class_embeddings ||

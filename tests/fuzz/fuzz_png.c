@@ -1,11 +1,12 @@
 // PNG files as the editor and the CLI read them (app/image/dg_png): the strict label-map reader
-// (layout import, with the world's palette), the RGB reader and the text chunks (tEXt, zTXt, iTXt)
-// from a file. Chunk CRCs are recomputed first so that mutations get past libpng's checksum test.
+// (with the world's palette), the RGB reader, a painted layout read by colour (app/dg_layout_read: the
+// CLI's --layout, the editor's import) and the text chunks (tEXt, zTXt, iTXt) from a file. Chunk CRCs are recomputed first so that mutations get past libpng's checksum test.
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
+#include "dg_layout_read.h"
 #include "dg_png.h"
 #include "dg_world.h"
 #include "fuzz_util.h"
@@ -46,7 +47,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_image(s, "dg_png_read_rgb8_mem", w, h, pixels, 3);
   free(pixels);
 
-  char *path = fuzz_write("texts.png", png, size);
+  static dg_palette *world;
+  if (!world && !(world = dg_palette_load_named("world", &s))) fuzz_fail("the world palette: %s", dg_last_error());
+  char *path = fuzz_write("layout.png", png, size);
+  uint8_t *ids = NULL;
+  dg_layout_read_report rep;
+  w = h = 0;
+  dg_clear_error();
+  s = dg_layout_read_png(path, world, NULL, &w, &h, &ids, &rep);
+  check_image(s, "dg_layout_read_png", w, h, ids, 1);
+  if (s == DG_OK) {
+    for (size_t i = 0; i < (size_t)w * h; i++)
+      if (ids[i] >= dg_palette_count(world) && ids[i] != DG_UNLABELLED) fuzz_fail("layout pixel %zu: id %d", i, ids[i]);
+    if (rep.snapped + rep.filled > (size_t)w * h) fuzz_fail("%zu snapped + %zu filled pixels", rep.snapped, rep.filled);
+  }
+  free(ids);
+  g_free(path);
+
+  path = fuzz_write("texts.png", png, size);
   dg_png_text_list texts;
   dg_clear_error();
   s = dg_png_read_texts(path, &texts);

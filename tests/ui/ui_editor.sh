@@ -94,12 +94,29 @@ act dump-layout "$(q "$OUT/ix-undo.raw")"
 check "  ... and undo restores the exact 96x48 layout" same "$OUT/ix.raw" "$OUT/ix-undo.raw"
 act import-layout "$(q "$OUT/label.png")"
 check "  ... and back to 256x128" [ "$(state width)x$(state height)" = 256x128 ]
-convert -size 8x8 xc:'rgb(1,2,3)' "$OUT/badlabel.png"
+# The same label as a painting program writes it (blurred edges, compression-like noise): read by colour,
+# the edge blends from their neighbours, and the status says so.
+$PY -c "
+import numpy as np; from PIL import Image, ImageFilter
+im = Image.open('$OUT/label.png').convert('RGB').filter(ImageFilter.GaussianBlur(1.2))
+a = np.asarray(im).astype(int) + np.random.default_rng(1).integers(-5, 6, (128, 256, 3))
+Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save('$OUT/painted.png')"
+act import-layout "$(q "$OUT/painted.png")"
+act dump-layout "$(q "$OUT/lp.raw")"
+check "import of a blurred, noisy label: sky over grass, the edge rows either" $PY -c "
+import numpy as np; a = np.fromfile('$OUT/lp.raw', np.uint8).reshape(128, 256)
+assert (a[:62] == 0).all() and (a[66:] == 4).all() and np.isin(a[62:66], [0, 4]).all()"
+check "  ... and the status says how many pixels were snapped or filled" has "$(state status)" "not exactly a class colour"
+convert -size 32x16 xc: +noise Random "$OUT/badlabel.png"
 act import-layout "$(q "$OUT/badlabel.png")"
 act dump-state "$(q "$OUT/state.json")"
-check "import of an off-palette PNG: error dialog naming the pixel and colour" grep -q "badlabel.png: pixel (0, 0) has colour #010203" "$OUT/state.json"
+check "import of random colours: error dialog naming the file, a pixel and its colour" \
+  grep -q "badlabel.png is not a colour-coded layout: pixel ([0-9]*, [0-9]*) has colour" "$OUT/state.json"
 act dump-layout "$(q "$OUT/l0b.raw")"
-check "  ... layout unchanged" same "$OUT/l0.raw" "$OUT/l0b.raw"
+check "  ... layout unchanged" same "$OUT/lp.raw" "$OUT/l0b.raw"
+act import-layout "$(q "$OUT/label.png")"
+act dump-layout "$(q "$OUT/l0c.raw")"
+check "  ... and the exact label again" same "$OUT/l0.raw" "$OUT/l0c.raw"
 
 # A random world layout (only the layout comes from the world): one undo step at the canvas size;
 # undo restores the exact layout, redo and the same seed give the same layout.
