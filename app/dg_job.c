@@ -32,6 +32,7 @@ struct dg_job {
   float *attention; // a video job's temporal attention, frames x frames
   int attention_frames;
   char *error;
+  char *note; // the job function's note for the person (dg_job_set_note)
 };
 
 static dg_job_fn default_fn;
@@ -337,6 +338,21 @@ bool dg_job_take_video(dg_job *job, dg_video_result *out) {
 
 const char *dg_job_error(dg_job *job) { return job->error ? job->error : ""; }
 
+void dg_job_set_note(dg_job *job, const char *note) {
+  char *copy = note ? strdup(note) : NULL;
+  pthread_mutex_lock(&job->lock);
+  free(job->note);
+  job->note = copy;
+  pthread_mutex_unlock(&job->lock);
+}
+
+char *dg_job_note(dg_job *job) {
+  pthread_mutex_lock(&job->lock);
+  char *copy = job->note ? strdup(job->note) : NULL;
+  pthread_mutex_unlock(&job->lock);
+  return copy;
+}
+
 void dg_job_free(dg_job *job) {
   if (!job) return;
   dg_job_cancel(job);
@@ -347,6 +363,7 @@ void dg_job_free(dg_job *job) {
   free(job->mailbox.attention);
   dg_media_clear(&job->result);
   free(job->error);
+  free(job->note);
   free(job->attention);
   free(job->layout);
   free(job->prompt);

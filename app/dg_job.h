@@ -124,6 +124,9 @@ bool dg_job_take_result(dg_job *job, dg_result *out);
 // attention the job function posted (dg_job_set_attention), moved into *out. False otherwise.
 bool dg_job_take_video(dg_job *job, dg_video_result *out);
 const char *dg_job_error(dg_job *job); // the failure message after DG_JOB_FAILED
+// A note of the job function for the person, shown with its result (a prompt cut at the text encoder's
+// length); a copy to free, NULL when none. Any thread.
+char *dg_job_note(dg_job *job);
 const dg_job_params *dg_job_params_get(const dg_job *job);
 // Waits for the worker (cancelling it first) and frees everything.
 void dg_job_free(dg_job *job);
@@ -132,6 +135,8 @@ void dg_job_free(dg_job *job);
 bool dg_job_cancelled(dg_job *job);
 // The flag itself, for job functions that poll it deeper down (dg_generate checks it every step).
 const atomic_bool *dg_job_cancel_flag(dg_job *job);
+// Sets (replaces; NULL clears) the note dg_job_note returns; copied.
+void dg_job_set_note(dg_job *job, const char *note);
 // Posts progress; `preview` (RGBA8, width*height*4) is copied, may be NULL.
 void dg_job_report(dg_job *job, int step, int total, const uint8_t *preview, int width, int height);
 // Keeps a video job's [frames, frames] temporal attention matrix (copied) for dg_job_take_video, and posts a

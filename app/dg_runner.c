@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "dg_model_choice.h"
 #include "dg_palette.h"
 #include "dg_palette_choice.h"
+#include "dg_prompt_cut.h"
 #include "dg_settings.h"
 #include "dg_timeline.h"
 #include "dg_unet3d.h"
@@ -313,11 +315,29 @@ static dg_status run_video(dg_runner *r, dg_job *job, const dg_job_params *param
   return s;
 }
 
+// The prompts the text encoder cuts (the image's, or each stage's of a video), as the job's note.
+static void note_prompt_cuts(dg_runner *r, dg_job *job, const dg_job_params *params) {
+  GString *all = g_string_new(NULL);
+  const dg_timeline *t = params->timeline;
+  for (int i = -1; i < (t ? t->n_stages : 1); i++) {
+    char what[48];
+    if (i < 0) snprintf(what, sizeof what, "negative prompt");
+    else if (t) snprintf(what, sizeof what, "prompt of stage %d", i + 1);
+    else snprintf(what, sizeof what, "prompt");
+    char *note = dg_prompt_cut_note(r->models, what, i < 0 ? params->negative : t ? t->stages[i].prompt : params->prompt);
+    if (note) g_string_append_printf(all, "%s%s", all->len ? "; " : "", note);
+    g_free(note);
+  }
+  dg_job_set_note(job, all->len ? all->str : NULL);
+  g_string_free(all, TRUE);
+}
+
 dg_status dg_runner_run(dg_job *job, const dg_job_params *params, void *user, dg_media *out) {
   dg_runner *r = user;
   pthread_mutex_lock(&r->lock);
   preview_ctx pc = {.job = job};
   dg_status s = models_for(r, params);
+  if (s == DG_OK) note_prompt_cuts(r, job, params);
   if (s == DG_OK) s = params->timeline ? run_video(r, job, params, &pc, out) : run_image(r, job, params, &pc, out);
   free(pc.rgba);
   free(pc.marks), free(pc.word_maps);

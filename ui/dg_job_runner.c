@@ -272,6 +272,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
     dg_video_result v;
     if (dg_job_take_video(self->job, &v)) {
       outcome = DG_JOB_OUTCOME_DONE;
+      message = dg_job_note(self->job);
       dg_document_add_video(dg_document_object_get_model(self->doc), &v);
       set_progress(self, 1, "Done");
     } else {
@@ -282,6 +283,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
     dg_video_result_clear(&v);
   } else if (state == DG_JOB_DONE && dg_job_take_result(self->job, &r)) {
     outcome = DG_JOB_OUTCOME_DONE;
+    message = dg_job_note(self->job);
     keep_result_for_heatmaps(self, &r);
     dg_document_add_result(dg_document_object_get_model(self->doc), &r);
     set_progress(self, 1, "Done");
@@ -297,7 +299,7 @@ static gboolean tick(GtkWidget *w, GdkFrameClock *clock, gpointer data) {
   self->tick_id = 0; // returning G_SOURCE_REMOVE removes it
   clear_job(self);
   g_signal_emit(self, signals[SIGNAL_FINISHED], 0, outcome, message);
-  g_free(message);
+  g_free(message); // g_free and free are the same allocator since GLib 2.46
   return G_SOURCE_REMOVE;
 }
 
@@ -431,7 +433,8 @@ static void dg_job_runner_class_init(DgJobRunnerClass *klass) {
   // a video job's temporal attention matrix's side, 0 for none (dg_job_runner_get_attention)
   props[PROP_ATTENTION_FRAMES] = g_param_spec_int("attention-frames", NULL, NULL, 0, G_MAXINT, 0, ro);
   g_object_class_install_properties(oc, N_PROPS, props);
-  // (DgJobOutcome outcome, const char *message): message says why for DG_JOB_OUTCOME_FAILED, else NULL.
+  // (DgJobOutcome outcome, const char *message): message says why for DG_JOB_OUTCOME_FAILED; for
+  // DG_JOB_OUTCOME_DONE the job's note (dg_job_note: a prompt the text encoder cut) or NULL; else NULL.
   signals[SIGNAL_FINISHED] = g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                           G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_STRING);
 }

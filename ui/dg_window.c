@@ -398,11 +398,13 @@ static void job_finished(DgJobRunner *runner, int outcome, const char *message, 
   if (dg_live_job_ended(self->live, outcome, message)) return; // a live frame shows as the preview; a failure
                                                                // in the status line, once per streak
   const dg_video_result *video = dg_document_video(dg_window_get_model(self));
+  const char *sep = message ? ". Note: " : "", *note = message ? message : "";
   if (outcome == DG_JOB_OUTCOME_DONE && self->video_job && video)
-    dg_window_set_status(self, "Generated a video of %d frames (%dx%d)", video->frames.frames, video->frames.width,
-                         video->frames.height);
+    dg_window_set_status(self, "Generated a video of %d frames (%dx%d)%s%s", video->frames.frames,
+                         video->frames.width, video->frames.height, sep, note);
   else if (outcome == DG_JOB_OUTCOME_DONE)
-    dg_window_set_status(self, "Generated result %d", dg_document_result_count(dg_window_get_model(self)));
+    dg_window_set_status(self, "Generated result %d%s%s", dg_document_result_count(dg_window_get_model(self)), sep,
+                         note);
   else if (outcome == DG_JOB_OUTCOME_FAILED)
     dg_window_message(self, GTK_MESSAGE_ERROR, "Generation failed", message);
 }

@@ -1,10 +1,12 @@
 // Option values shared by the dirigent-cli subcommands; the rules are the editor's (dg_settings).
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dg_cli.h"
 #include "dg_settings.h"
+#include "dg_prompt_cut.h"
 
 bool dg_cli_parse_long(const char *s, long lo, long hi, long *out) {
   char *end;
@@ -72,4 +74,10 @@ bool dg_cli_parse_double(const char *s, double lo, double hi, double *out) {
 dg_status dg_cli_check_decoder(const dg_cli_sampling *s, const dg_model_set *m, const char *model) {
   if (!s->tiny_decoder || dg_model_set_has(m, DG_ROLE_TINY_DECODER)) return DG_OK;
   return dg_fail(DG_ERR_ARG, "--decoder tiny: model %s has no tiny decoder (tiny_decoder.safetensors)", model);
+}
+
+void dg_cli_warn_cut(const char *cmd, const char *what, const dg_model_set *m, const char *text) {
+  char *note = dg_prompt_cut_note(m, what, text);
+  if (note) fprintf(stderr, "%s: %s\n", cmd, note);
+  g_free(note);
 }

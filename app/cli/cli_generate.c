@@ -298,6 +298,10 @@ int dg_cli_generate(int argc, char **argv) {
   if (s == DG_OK) s = dg_device_open(&dopt, &dev);
   if (s == DG_OK) s = dg_settings_check_size(model, &mo, dev, w, h); // before loading
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
+  if (s == DG_OK) {
+    dg_cli_warn_cut("generate", "prompt", m, o.prompt);
+    dg_cli_warn_cut("generate", "negative prompt", m, o.negative);
+  }
   if (s == DG_OK) s = dg_cli_check_decoder(&o.s, m, model);
   if (s == DG_OK && !(rgb = dg_memory_alloc("the image", (size_t)w * h * 3))) s = DG_ERR_OOM;
   dg_marks *marks = NULL;

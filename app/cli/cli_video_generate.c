@@ -259,6 +259,12 @@ int dg_cli_video_generate(int argc, char **argv) {
   if (o.until < 0) o.until = (o.s.steps * 13 + 12) / 25;
   if (s == DG_OK) s = dg_device_open(NULL, &dev);
   if (s == DG_OK) s = dg_model_set_open(dev, model, &mo, &m);
+  for (int i = 0; s == DG_OK && i < o.n_stages; i++) {
+    char what[32];
+    snprintf(what, sizeof what, "prompt of stage %d", i + 1);
+    dg_cli_warn_cut("video generate", what, m, o.stages[i].prompt);
+  }
+  if (s == DG_OK) dg_cli_warn_cut("video generate", "negative prompt", m, o.negative);
   dg_tar tar;
   if (s == DG_OK && o.tar && !strcmp(o.tar, "none")) s = dg_tar_init(&tar, 0, NULL, NULL, 1.0f, o.until);
   else if (s == DG_OK && o.tar) s = parse_tar(o.tar, &tar, o.until);

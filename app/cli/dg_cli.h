@@ -53,6 +53,9 @@ int dg_cli_sampling_option(const char *cmd, const char *a, const char *v, dg_cli
   "                      frame's (tiny_decoder.safetensors; an error when the model has none)\n"
 // With --decoder tiny, an error naming the model unless its set has a tiny decoder.
 dg_status dg_cli_check_decoder(const dg_cli_sampling *s, const dg_model_set *m, const char *model);
+// Says on stderr ("CMD: the WHAT is N tokens ...") when `text` has more tokens than the model's text
+// encoder reads (75 besides start and end), quoting the part left out.
+void dg_cli_warn_cut(const char *cmd, const char *what, const dg_model_set *m, const char *text);
 
 // Video export (cli_video.c), shared by `video export` and `world clip`.
 #include "dg_video_export.h"

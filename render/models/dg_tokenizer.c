@@ -313,13 +313,12 @@ static void tokenize_chunk(const dg_tokenizer *t, const char *text, int32_t begi
   }
 }
 
-dg_status dg_tokenizer_encode(const dg_tokenizer *t, const char *text, int max_len, int32_t *ids,
-                              dg_token_span *spans, int *n_tokens) {
-  if (max_len < 2 || max_len > DG_TOKENS_MAX) return dg_fail(DG_ERR_ARG, "tokenizer: max_len %d outside 2..77", max_len);
+// All of `text`'s tokens in *out (no start and end added; at most 4096).
+static dg_status tokenize(const dg_tokenizer *t, const char *text, token_list **out) {
   const char *bad;
   if (!g_utf8_validate(text, -1, &bad))
     return dg_fail(DG_ERR_ARG, "prompt is not valid UTF-8 at byte %d", (int)(bad - text));
-  token_list *l = calloc(1, sizeof *l);
+  token_list *l = *out = calloc(1, sizeof *l);
   if (!l) return dg_fail(DG_ERR_OOM, "out of host memory");
   int32_t len = (int32_t)strlen(text), start = 0;
   for (int32_t i = 0; i <= len;) {
@@ -335,6 +334,24 @@ dg_status dg_tokenizer_encode(const dg_tokenizer *t, const char *text, int max_l
       i++;
     }
   }
+  return DG_OK;
+}
+
+dg_status dg_tokenizer_cut(const dg_tokenizer *t, const char *text, int max_len, int *pieces, int32_t *cut) {
+  if (max_len < 2 || max_len > DG_TOKENS_MAX) return dg_fail(DG_ERR_ARG, "tokenizer: max_len %d outside 2..77", max_len);
+  token_list *l;
+  DG_TRY(tokenize(t, text, &l));
+  if (pieces) *pieces = l->n;
+  *cut = l->n > max_len - 2 ? l->spans[max_len - 2].start : -1;
+  free(l);
+  return DG_OK;
+}
+
+dg_status dg_tokenizer_encode(const dg_tokenizer *t, const char *text, int max_len, int32_t *ids,
+                              dg_token_span *spans, int *n_tokens) {
+  if (max_len < 2 || max_len > DG_TOKENS_MAX) return dg_fail(DG_ERR_ARG, "tokenizer: max_len %d outside 2..77", max_len);
+  token_list *l;
+  DG_TRY(tokenize(t, text, &l));
   int keep = l->n < max_len - 2 ? l->n : max_len - 2;
   ids[0] = t->sot;
   if (spans) spans[0] = (dg_token_span){-1, -1};

@@ -29,3 +29,6 @@ int32_t dg_tokenizer_vocab_size(const dg_tokenizer *tok);
 // Invalid UTF-8 is an error naming the byte offset.
 dg_status dg_tokenizer_encode(const dg_tokenizer *tok, const char *text, int max_len, int32_t *ids,
                               dg_token_span *spans, int *n_tokens);
+// Where encoding to `max_len` ids truncates `text`: *cut gets the byte offset of the first piece left out
+// (-1 when every piece fits), *pieces (optional) the count of its pieces without start and end (at most 4096).
+dg_status dg_tokenizer_cut(const dg_tokenizer *tok, const char *text, int max_len, int *pieces, int32_t *cut);

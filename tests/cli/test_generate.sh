@@ -26,6 +26,13 @@ PY
 "$cli" generate --model "$model" --prompt x --steps 0 --out "$out/x.png" 2>"$out/err"; [ $? -eq 2 ] || fail "--steps 0 not refused"
 "$cli" generate --model "$model" --prompt x --layout "$out/world-3.png" --out "$out/x.png" 2>"$out/err"
 [ $? -eq 1 ] && grep -q "not in the palette" "$out/err" || fail "an RGB photo as layout: $(cat "$out/err")"
+# A prompt longer than the text encoder reads: generated, and told what was left out.
+long="a cinematic photograph of a lonely vintage automobile beside a rain-soaked cobblestone boulevard, neon reflections, \
+volumetric fog, highly detailed, a red car at night"
+"$cli" generate --model "$model" --prompt "$long" --steps 1 --out "$out/long.png" --quiet 2>"$out/err" ||
+  fail "a long prompt: $(cat "$out/err")"
+grep -q 'generate: the prompt is [0-9]* tokens and the text encoder reads the first 75; left out: ".*a red car at night"' \
+  "$out/err" || fail "a long prompt's note: $(cat "$out/err")"
 "$cli" generate --model /nonexistent --prompt x --out "$out/x.png" 2>"$out/err"
 [ $? -eq 1 ] && grep -q "/nonexistent" "$out/err" || fail "missing model: $(cat "$out/err")"
 [ ! -e "$out/x.png" ] || fail "a failed run left an output file"

@@ -30,6 +30,24 @@ int main(void) {
     dg_check(n >= 7 && ids[0] != ids[n - 1], "start and end tokens around the words (%d tokens)", n);
     dg_check_error(dg_tokenizer_encode(tok, "bad \xff", DG_TOKENS_MAX, ids, NULL, &n), DG_ERR_ARG, "byte 4",
                    "invalid UTF-8 prompt");
+    // Where truncation cuts: nowhere for a short prompt; for a long one, at the first piece past the 75th,
+    // which is where encoding's spans stop.
+    int pieces;
+    int32_t cut;
+    dg_check(dg_tokenizer_cut(tok, "a red car by the sea", DG_TOKENS_MAX, &pieces, &cut) == DG_OK && cut == -1 &&
+                 pieces == n - 2,
+             "a short prompt is not cut (%d pieces, cut %d)", pieces, cut);
+    char long_text[1200] = "";
+    for (int i = 0; i < 40; i++)
+      strcat(long_text, i ? " a red car" : "a red car");
+    dg_token_span spans[DG_TOKENS_MAX];
+    dg_check_status(dg_tokenizer_encode(tok, long_text, DG_TOKENS_MAX, ids, spans, &n), "encode a long prompt");
+    dg_status st = dg_tokenizer_cut(tok, long_text, DG_TOKENS_MAX, &pieces, &cut);
+    dg_check(st == DG_OK && pieces == 120 && n == 77 && cut >= spans[75].end && cut == 250 && !strncmp(long_text + cut, "a red car", 9),
+             "40 x 'a red car': 120 pieces (%d), cut after the 75th (at %d: '%.13s')", pieces, cut,
+             cut >= 0 ? long_text + cut : "");
+    dg_check_error(dg_tokenizer_cut(tok, "bad \xff", DG_TOKENS_MAX, &pieces, &cut), DG_ERR_ARG, "byte 4",
+                   "invalid UTF-8 prompt to cut");
     dg_tokenizer_free(tok);
   }
 

@@ -94,6 +94,27 @@ int main(void) {
       dg_check(state == DG_JOB_DONE, "guidance case %zu runs: %s", i, job ? dg_job_error(job) : "?");
     dg_job_free(job);
   }
+  // A prompt longer than the text encoder reads: the job notes what was left out; a short one has no note.
+  dg_document_set_text(doc, DG_FIELD_ATTN_GUIDANCE, "none", false);
+  dg_document_set_text(doc, DG_FIELD_MARKS, "", false);
+  const char *prompts[] = {"a cinematic photograph of a lonely vintage automobile beside a rain-soaked cobblestone "
+                           "boulevard, neon reflections, volumetric fog, highly detailed, a red car at night",
+                           "a red car"};
+  for (int i = 0; i < 2; i++) {
+    dg_document_set_text(doc, DG_FIELD_PROMPT, prompts[i], false);
+    dg_status st;
+    dg_job *job = dg_job_start(doc, dg_runner_run, r, 0, &st);
+    int state = job ? (int)dg_job_wait(job) : -1;
+    char *note = job ? dg_job_note(job) : NULL;
+    if (i == 0)
+      dg_check(state == DG_JOB_DONE && note && strstr(note, "the prompt is ") &&
+                   strstr(note, "the text encoder reads the first 75; left out: \"") && strstr(note, "a red car at night\""),
+               "a long prompt's note: %s", note ? note : "(none)");
+    else
+      dg_check(state == DG_JOB_DONE && !note, "a short prompt: no note (%s)", note ? note : "none");
+    free(note);
+    dg_job_free(job);
+  }
   dg_document_free(doc);
   dg_runner_free(r);
   return dg_check_finish("test_runner_maps");
