@@ -31,8 +31,8 @@ static void usage(FILE *f) {
           "usage: dirigent-cli video generate --stage FRAME:PROMPT [--stage ...] --out OUT [options]\n\n"
           "One video that moves through the prompt stages, from the model's video UNet (VSTAR: Video Synopsis\n"
           "Prompting and Temporal Attention Regularisation), exported like `video export`.\n\n"
-          "  --stage FRAME:PROMPT  a stage from FRAME (0-based) on; without FRAME: on every stage, key frames at\n"
-          "                      linspace(0, F-1, stages) as VSTAR places them\n"
+          "  --stage FRAME:PROMPT  a stage from FRAME (0-based) on, given in any order; without FRAME (on every\n"
+          "                      stage): key frames at linspace(0, F-1, stages) as VSTAR places them\n"
           "  --frames F          frames (2..%d, default 16)\n"
           "  --fps N             the model's fps conditioning and the export rate (default 8)\n"
           "  --steps S --cfg X --seed N --model DIR|FILE --f16  as `generate` (DDIM, eta 1 as VSTAR)\n"
@@ -146,6 +146,16 @@ static int parse(int argc, char **argv, options *o) {
   if (!o->n_stages || !o->out) {
     fprintf(stderr, "video generate: --stage and --out are required\n");
     usage(stderr);
+    return 2;
+  }
+  // Stages may come in any order: by frame (stable), then checked before any model is loaded.
+  for (int i = 1; i < o->n_stages; i++)
+    for (int j = i; j > 0 && o->stages[j].frame < o->stages[j - 1].frame; j--) {
+      dg_video_stage t = o->stages[j];
+      o->stages[j] = o->stages[j - 1], o->stages[j - 1] = t;
+    }
+  if (dg_video_check_stages(o->stages, o->n_stages, o->frames) != DG_OK) {
+    fprintf(stderr, "video generate: %s\n", dg_last_error());
     return 2;
   }
   return -1;

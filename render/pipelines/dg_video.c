@@ -15,7 +15,7 @@
 
 // ---- VSP ------------------------------------------------------------------------------------------
 
-static dg_status check_stages(const dg_video_stage *stages, int n, int frames) {
+dg_status dg_video_check_stages(const dg_video_stage *stages, int n, int frames) {
   if (frames < 2 || frames > DG_VIDEO_MAX_FRAMES)
     return dg_fail(DG_ERR_ARG, "video: %d frames (2..%d)", frames, DG_VIDEO_MAX_FRAMES);
   if (!stages || n < 1 || n > DG_VIDEO_MAX_STAGES)
@@ -48,7 +48,7 @@ static int key_frame(const dg_video_stage *stages, int n, int frames, int i) {
 
 dg_status dg_video_vsp_weights(const dg_video_stage *stages, int n_stages, int frames, dg_vsp_mode mode, int *lo,
                                int *hi, float *w) {
-  DG_TRY(check_stages(stages, n_stages, frames));
+  DG_TRY(dg_video_check_stages(stages, n_stages, frames));
   if (mode != DG_VSP_OFF && mode != DG_VSP_LINEAR && mode != DG_VSP_SAME)
     return dg_fail(DG_ERR_ARG, "video: VSP mode %d (off 0, linear 1, same 2)", (int)mode);
   for (int f = 0; f < frames; f++) {
@@ -72,7 +72,7 @@ dg_status dg_video_vsp_weights(const dg_video_stage *stages, int n_stages, int f
 // ---- checks before any work -----------------------------------------------------------------------
 
 static dg_status check_params(dg_model_set *m, const dg_video_params *p, const dg_unet3d *u) {
-  DG_TRY(check_stages(p->stages, p->n_stages, p->frames));
+  DG_TRY(dg_video_check_stages(p->stages, p->n_stages, p->frames));
   if (p->vsp != DG_VSP_OFF && p->vsp != DG_VSP_LINEAR && p->vsp != DG_VSP_SAME)
     return dg_fail(DG_ERR_ARG, "video: VSP mode %d (off 0, linear 1, same 2)", (int)p->vsp);
   const char *bad;

@@ -87,6 +87,10 @@ dg_status dg_video_tar_default(dg_model_set *m, int width, int frames, int until
 // wide, finest first (at most `max`): where TAR can act. 0 without a video UNet.
 int dg_video_attention_widths(const dg_model_set *m, int width, int64_t *widths, int max);
 
+// The stages for `frames` frames: 1..DG_VIDEO_MAX_STAGES prompts of valid UTF-8, either all placed (frames
+// strictly increasing, below `frames`) or none; errors name the stage and frame.
+dg_status dg_video_check_stages(const dg_video_stage *stages, int n, int frames);
+
 // VSP's per-frame weights, for tests and the editor's timeline: for frame f, the two stages it lies
 // between (lo[f], hi[f]) and the weight of hi (w[f] in [0, 1]; 0 for DG_VSP_SAME). Key frames as above.
 dg_status dg_video_vsp_weights(const dg_video_stage *stages, int n_stages, int frames, dg_vsp_mode mode, int *lo,

@@ -42,7 +42,21 @@ expect() { # expect WHAT NEEDLE ARGS...: a failure whose message names NEEDLE
   grep -q -- "$needle" "$out/msg" || fail "$what: message does not name '$needle': $(cat "$out/msg")"
   [ ! -e "$out/bad.gif" ] || fail "$what: left a file"
 }
+# Stages in any order are taken by frame: the same frames as in frame order.
+gen --stage "3:a blue car" --stage "0:a red car" --frames 4 --vsp same --tar none --out "$out/c/" >"$out/msg" 2>&1 ||
+  fail "stages out of order: $(cat "$out/msg")"
+gen --stage "0:a red car" --stage "3:a blue car" --frames 4 --vsp same --tar none --out "$out/d/" >"$out/msg" 2>&1 ||
+  fail "stages in order: $(cat "$out/msg")"
+/usr/bin/python3 - "$out/c" "$out/d" <<'PY' || fail "stages out of order gave other frames"
+import os, sys
+from PIL import Image
+for n in sorted(os.listdir(sys.argv[1])):
+    a, b = (Image.open(os.path.join(d, n)).convert("RGB").tobytes() for d in sys.argv[1:3])
+    assert a == b, n
+PY
 expect "stage past the last frame" "frame 9" --stage "9:a car" --frames 6
+expect "two stages at one frame" "does not follow stage 0 at frame 2" --stage "2:a car" --stage "2:a boat" --frames 6
+expect "placed and unplaced stages" "either every stage has a frame or none has" --stage "2:a car" --stage "a boat"
 expect "frames" "--frames '1'" --stage "a car" --frames 1
 expect "vsp" "--vsp 'sideways'" --stage "a car" --vsp sideways
 expect "tar" "--tar '16x1'" --stage "a car" --tar 16x1
