@@ -245,6 +245,31 @@ dg_status dg_layout_read_png(const char *path, const dg_palette *target, const d
   return s;
 }
 
+void dg_layout_resize(const uint8_t *ids, int w, int h, uint8_t *out, int tw, int th) {
+  uint32_t count[256] = {0};
+  for (int ty = 0; ty < th; ty++) {
+    int y0 = (int)((int64_t)ty * h / th), y1 = (int)(((int64_t)ty + 1) * h / th);
+    if (y1 <= y0) y1 = y0 + 1; // enlarging: the one source row under it
+    for (int tx = 0; tx < tw; tx++) {
+      int x0 = (int)((int64_t)tx * w / tw), x1 = (int)(((int64_t)tx + 1) * w / tw);
+      if (x1 <= x0) x1 = x0 + 1;
+      int best = ids[(size_t)((y0 + y1) / 2) * w + (x0 + x1) / 2];
+      for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++)
+          count[ids[(size_t)y * w + x]]++;
+      for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+          int c = ids[(size_t)y * w + x];
+          if (count[c] > count[best]) best = c;
+        }
+      for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++)
+          count[ids[(size_t)y * w + x]] = 0;
+      out[(size_t)ty * tw + tx] = (uint8_t)best;
+    }
+  }
+}
+
 void dg_layout_read_summary(const dg_layout_read_report *r, const dg_palette *target, char *out, size_t size) {
   size_t used = 0;
   out[0] = 0;

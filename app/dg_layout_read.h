@@ -39,6 +39,11 @@ dg_status dg_layout_read_png(const char *path, const dg_palette *target, const d
 dg_status dg_layout_from_rgba(const char *name, const dg_palette *target, const uint8_t *rgba, int width, int height,
                               uint8_t **ids, dg_layout_read_report *report);
 
+// `ids` (w x h) resampled to tw x th into `out`: each pixel the most common class of the source area it
+// covers (ties: the class at the area's centre), so a layout painted at another size keeps its regions and
+// the larger of its small objects.
+void dg_layout_resize(const uint8_t *ids, int w, int h, uint8_t *out, int tw, int th);
+
 // One line for the person, "" when the image was read exactly in `target`'s colours: the palette it was
 // converted from and its unmatched classes, the pixels snapped and filled.
 void dg_layout_read_summary(const dg_layout_read_report *report, const dg_palette *target, char *out, size_t size);

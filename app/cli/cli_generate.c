@@ -280,12 +280,7 @@ int dg_cli_generate(int argc, char **argv) {
   }
   if (s == DG_OK && o.guidance != DG_GUIDANCE_NONE && !o.marks) s = guidance_marks(&o, palette);
   int w = o.width, h = o.height;
-  if (s == DG_OK && o.layout) {
-    int lw = w, lh = h; // a given size must match the layout's; checked from its header before decoding
-    dg_png_limits lim = {w, h, DG_GENERATE_MAX_SIDE};
-    s = dg_cli_read_layout(o.layout, palette, &lim, &lw, &lh, &layout);
-    w = lw, h = lh;
-  }
+  if (s == DG_OK && o.layout) s = dg_cli_read_layout(o.layout, palette, DG_GENERATE_MAX_SIDE, &w, &h, &layout);
   if (!w) w = 256;
   if (!h) h = 128;
   if (!o.s.have_seed) o.s.seed = g_random_int() | (uint64_t)g_random_int() << 32;

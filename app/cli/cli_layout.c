@@ -79,14 +79,33 @@ static int convert(int argc, char **argv) {
   return s == DG_OK ? 0 : 1;
 }
 
-dg_status dg_cli_read_layout(const char *path, const dg_palette *palette, const dg_png_limits *limits, int *width,
-                             int *height, uint8_t **ids) {
+dg_status dg_cli_read_layout(const char *path, const dg_palette *palette, int max_side, int *width, int *height,
+                             uint8_t **ids) {
   dg_layout_read_report rep;
-  dg_status s = dg_layout_read_png(path, palette, limits, width, height, ids, &rep);
+  dg_png_limits lim = {0, 0, max_side};
+  int lw = 0, lh = 0, tw = *width, th = *height;
+  dg_status s = dg_layout_read_png(path, palette, &lim, &lw, &lh, ids, &rep);
+  if (s != DG_OK) return s;
   char how[1600];
-  if (s == DG_OK) dg_layout_read_summary(&rep, palette, how, sizeof how);
-  if (s == DG_OK && how[0]) printf("layout: %s: %s\n", path, how);
-  return s;
+  dg_layout_read_summary(&rep, palette, how, sizeof how);
+  if (how[0]) printf("layout: %s: %s\n", path, how);
+  if (!tw && !th) {
+    *width = lw, *height = lh;
+    return DG_OK;
+  }
+  if (!tw) tw = (int)(((int64_t)th * lw / lh + 4) / 8 * 8);
+  if (!th) th = (int)(((int64_t)tw * lh / lw + 4) / 8 * 8);
+  tw = tw < 8 ? 8 : tw, th = th < 8 ? 8 : th;
+  *width = tw, *height = th;
+  if (tw == lw && th == lh) return DG_OK;
+  uint8_t *resized = malloc((size_t)tw * th);
+  if (!resized) return free(*ids), *ids = NULL, dg_fail(DG_ERR_OOM, "the resized layout (%dx%d)", tw, th);
+  dg_layout_resize(*ids, lw, lh, resized, tw, th);
+  free(*ids);
+  *ids = resized;
+  printf("layout: %s is %dx%d; resampled to %dx%d (each pixel the most common class of its area)\n", path, lw, lh, tw,
+         th);
+  return DG_OK;
 }
 
 int dg_cli_layout(int argc, char **argv) {

@@ -257,12 +257,7 @@ int dg_cli_video_generate(int argc, char **argv) {
     mo.class_names = names, mo.n_class_names = dg_palette_count(palette);
   }
   int w = o.width, h = o.height;
-  if (s == DG_OK && o.layout) {
-    int lw = w, lh = h;
-    dg_png_limits lim = {w, h, 4096};
-    s = dg_cli_read_layout(o.layout, palette, &lim, &lw, &lh, &layout);
-    w = lw, h = lh;
-  }
+  if (s == DG_OK && o.layout) s = dg_cli_read_layout(o.layout, palette, 4096, &w, &h, &layout);
   if (!w) w = 256;
   if (!h) h = 128;
   if (!o.s.have_seed) o.s.seed = g_random_int() | (uint64_t)g_random_int() << 32;

@@ -98,7 +98,10 @@ dg_status dg_cli_read_rgb(const char *path, dg_media *out);
 dg_status dg_cli_open_stylize(dg_device **dev, dg_stylize **st);
 
 // --layout of `generate` and `video generate` (cli_layout.c): the painted layout for `palette`, read by
-// dg_layout_read_png within `limits`; how it was read (palette converted, pixels snapped) is printed.
+// dg_layout_read_png (at most `max_side` on a side); how it was read (palette converted, pixels snapped) is
+// printed. *width and *height: the size asked for (0: not given) on entry, the layout's size on return. A
+// layout of another size is resampled to the size asked for (dg_layout_resize; one side given: the other
+// follows the layout's aspect ratio, rounded to a multiple of 8), with a note.
 #include "dg_layout_read.h"
-dg_status dg_cli_read_layout(const char *path, const dg_palette *palette, const dg_png_limits *limits, int *width,
-                             int *height, uint8_t **ids);
+dg_status dg_cli_read_layout(const char *path, const dg_palette *palette, int max_side, int *width, int *height,
+                             uint8_t **ids);

@@ -38,7 +38,7 @@ open(sys.argv[1], "wb").write(png)
 PY
 refused "a 16384x16384 layout" "wide.png' is 16384x16384 (WxH), larger than 4096 on a side" \
   "$cli" generate --model "$model" --prompt x --steps 1 --out "$out/x.png" --layout "$out/wide.png"
-refused "a 16384x16384 layout with --width/--height" "is 16384x16384 (WxH), expected 64x32" \
+refused "a 16384x16384 layout with --width/--height" "is 16384x16384 (WxH), larger than 4096 on a side" \
   "$cli" generate --model "$model" --prompt x --steps 1 --out "$out/x.png" --layout "$out/wide.png" \
   --width 64 --height 32
 /usr/bin/python3 -c "import sys; sys.stdout.write('{\"x\": ' + '[' * 200000 + '\n')" >"$out/data/test/index.jsonl"

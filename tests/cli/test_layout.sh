@@ -66,6 +66,18 @@ gen() { "$cli" generate --prompt "a street" --steps 1 --seed 5 --quiet "$@"; }
 # The tiny model's ALDM ControlNet has a 14-class table: world. A world layout needs no conversion.
 gen --model "$model" --layout "$out/world.png" --out "$out/a.png" >"$out/msg" || fail "generate: $(cat "$out/msg")"
 grep -q "converted" "$out/msg" && fail "a world layout for a world model was converted"
+# A layout painted at another size than asked for is resampled (its regions kept), with a note; without a
+# size the image takes the layout's.
+gen --model "$model" --layout "$out/world.png" --width 32 --height 16 --out "$out/small.png" >"$out/msg" ||
+  fail "generate at half the layout's size: $(cat "$out/msg")"
+grep -q "world.png is 64x32; resampled to 32x16" "$out/msg" || fail "resample note: $(cat "$out/msg")"
+gen --model "$model" --layout "$out/world.png" --width 128 --out "$out/large.png" >"$out/msg" ||
+  fail "generate at twice the layout's width: $(cat "$out/msg")"
+grep -q "resampled to 128x64" "$out/msg" || fail "the height follows the aspect ratio: $(cat "$out/msg")"
+/usr/bin/python3 -c "
+from PIL import Image
+for f, size in (('$out/small.png', (32, 16)), ('$out/large.png', (128, 64)), ('$out/a.png', (64, 32))):
+    assert Image.open(f).size == size, (f, Image.open(f).size)" || fail "image sizes"
 # --palette cityscapes: the world layout is converted, the unmatched classes printed.
 gen --model "$model" --layout "$out/world.png" --palette cityscapes --out "$out/b.png" >"$out/msg" ||
   fail "generate --palette cityscapes: $(cat "$out/msg")"

@@ -219,6 +219,29 @@ static void test_not_a_layout(const dg_palette *world) {
            "message names the file, a pixel and the rule: %s", e);
 }
 
+// Resampling: halving keeps every 2x2 block's majority (the 2-pixel pole included); doubling repeats pixels.
+static void test_resize(const dg_palette *world) {
+  uint8_t ids[W * H], half[W * H / 4], twice[4 * W * H];
+  scene_ids(world, ids);
+  dg_layout_resize(ids, W, H, half, W / 2, H / 2);
+  int pole = id_of(world, "pole"), wrong = 0, poles = 0;
+  for (int y = 0; y < H / 2; y++)
+    for (int x = 0; x < W / 2; x++) {
+      int c = half[y * (W / 2) + x], n = 0;
+      for (int k = 0; k < 4; k++)
+        n += ids[(2 * y + k / 2) * W + 2 * x + k % 2] == c;
+      wrong += n < 2; // the majority (2 of 4 on a tie with the centre's class)
+      poles += c == pole;
+    }
+  dg_check(wrong == 0 && poles >= 7, "halved: each pixel its block's majority (%d not), the pole kept (%d)", wrong, poles);
+  dg_layout_resize(ids, W, H, twice, 2 * W, 2 * H);
+  wrong = 0;
+  for (int y = 0; y < 2 * H; y++)
+    for (int x = 0; x < 2 * W; x++)
+      wrong += twice[y * 2 * W + x] != ids[(y / 2) * W + x / 2];
+  dg_check(wrong == 0, "doubled: every pixel its source pixel (%d not)", wrong);
+}
+
 int main(void) {
   dg_palette *world = load("world");
   test_exact(world);
@@ -226,6 +249,7 @@ int main(void) {
   test_alpha(world);
   test_other_palette(world);
   test_not_a_layout(world);
+  test_resize(world);
   dg_palette_free(world);
   return dg_check_finish("layout_read");
 }
