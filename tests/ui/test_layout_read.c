@@ -86,13 +86,18 @@ static void expect_near_truth(const char *what, const uint8_t *ids, const uint8_
            what, *interior_wrong, *edge_other);
 }
 
-static void test_exact(const dg_palette *world) {
-  uint8_t truth[W * H], rgba[4 * W * H], *ids;
+// The scene in exact world colours, opaque; *truth its ids.
+static void scene_exact(const dg_palette *world, uint8_t *truth, uint8_t *rgba) {
   scene_ids(world, truth);
   for (int i = 0; i < W * H; i++) {
     dg_palette_color(world, truth[i], rgba + 4 * i);
     rgba[4 * i + 3] = 255;
   }
+}
+
+static void test_exact(const dg_palette *world) {
+  uint8_t truth[W * H], rgba[4 * W * H], *ids;
+  scene_exact(world, truth, rgba);
   dg_layout_read_report r;
   dg_check(dg_layout_from_rgba("exact", world, rgba, W, H, &ids, &r) == DG_OK, "exact layout read");
   dg_check(!memcmp(ids, truth, sizeof truth), "exact layout: every id");
@@ -173,11 +178,7 @@ static void test_antialiased(const dg_palette *world) {
 
 static void test_alpha(const dg_palette *world) {
   uint8_t truth[W * H], rgba[4 * W * H], *ids;
-  scene_ids(world, truth);
-  for (int i = 0; i < W * H; i++) {
-    dg_palette_color(world, truth[i], rgba + 4 * i);
-    rgba[4 * i + 3] = 255;
-  }
+  scene_exact(world, truth, rgba);
   rgba[4 * 5 + 3] = 200; // a soft brush's edge: its colour counts
   rgba[4 * 6 + 3] = 60;  // mostly transparent: unlabelled
   rgba[4 * 7 + 3] = 0;
