@@ -1,8 +1,11 @@
 #include "dg_prompt_panel.h"
 
+#include "dg_assets.h"
 #include "dg_guidance.h"
 #include "dg_marks.h"
+#include "dg_model_choice.h"
 #include "dg_settings.h"
+#include "dg_tokenizer.h"
 
 struct _DgPromptPanel {
   DgDocumentView parent;
@@ -10,6 +13,8 @@ struct _DgPromptPanel {
   GtkWidget *control_scale_spin; // the layout strength
   GtkTextBuffer *prompt_buffer, *negative_buffer;
   GtkWidget *marks_entry, *mark_word, *marks_chips, *heatmap, *attn_drop;
+  GtkWidget *prompt_tokens;  // "N / 75 tokens" of the default model's tokenizer
+  GtkTextTag *left_out_tag; // the prompt's words past what the text encoder reads
   DgJobRunner *runner; // not owned: the window's
   char pending_attr[DG_MARK_WORD_MAX + 16]; // a colour word chosen with Mark, bound to the next object marked
   char binding[DG_MARK_WORD_MAX + 16];      // a marked object Ctrl+clicked: the next clicked word binds to it
@@ -263,6 +268,59 @@ const char *dg_prompt_panel_get_attn_shown(DgPromptPanel *self) {
   return row > DG_GUIDANCE_DIVIDE_BIND ? "" : dg_guidance_name((dg_guidance_kind)row);
 }
 
+// The shipped tokenizer (the default model's), loaded once; NULL when it cannot be read.
+static const dg_tokenizer *default_tokenizer(void) {
+  static dg_tokenizer *tok;
+  static bool tried;
+  if (!tried) {
+    tried = true;
+    char *dir = dg_assets_path("tokenizer");
+    if (dg_tokenizer_load(dir, &tok) != DG_OK) tok = NULL;
+    g_free(dir);
+  }
+  return tok;
+}
+
+// The prompt's length in tokens as the default model reads it, and the words past its 75 greyed out. Other
+// models have tokenizers of their own: for them the count is hidden, and a cut prompt is noted with the result.
+static void update_token_count(DgPromptPanel *self) {
+  GtkTextIter start, end;
+  gtk_text_buffer_get_bounds(self->prompt_buffer, &start, &end);
+  gtk_text_buffer_remove_tag(self->prompt_buffer, self->left_out_tag, &start, &end);
+  DgDocument *doc = DOC(self);
+  char *model = NULL;
+  if (doc) g_object_get(doc, "model", &model, NULL);
+  const dg_tokenizer *tok = doc && dg_model_choice_is_default(model) ? default_tokenizer() : NULL;
+  g_free(model);
+  char *text = gtk_text_buffer_get_text(self->prompt_buffer, &start, &end, FALSE);
+  int pieces;
+  int32_t cut;
+  bool shown = tok && dg_tokenizer_cut(tok, text, DG_TOKENS_MAX, &pieces, &cut) == DG_OK;
+  gtk_widget_set_visible(self->prompt_tokens, shown);
+  if (shown) {
+    char *label = g_strdup_printf(cut < 0 ? "%d / %d tokens" : "%d / %d tokens: the greyed words are left out", pieces,
+                                  DG_TOKENS_MAX - 2);
+    gtk_label_set_text(GTK_LABEL(self->prompt_tokens), label);
+    g_free(label);
+    if (cut >= 0) {
+      gtk_text_buffer_get_iter_at_offset(self->prompt_buffer, &start, (int)g_utf8_pointer_to_offset(text, text + cut));
+      gtk_text_buffer_apply_tag(self->prompt_buffer, self->left_out_tag, &start, &end);
+    }
+  }
+  g_free(text);
+}
+static void prompt_text_changed(GtkTextBuffer *b, DgPromptPanel *self) {
+  (void)b;
+  update_token_count(self);
+}
+static void model_changed(DgDocument *doc, GParamSpec *ps, DgPromptPanel *self) {
+  (void)doc, (void)ps;
+  update_token_count(self);
+}
+const char *dg_prompt_panel_get_token_count(DgPromptPanel *self) {
+  return gtk_widget_get_visible(self->prompt_tokens) ? gtk_label_get_text(GTK_LABEL(self->prompt_tokens)) : "";
+}
+
 static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *doc) {
   DgPromptPanel *self = DG_PROMPT_PANEL(view);
   dg_document_view_set_document(DG_DOCUMENT_VIEW(self->model_row), doc);
@@ -270,6 +328,7 @@ static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *d
   if (!doc) return;
   dg_document_view_connect(view, "notify::marks", G_CALLBACK(marks_changed));
   marks_changed(doc, NULL, self);
+  dg_document_view_connect(view, "notify::model", G_CALLBACK(model_changed));
   const GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
   // Typing into a text view writes the text property, which merges keystrokes into one undo step.
   dg_document_view_bind(view, doc, "prompt", self->prompt_buffer, "text", both, NULL, NULL, NULL);
@@ -284,6 +343,7 @@ static void dg_prompt_panel_document_changed(DgDocumentView *view, DgDocument *d
   dg_document_view_bind(view, doc, "control-scale", self->control_scale_spin_adjustment, "value", both, NULL, NULL,
                         NULL);
   dg_document_view_bind(view, doc, "attn-guidance", self->attn_drop, "selected", both, attn_to_row, row_to_attn, NULL);
+  update_token_count(self);
 }
 
 void dg_prompt_panel_show_runner(DgPromptPanel *self, DgJobRunner *runner) {
@@ -305,7 +365,8 @@ static const dg_template_child children[] = {
     DG_TEMPLATE_CHILD(DgPromptPanel, model_row),     DG_TEMPLATE_CHILD(DgPromptPanel, progress),
     DG_TEMPLATE_CHILD(DgPromptPanel, preview),       DG_TEMPLATE_CHILD(DgPromptPanel, marks_entry),
     DG_TEMPLATE_CHILD(DgPromptPanel, mark_word),     DG_TEMPLATE_CHILD(DgPromptPanel, marks_chips),
-    DG_TEMPLATE_CHILD(DgPromptPanel, heatmap),       DG_TEMPLATE_CHILD(DgPromptPanel, attn_drop)};
+    DG_TEMPLATE_CHILD(DgPromptPanel, heatmap),       DG_TEMPLATE_CHILD(DgPromptPanel, attn_drop),
+    DG_TEMPLATE_CHILD(DgPromptPanel, prompt_tokens)};
 
 static void dg_prompt_panel_class_init(DgPromptPanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
@@ -328,4 +389,8 @@ static void dg_prompt_panel_init(DgPromptPanel *self) {
   gtk_event_controller_set_propagation_phase(GTK_EVENT_CONTROLLER(click), GTK_PHASE_CAPTURE);
   g_signal_connect(click, "pressed", G_CALLBACK(prompt_pressed), self);
   gtk_widget_add_controller(self->prompt_view, GTK_EVENT_CONTROLLER(click));
+  self->left_out_tag = gtk_text_buffer_create_tag(self->prompt_buffer, "left-out", "foreground", "#888888",
+                                                  "strikethrough", TRUE, NULL);
+  g_signal_connect(self->prompt_buffer, "changed", G_CALLBACK(prompt_text_changed), self);
+  gtk_widget_set_visible(self->prompt_tokens, FALSE);
 }

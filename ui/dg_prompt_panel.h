@@ -28,5 +28,8 @@ double dg_prompt_panel_get_control_scale_shown(DgPromptPanel *self);
 void dg_prompt_panel_mark_at(DgPromptPanel *self, int at);
 // The object the next clicked word binds to, "" for none.
 const char *dg_prompt_panel_get_binding(DgPromptPanel *self);
+// The token count under the prompt ("9 / 75 tokens"; past 75 it says the greyed words are left out), ""
+// when hidden (a model other than the default: its tokenizer is its own).
+const char *dg_prompt_panel_get_token_count(DgPromptPanel *self);
 
 G_END_DECLS

@@ -519,7 +519,7 @@ char *dg_window_dump_state(DgWindow *self) {
       " 'style_applying': <%b>, 'style_preview_latency_ms': <%d>, 'style_preview_run_ms': <%d>,"
       " 'style_compare': <%b>, 'result_styles': <%v>, 'style_spectrum_bins': <(%i, %i, %i)>,"
       " 'style_spectrum_dc': <(%d, %d, %d)>, 'window_min': <(%i, %i)>, 'results_hint': <%b>,"
-      " 'attention_range': <(%i, %i)>}",
+      " 'attention_range': <(%i, %i)>, 'prompt_tokens': <%s>}",
       self->path ? self->path : "", dg_window_get_modified(self), dg_document_undo_depth(m), dg_document_can_redo(m),
       dg_document_width(m), dg_document_height(m), dg_tool_name(dg_canvas_get_tool(self->canvas)),
       dg_canvas_get_class(self->canvas), dg_canvas_get_brush_radius(self->canvas), dg_document_prompt(m),
@@ -552,7 +552,8 @@ char *dg_window_dump_state(DgWindow *self) {
       style->strength, style_preview, sps.previews_shown, sps.previews_stale, sps.pending, sps.applying,
       sps.preview_latency_ms, sps.preview_run_ms, dg_style_panel_get_compare(self->style_panel),
       g_variant_builder_end(&result_styles), sbins[0], sbins[1], sbins[2], sdc[0], sdc[1], sdc[2], min_w, min_h,
-      dg_results_panel_get_hint_shown(self->results_panel), attention_layers, attention_steps));
+      dg_results_panel_get_hint_shown(self->results_panel), attention_layers, attention_steps,
+      dg_prompt_panel_get_token_count(self->prompt_panel)));
   g_free(preview);
   g_free(style_preview);
   g_free(viewer), g_free(video_size);

@@ -178,12 +178,20 @@ act set-steps 28
 act set-guidance 6.5
 check "the default model follows DIRIGENT_MODEL" [ "$(state model_name)" = "Default: no-model" ]
 check "  ... and says that it cannot be loaded" has "$(state model_kind)" "Cannot be loaded: $OUT/no-model: "
+check "the prompt's token count (the default model's tokenizer)" matches "$(state prompt_tokens)" '^[0-9]+ / 75 tokens$'
 act set-model "$(q "$TINY_MODEL")"
 check "set-model to a model folder" [ "$(state model)" = "$TINY_MODEL" ]
+check "  ... hides the count (another model's tokenizer is its own)" [ -z "$(state prompt_tokens)" ]
 check "  ... shows its name" [ "$(state model_name)" = tiny_model ]
 check "  ... and its detected kind" [ "$(state model_kind)" = "Dirigent model folder: text encoder, UNet, VAE, ALDM layout ControlNet" ]
 act undo
 check "undo set-model" [ "$(state model)/$(state model_name)" = "default/Default: no-model" ]
+long='a cinematic photograph of a lonely vintage automobile beside a rain-soaked cobblestone boulevard, neon reflections, volumetric fog, highly detailed, a red car at night'
+act set-prompt "$(q "$long")"
+check "a prompt past 75 tokens: counted, and the words left out said" \
+  matches "$(state prompt_tokens)" '^[0-9]+ / 75 tokens: the greyed words are left out$'
+act undo
+check "  ... undo: back under 75" matches "$(state prompt_tokens)" '^[0-9]+ / 75 tokens$'
 # Models that cannot be loaded: an error dialog naming the file; the document stays as it was.
 depth=$(state undo_depth)
 act set-model "$(q "$OUT/missing-model")"
