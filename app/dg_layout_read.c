@@ -221,7 +221,8 @@ dg_status dg_layout_from_rgba(const char *name, const dg_palette *target, const 
 }
 
 dg_status dg_layout_read_png(const char *path, const dg_palette *target, const dg_png_limits *limits, int *width,
-                             int *height, uint8_t **ids, dg_layout_read_report *r) {
+                             int *height, uint8_t **ids, dg_layout_read_report *report) {
+  dg_layout_read_report unused, *r = report ? report : &unused;
   memset(r, 0, sizeof *r);
   r->painted_in = dg_palette_title(target);
   dg_png_palette pal;

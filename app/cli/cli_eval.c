@@ -123,6 +123,7 @@ typedef struct eval_ctx {
   dg_eval_report *report;
   dg_eval_colours colours;
   float *emb_text, *emb, *feat;
+  dg_palette *world; // the labels' palette, for dg_layout_read_png
 } eval_ctx;
 
 static dg_status save_image(const char *dir, const char *id, const uint8_t *rgb, int w, int h) {
@@ -174,7 +175,7 @@ static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, pro
   dg_status s = gen ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
   dg_png_limits size = {w, h, DG_GENERATE_MAX_SIDE}; // the index's size, checked from the header
   if (s == DG_OK) s = dg_png_read_rgb8_limited(e->image, &size, &rw, &rh, &real);
-  if (s == DG_OK && l2i) s = dg_png_read_label(e->label, dg_world_palette(), &w, &h, &layout);
+  if (s == DG_OK && l2i) s = dg_layout_read_png(e->label, c->world, &size, &w, &h, &layout, NULL);
   dg_eval_item *it = s == DG_OK ? dg_eval_report_add(c->report, e->id, cap->text, o->s.seed + (uint64_t)i) : NULL;
   if (it) it->attr = dg_eval_attr_wanted(cap);
   if (s == DG_OK) {
@@ -223,7 +224,9 @@ int dg_cli_eval(int argc, char **argv) {
   dg_eval_models *ev = NULL;
   dg_eval_report report = {0};
   eval_ctx c = {.o = &o, .report = &report};
-  dg_status s = dg_world_index_load(split_dir, 0, &ix); // all of it: the colour centroids use every sample
+  dg_status s;
+  c.world = dg_palette_load_named("world", &s);
+  if (c.world) s = dg_world_index_load(split_dir, 0, &ix); // all of it: the colour centroids use every sample
   if (s == DG_OK && ix.n < o.count)
     s = dg_fail(DG_ERR_ARG, "%s/index.jsonl has %d samples, fewer than --count %d", split_dir, ix.n, o.count);
   char *text = g_build_filename(model, "text_encoder.safetensors", NULL);
@@ -280,6 +283,7 @@ int dg_cli_eval(int argc, char **argv) {
   }
   if (s != DG_OK) fprintf(stderr, "dirigent-cli eval: %s\n", dg_last_error());
   free(c.emb_text), free(c.emb), free(c.feat);
+  dg_palette_free(c.world);
   dg_eval_report_free(&report);
   dg_eval_models_close(ev);
   dg_model_set_close(gen);

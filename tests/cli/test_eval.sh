@@ -60,6 +60,27 @@ for i in ids:
 print("reports ok: t2i clip sim real %.4f generated %.4f, l2i mIoU %.4f, FD %.4f" % (t2i["real"]["clip_sim"],
       t2i["generated"]["clip_sim"], l2i["generated"]["miou"], l2i["generated"]["fd"]))
 PY
+# Label maps as a painting program writes them (colour-coded RGB with noise, as after a JPEG): read by colour,
+# the same numbers as from the indexed maps.
+cp -r "$out/world" "$out/world_rgb" || fail "copy the dataset"
+/usr/bin/python3 - "$out/world_rgb/test" <<'PY' || fail "noisy colour labels"
+import json, os, sys
+import numpy as np
+from PIL import Image
+split = sys.argv[1]
+for line in open(os.path.join(split, "index.jsonl")):
+    path = os.path.join(split, json.loads(line)["label"])
+    im = Image.open(path)
+    rgb = np.asarray(im.convert("RGB")).astype(int) + np.random.default_rng(0).integers(-4, 5, (32, 64, 3))
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path)
+PY
+"$cli" eval l2i --data "$out/world_rgb" --model "$out/model" --count 2 --steps 2 --seed 5 --out "$out/l2i_rgb.json" \
+  >/dev/null || fail "eval l2i on colour-coded labels"
+/usr/bin/python3 -c "
+import json
+a, b = (json.load(open('$out/' + n)) for n in ('l2i.json', 'l2i_rgb.json'))
+strip = lambda r: {k: v for k, v in r.items() if k not in ('seconds', 'data')}
+assert strip(a) == strip(b), 'colour-coded labels gave other numbers'" || fail "colour-coded labels"
 # Errors: exit 2 for bad arguments, 1 with the missing file named.
 "$cli" eval x2y --count 2 2>"$out/err"; [ $? -eq 2 ] || fail "unknown task not refused"
 "$cli" eval t2i 2>"$out/err"; [ $? -eq 2 ] || fail "missing --count not refused"
