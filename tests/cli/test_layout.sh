@@ -58,6 +58,16 @@ bad = [(x, y, im.getpixel((x, y))) for y in range(32) for x in range(64)
 assert not bad, bad[:10]
 print("painted layout read: ok")
 PY
+# The Python evaluation reads it the same way (dgtrain.world_data.colour_label, the same rule in numpy).
+/usr/bin/python3 - "$out/painted.png" "$out/clean.png" <<'PY' || fail "the Python reader differs from the engine's"
+import sys
+import numpy as np
+from PIL import Image
+from dgtrain.world_data import colour_label
+got = colour_label(np.asarray(Image.open(sys.argv[1]).convert("RGBA")), sys.argv[1])
+want = np.asarray(Image.open(sys.argv[2]))
+assert (got == want).all(), np.argwhere(got != want)[:10]
+PY
 "$cli" layout convert "$out/world.png" "$out/x.png" --to nowhere 2>"$out/err"; [ $? -eq 1 ] &&
   grep -q "not world, ade20k, cityscapes" "$out/err" || fail "a bad palette name: $(cat "$out/err")"
 "$cli" layout convert "$out/world.png" 2>/dev/null; [ $? -eq 2 ] || fail "missing arguments not refused"

@@ -55,11 +55,64 @@ def _rgb8_array(path):
         return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1))
 
 
+LAYOUT_SURE, LAYOUT_NEAR, LAYOUT_MIN_NEAR = 8, 16, 0.75  # app/dg_layout_read.h
+
+
+def colour_label(rgba, path, palette=None):
+    """World class ids [H,W] of a colour-coded label map (uint8 [H,W,4]), read as the engine reads a painted
+    layout (app/dg_layout_read.c, docs/palettes.md) in the world palette: within 8 of a class colour that class;
+    within 16 that class unless beside a pixel of another class within 8; blends along edges take the class of
+    a resolved 8-neighbour whose colour is nearest theirs; alpha below 128 is unlabelled. Under 75% of the
+    opaque pixels within 16 of a class colour is not a layout (ValueError naming the file)."""
+    pal = palette or load_palette()
+    colours = np.concatenate([pal["colors"], np.zeros((1, 3), np.uint8)]).astype(np.int64)  # unlabelled: black
+    ids = np.append(np.arange(len(pal["colors"])), UNLABELLED).astype(np.uint8)
+    rgb, opaque = rgba[..., :3].astype(np.int64), rgba[..., 3] >= 128
+    d2 = ((rgb[:, :, None, :] - colours[None, None]) ** 2).sum(-1)
+    nearest, dmin = d2.argmin(-1), d2.min(-1)
+    near = opaque & (dmin <= LAYOUT_NEAR ** 2)
+    if opaque.any() and near.sum() < LAYOUT_MIN_NEAR * opaque.sum():
+        raise ValueError(f"{path}: not a colour-coded layout: {100 * near.sum() / opaque.sum():.0f}% of its pixels "
+                         f"are within {LAYOUT_NEAR} of a world class colour (at least 75% needed)")
+    h, w = nearest.shape
+    sure = opaque & (dmin <= LAYOUT_SURE ** 2)
+    unsure = near & ~sure
+
+    def neighbours(a, fill):
+        """a's 8 neighbours of every pixel: [8,H,W], `fill` outside the image."""
+        p = np.pad(a, 1, constant_values=fill)
+        return np.stack([p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+                         for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx])
+
+    nb_sure, nb_class = neighbours(sure, False), neighbours(nearest, -1)
+    edge = unsure & (nb_sure & (nb_class != nearest[None])).any(0)
+    resolved = (sure | unsure) & ~edge
+    pending = opaque & ~resolved
+    label = nearest.copy()
+    for _ in range(250):
+        if not pending.any():
+            break
+        nb_res, nb_lab = neighbours(resolved, False), neighbours(label, 0)
+        dist = ((rgb[None] - colours[nb_lab]) ** 2).sum(-1)
+        dist = np.where(nb_res, dist, np.iinfo(np.int64).max)
+        k = dist.argmin(0)
+        got = pending & nb_res.any(0)
+        label = np.where(got, np.take_along_axis(nb_lab, k[None], 0)[0], label)
+        resolved, pending = resolved | got, pending & ~got
+    out = ids[label]
+    out[~opaque] = UNLABELLED
+    return out
+
+
 def _label8_array(path):
+    """An 8-bit palette or grey label PNG's class ids; a colour-coded one (RGB, RGBA: a hand-painted test set) read
+    by colour_label."""
     with Image.open(path) as im:
-        if im.mode not in ("P", "L"):
-            raise ValueError(f"{path}: label PNG must be 8-bit palette or grey, not {im.mode}")
-        return np.array(im, dtype=np.uint8)
+        if im.mode in ("P", "L"):
+            return np.array(im, dtype=np.uint8)
+        if im.mode in ("RGB", "RGBA", "LA"):
+            return colour_label(np.asarray(im.convert("RGBA")), path)
+        raise ValueError(f"{path}: label PNG must be 8-bit palette or grey, or colour-coded RGB, not {im.mode}")
 
 
 def _read_rgb8(path):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from dgtrain import synth_world
-from dgtrain.world_data import WorldImages, WorldVideos, caption_corpus, collate_images, load_palette
+from dgtrain.world_data import WorldImages, WorldVideos, caption_corpus, collate_images, colour_label, load_palette
 
 
 class WorldDataTest(unittest.TestCase):
@@ -54,6 +54,39 @@ class WorldDataTest(unittest.TestCase):
         ds = WorldImages(self.root)
         raw = np.asarray(Image.open(os.path.join(self.root, ds.entries[1]["label"])))
         self.assertTrue(np.array_equal(ds[1]["label"].numpy(), raw.astype(np.int64)))
+
+    def test_colour_coded_labels(self):
+        """A colour-coded label map (a hand-painted test set): exact or noisy colours give the ids; blends along
+        an edge the class of one side; soft alpha; an image that is no layout refused."""
+        from PIL import Image
+        pal = load_palette()
+        ds = WorldImages(self.root)
+        ids = np.asarray(Image.open(os.path.join(self.root, ds.entries[1]["label"]))).astype(np.uint8)
+        colours = np.concatenate([pal["colors"], np.zeros((256 - len(pal["colors"]), 3), np.uint8)])
+        rgba = np.concatenate([colours[ids], np.full(ids.shape + (1,), 255, np.uint8)], -1)
+        np.testing.assert_array_equal(colour_label(rgba, "exact"), ids)
+        noisy = rgba.astype(int)
+        noisy[..., :3] += np.random.default_rng(0).integers(-4, 5, ids.shape + (3,))
+        np.testing.assert_array_equal(colour_label(np.clip(noisy, 0, 255).astype(np.uint8), "noisy"), ids)
+        # sky over road, the boundary row a 50/50 blend (far from both colours): one of the two classes
+        sky, road = pal["names"].index("sky"), pal["names"].index("road")
+        two = np.full((8, 16, 4), 255, np.uint8)
+        two[:4, :, :3], two[4:, :, :3] = pal["colors"][sky], pal["colors"][road]
+        two[4, :, :3] = (pal["colors"][sky].astype(int) + pal["colors"][road]) // 2
+        got = colour_label(two, "blend")
+        self.assertTrue((got[:4] == sky).all() and (got[5:] == road).all() and np.isin(got[4], [sky, road]).all())
+        two[0, 0, 3], two[0, 1, 3] = 60, 200
+        got = colour_label(two, "alpha")
+        self.assertEqual((got[0, 0], got[0, 1]), (255, sky))
+        photo = np.random.default_rng(1).integers(0, 256, (8, 16, 4)).astype(np.uint8)
+        photo[..., 3] = 255
+        with self.assertRaisesRegex(ValueError, "photo: not a colour-coded layout"):
+            colour_label(photo, "photo")
+        # through the dataset reader: an RGB label file reads as its ids
+        path = os.path.join(self.tmp.name, "rgb_label.png")
+        Image.fromarray(rgba[..., :3]).save(path)
+        from dgtrain.world_data import load_label
+        np.testing.assert_array_equal(load_label(path).numpy(), ids)
 
     def test_hflip_flips_image_and_label_together(self):
         plain = WorldImages(self.root)[2]
