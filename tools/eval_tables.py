@@ -2,8 +2,8 @@
 """Markdown tables for docs/evaluation.md from the reports of `dirigent-cli eval marks` (Divide & Bind)
 and `dirigent-cli eval video` (VSTAR), complete or partial (both commands rewrite their report as they go).
 Means with their 95% bootstrap intervals as the reports hold them; nothing is recomputed here.
-usage: tools/eval_tables.py marks|video REPORT.json"""
-import json, sys
+usage: tools/eval_tables.py marks|video REPORT.json[.gz]"""
+import gzip, json, sys
 
 MODE_NAMES = {"none": "plain", "attend-excite": "Attend-and-Excite", "divide-bind": "Divide & Bind"}
 VARIANT_NAMES = {"real": "real clip", "base": "base", "vsp": "VSP", "tar": "TAR", "vstar": "VSTAR"}
@@ -74,7 +74,8 @@ def main(argv):
         sys.exit(__doc__.strip().splitlines()[-1])
     path = argv[2]
     try:
-        report = json.load(open(path))
+        with (gzip.open if path.endswith(".gz") else open)(path, "rt", encoding="utf-8") as f:
+            report = json.load(f)
     except (OSError, ValueError) as e:
         sys.exit(f"{path}: cannot read the report: {e}")
     if report.get("task") != argv[1]:
