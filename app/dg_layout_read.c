@@ -1,10 +1,11 @@
 #include "dg_layout_read.h"
 
-#include <glib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dg_image.h"
 
 #define SURE 8 // within this of a class colour a pixel is that class, wherever it is
 #define OPAQUE(p) ((p)[3] >= 128)
@@ -220,7 +221,7 @@ dg_status dg_layout_from_rgba(const char *name, const dg_palette *target, const 
   return s;
 }
 
-dg_status dg_layout_read_png(const char *path, const dg_palette *target, const dg_png_limits *limits, int *width,
+dg_status dg_layout_read_file(const char *path, const dg_palette *target, const dg_png_limits *limits, int *width,
                              int *height, uint8_t **ids, dg_layout_read_report *report) {
   dg_layout_read_report unused, *r = report ? report : &unused;
   memset(r, 0, sizeof *r);
@@ -231,18 +232,12 @@ dg_status dg_layout_read_png(const char *path, const dg_palette *target, const d
   dg_status s = dg_png_read_label_limited(path, &pal, limits, width, height, ids);
   if (s == DG_OK) r->pixels = (size_t)*width * *height;
   if (s != DG_ERR_FORMAT) return s; // read exactly, or unreadable (a missing file, too large, ...)
-  // Not exactly `target`'s ids or colours: read by colour (an indexed PNG's by its PLTE colours).
-  char *strict = g_strdup(dg_last_error());
+  // Not exactly `target`'s ids or colours: read by colour (an indexed PNG by its PLTE colours; a JPEG).
   uint8_t *rgba = NULL;
   *width = w0, *height = h0;
-  dg_png_limits lim = limits ? *limits : (dg_png_limits){0};
-  if (dg_png_read_rgba8_limited(path, &lim, width, height, &rgba) != DG_OK) {
-    s = dg_fail(DG_ERR_FORMAT, "%s", strict); // the strict reader's message names the problem best
-  } else {
-    s = dg_layout_from_rgba(path, target, rgba, *width, *height, ids, r);
-  }
+  s = dg_image_read(path, 4, limits, width, height, &rgba);
+  if (s == DG_OK) s = dg_layout_from_rgba(path, target, rgba, *width, *height, ids, r);
   free(rgba);
-  g_free(strict);
   return s;
 }
 

@@ -31,9 +31,9 @@ typedef struct dg_layout_read_report {
 
 // A layout image at `path` for `target`. An indexed or grey PNG whose values are all class ids (or 255)
 // holds ids of `target` (as dg_png_read_label reads them: the files Dirigent and the world write); any
-// other PNG is read by colour as above. `limits` as dg_png_read_label_limited's. *ids is malloc'd; `report`
+// other PNG, and a JPEG (dg_image), is read by colour as above. `limits` as dg_png_read_label_limited's. *ids is malloc'd; `report`
 // may be NULL (the evaluation reads a dataset's label maps so: a hand-painted test set need not be exact).
-dg_status dg_layout_read_png(const char *path, const dg_palette *target, const dg_png_limits *limits, int *width,
+dg_status dg_layout_read_file(const char *path, const dg_palette *target, const dg_png_limits *limits, int *width,
                              int *height, uint8_t **ids, dg_layout_read_report *report);
 
 // The same for decoded RGBA8 pixels (`name` for messages); *ids is malloc'd.

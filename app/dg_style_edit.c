@@ -6,6 +6,7 @@
 
 #include "dg_command.h"
 #include "dg_memory.h"
+#include "dg_image.h"
 #include "dg_png.h"
 #include "dg_world.h"
 
@@ -135,7 +136,7 @@ dg_style_image *dg_style_image_from_file(const char *path) {
   dg_png_limits lim = {.max_side = DG_STYLE_MAX_SIDE};
   uint8_t *rgb = NULL;
   int w = 0, h = 0;
-  if (dg_png_read_rgb8_limited(path, &lim, &w, &h, &rgb) != DG_OK) return NULL;
+  if (dg_image_read(path, 3, &lim, &w, &h, &rgb) != DG_OK) return NULL;
   if (w < 2 || h < 2) {
     free(rgb);
     dg_fail(DG_ERR_ARG, "%s is %dx%d: an exemplar needs at least 2x2 pixels", path, w, h);

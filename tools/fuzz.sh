@@ -32,9 +32,10 @@ declare -A dicts=(
   [fuzz_palette]="json palette"
   [fuzz_weights]="json safetensors weights"
   [fuzz_ckpt]="ckpt"
+  [fuzz_image]="png jpeg"
 )
 all_targets=(fuzz_safetensors fuzz_json fuzz_png fuzz_generation_png fuzz_project fuzz_model_config
-  fuzz_tokenizer fuzz_world_index fuzz_palette fuzz_weights fuzz_ckpt)
+  fuzz_tokenizer fuzz_world_index fuzz_palette fuzz_weights fuzz_ckpt fuzz_image)
 
 usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 1 ] || usage

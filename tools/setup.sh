@@ -21,7 +21,7 @@ fi
 packages=(
   build-essential pkg-config meson ninja-build
   libvulkan-dev vulkan-tools vulkan-validationlayers glslang-tools glslang-dev spirv-tools
-  libpng-dev libdeflate-dev libjson-glib-dev libgtk-4-dev libadwaita-1-dev
+  libpng-dev libjpeg-dev libdeflate-dev libjson-glib-dev libgtk-4-dev libadwaita-1-dev
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
   xvfb xauth dbus-x11 imagemagick
   at-spi2-core libglib2.0-bin xdotool

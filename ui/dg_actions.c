@@ -475,7 +475,7 @@ static void act_export_video(GSimpleAction *a, GVariant *p, gpointer d) {
 // ---- the style panel: every edit one undo step through app/dg_style_edit ----------------------------
 #define STYLE(data) dg_window_get_style_panel(WIN(data))
 
-// 'result N', 'world N', 'world random', a PNG's path, or '' to empty the slot.
+// 'result N', 'world N', 'world random', a PNG's or JPEG's path, or '' to empty the slot.
 static void act_style_set_slot(GSimpleAction *a, GVariant *p, gpointer d) {
   dg_style_slot slot =
       strcmp(g_action_get_name(G_ACTION(a)), "style-set-content") ? DG_STYLE_EXEMPLAR : DG_STYLE_CONTENT;
@@ -490,8 +490,9 @@ static bool choose_exemplar(DgWindow *w, const char *path) {
 static void act_style_choose(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;
   bool content = !strcmp(g_variant_get_string(p, NULL), "content");
-  dg_files_choose(WIN(d), content ? "The style's content (a PNG)" : "The style exemplar (a PNG)",
-                  GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", content ? choose_content : choose_exemplar);
+  dg_files_choose(WIN(d), content ? "The style's content (a PNG or JPEG)" : "The style exemplar (a PNG or JPEG)",
+                  GTK_FILE_CHOOSER_ACTION_OPEN, "*.png;*.jpg;*.jpeg", "PNG and JPEG images",
+                  content ? choose_content : choose_exemplar);
 }
 static void act_style_set_method(GSimpleAction *a, GVariant *p, gpointer d) {
   (void)a;

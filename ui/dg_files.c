@@ -5,6 +5,7 @@
 
 #include "dg_file.h"
 #include "dg_generation_png.h"
+#include "dg_image.h"
 #include "dg_layout_read.h"
 #include "dg_png.h"
 #include "dg_project.h"
@@ -69,19 +70,18 @@ bool dg_files_save(DgWindow *win, const char *path) {
 
 // Imports a layout image, read by colour as painting programs write layouts (dg_layout_read: exact class
 // colours, or near them, blends along edges from their neighbours; another shipped palette converted by
-// class name). Indexed PNGs are read by their PLTE colours, as viewers show them. The file is read once, and
-// its size checked from the header against the document's limit before a pixel is decoded.
+// class name). Indexed PNGs are read by their PLTE colours, as viewers show them; JPEGs too (dg_image). The
+// file is read once, and its size checked from the header against the document's limit before a pixel is
+// decoded.
 bool dg_files_import_layout(DgWindow *win, const char *path) {
   char *data = NULL;
   size_t len = 0;
   int w = 0, h = 0;
   uint8_t *rgba = NULL, *ids = NULL;
   dg_layout_read_report rep;
+  dg_png_limits lim = {.max_side = DG_DOC_MAX_SIDE};
   dg_status s = dg_file_read(path, (size_t)1 << 30, &data, &len);
-  if (s == DG_OK) s = dg_png_read_size_mem(data, len, path, &w, &h);
-  if (s == DG_OK && (w > DG_DOC_MAX_SIDE || h > DG_DOC_MAX_SIDE))
-    s = dg_fail(DG_ERR_FORMAT, "%s: %dx%d pixels is larger than %d on a side", path, w, h, DG_DOC_MAX_SIDE);
-  if (s == DG_OK) s = dg_png_read_rgba8_mem(data, len, path, &w, &h, &rgba);
+  if (s == DG_OK) s = dg_image_read_mem(data, len, path, 4, &lim, &w, &h, &rgba);
   if (s == DG_OK) s = dg_layout_from_rgba(path, dg_window_get_palette(win), rgba, w, h, &ids, &rep);
   free(data);
   free(rgba);
@@ -183,7 +183,8 @@ void dg_files_save_dialog(DgWindow *win) {
   dg_files_choose(win, "Save project", GTK_FILE_CHOOSER_ACTION_SAVE, "*.dirigent", "Dirigent projects", dg_files_save);
 }
 void dg_files_import_dialog(DgWindow *win) {
-  dg_files_choose(win, "Import label PNG", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png", "PNG images", dg_files_import_layout);
+  dg_files_choose(win, "Import a layout (PNG or JPEG)", GTK_FILE_CHOOSER_ACTION_OPEN, "*.png;*.jpg;*.jpeg",
+                  "PNG and JPEG images", dg_files_import_layout);
 }
 void dg_files_export_dialog(DgWindow *win) {
   dg_files_choose(win, "Export result", GTK_FILE_CHOOSER_ACTION_SAVE, "*.png", "PNG images", dg_files_export_png);

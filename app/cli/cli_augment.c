@@ -45,7 +45,7 @@ typedef struct exemplars {
 
 static int compare_strings(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-// --styles: a world dataset's images when DIR/index.jsonl exists, else the folder's *.png files by name.
+// --styles: a world dataset's images when DIR/index.jsonl exists, else the folder's PNG and JPEG files by name.
 static dg_status find_exemplars(const char *dir, exemplars *ex) {
   ex->paths = g_ptr_array_new_with_free_func(g_free);
   ex->names = g_ptr_array_new_with_free_func(g_free);
@@ -69,14 +69,19 @@ static dg_status find_exemplars(const char *dir, exemplars *ex) {
     g_error_free(err);
     return s;
   }
-  for (const char *n; (n = g_dir_read_name(d));)
-    if (g_str_has_suffix(n, ".png") || g_str_has_suffix(n, ".PNG")) g_ptr_array_add(ex->names, g_strdup(n));
+  for (const char *n; (n = g_dir_read_name(d));) {
+    char *lower = g_ascii_strdown(n, -1);
+    if (g_str_has_suffix(lower, ".png") || g_str_has_suffix(lower, ".jpg") || g_str_has_suffix(lower, ".jpeg"))
+      g_ptr_array_add(ex->names, g_strdup(n));
+    g_free(lower);
+  }
   g_dir_close(d);
   g_ptr_array_sort(ex->names, compare_strings);
   for (guint i = 0; i < ex->names->len; i++)
     g_ptr_array_add(ex->paths, g_build_filename(dir, ex->names->pdata[i], NULL));
   if (!ex->names->len)
-    return dg_fail(DG_ERR_ARG, "--styles %s: neither a world dataset (index.jsonl) nor a folder with PNG files", dir);
+    return dg_fail(DG_ERR_ARG, "--styles %s: neither a world dataset (index.jsonl) nor a folder with PNG or JPEG files",
+                    dir);
   return DG_OK;
 }
 

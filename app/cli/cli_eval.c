@@ -123,7 +123,7 @@ typedef struct eval_ctx {
   dg_eval_report *report;
   dg_eval_colours colours;
   float *emb_text, *emb, *feat;
-  dg_palette *world; // the labels' palette, for dg_layout_read_png
+  dg_palette *world; // the labels' palette, for dg_layout_read_file
 } eval_ctx;
 
 static dg_status save_image(const char *dir, const char *id, const uint8_t *rgb, int w, int h) {
@@ -175,7 +175,7 @@ static dg_status eval_one(eval_ctx *c, const dg_world_index_entry *e, int i, pro
   dg_status s = gen ? DG_OK : dg_fail(DG_ERR_OOM, "out of host memory");
   dg_png_limits size = {w, h, DG_GENERATE_MAX_SIDE}; // the index's size, checked from the header
   if (s == DG_OK) s = dg_png_read_rgb8_limited(e->image, &size, &rw, &rh, &real);
-  if (s == DG_OK && l2i) s = dg_layout_read_png(e->label, c->world, &size, &w, &h, &layout, NULL);
+  if (s == DG_OK && l2i) s = dg_layout_read_file(e->label, c->world, &size, &w, &h, &layout, NULL);
   dg_eval_item *it = s == DG_OK ? dg_eval_report_add(c->report, e->id, cap->text, o->s.seed + (uint64_t)i) : NULL;
   if (it) it->attr = dg_eval_attr_wanted(cap);
   if (s == DG_OK) {

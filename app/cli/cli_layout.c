@@ -56,7 +56,7 @@ static int convert(int argc, char **argv) {
     s = dg_png_read_label(in, &pal, &w, &h, &ids);
     if (s == DG_OK) dg_palette_convert_ids(source, target, ids, (size_t)w * h, conv);
   } else if (s == DG_OK) {
-    s = dg_layout_read_png(in, target, NULL, &w, &h, &ids, &rep);
+    s = dg_layout_read_file(in, target, NULL, &w, &h, &ids, &rep);
   }
   if (s == DG_OK) {
     dg_png_palette pal;
@@ -84,7 +84,7 @@ dg_status dg_cli_read_layout(const char *path, const dg_palette *palette, int ma
   dg_layout_read_report rep;
   dg_png_limits lim = {0, 0, max_side};
   int lw = 0, lh = 0, tw = *width, th = *height;
-  dg_status s = dg_layout_read_png(path, palette, &lim, &lw, &lh, ids, &rep);
+  dg_status s = dg_layout_read_file(path, palette, &lim, &lw, &lh, ids, &rep);
   if (s != DG_OK) return s;
   char how[1600];
   dg_layout_read_summary(&rep, palette, how, sizeof how);

@@ -11,6 +11,7 @@
 
 #include "dg_cli.h"
 #include "dg_assets.h"
+#include "dg_image.h"
 #include "dg_png.h"
 #include "dg_stylize.h"
 #include "dg_stylize_mne.h"
@@ -29,7 +30,7 @@ dg_status dg_cli_read_rgb(const char *path, dg_media *out) {
   dg_png_limits lim = {.max_side = MAX_SIDE};
   uint8_t *rgb = NULL;
   int w = 0, h = 0;
-  DG_TRY(dg_png_read_rgb8_limited(path, &lim, &w, &h, &rgb));
+  DG_TRY(dg_image_read(path, 3, &lim, &w, &h, &rgb));
   if (w < 2 || h < 2) {
     free(rgb);
     return dg_fail(DG_ERR_ARG, "%s is %dx%d: images need at least 2x2 pixels", path, w, h);

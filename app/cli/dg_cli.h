@@ -92,13 +92,13 @@ int dg_cli_video_write(const char *cmd, const char *out, const char *format, con
 int dg_cli_stylize_option(const char *cmd, const char *a, const char *v, dg_stylize_params *p);
 // MNE without --encoder/--generator: the shipped assets/models/mne and stylegan2 (paths returned for g_free).
 void dg_cli_stylize_models(dg_stylize_params *p, char **encoder, char **generator);
-// An RGB PNG of at least 2x2 and at most 8192 on a side; errors name the file.
+// A PNG or JPEG (dg_image) of at least 2x2 and at most 8192 on a side, as RGB; errors name the file.
 dg_status dg_cli_read_rgb(const char *path, dg_media *out);
 // Opens the default device and the stylize task on it.
 dg_status dg_cli_open_stylize(dg_device **dev, dg_stylize **st);
 
 // --layout of `generate` and `video generate` (cli_layout.c): the painted layout for `palette`, read by
-// dg_layout_read_png (at most `max_side` on a side); how it was read (palette converted, pixels snapped) is
+// dg_layout_read_file (at most `max_side` on a side); how it was read (palette converted, pixels snapped) is
 // printed. *width and *height: the size asked for (0: not given) on entry, the layout's size on return. A
 // layout of another size is resampled to the size asked for (dg_layout_resize; one side given: the other
 // follows the layout's aspect ratio, rounded to a multiple of 8), with a note.

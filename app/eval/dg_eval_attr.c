@@ -32,7 +32,7 @@ void dg_eval_colours_finish(dg_eval_colours *c) {
 dg_status dg_eval_colours_from_dataset(const dg_world_index *ix, dg_eval_colours *out) {
   memset(out, 0, sizeof *out);
   dg_status s;
-  dg_palette *world = dg_palette_load_named("world", &s); // label maps read as dg_layout_read_png reads them
+  dg_palette *world = dg_palette_load_named("world", &s); // label maps read as dg_layout_read_file reads them
   for (int i = 0; i < ix->n && s == DG_OK; i++) {
     const dg_world_index_entry *e = &ix->entries[i];
     unsigned colours;
@@ -44,7 +44,7 @@ dg_status dg_eval_colours_from_dataset(const dg_world_index *ix, dg_eval_colours
     dg_png_limits size = {e->width, e->height, 0}; // the index's size, checked from the header
     s = dg_png_read_rgb8_limited(e->image, &size, &w, &h, &rgb);
     dg_png_limits label_size = {e->width, e->height, 0};
-    if (s == DG_OK) s = dg_layout_read_png(e->label, world, &label_size, &lw, &lh, &label, NULL);
+    if (s == DG_OK) s = dg_layout_read_file(e->label, world, &label_size, &lw, &lh, &label, NULL);
     if (s == DG_OK) dg_eval_colours_add(out, colours, rgb, label, (int64_t)w * h);
     free(rgb);
     free(label);

@@ -273,6 +273,12 @@ dg_status dg_png_read_rgba8_mem(const void *data, size_t size, const char *name,
   return read_pixels_mem(data, size, name, READ_RGBA8, NULL, width, height, rgba);
 }
 
+dg_status dg_png_read_pixels_mem(const void *data, size_t size, const char *name, int channels,
+                                 const dg_png_limits *limits, int *width, int *height, uint8_t **pixels) {
+  if (channels != 3 && channels != 4) return dg_fail(DG_ERR_ARG, "png: %d channels (3 or 4)", channels);
+  return read_pixels_mem(data, size, name, channels == 3 ? READ_RGB8 : READ_RGBA8, limits, width, height, pixels);
+}
+
 static int find_color(const dg_png_palette *pal, const uint8_t *p) {
   for (int k = 0; k < pal->n_classes; k++)
     if (pal->rgb[k][0] == p[0] && pal->rgb[k][1] == p[1] && pal->rgb[k][2] == p[2]) return k;

@@ -70,6 +70,9 @@ dg_status dg_png_read_rgba8_mem(const void *data, size_t size, const char *name,
                                 uint8_t **rgba);
 dg_status dg_png_read_rgba8_limited(const char *path, const dg_png_limits *limits, int *width, int *height,
                                     uint8_t **rgba);
+// RGB8 (channels 3) or RGBA8 (4) from memory within `limits` (may be NULL).
+dg_status dg_png_read_pixels_mem(const void *data, size_t size, const char *name, int channels,
+                                 const dg_png_limits *limits, int *width, int *height, uint8_t **pixels);
 
 // Reads a label map strictly. Accepted: 8-bit palette or 8-bit grey (pixel value = class id, < n_classes
 // or 255), or 8-bit RGB/RGBA colour-coded in `pal` (fully transparent pixels read as unlabelled).

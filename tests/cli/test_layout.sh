@@ -44,6 +44,7 @@ im = Image.open(sys.argv[1]).convert("RGB").filter(ImageFilter.GaussianBlur(0.7)
 buf = io.BytesIO()
 im.save(buf, "JPEG", quality=85)
 Image.open(buf).convert("RGB").save(sys.argv[2])
+open(sys.argv[2][:-4] + ".jpg", "wb").write(buf.getvalue())
 PY
 "$cli" layout convert "$out/painted.png" "$out/clean.png" --to world >"$out/msg" || fail "convert painted: $(cat "$out/msg")"
 grep -q "not exactly a class colour: [0-9]* pixels taken as the nearest class colour, [0-9]* from their neighbours" \
@@ -58,6 +59,9 @@ bad = [(x, y, im.getpixel((x, y))) for y in range(32) for x in range(64)
 assert not bad, bad[:10]
 print("painted layout read: ok")
 PY
+# The JPEG itself reads the same (its pixels are what the PNG holds).
+"$cli" layout convert "$out/painted.jpg" "$out/clean_jpg.png" --to world >"$out/msg" || fail "convert a JPEG: $(cat "$out/msg")"
+cmp -s "$out/clean.png" "$out/clean_jpg.png" || fail "the JPEG layout read otherwise than its pixels as PNG"
 # The Python evaluation reads it the same way (dgtrain.world_data.colour_label, the same rule in numpy).
 /usr/bin/python3 - "$out/painted.png" "$out/clean.png" <<'PY' || fail "the Python reader differs from the engine's"
 import sys

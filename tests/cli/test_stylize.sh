@@ -1,7 +1,7 @@
 #!/bin/sh
 # `dirigent-cli stylize` and `spectrum` end to end: FDA against numpy's FFT (np.fft, the FDA reference
 # code's arithmetic) within 1 level, beta 0 giving the content back, a style of another size, the settings
-# chunk, the spectrum JSON against numpy; and bad inputs (missing file, non-PNG, beta and strength out of
+# chunk, a JPEG exemplar, the spectrum JSON against numpy; and bad inputs (missing file, non-PNG, beta and strength out of
 # range, FDA with two styles, MNE with a missing encoder) each failing with a message naming the file or value
 # and leaving no output. MNE itself: test_stylize_mne.sh.
 cli="$1" out="$3"
@@ -20,6 +20,8 @@ Image.fromarray(np.clip(c, 0, 255).astype(np.uint8)).save(d + "/content.png")
 Image.fromarray(np.clip(s, 0, 255).astype(np.uint8)).save(d + "/style.png")
 Image.fromarray(np.clip(s, 0, 255).astype(np.uint8)[:41, :57]).save(d + "/style_small.png")
 open(d + "/notpng.png", "w").write("not a png\n")
+Image.fromarray(np.clip(s, 0, 255).astype(np.uint8)).save(d + "/style.jpg", quality=92)
+Image.open(d + "/style.jpg").save(d + "/style_from_jpg.png")  # the same pixels, as PNG (PIL decodes with libjpeg)
 PY
 "$cli" stylize --content "$out/content.png" --style "$out/style.png" --strength 0.9 --beta 0.1 --out "$out/fda.png" \
   >"$out/msg" 2>&1 || fail "stylize: $(cat "$out/msg")"
@@ -28,6 +30,15 @@ grep -q "wrote $out/fda.png (96x64, fda, strength 0.9, beta 0.1" "$out/msg" || f
   fail "stylize beta 0: $(cat "$out/msg")"
 "$cli" stylize --content "$out/content.png" --style "$out/style_small.png" --out "$out/small.png" >"$out/msg" 2>&1 ||
   fail "stylize with a smaller style: $(cat "$out/msg")"
+# A JPEG exemplar (a photo as people have them): the same result as its pixels saved as PNG.
+"$cli" stylize --content "$out/content.png" --style "$out/style.jpg" --out "$out/jpg.png" >"$out/msg" 2>&1 ||
+  fail "stylize with a JPEG style: $(cat "$out/msg")"
+"$cli" stylize --content "$out/content.png" --style "$out/style_from_jpg.png" --out "$out/jpg_png.png" >"$out/msg" 2>&1 ||
+  fail "stylize with the JPEG's pixels as PNG: $(cat "$out/msg")"
+/usr/bin/python3 -c "
+import numpy as np; from PIL import Image
+a, b = (np.asarray(Image.open('$out/' + n)).astype(int) for n in ('jpg.png', 'jpg_png.png'))
+assert np.abs(a - b).max() <= 1, np.abs(a - b).max()" || fail "a JPEG style differs from its pixels as PNG"
 "$cli" spectrum "$out/content.png" --out "$out/spectrum.json" >"$out/msg" 2>&1 || fail "spectrum: $(cat "$out/msg")"
 "$cli" spectrum "$out/content.png" --log --out "$out/spectrum_log.json" >"$out/msg" 2>&1 || fail "spectrum --log: $(cat "$out/msg")"
 /usr/bin/python3 - "$out" <<'PY' || fail "results against numpy"

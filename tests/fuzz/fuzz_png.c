@@ -54,8 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   dg_layout_read_report rep;
   w = h = 0;
   dg_clear_error();
-  s = dg_layout_read_png(path, world, NULL, &w, &h, &ids, &rep);
-  check_image(s, "dg_layout_read_png", w, h, ids, 1);
+  s = dg_layout_read_file(path, world, NULL, &w, &h, &ids, &rep);
+  check_image(s, "dg_layout_read_file", w, h, ids, 1);
   if (s == DG_OK) {
     for (size_t i = 0; i < (size_t)w * h; i++)
       if (ids[i] >= dg_palette_count(world) && ids[i] != DG_UNLABELLED) fuzz_fail("layout pixel %zu: id %d", i, ids[i]);

@@ -160,7 +160,7 @@ static void test_antialiased(const dg_palette *world) {
   scene_antialiased(world, same, rgba);
   dg_check(dg_png_write_atomic(path, W, H, rgba, 4, NULL) == DG_OK, "write %s", path);
   int w = 0, h = 0;
-  dg_check(dg_layout_read_png(path, world, NULL, &w, &h, &ids, &r) == DG_OK && w == W && h == H, "read %s: %s", path,
+  dg_check(dg_layout_read_file(path, world, NULL, &w, &h, &ids, &r) == DG_OK && w == W && h == H, "read %s: %s", path,
            dg_last_error());
   expect_near_truth("anti-aliased PNG", ids, truth, &wrong, &other);
   free(ids);
@@ -169,7 +169,7 @@ static void test_antialiased(const dg_palette *world) {
   dg_palette_to_png(world, &pal);
   dg_check(dg_png_write_label(path, W, H, truth, &pal, NULL) == DG_OK, "write the indexed PNG");
   w = h = 0;
-  dg_check(dg_layout_read_png(path, world, NULL, &w, &h, &ids, &r) == DG_OK && !memcmp(ids, truth, sizeof truth) &&
+  dg_check(dg_layout_read_file(path, world, NULL, &w, &h, &ids, &r) == DG_OK && !memcmp(ids, truth, sizeof truth) &&
                r.snapped == 0 && r.filled == 0,
            "indexed PNG: its ids, nothing snapped");
   free(ids);

@@ -41,6 +41,11 @@ check "a missing exemplar file is refused, named" has "$(state status)" "$OUT/mi
 echo "not a png" >"$OUT/text.png"
 act style-set-exemplar "$(q "$OUT/text.png")"
 check "a file that is no PNG is refused, named" has "$(state status)" "$OUT/text.png"
+convert -size 96x48 gradient:'rgb(250,200,120)-rgb(40,40,90)' -quality 90 "$OUT/dusk.jpg"
+act style-set-exemplar "$(q "$OUT/dusk.jpg")"
+check "a JPEG exemplar (a photo) is taken" is "$(state style_exemplar)" "file $OUT/dusk.jpg"
+act undo
+check "  ... and undone" is "$(state style_exemplar)" "world 7"
 act style-set-content "'result 9'"
 check "a result that does not exist is refused" has "$(state status)" "no result 9"
 check "  ... the slots are unchanged" is "$(state style_content)/$(state style_exemplar)/$(state undo_depth)" "result 1/world 7/$((depth + 2))"
