@@ -1,6 +1,7 @@
 #include "dg_image.h"
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h> // before jpeglib.h, which uses FILE
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,57 @@ static dg_status check_size(const char *name, unsigned w, unsigned h, const dg_p
   return DG_OK;
 }
 
+// The EXIF orientation (1..8, TIFF tag 0x0112 of IFD0) of an APP1 segment, 1 when absent or unreadable.
+static int exif_orientation(const jpeg_saved_marker_ptr markers) {
+  for (jpeg_saved_marker_ptr m = markers; m; m = m->next) {
+    const uint8_t *d = m->data;
+    size_t n = m->data_length;
+    if (m->marker != JPEG_APP0 + 1 || n < 14 || memcmp(d, "Exif\0\0", 6)) continue;
+    d += 6, n -= 6; // the TIFF header
+    bool le = d[0] == 'I' && d[1] == 'I';
+    if (!le && !(d[0] == 'M' && d[1] == 'M')) continue;
+#define U16(p) (le ? (unsigned)(p)[0] | (unsigned)(p)[1] << 8 : (unsigned)(p)[0] << 8 | (unsigned)(p)[1])
+#define U32(p) (le ? U16(p) | (uint32_t)U16((p) + 2) << 16 : (uint32_t)U16(p) << 16 | U16((p) + 2))
+    uint32_t ifd = U32(d + 4);
+    if (ifd > n - 2) continue;
+    unsigned count = U16(d + ifd);
+    for (unsigned k = 0; k < count && ifd + 2 + 12 * (size_t)(k + 1) <= n; k++) {
+      const uint8_t *e = d + ifd + 2 + 12 * k;
+      if (U16(e) == 0x0112 && U16(e + 2) == 3) {
+        unsigned v = U16(e + 8);
+        return v >= 1 && v <= 8 ? (int)v : 1;
+      }
+    }
+#undef U32
+#undef U16
+  }
+  return 1;
+}
+
+// `px` (w x h, c channels) turned upright for EXIF orientation `o` into a new buffer (*w, *h swapped for 5..8);
+// NULL when out of memory.
+static uint8_t *orient(const uint8_t *px, int *w, int *h, int c, int o) {
+  int sw = *w, sh = *h, dw = o >= 5 ? sh : sw, dh = o >= 5 ? sw : sh;
+  uint8_t *out = malloc((size_t)dw * dh * c);
+  if (!out) return NULL;
+  for (int y = 0; y < dh; y++)
+    for (int x = 0; x < dw; x++) {
+      int sx = x, sy = y; // the stored pixel shown at (x, y)
+      switch (o) {
+      case 2: sx = sw - 1 - x; break;
+      case 3: sx = sw - 1 - x, sy = sh - 1 - y; break;
+      case 4: sy = sh - 1 - y; break;
+      case 5: sx = y, sy = x; break;
+      case 6: sx = y, sy = sh - 1 - x; break;
+      case 7: sx = sw - 1 - y, sy = sh - 1 - x; break;
+      case 8: sx = sw - 1 - y, sy = x; break;
+      }
+      memcpy(out + ((size_t)y * dw + x) * c, px + ((size_t)sy * sw + sx) * c, (size_t)c);
+    }
+  *w = dw, *h = dh;
+  return out;
+}
+
 static dg_status read_jpeg(const void *data, size_t size, const char *name, int channels, const dg_png_limits *lim,
                            int *width, int *height, uint8_t **pixels) {
   struct jpeg_decompress_struct cinfo;
@@ -61,7 +113,9 @@ static dg_status read_jpeg(const void *data, size_t size, const char *name, int 
   }
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, data, (unsigned long)size);
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
   jpeg_read_header(&cinfo, TRUE);
+  int orientation = exif_orientation(cinfo.marker_list);
   s = check_size(name, cinfo.image_width, cinfo.image_height, lim);
   if (s == DG_OK && (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK))
     s = dg_fail(DG_ERR_UNSUPPORTED, "jpeg: '%s' is a CMYK JPEG; save it as RGB", name);
@@ -88,7 +142,11 @@ static dg_status read_jpeg(const void *data, size_t size, const char *name, int 
   }
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
-  *width = (int)w, *height = (int)h, *pixels = out;
+  int iw = (int)w, ih = (int)h;
+  uint8_t *upright = orientation == 1 ? out : orient(out, &iw, &ih, channels, orientation);
+  if (upright != out) free(out);
+  if (!upright) return dg_fail(DG_ERR_OOM, "jpeg: '%s': out of memory turning %zux%zu pixels upright", name, w, h);
+  *width = iw, *height = ih, *pixels = upright;
   return DG_OK;
 }
 

@@ -2,7 +2,8 @@
 // layouts saved as JPEG), told apart by their first bytes. For style exemplars and contents, `stylize`, and
 // painted layouts read by colour (dg_layout_read). JPEG: baseline and progressive, greyscale expanded to
 // RGB, CMYK refused; the size is checked from the header against the limits before any pixel is decoded;
-// a truncated file is an error (libjpeg would fill the rest with grey); EXIF orientation is not applied.
+// a truncated file is an error (libjpeg would fill the rest with grey); the EXIF orientation is applied (a
+// phone's portrait photo comes upright; the size limits are checked on the stored size).
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

@@ -15,8 +15,8 @@
 #define H 24
 
 // A JPEG of `comps` components (1 grey, 3 RGB, 4 CMYK) of a smooth picture, at quality 95.
-static unsigned char *encode(int comps, J_COLOR_SPACE space, bool progressive, unsigned long *size,
-                             unsigned char *pixels) {
+static unsigned char *encode_oriented(int comps, J_COLOR_SPACE space, bool progressive, int orientation,
+                                      unsigned long *size, unsigned char *pixels) {
   struct jpeg_compress_struct c;
   struct jpeg_error_mgr e;
   c.err = jpeg_std_error(&e);
@@ -33,6 +33,11 @@ static unsigned char *encode(int comps, J_COLOR_SPACE space, bool progressive, u
       for (int k = 0; k < comps; k++)
         pixels[(y * W + x) * comps + k] = (unsigned char)(20 + 2 * x + 2 * y + 30 * k);
   jpeg_start_compress(&c, TRUE);
+  if (orientation) { // an EXIF APP1 segment, big-endian TIFF, IFD0 with the one Orientation entry
+    const unsigned char exif[] = {'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3,
+                                  0, 0, 0, 1, 0, (unsigned char)orientation, 0, 0, 0, 0, 0, 0};
+    jpeg_write_marker(&c, JPEG_APP0 + 1, exif, sizeof exif);
+  }
   while (c.next_scanline < H) {
     JSAMPROW row = pixels + (size_t)c.next_scanline * W * comps;
     jpeg_write_scanlines(&c, &row, 1);
@@ -40,6 +45,11 @@ static unsigned char *encode(int comps, J_COLOR_SPACE space, bool progressive, u
   jpeg_finish_compress(&c);
   jpeg_destroy_compress(&c);
   return out;
+}
+
+static unsigned char *encode(int comps, J_COLOR_SPACE space, bool progressive, unsigned long *size,
+                             unsigned char *pixels) {
+  return encode_oriented(comps, space, progressive, 0, size, pixels);
 }
 
 static int max_diff(const uint8_t *a, int a_step, const unsigned char *b, int b_step, int comps) {
@@ -84,6 +94,26 @@ int main(void) {
       dg_check_error(dg_image_read_mem(jpg, n, "size.jpg", 3, &exact, &w, &h, &px), DG_ERR_FORMAT, "expected 24x48",
                      "a JPEG of another size than asked");
     }
+    free(jpg);
+  }
+  // EXIF orientation: 6 (a phone's portrait photo: turn 90 degrees clockwise to show) and 3 (180).
+  for (int o = 3; o <= 6; o += 3) {
+    unsigned char *jpg = encode_oriented(3, JCS_RGB, false, o, &n, src);
+    dg_check(dg_image_read_mem(jpg, n, "phone.jpg", 3, NULL, &w, &h, &px) == DG_OK, "EXIF orientation %d reads", o);
+    if (px) {
+      dg_check(o == 6 ? (w == H && h == W) : (w == W && h == H), "  ... %d: shown as %dx%d", o, w, h);
+      int worst = 0; // shown (x, y) holds stored (y, H-1-x) for 6, (W-1-x, H-1-y) for 3
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+          int sx = o == 6 ? y : W - 1 - x, sy = o == 6 ? H - 1 - x : H - 1 - y;
+          for (int k = 0; k < 3; k++) {
+            int d = abs(px[(y * w + x) * 3 + k] - src[(sy * W + sx) * 3 + k]);
+            worst = d > worst ? d : worst;
+          }
+        }
+      dg_check(worst <= 12, "  ... %d: every pixel where the orientation puts it (worst %d)", o, worst);
+    }
+    free(px);
     free(jpg);
   }
   unsigned char *grey = encode(1, JCS_GRAYSCALE, false, &n, src);
