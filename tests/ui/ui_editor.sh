@@ -295,7 +295,7 @@ for bad in "open|$OUT/corrupt.dirigent|Could not open the project: $OUT/corrupt.
   "open|$OUT/deep-bundle.dirigent|Could not open the project: $OUT/deep-bundle.dirigent: JSON nested deeper than the limit of 64" \
   "open|$OUT/fifo.dirigent|Could not open the project: $OUT/fifo.dirigent: not a regular file (a FIFO)" \
   "open|/dev/zero|Could not open the project: /dev/zero: not a regular file (a character device)" \
-  "import-layout|$OUT/wide.png|Could not import the label image: $OUT/wide.png: 16384x16384 pixels is larger than 4096"; do
+  "import-layout|$OUT/wide.png|Could not import the label image: png: image '$OUT/wide.png' is 16384x16384 (WxH), larger than 4096 on a side"; do
   IFS='|' read -r action file message <<<"$bad"
   act "$action" "$(q "$file")"
   check "$file: editor still running" alive
