@@ -24,8 +24,8 @@ assert partial.returncode != 0 and "marks_table_partial.json" in partial.stderr,
 
 video = run("video", "video32_partial.json")
 assert video.returncode == 0, video.stderr
-assert video.stdout.startswith("35 timelines"), video.stdout
-assert "| VSP | +0.159 [+0.078, +0.241] |" in video.stdout, video.stdout
+assert video.stdout.startswith("45 timelines"), video.stdout
+assert "| VSP | +0.176 [+0.102, +0.254] |" in video.stdout, video.stdout
 
 wrong = run("video", "marks_table.json.gz")
 assert wrong.returncode != 0 and "marks_table.json.gz" in wrong.stderr and "'marks'" in wrong.stderr, wrong.stderr
