@@ -80,7 +80,6 @@ static void expect_near_truth(const char *what, const uint8_t *ids, const uint8_
         }
       if (!edge) *interior_wrong += ids[i] != truth[i];
       else *edge_other += !seen;
-      if (getenv("DG_DEBUG") && (edge ? !seen : ids[i] != truth[i])) printf("%s (%d,%d) got %u truth %u\n", what, x, y, ids[i], truth[i]);
     }
   dg_check(*interior_wrong == 0 && *edge_other == 0, "%s: %d interior pixels wrong, %d edge pixels of a class not there",
            what, *interior_wrong, *edge_other);
